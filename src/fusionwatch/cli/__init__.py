@@ -1,0 +1,16 @@
+"""Command-line adapter: parses arguments, calls the pipeline, prints. No clinical logic here.
+
+Each command family lives in its own module and registers itself on :data:`app` when imported below.
+"""
+
+from __future__ import annotations
+
+from fusionwatch.cli._app import app
+# command modules register themselves on import:
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """Console-script entry point ``fusionwatch``."""
+    app()

@@ -1,0 +1,51 @@
+"""The Typer application and the one place where domain errors become a message and an exit code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from rich.console import Console
+from typer.core import TyperGroup
+
+from fusionwatch.errors import FusionwatchError
+
+__all__ = ["app", "console", "err_console", "EXIT_USER_ERROR"]
+
+EXIT_USER_ERROR = 2
+console = Console()
+err_console = Console(stderr=True)
+
+
+class _Group(TyperGroup):
+    """Root command group: turns any FusionwatchError raised by a command into ``error: ...`` and exit code 2."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except FusionwatchError as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(EXIT_USER_ERROR) from None
+
+
+app = typer.Typer(
+    cls=_Group,
+    name="fusionwatch",
+    help="Radiographic follow-up and recovery care after L5-S1 spinal fusion.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def _root() -> None:
+    """Radiographic follow-up and recovery care after L5-S1 spinal fusion."""
+
+
+@app.command()
+def version() -> None:
+    """Print the fusionwatch version."""
+    from fusionwatch import __version__
+
+    console.print(__version__)
