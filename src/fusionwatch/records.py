@@ -1,0 +1,142 @@
+"""The care record as the core sees it: patient, surgery, visit, finding, reader override.
+
+Plain frozen dataclasses, no database: :mod:`fusionwatch.store` maps them to tables, :mod:`fusionwatch.followup` and
+:mod:`fusionwatch.care` compute on them, reports render them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from fusionwatch.anatomy import Level
+from fusionwatch.errors import InputError
+
+__all__ = [
+    "Approach",
+    "Surgery",
+    "Patient",
+    "Severity",
+    "Finding",
+    "FusionStatus",
+    "Override",
+    "days_between",
+]
+
+
+class Approach(str, Enum):
+    TLIF = "TLIF"
+    PLIF = "PLIF"
+    ALIF = "ALIF"
+    POSTEROLATERAL = "posterolateral"
+
+
+@dataclass(frozen=True, slots=True)
+class Surgery:
+    """The index operation. ``levels`` are the fused segments as (upper, lower), e.g. ``((Level.L5, Level.S1),)``."""
+
+    date: dt.date
+    levels: tuple[tuple[Level, Level], ...] = ((Level.L5, Level.S1),)
+    approach: Approach = Approach.TLIF
+    implants: tuple[str, ...] = ("pedicle_screws", "rods", "interbody_cage")
+    notes: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.date, dt.date):
+            raise TypeError(f"Surgery date must be a date, got {self.date!r}.")
+        for upper, lower in self.levels:
+            if lower.index != upper.index + 1:
+                raise InputError(f"Fused segment {upper.value}-{lower.value} is not two adjacent levels.")
+
+
+@dataclass(frozen=True, slots=True)
+class Patient:
+    """A patient. ``key`` is the project's own pseudonymous key; ``patient_id``/``name`` are identifiers, never logged."""
+
+    key: str
+    patient_id: str | None = None
+    name: str | None = None
+    birth_date: dt.date | None = None
+    sex: str | None = None
+
+
+def days_between(surgery: dt.date, when: dt.date, *, today: dt.date | None = None) -> int:
+    """Days from surgery to ``when`` (negative before surgery).
+
+    Raises
+    ------
+    InputError
+        If ``when`` is in the future (after ``today``) or more than 30 years from the surgery: an impossible date.
+    """
+    today = today or dt.date.today()
+    if when > today:
+        raise InputError(f"Date {when.isoformat()} is in the future (today is {today.isoformat()}).")
+    days = (when - surgery).days
+    if abs(days) > 30 * 366:
+        raise InputError(f"Date {when.isoformat()} is {days} days from the surgery on {surgery.isoformat()}: impossible.")
+    return days
+
+
+class Severity(str, Enum):
+    """How much a finding asks of the care team. Order: info < watch < action < urgent."""
+
+    INFO = "info"
+    WATCH = "watch"
+    ACTION = "action"
+    URGENT = "urgent"
+
+    @property
+    def rank(self) -> int:
+        return list(Severity).index(self)
+
+
+class FusionStatus(str, Enum):
+    """Fusion status at one visit (CLINICAL.md "Fusion and hardware"). Never stronger than the evidence."""
+
+    ON_TRACK = "on_track"
+    DELAYED_UNION_SUSPECTED = "delayed_union_suspected"
+    PSEUDARTHROSIS_SUSPECTED = "pseudarthrosis_suspected"
+    FUSED_CRITERIA_MET = "fused_criteria_met"
+    INSUFFICIENT_EVIDENCE = "insufficient_evidence"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One automatic judgement with its evidence.
+
+    Attributes
+    ----------
+    kind : str
+        Stable id, e.g. ``"cage_subsidence"``, ``"screw_loosening_suspected"``, ``"fusion_status"``, ``"red_flag"``.
+    severity : Severity
+    summary : str
+        One sentence for a clinician, with the value and threshold: "Disc height L5-S1 fell 2.6 mm since the 6-week film
+        (threshold 2 mm)."
+    evidence : dict
+        Values behind it (JSON-ready): measured values, units, baseline and current film ids, uncertainty.
+    threshold : str | None
+        The rule and its source: "> 2 mm loss vs early post-op film (CLINICAL.md, cage subsidence)".
+    films : tuple[str, ...]
+        Ids of the films (SOP Instance UID or file name) the finding is based on.
+    """
+
+    kind: str
+    severity: Severity
+    summary: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+    threshold: str | None = None
+    films: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Override:
+    """A reader's correction of an automatic result, kept beside it, never replacing the record of what the tool said."""
+
+    target: str
+    """What is overridden: ``"fusion_status"``, ``"finding:cage_subsidence"``, ``"landmarks:<film id>"``, ``"grade:bridwell"``."""
+    value: str
+    author: str
+    at: dt.datetime
+    reason: str = ""
