@@ -1,0 +1,1 @@
+"""Speed, memory and accuracy benchmarks. Run all: ``make bench``; one: ``.venv/bin/python -m benchmarks.bench_<name>``."""
