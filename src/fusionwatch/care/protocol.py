@@ -1,0 +1,349 @@
+"""The care protocol: an editable YAML file of visits, imaging, restriction phases, therapy phases and medication notes.
+
+The package ships :data:`DEFAULT_PROTOCOL_PATH`, an **example** built from CLINICAL.md "Recovery care" that a care team
+replaces with its own file. :func:`load_protocol` validates a file and raises :class:`ProtocolError` naming the entry,
+the field, the value found and what was expected.
+
+Days are counted from the day of surgery (day 0); a phase covers ``from_day <= day < to_day`` (``to_day=None``: open).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from fusionwatch.errors import InputError
+
+__all__ = [
+    "SCHEMA",
+    "DEFAULT_PROTOCOL_PATH",
+    "IMAGING_VIEWS",
+    "ProtocolError",
+    "VisitSpec",
+    "ConditionalImaging",
+    "Restriction",
+    "RestrictionPhase",
+    "TherapyPhase",
+    "MedicationNote",
+    "Protocol",
+    "load_protocol",
+    "parse_protocol",
+    "default_protocol",
+]
+
+SCHEMA = "fusionwatch.care.protocol/1"
+DEFAULT_PROTOCOL_PATH = Path(str(resources.files("fusionwatch.care") / "default_protocol.yaml"))
+IMAGING_VIEWS = ("lateral", "ap", "flexion", "extension")
+_MAX_DAY = 30 * 366
+
+
+class ProtocolError(InputError):
+    """A care protocol file is unreadable or does not follow the schema."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionalImaging:
+    views: tuple[str, ...]
+    when: str
+
+
+@dataclass(frozen=True, slots=True)
+class VisitSpec:
+    """One planned visit: target day after surgery, the window in which a visit counts for it, and its films."""
+
+    id: str
+    label: str
+    patient_label: str
+    day: int
+    window: tuple[int, int]
+    imaging: tuple[str, ...] = ()
+    conditional_imaging: tuple[ConditionalImaging, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Restriction:
+    topic: str
+    clinician: str
+    patient: str
+
+
+@dataclass(frozen=True, slots=True)
+class RestrictionPhase:
+    id: str
+    label: str
+    from_day: int
+    to_day: int | None
+    restrictions: tuple[Restriction, ...]
+
+    def covers(self, day: int) -> bool:
+        return self.from_day <= day and (self.to_day is None or day < self.to_day)
+
+
+@dataclass(frozen=True, slots=True)
+class TherapyPhase:
+    id: str
+    label: str
+    from_day: int
+    to_day: int | None
+    goals: tuple[str, ...]
+    example_exercises: tuple[str, ...]
+
+    def covers(self, day: int) -> bool:
+        return self.from_day <= day and (self.to_day is None or day < self.to_day)
+
+
+@dataclass(frozen=True, slots=True)
+class MedicationNote:
+    id: str
+    from_day: int
+    to_day: int | None
+    clinician: str
+    patient: str
+
+    def covers(self, day: int) -> bool:
+        return self.from_day <= day and (self.to_day is None or day < self.to_day)
+
+
+@dataclass(frozen=True, slots=True)
+class Protocol:
+    """A validated care protocol. ``is_example`` is true for the shipped default: reports then say so."""
+
+    name: str
+    is_example: bool
+    source: str
+    visits: tuple[VisitSpec, ...]
+    restriction_phases: tuple[RestrictionPhase, ...]
+    therapy_phases: tuple[TherapyPhase, ...]
+    medication_notes: tuple[MedicationNote, ...]
+
+    def restriction_phase(self, day: int) -> RestrictionPhase | None:
+        """The restriction phase covering ``day`` after surgery, or ``None`` (before surgery / gap in the file)."""
+        return next((p for p in self.restriction_phases if p.covers(day)), None)
+
+    def therapy_phase(self, day: int) -> TherapyPhase | None:
+        return next((p for p in self.therapy_phases if p.covers(day)), None)
+
+    def medication_notes_on(self, day: int) -> tuple[MedicationNote, ...]:
+        return tuple(n for n in self.medication_notes if n.covers(day))
+
+
+# ---------------------------------------------------------------- validation helpers
+
+
+def _where(section: str, index: int | None, entry: Any) -> str:
+    if index is None:
+        return section
+    ident = entry.get("id") if isinstance(entry, dict) else None
+    return f"{section}[{index}]" + (f" (id {ident!r})" if ident else "")
+
+
+def _req(entry: dict[str, Any], key: str, where: str) -> Any:
+    if key not in entry or entry[key] is None:
+        raise ProtocolError(f"Protocol {where}: missing required field {key!r}.")
+    return entry[key]
+
+
+def _text(entry: dict[str, Any], key: str, where: str, *, required: bool = True, default: str = "") -> str:
+    value = _req(entry, key, where) if required else entry.get(key, default)
+    if value is None:
+        value = default
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise ProtocolError(f"Protocol {where}: field {key!r} must be non-empty text, got {value!r}.")
+    return value.strip()
+
+
+def _day(value: Any, where: str, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MAX_DAY:
+        raise ProtocolError(
+            f"Protocol {where}: field {key!r} must be a whole number of days after surgery in 0..{_MAX_DAY}, "
+            f"got {value!r}."
+        )
+    return value
+
+
+def _span(entry: dict[str, Any], where: str) -> tuple[int, int | None]:
+    start = _day(_req(entry, "from_day", where), where, "from_day")
+    end_raw = entry.get("to_day")
+    end = None if end_raw is None else _day(end_raw, where, "to_day")
+    if end is not None and end <= start:
+        raise ProtocolError(f"Protocol {where}: to_day ({end}) must be after from_day ({start}).")
+    return start, end
+
+
+def _texts(entry: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
+    value = entry.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ProtocolError(f"Protocol {where}: field {key!r} must be a list of text lines, got {value!r}.")
+    return tuple(v.strip() for v in value)
+
+
+def _views(value: Any, where: str, key: str) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise ProtocolError(f"Protocol {where}: field {key!r} must be a list of views, got {value!r}.")
+    for v in value:
+        if v not in IMAGING_VIEWS:
+            raise ProtocolError(
+                f"Protocol {where}: unknown imaging view {v!r} in {key!r}; expected one of {', '.join(IMAGING_VIEWS)}."
+            )
+    return tuple(value)
+
+
+def _entries(data: dict[str, Any], section: str, *, required: bool) -> list[dict[str, Any]]:
+    value = data.get(section)
+    if value is None:
+        if required:
+            raise ProtocolError(f"Protocol: missing required section {section!r}.")
+        return []
+    if not isinstance(value, list) or (required and not value):
+        raise ProtocolError(f"Protocol: section {section!r} must be a non-empty list, got {type(value).__name__}.")
+    for i, e in enumerate(value):
+        if not isinstance(e, dict):
+            raise ProtocolError(f"Protocol {section}[{i}]: expected a mapping of fields, got {e!r}.")
+    return value
+
+
+def _unique_ids(items: list[Any], section: str) -> None:
+    seen: set[str] = set()
+    for item in items:
+        if item.id in seen:
+            raise ProtocolError(f"Protocol {section}: id {item.id!r} is used twice; ids must be unique.")
+        seen.add(item.id)
+
+
+def _no_overlap(phases: list[Any], section: str) -> None:
+    ordered = sorted(phases, key=lambda p: p.from_day)
+    for a, b in zip(ordered, ordered[1:], strict=False):
+        if a.to_day is None or a.to_day > b.from_day:
+            raise ProtocolError(
+                f"Protocol {section}: phases {a.id!r} (days {a.from_day}-{a.to_day or 'open'}) and {b.id!r} "
+                f"(from day {b.from_day}) overlap; a day must belong to one phase."
+            )
+
+
+# ---------------------------------------------------------------- parsing
+
+
+def parse_protocol(data: Any) -> Protocol:
+    """Validate an already-parsed YAML/JSON document and build a :class:`Protocol`.
+
+    Raises
+    ------
+    ProtocolError
+        Naming the section, entry and field that is wrong, the value found and what was expected.
+    """
+    if not isinstance(data, dict):
+        raise ProtocolError(f"Protocol: expected a mapping at the top level, got {type(data).__name__}.")
+    if data.get("schema") != SCHEMA:
+        raise ProtocolError(f"Protocol: field 'schema' must be {SCHEMA!r}, got {data.get('schema')!r}.")
+    name = _text(data, "name", "top level")
+    is_example = data.get("is_example", False)
+    if not isinstance(is_example, bool):
+        raise ProtocolError(f"Protocol: field 'is_example' must be true or false, got {is_example!r}.")
+
+    visits: list[VisitSpec] = []
+    for i, e in enumerate(_entries(data, "visits", required=True)):
+        w = _where("visits", i, e)
+        day = _day(_req(e, "day", w), w, "day")
+        window = _req(e, "window", w)
+        if not (isinstance(window, list) and len(window) == 2):
+            raise ProtocolError(f"Protocol {w}: field 'window' must be [first_day, last_day], got {window!r}.")
+        lo, hi = _day(window[0], w, "window"), _day(window[1], w, "window")
+        if not lo <= day <= hi:
+            raise ProtocolError(f"Protocol {w}: window [{lo}, {hi}] must contain the target day {day}.")
+        cond = []
+        for j, c in enumerate(e.get("conditional_imaging") or []):
+            cw = f"{w}.conditional_imaging[{j}]"
+            if not isinstance(c, dict):
+                raise ProtocolError(f"Protocol {cw}: expected a mapping with 'views' and 'when', got {c!r}.")
+            cond.append(ConditionalImaging(_views(_req(c, "views", cw), cw, "views"), _text(c, "when", cw)))
+        label = _text(e, "label", w)
+        visits.append(
+            VisitSpec(
+                id=_text(e, "id", w),
+                label=label,
+                patient_label=_text(e, "patient_label", w, required=False, default=label) or label,
+                day=day,
+                window=(lo, hi),
+                imaging=_views(e.get("imaging") or [], w, "imaging"),
+                conditional_imaging=tuple(cond),
+            )
+        )
+    _unique_ids(visits, "visits")
+    visits.sort(key=lambda v: v.day)
+    for a, b in zip(visits, visits[1:], strict=False):
+        if a.window[1] >= b.window[0]:
+            raise ProtocolError(
+                f"Protocol visits: windows of {a.id!r} {list(a.window)} and {b.id!r} {list(b.window)} overlap; "
+                "a visit on record must match one planned visit."
+            )
+
+    phases: list[RestrictionPhase] = []
+    for i, e in enumerate(_entries(data, "restriction_phases", required=True)):
+        w = _where("restriction_phases", i, e)
+        start, end = _span(e, w)
+        items = []
+        for j, r in enumerate(_entries(e, "restrictions", required=True)):
+            rw = f"{w}.restrictions[{j}]"
+            items.append(Restriction(_text(r, "topic", rw), _text(r, "clinician", rw), _text(r, "patient", rw)))
+        phases.append(RestrictionPhase(_text(e, "id", w), _text(e, "label", w), start, end, tuple(items)))
+    _unique_ids(phases, "restriction_phases")
+    _no_overlap(phases, "restriction_phases")
+
+    therapy: list[TherapyPhase] = []
+    for i, e in enumerate(_entries(data, "therapy_phases", required=False)):
+        w = _where("therapy_phases", i, e)
+        start, end = _span(e, w)
+        therapy.append(
+            TherapyPhase(
+                _text(e, "id", w), _text(e, "label", w), start, end, _texts(e, "goals", w),
+                _texts(e, "example_exercises", w),
+            )
+        )
+    _unique_ids(therapy, "therapy_phases")
+    _no_overlap(therapy, "therapy_phases")
+
+    meds: list[MedicationNote] = []
+    for i, e in enumerate(_entries(data, "medication_notes", required=False)):
+        w = _where("medication_notes", i, e)
+        start, end = _span(e, w)
+        meds.append(MedicationNote(_text(e, "id", w), start, end, _text(e, "clinician", w), _text(e, "patient", w)))
+    _unique_ids(meds, "medication_notes")
+
+    return Protocol(
+        name=name,
+        is_example=is_example,
+        source=_text(data, "source", "top level", required=False),
+        visits=tuple(visits),
+        restriction_phases=tuple(sorted(phases, key=lambda p: p.from_day)),
+        therapy_phases=tuple(sorted(therapy, key=lambda p: p.from_day)),
+        medication_notes=tuple(meds),
+    )
+
+
+def load_protocol(path: str | Path | None = None) -> Protocol:
+    """Read and validate a protocol YAML file; ``None`` loads the shipped example (:data:`DEFAULT_PROTOCOL_PATH`).
+
+    Raises
+    ------
+    ProtocolError
+        If the file is missing, is not valid YAML, or does not follow the schema.
+    """
+    p = Path(path) if path is not None else DEFAULT_PROTOCOL_PATH
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ProtocolError(f"Cannot read care protocol file {str(p)!r}: {exc.strerror or exc}.") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ProtocolError(f"Care protocol file {str(p)!r} is not valid YAML: {exc}".rstrip(".") + ".") from None
+    return parse_protocol(data)
+
+
+def default_protocol() -> Protocol:
+    """The shipped example protocol (CLINICAL.md "Recovery care"); a care team replaces it with its own file."""
+    return load_protocol(None)

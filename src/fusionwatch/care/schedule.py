@@ -1,0 +1,199 @@
+"""Per-patient care schedule from a protocol, the surgery date, the visits on record and today's date; iCalendar export.
+
+Status of each planned visit (:class:`ItemStatus`):
+
+- ``done``      a visit on record falls inside the visit's window (days after surgery, inclusive);
+- ``overdue``   no visit on record and today is past the window's last day;
+- ``due``       no visit on record and today is inside the window;
+- ``upcoming``  no visit on record and the window has not opened yet.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import Enum
+
+from fusionwatch.care.protocol import (
+    MedicationNote,
+    Protocol,
+    RestrictionPhase,
+    TherapyPhase,
+    VisitSpec,
+    default_protocol,
+)
+from fusionwatch.errors import InputError
+
+VIEW_PLAIN = {
+    "lateral": "side view",
+    "ap": "front view",
+    "flexion": "side view bending forward",
+    "extension": "side view bending backward",
+}
+"""Plain-language names of the film views, for patient-facing text."""
+
+__all__ = ["VIEW_PLAIN", "ItemStatus", "ScheduleItem", "Schedule", "build_schedule", "to_ics"]
+
+
+class ItemStatus(str, Enum):
+    DONE = "done"
+    DUE = "due"
+    OVERDUE = "overdue"
+    UPCOMING = "upcoming"
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleItem:
+    """One planned visit for one patient, with calendar dates and its status on ``Schedule.today``."""
+
+    visit: VisitSpec
+    due_date: dt.date
+    window_start: dt.date
+    window_end: dt.date
+    status: ItemStatus
+    done_on: dt.date | None = None
+
+    @property
+    def imaging_text(self) -> str:
+        parts = [", ".join(self.visit.imaging)] if self.visit.imaging else []
+        parts += [f"{' + '.join(c.views)} if {c.when}" for c in self.visit.conditional_imaging]
+        return "; ".join(parts) or "no films"
+
+    @property
+    def imaging_plain(self) -> str:
+        """The planned X-rays in plain words ("side view and front view"), for patients."""
+        views = [VIEW_PLAIN[v] for v in self.visit.imaging]
+        text = " and ".join(views) if views else "no X-rays planned"
+        if self.visit.conditional_imaging:
+            text += "; maybe bending X-rays if your surgeon wants to check the healing"
+        return text
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """The schedule, the current phases and notes for one patient on one day."""
+
+    protocol: Protocol
+    surgery_date: dt.date
+    today: dt.date
+    items: tuple[ScheduleItem, ...]
+    unmatched_visits: tuple[dt.date, ...]
+    """Visits on record that fall in no protocol window (extra visits); listed, never dropped."""
+
+    @property
+    def day(self) -> int:
+        """Days since surgery on ``today`` (negative before surgery)."""
+        return (self.today - self.surgery_date).days
+
+    @property
+    def restriction_phase(self) -> RestrictionPhase | None:
+        return self.protocol.restriction_phase(self.day) if self.day >= 0 else None
+
+    @property
+    def therapy_phase(self) -> TherapyPhase | None:
+        return self.protocol.therapy_phase(self.day) if self.day >= 0 else None
+
+    @property
+    def medication_notes(self) -> tuple[MedicationNote, ...]:
+        return self.protocol.medication_notes_on(self.day) if self.day >= 0 else ()
+
+    @property
+    def overdue(self) -> tuple[ScheduleItem, ...]:
+        return tuple(i for i in self.items if i.status is ItemStatus.OVERDUE)
+
+    @property
+    def next_items(self) -> tuple[ScheduleItem, ...]:
+        """Items still to do (due, overdue or upcoming), in date order."""
+        return tuple(i for i in self.items if i.status is not ItemStatus.DONE)
+
+
+def build_schedule(
+    surgery_date: dt.date,
+    visits_on_record: Iterable[dt.date] = (),
+    *,
+    today: dt.date | None = None,
+    protocol: Protocol | None = None,
+) -> Schedule:
+    """Lay the protocol's visits on the calendar for one patient and mark each done / due / overdue / upcoming.
+
+    Parameters
+    ----------
+    surgery_date : date
+        Day 0.
+    visits_on_record : iterable of date
+        Dates of the follow-up visits already on record (any order; duplicates allowed). A visit counts for the planned
+        visit whose window (days after surgery, inclusive) contains it; visits before surgery are ignored (pre-op).
+    today : date, optional
+        The day the schedule is for (default: the system date).
+    protocol : Protocol, optional
+        Default: the shipped example protocol.
+
+    Raises
+    ------
+    InputError
+        If ``today`` is more than 30 years from the surgery date.
+    """
+    protocol = protocol or default_protocol()
+    today = today or dt.date.today()
+    if abs((today - surgery_date).days) > 30 * 366:
+        raise InputError(f"Today ({today}) is more than 30 years from the surgery date {surgery_date}: impossible.")
+    recorded = sorted(set(visits_on_record))
+    used: set[dt.date] = set()
+    items = []
+    for spec in protocol.visits:
+        lo, hi = spec.window
+        matches = [d for d in recorded if lo <= (d - surgery_date).days <= hi]
+        start = surgery_date + dt.timedelta(days=lo)
+        end = surgery_date + dt.timedelta(days=hi)
+        if matches:
+            # the visit closest to the target day counts; the others still count as visits on record
+            done_on = min(matches, key=lambda d: abs((d - surgery_date).days - spec.day))
+            used.update(matches)
+            status, done = ItemStatus.DONE, done_on
+        else:
+            done = None
+            status = ItemStatus.OVERDUE if today > end else ItemStatus.DUE if today >= start else ItemStatus.UPCOMING
+        items.append(ScheduleItem(spec, surgery_date + dt.timedelta(days=spec.day), start, end, status, done))
+    unmatched = tuple(d for d in recorded if d not in used and d >= surgery_date)
+    return Schedule(protocol, surgery_date, today, tuple(items), unmatched)
+
+
+def to_ics(schedule: Schedule, *, patient_key: str = "", include_done: bool = False) -> bytes:
+    """An iCalendar (RFC 5545) file with one all-day event per planned visit still to do.
+
+    The calendar carries no names or ids: event text is the visit label and the films planned; the optional
+    ``patient_key`` (a pseudonym) only seeds stable event UIDs, hashed.
+
+    Returns
+    -------
+    bytes
+        The ``.ics`` file content.
+    """
+    from icalendar import Calendar, Event
+
+    cal = Calendar()
+    cal.add("prodid", "-//fusionwatch//care schedule//EN")
+    cal.add("version", "2.0")
+    cal.add("x-wr-calname", "Spine fusion follow-up")
+    seed = hashlib.sha256(f"{patient_key}|{schedule.surgery_date.isoformat()}".encode()).hexdigest()[:16]
+    stamp = dt.datetime.combine(schedule.today, dt.time(0, 0), tzinfo=dt.UTC)
+    for item in schedule.items:
+        if item.status is ItemStatus.DONE and not include_done:
+            continue
+        ev = Event()
+        ev.add("uid", f"{seed}-{item.visit.id}@fusionwatch")
+        ev.add("dtstamp", stamp)
+        ev.add("summary", item.visit.patient_label)
+        ev.add("dtstart", item.due_date)
+        ev.add("dtend", item.due_date + dt.timedelta(days=1))
+        desc = (
+            f"{item.visit.label}. Window: {item.window_start.isoformat()} to {item.window_end.isoformat()}. "
+            f"X-rays: {item.imaging_plain}. Status on {schedule.today.isoformat()}: {item.status.value}. "
+            "Your care team's instructions take precedence over this calendar."
+        )
+        ev.add("description", desc)
+        ev.add("categories", ["fusionwatch", item.status.value])
+        cal.add_component(ev)
+    return cal.to_ical()

@@ -1,0 +1,180 @@
+"""Red-flag triage: a symptom checklist (CLINICAL.md "Recovery care", red flags) mapped to an urgency with the reason.
+
+Rules are a fixed table (:data:`RULES`), one row per symptom. Triage of several symptoms keeps **every** flag and orders
+them by urgency (emergency first); nothing else in fusionwatch (images, PROMs, a good fusion status) can remove or
+downgrade a flag. Reports and views show :func:`triage` output before anything else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import Enum
+
+from fusionwatch.errors import InputError
+
+__all__ = ["Urgency", "Symptom", "TriageRule", "TriageResult", "RULES", "triage", "parse_symptoms", "ACTION_TEXT"]
+
+
+class Urgency(str, Enum):
+    """How fast a symptom needs a clinician. Order: routine < urgent < emergency."""
+
+    ROUTINE = "routine"
+    URGENT = "urgent"
+    EMERGENCY = "emergency"
+
+    @property
+    def rank(self) -> int:
+        return list(Urgency).index(self)
+
+
+class Symptom(str, Enum):
+    """The checklist. Values are what ``fusionwatch symptoms add --flag`` accepts."""
+
+    SADDLE_NUMBNESS = "saddle_numbness"
+    BLADDER_BOWEL_DYSFUNCTION = "bladder_bowel_dysfunction"
+    URINARY_RETENTION = "urinary_retention"
+    BILATERAL_LEG_WEAKNESS = "bilateral_leg_weakness"
+    PROGRESSIVE_LEG_WEAKNESS = "progressive_leg_weakness"
+    FEVER = "fever"
+    WOUND_REDNESS = "wound_redness"
+    WOUND_WARMTH = "wound_warmth"
+    WOUND_DRAINAGE = "wound_drainage"
+    WOUND_OPENING = "wound_opening"
+    CALF_PAIN_SWELLING = "calf_pain_swelling"
+    CHEST_PAIN = "chest_pain"
+    SHORTNESS_OF_BREATH = "shortness_of_breath"
+    NEW_DEFICIT_AFTER_FALL = "new_deficit_after_fall"
+    SEVERE_PAIN_AFTER_FALL = "severe_pain_after_fall"
+    PAIN_NOT_IMPROVING = "pain_not_improving"
+    CONSTIPATION = "constipation"
+    POOR_SLEEP = "poor_sleep"
+
+
+@dataclass(frozen=True, slots=True)
+class TriageRule:
+    symptom: Symptom
+    urgency: Urgency
+    category: str
+    """``cauda_equina``, ``infection``, ``dvt_pe``, ``fall``, ``other``."""
+    reason: str
+    """For the clinician: why this urgency (what it may mean)."""
+    patient_text: str
+    """The symptom in plain words, for the patient."""
+
+
+_CE = "Possible cauda equina syndrome (compression of the nerve roots below the spinal cord): emergency imaging and review."
+_INF = "Possible surgical-site infection (CLINICAL.md red flags): same-day review."
+_DVT = "Possible deep-vein thrombosis (blood clot in the leg): same-day assessment."
+_PE = "Possible pulmonary embolism (blood clot in the lung): emergency."
+
+RULES: dict[Symptom, TriageRule] = {
+    r.symptom: r
+    for r in (
+        TriageRule(Symptom.SADDLE_NUMBNESS, Urgency.EMERGENCY, "cauda_equina", _CE,
+                   "Numbness between the legs or around the bottom (where you sit on a saddle)"),
+        TriageRule(Symptom.BLADDER_BOWEL_DYSFUNCTION, Urgency.EMERGENCY, "cauda_equina", _CE,
+                   "New trouble controlling your bladder or bowels"),
+        TriageRule(Symptom.URINARY_RETENTION, Urgency.EMERGENCY, "cauda_equina", _CE,
+                   "You cannot pass urine (pee) even though you need to"),
+        TriageRule(Symptom.BILATERAL_LEG_WEAKNESS, Urgency.EMERGENCY, "cauda_equina", _CE,
+                   "Weakness in both legs"),
+        TriageRule(Symptom.PROGRESSIVE_LEG_WEAKNESS, Urgency.EMERGENCY, "cauda_equina",
+                   "Progressive neurological deficit: possible nerve compression (cauda equina, haematoma, hardware).",
+                   "Leg weakness that is getting worse"),
+        TriageRule(Symptom.FEVER, Urgency.URGENT, "infection",
+                   "Fever > 38 °C (101 °F): possible infection (wound, urine, lung); same-day review.",
+                   "Fever over 38 °C (101 °F)"),
+        TriageRule(Symptom.WOUND_REDNESS, Urgency.URGENT, "infection", _INF,
+                   "The wound is getting red"),
+        TriageRule(Symptom.WOUND_WARMTH, Urgency.URGENT, "infection", _INF,
+                   "The skin around the wound feels hot"),
+        TriageRule(Symptom.WOUND_DRAINAGE, Urgency.URGENT, "infection", _INF,
+                   "Fluid or pus coming out of the wound"),
+        TriageRule(Symptom.WOUND_OPENING, Urgency.URGENT, "infection",
+                   "Wound dehiscence: risk of deep infection; same-day review.",
+                   "The wound is opening up"),
+        TriageRule(Symptom.CALF_PAIN_SWELLING, Urgency.URGENT, "dvt_pe", _DVT,
+                   "Pain or swelling in the calf (the back of the lower leg)"),
+        TriageRule(Symptom.CHEST_PAIN, Urgency.EMERGENCY, "dvt_pe", _PE,
+                   "Chest pain"),
+        TriageRule(Symptom.SHORTNESS_OF_BREATH, Urgency.EMERGENCY, "dvt_pe", _PE,
+                   "Sudden shortness of breath"),
+        TriageRule(Symptom.NEW_DEFICIT_AFTER_FALL, Urgency.EMERGENCY, "fall",
+                   "New neurological deficit after a fall: possible hardware failure or nerve compression.",
+                   "New numbness or weakness after a fall"),
+        TriageRule(Symptom.SEVERE_PAIN_AFTER_FALL, Urgency.URGENT, "fall",
+                   "New severe pain after a fall: possible hardware failure or fracture; same-day review and films.",
+                   "New severe pain after a fall"),
+        TriageRule(Symptom.PAIN_NOT_IMPROVING, Urgency.ROUTINE, "other",
+                   "Pain not improving as expected: review at the next visit or by phone in office hours.",
+                   "Pain that is not getting better"),
+        TriageRule(Symptom.CONSTIPATION, Urgency.ROUTINE, "other",
+                   "Constipation (common with opioids): advice by phone in office hours.",
+                   "Hard or rare bowel movements (constipation)"),
+        TriageRule(Symptom.POOR_SLEEP, Urgency.ROUTINE, "other",
+                   "Poor sleep: discuss at the next visit.",
+                   "Trouble sleeping"),
+    )
+}
+
+ACTION_TEXT: dict[Urgency, str] = {
+    Urgency.EMERGENCY: "Call your emergency number or go to the nearest emergency department now.",
+    Urgency.URGENT: "Call your surgeon's office today. If you cannot reach them, go to urgent care or the emergency department.",
+    Urgency.ROUTINE: "Tell your care team at your next visit, or call during office hours.",
+}
+"""What the patient should do, by urgency (plain language)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TriageResult:
+    """One reported symptom with its urgency, the reason, and what to do."""
+
+    symptom: Symptom
+    urgency: Urgency
+    category: str
+    reason: str
+    patient_text: str
+    action: str
+
+    @property
+    def is_red_flag(self) -> bool:
+        """Urgent or emergency: must be shown first and never hidden."""
+        return self.urgency is not Urgency.ROUTINE
+
+
+def parse_symptoms(values: Iterable[str]) -> tuple[Symptom, ...]:
+    """Turn checklist strings (``"saddle_numbness"``, ``"saddle-numbness"``) into symptoms.
+
+    Raises
+    ------
+    InputError
+        Naming the unknown value and listing the accepted ones.
+    """
+    out = []
+    for v in values:
+        key = v.strip().lower().replace("-", "_").replace(" ", "_")
+        try:
+            out.append(Symptom(key))
+        except ValueError:
+            known = ", ".join(s.value for s in Symptom)
+            raise InputError(f"Unknown symptom {v!r}; expected one of: {known}.") from None
+    return tuple(out)
+
+
+def triage(symptoms: Iterable[Symptom | str]) -> tuple[TriageResult, ...]:
+    """Triage every reported symptom; the result keeps all of them, most urgent first (stable within a level).
+
+    Duplicates are reported once. No other input can lower an urgency: there is none to give.
+    """
+    seen: list[Symptom] = []
+    for s in symptoms:
+        sym = s if isinstance(s, Symptom) else parse_symptoms([s])[0]
+        if sym not in seen:
+            seen.append(sym)
+    results = [
+        TriageResult(sym, RULES[sym].urgency, RULES[sym].category, RULES[sym].reason, RULES[sym].patient_text,
+                     ACTION_TEXT[RULES[sym].urgency])
+        for sym in seen
+    ]
+    return tuple(sorted(results, key=lambda r: -r.urgency.rank))

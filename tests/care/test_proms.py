@@ -1,0 +1,133 @@
+"""Tests for care/proms.py: hand-computed ODI scores, bands, NRS validation, MCID and SCB flags."""
+
+import datetime as dt
+
+import pytest
+
+from fusionwatch.care.proms import (
+    PromRecord,
+    check_nrs,
+    compare_proms,
+    odi_band,
+    parse_odi,
+    score_odi,
+)
+from fusionwatch.errors import InputError
+
+D0 = dt.date(2026, 1, 1)
+D1 = dt.date(2026, 7, 1)
+
+
+class TestScoreOdi:
+    def test_all_answered(self) -> None:
+        """3+2+4+1+2+3+2+1+3+2 = 23 of 50 -> 46 %."""
+        s = score_odi([3, 2, 4, 1, 2, 3, 2, 1, 3, 2])
+        assert s.score == pytest.approx(46.0)
+        assert s.answered == 10
+        assert s.band == "severe"
+
+    def test_one_missing_prorated(self) -> None:
+        """Sex life blank: 15 of 45 -> 33.33 %, not 15 of 50 = 30 %."""
+        s = score_odi(parse_odi("2,1,3,2,2,1,1,-,2,1"))
+        assert s.score == pytest.approx(100 * 15 / 45)
+        assert s.answered == 9
+
+    def test_two_missing_prorated(self) -> None:
+        """Two blank: 8 answers summing 20 -> 20 / 40 = 50 %."""
+        s = score_odi([5, 5, 5, 5, None, None, 0, 0, 0, 0])
+        assert s.score == pytest.approx(50.0)
+
+    def test_three_missing_raises(self) -> None:
+        with pytest.raises(InputError, match="3 blank sections; at most 2"):
+            score_odi([1, 1, 1, 1, 1, 1, 1, None, None, None])
+
+    def test_extremes(self) -> None:
+        assert score_odi([0] * 10).score == 0.0
+        assert score_odi([5] * 10).score == 100.0
+
+    @pytest.mark.parametrize("bad", [6, -1, 2.5, True, "3"])
+    def test_out_of_range_answer_raises(self, bad: object) -> None:
+        with pytest.raises(InputError, match="ODI section 4 \\(walking\\)"):
+            score_odi([0, 0, 0, bad, 0, 0, 0, 0, 0, 0])
+
+    def test_wrong_count_raises(self) -> None:
+        with pytest.raises(InputError, match="10 answers"):
+            score_odi([1] * 9)
+
+
+class TestParseOdi:
+    def test_parses_blanks(self) -> None:
+        assert parse_odi("0, 1,2,3,4,5,-,,1,2") == (0, 1, 2, 3, 4, 5, None, None, 1, 2)
+
+    def test_wrong_count_raises(self) -> None:
+        with pytest.raises(InputError, match="exactly 10 answers.*got 3"):
+            parse_odi("1,2,3")
+
+    @pytest.mark.parametrize("bad", ["x", "6", "-1", "2.5"])
+    def test_bad_token_raises(self, bad: str) -> None:
+        with pytest.raises(InputError, match="section 1"):
+            parse_odi(f"{bad},0,0,0,0,0,0,0,0,0")
+
+
+class TestBands:
+    @pytest.mark.parametrize(
+        ("score", "band"),
+        [(0, "minimal"), (20, "minimal"), (20.1, "moderate"), (40, "moderate"), (41, "severe"), (60, "severe"),
+         (61, "crippled"), (80, "crippled"), (81, "bed-bound"), (100, "bed-bound")],
+    )
+    def test_band_limits(self, score: float, band: str) -> None:
+        assert odi_band(score) == band
+
+    def test_out_of_range_raises(self) -> None:
+        with pytest.raises(InputError, match="between 0 and 100"):
+            odi_band(101)
+
+
+class TestNrs:
+    @pytest.mark.parametrize("v", [0, 5, 10, "7", 3.0])
+    def test_valid(self, v: object) -> None:
+        assert 0 <= check_nrs(v) <= 10
+
+    @pytest.mark.parametrize("v", [-1, 11, 2.5, "high", None, True])
+    def test_invalid_raises(self, v: object) -> None:
+        with pytest.raises(InputError, match="back pain must be a whole number from 0"):
+            check_nrs(v, "back pain")
+
+
+class TestCompare:
+    def test_mcid_and_scb_by_points(self) -> None:
+        """Pre 60 % (30/50), post 30 % (15/50): improvement 30 >= 18.8, 50 % >= 36.8 %, final 30 <= 31.3."""
+        pre = PromRecord(D0, (3,) * 10, back_pain=8, leg_pain=7)
+        post = PromRecord(D1, (3, 3, 3, 3, 3, 0, 0, 0, 0, 0), back_pain=5, leg_pain=6)
+        c = compare_proms(pre, post)
+        assert c.odi_improvement == pytest.approx(30.0)
+        assert c.odi_mcid is True and c.odi_scb is True
+        assert len(c.odi_scb_reasons) == 3
+        assert c.back_pain_improvement == 3 and c.back_pain_mcid is True
+        assert c.leg_pain_improvement == 1 and c.leg_pain_mcid is False
+
+    def test_mcid_without_scb(self) -> None:
+        """Pre 80 % (40/50) -> post 66 % (33/50): +14 >= 12.8 MCID; 14 < 18.8, 17.5 % < 36.8 %, 66 > 31.3: no SCB."""
+        pre = PromRecord(D0, (4,) * 10)
+        post = PromRecord(D1, (4, 4, 4, 3, 3, 3, 3, 3, 3, 3))
+        c = compare_proms(pre, post)
+        assert c.odi_improvement == pytest.approx(14.0)
+        assert c.odi_mcid is True
+        assert c.odi_scb is False and c.odi_scb_reasons == ()
+
+    def test_scb_by_final_score_only(self) -> None:
+        """Pre 36 % (18/50) -> post 30 % (15/50): +6 (< MCID) but final 30 <= 31.3 meets SCB."""
+        pre = PromRecord(D0, (2, 2, 2, 2, 2, 2, 2, 2, 1, 1))
+        post = PromRecord(D1, (2, 2, 2, 2, 2, 1, 1, 1, 1, 1))
+        c = compare_proms(pre, post)
+        assert c.odi_mcid is False
+        assert c.odi_scb is True
+        assert c.odi_scb_reasons == ("final score 30.0 (<= 31.3)",)
+
+    def test_missing_parts_give_none(self) -> None:
+        c = compare_proms(PromRecord(D0, back_pain=6), PromRecord(D1, leg_pain=2))
+        assert c.odi_mcid is None and c.back_pain_mcid is None and c.leg_pain_mcid is None
+
+    def test_empty_record_raises(self) -> None:
+        with pytest.raises(InputError, match="at least one"):
+            PromRecord(D0)

@@ -1,0 +1,86 @@
+"""Tests for care/protocol.py: the shipped example loads; a custom protocol is validated with clear errors."""
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from fusionwatch.care.protocol import (
+    DEFAULT_PROTOCOL_PATH,
+    ProtocolError,
+    default_protocol,
+    load_protocol,
+    parse_protocol,
+)
+
+
+def _data() -> dict:
+    return yaml.safe_load(DEFAULT_PROTOCOL_PATH.read_text())
+
+
+def test_default_is_labelled_example_and_follows_clinical_md() -> None:
+    p = default_protocol()
+    assert p.is_example and "replace" in p.name.lower()
+    assert [v.day for v in p.visits][:5] == [14, 42, 91, 182, 365]
+    twelve = next(v for v in p.visits if v.id == "12-months")
+    assert {"flexion", "extension"} <= set(twelve.imaging)
+    early = p.restriction_phase(10)
+    assert early is not None and {r.topic for r in early.restrictions} >= {"lifting", "bending_twisting", "driving", "brace"}
+    assert "4.5 kg" in next(r.clinician for r in early.restrictions if r.topic == "lifting")
+    assert any("NSAID" in n.clinician for n in p.medication_notes_on(30))
+    assert not any("NSAID" in n.clinician for n in p.medication_notes_on(200))
+    assert p.therapy_phase(60).id == "outpatient-pt"
+
+
+def test_phase_boundaries_half_open() -> None:
+    p = default_protocol()
+    assert p.restriction_phase(41).id == "early-healing"
+    assert p.restriction_phase(42).id == "return-to-activity"
+    assert p.restriction_phase(5000).id == "maintenance"
+
+
+def test_custom_file_loads(tmp_path: Path) -> None:
+    d = _data()
+    d["name"] = "Team X"
+    d["is_example"] = False
+    f = tmp_path / "p.yaml"
+    f.write_text(yaml.safe_dump(d))
+    p = load_protocol(f)
+    assert p.name == "Team X" and not p.is_example
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: d.pop("visits"), "missing required section 'visits'"),
+        (lambda d: d.__setitem__("schema", "v2"), "field 'schema' must be"),
+        (lambda d: d["visits"][1].__setitem__("day", -3), r"visits\[1\] \(id '6-weeks'\): field 'day'.*got -3"),
+        (lambda d: d["visits"][1].__setitem__("window", [50, 60]), "must contain the target day 42"),
+        (lambda d: d["visits"][1].__setitem__("imaging", ["oblique"]), "unknown imaging view 'oblique'"),
+        (lambda d: d["visits"][2].__setitem__("window", [50, 120]), "overlap"),
+        (lambda d: d["visits"][2].__setitem__("id", "6-weeks"), "id '6-weeks' is used twice"),
+        (lambda d: d["restriction_phases"][0].__setitem__("to_day", 0), "to_day \\(0\\) must be after from_day"),
+        (lambda d: d["restriction_phases"][0].__setitem__("to_day", 60), "phases 'early-healing'.*overlap"),
+        (lambda d: d["restriction_phases"][0]["restrictions"][0].pop("patient"), "missing required field 'patient'"),
+        (lambda d: d["therapy_phases"][0].__setitem__("goals", "walk"), "'goals' must be a list"),
+        (lambda d: d.__setitem__("is_example", "yes"), "'is_example' must be true or false"),
+    ],
+)
+def test_invalid_protocol_raises(mutate, message: str) -> None:
+    d = copy.deepcopy(_data())
+    mutate(d)
+    with pytest.raises(ProtocolError, match=message):
+        parse_protocol(d)
+
+
+def test_missing_file_raises(tmp_path: Path) -> None:
+    with pytest.raises(ProtocolError, match="Cannot read care protocol file"):
+        load_protocol(tmp_path / "nope.yaml")
+
+
+def test_bad_yaml_raises(tmp_path: Path) -> None:
+    f = tmp_path / "bad.yaml"
+    f.write_text("visits: [\n")
+    with pytest.raises(ProtocolError, match="not valid YAML"):
+        load_protocol(f)

@@ -1,0 +1,76 @@
+"""Tests for care/schedule.py: due / done / overdue / upcoming from dates worked out by hand; .ics export."""
+
+import datetime as dt
+
+from icalendar import Calendar
+
+from fusionwatch.care.schedule import ItemStatus, build_schedule, to_ics
+
+SURGERY = dt.date(2026, 1, 10)
+# windows (days): wound 10-21, 6w 35-56, 3m 77-120, 6m 155-215, 12m 330-425, 24m 670-800
+# day 15 = 2026-01-25, day 92 = 2026-04-12, today day 191 = 2026-07-20
+
+
+def _status(s) -> dict[str, ItemStatus]:
+    return {i.visit.id: i.status for i in s.items}
+
+
+def test_statuses_by_hand() -> None:
+    s = build_schedule(SURGERY, [dt.date(2026, 4, 12), dt.date(2026, 1, 25)], today=dt.date(2026, 7, 20))
+    assert _status(s) == {
+        "wound-check": ItemStatus.DONE,
+        "6-weeks": ItemStatus.OVERDUE,  # window closed on day 56 = 2026-03-07
+        "3-months": ItemStatus.DONE,
+        "6-months": ItemStatus.DUE,  # today (day 191) inside 155-215
+        "12-months": ItemStatus.UPCOMING,
+        "24-months": ItemStatus.UPCOMING,
+    }
+    items = {i.visit.id: i for i in s.items}
+    assert items["3-months"].done_on == dt.date(2026, 4, 12)
+    assert items["6-weeks"].due_date == dt.date(2026, 2, 21)  # day 42
+    assert items["6-weeks"].window_end == dt.date(2026, 3, 7)
+    assert s.day == 191
+    assert s.restriction_phase.id == "maintenance"
+    assert [i.visit.id for i in s.overdue] == ["6-weeks"]
+
+
+def test_window_edges_inclusive() -> None:
+    s = build_schedule(SURGERY, [SURGERY + dt.timedelta(days=35)], today=SURGERY + dt.timedelta(days=57))
+    assert _status(s)["6-weeks"] is ItemStatus.DONE
+    s = build_schedule(SURGERY, [], today=SURGERY + dt.timedelta(days=56))
+    assert _status(s)["6-weeks"] is ItemStatus.DUE
+    s = build_schedule(SURGERY, [], today=SURGERY + dt.timedelta(days=57))
+    assert _status(s)["6-weeks"] is ItemStatus.OVERDUE
+
+
+def test_extra_visit_listed_not_dropped_and_preop_ignored() -> None:
+    extra = SURGERY + dt.timedelta(days=28)  # between wound check and 6 weeks
+    s = build_schedule(SURGERY, [extra, SURGERY - dt.timedelta(days=20)], today=SURGERY + dt.timedelta(days=30))
+    assert s.unmatched_visits == (extra,)
+
+
+def test_closest_visit_counts_when_two_in_window() -> None:
+    a, b = SURGERY + dt.timedelta(days=80), SURGERY + dt.timedelta(days=93)
+    s = build_schedule(SURGERY, [a, b], today=SURGERY + dt.timedelta(days=100))
+    assert next(i for i in s.items if i.visit.id == "3-months").done_on == b
+
+
+def test_phase_early_after_surgery() -> None:
+    s = build_schedule(SURGERY, [], today=SURGERY + dt.timedelta(days=20))
+    assert s.restriction_phase.id == "early-healing"
+    assert s.therapy_phase.id == "home-walking"
+    assert any(n.id == "nsaids" for n in s.medication_notes)
+
+
+def test_ics_round_trip_and_no_identifiers() -> None:
+    s = build_schedule(SURGERY, [dt.date(2026, 1, 25)], today=dt.date(2026, 2, 1))
+    raw = to_ics(s, patient_key="SECRET-KEY-123")
+    assert b"SECRET-KEY-123" not in raw
+    cal = Calendar.from_ical(raw)
+    events = [c for c in cal.walk("VEVENT")]
+    assert len(events) == 5  # wound check done -> left out
+    first = events[0]
+    assert first.decoded("dtstart") == dt.date(2026, 2, 21)
+    assert "take precedence" in str(first.get("description"))
+    # UIDs stable across calls
+    assert to_ics(s, patient_key="SECRET-KEY-123") == raw

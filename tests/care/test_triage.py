@@ -1,0 +1,71 @@
+"""Tests for care/triage.py: one test per rule, ordering, and that flags are never dropped."""
+
+import pytest
+
+from fusionwatch.care.triage import RULES, Symptom, Urgency, parse_symptoms, triage
+from fusionwatch.errors import InputError
+
+# expected urgency per rule, written out from CLINICAL.md "Red flags that must escalate at once"
+EXPECTED = {
+    "saddle_numbness": ("emergency", "cauda_equina"),
+    "bladder_bowel_dysfunction": ("emergency", "cauda_equina"),
+    "urinary_retention": ("emergency", "cauda_equina"),
+    "bilateral_leg_weakness": ("emergency", "cauda_equina"),
+    "progressive_leg_weakness": ("emergency", "cauda_equina"),
+    "fever": ("urgent", "infection"),
+    "wound_redness": ("urgent", "infection"),
+    "wound_warmth": ("urgent", "infection"),
+    "wound_drainage": ("urgent", "infection"),
+    "wound_opening": ("urgent", "infection"),
+    "calf_pain_swelling": ("urgent", "dvt_pe"),
+    "chest_pain": ("emergency", "dvt_pe"),
+    "shortness_of_breath": ("emergency", "dvt_pe"),
+    "new_deficit_after_fall": ("emergency", "fall"),
+    "severe_pain_after_fall": ("urgent", "fall"),
+    "pain_not_improving": ("routine", "other"),
+    "constipation": ("routine", "other"),
+    "poor_sleep": ("routine", "other"),
+}
+
+
+def test_every_symptom_has_a_rule() -> None:
+    assert set(RULES) == set(Symptom)
+    assert {s.value for s in Symptom} == set(EXPECTED)
+
+
+@pytest.mark.parametrize(("symptom", "expected"), sorted(EXPECTED.items()))
+def test_rule(symptom: str, expected: tuple[str, str]) -> None:
+    """Each symptom alone triages to its urgency and category, with a reason and an action."""
+    (r,) = triage([symptom])
+    assert (r.urgency.value, r.category) == expected
+    assert r.reason and r.patient_text and r.action
+    assert r.is_red_flag == (expected[0] != "routine")
+
+
+def test_most_urgent_first_and_nothing_dropped() -> None:
+    res = triage(["poor_sleep", "fever", "chest_pain", "constipation", "saddle_numbness"])
+    assert [r.urgency for r in res] == [Urgency.EMERGENCY] * 2 + [Urgency.URGENT] + [Urgency.ROUTINE] * 2
+    assert {r.symptom.value for r in res} == {"poor_sleep", "fever", "chest_pain", "constipation", "saddle_numbness"}
+
+
+def test_routine_symptoms_do_not_downgrade_a_red_flag() -> None:
+    res = triage(["wound_drainage"] + ["poor_sleep"] * 3 + ["pain_not_improving"])
+    assert res[0].symptom is Symptom.WOUND_DRAINAGE and res[0].urgency is Urgency.URGENT
+
+
+def test_duplicates_reported_once() -> None:
+    assert len(triage(["fever", "fever", Symptom.FEVER])) == 1
+
+
+def test_emergency_action_sends_to_emergency_department() -> None:
+    (r,) = triage(["urinary_retention"])
+    assert "emergency" in r.action.lower()
+
+
+def test_parse_accepts_dashes() -> None:
+    assert parse_symptoms(["Saddle-Numbness"]) == (Symptom.SADDLE_NUMBNESS,)
+
+
+def test_unknown_symptom_raises() -> None:
+    with pytest.raises(InputError, match="Unknown symptom 'headache'; expected one of: saddle_numbness"):
+        triage(["headache"])
