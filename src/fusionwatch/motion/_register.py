@@ -1,0 +1,485 @@
+"""Flexion-extension motion by intensity-based rigid registration of each vertebral body.
+
+The landmarks only give a starting pose and the region of each body. Each body (L4, L5, S1) is then registered from the
+flexion film to the extension film with OpenCV's enhanced correlation coefficient (ECC, Evangelidis & Psarakis 2008,
+``cv2.findTransformECCWithMask`` with ``MOTION_EUCLIDEAN``): a rigid 2-D transform maximising the zero-mean normalised
+cross-correlation of the body region, optimised to sub-pixel precision. The motion of a segment is the relative
+rotation and translation of its upper body against its lower body.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+
+from fusionwatch.anatomy import Level
+from fusionwatch.errors import FusionwatchError, LandmarkError, ViewError
+from fusionwatch.landmarks import Landmarks, lateral_facing
+from fusionwatch.motion._geometry import (
+    Segment,
+    apply,
+    body_outline,
+    parse_level,
+    rigid_from_points,
+    rotation_deg,
+    segment_angle_deg,
+    segment_points,
+    slip_along,
+)
+from fusionwatch.radiograph import Radiograph, View
+from fusionwatch.units import Spacing, Unit
+
+__all__ = [
+    "METHOD",
+    "LANDMARK_METHOD",
+    "RegistrationError",
+    "BodyRegistration",
+    "LandmarkMotion",
+    "MotionResult",
+    "register_body",
+    "register_motion",
+    "landmark_motion",
+]
+
+METHOD = "body-registration/1"
+LANDMARK_METHOD = "landmark-difference/1"
+
+ROI_MARGINS: tuple[float, ...] = (0.12, 0.04, 0.20, 0.08, 0.16, 0.12, 0.12)
+"""Growth of the body outline about its centre, per registration run (run 0 is the nominal one). Varying it changes which
+pixels drive the fit, so the spread across runs reflects texture, noise and non-rigid neighbours, not only the optimiser."""
+
+INIT_ROTATION_SD_DEG = 1.5
+"""SD of the random rotation added to the landmark initialisation in runs 1..N-1."""
+INIT_SHIFT_SD_FRACTION = 0.03
+"""SD of the random shift added to the initialisation, as a fraction of the body size."""
+WORK_SIZE_PX = 180.0
+"""Bodies larger than this (longest side, px) are registered on a downsampled copy (area interpolation)."""
+MIN_ECC = 0.5
+"""Correlation below which a body's registration is reported as doubtful."""
+
+
+class RegistrationError(FusionwatchError):
+    """A vertebral body could not be registered between the two films."""
+
+
+@dataclass(frozen=True, slots=True)
+class BodyRegistration:
+    """Rigid transforms of one body from the flexion to the extension film, one per run.
+
+    Attributes
+    ----------
+    level : Level
+    transforms : tuple of (3, 3) ndarray
+        Homogeneous matrices mapping flexion pixels ``(x, y, 1)`` to extension pixels; index 0 is the nominal run.
+    ecc : tuple[float, ...]
+        Final correlation coefficient of each run (1 = perfect match).
+    """
+
+    level: Level
+    transforms: tuple[np.ndarray, ...]
+    ecc: tuple[float, ...]
+
+    @property
+    def nominal(self) -> np.ndarray:
+        return self.transforms[0]
+
+
+@dataclass(frozen=True, slots=True)
+class LandmarkMotion:
+    """The same motion measured the classic way: the difference of two landmark-based measurements.
+
+    ``angle_deg`` = segmental angle on extension minus on flexion (lordosis positive); ``translation_*`` = slip on
+    extension minus on flexion (anterior positive).
+    """
+
+    angle_deg: float
+    translation_mm: float | None
+    translation_percent: float
+    method: str = LANDMARK_METHOD
+
+
+@dataclass(frozen=True, slots=True)
+class MotionResult:
+    """Motion of one segment between a flexion and an extension film.
+
+    Attributes
+    ----------
+    level : str
+        ``"L5-S1"`` or ``"L4-L5"``.
+    angle_deg : float
+        Change of the segmental angle, extension minus flexion, degrees; lordosis positive, so a segment that extends
+        normally gives a positive value. Its magnitude is the angular motion compared with thresholds.
+    angle_sd_deg : float
+        One standard deviation of ``angle_deg`` (spread over the registration runs; see docs/motion.md).
+    translation_mm : float | None
+        Change of the slip distance (upper body's posterior-inferior corner relative to the lower body's posterior-superior
+        corner, along the lower endplate, anterior positive), extension minus flexion, mm at the spacing's plane;
+        ``None`` when the films have no pixel spacing.
+    translation_percent : float
+        The same change as a percentage of the lower endplate's AP depth (needs no calibration).
+    translation_sd : float
+        One SD of the translation, in ``translation_sd_unit`` (mm when calibrated, % otherwise).
+    translation_sd_unit : Unit
+    method : str
+    evidence : dict
+        JSON-ready details: per-body rotation, shift and ECC, the runs, spacing source, facing.
+    landmark_difference : LandmarkMotion
+        The landmark-difference result on the same films, for comparison.
+    warnings : tuple[str, ...]
+    """
+
+    level: str
+    angle_deg: float
+    angle_sd_deg: float
+    translation_mm: float | None
+    translation_percent: float
+    translation_sd: float
+    translation_sd_unit: Unit
+    method: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+    landmark_difference: LandmarkMotion | None = None
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def translation_percent_sd(self) -> float:
+        """SD of ``translation_percent``."""
+        return float(self.evidence.get("translation_percent_sd", float("nan")))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        lm = self.landmark_difference
+        return {
+            "level": self.level,
+            "angle_deg": self.angle_deg,
+            "angle_sd_deg": self.angle_sd_deg,
+            "translation_mm": self.translation_mm,
+            "translation_percent": self.translation_percent,
+            "translation_sd": self.translation_sd,
+            "translation_sd_unit": self.translation_sd_unit.value,
+            "method": self.method,
+            "evidence": self.evidence,
+            "landmark_difference": None
+            if lm is None
+            else {
+                "angle_deg": lm.angle_deg,
+                "translation_mm": lm.translation_mm,
+                "translation_percent": lm.translation_percent,
+                "method": lm.method,
+            },
+            "warnings": list(self.warnings),
+        }
+
+
+# ----------------------------------------------------------------------------------------------------------- helpers
+def _crop_scale_matrix(origin: tuple[int, int], s: float) -> np.ndarray:
+    """Full-resolution pixel -> pixel of a crop starting at ``origin`` (x0, y0) resized by ``s`` (centre-aligned)."""
+    x0, y0 = origin
+    return np.array([[s, 0.0, (0.5 - x0) * s - 0.5], [0.0, s, (0.5 - y0) * s - 0.5], [0.0, 0.0, 1.0]])
+
+
+def _bbox(pts: np.ndarray, pad: float, shape: tuple[int, int]) -> tuple[int, int, int, int]:
+    h, w = shape
+    x0 = int(max(0, math.floor(pts[:, 0].min() - pad)))
+    y0 = int(max(0, math.floor(pts[:, 1].min() - pad)))
+    x1 = int(min(w, math.ceil(pts[:, 0].max() + pad) + 1))
+    y1 = int(min(h, math.ceil(pts[:, 1].max() + pad) + 1))
+    if x1 - x0 < 8 or y1 - y0 < 8:
+        raise RegistrationError("A vertebral body lies (almost) outside the image; check the landmarks.")
+    return x0, y0, x1, y1
+
+
+def _crop(img: np.ndarray, box: tuple[int, int, int, int], s: float) -> np.ndarray:
+    x0, y0, x1, y1 = box
+    c = np.ascontiguousarray(img[y0:y1, x0:x1], dtype=np.float32)
+    if s != 1.0:
+        c = cv2.resize(c, (max(8, round(c.shape[1] * s)), max(8, round(c.shape[0] * s))), interpolation=cv2.INTER_AREA)
+    return c
+
+
+def _grow(outline: np.ndarray, margin: float) -> np.ndarray:
+    c = outline.mean(0)
+    return c + (outline - c) * (1.0 + margin)
+
+
+def register_body(
+    flexion: np.ndarray,
+    extension: np.ndarray,
+    outline: np.ndarray,
+    init: np.ndarray,
+    *,
+    margin: float = 0.12,
+) -> tuple[np.ndarray, float]:
+    """Register one body region from the flexion pixels to the extension pixels.
+
+    Parameters
+    ----------
+    flexion, extension : (H, W) ndarray
+        Pixel arrays (any gain and offset: ECC is invariant to both).
+    outline : (N, 2) ndarray
+        Body outline on the flexion film, pixel ``(x, y)``.
+    init : (3, 3) ndarray
+        Starting rigid transform flexion -> extension pixels (from the landmarks).
+    margin : float
+        The outline is grown about its centre by this fraction to include the cortical edges.
+
+    Returns
+    -------
+    transform : (3, 3) ndarray
+        Rigid transform flexion -> extension, full-resolution pixels.
+    ecc : float
+        Final correlation coefficient.
+
+    Raises
+    ------
+    RegistrationError
+        If ECC does not converge.
+    """
+    roi = _grow(np.asarray(outline, float), margin)
+    size = float(np.ptp(roi, axis=0).max())
+    s = min(1.0, WORK_SIZE_PX / max(size, 1.0))
+    tbox = _bbox(roi, 0.08 * size + 4, flexion.shape)
+    ibox = _bbox(apply(init, roi), 0.35 * size + 10, extension.shape)
+    template, image = _crop(flexion, tbox, s), _crop(extension, ibox, s)
+    st, si = _crop_scale_matrix(tbox[:2], s), _crop_scale_matrix(ibox[:2], s)
+    mask = np.zeros(template.shape, np.uint8)
+    poly = apply(st, roi)
+    cv2.fillPoly(mask, [np.round(poly * 16).astype(np.int32)], 255, lineType=cv2.LINE_8, shift=4)
+    imask = np.full(image.shape, 255, np.uint8)
+    warp = (si @ init @ np.linalg.inv(st))[:2].astype(np.float32)
+    rho = float("nan")
+    try:
+        for blur, iters, eps in ((9, 100, 1e-5), (3, 200, 1e-7)):
+            criteria = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, iters, eps)
+            rho, warp = cv2.findTransformECCWithMask(
+                template, image, mask, imask, warp, cv2.MOTION_EUCLIDEAN, criteria, blur
+            )
+    except cv2.error as exc:
+        raise RegistrationError(f"Body registration did not converge ({str(exc).strip().splitlines()[-1]}).") from None
+    w3 = np.vstack([warp.astype(float), [0.0, 0.0, 1.0]])
+    m = np.linalg.inv(si) @ w3 @ st
+    # re-orthonormalise (float32 warp): keep the rotation exactly rigid
+    ang = math.atan2(m[1, 0], m[0, 0])
+    m[:2, :2] = [[math.cos(ang), -math.sin(ang)], [math.sin(ang), math.cos(ang)]]
+    return m, float(rho)
+
+
+def _perturb(init: np.ndarray, centre: np.ndarray, size: float, rng: np.random.Generator) -> np.ndarray:
+    a = math.radians(rng.normal(0.0, INIT_ROTATION_SD_DEG))
+    t = rng.normal(0.0, INIT_SHIFT_SD_FRACTION * size, 2)
+    r = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
+    p = np.eye(3)
+    p[:2, :2] = r
+    p[:2, 2] = centre - r @ centre + t
+    return init @ p
+
+
+def _register_level(flex: Radiograph, ext: Radiograph, lm_f: Landmarks, lm_e: Landmarks, level: Level,
+                    runs: int, rng: np.random.Generator) -> tuple[BodyRegistration, list[str]]:
+    of, oe = body_outline(lm_f, level), body_outline(lm_e, level)
+    init = rigid_from_points(of, oe)
+    centre, size = of.mean(0), float(np.ptp(of, axis=0).max())
+    transforms, eccs, failures = [], [], []
+    for k in range(runs):
+        start = init if k == 0 else _perturb(init, centre, size, rng)
+        try:
+            m, rho = register_body(flex.pixels, ext.pixels, of, start, margin=ROI_MARGINS[k % len(ROI_MARGINS)])
+        except RegistrationError as exc:
+            failures.append(str(exc))
+            continue
+        transforms.append(m)
+        eccs.append(rho)
+    warnings = []
+    if not transforms:
+        raise RegistrationError(f"{level.value}: the body could not be registered between the films: {failures[0]}")
+    if failures:
+        warnings.append(f"{level.value}: {len(failures)} of {runs} registration runs failed.")
+    if eccs[0] < MIN_ECC:
+        warnings.append(f"{level.value}: weak match between the films (correlation {eccs[0]:.2f} < {MIN_ECC}).")
+    # a run that landed far from the others (another local optimum) is dropped
+    angles = np.array([rotation_deg(m) for m in transforms])
+    shifts = np.array([apply(m, centre[None])[0] for m in transforms])
+    med_a, med_s = np.median(angles), np.median(shifts, axis=0)
+    keep = [i for i in range(len(transforms))
+            if abs(angles[i] - med_a) < 3.0 and np.hypot(*(shifts[i] - med_s)) < 0.1 * size]
+    if len(keep) < len(transforms):
+        warnings.append(f"{level.value}: {len(transforms) - len(keep)} registration run(s) converged elsewhere and were dropped.")
+    return BodyRegistration(level, tuple(transforms[i] for i in keep), tuple(eccs[i] for i in keep)), warnings
+
+
+def _check_inputs(flexion: Radiograph, extension: Radiograph, lm_f: Landmarks, lm_e: Landmarks) -> list[str]:
+    warnings: list[str] = []
+    for film, name in ((flexion, "flexion"), (extension, "extension")):
+        if film.view is View.AP:
+            raise ViewError(f"The {name} film is an AP view; flexion-extension motion needs lateral films.")
+    for lm, film, name in ((lm_f, flexion, "flexion"), (lm_e, extension, "extension")):
+        if lm.view is View.AP:
+            raise LandmarkError(f"The {name} landmarks are AP landmarks; lateral names are needed.")
+        if (lm.width, lm.height) != (film.width, film.height):
+            raise LandmarkError(
+                f"The {name} landmarks belong to a {lm.width} x {lm.height} px image, but the film is "
+                f"{film.width} x {film.height} px."
+            )
+    if flexion.view is View.EXTENSION and extension.view is View.FLEXION:
+        warnings.append("The films look swapped: the 'flexion' film is labelled extension and vice versa.")
+    sf, se = flexion.spacing, extension.spacing
+    if (sf is None) != (se is None):
+        warnings.append("Only one film has a pixel spacing: translation is given in % of endplate depth only.")
+    elif sf is not None and se is not None and abs(sf.dx_mm / se.dx_mm - 1) > 0.02:
+        warnings.append(f"Pixel spacings differ between the films ({sf} vs {se}); mm values use each film's own.")
+    for s in (sf, se):
+        if s is not None and abs(s.dx_mm / s.dy_mm - 1) > 0.01:
+            warnings.append("Pixels are not square: rotations are registered in pixel space and slightly distorted.")
+        if s is not None and s.source.warning:
+            warnings.append(s.source.warning)
+    return sorted(set(warnings), key=warnings.index)
+
+
+def _segment_motion(pts_f: dict[str, np.ndarray], mu: np.ndarray, ml: np.ndarray, sign: float,
+                    sf: Spacing | None, se: Spacing | None) -> tuple[float, float | None, float]:
+    """Angle change (deg, lordosis +), translation (mm or None) and translation % for one pair of body transforms."""
+    angle = sign * (rotation_deg(mu) - rotation_deg(ml))
+    angle = (angle + 180.0) % 360.0 - 180.0
+    lf = (pts_f["lower_sup_ant"], pts_f["lower_sup_post"])
+    p_e = apply(mu, pts_f["upper_inf_post"][None])[0]
+    le = tuple(apply(ml, q[None])[0] for q in lf)
+    slip_f_px, depth_px = slip_along(pts_f["upper_inf_post"] - lf[1], lf, None)
+    slip_e_px, _ = slip_along(p_e - le[1], le, None)
+    percent = (slip_e_px - slip_f_px) / depth_px * 100.0
+    mm = None
+    if sf is not None and se is not None:
+        mm = slip_along(p_e - le[1], le, se)[0] - slip_along(pts_f["upper_inf_post"] - lf[1], lf, sf)[0]
+    return angle, mm, percent
+
+
+def landmark_motion(lm_flexion: Landmarks, lm_extension: Landmarks, level: str | Segment,
+                    spacing_flexion: Spacing | None = None, spacing_extension: Spacing | None = None) -> LandmarkMotion:
+    """Motion by the landmark-difference method: the segmental angle and slip measured on each film, subtracted.
+
+    Returns
+    -------
+    LandmarkMotion
+        Extension minus flexion; angle in degrees (lordosis positive), translation in mm (``None`` unless both spacings
+        are given) and in % of the lower endplate depth on the flexion film.
+    """
+    seg = parse_level(level) if isinstance(level, str) else level
+    facing = lateral_facing(lm_flexion)
+    pf, pe = segment_points(lm_flexion, seg), segment_points(lm_extension, seg)
+    angles, slips_px, slips_mm = [], [], []
+    for pts, sp in ((pf, spacing_flexion), (pe, spacing_extension)):
+        lower = (pts["lower_sup_ant"], pts["lower_sup_post"])
+        angles.append(segment_angle_deg((pts["upper_inf_ant"], pts["upper_inf_post"]), lower, facing))
+        s_px, depth = slip_along(pts["upper_inf_post"] - lower[1], lower, None)
+        slips_px.append((s_px, depth))
+        slips_mm.append(slip_along(pts["upper_inf_post"] - lower[1], lower, sp)[0] if sp is not None else None)
+    percent = slips_px[1][0] / slips_px[1][1] * 100.0 - slips_px[0][0] / slips_px[0][1] * 100.0
+    mm = None if None in slips_mm else slips_mm[1] - slips_mm[0]  # type: ignore[operator]
+    return LandmarkMotion(angles[1] - angles[0], mm, percent)
+
+
+def register_motion(
+    flexion: Radiograph,
+    extension: Radiograph,
+    lm_flexion: Landmarks,
+    lm_extension: Landmarks,
+    *,
+    levels: Sequence[str] = ("L4-L5", "L5-S1"),
+    runs: int = 7,
+    seed: int = 0,
+) -> list[MotionResult]:
+    """Angular and translational motion of each segment between a flexion and an extension film.
+
+    Parameters
+    ----------
+    flexion, extension : Radiograph
+        Lateral films in flexion and extension (view ``FLEXION``/``EXTENSION``/``LATERAL`` or unknown; AP refused).
+    lm_flexion, lm_extension : Landmarks
+        Lateral corner landmarks of each film (pixels). They only initialise the registration and place each body's
+        region; the motion comes from the image registration.
+    levels : sequence of str
+        Segments to report, e.g. ``("L4-L5", "L5-S1")``.
+    runs : int
+        Registration runs per body (run 0 nominal, the others with perturbed start and region); >= 3.
+    seed : int
+        Seed of the perturbations (results are reproducible).
+
+    Returns
+    -------
+    list[MotionResult]
+        One per level, in the order given. Signs: angle = extension minus flexion of the segmental angle (lordosis
+        positive); translation = extension minus flexion of the slip (anterior positive).
+
+    Raises
+    ------
+    ViewError
+        If a film is an AP view.
+    LandmarkError
+        If a needed corner is missing or the landmarks do not fit the film.
+    RegistrationError
+        If a body cannot be registered at all.
+    """
+    if runs < 3:
+        raise ValueError(f"runs must be at least 3 to estimate a spread, got {runs}.")
+    warnings = _check_inputs(flexion, extension, lm_flexion, lm_extension)
+    segments = [parse_level(lv) for lv in levels]
+    facing = lateral_facing(lm_flexion)
+    if lateral_facing(lm_extension) is not facing:
+        raise LandmarkError("The flexion and extension landmarks face opposite ways; was one film mirrored?")
+    sign = 1.0 if facing.value == "left" else -1.0
+    rng = np.random.default_rng(seed)
+    bodies: dict[Level, BodyRegistration] = {}
+    for level in sorted({lv for s in segments for lv in (s.upper, s.lower)}, key=lambda lv: lv.index):
+        bodies[level], w = _register_level(flexion, extension, lm_flexion, lm_extension, level, runs, rng)
+        warnings.extend(w)
+    sf, se = flexion.spacing, extension.spacing
+    results = []
+    for seg in segments:
+        pts_f = segment_points(lm_flexion, seg)
+        bu, bl = bodies[seg.upper], bodies[seg.lower]
+        n = min(len(bu.transforms), len(bl.transforms))
+        per_run = [_segment_motion(pts_f, bu.transforms[k], bl.transforms[k], sign, sf, se) for k in range(n)]
+        ang = np.array([r[0] for r in per_run])
+        pct = np.array([r[2] for r in per_run])
+        mm = np.array([r[1] for r in per_run], float) if per_run[0][1] is not None else None
+        sd = (lambda a: float(np.std(a, ddof=1)) if len(a) > 1 else float("nan"))
+        lm = landmark_motion(lm_flexion, lm_extension, seg, sf, se)
+        evidence: dict[str, Any] = {
+            "facing": facing.value,
+            "runs": n,
+            "angle_runs_deg": [round(float(a), 4) for a in ang],
+            "translation_percent_runs": [round(float(p), 4) for p in pct],
+            "translation_percent_sd": sd(pct),
+            "spacing": None if sf is None else {"dx_mm": sf.dx_mm, "dy_mm": sf.dy_mm, "source": sf.source.value},
+            "bodies": {
+                b.level.value: {
+                    "rotation_deg": round(rotation_deg(b.nominal), 4),
+                    "shift_px": [round(float(v), 3) for v in b.nominal[:2, 2]],
+                    "ecc": [round(e, 4) for e in b.ecc],
+                }
+                for b in (bu, bl)
+            },
+            "uncertainty": "SD over registration runs with perturbed start pose and body region",
+        }
+        levels_named = tuple(lv.value + ":" for lv in Level)
+        own = (seg.upper.value + ":", seg.lower.value + ":")
+        seg_warn = tuple(w for w in warnings if not w.startswith(levels_named) or w.startswith(own))
+        results.append(
+            MotionResult(
+                level=seg.name,
+                angle_deg=float(np.median(ang)),
+                angle_sd_deg=sd(ang),
+                translation_mm=None if mm is None else float(np.median(mm)),
+                translation_percent=float(np.median(pct)),
+                translation_sd=sd(mm) if mm is not None else sd(pct),
+                translation_sd_unit=Unit.MM if mm is not None else Unit.PERCENT,
+                method=METHOD,
+                evidence=evidence,
+                landmark_difference=lm,
+                warnings=seg_warn,
+            )
+        )
+    return results
