@@ -68,6 +68,9 @@ class Radiograph:
         A description of where it came from (file name), for messages. Not a patient identifier.
     warnings : tuple[str, ...]
         Doubtful but usable input (detector-plane spacing, a guessed view...), shown in reports.
+    display_window : tuple[float, float] | None
+        ``(center, width)`` of the DICOM VOI window, in the units of ``pixels``, for display only (pixels are not
+        windowed); ``None`` when the file has none (then display the full range or percentiles).
     """
 
     pixels: np.ndarray
@@ -78,6 +81,7 @@ class Radiograph:
     ids: DicomIds = field(default_factory=DicomIds)
     source: str = ""
     warnings: tuple[str, ...] = ()
+    display_window: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.pixels, np.ndarray) or self.pixels.ndim != 2:
