@@ -11,6 +11,15 @@ from fusionwatch.motion._register import (
     register_body,
     register_motion,
 )
+from fusionwatch.motion.classify import (
+    FUSION_ANGLE_DEG,
+    FUSION_TRANSLATION_MM,
+    INSTABILITY_ANGLE_DEG,
+    INSTABILITY_TRANSLATION_MM,
+    MotionSettings,
+    classify_motion,
+)
+from fusionwatch.motion.overlay import motion_overlay, save_motion_overlay
 
 __all__ = [
     "METHOD",
@@ -22,4 +31,12 @@ __all__ = [
     "landmark_motion",
     "register_body",
     "register_motion",
+    "FUSION_ANGLE_DEG",
+    "FUSION_TRANSLATION_MM",
+    "INSTABILITY_ANGLE_DEG",
+    "INSTABILITY_TRANSLATION_MM",
+    "MotionSettings",
+    "classify_motion",
+    "motion_overlay",
+    "save_motion_overlay",
 ]

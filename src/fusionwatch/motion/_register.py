@@ -457,6 +457,7 @@ def register_motion(
             "bodies": {
                 b.level.value: {
                     "rotation_deg": round(rotation_deg(b.nominal), 4),
+                    "transform": [[round(float(v), 6) for v in row] for row in b.nominal[:2]],
                     "shift_px": [round(float(v), 3) for v in b.nominal[:2, 2]],
                     "ecc": [round(e, 4) for e in b.ecc],
                 }
