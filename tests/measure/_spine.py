@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from fusionwatch.anatomy import LUMBAR_LEVELS, Level
 from fusionwatch.landmarks import Landmarks
 from fusionwatch.radiograph import Facing, View
-from fusionwatch.units import Spacing
 
 Point = tuple[float, float]
 
@@ -70,7 +69,9 @@ class LateralSpine:
             u = _unit(theta)
             pts[f"{level.value}.superior.posterior"] = post
             pts[f"{level.value}.superior.anterior"] = _add(post, (self.body_depth, u))
-        hip = _add(self.s1_mid, (self.pelvic_radius, (math.sin(math.radians(self.pt)), -math.cos(math.radians(self.pt)))))
+        hip = _add(
+            self.s1_mid, (self.pelvic_radius, (math.sin(math.radians(self.pt)), -math.cos(math.radians(self.pt))))
+        )
         pts["femoral_head.1"] = _add(hip, (4.0, (1.0, 0.3)))  # two heads, symmetric about the hip axis
         pts["femoral_head.2"] = _add(hip, (-4.0, (1.0, 0.3)))
         self.points = pts

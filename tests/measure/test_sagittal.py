@@ -173,13 +173,20 @@ class TestProperties:
         assert v[M.PI_LL_MISMATCH] == pytest.approx(spine.pi - spine.lordosis, abs=1e-7)
 
     @settings(max_examples=60, deadline=None)
-    @given(spine=spines, facing=facings, rotation=st.floats(-40, 40), shift=st.tuples(st.floats(-300, 300), st.floats(-300, 300)))
+    @given(
+        spine=spines,
+        facing=facings,
+        rotation=st.floats(-40, 40),
+        shift=st.tuples(st.floats(-300, 300), st.floats(-300, 300)),
+    )
     def test_rotation_and_translation(self, spine, facing, rotation, shift) -> None:
         """Rotating the film leaves PI, LL and segmental angles unchanged; SS and PT (against the film's horizontal and
         vertical) change by the rotation, in opposite directions: an on-screen counter-clockwise turn tips the
         sacrum's front up (SS - r) when the patient faces right, down (SS + r) when facing left."""
         base = values(place(spine.points, facing=facing))
-        turned = values(place(spine.points, facing=facing, rotation_deg=rotation, origin_px=(700 + shift[0], 700 + shift[1])))
+        turned = values(
+            place(spine.points, facing=facing, rotation_deg=rotation, origin_px=(700 + shift[0], 700 + shift[1]))
+        )
         sense = 1.0 if facing is Facing.RIGHT else -1.0
         for name in (M.PELVIC_INCIDENCE, M.LUMBAR_LORDOSIS, M.SEGMENTAL_LORDOSIS_L4_L5, M.SEGMENTAL_LORDOSIS_L5_S1):
             assert turned[name] == pytest.approx(base[name], abs=1e-7)
