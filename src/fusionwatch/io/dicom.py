@@ -1,0 +1,336 @@
+"""Read a DICOM projection radiograph (DX, CR, secondary capture) into plain values; the only module importing pydicom.
+
+What it does, in order (docs/loading.md):
+
+1. Read the file with :func:`pydicom.dcmread` (``force=True``: files without the 128-byte preamble and "DICM" are
+   accepted; their transfer syntax is taken from the encoding pydicom detected).
+2. Refuse what is not a single-frame image: no (7FE0,0010) *Pixel Data* (a structured report, a presentation state),
+   more than one frame, a photometric interpretation other than MONOCHROME1/2, RGB or the YBR colour spaces pydicom
+   converts to RGB (``PALETTE COLOR`` and the partial YBR spaces are refused).
+3. Decode the pixels (native or compressed: RLE, JPEG baseline/extended, JPEG lossless, JPEG-LS, JPEG 2000 via the
+   pydicom / pylibjpeg / pyjpegls plugins); a decoder failure becomes
+   :class:`~fusionwatch.errors.UnsupportedImageError`.
+4. Apply the Modality LUT ((0028,1052) *Rescale Intercept*, (0028,1053) *Rescale Slope* or the *Modality LUT Sequence*).
+5. Invert MONOCHROME1 so that bone is bright: ``x -> lo + hi - x`` with ``[lo, hi]`` the range of stored values
+   after the Modality LUT, so values stay in the same range.
+6. Colour (RGB, or YBR decoded to RGB) becomes gray by ITU-R BT.601 luma (0.299 R + 0.587 G + 0.114 B), with a warning.
+7. The VOI (display) window is *recorded*, not applied: (0028,1050) *Window Center* / (0028,1051) *Window Width*
+   (first pair), or, for a *VOI LUT Sequence*, the linear window spanning the table's input range. MONOCHROME1 windows
+   are mirrored like the pixels.
+"""
+
+from __future__ import annotations
+
+import warnings as _warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pydicom
+from pydicom.dataset import Dataset
+from pydicom.pixels import apply_modality_lut
+from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+
+from fusionwatch.errors import UnsupportedImageError
+from fusionwatch.io._calibration import DicomCalibration
+from fusionwatch.io._view import ViewHints
+from fusionwatch.radiograph import DicomIds
+
+__all__ = ["DicomImage", "read_dicom_image", "dicom_image_size", "SUPPORTED_PHOTOMETRIC"]
+
+SUPPORTED_PHOTOMETRIC = ("MONOCHROME1", "MONOCHROME2", "RGB", "YBR_FULL", "YBR_FULL_422", "YBR_ICT", "YBR_RCT")
+"""Photometric interpretations read. The YBR ones are converted to RGB by pydicom or the JPEG / JPEG 2000 decoder."""
+
+PROJECTION_MODALITIES = ("DX", "CR", "RG", "OT", "XA", "RF", "PX", "IO", "MG")
+"""Modalities that can be a projection radiograph (OT: secondary capture). Others are read with a warning."""
+
+_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class DicomImage:
+    """What :func:`read_dicom_image` extracted from one file.
+
+    Attributes
+    ----------
+    pixels : (H, W) float32 ndarray
+        Modality LUT applied, MONOCHROME1 inverted: higher = more attenuation (bone bright).
+    calibration : DicomCalibration
+        Raw spacing attributes, chosen later by :func:`fusionwatch.io._calibration.choose_spacing`.
+    view_hints : ViewHints
+        View Position, view code meanings and descriptions.
+    dates : tuple of (label, value)
+        Raw date strings (YYYYMMDD expected) in precedence order: Acquisition Date, the date part of Acquisition
+        DateTime, Study Date, Content Date; absent ones left out.
+    ids : DicomIds
+        Patient, study, series, instance identifiers and accession number (never logged).
+    display_window : (center, width) or None
+        VOI window in the units of ``pixels``; ``None`` when the file has none.
+    warnings : tuple of str
+    """
+
+    pixels: np.ndarray
+    calibration: DicomCalibration
+    view_hints: ViewHints
+    dates: tuple[tuple[str, str], ...]
+    ids: DicomIds
+    display_window: tuple[float, float] | None
+    warnings: tuple[str, ...]
+
+
+def _read_dataset(path: Path, *, stop_before_pixels: bool = False) -> Dataset:
+    try:
+        with _warnings.catch_warnings():
+            _warnings.simplefilter("ignore")
+            ds = pydicom.dcmread(path, force=True, stop_before_pixels=stop_before_pixels)
+    except Exception as exc:  # pydicom raises many types on corrupt input; all mean the same to a user
+        raise UnsupportedImageError(
+            f"{path} could not be read as DICOM (truncated or corrupt): {type(exc).__name__}: {exc}"
+        ) from exc
+    has_meta = "TransferSyntaxUID" in getattr(ds, "file_meta", Dataset())
+    if not has_meta and not any(k in ds for k in ("SOPClassUID", "Rows", "PixelData", "Modality")):
+        with path.open("rb") as fh:
+            prefixed = fh.read(132)[128:132] == b"DICM"
+        if prefixed:
+            raise UnsupportedImageError(f"{path} starts like a DICOM file but holds no data set: truncated or corrupt.")
+        raise UnsupportedImageError(f"{path} is neither an image (PNG, JPEG, TIFF) nor a DICOM file.")
+    if not has_meta:
+        implicit, little = ds.original_encoding
+        ds.file_meta = ds.file_meta if hasattr(ds, "file_meta") else pydicom.dataset.FileMetaDataset()
+        if implicit:
+            ds.file_meta.TransferSyntaxUID = ImplicitVRLittleEndian
+        else:
+            ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian if little else ExplicitVRBigEndian
+    return ds
+
+
+def _text(ds: Dataset, keyword: str) -> str | None:
+    try:
+        value = ds.get(keyword)
+    except Exception:
+        return None
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _raw_values(ds: Dataset, keyword: str) -> list[object] | object | None:
+    """An attribute's value(s) without letting an invalid DS/IS string raise; strings kept for the validator."""
+    if keyword not in ds:
+        return None
+    try:
+        with _warnings.catch_warnings():
+            _warnings.simplefilter("ignore")
+            value = ds[keyword].value
+    except Exception:
+        raw = ds.get_item(keyword)
+        data = getattr(raw, "value", b"") or b""
+        text = data.decode("latin-1", "replace") if isinstance(data, bytes) else str(data)
+        parts = [p.strip() for p in text.strip("\x00 ").split("\\")]
+        return parts if len(parts) > 1 else parts[0]
+    if value is None or value == "":
+        return None
+    if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
+        return list(value)
+    return value
+
+
+def _code_meanings(ds: Dataset) -> tuple[str, ...]:
+    meanings: list[str] = []
+    for keyword in ("ViewCodeSequence", "ViewModifierCodeSequence"):
+        for item in ds.get(keyword, None) or []:
+            meaning = _text(item, "CodeMeaning")
+            if meaning:
+                meanings.append(meaning)
+            for sub in item.get("ViewModifierCodeSequence", None) or []:
+                sub_meaning = _text(sub, "CodeMeaning")
+                if sub_meaning:
+                    meanings.append(sub_meaning)
+    return tuple(meanings)
+
+
+def _first_float(value: object) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
+        value = list(value)[0] if len(value) else None  # type: ignore[arg-type]
+    try:
+        result = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return result if np.isfinite(result) else None
+
+
+def _stored_range(ds: Dataset) -> tuple[float, float]:
+    """Range of the Modality LUT output over every storable value (for MONOCHROME1 inversion)."""
+    bits = int(ds.get("BitsStored", ds.get("BitsAllocated", 16)) or 16)
+    if int(ds.get("PixelRepresentation", 0) or 0) == 1:
+        lo, hi = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+    else:
+        lo, hi = 0, 2**bits - 1
+    ends = np.asarray(apply_modality_lut(np.array([lo, hi], dtype=np.int64), ds), dtype=np.float64)
+    return float(ends.min()), float(ends.max())
+
+
+def _display_window(ds: Dataset, path: Path, notes: list[str]) -> tuple[float, float] | None:
+    center = _first_float(_raw_values(ds, "WindowCenter"))
+    width = _first_float(_raw_values(ds, "WindowWidth"))
+    if center is not None and width is not None:
+        if width >= 1.0:
+            return center, width
+        notes.append(f"Window Width (0028,1051) {width!r} is below 1; window ignored.")
+        return None
+    for item in ds.get("VOILUTSequence", None) or []:
+        descriptor = _raw_values(item, "LUTDescriptor")
+        if isinstance(descriptor, list) and len(descriptor) == 3:
+            entries = int(descriptor[0]) or 65536  # 0 means 2**16 entries (PS3.3 C.11.2.1.1)
+            first = float(descriptor[1])
+            notes.append("VOI LUT Sequence recorded as the linear window spanning its input range (an approximation).")
+            return first + entries / 2.0, float(entries)
+    return None
+
+
+def read_dicom_image(path: str | Path) -> DicomImage:
+    """Read one DICOM projection radiograph.
+
+    Parameters
+    ----------
+    path : str or Path
+        A DICOM file, with or without the preamble.
+
+    Returns
+    -------
+    DicomImage
+
+    Raises
+    ------
+    UnsupportedImageError
+        Corrupt or truncated file, no Pixel Data, multi-frame, unsupported photometric interpretation, a pixel data
+        encoding that cannot be decoded, or an image smaller than 16 x 16. The message names the file.
+    """
+    path = Path(path)
+    ds = _read_dataset(path)
+    notes: list[str] = []
+    ts = ds.file_meta.TransferSyntaxUID
+
+    if not any(k in ds for k in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")):
+        sop = ds.get("SOPClassUID")
+        kind = f"a {sop.name!r} object" if sop is not None and getattr(sop, "name", "") else "this object"
+        raise UnsupportedImageError(
+            f"{path} has no Pixel Data (7FE0,0010): {kind} is not an image. Give the radiograph itself."
+        )
+    frames = ds.get("NumberOfFrames", 1)
+    try:
+        frames = int(frames or 1)
+    except (TypeError, ValueError):
+        frames = 1
+    if frames > 1:
+        raise UnsupportedImageError(
+            f"{path} is a multi-frame image ({frames} frames); expected one projection radiograph. "
+            "Export the frame you want as a single-frame file."
+        )
+    photometric = (_text(ds, "PhotometricInterpretation") or "").upper()
+    if photometric not in SUPPORTED_PHOTOMETRIC:
+        raise UnsupportedImageError(
+            f"{path} has photometric interpretation {photometric or '(missing)'!r}, which fusionwatch does not read; "
+            f"expected one of {', '.join(SUPPORTED_PHOTOMETRIC)}."
+        )
+    rows, cols = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
+    if rows < 16 or cols < 16:
+        raise UnsupportedImageError(f"{path} is {cols} x {rows} px; a radiograph must be at least 16 x 16 px.")
+
+    try:
+        with _warnings.catch_warnings():
+            _warnings.simplefilter("ignore")
+            arr = ds.pixel_array
+    except Exception as exc:
+        raise UnsupportedImageError(
+            f"{path}: the pixel data ({ts.name}) could not be decoded: {type(exc).__name__}: {exc}"
+        ) from exc
+
+    colour = photometric not in ("MONOCHROME1", "MONOCHROME2")
+    if colour:
+        if arr.ndim != 3 or arr.shape[-1] != 3:
+            raise UnsupportedImageError(f"{path}: colour pixel data of shape {arr.shape}; expected (rows, columns, 3).")
+        pixels = arr.astype(np.float32) @ _LUMA
+        notes.append(f"Colour image ({photometric}) converted to gray with ITU-R BT.601 luma weights.")
+    else:
+        if arr.ndim != 2:
+            raise UnsupportedImageError(
+                f"{path}: monochrome pixel data of shape {arr.shape}; expected (rows, columns)."
+            )
+        pixels = np.asarray(apply_modality_lut(arr, ds), dtype=np.float32)
+
+    window = None if colour else _display_window(ds, path, notes)
+    if photometric == "MONOCHROME1":
+        lo, hi = _stored_range(ds)
+        pixels = np.float32(lo + hi) - pixels
+        if window is not None:
+            window = (lo + hi - window[0], window[1])
+        notes.append("MONOCHROME1 inverted so that bone is bright.")
+
+    modality = (_text(ds, "Modality") or "").upper()
+    if modality and modality not in PROJECTION_MODALITIES:
+        notes.append(
+            f"Modality {modality!r} is not a projection radiograph (expected DX, CR or a secondary capture); "
+            "read anyway."
+        )
+
+    calibration = DicomCalibration(
+        pixel_spacing=_raw_values(ds, "PixelSpacing"),  # type: ignore[arg-type]
+        imager_pixel_spacing=_raw_values(ds, "ImagerPixelSpacing"),  # type: ignore[arg-type]
+        magnification=_raw_values(ds, "EstimatedRadiographicMagnificationFactor"),
+        calibration_type=_text(ds, "PixelSpacingCalibrationType"),
+    )
+    hints = ViewHints(
+        view_position=_text(ds, "ViewPosition") or "",
+        view_code_meanings=_code_meanings(ds),
+        descriptions=tuple(
+            t for t in (_text(ds, k) for k in ("SeriesDescription", "ImageComments", "ProtocolName")) if t
+        ),
+    )
+    dates: list[tuple[str, str]] = []
+    for label, keyword, n in (
+        ("Acquisition Date (0008,0022)", "AcquisitionDate", None),
+        ("Acquisition DateTime (0008,002A)", "AcquisitionDateTime", 8),
+        ("Study Date (0008,0020)", "StudyDate", None),
+        ("Content Date (0008,0023)", "ContentDate", None),
+    ):
+        raw = _raw_values(ds, keyword)
+        if raw is not None and str(raw).strip():
+            text = str(raw).strip()
+            dates.append((label, text[:n] if n else text))
+    ids = DicomIds(
+        patient_id=_text(ds, "PatientID"),
+        patient_name=_text(ds, "PatientName"),
+        study_uid=_text(ds, "StudyInstanceUID"),
+        series_uid=_text(ds, "SeriesInstanceUID"),
+        sop_uid=_text(ds, "SOPInstanceUID"),
+        accession=_text(ds, "AccessionNumber"),
+    )
+    return DicomImage(
+        pixels=np.ascontiguousarray(pixels, dtype=np.float32),
+        calibration=calibration,
+        view_hints=hints,
+        dates=tuple(dates),
+        ids=ids,
+        display_window=window,
+        warnings=tuple(notes),
+    )
+
+
+def dicom_image_size(path: str | Path) -> tuple[int, int]:
+    """``(width, height)`` in pixels from (0028,0011) *Columns* and (0028,0010) *Rows*, without decoding pixels.
+
+    Raises
+    ------
+    UnsupportedImageError
+        If the file is not readable DICOM or has no image size.
+    """
+    path = Path(path)
+    ds = _read_dataset(path, stop_before_pixels=True)
+    rows, cols = ds.get("Rows"), ds.get("Columns")
+    if not rows or not cols:
+        raise UnsupportedImageError(f"{path} has no Rows (0028,0010) / Columns (0028,0011): not an image.")
+    return int(cols), int(rows)

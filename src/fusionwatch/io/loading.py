@@ -1,0 +1,185 @@
+"""``read_radiograph``: any supported film file -> :class:`~fusionwatch.radiograph.Radiograph`.
+
+The format is sniffed from the first bytes (not the file name): PNG, JPEG, TIFF, or DICOM (with the "DICM" prefix at
+byte 128, or without a preamble when the file starts with a group 0002 or 0008 element). Spacing follows
+CLINICAL.md "Calibration" (:mod:`fusionwatch.io._calibration`), the view :mod:`fusionwatch.io._view`. See
+docs/loading.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from fusionwatch._typing import Point
+from fusionwatch.errors import InputError, UnsupportedImageError
+from fusionwatch.io._calibration import choose_spacing
+from fusionwatch.io._view import decide_view
+from fusionwatch.io.dicom import dicom_image_size, read_dicom_image
+from fusionwatch.io.raster import raster_image_size, read_raster_image
+from fusionwatch.radiograph import DicomIds, Radiograph, View
+
+__all__ = ["read_radiograph", "image_size", "sniff_format", "parse_dicom_date"]
+
+_MIN_SIZE = 16
+
+
+def sniff_format(header: bytes) -> str | None:
+    """``"png"``, ``"jpeg"``, ``"tiff"``, ``"dicom"`` or ``None`` from a file's first 132+ bytes."""
+    if header.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if header.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if header[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return "tiff"
+    if len(header) >= 132 and header[128:132] == b"DICM":
+        return "dicom"
+    # No preamble: the data set starts with a (0002,xxxx) or (0008,xxxx) element, little or big endian.
+    if len(header) >= 8 and header[:2] in (b"\x02\x00", b"\x08\x00", b"\x00\x02", b"\x00\x08"):
+        return "dicom"
+    return None
+
+
+def parse_dicom_date(text: str) -> dt.date:
+    """Parse a DICOM DA value ``YYYYMMDD`` (also the old ACR-NEMA ``YYYY.MM.DD``).
+
+    Raises
+    ------
+    ValueError
+        If it is not a valid calendar date in one of those forms.
+    """
+    text = text.strip()
+    for fmt in ("%Y%m%d", "%Y.%m.%d"):
+        try:
+            return dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError(f"{text!r} is not a DICOM date (YYYYMMDD).")
+
+
+def _check_file(path: Path) -> bytes:
+    if not path.exists():
+        raise InputError(f"Image file not found: {path}")
+    if path.is_dir():
+        raise InputError(f"{path} is a folder; expected an image file.")
+    try:
+        with path.open("rb") as fh:
+            header = fh.read(256)
+    except OSError as exc:
+        raise InputError(f"Cannot read {path}: {exc.strerror or exc}") from None
+    if not header:
+        raise UnsupportedImageError(f"{path} is empty (0 bytes).")
+    return header
+
+
+def image_size(path: str | Path) -> tuple[int, int]:
+    """``(width, height)`` in pixels of a film file without decoding its pixels (for landmark readers).
+
+    Raises
+    ------
+    InputError
+        If the file does not exist.
+    UnsupportedImageError
+        If it is empty, not an image, or a DICOM without an image size.
+    """
+    path = Path(path)
+    kind = sniff_format(_check_file(path))
+    if kind == "dicom":
+        return dicom_image_size(path)
+    if kind is None:
+        raise UnsupportedImageError(f"{path} is neither an image (PNG, JPEG, TIFF) nor a DICOM file.")
+    return raster_image_size(path)
+
+
+def read_radiograph(
+    path: str | Path,
+    *,
+    pixel_spacing_mm: float | None = None,
+    view: View | None = None,
+    known_length: tuple[Point, Point, float] | None = None,
+) -> Radiograph:
+    """Read a film from a DICOM, PNG, JPEG or TIFF file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file. Its format is sniffed from its content, not its name.
+    pixel_spacing_mm : float, optional
+        User calibration: square pixels of this size in millimetres. Overrides DICOM spacing (with a warning).
+    view : View, optional
+        The view, overriding what DICOM attributes say (a disagreement is a warning).
+    known_length : ((x1, y1), (x2, y2), mm), optional
+        User calibration from two pixel points a known distance apart (a calibration ball, a screw of known length).
+        Not together with ``pixel_spacing_mm``.
+
+    Returns
+    -------
+    Radiograph
+        ``pixels`` (H, W) float32, bone bright, Modality LUT applied; ``spacing`` with its source or ``None``;
+        ``view`` or ``None``; ``facing`` is always ``None`` here (decided from landmarks later); ``acquired``;
+        ``ids``; ``source`` = the file name; ``warnings``; ``display_window`` (DICOM VOI window, not applied).
+
+    Raises
+    ------
+    InputError
+        The file does not exist or is a folder; the user calibration is invalid.
+    UnsupportedImageError
+        Empty, truncated or corrupt file; neither an image nor DICOM; DICOM without Pixel Data, multi-frame, or with an
+        unsupported photometric interpretation; compressed pixel data that cannot be decoded; smaller than 16 x 16 px.
+
+    Examples
+    --------
+    >>> film = read_radiograph("lateral.dcm")                          # doctest: +SKIP
+    >>> film.spacing.source                                            # doctest: +SKIP
+    <SpacingSource.PATIENT_PLANE: 'patient_plane'>
+    """
+    path = Path(path)
+    kind = sniff_format(_check_file(path))
+    if kind is None:
+        raise UnsupportedImageError(
+            f"{path} is neither an image (PNG, JPEG, TIFF) nor a DICOM file (unrecognised first bytes)."
+        )
+    warnings: list[str] = []
+    if kind == "dicom":
+        dicom = read_dicom_image(path)
+        pixels = dicom.pixels
+        warnings += dicom.warnings
+        calibration, hints, ids, window = dicom.calibration, dicom.view_hints, dicom.ids, dicom.display_window
+        acquired = None
+        for label, text in dicom.dates:
+            try:
+                acquired = parse_dicom_date(text)
+                break
+            except ValueError:
+                warnings.append(f"{label} {text!r} is not a valid date (YYYYMMDD); ignored.")
+    else:
+        pixels, notes = read_raster_image(path, kind)
+        warnings += notes
+        calibration = hints = window = None
+        ids, acquired = DicomIds(), None
+
+    height, width = pixels.shape
+    if width < _MIN_SIZE or height < _MIN_SIZE:
+        raise UnsupportedImageError(
+            f"{path} is {width} x {height} px; a radiograph must be at least {_MIN_SIZE} x {_MIN_SIZE} px."
+        )
+    spacing, spacing_notes = choose_spacing(
+        calibration,
+        pixel_spacing_mm=pixel_spacing_mm,
+        known_length=known_length,
+        width=width,
+        height=height,
+        where=str(path),
+    )
+    decided_view, view_notes = decide_view(hints, view)
+    return Radiograph(
+        pixels=pixels,
+        spacing=spacing,
+        view=decided_view,
+        facing=None,
+        acquired=acquired,
+        ids=ids,
+        source=path.name,
+        warnings=tuple(warnings + spacing_notes + view_notes),
+        display_window=window,
+    )

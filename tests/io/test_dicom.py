@@ -1,0 +1,276 @@
+"""Tests for reading DICOM radiographs (fusionwatch.io.dicom through read_radiograph)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+import numpy as np
+import pytest
+from pydicom import uid
+
+from _synth import SYNTHETIC_PATIENT_ID, SYNTHETIC_PATIENT_NAME, draw_lateral_spine, write_dicom
+from fusionwatch.errors import UnsupportedImageError
+from fusionwatch.io import read_radiograph
+from fusionwatch.io.dicom import dicom_image_size
+from fusionwatch.radiograph import View
+
+# A drawn lateral film: 12-bit values 0..4095 (uint16) and the same scaled to 8 bits.
+FILM16, LANDMARKS = draw_lateral_spine(width=96, height=192, mm_per_px=2.0, seed=1)
+FILM8 = (FILM16 >> 4).astype(np.uint8)
+
+# transfer syntax -> (pixels to encode, maximum absolute error allowed after decoding)
+# Lossless syntaxes must round-trip exactly; the lossy ones within a bound measured on this film (JPEG baseline at
+# quality 95 on 8-bit; JPEG-LS near-lossless with NEAR=2 is bounded by 2 by definition; JPEG 2000 at ratio 5:1).
+TRANSFER_SYNTAXES = {
+    "explicit_le": (uid.ExplicitVRLittleEndian, FILM16, 0),
+    "implicit_le": (uid.ImplicitVRLittleEndian, FILM16, 0),
+    "rle": (uid.RLELossless, FILM16, 0),
+    "jpeg_baseline": (uid.JPEGBaseline8Bit, FILM8, 12),
+    "jpeg_lossless_sv1": (uid.JPEGLosslessSV1, FILM16, 0),
+    "jpeg_lossless": (uid.JPEGLossless, FILM8, 0),
+    "jpeg_ls_lossless": (uid.JPEGLSLossless, FILM16, 0),
+    "jpeg_ls_near_lossless": (uid.JPEGLSNearLossless, FILM16, 2),
+    "jpeg2000_lossless": (uid.JPEG2000Lossless, FILM16, 0),
+    "jpeg2000": (uid.JPEG2000, FILM16, 80),
+}
+
+
+class TestTransferSyntaxes:
+    """Every supported encoding decodes to the pixels that were written."""
+
+    @pytest.mark.parametrize("name", list(TRANSFER_SYNTAXES))
+    def test_round_trip(self, name: str, tmp_path) -> None:
+        """Pixels come back as float32 2-D, equal to the encoded ones within the syntax's loss."""
+        ts, pixels, tolerance = TRANSFER_SYNTAXES[name]
+        if ts in (uid.JPEGLossless, uid.JPEGLosslessSV1):
+            pytest.importorskip(
+                "imagecodecs", reason="the lossless JPEG test encoder comes from imagecodecs (dev extra)"
+            )
+        path = write_dicom(tmp_path / f"{name}.dcm", pixels, transfer_syntax=ts)
+        film = read_radiograph(path)
+        assert film.pixels.dtype == np.float32 and film.pixels.shape == pixels.shape
+        assert np.abs(film.pixels - pixels.astype(np.float32)).max() <= tolerance
+        # Even lossy files keep the image: the bright L3 body stays bright against soft tissue.
+        x, y = np.mean(
+            [LANDMARKS.points[f"L3.{e}.{c}"] for e in ("superior", "inferior") for c in ("anterior", "posterior")],
+            axis=0,
+        )
+        assert film.pixels[int(y), int(x)] > film.pixels[5, 5] + 0.3 * (pixels.max() - pixels.min())
+
+    def test_pydicom_jpeg_lossless_fixture(self, tmp_path) -> None:
+        """pydicom's own JPEG lossless (process 14 SV1) RGB secondary capture decodes and becomes gray."""
+        from pydicom.data import get_testdata_file
+
+        src = get_testdata_file("SC_rgb_jpeg_gdcm.dcm", download=False)
+        if src is None:
+            pytest.skip("pydicom's SC_rgb_jpeg_gdcm.dcm test file is not installed")
+        path = shutil.copy(src, tmp_path / "sc.dcm")
+        film = read_radiograph(path)
+        assert film.pixels.shape == (100, 100) and film.pixels.dtype == np.float32
+        assert any("converted to gray" in w for w in film.warnings)
+        # The file holds pure red/green/blue/white bands: gray levels of pure colours follow the luma weights.
+        assert np.isclose(film.pixels.max(), 255.0, atol=1.0)
+
+    def test_decoder_failure_raises(self, tmp_path) -> None:
+        """Corrupt compressed data (JPEG 2000 codestream garbled) is an UnsupportedImageError naming the syntax."""
+        path = write_dicom(tmp_path / "j2k.dcm", FILM16, transfer_syntax=uid.JPEG2000Lossless)
+        data = bytearray(path.read_bytes())
+        start = data.find(b"\xff\x4f\xff\x51")  # SOC + SIZ marker of the codestream
+        assert start > 0
+        data[start + 4 : start + 60] = b"\x00" * 56  # destroy the image header
+        path.write_bytes(bytes(data))
+        with pytest.raises(UnsupportedImageError, match="JPEG 2000.*could not be decoded") as exc:
+            read_radiograph(path)
+        assert str(path) in str(exc.value)
+
+
+class TestPixelValues:
+    """Photometric interpretation, Modality LUT and VOI window."""
+
+    def test_monochrome1_inverted(self, tmp_path) -> None:
+        """MONOCHROME1 is inverted within the stored range: bone stays bright; the window centre is mirrored."""
+        inverted = (4095 - FILM16).astype(np.uint16)
+        path = write_dicom(
+            tmp_path / "m1.dcm",
+            inverted,
+            photometric="MONOCHROME1",
+            window=(1000.0, 2000.0),
+            extra={"BitsStored": 12, "HighBit": 11},
+        )
+        film = read_radiograph(path)
+        np.testing.assert_array_equal(film.pixels, FILM16.astype(np.float32))
+        assert film.display_window == pytest.approx((4095 - 1000.0, 2000.0))
+        assert any("MONOCHROME1" in w for w in film.warnings)
+
+    def test_rescale_applied(self, tmp_path) -> None:
+        """Rescale slope 2 and intercept -1024 are applied to every pixel."""
+        path = write_dicom(tmp_path / "r.dcm", FILM16, rescale=(2.0, -1024.0))
+        film = read_radiograph(path)
+        np.testing.assert_allclose(film.pixels, FILM16 * 2.0 - 1024.0)
+
+    def test_monochrome1_with_rescale(self, tmp_path) -> None:
+        """Inversion uses the rescaled range: x -> (lo + hi) - x with lo, hi the rescaled ends of the stored range."""
+        path = write_dicom(
+            tmp_path / "m1r.dcm",
+            FILM16,
+            photometric="MONOCHROME1",
+            rescale=(0.5, 100.0),
+            extra={"BitsStored": 12, "HighBit": 11},
+        )
+        film = read_radiograph(path)
+        lo, hi = 100.0, 0.5 * 4095 + 100.0
+        np.testing.assert_allclose(film.pixels, lo + hi - (FILM16 * 0.5 + 100.0), atol=1e-3)
+
+    def test_window_recorded_not_applied(self, tmp_path) -> None:
+        """Window centre/width are kept as display_window; pixels keep their full range."""
+        path = write_dicom(tmp_path / "w.dcm", FILM16, window=(1500.0, 800.0))
+        film = read_radiograph(path)
+        assert film.display_window == (1500.0, 800.0)
+        assert film.pixels.max() == FILM16.max()
+
+    def test_voi_lut_sequence_recorded_as_window(self, tmp_path) -> None:
+        """A VOI LUT table of 4096 entries starting at 0 is recorded as centre 2048, width 4096."""
+        from pydicom.dataset import Dataset
+
+        item = Dataset()
+        item.LUTDescriptor = [4096, 0, 12]
+        item.add_new(0x00283006, "US", list(range(4096)))  # LUT Data
+        path = write_dicom(tmp_path / "v.dcm", FILM16, extra={"VOILUTSequence": [item]})
+        film = read_radiograph(path)
+        assert film.display_window == (2048.0, 4096.0)
+
+    def test_rgb_converted_to_gray(self, tmp_path) -> None:
+        """An RGB secondary capture becomes gray by BT.601 luma."""
+        rgb = np.zeros((32, 32, 3), np.uint8)
+        rgb[..., 0], rgb[..., 1], rgb[..., 2] = 100, 200, 50
+        path = write_dicom(tmp_path / "rgb.dcm", rgb, photometric="RGB", modality="OT")
+        film = read_radiograph(path)
+        assert film.pixels[0, 0] == pytest.approx(0.299 * 100 + 0.587 * 200 + 0.114 * 50, abs=1e-3)
+
+    def test_no_preamble(self, tmp_path) -> None:
+        """A file without the 128-byte preamble and file meta is read (implicit VR little endian)."""
+        path = write_dicom(tmp_path / "raw.dcm", FILM16, spacing=(0.2, 0.2), preamble=False)
+        assert path.read_bytes()[128:132] != b"DICM"
+        film = read_radiograph(path)
+        np.testing.assert_array_equal(film.pixels, FILM16.astype(np.float32))
+        assert film.spacing.dx_mm == 0.2
+
+    def test_image_size_without_decoding(self, tmp_path) -> None:
+        """dicom_image_size() returns (width, height) from Columns/Rows."""
+        path = write_dicom(tmp_path / "s.dcm", FILM16)
+        assert dicom_image_size(path) == (96, 192)
+
+
+class TestAttributes:
+    """View, date and identifiers."""
+
+    @pytest.mark.parametrize(
+        ("kwargs", "expected"),
+        [
+            ({"view_position": "LL"}, View.LATERAL),
+            ({"view_position": "RL"}, View.LATERAL),
+            ({"view_position": "LAT"}, View.LATERAL),
+            ({"view_position": "AP"}, View.AP),
+            ({"view_position": "PA"}, View.AP),
+            ({"view_code_meaning": "left lateral"}, View.LATERAL),
+            ({"view_code_meaning": "antero-posterior"}, View.AP),
+            ({"view_position": "LL", "series_description": "L-SPINE LAT FLEXION"}, View.FLEXION),
+            ({"view_position": "RL", "image_comments": "ext"}, View.EXTENSION),
+            ({"view_position": "LL", "series_description": "FLEX/EXT series"}, View.LATERAL),
+            ({"view_position": "AP", "series_description": "FLEX"}, View.AP),
+            ({}, None),
+        ],
+    )
+    def test_view(self, kwargs: dict, expected: View | None, tmp_path) -> None:
+        """View from View Position, View Code Sequence and FLEX/EXT in descriptions."""
+        film = read_radiograph(write_dicom(tmp_path / "v.dcm", FILM16, **kwargs))
+        assert film.view is expected
+
+    def test_view_override_warns_on_conflict(self, tmp_path) -> None:
+        """The user's view wins; a conflict with DICOM is a warning."""
+        film = read_radiograph(write_dicom(tmp_path / "v.dcm", FILM16, view_position="AP"), view=View.LATERAL)
+        assert film.view is View.LATERAL
+        assert any("'lateral' by the user" in w and "'ap'" in w for w in film.warnings)
+
+    def test_view_guessed_from_description_warns(self, tmp_path) -> None:
+        """No View Position: 'LAT' in the series description gives lateral, flagged as a guess."""
+        film = read_radiograph(write_dicom(tmp_path / "v.dcm", FILM16, series_description="LUMBAR LAT"))
+        assert film.view is View.LATERAL and any("guessed" in w for w in film.warnings)
+
+    def test_dates(self, tmp_path) -> None:
+        """Acquisition Date wins over Study Date; an invalid one warns and the next valid one is used."""
+        film = read_radiograph(
+            write_dicom(tmp_path / "a.dcm", FILM16, acquisition_date="20260201", study_date="20260101")
+        )
+        assert film.acquired == dt.date(2026, 2, 1)
+        film = read_radiograph(
+            write_dicom(tmp_path / "b.dcm", FILM16, acquisition_date="20261340", study_date="20260101")
+        )
+        assert film.acquired == dt.date(2026, 1, 1)
+        assert any("'20261340' is not a valid date" in w for w in film.warnings)
+
+    def test_invalid_only_date_is_none(self, tmp_path) -> None:
+        """The only date invalid: acquired is None, with a warning."""
+        film = read_radiograph(write_dicom(tmp_path / "c.dcm", FILM16, study_date="yesterday"))
+        assert film.acquired is None and any("not a valid date" in w for w in film.warnings)
+
+    def test_ids(self, tmp_path) -> None:
+        """Identifiers land in DicomIds; source is the file name only."""
+        film = read_radiograph(write_dicom(tmp_path / "ids.dcm", FILM16))
+        assert film.ids.patient_id == SYNTHETIC_PATIENT_ID and film.ids.patient_name == SYNTHETIC_PATIENT_NAME
+        assert film.ids.sop_uid and film.ids.study_uid and film.ids.series_uid and film.ids.accession == "SYNACC1"
+        assert film.source == "ids.dcm"
+        assert SYNTHETIC_PATIENT_NAME not in repr(film)
+
+    def test_non_projection_modality_warns(self, tmp_path) -> None:
+        """A CT image is read but flagged."""
+        film = read_radiograph(write_dicom(tmp_path / "ct.dcm", FILM16, modality="CT"))
+        assert any("'CT' is not a projection radiograph" in w for w in film.warnings)
+
+
+class TestRefusals:
+    """One test per DICOM refusal; each message names the file."""
+
+    def test_no_pixel_data_raises(self, tmp_path) -> None:
+        """A presentation-state-like object without Pixel Data is refused, naming its SOP class."""
+        path = write_dicom(
+            tmp_path / "pr.dcm",
+            FILM16,
+            with_pixel_data=False,
+            sop_class_uid=uid.GrayscaleSoftcopyPresentationStateStorage,
+        )
+        with pytest.raises(UnsupportedImageError, match=r"no Pixel Data \(7FE0,0010\).*Presentation State"):
+            read_radiograph(path)
+
+    def test_palette_color_raises(self, tmp_path) -> None:
+        """PALETTE COLOR is refused with the expected list."""
+        path = write_dicom(tmp_path / "pal.dcm", FILM8, photometric="PALETTE COLOR")
+        with pytest.raises(UnsupportedImageError, match="'PALETTE COLOR'.*expected one of MONOCHROME1"):
+            read_radiograph(path)
+
+    def test_ybr_partial_raises(self, tmp_path) -> None:
+        """A YBR space pydicom does not convert (YBR_PARTIAL_420) is refused."""
+        path = write_dicom(tmp_path / "ybr.dcm", FILM8, extra={"PhotometricInterpretation": "YBR_PARTIAL_420"})
+        with pytest.raises(UnsupportedImageError, match="YBR_PARTIAL_420"):
+            read_radiograph(path)
+
+    def test_multi_frame_raises(self, tmp_path) -> None:
+        """Two frames are refused: a film is one image."""
+        path = write_dicom(tmp_path / "mf.dcm", np.stack([FILM16, FILM16]), number_of_frames=2)
+        with pytest.raises(UnsupportedImageError, match="multi-frame image \\(2 frames\\)"):
+            read_radiograph(path)
+
+    def test_too_small_raises(self, tmp_path) -> None:
+        """An 8 x 8 image is refused."""
+        path = write_dicom(tmp_path / "tiny.dcm", np.zeros((8, 8), np.uint16))
+        with pytest.raises(UnsupportedImageError, match="8 x 8 px.*at least 16 x 16"):
+            read_radiograph(path)
+
+    def test_truncated_raises(self, tmp_path) -> None:
+        """A file cut in the middle of its pixel data is refused as truncated or undecodable."""
+        path = write_dicom(tmp_path / "cut.dcm", FILM16)
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) - FILM16.nbytes // 2])
+        with pytest.raises(UnsupportedImageError, match="cut.dcm"):
+            read_radiograph(path)

@@ -1,0 +1,114 @@
+"""Tests for read_radiograph's dispatch and the errors that do not depend on the format (fusionwatch.io.loading)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import fusionwatch.io as fio
+from _synth import draw_lateral_spine, write_dicom
+from fusionwatch.errors import FusionwatchError, InputError, UnsupportedImageError
+from fusionwatch.io import read_radiograph
+from fusionwatch.io.loading import parse_dicom_date, sniff_format
+from fusionwatch.radiograph import Radiograph, View
+from fusionwatch.units import SpacingSource
+
+
+class TestErrors:
+    """One test per error path common to every format; each message names the file."""
+
+    def test_not_found_raises(self, tmp_path) -> None:
+        """A missing file is an InputError with its path."""
+        with pytest.raises(InputError, match="Image file not found: .*missing.dcm"):
+            read_radiograph(tmp_path / "missing.dcm")
+
+    def test_folder_raises(self, tmp_path) -> None:
+        """A folder is an InputError."""
+        with pytest.raises(InputError, match="is a folder"):
+            read_radiograph(tmp_path)
+
+    def test_empty_raises(self, tmp_path) -> None:
+        """A 0-byte file is an UnsupportedImageError."""
+        path = tmp_path / "empty.png"
+        path.write_bytes(b"")
+        with pytest.raises(UnsupportedImageError, match="empty.png is empty"):
+            read_radiograph(path)
+
+    def test_not_an_image_raises(self, tmp_path) -> None:
+        """A text file named .dcm is neither an image nor DICOM."""
+        path = tmp_path / "notes.dcm"
+        path.write_text("patient doing well, films next visit\n" * 20)
+        with pytest.raises(UnsupportedImageError, match="notes.dcm is neither an image .* nor a DICOM file"):
+            read_radiograph(path)
+
+    def test_truncated_dicom_header_raises(self, tmp_path) -> None:
+        """A DICOM cut inside its header is refused as truncated."""
+        path = write_dicom(tmp_path / "head.dcm")
+        path.write_bytes(path.read_bytes()[:200])
+        with pytest.raises(UnsupportedImageError, match="head.dcm .*(truncated|corrupt)"):
+            read_radiograph(path)
+
+    def test_errors_are_fusionwatch_errors(self) -> None:
+        """Both error classes used here are caught by the CLI's single FusionwatchError handler."""
+        assert issubclass(InputError, FusionwatchError) and issubclass(UnsupportedImageError, FusionwatchError)
+
+
+class TestDispatch:
+    """The format is sniffed from the content, not the name."""
+
+    def test_png_named_dcm(self, tmp_path) -> None:
+        """A PNG saved as .dcm is read as PNG."""
+        path = tmp_path / "actually_png.dcm"
+        Image.fromarray(np.full((20, 20), 7, np.uint8)).save(path, format="PNG")
+        assert read_radiograph(path).pixels[0, 0] == 7.0
+
+    @pytest.mark.parametrize(
+        ("header", "kind"),
+        [
+            (b"\x89PNG\r\n\x1a\n" + b"\0" * 200, "png"),
+            (b"\xff\xd8\xff\xe0" + b"\0" * 200, "jpeg"),
+            (b"II*\x00" + b"\0" * 200, "tiff"),
+            (b"MM\x00*" + b"\0" * 200, "tiff"),
+            (b"\0" * 128 + b"DICM" + b"\0" * 50, "dicom"),
+            (b"\x08\x00\x16\x00UI" + b"\0" * 200, "dicom"),
+            (b"hello world" + b"\0" * 200, None),
+        ],
+    )
+    def test_sniff(self, header: bytes, kind: str | None) -> None:
+        """Magic numbers map to formats; unknown bytes to None."""
+        assert sniff_format(header) == kind
+
+    def test_full_dicom_film(self, tmp_path) -> None:
+        """A drawn lateral DX film with Imager Pixel Spacing and magnification gives a complete Radiograph."""
+        pixels, _ = draw_lateral_spine(width=96, height=192, mm_per_px=2.0)
+        path = write_dicom(
+            tmp_path / "lat.dcm",
+            pixels,
+            imager_spacing=(0.25, 0.25),
+            magnification=1.25,
+            view_position="LL",
+            acquisition_date="20260304",
+        )
+        film = read_radiograph(path)
+        assert isinstance(film, Radiograph)
+        assert film.spacing.source is SpacingSource.MAGNIFICATION_CORRECTED and film.spacing.dx_mm == pytest.approx(0.2)
+        assert film.view is View.LATERAL and film.acquired == dt.date(2026, 3, 4) and film.facing is None
+        assert (film.width, film.height) == (96, 192)
+
+
+def test_parse_dicom_date() -> None:
+    """YYYYMMDD and the old YYYY.MM.DD parse; anything else raises ValueError."""
+    assert parse_dicom_date("20260131") == dt.date(2026, 1, 31)
+    assert parse_dicom_date("2026.01.31") == dt.date(2026, 1, 31)
+    with pytest.raises(ValueError, match="not a DICOM date"):
+        parse_dicom_date("20260231")
+
+
+def test_public_names() -> None:
+    """fusionwatch.io re-exports the readers listed in __all__."""
+    for name in fio.__all__:
+        assert callable(getattr(fio, name))
+    assert {"read_radiograph", "read_landmarks", "write_landmarks"} <= set(fio.__all__)
