@@ -1,0 +1,152 @@
+"""The one place that sequences a film's analysis: radiograph + landmarks -> checks -> measurements -> review flags.
+
+Adapters (CLI, web, batch) call :func:`analyse_film` and only print or store what it returns. Loading stays in
+:mod:`fusionwatch.io`; landmark detection will plug in here when no landmarks are given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from fusionwatch.errors import LandmarkError, ViewError
+from fusionwatch.landmarks import Landmarks, check_inside_image, check_vertebra_order
+from fusionwatch.measure import facing_of, measure_film, plausibility_reasons
+from fusionwatch.measurement import Measurement
+from fusionwatch.radiograph import Facing, Radiograph, View
+
+__all__ = ["FilmAnalysis", "analyse_film", "NO_DETECTOR_MESSAGE"]
+
+NO_DETECTOR_MESSAGE = "No landmarks given and no detector available yet: pass --landmarks"
+
+
+@dataclass(frozen=True)
+class FilmAnalysis:
+    """Everything measured on one film, ready for printing, storing or drawing.
+
+    Attributes
+    ----------
+    radiograph : Radiograph
+        The film (pixels, spacing, view, date...). Its ``view`` and ``facing`` are the decided ones.
+    landmarks : Landmarks
+        The points the measurements used (pixels).
+    facing : Facing | None
+        Lateral films: which image side the patient faces, from the landmarks. ``None`` for AP films.
+    measurements : tuple[Measurement, ...]
+        Every measurement of the view, measured or with the reason it is missing.
+    warnings : tuple[str, ...]
+        Doubtful but usable input: the film's own warnings (detector-plane spacing...) and the pipeline's.
+    needs_review : tuple[str, ...]
+        Reasons a reader should check the landmarks before trusting the numbers; empty when none.
+    """
+
+    radiograph: Radiograph
+    landmarks: Landmarks
+    facing: Facing | None
+    measurements: tuple[Measurement, ...]
+    warnings: tuple[str, ...] = ()
+    needs_review: tuple[str, ...] = ()
+
+    @property
+    def view(self) -> View:
+        return self.landmarks.view
+
+    def film_info(self) -> dict[str, Any]:
+        """JSON-ready facts about the film. No patient identifiers (those stay in ``radiograph.ids``)."""
+        r = self.radiograph
+        sp = r.spacing
+        return {
+            "source": r.source,
+            "width": r.width,
+            "height": r.height,
+            "view": self.view.value,
+            "facing": self.facing.value if self.facing else None,
+            "acquired": r.acquired.isoformat() if r.acquired else None,
+            "pixel_spacing_mm": None if sp is None else {"dx": sp.dx_mm, "dy": sp.dy_mm, "source": sp.source.value},
+            "landmark_source": self.landmarks.source,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary: film info, warnings, review reasons and every measurement."""
+        return {
+            "schema": "fusionwatch.film-analysis/1",
+            "film": self.film_info(),
+            "warnings": list(self.warnings),
+            "needs_review": list(self.needs_review),
+            "measurements": [m.to_dict() for m in self.measurements],
+        }
+
+
+def _decide_view(radiograph: Radiograph, landmarks: Landmarks) -> View:
+    """The film's view, reconciled with the landmark file's (lateral-family vs AP must agree)."""
+    if radiograph.view is None:
+        return landmarks.view
+    if radiograph.view.is_lateral != landmarks.view.is_lateral:
+        raise ViewError(
+            f"The film is {radiograph.view.value!r} but the landmarks are for a {landmarks.view.value!r} film; "
+            "pass --view or use landmarks made for this view."
+        )
+    return radiograph.view if radiograph.view.is_lateral else View.AP
+
+
+def analyse_film(radiograph: Radiograph, landmarks: Landmarks | None) -> FilmAnalysis:
+    """Check the landmarks against the film, measure, and flag anything doubtful.
+
+    Parameters
+    ----------
+    radiograph : Radiograph
+        The film as read by :func:`fusionwatch.io.read_radiograph`.
+    landmarks : Landmarks | None
+        Points for this film in pixels. ``None`` will run the landmark detector once one exists; for now it raises.
+
+    Returns
+    -------
+    FilmAnalysis
+
+    Raises
+    ------
+    LandmarkError
+        No landmarks; landmarks made for an image of another size; points outside the image; vertebrae in an
+        impossible order; anterior/posterior corners that disagree about the facing.
+    ViewError
+        The film's view and the landmarks' view disagree (AP vs lateral).
+    """
+    if landmarks is None:
+        raise LandmarkError(NO_DETECTOR_MESSAGE)
+    if (landmarks.width, landmarks.height) != (radiograph.width, radiograph.height):
+        name = radiograph.source or "the film"
+        raise LandmarkError(
+            f"The landmarks are for a {landmarks.width} x {landmarks.height} px image but {name} "
+            f"is {radiograph.width} x {radiograph.height} px. Were they made for another image?"
+        )
+    view = _decide_view(radiograph, landmarks)
+    if view is not landmarks.view:
+        landmarks = replace(landmarks, view=view)
+    check_inside_image(landmarks)
+    check_vertebra_order(landmarks)
+
+    warnings = list(radiograph.warnings)
+    facing = facing_of(landmarks) if view.is_lateral else None
+    if view.is_lateral and facing is None:
+        warnings.append("No endplate has both corners: the facing is unknown and no angle can be measured.")
+    if facing is not None and radiograph.facing is not None and facing is not radiograph.facing:
+        warnings.append(
+            f"The film was labelled facing {radiograph.facing.value} but the landmarks face {facing.value}; "
+            "the landmarks were used."
+        )
+    if radiograph.spacing is None:
+        warnings.append("No pixel spacing: lengths are in px or given as ratios; no millimetre values.")
+    elif radiograph.spacing.source.warning and radiograph.spacing.source.warning not in warnings:
+        warnings.append(radiograph.spacing.source.warning)
+
+    measurements = tuple(measure_film(landmarks, radiograph.spacing))
+    review = [*landmarks.needs_review, *plausibility_reasons(landmarks, radiograph.spacing, measurements)]
+    film = replace(radiograph, view=view, facing=facing)
+    return FilmAnalysis(
+        radiograph=film,
+        landmarks=landmarks,
+        facing=facing,
+        measurements=measurements,
+        warnings=tuple(dict.fromkeys(warnings)),
+        needs_review=tuple(dict.fromkeys(review)),
+    )
