@@ -1,0 +1,260 @@
+"""Inputs and outputs of the follow-up engine: frozen dataclasses, no database, no files.
+
+Inputs: one :class:`VisitInput` per visit (measurements of its lateral film, flexion-extension motion, hardware findings,
+bone evidence, reader overrides). Output: a :class:`Timeline` of :class:`VisitSummary` rows, JSON-ready via ``to_dict``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from fusionwatch.measurement import MeasureName, Measurement
+from fusionwatch.records import Finding, FusionStatus, Override, Surgery
+from fusionwatch.units import Unit
+
+__all__ = [
+    "MotionLike",
+    "SegmentMotion",
+    "BoneEvidence",
+    "VisitInput",
+    "MeasurementDelta",
+    "StatusResult",
+    "VisitSummary",
+    "Timeline",
+]
+
+
+@runtime_checkable
+class MotionLike(Protocol):
+    """What the engine reads from a flexion-extension result (``fusionwatch.motion.MotionResult`` fits).
+
+    ``angle_deg`` is the change of the segment angle between flexion and extension (deg, absolute value is used);
+    ``translation_mm`` is ``None`` on uncalibrated films, then ``translation_percent`` (of the lower endplate depth) is
+    used; ``level`` names the segment, e.g. ``"L5-S1"`` (a ``(Level, Level)`` pair is accepted too).
+    """
+
+    angle_deg: float
+    angle_sd_deg: float | None
+    translation_mm: float | None
+    translation_percent: float | None
+    translation_sd: float | None
+    level: Any
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentMotion:
+    """Flexion-extension motion of one segment, as stored (same fields as ``fusionwatch.motion.MotionResult``)."""
+
+    level: str
+    angle_deg: float
+    angle_sd_deg: float | None = None
+    translation_mm: float | None = None
+    translation_percent: float | None = None
+    translation_sd: float | None = None
+    method: str = ""
+    films: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class BoneEvidence:
+    """Bone at the fused disc space, when something (a reader, the implant or bone analysis) has judged it.
+
+    ``lucency`` is a radiolucent line at the cage-endplate interface (True / False / None = not assessed);
+    ``bridging_fraction`` is the fraction of the disc space bridged by trabecular bone in [0, 1] or None.
+    """
+
+    lucency: bool | None = None
+    bridging_fraction: float | None = None
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class VisitInput:
+    """One visit as the engine sees it.
+
+    Attributes
+    ----------
+    label : str
+        ``"6-weeks"``, ``"pre-op"``, ``"unscheduled day 120"``...
+    date : datetime.date
+    days_since_surgery : int | None
+    measurements : Mapping[MeasureName, Measurement]
+        Measurements of the visit's lateral (standing, neutral) film; empty when none was measured.
+    films : tuple[str, ...]
+        Ids (SOP Instance UID or file hash id) of the visit's films.
+    lateral_film : str | None
+        Id of the film the measurements come from.
+    motion : tuple[MotionLike, ...]
+        Flexion-extension results of this visit, one per segment.
+    hardware_findings : tuple[Finding, ...]
+        Findings of the implant checks at this visit (``fusionwatch.implants``).
+    bone : BoneEvidence
+    review : tuple[str, ...]
+        Reasons a reader must look at this visit's films (no landmarks, detector-plane spacing...), made upstream.
+    overrides : tuple[Override, ...]
+        Reader overrides and grades for this visit, oldest first.
+    """
+
+    label: str
+    date: dt.date
+    days_since_surgery: int | None
+    measurements: Mapping[MeasureName, Measurement] = field(default_factory=dict)
+    films: tuple[str, ...] = ()
+    lateral_film: str | None = None
+    motion: tuple[Any, ...] = ()
+    hardware_findings: tuple[Finding, ...] = ()
+    bone: BoneEvidence = field(default_factory=BoneEvidence)
+    review: tuple[str, ...] = ()
+    overrides: tuple[Override, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class MeasurementDelta:
+    """One measurement at one visit with its change vs the baseline and the previous visit.
+
+    Deltas are ``value - reference`` in the measurement's unit; ``None`` when either side is missing or the units
+    differ (a calibrated and an uncalibrated film are never subtracted).
+    """
+
+    name: MeasureName
+    value: float | None
+    unit: Unit
+    baseline: float | None = None
+    delta_vs_baseline: float | None = None
+    previous: float | None = None
+    delta_vs_previous: float | None = None
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name.value, "value": self.value, "unit": self.unit.value, "baseline": self.baseline,
+            "delta_vs_baseline": self.delta_vs_baseline, "previous": self.previous,
+            "delta_vs_previous": self.delta_vs_previous, "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class StatusResult:
+    """The automatic fusion status of a visit, why, and what would decide it when the films cannot."""
+
+    status: FusionStatus | None
+    """``None`` before surgery or without a surgery date."""
+    reasons: tuple[str, ...] = ()
+    decide_with: str | None = None
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status.value if self.status else None, "reasons": list(self.reasons),
+            "decide_with": self.decide_with, "evidence": self.evidence,
+        }
+
+
+def _finding_dict(f: Finding) -> dict[str, Any]:
+    return {
+        "kind": f.kind, "severity": f.severity.value, "summary": f.summary, "evidence": f.evidence,
+        "threshold": f.threshold, "films": list(f.films),
+    }
+
+
+def _override_dict(o: Override) -> dict[str, Any]:
+    return {"target": o.target, "value": o.value, "author": o.author, "at": o.at.isoformat(), "reason": o.reason}
+
+
+@dataclass(frozen=True)
+class VisitSummary:
+    """A visit in the timeline: measurements with deltas, findings, automatic status and the reader's word beside it.
+
+    ``reader_status`` / ``bridwell_grade`` are the newest reader overrides of ``fusion_status`` / ``grade:bridwell``
+    (all overrides stay in ``overrides``); the automatic ``status`` is never replaced.
+    """
+
+    label: str
+    date: dt.date
+    days_since_surgery: int | None
+    is_baseline: bool
+    films: tuple[str, ...]
+    lateral_film: str | None
+    measurements: tuple[MeasurementDelta, ...]
+    motion: tuple[Any, ...]
+    findings: tuple[Finding, ...]
+    review: tuple[Finding, ...]
+    status: StatusResult
+    overrides: tuple[Override, ...] = ()
+
+    def _newest(self, target: str) -> Override | None:
+        hits = [o for o in self.overrides if o.target == target]
+        return max(hits, key=lambda o: o.at) if hits else None
+
+    @property
+    def reader_status(self) -> Override | None:
+        return self._newest("fusion_status")
+
+    @property
+    def bridwell_grade(self) -> Override | None:
+        return self._newest("grade:bridwell")
+
+    def measurement(self, name: MeasureName) -> MeasurementDelta | None:
+        return next((m for m in self.measurements if m.name is name), None)
+
+    def finding_kinds(self) -> tuple[str, ...]:
+        return tuple(f.kind for f in self.findings)
+
+    def to_dict(self) -> dict[str, Any]:
+        rs, bg = self.reader_status, self.bridwell_grade
+        return {
+            "label": self.label, "date": self.date.isoformat(), "days_since_surgery": self.days_since_surgery,
+            "is_baseline": self.is_baseline, "films": list(self.films), "lateral_film": self.lateral_film,
+            "measurements": [m.to_dict() for m in self.measurements],
+            "motion": [
+                {k: getattr(m, k, None) for k in ("angle_deg", "angle_sd_deg", "translation_mm", "translation_percent",
+                                                   "translation_sd")} | {"level": _level_str(m.level)}
+                for m in self.motion
+            ],
+            "findings": [_finding_dict(f) for f in self.findings],
+            "review": [_finding_dict(f) for f in self.review],
+            "status": self.status.to_dict(),
+            "reader_status": _override_dict(rs) if rs else None,
+            "bridwell_grade": _override_dict(bg) if bg else None,
+            "overrides": [_override_dict(o) for o in self.overrides],
+        }
+
+
+def _level_str(level: Any) -> str:
+    if isinstance(level, (tuple, list)) and len(level) == 2:
+        return "-".join(getattr(v, "value", str(v)) for v in level)
+    return str(getattr(level, "value", level))
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """A patient's follow-up: visits in date order with their comparisons to the baseline film.
+
+    ``patient_key`` is the pseudonymous key only: a timeline never carries identifiers.
+    """
+
+    patient_key: str
+    surgery: Surgery | None
+    baseline_label: str | None
+    baseline_note: str
+    visits: tuple[VisitSummary, ...]
+    settings: Any = None
+
+    def visit(self, label: str) -> VisitSummary | None:
+        return next((v for v in self.visits if v.label == label), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        s = self.surgery
+        return {
+            "schema": "fusionwatch.timeline/1",
+            "patient_key": self.patient_key,
+            "surgery": None if s is None else {
+                "date": s.date.isoformat(), "levels": [[a.value, b.value] for a, b in s.levels],
+                "approach": s.approach.value, "implants": list(s.implants),
+            },
+            "baseline": {"label": self.baseline_label, "note": self.baseline_note},
+            "visits": [v.to_dict() for v in self.visits],
+        }

@@ -1,0 +1,116 @@
+"""Follow-up thresholds and the visit schedule: named settings with documented defaults (docs/followup.md).
+
+Every default cites CLINICAL.md; where the literature gives no number the choice is said to be ours. A site changes them
+by building its own :class:`FollowupSettings` (``dataclasses.replace(DEFAULT_SETTINGS, fusion_angle_deg=5.0)``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["ScheduledVisit", "DEFAULT_SCHEDULE", "FollowupSettings", "DEFAULT_SETTINGS"]
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledVisit:
+    """A visit of the follow-up schedule: its label, target day after surgery and the window that still counts as it.
+
+    ``window_days`` is ``(earliest, latest)`` days since surgery, both inclusive.
+    """
+
+    label: str
+    target_days: int
+    window_days: tuple[int, int]
+
+    def __post_init__(self) -> None:
+        lo, hi = self.window_days
+        if not lo <= self.target_days <= hi:
+            raise ValueError(f"{self.label}: target day {self.target_days} lies outside its window {self.window_days}.")
+
+
+DEFAULT_SCHEDULE: tuple[ScheduledVisit, ...] = (
+    ScheduledVisit("immediate-post-op", 1, (0, 7)),
+    ScheduledVisit("2-weeks", 14, (8, 24)),
+    ScheduledVisit("6-weeks", 42, (25, 63)),
+    ScheduledVisit("3-months", 91, (64, 135)),
+    ScheduledVisit("6-months", 182, (136, 272)),
+    ScheduledVisit("12-months", 365, (273, 547)),
+    ScheduledVisit("24-months", 730, (548, 912)),
+)
+"""CLINICAL.md "Recovery care": wound check at ~2 weeks, films at 6 weeks, 3, 6 and 12 months, then yearly. Windows are
+ours: they meet half-way between neighbouring targets so that every post-operative day up to 30 months has one label."""
+
+
+@dataclass(frozen=True, slots=True)
+class FollowupSettings:
+    """Thresholds of the follow-up rules. Lengths in mm, angles in degrees, times in days since surgery.
+
+    Attributes
+    ----------
+    subsidence_mm : float
+        Cage subsidence: loss of mean L5-S1 disc height vs the baseline film greater than this (CLINICAL.md: > 2 mm).
+    subsidence_dhi : float
+        The same rule on uncalibrated films, as a loss of disc height index (mean disc height / L5 AP depth). Ours:
+        2 mm over a typical 35 mm L5 endplate depth is 0.057, rounded to 0.06.
+    lordosis_loss_deg : float
+        Loss of L5-S1 segmental lordosis vs baseline greater than this is reported. Ours: CLINICAL.md names the watch
+        but no number; 5 deg lies above the within-reader landmark repeatability (~2 deg).
+    adjacent_disc_loss_mm, adjacent_disc_loss_dhi : float
+        Adjacent segment (L4-L5) disc height loss vs baseline (CLINICAL.md: > 3 mm; uncalibrated 3/35 = 0.086 -> 0.09).
+    new_listhesis_mm, new_listhesis_percent : float
+        New L4-L5 listhesis: change of slip vs baseline (CLINICAL.md: > 3 mm; uncalibrated ours: 8 % of the L5 endplate,
+        3 mm over ~38 mm).
+    pi_ll_bands_deg : tuple[float, float]
+        PI-LL mismatch bands (SRS-Schwab: < 10 / 10-20 / > 20 deg). A finding when the band worsens vs baseline.
+    pi_drift_deg : float
+        Pelvic incidence is constant in an adult: a change larger than this between visits is a landmark error and is
+        flagged for review, never reported as a clinical finding (CLINICAL.md: "a changing PI means a measurement error").
+    fusion_angle_deg, fusion_translation_mm, fusion_translation_percent : float
+        Flexion-extension motion at the fused level below these meets the fusion criterion (CLINICAL.md: defaults 3 deg
+        and 3 mm; uncalibrated translation ours: 8 % of endplate depth ~ 3 mm).
+    fusion_min_days : int
+        Earliest time since surgery at which fusion criteria can be met (CLINICAL.md: union judged at 6 and 12 months;
+        168 days = 24 weeks lets a 6-month visit a little early count).
+    union_expected_days : int
+        After this, signs of non-union make "delayed union suspected" (CLINICAL.md: union expected by 3-6 months).
+    pseudarthrosis_days : int
+        From this day on, signs of non-union make "pseudarthrosis suspected" (CLINICAL.md: no solid union by 12 months;
+        300 days lets the 12-month visit's window count).
+    bridging_fraction_min : float
+        Bridging bone across at least this fraction of the disc space counts as bridging evidence (ours).
+    """
+
+    subsidence_mm: float = 2.0
+    subsidence_dhi: float = 0.06
+    lordosis_loss_deg: float = 5.0
+    adjacent_disc_loss_mm: float = 3.0
+    adjacent_disc_loss_dhi: float = 0.09
+    new_listhesis_mm: float = 3.0
+    new_listhesis_percent: float = 8.0
+    pi_ll_bands_deg: tuple[float, float] = (10.0, 20.0)
+    pi_drift_deg: float = 5.0
+    fusion_angle_deg: float = 3.0
+    fusion_translation_mm: float = 3.0
+    fusion_translation_percent: float = 8.0
+    fusion_min_days: int = 168
+    union_expected_days: int = 136
+    pseudarthrosis_days: int = 300
+    bridging_fraction_min: float = 0.5
+    schedule: tuple[ScheduledVisit, ...] = field(default=DEFAULT_SCHEDULE)
+
+    def __post_init__(self) -> None:
+        for name in (
+            "subsidence_mm", "subsidence_dhi", "lordosis_loss_deg", "adjacent_disc_loss_mm", "adjacent_disc_loss_dhi",
+            "new_listhesis_mm", "new_listhesis_percent", "pi_drift_deg", "fusion_angle_deg", "fusion_translation_mm",
+            "fusion_translation_percent",
+        ):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}.")
+        lo, hi = self.pi_ll_bands_deg
+        if not 0 < lo < hi:
+            raise ValueError(f"pi_ll_bands_deg must be two increasing positive angles, got {self.pi_ll_bands_deg!r}.")
+        if not 0 <= self.union_expected_days <= self.pseudarthrosis_days:
+            raise ValueError("union_expected_days must not exceed pseudarthrosis_days.")
+
+
+DEFAULT_SETTINGS = FollowupSettings()

@@ -1,0 +1,78 @@
+"""build_timeline: the follow-up engine's one entry point (pure: visits in, Timeline out)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from fusionwatch.followup.compare import choose_baseline, measurement_deltas
+from fusionwatch.followup.model import Timeline, VisitInput, VisitSummary
+from fusionwatch.followup.rules import (
+    adjacent_segment_findings,
+    instability_findings,
+    lordosis_loss_finding,
+    pi_drift_flag,
+    subsidence_finding,
+)
+from fusionwatch.followup.settings import DEFAULT_SETTINGS, FollowupSettings
+from fusionwatch.followup.status import fusion_status
+from fusionwatch.records import Finding, Severity, Surgery
+
+__all__ = ["build_timeline"]
+
+
+def build_timeline(
+    patient_key: str,
+    surgery: Surgery | None,
+    visits: Sequence[VisitInput],
+    *,
+    settings: FollowupSettings = DEFAULT_SETTINGS,
+) -> Timeline:
+    """Compare every visit with the baseline and the previous visit, apply the follow-up rules, judge fusion status.
+
+    Parameters
+    ----------
+    patient_key : str
+        Pseudonymous key (never an identifier).
+    surgery : Surgery | None
+        The index operation (decides "cage subsidence" vs "fused disc height loss").
+    visits : sequence of VisitInput
+        In any order; sorted by date here.
+    settings : FollowupSettings
+        Thresholds (defaults documented in :mod:`fusionwatch.followup.settings` and docs/followup.md).
+
+    Returns
+    -------
+    Timeline
+        Visits in date order. Findings are only made for visits after the baseline; hardware findings passed in are
+        kept (a second finding of a kind the rules already made at that visit is dropped); PI drift and "needs
+        landmarks" go to ``review``, not ``findings``.
+    """
+    ordered = sorted(visits, key=lambda v: v.date)
+    b_index, note = choose_baseline(ordered)
+    base = ordered[b_index] if b_index is not None else None
+    out = []
+    for i, v in enumerate(ordered):
+        findings: list[Finding] = []
+        if base is not None and v.date > base.date and (v.days_since_surgery or 0) >= 0:
+            for f in (subsidence_finding(v, base, surgery, settings), lordosis_loss_finding(v, base, settings)):
+                if f is not None:
+                    findings.append(f)
+            findings += adjacent_segment_findings(v, base, settings)
+        findings += instability_findings(v.motion)
+        made = {f.kind for f in findings}
+        findings += [f for f in v.hardware_findings if f.kind not in made]
+        review: list[Finding] = [
+            Finding(kind="needs_review", severity=Severity.INFO, summary=r, films=(v.lateral_film,) if v.lateral_film else ())
+            for r in v.review
+        ]
+        if (drift := pi_drift_flag(v, ordered[:i], settings)) is not None:
+            review.append(drift)
+        status = fusion_status(v.days_since_surgery, motion=v.motion, findings=findings, bone=v.bone, settings=settings)
+        out.append(VisitSummary(
+            label=v.label, date=v.date, days_since_surgery=v.days_since_surgery, is_baseline=i == b_index,
+            films=v.films, lateral_film=v.lateral_film, measurements=measurement_deltas(ordered, i, b_index),
+            motion=tuple(v.motion), findings=tuple(findings), review=tuple(review), status=status,
+            overrides=tuple(sorted(v.overrides, key=lambda o: o.at)),
+        ))
+    return Timeline(patient_key=patient_key, surgery=surgery, baseline_label=base.label if base else None,
+                    baseline_note=note, visits=tuple(out), settings=settings)

@@ -1,0 +1,28 @@
+"""The care record in a SQL database: SQLAlchemy 2 models, Alembic migrations shipped in the package, a small Store API.
+
+SQLite file by default (``sqlite:///fusionwatch.db``), PostgreSQL supported (``postgresql://...``, psycopg 3).
+"""
+
+from fusionwatch.store._records import (
+    FilmRecord,
+    LandmarkVersion,
+    OverrideRecord,
+    PromRecord,
+    SymptomRecord,
+    VisitRecord,
+)
+from fusionwatch.store._store import DEFAULT_URL, LANDMARK_KINDS, Store, database_url, migrate
+
+__all__ = [
+    "DEFAULT_URL",
+    "LANDMARK_KINDS",
+    "FilmRecord",
+    "LandmarkVersion",
+    "OverrideRecord",
+    "PromRecord",
+    "Store",
+    "SymptomRecord",
+    "VisitRecord",
+    "database_url",
+    "migrate",
+]

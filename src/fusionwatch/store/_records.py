@@ -1,0 +1,101 @@
+"""Plain frozen dataclasses the Store returns (no ORM objects leave the store)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from fusionwatch.landmarks import Landmarks
+from fusionwatch.measurement import Measurement
+
+__all__ = ["VisitRecord", "FilmRecord", "LandmarkVersion", "PromRecord", "SymptomRecord", "OverrideRecord"]
+
+
+@dataclass(frozen=True, slots=True)
+class VisitRecord:
+    patient_key: str
+    date: dt.date
+    days_since_surgery: int | None
+    label: str
+    scheduled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FilmRecord:
+    """A stored radiograph (no pixels: those stay in the file at ``file_path``)."""
+
+    film_id: str
+    """SOP Instance UID, or ``sha256:<hash>`` for files without DICOM identifiers."""
+    patient_key: str
+    visit_label: str
+    visit_date: dt.date
+    view: str | None
+    file_path: str
+    file_sha256: str
+    spacing_dx_mm: float | None
+    spacing_dy_mm: float | None
+    spacing_source: str | None
+    acquired: dt.date | None
+    width: int
+    height: int
+    landmark_versions: int
+    measurement_count: int
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LandmarkVersion:
+    """One stored version of a film's landmarks with the measurements made from it."""
+
+    version: int
+    kind: str
+    """``automatic``, ``file`` or ``reader``."""
+    source: str
+    author: str | None
+    created_at: dt.datetime
+    landmarks: Landmarks
+    measurements: tuple[Measurement, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PromRecord:
+    """Patient-reported outcomes at a visit. Scores are computed by :mod:`fusionwatch.care`, not stored here."""
+
+    id: int
+    patient_key: str
+    visit_label: str
+    visit_date: dt.date
+    days_since_surgery: int | None
+    recorded_at: dt.datetime
+    odi_answers: tuple[int | None, ...] | None
+    """Ten ODI section answers 0-5, ``None`` for an unanswered section; ``None`` when no ODI was taken."""
+    back_pain_nrs: float | None
+    leg_pain_nrs: float | None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SymptomRecord:
+    id: int
+    patient_key: str
+    visit_label: str
+    visit_date: dt.date
+    days_since_surgery: int | None
+    recorded_at: dt.datetime
+    symptoms: tuple[str, ...]
+    details: dict[str, Any] = field(default_factory=dict)
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OverrideRecord:
+    id: int
+    patient_key: str
+    visit_label: str | None
+    visit_date: dt.date | None
+    target: str
+    value: str
+    author: str
+    at: dt.datetime
+    reason: str

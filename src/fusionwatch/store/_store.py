@@ -1,0 +1,714 @@
+"""The Store: the care record in a SQL database (SQLite file by default, PostgreSQL supported).
+
+An adapter: it maps core objects (:mod:`fusionwatch.records`, :class:`~fusionwatch.landmarks.Landmarks`,
+:class:`~fusionwatch.measurement.Measurement`) to rows and back and never judges anything clinical; the follow-up rules
+live in :mod:`fusionwatch.followup`. Every public method runs in its own transaction. Identifiers (patient id, name) are
+stored but never logged, and never leave the store except through :meth:`Store.get_patient`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, inspect, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from fusionwatch.anatomy import Level
+from fusionwatch.errors import InputError
+from fusionwatch.followup import build_timeline
+from fusionwatch.followup.model import BoneEvidence, SegmentMotion, Timeline, VisitInput
+from fusionwatch.followup.schedule import days_since, visit_label
+from fusionwatch.followup.settings import DEFAULT_SETTINGS, FollowupSettings
+from fusionwatch.io.landmark_json import landmarks_from_dict, landmarks_to_dict
+from fusionwatch.landmarks import Landmarks
+from fusionwatch.measurement import MeasureName, Measurement
+from fusionwatch.radiograph import Radiograph
+from fusionwatch.records import Approach, Finding, Override, Patient, Severity, Surgery
+from fusionwatch.store import migrations as _migrations_pkg
+from fusionwatch.store._models import (
+    FindingRow,
+    LandmarkSetRow,
+    MeasurementRow,
+    MotionRow,
+    OverrideRow,
+    PatientRow,
+    PromRow,
+    RadiographRow,
+    SurgeryRow,
+    SymptomRow,
+    VisitRow,
+)
+from fusionwatch.store._records import (
+    FilmRecord,
+    LandmarkVersion,
+    OverrideRecord,
+    PromRecord,
+    SymptomRecord,
+    VisitRecord,
+)
+from fusionwatch.units import Spacing
+
+__all__ = ["Store", "DEFAULT_URL", "database_url", "migrate", "LANDMARK_KINDS"]
+
+DEFAULT_URL = "sqlite:///fusionwatch.db"
+LANDMARK_KINDS = ("automatic", "file", "reader")
+_MIGRATIONS_DIR = Path(_migrations_pkg.__file__).parent
+
+
+def database_url(url_or_path: str | Path | None) -> str:
+    """A SQLAlchemy URL from a URL or a file path (``None`` -> :data:`DEFAULT_URL`, ``x.db`` -> ``sqlite:///x.db``)."""
+    if url_or_path is None:
+        return DEFAULT_URL
+    text = str(url_or_path)
+    if "://" in text:
+        if text.startswith("postgresql://"):  # use psycopg 3, the driver the project installs
+            text = "postgresql+psycopg://" + text[len("postgresql://"):]
+        return text
+    return f"sqlite:///{Path(text).expanduser().resolve()}"
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the database schema to ``revision`` with the migrations shipped in the package."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_MIGRATIONS_DIR))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def _levels_to_json(levels: Sequence[tuple[Level, Level]]) -> list[list[str]]:
+    return [[a.value, b.value] for a, b in levels]
+
+
+def _utc(at: dt.datetime) -> dt.datetime:
+    return at if at.tzinfo else at.replace(tzinfo=dt.timezone.utc)
+
+
+class Store:
+    """The care record.
+
+    Parameters
+    ----------
+    url : str | Path | None
+        SQLAlchemy URL (``sqlite:///file.db``, ``postgresql://user@/db?host=/socket/dir``) or a SQLite file path;
+        default :data:`DEFAULT_URL` (``fusionwatch.db`` in the working directory).
+    upgrade : bool
+        Apply the shipped migrations on open (default). An empty database gets the whole schema.
+    settings : FollowupSettings
+        Visit schedule and thresholds used to label visits and build timelines.
+    """
+
+    def __init__(self, url: str | Path | None = None, *, upgrade: bool = True,
+                 settings: FollowupSettings = DEFAULT_SETTINGS) -> None:
+        self.url = database_url(url)
+        self.settings = settings
+        self.engine = create_engine(self.url)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        if upgrade:
+            migrate(self.engine)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def __repr__(self) -> str:
+        return f"Store({self.engine.url.render_as_string(hide_password=True)!r})"
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[Session]:
+        with self._sessions() as session, session.begin():
+            yield session
+
+    def table_names(self) -> list[str]:
+        """Tables present in the database (for checks and diagnostics)."""
+        return sorted(inspect(self.engine).get_table_names())
+
+    # ------------------------------------------------------------------ patients and surgery
+    def add_patient(self, patient: Patient) -> Patient:
+        """Add a patient, or return the stored one with the same key (identifiers already stored are kept).
+
+        Raises
+        ------
+        InputError
+            If the key is empty, or another patient with the same DICOM Patient ID exists under a different key.
+        """
+        if not patient.key or not patient.key.strip():
+            raise InputError("A patient needs a non-empty pseudonymous key.")
+        with self._tx() as s:
+            row = s.scalar(select(PatientRow).where(PatientRow.key == patient.key))
+            if patient.patient_id:
+                other = s.scalar(select(PatientRow).where(PatientRow.patient_id == patient.patient_id))
+                if other is not None and (row is None or other.id != row.id):
+                    raise InputError(
+                        f"Another patient (key {other.key!r}) already has this Patient ID; cannot add it to {patient.key!r}."
+                    )
+            if row is None:
+                row = PatientRow(key=patient.key)
+                s.add(row)
+            for attr in ("patient_id", "name", "birth_date", "sex"):
+                if getattr(row, attr) is None and getattr(patient, attr) is not None:
+                    setattr(row, attr, getattr(patient, attr))
+            s.flush()
+            return self._patient(row)
+
+    @staticmethod
+    def _patient(row: PatientRow) -> Patient:
+        return Patient(key=row.key, patient_id=row.patient_id, name=row.name, birth_date=row.birth_date, sex=row.sex)
+
+    def new_patient_key(self) -> str:
+        """A fresh random pseudonymous key ``P-XXXXXXXXXX`` (derived from nothing that identifies the patient)."""
+        return "P-" + uuid.uuid4().hex[:10].upper()
+
+    def _patient_row(self, s: Session, key: str) -> PatientRow:
+        row = s.scalar(select(PatientRow).where(PatientRow.key == key))
+        if row is None:
+            raise InputError(f"Unknown patient key {key!r}; add it with `fusionwatch patient add` or ingest its films.")
+        return row
+
+    def get_patient(self, key: str) -> Patient:
+        """The patient with identifiers (for the clinic's own use; never for logs or exports)."""
+        with self._tx() as s:
+            return self._patient(self._patient_row(s, key))
+
+    def find_patient_key(self, patient_id: str) -> str | None:
+        """The pseudonymous key of the patient with this DICOM Patient ID, or ``None``."""
+        with self._tx() as s:
+            return s.scalar(select(PatientRow.key).where(PatientRow.patient_id == patient_id))
+
+    def list_patients(self) -> list[str]:
+        """Pseudonymous keys of all patients, sorted."""
+        with self._tx() as s:
+            return sorted(s.scalars(select(PatientRow.key)))
+
+    def deidentified(self, key: str) -> dict[str, Any]:
+        """A de-identified view for exports: the pseudonymous key, sex, birth year, surgery and visits (no ids, no names)."""
+        with self._tx() as s:
+            row = self._patient_row(s, key)
+            surgery = self._surgery_row(s, row)
+            visits = s.scalars(select(VisitRow).where(VisitRow.patient_id == row.id).order_by(VisitRow.date)).all()
+            return {
+                "patient_key": row.key,
+                "sex": row.sex,
+                "birth_year": row.birth_date.year if row.birth_date else None,
+                "surgery": None if surgery is None else {
+                    "date": surgery.date.isoformat(), "levels": surgery.levels, "approach": surgery.approach,
+                    "implants": surgery.implants,
+                },
+                "visits": [
+                    {"label": v.label, "date": v.date.isoformat(), "days_since_surgery": v.days_since_surgery,
+                     "films": len(v.radiographs)}
+                    for v in visits
+                ],
+            }
+
+    @staticmethod
+    def _surgery_row(s: Session, patient: PatientRow) -> SurgeryRow | None:
+        return s.scalar(
+            select(SurgeryRow).where(SurgeryRow.patient_id == patient.id).order_by(SurgeryRow.id.desc()).limit(1)
+        )
+
+    @staticmethod
+    def _surgery(row: SurgeryRow | None) -> Surgery | None:
+        if row is None:
+            return None
+        return Surgery(
+            date=row.date,
+            levels=tuple((Level(a), Level(b)) for a, b in row.levels),
+            approach=Approach(row.approach),
+            implants=tuple(row.implants or ()),
+            notes=row.notes or "",
+        )
+
+    def set_surgery(self, key: str, surgery: Surgery) -> Surgery:
+        """Record (or correct) the index operation; every visit's days since surgery and label are recomputed."""
+        with self._tx() as s:
+            patient = self._patient_row(s, key)
+            row = self._surgery_row(s, patient)
+            if row is None:
+                row = SurgeryRow(patient_id=patient.id)
+                s.add(row)
+            row.date = surgery.date
+            row.levels = _levels_to_json(surgery.levels)
+            row.approach = surgery.approach.value
+            row.implants = list(surgery.implants)
+            row.notes = surgery.notes
+            for visit in s.scalars(select(VisitRow).where(VisitRow.patient_id == patient.id)):
+                visit.days_since_surgery = days_since(surgery.date, visit.date)
+                visit.label, visit.scheduled = visit_label(visit.days_since_surgery, visit.date, self.settings.schedule)
+            return surgery
+
+    def get_surgery(self, key: str) -> Surgery | None:
+        with self._tx() as s:
+            return self._surgery(self._surgery_row(s, self._patient_row(s, key)))
+
+    # ------------------------------------------------------------------ visits
+    def _visit_row(self, s: Session, patient: PatientRow, when: dt.date) -> VisitRow:
+        row = s.scalar(select(VisitRow).where(VisitRow.patient_id == patient.id, VisitRow.date == when))
+        if row is None:
+            surgery = self._surgery_row(s, patient)
+            days = days_since(surgery.date if surgery else None, when)
+            label, scheduled = visit_label(days, when, self.settings.schedule)
+            row = VisitRow(patient_id=patient.id, date=when, days_since_surgery=days, label=label, scheduled=scheduled)
+            s.add(row)
+            s.flush()
+        return row
+
+    def _find_visit(self, s: Session, patient: PatientRow, visit: str | dt.date) -> VisitRow:
+        if isinstance(visit, dt.date):
+            row = s.scalar(select(VisitRow).where(VisitRow.patient_id == patient.id, VisitRow.date == visit))
+        else:
+            rows = s.scalars(
+                select(VisitRow).where(VisitRow.patient_id == patient.id, VisitRow.label == visit).order_by(VisitRow.date)
+            ).all()
+            row = rows[-1] if rows else None
+        if row is None:
+            known = [v.label for v in s.scalars(select(VisitRow).where(VisitRow.patient_id == patient.id))]
+            raise InputError(f"Patient {patient.key!r} has no visit {visit!s}; known visits: {', '.join(known) or 'none'}.")
+        return row
+
+    @staticmethod
+    def _visit(key: str, row: VisitRow) -> VisitRecord:
+        return VisitRecord(key, row.date, row.days_since_surgery, row.label, row.scheduled)
+
+    def add_visit(self, key: str, when: dt.date) -> VisitRecord:
+        """The visit of this patient on this date, created (and labelled from the surgery date) when new."""
+        with self._tx() as s:
+            return self._visit(key, self._visit_row(s, self._patient_row(s, key), when))
+
+    def list_visits(self, key: str) -> list[VisitRecord]:
+        with self._tx() as s:
+            p = self._patient_row(s, key)
+            rows = s.scalars(select(VisitRow).where(VisitRow.patient_id == p.id).order_by(VisitRow.date))
+            return [self._visit(key, r) for r in rows]
+
+    # ------------------------------------------------------------------ films, landmarks, measurements
+    def has_film(self, film_id: str) -> bool:
+        with self._tx() as s:
+            return s.scalar(select(RadiographRow.id).where(RadiographRow.sop_uid == film_id)) is not None
+
+    def add_film(
+        self,
+        key: str,
+        radiograph: Radiograph,
+        *,
+        film_id: str,
+        file_path: str,
+        file_sha256: str,
+        visit_date: dt.date,
+        landmarks: Landmarks | None = None,
+        landmark_kind: str = "file",
+        landmark_author: str | None = None,
+        measurements: Sequence[Measurement] = (),
+        findings: Sequence[Finding] = (),
+        implants: Mapping[str, Any] | None = None,
+    ) -> tuple[FilmRecord, bool]:
+        """Store one film with its visit, landmarks, measurements and ingest findings in ONE transaction.
+
+        Returns
+        -------
+        (FilmRecord, bool)
+            The stored film and ``True``, or the film already stored under ``film_id`` and ``False`` (nothing changed).
+        """
+        if landmark_kind not in LANDMARK_KINDS:
+            raise ValueError(f"landmark_kind must be one of {LANDMARK_KINDS}, got {landmark_kind!r}.")
+        with self._tx() as s:
+            existing = s.scalar(select(RadiographRow).where(RadiographRow.sop_uid == film_id))
+            if existing is not None:
+                return self._film(existing), False
+            patient = self._patient_row(s, key)
+            visit = self._visit_row(s, patient, visit_date)
+            sp: Spacing | None = radiograph.spacing
+            film = RadiographRow(
+                visit_id=visit.id,
+                sop_uid=film_id,
+                study_uid=radiograph.ids.study_uid,
+                series_uid=radiograph.ids.series_uid,
+                file_path=file_path,
+                file_sha256=file_sha256,
+                view=radiograph.view.value if radiograph.view else None,
+                facing=radiograph.facing.value if radiograph.facing else None,
+                spacing_dx_mm=sp.dx_mm if sp else None,
+                spacing_dy_mm=sp.dy_mm if sp else None,
+                spacing_source=sp.source.value if sp else None,
+                acquired=radiograph.acquired,
+                width=radiograph.width,
+                height=radiograph.height,
+                warnings=list(radiograph.warnings),
+                implants=dict(implants) if implants is not None else None,
+            )
+            s.add(film)
+            s.flush()
+            if landmarks is not None:
+                self._add_landmark_set(s, film, landmarks, landmark_kind, landmark_author, measurements)
+            for f in findings:
+                s.add(self._finding_row(visit.id, film.id, "ingest", f))
+            s.flush()
+            return self._film(film), True
+
+    @staticmethod
+    def _finding_row(visit_id: int, film_id: int | None, origin: str, f: Finding) -> FindingRow:
+        return FindingRow(
+            visit_id=visit_id, radiograph_id=film_id, origin=origin, kind=f.kind, severity=f.severity.value,
+            summary=f.summary, evidence=dict(f.evidence), threshold=f.threshold, films=list(f.films),
+        )
+
+    @staticmethod
+    def _add_landmark_set(s: Session, film: RadiographRow, landmarks: Landmarks, kind: str, author: str | None,
+                          measurements: Sequence[Measurement]) -> LandmarkSetRow:
+        version = 1 + max((ls.version for ls in film.landmark_sets), default=0)
+        ls = LandmarkSetRow(
+            radiograph_id=film.id, version=version, kind=kind, source=landmarks.source[:128], author=author,
+            data=landmarks_to_dict(landmarks),
+        )
+        film.landmark_sets.append(ls)
+        for m in measurements:
+            ls.measurements.append(MeasurementRow(
+                name=m.name.value, value=m.value, unit=m.unit.value, method=m.method, points=list(m.points),
+                spacing_source=m.spacing_source.value if m.spacing_source else None, uncertainty=m.uncertainty,
+                reason=m.reason, warnings=list(m.warnings),
+            ))
+        return ls
+
+    def add_landmark_set(self, film_id: str, landmarks: Landmarks, *, kind: str = "reader", author: str | None = None,
+                         measurements: Sequence[Measurement] = ()) -> int:
+        """Add a new landmark version (with its measurements) to a stored film; earlier versions are kept.
+
+        A reader version needs an ``author``. The film's "needs landmarks" flag is cleared. Returns the new version number.
+        """
+        if kind not in LANDMARK_KINDS:
+            raise ValueError(f"kind must be one of {LANDMARK_KINDS}, got {kind!r}.")
+        if kind == "reader" and not author:
+            raise InputError("A reader's landmark version needs the reader's name (author).")
+        with self._tx() as s:
+            film = self._film_row(s, film_id)
+            ls = self._add_landmark_set(s, film, landmarks, kind, author, measurements)
+            for f in s.scalars(select(FindingRow).where(
+                FindingRow.radiograph_id == film.id, FindingRow.kind == "needs_landmarks"
+            )):
+                s.delete(f)
+            s.flush()
+            return ls.version
+
+    def _film_row(self, s: Session, film_id: str) -> RadiographRow:
+        film = s.scalar(select(RadiographRow).where(RadiographRow.sop_uid == film_id))
+        if film is None:
+            raise InputError(f"No stored film with id {film_id!r}.")
+        return film
+
+    @staticmethod
+    def _current_set(film: RadiographRow) -> LandmarkSetRow | None:
+        """The newest reader version when a reader has edited the film, else the newest version."""
+        sets = list(film.landmark_sets)
+        readers = [ls for ls in sets if ls.kind == "reader"]
+        pool = readers or sets
+        return max(pool, key=lambda ls: ls.version) if pool else None
+
+    @staticmethod
+    def _measurement(row: MeasurementRow) -> Measurement:
+        return Measurement.from_dict({
+            "name": row.name, "value": row.value, "unit": row.unit, "method": row.method, "points": row.points,
+            "spacing_source": row.spacing_source, "uncertainty": row.uncertainty, "reason": row.reason,
+            "warnings": row.warnings,
+        })
+
+    def landmark_history(self, film_id: str) -> list[LandmarkVersion]:
+        """Every landmark version of a film, oldest first, each with its measurements."""
+        with self._tx() as s:
+            film = self._film_row(s, film_id)
+            return [
+                LandmarkVersion(
+                    ls.version, ls.kind, ls.source, ls.author, _utc(ls.created_at), landmarks_from_dict(ls.data),
+                    tuple(self._measurement(m) for m in ls.measurements),
+                )
+                for ls in film.landmark_sets
+            ]
+
+    def current_landmarks(self, film_id: str) -> LandmarkVersion | None:
+        """The version that counts: the newest reader version, else the newest automatic/file version, else None."""
+        history = self.landmark_history(film_id)
+        readers = [v for v in history if v.kind == "reader"]
+        pool = readers or history
+        return pool[-1] if pool else None
+
+    def _film(self, row: RadiographRow) -> FilmRecord:
+        current = self._current_set(row)
+        return FilmRecord(
+            film_id=row.sop_uid, patient_key=row.visit.patient.key, visit_label=row.visit.label,
+            visit_date=row.visit.date, view=row.view, file_path=row.file_path, file_sha256=row.file_sha256,
+            spacing_dx_mm=row.spacing_dx_mm, spacing_dy_mm=row.spacing_dy_mm, spacing_source=row.spacing_source,
+            acquired=row.acquired, width=row.width, height=row.height, landmark_versions=len(row.landmark_sets),
+            measurement_count=len(current.measurements) if current else 0, warnings=tuple(row.warnings or ()),
+        )
+
+    def list_films(self, key: str) -> list[FilmRecord]:
+        """The patient's films in visit order."""
+        with self._tx() as s:
+            p = self._patient_row(s, key)
+            rows = s.scalars(
+                select(RadiographRow).join(VisitRow).where(VisitRow.patient_id == p.id)
+                .order_by(VisitRow.date, RadiographRow.id)
+            ).all()
+            return [self._film(r) for r in rows]
+
+    def get_film(self, film_id: str) -> FilmRecord:
+        with self._tx() as s:
+            return self._film(self._film_row(s, film_id))
+
+    def set_implants(self, film_id: str, implants: Mapping[str, Any] | None) -> None:
+        """Store (replace) the detected implant geometry of a film."""
+        with self._tx() as s:
+            self._film_row(s, film_id).implants = dict(implants) if implants is not None else None
+
+    def get_implants(self, film_id: str) -> dict[str, Any] | None:
+        with self._tx() as s:
+            return self._film_row(s, film_id).implants
+
+    # ------------------------------------------------------------------ visit-level results
+    def replace_findings(self, key: str, visit: str | dt.date, origin: str, findings: Sequence[Finding]) -> None:
+        """Replace the findings of one origin (e.g. ``"implants"``) at a visit by a fresh list (a re-run of a check)."""
+        with self._tx() as s:
+            v = self._find_visit(s, self._patient_row(s, key), visit)
+            for old in s.scalars(select(FindingRow).where(FindingRow.visit_id == v.id, FindingRow.origin == origin)):
+                s.delete(old)
+            for f in findings:
+                s.add(self._finding_row(v.id, None, origin, f))
+
+    def list_findings(self, key: str, visit: str | dt.date | None = None) -> list[tuple[str, str, Finding]]:
+        """Stored findings as ``(visit label, origin, Finding)``."""
+        with self._tx() as s:
+            p = self._patient_row(s, key)
+            q = select(FindingRow, VisitRow).join(VisitRow).where(VisitRow.patient_id == p.id)
+            if visit is not None:
+                q = q.where(FindingRow.visit_id == self._find_visit(s, p, visit).id)
+            return [(v.label, f.origin, self._finding(f)) for f, v in s.execute(q.order_by(VisitRow.date, FindingRow.id))]
+
+    @staticmethod
+    def _finding(f: FindingRow) -> Finding:
+        return Finding(kind=f.kind, severity=Severity(f.severity), summary=f.summary, evidence=dict(f.evidence or {}),
+                       threshold=f.threshold, films=tuple(f.films or ()))
+
+    def replace_motion(self, key: str, visit: str | dt.date, results: Sequence[Any], *, method: str = "",
+                       films: Sequence[str] = ()) -> None:
+        """Replace a visit's flexion-extension results (objects with the fields of ``MotionResult``)."""
+        with self._tx() as s:
+            v = self._find_visit(s, self._patient_row(s, key), visit)
+            for old in s.scalars(select(MotionRow).where(MotionRow.visit_id == v.id)):
+                s.delete(old)
+            for r in results:
+                level = r.level
+                if isinstance(level, (tuple, list)):
+                    level = "-".join(getattr(x, "value", str(x)) for x in level)
+                s.add(MotionRow(
+                    visit_id=v.id, level=str(getattr(level, "value", level)), angle_deg=float(r.angle_deg),
+                    angle_sd_deg=getattr(r, "angle_sd_deg", None), translation_mm=getattr(r, "translation_mm", None),
+                    translation_percent=getattr(r, "translation_percent", None),
+                    translation_sd=getattr(r, "translation_sd", None),
+                    method=str(getattr(r, "method", "") or method)[:64], films=list(getattr(r, "films", ()) or films),
+                ))
+
+    def list_motion(self, key: str, visit: str | dt.date) -> list[SegmentMotion]:
+        with self._tx() as s:
+            v = self._find_visit(s, self._patient_row(s, key), visit)
+            return [self._motion(m) for m in s.scalars(select(MotionRow).where(MotionRow.visit_id == v.id))]
+
+    @staticmethod
+    def _motion(m: MotionRow) -> SegmentMotion:
+        return SegmentMotion(m.level, m.angle_deg, m.angle_sd_deg, m.translation_mm, m.translation_percent,
+                             m.translation_sd, m.method, tuple(m.films or ()))
+
+    # ------------------------------------------------------------------ reader overrides and grades
+    def add_override(self, key: str, override: Override, *, visit: str | dt.date | None = None) -> OverrideRecord:
+        """Record a reader's override or grade (never changes or deletes what the tool said, nor earlier overrides)."""
+        if not override.author.strip():
+            raise InputError("An override needs its author.")
+        with self._tx() as s:
+            p = self._patient_row(s, key)
+            v = self._find_visit(s, p, visit) if visit is not None else None
+            row = OverrideRow(patient_id=p.id, visit_id=v.id if v else None, target=override.target,
+                              value=override.value, author=override.author, at=_utc(override.at), reason=override.reason)
+            s.add(row)
+            s.flush()
+            return OverrideRecord(row.id, key, v.label if v else None, v.date if v else None, row.target, row.value,
+                                  row.author, _utc(row.at), row.reason)
+
+    def list_overrides(self, key: str) -> list[OverrideRecord]:
+        with self._tx() as s:
+            p = self._patient_row(s, key)
+            rows = s.execute(
+                select(OverrideRow, VisitRow).outerjoin(VisitRow, OverrideRow.visit_id == VisitRow.id)
+                .where(OverrideRow.patient_id == p.id).order_by(OverrideRow.at, OverrideRow.id)
+            ).all()
+            return [
+                OverrideRecord(o.id, key, v.label if v else None, v.date if v else None, o.target, o.value, o.author,
+                               _utc(o.at), o.reason)
+                for o, v in rows
+            ]
+
+    # ------------------------------------------------------------------ PROMs and symptoms (scored by fusionwatch.care)
+    def add_prom(
+        self,
+        key: str,
+        when: dt.date,
+        *,
+        odi_answers: Sequence[int | None] | None = None,
+        back_pain_nrs: float | None = None,
+        leg_pain_nrs: float | None = None,
+        recorded_at: dt.datetime | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> PromRecord:
+        """Store patient-reported outcomes at the visit on ``when`` (created when new).
+
+        Only shapes are checked here (10 ODI answers 0-5 or None; NRS 0-10); scoring is :mod:`fusionwatch.care`'s job.
+
+        Raises
+        ------
+        InputError
+            On an answer out of range, a wrong number of ODI sections or nothing to record.
+        """
+        if odi_answers is None and back_pain_nrs is None and leg_pain_nrs is None and not extra:
+            raise InputError("Nothing to record: give ODI answers, a back or leg pain NRS, or extra values.")
+        if odi_answers is not None:
+            answers = list(odi_answers)
+            if len(answers) != 10:
+                raise InputError(f"ODI has 10 sections; got {len(answers)} answers.")
+            for i, a in enumerate(answers, 1):
+                if a is not None and (isinstance(a, bool) or not isinstance(a, int) or not 0 <= a <= 5):
+                    raise InputError(f"ODI section {i}: answer must be an integer 0-5 or empty, got {a!r}.")
+        for name, val in (("back pain NRS", back_pain_nrs), ("leg pain NRS", leg_pain_nrs)):
+            if val is not None and not 0 <= val <= 10:
+                raise InputError(f"{name} must be 0-10, got {val!r}.")
+        with self._tx() as s:
+            p = self._patient_row(s, key)
+            v = self._visit_row(s, p, when)
+            row = PromRow(visit_id=v.id, recorded_at=_utc(recorded_at or dt.datetime.now(dt.timezone.utc)),
+                          odi_answers=list(odi_answers) if odi_answers is not None else None,
+                          back_pain_nrs=back_pain_nrs, leg_pain_nrs=leg_pain_nrs, extra=dict(extra or {}))
+            s.add(row)
+            s.flush()
+            return self._prom(key, row, v)
+
+    @staticmethod
+    def _prom(key: str, r: PromRow, v: VisitRow) -> PromRecord:
+        return PromRecord(r.id, key, v.label, v.date, v.days_since_surgery, _utc(r.recorded_at),
+                          tuple(r.odi_answers) if r.odi_answers is not None else None, r.back_pain_nrs, r.leg_pain_nrs,
+                          dict(r.extra or {}))
+
+    def list_proms(self, key: str) -> list[PromRecord]:
+        """The patient's PROMs, oldest visit first."""
+        with self._tx() as s:
+            p = self._patient_row(s, key)
+            rows = s.execute(select(PromRow, VisitRow).join(VisitRow).where(VisitRow.patient_id == p.id)
+                             .order_by(VisitRow.date, PromRow.recorded_at, PromRow.id)).all()
+            return [self._prom(key, r, v) for r, v in rows]
+
+    def add_symptoms(self, key: str, when: dt.date, symptoms: Sequence[str], *, details: Mapping[str, Any] | None = None,
+                     note: str = "", recorded_at: dt.datetime | None = None) -> SymptomRecord:
+        """Store a symptom report (symptom codes such as ``"fever"``, ``"saddle_numbness"``) at the visit on ``when``."""
+        codes = [str(c) for c in symptoms]
+        if not codes and not note and not details:
+            raise InputError("Nothing to record: give at least one symptom, a detail or a note.")
+        with self._tx() as s:
+            p = self._patient_row(s, key)
+            v = self._visit_row(s, p, when)
+            row = SymptomRow(visit_id=v.id, recorded_at=_utc(recorded_at or dt.datetime.now(dt.timezone.utc)),
+                             symptoms=codes, details=dict(details or {}), note=note)
+            s.add(row)
+            s.flush()
+            return self._symptoms(key, row, v)
+
+    @staticmethod
+    def _symptoms(key: str, r: SymptomRow, v: VisitRow) -> SymptomRecord:
+        return SymptomRecord(r.id, key, v.label, v.date, v.days_since_surgery, _utc(r.recorded_at),
+                             tuple(r.symptoms or ()), dict(r.details or {}), r.note or "")
+
+    def list_symptoms(self, key: str) -> list[SymptomRecord]:
+        """The patient's symptom reports, oldest first."""
+        with self._tx() as s:
+            p = self._patient_row(s, key)
+            rows = s.execute(select(SymptomRow, VisitRow).join(VisitRow).where(VisitRow.patient_id == p.id)
+                             .order_by(VisitRow.date, SymptomRow.recorded_at, SymptomRow.id)).all()
+            return [self._symptoms(key, r, v) for r, v in rows]
+
+    # ------------------------------------------------------------------ the follow-up timeline
+    def visit_inputs(self, key: str) -> list[VisitInput]:
+        """What :func:`fusionwatch.followup.build_timeline` needs, one per visit, in date order."""
+        with self._tx() as s:
+            p = self._patient_row(s, key)
+            visits = s.scalars(select(VisitRow).where(VisitRow.patient_id == p.id).order_by(VisitRow.date)).all()
+            overrides = s.scalars(select(OverrideRow).where(OverrideRow.patient_id == p.id)
+                                  .order_by(OverrideRow.at, OverrideRow.id)).all()
+            out = []
+            for v in visits:
+                films = sorted(v.radiographs, key=lambda r: r.id)
+                lateral = self._lateral_film(films)
+                measurements: dict[MeasureName, Measurement] = {}
+                if lateral is not None and (cur := self._current_set(lateral)) is not None:
+                    measurements = {MeasureName(m.name): self._measurement(m) for m in cur.measurements}
+                stored = s.scalars(select(FindingRow).where(FindingRow.visit_id == v.id).order_by(FindingRow.id)).all()
+                hardware = tuple(self._finding(f) for f in stored if f.origin != "ingest")
+                review = tuple(f.summary for f in stored if f.origin == "ingest")
+                review += tuple(w for r in films for w in (r.warnings or ()) if r is lateral)
+                v_over = tuple(
+                    Override(o.target, o.value, o.author, _utc(o.at), o.reason) for o in overrides if o.visit_id == v.id
+                )
+                motion = tuple(self._motion(m) for m in s.scalars(select(MotionRow).where(MotionRow.visit_id == v.id)))
+                out.append(VisitInput(
+                    label=v.label, date=v.date, days_since_surgery=v.days_since_surgery, measurements=measurements,
+                    films=tuple(r.sop_uid for r in films), lateral_film=lateral.sop_uid if lateral is not None else None,
+                    motion=motion, hardware_findings=hardware, bone=_bone_evidence(v_over, hardware), review=review,
+                    overrides=v_over,
+                ))
+            return out
+
+    def _lateral_film(self, films: Sequence[RadiographRow]) -> RadiographRow | None:
+        """The visit's standing lateral film with measurements (the latest one when several)."""
+        measured = [r for r in films if r.view in ("lateral", None) and self._current_set(r) is not None]
+        lateral = [r for r in measured if r.view == "lateral"] or measured
+        return lateral[-1] if lateral else None
+
+    def load_timeline(self, key: str, settings: FollowupSettings | None = None) -> Timeline:
+        """The patient's follow-up timeline (de-identified: the pseudonymous key only)."""
+        inputs = self.visit_inputs(key)
+        return build_timeline(key, self.get_surgery(key), inputs, settings=settings or self.settings)
+
+
+def _bone_evidence(overrides: Sequence[Override], hardware: Sequence[Finding]) -> BoneEvidence:
+    """Bone evidence from a reader's ``bone:lucency`` / ``bone:bridging`` entries, else from implant-check findings."""
+    lucency: bool | None = None
+    bridging: float | None = None
+    source = ""
+    for f in hardware:
+        if "lucency" in f.kind:
+            lucency, source = True, "implants"
+        if isinstance(f.evidence.get("bridging_fraction"), (int, float)):
+            bridging, source = float(f.evidence["bridging_fraction"]), "implants"
+    for o in sorted(overrides, key=lambda o: o.at):
+        if o.target == "bone:lucency":
+            lucency, source = o.value.strip().lower() in ("yes", "true", "1", "present"), f"reader:{o.author}"
+        elif o.target == "bone:bridging":
+            try:
+                bridging, source = float(o.value), f"reader:{o.author}"
+            except ValueError:
+                pass
+    return BoneEvidence(lucency=lucency, bridging_fraction=bridging, source=source)

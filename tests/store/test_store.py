@@ -1,0 +1,217 @@
+"""Tests for fusionwatch.store.Store: CRUD, idempotency, landmark versions, overrides, PROMs (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from fusionwatch.anatomy import Level
+from fusionwatch.errors import InputError
+from fusionwatch.landmarks import Landmarks
+from fusionwatch.measurement import MeasureName, Measurement
+from fusionwatch.radiograph import DicomIds, Radiograph, View
+from fusionwatch.records import Approach, Finding, FusionStatus, Override, Patient, Severity, Surgery
+from fusionwatch.store import Store
+from fusionwatch.units import Spacing, SpacingSource, Unit
+
+SURGERY = Surgery(date=dt.date(2025, 1, 10), levels=((Level.L5, Level.S1),), approach=Approach.TLIF)
+PATIENT = Patient(key="K-1", patient_id="PID-123", name="Doe^Jane", birth_date=dt.date(1960, 5, 1), sex="F")
+POINTS = {"L5.inferior.anterior": (100.0, 200.0), "L5.inferior.posterior": (140.0, 200.0),
+          "S1.superior.anterior": (100.0, 212.0), "S1.superior.posterior": (140.0, 212.0)}
+
+
+def _film(day: int, uid: str, view: View = View.LATERAL) -> Radiograph:
+    return Radiograph(np.zeros((32, 32), np.float32), spacing=Spacing.isotropic(0.2, SpacingSource.PATIENT_PLANE),
+                      view=view, acquired=SURGERY.date + dt.timedelta(days=day),
+                      ids=DicomIds(patient_id="PID-123", study_uid="1.2.3", sop_uid=uid))
+
+
+def _lm(dy: float = 0.0, source: str = "file:test") -> Landmarks:
+    return Landmarks({k: (x, y + (dy if k.startswith("S1") else 0)) for k, (x, y) in POINTS.items()}, 300, 400,
+                     source=source)
+
+
+def _disc(mm: float) -> list[Measurement]:
+    return [Measurement(MeasureName.DISC_HEIGHT_MEAN_L5_S1, mm, Unit.MM, "test/1",
+                        spacing_source=SpacingSource.PATIENT_PLANE),
+            Measurement(MeasureName.SEGMENTAL_LORDOSIS_L5_S1, 15.0, Unit.DEG, "test/1")]
+
+
+def _add(store: Store, day: int, uid: str, mm: float = 10.0, **kw) -> tuple:
+    return store.add_film("K-1", _film(day, uid), film_id=uid, file_path=f"/x/{uid}.dcm", file_sha256="ab" * 32,
+                          visit_date=SURGERY.date + dt.timedelta(days=day), landmarks=_lm(), measurements=_disc(mm), **kw)
+
+
+@pytest.fixture
+def patient_store(store: Store) -> Store:
+    store.add_patient(PATIENT)
+    store.set_surgery("K-1", SURGERY)
+    return store
+
+
+class TestPatients:
+    def test_add_get_roundtrip(self, store: Store) -> None:
+        """A patient comes back with its identifiers; adding the same key again returns the stored one."""
+        store.add_patient(PATIENT)
+        assert store.get_patient("K-1") == PATIENT
+        assert store.add_patient(Patient(key="K-1")) == PATIENT
+        assert store.list_patients() == ["K-1"]
+        assert store.find_patient_key("PID-123") == "K-1"
+
+    def test_same_patient_id_under_other_key_raises(self, store: Store) -> None:
+        """One DICOM Patient ID cannot belong to two keys."""
+        store.add_patient(PATIENT)
+        with pytest.raises(InputError, match="already has this Patient ID"):
+            store.add_patient(Patient(key="K-2", patient_id="PID-123"))
+
+    def test_unknown_patient_raises(self, store: Store) -> None:
+        with pytest.raises(InputError, match="Unknown patient key 'nobody'"):
+            store.get_patient("nobody")
+
+    def test_deidentified_view_has_no_identifiers(self, patient_store: Store) -> None:
+        """The export view carries the key, sex, birth year and visits, never the Patient ID or name."""
+        _add(patient_store, 42, "1.1")
+        view = patient_store.deidentified("K-1")
+        text = repr(view)
+        assert "PID-123" not in text and "Doe" not in text and "1960-05-01" not in text
+        assert view["patient_key"] == "K-1" and view["birth_year"] == 1960
+        assert view["visits"] == [{"label": "6-weeks", "date": "2025-02-21", "days_since_surgery": 42, "films": 1}]
+
+    def test_surgery_roundtrip_and_relabel(self, store: Store) -> None:
+        """Visits added before the surgery date was known are relabelled when it is set."""
+        store.add_patient(PATIENT)
+        v = store.add_visit("K-1", dt.date(2025, 4, 11))
+        assert v.label == "unscheduled 2025-04-11" and v.days_since_surgery is None
+        store.set_surgery("K-1", SURGERY)
+        assert store.get_surgery("K-1") == SURGERY
+        (v,) = store.list_visits("K-1")
+        assert (v.label, v.days_since_surgery, v.scheduled) == ("3-months", 91, True)
+
+
+class TestFilms:
+    def test_add_film_is_idempotent(self, patient_store: Store) -> None:
+        """The same SOP Instance UID twice stores one film and reports the second as not created."""
+        rec, created = _add(patient_store, 42, "1.2.3.4")
+        assert created and rec.visit_label == "6-weeks" and rec.measurement_count == 2
+        rec2, created2 = _add(patient_store, 42, "1.2.3.4", mm=5.0)
+        assert not created2 and rec2 == rec
+        assert len(patient_store.list_films("K-1")) == 1
+        assert patient_store.has_film("1.2.3.4") and not patient_store.has_film("9.9")
+
+    def test_films_on_same_day_share_a_visit(self, patient_store: Store) -> None:
+        _add(patient_store, 182, "a")
+        patient_store.add_film("K-1", _film(182, "b", View.FLEXION), film_id="b", file_path="/x/b", file_sha256="c" * 64,
+                               visit_date=SURGERY.date + dt.timedelta(days=182))
+        assert [v.label for v in patient_store.list_visits("K-1")] == ["6-months"]
+        assert [f.view for f in patient_store.list_films("K-1")] == ["lateral", "flexion"]
+
+    def test_landmark_versions_reader_wins_all_kept(self, patient_store: Store) -> None:
+        """A reader's version wins over a newer automatic one; every version and its measurements are kept."""
+        _add(patient_store, 42, "f1")
+        v2 = patient_store.add_landmark_set("f1", _lm(2.0, "reader:amy"), kind="reader", author="amy",
+                                            measurements=_disc(8.0))
+        v3 = patient_store.add_landmark_set("f1", _lm(5.0, "model:x/1"), kind="automatic", measurements=_disc(7.0))
+        assert (v2, v3) == (2, 3)
+        hist = patient_store.landmark_history("f1")
+        assert [(h.version, h.kind, h.author) for h in hist] == [(1, "file", None), (2, "reader", "amy"),
+                                                                 (3, "automatic", None)]
+        cur = patient_store.current_landmarks("f1")
+        assert cur is not None and cur.version == 2
+        assert cur.landmarks.get("S1.superior.anterior") == (100.0, 214.0)
+        assert cur.measurements[0].value == 8.0
+        assert hist[0].measurements[0].value == 10.0
+
+    def test_reader_version_needs_author(self, patient_store: Store) -> None:
+        _add(patient_store, 42, "f1")
+        with pytest.raises(InputError, match="author"):
+            patient_store.add_landmark_set("f1", _lm(), kind="reader")
+
+    def test_needs_landmarks_flag_cleared_by_landmarks(self, patient_store: Store) -> None:
+        """An ingest finding 'needs_landmarks' disappears once landmarks are added."""
+        flag = Finding("needs_landmarks", Severity.INFO, "No landmarks: place them to measure this film.")
+        patient_store.add_film("K-1", _film(91, "n1"), film_id="n1", file_path="/x", file_sha256="d" * 64,
+                               visit_date=SURGERY.date + dt.timedelta(days=91), findings=[flag])
+        assert [f.kind for _, _, f in patient_store.list_findings("K-1")] == ["needs_landmarks"]
+        patient_store.add_landmark_set("n1", _lm(), kind="reader", author="amy", measurements=_disc(9.0))
+        assert patient_store.list_findings("K-1") == []
+
+    def test_measurement_roundtrip_keeps_units_and_reasons(self, patient_store: Store) -> None:
+        ms = [Measurement(MeasureName.DISC_HEIGHT_INDEX_L5_S1, 0.31, Unit.RATIO, "dhi/1", points=("a", "b")),
+              Measurement.missing(MeasureName.LUMBAR_LORDOSIS, Unit.DEG, "cobb/1", "missing L1.superior.anterior")]
+        patient_store.add_film("K-1", _film(42, "m"), film_id="m", file_path="/x", file_sha256="e" * 64,
+                               visit_date=SURGERY.date + dt.timedelta(days=42), landmarks=_lm(), measurements=ms)
+        assert patient_store.current_landmarks("m").measurements == tuple(ms)
+
+
+class TestOverridesAndResults:
+    def test_overrides_are_appended_never_replaced(self, patient_store: Store) -> None:
+        _add(patient_store, 365, "y1")
+        t0 = dt.datetime(2026, 1, 20, 9, 0, tzinfo=dt.timezone.utc)
+        patient_store.add_override("K-1", Override("fusion_status", "pseudarthrosis_suspected", "amy", t0), visit="12-months")
+        patient_store.add_override("K-1", Override("fusion_status", "fused_criteria_met", "bob", t0 + dt.timedelta(hours=1),
+                                                   "CT shows bridging"), visit="12-months")
+        patient_store.add_override("K-1", Override("grade:bridwell", "II", "bob", t0), visit=dt.date(2026, 1, 10))
+        recs = patient_store.list_overrides("K-1")
+        assert [(r.target, r.value, r.author) for r in recs] == [
+            ("fusion_status", "pseudarthrosis_suspected", "amy"), ("grade:bridwell", "II", "bob"),
+            ("fusion_status", "fused_criteria_met", "bob")]
+        assert recs[2].at == t0 + dt.timedelta(hours=1) and recs[2].visit_label == "12-months"
+        tl = patient_store.load_timeline("K-1")
+        v = tl.visit("12-months")
+        assert v.reader_status.value == "fused_criteria_met" and v.bridwell_grade.value == "II"
+        assert v.status.status is FusionStatus.INSUFFICIENT_EVIDENCE  # the automatic result stays beside it
+        assert len(v.overrides) == 3
+
+    def test_override_on_unknown_visit_raises(self, patient_store: Store) -> None:
+        with pytest.raises(InputError, match="has no visit 3-months"):
+            patient_store.add_override("K-1", Override("fusion_status", "on_track", "amy", dt.datetime.now()),
+                                       visit="3-months")
+
+    def test_motion_and_hardware_findings_reach_the_timeline(self, patient_store: Store) -> None:
+        """Stored motion and implant findings feed the status: motion < 3 deg / 3 mm at 12 months -> fused criteria."""
+        from fusionwatch.followup import SegmentMotion
+
+        _add(patient_store, 42, "b")
+        _add(patient_store, 365, "y")
+        patient_store.replace_motion("K-1", "12-months", [SegmentMotion("L5-S1", 1.2, 0.2, 0.5, None, 0.2)], method="t")
+        tl = patient_store.load_timeline("K-1")
+        assert tl.visit("12-months").status.status is FusionStatus.FUSED_CRITERIA_MET
+        broken = Finding("rod_fracture_suspected", Severity.ACTION, "Left rod discontinuous.")
+        patient_store.replace_findings("K-1", "12-months", "implants", [broken])
+        tl = patient_store.load_timeline("K-1")
+        v = tl.visit("12-months")
+        assert "rod_fracture_suspected" in v.finding_kinds()
+        assert v.status.status is FusionStatus.PSEUDARTHROSIS_SUSPECTED
+        patient_store.replace_findings("K-1", "12-months", "implants", [])
+        assert patient_store.load_timeline("K-1").visit("12-months").status.status is FusionStatus.FUSED_CRITERIA_MET
+
+
+class TestProms:
+    def test_prom_roundtrip_and_visit(self, patient_store: Store) -> None:
+        """PROMs attach to the visit of their date (created when new) and come back as plain records."""
+        answers = [1, 2, None, 0, 5, 3, 2, 1, 0, 4]
+        at = dt.datetime(2025, 2, 21, 10, tzinfo=dt.timezone.utc)
+        rec = patient_store.add_prom("K-1", dt.date(2025, 2, 21), odi_answers=answers, back_pain_nrs=4, leg_pain_nrs=2,
+                                     recorded_at=at)
+        assert rec.visit_label == "6-weeks" and rec.days_since_surgery == 42
+        (got,) = patient_store.list_proms("K-1")
+        assert got.odi_answers == tuple(answers) and got.back_pain_nrs == 4 and got.recorded_at == at
+
+    @pytest.mark.parametrize("kw, match", [
+        ({"odi_answers": [1] * 9}, "10 sections"),
+        ({"odi_answers": [6] + [0] * 9}, "section 1"),
+        ({"back_pain_nrs": 11}, "back pain NRS must be 0-10"),
+        ({}, "Nothing to record"),
+    ])
+    def test_bad_prom_raises(self, patient_store: Store, kw: dict, match: str) -> None:
+        with pytest.raises(InputError, match=match):
+            patient_store.add_prom("K-1", dt.date(2025, 2, 21), **kw)
+
+    def test_symptoms_roundtrip(self, patient_store: Store) -> None:
+        patient_store.add_symptoms("K-1", dt.date(2025, 1, 24), ["fever", "wound_drainage"], details={"temp_c": 38.4},
+                                   note="since yesterday")
+        (rec,) = patient_store.list_symptoms("K-1")
+        assert rec.symptoms == ("fever", "wound_drainage") and rec.details == {"temp_c": 38.4}
+        assert rec.visit_label == "2-weeks"
