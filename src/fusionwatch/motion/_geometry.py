@@ -73,8 +73,8 @@ def body_outline(landmarks: Landmarks, level: Level) -> np.ndarray:
     """Outline of a vertebral body as a (4, 2) array of pixel ``(x, y)``.
 
     L1-L5: the four corners in the order superior-anterior, superior-posterior, inferior-posterior, inferior-anterior.
-    S1: its superior endplate corners (anterior, posterior) and two points drawn caudally, perpendicular to the endplate,
-    :data:`S1_BODY_DEPTH_RATIO` x the endplate length away (the side away from L5).
+    S1: its superior endplate corners (anterior, posterior) and two points drawn caudally, perpendicular to the
+    endplate, :data:`S1_BODY_DEPTH_RATIO` x the endplate length away (the side away from L5).
 
     Raises
     ------
@@ -166,12 +166,18 @@ def _mm(v: np.ndarray, spacing: Spacing | None) -> np.ndarray:
 
 
 def _endplate(landmarks: Landmarks, level: Level, endplate: Endplate) -> tuple[np.ndarray, np.ndarray]:
-    a, p = landmarks.require(corner_name(level, endplate, Corner.ANTERIOR), corner_name(level, endplate, Corner.POSTERIOR))
+    a, p = landmarks.require(
+        corner_name(level, endplate, Corner.ANTERIOR), corner_name(level, endplate, Corner.POSTERIOR)
+    )
     return np.asarray(a, float), np.asarray(p, float)
 
 
-def segment_angle_deg(upper_inferior: tuple[np.ndarray, np.ndarray], lower_superior: tuple[np.ndarray, np.ndarray],
-                      facing: Facing, spacing: Spacing | None = None) -> float:
+def segment_angle_deg(
+    upper_inferior: tuple[np.ndarray, np.ndarray],
+    lower_superior: tuple[np.ndarray, np.ndarray],
+    facing: Facing,
+    spacing: Spacing | None = None,
+) -> float:
     """Segmental angle between the upper body's inferior endplate and the lower body's superior endplate.
 
     Parameters
@@ -202,7 +208,9 @@ def slip_px_vector(upper_inferior_posterior: np.ndarray, lower_superior: tuple[n
     return np.asarray(upper_inferior_posterior, float) - lp
 
 
-def slip_along(offset_px: np.ndarray, lower_superior: tuple[np.ndarray, np.ndarray], spacing: Spacing | None) -> tuple[float, float]:
+def slip_along(
+    offset_px: np.ndarray, lower_superior: tuple[np.ndarray, np.ndarray], spacing: Spacing | None
+) -> tuple[float, float]:
     """Slip distance (anterior positive) and the lower endplate depth, both in mm when ``spacing`` is given else px."""
     la, lp = (_mm(q, spacing) for q in lower_superior)
     d = la - lp

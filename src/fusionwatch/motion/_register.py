@@ -50,8 +50,9 @@ METHOD = "body-registration/1"
 LANDMARK_METHOD = "landmark-difference/1"
 
 ROI_MARGINS: tuple[float, ...] = (0.12, 0.04, 0.20, 0.08, 0.16, 0.12, 0.12)
-"""Growth of the body outline about its centre, per registration run (run 0 is the nominal one). Varying it changes which
-pixels drive the fit, so the spread across runs reflects texture, noise and non-rigid neighbours, not only the optimiser."""
+"""Growth of the body outline about its centre, per registration run (run 0 is the nominal one). Varying it changes
+which pixels drive the fit, so the spread across runs reflects texture, noise and non-rigid neighbours, not only the
+optimiser."""
 
 INIT_ROTATION_SD_DEG = 1.5
 """SD of the random rotation added to the landmark initialisation in runs 1..N-1."""
@@ -117,9 +118,9 @@ class MotionResult:
     angle_sd_deg : float
         One standard deviation of ``angle_deg`` (spread over the registration runs; see docs/motion.md).
     translation_mm : float | None
-        Change of the slip distance (upper body's posterior-inferior corner relative to the lower body's posterior-superior
-        corner, along the lower endplate, anterior positive), extension minus flexion, mm at the spacing's plane;
-        ``None`` when the films have no pixel spacing.
+        Change of the slip distance (upper body's posterior-inferior corner relative to the lower body's
+        posterior-superior corner, along the lower endplate, anterior positive), extension minus flexion, mm at the
+        spacing's plane; ``None`` when the films have no pixel spacing.
     translation_percent : float
         The same change as a percentage of the lower endplate's AP depth (needs no calibration).
     translation_sd : float
@@ -278,8 +279,15 @@ def _perturb(init: np.ndarray, centre: np.ndarray, size: float, rng: np.random.G
     return init @ p
 
 
-def _register_level(flex: Radiograph, ext: Radiograph, lm_f: Landmarks, lm_e: Landmarks, level: Level,
-                    runs: int, rng: np.random.Generator) -> tuple[BodyRegistration, list[str]]:
+def _register_level(
+    flex: Radiograph,
+    ext: Radiograph,
+    lm_f: Landmarks,
+    lm_e: Landmarks,
+    level: Level,
+    runs: int,
+    rng: np.random.Generator,
+) -> tuple[BodyRegistration, list[str]]:
     of, oe = body_outline(lm_f, level), body_outline(lm_e, level)
     init = rigid_from_points(of, oe)
     centre, size = of.mean(0), float(np.ptp(of, axis=0).max())
@@ -304,10 +312,15 @@ def _register_level(flex: Radiograph, ext: Radiograph, lm_f: Landmarks, lm_e: La
     angles = np.array([rotation_deg(m) for m in transforms])
     shifts = np.array([apply(m, centre[None])[0] for m in transforms])
     med_a, med_s = np.median(angles), np.median(shifts, axis=0)
-    keep = [i for i in range(len(transforms))
-            if abs(angles[i] - med_a) < 3.0 and np.hypot(*(shifts[i] - med_s)) < 0.1 * size]
+    keep = [
+        i
+        for i in range(len(transforms))
+        if abs(angles[i] - med_a) < 3.0 and np.hypot(*(shifts[i] - med_s)) < 0.1 * size
+    ]
     if len(keep) < len(transforms):
-        warnings.append(f"{level.value}: {len(transforms) - len(keep)} registration run(s) converged elsewhere and were dropped.")
+        warnings.append(
+            f"{level.value}: {len(transforms) - len(keep)} registration run(s) converged elsewhere and were dropped."
+        )
     return BodyRegistration(level, tuple(transforms[i] for i in keep), tuple(eccs[i] for i in keep)), warnings
 
 
@@ -339,8 +352,9 @@ def _check_inputs(flexion: Radiograph, extension: Radiograph, lm_f: Landmarks, l
     return sorted(set(warnings), key=warnings.index)
 
 
-def _segment_motion(pts_f: dict[str, np.ndarray], mu: np.ndarray, ml: np.ndarray, sign: float,
-                    sf: Spacing | None, se: Spacing | None) -> tuple[float, float | None, float]:
+def _segment_motion(
+    pts_f: dict[str, np.ndarray], mu: np.ndarray, ml: np.ndarray, sign: float, sf: Spacing | None, se: Spacing | None
+) -> tuple[float, float | None, float]:
     """Angle change (deg, lordosis +), translation (mm or None) and translation % for one pair of body transforms."""
     angle = sign * (rotation_deg(mu) - rotation_deg(ml))
     angle = (angle + 180.0) % 360.0 - 180.0
@@ -356,8 +370,13 @@ def _segment_motion(pts_f: dict[str, np.ndarray], mu: np.ndarray, ml: np.ndarray
     return angle, mm, percent
 
 
-def landmark_motion(lm_flexion: Landmarks, lm_extension: Landmarks, level: str | Segment,
-                    spacing_flexion: Spacing | None = None, spacing_extension: Spacing | None = None) -> LandmarkMotion:
+def landmark_motion(
+    lm_flexion: Landmarks,
+    lm_extension: Landmarks,
+    level: str | Segment,
+    spacing_flexion: Spacing | None = None,
+    spacing_extension: Spacing | None = None,
+) -> LandmarkMotion:
     """Motion by the landmark-difference method: the segmental angle and slip measured on each film, subtracted.
 
     Returns
@@ -445,7 +464,8 @@ def register_motion(
         ang = np.array([r[0] for r in per_run])
         pct = np.array([r[2] for r in per_run])
         mm = np.array([r[1] for r in per_run], float) if per_run[0][1] is not None else None
-        sd = (lambda a: float(np.std(a, ddof=1)) if len(a) > 1 else float("nan"))
+        def sd(a):
+            return float(np.std(a, ddof=1)) if len(a) > 1 else float("nan")
         lm = landmark_motion(lm_flexion, lm_extension, seg, sf, se)
         evidence: dict[str, Any] = {
             "facing": facing.value,

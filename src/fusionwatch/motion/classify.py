@@ -24,7 +24,8 @@ FUSION_TRANSLATION_MM = 3.0
 INSTABILITY_TRANSLATION_MM = 4.5
 """Lumbar instability: translation > 4.5 mm (AOMSI, AMA Guides to the Evaluation of Permanent Impairment, 5th ed.)."""
 INSTABILITY_ANGLE_DEG: dict[str, float] = {"L1-L2": 15.0, "L2-L3": 15.0, "L3-L4": 15.0, "L4-L5": 20.0, "L5-S1": 25.0}
-"""Lumbar instability: angular motion > 15 deg (L1-L4), > 20 deg (L4-L5), > 25 deg (L5-S1) (AOMSI, AMA Guides 5th ed.)."""
+"""Lumbar instability: angular motion > 15 deg (L1-L4), > 20 deg (L4-L5), > 25 deg (L5-S1) (AOMSI, AMA Guides
+5th ed.)."""
 CONFIDENCE_Z = 1.96
 """A value within this many SDs of a threshold is reported as indeterminate (two-sided 95 %)."""
 
@@ -40,7 +41,9 @@ class MotionSettings:
     confidence_z: float = CONFIDENCE_Z
 
 
-def classify_motion(result: MotionResult, settings: MotionSettings | None = None, films: tuple[str, ...] = ()) -> Finding:
+def classify_motion(
+    result: MotionResult, settings: MotionSettings | None = None, films: tuple[str, ...] = ()
+) -> Finding:
     """Judge one segment's flexion-extension motion against the fusion and instability thresholds.
 
     Parameters
@@ -92,21 +95,43 @@ def classify_motion(result: MotionResult, settings: MotionSettings | None = None
     values = f"{result.level}: angular motion {result.angle_deg:+.2f} +/- {a_sd:.2f} deg{t_text}"
     if (inst_angle is not None and angle > inst_angle) or (t_mm is not None and t_mm > s.instability_translation_mm):
         return Finding(
-            "segmental_instability", Severity.ACTION,
+            "segmental_instability",
+            Severity.ACTION,
             f"{values}: above the instability limits ({inst_angle} deg / {s.instability_translation_mm} mm).",
-            evidence, f"> {inst_angle} deg or > {s.instability_translation_mm} mm (AOMSI, AMA Guides 5th ed.)", films,
+            evidence,
+            f"> {inst_angle} deg or > {s.instability_translation_mm} mm (AOMSI, AMA Guides 5th ed.)",
+            films,
         )
-    threshold = (f"< {s.fusion_angle_deg} deg and < {s.fusion_translation_mm} mm for fusion "
-                 "(modified Lee / device-trial criteria, CLINICAL.md); indeterminate within "
-                 f"{z} SD of a threshold")
+    threshold = (
+        f"< {s.fusion_angle_deg} deg and < {s.fusion_translation_mm} mm for fusion "
+        "(modified Lee / device-trial criteria, CLINICAL.md); indeterminate within "
+        f"{z} SD of a threshold"
+    )
     above = angle - z * a_sd > s.fusion_angle_deg or (t_mm is not None and t_mm - z * t_sd > s.fusion_translation_mm)
     below = angle + z * a_sd < s.fusion_angle_deg and (t_mm is None or t_mm + z * t_sd < s.fusion_translation_mm)
     if above:
-        return Finding("motion_exceeds_fusion_threshold", Severity.WATCH,
-                       f"{values}: more motion than a fused segment allows.", evidence, threshold, films)
+        return Finding(
+            "motion_exceeds_fusion_threshold",
+            Severity.WATCH,
+            f"{values}: more motion than a fused segment allows.",
+            evidence,
+            threshold,
+            films,
+        )
     if below:
-        return Finding("motion_within_fusion_threshold", Severity.INFO,
-                       f"{values}: below the fusion motion thresholds.", evidence, threshold, films)
-    return Finding("motion_indeterminate", Severity.WATCH,
-                   f"{values}: too close to the fusion threshold to call; consider thin-cut CT.", evidence, threshold,
-                   films)
+        return Finding(
+            "motion_within_fusion_threshold",
+            Severity.INFO,
+            f"{values}: below the fusion motion thresholds.",
+            evidence,
+            threshold,
+            films,
+        )
+    return Finding(
+        "motion_indeterminate",
+        Severity.WATCH,
+        f"{values}: too close to the fusion threshold to call; consider thin-cut CT.",
+        evidence,
+        threshold,
+        films,
+    )

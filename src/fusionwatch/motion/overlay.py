@@ -30,8 +30,13 @@ def _poly(canvas: np.ndarray, pts: np.ndarray, colour: tuple[int, int, int], thi
     cv2.polylines(canvas, [np.round(pts * 16).astype(np.int32)], True, colour, thick, cv2.LINE_AA, shift=4)
 
 
-def motion_overlay(flexion: Radiograph, extension: Radiograph, lm_flexion: Landmarks, results: Sequence[MotionResult],
-                   lm_extension: Landmarks | None = None) -> np.ndarray:
+def motion_overlay(
+    flexion: Radiograph,
+    extension: Radiograph,
+    lm_flexion: Landmarks,
+    results: Sequence[MotionResult],
+    lm_extension: Landmarks | None = None,
+) -> np.ndarray:
     """Side-by-side BGR uint8 image: flexion with the landmark body outlines (green), extension with the registered
     outlines (blue) and, when given, the extension landmark outlines (amber, thin) for comparison."""
     thick = max(1, round(max(flexion.width, flexion.height) / 500))
@@ -56,18 +61,40 @@ def motion_overlay(flexion: Radiograph, extension: Radiograph, lm_flexion: Landm
     y = int(28 * scale)
     for text in ["flexion (landmarks)", ""]:
         cv2.putText(canvas, text, (8, y), cv2.FONT_HERSHEY_SIMPLEX, 0.7 * scale, (255, 255, 255), thick, cv2.LINE_AA)
-    cv2.putText(canvas, "extension (registered)", (left.shape[1] + 8, y), cv2.FONT_HERSHEY_SIMPLEX, 0.7 * scale,
-                (255, 255, 255), thick, cv2.LINE_AA)
+    cv2.putText(
+        canvas,
+        "extension (registered)",
+        (left.shape[1] + 8, y),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        0.7 * scale,
+        (255, 255, 255),
+        thick,
+        cv2.LINE_AA,
+    )
     for i, r in enumerate(results):
         t = "" if r.translation_mm is None else f", {r.translation_mm:+.1f}+/-{r.translation_sd:.1f} mm"
         text = f"{r.level}: {r.angle_deg:+.1f}+/-{r.angle_sd_deg:.1f} deg{t} ({r.translation_percent:+.1f} %)"
-        cv2.putText(canvas, text, (8, y + int((i + 1) * 30 * scale)), cv2.FONT_HERSHEY_SIMPLEX, 0.6 * scale,
-                    (255, 255, 255), thick, cv2.LINE_AA)
+        cv2.putText(
+            canvas,
+            text,
+            (8, y + int((i + 1) * 30 * scale)),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.6 * scale,
+            (255, 255, 255),
+            thick,
+            cv2.LINE_AA,
+        )
     return canvas
 
 
-def save_motion_overlay(path: str | Path, flexion: Radiograph, extension: Radiograph, lm_flexion: Landmarks,
-                        results: Sequence[MotionResult], lm_extension: Landmarks | None = None) -> Path:
+def save_motion_overlay(
+    path: str | Path,
+    flexion: Radiograph,
+    extension: Radiograph,
+    lm_flexion: Landmarks,
+    results: Sequence[MotionResult],
+    lm_extension: Landmarks | None = None,
+) -> Path:
     """Write :func:`motion_overlay` as a PNG and return its path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

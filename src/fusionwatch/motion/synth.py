@@ -1,8 +1,8 @@
 """Synthetic flexion-extension pairs with known motion, for tests and benchmarks of the registration.
 
-Draws L4, L5 and S1 (with a pelvis block that moves with S1) as textured bodies with a cortical rim on a smooth soft-tissue
-background, in a flexion pose and in an extension pose that differs by known segmental rotations and translations plus
-a global repositioning of the patient; optional pedicle screws (rigid with their body), rods (redrawn between the moving
+Draws L4, L5 and S1 (with a pelvis block that moves with S1) as textured bodies with a cortical rim on a smooth
+soft-tissue background, in a flexion pose and in an extension pose that differs by known segmental rotations and
+translations plus a global repositioning of the patient; optional pedicle screws (rigid with their body), rods (redrawn between the moving
 screw heads) and an interbody cage with marker pins. This is not the product's radiograph simulator
 (:mod:`fusionwatch.sim`): it exists so that the motion code can be tested without it.
 """
@@ -34,7 +34,7 @@ def _apply(m: np.ndarray, pts: np.ndarray) -> np.ndarray:
 
 
 def draw_capsule(img: np.ndarray, a: np.ndarray, b: np.ndarray, radius: float, value: float) -> None:
-    """Add ``value`` inside a capsule (segment a-b thickened by ``radius`` px), anti-aliased over one pixel, in place."""
+    """Add ``value`` inside a capsule (segment a-b thickened by ``radius`` px), anti-aliased, in place."""
     a, b = np.asarray(a, float), np.asarray(b, float)
     lo = np.floor(np.minimum(a, b) - radius - 2).astype(int)
     hi = np.ceil(np.maximum(a, b) + radius + 2).astype(int)
@@ -129,7 +129,8 @@ def synthetic_pair(
         Segment -> extension minus flexion change of the segmental angle, degrees, lordosis positive. Default: 8 deg at
         L4-L5, 5 deg at L5-S1.
     translation_mm : dict
-        Segment -> anterior shift of the upper body over the lower one, along the lower endplate, extension minus flexion.
+        Segment -> anterior shift of the upper body over the lower one along the lower endplate, extension minus
+        flexion.
         Default 1 mm at L4-L5, 0.5 mm at L5-S1.
     spacing_mm : float | None
         Pixel size written to the films (``None``: uncalibrated). Drawing always uses 0.25 mm/px anatomy.
@@ -148,8 +149,12 @@ def synthetic_pair(
     mm = 1 / 0.25  # px per mm of anatomy
     h_img, w_img = size
     bodies = {
-        Level.L4: _Body(Level.L4, 42 * mm * rng.uniform(0.95, 1.05), 27 * mm * rng.uniform(0.95, 1.05), _texture(rng, (220, 240))),
-        Level.L5: _Body(Level.L5, 44 * mm * rng.uniform(0.95, 1.05), 26 * mm * rng.uniform(0.95, 1.05), _texture(rng, (220, 240))),
+        Level.L4: _Body(
+            Level.L4, 42 * mm * rng.uniform(0.95, 1.05), 27 * mm * rng.uniform(0.95, 1.05), _texture(rng, (220, 240))
+        ),
+        Level.L5: _Body(
+            Level.L5, 44 * mm * rng.uniform(0.95, 1.05), 26 * mm * rng.uniform(0.95, 1.05), _texture(rng, (220, 240))
+        ),
         Level.S1: _Body(Level.S1, 42 * mm * rng.uniform(0.95, 1.05), 34 * mm, _texture(rng, (240, 240)), taper=0.3),
     }
     pelvis = _Body(Level.S1, 120 * mm, 70 * mm, _texture(rng, (340, 520)))
@@ -207,8 +212,9 @@ def synthetic_pair(
                 head_l = tip_l + np.array([45 * mm, 4 * mm])
                 tip, head = _apply(p[lv], np.array([tip_l, head_l]))
                 draw_capsule(img, head, tip, 3.2 * mm, 2.5)
-                draw_capsule(img, head, head + (_apply(p[lv], np.array([[0.0, -1.0]]))[0] - p[lv][:2, 2]) * 8 * mm,
-                             5 * mm, 1.5)
+                draw_capsule(
+                    img, head, head + (_apply(p[lv], np.array([[0.0, -1.0]]))[0] - p[lv][:2, 2]) * 8 * mm, 5 * mm, 1.5
+                )
                 screws.append({"level": lv.value, "head": head.tolist(), "tip": tip.tolist()})
                 heads.append(head)
             draw_capsule(img, heads[0], heads[1], 2.75 * mm, 2.5)
@@ -218,10 +224,14 @@ def synthetic_pair(
             for dx in (-10, 0, 10):
                 a = _apply(p[Level.S1], cage_l + np.array([[dx * mm, -3 * mm]]))[0]
                 bpt = _apply(p[Level.S1], cage_l + np.array([[dx * mm, 3 * mm]]))[0]
-                draw_capsule(img, a, bpt, 0.6 * mm, 2.0)
+                draw_capsule(img, a, bpt, 0.6 * mm, 2.5)
                 pins.append(((a + bpt) / 2).tolist())
-            metal = {"screws": screws, "rod": [heads[0].tolist(), heads[1].tolist()], "cage_centre": cage_c.tolist(),
-                     "pins": pins}
+            metal = {
+                "screws": screws,
+                "rod": [heads[0].tolist(), heads[1].tolist()],
+                "cage_centre": cage_c.tolist(),
+                "pins": pins,
+            }
         img = ndimage.gaussian_filter(img, 0.7)
         img = gain * img + offset + rng.normal(0, noise * gain, img.shape)
         return img.astype(np.float32), metal
@@ -240,8 +250,9 @@ def synthetic_pair(
         c = _apply(p[Level.S1], bodies[Level.S1].corners_local())
         pts[corner_name(Level.S1, Endplate.SUPERIOR, Corner.ANTERIOR)] = tuple(c[0])
         pts[corner_name(Level.S1, Endplate.SUPERIOR, Corner.POSTERIOR)] = tuple(c[1])
-        return Landmarks({k: (float(v[0]), float(v[1])) for k, v in pts.items()}, w_img, h_img, view,
-                         source="synthetic:truth")
+        return Landmarks(
+            {k: (float(v[0]), float(v[1])) for k, v in pts.items()}, w_img, h_img, view, source="synthetic:truth"
+        )
 
     lm_f, lm_e = landmarks(pf, View.FLEXION), landmarks(pe, View.EXTENSION)
     transforms = {lv.value: pe[lv] @ np.linalg.inv(pf[lv]) for lv in pf}
@@ -253,11 +264,16 @@ def synthetic_pair(
         lm_f, lm_e = mirror(lm_f), mirror(lm_e)
         transforms = {k: flip @ m @ flip for k, m in transforms.items()}
         if metal:
+
             def fx(p: list[float]) -> list[float]:
                 return [w_img - 1 - p[0], p[1]]
-            metal = {"screws": [{**s, "head": fx(s["head"]), "tip": fx(s["tip"])} for s in metal["screws"]],
-                     "rod": [fx(q) for q in metal["rod"]], "cage_centre": fx(metal["cage_centre"]),
-                     "pins": [fx(q) for q in metal["pins"]]}
+
+            metal = {
+                "screws": [{**s, "head": fx(s["head"]), "tip": fx(s["tip"])} for s in metal["screws"]],
+                "rod": [fx(q) for q in metal["rod"]],
+                "cage_centre": fx(metal["cage_centre"]),
+                "pins": [fx(q) for q in metal["pins"]],
+            }
     spacing = None if spacing_mm is None else Spacing.isotropic(spacing_mm, SpacingSource.PATIENT_PLANE)
     flex = Radiograph(img_f, spacing, View.FLEXION, facing, source=f"synthetic-flexion-{seed}")
     ext = Radiograph(img_e, spacing, View.EXTENSION, facing, source=f"synthetic-extension-{seed}")
@@ -269,7 +285,8 @@ def synthetic_pair(
     truth = {}
     for name in ("L4-L5", "L5-S1"):
         seg = parse_level(name)
-        a, t_mm, pct = _segment_motion(segment_points(lm_f, seg), transforms[seg.upper.value],
-                                       transforms[seg.lower.value], sign, spacing, spacing)
+        a, t_mm, pct = _segment_motion(
+            segment_points(lm_f, seg), transforms[seg.upper.value], transforms[seg.lower.value], sign, spacing, spacing
+        )
         truth[name] = {"angle_deg": a, "translation_mm": t_mm, "translation_percent": pct}
     return SyntheticPair(flex, ext, lm_f, lm_e, truth, transforms, metal)

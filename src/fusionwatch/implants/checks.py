@@ -1,0 +1,386 @@
+"""Hardware checks between a baseline (early post-operative) film and a later film, each a Finding with its evidence.
+
+Every check returns a :class:`fusionwatch.records.Finding` when its threshold is crossed and ``None`` otherwise (the
+measured values are available from the measurement functions here). Thresholds are arguments whose defaults are the
+named constants below, with their sources.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from fusionwatch._typing import Point
+from fusionwatch.anatomy import Corner, Endplate, ImageSide, Level, ap_corner_name, corner_name
+from fusionwatch.errors import LandmarkError
+from fusionwatch.implants.detection import Implants, Screw
+from fusionwatch.implants.halo import Halo, halo_width
+from fusionwatch.landmarks import Landmarks
+from fusionwatch.radiograph import Radiograph, View
+from fusionwatch.records import Finding, Severity
+from fusionwatch.units import Spacing, to_mm
+
+__all__ = [
+    "SCREW_ENDPLATE_ANGLE_CHANGE_DEG",
+    "HALO_LOOSENING_MM",
+    "CAGE_MIGRATION_MM",
+    "CAGE_MIGRATION_PERCENT",
+    "ImplantSettings",
+    "cage_position",
+    "check_cage_migration",
+    "screw_endplate_angle_deg",
+    "check_screw_endplate_angle",
+    "check_screw_halo",
+    "check_rod_discontinuity",
+    "check_screw_breakage",
+    "check_implants",
+]
+
+SCREW_ENDPLATE_ANGLE_CHANGE_DEG = 1.9
+"""Screw loosening suspected when the screw-endplate angle changes by >= 1.9 deg between the immediate
+post-operative and a later film: sensitivity 75 %, specificity 89 % (PMID 24170238; CLINICAL.md "Fusion and
+hardware")."""
+HALO_LOOSENING_MM = 1.0
+"""Screw loosening suspected with a radiolucent halo wider than 1 mm around the screw (CLINICAL.md "Fusion and
+hardware"). Plain films are insensitive: below it, loosening is never "excluded"."""
+CAGE_MIGRATION_MM = 2.0
+"""Cage migration reported above 2 mm change of the cage centre relative to the S1 superior endplate. CLINICAL.md gives
+no number; 2 mm matches the subsidence threshold and is a setting (assumption, not a literature cut-off)."""
+CAGE_MIGRATION_PERCENT = 5.0
+"""Uncalibrated films: the same check as % of the S1 endplate depth (2 mm of a ~40 mm endplate); a setting."""
+
+
+@dataclass(frozen=True, slots=True)
+class ImplantSettings:
+    """Thresholds of the hardware checks; defaults are the named constants (see their sources)."""
+
+    screw_endplate_angle_change_deg: float = SCREW_ENDPLATE_ANGLE_CHANGE_DEG
+    halo_loosening_mm: float = HALO_LOOSENING_MM
+    cage_migration_mm: float = CAGE_MIGRATION_MM
+    cage_migration_percent: float = CAGE_MIGRATION_PERCENT
+
+
+def _mm_or_px(p: Point, spacing: Spacing | None) -> np.ndarray:
+    return np.asarray(to_mm(p, spacing) if spacing is not None else p, float)
+
+
+def _endplate(landmarks: Landmarks, level: Level) -> tuple[Point, Point]:
+    """Superior endplate (anterior/left, posterior/right) of ``level``."""
+    if landmarks.view is View.AP:
+        a, b = landmarks.require(
+            ap_corner_name(level, Endplate.SUPERIOR, ImageSide.LEFT),
+            ap_corner_name(level, Endplate.SUPERIOR, ImageSide.RIGHT),
+        )
+    else:
+        a, b = landmarks.require(
+            corner_name(level, Endplate.SUPERIOR, Corner.ANTERIOR),
+            corner_name(level, Endplate.SUPERIOR, Corner.POSTERIOR),
+        )
+    return a, b
+
+
+# ----------------------------------------------------------------------------------------------------- cage migration
+def cage_position(implants: Implants, landmarks: Landmarks) -> dict[str, float] | None:
+    """Cage centre in the frame of the S1 superior endplate, and its distance to the L5 inferior endplate line.
+
+    Returns
+    -------
+    dict | None
+        ``along`` (towards the anterior / image-left corner, from the endplate midpoint), ``above`` (perpendicular,
+        towards L5), ``to_l5`` (distance to the L5 inferior endplate line, when present), all in ``unit`` (``"mm"`` on
+        calibrated films, else ``"%"`` of the S1 endplate length); ``None`` without a cage.
+    """
+    if implants.cage is None:
+        return None
+    sp = implants.spacing
+    a, p = (_mm_or_px(q, sp) for q in _endplate(landmarks, Level.S1))
+    c = _mm_or_px(implants.cage.centroid, sp)
+    depth = float(np.hypot(*(a - p)))
+    ex = (a - p) / depth
+    ey = np.array([-ex[1], ex[0]])
+    mid = (a + p) / 2
+    up_ref = None
+    for n in (
+        corner_name(Level.L5, Endplate.INFERIOR, Corner.ANTERIOR),
+        ap_corner_name(Level.L5, Endplate.INFERIOR, ImageSide.LEFT),
+    ):
+        if n in landmarks:
+            up_ref = _mm_or_px(landmarks.get(n), sp)  # type: ignore[arg-type]
+    if up_ref is not None and float((up_ref - mid) @ ey) < 0:
+        ey = -ey
+    k = 1.0 if sp is not None else 100.0 / depth
+    out = {"along": float((c - mid) @ ex) * k, "above": float((c - mid) @ ey) * k, "unit": "mm" if sp else "%"}
+    try:
+        if landmarks.view is View.AP:
+            la, lp = landmarks.require(
+                ap_corner_name(Level.L5, Endplate.INFERIOR, ImageSide.LEFT),
+                ap_corner_name(Level.L5, Endplate.INFERIOR, ImageSide.RIGHT),
+            )
+        else:
+            la, lp = landmarks.require(
+                corner_name(Level.L5, Endplate.INFERIOR, Corner.ANTERIOR),
+                corner_name(Level.L5, Endplate.INFERIOR, Corner.POSTERIOR),
+            )
+        la_, lp_ = _mm_or_px(la, sp), _mm_or_px(lp, sp)
+        u = (la_ - lp_) / np.hypot(*(la_ - lp_))
+        out["to_l5"] = abs(float(np.cross(u, c - lp_))) * k
+    except LandmarkError:
+        pass
+    return out  # type: ignore[return-value]
+
+
+def check_cage_migration(
+    baseline: Implants,
+    baseline_lm: Landmarks,
+    current: Implants,
+    current_lm: Landmarks,
+    settings: ImplantSettings | None = None,
+) -> Finding | None:
+    """Cage migration: change of the cage centre relative to the S1 superior endplate between two films.
+
+    Returns a ``"cage_migration"`` Finding (ACTION) when the displacement exceeds ``cage_migration_mm`` (calibrated
+    films) or ``cage_migration_percent`` of the endplate depth (otherwise); ``None`` when below or when a cage is
+    missing on either film.
+    """
+    s = settings or ImplantSettings()
+    b, c = cage_position(baseline, baseline_lm), cage_position(current, current_lm)
+    if b is None or c is None:
+        return None
+    unit = "mm" if b["unit"] == "mm" and c["unit"] == "mm" else "%"
+    if unit == "%" and (b["unit"] != "%" or c["unit"] != "%"):
+        return None  # mixed calibration: cannot compare
+    d_along, d_above = c["along"] - b["along"], c["above"] - b["above"]
+    dist = math.hypot(d_along, d_above)
+    limit = s.cage_migration_mm if unit == "mm" else s.cage_migration_percent
+    if dist <= limit:
+        return None
+    direction = (
+        ("anterior" if d_along > 0 else "posterior")
+        if abs(d_along) >= abs(d_above)
+        else ("cranial" if d_above > 0 else "caudal")
+    )
+    evidence = {
+        "displacement": round(dist, 3),
+        "unit": unit,
+        "along_change": round(d_along, 3),
+        "above_change": round(d_above, 3),
+        "baseline": b,
+        "current": c,
+        "direction": direction,
+    }
+    return Finding(
+        "cage_migration",
+        Severity.ACTION,
+        f"Cage moved {dist:.1f} {unit} ({direction}) relative to the S1 endplate since the baseline film "
+        f"(threshold {limit} {unit}).",
+        evidence,
+        f"> {limit} {unit} change of cage centre vs S1 superior endplate (setting; CLINICAL.md cage migration)",
+        (baseline.film, current.film),
+    )
+
+
+# ------------------------------------------------------------------------------------------------ screw-endplate angle
+def screw_endplate_angle_deg(screw: Screw, landmarks: Landmarks, spacing: Spacing | None = None) -> float:
+    """Angle between a screw's axis and the superior endplate of the vertebra it sits in.
+
+    Computed on mm coordinates when ``spacing`` is given. Returns degrees in (-90, 90]: the signed angle from the
+    endplate line (anterior/left -> posterior/right corner) to the screw line, image axes (clockwise on screen
+    positive).
+
+    Raises
+    ------
+    LandmarkError
+        If the screw has no level or the endplate corners are missing.
+    """
+    if screw.level is None:
+        raise LandmarkError("The screw's vertebra is unknown; cannot measure its angle to the endplate.")
+    a, p = (_mm_or_px(q, spacing) for q in _endplate(landmarks, screw.level))
+    h, t = _mm_or_px(screw.head, spacing), _mm_or_px(screw.tip, spacing)
+    e, v = p - a, t - h
+    ang = math.degrees(math.atan2(v[1], v[0]) - math.atan2(e[1], e[0]))
+    ang = (ang + 90.0) % 180.0 - 90.0  # a line has no direction: fold into (-90, 90]
+    return ang
+
+
+def _match(baseline: Implants, current: Implants, b_lm: Landmarks, c_lm: Landmarks) -> list[tuple[Screw, Screw]]:
+    """Pair screws of the same level, nearest head in the frame of their own vertebra's superior endplate."""
+
+    def local(s: Screw, lm: Landmarks) -> np.ndarray:
+        a, p = (np.asarray(q, float) for q in _endplate(lm, s.level))  # type: ignore[arg-type]
+        ex = (p - a) / np.hypot(*(p - a))
+        ey = np.array([-ex[1], ex[0]])
+        q = np.asarray(s.head, float) - a
+        return np.array([q @ ex, q @ ey]) / np.hypot(*(p - a))
+
+    pairs, used = [], set()
+    for sb in baseline.screws:
+        if sb.level is None:
+            continue
+        cands = [(i, sc) for i, sc in enumerate(current.screws) if sc.level is sb.level and i not in used]
+        if not cands:
+            continue
+        try:
+            i, sc = min(cands, key=lambda ic: float(np.hypot(*(local(ic[1], c_lm) - local(sb, b_lm)))))
+        except LandmarkError:
+            continue
+        used.add(i)
+        pairs.append((sb, sc))
+    return pairs
+
+
+def check_screw_endplate_angle(
+    baseline: Implants,
+    baseline_lm: Landmarks,
+    current: Implants,
+    current_lm: Landmarks,
+    settings: ImplantSettings | None = None,
+) -> list[Finding]:
+    """Screw loosening suspected where a screw's angle to its endplate changed by >= 1.9 deg (PMID 24170238)."""
+    s = settings or ImplantSettings()
+    out = []
+    for sb, sc in _match(baseline, current, baseline_lm, current_lm):
+        try:
+            ab = screw_endplate_angle_deg(sb, baseline_lm, baseline.spacing)
+            ac = screw_endplate_angle_deg(sc, current_lm, current.spacing)
+        except LandmarkError:
+            continue
+        change = (ac - ab + 90.0) % 180.0 - 90.0
+        if abs(change) >= s.screw_endplate_angle_change_deg:
+            out.append(
+                Finding(
+                    "screw_loosening_suspected",
+                    Severity.WATCH,
+                    f"{sc.level.value} screw: angle to the endplate changed {change:+.1f} deg since the baseline film "  # type: ignore[union-attr]
+                    f"(threshold {s.screw_endplate_angle_change_deg} deg; sensitivity 75 %, specificity 89 %).",
+                    {
+                        "level": sc.level.value,
+                        "baseline_angle_deg": round(ab, 3),
+                        "current_angle_deg": round(ac, 3),  # type: ignore[union-attr]
+                        "change_deg": round(change, 3),
+                        "sign": "screw-endplate angle",
+                        "head": list(sc.head),
+                        "tip": list(sc.tip),
+                        "criterion": "screw-endplate angle change",
+                    },
+                    f">= {s.screw_endplate_angle_change_deg} deg screw-endplate angle change (PMID 24170238)",
+                    (baseline.film, current.film),
+                )
+            )
+    return out
+
+
+# ------------------------------------------------------------------------------------------------------------- halo
+def check_screw_halo(
+    radiograph: Radiograph, implants: Implants, settings: ImplantSettings | None = None, halos: list[Halo] | None = None
+) -> list[Finding]:
+    """Screw loosening suspected for each screw with a radiolucent halo wider than 1 mm.
+
+    Uncalibrated films give no finding (a width in px cannot be compared with 1 mm). No finding never means loosening
+    is excluded: plain films are insensitive.
+    """
+    s = settings or ImplantSettings()
+    out = []
+    for i, screw in enumerate(implants.screws):
+        h = halos[i] if halos is not None else halo_width(radiograph, screw)
+        if h.width_mm is not None and h.width_mm > s.halo_loosening_mm:
+            lv = screw.level.value if screw.level else "unknown level"
+            out.append(
+                Finding(
+                    "screw_loosening_suspected",
+                    Severity.WATCH,
+                    f"{lv} screw: radiolucent halo {h.width_mm:.1f} mm wide (threshold {s.halo_loosening_mm} mm). "
+                    "Plain films are insensitive to loosening; CT is more sensitive.",
+                    {
+                        "level": lv,
+                        "halo_mm": round(h.width_mm, 3),
+                        "halo_px": round(h.width_px, 3),
+                        "sides_px": [round(v, 3) for v in h.sides_px],
+                        "contrast_sd": round(h.contrast, 1),
+                        "criterion": "halo",
+                        "head": list(screw.head),
+                        "tip": list(screw.tip),
+                    },
+                    f"> {s.halo_loosening_mm} mm radiolucent halo (CLINICAL.md screw loosening)",
+                    (implants.film,),
+                )
+            )
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ rod and screw breaks
+def check_rod_discontinuity(current: Implants, baseline: Implants | None = None) -> list[Finding]:
+    """Rod fracture suspected for each gap in a rod's centre line (new since ``baseline`` when given)."""
+    old = sum(len(r.gaps) for r in baseline.rods) if baseline is not None else 0
+    gaps = [g for r in current.rods for g in r.gaps]
+    if len(gaps) <= old:
+        return []
+    films = (baseline.film, current.film) if baseline is not None else (current.film,)
+    out = []
+    for a, b in gaps:
+        gap_px = math.dist(a, b)
+        gap_mm = math.dist(to_mm(a, current.spacing), to_mm(b, current.spacing)) if current.spacing else None
+        size = f"{gap_mm:.1f} mm" if gap_mm is not None else f"{gap_px:.0f} px"
+        out.append(
+            Finding(
+                "rod_fracture_suspected",
+                Severity.ACTION,
+                f"Rod discontinuity: a {size} gap in the rod's centre line.",
+                {
+                    "gap_px": round(gap_px, 2),
+                    "gap_mm": None if gap_mm is None else round(gap_mm, 2),
+                    "ends": [list(a), list(b)],
+                    "new_since_baseline": baseline is not None,
+                },
+                "any gap between collinear rod pieces (CLINICAL.md rod fracture or disconnection)",
+                films,
+            )
+        )
+    return out
+
+
+def check_screw_breakage(current: Implants, baseline: Implants | None = None) -> list[Finding]:
+    """Screw breakage suspected for each screw found in two collinear pieces (new since ``baseline`` when given)."""
+    old = sum(s.broken for s in baseline.screws) if baseline is not None else 0
+    broken = [s for s in current.screws if s.broken]
+    if len(broken) <= old:
+        return []
+    films = (baseline.film, current.film) if baseline is not None else (current.film,)
+    return [
+        Finding(
+            "screw_breakage_suspected",
+            Severity.ACTION,
+            f"{s.level.value if s.level else 'A'} screw appears broken (two collinear pieces with a gap).",
+            {
+                "level": s.level.value if s.level else None,
+                "gap": [list(p) for p in s.gap or ()],
+                "head": list(s.head),
+                "tip": list(s.tip),
+            },
+            "screw in two collinear pieces (CLINICAL.md screw breakage)",
+            films,
+        )
+        for s in broken
+    ]
+
+
+def check_implants(
+    baseline_film: Radiograph,
+    baseline_lm: Landmarks,
+    baseline: Implants,
+    current_film: Radiograph,
+    current_lm: Landmarks,
+    current: Implants,
+    settings: ImplantSettings | None = None,
+) -> list[Finding]:
+    """Run every hardware check between a baseline and a current film of the same view; findings in a stable order."""
+    findings: list[Finding] = []
+    mig = check_cage_migration(baseline, baseline_lm, current, current_lm, settings)
+    if mig is not None:
+        findings.append(mig)
+    findings += check_screw_endplate_angle(baseline, baseline_lm, current, current_lm, settings)
+    findings += check_screw_halo(current_film, current, settings)
+    findings += check_rod_discontinuity(current, baseline)
+    findings += check_screw_breakage(current, baseline)
+    return findings

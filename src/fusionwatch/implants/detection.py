@@ -1,0 +1,463 @@
+"""Find pedicle screws, rods and the interbody cage (or its marker pins) on a post-operative film.
+
+Metal is segmented as the very bright tail of the intensity distribution (a threshold set above the bone level measured
+inside the vertebral bodies, :func:`metal_threshold`), then sorted by shape: rods are what survives a morphological
+opening with a long line along the spine axis, screws are the remaining elongated pieces, and what is left inside the
+L5-S1 disc space is the cage (one solid outline) or its marker pins (small pieces). Everything is in pixels; millimetres
+only through :mod:`fusionwatch.units`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+from skimage import measure
+
+from fusionwatch._typing import Point
+from fusionwatch.anatomy import Endplate, ImageSide, Level, ap_corner_name
+from fusionwatch.errors import LandmarkError
+from fusionwatch.landmarks import Landmarks
+from fusionwatch.radiograph import Radiograph, View
+from fusionwatch.units import Spacing, to_mm
+
+__all__ = [
+    "Screw",
+    "Rod",
+    "Cage",
+    "Implants",
+    "detect_implants",
+    "metal_threshold",
+    "body_polygons",
+    "film_id",
+    "distance_mm",
+]
+
+ROD_OPENING_FRACTION = 0.45
+"""Line length of the rod opening, as a fraction of the mean endplate length: a rod (or each piece of a broken rod)
+runs along the spine at least this far; screws, which cross the spine axis at more than ~25 deg, do not survive it."""
+ROD_ANGLES_DEG = (-20.0, -10.0, 0.0, 10.0, 20.0)
+"""Directions (from the spine axis) tried by the rod opening; rods follow the spine, with lordotic curvature."""
+SCREW_MIN_LENGTH_FRACTION = 0.45
+"""A screw is at least this fraction of the mean endplate length (pedicle screws are 35-55 mm; endplates ~40 mm)."""
+MIN_ELONGATION = 2.5
+"""Length / width ratio for a screw or rod piece."""
+METAL_CONTRAST = 1.0
+"""Metal threshold = bone level + this x (bone level - background level); see :func:`metal_threshold`."""
+COLLINEAR_DEG = 15.0
+"""Two pieces whose axes differ by less than this, and which line up, are one broken screw or rod."""
+
+
+def film_id(radiograph: Radiograph) -> str:
+    """The id used for a film in findings: its SOP Instance UID, else its source name."""
+    return radiograph.ids.sop_uid or radiograph.source or "film"
+
+
+def distance_mm(a: Point, b: Point, spacing: Spacing) -> float:
+    """Distance in mm between two pixel points (via :func:`fusionwatch.units.to_mm`)."""
+    return math.dist(to_mm(a, spacing), to_mm(b, spacing))
+
+
+@dataclass(frozen=True, slots=True)
+class Screw:
+    """A pedicle screw in pixels.
+
+    Attributes
+    ----------
+    head, tip : Point
+        Ends of the screw, pixel ``(x, y)``; the tip is the end inside the vertebral body.
+    diameter_px : float
+        Mean width of the metal (shaft and head), px.
+    level : Level | None
+        The vertebra the tip sits in (from the landmarks), ``None`` when unclear.
+    broken : bool
+        The screw is in two collinear pieces with a gap (``gap`` gives the two facing ends).
+    gap : tuple[Point, Point] | None
+    """
+
+    head: Point
+    tip: Point
+    diameter_px: float
+    level: Level | None = None
+    broken: bool = False
+    gap: tuple[Point, Point] | None = None
+
+    @property
+    def length_px(self) -> float:
+        return math.dist(self.head, self.tip)
+
+    def length_mm(self, spacing: Spacing) -> float:
+        return distance_mm(self.head, self.tip, spacing)
+
+    @property
+    def axis(self) -> tuple[float, float]:
+        """Unit vector from head to tip, pixel axes."""
+        d = np.subtract(self.tip, self.head)
+        n = float(np.hypot(*d)) or 1.0
+        return (float(d[0] / n), float(d[1] / n))
+
+
+@dataclass(frozen=True, slots=True)
+class Rod:
+    """A rod's centre line in pixels; ``gaps`` are discontinuities between pieces (facing ends)."""
+
+    polyline: tuple[Point, ...]
+    diameter_px: float
+    gaps: tuple[tuple[Point, Point], ...] = ()
+
+    @property
+    def broken(self) -> bool:
+        return bool(self.gaps)
+
+    @property
+    def length_px(self) -> float:
+        return float(sum(math.dist(a, b) for a, b in zip(self.polyline, self.polyline[1:], strict=False)))
+
+
+@dataclass(frozen=True, slots=True)
+class Cage:
+    """Interbody cage: ``outline`` (convex hull, px) of a radio-opaque cage, or the ``markers`` of a radiolucent one;
+    ``centroid`` is the centre of whichever was seen."""
+
+    centroid: Point
+    outline: tuple[Point, ...] = ()
+    markers: tuple[Point, ...] = ()
+
+    @property
+    def kind(self) -> str:
+        return "solid" if self.outline else "markers"
+
+
+@dataclass(frozen=True)
+class Implants:
+    """Metal found on one film (pixels)."""
+
+    screws: tuple[Screw, ...]
+    rods: tuple[Rod, ...]
+    cage: Cage | None
+    film: str
+    view: View | None
+    spacing: Spacing | None
+    metal_threshold: float
+    warnings: tuple[str, ...] = field(default=())
+
+
+# ------------------------------------------------------------------------------------------------------------ helpers
+def body_polygons(landmarks: Landmarks) -> dict[Level, np.ndarray]:
+    """Outline of every vertebral body the landmarks allow, (4, 2) pixel arrays, lateral or AP names."""
+    out: dict[Level, np.ndarray] = {}
+    if landmarks.view is View.AP:
+        for lv in Level:
+            if lv is Level.S1:
+                continue
+            names = [
+                ap_corner_name(lv, Endplate.SUPERIOR, ImageSide.LEFT),
+                ap_corner_name(lv, Endplate.SUPERIOR, ImageSide.RIGHT),
+                ap_corner_name(lv, Endplate.INFERIOR, ImageSide.RIGHT),
+                ap_corner_name(lv, Endplate.INFERIOR, ImageSide.LEFT),
+            ]
+            if all(n in landmarks for n in names):
+                out[lv] = np.asarray(landmarks.require(*names), float)
+        names = [
+            ap_corner_name(Level.S1, Endplate.SUPERIOR, ImageSide.LEFT),
+            ap_corner_name(Level.S1, Endplate.SUPERIOR, ImageSide.RIGHT),
+        ]
+        if all(n in landmarks for n in names):
+            a, b = (np.asarray(p, float) for p in landmarks.require(*names))
+            d = b - a
+            n = np.array([-d[1], d[0]]) / max(float(np.hypot(*d)), 1e-9)
+            if n[1] < 0:
+                n = -n
+            out[Level.S1] = np.stack([a, b, b + n * 0.6 * np.hypot(*d), a + n * 0.6 * np.hypot(*d)])
+        return out
+    from fusionwatch.motion._geometry import body_outline
+
+    for lv in Level:
+        try:
+            out[lv] = body_outline(landmarks, lv)
+        except LandmarkError:
+            continue
+    return out
+
+
+def _scale_px(bodies: dict[Level, np.ndarray], shape: tuple[int, int]) -> float:
+    if not bodies:
+        return min(shape) / 12.0
+    return float(np.mean([np.hypot(*(b[1] - b[0])) for b in bodies.values()]))
+
+
+def _spine_axis(bodies: dict[Level, np.ndarray]) -> np.ndarray:
+    if len(bodies) >= 2:
+        lv = sorted(bodies, key=lambda v: v.index)
+        d = bodies[lv[-1]].mean(0) - bodies[lv[0]].mean(0)
+        return d / max(float(np.hypot(*d)), 1e-9)
+    return np.array([0.0, 1.0])
+
+
+def metal_threshold(pixels: np.ndarray, bodies: dict[Level, np.ndarray] | None = None) -> float:
+    """Intensity above which a pixel is taken as metal.
+
+    The bone level ``B`` is the median inside the vertebral bodies (or the 75th percentile of the film without
+    landmarks) and the background ``G`` the 5th percentile; the threshold is ``B + METAL_CONTRAST * (B - G)``: metal
+    attenuates far more than bone, so it stands above the bone level by more than bone stands above soft tissue.
+    """
+    img = np.asarray(pixels, np.float32)
+    inside = np.zeros(img.shape, bool)
+    for poly in (bodies or {}).values():
+        m = np.zeros(img.shape, np.uint8)
+        cv2.fillPoly(m, [np.round(poly).astype(np.int32)], 1)
+        inside |= m.astype(bool)
+    bone = float(np.median(img[inside])) if inside.sum() > 50 else float(np.percentile(img, 75))
+    background = float(np.percentile(img, 5))
+    return bone + METAL_CONTRAST * max(bone - background, 1e-6)
+
+
+def _line_kernel(length: int, angle_deg: float) -> np.ndarray:
+    k = np.zeros((length, length), np.uint8)
+    c = (length - 1) / 2
+    a = math.radians(angle_deg)
+    dx, dy = math.cos(a) * c, math.sin(a) * c
+    cv2.line(k, (round(c - dx), round(c - dy)), (round(c + dx), round(c + dy)), 1, 1)
+    return k
+
+
+def _axis_ends(coords_xy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Principal axis of a pixel cloud: the two extreme points on the axis, the unit direction and the mean width."""
+    c = coords_xy.mean(0)
+    u, s, vt = np.linalg.svd(coords_xy - c, full_matrices=False)
+    d = vt[0]
+    t = (coords_xy - c) @ d
+    lo, hi = c + d * t.min(), c + d * t.max()
+    length = float(t.max() - t.min()) + 1.0
+    width = len(coords_xy) / length
+    return lo, hi, d, width
+
+
+def _polyline(coords_xy: np.ndarray, step: float) -> list[Point]:
+    c = coords_xy.mean(0)
+    _, _, vt = np.linalg.svd(coords_xy - c, full_matrices=False)
+    d, n = vt[0], np.array([-vt[0][1], vt[0][0]])
+    t, o = (coords_xy - c) @ d, (coords_xy - c) @ n
+    edges = np.arange(t.min(), t.max() + step, step)
+    pts = []
+    for a, b in zip(edges, edges[1:], strict=False):
+        sel = (t >= a) & (t < b)
+        if sel.any():
+            pts.append(c + d * t[sel].mean() + n * o[sel].mean())
+    return [(float(p[0]), float(p[1])) for p in pts]
+
+
+def _contains(poly: np.ndarray, p: np.ndarray) -> bool:
+    return cv2.pointPolygonTest(poly.astype(np.float32), (float(p[0]), float(p[1])), False) >= 0
+
+
+def _collinear_pairs(pieces: list[dict], max_gap: float) -> list[tuple[int, int, np.ndarray, np.ndarray]]:
+    """Pairs of pieces lying on one line with a gap < max_gap: (i, j, facing end of i, facing end of j)."""
+    pairs = []
+    for i in range(len(pieces)):
+        for j in range(i + 1, len(pieces)):
+            a, b = pieces[i], pieces[j]
+            cosang = abs(float(a["dir"] @ b["dir"]))
+            if cosang < math.cos(math.radians(COLLINEAR_DEG)):
+                continue
+            ends = [(p, q) for p in a["ends"] for q in b["ends"]]
+            p, q = min(ends, key=lambda e: float(np.hypot(*(e[0] - e[1]))))
+            gap = float(np.hypot(*(p - q)))
+            if gap > max_gap or gap < 1.0:
+                continue
+            # the gap must continue the pieces' line, not jump sideways
+            d = a["dir"] + np.sign(float(a["dir"] @ b["dir"])) * b["dir"]
+            d /= np.hypot(*d)
+            side = abs(float((q - p) @ np.array([-d[1], d[0]])))
+            if side > max(a["width"], b["width"]) * 1.5:
+                continue
+            pairs.append((i, j, p, q))
+    return pairs
+
+
+def detect_implants(radiograph: Radiograph, landmarks: Landmarks | None = None) -> Implants:
+    """Find screws, rods and the interbody cage on a post-operative lateral or AP film.
+
+    Parameters
+    ----------
+    radiograph : Radiograph
+        Higher pixel value = more attenuation (metal brightest).
+    landmarks : Landmarks | None
+        Corner landmarks of the same film (pixels). They give the bone intensity, the spine axis, the scale, which
+        vertebra each screw sits in and the L5-S1 disc space where the cage is looked for. Without them, the film
+        centre region and 1/12 of the shorter image side are used and screws get no level.
+
+    Returns
+    -------
+    Implants
+        Pixel geometry. An empty result (no metal) is valid: a pre-operative film.
+    """
+    img = np.asarray(radiograph.pixels, np.float32)
+    bodies = body_polygons(landmarks) if landmarks is not None else {}
+    warnings: list[str] = []
+    if landmarks is None:
+        warnings.append("No landmarks: screw levels and the cage region are not known.")
+    scale = _scale_px(bodies, img.shape)
+    thr = metal_threshold(img, bodies)
+    metal = (img > thr).astype(np.uint8)
+    min_area = max(6, int((0.02 * scale) ** 2))
+    metal = _drop_small(metal, min_area)
+
+    # rods: long straight runs along the spine axis
+    axis = _spine_axis(bodies)
+    axis_deg = math.degrees(math.atan2(axis[1], axis[0]))
+    length = max(5, int(round(ROD_OPENING_FRACTION * scale)) | 1)
+    rod_mask = np.zeros_like(metal)
+    for da in ROD_ANGLES_DEG:
+        rod_mask |= cv2.morphologyEx(metal, cv2.MORPH_OPEN, _line_kernel(length, axis_deg + da))
+    rods, rod_width = _rods(rod_mask, scale)
+    # screws: elongated pieces of what is left
+    grow = max(1, int(round(rod_width * 0.6)))
+    rest = metal & ~cv2.dilate(rod_mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
+    rest = _drop_small(rest, min_area)
+    screws, leftovers = _screws(rest, bodies, scale, _disc_region(bodies, 1.0))
+    cage = _cage(leftovers, bodies, scale, img.shape)
+    return Implants(
+        tuple(screws), tuple(rods), cage, film_id(radiograph), radiograph.view, radiograph.spacing, thr, tuple(warnings)
+    )
+
+
+def _drop_small(mask: np.ndarray, min_area: int) -> np.ndarray:
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    keep = np.zeros(n, bool)
+    keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= min_area
+    return keep[lab].astype(np.uint8)
+
+
+def _pieces(mask: np.ndarray) -> list[dict]:
+    out = []
+    for r in measure.regionprops(measure.label(mask, connectivity=2)):
+        xy = r.coords[:, ::-1].astype(float)  # (row, col) -> (x, y)
+        if len(xy) < 3:
+            continue
+        lo, hi, d, width = _axis_ends(xy)
+        out.append(
+            {
+                "xy": xy,
+                "ends": (lo, hi),
+                "dir": d,
+                "width": width,
+                "length": float(np.hypot(*(hi - lo))),
+                "area": len(xy),
+                "centroid": xy.mean(0),
+            }
+        )
+    return out
+
+
+def _rods(rod_mask: np.ndarray, scale: float) -> tuple[list[Rod], float]:
+    pieces = [p for p in _pieces(rod_mask) if p["length"] >= MIN_ELONGATION * p["width"]]
+    if not pieces:
+        return [], 0.0
+    groups = {i: [i] for i in range(len(pieces))}
+    gaps: dict[int, list[tuple[Point, Point]]] = {i: [] for i in range(len(pieces))}
+    for i, j, p, q in _collinear_pairs(pieces, max_gap=1.0 * scale):
+        gi = next(k for k, v in groups.items() if i in v)
+        gj = next(k for k, v in groups.items() if j in v)
+        if gi != gj:
+            groups[gi] += groups.pop(gj)
+            gaps[gi] += gaps.pop(gj)
+        gaps[gi].append(((float(p[0]), float(p[1])), (float(q[0]), float(q[1]))))
+    rods = []
+    for k, members in groups.items():
+        xy = np.vstack([pieces[m]["xy"] for m in members])
+        width = float(np.median([pieces[m]["width"] for m in members]))
+        rods.append(Rod(tuple(_polyline(xy, max(2.0, width))), width, tuple(gaps[k])))
+    return rods, float(np.median([r.diameter_px for r in rods]))
+
+
+def _level_of(point: np.ndarray, bodies: dict[Level, np.ndarray], scale: float) -> Level | None:
+    for lv, poly in bodies.items():
+        if _contains(poly, point):
+            return lv
+    if not bodies:
+        return None
+    lv, poly = min(bodies.items(), key=lambda kv: float(np.hypot(*(kv[1].mean(0) - point))))
+    return lv if float(np.hypot(*(poly.mean(0) - point))) < 0.6 * scale else None
+
+
+def _orient(lo: np.ndarray, hi: np.ndarray, bodies: dict[Level, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(head, tip): the tip is the end nearer a vertebral body centre."""
+    if not bodies:
+        return lo, hi
+    centres = np.array([b.mean(0) for b in bodies.values()])
+    d_lo = np.min(np.hypot(*(centres - lo).T))
+    d_hi = np.min(np.hypot(*(centres - hi).T))
+    return (lo, hi) if d_hi <= d_lo else (hi, lo)
+
+
+def _disc_region(bodies: dict[Level, np.ndarray], grow: float) -> np.ndarray | None:
+    """The L5-S1 disc space (L5 inferior and S1 superior corners) grown about its centre, or ``None``."""
+    if Level.L5 not in bodies or Level.S1 not in bodies:
+        return None
+    l5, s1 = bodies[Level.L5], bodies[Level.S1]
+    disc = np.stack([l5[3], l5[2], s1[1], s1[0]])
+    c = disc.mean(0)
+    return c + (disc - c) * grow
+
+
+def _screws(
+    mask: np.ndarray, bodies: dict[Level, np.ndarray], scale: float, disc: np.ndarray | None
+) -> tuple[list[Screw], list[dict]]:
+    pieces = _pieces(mask)
+    if disc is not None:  # what sits in the disc space is cage, not screw
+        in_disc = [p for p in pieces if _contains(disc, p["centroid"])]
+        pieces = [p for p in pieces if not _contains(disc, p["centroid"])]
+    else:
+        in_disc = []
+    elongated = [p for p in pieces if p["length"] >= MIN_ELONGATION * p["width"]]
+    others = [p for p in pieces if p["length"] < MIN_ELONGATION * p["width"]] + in_disc
+    # broken screws: two collinear elongated pieces with a short gap, together screw-long
+    used: set[int] = set()
+    screws: list[Screw] = []
+    for i, j, p, q in sorted(_collinear_pairs(elongated, max_gap=0.3 * scale), key=lambda e: np.hypot(*(e[2] - e[3]))):
+        if i in used or j in used:
+            continue
+        xy = np.vstack([elongated[i]["xy"], elongated[j]["xy"]])
+        lo, hi, _, _ = _axis_ends(xy)
+        if np.hypot(*(hi - lo)) < SCREW_MIN_LENGTH_FRACTION * scale:
+            continue
+        used |= {i, j}
+        head, tip = _orient(lo, hi, bodies)
+        width = float(np.median([elongated[i]["width"], elongated[j]["width"]]))
+        screws.append(Screw(_pt(head), _pt(tip), width, _level_of(tip, bodies, scale), True, (_pt(p), _pt(q))))
+    for k, p in enumerate(elongated):
+        if k in used:
+            continue
+        if p["length"] >= SCREW_MIN_LENGTH_FRACTION * scale:
+            head, tip = _orient(*p["ends"], bodies)
+            screws.append(Screw(_pt(head), _pt(tip), p["width"], _level_of(tip, bodies, scale)))
+        else:
+            others.append(p)
+    screws.sort(key=lambda s: (s.level.index if s.level else 99, s.head[0]))
+    return screws, others
+
+
+def _cage(pieces: list[dict], bodies: dict[Level, np.ndarray], scale: float, shape: tuple[int, int]) -> Cage | None:
+    region = _disc_region(bodies, 1.3)
+    if region is None:
+        h, w = shape
+        region = np.array([[w * 0.25, h * 0.25], [w * 0.75, h * 0.25], [w * 0.75, h * 0.75], [w * 0.25, h * 0.75]])
+        if bodies:
+            return None
+    inside = [p for p in pieces if _contains(region, p["centroid"])]
+    if not inside:
+        return None
+    big = [p for p in inside if p["area"] >= (0.15 * scale) ** 2]
+    if big:
+        xy = np.vstack([p["xy"] for p in big])
+        hull = cv2.convexHull(xy.astype(np.float32)).reshape(-1, 2)
+        return Cage(_pt(xy.mean(0)), tuple(_pt(p) for p in hull))
+    markers = tuple(_pt(p["centroid"]) for p in inside)
+    return Cage(_pt(np.mean([p["centroid"] for p in inside], axis=0)), (), markers)
+
+
+def _pt(p: np.ndarray) -> Point:
+    return (float(p[0]), float(p[1]))
