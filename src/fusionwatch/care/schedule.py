@@ -63,10 +63,16 @@ class ScheduleItem:
 
     @property
     def imaging_plain(self) -> str:
-        """The planned X-rays in plain words ("side view and front view"), for patients."""
-        views = [VIEW_PLAIN[v] for v in self.visit.imaging]
-        text = " and ".join(views) if views else "no X-rays planned"
-        if self.visit.conditional_imaging:
+        """The planned X-rays in plain words ("X-rays from the side and the front"), for patients."""
+        views = set(self.visit.imaging)
+        parts = []
+        still = [w for v, w in (("lateral", "the side"), ("ap", "the front")) if v in views]
+        if still:
+            parts.append("X-rays from " + " and ".join(still))
+        if {"flexion", "extension"} & views:
+            parts.append("bending X-rays (bending forward and backward)")
+        text = ", and ".join(parts) if parts else "no X-rays planned"
+        if self.visit.conditional_imaging and not ({"flexion", "extension"} & views):
             text += "; maybe bending X-rays if your surgeon wants to check the healing"
         return text
 

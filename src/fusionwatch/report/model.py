@@ -1,0 +1,319 @@
+"""The view-model every report and export renders: :class:`ReportData`.
+
+Reports depend on this small model only, not on the store or the follow-up engine: :func:`report_data_from_timeline`
+builds it from a :class:`fusionwatch.followup.Timeline` plus the care schedule, PROMs and triaged symptoms, and tests
+build it by hand.
+
+De-identification (:meth:`ReportData.deidentified`): names, patient ids and birth dates are removed; the pseudonymous
+key stays; every calendar date is shifted by one per-patient offset so that the surgery falls on
+:data:`DEID_ANCHOR_DATE` (2000-01-01). Intervals (days since surgery, time between visits) are kept exactly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from fusionwatch.care.proms import PromChange, PromRecord, compare_proms
+from fusionwatch.care.schedule import Schedule, build_schedule
+from fusionwatch.care.triage import TriageResult
+from fusionwatch.measurement import MeasureName
+from fusionwatch.records import Finding, FusionStatus, Override, Severity, Surgery
+from fusionwatch.units import SpacingSource, Unit
+
+__all__ = [
+    "DEID_ANCHOR_DATE",
+    "MeasurementRow",
+    "VisitView",
+    "ReportData",
+    "report_data_from_timeline",
+]
+
+DEID_ANCHOR_DATE = dt.date(2000, 1, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class MeasurementRow:
+    """One measurement at one visit with its deltas (``value - reference``, same unit; ``None`` when not comparable)."""
+
+    name: MeasureName
+    value: float | None
+    unit: Unit
+    baseline: float | None = None
+    delta_vs_baseline: float | None = None
+    previous: float | None = None
+    delta_vs_previous: float | None = None
+    reason: str | None = None
+    spacing_source: SpacingSource | None = None
+
+
+@dataclass(frozen=True)
+class VisitView:
+    """One visit as reports show it.
+
+    ``film_png`` is the annotated lateral film of the visit (PNG file from :mod:`fusionwatch.report.overlay`), when one
+    was rendered; ``film_id`` its SOP Instance UID or file id.
+    """
+
+    label: str
+    date: dt.date
+    days_since_surgery: int | None
+    measurements: tuple[MeasurementRow, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    review: tuple[str, ...] = ()
+    fusion_status: FusionStatus | None = None
+    status_reasons: tuple[str, ...] = ()
+    decide_with: str | None = None
+    status_evidence: dict[str, Any] = field(default_factory=dict)
+    reader_status: Override | None = None
+    bridwell_grade: Override | None = None
+    is_baseline: bool = False
+    film_id: str | None = None
+    film_png: Path | None = None
+    motion: tuple[dict[str, Any], ...] = ()
+
+    def measurement(self, name: MeasureName) -> MeasurementRow | None:
+        return next((m for m in self.measurements if m.name is name), None)
+
+    @property
+    def calibrated(self) -> bool:
+        """True when at least one length on this visit is in millimetres."""
+        return any(m.unit is Unit.MM and m.value is not None for m in self.measurements)
+
+    @property
+    def hardware_findings(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.kind != "fusion_status")
+
+    @property
+    def weeks(self) -> int | None:
+        return None if self.days_since_surgery is None else self.days_since_surgery // 7
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """Everything a clinician or patient report of one visit shows.
+
+    ``visits`` are in date order; ``current`` indexes the visit the report is about, ``baseline`` the early
+    post-operative reference film's visit (``None`` when there is none). ``red_flags`` come from
+    :func:`fusionwatch.care.triage` and are shown first, whatever else the report says.
+    """
+
+    patient_key: str
+    surgery: Surgery | None
+    visits: tuple[VisitView, ...]
+    current: int
+    baseline: int | None = None
+    red_flags: tuple[TriageResult, ...] = ()
+    schedule: Schedule | None = None
+    proms: tuple[PromRecord, ...] = ()
+    patient_name: str | None = None
+    patient_id: str | None = None
+    birth_date: dt.date | None = None
+    generated_on: dt.date = field(default_factory=dt.date.today)
+    baseline_note: str = ""
+    is_deidentified: bool = False
+    thresholds: dict[str, Any] = field(default_factory=dict)
+    """Settings used by the follow-up engine (name -> value), shown in the clinician report."""
+
+    def __post_init__(self) -> None:
+        if not self.visits:
+            raise ValueError("ReportData needs at least one visit.")
+        if not 0 <= self.current < len(self.visits):
+            raise ValueError(f"current visit index {self.current} out of range 0..{len(self.visits) - 1}.")
+
+    @property
+    def visit(self) -> VisitView:
+        return self.visits[self.current]
+
+    @property
+    def baseline_visit(self) -> VisitView | None:
+        return None if self.baseline is None else self.visits[self.baseline]
+
+    @property
+    def pre_op_prom(self) -> PromRecord | None:
+        """The last PROM record on or before the surgery date (the pre-op reference)."""
+        if self.surgery is None:
+            return None
+        pre = [p for p in self.proms if p.date <= self.surgery.date]
+        return pre[-1] if pre else None
+
+    @property
+    def latest_prom(self) -> PromRecord | None:
+        """The newest PROM on or before the current visit's date (after surgery)."""
+        cutoff = self.visit.date
+        post = [p for p in self.proms if p.date <= cutoff and (self.surgery is None or p.date > self.surgery.date)]
+        return post[-1] if post else None
+
+    @property
+    def prom_change(self) -> PromChange | None:
+        pre, post = self.pre_op_prom, self.latest_prom
+        return compare_proms(pre, post) if pre and post else None
+
+    @property
+    def highest_finding_severity(self) -> Severity | None:
+        sev = [f.severity for f in self.visit.findings]
+        return max(sev, key=lambda s: s.rank) if sev else None
+
+    def deidentified(self) -> ReportData:
+        """A copy without names, ids or birth date, with all dates shifted so that surgery is on 2000-01-01."""
+        if self.is_deidentified:
+            return self
+        anchor = self.surgery.date if self.surgery else self.visits[0].date
+        shift = DEID_ANCHOR_DATE - anchor
+
+        def d(x: dt.date) -> dt.date:
+            return x + shift
+
+        def over(o: Override | None) -> Override | None:
+            return None if o is None else replace(o, at=o.at + shift, author="reader")
+
+        visits = tuple(
+            replace(v, date=d(v.date), reader_status=over(v.reader_status), bridwell_grade=over(v.bridwell_grade))
+            for v in self.visits
+        )
+        schedule = None
+        if self.schedule is not None:
+            s = self.schedule
+            schedule = build_schedule(
+                d(s.surgery_date),
+                [d(i.done_on) for i in s.items if i.done_on] + [d(x) for x in s.unmatched_visits],
+                today=d(s.today),
+                protocol=s.protocol,
+            )
+        return replace(
+            self,
+            surgery=replace(self.surgery, date=d(self.surgery.date), notes="") if self.surgery else None,
+            visits=visits,
+            schedule=schedule,
+            proms=tuple(replace(p, date=d(p.date)) for p in self.proms),
+            patient_name=None,
+            patient_id=None,
+            birth_date=None,
+            generated_on=d(self.generated_on),
+            is_deidentified=True,
+        )
+
+
+def _settings_dict(settings: Any) -> dict[str, Any]:
+    if settings is None:
+        return {}
+    if hasattr(settings, "to_dict"):
+        try:
+            return dict(settings.to_dict())
+        except Exception:  # noqa: BLE001 - a settings object we do not know: show nothing rather than fail
+            return {}
+    fields = getattr(settings, "__dataclass_fields__", None)
+    if fields:
+        return {k: getattr(settings, k) for k in fields if isinstance(getattr(settings, k), (int, float, str, bool))}
+    return {}
+
+
+def report_data_from_timeline(
+    timeline: Any,
+    *,
+    visit: int | str | None = None,
+    red_flags: tuple[TriageResult, ...] = (),
+    proms: tuple[PromRecord, ...] = (),
+    schedule: Schedule | None = None,
+    film_pngs: dict[str, Path] | None = None,
+    spacing_sources: dict[str, SpacingSource | None] | None = None,
+    patient_name: str | None = None,
+    patient_id: str | None = None,
+    birth_date: dt.date | None = None,
+    today: dt.date | None = None,
+) -> ReportData:
+    """Build :class:`ReportData` from a :class:`fusionwatch.followup.Timeline` (duck-typed: its public fields only).
+
+    Parameters
+    ----------
+    timeline : fusionwatch.followup.Timeline
+    visit : int | str | None
+        Index (0-based, negative allowed) or label of the visit to report on; default the latest.
+    film_pngs : dict
+        Annotated film PNG per film id (``VisitSummary.lateral_film``), made by :mod:`fusionwatch.report.overlay`.
+    spacing_sources : dict
+        Spacing source per film id, shown beside millimetre values.
+    """
+    film_pngs = film_pngs or {}
+    spacing_sources = spacing_sources or {}
+    views = []
+    for v in timeline.visits:
+        src = spacing_sources.get(v.lateral_film or "")
+        rows = tuple(
+            MeasurementRow(
+                m.name, m.value, m.unit, m.baseline, m.delta_vs_baseline, m.previous, m.delta_vs_previous, m.reason,
+                src if m.unit is Unit.MM else None,
+            )
+            for m in v.measurements
+        )
+        motion = tuple(
+            {k: getattr(m, k, None) for k in ("level", "angle_deg", "angle_sd_deg", "translation_mm",
+                                               "translation_percent", "translation_sd")}
+            for m in v.motion
+        )
+        for m in motion:
+            lv = m["level"]
+            if isinstance(lv, (tuple, list)):
+                m["level"] = "-".join(getattr(x, "value", str(x)) for x in lv)
+        findings = tuple(v.findings) + tuple(v.review)
+        views.append(
+            VisitView(
+                label=v.label,
+                date=v.date,
+                days_since_surgery=v.days_since_surgery,
+                measurements=rows,
+                findings=findings,
+                review=tuple(f.summary for f in v.review),
+                fusion_status=v.status.status,
+                status_reasons=tuple(v.status.reasons),
+                decide_with=v.status.decide_with,
+                status_evidence=dict(v.status.evidence or {}),
+                reader_status=v.reader_status,
+                bridwell_grade=v.bridwell_grade,
+                is_baseline=v.is_baseline,
+                film_id=v.lateral_film,
+                film_png=film_pngs.get(v.lateral_film or ""),
+                motion=motion,
+            )
+        )
+    if not views:
+        from fusionwatch.errors import InputError
+
+        raise InputError(f"Patient {timeline.patient_key!r} has no visits on record: nothing to report.")
+    if visit is None:
+        current = len(views) - 1
+    elif isinstance(visit, int):
+        if not -len(views) <= visit < len(views):
+            from fusionwatch.errors import InputError
+
+            raise InputError(f"Visit number {visit} does not exist; the patient has {len(views)} visits (0-based).")
+        current = visit % len(views)
+    else:
+        labels = [v.label for v in views]
+        if visit not in labels:
+            from fusionwatch.errors import InputError
+
+            raise InputError(f"No visit labelled {visit!r}; visits on record: {', '.join(labels)}.")
+        current = labels.index(visit)
+    baseline = next((i for i, v in enumerate(views) if v.is_baseline), None)
+    surgery = timeline.surgery
+    if schedule is None and surgery is not None:
+        schedule = build_schedule(surgery.date, [v.date for v in views], today=today)
+    return ReportData(
+        patient_key=timeline.patient_key,
+        surgery=surgery,
+        visits=tuple(views),
+        current=current,
+        baseline=baseline,
+        red_flags=tuple(red_flags),
+        schedule=schedule,
+        proms=tuple(sorted(proms, key=lambda p: p.date)),
+        patient_name=patient_name,
+        patient_id=patient_id,
+        birth_date=birth_date,
+        generated_on=today or dt.date.today(),
+        baseline_note=getattr(timeline, "baseline_note", ""),
+        thresholds=_settings_dict(getattr(timeline, "settings", None)),
+    )

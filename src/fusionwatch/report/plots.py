@@ -1,0 +1,108 @@
+"""Trend plots (matplotlib, Agg backend) of key measurements and PROMs over days since surgery, as PNG bytes."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from fusionwatch.care.proms import ODI_MCID  # noqa: E402
+from fusionwatch.measurement import MeasureName  # noqa: E402
+from fusionwatch.report.labels import KEY_MEASURES, label  # noqa: E402
+from fusionwatch.report.model import ReportData  # noqa: E402
+from fusionwatch.units import Unit  # noqa: E402
+
+__all__ = ["measurement_trends_png", "prom_trends_png"]
+
+_STYLE = {"font.size": 8, "axes.titlesize": 8.5, "axes.labelsize": 8, "xtick.labelsize": 7, "ytick.labelsize": 7}
+
+
+def _png(fig: plt.Figure) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=150, bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _series(data: ReportData, name: MeasureName) -> tuple[list[int], list[float], Unit | None]:
+    xs, ys, unit = [], [], None
+    for v in data.visits[: data.current + 1]:
+        m = v.measurement(name)
+        if m is None or m.value is None or v.days_since_surgery is None:
+            continue
+        if unit is not None and m.unit is not unit:  # never mix mm and px on one axis
+            continue
+        unit = m.unit
+        xs.append(v.days_since_surgery)
+        ys.append(m.value)
+    return xs, ys, unit
+
+
+def measurement_trends_png(data: ReportData, names: Sequence[MeasureName] = KEY_MEASURES, max_panels: int = 6) -> bytes | None:
+    """Small multiples: one panel per measurement with at least two visits, x = days since surgery.
+
+    The current visit is marked; the baseline visit is drawn as a dashed reference line. Returns ``None`` when no
+    measurement has two points.
+    """
+    series = [(n, *_series(data, n)) for n in names]
+    series = [s for s in series if len(s[1]) >= 2][:max_panels]
+    if not series:
+        return None
+    cols = min(3, len(series))
+    rows = (len(series) + cols - 1) // cols
+    base = data.baseline_visit
+    with plt.rc_context(_STYLE):
+        fig, axes = plt.subplots(rows, cols, figsize=(7.0, 1.9 * rows), squeeze=False)
+        for ax, (name, xs, ys, unit) in zip(axes.flat, series, strict=False):
+            ax.plot(xs, ys, "-o", color="#1f4e79", ms=3.5, lw=1.2)
+            ax.plot(xs[-1], ys[-1], "o", color="#c0392b", ms=5, zorder=3)
+            if base is not None and (bm := base.measurement(name)) is not None and bm.value is not None:
+                if bm.unit is unit:
+                    ax.axhline(bm.value, color="#888", lw=0.8, ls="--")
+            ax.set_title(f"{label(name)} ({unit.value if unit else ''})")
+            ax.set_xlabel("days since surgery")
+            ax.grid(alpha=0.3, lw=0.5)
+        for ax in list(axes.flat)[len(series):]:
+            ax.axis("off")
+        fig.tight_layout()
+        return _png(fig)
+
+
+def prom_trends_png(data: ReportData) -> bytes | None:
+    """ODI (left axis, %) and back / leg pain NRS (right axis, 0-10) by days since surgery; pre-op at x <= 0."""
+    if data.surgery is None:
+        return None
+    recs = [p for p in data.proms if p.date <= data.visit.date]
+    if len(recs) < 2:
+        return None
+    xs = [(p.date - data.surgery.date).days for p in recs]
+    with plt.rc_context(_STYLE):
+        fig, ax = plt.subplots(figsize=(7.0, 2.2))
+        odi = [(x, p.odi.score) for x, p in zip(xs, recs, strict=True) if p.odi is not None]
+        if odi:
+            ax.plot(*zip(*odi, strict=True), "-o", color="#1f4e79", ms=3.5, lw=1.2, label="ODI (%)")
+            pre = data.pre_op_prom
+            if pre is not None and pre.odi is not None:
+                ax.axhline(pre.odi.score - ODI_MCID, color="#1f4e79", lw=0.8, ls=":",
+                           label=f"pre-op ODI - MCID ({ODI_MCID})")
+        ax.set_ylim(0, 100)
+        ax.set_ylabel("ODI (%)")
+        ax.set_xlabel("days since surgery")
+        ax2 = ax.twinx()
+        for attr, colour, name in (("back_pain", "#c0392b", "back pain"), ("leg_pain", "#e67e22", "leg pain")):
+            pts = [(x, getattr(p, attr)) for x, p in zip(xs, recs, strict=True) if getattr(p, attr) is not None]
+            if pts:
+                ax2.plot(*zip(*pts, strict=True), "-s", color=colour, ms=3, lw=1.0, label=f"{name} (0-10)")
+        ax2.set_ylim(0, 10)
+        ax2.set_ylabel("pain (0-10)")
+        h1, l1 = ax.get_legend_handles_labels()
+        h2, l2 = ax2.get_legend_handles_labels()
+        ax.legend(h1 + h2, l1 + l2, loc="upper right", fontsize=6.5, frameon=False, ncol=2)
+        ax.grid(alpha=0.3, lw=0.5)
+        ax.set_title("Patient-reported outcomes")
+        fig.tight_layout()
+        return _png(fig)

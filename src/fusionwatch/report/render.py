@@ -1,0 +1,239 @@
+"""Render :class:`~fusionwatch.report.model.ReportData` to the clinician and patient reports (HTML, PDF).
+
+HTML files are self-contained (CSS inline, images as data URIs) so they can be mailed or archived as one file; PDFs
+are made from the same HTML by WeasyPrint. Page size is A4 or Letter (CSS ``@page``); both fit the same layout.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from fusionwatch.errors import InputError
+from fusionwatch.records import Severity
+from fusionwatch.report.labels import STATUS_LABELS, label, threshold_text
+from fusionwatch.report.model import MeasurementRow, ReportData
+from fusionwatch.report.patient_text import display_name, patient_text
+from fusionwatch.report.plots import measurement_trends_png, prom_trends_png
+from fusionwatch.units import SpacingSource, Unit
+
+__all__ = ["PAGE_SIZES", "ReportFiles", "render_clinician_html", "render_patient_html", "html_to_pdf", "write_reports"]
+
+PAGE_SIZES = ("A4", "Letter")
+_FILM_MAX_PX = 900
+
+
+def _env() -> jinja2.Environment:
+    loader = jinja2.FileSystemLoader(str(resources.files("fusionwatch.report") / "templates"))
+    return jinja2.Environment(loader=loader, autoescape=jinja2.select_autoescape(["html", "j2"]), trim_blocks=True,
+                              lstrip_blocks=True)
+
+
+def _css(page_size: str, footer: str) -> str:
+    if page_size not in PAGE_SIZES:
+        raise InputError(f"Page size must be one of {', '.join(PAGE_SIZES)}, got {page_size!r}.")
+    tpl = jinja2.Environment(autoescape=False).from_string(
+        (resources.files("fusionwatch.report") / "templates" / "report.css").read_text(encoding="utf-8")
+    )
+    return tpl.render(page_size=page_size, footer_left=footer.replace('"', "'"))
+
+
+def _data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def _film_uri(path: Path | None) -> str | None:
+    if path is None or not Path(path).is_file():
+        return None
+    from PIL import Image
+
+    with Image.open(path) as im:
+        im = im.convert("RGB") if im.mode not in ("L", "RGB") else im.copy()
+        im.thumbnail((_FILM_MAX_PX, _FILM_MAX_PX))
+        buf = io.BytesIO()
+        im.save(buf, format="PNG", optimize=True)
+    return _data_uri(buf.getvalue())
+
+
+def _fmt(value: float | None, unit: Unit, signed: bool = False) -> str:
+    if value is None:
+        return "—"
+    if unit is Unit.GRADE:
+        return "0" if value == 0 else "I II III IV V".split()[max(0, min(4, int(value) - 1))]
+    digits = 2 if unit is Unit.RATIO else 1
+    text = f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
+    return f"{text} {unit.value}" if unit is not Unit.RATIO else text
+
+
+def _threshold(m: MeasurementRow, d: ReportData) -> str:
+    text = threshold_text(m.name, d.thresholds)
+    if m.unit is Unit.PX and " mm" in text:
+        return "mm threshold needs a calibrated film; see the disc height index row"
+    return text
+
+
+def _rows(d: ReportData) -> list[dict[str, str]]:
+    out = []
+    for m in d.visit.measurements:
+        now = _fmt(m.value, m.unit) if m.value is not None else f"n/a ({m.reason})" if m.reason else "—"
+        out.append({
+            "label": label(m.name), "now": now, "baseline": _fmt(m.baseline, m.unit),
+            "d_base": _fmt(m.delta_vs_baseline, m.unit, True), "previous": _fmt(m.previous, m.unit),
+            "d_prev": _fmt(m.delta_vs_previous, m.unit, True), "threshold": _threshold(m, d),
+        })
+    return out
+
+
+def _spacing_notes(d: ReportData) -> list[str]:
+    sources = {m.spacing_source for m in d.visit.measurements if m.unit is Unit.MM and m.spacing_source}
+    notes = [f"Millimetres from {s.value.replace('_', ' ')} spacing." + (f" {s.warning}" if s.warning else "")
+             for s in sorted(sources, key=lambda s: list(SpacingSource).index(s))]
+    if any(m.unit is Unit.PX for m in d.visit.measurements):
+        notes.append("Film not calibrated: lengths in pixels (px) or ratios only; no millimetre values.")
+    return notes
+
+
+def _motion(d: ReportData) -> list[dict[str, str]]:
+    ang = d.thresholds.get("fusion_angle_deg", 3.0)
+    tr = d.thresholds.get("fusion_translation_mm", 3.0)
+    out = []
+    for m in d.visit.motion:
+        a = m.get("angle_deg")
+        sd = m.get("angle_sd_deg")
+        angle = "—" if a is None else f"{abs(a):.1f} deg" + (f" ± {sd:.1f}" if sd else "")
+        if m.get("translation_mm") is not None:
+            t = f"{abs(m['translation_mm']):.1f} mm"
+        elif m.get("translation_percent") is not None:
+            t = f"{abs(m['translation_percent']):.1f} % of endplate"
+        else:
+            t = "—"
+        out.append({"level": str(m.get("level", "")), "angle": angle, "translation": t,
+                    "rule": f"< {ang:g} deg and < {tr:g} mm (settings; CLINICAL.md default 3 deg / 3 mm)"})
+    return out
+
+
+def _prom_rows(d: ReportData) -> tuple[list[dict[str, str]], str]:
+    rows = []
+    for p in d.proms:
+        o = p.odi
+        day = "" if d.surgery is None else str((p.date - d.surgery.date).days)
+        rows.append({"date": str(p.date), "day": day, "odi": f"{o.score:.1f}" if o else "—",
+                     "band": o.band + ("" if o.answered == 10 else f" ({o.answered}/10 answered)") if o else "",
+                     "back": "—" if p.back_pain is None else str(p.back_pain),
+                     "leg": "—" if p.leg_pain is None else str(p.leg_pain)})
+    c = d.prom_change
+    text = ""
+    if c is not None:
+        parts = []
+        if c.odi_improvement is not None:
+            parts.append(
+                f"ODI {c.odi_pre:.1f} -> {c.odi_post:.1f} (improvement {c.odi_improvement:+.1f}; MCID 12.8 "
+                f"{'met' if c.odi_mcid else 'not met'}; substantial clinical benefit "
+                f"{'met: ' + '; '.join(c.odi_scb_reasons) if c.odi_scb else 'not met'} — Glassman 2008)"
+            )
+        for name, imp, mcid in (("back", c.back_pain_improvement, c.back_pain_mcid),
+                                ("leg", c.leg_pain_improvement, c.leg_pain_mcid)):
+            if imp is not None:
+                parts.append(f"{name} pain improvement {imp:+d} (MCID 2 {'met' if mcid else 'not met'})")
+        text = f"Change vs pre-op ({c.pre_date}) to {c.post_date}: " + "; ".join(parts) + "."
+    return rows, text
+
+
+def render_clinician_html(data: ReportData, *, page_size: str = "A4") -> str:
+    """The clinician report of ``data.visit`` as one self-contained HTML page (red flags first)."""
+    v = data.visit
+    base = data.baseline_visit
+    films = []
+    if base is not None and base is not v:
+        films.append({"src": _film_uri(base.film_png),
+                      "caption": f"Baseline: {base.label}, {base.date} (day {base.days_since_surgery})"})
+    films.append({"src": _film_uri(v.film_png), "caption": f"Current: {v.label}, {v.date} (day {v.days_since_surgery})"})
+    findings = sorted(v.findings, key=lambda f: -f.severity.rank if isinstance(f.severity, Severity) else 0)
+    trend = measurement_trends_png(data)
+    prom = prom_trends_png(data)
+    prom_rows, change = _prom_rows(data)
+    levels = ", ".join(f"{a.value}-{b.value}" for a, b in data.surgery.levels) if data.surgery else ""
+    footer = f"fusionwatch · {data.patient_key} · {v.label} · decision support, not a diagnosis"
+    ctx: dict[str, Any] = {
+        "d": data, "v": v, "css": _css(page_size, footer), "films": films, "rows": _rows(data),
+        "spacing_notes": _spacing_notes(data), "motion": _motion(data), "findings": findings,
+        "status_label": STATUS_LABELS.get(v.fusion_status, "not assessed") if v.fusion_status else "not assessed",
+        "trend_png": _data_uri(trend) if trend else None, "prom_png": _data_uri(prom) if prom else None,
+        "proms": prom_rows, "change": change, "levels": levels,
+        "threshold_summary": ", ".join(f"{k} {val}" for k, val in data.thresholds.items()
+                                       if isinstance(val, (int, float)) and not isinstance(val, bool)),
+    }
+    return _env().get_template("clinician.html.j2").render(**ctx)
+
+
+def _group_signs(signs: tuple[tuple[str, str], ...]) -> list[tuple[str, list[str]]]:
+    groups: dict[str, list[str]] = {}
+    for sign, action in signs:
+        groups.setdefault(action, []).append(sign)
+    return list(groups.items())
+
+
+def render_patient_html(data: ReportData, *, page_size: str = "A4") -> str:
+    """The plain-language patient report of ``data.visit`` (the patient's own red flags first)."""
+    t = patient_text(data)
+    d = data.visit.date
+    ctx = {"t": t, "css": _css(page_size, "Your care team's instructions take precedence over this report."),
+           "name": display_name(data.patient_name), "signs": _group_signs(t.warning_signs), "visit_date": f"{d:%B} {d.day}, {d.year}"}
+    return _env().get_template("patient.html.j2").render(**ctx)
+
+
+def html_to_pdf(html: str, path: str | Path) -> int:
+    """Write ``html`` (self-contained) as a PDF with WeasyPrint; returns the number of pages."""
+    import logging
+
+    from weasyprint import HTML
+
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    document = HTML(string=html).render()
+    document.write_pdf(str(Path(path)))
+    return len(document.pages)
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    clinician_html: Path
+    clinician_pdf: Path | None
+    patient_html: Path
+    patient_pdf: Path | None
+    clinician_pages: int = 0
+    patient_pages: int = 0
+
+    def all(self) -> list[Path]:
+        return [p for p in (self.clinician_html, self.clinician_pdf, self.patient_html, self.patient_pdf) if p]
+
+
+def write_reports(data: ReportData, out_dir: str | Path, *, deidentify: bool = False, pdf: bool = True,
+                  page_size: str = "A4", stem: str | None = None) -> ReportFiles:
+    """Write the clinician and patient reports (HTML, and PDF unless ``pdf=False``) into ``out_dir``.
+
+    Files: ``<stem>-clinician.html|pdf`` and ``<stem>-patient.html|pdf``; ``stem`` defaults to the visit label.
+    With ``deidentify`` the data are de-identified first (see :meth:`ReportData.deidentified`).
+    """
+    if deidentify:
+        data = data.deidentified()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = stem or data.visit.label.replace(" ", "_").replace("/", "-")
+    ch, ph = out / f"{stem}-clinician.html", out / f"{stem}-patient.html"
+    c_html, p_html = render_clinician_html(data, page_size=page_size), render_patient_html(data, page_size=page_size)
+    ch.write_text(c_html, encoding="utf-8")
+    ph.write_text(p_html, encoding="utf-8")
+    cp = pp = None
+    cn = pn = 0
+    if pdf:
+        cp, pp = out / f"{stem}-clinician.pdf", out / f"{stem}-patient.pdf"
+        cn = html_to_pdf(c_html, cp)
+        pn = html_to_pdf(p_html, pp)
+    return ReportFiles(ch, cp, ph, pp, cn, pn)

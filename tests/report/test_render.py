@@ -1,0 +1,141 @@
+"""Tests for report/render.py and report/patient_text.py on a hand-built patient with four visits."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import pytest
+
+from fusionwatch.errors import InputError
+from fusionwatch.records import FusionStatus
+from fusionwatch.report import (
+    CARE_TEAM_SENTENCE,
+    patient_text,
+    render_clinician_html,
+    render_patient_html,
+    write_reports,
+)
+from fusionwatch.report.example import example_report_data as make_patient
+from fusionwatch.report.model import ReportData
+
+
+def _body(page: str) -> str:
+    return page[page.index("<body"):]
+
+
+def _text(page: str) -> str:
+    body = _body(page)
+    body = re.sub(r"<style.*?</style>", " ", body, flags=re.S)
+    body = re.sub(r'src="data:[^"]*"', "", body)
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", body)))
+
+
+class TestClinician:
+    def test_red_flags_come_before_anything_else(self, patient: ReportData) -> None:
+        body = _body(render_clinician_html(patient))
+        first = re.search(r"<(section|h1|h2|table|div|p)\b[^>]*>", body[5:])
+        assert first is not None and 'id="red-flags"' in first.group(0)
+        assert body.index("saddle numbness") < body.index("<h1")
+        # emergency listed before urgent
+        assert body.index("saddle numbness") < body.index("fever")
+
+    def test_red_flag_shown_even_when_films_look_fused(self, tmp_path: Path) -> None:
+        d = make_patient(tmp_path, status=FusionStatus.FUSED_CRITERIA_MET, red_flags=("urinary_retention",))
+        body = _body(render_clinician_html(d))
+        assert body.index("urinary retention") < body.index("Radiographic fusion criteria met")
+
+    def test_no_red_flags_says_so_first(self, tmp_path: Path) -> None:
+        d = make_patient(tmp_path, red_flags=())
+        body = _body(render_clinician_html(d))
+        assert body.index("Red flags: none reported") < body.index("<h1")
+
+    def test_contents(self, patient: ReportData) -> None:
+        text = _text(render_clinician_html(patient))
+        for needle in ("Delayed union suspected", "on track", "Dr Reader", "Disc height L5-S1 fell 2.6 mm",
+                       "8.4 mm", "-2.6 mm", "subsidence: loss > 2 mm", "2.1 deg ± 0.8", "Baseline: 6-weeks",
+                       "Current: 6-months", "MCID 12.8 met", "overdue", "EXAMPLE"):
+            assert needle in text, needle
+        page = render_clinician_html(patient)
+        assert page.count("data:image/png;base64,") >= 4  # 2 films + 2 trend plots
+
+    def test_uncalibrated_shows_px_never_mm(self, uncalibrated_patient: ReportData) -> None:
+        text = _text(render_clinician_html(uncalibrated_patient))
+        assert "8.4 px" in text and "Film not calibrated" in text
+        # no measured value labelled mm (rules such as "> 2 mm" are thresholds, not values of this film)
+        assert not re.search(r"\d\.\d+ mm\b", text)
+        assert "needs a calibrated film" in text
+
+    @pytest.mark.parametrize("size", ["A4", "Letter"])
+    def test_page_size(self, patient: ReportData, size: str) -> None:
+        assert f"size: {size};" in render_clinician_html(patient, page_size=size)
+
+    def test_bad_page_size_raises(self, patient: ReportData) -> None:
+        with pytest.raises(InputError, match="Page size must be one of A4, Letter, got 'A3'"):
+            render_clinician_html(patient, page_size="A3")
+
+    def test_deidentified_has_no_identifiers(self, patient: ReportData) -> None:
+        page = re.sub(r'src="data:[^"]*"', "", render_clinician_html(patient.deidentified()))
+        for ident in ("Doe", "Jane", "MRN-778899", "1961", "2026-"):
+            assert ident not in page, ident
+        assert "2000-01-01" in page  # surgery shifted to the anchor date
+
+
+class TestPatient:
+    def test_precedence_sentence_and_red_flags_first(self, patient: ReportData) -> None:
+        body = _body(render_patient_html(patient))
+        assert CARE_TEAM_SENTENCE in _text(body)
+        assert body.index('id="red-flags"') < body.index("<h1")
+        assert "Numbness between the legs" in body[: body.index("<h1")]
+
+    def test_no_mm_when_uncalibrated(self, uncalibrated_patient: ReportData) -> None:
+        text = _text(render_patient_html(uncalibrated_patient))
+        assert not re.search(r"\bmm\b|millimet", text)
+        assert "take precedence" in text
+
+    def test_reader_status_used_and_never_overclaims(self, tmp_path: Path) -> None:
+        d = make_patient(tmp_path, status=FusionStatus.FUSED_CRITERIA_MET)
+        d = ReportData(**{**d.__dict__, "visits": d.visits[:3] + (
+            d.visits[3].__class__(**{**d.visits[3].__dict__, "reader_status": None}),)})
+        t = patient_text(d).all_text()
+        assert "meet the signs of a solid fusion" in t and "surgeon will confirm" in t
+        assert not re.search(r"\b(is|are|has) fused\b", t)
+
+    def test_no_unexplained_abbreviations(self, patient: ReportData) -> None:
+        text = patient_text(patient).all_text()
+        for abbr in ("ODI", "NRS", "PT ", "NSAID", "MCID", "SCB", "L5", "S1", "TLIF", "DVT", "CT "):
+            if abbr.strip() == "CT":
+                continue  # "CT scan" is always followed by its explanation
+            assert abbr not in text, abbr
+
+    def test_reading_level_about_grade_8(self, patient: ReportData) -> None:
+        """Flesch-Kincaid grade of the whole patient text stays <= 9 (grade-8 aim, simple syllable counter)."""
+        text = patient_text(patient).all_text()
+        sentences = [s for s in re.split(r"[.!?:\n]+", text) if s.strip()]
+        words = re.findall(r"[A-Za-z']+", text)
+
+        def syl(w: str) -> int:
+            w = w.lower().rstrip("e")
+            return max(1, len(re.findall(r"[aeiouy]+", w)))
+
+        grade = 0.39 * len(words) / len(sentences) + 11.8 * sum(map(syl, words)) / len(words) - 15.59
+        assert grade <= 9.0, grade
+
+    def test_sections_present(self, patient: ReportData) -> None:
+        t = patient_text(patient)
+        assert t.xray_now and t.healing_vs_expected and t.warning_signs and t.appointments
+        assert any("spacer" in s for s in t.xray_now)  # the subsidence finding in plain words
+        # the missed 2-week wound check is not pushed to the patient at 6 months
+        assert not any("wound" in w.lower() for _, w in t.appointments)
+        assert t.warning_signs[0][1].startswith("Call your emergency number")
+
+
+def test_write_reports_pdfs(patient: ReportData, tmp_path: Path) -> None:
+    files = write_reports(patient, tmp_path / "out", deidentify=True)
+    for p in files.all():
+        assert p.is_file() and p.stat().st_size > 1000
+    for pdf in (files.clinician_pdf, files.patient_pdf):
+        raw = pdf.read_bytes()
+        assert raw.startswith(b"%PDF") and raw.rstrip().endswith(b"%%EOF")
+    assert files.clinician_pages >= 1 and files.patient_pages >= 1
