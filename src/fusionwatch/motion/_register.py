@@ -54,12 +54,16 @@ ROI_MARGINS: tuple[float, ...] = (0.12, 0.04, 0.20, 0.08, 0.16, 0.12, 0.12)
 which pixels drive the fit, so the spread across runs reflects texture, noise and non-rigid neighbours, not only the
 optimiser."""
 
+AXIAL_MARGIN_RATIO = 0.3
+"""Growth along the spine axis relative to growth along the endplates: discs are thin, neighbours close."""
 INIT_ROTATION_SD_DEG = 1.5
 """SD of the random rotation added to the landmark initialisation in runs 1..N-1."""
 INIT_SHIFT_SD_FRACTION = 0.03
 """SD of the random shift added to the initialisation, as a fraction of the body size."""
 WORK_SIZE_PX = 180.0
 """Bodies larger than this (longest side, px) are registered on a downsampled copy (area interpolation)."""
+MIN_BODY_ASPECT = 0.4
+"""A body outline lower than this fraction of its width is reported as doubtful (lumbar bodies are ~0.6-0.8)."""
 MIN_ECC = 0.5
 """Correlation below which a body's registration is reported as doubtful."""
 
@@ -203,8 +207,15 @@ def _crop(img: np.ndarray, box: tuple[int, int, int, int], s: float) -> np.ndarr
 
 
 def _grow(outline: np.ndarray, margin: float) -> np.ndarray:
+    """Grow the outline about its centre: by ``margin`` along the endplates (AP), by :data:`AXIAL_MARGIN_RATIO` x
+    ``margin`` along the spine, so that the region reaches the cortical edges without reaching into the neighbours."""
     c = outline.mean(0)
-    return c + (outline - c) * (1.0 + margin)
+    along = outline[1] - outline[0]  # superior endplate direction
+    ex = along / max(float(np.hypot(*along)), 1e-9)
+    ey = np.array([-ex[1], ex[0]])
+    rel = outline - c
+    a, b = rel @ ex, rel @ ey
+    return c + np.outer(a * (1.0 + margin), ex) + np.outer(b * (1.0 + AXIAL_MARGIN_RATIO * margin), ey)
 
 
 def register_body(
@@ -292,6 +303,14 @@ def _register_level(
     init = rigid_from_points(of, oe)
     centre, size = of.mean(0), float(np.ptp(of, axis=0).max())
     transforms, eccs, failures = [], [], []
+    warnings = []
+    width = float(np.hypot(*(of[1] - of[0])))
+    height = float(np.hypot(*((of[3] + of[2]) / 2 - (of[0] + of[1]) / 2)))
+    if height < MIN_BODY_ASPECT * width:
+        warnings.append(
+            f"{level.value}: the body outline is unusually thin (height/width {height / max(width, 1e-9):.2f}); "
+            "check the landmarks: a thin region registers poorly."
+        )
     for k in range(runs):
         start = init if k == 0 else _perturb(init, centre, size, rng)
         try:
@@ -301,7 +320,6 @@ def _register_level(
             continue
         transforms.append(m)
         eccs.append(rho)
-    warnings = []
     if not transforms:
         raise RegistrationError(f"{level.value}: the body could not be registered between the films: {failures[0]}")
     if failures:

@@ -1,0 +1,334 @@
+"""Flexion-extension motion precision: body registration vs the landmark-difference method, on the same pairs.
+
+Three sources of pairs with known motion:
+
+1. synthetic pairs drawn by :func:`fusionwatch.motion.synth.synthetic_pair` (textured bodies, half with implants);
+2. real SpineWeb AP films (``../shared/data/spineweb16-ap``) where the L4 body region is moved by a known rigid
+   transform relative to L5 and the whole film is repositioned (skipped when the data are absent);
+3. simulated flexion/extension films from :func:`fusionwatch.sim.simulate_journey` (skipped until it exists).
+
+Both methods start from the same landmarks with simulated re-clicking noise: each corner moves by an isotropic Gaussian
+with SD = :data:`CLICK_SD_FRACTION` x the endplate length, chosen so that the landmark-difference angle has an SD of
+about 2.5 deg, the re-clicking spread reported by Liu et al. (PMC3489412, CLINICAL.md).
+
+Run: ``nice -n 10 .venv/bin/python -m benchmarks.bench_motion [N]``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from fusionwatch.landmarks import Landmarks
+from fusionwatch.motion import register_motion
+from fusionwatch.motion._geometry import apply, parse_level, segment_points
+from fusionwatch.motion._register import _segment_motion
+from fusionwatch.motion.synth import rigid, synthetic_pair
+from fusionwatch.radiograph import Facing, Radiograph, View
+from fusionwatch.units import Spacing, SpacingSource
+
+CLICK_SD_FRACTION = 0.0154
+"""Corner re-click noise SD as a fraction of the endplate length: 2*sqrt(2)*0.0154 rad = 2.5 deg SD of an angle change."""
+SPINEWEB_L4_WIDTH_MM = 45.0
+"""SpineWeb films carry no spacing; the L4 superior endplate is taken as 45 mm wide to express translations in mm."""
+
+
+@dataclass(frozen=True)
+class Pair:
+    flexion: Radiograph
+    extension: Radiograph
+    lm_flexion: Landmarks
+    lm_extension: Landmarks
+    truth: dict[str, dict[str, float | None]]
+    levels: tuple[str, ...]
+    label: str
+
+
+def _shared() -> Path:
+    default = Path(__file__).resolve().parents[2] / "shared" / "data"
+    return Path(os.environ.get("FUSIONWATCH_SHARED_DATA", default))
+
+
+def reclick(lm: Landmarks, rng: np.random.Generator) -> Landmarks:
+    """Landmarks with re-clicking noise: SD = CLICK_SD_FRACTION x the mean endplate length of the film."""
+    pts = lm.points
+    lengths = [math.dist(pts[n], pts[n.replace("anterior", "posterior")]) for n in pts if n.endswith("anterior")]
+    sd = CLICK_SD_FRACTION * float(np.mean(lengths))
+    return lm.with_points(
+        {n: (p[0] + rng.normal(0, sd), p[1] + rng.normal(0, sd)) for n, p in pts.items()}, source="benchmark:reclicked"
+    )
+
+
+# ------------------------------------------------------------------------------------------------------------ sources
+def synthetic_pairs(n: int, seed: int = 1000) -> Iterator[Pair]:
+    rng = np.random.default_rng(seed)
+    for k in range(n):
+        angles = {lv: float(rng.uniform(-10, 10)) for lv in ("L4-L5", "L5-S1")}
+        shifts = {lv: float(rng.uniform(-2, 2)) for lv in ("L4-L5", "L5-S1")}
+        p = synthetic_pair(
+            seed + k,
+            angle_deg=angles,
+            translation_mm=shifts,
+            implants=bool(k % 2),
+            facing=Facing.LEFT if k % 3 else Facing.RIGHT,
+        )
+        yield Pair(
+            p.flexion,
+            p.extension,
+            p.lm_flexion,
+            p.lm_extension,
+            p.truth,
+            ("L4-L5", "L5-S1"),
+            "synthetic+implants" if k % 2 else "synthetic",
+        )
+
+
+def _spineweb_lateral_names(ap: Landmarks) -> dict[str, tuple[float, float]]:
+    """AP corners renamed as lateral ones (image-left = 'anterior') so the lateral motion code can run on them."""
+    out = {}
+    for lv in ("L3", "L4", "L5"):
+        for ep in ("superior", "inferior"):
+            for side, name in (("left", "anterior"), ("right", "posterior")):
+                p = ap.get(f"{lv}.{ep}.{side}")
+                if p is not None:
+                    out[f"{lv}.{ep}.{name}"] = p
+    return out
+
+
+def spineweb_pair(root: Path, index: int, angle_deg: float, shift_px: tuple[float, float], seed: int) -> Pair:
+    """A real AP film and a copy where L4 is moved by a known rigid transform relative to L5 (L3-L4-L5 as 'lateral').
+
+    The copy is also repositioned as a whole (rotation up to 2 deg, shift up to 6 px) and both films get independent
+    noise (SD 2 grey levels). Truth is computed from the exact transforms with the same definitions as the registration.
+    """
+    from fusionwatch.io import read_radiograph
+    from fusionwatch.io.spineweb import read_spineweb
+
+    rng = np.random.default_rng(seed)
+    for i, (name, lm_ap) in enumerate(read_spineweb(root)):
+        if i == index:
+            break
+    else:
+        raise IndexError(index)
+    film = read_radiograph(root / "images" / name)
+    pts = _spineweb_lateral_names(lm_ap)
+    lm = Landmarks(pts, lm_ap.width, lm_ap.height, View.FLEXION, source="spineweb")
+    l4 = np.array(
+        [
+            pts["L4.superior.anterior"],
+            pts["L4.superior.posterior"],
+            pts["L4.inferior.posterior"],
+            pts["L4.inferior.anterior"],
+        ]
+    )
+    width_px = math.dist(pts["L4.superior.anterior"], pts["L4.superior.posterior"])
+    spacing = Spacing.isotropic(SPINEWEB_L4_WIDTH_MM / width_px, SpacingSource.USER_CALIBRATION)
+    c = l4.mean(0)
+    local = rigid(0, *c) @ rigid(angle_deg, *shift_px) @ rigid(0, *-c)
+    h, w = film.pixels.shape
+    centre = np.array([w / 2, h / 2])
+    g = rigid(0, *centre) @ rigid(rng.uniform(-2, 2), rng.uniform(-6, 6), rng.uniform(-6, 6)) @ rigid(0, *-centre)
+    src = film.pixels.astype(np.float32)
+
+    def warp(m: np.ndarray) -> np.ndarray:
+        return cv2.warpAffine(
+            src, m[:2].astype(np.float64), (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT
+        )
+
+    moved_all, moved_l4 = warp(g), warp(g @ local)
+    mask = np.zeros((h, w), np.float32)
+    grown = apply(g @ local, c + (l4 - c) * 1.15)
+    cv2.fillPoly(mask, [np.round(grown).astype(np.int32)], 1.0)
+    mask = cv2.GaussianBlur(mask, (0, 0), 2.0)
+    ext_px = moved_all * (1 - mask) + moved_l4 * mask
+    flex_px = src + rng.normal(0, 2.0, src.shape).astype(np.float32)
+    ext_px = ext_px + rng.normal(0, 2.0, src.shape).astype(np.float32)
+    transforms = {"L3": g, "L4": g @ local, "L5": g}
+    ext_pts = {n: tuple(apply(transforms[n.split(".")[0]], np.array([p]))[0]) for n, p in pts.items()}
+    lm_e = Landmarks(ext_pts, w, h, View.EXTENSION, source="spineweb:transformed")
+    flexion = Radiograph(flex_px, spacing, View.FLEXION, Facing.LEFT, source=f"spineweb-{index}")
+    extension = Radiograph(
+        ext_px.astype(np.float32), spacing, View.EXTENSION, Facing.LEFT, source=f"spineweb-{index}-moved"
+    )
+    truth = {}
+    for level in ("L4-L5",):
+        seg = parse_level(level)
+        a, t_mm, pct = _segment_motion(
+            segment_points(lm, seg), transforms[seg.upper.value], transforms[seg.lower.value], 1.0, spacing, spacing
+        )
+        truth[level] = {"angle_deg": a, "translation_mm": t_mm, "translation_percent": pct}
+    return Pair(flexion, extension, lm, lm_e, truth, ("L4-L5",), "spineweb-warped")
+
+
+def spineweb_pairs(n: int, seed: int = 2000) -> Iterator[Pair]:
+    root = _shared() / "spineweb16-ap"
+    if not (root / "landmarks.csv").exists():
+        print(f"  SpineWeb data not found at {root}: skipped")
+        return
+    rng = np.random.default_rng(seed)
+    from fusionwatch.io.spineweb import read_spineweb
+
+    usable = [i for i, (_, lm) in enumerate(read_spineweb(root)) if not lm.needs_review]
+    for k, index in enumerate(rng.choice(usable, size=min(n, len(usable)), replace=False)):
+        yield spineweb_pair(
+            root,
+            int(index),
+            float(rng.uniform(-8, 8)),
+            (float(rng.uniform(-4, 4)), float(rng.uniform(-4, 4))),
+            seed + k,
+        )
+
+
+def simulated_pairs(out: Path, seeds: tuple[int, ...] = (0, 1, 2)) -> Iterator[Pair]:
+    """Flexion/extension pairs from simulated journeys (contract in notes/TEAM.md), when fusionwatch.sim exists."""
+    try:
+        from fusionwatch.sim import simulate_journey  # type: ignore[attr-defined]
+    except ImportError:
+        print("  fusionwatch.sim.simulate_journey not available: skipped")
+        return
+    import json
+
+    from fusionwatch.io import read_landmarks, read_radiograph
+
+    for scenario in ("pseudarthrosis", "solid-fusion"):
+        for seed in seeds:
+            try:
+                path = simulate_journey(scenario, seed, out / f"{scenario}-{seed}")
+            except Exception as exc:  # noqa: BLE001 - a missing scenario must not stop the benchmark
+                print(f"  simulate_journey({scenario!r}, {seed}) failed: {exc}")
+                continue
+            journey = json.loads(Path(path).read_text())
+            films = journey["films"]
+            by_visit: dict[str, dict[str, dict]] = {}
+            for f in films:
+                if f["view"] in ("flexion", "extension"):
+                    by_visit.setdefault(f["visit"], {})[f["view"]] = f
+            for visit, pair in by_visit.items():
+                if set(pair) != {"flexion", "extension"}:
+                    continue
+                base = Path(path).parent
+                fl, ex = pair["flexion"], pair["extension"]
+                flex = read_radiograph(base / fl["file"], view=View.FLEXION)
+                ext = read_radiograph(base / ex["file"], view=View.EXTENSION)
+                truth = {}
+                for level in ("L4-L5", "L5-S1"):
+                    key = level.replace("-", "_")
+                    t_f, t_e = fl.get("truth", {}), ex.get("truth", {})
+                    rot = [
+                        t.get(f"rotation_deg_{key}", t.get("rotation_deg", {}).get(level))
+                        if isinstance(t.get("rotation_deg"), dict) or f"rotation_deg_{key}" in t
+                        else None
+                        for t in (t_f, t_e)
+                    ]
+                    tra = [
+                        t.get(f"translation_mm_{key}", t.get("translation_mm", {}).get(level))
+                        if isinstance(t.get("translation_mm"), dict) or f"translation_mm_{key}" in t
+                        else None
+                        for t in (t_f, t_e)
+                    ]
+                    if None in rot:
+                        continue
+                    truth[level] = {
+                        "angle_deg": rot[1] - rot[0],
+                        "translation_mm": None if None in tra else tra[1] - tra[0],
+                        "translation_percent": None,
+                    }
+                if truth:
+                    yield Pair(
+                        flex,
+                        ext,
+                        read_landmarks(base / fl["landmarks"]),
+                        read_landmarks(base / ex["landmarks"]),
+                        truth,
+                        tuple(truth),
+                        f"sim:{scenario}",
+                    )
+
+
+# ------------------------------------------------------------------------------------------------------------ running
+def evaluate(pairs: Iterator[Pair], seed: int = 7) -> dict[str, list[dict[str, float]]]:
+    rng = np.random.default_rng(seed)
+    rows: dict[str, list[dict[str, float]]] = {}
+    for pair in pairs:
+        lm_f, lm_e = reclick(pair.lm_flexion, rng), reclick(pair.lm_extension, rng)
+        t0 = time.perf_counter()
+        try:
+            results = register_motion(pair.flexion, pair.extension, lm_f, lm_e, levels=pair.levels)
+        except Exception as exc:  # noqa: BLE001 - count failures, keep going
+            rows.setdefault(pair.label, []).append({"failed": 1.0})
+            print(f"  {pair.label}: registration failed: {exc}")
+            continue
+        dt = (time.perf_counter() - t0) / len(results)
+        for r in results:
+            t = pair.truth[r.level]
+            row = {
+                "angle_err": r.angle_deg - t["angle_deg"],
+                "angle_sd": r.angle_sd_deg,
+                "lm_angle_err": r.landmark_difference.angle_deg - t["angle_deg"],
+                "seconds": dt,
+                "failed": 0.0,
+            }
+            if t.get("translation_mm") is not None and r.translation_mm is not None:
+                row["trans_err"] = r.translation_mm - t["translation_mm"]
+                row["trans_sd"] = r.translation_sd
+                row["lm_trans_err"] = r.landmark_difference.translation_mm - t["translation_mm"]
+            rows.setdefault(pair.label, []).append(row)
+    return rows
+
+
+def _stat(rows: list[dict[str, float]], key: str) -> tuple[float, float, float]:
+    v = np.array([r[key] for r in rows if key in r])
+    if v.size == 0:
+        return (float("nan"),) * 3
+    return float(v.mean()), float(v.std(ddof=1)) if v.size > 1 else float("nan"), float(np.abs(v).max())
+
+
+def report(rows: dict[str, list[dict[str, float]]]) -> str:
+    lines = [
+        "| pairs | n (levels) | failed | registration angle error mean / SD / max (deg) | landmark-difference angle "
+        "error SD (deg) | registration translation error mean / SD / max (mm) | landmark-difference translation "
+        "error SD (mm) | mean reported SD angle / translation | s per level |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for label, rs in rows.items():
+        ok = [r for r in rs if not r.get("failed")]
+        fails = len(rs) - len(ok)
+        am, asd, amax = _stat(ok, "angle_err")
+        tm, tsd, tmax = _stat(ok, "trans_err")
+        _, lsd, _ = _stat(ok, "lm_angle_err")
+        _, ltsd, _ = _stat(ok, "lm_trans_err")
+        rep_a, _, _ = _stat(ok, "angle_sd")
+        rep_t, _, _ = _stat(ok, "trans_sd")
+        secs, _, _ = _stat(ok, "seconds")
+        lines.append(
+            f"| {label} | {len(ok)} | {fails} | {am:+.3f} / {asd:.3f} / {amax:.3f} | {lsd:.2f} | "
+            f"{tm:+.3f} / {tsd:.3f} / {tmax:.3f} | {ltsd:.2f} | {rep_a:.3f} / {rep_t:.3f} | {secs:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    n = int(argv[0]) if argv and argv[0].isdigit() else 24
+    t0 = time.perf_counter()
+    rows: dict[str, list[dict[str, float]]] = {}
+    rows.update(evaluate(synthetic_pairs(n)))
+    rows.update(evaluate(spineweb_pairs(n)))
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        rows.update(evaluate(simulated_pairs(Path(tmp))))
+    print(report(rows))
+    print(f"click noise SD = {CLICK_SD_FRACTION} x endplate length; total {time.perf_counter() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
