@@ -1,0 +1,136 @@
+"""Tests for ``fusionwatch measure`` (fusionwatch.cli.measure): outputs, and one test per user-error path."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from _synth import draw_lateral_spine, write_dicom
+from fusionwatch.cli import app
+from fusionwatch.io import write_landmarks
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def lateral_film(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A synthetic lateral DICOM (0.9 mm pixels at the patient plane), its PNG twin and its landmark file."""
+    pixels, landmarks = draw_lateral_spine(width=300, height=420, mm_per_px=0.9, facing="left")
+    dcm = write_dicom(tmp_path / "lat.dcm", pixels, spacing=(0.9, 0.9))
+    png = tmp_path / "lat.png"
+    Image.fromarray((pixels // 16).astype(np.uint8)).save(png)
+    lm = write_landmarks(landmarks, tmp_path / "lat.landmarks.json")
+    return dcm, png, lm
+
+
+def run(*args: object):
+    return runner.invoke(app, ["measure", *map(str, args)])
+
+
+def assert_user_error(result, *fragments: str) -> None:
+    """Exit code 2, an ``error:`` line naming the problem, no traceback."""
+    assert result.exit_code == 2, result.output
+    assert "error:" in result.output
+    for fragment in fragments:
+        assert fragment in result.output
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+class TestOutputs:
+    def test_dicom_calibrated(self, lateral_film, tmp_path: Path) -> None:
+        """measurements.json holds every lateral measurement with mm from the DICOM spacing; overlay.png is a PNG."""
+        dcm, _, lm = lateral_film
+        out = tmp_path / "out"
+        result = run(dcm, "--landmarks", lm, "--out", out)
+        assert result.exit_code == 0, result.output
+        data = json.loads((out / "measurements.json").read_text())
+        by = {m["name"]: m for m in data["measurements"]}
+        assert by["sacral_slope"]["value"] == pytest.approx(40.0, abs=0.01)  # _synth draws SS = 40 deg
+        assert by["pelvic_tilt"]["value"] == pytest.approx(13.0, abs=0.01)
+        assert by["disc_height_mean_L5_S1"]["unit"] == "mm"
+        assert by["disc_height_mean_L5_S1"]["spacing_source"] == "patient_plane"
+        assert data["film"]["facing"] == "left" and data["film"]["view"] == "lateral"
+        with Image.open(out / "overlay.png") as im:
+            assert im.mode == "RGB" and im.height >= 1200
+        assert "sacral_slope" in result.output and "40.0" in result.output
+
+    def test_png_uncalibrated_then_user_calibration(self, lateral_film, tmp_path: Path) -> None:
+        """A PNG has no spacing: no mm values; --pixel-spacing gives mm with source user_calibration."""
+        _, png, lm = lateral_film
+        result = run(png, "--landmarks", lm, "--out", tmp_path / "a")
+        assert result.exit_code == 0, result.output
+        data = json.loads((tmp_path / "a" / "measurements.json").read_text())
+        assert not any(m["unit"] == "mm" and m["value"] is not None for m in data["measurements"])
+        assert any("No pixel spacing" in w for w in data["warnings"])
+        result = run(png, "--landmarks", lm, "--pixel-spacing", "0.9", "--out", tmp_path / "b")
+        assert result.exit_code == 0, result.output
+        data = json.loads((tmp_path / "b" / "measurements.json").read_text())
+        slip = {m["name"]: m for m in data["measurements"]}["slip_mm_L5_S1"]
+        assert slip["unit"] == "mm" and slip["spacing_source"] == "user_calibration"
+
+
+class TestUserErrors:
+    def test_corrupt_file(self, tmp_path: Path) -> None:
+        path = write_dicom(tmp_path / "full.dcm", np.zeros((200, 200), np.uint16))
+        data = path.read_bytes()
+        (tmp_path / "cut.dcm").write_bytes(data[: len(data) // 2])
+        assert_user_error(run(tmp_path / "cut.dcm", "--out", tmp_path / "o"), "could not be decoded")
+
+    def test_unreadable_file(self, tmp_path: Path) -> None:
+        (tmp_path / "x.bin").write_bytes(bytes(range(256)) * 4)
+        assert_user_error(run(tmp_path / "x.bin", "--out", tmp_path / "o"), "neither an image")
+
+    def test_dicom_without_pixel_data(self, tmp_path: Path) -> None:
+        path = write_dicom(tmp_path / "nopix.dcm", with_pixel_data=False)
+        assert_user_error(run(path, "--out", tmp_path / "o"), "no Pixel Data")
+
+    def test_unsupported_photometric(self, tmp_path: Path) -> None:
+        path = write_dicom(tmp_path / "pal.dcm", np.zeros((64, 64), np.uint8), photometric="PALETTE COLOR")
+        assert_user_error(run(path, "--out", tmp_path / "o"), "PALETTE COLOR")
+
+    def test_landmark_file_does_not_parse(self, lateral_film, tmp_path: Path) -> None:
+        dcm, _, _ = lateral_film
+        bad = tmp_path / "bad.json"
+        bad.write_text("{not json", encoding="utf-8")
+        assert_user_error(run(dcm, "--landmarks", bad, "--out", tmp_path / "o"), "is not valid JSON")
+
+    def test_landmarks_outside_image(self, lateral_film, tmp_path: Path) -> None:
+        dcm, _, lm = lateral_film
+        d = json.loads(lm.read_text())
+        d["points"]["L1.superior.anterior"] = [5000.0, 10.0]
+        lm.write_text(json.dumps(d))
+        assert_user_error(run(dcm, "--landmarks", lm, "--out", tmp_path / "o"), "outside the 300 x 420 px image")
+
+    def test_vertebrae_in_impossible_order(self, lateral_film, tmp_path: Path) -> None:
+        dcm, _, lm = lateral_film
+        d = json.loads(lm.read_text())
+        swap = {k.replace("L2.", "Lx.").replace("L4.", "L2.").replace("Lx.", "L4."): v for k, v in d["points"].items()}
+        d["points"] = swap
+        lm.write_text(json.dumps(d))
+        assert_user_error(run(dcm, "--landmarks", lm, "--out", tmp_path / "o"), "impossible order")
+
+    def test_no_landmarks(self, lateral_film, tmp_path: Path) -> None:
+        dcm, _, _ = lateral_film
+        assert_user_error(run(dcm, "--out", tmp_path / "o"), "no detector available yet: pass --landmarks")
+
+    def test_landmarks_for_another_image(self, lateral_film, tmp_path: Path) -> None:
+        dcm, _, lm = lateral_film
+        d = json.loads(lm.read_text())
+        d["image"] = {"width": 600, "height": 840}
+        lm.write_text(json.dumps(d))
+        assert_user_error(run(dcm, "--landmarks", lm, "--out", tmp_path / "o"), "600 x 840 px image")
+
+    def test_view_disagrees_with_landmarks(self, lateral_film, tmp_path: Path) -> None:
+        dcm, _, lm = lateral_film
+        assert_user_error(run(dcm, "--landmarks", lm, "--view", "ap", "--out", tmp_path / "o"), "'ap'")
+
+    def test_no_output_written_on_error(self, lateral_film, tmp_path: Path) -> None:
+        dcm, _, _ = lateral_film
+        run(dcm, "--out", tmp_path / "o")
+        assert not (tmp_path / "o" / "measurements.json").exists()

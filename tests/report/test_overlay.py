@@ -1,0 +1,80 @@
+"""Tests for fusionwatch.report.overlay: the annotated film."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from _synth import draw_lateral_spine
+from fusionwatch.measure import measure_film
+from fusionwatch.radiograph import Radiograph, View
+from fusionwatch.report.overlay import _panel_lines, render_overlay, save_overlay, window_for_display
+from fusionwatch.units import Spacing
+
+ENDPLATE_RGB = (0x36, 0xC5, 0xF0)
+
+
+def _film(width: int, height: int, mm_per_px: float, spacing: bool = True):
+    pixels, landmarks = draw_lateral_spine(width=width, height=height, mm_per_px=mm_per_px, facing="left")
+    film = Radiograph(
+        pixels.astype(np.float32),
+        spacing=Spacing.isotropic(mm_per_px) if spacing else None,
+        view=View.LATERAL,
+        source="synthetic.dcm",
+    )
+    return film, landmarks, measure_film(landmarks, film.spacing)
+
+
+class TestRender:
+    @pytest.mark.parametrize(("size", "expected_height"), [((500, 600), 1200), ((2000, 2500), 2500)])
+    def test_size_and_scale(self, size, expected_height) -> None:
+        """Small films are enlarged to 1200 px high, large ones kept; the film keeps its aspect; a panel is added."""
+        film, lm, ms = _film(*size, mm_per_px=0.6 if size[0] == 500 else 0.15)
+        rgb = render_overlay(film, lm, ms)
+        assert rgb.dtype == np.uint8 and rgb.ndim == 3 and rgb.shape[2] == 3
+        assert rgb.shape[0] == expected_height
+        film_w = round(size[0] * expected_height / size[1])
+        assert rgb.shape[1] == film_w + round(expected_height * 0.42)
+
+    def test_endplate_drawn_where_the_landmarks_are(self) -> None:
+        """Endplate colour appears on the L3 superior endplate midpoint (scaled to the output), not in the corner."""
+        film, lm, ms = _film(500, 600, 0.6)
+        rgb = render_overlay(film, lm, ms).astype(int)
+        s = 1200 / 600
+        a, p = lm.get("L3.superior.anterior"), lm.get("L3.superior.posterior")
+        x, y = round((a[0] + p[0]) / 2 * s), round((a[1] + p[1]) / 2 * s)
+        patch = rgb[y - 3 : y + 4, x - 3 : x + 4]
+        assert (np.abs(patch - ENDPLATE_RGB).sum(axis=2) < 60).any()
+        corner = rgb[:20, :20]
+        assert not (np.abs(corner - ENDPLATE_RGB).sum(axis=2) < 60).any()
+
+    def test_units_in_panel(self) -> None:
+        """Uncalibrated: the panel says px and never mm; calibrated: mm."""
+        film, lm, ms = _film(500, 600, 0.6, spacing=False)
+        lines = [t for t, _ in _panel_lines(film, lm, ms, [], [])]
+        assert any(t.endswith(" px") for t in lines[3:]) and not any(t.endswith(" mm") for t in lines[3:])
+        assert "Uncalibrated: lengths in px, no mm" in lines
+        film, lm, ms = _film(500, 600, 0.6, spacing=True)
+        text = "\n".join(t for t, _ in _panel_lines(film, lm, ms, [], ["L3 looks odd"]))
+        assert " mm" in text and "NEEDS REVIEW:" in text and "- L3 looks odd" in text
+
+    def test_save_png(self, tmp_path: Path) -> None:
+        film, lm, ms = _film(500, 600, 0.6)
+        path = save_overlay(film, lm, ms, tmp_path / "o.png")
+        with Image.open(path) as im:
+            assert im.format == "PNG" and im.size[1] == 1200
+
+
+class TestWindow:
+    def test_dicom_window_used(self) -> None:
+        px = np.linspace(0, 1000, 64 * 64, dtype=np.float32).reshape(64, 64)
+        shown = window_for_display(Radiograph(px, display_window=(500.0, 200.0)))
+        assert shown.min() == 0.0 and shown.max() == 1.0
+        assert shown[px <= 400].max() == 0.0 and shown[px >= 600].min() == 1.0
+
+    def test_constant_image(self) -> None:
+        shown = window_for_display(Radiograph(np.full((32, 32), 7.0, np.float32)))
+        assert np.isfinite(shown).all()
