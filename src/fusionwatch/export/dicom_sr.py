@@ -1,0 +1,203 @@
+"""DICOM exports: a TID 1500 measurement report (Comprehensive 3D SR, via highdicom) and a secondary capture of the
+annotated film.
+
+The SR holds one measurement group (TID 1501) for the film with every measured value that has a UCUM unit (degrees,
+millimetres, percent, ratios). Pixel lengths are left out (no physical unit) and so are values that could not be
+measured. Each value names its algorithm and version (TID 4019) and, for millimetres, the spacing source as an
+algorithm parameter ("spacing_source=patient_plane").
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+
+import highdicom as hd
+import numpy as np
+from pydicom.dataset import Dataset
+from pydicom.sr.coding import Code as PdCode
+from pydicom.uid import generate_uid
+
+from fusionwatch.export.codes import DICOM_CODES, Code, check_coding, finding_site, measure_code, ucum_unit
+from fusionwatch.export.deid import deidentify_dataset, pseudo_uid
+from fusionwatch.measurement import Measurement
+
+__all__ = ["MANUFACTURER", "build_measurement_sr", "build_secondary_capture", "write_measurement_sr"]
+
+MANUFACTURER = "fusionwatch"
+_ALGORITHM = "fusionwatch"
+
+
+_TYPE2 = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate", "StudyTime",
+          "ReferringPhysicianName", "AccessionNumber", "StudyID")
+
+
+def _with_type2(ds: Dataset) -> Dataset:
+    """A copy with the type-2 patient/study attributes present (empty when unknown), as highdicom copies them."""
+    out = copy.deepcopy(ds)
+    for kw in _TYPE2:
+        if kw not in out:
+            setattr(out, kw, "")
+    return out
+
+
+def _cc(code: Code) -> hd.sr.CodedConcept:
+    check_coding(code.scheme, code.value)
+    return hd.sr.CodedConcept(value=code.value, scheme_designator=code.scheme, meaning=code.meaning)
+
+
+def _unit(code: str, meaning: str) -> hd.sr.CodedConcept:
+    check_coding("UCUM", code)
+    return hd.sr.CodedConcept(value=code, scheme_designator="UCUM", meaning=meaning)
+
+
+def build_measurement_sr(
+    source: Dataset,
+    measurements: Sequence[Measurement],
+    *,
+    patient_key: str,
+    surgery_date: dt.date | None = None,
+    deidentify: bool = False,
+    version: str = "0.1.0",
+    series_number: int = 900,
+) -> hd.sr.Comprehensive3DSR:
+    """A TID 1500 Imaging Measurement Report of ``measurements`` made on the film ``source``.
+
+    Parameters
+    ----------
+    source : pydicom.Dataset
+        The film the measurements were made on (its header is enough; pixels are not read).
+    measurements : sequence of Measurement
+        Values with units; px values and missing values are skipped.
+    patient_key : str
+        Pseudonymous key; used for de-identification and stable UIDs.
+    surgery_date : date, optional
+        Needed with ``deidentify`` (dates are shifted so that surgery is 2000-01-01).
+    deidentify : bool
+        De-identify the evidence first (:func:`fusionwatch.export.deid.deidentify_dataset`).
+
+    Raises
+    ------
+    ValueError
+        If no measurement has an exportable value, or ``deidentify`` is asked without a surgery date.
+    """
+    if deidentify:
+        if surgery_date is None:
+            raise ValueError("De-identified export needs the surgery date (dates are shifted relative to it).")
+        source = deidentify_dataset(source, patient_key, surgery_date)
+    source = _with_type2(source)
+    items = []
+    for m in measurements:
+        unit = ucum_unit(m.unit)
+        if m.value is None or unit is None:
+            continue
+        params = [f"spacing_source={m.spacing_source.value}"] if m.spacing_source else None
+        props = None
+        if m.uncertainty is not None:
+            props = hd.sr.MeasurementProperties(upper_measurement_uncertainty=float(m.uncertainty),
+                                                lower_measurement_uncertainty=float(m.uncertainty))
+        items.append(
+            hd.sr.Measurement(
+                name=_cc(measure_code(m.name)),
+                value=float(m.value),
+                unit=_unit(*unit),
+                finding_sites=[hd.sr.FindingSite(_cc(finding_site(m.name)))],
+                properties=props,
+                algorithm_id=hd.sr.AlgorithmIdentification(name=f"{_ALGORITHM} {m.method}"[:64], version=version,
+                                                           parameters=params),
+            )
+        )
+    if not items:
+        raise ValueError("No measurement with a value and a physical unit to export.")
+    group = hd.sr.MeasurementsAndQualitativeEvaluations(
+        tracking_identifier=hd.sr.TrackingIdentifier(
+            uid=pseudo_uid(patient_key, f"group|{source.SOPInstanceUID}"), identifier="lateral film measurements"
+        ),
+        measurements=items,
+        finding_sites=[hd.sr.FindingSite(_cc(DICOM_CODES["lumbosacral_region"]))],
+        source_images=[hd.sr.SourceImageForMeasurementGroup(source.SOPClassUID, source.SOPInstanceUID)],
+    )
+    device = hd.sr.ObserverContext(
+        observer_type=PdCode("121007", "DCM", "Device"),
+        observer_identifying_attributes=hd.sr.DeviceObserverIdentifyingAttributes(
+            uid=pseudo_uid("fusionwatch-device", version), name=_ALGORITHM, manufacturer_name=MANUFACTURER,
+            model_name=_ALGORITHM,
+        ),
+    )
+    report = hd.sr.MeasurementReport(
+        observation_context=hd.sr.ObservationContext(observer_device_context=device),
+        procedure_reported=_cc(DICOM_CODES["plain_radiography"]),
+        imaging_measurements=[group],
+        title=_cc(DICOM_CODES["imaging_measurement_report"]),
+    )
+    series_uid = pseudo_uid(patient_key, f"sr-series|{source.StudyInstanceUID}")
+    sop_uid = pseudo_uid(patient_key, f"sr|{source.SOPInstanceUID}|{len(items)}")
+    return hd.sr.Comprehensive3DSR(
+        evidence=[source],
+        content=report,
+        series_instance_uid=series_uid,
+        series_number=series_number,
+        sop_instance_uid=sop_uid,
+        instance_number=1,
+        manufacturer=MANUFACTURER,
+        is_complete=True,
+        is_final=False,  # automatic measurements: preliminary until a reader verifies them
+        is_verified=False,
+    )
+
+
+def write_measurement_sr(path: str | Path, *args, **kwargs) -> Path:  # noqa: ANN002, ANN003
+    """:func:`build_measurement_sr` and save it to ``path``."""
+    sr = build_measurement_sr(*args, **kwargs)
+    path = Path(path)
+    sr.save_as(path, enforce_file_format=True)
+    return path
+
+
+def build_secondary_capture(
+    source: Dataset,
+    image: np.ndarray,
+    *,
+    patient_key: str,
+    surgery_date: dt.date | None = None,
+    deidentify: bool = False,
+    series_number: int = 901,
+) -> hd.sc.SCImage:
+    """A Secondary Capture image of the annotated film (RGB ``(H, W, 3)`` uint8) in the film's study.
+
+    Patient and study attributes come from ``source`` (de-identified first when asked).
+    """
+    if deidentify:
+        if surgery_date is None:
+            raise ValueError("De-identified export needs the surgery date (dates are shifted relative to it).")
+        source = deidentify_dataset(source, patient_key, surgery_date)
+    source = _with_type2(source)
+    arr = np.asarray(image)
+    if arr.ndim == 2:
+        arr = np.repeat(arr[..., None], 3, axis=2)
+    if arr.ndim != 3 or arr.shape[2] != 3:
+        raise ValueError(f"Annotated film must be (H, W, 3) RGB or (H, W) gray, got shape {arr.shape}.")
+    arr = arr.astype(np.uint8)
+    sc = hd.sc.SCImage.from_ref_dataset(
+        ref_dataset=source,
+        pixel_array=arr,
+        photometric_interpretation="RGB",
+        bits_allocated=8,
+        coordinate_system="PATIENT",
+        series_instance_uid=pseudo_uid(patient_key, f"sc-series|{source.StudyInstanceUID}"),
+        series_number=series_number,
+        sop_instance_uid=pseudo_uid(patient_key, f"sc|{source.SOPInstanceUID}"),
+        instance_number=1,
+        manufacturer=MANUFACTURER,
+        patient_orientation=("P", "F") if "PatientOrientation" not in source else tuple(source.PatientOrientation),
+        transfer_syntax_uid="1.2.840.10008.1.2.1",
+    )
+    sc.SeriesDescription = "fusionwatch annotated film"
+    sc.DerivationDescription = "Landmarks and measurements drawn by fusionwatch; not for primary diagnosis."
+    return sc
+
+
+def new_uid() -> str:
+    return str(generate_uid())

@@ -1,0 +1,172 @@
+"""FHIR R4 export: a ``collection`` Bundle with the patient's imaging measurements, fusion status and PROMs as
+Observations.
+
+Resources are built as plain JSON and parsed with ``fhir.resources.R4B`` (FHIR 4.3, whose Patient, Observation and
+Bundle are wire-compatible with R4 4.0.1 for the elements used here). Because the models accept any status or code,
+every code and status goes through :func:`fusionwatch.export.codes.check_coding` / the status allow-list first.
+
+Automatic measurements are ``status: preliminary`` (decision support, not yet verified by a reader); PROMs, which the
+patient reported, are ``final``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+from fusionwatch.export.codes import (
+    FHIR_OBSERVATION_STATUS,
+    FW_SYSTEM,
+    LOINC,
+    OBS_CATEGORY_SYSTEM,
+    PAIN_NRS_LOINC,
+    SNOMED,
+    UCUM,
+    check_coding,
+    finding_site,
+    measure_code,
+    ucum_unit,
+)
+from fusionwatch.export.deid import pseudo_id
+from fusionwatch.report.labels import label
+from fusionwatch.report.model import ReportData
+
+__all__ = ["build_fhir_bundle", "write_fhir_bundle", "parse_bundle"]
+
+
+def _coding(system: str, code: str, display: str) -> dict[str, str]:
+    check_coding(system, code)
+    return {"system": system, "code": code, "display": display}
+
+
+def _category(code: str) -> list[dict[str, Any]]:
+    return [{"coding": [_coding(OBS_CATEGORY_SYSTEM, code, code.replace("-", " ").title())]}]
+
+
+def _status(value: str) -> str:
+    if value not in FHIR_OBSERVATION_STATUS:
+        raise ValueError(f"Observation status {value!r} is not a FHIR R4 status ({sorted(FHIR_OBSERVATION_STATUS)}).")
+    return value
+
+
+def _obs(oid: str, status: str, category: str, code: dict[str, Any], subject: str, when: dt.date,
+         **extra: Any) -> dict[str, Any]:
+    return {
+        "resourceType": "Observation",
+        "id": oid,
+        "status": _status(status),
+        "category": _category(category),
+        "code": code,
+        "subject": {"reference": subject},
+        "effectiveDateTime": when.isoformat(),
+        **extra,
+    }
+
+
+def build_fhir_bundle(data: ReportData, *, deidentify: bool = False) -> dict[str, Any]:
+    """The patient's observations as a FHIR R4 ``collection`` Bundle (a JSON-ready dict).
+
+    Contents: one Patient (pseudonymous key; name, identifier and birth date only when not de-identified), one
+    Observation per measured value with a UCUM unit at every visit, one fusion-status Observation per visit with a
+    status, and per PROM record the ODI total (%) and back / leg pain (LOINC 72514-3 with a body-site text).
+    """
+    if deidentify:
+        data = data.deidentified()
+    key = data.patient_key
+    pid = pseudo_id(key, "patient")
+    subject = f"Patient/{pid}"
+    patient: dict[str, Any] = {"resourceType": "Patient", "id": pid,
+                               "identifier": [{"system": "urn:fusionwatch:patient-key", "value": key}]}
+    if not data.is_deidentified:
+        if data.patient_id:
+            patient["identifier"].append({"value": data.patient_id})
+        if data.patient_name:
+            family, _, given = data.patient_name.partition("^")
+            patient["name"] = [{"family": family, **({"given": [given.split("^")[0]]} if given else {})}]
+        if data.birth_date:
+            patient["birthDate"] = data.birth_date.isoformat()
+    entries: list[dict[str, Any]] = [patient]
+    for v in data.visits:
+        for m in v.measurements:
+            unit = ucum_unit(m.unit)
+            if m.value is None or unit is None:
+                continue
+            code = measure_code(m.name)
+            site = finding_site(m.name)
+            obs = _obs(
+                pseudo_id(key, f"{v.date}|{m.name.value}"), "preliminary", "imaging",
+                {"coding": [_coding(FW_SYSTEM, code.value, label(m.name))], "text": label(m.name)},
+                subject, v.date,
+                valueQuantity={"value": round(float(m.value), 4), "unit": unit[1], "system": UCUM,
+                               "code": _coding(UCUM, unit[0], unit[1])["code"]},
+                bodySite={"coding": [_coding(SNOMED, site.value, site.meaning)]},
+                note=[{"text": f"visit {v.label}; day {v.days_since_surgery} after surgery"
+                       + (f"; spacing {m.spacing_source.value}" if m.spacing_source else "")}],
+            )
+            entries.append(obs)
+        if v.fusion_status is not None:
+            entries.append(_obs(
+                pseudo_id(key, f"{v.date}|fusion_status"), "preliminary", "imaging",
+                {"coding": [_coding(FW_SYSTEM, "fusion_status", "Radiographic fusion status (automatic)")],
+                 "text": "Radiographic fusion status (automatic)"},
+                subject, v.date,
+                valueCodeableConcept={"text": v.fusion_status.value},
+                note=[{"text": r} for r in v.status_reasons] or None,
+            ))
+    for p in data.proms:
+        o = p.odi
+        if o is not None:
+            entries.append(_obs(
+                pseudo_id(key, f"{p.date}|odi"), "final", "survey",
+                {"coding": [_coding(FW_SYSTEM, "odi_total", "Oswestry Disability Index total score")],
+                 "text": "Oswestry Disability Index (%)"},
+                subject, p.date,
+                valueQuantity={"value": round(o.score, 2), "unit": "%", "system": UCUM, "code": "%"},
+                note=[{"text": f"{o.answered}/10 sections answered; band {o.band}"}],
+            ))
+        for attr, site in (("back_pain", "Lower back"), ("leg_pain", "Leg")):
+            value = getattr(p, attr)
+            if value is None:
+                continue
+            entries.append(_obs(
+                pseudo_id(key, f"{p.date}|{attr}"), "final", "survey",
+                {"coding": [_coding(LOINC, PAIN_NRS_LOINC.value, PAIN_NRS_LOINC.meaning)], "text": f"{site} pain (0-10)"},
+                subject, p.date,
+                valueQuantity={"value": value, "unit": "{score}", "system": UCUM,
+                               "code": _coding(UCUM, "{score}", "score")["code"]},
+                bodySite={"text": site},
+            ))
+    for e in entries:
+        if e.get("note") is None:
+            e.pop("note", None)
+    bundle = {
+        "resourceType": "Bundle",
+        "id": pseudo_id(key, "bundle"),
+        "type": "collection",
+        "timestamp": dt.datetime.combine(data.generated_on, dt.time(0, 0), tzinfo=dt.UTC).isoformat(),
+        "entry": [{"fullUrl": f"urn:uuid:{_uuid(key, e['id'])}", "resource": e} for e in entries],
+    }
+    parse_bundle(bundle)  # structural validation by fhir.resources
+    return bundle
+
+
+def _uuid(key: str, rid: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"urn:fusionwatch:{key}:{rid}"))
+
+
+def parse_bundle(bundle: dict[str, Any] | str) -> Any:
+    """Parse and validate with ``fhir.resources`` (R4B models); raises ``pydantic.ValidationError`` when malformed."""
+    from fhir.resources.R4B.bundle import Bundle
+
+    if isinstance(bundle, str):
+        return Bundle.model_validate_json(bundle)
+    return Bundle.model_validate(bundle)
+
+
+def write_fhir_bundle(data: ReportData, path: str | Path, *, deidentify: bool = False) -> Path:
+    path = Path(path)
+    path.write_text(json.dumps(build_fhir_bundle(data, deidentify=deidentify), indent=1), encoding="utf-8")
+    return path

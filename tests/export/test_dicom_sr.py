@@ -1,0 +1,86 @@
+"""Tests for export/dicom_sr.py: TID 1500 SR and secondary capture, read back with pydicom/highdicom."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import highdicom as hd
+import numpy as np
+import pydicom
+import pytest
+
+from _synth import write_dicom
+from fusionwatch.export.dicom_sr import build_measurement_sr, build_secondary_capture, write_measurement_sr
+from fusionwatch.measurement import Measurement
+from fusionwatch.measurement import MeasureName as M
+from fusionwatch.units import SpacingSource, Unit
+
+SURGERY = dt.date(2026, 1, 1)
+MEAS = [
+    Measurement(M.SACRAL_SLOPE, 38.2, Unit.DEG, "endplate-corners/1"),
+    Measurement(M.DISC_HEIGHT_MEAN_L5_S1, 9.1, Unit.MM, "two-point/1", spacing_source=SpacingSource.PATIENT_PLANE,
+                uncertainty=0.6),
+    Measurement(M.SLIP_PERCENT_L5_S1, 12.0, Unit.PERCENT, "slip/1"),
+    Measurement(M.DISC_HEIGHT_INDEX_L5_S1, 0.27, Unit.RATIO, "dhi/1"),
+    Measurement(M.DISC_HEIGHT_ANTERIOR_L4_L5, 55.0, Unit.PX, "two-point/1"),
+    Measurement.missing(M.LUMBAR_LORDOSIS, Unit.DEG, "cobb/1", "missing L1"),
+]
+
+
+@pytest.fixture
+def film(tmp_path: Path) -> pydicom.Dataset:
+    p = write_dicom(tmp_path / "film.dcm", spacing=(0.2, 0.2), study_date="20260705",
+                    extra={"PatientName": "Doe^Jane", "PatientID": "MRN-1", "PatientBirthDate": "19610304"})
+    return pydicom.dcmread(p)
+
+
+def _read_measurements(path: Path) -> dict[str, tuple[float, str]]:
+    sr = hd.sr.srread(path)
+    report = hd.sr.MeasurementReport.from_sequence([sr])
+    (group,) = report.get_image_measurement_groups()
+    return {m.name.value: (m.value, m.unit.value) for m in group.get_measurements()}
+
+
+def test_round_trip_values_and_ucum_units(film: pydicom.Dataset, tmp_path: Path) -> None:
+    path = write_measurement_sr(tmp_path / "sr.dcm", film, MEAS, patient_key="K1")
+    got = _read_measurements(path)
+    assert got == {
+        "sacral_slope": (pytest.approx(38.2), "deg"),
+        "disc_height_mean_L5_S1": (pytest.approx(9.1), "mm"),
+        "slip_percent_L5_S1": (pytest.approx(12.0), "%"),
+        "disc_height_index_L5_S1": (pytest.approx(0.27), "1"),
+    }  # px value and the missing value are left out
+    ds = pydicom.dcmread(path)
+    assert ds.SOPClassUID == "1.2.840.10008.5.1.4.1.1.88.34"  # Comprehensive 3D SR
+    assert ds.PatientName == "Doe^Jane" and ds.StudyInstanceUID == film.StudyInstanceUID
+    ref = ds.CurrentRequestedProcedureEvidenceSequence[0].ReferencedSeriesSequence[0].ReferencedSOPSequence[0]
+    assert ref.ReferencedSOPInstanceUID == film.SOPInstanceUID
+
+
+def test_deidentified(film: pydicom.Dataset, tmp_path: Path) -> None:
+    path = write_measurement_sr(tmp_path / "sr.dcm", film, MEAS, patient_key="K1", surgery_date=SURGERY,
+                                deidentify=True)
+    ds = pydicom.dcmread(path)
+    assert str(ds.PatientName) == "K1^" and ds.PatientID == "K1" and not ds.PatientBirthDate
+    assert ds.StudyInstanceUID != film.StudyInstanceUID
+    assert ds.StudyDate == "20000704"  # 2026-07-05 is day 185 after surgery; 2000-01-01 + 185 days = 2000-07-04
+    assert film.PatientName == "Doe^Jane"  # source untouched
+
+
+def test_nothing_to_export_raises(film: pydicom.Dataset) -> None:
+    with pytest.raises(ValueError, match="No measurement"):
+        build_measurement_sr(film, MEAS[4:], patient_key="K1")
+
+
+def test_secondary_capture(film: pydicom.Dataset, tmp_path: Path) -> None:
+    rgb = np.zeros((40, 30, 3), np.uint8)
+    rgb[5:10, 5:10] = (255, 0, 0)
+    sc = build_secondary_capture(film, rgb, patient_key="K1", surgery_date=SURGERY, deidentify=True)
+    sc.save_as(tmp_path / "sc.dcm")
+    back = pydicom.dcmread(tmp_path / "sc.dcm")
+    assert back.SOPClassUID == "1.2.840.10008.5.1.4.1.1.7"  # Secondary Capture Image Storage
+    assert back.pixel_array.shape == (40, 30, 3) and tuple(back.pixel_array[6, 6]) == (255, 0, 0)
+    sr = build_measurement_sr(film, MEAS, patient_key="K1", surgery_date=SURGERY, deidentify=True)
+    assert back.StudyInstanceUID == sr.StudyInstanceUID  # same pseudonymous study
+    assert str(back.PatientName) == "K1^"
