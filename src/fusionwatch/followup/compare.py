@@ -53,7 +53,7 @@ def previous_value(visits: Sequence[VisitInput], index: int, name: MeasureName, 
 def measurement_deltas(visits: Sequence[VisitInput], index: int, baseline: int | None) -> tuple[MeasurementDelta, ...]:
     """Every measurement of ``visits[index]`` with its deltas (``value - reference``, same unit only).
 
-    Deltas vs baseline are given for visits on or after the baseline date; deltas vs previous for any visit with an
+    Deltas vs baseline are given for visits after the baseline date; deltas vs previous for any visit with an
     earlier value.
     """
     visit = visits[index]
@@ -61,7 +61,7 @@ def measurement_deltas(visits: Sequence[VisitInput], index: int, baseline: int |
     out = []
     for name, m in sorted(visit.measurements.items(), key=lambda kv: list(MeasureName).index(kv[0])):
         b_val = None
-        if base is not None and visit.date >= base.date:
+        if base is not None and visit.date > base.date:
             bm = base.measurements.get(name)
             if bm is not None and bm.value is not None and bm.unit is m.unit:
                 b_val = bm.value

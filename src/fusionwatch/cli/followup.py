@@ -1,0 +1,275 @@
+"""CLI: ``fusionwatch ingest``, ``followup``, ``override`` and ``patient add`` (store adapter; no clinical logic here)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from fusionwatch.cli._app import app, console, err_console
+from fusionwatch.errors import InputError
+
+__all__ = ["patient_app"]
+
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", envvar="FUSIONWATCH_DB", help="Database URL or SQLite file [default: sqlite:///fusionwatch.db]."),
+]
+
+patient_app = typer.Typer(help="Patients and their index surgery.", no_args_is_help=True)
+app.add_typer(patient_app, name="patient")
+
+
+def _store(db: str | None):  # type: ignore[no-untyped-def]
+    from fusionwatch.store import Store
+
+    return Store(db)
+
+
+def _date(text: str | None, what: str) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"{what}: expected a date YYYY-MM-DD, got {text!r}.") from None
+
+
+def _journey_manifest(p: Path) -> Path | None:
+    if p.is_file() and p.name == "journey.json":
+        return p
+    if p.is_dir() and (p / "journey.json").is_file():
+        return p / "journey.json"
+    return None
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files, folders (recursive), DICOMDIR files or journey folders.")],
+    db: DbOption = None,
+    patient: Annotated[str | None, typer.Option("--patient", help="Patient key for files without DICOM identifiers.")] = None,
+    date: Annotated[str | None, typer.Option("--date", help="Film date YYYY-MM-DD for files without DICOM dates.")] = None,
+    view: Annotated[str | None, typer.Option("--view", help="lateral, ap, flexion or extension.")] = None,
+    analyse: Annotated[bool, typer.Option("--analyse/--no-analyse", help="Hardware and motion checks per visit.")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Ingest films: idempotent (a stored SOP Instance is skipped), one transaction per film, bad files reported."""
+    from fusionwatch.ingest import IngestReport, ingest as run_ingest, ingest_journey
+    from fusionwatch.radiograph import View
+
+    try:
+        v = View(view) if view else None
+    except ValueError:
+        raise InputError(f"--view must be one of {[x.value for x in View]}, got {view!r}.") from None
+    when = _date(date, "--date")
+    store = _store(db)
+    report = IngestReport()
+    with Progress(TextColumn("[bold]ingest[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
+                  TimeRemainingColumn(), console=err_console, transient=True, disable=as_json) as bar:
+        task = bar.add_task("", total=None)
+
+        def tick(done: int, total: int, name: str) -> None:
+            bar.update(task, completed=done, total=total, description=name)
+
+        journeys = [m for p in paths if (m := _journey_manifest(p)) is not None]
+        plain = [p for p in paths if _journey_manifest(p) is None]
+        for manifest in journeys:
+            r = ingest_journey(manifest, store, progress=tick, analyse=analyse)
+            report.outcomes += r.outcomes
+            report.notes += r.notes
+        if plain:
+            r = run_ingest(plain, store, patient_key=patient, date=when, view=v, progress=tick, analyse=analyse)
+            report.outcomes += r.outcomes
+            report.notes += r.notes
+    store.close()
+    if as_json:
+        console.print_json(json.dumps(report.to_dict()))
+    else:
+        for o in report.failed:
+            err_console.print(f"[red]failed[/] {o.path}: {o.reason}", highlight=False, soft_wrap=True)
+        for o in report.added:
+            if o.reason:
+                console.print(f"[yellow]note[/] {Path(o.path).name} ({o.patient_key}, {o.visit_label}): {o.reason}",
+                              highlight=False, soft_wrap=True)
+        for n in report.notes:
+            console.print(f"[yellow]note[/] {n}", highlight=False, soft_wrap=True)
+        console.print(
+            f"{len(report.added)} added, {len(report.skipped)} skipped (already stored), {len(report.failed)} failed, "
+            f"{len(report.needs_landmarks)} need landmarks; patients: {', '.join(report.patient_keys) or 'none'}",
+            highlight=False,
+        )
+    if report.failed and not report.added and not report.skipped:
+        raise typer.Exit(1)
+
+
+def _fmt(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.3f}" if unit == "ratio" else f"{value:.1f}"
+
+
+def _fmt_delta(value: float | None, unit: str) -> str:
+    if value is None:
+        return ""
+    return f"{value:+.3f}" if unit == "ratio" else f"{value:+.1f}"
+
+
+@app.command()
+def followup(
+    patient: Annotated[str, typer.Argument(help="The patient's pseudonymous key.")],
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the timeline as JSON.")] = False,
+) -> None:
+    """Print a patient's timeline: measurements with deltas vs baseline and previous visit, findings, fusion status."""
+    store = _store(db)
+    try:
+        timeline = store.load_timeline(patient)
+    finally:
+        store.close()
+    if as_json:
+        console.print_json(json.dumps(timeline.to_dict()))
+        return
+    s = timeline.surgery
+    head = f"[bold]{timeline.patient_key}[/]"
+    if s is not None:
+        head += f"  surgery {s.date.isoformat()} {s.approach.value} " + ", ".join(f"{a.value}-{b.value}" for a, b in s.levels)
+    console.print(head, highlight=False)
+    console.print(timeline.baseline_note, style="dim", highlight=False)
+    visits = timeline.visits
+    table = Table(title="Measurements (value; change vs baseline / vs previous visit)", show_lines=False)
+    table.add_column("measure")
+    for v in visits:
+        day = f"day {v.days_since_surgery}" if v.days_since_surgery is not None else v.date.isoformat()
+        table.add_column(f"{v.label}{' (baseline)' if v.is_baseline else ''}\n{day}", justify="right")
+    names = list(dict.fromkeys(m.name for v in visits for m in v.measurements if m.value is not None))
+    for name in names:
+        unit = next(m.unit.value for v in visits for m in v.measurements if m.name is name)
+        row = [f"{name.value} ({unit})"]
+        for v in visits:
+            m = v.measurement(name)
+            if m is None or m.value is None:
+                row.append("-")
+                continue
+            deltas = " / ".join(x for x in (_fmt_delta(m.delta_vs_baseline, unit), _fmt_delta(m.delta_vs_previous, unit)) if x)
+            row.append(_fmt(m.value, unit) + (f"\n[dim]{deltas}[/]" if deltas else ""))
+        table.add_row(*row)
+    if names:
+        console.print(table)
+    for v in visits:
+        status = v.status.status.value if v.status.status else "n/a"
+        line = f"[bold]{v.label}[/] ({v.date.isoformat()}): fusion status [bold]{status}[/]"
+        if v.reader_status is not None:
+            line += f"  | reader: {v.reader_status.value} ({v.reader_status.author}, {v.reader_status.at:%Y-%m-%d})"
+        if v.bridwell_grade is not None:
+            line += f"  | Bridwell {v.bridwell_grade.value} ({v.bridwell_grade.author})"
+        console.print(line, highlight=False)
+        for r in v.status.reasons:
+            console.print(f"    {r}", style="dim", highlight=False, soft_wrap=True)
+        if v.status.decide_with:
+            console.print(f"    would decide: {v.status.decide_with}", style="dim", highlight=False, soft_wrap=True)
+        for m in v.motion:
+            console.print(f"    motion {getattr(m, 'level', '')}: {m.angle_deg:+.1f} deg"
+                          + (f" ± {m.angle_sd_deg:.1f}" if m.angle_sd_deg is not None else "")
+                          + (f", {m.translation_mm:+.1f} mm" if m.translation_mm is not None else
+                             (f", {m.translation_percent:+.1f} %" if m.translation_percent is not None else "")),
+                          highlight=False)
+        for f in v.findings:
+            console.print(f"    [yellow]{f.severity.value}[/] {f.kind}: {f.summary}", highlight=False, soft_wrap=True)
+        for f in v.review:
+            console.print(f"    [cyan]review[/] {f.summary}", highlight=False, soft_wrap=True)
+        for o in v.overrides:
+            if o.target not in ("fusion_status", "grade:bridwell"):
+                console.print(f"    reader {o.target} = {o.value} ({o.author}, {o.at:%Y-%m-%d}){': ' + o.reason if o.reason else ''}",
+                              highlight=False, soft_wrap=True)
+
+
+BRIDWELL = ("I", "II", "III", "IV")
+
+
+@app.command()
+def override(
+    patient: Annotated[str, typer.Argument(help="The patient's pseudonymous key.")],
+    visit: Annotated[str, typer.Argument(help="Visit label (e.g. 12-months) or date YYYY-MM-DD.")],
+    author: Annotated[str, typer.Option("--author", help="Who decides (stored with the time).")],
+    status: Annotated[str | None, typer.Option("--status", help="Reader's fusion status.")] = None,
+    bridwell: Annotated[str | None, typer.Option("--bridwell", help="Bridwell interbody grade I-IV.")] = None,
+    finding: Annotated[list[str] | None, typer.Option("--finding", help="KIND=VALUE, e.g. cage_subsidence=rejected.")] = None,
+    lucency: Annotated[str | None, typer.Option("--lucency", help="yes/no: lucency at the cage-endplate interface.")] = None,
+    bridging: Annotated[float | None, typer.Option("--bridging", help="Fraction 0-1 of the disc space bridged by bone.")] = None,
+    reason: Annotated[str, typer.Option("--reason", help="Why.")] = "",
+    db: DbOption = None,
+) -> None:
+    """Record a reader's fusion status, Bridwell grade, finding override or bone evidence (what the tool said is kept)."""
+    from fusionwatch.records import FusionStatus, Override
+
+    entries: list[tuple[str, str]] = []
+    if status is not None:
+        if status not in [s.value for s in FusionStatus]:
+            raise InputError(f"--status must be one of {[s.value for s in FusionStatus]}, got {status!r}.")
+        entries.append(("fusion_status", status))
+    if bridwell is not None:
+        if bridwell.upper() not in BRIDWELL:
+            raise InputError(f"--bridwell must be one of {', '.join(BRIDWELL)}, got {bridwell!r}.")
+        entries.append(("grade:bridwell", bridwell.upper()))
+    for item in finding or []:
+        kind, sep, value = item.partition("=")
+        if not sep or not kind.strip() or not value.strip():
+            raise InputError(f"--finding must be KIND=VALUE (e.g. cage_subsidence=rejected), got {item!r}.")
+        entries.append((f"finding:{kind.strip()}", value.strip()))
+    if lucency is not None:
+        if lucency.lower() not in ("yes", "no"):
+            raise InputError(f"--lucency must be yes or no, got {lucency!r}.")
+        entries.append(("bone:lucency", lucency.lower()))
+    if bridging is not None:
+        if not 0.0 <= bridging <= 1.0:
+            raise InputError(f"--bridging must be a fraction between 0 and 1, got {bridging!r}.")
+        entries.append(("bone:bridging", f"{bridging:g}"))
+    if not entries:
+        raise InputError("Nothing to record: give --status, --bridwell, --finding, --lucency or --bridging.")
+    when: str | dt.date = _date(visit, "visit") if visit[:1].isdigit() else visit  # type: ignore[assignment]
+    now = dt.datetime.now(dt.timezone.utc)
+    store = _store(db)
+    try:
+        for target, value in entries:
+            rec = store.add_override(patient, Override(target, value, author, now, reason), visit=when)
+            console.print(f"recorded {target} = {value} for {patient} at {rec.visit_label} by {author}", highlight=False)
+    finally:
+        store.close()
+
+
+@patient_app.command("add")
+def patient_add(
+    key: Annotated[str, typer.Argument(help="Pseudonymous key (or the key an ingest gave a DICOM patient).")],
+    surgery_date: Annotated[str, typer.Option("--surgery-date", help="Date of the index operation YYYY-MM-DD.")],
+    approach: Annotated[str, typer.Option("--approach", help="TLIF, PLIF, ALIF or posterolateral.")] = "TLIF",
+    levels: Annotated[str, typer.Option("--levels", help="Fused segment(s), e.g. L5-S1 or L4-L5,L5-S1.")] = "L5-S1",
+    patient_id: Annotated[str | None, typer.Option("--patient-id", help="DICOM Patient ID to link films to.")] = None,
+    db: DbOption = None,
+) -> None:
+    """Add a patient (or update one) with the index surgery; existing visits are relabelled from the surgery date."""
+    from fusionwatch.anatomy import Level
+    from fusionwatch.records import Approach, Patient, Surgery
+
+    try:
+        appr = Approach(approach) if approach != "POSTEROLATERAL" else Approach.POSTEROLATERAL
+    except ValueError:
+        raise InputError(f"--approach must be one of {[a.value for a in Approach]}, got {approach!r}.") from None
+    try:
+        segs = tuple((Level(a.strip()), Level(b.strip())) for a, b in (s.split("-") for s in levels.split(",")))
+    except ValueError:
+        raise InputError(f"--levels must look like L5-S1 or L4-L5,L5-S1, got {levels!r}.") from None
+    surgery = Surgery(date=_date(surgery_date, "--surgery-date"), levels=segs, approach=appr)  # type: ignore[arg-type]
+    store = _store(db)
+    try:
+        store.add_patient(Patient(key=key, patient_id=patient_id))
+        store.set_surgery(key, surgery)
+        n = len(store.list_visits(key))
+    finally:
+        store.close()
+    console.print(f"patient {key}: surgery {surgery.date.isoformat()} {appr.value} {levels}; {n} visit(s) relabelled",
+                  highlight=False)

@@ -1,0 +1,501 @@
+"""The ingest use-case: files, folders, DICOMDIR or a simulated journey -> films measured and stored, visit by visit.
+
+Adapter-free: it takes a :class:`~fusionwatch.store.Store` and paths and returns an :class:`IngestReport`; the CLI only
+parses arguments, shows a progress bar and prints the report.
+
+Per film (one database transaction each, so a crash or ``kill -9`` loses nothing already stored and leaves nothing
+half-written): read with :func:`fusionwatch.io.read_radiograph`; skip when its SOP Instance UID (or, for files without
+DICOM identifiers, its SHA-256) is already stored; find the patient (``--patient`` key, else the DICOM Patient ID, else a
+new pseudonymous key) and the visit (the film's date vs the surgery date: the nearest scheduled visit within its window,
+else an unscheduled visit); landmarks from a ``<name>.landmarks.json`` beside the file, else the ``detect`` callable,
+else none (stored and flagged "needs landmarks"); measure with :func:`fusionwatch.pipeline.analyse_film`.
+
+After the films, per visit that gained films: hardware checks against the baseline film (:mod:`fusionwatch.implants`)
+and flexion-extension motion (:mod:`fusionwatch.motion`), each stored in its own transaction and recomputed on re-runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fusionwatch.anatomy import Level
+from fusionwatch.errors import FusionwatchError, InputError, LandmarkError
+from fusionwatch.io import read_landmarks, read_radiograph
+from fusionwatch.io.loading import sniff_format
+from fusionwatch.landmarks import Landmarks
+from fusionwatch.pipeline import analyse_film
+from fusionwatch.radiograph import Radiograph, View
+from fusionwatch.records import Approach, Finding, Patient, Severity, Surgery
+from fusionwatch.store import Store
+
+__all__ = [
+    "FilmOutcome",
+    "IngestReport",
+    "ingest",
+    "ingest_journey",
+    "collect_files",
+    "analyse_visits",
+    "Detector",
+    "Progress",
+    "JOURNEY_SCHEMA",
+]
+
+log = logging.getLogger(__name__)
+
+JOURNEY_SCHEMA = "fusionwatch.sim.journey/1"
+Detector = Callable[[Radiograph], Landmarks | None]
+"""A landmark detector: film in, landmarks (pixels) or ``None`` out."""
+Progress = Callable[[int, int, str], None]
+"""Called after each file with (done, total, file name)."""
+
+_SKIP_NAMES = {"DICOMDIR", "journey.json"}
+_SKIP_SUFFIXES = (".json", ".txt", ".md", ".csv", ".html", ".pdf", ".yaml", ".yml", ".ini", ".db", ".sqlite",
+                  ".db-journal", ".db-wal", ".db-shm", ".log")
+
+
+@dataclass(frozen=True, slots=True)
+class FilmOutcome:
+    """What happened to one file. ``status`` is ``added``, ``skipped`` or ``failed``; ``reason`` says why for the last
+    two (and notes for added films: "needs landmarks", review reasons). No patient identifiers: the key only."""
+
+    path: str
+    status: str
+    reason: str = ""
+    film_id: str | None = None
+    patient_key: str | None = None
+    visit_label: str | None = None
+    measured: bool = False
+
+
+@dataclass
+class IngestReport:
+    """The outcome of one ingest run: one :class:`FilmOutcome` per file, plus visit-level analysis notes."""
+
+    outcomes: list[FilmOutcome] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def _with(self, status: str) -> list[FilmOutcome]:
+        return [o for o in self.outcomes if o.status == status]
+
+    @property
+    def added(self) -> list[FilmOutcome]:
+        return self._with("added")
+
+    @property
+    def skipped(self) -> list[FilmOutcome]:
+        return self._with("skipped")
+
+    @property
+    def failed(self) -> list[FilmOutcome]:
+        return self._with("failed")
+
+    @property
+    def needs_landmarks(self) -> list[FilmOutcome]:
+        return [o for o in self.added if not o.measured]
+
+    @property
+    def patient_keys(self) -> list[str]:
+        return sorted({o.patient_key for o in self.outcomes if o.patient_key})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": "fusionwatch.ingest-report/1",
+            "added": len(self.added), "skipped": len(self.skipped), "failed": len(self.failed),
+            "needs_landmarks": len(self.needs_landmarks), "patients": self.patient_keys,
+            "files": [
+                {"path": o.path, "status": o.status, "reason": o.reason, "film_id": o.film_id,
+                 "patient_key": o.patient_key, "visit": o.visit_label, "measured": o.measured}
+                for o in self.outcomes
+            ],
+            "notes": list(self.notes),
+        }
+
+
+# ---------------------------------------------------------------------------------------------------------- files
+def _is_dicom(path: Path) -> bool:
+    try:
+        with path.open("rb") as fh:
+            return sniff_format(fh.read(132)) == "dicom"
+    except OSError:
+        return False
+
+
+def collect_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[FilmOutcome]]:
+    """Expand files, folders (recursively) and DICOMDIR files into candidate film files, in a stable order.
+
+    A DICOMDIR stands for the folder it sits in (its referenced files live below it and are found by the walk).
+    Landmark files, manifests and other non-image names are left out; of a PNG/JPEG/TIFF and a DICOM file with the
+    same name in one folder only the DICOM is kept (the other is reported as skipped).
+
+    Returns
+    -------
+    (files, skipped)
+    """
+    found: list[Path] = []
+    skipped: list[FilmOutcome] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.name.upper() == "DICOMDIR" and p.is_file():
+            p = p.parent
+        if p.is_dir():
+            found += sorted(
+                q for q in p.rglob("*")
+                if q.is_file() and not q.name.startswith(".") and q.name.upper() not in _SKIP_NAMES
+                and not q.name.lower().endswith(_SKIP_SUFFIXES)
+            )
+        else:
+            found.append(p)  # missing files are reported by the reader with a specific reason
+    unique = list(dict.fromkeys(f.resolve() if f.exists() else f for f in found))
+    by_stem: dict[tuple[Path, str], list[Path]] = {}
+    for f in unique:
+        by_stem.setdefault((f.parent, f.name.split(".")[0]), []).append(f)
+    keep: list[Path] = []
+    for f in unique:
+        group = by_stem[(f.parent, f.name.split(".")[0])]
+        if len(group) > 1 and f.exists() and not _is_dicom(f):
+            dicom = next((g for g in group if g != f and _is_dicom(g)), None)
+            if dicom is not None:
+                skipped.append(FilmOutcome(str(f), "skipped", f"same film as the DICOM file {dicom.name}"))
+                continue
+        keep.append(f)
+    return keep, skipped
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def sidecar_landmarks(path: Path) -> Path | None:
+    """``film.landmarks.json`` beside ``film.dcm`` / ``film.png`` (or ``film.dcm.landmarks.json``), if present."""
+    for cand in (path.with_name(path.name.split(".")[0] + ".landmarks.json"), path.with_name(path.name + ".landmarks.json")):
+        if cand.is_file():
+            return cand
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------------- films
+def _patient_for(store: Store, film: Radiograph, patient_key: str | None) -> str:
+    if patient_key:
+        store.add_patient(Patient(key=patient_key))  # no-op when it exists
+        return patient_key
+    pid = film.ids.patient_id
+    if pid:
+        key = store.find_patient_key(pid)
+        if key is None:
+            key = store.add_patient(Patient(key=store.new_patient_key(), patient_id=pid,
+                                            name=film.ids.patient_name)).key
+        return key
+    raise InputError("The file has no DICOM Patient ID: give the patient key (--patient KEY) and the date (--date).")
+
+
+def _ingest_one(
+    store: Store,
+    path: Path,
+    *,
+    detect: Detector | None,
+    patient_key: str | None,
+    date: dt.date | None,
+    view: View | None,
+    landmarks_path: Path | None = None,
+) -> FilmOutcome:
+    if not path.is_file():
+        raise InputError(f"File not found: {path}" if not path.exists() else f"{path} is not a regular file.")
+    digest = _sha256(path)
+    film = read_radiograph(path, view=view)
+    film_id = film.ids.sop_uid or f"sha256:{digest}"
+    if store.has_film(film_id):
+        return FilmOutcome(str(path), "skipped", "already stored (same SOP Instance UID or file content)", film_id)
+    key = _patient_for(store, film, patient_key)
+    when = date or film.acquired
+    if when is None:
+        raise InputError("The film has no acquisition or study date: give it with --date YYYY-MM-DD.")
+    landmarks: Landmarks | None = None
+    kind = "file"
+    review: list[Finding] = []
+    lm_path = landmarks_path or sidecar_landmarks(path)
+    if lm_path is not None:
+        landmarks = read_landmarks(lm_path)
+    elif detect is not None:
+        landmarks, kind = detect(film), "automatic"
+    measurements: Sequence[Any] = ()
+    reason = ""
+    if landmarks is not None:
+        try:
+            analysis = analyse_film(film, landmarks)
+        except (LandmarkError, FusionwatchError) as exc:
+            review.append(Finding("needs_landmarks", Severity.INFO, f"Landmarks unusable: {exc}", films=(film_id,)))
+            reason = f"needs landmarks: {exc}"
+            landmarks = None
+        else:
+            film, landmarks, measurements = analysis.radiograph, analysis.landmarks, analysis.measurements
+            for r in analysis.needs_review:
+                review.append(Finding("landmark_review", Severity.INFO, r, films=(film_id,)))
+            if analysis.warnings:
+                film = _with_warnings(film, analysis.warnings)
+            if analysis.needs_review:
+                reason = "review: " + "; ".join(analysis.needs_review)
+    else:
+        review.append(Finding("needs_landmarks", Severity.INFO,
+                              "No landmarks (no landmark file, no detector): place them to measure this film.",
+                              films=(film_id,)))
+        reason = "needs landmarks"
+    rec, created = store.add_film(
+        key, film, film_id=film_id, file_path=str(path.resolve()), file_sha256=digest, visit_date=when,
+        landmarks=landmarks, landmark_kind=kind, measurements=measurements, findings=review,
+    )
+    if not created:
+        return FilmOutcome(str(path), "skipped", "already stored (stored meanwhile)", film_id, key, rec.visit_label)
+    return FilmOutcome(str(path), "added", reason, film_id, key, rec.visit_label, measured=bool(measurements))
+
+
+def _with_warnings(film: Radiograph, warnings: Sequence[str]) -> Radiograph:
+    from dataclasses import replace
+
+    return replace(film, warnings=tuple(dict.fromkeys([*film.warnings, *warnings])))
+
+
+def _safe_ingest_one(store: Store, path: Path, **kw: Any) -> FilmOutcome:
+    try:
+        return _ingest_one(store, path, **kw)
+    except FusionwatchError as exc:
+        return FilmOutcome(str(path), "failed", str(exc))
+    except OSError as exc:
+        return FilmOutcome(str(path), "failed", f"cannot read the file: {exc.strerror or exc}")
+    except Exception as exc:  # one bad file must never stop the batch; the reason is reported, not hidden
+        log.exception("unexpected error on one file")
+        return FilmOutcome(str(path), "failed", f"unexpected error ({type(exc).__name__}): {exc}")
+
+
+def ingest(
+    paths: Iterable[str | Path],
+    store: Store,
+    *,
+    detect: Detector | None = None,
+    patient_key: str | None = None,
+    date: dt.date | None = None,
+    view: View | None = None,
+    progress: Progress | None = None,
+    analyse: bool = True,
+) -> IngestReport:
+    """Ingest films into the store; never stops on a bad file.
+
+    Parameters
+    ----------
+    paths : iterable of str or Path
+        Files, folders (searched recursively) and DICOMDIR files.
+    store : Store
+    detect : callable, optional
+        Landmark detector used when a film has no ``.landmarks.json`` beside it.
+    patient_key, date, view : optional
+        For files without DICOM identifiers (PNG, JPEG, TIFF): the patient's pseudonymous key (created when new), the
+        film date and the view. When given they apply to every file of the run and override the DICOM values.
+    progress : callable, optional
+        ``progress(done, total, name)`` after each file.
+    analyse : bool
+        Run the visit-level hardware and motion analysis after the films (default).
+
+    Returns
+    -------
+    IngestReport
+    """
+    files, skipped = collect_files(paths)
+    report = IngestReport(outcomes=list(skipped))
+    for i, path in enumerate(files, 1):
+        report.outcomes.append(_safe_ingest_one(store, path, detect=detect, patient_key=patient_key, date=date, view=view))
+        if progress is not None:
+            progress(i, len(files), path.name)
+    if analyse:
+        report.notes += analyse_visits(store, report.patient_keys)
+    return report
+
+
+# ---------------------------------------------------------------------------------------------------------- journeys
+def _parse_date(text: Any, what: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(str(text))
+    except ValueError:
+        raise InputError(f"{what}: expected a date YYYY-MM-DD, got {text!r}.") from None
+
+
+def ingest_journey(
+    journey_json: str | Path,
+    store: Store,
+    *,
+    detect: Detector | None = None,
+    progress: Progress | None = None,
+    analyse: bool = True,
+) -> IngestReport:
+    """Ingest a simulated journey folder: the patient and surgery from the manifest, then every film it lists.
+
+    Parameters
+    ----------
+    journey_json : str or Path
+        ``journey.json`` (schema ``fusionwatch.sim.journey/1``) or the folder holding it.
+
+    Raises
+    ------
+    InputError
+        If the manifest is missing, not JSON, of another schema or lacks the patient or surgery.
+    """
+    path = Path(journey_json)
+    if path.is_dir():
+        path = path / "journey.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"Journey manifest not found: {path}") from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError(f"Cannot read the journey manifest {path}: {exc}") from None
+    if not isinstance(data, dict) or data.get("schema") != JOURNEY_SCHEMA:
+        raise InputError(f"{path}: expected \"schema\": \"{JOURNEY_SCHEMA}\", got {data.get('schema') if isinstance(data, dict) else data!r}.")
+    try:
+        p, s = data["patient"], data["surgery"]
+        patient = Patient(key=str(p["key"]), patient_id=p.get("patient_id"), name=p.get("name"),
+                          birth_date=_parse_date(p["birth_date"], "patient.birth_date") if p.get("birth_date") else None,
+                          sex=p.get("sex"))
+        surgery = Surgery(
+            date=_parse_date(s["date"], "surgery.date"),
+            levels=tuple((Level(a), Level(b)) for a, b in s.get("levels", [["L5", "S1"]])),
+            approach=Approach(s.get("approach", "TLIF")),
+            **({"implants": tuple(s["implants"])} if isinstance(s.get("implants"), list) else {}),
+        )
+        films = list(data.get("films", []))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"{path}: malformed patient or surgery entry ({exc}).") from None
+    store.add_patient(patient)
+    store.set_surgery(patient.key, surgery)
+    report = IngestReport()
+    base = path.parent
+    for i, f in enumerate(films, 1):
+        file = base / str(f.get("file", ""))
+        try:
+            when = _parse_date(f.get("date"), f"film {file.name} date")
+            view = View(f["view"]) if f.get("view") else None
+            lm = base / f["landmarks"] if f.get("landmarks") else None
+            outcome = _safe_ingest_one(store, file, detect=detect, patient_key=patient.key, date=when, view=view,
+                                       landmarks_path=lm if lm is not None and lm.is_file() else None)
+        except (InputError, ValueError) as exc:
+            outcome = FilmOutcome(str(file), "failed", str(exc))
+        report.outcomes.append(outcome)
+        if progress is not None:
+            progress(i, len(films), file.name)
+    if analyse:
+        report.notes += analyse_visits(store, [patient.key])
+    return report
+
+
+# ---------------------------------------------------------------------------------------------------------- visits
+def analyse_visits(store: Store, patient_keys: Sequence[str]) -> list[str]:
+    """Visit-level analysis of the given patients: hardware checks vs the baseline film and flexion-extension motion.
+
+    Each visit's results replace the previous ones of the same kind in their own transaction (idempotent). Returns
+    notes on what could not be done (never identifiers).
+    """
+    notes: list[str] = []
+    for key in patient_keys:
+        try:
+            notes += _motion_for_patient(store, key)
+        except Exception as exc:  # analysis problems must not lose the films already stored
+            notes.append(f"{key}: motion analysis failed ({type(exc).__name__}: {exc})")
+        try:
+            notes += _hardware_for_patient(store, key)
+        except Exception as exc:
+            notes.append(f"{key}: hardware checks failed ({type(exc).__name__}: {exc})")
+    return notes
+
+
+def _film_and_landmarks(store: Store, film_id: str) -> tuple[Radiograph, Landmarks] | None:
+    rec = store.get_film(film_id)
+    cur = store.current_landmarks(film_id)
+    if cur is None:
+        return None
+    view = View(rec.view) if rec.view else None
+    film = read_radiograph(rec.file_path, view=view)
+    if rec.spacing_source == "user_calibration" and rec.spacing_dx_mm:
+        from dataclasses import replace
+
+        from fusionwatch.units import Spacing, SpacingSource
+
+        film = replace(film, spacing=Spacing(rec.spacing_dx_mm, rec.spacing_dy_mm or rec.spacing_dx_mm,
+                                             SpacingSource.USER_CALIBRATION))
+    return film, cur.landmarks
+
+
+def _motion_for_patient(store: Store, key: str) -> list[str]:
+    from fusionwatch.motion import LANDMARK_METHOD, RegistrationError, landmark_motion, register_motion
+
+    notes = []
+    films = store.list_films(key)
+    for visit in store.list_visits(key):
+        at = [f for f in films if f.visit_date == visit.date]
+        flex = [f for f in at if f.view == "flexion"]
+        ext = [f for f in at if f.view == "extension"]
+        if not flex or not ext:
+            continue
+        a, b = _film_and_landmarks(store, flex[-1].film_id), _film_and_landmarks(store, ext[-1].film_id)
+        if a is None or b is None:
+            notes.append(f"{key} {visit.label}: flexion-extension films need landmarks before motion can be measured.")
+            continue
+        ids = [flex[-1].film_id, ext[-1].film_id]
+        try:
+            results: list[Any] = register_motion(a[0], b[0], a[1], b[1])
+        except (RegistrationError, FusionwatchError) as exc:
+            from fusionwatch.followup import SegmentMotion
+
+            results = []
+            for level in ("L4-L5", "L5-S1"):
+                lm = landmark_motion(a[1], b[1], level, a[0].spacing, b[0].spacing)
+                results.append(SegmentMotion(level, lm.angle_deg, None, lm.translation_mm, lm.translation_percent,
+                                             None, LANDMARK_METHOD, tuple(ids)))
+            notes.append(f"{key} {visit.label}: registration failed ({exc}); landmark-difference motion stored instead.")
+        store.replace_motion(key, visit.date, results, films=ids)
+    return notes
+
+
+def _hardware_for_patient(store: Store, key: str) -> list[str]:
+    from fusionwatch.followup.compare import choose_baseline
+    from fusionwatch.implants import check_implants, detect_implants
+
+    inputs = store.visit_inputs(key)
+    b_index, _ = choose_baseline(inputs)
+    if b_index is None:
+        return []
+    base = inputs[b_index]
+    if base.lateral_film is None:
+        return []
+    cache: dict[str, Any] = {}
+
+    def load(film_id: str) -> tuple[Radiograph, Landmarks, Any] | None:
+        if film_id not in cache:
+            got = _film_and_landmarks(store, film_id)
+            cache[film_id] = None if got is None else (*got, detect_implants(got[0], got[1]))
+        return cache[film_id]
+
+    notes = []
+    b = load(base.lateral_film)
+    if b is None:
+        return []
+    for v in inputs[b_index + 1:]:
+        if v.lateral_film is None:
+            continue
+        c = load(v.lateral_film)
+        if c is None:
+            continue
+        try:
+            findings = check_implants(b[0], b[1], b[2], c[0], c[1], c[2])
+        except FusionwatchError as exc:
+            notes.append(f"{key} {v.label}: hardware checks not possible ({exc}).")
+            continue
+        store.replace_findings(key, v.date, "implants", findings)
+    return notes

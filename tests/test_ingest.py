@@ -1,0 +1,255 @@
+"""Tests for fusionwatch.ingest: grouping, visits, idempotency, bad files, journeys, and surviving kill -9."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from _synth import SYNTHETIC_PATIENT_ID, SYNTHETIC_PATIENT_NAME, draw_lateral_spine, write_dicom
+from PIL import Image
+
+from fusionwatch.errors import InputError
+from fusionwatch.ingest import collect_files, ingest, ingest_journey
+from fusionwatch.io import write_landmarks
+from fusionwatch.landmarks import Landmarks
+from fusionwatch.records import Approach, FusionStatus, Patient, Surgery
+from fusionwatch.store import Store
+
+SURGERY = Surgery(date=dt.date(2025, 1, 10), approach=Approach.TLIF)
+L5_INFERIOR = ("L5.inferior.anterior", "L5.inferior.posterior")
+
+
+def _lower_l5(lm: Landmarks, px: float) -> Landmarks:
+    """Move the L5 inferior endplate ``px`` pixels towards S1: the L5-S1 disc loses ``px`` pixels of height."""
+    pts = {k: ((x, y + px) if k in L5_INFERIOR else (x, y)) for k, (x, y) in lm.points.items()}
+    return lm.with_points(pts)
+
+
+def _dicom_film(folder: Path, name: str, day: int, *, subsidence_px: float = 0.0, seed: int = 0,
+                patient_id: str = SYNTHETIC_PATIENT_ID, landmarks: bool = True) -> Path:
+    pixels, lm = draw_lateral_spine(width=192, height=384, mm_per_px=1.0, seed=seed)
+    when = (SURGERY.date + dt.timedelta(days=day)).strftime("%Y%m%d")
+    path = write_dicom(folder / f"{name}.dcm", pixels, spacing=(1.0, 1.0), study_date=when, view_position="LL",
+                       extra={"PatientID": patient_id})
+    if landmarks:
+        write_landmarks(_lower_l5(lm, subsidence_px), folder / f"{name}.landmarks.json")
+    return path
+
+
+def _png_film(folder: Path, name: str, *, seed: int = 0, landmarks: bool = True, mm_per_px: float = 1.0,
+              size: tuple[int, int] = (192, 384)) -> Path:
+    pixels, lm = draw_lateral_spine(width=size[0], height=size[1], mm_per_px=mm_per_px, seed=seed)
+    path = folder / f"{name}.png"
+    Image.fromarray((pixels / 16).clip(0, 255).astype(np.uint8)).save(path)
+    if landmarks:
+        write_landmarks(lm, folder / f"{name}.landmarks.json")
+    return path
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    s = Store(tmp_path / "fw.db")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def known_patient(store: Store) -> Store:
+    store.add_patient(Patient(key="K-1", patient_id=SYNTHETIC_PATIENT_ID))
+    store.set_surgery("K-1", SURGERY)
+    return store
+
+
+class TestIngestDicom:
+    def test_groups_by_patient_and_matches_visits(self, known_patient: Store, tmp_path: Path) -> None:
+        """Three DICOM films land on the known patient at the visits their dates fall in, measured from the sidecars."""
+        films = tmp_path / "films"
+        films.mkdir()
+        for name, day, sub in (("a", 42, 0.0), ("b", 91, 1.0), ("c", 365, 3.0)):
+            _dicom_film(films, name, day, subsidence_px=sub, seed=day)
+        report = ingest([films], known_patient, analyse=False)
+        assert [o.status for o in report.outcomes] == ["added"] * 3, report.to_dict()
+        assert all(o.measured for o in report.added)
+        assert report.patient_keys == ["K-1"]
+        assert [v.label for v in known_patient.list_visits("K-1")] == ["6-weeks", "3-months", "12-months"]
+        timeline = known_patient.load_timeline("K-1")
+        assert timeline.baseline_label == "6-weeks"
+        assert "cage_subsidence" not in timeline.visit("3-months").finding_kinds()  # 1 mm: below 2 mm
+        assert "cage_subsidence" in timeline.visit("12-months").finding_kinds()  # 3 mm: above 2 mm
+
+    def test_second_run_skips_everything(self, known_patient: Store, tmp_path: Path) -> None:
+        """Ingest is idempotent: the same SOP Instances again are skipped, nothing is duplicated."""
+        _dicom_film(tmp_path, "a", 42)
+        _dicom_film(tmp_path, "b", 91, seed=1)
+        first = ingest([tmp_path], known_patient, analyse=False)
+        again = ingest([tmp_path], known_patient, analyse=False)
+        assert len(first.added) == 2 and len(again.added) == 0
+        assert [o.reason for o in again.skipped] == ["already stored (same SOP Instance UID or file content)"] * 2
+        assert len(known_patient.list_films("K-1")) == 2
+
+    def test_unknown_dicom_patient_gets_pseudonymous_key(self, store: Store, tmp_path: Path) -> None:
+        """A new DICOM patient gets a random key; the identifiers are stored but not in the report."""
+        _dicom_film(tmp_path, "a", 42, patient_id="PID-XYZ-42")
+        report = ingest([tmp_path], store, analyse=False)
+        (key,) = report.patient_keys
+        assert key.startswith("P-") and "XYZ" not in key
+        assert store.get_patient(key).patient_id == "PID-XYZ-42"
+        text = json.dumps(report.to_dict())
+        assert "PID-XYZ-42" not in text and SYNTHETIC_PATIENT_NAME.split("^")[0] not in text
+        (visit,) = store.list_visits(key)
+        assert visit.label == "unscheduled 2025-02-21"  # no surgery date yet
+        store.set_surgery(key, SURGERY)
+        assert store.list_visits(key)[0].label == "6-weeks"
+
+    def test_dicomdir_stands_for_its_folder(self, known_patient: Store, tmp_path: Path) -> None:
+        (tmp_path / "IMG").mkdir()
+        _dicom_film(tmp_path / "IMG", "x1", 42)
+        (tmp_path / "DICOMDIR").write_bytes(b"\0" * 200)
+        files, _ = collect_files([tmp_path / "DICOMDIR"])
+        assert [f.name for f in files] == ["x1.dcm"]
+
+    def test_png_beside_its_dicom_is_skipped(self, tmp_path: Path) -> None:
+        _dicom_film(tmp_path, "f", 42)
+        _png_film(tmp_path, "f")
+        files, skipped = collect_files([tmp_path])
+        assert [f.name for f in files] == ["f.dcm"]
+        assert skipped[0].reason == "same film as the DICOM file f.dcm"
+
+
+class TestBadInput:
+    def test_bad_files_reported_batch_continues(self, known_patient: Store, tmp_path: Path) -> None:
+        """A corrupt file, a missing file and a PNG without a patient each fail with their reason; the good film is added."""
+        _dicom_film(tmp_path, "good", 42)
+        (tmp_path / "junk.dcm").write_bytes(b"this is not an image at all" * 10)
+        _png_film(tmp_path, "nopatient")
+        report = ingest([tmp_path, tmp_path / "missing.dcm"], known_patient, analyse=False)
+        reasons = {Path(o.path).name: o.reason for o in report.failed}
+        assert set(reasons) == {"junk.dcm", "nopatient.png", "missing.dcm"}
+        assert "neither an image" in reasons["junk.dcm"]
+        assert "--patient" in reasons["nopatient.png"]
+        assert reasons["missing.dcm"].startswith("File not found")
+        assert [Path(o.path).name for o in report.added] == ["good.dcm"]
+
+    def test_png_with_patient_and_date(self, store: Store, tmp_path: Path) -> None:
+        """A PNG is accepted with the key and date given; without landmarks it is stored and flagged."""
+        _png_film(tmp_path, "p1", seed=1)
+        _png_film(tmp_path, "p2", seed=2, landmarks=False)
+        store.add_patient(Patient(key="K-9"))
+        store.set_surgery("K-9", SURGERY)
+        report = ingest([tmp_path], store, patient_key="K-9", date=dt.date(2025, 4, 11), analyse=False)
+        assert len(report.added) == 2
+        assert [Path(o.path).name for o in report.needs_landmarks] == ["p2.png"]
+        assert all(o.visit_label == "3-months" for o in report.added)
+        films = {Path(f.file_path).name: f for f in store.list_films("K-9")}
+        assert films["p1.png"].film_id.startswith("sha256:") and films["p1.png"].measurement_count > 10
+        assert films["p2.png"].measurement_count == 0
+        review = store.load_timeline("K-9").visit("3-months").review
+        assert any("No landmarks" in r.summary for r in review)
+
+
+def _journey(folder: Path) -> Path:
+    """A hand-made journey (the simulator's manifest format) with a flexion-extension pair at 12 months."""
+    films = []
+    for i, (visit, day, view, sub) in enumerate((("6-weeks", 42, "lateral", 0.0), ("12-months", 365, "lateral", 0.5),
+                                                 ("12-months", 365, "flexion", 0.0), ("12-months", 365, "extension", 0.0))):
+        name = f"{visit}-{view}"
+        _dicom_film(folder, name, day, subsidence_px=sub, seed=i, patient_id="SIM-PID-1")
+        films.append({"file": f"{name}.dcm", "visit": visit, "date": str(SURGERY.date + dt.timedelta(days=day)),
+                      "days_since_surgery": day, "view": view, "landmarks": f"{name}.landmarks.json", "truth": {}})
+    manifest = {
+        "schema": "fusionwatch.sim.journey/1", "scenario": "solid-fusion", "seed": 1,
+        "patient": {"key": "SIM-solid-fusion-1", "patient_id": "SIM-PID-1", "name": "SIM^ONE", "birth_date": "1961-02-03",
+                    "sex": "F"},
+        "surgery": {"date": SURGERY.date.isoformat(), "levels": [["L5", "S1"]], "approach": "TLIF"},
+        "films": films, "expected": {},
+    }
+    path = folder / "journey.json"
+    path.write_text(json.dumps(manifest))
+    return path
+
+
+class TestJourney:
+    def test_journey_creates_patient_surgery_and_motion(self, store: Store, tmp_path: Path) -> None:
+        """The manifest's patient and surgery are created; the flexion-extension pair gives motion and a status."""
+        report = ingest_journey(_journey(tmp_path), store)
+        assert len(report.added) == 4, report.to_dict()
+        assert store.get_surgery("SIM-solid-fusion-1") == SURGERY
+        assert store.get_patient("SIM-solid-fusion-1").patient_id == "SIM-PID-1"
+        motion = store.list_motion("SIM-solid-fusion-1", "12-months")
+        assert {m.level for m in motion} == {"L4-L5", "L5-S1"}
+        l5s1 = next(m for m in motion if m.level == "L5-S1")
+        assert abs(l5s1.angle_deg) < 1.0  # the same drawn spine in both films: no motion
+        v = store.load_timeline("SIM-solid-fusion-1").visit("12-months")
+        assert v.status.status is FusionStatus.FUSED_CRITERIA_MET, v.status
+        again = ingest_journey(tmp_path, store)
+        assert len(again.skipped) == 4 and not again.added
+
+    def test_bad_manifest_raises(self, store: Store, tmp_path: Path) -> None:
+        (tmp_path / "journey.json").write_text('{"schema": "other/1"}')
+        with pytest.raises(InputError, match="fusionwatch.sim.journey/1"):
+            ingest_journey(tmp_path, store)
+
+
+def _db_counts(db: Path) -> dict[str, int]:
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+    try:
+        return {t: con.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+                for t in ("radiographs", "landmark_sets", "measurements", "findings", "visits")}
+    except sqlite3.OperationalError:
+        return {}
+    finally:
+        con.close()
+
+
+@pytest.mark.slow
+def test_kill_9_mid_ingest_loses_nothing_and_rerun_completes(tmp_path: Path) -> None:
+    """kill -9 during a CLI ingest: committed films are whole, nothing is half-written, and a re-run finishes the job."""
+    folder = tmp_path / "films"
+    folder.mkdir()
+    n = 60
+    for i in range(n):
+        _png_film(folder, f"f{i:03d}", seed=i, mm_per_px=2.0, size=(120, 200))
+    db = tmp_path / "kill.db"
+    cmd = [sys.executable, "-c", "from fusionwatch.cli import main; main()", "ingest", str(folder), "--db", str(db),
+           "--patient", "K-KILL", "--date", "2025-04-11", "--no-analyse"]
+    env = {**os.environ, "COLUMNS": "100"}
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    deadline = time.monotonic() + 60
+    committed = 0
+    while time.monotonic() < deadline and proc.poll() is None:
+        committed = _db_counts(db).get("radiographs", 0) if db.exists() else 0
+        if committed >= 5:
+            break
+        time.sleep(0.01)
+    assert proc.poll() is None, "the ingest finished before it could be killed: make the batch larger"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    counts = _db_counts(db)
+    assert 5 <= counts["radiographs"] < n
+    con = sqlite3.connect(db)
+    try:
+        per_film = con.execute(
+            "SELECT r.id, COUNT(DISTINCT l.id), COUNT(m.id) FROM radiographs r LEFT JOIN landmark_sets l ON "
+            "l.radiograph_id = r.id LEFT JOIN measurements m ON m.landmark_set_id = l.id GROUP BY r.id").fetchall()
+        orphans = con.execute("SELECT COUNT(*) FROM landmark_sets WHERE radiograph_id NOT IN (SELECT id FROM radiographs)"
+                              ).fetchone()[0] + con.execute(
+            "SELECT COUNT(*) FROM measurements WHERE landmark_set_id NOT IN (SELECT id FROM landmark_sets)").fetchone()[0]
+    finally:
+        con.close()
+    assert orphans == 0
+    assert all(sets == 1 for _, sets, _ in per_film)  # every stored film is whole: its landmarks ...
+    assert len({ms for _, _, ms in per_film}) == 1 and per_film[0][2] > 10  # ... and all its measurements
+    with Store(db) as store:
+        report = ingest([folder], store, patient_key="K-KILL", date=dt.date(2025, 4, 11), analyse=False)
+        assert len(report.skipped) == counts["radiographs"] and len(report.added) == n - counts["radiographs"]
+        assert not report.failed
+        assert len(store.list_films("K-KILL")) == n
