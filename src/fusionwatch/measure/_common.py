@@ -80,22 +80,22 @@ def missing_points(
 
 def angle(name: MeasureName, value: float, method: str, points: tuple[str, ...]) -> Measurement:
     """An angle in degrees (calibration-free)."""
-    return Measurement(name=name, value=float(value), unit=Unit.DEG, method=method, points=points)
+    return Measurement(name=name, value=float(value) + 0.0, unit=Unit.DEG, method=method, points=points)
 
 
 def ratio(name: MeasureName, value: float, unit: Unit, method: str, points: tuple[str, ...]) -> Measurement:
     """A calibration-free ratio or percentage."""
-    return Measurement(name=name, value=float(value), unit=unit, method=method, points=points)
+    return Measurement(name=name, value=float(value) + 0.0, unit=unit, method=method, points=points)
 
 
 def length(name: MeasureName, value: float, frame: Frame, method: str, points: tuple[str, ...]) -> Measurement:
     """A length: mm with the spacing's source and warning when calibrated, else px."""
     if frame.spacing is None:
-        return Measurement(name=name, value=float(value), unit=Unit.PX, method=method, points=points)
+        return Measurement(name=name, value=float(value) + 0.0, unit=Unit.PX, method=method, points=points)
     warning = frame.spacing.source.warning
     return Measurement(
         name=name,
-        value=float(value),
+        value=float(value) + 0.0,  # + 0.0 turns -0.0 into 0.0
         unit=Unit.MM,
         method=method,
         points=points,
