@@ -125,7 +125,8 @@ def cage_position(implants: Implants, landmarks: Landmarks) -> dict[str, float] 
             )
         la_, lp_ = _mm_or_px(la, sp), _mm_or_px(lp, sp)
         u = (la_ - lp_) / np.hypot(*(la_ - lp_))
-        out["to_l5"] = abs(float(np.cross(u, c - lp_))) * k
+        w = c - lp_
+        out["to_l5"] = abs(float(u[0] * w[1] - u[1] * w[0])) * k
     except LandmarkError:
         pass
     return out  # type: ignore[return-value]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
-from skimage import measure
+from skimage import measure, morphology
 
 from fusionwatch._typing import Point
 from fusionwatch.anatomy import Endplate, ImageSide, Level, ap_corner_name
@@ -46,6 +46,8 @@ MIN_ELONGATION = 2.5
 """Length / width ratio for a screw or rod piece."""
 METAL_CONTRAST = 1.0
 """Metal threshold = bone level + this x (bone level - background level); see :func:`metal_threshold`."""
+ENDPLATE_PER_SCREW_WIDTH = 6.0
+"""Without landmarks the scale comes from the metal: a ~40 mm endplate is about six ~6.5 mm screw widths."""
 COLLINEAR_DEG = 15.0
 """Two pieces whose axes differ by less than this, and which line up, are one broken screw or rod."""
 
@@ -188,6 +190,20 @@ def _scale_px(bodies: dict[Level, np.ndarray], shape: tuple[int, int]) -> float:
     return float(np.mean([np.hypot(*(b[1] - b[0])) for b in bodies.values()]))
 
 
+def _scale_from_metal(metal: np.ndarray, shape: tuple[int, int]) -> float:
+    """Without landmarks: endplate length ~ :data:`ENDPLATE_PER_SCREW_WIDTH` x the typical metal width (screw/rod),
+    measured as twice the median distance-to-edge along the skeleton of the largest metal piece."""
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(metal, connectivity=8)
+    if n <= 1:
+        return min(shape) / 12.0
+    largest = lab == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    dist = cv2.distanceTransform(largest.astype(np.uint8), cv2.DIST_L2, 5)
+    ridge = morphology.skeletonize(largest)
+    if not ridge.any():
+        return min(shape) / 12.0
+    return 2.0 * float(np.median(dist[ridge])) * ENDPLATE_PER_SCREW_WIDTH
+
+
 def _spine_axis(bodies: dict[Level, np.ndarray]) -> np.ndarray:
     if len(bodies) >= 2:
         lv = sorted(bodies, key=lambda v: v.index)
@@ -199,7 +215,7 @@ def _spine_axis(bodies: dict[Level, np.ndarray]) -> np.ndarray:
 def metal_threshold(pixels: np.ndarray, bodies: dict[Level, np.ndarray] | None = None) -> float:
     """Intensity above which a pixel is taken as metal.
 
-    The bone level ``B`` is the median inside the vertebral bodies (or the 75th percentile of the film without
+    The bone level ``B`` is the median inside the vertebral bodies (or the 90th percentile of the film without
     landmarks) and the background ``G`` the 5th percentile; the threshold is ``B + METAL_CONTRAST * (B - G)``: metal
     attenuates far more than bone, so it stands above the bone level by more than bone stands above soft tissue.
     """
@@ -209,7 +225,7 @@ def metal_threshold(pixels: np.ndarray, bodies: dict[Level, np.ndarray] | None =
         m = np.zeros(img.shape, np.uint8)
         cv2.fillPoly(m, [np.round(poly).astype(np.int32)], 1)
         inside |= m.astype(bool)
-    bone = float(np.median(img[inside])) if inside.sum() > 50 else float(np.percentile(img, 75))
+    bone = float(np.median(img[inside])) if inside.sum() > 50 else float(np.percentile(img, 90))
     background = float(np.percentile(img, 5))
     return bone + METAL_CONTRAST * max(bone - background, 1e-6)
 
@@ -245,7 +261,7 @@ def _polyline(coords_xy: np.ndarray, step: float) -> list[Point]:
     for a, b in zip(edges, edges[1:], strict=False):
         sel = (t >= a) & (t < b)
         if sel.any():
-            pts.append(c + d * t[sel].mean() + n * o[sel].mean())
+            pts.append(c + d * t[sel].mean() + n * np.median(o[sel]))  # median: screws crossing the rod
     return [(float(p[0]), float(p[1])) for p in pts]
 
 
@@ -299,9 +315,9 @@ def detect_implants(radiograph: Radiograph, landmarks: Landmarks | None = None) 
     warnings: list[str] = []
     if landmarks is None:
         warnings.append("No landmarks: screw levels and the cage region are not known.")
-    scale = _scale_px(bodies, img.shape)
     thr = metal_threshold(img, bodies)
     metal = (img > thr).astype(np.uint8)
+    scale = _scale_px(bodies, img.shape) if bodies else _scale_from_metal(metal, img.shape)
     min_area = max(6, int((0.02 * scale) ** 2))
     metal = _drop_small(metal, min_area)
 

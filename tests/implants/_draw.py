@@ -1,0 +1,106 @@
+"""A small synthetic post-operative lateral film with known implant geometry (pixels), for the implant tests.
+
+Layout (patient facing image-left, 0.2 mm/px): L5 body x 150..350, y 150..280; S1 superior endplate at y 330 with its
+body below; one L5 and one S1 pedicle screw (head posterior, image-right); a rod through the screw heads; three cage
+marker pins in the L5-S1 disc space. Capsules are drawn with :func:`fusionwatch.motion.synth.draw_capsule`: the metal
+extends ``radius`` beyond each end point.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import ndimage
+
+from fusionwatch.landmarks import Landmarks
+from fusionwatch.motion.synth import draw_capsule
+from fusionwatch.radiograph import Facing, Radiograph, View
+from fusionwatch.units import Spacing, SpacingSource
+
+SPACING_MM = 0.2
+SCREW_RADIUS = 16.0  # px: 6.4 mm screw
+ROD_RADIUS = 14.0  # px: 5.6 mm rod
+PIN_RADIUS = 3.0
+METAL = 2.5
+L5_SCREW = ((420.0, 215.0), (190.0, 200.0))  # head, tip (capsule end points)
+S1_SCREW = ((420.0, 365.0), (200.0, 385.0))
+PINS = ((200.0, 305.0), (250.0, 305.0), (300.0, 305.0))
+
+
+def _rotate(p: tuple[float, float], about: tuple[float, float], deg: float) -> tuple[float, float]:
+    a = math.radians(deg)
+    dx, dy = p[0] - about[0], p[1] - about[1]
+    return (about[0] + dx * math.cos(a) - dy * math.sin(a), about[1] + dx * math.sin(a) + dy * math.cos(a))
+
+
+def postop_film(
+    *,
+    seed: int = 0,
+    l5_screw_turn_deg: float = 0.0,
+    halo_mm: float = 0.0,
+    rod_gap_px: float = 0.0,
+    broken_screw_gap_px: float = 0.0,
+    cage_shift_px: tuple[float, float] = (0.0, 0.0),
+    solid_cage: bool = False,
+    metal: bool = True,
+    spacing: bool = True,
+) -> tuple[Radiograph, Landmarks, dict]:
+    """Draw the film; return it, its true landmarks and the true implant geometry (capsule end points, px)."""
+    rng = np.random.default_rng(seed)
+    h, w = 560, 600
+    img = np.full((h, w), 0.3) + 0.05 * ndimage.gaussian_filter(rng.normal(size=(h, w)), 6)
+    bone = np.zeros((h, w))
+    bone[150:281, 150:351] = 1.0
+    bone[330:540, 150:351] = 1.0
+    bone = ndimage.gaussian_filter(bone, 1.0)
+    img += bone * (0.7 + 0.1 * ndimage.gaussian_filter(rng.normal(size=(h, w)), 2) / 0.14)
+    truth: dict = {"screws": [], "rod": None, "pins": []}
+    if metal:
+        l5_head, l5_tip = L5_SCREW
+        l5_tip = _rotate(l5_tip, l5_head, l5_screw_turn_deg)
+        if halo_mm > 0:
+            draw_capsule(img, np.array(l5_head), np.array(l5_tip), SCREW_RADIUS + halo_mm / SPACING_MM, -0.35)
+        draw_capsule(img, np.array(l5_head), np.array(l5_tip), SCREW_RADIUS, METAL + (0.35 if halo_mm > 0 else 0.0))
+        truth["screws"].append({"level": "L5", "head": l5_head, "tip": l5_tip})
+        s1_head, s1_tip = (np.array(p) for p in S1_SCREW)
+        if broken_screw_gap_px > 0:
+            mid = (s1_head + s1_tip) / 2
+            u = (s1_tip - s1_head) / np.hypot(*(s1_tip - s1_head))
+            a_end = mid - u * (broken_screw_gap_px / 2 + SCREW_RADIUS)
+            b_start = mid + u * (broken_screw_gap_px / 2 + SCREW_RADIUS)
+            draw_capsule(img, s1_head, a_end, SCREW_RADIUS, METAL)
+            draw_capsule(img, b_start, s1_tip, SCREW_RADIUS, METAL)
+        else:
+            draw_capsule(img, s1_head, s1_tip, SCREW_RADIUS, METAL)
+        truth["screws"].append({"level": "S1", "head": S1_SCREW[0], "tip": S1_SCREW[1]})
+        top, bottom = np.array([440.0, 160.0]), np.array([440.0, 420.0])
+        if rod_gap_px > 0:
+            mid = (top + bottom) / 2
+            draw_capsule(img, top, mid - [0, rod_gap_px / 2 + ROD_RADIUS], ROD_RADIUS, METAL)
+            draw_capsule(img, mid + [0, rod_gap_px / 2 + ROD_RADIUS], bottom, ROD_RADIUS, METAL)
+        else:
+            draw_capsule(img, top, bottom, ROD_RADIUS, METAL)
+        truth["rod"] = (tuple(top), tuple(bottom))
+        if solid_cage:
+            c = np.array([250.0 + cage_shift_px[0], 305.0 + cage_shift_px[1]])
+            draw_capsule(img, c - [45, 0], c + [45, 0], 18.0, METAL)
+            truth["cage_centre"] = tuple(c)
+        else:
+            for x, y in PINS:
+                p = np.array([x + cage_shift_px[0], y + cage_shift_px[1]])
+                draw_capsule(img, p - [0, 8], p + [0, 8], PIN_RADIUS, METAL)
+                truth["pins"].append(tuple(p))
+            truth["cage_centre"] = tuple(np.mean(truth["pins"], axis=0))
+    img = ndimage.gaussian_filter(img, 0.8) + rng.normal(0, 0.02, (h, w))
+    points = {
+        "L5.superior.anterior": (150.0, 150.0),
+        "L5.superior.posterior": (350.0, 150.0),
+        "L5.inferior.anterior": (150.0, 280.0),
+        "L5.inferior.posterior": (350.0, 280.0),
+        "S1.superior.anterior": (150.0, 330.0),
+        "S1.superior.posterior": (350.0, 330.0),
+    }
+    sp = Spacing.isotropic(SPACING_MM, SpacingSource.PATIENT_PLANE) if spacing else None
+    film = Radiograph(img.astype(np.float32), sp, View.LATERAL, Facing.LEFT, source=f"postop-{seed}")
+    return film, Landmarks(points, w, h, View.LATERAL, source="synthetic:truth"), truth

@@ -1,0 +1,155 @@
+"""Tests for fusionwatch.implants.checks: hardware findings between a baseline and a later film."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from fusionwatch.implants import (
+    CAGE_MIGRATION_MM,
+    HALO_LOOSENING_MM,
+    SCREW_ENDPLATE_ANGLE_CHANGE_DEG,
+    ImplantSettings,
+    cage_position,
+    check_cage_migration,
+    check_implants,
+    check_rod_discontinuity,
+    check_screw_breakage,
+    check_screw_endplate_angle,
+    check_screw_halo,
+    detect_implants,
+    screw_endplate_angle_deg,
+)
+from fusionwatch.records import Severity
+
+from ._draw import SPACING_MM, postop_film
+
+
+def _pair(**current_kwargs):
+    b_film, b_lm, _ = postop_film(seed=1)
+    c_film, c_lm, _ = postop_film(seed=2, **current_kwargs)
+    return b_film, b_lm, detect_implants(b_film, b_lm), c_film, c_lm, detect_implants(c_film, c_lm)
+
+
+class TestScrewEndplateAngle:
+    """The >= 1.9 deg screw-endplate angle change (PMID 24170238)."""
+
+    def test_angle_of_drawn_screw(self) -> None:
+        """The L5 screw drawn from (420, 215) to (190, 200) makes atan(15/230) with the horizontal endplate."""
+        film, lm, _ = postop_film()
+        screw = detect_implants(film, lm).screws[0]
+        import math
+
+        expected = math.degrees(math.atan2(-15, -230))  # head->tip direction vs anterior->posterior endplate
+        expected = (expected + 90) % 180 - 90
+        assert screw_endplate_angle_deg(screw, lm, film.spacing) == pytest.approx(expected, abs=0.3)
+
+    def test_turned_screw_flags_loosening(self) -> None:
+        """A 3 deg turn of the L5 screw gives one 'screw_loosening_suspected' finding with the change."""
+        b_film, b_lm, b, c_film, c_lm, c = _pair(l5_screw_turn_deg=3.0)
+        (f,) = check_screw_endplate_angle(b, b_lm, c, c_lm)
+        assert f.kind == "screw_loosening_suspected" and f.severity is Severity.WATCH
+        assert abs(f.evidence["change_deg"]) == pytest.approx(3.0, abs=0.4)
+        assert f.evidence["level"] == "L5" and "24170238" in f.threshold
+        assert f.films == (b.film, c.film)
+
+    def test_small_turn_no_finding(self) -> None:
+        """A 0.8 deg turn stays below the 1.9 deg threshold."""
+        _, b_lm, b, _, c_lm, c = _pair(l5_screw_turn_deg=0.8)
+        assert check_screw_endplate_angle(b, b_lm, c, c_lm) == []
+        assert SCREW_ENDPLATE_ANGLE_CHANGE_DEG == 1.9
+
+    def test_setting_lowers_threshold(self) -> None:
+        """With a 0.5 deg setting, the 0.8 deg turn is reported."""
+        _, b_lm, b, _, c_lm, c = _pair(l5_screw_turn_deg=0.8)
+        assert len(check_screw_endplate_angle(b, b_lm, c, c_lm, ImplantSettings(screw_endplate_angle_change_deg=0.5)))
+
+
+class TestHaloCheck:
+    """Halo > 1 mm -> screw loosening suspected."""
+
+    def test_wide_halo_flags(self) -> None:
+        """A 1.5 mm rim on the L5 screw gives one finding, never 'excluded' for the other."""
+        film, lm, _ = postop_film(halo_mm=1.5, seed=3)
+        (f,) = check_screw_halo(film, detect_implants(film, lm))
+        assert f.kind == "screw_loosening_suspected" and f.evidence["criterion"] == "halo"
+        assert f.evidence["halo_mm"] == pytest.approx(1.5, abs=0.15)
+        assert "excluded" not in f.summary and str(HALO_LOOSENING_MM) in f.threshold
+
+    def test_thin_halo_no_finding(self) -> None:
+        """A 0.5 mm rim is below 1 mm: no finding."""
+        film, lm, _ = postop_film(halo_mm=0.5, seed=3)
+        assert check_screw_halo(film, detect_implants(film, lm)) == []
+
+    def test_uncalibrated_no_finding(self) -> None:
+        """Without spacing a px width cannot be judged against 1 mm: no finding."""
+        film, lm, _ = postop_film(halo_mm=1.5, seed=3)
+        film = dataclasses.replace(film, spacing=None)
+        assert check_screw_halo(film, detect_implants(film, lm)) == []
+
+
+class TestCageMigration:
+    """Cage centre relative to the S1 superior endplate."""
+
+    def test_position_in_endplate_frame(self) -> None:
+        """The pins' centre (250, 305) sits 25 px = 5 mm above the S1 endplate at y 330, on its midpoint."""
+        film, lm, _ = postop_film()
+        pos = cage_position(detect_implants(film, lm), lm)
+        assert pos["unit"] == "mm"
+        assert pos["along"] == pytest.approx(0.0, abs=0.2)
+        assert pos["above"] == pytest.approx(25 * SPACING_MM, abs=0.2)
+        assert pos["to_l5"] == pytest.approx(25 * SPACING_MM, abs=0.2)
+
+    def test_shift_flags_migration(self) -> None:
+        """Pins moved 15 px (3 mm) posteriorly: 'cage_migration' with 3 mm and direction posterior."""
+        _, b_lm, b, _, c_lm, c = _pair(cage_shift_px=(15.0, 0.0))
+        f = check_cage_migration(b, b_lm, c, c_lm)
+        assert f is not None and f.kind == "cage_migration" and f.severity is Severity.ACTION
+        assert f.evidence["displacement"] == pytest.approx(3.0, abs=0.2)
+        assert f.evidence["direction"] == "posterior"
+
+    def test_small_shift_no_finding(self) -> None:
+        """A 1 mm shift is below the 2 mm setting."""
+        _, b_lm, b, _, c_lm, c = _pair(cage_shift_px=(5.0, 0.0))
+        assert check_cage_migration(b, b_lm, c, c_lm) is None
+        assert CAGE_MIGRATION_MM == 2.0
+
+    def test_uncalibrated_uses_percent(self) -> None:
+        """Uncalibrated films compare in % of the endplate depth (15 px of 200 px = 7.5 %)."""
+        b_film, b_lm, _ = postop_film(seed=1, spacing=False)
+        c_film, c_lm, _ = postop_film(seed=2, spacing=False, cage_shift_px=(15.0, 0.0))
+        f = check_cage_migration(detect_implants(b_film, b_lm), b_lm, detect_implants(c_film, c_lm), c_lm)
+        assert f is not None and f.evidence["unit"] == "%"
+        assert f.evidence["displacement"] == pytest.approx(7.5, abs=0.5)
+
+
+class TestBreakage:
+    """Rod discontinuity and screw breakage."""
+
+    def test_rod_gap_new_since_baseline(self) -> None:
+        """A new rod gap gives 'rod_fracture_suspected' with the gap in mm."""
+        _, _, b, _, _, c = _pair(rod_gap_px=12)
+        (f,) = check_rod_discontinuity(c, b)
+        assert f.kind == "rod_fracture_suspected" and f.severity is Severity.ACTION
+        assert f.evidence["gap_mm"] == pytest.approx(12 * SPACING_MM, abs=0.6)
+
+    def test_intact_rod_no_finding(self) -> None:
+        """An intact rod gives nothing."""
+        _, _, b, _, _, c = _pair()
+        assert check_rod_discontinuity(c, b) == [] and check_screw_breakage(c, b) == []
+
+    def test_broken_screw(self) -> None:
+        """A screw in two pieces gives 'screw_breakage_suspected' at S1."""
+        _, _, b, _, _, c = _pair(broken_screw_gap_px=10)
+        (f,) = check_screw_breakage(c, b)
+        assert f.kind == "screw_breakage_suspected" and f.evidence["level"] == "S1"
+
+
+def test_check_implants_runs_all() -> None:
+    """check_implants() collects every positive check and nothing on an unchanged pair."""
+    b_film, b_lm, b, c_film, c_lm, c = _pair()
+    assert check_implants(b_film, b_lm, b, c_film, c_lm, c) == []
+    b_film, b_lm, b, c_film, c_lm, c = _pair(rod_gap_px=12, cage_shift_px=(15.0, 0.0), halo_mm=1.5)
+    kinds = [f.kind for f in check_implants(b_film, b_lm, b, c_film, c_lm, c)]
+    assert "cage_migration" in kinds and "rod_fracture_suspected" in kinds and "screw_loosening_suspected" in kinds

@@ -1,0 +1,108 @@
+"""Tests for fusionwatch.implants.detection: metal segmentation and shape analysis on drawn post-operative films."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from fusionwatch.anatomy import Level
+from fusionwatch.implants import detect_implants
+from fusionwatch.motion.synth import synthetic_pair
+
+from ._draw import PINS, ROD_RADIUS, SCREW_RADIUS, SPACING_MM, postop_film
+
+# Screw ends are the metal ends: the drawn capsule end points extended by the radius along the axis.
+END_TOL_PX = 3.0
+# The head end is cut where the screw meets the rod: the rod mask (radius ROD_RADIUS) is grown by 0.6 rod widths, and
+# the drawn screw ends under the rod, so the found head lies up to ROD_RADIUS + 1.2 ROD_RADIUS short of the metal end.
+HEAD_TOL_PX = 2.2 * ROD_RADIUS + 1.0
+
+
+def _metal_ends(head: tuple[float, float], tip: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    h, t = np.array(head), np.array(tip)
+    u = (t - h) / np.hypot(*(t - h))
+    return h - u * SCREW_RADIUS, t + u * SCREW_RADIUS
+
+
+class TestDetectImplants:
+    """detect_implants() on the drawn film of tests/implants/_draw.py."""
+
+    def test_screws_levels_and_geometry(self) -> None:
+        """Two screws, in L5 and S1, with tips at the drawn metal ends and the drawn diameter."""
+        film, lm, truth = postop_film()
+        found = detect_implants(film, lm)
+        assert [s.level for s in found.screws] == [Level.L5, Level.S1]
+        for screw, t in zip(found.screws, truth["screws"], strict=True):
+            head, tip = _metal_ends(t["head"], t["tip"])
+            assert math.dist(screw.tip, tip) < END_TOL_PX
+            assert math.dist(screw.head, head) < HEAD_TOL_PX
+            assert screw.diameter_px == pytest.approx(2 * SCREW_RADIUS, abs=3.0)
+            assert not screw.broken
+            axis_true = (tip - head) / np.hypot(*(tip - head))
+            assert float(np.dot(screw.axis, axis_true)) > math.cos(math.radians(1.0))
+        assert found.screws[0].length_mm(film.spacing) == pytest.approx(found.screws[0].length_px * SPACING_MM)
+
+    def test_rod_centre_line(self) -> None:
+        """One rod whose centre line runs along the drawn rod, without gaps."""
+        film, lm, truth = postop_film()
+        found = detect_implants(film, lm)
+        assert len(found.rods) == 1
+        rod = found.rods[0]
+        xs = [p[0] for p in rod.polyline]
+        assert np.allclose(xs, truth["rod"][0][0], atol=3.5)  # bins where screws cross the rod lean by ~3 px
+        assert not rod.broken
+        assert rod.diameter_px == pytest.approx(2 * ROD_RADIUS, abs=3.0)
+
+    def test_cage_marker_pins(self) -> None:
+        """Three marker pins found at the drawn positions; cage centre at their mean."""
+        film, lm, truth = postop_film()
+        cage = detect_implants(film, lm).cage
+        assert cage is not None and cage.kind == "markers" and len(cage.markers) == len(PINS)
+        for m in cage.markers:
+            assert min(math.dist(m, p) for p in PINS) < 0.5
+        assert math.dist(cage.centroid, truth["cage_centre"]) < 0.5
+
+    def test_solid_cage_outline(self) -> None:
+        """A radio-opaque cage is an outline in the disc space, not a screw."""
+        film, lm, truth = postop_film(solid_cage=True)
+        found = detect_implants(film, lm)
+        assert len(found.screws) == 2
+        assert found.cage is not None and found.cage.kind == "solid"
+        assert math.dist(found.cage.centroid, truth["cage_centre"]) < 1.0
+
+    def test_broken_rod_has_a_gap(self) -> None:
+        """A rod drawn in two pieces 12 px apart is one rod with one gap of about 12 px."""
+        film, lm, _ = postop_film(rod_gap_px=12)
+        (rod,) = detect_implants(film, lm).rods
+        assert rod.broken and len(rod.gaps) == 1
+        assert math.dist(*rod.gaps[0]) == pytest.approx(12.0, abs=3.0)
+
+    def test_broken_screw(self) -> None:
+        """A screw in two collinear pieces is one broken screw at its level."""
+        film, lm, _ = postop_film(broken_screw_gap_px=10)
+        screws = detect_implants(film, lm).screws
+        assert [s.broken for s in screws] == [False, True]
+        assert screws[1].level is Level.S1 and math.dist(*screws[1].gap) == pytest.approx(10.0, abs=3.0)
+
+    def test_no_metal_no_implants(self) -> None:
+        """A pre-operative film gives no screws, rods or cage."""
+        film, lm, _ = postop_film(metal=False)
+        found = detect_implants(film, lm)
+        assert found.screws == () and found.rods == () and found.cage is None
+
+    def test_without_landmarks_warns(self) -> None:
+        """Without landmarks, screws are still found but have no level, and a warning says why."""
+        film, _, _ = postop_film()
+        found = detect_implants(film)
+        assert len(found.screws) >= 2 and all(s.level is None for s in found.screws)
+        assert any("No landmarks" in w for w in found.warnings)
+
+    def test_motion_synth_metal(self) -> None:
+        """On the motion synthesiser's implant pair, the cage pins are found where they were drawn."""
+        pair = synthetic_pair(3, implants=True)
+        found = detect_implants(pair.extension, pair.lm_extension)
+        assert {s.level for s in found.screws} == {Level.L5, Level.S1}
+        assert found.cage is not None
+        assert math.dist(found.cage.centroid, pair.implants["cage_centre"]) < 1.0
