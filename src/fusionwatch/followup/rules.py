@@ -81,7 +81,7 @@ def subsidence_finding(visit: VisitInput, base: VisitInput, surgery: Surgery | N
     if not loss > limit:
         return None
     kind = "cage_subsidence" if has_interbody_cage(surgery) else "fused_disc_height_loss"
-    amount = f"{loss:.1f} mm" if unit == "mm" else f"{loss:.3f} (disc height index; uncalibrated film, no mm)"
+    amount = f"{loss:.1f} mm" if unit == "mm" else f"{loss:.3f} (disc height index; uncalibrated film, compared as a ratio)"
     lim = f"{limit:g} mm" if unit == "mm" else f"{limit:g} disc height index"
     return Finding(
         kind=kind,
@@ -131,7 +131,7 @@ def adjacent_segment_findings(visit: VisitInput, base: VisitInput, settings: Fol
                        settings.adjacent_disc_loss_mm, settings.adjacent_disc_loss_dhi)
     if got is not None and got[0] > got[1]:
         loss, limit, unit, ev = got
-        amount = f"{loss:.1f} mm" if unit == "mm" else f"{loss:.3f} disc height index (uncalibrated film, no mm)"
+        amount = f"{loss:.1f} mm" if unit == "mm" else f"{loss:.3f} disc height index (uncalibrated film, compared as a ratio)"
         out.append(Finding(
             kind="adjacent_segment_disc_height_loss",
             severity=Severity.WATCH,

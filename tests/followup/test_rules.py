@@ -1,0 +1,147 @@
+"""Tests for fusionwatch.followup.rules: every threshold just above and just below, calibrated and uncalibrated."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from fusionwatch.followup import DEFAULT_SETTINGS
+from fusionwatch.followup.rules import (
+    adjacent_segment_findings,
+    instability_findings,
+    lordosis_loss_finding,
+    pi_drift_flag,
+    pi_ll_band,
+    subsidence_finding,
+)
+from fusionwatch.followup.model import SegmentMotion
+from fusionwatch.measurement import MeasureName as M
+from fusionwatch.records import Approach, Severity, Surgery
+
+from ._series import SURGERY, visit
+
+S = DEFAULT_SETTINGS
+EPS = 0.01
+
+
+class TestSubsidence:
+    @pytest.mark.parametrize("loss, found", [(2.0 - EPS, False), (2.0, False), (2.0 + EPS, True)])
+    def test_mm_threshold(self, loss: float, found: bool) -> None:
+        """> 2 mm loss of mean L5-S1 disc height vs baseline is cage subsidence; 2 mm exactly is not."""
+        base = visit(42, {M.DISC_HEIGHT_MEAN_L5_S1: (11.0, "mm")})
+        now = visit(182, {M.DISC_HEIGHT_MEAN_L5_S1: (11.0 - loss, "mm")})
+        f = subsidence_finding(now, base, SURGERY, S)
+        assert (f is not None) is found
+        if f is not None:
+            assert f.kind == "cage_subsidence" and f.evidence["unit"] == "mm"
+            assert f.evidence["loss"] == pytest.approx(loss, abs=1e-9)
+            assert "2 mm" in f.summary and f.films == ("film-42", "film-182")
+
+    @pytest.mark.parametrize("loss, found", [(0.06 - 0.001, False), (0.06 + 0.001, True)])
+    def test_uncalibrated_uses_disc_height_index_never_mm(self, loss: float, found: bool) -> None:
+        """Uncalibrated films (px) compare the disc height index and never speak of mm."""
+        base = visit(42, {M.DISC_HEIGHT_MEAN_L5_S1: (55.0, "px"), M.DISC_HEIGHT_INDEX_L5_S1: (0.30, "ratio")})
+        now = visit(182, {M.DISC_HEIGHT_MEAN_L5_S1: (30.0, "px"), M.DISC_HEIGHT_INDEX_L5_S1: (0.30 - loss, "ratio")})
+        f = subsidence_finding(now, base, SURGERY, S)
+        assert (f is not None) is found
+        if f is not None:
+            assert f.evidence["unit"] == "ratio" and "uncalibrated" in f.summary
+            assert " mm" not in f.summary
+
+    def test_mixed_calibration_falls_back_to_index(self) -> None:
+        """One calibrated and one uncalibrated film: mm and px are never subtracted; the index is used."""
+        base = visit(42, {M.DISC_HEIGHT_MEAN_L5_S1: (11.0, "mm"), M.DISC_HEIGHT_INDEX_L5_S1: (0.30, "ratio")})
+        now = visit(182, {M.DISC_HEIGHT_MEAN_L5_S1: (20.0, "px"), M.DISC_HEIGHT_INDEX_L5_S1: (0.30, "ratio")})
+        assert subsidence_finding(now, base, SURGERY, S) is None
+
+    def test_posterolateral_reports_disc_height_loss(self) -> None:
+        base = visit(42, {M.DISC_HEIGHT_MEAN_L5_S1: (11.0, "mm")})
+        now = visit(182, {M.DISC_HEIGHT_MEAN_L5_S1: (8.0, "mm")})
+        pl = Surgery(date=SURGERY.date, approach=Approach.POSTEROLATERAL, implants=("pedicle_screws", "rods"))
+        assert subsidence_finding(now, base, pl, S).kind == "fused_disc_height_loss"
+
+    def test_severity_grows_with_loss(self) -> None:
+        base = visit(42, {M.DISC_HEIGHT_MEAN_L5_S1: (11.0, "mm")})
+        assert subsidence_finding(visit(182, {M.DISC_HEIGHT_MEAN_L5_S1: (8.5, "mm")}), base, SURGERY, S).severity \
+            is Severity.WATCH
+        assert subsidence_finding(visit(182, {M.DISC_HEIGHT_MEAN_L5_S1: (6.5, "mm")}), base, SURGERY, S).severity \
+            is Severity.ACTION
+
+    def test_threshold_is_a_setting(self) -> None:
+        base = visit(42, {M.DISC_HEIGHT_MEAN_L5_S1: (11.0, "mm")})
+        now = visit(182, {M.DISC_HEIGHT_MEAN_L5_S1: (9.5, "mm")})
+        assert subsidence_finding(now, base, SURGERY, S) is None
+        assert subsidence_finding(now, base, SURGERY, dataclasses.replace(S, subsidence_mm=1.0)) is not None
+
+
+class TestLordosis:
+    @pytest.mark.parametrize("loss, found", [(5.0 - EPS, False), (5.0 + EPS, True), (-8.0, False)])
+    def test_loss_threshold(self, loss: float, found: bool) -> None:
+        base = visit(42, {M.SEGMENTAL_LORDOSIS_L5_S1: (18.0, "deg")})
+        now = visit(365, {M.SEGMENTAL_LORDOSIS_L5_S1: (18.0 - loss, "deg")})
+        f = lordosis_loss_finding(now, base, S)
+        assert (f is not None) is found
+        if f:
+            assert f.kind == "loss_of_segmental_lordosis"
+
+
+class TestAdjacentSegment:
+    @pytest.mark.parametrize("loss, found", [(3.0 - EPS, False), (3.0 + EPS, True)])
+    def test_disc_height_loss_mm(self, loss: float, found: bool) -> None:
+        base = visit(42, {M.DISC_HEIGHT_MEAN_L4_L5: (10.0, "mm")})
+        now = visit(365, {M.DISC_HEIGHT_MEAN_L4_L5: (10.0 - loss, "mm")})
+        kinds = [f.kind for f in adjacent_segment_findings(now, base, S)]
+        assert ("adjacent_segment_disc_height_loss" in kinds) is found
+
+    @pytest.mark.parametrize("change, found", [(3.0 - EPS, False), (3.0 + EPS, True), (-(3.0 + EPS), True)])
+    def test_new_listhesis_mm(self, change: float, found: bool) -> None:
+        """A slip change > 3 mm either way (antero- or retrolisthesis) is new listhesis."""
+        base = visit(42, {M.SLIP_MM_L4_L5: (1.0, "mm")})
+        now = visit(365, {M.SLIP_MM_L4_L5: (1.0 + change, "mm")})
+        found_f = [f for f in adjacent_segment_findings(now, base, S) if f.kind == "adjacent_segment_listhesis"]
+        assert bool(found_f) is found
+        if found_f:
+            assert ("retrolisthesis" in found_f[0].summary) is (change < 0)
+
+    @pytest.mark.parametrize("change, found", [(8.0 - EPS, False), (8.0 + EPS, True)])
+    def test_new_listhesis_uncalibrated_percent(self, change: float, found: bool) -> None:
+        base = visit(42, {M.SLIP_MM_L4_L5: (3.0, "px"), M.SLIP_PERCENT_L4_L5: (2.0, "%")})
+        now = visit(365, {M.SLIP_MM_L4_L5: (9.0, "px"), M.SLIP_PERCENT_L4_L5: (2.0 + change, "%")})
+        kinds = [f.kind for f in adjacent_segment_findings(now, base, S)]
+        assert ("adjacent_segment_listhesis" in kinds) is found
+
+    @pytest.mark.parametrize("mismatch, band", [(9.99, 0), (10.0, 1), (20.0, 1), (20.01, 2), (-25.0, 2)])
+    def test_pi_ll_bands(self, mismatch: float, band: int) -> None:
+        assert pi_ll_band(mismatch, S) == band
+
+    def test_pi_ll_finding_only_when_band_worsens(self) -> None:
+        """A mismatch already present at baseline is not new; a worse band is reported."""
+        base = visit(42, {M.PI_LL_MISMATCH: (12.0, "deg")})
+        same = visit(365, {M.PI_LL_MISMATCH: (18.0, "deg")})
+        worse = visit(365, {M.PI_LL_MISMATCH: (21.0, "deg")})
+        assert adjacent_segment_findings(same, base, S) == []
+        (f,) = adjacent_segment_findings(worse, base, S)
+        assert f.kind == "pi_ll_mismatch" and f.evidence["band"] == 2 and f.severity is Severity.ACTION
+
+
+class TestPiDrift:
+    @pytest.mark.parametrize("drift, flagged", [(5.0 - EPS, False), (5.0 + EPS, True), (-(5.0 + EPS), True)])
+    def test_drift_vs_previous_visit_is_review_not_clinical(self, drift: float, flagged: bool) -> None:
+        v1 = visit(42, {M.PELVIC_INCIDENCE: (52.0, "deg")})
+        v2 = visit(91)  # no PI: the previous measured visit counts
+        v3 = visit(182, {M.PELVIC_INCIDENCE: (52.0 + drift, "deg")})
+        f = pi_drift_flag(v3, [v1, v2], S)
+        assert (f is not None) is flagged
+        if f:
+            assert f.kind == "pi_drift" and f.evidence["clinical"] is False and f.severity is Severity.INFO
+            assert f.evidence["previous_visit"] == "6-weeks"
+
+
+class TestInstability:
+    def test_aomsi_thresholds(self) -> None:
+        ok = SegmentMotion("L5-S1", 24.9, translation_mm=4.5)
+        bad = SegmentMotion("L4-L5", 20.1, translation_mm=1.0)
+        assert instability_findings([ok]) == []
+        (f,) = instability_findings([ok, bad])
+        assert f.kind == "instability_L4_L5" and "20.1 deg" in f.summary

@@ -1,0 +1,92 @@
+"""Tests for fusionwatch.followup.build_timeline and the baseline choice."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from fusionwatch.followup import BoneEvidence, SegmentMotion, build_timeline
+from fusionwatch.followup.schedule import visit_label
+from fusionwatch.measurement import MeasureName as M
+from fusionwatch.records import Finding, FusionStatus, Override, Severity
+
+from ._series import SURGERY, visit
+
+
+def _series(l5s1_mm: list[float]) -> list:
+    days = [-10, 2, 42, 91, 182, 365]
+    return [visit(d, {M.DISC_HEIGHT_MEAN_L5_S1: (h, "mm"), M.PELVIC_INCIDENCE: (52.0, "deg")})
+            for d, h in zip(days, l5s1_mm)]
+
+
+class TestSchedule:
+    def test_labels(self) -> None:
+        when = dt.date(2025, 1, 1)
+        assert visit_label(-1, when) == ("pre-op", True)
+        assert visit_label(0, when) == ("immediate-post-op", True)
+        assert visit_label(45, when) == ("6-weeks", True)
+        assert visit_label(200, when) == ("6-months", True)
+        assert visit_label(400, when) == ("12-months", True)
+        assert visit_label(1000, when) == ("unscheduled day 1000", False)
+        assert visit_label(None, when) == ("unscheduled 2025-01-01", False)
+
+
+class TestTimeline:
+    def test_baseline_is_six_weeks_and_deltas(self) -> None:
+        """Deltas are vs the 6-week film and the previous visit; findings appear only after the baseline."""
+        tl = build_timeline("K", SURGERY, list(reversed(_series([6.0, 12.0, 11.0, 10.0, 9.5, 8.5]))))
+        assert tl.baseline_label == "6-weeks" and "6-weeks" in tl.baseline_note
+        assert [v.label for v in tl.visits] == ["pre-op", "immediate-post-op", "6-weeks", "3-months", "6-months",
+                                                "12-months"]
+        d = tl.visit("12-months").measurement(M.DISC_HEIGHT_MEAN_L5_S1)
+        assert (d.baseline, d.delta_vs_baseline, d.previous, d.delta_vs_previous) == (11.0, -2.5, 9.5, -1.0)
+        assert tl.visit("6-weeks").measurement(M.DISC_HEIGHT_MEAN_L5_S1).delta_vs_baseline is None
+        kinds = {v.label: v.finding_kinds() for v in tl.visits}
+        assert kinds["immediate-post-op"] == () and kinds["6-months"] == ()  # 1.5 mm
+        assert kinds["12-months"] == ("cage_subsidence",)  # 2.5 mm
+        assert tl.visit("pre-op").status.status is None
+
+    def test_immediate_post_op_baseline_when_no_six_weeks(self) -> None:
+        series = [v for v in _series([6.0, 12.0, 11.0, 10.0, 9.5, 8.5]) if v.label != "6-weeks"]
+        tl = build_timeline("K", SURGERY, series)
+        assert tl.baseline_label == "immediate-post-op"
+        assert "cage_subsidence" in tl.visit("6-months").finding_kinds()  # 12 -> 9.5
+
+    def test_no_postop_film(self) -> None:
+        tl = build_timeline("K", SURGERY, [visit(-5, {M.PELVIC_INCIDENCE: (50.0, "deg")})])
+        assert tl.baseline_label is None and "nothing to compare" in tl.baseline_note
+
+    def test_pi_drift_goes_to_review_not_findings(self) -> None:
+        series = _series([6.0, 12.0, 11.0, 11.0, 11.0, 11.0])
+        series[4] = visit(182, {M.DISC_HEIGHT_MEAN_L5_S1: (11.0, "mm"), M.PELVIC_INCIDENCE: (60.0, "deg")})
+        tl = build_timeline("K", SURGERY, series)
+        v = tl.visit("6-months")
+        assert v.finding_kinds() == () and [r.kind for r in v.review] == ["pi_drift"]
+        assert [r.kind for r in tl.visit("12-months").review] == ["pi_drift"]  # 60 -> 52 again
+
+    def test_hardware_findings_kept_and_deduplicated(self) -> None:
+        hw = (Finding("cage_subsidence", Severity.WATCH, "from implants"),
+              Finding("screw_loosening_suspected", Severity.WATCH, "halo 1.3 mm"))
+        series = _series([6.0, 12.0, 11.0, 10.0, 9.5, 8.5])
+        series[5] = visit(365, {M.DISC_HEIGHT_MEAN_L5_S1: (8.5, "mm")}, hardware_findings=hw)
+        v = build_timeline("K", SURGERY, series).visit("12-months")
+        assert v.finding_kinds() == ("cage_subsidence", "screw_loosening_suspected")
+        assert v.findings[0].summary.startswith("L5-S1 disc height fell")
+        assert v.status.status is FusionStatus.PSEUDARTHROSIS_SUSPECTED
+
+    def test_overrides_beside_automatic_status_and_json(self) -> None:
+        t = dt.datetime(2026, 1, 12, 8, tzinfo=dt.timezone.utc)
+        ovs = (Override("fusion_status", "fused_criteria_met", "amy", t, "CT: bridging"),
+               Override("grade:bridwell", "III", "amy", t), Override("grade:bridwell", "II", "bob", t + dt.timedelta(1)))
+        series = _series([6.0, 12.0, 11.0, 11.0, 11.0, 11.0])
+        series[5] = visit(365, {M.DISC_HEIGHT_MEAN_L5_S1: (11.0, "mm")}, overrides=ovs,
+                          motion=(SegmentMotion("L5-S1", 5.0, 0.3, 1.0),), bone=BoneEvidence(lucency=False))
+        tl = build_timeline("K", SURGERY, series)
+        v = tl.visit("12-months")
+        assert v.status.status is FusionStatus.PSEUDARTHROSIS_SUSPECTED
+        assert v.reader_status.value == "fused_criteria_met" and v.bridwell_grade.value == "II"
+        d = json.loads(json.dumps(tl.to_dict()))
+        j = d["visits"][-1]
+        assert j["status"]["status"] == "pseudarthrosis_suspected"
+        assert j["reader_status"]["author"] == "amy" and j["bridwell_grade"]["value"] == "II"
+        assert j["motion"][0]["level"] == "L5-S1" and d["patient_key"] == "K"
