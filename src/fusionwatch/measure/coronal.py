@@ -128,7 +128,7 @@ def measure_coronal(frame: Frame) -> list[Measurement]:
             )
         )
     else:
-        cobb, upper, lower = coronal_cobb_deg(present)
-        points = (f"{upper}.left", f"{upper}.right", f"{lower}.left", f"{lower}.right")
+        cobb, top, bottom = coronal_cobb_deg(present)
+        points = (f"{top}.left", f"{top}.right", f"{bottom}.left", f"{bottom}.right")
         out.append(angle(MeasureName.CORONAL_COBB, cobb, METHOD_CORONAL_COBB, points))
     return out

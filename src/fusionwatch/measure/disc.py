@@ -11,6 +11,8 @@ depend on the facing.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from fusionwatch._typing import Point
 from fusionwatch.anatomy import Corner, Endplate, Level, corner_name
 from fusionwatch.geometry import distance
@@ -39,24 +41,14 @@ _NAMES: dict[tuple[Level, Level], tuple[MeasureName, MeasureName, MeasureName, M
 }
 
 
-class DiscHeights(tuple[float, float, float, float]):
-    """``(anterior, posterior, mean, index)``: three lengths in the points' unit and the unitless index."""
+@dataclass(frozen=True, slots=True)
+class DiscHeights:
+    """Two-point disc heights: three lengths in the points' unit and the unitless index."""
 
-    @property
-    def anterior(self) -> float:
-        return self[0]
-
-    @property
-    def posterior(self) -> float:
-        return self[1]
-
-    @property
-    def mean(self) -> float:
-        return self[2]
-
-    @property
-    def index(self) -> float:
-        return self[3]
+    anterior: float
+    posterior: float
+    mean: float
+    index: float
 
 
 def disc_heights(
@@ -91,7 +83,7 @@ def disc_heights(
     depth = distance(upper_inferior_anterior, upper_inferior_posterior)
     if depth < 1e-12:
         raise ValueError("disc_heights: the upper body's inferior endplate corners coincide, so its depth is zero.")
-    return DiscHeights((anterior, posterior, mean, mean / depth))
+    return DiscHeights(anterior, posterior, mean, mean / depth)
 
 
 def measure_discs(frame: Frame, levels: tuple[Level, ...] = (Level.L4, Level.L5)) -> list[Measurement]:
