@@ -251,3 +251,66 @@ def test_simulated_pair_when_simulator_exists(tmp_path: Path) -> None:
             truth = pair.truth.get(r.level)
             if truth and truth.get("angle_deg") is not None:
                 assert r.angle_deg == pytest.approx(truth["angle_deg"], abs=0.5)
+
+
+class TestMotionCli:
+    """``fusionwatch motion`` end to end on PNG films with landmark files."""
+
+    @staticmethod
+    def _write(pair, tmp_path: Path, spacing: bool = False) -> tuple[Path, Path]:  # noqa: ANN001
+        import cv2
+
+        from fusionwatch.io import write_landmarks
+
+        lo = min(float(pair.flexion.pixels.min()), float(pair.extension.pixels.min()))
+        hi = max(float(pair.flexion.pixels.max()), float(pair.extension.pixels.max()))
+        paths = []
+        for film, lm, name in ((pair.flexion, pair.lm_flexion, "flex"), (pair.extension, pair.lm_extension, "ext")):
+            png = tmp_path / f"{name}.png"
+            cv2.imwrite(str(png), np.round((film.pixels - lo) / (hi - lo) * 65535).astype(np.uint16))
+            write_landmarks(lm, tmp_path / f"{name}.landmarks.json")
+            paths.append(png)
+        return paths[0], paths[1]
+
+    def test_writes_json_and_overlay(self, tmp_path: Path) -> None:
+        """Landmarks found beside the films; --pixel-spacing gives mm; JSON holds results and findings."""
+        from typer.testing import CliRunner
+
+        from fusionwatch.cli import app
+
+        pair = synthetic_pair(14)
+        flex, ext = self._write(pair, tmp_path)
+        out = tmp_path / "out"
+        res = CliRunner().invoke(app, ["motion", str(flex), str(ext), "--pixel-spacing", "0.25", "--out", str(out)])
+        assert res.exit_code == 0, res.output
+        data = json.loads((out / "motion.json").read_text())
+        assert [r["level"] for r in data["results"]] == ["L4-L5", "L5-S1"]
+        for r in data["results"]:
+            assert r["angle_deg"] == pytest.approx(pair.truth[r["level"]]["angle_deg"], abs=ANGLE_TOL_DEG)
+            assert r["translation_mm"] == pytest.approx(
+                pair.truth[r["level"]]["translation_mm"], abs=TRANSLATION_TOL_MM
+            )
+        assert data["findings"][0]["kind"] == "motion_exceeds_fusion_threshold"
+        assert (out / "motion_overlay.png").stat().st_size > 1000
+
+    def test_missing_landmarks_is_a_user_error(self, tmp_path: Path) -> None:
+        """A landmark file that does not exist exits 2 with 'error:'."""
+        from typer.testing import CliRunner
+
+        from fusionwatch.cli import app
+
+        pair = synthetic_pair(14)
+        flex, ext = self._write(pair, tmp_path)
+        res = CliRunner().invoke(
+            app,
+            [
+                "motion",
+                str(flex),
+                str(ext),
+                "--landmarks-flexion",
+                str(tmp_path / "no.json"),
+                "--out",
+                str(tmp_path / "o"),
+            ],
+        )
+        assert res.exit_code == 2 and "error" in res.output.lower()

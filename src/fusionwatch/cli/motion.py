@@ -1,0 +1,107 @@
+"""``fusionwatch motion FLEXION EXTENSION``: flexion-extension motion by body registration, with overlay and JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from fusionwatch.cli._app import app, console
+from fusionwatch.errors import LandmarkError
+
+__all__ = ["motion"]
+
+
+def _landmarks_for(film: Path, given: Path | None, radiograph):  # noqa: ANN001, ANN202 - adapter helper
+    """The given landmark file, else ``<film stem>.landmarks.json`` beside the film, else the detector's landmarks."""
+    from fusionwatch.io import read_landmarks
+
+    if given is not None:
+        return read_landmarks(given)
+    for candidate in (film.with_suffix(".landmarks.json"), film.parent / f"{film.name}.landmarks.json"):
+        if candidate.is_file():
+            return read_landmarks(candidate)
+    try:
+        from fusionwatch.detect import detect_landmarks
+
+        return detect_landmarks(radiograph)
+    except Exception as exc:  # noqa: BLE001 - any detector failure becomes one clear message
+        raise LandmarkError(
+            f"No landmarks for {film.name}: give --landmarks-flexion/--landmarks-extension, or put "
+            f"{film.with_suffix('.landmarks.json').name} beside the film (automatic detection failed: {exc})."
+        ) from None
+
+
+@app.command()
+def motion(
+    flexion: Annotated[Path, typer.Argument(help="Lateral film in flexion: DICOM, PNG, JPEG or TIFF.")],
+    extension: Annotated[Path, typer.Argument(help="Lateral film in extension.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for motion.json and motion_overlay.png.")],
+    landmarks_flexion: Annotated[
+        Path | None, typer.Option("--landmarks-flexion", help="Landmark JSON of the flexion film.")
+    ] = None,
+    landmarks_extension: Annotated[
+        Path | None, typer.Option("--landmarks-extension", help="Landmark JSON of the extension film.")
+    ] = None,
+    pixel_spacing: Annotated[
+        float | None, typer.Option("--pixel-spacing", help="Pixel size in mm (user calibration) for both films.")
+    ] = None,
+    levels: Annotated[str, typer.Option(help="Comma-separated segments.")] = "L4-L5,L5-S1",
+) -> None:
+    """Register the L4, L5 and S1 bodies between flexion and extension and report motion per segment."""
+    from fusionwatch.io import read_radiograph
+    from fusionwatch.motion import classify_motion, register_motion, save_motion_overlay
+    from fusionwatch.radiograph import View
+
+    flex = read_radiograph(flexion, pixel_spacing_mm=pixel_spacing, view=View.FLEXION)
+    ext = read_radiograph(extension, pixel_spacing_mm=pixel_spacing, view=View.EXTENSION)
+    lm_f = _landmarks_for(flexion, landmarks_flexion, flex)
+    lm_e = _landmarks_for(extension, landmarks_extension, ext)
+    wanted = tuple(s.strip() for s in levels.split(",") if s.strip())
+    results = register_motion(flex, ext, lm_f, lm_e, levels=wanted)
+    films = (flex.source or flexion.name, ext.source or extension.name)
+    findings = [classify_motion(r, films=films) for r in results]
+    out.mkdir(parents=True, exist_ok=True)
+    overlay = save_motion_overlay(out / "motion_overlay.png", flex, ext, lm_f, results, lm_e)
+    payload = {
+        "schema": "fusionwatch.motion/1",
+        "films": {"flexion": films[0], "extension": films[1]},
+        "results": [r.to_dict() for r in results],
+        "findings": [
+            {
+                "kind": f.kind,
+                "severity": f.severity.value,
+                "summary": f.summary,
+                "evidence": f.evidence,
+                "threshold": f.threshold,
+                "films": list(f.films),
+            }
+            for f in findings
+        ],
+    }
+    (out / "motion.json").write_text(json.dumps(payload, indent=2), encoding="utf-8")
+
+    table = Table(title="Flexion-extension motion (extension minus flexion)")
+    for col in ("level", "angle (deg)", "translation", "landmark method", "finding"):
+        table.add_column(col)
+    for r, f in zip(results, findings, strict=True):
+        t = (
+            f"{r.translation_mm:+.2f} +/- {r.translation_sd:.2f} mm"
+            if r.translation_mm is not None
+            else f"{r.translation_percent:+.1f} +/- {r.translation_sd:.1f} % of endplate"
+        )
+        lm = r.landmark_difference
+        table.add_row(
+            r.level,
+            f"{r.angle_deg:+.2f} +/- {r.angle_sd_deg:.2f}",
+            t,
+            f"{lm.angle_deg:+.1f} deg" if lm else "-",
+            f.kind,
+        )
+    console.print(table)
+    for w in sorted({w for r in results for w in r.warnings}):
+        console.print(f"[yellow]warning:[/] {w}")
+    console.print(f"-> {out / 'motion.json'}, {overlay}")
