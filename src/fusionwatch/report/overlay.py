@@ -413,13 +413,14 @@ def render_overlay(
     -------
     (H', W', 3) uint8 ndarray
         RGB image: the film scaled by ``s = clip(H, 1200, 2500) / H`` (H' = round(H * s)) followed on the right by a
-        text panel about 0.42 H' wide. Landmark pixel ``(x, y)`` appears at ``(x * s, y * s)``.
+        text panel 0.3-0.42 H' wide (0.42 H' unless the film is narrow). Landmark pixel ``(x, y)`` appears at
+        ``(x * s, y * s)``.
     """
     h, w = radiograph.height, radiograph.width
     out_h = int(round(min(max(h, MIN_HEIGHT_PX), MAX_HEIGHT_PX)))
     s = out_h / h
     film_w = int(round(w * s))
-    panel_w = int(round(out_h * 0.42))
+    panel_w = int(round(min(out_h * 0.42, max(out_h * 0.3, film_w * 0.9))))  # narrower beside narrow films
     dpi = 100.0
     fig = Figure(figsize=((film_w + panel_w) / dpi, out_h / dpi), dpi=dpi, facecolor="black")
     canvas = FigureCanvasAgg(fig)
@@ -435,7 +436,9 @@ def render_overlay(
     ax.set_xlim(-0.5, w - 0.5)
     ax.set_ylim(h - 0.5, -0.5)
     ax.set_axis_off()
-    unit = out_h / 1000.0 * 2.2  # points per drawing unit: ~2.2 pt at 1000 px high
+    # points per drawing unit: ~2.2 pt per 1000 output px of the film's size, where a narrow film (scoliosis long
+    # cassettes are ~1:3) counts by its width so that labels still fit beside the spine
+    unit = min(out_h, 1.8 * film_w) / 1000.0 * 2.2
     pa = _Painter(ax, unit, s, w, h)
     pts = list(landmarks.points.values())
     span = (max(p[1] for p in pts) - min(p[1] for p in pts)) if pts else h / 3
@@ -455,7 +458,7 @@ def render_overlay(
     panel.set_ylim(1, 0)
     lines = _panel_lines(radiograph, landmarks, measurements, warnings, needs_review)
     chars = 34  # monospace characters across the panel
-    font_pt = min(6.5 * unit, panel_w * 0.94 / chars / 0.6 * 72.0 / dpi)
+    font_pt = panel_w * 0.94 / chars / 0.6 * 72.0 / dpi  # fill the panel width
     step = font_pt * dpi / 72.0 * 1.4 / out_h
     y = 0.02
     for text, colour in lines:
