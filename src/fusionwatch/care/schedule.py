@@ -119,6 +119,7 @@ def build_schedule(
     surgery_date: dt.date,
     visits_on_record: Iterable[dt.date] = (),
     *,
+    imaging_visits: Iterable[dt.date] | None = None,
     today: dt.date | None = None,
     protocol: Protocol | None = None,
 ) -> Schedule:
@@ -133,6 +134,10 @@ def build_schedule(
         visit whose window (days after surgery, inclusive) contains it; visits before surgery are ignored (pre-op).
     today : date, optional
         The day the schedule is for (default: the system date).
+    imaging_visits : iterable of date, optional
+        The visits on record that had films. When given, a planned visit with imaging only counts as done by one of
+        these (a phone call or questionnaire in its window does not replace the films); visits without planned imaging
+        count any visit on record.
     protocol : Protocol, optional
         Default: the shipped example protocol.
 
@@ -145,12 +150,14 @@ def build_schedule(
     today = today or dt.date.today()
     if abs((today - surgery_date).days) > 30 * 366:
         raise InputError(f"Today ({today}) is more than 30 years from the surgery date {surgery_date}: impossible.")
-    recorded = sorted(set(visits_on_record))
+    recorded = sorted(set(visits_on_record) | set(imaging_visits or ()))
+    with_films = None if imaging_visits is None else set(imaging_visits)
     used: set[dt.date] = set()
     items = []
     for spec in protocol.visits:
         lo, hi = spec.window
-        matches = [d for d in recorded if lo <= (d - surgery_date).days <= hi]
+        pool = recorded if (with_films is None or not spec.imaging) else sorted(with_films)
+        matches = [d for d in pool if lo <= (d - surgery_date).days <= hi]
         start = surgery_date + dt.timedelta(days=lo)
         end = surgery_date + dt.timedelta(days=hi)
         if matches:

@@ -176,11 +176,16 @@ class ReportData:
         schedule = None
         if self.schedule is not None:
             s = self.schedule
-            schedule = build_schedule(
-                d(s.surgery_date),
-                [d(i.done_on) for i in s.items if i.done_on] + [d(x) for x in s.unmatched_visits],
+            schedule = replace(
+                s,
+                surgery_date=d(s.surgery_date),
                 today=d(s.today),
-                protocol=s.protocol,
+                items=tuple(
+                    replace(i, due_date=d(i.due_date), window_start=d(i.window_start), window_end=d(i.window_end),
+                            done_on=d(i.done_on) if i.done_on else None)
+                    for i in s.items
+                ),
+                unmatched_visits=tuple(d(x) for x in s.unmatched_visits),
             )
         return replace(
             self,
@@ -300,7 +305,9 @@ def report_data_from_timeline(
     baseline = next((i for i, v in enumerate(views) if v.is_baseline), None)
     surgery = timeline.surgery
     if schedule is None and surgery is not None:
-        schedule = build_schedule(surgery.date, [v.date for v in views], today=today)
+        schedule = build_schedule(surgery.date, [v.date for v in views],
+                                  imaging_visits=[v.date for v in timeline.visits if getattr(v, "films", ())],
+                                  today=today)
     return ReportData(
         patient_key=timeline.patient_key,
         surgery=surgery,

@@ -1,0 +1,217 @@
+"""CLI: ``fusionwatch care``, ``prom add``, ``symptoms add`` and ``report`` (adapter; the rules live in care/ and report/)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from fusionwatch.cli._app import app, console, err_console
+from fusionwatch.errors import InputError
+
+__all__ = ["prom_app", "symptoms_app"]
+
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", envvar="FUSIONWATCH_DB", help="Database URL or SQLite file [default: sqlite:///fusionwatch.db]."),
+]
+TodayOption = Annotated[str | None, typer.Option("--today", help="Date to compute the schedule for (YYYY-MM-DD).")]
+ProtocolOption = Annotated[
+    Path | None, typer.Option("--protocol", help="Care protocol YAML [default: the shipped example protocol].")
+]
+
+prom_app = typer.Typer(help="Patient-reported outcomes (Oswestry Disability Index, pain 0-10).", no_args_is_help=True)
+symptoms_app = typer.Typer(help="Symptom reports and red-flag triage.", no_args_is_help=True)
+app.add_typer(prom_app, name="prom")
+app.add_typer(symptoms_app, name="symptoms")
+
+_URGENCY_STYLE = {"emergency": "bold white on red", "urgent": "bold red", "routine": "cyan"}
+
+
+def _store(db: str | None):  # type: ignore[no-untyped-def]
+    from fusionwatch.store import Store
+
+    return Store(db)
+
+
+def _date(text: str | None, what: str) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"{what}: expected a date YYYY-MM-DD, got {text!r}.") from None
+
+
+def _print_flags(flags) -> None:  # type: ignore[no-untyped-def]
+    red = [f for f in flags if f.is_red_flag]
+    if not red:
+        return
+    table = Table(title="[bold red]RED FLAGS[/]", title_justify="left", show_lines=False)
+    for col in ("urgency", "symptom", "why", "patient action"):
+        table.add_column(col)
+    for f in red:
+        table.add_row(f"[{_URGENCY_STYLE[f.urgency.value]}]{f.urgency.value.upper()}[/]", f.symptom.value, f.reason,
+                      f.action)
+    console.print(table)
+
+
+@app.command()
+def care(
+    patient: Annotated[str, typer.Argument(help="The patient's pseudonymous key.")],
+    ics: Annotated[Path | None, typer.Option("--ics", help="Also write the schedule as an iCalendar file.")] = None,
+    protocol: ProtocolOption = None,
+    today: TodayOption = None,
+    db: DbOption = None,
+) -> None:
+    """Print the care schedule (due / done / overdue), the current phase and its restrictions; red flags first."""
+    from fusionwatch.care.protocol import load_protocol
+    from fusionwatch.care.schedule import to_ics
+    from fusionwatch.report.build import red_flags_for
+
+    proto = load_protocol(protocol)
+    day0 = _date(today, "--today") or dt.date.today()
+    store = _store(db)
+    try:
+        surgery = store.get_surgery(patient)
+        if surgery is None:
+            raise InputError(f"Patient {patient!r} has no surgery on record; add it with `fusionwatch patient add`.")
+        visits = store.list_visits(patient)
+        film_dates = sorted({f.visit_date for f in store.list_films(patient)})
+        symptoms = [(r.visit_date, tuple(r.symptoms)) for r in store.list_symptoms(patient)]
+    finally:
+        store.close()
+    from fusionwatch.care.schedule import build_schedule
+
+    # red flags first: every report since the visit with films before the latest one (as the latest visit's report)
+    past = [d for d in film_dates if d <= day0]
+    _print_flags(red_flags_for(symptoms, past[-2] if len(past) >= 2 else None, None))
+    s = build_schedule(surgery.date, [v.date for v in visits], imaging_visits=film_dates, today=day0, protocol=proto)
+    console.print(f"[bold]{patient}[/]  surgery {surgery.date.isoformat()}  day {s.day}  ({proto.name})",
+                  highlight=False, soft_wrap=True)
+    if proto.is_example:
+        console.print("[yellow]Example protocol: replace it with your care team's (--protocol FILE).[/]")
+    table = Table(show_header=True, header_style="bold")
+    for col in ("visit", "due", "window", "films", "status"):
+        table.add_column(col)
+    colour = {"done": "green", "due": "yellow", "overdue": "bold red", "upcoming": "white"}
+    for i in s.items:
+        done = f" {i.done_on.isoformat()}" if i.done_on else ""
+        table.add_row(i.visit.label, i.due_date.isoformat(), f"{i.window_start} - {i.window_end}", i.imaging_text,
+                      f"[{colour[i.status.value]}]{i.status.value}{done}[/]")
+    console.print(table)
+    ph, tp = s.restriction_phase, s.therapy_phase
+    if ph is not None:
+        console.print(f"[bold]Restrictions now:[/] {ph.label}", highlight=False, soft_wrap=True)
+        for r in ph.restrictions:
+            console.print(f"  - {r.clinician}", highlight=False, soft_wrap=True)
+    if tp is not None:
+        console.print(f"[bold]Physical therapy:[/] {tp.label}: " + "; ".join(tp.goals), highlight=False, soft_wrap=True)
+    for n in s.medication_notes:
+        console.print(f"[bold]Medication:[/] {n.clinician}", highlight=False, soft_wrap=True)
+    if ics is not None:
+        ics.write_bytes(to_ics(s, patient_key=patient))
+        console.print(f"calendar written: {ics}", highlight=False, soft_wrap=True)
+
+
+@prom_app.command("add")
+def prom_add(
+    patient: Annotated[str, typer.Argument(help="The patient's pseudonymous key.")],
+    odi: Annotated[str | None, typer.Option("--odi", help="10 ODI answers 0-5, comma-separated; '-' = blank.")] = None,
+    back_pain: Annotated[int | None, typer.Option("--back-pain", help="Back pain 0-10.")] = None,
+    leg_pain: Annotated[int | None, typer.Option("--leg-pain", help="Leg pain 0-10.")] = None,
+    date: Annotated[str | None, typer.Option("--date", help="Date answered (YYYY-MM-DD) [default: today].")] = None,
+    db: DbOption = None,
+) -> None:
+    """Record an Oswestry Disability Index and/or pain scores; prints the score, band and change vs pre-op."""
+    from fusionwatch.care.proms import PromRecord, check_nrs, compare_proms, parse_odi
+    from fusionwatch.report.build import proms_from_store
+
+    when = _date(date, "--date") or dt.date.today()
+    answers = parse_odi(odi) if odi is not None else None
+    bp = check_nrs(back_pain, "back pain") if back_pain is not None else None
+    lp = check_nrs(leg_pain, "leg pain") if leg_pain is not None else None
+    rec = PromRecord(when, answers, bp, lp)  # validates, including the ODI blank-section rule
+    store = _store(db)
+    try:
+        store.add_prom(patient, when, odi_answers=answers, back_pain_nrs=bp, leg_pain_nrs=lp)
+        surgery = store.get_surgery(patient)
+        history = proms_from_store(store, patient)
+    finally:
+        store.close()
+    if rec.odi is not None:
+        console.print(f"ODI {rec.odi.score:.1f} % ({rec.odi.band}; {rec.odi.answered}/10 sections answered)",
+                      highlight=False, soft_wrap=True)
+    if surgery is not None and when > surgery.date:
+        pre = [p for p in history if p.date <= surgery.date]
+        if pre:
+            c = compare_proms(pre[-1], rec)
+            if c.odi_improvement is not None:
+                console.print(f"vs pre-op {c.pre_date}: ODI improved {c.odi_improvement:+.1f} points; MCID "
+                              f"{'met' if c.odi_mcid else 'not met'}; substantial clinical benefit "
+                              f"{'met' if c.odi_scb else 'not met'}", highlight=False, soft_wrap=True)
+            for name, imp, mcid in (("back pain", c.back_pain_improvement, c.back_pain_mcid),
+                                    ("leg pain", c.leg_pain_improvement, c.leg_pain_mcid)):
+                if imp is not None:
+                    console.print(f"{name}: improved {imp:+d}; MCID {'met' if mcid else 'not met'}", highlight=False, soft_wrap=True)
+    console.print("recorded", highlight=False, soft_wrap=True)
+
+
+@symptoms_app.command("add")
+def symptoms_add(
+    patient: Annotated[str, typer.Argument(help="The patient's pseudonymous key.")],
+    flag: Annotated[list[str], typer.Option("--flag", help="A checklist symptom (repeatable), e.g. fever.")],
+    date: Annotated[str | None, typer.Option("--date", help="Date reported (YYYY-MM-DD) [default: today].")] = None,
+    note: Annotated[str, typer.Option("--note", help="Free-text note (not triaged).")] = "",
+    db: DbOption = None,
+) -> None:
+    """Record a symptom report and print its triage: emergency / urgent / routine, most urgent first."""
+    from fusionwatch.care.triage import Symptom, parse_symptoms, triage
+
+    when = _date(date, "--date") or dt.date.today()
+    try:
+        symptoms = parse_symptoms(flag)
+    except InputError as exc:
+        raise InputError(f"{exc} (symptoms: {', '.join(s.value for s in Symptom)})") from None
+    store = _store(db)
+    try:
+        store.add_symptoms(patient, when, [s.value for s in symptoms], note=note)
+    finally:
+        store.close()
+    results = triage(symptoms)
+    _print_flags(results)
+    for r in results:
+        if not r.is_red_flag:
+            console.print(f"[cyan]routine[/] {r.symptom.value}: {r.reason}", highlight=False, soft_wrap=True)
+    console.print("recorded", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def report(
+    patient: Annotated[str, typer.Argument(help="The patient's pseudonymous key.")],
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")],
+    visit: Annotated[str | None, typer.Option("--visit", help="Visit number (1 = first) or label [default: latest].")] = None,
+    deidentify: Annotated[bool, typer.Option("--deidentify", help="Remove names/ids, shift dates (surgery = 2000-01-01).")] = False,
+    no_pdf: Annotated[bool, typer.Option("--no-pdf", help="HTML only (faster).")] = False,
+    protocol: ProtocolOption = None,
+    today: TodayOption = None,
+    db: DbOption = None,
+) -> None:
+    """Write the clinician and patient reports (HTML, PDF) and the exports (DICOM SR + SC, FHIR, CSV/Parquet, .ics)."""
+    from fusionwatch.care.protocol import load_protocol
+    from fusionwatch.report.build import write_patient_outputs
+
+    proto = load_protocol(protocol)
+    store = _store(db)
+    try:
+        result = write_patient_outputs(store, patient, out, visit=visit, deidentify=deidentify,
+                                       today=_date(today, "--today"), protocol=proto, pdf=not no_pdf)
+    finally:
+        store.close()
+    for name, path in result.files.items():
+        console.print(f"{name:15s} {path}", highlight=False, soft_wrap=True)
+    for n in result.notes:
+        err_console.print(f"[yellow]note[/] {n}", highlight=False, soft_wrap=True)

@@ -1,0 +1,235 @@
+"""Everything ``fusionwatch report`` writes for one patient and one visit, from the store.
+
+An adapter: it reads the store (timeline, PROMs, symptom reports, films and landmarks), draws the annotated films with
+:mod:`fusionwatch.report.overlay`, builds :class:`~fusionwatch.report.model.ReportData` and writes the reports and the
+structured exports. No clinical rule lives here.
+
+Which visit: ``--visit N`` (1-based, date order, all visits including PROM- or symptom-only contacts) or a label;
+default the latest visit with films. Which symptom reports count as its red flags: every report dated after the
+previous visit with films and up to this visit; for the latest visit with films, every report after the previous one up
+to today (a symptom reported after the last films is never left out). Older reports stay in the store and in earlier
+visits' reports.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fusionwatch.care.proms import PromRecord
+from fusionwatch.care.protocol import Protocol
+from fusionwatch.care.schedule import build_schedule
+from fusionwatch.care.triage import Symptom, TriageResult, triage
+from fusionwatch.errors import FusionwatchError, InputError
+from fusionwatch.report.model import ReportData, report_data_from_timeline
+from fusionwatch.report.render import write_reports
+from fusionwatch.units import SpacingSource
+
+__all__ = ["ReportOutput", "proms_from_store", "red_flags_for", "build_report_data", "write_patient_outputs"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ReportOutput:
+    """Paths written by :func:`write_patient_outputs` (``None`` when an output could not be made) and notes why."""
+
+    files: dict[str, Path] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def proms_from_store(store: Any, key: str) -> tuple[PromRecord, ...]:
+    """The patient's PROM records as :class:`fusionwatch.care.proms.PromRecord` (NRS rounded to whole numbers)."""
+    out = []
+    for r in store.list_proms(key):
+        def nrs(v: float | None) -> int | None:
+            return None if v is None else int(round(v))
+
+        if r.odi_answers is None and r.back_pain_nrs is None and r.leg_pain_nrs is None:
+            continue
+        out.append(PromRecord(r.visit_date, tuple(r.odi_answers) if r.odi_answers else None,
+                              nrs(r.back_pain_nrs), nrs(r.leg_pain_nrs)))
+    return tuple(sorted(out, key=lambda p: p.date))
+
+
+def red_flags_for(reports: list[tuple[dt.date, tuple[str, ...]]], after: dt.date | None,
+                  until: dt.date | None) -> tuple[TriageResult, ...]:
+    """Triage the symptoms reported in ``(after, until]`` (either end open when ``None``).
+
+    Codes that are not on the checklist cannot be triaged and are logged (``fusionwatch symptoms add`` only stores
+    checklist codes).
+    """
+    codes: list[Symptom] = []
+    known = {s.value for s in Symptom}
+    for when, symptoms in reports:
+        if (after is not None and when <= after) or (until is not None and when > until):
+            continue
+        for c in symptoms:
+            if c in known:
+                codes.append(Symptom(c))
+            else:
+                log.warning("symptom code %r is not on the triage checklist; not triaged", c)
+    return triage(codes)
+
+
+def build_report_data(store: Any, key: str, *, visit: int | str | None = None, today: dt.date | None = None,
+                      protocol: Protocol | None = None, film_dir: Path | None = None) -> ReportData:
+    """:class:`ReportData` for one visit of a stored patient.
+
+    Parameters
+    ----------
+    visit : int | str | None
+        1-based visit number in date order (as ``fusionwatch followup`` lists them), or a visit label; default the
+        latest visit.
+    film_dir : Path, optional
+        Where to draw the annotated films of the current and baseline visits (PNG); none are drawn when ``None``.
+    """
+    today = today or dt.date.today()
+    timeline = store.load_timeline(key)
+    if not timeline.visits:
+        raise InputError(f"Patient {key!r} has no visits on record: nothing to report.")
+    index: int | str | None
+    if isinstance(visit, str) and visit.isdigit():
+        visit = int(visit)
+    if isinstance(visit, int):
+        if not 1 <= visit <= len(timeline.visits):
+            raise InputError(f"Visit {visit} does not exist: the patient has visits 1-{len(timeline.visits)}.")
+        index = visit - 1
+    else:
+        index = visit
+    patient = store.get_patient(key)
+    proms = proms_from_store(store, key)
+    reports = [(r.visit_date, tuple(r.symptoms)) for r in store.list_symptoms(key)]
+    labels = [v.label for v in timeline.visits]
+    with_films = [i for i, v in enumerate(timeline.visits) if v.films]
+    if index is None:  # the latest visit with films, else the latest visit
+        cur = with_films[-1] if with_films else len(labels) - 1
+    elif isinstance(index, int):
+        cur = index
+    elif index in labels:
+        cur = labels.index(index)
+    else:
+        raise InputError(f"No visit labelled {index!r}; visits on record: {', '.join(labels)}.")
+    earlier = [i for i in with_films if i < cur]
+    later = [i for i in with_films if i > cur]
+    after = timeline.visits[earlier[-1]].date if earlier else None
+    until = None if not later else timeline.visits[cur].date
+    flags = red_flags_for(reports, after, until)
+    films = {f.film_id: f for f in store.list_films(key)}
+    spacing = {fid: (SpacingSource(f.spacing_source) if f.spacing_source else None) for fid, f in films.items()}
+    pngs: dict[str, Path] = {}
+    if film_dir is not None:
+        wanted = [timeline.visits[cur]] + [v for v in timeline.visits if v.is_baseline]
+        for v in wanted:
+            if v.lateral_film and v.lateral_film in films:
+                png = _draw_film(store, films[v.lateral_film], film_dir / f"film-{_safe(v.label)}.png")
+                if png is not None:
+                    pngs[v.lateral_film] = png
+    schedule = None
+    if timeline.surgery is not None:
+        schedule = build_schedule(timeline.surgery.date, [v.date for v in timeline.visits],
+                                  imaging_visits=[v.date for v in timeline.visits if v.films], today=today,
+                                  protocol=protocol)
+    return report_data_from_timeline(
+        timeline, visit=cur, red_flags=flags, proms=proms, schedule=schedule, film_pngs=pngs,
+        spacing_sources=spacing, patient_name=patient.name, patient_id=patient.patient_id,
+        birth_date=patient.birth_date, today=today,
+    )
+
+
+def _safe(label: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in label)
+
+
+def _draw_film(store: Any, film: Any, path: Path) -> Path | None:
+    """Annotated film PNG, or ``None`` (logged) when the file or its landmarks are unavailable."""
+    from fusionwatch.io.loading import read_radiograph
+    from fusionwatch.report.overlay import save_overlay
+
+    current = store.current_landmarks(film.film_id)
+    if current is None:
+        return None
+    try:
+        radiograph = read_radiograph(film.file_path)
+    except FusionwatchError as exc:
+        log.warning("film %s not drawn: %s", film.film_id, exc)
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return save_overlay(radiograph, current.landmarks, current.measurements, path, warnings=film.warnings)
+
+
+def write_patient_outputs(store: Any, key: str, out_dir: str | Path, *, visit: int | str | None = None,
+                          deidentify: bool = False, today: dt.date | None = None, protocol: Protocol | None = None,
+                          pdf: bool = True) -> ReportOutput:
+    """Write the clinician and patient reports (HTML, PDF), the DICOM SR and secondary capture of the current visit's
+    lateral film, the FHIR bundle, the patient's measurement table (CSV, Parquet) and the care calendar (.ics)."""
+    from fusionwatch.care.schedule import to_ics
+    from fusionwatch.export.cohort import cohort_rows, films_from_store, write_cohort
+    from fusionwatch.export.fhir import write_fhir_bundle
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    result = ReportOutput()
+    data = build_report_data(store, key, visit=visit, today=today, protocol=protocol, film_dir=out / "films")
+    files = write_reports(data, out, deidentify=deidentify, pdf=pdf)
+    result.files.update({"clinician_html": files.clinician_html, "patient_html": files.patient_html})
+    if files.clinician_pdf:
+        result.files.update({"clinician_pdf": files.clinician_pdf, "patient_pdf": files.patient_pdf})
+    stem = _safe(data.visit.label)
+    result.files["fhir"] = write_fhir_bundle(data, out / f"{stem}-observations.fhir.json", deidentify=deidentify)
+    rows = cohort_rows(films_from_store(store, [key]), deidentify=deidentify)
+    result.files["csv"] = write_cohort(rows, out / "measurements.csv")
+    result.files["parquet"] = write_cohort(rows, out / "measurements.parquet")
+    if data.schedule is not None:
+        sched = data.deidentified().schedule if deidentify else data.schedule
+        ics = out / "care-schedule.ics"
+        ics.write_bytes(to_ics(sched, patient_key=key))
+        result.files["ics"] = ics
+    _write_dicom_exports(store, data, out, stem, deidentify, result)
+    (out / "outputs.json").write_text(json.dumps({k: str(v) for k, v in result.files.items()} | {"notes": result.notes},
+                                                 indent=1))
+    return result
+
+
+def _write_dicom_exports(store: Any, data: ReportData, out: Path, stem: str, deidentify: bool,
+                         result: ReportOutput) -> None:
+    import numpy as np
+    import pydicom
+    from PIL import Image
+
+    from fusionwatch.export.dicom_sr import build_secondary_capture, write_measurement_sr
+
+    v = data.visit
+    if not v.film_id:
+        result.notes.append(f"No DICOM exports: visit {v.label} has no measured lateral film.")
+        return
+    film = store.get_film(v.film_id)
+    try:
+        source = pydicom.dcmread(film.file_path, stop_before_pixels=True)
+        _ = source.SOPInstanceUID, source.StudyInstanceUID, source.SOPClassUID
+    except Exception:  # noqa: BLE001 - not a DICOM file (PNG/JPEG film): say so, keep the other outputs
+        result.notes.append(f"No DICOM exports: the lateral film of visit {v.label} is not a DICOM file.")
+        return
+    current = store.current_landmarks(v.film_id)
+    surgery = data.surgery.date if data.surgery else None
+    if deidentify and surgery is None:
+        result.notes.append("No DICOM exports: de-identification needs the surgery date.")
+        return
+    try:
+        result.files["dicom_sr"] = write_measurement_sr(
+            out / f"{stem}-measurements.sr.dcm", source, current.measurements if current else (),
+            patient_key=data.patient_key, surgery_date=surgery, deidentify=deidentify,
+        )
+    except ValueError as exc:
+        result.notes.append(f"No DICOM SR: {exc}")
+    if v.film_png is not None and Path(v.film_png).is_file():
+        rgb = np.asarray(Image.open(v.film_png).convert("RGB"))
+        sc = build_secondary_capture(source, rgb, patient_key=data.patient_key, surgery_date=surgery,
+                                     deidentify=deidentify)
+        path = out / f"{stem}-annotated.sc.dcm"
+        sc.save_as(path, enforce_file_format=True)
+        result.files["dicom_sc"] = path

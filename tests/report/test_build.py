@@ -1,0 +1,102 @@
+"""End-to-end: a stored patient with three DICOM films -> `fusionwatch prom/symptoms add`, `care`, `report`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+from typer.testing import CliRunner
+
+from _synth import write_dicom
+from fusionwatch.cli import app
+from fusionwatch.io.loading import read_radiograph
+from fusionwatch.landmarks import Landmarks
+from fusionwatch.measurement import Measurement, MeasureName
+from fusionwatch.records import Patient, Surgery
+from fusionwatch.store import Store
+from fusionwatch.units import SpacingSource, Unit
+
+SURGERY = dt.date(2026, 1, 10)
+TODAY = "2026-07-20"
+POINTS = {"L5.inferior.anterior": (100.0, 200.0), "L5.inferior.posterior": (140.0, 200.0),
+          "S1.superior.anterior": (100.0, 212.0), "S1.superior.posterior": (140.0, 212.0)}
+
+
+def _meas(mm: float, seg: float) -> list[Measurement]:
+    return [Measurement(MeasureName.DISC_HEIGHT_MEAN_L5_S1, mm, Unit.MM, "test/1",
+                        spacing_source=SpacingSource.PATIENT_PLANE),
+            Measurement(MeasureName.SEGMENTAL_LORDOSIS_L5_S1, seg, Unit.DEG, "test/1")]
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'fw.db'}"
+    store = Store(url)
+    store.add_patient(Patient("K-7", patient_id="MRN-555", name="Roe^Rick", birth_date=dt.date(1958, 2, 3), sex="M"))
+    store.set_surgery("K-7", Surgery(SURGERY))
+    rng = np.random.default_rng(0)
+    for i, (day, mm, seg) in enumerate([(42, 11.0, 18.0), (92, 10.2, 17.0), (185, 8.6, 15.0)]):
+        d = SURGERY + dt.timedelta(days=day)
+        pixels = (rng.random((300, 240)) * 3000).astype(np.uint16)
+        path = write_dicom(tmp_path / f"f{i}.dcm", pixels, spacing=(0.2, 0.2), study_date=d.strftime("%Y%m%d"),
+                           view_position="LL",
+                           extra={"PatientName": "Roe^Rick", "PatientID": "MRN-555", "PatientBirthDate": "19580203"})
+        rg = read_radiograph(path)
+        uid = str(pydicom.dcmread(path).SOPInstanceUID)
+        store.add_film("K-7", rg, film_id=uid, file_path=str(path), file_sha256=f"{i:064d}", visit_date=d,
+                       landmarks=Landmarks(dict(POINTS), 240, 300, source="file:test"), measurements=_meas(mm, seg))
+    store.close()
+    return url
+
+
+def _run(*args: str) -> str:
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_cli_journey(db: str, tmp_path: Path) -> None:
+    out = _run("prom", "add", "K-7", "--odi", "4,3,4,3,3,3,3,-,3,3", "--back-pain", "8", "--leg-pain", "7",
+               "--date", "2025-12-20", "--db", db)
+    assert "ODI 64.4 % (crippled; 9/10 sections answered)" in out
+    out = _run("prom", "add", "K-7", "--odi", "1,1,2,1,1,1,1,-,1,1", "--back-pain", "3", "--leg-pain", "2",
+               "--date", "2026-07-13", "--db", db)
+    assert "improved +42.2 points; MCID met; substantial clinical benefit met" in out
+    out = _run("symptoms", "add", "K-7", "--flag", "fever", "--flag", "poor-sleep", "--date", "2026-07-18", "--db", db)
+    assert "URGENT" in out and out.index("fever") < out.index("poor_sleep")
+
+    ics = tmp_path / "k7.ics"
+    out = _run("care", "K-7", "--ics", str(ics), "--today", TODAY, "--db", db)
+    assert out.index("RED FLAGS") < out.index("surgery 2026-01-10")
+    assert "overdue" in out and ics.read_bytes().startswith(b"BEGIN:VCALENDAR")
+
+    rep = tmp_path / "rep"
+    out = _run("report", "K-7", "--out", str(rep), "--deidentify", "--today", TODAY, "--db", db)
+    files = json.loads((rep / "outputs.json").read_text())
+    for key in ("clinician_html", "clinician_pdf", "patient_html", "patient_pdf", "fhir", "csv", "parquet", "ics",
+                "dicom_sr", "dicom_sc"):
+        assert key in files and Path(files[key]).is_file(), key
+    html = Path(files["clinician_html"]).read_text()
+    body = html[html.index("<body"):]
+    assert body.index('id="red-flags"') < body.index("<h1") and "fever" in body[: body.index("<h1")]
+    everything = "".join(Path(files[k]).read_text(errors="ignore") for k in ("clinician_html", "patient_html", "fhir",
+                                                                           "csv", "ics"))
+    import re
+    everything = re.sub(r'src="data:[^"]*"', "", everything)
+    for ident in ("Roe", "Rick", "MRN-555", "1958"):
+        assert ident not in everything, ident
+    sr = pydicom.dcmread(files["dicom_sr"])
+    assert sr.PatientID == "K-7" and "Roe" not in str(sr.PatientName)
+
+
+def test_bad_input_errors(db: str) -> None:
+    r = CliRunner().invoke(app, ["prom", "add", "K-7", "--odi", "1,2,3", "--db", db])
+    assert r.exit_code == 2 and "exactly 10 answers" in r.output
+    r = CliRunner().invoke(app, ["symptoms", "add", "K-7", "--flag", "headache", "--db", db])
+    assert r.exit_code == 2 and "Unknown symptom 'headache'" in r.output
+    r = CliRunner().invoke(app, ["report", "K-7", "--out", "/tmp/x", "--visit", "9", "--db", db])
+    assert r.exit_code == 2 and "Visit 9 does not exist" in r.output
