@@ -85,14 +85,14 @@ def postgres_server() -> Iterator[str]:
 
 
 @contextmanager
-def fresh_database(url_template: str) -> Iterator[str]:
-    """Create an empty database on the server, yield its URL, drop it afterwards."""
+def fresh_database(url_template: str, template: str | None = None) -> Iterator[str]:
+    """Create a database on the server (empty, or a copy of ``template``), yield its URL, drop it afterwards."""
     import psycopg
 
     name = "t_" + uuid.uuid4().hex[:12]
     admin = url_template.format(db="postgres").replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     try:
         yield url_template.format(db=name)
     finally:

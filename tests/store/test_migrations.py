@@ -10,9 +10,9 @@ from fusionwatch.store import Store, migrate
 from fusionwatch.store._models import Base
 
 
-def test_migrations_build_schema_from_empty(db_url: str) -> None:
+def test_migrations_build_schema_from_empty(empty_db_url: str) -> None:
     """An empty database gets every table; the migrated schema has no difference from the models."""
-    engine = create_engine(db_url)
+    engine = create_engine(empty_db_url)
     assert inspect(engine).get_table_names() == []
     migrate(engine)
     assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())
@@ -24,11 +24,11 @@ def test_migrations_build_schema_from_empty(db_url: str) -> None:
     engine.dispose()
 
 
-def test_opening_twice_is_harmless(db_url: str) -> None:
+def test_opening_twice_is_harmless(empty_db_url: str) -> None:
     """Opening an up-to-date database re-runs no migration and keeps the data."""
     from fusionwatch.records import Patient
 
-    with Store(db_url) as s:
+    with Store(empty_db_url) as s:
         s.add_patient(Patient(key="A"))
-    with Store(db_url) as s:
+    with Store(empty_db_url) as s:
         assert s.list_patients() == ["A"]

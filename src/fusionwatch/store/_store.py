@@ -9,6 +9,7 @@ stored but never logged, and never leave the store except through :meth:`Store.g
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -17,6 +18,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -74,8 +77,21 @@ def database_url(url_or_path: str | Path | None) -> str:
     return f"sqlite:///{Path(text).expanduser().resolve()}"
 
 
+@functools.lru_cache(maxsize=1)
+def _alembic() -> tuple[Config, str]:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_MIGRATIONS_DIR))
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    assert head is not None
+    return cfg, head
+
+
 def migrate(engine: Engine, revision: str = "head") -> None:
-    """Bring the database schema to ``revision`` with the migrations shipped in the package."""
+    """Bring the database schema to ``revision`` with the migrations shipped in the package (no-op when there)."""
+    cfg, head = _alembic()
+    with engine.connect() as conn:
+        if MigrationContext.configure(conn).get_current_revision() == (head if revision == "head" else revision):
+            return
     cfg = Config()
     cfg.set_main_option("script_location", str(_MIGRATIONS_DIR))
     with engine.begin() as conn:
