@@ -119,3 +119,23 @@ class TestGeometryChecks:
         pts.update({k: v for k, v in small.items() if k.startswith("L1.")})
         reasons = plausibility_reasons(place(pts), None, [])
         assert any(r.startswith("L2 is 2.00 x the size of L1") for r in reasons)
+
+
+def test_ap_l5_s1_projected_overlap_is_normal() -> None:
+    """On AP films the S1 endplate may project over L5 (sacral tilt): no review reason; L4-L5 overlap still flagged."""
+    from fusionwatch.anatomy import Level
+    from fusionwatch.radiograph import View
+
+    from ._spine import ap_spine
+
+    pts = ap_spine({lv: (0.0, 0.0) for lv in Level})
+    for side in ("left", "right"):
+        x, y = pts[f"S1.superior.{side}"]
+        pts[f"S1.superior.{side}"] = (x, y + 12.0)  # 12 mm above the L5 inferior endplate (9 mm disc)
+    reasons = plausibility_reasons(place(pts, view=View.AP, origin_px=(600, 100)), None, [])
+    assert not any("L5-S1" in r for r in reasons)
+    for side in ("left", "right"):
+        x, y = pts[f"L5.superior.{side}"]
+        pts[f"L5.superior.{side}"] = (x, y + 12.0)
+    reasons = plausibility_reasons(place(pts, view=View.AP, origin_px=(600, 100)), None, [])
+    assert any(r.startswith("L4-L5: the L5 superior endplate lies above") for r in reasons)

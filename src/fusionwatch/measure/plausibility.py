@@ -153,9 +153,11 @@ def check_body_geometry(frame: Frame) -> list[str]:
                     f"{level.value}: superior and inferior endplates differ by {wedge:.0f} deg (more than "
                     f"{MAX_BODY_WEDGE_DEG:g}): fracture or misplaced corner?"
                 )
-        # overlap with the body below: the lower superior endplate midpoint must lie caudal to this inferior endplate
+        # overlap with the body below: the lower superior endplate midpoint must lie caudal to this inferior endplate.
+        # Not for L5-S1 on AP films: the sacral endplate is steeply tilted toward the beam and normally projects
+        # over the L5 body there.
         below = _body_corners(level.below, frame.view)[:2]
-        if all(n in p for n in below):
+        if all(n in p for n in below) and not (frame.view is View.AP and level is Level.L5):
             up_axis = (
                 midpoint(p[sa], p[sb])[0] - midpoint(p[ia], p[ib])[0],
                 midpoint(p[sa], p[sb])[1] - midpoint(p[ia], p[ib])[1],
