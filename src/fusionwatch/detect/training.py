@@ -1,0 +1,326 @@
+"""Training of the landmark and view models (torch, imported lazily; ``pip install '.[train]'``).
+
+``fusionwatch train --data SPEC ... --out DIR --model ap-film`` calls :func:`train`. A run is resumable (``--resume``):
+the checkpoint ``DIR/<model>.ckpt`` holds the weights, optimiser, step, elapsed time and random state, written every
+``checkpoint_every_s`` seconds and at the end; the time budget counts the time of every session together. At the end the
+model is exported to ``DIR/<model>.onnx`` with its :class:`~fusionwatch.detect.specs.ModelSpec` in the metadata.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from fusionwatch.detect import augment as aug
+from fusionwatch.detect._geometry import apply_affine, crop_box, crop_matrix, letterbox_matrix, prepare_input
+from fusionwatch.detect.datasets import Sample, split_by_patient
+from fusionwatch.detect.specs import PRESETS, VIEW_CLASSES, ModelSpec
+from fusionwatch.errors import InputError
+from fusionwatch.radiograph import View
+
+__all__ = ["TrainResult", "train", "make_example", "crop_box", "export_onnx", "export_checkpoint"]
+
+
+@dataclass
+class TrainResult:
+    onnx_path: Path
+    steps: int
+    elapsed_s: float
+    val_median_px: float | None
+    n_train: int
+    n_val: int
+
+
+def _sample_matrix(sample: Sample, spec: ModelSpec, rng: np.random.Generator | None,
+                   points: dict[str, tuple[float, float]]) -> np.ndarray:
+    hw = sample.image.shape[:2]
+    if spec.stage == "crop":
+        pts = np.array([points[n] for n in spec.crop_points if n in points])
+        if len(pts) < 2:
+            pts = np.array(list(points.values()))
+        box = crop_box(pts, spec.input_hw, spec.margin)
+        if rng is not None:  # imitate the film stage's error: shift and scale the box
+            x0, y0, x1, y1 = box
+            bw, bh = x1 - x0, y1 - y0
+            dx, dy = rng.normal(0, 0.05, 2) * np.array([bw, bh])
+            s = math.exp(rng.normal(0, 0.1))
+            cx, cy = (x0 + x1) / 2 + dx, (y0 + y1) / 2 + dy
+            box = (cx - bw * s / 2, cy - bh * s / 2, cx + bw * s / 2, cy + bh * s / 2)
+        return crop_matrix(box, spec.input_hw)
+    return letterbox_matrix(hw, spec.input_hw)
+
+
+def make_example(sample: Sample, spec: ModelSpec, rng: np.random.Generator | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """One network input with its targets.
+
+    Returns
+    -------
+    x : (H, W) float32 input
+    target : (K, 2) float32, input pixels (NaN where unknown)
+    mask : (K,) float32, 1 where the point is known and inside the input
+    label : int
+        View class index (see VIEW_CLASSES) for the view model, else -1.
+    """
+    img = sample.image.astype(np.float32)
+    lo, hi = float(img.min()), float(img.max())
+    img01 = (img - lo) / max(hi - lo, 1e-6)
+    points = dict(sample.points)
+    hw = img.shape[:2]
+    m_aug = np.array([[1.0, 0, 0], [0, 1.0, 0]])
+    if rng is not None:
+        if rng.random() < 0.5:
+            m_aug = aug.flip_matrix(hw[1])
+            points = {n: tuple(apply_affine(m_aug, np.array([p]))[0]) for n, p in aug.flip_names(points, sample.view).items()}
+            m_aug = m_aug  # image is flipped by the final warp
+        m_rot = aug.random_affine(rng, hw)
+        points_aug = {n: tuple(apply_affine(m_rot, np.array([p]))[0]) for n, p in points.items()}
+        m_aug = aug.compose(m_rot, m_aug)
+        points = points_aug
+        img01 = aug.intensity(rng, img01)
+        if rng.random() < 0.35:
+            # implants are drawn in the source frame: map the (augmented) points back to it
+            inv = np.linalg.inv(np.vstack([m_aug, [0, 0, 1]]))[:2]
+            src_pts = {n: tuple(apply_affine(inv, np.array([p]))[0]) for n, p in points.items()}
+            img01 = aug.implant_overlay(rng, img01, src_pts)
+    m_in = _sample_matrix(sample, spec, rng, points)
+    m = aug.compose(m_in, m_aug)
+    x = prepare_input(img01, m, spec.input_hw)
+    if rng is not None:
+        x = aug.add_noise(rng, x)
+    k = len(spec.point_names)
+    target = np.full((k, 2), np.nan, np.float32)
+    mask = np.zeros(k, np.float32)
+    h, w = spec.input_hw
+    for i, n in enumerate(spec.point_names):
+        if n in points:
+            p = apply_affine(m_in, np.array([points[n]]))[0]
+            target[i] = p
+            mask[i] = float(-0.5 <= p[0] <= w - 0.5 and -0.5 <= p[1] <= h - 0.5)
+    label = -1
+    if spec.stage == "view":
+        label = view_label(sample.view, points)
+    return x, np.nan_to_num(target), mask, label
+
+
+def view_label(view: View, points: dict[str, tuple[float, float]]) -> int:
+    """Class index of VIEW_CLASSES for a film of ``view`` with these points (facing from anterior vs posterior x)."""
+    if view is View.AP:
+        return VIEW_CLASSES.index("ap")
+    if view is None:
+        return VIEW_CLASSES.index("other")
+    d = [points[n][0] - points[n.replace(".anterior", ".posterior")][0]
+         for n in points if n.endswith(".anterior") and n.replace(".anterior", ".posterior") in points]
+    left = float(np.median(d)) < 0 if d else True
+    return VIEW_CLASSES.index("lateral_left" if left else "lateral_right")
+
+
+def _negative_sample(rng: np.random.Generator) -> Sample:
+    from fusionwatch.detect.view import synthetic_non_spine
+
+    return Sample(synthetic_non_spine(rng), {}, None, "negative")  # type: ignore[arg-type]
+
+
+def _loss(torch, coords, prob, target, mask, stride: int):  # noqa: ANN001
+    """L1 on soft-argmax coordinates plus the expected distance under each map (keeps maps sharp), in output cells."""
+    n, k, h, w = prob.shape
+    denom = mask.sum().clamp(min=1.0)
+    l1 = ((coords - target).abs().sum(-1) * mask).sum() / denom / stride
+    xs = (torch.arange(w, dtype=prob.dtype) + 0.5) * stride - 0.5
+    ys = (torch.arange(h, dtype=prob.dtype) + 0.5) * stride - 0.5
+    dx = xs.view(1, 1, 1, w) - target[..., 0].view(n, k, 1, 1)
+    dy = ys.view(1, 1, h, 1) - target[..., 1].view(n, k, 1, 1)
+    dist = torch.sqrt(dx**2 + dy**2 + 1e-6)
+    ed = ((prob * dist).sum((2, 3)) * mask).sum() / denom / stride
+    return l1 + 0.5 * ed
+
+
+def _build(spec: ModelSpec):  # noqa: ANN202
+    from fusionwatch.detect.network import LandmarkNet, ViewNet
+
+    if spec.stage == "view":
+        return ViewNet(len(spec.classes), spec.width)
+    return LandmarkNet(len(spec.point_names), 0, spec.width)
+
+
+def export_onnx(model, spec: ModelSpec, path: Path) -> Path:  # noqa: ANN001
+    """Export to ONNX (opset 17, dynamic batch) and store the spec as metadata ``fusionwatch.spec``."""
+    import onnx
+    import torch
+
+    model.eval()
+    dummy = torch.zeros(1, 1, *spec.input_hw)
+    names = ["logits"] if spec.stage == "view" else ["coords", "spread"]
+
+    class _Wrap(torch.nn.Module):
+        def __init__(self, m):  # noqa: ANN001
+            super().__init__()
+            self.m = m
+
+        def forward(self, x):  # noqa: ANN001
+            out = self.m(x)
+            return out if spec.stage == "view" else (out[0], out[1])
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.onnx.export(_Wrap(model).eval(), (dummy,), str(path), input_names=["image"], output_names=names, opset_version=17,
+                      dynamic_axes={"image": {0: "n"}, **{o: {0: "n"} for o in names}}, dynamo=False)
+    proto = onnx.load(str(path))
+    entry = proto.metadata_props.add()
+    entry.key, entry.value = "fusionwatch.spec", spec.to_json()
+    onnx.save(proto, str(path))
+    return path
+
+
+def train(
+    samples: Sequence[Sample],
+    out_dir: str | Path,
+    *,
+    model: str = "ap-film",
+    time_budget_min: float = 30.0,
+    resume: bool = False,
+    seed: int = 0,
+    batch_size: int = 8,
+    lr: float = 2e-3,
+    val_fraction: float = 0.2,
+    negatives: float = 0.25,
+    checkpoint_every_s: float = 120.0,
+    init_from: str | Path | None = None,
+    progress: Callable[[dict], None] | None = None,
+    sample_factory: Callable[[int], Sample] | None = None,
+) -> TrainResult:
+    """Train one model on ``samples`` for ``time_budget_min`` minutes of wall time (all sessions together).
+
+    Parameters
+    ----------
+    samples
+        Annotated films (see :mod:`fusionwatch.detect.datasets`); split by patient into training and validation.
+    model
+        A preset name of :data:`fusionwatch.detect.specs.PRESETS`.
+    resume
+        Continue from ``out_dir/<model>.ckpt`` (weights, optimiser, step, time used, random state).
+    negatives
+        View model only: fraction of each batch that is synthetic non-spine images (class "other").
+    init_from
+        A checkpoint to start from (fine-tuning a shipped model's weights on a site's own films).
+    sample_factory
+        Optional: ``f(i) -> Sample`` producing fresh training films on the fly (the simulator), used for half the batch.
+    """
+    try:
+        import torch
+    except ImportError as exc:
+        raise InputError("Training needs torch: pip install 'fusionwatch[train]' (CPU torch 2.13.0).") from exc
+    if model not in PRESETS:
+        raise InputError(f"Unknown model {model!r}; expected one of {', '.join(PRESETS)}.")
+    spec = PRESETS[model]
+    if spec.view_enum is not None:
+        samples = [s for s in samples if s.view is spec.view_enum or (spec.view == "lateral" and s.view is not View.AP)]
+    if not samples:
+        raise InputError(f"No training films for the {model} model (view {spec.view}).")
+    if spec.stage != "view":
+        seen = set().union(*(s.points for s in samples))
+        trained = [n for n in spec.point_names if n in seen]
+        spec = replace(spec, extra={**spec.extra, "trained_points": trained})
+    torch.manual_seed(seed)
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt_path = out / f"{model}.ckpt"
+    train_idx, val_idx = split_by_patient(samples, val_fraction, seed)
+    net = _build(spec)
+    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
+    step, used_s = 0, 0.0
+    rng = np.random.default_rng(seed)
+    if resume and ckpt_path.is_file():
+        ck = torch.load(ckpt_path, weights_only=False)
+        net.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["opt"])
+        step, used_s = ck["step"], ck["elapsed_s"]
+        rng.bit_generator.state = ck["rng"]
+    elif init_from is not None:
+        ck = torch.load(init_from, weights_only=False)
+        net.load_state_dict(ck["model"])
+    budget_s = time_budget_min * 60.0
+    t0 = time.monotonic() - used_s
+    last_ck = time.monotonic()
+
+    def save() -> None:
+        torch.save({"model": net.state_dict(), "opt": opt.state_dict(), "step": step,
+                    "elapsed_s": time.monotonic() - t0, "rng": rng.bit_generator.state, "spec": spec.to_json()}, ckpt_path)
+
+    net.train()
+    running = None
+    while (elapsed := time.monotonic() - t0) < budget_s:
+        frac = elapsed / budget_s
+        cur_lr = lr * min(1.0, (step + 1) / 100) * 0.5 * (1 + math.cos(math.pi * frac))
+        for g in opt.param_groups:
+            g["lr"] = cur_lr
+        xs, ts, ms, ls = [], [], [], []
+        for b in range(batch_size):
+            if spec.stage == "view" and rng.random() < negatives:
+                s = _negative_sample(rng)
+            elif sample_factory is not None and b % 2 == 1:
+                s = sample_factory(int(rng.integers(0, 2**31)))
+            else:
+                s = samples[train_idx[int(rng.integers(len(train_idx)))]]
+            x, t, mk, lab = make_example(s, spec, rng)
+            xs.append(x)
+            ts.append(t)
+            ms.append(mk)
+            ls.append(lab)
+        xb = torch.from_numpy(np.stack(xs)[:, None])
+        if spec.stage == "view":
+            logits = net(xb)
+            loss = torch.nn.functional.cross_entropy(logits, torch.tensor(ls))
+        else:
+            coords, spread, _, prob = net(xb)
+            loss = _loss(torch, coords, prob, torch.from_numpy(np.stack(ts)), torch.from_numpy(np.stack(ms)), net.stride)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
+        opt.step()
+        step += 1
+        lv = float(loss.detach())
+        running = lv if running is None else 0.98 * running + 0.02 * lv
+        if progress is not None:
+            progress({"step": step, "loss": running, "elapsed_s": elapsed, "budget_s": budget_s, "lr": cur_lr})
+        if time.monotonic() - last_ck > checkpoint_every_s:
+            save()
+            last_ck = time.monotonic()
+    save()
+    net.eval()
+    val_med = None
+    if val_idx and spec.stage != "view":
+        errs = []
+        with torch.no_grad():
+            for i in val_idx[:200]:
+                x, t, mk, _ = make_example(samples[i], spec, None)
+                c = net(torch.from_numpy(x[None, None]))[0][0].numpy()
+                d = np.linalg.norm(c - t, axis=1)
+                # back to the sample's image pixels: the input scale of this example
+                s_in = _input_scale(samples[i], spec)
+                errs.extend((d[mk > 0] / s_in / samples[i].scale).tolist())
+        val_med = float(np.median(errs)) if errs else None
+    onnx_path = export_onnx(net, spec, out / f"{model}.onnx")
+    return TrainResult(onnx_path, step, time.monotonic() - t0, val_med, len(train_idx), len(val_idx))
+
+
+def export_checkpoint(ckpt_path: str | Path, onnx_path: str | Path, trained_points: Sequence[str] | None = None) -> Path:
+    """Export a training checkpoint (``<model>.ckpt``) to ONNX, e.g. after an interrupted run."""
+    import torch
+
+    ck = torch.load(ckpt_path, weights_only=False)
+    spec = ModelSpec.from_json(ck["spec"])
+    if trained_points is not None:
+        spec = replace(spec, extra={**spec.extra, "trained_points": list(trained_points)})
+    net = _build(spec)
+    net.load_state_dict(ck["model"])
+    return export_onnx(net, spec, Path(onnx_path))
+
+
+def _input_scale(sample: Sample, spec: ModelSpec) -> float:
+    m = _sample_matrix(sample, spec, None, sample.points)
+    return float(m[0, 0])
