@@ -1,0 +1,274 @@
+"""One simulated film: pixels, camera, exact landmarks, exact measurement values and implant geometry.
+
+Use :func:`simulate_film` for a single film with chosen parameters; :mod:`fusionwatch.sim.journey` strings films into
+patient journeys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from fusionwatch.anatomy import FEMORAL_HEADS, LUMBAR_LEVELS, Endplate, Level, ap_corner_name, corner_name
+from fusionwatch.landmarks import Landmarks
+from fusionwatch.radiograph import View
+from fusionwatch.sim.anatomy import Anatomy, load_anatomy
+from fusionwatch.sim.camera import Camera
+from fusionwatch.sim.implants import Hardware, Healing, cage_geometry, rod_geometry, screw_geometry
+from fusionwatch.sim.pose import Pose, SpineParams, pose_spine
+from fusionwatch.sim.render import Exposure, Scene, bone_mu_maps, expose, line_integrals
+from fusionwatch.sim.truth import lateral_truth, to_anatomical
+
+__all__ = ["FilmSpec", "Film", "simulate_film", "SOURCE"]
+
+SOURCE = "sim:ground-truth"
+LATERAL_FOV_MM = (360.0, 450.0)
+"""Detector field (width, height) in mm for lateral films; AP films use the same."""
+
+
+@dataclass(frozen=True)
+class FilmSpec:
+    """How a film is taken.
+
+    Attributes
+    ----------
+    view : View
+        ``LATERAL``, ``AP``, ``FLEXION`` or ``EXTENSION``.
+    width, height : int
+        Pixels; the detector field stays 360 x 450 mm, so smaller images have larger pixels.
+    facing_left : bool
+        Lateral: patient's front toward the image left.
+    sid_mm, oid_mm : float
+        Source-to-detector distance and reference-plane-to-detector distance; magnification = SID / (SID - OID).
+    centre_offset_mm : (float, float)
+        Central ray offset from the default centring (patient mm, in-plane).
+    exposure : Exposure
+    """
+
+    view: View = View.LATERAL
+    width: int = 2000
+    height: int = 2500
+    facing_left: bool = True
+    sid_mm: float = 1100.0
+    oid_mm: float = 190.0
+    centre_offset_mm: tuple[float, float] = (0.0, 0.0)
+    exposure: Exposure = field(default_factory=Exposure)
+
+    def __post_init__(self) -> None:
+        if not (64 <= self.width <= 4096 and 64 <= self.height <= 4096):
+            raise ValueError(f"film size must be 64-4096 px each way, got {self.width} x {self.height}.")
+        if not 0 < self.oid_mm < self.sid_mm / 2:
+            raise ValueError(f"oid_mm must be in (0, sid_mm / 2), got {self.oid_mm!r} with sid {self.sid_mm!r}.")
+
+
+@dataclass
+class Film:
+    pixels: np.ndarray
+    """uint16, 12-bit, MONOCHROME2 (bone bright)."""
+    camera: Camera
+    view: View
+    landmarks: Landmarks
+    truth: dict[str, Any]
+
+
+def _camera(spec: FilmSpec, pose: Pose) -> Camera:
+    sod = spec.sid_mm - spec.oid_mm
+    pix = max(LATERAL_FOV_MM[0] / spec.width, LATERAL_FOV_MM[1] / spec.height)
+    l4 = pose.corners["L4"]
+    l5 = pose.corners["L5"]
+    zc = float((l4["inferior.posterior"][1] + l5["inferior.posterior"][1]) / 2) - 8.0
+    if spec.view is View.AP:
+        xs = [v[0] for b in ("L3", "L4", "L5") for v in pose.corners[b].values()]
+        return Camera("ap", spec.width, spec.height, pix, spec.sid_mm, sod,
+                      (spec.centre_offset_mm[0], zc + spec.centre_offset_mm[1]), ref_depth_x=float(np.mean(xs)))
+    xc = float(np.mean([v[0] for v in l4.values()])) - 25.0
+    return Camera("lateral", spec.width, spec.height, pix, spec.sid_mm, sod,
+                  (xc + spec.centre_offset_mm[0], zc + spec.centre_offset_mm[1]), facing_left=spec.facing_left)
+
+
+def _landmarks(cam: Camera, pose: Pose, view: View) -> Landmarks:
+    pts: dict[str, tuple[float, float]] = {}
+    an = load_anatomy()
+    if view is View.AP:
+        for lv in (*LUMBAR_LEVELS, Level.S1):
+            for ep in Endplate:
+                c = pose.corners[lv.value]
+                if f"{ep.value}.anterior" not in c:
+                    continue
+                mid = (c[f"{ep.value}.anterior"] + c[f"{ep.value}.posterior"]) / 2
+                hw = an.endplate_half_widths[lv.value][ep.value] * pose.scale
+                a = cam.project(np.array([mid[0], hw, mid[1]]))
+                b = cam.project(np.array([mid[0], -hw, mid[1]]))
+                left, right = (a, b) if a[0] < b[0] else (b, a)
+                pts[ap_corner_name(lv, ep, _side("left"))] = (float(left[0]), float(left[1]))
+                pts[ap_corner_name(lv, ep, _side("right"))] = (float(right[0]), float(right[1]))
+    else:
+        for bone, cs in pose.corners.items():
+            for key, xz in cs.items():
+                ep, co = key.split(".")
+                p = cam.project(np.array([xz[0], 0.0, xz[1]]))
+                pts[f"{bone}.{ep}.{co}"] = (float(p[0]), float(p[1]))
+        for name, (c, _r) in zip(FEMORAL_HEADS, pose.femoral_heads):
+            p = cam.project(c)
+            pts[name] = (float(p[0]), float(p[1]))
+    return Landmarks(pts, cam.width, cam.height, view, {}, SOURCE)
+
+
+def _side(s: str):
+    from fusionwatch.anatomy import ImageSide
+
+    return ImageSide(s)
+
+
+def _r(v: float, nd: int = 4) -> float:
+    return round(float(v), nd)
+
+
+def simulate_film(
+    params: SpineParams,
+    spec: FilmSpec = FilmSpec(),
+    *,
+    hardware: Hardware | None = None,
+    healing: Healing = Healing(),
+    surgery_params: SpineParams | None = None,
+    neutral_params: SpineParams | None = None,
+    anatomy_seed: int = 0,
+    noise_seed: int = 0,
+    soft_scale: float = 1.0,
+    anatomy: Anatomy | None = None,
+) -> Film:
+    """Render one film and its exact ground truth.
+
+    Parameters
+    ----------
+    params : SpineParams
+        The posture on this film (for flexion/extension: the bent posture).
+    spec : FilmSpec
+    hardware : Hardware | None
+        Implants; ``None`` for a pre-operative film.
+    healing : Healing
+        Graft, subsidence, migration, halos, rod state.
+    surgery_params : SpineParams | None
+        The posture on the day of surgery (fixes the cage height); defaults to ``params``.
+    neutral_params : SpineParams | None
+        For flexion/extension: the neutral posture, so the truth holds the motion relative to it.
+    anatomy_seed, noise_seed : int
+        Seeds of the patient's bone texture and of this film's quantum noise.
+    soft_scale : float
+        Soft-tissue thickness factor (body habitus).
+    """
+    an = anatomy or load_anatomy()
+    pose = pose_spine(an, params)
+    cam = _camera(spec, pose)
+    screws, rods, cage = [], [], None
+    if hardware is not None:
+        screws = screw_geometry(pose, hardware, healing)
+        rods = rod_geometry(screws, healing.rod_broken)
+        if hardware.has_cage:
+            sp = pose_spine(an, surgery_params or params)
+            s1, l5 = sp.corners["S1"], sp.corners["L5"]
+            h = (float(np.linalg.norm(l5["inferior.posterior"] - s1["superior.posterior"])),
+                 float(np.linalg.norm(l5["inferior.anterior"] - s1["superior.anterior"])))
+            cage = cage_geometry(pose, h, hardware, healing)
+    scene = Scene(an, pose, _bone_maps(an, anatomy_seed), screws, rods, cage, healing,
+                  hardware.approach if hardware else "none", anatomy_seed, soft_scale)
+    L, bridging = line_integrals(scene, cam)
+    pixels = expose(L, cam, spec.exposure, np.random.default_rng(noise_seed))
+    lms = _landmarks(cam, pose, spec.view)
+    truth: dict[str, Any] = {
+        "camera": {
+            "view": cam.view,
+            "imager_pixel_spacing_mm": _r(cam.pixel_mm, 6),
+            "magnification": _r(cam.magnification, 6),
+            "patient_pixel_spacing_mm": _r(cam.patient_pixel_mm, 8),
+            "sid_mm": _r(cam.sid_mm, 2),
+            "sod_mm": _r(cam.sod_mm, 2),
+            "facing": ("left" if cam.facing_left else "right") if cam.view == "lateral" else None,
+            "head_magnifications": [_r(cam.mag_at(cam.depth(c)), 6) for c, _ in pose.femoral_heads],
+        },
+        "parameters": {
+            "pelvic_incidence_deg": params.pelvic_incidence_deg,
+            "pelvic_tilt_deg": params.pelvic_tilt_deg,
+            "disc_angles_deg": list(params.disc_angles_deg),
+            "disc_posterior_heights_mm": list(params.disc_posterior_heights_mm),
+            "slips_mm": list(params.slips_mm),
+            "scale": params.scale,
+        },
+    }
+    if spec.view.is_lateral:
+        truth["measurements"] = {k: _r(v, 6) for k, v in _lateral_values(lms, cam).items()}
+        if neutral_params is not None:
+            neutral = simulate_truth_only(neutral_params, spec, an)
+            truth["motion"] = {
+                k: _r(v, 6)
+                for k, v in _motion(neutral, truth["measurements"]).items()
+            }
+    if hardware is not None:
+        truth["implants"] = _implants_px(cam, screws, rods, cage, healing)
+        truth["subsidence_mm"] = _r(healing.subsidence_mm)
+        truth["migration_mm"] = _r(healing.migration_mm)
+        truth["bridging_fraction"] = _r(bridging if bridging is not None else healing.bridging_fraction)
+        truth["rod_broken"] = healing.rod_broken
+    return Film(pixels, cam, spec.view, lms, truth)
+
+
+def _lateral_values(lms: Landmarks, cam: Camera) -> dict[str, float]:
+    return lateral_truth(to_anatomical(lms.points, cam.patient_pixel_mm, cam.facing_left))
+
+
+def _motion(neutral: dict[str, float], moved: dict[str, float]) -> dict[str, float]:
+    from fusionwatch.sim.truth import segment_motion
+
+    return segment_motion(neutral, moved)
+
+
+def simulate_truth_only(params: SpineParams, spec: FilmSpec, anatomy: Anatomy | None = None) -> dict[str, float]:
+    """The exact lateral measurement values of a posture on a film, without rendering pixels."""
+    an = anatomy or load_anatomy()
+    pose = pose_spine(an, params)
+    cam = _camera(spec, pose)
+    return _lateral_values(_landmarks(cam, pose, View.LATERAL), cam)
+
+
+def _implants_px(cam: Camera, screws, rods, cage, healing: Healing) -> dict[str, Any]:
+    out: dict[str, Any] = {"screws": [], "rods": [], "cage": None}
+    for s in screws:
+        h, t = cam.project(s.head), cam.project(s.tip)
+        ax = (t - h) / (np.linalg.norm(t - h) + 1e-12)
+        out["screws"].append({
+            "id": s.id, "head": [_r(h[0], 3), _r(h[1], 3)], "tip": [_r(t[0], 3), _r(t[1], 3)],
+            "axis": [_r(ax[0], 6), _r(ax[1], 6)], "diameter_mm": _r(2 * s.radius, 3),
+            "length_mm": _r(np.linalg.norm(s.tip - s.head), 3), "halo_mm": _r(healing.halo_mm.get(s.id, 0.0), 3),
+        })
+    for poly in rods:
+        pp = cam.project(np.asarray(poly))
+        out["rods"].append({"polyline": [[_r(p[0], 3), _r(p[1], 3)] for p in pp], "broken": healing.rod_broken})
+    if cage is not None:
+        if cam.view == "lateral":
+            q = cam.project(np.c_[cage.outline[:, 0], np.zeros(len(cage.outline)), cage.outline[:, 1]])
+        else:
+            o = cage.outline
+            xm, w = float(o[:, 0].mean()), cage.width_mm
+            zb, zt = float(o[:2, 1].mean()), float(o[2:, 1].mean())
+            q = cam.project(np.array([[xm, -w / 2, zb], [xm, w / 2, zb], [xm, w / 2, zt], [xm, -w / 2, zt]]))
+        mk = [cam.project((a + b) / 2) for a, b in cage.markers]
+        out["cage"] = {
+            "material": cage.material,
+            "outline": [[_r(p[0], 3), _r(p[1], 3)] for p in q],
+            "markers": [[_r(p[0], 3), _r(p[1], 3)] for p in mk],
+        }
+    return out
+
+
+_MAPS: dict[tuple[int, int], dict[str, np.ndarray]] = {}
+
+
+def _bone_maps(an: Anatomy, seed: int) -> dict[str, np.ndarray]:
+    key = (id(an), seed)
+    if key not in _MAPS:
+        if len(_MAPS) > 4:
+            _MAPS.clear()
+        _MAPS[key] = bone_mu_maps(an, seed)
+    return _MAPS[key]

@@ -1,0 +1,398 @@
+"""Simulated patient journeys: one patient, one L5-S1 fusion, films from pre-op to 12 months, with exact truth.
+
+Writes the journey contract of docs/simulator.md (schema ``fusionwatch.sim.journey/1``): ``journey.json`` beside the
+DICOM DX files, PNG previews and ground-truth landmark files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+from pydicom.uid import generate_uid
+
+from fusionwatch.errors import InputError
+from fusionwatch.io.dicom_dx import DxFilm, write_dx
+from fusionwatch.io.landmark_json import write_landmarks
+from fusionwatch.radiograph import View
+from fusionwatch.records import FusionStatus
+from fusionwatch.sim.film import Film, FilmSpec, simulate_film
+from fusionwatch.sim.implants import Hardware, Healing
+from fusionwatch.sim.pose import SpineParams
+from fusionwatch.sim.render import Exposure
+
+__all__ = [
+    "SCHEMA",
+    "SCENARIOS",
+    "VISITS",
+    "DEFAULT_SURGERY_DATE",
+    "simulate_journey",
+    "sample_patient",
+    "journey_plan",
+]
+
+SCHEMA = "fusionwatch.sim.journey/1"
+SIM_VERSION = "1"
+"""Bumped whenever the simulator's output changes; :func:`fusionwatch.sim.demo_journeys` regenerates on a change."""
+DEFAULT_SURGERY_DATE = dt.date(2025, 6, 2)
+LATEST_ALLOWED_DATE = dt.date(2026, 11, 23)
+
+SCENARIOS: tuple[str, ...] = (
+    "solid-fusion",
+    "pseudarthrosis",
+    "cage-subsidence",
+    "screw-loosening",
+    "adjacent-segment-degeneration",
+)
+
+VISITS: tuple[tuple[str, int], ...] = (
+    ("pre-op", -14),
+    ("immediate-post-op", 1),
+    ("6-weeks", 42),
+    ("3-months", 91),
+    ("6-months", 182),
+    ("12-months", 365),
+)
+"""(visit, days since surgery)."""
+
+_FIRST = ["Alex", "Sam", "Robin", "Kim", "Jo", "Chris", "Pat", "Lee", "Dana", "Toni", "Noa", "Eli"]
+_LAST = ["Synthetic", "Phantom", "Modelson", "Raycast", "Voxel", "Lambert", "Fresnel", "Hounsfield"]
+
+
+def _priors() -> dict[str, Any]:
+    return json.loads((resources.files("fusionwatch.sim") / "data" / "priors.json").read_text())
+
+
+@dataclass(frozen=True)
+class PatientModel:
+    """A sampled patient: anatomy parameters in neutral standing posture before surgery."""
+
+    params: SpineParams
+    anatomy_seed: int
+    soft_scale: float
+    sex: str
+    birth_date: dt.date
+    name: str
+    patient_id: str
+    facing_left: bool
+    sid_mm: float
+    oid_mm: float
+
+
+def sample_patient(rng: np.random.Generator, scenario: str, seed: int, surgery_date: dt.date) -> PatientModel:
+    """Draw spinopelvic parameters from the UCI joint distribution (class "Normal" for the lumbar shape; the
+    degenerate L5-S1 segment is then set explicitly), and body size, habitus and film geometry."""
+    pri = _priors()["classes"]["Normal"]
+    mean, cov = np.asarray(pri["mean"]), np.asarray(pri["cov"])
+    lo, hi = np.asarray(pri["p05"]), np.asarray(pri["p95"])
+    for _ in range(100):
+        pi, pt, ll = rng.multivariate_normal(mean, cov)
+        if np.all((lo <= (pi, pt, ll)) & ((pi, pt, ll) <= hi)) and 25 <= pi - pt <= 55:
+            break
+    # UCI "lumbar lordosis" is not the L1-S1 Cobb angle; keep it, bounded to a plausible Cobb range, and split it.
+    ll = float(np.clip(ll, 35.0, 65.0))
+    wedges = 17.5  # sum of the bundled bodies' intrinsic wedge angles (deg), from sim.pose.wedge_angles
+    share = np.array([0.06, 0.12, 0.2, 0.28, 0.34]) * rng.uniform(0.85, 1.15, 5)
+    share /= share.sum()
+    disc_angles = tuple(float(v) for v in np.round((ll - wedges) * share, 3))
+    heights = tuple(float(v) for v in np.round(rng.uniform([5.5, 6.0, 6.5, 6.5, 4.0], [7.0, 7.5, 8.0, 8.0, 5.5]), 3))
+    slip = float(np.round(rng.uniform(3.0, 8.0), 3)) if rng.random() < 0.6 else 0.0
+    sex = "M" if rng.random() < 0.5 else "F"
+    scale = float(np.round(rng.normal(1.0 if sex == "M" else 0.93, 0.04), 4))
+    scale = float(np.clip(scale, 0.82, 1.15))
+    age = int(rng.integers(42, 76))
+    birth = dt.date(surgery_date.year - age, int(rng.integers(1, 13)), int(rng.integers(1, 29)))
+    params = SpineParams(
+        pelvic_incidence_deg=float(round(pi, 3)),
+        pelvic_tilt_deg=float(round(pt, 3)),
+        disc_angles_deg=disc_angles,
+        disc_posterior_heights_mm=heights,
+        slips_mm=(0.0, 0.0, 0.0, 0.0, slip),
+        scale=scale,
+    )
+    return PatientModel(
+        params=params,
+        anatomy_seed=int(rng.integers(0, 2**31)),
+        soft_scale=float(np.round(rng.uniform(0.85, 1.15), 3)),
+        sex=sex,
+        birth_date=birth,
+        name=f"{_LAST[int(rng.integers(len(_LAST)))]}^{_FIRST[int(rng.integers(len(_FIRST)))]}",
+        patient_id=f"SIM{seed:06d}{SCENARIOS.index(scenario) if scenario in SCENARIOS else 9}",
+        facing_left=bool(rng.random() < 0.7),
+        sid_mm=float(np.round(rng.uniform(1000.0, 1200.0), 1)),
+        oid_mm=float(np.round(rng.uniform(160.0, 230.0), 1)),
+    )
+
+
+@dataclass(frozen=True)
+class VisitState:
+    """Truth of the operated spine at one visit."""
+
+    visit: str
+    days: int
+    params: SpineParams
+    healing: Healing | None
+    bending: tuple[str, ...]
+    """Extra films: ``("flexion", "extension")`` when taken at this visit."""
+    motion_deg: float
+    """Total L5-S1 angular motion between flexion and extension (deg)."""
+    motion_mm: float
+    findings: tuple[str, ...]
+    fusion_status: str | None
+
+
+def journey_plan(scenario: str, patient: PatientModel, rng: np.random.Generator) -> tuple[Hardware, list[VisitState]]:
+    """The hardware and every visit's true state for a scenario (CLINICAL.md thresholds decide the expected
+    findings)."""
+    if scenario not in SCENARIOS:
+        raise InputError(f"Unknown scenario {scenario!r}; expected one of {', '.join(SCENARIOS)}.")
+    approach = str(rng.choice(["TLIF", "TLIF", "PLIF", "ALIF", "posterolateral"]))
+    if scenario == "cage-subsidence" and approach == "posterolateral":
+        approach = "TLIF"
+    hw = Hardware(
+        approach=approach,
+        screw_diameter_mm=float(rng.choice([6.0, 6.5, 7.0, 7.5])),
+        screw_length_mm=float(rng.choice([40.0, 45.0, 50.0])),
+        cage_material="Ti" if rng.random() < 0.3 else "PEEK",
+    )
+    pre = patient.params
+    # surgery: cage restores the L5-S1 disc height and lordosis, reduces most of the slip
+    restored_h = float(np.round(rng.uniform(7.5, 9.5), 3))
+    post = replace(
+        pre,
+        disc_posterior_heights_mm=(*pre.disc_posterior_heights_mm[:4], restored_h if hw.has_cage else
+                                   pre.disc_posterior_heights_mm[4]),
+        disc_angles_deg=(*pre.disc_angles_deg[:4], pre.disc_angles_deg[4] + (3.0 if hw.has_cage else 0.0)),
+        slips_mm=(*pre.slips_mm[:4], round(pre.slips_mm[4] * 0.3, 3)),
+    )
+    t = {"immediate-post-op": 0, "6-weeks": 1, "3-months": 2, "6-months": 3, "12-months": 4}
+    bridging = {"solid-fusion": (0, 0, 0.3, 0.75, 0.95), "pseudarthrosis": (0, 0, 0.05, 0.1, 0.1),
+                "cage-subsidence": (0, 0, 0.2, 0.55, 0.85), "screw-loosening": (0, 0, 0.05, 0.1, 0.15),
+                "adjacent-segment-degeneration": (0, 0, 0.3, 0.8, 0.95)}[scenario]
+    subsidence = (0.0, 0.3, 1.2, 3.0, 3.6) if scenario == "cage-subsidence" else (0.0, 0.2, 0.4, 0.5, 0.5)
+    if not hw.has_cage:
+        subsidence = (0.0,) * 5
+    halo = (0.0, 0.3, 0.9, 1.6, 2.2) if scenario == "screw-loosening" else (0.0,) * 5
+    toggle = (0.0, 0.0, 0.8, 2.4, 3.2) if scenario == "screw-loosening" else (0.0,) * 5
+    migration = (0.0, 0.0, 0.6, 1.2, 1.4) if scenario == "cage-subsidence" else (0.0,) * 5
+    asd_loss = (0.0, 0.0, 0.4, 1.6, 3.6) if scenario == "adjacent-segment-degeneration" else (0.0,) * 5
+    asd_slip = (0.0, 0.0, 0.3, 1.5, 3.8) if scenario == "adjacent-segment-degeneration" else (0.0,) * 5
+    rod_broken = (False, False, False, False, scenario == "pseudarthrosis")
+    nonunion = scenario in ("pseudarthrosis", "screw-loosening")
+    states = [VisitState("pre-op", VISITS[0][1], pre, None, ("flexion", "extension"),
+                         float(np.round(rng.uniform(6.0, 10.0), 3)), 1.5, (), None)]
+    for visit, days in VISITS[1:]:
+        i = t[visit]
+        sub = subsidence[i]
+        params = post.moved(
+            d_angles=(0.0, 0.0, 0.0, -0.5 * asd_loss[i], -0.35 * sub),
+            d_slips=(0.0, 0.0, 0.0, asd_slip[i], 0.0),
+            d_heights=(0.0, 0.0, 0.0, -asd_loss[i], -sub),
+        )
+        healing = Healing(
+            bridging_fraction=bridging[i],
+            graft_maturity=min(1.0, days / 300.0),
+            subsidence_mm=sub,
+            migration_mm=migration[i],
+            halo_mm={"S1.left": halo[i], "S1.right": halo[i] * 0.9} if halo[i] > 0 else {},
+            rod_broken=rod_broken[i],
+            screw_toggle_deg={"S1.left": toggle[i], "S1.right": toggle[i]} if toggle[i] else {},
+        )
+        bending: tuple[str, ...] = ()
+        if visit == "12-months" or (visit == "6-months" and nonunion):
+            bending = ("flexion", "extension")
+        motion = (float(np.round(rng.uniform(5.0, 7.5), 3)) if nonunion else float(np.round(rng.uniform(0.6, 1.6), 3)))
+        findings: list[str] = []
+        base_sub = subsidence[1]
+        if sub - base_sub > 2.0:
+            findings.append("cage_subsidence")
+        if max(healing.halo_mm.values(), default=0.0) > 1.0:
+            findings.append("screw_loosening_suspected")
+        if healing.rod_broken:
+            findings.append("rod_fracture")
+        if asd_loss[i] > 3.0:
+            findings.append("adjacent_segment_disc_height_loss")
+        if asd_slip[i] > 3.0:
+            findings.append("adjacent_segment_listhesis")
+        if visit in ("immediate-post-op", "6-weeks", "3-months"):
+            status = FusionStatus.ON_TRACK
+        elif visit == "6-months":
+            status = FusionStatus.DELAYED_UNION_SUSPECTED if nonunion else FusionStatus.ON_TRACK
+        else:
+            status = FusionStatus.PSEUDARTHROSIS_SUSPECTED if nonunion else FusionStatus.FUSED_CRITERIA_MET
+        states.append(VisitState(visit, days, params, healing, bending, motion, 1.2 if nonunion else 0.3,
+                                 tuple(findings), status.value))
+    return hw, states
+
+
+def _bend(params: SpineParams, kind: str, fused_motion: float, fused_mm: float, fused: bool) -> SpineParams:
+    """Flexion or extension posture: half of the motion each way from neutral; the fused L5-S1 moves
+    ``fused_motion / 2`` deg and ``fused_mm / 2`` mm."""
+    sgn = -1.0 if kind == "flexion" else 1.0
+    free = np.array([3.5, 4.5, 5.0, 5.5, 0.0 if fused else 4.0])
+    l5s1 = fused_motion / 2
+    d_ang = tuple(float(v) for v in sgn * np.r_[free[:4], l5s1])
+    d_slip = (0.0, 0.0, 0.0, sgn * -0.6, sgn * -fused_mm / 2)
+    return params.moved(d_angles=d_ang, d_slips=d_slip, d_tilt=-5.0 if kind == "flexion" else 4.0)
+
+
+def _exposure(rng: np.random.Generator, marker: str) -> Exposure:
+    return Exposure(
+        photons_per_mm2=float(rng.uniform(0.9e7, 2.2e7)),
+        scatter_to_primary=float(rng.uniform(0.25, 0.5)),
+        focal_spot_mm=float(rng.choice([0.6, 1.0, 1.2])),
+        detector_blur_px=float(rng.uniform(0.5, 0.9)),
+        edge_enhance=float(rng.uniform(0.5, 1.1)),
+        equalise=float(rng.uniform(0.65, 0.85)),
+        contrast=float(rng.uniform(4.0, 6.0)),
+        gamma=float(rng.uniform(0.9, 1.1)),
+        collimation_mm=tuple(float(v) for v in rng.uniform(5.0, 25.0, 4)),  # type: ignore[arg-type]
+        marker=marker,
+    )
+
+
+def _orientation(view: str, facing_left: bool) -> tuple[str, str]:
+    if view == "ap":
+        return ("L", "F")
+    return ("P", "F") if facing_left else ("A", "F")
+
+
+def simulate_journey(
+    scenario: str,
+    seed: int,
+    out_dir: Path,
+    *,
+    surgery_date: dt.date | None = None,
+    size: tuple[int, int] = (2000, 2500),
+) -> Path:
+    """Simulate one patient's journey and write it to ``out_dir``; returns the path of ``journey.json``.
+
+    Parameters
+    ----------
+    scenario : str
+        One of :data:`SCENARIOS`.
+    seed : int
+        Same seed -> identical pixels, identifiers and truth.
+    out_dir : Path
+        Created if missing; existing files of the same names are overwritten.
+    surgery_date : date | None
+        Default :data:`DEFAULT_SURGERY_DATE`. Every film date must lie on or before 2026-11-23.
+    size : (width, height)
+        Pixels per film (the detector field is fixed, so smaller films have larger pixels).
+
+    Raises
+    ------
+    InputError
+        Unknown scenario, negative seed, or a surgery date that would put films in the future.
+    """
+    if scenario not in SCENARIOS:
+        raise InputError(f"Unknown scenario {scenario!r}; expected one of {', '.join(SCENARIOS)}.")
+    if not isinstance(seed, int) or seed < 0:
+        raise InputError(f"Seed must be a non-negative integer, got {seed!r}.")
+    surgery = surgery_date or DEFAULT_SURGERY_DATE
+    last = surgery + dt.timedelta(days=VISITS[-1][1])
+    if last > LATEST_ALLOWED_DATE:
+        raise InputError(
+            f"Surgery date {surgery.isoformat()} puts the 12-month film on {last.isoformat()}, after "
+            f"{LATEST_ALLOWED_DATE.isoformat()}; choose a surgery date on or before "
+            f"{(LATEST_ALLOWED_DATE - dt.timedelta(days=VISITS[-1][1])).isoformat()}."
+        )
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng([seed, SCENARIOS.index(scenario)])
+    patient = sample_patient(rng, scenario, seed, surgery)
+    hw, states = journey_plan(scenario, patient, rng)
+    key = f"SIM-{scenario}-{seed}"
+    films_out: list[dict[str, Any]] = []
+    study_root = f"fusionwatch-sim:{scenario}:{seed}"
+    surgery_params = states[1].params
+    for vi, st in enumerate(states):
+        date = surgery + dt.timedelta(days=st.days)
+        study_uid = generate_uid(entropy_srcs=[study_root, st.visit])
+        views: list[str] = ["lateral"] + (["ap"] if st.visit in ("pre-op", "immediate-post-op", "12-months") else [])
+        views += list(st.bending)
+        for fi, view in enumerate(views):
+            frng = np.random.default_rng([seed, SCENARIOS.index(scenario), vi, fi])
+            v = View(view)
+            params = st.params
+            neutral = None
+            if v in (View.FLEXION, View.EXTENSION):
+                fused = st.healing is not None
+                params = _bend(st.params, view, st.motion_deg, st.motion_mm, fused)
+                neutral = st.params
+            spec = FilmSpec(
+                view=v, width=size[0], height=size[1], facing_left=patient.facing_left,
+                sid_mm=patient.sid_mm, oid_mm=patient.oid_mm if v.is_lateral else patient.oid_mm * 0.55,
+                centre_offset_mm=tuple(float(x) for x in frng.normal(0.0, 6.0, 2)),  # type: ignore[arg-type]
+                exposure=_exposure(frng, "L"),
+            )
+            film = simulate_film(
+                params, spec, hardware=hw if st.healing is not None else None, healing=st.healing or Healing(),
+                surgery_params=surgery_params, neutral_params=neutral, anatomy_seed=patient.anatomy_seed,
+                noise_seed=int(frng.integers(0, 2**31)), soft_scale=patient.soft_scale,
+            )
+            stem = f"{vi}_{st.visit}_{view}"
+            films_out.append(_write_film(out_dir, stem, film, patient, st, date, study_uid, vi, fi, view, seed,
+                                         scenario))
+    journey = {
+        "schema": SCHEMA,
+        "simulator_version": SIM_VERSION,
+        "scenario": scenario,
+        "seed": seed,
+        "patient": {"key": key, "patient_id": patient.patient_id, "name": patient.name,
+                    "birth_date": patient.birth_date.isoformat(), "sex": patient.sex},
+        "surgery": {"date": surgery.isoformat(), "levels": [["L5", "S1"]], "approach": hw.approach,
+                    "implants": {"screw_diameter_mm": hw.screw_diameter_mm, "screw_length_mm": hw.screw_length_mm,
+                                 "cage": hw.cage_material if hw.has_cage else None}},
+        "films": films_out,
+        "expected": {st.visit: {"findings": list(st.findings), "fusion_status": st.fusion_status}
+                     for st in states if st.healing is not None},
+    }
+    path = out_dir / "journey.json"
+    path.write_text(json.dumps(journey, indent=1) + "\n", encoding="utf-8")
+    return path
+
+
+def _write_film(out_dir: Path, stem: str, film: Film, patient: PatientModel, st: VisitState, date: dt.date,
+                study_uid: str, vi: int, fi: int, view: str, seed: int, scenario: str) -> dict[str, Any]:
+    cam = film.camera
+    dx = DxFilm(
+        view=view,
+        imager_pixel_spacing_mm=cam.pixel_mm,
+        magnification=cam.magnification,
+        sid_mm=cam.sid_mm,
+        sod_mm=cam.sod_mm,
+        patient_id=patient.patient_id,
+        patient_name=patient.name,
+        birth_date=patient.birth_date,
+        sex=patient.sex,
+        study_date=date,
+        study_uid=study_uid,
+        series_uid=generate_uid(entropy_srcs=[study_uid, view, "series"]),
+        sop_uid=generate_uid(entropy_srcs=[study_uid, view, "sop"]),
+        accession=f"SIMACC{seed:05d}{vi}",
+        series_number=fi + 1,
+        patient_orientation=_orientation("ap" if view == "ap" else "lateral", cam.facing_left),
+    )
+    write_dx(out_dir / f"{stem}.dcm", film.pixels, dx)
+    Image.fromarray((film.pixels >> 4).astype(np.uint8)).save(out_dir / f"{stem}.png", optimize=False)
+    write_landmarks(film.landmarks, out_dir / f"{stem}.landmarks.json")
+    truth = dict(film.truth)
+    if st.bending and view in ("flexion", "extension"):
+        truth["segment_motion_total_deg_L5_S1"] = round(st.motion_deg, 6)
+    return {
+        "file": f"{stem}.dcm",
+        "png": f"{stem}.png",
+        "visit": st.visit,
+        "date": date.isoformat(),
+        "days_since_surgery": st.days,
+        "view": view,
+        "landmarks": f"{stem}.landmarks.json",
+        "truth": truth,
+    }

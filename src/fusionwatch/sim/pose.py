@@ -1,0 +1,185 @@
+"""Posing the bundled anatomy with known parameters, in the sagittal plane.
+
+Patient frame, millimetres: **+x anterior, +y toward the lateral detector (patient left), +z superior**; angles in
+degrees, positive = counter-clockwise in the (x, z) plane, i.e. raising the anterior end. Every bone moves rigidly in the
+sagittal plane (rotation about y, translation in x and z) after a uniform size scaling; y is only scaled.
+
+The chain is built from the pelvis up: the sacrum is turned inside the pelvis to realise the pelvic incidence, the whole
+pelvis turns about the hip axis to realise the pelvic tilt, then each lumbar vertebra is placed on the one below from its
+disc angle, its posterior disc height and its slip.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from fusionwatch.sim.anatomy import SPINE_BONES, Anatomy
+
+__all__ = ["SpineParams", "Pose", "pose_spine", "wedge_angles", "DISCS", "rot2"]
+
+DISCS: tuple[tuple[str, str], ...] = (("L1", "L2"), ("L2", "L3"), ("L3", "L4"), ("L4", "L5"), ("L5", "S1"))
+"""The five lumbar discs, top to bottom, as (upper, lower) bones."""
+
+
+def rot2(deg: float) -> np.ndarray:
+    """2x2 counter-clockwise rotation in the (x, z) plane (raises the anterior end for positive angles)."""
+    a = math.radians(deg)
+    return np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
+
+
+def _angle(u: np.ndarray) -> float:
+    return math.degrees(math.atan2(u[1], u[0]))
+
+
+@dataclass(frozen=True)
+class SpineParams:
+    """Declared parameters of one patient in one posture.
+
+    Attributes
+    ----------
+    pelvic_incidence_deg, pelvic_tilt_deg : float
+        Targets realised exactly in the mid-sagittal plane (hip axis = midpoint of the two head centres).
+    disc_angles_deg : tuple of 5 floats
+        Lordotic angle of each disc L1-L2 ... L5-S1 (upper inferior vs lower superior endplate), lordosis positive.
+    disc_posterior_heights_mm : tuple of 5 floats
+        Height of each disc along the lower endplate's normal at its posterior corner (mm, at the patient).
+    slips_mm : tuple of 5 floats
+        Displacement of the upper posterior-inferior corner along the lower endplate, anterolisthesis positive (mm).
+    scale : float
+        Uniform body-size factor applied to the bone shapes (1 = the Visible Human Male).
+    """
+
+    pelvic_incidence_deg: float = 52.0
+    pelvic_tilt_deg: float = 13.0
+    disc_angles_deg: tuple[float, ...] = (2.0, 4.0, 6.0, 9.0, 12.0)
+    disc_posterior_heights_mm: tuple[float, ...] = (6.0, 6.5, 7.0, 7.0, 6.0)
+    slips_mm: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0, 0.0)
+    scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name in ("disc_angles_deg", "disc_posterior_heights_mm", "slips_mm"):
+            if len(getattr(self, name)) != 5:
+                raise ValueError(f"{name} needs 5 values (L1-L2 ... L5-S1), got {getattr(self, name)!r}.")
+        if not 0.7 <= self.scale <= 1.3:
+            raise ValueError(f"scale must be in [0.7, 1.3], got {self.scale!r}.")
+        if min(self.disc_posterior_heights_mm) < 0.5:
+            raise ValueError(f"disc heights must be >= 0.5 mm, got {self.disc_posterior_heights_mm!r}.")
+
+    def moved(self, d_angles: tuple[float, ...], d_slips: tuple[float, ...] = (0.0,) * 5,
+              d_heights: tuple[float, ...] = (0.0,) * 5, d_tilt: float = 0.0) -> "SpineParams":
+        """A copy with disc angles, slips, heights and pelvic tilt changed by the given amounts."""
+        return replace(
+            self,
+            disc_angles_deg=tuple(a + d for a, d in zip(self.disc_angles_deg, d_angles)),
+            slips_mm=tuple(a + d for a, d in zip(self.slips_mm, d_slips)),
+            disc_posterior_heights_mm=tuple(max(0.5, a + d) for a, d in zip(self.disc_posterior_heights_mm, d_heights)),
+            pelvic_tilt_deg=self.pelvic_tilt_deg + d_tilt,
+        )
+
+
+@dataclass(frozen=True)
+class Pose:
+    """Rigid sagittal transforms: bone -> (2x2 matrix incl. scale, translation) mapping mesh (x, z) to patient (x, z)."""
+
+    transforms: dict[str, tuple[np.ndarray, np.ndarray]]
+    scale: float
+    corners: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    """Posed endplate corners, bone -> name -> (x, z) mm, mid-sagittal (y = 0)."""
+    femoral_heads: tuple[tuple[np.ndarray, float], ...] = ()
+    """Posed head centres (x, y, z) mm and radii mm, +y head first."""
+
+    def apply(self, bone: str, xz: np.ndarray) -> np.ndarray:
+        A, t = self.transforms[bone]
+        return np.asarray(xz, dtype=float) @ A.T + t
+
+    def angle_deg(self, bone: str) -> float:
+        A, _ = self.transforms[bone]
+        return _angle(A[:, 0])
+
+
+def _pelvic_angles(s1a: np.ndarray, s1p: np.ndarray, hip: np.ndarray) -> tuple[float, float]:
+    """(PI, PT) in the patient frame (x anterior, z superior); SS = PI - PT."""
+    u = s1a - s1p
+    ss = abs(_angle(u)) if abs(_angle(u)) <= 90 else 180 - abs(_angle(u))
+    m = (s1a + s1p) / 2
+    d = m - hip
+    pt = math.degrees(math.atan2(-d[0], d[1]))
+    return pt + ss, pt
+
+
+def _bisect(f, lo: float, hi: float, target: float, iters: int = 60) -> float:
+    flo = f(lo) - target
+    for _ in range(iters):
+        mid = (lo + hi) / 2
+        fm = f(mid) - target
+        if (fm > 0) == (flo > 0):
+            lo, flo = mid, fm
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+def pose_spine(anatomy: Anatomy, p: SpineParams) -> Pose:
+    """Rigid sagittal transforms that realise ``p`` exactly (see module docstring)."""
+    s = p.scale
+    cor = {b: {k: np.asarray(v) * s for k, v in c.items()} for b, c in anatomy.corners.items()}
+    heads3 = [(c * s, r * s) for c, r in anatomy.femoral_heads]
+    hip = (heads3[0][0][[0, 2]] + heads3[1][0][[0, 2]]) / 2
+    s1a0, s1p0 = cor["S1"]["superior.anterior"], cor["S1"]["superior.posterior"]
+    pivot = anatomy.centroids["S1"][[0, 2]] * s  # the sacrum turns about its own centroid inside the pelvis
+
+    def sacrum_pi(alpha: float) -> float:
+        R = rot2(alpha)
+        return _pelvic_angles(R @ (s1a0 - pivot) + pivot, R @ (s1p0 - pivot) + pivot, hip)[0]
+
+    alpha = _bisect(sacrum_pi, -40.0, 40.0, p.pelvic_incidence_deg)
+    Rs = rot2(alpha)
+    s1a, s1p = Rs @ (s1a0 - pivot) + pivot, Rs @ (s1p0 - pivot) + pivot
+
+    def tilt(gamma: float) -> float:
+        R = rot2(gamma)
+        return _pelvic_angles(R @ (s1a - hip) + hip, R @ (s1p - hip) + hip, hip)[1]
+
+    gamma = _bisect(tilt, -60.0, 60.0, p.pelvic_tilt_deg)
+    Rg = rot2(gamma)
+    # patient frame: the hip axis at the origin
+    T: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    T["pelvis"] = (Rg * s, -Rg @ hip)
+    A_s = Rg @ Rs * s
+    t_s = Rg @ (pivot - Rs @ pivot - hip)
+    T["S1"] = (A_s, t_s)
+    posed = {"S1": {k: A_s @ (v / s) + t_s for k, v in cor["S1"].items()}}
+    for (upper, lower), ang, hp, sl in zip(
+        reversed(DISCS), reversed(p.disc_angles_deg), reversed(p.disc_posterior_heights_mm), reversed(p.slips_mm)
+    ):
+        la, lp = posed[lower]["superior.anterior"], posed[lower]["superior.posterior"]
+        u = (la - lp) / np.linalg.norm(la - lp)
+        n = np.array([-u[1], u[0]])
+        target_p = lp + sl * u + hp * n
+        target_phi = _angle(u) + ang
+        ua0 = cor[upper]["inferior.anterior"] - cor[upper]["inferior.posterior"]
+        R = rot2(target_phi - _angle(ua0))
+        A = R * s
+        t = target_p - R @ cor[upper]["inferior.posterior"]
+        T[upper] = (A, t)
+        posed[upper] = {k: R @ v + t for k, v in cor[upper].items()}
+    T["pelvis_pos"] = T["pelvis_neg"] = T["pelvis"]
+    heads = []
+    for c, r in heads3:
+        xz = Rg @ (c[[0, 2]] - hip)
+        heads.append((np.array([xz[0], c[1], xz[1]]), r))
+    return Pose(T, s, posed, tuple(heads))
+
+
+def wedge_angles(anatomy: Anatomy) -> dict[str, float]:
+    """Intrinsic wedge of each lumbar body: superior minus inferior endplate inclination (deg, lordotic positive)."""
+    out = {}
+    for b in SPINE_BONES[:-1]:
+        c = anatomy.corners[b]
+        sup = np.subtract(c["superior.anterior"], c["superior.posterior"])
+        inf = np.subtract(c["inferior.anterior"], c["inferior.posterior"])
+        out[b] = _angle(sup) - _angle(inf)
+    return out

@@ -1,0 +1,496 @@
+"""Rendering: line integrals of attenuation through the posed anatomy and hardware, then the imaging chain.
+
+Attenuation coefficients are linear (per mm) at an effective energy of about 60-65 keV (diagnostic lumbar films at
+80-90 kVp); bone and implants are added as *differences* to water because the soft-tissue map (from the real CT) already
+counts water in their place. Metal is nearly opaque next to bone.
+
+Lateral films: each bone's line-integral map along y was projected once at 0.5 mm (``scripts/build_sim_data.py``);
+sagittal rotations and translations commute with a projection along y, so a bone is posed by one 2-D affine warp, with
+the magnification of its own depth (each hip bone and femoral head gets its own: the double contour of real films).
+AP films: the bones' 1.5 mm label volumes are re-projected in 3-D by splatting (lower resolution, as allowed).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from fusionwatch.sim.anatomy import LATERAL_BONES, SPINE_BONES, Anatomy
+from fusionwatch.sim.camera import Camera
+from fusionwatch.sim.implants import CageGeom, Healing, ScrewGeom
+from fusionwatch.sim.pose import Pose
+
+__all__ = ["MU", "Exposure", "line_integrals", "expose"]
+
+MU = {
+    "water": 0.0175,
+    "trabecular": 0.0115,  # difference to water
+    "cortical": 0.0380,  # difference to water
+    "graft": 0.0110,
+    "titanium": 0.25,
+    "tantalum": 2.0,
+    "peek": 0.0060,
+    "lead": 3.0,
+}
+"""Linear attenuation (1/mm) ~62 keV: water; bone, graft, PEEK as differences to water; metals absolute."""
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """Imaging-chain settings of one film (sampled per film for realism)."""
+
+    photons_per_mm2: float = 1.5e7
+    scatter_to_primary: float = 0.35
+    focal_spot_mm: float = 1.0
+    detector_blur_px: float = 0.7
+    edge_enhance: float = 0.8
+    equalise: float = 0.8
+    """Fraction of the large-scale (``equalise_mm``) density variation removed by processing."""
+    equalise_mm: float = 18.0
+    contrast: float = 5.0
+    """Slope of the sigmoid tone curve."""
+    gamma: float = 1.0
+    collimation_mm: tuple[float, float, float, float] = (12.0, 12.0, 12.0, 12.0)
+    """Unexposed margins left, top, right, bottom (mm on the detector)."""
+    marker: str = "L"
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# bone maps
+
+
+def _texture(shape: tuple[int, int], rng: np.random.Generator, vertical: bool = True) -> np.ndarray:
+    """Trabecular texture (mean 1) on a 0.5 mm grid: band-passed noise, elongated along z (index 1) like vertical
+    trabeculae."""
+    n = rng.standard_normal(shape).astype(np.float32)
+    a = cv2.GaussianBlur(n, (0, 0), sigmaX=1.2 if vertical else 0.8, sigmaY=0.55)
+    b = cv2.GaussianBlur(n, (0, 0), sigmaX=4.0, sigmaY=4.0)
+    t = a - b
+    t /= t.std() + 1e-6
+    return np.clip(1.0 + 0.3 * t, 0.2, 2.0).astype(np.float32)
+
+
+def bone_mu_maps(anatomy: Anatomy, seed: int) -> dict[str, np.ndarray]:
+    """Per-bone lateral mu-line-integral maps (unitless) with a patient-specific trabecular texture."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for b in LATERAL_BONES:
+        m = anatomy.lateral[b]
+        trab = np.clip(m.total - m.cortical, 0.0, None)
+        tex = _texture(trab.shape, rng)
+        out[b] = (MU["trabecular"] * trab * tex + MU["cortical"] * m.cortical).astype(np.float32)
+    return out
+
+
+def _warp_add(dst: np.ndarray, src: np.ndarray, M: np.ndarray) -> None:
+    """dst += warpAffine(src, M) restricted to the destination bounding box of src (M maps src (col,row) -> dst)."""
+    h, w = src.shape
+    corners = np.array([[0, 0, 1], [w - 1, 0, 1], [0, h - 1, 1], [w - 1, h - 1, 1]], dtype=float) @ M.T
+    x0, y0 = np.floor(corners.min(0)).astype(int) - 2
+    x1, y1 = np.ceil(corners.max(0)).astype(int) + 2
+    x0, y0 = max(x0, 0), max(y0, 0)
+    x1, y1 = min(x1, dst.shape[1]), min(y1, dst.shape[0])
+    if x1 <= x0 or y1 <= y0:
+        return
+    Mr = M.copy()
+    Mr[:, 2] -= (x0, y0)
+    dst[y0:y1, x0:x1] += cv2.warpAffine(
+        src, Mr, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0
+    )
+
+
+def _map_affine(cam: Camera, origin: tuple[float, float], res: float, A: np.ndarray, t: np.ndarray, depth: float) -> np.ndarray:
+    """Affine from map indices (k along z = cv2 x, i along x = cv2 y) to detector (col, row)."""
+    P = cam.plane_affine(depth)[:, :2]
+    c = cam.plane_affine(depth)[:, 2]
+    o = np.asarray(origin)
+    B = P @ A  # patient (x,z) mesh -> pixels
+    M = np.empty((2, 3))
+    M[:, 0] = B[:, 1] * res  # d/dk
+    M[:, 1] = B[:, 0] * res  # d/di
+    M[:, 2] = B @ o + P @ t + c
+    return M
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# analytic primitives (cylinders, capsules, spheres) rendered on any camera
+
+
+def capsule(
+    L: np.ndarray,
+    cam: Camera,
+    a3: np.ndarray,
+    b3: np.ndarray,
+    radius: float,
+    mu: float,
+    *,
+    thread_pitch: float = 0.0,
+    thread_depth: float = 0.0,
+    taper_mm: float = 0.0,
+    shell: tuple[float, float] | None = None,
+    inner_radius: float = 0.0,
+) -> None:
+    """Add mu x path length through a capsule (cylinder with round ends) from ``a3`` to ``b3`` (patient mm) to ``L``.
+
+    ``shell=(thickness, mu_inner)``: the outer ``thickness`` mm has ``mu`` and the core ``mu_inner`` (bone cortex).
+    ``inner_radius``: subtract a coaxial capsule (an annulus: the halo around a screw). Thread: radius oscillates by
+    ``thread_depth`` with ``thread_pitch`` along the axis; ``taper_mm`` narrows the last millimetres to a tip at ``b3``.
+    """
+    a3, b3 = np.asarray(a3, float), np.asarray(b3, float)
+    a2, b2 = cam.project(a3), cam.project(b3)
+    mid_depth = float(cam.depth((a3 + b3) / 2))
+    g = cam.gain(mid_depth)
+    v = b3 - a3
+    length = float(np.linalg.norm(v))
+    ray = np.zeros(3)
+    ray[cam.ray_axis] = 1.0
+    sin_phi = math.sqrt(max(0.0, 1.0 - (float(v @ ray) / length) ** 2)) if length > 1e-6 else 1.0
+    r_px = (radius + thread_depth) * g
+    lo = np.floor(np.minimum(a2, b2) - r_px - 2).astype(int)
+    hi = np.ceil(np.maximum(a2, b2) + r_px + 2).astype(int)
+    x0, y0 = max(lo[0], 0), max(lo[1], 0)
+    x1, y1 = min(hi[0], L.shape[1] - 1), min(hi[1], L.shape[0] - 1)
+    if x1 < x0 or y1 < y0:
+        return
+    xs = np.arange(x0, x1 + 1, dtype=np.float32)
+    ys = np.arange(y0, y1 + 1, dtype=np.float32)[:, None]
+    d2 = (b2 - a2).astype(np.float32)
+    dd = float(d2 @ d2)
+    if dd > 1e-9:
+        t = np.clip(((xs - a2[0]) * d2[0] + (ys - a2[1]) * d2[1]) / dd, 0.0, 1.0)
+    else:
+        t = np.zeros((len(ys), len(xs)), np.float32)
+    dx = xs - (a2[0] + t * d2[0])
+    dy = ys - (a2[1] + t * d2[1])
+    dist = np.sqrt(dx * dx + dy * dy) / g  # mm at the object
+    r = np.full_like(dist, radius)
+    if thread_pitch > 0:
+        s = t * length / thread_pitch
+        r = r + thread_depth * (2.0 * np.abs(s - np.floor(s) - 0.5))
+    if taper_mm > 0 and length > taper_mm:
+        r = r * np.clip((length - t * length) / taper_mm, 0.35, 1.0)
+    stretch = min(1.0 / max(sin_phi, 1e-3), (length + 2 * radius) / (2 * radius))
+
+    def chord(rr: np.ndarray | float) -> np.ndarray:
+        return 2.0 * np.sqrt(np.clip(rr * rr - dist * dist, 0.0, None)) * stretch
+
+    if shell is not None:
+        th, mu_in = shell
+        c_out, c_in = chord(r), chord(np.maximum(r - th, 0.0))
+        val = mu * (c_out - c_in) + mu_in * c_in
+    else:
+        val = mu * chord(r)
+        if inner_radius > 0:
+            val = val - mu * chord(np.minimum(inner_radius, r))
+    L[y0 : y1 + 1, x0 : x1 + 1] += val.astype(np.float32)
+
+
+def _femur(L: np.ndarray, cam: Camera, centre: np.ndarray, radius: float) -> None:
+    """Femoral head (sphere with a cortical shell), neck (anteverted: runs posterior-lateral-inferior to the
+    trochanter) and proximal shaft."""
+    side = 1.0 if centre[1] > 0 else -1.0
+    neck_dir = np.array([-0.35, 0.75 * side, -0.56])
+    neck_dir /= np.linalg.norm(neck_dir)
+    troch = centre + neck_dir * 50.0
+    shaft_end = troch + np.array([0.08 * 300, -0.1 * side * 300, -300.0])
+    inner = MU["trabecular"] * 0.55
+    capsule(L, cam, centre, centre, radius, MU["cortical"], shell=(1.4, inner))
+    if cam.view == "ap":
+        neck_dir[0] = 0.0
+    capsule(L, cam, centre + neck_dir * (radius * 0.7), troch, radius * 0.6, MU["cortical"] * 0.8, shell=(1.6, inner))
+    capsule(L, cam, troch + np.array([0.0, 0.0, -15.0]), shaft_end, 14.0, MU["cortical"] * 0.7,
+            shell=(3.5, MU["trabecular"] * 0.2))
+
+
+def _screw(L: np.ndarray, cam: Camera, s: ScrewGeom, halo_mm: float) -> None:
+    axis = (s.tip - s.head) / np.linalg.norm(s.tip - s.head)
+    if halo_mm > 0:
+        capsule(L, cam, s.head + axis * 12.0, s.tip, s.radius + halo_mm, -MU["trabecular"] * 1.3, inner_radius=s.radius)
+    capsule(L, cam, s.head, s.tip, s.radius * 0.72, MU["titanium"], thread_pitch=2.8, thread_depth=s.radius * 0.28,
+            taper_mm=6.0)
+    capsule(L, cam, s.head, s.head - axis * 4.0, s.radius * 0.9, MU["titanium"])
+    capsule(L, cam, s.head - axis * 2.0, s.tulip_end, 6.2, MU["titanium"] * 0.55)
+
+
+def _rods(L: np.ndarray, cam: Camera, rods: list[list[np.ndarray]]) -> None:
+    for poly in rods:
+        for a, b in zip(poly[:-1], poly[1:]):
+            capsule(L, cam, a, b, 2.75, MU["titanium"])
+
+
+def _quad_mask(shape: tuple[int, int], quad_px: np.ndarray) -> np.ndarray:
+    m = np.zeros(shape, np.uint8)
+    cv2.fillConvexPoly(m, np.round(quad_px * 16).astype(np.int32), 1, lineType=cv2.LINE_8, shift=4)
+    return m.astype(bool)
+
+
+def _cage_lateral(L: np.ndarray, cam: Camera, cage: CageGeom) -> None:
+    pts = np.c_[cage.outline[:, 0], np.zeros(4), cage.outline[:, 1]]
+    quad = cam.project(pts)
+    x0, y0 = np.floor(quad.min(0)).astype(int) - 2
+    x1, y1 = np.ceil(quad.max(0)).astype(int) + 2
+    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, L.shape[1]), min(y1, L.shape[0])
+    if x1 <= x0 or y1 <= y0:
+        return
+    sub = quad - (x0, y0)
+    m = _quad_mask((y1 - y0, x1 - x0), sub).astype(np.float32)
+    g = cam.gain(0.0)
+    wall_px = max(1.0, 1.6 * g)
+    inner = cv2.erode(m, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (int(2 * wall_px) | 1,) * 2))
+    if cage.material == "Ti":
+        val = MU["titanium"] * ((m - inner) * cage.width_mm + inner * 2 * 1.6 + inner * 0.12 * cage.width_mm)
+    else:
+        val = MU["peek"] * m * cage.width_mm
+    L[y0:y1, x0:x1] += cv2.GaussianBlur(val, (0, 0), 0.6)
+    for a, b in cage.markers:
+        capsule(L, cam, a, b, 0.5, MU["tantalum"])
+
+
+def _graft_region(
+    L: np.ndarray, cam: Camera, pose: Pose, healing: Healing, approach: str, seed: int, cage_present: bool
+) -> float:
+    """Graft / fusion mass in the L5-S1 disc space (interbody) or the posterolateral gutters; returns the true bridging
+    fraction (share of columns across the region that are bone from one endplate to the other)."""
+    rng = np.random.default_rng(seed)
+    s1 = pose.corners["S1"]
+    l5 = pose.corners["L5"]
+    p, a = s1["superior.posterior"], s1["superior.anterior"]
+    u = (a - p) / np.linalg.norm(a - p)
+    n = np.array([-u[1], u[0]])
+    length = float(np.linalg.norm(a - p))
+    nu, nv = 96, 32
+    # columns: a smooth ordering field decides which columns bridge first; a vertical profile keeps gaps at the ends
+    col_rank = cv2.GaussianBlur(rng.random((1, nu)).astype(np.float32), (0, 0), 3.0).ravel()
+    col_rank = np.argsort(np.argsort(col_rank)) / (nu - 1)
+    f = float(np.clip(healing.bridging_fraction, 0.0, 1.0))
+    bridged = col_rank < f - 1e-9
+    growth = rng.random((nv, nu)).astype(np.float32)
+    growth = cv2.GaussianBlur(growth, (0, 0), sigmaX=1.5, sigmaY=4.0)
+    growth = (growth - growth.min()) / (np.ptp(growth) + 1e-6)
+    partial = growth < (0.25 + 0.6 * f)
+    mask = np.where(bridged[None, :], True, partial & (np.arange(nv)[:, None] % nv != nv // 2))
+    # each unbridged column keeps at least one gap row so it never spans
+    gap_row = (rng.integers(2, nv - 2, size=nu))
+    for j in np.flatnonzero(~bridged):
+        mask[max(0, gap_row[j] - 1) : gap_row[j] + 2, j] = False
+    chips = rng.random((nv, nu)) < 0.55
+    granular = (1 - healing.graft_maturity) * (0.6 + 1.2 * chips) + healing.graft_maturity * 1.0
+    dens = (mask * granular).astype(np.float32)
+    true_fraction = float(np.mean(mask.all(axis=0)))
+    if approach == "posterolateral":
+        width = 26.0
+        u0, u1 = -0.95 * length, -0.15 * length
+        v_lo = -14.0
+        hp = float(np.linalg.norm(l5["inferior.posterior"] - p)) + 14.0
+    else:
+        width = 20.0 if cage_present else 26.0
+        u0, u1 = 0.04 * length, 0.96 * length
+        v_lo = 0.0
+        hp = float(np.linalg.norm(l5["inferior.posterior"] - p))
+    ha = float(np.linalg.norm(l5["inferior.anterior"] - a))
+    # the local grid (iu, iv) -> patient: p + (u0 + iu*du) u + (v_lo + iv*dv(iu)) n; use the mean height (affine)
+    hv = (hp + ha) / 2 - v_lo if approach != "posterolateral" else hp - v_lo
+    du, dv = (u1 - u0) / (nu - 1), hv / (nv - 1)
+    A = np.column_stack([u * du, n * dv])  # patient (x,z) per (iu, iv)
+    t = p + u * u0 + n * v_lo
+    P = cam.plane_affine(0.0)
+    B = P[:, :2] @ A
+    M = np.column_stack([B[:, 0], B[:, 1], P[:, :2] @ t + P[:, 2]])
+    src = cv2.GaussianBlur(dens * (MU["graft"] * width), (0, 0), 0.7)
+    _warp_add(L, src, M)
+    return true_fraction
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# line integrals per view
+
+
+@dataclass
+class Scene:
+    """Everything needed to render one film of one patient."""
+
+    anatomy: Anatomy
+    pose: Pose
+    bone_maps: dict[str, np.ndarray]
+    screws: list[ScrewGeom]
+    rods: list[list[np.ndarray]]
+    cage: CageGeom | None
+    healing: Healing
+    approach: str
+    seed: int
+    soft_scale: float = 1.0
+
+
+def line_integrals(scene: Scene, cam: Camera) -> tuple[np.ndarray, float | None]:
+    """Total mu x path length image (float32, H x W) and the true bridging fraction (None without graft)."""
+    L = np.zeros((cam.height, cam.width), np.float32)
+    an, pose = scene.anatomy, scene.pose
+    s = pose.scale
+    A_p, t_p = pose.transforms["pelvis"]
+    if cam.view == "lateral":
+        soft = an.soft_lat * (MU["water"] * s * scene.soft_scale)
+        _warp_add(L, soft, _map_affine(cam, an.soft_lat_origin, an.soft_res, A_p, t_p, 0.0))
+        for b in LATERAL_BONES:
+            A, t = pose.transforms[b]
+            depth = an.lateral[b].depth_mm * s
+            _warp_add(L, scene.bone_maps[b] * s, _map_affine(cam, an.lateral[b].origin, an.lateral[b].res, A, t, depth))
+    else:
+        _ap_soft(L, cam, scene)
+        _ap_bones(L, cam, scene)
+    for c, r in pose.femoral_heads:
+        _femur(L, cam, c, r)
+    fraction = None
+    if scene.healing.bridging_fraction > 0 or scene.cage is not None or scene.screws:
+        if scene.screws:
+            fraction = _graft_region(L, cam, pose, scene.healing, scene.approach, scene.seed, scene.cage is not None) \
+                if cam.view == "lateral" else None
+    if scene.cage is not None and cam.view == "lateral":
+        _cage_lateral(L, cam, scene.cage)
+    elif scene.cage is not None:
+        _cage_ap(L, cam, scene.cage)
+    for sc in scene.screws:
+        _screw(L, cam, sc, scene.healing.halo_mm.get(sc.id, 0.0))
+    _rods(L, cam, scene.rods)
+    return L, fraction
+
+
+def _cage_ap(L: np.ndarray, cam: Camera, cage: CageGeom) -> None:
+    """AP: the cage as a box (its sagittal outline swept over its width), markers as pins."""
+    o = cage.outline
+    xm = float(o[:, 0].mean())
+    zb, zt = float(o[:2, 1].mean()), float(o[2:, 1].mean())
+    w = cage.width_mm
+    quad = cam.project(np.array([[xm, -w / 2, zb], [xm, w / 2, zb], [xm, w / 2, zt], [xm, -w / 2, zt]]))
+    m = _quad_mask(L.shape, quad).astype(np.float32)
+    depth = float(np.linalg.norm(o[1] - o[0]))
+    mu = MU["titanium"] * 0.25 if cage.material == "Ti" else MU["peek"]
+    L += cv2.GaussianBlur(m * (mu * depth), (0, 0), 0.8)
+    for a, b in cage.markers:
+        capsule(L, cam, a, b, 0.5, MU["tantalum"])
+
+
+_AP_POINTS: dict[int, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
+
+
+def _ap_points(an: Anatomy) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    key = id(an)
+    if key not in _AP_POINTS:
+        out = {}
+        for b, vol in an.volumes.items():
+            idx = np.argwhere(vol.labels > 0)
+            lab = vol.labels[vol.labels > 0]
+            xyz = (np.asarray(vol.origin) + idx * vol.res).astype(np.float32)
+            w = np.where(lab == 2, MU["cortical"], MU["trabecular"]).astype(np.float32) * vol.res
+            out[b] = (xyz, w)
+        _AP_POINTS.clear()
+        _AP_POINTS[key] = out
+    return _AP_POINTS[key]
+
+
+def _ap_bones(L: np.ndarray, cam: Camera, scene: Scene) -> None:
+    """Splat the posed label volumes onto a coarse grid (about 1 mm), then resample to the film."""
+    pose = scene.pose
+    pts = _ap_points(scene.anatomy)
+    k = max(1, int(round(1.0 * cam.gain(0.0))))
+    gh, gw = -(-cam.height // k), -(-cam.width // k)
+    acc = np.zeros(gh * gw, np.float64)
+    rng = np.random.default_rng(scene.seed + 7)
+    for b, (xyz, w) in pts.items():
+        A, t = pose.transforms["pelvis" if b == "pelvis" else b]
+        xz = xyz[:, [0, 2]] @ A.T.astype(np.float32) + t.astype(np.float32)
+        jit = rng.uniform(-0.75, 0.75, size=(len(w), 2)).astype(np.float32)  # breaks the voxel grid (no moire)
+        p3 = np.column_stack([xz[:, 0], xyz[:, 1] * pose.scale + jit[:, 0], xz[:, 1] + jit[:, 1]])
+        cr = cam.project(p3) / k
+        tex = (1.0 + 0.35 * rng.standard_normal(len(w))).astype(np.float32)
+        ww = w * pose.scale * np.where(w > MU["trabecular"] * 2, 1.0, tex)
+        c0 = np.floor(cr[:, 0]).astype(np.int64)
+        r0 = np.floor(cr[:, 1]).astype(np.int64)
+        fc, fr = cr[:, 0] - c0, cr[:, 1] - r0
+        for dc, dr, ws in ((0, 0, (1 - fc) * (1 - fr)), (1, 0, fc * (1 - fr)), (0, 1, (1 - fc) * fr), (1, 1, fc * fr)):
+            cc, rr = c0 + dc, r0 + dr
+            ok = (cc >= 0) & (cc < gw) & (rr >= 0) & (rr < gh)
+            acc += np.bincount(rr[ok] * gw + cc[ok], weights=(ww * ws)[ok], minlength=gh * gw)
+    # each voxel's mu*res counted once per crossing ray: convert point density to path per coarse pixel
+    vox_per_px = (k / cam.gain(0.0) / 1.5) ** 2  # voxel columns per coarse pixel
+    img = (acc.reshape(gh, gw) / vox_per_px).astype(np.float32)
+    img = cv2.GaussianBlur(img, (0, 0), 0.8)
+    L += cv2.resize(img, (gw * k, gh * k), interpolation=cv2.INTER_LINEAR)[: cam.height, : cam.width]
+
+
+def _ap_soft(L: np.ndarray, cam: Camera, scene: Scene) -> None:
+    an, pose = scene.anatomy, scene.pose
+    A, t = pose.transforms["pelvis"]
+    s = pose.scale
+    # (iy, iz) grid -> patient (y, z): y = s * (oy + iy*res); z follows the pelvis transform of the spine's plane x = 0
+    oy, oz = an.soft_ap_origin
+    res = an.soft_res
+    Ayz = np.array([[s, 0.0], [0.0, A[1, 1]]])
+    tyz = np.array([0.0, t[1]])
+    M = _map_affine(cam, (oy, oz), res, Ayz, tyz, 0.0)
+    _warp_add(L, an.soft_ap * (MU["water"] * s * scene.soft_scale), M)
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# imaging chain
+
+
+def _smooth(img: np.ndarray, sigma_px: float) -> np.ndarray:
+    """Gaussian smoothing; large kernels run on a downsampled copy."""
+    f = max(1, int(sigma_px // 4))
+    if f == 1:
+        return cv2.GaussianBlur(img, (0, 0), sigma_px)
+    H, W = img.shape
+    small = cv2.resize(img, (max(1, W // f), max(1, H // f)), interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (0, 0), sigma_px / f)
+    return cv2.resize(small, (W, H), interpolation=cv2.INTER_LINEAR)
+
+
+def expose(L: np.ndarray, cam: Camera, exp: Exposure, rng: np.random.Generator) -> np.ndarray:
+    """Detector image from line integrals: Beer-Lambert, scatter, focal-spot and detector blur, quantum noise, log,
+    edge enhancement, tone curve, collimation and a burned-in lead side marker. Returns uint16, 12 bits, MONOCHROME2
+    (bone bright)."""
+    H, W = L.shape
+    # lead side marker (on the detector: not magnified), inside the collimated field
+    marker = np.zeros((H, W), np.uint8)
+    size = max(0.6, 0.0022 * min(H, W))
+    c0, r0, c1, r1 = (int(round(m / cam.pixel_mm)) for m in exp.collimation_mm)
+    on_right = exp.marker == "L" if cam.view == "ap" else not cam.facing_left
+    x = (W - c1 - int(0.09 * W)) if on_right else (c0 + int(0.03 * W))
+    y = r0 + int(0.09 * H)
+    cv2.putText(marker, exp.marker, (x, y), cv2.FONT_HERSHEY_SIMPLEX, size * 1.6, 1, max(2, int(size * 4)), cv2.LINE_AA)
+    Lm = L + marker.astype(np.float32) * (MU["lead"] * 1.5)
+    primary = np.exp(-Lm)
+    # scatter: a very smooth fraction of the primary (grid-reduced)
+    f = 16
+    small = cv2.resize(primary, (max(1, W // f), max(1, H // f)), interpolation=cv2.INTER_AREA)
+    sig = 45.0 / (cam.pixel_mm * f)
+    small = cv2.GaussianBlur(small, (0, 0), sig)
+    scatter = cv2.resize(small, (W, H), interpolation=cv2.INTER_LINEAR) * exp.scatter_to_primary
+    signal = primary + scatter
+    # focal spot penumbra at the reference plane + detector (scintillator) spread
+    blur = math.hypot(exp.focal_spot_mm * (cam.magnification - 1) / 2.355 / cam.pixel_mm, exp.detector_blur_px)
+    signal = cv2.GaussianBlur(signal, (0, 0), blur)
+    n0 = exp.photons_per_mm2 * cam.pixel_mm**2
+    noise = rng.standard_normal((H, W), dtype=np.float32)
+    noise = cv2.GaussianBlur(noise, (0, 0), 0.5) * 1.9
+    counts = np.maximum(n0 * signal + np.sqrt(np.maximum(n0 * signal, 1.0)) * noise, 0.5)
+    p = -np.log(counts / n0)
+    # collimation: outside the field almost no exposure (shown white after processing)
+    inside = np.zeros((H, W), bool)
+    inside[r0 : H - r1, c0 : W - c1] = True
+    # DR console processing: strong large-scale equalisation (latitude compression), mid-frequency edge enhancement
+    coarse = _smooth(p, exp.equalise_mm / cam.pixel_mm)
+    win = (slice(r0, H - r1, 4), slice(c0, W - c1, 4))
+    cmean = float(np.mean(coarse[win]))
+    q = p - exp.equalise * (coarse - cmean)
+    q = q + exp.edge_enhance * (q - _smooth(q, 1.5 / cam.pixel_mm))
+    lo, hi = np.percentile(q[win], [0.8, 99.9])
+    v = np.clip((q - lo) / max(hi - lo, 1e-6), 0.0, 1.0)
+    v = 1.0 / (1.0 + np.exp(-exp.contrast * (v - 0.5)))
+    v = (v - 1.0 / (1.0 + math.exp(exp.contrast * 0.5))) / (1.0 - 2.0 / (1.0 + math.exp(exp.contrast * 0.5)))
+    v = np.clip(v, 0.0, 1.0) ** exp.gamma
+    v = np.where(inside, v, 0.93 + 0.02 * noise)
+    return np.clip(v * 4095.0, 0, 4095).astype(np.uint16)

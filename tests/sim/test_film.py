@@ -1,0 +1,156 @@
+"""Tests for sim/film.py, sim/pose.py and sim/truth.py: exact ground truth that the core's measurements reproduce."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from fusionwatch.landmarks import check_inside_image, check_vertebra_order, lateral_facing
+from fusionwatch.radiograph import Facing, View
+from fusionwatch.sim import FilmSpec, Hardware, Healing, SpineParams, simulate_film
+from fusionwatch.sim.anatomy import load_anatomy
+from fusionwatch.sim.pose import wedge_angles
+from fusionwatch.units import Spacing, SpacingSource
+
+SMALL = dict(width=300, height=375)
+PARAMS = SpineParams(
+    pelvic_incidence_deg=58.0,
+    pelvic_tilt_deg=17.0,
+    disc_angles_deg=(1.5, 3.0, 6.0, 8.5, 11.0),
+    disc_posterior_heights_mm=(6.0, 6.5, 7.0, 7.5, 5.0),
+    slips_mm=(0.0, 0.0, 0.0, 0.0, 6.0),
+    scale=0.95,
+)
+
+
+def _measured(film) -> dict[str, float]:
+    from fusionwatch.measure import measure_lateral
+
+    spacing = Spacing.isotropic(film.camera.patient_pixel_mm, SpacingSource.MAGNIFICATION_CORRECTED)
+    return {m.name.value: m.value for m in measure_lateral(film.landmarks, spacing) if m.value is not None}
+
+
+@pytest.fixture(scope="module")
+def lateral_film():
+    return simulate_film(PARAMS, FilmSpec(**SMALL), anatomy_seed=3, noise_seed=4)
+
+
+class TestGroundTruth:
+    def test_landmarks_inside_image_and_in_order(self, lateral_film) -> None:
+        """Every ground-truth point lies in the film and the vertebrae run L1 -> S1 down the spine."""
+        check_inside_image(lateral_film.landmarks)
+        check_vertebra_order(lateral_film.landmarks)
+        assert len(lateral_film.landmarks.points) == 24
+
+    @pytest.mark.parametrize("facing_left", [True, False])
+    def test_facing_matches_spec(self, facing_left: bool) -> None:
+        """The landmarks face the way the film was taken (the detector flip is applied to them)."""
+        film = simulate_film(PARAMS, FilmSpec(facing_left=facing_left, **SMALL))
+        assert lateral_facing(film.landmarks) is (Facing.LEFT if facing_left else Facing.RIGHT)
+
+    def test_core_measurement_reproduces_truth(self, lateral_film) -> None:
+        """measure_lateral on the ground-truth landmarks gives the declared truth to 1e-6."""
+        measured = _measured(lateral_film)
+        truth = lateral_film.truth["measurements"]
+        assert set(truth) <= set(measured) | {"meyerding_grade_L4_L5"}
+        for name, value in truth.items():
+            if name in measured:
+                assert measured[name] == pytest.approx(value, abs=1e-5), name
+
+    def test_truth_matches_declared_parameters(self, lateral_film) -> None:
+        """Segmental angles, slip and posterior disc height equal the pose parameters; PI / PT within the
+        divergent-beam error of the two femoral heads (< 0.5 deg)."""
+        t = lateral_film.truth["measurements"]
+        assert t["segmental_lordosis_L5_S1"] == pytest.approx(11.0, abs=1e-4)
+        assert t["segmental_lordosis_L4_L5"] == pytest.approx(8.5, abs=1e-4)
+        assert t["slip_mm_L5_S1"] == pytest.approx(6.0, abs=1e-4)
+        assert t["disc_height_posterior_L5_S1"] == pytest.approx(math.hypot(5.0, 6.0), abs=1e-4)
+        wedges = sum(wedge_angles(load_anatomy()).values())
+        assert t["lumbar_lordosis"] == pytest.approx(sum(PARAMS.disc_angles_deg) + wedges, abs=1e-3)
+        assert t["pelvic_incidence"] == pytest.approx(58.0, abs=0.5)
+        assert t["pelvic_tilt"] == pytest.approx(17.0, abs=0.5)
+        assert t["pelvic_incidence"] == pytest.approx(t["pelvic_tilt"] + t["sacral_slope"], abs=1e-9)
+        assert t["meyerding_grade_L5_S1"] == 1.0
+
+    def test_pi_is_invariant_to_posture(self) -> None:
+        """Changing the pelvic tilt (posture) leaves the measured PI unchanged within 0.5 deg."""
+        a = simulate_film(PARAMS, FilmSpec(**SMALL)).truth["measurements"]
+        b = simulate_film(replace(PARAMS, pelvic_tilt_deg=5.0), FilmSpec(**SMALL)).truth["measurements"]
+        assert a["pelvic_incidence"] == pytest.approx(b["pelvic_incidence"], abs=0.5)
+        assert b["pelvic_tilt"] == pytest.approx(5.0, abs=0.5)
+
+    def test_magnification_recorded(self, lateral_film) -> None:
+        """The reference plane is magnified by SID / SOD; patient spacing = detector spacing / magnification."""
+        cam = lateral_film.truth["camera"]
+        assert cam["magnification"] == pytest.approx(cam["sid_mm"] / cam["sod_mm"], rel=1e-6)
+        assert cam["patient_pixel_spacing_mm"] == pytest.approx(cam["imager_pixel_spacing_mm"] / cam["magnification"],
+                                                                rel=1e-6)
+        near, far = sorted(cam["head_magnifications"])
+        assert near < cam["magnification"] < far  # the two femoral heads: the double contour
+
+
+class TestDeterminism:
+    def test_same_seed_same_pixels(self) -> None:
+        """Same seeds -> identical pixels and truth; another noise seed changes the pixels."""
+        a = simulate_film(PARAMS, FilmSpec(**SMALL), anatomy_seed=1, noise_seed=2)
+        b = simulate_film(PARAMS, FilmSpec(**SMALL), anatomy_seed=1, noise_seed=2)
+        c = simulate_film(PARAMS, FilmSpec(**SMALL), anatomy_seed=1, noise_seed=3)
+        assert np.array_equal(a.pixels, b.pixels)
+        assert a.truth == b.truth
+        assert not np.array_equal(a.pixels, c.pixels)
+
+
+class TestImage:
+    def test_pixels_are_12_bit_with_contrast(self, lateral_film) -> None:
+        """uint16 within 12 bits, using most of the range."""
+        px = lateral_film.pixels
+        assert px.dtype == np.uint16 and px.max() <= 4095
+        assert np.percentile(px, 99) - np.percentile(px, 1) > 1500
+
+    def test_metal_brighter_than_bone(self) -> None:
+        """Screws are the brightest structures: pixels along a screw shaft beat the vertebral body around them."""
+        film = simulate_film(PARAMS, FilmSpec(width=600, height=750), hardware=Hardware(), healing=Healing())
+        scr = film.truth["implants"]["screws"][0]
+        h, t = np.array(scr["head"]), np.array(scr["tip"])
+        pts = [h + (t - h) * f for f in np.linspace(0.3, 0.9, 7)]
+        on = np.mean([film.pixels[int(round(p[1])), int(round(p[0]))] for p in pts])
+        lm = film.landmarks
+        c = np.mean([lm.get(f"L3.{e}.{s}") for e in ("superior", "inferior") for s in ("anterior", "posterior")], axis=0)
+        body = film.pixels[int(c[1]) - 3 : int(c[1]) + 4, int(c[0]) - 3 : int(c[0]) + 4].mean()
+        assert on > body + 300
+
+    def test_ap_film_has_ap_landmarks(self) -> None:
+        """AP films carry left/right corner names inside the image, left corners left of right ones."""
+        film = simulate_film(PARAMS, FilmSpec(view=View.AP, **SMALL))
+        lm = film.landmarks
+        assert lm.view is View.AP and len(lm.points) == 22
+        check_inside_image(lm)
+        assert lm.get("L3.superior.left")[0] < lm.get("L3.superior.right")[0]
+
+
+class TestImplants:
+    def test_subsidence_lowers_disc_height(self) -> None:
+        """A cage sunk 3 mm (with the disc 3 mm lower) shows in the truth and in the measured disc height."""
+        hw = Hardware(approach="TLIF")
+        base = simulate_film(PARAMS, FilmSpec(**SMALL), hardware=hw, surgery_params=PARAMS)
+        sunk = simulate_film(PARAMS.moved((0,) * 5, d_heights=(0, 0, 0, 0, -3.0)), FilmSpec(**SMALL), hardware=hw,
+                             healing=Healing(subsidence_mm=3.0), surgery_params=PARAMS)
+        loss = base.truth["measurements"]["disc_height_anterior_L5_S1"] - sunk.truth["measurements"][
+            "disc_height_anterior_L5_S1"]
+        assert sunk.truth["subsidence_mm"] == 3.0
+        assert loss > 2.0  # corner-to-corner distance: part of the 3 mm drop is along the slipped gap
+
+    def test_bridging_fraction_follows_healing(self) -> None:
+        """The rendered graft's true bridging fraction tracks the requested one."""
+        hw = Hardware(approach="TLIF")
+        f = [simulate_film(PARAMS, FilmSpec(**SMALL), hardware=hw, healing=Healing(bridging_fraction=b)).truth[
+            "bridging_fraction"] for b in (0.0, 0.5, 0.95)]
+        assert f[0] == 0.0 and 0.4 <= f[1] <= 0.6 and f[2] >= 0.9
+
+    def test_bad_hardware_raises(self) -> None:
+        """Screw sizes outside 6-7.5 mm x 40-50 mm are refused with the value in the message."""
+        with pytest.raises(ValueError, match="screw diameter"):
+            Hardware(screw_diameter_mm=9.0)

@@ -1,0 +1,165 @@
+"""Tests for sim/journey.py, sim/demo.py, io/dicom_dx.py (as the simulator writes it) and cli/simulate.py."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+from typer.testing import CliRunner
+
+from fusionwatch.cli import app
+from fusionwatch.errors import InputError
+from fusionwatch.io.landmark_json import read_landmarks
+from fusionwatch.radiograph import View
+from fusionwatch.sim import SCENARIOS, simulate_journey
+from fusionwatch.sim.journey import DEFAULT_SURGERY_DATE, VISITS, journey_plan, sample_patient
+
+SIZE = (160, 200)
+
+
+@pytest.fixture(scope="module")
+def journey(tmp_path_factory) -> tuple[Path, dict]:
+    out = tmp_path_factory.mktemp("journey")
+    path = simulate_journey("pseudarthrosis", 7, out, size=SIZE)
+    return path, json.loads(path.read_text())
+
+
+def _plan(scenario: str, seed: int = 5):
+    rng = np.random.default_rng([seed, SCENARIOS.index(scenario)])
+    patient = sample_patient(rng, scenario, seed, DEFAULT_SURGERY_DATE)
+    return journey_plan(scenario, patient, rng)
+
+
+class TestContract:
+    def test_schema_and_films(self, journey) -> None:
+        """journey.json follows the contract: every film file exists, visits and views as promised, dates past."""
+        path, d = journey
+        assert d["schema"] == "fusionwatch.sim.journey/1" and d["scenario"] == "pseudarthrosis" and d["seed"] == 7
+        assert d["patient"]["key"] == "SIM-pseudarthrosis-7"
+        assert d["surgery"]["levels"] == [["L5", "S1"]]
+        seen = {(f["visit"], f["view"]) for f in d["films"]}
+        for visit, _ in VISITS:
+            assert (visit, "lateral") in seen
+        for need in [("pre-op", "ap"), ("pre-op", "flexion"), ("12-months", "extension"), ("6-months", "flexion")]:
+            assert need in seen
+        for f in d["films"]:
+            for key in ("file", "png", "landmarks"):
+                assert (path.parent / f[key]).is_file()
+            date = dt.date.fromisoformat(f["date"])
+            assert date <= dt.date(2026, 11, 23)
+            assert (date - dt.date.fromisoformat(d["surgery"]["date"])).days == f["days_since_surgery"]
+
+    def test_landmark_files_match_views(self, journey) -> None:
+        """Each landmark file is ground truth for its film's view and size."""
+        path, d = journey
+        for f in d["films"]:
+            lm = read_landmarks(path.parent / f["landmarks"])
+            assert lm.view is View(f["view"]) and lm.source == "sim:ground-truth"
+            assert (lm.width, lm.height) == SIZE
+
+    def test_dicom_tags(self, journey) -> None:
+        """DX For Presentation with calibration, geometry, identifiers and the visit date."""
+        path, d = journey
+        f = next(f for f in d["films"] if f["view"] == "lateral")
+        ds = pydicom.dcmread(path.parent / f["file"])
+        assert ds.SOPClassUID == "1.2.840.10008.5.1.4.1.1.1.1" and ds.Modality == "DX"
+        assert ds.PresentationIntentType == "FOR PRESENTATION"
+        assert ds.PhotometricInterpretation == "MONOCHROME2" and ds.BitsAllocated == 16
+        assert ds.ViewPosition == "LL" and ds.PatientID == d["patient"]["patient_id"]
+        assert ds.StudyDate == f["date"].replace("-", "")
+        cam = f["truth"]["camera"]
+        ips = float(ds.ImagerPixelSpacing[0])
+        assert float(ds.EstimatedRadiographicMagnificationFactor) == pytest.approx(cam["magnification"], rel=1e-6)
+        assert ips / float(ds.EstimatedRadiographicMagnificationFactor) == pytest.approx(
+            cam["patient_pixel_spacing_mm"], rel=1e-5)
+        assert float(ds.DistanceSourceToDetector) == pytest.approx(cam["sid_mm"], rel=1e-5)
+        assert ds.pixel_array.shape == (SIZE[1], SIZE[0])
+        assert "PixelSpacing" not in ds
+
+    def test_core_reader_gets_patient_plane_spacing(self, journey) -> None:
+        """io.read_radiograph derives the patient-plane spacing from the written tags."""
+        from fusionwatch.io.loading import read_radiograph
+        from fusionwatch.units import SpacingSource
+
+        path, d = journey
+        f = next(f for f in d["films"] if f["view"] == "lateral")
+        rad = read_radiograph(path.parent / f["file"])
+        assert rad.spacing.source is SpacingSource.MAGNIFICATION_CORRECTED
+        assert rad.spacing.dx_mm == pytest.approx(f["truth"]["camera"]["patient_pixel_spacing_mm"], rel=1e-5)
+        assert rad.view is View.LATERAL
+
+    def test_deterministic(self, journey, tmp_path) -> None:
+        """Same scenario and seed -> byte-identical journey.json and DICOM files."""
+        path, _ = journey
+        again = simulate_journey("pseudarthrosis", 7, tmp_path, size=SIZE)
+        assert again.read_text() == path.read_text()
+        for f in json.loads(again.read_text())["films"][:3]:
+            assert (tmp_path / f["file"]).read_bytes() == (path.parent / f["file"]).read_bytes()
+
+    def test_motion_truth_for_non_union(self, journey) -> None:
+        """12-month flexion minus extension at L5-S1 exceeds 3 deg for a pseudarthrosis, and it is expected."""
+        _, d = journey
+        fx = {f["view"]: f["truth"]["motion"] for f in d["films"] if f["visit"] == "12-months" and "motion" in f["truth"]}
+        total = fx["extension"]["L5_S1_rotation_deg"] - fx["flexion"]["L5_S1_rotation_deg"]
+        assert total > 3.0
+        assert d["expected"]["12-months"]["fusion_status"] == "pseudarthrosis_suspected"
+        assert "rod_fracture" in d["expected"]["12-months"]["findings"]
+
+
+class TestScenarios:
+    def test_subsidence_grows_past_2mm_vs_6_weeks(self) -> None:
+        _, states = _plan("cage-subsidence")
+        sub = {s.visit: s.healing.subsidence_mm for s in states if s.healing}
+        assert sub["6-months"] - sub["6-weeks"] > 2.0 and sub["3-months"] - sub["6-weeks"] < 2.0
+        assert "cage_subsidence" in next(s for s in states if s.visit == "6-months").findings
+
+    def test_screw_halo_over_1mm(self) -> None:
+        _, states = _plan("screw-loosening")
+        s12 = next(s for s in states if s.visit == "12-months")
+        assert max(s12.healing.halo_mm.values()) > 1.0 and "screw_loosening_suspected" in s12.findings
+
+    def test_solid_fusion_bridges_and_stays_still(self) -> None:
+        _, states = _plan("solid-fusion")
+        s12 = next(s for s in states if s.visit == "12-months")
+        assert s12.healing.bridging_fraction >= 0.9 and s12.motion_deg < 3.0
+        assert s12.fusion_status == "fused_criteria_met" and s12.findings == ()
+
+    def test_adjacent_segment_loses_height(self) -> None:
+        _, states = _plan("adjacent-segment-degeneration")
+        h = {s.visit: s.params.disc_posterior_heights_mm[3] for s in states}
+        assert h["immediate-post-op"] - h["12-months"] > 3.0
+        assert "adjacent_segment_disc_height_loss" in states[-1].findings
+
+    def test_unknown_scenario_raises(self, tmp_path) -> None:
+        with pytest.raises(InputError, match="Unknown scenario 'nope'"):
+            simulate_journey("nope", 1, tmp_path)
+
+    def test_future_surgery_date_raises(self, tmp_path) -> None:
+        with pytest.raises(InputError, match="after 2026-11-23"):
+            simulate_journey("solid-fusion", 1, tmp_path, surgery_date=dt.date(2026, 3, 1))
+
+
+class TestCli:
+    def test_simulate_film(self, tmp_path) -> None:
+        """`fusionwatch simulate film` writes DICOM, PNG, landmarks and truth."""
+        r = CliRunner().invoke(app, ["simulate", "film", "--out", str(tmp_path), "--size", "160x200",
+                                     "--implants", "TLIF", "--slip", "5"])
+        assert r.exit_code == 0, r.output
+        truth = json.loads((tmp_path / "film.truth.json").read_text())
+        assert truth["measurements"]["slip_mm_L5_S1"] == pytest.approx(5.0, abs=1e-4)
+        assert (tmp_path / "film.dcm").is_file() and (tmp_path / "film.png").is_file()
+
+    def test_simulate_journey_bad_size(self, tmp_path) -> None:
+        r = CliRunner().invoke(app, ["simulate", "journey", "--scenario", "solid-fusion", "--out", str(tmp_path),
+                                     "--size", "big"])
+        assert r.exit_code == 2 and "WIDTHxHEIGHT" in r.output
+
+    def test_simulate_journey(self, tmp_path) -> None:
+        r = CliRunner().invoke(app, ["simulate", "journey", "--scenario", "solid-fusion", "--seed", "3", "--out",
+                                     str(tmp_path), "--size", "128x160"])
+        assert r.exit_code == 0, r.output
+        assert json.loads((tmp_path / "journey.json").read_text())["scenario"] == "solid-fusion"
