@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _synth import SYNTHETIC_PATIENT_ID, SYNTHETIC_PATIENT_NAME, draw_lateral_spine, write_dicom
 from PIL import Image
 
+from _synth import SYNTHETIC_PATIENT_ID, SYNTHETIC_PATIENT_NAME, draw_lateral_spine, write_dicom
 from fusionwatch.errors import InputError
 from fusionwatch.ingest import collect_files, ingest, ingest_journey
 from fusionwatch.io import write_landmarks
@@ -34,19 +34,40 @@ def _lower_l5(lm: Landmarks, px: float) -> Landmarks:
     return lm.with_points(pts)
 
 
-def _dicom_film(folder: Path, name: str, day: int, *, subsidence_px: float = 0.0, seed: int = 0,
-                patient_id: str = SYNTHETIC_PATIENT_ID, landmarks: bool = True) -> Path:
+def _dicom_film(
+    folder: Path,
+    name: str,
+    day: int,
+    *,
+    subsidence_px: float = 0.0,
+    seed: int = 0,
+    patient_id: str = SYNTHETIC_PATIENT_ID,
+    landmarks: bool = True,
+) -> Path:
     pixels, lm = draw_lateral_spine(width=192, height=384, mm_per_px=1.0, seed=seed)
     when = (SURGERY.date + dt.timedelta(days=day)).strftime("%Y%m%d")
-    path = write_dicom(folder / f"{name}.dcm", pixels, spacing=(1.0, 1.0), study_date=when, view_position="LL",
-                       extra={"PatientID": patient_id})
+    path = write_dicom(
+        folder / f"{name}.dcm",
+        pixels,
+        spacing=(1.0, 1.0),
+        study_date=when,
+        view_position="LL",
+        extra={"PatientID": patient_id},
+    )
     if landmarks:
         write_landmarks(_lower_l5(lm, subsidence_px), folder / f"{name}.landmarks.json")
     return path
 
 
-def _png_film(folder: Path, name: str, *, seed: int = 0, landmarks: bool = True, mm_per_px: float = 1.0,
-              size: tuple[int, int] = (192, 384)) -> Path:
+def _png_film(
+    folder: Path,
+    name: str,
+    *,
+    seed: int = 0,
+    landmarks: bool = True,
+    mm_per_px: float = 1.0,
+    size: tuple[int, int] = (192, 384),
+) -> Path:
     pixels, lm = draw_lateral_spine(width=size[0], height=size[1], mm_per_px=mm_per_px, seed=seed)
     path = folder / f"{name}.png"
     Image.fromarray((pixels / 16).clip(0, 255).astype(np.uint8)).save(path)
@@ -127,7 +148,7 @@ class TestIngestDicom:
 
 class TestBadInput:
     def test_bad_files_reported_batch_continues(self, known_patient: Store, tmp_path: Path) -> None:
-        """A corrupt file, a missing file and a PNG without a patient each fail with their reason; the good film is added."""
+        """A corrupt file, a missing file and a PNG without a patient fail with their reason; the good film is added."""
         _dicom_film(tmp_path, "good", 42)
         (tmp_path / "junk.dcm").write_bytes(b"this is not an image at all" * 10)
         _png_film(tmp_path, "nopatient")
@@ -159,18 +180,41 @@ class TestBadInput:
 def _journey(folder: Path) -> Path:
     """A hand-made journey (the simulator's manifest format) with a flexion-extension pair at 12 months."""
     films = []
-    for i, (visit, day, view, sub) in enumerate((("6-weeks", 42, "lateral", 0.0), ("12-months", 365, "lateral", 0.5),
-                                                 ("12-months", 365, "flexion", 0.0), ("12-months", 365, "extension", 0.0))):
+    for i, (visit, day, view, sub) in enumerate(
+        (
+            ("6-weeks", 42, "lateral", 0.0),
+            ("12-months", 365, "lateral", 0.5),
+            ("12-months", 365, "flexion", 0.0),
+            ("12-months", 365, "extension", 0.0),
+        )
+    ):
         name = f"{visit}-{view}"
         _dicom_film(folder, name, day, subsidence_px=sub, seed=i, patient_id="SIM-PID-1")
-        films.append({"file": f"{name}.dcm", "visit": visit, "date": str(SURGERY.date + dt.timedelta(days=day)),
-                      "days_since_surgery": day, "view": view, "landmarks": f"{name}.landmarks.json", "truth": {}})
+        films.append(
+            {
+                "file": f"{name}.dcm",
+                "visit": visit,
+                "date": str(SURGERY.date + dt.timedelta(days=day)),
+                "days_since_surgery": day,
+                "view": view,
+                "landmarks": f"{name}.landmarks.json",
+                "truth": {},
+            }
+        )
     manifest = {
-        "schema": "fusionwatch.sim.journey/1", "scenario": "solid-fusion", "seed": 1,
-        "patient": {"key": "SIM-solid-fusion-1", "patient_id": "SIM-PID-1", "name": "SIM^ONE", "birth_date": "1961-02-03",
-                    "sex": "F"},
+        "schema": "fusionwatch.sim.journey/1",
+        "scenario": "solid-fusion",
+        "seed": 1,
+        "patient": {
+            "key": "SIM-solid-fusion-1",
+            "patient_id": "SIM-PID-1",
+            "name": "SIM^ONE",
+            "birth_date": "1961-02-03",
+            "sex": "F",
+        },
         "surgery": {"date": SURGERY.date.isoformat(), "levels": [["L5", "S1"]], "approach": "TLIF"},
-        "films": films, "expected": {},
+        "films": films,
+        "expected": {},
     }
     path = folder / "journey.json"
     path.write_text(json.dumps(manifest))
@@ -202,8 +246,10 @@ class TestJourney:
 def _db_counts(db: Path) -> dict[str, int]:
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
     try:
-        return {t: con.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
-                for t in ("radiographs", "landmark_sets", "measurements", "findings", "visits")}
+        return {
+            t: con.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+            for t in ("radiographs", "landmark_sets", "measurements", "findings", "visits")
+        }
     except sqlite3.OperationalError:
         return {}
     finally:
@@ -212,15 +258,27 @@ def _db_counts(db: Path) -> dict[str, int]:
 
 @pytest.mark.slow
 def test_kill_9_mid_ingest_loses_nothing_and_rerun_completes(tmp_path: Path) -> None:
-    """kill -9 during a CLI ingest: committed films are whole, nothing is half-written, and a re-run finishes the job."""
+    """kill -9 during a CLI ingest: committed films are whole, nothing is half-written, a re-run finishes the job."""
     folder = tmp_path / "films"
     folder.mkdir()
     n = 60
     for i in range(n):
         _png_film(folder, f"f{i:03d}", seed=i, mm_per_px=2.0, size=(120, 200))
     db = tmp_path / "kill.db"
-    cmd = [sys.executable, "-c", "from fusionwatch.cli import main; main()", "ingest", str(folder), "--db", str(db),
-           "--patient", "K-KILL", "--date", "2025-04-11", "--no-analyse"]
+    cmd = [
+        sys.executable,
+        "-c",
+        "from fusionwatch.cli import main; main()",
+        "ingest",
+        str(folder),
+        "--db",
+        str(db),
+        "--patient",
+        "K-KILL",
+        "--date",
+        "2025-04-11",
+        "--no-analyse",
+    ]
     env = {**os.environ, "COLUMNS": "100"}
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     deadline = time.monotonic() + 60
@@ -239,10 +297,16 @@ def test_kill_9_mid_ingest_loses_nothing_and_rerun_completes(tmp_path: Path) -> 
     try:
         per_film = con.execute(
             "SELECT r.id, COUNT(DISTINCT l.id), COUNT(m.id) FROM radiographs r LEFT JOIN landmark_sets l ON "
-            "l.radiograph_id = r.id LEFT JOIN measurements m ON m.landmark_set_id = l.id GROUP BY r.id").fetchall()
-        orphans = con.execute("SELECT COUNT(*) FROM landmark_sets WHERE radiograph_id NOT IN (SELECT id FROM radiographs)"
-                              ).fetchone()[0] + con.execute(
-            "SELECT COUNT(*) FROM measurements WHERE landmark_set_id NOT IN (SELECT id FROM landmark_sets)").fetchone()[0]
+            "l.radiograph_id = r.id LEFT JOIN measurements m ON m.landmark_set_id = l.id GROUP BY r.id"
+        ).fetchall()
+        orphans = (
+            con.execute(
+                "SELECT COUNT(*) FROM landmark_sets WHERE radiograph_id NOT IN (SELECT id FROM radiographs)"
+            ).fetchone()[0]
+            + con.execute(
+                "SELECT COUNT(*) FROM measurements WHERE landmark_set_id NOT IN (SELECT id FROM landmark_sets)"
+            ).fetchone()[0]
+        )
     finally:
         con.close()
     assert orphans == 0

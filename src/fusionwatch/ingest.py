@@ -5,7 +5,8 @@ parses arguments, shows a progress bar and prints the report.
 
 Per film (one database transaction each, so a crash or ``kill -9`` loses nothing already stored and leaves nothing
 half-written): read with :func:`fusionwatch.io.read_radiograph`; skip when its SOP Instance UID (or, for files without
-DICOM identifiers, its SHA-256) is already stored; find the patient (``--patient`` key, else the DICOM Patient ID, else a
+DICOM identifiers, its SHA-256) is already stored; find the patient (``--patient`` key, else the DICOM Patient ID, else
+a
 new pseudonymous key) and the visit (the film's date vs the surgery date: the nearest scheduled visit within its window,
 else an unscheduled visit); landmarks from a ``<name>.landmarks.json`` beside the file, else the ``detect`` callable,
 else none (stored and flagged "needs landmarks"); measure with :func:`fusionwatch.pipeline.analyse_film`.
@@ -56,8 +57,23 @@ Progress = Callable[[int, int, str], None]
 """Called after each file with (done, total, file name)."""
 
 _SKIP_NAMES = {"DICOMDIR", "journey.json"}
-_SKIP_SUFFIXES = (".json", ".txt", ".md", ".csv", ".html", ".pdf", ".yaml", ".yml", ".ini", ".db", ".sqlite",
-                  ".db-journal", ".db-wal", ".db-shm", ".log")
+_SKIP_SUFFIXES = (
+    ".json",
+    ".txt",
+    ".md",
+    ".csv",
+    ".html",
+    ".pdf",
+    ".yaml",
+    ".yml",
+    ".ini",
+    ".db",
+    ".sqlite",
+    ".db-journal",
+    ".db-wal",
+    ".db-shm",
+    ".log",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,11 +123,21 @@ class IngestReport:
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema": "fusionwatch.ingest-report/1",
-            "added": len(self.added), "skipped": len(self.skipped), "failed": len(self.failed),
-            "needs_landmarks": len(self.needs_landmarks), "patients": self.patient_keys,
+            "added": len(self.added),
+            "skipped": len(self.skipped),
+            "failed": len(self.failed),
+            "needs_landmarks": len(self.needs_landmarks),
+            "patients": self.patient_keys,
             "files": [
-                {"path": o.path, "status": o.status, "reason": o.reason, "film_id": o.film_id,
-                 "patient_key": o.patient_key, "visit": o.visit_label, "measured": o.measured}
+                {
+                    "path": o.path,
+                    "status": o.status,
+                    "reason": o.reason,
+                    "film_id": o.film_id,
+                    "patient_key": o.patient_key,
+                    "visit": o.visit_label,
+                    "measured": o.measured,
+                }
                 for o in self.outcomes
             ],
             "notes": list(self.notes),
@@ -146,8 +172,11 @@ def collect_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[FilmOut
             p = p.parent
         if p.is_dir():
             found += sorted(
-                q for q in p.rglob("*")
-                if q.is_file() and not q.name.startswith(".") and q.name.upper() not in _SKIP_NAMES
+                q
+                for q in p.rglob("*")
+                if q.is_file()
+                and not q.name.startswith(".")
+                and q.name.upper() not in _SKIP_NAMES
                 and not q.name.lower().endswith(_SKIP_SUFFIXES)
             )
         else:
@@ -178,7 +207,10 @@ def _sha256(path: Path) -> str:
 
 def sidecar_landmarks(path: Path) -> Path | None:
     """``film.landmarks.json`` beside ``film.dcm`` / ``film.png`` (or ``film.dcm.landmarks.json``), if present."""
-    for cand in (path.with_name(path.name.split(".")[0] + ".landmarks.json"), path.with_name(path.name + ".landmarks.json")):
+    for cand in (
+        path.with_name(path.name.split(".")[0] + ".landmarks.json"),
+        path.with_name(path.name + ".landmarks.json"),
+    ):
         if cand.is_file():
             return cand
     return None
@@ -193,8 +225,9 @@ def _patient_for(store: Store, film: Radiograph, patient_key: str | None) -> str
     if pid:
         key = store.find_patient_key(pid)
         if key is None:
-            key = store.add_patient(Patient(key=store.new_patient_key(), patient_id=pid,
-                                            name=film.ids.patient_name)).key
+            key = store.add_patient(
+                Patient(key=store.new_patient_key(), patient_id=pid, name=film.ids.patient_name)
+            ).key
         return key
     raise InputError("The file has no DICOM Patient ID: give the patient key (--patient KEY) and the date (--date).")
 
@@ -246,13 +279,26 @@ def _ingest_one(
             if analysis.needs_review:
                 reason = "review: " + "; ".join(analysis.needs_review)
     else:
-        review.append(Finding("needs_landmarks", Severity.INFO,
-                              "No landmarks (no landmark file, no detector): place them to measure this film.",
-                              films=(film_id,)))
+        review.append(
+            Finding(
+                "needs_landmarks",
+                Severity.INFO,
+                "No landmarks (no landmark file, no detector): place them to measure this film.",
+                films=(film_id,),
+            )
+        )
         reason = "needs landmarks"
     rec, created = store.add_film(
-        key, film, film_id=film_id, file_path=str(path.resolve()), file_sha256=digest, visit_date=when,
-        landmarks=landmarks, landmark_kind=kind, measurements=measurements, findings=review,
+        key,
+        film,
+        film_id=film_id,
+        file_path=str(path.resolve()),
+        file_sha256=digest,
+        visit_date=when,
+        landmarks=landmarks,
+        landmark_kind=kind,
+        measurements=measurements,
+        findings=review,
     )
     if not created:
         return FilmOutcome(str(path), "skipped", "already stored (stored meanwhile)", film_id, key, rec.visit_label)
@@ -312,7 +358,9 @@ def ingest(
     files, skipped = collect_files(paths)
     report = IngestReport(outcomes=list(skipped))
     for i, path in enumerate(files, 1):
-        report.outcomes.append(_safe_ingest_one(store, path, detect=detect, patient_key=patient_key, date=date, view=view))
+        report.outcomes.append(
+            _safe_ingest_one(store, path, detect=detect, patient_key=patient_key, date=date, view=view)
+        )
         if progress is not None:
             progress(i, len(files), path.name)
     if analyse:
@@ -358,12 +406,19 @@ def ingest_journey(
     except (OSError, json.JSONDecodeError) as exc:
         raise InputError(f"Cannot read the journey manifest {path}: {exc}") from None
     if not isinstance(data, dict) or data.get("schema") != JOURNEY_SCHEMA:
-        raise InputError(f"{path}: expected \"schema\": \"{JOURNEY_SCHEMA}\", got {data.get('schema') if isinstance(data, dict) else data!r}.")
+        raise InputError(
+            f'{path}: expected "schema": "{JOURNEY_SCHEMA}", '
+            f"got {data.get('schema') if isinstance(data, dict) else data!r}."
+        )
     try:
         p, s = data["patient"], data["surgery"]
-        patient = Patient(key=str(p["key"]), patient_id=p.get("patient_id"), name=p.get("name"),
-                          birth_date=_parse_date(p["birth_date"], "patient.birth_date") if p.get("birth_date") else None,
-                          sex=p.get("sex"))
+        patient = Patient(
+            key=str(p["key"]),
+            patient_id=p.get("patient_id"),
+            name=p.get("name"),
+            birth_date=_parse_date(p["birth_date"], "patient.birth_date") if p.get("birth_date") else None,
+            sex=p.get("sex"),
+        )
         surgery = Surgery(
             date=_parse_date(s["date"], "surgery.date"),
             levels=tuple((Level(a), Level(b)) for a, b in s.get("levels", [["L5", "S1"]])),
@@ -383,8 +438,15 @@ def ingest_journey(
             when = _parse_date(f.get("date"), f"film {file.name} date")
             view = View(f["view"]) if f.get("view") else None
             lm = base / f["landmarks"] if f.get("landmarks") else None
-            outcome = _safe_ingest_one(store, file, detect=detect, patient_key=patient.key, date=when, view=view,
-                                       landmarks_path=lm if lm is not None and lm.is_file() else None)
+            outcome = _safe_ingest_one(
+                store,
+                file,
+                detect=detect,
+                patient_key=patient.key,
+                date=when,
+                view=view,
+                landmarks_path=lm if lm is not None and lm.is_file() else None,
+            )
         except (InputError, ValueError) as exc:
             outcome = FilmOutcome(str(file), "failed", str(exc))
         report.outcomes.append(outcome)
@@ -427,8 +489,10 @@ def _film_and_landmarks(store: Store, film_id: str) -> tuple[Radiograph, Landmar
 
         from fusionwatch.units import Spacing, SpacingSource
 
-        film = replace(film, spacing=Spacing(rec.spacing_dx_mm, rec.spacing_dy_mm or rec.spacing_dx_mm,
-                                             SpacingSource.USER_CALIBRATION))
+        film = replace(
+            film,
+            spacing=Spacing(rec.spacing_dx_mm, rec.spacing_dy_mm or rec.spacing_dx_mm, SpacingSource.USER_CALIBRATION),
+        )
     return film, cur.landmarks
 
 
@@ -456,9 +520,21 @@ def _motion_for_patient(store: Store, key: str) -> list[str]:
             results = []
             for level in ("L4-L5", "L5-S1"):
                 lm = landmark_motion(a[1], b[1], level, a[0].spacing, b[0].spacing)
-                results.append(SegmentMotion(level, lm.angle_deg, None, lm.translation_mm, lm.translation_percent,
-                                             None, LANDMARK_METHOD, tuple(ids)))
-            notes.append(f"{key} {visit.label}: registration failed ({exc}); landmark-difference motion stored instead.")
+                results.append(
+                    SegmentMotion(
+                        level,
+                        lm.angle_deg,
+                        None,
+                        lm.translation_mm,
+                        lm.translation_percent,
+                        None,
+                        LANDMARK_METHOD,
+                        tuple(ids),
+                    )
+                )
+            notes.append(
+                f"{key} {visit.label}: registration failed ({exc}); landmark-difference motion stored instead."
+            )
         store.replace_motion(key, visit.date, results, films=ids)
     return notes
 
@@ -486,7 +562,7 @@ def _hardware_for_patient(store: Store, key: str) -> list[str]:
     b = load(base.lateral_film)
     if b is None:
         return []
-    for v in inputs[b_index + 1:]:
+    for v in inputs[b_index + 1 :]:
         if v.lateral_film is None:
             continue
         c = load(v.lateral_film)

@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 
 from fusionwatch.followup import DEFAULT_SETTINGS
+from fusionwatch.followup.model import SegmentMotion
 from fusionwatch.followup.rules import (
     adjacent_segment_findings,
     instability_findings,
@@ -15,7 +16,6 @@ from fusionwatch.followup.rules import (
     pi_ll_band,
     subsidence_finding,
 )
-from fusionwatch.followup.model import SegmentMotion
 from fusionwatch.measurement import MeasureName as M
 from fusionwatch.records import Approach, Severity, Surgery
 
@@ -63,10 +63,14 @@ class TestSubsidence:
 
     def test_severity_grows_with_loss(self) -> None:
         base = visit(42, {M.DISC_HEIGHT_MEAN_L5_S1: (11.0, "mm")})
-        assert subsidence_finding(visit(182, {M.DISC_HEIGHT_MEAN_L5_S1: (8.5, "mm")}), base, SURGERY, S).severity \
+        assert (
+            subsidence_finding(visit(182, {M.DISC_HEIGHT_MEAN_L5_S1: (8.5, "mm")}), base, SURGERY, S).severity
             is Severity.WATCH
-        assert subsidence_finding(visit(182, {M.DISC_HEIGHT_MEAN_L5_S1: (6.5, "mm")}), base, SURGERY, S).severity \
+        )
+        assert (
+            subsidence_finding(visit(182, {M.DISC_HEIGHT_MEAN_L5_S1: (6.5, "mm")}), base, SURGERY, S).severity
             is Severity.ACTION
+        )
 
     def test_threshold_is_a_setting(self) -> None:
         base = visit(42, {M.DISC_HEIGHT_MEAN_L5_S1: (11.0, "mm")})

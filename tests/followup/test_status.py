@@ -27,20 +27,29 @@ class TestFusionStatus:
         assert fusion_status(-3, settings=S).status is None
         assert fusion_status(None, settings=S).status is None
 
-    @pytest.mark.parametrize("angle, mm, status", [
-        (3.0 - EPS, 3.0 - EPS, FS.FUSED_CRITERIA_MET),
-        (3.0 + EPS, 0.5, FS.PSEUDARTHROSIS_SUSPECTED),
-        (0.5, 3.0 + EPS, FS.PSEUDARTHROSIS_SUSPECTED),
-        (-(3.0 + EPS), 0.5, FS.PSEUDARTHROSIS_SUSPECTED),
-    ])
+    @pytest.mark.parametrize(
+        "angle, mm, status",
+        [
+            (3.0 - EPS, 3.0 - EPS, FS.FUSED_CRITERIA_MET),
+            (3.0 + EPS, 0.5, FS.PSEUDARTHROSIS_SUSPECTED),
+            (0.5, 3.0 + EPS, FS.PSEUDARTHROSIS_SUSPECTED),
+            (-(3.0 + EPS), 0.5, FS.PSEUDARTHROSIS_SUSPECTED),
+        ],
+    )
     def test_flexion_extension_thresholds_at_12_months(self, angle: float, mm: float, status: FusionStatus) -> None:
         """< 3 deg and < 3 mm at 12 months meets the criteria; just above either is suspected pseudarthrosis."""
         r = fusion_status(365, motion=[still(angle, mm)], settings=S)
         assert r.status is status
         assert r.evidence["motion"]["angle_threshold_deg"] == 3.0
 
-    @pytest.mark.parametrize("day, status", [
-        (S.fusion_min_days - 1, FS.ON_TRACK), (S.fusion_min_days, FS.FUSED_CRITERIA_MET), (365, FS.FUSED_CRITERIA_MET)])
+    @pytest.mark.parametrize(
+        "day, status",
+        [
+            (S.fusion_min_days - 1, FS.ON_TRACK),
+            (S.fusion_min_days, FS.FUSED_CRITERIA_MET),
+            (365, FS.FUSED_CRITERIA_MET),
+        ],
+    )
     def test_fused_needs_six_months(self, day: int, status: FusionStatus) -> None:
         assert fusion_status(day, motion=[still()], settings=S).status is status
 
@@ -55,9 +64,15 @@ class TestFusionStatus:
         assert r.status is FS.INSUFFICIENT_EVIDENCE
         assert "flexion-extension" in r.decide_with.lower() and "CT" in r.decide_with
 
-    @pytest.mark.parametrize("day, status", [
-        (91, FS.ON_TRACK), (S.union_expected_days, FS.DELAYED_UNION_SUSPECTED), (S.pseudarthrosis_days - 1,
-         FS.DELAYED_UNION_SUSPECTED), (S.pseudarthrosis_days, FS.PSEUDARTHROSIS_SUSPECTED)])
+    @pytest.mark.parametrize(
+        "day, status",
+        [
+            (91, FS.ON_TRACK),
+            (S.union_expected_days, FS.DELAYED_UNION_SUSPECTED),
+            (S.pseudarthrosis_days - 1, FS.DELAYED_UNION_SUSPECTED),
+            (S.pseudarthrosis_days, FS.PSEUDARTHROSIS_SUSPECTED),
+        ],
+    )
     def test_motion_over_time(self, day: int, status: FusionStatus) -> None:
         """Motion is expected early; it suggests delayed union after 3-6 months and pseudarthrosis from 12 months."""
         assert fusion_status(day, motion=[still(6.0)], settings=S).status is status

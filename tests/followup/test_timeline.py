@@ -15,8 +15,10 @@ from ._series import SURGERY, visit
 
 def _series(l5s1_mm: list[float]) -> list:
     days = [-10, 2, 42, 91, 182, 365]
-    return [visit(d, {M.DISC_HEIGHT_MEAN_L5_S1: (h, "mm"), M.PELVIC_INCIDENCE: (52.0, "deg")})
-            for d, h in zip(days, l5s1_mm)]
+    return [
+        visit(d, {M.DISC_HEIGHT_MEAN_L5_S1: (h, "mm"), M.PELVIC_INCIDENCE: (52.0, "deg")})
+        for d, h in zip(days, l5s1_mm, strict=True)
+    ]
 
 
 class TestSchedule:
@@ -36,8 +38,14 @@ class TestTimeline:
         """Deltas are vs the 6-week film and the previous visit; findings appear only after the baseline."""
         tl = build_timeline("K", SURGERY, list(reversed(_series([6.0, 12.0, 11.0, 10.0, 9.5, 8.5]))))
         assert tl.baseline_label == "6-weeks" and "6-weeks" in tl.baseline_note
-        assert [v.label for v in tl.visits] == ["pre-op", "immediate-post-op", "6-weeks", "3-months", "6-months",
-                                                "12-months"]
+        assert [v.label for v in tl.visits] == [
+            "pre-op",
+            "immediate-post-op",
+            "6-weeks",
+            "3-months",
+            "6-months",
+            "12-months",
+        ]
         d = tl.visit("12-months").measurement(M.DISC_HEIGHT_MEAN_L5_S1)
         assert (d.baseline, d.delta_vs_baseline, d.previous, d.delta_vs_previous) == (11.0, -2.5, 9.5, -1.0)
         assert tl.visit("6-weeks").measurement(M.DISC_HEIGHT_MEAN_L5_S1).delta_vs_baseline is None
@@ -65,8 +73,10 @@ class TestTimeline:
         assert [r.kind for r in tl.visit("12-months").review] == ["pi_drift"]  # 60 -> 52 again
 
     def test_hardware_findings_kept_and_deduplicated(self) -> None:
-        hw = (Finding("cage_subsidence", Severity.WATCH, "from implants"),
-              Finding("screw_loosening_suspected", Severity.WATCH, "halo 1.3 mm"))
+        hw = (
+            Finding("cage_subsidence", Severity.WATCH, "from implants"),
+            Finding("screw_loosening_suspected", Severity.WATCH, "halo 1.3 mm"),
+        )
         series = _series([6.0, 12.0, 11.0, 10.0, 9.5, 8.5])
         series[5] = visit(365, {M.DISC_HEIGHT_MEAN_L5_S1: (8.5, "mm")}, hardware_findings=hw)
         v = build_timeline("K", SURGERY, series).visit("12-months")
@@ -75,12 +85,20 @@ class TestTimeline:
         assert v.status.status is FusionStatus.PSEUDARTHROSIS_SUSPECTED
 
     def test_overrides_beside_automatic_status_and_json(self) -> None:
-        t = dt.datetime(2026, 1, 12, 8, tzinfo=dt.timezone.utc)
-        ovs = (Override("fusion_status", "fused_criteria_met", "amy", t, "CT: bridging"),
-               Override("grade:bridwell", "III", "amy", t), Override("grade:bridwell", "II", "bob", t + dt.timedelta(1)))
+        t = dt.datetime(2026, 1, 12, 8, tzinfo=dt.UTC)
+        ovs = (
+            Override("fusion_status", "fused_criteria_met", "amy", t, "CT: bridging"),
+            Override("grade:bridwell", "III", "amy", t),
+            Override("grade:bridwell", "II", "bob", t + dt.timedelta(1)),
+        )
         series = _series([6.0, 12.0, 11.0, 11.0, 11.0, 11.0])
-        series[5] = visit(365, {M.DISC_HEIGHT_MEAN_L5_S1: (11.0, "mm")}, overrides=ovs,
-                          motion=(SegmentMotion("L5-S1", 5.0, 0.3, 1.0),), bone=BoneEvidence(lucency=False))
+        series[5] = visit(
+            365,
+            {M.DISC_HEIGHT_MEAN_L5_S1: (11.0, "mm")},
+            overrides=ovs,
+            motion=(SegmentMotion("L5-S1", 5.0, 0.3, 1.0),),
+            bone=BoneEvidence(lucency=False),
+        )
         tl = build_timeline("K", SURGERY, series)
         v = tl.visit("12-months")
         assert v.status.status is FusionStatus.PSEUDARTHROSIS_SUSPECTED

@@ -68,8 +68,19 @@ def postgres_server() -> Iterator[str]:
     try:
         run("mkdir", "-p", str(sock))
         run(str(bindir / "initdb"), "-D", str(data), "-U", "fw", "--auth=trust", "-E", "UTF8", "--no-locale", "-N")
-        run(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60", "-o",
-            f"-p {port} -k {sock} -c listen_addresses='' -c fsync=off -c full_page_writes=off", "start")
+        run(
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-l",
+            str(log),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            f"-p {port} -k {sock} -c listen_addresses='' -c fsync=off -c full_page_writes=off",
+            "start",
+        )
     except subprocess.CalledProcessError as exc:
         detail = (exc.stderr or b"").decode(errors="replace")[-500:]
         if log.exists():
@@ -79,8 +90,11 @@ def postgres_server() -> Iterator[str]:
     try:
         yield f"postgresql+psycopg://fw@/{{db}}?host={sock}&port={port}"
     finally:
-        subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
-                       capture_output=True, timeout=60)
+        subprocess.run(
+            [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
+            capture_output=True,
+            timeout=60,
+        )
         shutil.rmtree(base, ignore_errors=True)
 
 

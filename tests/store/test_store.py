@@ -10,7 +10,7 @@ import pytest
 from fusionwatch.anatomy import Level
 from fusionwatch.errors import InputError
 from fusionwatch.landmarks import Landmarks
-from fusionwatch.measurement import MeasureName, Measurement
+from fusionwatch.measurement import Measurement, MeasureName
 from fusionwatch.radiograph import DicomIds, Radiograph, View
 from fusionwatch.records import Approach, Finding, FusionStatus, Override, Patient, Severity, Surgery
 from fusionwatch.store import Store
@@ -18,30 +18,51 @@ from fusionwatch.units import Spacing, SpacingSource, Unit
 
 SURGERY = Surgery(date=dt.date(2025, 1, 10), levels=((Level.L5, Level.S1),), approach=Approach.TLIF)
 PATIENT = Patient(key="K-1", patient_id="PID-123", name="Doe^Jane", birth_date=dt.date(1960, 5, 1), sex="F")
-POINTS = {"L5.inferior.anterior": (100.0, 200.0), "L5.inferior.posterior": (140.0, 200.0),
-          "S1.superior.anterior": (100.0, 212.0), "S1.superior.posterior": (140.0, 212.0)}
+POINTS = {
+    "L5.inferior.anterior": (100.0, 200.0),
+    "L5.inferior.posterior": (140.0, 200.0),
+    "S1.superior.anterior": (100.0, 212.0),
+    "S1.superior.posterior": (140.0, 212.0),
+}
 
 
 def _film(day: int, uid: str, view: View = View.LATERAL) -> Radiograph:
-    return Radiograph(np.zeros((32, 32), np.float32), spacing=Spacing.isotropic(0.2, SpacingSource.PATIENT_PLANE),
-                      view=view, acquired=SURGERY.date + dt.timedelta(days=day),
-                      ids=DicomIds(patient_id="PID-123", study_uid="1.2.3", sop_uid=uid))
+    return Radiograph(
+        np.zeros((32, 32), np.float32),
+        spacing=Spacing.isotropic(0.2, SpacingSource.PATIENT_PLANE),
+        view=view,
+        acquired=SURGERY.date + dt.timedelta(days=day),
+        ids=DicomIds(patient_id="PID-123", study_uid="1.2.3", sop_uid=uid),
+    )
 
 
 def _lm(dy: float = 0.0, source: str = "file:test") -> Landmarks:
-    return Landmarks({k: (x, y + (dy if k.startswith("S1") else 0)) for k, (x, y) in POINTS.items()}, 300, 400,
-                     source=source)
+    return Landmarks(
+        {k: (x, y + (dy if k.startswith("S1") else 0)) for k, (x, y) in POINTS.items()}, 300, 400, source=source
+    )
 
 
 def _disc(mm: float) -> list[Measurement]:
-    return [Measurement(MeasureName.DISC_HEIGHT_MEAN_L5_S1, mm, Unit.MM, "test/1",
-                        spacing_source=SpacingSource.PATIENT_PLANE),
-            Measurement(MeasureName.SEGMENTAL_LORDOSIS_L5_S1, 15.0, Unit.DEG, "test/1")]
+    return [
+        Measurement(
+            MeasureName.DISC_HEIGHT_MEAN_L5_S1, mm, Unit.MM, "test/1", spacing_source=SpacingSource.PATIENT_PLANE
+        ),
+        Measurement(MeasureName.SEGMENTAL_LORDOSIS_L5_S1, 15.0, Unit.DEG, "test/1"),
+    ]
 
 
 def _add(store: Store, day: int, uid: str, mm: float = 10.0, **kw) -> tuple:
-    return store.add_film("K-1", _film(day, uid), film_id=uid, file_path=f"/x/{uid}.dcm", file_sha256="ab" * 32,
-                          visit_date=SURGERY.date + dt.timedelta(days=day), landmarks=_lm(), measurements=_disc(mm), **kw)
+    return store.add_film(
+        "K-1",
+        _film(day, uid),
+        film_id=uid,
+        file_path=f"/x/{uid}.dcm",
+        file_sha256="ab" * 32,
+        visit_date=SURGERY.date + dt.timedelta(days=day),
+        landmarks=_lm(),
+        measurements=_disc(mm),
+        **kw,
+    )
 
 
 @pytest.fixture
@@ -102,21 +123,31 @@ class TestFilms:
 
     def test_films_on_same_day_share_a_visit(self, patient_store: Store) -> None:
         _add(patient_store, 182, "a")
-        patient_store.add_film("K-1", _film(182, "b", View.FLEXION), film_id="b", file_path="/x/b", file_sha256="c" * 64,
-                               visit_date=SURGERY.date + dt.timedelta(days=182))
+        patient_store.add_film(
+            "K-1",
+            _film(182, "b", View.FLEXION),
+            film_id="b",
+            file_path="/x/b",
+            file_sha256="c" * 64,
+            visit_date=SURGERY.date + dt.timedelta(days=182),
+        )
         assert [v.label for v in patient_store.list_visits("K-1")] == ["6-months"]
         assert [f.view for f in patient_store.list_films("K-1")] == ["lateral", "flexion"]
 
     def test_landmark_versions_reader_wins_all_kept(self, patient_store: Store) -> None:
         """A reader's version wins over a newer automatic one; every version and its measurements are kept."""
         _add(patient_store, 42, "f1")
-        v2 = patient_store.add_landmark_set("f1", _lm(2.0, "reader:amy"), kind="reader", author="amy",
-                                            measurements=_disc(8.0))
+        v2 = patient_store.add_landmark_set(
+            "f1", _lm(2.0, "reader:amy"), kind="reader", author="amy", measurements=_disc(8.0)
+        )
         v3 = patient_store.add_landmark_set("f1", _lm(5.0, "model:x/1"), kind="automatic", measurements=_disc(7.0))
         assert (v2, v3) == (2, 3)
         hist = patient_store.landmark_history("f1")
-        assert [(h.version, h.kind, h.author) for h in hist] == [(1, "file", None), (2, "reader", "amy"),
-                                                                 (3, "automatic", None)]
+        assert [(h.version, h.kind, h.author) for h in hist] == [
+            (1, "file", None),
+            (2, "reader", "amy"),
+            (3, "automatic", None),
+        ]
         cur = patient_store.current_landmarks("f1")
         assert cur is not None and cur.version == 2
         assert cur.landmarks.get("S1.superior.anterior") == (100.0, 214.0)
@@ -131,32 +162,56 @@ class TestFilms:
     def test_needs_landmarks_flag_cleared_by_landmarks(self, patient_store: Store) -> None:
         """An ingest finding 'needs_landmarks' disappears once landmarks are added."""
         flag = Finding("needs_landmarks", Severity.INFO, "No landmarks: place them to measure this film.")
-        patient_store.add_film("K-1", _film(91, "n1"), film_id="n1", file_path="/x", file_sha256="d" * 64,
-                               visit_date=SURGERY.date + dt.timedelta(days=91), findings=[flag])
+        patient_store.add_film(
+            "K-1",
+            _film(91, "n1"),
+            film_id="n1",
+            file_path="/x",
+            file_sha256="d" * 64,
+            visit_date=SURGERY.date + dt.timedelta(days=91),
+            findings=[flag],
+        )
         assert [f.kind for _, _, f in patient_store.list_findings("K-1")] == ["needs_landmarks"]
         patient_store.add_landmark_set("n1", _lm(), kind="reader", author="amy", measurements=_disc(9.0))
         assert patient_store.list_findings("K-1") == []
 
     def test_measurement_roundtrip_keeps_units_and_reasons(self, patient_store: Store) -> None:
-        ms = [Measurement(MeasureName.DISC_HEIGHT_INDEX_L5_S1, 0.31, Unit.RATIO, "dhi/1", points=("a", "b")),
-              Measurement.missing(MeasureName.LUMBAR_LORDOSIS, Unit.DEG, "cobb/1", "missing L1.superior.anterior")]
-        patient_store.add_film("K-1", _film(42, "m"), film_id="m", file_path="/x", file_sha256="e" * 64,
-                               visit_date=SURGERY.date + dt.timedelta(days=42), landmarks=_lm(), measurements=ms)
+        ms = [
+            Measurement(MeasureName.DISC_HEIGHT_INDEX_L5_S1, 0.31, Unit.RATIO, "dhi/1", points=("a", "b")),
+            Measurement.missing(MeasureName.LUMBAR_LORDOSIS, Unit.DEG, "cobb/1", "missing L1.superior.anterior"),
+        ]
+        patient_store.add_film(
+            "K-1",
+            _film(42, "m"),
+            film_id="m",
+            file_path="/x",
+            file_sha256="e" * 64,
+            visit_date=SURGERY.date + dt.timedelta(days=42),
+            landmarks=_lm(),
+            measurements=ms,
+        )
         assert patient_store.current_landmarks("m").measurements == tuple(ms)
 
 
 class TestOverridesAndResults:
     def test_overrides_are_appended_never_replaced(self, patient_store: Store) -> None:
         _add(patient_store, 365, "y1")
-        t0 = dt.datetime(2026, 1, 20, 9, 0, tzinfo=dt.timezone.utc)
-        patient_store.add_override("K-1", Override("fusion_status", "pseudarthrosis_suspected", "amy", t0), visit="12-months")
-        patient_store.add_override("K-1", Override("fusion_status", "fused_criteria_met", "bob", t0 + dt.timedelta(hours=1),
-                                                   "CT shows bridging"), visit="12-months")
+        t0 = dt.datetime(2026, 1, 20, 9, 0, tzinfo=dt.UTC)
+        patient_store.add_override(
+            "K-1", Override("fusion_status", "pseudarthrosis_suspected", "amy", t0), visit="12-months"
+        )
+        patient_store.add_override(
+            "K-1",
+            Override("fusion_status", "fused_criteria_met", "bob", t0 + dt.timedelta(hours=1), "CT shows bridging"),
+            visit="12-months",
+        )
         patient_store.add_override("K-1", Override("grade:bridwell", "II", "bob", t0), visit=dt.date(2026, 1, 10))
         recs = patient_store.list_overrides("K-1")
         assert [(r.target, r.value, r.author) for r in recs] == [
-            ("fusion_status", "pseudarthrosis_suspected", "amy"), ("grade:bridwell", "II", "bob"),
-            ("fusion_status", "fused_criteria_met", "bob")]
+            ("fusion_status", "pseudarthrosis_suspected", "amy"),
+            ("grade:bridwell", "II", "bob"),
+            ("fusion_status", "fused_criteria_met", "bob"),
+        ]
         assert recs[2].at == t0 + dt.timedelta(hours=1) and recs[2].visit_label == "12-months"
         tl = patient_store.load_timeline("K-1")
         v = tl.visit("12-months")
@@ -166,8 +221,9 @@ class TestOverridesAndResults:
 
     def test_override_on_unknown_visit_raises(self, patient_store: Store) -> None:
         with pytest.raises(InputError, match="has no visit 3-months"):
-            patient_store.add_override("K-1", Override("fusion_status", "on_track", "amy", dt.datetime.now()),
-                                       visit="3-months")
+            patient_store.add_override(
+                "K-1", Override("fusion_status", "on_track", "amy", dt.datetime.now()), visit="3-months"
+            )
 
     def test_motion_and_hardware_findings_reach_the_timeline(self, patient_store: Store) -> None:
         """Stored motion and implant findings feed the status: motion < 3 deg / 3 mm at 12 months -> fused criteria."""
@@ -192,26 +248,31 @@ class TestProms:
     def test_prom_roundtrip_and_visit(self, patient_store: Store) -> None:
         """PROMs attach to the visit of their date (created when new) and come back as plain records."""
         answers = [1, 2, None, 0, 5, 3, 2, 1, 0, 4]
-        at = dt.datetime(2025, 2, 21, 10, tzinfo=dt.timezone.utc)
-        rec = patient_store.add_prom("K-1", dt.date(2025, 2, 21), odi_answers=answers, back_pain_nrs=4, leg_pain_nrs=2,
-                                     recorded_at=at)
+        at = dt.datetime(2025, 2, 21, 10, tzinfo=dt.UTC)
+        rec = patient_store.add_prom(
+            "K-1", dt.date(2025, 2, 21), odi_answers=answers, back_pain_nrs=4, leg_pain_nrs=2, recorded_at=at
+        )
         assert rec.visit_label == "6-weeks" and rec.days_since_surgery == 42
         (got,) = patient_store.list_proms("K-1")
         assert got.odi_answers == tuple(answers) and got.back_pain_nrs == 4 and got.recorded_at == at
 
-    @pytest.mark.parametrize("kw, match", [
-        ({"odi_answers": [1] * 9}, "10 sections"),
-        ({"odi_answers": [6] + [0] * 9}, "section 1"),
-        ({"back_pain_nrs": 11}, "back pain NRS must be 0-10"),
-        ({}, "Nothing to record"),
-    ])
+    @pytest.mark.parametrize(
+        "kw, match",
+        [
+            ({"odi_answers": [1] * 9}, "10 sections"),
+            ({"odi_answers": [6] + [0] * 9}, "section 1"),
+            ({"back_pain_nrs": 11}, "back pain NRS must be 0-10"),
+            ({}, "Nothing to record"),
+        ],
+    )
     def test_bad_prom_raises(self, patient_store: Store, kw: dict, match: str) -> None:
         with pytest.raises(InputError, match=match):
             patient_store.add_prom("K-1", dt.date(2025, 2, 21), **kw)
 
     def test_symptoms_roundtrip(self, patient_store: Store) -> None:
-        patient_store.add_symptoms("K-1", dt.date(2025, 1, 24), ["fever", "wound_drainage"], details={"temp_c": 38.4},
-                                   note="since yesterday")
+        patient_store.add_symptoms(
+            "K-1", dt.date(2025, 1, 24), ["fever", "wound_drainage"], details={"temp_c": 38.4}, note="since yesterday"
+        )
         (rec,) = patient_store.list_symptoms("K-1")
         assert rec.symptoms == ("fever", "wound_drainage") and rec.details == {"temp_c": 38.4}
         assert rec.visit_label == "2-weeks"

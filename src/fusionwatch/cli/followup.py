@@ -1,4 +1,4 @@
-"""CLI: ``fusionwatch ingest``, ``followup``, ``override`` and ``patient add`` (store adapter; no clinical logic here)."""
+"""CLI: ``fusionwatch ingest``, ``followup``, ``override``, ``patient add`` (store adapter; no clinical logic)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ __all__ = ["patient_app"]
 
 DbOption = Annotated[
     str | None,
-    typer.Option("--db", envvar="FUSIONWATCH_DB", help="Database URL or SQLite file [default: sqlite:///fusionwatch.db]."),
+    typer.Option(
+        "--db", envvar="FUSIONWATCH_DB", help="Database URL or SQLite file [default: sqlite:///fusionwatch.db]."
+    ),
 ]
 
 patient_app = typer.Typer(help="Patients and their index surgery.", no_args_is_help=True)
@@ -52,14 +54,21 @@ def _journey_manifest(p: Path) -> Path | None:
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files, folders (recursive), DICOMDIR files or journey folders.")],
     db: DbOption = None,
-    patient: Annotated[str | None, typer.Option("--patient", help="Patient key for files without DICOM identifiers.")] = None,
-    date: Annotated[str | None, typer.Option("--date", help="Film date YYYY-MM-DD for files without DICOM dates.")] = None,
+    patient: Annotated[
+        str | None, typer.Option("--patient", help="Patient key for files without DICOM identifiers.")
+    ] = None,
+    date: Annotated[
+        str | None, typer.Option("--date", help="Film date YYYY-MM-DD for files without DICOM dates.")
+    ] = None,
     view: Annotated[str | None, typer.Option("--view", help="lateral, ap, flexion or extension.")] = None,
-    analyse: Annotated[bool, typer.Option("--analyse/--no-analyse", help="Hardware and motion checks per visit.")] = True,
+    analyse: Annotated[
+        bool, typer.Option("--analyse/--no-analyse", help="Hardware and motion checks per visit.")
+    ] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Ingest films: idempotent (a stored SOP Instance is skipped), one transaction per film, bad files reported."""
-    from fusionwatch.ingest import IngestReport, ingest as run_ingest, ingest_journey
+    from fusionwatch.ingest import IngestReport, ingest_journey
+    from fusionwatch.ingest import ingest as run_ingest
     from fusionwatch.radiograph import View
 
     try:
@@ -69,8 +78,16 @@ def ingest(
     when = _date(date, "--date")
     store = _store(db)
     report = IngestReport()
-    with Progress(TextColumn("[bold]ingest[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
-                  TimeRemainingColumn(), console=err_console, transient=True, disable=as_json) as bar:
+    with Progress(
+        TextColumn("[bold]ingest[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+        disable=as_json,
+    ) as bar:
         task = bar.add_task("", total=None)
 
         def tick(done: int, total: int, name: str) -> None:
@@ -94,8 +111,11 @@ def ingest(
             err_console.print(f"[red]failed[/] {o.path}: {o.reason}", highlight=False, soft_wrap=True)
         for o in report.added:
             if o.reason:
-                console.print(f"[yellow]note[/] {Path(o.path).name} ({o.patient_key}, {o.visit_label}): {o.reason}",
-                              highlight=False, soft_wrap=True)
+                console.print(
+                    f"[yellow]note[/] {Path(o.path).name} ({o.patient_key}, {o.visit_label}): {o.reason}",
+                    highlight=False,
+                    soft_wrap=True,
+                )
         for n in report.notes:
             console.print(f"[yellow]note[/] {n}", highlight=False, soft_wrap=True)
         console.print(
@@ -137,7 +157,9 @@ def followup(
     s = timeline.surgery
     head = f"[bold]{timeline.patient_key}[/]"
     if s is not None:
-        head += f"  surgery {s.date.isoformat()} {s.approach.value} " + ", ".join(f"{a.value}-{b.value}" for a, b in s.levels)
+        head += f"  surgery {s.date.isoformat()} {s.approach.value} " + ", ".join(
+            f"{a.value}-{b.value}" for a, b in s.levels
+        )
     console.print(head, highlight=False)
     console.print(timeline.baseline_note, style="dim", highlight=False)
     visits = timeline.visits
@@ -155,7 +177,9 @@ def followup(
             if m is None or m.value is None:
                 row.append("-")
                 continue
-            deltas = " / ".join(x for x in (_fmt_delta(m.delta_vs_baseline, unit), _fmt_delta(m.delta_vs_previous, unit)) if x)
+            deltas = " / ".join(
+                x for x in (_fmt_delta(m.delta_vs_baseline, unit), _fmt_delta(m.delta_vs_previous, unit)) if x
+            )
             row.append(_fmt(m.value, unit) + (f"\n[dim]{deltas}[/]" if deltas else ""))
         table.add_row(*row)
     if names:
@@ -173,19 +197,28 @@ def followup(
         if v.status.decide_with:
             console.print(f"    would decide: {v.status.decide_with}", style="dim", highlight=False, soft_wrap=True)
         for m in v.motion:
-            console.print(f"    motion {getattr(m, 'level', '')}: {m.angle_deg:+.1f} deg"
-                          + (f" ± {m.angle_sd_deg:.1f}" if m.angle_sd_deg is not None else "")
-                          + (f", {m.translation_mm:+.1f} mm" if m.translation_mm is not None else
-                             (f", {m.translation_percent:+.1f} %" if m.translation_percent is not None else "")),
-                          highlight=False)
+            console.print(
+                f"    motion {getattr(m, 'level', '')}: {m.angle_deg:+.1f} deg"
+                + (f" ± {m.angle_sd_deg:.1f}" if m.angle_sd_deg is not None else "")
+                + (
+                    f", {m.translation_mm:+.1f} mm"
+                    if m.translation_mm is not None
+                    else (f", {m.translation_percent:+.1f} %" if m.translation_percent is not None else "")
+                ),
+                highlight=False,
+            )
         for f in v.findings:
             console.print(f"    [yellow]{f.severity.value}[/] {f.kind}: {f.summary}", highlight=False, soft_wrap=True)
         for f in v.review:
             console.print(f"    [cyan]review[/] {f.summary}", highlight=False, soft_wrap=True)
         for o in v.overrides:
             if o.target not in ("fusion_status", "grade:bridwell"):
-                console.print(f"    reader {o.target} = {o.value} ({o.author}, {o.at:%Y-%m-%d}){': ' + o.reason if o.reason else ''}",
-                              highlight=False, soft_wrap=True)
+                console.print(
+                    f"    reader {o.target} = {o.value} ({o.author}, {o.at:%Y-%m-%d})"
+                    + (f": {o.reason}" if o.reason else ""),
+                    highlight=False,
+                    soft_wrap=True,
+                )
 
 
 BRIDWELL = ("I", "II", "III", "IV")
@@ -198,13 +231,19 @@ def override(
     author: Annotated[str, typer.Option("--author", help="Who decides (stored with the time).")],
     status: Annotated[str | None, typer.Option("--status", help="Reader's fusion status.")] = None,
     bridwell: Annotated[str | None, typer.Option("--bridwell", help="Bridwell interbody grade I-IV.")] = None,
-    finding: Annotated[list[str] | None, typer.Option("--finding", help="KIND=VALUE, e.g. cage_subsidence=rejected.")] = None,
-    lucency: Annotated[str | None, typer.Option("--lucency", help="yes/no: lucency at the cage-endplate interface.")] = None,
-    bridging: Annotated[float | None, typer.Option("--bridging", help="Fraction 0-1 of the disc space bridged by bone.")] = None,
+    finding: Annotated[
+        list[str] | None, typer.Option("--finding", help="KIND=VALUE, e.g. cage_subsidence=rejected.")
+    ] = None,
+    lucency: Annotated[
+        str | None, typer.Option("--lucency", help="yes/no: lucency at the cage-endplate interface.")
+    ] = None,
+    bridging: Annotated[
+        float | None, typer.Option("--bridging", help="Fraction 0-1 of the disc space bridged by bone.")
+    ] = None,
     reason: Annotated[str, typer.Option("--reason", help="Why.")] = "",
     db: DbOption = None,
 ) -> None:
-    """Record a reader's fusion status, Bridwell grade, finding override or bone evidence (what the tool said is kept)."""
+    """Record a reader's fusion status, Bridwell grade, finding override or bone evidence (tool result kept)."""
     from fusionwatch.records import FusionStatus, Override
 
     entries: list[tuple[str, str]] = []
@@ -232,12 +271,14 @@ def override(
     if not entries:
         raise InputError("Nothing to record: give --status, --bridwell, --finding, --lucency or --bridging.")
     when: str | dt.date = _date(visit, "visit") if visit[:1].isdigit() else visit  # type: ignore[assignment]
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     store = _store(db)
     try:
         for target, value in entries:
             rec = store.add_override(patient, Override(target, value, author, now, reason), visit=when)
-            console.print(f"recorded {target} = {value} for {patient} at {rec.visit_label} by {author}", highlight=False)
+            console.print(
+                f"recorded {target} = {value} for {patient} at {rec.visit_label} by {author}", highlight=False
+            )
     finally:
         store.close()
 
@@ -271,5 +312,7 @@ def patient_add(
         n = len(store.list_visits(key))
     finally:
         store.close()
-    console.print(f"patient {key}: surgery {surgery.date.isoformat()} {appr.value} {levels}; {n} visit(s) relabelled",
-                  highlight=False)
+    console.print(
+        f"patient {key}: surgery {surgery.date.isoformat()} {appr.value} {levels}; {n} visit(s) relabelled",
+        highlight=False,
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from fusionwatch.followup.model import MeasurementDelta, VisitInput
-from fusionwatch.measurement import MeasureName, Measurement
+from fusionwatch.measurement import Measurement, MeasureName
 
 __all__ = ["BASELINE_LABELS", "choose_baseline", "measurement_deltas", "previous_value"]
 
@@ -24,16 +24,21 @@ def choose_baseline(visits: Sequence[VisitInput]) -> tuple[int | None, str]:
     The 6-week visit when it has a measured lateral film, else the immediate post-operative one, else the earliest
     post-operative visit with one (said so), else ``None`` (no comparison possible).
     """
-    post = [(i, v) for i, v in enumerate(visits) if (v.days_since_surgery or 0) >= 0 and v.days_since_surgery is not None
-            and _has_lateral(v)]
+    post = [
+        (i, v)
+        for i, v in enumerate(visits)
+        if (v.days_since_surgery or 0) >= 0 and v.days_since_surgery is not None and _has_lateral(v)
+    ]
     for label in BASELINE_LABELS:
         for i, v in post:
             if v.label == label:
                 return i, f"Baseline: the {label} film ({v.date.isoformat()}), the early post-operative reference."
     if post:
         i, v = post[0]
-        return i, (f"Baseline: the earliest post-operative film ({v.label}, {v.date.isoformat()}); no 6-week or "
-                   "immediate post-operative film was measured.")
+        return i, (
+            f"Baseline: the earliest post-operative film ({v.label}, {v.date.isoformat()}); no 6-week or "
+            "immediate post-operative film was measured."
+        )
     return None, "No measured post-operative lateral film: nothing to compare with."
 
 
@@ -66,10 +71,16 @@ def measurement_deltas(visits: Sequence[VisitInput], index: int, baseline: int |
             if bm is not None and bm.value is not None and bm.unit is m.unit:
                 b_val = bm.value
         p_val = previous_value(visits, index, name, m)
-        out.append(MeasurementDelta(
-            name=name, value=m.value, unit=m.unit,
-            baseline=b_val, delta_vs_baseline=None if m.value is None or b_val is None else m.value - b_val,
-            previous=p_val, delta_vs_previous=None if m.value is None or p_val is None else m.value - p_val,
-            reason=m.reason,
-        ))
+        out.append(
+            MeasurementDelta(
+                name=name,
+                value=m.value,
+                unit=m.unit,
+                baseline=b_val,
+                delta_vs_baseline=None if m.value is None or b_val is None else m.value - b_val,
+                previous=p_val,
+                delta_vs_previous=None if m.value is None or p_val is None else m.value - p_val,
+                reason=m.reason,
+            )
+        )
     return tuple(out)

@@ -1,6 +1,7 @@
 """Inputs and outputs of the follow-up engine: frozen dataclasses, no database, no files.
 
-Inputs: one :class:`VisitInput` per visit (measurements of its lateral film, flexion-extension motion, hardware findings,
+Inputs: one :class:`VisitInput` per visit (measurements of its lateral film, flexion-extension motion, hardware
+findings,
 bone evidence, reader overrides). Output: a :class:`Timeline` of :class:`VisitSummary` rows, JSON-ready via ``to_dict``.
 """
 
@@ -11,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from fusionwatch.measurement import MeasureName, Measurement
+from fusionwatch.measurement import Measurement, MeasureName
 from fusionwatch.records import Finding, FusionStatus, Override, Surgery
 from fusionwatch.units import Unit
 
@@ -130,9 +131,14 @@ class MeasurementDelta:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "name": self.name.value, "value": self.value, "unit": self.unit.value, "baseline": self.baseline,
-            "delta_vs_baseline": self.delta_vs_baseline, "previous": self.previous,
-            "delta_vs_previous": self.delta_vs_previous, "reason": self.reason,
+            "name": self.name.value,
+            "value": self.value,
+            "unit": self.unit.value,
+            "baseline": self.baseline,
+            "delta_vs_baseline": self.delta_vs_baseline,
+            "previous": self.previous,
+            "delta_vs_previous": self.delta_vs_previous,
+            "reason": self.reason,
         }
 
 
@@ -148,15 +154,21 @@ class StatusResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "status": self.status.value if self.status else None, "reasons": list(self.reasons),
-            "decide_with": self.decide_with, "evidence": self.evidence,
+            "status": self.status.value if self.status else None,
+            "reasons": list(self.reasons),
+            "decide_with": self.decide_with,
+            "evidence": self.evidence,
         }
 
 
 def _finding_dict(f: Finding) -> dict[str, Any]:
     return {
-        "kind": f.kind, "severity": f.severity.value, "summary": f.summary, "evidence": f.evidence,
-        "threshold": f.threshold, "films": list(f.films),
+        "kind": f.kind,
+        "severity": f.severity.value,
+        "summary": f.summary,
+        "evidence": f.evidence,
+        "threshold": f.threshold,
+        "films": list(f.films),
     }
 
 
@@ -206,12 +218,19 @@ class VisitSummary:
     def to_dict(self) -> dict[str, Any]:
         rs, bg = self.reader_status, self.bridwell_grade
         return {
-            "label": self.label, "date": self.date.isoformat(), "days_since_surgery": self.days_since_surgery,
-            "is_baseline": self.is_baseline, "films": list(self.films), "lateral_film": self.lateral_film,
+            "label": self.label,
+            "date": self.date.isoformat(),
+            "days_since_surgery": self.days_since_surgery,
+            "is_baseline": self.is_baseline,
+            "films": list(self.films),
+            "lateral_film": self.lateral_film,
             "measurements": [m.to_dict() for m in self.measurements],
             "motion": [
-                {k: getattr(m, k, None) for k in ("angle_deg", "angle_sd_deg", "translation_mm", "translation_percent",
-                                                   "translation_sd")} | {"level": _level_str(m.level)}
+                {
+                    k: getattr(m, k, None)
+                    for k in ("angle_deg", "angle_sd_deg", "translation_mm", "translation_percent", "translation_sd")
+                }
+                | {"level": _level_str(m.level)}
                 for m in self.motion
             ],
             "findings": [_finding_dict(f) for f in self.findings],
@@ -251,9 +270,13 @@ class Timeline:
         return {
             "schema": "fusionwatch.timeline/1",
             "patient_key": self.patient_key,
-            "surgery": None if s is None else {
-                "date": s.date.isoformat(), "levels": [[a.value, b.value] for a, b in s.levels],
-                "approach": s.approach.value, "implants": list(s.implants),
+            "surgery": None
+            if s is None
+            else {
+                "date": s.date.isoformat(),
+                "levels": [[a.value, b.value] for a, b in s.levels],
+                "approach": s.approach.value,
+                "implants": list(s.implants),
             },
             "baseline": {"label": self.baseline_label, "note": self.baseline_note},
             "visits": [v.to_dict() for v in self.visits],

@@ -12,8 +12,8 @@ from typing import Any
 
 from fusionwatch.followup.model import MotionLike, VisitInput
 from fusionwatch.followup.settings import FollowupSettings
-from fusionwatch.measurement import MeasureName as M
 from fusionwatch.measurement import Measurement
+from fusionwatch.measurement import MeasureName as M
 from fusionwatch.records import Finding, Severity, Surgery
 from fusionwatch.units import Unit
 
@@ -44,52 +44,79 @@ def has_interbody_cage(surgery: Surgery | None) -> bool:
     return "interbody_cage" in surgery.implants or surgery.approach.value in ("TLIF", "PLIF", "ALIF")
 
 
-def _height_loss(visit: VisitInput, base: VisitInput, mean: M, index: M, limit_mm: float, limit_dhi: float,
-                 ) -> tuple[float, float, str, dict[str, Any]] | None:
+def _height_loss(
+    visit: VisitInput,
+    base: VisitInput,
+    mean: M,
+    index: M,
+    limit_mm: float,
+    limit_dhi: float,
+) -> tuple[float, float, str, dict[str, Any]] | None:
     """Loss of disc height vs baseline: in mm when both films are calibrated, else as disc height index (ratio).
 
     Returns ``(loss, threshold, unit, evidence)`` or ``None`` when neither can be compared.
     """
     now, ref = _val(visit, mean), _val(base, mean)
     if now is not None and ref is not None and now.unit is Unit.MM and ref.unit is Unit.MM:
-        ev = {"measure": mean.value, "baseline": ref.value, "current": now.value, "unit": "mm",
-              "spacing_source": now.spacing_source.value if now.spacing_source else None}
+        ev = {
+            "measure": mean.value,
+            "baseline": ref.value,
+            "current": now.value,
+            "unit": "mm",
+            "spacing_source": now.spacing_source.value if now.spacing_source else None,
+        }
         if now.warnings:
             ev["warnings"] = list(now.warnings)
         return ref.value - now.value, limit_mm, "mm", ev  # type: ignore[operator]
     now, ref = _val(visit, index), _val(base, index)
     if now is not None and ref is not None:
-        ev = {"measure": index.value, "baseline": ref.value, "current": now.value, "unit": "ratio",
-              "note": "uncalibrated film: disc height index (mean disc height / upper body depth) compared, not mm"}
+        ev = {
+            "measure": index.value,
+            "baseline": ref.value,
+            "current": now.value,
+            "unit": "ratio",
+            "note": "uncalibrated film: disc height index (mean disc height / upper body depth) compared, not mm",
+        }
         return ref.value - now.value, limit_dhi, "ratio", ev  # type: ignore[operator]
     return None
 
 
-def subsidence_finding(visit: VisitInput, base: VisitInput, surgery: Surgery | None,
-                       settings: FollowupSettings) -> Finding | None:
+def subsidence_finding(
+    visit: VisitInput, base: VisitInput, surgery: Surgery | None, settings: FollowupSettings
+) -> Finding | None:
     """Cage subsidence: mean L5-S1 disc height loss vs the baseline film above the threshold.
 
     CLINICAL.md: > 2 mm loss of disc height compared with the early post-operative film. On uncalibrated films the disc
     height index loss is compared with ``settings.subsidence_dhi`` and the finding says so (never mm).
     Without an interbody cage (posterolateral fusion) the same rule reports ``fused_disc_height_loss``.
     """
-    got = _height_loss(visit, base, M.DISC_HEIGHT_MEAN_L5_S1, M.DISC_HEIGHT_INDEX_L5_S1,
-                       settings.subsidence_mm, settings.subsidence_dhi)
+    got = _height_loss(
+        visit,
+        base,
+        M.DISC_HEIGHT_MEAN_L5_S1,
+        M.DISC_HEIGHT_INDEX_L5_S1,
+        settings.subsidence_mm,
+        settings.subsidence_dhi,
+    )
     if got is None:
         return None
     loss, limit, unit, ev = got
     if not loss > limit:
         return None
     kind = "cage_subsidence" if has_interbody_cage(surgery) else "fused_disc_height_loss"
-    amount = f"{loss:.1f} mm" if unit == "mm" else f"{loss:.3f} (disc height index; uncalibrated film, compared as a ratio)"
+    amount = (
+        f"{loss:.1f} mm" if unit == "mm" else f"{loss:.3f} (disc height index; uncalibrated film, compared as a ratio)"
+    )
     lim = f"{limit:g} mm" if unit == "mm" else f"{limit:g} disc height index"
     return Finding(
         kind=kind,
         severity=Severity.ACTION if loss > 2 * limit else Severity.WATCH,
         summary=f"L5-S1 disc height fell {amount} since the {base.label} film (threshold {lim}).",
         evidence=ev | {"loss": round(loss, 4), "baseline_visit": base.label},
-        threshold=(f"> {settings.subsidence_mm:g} mm disc height loss vs early post-op film (CLINICAL.md, cage "
-                   f"subsidence); uncalibrated: > {settings.subsidence_dhi:g} disc height index"),
+        threshold=(
+            f"> {settings.subsidence_mm:g} mm disc height loss vs early post-op film (CLINICAL.md, cage "
+            f"subsidence); uncalibrated: > {settings.subsidence_dhi:g} disc height index"
+        ),
         films=_films(base, visit),
     )
 
@@ -105,10 +132,18 @@ def lordosis_loss_finding(visit: VisitInput, base: VisitInput, settings: Followu
     return Finding(
         kind="loss_of_segmental_lordosis",
         severity=Severity.WATCH,
-        summary=(f"L5-S1 segmental lordosis fell {loss:.1f} deg since the {base.label} film "
-                 f"({ref.value:.1f} -> {now.value:.1f} deg; threshold {settings.lordosis_loss_deg:g} deg)."),
-        evidence={"measure": M.SEGMENTAL_LORDOSIS_L5_S1.value, "baseline": ref.value, "current": now.value,
-                  "loss": round(loss, 4), "unit": "deg", "baseline_visit": base.label},
+        summary=(
+            f"L5-S1 segmental lordosis fell {loss:.1f} deg since the {base.label} film "
+            f"({ref.value:.1f} -> {now.value:.1f} deg; threshold {settings.lordosis_loss_deg:g} deg)."
+        ),
+        evidence={
+            "measure": M.SEGMENTAL_LORDOSIS_L5_S1.value,
+            "baseline": ref.value,
+            "current": now.value,
+            "loss": round(loss, 4),
+            "unit": "deg",
+            "baseline_visit": base.label,
+        },
         threshold=f"> {settings.lordosis_loss_deg:g} deg loss vs early post-op film (fusionwatch default)",
         films=_films(base, visit),
     )
@@ -127,21 +162,35 @@ def adjacent_segment_findings(visit: VisitInput, base: VisitInput, settings: Fol
     The PI-LL finding appears when the SRS-Schwab band is worse than at baseline (a new or growing mismatch).
     """
     out: list[Finding] = []
-    got = _height_loss(visit, base, M.DISC_HEIGHT_MEAN_L4_L5, M.DISC_HEIGHT_INDEX_L4_L5,
-                       settings.adjacent_disc_loss_mm, settings.adjacent_disc_loss_dhi)
+    got = _height_loss(
+        visit,
+        base,
+        M.DISC_HEIGHT_MEAN_L4_L5,
+        M.DISC_HEIGHT_INDEX_L4_L5,
+        settings.adjacent_disc_loss_mm,
+        settings.adjacent_disc_loss_dhi,
+    )
     if got is not None and got[0] > got[1]:
         loss, limit, unit, ev = got
-        amount = f"{loss:.1f} mm" if unit == "mm" else f"{loss:.3f} disc height index (uncalibrated film, compared as a ratio)"
-        out.append(Finding(
-            kind="adjacent_segment_disc_height_loss",
-            severity=Severity.WATCH,
-            summary=f"L4-L5 (adjacent) disc height fell {amount} since the {base.label} film (threshold "
-                    f"{limit:g} {'mm' if unit == 'mm' else 'disc height index'}).",
-            evidence=ev | {"loss": round(loss, 4), "baseline_visit": base.label},
-            threshold=(f"> {settings.adjacent_disc_loss_mm:g} mm adjacent disc height loss (CLINICAL.md); uncalibrated: "
-                       f"> {settings.adjacent_disc_loss_dhi:g} disc height index"),
-            films=_films(base, visit),
-        ))
+        amount = (
+            f"{loss:.1f} mm"
+            if unit == "mm"
+            else f"{loss:.3f} disc height index (uncalibrated film, compared as a ratio)"
+        )
+        out.append(
+            Finding(
+                kind="adjacent_segment_disc_height_loss",
+                severity=Severity.WATCH,
+                summary=f"L4-L5 (adjacent) disc height fell {amount} since the {base.label} film (threshold "
+                f"{limit:g} {'mm' if unit == 'mm' else 'disc height index'}).",
+                evidence=ev | {"loss": round(loss, 4), "baseline_visit": base.label},
+                threshold=(
+                    f"> {settings.adjacent_disc_loss_mm:g} mm adjacent disc height loss (CLINICAL.md); uncalibrated: "
+                    f"> {settings.adjacent_disc_loss_dhi:g} disc height index"
+                ),
+                films=_films(base, visit),
+            )
+        )
     now, ref = _val(visit, M.SLIP_MM_L4_L5), _val(base, M.SLIP_MM_L4_L5)
     slip: tuple[float, float, str, Measurement, Measurement] | None = None
     if now is not None and ref is not None and now.unit is Unit.MM and ref.unit is Unit.MM:
@@ -153,34 +202,58 @@ def adjacent_segment_findings(visit: VisitInput, base: VisitInput, settings: Fol
     if slip is not None and abs(slip[0]) > slip[1]:
         change, limit, unit, now, ref = slip
         direction = "anterolisthesis" if change > 0 else "retrolisthesis"
-        out.append(Finding(
-            kind="adjacent_segment_listhesis",
-            severity=Severity.WATCH,
-            summary=(f"New L4-L5 {direction}: slip changed {change:+.1f} {unit} since the {base.label} film "
-                     f"(threshold {limit:g} {unit})."),
-            evidence={"measure": now.name.value, "baseline": ref.value, "current": now.value, "change": round(change, 4),
-                      "unit": unit, "baseline_visit": base.label},
-            threshold=(f"> {settings.new_listhesis_mm:g} mm new listhesis (CLINICAL.md); uncalibrated: "
-                       f"> {settings.new_listhesis_percent:g} % of the endplate"),
-            films=_films(base, visit),
-        ))
+        out.append(
+            Finding(
+                kind="adjacent_segment_listhesis",
+                severity=Severity.WATCH,
+                summary=(
+                    f"New L4-L5 {direction}: slip changed {change:+.1f} {unit} since the {base.label} film "
+                    f"(threshold {limit:g} {unit})."
+                ),
+                evidence={
+                    "measure": now.name.value,
+                    "baseline": ref.value,
+                    "current": now.value,
+                    "change": round(change, 4),
+                    "unit": unit,
+                    "baseline_visit": base.label,
+                },
+                threshold=(
+                    f"> {settings.new_listhesis_mm:g} mm new listhesis (CLINICAL.md); uncalibrated: "
+                    f"> {settings.new_listhesis_percent:g} % of the endplate"
+                ),
+                films=_films(base, visit),
+            )
+        )
     now, ref = _val(visit, M.PI_LL_MISMATCH), _val(base, M.PI_LL_MISMATCH)
     if now is not None and ref is not None:
         b_now, b_ref = pi_ll_band(now.value, settings), pi_ll_band(ref.value, settings)  # type: ignore[arg-type]
         if b_now > b_ref:
             names = ("< {0:g} deg", "{0:g}-{1:g} deg", "> {1:g} deg")
             band = names[b_now].format(*settings.pi_ll_bands_deg)
-            out.append(Finding(
-                kind="pi_ll_mismatch",
-                severity=Severity.WATCH if b_now == 1 else Severity.ACTION,
-                summary=(f"PI-LL mismatch grew to {now.value:.1f} deg (band {band}; {ref.value:.1f} deg at the "
-                         f"{base.label} film)."),
-                evidence={"measure": M.PI_LL_MISMATCH.value, "baseline": ref.value, "current": now.value,
-                          "band": b_now, "baseline_band": b_ref, "unit": "deg", "baseline_visit": base.label},
-                threshold="SRS-Schwab PI-LL bands < {0:g} / {0:g}-{1:g} / > {1:g} deg (CLINICAL.md)".format(
-                    *settings.pi_ll_bands_deg),
-                films=_films(base, visit),
-            ))
+            out.append(
+                Finding(
+                    kind="pi_ll_mismatch",
+                    severity=Severity.WATCH if b_now == 1 else Severity.ACTION,
+                    summary=(
+                        f"PI-LL mismatch grew to {now.value:.1f} deg (band {band}; {ref.value:.1f} deg at the "
+                        f"{base.label} film)."
+                    ),
+                    evidence={
+                        "measure": M.PI_LL_MISMATCH.value,
+                        "baseline": ref.value,
+                        "current": now.value,
+                        "band": b_now,
+                        "baseline_band": b_ref,
+                        "unit": "deg",
+                        "baseline_visit": base.label,
+                    },
+                    threshold="SRS-Schwab PI-LL bands < {0:g} / {0:g}-{1:g} / > {1:g} deg (CLINICAL.md)".format(
+                        *settings.pi_ll_bands_deg
+                    ),
+                    films=_films(base, visit),
+                )
+            )
     return out
 
 
@@ -203,10 +276,19 @@ def pi_drift_flag(visit: VisitInput, earlier: Sequence[VisitInput], settings: Fo
     return Finding(
         kind="pi_drift",
         severity=Severity.INFO,
-        summary=(f"Pelvic incidence changed {change:+.1f} deg since the {prev.label} film: PI does not change in an "
-                 "adult, so a landmark (S1 endplate or femoral heads) is probably misplaced. Review the landmarks."),
-        evidence={"measure": M.PELVIC_INCIDENCE.value, "previous": ref.value, "current": now.value,  # type: ignore[union-attr]
-                  "change": round(change, 4), "unit": "deg", "previous_visit": prev.label, "clinical": False},
+        summary=(
+            f"Pelvic incidence changed {change:+.1f} deg since the {prev.label} film: PI does not change in an "
+            "adult, so a landmark (S1 endplate or femoral heads) is probably misplaced. Review the landmarks."
+        ),
+        evidence={
+            "measure": M.PELVIC_INCIDENCE.value,
+            "previous": ref.value,
+            "current": now.value,  # type: ignore[union-attr]
+            "change": round(change, 4),
+            "unit": "deg",
+            "previous_visit": prev.label,
+            "clinical": False,
+        },
         threshold=f"|PI change| > {settings.pi_drift_deg:g} deg between visits = measurement error (CLINICAL.md)",
         films=_films(prev, visit),
     )
@@ -231,11 +313,13 @@ def instability_findings(motion: Sequence[MotionLike]) -> list[Finding]:
         if angle_lim is not None and abs(m.angle_deg) > angle_lim:
             reasons.append(f"angular motion {abs(m.angle_deg):.1f} deg > {angle_lim:g} deg")
         if reasons:
-            out.append(Finding(
-                kind=f"instability_{level.replace('-', '_')}",
-                severity=Severity.ACTION,
-                summary=f"{level} unstable on flexion-extension: {'; '.join(reasons)}.",
-                evidence={"level": level, "angle_deg": m.angle_deg, "translation_mm": m.translation_mm},
-                threshold="AOMSI: translation > 4.5 mm or angle > 20 deg (L4-L5) / 25 deg (L5-S1) (CLINICAL.md)",
-            ))
+            out.append(
+                Finding(
+                    kind=f"instability_{level.replace('-', '_')}",
+                    severity=Severity.ACTION,
+                    summary=f"{level} unstable on flexion-extension: {'; '.join(reasons)}.",
+                    evidence={"level": level, "angle_deg": m.angle_deg, "translation_mm": m.translation_mm},
+                    threshold="AOMSI: translation > 4.5 mm or angle > 20 deg (L4-L5) / 25 deg (L5-S1) (CLINICAL.md)",
+                )
+            )
     return out

@@ -17,8 +17,9 @@ def days_since(surgery_date: dt.date | None, when: dt.date) -> int | None:
     return None if surgery_date is None else (when - surgery_date).days
 
 
-def visit_label(days_since_surgery: int | None, when: dt.date,
-                schedule: Sequence[ScheduledVisit] = DEFAULT_SCHEDULE) -> tuple[str, bool]:
+def visit_label(
+    days_since_surgery: int | None, when: dt.date, schedule: Sequence[ScheduledVisit] = DEFAULT_SCHEDULE
+) -> tuple[str, bool]:
     """The label of a visit and whether it is a scheduled one.
 
     Parameters
@@ -34,7 +35,8 @@ def visit_label(days_since_surgery: int | None, when: dt.date,
     -------
     (str, bool)
         ``("pre-op", True)`` before surgery; the scheduled label whose window holds the day (the nearest target when
-        windows overlap); else ``("unscheduled day N", False)``, or ``("unscheduled YYYY-MM-DD", False)`` with no surgery.
+        windows overlap); else ``("unscheduled day N", False)``, or ``("unscheduled YYYY-MM-DD", False)`` without
+        a surgery date.
     """
     if days_since_surgery is None:
         return f"unscheduled {when.isoformat()}", False

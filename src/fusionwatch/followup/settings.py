@@ -64,7 +64,8 @@ class FollowupSettings:
         PI-LL mismatch bands (SRS-Schwab: < 10 / 10-20 / > 20 deg). A finding when the band worsens vs baseline.
     pi_drift_deg : float
         Pelvic incidence is constant in an adult: a change larger than this between visits is a landmark error and is
-        flagged for review, never reported as a clinical finding (CLINICAL.md: "a changing PI means a measurement error").
+        flagged for review, never reported as a clinical finding (CLINICAL.md: "a changing PI means a measurement
+        error").
     fusion_angle_deg, fusion_translation_mm, fusion_translation_percent : float
         Flexion-extension motion at the fused level below these meets the fusion criterion (CLINICAL.md: defaults 3 deg
         and 3 mm; uncalibrated translation ours: 8 % of endplate depth ~ 3 mm).
@@ -100,8 +101,16 @@ class FollowupSettings:
 
     def __post_init__(self) -> None:
         for name in (
-            "subsidence_mm", "subsidence_dhi", "lordosis_loss_deg", "adjacent_disc_loss_mm", "adjacent_disc_loss_dhi",
-            "new_listhesis_mm", "new_listhesis_percent", "pi_drift_deg", "fusion_angle_deg", "fusion_translation_mm",
+            "subsidence_mm",
+            "subsidence_dhi",
+            "lordosis_loss_deg",
+            "adjacent_disc_loss_mm",
+            "adjacent_disc_loss_dhi",
+            "new_listhesis_mm",
+            "new_listhesis_percent",
+            "pi_drift_deg",
+            "fusion_angle_deg",
+            "fusion_translation_mm",
             "fusion_translation_percent",
         ):
             if not getattr(self, name) > 0:

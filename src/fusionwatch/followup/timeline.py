@@ -62,17 +62,38 @@ def build_timeline(
         made = {f.kind for f in findings}
         findings += [f for f in v.hardware_findings if f.kind not in made]
         review: list[Finding] = [
-            Finding(kind="needs_review", severity=Severity.INFO, summary=r, films=(v.lateral_film,) if v.lateral_film else ())
+            Finding(
+                kind="needs_review",
+                severity=Severity.INFO,
+                summary=r,
+                films=(v.lateral_film,) if v.lateral_film else (),
+            )
             for r in v.review
         ]
         if (drift := pi_drift_flag(v, ordered[:i], settings)) is not None:
             review.append(drift)
         status = fusion_status(v.days_since_surgery, motion=v.motion, findings=findings, bone=v.bone, settings=settings)
-        out.append(VisitSummary(
-            label=v.label, date=v.date, days_since_surgery=v.days_since_surgery, is_baseline=i == b_index,
-            films=v.films, lateral_film=v.lateral_film, measurements=measurement_deltas(ordered, i, b_index),
-            motion=tuple(v.motion), findings=tuple(findings), review=tuple(review), status=status,
-            overrides=tuple(sorted(v.overrides, key=lambda o: o.at)),
-        ))
-    return Timeline(patient_key=patient_key, surgery=surgery, baseline_label=base.label if base else None,
-                    baseline_note=note, visits=tuple(out), settings=settings)
+        out.append(
+            VisitSummary(
+                label=v.label,
+                date=v.date,
+                days_since_surgery=v.days_since_surgery,
+                is_baseline=i == b_index,
+                films=v.films,
+                lateral_film=v.lateral_film,
+                measurements=measurement_deltas(ordered, i, b_index),
+                motion=tuple(v.motion),
+                findings=tuple(findings),
+                review=tuple(review),
+                status=status,
+                overrides=tuple(sorted(v.overrides, key=lambda o: o.at)),
+            )
+        )
+    return Timeline(
+        patient_key=patient_key,
+        surgery=surgery,
+        baseline_label=base.label if base else None,
+        baseline_note=note,
+        visits=tuple(out),
+        settings=settings,
+    )

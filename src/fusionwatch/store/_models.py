@@ -2,7 +2,8 @@
 
 Patient -> Surgery -> Visit -> Radiograph -> LandmarkSet (versions) -> Measurement; Finding, MotionRecord, Override,
 Prom and SymptomReport hang off visits (or the patient). Every schema change gets an Alembic migration in
-``fusionwatch/store/migrations/versions``; the models and the migrations must describe the same schema (a test checks it).
+``fusionwatch/store/migrations/versions``; the models and the migrations must describe the same schema (a test
+checks it).
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ NAMING = {
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 class Base(DeclarativeBase):

@@ -31,7 +31,7 @@ from fusionwatch.followup.schedule import days_since, visit_label
 from fusionwatch.followup.settings import DEFAULT_SETTINGS, FollowupSettings
 from fusionwatch.io.landmark_json import landmarks_from_dict, landmarks_to_dict
 from fusionwatch.landmarks import Landmarks
-from fusionwatch.measurement import MeasureName, Measurement
+from fusionwatch.measurement import Measurement, MeasureName
 from fusionwatch.radiograph import Radiograph
 from fusionwatch.records import Approach, Finding, Override, Patient, Severity, Surgery
 from fusionwatch.store import migrations as _migrations_pkg
@@ -72,7 +72,7 @@ def database_url(url_or_path: str | Path | None) -> str:
     text = str(url_or_path)
     if "://" in text:
         if text.startswith("postgresql://"):  # use psycopg 3, the driver the project installs
-            text = "postgresql+psycopg://" + text[len("postgresql://"):]
+            text = "postgresql+psycopg://" + text[len("postgresql://") :]
         return text
     return f"sqlite:///{Path(text).expanduser().resolve()}"
 
@@ -111,7 +111,7 @@ def _levels_to_json(levels: Sequence[tuple[Level, Level]]) -> list[list[str]]:
 
 
 def _utc(at: dt.datetime) -> dt.datetime:
-    return at if at.tzinfo else at.replace(tzinfo=dt.timezone.utc)
+    return at if at.tzinfo else at.replace(tzinfo=dt.UTC)
 
 
 class Store:
@@ -128,8 +128,9 @@ class Store:
         Visit schedule and thresholds used to label visits and build timelines.
     """
 
-    def __init__(self, url: str | Path | None = None, *, upgrade: bool = True,
-                 settings: FollowupSettings = DEFAULT_SETTINGS) -> None:
+    def __init__(
+        self, url: str | Path | None = None, *, upgrade: bool = True, settings: FollowupSettings = DEFAULT_SETTINGS
+    ) -> None:
         self.url = database_url(url)
         self.settings = settings
         self.engine = create_engine(self.url)
@@ -177,7 +178,8 @@ class Store:
                 other = s.scalar(select(PatientRow).where(PatientRow.patient_id == patient.patient_id))
                 if other is not None and (row is None or other.id != row.id):
                     raise InputError(
-                        f"Another patient (key {other.key!r}) already has this Patient ID; cannot add it to {patient.key!r}."
+                        f"Another patient (key {other.key!r}) already has this Patient ID; "
+                        f"cannot add it to {patient.key!r}."
                     )
             if row is None:
                 row = PatientRow(key=patient.key)
@@ -218,7 +220,7 @@ class Store:
             return sorted(s.scalars(select(PatientRow.key)))
 
     def deidentified(self, key: str) -> dict[str, Any]:
-        """A de-identified view for exports: the pseudonymous key, sex, birth year, surgery and visits (no ids, no names)."""
+        """A de-identified view for exports: pseudonymous key, sex, birth year, surgery and visits (no ids or names)."""
         with self._tx() as s:
             row = self._patient_row(s, key)
             surgery = self._surgery_row(s, row)
@@ -227,13 +229,21 @@ class Store:
                 "patient_key": row.key,
                 "sex": row.sex,
                 "birth_year": row.birth_date.year if row.birth_date else None,
-                "surgery": None if surgery is None else {
-                    "date": surgery.date.isoformat(), "levels": surgery.levels, "approach": surgery.approach,
+                "surgery": None
+                if surgery is None
+                else {
+                    "date": surgery.date.isoformat(),
+                    "levels": surgery.levels,
+                    "approach": surgery.approach,
                     "implants": surgery.implants,
                 },
                 "visits": [
-                    {"label": v.label, "date": v.date.isoformat(), "days_since_surgery": v.days_since_surgery,
-                     "films": len(v.radiographs)}
+                    {
+                        "label": v.label,
+                        "date": v.date.isoformat(),
+                        "days_since_surgery": v.days_since_surgery,
+                        "films": len(v.radiographs),
+                    }
                     for v in visits
                 ],
             }
@@ -295,12 +305,16 @@ class Store:
             row = s.scalar(select(VisitRow).where(VisitRow.patient_id == patient.id, VisitRow.date == visit))
         else:
             rows = s.scalars(
-                select(VisitRow).where(VisitRow.patient_id == patient.id, VisitRow.label == visit).order_by(VisitRow.date)
+                select(VisitRow)
+                .where(VisitRow.patient_id == patient.id, VisitRow.label == visit)
+                .order_by(VisitRow.date)
             ).all()
             row = rows[-1] if rows else None
         if row is None:
             known = [v.label for v in s.scalars(select(VisitRow).where(VisitRow.patient_id == patient.id))]
-            raise InputError(f"Patient {patient.key!r} has no visit {visit!s}; known visits: {', '.join(known) or 'none'}.")
+            raise InputError(
+                f"Patient {patient.key!r} has no visit {visit!s}; known visits: {', '.join(known) or 'none'}."
+            )
         return row
 
     @staticmethod
@@ -385,32 +399,65 @@ class Store:
     @staticmethod
     def _finding_row(visit_id: int, film_id: int | None, origin: str, f: Finding) -> FindingRow:
         return FindingRow(
-            visit_id=visit_id, radiograph_id=film_id, origin=origin, kind=f.kind, severity=f.severity.value,
-            summary=f.summary, evidence=dict(f.evidence), threshold=f.threshold, films=list(f.films),
+            visit_id=visit_id,
+            radiograph_id=film_id,
+            origin=origin,
+            kind=f.kind,
+            severity=f.severity.value,
+            summary=f.summary,
+            evidence=dict(f.evidence),
+            threshold=f.threshold,
+            films=list(f.films),
         )
 
     @staticmethod
-    def _add_landmark_set(s: Session, film: RadiographRow, landmarks: Landmarks, kind: str, author: str | None,
-                          measurements: Sequence[Measurement]) -> LandmarkSetRow:
+    def _add_landmark_set(
+        s: Session,
+        film: RadiographRow,
+        landmarks: Landmarks,
+        kind: str,
+        author: str | None,
+        measurements: Sequence[Measurement],
+    ) -> LandmarkSetRow:
         version = 1 + max((ls.version for ls in film.landmark_sets), default=0)
         ls = LandmarkSetRow(
-            radiograph_id=film.id, version=version, kind=kind, source=landmarks.source[:128], author=author,
+            radiograph_id=film.id,
+            version=version,
+            kind=kind,
+            source=landmarks.source[:128],
+            author=author,
             data=landmarks_to_dict(landmarks),
         )
         film.landmark_sets.append(ls)
         for m in measurements:
-            ls.measurements.append(MeasurementRow(
-                name=m.name.value, value=m.value, unit=m.unit.value, method=m.method, points=list(m.points),
-                spacing_source=m.spacing_source.value if m.spacing_source else None, uncertainty=m.uncertainty,
-                reason=m.reason, warnings=list(m.warnings),
-            ))
+            ls.measurements.append(
+                MeasurementRow(
+                    name=m.name.value,
+                    value=m.value,
+                    unit=m.unit.value,
+                    method=m.method,
+                    points=list(m.points),
+                    spacing_source=m.spacing_source.value if m.spacing_source else None,
+                    uncertainty=m.uncertainty,
+                    reason=m.reason,
+                    warnings=list(m.warnings),
+                )
+            )
         return ls
 
-    def add_landmark_set(self, film_id: str, landmarks: Landmarks, *, kind: str = "reader", author: str | None = None,
-                         measurements: Sequence[Measurement] = ()) -> int:
+    def add_landmark_set(
+        self,
+        film_id: str,
+        landmarks: Landmarks,
+        *,
+        kind: str = "reader",
+        author: str | None = None,
+        measurements: Sequence[Measurement] = (),
+    ) -> int:
         """Add a new landmark version (with its measurements) to a stored film; earlier versions are kept.
 
-        A reader version needs an ``author``. The film's "needs landmarks" flag is cleared. Returns the new version number.
+        A reader version needs an ``author``. The film's "needs landmarks" flag is cleared. Returns the new version
+        number.
         """
         if kind not in LANDMARK_KINDS:
             raise ValueError(f"kind must be one of {LANDMARK_KINDS}, got {kind!r}.")
@@ -419,9 +466,9 @@ class Store:
         with self._tx() as s:
             film = self._film_row(s, film_id)
             ls = self._add_landmark_set(s, film, landmarks, kind, author, measurements)
-            for f in s.scalars(select(FindingRow).where(
-                FindingRow.radiograph_id == film.id, FindingRow.kind == "needs_landmarks"
-            )):
+            for f in s.scalars(
+                select(FindingRow).where(FindingRow.radiograph_id == film.id, FindingRow.kind == "needs_landmarks")
+            ):
                 s.delete(f)
             s.flush()
             return ls.version
@@ -442,11 +489,19 @@ class Store:
 
     @staticmethod
     def _measurement(row: MeasurementRow) -> Measurement:
-        return Measurement.from_dict({
-            "name": row.name, "value": row.value, "unit": row.unit, "method": row.method, "points": row.points,
-            "spacing_source": row.spacing_source, "uncertainty": row.uncertainty, "reason": row.reason,
-            "warnings": row.warnings,
-        })
+        return Measurement.from_dict(
+            {
+                "name": row.name,
+                "value": row.value,
+                "unit": row.unit,
+                "method": row.method,
+                "points": row.points,
+                "spacing_source": row.spacing_source,
+                "uncertainty": row.uncertainty,
+                "reason": row.reason,
+                "warnings": row.warnings,
+            }
+        )
 
     def landmark_history(self, film_id: str) -> list[LandmarkVersion]:
         """Every landmark version of a film, oldest first, each with its measurements."""
@@ -454,7 +509,12 @@ class Store:
             film = self._film_row(s, film_id)
             return [
                 LandmarkVersion(
-                    ls.version, ls.kind, ls.source, ls.author, _utc(ls.created_at), landmarks_from_dict(ls.data),
+                    ls.version,
+                    ls.kind,
+                    ls.source,
+                    ls.author,
+                    _utc(ls.created_at),
+                    landmarks_from_dict(ls.data),
                     tuple(self._measurement(m) for m in ls.measurements),
                 )
                 for ls in film.landmark_sets
@@ -470,11 +530,22 @@ class Store:
     def _film(self, row: RadiographRow) -> FilmRecord:
         current = self._current_set(row)
         return FilmRecord(
-            film_id=row.sop_uid, patient_key=row.visit.patient.key, visit_label=row.visit.label,
-            visit_date=row.visit.date, view=row.view, file_path=row.file_path, file_sha256=row.file_sha256,
-            spacing_dx_mm=row.spacing_dx_mm, spacing_dy_mm=row.spacing_dy_mm, spacing_source=row.spacing_source,
-            acquired=row.acquired, width=row.width, height=row.height, landmark_versions=len(row.landmark_sets),
-            measurement_count=len(current.measurements) if current else 0, warnings=tuple(row.warnings or ()),
+            film_id=row.sop_uid,
+            patient_key=row.visit.patient.key,
+            visit_label=row.visit.label,
+            visit_date=row.visit.date,
+            view=row.view,
+            file_path=row.file_path,
+            file_sha256=row.file_sha256,
+            spacing_dx_mm=row.spacing_dx_mm,
+            spacing_dy_mm=row.spacing_dy_mm,
+            spacing_source=row.spacing_source,
+            acquired=row.acquired,
+            width=row.width,
+            height=row.height,
+            landmark_versions=len(row.landmark_sets),
+            measurement_count=len(current.measurements) if current else 0,
+            warnings=tuple(row.warnings or ()),
         )
 
     def list_films(self, key: str) -> list[FilmRecord]:
@@ -482,7 +553,9 @@ class Store:
         with self._tx() as s:
             p = self._patient_row(s, key)
             rows = s.scalars(
-                select(RadiographRow).join(VisitRow).where(VisitRow.patient_id == p.id)
+                select(RadiographRow)
+                .join(VisitRow)
+                .where(VisitRow.patient_id == p.id)
                 .order_by(VisitRow.date, RadiographRow.id)
             ).all()
             return [self._film(r) for r in rows]
@@ -517,15 +590,24 @@ class Store:
             q = select(FindingRow, VisitRow).join(VisitRow).where(VisitRow.patient_id == p.id)
             if visit is not None:
                 q = q.where(FindingRow.visit_id == self._find_visit(s, p, visit).id)
-            return [(v.label, f.origin, self._finding(f)) for f, v in s.execute(q.order_by(VisitRow.date, FindingRow.id))]
+            return [
+                (v.label, f.origin, self._finding(f)) for f, v in s.execute(q.order_by(VisitRow.date, FindingRow.id))
+            ]
 
     @staticmethod
     def _finding(f: FindingRow) -> Finding:
-        return Finding(kind=f.kind, severity=Severity(f.severity), summary=f.summary, evidence=dict(f.evidence or {}),
-                       threshold=f.threshold, films=tuple(f.films or ()))
+        return Finding(
+            kind=f.kind,
+            severity=Severity(f.severity),
+            summary=f.summary,
+            evidence=dict(f.evidence or {}),
+            threshold=f.threshold,
+            films=tuple(f.films or ()),
+        )
 
-    def replace_motion(self, key: str, visit: str | dt.date, results: Sequence[Any], *, method: str = "",
-                       films: Sequence[str] = ()) -> None:
+    def replace_motion(
+        self, key: str, visit: str | dt.date, results: Sequence[Any], *, method: str = "", films: Sequence[str] = ()
+    ) -> None:
         """Replace a visit's flexion-extension results (objects with the fields of ``MotionResult``)."""
         with self._tx() as s:
             v = self._find_visit(s, self._patient_row(s, key), visit)
@@ -535,13 +617,19 @@ class Store:
                 level = r.level
                 if isinstance(level, (tuple, list)):
                     level = "-".join(getattr(x, "value", str(x)) for x in level)
-                s.add(MotionRow(
-                    visit_id=v.id, level=str(getattr(level, "value", level)), angle_deg=float(r.angle_deg),
-                    angle_sd_deg=getattr(r, "angle_sd_deg", None), translation_mm=getattr(r, "translation_mm", None),
-                    translation_percent=getattr(r, "translation_percent", None),
-                    translation_sd=getattr(r, "translation_sd", None),
-                    method=str(getattr(r, "method", "") or method)[:64], films=list(getattr(r, "films", ()) or films),
-                ))
+                s.add(
+                    MotionRow(
+                        visit_id=v.id,
+                        level=str(getattr(level, "value", level)),
+                        angle_deg=float(r.angle_deg),
+                        angle_sd_deg=getattr(r, "angle_sd_deg", None),
+                        translation_mm=getattr(r, "translation_mm", None),
+                        translation_percent=getattr(r, "translation_percent", None),
+                        translation_sd=getattr(r, "translation_sd", None),
+                        method=str(getattr(r, "method", "") or method)[:64],
+                        films=list(getattr(r, "films", ()) or films),
+                    )
+                )
 
     def list_motion(self, key: str, visit: str | dt.date) -> list[SegmentMotion]:
         with self._tx() as s:
@@ -550,8 +638,16 @@ class Store:
 
     @staticmethod
     def _motion(m: MotionRow) -> SegmentMotion:
-        return SegmentMotion(m.level, m.angle_deg, m.angle_sd_deg, m.translation_mm, m.translation_percent,
-                             m.translation_sd, m.method, tuple(m.films or ()))
+        return SegmentMotion(
+            m.level,
+            m.angle_deg,
+            m.angle_sd_deg,
+            m.translation_mm,
+            m.translation_percent,
+            m.translation_sd,
+            m.method,
+            tuple(m.films or ()),
+        )
 
     # ------------------------------------------------------------------ reader overrides and grades
     def add_override(self, key: str, override: Override, *, visit: str | dt.date | None = None) -> OverrideRecord:
@@ -561,23 +657,50 @@ class Store:
         with self._tx() as s:
             p = self._patient_row(s, key)
             v = self._find_visit(s, p, visit) if visit is not None else None
-            row = OverrideRow(patient_id=p.id, visit_id=v.id if v else None, target=override.target,
-                              value=override.value, author=override.author, at=_utc(override.at), reason=override.reason)
+            row = OverrideRow(
+                patient_id=p.id,
+                visit_id=v.id if v else None,
+                target=override.target,
+                value=override.value,
+                author=override.author,
+                at=_utc(override.at),
+                reason=override.reason,
+            )
             s.add(row)
             s.flush()
-            return OverrideRecord(row.id, key, v.label if v else None, v.date if v else None, row.target, row.value,
-                                  row.author, _utc(row.at), row.reason)
+            return OverrideRecord(
+                row.id,
+                key,
+                v.label if v else None,
+                v.date if v else None,
+                row.target,
+                row.value,
+                row.author,
+                _utc(row.at),
+                row.reason,
+            )
 
     def list_overrides(self, key: str) -> list[OverrideRecord]:
         with self._tx() as s:
             p = self._patient_row(s, key)
             rows = s.execute(
-                select(OverrideRow, VisitRow).outerjoin(VisitRow, OverrideRow.visit_id == VisitRow.id)
-                .where(OverrideRow.patient_id == p.id).order_by(OverrideRow.at, OverrideRow.id)
+                select(OverrideRow, VisitRow)
+                .outerjoin(VisitRow, OverrideRow.visit_id == VisitRow.id)
+                .where(OverrideRow.patient_id == p.id)
+                .order_by(OverrideRow.at, OverrideRow.id)
             ).all()
             return [
-                OverrideRecord(o.id, key, v.label if v else None, v.date if v else None, o.target, o.value, o.author,
-                               _utc(o.at), o.reason)
+                OverrideRecord(
+                    o.id,
+                    key,
+                    v.label if v else None,
+                    v.date if v else None,
+                    o.target,
+                    o.value,
+                    o.author,
+                    _utc(o.at),
+                    o.reason,
+                )
                 for o, v in rows
             ]
 
@@ -617,53 +740,97 @@ class Store:
         with self._tx() as s:
             p = self._patient_row(s, key)
             v = self._visit_row(s, p, when)
-            row = PromRow(visit_id=v.id, recorded_at=_utc(recorded_at or dt.datetime.now(dt.timezone.utc)),
-                          odi_answers=list(odi_answers) if odi_answers is not None else None,
-                          back_pain_nrs=back_pain_nrs, leg_pain_nrs=leg_pain_nrs, extra=dict(extra or {}))
+            row = PromRow(
+                visit_id=v.id,
+                recorded_at=_utc(recorded_at or dt.datetime.now(dt.UTC)),
+                odi_answers=list(odi_answers) if odi_answers is not None else None,
+                back_pain_nrs=back_pain_nrs,
+                leg_pain_nrs=leg_pain_nrs,
+                extra=dict(extra or {}),
+            )
             s.add(row)
             s.flush()
             return self._prom(key, row, v)
 
     @staticmethod
     def _prom(key: str, r: PromRow, v: VisitRow) -> PromRecord:
-        return PromRecord(r.id, key, v.label, v.date, v.days_since_surgery, _utc(r.recorded_at),
-                          tuple(r.odi_answers) if r.odi_answers is not None else None, r.back_pain_nrs, r.leg_pain_nrs,
-                          dict(r.extra or {}))
+        return PromRecord(
+            r.id,
+            key,
+            v.label,
+            v.date,
+            v.days_since_surgery,
+            _utc(r.recorded_at),
+            tuple(r.odi_answers) if r.odi_answers is not None else None,
+            r.back_pain_nrs,
+            r.leg_pain_nrs,
+            dict(r.extra or {}),
+        )
 
     def list_proms(self, key: str) -> list[PromRecord]:
         """The patient's PROMs, oldest visit first."""
         with self._tx() as s:
             p = self._patient_row(s, key)
-            rows = s.execute(select(PromRow, VisitRow).join(VisitRow).where(VisitRow.patient_id == p.id)
-                             .order_by(VisitRow.date, PromRow.recorded_at, PromRow.id)).all()
+            rows = s.execute(
+                select(PromRow, VisitRow)
+                .join(VisitRow)
+                .where(VisitRow.patient_id == p.id)
+                .order_by(VisitRow.date, PromRow.recorded_at, PromRow.id)
+            ).all()
             return [self._prom(key, r, v) for r, v in rows]
 
-    def add_symptoms(self, key: str, when: dt.date, symptoms: Sequence[str], *, details: Mapping[str, Any] | None = None,
-                     note: str = "", recorded_at: dt.datetime | None = None) -> SymptomRecord:
-        """Store a symptom report (symptom codes such as ``"fever"``, ``"saddle_numbness"``) at the visit on ``when``."""
+    def add_symptoms(
+        self,
+        key: str,
+        when: dt.date,
+        symptoms: Sequence[str],
+        *,
+        details: Mapping[str, Any] | None = None,
+        note: str = "",
+        recorded_at: dt.datetime | None = None,
+    ) -> SymptomRecord:
+        """Store a symptom report (codes such as ``"fever"``, ``"saddle_numbness"``) at the visit on ``when``."""
         codes = [str(c) for c in symptoms]
         if not codes and not note and not details:
             raise InputError("Nothing to record: give at least one symptom, a detail or a note.")
         with self._tx() as s:
             p = self._patient_row(s, key)
             v = self._visit_row(s, p, when)
-            row = SymptomRow(visit_id=v.id, recorded_at=_utc(recorded_at or dt.datetime.now(dt.timezone.utc)),
-                             symptoms=codes, details=dict(details or {}), note=note)
+            row = SymptomRow(
+                visit_id=v.id,
+                recorded_at=_utc(recorded_at or dt.datetime.now(dt.UTC)),
+                symptoms=codes,
+                details=dict(details or {}),
+                note=note,
+            )
             s.add(row)
             s.flush()
             return self._symptoms(key, row, v)
 
     @staticmethod
     def _symptoms(key: str, r: SymptomRow, v: VisitRow) -> SymptomRecord:
-        return SymptomRecord(r.id, key, v.label, v.date, v.days_since_surgery, _utc(r.recorded_at),
-                             tuple(r.symptoms or ()), dict(r.details or {}), r.note or "")
+        return SymptomRecord(
+            r.id,
+            key,
+            v.label,
+            v.date,
+            v.days_since_surgery,
+            _utc(r.recorded_at),
+            tuple(r.symptoms or ()),
+            dict(r.details or {}),
+            r.note or "",
+        )
 
     def list_symptoms(self, key: str) -> list[SymptomRecord]:
         """The patient's symptom reports, oldest first."""
         with self._tx() as s:
             p = self._patient_row(s, key)
-            rows = s.execute(select(SymptomRow, VisitRow).join(VisitRow).where(VisitRow.patient_id == p.id)
-                             .order_by(VisitRow.date, SymptomRow.recorded_at, SymptomRow.id)).all()
+            rows = s.execute(
+                select(SymptomRow, VisitRow)
+                .join(VisitRow)
+                .where(VisitRow.patient_id == p.id)
+                .order_by(VisitRow.date, SymptomRow.recorded_at, SymptomRow.id)
+            ).all()
             return [self._symptoms(key, r, v) for r, v in rows]
 
     # ------------------------------------------------------------------ the follow-up timeline
@@ -672,8 +839,9 @@ class Store:
         with self._tx() as s:
             p = self._patient_row(s, key)
             visits = s.scalars(select(VisitRow).where(VisitRow.patient_id == p.id).order_by(VisitRow.date)).all()
-            overrides = s.scalars(select(OverrideRow).where(OverrideRow.patient_id == p.id)
-                                  .order_by(OverrideRow.at, OverrideRow.id)).all()
+            overrides = s.scalars(
+                select(OverrideRow).where(OverrideRow.patient_id == p.id).order_by(OverrideRow.at, OverrideRow.id)
+            ).all()
             out = []
             for v in visits:
                 films = sorted(v.radiographs, key=lambda r: r.id)
@@ -689,12 +857,21 @@ class Store:
                     Override(o.target, o.value, o.author, _utc(o.at), o.reason) for o in overrides if o.visit_id == v.id
                 )
                 motion = tuple(self._motion(m) for m in s.scalars(select(MotionRow).where(MotionRow.visit_id == v.id)))
-                out.append(VisitInput(
-                    label=v.label, date=v.date, days_since_surgery=v.days_since_surgery, measurements=measurements,
-                    films=tuple(r.sop_uid for r in films), lateral_film=lateral.sop_uid if lateral is not None else None,
-                    motion=motion, hardware_findings=hardware, bone=_bone_evidence(v_over, hardware), review=review,
-                    overrides=v_over,
-                ))
+                out.append(
+                    VisitInput(
+                        label=v.label,
+                        date=v.date,
+                        days_since_surgery=v.days_since_surgery,
+                        measurements=measurements,
+                        films=tuple(r.sop_uid for r in films),
+                        lateral_film=lateral.sop_uid if lateral is not None else None,
+                        motion=motion,
+                        hardware_findings=hardware,
+                        bone=_bone_evidence(v_over, hardware),
+                        review=review,
+                        overrides=v_over,
+                    )
+                )
             return out
 
     def _lateral_film(self, films: Sequence[RadiographRow]) -> RadiographRow | None:

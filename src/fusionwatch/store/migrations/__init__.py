@@ -1,1 +1,1 @@
-"""Alembic migrations of the fusionwatch store, shipped inside the package and applied by :func:`fusionwatch.store.migrate`."""
+"""Alembic migrations of the fusionwatch store, shipped in the package, applied by :func:`fusionwatch.store.migrate`."""

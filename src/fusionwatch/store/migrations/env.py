@@ -1,4 +1,4 @@
-"""Alembic environment: runs on the connection handed over by :func:`fusionwatch.store.migrate` (no alembic.ini needed)."""
+"""Alembic environment: runs on the connection handed over by :func:`fusionwatch.store.migrate` (no alembic.ini)."""
 
 from __future__ import annotations
 
