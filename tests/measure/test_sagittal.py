@@ -134,6 +134,14 @@ class TestMeasureLateralHandCase:
             assert ms[name].value is None and "femoral_head.1" in ms[name].reason
         assert ms[M.PI_LL_MISMATCH].value is None and "pelvic_incidence" in ms[M.PI_LL_MISMATCH].reason
 
+    def test_coincident_s1_corners(self) -> None:
+        """A degenerate S1 endplate: SS and PI missing with a reason, never a made-up angle."""
+        pts = {**HAND, "S1.superior.anterior": HAND["S1.superior.posterior"]}
+        ms = {m.name: m for m in measure_lateral(Landmarks(pts, 300, 400), None)}
+        assert ms[M.SACRAL_SLOPE].reason == "S1 superior endplate corners coincide"
+        assert ms[M.PELVIC_INCIDENCE].value is None
+        assert ms[M.LUMBAR_LORDOSIS].value is None and "degenerate endplate" in ms[M.LUMBAR_LORDOSIS].reason
+
     def test_missing_l1_names_points(self) -> None:
         pts = {k: v for k, v in HAND.items() if k != "L1.superior.anterior"}
         ms = {m.name: m for m in measure_lateral(Landmarks(pts, 300, 400), None)}

@@ -51,6 +51,7 @@ class Frame:
         return Unit.MM if self.spacing is not None else Unit.PX
 
     def missing_of(self, names: tuple[str, ...]) -> list[str]:
+        """The names in ``names`` that have no point, in order."""
         return [n for n in names if n not in self.points]
 
 

@@ -172,22 +172,15 @@ def measure_sagittal(frame: Frame) -> list[Measurement]:
     out: list[Measurement] = []
 
     s1_missing = frame.missing_of(S1_ENDPLATE)
+    ss: float | None = None
     if s1_missing:
         out.append(missing_points(MeasureName.SACRAL_SLOPE, Unit.DEG, METHOD_SACRAL_SLOPE, s1_missing, S1_ENDPLATE))
-        ss = None
+    elif p[S1_ENDPLATE[0]] == p[S1_ENDPLATE[1]]:
+        reason = "S1 superior endplate corners coincide"
+        out.append(Measurement.missing(MeasureName.SACRAL_SLOPE, Unit.DEG, METHOD_SACRAL_SLOPE, reason, S1_ENDPLATE))
     else:
-        ss = sacral_slope_deg(p[S1_ENDPLATE[0]], p[S1_ENDPLATE[1]]) if p[S1_ENDPLATE[0]] != p[S1_ENDPLATE[1]] else None
-        out.append(
-            angle(MeasureName.SACRAL_SLOPE, ss, METHOD_SACRAL_SLOPE, S1_ENDPLATE)
-            if ss is not None
-            else Measurement.missing(
-                MeasureName.SACRAL_SLOPE,
-                Unit.DEG,
-                METHOD_SACRAL_SLOPE,
-                "S1 superior endplate corners coincide",
-                S1_ENDPLATE,
-            )
-        )
+        ss = sacral_slope_deg(p[S1_ENDPLATE[0]], p[S1_ENDPLATE[1]])
+        out.append(angle(MeasureName.SACRAL_SLOPE, ss, METHOD_SACRAL_SLOPE, S1_ENDPLATE))
 
     pelvis_points = (*S1_ENDPLATE, *hip_names)
     pt = None
