@@ -67,7 +67,10 @@ def facing_of(landmarks: Landmarks) -> Facing | None:
     if up is None:
         return lateral_facing(landmarks)
     # z of (anterior - posterior) x up on raw image numbers: negative when facing right (e.g. (1, 0) x (0, -1) = -1)
-    right = [v[0] * up[1] - v[1] * up[0] < 0 for v in vectors]
+    crosses = [v[0] * up[1] - v[1] * up[0] for v in vectors]
+    right = [c < 0 for c in crosses if c != 0]  # 0: coincident corners or an endplate along the spine, no vote
+    if not right:
+        return lateral_facing(landmarks)
     if 0 < sum(right) < len(right):
         raise LandmarkError(
             f"Anterior and posterior corners disagree: {sum(right)} of {len(right)} endplates say the patient faces "
