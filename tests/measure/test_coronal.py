@@ -78,3 +78,19 @@ class TestMeasureAp:
         assert [m.name for m in measure_film(lm, None)] == [m.name for m in measure_ap(lm, None)]
         with pytest.raises(ViewError, match="lateral"):
             measure_lateral(lm, None)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    tilts=st.lists(st.floats(-30, 30), min_size=11, max_size=11),
+    rotation=st.floats(-20, 20),
+)
+def test_cobb_is_largest_tilt_difference(tilts: list[float], rotation: float) -> None:
+    """Any endplate tilts: Cobb = max - min over the 11 endplates (L1 superior ... S1 superior), rotation-invariant."""
+    levels = list(Level)
+    spec = {lv: (tilts[2 * i], tilts[2 * i + 1] if lv is not Level.S1 else 0.0) for i, lv in enumerate(levels)}
+    lm = place(
+        ap_spine(spec, width_mm=30.0), view=View.AP, rotation_deg=rotation, size=(3000, 3000), origin_px=(1500, 500)
+    )
+    cobb = by_name(measure_ap(lm, Spacing.isotropic(1.0)))[M.CORONAL_COBB]
+    assert cobb.value == pytest.approx(max(tilts) - min(tilts), abs=1e-7)

@@ -210,3 +210,12 @@ class TestProperties:
         for ma, mb in zip(a, b, strict=True):
             assert ma.name is mb.name
             assert mb.value == pytest.approx(ma.value, abs=1e-7)
+
+
+def test_same_names_in_same_order_whatever_is_missing() -> None:
+    """measure_lateral always returns every lateral name once, in a fixed order, measured or with a reason."""
+    full = [m.name for m in measure_lateral(place(LateralSpine().points), None)]
+    empty = measure_lateral(Landmarks({}, 100, 100), None)
+    assert [m.name for m in empty] == full
+    assert len(set(full)) == len(full) == 21
+    assert all(m.value is None and m.reason for m in empty)
