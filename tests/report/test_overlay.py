@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from _synth import draw_lateral_spine
+from fusionwatch.landmarks import Landmarks
 from fusionwatch.measure import measure_film
 from fusionwatch.radiograph import Radiograph, View
 from fusionwatch.report.overlay import _panel_lines, render_overlay, save_overlay, window_for_display
@@ -78,3 +79,24 @@ class TestWindow:
     def test_constant_image(self) -> None:
         shown = window_for_display(Radiograph(np.full((32, 32), 7.0, np.float32)))
         assert np.isfinite(shown).all()
+
+
+@pytest.mark.parametrize(
+    "keep",
+    [
+        (),  # no points at all
+        ("S1.", "femoral_head"),  # pelvis only: SS/PT/PI drawn, no disc labels
+        ("L4.", "L5."),  # one disc, no pelvis
+    ],
+)
+def test_partial_landmarks_render(keep: tuple[str, ...]) -> None:
+    """Missing points never break the drawing; the panel still lists every measurement."""
+    film, lm, _ = _film(500, 600, 0.6)
+    pts = {n: p for n, p in lm.points.items() if n.startswith(keep)} if keep else {}
+    partial = Landmarks(pts, lm.width, lm.height)
+    ms = measure_film(partial, film.spacing)
+    rgb = render_overlay(film, partial, ms)
+    assert rgb.shape[0] == 1200
+    assert sum(1 for t, _ in _panel_lines(film, partial, ms, [], []) if t.rstrip().endswith("n/a")) == sum(
+        m.value is None for m in ms
+    )
