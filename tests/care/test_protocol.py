@@ -26,7 +26,8 @@ def test_default_is_labelled_example_and_follows_clinical_md() -> None:
     twelve = next(v for v in p.visits if v.id == "12-months")
     assert {"flexion", "extension"} <= set(twelve.imaging)
     early = p.restriction_phase(10)
-    assert early is not None and {r.topic for r in early.restrictions} >= {"lifting", "bending_twisting", "driving", "brace"}
+    assert early is not None
+    assert {r.topic for r in early.restrictions} >= {"lifting", "bending_twisting", "driving", "brace"}
     assert "4.5 kg" in next(r.clinician for r in early.restrictions if r.topic == "lifting")
     assert any("NSAID" in n.clinician for n in p.medication_notes_on(30))
     assert not any("NSAID" in n.clinician for n in p.medication_notes_on(200))

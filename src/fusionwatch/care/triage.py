@@ -63,7 +63,10 @@ class TriageRule:
     """The symptom in plain words, for the patient."""
 
 
-_CE = "Possible cauda equina syndrome (compression of the nerve roots below the spinal cord): emergency imaging and review."
+_CE = (
+    "Possible cauda equina syndrome (compression of the nerve roots below the spinal cord): "
+    "emergency imaging and review."
+)
 _INF = "Possible surgical-site infection (CLINICAL.md red flags): same-day review."
 _DVT = "Possible deep-vein thrombosis (blood clot in the leg): same-day assessment."
 _PE = "Possible pulmonary embolism (blood clot in the lung): emergency."
@@ -120,7 +123,9 @@ RULES: dict[Symptom, TriageRule] = {
 
 ACTION_TEXT: dict[Urgency, str] = {
     Urgency.EMERGENCY: "Call your emergency number or go to the nearest emergency department now.",
-    Urgency.URGENT: "Call your surgeon's office today. If you cannot reach them, go to urgent care or the emergency department.",
+    Urgency.URGENT: (
+        "Call your surgeon's office today. If you cannot reach them, go to urgent care or the emergency department."
+    ),
     Urgency.ROUTINE: "Tell your care team at your next visit, or call during office hours.",
 }
 """What the patient should do, by urgency (plain language)."""

@@ -1,4 +1,4 @@
-"""CLI: ``fusionwatch care``, ``prom add``, ``symptoms add`` and ``report`` (adapter; the rules live in care/ and report/)."""
+"""CLI: ``fusionwatch care``, ``prom add``, ``symptoms add``, ``report`` (adapter; rules live in care/ and report/)."""
 
 from __future__ import annotations
 
@@ -156,7 +156,8 @@ def prom_add(
             for name, imp, mcid in (("back pain", c.back_pain_improvement, c.back_pain_mcid),
                                     ("leg pain", c.leg_pain_improvement, c.leg_pain_mcid)):
                 if imp is not None:
-                    console.print(f"{name}: improved {imp:+d}; MCID {'met' if mcid else 'not met'}", highlight=False, soft_wrap=True)
+                    console.print(f"{name}: improved {imp:+d}; MCID {'met' if mcid else 'not met'}",
+                                  highlight=False, soft_wrap=True)
     console.print("recorded", highlight=False, soft_wrap=True)
 
 
@@ -193,8 +194,12 @@ def symptoms_add(
 def report(
     patient: Annotated[str, typer.Argument(help="The patient's pseudonymous key.")],
     out: Annotated[Path, typer.Option("--out", help="Output folder.")],
-    visit: Annotated[str | None, typer.Option("--visit", help="Visit number (1 = first) or label [default: latest].")] = None,
-    deidentify: Annotated[bool, typer.Option("--deidentify", help="Remove names/ids, shift dates (surgery = 2000-01-01).")] = False,
+    visit: Annotated[
+        str | None, typer.Option("--visit", help="Visit number (1 = first) or label [default: latest with films].")
+    ] = None,
+    deidentify: Annotated[
+        bool, typer.Option("--deidentify", help="Remove names/ids, shift dates (surgery = 2000-01-01).")
+    ] = False,
     no_pdf: Annotated[bool, typer.Option("--no-pdf", help="HTML only (faster).")] = False,
     protocol: ProtocolOption = None,
     today: TodayOption = None,

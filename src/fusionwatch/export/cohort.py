@@ -69,7 +69,7 @@ def cohort_rows(films: Iterable[CohortFilm], *, deidentify: bool = False) -> lis
 
 
 def films_from_store(store: Any, keys: Sequence[str] | None = None) -> list[CohortFilm]:
-    """Every film with current landmarks for the given patients (default: all) from a :class:`fusionwatch.store.Store`."""
+    """Every film with current landmarks of the given patients (default: all) in a :class:`fusionwatch.store.Store`."""
     out = []
     for key in keys or store.list_patients():
         surgery = store.get_surgery(key)

@@ -133,7 +133,8 @@ def build_fhir_bundle(data: ReportData, *, deidentify: bool = False) -> dict[str
                 continue
             entries.append(_obs(
                 pseudo_id(key, f"{p.date}|{attr}"), "final", "survey",
-                {"coding": [_coding(LOINC, PAIN_NRS_LOINC.value, PAIN_NRS_LOINC.meaning)], "text": f"{site} pain (0-10)"},
+                {"coding": [_coding(LOINC, PAIN_NRS_LOINC.value, PAIN_NRS_LOINC.meaning)],
+                 "text": f"{site} pain (0-10)"},
                 subject, p.date,
                 valueQuantity={"value": value, "unit": "{score}", "system": UCUM,
                                "code": _coding(UCUM, "{score}", "score")["code"]},

@@ -33,7 +33,8 @@ def _film(path: Path, seed: int) -> Path:
     return path
 
 
-def _rows(seg: float, dh: float, dh0: float | None, prev: float | None, *, mm: bool = True) -> tuple[MeasurementRow, ...]:
+def _rows(seg: float, dh: float, dh0: float | None, prev: float | None, *,
+          mm: bool = True) -> tuple[MeasurementRow, ...]:
     unit = Unit.MM if mm else Unit.PX
     src = PP if mm else None
     return (
@@ -46,9 +47,10 @@ def _rows(seg: float, dh: float, dh0: float | None, prev: float | None, *, mm: b
     )
 
 
-def example_report_data(tmp: Path, *, calibrated: bool = True, red_flags: tuple[str, ...] = ("fever", "saddle_numbness"),
+def example_report_data(tmp: Path, *, calibrated: bool = True,
+                        red_flags: tuple[str, ...] = ("fever", "saddle_numbness"),
                  status: FusionStatus = FusionStatus.DELAYED_UNION_SUSPECTED) -> ReportData:
-    """A :class:`ReportData` for the 6-month visit of a made-up patient; synthetic film PNGs are written into ``tmp``."""
+    """A :class:`ReportData` for the 6-month visit of a made-up patient; synthetic film PNGs go into ``tmp``."""
     tmp = Path(tmp)
     tmp.mkdir(parents=True, exist_ok=True)
     films = [_film(tmp / f"film{i}.png", i) for i in range(4)]
@@ -72,7 +74,8 @@ def example_report_data(tmp: Path, *, calibrated: bool = True, red_flags: tuple[
                   status_reasons=("No bridging bone seen at 185 days; union expected by 136 days.",),
                   decide_with="flexion-extension films or thin-cut CT",
                   reader_status=Override("fusion_status", "on_track", "Dr Reader",
-                                         dt.datetime(2026, 7, 15, 9, 0, tzinfo=dt.UTC), "bridging trabeculae on review"),
+                                         dt.datetime(2026, 7, 15, 9, 0, tzinfo=dt.UTC),
+                                         "bridging trabeculae on review"),
                   film_png=films[3], film_id="1.2.3.3",
                   motion=({"level": "L5-S1", "angle_deg": 2.1, "angle_sd_deg": 0.8,
                            **({"translation_mm": 0.9} if calibrated else {"translation_percent": 2.4})},)),

@@ -40,7 +40,8 @@ FINDING_PLAIN: dict[str, str] = {
 _STATUS_PLAIN: dict[FusionStatus, str] = {
     FusionStatus.ON_TRACK: "Healing looks on track for this stage.",
     FusionStatus.FUSED_CRITERIA_MET: (
-        "The X-rays meet the signs of a solid fusion, which means the bones look joined. Your surgeon will confirm this."
+        "The X-rays meet the signs of a solid fusion, which means the bones look joined. "
+        "Your surgeon will confirm this."
     ),
     FusionStatus.DELAYED_UNION_SUSPECTED: (
         "The bones may be healing more slowly than usual for this stage. This happens to some people. Your surgeon may "

@@ -42,7 +42,9 @@ def _series(data: ReportData, name: MeasureName) -> tuple[list[int], list[float]
     return xs, ys, unit
 
 
-def measurement_trends_png(data: ReportData, names: Sequence[MeasureName] = KEY_MEASURES, max_panels: int = 6) -> bytes | None:
+def measurement_trends_png(
+    data: ReportData, names: Sequence[MeasureName] = KEY_MEASURES, max_panels: int = 6
+) -> bytes | None:
     """Small multiples: one panel per measurement with at least two visits, x = days since surgery.
 
     The current visit is marked; the baseline visit is drawn as a dashed reference line. Returns ``None`` when no

@@ -153,7 +153,8 @@ def render_clinician_html(data: ReportData, *, page_size: str = "A4") -> str:
     if base is not None and base is not v:
         films.append({"src": _film_uri(base.film_png),
                       "caption": f"Baseline: {base.label}, {base.date} (day {base.days_since_surgery})"})
-    films.append({"src": _film_uri(v.film_png), "caption": f"Current: {v.label}, {v.date} (day {v.days_since_surgery})"})
+    films.append({"src": _film_uri(v.film_png),
+                  "caption": f"Current: {v.label}, {v.date} (day {v.days_since_surgery})"})
     findings = sorted(v.findings, key=lambda f: -f.severity.rank if isinstance(f.severity, Severity) else 0)
     trend = measurement_trends_png(data)
     prom = prom_trends_png(data)
@@ -184,7 +185,8 @@ def render_patient_html(data: ReportData, *, page_size: str = "A4") -> str:
     t = patient_text(data)
     d = data.visit.date
     ctx = {"t": t, "css": _css(page_size, "Your care team's instructions take precedence over this report."),
-           "name": display_name(data.patient_name), "signs": _group_signs(t.warning_signs), "visit_date": f"{d:%B} {d.day}, {d.year}"}
+           "name": display_name(data.patient_name), "signs": _group_signs(t.warning_signs),
+           "visit_date": f"{d:%B} {d.day}, {d.year}"}
     return _env().get_template("patient.html.j2").render(**ctx)
 
 
