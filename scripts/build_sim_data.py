@@ -94,18 +94,18 @@ def chords(idx, t, ncomp, n_cells, split_at: float | None = None):
     starts = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]])
     ends = np.r_[starts[1:], len(idx)]
     cort_each = np.minimum(CORTEX_MM / np.maximum(ncomp, 1e-3), 4 * CORTEX_MM)
-    for s, e in zip(starts, ends):
+    for s, e in zip(starts, ends, strict=False):
         cell = idx[s]
         ts = t[s:e]
         if len(ts) % 2:  # grazing hit: drop the duplicate closest pair
             ts = ts[:-1]
-        for a, b in zip(ts[0::2], ts[1::2]):
+        for a, b in zip(ts[0::2], ts[1::2], strict=False):
             if split_at is None:
                 out["tot_pos"][cell] += b - a
             else:
                 out["tot_neg"][cell] += max(0.0, min(b, split_at) - a)
                 out["tot_pos"][cell] += max(0.0, b - max(a, split_at))
-        for tt, cc in zip(t[s:e], cort_each[s:e]):
+        for tt, cc in zip(t[s:e], cort_each[s:e], strict=False):
             key = "cort_pos" if (split_at is None or tt >= split_at) else "cort_neg"
             out[key][cell] += cc
     for side in ("neg", "pos"):
@@ -134,7 +134,7 @@ def volume(V, F):
     ys = lo[1] + np.arange(shape[1]) * VOL_RES
     starts = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]])
     ends = np.r_[starts[1:], len(idx)]
-    for s, e in zip(starts, ends):
+    for s, e in zip(starts, ends, strict=False):
         i, k = divmod(int(idx[s]), shape[2])
         ts = t[s:e]
         cnt = np.searchsorted(ts, ys)
@@ -168,8 +168,12 @@ def body_corners(P: np.ndarray) -> dict[str, list[float]]:
         q = P - c
         pu, pv = q @ u, q @ v
         cor = {}
-        for name, su, sv in (("superior.anterior", 1, 1), ("superior.posterior", -1, 1),
-                             ("inferior.anterior", 1, -1), ("inferior.posterior", -1, -1)):
+        for name, su, sv in (
+            ("superior.anterior", 1, 1),
+            ("superior.posterior", -1, 1),
+            ("inferior.anterior", 1, -1),
+            ("inferior.posterior", -1, -1),
+        ):
             cor[name] = P[np.argmax(su * pu + sv * pv)]
         d1 = cor["superior.anterior"] - cor["superior.posterior"]
         d2 = cor["inferior.anterior"] - cor["inferior.posterior"]
@@ -215,7 +219,9 @@ def femoral_heads(V, F):
         best = None
         for r in np.arange(20, 29, 1.0):
             cand = cen[m] + r * n[m]
-            H, edges = np.histogramdd(cand, bins=[np.arange(-80, 80, 3), np.arange(-150, 150, 3), np.arange(-160, 10, 3)], weights=area[m])
+            H, edges = np.histogramdd(
+                cand, bins=[np.arange(-80, 80, 3), np.arange(-150, 150, 3), np.arange(-160, 10, 3)], weights=area[m]
+            )
             k = np.unravel_index(np.argmax(H), H.shape)
             if best is None or H[k] > best[0]:
                 best = (H[k], np.array([edges[d][k[d]] + 1.5 for d in range(3)]), r)
@@ -290,11 +296,19 @@ def priors(shared: Path) -> dict:
     import csv
 
     rows = list(csv.DictReader(open(shared / "uci-vertebral-column" / "column_3C_weka.csv")))
-    out = {"source": "UCI Vertebral Column (column_3C_weka.csv), derived statistics only", "variables": ["PI", "PT", "LL"],
-           "classes": {}}
+    out = {
+        "source": "UCI Vertebral Column (column_3C_weka.csv), derived statistics only",
+        "variables": ["PI", "PT", "LL"],
+        "classes": {},
+    }
     for cls in sorted({r["status"] for r in rows}):
-        arr = np.array([[float(r["pelvic_incidence"]), float(r["pelvic_tilt"]), float(r["lumbar_lordosis_angle"])]
-                        for r in rows if r["status"] == cls])
+        arr = np.array(
+            [
+                [float(r["pelvic_incidence"]), float(r["pelvic_tilt"]), float(r["lumbar_lordosis_angle"])]
+                for r in rows
+                if r["status"] == cls
+            ]
+        )
         slip = np.array([float(r["degree_spondylolisthesis"]) for r in rows if r["status"] == cls])
         out["classes"][cls] = {
             "n": len(arr),
@@ -315,7 +329,11 @@ def main() -> None:
     mesh_dir = shared / "artisynth-lumbosacral-meshes"
     OUT.mkdir(parents=True, exist_ok=True)
     arrays: dict[str, np.ndarray] = {}
-    info: dict = {"frame": "ArtiSynth VHM meshes: +x anterior, +y lateral, +z superior; mm", "corners": {}, "centroids": {}}
+    info: dict = {
+        "frame": "ArtiSynth VHM meshes: +x anterior, +y lateral, +z superior; mm",
+        "corners": {},
+        "centroids": {},
+    }
     centroids = {}
     for bone in BONES:
         V, F = read_obj(mesh_dir / f"{bone}_Schrumpfverpacken.obj")
@@ -342,7 +360,8 @@ def main() -> None:
         arrays[f"lat_pelvis_{side}_cortical"] = m[f"cort_{side}"].astype(np.float16)
         arrays[f"lat_pelvis_{side}_origin"] = lo
         arrays[f"lat_pelvis_{side}_depth"] = np.array(
-            [float(np.mean(V[(V[:, 1] > 0) if side == "pos" else (V[:, 1] < 0), 1]))])
+            [float(np.mean(V[(V[:, 1] > 0) if side == "pos" else (V[:, 1] < 0), 1]))]
+        )
     vlo, vol = volume(V, F)
     arrays["vol_pelvis"] = vol
     arrays["vol_pelvis_origin"] = vlo

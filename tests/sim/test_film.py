@@ -86,8 +86,9 @@ class TestGroundTruth:
         """The reference plane is magnified by SID / SOD; patient spacing = detector spacing / magnification."""
         cam = lateral_film.truth["camera"]
         assert cam["magnification"] == pytest.approx(cam["sid_mm"] / cam["sod_mm"], rel=1e-6)
-        assert cam["patient_pixel_spacing_mm"] == pytest.approx(cam["imager_pixel_spacing_mm"] / cam["magnification"],
-                                                                rel=1e-6)
+        assert cam["patient_pixel_spacing_mm"] == pytest.approx(
+            cam["imager_pixel_spacing_mm"] / cam["magnification"], rel=1e-6
+        )
         near, far = sorted(cam["head_magnifications"])
         assert near < cam["magnification"] < far  # the two femoral heads: the double contour
 
@@ -118,7 +119,9 @@ class TestImage:
         pts = [h + (t - h) * f for f in np.linspace(0.3, 0.9, 7)]
         on = np.mean([film.pixels[int(round(p[1])), int(round(p[0]))] for p in pts])
         lm = film.landmarks
-        c = np.mean([lm.get(f"L3.{e}.{s}") for e in ("superior", "inferior") for s in ("anterior", "posterior")], axis=0)
+        c = np.mean(
+            [lm.get(f"L3.{e}.{s}") for e in ("superior", "inferior") for s in ("anterior", "posterior")], axis=0
+        )
         body = film.pixels[int(c[1]) - 3 : int(c[1]) + 4, int(c[0]) - 3 : int(c[0]) + 4].mean()
         assert on > body + 300
 
@@ -136,18 +139,29 @@ class TestImplants:
         """A cage sunk 3 mm (with the disc 3 mm lower) shows in the truth and in the measured disc height."""
         hw = Hardware(approach="TLIF")
         base = simulate_film(PARAMS, FilmSpec(**SMALL), hardware=hw, surgery_params=PARAMS)
-        sunk = simulate_film(PARAMS.moved((0,) * 5, d_heights=(0, 0, 0, 0, -3.0)), FilmSpec(**SMALL), hardware=hw,
-                             healing=Healing(subsidence_mm=3.0), surgery_params=PARAMS)
-        loss = base.truth["measurements"]["disc_height_anterior_L5_S1"] - sunk.truth["measurements"][
-            "disc_height_anterior_L5_S1"]
+        sunk = simulate_film(
+            PARAMS.moved((0,) * 5, d_heights=(0, 0, 0, 0, -3.0)),
+            FilmSpec(**SMALL),
+            hardware=hw,
+            healing=Healing(subsidence_mm=3.0),
+            surgery_params=PARAMS,
+        )
+        loss = (
+            base.truth["measurements"]["disc_height_anterior_L5_S1"]
+            - sunk.truth["measurements"]["disc_height_anterior_L5_S1"]
+        )
         assert sunk.truth["subsidence_mm"] == 3.0
         assert loss > 2.0  # corner-to-corner distance: part of the 3 mm drop is along the slipped gap
 
     def test_bridging_fraction_follows_healing(self) -> None:
         """The rendered graft's true bridging fraction tracks the requested one."""
         hw = Hardware(approach="TLIF")
-        f = [simulate_film(PARAMS, FilmSpec(**SMALL), hardware=hw, healing=Healing(bridging_fraction=b)).truth[
-            "bridging_fraction"] for b in (0.0, 0.5, 0.95)]
+        f = [
+            simulate_film(PARAMS, FilmSpec(**SMALL), hardware=hw, healing=Healing(bridging_fraction=b)).truth[
+                "bridging_fraction"
+            ]
+            for b in (0.0, 0.5, 0.95)
+        ]
         assert f[0] == 0.0 and 0.4 <= f[1] <= 0.6 and f[2] >= 0.9
 
     def test_bad_hardware_raises(self) -> None:

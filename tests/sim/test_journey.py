@@ -75,7 +75,8 @@ class TestContract:
         ips = float(ds.ImagerPixelSpacing[0])
         assert float(ds.EstimatedRadiographicMagnificationFactor) == pytest.approx(cam["magnification"], rel=1e-6)
         assert ips / float(ds.EstimatedRadiographicMagnificationFactor) == pytest.approx(
-            cam["patient_pixel_spacing_mm"], rel=1e-5)
+            cam["patient_pixel_spacing_mm"], rel=1e-5
+        )
         assert float(ds.DistanceSourceToDetector) == pytest.approx(cam["sid_mm"], rel=1e-5)
         assert ds.pixel_array.shape == (SIZE[1], SIZE[0])
         assert "PixelSpacing" not in ds
@@ -103,7 +104,9 @@ class TestContract:
     def test_motion_truth_for_non_union(self, journey) -> None:
         """12-month flexion minus extension at L5-S1 exceeds 3 deg for a pseudarthrosis, and it is expected."""
         _, d = journey
-        fx = {f["view"]: f["truth"]["motion"] for f in d["films"] if f["visit"] == "12-months" and "motion" in f["truth"]}
+        fx = {
+            f["view"]: f["truth"]["motion"] for f in d["films"] if f["visit"] == "12-months" and "motion" in f["truth"]
+        }
         total = fx["extension"]["L5_S1_rotation_deg"] - fx["flexion"]["L5_S1_rotation_deg"]
         assert total > 3.0
         assert d["expected"]["12-months"]["fusion_status"] == "pseudarthrosis_suspected"
@@ -146,20 +149,35 @@ class TestScenarios:
 class TestCli:
     def test_simulate_film(self, tmp_path) -> None:
         """`fusionwatch simulate film` writes DICOM, PNG, landmarks and truth."""
-        r = CliRunner().invoke(app, ["simulate", "film", "--out", str(tmp_path), "--size", "160x200",
-                                     "--implants", "TLIF", "--slip", "5"])
+        r = CliRunner().invoke(
+            app, ["simulate", "film", "--out", str(tmp_path), "--size", "160x200", "--implants", "TLIF", "--slip", "5"]
+        )
         assert r.exit_code == 0, r.output
         truth = json.loads((tmp_path / "film.truth.json").read_text())
         assert truth["measurements"]["slip_mm_L5_S1"] == pytest.approx(5.0, abs=1e-4)
         assert (tmp_path / "film.dcm").is_file() and (tmp_path / "film.png").is_file()
 
     def test_simulate_journey_bad_size(self, tmp_path) -> None:
-        r = CliRunner().invoke(app, ["simulate", "journey", "--scenario", "solid-fusion", "--out", str(tmp_path),
-                                     "--size", "big"])
+        r = CliRunner().invoke(
+            app, ["simulate", "journey", "--scenario", "solid-fusion", "--out", str(tmp_path), "--size", "big"]
+        )
         assert r.exit_code == 2 and "WIDTHxHEIGHT" in r.output
 
     def test_simulate_journey(self, tmp_path) -> None:
-        r = CliRunner().invoke(app, ["simulate", "journey", "--scenario", "solid-fusion", "--seed", "3", "--out",
-                                     str(tmp_path), "--size", "128x160"])
+        r = CliRunner().invoke(
+            app,
+            [
+                "simulate",
+                "journey",
+                "--scenario",
+                "solid-fusion",
+                "--seed",
+                "3",
+                "--out",
+                str(tmp_path),
+                "--size",
+                "128x160",
+            ],
+        )
         assert r.exit_code == 0, r.output
         assert json.loads((tmp_path / "journey.json").read_text())["scenario"] == "solid-fusion"

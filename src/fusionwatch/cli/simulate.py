@@ -30,10 +30,16 @@ def _size(text: str) -> tuple[int, int]:
 
 @simulate_app.command("journey")
 def journey(
-    scenario: Annotated[str, typer.Option(help="solid-fusion, pseudarthrosis, cage-subsidence, screw-loosening or "
-                                               "adjacent-segment-degeneration.")],
+    scenario: Annotated[
+        str,
+        typer.Option(
+            help="solid-fusion, pseudarthrosis, cage-subsidence, screw-loosening or adjacent-segment-degeneration."
+        ),
+    ],
     seed: Annotated[int, typer.Option(help="Same seed, same films and truth.")] = 0,
-    out: Annotated[Path, typer.Option("--out", help="Output folder (journey.json, DICOM, PNG, landmarks).")] = Path("."),
+    out: Annotated[Path, typer.Option("--out", help="Output folder (journey.json, DICOM, PNG, landmarks).")] = Path(
+        "."
+    ),
     surgery_date: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default 2025-06-02).")] = None,
     size: Annotated[str, typer.Option(help="Film size WIDTHxHEIGHT in pixels.")] = "2000x2500",
 ) -> None:
@@ -103,25 +109,43 @@ def film(
         neutral = params
         params = params.moved(d_angles=tuple(sgn * a for a in (3.5, 4.5, 5.0, 5.5, 0.5 if implants != "none" else 4.0)))
     hw = None if implants == "none" else Hardware(approach=implants)
-    healing = Healing(bridging_fraction=bridging, graft_maturity=bridging, subsidence_mm=subsidence,
-                      halo_mm={"S1.left": halo, "S1.right": halo} if halo > 0 else {}, rod_broken=rod_broken)
+    healing = Healing(
+        bridging_fraction=bridging,
+        graft_maturity=bridging,
+        subsidence_mm=subsidence,
+        halo_mm={"S1.left": halo, "S1.right": halo} if halo > 0 else {},
+        rod_broken=rod_broken,
+    )
     if subsidence:
         params = params.moved(d_angles=(0.0,) * 5, d_heights=(0, 0, 0, 0, -subsidence))
     w, h = _size(size)
-    spec = FilmSpec(view=v, width=w, height=h, facing_left=facing == "left",
-                    oid_mm=190.0 if v.is_lateral else 105.0)
-    result = simulate_film(params, spec, hardware=hw, healing=healing, neutral_params=neutral, anatomy_seed=seed,
-                           noise_seed=seed + 1)
+    spec = FilmSpec(view=v, width=w, height=h, facing_left=facing == "left", oid_mm=190.0 if v.is_lateral else 105.0)
+    result = simulate_film(
+        params, spec, hardware=hw, healing=healing, neutral_params=neutral, anatomy_seed=seed, noise_seed=seed + 1
+    )
     out.mkdir(parents=True, exist_ok=True)
     cam = result.camera
     uid = generate_uid(entropy_srcs=["fusionwatch-sim-film", str(seed), view, name])
-    write_dx(out / f"{name}.dcm", result.pixels, DxFilm(
-        view=view, imager_pixel_spacing_mm=cam.pixel_mm, magnification=cam.magnification, sid_mm=cam.sid_mm,
-        sod_mm=cam.sod_mm, patient_id=f"SIMFILM{seed:06d}", patient_name="Phantom^Film", birth_date=dt.date(1970, 1, 1),
-        sex="O", study_date=dt.date(2026, 1, 5), study_uid=uid, series_uid=generate_uid(entropy_srcs=[uid, "se"]),
-        sop_uid=generate_uid(entropy_srcs=[uid, "sop"]),
-        patient_orientation=("L", "F") if view == "ap" else (("P", "F") if cam.facing_left else ("A", "F")),
-    ))
+    write_dx(
+        out / f"{name}.dcm",
+        result.pixels,
+        DxFilm(
+            view=view,
+            imager_pixel_spacing_mm=cam.pixel_mm,
+            magnification=cam.magnification,
+            sid_mm=cam.sid_mm,
+            sod_mm=cam.sod_mm,
+            patient_id=f"SIMFILM{seed:06d}",
+            patient_name="Phantom^Film",
+            birth_date=dt.date(1970, 1, 1),
+            sex="O",
+            study_date=dt.date(2026, 1, 5),
+            study_uid=uid,
+            series_uid=generate_uid(entropy_srcs=[uid, "se"]),
+            sop_uid=generate_uid(entropy_srcs=[uid, "sop"]),
+            patient_orientation=("L", "F") if view == "ap" else (("P", "F") if cam.facing_left else ("A", "F")),
+        ),
+    )
     Image.fromarray((result.pixels >> 4).astype(np.uint8)).save(out / f"{name}.png")
     write_landmarks(result.landmarks, out / f"{name}.landmarks.json")
     (out / f"{name}.truth.json").write_text(json.dumps(result.truth, indent=1) + "\n")

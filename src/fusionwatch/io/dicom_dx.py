@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID, generate_uid
+from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian, generate_uid
 
 __all__ = ["DX_FOR_PRESENTATION", "DxFilm", "write_dx"]
 
@@ -21,8 +21,12 @@ DX_FOR_PRESENTATION = "1.2.840.10008.5.1.4.1.1.1.1"
 """SOP Class UID: Digital X-Ray Image Storage - For Presentation."""
 
 _VIEW_POSITION = {"lateral": "LL", "flexion": "LL", "extension": "LL", "ap": "AP"}
-_VIEW_TEXT = {"lateral": "LUMBAR SPINE LAT", "flexion": "LUMBAR SPINE LAT FLEXION",
-              "extension": "LUMBAR SPINE LAT EXTENSION", "ap": "LUMBAR SPINE AP"}
+_VIEW_TEXT = {
+    "lateral": "LUMBAR SPINE LAT",
+    "flexion": "LUMBAR SPINE LAT FLEXION",
+    "extension": "LUMBAR SPINE LAT EXTENSION",
+    "ap": "LUMBAR SPINE AP",
+}
 
 
 @dataclass(frozen=True)
@@ -84,8 +88,9 @@ def write_dx(path: str | Path, pixels: np.ndarray, film: DxFilm, *, bits_stored:
         If ``pixels`` is not a 2-D unsigned 16-bit array or exceeds ``bits_stored``.
     """
     if not (isinstance(pixels, np.ndarray) and pixels.ndim == 2 and pixels.dtype == np.uint16):
-        raise ValueError(f"pixels must be a 2-D uint16 array, got {getattr(pixels, 'dtype', None)} "
-                         f"{getattr(pixels, 'shape', None)}.")
+        raise ValueError(
+            f"pixels must be a 2-D uint16 array, got {getattr(pixels, 'dtype', None)} {getattr(pixels, 'shape', None)}."
+        )
     if int(pixels.max(initial=0)) >= 2**bits_stored:
         raise ValueError(f"pixel values exceed {bits_stored} bits (max {int(pixels.max())}).")
     path = Path(path)

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from fusionwatch.anatomy import FEMORAL_HEADS, LUMBAR_LEVELS, Endplate, Level, ap_corner_name, corner_name
+from fusionwatch.anatomy import FEMORAL_HEADS, LUMBAR_LEVELS, Endplate, Level, ap_corner_name
 from fusionwatch.landmarks import Landmarks
 from fusionwatch.radiograph import View
 from fusionwatch.sim.anatomy import Anatomy, load_anatomy
@@ -81,11 +81,27 @@ def _camera(spec: FilmSpec, pose: Pose) -> Camera:
     zc = float((l4["inferior.posterior"][1] + l5["inferior.posterior"][1]) / 2) - 8.0
     if spec.view is View.AP:
         xs = [v[0] for b in ("L3", "L4", "L5") for v in pose.corners[b].values()]
-        return Camera("ap", spec.width, spec.height, pix, spec.sid_mm, sod,
-                      (spec.centre_offset_mm[0], zc + spec.centre_offset_mm[1]), ref_depth_x=float(np.mean(xs)))
+        return Camera(
+            "ap",
+            spec.width,
+            spec.height,
+            pix,
+            spec.sid_mm,
+            sod,
+            (spec.centre_offset_mm[0], zc + spec.centre_offset_mm[1]),
+            ref_depth_x=float(np.mean(xs)),
+        )
     xc = float(np.mean([v[0] for v in l4.values()])) - 25.0
-    return Camera("lateral", spec.width, spec.height, pix, spec.sid_mm, sod,
-                  (xc + spec.centre_offset_mm[0], zc + spec.centre_offset_mm[1]), facing_left=spec.facing_left)
+    return Camera(
+        "lateral",
+        spec.width,
+        spec.height,
+        pix,
+        spec.sid_mm,
+        sod,
+        (xc + spec.centre_offset_mm[0], zc + spec.centre_offset_mm[1]),
+        facing_left=spec.facing_left,
+    )
 
 
 def _landmarks(cam: Camera, pose: Pose, view: View) -> Landmarks:
@@ -110,7 +126,7 @@ def _landmarks(cam: Camera, pose: Pose, view: View) -> Landmarks:
                 ep, co = key.split(".")
                 p = cam.project(np.array([xz[0], 0.0, xz[1]]))
                 pts[f"{bone}.{ep}.{co}"] = (float(p[0]), float(p[1]))
-        for name, (c, _r) in zip(FEMORAL_HEADS, pose.femoral_heads):
+        for name, (c, _r) in zip(FEMORAL_HEADS, pose.femoral_heads, strict=False):
             p = cam.project(c)
             pts[name] = (float(p[0]), float(p[1]))
     return Landmarks(pts, cam.width, cam.height, view, {}, SOURCE)
@@ -169,11 +185,23 @@ def simulate_film(
         if hardware.has_cage:
             sp = pose_spine(an, surgery_params or params)
             s1, l5 = sp.corners["S1"], sp.corners["L5"]
-            h = (float(np.linalg.norm(l5["inferior.posterior"] - s1["superior.posterior"])),
-                 float(np.linalg.norm(l5["inferior.anterior"] - s1["superior.anterior"])))
+            h = (
+                float(np.linalg.norm(l5["inferior.posterior"] - s1["superior.posterior"])),
+                float(np.linalg.norm(l5["inferior.anterior"] - s1["superior.anterior"])),
+            )
             cage = cage_geometry(pose, h, hardware, healing)
-    scene = Scene(an, pose, _bone_maps(an, anatomy_seed), screws, rods, cage, healing,
-                  hardware.approach if hardware else "none", anatomy_seed, soft_scale)
+    scene = Scene(
+        an,
+        pose,
+        _bone_maps(an, anatomy_seed),
+        screws,
+        rods,
+        cage,
+        healing,
+        hardware.approach if hardware else "none",
+        anatomy_seed,
+        soft_scale,
+    )
     L, bridging = line_integrals(scene, cam)
     pixels = expose(L, cam, spec.exposure, np.random.default_rng(noise_seed))
     lms = _landmarks(cam, pose, spec.view)
@@ -201,10 +229,7 @@ def simulate_film(
         truth["measurements"] = {k: _r(v, 6) for k, v in _lateral_values(lms, cam).items()}
         if neutral_params is not None:
             neutral = simulate_truth_only(neutral_params, spec, an)
-            truth["motion"] = {
-                k: _r(v, 6)
-                for k, v in _motion(neutral, truth["measurements"]).items()
-            }
+            truth["motion"] = {k: _r(v, 6) for k, v in _motion(neutral, truth["measurements"]).items()}
     if hardware is not None:
         truth["implants"] = _implants_px(cam, screws, rods, cage, healing)
         truth["subsidence_mm"] = _r(healing.subsidence_mm)
@@ -237,11 +262,17 @@ def _implants_px(cam: Camera, screws, rods, cage, healing: Healing) -> dict[str,
     for s in screws:
         h, t = cam.project(s.head), cam.project(s.tip)
         ax = (t - h) / (np.linalg.norm(t - h) + 1e-12)
-        out["screws"].append({
-            "id": s.id, "head": [_r(h[0], 3), _r(h[1], 3)], "tip": [_r(t[0], 3), _r(t[1], 3)],
-            "axis": [_r(ax[0], 6), _r(ax[1], 6)], "diameter_mm": _r(2 * s.radius, 3),
-            "length_mm": _r(np.linalg.norm(s.tip - s.head), 3), "halo_mm": _r(healing.halo_mm.get(s.id, 0.0), 3),
-        })
+        out["screws"].append(
+            {
+                "id": s.id,
+                "head": [_r(h[0], 3), _r(h[1], 3)],
+                "tip": [_r(t[0], 3), _r(t[1], 3)],
+                "axis": [_r(ax[0], 6), _r(ax[1], 6)],
+                "diameter_mm": _r(2 * s.radius, 3),
+                "length_mm": _r(np.linalg.norm(s.tip - s.head), 3),
+                "halo_mm": _r(healing.halo_mm.get(s.id, 0.0), 3),
+            }
+        )
     for poly in rods:
         pp = cam.project(np.asarray(poly))
         out["rods"].append({"polyline": [[_r(p[0], 3), _r(p[1], 3)] for p in pp], "broken": healing.rod_broken})

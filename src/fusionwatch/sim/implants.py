@@ -109,7 +109,9 @@ def screw_geometry(pose: Pose, hw: Hardware, healing: Healing) -> list[ScrewGeom
             pi_, ui, _, _ = _frame(P, "inferior")
             u = us + ui
             u /= np.linalg.norm(u)
-            centre = (P["superior.anterior"] + P["superior.posterior"] + P["inferior.anterior"] + P["inferior.posterior"]) / 4
+            centre = (
+                P["superior.anterior"] + P["superior.posterior"] + P["inferior.anterior"] + P["inferior.posterior"]
+            ) / 4
             tip2 = centre + u * (0.32 * depth) + np.array([-u[1], u[0]]) * 2.0
             d2 = u
             conv, tip_y = 12.0, 8.0
@@ -146,7 +148,9 @@ def rod_geometry(screws: list[ScrewGeom], broken: bool) -> list[list[np.ndarray]
     return rods
 
 
-def cage_geometry(pose_now: Pose, disc_height_at_surgery: tuple[float, float], hw: Hardware, healing: Healing) -> CageGeom:
+def cage_geometry(
+    pose_now: Pose, disc_height_at_surgery: tuple[float, float], hw: Hardware, healing: Healing
+) -> CageGeom:
     """The cage on the S1 superior endplate, its height fixed at surgery (posterior, anterior disc heights in mm)."""
     p, u, n, length = _frame(pose_now.corners["S1"])
     if hw.approach == "ALIF":

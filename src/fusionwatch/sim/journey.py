@@ -166,15 +166,21 @@ def journey_plan(scenario: str, patient: PatientModel, rng: np.random.Generator)
     restored_h = float(np.round(rng.uniform(7.5, 9.5), 3))
     post = replace(
         pre,
-        disc_posterior_heights_mm=(*pre.disc_posterior_heights_mm[:4], restored_h if hw.has_cage else
-                                   pre.disc_posterior_heights_mm[4]),
+        disc_posterior_heights_mm=(
+            *pre.disc_posterior_heights_mm[:4],
+            restored_h if hw.has_cage else pre.disc_posterior_heights_mm[4],
+        ),
         disc_angles_deg=(*pre.disc_angles_deg[:4], pre.disc_angles_deg[4] + (3.0 if hw.has_cage else 0.0)),
         slips_mm=(*pre.slips_mm[:4], round(pre.slips_mm[4] * 0.3, 3)),
     )
     t = {"immediate-post-op": 0, "6-weeks": 1, "3-months": 2, "6-months": 3, "12-months": 4}
-    bridging = {"solid-fusion": (0, 0, 0.3, 0.75, 0.95), "pseudarthrosis": (0, 0, 0.05, 0.1, 0.1),
-                "cage-subsidence": (0, 0, 0.2, 0.55, 0.85), "screw-loosening": (0, 0, 0.05, 0.1, 0.15),
-                "adjacent-segment-degeneration": (0, 0, 0.3, 0.8, 0.95)}[scenario]
+    bridging = {
+        "solid-fusion": (0, 0, 0.3, 0.75, 0.95),
+        "pseudarthrosis": (0, 0, 0.05, 0.1, 0.1),
+        "cage-subsidence": (0, 0, 0.2, 0.55, 0.85),
+        "screw-loosening": (0, 0, 0.05, 0.1, 0.15),
+        "adjacent-segment-degeneration": (0, 0, 0.3, 0.8, 0.95),
+    }[scenario]
     subsidence = (0.0, 0.3, 1.2, 3.0, 3.6) if scenario == "cage-subsidence" else (0.0, 0.2, 0.4, 0.5, 0.5)
     if not hw.has_cage:
         subsidence = (0.0,) * 5
@@ -185,8 +191,19 @@ def journey_plan(scenario: str, patient: PatientModel, rng: np.random.Generator)
     asd_slip = (0.0, 0.0, 0.3, 1.5, 3.8) if scenario == "adjacent-segment-degeneration" else (0.0,) * 5
     rod_broken = (False, False, False, False, scenario == "pseudarthrosis")
     nonunion = scenario in ("pseudarthrosis", "screw-loosening")
-    states = [VisitState("pre-op", VISITS[0][1], pre, None, ("flexion", "extension"),
-                         float(np.round(rng.uniform(6.0, 10.0), 3)), 1.5, (), None)]
+    states = [
+        VisitState(
+            "pre-op",
+            VISITS[0][1],
+            pre,
+            None,
+            ("flexion", "extension"),
+            float(np.round(rng.uniform(6.0, 10.0), 3)),
+            1.5,
+            (),
+            None,
+        )
+    ]
     for visit, days in VISITS[1:]:
         i = t[visit]
         sub = subsidence[i]
@@ -207,7 +224,7 @@ def journey_plan(scenario: str, patient: PatientModel, rng: np.random.Generator)
         bending: tuple[str, ...] = ()
         if visit == "12-months" or (visit == "6-months" and nonunion):
             bending = ("flexion", "extension")
-        motion = (float(np.round(rng.uniform(5.0, 7.5), 3)) if nonunion else float(np.round(rng.uniform(0.6, 1.6), 3)))
+        motion = float(np.round(rng.uniform(5.0, 7.5), 3)) if nonunion else float(np.round(rng.uniform(0.6, 1.6), 3))
         findings: list[str] = []
         base_sub = subsidence[1]
         if sub - base_sub > 2.0:
@@ -226,8 +243,11 @@ def journey_plan(scenario: str, patient: PatientModel, rng: np.random.Generator)
             status = FusionStatus.DELAYED_UNION_SUSPECTED if nonunion else FusionStatus.ON_TRACK
         else:
             status = FusionStatus.PSEUDARTHROSIS_SUSPECTED if nonunion else FusionStatus.FUSED_CRITERIA_MET
-        states.append(VisitState(visit, days, params, healing, bending, motion, 1.2 if nonunion else 0.3,
-                                 tuple(findings), status.value))
+        states.append(
+            VisitState(
+                visit, days, params, healing, bending, motion, 1.2 if nonunion else 0.3, tuple(findings), status.value
+            )
+        )
     return hw, states
 
 
@@ -242,16 +262,18 @@ def _bend(params: SpineParams, kind: str, fused_motion: float, fused_mm: float, 
     return params.moved(d_angles=d_ang, d_slips=d_slip, d_tilt=-5.0 if kind == "flexion" else 4.0)
 
 
-def _exposure(rng: np.random.Generator, marker: str) -> Exposure:
+def _exposure(rng: np.random.Generator, marker: str, view: str = "lateral") -> Exposure:
+    """Per-film imaging-chain settings; AP films get the lighter, less equalised look of real AP consoles."""
+    ap = view == "ap"
     return Exposure(
-        photons_per_mm2=float(rng.uniform(0.9e7, 2.2e7)),
+        photons_per_mm2=float(rng.uniform(0.9e7, 2.2e7)) * (2.5 if ap else 1.0),
         scatter_to_primary=float(rng.uniform(0.25, 0.5)),
         focal_spot_mm=float(rng.choice([0.6, 1.0, 1.2])),
         detector_blur_px=float(rng.uniform(0.5, 0.9)),
-        edge_enhance=float(rng.uniform(0.5, 1.1)),
-        equalise=float(rng.uniform(0.65, 0.85)),
-        contrast=float(rng.uniform(4.0, 6.0)),
-        gamma=float(rng.uniform(0.9, 1.1)),
+        edge_enhance=float(rng.uniform(0.3, 0.7) if ap else rng.uniform(0.5, 1.1)),
+        equalise=float(rng.uniform(0.5, 0.7) if ap else rng.uniform(0.85, 0.95)),
+        contrast=float(rng.uniform(2.5, 3.5) if ap else rng.uniform(4.0, 6.0)),
+        gamma=float(rng.uniform(0.55, 0.75) if ap else rng.uniform(0.9, 1.1)),
         collimation_mm=tuple(float(v) for v in rng.uniform(5.0, 25.0, 4)),  # type: ignore[arg-type]
         marker=marker,
     )
@@ -327,40 +349,78 @@ def simulate_journey(
                 params = _bend(st.params, view, st.motion_deg, st.motion_mm, fused)
                 neutral = st.params
             spec = FilmSpec(
-                view=v, width=size[0], height=size[1], facing_left=patient.facing_left,
-                sid_mm=patient.sid_mm, oid_mm=patient.oid_mm if v.is_lateral else patient.oid_mm * 0.55,
+                view=v,
+                width=size[0],
+                height=size[1],
+                facing_left=patient.facing_left,
+                sid_mm=patient.sid_mm,
+                oid_mm=patient.oid_mm if v.is_lateral else patient.oid_mm * 0.55,
                 centre_offset_mm=tuple(float(x) for x in frng.normal(0.0, 6.0, 2)),  # type: ignore[arg-type]
-                exposure=_exposure(frng, "L"),
+                exposure=_exposure(frng, "L", view),
             )
             film = simulate_film(
-                params, spec, hardware=hw if st.healing is not None else None, healing=st.healing or Healing(),
-                surgery_params=surgery_params, neutral_params=neutral, anatomy_seed=patient.anatomy_seed,
-                noise_seed=int(frng.integers(0, 2**31)), soft_scale=patient.soft_scale,
+                params,
+                spec,
+                hardware=hw if st.healing is not None else None,
+                healing=st.healing or Healing(),
+                surgery_params=surgery_params,
+                neutral_params=neutral,
+                anatomy_seed=patient.anatomy_seed,
+                noise_seed=int(frng.integers(0, 2**31)),
+                soft_scale=patient.soft_scale,
             )
             stem = f"{vi}_{st.visit}_{view}"
-            films_out.append(_write_film(out_dir, stem, film, patient, st, date, study_uid, vi, fi, view, seed,
-                                         scenario))
+            films_out.append(
+                _write_film(out_dir, stem, film, patient, st, date, study_uid, vi, fi, view, seed, scenario)
+            )
     journey = {
         "schema": SCHEMA,
         "simulator_version": SIM_VERSION,
         "scenario": scenario,
         "seed": seed,
-        "patient": {"key": key, "patient_id": patient.patient_id, "name": patient.name,
-                    "birth_date": patient.birth_date.isoformat(), "sex": patient.sex},
-        "surgery": {"date": surgery.isoformat(), "levels": [["L5", "S1"]], "approach": hw.approach,
-                    "implants": {"screw_diameter_mm": hw.screw_diameter_mm, "screw_length_mm": hw.screw_length_mm,
-                                 "cage": hw.cage_material if hw.has_cage else None}},
+        "patient": {
+            "key": key,
+            "patient_id": patient.patient_id,
+            "name": patient.name,
+            "birth_date": patient.birth_date.isoformat(),
+            "sex": patient.sex,
+        },
+        "surgery": {
+            "date": surgery.isoformat(),
+            "levels": [["L5", "S1"]],
+            "approach": hw.approach,
+            "implants": {
+                "screw_diameter_mm": hw.screw_diameter_mm,
+                "screw_length_mm": hw.screw_length_mm,
+                "cage": hw.cage_material if hw.has_cage else None,
+            },
+        },
         "films": films_out,
-        "expected": {st.visit: {"findings": list(st.findings), "fusion_status": st.fusion_status}
-                     for st in states if st.healing is not None},
+        "expected": {
+            st.visit: {"findings": list(st.findings), "fusion_status": st.fusion_status}
+            for st in states
+            if st.healing is not None
+        },
     }
     path = out_dir / "journey.json"
     path.write_text(json.dumps(journey, indent=1) + "\n", encoding="utf-8")
     return path
 
 
-def _write_film(out_dir: Path, stem: str, film: Film, patient: PatientModel, st: VisitState, date: dt.date,
-                study_uid: str, vi: int, fi: int, view: str, seed: int, scenario: str) -> dict[str, Any]:
+def _write_film(
+    out_dir: Path,
+    stem: str,
+    film: Film,
+    patient: PatientModel,
+    st: VisitState,
+    date: dt.date,
+    study_uid: str,
+    vi: int,
+    fi: int,
+    view: str,
+    seed: int,
+    scenario: str,
+) -> dict[str, Any]:
     cam = film.camera
     dx = DxFilm(
         view=view,

@@ -68,14 +68,19 @@ class SpineParams:
         if min(self.disc_posterior_heights_mm) < 0.5:
             raise ValueError(f"disc heights must be >= 0.5 mm, got {self.disc_posterior_heights_mm!r}.")
 
-    def moved(self, d_angles: tuple[float, ...], d_slips: tuple[float, ...] = (0.0,) * 5,
-              d_heights: tuple[float, ...] = (0.0,) * 5, d_tilt: float = 0.0) -> "SpineParams":
+    def moved(
+        self,
+        d_angles: tuple[float, ...],
+        d_slips: tuple[float, ...] = (0.0,) * 5,
+        d_heights: tuple[float, ...] = (0.0,) * 5,
+        d_tilt: float = 0.0,
+    ) -> "SpineParams":
         """A copy with disc angles, slips, heights and pelvic tilt changed by the given amounts."""
         return replace(
             self,
-            disc_angles_deg=tuple(a + d for a, d in zip(self.disc_angles_deg, d_angles)),
-            slips_mm=tuple(a + d for a, d in zip(self.slips_mm, d_slips)),
-            disc_posterior_heights_mm=tuple(max(0.5, a + d) for a, d in zip(self.disc_posterior_heights_mm, d_heights)),
+            disc_angles_deg=tuple(a + d for a, d in zip(self.disc_angles_deg, d_angles, strict=False)),
+            slips_mm=tuple(a + d for a, d in zip(self.slips_mm, d_slips, strict=False)),
+            disc_posterior_heights_mm=tuple(max(0.5, a + d) for a, d in zip(self.disc_posterior_heights_mm, d_heights, strict=False)),
             pelvic_tilt_deg=self.pelvic_tilt_deg + d_tilt,
         )
 
@@ -153,7 +158,7 @@ def pose_spine(anatomy: Anatomy, p: SpineParams) -> Pose:
     T["S1"] = (A_s, t_s)
     posed = {"S1": {k: A_s @ (v / s) + t_s for k, v in cor["S1"].items()}}
     for (upper, lower), ang, hp, sl in zip(
-        reversed(DISCS), reversed(p.disc_angles_deg), reversed(p.disc_posterior_heights_mm), reversed(p.slips_mm)
+        reversed(DISCS), reversed(p.disc_angles_deg), reversed(p.disc_posterior_heights_mm), reversed(p.slips_mm), strict=False
     ):
         la, lp = posed[lower]["superior.anterior"], posed[lower]["superior.posterior"]
         u = (la - lp) / np.linalg.norm(la - lp)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from fusionwatch.sim.anatomy import LATERAL_BONES, SPINE_BONES, Anatomy
+from fusionwatch.sim.anatomy import LATERAL_BONES, Anatomy
 from fusionwatch.sim.camera import Camera
 from fusionwatch.sim.implants import CageGeom, Healing, ScrewGeom
 from fusionwatch.sim.pose import Pose
@@ -47,9 +47,9 @@ class Exposure:
     focal_spot_mm: float = 1.0
     detector_blur_px: float = 0.7
     edge_enhance: float = 0.8
-    equalise: float = 0.8
+    equalise: float = 0.92
     """Fraction of the large-scale (``equalise_mm``) density variation removed by processing."""
-    equalise_mm: float = 18.0
+    equalise_mm: float = 22.0
     contrast: float = 5.0
     """Slope of the sigmoid tone curve."""
     gamma: float = 1.0
@@ -102,7 +102,9 @@ def _warp_add(dst: np.ndarray, src: np.ndarray, M: np.ndarray) -> None:
     )
 
 
-def _map_affine(cam: Camera, origin: tuple[float, float], res: float, A: np.ndarray, t: np.ndarray, depth: float) -> np.ndarray:
+def _map_affine(
+    cam: Camera, origin: tuple[float, float], res: float, A: np.ndarray, t: np.ndarray, depth: float
+) -> np.ndarray:
     """Affine from map indices (k along z = cv2 x, i along x = cv2 y) to detector (col, row)."""
     P = cam.plane_affine(depth)[:, :2]
     c = cam.plane_affine(depth)[:, 2]
@@ -201,23 +203,39 @@ def _femur(L: np.ndarray, cam: Camera, centre: np.ndarray, radius: float) -> Non
     if cam.view == "ap":
         neck_dir[0] = 0.0
     capsule(L, cam, centre + neck_dir * (radius * 0.7), troch, radius * 0.6, MU["cortical"] * 0.8, shell=(1.6, inner))
-    capsule(L, cam, troch + np.array([0.0, 0.0, -15.0]), shaft_end, 14.0, MU["cortical"] * 0.7,
-            shell=(3.5, MU["trabecular"] * 0.2))
+    capsule(
+        L,
+        cam,
+        troch + np.array([0.0, 0.0, -15.0]),
+        shaft_end,
+        14.0,
+        MU["cortical"] * 0.7,
+        shell=(3.5, MU["trabecular"] * 0.2),
+    )
 
 
 def _screw(L: np.ndarray, cam: Camera, s: ScrewGeom, halo_mm: float) -> None:
     axis = (s.tip - s.head) / np.linalg.norm(s.tip - s.head)
     if halo_mm > 0:
         capsule(L, cam, s.head + axis * 12.0, s.tip, s.radius + halo_mm, -MU["trabecular"] * 1.3, inner_radius=s.radius)
-    capsule(L, cam, s.head, s.tip, s.radius * 0.72, MU["titanium"], thread_pitch=2.8, thread_depth=s.radius * 0.28,
-            taper_mm=6.0)
+    capsule(
+        L,
+        cam,
+        s.head,
+        s.tip,
+        s.radius * 0.72,
+        MU["titanium"],
+        thread_pitch=2.8,
+        thread_depth=s.radius * 0.28,
+        taper_mm=6.0,
+    )
     capsule(L, cam, s.head, s.head - axis * 4.0, s.radius * 0.9, MU["titanium"])
     capsule(L, cam, s.head - axis * 2.0, s.tulip_end, 6.2, MU["titanium"] * 0.55)
 
 
 def _rods(L: np.ndarray, cam: Camera, rods: list[list[np.ndarray]]) -> None:
     for poly in rods:
-        for a, b in zip(poly[:-1], poly[1:]):
+        for a, b in zip(poly[:-1], poly[1:], strict=False):
             capsule(L, cam, a, b, 2.75, MU["titanium"])
 
 
@@ -273,7 +291,7 @@ def _graft_region(
     partial = growth < (0.25 + 0.6 * f)
     mask = np.where(bridged[None, :], True, partial & (np.arange(nv)[:, None] % nv != nv // 2))
     # each unbridged column keeps at least one gap row so it never spans
-    gap_row = (rng.integers(2, nv - 2, size=nu))
+    gap_row = rng.integers(2, nv - 2, size=nu)
     for j in np.flatnonzero(~bridged):
         mask[max(0, gap_row[j] - 1) : gap_row[j] + 2, j] = False
     chips = rng.random((nv, nu)) < 0.55
@@ -345,8 +363,11 @@ def line_integrals(scene: Scene, cam: Camera) -> tuple[np.ndarray, float | None]
     fraction = None
     if scene.healing.bridging_fraction > 0 or scene.cage is not None or scene.screws:
         if scene.screws:
-            fraction = _graft_region(L, cam, pose, scene.healing, scene.approach, scene.seed, scene.cage is not None) \
-                if cam.view == "lateral" else None
+            fraction = (
+                _graft_region(L, cam, pose, scene.healing, scene.approach, scene.seed, scene.cage is not None)
+                if cam.view == "lateral"
+                else None
+            )
     if scene.cage is not None and cam.view == "lateral":
         _cage_lateral(L, cam, scene.cage)
     elif scene.cage is not None:
@@ -372,6 +393,12 @@ def _cage_ap(L: np.ndarray, cam: Camera, cage: CageGeom) -> None:
         capsule(L, cam, a, b, 0.5, MU["tantalum"])
 
 
+AP_CORTICAL_GAIN = 0.9
+AP_TRABECULAR_GAIN = 0.5
+"""Calibration of the 1.5 mm AP volumes against the real SpineWeb AP films (docs/simulator.md, "Realism"): the coarse
+voxels smear the thin cortex over a thick shell and overstate body contrast; these gains bring the simulated vertebral
+contrast toward the real films'."""
+
 _AP_POINTS: dict[int, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
 
 
@@ -383,7 +410,7 @@ def _ap_points(an: Anatomy) -> dict[str, tuple[np.ndarray, np.ndarray]]:
             idx = np.argwhere(vol.labels > 0)
             lab = vol.labels[vol.labels > 0]
             xyz = (np.asarray(vol.origin) + idx * vol.res).astype(np.float32)
-            w = np.where(lab == 2, MU["cortical"], MU["trabecular"]).astype(np.float32) * vol.res
+            w = np.where(lab == 2, MU["cortical"] * AP_CORTICAL_GAIN, MU["trabecular"] * AP_TRABECULAR_GAIN).astype(np.float32) * vol.res
             out[b] = (xyz, w)
         _AP_POINTS.clear()
         _AP_POINTS[key] = out
@@ -404,7 +431,7 @@ def _ap_bones(L: np.ndarray, cam: Camera, scene: Scene) -> None:
         jit = rng.uniform(-0.75, 0.75, size=(len(w), 2)).astype(np.float32)  # breaks the voxel grid (no moire)
         p3 = np.column_stack([xz[:, 0], xyz[:, 1] * pose.scale + jit[:, 0], xz[:, 1] + jit[:, 1]])
         cr = cam.project(p3) / k
-        tex = (1.0 + 0.35 * rng.standard_normal(len(w))).astype(np.float32)
+        tex = (1.0 + 0.15 * rng.standard_normal(len(w))).astype(np.float32)
         ww = w * pose.scale * np.where(w > MU["trabecular"] * 2, 1.0, tex)
         c0 = np.floor(cr[:, 0]).astype(np.int64)
         r0 = np.floor(cr[:, 1]).astype(np.int64)
@@ -487,7 +514,7 @@ def expose(L: np.ndarray, cam: Camera, exp: Exposure, rng: np.random.Generator) 
     cmean = float(np.mean(coarse[win]))
     q = p - exp.equalise * (coarse - cmean)
     q = q + exp.edge_enhance * (q - _smooth(q, 1.5 / cam.pixel_mm))
-    lo, hi = np.percentile(q[win], [0.8, 99.9])
+    lo, hi = np.percentile(q[win], [1.5, 99.8])
     v = np.clip((q - lo) / max(hi - lo, 1e-6), 0.0, 1.0)
     v = 1.0 / (1.0 + np.exp(-exp.contrast * (v - 0.5)))
     v = (v - 1.0 / (1.0 + math.exp(exp.contrast * 0.5))) / (1.0 - 2.0 / (1.0 + math.exp(exp.contrast * 0.5)))

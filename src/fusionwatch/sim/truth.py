@@ -26,7 +26,9 @@ def _incl(a: np.ndarray, p: np.ndarray) -> float:
     return math.degrees(math.atan2(d[1], d[0]))
 
 
-def to_anatomical(points_px: Mapping[str, tuple[float, float]], spacing_mm: float, facing_left: bool) -> dict[str, np.ndarray]:
+def to_anatomical(
+    points_px: Mapping[str, tuple[float, float]], spacing_mm: float, facing_left: bool
+) -> dict[str, np.ndarray]:
     """Pixel points -> anatomical-frame millimetres (square pixels of ``spacing_mm`` at the patient plane)."""
     sgn = -1.0 if facing_left else 1.0
     return {n: np.array([sgn * p[0] * spacing_mm, -p[1] * spacing_mm]) for n, p in points_px.items()}

@@ -1,0 +1,226 @@
+"""Compare simulated AP films with the real SpineWeb AP radiographs: contact sheet and statistics.
+
+    .venv/bin/python scripts/sim_realism.py [--shared ../shared/data] [--n-real 40] [--n-sim 12]
+
+Writes docs/realism/contact_sheet_ap.png (real | simulated, lumbar crops side by side), docs/realism/lateral_examples.png
+(simulated laterals across scenarios; no real lateral films are available here) and docs/realism/statistics.json, and
+prints a Markdown table for docs/simulator.md. Real images are only read, never copied into the repository (the contact
+sheet shows small downscaled crops for the comparison the simulator issue asks for).
+
+Both sets are cropped the same way from their corner landmarks: from 10 % above L1 to 15 % of the L1-L5 span below the
+lowest annotated endplate, width 0.9 x height, centred on the spine; then resized to 384 x 480 and normalised to the 1st-99th
+percentile. Measures per image:
+- histogram of normalised intensity (32 bins) -> mean, std, skewness; mean histogram intersection real vs simulated;
+- edge density: mean Sobel gradient magnitude;
+- texture: Laplacian standard deviation (fine detail) and GLCM contrast / homogeneity (distance 2 px, 32 levels);
+- vertebral contrast: mean intensity inside the L2-L4 body quadrilaterals minus a band just beside each body.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw
+from skimage.feature import graycomatrix, graycoprops
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "docs" / "realism"
+CW, CH = 384, 480
+
+
+def crop_box(corners: dict[str, np.ndarray], shape: tuple[int, int]) -> tuple[int, int, int, int]:
+    """Crop from corner points named by level: ``corners["L1"]`` etc. are (4, 2) arrays of (x, y) px."""
+    top = corners["L1"][:, 1].min()
+    bottom_level = max(k for k in corners if k.startswith("L"))
+    span = corners[bottom_level][:, 1].max() - top
+    bottom = corners[bottom_level][:, 1].max() + 0.15 * span
+    top -= 0.1 * span
+    h = bottom - top
+    cx = np.mean([c[:, 0].mean() for c in corners.values()])
+    x0, x1 = cx - 0.45 * h, cx + 0.45 * h
+    return int(max(0, x0)), int(max(0, top)), int(min(shape[1], x1)), int(min(shape[0], bottom))
+
+
+def normalise(img: np.ndarray) -> np.ndarray:
+    img = img.astype(np.float32)
+    lo, hi = np.percentile(img, [1, 99])
+    return np.clip((img - lo) / max(hi - lo, 1e-6), 0, 1).astype(np.float32)
+
+
+def measures(img: np.ndarray, bodies: list[np.ndarray]) -> dict[str, float]:
+    """``img`` normalised (CH, CW) float in [0, 1]; ``bodies``: body quadrilaterals (4, 2) in crop pixels."""
+    hist, _ = np.histogram(img, bins=32, range=(0, 1))
+    hist = hist / hist.sum()
+    mean, std = float(img.mean()), float(img.std())
+    skew = float(np.mean(((img - mean) / (std + 1e-9)) ** 3))
+    gx = cv2.Sobel(img, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(img, cv2.CV_32F, 0, 1, ksize=3)
+    lap = cv2.Laplacian(cv2.GaussianBlur(img, (0, 0), 0.8), cv2.CV_32F)
+    q = np.clip((img * 31).round(), 0, 31).astype(np.uint8)
+    glcm = graycomatrix(q, [2], [0, np.pi / 2], levels=32, symmetric=True, normed=True)
+    inside, beside = [], []
+    for quad in bodies:
+        m = np.zeros(img.shape, np.uint8)
+        cv2.fillConvexPoly(m, np.round(quad).astype(np.int32), 1)
+        w = np.ptp(quad[:, 0])
+        ring = np.zeros(img.shape, np.uint8)
+        for sgn in (-1, 1):
+            shifted = quad.copy()
+            shifted[:, 0] += sgn * 0.75 * w
+            cv2.fillConvexPoly(ring, np.round(shifted).astype(np.int32), 1)
+        ring &= 1 - m
+        if m.any() and ring.any():
+            inside.append(img[m.astype(bool)].mean())
+            beside.append(img[ring.astype(bool)].mean())
+    return {
+        "hist": hist.tolist(),
+        "mean": mean,
+        "std": std,
+        "skewness": skew,
+        "edge_density": float(np.mean(np.hypot(gx, gy))),
+        "laplacian_std": float(lap.std()),
+        "glcm_contrast": float(graycoprops(glcm, "contrast").mean()),
+        "glcm_homogeneity": float(graycoprops(glcm, "homogeneity").mean()),
+        "vertebral_contrast": float(np.mean(inside) - np.mean(beside)) if inside else float("nan"),
+    }
+
+
+def _quads(corners: dict[str, np.ndarray], box, scale: tuple[float, float]) -> list[np.ndarray]:
+    out = []
+    for lv in ("L2", "L3", "L4"):
+        if lv in corners:
+            c = corners[lv].copy()
+            c[:, 0] = (c[:, 0] - box[0]) * scale[0]
+            c[:, 1] = (c[:, 1] - box[1]) * scale[1]
+            tl, tr, bl, br = c  # image order: top-left, top-right, bottom-left, bottom-right
+            out.append(np.array([tl, tr, br, bl]))
+    return out
+
+
+def real_set(shared: Path, n: int, rng: np.random.Generator):
+    d = shared / "spineweb16-ap"
+    names = [r[0] for r in csv.reader(open(d / "filenames.csv"))]
+    rows = [list(map(float, r)) for r in csv.reader(open(d / "landmarks.csv"))]
+    # one image per patient number
+    by_patient: dict[str, int] = {}
+    for i, nm in enumerate(names):
+        key = nm.split(" ")[0] if "coronal" not in nm else nm
+        by_patient.setdefault(key, i)
+    idx = rng.choice(sorted(by_patient.values()), size=min(n, len(by_patient)), replace=False)
+    for i in idx:
+        im = np.asarray(Image.open(d / "images" / names[i]).convert("L"))
+        H, W = im.shape
+        xs, ys = np.array(rows[i][:68]) * W, np.array(rows[i][68:]) * H
+        corners = {f"L{k + 1}": np.c_[xs[4 * (12 + k) : 4 * (13 + k)], ys[4 * (12 + k) : 4 * (13 + k)]] for k in range(5)}
+        yield im, corners
+
+
+def sim_set(n: int, seed0: int = 500):
+    from fusionwatch.anatomy import Endplate, ImageSide, Level, ap_corner_name
+    from fusionwatch.radiograph import View
+    from fusionwatch.sim.film import FilmSpec, simulate_film
+    from fusionwatch.sim.journey import SCENARIOS, _exposure, sample_patient, journey_plan, DEFAULT_SURGERY_DATE
+
+    for k in range(n):
+        scenario = SCENARIOS[k % len(SCENARIOS)]
+        rng = np.random.default_rng([seed0 + k, 0])
+        patient = sample_patient(rng, scenario, seed0 + k, DEFAULT_SURGERY_DATE)
+        hw, states = journey_plan(scenario, patient, rng)
+        st = states[0] if k % 2 == 0 else states[-1]
+        spec = FilmSpec(view=View.AP, width=800, height=1000, sid_mm=patient.sid_mm, oid_mm=patient.oid_mm * 0.55,
+                        exposure=_exposure(rng, "L", "ap"))
+        film = simulate_film(st.params, spec, hardware=hw if st.healing else None, healing=st.healing or
+                             __import__("fusionwatch.sim", fromlist=["Healing"]).Healing(),
+                             surgery_params=states[1].params, anatomy_seed=patient.anatomy_seed, noise_seed=k,
+                             soft_scale=patient.soft_scale)
+        lm = film.landmarks
+        corners = {}
+        for lv in ("L1", "L2", "L3", "L4", "L5"):
+            level = Level(lv)
+            pts = [lm.get(ap_corner_name(level, ep, s)) for ep in Endplate for s in ImageSide]
+            corners[lv] = np.array(pts)
+        yield (film.pixels.astype(np.float32)), corners, film
+
+
+def lateral_sheet(path: Path) -> None:
+    from fusionwatch.sim.journey import SCENARIOS, simulate_journey
+
+    tiles = []
+    tmp = ROOT / ".cache-realism"
+    for k, sc in enumerate(SCENARIOS):
+        j = simulate_journey(sc, 900 + k, tmp / sc, size=(800, 1000))
+        d = json.loads(j.read_text())
+        f = next(f for f in d["films"] if f["visit"] == ("12-months" if k % 2 else "6-months") and f["view"] == "lateral")
+        tiles.append((Image.open(j.parent / f["png"]).resize((320, 400)), f"{sc} {f['visit']}"))
+    pre = next(f for f in d["films"] if f["visit"] == "pre-op" and f["view"] == "lateral")
+    tiles.insert(0, (Image.open(j.parent / pre["png"]).resize((320, 400)), "pre-op"))
+    sheet = Image.new("L", (320 * 3, 420 * 2), 255)
+    dr = ImageDraw.Draw(sheet)
+    for i, (t, label) in enumerate(tiles[:6]):
+        x, y = 320 * (i % 3), 420 * (i // 3)
+        sheet.paste(t, (x, y))
+        dr.text((x + 4, y + 402), label, fill=0)
+    sheet.save(path, optimize=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--shared", default=str(ROOT.parent / "shared" / "data"))
+    ap.add_argument("--n-real", type=int, default=40)
+    ap.add_argument("--n-sim", type=int, default=12)
+    ap.add_argument("--no-lateral", action="store_true")
+    args = ap.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    groups: dict[str, list[dict[str, float]]] = {"real": [], "sim": []}
+    tiles: dict[str, list[Image.Image]] = {"real": [], "sim": []}
+    for name, it in (("real", real_set(Path(args.shared), args.n_real, rng)), ("sim", sim_set(args.n_sim))):
+        for item in it:
+            im, corners = item[0], item[1]
+            box = crop_box(corners, im.shape)
+            if box[2] - box[0] < 16 or box[3] - box[1] < 16:
+                print("skip", name, box)
+                continue
+            crop = im[box[1] : box[3], box[0] : box[2]]
+            small = cv2.resize(crop.astype(np.float32), (CW, CH), interpolation=cv2.INTER_AREA)
+            norm = normalise(small)
+            scale = (CW / (box[2] - box[0]), CH / (box[3] - box[1]))
+            groups[name].append(measures(norm, _quads(corners, box, scale)))
+            if len(tiles[name]) < 4:
+                tiles[name].append(Image.fromarray((norm * 255).astype(np.uint8)).resize((CW // 2, CH // 2)))
+    sheet = Image.new("L", (CW // 2 * 4, CH // 2 * 2 + 30), 255)
+    dr = ImageDraw.Draw(sheet)
+    for r, name in enumerate(("real", "sim")):
+        for c, t in enumerate(tiles[name]):
+            sheet.paste(t, (c * CW // 2, r * (CH // 2 + 15) + 15))
+        dr.text((4, r * (CH // 2 + 15) + 2), "real SpineWeb AP (lumbar crop)" if name == "real" else
+                "simulated AP (same crop rule)", fill=0)
+    sheet.save(OUT / "contact_sheet_ap.png", optimize=True)
+    summary = {}
+    for name, rows in groups.items():
+        keys = [k for k in rows[0] if k != "hist"]
+        summary[name] = {k: {"mean": float(np.nanmean([r[k] for r in rows])), "sd": float(np.nanstd([r[k] for r in rows]))}
+                         for k in keys}
+        summary[name]["n"] = len(rows)
+        summary[name]["hist"] = np.mean([r["hist"] for r in rows], axis=0).round(5).tolist()
+    inter = float(np.minimum(summary["real"]["hist"], summary["sim"]["hist"]).sum())
+    summary["histogram_intersection"] = inter
+    (OUT / "statistics.json").write_text(json.dumps(summary, indent=1) + "\n")
+    print(f"| measure | real (n={summary['real']['n']}) | simulated (n={summary['sim']['n']}) |")
+    print("|---|---|---|")
+    for k in ("mean", "std", "skewness", "edge_density", "laplacian_std", "glcm_contrast", "glcm_homogeneity",
+              "vertebral_contrast"):
+        r, s = summary["real"][k], summary["sim"][k]
+        print(f"| {k} | {r['mean']:.3f} ± {r['sd']:.3f} | {s['mean']:.3f} ± {s['sd']:.3f} |")
+    print(f"| histogram intersection (mean histograms) | {inter:.3f} | |")
+    if not args.no_lateral:
+        lateral_sheet(OUT / "lateral_examples.png")
+
+
+if __name__ == "__main__":
+    main()
