@@ -13,6 +13,7 @@ from fusionwatch.cli import measure as _measure  # noqa: F401,E402
 from fusionwatch.cli import motion as _motion  # noqa: F401,E402
 from fusionwatch.cli import care as _care  # noqa: F401,E402
 from fusionwatch.cli import simulate as _simulate  # noqa: F401,E402
+from fusionwatch.cli import demo as _demo  # noqa: F401,E402
 
 __all__ = ["app", "main"]
 

@@ -1,0 +1,33 @@
+"""``fusionwatch demo``: the README's main command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from fusionwatch.cli._app import app, console
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the demo's films, database and reports.")] = Path(
+        "demo-output"
+    ),
+    pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Also write PDF reports (slower).")] = True,
+) -> None:
+    """Run the whole journey on bundled simulated patients and write the reports (no network, SQLite)."""
+    from fusionwatch.demo import run_demo
+
+    result = run_demo(out, pdf=pdf, progress=lambda msg: console.print(f"[dim]{msg}[/]"))
+    console.print()
+    for p in result.patients:
+        flag = f"  [bold red]{len(p.red_flags)} red flag(s)[/]" if p.red_flags else ""
+        console.print(f"[bold]{p.scenario}[/]: last films {p.last_visit}, automatic fusion status "
+                      f"[bold]{p.status.replace('_', ' ')}[/]{flag}", highlight=False, soft_wrap=True)
+        for f in (*p.red_flags, *p.findings):
+            console.print(f"    {f}", highlight=False, soft_wrap=True)
+    for n in result.notes:
+        console.print(f"[yellow]note:[/] {n}", highlight=False)
+    console.print(f"\nOpen the demo index: [bold]{result.index}[/]")

@@ -1,0 +1,201 @@
+"""The README demo: the whole journey on bundled simulated patients, one per simulator scenario.
+
+Sequence: simulate (or reuse cached) journeys -> ingest into a fresh SQLite store -> example patient-reported outcomes and
+symptom reports -> follow-up timeline -> clinician and patient reports, structured exports -> an index page.
+
+Everything here is example data: simulated films of invented patients and invented questionnaire answers, labelled as
+such in every output. The use case is adapter-free (no printing); :mod:`fusionwatch.cli.demo` prints.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fusionwatch.ingest import ingest_journey
+from fusionwatch.records import Override
+from fusionwatch.sim import demo_journeys
+from fusionwatch.store import Store
+
+__all__ = ["DemoPatient", "DemoResult", "EXAMPLE_PROMS", "EXAMPLE_SYMPTOMS", "run_demo"]
+
+Progress = Callable[[str], None]
+
+# Invented questionnaire answers per scenario and visit label: (ODI answers for the 10 sections, back NRS, leg NRS).
+# They follow the usual course after fusion (large early gains) and, for the complication scenarios, a plateau or relapse.
+_GOOD = {
+    "pre-op": ((3, 2, 3, 3, 2, 3, 2, 2, 3, 3), 7, 6),
+    "6-weeks": ((2, 1, 2, 2, 2, 2, 1, 1, 2, 2), 4, 3),
+    "3-months": ((1, 1, 1, 2, 1, 1, 1, 1, 1, 1), 3, 2),
+    "6-months": ((1, 0, 1, 1, 1, 1, 0, 1, 1, 1), 2, 1),
+    "12-months": ((1, 0, 1, 1, 0, 1, 0, 0, 1, 0), 1, 1),
+}
+_RELAPSE = {
+    "pre-op": ((3, 2, 3, 3, 3, 3, 2, 3, 3, 3), 8, 6),
+    "6-weeks": ((2, 1, 2, 2, 2, 2, 2, 1, 2, 2), 5, 3),
+    "3-months": ((2, 1, 2, 2, 2, 2, 1, 1, 2, 2), 5, 3),
+    "6-months": ((3, 1, 2, 3, 2, 2, 2, 2, 2, 2), 6, 4),
+    "12-months": ((3, 2, 3, 3, 2, 3, 2, 2, 3, 2), 7, 5),
+}
+EXAMPLE_PROMS: dict[str, dict[str, tuple[tuple[int, ...], int, int]]] = {
+    "solid-fusion": _GOOD,
+    "pseudarthrosis": _RELAPSE,
+    "cage-subsidence": _RELAPSE,
+    "screw-loosening": _RELAPSE,
+    "adjacent-segment-degeneration": {**_GOOD, "12-months": ((2, 1, 2, 2, 1, 2, 1, 1, 2, 1), 4, 4)},
+}
+
+# Invented symptom reports: (days after surgery, symptom codes, note). One wound infection warning early, one fall later.
+EXAMPLE_SYMPTOMS: dict[str, tuple[tuple[int, tuple[str, ...], str], ...]] = {
+    "cage-subsidence": ((12, ("fever", "wound_drainage"), "Example: temperature 38.4 C, wound weeping since yesterday."),),
+    "screw-loosening": ((200, ("pain_not_improving",), "Example: back pain slowly worse over the last month."),),
+}
+
+# One example reader entry, to show that grades and overrides are kept beside the automatic result.
+_EXAMPLE_GRADE = {"solid-fusion": ("grade:bridwell", "I", "Example reader: bridging trabecular bone on the lateral film.")}
+
+
+@dataclass(frozen=True)
+class DemoPatient:
+    key: str
+    scenario: str
+    last_visit: str
+    status: str
+    findings: tuple[str, ...]
+    red_flags: tuple[str, ...]
+    files: dict[str, Path]
+    ingest_failures: tuple[str, ...] = ()
+
+
+@dataclass
+class DemoResult:
+    out_dir: Path
+    database: Path
+    index: Path
+    patients: list[DemoPatient] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _scenario_of(journey: Path) -> str:
+    return journey.parent.name
+
+
+def run_demo(out_dir: str | Path = "demo-output", *, today: dt.date | None = None, pdf: bool = True,
+             progress: Progress | None = None) -> DemoResult:
+    """Run the whole demo into ``out_dir`` and return what was written.
+
+    ``today`` defaults to 14 days after the latest simulated film, so the care schedule shows what a clinic would see
+    two weeks after the 12-month visit (the simulated dates are fixed, so the demo output is the same on every run).
+    """
+    say = progress or (lambda _msg: None)
+    out = Path(out_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    say("Simulating the demo patients' films (cached after the first run)...")
+    journeys = demo_journeys(out / "journeys")
+    db = out / "demo.db"
+    db.unlink(missing_ok=True)
+    store = Store(db)
+    result = DemoResult(out, db, out / "index.html")
+    try:
+        per_patient: list[tuple[str, str, tuple[str, ...]]] = []
+        for journey in journeys:
+            scenario = _scenario_of(journey)
+            say(f"Ingesting, measuring and analysing: {scenario}")
+            report = ingest_journey(journey, store)
+            failures = tuple(f"{o.path}: {o.reason}" for o in report.outcomes if o.status == "failed")
+            key = json.loads(journey.read_text(encoding="utf-8"))["patient"]["key"]
+            _add_examples(store, key, scenario)
+            per_patient.append((key, scenario, failures))
+        latest = max(f.acquired or dt.date.min for k, _, _ in per_patient for f in store.list_films(k))
+        today = today or latest + dt.timedelta(days=14)
+        from fusionwatch.report.build import write_patient_outputs
+
+        for key, scenario, failures in per_patient:
+            say(f"Writing reports: {scenario}")
+            written = write_patient_outputs(store, key, out / "patients" / scenario, today=today, pdf=pdf)
+            result.notes += [f"{scenario}: {n}" for n in written.notes]
+            result.patients.append(_summary(store, key, scenario, written.files, failures))
+        from fusionwatch.export.cohort import cohort_rows, films_from_store, write_cohort
+
+        rows = cohort_rows(films_from_store(store, store.list_patients()), deidentify=True)
+        write_cohort(rows, out / "cohort-measurements-deidentified.csv")
+        _write_index(result, today)
+    finally:
+        store.close()
+    return result
+
+
+def _add_examples(store: Store, key: str, scenario: str) -> None:
+    surgery = store.get_surgery(key)
+    visits = {v.label: v.date for v in store.list_visits(key)}
+    for label, (odi, back, leg) in EXAMPLE_PROMS.get(scenario, {}).items():
+        if label in visits:
+            store.add_prom(key, visits[label], odi_answers=odi, back_pain_nrs=back, leg_pain_nrs=leg,
+                           extra={"example": True})
+    if surgery is not None:
+        for days, codes, note in EXAMPLE_SYMPTOMS.get(scenario, ()):
+            store.add_symptoms(key, surgery.date + dt.timedelta(days=days), codes, note=note)
+    if scenario in _EXAMPLE_GRADE and "12-months" in visits:
+        target, value, reason = _EXAMPLE_GRADE[scenario]
+        store.add_override(key, Override(target, value, "demo-reader (example)",
+                                         dt.datetime.combine(visits["12-months"], dt.time(16, 0), dt.UTC), reason),
+                           visit="12-months")
+
+
+def _summary(store: Store, key: str, scenario: str, files: dict[str, Path], failures: tuple[str, ...]) -> DemoPatient:
+    from fusionwatch.care.triage import parse_symptoms, triage
+
+    timeline = store.load_timeline(key)
+    with_films = [v for v in timeline.visits if v.films]
+    last = with_films[-1] if with_films else None
+    status = "no films"
+    findings: tuple[str, ...] = ()
+    if last is not None:
+        status = last.status.status.value if last.status.status else "not assessed"
+        findings = tuple(f"{f.severity.value}: {f.summary}" for f in last.findings)
+    flags = []
+    for rec in store.list_symptoms(key):
+        for r in triage(parse_symptoms(rec.symptoms)):
+            flags.append(f"{r.urgency.value}: {r.reason} (reported {rec.visit_date.isoformat()})")
+    return DemoPatient(key, scenario, last.label if last else "-", status, findings, tuple(flags), files, failures)
+
+
+def _write_index(result: DemoResult, today: dt.date) -> None:
+    def link(p: Path | None, text: str) -> str:
+        if p is None:
+            return ""
+        return f'<a href="{html.escape(str(Path(p).relative_to(result.out_dir)))}">{html.escape(text)}</a>'
+
+    rows = []
+    for p in result.patients:
+        f = p.files
+        links = " · ".join(x for x in (
+            link(f.get("clinician_pdf"), "clinician PDF"), link(f.get("clinician_html"), "clinician HTML"),
+            link(f.get("patient_pdf"), "patient PDF"), link(f.get("patient_html"), "patient HTML"),
+            link(f.get("fhir"), "FHIR"), link(f.get("sr"), "DICOM SR"), link(f.get("csv"), "CSV"),
+            link(f.get("ics"), "calendar")) if x)
+        flags = "".join(f"<li class=flag>{html.escape(x)}</li>" for x in p.red_flags)
+        finds = "".join(f"<li>{html.escape(x)}</li>" for x in p.findings) or "<li>none</li>"
+        fails = "".join(f"<li class=flag>ingest failed: {html.escape(x)}</li>" for x in p.ingest_failures)
+        rows.append(
+            f"<tr><td><b>{html.escape(p.scenario)}</b><br><small>{html.escape(p.key)}</small></td>"
+            f"<td>{html.escape(p.last_visit)}</td><td>{html.escape(p.status.replace('_', ' '))}</td>"
+            f"<td><ul>{flags}{fails}{finds}</ul></td><td>{links}</td></tr>"
+        )
+    page = f"""<!doctype html><html lang=en><meta charset=utf-8><title>fusionwatch demo</title>
+<style>body{{font:15px/1.4 system-ui,sans-serif;margin:2em;max-width:80em}}table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:.4em .6em;vertical-align:top;text-align:left}}ul{{margin:0;padding-left:1.1em}}
+.flag{{color:#b00020;font-weight:600}}.note{{background:#fff6d6;padding:.6em 1em;border-left:4px solid #e0b000}}</style>
+<h1>fusionwatch demo</h1>
+<p class=note>Simulated films of invented patients, with invented questionnaire answers and symptom reports. Not
+patient data and not clinical advice. Every automatic finding is decision support for a reader, who can override it.
+Demo date: {today.isoformat()}.</p>
+<table><tr><th>patient</th><th>last films</th><th>automatic fusion status</th><th>red flags and findings at the last
+films</th><th>outputs</th></tr>{''.join(rows)}</table>
+<p>De-identified measurements of the whole cohort: {link(result.out_dir / 'cohort-measurements-deidentified.csv',
+'cohort CSV')}. Database: demo.db (SQLite).</p></html>"""
+    result.index.write_text(page, encoding="utf-8")
