@@ -65,6 +65,27 @@ class TestDispatch:
         Image.fromarray(np.full((20, 20), 7, np.uint8)).save(path, format="PNG")
         assert read_radiograph(path).pixels[0, 0] == 7.0
 
+    def test_dicom_with_tiff_preamble(self, tmp_path) -> None:
+        """A dual-format file (TIFF magic in the DICOM preamble, as some archives write) is read as DICOM."""
+        path = write_dicom(tmp_path / "dual.dcm", spacing=(0.3, 0.3))
+        data = bytearray(path.read_bytes())
+        data[:8] = b"II*\x00\x08\x00\x00\x00"
+        path.write_bytes(bytes(data))
+        assert read_radiograph(path).spacing.dx_mm == 0.3
+
+    def test_preamble_less_other_group(self, tmp_path) -> None:
+        """A preamble-less data set starting with a group other than 0002/0008 is still recognised as DICOM."""
+        path = write_dicom(tmp_path / "raw.dcm", preamble=False, extra={"SpecificCharacterSet": "ISO_IR 100"})
+        assert sniff_format(path.read_bytes()[:256]) == "dicom"  # starts with (0008,0005)
+        from pydicom import dcmread
+
+        ds = dcmread(path, force=True)
+        del ds.SpecificCharacterSet
+        del ds.SOPClassUID, ds.SOPInstanceUID, ds.AccessionNumber, ds.Modality, ds.StudyDate
+        ds.save_as(path, implicit_vr=True, little_endian=True, enforce_file_format=False)
+        assert path.read_bytes()[:2] == b"\x10\x00"  # now starts with group 0010 (patient)
+        assert read_radiograph(path).width == 64
+
     @pytest.mark.parametrize(
         ("header", "kind"),
         [

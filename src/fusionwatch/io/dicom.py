@@ -21,6 +21,7 @@ What it does, in order (docs/loading.md):
 
 from __future__ import annotations
 
+import logging
 import warnings as _warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +37,7 @@ from fusionwatch.io._calibration import DicomCalibration
 from fusionwatch.io._view import ViewHints
 from fusionwatch.radiograph import DicomIds
 
-__all__ = ["DicomImage", "read_dicom_image", "dicom_image_size", "SUPPORTED_PHOTOMETRIC"]
+__all__ = ["DicomImage", "read_dicom_image", "dicom_image_size", "is_dicom_dataset", "SUPPORTED_PHOTOMETRIC"]
 
 SUPPORTED_PHOTOMETRIC = ("MONOCHROME1", "MONOCHROME2", "RGB", "YBR_FULL", "YBR_FULL_422", "YBR_ICT", "YBR_RCT")
 """Photometric interpretations read. The YBR ones are converted to RGB by pydicom or the JPEG / JPEG 2000 decoder."""
@@ -240,6 +241,9 @@ def read_dicom_image(path: str | Path) -> DicomImage:
     if rows < 16 or cols < 16:
         raise UnsupportedImageError(f"{path} is {cols} x {rows} px; a radiograph must be at least 16 x 16 px.")
 
+    pydicom_log = logging.getLogger("pydicom")
+    level = pydicom_log.level
+    pydicom_log.setLevel(logging.CRITICAL)  # decoder failures are reported once, by the exception below
     try:
         with _warnings.catch_warnings():
             _warnings.simplefilter("ignore")
@@ -248,6 +252,8 @@ def read_dicom_image(path: str | Path) -> DicomImage:
         raise UnsupportedImageError(
             f"{path}: the pixel data ({ts.name}) could not be decoded: {type(exc).__name__}: {exc}"
         ) from exc
+    finally:
+        pydicom_log.setLevel(level)
 
     colour = photometric not in ("MONOCHROME1", "MONOCHROME2")
     if colour:
@@ -318,6 +324,18 @@ def read_dicom_image(path: str | Path) -> DicomImage:
         display_window=window,
         warnings=tuple(notes),
     )
+
+
+def is_dicom_dataset(path: str | Path) -> bool:
+    """True when pydicom reads ``path`` (forced, header only) into a data set with image or object attributes.
+
+    For files whose first bytes match no known format: old preamble-less DICOM files may start with any group.
+    """
+    try:
+        _read_dataset(Path(path), stop_before_pixels=True)
+    except UnsupportedImageError:
+        return False
+    return True
 
 
 def dicom_image_size(path: str | Path) -> tuple[int, int]:

@@ -15,7 +15,7 @@ from fusionwatch._typing import Point
 from fusionwatch.errors import InputError, UnsupportedImageError
 from fusionwatch.io._calibration import choose_spacing
 from fusionwatch.io._view import decide_view
-from fusionwatch.io.dicom import dicom_image_size, read_dicom_image
+from fusionwatch.io.dicom import dicom_image_size, is_dicom_dataset, read_dicom_image
 from fusionwatch.io.raster import raster_image_size, read_raster_image
 from fusionwatch.radiograph import DicomIds, Radiograph, View
 
@@ -26,14 +26,14 @@ _MIN_SIZE = 16
 
 def sniff_format(header: bytes) -> str | None:
     """``"png"``, ``"jpeg"``, ``"tiff"``, ``"dicom"`` or ``None`` from a file's first 132+ bytes."""
+    if len(header) >= 132 and header[128:132] == b"DICM":
+        return "dicom"  # first: some DICOM files carry a TIFF header in their preamble (dual-format files)
     if header.startswith(b"\x89PNG\r\n\x1a\n"):
         return "png"
     if header.startswith(b"\xff\xd8\xff"):
         return "jpeg"
     if header[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
         return "tiff"
-    if len(header) >= 132 and header[128:132] == b"DICM":
-        return "dicom"
     # No preamble: the data set starts with a (0002,xxxx) or (0008,xxxx) element, little or big endian.
     if len(header) >= 8 and header[:2] in (b"\x02\x00", b"\x08\x00", b"\x00\x02", b"\x00\x08"):
         return "dicom"
@@ -72,6 +72,18 @@ def _check_file(path: Path) -> bytes:
     return header
 
 
+def _format(path: Path) -> str:
+    """The sniffed format; unknown first bytes get one more chance as a preamble-less DICOM data set."""
+    kind = sniff_format(_check_file(path))
+    if kind is None and is_dicom_dataset(path):
+        kind = "dicom"
+    if kind is None:
+        raise UnsupportedImageError(
+            f"{path} is neither an image (PNG, JPEG, TIFF) nor a DICOM file (unrecognised content)."
+        )
+    return kind
+
+
 def image_size(path: str | Path) -> tuple[int, int]:
     """``(width, height)`` in pixels of a film file without decoding its pixels (for landmark readers).
 
@@ -83,11 +95,8 @@ def image_size(path: str | Path) -> tuple[int, int]:
         If it is empty, not an image, or a DICOM without an image size.
     """
     path = Path(path)
-    kind = sniff_format(_check_file(path))
-    if kind == "dicom":
+    if _format(path) == "dicom":
         return dicom_image_size(path)
-    if kind is None:
-        raise UnsupportedImageError(f"{path} is neither an image (PNG, JPEG, TIFF) nor a DICOM file.")
     return raster_image_size(path)
 
 
@@ -134,11 +143,7 @@ def read_radiograph(
     <SpacingSource.PATIENT_PLANE: 'patient_plane'>
     """
     path = Path(path)
-    kind = sniff_format(_check_file(path))
-    if kind is None:
-        raise UnsupportedImageError(
-            f"{path} is neither an image (PNG, JPEG, TIFF) nor a DICOM file (unrecognised first bytes)."
-        )
+    kind = _format(path)
     warnings: list[str] = []
     if kind == "dicom":
         dicom = read_dicom_image(path)
