@@ -36,7 +36,8 @@ from fusionwatch.radiograph import Facing, Radiograph, View
 from fusionwatch.units import Spacing, SpacingSource
 
 CLICK_SD_FRACTION = 0.0154
-"""Corner re-click noise SD as a fraction of the endplate length: 2*sqrt(2)*0.0154 rad = 2.5 deg SD of an angle change."""
+"""Corner re-click noise SD as a fraction of the endplate length: 2*sqrt(2)*0.0154 rad = 2.5 deg SD of an angle
+change."""
 SPINEWEB_L4_WIDTH_MM = 45.0
 """SpineWeb films carry no spacing; the L4 superior endplate is taken as 45 mm wide to express translations in mm."""
 
@@ -113,11 +114,10 @@ def spineweb_pair(root: Path, index: int, angle_deg: float, shift_px: tuple[floa
     from fusionwatch.io.spineweb import read_spineweb
 
     rng = np.random.default_rng(seed)
-    for i, (name, lm_ap) in enumerate(read_spineweb(root)):
-        if i == index:
-            break
-    else:
+    found = next(((n, lm) for i, (n, lm) in enumerate(read_spineweb(root)) if i == index), None)
+    if found is None:
         raise IndexError(index)
+    name, lm_ap = found
     film = read_radiograph(root / "images" / name)
     pts = _spineweb_lateral_names(lm_ap)
     lm = Landmarks(pts, lm_ap.width, lm_ap.height, View.FLEXION, source="spineweb")
@@ -187,8 +187,11 @@ def spineweb_pairs(n: int, seed: int = 2000) -> Iterator[Pair]:
         )
 
 
-def simulated_pairs(out: Path, seeds: tuple[int, ...] = (0, 1, 2)) -> Iterator[Pair]:
-    """Flexion/extension pairs from simulated journeys (contract in notes/TEAM.md), when fusionwatch.sim exists."""
+def simulated_pairs(out: Path, seeds: tuple[int, ...] = (0,)) -> Iterator[Pair]:
+    """Flexion/extension pairs from simulated journeys (contract in notes/TEAM.md), when fusionwatch.sim exists.
+
+    True motion = extension minus flexion of the true ``segmental_lordosis_<level>`` and ``slip_mm_<level>`` in each
+    film's ``truth["measurements"]`` (the same definitions as the registration's angle and translation)."""
     try:
         from fusionwatch.sim import simulate_journey  # type: ignore[attr-defined]
     except ImportError:
@@ -198,7 +201,7 @@ def simulated_pairs(out: Path, seeds: tuple[int, ...] = (0, 1, 2)) -> Iterator[P
 
     from fusionwatch.io import read_landmarks, read_radiograph
 
-    for scenario in ("pseudarthrosis", "solid-fusion"):
+    for scenario in ("pseudarthrosis", "solid-fusion", "screw-loosening"):
         for seed in seeds:
             try:
                 path = simulate_journey(scenario, seed, out / f"{scenario}-{seed}")
@@ -211,7 +214,7 @@ def simulated_pairs(out: Path, seeds: tuple[int, ...] = (0, 1, 2)) -> Iterator[P
             for f in films:
                 if f["view"] in ("flexion", "extension"):
                     by_visit.setdefault(f["visit"], {})[f["view"]] = f
-            for visit, pair in by_visit.items():
+            for pair in by_visit.values():
                 if set(pair) != {"flexion", "extension"}:
                     continue
                 base = Path(path).parent
@@ -221,26 +224,14 @@ def simulated_pairs(out: Path, seeds: tuple[int, ...] = (0, 1, 2)) -> Iterator[P
                 truth = {}
                 for level in ("L4-L5", "L5-S1"):
                     key = level.replace("-", "_")
-                    t_f, t_e = fl.get("truth", {}), ex.get("truth", {})
-                    rot = [
-                        t.get(f"rotation_deg_{key}", t.get("rotation_deg", {}).get(level))
-                        if isinstance(t.get("rotation_deg"), dict) or f"rotation_deg_{key}" in t
-                        else None
-                        for t in (t_f, t_e)
-                    ]
-                    tra = [
-                        t.get(f"translation_mm_{key}", t.get("translation_mm", {}).get(level))
-                        if isinstance(t.get("translation_mm"), dict) or f"translation_mm_{key}" in t
-                        else None
-                        for t in (t_f, t_e)
-                    ]
-                    if None in rot:
+                    t_f, t_e = (f.get("truth", {}).get("measurements", f.get("truth", {})) for f in (fl, ex))
+                    ang = [t.get(f"segmental_lordosis_{key}") for t in (t_f, t_e)]
+                    slip = [t.get(f"slip_mm_{key}") for t in (t_f, t_e)]
+                    if None in ang:
                         continue
-                    truth[level] = {
-                        "angle_deg": rot[1] - rot[0],
-                        "translation_mm": None if None in tra else tra[1] - tra[0],
-                        "translation_percent": None,
-                    }
+                    truth[level] = {"angle_deg": ang[1] - ang[0],
+                                    "translation_mm": None if None in slip else slip[1] - slip[0],
+                                    "translation_percent": None}
                 if truth:
                     yield Pair(
                         flex,

@@ -24,9 +24,9 @@ from fusionwatch.motion import (
     save_motion_overlay,
 )
 from fusionwatch.motion.synth import synthetic_pair
-from fusionwatch.radiograph import Facing, View
+from fusionwatch.radiograph import Facing, Radiograph, View
 from fusionwatch.records import Severity
-from fusionwatch.units import Unit
+from fusionwatch.units import Spacing, SpacingSource, Unit
 
 # Precision target of issue 5: SD <= 0.3 deg and <= 0.3 mm. Single pairs must land within that of the truth.
 ANGLE_TOL_DEG = 0.3
@@ -64,7 +64,7 @@ class TestRegisterMotion:
             assert r.translation_sd_unit is Unit.MM and r.method == "body-registration/1"
 
     def test_noisy_landmarks_only_initialise(self) -> None:
-        """Landmarks clicked with 3 px noise leave the registered motion within target while the landmark method errs."""
+        """Landmarks with 3 px click noise: registration stays within target, the landmark method does not."""
         pair = synthetic_pair(5)
         landmark_errors = []
         for k in range(4):
@@ -236,21 +236,39 @@ def test_real_film_warped_by_known_transform() -> None:
     assert r.translation_percent == pytest.approx(pair.truth["L4-L5"]["translation_percent"], abs=1.0)
 
 
-def test_simulated_pair_when_simulator_exists(tmp_path: Path) -> None:
-    """On a simulated flexion-extension journey, registration matches the simulator's true motion."""
-    sim = pytest.importorskip("fusionwatch.sim", reason="fusionwatch.sim not available yet")
-    if not hasattr(sim, "simulate_journey"):
-        pytest.skip("fusionwatch.sim has no simulate_journey yet")
-    from benchmarks.bench_motion import simulated_pairs
-
-    pairs = list(simulated_pairs(tmp_path, seeds=(0,)))
-    if not pairs:
-        pytest.skip("no simulated journey with flexion and extension films")
-    for pair in pairs[:1]:
-        for r in register_motion(pair.flexion, pair.extension, pair.lm_flexion, pair.lm_extension):
-            truth = pair.truth.get(r.level)
-            if truth and truth.get("angle_deg") is not None:
-                assert r.angle_deg == pytest.approx(truth["angle_deg"], abs=0.5)
+def test_simulated_pair_when_simulator_exists() -> None:
+    """On a simulated flexion/extension pair (with hardware), registration matches the simulator's true motion."""
+    sim = pytest.importorskip("fusionwatch.sim", reason="fusionwatch.sim not available")
+    try:
+        params = sim.SpineParams()
+        bent = {
+            View.FLEXION: params.moved(d_angles=(-2, -2, -2, -3, -2), d_slips=(0, 0, 0, 0.3, 0.2), d_tilt=-3),
+            View.EXTENSION: params.moved(d_angles=(2, 2, 2, 3, 2), d_slips=(0, 0, 0, -0.3, -0.2), d_tilt=3),
+        }
+        films = {
+            view: sim.simulate_film(
+                q, sim.FilmSpec(view=view, width=800, height=1000), neutral_params=params, anatomy_seed=1, noise_seed=i
+            )
+            for i, (view, q) in enumerate(bent.items())
+        }
+    except (AttributeError, TypeError) as exc:  # the simulator's API moved on: this test must follow it
+        pytest.skip(f"fusionwatch.sim API differs: {exc}")
+    radiographs = {}
+    for view, film in films.items():
+        cam = film.camera
+        spacing = Spacing.isotropic(cam.pixel_mm * cam.sod_mm / cam.sid_mm, SpacingSource.MAGNIFICATION_CORRECTED)
+        radiographs[view] = Radiograph(film.pixels.astype(np.float32), spacing, view, source=f"sim-{view.value}")
+    f, e = films[View.FLEXION], films[View.EXTENSION]
+    results = register_motion(radiographs[View.FLEXION], radiographs[View.EXTENSION], f.landmarks, e.landmarks)
+    for r in results:
+        key = r.level.replace("-", "_")
+        true_angle = (
+            e.truth["measurements"][f"segmental_lordosis_{key}"] - f.truth["measurements"][f"segmental_lordosis_{key}"]
+        )
+        true_mm = e.truth["measurements"][f"slip_mm_{key}"] - f.truth["measurements"][f"slip_mm_{key}"]
+        # budget: 2 x the 0.15 deg model SD measured on simulated films; translation within the issue's 0.3 mm
+        assert r.angle_deg == pytest.approx(true_angle, abs=2 * 0.15 + 0.1)
+        assert r.translation_mm == pytest.approx(true_mm, abs=TRANSLATION_TOL_MM)
 
 
 class TestMotionCli:

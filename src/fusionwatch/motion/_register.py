@@ -62,6 +62,14 @@ INIT_SHIFT_SD_FRACTION = 0.03
 """SD of the random shift added to the initialisation, as a fraction of the body size."""
 WORK_SIZE_PX = 180.0
 """Bodies larger than this (longest side, px) are registered on a downsampled copy (area interpolation)."""
+ANGLE_MODEL_SD_DEG = 0.15
+"""Error of the rigid 2-D model itself (perspective, overlapping structures, out-of-plane motion), added in quadrature
+to the run spread: the angle error SD on simulated projection films was 0.16-0.19 deg while the run spread was ~0.04
+(benchmarks/bench_motion.py, docs/BENCHMARKS.md)."""
+TRANSLATION_MODEL_SD_MM = 0.1
+"""The same for translation: error SD 0.05-0.12 mm on simulated, drawn-with-implants and warped real films."""
+TRANSLATION_MODEL_SD_PERCENT = 0.25
+"""The translation model term on uncalibrated films, in % of the endplate depth (0.1 mm of a ~40 mm endplate)."""
 MIN_BODY_ASPECT = 0.4
 """A body outline lower than this fraction of its width is reported as doubtful (lumbar bodies are ~0.6-0.8)."""
 MIN_ECC = 0.5
@@ -482,15 +490,23 @@ def register_motion(
         ang = np.array([r[0] for r in per_run])
         pct = np.array([r[2] for r in per_run])
         mm = np.array([r[1] for r in per_run], float) if per_run[0][1] is not None else None
-        def sd(a):
-            return float(np.std(a, ddof=1)) if len(a) > 1 else float("nan")
+
+        def sd(a: np.ndarray, model: float) -> float:
+            spread = float(np.std(a, ddof=1)) if len(a) > 1 else 0.0
+            return math.hypot(spread, model)
+
+        def spread(a: np.ndarray) -> float:
+            return round(float(np.std(a, ddof=1)), 4) if len(a) > 1 else float("nan")
+
         lm = landmark_motion(lm_flexion, lm_extension, seg, sf, se)
         evidence: dict[str, Any] = {
             "facing": facing.value,
             "runs": n,
             "angle_runs_deg": [round(float(a), 4) for a in ang],
             "translation_percent_runs": [round(float(p), 4) for p in pct],
-            "translation_percent_sd": sd(pct),
+            "translation_percent_sd": sd(pct, TRANSLATION_MODEL_SD_PERCENT),
+            "angle_run_spread_deg": spread(ang),
+            "translation_run_spread": spread(mm if mm is not None else pct),
             "spacing": None if sf is None else {"dx_mm": sf.dx_mm, "dy_mm": sf.dy_mm, "source": sf.source.value},
             "bodies": {
                 b.level.value: {
@@ -501,7 +517,10 @@ def register_motion(
                 }
                 for b in (bu, bl)
             },
-            "uncertainty": "SD over registration runs with perturbed start pose and body region",
+            "uncertainty": (
+                "SD = sqrt(spread over registration runs with perturbed start pose and body region^2 + model term^2); "
+                f"model terms {ANGLE_MODEL_SD_DEG} deg, {TRANSLATION_MODEL_SD_MM} mm"
+            ),
         }
         levels_named = tuple(lv.value + ":" for lv in Level)
         own = (seg.upper.value + ":", seg.lower.value + ":")
@@ -510,10 +529,12 @@ def register_motion(
             MotionResult(
                 level=seg.name,
                 angle_deg=float(np.median(ang)),
-                angle_sd_deg=sd(ang),
+                angle_sd_deg=sd(ang, ANGLE_MODEL_SD_DEG),
                 translation_mm=None if mm is None else float(np.median(mm)),
                 translation_percent=float(np.median(pct)),
-                translation_sd=sd(mm) if mm is not None else sd(pct),
+                translation_sd=sd(mm, TRANSLATION_MODEL_SD_MM)
+                if mm is not None
+                else sd(pct, TRANSLATION_MODEL_SD_PERCENT),
                 translation_sd_unit=Unit.MM if mm is not None else Unit.PERCENT,
                 method=METHOD,
                 evidence=evidence,

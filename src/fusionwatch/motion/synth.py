@@ -2,8 +2,8 @@
 
 Draws L4, L5 and S1 (with a pelvis block that moves with S1) as textured bodies with a cortical rim on a smooth
 soft-tissue background, in a flexion pose and in an extension pose that differs by known segmental rotations and
-translations plus a global repositioning of the patient; optional pedicle screws (rigid with their body), rods (redrawn between the moving
-screw heads) and an interbody cage with marker pins. This is not the product's radiograph simulator
+translations plus a global repositioning of the patient; optional pedicle screws (rigid with their body), rods (redrawn
+between the moving screw heads) and an interbody cage with marker pins. This is not the product's radiograph simulator
 (:mod:`fusionwatch.sim`): it exists so that the motion code can be tested without it.
 """
 
