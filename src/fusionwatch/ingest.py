@@ -376,6 +376,15 @@ def _parse_date(text: Any, what: str) -> dt.date:
         raise InputError(f"{what}: expected a date YYYY-MM-DD, got {text!r}.") from None
 
 
+def _journey_implants(implants: Any) -> dict[str, tuple[str, ...]]:
+    """Surgery implants from the manifest: a list of names, or the simulator's ``{"cage": "PEEK" | None, ...}``."""
+    if isinstance(implants, list):
+        return {"implants": tuple(str(x) for x in implants)}
+    if isinstance(implants, dict):
+        return {"implants": ("pedicle_screws", "rods") + (("interbody_cage",) if implants.get("cage") else ())}
+    return {}
+
+
 def ingest_journey(
     journey_json: str | Path,
     store: Store,
@@ -423,7 +432,7 @@ def ingest_journey(
             date=_parse_date(s["date"], "surgery.date"),
             levels=tuple((Level(a), Level(b)) for a, b in s.get("levels", [["L5", "S1"]])),
             approach=Approach(s.get("approach", "TLIF")),
-            **({"implants": tuple(s["implants"])} if isinstance(s.get("implants"), list) else {}),
+            **_journey_implants(s.get("implants")),
         )
         films = list(data.get("films", []))
     except (KeyError, TypeError, ValueError) as exc:

@@ -304,7 +304,15 @@ def patient_add(
         segs = tuple((Level(a.strip()), Level(b.strip())) for a, b in (s.split("-") for s in levels.split(",")))
     except ValueError:
         raise InputError(f"--levels must look like L5-S1 or L4-L5,L5-S1, got {levels!r}.") from None
-    surgery = Surgery(date=_date(surgery_date, "--surgery-date"), levels=segs, approach=appr)  # type: ignore[arg-type]
+    implants = (
+        ("pedicle_screws", "rods") if appr is Approach.POSTEROLATERAL else ("pedicle_screws", "rods", "interbody_cage")
+    )
+    surgery = Surgery(
+        date=_date(surgery_date, "--surgery-date"),  # type: ignore[arg-type]
+        levels=segs,
+        approach=appr,
+        implants=implants,
+    )
     store = _store(db)
     try:
         store.add_patient(Patient(key=key, patient_id=patient_id))

@@ -38,10 +38,10 @@ def _films(*visits: VisitInput) -> tuple[str, ...]:
 
 
 def has_interbody_cage(surgery: Surgery | None) -> bool:
-    """True when the operation placed an interbody cage (TLIF, PLIF, ALIF, or ``interbody_cage`` among the implants)."""
+    """True when ``interbody_cage`` is among the implants (the default for TLIF/PLIF/ALIF); unknown surgery -> True."""
     if surgery is None:
         return True
-    return "interbody_cage" in surgery.implants or surgery.approach.value in ("TLIF", "PLIF", "ALIF")
+    return "interbody_cage" in surgery.implants
 
 
 def _height_loss(

@@ -17,9 +17,6 @@ from fusionwatch.records import Finding, FusionStatus, Severity
 __all__ = ["fusion_status", "NON_UNION_SIGN_KINDS", "fused_segment_motion", "is_moving"]
 
 NON_UNION_SIGN_KINDS: tuple[str, ...] = (
-    "cage_subsidence",
-    "fused_disc_height_loss",
-    "cage_migration",
     "screw_loosening",
     "screw_breakage",
     "rod_fracture",
@@ -28,8 +25,11 @@ NON_UNION_SIGN_KINDS: tuple[str, ...] = (
     "halo",
     "lucency",
 )
-"""Finding kinds (or prefixes/parts of them) read as signs that the segment has not united (CLINICAL.md "Fusion and
-hardware": subsidence, migration, loosening, breakage and lucency go with non-union)."""
+"""Finding kinds (or parts of them) read as signs that the segment has not united: hardware failure and loosening
+(CLINICAL.md "Fusion and hardware": a pseudarthrosis loads the hardware until it loosens or breaks) and lucency at the
+cage-endplate interface (Brantigan-Steffee-Fraser). Cage subsidence and migration are reported as findings but are not
+read as non-union on their own: a subsided cage still fuses in most series (CLINICAL.md lists them as hardware checks,
+not fusion criteria)."""
 
 _NO_BONE_EVIDENCE = BoneEvidence()
 CT = "thin-cut CT (bridging bone across the disc space)"
