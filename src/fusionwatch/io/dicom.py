@@ -155,7 +155,8 @@ def _first_float(value: object) -> float | None:
     if value is None:
         return None
     if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
-        value = list(value)[0] if len(value) else None  # type: ignore[arg-type]
+        items = list(value)  # type: ignore[call-overload]
+        value = items[0] if items else None
     try:
         result = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
@@ -217,7 +218,8 @@ def read_dicom_image(path: str | Path) -> DicomImage:
 
     if not any(k in ds for k in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")):
         sop = ds.get("SOPClassUID")
-        kind = f"a {sop.name!r} object" if sop is not None and getattr(sop, "name", "") else "this object"
+        sop_name = str(getattr(sop, "name", "") or "") if sop is not None else ""
+        kind = f"a {sop_name!r} object" if sop_name else "this object"
         raise UnsupportedImageError(
             f"{path} has no Pixel Data (7FE0,0010): {kind} is not an image. Give the radiograph itself."
         )

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from fusionwatch._typing import Point
 from fusionwatch.errors import InputError, UnsupportedImageError
-from fusionwatch.io._calibration import choose_spacing
-from fusionwatch.io._view import decide_view
+from fusionwatch.io._calibration import DicomCalibration, choose_spacing
+from fusionwatch.io._view import ViewHints, decide_view
 from fusionwatch.io.dicom import dicom_image_size, is_dicom_dataset, read_dicom_image
 from fusionwatch.io.raster import raster_image_size, read_raster_image
 from fusionwatch.radiograph import DicomIds, Radiograph, View
@@ -145,12 +145,16 @@ def read_radiograph(
     path = Path(path)
     kind = _format(path)
     warnings: list[str] = []
+    calibration: DicomCalibration | None = None
+    hints: ViewHints | None = None
+    window: tuple[float, float] | None = None
+    acquired: dt.date | None = None
+    ids = DicomIds()
     if kind == "dicom":
         dicom = read_dicom_image(path)
         pixels = dicom.pixels
         warnings += dicom.warnings
         calibration, hints, ids, window = dicom.calibration, dicom.view_hints, dicom.ids, dicom.display_window
-        acquired = None
         for label, text in dicom.dates:
             try:
                 acquired = parse_dicom_date(text)
@@ -160,8 +164,6 @@ def read_radiograph(
     else:
         pixels, notes = read_raster_image(path, kind)
         warnings += notes
-        calibration = hints = window = None
-        ids, acquired = DicomIds(), None
 
     height, width = pixels.shape
     if width < _MIN_SIZE or height < _MIN_SIZE:

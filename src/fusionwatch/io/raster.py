@@ -63,7 +63,8 @@ def _read_pillow(path: Path, notes: list[str]) -> np.ndarray:
     try:
         with _warnings.catch_warnings():
             _warnings.simplefilter("ignore")
-            with Image.open(path) as img:
+            with Image.open(path) as opened:
+                img: Image.Image = opened
                 n_frames = getattr(img, "n_frames", 1)
                 if n_frames > 1:
                     raise UnsupportedImageError(f"{path} holds {n_frames} frames; expected one radiograph.")

@@ -147,12 +147,12 @@ def _local_axes(centres: np.ndarray) -> np.ndarray:
     return np.array(axes)
 
 
-def read_spineweb_row(values_136: Sequence[float], width: int, height: int) -> Landmarks:
+def read_spineweb_row(values_136: Sequence[float | str], width: int, height: int) -> Landmarks:
     """One ``landmarks.csv`` row -> AP landmarks of L1..L5 in pixels.
 
     Parameters
     ----------
-    values_136 : sequence of 136 floats
+    values_136 : sequence of 136 floats (or numeric strings, as read from the CSV)
         68 x values divided by the image width, then 68 y values divided by the image height (T1..L5 x 4 corners).
     width, height : int
         Image size in pixels; ``x_px = x * width``, ``y_px = y * height``.
