@@ -270,7 +270,8 @@ def override(
         entries.append(("bone:bridging", f"{bridging:g}"))
     if not entries:
         raise InputError("Nothing to record: give --status, --bridwell, --finding, --lucency or --bridging.")
-    when: str | dt.date = _date(visit, "visit") if visit[:1].isdigit() else visit  # type: ignore[assignment]
+    is_date = len(visit) == 10 and visit[4] == "-" and visit[7] == "-" and visit[:4].isdigit()
+    when: str | dt.date = _date(visit, "visit") if is_date else visit  # type: ignore[assignment]
     now = dt.datetime.now(dt.UTC)
     store = _store(db)
     try:

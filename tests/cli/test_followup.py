@@ -1,0 +1,125 @@
+"""Tests for ``fusionwatch ingest``, ``followup``, ``override`` and ``patient add`` (fusionwatch.cli.followup)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from _synth import draw_lateral_spine, write_dicom
+from fusionwatch.cli import app
+from fusionwatch.io import write_landmarks
+
+runner = CliRunner()
+SURGERY = dt.date(2025, 1, 10)
+
+
+def _films(folder: Path) -> Path:
+    """Two DICOM lateral films of patient CLI-PID at 6 weeks and 12 months, the later with 3 mm less L5-S1 disc."""
+    folder.mkdir()
+    for name, day, drop in (("a", 42, 0.0), ("b", 365, 3.0)):
+        pixels, lm = draw_lateral_spine(width=192, height=384, mm_per_px=1.0, seed=day)
+        when = (SURGERY + dt.timedelta(days=day)).strftime("%Y%m%d")
+        write_dicom(folder / f"{name}.dcm", pixels, spacing=(1.0, 1.0), study_date=when, extra={"PatientID": "CLI-PID"})
+        moved = {k: (x, y + drop if k.startswith("L5.inferior") else y) for k, (x, y) in lm.points.items()}
+        write_landmarks(lm.with_points(moved), folder / f"{name}.landmarks.json")
+    return folder
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'cli.db'}"
+
+
+def _run(*args: str) -> object:
+    return runner.invoke(app, list(args))
+
+
+def test_patient_ingest_followup_json(tmp_path: Path, db: str) -> None:
+    """patient add, ingest, then followup --json: visits, the subsidence finding and a status per visit."""
+    r = _run(
+        "patient",
+        "add",
+        "K-CLI",
+        "--surgery-date",
+        "2025-01-10",
+        "--approach",
+        "TLIF",
+        "--patient-id",
+        "CLI-PID",
+        "--db",
+        db,
+    )
+    assert r.exit_code == 0, r.output
+    films = _films(tmp_path / "films")
+    r = _run("ingest", str(films), "--db", db, "--json")
+    assert r.exit_code == 0, r.output
+    report = json.loads(r.output)
+    assert (report["added"], report["skipped"], report["failed"], report["patients"]) == (2, 0, 0, ["K-CLI"])
+    assert "CLI-PID" not in r.output
+    r = _run("ingest", str(films), "--db", db)
+    assert r.exit_code == 0 and "0 added, 2 skipped" in r.output
+    r = _run("followup", "K-CLI", "--db", db, "--json")
+    assert r.exit_code == 0, r.output
+    tl = json.loads(r.output)
+    assert [v["label"] for v in tl["visits"]] == ["6-weeks", "12-months"]
+    last = tl["visits"][-1]
+    assert [f["kind"] for f in last["findings"]] == ["cage_subsidence"]
+    assert last["status"]["status"] == "insufficient_evidence" and "CT" in last["status"]["decide_with"]
+    r = _run("followup", "K-CLI", "--db", db)
+    assert r.exit_code == 0 and "cage_subsidence" in r.output and "disc_height_mean_L5_S1" in r.output
+
+
+def test_override_shown_beside_automatic_status(tmp_path: Path, db: str) -> None:
+    _run("patient", "add", "K-CLI", "--surgery-date", "2025-01-10", "--patient-id", "CLI-PID", "--db", db)
+    _run("ingest", str(_films(tmp_path / "films")), "--db", db)
+    r = _run(
+        "override",
+        "K-CLI",
+        "12-months",
+        "--author",
+        "dr-amy",
+        "--status",
+        "fused_criteria_met",
+        "--bridwell",
+        "ii",
+        "--reason",
+        "CT shows bridging",
+        "--db",
+        db,
+    )
+    assert r.exit_code == 0, r.output
+    assert "recorded grade:bridwell = II" in r.output
+    tl = json.loads(_run("followup", "K-CLI", "--db", db, "--json").output)
+    last = tl["visits"][-1]
+    assert last["status"]["status"] == "insufficient_evidence"
+    assert last["reader_status"]["value"] == "fused_criteria_met" and last["reader_status"]["author"] == "dr-amy"
+    assert last["bridwell_grade"]["value"] == "II"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--status", "fused"], "--status must be one of"),
+        (["--bridwell", "V"], "--bridwell must be one of"),
+        (["--finding", "nokind"], "--finding must be KIND=VALUE"),
+        ([], "Nothing to record"),
+    ],
+)
+def test_override_bad_input(tmp_path: Path, db: str, args: list[str], message: str) -> None:
+    _run("patient", "add", "K-CLI", "--surgery-date", "2025-01-10", "--db", db)
+    r = _run("override", "K-CLI", "2025-02-21", "--author", "amy", *args, "--db", db)
+    assert r.exit_code == 2 and message in r.output
+
+
+def test_unknown_patient_is_a_clear_error(db: str) -> None:
+    r = _run("followup", "nobody", "--db", db)
+    assert r.exit_code == 2 and "Unknown patient key 'nobody'" in r.output
+
+
+def test_patient_add_bad_approach(db: str) -> None:
+    r = _run("patient", "add", "K", "--surgery-date", "2025-01-10", "--approach", "XLIF", "--db", db)
+    assert r.exit_code == 2 and "--approach must be one of" in r.output
