@@ -137,6 +137,18 @@ class TestInvalidDicomValues:
         assert not any("copy the detector value" in w for w in read_radiograph(calibrated).warnings)
 
 
+def test_cr_plate_spacing_warns(tmp_path) -> None:
+    """A CR film with only Pixel Spacing is used as patient plane but flagged; a calibration type silences it."""
+    film = read_radiograph(write_dicom(tmp_path / "cr.dcm", spacing=PS, modality="CR"))
+    assert film.spacing.source is SpacingSource.PATIENT_PLANE
+    assert any("imaging plate" in w for w in film.warnings)
+    typed = write_dicom(
+        tmp_path / "cr2.dcm", spacing=PS, modality="CR", extra={"PixelSpacingCalibrationType": "GEOMETRY"}
+    )
+    assert not any("imaging plate" in w for w in read_radiograph(typed).warnings)
+    assert not any("imaging plate" in w for w in read_radiograph(write_dicom(tmp_path / "dx.dcm", spacing=PS)).warnings)
+
+
 def test_png_has_no_spacing_unless_given(tmp_path) -> None:
     """PNG carries no spacing (its DPI is ignored); a user value gives user calibration."""
     from PIL import Image

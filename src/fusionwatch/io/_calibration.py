@@ -46,12 +46,15 @@ class DicomCalibration:
         (0018,1114) *Estimated Radiographic Magnification Factor*, as stored.
     calibration_type : str or None
         (0028,0A02) *Pixel Spacing Calibration Type* (``GEOMETRY``, ``FIDUCIAL``), used only in a warning.
+    modality : str or None
+        (0008,0060) *Modality*, used only in a warning (CR plates).
     """
 
     pixel_spacing: Sequence[object] | None = None
     imager_pixel_spacing: Sequence[object] | None = None
     magnification: object | None = None
     calibration_type: str | None = None
+    modality: str | None = None
 
 
 def _row_col_pair(value: object, label: str, warnings: list[str]) -> tuple[float, float] | None:
@@ -184,6 +187,11 @@ def choose_spacing(
                     "Pixel Spacing (0028,0030) equals Imager Pixel Spacing (0018,1164) and no Pixel Spacing "
                     "Calibration Type (0028,0A02) is given: some devices copy the detector value, so millimetres "
                     "may be overstated by 10-20 %."
+                )
+            elif ips is None and not dicom.calibration_type and (dicom.modality or "").upper() == "CR":
+                warnings.append(
+                    "CR image with Pixel Spacing (0028,0030) but no Pixel Spacing Calibration Type (0028,0A02): on "
+                    "CR the value often describes the imaging plate, so millimetres may be overstated by 10-20 %."
                 )
         elif ips is not None and factor is not None:
             from_dicom = Spacing(

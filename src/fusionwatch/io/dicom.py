@@ -290,6 +290,7 @@ def read_dicom_image(path: str | Path) -> DicomImage:
         imager_pixel_spacing=_raw_values(ds, "ImagerPixelSpacing"),  # type: ignore[arg-type]
         magnification=_raw_values(ds, "EstimatedRadiographicMagnificationFactor"),
         calibration_type=_text(ds, "PixelSpacingCalibrationType"),
+        modality=modality or None,
     )
     hints = ViewHints(
         view_position=_text(ds, "ViewPosition") or "",
