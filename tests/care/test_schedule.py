@@ -19,7 +19,7 @@ def test_statuses_by_hand() -> None:
     s = build_schedule(SURGERY, [dt.date(2026, 4, 12), dt.date(2026, 1, 25)], today=dt.date(2026, 7, 20))
     assert _status(s) == {
         "wound-check": ItemStatus.DONE,
-        "6-weeks": ItemStatus.OVERDUE,  # window closed on day 56 = 2026-03-07
+        "6-weeks": ItemStatus.MISSED,  # window closed on day 56 = 2026-03-07, and the 3-month visit is done
         "3-months": ItemStatus.DONE,
         "6-months": ItemStatus.DUE,  # today (day 191) inside 155-215
         "12-months": ItemStatus.UPCOMING,
@@ -31,7 +31,14 @@ def test_statuses_by_hand() -> None:
     assert items["6-weeks"].window_end == dt.date(2026, 3, 7)
     assert s.day == 191
     assert s.restriction_phase.id == "maintenance"
-    assert [i.visit.id for i in s.overdue] == ["6-weeks"]
+    assert s.overdue == ()
+    assert "6-weeks" not in [i.visit.id for i in s.next_items]
+
+
+def test_overdue_when_nothing_later_done() -> None:
+    """No visit since the wound check: at day 130 the 6-week and 3-month visits are overdue, not missed."""
+    s = build_schedule(SURGERY, [dt.date(2026, 1, 25)], today=SURGERY + dt.timedelta(days=130))
+    assert [i.visit.id for i in s.overdue] == ["6-weeks", "3-months"]
 
 
 def test_window_edges_inclusive() -> None:

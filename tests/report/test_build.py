@@ -72,7 +72,7 @@ def test_cli_journey(db: str, tmp_path: Path) -> None:
     ics = tmp_path / "k7.ics"
     out = _run("care", "K-7", "--ics", str(ics), "--today", TODAY, "--db", db)
     assert out.index("RED FLAGS") < out.index("surgery 2026-01-10")
-    assert "overdue" in out and ics.read_bytes().startswith(b"BEGIN:VCALENDAR")
+    assert "missed" in out and ics.read_bytes().startswith(b"BEGIN:VCALENDAR")  # wound check, later visits done
 
     rep = tmp_path / "rep"
     out = _run("report", "K-7", "--out", str(rep), "--deidentify", "--today", TODAY, "--db", db)

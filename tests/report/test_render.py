@@ -55,7 +55,7 @@ class TestClinician:
         text = _text(render_clinician_html(patient))
         for needle in ("Delayed union suspected", "on track", "Dr Reader", "Disc height L5-S1 fell 2.6 mm",
                        "8.4 mm", "-2.6 mm", "subsidence: loss > 2 mm", "2.1 deg ± 0.8", "Baseline: 6-weeks",
-                       "Current: 6-months", "MCID 12.8 met", "overdue", "EXAMPLE"):
+                       "Current: 6-months", "MCID 12.8 met", "missed", "EXAMPLE"):
             assert needle in text, needle
         page = render_clinician_html(patient)
         assert page.count("data:image/png;base64,") >= 4  # 2 films + 2 trend plots

@@ -3,7 +3,8 @@
 Status of each planned visit (:class:`ItemStatus`):
 
 - ``done``      a visit on record falls inside the visit's window (days after surgery, inclusive);
-- ``overdue``   no visit on record and today is past the window's last day;
+- ``overdue``   no visit on record, today is past the window's last day, and no later planned visit is done yet;
+- ``missed``    as overdue, but a later planned visit is already done (nothing left to book; shown, never hidden);
 - ``due``       no visit on record and today is inside the window;
 - ``upcoming``  no visit on record and the window has not opened yet.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 from fusionwatch.care.protocol import (
@@ -41,6 +42,7 @@ class ItemStatus(str, Enum):
     DONE = "done"
     DUE = "due"
     OVERDUE = "overdue"
+    MISSED = "missed"
     UPCOMING = "upcoming"
 
 
@@ -112,7 +114,7 @@ class Schedule:
     @property
     def next_items(self) -> tuple[ScheduleItem, ...]:
         """Items still to do (due, overdue or upcoming), in date order."""
-        return tuple(i for i in self.items if i.status is not ItemStatus.DONE)
+        return tuple(i for i in self.items if i.status not in (ItemStatus.DONE, ItemStatus.MISSED))
 
 
 def build_schedule(
@@ -169,6 +171,12 @@ def build_schedule(
             done = None
             status = ItemStatus.OVERDUE if today > end else ItemStatus.DUE if today >= start else ItemStatus.UPCOMING
         items.append(ScheduleItem(spec, surgery_date + dt.timedelta(days=spec.day), start, end, status, done))
+    last_done = max((i.due_date for i in items if i.status is ItemStatus.DONE), default=None)
+    items = [
+        replace(i, status=ItemStatus.MISSED)
+        if i.status is ItemStatus.OVERDUE and last_done is not None and i.due_date < last_done else i
+        for i in items
+    ]
     unmatched = tuple(d for d in recorded if d not in used and d >= surgery_date)
     return Schedule(protocol, surgery_date, today, tuple(items), unmatched)
 
@@ -193,7 +201,7 @@ def to_ics(schedule: Schedule, *, patient_key: str = "", include_done: bool = Fa
     seed = hashlib.sha256(f"{patient_key}|{schedule.surgery_date.isoformat()}".encode()).hexdigest()[:16]
     stamp = dt.datetime.combine(schedule.today, dt.time(0, 0), tzinfo=dt.UTC)
     for item in schedule.items:
-        if item.status is ItemStatus.DONE and not include_done:
+        if item.status in (ItemStatus.DONE, ItemStatus.MISSED) and not include_done:
             continue
         ev = Event()
         ev.add("uid", f"{seed}-{item.visit.id}@fusionwatch")

@@ -97,7 +97,7 @@ def care(
     table = Table(show_header=True, header_style="bold")
     for col in ("visit", "due", "window", "films", "status"):
         table.add_column(col)
-    colour = {"done": "green", "due": "yellow", "overdue": "bold red", "upcoming": "white"}
+    colour = {"done": "green", "due": "yellow", "overdue": "bold red", "missed": "dim", "upcoming": "white"}
     for i in s.items:
         done = f" {i.done_on.isoformat()}" if i.done_on else ""
         table.add_row(i.visit.label, i.due_date.isoformat(), f"{i.window_start} - {i.window_end}", i.imaging_text,

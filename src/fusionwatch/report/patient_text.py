@@ -178,10 +178,7 @@ def patient_text(data: ReportData) -> PatientText:
         if tp is not None:
             exercises = [*tp.goals, *(f"Example exercise: {e}" for e in tp.example_exercises)]
         meds = [n.patient for n in s.medication_notes]
-        last_done = max((i.due_date for i in s.items if i.status is ItemStatus.DONE), default=None)
-        todo = [i for i in s.next_items
-                if not (i.status is ItemStatus.OVERDUE and last_done is not None and i.due_date < last_done)]
-        # an overdue visit with a later visit already done is past: the care team sees it, the patient is not asked
+        todo = list(s.next_items)  # a missed visit (a later one is done) is not put to the patient again
         for item in sorted(todo, key=lambda i: (i.status is not ItemStatus.OVERDUE, i.due_date))[:4]:
             if item.status is ItemStatus.OVERDUE:
                 when = f"Missed (was due {_date(item.due_date)})"

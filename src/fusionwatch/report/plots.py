@@ -18,6 +18,9 @@ from fusionwatch.units import Unit  # noqa: E402
 
 __all__ = ["measurement_trends_png", "prom_trends_png"]
 
+_MIN_SPAN = {Unit.DEG: 10.0, Unit.MM: 4.0, Unit.PERCENT: 10.0, Unit.RATIO: 0.1, Unit.PX: 20.0, Unit.GRADE: 2.0}
+"""Smallest y-axis range per unit, so sub-threshold noise is not drawn as a trend."""
+
 _STYLE = {"font.size": 8, "axes.titlesize": 8.5, "axes.labelsize": 8, "xtick.labelsize": 7, "ytick.labelsize": 7}
 
 
@@ -65,7 +68,15 @@ def measurement_trends_png(
             if base is not None and (bm := base.measurement(name)) is not None and bm.value is not None:
                 if bm.unit is unit:
                     ax.axhline(bm.value, color="#888", lw=0.8, ls="--")
-            ax.set_title(f"{label(name)} ({unit.value if unit else ''})")
+            title = label(name)
+            if unit is not None and f"({unit.value})" not in title:
+                title += f" ({unit.value})"
+            ax.set_title(title)
+            lo, hi = min(ys), max(ys)
+            span = _MIN_SPAN.get(unit, 0.0)
+            if hi - lo < span:  # do not blow noise up to full height: keep a clinically meaningful minimum range
+                mid = (hi + lo) / 2
+                ax.set_ylim(mid - span / 2, mid + span / 2)
             ax.set_xlabel("days since surgery")
             ax.grid(alpha=0.3, lw=0.5)
         for ax in list(axes.flat)[len(series):]:

@@ -67,6 +67,8 @@ def _fmt(value: float | None, unit: Unit, signed: bool = False) -> str:
     if unit is Unit.GRADE:
         return "0" if value == 0 else "I II III IV V".split()[max(0, min(4, int(value) - 1))]
     digits = 2 if unit is Unit.RATIO else 1
+    if abs(value) < 0.5 * 10**-digits:
+        value = 0.0  # no "-0.0"
     text = f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
     return f"{text} {unit.value}" if unit is not Unit.RATIO else text
 
