@@ -317,3 +317,55 @@ def test_kill_9_mid_ingest_loses_nothing_and_rerun_completes(tmp_path: Path) -> 
         assert len(report.skipped) == counts["radiographs"] and len(report.added) == n - counts["radiographs"]
         assert not report.failed
         assert len(store.list_films("K-KILL")) == n
+
+
+class TestDetectorAndReader:
+    def test_detector_used_without_landmark_file(self, known_patient: Store, tmp_path: Path) -> None:
+        """Without a landmark file the detector's points are stored as an automatic version and measured."""
+        pixels, lm = draw_lateral_spine(width=192, height=384, mm_per_px=1.0, seed=3)
+        write_dicom(
+            tmp_path / "d.dcm",
+            pixels,
+            spacing=(1.0, 1.0),
+            study_date="20250221",
+            extra={"PatientID": SYNTHETIC_PATIENT_ID},
+        )
+        report = ingest([tmp_path], known_patient, detect=lambda film: lm, analyse=False)
+        (o,) = report.added
+        assert o.measured
+        (v,) = known_patient.landmark_history(o.film_id)
+        assert v.kind == "automatic" and len(v.measurements) > 10
+
+    def test_detector_failure_flags_the_film(self, known_patient: Store, tmp_path: Path) -> None:
+        """A detector error does not fail the file: it is stored and flagged with the detector's reason."""
+        from fusionwatch.errors import ViewError
+
+        def broken(film):
+            raise ViewError("No lateral landmark model is installed")
+
+        _dicom_film(tmp_path, "n", 42, landmarks=False)
+        report = ingest([tmp_path], known_patient, detect=broken, analyse=False)
+        (o,) = report.added
+        assert not o.measured and "No lateral landmark model" in o.reason
+        review = known_patient.load_timeline("K-1").visit("6-weeks").review
+        assert [r.summary for r in review] == ["Landmark detection failed: No lateral landmark model is installed"]
+
+    def test_reader_edit_is_measured_and_wins(self, known_patient: Store, tmp_path: Path) -> None:
+        """A reader's landmarks become a new version with fresh measurements; the timeline uses them."""
+        from fusionwatch.ingest import record_reader_landmarks
+        from fusionwatch.io import read_landmarks
+        from fusionwatch.measurement import MeasureName
+
+        _dicom_film(tmp_path, "a", 42)
+        _dicom_film(tmp_path, "b", 365, seed=5)
+        report = ingest([tmp_path], known_patient, analyse=False)
+        film_b = next(o.film_id for o in report.added if o.path.endswith("b.dcm"))
+        assert "cage_subsidence" not in known_patient.load_timeline("K-1").visit("12-months").finding_kinds()
+        edited = _lower_l5(read_landmarks(tmp_path / "b.landmarks.json"), 4.0)
+        assert record_reader_landmarks(known_patient, film_b, edited, "dr-amy") == 2
+        v = known_patient.load_timeline("K-1").visit("12-months")
+        assert -4.0 < v.measurement(MeasureName.DISC_HEIGHT_MEAN_L5_S1).delta_vs_baseline < -2.0  # tilted endplate
+        assert known_patient.current_landmarks(film_b).author == "dr-amy"
+        assert "cage_subsidence" in v.finding_kinds()
+        with pytest.raises(InputError, match="author"):
+            record_reader_landmarks(known_patient, film_b, edited, " ")

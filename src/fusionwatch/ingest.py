@@ -46,6 +46,7 @@ __all__ = [
     "Detector",
     "Progress",
     "JOURNEY_SCHEMA",
+    "record_reader_landmarks",
 ]
 
 log = logging.getLogger(__name__)
@@ -256,13 +257,19 @@ def _ingest_one(
     landmarks: Landmarks | None = None
     kind = "file"
     review: list[Finding] = []
+    reason = ""
     lm_path = landmarks_path or sidecar_landmarks(path)
     if lm_path is not None:
         landmarks = read_landmarks(lm_path)
     elif detect is not None:
-        landmarks, kind = detect(film), "automatic"
+        try:
+            landmarks, kind = detect(film), "automatic"
+        except FusionwatchError as exc:
+            reason = f"needs landmarks: the detector could not place them ({exc})"
+            review.append(
+                Finding("needs_landmarks", Severity.INFO, f"Landmark detection failed: {exc}", films=(film_id,))
+            )
     measurements: Sequence[Any] = ()
-    reason = ""
     if landmarks is not None:
         try:
             analysis = analyse_film(film, landmarks)
@@ -278,7 +285,7 @@ def _ingest_one(
                 film = _with_warnings(film, analysis.warnings)
             if analysis.needs_review:
                 reason = "review: " + "; ".join(analysis.needs_review)
-    else:
+    elif not reason:
         review.append(
             Finding(
                 "needs_landmarks",
@@ -366,6 +373,31 @@ def ingest(
     if analyse:
         report.notes += analyse_visits(store, report.patient_keys)
     return report
+
+
+def record_reader_landmarks(store: Store, film_id: str, landmarks: Landmarks, author: str) -> int:
+    """A reader's corrected landmarks for a stored film: measured and stored as a new version (earlier ones are kept).
+
+    The film file is read again for its spacing; the new version wins over automatic ones in every timeline.
+
+    Returns
+    -------
+    int
+        The new version number.
+
+    Raises
+    ------
+    InputError
+        Unknown film, or no author. LandmarkError / ViewError when the landmarks do not fit the film.
+    """
+    if not author or not author.strip():
+        raise InputError("A reader's landmark edit needs the reader's name (author).")
+    rec = store.get_film(film_id)
+    film = read_radiograph(rec.file_path, view=View(rec.view) if rec.view else None)
+    analysis = analyse_film(film, landmarks)
+    return store.add_landmark_set(
+        film_id, analysis.landmarks, kind="reader", author=author, measurements=analysis.measurements
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------- journeys

@@ -64,6 +64,9 @@ def ingest(
     analyse: Annotated[
         bool, typer.Option("--analyse/--no-analyse", help="Hardware and motion checks per visit.")
     ] = True,
+    detect: Annotated[
+        bool, typer.Option("--detect", help="Detect landmarks (shipped models) for films without a landmark file.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Ingest films: idempotent (a stored SOP Instance is skipped), one transaction per film, bad files reported."""
@@ -76,6 +79,11 @@ def ingest(
     except ValueError:
         raise InputError(f"--view must be one of {[x.value for x in View]}, got {view!r}.") from None
     when = _date(date, "--date")
+    detector = None
+    if detect:
+        from fusionwatch.detect import load_detector
+
+        detector = load_detector().detect
     store = _store(db)
     report = IngestReport()
     with Progress(
@@ -96,11 +104,13 @@ def ingest(
         journeys = [m for p in paths if (m := _journey_manifest(p)) is not None]
         plain = [p for p in paths if _journey_manifest(p) is None]
         for manifest in journeys:
-            r = ingest_journey(manifest, store, progress=tick, analyse=analyse)
+            r = ingest_journey(manifest, store, detect=detector, progress=tick, analyse=analyse)
             report.outcomes += r.outcomes
             report.notes += r.notes
         if plain:
-            r = run_ingest(plain, store, patient_key=patient, date=when, view=v, progress=tick, analyse=analyse)
+            r = run_ingest(
+                plain, store, detect=detector, patient_key=patient, date=when, view=v, progress=tick, analyse=analyse
+            )
             report.outcomes += r.outcomes
             report.notes += r.notes
     store.close()
