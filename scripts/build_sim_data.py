@@ -2,19 +2,19 @@
 
     .venv/bin/python scripts/build_sim_data.py [--shared ../shared/data]
 
-What it makes (all lengths in millimetres, anatomical frame of the ArtiSynth meshes: +x anterior, +y lateral, +z superior):
+What it makes (lengths in mm, anatomical frame of the ArtiSynth meshes: +x anterior, +y lateral, +z superior):
 
 - ``anatomy.npz``
-  - ``lat_<bone>_total`` / ``lat_<bone>_cortical``: lateral line-integral maps (bone path length along y, mm) on a 0.5 mm
+  - ``lat_<bone>_total`` / ``lat_<bone>_cortical``: lateral line-integral maps (bone path along y, mm) on a 0.5 mm
     (x, z) grid, from exact ray/mesh intersections of the closed whole-bone meshes; the cortical part is a 1.2 mm shell
-    (shell thickness / |n_y| at every crossing, capped). Bones: L1..L5, S1 (sacrum), pelvis_pos / pelvis_neg (the two hip
+    (shell / |n_y| at every crossing, capped). Bones: L1..L5, S1 (sacrum), pelvis_pos / pelvis_neg (the two hip
     bones, split at y = 0 so each gets its own magnification).
   - ``lat_<bone>_origin``: (x0, z0) of pixel [0, 0] (pixel centre), mm.
   - ``vol_<bone>``: uint8 labels on a 1.5 mm grid (0 outside, 1 trabecular, 2 cortical shell) for the AP re-projection;
     ``vol_<bone>_origin``: (x0, y0, z0) mm of voxel [0, 0, 0].
   - ``soft_lat`` / ``soft_ap``: water-equivalent soft-tissue thickness (mm) from the real TotalSegmentator CT with its
-    bones, metal and table removed, resampled into the mesh frame on a 1.5 mm grid; ``soft_lat_origin``, ``soft_ap_origin``.
-- ``anatomy.json``: endplate corners (mid-sagittal section y = 0 of the ``*_body`` meshes), S1 superior endplate corners,
+    bones, metal and table removed, resampled to the mesh frame (1.5 mm grid); ``soft_lat_origin``, ``soft_ap_origin``.
+- ``anatomy.json``: endplate corners (mid-sagittal section y = 0 of the ``*_body`` meshes), S1 superior corners,
   femoral head centres and radius (spheres fitted to the acetabula), bone centroids.
 - ``priors.json``: mean and covariance of (PI, PT, LL) per UCI class, and observed ranges (derived numbers only).
 """
@@ -234,6 +234,15 @@ def femoral_heads(V, F):
     return heads
 
 
+def _soften_outside(img: np.ndarray, k_index: np.ndarray, nk: int) -> np.ndarray:
+    """Beyond the CT's first/last slice the map repeats the edge slice (vertical streaks); blend it into a strongly
+    smoothed version with distance from the edge so the extrapolated soft tissue has no structure."""
+    smooth = ndimage.gaussian_filter(img, sigma=(12, 0))
+    beyond = np.maximum(np.maximum(-k_index, k_index - (nk - 1)), 0.0)
+    w = np.clip(beyond / 4.0, 0.0, 1.0)
+    return (1 - w) * img + w * smooth
+
+
 def soft_tissue(shared: Path, mesh_centroids: dict[str, np.ndarray]):
     import nibabel as nib
 
@@ -279,6 +288,7 @@ def soft_tissue(shared: Path, mesh_centroids: dict[str, np.ndarray]):
     jj = (A - aff[1, 3]) / 3.0
     kk = np.clip((S - aff[2, 3]) / 3.0, 0, ct.shape[2] - 1)
     soft_lat = ndimage.map_coordinates(lat_ct, [jj, kk], order=1, mode="constant", cval=0.0) * s
+    soft_lat = _soften_outside(soft_lat, (S - aff[2, 3]) / 3.0, ct.shape[2])
     y0 = -260.0
     ny = int(520 / res)
     ys = y0 + np.arange(ny) * res
@@ -288,6 +298,7 @@ def soft_tissue(shared: Path, mesh_centroids: dict[str, np.ndarray]):
     kk2 = np.clip((Z2 - t[1]) / s - aff[2, 3], 0, None) / 3.0
     kk2 = np.clip(kk2, 0, ct.shape[2] - 1)
     soft_ap = ndimage.map_coordinates(ap_ct, [ii, kk2], order=1, mode="constant", cval=0.0) * s
+    soft_ap = _soften_outside(soft_ap, (Z2 - t[1]) / s / 3.0 - aff[2, 3] / 3.0, ct.shape[2])
     meta = {"ct_to_mesh_scale": s, "ct_to_mesh_translation_xz": [float(t[0]), float(t[1])], "ct_midline_R": mid_lr}
     return (x0, z0), soft_lat.astype(np.float16), (y0, z0), soft_ap.astype(np.float16), meta
 

@@ -2,13 +2,13 @@
 
     .venv/bin/python scripts/sim_realism.py [--shared ../shared/data] [--n-real 40] [--n-sim 12]
 
-Writes docs/realism/contact_sheet_ap.png (real | simulated, lumbar crops side by side), docs/realism/lateral_examples.png
+Writes docs/realism/contact_sheet_ap.png (real | simulated lumbar crops side by side), docs/realism/lateral_examples.png
 (simulated laterals across scenarios; no real lateral films are available here) and docs/realism/statistics.json, and
 prints a Markdown table for docs/simulator.md. Real images are only read, never copied into the repository (the contact
 sheet shows small downscaled crops for the comparison the simulator issue asks for).
 
 Both sets are cropped the same way from their corner landmarks: from 10 % above L1 to 15 % of the L1-L5 span below the
-lowest annotated endplate, width 0.9 x height, centred on the spine; then resized to 384 x 480 and normalised to the 1st-99th
+lowest annotated endplate, width 0.9 x height, centred on the spine; resized to 384 x 480 and normalised to the 1st-99th
 percentile. Measures per image:
 - histogram of normalised intensity (32 bins) -> mean, std, skewness; mean histogram intersection real vs simulated;
 - edge density: mean Sobel gradient magnitude;
@@ -116,7 +116,9 @@ def real_set(shared: Path, n: int, rng: np.random.Generator):
         im = np.asarray(Image.open(d / "images" / names[i]).convert("L"))
         H, W = im.shape
         xs, ys = np.array(rows[i][:68]) * W, np.array(rows[i][68:]) * H
-        corners = {f"L{k + 1}": np.c_[xs[4 * (12 + k) : 4 * (13 + k)], ys[4 * (12 + k) : 4 * (13 + k)]] for k in range(5)}
+        corners = {
+            f"L{k + 1}": np.c_[xs[4 * (12 + k) : 4 * (13 + k)], ys[4 * (12 + k) : 4 * (13 + k)]] for k in range(5)
+        }
         yield im, corners
 
 
@@ -124,7 +126,7 @@ def sim_set(n: int, seed0: int = 500):
     from fusionwatch.anatomy import Endplate, ImageSide, Level, ap_corner_name
     from fusionwatch.radiograph import View
     from fusionwatch.sim.film import FilmSpec, simulate_film
-    from fusionwatch.sim.journey import SCENARIOS, _exposure, sample_patient, journey_plan, DEFAULT_SURGERY_DATE
+    from fusionwatch.sim.journey import DEFAULT_SURGERY_DATE, SCENARIOS, _exposure, journey_plan, sample_patient
 
     for k in range(n):
         scenario = SCENARIOS[k % len(SCENARIOS)]
@@ -132,12 +134,24 @@ def sim_set(n: int, seed0: int = 500):
         patient = sample_patient(rng, scenario, seed0 + k, DEFAULT_SURGERY_DATE)
         hw, states = journey_plan(scenario, patient, rng)
         st = states[0] if k % 2 == 0 else states[-1]
-        spec = FilmSpec(view=View.AP, width=800, height=1000, sid_mm=patient.sid_mm, oid_mm=patient.oid_mm * 0.55,
-                        exposure=_exposure(rng, "L", "ap"))
-        film = simulate_film(st.params, spec, hardware=hw if st.healing else None, healing=st.healing or
-                             __import__("fusionwatch.sim", fromlist=["Healing"]).Healing(),
-                             surgery_params=states[1].params, anatomy_seed=patient.anatomy_seed, noise_seed=k,
-                             soft_scale=patient.soft_scale)
+        spec = FilmSpec(
+            view=View.AP,
+            width=800,
+            height=1000,
+            sid_mm=patient.sid_mm,
+            oid_mm=patient.oid_mm * 0.55,
+            exposure=_exposure(rng, "L", "ap"),
+        )
+        film = simulate_film(
+            st.params,
+            spec,
+            hardware=hw if st.healing else None,
+            healing=st.healing or __import__("fusionwatch.sim", fromlist=["Healing"]).Healing(),
+            surgery_params=states[1].params,
+            anatomy_seed=patient.anatomy_seed,
+            noise_seed=k,
+            soft_scale=patient.soft_scale,
+        )
         lm = film.landmarks
         corners = {}
         for lv in ("L1", "L2", "L3", "L4", "L5"):
@@ -148,14 +162,18 @@ def sim_set(n: int, seed0: int = 500):
 
 
 def lateral_sheet(path: Path) -> None:
+    import tempfile
+
     from fusionwatch.sim.journey import SCENARIOS, simulate_journey
 
     tiles = []
-    tmp = ROOT / ".cache-realism"
+    tmp = Path(tempfile.mkdtemp(prefix="fusionwatch-realism-"))
     for k, sc in enumerate(SCENARIOS):
         j = simulate_journey(sc, 900 + k, tmp / sc, size=(800, 1000))
         d = json.loads(j.read_text())
-        f = next(f for f in d["films"] if f["visit"] == ("12-months" if k % 2 else "6-months") and f["view"] == "lateral")
+        f = next(
+            f for f in d["films"] if f["visit"] == ("12-months" if k % 2 else "6-months") and f["view"] == "lateral"
+        )
         tiles.append((Image.open(j.parent / f["png"]).resize((320, 400)), f"{sc} {f['visit']}"))
     pre = next(f for f in d["films"] if f["visit"] == "pre-op" and f["view"] == "lateral")
     tiles.insert(0, (Image.open(j.parent / pre["png"]).resize((320, 400)), "pre-op"))
@@ -198,14 +216,19 @@ def main() -> None:
     for r, name in enumerate(("real", "sim")):
         for c, t in enumerate(tiles[name]):
             sheet.paste(t, (c * CW // 2, r * (CH // 2 + 15) + 15))
-        dr.text((4, r * (CH // 2 + 15) + 2), "real SpineWeb AP (lumbar crop)" if name == "real" else
-                "simulated AP (same crop rule)", fill=0)
+        dr.text(
+            (4, r * (CH // 2 + 15) + 2),
+            "real SpineWeb AP (lumbar crop)" if name == "real" else "simulated AP (same crop rule)",
+            fill=0,
+        )
     sheet.save(OUT / "contact_sheet_ap.png", optimize=True)
     summary = {}
     for name, rows in groups.items():
         keys = [k for k in rows[0] if k != "hist"]
-        summary[name] = {k: {"mean": float(np.nanmean([r[k] for r in rows])), "sd": float(np.nanstd([r[k] for r in rows]))}
-                         for k in keys}
+        summary[name] = {
+            k: {"mean": float(np.nanmean([r[k] for r in rows])), "sd": float(np.nanstd([r[k] for r in rows]))}
+            for k in keys
+        }
         summary[name]["n"] = len(rows)
         summary[name]["hist"] = np.mean([r["hist"] for r in rows], axis=0).round(5).tolist()
     inter = float(np.minimum(summary["real"]["hist"], summary["sim"]["hist"]).sum())
@@ -213,8 +236,16 @@ def main() -> None:
     (OUT / "statistics.json").write_text(json.dumps(summary, indent=1) + "\n")
     print(f"| measure | real (n={summary['real']['n']}) | simulated (n={summary['sim']['n']}) |")
     print("|---|---|---|")
-    for k in ("mean", "std", "skewness", "edge_density", "laplacian_std", "glcm_contrast", "glcm_homogeneity",
-              "vertebral_contrast"):
+    for k in (
+        "mean",
+        "std",
+        "skewness",
+        "edge_density",
+        "laplacian_std",
+        "glcm_contrast",
+        "glcm_homogeneity",
+        "vertebral_contrast",
+    ):
         r, s = summary["real"][k], summary["sim"][k]
         print(f"| {k} | {r['mean']:.3f} ± {r['sd']:.3f} | {s['mean']:.3f} ± {s['sd']:.3f} |")
     print(f"| histogram intersection (mean histograms) | {inter:.3f} | |")

@@ -1,4 +1,4 @@
-"""The bundled anatomy: real bone shapes (ArtiSynth / Visible Human Male meshes) and real soft tissue (TotalSegmentator CT).
+"""The bundled anatomy: real bone shapes (ArtiSynth / Visible Human Male meshes), real soft tissue (a real CT).
 
 Everything is in the mesh frame, millimetres: **+x anterior, +y lateral (toward the lateral detector), +z superior**.
 The arrays were made by ``scripts/build_sim_data.py`` from ``../shared/data`` and live in ``sim/data/`` with their

@@ -5,7 +5,7 @@ Image: pixels ``(col, row)``, origin at the centre of the top-left pixel, col to
 
 Lateral films project along y: depth = y (toward the detector). AP films project along -x (source in front, detector
 behind the patient): depth = ``ref_depth_x - x``. A point at depth ``d`` is magnified by ``SID / (SOD + d)``, so the
-reference plane (depth 0: the mid-sagittal plane on a lateral, the plane of the vertebral bodies on an AP) is magnified by
+reference plane (depth 0: the mid-sagittal plane on a lateral, the vertebral bodies' plane on an AP) is magnified by
 exactly ``SID / SOD``: the Estimated Radiographic Magnification Factor written to the DICOM file.
 """
 

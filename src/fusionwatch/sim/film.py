@@ -147,7 +147,7 @@ def simulate_film(
     spec: FilmSpec = FilmSpec(),
     *,
     hardware: Hardware | None = None,
-    healing: Healing = Healing(),
+    healing: Healing | None = None,
     surgery_params: SpineParams | None = None,
     neutral_params: SpineParams | None = None,
     anatomy_seed: int = 0,
@@ -176,6 +176,7 @@ def simulate_film(
         Soft-tissue thickness factor (body habitus).
     """
     an = anatomy or load_anatomy()
+    healing = healing or Healing()
     pose = pose_spine(an, params)
     cam = _camera(spec, pose)
     screws, rods, cage = [], [], None

@@ -1,7 +1,7 @@
 """Fusion hardware and healing state, and their 3-D geometry in the patient frame for one pose.
 
 Patient frame (mm): +x anterior, +y toward the lateral detector (patient left), +z superior. Screws are fixed in their
-vertebra (they move with it); the interbody cage sits on the S1 superior endplate, sinks into it by ``subsidence_mm`` and
+vertebra (they move with it); the interbody cage sits on the S1 superior endplate, sinks into it by ``subsidence_mm``,
 slides posteriorly by ``migration_mm``; the graft fills the disc space (interbody) or the posterolateral gutters.
 """
 
@@ -79,7 +79,7 @@ class ScrewGeom:
 @dataclass(frozen=True)
 class CageGeom:
     outline: np.ndarray
-    """(4, 2) sagittal corners (x, z) mm: posterior-inferior, anterior-inferior, anterior-superior, posterior-superior."""
+    """(4, 2) sagittal corners (x, z) mm: posterior-inf, anterior-inf, anterior-sup, posterior-sup."""
     width_mm: float
     markers: list[tuple[np.ndarray, np.ndarray]]
     """Tantalum pins as (end, end) (x, y, z) mm."""

@@ -1,11 +1,11 @@
 """Posing the bundled anatomy with known parameters, in the sagittal plane.
 
 Patient frame, millimetres: **+x anterior, +y toward the lateral detector (patient left), +z superior**; angles in
-degrees, positive = counter-clockwise in the (x, z) plane, i.e. raising the anterior end. Every bone moves rigidly in the
+degrees, positive = counter-clockwise in the (x, z) plane, raising the anterior end. Every bone moves rigidly in the
 sagittal plane (rotation about y, translation in x and z) after a uniform size scaling; y is only scaled.
 
 The chain is built from the pelvis up: the sacrum is turned inside the pelvis to realise the pelvic incidence, the whole
-pelvis turns about the hip axis to realise the pelvic tilt, then each lumbar vertebra is placed on the one below from its
+pelvis turns about the hip axis to realise the pelvic tilt, then each lumbar vertebra is placed on the one below by its
 disc angle, its posterior disc height and its slip.
 """
 
@@ -80,14 +80,16 @@ class SpineParams:
             self,
             disc_angles_deg=tuple(a + d for a, d in zip(self.disc_angles_deg, d_angles, strict=False)),
             slips_mm=tuple(a + d for a, d in zip(self.slips_mm, d_slips, strict=False)),
-            disc_posterior_heights_mm=tuple(max(0.5, a + d) for a, d in zip(self.disc_posterior_heights_mm, d_heights, strict=False)),
+            disc_posterior_heights_mm=tuple(
+                max(0.5, a + d) for a, d in zip(self.disc_posterior_heights_mm, d_heights, strict=False)
+            ),
             pelvic_tilt_deg=self.pelvic_tilt_deg + d_tilt,
         )
 
 
 @dataclass(frozen=True)
 class Pose:
-    """Rigid sagittal transforms: bone -> (2x2 matrix incl. scale, translation) mapping mesh (x, z) to patient (x, z)."""
+    """Rigid sagittal transforms: bone -> (2x2 matrix with scale, translation), mesh (x, z) -> patient (x, z)."""
 
     transforms: dict[str, tuple[np.ndarray, np.ndarray]]
     scale: float
@@ -158,7 +160,11 @@ def pose_spine(anatomy: Anatomy, p: SpineParams) -> Pose:
     T["S1"] = (A_s, t_s)
     posed = {"S1": {k: A_s @ (v / s) + t_s for k, v in cor["S1"].items()}}
     for (upper, lower), ang, hp, sl in zip(
-        reversed(DISCS), reversed(p.disc_angles_deg), reversed(p.disc_posterior_heights_mm), reversed(p.slips_mm), strict=False
+        reversed(DISCS),
+        reversed(p.disc_angles_deg),
+        reversed(p.disc_posterior_heights_mm),
+        reversed(p.slips_mm),
+        strict=False,
     ):
         la, lp = posed[lower]["superior.anterior"], posed[lower]["superior.posterior"]
         u = (la - lp) / np.linalg.norm(la - lp)

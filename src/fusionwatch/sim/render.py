@@ -134,6 +134,7 @@ def capsule(
     taper_mm: float = 0.0,
     shell: tuple[float, float] | None = None,
     inner_radius: float = 0.0,
+    round_ends: bool = True,
 ) -> None:
     """Add mu x path length through a capsule (cylinder with round ends) from ``a3`` to ``b3`` (patient mm) to ``L``.
 
@@ -162,7 +163,8 @@ def capsule(
     d2 = (b2 - a2).astype(np.float32)
     dd = float(d2 @ d2)
     if dd > 1e-9:
-        t = np.clip(((xs - a2[0]) * d2[0] + (ys - a2[1]) * d2[1]) / dd, 0.0, 1.0)
+        t_raw = ((xs - a2[0]) * d2[0] + (ys - a2[1]) * d2[1]) / dd
+        t = np.clip(t_raw, 0.0, 1.0)
     else:
         t = np.zeros((len(ys), len(xs)), np.float32)
     dx = xs - (a2[0] + t * d2[0])
@@ -187,30 +189,40 @@ def capsule(
         val = mu * chord(r)
         if inner_radius > 0:
             val = val - mu * chord(np.minimum(inner_radius, r))
+    if not round_ends and dd > 1e-9:
+        val = val * ((t_raw >= 0.0) & (t_raw <= 1.0))
     L[y0 : y1 + 1, x0 : x1 + 1] += val.astype(np.float32)
 
 
 def _femur(L: np.ndarray, cam: Camera, centre: np.ndarray, radius: float) -> None:
     """Femoral head (sphere with a cortical shell), neck (anteverted: runs posterior-lateral-inferior to the
-    trochanter) and proximal shaft."""
+    trochanter) and proximal shaft; the neck and shaft have flat ends so they add no extra rings."""
     side = 1.0 if centre[1] > 0 else -1.0
-    neck_dir = np.array([-0.35, 0.75 * side, -0.56])
+    neck_dir = np.array([-0.3, 0.75 * side, -0.6])
     neck_dir /= np.linalg.norm(neck_dir)
-    troch = centre + neck_dir * 50.0
+    troch = centre + neck_dir * 55.0
     shaft_end = troch + np.array([0.08 * 300, -0.1 * side * 300, -300.0])
     inner = MU["trabecular"] * 0.55
     capsule(L, cam, centre, centre, radius, MU["cortical"], shell=(1.4, inner))
-    if cam.view == "ap":
-        neck_dir[0] = 0.0
-    capsule(L, cam, centre + neck_dir * (radius * 0.7), troch, radius * 0.6, MU["cortical"] * 0.8, shell=(1.6, inner))
     capsule(
         L,
         cam,
-        troch + np.array([0.0, 0.0, -15.0]),
+        centre + neck_dir * (radius * 0.85),
+        troch,
+        radius * 0.62,
+        MU["cortical"] * 0.6,
+        shell=(1.6, inner),
+        round_ends=cam.view == "ap",
+    )
+    capsule(
+        L,
+        cam,
+        troch + np.array([0.0, 0.0, 10.0]),
         shaft_end,
-        14.0,
+        15.0,
         MU["cortical"] * 0.7,
-        shell=(3.5, MU["trabecular"] * 0.2),
+        shell=(3.5, MU["trabecular"] * 0.25),
+        round_ends=cam.view == "ap",
     )
 
 
@@ -410,7 +422,12 @@ def _ap_points(an: Anatomy) -> dict[str, tuple[np.ndarray, np.ndarray]]:
             idx = np.argwhere(vol.labels > 0)
             lab = vol.labels[vol.labels > 0]
             xyz = (np.asarray(vol.origin) + idx * vol.res).astype(np.float32)
-            w = np.where(lab == 2, MU["cortical"] * AP_CORTICAL_GAIN, MU["trabecular"] * AP_TRABECULAR_GAIN).astype(np.float32) * vol.res
+            w = (
+                np.where(lab == 2, MU["cortical"] * AP_CORTICAL_GAIN, MU["trabecular"] * AP_TRABECULAR_GAIN).astype(
+                    np.float32
+                )
+                * vol.res
+            )
             out[b] = (xyz, w)
         _AP_POINTS.clear()
         _AP_POINTS[key] = out

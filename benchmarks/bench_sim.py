@@ -1,0 +1,55 @@
+"""Simulator speed and memory: one 2000 x 2500 lateral film, one AP film, a whole journey (targets: <= 2 s per film,
+<= 60 s per journey, <= 2 GB peak resident memory).
+
+    .venv/bin/python -m benchmarks.bench_sim
+"""
+
+from __future__ import annotations
+
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def main() -> None:
+    from fusionwatch.radiograph import View
+    from fusionwatch.sim import FilmSpec, Hardware, Healing, SpineParams, simulate_film, simulate_journey
+    from fusionwatch.sim.anatomy import load_anatomy
+
+    t0 = time.perf_counter()
+    load_anatomy()
+    print(f"load bundled anatomy: {time.perf_counter() - t0:.2f} s")
+    params = SpineParams(slips_mm=(0, 0, 0, 0, 5.0))
+    simulate_film(params, FilmSpec(width=400, height=500))  # warm caches (texture maps, AP points)
+    simulate_film(params, FilmSpec(view=View.AP, width=400, height=500))
+    for view, hw in ((View.LATERAL, None), (View.LATERAL, Hardware()), (View.AP, Hardware())):
+        times = []
+        for k in range(3):
+            t = time.perf_counter()
+            simulate_film(
+                params,
+                FilmSpec(view=view, width=2000, height=2500),
+                hardware=hw,
+                healing=Healing(bridging_fraction=0.5),
+                noise_seed=k,
+            )
+            times.append(time.perf_counter() - t)
+        label = f"{view.value} {'with implants' if hw else 'pre-op'}"
+        print(f"film 2000x2500 {label}: best {min(times):.2f} s, median {sorted(times)[1]:.2f} s")
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        path = simulate_journey("pseudarthrosis", 1, Path(tmp))
+        n = len(__import__("json").loads(path.read_text())["films"])
+        print(
+            f"journey pseudarthrosis, {n} films at 2000x2500 (DICOM + PNG + landmarks): {time.perf_counter() - t:.1f} s"
+        )
+    print(f"peak resident memory: {_peak_mb():.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
