@@ -89,7 +89,9 @@ def postop_film(
         else:
             for x, y in PINS:
                 p = np.array([x + cage_shift_px[0], y + cage_shift_px[1]])
-                draw_capsule(img, p - [0, 8], p + [0, 8], PIN_RADIUS, METAL)
+                draw_capsule(
+                    img, p - [0, 8], p + [0, 8], PIN_RADIUS, METAL + 0.7
+                )  # tantalum: as bright as screws in bone
                 truth["pins"].append(tuple(p))
             truth["cage_centre"] = tuple(np.mean(truth["pins"], axis=0))
     img = ndimage.gaussian_filter(img, 0.8) + rng.normal(0, 0.02, (h, w))

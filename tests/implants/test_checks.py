@@ -82,6 +82,19 @@ class TestHaloCheck:
         film, lm, _ = postop_film(halo_mm=0.5, seed=3)
         assert check_screw_halo(film, detect_implants(film, lm)) == []
 
+    def test_baseline_artefact_is_discounted(self) -> None:
+        """A 1.5 mm rim already present on the baseline film (e.g. an edge-enhancement undershoot) is not reported."""
+        b_film, b_lm, _ = postop_film(halo_mm=1.5, seed=4)
+        film, lm, _ = postop_film(halo_mm=1.6, seed=3)
+        baseline = (b_film, detect_implants(b_film, b_lm))
+        assert check_screw_halo(film, detect_implants(film, lm), baseline=baseline) == []
+        grown, g_lm, _ = postop_film(halo_mm=1.5, seed=3)
+        clean_b, cb_lm, _ = postop_film(seed=4)
+        (f,) = check_screw_halo(
+            grown, detect_implants(grown, g_lm), baseline=(clean_b, detect_implants(clean_b, cb_lm))
+        )
+        assert f.evidence["baseline_halo_mm"] == 0.0 and "baseline" in f.threshold
+
     def test_uncalibrated_no_finding(self) -> None:
         """Without spacing a px width cannot be judged against 1 mm: no finding."""
         film, lm, _ = postop_film(halo_mm=1.5, seed=3)

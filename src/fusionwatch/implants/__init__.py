@@ -3,6 +3,7 @@
 from fusionwatch.implants.checks import (
     CAGE_MIGRATION_MM,
     CAGE_MIGRATION_PERCENT,
+    HALO_GROWTH_MM,
     HALO_LOOSENING_MM,
     SCREW_ENDPLATE_ANGLE_CHANGE_DEG,
     ImplantSettings,
@@ -31,6 +32,7 @@ __all__ = [
     "ImplantSettings",
     "SCREW_ENDPLATE_ANGLE_CHANGE_DEG",
     "HALO_LOOSENING_MM",
+    "HALO_GROWTH_MM",
     "CAGE_MIGRATION_MM",
     "CAGE_MIGRATION_PERCENT",
     "cage_position",

@@ -25,6 +25,7 @@ from fusionwatch.units import Spacing, to_mm
 __all__ = [
     "SCREW_ENDPLATE_ANGLE_CHANGE_DEG",
     "HALO_LOOSENING_MM",
+    "HALO_GROWTH_MM",
     "CAGE_MIGRATION_MM",
     "CAGE_MIGRATION_PERCENT",
     "ImplantSettings",
@@ -45,6 +46,9 @@ hardware")."""
 HALO_LOOSENING_MM = 1.0
 """Screw loosening suspected with a radiolucent halo wider than 1 mm around the screw (CLINICAL.md "Fusion and
 hardware"). Plain films are insensitive: below it, loosening is never "excluded"."""
+HALO_GROWTH_MM = 0.5
+"""With a baseline film, a halo counts only when it grew by at least this much: console edge enhancement draws a dark
+undershoot around metal on every film (an assumption of this tool, checked on the simulator's films; a setting)."""
 CAGE_MIGRATION_MM = 2.0
 """Cage migration reported above 2 mm change of the cage centre relative to the S1 superior endplate. CLINICAL.md gives
 no number; 2 mm matches the subsidence threshold and is a setting (assumption, not a literature cut-off)."""
@@ -60,6 +64,7 @@ class ImplantSettings:
     halo_loosening_mm: float = HALO_LOOSENING_MM
     cage_migration_mm: float = CAGE_MIGRATION_MM
     cage_migration_percent: float = CAGE_MIGRATION_PERCENT
+    halo_growth_mm: float = HALO_GROWTH_MM
 
 
 def _mm_or_px(p: Point, spacing: Spacing | None) -> np.ndarray:
@@ -274,39 +279,63 @@ def check_screw_endplate_angle(
 
 # ------------------------------------------------------------------------------------------------------------- halo
 def check_screw_halo(
-    radiograph: Radiograph, implants: Implants, settings: ImplantSettings | None = None, halos: list[Halo] | None = None
+    radiograph: Radiograph,
+    implants: Implants,
+    settings: ImplantSettings | None = None,
+    halos: list[Halo] | None = None,
+    baseline: tuple[Radiograph, Implants] | None = None,
 ) -> list[Finding]:
     """Screw loosening suspected for each screw with a radiolucent halo wider than 1 mm.
 
-    Uncalibrated films give no finding (a width in px cannot be compared with 1 mm). No finding never means loosening
-    is excluded: plain films are insensitive.
+    With a ``baseline`` (early post-operative film and its implants), the halo must also have grown by at least
+    ``halo_growth_mm`` since then: the edge enhancement of digital radiography consoles draws a dark undershoot around
+    metal that mimics a ~1 mm rim on every film, and it is present on the baseline too. Uncalibrated films give no
+    finding (a width in px cannot be compared with 1 mm). No finding never means loosening is excluded: plain films
+    are insensitive.
     """
     s = settings or ImplantSettings()
+    base_halo: dict[str, float] = {}
+    if baseline is not None:
+        b_film, b_impl = baseline
+        for sc in b_impl.screws:
+            if sc.level is not None:
+                h = halo_width(b_film, sc)
+                if h.width_mm is not None:
+                    base_halo[sc.level.value] = max(base_halo.get(sc.level.value, 0.0), h.width_mm)
     out = []
     for i, screw in enumerate(implants.screws):
         h = halos[i] if halos is not None else halo_width(radiograph, screw)
-        if h.width_mm is not None and h.width_mm > s.halo_loosening_mm:
-            lv = screw.level.value if screw.level else "unknown level"
-            out.append(
-                Finding(
-                    "screw_loosening_suspected",
-                    Severity.WATCH,
-                    f"{lv} screw: radiolucent halo {h.width_mm:.1f} mm wide (threshold {s.halo_loosening_mm} mm). "
-                    "Plain films are insensitive to loosening; CT is more sensitive.",
-                    {
-                        "level": lv,
-                        "halo_mm": round(h.width_mm, 3),
-                        "halo_px": round(h.width_px, 3),
-                        "sides_px": [round(v, 3) for v in h.sides_px],
-                        "contrast_sd": round(h.contrast, 1),
-                        "criterion": "halo",
-                        "head": list(screw.head),
-                        "tip": list(screw.tip),
-                    },
-                    f"> {s.halo_loosening_mm} mm radiolucent halo (CLINICAL.md screw loosening)",
-                    (implants.film,),
-                )
+        if h.width_mm is None or h.width_mm <= s.halo_loosening_mm:
+            continue
+        lv = screw.level.value if screw.level else "unknown level"
+        before = base_halo.get(lv) if baseline is not None else None
+        if before is not None and h.width_mm - before < s.halo_growth_mm:
+            continue
+        evidence = {
+            "level": lv,
+            "halo_mm": round(h.width_mm, 3),
+            "halo_px": round(h.width_px, 3),
+            "sides_px": [round(v, 3) for v in h.sides_px],
+            "contrast_sd": round(h.contrast, 1),
+            "criterion": "halo",
+            "head": list(screw.head),
+            "tip": list(screw.tip),
+            "baseline_halo_mm": None if before is None else round(before, 3),
+        }
+        growth = "" if before is None else f", {h.width_mm - before:+.1f} mm since the baseline film"
+        films = (implants.film,) if baseline is None else (baseline[1].film, implants.film)
+        out.append(
+            Finding(
+                "screw_loosening_suspected",
+                Severity.WATCH,
+                f"{lv} screw: radiolucent halo {h.width_mm:.1f} mm wide{growth} (threshold {s.halo_loosening_mm} mm). "
+                "Plain films are insensitive to loosening; CT is more sensitive.",
+                evidence,
+                f"> {s.halo_loosening_mm} mm radiolucent halo (CLINICAL.md screw loosening)"
+                + ("" if baseline is None else f" and >= {s.halo_growth_mm} mm wider than on the baseline film"),
+                films,
             )
+        )
     return out
 
 
@@ -381,7 +410,7 @@ def check_implants(
     if mig is not None:
         findings.append(mig)
     findings += check_screw_endplate_angle(baseline, baseline_lm, current, current_lm, settings)
-    findings += check_screw_halo(current_film, current, settings)
+    findings += check_screw_halo(current_film, current, settings, baseline=(baseline_film, baseline))
     findings += check_rod_discontinuity(current, baseline)
     findings += check_screw_breakage(current, baseline)
     return findings

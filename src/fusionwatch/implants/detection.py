@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
-from skimage import measure, morphology
+from skimage import filters, measure, morphology
 
 from fusionwatch._typing import Point
 from fusionwatch.anatomy import Endplate, ImageSide, Level, ap_corner_name
@@ -48,6 +48,19 @@ METAL_CONTRAST = 1.0
 """Metal threshold = bone level + this x (bone level - background level); see :func:`metal_threshold`."""
 ENDPLATE_PER_SCREW_WIDTH = 6.0
 """Without landmarks the scale comes from the metal: a ~40 mm endplate is about six ~6.5 mm screw widths."""
+METAL_TOP_FRACTION = 0.6
+"""... or, on films whose bright end is compressed (windowed, saturated), this fraction of the way from the bone level
+to the top of the intensity range (99.95th percentile); the lower of the two thresholds is used."""
+COMPRESSED_MIN_HEADROOM = 0.4
+"""The top-of-range rule applies only when the brightest pixels stand at least this fraction of (bone - background)
+above the bone level; otherwise the film has no distinct bright tail (typically no metal)."""
+METAL_CORE_FRACTION = 0.85
+"""Hysteresis: each metal piece must contain a pixel this far from the bone level to the top of the range."""
+SPINE_REGION_GROWTH = 2.2
+"""With landmarks, metal is looked for only inside the hull of the vertebral bodies grown this much about its centre
+(screw heads and rods lie about one body depth behind the bodies)."""
+SCREW_DIAMETER_RANGE = (0.07, 0.3)
+"""With landmarks, a screw's width is this fraction of the mean endplate length (6.5 mm of ~40 mm = 0.16)."""
 COLLINEAR_DEG = 15.0
 """Two pieces whose axes differ by less than this, and which line up, are one broken screw or rod."""
 
@@ -212,7 +225,9 @@ def _spine_axis(bodies: dict[Level, np.ndarray]) -> np.ndarray:
     return np.array([0.0, 1.0])
 
 
-def metal_threshold(pixels: np.ndarray, bodies: dict[Level, np.ndarray] | None = None) -> float:
+def metal_threshold(
+    pixels: np.ndarray, bodies: dict[Level, np.ndarray] | None = None, *, compressed_rule: bool = True
+) -> float:
     """Intensity above which a pixel is taken as metal.
 
     The bone level ``B`` is the median inside the vertebral bodies (or the 90th percentile of the film without
@@ -227,7 +242,26 @@ def metal_threshold(pixels: np.ndarray, bodies: dict[Level, np.ndarray] | None =
         inside |= m.astype(bool)
     bone = float(np.median(img[inside])) if inside.sum() > 50 else float(np.percentile(img, 90))
     background = float(np.percentile(img, 5))
-    return bone + METAL_CONTRAST * max(bone - background, 1e-6)
+    contrast_rule = bone + METAL_CONTRAST * max(bone - background, 1e-6)
+    if not compressed_rule:
+        return contrast_rule
+    top = float(np.percentile(img, 99.95))
+    if top - bone < COMPRESSED_MIN_HEADROOM * (bone - background):
+        return contrast_rule  # nothing stands out above the bone: no compressed metal tail to find
+    return min(contrast_rule, bone + METAL_TOP_FRACTION * max(top - bone, 1e-6))
+
+
+def metal_core_threshold(pixels: np.ndarray, bodies: dict[Level, np.ndarray] | None = None) -> float:
+    """Intensity every metal piece must reach somewhere: :data:`METAL_CORE_FRACTION` of the way from the bone level to
+    the top of the intensity range (99.95th percentile)."""
+    img = np.asarray(pixels, np.float32)
+    inside = np.zeros(img.shape, bool)
+    for poly in (bodies or {}).values():
+        m = np.zeros(img.shape, np.uint8)
+        cv2.fillPoly(m, [np.round(poly).astype(np.int32)], 1)
+        inside |= m.astype(bool)
+    bone = float(np.median(img[inside])) if inside.sum() > 50 else float(np.percentile(img, 90))
+    return bone + METAL_CORE_FRACTION * max(float(np.percentile(img, 99.95)) - bone, 1e-6)
 
 
 def _line_kernel(length: int, angle_deg: float) -> np.ndarray:
@@ -316,8 +350,18 @@ def detect_implants(radiograph: Radiograph, landmarks: Landmarks | None = None) 
     if landmarks is None:
         warnings.append("No landmarks: screw levels and the cage region are not known.")
     thr = metal_threshold(img, bodies)
-    metal = (img > thr).astype(np.uint8)
+    # On a film whose bright end is compressed (windowed or saturated: the threshold came from the top of the range),
+    # dense bone reaches the threshold too: then each metal piece must also reach close to the top somewhere.
+    compressed = thr < metal_threshold(img, bodies, compressed_rule=False)
+    core = max(thr, metal_core_threshold(img, bodies)) if compressed else thr
+    metal = filters.apply_hysteresis_threshold(img, thr, core).astype(np.uint8)
     scale = _scale_px(bodies, img.shape) if bodies else _scale_from_metal(metal, img.shape)
+    if bodies:  # implants sit around the instrumented spine, not in the far pelvis or the femoral heads
+        hull = cv2.convexHull(np.vstack(list(bodies.values())).astype(np.float32)).reshape(-1, 2)
+        centre = hull.mean(0)
+        region = np.zeros_like(metal)
+        cv2.fillPoly(region, [np.round(centre + (hull - centre) * SPINE_REGION_GROWTH).astype(np.int32)], 1)
+        metal &= region
     min_area = max(6, int((0.02 * scale) ** 2))
     metal = _drop_small(metal, min_area)
 
@@ -419,6 +463,11 @@ def _disc_region(bodies: dict[Level, np.ndarray], grow: float) -> np.ndarray | N
     return c + (disc - c) * grow
 
 
+def _plausible_width(width: float, scale: float) -> bool:
+    lo, hi = SCREW_DIAMETER_RANGE
+    return lo * scale <= width <= hi * scale
+
+
 def _screws(
     mask: np.ndarray, bodies: dict[Level, np.ndarray], scale: float, disc: np.ndarray | None
 ) -> tuple[list[Screw], list[dict]]:
@@ -440,16 +489,24 @@ def _screws(
         lo, hi, _, _ = _axis_ends(xy)
         if np.hypot(*(hi - lo)) < SCREW_MIN_LENGTH_FRACTION * scale:
             continue
-        used |= {i, j}
         head, tip = _orient(lo, hi, bodies)
         width = float(np.median([elongated[i]["width"], elongated[j]["width"]]))
-        screws.append(Screw(_pt(head), _pt(tip), width, _level_of(tip, bodies, scale), True, (_pt(p), _pt(q))))
+        level = _level_of(tip, bodies, scale)
+        if bodies and (level is None or not _plausible_width(width, scale)):
+            continue
+        used |= {i, j}
+        screws.append(Screw(_pt(head), _pt(tip), width, level, True, (_pt(p), _pt(q))))
     for k, p in enumerate(elongated):
         if k in used:
             continue
-        if p["length"] >= SCREW_MIN_LENGTH_FRACTION * scale:
+        plausible = not bodies or _plausible_width(p["width"], scale)
+        if p["length"] >= SCREW_MIN_LENGTH_FRACTION * scale and plausible:
             head, tip = _orient(*p["ends"], bodies)
-            screws.append(Screw(_pt(head), _pt(tip), p["width"], _level_of(tip, bodies, scale)))
+            level = _level_of(tip, bodies, scale)
+            if bodies and level is None:  # with landmarks, a screw's tip sits in a vertebral body
+                others.append(p)
+                continue
+            screws.append(Screw(_pt(head), _pt(tip), p["width"], level))
         else:
             others.append(p)
     screws.sort(key=lambda s: (s.level.index if s.level else 99, s.head[0]))

@@ -94,9 +94,9 @@ def halo_width(radiograph: Radiograph, screw: Screw) -> Halo:
 
     Profiles perpendicular to the screw axis are sampled every pixel along the shaft (:data:`HALO_SHAFT_RANGE`) out to
     :data:`HALO_REACH` screw diameters beyond the metal edge, and averaged. On each side, the metal edge is where the
-    averaged profile falls half-way from the metal level to the darkest value beside the screw, and the rim's outer border is
-    where it climbs back half-way from that darkest value to the bone level (the far end of the profile): full width at half
-    depth, which is unbiased by the image blur for rims wider than the blur. A dip shallower than
+    averaged profile falls half-way from the metal level to the darkest value beside the screw, and the rim's outer
+    border is where it climbs back half-way from that darkest value to the bone level (the far end of the profile):
+    full width at half depth, which is unbiased by the image blur for rims wider than the blur. A dip shallower than
     :data:`HALO_MIN_CONTRAST_SD` noise SDs counts as no rim.
 
     Parameters
