@@ -139,3 +139,13 @@ def test_write_reports_pdfs(patient: ReportData, tmp_path: Path) -> None:
         raw = pdf.read_bytes()
         assert raw.startswith(b"%PDF") and raw.rstrip().endswith(b"%%EOF")
     assert files.clinician_pages >= 1 and files.patient_pages >= 1
+
+
+def test_caution_when_union_in_doubt(tmp_path: Path) -> None:
+    """Suspected pseudarthrosis (no reader status): the generic phase advice is preceded by a caution."""
+    d = make_patient(tmp_path, status=FusionStatus.PSEUDARTHROSIS_SUSPECTED)
+    d = ReportData(**{**d.__dict__, "visits": d.visits[:3] + (
+        d.visits[3].__class__(**{**d.visits[3].__dict__, "reader_status": None}),)})
+    t = patient_text(d)
+    assert t.do_now[0].startswith("Until your surgeon has checked these X-rays")
+    assert any("CT scan" in s for s in t.xray_now)

@@ -156,10 +156,10 @@ def patient_text(data: ReportData) -> PatientText:
                 "about 1 year after surgery."
             )
         else:
-            healing.append(
-                "By 1 year, the two bones are usually joined. If X-rays cannot show this clearly, your surgeon may "
-                "ask for bending X-rays or a CT scan (a more detailed kind of X-ray)."
-            )
+            healing.append("By 1 year, the two bones are usually joined.")
+            if status not in (FusionStatus.PSEUDARTHROSIS_SUSPECTED, FusionStatus.INSUFFICIENT_EVIDENCE):
+                healing.append("If X-rays cannot show this clearly, your surgeon may ask for bending X-rays or a CT "
+                               "scan (a more detailed kind of X-ray).")
 
     do_now: list[str] = []
     avoid: list[str] = []
@@ -174,6 +174,9 @@ def patient_text(data: ReportData) -> PatientText:
         if phase is not None:
             for r in phase.restrictions:
                 (avoid if r.patient.lower().startswith(("do not", "avoid", "never")) else do_now).append(r.patient)
+        if status in (FusionStatus.DELAYED_UNION_SUSPECTED, FusionStatus.PSEUDARTHROSIS_SUSPECTED) or serious:
+            do_now.insert(0, "Until your surgeon has checked these X-rays with you, ask before you lift heavy things "
+                             "or play sports.")
         tp = s.therapy_phase
         if tp is not None:
             exercises = [*tp.goals, *(f"Example exercise: {e}" for e in tp.example_exercises)]
