@@ -246,6 +246,8 @@ def _ingest_one(
     if not path.is_file():
         raise InputError(f"File not found: {path}" if not path.exists() else f"{path} is not a regular file.")
     digest = _sha256(path)
+    if (known := store.film_id_for_hash(digest)) is not None:
+        return FilmOutcome(str(path), "skipped", "already stored (same SOP Instance UID or file content)", known)
     film = read_radiograph(path, view=view)
     film_id = film.ids.sop_uid or f"sha256:{digest}"
     if store.has_film(film_id):

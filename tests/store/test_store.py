@@ -120,6 +120,9 @@ class TestFilms:
         assert not created2 and rec2 == rec
         assert len(patient_store.list_films("K-1")) == 1
         assert patient_store.has_film("1.2.3.4") and not patient_store.has_film("9.9")
+        assert (
+            patient_store.film_id_for_hash("ab" * 32) == "1.2.3.4" and patient_store.film_id_for_hash("0" * 64) is None
+        )
 
     def test_films_on_same_day_share_a_visit(self, patient_store: Store) -> None:
         _add(patient_store, 182, "a")

@@ -333,6 +333,11 @@ class Store:
             return [self._visit(key, r) for r in rows]
 
     # ------------------------------------------------------------------ films, landmarks, measurements
+    def film_id_for_hash(self, file_sha256: str) -> str | None:
+        """The id of a stored film whose file had this SHA-256, or ``None`` (lets a re-run skip without decoding)."""
+        with self._tx() as s:
+            return s.scalar(select(RadiographRow.sop_uid).where(RadiographRow.file_sha256 == file_sha256).limit(1))
+
     def has_film(self, film_id: str) -> bool:
         with self._tx() as s:
             return s.scalar(select(RadiographRow.id).where(RadiographRow.sop_uid == film_id)) is not None
