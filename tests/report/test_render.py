@@ -149,3 +149,10 @@ def test_caution_when_union_in_doubt(tmp_path: Path) -> None:
     t = patient_text(d)
     assert t.do_now[0].startswith("Until your surgeon has checked these X-rays")
     assert any("CT scan" in s for s in t.xray_now)
+
+
+def test_deidentified_shifts_dates_inside_text(tmp_path: Path) -> None:
+    d = make_patient(tmp_path)
+    d = ReportData(**{**d.__dict__, "baseline_note": "Baseline: the 6-weeks film (2026-02-21)."})
+    page = render_clinician_html(d.deidentified())
+    assert "2026-02-21" not in page and "2000-02-12" in page  # day 42 after the shifted surgery date

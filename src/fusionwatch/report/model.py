@@ -6,12 +6,14 @@ build it by hand.
 
 De-identification (:meth:`ReportData.deidentified`): names, patient ids and birth dates are removed; the pseudonymous
 key stays; every calendar date is shifted by one per-patient offset so that the surgery falls on
-:data:`DEID_ANCHOR_DATE` (2000-01-01). Intervals (days since surgery, time between visits) are kept exactly.
+:data:`DEID_ANCHOR_DATE` (2000-01-01), including ISO dates written inside free text (baseline note, reasons, finding
+summaries); finding evidence and film ids are dropped from findings. Intervals are kept exactly.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,7 @@ __all__ = [
 ]
 
 DEID_ANCHOR_DATE = dt.date(2000, 1, 1)
+_ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,10 +170,24 @@ class ReportData:
             return x + shift
 
         def over(o: Override | None) -> Override | None:
-            return None if o is None else replace(o, at=o.at + shift, author="reader")
+            return None if o is None else replace(o, at=o.at + shift, author="reader", reason=text(o.reason) or "")
+
+        def text(t: str | None) -> str | None:
+            """Shift every ISO date written inside free text (baseline notes, reasons, finding summaries)."""
+            if t is None:
+                return None
+            return _ISO_DATE.sub(lambda m: d(dt.date.fromisoformat(m.group(0))).isoformat(), t)
+
+        def finding(f: Finding) -> Finding:
+            return replace(f, summary=text(f.summary) or "", threshold=text(f.threshold), evidence={}, films=())
 
         visits = tuple(
-            replace(v, date=d(v.date), reader_status=over(v.reader_status), bridwell_grade=over(v.bridwell_grade))
+            replace(
+                v, date=d(v.date), reader_status=over(v.reader_status), bridwell_grade=over(v.bridwell_grade),
+                findings=tuple(finding(f) for f in v.findings), review=tuple(text(r) or "" for r in v.review),
+                status_reasons=tuple(text(r) or "" for r in v.status_reasons), decide_with=text(v.decide_with),
+                status_evidence={},
+            )
             for v in self.visits
         )
         schedule = None
@@ -193,6 +210,7 @@ class ReportData:
             visits=visits,
             schedule=schedule,
             proms=tuple(replace(p, date=d(p.date)) for p in self.proms),
+            baseline_note=text(self.baseline_note) or "",
             patient_name=None,
             patient_id=None,
             birth_date=None,

@@ -128,7 +128,14 @@ def patient_text(data: ReportData) -> PatientText:
     serious = [f for f in v.hardware_findings if f.severity.rank >= Severity.WATCH.rank and f.kind in FINDING_PLAIN]
     other = [f for f in v.hardware_findings if f.severity.rank >= Severity.ACTION.rank and f.kind not in FINDING_PLAIN]
     if not serious and not other:
-        xray.append("The screws, rods and spacer look the same as on your earlier X-rays.")
+        implants = data.surgery.implants if data.surgery else ("pedicle_screws", "rods")
+        parts = [w for k, w in (("pedicle_screws", "screws"), ("rods", "rods"), ("interbody_cage", "spacer"))
+                 if k in implants]
+        if data.surgery is not None and data.surgery.approach.value == "posterolateral":
+            parts = [p for p in parts if p != "spacer"]
+        things = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else (parts[0] if parts else "metal parts")
+        xray.append(f"The computer check of the {things} found no change since your earlier X-rays. "
+                    "Your surgeon will look at them too.")
     for f in serious:
         xray.append(FINDING_PLAIN[f.kind])
     if other:
