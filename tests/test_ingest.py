@@ -369,3 +369,16 @@ class TestDetectorAndReader:
         assert "cage_subsidence" in v.finding_kinds()
         with pytest.raises(InputError, match="author"):
             record_reader_landmarks(known_patient, film_b, edited, " ")
+
+
+def test_identifiers_never_logged(store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Nothing logged during ingest and timeline building names the patient (ID or name)."""
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    _dicom_film(tmp_path, "a", 42, patient_id="PID-SECRET-77")
+    (tmp_path / "junk.dcm").write_bytes(b"junk" * 50)
+    report = ingest([tmp_path], store)
+    store.load_timeline(report.patient_keys[0])
+    assert "PID-SECRET-77" not in caplog.text and "SYNTHETIC" not in caplog.text
+    assert "PID-SECRET-77" not in json.dumps(report.to_dict())

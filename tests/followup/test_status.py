@@ -88,6 +88,13 @@ class TestFusionStatus:
         assert r.status is FS.FUSED_CRITERIA_MET
         assert fusion_status(182, findings=[SUBSIDENCE], settings=S).status is FS.ON_TRACK
 
+    def test_what_decides_depends_on_evidence_present(self) -> None:
+        """With flexion-extension already done CT is what is left; with static films flexion-extension is offered."""
+        moving = fusion_status(200, motion=[still(6.0)], settings=S)
+        assert "CT" in moving.decide_with and "motion at L5-S1 below" not in moving.decide_with
+        static = fusion_status(200, findings=[ROD], settings=S)
+        assert static.status is FS.DELAYED_UNION_SUSPECTED and "flexion-extension films (motion" in static.decide_with
+
     def test_lucency_blocks_fused(self) -> None:
         r = fusion_status(200, motion=[still()], bone=BoneEvidence(lucency=True, source="reader:amy"), settings=S)
         assert r.status is FS.DELAYED_UNION_SUSPECTED

@@ -134,6 +134,8 @@ def fusion_status(
     if bridging:
         ev["bridging_threshold"] = settings.bridging_fraction_min
 
+    has_motion = fused_segment_motion(motion, segment) is not None
+
     def by_time(reason: str, early: str) -> StatusResult:
         if d >= settings.pseudarthrosis_days:
             return StatusResult(
@@ -146,7 +148,11 @@ def fusion_status(
             return StatusResult(
                 FusionStatus.DELAYED_UNION_SUSPECTED,
                 (reason, f"{d} days after surgery: union is expected by 3-6 months."),
-                f"Repeat films at 12 months; {flex_ext} or {CT} would decide.",
+                (
+                    f"Repeat flexion-extension films at 12 months, or {CT}, would decide."
+                    if has_motion
+                    else f"Repeat films at 12 months; {flex_ext} or {CT} would decide."
+                ),
                 ev,
             )
         return StatusResult(
