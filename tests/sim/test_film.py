@@ -133,6 +133,17 @@ class TestImage:
         check_inside_image(lm)
         assert lm.get("L3.superior.left")[0] < lm.get("L3.superior.right")[0]
 
+    def test_ap_truth_matches_core(self) -> None:
+        """measure_ap on the AP ground truth reproduces the AP truth (a sagittal-only model: all near 0)."""
+        from fusionwatch.measure import measure_ap
+
+        film = simulate_film(PARAMS, FilmSpec(view=View.AP, **SMALL))
+        spacing = Spacing.isotropic(film.camera.patient_pixel_mm, SpacingSource.MAGNIFICATION_CORRECTED)
+        measured = {m.name.value: m.value for m in measure_ap(film.landmarks, spacing) if m.value is not None}
+        assert set(film.truth["measurements"]) == set(measured)
+        for name, value in film.truth["measurements"].items():
+            assert measured[name] == pytest.approx(value, abs=1e-5), name
+
 
 class TestImplants:
     def test_subsidence_lowers_disc_height(self) -> None:

@@ -19,7 +19,7 @@ from fusionwatch.sim.camera import Camera
 from fusionwatch.sim.implants import Hardware, Healing, cage_geometry, rod_geometry, screw_geometry
 from fusionwatch.sim.pose import Pose, SpineParams, pose_spine
 from fusionwatch.sim.render import Exposure, Scene, bone_mu_maps, expose, line_integrals
-from fusionwatch.sim.truth import lateral_truth, to_anatomical
+from fusionwatch.sim.truth import ap_truth, lateral_truth, to_anatomical
 
 __all__ = ["FilmSpec", "Film", "simulate_film", "SOURCE"]
 
@@ -77,8 +77,7 @@ def _camera(spec: FilmSpec, pose: Pose) -> Camera:
     sod = spec.sid_mm - spec.oid_mm
     pix = max(LATERAL_FOV_MM[0] / spec.width, LATERAL_FOV_MM[1] / spec.height)
     l4 = pose.corners["L4"]
-    l5 = pose.corners["L5"]
-    zc = float((l4["inferior.posterior"][1] + l5["inferior.posterior"][1]) / 2) - 8.0
+    zc = float(l4["superior.posterior"][1]) - 5.0  # centred near L4 (iliac crest), as lumbar laterals are
     if spec.view is View.AP:
         xs = [v[0] for b in ("L3", "L4", "L5") for v in pose.corners[b].values()]
         return Camera(
@@ -226,6 +225,8 @@ def simulate_film(
             "scale": params.scale,
         },
     }
+    if spec.view is View.AP:
+        truth["measurements"] = {k: _r(v, 6) for k, v in ap_truth(lms.points, cam.patient_pixel_mm).items()}
     if spec.view.is_lateral:
         truth["measurements"] = {k: _r(v, 6) for k, v in _lateral_values(lms, cam).items()}
         if neutral_params is not None:

@@ -24,6 +24,10 @@ DISCS: tuple[tuple[str, str], ...] = (("L1", "L2"), ("L2", "L3"), ("L3", "L4"), 
 """The five lumbar discs, top to bottom, as (upper, lower) bones."""
 
 
+T12_SHAPE_SCALE = 0.95
+"""T12 is drawn (never landmarked) as the L1 shape at this scale, so lateral films show the thoracolumbar junction."""
+
+
 def rot2(deg: float) -> np.ndarray:
     """2x2 counter-clockwise rotation in the (x, z) plane (raises the anterior end for positive angles)."""
     a = math.radians(deg)
@@ -177,6 +181,13 @@ def pose_spine(anatomy: Anatomy, p: SpineParams) -> Pose:
         t = target_p - R @ cor[upper]["inferior.posterior"]
         T[upper] = (A, t)
         posed[upper] = {k: R @ v + t for k, v in cor[upper].items()}
+    # T12 (appearance only, no landmarks): the L1 shape at 95 %, on a 5 mm disc, 1 deg kyphotic
+    l1a, l1p = posed["L1"]["superior.anterior"], posed["L1"]["superior.posterior"]
+    u = (l1a - l1p) / np.linalg.norm(l1a - l1p)
+    n = np.array([-u[1], u[0]])
+    ua0 = cor["L1"]["inferior.anterior"] - cor["L1"]["inferior.posterior"]
+    R = rot2(_angle(u) - 1.0 - _angle(ua0))
+    T["T12"] = (R * s * T12_SHAPE_SCALE, l1p + 5.0 * n - R @ cor["L1"]["inferior.posterior"] * T12_SHAPE_SCALE)
     T["pelvis_pos"] = T["pelvis_neg"] = T["pelvis"]
     heads = []
     for c, r in heads3:

@@ -21,7 +21,7 @@ import numpy as np
 from fusionwatch.sim.anatomy import LATERAL_BONES, Anatomy
 from fusionwatch.sim.camera import Camera
 from fusionwatch.sim.implants import CageGeom, Healing, ScrewGeom
-from fusionwatch.sim.pose import Pose
+from fusionwatch.sim.pose import T12_SHAPE_SCALE, Pose
 
 __all__ = ["MU", "Exposure", "line_integrals", "expose"]
 
@@ -363,10 +363,11 @@ def line_integrals(scene: Scene, cam: Camera) -> tuple[np.ndarray, float | None]
     if cam.view == "lateral":
         soft = an.soft_lat * (MU["water"] * s * scene.soft_scale)
         _warp_add(L, soft, _map_affine(cam, an.soft_lat_origin, an.soft_res, A_p, t_p, 0.0))
-        for b in LATERAL_BONES:
+        for b in (*LATERAL_BONES, "T12"):
+            m = "L1" if b == "T12" else b
             A, t = pose.transforms[b]
-            depth = an.lateral[b].depth_mm * s
-            _warp_add(L, scene.bone_maps[b] * s, _map_affine(cam, an.lateral[b].origin, an.lateral[b].res, A, t, depth))
+            depth = an.lateral[m].depth_mm * s
+            _warp_add(L, scene.bone_maps[m] * s, _map_affine(cam, an.lateral[m].origin, an.lateral[m].res, A, t, depth))
     else:
         _ap_soft(L, cam, scene)
         _ap_bones(L, cam, scene)
@@ -442,11 +443,12 @@ def _ap_bones(L: np.ndarray, cam: Camera, scene: Scene) -> None:
     gh, gw = -(-cam.height // k), -(-cam.width // k)
     acc = np.zeros(gh * gw, np.float64)
     rng = np.random.default_rng(scene.seed + 7)
-    for b, (xyz, w) in pts.items():
-        A, t = pose.transforms["pelvis" if b == "pelvis" else b]
+    for b, (xyz, w) in [*pts.items(), ("T12", pts["L1"])]:
+        A, t = pose.transforms[b]
         xz = xyz[:, [0, 2]] @ A.T.astype(np.float32) + t.astype(np.float32)
         jit = rng.uniform(-0.75, 0.75, size=(len(w), 2)).astype(np.float32)  # breaks the voxel grid (no moire)
-        p3 = np.column_stack([xz[:, 0], xyz[:, 1] * pose.scale + jit[:, 0], xz[:, 1] + jit[:, 1]])
+        ys = xyz[:, 1] * (pose.scale * (T12_SHAPE_SCALE if b == "T12" else 1.0))
+        p3 = np.column_stack([xz[:, 0], ys + jit[:, 0], xz[:, 1] + jit[:, 1]])
         cr = cam.project(p3) / k
         tex = (1.0 + 0.15 * rng.standard_normal(len(w))).astype(np.float32)
         ww = w * pose.scale * np.where(w > MU["trabecular"] * 2, 1.0, tex)

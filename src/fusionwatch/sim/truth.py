@@ -15,7 +15,7 @@ import numpy as np
 
 from fusionwatch.measurement import MeasureName as M
 
-__all__ = ["lateral_truth", "to_anatomical", "segment_motion"]
+__all__ = ["lateral_truth", "ap_truth", "to_anatomical", "segment_motion"]
 
 _LEVELS = ("L1", "L2", "L3", "L4", "L5", "S1")
 
@@ -87,3 +87,33 @@ def segment_motion(neutral: Mapping[str, float], moved: Mapping[str, float]) -> 
         for k in ("L4_L5", "L5_S1")
         for what, src in (("rotation_deg", "segmental_lordosis"), ("translation_mm", "slip_mm"))
     }
+
+
+def ap_truth(points_px: Mapping[str, tuple[float, float]], spacing_mm: float) -> dict[str, float]:
+    """Every AP :class:`~fusionwatch.measurement.MeasureName` value from AP landmarks (image-side names, pixels).
+
+    Frame: X toward the image right, Y up, mm. Disc wedge positive when the disc is taller on the image right; Cobb
+    = the largest angle between any two of the L1..L5 / S1 endplates; lateral listhesis = offset of the upper endplate
+    midpoint from the lower one along the lower endplate, positive toward the image right, and % of its width.
+    """
+    P = {n: np.array([p[0] * spacing_mm, -p[1] * spacing_mm]) for n, p in points_px.items()}
+
+    def tilt(prefix: str) -> float:
+        d = P[f"{prefix}.right"] - P[f"{prefix}.left"]
+        return math.degrees(math.atan2(d[1], d[0]))
+
+    out: dict[str, float] = {}
+    for up, lo in (("L4", "L5"), ("L5", "S1")):
+        key = f"{up}_{lo}"
+        out[f"disc_wedge_{key}"] = tilt(f"{up}.inferior") - tilt(f"{lo}.superior")
+        ul, ur = P[f"{up}.inferior.left"], P[f"{up}.inferior.right"]
+        ll, lr = P[f"{lo}.superior.left"], P[f"{lo}.superior.right"]
+        base = (ll + lr) / 2
+        u = (lr - ll) / np.linalg.norm(lr - ll)
+        t = float(((ul + ur) / 2 - base) @ u)
+        out[f"lateral_listhesis_mm_{key}"] = t
+        out[f"lateral_listhesis_percent_{key}"] = 100.0 * t / float(np.linalg.norm(lr - ll))
+    plates = [f"{lv}.{ep}" for lv in _LEVELS[:-1] for ep in ("superior", "inferior")] + ["S1.superior"]
+    tilts = [tilt(p) for p in plates if f"{p}.left" in P]
+    out["coronal_cobb"] = max(abs(a - b) for i, a in enumerate(tilts) for b in tilts[i + 1 :])
+    return out
