@@ -19,7 +19,7 @@ from fusionwatch.records import Finding, FusionStatus, Override, Severity, Surge
 from fusionwatch.report.model import MeasurementRow, ReportData, VisitView
 from fusionwatch.units import SpacingSource, Unit
 
-__all__ = ["example_report_data", "SURGERY", "TODAY"]
+__all__ = ["example_report_data", "example_proms", "SURGERY", "TODAY"]
 
 SURGERY = dt.date(2026, 1, 10)
 TODAY = dt.date(2026, 7, 20)
@@ -93,3 +93,27 @@ def example_report_data(tmp: Path, *, calibrated: bool = True,
         baseline_note="6-week film (first post-operative film with measurements).",
         thresholds={"subsidence_mm": 2.0, "fusion_angle_deg": 3.0, "fusion_translation_mm": 3.0},
     )
+
+
+def example_proms(surgery_date: dt.date, *, course: str = "improving") -> tuple[PromRecord, ...]:
+    """Made-up PROM answers for demos: pre-op (14 days before surgery), 6 weeks, 3, 6 and 12 months.
+
+    ``course``: ``"improving"`` (ODI 64.4 % -> 17.8 %, pain 8/7 -> 2/1: MCID and substantial benefit met),
+    ``"slow"`` (ODI 64.4 % -> 48.9 %: MCID met, no substantial benefit) or ``"worse"`` (ODI 48.9 % -> 62.2 %).
+    The sex-life section is left blank, so each score is the sum over 9 sections / 45.
+    """
+    courses = {  # (sum of the 9 answered ODI sections, back pain, leg pain) per time point
+        "improving": [(29, 8, 7), (20, 6, 4), (14, 4, 3), (10, 3, 2), (8, 2, 1)],
+        "slow": [(29, 8, 7), (27, 7, 6), (25, 6, 5), (23, 6, 5), (22, 5, 4)],
+        "worse": [(22, 6, 6), (22, 6, 6), (24, 7, 6), (26, 7, 7), (28, 8, 7)],
+    }
+    if course not in courses:
+        raise ValueError(f"course must be one of {sorted(courses)}, got {course!r}.")
+    days = (-14, 42, 91, 182, 365)
+    out = []
+    for day, (total, back, leg) in zip(days, courses[course], strict=True):
+        base, extra = divmod(total, 9)
+        answers: list[int | None] = [base + (1 if i < extra else 0) for i in range(9)]
+        answers.insert(7, None)  # sex life left blank, as many patients do
+        out.append(PromRecord(surgery_date + dt.timedelta(days=day), tuple(answers), back, leg))
+    return tuple(out)
