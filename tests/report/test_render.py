@@ -156,3 +156,10 @@ def test_deidentified_shifts_dates_inside_text(tmp_path: Path) -> None:
     d = ReportData(**{**d.__dict__, "baseline_note": "Baseline: the 6-weeks film (2026-02-21)."})
     page = render_clinician_html(d.deidentified())
     assert "2026-02-21" not in page and "2000-02-12" in page  # day 42 after the shifted surgery date
+
+
+def test_measurement_behind_a_finding_is_marked(patient: ReportData) -> None:
+    page = render_clinician_html(patient)
+    row = re.search(r'<tr class="flag flag-action"><td>Disc height L5-S1, mean', page)
+    assert row is not None
+    assert page.count('class="flag ') == 1

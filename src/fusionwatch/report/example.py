@@ -57,11 +57,13 @@ def example_report_data(tmp: Path, *, calibrated: bool = True,
     if calibrated:
         subs = Finding("cage_subsidence", Severity.ACTION,
                        "Disc height L5-S1 fell 2.6 mm since the 6-week film (threshold 2 mm).",
-                       {"loss_mm": 2.6}, "> 2 mm loss vs early post-op film (CLINICAL.md)")
+                       {"loss_mm": 2.6, "measure": "disc_height_mean_L5_S1"},
+                       "> 2 mm loss vs early post-op film (CLINICAL.md)")
     else:
         subs = Finding("cage_subsidence", Severity.ACTION,
                        "Disc height index L5-S1 fell 0.07 since the 6-week film (threshold 0.06).",
-                       {"loss_dhi": 0.07}, "> 0.06 loss of disc height index vs early post-op film")
+                       {"loss_dhi": 0.07, "measure": "disc_height_index_L5_S1"},
+                       "> 0.06 loss of disc height index vs early post-op film")
     visits = (
         VisitView("pre-op", SURGERY - dt.timedelta(days=20), -20, _rows(10.0, 6.0, None, None, mm=calibrated),
                   film_png=films[0], film_id="1.2.3.0"),

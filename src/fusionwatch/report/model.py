@@ -179,7 +179,8 @@ class ReportData:
             return _ISO_DATE.sub(lambda m: d(dt.date.fromisoformat(m.group(0))).isoformat(), t)
 
         def finding(f: Finding) -> Finding:
-            return replace(f, summary=text(f.summary) or "", threshold=text(f.threshold), evidence={}, films=())
+            keep = {k: f.evidence[k] for k in ("measure",) if k in f.evidence}  # names only, no values or ids
+            return replace(f, summary=text(f.summary) or "", threshold=text(f.threshold), evidence=keep, films=())
 
         visits = tuple(
             replace(

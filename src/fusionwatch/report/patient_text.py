@@ -133,7 +133,10 @@ def patient_text(data: ReportData) -> PatientText:
                  if k in implants]
         if data.surgery is not None and data.surgery.approach.value == "posterolateral":
             parts = [p for p in parts if p != "spacer"]
-        things = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else (parts[0] if parts else "metal parts")
+        if len(parts) > 1:
+            things = ", ".join(parts[:-1]) + " and " + parts[-1]
+        else:
+            things = parts[0] if parts else "metal parts"
         xray.append(f"The computer check of the {things} found no change since your earlier X-rays. "
                     "Your surgeon will look at them too.")
     for f in serious:

@@ -81,6 +81,11 @@ def _threshold(m: MeasurementRow, d: ReportData) -> str:
 
 
 def _rows(d: ReportData) -> list[dict[str, str]]:
+    flagged: dict[str, Severity] = {}
+    for f in d.visit.findings:
+        name = f.evidence.get("measure") if isinstance(f.evidence, dict) else None
+        if isinstance(name, str) and (name not in flagged or f.severity.rank > flagged[name].rank):
+            flagged[name] = f.severity
     out = []
     for m in d.visit.measurements:
         now = _fmt(m.value, m.unit) if m.value is not None else f"n/a ({m.reason})" if m.reason else "—"
@@ -88,6 +93,7 @@ def _rows(d: ReportData) -> list[dict[str, str]]:
             "label": label(m.name), "now": now, "baseline": _fmt(m.baseline, m.unit),
             "d_base": _fmt(m.delta_vs_baseline, m.unit, True), "previous": _fmt(m.previous, m.unit),
             "d_prev": _fmt(m.delta_vs_previous, m.unit, True), "threshold": _threshold(m, d),
+            "flag": flagged[m.name.value].value if m.name.value in flagged else "",
         })
     return out
 
