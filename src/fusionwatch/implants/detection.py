@@ -51,16 +51,20 @@ ENDPLATE_PER_SCREW_WIDTH = 6.0
 METAL_TOP_FRACTION = 0.6
 """... or, on films whose bright end is compressed (windowed, saturated), this fraction of the way from the bone level
 to the top of the intensity range (99.95th percentile); the lower of the two thresholds is used."""
-COMPRESSED_MIN_HEADROOM = 0.4
+COMPRESSED_MIN_HEADROOM = 0.25
 """The top-of-range rule applies only when the brightest pixels stand at least this fraction of (bone - background)
 above the bone level; otherwise the film has no distinct bright tail (typically no metal)."""
 METAL_CORE_FRACTION = 0.85
 """Hysteresis: each metal piece must contain a pixel this far from the bone level to the top of the range."""
+SEGMENT_SMOOTH_FRACTION = 0.01
+"""Gaussian smoothing (sigma, fraction of the endplate length) of the film before metal thresholding, with landmarks."""
 SPINE_REGION_GROWTH = 2.2
-"""With landmarks, metal is looked for only inside the hull of the vertebral bodies grown this much about its centre
-(screw heads and rods lie about one body depth behind the bodies)."""
+"""With landmarks, metal is looked for only inside the hull of the L4, L5 and S1 bodies grown this much about its
+centre (screw heads and rods lie about one body depth behind the bodies)."""
 SCREW_DIAMETER_RANGE = (0.07, 0.3)
 """With landmarks, a screw's width is this fraction of the mean endplate length (6.5 mm of ~40 mm = 0.16)."""
+CAGE_MIN_MARKERS = 2
+"""A radiolucent cage is reported from at least this many marker pins (cages carry 2-4)."""
 COLLINEAR_DEG = 15.0
 """Two pieces whose axes differ by less than this, and which line up, are one broken screw or rod."""
 
@@ -226,13 +230,20 @@ def _spine_axis(bodies: dict[Level, np.ndarray]) -> np.ndarray:
 
 
 def metal_threshold(
-    pixels: np.ndarray, bodies: dict[Level, np.ndarray] | None = None, *, compressed_rule: bool = True
+    pixels: np.ndarray,
+    bodies: dict[Level, np.ndarray] | None = None,
+    *,
+    compressed_rule: bool = True,
+    region: np.ndarray | None = None,
 ) -> float:
     """Intensity above which a pixel is taken as metal.
 
     The bone level ``B`` is the median inside the vertebral bodies (or the 90th percentile of the film without
     landmarks) and the background ``G`` the 5th percentile; the threshold is ``B + METAL_CONTRAST * (B - G)``: metal
-    attenuates far more than bone, so it stands above the bone level by more than bone stands above soft tissue.
+    attenuates far more than bone, so it stands above the bone level by more than bone stands above soft tissue. On a
+    film whose bright end is compressed (windowed, saturated) the threshold is instead :data:`METAL_TOP_FRACTION` of the
+    way from ``B`` to the top of the range (99.95th percentile inside ``region``, a mask around the spine, when given:
+    burned-in markers and collimation edges elsewhere on the film do not count), whichever is lower.
     """
     img = np.asarray(pixels, np.float32)
     inside = np.zeros(img.shape, bool)
@@ -245,13 +256,20 @@ def metal_threshold(
     contrast_rule = bone + METAL_CONTRAST * max(bone - background, 1e-6)
     if not compressed_rule:
         return contrast_rule
-    top = float(np.percentile(img, 99.95))
+    top = _top(img, region)
     if top - bone < COMPRESSED_MIN_HEADROOM * (bone - background):
         return contrast_rule  # nothing stands out above the bone: no compressed metal tail to find
     return min(contrast_rule, bone + METAL_TOP_FRACTION * max(top - bone, 1e-6))
 
 
-def metal_core_threshold(pixels: np.ndarray, bodies: dict[Level, np.ndarray] | None = None) -> float:
+def _top(img: np.ndarray, region: np.ndarray | None) -> float:
+    vals = img[region.astype(bool)] if region is not None and region.any() else img
+    return float(np.percentile(vals, 99.95))
+
+
+def metal_core_threshold(
+    pixels: np.ndarray, bodies: dict[Level, np.ndarray] | None = None, region: np.ndarray | None = None
+) -> float:
     """Intensity every metal piece must reach somewhere: :data:`METAL_CORE_FRACTION` of the way from the bone level to
     the top of the intensity range (99.95th percentile)."""
     img = np.asarray(pixels, np.float32)
@@ -261,7 +279,7 @@ def metal_core_threshold(pixels: np.ndarray, bodies: dict[Level, np.ndarray] | N
         cv2.fillPoly(m, [np.round(poly).astype(np.int32)], 1)
         inside |= m.astype(bool)
     bone = float(np.median(img[inside])) if inside.sum() > 50 else float(np.percentile(img, 90))
-    return bone + METAL_CORE_FRACTION * max(float(np.percentile(img, 99.95)) - bone, 1e-6)
+    return bone + METAL_CORE_FRACTION * max(_top(img, region) - bone, 1e-6)
 
 
 def _line_kernel(length: int, angle_deg: float) -> np.ndarray:
@@ -349,18 +367,23 @@ def detect_implants(radiograph: Radiograph, landmarks: Landmarks | None = None) 
     warnings: list[str] = []
     if landmarks is None:
         warnings.append("No landmarks: screw levels and the cage region are not known.")
-    thr = metal_threshold(img, bodies)
+    region = None
+    if bodies:  # implants sit around the instrumented spine, not in the far pelvis, the femoral heads or the markers
+        near = [bodies[lv] for lv in (Level.L4, Level.L5, Level.S1) if lv in bodies] or list(bodies.values())
+        hull = cv2.convexHull(np.vstack(near).astype(np.float32)).reshape(-1, 2)
+        centre = hull.mean(0)
+        region = np.zeros(img.shape, np.uint8)
+        cv2.fillPoly(region, [np.round(centre + (hull - centre) * SPINE_REGION_GROWTH).astype(np.int32)], 1)
+        # smooth before thresholding so noise does not break thin metal into speckles
+        img = cv2.GaussianBlur(img, (0, 0), SEGMENT_SMOOTH_FRACTION * _scale_px(bodies, img.shape))
+    thr = metal_threshold(img, bodies, region=region)
     # On a film whose bright end is compressed (windowed or saturated: the threshold came from the top of the range),
     # dense bone reaches the threshold too: then each metal piece must also reach close to the top somewhere.
     compressed = thr < metal_threshold(img, bodies, compressed_rule=False)
-    core = max(thr, metal_core_threshold(img, bodies)) if compressed else thr
+    core = max(thr, metal_core_threshold(img, bodies, region)) if compressed else thr
     metal = filters.apply_hysteresis_threshold(img, thr, core).astype(np.uint8)
     scale = _scale_px(bodies, img.shape) if bodies else _scale_from_metal(metal, img.shape)
-    if bodies:  # implants sit around the instrumented spine, not in the far pelvis or the femoral heads
-        hull = cv2.convexHull(np.vstack(list(bodies.values())).astype(np.float32)).reshape(-1, 2)
-        centre = hull.mean(0)
-        region = np.zeros_like(metal)
-        cv2.fillPoly(region, [np.round(centre + (hull - centre) * SPINE_REGION_GROWTH).astype(np.int32)], 1)
+    if region is not None:
         metal &= region
     min_area = max(6, int((0.02 * scale) ** 2))
     metal = _drop_small(metal, min_area)
@@ -372,7 +395,7 @@ def detect_implants(radiograph: Radiograph, landmarks: Landmarks | None = None) 
     rod_mask = np.zeros_like(metal)
     for da in ROD_ANGLES_DEG:
         rod_mask |= cv2.morphologyEx(metal, cv2.MORPH_OPEN, _line_kernel(length, axis_deg + da))
-    rods, rod_width = _rods(rod_mask, scale)
+    rods, rod_width = _rods(rod_mask, scale, check_width=bool(bodies))
     # screws: elongated pieces of what is left
     grow = max(1, int(round(rod_width * 0.6)))
     rest = metal & ~cv2.dilate(rod_mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
@@ -412,8 +435,12 @@ def _pieces(mask: np.ndarray) -> list[dict]:
     return out
 
 
-def _rods(rod_mask: np.ndarray, scale: float) -> tuple[list[Rod], float]:
-    pieces = [p for p in _pieces(rod_mask) if p["length"] >= MIN_ELONGATION * p["width"]]
+def _rods(rod_mask: np.ndarray, scale: float, check_width: bool = True) -> tuple[list[Rod], float]:
+    pieces = [
+        p
+        for p in _pieces(rod_mask)
+        if p["length"] >= MIN_ELONGATION * p["width"] and (not check_width or _plausible_width(p["width"], scale))
+    ]
     if not pieces:
         return [], 0.0
     groups = {i: [i] for i in range(len(pieces))}
@@ -528,6 +555,8 @@ def _cage(pieces: list[dict], bodies: dict[Level, np.ndarray], scale: float, sha
         xy = np.vstack([p["xy"] for p in big])
         hull = cv2.convexHull(xy.astype(np.float32)).reshape(-1, 2)
         return Cage(_pt(xy.mean(0)), tuple(_pt(p) for p in hull))
+    if len(inside) < CAGE_MIN_MARKERS:  # a lone bright speck is not a radiolucent cage's marker set
+        return None
     markers = tuple(_pt(p["centroid"]) for p in inside)
     return Cage(_pt(np.mean([p["centroid"] for p in inside], axis=0)), (), markers)
 
