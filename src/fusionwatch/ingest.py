@@ -297,9 +297,7 @@ def _ingest_one(
             )
         )
         reason = "needs landmarks"
-    rec, created = store.add_film(
-        key,
-        film,
+    kwargs: dict[str, Any] = dict(
         film_id=film_id,
         file_path=str(path.resolve()),
         file_sha256=digest,
@@ -309,6 +307,7 @@ def _ingest_one(
         measurements=measurements,
         findings=review,
     )
+    rec, created = store.add_film(key, film, **kwargs)
     if not created:
         return FilmOutcome(str(path), "skipped", "already stored (stored meanwhile)", film_id, key, rec.visit_label)
     return FilmOutcome(str(path), "added", reason, film_id, key, rec.visit_label, measured=bool(measurements))

@@ -124,6 +124,18 @@ class TestFilms:
             patient_store.film_id_for_hash("ab" * 32) == "1.2.3.4" and patient_store.film_id_for_hash("0" * 64) is None
         )
 
+    def test_concurrent_adds_store_each_film_once(self, patient_store: Store) -> None:
+        """Four writers racing on the same films and visit: each film is created exactly once, one visit in all."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        def writer(_: int) -> list[bool]:
+            return [_add(patient_store, 91, f"race-{i}")[1] for i in range(5)]
+
+        with ThreadPoolExecutor(4) as pool:
+            created = [c for result in pool.map(writer, range(4)) for c in result]
+        assert sum(created) == 5
+        assert len(patient_store.list_films("K-1")) == 5 and len(patient_store.list_visits("K-1")) == 1
+
     def test_films_on_same_day_share_a_visit(self, patient_store: Store) -> None:
         _add(patient_store, 182, "a")
         patient_store.add_film(

@@ -21,6 +21,7 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, inspect, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from fusionwatch.anatomy import Level
@@ -367,6 +368,39 @@ class Store:
         """
         if landmark_kind not in LANDMARK_KINDS:
             raise ValueError(f"landmark_kind must be one of {LANDMARK_KINDS}, got {landmark_kind!r}.")
+        args = dict(
+            film_id=film_id,
+            file_path=file_path,
+            file_sha256=file_sha256,
+            visit_date=visit_date,
+            landmarks=landmarks,
+            landmark_kind=landmark_kind,
+            landmark_author=landmark_author,
+            measurements=measurements,
+            findings=findings,
+            implants=implants,
+        )
+        try:
+            return self._add_film_once(key, radiograph, **args)
+        except IntegrityError:  # a concurrent ingest stored this film or created this visit first: look again
+            return self._add_film_once(key, radiograph, **args)
+
+    def _add_film_once(
+        self,
+        key: str,
+        radiograph: Radiograph,
+        *,
+        film_id: str,
+        file_path: str,
+        file_sha256: str,
+        visit_date: dt.date,
+        landmarks: Landmarks | None,
+        landmark_kind: str,
+        landmark_author: str | None,
+        measurements: Sequence[Measurement],
+        findings: Sequence[Finding],
+        implants: Mapping[str, Any] | None,
+    ) -> tuple[FilmRecord, bool]:
         with self._tx() as s:
             existing = s.scalar(select(RadiographRow).where(RadiographRow.sop_uid == film_id))
             if existing is not None:
