@@ -1,0 +1,1 @@
+"""Jinja2 templates and the CSS of the reports (package data)."""
