@@ -21,6 +21,7 @@ from typing import Any
 from fusionwatch.care.proms import PromChange, PromRecord, compare_proms
 from fusionwatch.care.schedule import Schedule, build_schedule
 from fusionwatch.care.triage import TriageResult
+from fusionwatch.errors import InputError
 from fusionwatch.measurement import MeasureName
 from fusionwatch.records import Finding, FusionStatus, Override, Severity, Surgery
 from fusionwatch.units import SpacingSource, Unit
@@ -303,22 +304,16 @@ def report_data_from_timeline(
             )
         )
     if not views:
-        from fusionwatch.errors import InputError
-
         raise InputError(f"Patient {timeline.patient_key!r} has no visits on record: nothing to report.")
     if visit is None:
         current = len(views) - 1
     elif isinstance(visit, int):
         if not -len(views) <= visit < len(views):
-            from fusionwatch.errors import InputError
-
             raise InputError(f"Visit number {visit} does not exist; the patient has {len(views)} visits (0-based).")
         current = visit % len(views)
     else:
         labels = [v.label for v in views]
         if visit not in labels:
-            from fusionwatch.errors import InputError
-
             raise InputError(f"No visit labelled {visit!r}; visits on record: {', '.join(labels)}.")
         current = labels.index(visit)
     baseline = next((i for i, v in enumerate(views) if v.is_baseline), None)
