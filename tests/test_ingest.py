@@ -382,3 +382,49 @@ def test_identifiers_never_logged(store: Store, tmp_path: Path, caplog: pytest.L
     store.load_timeline(report.patient_keys[0])
     assert "PID-SECRET-77" not in caplog.text and "SYNTHETIC" not in caplog.text
     assert "PID-SECRET-77" not in json.dumps(report.to_dict())
+
+
+class TestVisitAnalysis:
+    def test_hardware_findings_stored_against_baseline(
+        self, known_patient: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Each later lateral film is checked against the 6-week film; the findings are stored and drive the status."""
+        import fusionwatch.implants as implants
+        from fusionwatch.records import Finding, Severity
+
+        calls: list[tuple[str, str]] = []
+        monkeypatch.setattr(implants, "detect_implants", lambda film, lm: film.source)
+
+        def check(bf, blm, b, cf, clm, c):
+            calls.append((b, c))
+            return [Finding("rod_fracture_suspected", Severity.ACTION, "Rod discontinuous.")] if c == "c.dcm" else []
+
+        monkeypatch.setattr(implants, "check_implants", check)
+        for name, day in (("a", 42), ("b", 91), ("c", 365)):
+            _dicom_film(tmp_path, name, day, seed=day)
+        report = ingest([tmp_path], known_patient)
+        assert not report.notes
+        assert calls == [("a.dcm", "b.dcm"), ("a.dcm", "c.dcm")]
+        stored = known_patient.list_findings("K-1")
+        assert [(label, origin, f.kind) for label, origin, f in stored] == [
+            ("12-months", "implants", "rod_fracture_suspected")
+        ]
+        v = known_patient.load_timeline("K-1").visit("12-months")
+        assert v.status.status is FusionStatus.PSEUDARTHROSIS_SUSPECTED
+        ingest([tmp_path], known_patient)  # a re-run replaces, never duplicates
+        assert len(known_patient.list_findings("K-1")) == 1
+
+    def test_registration_failure_falls_back_to_landmark_motion(
+        self, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        import fusionwatch.motion as motion
+
+        def fail(*args, **kwargs):
+            raise motion.RegistrationError("no texture")
+
+        monkeypatch.setattr(motion, "register_motion", fail)
+        report = ingest_journey(_journey(tmp_path), store)
+        assert any("landmark-difference motion stored instead" in n for n in report.notes)
+        (l5s1,) = [m for m in store.list_motion("SIM-solid-fusion-1", "12-months") if m.level == "L5-S1"]
+        assert l5s1.method == motion.LANDMARK_METHOD and l5s1.angle_sd_deg is None
+        assert abs(l5s1.angle_deg) < 0.5
