@@ -22,7 +22,7 @@ __all__ = ["postgres_bindir", "postgres_server", "fresh_database", "NoPostgres"]
 
 
 class NoPostgres(RuntimeError):
-    """PostgreSQL cannot be started here; the message says why (used as the skip reason)."""
+    """The PostgreSQL server binaries are not installed (the only reason the PostgreSQL tests may skip)."""
 
 
 def postgres_bindir() -> Path | None:
@@ -47,18 +47,22 @@ def postgres_server() -> Iterator[str]:
     if bindir is None:
         raise NoPostgres("PostgreSQL server binaries (initdb, pg_ctl) not found; run `bash scripts/system-deps.sh`.")
     prefix: list[str] = []
-    base = Path(tempfile.mkdtemp(prefix="fw-pg-"))
-    if os.geteuid() == 0:
+    as_root = os.geteuid() == 0
+    # As root the server runs as 'postgres', which must be able to reach its folder: use /tmp itself, not a private
+    # TMPDIR (pytest's own temporary folders are mode 0700).
+    base = Path(tempfile.mkdtemp(prefix="fw-pg-", dir="/tmp" if as_root and os.path.isdir("/tmp") else None))
+    if as_root:
         try:
             user = pwd.getpwnam("postgres")
         except KeyError:
             shutil.rmtree(base, ignore_errors=True)
-            raise NoPostgres("running as root and there is no 'postgres' user to run the server as.") from None
+            raise RuntimeError("running as root and there is no 'postgres' user to run the server as.") from None
         os.chown(base, user.pw_uid, user.pw_gid)
         runuser = shutil.which("runuser")
-        prefix = [runuser, "-u", "postgres", "--"] if runuser else ["su", "postgres", "-s", "/bin/sh", "-c"]
         if not runuser:
-            raise NoPostgres("running as root without `runuser` to start the server as 'postgres'.")
+            shutil.rmtree(base, ignore_errors=True)
+            raise RuntimeError("running as root without `runuser` to start the server as 'postgres'.")
+        prefix = [runuser, "-u", "postgres", "--"]
     data, sock, log = base / "data", base / "sock", base / "server.log"
     port = _free_port()
 
@@ -86,7 +90,7 @@ def postgres_server() -> Iterator[str]:
         if log.exists():
             detail += log.read_text(errors="replace")[-500:]
         shutil.rmtree(base, ignore_errors=True)
-        raise NoPostgres(f"could not start PostgreSQL: {detail}") from None
+        raise RuntimeError(f"PostgreSQL is installed ({bindir}) but could not be started: {detail}") from None
     try:
         yield f"postgresql+psycopg://fw@/{{db}}?host={sock}&port={port}"
     finally:
