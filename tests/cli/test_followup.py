@@ -123,3 +123,16 @@ def test_unknown_patient_is_a_clear_error(db: str) -> None:
 def test_patient_add_bad_approach(db: str) -> None:
     r = _run("patient", "add", "K", "--surgery-date", "2025-01-10", "--approach", "XLIF", "--db", db)
     assert r.exit_code == 2 and "--approach must be one of" in r.output
+
+
+def test_followup_settings_file(tmp_path: Path, db: str) -> None:
+    """A site's settings file changes the thresholds: with a 4 mm subsidence threshold the 3 mm loss is not reported."""
+    _run("patient", "add", "K-CLI", "--surgery-date", "2025-01-10", "--patient-id", "CLI-PID", "--db", db)
+    _run("ingest", str(_films(tmp_path / "films")), "--db", db)
+    cfg = tmp_path / "site.yaml"
+    cfg.write_text("subsidence_mm: 4.0\n")
+    tl = json.loads(_run("followup", "K-CLI", "--db", db, "--json", "--settings", str(cfg)).output)
+    assert tl["visits"][-1]["findings"] == []
+    cfg.write_text("subsidence: 4.0\n")
+    r = _run("followup", "K-CLI", "--db", db, "--settings", str(cfg))
+    assert r.exit_code == 2 and "Unknown follow-up setting(s): subsidence" in r.output

@@ -149,3 +149,29 @@ class TestInstability:
         assert instability_findings([ok]) == []
         (f,) = instability_findings([ok, bad])
         assert f.kind == "instability_L4_L5" and "20.1 deg" in f.summary
+
+
+class TestSettings:
+    def test_from_mapping_changes_only_named_thresholds(self) -> None:
+        from fusionwatch.followup import FollowupSettings
+
+        s = FollowupSettings.from_mapping(
+            {"fusion_angle_deg": 5, "pi_ll_bands_deg": [12, 22], "fusion_min_days": "180"}
+        )
+        assert (s.fusion_angle_deg, s.pi_ll_bands_deg, s.fusion_min_days) == (5.0, (12.0, 22.0), 180)
+        assert s.subsidence_mm == DEFAULT_SETTINGS.subsidence_mm
+
+    @pytest.mark.parametrize(
+        "values, match",
+        [
+            ({"fusion_angel_deg": 5}, "Unknown follow-up setting"),
+            ({"subsidence_mm": "two"}, "subsidence_mm: expected a number"),
+            ({"subsidence_mm": -1}, "subsidence_mm must be positive"),
+        ],
+    )
+    def test_bad_settings_raise(self, values: dict, match: str) -> None:
+        from fusionwatch.errors import InputError
+        from fusionwatch.followup import FollowupSettings
+
+        with pytest.raises(InputError, match=match):
+            FollowupSettings.from_mapping(values)

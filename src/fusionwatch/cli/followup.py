@@ -137,6 +137,22 @@ def ingest(
         raise typer.Exit(1)
 
 
+def _settings(path: Path | None):  # type: ignore[no-untyped-def]
+    from fusionwatch.followup import DEFAULT_SETTINGS, FollowupSettings
+
+    if path is None:
+        return DEFAULT_SETTINGS
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise InputError(f"Cannot read the settings file {path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: expected a mapping of setting names to values, got {type(data).__name__}.")
+    return FollowupSettings.from_mapping(data)
+
+
 def _fmt(value: float | None, unit: str) -> str:
     if value is None:
         return "-"
@@ -154,11 +170,16 @@ def followup(
     patient: Annotated[str, typer.Argument(help="The patient's pseudonymous key.")],
     db: DbOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the timeline as JSON.")] = False,
+    settings_file: Annotated[
+        Path | None,
+        typer.Option("--settings", help="YAML/JSON file of follow-up thresholds to change (docs/followup.md)."),
+    ] = None,
 ) -> None:
     """Print a patient's timeline: measurements with deltas vs baseline and previous visit, findings, fusion status."""
+    settings = _settings(settings_file)
     store = _store(db)
     try:
-        timeline = store.load_timeline(patient)
+        timeline = store.load_timeline(patient, settings)
     finally:
         store.close()
     if as_json:

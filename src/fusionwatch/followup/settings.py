@@ -6,7 +6,11 @@ by building its own :class:`FollowupSettings` (``dataclasses.replace(DEFAULT_SET
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from fusionwatch.errors import InputError
 
 __all__ = ["ScheduledVisit", "DEFAULT_SCHEDULE", "FollowupSettings", "DEFAULT_SETTINGS"]
 
@@ -120,6 +124,39 @@ class FollowupSettings:
             raise ValueError(f"pi_ll_bands_deg must be two increasing positive angles, got {self.pi_ll_bands_deg!r}.")
         if not 0 <= self.union_expected_days <= self.pseudarthrosis_days:
             raise ValueError("union_expected_days must not exceed pseudarthrosis_days.")
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any], base: FollowupSettings | None = None) -> FollowupSettings:
+        """Settings from a plain mapping (a site's YAML/JSON file): only the named thresholds change.
+
+        Raises
+        ------
+        InputError
+            On an unknown name, a value of the wrong type, or an invalid value (with the name and value).
+        """
+        base = base or cls()
+        known = {f.name: f for f in fields(cls) if f.name != "schedule"}
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise InputError(f"Unknown follow-up setting(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}.")
+        changes: dict[str, Any] = {}
+        for name, value in values.items():
+            current = getattr(base, name)
+            try:
+                if isinstance(current, tuple):
+                    changes[name] = tuple(float(v) for v in value)
+                elif isinstance(current, int):
+                    changes[name] = int(value)
+                else:
+                    changes[name] = float(value)
+            except (TypeError, ValueError):
+                raise InputError(
+                    f"Follow-up setting {name}: expected a number like {current!r}, got {value!r}."
+                ) from None
+        try:
+            return replace(base, **changes)
+        except ValueError as exc:
+            raise InputError(f"Invalid follow-up settings: {exc}") from None
 
 
 DEFAULT_SETTINGS = FollowupSettings()
