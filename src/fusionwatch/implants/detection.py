@@ -63,6 +63,8 @@ SPINE_REGION_GROWTH = 2.2
 centre (screw heads and rods lie about one body depth behind the bodies)."""
 SCREW_DIAMETER_RANGE = (0.07, 0.3)
 """With landmarks, a screw's width is this fraction of the mean endplate length (6.5 mm of ~40 mm = 0.16)."""
+SHAFT_FIT_RANGE = (0.35, 0.95)
+"""Part of a screw (fractions of its length from the head) whose pixels define its axis."""
 CAGE_MIN_MARKERS = 2
 """A radiolucent cage is reported from at least this many marker pins (cages carry 2-4)."""
 COLLINEAR_DEG = 15.0
@@ -490,6 +492,24 @@ def _disc_region(bodies: dict[Level, np.ndarray], grow: float) -> np.ndarray | N
     return c + (disc - c) * grow
 
 
+def _shaft_axis(xy: np.ndarray, head: np.ndarray, tip: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Refit the axis on the shaft only (:data:`SHAFT_FIT_RANGE` of the length from the head): the head, its tulip and
+    the rod junction would tilt a fit of the whole piece. Returns head and tip projected onto the refitted line."""
+    u = (tip - head) / max(float(np.hypot(*(tip - head))), 1e-9)
+    t = (xy - head) @ u
+    length = float(t.max())
+    sel = (t >= SHAFT_FIT_RANGE[0] * length) & (t <= SHAFT_FIT_RANGE[1] * length)
+    if sel.sum() < 10:
+        return head, tip
+    shaft = xy[sel]
+    c = shaft.mean(0)
+    d = np.linalg.svd(shaft - c, full_matrices=False)[2][0]
+    if float(d @ u) < 0:
+        d = -d
+    t_all = (xy - c) @ d
+    return c + d * t_all.min(), c + d * t_all.max()
+
+
 def _plausible_width(width: float, scale: float) -> bool:
     lo, hi = SCREW_DIAMETER_RANGE
     return lo * scale <= width <= hi * scale
@@ -528,7 +548,7 @@ def _screws(
             continue
         plausible = not bodies or _plausible_width(p["width"], scale)
         if p["length"] >= SCREW_MIN_LENGTH_FRACTION * scale and plausible:
-            head, tip = _orient(*p["ends"], bodies)
+            head, tip = _shaft_axis(p["xy"], *_orient(*p["ends"], bodies))
             level = _level_of(tip, bodies, scale)
             if bodies and level is None:  # with landmarks, a screw's tip sits in a vertebral body
                 others.append(p)
