@@ -409,13 +409,13 @@ def _parse_date(text: Any, what: str) -> dt.date:
         raise InputError(f"{what}: expected a date YYYY-MM-DD, got {text!r}.") from None
 
 
-def _journey_implants(implants: Any) -> dict[str, tuple[str, ...]]:
+def _journey_implants(implants: Any) -> tuple[str, ...]:
     """Surgery implants from the manifest: a list of names, or the simulator's ``{"cage": "PEEK" | None, ...}``."""
     if isinstance(implants, list):
-        return {"implants": tuple(str(x) for x in implants)}
+        return tuple(str(x) for x in implants)
     if isinstance(implants, dict):
-        return {"implants": ("pedicle_screws", "rods") + (("interbody_cage",) if implants.get("cage") else ())}
-    return {}
+        return ("pedicle_screws", "rods") + (("interbody_cage",) if implants.get("cage") else ())
+    return ("pedicle_screws", "rods", "interbody_cage")
 
 
 def ingest_journey(
@@ -465,7 +465,7 @@ def ingest_journey(
             date=_parse_date(s["date"], "surgery.date"),
             levels=tuple((Level(a), Level(b)) for a, b in s.get("levels", [["L5", "S1"]])),
             approach=Approach(s.get("approach", "TLIF")),
-            **_journey_implants(s.get("implants")),
+            implants=_journey_implants(s.get("implants")),
         )
         films = list(data.get("films", []))
     except (KeyError, TypeError, ValueError) as exc:

@@ -58,7 +58,7 @@ def _height_loss(
     """
     now, ref = _val(visit, mean), _val(base, mean)
     if now is not None and ref is not None and now.unit is Unit.MM and ref.unit is Unit.MM:
-        ev = {
+        ev: dict[str, Any] = {
             "measure": mean.value,
             "baseline": ref.value,
             "current": now.value,
@@ -270,7 +270,8 @@ def pi_drift_flag(visit: VisitInput, earlier: Sequence[VisitInput], settings: Fo
     if prev is None:
         return None
     ref = _val(prev, M.PELVIC_INCIDENCE)
-    change = now.value - ref.value  # type: ignore[union-attr, operator]
+    assert ref is not None and ref.value is not None and now.value is not None
+    change = now.value - ref.value
     if not abs(change) > settings.pi_drift_deg:
         return None
     return Finding(
@@ -283,7 +284,7 @@ def pi_drift_flag(visit: VisitInput, earlier: Sequence[VisitInput], settings: Fo
         evidence={
             "measure": M.PELVIC_INCIDENCE.value,
             "previous": ref.value,
-            "current": now.value,  # type: ignore[union-attr]
+            "current": now.value,
             "change": round(change, 4),
             "unit": "deg",
             "previous_visit": prev.label,

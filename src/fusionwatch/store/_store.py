@@ -368,7 +368,7 @@ class Store:
         """
         if landmark_kind not in LANDMARK_KINDS:
             raise ValueError(f"landmark_kind must be one of {LANDMARK_KINDS}, got {landmark_kind!r}.")
-        args = dict(
+        args: dict[str, Any] = dict(
             film_id=film_id,
             file_path=file_path,
             file_sha256=file_sha256,

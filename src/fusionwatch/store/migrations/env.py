@@ -27,6 +27,8 @@ if connection is not None:
     _run(connection)
 else:  # `alembic -x url=...` from a shell, for developers writing a new migration
     url = context.get_x_argument(as_dictionary=True).get("url") or config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise SystemExit("Give the database: alembic -x url=sqlite:///fusionwatch.db ...")
     engine = create_engine(url)
     with engine.begin() as conn:
         _run(conn)
