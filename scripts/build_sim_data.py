@@ -250,12 +250,14 @@ def soft_tissue(shared: Path, mesh_centroids: dict[str, np.ndarray]):
     ct = np.asarray(ct_img.dataobj).astype(np.float32)
     lab = np.asarray(nib.load(shared / "totalsegmentator-example-ct" / "spine_report" / "totalseg.nii.gz").dataobj)
     aff = ct_img.affine
-    body = ct > -400
-    body = ndimage.binary_opening(body, iterations=2)
-    lbl, n = ndimage.label(body)
-    sizes = ndimage.sum(body, lbl, range(1, n + 1))
-    body = lbl == (1 + int(np.argmax(sizes)))
-    body = ndimage.binary_fill_holes(body)
+    # body mask slice by slice: largest 2-D component after an opening that cuts the thin CT table and mattress away
+    body = np.zeros(ct.shape, dtype=bool)
+    for k in range(ct.shape[2]):
+        sl = ndimage.binary_opening(ct[:, :, k] > -400, iterations=3)
+        lbl, n = ndimage.label(sl)
+        if n:
+            sizes = ndimage.sum(sl, lbl, range(1, n + 1))
+            body[:, :, k] = ndimage.binary_fill_holes(lbl == (1 + int(np.argmax(sizes))))
     hu = np.where(body, ct, -1000.0)
     hu = np.where(hu > 150, 40.0, hu)  # bones and metal become soft tissue; the meshes supply bone
     weq = np.clip(1.0 + hu / 1000.0, 0.0, None) * 3.0  # water-equivalent mm per 3 mm voxel
@@ -299,8 +301,13 @@ def soft_tissue(shared: Path, mesh_centroids: dict[str, np.ndarray]):
     kk2 = np.clip(kk2, 0, ct.shape[2] - 1)
     soft_ap = ndimage.map_coordinates(ap_ct, [ii, kk2], order=1, mode="constant", cval=0.0) * s
     soft_ap = _soften_outside(soft_ap, (Z2 - t[1]) / s / 3.0 - aff[2, 3] / 3.0, ct.shape[2])
+    # the 3 mm voxel outline of the body makes a staircase in the path length (3.7 mm steps in x) that console edge
+    # enhancement turns into vertical streaks: smooth it out
+    soft_lat = ndimage.gaussian_filter(soft_lat, sigma=(1.5, 1.0))
+    soft_ap = ndimage.gaussian_filter(soft_ap, sigma=(1.5, 1.0))
     meta = {"ct_to_mesh_scale": s, "ct_to_mesh_translation_xz": [float(t[0]), float(t[1])], "ct_midline_R": mid_lr}
-    return (x0, z0), soft_lat.astype(np.float16), (y0, z0), soft_ap.astype(np.float16), meta
+    # float32: float16 steps (0.25 mm at 300-500 mm) show as contour bands after console processing
+    return (x0, z0), soft_lat.astype(np.float32), (y0, z0), soft_ap.astype(np.float32), meta
 
 
 def priors(shared: Path) -> dict:

@@ -63,6 +63,22 @@ class Anatomy:
     """Bone -> ``"superior"``/``"inferior"`` -> half the left-right endplate width (mm), for AP corners."""
 
 
+_REFINE = 3
+
+
+def _refine(a: np.ndarray) -> np.ndarray:
+    """Cubic-spline upsampling by ``_REFINE``, keeping pixel [0, 0] at the same position (pixel centres)."""
+    from scipy import ndimage
+
+    a = a.astype(np.float32)
+    n0, n1 = a.shape
+    i = np.arange((n0 - 1) * _REFINE + 1, dtype=np.float32) / _REFINE
+    k = np.arange((n1 - 1) * _REFINE + 1, dtype=np.float32) / _REFINE
+    coeffs = ndimage.spline_filter(a, order=3)
+    out = ndimage.map_coordinates(coeffs, np.meshgrid(i, k, indexing="ij"), order=3, prefilter=False)
+    return np.clip(out, 0.0, None).astype(np.float32)
+
+
 @lru_cache(maxsize=1)
 def load_anatomy() -> Anatomy:
     """Load (once per process) the bundled anatomy arrays."""
@@ -95,10 +111,11 @@ def load_anatomy() -> Anatomy:
         corners=corners,
         femoral_heads=heads,  # type: ignore[arg-type]
         centroids={b: np.asarray(v, dtype=float) for b, v in info["centroids"].items()},
-        soft_lat=z["soft_lat"].astype(np.float32),
+        # upsampled x3 with cubic splines: bilinear kinks on the 1.5 mm grid would show as fine streaks after processing
+        soft_lat=_refine(z["soft_lat"]),
         soft_lat_origin=tuple(float(v) for v in z["soft_lat_origin"]),
-        soft_ap=z["soft_ap"].astype(np.float32),
+        soft_ap=_refine(z["soft_ap"]),
         soft_ap_origin=tuple(float(v) for v in z["soft_ap_origin"]),
-        soft_res=float(res["soft_tissue"]),
+        soft_res=float(res["soft_tissue"]) / _REFINE,
         endplate_half_widths=info["endplate_half_widths"],
     )

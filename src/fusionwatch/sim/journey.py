@@ -35,6 +35,7 @@ __all__ = [
     "simulate_journey",
     "sample_patient",
     "journey_plan",
+    "random_film",
 ]
 
 SCHEMA = "fusionwatch.sim.journey/1"
@@ -456,3 +457,31 @@ def _write_film(
         "landmarks": f"{stem}.landmarks.json",
         "truth": truth,
     }
+
+
+def random_film(seed: int, *, size: tuple[int, int] = (1000, 1250), view: str | None = None) -> Film:
+    """One film of a random patient, scenario, visit and view (for detector training and property tests).
+
+    Deterministic by ``seed``. ``view`` forces ``"lateral"``, ``"ap"``, ``"flexion"`` or ``"extension"``.
+    """
+    rng = np.random.default_rng([seed, 77])
+    scenario = SCENARIOS[int(rng.integers(len(SCENARIOS)))]
+    patient = sample_patient(rng, scenario, seed, DEFAULT_SURGERY_DATE)
+    hw, states = journey_plan(scenario, patient, rng)
+    st = states[int(rng.integers(len(states)))]
+    v = View(view) if view else View(str(rng.choice(["lateral", "lateral", "lateral", "ap", "flexion", "extension"])))
+    params, neutral = st.params, None
+    if v in (View.FLEXION, View.EXTENSION):
+        params = _bend(st.params, v.value, st.motion_deg, st.motion_mm, st.healing is not None)
+        neutral = st.params
+    spec = FilmSpec(
+        view=v, width=size[0], height=size[1], facing_left=bool(rng.random() < 0.6), sid_mm=patient.sid_mm,
+        oid_mm=patient.oid_mm if v.is_lateral else patient.oid_mm * 0.55,
+        centre_offset_mm=tuple(float(x) for x in rng.normal(0.0, 10.0, 2)),  # type: ignore[arg-type]
+        exposure=_exposure(rng, "L", v.value),
+    )
+    return simulate_film(
+        params, spec, hardware=hw if st.healing is not None else None, healing=st.healing or Healing(),
+        surgery_params=states[1].params, neutral_params=neutral, anatomy_seed=patient.anatomy_seed,
+        noise_seed=int(rng.integers(0, 2**31)), soft_scale=patient.soft_scale,
+    )

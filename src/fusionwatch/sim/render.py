@@ -85,7 +85,7 @@ def bone_mu_maps(anatomy: Anatomy, seed: int) -> dict[str, np.ndarray]:
     return out
 
 
-def _warp_add(dst: np.ndarray, src: np.ndarray, M: np.ndarray) -> None:
+def _warp_add(dst: np.ndarray, src: np.ndarray, M: np.ndarray, interpolation: int = cv2.INTER_LINEAR) -> None:
     """dst += warpAffine(src, M) restricted to the destination bounding box of src (M maps src (col,row) -> dst)."""
     h, w = src.shape
     corners = np.array([[0, 0, 1], [w - 1, 0, 1], [0, h - 1, 1], [w - 1, h - 1, 1]], dtype=float) @ M.T
@@ -98,7 +98,7 @@ def _warp_add(dst: np.ndarray, src: np.ndarray, M: np.ndarray) -> None:
     Mr = M.copy()
     Mr[:, 2] -= (x0, y0)
     dst[y0:y1, x0:x1] += cv2.warpAffine(
-        src, Mr, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0
+        src, Mr, (x1 - x0, y1 - y0), flags=interpolation, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0
     )
 
 
@@ -362,7 +362,8 @@ def line_integrals(scene: Scene, cam: Camera) -> tuple[np.ndarray, float | None]
     A_p, t_p = pose.transforms["pelvis"]
     if cam.view == "lateral":
         soft = an.soft_lat * (MU["water"] * s * scene.soft_scale)
-        _warp_add(L, soft, _map_affine(cam, an.soft_lat_origin, an.soft_res, A_p, t_p, 0.0))
+        # cubic: the coarse, steeply sloped soft-tissue map must not leave bilinear kinks (streaks after processing)
+        _warp_add(L, soft, _map_affine(cam, an.soft_lat_origin, an.soft_res, A_p, t_p, 0.0), cv2.INTER_CUBIC)
         for b in (*LATERAL_BONES, "T12"):
             m = "L1" if b == "T12" else b
             A, t = pose.transforms[b]
@@ -476,7 +477,7 @@ def _ap_soft(L: np.ndarray, cam: Camera, scene: Scene) -> None:
     Ayz = np.array([[s, 0.0], [0.0, A[1, 1]]])
     tyz = np.array([0.0, t[1]])
     M = _map_affine(cam, (oy, oz), res, Ayz, tyz, 0.0)
-    _warp_add(L, an.soft_ap * (MU["water"] * s * scene.soft_scale), M)
+    _warp_add(L, an.soft_ap * (MU["water"] * s * scene.soft_scale), M, cv2.INTER_CUBIC)
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -491,7 +492,9 @@ def _smooth(img: np.ndarray, sigma_px: float) -> np.ndarray:
     H, W = img.shape
     small = cv2.resize(img, (max(1, W // f), max(1, H // f)), interpolation=cv2.INTER_AREA)
     small = cv2.GaussianBlur(small, (0, 0), sigma_px / f)
-    return cv2.resize(small, (W, H), interpolation=cv2.INTER_LINEAR)
+    up = cv2.resize(small, (W, H), interpolation=cv2.INTER_LINEAR)
+    # the upsampling leaves period-f kinks that processing would amplify into streaks: a small blur removes them
+    return cv2.GaussianBlur(up, (0, 0), 0.6 * f)
 
 
 def expose(L: np.ndarray, cam: Camera, exp: Exposure, rng: np.random.Generator) -> np.ndarray:
@@ -514,7 +517,9 @@ def expose(L: np.ndarray, cam: Camera, exp: Exposure, rng: np.random.Generator) 
     small = cv2.resize(primary, (max(1, W // f), max(1, H // f)), interpolation=cv2.INTER_AREA)
     sig = 45.0 / (cam.pixel_mm * f)
     small = cv2.GaussianBlur(small, (0, 0), sig)
-    scatter = cv2.resize(small, (W, H), interpolation=cv2.INTER_LINEAR) * exp.scatter_to_primary
+    scatter = cv2.resize(small, (W, H), interpolation=cv2.INTER_LINEAR)
+    # a blur at full resolution removes the upsampling's periodic kinks (they turn into streaks after processing)
+    scatter = cv2.GaussianBlur(scatter, (0, 0), f * 0.5) * exp.scatter_to_primary
     signal = primary + scatter
     # focal spot penumbra at the reference plane + detector (scintillator) spread
     blur = math.hypot(exp.focal_spot_mm * (cam.magnification - 1) / 2.355 / cam.pixel_mm, exp.detector_blur_px)
