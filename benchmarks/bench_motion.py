@@ -260,17 +260,20 @@ def evaluate(pairs: Iterator[Pair], seed: int = 7) -> dict[str, list[dict[str, f
         dt = (time.perf_counter() - t0) / len(results)
         for r in results:
             t = pair.truth[r.level]
+            true_angle, true_mm = float(t["angle_deg"] or 0.0), t.get("translation_mm")
+            lm = r.landmark_difference
             row = {
-                "angle_err": r.angle_deg - t["angle_deg"],
+                "angle_err": r.angle_deg - true_angle,
                 "angle_sd": r.angle_sd_deg,
-                "lm_angle_err": r.landmark_difference.angle_deg - t["angle_deg"],
+                "lm_angle_err": (lm.angle_deg if lm else float("nan")) - true_angle,
                 "seconds": dt,
                 "failed": 0.0,
             }
-            if t.get("translation_mm") is not None and r.translation_mm is not None:
-                row["trans_err"] = r.translation_mm - t["translation_mm"]
+            if true_mm is not None and r.translation_mm is not None:
+                row["trans_err"] = r.translation_mm - true_mm
                 row["trans_sd"] = r.translation_sd
-                row["lm_trans_err"] = r.landmark_difference.translation_mm - t["translation_mm"]
+                if lm is not None and lm.translation_mm is not None:
+                    row["lm_trans_err"] = lm.translation_mm - true_mm
             rows.setdefault(pair.label, []).append(row)
     return rows
 

@@ -247,6 +247,8 @@ def check_screw_endplate_angle(
     s = settings or ImplantSettings()
     out = []
     for sb, sc in _match(baseline, current, baseline_lm, current_lm):
+        if sc.level is None:
+            continue
         try:
             ab = screw_endplate_angle_deg(sb, baseline_lm, baseline.spacing)
             ac = screw_endplate_angle_deg(sc, current_lm, current.spacing)
@@ -258,12 +260,12 @@ def check_screw_endplate_angle(
                 Finding(
                     "screw_loosening_suspected",
                     Severity.WATCH,
-                    f"{sc.level.value} screw: angle to the endplate changed {change:+.1f} deg since the baseline film "  # type: ignore[union-attr]
+                    f"{sc.level.value} screw: angle to the endplate changed {change:+.1f} deg since the baseline film "
                     f"(threshold {s.screw_endplate_angle_change_deg} deg; sensitivity 75 %, specificity 89 %).",
                     {
                         "level": sc.level.value,
                         "baseline_angle_deg": round(ab, 3),
-                        "current_angle_deg": round(ac, 3),  # type: ignore[union-attr]
+                        "current_angle_deg": round(ac, 3),
                         "change_deg": round(change, 3),
                         "sign": "screw-endplate angle",
                         "head": list(sc.head),

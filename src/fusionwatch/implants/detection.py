@@ -377,7 +377,9 @@ def detect_implants(radiograph: Radiograph, landmarks: Landmarks | None = None) 
         region = np.zeros(img.shape, np.uint8)
         cv2.fillPoly(region, [np.round(centre + (hull - centre) * SPINE_REGION_GROWTH).astype(np.int32)], 1)
         # smooth before thresholding so noise does not break thin metal into speckles
-        img = cv2.GaussianBlur(img, (0, 0), SEGMENT_SMOOTH_FRACTION * _scale_px(bodies, img.shape))
+        img = np.asarray(
+            cv2.GaussianBlur(img, (0, 0), SEGMENT_SMOOTH_FRACTION * _scale_px(bodies, img.shape)), np.float32
+        )
     thr = metal_threshold(img, bodies, region=region)
     # On a film whose bright end is compressed (windowed or saturated: the threshold came from the top of the range),
     # dense bone reaches the threshold too: then each metal piece must also reach close to the top somewhere.
@@ -400,7 +402,8 @@ def detect_implants(radiograph: Radiograph, landmarks: Landmarks | None = None) 
     rods, rod_width = _rods(rod_mask, scale, check_width=bool(bodies))
     # screws: elongated pieces of what is left
     grow = max(1, int(round(rod_width * 0.6)))
-    rest = metal & ~cv2.dilate(rod_mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
+    grown_rods = cv2.dilate(rod_mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
+    rest = (metal.astype(bool) & ~grown_rods.astype(bool)).astype(np.uint8)
     rest = _drop_small(rest, min_area)
     screws, leftovers = _screws(rest, bodies, scale, _disc_region(bodies, 1.0))
     cage = _cage(leftovers, bodies, scale, img.shape)
@@ -529,7 +532,8 @@ def _screws(
     # broken screws: two collinear elongated pieces with a short gap, together screw-long
     used: set[int] = set()
     screws: list[Screw] = []
-    for i, j, p, q in sorted(_collinear_pairs(elongated, max_gap=0.3 * scale), key=lambda e: np.hypot(*(e[2] - e[3]))):
+    pairs = sorted(_collinear_pairs(elongated, max_gap=0.3 * scale), key=lambda e: float(np.hypot(*(e[2] - e[3]))))
+    for i, j, end_i, end_j in pairs:
         if i in used or j in used:
             continue
         xy = np.vstack([elongated[i]["xy"], elongated[j]["xy"]])
@@ -542,20 +546,21 @@ def _screws(
         if bodies and (level is None or not _plausible_width(width, scale)):
             continue
         used |= {i, j}
-        screws.append(Screw(_pt(head), _pt(tip), width, level, True, (_pt(p), _pt(q))))
-    for k, p in enumerate(elongated):
+        screws.append(Screw(_pt(head), _pt(tip), width, level, True, (_pt(end_i), _pt(end_j))))
+    for k, piece in enumerate(elongated):
         if k in used:
             continue
-        plausible = not bodies or _plausible_width(p["width"], scale)
-        if p["length"] >= SCREW_MIN_LENGTH_FRACTION * scale and plausible:
-            head, tip = _shaft_axis(p["xy"], *_orient(*p["ends"], bodies))
+        plausible = not bodies or _plausible_width(piece["width"], scale)
+        if piece["length"] >= SCREW_MIN_LENGTH_FRACTION * scale and plausible:
+            lo, hi = piece["ends"]
+            head, tip = _shaft_axis(piece["xy"], *_orient(lo, hi, bodies))
             level = _level_of(tip, bodies, scale)
             if bodies and level is None:  # with landmarks, a screw's tip sits in a vertebral body
-                others.append(p)
+                others.append(piece)
                 continue
-            screws.append(Screw(_pt(head), _pt(tip), p["width"], level))
+            screws.append(Screw(_pt(head), _pt(tip), piece["width"], level))
         else:
-            others.append(p)
+            others.append(piece)
     screws.sort(key=lambda s: (s.level.index if s.level else 99, s.head[0]))
     return screws, others
 

@@ -209,9 +209,10 @@ def _bbox(pts: np.ndarray, pad: float, shape: tuple[int, int]) -> tuple[int, int
 def _crop(img: np.ndarray, box: tuple[int, int, int, int], s: float) -> np.ndarray:
     x0, y0, x1, y1 = box
     c = np.ascontiguousarray(img[y0:y1, x0:x1], dtype=np.float32)
-    if s != 1.0:
-        c = cv2.resize(c, (max(8, round(c.shape[1] * s)), max(8, round(c.shape[0] * s))), interpolation=cv2.INTER_AREA)
-    return c
+    if s == 1.0:
+        return c
+    size = (max(8, round(c.shape[1] * s)), max(8, round(c.shape[0] * s)))
+    return np.asarray(cv2.resize(c, size, interpolation=cv2.INTER_AREA), np.float32)
 
 
 def _grow(outline: np.ndarray, margin: float) -> np.ndarray:
@@ -314,7 +315,7 @@ def _register_level(
     warnings = []
     width = float(np.hypot(*(of[1] - of[0])))
     height = float(np.hypot(*((of[3] + of[2]) / 2 - (of[0] + of[1]) / 2)))
-    if height < MIN_BODY_ASPECT * width:
+    if level is not Level.S1 and height < MIN_BODY_ASPECT * width:  # the S1 region is drawn, not clicked
         warnings.append(
             f"{level.value}: the body outline is unusually thin (height/width {height / max(width, 1e-9):.2f}); "
             "check the landmarks: a thin region registers poorly."

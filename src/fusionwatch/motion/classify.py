@@ -71,14 +71,14 @@ def classify_motion(
     s = settings or MotionSettings()
     angle, a_sd = abs(result.angle_deg), result.angle_sd_deg
     t_mm = None if result.translation_mm is None else abs(result.translation_mm)
-    t_sd = result.translation_sd if result.translation_mm is not None else None
+    t_sd = result.translation_sd if result.translation_mm is not None else 0.0
     inst_angle = s.instability_angle_deg.get(result.level)
     evidence = {
         "level": result.level,
         "angle_deg": round(result.angle_deg, 3),
         "angle_sd_deg": round(a_sd, 3),
         "translation_mm": None if result.translation_mm is None else round(result.translation_mm, 3),
-        "translation_sd_mm": None if t_sd is None else round(t_sd, 3),
+        "translation_sd_mm": None if t_mm is None else round(t_sd, 3),
         "translation_percent": round(result.translation_percent, 3),
         "method": result.method,
         "fusion_angle_deg": s.fusion_angle_deg,

@@ -97,7 +97,7 @@ class SyntheticPair:
     extension: Radiograph
     lm_flexion: Landmarks
     lm_extension: Landmarks
-    truth: dict[str, dict[str, float]]
+    truth: dict[str, dict[str, float | None]]
     transforms: dict[str, np.ndarray]
     implants: dict[str, object] = field(default_factory=dict)
 
