@@ -75,6 +75,27 @@ class TestGroundTruth:
         assert t["pelvic_incidence"] == pytest.approx(t["pelvic_tilt"] + t["sacral_slope"], abs=1e-9)
         assert t["meyerding_grade_L5_S1"] == 1.0
 
+    def test_body_shapes_keep_truth_exact(self) -> None:
+        """Per-vertebra depth/height factors change the body proportions; the core still reproduces the truth."""
+        shaped = replace(PARAMS, body_shapes=((1.1, 0.9), (1.0, 1.0), (0.9, 1.1), (1.05, 0.95), (1.0, 1.1)))
+        film = simulate_film(shaped, FilmSpec(**SMALL))
+        measured = _measured(film)
+        for name, value in film.truth["measurements"].items():
+            if name in measured:
+                assert measured[name] == pytest.approx(value, abs=1e-5), name
+        assert film.truth["measurements"]["segmental_lordosis_L5_S1"] == pytest.approx(11.0, abs=1e-4)
+
+        def l3_ratio(f) -> float:
+            p = {
+                k: np.array(f.landmarks.get(f"L3.{k}"))
+                for k in ("superior.anterior", "superior.posterior", "inferior.posterior")
+            }
+            height = np.linalg.norm(p["superior.posterior"] - p["inferior.posterior"])
+            return height / np.linalg.norm(p["superior.anterior"] - p["superior.posterior"])
+
+        plain = simulate_film(PARAMS, FilmSpec(**SMALL))
+        assert l3_ratio(film) / l3_ratio(plain) == pytest.approx(1.1 / 0.9, rel=0.03)
+
     def test_pi_is_invariant_to_posture(self) -> None:
         """Changing the pelvic tilt (posture) leaves the measured PI unchanged within 0.5 deg."""
         a = simulate_film(PARAMS, FilmSpec(**SMALL)).truth["measurements"]

@@ -223,6 +223,7 @@ def simulate_film(
             "disc_posterior_heights_mm": list(params.disc_posterior_heights_mm),
             "slips_mm": list(params.slips_mm),
             "scale": params.scale,
+            "body_shapes": [list(b) for b in params.body_shapes],
         },
     }
     if spec.view is View.AP:

@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 SCHEMA = "fusionwatch.sim.journey/1"
-SIM_VERSION = "2"
+SIM_VERSION = "3"
 """Bumped whenever the simulator's output changes; :func:`fusionwatch.sim.demo_journeys` regenerates on a change."""
 DEFAULT_SURGERY_DATE = dt.date(2025, 6, 2)
 LATEST_ALLOWED_DATE = dt.date(2026, 11, 23)
@@ -109,7 +109,12 @@ def sample_patient(rng: np.random.Generator, scenario: str, seed: int, surgery_d
     scale = float(np.clip(scale, 0.82, 1.15))
     age = int(rng.integers(42, 76))
     birth = dt.date(surgery_date.year - age, int(rng.integers(1, 13)), int(rng.integers(1, 29)))
+    shapes = tuple(
+        (float(np.round(np.clip(d, 0.9, 1.1), 4)), float(np.round(np.clip(h, 0.9, 1.1), 4)))
+        for d, h in rng.normal(1.0, 0.04, size=(5, 2))
+    )
     params = SpineParams(
+        body_shapes=shapes,
         pelvic_incidence_deg=float(round(pi, 3)),
         pelvic_tilt_deg=float(round(pt, 3)),
         disc_angles_deg=disc_angles,

@@ -54,6 +54,9 @@ class SpineParams:
         Displacement of the upper posterior-inferior corner along the lower endplate, anterolisthesis positive (mm).
     scale : float
         Uniform body-size factor applied to the bone shapes (1 = the Visible Human Male).
+    body_shapes : tuple of 5 (depth, height) pairs
+        Per-vertebra L1..L5 shape factors applied in the sagittal plane on top of ``scale`` (anterior-posterior depth,
+        superior-inferior height); (1, 1) keeps the bundled shape. Changes the bodies' wedge angles accordingly.
     """
 
     pelvic_incidence_deg: float = 52.0
@@ -62,8 +65,13 @@ class SpineParams:
     disc_posterior_heights_mm: tuple[float, ...] = (6.0, 6.5, 7.0, 7.0, 6.0)
     slips_mm: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0, 0.0)
     scale: float = 1.0
+    body_shapes: tuple[tuple[float, float], ...] = ((1.0, 1.0),) * 5
 
     def __post_init__(self) -> None:
+        if len(self.body_shapes) != 5 or not all(
+            len(b) == 2 and all(0.8 <= v <= 1.2 for v in b) for b in self.body_shapes
+        ):
+            raise ValueError(f"body_shapes needs 5 (depth, height) pairs in [0.8, 1.2], got {self.body_shapes!r}.")
         for name in ("disc_angles_deg", "disc_posterior_heights_mm", "slips_mm"):
             if len(getattr(self, name)) != 5:
                 raise ValueError(f"{name} needs 5 values (L1-L2 ... L5-S1), got {getattr(self, name)!r}.")
@@ -163,6 +171,9 @@ def pose_spine(anatomy: Anatomy, p: SpineParams) -> Pose:
     t_s = Rg @ (pivot - Rs @ pivot - hip)
     T["S1"] = (A_s, t_s)
     posed = {"S1": {k: A_s @ (v / s) + t_s for k, v in cor["S1"].items()}}
+    shape = {b: np.diag(f) for b, f in zip(SPINE_BONES[:-1], p.body_shapes, strict=True)}
+    for b, S in shape.items():
+        cor[b] = {k: S @ v for k, v in cor[b].items()}
     for (upper, lower), ang, hp, sl in zip(
         reversed(DISCS),
         reversed(p.disc_angles_deg),
@@ -177,7 +188,7 @@ def pose_spine(anatomy: Anatomy, p: SpineParams) -> Pose:
         target_phi = _angle(u) + ang
         ua0 = cor[upper]["inferior.anterior"] - cor[upper]["inferior.posterior"]
         R = rot2(target_phi - _angle(ua0))
-        A = R * s
+        A = R @ shape[upper] * s
         t = target_p - R @ cor[upper]["inferior.posterior"]
         T[upper] = (A, t)
         posed[upper] = {k: R @ v + t for k, v in cor[upper].items()}
@@ -187,7 +198,8 @@ def pose_spine(anatomy: Anatomy, p: SpineParams) -> Pose:
     n = np.array([-u[1], u[0]])
     ua0 = cor["L1"]["inferior.anterior"] - cor["L1"]["inferior.posterior"]
     R = rot2(_angle(u) - 1.0 - _angle(ua0))
-    T["T12"] = (R * s * T12_SHAPE_SCALE, l1p + 5.0 * n - R @ cor["L1"]["inferior.posterior"] * T12_SHAPE_SCALE)
+    t12 = l1p + 5.0 * n - R @ cor["L1"]["inferior.posterior"] * T12_SHAPE_SCALE
+    T["T12"] = (R @ shape["L1"] * s * T12_SHAPE_SCALE, t12)
     T["pelvis_pos"] = T["pelvis_neg"] = T["pelvis"]
     heads = []
     for c, r in heads3:
