@@ -91,7 +91,7 @@ class TestMakeExample:
         for _ in range(3):
             x, target, mask, _ = make_example(sample, spec, rng if model.endswith("film") else None)
             assert x.shape == spec.input_hw
-            for t, mk in zip(target, mask):
+            for t, mk in zip(target, mask, strict=False):
                 if mk:
                     xi, yi = int(round(t[0])), int(round(t[1]))
                     win = x[max(yi - 2, 0) : yi + 3, max(xi - 2, 0) : xi + 3]

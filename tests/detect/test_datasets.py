@@ -151,7 +151,9 @@ class TestMendeley:
     def test_folder_pairs_images_and_annotations(self, tmp_path: Path) -> None:
         """read_mendeley_samples pairs <stem>.jpg with <stem>.json."""
         _png(tmp_path / "f1.png")
-        (tmp_path / "f1.json").write_text(json.dumps({"shapes": [{"label": k, "points": v} for k, v in LATERAL_QUADS.items()]}))
+        (tmp_path / "f1.json").write_text(
+            json.dumps({"shapes": [{"label": k, "points": v} for k, v in LATERAL_QUADS.items()]})
+        )
         samples = read_mendeley_samples(tmp_path)
         assert len(samples) == 1 and samples[0].view is View.LATERAL and len(samples[0].points) == 14
 
@@ -172,8 +174,9 @@ class TestCocoAndFusionwatch:
         coco = {
             "images": [{"id": 1, "file_name": "img.png", "width": 200, "height": 300}],
             "categories": [{"id": 1, "name": "spine", "keypoints": names}],
-            "annotations": [{"id": 1, "image_id": 1, "category_id": 1,
-                             "keypoints": [10, 20, 2, 50, 20, 2, 10, 60, 2, 0, 0, 0]}],
+            "annotations": [
+                {"id": 1, "image_id": 1, "category_id": 1, "keypoints": [10, 20, 2, 50, 20, 2, 10, 60, 2, 0, 0, 0]}
+            ],
         }
         (tmp_path / "c.json").write_text(json.dumps(coco))
         s = read_coco_samples(tmp_path / "c.json")[0]
@@ -183,8 +186,11 @@ class TestCocoAndFusionwatch:
     def test_coco_unknown_names_raise(self, tmp_path: Path) -> None:
         """Keypoint names that are not fusionwatch landmarks raise LandmarkError naming them."""
         _png(tmp_path / "img.png")
-        coco = {"images": [{"id": 1, "file_name": "img.png"}], "categories": [{"id": 1, "keypoints": ["nose"]}],
-                "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "keypoints": [1, 2, 2]}]}
+        coco = {
+            "images": [{"id": 1, "file_name": "img.png"}],
+            "categories": [{"id": 1, "keypoints": ["nose"]}],
+            "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "keypoints": [1, 2, 2]}],
+        }
         (tmp_path / "c.json").write_text(json.dumps(coco))
         with pytest.raises(LandmarkError, match="nose"):
             read_coco_samples(tmp_path / "c.json")
@@ -192,12 +198,14 @@ class TestCocoAndFusionwatch:
     def test_fusionwatch_json_beside_image(self, tmp_path: Path) -> None:
         """<stem>.landmarks.json beside <stem>.png is read; a size mismatch raises."""
         _png(tmp_path / "a.png")
-        write_landmarks(Landmarks({"L5.inferior.anterior": (20.0, 30.0)}, 200, 300, View.LATERAL),
-                        tmp_path / "a.landmarks.json")
+        write_landmarks(
+            Landmarks({"L5.inferior.anterior": (20.0, 30.0)}, 200, 300, View.LATERAL), tmp_path / "a.landmarks.json"
+        )
         s = read_fusionwatch_samples(tmp_path)[0]
         assert s.points == {"L5.inferior.anterior": (20.0, 30.0)} and s.view is View.LATERAL
-        write_landmarks(Landmarks({"L5.inferior.anterior": (20.0, 30.0)}, 201, 300, View.LATERAL),
-                        tmp_path / "a.landmarks.json")
+        write_landmarks(
+            Landmarks({"L5.inferior.anterior": (20.0, 30.0)}, 201, 300, View.LATERAL), tmp_path / "a.landmarks.json"
+        )
         with pytest.raises(LandmarkError, match="made for a 201 x 300"):
             read_fusionwatch_samples(tmp_path)
 

@@ -73,8 +73,12 @@ def warp(image: np.ndarray, m: np.ndarray, dst_hw: tuple[int, int], fill: float 
         sigma = 0.5 / s * 0.5
         src = cv2.GaussianBlur(image, (0, 0), sigma)
     return cv2.warpAffine(
-        src, m.astype(np.float64), (int(dst_hw[1]), int(dst_hw[0])), flags=cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_CONSTANT, borderValue=float(fill),
+        src,
+        m.astype(np.float64),
+        (int(dst_hw[1]), int(dst_hw[0])),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=float(fill),
     )
 
 

@@ -40,17 +40,36 @@ def random_film(seed: int, view: str = "lateral", size: tuple[int, int] = (800, 
                 approach = str(rng.choice(["TLIF", "PLIF", "ALIF", "posterolateral"]))
                 levels = ("L4", "L5", "S1") if rng.random() < 0.25 else ("L5", "S1")
                 hw = Hardware(approach=approach, levels=levels, cage_material=str(rng.choice(["PEEK", "Ti"])))
-                heal = Healing(bridging_fraction=float(rng.uniform(0, 1)), graft_maturity=float(rng.uniform(0, 1)),
-                               subsidence_mm=float(rng.uniform(0, 2.5)))
-            exposure = Exposure(photons_per_mm2=float(10 ** rng.uniform(6.2, 7.0)),
-                                scatter_to_primary=float(rng.uniform(0.15, 0.6)),
-                                edge_enhance=float(rng.uniform(0.3, 1.5)), gamma=float(rng.uniform(0.7, 1.2)),
-                                marker=str(rng.choice(["L", "R", ""])))
+                heal = Healing(
+                    bridging_fraction=float(rng.uniform(0, 1)),
+                    graft_maturity=float(rng.uniform(0, 1)),
+                    subsidence_mm=float(rng.uniform(0, 2.5)),
+                )
+            exposure = Exposure(
+                photons_per_mm2=float(10 ** rng.uniform(6.2, 7.0)),
+                scatter_to_primary=float(rng.uniform(0.15, 0.6)),
+                edge_enhance=float(rng.uniform(0.3, 1.5)),
+                gamma=float(rng.uniform(0.7, 1.2)),
+                marker=str(rng.choice(["L", "R", ""])),
+            )
             v = {"ap": View.AP, "lateral": View.LATERAL}[view]
-            spec = FilmSpec(view=v, width=size[0], height=size[1], facing_left=bool(rng.random() < 0.5),
-                            centre_offset_mm=(float(rng.normal(0, 8)), float(rng.normal(0, 12))), exposure=exposure)
-            return simulate_film(params, spec, hardware=hw, healing=heal, anatomy_seed=int(rng.integers(1 << 30)),
-                                 noise_seed=int(rng.integers(1 << 30)), soft_scale=float(rng.uniform(0.8, 1.3)))
+            spec = FilmSpec(
+                view=v,
+                width=size[0],
+                height=size[1],
+                facing_left=bool(rng.random() < 0.5),
+                centre_offset_mm=(float(rng.normal(0, 8)), float(rng.normal(0, 12))),
+                exposure=exposure,
+            )
+            return simulate_film(
+                params,
+                spec,
+                hardware=hw,
+                healing=heal,
+                anatomy_seed=int(rng.integers(1 << 30)),
+                noise_seed=int(rng.integers(1 << 30)),
+                soft_scale=float(rng.uniform(0.8, 1.3)),
+            )
         except ValueError:
             continue
     raise InputError(f"The simulator refused 10 random parameter sets for seed {seed}.")
@@ -66,5 +85,14 @@ def simulate_sample(seed: int, view: str = "lateral", max_side: int | None = 102
     pts = {n: (float(p[0]), float(p[1])) for n, p in film.landmarks.points.items()}
     spacing_mm = film.truth.get("camera", {}).get("patient_pixel_spacing_mm")
     spacing = Spacing.isotropic(float(spacing_mm), SpacingSource.PATIENT_PLANE) if spacing_mm else None
-    return Sample(small, _scale_points(pts, s) if s != 1.0 else pts, film.view, f"sim-{seed}", spacing, s,
-                  f"sim seed {seed}", dict(film.truth), (img.shape[1], img.shape[0]))
+    return Sample(
+        small,
+        _scale_points(pts, s) if s != 1.0 else pts,
+        film.view,
+        f"sim-{seed}",
+        spacing,
+        s,
+        f"sim seed {seed}",
+        dict(film.truth),
+        (img.shape[1], img.shape[0]),
+    )

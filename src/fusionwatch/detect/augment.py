@@ -18,8 +18,14 @@ from fusionwatch.radiograph import View
 __all__ = ["random_affine", "flip_matrix", "flip_names", "intensity", "implant_overlay", "add_noise"]
 
 
-def random_affine(rng: np.random.Generator, hw: tuple[int, int], *, max_rot_deg: float = 10.0,
-                  scale_range: tuple[float, float] = (0.85, 1.15), max_shift: float = 0.05) -> np.ndarray:
+def random_affine(
+    rng: np.random.Generator,
+    hw: tuple[int, int],
+    *,
+    max_rot_deg: float = 10.0,
+    scale_range: tuple[float, float] = (0.85, 1.15),
+    max_shift: float = 0.05,
+) -> np.ndarray:
     """A random similarity about the image centre: rotation, isotropic scale and shift (fraction of the size)."""
     h, w = hw
     a = math.radians(rng.uniform(-max_rot_deg, max_rot_deg))
@@ -104,7 +110,14 @@ def implant_overlay(rng: np.random.Generator, img01: np.ndarray, points: dict[st
         heads.append(head)
     if len(heads) >= 2 and rng.random() < 0.7:
         hs = sorted(heads, key=lambda p: p[1])
-        cv2.line(out, tuple(int(v) for v in hs[0]), tuple(int(v) for v in hs[-1]), level, max(2, int(span * 0.04)), cv2.LINE_AA)
+        cv2.line(
+            out,
+            tuple(int(v) for v in hs[0]),
+            tuple(int(v) for v in hs[-1]),
+            level,
+            max(2, int(span * 0.04)),
+            cv2.LINE_AA,
+        )
     if rng.random() < 0.5:
         cc = c + rng.normal(0, span * 0.2, 2)
         size = (int(span * rng.uniform(0.2, 0.4)), int(span * rng.uniform(0.08, 0.15)))

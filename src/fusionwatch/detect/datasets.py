@@ -7,7 +7,7 @@ Specs (``fusionwatch train --data SPEC``):
 
 ==========================  ==============================================================================================
 ``spineweb:DIR``            SpineWeb Dataset 16 / AASCE (``filenames.csv``, ``landmarks.csv``, ``images/``): AP, L1-L5
-``sim:N``                   N films from :mod:`fusionwatch.sim`, generated on the fly (exact truth; lateral and AP)
+``sim:N[:VIEW[:SEED]]``     N films from :mod:`fusionwatch.sim` (exact truth), seeds SEED.. (default 0), VIEW lateral/ap
 ``buu:DIR``                 BUU-LSPINE: one CSV per image (``x1,y1,x2,y2,label``, 11 endplates L1 sup .. S1 sup)
 ``mendeley:DIR``            Spondylolisthesis Vertebral Landmark Dataset: labelme-style JSON or YOLO-pose ``.txt``
 ``coco:FILE``               COCO keypoints JSON whose category keypoint names are fusionwatch landmark names
@@ -101,7 +101,9 @@ def _read_gray(path: Path) -> np.ndarray:
         try:
             from fusionwatch.io import read_radiograph  # type: ignore[attr-defined]
         except ImportError as exc:  # pragma: no cover - io engineer's reader not yet present
-            raise UnsupportedImageError(f"Cannot read DICOM {path.name}: fusionwatch.io.read_radiograph missing.") from exc
+            raise UnsupportedImageError(
+                f"Cannot read DICOM {path.name}: fusionwatch.io.read_radiograph missing."
+            ) from exc
         return read_radiograph(path).pixels
     from PIL import Image
 
@@ -199,7 +201,9 @@ def read_spineweb_samples(folder: str | Path, *, max_side: int | None = 1024, li
     folder = Path(folder)
     names_csv, marks_csv = folder / "filenames.csv", folder / "landmarks.csv"
     if not names_csv.is_file() or not marks_csv.is_file():
-        raise InputError(f"{folder} is not a SpineWeb Dataset 16 folder: expected filenames.csv and landmarks.csv in it.")
+        raise InputError(
+            f"{folder} is not a SpineWeb Dataset 16 folder: expected filenames.csv and landmarks.csv in it."
+        )
     with names_csv.open(newline="") as f:
         names = [row[0].strip() for row in csv.reader(f) if row]
     with marks_csv.open(newline="") as f:
@@ -207,7 +211,7 @@ def read_spineweb_samples(folder: str | Path, *, max_side: int | None = 1024, li
     if len(names) != len(rows):
         raise InputError(f"{folder}: filenames.csv has {len(names)} rows but landmarks.csv has {len(rows)}.")
     samples = []
-    for name, row in list(zip(names, rows))[:limit]:
+    for name, row in list(zip(names, rows, strict=False))[:limit]:
         if len(row) != 136:
             raise InputError(f"{folder}/landmarks.csv: expected 136 numbers per row, got {len(row)} for {name!r}.")
         img = _read_gray(folder / "images" / name)
@@ -220,8 +224,16 @@ def read_spineweb_samples(folder: str | Path, *, max_side: int | None = 1024, li
             pts.update(_ap_quad_points(level, quad))
         small, s = _downscale(img, max_side)
         samples.append(
-            Sample(small, _scale_points(pts, s) if s != 1.0 else pts, View.AP, spineweb_patient(name), None, s, name,
-                   original_size=(w, h))
+            Sample(
+                small,
+                _scale_points(pts, s) if s != 1.0 else pts,
+                View.AP,
+                spineweb_patient(name),
+                None,
+                s,
+                name,
+                original_size=(w, h),
+            )
         )
     return samples
 
@@ -262,8 +274,16 @@ def _make_sample(img_path: Path, pts: dict, view: View, patient: str, max_side: 
     img = _read_gray(img_path)
     h, w = img.shape[:2]
     small, s = _downscale(img, max_side)
-    return Sample(small, _scale_points(pts, s) if s != 1.0 else dict(pts), view, patient, spacing, s, img_path.name,
-                  original_size=(w, h))
+    return Sample(
+        small,
+        _scale_points(pts, s) if s != 1.0 else dict(pts),
+        view,
+        patient,
+        spacing,
+        s,
+        img_path.name,
+        original_size=(w, h),
+    )
 
 
 # --------------------------------------------------------------------------------------------------------- Mendeley
@@ -276,8 +296,10 @@ def _lateral_quad_points(level: Level, quad: np.ndarray, facing_left: bool) -> d
     if level is Level.S1 and len(q) == 2:
         a, b = sorted(q, key=lambda p: p[0])
         ant, post = (a, b) if facing_left else (b, a)
-        return {corner_name(Level.S1, Endplate.SUPERIOR, Corner.ANTERIOR): (float(ant[0]), float(ant[1])),
-                corner_name(Level.S1, Endplate.SUPERIOR, Corner.POSTERIOR): (float(post[0]), float(post[1]))}
+        return {
+            corner_name(Level.S1, Endplate.SUPERIOR, Corner.ANTERIOR): (float(ant[0]), float(ant[1])),
+            corner_name(Level.S1, Endplate.SUPERIOR, Corner.POSTERIOR): (float(post[0]), float(post[1])),
+        }
     tl, tr, bl, br = sort_quad(q[:4])
     sides = {"left": (tl, bl), "right": (tr, br)}
     ant_side, post_side = ("left", "right") if facing_left else ("right", "left")
@@ -297,7 +319,9 @@ def _xy_from_flat(kp: np.ndarray) -> np.ndarray:
     kp = np.asarray(kp, dtype=float).ravel()
     if kp.size % 3 == 0 and kp.size >= 6:
         trip = kp.reshape(-1, 3)
-        if np.all(np.isin(trip[:, 2], (0.0, 1.0, 2.0))) and (kp.size % 2 or not np.all(np.isin(kp[1::2], (0.0, 1.0, 2.0)))):
+        if np.all(np.isin(trip[:, 2], (0.0, 1.0, 2.0))) and (
+            kp.size % 2 or not np.all(np.isin(kp[1::2], (0.0, 1.0, 2.0)))
+        ):
             return trip[:, :2]
     if kp.size % 2:
         raise LandmarkError(f"Cannot split {kp.size} keypoint values into points (expected x, y pairs or x, y, v).")
@@ -349,7 +373,9 @@ def read_mendeley_json(path: str | Path) -> dict[str, tuple[float, float]]:
     return out
 
 
-def read_yolo_pose(path: str | Path, width: int, height: int, class_levels: Sequence[Level] = (Level.L3, Level.L4, Level.L5, Level.S1)) -> dict[str, tuple[float, float]]:
+def read_yolo_pose(
+    path: str | Path, width: int, height: int, class_levels: Sequence[Level] = (Level.L3, Level.L4, Level.L5, Level.S1)
+) -> dict[str, tuple[float, float]]:
     """Landmarks from a YOLO-pose ``.txt`` (one line per vertebra: ``class cx cy w h x1 y1 [v1] x2 y2 ...``, normalised).
 
     The corner order of these files differs from the JSON files, so corners are sorted geometrically.
@@ -419,15 +445,25 @@ def read_coco_samples(path: str | Path, *, max_side: int | None = 1024) -> list[
         names = cats.get(ann.get("category_id"), [])
         kp = np.asarray(ann.get("keypoints", []), dtype=float).reshape(-1, 3)
         if len(names) != len(kp):
-            raise LandmarkError(f"{path.name}: annotation {ann.get('id')} has {len(kp)} keypoints for {len(names)} names.")
-        pts = {n: (float(x), float(y)) for n, (x, y, v) in zip(names, kp) if v > 0}
-        view = View.AP if set(pts) <= set(AP_POINT_NAMES) and any(n.endswith((".left", ".right")) for n in pts) else View.LATERAL
+            raise LandmarkError(
+                f"{path.name}: annotation {ann.get('id')} has {len(kp)} keypoints for {len(names)} names."
+            )
+        pts = {n: (float(x), float(y)) for n, (x, y, v) in zip(names, kp, strict=False) if v > 0}
+        view = (
+            View.AP
+            if set(pts) <= set(AP_POINT_NAMES) and any(n.endswith((".left", ".right")) for n in pts)
+            else View.LATERAL
+        )
         unknown = set(pts) - set(AP_POINT_NAMES if view is View.AP else LATERAL_POINT_NAMES)
         if unknown:
-            raise LandmarkError(f"{path.name}: unknown keypoint names {sorted(unknown)}; use fusionwatch landmark names.")
+            raise LandmarkError(
+                f"{path.name}: unknown keypoint names {sorted(unknown)}; use fusionwatch landmark names."
+            )
         im = images.get(ann.get("image_id"))
         if im is None:
-            raise LandmarkError(f"{path.name}: annotation {ann.get('id')} refers to unknown image {ann.get('image_id')}.")
+            raise LandmarkError(
+                f"{path.name}: annotation {ann.get('id')} refers to unknown image {ann.get('image_id')}."
+            )
         img_path = path.parent / im["file_name"]
         samples.append(_make_sample(img_path, pts, view, str(im.get("patient_id", im["id"])), max_side))
     if not samples:
@@ -444,16 +480,26 @@ def read_fusionwatch_samples(folder: str | Path, *, max_side: int | None = 1024)
     samples = []
     for lm_path in sorted(folder.rglob("*.landmarks.json")):
         stem = lm_path.name[: -len(".landmarks.json")]
-        img_path = next((lm_path.with_name(stem + s) for s in IMAGE_SUFFIXES if lm_path.with_name(stem + s).is_file()), None)
+        img_path = next(
+            (lm_path.with_name(stem + s) for s in IMAGE_SUFFIXES if lm_path.with_name(stem + s).is_file()), None
+        )
         if img_path is None:
             continue
         lm = read_landmarks(lm_path)
         spacing = None
-        sample = _make_sample(img_path, dict(lm.points), View.AP if lm.view is View.AP else View.LATERAL,
-                              lm_path.parent.name or stem, max_side, spacing)
+        sample = _make_sample(
+            img_path,
+            dict(lm.points),
+            View.AP if lm.view is View.AP else View.LATERAL,
+            lm_path.parent.name or stem,
+            max_side,
+            spacing,
+        )
         if sample.original_size != (lm.width, lm.height):
-            raise LandmarkError(f"{lm_path.name}: made for a {lm.width} x {lm.height} image, but {img_path.name} is "
-                                f"{sample.original_size[0]} x {sample.original_size[1]}.")
+            raise LandmarkError(
+                f"{lm_path.name}: made for a {lm.width} x {lm.height} image, but {img_path.name} is "
+                f"{sample.original_size[0]} x {sample.original_size[1]}."
+            )
         samples.append(sample)
     if not samples:
         raise InputError(f"No <name>.landmarks.json beside an image in {folder}.")
@@ -479,8 +525,10 @@ def parse_data_spec(spec: str) -> tuple[str, str]:
     kinds = ("spineweb", "sim", "buu", "mendeley", "coco", "fusionwatch")
     kind, sep, arg = spec.partition(":")
     if not sep or kind not in kinds or not arg:
-        raise InputError(f"Bad --data spec {spec!r}: expected KIND:ARG with KIND one of {', '.join(kinds)} "
-                         "(e.g. spineweb:../shared/data/spineweb16-ap, sim:200).")
+        raise InputError(
+            f"Bad --data spec {spec!r}: expected KIND:ARG with KIND one of {', '.join(kinds)} "
+            "(e.g. spineweb:../shared/data/spineweb16-ap, sim:200)."
+        )
     return kind, arg
 
 
@@ -493,20 +541,37 @@ _READERS: dict[str, Callable[..., list[Sample]]] = {
 }
 
 
-def load_data(spec: str, *, max_side: int | None = 1024, sim_seed: int = 0, sim_view: str = "lateral",
-              cache_dir: Path | None = None) -> list[Sample]:
+def load_data(
+    spec: str,
+    *,
+    max_side: int | None = 1024,
+    sim_seed: int = 0,
+    sim_view: str = "lateral",
+    cache_dir: Path | None = None,
+) -> list[Sample]:
     """Read every sample a spec names (simulator films are generated now). Cached as ``.npz`` in ``cache_dir`` if given."""
     kind, arg = parse_data_spec(spec)
-    key = hashlib.sha1(f"{spec}|{max_side}|{sim_seed}|{sim_view}|v1".encode()).hexdigest()[:16]
+    key_spec = spec
+    if kind == "sim":
+        # sim:N[:VIEW[:FIRST_SEED]] overrides the caller's defaults
+        parts = arg.split(":")
+        try:
+            n = int(parts[0])
+            if len(parts) > 1 and parts[1]:
+                sim_view = parts[1]
+            if len(parts) > 2:
+                sim_seed = int(parts[2])
+        except ValueError:
+            raise InputError(f"sim data spec must be sim:N[:VIEW[:FIRST_SEED]] with whole numbers, got {spec!r}.") from None
+        if sim_view not in ("lateral", "ap"):
+            raise InputError(f"sim view must be 'lateral' or 'ap', got {sim_view!r}.")
+        key_spec = f"sim:{n}"
+    key = hashlib.sha1(f"{key_spec}|{max_side}|{sim_seed}|{sim_view}|v1".encode()).hexdigest()[:16]
     if cache_dir is not None:
         cached = Path(cache_dir) / f"{kind}-{key}.npz"
         if cached.is_file():
             return _load_cache(cached)
     if kind == "sim":
-        try:
-            n = int(arg)
-        except ValueError:
-            raise InputError(f"sim:N needs a whole number of films, got {arg!r}.") from None
         samples = list(sim_samples(n, seed=sim_seed, view=sim_view, max_side=max_side))
     else:
         if not Path(arg).exists():
@@ -530,7 +595,9 @@ def _load_cache(path: Path) -> list[Sample]:
     return [Sample(**d) for d in pickle.loads(path.read_bytes())]  # noqa: S301 - our own cache file
 
 
-def split_by_patient(samples: Sequence[Sample], val_fraction: float = 0.2, seed: int = 0) -> tuple[list[int], list[int]]:
+def split_by_patient(
+    samples: Sequence[Sample], val_fraction: float = 0.2, seed: int = 0
+) -> tuple[list[int], list[int]]:
     """Indices of a train / validation split where no patient appears in both (deterministic for a seed)."""
     patients = sorted({s.patient for s in samples})
     rng = np.random.default_rng(seed)

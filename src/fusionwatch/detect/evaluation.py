@@ -55,8 +55,13 @@ def _stats(values: Sequence[float]) -> dict[str, float]:
     a = np.asarray(values, dtype=float)
     if a.size == 0:
         return {"n": 0}
-    return {"n": int(a.size), "mean": float(a.mean()), "median": float(np.median(a)), "p95": float(np.percentile(a, 95)),
-            "max": float(a.max())}
+    return {
+        "n": int(a.size),
+        "mean": float(a.mean()),
+        "median": float(np.median(a)),
+        "p95": float(np.percentile(a, 95)),
+        "max": float(a.max()),
+    }
 
 
 @dataclass
@@ -116,10 +121,12 @@ def evaluate_one(detect: Callable[[Radiograph], Landmarks], sample: Sample) -> F
     if sample.spacing is not None:
         from fusionwatch.units import Spacing
 
-        spacing_small = Spacing(sample.spacing.dx_mm / sample.scale, sample.spacing.dy_mm / sample.scale,
-                                sample.spacing.source)
-    radiograph = Radiograph(np.asarray(sample.image, dtype=np.float32), spacing=spacing_small, view=view,
-                            source=sample.source)
+        spacing_small = Spacing(
+            sample.spacing.dx_mm / sample.scale, sample.spacing.dy_mm / sample.scale, sample.spacing.source
+        )
+    radiograph = Radiograph(
+        np.asarray(sample.image, dtype=np.float32), spacing=spacing_small, view=view, source=sample.source
+    )
     try:
         pred = detect(radiograph)
     except FusionwatchError as exc:
@@ -174,8 +181,9 @@ def evaluate(
         out.mkdir(parents=True, exist_ok=True)
         (out / "evaluation.json").write_text(json.dumps(report.to_dict(), indent=2))
         order = sorted(range(len(films)), key=lambda k: -films[k].mean_error_diag if films[k].failure is None else -1e9)
-        worst_cases_sheet([(samples[k], films[k]) for k in order[:worst] if films[k].predicted is not None],
-                          out / "worst_cases.png")
+        worst_cases_sheet(
+            [(samples[k], films[k]) for k in order[:worst] if films[k].predicted is not None], out / "worst_cases.png"
+        )
     return report
 
 
@@ -192,7 +200,7 @@ def worst_cases_sheet(cases: Sequence[tuple[Sample, FilmResult]], path: str | Pa
     fig, axes = plt.subplots(rows, cols, figsize=(cols * 3.2, rows * 4.2), squeeze=False)
     for ax in axes.ravel():
         ax.axis("off")
-    for k, (ax, (s, r)) in enumerate(zip(axes.ravel(), cases), 1):
+    for k, (ax, (s, r)) in enumerate(zip(axes.ravel(), cases, strict=False), 1):
         ax.imshow(s.image, cmap="gray")
         pred = r.predicted
         for n, p in s.points.items():
@@ -204,7 +212,9 @@ def worst_cases_sheet(cases: Sequence[tuple[Sample, FilmResult]], path: str | Pa
         label = f"{r.mean_error_diag:.2f} % diag"
         if r.errors_mm:
             label = f"{np.mean(list(r.errors_mm.values())):.1f} mm"
-        ax.set_title(f"worst #{k} ({s.view.value if s.view else '?'})\nmean {label}", fontsize=7)  # no file names: may identify
+        ax.set_title(
+            f"worst #{k} ({s.view.value if s.view else '?'})\nmean {label}", fontsize=7
+        )  # no file names: may identify
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

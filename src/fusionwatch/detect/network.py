@@ -112,8 +112,11 @@ class ViewNet(nn.Module):
         super().__init__()
         w = width
         self.features = nn.Sequential(
-            _block(1, w, stride=2), _block(w, 2 * w, stride=2), _block(2 * w, 4 * w, stride=2),
-            _block(4 * w, 8 * w, stride=2), _block(8 * w, 8 * w, stride=2),
+            _block(1, w, stride=2),
+            _block(w, 2 * w, stride=2),
+            _block(2 * w, 4 * w, stride=2),
+            _block(4 * w, 8 * w, stride=2),
+            _block(8 * w, 8 * w, stride=2),
         )
         self.fc = nn.Linear(8 * w * 2, n_classes)
 

@@ -75,7 +75,9 @@ _LAT_LOW = tuple(n for n in LATERAL_POINT_NAMES if n.startswith(("L4.", "L5.", "
 PRESETS: dict[str, ModelSpec] = {
     "ap-film": ModelSpec("ap-film", "ap", "film", (384, 192), AP_POINT_NAMES),
     "ap-crop": ModelSpec("ap-crop", "ap", "crop", (320, 192), AP_POINT_NAMES, crop_points=_AP_LUMBAR, margin=0.25),
-    "lateral-film": ModelSpec("lateral-film", "lateral", "film", (320, 256), LATERAL_POINT_NAMES),
-    "lateral-crop": ModelSpec("lateral-crop", "lateral", "crop", (256, 256), _LAT_LOW, crop_points=_LAT_LOW, margin=0.2),
+    "lateral-film": ModelSpec("lateral-film", "lateral", "film", (288, 224), LATERAL_POINT_NAMES),
+    "lateral-crop": ModelSpec(
+        "lateral-crop", "lateral", "crop", (256, 256), _LAT_LOW, crop_points=_LAT_LOW, margin=0.2
+    ),
     "view": ModelSpec("view", "any", "view", (128, 128), classes=VIEW_CLASSES, width=8),
 }

@@ -19,7 +19,11 @@ from fusionwatch.detect.specs import VIEW_CLASSES
 from fusionwatch.errors import UnsupportedImageError
 from fusionwatch.radiograph import Facing, View
 
-__all__ = ["ViewResult", "classify_view", "check_pixels", "synthetic_non_spine", "OTHER_THRESHOLD"]
+__all__ = ["ViewResult", "classify_view", "check_pixels", "synthetic_non_spine", "OTHER_THRESHOLD", "SMOOTH_THRESHOLD"]
+
+SMOOTH_THRESHOLD = 0.01
+"""Refuse images whose fine detail (image minus a 2 px Gaussian blur, on a <= 256 px sub-sample) has a standard deviation
+under this fraction of the image's: smooth gradients. The lowest value over the 481 SpineWeb films was 0.035."""
 
 OTHER_THRESHOLD = 0.5
 """Refuse the film when the classifier gives "not a lumbar film" at least this probability."""
@@ -56,7 +60,9 @@ class ViewResult:
         """Facing of a lateral film (anterior on the image left or right), ``None`` for AP/other."""
         if self.view is not View.LATERAL:
             return None
-        return Facing.LEFT if self.probabilities["lateral_left"] >= self.probabilities["lateral_right"] else Facing.RIGHT
+        return (
+            Facing.LEFT if self.probabilities["lateral_left"] >= self.probabilities["lateral_right"] else Facing.RIGHT
+        )
 
 
 def check_pixels(pixels: np.ndarray, source: str = "image") -> None:
@@ -67,12 +73,15 @@ def check_pixels(pixels: np.ndarray, source: str = "image") -> None:
     UnsupportedImageError
         If the image is smaller than 64 px on a side, has non-finite values, or is (nearly) uniform: its robust contrast
         (99th - 1st percentile) is below 1 % of its range, or what varies is only pixel noise (the standard deviation
-        after a 3 px Gaussian blur is under a quarter of the raw one).
+        after a 3 px Gaussian blur is under a quarter of the raw one), or it is smooth everywhere (no fine detail:
+        see SMOOTH_THRESHOLD).
     """
     a = to_gray_float(pixels)
     if min(a.shape) < 64:
-        raise UnsupportedImageError(f"{source}: {a.shape[1]} x {a.shape[0]} px is too small for landmark detection; "
-                                    "expected a radiograph at least 64 px on each side.")
+        raise UnsupportedImageError(
+            f"{source}: {a.shape[1]} x {a.shape[0]} px is too small for landmark detection; "
+            "expected a radiograph at least 64 px on each side."
+        )
     if not np.isfinite(a).all():
         raise UnsupportedImageError(f"{source}: pixel values include NaN or infinity.")
     sub = a[:: max(1, a.shape[0] // 256), :: max(1, a.shape[1] // 256)]
@@ -80,8 +89,16 @@ def check_pixels(pixels: np.ndarray, source: str = "image") -> None:
     span = float(a.max() - a.min())
     structure = float(cv2.GaussianBlur(sub.astype(np.float32), (0, 0), 3.0).std())
     if span <= 0 or (hi - lo) < 0.01 * span or structure < 0.25 * float(sub.std()) or structure < 1e-6 * span:
-        raise UnsupportedImageError(f"{source}: the image is blank or nearly uniform (contrast {hi - lo:.3g}); "
-                                    "expected a radiograph of the lumbar spine.")
+        raise UnsupportedImageError(
+            f"{source}: the image is blank or nearly uniform (contrast {hi - lo:.3g}); "
+            "expected a radiograph of the lumbar spine."
+        )
+    fine = float((sub - cv2.GaussianBlur(sub.astype(np.float32), (0, 0), 2.0)).std())
+    if fine < SMOOTH_THRESHOLD * float(sub.std()):
+        raise UnsupportedImageError(
+            f"{source}: the image has no fine structure (edge energy {fine / float(sub.std()):.3f} of its contrast, "
+            f"under {SMOOTH_THRESHOLD}): a smooth gradient or an empty field, not a radiograph of the lumbar spine."
+        )
 
 
 def classify_view(pixels: np.ndarray, session, input_hw: tuple[int, int] = (128, 128)) -> ViewResult:  # noqa: ANN001
@@ -91,7 +108,7 @@ def classify_view(pixels: np.ndarray, session, input_hw: tuple[int, int] = (128,
     logits = session.run(None, {"image": x[None, None]})[0][0].astype(np.float64)
     p = np.exp(logits - logits.max())
     p /= p.sum()
-    return ViewResult({c: float(v) for c, v in zip(VIEW_CLASSES, p)})
+    return ViewResult({c: float(v) for c, v in zip(VIEW_CLASSES, p, strict=False)})
 
 
 # ------------------------------------------------------------------------------------------- synthetic negatives
@@ -128,12 +145,22 @@ def synthetic_non_spine(rng: np.random.Generator, kind: str | None = None) -> np
     elif kind == "chest":
         img = np.full((h, w), 170.0, np.float32)
         for side in (-1, 1):
-            cv2.ellipse(img, (int(w / 2 + side * w * 0.2), int(h * 0.45)), (int(w * 0.15), int(h * 0.3)), 0, 0, 360, 50.0, -1)
+            cv2.ellipse(
+                img, (int(w / 2 + side * w * 0.2), int(h * 0.45)), (int(w * 0.15), int(h * 0.3)), 0, 0, 360, 50.0, -1
+            )
         for k in range(9):  # ribs
             y = int(h * (0.2 + 0.07 * k))
             for side in (-1, 1):
-                cv2.ellipse(img, (int(w / 2), y), (int(w * 0.38), int(h * 0.06)), 0, 0 if side > 0 else 180,
-                            180 if side > 0 else 360, 140.0, max(2, w // 80))
+                cv2.ellipse(
+                    img,
+                    (int(w / 2), y),
+                    (int(w * 0.38), int(h * 0.06)),
+                    0,
+                    0 if side > 0 else 180,
+                    180 if side > 0 else 360,
+                    140.0,
+                    max(2, w // 80),
+                )
         cv2.rectangle(img, (int(w * 0.47), 0), (int(w * 0.53), h), 200.0, -1)  # mediastinum / spine shadow
         cv2.ellipse(img, (int(w * 0.55), int(h * 0.6)), (int(w * 0.12), int(h * 0.12)), 0, 0, 360, 190.0, -1)  # heart
         img = cv2.GaussianBlur(img, (0, 0), rng.uniform(2, 6)) + rng.normal(0, 6, (h, w))

@@ -1,0 +1,89 @@
+"""Tests for fusionwatch.detect.evaluation with a stand-in detector (known errors, no model needed)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from _synth import draw_lateral_spine
+from fusionwatch.detect.datasets import Sample
+from fusionwatch.detect.evaluation import EvaluationReport, evaluate_one, worst_cases_sheet
+from fusionwatch.errors import UnsupportedImageError
+from fusionwatch.landmarks import Landmarks
+from fusionwatch.radiograph import Radiograph, View
+from fusionwatch.units import Spacing, SpacingSource
+
+
+def _sample(scale: float = 1.0) -> Sample:
+    pixels, lm = draw_lateral_spine(mm_per_px=1.0, seed=0)
+    return Sample(
+        pixels.astype(np.float32),
+        dict(lm.points),
+        View.LATERAL,
+        "p0",
+        Spacing.isotropic(0.5, SpacingSource.PATIENT_PLANE),
+        scale,
+        "synthetic",
+    )
+
+
+def _shifted(dx: float, dy: float = 0.0):  # noqa: ANN202
+    def detect(r: Radiograph) -> Landmarks:
+        s = _sample()
+        return Landmarks(
+            {n: (p[0] + dx, p[1] + dy) for n, p in s.points.items()},
+            r.width,
+            r.height,
+            View.LATERAL,
+            {n: 0.9 for n in s.points},
+            "model:test/1",
+        )
+
+    return detect
+
+
+class TestEvaluateOne:
+    """Tests for evaluate_one()."""
+
+    def test_known_shift(self) -> None:
+        """A 3-4 px shift is a 5 px radial error, 2.5 mm at 0.5 mm/px, and angles are unchanged by a translation."""
+        r = evaluate_one(_shifted(3.0, 4.0), _sample())
+        assert r.failure is None
+        assert all(e == pytest.approx(5.0) for e in r.errors_px.values())
+        assert all(e == pytest.approx(2.5) for e in r.errors_mm.values())
+        assert r.measure_errors["sacral_slope"] == pytest.approx(0.0, abs=1e-9)
+        assert r.measure_errors["lumbar_lordosis"] == pytest.approx(0.0, abs=1e-9)
+
+    def test_downscaled_sample_reports_original_pixels(self) -> None:
+        """On a sample stored at half size, px errors are in original pixels (x2) and mm stay right."""
+        s = _sample(scale=0.5)
+        r = evaluate_one(_shifted(3.0, 4.0), s)
+        assert all(e == pytest.approx(10.0) for e in r.errors_px.values())
+        assert all(e == pytest.approx(5.0) for e in r.errors_mm.values())  # 10 original px x 0.5 mm
+
+    def test_refusal_counts_as_failure(self) -> None:
+        """A detector that refuses the film gives a failure with the error text."""
+
+        def refuse(r: Radiograph) -> Landmarks:
+            raise UnsupportedImageError("not a spine")
+
+        r = evaluate_one(refuse, _sample())
+        assert r.failure is not None and "not a spine" in r.failure
+
+
+def test_report_summary_and_sheet(tmp_path: Path) -> None:
+    """Summary statistics, success rates and measurement errors come out of two films; the sheet is written."""
+    s = _sample()
+    good, bad = evaluate_one(_shifted(1.0), s), evaluate_one(_shifted(0.0, 8.0), s)
+    d = EvaluationReport([good, bad]).to_dict()
+    assert d["films"] == 2 and d["failure_rate"] == 0.0
+    assert d["radial_error_mm"]["median"] == pytest.approx((0.5 + 4.0) / 2)
+    assert d["sdr_mm"]["2"] == pytest.approx(0.5) and d["sdr_mm"]["4"] == pytest.approx(1.0)
+    assert d["per_landmark_unit"] == "mm" and "L5.inferior.posterior" in d["per_landmark"]
+    diag = math.hypot(*s.image.shape)
+    assert d["radial_error_diag_percent"]["max"] == pytest.approx(8.0 / diag * 100)
+    path = worst_cases_sheet([(s, bad), (s, good)], tmp_path / "w.png")
+    assert path is not None and path.stat().st_size > 1000
