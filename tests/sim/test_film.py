@@ -166,6 +166,21 @@ class TestImage:
             assert measured[name] == pytest.approx(value, abs=1e-5), name
 
 
+class TestDegeneration:
+    def test_osteophytes_change_pixels_not_truth(self) -> None:
+        """Degenerated discs add bone beside the anterior corners; the corner truth stays the same."""
+        spec = FilmSpec(width=600, height=750)
+        plain = simulate_film(PARAMS, spec)
+        worn = simulate_film(replace(PARAMS, disc_degeneration=(0, 0, 0, 1.0, 1.0)), spec)
+        assert worn.truth["measurements"] == plain.truth["measurements"]
+        a = np.array(plain.landmarks.get("L4.inferior.anterior"))
+        b = np.array(plain.landmarks.get("L4.inferior.posterior"))
+        tip = a + (a - b) / np.linalg.norm(a - b) * 4.0 * worn.camera.gain(0.0)  # 4 mm in front of the corner
+        r, c = int(round(tip[1])), int(round(tip[0]))
+        patch = (slice(r - 2, r + 3), slice(c - 2, c + 3))
+        assert worn.pixels[patch].mean() > plain.pixels[patch].mean() + 100
+
+
 class TestImplants:
     def test_subsidence_lowers_disc_height(self) -> None:
         """A cage sunk 3 mm (with the disc 3 mm lower) shows in the truth and in the measured disc height."""

@@ -201,6 +201,7 @@ def simulate_film(
         hardware.approach if hardware else "none",
         anatomy_seed,
         soft_scale,
+        params.disc_degeneration,
     )
     L, bridging = line_integrals(scene, cam)
     pixels = expose(L, cam, spec.exposure, np.random.default_rng(noise_seed))
@@ -224,6 +225,7 @@ def simulate_film(
             "slips_mm": list(params.slips_mm),
             "scale": params.scale,
             "body_shapes": [list(b) for b in params.body_shapes],
+            "disc_degeneration": list(params.disc_degeneration),
         },
     }
     if spec.view is View.AP:

@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 SCHEMA = "fusionwatch.sim.journey/1"
-SIM_VERSION = "3"
+SIM_VERSION = "4"
 """Bumped whenever the simulator's output changes; :func:`fusionwatch.sim.demo_journeys` regenerates on a change."""
 DEFAULT_SURGERY_DATE = dt.date(2025, 6, 2)
 LATEST_ALLOWED_DATE = dt.date(2026, 11, 23)
@@ -120,6 +120,9 @@ def sample_patient(rng: np.random.Generator, scenario: str, seed: int, surgery_d
         disc_angles_deg=disc_angles,
         disc_posterior_heights_mm=heights,
         slips_mm=(0.0, 0.0, 0.0, 0.0, slip),
+        disc_degeneration=tuple(
+            float(v) for v in np.round(rng.uniform([0, 0, 0, 0, 0.4], [0.15, 0.2, 0.25, 0.4, 1.0]), 3)
+        ),
         scale=scale,
     )
     return PatientModel(
@@ -218,6 +221,10 @@ def journey_plan(scenario: str, patient: PatientModel, rng: np.random.Generator)
             d_slips=(0.0, 0.0, 0.0, asd_slip[i], 0.0),
             d_heights=(0.0, 0.0, 0.0, -asd_loss[i], -sub),
         )
+        if asd_loss[i] > 0:
+            deg = list(params.disc_degeneration)
+            deg[3] = float(min(1.0, deg[3] + asd_loss[i] / 4.0))
+            params = replace(params, disc_degeneration=tuple(deg))
         healing = Healing(
             bridging_fraction=bridging[i],
             graft_maturity=min(1.0, days / 300.0),
@@ -480,13 +487,23 @@ def random_film(seed: int, *, size: tuple[int, int] = (1000, 1250), view: str | 
         params = _bend(st.params, v.value, st.motion_deg, st.motion_mm, st.healing is not None)
         neutral = st.params
     spec = FilmSpec(
-        view=v, width=size[0], height=size[1], facing_left=bool(rng.random() < 0.6), sid_mm=patient.sid_mm,
+        view=v,
+        width=size[0],
+        height=size[1],
+        facing_left=bool(rng.random() < 0.6),
+        sid_mm=patient.sid_mm,
         oid_mm=patient.oid_mm if v.is_lateral else patient.oid_mm * 0.55,
         centre_offset_mm=tuple(float(x) for x in rng.normal(0.0, 10.0, 2)),  # type: ignore[arg-type]
         exposure=_exposure(rng, "L", v.value),
     )
     return simulate_film(
-        params, spec, hardware=hw if st.healing is not None else None, healing=st.healing or Healing(),
-        surgery_params=states[1].params, neutral_params=neutral, anatomy_seed=patient.anatomy_seed,
-        noise_seed=int(rng.integers(0, 2**31)), soft_scale=patient.soft_scale,
+        params,
+        spec,
+        hardware=hw if st.healing is not None else None,
+        healing=st.healing or Healing(),
+        surgery_params=states[1].params,
+        neutral_params=neutral,
+        anatomy_seed=patient.anatomy_seed,
+        noise_seed=int(rng.integers(0, 2**31)),
+        soft_scale=patient.soft_scale,
     )

@@ -66,8 +66,13 @@ class SpineParams:
     slips_mm: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0, 0.0)
     scale: float = 1.0
     body_shapes: tuple[tuple[float, float], ...] = ((1.0, 1.0),) * 5
+    disc_degeneration: tuple[float, ...] = (0.0,) * 5
+    """Per disc L1-L2 ... L5-S1, 0 (healthy) to 1 (severe): anterior osteophytes and endplate sclerosis on the films
+    (appearance only; the corner landmarks stay on the vertebral body corners, as readers place them)."""
 
     def __post_init__(self) -> None:
+        if len(self.disc_degeneration) != 5 or not all(0.0 <= g <= 1.0 for g in self.disc_degeneration):
+            raise ValueError(f"disc_degeneration needs 5 values in [0, 1], got {self.disc_degeneration!r}.")
         if len(self.body_shapes) != 5 or not all(
             len(b) == 2 and all(0.8 <= v <= 1.2 for v in b) for b in self.body_shapes
         ):

@@ -338,6 +338,48 @@ def _graft_region(
 # line integrals per view
 
 
+def _degeneration(L: np.ndarray, cam: Camera, pose: Pose, degeneration: tuple[float, ...]) -> None:
+    """Lateral: anterior osteophytes (spurs growing from both anterior corners toward the disc) and endplate sclerosis
+    (a dense band under each endplate) for every disc with degeneration > 0."""
+    from fusionwatch.sim.pose import DISCS
+
+    for (upper, lower), g in zip(DISCS, degeneration, strict=True):
+        if g <= 0.05:
+            continue
+        for bone, ep, sgn in ((upper, "inferior", -1.0), (lower, "superior", 1.0)):
+            c = pose.corners[bone]
+            if f"{ep}.anterior" not in c:
+                continue
+            a, p = c[f"{ep}.anterior"], c[f"{ep}.posterior"]
+            u = (a - p) / np.linalg.norm(a - p)
+            n = np.array([-u[1], u[0]]) * sgn  # into the disc
+            length = 2.0 + 5.0 * g
+            spur = np.array(
+                [
+                    a - n * length * 1.5 - u * 1.5,
+                    a - u * 1.5 + n * 0.5,
+                    a + u * length + n * length * 0.7,
+                    a + u * length * 0.5 - n * length * 0.6,
+                ]
+            )
+            _polygon(L, cam, spur, MU["cortical"] * 20.0 * g, blur_mm=0.4)
+            band = np.array([p - n * 0.2, a - n * 0.2, a - n * (1.0 + 2.5 * g), p - n * (1.0 + 2.5 * g)])
+            _polygon(L, cam, band, MU["cortical"] * 0.35 * g * 30.0, blur_mm=0.8)
+
+
+def _polygon(L: np.ndarray, cam: Camera, xz: np.ndarray, value: float, blur_mm: float) -> None:
+    """Add ``value`` (mu x path) inside a convex sagittal polygon at the mid-sagittal plane, softly edged."""
+    q = cam.project(np.c_[xz[:, 0], np.zeros(len(xz)), xz[:, 1]])
+    pad = int(3 * blur_mm * cam.gain(0.0)) + 3
+    x0, y0 = np.floor(q.min(0)).astype(int) - pad
+    x1, y1 = np.ceil(q.max(0)).astype(int) + pad
+    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, L.shape[1]), min(y1, L.shape[0])
+    if x1 <= x0 or y1 <= y0:
+        return
+    m = _quad_mask((y1 - y0, x1 - x0), q - (x0, y0)).astype(np.float32)
+    L[y0:y1, x0:x1] += cv2.GaussianBlur(m, (0, 0), max(0.5, blur_mm * cam.gain(0.0))) * value
+
+
 @dataclass
 class Scene:
     """Everything needed to render one film of one patient."""
@@ -352,6 +394,7 @@ class Scene:
     approach: str
     seed: int
     soft_scale: float = 1.0
+    degeneration: tuple[float, ...] = (0.0,) * 5
 
 
 def line_integrals(scene: Scene, cam: Camera) -> tuple[np.ndarray, float | None]:
@@ -369,6 +412,7 @@ def line_integrals(scene: Scene, cam: Camera) -> tuple[np.ndarray, float | None]
             A, t = pose.transforms[b]
             depth = an.lateral[m].depth_mm * s
             _warp_add(L, scene.bone_maps[m] * s, _map_affine(cam, an.lateral[m].origin, an.lateral[m].res, A, t, depth))
+        _degeneration(L, cam, pose, scene.degeneration)
     else:
         _ap_soft(L, cam, scene)
         _ap_bones(L, cam, scene)
