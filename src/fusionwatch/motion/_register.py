@@ -62,10 +62,10 @@ INIT_SHIFT_SD_FRACTION = 0.03
 """SD of the random shift added to the initialisation, as a fraction of the body size."""
 WORK_SIZE_PX = 180.0
 """Bodies larger than this (longest side, px) are registered on a downsampled copy (area interpolation)."""
-ANGLE_MODEL_SD_DEG = 0.15
-"""Error of the rigid 2-D model itself (perspective, overlapping structures, out-of-plane motion), added in quadrature
-to the run spread: the angle error SD on simulated projection films was 0.16-0.19 deg while the run spread was ~0.04
-(benchmarks/bench_motion.py, docs/BENCHMARKS.md)."""
+ANGLE_MODEL_SD_DEG = 0.2
+"""Error of the rigid 2-D model itself (overlapping structures at other depths and magnifications, out-of-plane
+motion), added in quadrature to the run spread: on the simulator's flexion/extension films the angle error SD was
+0.18-0.22 deg while the run spread was ~0.04 deg (benchmarks/bench_motion.py, docs/BENCHMARKS.md)."""
 TRANSLATION_MODEL_SD_MM = 0.1
 """The same for translation: error SD 0.05-0.12 mm on simulated, drawn-with-implants and warped real films."""
 TRANSLATION_MODEL_SD_PERCENT = 0.25
