@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
-from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID, ExplicitVRLittleEndian, generate_uid
 
 __all__ = ["DX_FOR_PRESENTATION", "DxFilm", "write_dx"]
 
@@ -95,8 +95,8 @@ def write_dx(path: str | Path, pixels: np.ndarray, film: DxFilm, *, bits_stored:
         raise ValueError(f"pixel values exceed {bits_stored} bits (max {int(pixels.max())}).")
     path = Path(path)
     meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = DX_FOR_PRESENTATION
-    meta.MediaStorageSOPInstanceUID = film.sop_uid
+    meta.MediaStorageSOPClassUID = UID(DX_FOR_PRESENTATION)
+    meta.MediaStorageSOPInstanceUID = UID(film.sop_uid)
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
     meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
     ds = FileDataset(str(path), Dataset(), file_meta=meta, preamble=b"\0" * 128)

@@ -66,6 +66,14 @@ class Anatomy:
 _REFINE = 3
 
 
+def _pair(a: np.ndarray) -> tuple[float, float]:
+    return (float(a[0]), float(a[1]))
+
+
+def _triple(a: np.ndarray) -> tuple[float, float, float]:
+    return (float(a[0]), float(a[1]), float(a[2]))
+
+
 def _refine(a: np.ndarray) -> np.ndarray:
     """Cubic-spline upsampling by ``_REFINE``, keeping pixel [0, 0] at the same position (pixel centres)."""
     from scipy import ndimage
@@ -93,12 +101,12 @@ def load_anatomy() -> Anatomy:
         lateral[b] = LateralMap(
             z[f"lat_{b}_total"].astype(np.float32),
             z[f"lat_{b}_cortical"].astype(np.float32),
-            tuple(float(v) for v in z[f"lat_{b}_origin"]),
+            _pair(z[f"lat_{b}_origin"]),
             float(res["lateral_maps"]),
             depth,
         )
     volumes = {
-        b: Volume(z[f"vol_{b}"], tuple(float(v) for v in z[f"vol_{b}_origin"]), float(res["volumes"]))
+        b: Volume(z[f"vol_{b}"], _triple(z[f"vol_{b}_origin"]), float(res["volumes"]))
         for b in (*SPINE_BONES, "pelvis")
     }
     corners = {b: {k: (float(v[0]), float(v[1])) for k, v in c.items()} for b, c in info["corners"].items()}
@@ -113,9 +121,9 @@ def load_anatomy() -> Anatomy:
         centroids={b: np.asarray(v, dtype=float) for b, v in info["centroids"].items()},
         # upsampled x3 with cubic splines: bilinear kinks on the 1.5 mm grid would show as fine streaks after processing
         soft_lat=_refine(z["soft_lat"]),
-        soft_lat_origin=tuple(float(v) for v in z["soft_lat_origin"]),
+        soft_lat_origin=_pair(z["soft_lat_origin"]),
         soft_ap=_refine(z["soft_ap"]),
-        soft_ap_origin=tuple(float(v) for v in z["soft_ap_origin"]),
+        soft_ap_origin=_pair(z["soft_ap_origin"]),
         soft_res=float(res["soft_tissue"]) / _REFINE,
         endplate_half_widths=info["endplate_half_widths"],
     )

@@ -120,14 +120,13 @@ def _landmarks(cam: Camera, pose: Pose, view: View) -> Landmarks:
                 pts[ap_corner_name(lv, ep, _side("left"))] = (float(left[0]), float(left[1]))
                 pts[ap_corner_name(lv, ep, _side("right"))] = (float(right[0]), float(right[1]))
     else:
-        for bone, cs in pose.corners.items():
-            for key, xz in cs.items():
-                ep, co = key.split(".")
-                p = cam.project(np.array([xz[0], 0.0, xz[1]]))
-                pts[f"{bone}.{ep}.{co}"] = (float(p[0]), float(p[1]))
-        for name, (c, _r) in zip(FEMORAL_HEADS, pose.femoral_heads, strict=False):
-            p = cam.project(c)
-            pts[name] = (float(p[0]), float(p[1]))
+        for bone, bone_corners in pose.corners.items():
+            for key, xz in bone_corners.items():
+                q = cam.project(np.array([xz[0], 0.0, xz[1]]))
+                pts[f"{bone}.{key}"] = (float(q[0]), float(q[1]))
+        for name, (centre, _radius) in zip(FEMORAL_HEADS, pose.femoral_heads, strict=False):
+            q = cam.project(centre)
+            pts[name] = (float(q[0]), float(q[1]))
     return Landmarks(pts, cam.width, cam.height, view, {}, SOURCE)
 
 
@@ -215,7 +214,7 @@ def simulate_film(
             "sid_mm": _r(cam.sid_mm, 2),
             "sod_mm": _r(cam.sod_mm, 2),
             "facing": ("left" if cam.facing_left else "right") if cam.view == "lateral" else None,
-            "head_magnifications": [_r(cam.mag_at(cam.depth(c)), 6) for c, _ in pose.femoral_heads],
+            "head_magnifications": [_r(float(cam.mag_at(cam.depth(c))), 6) for c, _ in pose.femoral_heads],
         },
         "parameters": {
             "pelvic_incidence_deg": params.pelvic_incidence_deg,
@@ -274,7 +273,7 @@ def _implants_px(cam: Camera, screws, rods, cage, healing: Healing) -> dict[str,
                 "tip": [_r(t[0], 3), _r(t[1], 3)],
                 "axis": [_r(ax[0], 6), _r(ax[1], 6)],
                 "diameter_mm": _r(2 * s.radius, 3),
-                "length_mm": _r(np.linalg.norm(s.tip - s.head), 3),
+                "length_mm": _r(float(np.linalg.norm(s.tip - s.head)), 3),
                 "halo_mm": _r(healing.halo_mm.get(s.id, 0.0), 3),
             }
         )

@@ -293,13 +293,12 @@ def _graft_region(
     length = float(np.linalg.norm(a - p))
     nu, nv = 96, 32
     # columns: a smooth ordering field decides which columns bridge first; a vertical profile keeps gaps at the ends
-    col_rank = cv2.GaussianBlur(rng.random((1, nu)).astype(np.float32), (0, 0), 3.0).ravel()
-    col_rank = np.argsort(np.argsort(col_rank)) / (nu - 1)
+    noise_rank = cv2.GaussianBlur(rng.random((1, nu)).astype(np.float32), (0, 0), 3.0).ravel()
+    col_rank = np.argsort(np.argsort(noise_rank)) / (nu - 1)
     f = float(np.clip(healing.bridging_fraction, 0.0, 1.0))
     bridged = col_rank < f - 1e-9
-    growth = rng.random((nv, nu)).astype(np.float32)
-    growth = cv2.GaussianBlur(growth, (0, 0), sigmaX=1.5, sigmaY=4.0)
-    growth = (growth - growth.min()) / (np.ptp(growth) + 1e-6)
+    blurred = cv2.GaussianBlur(rng.random((nv, nu)).astype(np.float32), (0, 0), sigmaX=1.5, sigmaY=4.0)
+    growth = (blurred - blurred.min()) / (np.ptp(blurred) + 1e-6)
     partial = growth < (0.25 + 0.6 * f)
     mask = np.where(bridged[None, :], True, partial & (np.arange(nv)[:, None] % nv != nv // 2))
     # each unbridged column keeps at least one gap row so it never spans
@@ -506,8 +505,7 @@ def _ap_bones(L: np.ndarray, cam: Camera, scene: Scene) -> None:
             acc += np.bincount(rr[ok] * gw + cc[ok], weights=(ww * ws)[ok], minlength=gh * gw)
     # each voxel's mu*res counted once per crossing ray: convert point density to path per coarse pixel
     vox_per_px = (k / cam.gain(0.0) / 1.5) ** 2  # voxel columns per coarse pixel
-    img = (acc.reshape(gh, gw) / vox_per_px).astype(np.float32)
-    img = cv2.GaussianBlur(img, (0, 0), 0.8)
+    img = cv2.GaussianBlur((acc.reshape(gh, gw) / vox_per_px).astype(np.float32), (0, 0), 0.8)
     L += cv2.resize(img, (gw * k, gh * k), interpolation=cv2.INTER_LINEAR)[: cam.height, : cam.width]
 
 
