@@ -428,3 +428,50 @@ class TestVisitAnalysis:
         (l5s1,) = [m for m in store.list_motion("SIM-solid-fusion-1", "12-months") if m.level == "L5-S1"]
         assert l5s1.method == motion.LANDMARK_METHOD and l5s1.angle_sd_deg is None
         assert abs(l5s1.angle_deg) < 0.5
+
+
+class TestFemoralHeadOffFilm:
+    def test_heads_left_out_rest_measured(self, known_patient: Store, tmp_path: Path) -> None:
+        """A femoral head beyond the film edge: both heads are left out, PT/PI missing, everything else measured."""
+        from fusionwatch.ingest import trim_points_off_film
+        from fusionwatch.measurement import MeasureName
+
+        pixels, lm = draw_lateral_spine(width=192, height=384, mm_per_px=1.0, seed=9)
+        pts = dict(lm.points)
+        pts["femoral_head.2"] = (pts["femoral_head.1"][0] + 6.0, 384 + 30.0)
+        lm = lm.with_points(pts)
+        trimmed, dropped = trim_points_off_film(lm)
+        assert dropped == ("femoral_head.1", "femoral_head.2") and "femoral_head.1" not in trimmed.points
+        assert trim_points_off_film(trimmed) == (trimmed, ())
+        write_dicom(
+            tmp_path / "h.dcm",
+            pixels,
+            spacing=(1.0, 1.0),
+            study_date="20250221",
+            extra={"PatientID": SYNTHETIC_PATIENT_ID},
+        )
+        write_landmarks(lm, tmp_path / "h.landmarks.json")
+        (o,) = ingest([tmp_path], known_patient, analyse=False).added
+        assert o.measured and "femoral head" in o.reason
+        (version,) = known_patient.landmark_history(o.film_id)
+        values = {m.name: m for m in version.measurements}
+        assert values[MeasureName.PELVIC_INCIDENCE].value is None
+        assert values[MeasureName.DISC_HEIGHT_MEAN_L5_S1].value is not None
+        (flag,) = known_patient.load_timeline("K-1").visit("6-weeks").review
+        assert flag.kind == "landmark_review" and "pelvic incidence" in flag.summary
+
+    def test_other_points_off_film_still_refused(self, known_patient: Store, tmp_path: Path) -> None:
+        """A vertebral corner outside the film is not trimmed: the film is stored and flagged as needing landmarks."""
+        pixels, lm = draw_lateral_spine(width=192, height=384, mm_per_px=1.0, seed=9)
+        pts = dict(lm.points)
+        pts["L1.superior.anterior"] = (-20.0, 5.0)
+        write_dicom(
+            tmp_path / "c.dcm",
+            pixels,
+            spacing=(1.0, 1.0),
+            study_date="20250221",
+            extra={"PatientID": SYNTHETIC_PATIENT_ID},
+        )
+        write_landmarks(lm.with_points(pts), tmp_path / "c.landmarks.json")
+        (o,) = ingest([tmp_path], known_patient, analyse=False).added
+        assert not o.measured and "fall outside" in o.reason

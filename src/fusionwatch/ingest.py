@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fusionwatch.anatomy import Level
+from fusionwatch.anatomy import FEMORAL_HEADS, Level
 from fusionwatch.errors import FusionwatchError, InputError, LandmarkError
 from fusionwatch.io import read_landmarks, read_radiograph
 from fusionwatch.io.loading import sniff_format
@@ -271,6 +271,15 @@ def _ingest_one(
             review.append(
                 Finding("needs_landmarks", Severity.INFO, f"Landmark detection failed: {exc}", films=(film_id,))
             )
+    if landmarks is not None:
+        landmarks, dropped = trim_points_off_film(landmarks)
+        if dropped:
+            note = (
+                "A femoral head lies outside the film: the femoral heads were left out, so pelvic tilt, pelvic "
+                "incidence and PI-LL are not measured on this film."
+            )
+            review.append(Finding("landmark_review", Severity.INFO, note, films=(film_id,)))
+            reason = f"review: {note}"
     measurements: Sequence[Any] = ()
     if landmarks is not None:
         try:
@@ -311,6 +320,32 @@ def _ingest_one(
     if not created:
         return FilmOutcome(str(path), "skipped", "already stored (stored meanwhile)", film_id, key, rec.visit_label)
     return FilmOutcome(str(path), "added", reason, film_id, key, rec.visit_label, measured=bool(measurements))
+
+
+def trim_points_off_film(landmarks: Landmarks) -> tuple[Landmarks, tuple[str, ...]]:
+    """Leave out the femoral heads when the field cut one of them off (its centre lies outside the film).
+
+    Both heads go, not only the one outside: a hip axis from one head on some films and from two on others would
+    make pelvic incidence jump between visits. Pelvic tilt, pelvic incidence and PI-LL are then missing (with their
+    reason) for this film; every other value is measured. Any other point outside the film is left in place for the
+    pipeline to refuse (a landmark file made for another image).
+
+    Returns
+    -------
+    (Landmarks, tuple[str, ...])
+        The landmarks to measure and the names left out (empty when nothing was).
+    """
+    w, h = landmarks.width, landmarks.height
+    heads = [n for n in FEMORAL_HEADS if n in landmarks.points]
+    off = [
+        n
+        for n in heads
+        if not (-0.5 <= landmarks.points[n][0] <= w - 0.5 and -0.5 <= landmarks.points[n][1] <= h - 0.5)
+    ]
+    if not off:
+        return landmarks, ()
+    kept = {n: p for n, p in landmarks.points.items() if n not in heads}
+    return landmarks.with_points(kept), tuple(heads)
 
 
 def _with_warnings(film: Radiograph, warnings: Sequence[str]) -> Radiograph:

@@ -119,6 +119,16 @@ class TestAdjacentSegment:
     def test_pi_ll_bands(self, mismatch: float, band: int) -> None:
         assert pi_ll_band(mismatch, S) == band
 
+    @pytest.mark.parametrize(
+        "base, now, found", [(19.9, 20.1, False), (19.9, 22.9 - EPS, False), (19.9, 22.9 + EPS, True)]
+    )
+    def test_pi_ll_band_edge_needs_real_growth(self, base: float, now: float, found: bool) -> None:
+        """Crossing a band edge counts only when the mismatch grew by more than 3 deg."""
+        got = adjacent_segment_findings(
+            visit(365, {M.PI_LL_MISMATCH: (now, "deg")}), visit(42, {M.PI_LL_MISMATCH: (base, "deg")}), S
+        )
+        assert bool(got) is found
+
     def test_pi_ll_finding_only_when_band_worsens(self) -> None:
         """A mismatch already present at baseline is not new; a worse band is reported."""
         base = visit(42, {M.PI_LL_MISMATCH: (12.0, "deg")})

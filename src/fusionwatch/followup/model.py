@@ -93,8 +93,9 @@ class VisitInput:
     hardware_findings : tuple[Finding, ...]
         Findings of the implant checks at this visit (``fusionwatch.implants``).
     bone : BoneEvidence
-    review : tuple[str, ...]
-        Reasons a reader must look at this visit's films (no landmarks, detector-plane spacing...), made upstream.
+    review : tuple[str | Finding, ...]
+        Reasons a reader must look at this visit's films (no landmarks, detector-plane spacing...), made upstream: a
+        sentence (becomes a ``needs_review`` flag) or a ready :class:`~fusionwatch.records.Finding`.
     overrides : tuple[Override, ...]
         Reader overrides and grades for this visit, oldest first.
     """
@@ -108,7 +109,7 @@ class VisitInput:
     motion: tuple[Any, ...] = ()
     hardware_findings: tuple[Finding, ...] = ()
     bone: BoneEvidence = field(default_factory=BoneEvidence)
-    review: tuple[str, ...] = ()
+    review: tuple[str | Finding, ...] = ()
     overrides: tuple[Override, ...] = ()
 
 

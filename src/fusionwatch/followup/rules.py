@@ -159,7 +159,8 @@ def pi_ll_band(mismatch_deg: float, settings: FollowupSettings) -> int:
 def adjacent_segment_findings(visit: VisitInput, base: VisitInput, settings: FollowupSettings) -> list[Finding]:
     """Adjacent segment watch at L4-L5 (CLINICAL.md): disc height loss > 3 mm, new listhesis > 3 mm, PI-LL mismatch.
 
-    The PI-LL finding appears when the SRS-Schwab band is worse than at baseline (a new or growing mismatch).
+    The PI-LL finding appears when the SRS-Schwab band is worse than at baseline and the mismatch grew by more than
+    ``settings.pi_ll_min_change_deg`` (a new or growing mismatch, not a value wobbling at a band edge).
     """
     out: list[Finding] = []
     got = _height_loss(
@@ -228,7 +229,8 @@ def adjacent_segment_findings(visit: VisitInput, base: VisitInput, settings: Fol
     now, ref = _val(visit, M.PI_LL_MISMATCH), _val(base, M.PI_LL_MISMATCH)
     if now is not None and ref is not None:
         b_now, b_ref = pi_ll_band(now.value, settings), pi_ll_band(ref.value, settings)  # type: ignore[arg-type]
-        if b_now > b_ref:
+        grew = abs(now.value) - abs(ref.value)  # type: ignore[arg-type]
+        if b_now > b_ref and grew > settings.pi_ll_min_change_deg:
             names = ("< {0:g} deg", "{0:g}-{1:g} deg", "> {1:g} deg")
             band = names[b_now].format(*settings.pi_ll_bands_deg)
             out.append(

@@ -66,6 +66,9 @@ class FollowupSettings:
         3 mm over ~38 mm).
     pi_ll_bands_deg : tuple[float, float]
         PI-LL mismatch bands (SRS-Schwab: < 10 / 10-20 / > 20 deg). A finding when the band worsens vs baseline.
+    pi_ll_min_change_deg : float
+        ...and the mismatch grew by more than this (ours: 3 deg, above landmark repeatability), so that a value
+        hovering at a band edge (19.9 -> 20.1 deg) is not reported as a new mismatch.
     pi_drift_deg : float
         Pelvic incidence is constant in an adult: a change larger than this between visits is a landmark error and is
         flagged for review, never reported as a clinical finding (CLINICAL.md: "a changing PI means a measurement
@@ -93,6 +96,7 @@ class FollowupSettings:
     new_listhesis_mm: float = 3.0
     new_listhesis_percent: float = 8.0
     pi_ll_bands_deg: tuple[float, float] = (10.0, 20.0)
+    pi_ll_min_change_deg: float = 3.0
     pi_drift_deg: float = 5.0
     fusion_angle_deg: float = 3.0
     fusion_translation_mm: float = 3.0

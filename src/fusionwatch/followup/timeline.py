@@ -62,7 +62,9 @@ def build_timeline(
         made = {f.kind for f in findings}
         findings += [f for f in v.hardware_findings if f.kind not in made]
         review: list[Finding] = [
-            Finding(
+            r
+            if isinstance(r, Finding)
+            else Finding(
                 kind="needs_review",
                 severity=Severity.INFO,
                 summary=r,

@@ -890,7 +890,7 @@ class Store:
                     measurements = {MeasureName(m.name): self._measurement(m) for m in cur.measurements}
                 stored = s.scalars(select(FindingRow).where(FindingRow.visit_id == v.id).order_by(FindingRow.id)).all()
                 hardware = tuple(self._finding(f) for f in stored if f.origin != "ingest")
-                review = tuple(f.summary for f in stored if f.origin == "ingest")
+                review: tuple[str | Finding, ...] = tuple(self._finding(f) for f in stored if f.origin == "ingest")
                 review += tuple(w for r in films for w in (r.warnings or ()) if r is lateral)
                 v_over = tuple(
                     Override(o.target, o.value, o.author, _utc(o.at), o.reason) for o in overrides if o.visit_id == v.id
