@@ -156,13 +156,15 @@ def _settings(path: Path | None):  # type: ignore[no-untyped-def]
 def _fmt(value: float | None, unit: str) -> str:
     if value is None:
         return "-"
-    return f"{value:.3f}" if unit == "ratio" else f"{value:.1f}"
+    digits = 3 if unit == "ratio" else 1
+    return f"{round(value, digits) + 0.0:.{digits}f}"
 
 
 def _fmt_delta(value: float | None, unit: str) -> str:
     if value is None:
         return ""
-    return f"{value:+.3f}" if unit == "ratio" else f"{value:+.1f}"
+    digits = 3 if unit == "ratio" else 1
+    return f"{round(value, digits) + 0.0:+.{digits}f}"  # + 0.0: no "-0.0"
 
 
 @app.command()
@@ -194,26 +196,26 @@ def followup(
     console.print(head, highlight=False)
     console.print(timeline.baseline_note, style="dim", highlight=False)
     visits = timeline.visits
-    table = Table(title="Measurements (value; change vs baseline / vs previous visit)", show_lines=False)
+    table = Table(title="Measurements (value; change vs baseline / vs previous visit; · = none)", show_lines=False)
     table.add_column("measure")
     for v in visits:
         day = f"day {v.days_since_surgery}" if v.days_since_surgery is not None else v.date.isoformat()
         table.add_column(f"{v.label}{' (baseline)' if v.is_baseline else ''}\n{day}", justify="right")
-    names = list(dict.fromkeys(m.name for v in visits for m in v.measurements if m.value is not None))
-    for name in names:
-        unit = next(m.unit.value for v in visits for m in v.measurements if m.name is name)
+    # One row per measure and unit: a calibrated (mm) and an uncalibrated (px) film never share a row.
+    rows_keys = list(dict.fromkeys((m.name, m.unit) for v in visits for m in v.measurements if m.value is not None))
+    for name, unit_enum in rows_keys:
+        unit = unit_enum.value
         row = [f"{name.value} ({unit})"]
         for v in visits:
             m = v.measurement(name)
-            if m is None or m.value is None:
+            if m is None or m.value is None or m.unit is not unit_enum:
                 row.append("-")
                 continue
-            deltas = " / ".join(
-                x for x in (_fmt_delta(m.delta_vs_baseline, unit), _fmt_delta(m.delta_vs_previous, unit)) if x
-            )
+            b, p = _fmt_delta(m.delta_vs_baseline, unit), _fmt_delta(m.delta_vs_previous, unit)
+            deltas = f"{b or '·'} / {p or '·'}" if b or p else ""
             row.append(_fmt(m.value, unit) + (f"\n[dim]{deltas}[/]" if deltas else ""))
         table.add_row(*row)
-    if names:
+    if rows_keys:
         console.print(table)
     for v in visits:
         status = v.status.status.value if v.status.status else "n/a"
