@@ -14,6 +14,7 @@ percentile. Measures per image:
 - edge density: mean Sobel gradient magnitude;
 - texture: Laplacian standard deviation (fine detail) and GLCM contrast / homogeneity (distance 2 px, 32 levels);
 - vertebral contrast: mean intensity inside the L2-L4 body quadrilaterals minus a band just beside each body.
+Simulated films are pre-operative AP films of journey patients (the real set has no hardware).
 """
 
 from __future__ import annotations
@@ -133,7 +134,7 @@ def sim_set(n: int, seed0: int = 500):
         rng = np.random.default_rng([seed0 + k, 0])
         patient = sample_patient(rng, scenario, seed0 + k, DEFAULT_SURGERY_DATE)
         hw, states = journey_plan(scenario, patient, rng)
-        st = states[0] if k % 2 == 0 else states[-1]
+        st = states[0]  # pre-op: the real set has no hardware (metal would also shift the percentile normalisation)
         spec = FilmSpec(
             view=View.AP,
             width=800,

@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 SCHEMA = "fusionwatch.sim.journey/1"
-SIM_VERSION = "4"
+SIM_VERSION = "5"
 """Bumped whenever the simulator's output changes; :func:`fusionwatch.sim.demo_journeys` regenerates on a change."""
 DEFAULT_SURGERY_DATE = dt.date(2025, 6, 2)
 LATEST_ALLOWED_DATE = dt.date(2026, 11, 23)
@@ -284,7 +284,7 @@ def _exposure(rng: np.random.Generator, marker: str, view: str = "lateral") -> E
         focal_spot_mm=float(rng.choice([0.6, 1.0, 1.2])),
         detector_blur_px=float(rng.uniform(0.5, 0.9)),
         edge_enhance=float(rng.uniform(0.3, 0.7) if ap else rng.uniform(0.5, 1.1)),
-        equalise=float(rng.uniform(0.5, 0.7) if ap else rng.uniform(0.85, 0.95)),
+        equalise=float(rng.uniform(0.3, 0.5) if ap else rng.uniform(0.85, 0.95)),
         contrast=float(rng.uniform(2.5, 3.5) if ap else rng.uniform(4.0, 6.0)),
         gamma=float(rng.uniform(0.4, 0.55) if ap else rng.uniform(0.9, 1.1)),
         collimation_mm=tuple(float(v) for v in rng.uniform(5.0, 25.0, 4)),  # type: ignore[arg-type]
