@@ -86,7 +86,10 @@ class TestFusionStatus:
         """A subsided cage is a finding, not a sign of non-union: still segment at 12 months meets the criteria."""
         r = fusion_status(365, motion=[still()], findings=[SUBSIDENCE], settings=S)
         assert r.status is FS.FUSED_CRITERIA_MET
-        assert fusion_status(182, findings=[SUBSIDENCE], settings=S).status is FS.ON_TRACK
+        early = fusion_status(182, findings=[SUBSIDENCE], settings=S)
+        assert early.status is FS.ON_TRACK
+        assert "not read as non-union on its own: cage subsidence" in " ".join(early.reasons)
+        assert any("cage subsidence" in x for x in r.reasons)
 
     def test_what_decides_depends_on_evidence_present(self) -> None:
         """With flexion-extension already done CT is what is left; with static films flexion-extension is offered."""

@@ -121,6 +121,12 @@ def fusion_status(
         return StatusResult(None, ("Pre-operative visit.",))
     flex_ext = FLEX_EXT.format(a=settings.fusion_angle_deg, t=settings.fusion_translation_mm)
     signs = [f for f in findings if _is_sign(f)]
+    others = list(dict.fromkeys(f.kind for f in findings if f.severity.rank >= Severity.WATCH.rank and not _is_sign(f)))
+    aside = (
+        f"Reported but not read as non-union on its own: {', '.join(k.replace('_', ' ') for k in others)}."
+        if others
+        else None
+    )
     sign_text = [f"{f.kind.replace('_', ' ')}: {f.summary}" for f in signs]
     if bone.lucency:
         sign_text.append(f"lucency at the cage-endplate interface ({bone.source or 'reported'})")
@@ -182,6 +188,8 @@ def fusion_status(
                 reasons.append("Lucency was not assessed by a reader.")
             if bridging:
                 reasons.append(f"Bridging bone across {bone.bridging_fraction:.0%} of the disc space.")
+            if aside:
+                reasons.append(aside)
             return StatusResult(FusionStatus.FUSED_CRITERIA_MET, tuple(reasons), None, ev)
         return StatusResult(
             FusionStatus.ON_TRACK,
@@ -198,7 +206,7 @@ def fusion_status(
             "Noted on static films: " + "; ".join(sign_text) + ".",
         )
     if d < settings.pseudarthrosis_days:
-        reasons = ["No sign of non-union on static films."]
+        reasons = ["No sign of non-union on static films."] + ([aside] if aside else [])
         if bridging:
             reasons.append(f"Bridging bone across {bone.bridging_fraction:.0%} of the disc space.")
         if d >= settings.fusion_min_days:
@@ -207,7 +215,10 @@ def fusion_status(
         return StatusResult(FusionStatus.ON_TRACK, tuple(reasons), None, ev)
     return StatusResult(
         FusionStatus.INSUFFICIENT_EVIDENCE,
-        (f"{d} days after surgery with static films only: no sign of non-union, but static films cannot show union.",),
+        (
+            f"{d} days after surgery with static films only: no sign of non-union, but static films cannot show union.",
+            *([aside] if aside else []),
+        ),
         f"{flex_ext.capitalize()} or {CT} would decide.",
         ev,
     )
