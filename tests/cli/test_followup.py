@@ -136,3 +136,11 @@ def test_followup_settings_file(tmp_path: Path, db: str) -> None:
     cfg.write_text("subsidence: 4.0\n")
     r = _run("followup", "K-CLI", "--db", db, "--settings", str(cfg))
     assert r.exit_code == 2 and "Unknown follow-up setting(s): subsidence" in r.output
+
+
+def test_patient_list_shows_keys_not_identifiers(tmp_path: Path, db: str) -> None:
+    _run("patient", "add", "K-CLI", "--surgery-date", "2025-01-10", "--patient-id", "CLI-PID", "--db", db)
+    _run("ingest", str(_films(tmp_path / "films")), "--db", db)
+    r = _run("patient", "list", "--db", db)
+    assert r.exit_code == 0 and "K-CLI" in r.output and "2025-01-10" in r.output and "12-months" in r.output
+    assert "CLI-PID" not in r.output

@@ -358,3 +358,27 @@ def patient_add(
         f"patient {key}: surgery {surgery.date.isoformat()} {appr.value} {levels}; {n} visit(s) relabelled",
         highlight=False,
     )
+
+
+@patient_app.command("list")
+def patient_list(db: DbOption = None) -> None:
+    """List patients by pseudonymous key with surgery, visits and films (no identifiers)."""
+    store = _store(db)
+    try:
+        table = Table(title="Patients")
+        for col in ("key", "surgery", "approach", "visits", "films", "last visit"):
+            table.add_column(col)
+        for key in store.list_patients():
+            surgery = store.get_surgery(key)
+            visits = store.list_visits(key)
+            table.add_row(
+                key,
+                surgery.date.isoformat() if surgery else "-",
+                surgery.approach.value if surgery else "-",
+                str(len(visits)),
+                str(len(store.list_films(key))),
+                visits[-1].label if visits else "-",
+            )
+    finally:
+        store.close()
+    console.print(table)
