@@ -160,6 +160,12 @@ class TestBadInput:
         assert reasons["missing.dcm"].startswith("File not found")
         assert [Path(o.path).name for o in report.added] == ["good.dcm"]
 
+    def test_future_date_refused(self, store: Store, tmp_path: Path) -> None:
+        _png_film(tmp_path, "p1", seed=1)
+        future = dt.date.today() + dt.timedelta(days=3)
+        (o,) = ingest([tmp_path], store, patient_key="K-9", date=future, analyse=False).failed
+        assert "in the future" in o.reason
+
     def test_png_with_patient_and_date(self, store: Store, tmp_path: Path) -> None:
         """A PNG is accepted with the key and date given; without landmarks it is stored and flagged."""
         _png_film(tmp_path, "p1", seed=1)

@@ -256,6 +256,8 @@ def _ingest_one(
     when = date or film.acquired
     if when is None:
         raise InputError("The film has no acquisition or study date: give it with --date YYYY-MM-DD.")
+    if when > dt.date.today():
+        raise InputError(f"The film date {when.isoformat()} is in the future; check the date (or --date).")
     landmarks: Landmarks | None = None
     kind = "file"
     review: list[Finding] = []

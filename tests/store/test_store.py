@@ -87,6 +87,12 @@ class TestPatients:
         with pytest.raises(InputError, match="already has this Patient ID"):
             store.add_patient(Patient(key="K-2", patient_id="PID-123"))
 
+    def test_other_patient_id_for_same_key_raises(self, store: Store) -> None:
+        store.add_patient(PATIENT)
+        with pytest.raises(InputError, match="already has a different Patient ID"):
+            store.add_patient(Patient(key="K-1", patient_id="PID-999"))
+        assert store.get_patient("K-1").patient_id == "PID-123"
+
     def test_unknown_patient_raises(self, store: Store) -> None:
         with pytest.raises(InputError, match="Unknown patient key 'nobody'"):
             store.get_patient("nobody")

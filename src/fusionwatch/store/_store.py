@@ -185,6 +185,8 @@ class Store:
             if row is None:
                 row = PatientRow(key=patient.key)
                 s.add(row)
+            elif patient.patient_id and row.patient_id and row.patient_id != patient.patient_id:
+                raise InputError(f"Patient {patient.key!r} already has a different Patient ID; it was not changed.")
             for attr in ("patient_id", "name", "birth_date", "sex"):
                 if getattr(row, attr) is None and getattr(patient, attr) is not None:
                     setattr(row, attr, getattr(patient, attr))
