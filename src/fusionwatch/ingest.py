@@ -218,6 +218,9 @@ def sidecar_landmarks(path: Path) -> Path | None:
 
 
 # ---------------------------------------------------------------------------------------------------------- films
+NO_PATIENT_MESSAGE = "The file has no DICOM Patient ID: give the patient key (--patient KEY) and the date (--date)."
+
+
 def _patient_for(store: Store, film: Radiograph, patient_key: str | None) -> str:
     if patient_key:
         store.add_patient(Patient(key=patient_key))  # no-op when it exists
@@ -230,7 +233,7 @@ def _patient_for(store: Store, film: Radiograph, patient_key: str | None) -> str
                 Patient(key=store.new_patient_key(), patient_id=pid, name=film.ids.patient_name)
             ).key
         return key
-    raise InputError("The file has no DICOM Patient ID: give the patient key (--patient KEY) and the date (--date).")
+    raise InputError(NO_PATIENT_MESSAGE)
 
 
 def _ingest_one(
@@ -252,12 +255,14 @@ def _ingest_one(
     film_id = film.ids.sop_uid or f"sha256:{digest}"
     if store.has_film(film_id):
         return FilmOutcome(str(path), "skipped", "already stored (same SOP Instance UID or file content)", film_id)
-    key = _patient_for(store, film, patient_key)
+    if not patient_key and not film.ids.patient_id:
+        raise InputError(NO_PATIENT_MESSAGE)
     when = date or film.acquired
     if when is None:
         raise InputError("The film has no acquisition or study date: give it with --date YYYY-MM-DD.")
     if when > dt.date.today():
         raise InputError(f"The film date {when.isoformat()} is in the future; check the date (or --date).")
+    key = _patient_for(store, film, patient_key)
     landmarks: Landmarks | None = None
     kind = "file"
     review: list[Finding] = []
