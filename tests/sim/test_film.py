@@ -215,3 +215,75 @@ class TestImplants:
         """Screw sizes outside 6-7.5 mm x 40-50 mm are refused with the value in the message."""
         with pytest.raises(ValueError, match="screw diameter"):
             Hardware(screw_diameter_mm=9.0)
+
+
+class TestFieldOfView:
+    def test_every_truth_point_on_the_film_over_many_journeys(self) -> None:
+        """Over 60 journeys (every visit and view, two film sizes) every ground-truth point lies inside the image and
+        the collimated field, none is left out: the field is centred to hold L1 to the femoral heads."""
+        from fusionwatch.sim.film import field_box, ground_truth_landmarks
+        from fusionwatch.sim.journey import DEFAULT_SURGERY_DATE, SCENARIOS, journey_plan, plan_films, sample_patient
+
+        an = load_anatomy()
+        n = 0
+        for seed in range(60):
+            scenario = SCENARIOS[seed % len(SCENARIOS)]
+            rng = np.random.default_rng([seed, SCENARIOS.index(scenario)])
+            patient = sample_patient(rng, scenario, seed, DEFAULT_SURGERY_DATE)
+            _, states = journey_plan(scenario, patient, rng)
+            size = (1000, 1250) if seed % 2 else (2000, 2500)
+            for plan in plan_films(scenario, seed, patient, states, size):
+                lm, off = ground_truth_landmarks(plan.params, plan.spec, an)
+                assert off == [], (scenario, seed, plan.state.visit, plan.view, off)
+                check_inside_image(lm, margin_px=0.0)
+                c0, r0, c1, r1 = field_box(_camera_of(plan, an), plan.spec.exposure.collimation_mm)
+                for name, (x, y) in lm.points.items():
+                    assert c0 <= x <= c1 and r0 <= y <= r1, (scenario, seed, plan.view, name)
+                assert len(lm.points) == (22 if plan.view == "ap" else 24)
+                n += 1
+        assert n > 700
+
+    def test_cage_subsidence_102_twelve_months(self) -> None:
+        """The demo film that used to put L1.superior.anterior above the image (seed 102, 1000 x 1250 px)."""
+        from fusionwatch.sim.film import ground_truth_landmarks
+        from fusionwatch.sim.journey import DEFAULT_SURGERY_DATE, SCENARIOS, journey_plan, plan_films, sample_patient
+
+        rng = np.random.default_rng([102, SCENARIOS.index("cage-subsidence")])
+        patient = sample_patient(rng, "cage-subsidence", 102, DEFAULT_SURGERY_DATE)
+        _, states = journey_plan("cage-subsidence", patient, rng)
+        for plan in plan_films("cage-subsidence", 102, patient, states, (1000, 1250)):
+            lm, off = ground_truth_landmarks(plan.params, plan.spec)
+            check_inside_image(lm)
+            assert off == []
+            if plan.view != "ap":
+                assert "L1.superior.anterior" in lm.points
+
+    def test_points_off_a_narrow_field_are_left_out_with_reasons(self) -> None:
+        """When L1 to the femoral heads cannot fit (a tightly collimated field), the off-field points are absent, the
+        measurements needing them are None with a reason, and the core reproduces every remaining value."""
+        from fusionwatch.measure import measure_lateral
+        from fusionwatch.sim.render import Exposure
+
+        spec = FilmSpec(exposure=Exposure(collimation_mm=(10.0, 120.0, 10.0, 120.0)), **SMALL)
+        film = simulate_film(PARAMS, spec)
+        off = film.truth["landmarks_off_field"]
+        assert off and not set(off) & set(film.landmarks.points)
+        check_inside_image(film.landmarks)
+        t = film.truth["measurements"]
+        missing = film.truth["missing_measurements"]
+        assert missing and all(t[name] is None for name in missing)
+        assert all(v is not None for k, v in t.items() if k not in missing)
+        assert any(p in missing["lumbar_lordosis"] for p in ("L1.superior.anterior", "L1.superior.posterior"))
+        spacing = Spacing.isotropic(film.camera.patient_pixel_mm, SpacingSource.MAGNIFICATION_CORRECTED)
+        measured = {m.name.value: m for m in measure_lateral(film.landmarks, spacing)}
+        assert measured["lumbar_lordosis"].value is None
+        for name, value in t.items():
+            if value is not None and measured[name].value is not None:
+                assert measured[name].value == pytest.approx(value, abs=1e-5), name
+
+
+def _camera_of(plan, an):
+    from fusionwatch.sim.film import _camera
+    from fusionwatch.sim.pose import pose_spine
+
+    return _camera(plan.spec, pose_spine(an, plan.params), an)

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from fusionwatch.cli import app
 from fusionwatch.errors import InputError
 from fusionwatch.io.landmark_json import read_landmarks
+from fusionwatch.landmarks import check_inside_image
 from fusionwatch.radiograph import View
 from fusionwatch.sim import SCENARIOS, simulate_journey
 from fusionwatch.sim.journey import DEFAULT_SURGERY_DATE, VISITS, journey_plan, sample_patient
@@ -60,6 +61,8 @@ class TestContract:
             lm = read_landmarks(path.parent / f["landmarks"])
             assert lm.view is View(f["view"]) and lm.source == "sim:ground-truth"
             assert (lm.width, lm.height) == SIZE
+            check_inside_image(lm)  # the core's ingest check: no point off the film
+            assert f["truth"]["landmarks_off_field"] == [] and f["truth"]["missing_measurements"] == {}
 
     def test_dicom_tags(self, journey) -> None:
         """DX For Presentation with calibration, geometry, identifiers and the visit date."""

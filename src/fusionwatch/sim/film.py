@@ -6,12 +6,12 @@ patient journeys.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
-from fusionwatch.anatomy import FEMORAL_HEADS, LUMBAR_LEVELS, Endplate, Level, ap_corner_name
+from fusionwatch.anatomy import FEMORAL_HEADS, LUMBAR_LEVELS, Endplate, ImageSide, Level, ap_corner_name
 from fusionwatch.landmarks import Landmarks
 from fusionwatch.radiograph import View
 from fusionwatch.sim.anatomy import Anatomy, load_anatomy
@@ -21,7 +21,7 @@ from fusionwatch.sim.pose import Pose, SpineParams, pose_spine
 from fusionwatch.sim.render import Exposure, Scene, bone_mu_maps, expose, line_integrals
 from fusionwatch.sim.truth import ap_truth, lateral_truth, to_anatomical
 
-__all__ = ["FilmSpec", "Film", "simulate_film", "SOURCE"]
+__all__ = ["FilmSpec", "Film", "simulate_film", "SOURCE", "field_box", "ground_truth_landmarks"]
 
 SOURCE = "sim:ground-truth"
 LATERAL_FOV_MM = (360.0, 450.0)
@@ -73,71 +73,102 @@ class Film:
     truth: dict[str, Any]
 
 
-def _camera(spec: FilmSpec, pose: Pose) -> Camera:
-    sod = spec.sid_mm - spec.oid_mm
-    pix = max(LATERAL_FOV_MM[0] / spec.width, LATERAL_FOV_MM[1] / spec.height)
-    l4 = pose.corners["L4"]
-    zc = float(l4["superior.posterior"][1]) - 5.0  # centred near L4 (iliac crest), as lumbar laterals are
-    if spec.view is View.AP:
-        xs = [v[0] for b in ("L3", "L4", "L5") for v in pose.corners[b].values()]
-        return Camera(
-            "ap",
-            spec.width,
-            spec.height,
-            pix,
-            spec.sid_mm,
-            sod,
-            (spec.centre_offset_mm[0], zc + spec.centre_offset_mm[1]),
-            ref_depth_x=float(np.mean(xs)),
-        )
-    xc = float(np.mean([v[0] for v in l4.values()])) - 25.0
-    return Camera(
-        "lateral",
-        spec.width,
-        spec.height,
-        pix,
-        spec.sid_mm,
-        sod,
-        (xc + spec.centre_offset_mm[0], zc + spec.centre_offset_mm[1]),
-        facing_left=spec.facing_left,
-    )
+FIELD_MARGIN_MM = 12.0
+"""Distance (mm on the detector) kept between every ground-truth point and the collimation edge when centring."""
 
 
-def _landmarks(cam: Camera, pose: Pose, view: View) -> Landmarks:
-    pts: dict[str, tuple[float, float]] = {}
-    an = load_anatomy()
+def _landmarks_3d(pose: Pose, view: View, an: Anatomy) -> dict[str, np.ndarray]:
+    """Every ground-truth point of a view in the patient frame (mm).
+
+    Lateral: endplate corners (mid-sagittal, y = 0) and femoral head centres. AP: the endplates' left and right
+    corners at the endplate half-width (patient right = -y is on the image left of an AP film).
+    """
+    pts: dict[str, np.ndarray] = {}
     if view is View.AP:
         for lv in (*LUMBAR_LEVELS, Level.S1):
+            c = pose.corners[lv.value]
             for ep in Endplate:
-                c = pose.corners[lv.value]
                 if f"{ep.value}.anterior" not in c:
                     continue
                 mid = (c[f"{ep.value}.anterior"] + c[f"{ep.value}.posterior"]) / 2
                 hw = an.endplate_half_widths[lv.value][ep.value] * pose.scale
-                a = cam.project(np.array([mid[0], hw, mid[1]]))
-                b = cam.project(np.array([mid[0], -hw, mid[1]]))
-                left, right = (a, b) if a[0] < b[0] else (b, a)
-                pts[ap_corner_name(lv, ep, _side("left"))] = (float(left[0]), float(left[1]))
-                pts[ap_corner_name(lv, ep, _side("right"))] = (float(right[0]), float(right[1]))
+                pts[ap_corner_name(lv, ep, ImageSide.LEFT)] = np.array([mid[0], -hw, mid[1]])
+                pts[ap_corner_name(lv, ep, ImageSide.RIGHT)] = np.array([mid[0], hw, mid[1]])
+        return pts
+    for bone, bone_corners in pose.corners.items():
+        for key, xz in bone_corners.items():
+            pts[f"{bone}.{key}"] = np.array([xz[0], 0.0, xz[1]])
+    for name, (centre, _radius) in zip(FEMORAL_HEADS, pose.femoral_heads, strict=False):
+        pts[name] = np.asarray(centre, dtype=float)
+    return pts
+
+
+def field_box(cam: Camera, collimation_mm: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+    """The exposed (collimated) field in pixels: (first col, first row, last col, last row), inclusive."""
+    c0, r0, c1, r1 = (int(round(m / cam.pixel_mm)) for m in collimation_mm)
+    return (float(c0), float(r0), float(cam.width - 1 - c1), float(cam.height - 1 - r1))
+
+
+def _camera(spec: FilmSpec, pose: Pose, an: Anatomy | None = None) -> Camera:
+    """The film's camera: central ray near L4 (iliac crest level) plus ``spec.centre_offset_mm``, then moved as little
+    as needed for every ground-truth point (L1 to the femoral heads on a lateral, L1 to S1 on an AP) to lie inside the
+    collimated field with :data:`FIELD_MARGIN_MM` to spare; when they cannot all fit, they are centred in the field
+    (and the ones off the film are left out of the ground truth)."""
+    an = an or load_anatomy()
+    sod = spec.sid_mm - spec.oid_mm
+    pix = max(LATERAL_FOV_MM[0] / spec.width, LATERAL_FOV_MM[1] / spec.height)
+    view = View.AP if spec.view is View.AP else View.LATERAL
+    p3 = np.array(list(_landmarks_3d(pose, view, an).values()))
+    if view is View.AP:
+        xs = [v[0] for b in ("L3", "L4", "L5") for v in pose.corners[b].values()]
+        base = Camera("ap", spec.width, spec.height, pix, spec.sid_mm, sod, (0.0, 0.0), ref_depth_x=float(np.mean(xs)))
     else:
-        for bone, bone_corners in pose.corners.items():
-            for key, xz in bone_corners.items():
-                q = cam.project(np.array([xz[0], 0.0, xz[1]]))
-                pts[f"{bone}.{key}"] = (float(q[0]), float(q[1]))
-        for name, (centre, _radius) in zip(FEMORAL_HEADS, pose.femoral_heads, strict=False):
-            q = cam.project(centre)
+        base = Camera(
+            "lateral", spec.width, spec.height, pix, spec.sid_mm, sod, (0.0, 0.0), facing_left=spec.facing_left
+        )
+    l4 = pose.corners["L4"]
+    zc = float(l4["superior.posterior"][1]) - 5.0  # centred near L4 (iliac crest), as lumbar films are
+    hc = 0.0 if view is View.AP else float(np.mean([v[0] for v in l4.values()])) - 25.0
+    centre = np.array([hc + spec.centre_offset_mm[0], zc + spec.centre_offset_mm[1]])
+    box = np.array(field_box(base, spec.exposure.collimation_mm))
+    m = FIELD_MARGIN_MM / pix
+    lo, hi = box[:2] + m, box[2:] - m
+    g = base.gain(0.0)
+    sign = np.array([base.h_sign, -1.0])  # d(col)/d(centre h) = -h_sign * g; d(row)/d(centre z) = +g
+    for _ in range(4):  # divergent beam: points at other depths move slightly more or less; converge in a few steps
+        cam = replace(base, centre=(float(centre[0]), float(centre[1])))
+        q = cam.project(p3)
+        qmin, qmax = q.min(axis=0), q.max(axis=0)
+        shift = np.where(
+            qmax - qmin > hi - lo,
+            (lo + hi) / 2 - (qmin + qmax) / 2,  # does not fit: centre the points in the field
+            np.clip(0.0, lo - qmin, hi - qmax),
+        )
+        if np.all(np.abs(shift) < 1e-3):
+            break
+        centre = centre - sign * shift / g
+    return replace(base, centre=(float(centre[0]), float(centre[1])))
+
+
+def _landmarks(
+    cam: Camera, pose: Pose, view: View, box: tuple[float, float, float, float]
+) -> tuple[Landmarks, list[str]]:
+    """Ground-truth landmarks that are on the film (inside ``box``, the collimated field); and the names left out."""
+    an = load_anatomy()
+    v = View.AP if view is View.AP else View.LATERAL
+    pts: dict[str, tuple[float, float]] = {}
+    off: list[str] = []
+    for name, p in _landmarks_3d(pose, v, an).items():
+        q = cam.project(p)
+        if box[0] <= q[0] <= box[2] and box[1] <= q[1] <= box[3]:
             pts[name] = (float(q[0]), float(q[1]))
-    return Landmarks(pts, cam.width, cam.height, view, {}, SOURCE)
+        else:
+            off.append(name)
+    return Landmarks(pts, cam.width, cam.height, view, {}, SOURCE), off
 
 
-def _side(s: str):
-    from fusionwatch.anatomy import ImageSide
-
-    return ImageSide(s)
-
-
-def _r(v: float, nd: int = 4) -> float:
-    return round(float(v), nd)
+def _r(v: float | None, nd: int = 4) -> float | None:
+    return None if v is None else round(float(v), nd)
 
 
 def simulate_film(
@@ -176,7 +207,7 @@ def simulate_film(
     an = anatomy or load_anatomy()
     healing = healing or Healing()
     pose = pose_spine(an, params)
-    cam = _camera(spec, pose)
+    cam = _camera(spec, pose, an)
     screws, rods, cage = [], [], None
     if hardware is not None:
         screws = screw_geometry(pose, hardware, healing)
@@ -204,7 +235,8 @@ def simulate_film(
     )
     L, bridging = line_integrals(scene, cam)
     pixels = expose(L, cam, spec.exposure, np.random.default_rng(noise_seed))
-    lms = _landmarks(cam, pose, spec.view)
+    lms, off_field = _landmarks(cam, pose, spec.view, field_box(cam, spec.exposure.collimation_mm))
+    reasons: dict[str, str] = {}
     truth: dict[str, Any] = {
         "camera": {
             "view": cam.view,
@@ -228,12 +260,14 @@ def simulate_film(
         },
     }
     if spec.view is View.AP:
-        truth["measurements"] = {k: _r(v, 6) for k, v in ap_truth(lms.points, cam.patient_pixel_mm).items()}
+        truth["measurements"] = {k: _r(v, 6) for k, v in ap_truth(lms.points, cam.patient_pixel_mm, reasons).items()}
     if spec.view.is_lateral:
-        truth["measurements"] = {k: _r(v, 6) for k, v in _lateral_values(lms, cam).items()}
+        truth["measurements"] = {k: _r(v, 6) for k, v in _lateral_values(lms, cam, reasons).items()}
         if neutral_params is not None:
             neutral = simulate_truth_only(neutral_params, spec, an)
             truth["motion"] = {k: _r(v, 6) for k, v in _motion(neutral, truth["measurements"]).items()}
+    truth["landmarks_off_field"] = off_field
+    truth["missing_measurements"] = reasons
     if hardware is not None:
         truth["implants"] = _implants_px(cam, screws, rods, cage, healing)
         truth["subsidence_mm"] = _r(healing.subsidence_mm)
@@ -243,22 +277,36 @@ def simulate_film(
     return Film(pixels, cam, spec.view, lms, truth)
 
 
-def _lateral_values(lms: Landmarks, cam: Camera) -> dict[str, float]:
-    return lateral_truth(to_anatomical(lms.points, cam.patient_pixel_mm, cam.facing_left))
+def _lateral_values(lms: Landmarks, cam: Camera, reasons: dict[str, str] | None = None) -> dict[str, float | None]:
+    return lateral_truth(to_anatomical(lms.points, cam.patient_pixel_mm, cam.facing_left), reasons)
 
 
-def _motion(neutral: dict[str, float], moved: dict[str, float]) -> dict[str, float]:
+def _motion(neutral: dict[str, float | None], moved: dict[str, float | None]) -> dict[str, float | None]:
     from fusionwatch.sim.truth import segment_motion
 
     return segment_motion(neutral, moved)
 
 
-def simulate_truth_only(params: SpineParams, spec: FilmSpec, anatomy: Anatomy | None = None) -> dict[str, float]:
-    """The exact lateral measurement values of a posture on a film, without rendering pixels."""
+def simulate_truth_only(params: SpineParams, spec: FilmSpec, anatomy: Anatomy | None = None) -> dict[str, float | None]:
+    """The exact lateral measurement values of a posture (all landmarks, on or off the film), without pixels."""
     an = anatomy or load_anatomy()
     pose = pose_spine(an, params)
-    cam = _camera(spec, pose)
-    return _lateral_values(_landmarks(cam, pose, View.LATERAL), cam)
+    cam = _camera(spec, pose, an)
+    inf = float("inf")
+    return _lateral_values(_landmarks(cam, pose, View.LATERAL, (-inf, -inf, inf, inf))[0], cam)
+
+
+def ground_truth_landmarks(
+    params: SpineParams, spec: FilmSpec, anatomy: Anatomy | None = None
+) -> tuple[Landmarks, list[str]]:
+    """The ground-truth landmarks a film of ``params`` taken with ``spec`` would carry, without rendering pixels.
+
+    Returns the landmarks (only points inside the image and the collimated field) and the names of those left out.
+    """
+    an = anatomy or load_anatomy()
+    pose = pose_spine(an, params)
+    cam = _camera(spec, pose, an)
+    return _landmarks(cam, pose, spec.view, field_box(cam, spec.exposure.collimation_mm))
 
 
 def _implants_px(cam: Camera, screws, rods, cage, healing: Healing) -> dict[str, Any]:

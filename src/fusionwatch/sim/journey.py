@@ -36,10 +36,12 @@ __all__ = [
     "sample_patient",
     "journey_plan",
     "random_film",
+    "plan_films",
+    "FilmPlan",
 ]
 
 SCHEMA = "fusionwatch.sim.journey/1"
-SIM_VERSION = "5"
+SIM_VERSION = "6"
 """Bumped whenever the simulator's output changes; :func:`fusionwatch.sim.demo_journeys` regenerates on a change."""
 DEFAULT_SURGERY_DATE = dt.date(2025, 6, 2)
 LATEST_ALLOWED_DATE = dt.date(2026, 11, 23)
@@ -287,7 +289,8 @@ def _exposure(rng: np.random.Generator, marker: str, view: str = "lateral") -> E
         equalise=float(rng.uniform(0.3, 0.5) if ap else rng.uniform(0.85, 0.95)),
         contrast=float(rng.uniform(2.5, 3.5) if ap else rng.uniform(4.0, 6.0)),
         gamma=float(rng.uniform(0.4, 0.55) if ap else rng.uniform(0.9, 1.1)),
-        collimation_mm=tuple(float(v) for v in rng.uniform(5.0, 25.0, 4)),  # type: ignore[arg-type]
+        # narrow margins along the long axis (the field must reach from L1 to the femoral heads), wider at the sides
+        collimation_mm=tuple(float(v) for v in rng.uniform(5.0, 25.0, 4) * (1.0, 0.5, 1.0, 0.5)),  # type: ignore[arg-type]
         marker=marker,
     )
 
@@ -296,6 +299,49 @@ def _orientation(view: str, facing_left: bool) -> tuple[str, str]:
     if view == "ap":
         return ("L", "F")
     return ("P", "F") if facing_left else ("A", "F")
+
+
+@dataclass(frozen=True)
+class FilmPlan:
+    """One film of a journey before rendering: which visit and view, the posture and how it is taken."""
+
+    visit_index: int
+    film_index: int
+    state: VisitState
+    view: str
+    params: SpineParams
+    neutral: SpineParams | None
+    spec: FilmSpec
+    noise_seed: int
+
+
+def plan_films(
+    scenario: str, seed: int, patient: PatientModel, states: list[VisitState], size: tuple[int, int]
+) -> list[FilmPlan]:
+    """Every film of a journey, in order, with its posture and film settings (deterministic by seed)."""
+    plans: list[FilmPlan] = []
+    for vi, st in enumerate(states):
+        views: list[str] = ["lateral"] + (["ap"] if st.visit in ("pre-op", "immediate-post-op", "12-months") else [])
+        views += list(st.bending)
+        for fi, view in enumerate(views):
+            frng = np.random.default_rng([seed, SCENARIOS.index(scenario), vi, fi])
+            v = View(view)
+            params, neutral = st.params, None
+            if v in (View.FLEXION, View.EXTENSION):
+                params = _bend(st.params, view, st.motion_deg, st.motion_mm, st.healing is not None)
+                neutral = st.params
+            spec = FilmSpec(
+                view=v,
+                width=size[0],
+                height=size[1],
+                facing_left=patient.facing_left,
+                sid_mm=patient.sid_mm,
+                oid_mm=patient.oid_mm if v.is_lateral else patient.oid_mm * 0.55,
+                centre_offset_mm=tuple(float(x) for x in frng.normal(0.0, 6.0, 2)),  # type: ignore[arg-type]
+                exposure=_exposure(frng, "L", view),
+            )
+            plans.append(FilmPlan(vi, fi, st, view, params, neutral, spec, int(frng.integers(0, 2**31))))
+    return plans
 
 
 def simulate_journey(
@@ -346,46 +392,38 @@ def simulate_journey(
     key = f"SIM-{scenario}-{seed}"
     films_out: list[dict[str, Any]] = []
     study_root = f"fusionwatch-sim:{scenario}:{seed}"
-    surgery_params = states[1].params
-    for vi, st in enumerate(states):
+    for plan in plan_films(scenario, seed, patient, states, size):
+        st = plan.state
         date = surgery + dt.timedelta(days=st.days)
         study_uid = generate_uid(entropy_srcs=[study_root, st.visit])
-        views: list[str] = ["lateral"] + (["ap"] if st.visit in ("pre-op", "immediate-post-op", "12-months") else [])
-        views += list(st.bending)
-        for fi, view in enumerate(views):
-            frng = np.random.default_rng([seed, SCENARIOS.index(scenario), vi, fi])
-            v = View(view)
-            params = st.params
-            neutral = None
-            if v in (View.FLEXION, View.EXTENSION):
-                fused = st.healing is not None
-                params = _bend(st.params, view, st.motion_deg, st.motion_mm, fused)
-                neutral = st.params
-            spec = FilmSpec(
-                view=v,
-                width=size[0],
-                height=size[1],
-                facing_left=patient.facing_left,
-                sid_mm=patient.sid_mm,
-                oid_mm=patient.oid_mm if v.is_lateral else patient.oid_mm * 0.55,
-                centre_offset_mm=tuple(float(x) for x in frng.normal(0.0, 6.0, 2)),  # type: ignore[arg-type]
-                exposure=_exposure(frng, "L", view),
+        film = simulate_film(
+            plan.params,
+            plan.spec,
+            hardware=hw if st.healing is not None else None,
+            healing=st.healing or Healing(),
+            surgery_params=states[1].params,
+            neutral_params=plan.neutral,
+            anatomy_seed=patient.anatomy_seed,
+            noise_seed=plan.noise_seed,
+            soft_scale=patient.soft_scale,
+        )
+        stem = f"{plan.visit_index}_{st.visit}_{plan.view}"
+        films_out.append(
+            _write_film(
+                out_dir,
+                stem,
+                film,
+                patient,
+                st,
+                date,
+                study_uid,
+                plan.visit_index,
+                plan.film_index,
+                plan.view,
+                seed,
+                scenario,
             )
-            film = simulate_film(
-                params,
-                spec,
-                hardware=hw if st.healing is not None else None,
-                healing=st.healing or Healing(),
-                surgery_params=surgery_params,
-                neutral_params=neutral,
-                anatomy_seed=patient.anatomy_seed,
-                noise_seed=int(frng.integers(0, 2**31)),
-                soft_scale=patient.soft_scale,
-            )
-            stem = f"{vi}_{st.visit}_{view}"
-            films_out.append(
-                _write_film(out_dir, stem, film, patient, st, date, study_uid, vi, fi, view, seed, scenario)
-            )
+        )
     journey = {
         "schema": SCHEMA,
         "simulator_version": SIM_VERSION,
