@@ -417,8 +417,11 @@ class TestVisitAnalysis:
         ]
         v = known_patient.load_timeline("K-1").visit("12-months")
         assert v.status.status is FusionStatus.PSEUDARTHROSIS_SUSPECTED
-        ingest([tmp_path], known_patient)  # a re-run replaces, never duplicates
-        assert len(known_patient.list_findings("K-1")) == 1
+        ingest([tmp_path], known_patient)  # nothing new: no re-analysis
+        assert len(calls) == 2
+        _dicom_film(tmp_path, "d", 182, seed=182)
+        ingest([tmp_path], known_patient)  # a new film: the patient's visits are checked again, results replaced
+        assert len(calls) == 5 and len(known_patient.list_findings("K-1")) == 1
 
     def test_registration_failure_falls_back_to_landmark_motion(
         self, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -118,6 +118,11 @@ class IngestReport:
         return [o for o in self.added if not o.measured]
 
     @property
+    def changed_patient_keys(self) -> list[str]:
+        """Patients that gained a film in this run (only their visits need the visit-level analysis again)."""
+        return sorted({o.patient_key for o in self.added if o.patient_key})
+
+    @property
     def patient_keys(self) -> list[str]:
         return sorted({o.patient_key for o in self.outcomes if o.patient_key})
 
@@ -414,7 +419,7 @@ def ingest(
         if progress is not None:
             progress(i, len(files), path.name)
     if analyse:
-        report.notes += analyse_visits(store, report.patient_keys)
+        report.notes += analyse_visits(store, report.changed_patient_keys)
     return report
 
 
@@ -537,7 +542,7 @@ def ingest_journey(
         if progress is not None:
             progress(i, len(films), file.name)
     if analyse:
-        report.notes += analyse_visits(store, [patient.key])
+        report.notes += analyse_visits(store, report.changed_patient_keys)
     return report
 
 
