@@ -71,7 +71,7 @@ def _centroid(landmarks: Landmarks, level: Level) -> np.ndarray | None:
     return np.mean(np.asarray(pts, float), axis=0) if pts else None
 
 
-def body_outline(landmarks: Landmarks, level: Level) -> np.ndarray:
+def body_outline(landmarks: Landmarks, level: Level, s1_depth_ratio: float = S1_BODY_DEPTH_RATIO) -> np.ndarray:
     """Outline of a vertebral body as a (4, 2) array of pixel ``(x, y)``.
 
     L1-L5: the four corners in the order superior-anterior, superior-posterior, inferior-posterior, inferior-anterior.
@@ -110,7 +110,7 @@ def body_outline(landmarks: Landmarks, level: Level) -> np.ndarray:
             n = -n
     elif n[1] < 0:  # no L5: assume caudal is image-down
         n = -n
-    h = S1_BODY_DEPTH_RATIO * length
+    h = s1_depth_ratio * length
     return np.stack([a, p, p + n * h, a + n * h])
 
 

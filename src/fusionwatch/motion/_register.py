@@ -21,6 +21,7 @@ from fusionwatch.anatomy import Level
 from fusionwatch.errors import FusionwatchError, LandmarkError, ViewError
 from fusionwatch.landmarks import Landmarks, lateral_facing
 from fusionwatch.motion._geometry import (
+    S1_BODY_DEPTH_RATIO,
     Segment,
     apply,
     body_outline,
@@ -70,6 +71,18 @@ TRANSLATION_MODEL_SD_MM = 0.1
 """The same for translation: error SD 0.05-0.12 mm on simulated, drawn-with-implants and warped real films."""
 TRANSLATION_MODEL_SD_PERCENT = 0.25
 """The translation model term on uncalibrated films, in % of the endplate depth (0.1 mm of a ~40 mm endplate)."""
+EXCLUDE_METAL = True
+"""Leave bright outliers (metal, saturation) out of the correlation; see :func:`_bright_outlier_limit`."""
+METAL_OUTLIER_SD = 4.0
+"""A pixel more than this many robust SDs above the region's median is treated as metal."""
+S1_DEPTH_RATIOS = (S1_BODY_DEPTH_RATIO, 0.75)
+"""S1 region depths tried in turn: the shallow one (least iliac overlap) first, a deeper one when it matches weakly."""
+S1_MIN_ECC = 0.6
+"""Nominal-run correlation below which the next S1 region depth is tried (the best one is kept)."""
+OPTIMUM_TOLERANCE_DEG = 2.0
+OPTIMUM_TOLERANCE_FRACTION = 0.05
+"""Runs further than this (rotation, shift as a fraction of the body size) from the best-correlated run converged to
+another optimum and are dropped."""
 MIN_BODY_ASPECT = 0.4
 """A body outline lower than this fraction of its width is reported as doubtful (lumbar bodies are ~0.6-0.8)."""
 MIN_ECC = 0.5
@@ -88,7 +101,8 @@ class BodyRegistration:
     ----------
     level : Level
     transforms : tuple of (3, 3) ndarray
-        Homogeneous matrices mapping flexion pixels ``(x, y, 1)`` to extension pixels; index 0 is the nominal run.
+        Homogeneous matrices mapping flexion pixels ``(x, y, 1)`` to extension pixels; index 0 is the best-correlated
+        run, the others are the runs that converged to the same optimum.
     ecc : tuple[float, ...]
         Final correlation coefficient of each run (1 = perfect match).
     """
@@ -215,6 +229,21 @@ def _crop(img: np.ndarray, box: tuple[int, int, int, int], s: float) -> np.ndarr
     return np.asarray(cv2.resize(c, size, interpolation=cv2.INTER_AREA), np.float32)
 
 
+def _bright_outlier_limit(values: np.ndarray) -> float:
+    """Intensity above which a pixel of a body region is metal or saturation: median + 4 robust SDs of the region
+    (1.4826 x the median absolute deviation), at least 25 % of the way from the median to the maximum."""
+    med = float(np.median(values))
+    mad = 1.4826 * float(np.median(np.abs(values - med)))
+    return max(med + METAL_OUTLIER_SD * mad, med + 0.25 * (float(values.max()) - med))
+
+
+def _grow_mask(m: np.ndarray) -> np.ndarray:
+    """Grow a boolean mask by 2 px (the blurred edge of metal is metal too)."""
+    if not m.any():
+        return m
+    return cv2.dilate(m.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+
+
 def _grow(outline: np.ndarray, margin: float) -> np.ndarray:
     """Grow the outline about its centre: by ``margin`` along the endplates (AP), by :data:`AXIAL_MARGIN_RATIO` x
     ``margin`` along the spine, so that the region reaches the cortical edges without reaching into the neighbours."""
@@ -271,6 +300,16 @@ def register_body(
     poly = apply(st, roi)
     cv2.fillPoly(mask, [np.round(poly * 16).astype(np.int32)], 255, lineType=cv2.LINE_8, shift=4)
     imask = np.full(image.shape, 255, np.uint8)
+    if EXCLUDE_METAL:
+        # metal (screws, rods, a cage) is far brighter than bone and, except the screws, does not move with the body:
+        # leave it out of the correlation on both films
+        limit = _bright_outlier_limit(template[mask > 0])
+        mask[_grow_mask(template > limit)] = 0
+        imask[_grow_mask(image > limit)] = 0
+        if np.count_nonzero(mask) < 0.3 * np.count_nonzero(
+            cv2.fillPoly(np.zeros_like(mask), [np.round(poly).astype(np.int32)], 1)
+        ):
+            raise RegistrationError("Most of the body region is metal or saturated; cannot register it.")
     warp = (si @ init @ np.linalg.inv(st))[:2].astype(np.float32)
     rho = float("nan")
     try:
@@ -299,6 +338,30 @@ def _perturb(init: np.ndarray, centre: np.ndarray, size: float, rng: np.random.G
     return init @ p
 
 
+def _runs(
+    flex: Radiograph,
+    ext: Radiograph,
+    outline: np.ndarray,
+    init: np.ndarray,
+    centre: np.ndarray,
+    size: float,
+    runs: int,
+    rng: np.random.Generator,
+) -> tuple[list[np.ndarray], list[float], list[str]]:
+    """Run 0 from the landmark start, runs 1.. from perturbed starts and regions."""
+    transforms, eccs, failures = [], [], []
+    for k in range(runs):
+        start = init if k == 0 else _perturb(init, centre, size, rng)
+        try:
+            m, rho = register_body(flex.pixels, ext.pixels, outline, start, margin=ROI_MARGINS[k % len(ROI_MARGINS)])
+        except RegistrationError as exc:
+            failures.append(str(exc))
+            continue
+        transforms.append(m)
+        eccs.append(rho)
+    return transforms, eccs, failures
+
+
 def _register_level(
     flex: Radiograph,
     ext: Radiograph,
@@ -308,11 +371,26 @@ def _register_level(
     runs: int,
     rng: np.random.Generator,
 ) -> tuple[BodyRegistration, list[str]]:
-    of, oe = body_outline(lm_f, level), body_outline(lm_e, level)
-    init = rigid_from_points(of, oe)
-    centre, size = of.mean(0), float(np.ptp(of, axis=0).max())
-    transforms, eccs, failures = [], [], []
     warnings = []
+    depths = S1_DEPTH_RATIOS if level is Level.S1 else (S1_BODY_DEPTH_RATIO,)
+    best: tuple[list[np.ndarray], list[float], list[str], np.ndarray, float] | None = None
+    for depth in depths:
+        of, oe = body_outline(lm_f, level, depth), body_outline(lm_e, level, depth)
+        init = rigid_from_points(of, oe)
+        centre, size = of.mean(0), float(np.ptp(of, axis=0).max())
+        transforms, eccs, failures = _runs(flex, ext, of, init, centre, size, runs, rng)
+        nominal = eccs[0] if eccs else -1.0
+        if best is None or nominal > best[4]:
+            best = (transforms, eccs, failures, of, nominal)
+        if nominal >= S1_MIN_ECC:
+            break
+        if level is Level.S1 and depth != depths[-1]:
+            warnings.append(
+                f"S1: weak match of the region near the endplate ({nominal:.2f}); a deeper region was tried."
+            )
+    assert best is not None
+    transforms, eccs, failures, of, _ = best
+    centre, size = of.mean(0), float(np.ptp(of, axis=0).max())
     width = float(np.hypot(*(of[1] - of[0])))
     height = float(np.hypot(*((of[3] + of[2]) / 2 - (of[0] + of[1]) / 2)))
     if level is not Level.S1 and height < MIN_BODY_ASPECT * width:  # the S1 region is drawn, not clicked
@@ -320,29 +398,23 @@ def _register_level(
             f"{level.value}: the body outline is unusually thin (height/width {height / max(width, 1e-9):.2f}); "
             "check the landmarks: a thin region registers poorly."
         )
-    for k in range(runs):
-        start = init if k == 0 else _perturb(init, centre, size, rng)
-        try:
-            m, rho = register_body(flex.pixels, ext.pixels, of, start, margin=ROI_MARGINS[k % len(ROI_MARGINS)])
-        except RegistrationError as exc:
-            failures.append(str(exc))
-            continue
-        transforms.append(m)
-        eccs.append(rho)
     if not transforms:
         raise RegistrationError(f"{level.value}: the body could not be registered between the films: {failures[0]}")
     if failures:
         warnings.append(f"{level.value}: {len(failures)} of {runs} registration runs failed.")
     if eccs[0] < MIN_ECC:
         warnings.append(f"{level.value}: weak match between the films (correlation {eccs[0]:.2f} < {MIN_ECC}).")
-    # a run that landed far from the others (another local optimum) is dropped
+    # runs that landed in another local optimum than the best-matching run (highest correlation) are dropped; the
+    # best run is listed first
     angles = np.array([rotation_deg(m) for m in transforms])
     shifts = np.array([apply(m, centre[None])[0] for m in transforms])
-    med_a, med_s = np.median(angles), np.median(shifts, axis=0)
-    keep = [
+    ref = int(np.argmax(eccs))
+    keep = [ref] + [
         i
         for i in range(len(transforms))
-        if abs(angles[i] - med_a) < 3.0 and np.hypot(*(shifts[i] - med_s)) < 0.1 * size
+        if i != ref
+        and abs(angles[i] - angles[ref]) < OPTIMUM_TOLERANCE_DEG
+        and np.hypot(*(shifts[i] - shifts[ref])) < OPTIMUM_TOLERANCE_FRACTION * size
     ]
     if len(keep) < len(transforms):
         warnings.append(
