@@ -229,9 +229,11 @@ def simulated_pairs(out: Path, seeds: tuple[int, ...] = (0,)) -> Iterator[Pair]:
                     slip = [t.get(f"slip_mm_{key}") for t in (t_f, t_e)]
                     if None in ang:
                         continue
-                    truth[level] = {"angle_deg": ang[1] - ang[0],
-                                    "translation_mm": None if None in slip else slip[1] - slip[0],
-                                    "translation_percent": None}
+                    truth[level] = {
+                        "angle_deg": ang[1] - ang[0],
+                        "translation_mm": None if None in slip else slip[1] - slip[0],
+                        "translation_percent": None,
+                    }
                 if truth:
                     yield Pair(
                         flex,
