@@ -11,8 +11,8 @@ import pytest
 from fusionwatch.landmarks import check_inside_image, check_vertebra_order, lateral_facing
 from fusionwatch.radiograph import Facing, View
 from fusionwatch.sim import FilmSpec, Hardware, Healing, SpineParams, simulate_film
-from fusionwatch.sim.anatomy import load_anatomy
 from fusionwatch.sim.pose import wedge_angles
+from fusionwatch.sim.variation import patient_anatomy, patient_skeleton
 from fusionwatch.units import Spacing, SpacingSource
 
 SMALL = dict(width=300, height=375)
@@ -68,7 +68,7 @@ class TestGroundTruth:
         assert t["segmental_lordosis_L4_L5"] == pytest.approx(8.5, abs=1e-4)
         assert t["slip_mm_L5_S1"] == pytest.approx(6.0, abs=1e-4)
         assert t["disc_height_posterior_L5_S1"] == pytest.approx(math.hypot(5.0, 6.0), abs=1e-4)
-        wedges = sum(wedge_angles(load_anatomy()).values())
+        wedges = sum(wedge_angles(patient_anatomy(3)).values())  # the film's patient (anatomy_seed=3)
         assert t["lumbar_lordosis"] == pytest.approx(sum(PARAMS.disc_angles_deg) + wedges, abs=1e-3)
         assert t["pelvic_incidence"] == pytest.approx(58.0, abs=0.5)
         assert t["pelvic_tilt"] == pytest.approx(17.0, abs=0.5)
@@ -224,7 +224,6 @@ class TestFieldOfView:
         from fusionwatch.sim.film import field_box, ground_truth_landmarks
         from fusionwatch.sim.journey import DEFAULT_SURGERY_DATE, SCENARIOS, journey_plan, plan_films, sample_patient
 
-        an = load_anatomy()
         n = 0
         for seed in range(60):
             scenario = SCENARIOS[seed % len(SCENARIOS)]
@@ -233,10 +232,11 @@ class TestFieldOfView:
             _, states = journey_plan(scenario, patient, rng)
             size = (1000, 1250) if seed % 2 else (2000, 2500)
             for plan in plan_films(scenario, seed, patient, states, size):
-                lm, off = ground_truth_landmarks(plan.params, plan.spec, an)
+                lm, off = ground_truth_landmarks(plan.params, plan.spec, anatomy_seed=patient.anatomy_seed)
                 assert off == [], (scenario, seed, plan.state.visit, plan.view, off)
                 check_inside_image(lm, margin_px=0.0)
-                c0, r0, c1, r1 = field_box(_camera_of(plan, an), plan.spec.exposure.collimation_mm)
+                sk = patient_skeleton(patient.anatomy_seed)
+                c0, r0, c1, r1 = field_box(_camera_of(plan, sk), plan.spec.exposure.collimation_mm)
                 for name, (x, y) in lm.points.items():
                     assert c0 <= x <= c1 and r0 <= y <= r1, (scenario, seed, plan.view, name)
                 assert len(lm.points) == (22 if plan.view == "ap" else 24)
@@ -252,7 +252,7 @@ class TestFieldOfView:
         patient = sample_patient(rng, "cage-subsidence", 102, DEFAULT_SURGERY_DATE)
         _, states = journey_plan("cage-subsidence", patient, rng)
         for plan in plan_films("cage-subsidence", 102, patient, states, (1000, 1250)):
-            lm, off = ground_truth_landmarks(plan.params, plan.spec)
+            lm, off = ground_truth_landmarks(plan.params, plan.spec, anatomy_seed=patient.anatomy_seed)
             check_inside_image(lm)
             assert off == []
             if plan.view != "ap":

@@ -8,9 +8,10 @@ licences and citations, so the simulator runs without ``../shared``.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
+from typing import Any
 
 import numpy as np
 
@@ -61,6 +62,9 @@ class Anatomy:
     soft_res: float
     endplate_half_widths: dict[str, dict[str, float]]
     """Bone -> ``"superior"``/``"inferior"`` -> half the left-right endplate width (mm), for AP corners."""
+    warps: dict[str, Any] = field(default_factory=dict)
+    """Bone -> :class:`fusionwatch.sim.variation.BoneWarp` already applied to ``lateral`` and ``corners``, still to
+    apply to the ``volumes`` voxel positions (empty for the bundled anatomy)."""
 
 
 _REFINE = 3
@@ -106,8 +110,7 @@ def load_anatomy() -> Anatomy:
             depth,
         )
     volumes = {
-        b: Volume(z[f"vol_{b}"], _triple(z[f"vol_{b}_origin"]), float(res["volumes"]))
-        for b in (*SPINE_BONES, "pelvis")
+        b: Volume(z[f"vol_{b}"], _triple(z[f"vol_{b}_origin"]), float(res["volumes"])) for b in (*SPINE_BONES, "pelvis")
     }
     corners = {b: {k: (float(v[0]), float(v[1])) for k, v in c.items()} for b, c in info["corners"].items()}
     heads = tuple((np.asarray(h["centre"], dtype=float), float(h["radius"])) for h in info["femoral_heads"])

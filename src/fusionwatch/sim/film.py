@@ -20,6 +20,7 @@ from fusionwatch.sim.implants import Hardware, Healing, cage_geometry, rod_geome
 from fusionwatch.sim.pose import Pose, SpineParams, pose_spine
 from fusionwatch.sim.render import Exposure, Scene, bone_mu_maps, expose, line_integrals
 from fusionwatch.sim.truth import ap_truth, lateral_truth, to_anatomical
+from fusionwatch.sim.variation import patient_anatomy, patient_skeleton
 
 __all__ = ["FilmSpec", "Film", "simulate_film", "SOURCE", "field_box", "ground_truth_landmarks"]
 
@@ -151,10 +152,9 @@ def _camera(spec: FilmSpec, pose: Pose, an: Anatomy | None = None) -> Camera:
 
 
 def _landmarks(
-    cam: Camera, pose: Pose, view: View, box: tuple[float, float, float, float]
+    cam: Camera, pose: Pose, view: View, box: tuple[float, float, float, float], an: Anatomy
 ) -> tuple[Landmarks, list[str]]:
     """Ground-truth landmarks that are on the film (inside ``box``, the collimated field); and the names left out."""
-    an = load_anatomy()
     v = View.AP if view is View.AP else View.LATERAL
     pts: dict[str, tuple[float, float]] = {}
     off: list[str] = []
@@ -204,7 +204,7 @@ def simulate_film(
     soft_scale : float
         Soft-tissue thickness factor (body habitus).
     """
-    an = anatomy or load_anatomy()
+    an = anatomy or patient_anatomy(anatomy_seed)
     healing = healing or Healing()
     pose = pose_spine(an, params)
     cam = _camera(spec, pose, an)
@@ -235,7 +235,7 @@ def simulate_film(
     )
     L, bridging = line_integrals(scene, cam)
     pixels = expose(L, cam, spec.exposure, np.random.default_rng(noise_seed))
-    lms, off_field = _landmarks(cam, pose, spec.view, field_box(cam, spec.exposure.collimation_mm))
+    lms, off_field = _landmarks(cam, pose, spec.view, field_box(cam, spec.exposure.collimation_mm), an)
     reasons: dict[str, str] = {}
     truth: dict[str, Any] = {
         "camera": {
@@ -293,20 +293,21 @@ def simulate_truth_only(params: SpineParams, spec: FilmSpec, anatomy: Anatomy | 
     pose = pose_spine(an, params)
     cam = _camera(spec, pose, an)
     inf = float("inf")
-    return _lateral_values(_landmarks(cam, pose, View.LATERAL, (-inf, -inf, inf, inf))[0], cam)
+    return _lateral_values(_landmarks(cam, pose, View.LATERAL, (-inf, -inf, inf, inf), an)[0], cam)
 
 
 def ground_truth_landmarks(
-    params: SpineParams, spec: FilmSpec, anatomy: Anatomy | None = None
+    params: SpineParams, spec: FilmSpec, anatomy: Anatomy | None = None, *, anatomy_seed: int = 0
 ) -> tuple[Landmarks, list[str]]:
     """The ground-truth landmarks a film of ``params`` taken with ``spec`` would carry, without rendering pixels.
 
-    Returns the landmarks (only points inside the image and the collimated field) and the names of those left out.
+    ``anatomy`` defaults to the patient anatomy of ``anatomy_seed`` (as in :func:`simulate_film`). Returns the
+    landmarks (only points inside the image and the collimated field) and the names of those left out.
     """
-    an = anatomy or load_anatomy()
+    an = anatomy or patient_skeleton(anatomy_seed)
     pose = pose_spine(an, params)
     cam = _camera(spec, pose, an)
-    return _landmarks(cam, pose, spec.view, field_box(cam, spec.exposure.collimation_mm))
+    return _landmarks(cam, pose, spec.view, field_box(cam, spec.exposure.collimation_mm), an)
 
 
 def _implants_px(cam: Camera, screws, rods, cage, healing: Healing) -> dict[str, Any]:
@@ -345,13 +346,15 @@ def _implants_px(cam: Camera, screws, rods, cage, healing: Healing) -> dict[str,
     return out
 
 
-_MAPS: dict[tuple[int, int], dict[str, np.ndarray]] = {}
+_MAPS: list[tuple[Anatomy, int, dict[str, np.ndarray]]] = []
 
 
 def _bone_maps(an: Anatomy, seed: int) -> dict[str, np.ndarray]:
-    key = (id(an), seed)
-    if key not in _MAPS:
-        if len(_MAPS) > 4:
-            _MAPS.clear()
-        _MAPS[key] = bone_mu_maps(an, seed)
-    return _MAPS[key]
+    """Textured bone maps, cached per (anatomy object, seed); the cache holds the anatomy so its id is not reused."""
+    for a, s, maps in _MAPS:
+        if a is an and s == seed:
+            return maps
+    maps = bone_mu_maps(an, seed)
+    _MAPS.insert(0, (an, seed, maps))
+    del _MAPS[4:]
+    return maps

@@ -24,8 +24,9 @@ from fusionwatch.radiograph import View
 from fusionwatch.records import FusionStatus
 from fusionwatch.sim.film import Film, FilmSpec, simulate_film
 from fusionwatch.sim.implants import Hardware, Healing
-from fusionwatch.sim.pose import SpineParams
+from fusionwatch.sim.pose import SpineParams, wedge_angles
 from fusionwatch.sim.render import Exposure
+from fusionwatch.sim.variation import patient_skeleton
 
 __all__ = [
     "SCHEMA",
@@ -41,7 +42,7 @@ __all__ = [
 ]
 
 SCHEMA = "fusionwatch.sim.journey/1"
-SIM_VERSION = "6"
+SIM_VERSION = "7"
 """Bumped whenever the simulator's output changes; :func:`fusionwatch.sim.demo_journeys` regenerates on a change."""
 DEFAULT_SURGERY_DATE = dt.date(2025, 6, 2)
 LATEST_ALLOWED_DATE = dt.date(2026, 11, 23)
@@ -91,6 +92,7 @@ class PatientModel:
 def sample_patient(rng: np.random.Generator, scenario: str, seed: int, surgery_date: dt.date) -> PatientModel:
     """Draw spinopelvic parameters from the UCI joint distribution (class "Normal" for the lumbar shape; the
     degenerate L5-S1 segment is then set explicitly), and body size, habitus and film geometry."""
+    anatomy_seed = int(rng.integers(0, 2**31))
     pri = _priors()["classes"]["Normal"]
     mean, cov = np.asarray(pri["mean"]), np.asarray(pri["cov"])
     lo, hi = np.asarray(pri["p05"]), np.asarray(pri["p95"])
@@ -100,7 +102,8 @@ def sample_patient(rng: np.random.Generator, scenario: str, seed: int, surgery_d
             break
     # UCI "lumbar lordosis" is not the L1-S1 Cobb angle; keep it, bounded to a plausible Cobb range, and split it.
     ll = float(np.clip(ll, 35.0, 65.0))
-    wedges = 17.5  # sum of the bundled bodies' intrinsic wedge angles (deg), from sim.pose.wedge_angles
+    # the patient's own bodies' intrinsic wedges (deg; 17.5 for the bundled shapes, varied by sim.variation)
+    wedges = sum(wedge_angles(patient_skeleton(anatomy_seed)).values())
     share = np.array([0.06, 0.12, 0.2, 0.28, 0.34]) * rng.uniform(0.85, 1.15, 5)
     share /= share.sum()
     disc_angles = tuple(float(v) for v in np.round((ll - wedges) * share, 3))
@@ -129,7 +132,7 @@ def sample_patient(rng: np.random.Generator, scenario: str, seed: int, surgery_d
     )
     return PatientModel(
         params=params,
-        anatomy_seed=int(rng.integers(0, 2**31)),
+        anatomy_seed=anatomy_seed,
         soft_scale=float(np.round(rng.uniform(0.85, 1.15), 3)),
         sex=sex,
         birth_date=birth,

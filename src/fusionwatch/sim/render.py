@@ -456,17 +456,22 @@ AP_TRABECULAR_GAIN = 0.4
 voxels smear the thin cortex over a thick shell and overstate body contrast; these gains bring the simulated vertebral
 contrast toward the real films'."""
 
-_AP_POINTS: dict[int, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
+_AP_POINTS: list[tuple[Anatomy, dict[str, tuple[np.ndarray, np.ndarray]]]] = []
 
 
 def _ap_points(an: Anatomy) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    key = id(an)
-    if key not in _AP_POINTS:
+    """Voxel centres (deformed by the patient's bone warps) and mu x voxel size of every bone (cached per anatomy)."""
+    if not _AP_POINTS or _AP_POINTS[0][0] is not an:
         out = {}
         for b, vol in an.volumes.items():
             idx = np.argwhere(vol.labels > 0)
             lab = vol.labels[vol.labels > 0]
-            xyz = (np.asarray(vol.origin) + idx * vol.res).astype(np.float32)
+            xyz = np.asarray(vol.origin) + idx * vol.res
+            if b in an.warps:
+                w = an.warps[b]
+                xyz[:, [0, 2]] = w.forward(xyz[:, [0, 2]])
+                xyz[:, 1] *= w.width
+            xyz = xyz.astype(np.float32)
             w = (
                 np.where(lab == 2, MU["cortical"] * AP_CORTICAL_GAIN, MU["trabecular"] * AP_TRABECULAR_GAIN).astype(
                     np.float32
@@ -474,9 +479,8 @@ def _ap_points(an: Anatomy) -> dict[str, tuple[np.ndarray, np.ndarray]]:
                 * vol.res
             )
             out[b] = (xyz, w)
-        _AP_POINTS.clear()
-        _AP_POINTS[key] = out
-    return _AP_POINTS[key]
+        _AP_POINTS[:] = [(an, out)]
+    return _AP_POINTS[0][1]
 
 
 def _ap_bones(L: np.ndarray, cam: Camera, scene: Scene) -> None:
