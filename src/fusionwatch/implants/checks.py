@@ -43,6 +43,8 @@ SCREW_ENDPLATE_ANGLE_CHANGE_DEG = 1.9
 """Screw loosening suspected when the screw-endplate angle changes by >= 1.9 deg between the immediate
 post-operative and a later film: sensitivity 75 %, specificity 89 % (PMID 24170238; CLINICAL.md "Fusion and
 hardware")."""
+SCREW_MATCH_LENGTH_TOLERANCE = 0.15
+"""Screws paired between films must have lengths within 15 % of each other for the angle check (see _same_screw)."""
 HALO_LOOSENING_MM = 1.0
 """Screw loosening suspected with a radiolucent halo wider than 1 mm around the screw (CLINICAL.md "Fusion and
 hardware"). Plain films are insensitive: below it, loosening is never "excluded"."""
@@ -236,6 +238,17 @@ def _match(baseline: Implants, current: Implants, b_lm: Landmarks, c_lm: Landmar
     return pairs
 
 
+def _same_screw(sb: Screw, baseline: Implants, sc: Screw, current: Implants) -> bool:
+    """Whether two detections look like the same whole screw: length within :data:`SCREW_MATCH_LENGTH_TOLERANCE`
+    (mm when both films are calibrated, else px). A partial or merged detection changes the length, a real screw does
+    not, and its axis would fake an angle change."""
+    if baseline.spacing is not None and current.spacing is not None:
+        lb, lc = sb.length_mm(baseline.spacing), sc.length_mm(current.spacing)
+    else:
+        lb, lc = sb.length_px, sc.length_px
+    return abs(lc - lb) <= SCREW_MATCH_LENGTH_TOLERANCE * max(lb, 1e-9)
+
+
 def check_screw_endplate_angle(
     baseline: Implants,
     baseline_lm: Landmarks,
@@ -247,7 +260,7 @@ def check_screw_endplate_angle(
     s = settings or ImplantSettings()
     out = []
     for sb, sc in _match(baseline, current, baseline_lm, current_lm):
-        if sc.level is None:
+        if sc.level is None or not _same_screw(sb, baseline, sc, current):
             continue
         try:
             ab = screw_endplate_angle_deg(sb, baseline_lm, baseline.spacing)
