@@ -22,7 +22,7 @@ from fusionwatch.io.dicom_dx import DxFilm, write_dx
 from fusionwatch.io.landmark_json import write_landmarks
 from fusionwatch.radiograph import View
 from fusionwatch.records import FusionStatus
-from fusionwatch.sim.film import Film, FilmSpec, simulate_film
+from fusionwatch.sim.film import Film, FilmSpec, simulate_film, simulate_truth_only
 from fusionwatch.sim.implants import Hardware, Healing
 from fusionwatch.sim.pose import SpineParams, wedge_angles
 from fusionwatch.sim.render import Exposure
@@ -201,7 +201,7 @@ def journey_plan(scenario: str, patient: PatientModel, rng: np.random.Generator)
     halo = (0.0, 0.3, 0.9, 1.6, 2.2) if scenario == "screw-loosening" else (0.0,) * 5
     toggle = (0.0, 0.0, 0.8, 2.4, 3.2) if scenario == "screw-loosening" else (0.0,) * 5
     migration = (0.0, 0.0, 0.6, 1.2, 1.4) if scenario == "cage-subsidence" else (0.0,) * 5
-    asd_loss = (0.0, 0.0, 0.4, 1.6, 3.6) if scenario == "adjacent-segment-degeneration" else (0.0,) * 5
+    asd_loss = (0.0, 0.0, 0.4, 1.6, 4.8) if scenario == "adjacent-segment-degeneration" else (0.0,) * 5
     asd_slip = (0.0, 0.0, 0.3, 1.5, 3.8) if scenario == "adjacent-segment-degeneration" else (0.0,) * 5
     rod_broken = (False, False, False, False, scenario == "pseudarthrosis")
     nonunion = scenario in ("pseudarthrosis", "screw-loosening")
@@ -251,8 +251,6 @@ def journey_plan(scenario: str, patient: PatientModel, rng: np.random.Generator)
             findings.append("screw_loosening_suspected")
         if healing.rod_broken:
             findings.append("rod_fracture")
-        if asd_loss[i] > 3.0:
-            findings.append("adjacent_segment_disc_height_loss")
         if asd_slip[i] > 3.0:
             findings.append("adjacent_segment_listhesis")
         if visit in ("immediate-post-op", "6-weeks", "3-months"):
@@ -266,7 +264,23 @@ def journey_plan(scenario: str, patient: PatientModel, rng: np.random.Generator)
                 visit, days, params, healing, bending, motion, 1.2 if nonunion else 0.3, tuple(findings), status.value
             )
         )
-    return hw, states
+    return hw, _label_adjacent_disc(states, patient.anatomy_seed)
+
+
+def _label_adjacent_disc(states: list[VisitState], anatomy_seed: int) -> list[VisitState]:
+    """``adjacent_segment_disc_height_loss`` where the *true* mean L4-L5 disc height (as measured on the films'
+    ground truth) fell more than 3 mm since the 6-week film (CLINICAL.md)."""
+    name = "disc_height_mean_L4_L5"
+    skeleton = patient_skeleton(anatomy_seed)
+    heights = {st.visit: simulate_truth_only(st.params, FilmSpec(), skeleton)[name] for st in states}
+    base = heights.get("6-weeks")
+    out = []
+    for st in states:
+        h = heights[st.visit]
+        if st.healing is not None and base is not None and h is not None and base - h > 3.0:
+            st = replace(st, findings=(*st.findings, "adjacent_segment_disc_height_loss"))
+        out.append(st)
+    return out
 
 
 def _bend(params: SpineParams, kind: str, fused_motion: float, fused_mm: float, fused: bool) -> SpineParams:
@@ -450,11 +464,9 @@ def simulate_journey(
             },
         },
         "films": films_out,
-        "expected": {
-            st.visit: {"findings": list(st.findings), "fusion_status": st.fusion_status}
-            for st in states
-            if st.healing is not None
-        },
+        # every visit, pre-op included: its fusion_status is null (not applicable before surgery, as the follow-up
+        # timeline reports it) and its findings are empty (the follow-up rules compare post-operative films only)
+        "expected": {st.visit: {"findings": list(st.findings), "fusion_status": st.fusion_status} for st in states},
     }
     path = out_dir / "journey.json"
     path.write_text(json.dumps(journey, indent=1) + "\n", encoding="utf-8")
