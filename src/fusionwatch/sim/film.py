@@ -93,8 +93,12 @@ def _landmarks_3d(pose: Pose, view: View, an: Anatomy) -> dict[str, np.ndarray]:
                     continue
                 mid = (c[f"{ep.value}.anterior"] + c[f"{ep.value}.posterior"]) / 2
                 hw = an.endplate_half_widths[lv.value][ep.value] * pose.scale
-                pts[ap_corner_name(lv, ep, ImageSide.LEFT)] = np.array([mid[0], -hw, mid[1]])
-                pts[ap_corner_name(lv, ep, ImageSide.RIGHT)] = np.array([mid[0], hw, mid[1]])
+                pts[ap_corner_name(lv, ep, ImageSide.LEFT)] = pose.apply_coronal(
+                    lv.value, np.array([mid[0], -hw, mid[1]])
+                )
+                pts[ap_corner_name(lv, ep, ImageSide.RIGHT)] = pose.apply_coronal(
+                    lv.value, np.array([mid[0], hw, mid[1]])
+                )
         return pts
     for bone, bone_corners in pose.corners.items():
         for key, xz in bone_corners.items():
@@ -204,6 +208,10 @@ def simulate_film(
     soft_scale : float
         Soft-tissue thickness factor (body habitus).
     """
+    if hardware is not None and (params.coronal_wedges_deg[4] or params.lateral_listhesis_mm[4]):
+        raise ValueError(
+            "An instrumented L5-S1 is aligned coronally: its coronal wedge and lateral listhesis must be 0."
+        )
     an = anatomy or patient_anatomy(anatomy_seed)
     healing = healing or Healing()
     pose = pose_spine(an, params)
@@ -257,6 +265,8 @@ def simulate_film(
             "scale": params.scale,
             "body_shapes": [list(b) for b in params.body_shapes],
             "disc_degeneration": list(params.disc_degeneration),
+            "coronal_wedges_deg": list(params.coronal_wedges_deg),
+            "lateral_listhesis_mm": list(params.lateral_listhesis_mm),
         },
     }
     if spec.view is View.AP:

@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 SCHEMA = "fusionwatch.sim.journey/1"
-SIM_VERSION = "7"
+SIM_VERSION = "8"
 """Bumped whenever the simulator's output changes; :func:`fusionwatch.sim.demo_journeys` regenerates on a change."""
 DEFAULT_SURGERY_DATE = dt.date(2025, 6, 2)
 LATEST_ALLOWED_DATE = dt.date(2026, 11, 23)
@@ -129,6 +129,7 @@ def sample_patient(rng: np.random.Generator, scenario: str, seed: int, surgery_d
             float(v) for v in np.round(rng.uniform([0, 0, 0, 0, 0.4], [0.15, 0.2, 0.25, 0.4, 1.0]), 3)
         ),
         scale=scale,
+        **_coronal(np.random.default_rng([anatomy_seed, 99])),
     )
     return PatientModel(
         params=params,
@@ -142,6 +143,25 @@ def sample_patient(rng: np.random.Generator, scenario: str, seed: int, surgery_d
         sid_mm=float(np.round(rng.uniform(1000.0, 1200.0), 1)),
         oid_mm=float(np.round(rng.uniform(160.0, 230.0), 1)),
     )
+
+
+def _coronal(rng: np.random.Generator) -> dict[str, tuple[float, ...]]:
+    """A mild lumbar curve for AP films: coronal Cobb about 0-20 deg (half the patients under 5), a main curve over
+    L1-L4 of random side, degenerative wedging and lateral listhesis at L4-L5 and L5-S1."""
+    cobb = float(rng.uniform(0.0, 5.0) if rng.random() < 0.5 else rng.uniform(5.0, 18.0))
+    side = 1.0 if rng.random() < 0.5 else -1.0
+    share = rng.dirichlet([2.0, 2.0, 2.0])
+    low = np.clip(rng.normal(0.0, 2.0, 2), -5.0, 5.0)
+    wedges = (*(side * cobb * share), *low)
+    lat = [float(v) for v in rng.normal(0.0, 0.4, 5)]
+    if rng.random() < 0.3:
+        lat[3] = float(side * rng.uniform(2.0, 5.0))
+    if rng.random() < 0.2:
+        lat[4] = float(-side * rng.uniform(1.0, 4.0))
+    return {
+        "coronal_wedges_deg": tuple(float(v) for v in np.round(wedges, 3)),
+        "lateral_listhesis_mm": tuple(float(v) for v in np.round(np.clip(lat, -8.0, 8.0), 3)),
+    }
 
 
 @dataclass(frozen=True)
@@ -186,6 +206,9 @@ def journey_plan(scenario: str, patient: PatientModel, rng: np.random.Generator)
         ),
         disc_angles_deg=(*pre.disc_angles_deg[:4], pre.disc_angles_deg[4] + (3.0 if hw.has_cage else 0.0)),
         slips_mm=(*pre.slips_mm[:4], round(pre.slips_mm[4] * 0.3, 3)),
+        # the instrumented L5-S1 is aligned coronally
+        coronal_wedges_deg=(*pre.coronal_wedges_deg[:4], 0.0),
+        lateral_listhesis_mm=(*pre.lateral_listhesis_mm[:4], 0.0),
     )
     t = {"immediate-post-op": 0, "6-weeks": 1, "3-months": 2, "6-months": 3, "12-months": 4}
     bridging = {

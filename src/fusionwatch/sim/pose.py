@@ -69,6 +69,12 @@ class SpineParams:
     disc_degeneration: tuple[float, ...] = (0.0,) * 5
     """Per disc L1-L2 ... L5-S1, 0 (healthy) to 1 (severe): anterior osteophytes and endplate sclerosis on the films
     (appearance only; the corner landmarks stay on the vertebral body corners, as readers place them)."""
+    coronal_wedges_deg: tuple[float, ...] = (0.0,) * 5
+    """Coronal wedge of each disc L1-L2 ... L5-S1 on AP films (deg): upper endplate tilt minus lower endplate tilt,
+    positive = the disc taller on the image right. Their running sums make the lumbar curve (coronal Cobb)."""
+    lateral_listhesis_mm: tuple[float, ...] = (0.0,) * 5
+    """Lateral offset of each upper endplate midpoint from the lower one along the lower endplate on AP films (mm at
+    the vertebral bodies' plane), positive toward the image right."""
 
     def __post_init__(self) -> None:
         if len(self.disc_degeneration) != 5 or not all(0.0 <= g <= 1.0 for g in self.disc_degeneration):
@@ -77,6 +83,10 @@ class SpineParams:
             len(b) == 2 and all(0.8 <= v <= 1.2 for v in b) for b in self.body_shapes
         ):
             raise ValueError(f"body_shapes needs 5 (depth, height) pairs in [0.8, 1.2], got {self.body_shapes!r}.")
+        if len(self.coronal_wedges_deg) != 5 or not all(abs(w) <= 15.0 for w in self.coronal_wedges_deg):
+            raise ValueError(f"coronal_wedges_deg needs 5 values within +-15 deg, got {self.coronal_wedges_deg!r}.")
+        if len(self.lateral_listhesis_mm) != 5 or not all(abs(v) <= 15.0 for v in self.lateral_listhesis_mm):
+            raise ValueError(f"lateral_listhesis_mm needs 5 values within +-15 mm, got {self.lateral_listhesis_mm!r}.")
         for name in ("disc_angles_deg", "disc_posterior_heights_mm", "slips_mm"):
             if len(getattr(self, name)) != 5:
                 raise ValueError(f"{name} needs 5 values (L1-L2 ... L5-S1), got {getattr(self, name)!r}.")
@@ -114,6 +124,20 @@ class Pose:
     """Posed endplate corners, bone -> name -> (x, z) mm, mid-sagittal (y = 0)."""
     femoral_heads: tuple[tuple[np.ndarray, float], ...] = ()
     """Posed head centres (x, y, z) mm and radii mm, +y head first."""
+    coronal: dict[str, tuple[float, np.ndarray, np.ndarray]] = field(default_factory=dict)
+    """AP films only: bone -> (angle deg, pivot (y, z), placed pivot (y, z)); a rigid motion in the coronal (y, z)
+    plane applied after the sagittal pose: ``q = R(angle) (p - pivot) + placed``. Missing bones do not move."""
+
+    def apply_coronal(self, bone: str, p3: np.ndarray) -> np.ndarray:
+        """Points (..., 3) mm after the sagittal pose -> after the coronal pose (x unchanged)."""
+        if bone not in self.coronal:
+            return p3
+        ang, piv, placed = self.coronal[bone]
+        R = rot2(ang)
+        out = np.array(p3, dtype=np.result_type(p3, np.float64), copy=True)
+        yz = (np.asarray(p3)[..., [1, 2]] - piv) @ R.T + placed
+        out[..., 1], out[..., 2] = yz[..., 0], yz[..., 1]
+        return out
 
     def apply(self, bone: str, xz: np.ndarray) -> np.ndarray:
         A, t = self.transforms[bone]
@@ -210,7 +234,42 @@ def pose_spine(anatomy: Anatomy, p: SpineParams) -> Pose:
     for c, r in heads3:
         xz = Rg @ (c[[0, 2]] - hip)
         heads.append((np.array([xz[0], c[1], xz[1]]), r))
-    return Pose(T, s, posed, tuple(heads))
+    return Pose(T, s, posed, tuple(heads), _coronal_chain(posed, p))
+
+
+def _coronal_chain(
+    posed: dict[str, dict[str, np.ndarray]], p: SpineParams
+) -> dict[str, tuple[float, np.ndarray, np.ndarray]]:
+    """Coronal rigid motions of L1-L5 (and T12 with L1), built from the sacrum up like the sagittal chain: each upper
+    vertebra is tilted by its disc's coronal wedge relative to the one below and its inferior endplate midpoint is set
+    at the same height above the lower superior endplate midpoint (along that endplate's normal) plus the lateral
+    listhesis along the endplate. The sacrum stays level."""
+    if not any(p.coronal_wedges_deg) and not any(p.lateral_listhesis_mm):
+        return {}
+    out: dict[str, tuple[float, np.ndarray, np.ndarray]] = {}
+    phi = {"S1": 0.0}
+    place = {"S1": (np.zeros(2), np.zeros(2))}  # (pivot, placed): identity for the sacrum
+
+    def moved(bone: str, yz: np.ndarray) -> np.ndarray:
+        piv, placed = place[bone]
+        return rot2(phi[bone]) @ (yz - piv) + placed
+
+    for (upper, lower), w, lat in zip(
+        reversed(DISCS), reversed(p.coronal_wedges_deg), reversed(p.lateral_listhesis_mm), strict=True
+    ):
+        lo = posed[lower]
+        up = posed[upper]
+        z_lo = float((lo["superior.anterior"][1] + lo["superior.posterior"][1]) / 2)
+        z_up = float((up["inferior.anterior"][1] + up["inferior.posterior"][1]) / 2)
+        lo_mid = moved(lower, np.array([0.0, z_lo]))
+        e = rot2(phi[lower]) @ np.array([1.0, 0.0])
+        n = np.array([-e[1], e[0]])
+        phi[upper] = phi[lower] + w
+        pivot = np.array([0.0, z_up])
+        place[upper] = (pivot, lo_mid + lat * e + (z_up - z_lo) * n)
+        out[upper] = (phi[upper], *place[upper])
+    out["T12"] = out["L1"]
+    return out
 
 
 def wedge_angles(anatomy: Anatomy) -> dict[str, float]:

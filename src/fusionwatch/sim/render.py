@@ -496,7 +496,7 @@ def _ap_bones(L: np.ndarray, cam: Camera, scene: Scene) -> None:
         xz = xyz[:, [0, 2]] @ A.T.astype(np.float32) + t.astype(np.float32)
         jit = rng.uniform(-0.75, 0.75, size=(len(w), 2)).astype(np.float32)  # breaks the voxel grid (no moire)
         ys = xyz[:, 1] * (pose.scale * (T12_SHAPE_SCALE if b == "T12" else 1.0))
-        p3 = np.column_stack([xz[:, 0], ys + jit[:, 0], xz[:, 1] + jit[:, 1]])
+        p3 = pose.apply_coronal(b, np.column_stack([xz[:, 0], ys + jit[:, 0], xz[:, 1] + jit[:, 1]]))
         cr = cam.project(p3) / k
         tex = (1.0 + 0.15 * rng.standard_normal(len(w))).astype(np.float32)
         ww = w * pose.scale * np.where(w > MU["trabecular"] * 2, 1.0, tex)
