@@ -407,9 +407,55 @@ def detect_implants(radiograph: Radiograph, landmarks: Landmarks | None = None) 
     rest = _drop_small(rest, min_area)
     screws, leftovers = _screws(rest, bodies, scale, _disc_region(bodies, 1.0))
     cage = _cage(leftovers, bodies, scale, img.shape)
+    if landmarks is not None and radiograph.view is not View.AP and (screws or rods or cage is not None):
+        screws = _fill_by_fit(radiograph, landmarks, bodies, scale, screws, warnings)
     return Implants(
         tuple(screws), tuple(rods), cage, film_id(radiograph), radiograph.view, radiograph.spacing, thr, tuple(warnings)
     )
+
+
+def _fill_by_fit(
+    radiograph: Radiograph,
+    landmarks: Landmarks,
+    bodies: dict[Level, np.ndarray],
+    scale: float,
+    screws: list[Screw],
+    warnings: list[str],
+) -> list[Screw]:
+    """Lateral film with metal: L5 and S1 screws the threshold did not find are looked for with the model-based
+    matched filter (:func:`fusionwatch.implants.fit.fit_lateral_screw`); one screw stands for the superimposed pair."""
+    from fusionwatch.implants.fit import fit_lateral_screw
+
+    img = np.asarray(radiograph.pixels, np.float32)
+    inside = np.zeros(img.shape, np.uint8)
+    for poly in bodies.values():
+        cv2.fillPoly(inside, [np.round(poly).astype(np.int32)], 1)
+    if inside.sum() < 50:
+        return screws
+    levels = (float(np.median(img[inside > 0])), float(np.percentile(img, 5)))
+    out = list(screws)
+    for lv in (Level.L5, Level.S1):
+        if lv not in bodies:
+            continue
+        fit = fit_lateral_screw(radiograph, landmarks, bodies, lv, scale, levels)
+        if fit is None:
+            continue
+        fitted = Screw(_pt(fit.head), _pt(fit.tip), float(fit.width_px), lv)
+        same = [s for s in out if s.level is lv]
+        agree = [s for s in same if _agrees(s, fitted, scale)]
+        if agree:  # the threshold found this screw: its metal edges are the sharper estimate
+            out = [s for s in out if s.level is not lv or s in agree[:1]]
+            continue
+        out = [s for s in out if s.level is not lv] + [fitted]
+        warnings.append(f"{lv.value} screw placed by the model-based fit (metal not separable by a threshold).")
+    out.sort(key=lambda s: (s.level.index if s.level else 99, s.head[0]))
+    return out
+
+
+def _agrees(a: Screw, b: Screw, scale: float) -> bool:
+    """Same screw: tips within 0.1 endplate lengths and axes within 5 deg."""
+    cos = abs(float(np.dot(a.axis, b.axis)))
+    return math.dist(a.tip, b.tip) < 0.1 * scale and cos > math.cos(math.radians(5.0))
 
 
 def _drop_small(mask: np.ndarray, min_area: int) -> np.ndarray:

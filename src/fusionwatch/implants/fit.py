@@ -1,0 +1,191 @@
+"""Model-based pedicle screw search on lateral films: a matched filter along screw-shaped lines placed by the landmarks.
+
+On many films the metal does not stand out of the intensity distribution (dense sacrum and ilium overlap the S1 screws,
+the bright end is windowed), so a global threshold misses it. Here each instrumented vertebra (L5, S1) is searched for
+the best straight bright bar of screw length and width whose tip lies inside the vertebral body and whose direction is
+within :data:`FIT_ANGLES_DEG` of the body's posterior-to-anterior axis: the score of a bar is its mean intensity minus
+the mean of two flanking bands (local background, so the dense sacrum does not count), on a lightly smoothed film.
+The pair of left and right screws superimposes on a lateral film and is found as one screw.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from fusionwatch.anatomy import Level
+from fusionwatch.landmarks import Landmarks
+from fusionwatch.radiograph import Radiograph
+
+__all__ = ["FIT_ANGLES_DEG", "FIT_MIN_CONTRAST", "ScrewFit", "fit_lateral_screw"]
+
+SCREW_LENGTH_MM = 45.0
+"""Prior screw length (pedicle screws at L5/S1: 40-50 mm)."""
+SCREW_WIDTH_MM = 6.5
+"""Prior screw width (6-7.5 mm)."""
+ENDPLATE_MM = 40.0
+"""Without a calibrated spacing, the mean endplate length stands for ~40 mm."""
+FIT_ANGLES_DEG = tuple(float(a) for a in np.arange(-20.0, 20.1, 2.5))
+"""Directions tried, relative to the body's posterior-to-anterior axis (screws converge and follow the endplates)."""
+FIT_MIN_CONTRAST = 0.02
+"""A bar counts as a screw when it stands above its flanks by this fraction of (bone level - background level)...
+(see :data:`FIT_MIN_SNR`)."""
+FIT_MIN_SNR = 5.0
+"""... and by this many noise SDs of the bar mean (noise from the film's pixel-to-pixel scatter)."""
+TIP_DEPTH_RANGE = (0.45, 0.95)
+"""The tip lies this far (fraction of the body depth) from the posterior wall towards the anterior wall."""
+
+
+class ScrewFit:
+    """Result of :func:`fit_lateral_screw`: head/tip (px), width (px), contrast (intensity units) and SNR."""
+
+    __slots__ = ("head", "tip", "width_px", "contrast", "snr")
+
+    def __init__(self, head: np.ndarray, tip: np.ndarray, width_px: float, contrast: float, snr: float) -> None:
+        self.head, self.tip, self.width_px, self.contrast, self.snr = head, tip, width_px, contrast, snr
+
+
+def _px_per_mm(radiograph: Radiograph, scale_px: float) -> float:
+    if radiograph.spacing is not None:
+        return 1.0 / float(radiograph.spacing.dx_mm)
+    return scale_px / ENDPLATE_MM
+
+
+def _bar_kernel(length: float, width: float, angle_rad: float) -> tuple[np.ndarray, int]:
+    """Zero-mean correlation kernel anchored at the tip (kernel centre): +1/n on the bar from the tip back towards the
+    head over (0.1..0.95) of ``length``, -1/n on two flanking bands one width wide, a half width off the metal."""
+    half = int(math.ceil(length + 2 * width)) + 1
+    size = 2 * half + 1
+    yy, xx = np.mgrid[-half : half + 1, -half : half + 1].astype(np.float32)
+    d = np.array([math.cos(angle_rad), math.sin(angle_rad)], np.float32)  # head -> tip direction
+    s = -(xx * d[0] + yy * d[1])  # distance back from the tip towards the head
+    o = np.abs(-xx * d[1] + yy * d[0])
+    along = (s >= 0.1 * length) & (s <= 0.95 * length)
+    bar = along & (o <= 0.35 * width)
+    flank = along & (o >= width) & (o <= 2.0 * width)
+    k = np.zeros((size, size), np.float32)
+    k[bar] = 1.0 / bar.sum()
+    k[flank] = -1.0 / flank.sum()
+    return k, int(bar.sum())
+
+
+def fit_lateral_screw(
+    radiograph: Radiograph,
+    landmarks: Landmarks,
+    bodies: dict[Level, np.ndarray],
+    level: Level,
+    scale_px: float,
+    levels_range: tuple[float, float],
+    min_snr: float = FIT_MIN_SNR,
+) -> ScrewFit | None:
+    """Best screw-shaped bright bar with its tip in ``level``'s body on a lateral film, or ``None``.
+
+    Parameters
+    ----------
+    radiograph : Radiograph
+        Lateral film (higher value = more attenuation).
+    landmarks : Landmarks
+        Its landmarks (only used through ``bodies``; kept for the facing).
+    bodies : dict[Level, numpy.ndarray]
+        Body outlines (:func:`fusionwatch.implants.detection.body_polygons`): superior-anterior, superior-posterior,
+        inferior-posterior, inferior-anterior corners (S1: endplate corners and two points drawn caudally).
+    level : Level
+        Vertebra searched (L5 or S1).
+    scale_px : float
+        Mean endplate length, px.
+    levels_range : tuple[float, float]
+        Bone level and background level of the film (intensity), for the contrast rule.
+    min_snr : float
+        Minimum contrast in noise SDs of the bar mean.
+    """
+    if level not in bodies:
+        return None
+    poly = bodies[level]
+    img = np.asarray(radiograph.pixels, np.float32)
+    ppm = _px_per_mm(radiograph, scale_px)
+    length, width = SCREW_LENGTH_MM * ppm, SCREW_WIDTH_MM * ppm
+    post = (poly[1] + poly[2]) / 2
+    ant = (poly[0] + poly[3]) / 2
+    if level is Level.S1:  # S1 outline is drawn from the endplate; the screw runs just below the endplate
+        post = poly[1] + (poly[2] - poly[1]) * 0.35
+        ant = poly[0] + (poly[3] - poly[0]) * 0.35
+    axis = ant - post
+    depth = float(np.hypot(*axis))
+    if depth < 5:
+        return None
+    base_angle = math.atan2(axis[1], axis[0])
+    # crop around the level: the tip region plus one screw length towards the head
+    pad = int(length + 3 * width)
+    x0, y0 = (np.floor(poly.min(0)) - pad).astype(int)
+    x1, y1 = (np.ceil(poly.max(0)) + pad).astype(int)
+    x0, y0 = max(x0, 0), max(y0, 0)
+    x1, y1 = min(x1, img.shape[1]), min(y1, img.shape[0])
+    crop = img[y0:y1, x0:x1]
+    if crop.size == 0:
+        return None
+    smooth = cv2.GaussianBlur(crop, (0, 0), max(0.6, 0.1 * width))
+    noise = float(np.median(np.abs(crop - cv2.GaussianBlur(crop, (0, 0), 1.5)))) * 1.4826 * 1.6
+    # tips allowed: inside the body, between TIP_DEPTH_RANGE of the way from the posterior to the anterior wall
+    tip_mask = np.zeros(crop.shape, np.uint8)
+    cv2.fillPoly(tip_mask, [np.round(poly - [x0, y0]).astype(np.int32)], 1)
+    yy, xx = np.mgrid[0 : crop.shape[0], 0 : crop.shape[1]]
+    frac = ((xx + x0 - post[0]) * axis[0] + (yy + y0 - post[1]) * axis[1]) / depth**2
+    tip_mask &= ((frac >= TIP_DEPTH_RANGE[0]) & (frac <= TIP_DEPTH_RANGE[1])).astype(np.uint8)
+    if not tip_mask.any():
+        return None
+    best: tuple[float, float, int, int] | None = None
+    n_bar = 1
+    for da in FIT_ANGLES_DEG:
+        ang = base_angle + math.radians(da)
+        k, n_bar_k = _bar_kernel(length, width, ang)
+        resp = cv2.filter2D(smooth, cv2.CV_32F, k, borderType=cv2.BORDER_REPLICATE)
+        resp[tip_mask == 0] = -np.inf
+        i = int(np.argmax(resp))
+        r, c = divmod(i, resp.shape[1])
+        if best is None or resp[r, c] > best[0]:
+            best, n_bar = (float(resp[r, c]), ang, c, r), n_bar_k
+    if best is None or not np.isfinite(best[0]):
+        return None
+    score, ang, c, r = best
+    bone, background = levels_range
+    snr = score / max(noise / math.sqrt(max(n_bar / max(width * 0.35, 1.0), 1.0)), 1e-6)
+    if score < FIT_MIN_CONTRAST * max(bone - background, 1e-6) or snr < min_snr:
+        return None
+    d = np.array([math.cos(ang), math.sin(ang)])
+    tip = np.array([c + x0, r + y0], float)
+    head, tip = _refine_ends(cv2.GaussianBlur(img, (0, 0), max(0.6, 0.1 * width)), tip - d * length, tip, width)
+    return ScrewFit(head, tip, width, score, snr)
+
+
+def _refine_ends(img: np.ndarray, head: np.ndarray, tip: np.ndarray, width: float) -> tuple[np.ndarray, np.ndarray]:
+    """Move head and tip along the fitted axis to where the bar's contrast over its flanks falls to half its median
+    over the middle of the screw (the metal ends), searching up to 30 % of the length beyond either end."""
+    from scipy import ndimage
+
+    length = float(np.hypot(*(tip - head)))
+    u = (tip - head) / max(length, 1e-9)
+    n = np.array([-u[1], u[0]])
+    s = np.arange(-0.3 * length, 1.3 * length, 0.5)
+    offs_bar = np.linspace(-0.3 * width, 0.3 * width, 5)
+    offs_fl = np.r_[np.linspace(width, 2 * width, 4), -np.linspace(width, 2 * width, 4)]
+
+    def band(offs: np.ndarray) -> np.ndarray:
+        pts = head[None, None, :] + s[:, None, None] * u + offs[None, :, None] * n
+        return ndimage.map_coordinates(img, [pts[..., 1], pts[..., 0]], order=1, mode="nearest").mean(1)
+
+    prof = ndimage.uniform_filter1d(band(offs_bar) - band(offs_fl), size=max(3, int(width)))
+    mid = (s >= 0.25 * length) & (s <= 0.75 * length)
+    half = 0.4 * float(np.median(prof[mid]))
+    if half <= 0:
+        return head, tip
+    i_mid = int(np.flatnonzero(mid).mean())
+    above = prof >= half
+    j = i_mid
+    while j + 1 < len(s) and above[j + 1]:
+        j += 1
+    i = i_mid
+    while i - 1 >= 0 and above[i - 1]:
+        i -= 1
+    return head + u * s[i], head + u * s[j]
