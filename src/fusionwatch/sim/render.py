@@ -450,8 +450,8 @@ def _cage_ap(L: np.ndarray, cam: Camera, cage: CageGeom) -> None:
         capsule(L, cam, a, b, 0.5, MU["tantalum"])
 
 
-AP_CORTICAL_GAIN = 0.6
-AP_TRABECULAR_GAIN = 0.4
+AP_CORTICAL_GAIN = 0.55
+AP_TRABECULAR_GAIN = 0.28
 """Calibration of the 1.5 mm AP volumes against the real SpineWeb AP films (docs/simulator.md, "Realism"): the coarse
 voxels smear the thin cortex over a thick shell and overstate body contrast; these gains bring the simulated vertebral
 contrast toward the real films'."""

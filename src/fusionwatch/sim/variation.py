@@ -10,7 +10,8 @@ seed with:
   low-frequency sine modes (about 1 mm); the left-right width is scaled per bone. The lateral maps are resampled
   with the inverse map, the AP voxel points and the endplate corners are moved with the forward map, the AP endplate
   half-widths with the width factor, so the ground truth stays exact (the corners *are* the deformed corners);
-- **soft tissue**: a smooth random thickness field (+-6 %), most of the CT's own bowel gas removed and replaced by
+- **soft tissue**: a smooth random thickness field (+-6 %), the AP map mirrored left-right in half the patients, most
+  of the CT's own bowel gas removed and replaced by
   patient-specific gas: chains of ellipsoids (colon-like) in the abdomen in 3-D, summed along y for the lateral map
   and along x for the AP map, so lateral and AP films of one patient show the same gas.
 
@@ -162,7 +163,7 @@ def _ct_gas(view: str) -> np.ndarray:
     """The CT's own gas (negative detail inside the body) of the bundled ``"lateral"`` or ``"ap"`` thickness map."""
     an = load_anatomy()
     soft, res = (an.soft_lat if view == "lateral" else an.soft_ap), an.soft_res
-    base = cv2.GaussianBlur(soft, (0, 0), 8.0 / res)
+    base = cv2.GaussianBlur(soft, (0, 0), 20.0 / res)  # gas pockets up to a few cm
     body = (soft > 60.0).astype(np.uint8)
     inner = cv2.erode(body, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (int(30 / res) | 1, int(30 / res) | 1)))
     inner_f = cv2.GaussianBlur(inner.astype(np.float32), (0, 0), 4.0 / res)
@@ -256,6 +257,7 @@ def _add_projection(
 def _patient_soft(an: Anatomy, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     res = an.soft_res
     keep = float(rng.uniform(0.15, 0.5))  # share of the CT's own gas left
+    flip = bool(rng.random() < 0.5)
     gas, g_origin = _gas_volume(an, rng)
     vox = 2.0
     out = []
@@ -264,6 +266,8 @@ def _patient_soft(an: Anatomy, rng: np.random.Generator) -> tuple[np.ndarray, np
         ("ap", an.soft_ap, an.soft_ap_origin, 0, (g_origin[1], g_origin[2])),
     ):
         s = soft - (1.0 - keep) * _ct_gas(view)
+        if view == "ap" and flip:  # the CT's left-right asymmetry (organs, remaining gas) mirrored in half the patients
+            s = s[::-1].copy()
         s = s * (1.0 + 0.06 * _smooth_field(s.shape, res, 50.0, rng)).astype(np.float32)
         proj = gas.sum(axis=axis).astype(np.float32) * vox
         # stool and folds: gas is mottled, not clean balloons
