@@ -24,6 +24,14 @@ def main() -> None:
     t0 = time.perf_counter()
     load_anatomy()
     print(f"load bundled anatomy: {time.perf_counter() - t0:.2f} s")
+    from fusionwatch.sim.variation import patient_anatomy
+
+    t0 = time.perf_counter()
+    patient_anatomy(987)
+    print(
+        f"one new patient's anatomy (bone warps, soft tissue, bowel gas; cached per patient): "
+        f"{time.perf_counter() - t0:.2f} s"
+    )
     params = SpineParams(slips_mm=(0, 0, 0, 0, 5.0))
     simulate_film(params, FilmSpec(width=400, height=500))  # warm caches (texture maps, AP points)
     simulate_film(params, FilmSpec(view=View.AP, width=400, height=500))
