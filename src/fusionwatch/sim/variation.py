@@ -152,8 +152,8 @@ def _smooth_field(shape: tuple[int, int], res_mm: float, corr_mm: float, rng: np
     """Unit-std smooth random field on a grid of ``shape`` (cubic upsampling of coarse noise)."""
     cell = max(1, int(round(corr_mm / res_mm)))
     coarse = rng.standard_normal((shape[0] // cell + 3, shape[1] // cell + 3)).astype(np.float32)
-    coarse = cv2.GaussianBlur(coarse, (0, 0), 0.8)
-    f = cv2.resize(coarse, (coarse.shape[1] * cell, coarse.shape[0] * cell), interpolation=cv2.INTER_CUBIC)
+    smooth = cv2.GaussianBlur(coarse, (0, 0), 0.8)
+    f = cv2.resize(smooth, (smooth.shape[1] * cell, smooth.shape[0] * cell), interpolation=cv2.INTER_CUBIC)
     f = f[cell : cell + shape[0], cell : cell + shape[1]]
     return (f - f.mean()) / (f.std() + 1e-6)
 
