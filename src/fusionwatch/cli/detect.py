@@ -20,7 +20,9 @@ def detect(
     image: Annotated[Path, typer.Argument(help="Radiograph: DICOM, PNG, JPEG or TIFF.")],
     out: Annotated[Path, typer.Option("--out", help="Folder for <image stem>.landmarks.json.")] = Path("."),
     view: Annotated[str | None, typer.Option(help="Force the view: lateral or ap (otherwise classified).")] = None,
-    models: Annotated[Path | None, typer.Option(help="Folder with other ONNX models (default: shipped models).")] = None,
+    models: Annotated[
+        Path | None, typer.Option(help="Folder with other ONNX models (default: shipped models).")
+    ] = None,
 ) -> None:
     """Find the vertebral landmarks of a film and write them as landmark JSON."""
     from fusionwatch.detect import detect_landmarks
@@ -39,8 +41,12 @@ def detect(
 
 @app.command()
 def train(
-    data: Annotated[list[str], typer.Option("--data", help="KIND:ARG, repeatable: spineweb:DIR sim:N buu:DIR "
-                                                           "mendeley:DIR coco:FILE fusionwatch:DIR.")],
+    data: Annotated[
+        list[str],
+        typer.Option(
+            "--data", help="KIND:ARG, repeatable: spineweb:DIR sim:N buu:DIR mendeley:DIR coco:FILE fusionwatch:DIR."
+        ),
+    ],
     out: Annotated[Path, typer.Option("--out", help="Folder for the checkpoint and the exported ONNX model.")],
     model: Annotated[str, typer.Option(help="ap-film, ap-crop, lateral-film, lateral-crop or view.")] = "ap-film",
     time_budget: Annotated[float, typer.Option("--time-budget", help="Minutes of wall time, all sessions.")] = 30.0,
@@ -49,7 +55,9 @@ def train(
     batch_size: Annotated[int, typer.Option(help="Films per step.")] = 8,
     lr: Annotated[float, typer.Option(help="Peak learning rate (AdamW, cosine decay over the budget).")] = 2e-3,
     init_from: Annotated[Path | None, typer.Option(help="Start from this checkpoint (fine-tuning).")] = None,
-    sim_on_the_fly: Annotated[bool, typer.Option(help="Lateral/view: half of each batch are fresh simulator films.")] = False,
+    sim_on_the_fly: Annotated[
+        bool, typer.Option(help="Lateral/view: half of each batch are fresh simulator films.")
+    ] = False,
     cache: Annotated[Path, typer.Option(help="Cache folder for decoded training films.")] = DEFAULT_CACHE,
     threads: Annotated[int, typer.Option(help="torch threads.")] = 2,
 ) -> None:
@@ -82,21 +90,42 @@ def train(
         def factory(seed_: int):  # noqa: ANN202
             return simulate_sample(10_000_000 + seed_ % 1_000_000, sim_view, 1024)
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
-                  TimeRemainingColumn(), console=console, transient=False) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[info]}"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    ) as bar:
         task = bar.add_task(model, total=time_budget * 60.0, info="")
 
         def progress(p: dict) -> None:
             if p["step"] % 10 == 0:
                 bar.update(task, completed=p["elapsed_s"], info=f"step {p['step']} loss {p['loss']:.3f}")
             if not console.is_terminal and p["step"] % 200 == 0:  # logs: one plain line now and then
-                console.print(f"step {p['step']} loss {p['loss']:.4f} {p['elapsed_s'] / 60:.1f}/{p['budget_s'] / 60:.0f} min")
+                console.print(
+                    f"step {p['step']} loss {p['loss']:.4f} {p['elapsed_s'] / 60:.1f}/{p['budget_s'] / 60:.0f} min"
+                )
 
-        result = run_train(samples, out, model=model, time_budget_min=time_budget, resume=resume, seed=seed,
-                           batch_size=batch_size, lr=lr, init_from=init_from, progress=progress, sample_factory=factory)
+        result = run_train(
+            samples,
+            out,
+            model=model,
+            time_budget_min=time_budget,
+            resume=resume,
+            seed=seed,
+            batch_size=batch_size,
+            lr=lr,
+            init_from=init_from,
+            progress=progress,
+            sample_factory=factory,
+        )
     med = "n/a" if result.val_median_px is None else f"{result.val_median_px:.1f} px"
-    console.print(f"{result.steps} steps in {result.elapsed_s / 60:.1f} min; {result.n_train} train / {result.n_val} "
-                  f"validation films; validation median error {med} -> {result.onnx_path}")
+    console.print(
+        f"{result.steps} steps in {result.elapsed_s / 60:.1f} min; {result.n_train} train / {result.n_val} "
+        f"validation films; validation median error {med} -> {result.onnx_path}"
+    )
 
 
 @app.command()
@@ -104,8 +133,13 @@ def evaluate(
     data: Annotated[list[str], typer.Option("--data", help="KIND:ARG, repeatable (as for train).")],
     model: Annotated[Path | None, typer.Option("--model", help="Folder of ONNX models (default: shipped).")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Folder for evaluation.json and worst_cases.png.")] = None,
-    split: Annotated[str, typer.Option(help="'val': only the patient-grouped validation split that `train` held "
-                                            "out (same seed); 'all': every film.")] = "all",
+    split: Annotated[
+        str,
+        typer.Option(
+            help="'val': only the patient-grouped validation split that `train` held "
+            "out (same seed); 'all': every film."
+        ),
+    ] = "all",
     seed: Annotated[int, typer.Option(help="Split seed (as given to train).")] = 0,
     sim_seed: Annotated[int, typer.Option(help="First simulator seed for sim:N (training used 0).")] = 100_000,
     sim_view: Annotated[str, typer.Option(help="Simulator view for sim:N: lateral or ap.")] = "lateral",
@@ -127,10 +161,24 @@ def evaluate(
     console.print(f"evaluating on {len(samples)} films")
     report = run_eval(samples, models_dir=model, out_dir=out)
     d = report.to_dict()
-    table = {k: d[k] for k in ("films", "failure_rate", "needs_review_rate", "radial_error_px", "radial_error_mm",
-                               "radial_error_diag_percent", "sdr_mm", "sdr_diag_percent")}
+    table = {
+        k: d[k]
+        for k in (
+            "films",
+            "failure_rate",
+            "needs_review_rate",
+            "measurement_failure_rate",
+            "radial_error_px",
+            "radial_error_mm",
+            "radial_error_diag_percent",
+            "sdr_mm",
+            "sdr_diag_percent",
+        )
+    }
     console.print_json(json.dumps(table))
     for name, st in d["measurement_abs_error"].items():
-        console.print(f"  {name}: mean abs error {st['mean']:.2f} {st['unit']} (median {st['median']:.2f}, n={st['n']})")
+        console.print(
+            f"  {name}: mean abs error {st['mean']:.2f} {st['unit']} (median {st['median']:.2f}, n={st['n']})"
+        )
     if out is not None:
         console.print(f"-> {out / 'evaluation.json'}, {out / 'worst_cases.png'}")

@@ -12,7 +12,7 @@ from fusionwatch.errors import InputError
 from fusionwatch.radiograph import View
 from fusionwatch.units import Spacing, SpacingSource
 
-__all__ = ["random_film", "simulate_sample"]
+__all__ = ["random_film", "simulate_sample", "journey_sample"]
 
 
 def random_film(seed: int, view: str = "lateral", size: tuple[int, int] = (800, 1000)):  # noqa: ANN201
@@ -96,3 +96,27 @@ def simulate_sample(seed: int, view: str = "lateral", max_side: int | None = 102
         dict(film.truth),
         (img.shape[1], img.shape[0]),
     )
+
+
+def journey_sample(seed: int, view: str | None = "lateral", max_side: int | None = 1024):  # noqa: ANN201
+    """A :class:`~fusionwatch.detect.datasets.Sample` from the simulator's own scenario sampler
+    (:func:`fusionwatch.sim.journey.random_film`: a random patient, scenario, visit and view, 1000 x 1250 px).
+
+    ``view`` forces ``"lateral"``, ``"ap"``, ``"flexion"`` or ``"extension"``; ``None`` lets the sampler choose.
+    Flexion and extension films are lateral films for the detector.
+    """
+    from fusionwatch.detect.datasets import Sample, _downscale, _scale_points
+
+    try:
+        from fusionwatch.sim.journey import random_film as journey_film
+    except ImportError as exc:
+        raise InputError(f"journey:N data needs fusionwatch.sim.journey ({exc}).") from None
+    film = journey_film(seed, view=view)
+    img = film.pixels.astype(np.float32)
+    small, s = _downscale(img, max_side)
+    pts = {n: (float(p[0]), float(p[1])) for n, p in film.landmarks.points.items()}
+    spacing_mm = film.truth.get("camera", {}).get("patient_pixel_spacing_mm")
+    spacing = Spacing.isotropic(float(spacing_mm), SpacingSource.PATIENT_PLANE) if spacing_mm else None
+    v = View.AP if film.view is View.AP else View.LATERAL
+    return Sample(small, _scale_points(pts, s) if s != 1.0 else pts, v, f"journey-{seed}", spacing, s,
+                  f"journey film seed {seed} ({film.view.value})", dict(film.truth), (img.shape[1], img.shape[0]))

@@ -8,6 +8,8 @@ Specs (``fusionwatch train --data SPEC``):
 ==========================  ==============================================================================================
 ``spineweb:DIR``            SpineWeb Dataset 16 / AASCE (``filenames.csv``, ``landmarks.csv``, ``images/``): AP, L1-L5
 ``sim:N[:VIEW[:SEED]]``     N films from :mod:`fusionwatch.sim` (exact truth), seeds SEED.. (default 0), VIEW lateral/ap
+``journey:N[:VIEW[:SEED]]`` N films from :func:`fusionwatch.sim.journey.random_film` (scenarios, visits; VIEW also
+                            flexion/extension/any)
 ``buu:DIR``                 BUU-LSPINE: one CSV per image (``x1,y1,x2,y2,label``, 11 endplates L1 sup .. S1 sup)
 ``mendeley:DIR``            Spondylolisthesis Vertebral Landmark Dataset: labelme-style JSON or YOLO-pose ``.txt``
 ``coco:FILE``               COCO keypoints JSON whose category keypoint names are fusionwatch landmark names
@@ -522,7 +524,7 @@ def _sim_one(seed: int, view: str, max_side: int | None) -> Sample:
 # ----------------------------------------------------------------------------------------------------- spec parsing
 def parse_data_spec(spec: str) -> tuple[str, str]:
     """Split ``kind:ARG``, checking the kind. Raises InputError naming the accepted kinds."""
-    kinds = ("spineweb", "sim", "buu", "mendeley", "coco", "fusionwatch")
+    kinds = ("spineweb", "sim", "journey", "buu", "mendeley", "coco", "fusionwatch")
     kind, sep, arg = spec.partition(":")
     if not sep or kind not in kinds or not arg:
         raise InputError(
@@ -552,7 +554,7 @@ def load_data(
     """Read every sample a spec names (simulator films are generated now). Cached as ``.npz`` in ``cache_dir`` if given."""
     kind, arg = parse_data_spec(spec)
     key_spec = spec
-    if kind == "sim":
+    if kind in ("sim", "journey"):
         # sim:N[:VIEW[:FIRST_SEED]] overrides the caller's defaults
         parts = arg.split(":")
         try:
@@ -563,9 +565,10 @@ def load_data(
                 sim_seed = int(parts[2])
         except ValueError:
             raise InputError(f"sim data spec must be sim:N[:VIEW[:FIRST_SEED]] with whole numbers, got {spec!r}.") from None
-        if sim_view not in ("lateral", "ap"):
-            raise InputError(f"sim view must be 'lateral' or 'ap', got {sim_view!r}.")
-        key_spec = f"sim:{n}"
+        views = ("lateral", "ap") if kind == "sim" else ("lateral", "ap", "flexion", "extension", "any")
+        if sim_view not in views:
+            raise InputError(f"{kind} view must be one of {', '.join(views)}, got {sim_view!r}.")
+        key_spec = f"{kind}:{n}"
     key = hashlib.sha1(f"{key_spec}|{max_side}|{sim_seed}|{sim_view}|v1".encode()).hexdigest()[:16]
     if cache_dir is not None:
         cached = Path(cache_dir) / f"{kind}-{key}.npz"
@@ -573,6 +576,11 @@ def load_data(
             return _load_cache(cached)
     if kind == "sim":
         samples = list(sim_samples(n, seed=sim_seed, view=sim_view, max_side=max_side))
+    elif kind == "journey":
+        from fusionwatch.detect._simdata import journey_sample
+
+        jv = None if sim_view == "any" else sim_view
+        samples = [journey_sample(sim_seed + i, jv, max_side) for i in range(n)]
     else:
         if not Path(arg).exists():
             raise InputError(f"{kind} data not found: {arg} does not exist.")

@@ -44,6 +44,7 @@ class FilmResult:
     measure_units: dict[str, str] = field(default_factory=dict)
     needs_review: tuple[str, ...] = ()
     failure: str | None = None
+    measure_failure: str | None = None
     predicted: Landmarks | None = None
 
     @property
@@ -90,6 +91,8 @@ class EvaluationReport:
             "failures": len(self.films) - len(ok),
             "failure_rate": (len(self.films) - len(ok)) / max(len(self.films), 1),
             "needs_review_rate": sum(bool(f.needs_review) for f in ok) / max(len(ok), 1),
+            "measurement_failure_rate": sum(f.measure_failure is not None for f in ok) / max(len(ok), 1),
+            "measurement_failure_reasons": [f.measure_failure for f in ok if f.measure_failure][:10],
             "radial_error_px": _stats(px),
             "radial_error_mm": _stats(mm),
             "radial_error_diag_percent": _stats(dg),
@@ -103,14 +106,14 @@ class EvaluationReport:
         return out
 
 
-def _measure(lm: Landmarks, spacing) -> dict[str, tuple[float, str]]:  # noqa: ANN001
+def _measure(lm: Landmarks, spacing) -> tuple[dict[str, tuple[float, str]], str | None]:  # noqa: ANN001
     from fusionwatch.measure import measure_film
 
     try:
         ms = measure_film(lm, spacing)
-    except FusionwatchError:
-        return {}
-    return {m.name.value: (float(m.value), m.unit.value) for m in ms if m.value is not None}
+    except FusionwatchError as exc:
+        return {}, f"{type(exc).__name__}: {exc}"
+    return {m.name.value: (float(m.value), m.unit.value) for m in ms if m.value is not None}, None
 
 
 def evaluate_one(detect: Callable[[Radiograph], Landmarks], sample: Sample) -> FilmResult:
@@ -146,8 +149,8 @@ def evaluate_one(detect: Callable[[Radiograph], Landmarks], sample: Sample) -> F
         if sample.spacing is not None:
             res.errors_mm[n] = math.hypot((p[0] - q[0]) * spacing_small.dx_mm, (p[1] - q[1]) * spacing_small.dy_mm)
     truth = Landmarks({n: p for n, p in sample.points.items()}, w, h, view)
-    true_m = _measure(truth, spacing_small)
-    pred_m = _measure(Landmarks(dict(pred.points), w, h, view), spacing_small)
+    true_m, _ = _measure(truth, spacing_small)
+    pred_m, res.measure_failure = _measure(Landmarks(dict(pred.points), w, h, view), spacing_small)
     for n, (v, unit) in true_m.items():
         if n in pred_m and pred_m[n][1] == unit:
             res.measure_errors[n] = pred_m[n][0] - v
