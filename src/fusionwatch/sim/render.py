@@ -451,10 +451,14 @@ def _cage_ap(L: np.ndarray, cam: Camera, cage: CageGeom) -> None:
 
 
 AP_CORTICAL_GAIN = 0.55
-AP_TRABECULAR_GAIN = 0.28
+AP_TRABECULAR_GAIN = 0.2
 """Calibration of the 1.5 mm AP volumes against the real SpineWeb AP films (docs/simulator.md, "Realism"): the coarse
 voxels smear the thin cortex over a thick shell and overstate body contrast; these gains bring the simulated vertebral
 contrast toward the real films'."""
+AP_POSTERIOR_GAIN = 1.5
+"""Extra weight of the lumbar posterior elements (behind the posterior vertebral wall: pedicles, transverse processes,
+laminae, spinous process) on AP films, whose thin cortices the 1.5 mm volumes under-represent (real AP films show the
+pedicle rings and transverse processes clearly)."""
 
 _AP_POINTS: list[tuple[Anatomy, dict[str, tuple[np.ndarray, np.ndarray]]]] = []
 
@@ -467,6 +471,10 @@ def _ap_points(an: Anatomy) -> dict[str, tuple[np.ndarray, np.ndarray]]:
             idx = np.argwhere(vol.labels > 0)
             lab = vol.labels[vol.labels > 0]
             xyz = np.asarray(vol.origin) + idx * vol.res
+            behind = np.zeros(len(xyz), bool)
+            if b in ("L1", "L2", "L3", "L4", "L5"):
+                wall = min(v[0] for k, v in an.corners[b].items() if k.endswith("posterior"))
+                behind = xyz[:, 0] < wall - 2.0  # (corners are already warped: a ~1 mm blur of the boundary only)
             if b in an.warps:
                 w = an.warps[b]
                 xyz[:, [0, 2]] = w.forward(xyz[:, [0, 2]])
@@ -477,6 +485,7 @@ def _ap_points(an: Anatomy) -> dict[str, tuple[np.ndarray, np.ndarray]]:
                     np.float32
                 )
                 * vol.res
+                * np.where(behind, AP_POSTERIOR_GAIN, 1.0).astype(np.float32)
             )
             out[b] = (xyz, w)
         _AP_POINTS[:] = [(an, out)]
