@@ -10,6 +10,7 @@ from fusionwatch.implants import (
     CAGE_MIGRATION_MM,
     HALO_LOOSENING_MM,
     SCREW_ENDPLATE_ANGLE_CHANGE_DEG,
+    Cage,
     ImplantSettings,
     cage_position,
     check_cage_migration,
@@ -127,6 +128,16 @@ class TestCageMigration:
         _, b_lm, b, _, c_lm, c = _pair(cage_shift_px=(5.0, 0.0))
         assert check_cage_migration(b, b_lm, c, c_lm) is None
         assert CAGE_MIGRATION_MM == 2.0
+
+    def test_cage_seen_differently_no_finding(self) -> None:
+        """A cage seen as marker pins on one film and as a solid outline on the other (or as fewer pins) is not
+        compared: the two centres are not the same point of the cage."""
+        _, b_lm, b, _, c_lm, c = _pair(cage_shift_px=(15.0, 0.0))
+        assert check_cage_migration(b, b_lm, c, c_lm) is not None
+        solid = dataclasses.replace(c, cage=Cage(c.cage.centroid, outline=((0.0, 0.0), (1.0, 0.0), (1.0, 1.0))))
+        assert check_cage_migration(b, b_lm, solid, c_lm) is None
+        fewer = dataclasses.replace(c, cage=Cage(c.cage.centroid, markers=c.cage.markers[:2]))
+        assert check_cage_migration(b, b_lm, fewer, c_lm) is None
 
     def test_uncalibrated_uses_percent(self) -> None:
         """Uncalibrated films compare in % of the endplate depth (15 px of 200 px = 7.5 %)."""

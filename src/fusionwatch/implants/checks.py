@@ -139,6 +139,15 @@ def cage_position(implants: Implants, landmarks: Landmarks) -> dict[str, float] 
     return out  # type: ignore[return-value]
 
 
+def _same_cage_seen(baseline: Implants, current: Implants) -> bool:
+    """The two films show the cage the same way (solid outline on both, or the same number of marker pins): a centre
+    from an outline compared with one from a subset of pins (or a partial outline) moves without the cage moving."""
+    b, c = baseline.cage, current.cage
+    if b is None or c is None or b.kind != c.kind:
+        return False
+    return b.kind == "solid" or len(b.markers) == len(c.markers)
+
+
 def check_cage_migration(
     baseline: Implants,
     baseline_lm: Landmarks,
@@ -153,6 +162,8 @@ def check_cage_migration(
     missing on either film.
     """
     s = settings or ImplantSettings()
+    if baseline.cage is None or current.cage is None or not _same_cage_seen(baseline, current):
+        return None
     b, c = cage_position(baseline, baseline_lm), cage_position(current, current_lm)
     if b is None or c is None:
         return None

@@ -53,22 +53,26 @@ def _px_per_mm(radiograph: Radiograph, scale_px: float) -> float:
     return scale_px / ENDPLATE_MM
 
 
-def _bar_kernel(length: float, width: float, angle_rad: float) -> tuple[np.ndarray, int]:
-    """Zero-mean correlation kernel anchored at the tip (kernel centre): +1/n on the bar from the tip back towards the
-    head over (0.1..0.95) of ``length``, -1/n on two flanking bands one width wide, a half width off the metal."""
+def _bar_kernels(length: float, width: float, angle_rad: float) -> tuple[np.ndarray, np.ndarray, int]:
+    """Two zero-sum correlation kernels anchored at the tip (kernel centre): +1/n on the bar from the tip back towards
+    the head over (0.1..0.95) of ``length``, -1/n on one flanking band (one width wide, a half width off the metal)
+    on either side; their mean is the bar's contrast over both flanks (a linear background ramp across the bar
+    cancels)."""
     half = int(math.ceil(length + 2 * width)) + 1
-    size = 2 * half + 1
     yy, xx = np.mgrid[-half : half + 1, -half : half + 1].astype(np.float32)
     d = np.array([math.cos(angle_rad), math.sin(angle_rad)], np.float32)  # head -> tip direction
     s = -(xx * d[0] + yy * d[1])  # distance back from the tip towards the head
-    o = np.abs(-xx * d[1] + yy * d[0])
+    o = -xx * d[1] + yy * d[0]
     along = (s >= 0.1 * length) & (s <= 0.95 * length)
-    bar = along & (o <= 0.35 * width)
-    flank = along & (o >= width) & (o <= 2.0 * width)
-    k = np.zeros((size, size), np.float32)
-    k[bar] = 1.0 / bar.sum()
-    k[flank] = -1.0 / flank.sum()
-    return k, int(bar.sum())
+    bar = along & (np.abs(o) <= 0.35 * width)
+    out = []
+    for side in (1.0, -1.0):
+        flank = along & (side * o >= width) & (side * o <= 2.0 * width)
+        k = np.zeros(xx.shape, np.float32)
+        k[bar] = 1.0 / bar.sum()
+        k[flank] = -1.0 / flank.sum()
+        out.append(k)
+    return out[0], out[1], int(bar.sum())
 
 
 def fit_lateral_screw(
@@ -108,9 +112,9 @@ def fit_lateral_screw(
     length, width = SCREW_LENGTH_MM * ppm, SCREW_WIDTH_MM * ppm
     post = (poly[1] + poly[2]) / 2
     ant = (poly[0] + poly[3]) / 2
-    if level is Level.S1:  # S1 outline is drawn from the endplate; the screw runs just below the endplate
-        post = poly[1] + (poly[2] - poly[1]) * 0.35
-        ant = poly[0] + (poly[3] - poly[0]) * 0.35
+    if level is Level.S1:  # the S1 outline is a shallow band below the endplate, where S1 screws run
+        post = poly[1] + (poly[2] - poly[1]) * 0.5
+        ant = poly[0] + (poly[3] - poly[0]) * 0.5
     axis = ant - post
     depth = float(np.hypot(*axis))
     if depth < 5:
@@ -139,7 +143,8 @@ def fit_lateral_screw(
     n_bar = 1
     for da in FIT_ANGLES_DEG:
         ang = base_angle + math.radians(da)
-        k, n_bar_k = _bar_kernel(length, width, ang)
+        k1, k2, n_bar_k = _bar_kernels(length, width, ang)
+        k = (k1 + k2) / 2  # the mean of both flanks cancels a linear background ramp across the bar
         resp = cv2.filter2D(smooth, cv2.CV_32F, k, borderType=cv2.BORDER_REPLICATE)
         resp[tip_mask == 0] = -np.inf
         i = int(np.argmax(resp))
