@@ -177,6 +177,17 @@ class TestCli:
         assert truth["measurements"]["slip_mm_L5_S1"] == pytest.approx(5.0, abs=1e-4)
         assert (tmp_path / "film.dcm").is_file() and (tmp_path / "film.png").is_file()
 
+    def test_simulate_film_coronal(self, tmp_path) -> None:
+        """`--coronal-wedges` / `--lateral-listhesis` pose the AP film; bad lists are a clear error (exit 2)."""
+        args = ["simulate", "film", "--out", str(tmp_path), "--size", "160x200", "--view", "ap"]
+        r = CliRunner().invoke(app, [*args, "--coronal-wedges", "3,3,3,-2,1", "--lateral-listhesis", "0,0,0,2.5,0"])
+        assert r.exit_code == 0, r.output
+        t = json.loads((tmp_path / "film.truth.json").read_text())["measurements"]
+        assert t["disc_wedge_L4_L5"] == pytest.approx(-2.0, abs=1e-4)
+        assert t["coronal_cobb"] == pytest.approx(9.0, abs=1e-4)
+        bad = CliRunner().invoke(app, [*args, "--coronal-wedges", "1,2"])
+        assert bad.exit_code == 2 and "--coronal-wedges needs 5" in bad.output
+
     def test_simulate_journey_bad_size(self, tmp_path) -> None:
         r = CliRunner().invoke(
             app, ["simulate", "journey", "--scenario", "solid-fusion", "--out", str(tmp_path), "--size", "big"]

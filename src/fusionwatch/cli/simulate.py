@@ -74,6 +74,12 @@ def film(
     facing: Annotated[str, typer.Option(help="Lateral: left or right.")] = "left",
     size: Annotated[str, typer.Option(help="Film size WIDTHxHEIGHT in pixels.")] = "2000x2500",
     name: Annotated[str, typer.Option(help="File stem.")] = "film",
+    coronal_wedges: Annotated[
+        str, typer.Option(help="AP: coronal wedge of the discs L1-L2,...,L5-S1 (deg, 5 comma-separated values).")
+    ] = "0,0,0,0,0",
+    lateral_listhesis: Annotated[
+        str, typer.Option(help="AP: lateral listhesis of the discs L1-L2,...,L5-S1 (mm, 5 comma-separated values).")
+    ] = "0,0,0,0,0",
 ) -> None:
     """Simulate one film with chosen parameters: DICOM DX, PNG, landmarks and truth JSON."""
     from dataclasses import replace
@@ -99,7 +105,16 @@ def film(
         raise InputError(f"--implants must be none, TLIF, PLIF, ALIF or posterolateral, got {implants!r}.")
     if not 0.0 <= bridging <= 1.0:
         raise InputError(f"--bridging must be in [0, 1], got {bridging!r}.")
-    params = SpineParams(pelvic_incidence_deg=pi, pelvic_tilt_deg=pt)
+    coronal = {
+        "coronal_wedges_deg": _five(coronal_wedges, "--coronal-wedges"),
+        "lateral_listhesis_mm": _five(lateral_listhesis, "--lateral-listhesis"),
+    }
+    try:
+        params = SpineParams(pelvic_incidence_deg=pi, pelvic_tilt_deg=pt, **coronal)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    if implants != "none" and (coronal["coronal_wedges_deg"][4] or coronal["lateral_listhesis_mm"][4]):
+        raise InputError("With implants the L5-S1 coronal wedge and lateral listhesis must be 0 (fused in alignment).")
     slips = [0.0] * 5
     slips[4 if slip_level == "L5-S1" else 3] = slip
     params = replace(params, slips_mm=tuple(slips))
@@ -150,3 +165,14 @@ def film(
     write_landmarks(result.landmarks, out / f"{name}.landmarks.json")
     (out / f"{name}.truth.json").write_text(json.dumps(result.truth, indent=1) + "\n")
     console.print(f"{view} film {w}x{h} -> {out / (name + '.dcm')}")
+
+
+def _five(text: str, option: str) -> tuple[float, ...]:
+    """Five comma-separated numbers (one per disc L1-L2 ... L5-S1)."""
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 5:
+        raise InputError(f"{option} needs 5 comma-separated numbers (L1-L2 ... L5-S1), got {text!r}.")
+    return values
