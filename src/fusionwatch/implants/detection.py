@@ -67,6 +67,9 @@ SHAFT_FIT_RANGE = (0.35, 0.95)
 """Part of a screw (fractions of its length from the head) whose pixels define its axis."""
 CAGE_MIN_MARKERS = 2
 """A radiolucent cage is reported from at least this many marker pins (cages carry 2-4)."""
+AGREE_DEG = 1.5
+"""On a lateral film a screw found by the threshold is kept over the model-based fit only when their axes agree this
+well (a threshold piece that includes bone or the rod junction tilts by more; the angle check needs < 1.9 deg)."""
 COLLINEAR_DEG = 15.0
 """Two pieces whose axes differ by less than this, and which line up, are one broken screw or rod."""
 
@@ -453,9 +456,9 @@ def _fill_by_fit(
 
 
 def _agrees(a: Screw, b: Screw, scale: float) -> bool:
-    """Same screw: tips within 0.1 endplate lengths and axes within 5 deg."""
+    """Same screw: tips within 0.1 endplate lengths and axes within :data:`AGREE_DEG`."""
     cos = abs(float(np.dot(a.axis, b.axis)))
-    return math.dist(a.tip, b.tip) < 0.1 * scale and cos > math.cos(math.radians(5.0))
+    return math.dist(a.tip, b.tip) < 0.1 * scale and cos > math.cos(math.radians(AGREE_DEG))
 
 
 def _drop_small(mask: np.ndarray, min_area: int) -> np.ndarray:

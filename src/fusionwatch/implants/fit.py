@@ -160,8 +160,45 @@ def fit_lateral_screw(
         return None
     d = np.array([math.cos(ang), math.sin(ang)])
     tip = np.array([c + x0, r + y0], float)
-    head, tip = _refine_ends(cv2.GaussianBlur(img, (0, 0), max(0.6, 0.1 * width)), tip - d * length, tip, width)
+    blurred = cv2.GaussianBlur(img, (0, 0), max(0.6, 0.1 * width))
+    head, tip = _refine_axis(blurred, tip - d * length, tip, width)
+    head, tip = _refine_ends(blurred, head, tip, width)
     return ScrewFit(head, tip, width, score, snr)
+
+
+def _refine_axis(img: np.ndarray, head: np.ndarray, tip: np.ndarray, width: float) -> tuple[np.ndarray, np.ndarray]:
+    """Refit the axis below the angle grid: at every pixel along the middle of the screw (20-90 % of its length from
+    the head), the centre of the bar is the contrast-weighted mean offset across it (the flanks' linear trend removed);
+    a straight line through those centres is the axis. Returns head and tip moved onto it (same positions along)."""
+    from scipy import ndimage
+
+    length = float(np.hypot(*(tip - head)))
+    u = (tip - head) / max(length, 1e-9)
+    n = np.array([-u[1], u[0]])
+    s = np.arange(0.2 * length, 0.9 * length, 1.0)
+    o = np.arange(-2.0 * width, 2.0 * width + 0.5, 0.5)
+    pts = head[None, None, :] + s[:, None, None] * u + o[None, :, None] * n
+    prof = ndimage.map_coordinates(img, [pts[..., 1], pts[..., 0]], order=1, mode="nearest")
+    prof = ndimage.uniform_filter1d(prof, size=max(3, int(width)), axis=0)  # average along the screw: less noise
+    flank = np.abs(o) >= width
+    centres, weights = [], []
+    for row in prof:
+        trend = np.polyval(np.polyfit(o[flank], row[flank], 1), o)
+        c = np.clip(row - trend, 0.0, None)
+        core = np.abs(o) <= 0.75 * width
+        if c[core].sum() <= 0:
+            centres.append(0.0)
+            weights.append(0.0)
+            continue
+        centres.append(float((c[core] * o[core]).sum() / c[core].sum()))
+        weights.append(float(c[core].sum()))
+    w = np.asarray(weights)
+    if (w > 0).sum() < 5:
+        return head, tip
+    slope, offset = np.polyfit(s, np.asarray(centres), 1, w=np.sqrt(w))
+    shift = lambda t: t * u + (slope * t + offset) * n  # noqa: E731
+    new_head, new_tip = head + shift(0.0), head + shift(length)
+    return new_head, new_tip
 
 
 def _refine_ends(img: np.ndarray, head: np.ndarray, tip: np.ndarray, width: float) -> tuple[np.ndarray, np.ndarray]:
