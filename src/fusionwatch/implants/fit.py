@@ -23,6 +23,8 @@ __all__ = ["FIT_ANGLES_DEG", "FIT_MIN_CONTRAST", "ScrewFit", "fit_lateral_screw"
 
 SCREW_LENGTH_MM = 45.0
 """Prior screw length (pedicle screws at L5/S1: 40-50 mm)."""
+LENGTH_RANGE = (0.85, 1.15)
+"""Refined screw lengths outside this range of the prior (40-50 mm of 45 mm) are replaced by the prior from the tip."""
 SCREW_WIDTH_MM = 6.5
 """Prior screw width (6-7.5 mm)."""
 ENDPLATE_MM = 40.0
@@ -163,6 +165,10 @@ def fit_lateral_screw(
     blurred = cv2.GaussianBlur(img, (0, 0), max(0.6, 0.1 * width))
     head, tip = _refine_axis(blurred, tip - d * length, tip, width)
     head, tip = _refine_ends(blurred, head, tip, width)
+    found = float(np.hypot(*(tip - head)))
+    if not LENGTH_RANGE[0] * length <= found <= LENGTH_RANGE[1] * length:
+        # the head end ran into the rod and tulip (or stopped in a dark patch): keep the prior length from the tip
+        head = tip - (tip - head) / max(found, 1e-9) * length
     return ScrewFit(head, tip, width, score, snr)
 
 
