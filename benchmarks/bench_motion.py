@@ -161,8 +161,14 @@ def spineweb_pair(root: Path, index: int, angle_deg: float, shift_px: tuple[floa
     truth = {}
     for level in ("L4-L5",):
         seg = parse_level(level)
-        a, t_mm, pct = _segment_motion(
-            segment_points(lm, seg), transforms[seg.upper.value], transforms[seg.lower.value], 1.0, spacing, spacing
+        a, t_mm, pct, _, _ = _segment_motion(
+            segment_points(lm, seg),
+            segment_points(lm_e, seg),
+            transforms[seg.upper.value],
+            transforms[seg.lower.value],
+            1.0,
+            spacing,
+            spacing,
         )
         truth[level] = {"angle_deg": a, "translation_mm": t_mm, "translation_percent": pct}
     return Pair(flexion, extension, lm, lm_e, truth, ("L4-L5",), "spineweb-warped")

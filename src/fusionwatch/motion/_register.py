@@ -79,6 +79,19 @@ S1_DEPTH_RATIOS = (S1_BODY_DEPTH_RATIO, 0.75)
 """S1 region depths tried in turn: the shallow one (least iliac overlap) first, a deeper one when it matches weakly."""
 S1_MIN_ECC = 0.6
 """Nominal-run correlation below which the next S1 region depth is tried (the best one is kept)."""
+S1_CHECK_DEPTHS = (0.25, 0.35, 0.5, 0.75)
+"""S1 region depths (x the endplate length) registered once each to measure how much the S1 answer depends on the
+drawn region. On the simulator's films a correct S1 match gives rotations within ~1 deg at every depth; a wrong
+optimum (iliac overlap, a badly placed S1 landmark) gives rotations that scatter by 5-15 deg. The scatter (RMS
+deviation of the segment's angle and translation from the nominal) is added to the uncertainty."""
+WEAK_MATCH_ANGLE_SD_DEG = 5.0
+WEAK_MATCH_TRANSLATION_SD_MM = 2.5
+WEAK_MATCH_TRANSLATION_SD_PERCENT = 6.0
+"""Floors of the reported SD when a body of the segment matches weakly (nominal correlation < :data:`MIN_ECC`) or
+ambiguously (S1 angle scatter between region depths > :data:`AMBIGUOUS_REGION_ANGLE_DEG`): the registration then says
+little, and a confident number would let a classifier raise a false finding."""
+AMBIGUOUS_REGION_ANGLE_DEG = 1.5
+"""S1 region-depth angle scatter (RMS, deg) above which the S1 match is treated as ambiguous (weak-match floors)."""
 OPTIMUM_TOLERANCE_DEG = 2.0
 OPTIMUM_TOLERANCE_FRACTION = 0.05
 """Runs further than this (rotation, shift as a fraction of the body size) from the best-correlated run converged to
@@ -110,6 +123,8 @@ class BodyRegistration:
     level: Level
     transforms: tuple[np.ndarray, ...]
     ecc: tuple[float, ...]
+    region_variants: tuple[np.ndarray, ...] = ()
+    """Nominal transforms of the same body registered with other region depths (S1 only; see S1_CHECK_DEPTHS)."""
 
     @property
     def nominal(self) -> np.ndarray:
@@ -390,6 +405,16 @@ def _register_level(
             )
     assert best is not None
     transforms, eccs, failures, of, _ = best
+    variants: list[np.ndarray] = []
+    if level is Level.S1 and transforms:
+        for depth in S1_CHECK_DEPTHS:
+            ov, oe = body_outline(lm_f, level, depth), body_outline(lm_e, level, depth)
+            if np.allclose(ov, of):
+                continue
+            try:
+                variants.append(register_body(flex.pixels, ext.pixels, ov, rigid_from_points(ov, oe))[0])
+            except RegistrationError:
+                continue
     centre, size = of.mean(0), float(np.ptp(of, axis=0).max())
     width = float(np.hypot(*(of[1] - of[0])))
     height = float(np.hypot(*((of[3] + of[2]) / 2 - (of[0] + of[1]) / 2)))
@@ -420,7 +445,10 @@ def _register_level(
         warnings.append(
             f"{level.value}: {len(transforms) - len(keep)} registration run(s) converged elsewhere and were dropped."
         )
-    return BodyRegistration(level, tuple(transforms[i] for i in keep), tuple(eccs[i] for i in keep)), warnings
+    return (
+        BodyRegistration(level, tuple(transforms[i] for i in keep), tuple(eccs[i] for i in keep), tuple(variants)),
+        warnings,
+    )
 
 
 def _check_inputs(flexion: Radiograph, extension: Radiograph, lm_f: Landmarks, lm_e: Landmarks) -> list[str]:
@@ -451,22 +479,64 @@ def _check_inputs(flexion: Radiograph, extension: Radiograph, lm_f: Landmarks, l
     return sorted(set(warnings), key=warnings.index)
 
 
-def _segment_motion(
-    pts_f: dict[str, np.ndarray], mu: np.ndarray, ml: np.ndarray, sign: float, sf: Spacing | None, se: Spacing | None
-) -> tuple[float, float | None, float]:
-    """Angle change (deg, lordosis +), translation (mm or None) and translation % for one pair of body transforms."""
-    angle = sign * (rotation_deg(mu) - rotation_deg(ml))
-    angle = (angle + 180.0) % 360.0 - 180.0
-    lf = (pts_f["lower_sup_ant"], pts_f["lower_sup_post"])
-    p_e = apply(mu, pts_f["upper_inf_post"][None])[0]
-    le = tuple(apply(ml, q[None])[0] for q in lf)
-    slip_f_px, depth_px = slip_along(pts_f["upper_inf_post"] - lf[1], lf, None)
-    slip_e_px, _ = slip_along(p_e - le[1], le, None)
+def _slip_change(
+    flex_anchors: tuple[np.ndarray, np.ndarray, np.ndarray],
+    ext_anchors: tuple[np.ndarray, np.ndarray, np.ndarray],
+    sf: Spacing | None,
+    se: Spacing | None,
+) -> tuple[float | None, float]:
+    """Slip on extension minus on flexion from anchors (p, a, q) on each film: mm (or None), % of the flexion depth."""
+    (pf, af, qf), (pe, ae, qe) = flex_anchors, ext_anchors
+    slip_f_px, depth_px = slip_along(pf - qf, (af, qf), None)
+    slip_e_px, _ = slip_along(pe - qe, (ae, qe), None)
     percent = (slip_e_px - slip_f_px) / depth_px * 100.0
     mm = None
     if sf is not None and se is not None:
-        mm = slip_along(p_e - le[1], le, se)[0] - slip_along(pts_f["upper_inf_post"] - lf[1], lf, sf)[0]
-    return angle, mm, percent
+        mm = slip_along(pe - qe, (ae, qe), se)[0] - slip_along(pf - qf, (af, qf), sf)[0]
+    return mm, percent
+
+
+def _rms_deviation(values: Sequence[float | None], ref: float | None) -> float:
+    """RMS deviation of ``values`` from ``ref`` (0 when there are none)."""
+    got = [v for v in values if v is not None]
+    if not got or ref is None:
+        return 0.0
+    return math.sqrt(float(np.mean([(v - ref) ** 2 for v in got])))
+
+
+def _segment_motion(
+    pts_f: dict[str, np.ndarray],
+    pts_e: dict[str, np.ndarray],
+    mu: np.ndarray,
+    ml: np.ndarray,
+    sign: float,
+    sf: Spacing | None,
+    se: Spacing | None,
+) -> tuple[float, float | None, float, float | None, float]:
+    """Motion of one segment from one pair of body transforms (upper ``mu``, lower ``ml``, flexion -> extension).
+
+    The slip anchors (upper posterior-inferior corner p, lower superior endplate a, q) are taken twice: from the flexion
+    landmarks mapped forward by the transforms, and from the extension landmarks mapped back. The translation is the
+    mean of the two; half their difference measures how much the answer depends on where the anchors were clicked
+    (the body rotates between the films, so an anchor misplaced by d moves the slip change by ~ d x rotation).
+
+    Returns
+    -------
+    angle_deg, translation_mm (None uncalibrated), translation_percent, anchor_term_mm, anchor_term_percent
+    """
+    angle = sign * (rotation_deg(mu) - rotation_deg(ml))
+    angle = (angle + 180.0) % 360.0 - 180.0
+    keys = ("upper_inf_post", "lower_sup_ant", "lower_sup_post")
+    maps = (mu, ml, ml)
+    fwd_f = tuple(pts_f[k] for k in keys)
+    fwd_e = tuple(apply(m, q[None])[0] for m, q in zip(maps, fwd_f, strict=True))
+    back_e = tuple(pts_e[k] for k in keys)
+    back_f = tuple(apply(np.linalg.inv(m), q[None])[0] for m, q in zip(maps, back_e, strict=True))
+    mm1, pc1 = _slip_change(fwd_f, fwd_e, sf, se)  # type: ignore[arg-type]
+    mm2, pc2 = _slip_change(back_f, back_e, sf, se)  # type: ignore[arg-type]
+    mm = None if mm1 is None or mm2 is None else (mm1 + mm2) / 2
+    mm_term = None if mm1 is None or mm2 is None else abs(mm1 - mm2) / 2
+    return angle, mm, (pc1 + pc2) / 2, mm_term, abs(pc1 - pc2) / 2
 
 
 def landmark_motion(
@@ -556,17 +626,39 @@ def register_motion(
     sf, se = flexion.spacing, extension.spacing
     results = []
     for seg in segments:
-        pts_f = segment_points(lm_flexion, seg)
+        pts_f, pts_e = segment_points(lm_flexion, seg), segment_points(lm_extension, seg)
         bu, bl = bodies[seg.upper], bodies[seg.lower]
         n = min(len(bu.transforms), len(bl.transforms))
-        per_run = [_segment_motion(pts_f, bu.transforms[k], bl.transforms[k], sign, sf, se) for k in range(n)]
+        per_run = [_segment_motion(pts_f, pts_e, bu.transforms[k], bl.transforms[k], sign, sf, se) for k in range(n)]
         ang = np.array([r[0] for r in per_run])
         pct = np.array([r[2] for r in per_run])
         mm = np.array([r[1] for r in per_run], float) if per_run[0][1] is not None else None
+        # anchor term: flexion-anchored vs extension-anchored translation (run 0)
+        anchor_mm, anchor_pct = per_run[0][3] or 0.0, per_run[0][4]
+        # region term: the same segment with the other region depths of each body (S1), RMS deviation from run 0
+        variants = [_segment_motion(pts_f, pts_e, m, bl.nominal, sign, sf, se) for m in bu.region_variants]
+        variants += [_segment_motion(pts_f, pts_e, bu.nominal, m, sign, sf, se) for m in bl.region_variants]
 
-        def sd(a: np.ndarray, model: float) -> float:
+        region_angle = _rms_deviation([v[0] for v in variants], per_run[0][0])
+        region_mm = _rms_deviation([v[1] for v in variants], per_run[0][1]) if mm is not None else 0.0
+        region_pct = _rms_deviation([v[2] for v in variants], per_run[0][2])
+        weak = min(bu.ecc[0], bl.ecc[0]) < MIN_ECC or region_angle > AMBIGUOUS_REGION_ANGLE_DEG
+        floors = {
+            "angle": WEAK_MATCH_ANGLE_SD_DEG if weak else 0.0,
+            "mm": WEAK_MATCH_TRANSLATION_SD_MM if weak else 0.0,
+            "percent": WEAK_MATCH_TRANSLATION_SD_PERCENT if weak else 0.0,
+        }
+        extra = {"angle": (region_angle,), "mm": (region_mm, anchor_mm), "percent": (region_pct, anchor_pct)}
+        own_warn = []
+        if region_angle > 2.0 * ANGLE_MODEL_SD_DEG:
+            own_warn.append(
+                f"{seg.name}: the result depends on the S1 region drawn (angle scatter {region_angle:.1f} deg "
+                "between region depths): the S1 match is ambiguous; the uncertainty includes it."
+            )
+
+        def sd(a: np.ndarray, model: float, kind: str = "angle", floors: dict = floors, extra: dict = extra) -> float:
             spread = float(np.std(a, ddof=1)) if len(a) > 1 else 0.0
-            return math.hypot(spread, model)
+            return max(floors[kind], math.sqrt(spread**2 + model**2 + sum(t**2 for t in extra[kind])))
 
         def spread(a: np.ndarray) -> float:
             return round(float(np.std(a, ddof=1)), 4) if len(a) > 1 else float("nan")
@@ -577,7 +669,15 @@ def register_motion(
             "runs": n,
             "angle_runs_deg": [round(float(a), 4) for a in ang],
             "translation_percent_runs": [round(float(p), 4) for p in pct],
-            "translation_percent_sd": sd(pct, TRANSLATION_MODEL_SD_PERCENT),
+            "translation_percent_sd": sd(pct, TRANSLATION_MODEL_SD_PERCENT, "percent"),
+            "region_term": {
+                "angle_deg": round(region_angle, 4),
+                "translation_mm": round(region_mm, 4),
+                "translation_percent": round(region_pct, 4),
+                "variants": len(variants),
+            },
+            "anchor_term": {"translation_mm": round(anchor_mm, 4), "translation_percent": round(anchor_pct, 4)},
+            "weak_match": weak,
             "angle_run_spread_deg": spread(ang),
             "translation_run_spread": spread(mm if mm is not None else pct),
             "spacing": None if sf is None else {"dx_mm": sf.dx_mm, "dy_mm": sf.dy_mm, "source": sf.source.value},
@@ -591,13 +691,14 @@ def register_motion(
                 for b in (bu, bl)
             },
             "uncertainty": (
-                "SD = sqrt(spread over registration runs with perturbed start pose and body region^2 + model term^2); "
-                f"model terms {ANGLE_MODEL_SD_DEG} deg, {TRANSLATION_MODEL_SD_MM} mm"
+                "SD = sqrt(run spread^2 + model term^2 + S1 region-depth term^2 + anchor term^2 (translation)), "
+                f"model terms {ANGLE_MODEL_SD_DEG} deg, {TRANSLATION_MODEL_SD_MM} mm; at least "
+                f"{WEAK_MATCH_ANGLE_SD_DEG} deg / {WEAK_MATCH_TRANSLATION_SD_MM} mm when a body matches weakly"
             ),
         }
         levels_named = tuple(lv.value + ":" for lv in Level)
         own = (seg.upper.value + ":", seg.lower.value + ":")
-        seg_warn = tuple(w for w in warnings if not w.startswith(levels_named) or w.startswith(own))
+        seg_warn = tuple(w for w in warnings if not w.startswith(levels_named) or w.startswith(own)) + tuple(own_warn)
         results.append(
             MotionResult(
                 level=seg.name,
@@ -605,9 +706,9 @@ def register_motion(
                 angle_sd_deg=sd(ang, ANGLE_MODEL_SD_DEG),
                 translation_mm=None if mm is None else float(np.median(mm)),
                 translation_percent=float(np.median(pct)),
-                translation_sd=sd(mm, TRANSLATION_MODEL_SD_MM)
+                translation_sd=sd(mm, TRANSLATION_MODEL_SD_MM, "mm")
                 if mm is not None
-                else sd(pct, TRANSLATION_MODEL_SD_PERCENT),
+                else sd(pct, TRANSLATION_MODEL_SD_PERCENT, "percent"),
                 translation_sd_unit=Unit.MM if mm is not None else Unit.PERCENT,
                 method=METHOD,
                 evidence=evidence,

@@ -90,10 +90,18 @@ def classify_motion(
         evidence["translation_judged"] = "no: films uncalibrated (translation only in % of endplate depth)"
     if result.landmark_difference is not None:
         evidence["landmark_difference_angle_deg"] = round(result.landmark_difference.angle_deg, 3)
-    z = s.confidence_z
     t_text = "" if t_mm is None else f", translation {result.translation_mm:+.2f} +/- {t_sd:.2f} mm"
     values = f"{result.level}: angular motion {result.angle_deg:+.2f} +/- {a_sd:.2f} deg{t_text}"
-    if (inst_angle is not None and angle > inst_angle) or (t_mm is not None and t_mm > s.instability_translation_mm):
+    z = s.confidence_z
+    # instability only when confident: the value minus z SD is above the limit (a weak or ambiguous registration
+    # carries a large SD and cannot raise it)
+    unstable = (inst_angle is not None and angle - z * a_sd > inst_angle) or (
+        t_mm is not None and t_mm - z * t_sd > s.instability_translation_mm
+    )
+    maybe_unstable = (inst_angle is not None and angle > inst_angle) or (
+        t_mm is not None and t_mm > s.instability_translation_mm
+    )
+    if unstable:
         return Finding(
             "segmental_instability",
             Severity.ACTION,
@@ -107,6 +115,17 @@ def classify_motion(
         "(modified Lee / device-trial criteria, CLINICAL.md); indeterminate within "
         f"{z} SD of a threshold"
     )
+    if maybe_unstable:
+        return Finding(
+            "motion_indeterminate",
+            Severity.WATCH,
+            f"{values}: above the instability limits, but the uncertainty is too large to call it; check the "
+            "registration overlay, or repeat the films.",
+            evidence,
+            f"> {inst_angle} deg or > {s.instability_translation_mm} mm by more than {z} SD "
+            "(AOMSI, AMA Guides 5th ed.)",
+            films,
+        )
     above = angle - z * a_sd > s.fusion_angle_deg or (t_mm is not None and t_mm - z * t_sd > s.fusion_translation_mm)
     below = angle + z * a_sd < s.fusion_angle_deg and (t_mm is None or t_mm + z * t_sd < s.fusion_translation_mm)
     if above:

@@ -285,8 +285,14 @@ def synthetic_pair(
     truth = {}
     for name in ("L4-L5", "L5-S1"):
         seg = parse_level(name)
-        a, t_mm, pct = _segment_motion(
-            segment_points(lm_f, seg), transforms[seg.upper.value], transforms[seg.lower.value], sign, spacing, spacing
+        a, t_mm, pct, _, _ = _segment_motion(
+            segment_points(lm_f, seg),
+            segment_points(lm_e, seg),
+            transforms[seg.upper.value],
+            transforms[seg.lower.value],
+            sign,
+            spacing,
+            spacing,
         )
         truth[name] = {"angle_deg": a, "translation_mm": t_mm, "translation_percent": pct}
     return SyntheticPair(flex, ext, lm_f, lm_e, truth, transforms, metal)
