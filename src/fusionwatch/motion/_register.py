@@ -362,19 +362,90 @@ def _runs(
     size: float,
     runs: int,
     rng: np.random.Generator,
+    *,
+    reverse: bool = False,
 ) -> tuple[list[np.ndarray], list[float], list[str]]:
-    """Run 0 from the landmark start, runs 1.. from perturbed starts and regions."""
+    """Run 0 from the landmark start, runs 1.. from perturbed starts and regions.
+
+    With ``reverse`` the region is drawn on the extension film (``outline``, ``init`` extension -> flexion) and
+    registered onto the flexion film; the transforms returned are still flexion -> extension."""
     transforms, eccs, failures = [], [], []
+    src, dst = (ext, flex) if reverse else (flex, ext)
     for k in range(runs):
         start = init if k == 0 else _perturb(init, centre, size, rng)
         try:
-            m, rho = register_body(flex.pixels, ext.pixels, outline, start, margin=ROI_MARGINS[k % len(ROI_MARGINS)])
+            m, rho = register_body(src.pixels, dst.pixels, outline, start, margin=ROI_MARGINS[k % len(ROI_MARGINS)])
         except RegistrationError as exc:
             failures.append(str(exc))
             continue
-        transforms.append(m)
+        transforms.append(np.linalg.inv(m) if reverse else m)
         eccs.append(rho)
     return transforms, eccs, failures
+
+
+def _s1_both_ways(
+    flex: Radiograph,
+    ext: Radiograph,
+    lm_f: Landmarks,
+    lm_e: Landmarks,
+    depth: float,
+    forward: tuple[list[np.ndarray], list[float], list[str]],
+    runs: int,
+    rng: np.random.Generator,
+) -> tuple[list[np.ndarray], list[float], list[str], list[np.ndarray], list[str]]:
+    """S1 registered both ways and with every region depth of :data:`S1_CHECK_DEPTHS`.
+
+    The S1 region is drawn from two corners, so a misplaced S1 landmark on one film misplaces the region, and the
+    iliac wings overlap the sacrum: the forward match (region drawn on the flexion film) can then land in a wrong
+    optimum that still correlates well. The same region drawn on the extension film and registered onto the flexion
+    film is a second, independent answer. When the two disagree (> :data:`OPTIMUM_TOLERANCE_DEG`), the direction whose
+    answer depends less on the region depth is kept. The other direction's answer and the other depths are returned as
+    region variants: their scatter goes into the uncertainty.
+
+    Returns
+    -------
+    transforms, eccs, failures, region_variants, warnings
+    """
+    transforms, eccs, failures = forward
+
+    def nominal(reverse: bool, d: float) -> np.ndarray | None:
+        of, oe = body_outline(lm_f, Level.S1, d), body_outline(lm_e, Level.S1, d)
+        init = rigid_from_points(of, oe)
+        try:
+            if reverse:
+                return np.linalg.inv(register_body(ext.pixels, flex.pixels, oe, np.linalg.inv(init))[0])
+            return register_body(flex.pixels, ext.pixels, of, init)[0]
+        except RegistrationError:
+            return None
+
+    others = [d for d in S1_CHECK_DEPTHS if not math.isclose(d, depth)]
+    fwd_var = [m for m in (nominal(False, d) for d in others) if m is not None]
+    rev_nom = nominal(True, depth)
+    rev_var = [m for m in (nominal(True, d) for d in others) if m is not None]
+    if rev_nom is None:
+        return transforms, eccs, failures, fwd_var, ["S1: the reverse registration (extension as template) failed."]
+
+    def scatter(ms: list[np.ndarray], ref: np.ndarray) -> float:
+        return _rms_deviation([rotation_deg(m) for m in ms], rotation_deg(ref))
+
+    gap = abs(rotation_deg(rev_nom) - rotation_deg(transforms[0]))
+    if gap <= OPTIMUM_TOLERANCE_DEG:
+        return transforms, eccs, failures, [*fwd_var, rev_nom], []
+    s_f, s_r = scatter(fwd_var, transforms[0]), scatter(rev_var, rev_nom)
+    warnings = [
+        f"S1: the registrations with the region drawn on the flexion and on the extension film disagree by "
+        f"{gap:.1f} deg (region-depth scatter {s_f:.1f} vs {s_r:.1f} deg); the steadier one was kept and the "
+        "uncertainty includes the disagreement."
+    ]
+    if s_r >= s_f:
+        return transforms, eccs, failures, [*fwd_var, rev_nom], warnings
+    of, oe = body_outline(lm_f, Level.S1, depth), body_outline(lm_e, Level.S1, depth)
+    init = np.linalg.inv(rigid_from_points(of, oe))
+    size = float(np.ptp(oe, axis=0).max())
+    r_t, r_e, r_f = _runs(flex, ext, oe, init, oe.mean(0), size, runs, rng, reverse=True)
+    if not r_t:
+        return transforms, eccs, failures, [*fwd_var, rev_nom], warnings
+    return r_t, r_e, r_f, [*rev_var, transforms[0]], warnings
 
 
 def _register_level(
@@ -388,7 +459,7 @@ def _register_level(
 ) -> tuple[BodyRegistration, list[str]]:
     warnings = []
     depths = S1_DEPTH_RATIOS if level is Level.S1 else (S1_BODY_DEPTH_RATIO,)
-    best: tuple[list[np.ndarray], list[float], list[str], np.ndarray, float] | None = None
+    best: tuple[list[np.ndarray], list[float], list[str], np.ndarray, float, float] | None = None
     for depth in depths:
         of, oe = body_outline(lm_f, level, depth), body_outline(lm_e, level, depth)
         init = rigid_from_points(of, oe)
@@ -396,7 +467,7 @@ def _register_level(
         transforms, eccs, failures = _runs(flex, ext, of, init, centre, size, runs, rng)
         nominal = eccs[0] if eccs else -1.0
         if best is None or nominal > best[4]:
-            best = (transforms, eccs, failures, of, nominal)
+            best = (transforms, eccs, failures, of, nominal, depth)
         if nominal >= S1_MIN_ECC:
             break
         if level is Level.S1 and depth != depths[-1]:
@@ -404,17 +475,13 @@ def _register_level(
                 f"S1: weak match of the region near the endplate ({nominal:.2f}); a deeper region was tried."
             )
     assert best is not None
-    transforms, eccs, failures, of, _ = best
+    transforms, eccs, failures, of, _, used_depth = best
     variants: list[np.ndarray] = []
     if level is Level.S1 and transforms:
-        for depth in S1_CHECK_DEPTHS:
-            ov, oe = body_outline(lm_f, level, depth), body_outline(lm_e, level, depth)
-            if np.allclose(ov, of):
-                continue
-            try:
-                variants.append(register_body(flex.pixels, ext.pixels, ov, rigid_from_points(ov, oe))[0])
-            except RegistrationError:
-                continue
+        transforms, eccs, failures, variants, w = _s1_both_ways(
+            flex, ext, lm_f, lm_e, used_depth, (transforms, eccs, failures), runs, rng
+        )
+        warnings.extend(w)
     centre, size = of.mean(0), float(np.ptp(of, axis=0).max())
     width = float(np.hypot(*(of[1] - of[0])))
     height = float(np.hypot(*((of[3] + of[2]) / 2 - (of[0] + of[1]) / 2)))
