@@ -5,7 +5,13 @@ Three sources of pairs with known motion:
 1. synthetic pairs drawn by :func:`fusionwatch.motion.synth.synthetic_pair` (textured bodies, half with implants);
 2. real SpineWeb AP films (``../shared/data/spineweb16-ap``) where the L4 body region is moved by a known rigid
    transform relative to L5 and the whole film is repositioned (skipped when the data are absent);
-3. simulated flexion/extension films from :func:`fusionwatch.sim.simulate_journey` (skipped until it exists).
+3. simulated flexion/extension films from :func:`fusionwatch.sim.simulate_journey` (skipped until it exists);
+4. every flexion/extension pair of the five README demo journeys (:func:`fusionwatch.sim.demo_journeys`, fixed seeds,
+   1000 x 1250 px), run twice without re-click noise: with the simulator's exact landmark files, and with the landmarks
+   of the automatic detector (:func:`fusionwatch.detect.detect_landmarks`), which is what ingest uses when a film has no
+   landmark file. True motion = extension minus flexion of ``truth["motion"]`` (each relative to the neutral film).
+   Each level is listed with PASS when within 0.5 deg and 0.5 mm of the truth, and whether the truth lies within
+   1.96 reported SD.
 
 Both methods start from the same landmarks with simulated re-clicking noise: each corner moves by an isotropic Gaussian
 with SD = :data:`CLICK_SD_FRACTION` x the endplate length, chosen so that the landmark-difference angle has an SD of
@@ -19,10 +25,12 @@ from __future__ import annotations
 import math
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -144,7 +152,7 @@ def spineweb_pair(root: Path, index: int, angle_deg: float, shift_px: tuple[floa
         )
 
     moved_all, moved_l4 = warp(g), warp(g @ local)
-    mask = np.zeros((h, w), np.float32)
+    mask: np.ndarray = np.zeros((h, w), np.float32)
     grown = apply(g @ local, c + (l4 - c) * 1.15)
     cv2.fillPoly(mask, [np.round(grown).astype(np.int32)], 1.0)
     mask = cv2.GaussianBlur(mask, (0, 0), 2.0)
@@ -253,11 +261,79 @@ def simulated_pairs(out: Path, seeds: tuple[int, ...] = (0,)) -> Iterator[Pair]:
 
 
 # ------------------------------------------------------------------------------------------------------------ running
-def evaluate(pairs: Iterator[Pair], seed: int = 7) -> dict[str, list[dict[str, float]]]:
+def demo_pairs(out: Path, detector: bool) -> Iterator[Pair]:
+    """Flexion/extension pairs of the README demo journeys, with the landmark files or the detector's landmarks."""
+    import json
+
+    from fusionwatch.detect import detect_landmarks
+    from fusionwatch.io import read_landmarks, read_radiograph
+    from fusionwatch.sim import demo_journeys
+
+    for path in demo_journeys(out):
+        journey = json.loads(path.read_text())
+        by_visit: dict[str, dict[str, dict]] = {}
+        for f in journey["films"]:
+            if f["view"] in ("flexion", "extension"):
+                by_visit.setdefault(f["visit"], {})[f["view"]] = f
+        for visit, pair in by_visit.items():
+            if set(pair) != {"flexion", "extension"}:
+                continue
+            fl, ex = pair["flexion"], pair["extension"]
+            flex = read_radiograph(path.parent / fl["file"], view=View.FLEXION)
+            ext = read_radiograph(path.parent / ex["file"], view=View.EXTENSION)
+            truth: dict[str, dict[str, float | None]] = {}
+            for level in ("L4-L5", "L5-S1"):
+                k = level.replace("-", "_")
+                mf, me = fl["truth"]["motion"], ex["truth"]["motion"]
+                truth[level] = {
+                    "angle_deg": me[f"{k}_rotation_deg"] - mf[f"{k}_rotation_deg"],
+                    "translation_mm": me[f"{k}_translation_mm"] - mf[f"{k}_translation_mm"],
+                    "translation_percent": None,
+                }
+            label = f"demo {'detector' if detector else 'file'} landmarks: {journey['scenario']} {visit}"
+            try:
+                if detector:
+                    lm_f, lm_e = detect_landmarks(flex), detect_landmarks(ext)
+                else:
+                    lm_f, lm_e = (
+                        read_landmarks(path.parent / fl["landmarks"]),
+                        read_landmarks(path.parent / ex["landmarks"]),
+                    )
+            except Exception as exc:  # noqa: BLE001 - a detector failure is reported, not fatal
+                print(f"  {label}: landmarks failed: {exc}")
+                continue
+            yield Pair(flex, ext, lm_f, lm_e, truth, tuple(truth), label)
+
+
+def demo_report(rows: dict[str, list[dict[str, float]]]) -> str:
+    """One line per demo pair and level: errors, reported SDs, PASS (0.5 deg / 0.5 mm), truth within 1.96 SD."""
+    lines = [
+        "| pair | level | angle error (deg) / SD | translation error (mm) / SD | within 0.5 deg & 0.5 mm | "
+        "truth within 1.96 SD |",
+        "|---|---|---|---|---|---|",
+    ]
+    for label, rs in rows.items():
+        for r in rs:
+            if r.get("failed"):
+                lines.append(f"| {label} | - | failed | failed | no | - |")
+                continue
+            ae, te = r["angle_err"], r.get("trans_err", float("nan"))
+            ok = abs(ae) <= 0.5 and abs(te) <= 0.5
+            cover = abs(ae) <= 1.96 * r["angle_sd"] and abs(te) <= 1.96 * r.get("trans_sd", float("nan"))
+            lines.append(
+                f"| {label} | {r['level']} | {ae:+.2f} / {r['angle_sd']:.2f} | {te:+.2f} / "
+                f"{r.get('trans_sd', float('nan')):.2f} | {'PASS' if ok else 'fail'} | {'yes' if cover else 'NO'} |"
+            )
+    return "\n".join(lines)
+
+
+def evaluate(pairs: Iterator[Pair], seed: int = 7, noise: bool = True) -> dict[str, list[dict[str, float]]]:
     rng = np.random.default_rng(seed)
     rows: dict[str, list[dict[str, float]]] = {}
     for pair in pairs:
-        lm_f, lm_e = reclick(pair.lm_flexion, rng), reclick(pair.lm_extension, rng)
+        lm_f, lm_e = pair.lm_flexion, pair.lm_extension
+        if noise:
+            lm_f, lm_e = reclick(lm_f, rng), reclick(lm_e, rng)
         t0 = time.perf_counter()
         try:
             results = register_motion(pair.flexion, pair.extension, lm_f, lm_e, levels=pair.levels)
@@ -270,7 +346,8 @@ def evaluate(pairs: Iterator[Pair], seed: int = 7) -> dict[str, list[dict[str, f
             t = pair.truth[r.level]
             true_angle, true_mm = float(t["angle_deg"] or 0.0), t.get("translation_mm")
             lm = r.landmark_difference
-            row = {
+            row: dict[str, Any] = {
+                "level": r.level,
                 "angle_err": r.angle_deg - true_angle,
                 "angle_sd": r.angle_sd_deg,
                 "lm_angle_err": (lm.angle_deg if lm else float("nan")) - true_angle,
@@ -287,7 +364,7 @@ def evaluate(pairs: Iterator[Pair], seed: int = 7) -> dict[str, list[dict[str, f
 
 
 def _stat(rows: list[dict[str, float]], key: str) -> tuple[float, float, float]:
-    v = np.array([r[key] for r in rows if key in r])
+    v = np.array([r[key] for r in rows if key in r], float)
     if v.size == 0:
         return (float("nan"),) * 3
     return float(v.mean()), float(v.std(ddof=1)) if v.size > 1 else float("nan"), float(np.abs(v).max())
@@ -324,11 +401,15 @@ def main(argv: list[str] | None = None) -> None:
     rows: dict[str, list[dict[str, float]]] = {}
     rows.update(evaluate(synthetic_pairs(n)))
     rows.update(evaluate(spineweb_pairs(n)))
-    import tempfile
-
     with tempfile.TemporaryDirectory() as tmp:
         rows.update(evaluate(simulated_pairs(Path(tmp))))
     print(report(rows))
+    demo_dir = Path(os.environ.get("FUSIONWATCH_DEMO_DIR", Path(tempfile.gettempdir()) / "fusionwatch-demo-journeys"))
+    for detector in (False, True):
+        got = evaluate(demo_pairs(demo_dir, detector), noise=False)
+        pooled = {f"demo pairs, {'detector' if detector else 'file'} landmarks (no click noise)": sum(got.values(), [])}
+        print(report(pooled))
+        print(demo_report(got))
     print(f"click noise SD = {CLICK_SD_FRACTION} x endplate length; total {time.perf_counter() - t0:.0f} s")
 
 
