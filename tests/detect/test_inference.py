@@ -90,8 +90,8 @@ class TestLateral:
     """Detection on simulated lateral films never seen in training (seeds >= 900000)."""
 
     def test_accuracy_and_output(self) -> None:
-        """24 named points, mean corner error within 4 mm (budget: shipped model's held-out mean plus margin),
-        confidences in [0, 1], source names the models, facing correct."""
+        """24 named points, median error within 3.6 mm (budget: twice the shipped model's held-out median of 1.8 mm on
+        100 unseen simulated films, MODEL_CARD.md), confidences in [0, 1], source names the models, facing correct."""
         film = _sim_film(900_001)
         spacing_mm = film.truth["camera"]["patient_pixel_spacing_mm"]
         lm = detect_landmarks(Radiograph(film.pixels.astype(np.float32), view=View.LATERAL))
@@ -99,7 +99,7 @@ class TestLateral:
         assert all(0.0 <= c <= 1.0 for c in lm.confidence.values())
         errs = [math.dist(lm.points[n], p) * spacing_mm for n, p in film.landmarks.points.items() if n in lm.points]
         assert len(errs) >= 22
-        assert float(np.mean(errs)) < 4.0
+        assert float(np.median(errs)) < 3.6
         assert lateral_facing(lm) is (Facing.LEFT if film.truth["camera"]["facing"] == "left" else Facing.RIGHT)
 
     def test_mirrored_film_gives_mirrored_points(self) -> None:

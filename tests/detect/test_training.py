@@ -66,7 +66,8 @@ def test_train_export_and_resume(tmp_path: Path) -> None:
     assert r1.steps > 0 and r1.n_val > 0 and r1.val_median_px is not None
     ck = torch.load(tmp_path / "lateral-crop.ckpt", weights_only=False)
     assert ck["step"] == r1.steps
-    r2 = train(samples, tmp_path, model="lateral-crop", time_budget_min=0.1, batch_size=2, resume=True)
+    budget = ck["elapsed_s"] / 60.0 + 0.05  # a few more seconds than the first session used, however loaded the machine
+    r2 = train(samples, tmp_path, model="lateral-crop", time_budget_min=budget, batch_size=2, resume=True)
     assert r2.steps > r1.steps
 
 
