@@ -332,3 +332,54 @@ class TestMotionCli:
             ],
         )
         assert res.exit_code == 2 and "error" in res.output.lower()
+
+
+class TestHonestUncertainty:
+    """A doubtful match carries a large uncertainty instead of a confident wrong number."""
+
+    def test_uncertain_instability_is_indeterminate(self) -> None:
+        """5 mm +/- 2.5 mm is above the 4.5 mm limit but not confidently: indeterminate, not instability."""
+        f = classify_motion(_result(2.0, 0.2, INSTABILITY_TRANSLATION_MM + 0.5, 2.5))
+        assert (f.kind, f.severity) == ("motion_indeterminate", Severity.WATCH)
+        assert classify_motion(_result(2.0, 0.2, INSTABILITY_TRANSLATION_MM + 0.5, 0.1)).kind == "segmental_instability"
+
+    def test_anchor_term_covers_a_misplaced_corner(self) -> None:
+        """Exact anchors on both films: no anchor term and the exact slip change; one extension corner moved by 6 px:
+        the translation error stays within the anchor term."""
+        from fusionwatch.motion._geometry import parse_level, segment_points
+        from fusionwatch.motion._register import _segment_motion
+
+        pair = synthetic_pair(1)
+        spacing = pair.flexion.spacing
+        seg = parse_level("L5-S1")
+        mu, ml = pair.transforms["L5"], pair.transforms["S1"]
+        pf, pe = segment_points(pair.lm_flexion, seg), segment_points(pair.lm_extension, seg)
+        sign = 1.0 if pair.flexion.facing is not Facing.RIGHT else -1.0
+        angle, mm, _, term, _ = _segment_motion(pf, pe, mu, ml, sign, spacing, spacing)
+        assert angle == pytest.approx(pair.truth["L5-S1"]["angle_deg"], abs=1e-6)
+        assert mm == pytest.approx(pair.truth["L5-S1"]["translation_mm"], abs=1e-6)
+        assert term == pytest.approx(0.0, abs=1e-6)
+        moved = dict(pe, lower_sup_post=pe["lower_sup_post"] + np.array([6.0, -4.0]))
+        _, mm2, _, term2, _ = _segment_motion(pf, moved, mu, ml, sign, spacing, spacing)
+        assert term2 > 0.0
+        assert abs(mm2 - pair.truth["L5-S1"]["translation_mm"]) <= term2 + 1e-9
+
+    @pytest.mark.parametrize("tilt_deg", [12.0, 20.0])
+    def test_misplaced_s1_landmarks_do_not_give_a_confident_wrong_answer(self, tilt_deg: float) -> None:
+        """The S1 corners on the flexion film rotated about the endplate centre and moved 8 px (a bad click or a
+        detector miss): either the registration still finds the truth, or the reported SD covers the error."""
+        pair = synthetic_pair(1, angle_deg={"L4-L5": 3.0, "L5-S1": 9.0})
+        pts = dict(pair.lm_flexion.points)
+        a, p = np.array(pts["S1.superior.anterior"]), np.array(pts["S1.superior.posterior"])
+        c, t = (a + p) / 2, np.radians(tilt_deg)
+        r = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
+        for name, q in (("S1.superior.anterior", a), ("S1.superior.posterior", p)):
+            pts[name] = tuple(c + r @ (q - c) + np.array([0.0, 8.0]))
+        lm_f = pair.lm_flexion.with_points(pts)
+        (res,) = register_motion(pair.flexion, pair.extension, lm_f, pair.lm_extension, levels=("L5-S1",))
+        truth = pair.truth["L5-S1"]
+        err_a, err_t = abs(res.angle_deg - truth["angle_deg"]), abs(res.translation_mm - truth["translation_mm"])
+        assert err_a <= max(0.5, 1.96 * res.angle_sd_deg)
+        assert err_t <= max(0.5, 1.96 * res.translation_sd)
+        assert classify_motion(res).kind != "segmental_instability"
+        assert "region_term" in res.evidence and "anchor_term" in res.evidence
