@@ -1,7 +1,7 @@
 """Speed and memory of automatic landmark detection plus measurement of one film (targets: <= 1 s, <= 1 GB peak).
 
 Run: ``.venv/bin/python -m benchmarks.bench_detect``. Uses the shipped ONNX models. Films: a simulated lateral film at
-full detector size (2000 x 2500 px, from :mod:`fusionwatch.sim`), and a SpineWeb AP film from ../shared/data when present.
+full detector size (2000 x 2500 px, from :mod:`fusionwatch.sim`), and a SpineWeb AP film from ../shared/data if present.
 The peak memory is the process's maximum resident set size (``ru_maxrss``), which includes Python, numpy and
 onnxruntime themselves.
 """

@@ -1,4 +1,4 @@
-"""Tests for ``fusionwatch detect`` / ``evaluate`` / ``train`` (fusionwatch.cli.detect): outputs and user-error paths."""
+"""Tests for ``fusionwatch detect`` / ``evaluate`` / ``train`` (fusionwatch.cli.detect): outputs, user errors."""
 
 from __future__ import annotations
 

@@ -56,7 +56,8 @@ class TestRefusals:
         """Synthetic non-spine images (seeds unseen in training) are refused as 'not a lumbar radiograph'."""
         rng = np.random.default_rng(987_654 + len(kind))
         img = synthetic_non_spine(rng, kind).astype(np.float32)
-        with pytest.raises(UnsupportedImageError, match="does not look like a lumbar spine radiograph|blank|no fine structure"):
+        refused = "does not look like a lumbar spine radiograph|blank|no fine structure"
+        with pytest.raises(UnsupportedImageError, match=refused):
             detect_landmarks(Radiograph(img))
 
     @pytest.mark.shared_data

@@ -1,6 +1,6 @@
 """Pixel geometry shared by training and inference: letterboxing, crops, affine point maps, intensity normalisation.
 
-All points are ``(x, y)`` with the origin at the centre of the top-left pixel, x right, y down, in pixels. The 2 x 3 affine
+All points are ``(x, y)`` with the origin at the centre of the top-left pixel, x right, y down, pixels. The 2 x 3 affine
 matrices follow OpenCV's ``warpAffine`` convention (destination = M @ [x, y, 1] for a source point), which uses the same
 pixel-centre origin, so mapping an image and its points with the same matrix keeps them exactly in register.
 Aspect ratio is always preserved (one scale for x and y, padding elsewhere): angles are never distorted.

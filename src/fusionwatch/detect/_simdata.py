@@ -118,5 +118,14 @@ def journey_sample(seed: int, view: str | None = "lateral", max_side: int | None
     spacing_mm = film.truth.get("camera", {}).get("patient_pixel_spacing_mm")
     spacing = Spacing.isotropic(float(spacing_mm), SpacingSource.PATIENT_PLANE) if spacing_mm else None
     v = View.AP if film.view is View.AP else View.LATERAL
-    return Sample(small, _scale_points(pts, s) if s != 1.0 else pts, v, f"journey-{seed}", spacing, s,
-                  f"journey film seed {seed} ({film.view.value})", dict(film.truth), (img.shape[1], img.shape[0]))
+    return Sample(
+        small,
+        _scale_points(pts, s) if s != 1.0 else pts,
+        v,
+        f"journey-{seed}",
+        spacing,
+        s,
+        f"journey film seed {seed} ({film.view.value})",
+        dict(film.truth),
+        (img.shape[1], img.shape[0]),
+    )

@@ -1,7 +1,7 @@
 """Augmentations suited to radiographs (numpy + OpenCV; no torch).
 
 Geometric changes are returned as 2 x 3 affine matrices (see :mod:`fusionwatch.detect._geometry`) so the image and its
-points move together exactly; a horizontal flip also renames AP left/right points (lateral names are anatomical and stay).
+points move together exactly; a horizontal flip also renames AP left/right points (lateral names are anatomical).
 Intensity changes mimic exposure and processing differences (gamma, contrast, windowing), detector noise and blur, and
 metal implants (screws, rods, cages) drawn as saturated bright shapes near the lumbosacral spine.
 """

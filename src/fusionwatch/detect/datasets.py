@@ -5,7 +5,7 @@ Every reader returns :class:`Sample` objects: a grayscale image (bone bright), i
 
 Specs (``fusionwatch train --data SPEC``):
 
-==========================  ==============================================================================================
+==========================  ==========================================================================================
 ``spineweb:DIR``            SpineWeb Dataset 16 / AASCE (``filenames.csv``, ``landmarks.csv``, ``images/``): AP, L1-L5
 ``sim:N[:VIEW[:SEED]]``     N films from :mod:`fusionwatch.sim` (exact truth), seeds SEED.. (default 0), VIEW lateral/ap
 ``journey:N[:VIEW[:SEED]]`` N films from :func:`fusionwatch.sim.journey.random_film` (scenarios, visits; VIEW also
@@ -14,7 +14,7 @@ Specs (``fusionwatch train --data SPEC``):
 ``mendeley:DIR``            Spondylolisthesis Vertebral Landmark Dataset: labelme-style JSON or YOLO-pose ``.txt``
 ``coco:FILE``               COCO keypoints JSON whose category keypoint names are fusionwatch landmark names
 ``fusionwatch:DIR``         images with ``<stem>.landmarks.json`` beside them (schema ``fusionwatch.landmarks/1``)
-==========================  ==============================================================================================
+==========================  ==========================================================================================
 """
 
 from __future__ import annotations
@@ -197,7 +197,7 @@ def spineweb_patient(filename: str) -> str:
 def read_spineweb_samples(folder: str | Path, *, max_side: int | None = 1024, limit: int | None = None) -> list[Sample]:
     """SpineWeb Dataset 16 AP films with the L1-L5 corners (the 5 lowest of 17 vertebrae T1..L5).
 
-    ``landmarks.csv`` holds 68 x values divided by the width, then 68 y values divided by the height; corners per vertebra
+    ``landmarks.csv`` holds 68 x values divided by the width, then 68 y values divided by the height; the corners
     are re-sorted geometrically (a few quadrilaterals in the release break the stated order).
     """
     folder = Path(folder)
@@ -250,7 +250,7 @@ def _find_image(csv_path: Path) -> Path | None:
 
 
 def read_buu_csv(path: str | Path, image: str | Path | None = None) -> dict[str, tuple[float, float]]:
-    """Lateral landmarks of one BUU-LSPINE CSV via :func:`fusionwatch.io.read_buu_lateral_csv` (anterior by geometry)."""
+    """Lateral landmarks of one BUU-LSPINE CSV via :func:`fusionwatch.io.read_buu_lateral_csv`."""
     from fusionwatch.io import read_buu_lateral_csv
 
     lm = read_buu_lateral_csv(path, image=image)
@@ -258,7 +258,7 @@ def read_buu_csv(path: str | Path, image: str | Path | None = None) -> dict[str,
 
 
 def read_buu_samples(folder: str | Path, *, max_side: int | None = 1024) -> list[Sample]:
-    """BUU-LSPINE lateral films: every ``*.csv`` with an image of the same stem beside it. Patient = file stem prefix."""
+    """BUU-LSPINE lateral films: every ``*.csv`` with an image of the same stem beside it. Patient = stem prefix."""
     folder = Path(folder)
     samples = []
     for csv_path in sorted(folder.rglob("*.csv")):
@@ -344,7 +344,7 @@ def read_mendeley_json(path: str | Path) -> dict[str, tuple[float, float]]:
     """Landmarks from a labelme-style JSON of the Spondylolisthesis Vertebral Landmark Dataset.
 
     Accepts ``{"shapes": [{"label": "L4", "points": [[x, y] x4]}, ...]}`` (polygons/keypoint groups per vertebra) and
-    ``{"annotations"/"objects": [{"label"|"name": "L4", "keypoints": [x, y, (v), ...], "bbox": [...]}]}``. Corner order in
+    ``{"annotations"/"objects": [{"label"|"name": "L4", "keypoints": [x, y, (v), ...], "bbox": [...]}]}``. Corner order
     the file is ignored: corners are sorted geometrically, and anterior/posterior come from the S1 endplate slope.
     """
     path = Path(path)
@@ -378,7 +378,7 @@ def read_mendeley_json(path: str | Path) -> dict[str, tuple[float, float]]:
 def read_yolo_pose(
     path: str | Path, width: int, height: int, class_levels: Sequence[Level] = (Level.L3, Level.L4, Level.L5, Level.S1)
 ) -> dict[str, tuple[float, float]]:
-    """Landmarks from a YOLO-pose ``.txt`` (one line per vertebra: ``class cx cy w h x1 y1 [v1] x2 y2 ...``, normalised).
+    """Landmarks from a YOLO-pose ``.txt`` (one line per body: ``class cx cy w h x1 y1 [v1] x2 y2 ...``, normalised).
 
     The corner order of these files differs from the JSON files, so corners are sorted geometrically.
     """
@@ -551,7 +551,7 @@ def load_data(
     sim_view: str = "lateral",
     cache_dir: Path | None = None,
 ) -> list[Sample]:
-    """Read every sample a spec names (simulator films are generated now). Cached as ``.npz`` in ``cache_dir`` if given."""
+    """Read every sample a spec names (simulator films are generated now). Cached in ``cache_dir`` if given."""
     kind, arg = parse_data_spec(spec)
     key_spec = spec
     if kind in ("sim", "journey"):
@@ -564,7 +564,8 @@ def load_data(
             if len(parts) > 2:
                 sim_seed = int(parts[2])
         except ValueError:
-            raise InputError(f"sim data spec must be sim:N[:VIEW[:FIRST_SEED]] with whole numbers, got {spec!r}.") from None
+            msg = f"{kind} data spec must be {kind}:N[:VIEW[:FIRST_SEED]] with whole numbers, got {spec!r}."
+            raise InputError(msg) from None
         views = ("lateral", "ap") if kind == "sim" else ("lateral", "ap", "flexion", "extension", "any")
         if sim_view not in views:
             raise InputError(f"{kind} view must be one of {', '.join(views)}, got {sim_view!r}.")

@@ -289,7 +289,7 @@ def detect_landmarks(radiograph: Radiograph, *, models_dir: str | Path | None = 
     Parameters
     ----------
     radiograph : Radiograph
-        Any size; pixels bone bright. ``radiograph.view`` is used when given (the view model may still refuse a film that
+        Any size; pixels bone bright. ``radiograph.view`` is used when given (the view model may still refuse a film
         is clearly not a lumbar radiograph, or contradicts the declared view).
     models_dir : path, optional
         A folder of ONNX models (``view.onnx``, ``ap-film.onnx``, ``ap-crop.onnx``, ``lateral-film.onnx``,

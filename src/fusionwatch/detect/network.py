@@ -4,7 +4,7 @@ A small encoder-decoder ("UNet-lite") trained from scratch, with integral (soft-
 landmark channel's logits become a probability map by a spatial softmax, and the point is the expectation of the pixel
 positions under that map. A global-pooling head on the bottleneck gives class logits (view / facing / not-a-spine).
 
-The exported ONNX graph takes ``image`` (N, 1, H, W) float32 (normalised, see :func:`fusionwatch.detect._geometry.normalise`)
+The exported ONNX graph takes ``image`` (N, 1, H, W) float32 (see :func:`fusionwatch.detect._geometry.normalise`)
 and returns ``coords`` (N, K, 2) in input pixels (x, y; origin at the centre of the top-left input pixel), ``spread``
 (N, K) the standard deviation of each probability map in input pixels, and ``logits`` (N, C).
 """

@@ -15,7 +15,7 @@ from fusionwatch.radiograph import View
 __all__ = ["ModelSpec", "PRESETS", "VIEW_CLASSES"]
 
 VIEW_CLASSES: tuple[str, ...] = ("ap", "lateral_left", "lateral_right", "other")
-"""Classes of the view model: AP, lateral facing image-left (anterior on the left), lateral facing right, not a lumbar film."""
+"""Classes of the view model: AP, lateral facing image-left (anterior on the left), lateral facing right, other."""
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class ModelSpec:
     view : str
         ``"ap"``, ``"lateral"`` or ``"any"`` (the view classifier).
     stage : str
-        ``"film"`` (whole film letterboxed), ``"crop"`` (a box around ``crop_points`` from the film stage) or ``"view"``.
+        ``"film"`` (whole film letterboxed), ``"crop"`` (a box around ``crop_points`` from the film stage), ``"view"``.
     input_hw : (int, int)
         Network input height and width in pixels.
     point_names : tuple[str, ...]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -155,6 +156,19 @@ def _build(spec: ModelSpec):  # noqa: ANN202
     return LandmarkNet(len(spec.point_names), 0, spec.width)
 
 
+def _export(torch, module, dummy, path: Path, names: list[str]) -> None:  # noqa: ANN001
+    torch.onnx.export(
+        module,
+        (dummy,),
+        str(path),
+        input_names=["image"],
+        output_names=names,
+        opset_version=17,
+        dynamic_axes={"image": {0: "n"}, **{o: {0: "n"} for o in names}},
+        dynamo=False,
+    )
+
+
 def export_onnx(model, spec: ModelSpec, path: Path) -> Path:  # noqa: ANN001
     """Export to ONNX (opset 17, dynamic batch) and store the spec as metadata ``fusionwatch.spec``."""
     import onnx
@@ -174,16 +188,9 @@ def export_onnx(model, spec: ModelSpec, path: Path) -> Path:  # noqa: ANN001
             return out if spec.stage == "view" else (out[0], out[1])
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.onnx.export(
-        _Wrap(model).eval(),
-        (dummy,),
-        str(path),
-        input_names=["image"],
-        output_names=names,
-        opset_version=17,
-        dynamic_axes={"image": {0: "n"}, **{o: {0: "n"} for o in names}},
-        dynamo=False,
-    )
+    with warnings.catch_warnings():  # the legacy exporter warns that it is legacy
+        warnings.simplefilter("ignore", DeprecationWarning)
+        _export(torch, _Wrap(model).eval(), dummy, path, names)
     proto = onnx.load(str(path))
     entry = proto.metadata_props.add()
     entry.key, entry.value = "fusionwatch.spec", spec.to_json()

@@ -22,7 +22,7 @@ from fusionwatch.radiograph import Facing, View
 __all__ = ["ViewResult", "classify_view", "check_pixels", "synthetic_non_spine", "OTHER_THRESHOLD", "SMOOTH_THRESHOLD"]
 
 SMOOTH_THRESHOLD = 0.01
-"""Refuse images whose fine detail (image minus a 2 px Gaussian blur, on a <= 256 px sub-sample) has a standard deviation
+"""Refuse images whose fine detail (image minus a 2 px Gaussian blur, on a <= 256 px sub-sample) has a standard dev.
 under this fraction of the image's: smooth gradients. The lowest value over the 481 SpineWeb films was 0.035."""
 
 OTHER_THRESHOLD = 0.5
@@ -118,7 +118,7 @@ def synthetic_non_spine(rng: np.random.Generator, kind: str | None = None) -> np
     Parameters
     ----------
     kind : str, optional
-        ``"blank"``, ``"gradient"``, ``"noise"``, ``"photo"``, ``"chest"``, ``"document"``, ``"limb"``; random when ``None``.
+        ``"blank"``, ``"gradient"``, ``"noise"``, ``"photo"``, ``"chest"``, ``"document"``, ``"limb"``; else random.
 
     Returns
     -------
