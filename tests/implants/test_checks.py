@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pytest
 
 from fusionwatch.implants import (
@@ -177,3 +178,21 @@ def test_check_implants_runs_all() -> None:
     b_film, b_lm, b, c_film, c_lm, c = _pair(rod_gap_px=12, cage_shift_px=(15.0, 0.0), halo_mm=1.5)
     kinds = [f.kind for f in check_implants(b_film, b_lm, b, c_film, c_lm, c)]
     assert "cage_migration" in kinds and "rod_fracture_suspected" in kinds and "screw_loosening_suspected" in kinds
+
+
+def test_angle_check_skips_screws_too_short_in_pixels() -> None:
+    """A 3 deg turn is flagged on full-size screws but not when the screws span fewer than ANGLE_MIN_SCREW_PX pixels."""
+    from fusionwatch.implants.checks import ANGLE_MIN_SCREW_PX
+
+    _, b_lm, b, _, c_lm, c = _pair(l5_screw_turn_deg=3.0)
+    assert check_screw_endplate_angle(b, b_lm, c, c_lm)
+
+    def shrink(im):
+        short = []
+        for s in im.screws:
+            u = np.subtract(s.tip, s.head) / s.length_px
+            tip = tuple(np.add(s.head, u * (ANGLE_MIN_SCREW_PX - 1.0)))
+            short.append(dataclasses.replace(s, tip=tip))
+        return dataclasses.replace(im, screws=tuple(short))
+
+    assert check_screw_endplate_angle(shrink(b), b_lm, shrink(c), c_lm) == []

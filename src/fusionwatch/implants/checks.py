@@ -43,6 +43,9 @@ SCREW_ENDPLATE_ANGLE_CHANGE_DEG = 1.9
 """Screw loosening suspected when the screw-endplate angle changes by >= 1.9 deg between the immediate
 post-operative and a later film: sensitivity 75 %, specificity 89 % (PMID 24170238; CLINICAL.md "Fusion and
 hardware")."""
+ANGLE_MIN_SCREW_PX = 100.0
+"""The angle check needs screws at least this long in pixels on both films: an end error of 1 px on each end over
+100 px is ~1.1 deg, already near the 1.9 deg threshold (small films, e.g. 400 x 500 px, give ~60 px screws)."""
 SCREW_MATCH_LENGTH_TOLERANCE = 0.15
 """Screws paired between films must have lengths within 15 % of each other for the angle check (see _same_screw)."""
 HALO_LOOSENING_MM = 1.0
@@ -267,12 +270,16 @@ def check_screw_endplate_angle(
     current_lm: Landmarks,
     settings: ImplantSettings | None = None,
 ) -> list[Finding]:
-    """Screw loosening suspected where a screw's angle to its endplate changed by >= 1.9 deg (PMID 24170238)."""
+    """Screw loosening suspected where a screw's angle to its endplate changed by >= 1.9 deg (PMID 24170238).
+
+    Screws shorter than :data:`ANGLE_MIN_SCREW_PX` on either film are skipped (the change cannot be measured)."""
     s = settings or ImplantSettings()
     out = []
     for sb, sc in _match(baseline, current, baseline_lm, current_lm):
         if sc.level is None or not _same_screw(sb, baseline, sc, current):
             continue
+        if min(sb.length_px, sc.length_px) < ANGLE_MIN_SCREW_PX:
+            continue  # too few pixels along the screw to measure a 1.9 deg change
         try:
             ab = screw_endplate_angle_deg(sb, baseline_lm, baseline.spacing)
             ac = screw_endplate_angle_deg(sc, current_lm, current.spacing)

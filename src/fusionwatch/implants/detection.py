@@ -70,6 +70,9 @@ CAGE_MIN_MARKERS = 2
 AGREE_DEG = 1.5
 """On a lateral film a screw found by the threshold is kept over the model-based fit only when their axes agree this
 well (a threshold piece that includes bone or the rod junction tilts by more; the angle check needs < 1.9 deg)."""
+ROD_MAX_GAP_FRACTION = 0.25
+"""Collinear rod pieces are one broken rod only when the gap is below this fraction of the endplate length (~10 mm): a
+fractured rod's ends stay close; pieces farther apart are separate metal (or bone) and no fracture is reported."""
 COLLINEAR_DEG = 15.0
 """Two pieces whose axes differ by less than this, and which line up, are one broken screw or rod."""
 
@@ -499,7 +502,7 @@ def _rods(rod_mask: np.ndarray, scale: float, check_width: bool = True) -> tuple
         return [], 0.0
     groups = {i: [i] for i in range(len(pieces))}
     gaps: dict[int, list[tuple[Point, Point]]] = {i: [] for i in range(len(pieces))}
-    for i, j, p, q in _collinear_pairs(pieces, max_gap=1.0 * scale):
+    for i, j, p, q in _collinear_pairs(pieces, max_gap=ROD_MAX_GAP_FRACTION * scale):
         gi = next(k for k, v in groups.items() if i in v)
         gj = next(k for k, v in groups.items() if j in v)
         if gi != gj:
