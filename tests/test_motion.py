@@ -383,3 +383,29 @@ class TestHonestUncertainty:
         assert err_t <= max(0.5, 1.96 * res.translation_sd)
         assert classify_motion(res).kind != "segmental_instability"
         assert "region_term" in res.evidence and "anchor_term" in res.evidence
+
+    def test_unmatchable_s1_carries_the_weak_match_floor(self) -> None:
+        """S1 replaced by noise on the extension film: the result is flagged weak and its SD is at least the floor,
+        so neither fusion nor instability can be called from it."""
+        import cv2
+
+        from fusionwatch.anatomy import Level
+        from fusionwatch.motion._geometry import body_outline
+        from fusionwatch.motion._register import WEAK_MATCH_ANGLE_SD_DEG, WEAK_MATCH_TRANSLATION_SD_MM
+
+        pair = synthetic_pair(1)
+        px = pair.extension.pixels.copy()
+        o = body_outline(pair.lm_extension, Level.S1, 0.9)
+        o = o.mean(0) + (o - o.mean(0)) * 1.3
+        mask = np.zeros(px.shape, np.uint8)
+        cv2.fillPoly(mask, [np.round(o).astype(np.int32)], 1)
+        rng = np.random.default_rng(0)
+        px[mask > 0] = float(np.median(px)) + rng.normal(0, float(px.std()), int(mask.sum()))
+        ext = dataclasses.replace(pair.extension, pixels=px.astype(np.float32))
+        try:
+            (r,) = register_motion(pair.flexion, ext, pair.lm_flexion, pair.lm_extension, levels=("L5-S1",))
+        except RegistrationError:
+            return  # refusing is honest too
+        assert r.evidence["weak_match"] is True
+        assert r.angle_sd_deg >= WEAK_MATCH_ANGLE_SD_DEG and r.translation_sd >= WEAK_MATCH_TRANSLATION_SD_MM
+        assert classify_motion(r).kind == "motion_indeterminate"

@@ -88,7 +88,8 @@ deviation of the segment's angle and translation from the nominal) is added to t
 WEAK_MATCH_ANGLE_SD_DEG = 5.0
 WEAK_MATCH_TRANSLATION_SD_MM = 2.5
 WEAK_MATCH_TRANSLATION_SD_PERCENT = 6.0
-"""Floors of the reported SD when a body of the segment matches weakly (nominal correlation < :data:`MIN_ECC`) or
+"""Floors of the reported SD when a body of the segment matches weakly (nominal correlation < :data:`MIN_ECC`, for S1
+< :data:`S1_MIN_ECC`, the level that also triggers the S1 weak-match warning) or
 ambiguously (S1 angle scatter between region depths > :data:`AMBIGUOUS_REGION_ANGLE_DEG`): the registration then says
 little, and a confident number would let a classifier raise a false finding."""
 AMBIGUOUS_REGION_ANGLE_DEG = 1.5
@@ -719,7 +720,11 @@ def register_motion(
         region_angle = _rms_deviation([v[0] for v in variants], per_run[0][0])
         region_mm = _rms_deviation([v[1] for v in variants], per_run[0][1]) if mm is not None else 0.0
         region_pct = _rms_deviation([v[2] for v in variants], per_run[0][2])
-        weak = min(bu.ecc[0], bl.ecc[0]) < MIN_ECC or region_angle > AMBIGUOUS_REGION_ANGLE_DEG
+        weak = (
+            min(bu.ecc[0], bl.ecc[0]) < MIN_ECC
+            or (bl.level is Level.S1 and bl.ecc[0] < S1_MIN_ECC)
+            or region_angle > AMBIGUOUS_REGION_ANGLE_DEG
+        )
         floors = {
             "angle": WEAK_MATCH_ANGLE_SD_DEG if weak else 0.0,
             "mm": WEAK_MATCH_TRANSLATION_SD_MM if weak else 0.0,
