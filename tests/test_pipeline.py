@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from fusionwatch.anatomy import Level
-from fusionwatch.errors import LandmarkError, ViewError
+from fusionwatch.errors import LandmarkError, UnsupportedImageError, ViewError
 from fusionwatch.landmarks import Landmarks, mirror
 from fusionwatch.measurement import MeasureName
 from fusionwatch.pipeline import analyse_film
@@ -66,9 +66,11 @@ class TestAnalyseFilm:
         a = analyse_film(film(Spacing.isotropic(0.3)), lateral(body_wedges=(0, 0, 30.0, 0, 0)))
         assert any(r.startswith("L3: superior and inferior endplates differ") for r in a.needs_review)
 
-    def test_no_landmarks_raises(self) -> None:
-        with pytest.raises(LandmarkError, match="no detector available yet: pass --landmarks"):
-            analyse_film(film(), None)
+    def test_no_landmarks_on_a_film_without_spine_raises(self) -> None:
+        """With no landmarks the detector runs, and a film with nothing spine-like on it is refused."""
+        blank = Radiograph(np.full((400, 300), 500.0, dtype=np.float32), source="blank.png")
+        with pytest.raises(UnsupportedImageError):
+            analyse_film(blank, None)
 
     def test_size_mismatch_raises(self) -> None:
         lm = lateral()

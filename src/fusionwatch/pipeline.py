@@ -1,7 +1,8 @@
 """The one place that sequences a film's analysis: radiograph + landmarks -> checks -> measurements -> review flags.
 
 Adapters (CLI, web, batch) call :func:`analyse_film` and only print or store what it returns. Loading stays in
-:mod:`fusionwatch.io`; landmark detection will plug in here when no landmarks are given.
+:mod:`fusionwatch.io`; when no landmarks are given, :func:`fusionwatch.detect.detect_landmarks` places them and its
+review reasons travel with the result.
 """
 
 from __future__ import annotations
@@ -15,9 +16,7 @@ from fusionwatch.measure import facing_of, measure_film, plausibility_reasons
 from fusionwatch.measurement import Measurement
 from fusionwatch.radiograph import Facing, Radiograph, View
 
-__all__ = ["FilmAnalysis", "analyse_film", "NO_DETECTOR_MESSAGE"]
-
-NO_DETECTOR_MESSAGE = "No landmarks given and no detector available yet: pass --landmarks"
+__all__ = ["FilmAnalysis", "analyse_film"]
 
 
 @dataclass(frozen=True)
@@ -97,7 +96,8 @@ def analyse_film(radiograph: Radiograph, landmarks: Landmarks | None) -> FilmAna
     radiograph : Radiograph
         The film as read by :func:`fusionwatch.io.read_radiograph`.
     landmarks : Landmarks | None
-        Points for this film in pixels. ``None`` will run the landmark detector once one exists; for now it raises.
+        Points for this film in pixels. ``None`` runs the automatic landmark detector
+        (:func:`fusionwatch.detect.detect_landmarks`), which refuses films that are not lumbar radiographs.
 
     Returns
     -------
@@ -105,14 +105,18 @@ def analyse_film(radiograph: Radiograph, landmarks: Landmarks | None) -> FilmAna
 
     Raises
     ------
+    UnsupportedImageError
+        No landmarks were given and the detector found no lumbar spine on the film.
     LandmarkError
-        No landmarks; landmarks made for an image of another size; points outside the image; vertebrae in an
+        Landmarks made for an image of another size; points outside the image; vertebrae in an
         impossible order; anterior/posterior corners that disagree about the facing.
     ViewError
         The film's view and the landmarks' view disagree (AP vs lateral).
     """
     if landmarks is None:
-        raise LandmarkError(NO_DETECTOR_MESSAGE)
+        from fusionwatch.detect import detect_landmarks  # onnxruntime is loaded only when needed
+
+        landmarks = detect_landmarks(radiograph)
     if (landmarks.width, landmarks.height) != (radiograph.width, radiograph.height):
         name = radiograph.source or "the film"
         raise LandmarkError(

@@ -43,6 +43,21 @@ def assert_user_error(result, *fragments: str) -> None:
 
 
 class TestOutputs:
+    def test_detects_when_no_landmarks(self, tmp_path: Path) -> None:
+        """Without --landmarks a simulated lateral film is measured from the detector's points, saved for a reader."""
+        sim = pytest.importorskip("fusionwatch.sim")
+        film = sim.random_film(7, size=(500, 625), view="lateral")
+        png = tmp_path / "sim.png"
+        Image.fromarray(np.asarray(film.pixels, dtype=np.uint16)).save(png)
+        out = tmp_path / "out"
+        result = run(png, "--pixel-spacing", "0.6", "--out", out)
+        assert result.exit_code == 0, result.output
+        data = json.loads((out / "measurements.json").read_text())
+        assert data["film"]["landmark_source"].startswith("model:")
+        assert any(m["value"] is not None for m in data["measurements"])
+        detected = json.loads((out / "landmarks.json").read_text())
+        assert detected["source"] == data["film"]["landmark_source"] and len(detected["points"]) >= 10
+
     def test_dicom_calibrated(self, lateral_film, tmp_path: Path) -> None:
         """measurements.json holds every lateral measurement with mm from the DICOM spacing; overlay.png is a PNG."""
         dcm, _, lm = lateral_film
@@ -115,9 +130,11 @@ class TestUserErrors:
         lm.write_text(json.dumps(d))
         assert_user_error(run(dcm, "--landmarks", lm, "--out", tmp_path / "o"), "impossible order")
 
-    def test_no_landmarks(self, lateral_film, tmp_path: Path) -> None:
-        dcm, _, _ = lateral_film
-        assert_user_error(run(dcm, "--out", tmp_path / "o"), "no detector available yet: pass --landmarks")
+    def test_no_landmarks_and_no_spine(self, tmp_path: Path) -> None:
+        """Without --landmarks the detector runs; a film with no spine on it is refused, not measured."""
+        blank = write_dicom(tmp_path / "blank.dcm", np.full((400, 300), 1000, dtype=np.uint16), spacing=(0.5, 0.5))
+        assert_user_error(run(blank, "--out", tmp_path / "o"))
+        assert not (tmp_path / "o" / "measurements.json").exists()
 
     def test_landmarks_for_another_image(self, lateral_film, tmp_path: Path) -> None:
         dcm, _, lm = lateral_film

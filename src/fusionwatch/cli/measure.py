@@ -34,7 +34,7 @@ def measure(
     ] = None,
 ) -> None:
     """Measure one film: spinopelvic and segmental angles, disc heights, slip (lateral) or coronal values (AP)."""
-    from fusionwatch.io import read_landmarks, read_radiograph
+    from fusionwatch.io import read_landmarks, read_radiograph, write_landmarks
     from fusionwatch.pipeline import analyse_film
     from fusionwatch.report.overlay import save_overlay
 
@@ -45,6 +45,8 @@ def measure(
     out.mkdir(parents=True, exist_ok=True)
     json_path = out / "measurements.json"
     json_path.write_text(json.dumps(analysis.to_dict(), indent=2) + "\n", encoding="utf-8")
+    if points is None:  # automatic landmarks: saved so a reader can check, correct and re-run with --landmarks
+        write_landmarks(analysis.landmarks, out / "landmarks.json")
     overlay_path = save_overlay(
         analysis.radiograph,
         analysis.landmarks,
