@@ -154,11 +154,62 @@ class TestPiDrift:
 
 class TestInstability:
     def test_aomsi_thresholds(self) -> None:
-        ok = SegmentMotion("L5-S1", 24.9, translation_mm=4.5)
-        bad = SegmentMotion("L4-L5", 20.1, translation_mm=1.0)
+        """Confident SDs (0.1): the AOMSI limits apply as before."""
+        ok = SegmentMotion("L5-S1", 24.7, 0.1, translation_mm=4.3, translation_sd=0.1)
+        bad = SegmentMotion("L4-L5", 20.3, 0.1, translation_mm=1.0, translation_sd=0.1)
         assert instability_findings([ok]) == []
         (f,) = instability_findings([ok, bad])
-        assert f.kind == "instability_L4_L5" and "20.1 deg" in f.summary
+        assert f.kind == "instability_L4_L5" and "20.3 ± 0.1 deg" in f.summary
+        assert f.severity is Severity.ACTION
+
+    @pytest.mark.parametrize(
+        "angle, sd, kind",
+        [
+            (25.0 + 1.96 * 0.5 + EPS, 0.5, "instability_L5_S1"),
+            (25.0 + 1.96 * 0.5 - EPS, 0.5, "motion_indeterminate"),
+            (25.0 + EPS, 5.0, "motion_indeterminate"),
+            (25.0 + 1.96 * 5.0 - EPS, 5.0, "motion_indeterminate"),
+            (25.0 + 1.96 * 5.0 + EPS, 5.0, "instability_L5_S1"),
+            (25.0, 5.0, None),  # at the limit: not above it, nothing reported
+            (25.0 - EPS, 0.1, None),
+        ],
+    )
+    def test_angle_needs_lower_bound_above_limit(self, angle: float, sd: float, kind: str | None) -> None:
+        fs = instability_findings([SegmentMotion("L5-S1", angle, sd, 1.0, None, 0.1, films=("f", "e"))])
+        assert [f.kind for f in fs] == ([kind] if kind else [])
+        if kind:
+            (f,) = fs
+            a = f.evidence["angle"]
+            assert (a["value"], a["sd"], a["threshold"]) == (angle, sd, 25.0)
+            assert a["interval_95"] == pytest.approx([angle - 1.96 * sd, angle + 1.96 * sd], abs=1e-4)
+            assert f.films == ("f", "e") and f.evidence["films"] == ["f", "e"]
+            assert f.severity is (Severity.ACTION if kind.startswith("instability") else Severity.WATCH)
+
+    @pytest.mark.parametrize(
+        "mm, sd, kind",
+        [
+            (4.5 + 1.96 * 2.5 + EPS, 2.5, "instability_L4_L5"),
+            (4.5 + 1.96 * 2.5 - EPS, 2.5, "motion_indeterminate"),
+            (-(4.5 + 1.96 * 0.2 + EPS), 0.2, "instability_L4_L5"),
+            (4.5 + 1.96 * 0.5 - EPS, None, "motion_indeterminate"),  # missing SD -> default 0.5 mm
+            (4.5 + 1.96 * 0.5 + EPS, None, "instability_L4_L5"),
+        ],
+    )
+    def test_translation_needs_lower_bound_above_limit(self, mm: float, sd: float | None, kind: str) -> None:
+        (f,) = instability_findings([SegmentMotion("L4-L5", 2.0, 0.2, mm, None, sd)])
+        assert f.kind == kind
+        t = f.evidence["translation"]
+        assert t["sd_source"] == ("reported" if sd is not None else "default") and t["threshold"] == 4.5
+
+    def test_ambiguous_registration_never_raises_instability(self) -> None:
+        """A weak-match result (SD 5 deg / 2.5 mm) above both limits gives only a WATCH indeterminate finding."""
+        (f,) = instability_findings([SegmentMotion("L5-S1", 30.0, 5.0, 6.0, None, 2.5)])
+        assert f.kind == "motion_indeterminate" and f.severity is Severity.WATCH
+        assert "too uncertain" in f.summary and "30.0 ± 5.0 deg" in f.summary and "6.0 ± 2.5 mm" in f.summary
+
+    def test_uncalibrated_translation_not_judged(self) -> None:
+        fs = instability_findings([SegmentMotion("L5-S1", 2.0, 0.2, None, 40.0, 1.0)])
+        assert fs == []
 
 
 class TestSettings:

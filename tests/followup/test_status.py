@@ -11,6 +11,7 @@ from fusionwatch.records import Finding, FusionStatus, Severity
 
 S = DEFAULT_SETTINGS
 EPS = 0.01
+Z = 1.96
 FS = FusionStatus
 
 
@@ -30,17 +31,26 @@ class TestFusionStatus:
     @pytest.mark.parametrize(
         "angle, mm, status",
         [
-            (3.0 - EPS, 3.0 - EPS, FS.FUSED_CRITERIA_MET),
-            (3.0 + EPS, 0.5, FS.PSEUDARTHROSIS_SUSPECTED),
-            (0.5, 3.0 + EPS, FS.PSEUDARTHROSIS_SUSPECTED),
-            (-(3.0 + EPS), 0.5, FS.PSEUDARTHROSIS_SUSPECTED),
+            # SD 0.2: still needs |value| + 1.96 SD < 3, moving needs |value| - 1.96 SD > 3
+            (3.0 - Z * 0.2 - EPS, 3.0 - Z * 0.2 - EPS, FS.FUSED_CRITERIA_MET),
+            (3.0 + Z * 0.2 + EPS, 0.5, FS.PSEUDARTHROSIS_SUSPECTED),
+            (0.5, 3.0 + Z * 0.2 + EPS, FS.PSEUDARTHROSIS_SUSPECTED),
+            (-(3.0 + Z * 0.2 + EPS), 0.5, FS.PSEUDARTHROSIS_SUSPECTED),
+            # just inside the 95 % band on either side: indeterminate, static evidence decides
+            (3.0 - Z * 0.2 + EPS, 0.5, FS.INSUFFICIENT_EVIDENCE),
+            (3.0 + Z * 0.2 - EPS, 0.5, FS.INSUFFICIENT_EVIDENCE),
+            (0.5, 3.0 - Z * 0.2 + EPS, FS.INSUFFICIENT_EVIDENCE),
+            (0.5, 3.0 + Z * 0.2 - EPS, FS.INSUFFICIENT_EVIDENCE),
+            (3.0, 0.5, FS.INSUFFICIENT_EVIDENCE),
         ],
     )
     def test_flexion_extension_thresholds_at_12_months(self, angle: float, mm: float, status: FusionStatus) -> None:
-        """< 3 deg and < 3 mm at 12 months meets the criteria; just above either is suspected pseudarthrosis."""
+        """Below 3 deg and 3 mm by more than 1.96 SD meets the criteria; above either by more is suspected
+        pseudarthrosis; within 1.96 SD of a threshold is indeterminate."""
         r = fusion_status(365, motion=[still(angle, mm)], settings=S)
         assert r.status is status
         assert r.evidence["motion"]["angle_threshold_deg"] == 3.0
+        assert r.evidence["motion"]["angle"]["threshold"] == 3.0
 
     @pytest.mark.parametrize(
         "day, status",
@@ -108,9 +118,13 @@ class TestFusionStatus:
         assert fusion_status(365, motion=[still()], findings=[note], settings=S).status is FS.FUSED_CRITERIA_MET
 
     def test_uncalibrated_translation_in_percent(self) -> None:
-        assert fusion_status(365, motion=[still(1.0, None, 7.9)], settings=S).status is FS.FUSED_CRITERIA_MET
-        r = fusion_status(365, motion=[still(1.0, None, 8.1)], settings=S)
+        """Translation SD 0.2 % (reported in % on uncalibrated films) against the 8 % threshold."""
+        below, above = 8.0 - Z * 0.2 - EPS, 8.0 + Z * 0.2 + EPS
+        assert fusion_status(365, motion=[still(1.0, None, below)], settings=S).status is FS.FUSED_CRITERIA_MET
+        r = fusion_status(365, motion=[still(1.0, None, above)], settings=S)
         assert r.status is FS.PSEUDARTHROSIS_SUSPECTED and "translation_percent" in r.evidence["motion"]
+        assert r.evidence["motion"]["translation"]["unit"] == "%"
+        assert fusion_status(365, motion=[still(1.0, None, 8.1)], settings=S).status is FS.INSUFFICIENT_EVIDENCE
 
     def test_thresholds_are_settings(self) -> None:
         """A site using the device-trial 5 deg threshold sees 4 deg as fused."""
@@ -129,3 +143,109 @@ class TestFusionStatus:
 
         res = MotionResult("L5-S1", 1.1, 0.1, 0.4, 1.0, 0.1, Unit.MM, "body-registration/1")
         assert fusion_status(365, motion=[res], settings=S).status is FS.FUSED_CRITERIA_MET
+
+
+def fe(angle: float, angle_sd: float | None, mm: float | None, t_sd: float | None) -> SegmentMotion:
+    return SegmentMotion("L5-S1", angle, angle_sd, mm, None, t_sd, films=("flex-1", "ext-1"))
+
+
+class TestMotionUncertainty:
+    """Flexion-extension motion decides the status only when its 95 % interval clears the threshold."""
+
+    @pytest.mark.parametrize("day", [42, 91, 150, 182, 250, 365, 730])
+    @pytest.mark.parametrize(
+        "angle, mm",
+        [(0.0, 0.0), (1.0, 0.5), (2.9, 2.9), (3.0, 3.0), (3.2, 0.5), (6.0, 1.0), (9.0, 1.0), (0.5, 5.5)],
+    )
+    def test_ambiguous_result_never_decides_by_motion_alone(self, day: int, angle: float, mm: float) -> None:
+        """SD >= 5 deg / 2.5 mm (a weak or ambiguous registration): never fused, never pseudarthrosis/delayed union."""
+        r = fusion_status(day, motion=[fe(angle, 5.0, mm, 2.5)], settings=S)
+        assert r.status not in (
+            FS.FUSED_CRITERIA_MET,
+            FS.PSEUDARTHROSIS_SUSPECTED,
+            FS.DELAYED_UNION_SUSPECTED,
+        )
+        assert r.evidence["motion"]["call"] == "indeterminate"
+        assert "indeterminate" in r.reasons[0]
+        assert "Repeat flexion-extension films" in r.decide_with and "CT" in r.decide_with
+
+    @pytest.mark.parametrize(
+        "angle, sd, status",
+        [
+            (3.0 + Z * 5.0 + EPS, 5.0, FS.PSEUDARTHROSIS_SUSPECTED),  # huge motion still clears a large SD
+            (3.0 + Z * 5.0 - EPS, 5.0, FS.INSUFFICIENT_EVIDENCE),
+            (3.0 - Z * 1.0 - EPS, 1.0, FS.FUSED_CRITERIA_MET),
+            (3.0 - Z * 1.0 + EPS, 1.0, FS.INSUFFICIENT_EVIDENCE),
+            (3.0 + Z * 1.0 + EPS, 1.0, FS.PSEUDARTHROSIS_SUSPECTED),
+            (3.0 + Z * 1.0 - EPS, 1.0, FS.INSUFFICIENT_EVIDENCE),
+            (3.0 - EPS, 0.0, FS.FUSED_CRITERIA_MET),  # a reported SD of 0 is taken as reported
+            (3.0 + EPS, 0.0, FS.PSEUDARTHROSIS_SUSPECTED),
+        ],
+    )
+    def test_angle_boundaries_scale_with_sd(self, angle: float, sd: float, status: FusionStatus) -> None:
+        r = fusion_status(365, motion=[fe(angle, sd, 0.2, 0.1)], settings=S)
+        assert r.status is status
+        a = r.evidence["motion"]["angle"]
+        assert a["sd"] == sd and a["sd_source"] == "reported"
+        assert a["interval_95"] == pytest.approx([angle - Z * sd, angle + Z * sd], abs=1e-4)
+
+    @pytest.mark.parametrize(
+        "mm, status",
+        [
+            (3.0 + Z * 2.5 + EPS, FS.PSEUDARTHROSIS_SUSPECTED),
+            (3.0 + Z * 2.5 - EPS, FS.INSUFFICIENT_EVIDENCE),
+            (3.0 - Z * 2.5 + EPS, FS.INSUFFICIENT_EVIDENCE),
+        ],
+    )
+    def test_translation_boundaries_scale_with_sd(self, mm: float, status: FusionStatus) -> None:
+        assert fusion_status(365, motion=[fe(0.5, 0.1, mm, 2.5)], settings=S).status is status
+
+    @pytest.mark.parametrize(
+        "angle, status",
+        [
+            (3.0 - Z * 0.5 - EPS, FS.FUSED_CRITERIA_MET),
+            (3.0 - Z * 0.5 + EPS, FS.INSUFFICIENT_EVIDENCE),
+            (3.0 + Z * 0.5 - EPS, FS.INSUFFICIENT_EVIDENCE),
+            (3.0 + Z * 0.5 + EPS, FS.PSEUDARTHROSIS_SUSPECTED),
+        ],
+    )
+    def test_missing_sd_uses_the_default(self, angle: float, status: FusionStatus) -> None:
+        """No SD reported: the settings' default 0.5 deg / 0.5 mm (docs/motion.md's measured precision) is used."""
+        r = fusion_status(365, motion=[fe(angle, None, 0.2, None)], settings=S)
+        assert r.status is status
+        mev = r.evidence["motion"]
+        assert mev["angle"]["sd"] == S.motion_default_angle_sd_deg == 0.5
+        assert mev["angle"]["sd_source"] == "default"
+        assert mev["translation"]["sd"] == S.motion_default_translation_sd_mm == 0.5
+
+    def test_indeterminate_falls_back_to_signs(self) -> None:
+        """Indeterminate motion with a hardware sign: the sign decides, and the reason says the motion was unclear."""
+        r = fusion_status(365, motion=[fe(3.5, 5.0, 1.0, 2.5)], findings=[ROD], settings=S)
+        assert r.status is FS.PSEUDARTHROSIS_SUSPECTED
+        assert r.reasons[0].startswith("L5-S1 flexion-extension motion is indeterminate")
+        assert "3.5 ± 5.0 deg" in r.reasons[0] and "vs 3 deg" in r.reasons[0]
+        assert "flexion-extension" in r.decide_with and "CT" in r.decide_with
+        early = fusion_status(200, motion=[fe(3.5, 5.0, 1.0, 2.5)], findings=[ROD], settings=S)
+        assert early.status is FS.DELAYED_UNION_SUSPECTED
+
+    def test_evidence_keeps_films_and_interval(self) -> None:
+        r = fusion_status(365, motion=[fe(1.0, 0.3, 0.4, 0.2)], settings=S)
+        mev = r.evidence["motion"]
+        assert r.status is FS.FUSED_CRITERIA_MET and mev["call"] == "still"
+        assert mev["films"] == ["flex-1", "ext-1"] and mev["level"] == "L5-S1" and mev["confidence_z"] == Z
+        t = mev["translation"]
+        assert (t["value"], t["sd"], t["threshold"], t["unit"]) == (0.4, 0.2, 3.0, "mm")
+        assert t["interval_95"] == pytest.approx([0.4 - Z * 0.2, 0.4 + Z * 0.2], abs=1e-4)
+        assert "95 % interval" in r.reasons[0]
+
+    def test_negative_sd_is_refused(self) -> None:
+        from fusionwatch.errors import InputError
+
+        with pytest.raises(InputError, match="SD must be >= 0"):
+            fusion_status(365, motion=[fe(1.0, -0.1, 0.4, 0.2)], settings=S)
+
+    def test_confidence_z_is_a_setting(self) -> None:
+        one_sd = dataclasses.replace(S, motion_confidence_z=1.0)
+        m = fe(3.0 - 1.5 * 1.0, 1.0, 0.2, 0.1)  # 1.5 SD below: indeterminate at 1.96, still at 1.0
+        assert fusion_status(365, motion=[m], settings=S).status is FS.INSUFFICIENT_EVIDENCE
+        assert fusion_status(365, motion=[m], settings=one_sd).status is FS.FUSED_CRITERIA_MET

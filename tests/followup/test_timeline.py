@@ -108,3 +108,33 @@ class TestTimeline:
         assert j["status"]["status"] == "pseudarthrosis_suspected"
         assert j["reader_status"]["author"] == "amy" and j["bridwell_grade"]["value"] == "II"
         assert j["motion"][0]["level"] == "L5-S1" and d["patient_key"] == "K"
+
+
+class TestMotionUncertaintyInTimeline:
+    @staticmethod
+    def _with_motion(angle: float) -> list:
+        vs = _series([6.0, 12.0, 11.8, 11.8, 11.7, 11.7])
+        vs[-1] = visit(
+            365,
+            {M.DISC_HEIGHT_MEAN_L5_S1: (11.7, "mm"), M.PELVIC_INCIDENCE: (52.0, "deg")},
+            motion=(SegmentMotion("L5-S1", angle, 5.0, 1.0, None, 2.5, films=("flex", "ext")),),
+        )
+        return vs
+
+    def test_ambiguous_large_motion_is_watch_not_instability(self) -> None:
+        """30 +/- 5 deg at L5-S1: above the AOMSI 25 deg but not by 1.96 SD -> WATCH motion_indeterminate, no
+        instability; still clearly above the 3 deg fusion threshold, so the segment moves."""
+        tl = build_timeline("K", SURGERY, self._with_motion(30.0))
+        v = tl.visit("12-months")
+        assert v is not None
+        assert v.finding_kinds() == ("motion_indeterminate",)
+        assert v.findings[0].severity is Severity.WATCH and v.findings[0].films == ("flex", "ext")
+        assert v.status.status is FusionStatus.PSEUDARTHROSIS_SUSPECTED
+        json.dumps(tl.to_dict())  # evidence stays JSON-ready
+
+    def test_ambiguous_small_motion_decides_nothing(self) -> None:
+        """4 +/- 5 deg: no finding; the status falls back to the static evidence (insufficient) and says why."""
+        v = build_timeline("K", SURGERY, self._with_motion(4.0)).visit("12-months")
+        assert v is not None and v.finding_kinds() == ()
+        assert v.status.status is FusionStatus.INSUFFICIENT_EVIDENCE
+        assert "indeterminate" in v.status.reasons[0] and "Repeat flexion-extension" in v.status.decide_with

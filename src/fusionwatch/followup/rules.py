@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from fusionwatch.followup.model import MotionLike, VisitInput
-from fusionwatch.followup.settings import FollowupSettings
+from fusionwatch.followup.settings import DEFAULT_SETTINGS, FollowupSettings
 from fusionwatch.measurement import Measurement
 from fusionwatch.measurement import MeasureName as M
 from fusionwatch.records import Finding, Severity, Surgery
@@ -300,29 +300,96 @@ def pi_drift_flag(visit: VisitInput, earlier: Sequence[VisitInput], settings: Fo
 # AOMSI (AMA Guides 5th ed., CLINICAL.md "Motion"): translation > 4.5 mm, angular motion > 20 deg (L4-L5), > 25 (L5-S1).
 INSTABILITY_TRANSLATION_MM = 4.5
 INSTABILITY_ANGLE_DEG = {"L4-L5": 20.0, "L5-S1": 25.0}
+_AOMSI = "AOMSI: translation > 4.5 mm or angle > 20 deg (L4-L5) / 25 deg (L5-S1) (CLINICAL.md)"
 
 
-def instability_findings(motion: Sequence[MotionLike]) -> list[Finding]:
-    """Segmental instability on flexion-extension (AOMSI thresholds, CLINICAL.md), one finding per unstable segment."""
+def instability_findings(motion: Sequence[MotionLike], settings: FollowupSettings = DEFAULT_SETTINGS) -> list[Finding]:
+    """Segmental instability on flexion-extension (AOMSI limits, CLINICAL.md), never more certain than the SD allows.
+
+    Per segment, the angle (limit by level) and the translation (mm; not judged on uncalibrated films, as AOMSI is in
+    mm) are compared with the limits at ``settings.motion_confidence_z`` (1.96: 95 %); a missing SD is taken as
+    ``settings.motion_default_*`` (see :mod:`fusionwatch.followup.motion_call`).
+
+    Returns
+    -------
+    list[Finding]
+        - ``instability_L4_L5`` / ``instability_L5_S1`` (ACTION) when the lower 95 % bound of the angle or of the
+          translation exceeds its limit;
+        - else ``motion_indeterminate`` (WATCH) when a measured value itself exceeds its limit but its lower bound does
+          not (an ambiguous registration cannot raise instability; the reader checks the overlay or repeats the films);
+        - else nothing (a value at or below the limit is not reported, whatever its SD).
+
+        Evidence: level, film ids, ``confidence_z`` and per part (``angle``, ``translation``) the value, SD, SD
+        source, 95 % interval of the magnitude, limit and call.
+    """
     from fusionwatch.followup.model import _level_str
+    from fusionwatch.followup.motion_call import Call, judge_value
 
+    z = settings.motion_confidence_z
     out = []
     for m in motion:
         level = _level_str(m.level)
+        parts: list[tuple[str, float, float | None, float, float, str]] = []
         angle_lim = INSTABILITY_ANGLE_DEG.get(level)
-        reasons = []
-        if m.translation_mm is not None and abs(m.translation_mm) > INSTABILITY_TRANSLATION_MM:
-            reasons.append(f"translation {abs(m.translation_mm):.1f} mm > {INSTABILITY_TRANSLATION_MM:g} mm")
-        if angle_lim is not None and abs(m.angle_deg) > angle_lim:
-            reasons.append(f"angular motion {abs(m.angle_deg):.1f} deg > {angle_lim:g} deg")
-        if reasons:
+        if angle_lim is not None:
+            parts.append(("angle", m.angle_deg, m.angle_sd_deg, settings.motion_default_angle_sd_deg, angle_lim, "deg"))
+        if m.translation_mm is not None:
+            parts.append(
+                (
+                    "translation",
+                    m.translation_mm,
+                    m.translation_sd,
+                    settings.motion_default_translation_sd_mm,
+                    INSTABILITY_TRANSLATION_MM,
+                    "mm",
+                )
+            )
+        ev: dict[str, Any] = {
+            "level": level,
+            "films": list(getattr(m, "films", ()) or ()),
+            "confidence_z": z,
+            "angle_deg": m.angle_deg,
+            "translation_mm": m.translation_mm,
+        }
+        if m.translation_mm is None:
+            ev["translation_judged"] = "no: films uncalibrated (AOMSI translation limit is in mm)"
+        sure, unsure = [], []
+        for name, value, sd, default_sd, limit, unit in parts:
+            call, part = judge_value(value, sd, limit, default_sd=default_sd, z=z, unit=unit, what=f"{name} ({unit})")
+            ev[name] = part
+            lo, hi = part["interval_95"]
+            text = (
+                f"{name} {abs(value):.1f} ± {part['sd']:.1f} {unit} (95 % interval {max(lo, 0.0):.1f}-{hi:.1f}"
+                f"{'' if part['sd_source'] == 'reported' else ', default SD'}) vs > {limit:g} {unit}"
+            )
+            if call is Call.ABOVE:
+                sure.append(text)
+            elif abs(value) > limit:
+                unsure.append(text)
+        films = tuple(ev["films"])
+        if sure:
             out.append(
                 Finding(
                     kind=f"instability_{level.replace('-', '_')}",
                     severity=Severity.ACTION,
-                    summary=f"{level} unstable on flexion-extension: {'; '.join(reasons)}.",
-                    evidence={"level": level, "angle_deg": m.angle_deg, "translation_mm": m.translation_mm},
-                    threshold="AOMSI: translation > 4.5 mm or angle > 20 deg (L4-L5) / 25 deg (L5-S1) (CLINICAL.md)",
+                    summary=f"{level} unstable on flexion-extension: {'; '.join(sure)}.",
+                    evidence=ev,
+                    threshold=f"{_AOMSI}; lower 95 % bound (value - {z:g} SD) above the limit",
+                    films=films,
+                )
+            )
+        elif unsure:
+            out.append(
+                Finding(
+                    kind="motion_indeterminate",
+                    severity=Severity.WATCH,
+                    summary=(
+                        f"{level} above the instability limit on flexion-extension, but too uncertain to call: "
+                        f"{'; '.join(unsure)}. Check the registration overlay, or repeat the flexion-extension films."
+                    ),
+                    evidence=ev,
+                    threshold=f"{_AOMSI}; called only when value - {z:g} SD is above the limit",
+                    films=films,
                 )
             )
     return out

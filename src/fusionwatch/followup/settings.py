@@ -86,6 +86,15 @@ class FollowupSettings:
         300 days lets the 12-month visit's window count).
     bridging_fraction_min : float
         Bridging bone across at least this fraction of the disc space counts as bridging evidence (ours).
+    motion_confidence_z : float
+        Flexion-extension motion counts as above a threshold only when ``|value| - z SD`` exceeds it and as below only
+        when ``|value| + z SD`` is under it; otherwise it is indeterminate (two-sided 95 %: 1.96, as
+        ``fusionwatch.motion.classify.CONFIDENCE_Z``; docs/motion.md).
+    motion_default_angle_sd_deg, motion_default_translation_sd_mm, motion_default_translation_sd_percent : float
+        SD assumed for a motion result that carries none (e.g. an old stored row). docs/motion.md "Measured precision":
+        the registration's error SD is 0.03-0.40 deg and 0.04-0.19 mm (max translation error 0.48 mm with the
+        automatic detector's landmarks), so 0.5 deg and 0.5 mm; 1.5 % of the endplate depth is 0.5 mm over ~35 mm.
+        A reported SD is used as reported (never raised to these).
     """
 
     subsidence_mm: float = 2.0
@@ -105,6 +114,10 @@ class FollowupSettings:
     union_expected_days: int = 136
     pseudarthrosis_days: int = 300
     bridging_fraction_min: float = 0.5
+    motion_confidence_z: float = 1.96
+    motion_default_angle_sd_deg: float = 0.5
+    motion_default_translation_sd_mm: float = 0.5
+    motion_default_translation_sd_percent: float = 1.5
     schedule: tuple[ScheduledVisit, ...] = field(default=DEFAULT_SCHEDULE)
 
     def __post_init__(self) -> None:
@@ -120,6 +133,10 @@ class FollowupSettings:
             "fusion_angle_deg",
             "fusion_translation_mm",
             "fusion_translation_percent",
+            "motion_confidence_z",
+            "motion_default_angle_sd_deg",
+            "motion_default_translation_sd_mm",
+            "motion_default_translation_sd_percent",
         ):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}.")

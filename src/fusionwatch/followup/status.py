@@ -8,13 +8,22 @@ When the films cannot decide, the result says what would: flexion-extension film
 from __future__ import annotations
 
 from collections.abc import Sequence
+from enum import StrEnum
 from typing import Any
 
 from fusionwatch.followup.model import BoneEvidence, MotionLike, StatusResult, _level_str
+from fusionwatch.followup.motion_call import Call, judge_value, motion_components
 from fusionwatch.followup.settings import FollowupSettings
 from fusionwatch.records import Finding, FusionStatus, Severity
 
-__all__ = ["fusion_status", "NON_UNION_SIGN_KINDS", "fused_segment_motion", "is_moving"]
+__all__ = [
+    "fusion_status",
+    "NON_UNION_SIGN_KINDS",
+    "fused_segment_motion",
+    "is_moving",
+    "judge_motion",
+    "MotionVerdict",
+]
 
 NON_UNION_SIGN_KINDS: tuple[str, ...] = (
     "screw_loosening",
@@ -45,33 +54,89 @@ def fused_segment_motion(motion: Sequence[MotionLike], segment: str = "L5-S1") -
     return next((m for m in motion if _level_str(m.level) == segment), None)
 
 
-def is_moving(m: MotionLike, settings: FollowupSettings) -> tuple[bool, dict[str, Any]]:
-    """Whether the segment moves beyond the fusion thresholds, and the evidence (values, SDs, thresholds used).
+class MotionVerdict(StrEnum):
+    """The fused segment's flexion-extension motion, judged at 95 % confidence against the fusion thresholds."""
 
-    Translation in mm when calibrated, else in % of the endplate depth against ``fusion_translation_percent``.
+    MOVING = "moving"
+    """Some part (angle or translation) is above its threshold by more than ``z`` SD: evidence of non-union."""
+    STILL = "still"
+    """Every part is below its threshold by more than ``z`` SD: the motion part of the fusion criteria is met."""
+    INDETERMINATE = "indeterminate"
+    """Neither: the 95 % interval of some part contains its threshold. Counts neither for nor against union."""
+
+
+def judge_motion(m: MotionLike, settings: FollowupSettings) -> tuple[MotionVerdict, dict[str, Any]]:
+    """Judge flexion-extension motion against the fusion thresholds without claiming more than its SD allows.
+
+    Parameters
+    ----------
+    m : MotionLike
+        Angle in deg; translation in mm when calibrated, else in % of the endplate depth (``translation_sd`` in the
+        same unit). A missing SD is taken as ``settings.motion_default_*_sd_*`` (said in the evidence).
+    settings : FollowupSettings
+        ``fusion_angle_deg``, ``fusion_translation_mm`` / ``fusion_translation_percent``, ``motion_confidence_z``.
+
+    Returns
+    -------
+    (MotionVerdict, dict)
+        ``MOVING`` when ``|value| - z SD > threshold`` for the angle or the translation; ``STILL`` when
+        ``|value| + z SD < threshold`` for both; else ``INDETERMINATE``. The evidence keeps, per part, the value, SD,
+        SD source, 95 % interval of the magnitude, threshold and call, plus the level, film ids and ``z``.
     """
+    z = settings.motion_confidence_z
+    thresholds = {
+        ("angle", "deg"): settings.fusion_angle_deg,
+        ("translation", "mm"): settings.fusion_translation_mm,
+        ("translation", "%"): settings.fusion_translation_percent,
+    }
     ev: dict[str, Any] = {
+        "level": _level_str(m.level),
+        "films": list(getattr(m, "films", ()) or ()),
+        "confidence_z": z,
+        # flat keys (kept for readers of earlier evidence)
         "angle_deg": m.angle_deg,
         "angle_sd_deg": m.angle_sd_deg,
         "angle_threshold_deg": settings.fusion_angle_deg,
     }
-    moving = abs(m.angle_deg) >= settings.fusion_angle_deg
-    if m.translation_mm is not None:
-        ev |= {
-            "translation_mm": m.translation_mm,
-            "translation_sd": m.translation_sd,
-            "translation_threshold_mm": settings.fusion_translation_mm,
-        }
-        moving |= abs(m.translation_mm) >= settings.fusion_translation_mm
-    elif m.translation_percent is not None:
-        ev |= {
-            "translation_percent": m.translation_percent,
-            "translation_sd": m.translation_sd,
-            "translation_threshold_percent": settings.fusion_translation_percent,
-            "note": "uncalibrated films: translation in % of endplate depth, not mm",
-        }
-        moving |= abs(m.translation_percent) >= settings.fusion_translation_percent
-    return moving, ev
+    calls = []
+    for name, value, sd, default_sd, unit in motion_components(m, settings):
+        call, part = judge_value(
+            value, sd, thresholds[(name, unit)], default_sd=default_sd, z=z, unit=unit, what=f"{name} ({unit})"
+        )
+        calls.append(call)
+        ev[name] = part
+        if name == "translation":
+            if unit == "mm":
+                ev |= {
+                    "translation_mm": value,
+                    "translation_sd": sd,
+                    "translation_threshold_mm": settings.fusion_translation_mm,
+                }
+            else:
+                ev |= {
+                    "translation_percent": value,
+                    "translation_sd": sd,
+                    "translation_threshold_percent": settings.fusion_translation_percent,
+                    "note": "uncalibrated films: translation in % of endplate depth, not mm",
+                }
+    if Call.ABOVE in calls:
+        verdict = MotionVerdict.MOVING
+    elif all(c is Call.BELOW for c in calls):
+        verdict = MotionVerdict.STILL
+    else:
+        verdict = MotionVerdict.INDETERMINATE
+    ev["call"] = verdict.value
+    return verdict, ev
+
+
+def is_moving(m: MotionLike, settings: FollowupSettings) -> tuple[bool, dict[str, Any]]:
+    """True only when the segment moves beyond a fusion threshold with 95 % confidence (see :func:`judge_motion`).
+
+    ``False`` does not mean "still": an indeterminate result is ``False`` too; use :func:`judge_motion` to tell them
+    apart.
+    """
+    verdict, ev = judge_motion(m, settings)
+    return verdict is MotionVerdict.MOVING, ev
 
 
 def fusion_status(
@@ -140,9 +205,10 @@ def fusion_status(
     if bridging:
         ev["bridging_threshold"] = settings.bridging_fraction_min
 
-    has_motion = fused_segment_motion(motion, segment) is not None
+    z = settings.motion_confidence_z
+    repeat = f"Repeat {flex_ext} or {CT} would decide."
 
-    def by_time(reason: str, early: str) -> StatusResult:
+    def by_time(reason: str, early: str, *, after_flex_ext: bool) -> StatusResult:
         if d >= settings.pseudarthrosis_days:
             return StatusResult(
                 FusionStatus.PSEUDARTHROSIS_SUSPECTED,
@@ -156,7 +222,7 @@ def fusion_status(
                 (reason, f"{d} days after surgery: union is expected by 3-6 months."),
                 (
                     f"Repeat flexion-extension films at 12 months, or {CT}, would decide."
-                    if has_motion
+                    if after_flex_ext
                     else f"Repeat films at 12 months; {flex_ext} or {CT} would decide."
                 ),
                 ev,
@@ -166,62 +232,105 @@ def fusion_status(
         )
 
     m = fused_segment_motion(motion, segment)
+    indeterminate: str | None = None
     if m is not None:
-        moving, mev = is_moving(m, settings)
+        verdict, mev = judge_motion(m, settings)
         ev["motion"] = mev
-        if moving:
+        if verdict is MotionVerdict.MOVING:
             return by_time(
-                f"{segment} still moves on flexion-extension ({_motion_text(m)}).",
+                f"{segment} still moves on flexion-extension ({_motion_text(m)}; {_bounds_text(mev, z)}).",
                 f"{segment} moves on flexion-extension ({_motion_text(m)}), as expected before union.",
+                after_flex_ext=True,
             )
-        if signs or bone.lucency:
-            return by_time(
-                "Little motion, but signs of non-union: " + "; ".join(sign_text) + ".",
-                "Little motion; noted: " + "; ".join(sign_text) + ".",
+        if verdict is MotionVerdict.STILL:
+            if signs or bone.lucency:
+                return by_time(
+                    "Little motion, but signs of non-union: " + "; ".join(sign_text) + ".",
+                    "Little motion; noted: " + "; ".join(sign_text) + ".",
+                    after_flex_ext=True,
+                )
+            if d >= settings.fusion_min_days:
+                reasons = [
+                    f"{segment} motion below the thresholds ({_motion_text(m)}; {_bounds_text(mev, z)}) at {d} "
+                    "days, no lucency or hardware sign of non-union."
+                ]
+                if bone.lucency is None:
+                    reasons.append("Lucency was not assessed by a reader.")
+                if bridging:
+                    reasons.append(f"Bridging bone across {bone.bridging_fraction:.0%} of the disc space.")
+                if aside:
+                    reasons.append(aside)
+                return StatusResult(FusionStatus.FUSED_CRITERIA_MET, tuple(reasons), None, ev)
+            return StatusResult(
+                FusionStatus.ON_TRACK,
+                (
+                    f"Little motion ({_motion_text(m)}) at {d} days; fusion is judged from "
+                    f"{settings.fusion_min_days} days on.",
+                ),
+                None,
+                ev,
             )
-        if d >= settings.fusion_min_days:
-            reasons = [
-                f"{segment} motion below the thresholds ({_motion_text(m)}; < {settings.fusion_angle_deg:g} deg, "
-                f"< {settings.fusion_translation_mm:g} mm) at {d} days, no lucency or hardware sign of non-union."
-            ]
-            if bone.lucency is None:
-                reasons.append("Lucency was not assessed by a reader.")
-            if bridging:
-                reasons.append(f"Bridging bone across {bone.bridging_fraction:.0%} of the disc space.")
-            if aside:
-                reasons.append(aside)
-            return StatusResult(FusionStatus.FUSED_CRITERIA_MET, tuple(reasons), None, ev)
-        return StatusResult(
-            FusionStatus.ON_TRACK,
-            (
-                f"Little motion ({_motion_text(m)}) at {d} days; fusion is judged from "
-                f"{settings.fusion_min_days} days on.",
-            ),
-            None,
-            ev,
+        indeterminate = (
+            f"{segment} flexion-extension motion is indeterminate: {_bounds_text(mev, z)}; it counts neither for "
+            "nor against union, so the status rests on the other evidence."
         )
+
+    def with_motion_note(r: StatusResult) -> StatusResult:
+        """Static-film result, with the indeterminate motion said and repeat films or CT offered."""
+        if indeterminate is None:
+            return r
+        decide = (
+            f"Confirm with repeat {flex_ext} or {CT}." if r.status is FusionStatus.PSEUDARTHROSIS_SUSPECTED else repeat
+        )
+        return StatusResult(r.status, (indeterminate, *r.reasons), decide, r.evidence)
+
+    films_word = "static films" if indeterminate is None else "the films (flexion-extension indeterminate)"
     if signs or bone.lucency:
-        return by_time(
-            "Signs of non-union on static films: " + "; ".join(sign_text) + ".",
-            "Noted on static films: " + "; ".join(sign_text) + ".",
+        return with_motion_note(
+            by_time(
+                f"Signs of non-union on {films_word}: " + "; ".join(sign_text) + ".",
+                f"Noted on {films_word}: " + "; ".join(sign_text) + ".",
+                after_flex_ext=False,
+            )
         )
     if d < settings.pseudarthrosis_days:
-        reasons = ["No sign of non-union on static films."] + ([aside] if aside else [])
+        reasons = [f"No sign of non-union on {films_word}."] + ([aside] if aside else [])
         if bridging:
             reasons.append(f"Bridging bone across {bone.bridging_fraction:.0%} of the disc space.")
         if d >= settings.fusion_min_days:
             reasons.append("Static films alone cannot confirm fusion.")
-            return StatusResult(FusionStatus.ON_TRACK, tuple(reasons), f"To confirm fusion: {flex_ext} or {CT}.", ev)
-        return StatusResult(FusionStatus.ON_TRACK, tuple(reasons), None, ev)
-    return StatusResult(
-        FusionStatus.INSUFFICIENT_EVIDENCE,
-        (
-            f"{d} days after surgery with static films only: no sign of non-union, but static films cannot show union.",
-            *([aside] if aside else []),
-        ),
-        f"{flex_ext.capitalize()} or {CT} would decide.",
-        ev,
+            return with_motion_note(
+                StatusResult(FusionStatus.ON_TRACK, tuple(reasons), f"To confirm fusion: {flex_ext} or {CT}.", ev)
+            )
+        return with_motion_note(StatusResult(FusionStatus.ON_TRACK, tuple(reasons), None, ev))
+    return with_motion_note(
+        StatusResult(
+            FusionStatus.INSUFFICIENT_EVIDENCE,
+            (
+                f"{d} days after surgery with {'static films only' if indeterminate is None else films_word}: no sign "
+                "of non-union, but static films cannot show union.",
+                *([aside] if aside else []),
+            ),
+            f"{flex_ext.capitalize()} or {CT} would decide.",
+            ev,
+        )
     )
+
+
+def _bounds_text(mev: dict[str, Any], z: float) -> str:
+    """``"angle 3.2 ± 5.0 deg (95 % 0.0-13.0) vs 3 deg; ..."`` from :func:`judge_motion` evidence."""
+    parts = []
+    for name in ("angle", "translation"):
+        p = mev.get(name)
+        if p is None:
+            continue
+        lo, hi = p["interval_95"]
+        src = "" if p["sd_source"] == "reported" else ", default SD"
+        parts.append(
+            f"{name} {abs(p['value']):.1f} ± {p['sd']:.1f} {p['unit']} (95 % interval {max(lo, 0.0):.1f}-{hi:.1f}"
+            f"{src}) vs {p['threshold']:g} {p['unit']}: {p['call']}"
+        )
+    return "; ".join(parts) + f" (± {z:g} SD)"
 
 
 def _motion_text(m: MotionLike) -> str:

@@ -58,7 +58,7 @@ def build_timeline(
                 if f is not None:
                     findings.append(f)
             findings += adjacent_segment_findings(v, base, settings)
-        findings += instability_findings(v.motion)
+        findings += instability_findings(v.motion, settings)
         made = {f.kind for f in findings}
         findings += [f for f in v.hardware_findings if f.kind not in made]
         review: list[Finding] = [
