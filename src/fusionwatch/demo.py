@@ -1,7 +1,7 @@
 """The README demo: the whole journey on bundled simulated patients, one per simulator scenario.
 
-Sequence: simulate (or reuse cached) journeys -> ingest into a fresh SQLite store -> example patient-reported outcomes and
-symptom reports -> follow-up timeline -> clinician and patient reports, structured exports -> an index page.
+Sequence: simulate (or reuse cached) journeys -> ingest into a fresh SQLite store -> example patient-reported outcomes
+and symptom reports -> follow-up timeline -> clinician and patient reports, structured exports -> an index page.
 
 Everything here is example data: simulated films of invented patients and invented questionnaire answers, labelled as
 such in every output. The use case is adapter-free (no printing); :mod:`fusionwatch.cli.demo` prints.
@@ -13,7 +13,7 @@ import datetime as dt
 import html
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from fusionwatch.ingest import ingest_journey
@@ -26,7 +26,8 @@ __all__ = ["DemoPatient", "DemoResult", "EXAMPLE_PROMS", "EXAMPLE_SYMPTOMS", "ru
 Progress = Callable[[str], None]
 
 # Invented questionnaire answers per scenario and visit label: (ODI answers for the 10 sections, back NRS, leg NRS).
-# They follow the usual course after fusion (large early gains) and, for the complication scenarios, a plateau or relapse.
+# They follow the usual course after fusion (large early gains) and, for the complication scenarios, a plateau or
+# relapse.
 _GOOD = {
     "pre-op": ((3, 2, 3, 3, 2, 3, 2, 2, 3, 3), 7, 6),
     "6-weeks": ((2, 1, 2, 2, 2, 2, 1, 1, 2, 2), 4, 3),
@@ -49,14 +50,30 @@ EXAMPLE_PROMS: dict[str, dict[str, tuple[tuple[int, ...], int, int]]] = {
     "adjacent-segment-degeneration": {**_GOOD, "12-months": ((2, 1, 2, 2, 1, 2, 1, 1, 2, 1), 4, 4)},
 }
 
-# Invented symptom reports: (days after surgery, symptom codes, note). One wound infection warning early, one fall later.
+# Invented symptom reports: (days after surgery, symptom codes, note): an early wound-infection warning and a later
+# routine complaint.
 EXAMPLE_SYMPTOMS: dict[str, tuple[tuple[int, tuple[str, ...], str], ...]] = {
-    "cage-subsidence": ((12, ("fever", "wound_drainage"), "Example: temperature 38.4 C, wound weeping since yesterday."),),
+    "cage-subsidence": (
+        (12, ("fever", "wound_drainage"), "Example: temperature 38.4 C, wound weeping since yesterday."),
+    ),
     "screw-loosening": ((200, ("pain_not_improving",), "Example: back pain slowly worse over the last month."),),
 }
 
 # One example reader entry, to show that grades and overrides are kept beside the automatic result.
-_EXAMPLE_GRADE = {"solid-fusion": ("grade:bridwell", "I", "Example reader: bridging trabecular bone on the lateral film.")}
+_EXAMPLE_GRADE = {
+    "solid-fusion": ("grade:bridwell", "I", "Example reader: bridging trabecular bone on the lateral film."),
+}
+
+
+@dataclass(frozen=True)
+class DetectorCheck:
+    """The automatic detector on one demo film against the simulator's exact landmarks (used by the demo's findings)."""
+
+    film: str
+    mean_corner_error_mm: float | None
+    measure_errors: dict[str, float]
+    needs_review: tuple[str, ...]
+    failure: str | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +86,7 @@ class DemoPatient:
     red_flags: tuple[str, ...]
     files: dict[str, Path]
     ingest_failures: tuple[str, ...] = ()
+    detector: DetectorCheck | None = None
 
 
 @dataclass
@@ -118,7 +136,9 @@ def run_demo(out_dir: str | Path = "demo-output", *, today: dt.date | None = Non
             say(f"Writing reports: {scenario}")
             written = write_patient_outputs(store, key, out / "patients" / scenario, today=today, pdf=pdf)
             result.notes += [f"{scenario}: {n}" for n in written.notes]
-            result.patients.append(_summary(store, key, scenario, written.files, failures))
+            say(f"Checking the automatic landmark detector against the simulator's truth: {scenario}")
+            summary = _summary(store, key, scenario, written.files, failures)
+            result.patients.append(replace(summary, detector=_detector_check(store, key)))
         from fusionwatch.export.cohort import cohort_rows, films_from_store, write_cohort
 
         rows = cohort_rows(films_from_store(store, store.list_patients()), deidentify=True)
@@ -164,6 +184,46 @@ def _summary(store: Store, key: str, scenario: str, files: dict[str, Path], fail
     return DemoPatient(key, scenario, last.label if last else "-", status, findings, tuple(flags), files, failures)
 
 
+def _detector_check(store: Store, key: str) -> DetectorCheck | None:
+    """Run the detector on the patient's latest lateral film and compare with the simulator's landmark file."""
+    from fusionwatch.detect import detect_landmarks
+    from fusionwatch.detect.datasets import Sample
+    from fusionwatch.detect.evaluation import evaluate_one
+    from fusionwatch.ingest import sidecar_landmarks
+    from fusionwatch.io import read_landmarks, read_radiograph
+
+    laterals = [f for f in store.list_films(key) if f.view == "lateral"]
+    if not laterals:
+        return None
+    film = laterals[-1]
+    path = Path(film.file_path)
+    truth_path = sidecar_landmarks(path)
+    if truth_path is None:
+        return None
+    radiograph = read_radiograph(path)
+    truth = read_landmarks(truth_path)
+    sample = Sample(radiograph.pixels, dict(truth.points), truth.view, key, spacing=radiograph.spacing,
+                    source=f"{film.visit_label} lateral")
+    res = evaluate_one(detect_landmarks, sample)
+    mean_mm = sum(res.errors_mm.values()) / len(res.errors_mm) if res.errors_mm else None
+    return DetectorCheck(sample.source, mean_mm, dict(res.measure_errors), tuple(res.needs_review), res.failure)
+
+
+def _detector_cell(check: DetectorCheck | None) -> str:
+    if check is None:
+        return "not run"
+    if check.failure:
+        return f"{html.escape(check.film)}: refused ({html.escape(check.failure)})"
+    parts = [f"{html.escape(check.film)}: mean corner error {check.mean_corner_error_mm:.1f} mm"
+             if check.mean_corner_error_mm is not None else html.escape(check.film)]
+    for name in ("sacral_slope", "segmental_lordosis_L5_S1", "lumbar_lordosis"):
+        if name in check.measure_errors:
+            parts.append(f"{name.replace('_', ' ')} error {check.measure_errors[name]:+.1f} deg")
+    if check.needs_review:
+        parts.append(f"flagged for review ({len(check.needs_review)} reason(s))")
+    return "<br>".join(parts)
+
+
 def _write_index(result: DemoResult, today: dt.date) -> None:
     def link(p: Path | None, text: str) -> str:
         if p is None:
@@ -184,7 +244,7 @@ def _write_index(result: DemoResult, today: dt.date) -> None:
         rows.append(
             f"<tr><td><b>{html.escape(p.scenario)}</b><br><small>{html.escape(p.key)}</small></td>"
             f"<td>{html.escape(p.last_visit)}</td><td>{html.escape(p.status.replace('_', ' '))}</td>"
-            f"<td><ul>{flags}{fails}{finds}</ul></td><td>{links}</td></tr>"
+            f"<td><ul>{flags}{fails}{finds}</ul></td><td>{links}</td><td><small>{_detector_cell(p.detector)}</small></td></tr>"
         )
     page = f"""<!doctype html><html lang=en><meta charset=utf-8><title>fusionwatch demo</title>
 <style>body{{font:15px/1.4 system-ui,sans-serif;margin:2em;max-width:80em}}table{{border-collapse:collapse}}
@@ -194,8 +254,11 @@ td,th{{border:1px solid #ccc;padding:.4em .6em;vertical-align:top;text-align:lef
 <p class=note>Simulated films of invented patients, with invented questionnaire answers and symptom reports. Not
 patient data and not clinical advice. Every automatic finding is decision support for a reader, who can override it.
 Demo date: {today.isoformat()}.</p>
+<p>Landmarks: the findings below use the simulator's exact landmarks, standing in for landmarks a reader has checked.
+The last column runs the automatic detector on each patient's latest lateral film and compares it with those exact
+landmarks: the detector is not yet accurate enough to produce findings on its own (see the model card).</p>
 <table><tr><th>patient</th><th>last films</th><th>automatic fusion status</th><th>red flags and findings at the last
-films</th><th>outputs</th></tr>{''.join(rows)}</table>
+films</th><th>outputs</th><th>automatic detector vs true landmarks</th></tr>{''.join(rows)}</table>
 <p>De-identified measurements of the whole cohort: {link(result.out_dir / 'cohort-measurements-deidentified.csv',
 'cohort CSV')}. Database: demo.db (SQLite).</p></html>"""
     result.index.write_text(page, encoding="utf-8")

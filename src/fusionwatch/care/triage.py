@@ -67,7 +67,7 @@ _CE = (
     "Possible cauda equina syndrome (compression of the nerve roots below the spinal cord): "
     "emergency imaging and review."
 )
-_INF = "Possible surgical-site infection (CLINICAL.md red flags): same-day review."
+_INF = "Possible surgical-site infection: same-day review."
 _DVT = "Possible deep-vein thrombosis (blood clot in the leg): same-day assessment."
 _PE = "Possible pulmonary embolism (blood clot in the lung): emergency."
 
