@@ -103,17 +103,18 @@ def _scenario_of(journey: Path) -> str:
 
 
 def run_demo(out_dir: str | Path = "demo-output", *, today: dt.date | None = None, pdf: bool = True,
-             progress: Progress | None = None) -> DemoResult:
+             progress: Progress | None = None, film_size: tuple[int, int] | None = None) -> DemoResult:
     """Run the whole demo into ``out_dir`` and return what was written.
 
     ``today`` defaults to 14 days after the latest simulated film, so the care schedule shows what a clinic would see
     two weeks after the 12-month visit (the simulated dates are fixed, so the demo output is the same on every run).
+    ``film_size`` (width, height in px) overrides the simulator's demo film size (smaller is faster, for tests).
     """
     say = progress or (lambda _msg: None)
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     say("Simulating the demo patients' films (cached after the first run)...")
-    journeys = demo_journeys(out / "journeys")
+    journeys = demo_journeys(out / "journeys", **({"size": film_size} if film_size else {}))
     db = out / "demo.db"
     db.unlink(missing_ok=True)
     store = Store(db)

@@ -1,0 +1,42 @@
+"""The README demo end to end, on small films: every scenario reaches its reports with the expected headline results."""
+
+from __future__ import annotations
+
+import pytest
+
+from fusionwatch.demo import run_demo
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    return run_demo(tmp_path_factory.mktemp("demo"), pdf=False, film_size=(400, 500))
+
+
+def test_every_scenario_has_reports(demo) -> None:
+    """One patient per simulator scenario, each with clinician and patient HTML reports and no failed film."""
+    assert sorted(p.scenario for p in demo.patients) == sorted(
+        ["solid-fusion", "pseudarthrosis", "cage-subsidence", "screw-loosening", "adjacent-segment-degeneration"]
+    )
+    for p in demo.patients:
+        assert p.files["clinician_html"].is_file() and p.files["patient_html"].is_file(), p.scenario
+        assert p.ingest_failures == (), p.ingest_failures
+    assert demo.index.is_file() and "fusionwatch demo" in demo.index.read_text()
+
+
+def test_headline_results(demo) -> None:
+    """Solid fusion raises nothing; the subsidence and pseudarthrosis scenarios show what they were built to show."""
+    by = {p.scenario: p for p in demo.patients}
+    assert by["solid-fusion"].findings == () and by["solid-fusion"].red_flags == ()
+    assert by["pseudarthrosis"].status == "pseudarthrosis_suspected"
+    assert any("disc height fell" in f for f in by["cage-subsidence"].findings)
+    assert any(f.startswith("urgent:") for f in by["cage-subsidence"].red_flags)
+
+
+def test_patient_report_defers_to_care_team(demo) -> None:
+    """The plain-language report says the care team's instructions come first and gives no millimetres."""
+    for p in demo.patients:
+        text = p.files["patient_html"].read_text()
+        assert "care team" in text and "take precedence" in text, p.scenario
+        assert " mm" not in text, p.scenario
