@@ -33,7 +33,7 @@ from fusionwatch.io.loading import sniff_format
 from fusionwatch.landmarks import Landmarks
 from fusionwatch.pipeline import analyse_film
 from fusionwatch.radiograph import Radiograph, View
-from fusionwatch.records import Approach, Finding, Patient, Severity, Surgery
+from fusionwatch.records import Approach, Finding, Patient, Severity, Surgery, parse_date
 from fusionwatch.store import Store
 
 __all__ = [
@@ -449,13 +449,6 @@ def record_reader_landmarks(store: Store, film_id: str, landmarks: Landmarks, au
 
 
 # ---------------------------------------------------------------------------------------------------------- journeys
-def _parse_date(text: Any, what: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(str(text))
-    except ValueError:
-        raise InputError(f"{what}: expected a date YYYY-MM-DD, got {text!r}.") from None
-
-
 def _journey_implants(implants: Any) -> tuple[str, ...]:
     """Surgery implants from the manifest: a list of names, or the simulator's ``{"cage": "PEEK" | None, ...}``."""
     if isinstance(implants, list):
@@ -505,11 +498,11 @@ def ingest_journey(
             key=str(p["key"]),
             patient_id=p.get("patient_id"),
             name=p.get("name"),
-            birth_date=_parse_date(p["birth_date"], "patient.birth_date") if p.get("birth_date") else None,
+            birth_date=parse_date(p["birth_date"], "patient.birth_date") if p.get("birth_date") else None,
             sex=p.get("sex"),
         )
         surgery = Surgery(
-            date=_parse_date(s["date"], "surgery.date"),
+            date=parse_date(s["date"], "surgery.date"),
             levels=tuple((Level(a), Level(b)) for a, b in s.get("levels", [["L5", "S1"]])),
             approach=Approach(s.get("approach", "TLIF")),
             implants=_journey_implants(s.get("implants")),
@@ -524,7 +517,7 @@ def ingest_journey(
     for i, f in enumerate(films, 1):
         file = base / str(f.get("file", ""))
         try:
-            when = _parse_date(f.get("date"), f"film {file.name} date")
+            when = parse_date(f.get("date"), f"film {file.name} date")
             view = View(f["view"]) if f.get("view") else None
             lm = base / f["landmarks"] if f.get("landmarks") else None
             outcome = _safe_ingest_one(

@@ -23,6 +23,7 @@ __all__ = [
     "FusionStatus",
     "Override",
     "days_between",
+    "parse_date",
 ]
 
 
@@ -60,6 +61,21 @@ class Patient:
     name: str | None = None
     birth_date: dt.date | None = None
     sex: str | None = None
+
+
+def parse_date(text: object, what: str) -> dt.date:
+    """An ISO date ``YYYY-MM-DD``.
+
+    Raises
+    ------
+    InputError
+        Naming ``what`` (e.g. ``"--date"``, ``"surgery.date"``) and the offending text, when it is not a real date
+        (``2026-02-30`` is refused).
+    """
+    try:
+        return dt.date.fromisoformat(str(text))
+    except ValueError:
+        raise InputError(f"{what}: expected a date YYYY-MM-DD, got {text!r}.") from None
 
 
 def days_between(surgery: dt.date, when: dt.date, *, today: dt.date | None = None) -> int:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
 from fusionwatch.errors import FusionwatchError
+from fusionwatch.records import parse_date
 
-__all__ = ["app", "console", "err_console", "EXIT_USER_ERROR"]
+if TYPE_CHECKING:
+    from fusionwatch.store import Store
+
+__all__ = ["app", "console", "err_console", "EXIT_USER_ERROR", "DbOption", "open_store", "optional_date"]
 
 EXIT_USER_ERROR = 2
 console = Console()
@@ -26,6 +31,27 @@ class _Group(TyperGroup):
         except FusionwatchError as exc:
             err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_USER_ERROR) from None
+
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db", envvar="FUSIONWATCH_DB", help="Database URL or SQLite file [default: sqlite:///fusionwatch.db]."
+    ),
+]
+"""The ``--db`` option shared by every command that reads or writes the care record."""
+
+
+def open_store(db: str | None) -> Store:
+    """The store behind ``--db`` (imported lazily so commands without a database start fast)."""
+    from fusionwatch.store import Store
+
+    return Store(db)
+
+
+def optional_date(text: str | None, what: str) -> dt.date | None:
+    """``None`` for an absent option, else the parsed date (InputError naming ``what`` when it is not one)."""
+    return None if text is None else parse_date(text, what)
 
 
 app = typer.Typer(

@@ -9,15 +9,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from fusionwatch.cli._app import app, console, err_console
+from fusionwatch.cli._app import DbOption, app, console, err_console, open_store, optional_date
 from fusionwatch.errors import InputError
 
 __all__ = ["prom_app", "symptoms_app"]
 
-DbOption = Annotated[
-    str | None,
-    typer.Option("--db", envvar="FUSIONWATCH_DB", help="Database URL or SQLite file [default: sqlite:///fusionwatch.db]."),
-]
 TodayOption = Annotated[str | None, typer.Option("--today", help="Date to compute the schedule for (YYYY-MM-DD).")]
 ProtocolOption = Annotated[
     Path | None, typer.Option("--protocol", help="Care protocol YAML [default: the shipped example protocol].")
@@ -29,21 +25,6 @@ app.add_typer(prom_app, name="prom")
 app.add_typer(symptoms_app, name="symptoms")
 
 _URGENCY_STYLE = {"emergency": "bold white on red", "urgent": "bold red", "routine": "cyan"}
-
-
-def _store(db: str | None):  # type: ignore[no-untyped-def]
-    from fusionwatch.store import Store
-
-    return Store(db)
-
-
-def _date(text: str | None, what: str) -> dt.date | None:
-    if text is None:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise InputError(f"{what}: expected a date YYYY-MM-DD, got {text!r}.") from None
 
 
 def _print_flags(flags) -> None:  # type: ignore[no-untyped-def]
@@ -73,8 +54,8 @@ def care(
     from fusionwatch.report.build import red_flags_for
 
     proto = load_protocol(protocol)
-    day0 = _date(today, "--today") or dt.date.today()
-    store = _store(db)
+    day0 = optional_date(today, "--today") or dt.date.today()
+    store = open_store(db)
     try:
         surgery = store.get_surgery(patient)
         if surgery is None:
@@ -130,12 +111,12 @@ def prom_add(
     from fusionwatch.care.proms import PromRecord, check_nrs, compare_proms, parse_odi
     from fusionwatch.report.build import proms_from_store
 
-    when = _date(date, "--date") or dt.date.today()
+    when = optional_date(date, "--date") or dt.date.today()
     answers = parse_odi(odi) if odi is not None else None
     bp = check_nrs(back_pain, "back pain") if back_pain is not None else None
     lp = check_nrs(leg_pain, "leg pain") if leg_pain is not None else None
     rec = PromRecord(when, answers, bp, lp)  # validates, including the ODI blank-section rule
-    store = _store(db)
+    store = open_store(db)
     try:
         store.add_prom(patient, when, odi_answers=answers, back_pain_nrs=bp, leg_pain_nrs=lp)
         surgery = store.get_surgery(patient)
@@ -172,12 +153,12 @@ def symptoms_add(
     """Record a symptom report and print its triage: emergency / urgent / routine, most urgent first."""
     from fusionwatch.care.triage import Symptom, parse_symptoms, triage
 
-    when = _date(date, "--date") or dt.date.today()
+    when = optional_date(date, "--date") or dt.date.today()
     try:
         symptoms = parse_symptoms(flag)
     except InputError as exc:
         raise InputError(f"{exc} (symptoms: {', '.join(s.value for s in Symptom)})") from None
-    store = _store(db)
+    store = open_store(db)
     try:
         store.add_symptoms(patient, when, [s.value for s in symptoms], note=note)
     finally:
@@ -210,10 +191,10 @@ def report(
     from fusionwatch.report.build import write_patient_outputs
 
     proto = load_protocol(protocol)
-    store = _store(db)
+    store = open_store(db)
     try:
         result = write_patient_outputs(store, patient, out, visit=visit, deidentify=deidentify,
-                                       today=_date(today, "--today"), protocol=proto, pdf=not no_pdf)
+                                       today=optional_date(today, "--today"), protocol=proto, pdf=not no_pdf)
     finally:
         store.close()
     for name, path in result.files.items():

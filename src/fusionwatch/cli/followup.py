@@ -11,35 +11,14 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from fusionwatch.cli._app import app, console, err_console
+from fusionwatch.cli._app import DbOption, app, console, err_console, open_store, optional_date
 from fusionwatch.errors import InputError
 
 __all__ = ["patient_app"]
 
-DbOption = Annotated[
-    str | None,
-    typer.Option(
-        "--db", envvar="FUSIONWATCH_DB", help="Database URL or SQLite file [default: sqlite:///fusionwatch.db]."
-    ),
-]
 
 patient_app = typer.Typer(help="Patients and their index surgery.", no_args_is_help=True)
 app.add_typer(patient_app, name="patient")
-
-
-def _store(db: str | None):  # type: ignore[no-untyped-def]
-    from fusionwatch.store import Store
-
-    return Store(db)
-
-
-def _date(text: str | None, what: str) -> dt.date | None:
-    if text is None:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise InputError(f"{what}: expected a date YYYY-MM-DD, got {text!r}.") from None
 
 
 def _journey_manifest(p: Path) -> Path | None:
@@ -78,13 +57,13 @@ def ingest(
         v = View(view) if view else None
     except ValueError:
         raise InputError(f"--view must be one of {[x.value for x in View]}, got {view!r}.") from None
-    when = _date(date, "--date")
+    when = optional_date(date, "--date")
     detector = None
     if detect:
         from fusionwatch.detect import load_detector
 
         detector = load_detector().detect
-    store = _store(db)
+    store = open_store(db)
     report = IngestReport()
     with Progress(
         TextColumn("[bold]ingest[/]"),
@@ -179,7 +158,7 @@ def followup(
 ) -> None:
     """Print a patient's timeline: measurements with deltas vs baseline and previous visit, findings, fusion status."""
     settings = _settings(settings_file)
-    store = _store(db)
+    store = open_store(db)
     try:
         timeline = store.load_timeline(patient, settings)
     finally:
@@ -304,9 +283,9 @@ def override(
     if not entries:
         raise InputError("Nothing to record: give --status, --bridwell, --finding, --lucency or --bridging.")
     is_date = len(visit) == 10 and visit[4] == "-" and visit[7] == "-" and visit[:4].isdigit()
-    when: str | dt.date = _date(visit, "visit") if is_date else visit  # type: ignore[assignment]
+    when: str | dt.date = optional_date(visit, "visit") if is_date else visit  # type: ignore[assignment]
     now = dt.datetime.now(dt.UTC)
-    store = _store(db)
+    store = open_store(db)
     try:
         for target, value in entries:
             rec = store.add_override(patient, Override(target, value, author, now, reason), visit=when)
@@ -342,12 +321,12 @@ def patient_add(
         ("pedicle_screws", "rods") if appr is Approach.POSTEROLATERAL else ("pedicle_screws", "rods", "interbody_cage")
     )
     surgery = Surgery(
-        date=_date(surgery_date, "--surgery-date"),  # type: ignore[arg-type]
+        date=optional_date(surgery_date, "--surgery-date"),  # type: ignore[arg-type]
         levels=segs,
         approach=appr,
         implants=implants,
     )
-    store = _store(db)
+    store = open_store(db)
     try:
         store.add_patient(Patient(key=key, patient_id=patient_id))
         store.set_surgery(key, surgery)
@@ -363,7 +342,7 @@ def patient_add(
 @patient_app.command("list")
 def patient_list(db: DbOption = None) -> None:
     """List patients by pseudonymous key with surgery, visits and films (no identifiers)."""
-    store = _store(db)
+    store = open_store(db)
     try:
         table = Table(title="Patients")
         for col in ("key", "surgery", "approach", "visits", "films", "last visit"):

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from fusionwatch.cli._app import app, console
+from fusionwatch.cli._app import app, console, optional_date
 from fusionwatch.errors import InputError
 
 __all__ = ["simulate_app"]
@@ -46,12 +46,7 @@ def journey(
     """Simulate one patient's L5-S1 fusion journey from pre-op to 12 months."""
     from fusionwatch.sim import simulate_journey
 
-    date = None
-    if surgery_date is not None:
-        try:
-            date = dt.date.fromisoformat(surgery_date)
-        except ValueError:
-            raise InputError(f"--surgery-date must be YYYY-MM-DD, got {surgery_date!r}.") from None
+    date = optional_date(surgery_date, "--surgery-date")
     path = simulate_journey(scenario, seed, out, surgery_date=date, size=_size(size))
     data = json.loads(path.read_text())
     console.print(f"{len(data['films'])} films ({scenario}, seed {seed}) -> {path}")
