@@ -211,6 +211,60 @@ class TestImplants:
         ]
         assert f[0] == 0.0 and 0.4 <= f[1] <= 0.6 and f[2] >= 0.9
 
+    @staticmethod
+    def _screw_samples(film, screw_id: str, radii_mm: tuple[float, ...]) -> list[np.ndarray]:
+        """Pixels along the middle of a screw's shank at each perpendicular distance (mm, both sides) from its axis."""
+        scr = next(s for s in film.truth["implants"]["screws"] if s["id"] == screw_id)
+        h, t = np.array(scr["head"]), np.array(scr["tip"])
+        ax = (t - h) / np.linalg.norm(t - h)
+        n = np.array([-ax[1], ax[0]])
+        px_mm = film.camera.patient_pixel_mm
+        out = []
+        for r in radii_mm:
+            pts = [h + (t - h) * f + n * sgn * r / px_mm for f in np.linspace(0.45, 0.85, 9) for sgn in (1, -1)]
+            out.append(np.array([film.pixels[int(round(p[1])), int(round(p[0]))] for p in pts], float))
+        return out
+
+    @pytest.mark.parametrize("view", [View.LATERAL, View.AP])
+    def test_s1_screws_opaque_over_the_sacrum(self, view: View) -> None:
+        """S1 screws over the sacrum and iliac wings are far brighter than the bone 1.5 diameters beside them."""
+        film = simulate_film(PARAMS, FilmSpec(view=view, width=500, height=625), hardware=Hardware())
+        for sid in ("S1.left", "S1.right"):
+            on, beside = self._screw_samples(film, sid, (0.0, 1.5 * 6.5))
+            assert np.median(on) > np.median(beside) + 350, (sid, np.median(on), np.median(beside))
+
+    def test_broken_rod_gap_darker_than_rod_on_ap(self) -> None:
+        """AP: the fracture gap of a broken rod holds no metal, so it is darker than the rod pieces either side."""
+        film = simulate_film(
+            PARAMS, FilmSpec(view=View.AP, width=600, height=750), hardware=Hardware(), healing=Healing(rod_broken=True)
+        )
+        rods = [np.array(r["polyline"]) for r in film.truth["implants"]["rods"]]
+        assert len(rods) == 3
+        a, b = rods[0], rods[1]
+        gap = (a[-1] + b[0]) / 2
+
+        def px(p: np.ndarray) -> float:
+            return float(film.pixels[int(round(p[1])), int(round(p[0]))])
+
+        ends = [
+            px(a[-1] - (a[-1] - a[-2]) / np.linalg.norm(a[-1] - a[-2]) * 4),
+            px(b[0] + (b[1] - b[0]) / np.linalg.norm(b[1] - b[0]) * 4),
+        ]
+        assert px(gap) < min(ends) - 300, (px(gap), ends)
+
+    def test_loosening_halo_is_a_dark_rim_on_both_sides(self) -> None:
+        """AP: a 2.2 mm halo darkens the rim along both sides of the S1 screws (vs the same film without a halo)."""
+        spec = FilmSpec(view=View.AP, width=600, height=750)
+        halo = {"S1.left": 2.2, "S1.right": 2.0}
+        loose = simulate_film(PARAMS, spec, hardware=Hardware(), healing=Healing(halo_mm=halo), noise_seed=5)
+        tight = simulate_film(PARAMS, spec, hardware=Hardware(), noise_seed=5)
+        for sid, w in halo.items():
+            rim = 3.25 + w / 2
+            (lo,) = self._screw_samples(loose, sid, (rim,))
+            (ti,) = self._screw_samples(tight, sid, (rim,))
+            for side in (slice(0, None, 2), slice(1, None, 2)):  # the two sides of the shank
+                assert np.median(lo[side]) < np.median(ti[side]) - 80, (sid, np.median(lo[side]), np.median(ti[side]))
+
     def test_bad_hardware_raises(self) -> None:
         """Screw sizes outside 6-7.5 mm x 40-50 mm are refused with the value in the message."""
         with pytest.raises(ValueError, match="screw diameter"):

@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 SCHEMA = "fusionwatch.sim.journey/1"
-SIM_VERSION = "9"
+SIM_VERSION = "10"
 """Bumped whenever the simulator's output changes; :func:`fusionwatch.sim.demo_journeys` regenerates on a change."""
 DEFAULT_SURGERY_DATE = dt.date(2025, 6, 2)
 LATEST_ALLOWED_DATE = dt.date(2026, 11, 23)

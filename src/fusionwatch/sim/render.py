@@ -23,19 +23,22 @@ from fusionwatch.sim.camera import Camera
 from fusionwatch.sim.implants import CageGeom, Healing, ScrewGeom
 from fusionwatch.sim.pose import T12_SHAPE_SCALE, Pose
 
-__all__ = ["MU", "Exposure", "line_integrals", "expose"]
+__all__ = ["MU", "Exposure", "line_integrals", "line_integrals_with_metal", "expose"]
 
 MU = {
     "water": 0.0175,
     "trabecular": 0.0115,  # difference to water
     "cortical": 0.0380,  # difference to water
     "graft": 0.0110,
-    "titanium": 0.25,
+    "titanium": 0.25,  # ~4.5 x cortical bone (0.0555 absolute)
+    "halo_deficit": 0.0200,  # fibrous tissue (~ water) in place of dense peri-screw bone: that bone's excess over water
     "tantalum": 2.0,
     "peek": 0.0060,
     "lead": 3.0,
 }
 """Linear attenuation (1/mm) ~62 keV: water; bone, graft, PEEK as differences to water; metals absolute."""
+HALO_RIM_MM = 0.7
+"""Thickness of the sclerotic margin around a loosening halo (mm)."""
 
 
 @dataclass(frozen=True)
@@ -226,10 +229,18 @@ def _femur(L: np.ndarray, cam: Camera, centre: np.ndarray, radius: float) -> Non
     )
 
 
-def _screw(L: np.ndarray, cam: Camera, s: ScrewGeom, halo_mm: float) -> None:
+def _halo(L: np.ndarray, cam: Camera, s: ScrewGeom, halo_mm: float) -> None:
     axis = (s.tip - s.head) / np.linalg.norm(s.tip - s.head)
     if halo_mm > 0:
-        capsule(L, cam, s.head + axis * 12.0, s.tip, s.radius + halo_mm, -MU["trabecular"] * 1.3, inner_radius=s.radius)
+        # loosening: the bone of the track is replaced by fibrous tissue (~ water: minus the bone's excess over water),
+        # bounded by a thin sclerotic (reactive, cortical-like) margin -- the radiographic sign of a loose screw
+        a, r_out = s.head + axis * 12.0, s.radius + halo_mm
+        capsule(L, cam, a, s.tip, r_out, -MU["halo_deficit"], inner_radius=s.radius)
+        capsule(L, cam, a, s.tip, r_out + HALO_RIM_MM, MU["cortical"], inner_radius=r_out)
+
+
+def _screw(L: np.ndarray, cam: Camera, s: ScrewGeom) -> None:
+    axis = (s.tip - s.head) / np.linalg.norm(s.tip - s.head)
     capsule(
         L,
         cam,
@@ -245,10 +256,24 @@ def _screw(L: np.ndarray, cam: Camera, s: ScrewGeom, halo_mm: float) -> None:
     capsule(L, cam, s.head - axis * 2.0, s.tulip_end, 6.2, MU["titanium"] * 0.55)
 
 
+ROD_RADIUS_MM = 2.75
+
+
 def _rods(L: np.ndarray, cam: Camera, rods: list[list[np.ndarray]]) -> None:
+    """Each rod piece as the union (not the sum) of flat-ended cylinders and round joints: no double-counted metal
+    where segments meet, and a broken rod's pieces end flat at the fracture, so the gap holds no metal."""
     for poly in rods:
+        piece = np.zeros_like(L)
+        seg = np.zeros_like(L)
         for a, b in zip(poly[:-1], poly[1:], strict=False):
-            capsule(L, cam, a, b, 2.75, MU["titanium"])
+            seg.fill(0.0)
+            capsule(seg, cam, a, b, ROD_RADIUS_MM, MU["titanium"], round_ends=False)
+            np.maximum(piece, seg, out=piece)
+        for j in poly[1:-1]:
+            seg.fill(0.0)
+            capsule(seg, cam, j, j, ROD_RADIUS_MM, MU["titanium"])
+            np.maximum(piece, seg, out=piece)
+        L += piece
 
 
 def _quad_mask(shape: tuple[int, int], quad_px: np.ndarray) -> np.ndarray:
@@ -398,6 +423,13 @@ class Scene:
 
 def line_integrals(scene: Scene, cam: Camera) -> tuple[np.ndarray, float | None]:
     """Total mu x path length image (float32, H x W) and the true bridging fraction (None without graft)."""
+    L, _, fraction = line_integrals_with_metal(scene, cam)
+    return L, fraction
+
+
+def line_integrals_with_metal(scene: Scene, cam: Camera) -> tuple[np.ndarray, np.ndarray | None, float | None]:
+    """As :func:`line_integrals`, plus the pedicle screws' and rods' own mu x path image (None without them), which
+    the console processing of :func:`expose` uses as its metal segmentation."""
     L = np.zeros((cam.height, cam.width), np.float32)
     an, pose = scene.anatomy, scene.pose
     s = pose.scale
@@ -430,9 +462,15 @@ def line_integrals(scene: Scene, cam: Camera) -> tuple[np.ndarray, float | None]
     elif scene.cage is not None:
         _cage_ap(L, cam, scene.cage)
     for sc in scene.screws:
-        _screw(L, cam, sc, scene.healing.halo_mm.get(sc.id, 0.0))
-    _rods(L, cam, scene.rods)
-    return L, fraction
+        _halo(L, cam, sc, scene.healing.halo_mm.get(sc.id, 0.0))
+    metal = None
+    if scene.screws or scene.rods:
+        metal = np.zeros_like(L)
+        for sc in scene.screws:
+            _screw(metal, cam, sc)
+        _rods(metal, cam, scene.rods)
+        L += metal
+    return L, metal, fraction
 
 
 def _cage_ap(L: np.ndarray, cam: Camera, cage: CageGeom) -> None:
@@ -563,10 +601,27 @@ def _smooth_up(small: np.ndarray, W: int, H: int, f: int) -> np.ndarray:
     return cv2.resize(mid, (W, H), interpolation=cv2.INTER_LINEAR)
 
 
-def expose(L: np.ndarray, cam: Camera, exp: Exposure, rng: np.random.Generator) -> np.ndarray:
+METAL_MIN_PATH = 0.15
+"""Implant mu x path (about 0.6 mm of titanium) above which the console treats a pixel as metal."""
+METAL_FULL_PATH = 1.2
+"""Implant mu x path (about 5 mm of titanium: a screw core seen side-on) displayed white."""
+METAL_HEADROOM = 0.12
+"""Top fraction of the grey scale kept for metal on films with implants (the anatomy's window maps below it)."""
+METAL_RAMP = 0.15
+"""Excess over the anatomy window's top (in window widths) at which metal reaches white."""
+
+
+def expose(
+    L: np.ndarray, cam: Camera, exp: Exposure, rng: np.random.Generator, metal_path: np.ndarray | None = None
+) -> np.ndarray:
     """Detector image from line integrals: Beer-Lambert, scatter, focal-spot and detector blur, quantum noise, log,
     edge enhancement, tone curve, collimation and a burned-in lead side marker. Returns uint16, 12 bits, MONOCHROME2
-    (bone bright)."""
+    (bone bright).
+
+    ``metal_path``: the implants' own mu x path image (from :func:`line_integrals_with_metal`); where it exceeds
+    ``METAL_MIN_PATH`` the console treats the pixels as metal (as real consoles segment implants): they neither lift the
+    equalisation background nor set the anatomy's window, and are mapped into the top ``METAL_HEADROOM`` of the grey
+    scale, above all anatomy."""
     H, W = L.shape
     # lead side marker (on the detector: not magnified), inside the collimated field
     marker = np.zeros((H, W), np.uint8)
@@ -597,15 +652,34 @@ def expose(L: np.ndarray, cam: Camera, exp: Exposure, rng: np.random.Generator) 
     inside = np.zeros((H, W), bool)
     inside[r0 : H - r1, c0 : W - c1] = True
     # DR console processing: strong large-scale equalisation (latitude compression), mid-frequency edge enhancement
-    coarse = _smooth(p, exp.equalise_mm / cam.pixel_mm)
+    # metal-aware (as real consoles): segmented implants neither lift the equalisation background (which would darken
+    # them and the bone around them) nor set the window (so the anatomy fills the grey scale and metal sits above it)
+    sig = exp.equalise_mm / cam.pixel_mm
+    coarse = _smooth(p, sig)
+    metal = np.zeros((H, W), bool)
+    if metal_path is not None:
+        metal = cv2.dilate((metal_path > METAL_MIN_PATH).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    if metal.any():
+        for _ in range(2):  # fill the metal with its surroundings' background, twice (the first fill is still lifted)
+            coarse = _smooth(np.where(metal, np.minimum(p, coarse), p), sig)
     win = (slice(r0, H - r1, 4), slice(c0, W - c1, 4))
     cmean = float(np.mean(coarse[win]))
     q = p - exp.equalise * (coarse - cmean)
     q = q + exp.edge_enhance * (q - _smooth(q, 1.5 / cam.pixel_mm))
-    lo, hi = np.percentile(q[win], [1.5, 99.8])
-    v = np.clip((q - lo) / max(hi - lo, 1e-6), 0.0, 1.0)
+    anat = ~metal[win]
+    lo, hi = np.percentile(q[win][anat] if anat.sum() > 100 else q[win], [1.5, 99.8])
+    x = (q - lo) / max(hi - lo, 1e-6)
+    v = np.clip(x, 0.0, 1.0)
     v = 1.0 / (1.0 + np.exp(-exp.contrast * (v - 0.5)))
     v = (v - 1.0 / (1.0 + math.exp(exp.contrast * 0.5))) / (1.0 - 2.0 / (1.0 + math.exp(exp.contrast * 0.5)))
     v = np.clip(v, 0.0, 1.0) ** exp.gamma
+    if metal.any():  # anatomy below METAL_HEADROOM, metal above it: near-opaque implants the brightest, sharp-edged
+        v = (1.0 - METAL_HEADROOM) * v + METAL_HEADROOM * np.clip((x - 1.0) / METAL_RAMP, 0.0, 1.0)
+        # the console's metal display: segmented metal at the top of the scale whatever lies behind it (under a
+        # scatter-dominated dense pelvis the log signal alone leaves a screw barely above the sacrum); the optical blur
+        # of the metal image keeps its edge (and thread) as sharp as the detector allows
+        mp = cv2.GaussianBlur(metal_path.astype(np.float32), (0, 0), blur)
+        w = np.clip(mp / METAL_MIN_PATH - 1.0, 0.0, 1.0)
+        v = np.maximum(v, w * ((1.0 - METAL_HEADROOM) + METAL_HEADROOM * np.clip(mp / METAL_FULL_PATH, 0.0, 1.0)))
     v = np.where(inside, v, 0.93 + 0.02 * noise)
     return np.clip(v * 4095.0, 0, 4095).astype(np.uint16)
