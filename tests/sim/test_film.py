@@ -227,11 +227,13 @@ class TestImplants:
 
     @pytest.mark.parametrize("view", [View.LATERAL, View.AP])
     def test_s1_screws_opaque_over_the_sacrum(self, view: View) -> None:
-        """S1 screws over the sacrum and iliac wings are far brighter than the bone 1.5 diameters beside them."""
+        """S1 screws over the sacrum and iliac wings are far brighter than the bone 1.5 diameters beside them (before
+        simulator version 10 scatter and console processing left them 200-360 grey levels above it on the lateral)."""
         film = simulate_film(PARAMS, FilmSpec(view=view, width=500, height=625), hardware=Hardware())
         for sid in ("S1.left", "S1.right"):
             on, beside = self._screw_samples(film, sid, (0.0, 1.5 * 6.5))
-            assert np.median(on) > np.median(beside) + 350, (sid, np.median(on), np.median(beside))
+            # the dimmer quarter of the shank beats the brighter tenth of the bone beside it by a wide margin
+            assert np.percentile(on, 25) > np.percentile(beside, 90) + 400, (sid, on, beside)
 
     def test_broken_rod_gap_darker_than_rod_on_ap(self) -> None:
         """AP: the fracture gap of a broken rod holds no metal, so it is darker than the rod pieces either side."""
