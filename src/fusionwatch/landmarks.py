@@ -1,7 +1,8 @@
 """Landmarks: named points on one film, in pixels, with confidence and provenance.
 
 Points are ``(x, y)`` pixels, origin at the centre of the top-left pixel, x right, y down. Names are those of
-:mod:`fusionwatch.anatomy`. Missing points are simply absent. The JSON file format is in :mod:`fusionwatch.io.landmark_json`
+:mod:`fusionwatch.anatomy`. Missing points are simply absent. The JSON file format is in
+:mod:`fusionwatch.io.landmark_json`
 and documented in docs/landmarks.md.
 """
 
@@ -28,7 +29,15 @@ from fusionwatch.anatomy import (
 from fusionwatch.errors import LandmarkError
 from fusionwatch.radiograph import Facing, View
 
-__all__ = ["Landmarks", "lateral_facing", "mirror", "check_inside_image", "check_vertebra_order", "hip_axis"]
+__all__ = [
+    "Landmarks",
+    "lateral_facing",
+    "level_centre",
+    "mirror",
+    "check_inside_image",
+    "check_vertebra_order",
+    "hip_axis",
+]
 
 
 @dataclass(frozen=True)
@@ -46,7 +55,8 @@ class Landmarks:
     confidence : Mapping[str, float]
         Name -> confidence in [0, 1]; absent for reader-placed points.
     source : str
-        Who or what placed them: ``"model:lateral-unet/3"``, ``"reader:jdoe"``, ``"file:buu-lspine"``, ``"sim:ground-truth"``.
+        Who or what placed them: ``"model:lateral-unet/3"``, ``"reader:jdoe"``, ``"file:buu-lspine"``,
+        ``"sim:ground-truth"``.
     needs_review : tuple[str, ...]
         Reasons a reader should check these points (low confidence, implausible geometry). Empty when none.
     """
@@ -101,7 +111,9 @@ class Landmarks:
     def with_points(self, points: Mapping[str, Point], source: str | None = None) -> "Landmarks":
         """A copy with ``points`` replaced (confidence kept for unchanged names)."""
         conf = {n: c for n, c in self.confidence.items() if n in points and points[n] == self.points.get(n)}
-        return Landmarks(dict(points), self.width, self.height, self.view, conf, source or self.source, self.needs_review)
+        return Landmarks(
+            dict(points), self.width, self.height, self.view, conf, source or self.source, self.needs_review
+        )
 
 
 def hip_axis(landmarks: Landmarks) -> Point | None:
@@ -112,36 +124,74 @@ def hip_axis(landmarks: Landmarks) -> Point | None:
     return (sum(p[0] for p in heads) / len(heads), sum(p[1] for p in heads) / len(heads))
 
 
+def level_centre(landmarks: Landmarks, level: Level) -> Point | None:
+    """Mean of the points named for ``level`` (its corners), in pixels; ``None`` when it has none."""
+    pts = [p for n, p in landmarks.points.items() if n.startswith(level.value + ".")]
+    if not pts:
+        return None
+    return (sum(p[0] for p in pts) / len(pts), sum(p[1] for p in pts) / len(pts))
+
+
+def _cranial_direction(landmarks: Landmarks) -> Point | None:
+    """Image vector up the spine (toward L1): lowest level centre -> highest, else one body's inferior -> superior."""
+    centres = [c for c in (level_centre(landmarks, lv) for lv in Level) if c is not None]
+    if len(centres) >= 2 and centres[0] != centres[-1]:
+        return (centres[0][0] - centres[-1][0], centres[0][1] - centres[-1][1])
+    for level in Level:
+        if level is Level.S1:
+            continue
+        sup = [landmarks.corner(level, Endplate.SUPERIOR, c) for c in Corner]
+        inf = [landmarks.corner(level, Endplate.INFERIOR, c) for c in Corner]
+        if None not in sup and None not in inf:
+            s = ((sup[0][0] + sup[1][0]) / 2, (sup[0][1] + sup[1][1]) / 2)  # type: ignore[index]
+            i = ((inf[0][0] + inf[1][0]) / 2, (inf[0][1] + inf[1][1]) / 2)  # type: ignore[index]
+            if s != i:
+                return (s[0] - i[0], s[1] - i[1])
+    return None
+
+
 def lateral_facing(landmarks: Landmarks) -> Facing:
     """Which image side the patient faces, from the anterior vs posterior corners of every endplate present.
+
+    Rotation-proof: each endplate's posterior -> anterior vector is compared with the direction up the spine (lowest
+    level present -> highest), so a steep sacrum or a tilted film cannot fool it. With image axes (y down), anterior
+    lying clockwise-on-screen of "up" means facing right. When the spine's direction is unknown (one endplate only), the
+    anterior corner left or right of the posterior one in x decides.
 
     Raises
     ------
     LandmarkError
-        If no endplate has both corners, or the endplates disagree (some anterior corners left of their posterior
-        corner, others right): the points are mislabelled.
+        If no endplate has both corners, or the endplates disagree (mislabelled anterior/posterior corners).
     """
-    votes: list[float] = []
+    vectors: list[Point] = []
     for name in LATERAL_POINT_NAMES:
         if name.endswith(".anterior"):
             a, p = landmarks.get(name), landmarks.get(name.replace(".anterior", ".posterior"))
             if a is not None and p is not None:
-                votes.append(a[0] - p[0])
-    if not votes:
+                vectors.append((a[0] - p[0], a[1] - p[1]))
+    if not vectors:
         raise LandmarkError("Cannot tell which way the patient faces: no endplate has both corners.")
-    left = sum(v < 0 for v in votes)
-    if 0 < left < len(votes):
+    up = _cranial_direction(landmarks)
+    # z of (anterior - posterior) x up on image numbers: negative when facing right (e.g. (1, 0) x (0, -1) = -1);
+    # 0 (coincident corners, or an endplate along the spine) casts no vote
+    right = [] if up is None else [c < 0 for v in vectors if (c := v[0] * up[1] - v[1] * up[0]) != 0]
+    if not right:
+        right = [v[0] > 0 for v in vectors if v[0] != 0]
+    if not right:
+        raise LandmarkError("Cannot tell which way the patient faces: every endplate's corners coincide.")
+    if 0 < sum(right) < len(right):
         raise LandmarkError(
-            f"Anterior and posterior corners disagree: {left} of {len(votes)} endplates have the anterior corner on the "
-            "image left, the others on the right. Check the corner labels."
+            f"Anterior and posterior corners disagree: {sum(right)} of {len(right)} endplates say the patient faces "
+            "image-right, the others image-left. Check the corner labels."
         )
-    return Facing.LEFT if left else Facing.RIGHT
+    return Facing.RIGHT if right[0] else Facing.LEFT
 
 
 def mirror(landmarks: Landmarks) -> Landmarks:
     """Mirror the points about the vertical image centre line (x -> W - 1 - x).
 
-    Lateral names stay as they are (anterior is still anterior, now on the other side); AP left/right names swap, because
+    Lateral names stay as they are (anterior is still anterior, now on the other side); AP left/right names swap,
+    because
     they name image sides.
     """
     w = landmarks.width
@@ -165,7 +215,10 @@ def check_inside_image(landmarks: Landmarks, margin_px: float = 0.5) -> None:
     outside = [
         f"{n} ({p[0]:.1f}, {p[1]:.1f})"
         for n, p in landmarks.points.items()
-        if not (-margin_px <= p[0] <= landmarks.width - 1 + margin_px and -margin_px <= p[1] <= landmarks.height - 1 + margin_px)
+        if not (
+            -margin_px <= p[0] <= landmarks.width - 1 + margin_px
+            and -margin_px <= p[1] <= landmarks.height - 1 + margin_px
+        )
     ]
     if outside:
         raise LandmarkError(
@@ -175,20 +228,11 @@ def check_inside_image(landmarks: Landmarks, margin_px: float = 0.5) -> None:
 
 
 def _level_centres(landmarks: Landmarks) -> list[tuple[Level, np.ndarray]]:
-    centres = []
-    for level in Level:
-        pts = [
-            p
-            for p in landmarks.points.items()
-            if p[0].startswith(level.value + ".")
-        ]
-        if pts:
-            centres.append((level, np.mean([q for _, q in pts], axis=0)))
-    return centres
+    return [(lv, np.asarray(c)) for lv in Level if (c := level_centre(landmarks, lv)) is not None]
 
 
 def check_vertebra_order(landmarks: Landmarks) -> None:
-    """Check that vertebrae follow each other L1 -> S1 down the spine and each body's superior endplate is above its inferior.
+    """Check that vertebrae follow each other L1 -> S1 down the spine and each superior endplate is above its inferior.
 
     The spine may be tilted on the film, so "down" is the direction from the first to the last level present, not the
     image y axis. Raises LandmarkError with the offending levels.
@@ -201,7 +245,7 @@ def check_vertebra_order(landmarks: Landmarks) -> None:
             raise LandmarkError("All vertebrae sit at the same place: the landmarks are degenerate.")
         axis /= norm
         proj = [(lv, float(np.dot(c, axis))) for lv, c in centres]
-        for (upper, a), (lower, b) in zip(proj, proj[1:]):
+        for (upper, a), (lower, b) in zip(proj, proj[1:], strict=False):
             if b <= a:
                 raise LandmarkError(
                     f"Vertebrae in impossible order: {lower.value} is not below {upper.value} along the spine. "

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from fusionwatch._typing import Point
-from fusionwatch.anatomy import LATERAL_POINT_NAMES, LUMBAR_LEVELS, Corner, Endplate, Level
-from fusionwatch.errors import LandmarkError, ViewError
-from fusionwatch.geometry import midpoint
+from fusionwatch.anatomy import LATERAL_POINT_NAMES
+from fusionwatch.errors import ViewError
 from fusionwatch.landmarks import Landmarks, lateral_facing
 from fusionwatch.measure._common import ap_frame, lateral_frame
 from fusionwatch.measure.coronal import measure_coronal
@@ -19,64 +17,24 @@ from fusionwatch.units import Spacing
 __all__ = ["measure_lateral", "measure_ap", "measure_film", "facing_of"]
 
 
-def _level_centre(landmarks: Landmarks, level: Level) -> Point | None:
-    pts = [p for n, p in landmarks.points.items() if n.startswith(level.value + ".")]
-    if not pts:
-        return None
-    return (sum(p[0] for p in pts) / len(pts), sum(p[1] for p in pts) / len(pts))
-
-
-def _cranial_direction(landmarks: Landmarks) -> Point | None:
-    """Image vector up the spine (toward L1): lowest level centre -> highest, else one body's inferior -> superior."""
-    centres = [c for c in (_level_centre(landmarks, lv) for lv in Level) if c is not None]
-    if len(centres) >= 2 and centres[0] != centres[-1]:
-        return (centres[0][0] - centres[-1][0], centres[0][1] - centres[-1][1])
-    for level in LUMBAR_LEVELS:
-        sup = [landmarks.corner(level, Endplate.SUPERIOR, c) for c in Corner]
-        inf = [landmarks.corner(level, Endplate.INFERIOR, c) for c in Corner]
-        if None not in sup and None not in inf:
-            s, i = midpoint(*sup), midpoint(*inf)  # type: ignore[arg-type]
-            if s != i:
-                return (s[0] - i[0], s[1] - i[1])
-    return None
-
-
 def facing_of(landmarks: Landmarks) -> Facing | None:
     """Which image side the patient faces, from the corners; ``None`` when no endplate has both corners.
 
-    Rotation-proof: each endplate's posterior -> anterior vector is compared with the direction up the spine (lowest
-    level present -> highest), so a steep sacrum or a tilted film cannot fool it. With image axes (y down), anterior
-    lying clockwise-on-screen of "up" means facing right. Falls back to
-    :func:`fusionwatch.landmarks.lateral_facing` (anterior left or right of posterior in x) when only one endplate is
-    known.
+    The rule is :func:`fusionwatch.landmarks.lateral_facing` (rotation-proof); this wrapper only turns "no endplate
+    has both corners" into ``None``.
 
     Raises
     ------
     LandmarkError
         If endplates disagree about the facing (mislabelled anterior/posterior corners).
     """
-    pairs = [
-        (landmarks.get(n), landmarks.get(n.replace(".anterior", ".posterior")))
+    if not any(
+        n in landmarks and n.replace(".anterior", ".posterior") in landmarks
         for n in LATERAL_POINT_NAMES
         if n.endswith(".anterior")
-    ]
-    vectors = [(a[0] - p[0], a[1] - p[1]) for a, p in pairs if a is not None and p is not None]
-    if not vectors:
+    ):
         return None
-    up = _cranial_direction(landmarks)
-    if up is None:
-        return lateral_facing(landmarks)
-    # z of (anterior - posterior) x up on raw image numbers: negative when facing right (e.g. (1, 0) x (0, -1) = -1)
-    crosses = [v[0] * up[1] - v[1] * up[0] for v in vectors]
-    right = [c < 0 for c in crosses if c != 0]  # 0: coincident corners or an endplate along the spine, no vote
-    if not right:
-        return lateral_facing(landmarks)
-    if 0 < sum(right) < len(right):
-        raise LandmarkError(
-            f"Anterior and posterior corners disagree: {sum(right)} of {len(right)} endplates say the patient faces "
-            "image-right, the others image-left. Check the corner labels."
-        )
-    return Facing.RIGHT if right[0] else Facing.LEFT
+    return lateral_facing(landmarks)
 
 
 def measure_lateral(landmarks: Landmarks, spacing: Spacing | None) -> list[Measurement]:

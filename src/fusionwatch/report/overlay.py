@@ -20,7 +20,7 @@ from matplotlib.patches import Arc
 
 from fusionwatch._typing import Point
 from fusionwatch.anatomy import FEMORAL_HEADS, Level
-from fusionwatch.landmarks import Landmarks, hip_axis
+from fusionwatch.landmarks import Landmarks, hip_axis, level_centre
 from fusionwatch.measurement import Measurement, MeasureName
 from fusionwatch.radiograph import Radiograph, View
 from fusionwatch.units import Unit
@@ -181,13 +181,6 @@ def _endplates(landmarks: Landmarks) -> list[tuple[str, Point, Point]]:
     return out
 
 
-def _level_centre(landmarks: Landmarks, level: Level) -> Point | None:
-    pts = [p for n, p in landmarks.points.items() if n.startswith(level.value + ".")]
-    if not pts:
-        return None
-    return (sum(p[0] for p in pts) / len(pts), sum(p[1] for p in pts) / len(pts))
-
-
 def _away(ant_x: float, forward: bool) -> str:
     """Horizontal alignment that makes text grow forward (anterior) or backward from its anchor."""
     return "left" if (ant_x > 0) == forward else "right"
@@ -207,7 +200,7 @@ def _draw_lateral(pa: _Painter, lm: Landmarks, by: dict[MeasureName, Measurement
     ant = ant / (np.linalg.norm(ant) or 1.0)
     gap = span * 0.06
     for level in Level:
-        c = _level_centre(lm, level)
+        c = level_centre(lm, level)
         if c is not None and level is not Level.S1:
             pa.text(c, level.value, size=1.0, ha="center")
     # each measured disc: a label in front of it with lordosis, heights, index and slip
@@ -322,7 +315,7 @@ def _draw_ap(pa: _Painter, lm: Landmarks, by: dict[MeasureName, Measurement], sp
         else:
             pa.line(a, b, _ENDPLATE, 1.0, extend=0.08)
     for level in Level:
-        c = _level_centre(lm, level)
+        c = level_centre(lm, level)
         if c is not None:
             below = span * 0.04 if level is Level.S1 else 0.0
             pa.text((c[0], c[1] + below), level.value, size=1.0, ha="center")
