@@ -62,10 +62,33 @@ class TestFacing:
         assert lateral_facing(m) is Facing.RIGHT
         assert m.points["L1.superior.anterior"] == (299 - 100.0, 40.0)
 
+    @pytest.mark.parametrize("angle_deg", [-30.0, -28.0, 20.0, 28.0, 30.0])
+    def test_steep_sacrum_on_rotated_film_keeps_facing(self, angle_deg: float) -> None:
+        """A 63 deg sacral slope on a film rotated by up to 30 deg still faces the same way.
+
+        The S1 endplate then passes the vertical (63 + 28 > 90): comparing anterior and posterior x alone would flip it.
+        """
+        import math
+
+        pts = dict(FACING_LEFT)
+        ss = math.radians(63.0)
+        pts["S1.superior.anterior"] = (140.0 - 40 * math.cos(ss), 240.0 + 40 * math.sin(ss))
+        c, s_ = math.cos(math.radians(angle_deg)), math.sin(math.radians(angle_deg))
+        rotated = {
+            n: (1000 + c * (x - 150) - s_ * (y - 200), 1000 + s_ * (x - 150) + c * (y - 200))
+            for n, (x, y) in pts.items()
+        }
+        lm = Landmarks(rotated, width=2000, height=2000)
+        assert lateral_facing(lm) is Facing.LEFT
+        assert lateral_facing(mirror(lm)) is Facing.RIGHT
+
     def test_mixed_labels_raise(self) -> None:
         """Endplates that disagree on facing are mislabelled."""
         pts = dict(FACING_LEFT)
-        pts["L3.superior.anterior"], pts["L3.superior.posterior"] = pts["L3.superior.posterior"], pts["L3.superior.anterior"]
+        pts["L3.superior.anterior"], pts["L3.superior.posterior"] = (
+            pts["L3.superior.posterior"],
+            pts["L3.superior.anterior"],
+        )
         with pytest.raises(LandmarkError, match="disagree"):
             lateral_facing(_lm(pts))
 
