@@ -232,6 +232,19 @@ class TestSpecsAndSplits:
         assert sorted(tr + va) == list(range(40)) and va
         assert split_by_patient(samples, 0.3, seed=3) == (tr, va)
 
+    def test_simulated_film_cache_follows_the_simulator_version(self, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+        """A cached sim: spec is reused for the same simulator version and regenerated after a version change."""
+        import fusionwatch.sim as sim
+
+        first = load_data("sim:1:lateral:5", cache_dir=tmp_path)
+        assert len(list(tmp_path.glob("sim-*.npz"))) == 1
+        again = load_data("sim:1:lateral:5", cache_dir=tmp_path)
+        assert np.array_equal(first[0].image, again[0].image)
+        assert len(list(tmp_path.glob("sim-*.npz"))) == 1
+        monkeypatch.setattr(sim, "SIM_VERSION", f"{sim.SIM_VERSION}-next", raising=False)
+        load_data("sim:1:lateral:5", cache_dir=tmp_path)
+        assert len(list(tmp_path.glob("sim-*.npz"))) == 2
+
 
 class TestBuu:
     """Tests for read_buu_samples() (BUU-LSPINE lateral CSV beside its image)."""

@@ -570,7 +570,11 @@ def load_data(
         if sim_view not in views:
             raise InputError(f"{kind} view must be one of {', '.join(views)}, got {sim_view!r}.")
         key_spec = f"{kind}:{n}"
-    key = hashlib.sha1(f"{key_spec}|{max_side}|{sim_seed}|{sim_view}|v1".encode()).hexdigest()[:16]
+    key_text = f"{key_spec}|{max_side}|{sim_seed}|{sim_view}|v1"
+    if kind in ("sim", "journey"):
+        # the same seeds give other films after a simulator change: never serve a stale cache
+        key_text += f"|sim{_sim_version()}"
+    key = hashlib.sha1(key_text.encode()).hexdigest()[:16]
     if cache_dir is not None:
         cached = Path(cache_dir) / f"{kind}-{key}.npz"
         if cached.is_file():
@@ -590,6 +594,15 @@ def load_data(
         Path(cache_dir).mkdir(parents=True, exist_ok=True)
         _save_cache(Path(cache_dir) / f"{kind}-{key}.npz", samples)
     return samples
+
+
+def _sim_version() -> str:
+    """The simulator's ``SIM_VERSION`` (part of the cache key of simulated films); "none" without the simulator."""
+    try:
+        import fusionwatch.sim as sim
+    except ImportError:
+        return "none"
+    return str(getattr(sim, "SIM_VERSION", "none"))
 
 
 def _save_cache(path: Path, samples: list[Sample]) -> None:
