@@ -168,7 +168,7 @@ def _add_examples(store: Store, key: str, scenario: str) -> None:
 
 
 def _summary(store: Store, key: str, scenario: str, files: dict[str, Path], failures: tuple[str, ...]) -> DemoPatient:
-    from fusionwatch.care.triage import parse_symptoms, triage
+    from fusionwatch.report.build import red_flags_for
 
     timeline = store.load_timeline(key)
     with_films = [v for v in timeline.visits if v.films]
@@ -180,7 +180,7 @@ def _summary(store: Store, key: str, scenario: str, files: dict[str, Path], fail
         findings = tuple(f"{f.severity.value}: {f.summary}" for f in last.findings)
     flags = []
     for rec in store.list_symptoms(key):
-        for r in triage(parse_symptoms(rec.symptoms)):
+        for r in red_flags_for([(rec.visit_date, rec.symptoms)], None, None):
             flags.append(f"{r.urgency.value}: {r.reason} (reported {rec.visit_date.isoformat()})")
     return DemoPatient(key, scenario, last.label if last else "-", status, findings, tuple(flags), files, failures)
 
