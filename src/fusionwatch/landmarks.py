@@ -27,6 +27,7 @@ from fusionwatch.anatomy import (
     corner_name,
 )
 from fusionwatch.errors import LandmarkError
+from fusionwatch.geometry import midpoint
 from fusionwatch.radiograph import Facing, View
 
 __all__ = [
@@ -143,8 +144,7 @@ def _cranial_direction(landmarks: Landmarks) -> Point | None:
         sup = [landmarks.corner(level, Endplate.SUPERIOR, c) for c in Corner]
         inf = [landmarks.corner(level, Endplate.INFERIOR, c) for c in Corner]
         if None not in sup and None not in inf:
-            s = ((sup[0][0] + sup[1][0]) / 2, (sup[0][1] + sup[1][1]) / 2)  # type: ignore[index]
-            i = ((inf[0][0] + inf[1][0]) / 2, (inf[0][1] + inf[1][1]) / 2)  # type: ignore[index]
+            s, i = midpoint(*sup), midpoint(*inf)  # type: ignore[arg-type]
             if s != i:
                 return (s[0] - i[0], s[1] - i[1])
     return None
