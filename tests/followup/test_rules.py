@@ -35,7 +35,7 @@ class TestSubsidence:
         assert (f is not None) is found
         if f is not None:
             assert f.kind == "cage_subsidence" and f.evidence["unit"] == "mm"
-            assert f.evidence["loss"] == pytest.approx(loss, abs=1e-9)
+            assert f.evidence["amount"] == pytest.approx(loss, abs=1e-4) and f.evidence["compared"] == "loss"
             assert "2 mm" in f.summary and f.films == ("film-42", "film-182")
 
     @pytest.mark.parametrize("loss, found", [(0.06 - 0.001, False), (0.06 + 0.001, True)])
@@ -149,7 +149,126 @@ class TestPiDrift:
         assert (f is not None) is flagged
         if f:
             assert f.kind == "pi_drift" and f.evidence["clinical"] is False and f.severity is Severity.INFO
-            assert f.evidence["previous_visit"] == "6-weeks"
+            assert f.evidence["reference"] == "previous" and f.evidence["visits"]["baseline"] == "6-weeks"
+            assert f.evidence["films"] == {"baseline": "film-42", "current": "film-182"}
+
+
+EVIDENCE_KEYS = {
+    "measure",
+    "unit",
+    "current",
+    "baseline",
+    "change",
+    "compared",
+    "amount",
+    "comparison",
+    "threshold",
+    "reference",
+    "visits",
+    "films",
+    "spacing_source",
+    "warnings",
+}
+
+
+def _every_comparison_finding():
+    """One finding of each vs-baseline rule, from one pair of visits (6 weeks -> 12 months), plus PI drift."""
+    base = visit(
+        42,
+        {
+            M.DISC_HEIGHT_MEAN_L5_S1: (11.0, "mm"),
+            M.SEGMENTAL_LORDOSIS_L5_S1: (18.0, "deg"),
+            M.DISC_HEIGHT_MEAN_L4_L5: (10.0, "mm"),
+            M.SLIP_MM_L4_L5: (1.0, "mm"),
+            M.PI_LL_MISMATCH: (8.0, "deg"),
+            M.PELVIC_INCIDENCE: (50.0, "deg"),
+        },
+    )
+    now = visit(
+        365,
+        {
+            M.DISC_HEIGHT_MEAN_L5_S1: (8.5, "mm"),
+            M.SEGMENTAL_LORDOSIS_L5_S1: (11.0, "deg"),
+            M.DISC_HEIGHT_MEAN_L4_L5: (6.5, "mm"),
+            M.SLIP_MM_L4_L5: (4.5, "mm"),
+            M.PI_LL_MISMATCH: (14.0, "deg"),
+            M.PELVIC_INCIDENCE: (57.0, "deg"),
+        },
+    )
+    found = [subsidence_finding(now, base, SURGERY, S), lordosis_loss_finding(now, base, S)]
+    found += adjacent_segment_findings(now, base, S) + [pi_drift_flag(now, [base], S)]
+    return base, now, found
+
+
+class TestEvidence:
+    def test_one_shape_for_every_comparison_finding(self) -> None:
+        """Every vs-baseline finding shows the values, change, threshold, unit, visits, films and spacing source."""
+        base, now, found = _every_comparison_finding()
+        assert [f.kind for f in found] == [
+            "cage_subsidence",
+            "loss_of_segmental_lordosis",
+            "adjacent_segment_disc_height_loss",
+            "adjacent_segment_listhesis",
+            "pi_ll_mismatch",
+            "pi_drift",
+        ]
+        for f in found:
+            ev = f.evidence
+            assert EVIDENCE_KEYS <= set(ev), (f.kind, EVIDENCE_KEYS - set(ev))
+            name = M(ev["measure"])
+            assert ev["current"] == now.measurements[name].value and ev["baseline"] == base.measurements[name].value
+            assert ev["change"] == pytest.approx(ev["current"] - ev["baseline"], abs=1e-4)
+            assert ev["comparison"] == ">" and ev["amount"] > ev["threshold"], f.kind
+            assert ev["visits"] == {"baseline": "6-weeks", "current": "12-months"}
+            assert ev["films"] == {"baseline": "film-42", "current": "film-365"}
+            assert f.films == ("film-42", "film-365")
+            mm = ev["unit"] == "mm"
+            assert ev["spacing_source"] == {
+                "baseline": "patient_plane" if mm else None,
+                "current": "patient_plane" if mm else None,
+            }
+            assert f.threshold
+
+    def test_amounts_are_what_the_rule_compares(self) -> None:
+        _, _, found = _every_comparison_finding()
+        by_kind = {f.kind: f.evidence for f in found}
+        assert by_kind["cage_subsidence"]["amount"] == pytest.approx(2.5)  # loss = 11.0 - 8.5
+        assert by_kind["cage_subsidence"]["threshold"] == S.subsidence_mm
+        assert by_kind["adjacent_segment_listhesis"]["amount"] == pytest.approx(3.5)  # |4.5 - 1.0|
+        assert by_kind["pi_ll_mismatch"]["amount"] == pytest.approx(6.0) and by_kind["pi_ll_mismatch"]["band"] == 1
+        assert by_kind["pi_drift"]["reference"] == "previous" and by_kind["pi_drift"]["clinical"] is False
+
+    def test_uncalibrated_evidence_says_ratio(self) -> None:
+        base = visit(42, {M.DISC_HEIGHT_MEAN_L5_S1: (55.0, "px"), M.DISC_HEIGHT_INDEX_L5_S1: (0.30, "ratio")})
+        now = visit(182, {M.DISC_HEIGHT_MEAN_L5_S1: (40.0, "px"), M.DISC_HEIGHT_INDEX_L5_S1: (0.20, "ratio")})
+        ev = subsidence_finding(now, base, SURGERY, S).evidence
+        assert ev["measure"] == "disc_height_index_L5_S1" and ev["unit"] == "ratio"
+        assert ev["threshold"] == S.subsidence_dhi and "not mm" in ev["note"]
+        assert ev["spacing_source"] == {"baseline": None, "current": None}
+
+    def test_detector_plane_warning_travels_with_the_evidence(self) -> None:
+        from fusionwatch.measurement import Measurement
+        from fusionwatch.units import SpacingSource, Unit
+
+        warn = SpacingSource.DETECTOR_PLANE.warning
+        base = visit(42, {M.DISC_HEIGHT_MEAN_L5_S1: (11.0, "mm")})
+        now = dataclasses.replace(
+            visit(182),
+            lateral_film="film-182",
+            measurements={
+                M.DISC_HEIGHT_MEAN_L5_S1: Measurement(
+                    M.DISC_HEIGHT_MEAN_L5_S1,
+                    8.0,
+                    Unit.MM,
+                    "t/1",
+                    spacing_source=SpacingSource.DETECTOR_PLANE,
+                    warnings=(warn,),
+                )
+            },
+        )
+        ev = subsidence_finding(now, base, SURGERY, S).evidence
+        assert ev["spacing_source"] == {"baseline": "patient_plane", "current": "detector_plane"}
+        assert ev["warnings"] == [warn]
 
 
 class TestInstability:

@@ -1,8 +1,27 @@
 """Follow-up findings from measurement series: subsidence, loss of lordosis, adjacent segment, PI drift, instability.
 
-Pure functions: a visit, the baseline visit and the previous visits in, :class:`~fusionwatch.records.Finding` out. Each
-finding carries the measured values, the reference film, the unit and the threshold it used (CLINICAL.md). Uncalibrated
-films are compared with ratios (disc height index, slip %), never in millimetres.
+Pure functions: a visit, the baseline visit and the previous visits in, :class:`~fusionwatch.records.Finding` out.
+Uncalibrated films are compared with ratios (disc height index, slip %), never in millimetres.
+
+Every finding that compares a measurement between two films (or holds one film's value against a limit) carries the same
+evidence, built by :func:`comparison_evidence`:
+
+``measure``, ``unit``
+    The measurement name and the unit of the values below (``mm``, ``ratio``, ``%``, ``deg``).
+``current``, ``baseline``
+    The value on the current film and on the reference film (``None`` for a one-film rule).
+``change``
+    ``current - baseline`` in ``unit`` (``None`` for a one-film rule).
+``compared``, ``amount``, ``comparison``, ``threshold``
+    What the rule holds against its threshold (e.g. ``"loss"`` = baseline - current), its value, the operator
+    (``">"`` or ``"<"``) and the threshold in ``unit``: the finding exists because ``amount <comparison> threshold``.
+``reference``
+    ``"baseline"`` (the early post-operative film), ``"previous"`` (the latest earlier measured visit) or ``None``.
+``visits``, ``films``, ``spacing_source``
+    Dicts with the keys ``"current"`` and (two-film rules) ``"baseline"``: visit labels, film ids and the pixel
+    spacing source behind a millimetre value (``None`` for angles, ratios and %).
+``warnings``
+    Doubts attached to either value (e.g. detector-plane spacing), without repeats.
 """
 
 from __future__ import annotations
@@ -18,6 +37,7 @@ from fusionwatch.records import Finding, Severity, Surgery
 from fusionwatch.units import Unit
 
 __all__ = [
+    "comparison_evidence",
     "subsidence_finding",
     "lordosis_loss_finding",
     "adjacent_segment_findings",
@@ -44,41 +64,91 @@ def has_interbody_cage(surgery: Surgery | None) -> bool:
     return "interbody_cage" in surgery.implants
 
 
-def _height_loss(
+def comparison_evidence(
+    now: Measurement,
     visit: VisitInput,
-    base: VisitInput,
-    mean: M,
-    index: M,
-    limit_mm: float,
-    limit_dhi: float,
-) -> tuple[float, float, str, dict[str, Any]] | None:
-    """Loss of disc height vs baseline: in mm when both films are calibrated, else as disc height index (ratio).
+    *,
+    compared: str,
+    amount: float,
+    threshold: float,
+    comparison: str = ">",
+    ref: Measurement | None = None,
+    ref_visit: VisitInput | None = None,
+    reference: str | None = "baseline",
+    film: str | None = None,
+    ref_film: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """The evidence dict of a follow-up finding, one shape for every rule (keys in the module docstring).
 
-    Returns ``(loss, threshold, unit, evidence)`` or ``None`` when neither can be compared.
+    Parameters
+    ----------
+    now : Measurement
+        The value on the current film (must have a value).
+    visit : VisitInput
+        The current visit; its ``lateral_film`` is the current film unless ``film`` is given.
+    compared : str
+        What is held against the threshold, e.g. ``"loss"`` (baseline - current), ``"|change|"``, ``"value"``.
+    amount : float
+        Its value, in ``now.unit``.
+    threshold : float
+        The limit in ``now.unit``; the finding means ``amount <comparison> threshold``.
+    comparison : str
+        ``">"`` or ``"<"``.
+    ref, ref_visit : Measurement, VisitInput, optional
+        The reference value and its visit (both or neither); ``ref_film`` defaults to ``ref_visit.lateral_film``.
+    reference : str | None
+        ``"baseline"`` or ``"previous"`` (which earlier film ``ref`` is); ignored without ``ref``.
+    **extra
+        Rule-specific keys (e.g. PI-LL ``band``), added last.
     """
-    now, ref = _val(visit, mean), _val(base, mean)
+    if now.value is None or (ref is not None and ref.value is None):
+        raise ValueError("comparison_evidence needs measured values (value is None).")
+    if (ref is None) != (ref_visit is None):
+        raise ValueError("comparison_evidence: give both ref and ref_visit, or neither.")
+
+    def src(m: Measurement) -> str | None:
+        return m.spacing_source.value if m.spacing_source else None
+
+    ev: dict[str, Any] = {
+        "measure": now.name.value,
+        "unit": now.unit.value,
+        "current": now.value,
+        "baseline": None,
+        "change": None,
+        "compared": compared,
+        "amount": round(amount, 4),
+        "comparison": comparison,
+        "threshold": threshold,
+        "reference": None,
+        "visits": {"current": visit.label},
+        "films": {"current": film if film is not None else visit.lateral_film},
+        "spacing_source": {"current": src(now)},
+        "warnings": list(dict.fromkeys((*now.warnings, *(ref.warnings if ref else ())))),
+    }
+    if ref is not None and ref_visit is not None:
+        ev |= {"baseline": ref.value, "change": round(now.value - ref.value, 4), "reference": reference}  # type: ignore[operator]
+        ev["visits"]["baseline"] = ref_visit.label
+        ev["films"]["baseline"] = ref_film if ref_film is not None else ref_visit.lateral_film
+        ev["spacing_source"]["baseline"] = src(ref)
+    return ev | extra
+
+
+def _paired(visit: VisitInput, base: VisitInput, mm_name: M, ratio_name: M) -> tuple[Measurement, Measurement] | None:
+    """The pair of values to compare: ``mm_name`` when both films are calibrated, else ``ratio_name`` (same unit).
+
+    A calibrated and an uncalibrated film are never subtracted in mm or px.
+    """
+    now, ref = _val(visit, mm_name), _val(base, mm_name)
     if now is not None and ref is not None and now.unit is Unit.MM and ref.unit is Unit.MM:
-        ev: dict[str, Any] = {
-            "measure": mean.value,
-            "baseline": ref.value,
-            "current": now.value,
-            "unit": "mm",
-            "spacing_source": now.spacing_source.value if now.spacing_source else None,
-        }
-        if now.warnings:
-            ev["warnings"] = list(now.warnings)
-        return ref.value - now.value, limit_mm, "mm", ev  # type: ignore[operator]
-    now, ref = _val(visit, index), _val(base, index)
-    if now is not None and ref is not None:
-        ev = {
-            "measure": index.value,
-            "baseline": ref.value,
-            "current": now.value,
-            "unit": "ratio",
-            "note": "uncalibrated film: disc height index (mean disc height / upper body depth) compared, not mm",
-        }
-        return ref.value - now.value, limit_dhi, "ratio", ev  # type: ignore[operator]
+        return now, ref
+    now, ref = _val(visit, ratio_name), _val(base, ratio_name)
+    if now is not None and ref is not None and now.unit is ref.unit:
+        return now, ref
     return None
+
+
+_UNCALIBRATED = "uncalibrated film: {} compared, not mm"
 
 
 def subsidence_finding(
@@ -90,29 +160,26 @@ def subsidence_finding(
     height index loss is compared with ``settings.subsidence_dhi`` and the finding says so (never mm).
     Without an interbody cage (posterolateral fusion) the same rule reports ``fused_disc_height_loss``.
     """
-    got = _height_loss(
-        visit,
-        base,
-        M.DISC_HEIGHT_MEAN_L5_S1,
-        M.DISC_HEIGHT_INDEX_L5_S1,
-        settings.subsidence_mm,
-        settings.subsidence_dhi,
-    )
-    if got is None:
+    pair = _paired(visit, base, M.DISC_HEIGHT_MEAN_L5_S1, M.DISC_HEIGHT_INDEX_L5_S1)
+    if pair is None:
         return None
-    loss, limit, unit, ev = got
+    now, ref = pair
+    mm = now.unit is Unit.MM
+    limit = settings.subsidence_mm if mm else settings.subsidence_dhi
+    loss = ref.value - now.value  # type: ignore[operator]
     if not loss > limit:
         return None
     kind = "cage_subsidence" if has_interbody_cage(surgery) else "fused_disc_height_loss"
-    amount = (
-        f"{loss:.1f} mm" if unit == "mm" else f"{loss:.3f} (disc height index; uncalibrated film, compared as a ratio)"
-    )
-    lim = f"{limit:g} mm" if unit == "mm" else f"{limit:g} disc height index"
+    amount = f"{loss:.1f} mm" if mm else f"{loss:.3f} (disc height index; uncalibrated film, compared as a ratio)"
+    lim = f"{limit:g} mm" if mm else f"{limit:g} disc height index"
+    note = {} if mm else {"note": _UNCALIBRATED.format("disc height index (mean disc height / upper body depth)")}
     return Finding(
         kind=kind,
         severity=Severity.ACTION if loss > 2 * limit else Severity.WATCH,
         summary=f"L5-S1 disc height fell {amount} since the {base.label} film (threshold {lim}).",
-        evidence=ev | {"loss": round(loss, 4), "baseline_visit": base.label},
+        evidence=comparison_evidence(
+            now, visit, compared="loss", amount=loss, threshold=limit, ref=ref, ref_visit=base, **note
+        ),
         threshold=(
             f"> {settings.subsidence_mm:g} mm disc height loss vs early post-op film (CLINICAL.md, cage "
             f"subsidence); uncalibrated: > {settings.subsidence_dhi:g} disc height index"
@@ -136,14 +203,9 @@ def lordosis_loss_finding(visit: VisitInput, base: VisitInput, settings: Followu
             f"L5-S1 segmental lordosis fell {loss:.1f} deg since the {base.label} film "
             f"({ref.value:.1f} -> {now.value:.1f} deg; threshold {settings.lordosis_loss_deg:g} deg)."
         ),
-        evidence={
-            "measure": M.SEGMENTAL_LORDOSIS_L5_S1.value,
-            "baseline": ref.value,
-            "current": now.value,
-            "loss": round(loss, 4),
-            "unit": "deg",
-            "baseline_visit": base.label,
-        },
+        evidence=comparison_evidence(
+            now, visit, compared="loss", amount=loss, threshold=settings.lordosis_loss_deg, ref=ref, ref_visit=base
+        ),
         threshold=f"> {settings.lordosis_loss_deg:g} deg loss vs early post-op film (fusionwatch default)",
         films=_films(base, visit),
     )
@@ -163,69 +225,59 @@ def adjacent_segment_findings(visit: VisitInput, base: VisitInput, settings: Fol
     ``settings.pi_ll_min_change_deg`` (a new or growing mismatch, not a value wobbling at a band edge).
     """
     out: list[Finding] = []
-    got = _height_loss(
-        visit,
-        base,
-        M.DISC_HEIGHT_MEAN_L4_L5,
-        M.DISC_HEIGHT_INDEX_L4_L5,
-        settings.adjacent_disc_loss_mm,
-        settings.adjacent_disc_loss_dhi,
-    )
-    if got is not None and got[0] > got[1]:
-        loss, limit, unit, ev = got
-        amount = (
-            f"{loss:.1f} mm"
-            if unit == "mm"
-            else f"{loss:.3f} disc height index (uncalibrated film, compared as a ratio)"
-        )
-        out.append(
-            Finding(
-                kind="adjacent_segment_disc_height_loss",
-                severity=Severity.WATCH,
-                summary=f"L4-L5 (adjacent) disc height fell {amount} since the {base.label} film (threshold "
-                f"{limit:g} {'mm' if unit == 'mm' else 'disc height index'}).",
-                evidence=ev | {"loss": round(loss, 4), "baseline_visit": base.label},
-                threshold=(
-                    f"> {settings.adjacent_disc_loss_mm:g} mm adjacent disc height loss (CLINICAL.md); uncalibrated: "
-                    f"> {settings.adjacent_disc_loss_dhi:g} disc height index"
-                ),
-                films=_films(base, visit),
+    pair = _paired(visit, base, M.DISC_HEIGHT_MEAN_L4_L5, M.DISC_HEIGHT_INDEX_L4_L5)
+    if pair is not None:
+        now, ref = pair
+        mm = now.unit is Unit.MM
+        limit = settings.adjacent_disc_loss_mm if mm else settings.adjacent_disc_loss_dhi
+        loss = ref.value - now.value  # type: ignore[operator]
+        if loss > limit:
+            amount = (
+                f"{loss:.1f} mm" if mm else f"{loss:.3f} disc height index (uncalibrated film, compared as a ratio)"
             )
-        )
-    now, ref = _val(visit, M.SLIP_MM_L4_L5), _val(base, M.SLIP_MM_L4_L5)
-    slip: tuple[float, float, str, Measurement, Measurement] | None = None
-    if now is not None and ref is not None and now.unit is Unit.MM and ref.unit is Unit.MM:
-        slip = (now.value - ref.value, settings.new_listhesis_mm, "mm", now, ref)  # type: ignore[operator]
-    else:
-        now, ref = _val(visit, M.SLIP_PERCENT_L4_L5), _val(base, M.SLIP_PERCENT_L4_L5)
-        if now is not None and ref is not None:
-            slip = (now.value - ref.value, settings.new_listhesis_percent, "%", now, ref)  # type: ignore[operator]
-    if slip is not None and abs(slip[0]) > slip[1]:
-        change, limit, unit, now, ref = slip
-        direction = "anterolisthesis" if change > 0 else "retrolisthesis"
-        out.append(
-            Finding(
-                kind="adjacent_segment_listhesis",
-                severity=Severity.WATCH,
-                summary=(
-                    f"New L4-L5 {direction}: slip changed {change:+.1f} {unit} since the {base.label} film "
-                    f"(threshold {limit:g} {unit})."
-                ),
-                evidence={
-                    "measure": now.name.value,
-                    "baseline": ref.value,
-                    "current": now.value,
-                    "change": round(change, 4),
-                    "unit": unit,
-                    "baseline_visit": base.label,
-                },
-                threshold=(
-                    f"> {settings.new_listhesis_mm:g} mm new listhesis (CLINICAL.md); uncalibrated: "
-                    f"> {settings.new_listhesis_percent:g} % of the endplate"
-                ),
-                films=_films(base, visit),
+            note = {} if mm else {"note": _UNCALIBRATED.format("disc height index")}
+            out.append(
+                Finding(
+                    kind="adjacent_segment_disc_height_loss",
+                    severity=Severity.WATCH,
+                    summary=f"L4-L5 (adjacent) disc height fell {amount} since the {base.label} film (threshold "
+                    f"{limit:g} {'mm' if mm else 'disc height index'}).",
+                    evidence=comparison_evidence(
+                        now, visit, compared="loss", amount=loss, threshold=limit, ref=ref, ref_visit=base, **note
+                    ),
+                    threshold=(
+                        f"> {settings.adjacent_disc_loss_mm:g} mm adjacent disc height loss (CLINICAL.md); "
+                        f"uncalibrated: > {settings.adjacent_disc_loss_dhi:g} disc height index"
+                    ),
+                    films=_films(base, visit),
+                )
             )
-        )
+    pair = _paired(visit, base, M.SLIP_MM_L4_L5, M.SLIP_PERCENT_L4_L5)
+    if pair is not None:
+        now, ref = pair
+        unit = now.unit.value
+        limit = settings.new_listhesis_mm if now.unit is Unit.MM else settings.new_listhesis_percent
+        change = now.value - ref.value  # type: ignore[operator]
+        if abs(change) > limit:
+            direction = "anterolisthesis" if change > 0 else "retrolisthesis"
+            out.append(
+                Finding(
+                    kind="adjacent_segment_listhesis",
+                    severity=Severity.WATCH,
+                    summary=(
+                        f"New L4-L5 {direction}: slip changed {change:+.1f} {unit} since the {base.label} film "
+                        f"(threshold {limit:g} {unit})."
+                    ),
+                    evidence=comparison_evidence(
+                        now, visit, compared="|change|", amount=abs(change), threshold=limit, ref=ref, ref_visit=base
+                    ),
+                    threshold=(
+                        f"> {settings.new_listhesis_mm:g} mm new listhesis (CLINICAL.md); uncalibrated: "
+                        f"> {settings.new_listhesis_percent:g} % of the endplate"
+                    ),
+                    films=_films(base, visit),
+                )
+            )
     now, ref = _val(visit, M.PI_LL_MISMATCH), _val(base, M.PI_LL_MISMATCH)
     if now is not None and ref is not None:
         b_now, b_ref = pi_ll_band(now.value, settings), pi_ll_band(ref.value, settings)  # type: ignore[arg-type]
@@ -241,15 +293,18 @@ def adjacent_segment_findings(visit: VisitInput, base: VisitInput, settings: Fol
                         f"PI-LL mismatch grew to {now.value:.1f} deg (band {band}; {ref.value:.1f} deg at the "
                         f"{base.label} film)."
                     ),
-                    evidence={
-                        "measure": M.PI_LL_MISMATCH.value,
-                        "baseline": ref.value,
-                        "current": now.value,
-                        "band": b_now,
-                        "baseline_band": b_ref,
-                        "unit": "deg",
-                        "baseline_visit": base.label,
-                    },
+                    evidence=comparison_evidence(
+                        now,
+                        visit,
+                        compared="growth of |PI-LL| (with a worse band)",
+                        amount=grew,
+                        threshold=settings.pi_ll_min_change_deg,
+                        ref=ref,
+                        ref_visit=base,
+                        band=b_now,
+                        baseline_band=b_ref,
+                        bands_deg=list(settings.pi_ll_bands_deg),
+                    ),
                     threshold="SRS-Schwab PI-LL bands < {0:g} / {0:g}-{1:g} / > {1:g} deg (CLINICAL.md)".format(
                         *settings.pi_ll_bands_deg
                     ),
@@ -263,7 +318,7 @@ def pi_drift_flag(visit: VisitInput, earlier: Sequence[VisitInput], settings: Fo
     """Pelvic incidence changed by more than ``settings.pi_drift_deg`` since the previous measured visit.
 
     PI is fixed in an adult (CLINICAL.md), so this is a landmark error to review, not a clinical finding: it is returned
-    as a review flag (severity info, ``evidence["clinical"] = False``).
+    as a review flag (severity info, ``evidence["clinical"] = False``, ``evidence["reference"] = "previous"``).
     """
     now = _val(visit, M.PELVIC_INCIDENCE)
     if now is None:
@@ -283,15 +338,17 @@ def pi_drift_flag(visit: VisitInput, earlier: Sequence[VisitInput], settings: Fo
             f"Pelvic incidence changed {change:+.1f} deg since the {prev.label} film: PI does not change in an "
             "adult, so a landmark (S1 endplate or femoral heads) is probably misplaced. Review the landmarks."
         ),
-        evidence={
-            "measure": M.PELVIC_INCIDENCE.value,
-            "previous": ref.value,
-            "current": now.value,
-            "change": round(change, 4),
-            "unit": "deg",
-            "previous_visit": prev.label,
-            "clinical": False,
-        },
+        evidence=comparison_evidence(
+            now,
+            visit,
+            compared="|change|",
+            amount=abs(change),
+            threshold=settings.pi_drift_deg,
+            ref=ref,
+            ref_visit=prev,
+            reference="previous",
+            clinical=False,
+        ),
         threshold=f"|PI change| > {settings.pi_drift_deg:g} deg between visits = measurement error (CLINICAL.md)",
         films=_films(prev, visit),
     )
