@@ -7,6 +7,8 @@ Pipeline for one film (:func:`detect_landmarks`):
 3. film stage: the whole film, letterboxed (aspect ratio kept), gives every landmark;
 4. crop stage: a box around the film stage's points, at a finer scale, refines them (AP: L1-S1 corners; lateral: L4, L5,
    S1 corners and the femoral heads);
+4b. vertebra stage (when ``<view>-vertebra.onnx`` is installed): one upright square crop per vertebra (lateral: also S1
+   and the femoral heads) refines its corners (:mod:`fusionwatch.detect.refine`);
 5. confidence per point from the spread of its probability map, plus geometric plausibility checks, become
    ``Landmarks.confidence`` and ``Landmarks.needs_review``.
 
@@ -145,6 +147,7 @@ class Detector:
     view_hw: tuple[int, int] = (128, 128)
     film: dict[View, LandmarkModel] = field(default_factory=dict)
     crop: dict[View, LandmarkModel] = field(default_factory=dict)
+    vertebra: dict[View, LandmarkModel] = field(default_factory=dict)
 
     def classify(self, radiograph: Radiograph) -> ViewResult | None:
         if self.view is None:
@@ -179,6 +182,16 @@ class Detector:
                 spread.update(s2)
                 scale_in.update({n: mc[0, 0] for n in p2})
                 source = f"{film_model.tag}+{crop_model.spec.name}/{crop_model.spec.version}"
+        vertebra_model = self.vertebra.get(key) if refine else None
+        if vertebra_model is not None:
+            from fusionwatch.detect.refine import refine_points
+
+            p3, s3, k3 = refine_points(vertebra_model, image, points)
+            if p3:
+                points.update(p3)
+                spread.update(s3)
+                scale_in.update(k3)
+                source = f"{source}+{vertebra_model.spec.name}/{vertebra_model.spec.version}"
         conf = {n: float(confidence_from_spread(np.array([spread[n]]))[0]) for n in points}
         low = sorted((n for n, c in conf.items() if c < REVIEW_CONFIDENCE), key=conf.get)
         if low:
@@ -276,7 +289,7 @@ def load_detector(models_dir: str | Path | None = None) -> Detector:
         if "fusionwatch.spec" in meta:
             det.view_hw = tuple(ModelSpec.from_json(meta["fusionwatch.spec"]).input_hw)
     for v in (View.AP, View.LATERAL):
-        for stage, store in (("film", det.film), ("crop", det.crop)):
+        for stage, store in (("film", det.film), ("crop", det.crop), ("vertebra", det.vertebra)):
             p = folder / f"{v.value}-{stage}.onnx"
             if p.is_file():
                 store[v] = LandmarkModel(p)
@@ -293,17 +306,18 @@ def detect_landmarks(radiograph: Radiograph, *, models_dir: str | Path | None = 
         is clearly not a lumbar radiograph, or contradicts the declared view).
     models_dir : path, optional
         A folder of ONNX models (``view.onnx``, ``ap-film.onnx``, ``ap-crop.onnx``, ``lateral-film.onnx``,
-        ``lateral-crop.onnx``); default: the models shipped in the package.
+        ``lateral-crop.onnx``, optionally ``ap-vertebra.onnx``, ``lateral-vertebra.onnx``); default: the models shipped
+        in the package. A missing crop or vertebra model skips that stage.
     refine : bool
-        Run the crop stage when its model exists.
+        Run the crop and vertebra stages when their models exist.
 
     Returns
     -------
     Landmarks
         Pixels of ``radiograph`` (origin at the centre of the top-left pixel); ``confidence`` per point;
-        ``source = "model:<film model>/<version>[+<crop model>/<version>]"``; ``needs_review`` lists low-confidence
-        points and failed plausibility checks. AP landmarks use image-side names (``L3.superior.left``); lateral
-        landmarks are anatomical, whichever way the patient faces.
+        ``source = "model:<film model>/<version>[+<crop model>/<version>][+<vertebra model>/<version>]"``;
+        ``needs_review`` lists low-confidence points and failed plausibility checks. AP landmarks use image-side
+        names (``L3.superior.left``); lateral landmarks are anatomical, whichever way the patient faces.
 
     Raises
     ------

@@ -29,7 +29,8 @@ class ModelSpec:
     view : str
         ``"ap"``, ``"lateral"`` or ``"any"`` (the view classifier).
     stage : str
-        ``"film"`` (whole film letterboxed), ``"crop"`` (a box around ``crop_points`` from the film stage), ``"view"``.
+        ``"film"`` (whole film letterboxed), ``"crop"`` (a box around ``crop_points`` from the film stage), ``"view"``,
+        ``"refine"`` (one upright square crop per vertebra; :mod:`fusionwatch.detect.refine`, units in ``extra``).
     input_hw : (int, int)
         Network input height and width in pixels.
     point_names : tuple[str, ...]
@@ -40,6 +41,10 @@ class ModelSpec:
         Class logits, in order (view model only).
     version : int
         Bumped whenever a retrained model ships.
+    extra : dict
+        Free-form: ``trained_points``; for ``stage="refine"``: ``units``
+        (:class:`fusionwatch.detect.refine.RefineUnit`), ``context`` (crop side / vertebral body size), ``passes``,
+        ``flip_average``, ``mirror_augment``.
     """
 
     name: str
@@ -72,6 +77,30 @@ class ModelSpec:
 _AP_LUMBAR = tuple(n for n in AP_POINT_NAMES if not n.startswith("S1."))
 _LAT_LOW = tuple(n for n in LATERAL_POINT_NAMES if n.startswith(("L4.", "L5.", "S1."))) + FEMORAL_HEADS
 
+
+def _refine_spec(name: str, view: str) -> ModelSpec:
+    """Per-vertebra refine model (``<view>-vertebra.onnx``): channels 0-3 are the 4 corners of the vertebra in the
+    crop's centre; lateral also S1 superior corners (4, 5) and the femoral heads (6, 7)."""
+    from fusionwatch.detect.refine import RefineUnit, vertebra_units
+
+    levels = ("L1", "L2", "L3", "L4", "L5")
+    if view == "ap":
+        channels = tuple(f"corner.{e}.{s}" for e in ("superior", "inferior") for s in ("left", "right"))
+        units = vertebra_units(levels, "left", "right")
+        extra = {"context": 1.8, "passes": 1, "flip_average": True, "mirror_augment": True}
+    else:
+        channels = tuple(f"corner.{e}.{s}" for e in ("superior", "inferior") for s in ("anterior", "posterior"))
+        channels += ("S1.superior.anterior", "S1.superior.posterior") + FEMORAL_HEADS
+        units = vertebra_units(levels, "anterior", "posterior")
+        l5 = units[-1].size
+        s1 = ("S1.superior.anterior", "S1.superior.posterior")
+        units.append(RefineUnit(((s1[0], 4), (s1[1], 5)), (s1,), l5, s1))
+        units.append(RefineUnit(((FEMORAL_HEADS[0], 6), (FEMORAL_HEADS[1], 7)), units[-2].axis, l5, FEMORAL_HEADS))
+        extra = {"context": 1.8, "passes": 1, "flip_average": False, "mirror_augment": False}
+    extra["units"] = [u.to_json() for u in units]
+    return ModelSpec(name, view, "refine", (96, 96), channels, extra=extra)
+
+
 PRESETS: dict[str, ModelSpec] = {
     "ap-film": ModelSpec("ap-film", "ap", "film", (384, 192), AP_POINT_NAMES),
     "ap-crop": ModelSpec("ap-crop", "ap", "crop", (320, 192), AP_POINT_NAMES, crop_points=_AP_LUMBAR, margin=0.25),
@@ -80,4 +109,6 @@ PRESETS: dict[str, ModelSpec] = {
         "lateral-crop", "lateral", "crop", (256, 256), _LAT_LOW, crop_points=_LAT_LOW, margin=0.2
     ),
     "view": ModelSpec("view", "any", "view", (128, 128), classes=VIEW_CLASSES, width=8),
+    "ap-vertebra": _refine_spec("ap-vertebra", "ap"),
+    "lateral-vertebra": _refine_spec("lateral-vertebra", "lateral"),
 }

@@ -69,7 +69,15 @@ def make_example(
     mask : (K,) float32, 1 where the point is known and inside the input
     label : int
         View class index (see VIEW_CLASSES) for the view model, else -1.
+
+    Refine models (``spec.stage == "refine"``) get one jittered per-vertebra crop of a random unit
+    (:func:`fusionwatch.detect.refine.make_refine_example`).
     """
+    if spec.stage == "refine":
+        from fusionwatch.detect.refine import make_refine_example
+
+        x, target, mask, _ = make_refine_example(sample, spec, rng)
+        return x, target, mask, -1
     img = sample.image.astype(np.float32)
     lo, hi = float(img.min()), float(img.max())
     img01 = (img - lo) / max(hi - lo, 1e-6)
@@ -243,7 +251,17 @@ def train(
         samples = [s for s in samples if s.view is spec.view_enum or (spec.view == "lateral" and s.view is not View.AP)]
     if not samples:
         raise InputError(f"No training films for the {model} model (view {spec.view}).")
-    if spec.stage != "view":
+    if spec.stage == "refine":
+        from fusionwatch.detect.refine import spec_units
+
+        units = spec_units(spec)
+        samples = [s for s in samples if any(u.needs <= s.points.keys() for u in units)]
+        if not samples:
+            raise InputError(f"No training film has all the points of any {model} unit.")
+        seen = set().union(*(s.points for s in samples))
+        trained = [n for u in units if u.needs <= seen for n in u.names]
+        spec = replace(spec, extra={**spec.extra, "trained_points": trained})
+    elif spec.stage != "view":
         seen = set().union(*(s.points for s in samples))
         trained = [n for n in spec.point_names if n in seen]
         spec = replace(spec, extra={**spec.extra, "trained_points": trained})
@@ -327,7 +345,9 @@ def train(
     save()
     net.eval()
     val_med = None
-    if val_idx and spec.stage != "view":
+    if val_idx and spec.stage == "refine":
+        val_med = refine_validation_error(net, spec, [samples[i] for i in val_idx[:200]])
+    elif val_idx and spec.stage != "view":
         errs = []
         with torch.no_grad():
             for i in val_idx[:200]:
@@ -355,6 +375,28 @@ def export_checkpoint(
     net = _build(spec)
     net.load_state_dict(ck["model"])
     return export_onnx(net, spec, Path(onnx_path))
+
+
+def refine_validation_error(net, spec: ModelSpec, samples: Sequence[Sample], seed: int = 12345) -> float | None:  # noqa: ANN001
+    """Median error (sample-image pixels) of a refine network over every unit of ``samples``, each crop jittered
+    once with a fixed seed (so successive checks are comparable): what the stage corrects, not a film evaluation."""
+    import torch
+
+    from fusionwatch.detect.refine import make_refine_example, spec_units
+
+    units = spec_units(spec)
+    jr = np.random.default_rng(seed)
+    errs: list[float] = []
+    with torch.no_grad():
+        for s in samples:
+            for i, u in enumerate(units):
+                if not u.needs <= s.points.keys():
+                    continue
+                x, t, mk, scale = make_refine_example(s, spec, None, unit_index=i, jitter_rng=jr)
+                c = net(torch.from_numpy(x[None, None]))[0][0].numpy()
+                d = np.linalg.norm(c - t, axis=1)
+                errs.extend((d[mk > 0] / scale).tolist())
+    return float(np.median(errs)) if errs else None
 
 
 def _input_scale(sample: Sample, spec: ModelSpec) -> float:
