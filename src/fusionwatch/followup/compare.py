@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from fusionwatch.followup.model import MeasurementDelta, VisitInput
 from fusionwatch.measurement import Measurement, MeasureName
+from fusionwatch.units import Unit
 
 __all__ = ["BASELINE_LABELS", "choose_baseline", "measurement_deltas", "previous_value"]
 
@@ -81,6 +82,7 @@ def measurement_deltas(visits: Sequence[VisitInput], index: int, baseline: int |
                 previous=p_val,
                 delta_vs_previous=None if m.value is None or p_val is None else m.value - p_val,
                 reason=m.reason,
+                spacing_source=m.spacing_source if m.unit is Unit.MM else None,
             )
         )
     return tuple(out)

@@ -14,7 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from fusionwatch.measurement import Measurement, MeasureName
 from fusionwatch.records import Finding, FusionStatus, Override, Surgery
-from fusionwatch.units import Unit
+from fusionwatch.units import SpacingSource, Unit
 
 __all__ = [
     "MotionLike",
@@ -117,8 +117,10 @@ class VisitInput:
 class MeasurementDelta:
     """One measurement at one visit with its change vs the baseline and the previous visit.
 
+    The one row type of the timeline and of the reports (``fusionwatch.report`` shows these rows as they are).
     Deltas are ``value - reference`` in the measurement's unit; ``None`` when either side is missing or the units
-    differ (a calibrated and an uncalibrated film are never subtracted).
+    differ (a calibrated and an uncalibrated film are never subtracted). ``spacing_source`` is where the pixel spacing
+    behind a millimetre ``value`` came from (``None`` for angles, ratios, % and px).
     """
 
     name: MeasureName
@@ -129,6 +131,7 @@ class MeasurementDelta:
     previous: float | None = None
     delta_vs_previous: float | None = None
     reason: str | None = None
+    spacing_source: SpacingSource | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -140,6 +143,7 @@ class MeasurementDelta:
             "previous": self.previous,
             "delta_vs_previous": self.delta_vs_previous,
             "reason": self.reason,
+            "spacing_source": self.spacing_source.value if self.spacing_source else None,
         }
 
 

@@ -3,7 +3,7 @@
 ``report.overlay`` (annotated films) is imported on its own: ``from fusionwatch.report.overlay import save_overlay``.
 """
 
-from fusionwatch.report.model import DEID_ANCHOR_DATE, MeasurementRow, ReportData, VisitView, report_data_from_timeline
+from fusionwatch.report.model import DEID_ANCHOR_DATE, ReportData, VisitView, report_data_from_timeline
 from fusionwatch.report.patient_text import CARE_TEAM_SENTENCE, PatientText, patient_text
 from fusionwatch.report.render import (
     PAGE_SIZES,
@@ -17,7 +17,6 @@ from fusionwatch.report.render import (
 __all__ = [
     "CARE_TEAM_SENTENCE",
     "DEID_ANCHOR_DATE",
-    "MeasurementRow",
     "PAGE_SIZES",
     "PatientText",
     "ReportData",

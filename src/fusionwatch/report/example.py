@@ -14,9 +14,10 @@ from PIL import Image
 from fusionwatch.care.proms import PromRecord
 from fusionwatch.care.schedule import build_schedule
 from fusionwatch.care.triage import triage
+from fusionwatch.followup.model import MeasurementDelta
 from fusionwatch.measurement import MeasureName as M
 from fusionwatch.records import Finding, FusionStatus, Override, Severity, Surgery
-from fusionwatch.report.model import MeasurementRow, ReportData, VisitView
+from fusionwatch.report.model import ReportData, VisitView
 from fusionwatch.units import SpacingSource, Unit
 
 __all__ = ["example_report_data", "example_proms", "SURGERY", "TODAY"]
@@ -34,16 +35,16 @@ def _film(path: Path, seed: int) -> Path:
 
 
 def _rows(seg: float, dh: float, dh0: float | None, prev: float | None, *,
-          mm: bool = True) -> tuple[MeasurementRow, ...]:
+          mm: bool = True) -> tuple[MeasurementDelta, ...]:
     unit = Unit.MM if mm else Unit.PX
     src = PP if mm else None
     return (
-        MeasurementRow(M.SEGMENTAL_LORDOSIS_L5_S1, seg, Unit.DEG, 18.0, seg - 18.0),
-        MeasurementRow(M.DISC_HEIGHT_MEAN_L5_S1, dh, unit, dh0, None if dh0 is None else dh - dh0, prev,
-                       None if prev is None else dh - prev, spacing_source=src),
-        MeasurementRow(M.PELVIC_INCIDENCE, 52.0, Unit.DEG, 52.0, 0.0),
-        MeasurementRow(M.PELVIC_TILT, 16.0, Unit.DEG, 15.0, 1.0),
-        MeasurementRow(M.LUMBAR_LORDOSIS, 48.0, Unit.DEG, 50.0, -2.0),
+        MeasurementDelta(M.SEGMENTAL_LORDOSIS_L5_S1, seg, Unit.DEG, 18.0, seg - 18.0),
+        MeasurementDelta(M.DISC_HEIGHT_MEAN_L5_S1, dh, unit, dh0, None if dh0 is None else dh - dh0, prev,
+                         None if prev is None else dh - prev, spacing_source=src),
+        MeasurementDelta(M.PELVIC_INCIDENCE, 52.0, Unit.DEG, 52.0, 0.0),
+        MeasurementDelta(M.PELVIC_TILT, 16.0, Unit.DEG, 15.0, 1.0),
+        MeasurementDelta(M.LUMBAR_LORDOSIS, 48.0, Unit.DEG, 50.0, -2.0),
     )
 
 

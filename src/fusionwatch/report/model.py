@@ -1,8 +1,9 @@
 """The view-model every report and export renders: :class:`ReportData`.
 
-Reports depend on this small model only, not on the store or the follow-up engine: :func:`report_data_from_timeline`
+Reports depend on this small model only, not on the store or the follow-up rules: :func:`report_data_from_timeline`
 builds it from a :class:`fusionwatch.followup.Timeline` plus the care schedule, PROMs and triaged symptoms, and tests
-build it by hand.
+build it by hand. Measurement rows are the follow-up engine's own :class:`fusionwatch.followup.MeasurementDelta` (one
+row type for the timeline, its JSON and every report).
 
 De-identification (:meth:`ReportData.deidentified`): names, patient ids and birth dates are removed; the pseudonymous
 key stays; every calendar date is shifted by one per-patient offset so that the surgery falls on
@@ -22,13 +23,13 @@ from fusionwatch.care.proms import PromChange, PromRecord, compare_proms
 from fusionwatch.care.schedule import Schedule, build_schedule
 from fusionwatch.care.triage import TriageResult
 from fusionwatch.errors import InputError
+from fusionwatch.followup.model import MeasurementDelta
 from fusionwatch.measurement import MeasureName
 from fusionwatch.records import Finding, FusionStatus, Override, Severity, Surgery
 from fusionwatch.units import SpacingSource, Unit
 
 __all__ = [
     "DEID_ANCHOR_DATE",
-    "MeasurementRow",
     "VisitView",
     "ReportData",
     "report_data_from_timeline",
@@ -36,21 +37,6 @@ __all__ = [
 
 DEID_ANCHOR_DATE = dt.date(2000, 1, 1)
 _ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
-
-
-@dataclass(frozen=True, slots=True)
-class MeasurementRow:
-    """One measurement at one visit with its deltas (``value - reference``, same unit; ``None`` when not comparable)."""
-
-    name: MeasureName
-    value: float | None
-    unit: Unit
-    baseline: float | None = None
-    delta_vs_baseline: float | None = None
-    previous: float | None = None
-    delta_vs_previous: float | None = None
-    reason: str | None = None
-    spacing_source: SpacingSource | None = None
 
 
 @dataclass(frozen=True)
@@ -64,7 +50,7 @@ class VisitView:
     label: str
     date: dt.date
     days_since_surgery: int | None
-    measurements: tuple[MeasurementRow, ...] = ()
+    measurements: tuple[MeasurementDelta, ...] = ()
     findings: tuple[Finding, ...] = ()
     review: tuple[str, ...] = ()
     fusion_status: FusionStatus | None = None
@@ -78,7 +64,7 @@ class VisitView:
     film_png: Path | None = None
     motion: tuple[dict[str, Any], ...] = ()
 
-    def measurement(self, name: MeasureName) -> MeasurementRow | None:
+    def measurement(self, name: MeasureName) -> MeasurementDelta | None:
         return next((m for m in self.measurements if m.name is name), None)
 
     @property
@@ -259,18 +245,16 @@ def report_data_from_timeline(
     film_pngs : dict
         Annotated film PNG per film id (``VisitSummary.lateral_film``), made by :mod:`fusionwatch.report.overlay`.
     spacing_sources : dict
-        Spacing source per film id, shown beside millimetre values.
+        Spacing source per film id, shown beside millimetre values; a film not in it keeps the source its
+        measurements carry (``MeasurementDelta.spacing_source``).
     """
     film_pngs = film_pngs or {}
     spacing_sources = spacing_sources or {}
     views = []
     for v in timeline.visits:
-        src = spacing_sources.get(v.lateral_film or "")
+        film = v.lateral_film or ""
         rows = tuple(
-            MeasurementRow(
-                m.name, m.value, m.unit, m.baseline, m.delta_vs_baseline, m.previous, m.delta_vs_previous, m.reason,
-                src if m.unit is Unit.MM else None,
-            )
+            replace(m, spacing_source=spacing_sources.get(film, m.spacing_source) if m.unit is Unit.MM else None)
             for m in v.measurements
         )
         motion = tuple(

@@ -16,9 +16,10 @@ from typing import Any
 import jinja2
 
 from fusionwatch.errors import InputError
+from fusionwatch.followup.model import MeasurementDelta
 from fusionwatch.records import Severity
 from fusionwatch.report.labels import STATUS_LABELS, label, threshold_text
-from fusionwatch.report.model import MeasurementRow, ReportData
+from fusionwatch.report.model import ReportData
 from fusionwatch.report.patient_text import display_name, patient_text
 from fusionwatch.report.plots import measurement_trends_png, prom_trends_png
 from fusionwatch.units import SpacingSource, Unit
@@ -73,7 +74,7 @@ def _fmt(value: float | None, unit: Unit, signed: bool = False) -> str:
     return f"{text} {unit.value}" if unit is not Unit.RATIO else text
 
 
-def _threshold(m: MeasurementRow, d: ReportData) -> str:
+def _threshold(m: MeasurementDelta, d: ReportData) -> str:
     text = threshold_text(m.name, d.thresholds)
     if m.unit is Unit.PX and " mm" in text:
         return "mm threshold needs a calibrated film; see the disc height index row"

@@ -1,0 +1,55 @@
+"""Tests for fusionwatch.report.model: the report shows the follow-up engine's MeasurementDelta rows as they are."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from followup._series import SURGERY, visit
+from fusionwatch.followup import MeasurementDelta, build_timeline
+from fusionwatch.measurement import MeasureName as M
+from fusionwatch.report.model import report_data_from_timeline
+from fusionwatch.report.render import render_clinician_html
+from fusionwatch.units import SpacingSource, Unit
+
+TODAY = dt.date(2026, 1, 1)
+
+
+@pytest.fixture
+def timeline():
+    return build_timeline(
+        "K-1",
+        SURGERY,
+        [
+            visit(42, {M.DISC_HEIGHT_MEAN_L5_S1: (11.0, "mm"), M.SEGMENTAL_LORDOSIS_L5_S1: (18.0, "deg")}),
+            visit(182, {M.DISC_HEIGHT_MEAN_L5_S1: (8.0, "mm"), M.SEGMENTAL_LORDOSIS_L5_S1: (15.0, "deg")}),
+        ],
+    )
+
+
+def test_rows_are_the_timeline_rows(timeline) -> None:
+    """One row type: the report's rows are the timeline's MeasurementDelta values, field for field."""
+    data = report_data_from_timeline(timeline, today=TODAY)
+    rows, deltas = data.visit.measurements, timeline.visits[-1].measurements
+    assert all(isinstance(r, MeasurementDelta) for r in rows)
+    assert rows == deltas
+    disc = data.visit.measurement(M.DISC_HEIGHT_MEAN_L5_S1)
+    assert (disc.value, disc.baseline, disc.delta_vs_baseline, disc.unit) == (8.0, 11.0, -3.0, Unit.MM)
+    assert disc.spacing_source is SpacingSource.PATIENT_PLANE  # from the measurement itself
+    assert data.visit.measurement(M.SEGMENTAL_LORDOSIS_L5_S1).spacing_source is None
+
+
+def test_spacing_sources_per_film_override_mm_rows_only(timeline) -> None:
+    data = report_data_from_timeline(timeline, spacing_sources={"film-182": SpacingSource.DETECTOR_PLANE}, today=TODAY)
+    assert data.visit.measurement(M.DISC_HEIGHT_MEAN_L5_S1).spacing_source is SpacingSource.DETECTOR_PLANE
+    assert data.visit.measurement(M.SEGMENTAL_LORDOSIS_L5_S1).spacing_source is None
+    html = render_clinician_html(data)
+    assert "Millimetres from detector plane spacing." in html and "overstated" in html
+
+
+def test_timeline_json_carries_spacing_source(timeline) -> None:
+    rows = timeline.to_dict()["visits"][-1]["measurements"]
+    by = {r["name"]: r for r in rows}
+    assert by["disc_height_mean_L5_S1"]["spacing_source"] == "patient_plane"
+    assert by["segmental_lordosis_L5_S1"]["spacing_source"] is None
