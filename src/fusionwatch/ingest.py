@@ -644,16 +644,36 @@ def _hardware_for_patient(store: Store, key: str) -> list[str]:
     b = load(base.lateral_film)
     if b is None:
         return []
-    for v in inputs[b_index + 1 :]:
-        if v.lateral_film is None:
+
+    def ap_film(v: Any) -> str | None:
+        aps = [f for f in v.films if store.get_film(f).view == "ap"]
+        return aps[-1] if aps else None
+
+    # AP films (a rod break hides behind the other rod on a lateral film): compared with the latest post-operative AP
+    # film at or before the baseline visit, else the earliest post-operative one
+    post = [i for i, v in enumerate(inputs) if v.days_since_surgery is not None and v.days_since_surgery >= 0]
+    ap_base_i = next((i for i in reversed(post) if i <= b_index and ap_film(inputs[i])), None)
+    if ap_base_i is None:
+        ap_base_i = next((i for i in post if ap_film(inputs[i])), None)
+    for i, v in enumerate(inputs):
+        if i <= b_index and i != ap_base_i:
             continue
-        c = load(v.lateral_film)
-        if c is None:
-            continue
-        try:
-            findings = check_implants(b[0], b[1], b[2], c[0], c[1], c[2])
-        except FusionwatchError as exc:
-            notes.append(f"{key} {v.label}: hardware checks not possible ({exc}).")
-            continue
-        store.replace_findings(key, v.date, "implants", findings)
+        findings: list[Any] = []
+        checked = False
+        pairs = []
+        if i > b_index and v.lateral_film is not None:
+            pairs.append((b, v.lateral_film))
+        if ap_base_i is not None and i > ap_base_i and (film := ap_film(v)) is not None:
+            pairs.append((load(ap_film(inputs[ap_base_i])), film))  # type: ignore[arg-type]
+        for ref, film_id in pairs:
+            c = load(film_id)
+            if ref is None or c is None:
+                continue
+            try:
+                findings += check_implants(ref[0], ref[1], ref[2], c[0], c[1], c[2])
+                checked = True
+            except FusionwatchError as exc:
+                notes.append(f"{key} {v.label}: hardware checks not possible ({exc}).")
+        if checked:
+            store.replace_findings(key, v.date, "implants", findings)
     return notes

@@ -437,7 +437,15 @@ def check_implants(
     current: Implants,
     settings: ImplantSettings | None = None,
 ) -> list[Finding]:
-    """Run every hardware check between a baseline and a current film of the same view; findings in a stable order."""
+    """Run the hardware checks between a baseline and a current film of the same view; findings in a stable order.
+
+    Lateral films: cage migration, screw-endplate angle, halo, rod discontinuity, screw breakage. AP films: rod
+    discontinuity and screw breakage only (a break in one rod hides behind the other rod on a lateral film; the angle,
+    halo and cage checks are defined and validated on lateral films)."""
+    if baseline.view is not None and current.view is not None and baseline.view.is_lateral != current.view.is_lateral:
+        raise ValueError(f"Films of different views: baseline {baseline.view.value!r}, current {current.view.value!r}.")
+    if current.view is View.AP:
+        return check_rod_discontinuity(current, baseline) + check_screw_breakage(current, baseline)
     findings: list[Finding] = []
     mig = check_cage_migration(baseline, baseline_lm, current, current_lm, settings)
     if mig is not None:

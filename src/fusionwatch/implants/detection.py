@@ -75,6 +75,25 @@ ROD_MAX_GAP_FRACTION = 0.25
 fractured rod's ends stay close; pieces farther apart are separate metal (or bone) and no fracture is reported."""
 COLLINEAR_DEG = 15.0
 """Two pieces whose axes differ by less than this, and which line up, are one broken screw or rod."""
+ROD_DIP_FRACTION = 0.25
+"""A fracture too narrow to split the metal mask (a 1-2 mm gap is 1-3 px on a small film, and the image blur fills it)
+still shows as a dip along the rod's centre line: the intensity falls by at least this fraction of the rod's contrast
+over its surroundings (rod level - local background), over at most :data:`ROD_DIP_MAX_WIDTH` rod widths, with rod on
+both sides."""
+ROD_DIP_MAX_WIDTH = 1.5
+"""Longest dip (in rod widths) counted as a fracture gap; a longer one is the rod's end or an unrelated crossing."""
+ROD_DIP_MIN_SD = 6.0
+"""... and the dip must be deeper than this many noise SDs of the rod's own profile (robust, from its median absolute
+deviation) so the texture of a non-saturated rod does not count."""
+ROD_DIP_FLOOR = 0.25
+"""... and it stays above the local background by at least this fraction of the rod's contrast, inside the metal mask
+(a wider gap splits the mask into two pieces and is found as such; a centre line leaving the metal reaches the
+background)."""
+BRIDGE_COST = 20.0
+"""Path cost of one pixel bridged by the closing (not metal), against ~0.3-2 for a metal pixel (1 / distance to the
+metal edge): the AP rod path crosses a bridge only where the metal has no way round it."""
+ROD_END_MARGIN = 1.0
+"""Rod widths left out at each end of the centre line (the rod's ends fall off into the background)."""
 
 
 def film_id(radiograph: Radiograph) -> str:
@@ -406,6 +425,11 @@ def detect_implants(radiograph: Radiograph, landmarks: Landmarks | None = None) 
     for da in ROD_ANGLES_DEG:
         rod_mask |= cv2.morphologyEx(metal, cv2.MORPH_OPEN, _line_kernel(length, axis_deg + da))
     rods, rod_width = _rods(rod_mask, scale, check_width=bool(bodies))
+    if radiograph.view is View.AP:
+        centres = [bodies[lv].mean(0) for lv in (Level.L5, Level.S1) if lv in bodies]
+        ap_rods = _ap_rods(metal, img, axis, scale, np.mean(centres, axis=0) if centres else None)
+        if ap_rods:
+            rods = ap_rods
     # screws: elongated pieces of what is left
     grow = max(1, int(round(rod_width * 0.6)))
     grown_rods = cv2.dilate(rod_mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
@@ -515,6 +539,161 @@ def _rods(rod_mask: np.ndarray, scale: float, check_width: bool = True) -> tuple
         width = float(np.median([pieces[m]["width"] for m in members]))
         rods.append(Rod(tuple(_polyline(xy, max(2.0, width))), width, tuple(gaps[k])))
     return rods, float(np.median([r.diameter_px for r in rods]))
+
+
+def _resample(polyline: tuple[Point, ...], step: float) -> tuple[np.ndarray, np.ndarray]:
+    """Points every ``step`` px along a polyline, and the unit direction at each, (N, 2) each."""
+    pts = np.asarray(polyline, float)
+    seg = np.diff(pts, axis=0)
+    seg_len = np.hypot(*seg.T)
+    keep = seg_len > 1e-9
+    pts = np.vstack([pts[:1], pts[1:][keep]])
+    seg, seg_len = seg[keep], seg_len[keep]
+    if len(seg) == 0:
+        return np.empty((0, 2)), np.empty((0, 2))
+    cum = np.r_[0.0, np.cumsum(seg_len)]
+    s = np.arange(0.0, cum[-1] + 1e-9, step)
+    i = np.clip(np.searchsorted(cum, s, side="right") - 1, 0, len(seg) - 1)
+    frac = (s - cum[i]) / seg_len[i]
+    return pts[i] + seg[i] * frac[:, None], seg[i] / seg_len[i, None]
+
+
+def _ap_rods(
+    metal: np.ndarray, img: np.ndarray, axis: np.ndarray, scale: float, midline: np.ndarray | None = None
+) -> list[Rod]:
+    """AP film: one rod per side, as the ridge path through that side's metal from its cranial to its caudal end.
+
+    On an AP film each side's rod, screw heads and screws are one piece of metal (the converging screws leave the heads
+    medially), so a line opening cannot separate the rod. The metal is closed with a disc of
+    :data:`ROD_MAX_GAP_FRACTION` x the scale (gaps up to that size are bridged), each piece long enough along the
+    spine axis (:data:`ROD_OPENING_FRACTION`) is a side, and its centre line is the cheapest path between its
+    extreme points along the spine axis when every pixel costs 1 / (distance to the metal edge): the path keeps to the
+    middle of the metal, through the screw heads and along the rod. Gaps are where the path crosses bridged pixels
+    (mask gaps) or where the intensity dips along it (:func:`_rod_with_dips`)."""
+    from skimage.graph import route_through_array
+
+    r = max(1, int(round(0.5 * ROD_MAX_GAP_FRACTION * scale)))
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2)
+    # each side on its own (the midline: through the centre of the metal, along the spine axis), so that closing
+    # cannot bridge the left and right hardware through screw tips that converge near the midline or a cage
+    ys, xs = np.nonzero(metal)
+    if len(xs) == 0:
+        return []
+    centre = np.array([xs.mean(), ys.mean()]) if midline is None else np.asarray(midline, float)
+    yy, xx = np.mgrid[0 : metal.shape[0], 0 : metal.shape[1]]
+    side = ((xx - centre[0]) * axis[1] - (yy - centre[1]) * axis[0]) > 0
+    pieces = []
+    for half in (side, ~side):
+        m = metal & half.astype(np.uint8)
+        closed = (cv2.morphologyEx(m, cv2.MORPH_CLOSE, disc) & half.astype(np.uint8)) | m
+        n, lab, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
+        pieces += [(lab, stats[k, :4], k) for k in range(1, n)]
+    rods = []
+    for lab, (x0, y0, w, h), k in pieces:
+        sub = (lab[y0 : y0 + h, x0 : x0 + w] == k).astype(np.uint8)
+        ys, xs = np.nonzero(sub)
+        t = (xs + x0) * axis[0] + (ys + y0) * axis[1]
+        if float(t.max() - t.min()) < ROD_OPENING_FRACTION * scale:
+            continue
+        sub_metal = sub & metal[y0 : y0 + h, x0 : x0 + w]
+        dist = cv2.distanceTransform(np.pad(sub_metal, 1), cv2.DIST_L2, 5)[1:-1, 1:-1]
+        # bridged (closed, not metal) pixels are crossed only where the metal offers no way round: a gap
+        cost = np.where(sub_metal > 0, 1.0 / (dist + 0.5), np.where(sub > 0, BRIDGE_COST, 1e6))
+        i0, i1 = int(np.argmin(t)), int(np.argmax(t))
+        path, _ = route_through_array(cost, (ys[i0], xs[i0]), (ys[i1], xs[i1]), fully_connected=True, geometric=True)
+        path = np.asarray(path, float)[:, ::-1] + [x0, y0]  # (row, col) -> (x, y), full image
+        if len(path) < 8:
+            continue
+        smooth = np.c_[
+            np.convolve(np.pad(path[:, 0], 2, mode="edge"), np.ones(5) / 5, "valid"),
+            np.convolve(np.pad(path[:, 1], 2, mode="edge"), np.ones(5) / 5, "valid"),
+        ]
+        step = max(2, int(round(len(smooth) / 40)))
+        poly = [_pt(q) for q in smooth[::step]] + ([_pt(smooth[-1])] if (len(smooth) - 1) % step else [])
+        ridge = dist[path[:, 1].astype(int) - y0, path[:, 0].astype(int) - x0]
+        width = 2.0 * float(np.median(ridge))
+        on_metal = metal[path[:, 1].astype(int), path[:, 0].astype(int)] > 0
+        gaps: list[tuple[Point, Point]] = []
+        lab_gap, n_gap = _runs(~on_metal)
+        for g in range(1, n_gap + 1):
+            idx = np.flatnonzero(lab_gap == g)
+            a, b = idx[0], idx[-1]
+            if a == 0 or b == len(path) - 1:
+                continue
+            gaps.append((_pt(path[a - 1]), _pt(path[b + 1])))
+        rods.append(_rod_with_dips(Rod(tuple(poly), width, tuple(gaps)), img, metal))
+    rods.sort(key=lambda rod: float(np.mean([p[0] for p in rod.polyline])))
+    return rods
+
+
+def _runs(mask: np.ndarray) -> tuple[np.ndarray, int]:
+    from scipy import ndimage
+
+    lab, n = ndimage.label(mask)
+    return lab, int(n)
+
+
+def _rod_with_dips(rod: Rod, img: np.ndarray, metal: np.ndarray) -> Rod:
+    """Add the gaps seen as intensity dips along the rod's centre line (:data:`ROD_DIP_FRACTION`): a fracture gap
+    narrower than the image blur leaves the metal mask in one piece, but the centre line darkens across it."""
+    from scipy import ndimage
+
+    w = max(rod.diameter_px, 2.0)
+    pts, tang = _resample(rod.polyline, 0.5)
+    if len(pts) < 8:
+        return rod
+    normal = np.c_[-tang[:, 1], tang[:, 0]]
+    centre = ndimage.map_coordinates(img, [pts[:, 1], pts[:, 0]], order=1, mode="nearest")
+    # the centre line of a binned polyline wanders by a pixel: take the brightest of three parallel lines
+    for off in (-0.25 * w, 0.25 * w):
+        q = pts + normal * off
+        centre = np.maximum(centre, ndimage.map_coordinates(img, [q[:, 1], q[:, 0]], order=1, mode="nearest"))
+    flanks = []
+    for off in (-1.5 * w, 1.5 * w, -2.0 * w, 2.0 * w):
+        q = pts + normal * off
+        v = ndimage.map_coordinates(img, [q[:, 1], q[:, 0]], order=1, mode="nearest")
+        inside = ndimage.map_coordinates(metal.astype(np.float32), [q[:, 1], q[:, 0]], order=0, mode="nearest") > 0
+        flanks.append(v[~inside])
+    flank = np.concatenate(flanks)
+    if flank.size < 5:
+        return rod
+    s = np.arange(len(pts)) * 0.5
+    core = (s >= ROD_END_MARGIN * w) & (s <= s[-1] - ROD_END_MARGIN * w)
+    if core.sum() < 8:
+        return rod
+    level = float(np.median(centre[core]))
+    background = float(np.median(flank))
+    contrast = level - background
+    noise = 1.4826 * float(np.median(np.abs(centre[core] - level)))
+    if contrast <= 0:
+        return rod
+    limit = level - max(ROD_DIP_FRACTION * contrast, ROD_DIP_MIN_SD * noise)
+    low = core & (centre < limit)
+    grown = cv2.dilate(metal.astype(np.uint8), np.ones((3, 3), np.uint8))
+    in_metal = ndimage.map_coordinates(grown.astype(np.float32), [pts[:, 1], pts[:, 0]], order=0, mode="nearest") > 0
+    gaps = list(rod.gaps)
+    lab, n = ndimage.label(low)
+    for k in range(1, n + 1):
+        idx = np.flatnonzero(lab == k)
+        a, b = idx[0], idx[-1]
+        if (b - a) * 0.5 > ROD_DIP_MAX_WIDTH * w or a == 0 or b == len(pts) - 1:
+            continue
+        if not (core[: a].any() and core[b + 1 :].any()):
+            continue
+        # a gap narrower than the blur stays inside the metal mask and does not reach the background; a centre line
+        # that leaves the metal (a bend, a screw beside the rod) falls to the background: not a fracture
+        if not in_metal[a : b + 1].all() or centre[a : b + 1].min() < background + ROD_DIP_FLOOR * contrast:
+            continue
+        # the rod must continue at its level on both sides of the dip
+        before = centre[max(0, a - int(2 * w)) : a]
+        after = centre[b + 1 : b + 1 + int(2 * w)]
+        if before.size == 0 or after.size == 0 or min(before.max(), after.max()) < limit:
+            continue
+        ends = (_pt(pts[a]), _pt(pts[b]))
+        if any(min(math.dist(ends[0], g[0]), math.dist(ends[0], g[1])) < w for g in gaps):
+            continue  # already found as two pieces of the mask
+        gaps.append(ends)
+    return Rod(rod.polyline, rod.diameter_px, tuple(gaps)) if len(gaps) != len(rod.gaps) else rod
 
 
 def _level_of(point: np.ndarray, bodies: dict[Level, np.ndarray], scale: float) -> Level | None:
