@@ -227,7 +227,7 @@ class TestEvidence:
                 "baseline": "patient_plane" if mm else None,
                 "current": "patient_plane" if mm else None,
             }
-            assert f.threshold
+            assert f.threshold and "CLINICAL" not in f.threshold  # a chart reader cannot look up a project file
 
     def test_amounts_are_what_the_rule_compares(self) -> None:
         _, _, found = _every_comparison_finding()
@@ -237,6 +237,20 @@ class TestEvidence:
         assert by_kind["adjacent_segment_listhesis"]["amount"] == pytest.approx(3.5)  # |4.5 - 1.0|
         assert by_kind["pi_ll_mismatch"]["amount"] == pytest.approx(6.0) and by_kind["pi_ll_mismatch"]["band"] == 1
         assert by_kind["pi_drift"]["reference"] == "previous" and by_kind["pi_drift"]["clinical"] is False
+
+    def test_threshold_texts_name_their_source(self) -> None:
+        _, _, found = _every_comparison_finding()
+        text = {f.kind: f.threshold for f in found}
+        assert (
+            "> 2 mm disc height loss vs the 6-weeks film (cage subsidence; common study definition)"
+            in text["cage_subsidence"]
+        )
+        assert "adjacent segment degeneration" in text["adjacent_segment_disc_height_loss"]
+        assert "> 3 mm new L4-L5 listhesis" in text["adjacent_segment_listhesis"]
+        assert text["pi_ll_mismatch"].startswith("SRS-Schwab PI-LL modifier < 10 / 10-20 / > 20 deg")
+        assert "fusionwatch setting" in text["loss_of_segmental_lordosis"] and "fusionwatch setting" in text["pi_drift"]
+        (f,) = instability_findings([SegmentMotion("L5-S1", 30.0, 0.1, 1.0, None, 0.1)])
+        assert "AOMSI / AMA Guides 5th ed." in f.threshold and "CLINICAL" not in f.threshold
 
     def test_uncalibrated_evidence_says_ratio(self) -> None:
         base = visit(42, {M.DISC_HEIGHT_MEAN_L5_S1: (55.0, "px"), M.DISC_HEIGHT_INDEX_L5_S1: (0.30, "ratio")})

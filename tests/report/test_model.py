@@ -53,3 +53,22 @@ def test_timeline_json_carries_spacing_source(timeline) -> None:
     by = {r["name"]: r for r in rows}
     assert by["disc_height_mean_L5_S1"]["spacing_source"] == "patient_plane"
     assert by["segmental_lordosis_L5_S1"]["spacing_source"] is None
+
+
+def test_clinician_report_never_cites_a_project_file(timeline) -> None:
+    """Finding thresholds and the motion rule name their published source, not CLINICAL.md."""
+    from fusionwatch.followup.model import SegmentMotion
+
+    tl = build_timeline(
+        "K-1",
+        SURGERY,
+        [
+            visit(42, {M.DISC_HEIGHT_MEAN_L5_S1: (11.0, "mm")}),
+            visit(
+                182, {M.DISC_HEIGHT_MEAN_L5_S1: (8.0, "mm")}, motion=(SegmentMotion("L5-S1", 1.0, 0.2, 0.5, None, 0.1),)
+            ),
+        ],
+    )
+    html = render_clinician_html(report_data_from_timeline(tl, today=TODAY))
+    assert "cage subsidence; common study definition" in html and "modified Lee criteria" in html
+    assert "CLINICAL" not in html

@@ -150,6 +150,13 @@ def _paired(visit: VisitInput, base: VisitInput, mm_name: M, ratio_name: M) -> t
 
 _UNCALIBRATED = "uncalibrated film: {} compared, not mm"
 
+# Sources named in the clinician-facing threshold texts (a chart reader cannot look up a project file).
+SUBSIDENCE_SOURCE = "cage subsidence; common study definition"
+ASD_SOURCE = "adjacent segment degeneration; common radiographic definition"
+SRS_SCHWAB = "SRS-Schwab"
+AOMSI_SOURCE = "AOMSI / AMA Guides 5th ed."
+OURS = "fusionwatch setting"
+
 
 def subsidence_finding(
     visit: VisitInput, base: VisitInput, surgery: Surgery | None, settings: FollowupSettings
@@ -181,8 +188,8 @@ def subsidence_finding(
             now, visit, compared="loss", amount=loss, threshold=limit, ref=ref, ref_visit=base, **note
         ),
         threshold=(
-            f"> {settings.subsidence_mm:g} mm disc height loss vs early post-op film (CLINICAL.md, cage "
-            f"subsidence); uncalibrated: > {settings.subsidence_dhi:g} disc height index"
+            f"> {settings.subsidence_mm:g} mm disc height loss vs the {base.label} film ({SUBSIDENCE_SOURCE}); "
+            f"uncalibrated: > {settings.subsidence_dhi:g} disc height index ({OURS}, ~ 2 mm over a 35 mm L5 depth)"
         ),
         films=_films(base, visit),
     )
@@ -206,7 +213,10 @@ def lordosis_loss_finding(visit: VisitInput, base: VisitInput, settings: Followu
         evidence=comparison_evidence(
             now, visit, compared="loss", amount=loss, threshold=settings.lordosis_loss_deg, ref=ref, ref_visit=base
         ),
-        threshold=f"> {settings.lordosis_loss_deg:g} deg loss vs early post-op film (fusionwatch default)",
+        threshold=(
+            f"> {settings.lordosis_loss_deg:g} deg loss of L5-S1 lordosis vs the {base.label} film ({OURS}: above "
+            "landmark repeatability; no published threshold)"
+        ),
         films=_films(base, visit),
     )
 
@@ -246,8 +256,9 @@ def adjacent_segment_findings(visit: VisitInput, base: VisitInput, settings: Fol
                         now, visit, compared="loss", amount=loss, threshold=limit, ref=ref, ref_visit=base, **note
                     ),
                     threshold=(
-                        f"> {settings.adjacent_disc_loss_mm:g} mm adjacent disc height loss (CLINICAL.md); "
-                        f"uncalibrated: > {settings.adjacent_disc_loss_dhi:g} disc height index"
+                        f"> {settings.adjacent_disc_loss_mm:g} mm L4-L5 disc height loss vs the {base.label} film "
+                        f"({ASD_SOURCE}); uncalibrated: > {settings.adjacent_disc_loss_dhi:g} disc height index "
+                        f"({OURS}, ~ 3 mm over a 35 mm depth)"
                     ),
                     films=_films(base, visit),
                 )
@@ -272,8 +283,9 @@ def adjacent_segment_findings(visit: VisitInput, base: VisitInput, settings: Fol
                         now, visit, compared="|change|", amount=abs(change), threshold=limit, ref=ref, ref_visit=base
                     ),
                     threshold=(
-                        f"> {settings.new_listhesis_mm:g} mm new listhesis (CLINICAL.md); uncalibrated: "
-                        f"> {settings.new_listhesis_percent:g} % of the endplate"
+                        f"> {settings.new_listhesis_mm:g} mm new L4-L5 listhesis vs the {base.label} film "
+                        f"({ASD_SOURCE}); uncalibrated: > {settings.new_listhesis_percent:g} % of the endplate "
+                        f"({OURS}, ~ 3 mm over a 38 mm endplate)"
                     ),
                     films=_films(base, visit),
                 )
@@ -305,8 +317,11 @@ def adjacent_segment_findings(visit: VisitInput, base: VisitInput, settings: Fol
                         baseline_band=b_ref,
                         bands_deg=list(settings.pi_ll_bands_deg),
                     ),
-                    threshold="SRS-Schwab PI-LL bands < {0:g} / {0:g}-{1:g} / > {1:g} deg (CLINICAL.md)".format(
-                        *settings.pi_ll_bands_deg
+                    threshold=(
+                        "{2} PI-LL modifier < {0:g} / {0:g}-{1:g} / > {1:g} deg; reported when the band worsens and "
+                        "|PI-LL| grew > {3:g} deg ({4})".format(
+                            *settings.pi_ll_bands_deg, SRS_SCHWAB, settings.pi_ll_min_change_deg, OURS
+                        )
                     ),
                     films=_films(base, visit),
                 )
@@ -349,7 +364,10 @@ def pi_drift_flag(visit: VisitInput, earlier: Sequence[VisitInput], settings: Fo
             reference="previous",
             clinical=False,
         ),
-        threshold=f"|PI change| > {settings.pi_drift_deg:g} deg between visits = measurement error (CLINICAL.md)",
+        threshold=(
+            f"|PI change| > {settings.pi_drift_deg:g} deg between visits = landmark error (pelvic incidence is "
+            f"constant after growth; {OURS})"
+        ),
         films=_films(prev, visit),
     )
 
@@ -357,7 +375,7 @@ def pi_drift_flag(visit: VisitInput, earlier: Sequence[VisitInput], settings: Fo
 # AOMSI (AMA Guides 5th ed., CLINICAL.md "Motion"): translation > 4.5 mm, angular motion > 20 deg (L4-L5), > 25 (L5-S1).
 INSTABILITY_TRANSLATION_MM = 4.5
 INSTABILITY_ANGLE_DEG = {"L4-L5": 20.0, "L5-S1": 25.0}
-_AOMSI = "AOMSI: translation > 4.5 mm or angle > 20 deg (L4-L5) / 25 deg (L5-S1) (CLINICAL.md)"
+_AOMSI = f"translation > 4.5 mm or angle > 20 deg (L4-L5) / 25 deg (L5-S1) ({AOMSI_SOURCE})"
 
 
 def instability_findings(motion: Sequence[MotionLike], settings: FollowupSettings = DEFAULT_SETTINGS) -> list[Finding]:

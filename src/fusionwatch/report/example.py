@@ -59,7 +59,7 @@ def example_report_data(tmp: Path, *, calibrated: bool = True,
         subs = Finding("cage_subsidence", Severity.ACTION,
                        "Disc height L5-S1 fell 2.6 mm since the 6-week film (threshold 2 mm).",
                        {"loss_mm": 2.6, "measure": "disc_height_mean_L5_S1"},
-                       "> 2 mm loss vs early post-op film (CLINICAL.md)")
+                       "> 2 mm disc height loss vs the 6-weeks film (cage subsidence; common study definition)")
     else:
         subs = Finding("cage_subsidence", Severity.ACTION,
                        "Disc height index L5-S1 fell 0.07 since the 6-week film (threshold 0.06).",

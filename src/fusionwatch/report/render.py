@@ -123,7 +123,8 @@ def _motion(d: ReportData) -> list[dict[str, str]]:
         else:
             t = "—"
         out.append({"level": str(m.get("level", "")), "angle": angle, "translation": t,
-                    "rule": f"< {ang:g} deg and < {tr:g} mm (settings; CLINICAL.md default 3 deg / 3 mm)"})
+                    "rule": f"< {ang:g} deg and < {tr:g} mm (settings; defaults: modified Lee criteria < 3 deg, "
+                            "device-trial criterion < 3 mm)"})
     return out
 
 
