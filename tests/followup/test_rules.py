@@ -10,6 +10,7 @@ from fusionwatch.followup import DEFAULT_SETTINGS
 from fusionwatch.followup.model import SegmentMotion
 from fusionwatch.followup.rules import (
     adjacent_segment_findings,
+    flexion_kyphosis_finding,
     instability_findings,
     lordosis_loss_finding,
     pi_drift_flag,
@@ -19,7 +20,7 @@ from fusionwatch.followup.rules import (
 from fusionwatch.measurement import MeasureName as M
 from fusionwatch.records import Approach, Severity, Surgery
 
-from ._series import SURGERY, visit
+from ._series import SURGERY, m, visit
 
 S = DEFAULT_SETTINGS
 EPS = 0.01
@@ -114,6 +115,49 @@ class TestAdjacentSegment:
         now = visit(365, {M.SLIP_MM_L4_L5: (9.0, "px"), M.SLIP_PERCENT_L4_L5: (2.0 + change, "%")})
         kinds = [f.kind for f in adjacent_segment_findings(now, base, S)]
         assert ("adjacent_segment_listhesis" in kinds) is found
+
+    @pytest.mark.parametrize("loss, found", [(0.09 - 0.001, False), (0.09 + 0.001, True)])
+    def test_disc_height_loss_uncalibrated_index(self, loss: float, found: bool) -> None:
+        """Uncalibrated films: L4-L5 disc height index loss > 0.09, said as a ratio, never mm."""
+        base = visit(42, {M.DISC_HEIGHT_MEAN_L4_L5: (50.0, "px"), M.DISC_HEIGHT_INDEX_L4_L5: (0.30, "ratio")})
+        now = visit(365, {M.DISC_HEIGHT_MEAN_L4_L5: (20.0, "px"), M.DISC_HEIGHT_INDEX_L4_L5: (0.30 - loss, "ratio")})
+        got = [f for f in adjacent_segment_findings(now, base, S) if f.kind == "adjacent_segment_disc_height_loss"]
+        assert bool(got) is found
+        if got:
+            assert got[0].evidence["unit"] == "ratio" and " mm" not in got[0].summary
+
+    @pytest.mark.parametrize("angle, found", [(-5.0 - EPS, True), (-5.0, False), (-5.0 + EPS, False), (4.0, False)])
+    def test_flexion_kyphosis(self, angle: float, found: bool) -> None:
+        """L4-L5 segmental angle on the flexion film < -5 deg (lordosis positive) is an adjacent segment sign."""
+        v = visit(
+            365,
+            {M.SEGMENTAL_LORDOSIS_L4_L5: (12.0, "deg")},
+            flexion_measurements={M.SEGMENTAL_LORDOSIS_L4_L5: m(M.SEGMENTAL_LORDOSIS_L4_L5, angle, "deg")},
+            flexion_film="flex-365",
+        )
+        f = flexion_kyphosis_finding(v, S)
+        assert (f is not None) is found
+        if f is not None:
+            assert f.kind == "adjacent_segment_flexion_kyphosis" and f.films == ("flex-365",)
+            ev = f.evidence
+            assert EVIDENCE_KEYS <= set(ev)
+            assert (ev["current"], ev["threshold"], ev["comparison"], ev["unit"]) == (angle, -5.0, "<", "deg")
+            assert ev["films"] == {"current": "flex-365"} and ev["baseline"] is None and ev["view"] == "flexion"
+            assert "adjacent segment degeneration" in f.threshold
+
+    def test_flexion_kyphosis_needs_a_flexion_film(self) -> None:
+        """The standing lateral film's L4-L5 angle is not the flexion angle."""
+        v = visit(365, {M.SEGMENTAL_LORDOSIS_L4_L5: (-9.0, "deg")})
+        assert flexion_kyphosis_finding(v, S) is None
+
+    def test_flexion_limit_is_a_setting(self) -> None:
+        v = visit(
+            365,
+            flexion_measurements={M.SEGMENTAL_LORDOSIS_L4_L5: m(M.SEGMENTAL_LORDOSIS_L4_L5, -3.0, "deg")},
+            flexion_film="flex",
+        )
+        assert flexion_kyphosis_finding(v, S) is None
+        assert flexion_kyphosis_finding(v, dataclasses.replace(S, adjacent_flexion_angle_deg=-2.0)) is not None
 
     @pytest.mark.parametrize("mismatch, band", [(9.99, 0), (10.0, 1), (20.0, 1), (20.01, 2), (-25.0, 2)])
     def test_pi_ll_bands(self, mismatch: float, band: int) -> None:
@@ -361,6 +405,7 @@ class TestSettings:
             ({"fusion_angel_deg": 5}, "Unknown follow-up setting"),
             ({"subsidence_mm": "two"}, "subsidence_mm: expected a number"),
             ({"subsidence_mm": -1}, "subsidence_mm must be positive"),
+            ({"adjacent_flexion_angle_deg": 5}, "adjacent_flexion_angle_deg must be zero or negative"),
         ],
     )
     def test_bad_settings_raise(self, values: dict, match: str) -> None:

@@ -10,7 +10,7 @@ from fusionwatch.followup.schedule import visit_label
 from fusionwatch.measurement import MeasureName as M
 from fusionwatch.records import Finding, FusionStatus, Override, Severity
 
-from ._series import SURGERY, visit
+from ._series import SURGERY, m, visit
 
 
 def _series(l5s1_mm: list[float]) -> list:
@@ -108,6 +108,33 @@ class TestTimeline:
         assert j["status"]["status"] == "pseudarthrosis_suspected"
         assert j["reader_status"]["author"] == "amy" and j["bridwell_grade"]["value"] == "II"
         assert j["motion"][0]["level"] == "L5-S1" and d["patient_key"] == "K"
+
+
+class TestAdjacentSegmentInTimeline:
+    def test_every_adjacent_sign_reaches_the_timeline(self) -> None:
+        """L4-L5 disc height loss, new listhesis, PI-LL band and flexion kyphosis all appear at the 12-month visit."""
+        flex = {M.SEGMENTAL_LORDOSIS_L4_L5: m(M.SEGMENTAL_LORDOSIS_L4_L5, -7.5, "deg")}
+        base = visit(
+            42, {M.DISC_HEIGHT_MEAN_L4_L5: (10.0, "mm"), M.SLIP_MM_L4_L5: (0.5, "mm"), M.PI_LL_MISMATCH: (8.0, "deg")}
+        )
+        late = visit(
+            365,
+            {M.DISC_HEIGHT_MEAN_L4_L5: (6.5, "mm"), M.SLIP_MM_L4_L5: (4.0, "mm"), M.PI_LL_MISMATCH: (22.0, "deg")},
+            flexion_measurements=flex,
+            flexion_film="flex-365",
+        )
+        pre = visit(-10, {M.DISC_HEIGHT_MEAN_L4_L5: (9.0, "mm")}, flexion_measurements=flex, flexion_film="flex-pre")
+        tl = build_timeline("K", SURGERY, [pre, base, late])
+        assert set(tl.visit("12-months").finding_kinds()) == {
+            "adjacent_segment_disc_height_loss",
+            "adjacent_segment_listhesis",
+            "pi_ll_mismatch",
+            "adjacent_segment_flexion_kyphosis",
+        }
+        assert tl.visit("pre-op").finding_kinds() == ()  # before surgery there is no adjacent segment
+        js = json.loads(json.dumps(tl.to_dict()))
+        (kyph,) = [f for f in js["visits"][-1]["findings"] if f["kind"] == "adjacent_segment_flexion_kyphosis"]
+        assert kyph["films"] == ["flex-365"] and kyph["evidence"]["current"] == -7.5
 
 
 class TestMotionUncertaintyInTimeline:

@@ -98,6 +98,11 @@ class VisitInput:
         sentence (becomes a ``needs_review`` flag) or a ready :class:`~fusionwatch.records.Finding`.
     overrides : tuple[Override, ...]
         Reader overrides and grades for this visit, oldest first.
+    flexion_measurements : Mapping[MeasureName, Measurement]
+        Measurements of the visit's flexion film (same names as the lateral film's), when one was measured; the
+        adjacent segment watch reads its L4-L5 segmental angle.
+    flexion_film : str | None
+        Id of the film ``flexion_measurements`` come from.
     """
 
     label: str
@@ -111,6 +116,8 @@ class VisitInput:
     bone: BoneEvidence = field(default_factory=BoneEvidence)
     review: tuple[str | Finding, ...] = ()
     overrides: tuple[Override, ...] = ()
+    flexion_measurements: Mapping[MeasureName, Measurement] = field(default_factory=dict)
+    flexion_film: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,6 +41,7 @@ __all__ = [
     "subsidence_finding",
     "lordosis_loss_finding",
     "adjacent_segment_findings",
+    "flexion_kyphosis_finding",
     "pi_ll_band",
     "pi_drift_flag",
     "instability_findings",
@@ -231,6 +232,8 @@ def pi_ll_band(mismatch_deg: float, settings: FollowupSettings) -> int:
 def adjacent_segment_findings(visit: VisitInput, base: VisitInput, settings: FollowupSettings) -> list[Finding]:
     """Adjacent segment watch at L4-L5 (CLINICAL.md): disc height loss > 3 mm, new listhesis > 3 mm, PI-LL mismatch.
 
+    The fourth sign, L4-L5 kyphosis on the flexion film, needs no baseline: :func:`flexion_kyphosis_finding`.
+
     The PI-LL finding appears when the SRS-Schwab band is worse than at baseline and the mismatch grew by more than
     ``settings.pi_ll_min_change_deg`` (a new or growing mismatch, not a value wobbling at a band edge).
     """
@@ -327,6 +330,42 @@ def adjacent_segment_findings(visit: VisitInput, base: VisitInput, settings: Fol
                 )
             )
     return out
+
+
+def flexion_kyphosis_finding(visit: VisitInput, settings: FollowupSettings) -> Finding | None:
+    """Adjacent segment watch: L4-L5 segmental angle on the visit's flexion film below the limit (default -5 deg).
+
+    The angle is ``SEGMENTAL_LORDOSIS_L4_L5`` measured on the flexion film (``visit.flexion_measurements``; deg,
+    lordosis positive, kyphosis negative). CLINICAL.md lists "flexion angle < -5 deg" among the signs of adjacent
+    segment degeneration; it is judged on the one film (no baseline needed: flexion films are taken when fusion or
+    the adjacent level is in question). ``None`` without a measured flexion film.
+    """
+    now = visit.flexion_measurements.get(M.SEGMENTAL_LORDOSIS_L4_L5)
+    if now is None or now.value is None:
+        return None
+    limit = settings.adjacent_flexion_angle_deg
+    if not now.value < limit:
+        return None
+    return Finding(
+        kind="adjacent_segment_flexion_kyphosis",
+        severity=Severity.WATCH,
+        summary=(
+            f"L4-L5 (adjacent) segment is {abs(now.value):.1f} deg kyphotic on the {visit.label} flexion film "
+            f"(segmental angle {now.value:.1f} deg; threshold {limit:g} deg)."
+        ),
+        evidence=comparison_evidence(
+            now,
+            visit,
+            compared="value",
+            amount=now.value,
+            threshold=limit,
+            comparison="<",
+            film=visit.flexion_film,
+            view="flexion",
+        ),
+        threshold=f"L4-L5 segmental angle on the flexion film < {limit:g} deg ({ASD_SOURCE})",
+        films=(visit.flexion_film,) if visit.flexion_film else (),
+    )
 
 
 def pi_drift_flag(visit: VisitInput, earlier: Sequence[VisitInput], settings: FollowupSettings) -> Finding | None:

@@ -64,6 +64,10 @@ class FollowupSettings:
     new_listhesis_mm, new_listhesis_percent : float
         New L4-L5 listhesis: change of slip vs baseline (CLINICAL.md: > 3 mm; uncalibrated ours: 8 % of the L5 endplate,
         3 mm over ~38 mm).
+    adjacent_flexion_angle_deg : float
+        Adjacent segment: L4-L5 segmental angle on the flexion film below this (lordosis positive, so -5 means more
+        than 5 deg of segmental kyphosis in flexion) is reported (CLINICAL.md: flexion angle < -5 deg). Zero or
+        negative.
     pi_ll_bands_deg : tuple[float, float]
         PI-LL mismatch bands (SRS-Schwab: < 10 / 10-20 / > 20 deg). A finding when the band worsens vs baseline.
     pi_ll_min_change_deg : float
@@ -104,6 +108,7 @@ class FollowupSettings:
     adjacent_disc_loss_dhi: float = 0.09
     new_listhesis_mm: float = 3.0
     new_listhesis_percent: float = 8.0
+    adjacent_flexion_angle_deg: float = -5.0
     pi_ll_bands_deg: tuple[float, float] = (10.0, 20.0)
     pi_ll_min_change_deg: float = 3.0
     pi_drift_deg: float = 5.0
@@ -140,6 +145,11 @@ class FollowupSettings:
         ):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}.")
+        if self.adjacent_flexion_angle_deg > 0:
+            raise ValueError(
+                "adjacent_flexion_angle_deg must be zero or negative (kyphosis), "
+                f"got {self.adjacent_flexion_angle_deg!r}."
+            )
         lo, hi = self.pi_ll_bands_deg
         if not 0 < lo < hi:
             raise ValueError(f"pi_ll_bands_deg must be two increasing positive angles, got {self.pi_ll_bands_deg!r}.")

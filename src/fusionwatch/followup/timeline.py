@@ -8,6 +8,7 @@ from fusionwatch.followup.compare import choose_baseline, measurement_deltas
 from fusionwatch.followup.model import Timeline, VisitInput, VisitSummary
 from fusionwatch.followup.rules import (
     adjacent_segment_findings,
+    flexion_kyphosis_finding,
     instability_findings,
     lordosis_loss_finding,
     pi_drift_flag,
@@ -58,6 +59,9 @@ def build_timeline(
                 if f is not None:
                     findings.append(f)
             findings += adjacent_segment_findings(v, base, settings)
+        if v.days_since_surgery is not None and v.days_since_surgery >= 0:
+            if (kyphosis := flexion_kyphosis_finding(v, settings)) is not None:
+                findings.append(kyphosis)
         findings += instability_findings(v.motion, settings)
         made = {f.kind for f in findings}
         findings += [f for f in v.hardware_findings if f.kind not in made]
