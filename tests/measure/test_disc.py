@@ -1,4 +1,4 @@
-"""Tests for fusionwatch.measure.disc: two-point disc heights and the disc height index."""
+"""Tests for fusionwatch.measure.disc: disc heights (two-point, centre, three-point) and the disc height index."""
 
 from __future__ import annotations
 
@@ -8,8 +8,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fusionwatch.errors import InputError
 from fusionwatch.landmarks import Landmarks
-from fusionwatch.measure import disc_heights, measure_lateral
+from fusionwatch.measure import (
+    DISC_HEIGHT_METHODS,
+    disc_height,
+    disc_height_centre,
+    disc_height_three_point,
+    disc_height_two_point,
+    disc_heights,
+    measure_lateral,
+)
+from fusionwatch.measure.disc import METHOD_DISC_HEIGHT, METHOD_DISC_HEIGHT_CENTRE, METHOD_DISC_HEIGHT_THREE_POINT
 from fusionwatch.measurement import MeasureName
 from fusionwatch.radiograph import Facing
 from fusionwatch.units import Spacing, SpacingSource, Unit
@@ -96,3 +106,99 @@ class TestScaling:
         assert ms[M.DISC_HEIGHT_POSTERIOR_L4_L5].value == pytest.approx(math.hypot(2.0, 10.0), abs=1e-9)
         mean = ms[M.DISC_HEIGHT_MEAN_L5_S1].value
         assert ms[M.DISC_HEIGHT_INDEX_L5_S1].value == pytest.approx(mean / spine.body_depth, abs=1e-12)
+
+
+# A tilted, slipped disc where the three methods differ. Upper inferior endplate (0, 0)-(40, 0); lower superior
+# endplate shifted 4 forward: anterior corner (4, 12), posterior corner (44, 6).
+# anterior = hypot(4, 12), posterior = hypot(4, 6); centre: (20, 0) to (24, 9) = hypot(4, 9).
+SLIPPED = ((0.0, 0.0), (40.0, 0.0), (4.0, 12.0), (44.0, 6.0))
+_coord = st.floats(-500.0, 500.0, allow_nan=False, allow_infinity=False)
+_point = st.tuples(_coord, _coord)
+
+
+def _rigid(points, angle: float, dx: float, dy: float, mirror: bool):
+    c, s = math.cos(angle), math.sin(angle)
+    out = []
+    for x, y in points:
+        x = -x if mirror else x
+        out.append((c * x - s * y + dx, s * x + c * y + dy))
+    return out
+
+
+class TestDiscHeightMethods:
+    def test_hand_case_three_methods_differ(self) -> None:
+        a, p, c = math.hypot(4, 12), math.hypot(4, 6), math.hypot(4, 9)
+        assert disc_height_two_point(*SLIPPED) == pytest.approx((a + p) / 2, abs=1e-12)
+        assert disc_height_centre(*SLIPPED) == pytest.approx(c, abs=1e-12)
+        assert disc_height_three_point(*SLIPPED) == pytest.approx((a + c + p) / 3, abs=1e-12)
+        assert len({round(disc_height(m, *SLIPPED), 6) for m in DISC_HEIGHT_METHODS}) == 3
+
+    def test_method_ids(self) -> None:
+        assert list(DISC_HEIGHT_METHODS) == [
+            "disc-height-two-point/1",
+            "disc-height-centre/1",
+            "disc-height-three-point/1",
+        ]
+        assert METHOD_DISC_HEIGHT == "disc-height-two-point/1"  # what measure_discs and the follow-up rules use
+        assert disc_height(METHOD_DISC_HEIGHT_CENTRE, *SLIPPED) == disc_height_centre(*SLIPPED)
+        assert disc_height(METHOD_DISC_HEIGHT_THREE_POINT, *SLIPPED) == disc_height_three_point(*SLIPPED)
+
+    def test_unknown_method_is_refused(self) -> None:
+        with pytest.raises(InputError, match="Unknown disc height method 'hurxthal'; known: disc-height-two-point/1"):
+            disc_height("hurxthal", *SLIPPED)
+
+    def test_two_point_is_the_measured_mean(self) -> None:
+        """measure_lateral's disc_height_mean uses the two-point method, bit for bit."""
+        ms = by_name(measure_lateral(Landmarks(DISC, 500, 500), None))
+        pts = [
+            DISC[k]
+            for k in ("L5.inferior.anterior", "L5.inferior.posterior", "S1.superior.anterior", "S1.superior.posterior")
+        ]
+        mean = ms[M.DISC_HEIGHT_MEAN_L5_S1]
+        assert mean.method == METHOD_DISC_HEIGHT and mean.value == disc_height_two_point(*pts)
+        assert disc_heights(*pts).mean == disc_height_two_point(*pts)
+
+    @settings(max_examples=60, deadline=None)
+    @given(
+        pts=st.tuples(_point, _point, _point, _point),
+        angle=st.floats(-math.pi, math.pi),
+        dx=_coord,
+        dy=_coord,
+        mirror=st.booleans(),
+    )
+    def test_rigid_motion_and_mirror_change_nothing(self, pts, angle, dx, dy, mirror) -> None:
+        """Rotating, moving or mirroring the film (either facing) leaves every method's height unchanged."""
+        moved = _rigid(pts, angle, dx, dy, mirror)
+        for fn in DISC_HEIGHT_METHODS.values():
+            assert fn(*moved) == pytest.approx(fn(*pts), rel=1e-9, abs=1e-7)
+
+    @settings(max_examples=60, deadline=None)
+    @given(pts=st.tuples(_point, _point, _point, _point), k=st.floats(0.01, 10.0))
+    def test_scale_linearly(self, pts, k: float) -> None:
+        """Heights are lengths: scaling the points by k (px -> mm) scales every method by k."""
+        scaled = [(x * k, y * k) for x, y in pts]
+        for fn in DISC_HEIGHT_METHODS.values():
+            assert fn(*scaled) == pytest.approx(fn(*pts) * k, rel=1e-9, abs=1e-7)
+
+    @settings(max_examples=80, deadline=None)
+    @given(pts=st.tuples(_point, _point, _point, _point))
+    def test_order_centre_three_point_two_point(self, pts) -> None:
+        """centre <= three-point <= two-point, and three-point = (2 * two-point + centre) / 3."""
+        two, centre, three = disc_height_two_point(*pts), disc_height_centre(*pts), disc_height_three_point(*pts)
+        assert min(two, centre, three) >= 0.0
+        assert centre <= two + 1e-9 and centre - 1e-9 <= three <= two + 1e-9
+        assert three == pytest.approx((2 * two + centre) / 3, rel=1e-12, abs=1e-9)
+
+    @settings(max_examples=60, deadline=None)
+    @given(
+        x0=_coord,
+        depth=st.floats(20.0, 60.0),
+        ant=st.floats(0.0, 20.0),
+        post=st.floats(0.0, 20.0),
+        angle=st.floats(-math.pi, math.pi),
+    )
+    def test_methods_agree_when_the_gaps_are_parallel(self, x0, depth, ant, post, angle) -> None:
+        """Lower corners straight below the upper ones (no slip): centre = two-point = three-point = (a + p) / 2."""
+        pts = _rigid([(x0, 0.0), (x0 + depth, 0.0), (x0, -ant), (x0 + depth, -post)], angle, 0.0, 0.0, False)
+        for fn in DISC_HEIGHT_METHODS.values():
+            assert fn(*pts) == pytest.approx((ant + post) / 2, rel=1e-9, abs=1e-9)

@@ -7,7 +7,15 @@ Definitions, units, signs and method ids: docs/measurements.md.
 
 from fusionwatch.measure._film import facing_of, measure_ap, measure_film, measure_lateral
 from fusionwatch.measure.coronal import coronal_cobb_deg, coronal_inclination_deg, disc_wedge_deg
-from fusionwatch.measure.disc import DiscHeights, disc_heights
+from fusionwatch.measure.disc import (
+    DISC_HEIGHT_METHODS,
+    DiscHeights,
+    disc_height,
+    disc_height_centre,
+    disc_height_three_point,
+    disc_height_two_point,
+    disc_heights,
+)
 from fusionwatch.measure.listhesis import MEYERDING_NO_SLIP_PERCENT, lateral_listhesis, meyerding_grade, slip
 from fusionwatch.measure.plausibility import (
     PLAUSIBLE_RANGES,
@@ -24,6 +32,7 @@ from fusionwatch.measure.sagittal import (
 )
 
 __all__ = [
+    "DISC_HEIGHT_METHODS",
     "MEYERDING_NO_SLIP_PERCENT",
     "PLAUSIBLE_RANGES",
     "DiscHeights",
@@ -31,6 +40,10 @@ __all__ = [
     "check_measurements",
     "coronal_cobb_deg",
     "coronal_inclination_deg",
+    "disc_height",
+    "disc_height_centre",
+    "disc_height_three_point",
+    "disc_height_two_point",
     "disc_heights",
     "disc_wedge_deg",
     "endplate_inclination_deg",

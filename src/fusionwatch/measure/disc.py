@@ -1,9 +1,16 @@
 """Disc heights and the disc height index on a lateral film (CLINICAL.md, "Disc height").
 
-Two-point method (Dabbs): the anterior height is the distance between the anterior corners of the two endplates that
-face each other across the disc (upper body's inferior endplate, lower body's superior endplate), the posterior height
-the same for the posterior corners, the mean their average. The disc height index divides the mean height by the AP
-depth of the upper body, measured as the length of its inferior endplate, so it needs no calibration.
+Three methods from the four corners of the endplates that face each other across the disc (upper body's inferior
+endplate, lower body's superior endplate), each a pure function with its method id:
+
+- two-point (Dabbs), ``disc-height-two-point/1``: the mean of the anterior height (distance between the anterior
+  corners) and the posterior height (the same for the posterior corners). **The one the measurements and the
+  follow-up rules use** (``disc_height_mean_<L>``).
+- centre (Hurxthal), ``disc-height-centre/1``: the distance between the midpoints of the two endplates.
+- three-point, ``disc-height-three-point/1``: the mean of the anterior, centre and posterior heights.
+
+The disc height index divides the two-point mean height by the AP depth of the upper body, measured as the length of
+its inferior endplate, so it needs no calibration.
 
 Points are in the anatomical frame of :mod:`fusionwatch.measure._common` (mm, or px without spacing); distances do not
 depend on the facing.
@@ -15,14 +22,33 @@ from dataclasses import dataclass
 
 from fusionwatch._typing import Point
 from fusionwatch.anatomy import Corner, Endplate, Level, corner_name
-from fusionwatch.geometry import distance
+from fusionwatch.errors import InputError
+from fusionwatch.geometry import distance, midpoint
 from fusionwatch.measure._common import Frame, length, missing_points, ratio
 from fusionwatch.measurement import Measurement, MeasureName
 from fusionwatch.units import Unit
 
-__all__ = ["METHOD_DISC_HEIGHT", "METHOD_DISC_HEIGHT_INDEX", "DiscHeights", "disc_heights", "measure_discs"]
+__all__ = [
+    "METHOD_DISC_HEIGHT",
+    "METHOD_DISC_HEIGHT_CENTRE",
+    "METHOD_DISC_HEIGHT_THREE_POINT",
+    "METHOD_DISC_HEIGHT_INDEX",
+    "DISC_HEIGHT_METHODS",
+    "DiscHeights",
+    "disc_heights",
+    "disc_height_two_point",
+    "disc_height_centre",
+    "disc_height_three_point",
+    "disc_height",
+    "measure_discs",
+]
 
 METHOD_DISC_HEIGHT = "disc-height-two-point/1"
+"""Two-point (Dabbs): mean of the anterior and posterior corner-to-corner heights. Used by ``measure_discs``."""
+METHOD_DISC_HEIGHT_CENTRE = "disc-height-centre/1"
+"""Centre (Hurxthal): distance between the midpoints of the two endplates."""
+METHOD_DISC_HEIGHT_THREE_POINT = "disc-height-three-point/1"
+"""Three-point: mean of the anterior, centre and posterior heights."""
 METHOD_DISC_HEIGHT_INDEX = "dhi-mean-height-over-upper-inferior-endplate/1"
 
 _NAMES: dict[tuple[Level, Level], tuple[MeasureName, MeasureName, MeasureName, MeasureName]] = {
@@ -79,11 +105,118 @@ def disc_heights(
     """
     anterior = distance(upper_inferior_anterior, lower_superior_anterior)
     posterior = distance(upper_inferior_posterior, lower_superior_posterior)
-    mean = (anterior + posterior) / 2.0
+    mean = disc_height_two_point(
+        upper_inferior_anterior, upper_inferior_posterior, lower_superior_anterior, lower_superior_posterior
+    )
     depth = distance(upper_inferior_anterior, upper_inferior_posterior)
     if depth < 1e-12:
         raise ValueError("disc_heights: the upper body's inferior endplate corners coincide, so its depth is zero.")
     return DiscHeights(anterior, posterior, mean, mean / depth)
+
+
+def disc_height_two_point(
+    upper_inferior_anterior: Point,
+    upper_inferior_posterior: Point,
+    lower_superior_anterior: Point,
+    lower_superior_posterior: Point,
+) -> float:
+    """Two-point (Dabbs) disc height: the mean of the anterior and posterior heights.
+
+    Parameters
+    ----------
+    upper_inferior_anterior, upper_inferior_posterior : Point
+        Corners of the upper body's inferior endplate, ``(x, y)`` in mm (or px); any axes and facing.
+    lower_superior_anterior, lower_superior_posterior : Point
+        Corners of the lower body's superior endplate, same unit.
+
+    Returns
+    -------
+    float
+        ``(|UA - LA| + |UP - LP|) / 2`` in the points' unit; >= 0, unsigned (a collapsed or overlapping disc is not
+        negative: the plausibility checks catch overlap). Method id :data:`METHOD_DISC_HEIGHT`.
+    """
+    return (
+        distance(upper_inferior_anterior, lower_superior_anterior)
+        + distance(upper_inferior_posterior, lower_superior_posterior)
+    ) / 2.0
+
+
+def disc_height_centre(
+    upper_inferior_anterior: Point,
+    upper_inferior_posterior: Point,
+    lower_superior_anterior: Point,
+    lower_superior_posterior: Point,
+) -> float:
+    """Centre (Hurxthal) disc height: the distance between the midpoints of the two endplates.
+
+    Parameters are those of :func:`disc_height_two_point` (mm or px, any axes and facing).
+
+    Returns
+    -------
+    float
+        ``|mid(UA, UP) - mid(LA, LP)|`` in the points' unit; >= 0, unsigned. Never larger than the two-point height
+        (the midpoint gap is the average of the two corner gaps as vectors); equal to it when the anterior and
+        posterior gaps point the same way (e.g. parallel-shifted endplates). Method id
+        :data:`METHOD_DISC_HEIGHT_CENTRE`.
+    """
+    return distance(
+        midpoint(upper_inferior_anterior, upper_inferior_posterior),
+        midpoint(lower_superior_anterior, lower_superior_posterior),
+    )
+
+
+def disc_height_three_point(
+    upper_inferior_anterior: Point,
+    upper_inferior_posterior: Point,
+    lower_superior_anterior: Point,
+    lower_superior_posterior: Point,
+) -> float:
+    """Three-point disc height: the mean of the anterior, centre and posterior heights.
+
+    Parameters are those of :func:`disc_height_two_point` (mm or px, any axes and facing).
+
+    Returns
+    -------
+    float
+        ``(|UA - LA| + centre + |UP - LP|) / 3`` in the points' unit; >= 0, unsigned; equal to
+        ``(2 * two_point + centre) / 3``, so it lies between the centre and the two-point heights. Method id
+        :data:`METHOD_DISC_HEIGHT_THREE_POINT`.
+    """
+    corners = (upper_inferior_anterior, upper_inferior_posterior, lower_superior_anterior, lower_superior_posterior)
+    return (
+        distance(upper_inferior_anterior, lower_superior_anterior)
+        + disc_height_centre(*corners)
+        + distance(upper_inferior_posterior, lower_superior_posterior)
+    ) / 3.0
+
+
+DISC_HEIGHT_METHODS = {
+    METHOD_DISC_HEIGHT: disc_height_two_point,
+    METHOD_DISC_HEIGHT_CENTRE: disc_height_centre,
+    METHOD_DISC_HEIGHT_THREE_POINT: disc_height_three_point,
+}
+"""Method id -> function (two-point first: the default)."""
+
+
+def disc_height(
+    method: str,
+    upper_inferior_anterior: Point,
+    upper_inferior_posterior: Point,
+    lower_superior_anterior: Point,
+    lower_superior_posterior: Point,
+) -> float:
+    """Disc height by the method named by its id (:data:`DISC_HEIGHT_METHODS`), in the points' unit.
+
+    Raises
+    ------
+    InputError
+        For an unknown method id (the message lists the known ones).
+    """
+    try:
+        fn = DISC_HEIGHT_METHODS[method]
+    except KeyError:
+        raise InputError(f"Unknown disc height method {method!r}; known: {', '.join(DISC_HEIGHT_METHODS)}.") from None
+    return fn(upper_inferior_anterior, upper_inferior_posterior, lower_superior_anterior, lower_superior_posterior)
 
 
 def measure_discs(frame: Frame, levels: tuple[Level, ...] = (Level.L4, Level.L5)) -> list[Measurement]:
@@ -113,9 +246,7 @@ def measure_discs(frame: Frame, levels: tuple[Level, ...] = (Level.L4, Level.L5)
             out.append(missing_points(n_index, Unit.RATIO, METHOD_DISC_HEIGHT_INDEX, absent, needed))
             continue
         heights = disc_heights(p[ua], p[up], p[la], p[lp]) if p[ua] != p[up] else None
-        out.append(
-            length(n_mean, (distance(p[ua], p[la]) + distance(p[up], p[lp])) / 2.0, frame, METHOD_DISC_HEIGHT, needed)
-        )
+        out.append(length(n_mean, disc_height_two_point(p[ua], p[up], p[la], p[lp]), frame, METHOD_DISC_HEIGHT, needed))
         if heights is None:
             reason = f"{ua} and {up} coincide, so {upper.value} has no depth"
             out.append(Measurement.missing(n_index, Unit.RATIO, METHOD_DISC_HEIGHT_INDEX, reason, needed))
