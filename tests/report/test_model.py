@@ -72,3 +72,16 @@ def test_clinician_report_never_cites_a_project_file(timeline) -> None:
     html = render_clinician_html(report_data_from_timeline(tl, today=TODAY))
     assert "cage subsidence; common study definition" in html and "modified Lee criteria" in html
     assert "CLINICAL" not in html
+
+
+def test_findings_show_their_evidence_with_films() -> None:
+    """Each rule finding shows both values with their films and the comparison; de-identified reports do not."""
+    tl = build_timeline(
+        "K-1",
+        SURGERY,
+        [visit(42, {M.DISC_HEIGHT_MEAN_L5_S1: (11.0, "mm")}), visit(182, {M.DISC_HEIGHT_MEAN_L5_S1: (8.0, "mm")})],
+    )
+    data = report_data_from_timeline(tl, today=TODAY)
+    html = render_clinician_html(data)
+    assert "6-weeks film 11.0 mm → 6-months film 8.0 mm; loss 3.0 mm &gt; 2.0 mm" in html
+    assert "6-weeks film 11.0 mm" not in render_clinician_html(data.deidentified())

@@ -17,7 +17,7 @@ import jinja2
 
 from fusionwatch.errors import InputError
 from fusionwatch.followup.model import MeasurementDelta
-from fusionwatch.records import Severity
+from fusionwatch.records import Finding, Severity
 from fusionwatch.report.labels import STATUS_LABELS, label, threshold_text
 from fusionwatch.report.model import ReportData
 from fusionwatch.report.patient_text import display_name, patient_text
@@ -99,6 +99,28 @@ def _rows(d: ReportData) -> list[dict[str, str]]:
     return out
 
 
+def _evidence_text(f: Finding) -> str:
+    """A finding's evidence on one line: each value with its film, and the comparison that made the finding.
+
+    Only for the follow-up rules' evidence shape (``fusionwatch.followup.rules.comparison_evidence``); ``""`` for other
+    evidence and for de-identified findings (their values are removed).
+    """
+    ev = f.evidence if isinstance(f.evidence, dict) else {}
+    if not {"current", "amount", "threshold", "comparison", "unit"} <= ev.keys():
+        return ""
+    try:
+        unit = Unit(ev["unit"])
+    except ValueError:
+        return ""
+    visits = ev.get("visits") or {}
+    view = f"{ev['view']} " if ev.get("view") else ""
+    now = f"{visits.get('current', 'current')} {view}film {_fmt(ev['current'], unit)}"
+    if ev.get("baseline") is not None:
+        now = f"{visits.get('baseline', 'reference')} film {_fmt(ev['baseline'], unit)} → {now}"
+    rule = f"{ev.get('compared', 'value')} {_fmt(ev['amount'], unit)} {ev['comparison']} {_fmt(ev['threshold'], unit)}"
+    return f"{now}; {rule}"
+
+
 def _spacing_notes(d: ReportData) -> list[str]:
     sources = {m.spacing_source for m in d.visit.measurements if m.unit is Unit.MM and m.spacing_source}
     notes = [f"Millimetres from {s.value.replace('_', ' ')} spacing." + (f" {s.warning}" if s.warning else "")
@@ -174,6 +196,7 @@ def render_clinician_html(data: ReportData, *, page_size: str = "A4") -> str:
     ctx: dict[str, Any] = {
         "d": data, "v": v, "css": _css(page_size, footer), "films": films, "rows": _rows(data),
         "spacing_notes": _spacing_notes(data), "motion": _motion(data), "findings": findings,
+        "evidence": [_evidence_text(f) for f in findings],
         "status_label": STATUS_LABELS.get(v.fusion_status, "not assessed") if v.fusion_status else "not assessed",
         "trend_png": _data_uri(trend) if trend else None, "prom_png": _data_uri(prom) if prom else None,
         "proms": prom_rows, "change": change, "levels": levels,
