@@ -217,28 +217,16 @@ EVIDENCE_KEYS = {
 
 def _every_comparison_finding():
     """One finding of each vs-baseline rule, from one pair of visits (6 weeks -> 12 months), plus PI drift."""
-    base = visit(
-        42,
-        {
-            M.DISC_HEIGHT_MEAN_L5_S1: (11.0, "mm"),
-            M.SEGMENTAL_LORDOSIS_L5_S1: (18.0, "deg"),
-            M.DISC_HEIGHT_MEAN_L4_L5: (10.0, "mm"),
-            M.SLIP_MM_L4_L5: (1.0, "mm"),
-            M.PI_LL_MISMATCH: (8.0, "deg"),
-            M.PELVIC_INCIDENCE: (50.0, "deg"),
-        },
-    )
-    now = visit(
-        365,
-        {
-            M.DISC_HEIGHT_MEAN_L5_S1: (8.5, "mm"),
-            M.SEGMENTAL_LORDOSIS_L5_S1: (11.0, "deg"),
-            M.DISC_HEIGHT_MEAN_L4_L5: (6.5, "mm"),
-            M.SLIP_MM_L4_L5: (4.5, "mm"),
-            M.PI_LL_MISMATCH: (14.0, "deg"),
-            M.PELVIC_INCIDENCE: (57.0, "deg"),
-        },
-    )
+    values = {  # name: (6 weeks, 12 months, unit)
+        M.DISC_HEIGHT_MEAN_L5_S1: (11.0, 8.5, "mm"),
+        M.SEGMENTAL_LORDOSIS_L5_S1: (18.0, 11.0, "deg"),
+        M.DISC_HEIGHT_MEAN_L4_L5: (10.0, 6.5, "mm"),
+        M.SLIP_MM_L4_L5: (1.0, 4.5, "mm"),
+        M.PI_LL_MISMATCH: (8.0, 14.0, "deg"),
+        M.PELVIC_INCIDENCE: (50.0, 57.0, "deg"),
+    }
+    base = visit(42, {n: (b, u) for n, (b, _, u) in values.items()})
+    now = visit(365, {n: (v, u) for n, (_, v, u) in values.items()})
     found = [subsidence_finding(now, base, SURGERY, S), lordosis_loss_finding(now, base, S)]
     found += adjacent_segment_findings(now, base, S) + [pi_drift_flag(now, [base], S)]
     return base, now, found

@@ -12,6 +12,7 @@ from fusionwatch.errors import InputError
 from fusionwatch.landmarks import Landmarks
 from fusionwatch.measure import (
     DISC_HEIGHT_METHODS,
+    DiscCorners,
     disc_height,
     disc_height_centre,
     disc_height_three_point,
@@ -111,7 +112,7 @@ class TestScaling:
 # A tilted, slipped disc where the three methods differ. Upper inferior endplate (0, 0)-(40, 0); lower superior
 # endplate shifted 4 forward: anterior corner (4, 12), posterior corner (44, 6).
 # anterior = hypot(4, 12), posterior = hypot(4, 6); centre: (20, 0) to (24, 9) = hypot(4, 9).
-SLIPPED = ((0.0, 0.0), (40.0, 0.0), (4.0, 12.0), (44.0, 6.0))
+SLIPPED = DiscCorners((0.0, 0.0), (40.0, 0.0), (4.0, 12.0), (44.0, 6.0))
 _coord = st.floats(-500.0, 500.0, allow_nan=False, allow_infinity=False)
 _point = st.tuples(_coord, _coord)
 
@@ -128,10 +129,10 @@ def _rigid(points, angle: float, dx: float, dy: float, mirror: bool):
 class TestDiscHeightMethods:
     def test_hand_case_three_methods_differ(self) -> None:
         a, p, c = math.hypot(4, 12), math.hypot(4, 6), math.hypot(4, 9)
-        assert disc_height_two_point(*SLIPPED) == pytest.approx((a + p) / 2, abs=1e-12)
-        assert disc_height_centre(*SLIPPED) == pytest.approx(c, abs=1e-12)
-        assert disc_height_three_point(*SLIPPED) == pytest.approx((a + c + p) / 3, abs=1e-12)
-        assert len({round(disc_height(m, *SLIPPED), 6) for m in DISC_HEIGHT_METHODS}) == 3
+        assert disc_height_two_point(SLIPPED) == pytest.approx((a + p) / 2, abs=1e-12)
+        assert disc_height_centre(SLIPPED) == pytest.approx(c, abs=1e-12)
+        assert disc_height_three_point(SLIPPED) == pytest.approx((a + c + p) / 3, abs=1e-12)
+        assert len({round(disc_height(m, SLIPPED), 6) for m in DISC_HEIGHT_METHODS}) == 3
 
     def test_method_ids(self) -> None:
         assert list(DISC_HEIGHT_METHODS) == [
@@ -140,12 +141,12 @@ class TestDiscHeightMethods:
             "disc-height-three-point/1",
         ]
         assert METHOD_DISC_HEIGHT == "disc-height-two-point/1"  # what measure_discs and the follow-up rules use
-        assert disc_height(METHOD_DISC_HEIGHT_CENTRE, *SLIPPED) == disc_height_centre(*SLIPPED)
-        assert disc_height(METHOD_DISC_HEIGHT_THREE_POINT, *SLIPPED) == disc_height_three_point(*SLIPPED)
+        assert disc_height(METHOD_DISC_HEIGHT_CENTRE, SLIPPED) == disc_height_centre(SLIPPED)
+        assert disc_height(METHOD_DISC_HEIGHT_THREE_POINT, SLIPPED) == disc_height_three_point(SLIPPED)
 
     def test_unknown_method_is_refused(self) -> None:
         with pytest.raises(InputError, match="Unknown disc height method 'hurxthal'; known: disc-height-two-point/1"):
-            disc_height("hurxthal", *SLIPPED)
+            disc_height("hurxthal", SLIPPED)
 
     def test_two_point_is_the_measured_mean(self) -> None:
         """measure_lateral's disc_height_mean uses the two-point method, bit for bit."""
@@ -155,8 +156,8 @@ class TestDiscHeightMethods:
             for k in ("L5.inferior.anterior", "L5.inferior.posterior", "S1.superior.anterior", "S1.superior.posterior")
         ]
         mean = ms[M.DISC_HEIGHT_MEAN_L5_S1]
-        assert mean.method == METHOD_DISC_HEIGHT and mean.value == disc_height_two_point(*pts)
-        assert disc_heights(*pts).mean == disc_height_two_point(*pts)
+        assert mean.method == METHOD_DISC_HEIGHT and mean.value == disc_height_two_point(DiscCorners(*pts))
+        assert disc_heights(*pts).mean == disc_height_two_point(DiscCorners(*pts))
 
     @settings(max_examples=60, deadline=None)
     @given(
@@ -170,7 +171,7 @@ class TestDiscHeightMethods:
         """Rotating, moving or mirroring the film (either facing) leaves every method's height unchanged."""
         moved = _rigid(pts, angle, dx, dy, mirror)
         for fn in DISC_HEIGHT_METHODS.values():
-            assert fn(*moved) == pytest.approx(fn(*pts), rel=1e-9, abs=1e-7)
+            assert fn(DiscCorners(*moved)) == pytest.approx(fn(DiscCorners(*pts)), rel=1e-9, abs=1e-7)
 
     @settings(max_examples=60, deadline=None)
     @given(pts=st.tuples(_point, _point, _point, _point), k=st.floats(0.01, 10.0))
@@ -178,13 +179,14 @@ class TestDiscHeightMethods:
         """Heights are lengths: scaling the points by k (px -> mm) scales every method by k."""
         scaled = [(x * k, y * k) for x, y in pts]
         for fn in DISC_HEIGHT_METHODS.values():
-            assert fn(*scaled) == pytest.approx(fn(*pts) * k, rel=1e-9, abs=1e-7)
+            assert fn(DiscCorners(*scaled)) == pytest.approx(fn(DiscCorners(*pts)) * k, rel=1e-9, abs=1e-7)
 
     @settings(max_examples=80, deadline=None)
     @given(pts=st.tuples(_point, _point, _point, _point))
     def test_order_centre_three_point_two_point(self, pts) -> None:
         """centre <= three-point <= two-point, and three-point = (2 * two-point + centre) / 3."""
-        two, centre, three = disc_height_two_point(*pts), disc_height_centre(*pts), disc_height_three_point(*pts)
+        c = DiscCorners(*pts)
+        two, centre, three = disc_height_two_point(c), disc_height_centre(c), disc_height_three_point(c)
         assert min(two, centre, three) >= 0.0
         assert centre <= two + 1e-9 and centre - 1e-9 <= three <= two + 1e-9
         assert three == pytest.approx((2 * two + centre) / 3, rel=1e-12, abs=1e-9)
@@ -201,4 +203,4 @@ class TestDiscHeightMethods:
         """Lower corners straight below the upper ones (no slip): centre = two-point = three-point = (a + p) / 2."""
         pts = _rigid([(x0, 0.0), (x0 + depth, 0.0), (x0, -ant), (x0 + depth, -post)], angle, 0.0, 0.0, False)
         for fn in DISC_HEIGHT_METHODS.values():
-            assert fn(*pts) == pytest.approx((ant + post) / 2, rel=1e-9, abs=1e-9)
+            assert fn(DiscCorners(*pts)) == pytest.approx((ant + post) / 2, rel=1e-9, abs=1e-9)

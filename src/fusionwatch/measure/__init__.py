@@ -9,6 +9,7 @@ from fusionwatch.measure._film import facing_of, measure_ap, measure_film, measu
 from fusionwatch.measure.coronal import coronal_cobb_deg, coronal_inclination_deg, disc_wedge_deg
 from fusionwatch.measure.disc import (
     DISC_HEIGHT_METHODS,
+    DiscCorners,
     DiscHeights,
     disc_height,
     disc_height_centre,
@@ -35,6 +36,7 @@ __all__ = [
     "DISC_HEIGHT_METHODS",
     "MEYERDING_NO_SLIP_PERCENT",
     "PLAUSIBLE_RANGES",
+    "DiscCorners",
     "DiscHeights",
     "check_body_geometry",
     "check_measurements",

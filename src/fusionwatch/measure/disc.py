@@ -18,7 +18,9 @@ depend on the facing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from fusionwatch._typing import Point
 from fusionwatch.anatomy import Corner, Endplate, Level, corner_name
@@ -34,6 +36,7 @@ __all__ = [
     "METHOD_DISC_HEIGHT_THREE_POINT",
     "METHOD_DISC_HEIGHT_INDEX",
     "DISC_HEIGHT_METHODS",
+    "DiscCorners",
     "DiscHeights",
     "disc_heights",
     "disc_height_two_point",
@@ -103,94 +106,74 @@ def disc_heights(
     ValueError
         If the upper inferior endplate corners coincide (no depth to divide by).
     """
-    anterior = distance(upper_inferior_anterior, lower_superior_anterior)
-    posterior = distance(upper_inferior_posterior, lower_superior_posterior)
-    mean = disc_height_two_point(
+    c = DiscCorners(
         upper_inferior_anterior, upper_inferior_posterior, lower_superior_anterior, lower_superior_posterior
     )
+    mean = disc_height_two_point(c)
     depth = distance(upper_inferior_anterior, upper_inferior_posterior)
     if depth < 1e-12:
         raise ValueError("disc_heights: the upper body's inferior endplate corners coincide, so its depth is zero.")
-    return DiscHeights(anterior, posterior, mean, mean / depth)
+    return DiscHeights(c.anterior_height, c.posterior_height, mean, mean / depth)
 
 
-def disc_height_two_point(
-    upper_inferior_anterior: Point,
-    upper_inferior_posterior: Point,
-    lower_superior_anterior: Point,
-    lower_superior_posterior: Point,
-) -> float:
-    """Two-point (Dabbs) disc height: the mean of the anterior and posterior heights.
+class DiscCorners(NamedTuple):
+    """The four corners facing each other across one disc: ``(x, y)`` in mm (or px), any axes and facing.
 
-    Parameters
-    ----------
-    upper_inferior_anterior, upper_inferior_posterior : Point
-        Corners of the upper body's inferior endplate, ``(x, y)`` in mm (or px); any axes and facing.
-    lower_superior_anterior, lower_superior_posterior : Point
-        Corners of the lower body's superior endplate, same unit.
-
-    Returns
-    -------
-    float
-        ``(|UA - LA| + |UP - LP|) / 2`` in the points' unit; >= 0, unsigned (a collapsed or overlapping disc is not
-        negative: the plausibility checks catch overlap). Method id :data:`METHOD_DISC_HEIGHT`.
+    Heights are distances, so they are unsigned (>= 0; an overlapping disc is caught by the plausibility checks, not
+    by a negative height) and do not change when the film is rotated, moved or mirrored.
     """
-    return (
-        distance(upper_inferior_anterior, lower_superior_anterior)
-        + distance(upper_inferior_posterior, lower_superior_posterior)
-    ) / 2.0
+
+    upper_inferior_anterior: Point
+    upper_inferior_posterior: Point
+    lower_superior_anterior: Point
+    lower_superior_posterior: Point
+
+    @property
+    def anterior_height(self) -> float:
+        """Distance between the anterior corners, in the points' unit."""
+        return distance(self.upper_inferior_anterior, self.lower_superior_anterior)
+
+    @property
+    def posterior_height(self) -> float:
+        """Distance between the posterior corners, in the points' unit."""
+        return distance(self.upper_inferior_posterior, self.lower_superior_posterior)
+
+    @property
+    def centre_height(self) -> float:
+        """Distance between the midpoints of the two endplates, in the points' unit."""
+        return distance(
+            midpoint(self.upper_inferior_anterior, self.upper_inferior_posterior),
+            midpoint(self.lower_superior_anterior, self.lower_superior_posterior),
+        )
 
 
-def disc_height_centre(
-    upper_inferior_anterior: Point,
-    upper_inferior_posterior: Point,
-    lower_superior_anterior: Point,
-    lower_superior_posterior: Point,
-) -> float:
-    """Centre (Hurxthal) disc height: the distance between the midpoints of the two endplates.
+def disc_height_two_point(corners: DiscCorners) -> float:
+    """Two-point (Dabbs) disc height: ``(anterior + posterior) / 2`` in the points' unit, >= 0.
 
-    Parameters are those of :func:`disc_height_two_point` (mm or px, any axes and facing).
-
-    Returns
-    -------
-    float
-        ``|mid(UA, UP) - mid(LA, LP)|`` in the points' unit; >= 0, unsigned. Never larger than the two-point height
-        (the midpoint gap is the average of the two corner gaps as vectors); equal to it when the anterior and
-        posterior gaps point the same way (e.g. parallel-shifted endplates). Method id
-        :data:`METHOD_DISC_HEIGHT_CENTRE`.
+    Method id :data:`METHOD_DISC_HEIGHT`; the one ``disc_height_mean_<L>`` and the follow-up rules use.
     """
-    return distance(
-        midpoint(upper_inferior_anterior, upper_inferior_posterior),
-        midpoint(lower_superior_anterior, lower_superior_posterior),
-    )
+    return (corners.anterior_height + corners.posterior_height) / 2.0
 
 
-def disc_height_three_point(
-    upper_inferior_anterior: Point,
-    upper_inferior_posterior: Point,
-    lower_superior_anterior: Point,
-    lower_superior_posterior: Point,
-) -> float:
-    """Three-point disc height: the mean of the anterior, centre and posterior heights.
+def disc_height_centre(corners: DiscCorners) -> float:
+    """Centre (Hurxthal) disc height: the distance between the midpoints of the two endplates, points' unit, >= 0.
 
-    Parameters are those of :func:`disc_height_two_point` (mm or px, any axes and facing).
-
-    Returns
-    -------
-    float
-        ``(|UA - LA| + centre + |UP - LP|) / 3`` in the points' unit; >= 0, unsigned; equal to
-        ``(2 * two_point + centre) / 3``, so it lies between the centre and the two-point heights. Method id
-        :data:`METHOD_DISC_HEIGHT_THREE_POINT`.
+    Never larger than the two-point height (the midpoint gap is the average of the two corner gaps as vectors); equal to
+    it when the anterior and posterior gaps point the same way (no slip). Method id :data:`METHOD_DISC_HEIGHT_CENTRE`.
     """
-    corners = (upper_inferior_anterior, upper_inferior_posterior, lower_superior_anterior, lower_superior_posterior)
-    return (
-        distance(upper_inferior_anterior, lower_superior_anterior)
-        + disc_height_centre(*corners)
-        + distance(upper_inferior_posterior, lower_superior_posterior)
-    ) / 3.0
+    return corners.centre_height
 
 
-DISC_HEIGHT_METHODS = {
+def disc_height_three_point(corners: DiscCorners) -> float:
+    """Three-point disc height: ``(anterior + centre + posterior) / 3`` in the points' unit, >= 0.
+
+    Equal to ``(2 * two_point + centre) / 3``, so it lies between the centre and the two-point heights. Method id
+    :data:`METHOD_DISC_HEIGHT_THREE_POINT`.
+    """
+    return (corners.anterior_height + corners.centre_height + corners.posterior_height) / 3.0
+
+
+DISC_HEIGHT_METHODS: dict[str, Callable[[DiscCorners], float]] = {
     METHOD_DISC_HEIGHT: disc_height_two_point,
     METHOD_DISC_HEIGHT_CENTRE: disc_height_centre,
     METHOD_DISC_HEIGHT_THREE_POINT: disc_height_three_point,
@@ -198,13 +181,7 @@ DISC_HEIGHT_METHODS = {
 """Method id -> function (two-point first: the default)."""
 
 
-def disc_height(
-    method: str,
-    upper_inferior_anterior: Point,
-    upper_inferior_posterior: Point,
-    lower_superior_anterior: Point,
-    lower_superior_posterior: Point,
-) -> float:
+def disc_height(method: str, corners: DiscCorners) -> float:
     """Disc height by the method named by its id (:data:`DISC_HEIGHT_METHODS`), in the points' unit.
 
     Raises
@@ -216,7 +193,7 @@ def disc_height(
         fn = DISC_HEIGHT_METHODS[method]
     except KeyError:
         raise InputError(f"Unknown disc height method {method!r}; known: {', '.join(DISC_HEIGHT_METHODS)}.") from None
-    return fn(upper_inferior_anterior, upper_inferior_posterior, lower_superior_anterior, lower_superior_posterior)
+    return fn(corners)
 
 
 def measure_discs(frame: Frame, levels: tuple[Level, ...] = (Level.L4, Level.L5)) -> list[Measurement]:
@@ -246,7 +223,15 @@ def measure_discs(frame: Frame, levels: tuple[Level, ...] = (Level.L4, Level.L5)
             out.append(missing_points(n_index, Unit.RATIO, METHOD_DISC_HEIGHT_INDEX, absent, needed))
             continue
         heights = disc_heights(p[ua], p[up], p[la], p[lp]) if p[ua] != p[up] else None
-        out.append(length(n_mean, disc_height_two_point(p[ua], p[up], p[la], p[lp]), frame, METHOD_DISC_HEIGHT, needed))
+        out.append(
+            length(
+                n_mean,
+                disc_height_two_point(DiscCorners(p[ua], p[up], p[la], p[lp])),
+                frame,
+                METHOD_DISC_HEIGHT,
+                needed,
+            )
+        )
         if heights is None:
             reason = f"{ua} and {up} coincide, so {upper.value} has no depth"
             out.append(Measurement.missing(n_index, Unit.RATIO, METHOD_DISC_HEIGHT_INDEX, reason, needed))
