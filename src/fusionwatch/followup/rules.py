@@ -232,104 +232,111 @@ def pi_ll_band(mismatch_deg: float, settings: FollowupSettings) -> int:
 def adjacent_segment_findings(visit: VisitInput, base: VisitInput, settings: FollowupSettings) -> list[Finding]:
     """Adjacent segment watch at L4-L5 (CLINICAL.md): disc height loss > 3 mm, new listhesis > 3 mm, PI-LL mismatch.
 
-    The fourth sign, L4-L5 kyphosis on the flexion film, needs no baseline: :func:`flexion_kyphosis_finding`.
-
     The PI-LL finding appears when the SRS-Schwab band is worse than at baseline and the mismatch grew by more than
     ``settings.pi_ll_min_change_deg`` (a new or growing mismatch, not a value wobbling at a band edge).
+    The fourth sign, L4-L5 kyphosis on the flexion film, needs no baseline: :func:`flexion_kyphosis_finding`.
     """
-    out: list[Finding] = []
+    found = (
+        _adjacent_disc_loss(visit, base, settings),
+        _adjacent_listhesis(visit, base, settings),
+        _pi_ll_mismatch(visit, base, settings),
+    )
+    return [f for f in found if f is not None]
+
+
+def _adjacent_disc_loss(visit: VisitInput, base: VisitInput, settings: FollowupSettings) -> Finding | None:
     pair = _paired(visit, base, M.DISC_HEIGHT_MEAN_L4_L5, M.DISC_HEIGHT_INDEX_L4_L5)
-    if pair is not None:
-        now, ref = pair
-        mm = now.unit is Unit.MM
-        limit = settings.adjacent_disc_loss_mm if mm else settings.adjacent_disc_loss_dhi
-        loss = ref.value - now.value  # type: ignore[operator]
-        if loss > limit:
-            amount = (
-                f"{loss:.1f} mm" if mm else f"{loss:.3f} disc height index (uncalibrated film, compared as a ratio)"
-            )
-            note = {} if mm else {"note": _UNCALIBRATED.format("disc height index")}
-            out.append(
-                Finding(
-                    kind="adjacent_segment_disc_height_loss",
-                    severity=Severity.WATCH,
-                    summary=f"L4-L5 (adjacent) disc height fell {amount} since the {base.label} film (threshold "
-                    f"{limit:g} {'mm' if mm else 'disc height index'}).",
-                    evidence=comparison_evidence(
-                        now, visit, compared="loss", amount=loss, threshold=limit, ref=ref, ref_visit=base, **note
-                    ),
-                    threshold=(
-                        f"> {settings.adjacent_disc_loss_mm:g} mm L4-L5 disc height loss vs the {base.label} film "
-                        f"({ASD_SOURCE}); uncalibrated: > {settings.adjacent_disc_loss_dhi:g} disc height index "
-                        f"({OURS}, ~ 3 mm over a 35 mm depth)"
-                    ),
-                    films=_films(base, visit),
-                )
-            )
+    if pair is None:
+        return None
+    now, ref = pair
+    mm = now.unit is Unit.MM
+    limit = settings.adjacent_disc_loss_mm if mm else settings.adjacent_disc_loss_dhi
+    loss = ref.value - now.value  # type: ignore[operator]
+    if not loss > limit:
+        return None
+    amount = f"{loss:.1f} mm" if mm else f"{loss:.3f} disc height index (uncalibrated film, compared as a ratio)"
+    note = {} if mm else {"note": _UNCALIBRATED.format("disc height index")}
+    return Finding(
+        kind="adjacent_segment_disc_height_loss",
+        severity=Severity.WATCH,
+        summary=f"L4-L5 (adjacent) disc height fell {amount} since the {base.label} film (threshold "
+        f"{limit:g} {'mm' if mm else 'disc height index'}).",
+        evidence=comparison_evidence(
+            now, visit, compared="loss", amount=loss, threshold=limit, ref=ref, ref_visit=base, **note
+        ),
+        threshold=(
+            f"> {settings.adjacent_disc_loss_mm:g} mm L4-L5 disc height loss vs the {base.label} film "
+            f"({ASD_SOURCE}); uncalibrated: > {settings.adjacent_disc_loss_dhi:g} disc height index "
+            f"({OURS}, ~ 3 mm over a 35 mm depth)"
+        ),
+        films=_films(base, visit),
+    )
+
+
+def _adjacent_listhesis(visit: VisitInput, base: VisitInput, settings: FollowupSettings) -> Finding | None:
     pair = _paired(visit, base, M.SLIP_MM_L4_L5, M.SLIP_PERCENT_L4_L5)
-    if pair is not None:
-        now, ref = pair
-        unit = now.unit.value
-        limit = settings.new_listhesis_mm if now.unit is Unit.MM else settings.new_listhesis_percent
-        change = now.value - ref.value  # type: ignore[operator]
-        if abs(change) > limit:
-            direction = "anterolisthesis" if change > 0 else "retrolisthesis"
-            out.append(
-                Finding(
-                    kind="adjacent_segment_listhesis",
-                    severity=Severity.WATCH,
-                    summary=(
-                        f"New L4-L5 {direction}: slip changed {change:+.1f} {unit} since the {base.label} film "
-                        f"(threshold {limit:g} {unit})."
-                    ),
-                    evidence=comparison_evidence(
-                        now, visit, compared="|change|", amount=abs(change), threshold=limit, ref=ref, ref_visit=base
-                    ),
-                    threshold=(
-                        f"> {settings.new_listhesis_mm:g} mm new L4-L5 listhesis vs the {base.label} film "
-                        f"({ASD_SOURCE}); uncalibrated: > {settings.new_listhesis_percent:g} % of the endplate "
-                        f"({OURS}, ~ 3 mm over a 38 mm endplate)"
-                    ),
-                    films=_films(base, visit),
-                )
-            )
+    if pair is None:
+        return None
+    now, ref = pair
+    unit = now.unit.value
+    limit = settings.new_listhesis_mm if now.unit is Unit.MM else settings.new_listhesis_percent
+    change = now.value - ref.value  # type: ignore[operator]
+    if not abs(change) > limit:
+        return None
+    direction = "anterolisthesis" if change > 0 else "retrolisthesis"
+    return Finding(
+        kind="adjacent_segment_listhesis",
+        severity=Severity.WATCH,
+        summary=(
+            f"New L4-L5 {direction}: slip changed {change:+.1f} {unit} since the {base.label} film "
+            f"(threshold {limit:g} {unit})."
+        ),
+        evidence=comparison_evidence(
+            now, visit, compared="|change|", amount=abs(change), threshold=limit, ref=ref, ref_visit=base
+        ),
+        threshold=(
+            f"> {settings.new_listhesis_mm:g} mm new L4-L5 listhesis vs the {base.label} film "
+            f"({ASD_SOURCE}); uncalibrated: > {settings.new_listhesis_percent:g} % of the endplate "
+            f"({OURS}, ~ 3 mm over a 38 mm endplate)"
+        ),
+        films=_films(base, visit),
+    )
+
+
+def _pi_ll_mismatch(visit: VisitInput, base: VisitInput, settings: FollowupSettings) -> Finding | None:
     now, ref = _val(visit, M.PI_LL_MISMATCH), _val(base, M.PI_LL_MISMATCH)
-    if now is not None and ref is not None:
-        b_now, b_ref = pi_ll_band(now.value, settings), pi_ll_band(ref.value, settings)  # type: ignore[arg-type]
-        grew = abs(now.value) - abs(ref.value)  # type: ignore[arg-type]
-        if b_now > b_ref and grew > settings.pi_ll_min_change_deg:
-            names = ("< {0:g} deg", "{0:g}-{1:g} deg", "> {1:g} deg")
-            band = names[b_now].format(*settings.pi_ll_bands_deg)
-            out.append(
-                Finding(
-                    kind="pi_ll_mismatch",
-                    severity=Severity.WATCH if b_now == 1 else Severity.ACTION,
-                    summary=(
-                        f"PI-LL mismatch grew to {now.value:.1f} deg (band {band}; {ref.value:.1f} deg at the "
-                        f"{base.label} film)."
-                    ),
-                    evidence=comparison_evidence(
-                        now,
-                        visit,
-                        compared="growth of |PI-LL| (with a worse band)",
-                        amount=grew,
-                        threshold=settings.pi_ll_min_change_deg,
-                        ref=ref,
-                        ref_visit=base,
-                        band=b_now,
-                        baseline_band=b_ref,
-                        bands_deg=list(settings.pi_ll_bands_deg),
-                    ),
-                    threshold=(
-                        "{2} PI-LL modifier < {0:g} / {0:g}-{1:g} / > {1:g} deg; reported when the band worsens and "
-                        "|PI-LL| grew > {3:g} deg ({4})".format(
-                            *settings.pi_ll_bands_deg, SRS_SCHWAB, settings.pi_ll_min_change_deg, OURS
-                        )
-                    ),
-                    films=_films(base, visit),
-                )
-            )
-    return out
+    if now is None or now.value is None or ref is None or ref.value is None:
+        return None
+    b_now, b_ref = pi_ll_band(now.value, settings), pi_ll_band(ref.value, settings)
+    grew = abs(now.value) - abs(ref.value)
+    if not (b_now > b_ref and grew > settings.pi_ll_min_change_deg):
+        return None
+    lo, hi = settings.pi_ll_bands_deg
+    band = (f"< {lo:g} deg", f"{lo:g}-{hi:g} deg", f"> {hi:g} deg")[b_now]
+    return Finding(
+        kind="pi_ll_mismatch",
+        severity=Severity.WATCH if b_now == 1 else Severity.ACTION,
+        summary=(
+            f"PI-LL mismatch grew to {now.value:.1f} deg (band {band}; {ref.value:.1f} deg at the {base.label} film)."
+        ),
+        evidence=comparison_evidence(
+            now,
+            visit,
+            compared="growth of |PI-LL| (with a worse band)",
+            amount=grew,
+            threshold=settings.pi_ll_min_change_deg,
+            ref=ref,
+            ref_visit=base,
+            band=b_now,
+            baseline_band=b_ref,
+            bands_deg=[lo, hi],
+        ),
+        threshold=(
+            f"{SRS_SCHWAB} PI-LL modifier < {lo:g} / {lo:g}-{hi:g} / > {hi:g} deg; reported when the band worsens and "
+            f"|PI-LL| grew > {settings.pi_ll_min_change_deg:g} deg ({OURS})"
+        ),
+        films=_films(base, visit),
+    )
 
 
 def flexion_kyphosis_finding(visit: VisitInput, settings: FollowupSettings) -> Finding | None:
