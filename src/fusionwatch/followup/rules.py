@@ -149,7 +149,35 @@ def _paired(visit: VisitInput, base: VisitInput, mm_name: M, ratio_name: M) -> t
     return None
 
 
-_UNCALIBRATED = "uncalibrated film: {} compared, not mm"
+def _disc_height_loss(
+    visit: VisitInput, base: VisitInput, mean: M, index: M, limit_mm: float, limit_dhi: float
+) -> tuple[float, float, dict[str, Any], str, str] | None:
+    """Disc height loss vs ``base`` when above its limit: mm when both films are calibrated, else disc height index.
+
+    Returns ``(loss, limit, evidence, loss text, limit text)``, or ``None`` when not comparable or not above the limit.
+    """
+    pair = _paired(visit, base, mean, index)
+    if pair is None:
+        return None
+    now, ref = pair
+    mm = now.unit is Unit.MM
+    limit = limit_mm if mm else limit_dhi
+    loss = ref.value - now.value  # type: ignore[operator]
+    if not loss > limit:
+        return None
+    note = (
+        {}
+        if mm
+        else {"note": "uncalibrated film: disc height index (mean disc height / upper body depth) compared, not mm"}
+    )
+    evidence = comparison_evidence(
+        now, visit, compared="loss", amount=loss, threshold=limit, ref=ref, ref_visit=base, **note
+    )
+    if mm:
+        return loss, limit, evidence, f"{loss:.1f} mm", f"{limit:g} mm"
+    text = f"{loss:.3f} disc height index (uncalibrated film, compared as a ratio)"
+    return loss, limit, evidence, text, f"{limit:g} disc height index"
+
 
 # Sources named in the clinician-facing threshold texts (a chart reader cannot look up a project file).
 SUBSIDENCE_SOURCE = "cage subsidence; common study definition"
@@ -168,26 +196,23 @@ def subsidence_finding(
     height index loss is compared with ``settings.subsidence_dhi`` and the finding says so (never mm).
     Without an interbody cage (posterolateral fusion) the same rule reports ``fused_disc_height_loss``.
     """
-    pair = _paired(visit, base, M.DISC_HEIGHT_MEAN_L5_S1, M.DISC_HEIGHT_INDEX_L5_S1)
-    if pair is None:
+    got = _disc_height_loss(
+        visit,
+        base,
+        M.DISC_HEIGHT_MEAN_L5_S1,
+        M.DISC_HEIGHT_INDEX_L5_S1,
+        settings.subsidence_mm,
+        settings.subsidence_dhi,
+    )
+    if got is None:
         return None
-    now, ref = pair
-    mm = now.unit is Unit.MM
-    limit = settings.subsidence_mm if mm else settings.subsidence_dhi
-    loss = ref.value - now.value  # type: ignore[operator]
-    if not loss > limit:
-        return None
+    loss, limit, evidence, amount, lim = got
     kind = "cage_subsidence" if has_interbody_cage(surgery) else "fused_disc_height_loss"
-    amount = f"{loss:.1f} mm" if mm else f"{loss:.3f} (disc height index; uncalibrated film, compared as a ratio)"
-    lim = f"{limit:g} mm" if mm else f"{limit:g} disc height index"
-    note = {} if mm else {"note": _UNCALIBRATED.format("disc height index (mean disc height / upper body depth)")}
     return Finding(
         kind=kind,
         severity=Severity.ACTION if loss > 2 * limit else Severity.WATCH,
         summary=f"L5-S1 disc height fell {amount} since the {base.label} film (threshold {lim}).",
-        evidence=comparison_evidence(
-            now, visit, compared="loss", amount=loss, threshold=limit, ref=ref, ref_visit=base, **note
-        ),
+        evidence=evidence,
         threshold=(
             f"> {settings.subsidence_mm:g} mm disc height loss vs the {base.label} film ({SUBSIDENCE_SOURCE}); "
             f"uncalibrated: > {settings.subsidence_dhi:g} disc height index ({OURS}, ~ 2 mm over a 35 mm L5 depth)"
@@ -245,25 +270,22 @@ def adjacent_segment_findings(visit: VisitInput, base: VisitInput, settings: Fol
 
 
 def _adjacent_disc_loss(visit: VisitInput, base: VisitInput, settings: FollowupSettings) -> Finding | None:
-    pair = _paired(visit, base, M.DISC_HEIGHT_MEAN_L4_L5, M.DISC_HEIGHT_INDEX_L4_L5)
-    if pair is None:
+    got = _disc_height_loss(
+        visit,
+        base,
+        M.DISC_HEIGHT_MEAN_L4_L5,
+        M.DISC_HEIGHT_INDEX_L4_L5,
+        settings.adjacent_disc_loss_mm,
+        settings.adjacent_disc_loss_dhi,
+    )
+    if got is None:
         return None
-    now, ref = pair
-    mm = now.unit is Unit.MM
-    limit = settings.adjacent_disc_loss_mm if mm else settings.adjacent_disc_loss_dhi
-    loss = ref.value - now.value  # type: ignore[operator]
-    if not loss > limit:
-        return None
-    amount = f"{loss:.1f} mm" if mm else f"{loss:.3f} disc height index (uncalibrated film, compared as a ratio)"
-    note = {} if mm else {"note": _UNCALIBRATED.format("disc height index")}
+    _, _, evidence, amount, lim = got
     return Finding(
         kind="adjacent_segment_disc_height_loss",
         severity=Severity.WATCH,
-        summary=f"L4-L5 (adjacent) disc height fell {amount} since the {base.label} film (threshold "
-        f"{limit:g} {'mm' if mm else 'disc height index'}).",
-        evidence=comparison_evidence(
-            now, visit, compared="loss", amount=loss, threshold=limit, ref=ref, ref_visit=base, **note
-        ),
+        summary=f"L4-L5 (adjacent) disc height fell {amount} since the {base.label} film (threshold {lim}).",
+        evidence=evidence,
         threshold=(
             f"> {settings.adjacent_disc_loss_mm:g} mm L4-L5 disc height loss vs the {base.label} film "
             f"({ASD_SOURCE}); uncalibrated: > {settings.adjacent_disc_loss_dhi:g} disc height index "
