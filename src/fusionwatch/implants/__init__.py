@@ -14,6 +14,7 @@ from fusionwatch.implants.checks import (
     check_screw_breakage,
     check_screw_endplate_angle,
     check_screw_halo,
+    screw_angle_change,
     screw_endplate_angle_deg,
 )
 from fusionwatch.implants.detection import Cage, Implants, Rod, Screw, body_polygons, detect_implants, metal_threshold
@@ -39,6 +40,7 @@ __all__ = [
     "screw_endplate_angle_deg",
     "check_cage_migration",
     "check_screw_endplate_angle",
+    "screw_angle_change",
     "check_screw_halo",
     "check_rod_discontinuity",
     "check_screw_breakage",

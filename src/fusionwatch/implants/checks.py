@@ -33,6 +33,7 @@ __all__ = [
     "check_cage_migration",
     "screw_endplate_angle_deg",
     "check_screw_endplate_angle",
+    "screw_angle_change",
     "check_screw_halo",
     "check_rod_discontinuity",
     "check_screw_breakage",
@@ -43,9 +44,20 @@ SCREW_ENDPLATE_ANGLE_CHANGE_DEG = 1.9
 """Screw loosening suspected when the screw-endplate angle changes by >= 1.9 deg between the immediate
 post-operative and a later film: sensitivity 75 %, specificity 89 % (PMID 24170238; CLINICAL.md "Fusion and
 hardware")."""
-ANGLE_MIN_SCREW_PX = 100.0
-"""The angle check needs screws at least this long in pixels on both films: an end error of 1 px on each end over
-100 px is ~1.1 deg, already near the 1.9 deg threshold (small films, e.g. 400 x 500 px, give ~60 px screws)."""
+ANGLE_CONFIDENCE_Z = 1.96
+"""The screw-endplate angle change counts only when its magnitude minus this many SDs still reaches the threshold
+(lower bound of the two-sided 95 % interval): the same rule as the follow-up's motion calls
+(:mod:`fusionwatch.followup.motion_call`)."""
+AXIS_SD_FLOOR_DEG = 0.15
+"""Smallest SD credited to a screw axis from its edge fit (the fit's own scatter can be smaller than its bias from
+the superimposed contralateral screw and the head)."""
+DETECTED_CORNER_SD_MM = 1.0
+"""SD of an automatically detected corner (mm) used for the endplate's direction: the landmark detector's mean corner
+error on the simulator's journeys is ~1.05 mm (README). Landmarks with per-point confidences are taken as automatic."""
+PLACED_CORNER_SD_MM = 0.0
+"""SD of a reader-placed or imported corner (mm). 0 by default: the 1.9 deg criterion was measured by readers on
+lines they drew themselves (PMID 24170238), so their placement error is already inside its 75 % / 89 % performance.
+A setting."""
 SCREW_MATCH_LENGTH_TOLERANCE = 0.15
 """Screws paired between films must have lengths within 15 % of each other for the angle check (see _same_screw)."""
 HALO_LOOSENING_MM = 1.0
@@ -70,6 +82,9 @@ class ImplantSettings:
     cage_migration_mm: float = CAGE_MIGRATION_MM
     cage_migration_percent: float = CAGE_MIGRATION_PERCENT
     halo_growth_mm: float = HALO_GROWTH_MM
+    angle_confidence_z: float = ANGLE_CONFIDENCE_Z
+    detected_corner_sd_mm: float = DETECTED_CORNER_SD_MM
+    placed_corner_sd_mm: float = PLACED_CORNER_SD_MM
 
 
 def _mm_or_px(p: Point, spacing: Spacing | None) -> np.ndarray:
@@ -263,6 +278,78 @@ def _same_screw(sb: Screw, baseline: Implants, sc: Screw, current: Implants) -> 
     return abs(lc - lb) <= SCREW_MATCH_LENGTH_TOLERANCE * max(lb, 1e-9)
 
 
+def _endplate_sd_deg(landmarks: Landmarks, level: Level, spacing: Spacing | None, settings: ImplantSettings) -> float:
+    """SD (deg) of the direction of ``level``'s superior endplate from its two corners: sqrt(2) x corner SD / length."""
+    a, p = (_mm_or_px(q, spacing) for q in _endplate(landmarks, level))
+    length = float(np.hypot(*(p - a)))
+    sd_mm = settings.detected_corner_sd_mm if landmarks.confidence else settings.placed_corner_sd_mm
+    # without a spacing the length is in px: convert the corner SD with a ~40 mm endplate
+    sd = sd_mm if spacing is not None else sd_mm * length / 40.0
+    return math.degrees(math.sqrt(2.0) * sd / max(length, 1e-9))
+
+
+def screw_angle_change(
+    baseline: Implants,
+    baseline_lm: Landmarks,
+    current: Implants,
+    current_lm: Landmarks,
+    settings: ImplantSettings | None = None,
+) -> list[dict]:
+    """Screw-endplate angle change of every screw paired between two films, with its SD and the call.
+
+    Returns
+    -------
+    list of dict
+        Per pair: ``level``, ``baseline_angle_deg``, ``current_angle_deg``, ``change_deg`` (current minus baseline,
+        image axes), ``sd_deg`` and its parts (``sd_parts_deg``: each screw axis from its edge fit, each endplate from
+        its corners), ``interval_95`` of ``|change|``, ``threshold_deg`` and ``call``: ``"above"`` (the lower bound
+        reaches the threshold), ``"below"`` (the upper bound stays under it) or ``"indeterminate"``. Pairs whose screws
+        differ in length by more than :data:`SCREW_MATCH_LENGTH_TOLERANCE`, or were placed by the bar fit, or have no
+        axis SD, are left out (no trustworthy axis).
+    """
+    s = settings or ImplantSettings()
+    out = []
+    for sb, sc in _match(baseline, current, baseline_lm, current_lm):
+        if sc.level is None or sb.level is None or not _same_screw(sb, baseline, sc, current):
+            continue
+        if sb.fitted or sc.fitted or sb.axis_sd_deg is None or sc.axis_sd_deg is None:
+            continue
+        try:
+            ab = screw_endplate_angle_deg(sb, baseline_lm, baseline.spacing)
+            ac = screw_endplate_angle_deg(sc, current_lm, current.spacing)
+            eb = _endplate_sd_deg(baseline_lm, sb.level, baseline.spacing, s)
+            ec = _endplate_sd_deg(current_lm, sc.level, current.spacing, s)
+        except LandmarkError:
+            continue
+        change = (ac - ab + 90.0) % 180.0 - 90.0
+        parts = {
+            "baseline_screw_axis": max(sb.axis_sd_deg, AXIS_SD_FLOOR_DEG),
+            "current_screw_axis": max(sc.axis_sd_deg, AXIS_SD_FLOOR_DEG),
+            "baseline_endplate": eb,
+            "current_endplate": ec,
+        }
+        sd = math.sqrt(sum(v * v for v in parts.values()))
+        z, limit = s.angle_confidence_z, s.screw_endplate_angle_change_deg
+        lo, hi = abs(change) - z * sd, abs(change) + z * sd
+        call = "above" if lo >= limit else "below" if hi < limit else "indeterminate"
+        out.append(
+            {
+                "level": sc.level.value,
+                "baseline_angle_deg": round(ab, 3),
+                "current_angle_deg": round(ac, 3),
+                "change_deg": round(change, 3),
+                "sd_deg": round(sd, 3),
+                "sd_parts_deg": {k: round(v, 3) for k, v in parts.items()},
+                "interval_95": [round(max(lo, 0.0), 3), round(hi, 3)],
+                "threshold_deg": limit,
+                "z": z,
+                "call": call,
+                "screw": sc,
+            }
+        )
+    return out
+
+
 def check_screw_endplate_angle(
     baseline: Implants,
     baseline_lm: Landmarks,
@@ -270,43 +357,41 @@ def check_screw_endplate_angle(
     current_lm: Landmarks,
     settings: ImplantSettings | None = None,
 ) -> list[Finding]:
-    """Screw loosening suspected where a screw's angle to its endplate changed by >= 1.9 deg (PMID 24170238).
+    """Screw loosening suspected where a screw's angle to its endplate changed by >= 1.9 deg (PMID 24170238), judged
+    against the change's measurement uncertainty.
 
-    Screws shorter than :data:`ANGLE_MIN_SCREW_PX` on either film are skipped (the change cannot be measured)."""
+    The change must reach the threshold with its lower 95 % bound (``|change| - z SD >= threshold``, z = 1.96): a
+    change within the noise of the two screw axes (edge fits) and the two endplate directions (corners) is not reported.
+    The evidence gives the value, its SD and parts, the interval, the threshold and the films. No finding never means
+    loosening is excluded (see :func:`screw_angle_change` for the values of every pair)."""
     s = settings or ImplantSettings()
     out = []
-    for sb, sc in _match(baseline, current, baseline_lm, current_lm):
-        if sc.level is None or not _same_screw(sb, baseline, sc, current):
+    for r in screw_angle_change(baseline, baseline_lm, current, current_lm, s):
+        if r["call"] != "above":
             continue
-        if min(sb.length_px, sc.length_px) < ANGLE_MIN_SCREW_PX:
-            continue  # too few pixels along the screw to measure a 1.9 deg change
-        try:
-            ab = screw_endplate_angle_deg(sb, baseline_lm, baseline.spacing)
-            ac = screw_endplate_angle_deg(sc, current_lm, current.spacing)
-        except LandmarkError:
-            continue
-        change = (ac - ab + 90.0) % 180.0 - 90.0
-        if abs(change) >= s.screw_endplate_angle_change_deg:
-            out.append(
-                Finding(
-                    "screw_loosening_suspected",
-                    Severity.WATCH,
-                    f"{sc.level.value} screw: angle to the endplate changed {change:+.1f} deg since the baseline film "
-                    f"(threshold {s.screw_endplate_angle_change_deg} deg; sensitivity 75 %, specificity 89 %).",
-                    {
-                        "level": sc.level.value,
-                        "baseline_angle_deg": round(ab, 3),
-                        "current_angle_deg": round(ac, 3),
-                        "change_deg": round(change, 3),
-                        "sign": "screw-endplate angle",
-                        "head": list(sc.head),
-                        "tip": list(sc.tip),
-                        "criterion": "screw-endplate angle change",
-                    },
-                    f">= {s.screw_endplate_angle_change_deg} deg screw-endplate angle change (PMID 24170238)",
-                    (baseline.film, current.film),
-                )
+        sc = r.pop("screw")
+        change, sd = r["change_deg"], r["sd_deg"]
+        out.append(
+            Finding(
+                "screw_loosening_suspected",
+                Severity.WATCH,
+                f"{r['level']} screw: angle to the endplate changed {change:+.1f} +/- {sd:.1f} deg (1 SD) since the "
+                f"baseline film; 95 % interval of the change {r['interval_95'][0]:.1f}-{r['interval_95'][1]:.1f} deg, "
+                f"threshold {r['threshold_deg']} deg (sensitivity 75 %, specificity 89 %). Suspected, not proven: "
+                "plain films are insensitive to loosening; CT is more sensitive.",
+                {
+                    **r,
+                    "head": list(sc.head),
+                    "tip": list(sc.tip),
+                    "films": [baseline.film, current.film],
+                    "sign": "screw-endplate angle",
+                    "criterion": "screw-endplate angle change",
+                },
+                f">= {r['threshold_deg']} deg screw-endplate angle change with its 95 % lower bound "
+                f"(|change| - {r['z']} SD; PMID 24170238)",
+                (baseline.film, current.film),
             )
+        )
     return out
 
 

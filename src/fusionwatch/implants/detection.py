@@ -67,9 +67,9 @@ SHAFT_FIT_RANGE = (0.35, 0.95)
 """Part of a screw (fractions of its length from the head) whose pixels define its axis."""
 CAGE_MIN_MARKERS = 2
 """A radiolucent cage is reported from at least this many marker pins (cages carry 2-4)."""
-AGREE_DEG = 1.5
-"""On a lateral film a screw found by the threshold is kept over the model-based fit only when their axes agree this
-well (a threshold piece that includes bone or the rod junction tilts by more; the angle check needs < 1.9 deg)."""
+AGREE_DEG = 5.0
+"""On a lateral film a screw found by the threshold is kept over the model-based fit when their tips agree and their
+axes agree this well; either way the kept screw's axis is then refined on its metal edges (opaque metal)."""
 ROD_MAX_GAP_FRACTION = 0.25
 """Collinear rod pieces are one broken rod only when the gap is below this fraction of the endplate length (~10 mm): a
 fractured rod's ends stay close; pieces farther apart are separate metal (or bone) and no fracture is reported."""
@@ -121,6 +121,12 @@ class Screw:
     broken : bool
         The screw is in two collinear pieces with a gap (``gap`` gives the two facing ends).
     gap : tuple[Point, Point] | None
+    axis_sd_deg : float | None
+        SD of the axis direction, degrees, from the edge fit (:func:`fusionwatch.implants.fit.refine_screw_edges`);
+        ``None`` when the edges could not be fitted.
+    fitted : bool
+        Placed by the model-based bar fit (:mod:`fusionwatch.implants.fit`) where the threshold found no screw: a
+        weaker estimate, not used for the screw-endplate angle check.
     """
 
     head: Point
@@ -129,6 +135,8 @@ class Screw:
     level: Level | None = None
     broken: bool = False
     gap: tuple[Point, Point] | None = None
+    axis_sd_deg: float | None = None
+    fitted: bool = False
 
     @property
     def length_px(self) -> float:
@@ -439,6 +447,7 @@ def detect_implants(radiograph: Radiograph, landmarks: Landmarks | None = None) 
     cage = _cage(leftovers, bodies, scale, img.shape)
     if landmarks is not None and radiograph.view is not View.AP and (screws or rods or cage is not None):
         screws = _fill_by_fit(radiograph, landmarks, bodies, scale, screws, warnings)
+    screws = [_refined(s, np.asarray(radiograph.pixels, np.float32)) for s in screws]
     return Implants(
         tuple(screws), tuple(rods), cage, film_id(radiograph), radiograph.view, radiograph.spacing, thr, tuple(warnings)
     )
@@ -470,11 +479,16 @@ def _fill_by_fit(
         fit = fit_lateral_screw(radiograph, landmarks, bodies, lv, scale, levels)
         if fit is None:
             continue
-        fitted = Screw(_pt(fit.head), _pt(fit.tip), float(fit.width_px), lv)
+        fitted = Screw(_pt(fit.head), _pt(fit.tip), float(fit.width_px), lv, fitted=True)
         same = [s for s in out if s.level is lv]
         agree = [s for s in same if _agrees(s, fitted, scale)]
         if agree:  # the threshold found this screw: its metal edges are the sharper estimate
             out = [s for s in out if s.level is not lv or s in agree[:1]]
+            continue
+        if same:
+            # titanium is near-opaque on real films (and on the simulator since version 10): the threshold's screw is
+            # the metal itself, and the bar fit (made for metal barely above the bone) only fills a level it missed
+            out = [s for s in out if s.level is not lv or s is max(same, key=lambda q: q.length_px)]
             continue
         out = [s for s in out if s.level is not lv] + [fitted]
         warnings.append(f"{lv.value} screw placed by the model-based fit (metal not separable by a threshold).")
@@ -483,9 +497,21 @@ def _fill_by_fit(
 
 
 def _agrees(a: Screw, b: Screw, scale: float) -> bool:
-    """Same screw: tips within 0.1 endplate lengths and axes within :data:`AGREE_DEG`."""
+    """Same screw: tips within 0.1 endplate lengths and axes within :data:`AGREE_DEG` (the kept screw's axis is then
+    refined on its metal edges, :func:`_refined`)."""
     cos = abs(float(np.dot(a.axis, b.axis)))
     return math.dist(a.tip, b.tip) < 0.1 * scale and cos > math.cos(math.radians(AGREE_DEG))
+
+
+def _refined(screw: Screw, img: np.ndarray) -> Screw:
+    """The screw with its axis refitted on its metal edges and the axis SD (unchanged when the edges do not fit)."""
+    from fusionwatch.implants.fit import refine_screw_edges
+
+    got = refine_screw_edges(img, np.asarray(screw.head), np.asarray(screw.tip), screw.diameter_px)
+    if got is None or not math.isfinite(got[3]):
+        return screw
+    head, tip, _, sd = got
+    return Screw(_pt(head), _pt(tip), screw.diameter_px, screw.level, screw.broken, screw.gap, sd, screw.fitted)
 
 
 def _drop_small(mask: np.ndarray, min_area: int) -> np.ndarray:
@@ -678,7 +704,7 @@ def _rod_with_dips(rod: Rod, img: np.ndarray, metal: np.ndarray) -> Rod:
         a, b = idx[0], idx[-1]
         if (b - a) * 0.5 > ROD_DIP_MAX_WIDTH * w or a == 0 or b == len(pts) - 1:
             continue
-        if not (core[: a].any() and core[b + 1 :].any()):
+        if not (core[:a].any() and core[b + 1 :].any()):
             continue
         # a gap narrower than the blur stays inside the metal mask and does not reach the background; a centre line
         # that leaves the metal (a bend, a screw beside the rod) falls to the background: not a fracture

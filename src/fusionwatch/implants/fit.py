@@ -237,3 +237,97 @@ def _refine_ends(img: np.ndarray, head: np.ndarray, tip: np.ndarray, width: floa
     while i - 1 >= 0 and above[i - 1]:
         i -= 1
     return head + u * s[i], head + u * s[j]
+
+
+EDGE_RANGE = (0.3, 0.9)
+"""Part of a screw (fractions of its length from the head) whose metal edges define the refined axis: the shaft inside
+bone, away from the head, tulip and rod junction, and short of the tapered tip."""
+EDGE_DECORRELATION_WIDTHS = 0.5
+"""Edge positions of neighbouring profiles are correlated over about this many screw widths along the screw (image
+blur and thread): the axis SD counts one independent profile per such length."""
+MIN_EDGE_PROFILES = 8
+
+
+def refine_screw_edges(
+    img: np.ndarray, head: np.ndarray, tip: np.ndarray, width: float
+) -> tuple[np.ndarray, np.ndarray, float, float] | None:
+    """Refine a screw's axis from its metal edges, with the axis SD.
+
+    Profiles across the screw every pixel along :data:`EDGE_RANGE` of its length; on each, the two edges are where the
+    profile crosses half-way between the metal level (its maximum) and the local background on that side (the median
+    of the outer band, 1-1.5 widths from the axis), interpolated; the centre is their mean. A straight line through
+    the centres (least squares) is the axis; its slope SD comes from the residual scatter, counting one independent
+    profile per :data:`EDGE_DECORRELATION_WIDTHS` screw widths.
+
+    Parameters
+    ----------
+    img : (H, W) ndarray
+        Film pixels (metal bright).
+    head, tip : (2,) ndarray
+        Screw ends, pixel ``(x, y)``.
+    width : float
+        Approximate screw width, px.
+
+    Returns
+    -------
+    (head, tip, width, axis_sd_deg) | None
+        Head and tip moved onto the refined line (same positions along it), the median edge-to-edge width (px) and the
+        SD of the axis direction (deg); ``None`` when fewer than :data:`MIN_EDGE_PROFILES` profiles show two edges.
+    """
+    from scipy import ndimage
+
+    head, tip = np.asarray(head, float), np.asarray(tip, float)
+    length = float(np.hypot(*(tip - head)))
+    if length < 8 or width < 1.5:
+        return None
+    u = (tip - head) / length
+    n = np.array([-u[1], u[0]])
+    s = np.arange(EDGE_RANGE[0] * length, EDGE_RANGE[1] * length, 1.0)
+    d = np.arange(-1.5 * width, 1.5 * width + 0.125, 0.25)
+    pts = head[None, None, :] + s[:, None, None] * u + d[None, :, None] * n
+    prof = ndimage.map_coordinates(np.asarray(img, np.float64), [pts[..., 1], pts[..., 0]], order=1, mode="nearest")
+    centres, widths, used = [], [], []
+    for k, row in enumerate(prof):
+        inner = np.abs(d) <= 0.6 * width
+        if not inner.any():
+            continue
+        j_max = int(np.flatnonzero(inner)[np.argmax(row[inner])])
+        top = float(row[j_max])
+        left_bg = float(np.median(row[d <= -1.0 * width]))
+        right_bg = float(np.median(row[d >= 1.0 * width]))
+        e_left = _edge(d, row, j_max, (top + left_bg) / 2, -1)
+        e_right = _edge(d, row, j_max, (top + right_bg) / 2, +1)
+        if e_left is None or e_right is None or top - max(left_bg, right_bg) <= 0:
+            continue
+        centres.append((e_left + e_right) / 2)
+        widths.append(e_right - e_left)
+        used.append(s[k])
+    if len(used) < MIN_EDGE_PROFILES:
+        return None
+    sv, cv = np.asarray(used), np.asarray(centres)
+    # robust: drop profiles whose centre is far off (a crossing rod or the other screw's end)
+    med = np.median(cv)
+    mad = 1.4826 * np.median(np.abs(cv - med)) + 0.05
+    ok = np.abs(cv - med) <= 4 * mad + 0.02 * np.abs(sv - sv.mean())
+    if ok.sum() < MIN_EDGE_PROFILES:
+        return None
+    sv, cv = sv[ok], cv[ok]
+    slope, offset = np.polyfit(sv, cv, 1)
+    resid = cv - (slope * sv + offset)
+    n_eff = max(2.0, len(sv) / max(1.0, EDGE_DECORRELATION_WIDTHS * width))
+    spread = float(np.sum((sv - sv.mean()) ** 2)) * n_eff / len(sv)
+    sd_slope = float(np.std(resid, ddof=2)) / math.sqrt(max(spread, 1e-9)) if len(sv) > 2 else float("inf")
+    new_head = head + offset * n
+    new_tip = head + length * u + (slope * length + offset) * n
+    return new_head, new_tip, float(np.median(widths)), math.degrees(math.atan(sd_slope))
+
+
+def _edge(d: np.ndarray, row: np.ndarray, start: int, level: float, direction: int) -> float | None:
+    """Where ``row`` first falls below ``level`` walking from index ``start`` in ``direction``, interpolated."""
+    j = start
+    while 0 <= j + direction < len(row):
+        a, b = row[j], row[j + direction]
+        if a >= level > b:
+            return float(d[j] + (a - level) / (a - b) * (d[j + direction] - d[j]))
+        j += direction
+    return None
