@@ -229,3 +229,21 @@ def test_train_refine_model_and_detect(tmp_path: Path) -> None:
     assert View.AP in det.vertebra
     new, _, _ = refine_points(det.vertebra[View.AP], samples[0].image, samples[0].points)
     assert len(new) == 20 and all(np.isfinite(p).all() for p in new.values())
+
+
+def test_max_move_keeps_the_estimate_of_units_that_jump() -> None:
+    """Units whose refined centre moves further than max_move body sizes keep their input estimate."""
+    pts = _ap_points()
+    model = _FakeModel(AP)
+    model.spec = ModelSpec.from_json(AP.to_json().replace('"flip_average": true', '"flip_average": false'))
+    model.session.run = lambda names, feeds: [  # every channel 20 input px right of the crop centre
+        np.tile(np.array([47.5 + 20.0, 47.5], np.float32), (feeds["image"].shape[0], 4, 1)),
+        np.ones((feeds["image"].shape[0], 4), np.float32),
+    ]
+    image = np.zeros((420, 400), np.float32)
+    moved = 20.0 / (96 / (1.8 * 70.0)) / 70.0  # body sizes: 0.375
+    new, _, _ = refine_points(model, image, pts, max_move=moved + 0.05)
+    assert len(new) == 20
+    assert new["L3.superior.left"][0] - np.mean([pts[n][0] for n in pts if n.startswith("L3.")]) > 20.0
+    kept, _, _ = refine_points(model, image, pts, max_move=moved - 0.05)
+    assert kept == {}

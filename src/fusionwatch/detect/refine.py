@@ -188,6 +188,7 @@ def refine_points(
     points: Mapping[str, tuple[float, float]],
     *,
     passes: int | None = None,
+    max_move: float | None = None,
 ) -> tuple[dict[str, tuple[float, float]], dict[str, float], dict[str, float]]:
     """Refine every unit of ``model`` whose crop can be built from ``points``.
 
@@ -201,6 +202,10 @@ def refine_points(
         Current estimates, film pixels.
     passes : int, optional
         Refinement passes (each recentred on the previous one's output); default ``spec.extra["passes"]`` or 1.
+    max_move : float, optional
+        Keep a unit's input estimate when the refined points' centre moved more than this many body sizes (the crop
+        was then probably centred between two vertebrae and the network jumped to a neighbour); default
+        ``spec.extra["max_move"]``, or no limit.
 
     Returns
     -------
@@ -212,6 +217,7 @@ def refine_points(
     units = spec_units(spec)
     context = float(spec.extra.get("context", 2.2))
     passes = int(spec.extra.get("passes", 1)) if passes is None else passes
+    max_move = spec.extra.get("max_move") if max_move is None else max_move
     flip_average = bool(spec.extra.get("flip_average", spec.view == "ap"))
     mirror = _mirror_pairs(spec)
     cur = dict(points)
@@ -251,6 +257,14 @@ def refine_points(
         for u, m, c, s in zip(todo, mats, coords, spread, strict=True):
             chans = [ch for _, ch in u.points]
             back = apply_affine(invert_affine(m), c[chans])
+            if max_move is not None:
+                before = np.array([points[n] for n in u.names])
+                size = body_size(np.array([cur[n] for n in u.size]))
+                if np.linalg.norm(back.mean(axis=0) - before.mean(axis=0)) > float(max_move) * size:
+                    for n in u.names:  # keep the input estimate for the whole unit
+                        out_p.pop(n, None), out_s.pop(n, None), out_k.pop(n, None)
+                        cur[n] = points[n]
+                    continue
             for (name, ch), p in zip(u.points, back, strict=True):
                 out_p[name] = (float(p[0]), float(p[1]))
                 out_s[name] = float(s[ch])
