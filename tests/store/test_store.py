@@ -264,6 +264,28 @@ class TestOverridesAndResults:
         patient_store.replace_findings("K-1", "12-months", "implants", [])
         assert patient_store.load_timeline("K-1").visit("12-months").status.status is FusionStatus.FUSED_CRITERIA_MET
 
+    def test_flexion_film_feeds_the_adjacent_segment_flexion_sign(self, patient_store: Store) -> None:
+        """An L4-L5 angle below -5 deg on the visit's flexion film reaches the timeline as the adjacent-segment sign."""
+        _add(patient_store, 42, "b")
+        _add(patient_store, 365, "y")
+        flexion = [Measurement(MeasureName.SEGMENTAL_LORDOSIS_L4_L5, -7.5, Unit.DEG, "test/1")]
+        patient_store.add_film(
+            "K-1",
+            _film(365, "fx", View.FLEXION),
+            film_id="fx",
+            file_path="/x/fx.dcm",
+            file_sha256="cd" * 32,
+            visit_date=SURGERY.date + dt.timedelta(days=365),
+            landmarks=_lm(),
+            measurements=flexion,
+        )
+        inputs = {v.label: v for v in patient_store.visit_inputs("K-1")}
+        assert inputs["12-months"].flexion_film == "fx" and inputs["6-weeks"].flexion_film is None
+        assert inputs["12-months"].flexion_measurements[MeasureName.SEGMENTAL_LORDOSIS_L4_L5].value == -7.5
+        tl = patient_store.load_timeline("K-1")
+        assert "adjacent_segment_flexion_kyphosis" in tl.visit("12-months").finding_kinds()
+        assert "adjacent_segment_flexion_kyphosis" not in tl.visit("6-weeks").finding_kinds()
+
 
 class TestProms:
     def test_prom_roundtrip_and_visit(self, patient_store: Store) -> None:

@@ -890,6 +890,10 @@ class Store:
                 measurements: dict[MeasureName, Measurement] = {}
                 if lateral is not None and (cur := self._current_set(lateral)) is not None:
                     measurements = {MeasureName(m.name): self._measurement(m) for m in cur.measurements}
+                flexion = self._flexion_film(films)
+                flexion_measurements: dict[MeasureName, Measurement] = {}
+                if flexion is not None and (fcur := self._current_set(flexion)) is not None:
+                    flexion_measurements = {MeasureName(m.name): self._measurement(m) for m in fcur.measurements}
                 stored = s.scalars(select(FindingRow).where(FindingRow.visit_id == v.id).order_by(FindingRow.id)).all()
                 hardware = tuple(self._finding(f) for f in stored if f.origin != "ingest")
                 review: tuple[str | Finding, ...] = tuple(self._finding(f) for f in stored if f.origin == "ingest")
@@ -906,6 +910,8 @@ class Store:
                         measurements=measurements,
                         films=tuple(r.sop_uid for r in films),
                         lateral_film=lateral.sop_uid if lateral is not None else None,
+                        flexion_measurements=flexion_measurements,
+                        flexion_film=flexion.sop_uid if flexion is not None else None,
                         motion=motion,
                         hardware_findings=hardware,
                         bone=_bone_evidence(v_over, hardware),
@@ -920,6 +926,11 @@ class Store:
         measured = [r for r in films if r.view in ("lateral", None) and self._current_set(r) is not None]
         lateral = [r for r in measured if r.view == "lateral"] or measured
         return lateral[-1] if lateral else None
+
+    def _flexion_film(self, films: Sequence[RadiographRow]) -> RadiographRow | None:
+        """The visit's measured flexion film (the latest one when several), for the adjacent-segment flexion sign."""
+        measured = [r for r in films if r.view == "flexion" and self._current_set(r) is not None]
+        return measured[-1] if measured else None
 
     def load_timeline(self, key: str, settings: FollowupSettings | None = None) -> Timeline:
         """The patient's follow-up timeline (de-identified: the pseudonymous key only)."""
