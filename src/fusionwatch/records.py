@@ -133,7 +133,7 @@ class Finding:
     evidence : dict
         Values behind it (JSON-ready): measured values, units, baseline and current film ids, uncertainty.
     threshold : str | None
-        The rule and its source: "> 2 mm loss vs early post-op film (CLINICAL.md, cage subsidence)".
+        The rule and its source: "> 2 mm loss vs early post-op film (cage subsidence; common study definition)".
     films : tuple[str, ...]
         Ids of the films (SOP Instance UID or file name) the finding is based on.
     """

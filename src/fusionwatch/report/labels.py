@@ -1,7 +1,8 @@
 """Display names of measurements and the thresholds that apply to them, for the clinician report.
 
 Threshold texts use the follow-up settings the timeline was computed with when known (``ReportData.thresholds``),
-else the CLINICAL.md defaults.
+else the documented defaults (docs/followup.md). Each text names its source: a published definition, or
+"fusionwatch setting" where the number is the project's own default.
 """
 
 from __future__ import annotations
@@ -73,18 +74,22 @@ def threshold_text(name: M, settings: dict[str, Any] | None = None) -> str:
         v = s.get(key, default)
         return v if isinstance(v, (int, float)) else default
 
+    study, radiographic, ours = "common study definition", "common radiographic definition", "fusionwatch setting"
     table = {
-        M.DISC_HEIGHT_MEAN_L5_S1: f"subsidence: loss > {g('subsidence_mm', 2.0):g} mm vs baseline film",
-        M.DISC_HEIGHT_INDEX_L5_S1: f"subsidence (uncalibrated): loss > {g('subsidence_dhi', 0.06):g} vs baseline",
-        M.SEGMENTAL_LORDOSIS_L5_S1: f"loss > {g('lordosis_loss_deg', 5.0):g} deg vs baseline (subsidence/collapse)",
-        M.DISC_HEIGHT_MEAN_L4_L5: f"adjacent segment: loss > {g('adjacent_disc_loss_mm', 3.0):g} mm",
-        M.DISC_HEIGHT_INDEX_L4_L5: f"adjacent segment: loss > {g('adjacent_disc_loss_dhi', 0.09):g}",
-        M.SLIP_MM_L4_L5: f"adjacent segment: new listhesis > {g('new_listhesis_mm', 3.0):g} mm",
-        M.SLIP_PERCENT_L4_L5: f"adjacent segment: new listhesis > {g('new_listhesis_percent', 8.0):g} %",
-        M.PELVIC_INCIDENCE: f"constant in adults: change > {g('pi_drift_deg', 5.0):g} deg = landmark error",
-        M.PI_LL_MISMATCH: "SRS-Schwab: < 10 / 10-20 / > 20 deg",
-        M.PELVIC_TILT: "SRS-Schwab: < 20 / 20-30 / > 30 deg",
-        M.SACRAL_SLOPE: "typical 40 +/- 8 deg",
-        M.SLIP_PERCENT_L5_S1: "Meyerding I 0-25, II 26-50, III 51-75, IV 76-100, V > 100 %",
+        M.DISC_HEIGHT_MEAN_L5_S1: (f"subsidence: loss > {g('subsidence_mm', 2.0):g} mm vs baseline film", study),
+        M.DISC_HEIGHT_INDEX_L5_S1: (f"subsidence, uncalibrated: loss > {g('subsidence_dhi', 0.06):g}", ours),
+        M.SEGMENTAL_LORDOSIS_L5_S1: (f"subsidence/collapse: loss > {g('lordosis_loss_deg', 5.0):g} deg", ours),
+        M.DISC_HEIGHT_MEAN_L4_L5: (f"adjacent segment: loss > {g('adjacent_disc_loss_mm', 3.0):g} mm", radiographic),
+        M.DISC_HEIGHT_INDEX_L4_L5: (f"adjacent segment: loss > {g('adjacent_disc_loss_dhi', 0.09):g}", ours),
+        M.SLIP_MM_L4_L5: (f"adjacent segment: new listhesis > {g('new_listhesis_mm', 3.0):g} mm", radiographic),
+        M.SLIP_PERCENT_L4_L5: (f"adjacent segment: new listhesis > {g('new_listhesis_percent', 8.0):g} %", ours),
+        M.PELVIC_INCIDENCE: (f"constant in adults: change > {g('pi_drift_deg', 5.0):g} deg = landmark error", ours),
+        M.PI_LL_MISMATCH: ("< 10 / 10-20 / > 20 deg", "SRS-Schwab"),
+        M.PELVIC_TILT: ("< 20 / 20-30 / > 30 deg", "SRS-Schwab"),
+        M.SACRAL_SLOPE: ("typical 40 +/- 8 deg", "population values"),
+        M.SLIP_PERCENT_L5_S1: ("I 0-25, II 26-50, III 51-75, IV 76-100, V > 100 %", "Meyerding"),
     }
-    return table.get(name, "")
+    if name not in table:
+        return ""
+    text, source = table[name]
+    return f"{text} ({source})"
