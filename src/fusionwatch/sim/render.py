@@ -404,6 +404,78 @@ def _polygon(L: np.ndarray, cam: Camera, xz: np.ndarray, value: float, blur_mm: 
     L[y0:y1, x0:x1] += cv2.GaussianBlur(m, (0, 0), max(0.5, blur_mm * cam.gain(0.0))) * value
 
 
+RIB_CONTROL = {
+    # rib: (height of its vertebra above T12 (mm, T12 frame), control points (x from the posterior vertebral wall,
+    # |y| from the mid-plane, z from the T12 body centre), mm, left side mirrored); ribs 10-12 as they leave the spine
+    # backwards, sweep laterally and curve forward and down (12: short, floating; 10: toward the costal margin)
+    12: (0.0, ((3, 16, 2), (-12, 32, -2), (-22, 55, -12), (-22, 80, -30), (-14, 100, -48))),
+    11: (30.0, ((3, 16, 0), (-14, 34, -3), (-26, 60, -14), (-26, 92, -32), (-12, 120, -52), (12, 138, -70))),
+    10: (
+        60.0,
+        (
+            (3, 16, 0),
+            (-15, 35, -3),
+            (-28, 62, -12),
+            (-28, 98, -28),
+            (-8, 132, -48),
+            (25, 150, -68),
+            (60, 145, -85),
+            (90, 120, -95),
+        ),
+    ),
+}
+"""Lower ribs (10-12) in the T12 bone frame before the patient's own length, droop and width factors."""
+RIB_RADIUS_MM = 5.0
+RIB_CORTEX_MM = 1.1
+
+
+def rib_polylines(anatomy: Anatomy, pose: Pose, seed: int, ap: bool) -> list[tuple[np.ndarray, float]]:
+    """The patient's lower ribs (10-12 each side) as posed 3-D polylines (patient mm) with their radius (mm): attached
+    to T12 (rib 12) and the vertebrae above it (11, 10: the T12 frame moved up), following T12's sagittal pose and, on
+    AP films, its coronal pose. Appearance only: no landmark depends on them."""
+    from fusionwatch.sim.variation import _spline
+
+    rng = np.random.default_rng([seed, 1212])
+    c = anatomy.corners["L1"]
+    xp = float(np.mean([v[0] for k, v in c.items() if k.endswith("posterior")]))
+    zc = float(np.mean([v[1] for v in c.values()]))
+    A, t = pose.transforms["T12"]
+    ys = pose.scale * T12_SHAPE_SCALE
+    out = []
+    width = rng.uniform(0.9, 1.12)
+    for rib, (dz, ctrl) in RIB_CONTROL.items():
+        length = rng.uniform(0.65, 1.2) if rib == 12 else rng.uniform(0.85, 1.1)
+        droop = rng.uniform(0.8, 1.3)
+        for side in (1.0, -1.0):
+            q = np.array(ctrl, float)
+            q = q[:1] + (q - q[:1]) * np.array([length, length * width, length * droop])
+            q += rng.normal(0.0, 2.0, q.shape) * (np.arange(len(q)) > 0)[:, None]
+            pts = _spline(q, 6.0)
+            xz = np.c_[xp + pts[:, 0], zc + dz + pts[:, 2]] @ A.T + t
+            p3 = np.c_[xz[:, 0], side * pts[:, 1] * ys, xz[:, 1]]
+            if ap:
+                p3 = pose.apply_coronal("T12", p3)
+            out.append((p3, RIB_RADIUS_MM * pose.scale * (1.08 if rib == 10 else 1.0)))
+    return out
+
+
+def _ribs(L: np.ndarray, cam: Camera, scene: Scene) -> None:
+    """Lower ribs: each a dense chain of cortical-shelled spheres along its polyline, weighted so that the chain's
+    path integral equals a tube's (weight 3 ds / 4 r per sphere: a tube of length ds has pi r^2 ds of the sphere's
+    4/3 pi r^3), tapering over the last third. (Flat-ended cylinders would leave seams where the rib runs along the
+    ray on the lateral.)"""
+    ds = 2.0
+    for poly, r in rib_polylines(scene.anatomy, scene.pose, scene.seed, cam.view == "ap"):
+        seg = np.linalg.norm(np.diff(poly, axis=0), axis=1)
+        arc = np.r_[0.0, np.cumsum(seg)]
+        s_at = np.arange(0.0, arc[-1], ds)
+        pts = np.column_stack([np.interp(s_at, arc, poly[:, k]) for k in range(3)])
+        for s_, p in zip(s_at, pts, strict=True):
+            rr = r * (1.0 - 0.3 * max(0.0, (s_ / arc[-1] - 0.66) / 0.34))
+            w = 3.0 * ds / (4.0 * rr)
+            capsule(L, cam, p, p, rr, MU["cortical"] * 0.8 * w, shell=(RIB_CORTEX_MM, MU["trabecular"] * 0.5 * w))
+
+
 @dataclass
 class Scene:
     """Everything needed to render one film of one patient."""
@@ -447,8 +519,10 @@ def line_integrals_with_metal(scene: Scene, cam: Camera) -> tuple[np.ndarray, np
     else:
         _ap_soft(L, cam, scene)
         _ap_bones(L, cam, scene)
+        _ap_cortex(L, cam, scene)
     for c, r in pose.femoral_heads:
         _femur(L, cam, c, r)
+    _ribs(L, cam, scene)
     fraction = None
     if scene.healing.bridging_fraction > 0 or scene.cage is not None or scene.screws:
         if scene.screws:
@@ -560,6 +634,143 @@ def _ap_bones(L: np.ndarray, cam: Camera, scene: Scene) -> None:
     L += cv2.resize(img, (gw * k, gh * k), interpolation=cv2.INTER_LINEAR)[: cam.height, : cam.width]
 
 
+AP_TP_HALF_SPAN_MM = {"L1": 34.0, "L2": 40.0, "L3": 47.0, "L4": 43.0, "L5": 44.0}
+"""Transverse-process tip distance from the mid-plane (mm, before the patient's factor 0.9-1.15)."""
+AP_ENDPLATE_MM = 0.9
+"""Thickness of the cortical endplate plates added on AP films."""
+
+
+def _splat(L: np.ndarray, cam: Camera, p3: np.ndarray, w: np.ndarray) -> None:
+    """Add point weights (mu x volume, mm^3 per point) as path integrals (per pixel area at each point) with bilinear
+    splatting, then a half-pixel blur of the touched window."""
+    cr = cam.project(p3)
+    g = cam.mag_at(cam.depth(p3)) / cam.pixel_mm
+    ww = w * g * g  # / pixel area at the object
+    x0, y0 = np.floor(cr.min(0)).astype(int) - 3
+    x1, y1 = np.ceil(cr.max(0)).astype(int) + 4
+    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, L.shape[1]), min(y1, L.shape[0])
+    if x1 <= x0 or y1 <= y0:
+        return
+    gw, gh = x1 - x0, y1 - y0
+    c0 = np.floor(cr[:, 0]).astype(np.int64)
+    r0 = np.floor(cr[:, 1]).astype(np.int64)
+    fc, fr = cr[:, 0] - c0, cr[:, 1] - r0
+    acc = np.zeros(gh * gw, np.float64)
+    for dc, dr, wk in ((0, 0, (1 - fc) * (1 - fr)), (1, 0, fc * (1 - fr)), (0, 1, (1 - fc) * fr), (1, 1, fc * fr)):
+        cc, rr = c0 + dc - x0, r0 + dr - y0
+        ok = (cc >= 0) & (cc < gw) & (rr >= 0) & (rr < gh)
+        acc += np.bincount(rr[ok] * gw + cc[ok], weights=(ww * wk)[ok], minlength=gh * gw)
+    L[y0:y1, x0:x1] += cv2.GaussianBlur(acc.reshape(gh, gw).astype(np.float32), (0, 0), 0.6)
+
+
+AP_WALL_MM = 0.8
+"""Thickness of the vertebral body's cortical wall added on AP films (seen tangentially at the body's sides)."""
+
+
+def _body_wall(L: np.ndarray, cam: Camera, pose: Pose, an: Anatomy, b: str, step: float) -> None:
+    """The cortical wall of a lumbar body as an elliptic-cylinder shell between its endplates, with a waist (splatted
+    points, AP films): where the beam runs tangentially, at the body's sides, it draws the bright lateral outline."""
+    c = pose.corners[b]
+    hw_i = an.endplate_half_widths[b]["inferior"] * pose.scale
+    hw_s = an.endplate_half_widths[b]["superior"] * pose.scale
+    height = float(
+        np.linalg.norm(
+            (c["superior.posterior"] + c["superior.anterior"]) / 2
+            - (c["inferior.posterior"] + c["inferior.anterior"]) / 2
+        )
+    )
+    depth = float(np.linalg.norm(c["inferior.anterior"] - c["inferior.posterior"]))
+    nv = max(4, int(height / step))
+    n_th = max(16, int(np.pi * (depth / 2 + max(hw_i, hw_s)) / step))
+    v = (np.arange(nv) + 0.5) / nv
+    th = (np.arange(n_th) + 0.5) / n_th * 2 * np.pi
+    V, T = np.meshgrid(v, th, indexing="ij")
+    post = (1 - V)[..., None] * c["inferior.posterior"] + V[..., None] * c["superior.posterior"]
+    ant = (1 - V)[..., None] * c["inferior.anterior"] + V[..., None] * c["superior.anterior"]
+    hw = ((1 - V) * hw_i + V * hw_s) * (1.0 - 0.07 * np.sin(np.pi * V))
+    u = 0.5 + 0.5 * np.cos(T)
+    xz = post + (ant - post) * u[..., None]
+    y = hw * np.sin(T)
+    ds = np.sqrt((depth / 2 * np.sin(T)) ** 2 + (hw * np.cos(T)) ** 2) * (2 * np.pi / n_th)
+    p3 = pose.apply_coronal(b, np.column_stack([xz[..., 0].ravel(), y.ravel(), xz[..., 1].ravel()]))
+    w = (MU["cortical"] * 0.35 * AP_WALL_MM * (height / nv) * ds).ravel().astype(np.float32)
+    _splat(L, cam, p3, w)
+
+
+def _ap_cortex(L: np.ndarray, cam: Camera, scene: Scene) -> None:
+    """AP films: the thin cortical structures the 1.5 mm volumes smear out, added analytically on each lumbar
+    vertebra's pose (sagittal and coronal): the endplates (seen nearly edge-on: a bright line, an oval ring where the
+    endplate tilts), the pedicles (end-on: oval rings) and the transverse processes (bars). Appearance only."""
+    an, pose = scene.anatomy, scene.pose
+    rng = np.random.default_rng([scene.seed, 3131])
+    tp_factor = rng.uniform(0.9, 1.15)
+    tp_tilt = rng.normal(0.0, 6.0, 5)  # deg: a transverse process rises or falls toward its tip
+    px_obj = cam.pixel_mm / cam.magnification
+    step = max(0.25, 0.8 * px_obj)
+    for b in ("L1", "L2", "L3", "L4", "L5", "S1"):
+        c = pose.corners[b]
+        width = an.warps[b].width if b in an.warps else 1.0
+        for ep in ("superior", "inferior"):
+            if f"{ep}.anterior" not in c:
+                continue
+            a, p = c[f"{ep}.anterior"], c[f"{ep}.posterior"]
+            hw = an.endplate_half_widths[b][ep] * pose.scale
+            ys = np.arange(-hw, hw, step) + step / 2
+            fs = np.arange(0.0, 1.0, step / float(np.linalg.norm(a - p))) + step / (2 * float(np.linalg.norm(a - p)))
+            Y, F = np.meshgrid(ys, fs, indexing="ij")
+            half = np.sqrt(np.clip(1.0 - (Y / hw) ** 2, 0.0, 1.0))  # elliptic endplate outline
+            keep = np.abs(F - 0.5) <= 0.5 * half
+            mid, d = (a + p) / 2, a - p
+            xz = mid + (F[keep] - 0.5)[:, None] * d
+            p3 = np.column_stack([xz[:, 0], Y[keep], xz[:, 1]])
+            p3 = pose.apply_coronal(b, p3)
+            _splat(L, cam, p3, np.full(len(p3), MU["cortical"] * 0.3 * AP_ENDPLATE_MM * step * step, np.float32))
+        if b == "S1":
+            continue
+        _body_wall(L, cam, pose, an, b, step)
+        A, t = pose.transforms[b]
+        m = an.corners[b]  # mesh frame (warped)
+        xp = float(np.mean([v[0] for k, v in m.items() if k.endswith("posterior")]))
+        zs = float(np.mean([v[1] for k, v in m.items() if k.startswith("superior")]))
+        zi = float(np.mean([v[1] for k, v in m.items() if k.startswith("inferior")]))
+        hw = float(np.mean(list(an.endplate_half_widths[b].values()))) * width
+        ped_y = 0.6 * hw
+        z_ped = zi + 0.62 * (zs - zi)
+        lvl = ("L1", "L2", "L3", "L4", "L5").index(b)
+        r_ped = 3.6 + 0.35 * lvl
+        tp_y = AP_TP_HALF_SPAN_MM[b] * tp_factor * width
+        r_tp = 3.6 if b != "L5" else 5.0
+        for side in (-1.0, 1.0):
+
+            def posed(x: float, y: float, z: float, b: str = b, A: np.ndarray = A, t: np.ndarray = t) -> np.ndarray:
+                xz = np.array([x, z]) @ A.T + t
+                return pose.apply_coronal(b, np.array([xz[0], y * pose.scale, xz[1]]))
+
+            capsule(
+                L,
+                cam,
+                posed(xp + 1.0, side * ped_y, z_ped),
+                posed(xp - 13.0, side * ped_y, z_ped),
+                r_ped * pose.scale,
+                MU["cortical"] * 0.5,
+                shell=(1.2, MU["trabecular"] * 0.3),
+            )
+            # transverse process: broad at its root, tapering, tilted a little up or down
+            tilt = math.tan(math.radians(tp_tilt[lvl] * side))
+            root = posed(xp - 14.0, side * (ped_y + 2.0), z_ped - 1.0)
+            tip = posed(xp - 19.0, side * tp_y, z_ped - 1.0 + tilt * (tp_y - ped_y))
+            capsule(
+                L,
+                cam,
+                root,
+                tip,
+                r_tp * pose.scale,
+                MU["cortical"] * 0.8,
+                shell=(1.1, MU["trabecular"] * 0.6),
+                taper_mm=0.55 * (tp_y - ped_y),
+            )
+
+
 def _ap_soft(L: np.ndarray, cam: Camera, scene: Scene) -> None:
     an, pose = scene.anatomy, scene.pose
     A, t = pose.transforms["pelvis"]
@@ -605,8 +816,11 @@ METAL_MIN_PATH = 0.15
 """Implant mu x path (about 0.6 mm of titanium) above which the console treats a pixel as metal."""
 METAL_FULL_PATH = 1.2
 """Implant mu x path (about 5 mm of titanium: a screw core seen side-on) displayed white."""
-METAL_HEADROOM = 0.12
+METAL_HEADROOM = 0.1
 """Top fraction of the grey scale kept for metal on films with implants (the anatomy's window maps below it)."""
+METAL_KNEE = 0.8
+"""On films with implants the anatomy's grey levels below this are kept as on a film without them; only the brighter
+bone is compressed (softly) under the metal headroom, so post-operative bone is not washed out."""
 METAL_RAMP = 0.15
 """Excess over the anatomy window's top (in window widths) at which metal reaches white."""
 
@@ -674,7 +888,9 @@ def expose(
     v = (v - 1.0 / (1.0 + math.exp(exp.contrast * 0.5))) / (1.0 - 2.0 / (1.0 + math.exp(exp.contrast * 0.5)))
     v = np.clip(v, 0.0, 1.0) ** exp.gamma
     if metal.any():  # anatomy below METAL_HEADROOM, metal above it: near-opaque implants the brightest, sharp-edged
-        v = (1.0 - METAL_HEADROOM) * v + METAL_HEADROOM * np.clip((x - 1.0) / METAL_RAMP, 0.0, 1.0)
+        room = 1.0 - METAL_HEADROOM - METAL_KNEE
+        v = np.where(v > METAL_KNEE, METAL_KNEE + room * (1.0 - np.exp(-(v - METAL_KNEE) / room)), v)
+        v = v + metal * (METAL_HEADROOM * np.clip((x - 1.0) / METAL_RAMP, 0.0, 1.0))  # only metal rises into it
         # the console's metal display: segmented metal at the top of the scale whatever lies behind it (under a
         # scatter-dominated dense pelvis the log signal alone leaves a screw barely above the sacrum); the optical blur
         # of the metal image keeps its edge (and thread) as sharp as the detector allows

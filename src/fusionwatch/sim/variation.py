@@ -170,15 +170,44 @@ def _ct_gas(view: str) -> np.ndarray:
     return np.minimum(soft - base, 0.0) * inner_f
 
 
-def _gas_volume(
-    an: Anatomy, rng: np.random.Generator, vox: float = 2.0
-) -> tuple[np.ndarray, tuple[float, float, float]]:
-    """A boolean gas volume (x, y, z at ``vox`` mm) of colon-like ellipsoid chains in the abdomen (mesh frame)."""
+def _spline(ctrl: np.ndarray, step_mm: float) -> np.ndarray:
+    """Points every ~``step_mm`` along a Catmull-Rom curve through the control points ``(K, 3)``."""
+    P = np.vstack([ctrl[:1], ctrl, ctrl[-1:]])
+    out = []
+    for i in range(1, len(P) - 2):
+        p0, p1, p2, p3 = P[i - 1], P[i], P[i + 1], P[i + 2]
+        n = max(2, int(np.linalg.norm(p2 - p1) / step_mm))
+        t = np.linspace(0.0, 1.0, n, endpoint=False)[:, None]
+        out.append(
+            0.5
+            * (2 * p1 + (-p0 + p2) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t**2 + (-p0 + 3 * p1 - 3 * p2 + p3) * t**3)
+        )
+    out.append(P[-2:-1])
+    return np.vstack(out)
+
+
+@dataclass
+class _Gas:
+    """A patient's bowel gas: a coarse gas-fraction volume (tubular colon and small-bowel segments) and the small
+    bubbles of stool (centres (N, 3) and radii (N,), mm), projected analytically at a finer grid."""
+
+    volume: np.ndarray
+    origin: tuple[float, float, float]
+    vox: float
+    bubbles: np.ndarray
+    bubble_r: np.ndarray
+
+
+def _gas_volume(an: Anatomy, rng: np.random.Generator, vox: float = 2.0) -> _Gas:
+    """Bowel gas in the abdomen (mesh frame): the colon as a tube along its course (caecum and ascending colon on one
+    side, a sagging transverse colon, descending colon, sigmoid loops and rectum over the sacrum) divided into
+    haustral segments that are collapsed, gas-filled (haustral folds narrow the lumen) or filled with stool (a mottle
+    of small bubbles); plus a few small-bowel loops."""
     res = an.soft_res
     ox, oz = an.soft_lat_origin
     origin = (-100.0, -250.0, -150.0)
     shape = (int(350 / vox), int(500 / vox), int(400 / vox))
-    gas = np.zeros(shape, bool)
+    gas = np.zeros(shape, np.float32)
     spine_front = max(float(max(v[0] for v in an.corners[b].values())) for b in _LUMBAR)
 
     def front_x(z: float) -> float:
@@ -193,40 +222,126 @@ def _gas_volume(
         idx = np.nonzero(col > 40.0)[0]
         return 0.5 * res * float(idx.max() - idx.min()) if len(idx) else 120.0
 
-    gx = origin[0] + (np.arange(shape[0]) + 0.5) * vox
-    gy = origin[1] + (np.arange(shape[1]) + 0.5) * vox
-    gz = origin[2] + (np.arange(shape[2]) + 0.5) * vox
-    for _ in range(int(rng.integers(4, 11))):
-        z = float(rng.uniform(-80.0, 170.0))
-        fx = front_x(z)
-        x = float(rng.uniform(spine_front + 15.0, max(spine_front + 20.0, fx - 30.0)))
-        hy = half_y(z)
-        y = float(rng.uniform(-0.75 * hy, 0.75 * hy))
-        heading = rng.uniform(0.0, 2 * math.pi)
-        vertical = rng.random() < 0.4
-        for _ in range(int(rng.integers(2, 8))):
-            r = rng.uniform(4.0, 14.0, 3) * (1.0 if rng.random() < 0.7 else 0.5)
-            sl = tuple(
-                slice(int(max(0, (c - rr - o) // vox)), int(min(n, (c + rr - o) // vox + 2)))
-                for c, rr, o, n in zip((x, y, z), r, origin, shape, strict=True)
-            )
-            d = (
-                ((gx[sl[0]] - x) / r[0])[:, None, None] ** 2
-                + ((gy[sl[1]] - y) / r[1])[None, :, None] ** 2
-                + ((gz[sl[2]] - z) / r[2])[None, None, :] ** 2
-            )
-            gas[sl] |= d <= 1.0
-            step = rng.uniform(14.0, 26.0)
-            heading += rng.normal(0.0, 0.5)
-            if vertical:
-                z += step * math.cos(heading) * 0.4 + step * 0.9
-                y += step * math.sin(heading) * 0.3
-            else:
-                y += step * math.cos(heading)
-                z += step * math.sin(heading) * 0.4
-            x = float(np.clip(x + rng.normal(0.0, 4.0), spine_front + 10.0, front_x(z) - 20.0))
-            z = float(np.clip(z, -100.0, 200.0))
-    return gas, origin
+    g = [origin[i] + (np.arange(shape[i]) + 0.5) * vox for i in range(3)]
+
+    def ball(c: np.ndarray, r: float, value: float = 1.0) -> None:
+        sl = tuple(
+            slice(int(max(0, (cc - r - o) // vox)), int(max(0, min(n, (cc + r - o) // vox + 2))))
+            for cc, o, n in zip(c, origin, shape, strict=True)
+        )
+        if any(q.stop <= q.start for q in sl):
+            return
+        d = (
+            ((g[0][sl[0]] - c[0]) / r)[:, None, None] ** 2
+            + ((g[1][sl[1]] - c[1]) / r)[None, :, None] ** 2
+            + ((g[2][sl[2]] - c[2]) / r)[None, None, :] ** 2
+        )
+        np.maximum(gas[sl], value * np.clip((1.0 - d) / 0.2, 0.0, 1.0), out=gas[sl])  # soft-edged ball
+
+    side = 1.0 if rng.random() < 0.5 else -1.0  # caecum side (the AP soft tissue is mirrored in half the patients)
+    sf = spine_front
+    z_sag = float(rng.uniform(90.0, 170.0))  # lowest point of the transverse colon
+    J = lambda s=8.0: rng.normal(0.0, s)  # noqa: E731
+
+    def at(xo: float, yf: float, z: float) -> list[float]:
+        z = z + J()
+        return [xo + J(), yf * half_y(z) + J(), z]
+
+    fx = lambda z: front_x(z)  # noqa: E731
+    course = [  # (control point, lumen radius mm)
+        (at(sf + 30, 0.55 * side, 35), 26.0),  # caecum
+        (at(sf + 20, 0.62 * side, 110), 22.0),
+        (at(sf + 25, 0.55 * side, 180), 21.0),  # hepatic flexure
+        (at(fx(z_sag) - 45, 0.25 * side, z_sag), 20.0),
+        (at(fx(z_sag) - 45, -0.2 * side, z_sag + 15), 19.0),
+        (at(sf + 20, -0.6 * side, 215), 18.0),  # splenic flexure
+        (at(sf + 15, -0.66 * side, 120), 15.0),
+        (at(sf + 20, -0.62 * side, 45), 15.0),
+        (at(sf + 30, -0.35 * side, 5), 14.0),  # sigmoid
+        (at(sf + 40, -0.05 * side, 30), 14.0),
+        (at(sf + 15, 0.05 * side, -25), 16.0),
+        (at(sf - 15, 0.0, -70), 18.0),  # rectum, over the sacrum
+    ]
+    ctrl = np.array([c for c, _ in course], float)
+    radii = np.array([r for _, r in course]) * rng.uniform(0.75, 1.15)
+    pts = _spline(ctrl, 2.0)
+    arc = np.r_[0.0, np.cumsum(np.linalg.norm(np.diff(pts, axis=0), axis=1))]
+    knots = np.r_[0.0, np.cumsum(np.linalg.norm(np.diff(ctrl, axis=0), axis=1))]
+    knots *= arc[-1] / max(knots[-1], 1e-6)
+    rad = np.interp(arc, knots, radii)
+    # haustral segments: a Markov chain of collapsed / gas / stool
+    p_gas, p_stool = float(rng.uniform(0.15, 0.45)), float(rng.uniform(0.1, 0.35))
+    seg_len = rng.uniform(18.0, 30.0)
+    n_seg = int(arc[-1] // seg_len) + 1
+    state = np.zeros(n_seg, int)
+    probs = np.array([max(0.1, 1 - p_gas - p_stool), p_gas, p_stool])
+    probs /= probs.sum()
+    cur = int(rng.choice(3, p=probs))
+    for i in range(n_seg):
+        if rng.random() > 0.55:
+            cur = int(rng.choice(3, p=probs))
+        state[i] = cur
+    bubbles, bubble_r = [], []
+    seg = (arc // seg_len).astype(int)
+    u = (arc % seg_len) / seg_len
+    fold = rng.uniform(0.55, 0.8)  # lumen left at a haustral fold
+    distension = rng.uniform(0.55, 1.0, n_seg)  # gas segments: partly filled or distended
+    for j in range(0, len(pts), 2):
+        st, r = state[seg[j]], rad[j] * distension[seg[j]]
+        if st == 1:
+            ball(pts[j], r * (fold + (1 - fold) * np.sin(np.pi * u[j]) ** 0.5))
+    # stool: small bubbles (mostly 0.8-2.8 mm, a few 4-7 mm pockets) filling ~4-10 % of the lumen of stool segments
+    fill = rng.uniform(0.04, 0.1)
+    for i in np.flatnonzero(state == 2):
+        sel = np.flatnonzero(seg == i)
+        if len(sel) < 2:
+            continue
+        r_mean = float(rad[sel].mean())
+        vol = np.pi * r_mean**2 * seg_len * fill
+        rr = rng.uniform(0.8, 2.8, int(vol / (4 / 3 * np.pi * 2.0**3)) + 1)
+        big = rng.random(len(rr)) < 0.04
+        rr[big] = rng.uniform(4.0, 7.0, int(big.sum()))
+        k = rng.choice(sel, len(rr))
+        d = rng.normal(size=(len(rr), 3))
+        d /= np.linalg.norm(d, axis=1, keepdims=True)
+        d *= (rad[k] * 0.85 * rng.random(len(rr)) ** (1 / 3))[:, None]
+        bubbles.append(pts[k] + d)
+        bubble_r.append(rr)
+    # small bowel: a few short gas-filled loops in the mid-abdomen
+    for _ in range(int(rng.integers(0, 5))):
+        z = float(rng.uniform(30.0, 150.0))
+        x = float(rng.uniform(sf + 25, max(sf + 30, front_x(z) - 35)))
+        c = np.array([x, rng.uniform(-0.4, 0.4) * half_y(z), z])
+        heading = rng.normal(size=3)
+        r = float(rng.uniform(7.0, 12.0))
+        for _ in range(int(rng.integers(12, 40))):
+            ball(c, r * rng.uniform(0.85, 1.0))
+            heading = heading + rng.normal(0.0, 0.6, 3)
+            heading /= np.linalg.norm(heading)
+            c = c + heading * 3.0
+    np.clip(gas, 0.0, 1.0, out=gas)
+    b = np.vstack(bubbles) if bubbles else np.zeros((0, 3))
+    br = np.concatenate(bubble_r) if bubble_r else np.zeros(0)
+    return _Gas(gas, origin, vox, b, br)
+
+
+def _bubble_projection(
+    centres: np.ndarray, radii: np.ndarray, axis: int, origin: tuple[float, float], shape: tuple[int, int], res: float
+) -> np.ndarray:
+    """Path length (mm) through spheres along ``axis`` (0: x, 1: y) on a 2-D grid over the other two axes."""
+    out = np.zeros(shape, np.float32)
+    keep = [i for i in range(3) if i != axis]
+    for c, r in zip(centres[:, keep], radii, strict=True):
+        i0 = int(max(0, (c[0] - r - origin[0]) // res))
+        i1 = int(min(shape[0], (c[0] + r - origin[0]) // res + 2))
+        k0 = int(max(0, (c[1] - r - origin[1]) // res))
+        k1 = int(min(shape[1], (c[1] + r - origin[1]) // res + 2))
+        if i1 <= i0 or k1 <= k0:
+            continue
+        a = origin[0] + (np.arange(i0, i1) + 0.5) * res - c[0]
+        b = origin[1] + (np.arange(k0, k1) + 0.5) * res - c[1]
+        out[i0:i1, k0:k1] += 2.0 * np.sqrt(np.clip(r * r - a[:, None] ** 2 - b[None, :] ** 2, 0.0, None))
+    return out
 
 
 def _add_projection(
@@ -254,26 +369,83 @@ def _add_projection(
     return out
 
 
-def _patient_soft(an: Anatomy, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+_PAD_LAT_MM = 70.0
+"""Room added in front of the lateral soft-tissue map for a protruding abdomen."""
+_PAD_AP_MM = 35.0
+"""Room added on each side of the AP soft-tissue map for a wider body."""
+
+
+def _habitus(
+    soft: np.ndarray,
+    origin: tuple[float, float],
+    res: float,
+    scale: float,
+    pivot: float,
+    both_sides: bool,
+    pad_lo_mm: float,
+    pad_hi_mm: float,
+    value_scale: float,
+) -> tuple[np.ndarray, tuple[float, float]]:
+    """Stretch a soft-tissue map along its first axis by ``scale`` about ``pivot`` (mm; only beyond it unless
+    ``both_sides``) on a grid padded by ``pad_lo_mm`` / ``pad_hi_mm``; path lengths times ``value_scale``."""
+    lo, hi = int(round(pad_lo_mm / res)), int(round(pad_hi_mm / res))
+    n0, n1 = soft.shape
+    o0 = origin[0] - lo * res
+    x = o0 + np.arange(n0 + lo + hi) * res
+    if both_sides:
+        src = pivot + (x - pivot) / scale
+    else:
+        src = np.where(x > pivot, pivot + (x - pivot) / scale, x)
+    ci = (src - origin[0]) / res
+    i0 = np.floor(ci).astype(int)
+    f = (ci - i0).astype(np.float32)[:, None]
+    ok = ((i0 >= 0) & (i0 < n0 - 1)).astype(np.float32)[:, None]
+    i0 = np.clip(i0, 0, n0 - 2)
+    out = ((1 - f) * soft[i0] + f * soft[i0 + 1]) * ok * value_scale
+    return out.astype(np.float32), (float(o0), origin[1])
+
+
+def _patient_soft(an: Anatomy, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, tuple, tuple]:
+    """The patient's soft-tissue maps (lateral, AP) and their origins: the CT's own gas mostly removed, the AP map
+    mirrored in half the patients, a smooth thickness field, the body habitus (a protruding or flat abdomen: the
+    lateral map stretched in front of the spine by 0.85-1.35; a wider or narrower body: the AP map stretched left-right
+    by 0.88-1.15, path lengths scaled to match), and the bowel gas."""
     res = an.soft_res
-    keep = float(rng.uniform(0.15, 0.5))  # share of the CT's own gas left
+    keep = float(rng.uniform(0.0, 0.15))  # share of the CT's own gas left (the same pattern in every patient)
     flip = bool(rng.random() < 0.5)
-    gas, g_origin = _gas_volume(an, rng)
-    vox = 2.0
+    belly = float(rng.uniform(0.85, 1.35))
+    width = float(rng.uniform(0.88, 1.15))
+    pivot = max(float(max(v[0] for v in an.corners[b].values())) for b in _LUMBAR)  # front of the spine
+
+    def shape(view: str, soft: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
+        if view == "lateral":
+            return _habitus(soft, an.soft_lat_origin, res, belly, pivot, False, 0.0, _PAD_LAT_MM, width)
+        return _habitus(
+            soft, an.soft_ap_origin, res, width, 0.0, True, _PAD_AP_MM, _PAD_AP_MM, 1.0 + 0.6 * (belly - 1.0)
+        )
+
+    (lat0, lat_o), (ap0, ap_o) = shape("lateral", an.soft_lat), shape("ap", an.soft_ap)
+    gas = _gas_volume(replace(an, soft_lat=lat0, soft_lat_origin=lat_o, soft_ap=ap0, soft_ap_origin=ap_o), rng)
+    o = gas.origin
     out = []
-    for view, soft, origin, axis, plane in (
-        ("lateral", an.soft_lat, an.soft_lat_origin, 1, (g_origin[0], g_origin[2])),
-        ("ap", an.soft_ap, an.soft_ap_origin, 0, (g_origin[1], g_origin[2])),
+    for view, soft, axis, plane in (
+        ("lateral", an.soft_lat, 1, (o[0], o[2])),
+        ("ap", an.soft_ap, 0, (o[1], o[2])),
     ):
         s = soft - (1.0 - keep) * _ct_gas(view)
         if view == "ap" and flip:  # the CT's left-right asymmetry (organs, remaining gas) mirrored in half the patients
             s = s[::-1].copy()
         s = s * (1.0 + 0.06 * _smooth_field(s.shape, res, 50.0, rng)).astype(np.float32)
-        proj = gas.sum(axis=axis).astype(np.float32) * vox
-        # stool and folds: gas is mottled, not clean balloons
-        proj *= np.clip(0.65 + 0.35 * _smooth_field(proj.shape, vox, 6.0, rng), 0.2, 1.2)
-        out.append(_add_projection(s, origin, res, proj, plane, vox).astype(np.float32))
-    return out[0], out[1]
+        s, origin = shape(view, s)
+        proj = gas.volume.sum(axis=axis).astype(np.float32) * gas.vox
+        # folds and stool residue: gas columns are not clean balloons
+        proj *= np.clip(0.8 + 0.25 * _smooth_field(proj.shape, gas.vox, 5.0, rng), 0.4, 1.2)
+        s = _add_projection(s, origin, res, proj, plane, gas.vox)
+        fine = 1.0
+        shp = (int(round(gas.volume.shape[0 if axis == 1 else 1] * gas.vox / fine)), int(round(400 / fine)))
+        bub = _bubble_projection(gas.bubbles, gas.bubble_r, axis, plane, shp, fine)
+        out.append((_add_projection(s, origin, res, bub, plane, fine).astype(np.float32), origin))
+    return out[0][0], out[1][0], out[0][1], out[1][1]
 
 
 def _draw(seed: int) -> tuple[dict[str, BoneWarp], np.random.Generator]:
@@ -306,5 +478,13 @@ def patient_anatomy(seed: int) -> Anatomy:
     lateral = dict(an.lateral)
     for b, w in warps.items():
         lateral[b] = _warp_map(an.lateral[b], w)
-    soft_lat, soft_ap = _patient_soft(an, rng)
-    return replace(patient_skeleton(seed), lateral=lateral, soft_lat=soft_lat, soft_ap=soft_ap, warps=warps)
+    soft_lat, soft_ap, lat_origin, ap_origin = _patient_soft(an, rng)
+    return replace(
+        patient_skeleton(seed),
+        lateral=lateral,
+        soft_lat=soft_lat,
+        soft_ap=soft_ap,
+        soft_lat_origin=lat_origin,
+        soft_ap_origin=ap_origin,
+        warps=warps,
+    )
