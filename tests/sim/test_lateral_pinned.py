@@ -1,0 +1,51 @@
+"""Pins the lateral, flexion and extension films (pixels and truth) and the AP truth to SIM_VERSION 11.
+
+The lateral detector is fine-tuned on SIM_VERSION 11 films, and simulator version 12 changed only the AP rendering
+paths (sim/render.py AP cortex and soft tissue, sim/variation.py AP soft-tissue map): a lateral-view film must stay
+byte-identical, and no view's geometric truth may move. The reference hashes were computed with the committed
+version-11 code (commit 970f574, 2026-11-24) before any version-12 change, by the same calls as below.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from fusionwatch.sim import random_film
+
+SIZE = (240, 300)
+
+# sha256 of film.pixels.tobytes() (uint16, 300 x 240) and of the truth as sorted JSON, SIM_VERSION 11.
+LATERAL_V11 = {
+    (11, "lateral"): ("15c3766c8256f5fe626a3d6341587e75e53ed719101aee16e94c676db186017c", "e07be8c21c8c0b17"),
+    (12, "flexion"): ("22aa73f4828ff357d9284313616d7e2fe07a55277cc6f00dadea6c3f824c44d6", "62f73a339c823686"),
+    (13, "extension"): ("774601b74317db3370c64767d905c932600934fe1f4be3649368e399e8a20c10", "cd480aef55b1c46d"),
+    (14, "lateral"): ("d047988678c968c4ac18449d911bccc5184eec4c6ccc699d220c020be5932c71", "74b301eb64924f07"),
+}
+AP_TRUTH_V11 = {
+    21: "1184790060837d826f4d60dabd4d0b697afd561286e53482ef1d9aca3f7de73e",
+    22: "314e1118b9cd99e12e90de6bbb967f1bf60bd129bce1c6a9acd7b84fcf3cbc27",
+}
+
+
+def _truth_hash(truth: dict) -> str:
+    return hashlib.sha256(json.dumps(truth, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@pytest.mark.parametrize(("seed", "view"), sorted(LATERAL_V11))
+def test_lateral_views_byte_identical_to_v11(seed: int, view: str) -> None:
+    """A small random lateral / flexion / extension film has exactly the version-11 pixels and truth."""
+    film = random_film(seed, size=SIZE, view=view)
+    pixels_sha, truth_sha = LATERAL_V11[(seed, view)]
+    assert film.pixels.shape == (SIZE[1], SIZE[0])
+    assert hashlib.sha256(film.pixels.tobytes()).hexdigest() == pixels_sha
+    assert _truth_hash(film.truth)[:16] == truth_sha
+
+
+@pytest.mark.parametrize("seed", sorted(AP_TRUTH_V11))
+def test_ap_truth_unchanged_from_v11(seed: int) -> None:
+    """The AP rendering changed in version 12, its geometric truth (landmarks, implants, camera) did not."""
+    film = random_film(seed, size=SIZE, view="ap")
+    assert _truth_hash(film.truth) == AP_TRUTH_V11[seed]
