@@ -188,9 +188,11 @@ class Detector:
 
             p3, s3, k3 = refine_points(vertebra_model, image, points)
             if p3:
+                # confidence never rises through refinement: the small crop cannot see a wrong level, so the earlier
+                # stages' spread is kept unless the vertebra stage is less sure (both in the earlier input's pixels)
+                for n in p3:
+                    spread[n] = max(spread.get(n, 0.0), s3[n] / k3[n] * scale_in.get(n, k3[n]))
                 points.update(p3)
-                spread.update(s3)
-                scale_in.update(k3)
                 source = f"{source}+{vertebra_model.spec.name}/{vertebra_model.spec.version}"
         conf = {n: float(confidence_from_spread(np.array([spread[n]]))[0]) for n in points}
         low = sorted((n for n, c in conf.items() if c < REVIEW_CONFIDENCE), key=conf.get)
