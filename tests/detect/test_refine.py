@@ -247,3 +247,18 @@ def test_max_move_keeps_the_estimate_of_units_that_jump() -> None:
     assert new["L3.superior.left"][0] - np.mean([pts[n][0] for n in pts if n.startswith("L3.")]) > 20.0
     kept, _, _ = refine_points(model, image, pts, max_move=moved - 0.05)
     assert kept == {}
+
+
+def test_prepare_crop_matches_the_whole_film_input() -> None:
+    """The crop computed from the covered part of the film equals the one computed from the whole film."""
+    from fusionwatch.detect._geometry import prepare_input
+    from fusionwatch.detect.refine import prepare_crop
+
+    rng = np.random.default_rng(0)
+    import cv2
+
+    film = cv2.GaussianBlur(rng.random((900, 500)).astype(np.float32), (0, 0), 4.0)
+    for side, centre, angle, mirrored in ((60.0, (250.0, 400.0), 0.2, False), (300.0, (30.0, 880.0), -0.1, True)):
+        m = frame_matrix(UnitFrame(centre, side, angle, mirrored), (96, 96))
+        a, b = prepare_crop(film, m, (96, 96)), prepare_input(film, m, (96, 96))
+        assert np.abs(a - b).max() < 0.05 and np.abs(a - b).mean() < 5e-3

@@ -40,6 +40,7 @@ __all__ = [
     "frame_matrix",
     "refine_points",
     "make_refine_example",
+    "prepare_crop",
     "vertebra_units",
 ]
 
@@ -239,7 +240,7 @@ def refine_points(
             m = frame_matrix(fr, spec.input_hw)
             todo.append(u)
             mats.append(m)
-            xs.append(prepare_input(image, m, spec.input_hw))
+            xs.append(prepare_crop(image, m, spec.input_hw))
         if not todo:
             break
         x = np.stack(xs)
@@ -271,6 +272,27 @@ def refine_points(
                 out_k[name] = float(math.sqrt(abs(np.linalg.det(m[:, :2]))))
         cur.update(out_p)
     return out_p, out_s, out_k
+
+
+def prepare_crop(image: np.ndarray, m: np.ndarray, input_hw: tuple[int, int]) -> np.ndarray:
+    """:func:`~fusionwatch.detect._geometry.prepare_input` for a small crop of a large film, computed on the part of
+    the film the crop covers (plus a margin for the anti-alias blur) instead of the whole film: same result up to
+    the blur's border handling, several times faster. ``m`` maps film pixels to input pixels."""
+    h, w = input_hw
+    inv = invert_affine(m)
+    corners = apply_affine(inv, np.array([[-0.5, -0.5], [w - 0.5, -0.5], [-0.5, h - 0.5], [w - 0.5, h - 0.5]]))
+    s = float(np.sqrt(abs(np.linalg.det(m[:, :2]))))
+    pad = int(math.ceil(3.0 * (0.25 / s if s < 0.5 else 0.0))) + 3
+    ih, iw = image.shape[:2]
+    x0 = max(int(math.floor(corners[:, 0].min())) - pad, 0)
+    y0 = max(int(math.floor(corners[:, 1].min())) - pad, 0)
+    x1 = min(int(math.ceil(corners[:, 0].max())) + pad + 1, iw)
+    y1 = min(int(math.ceil(corners[:, 1].max())) + pad + 1, ih)
+    if x1 - x0 < 2 or y1 - y0 < 2:  # the crop lies outside the film: nothing to see
+        return np.full(input_hw, -1.0, np.float32)
+    m_sub = m.copy()
+    m_sub[:, 2] = m[:, 2] + m[:, :2] @ np.array([x0, y0], float)
+    return prepare_input(image[y0:y1, x0:x1], m_sub, input_hw)
 
 
 # ------------------------------------------------------------------------------------------------------------ training
