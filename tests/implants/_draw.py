@@ -106,3 +106,57 @@ def postop_film(
     sp = Spacing.isotropic(SPACING_MM, SpacingSource.PATIENT_PLANE) if spacing else None
     film = Radiograph(img.astype(np.float32), sp, View.LATERAL, Facing.LEFT, source=f"postop-{seed}")
     return film, Landmarks(points, w, h, View.LATERAL, source="synthetic:truth"), truth
+
+
+AP_MM = 0.8
+"""AP film pixel size (mm): the simulator's 400 x 500 px films, where a 1.5 mm rod break is ~2 px wide."""
+
+
+def ap_postop_film(*, seed: int = 0, rod_gap_px: float = 0.0, metal: bool = True) -> tuple[Radiograph, Landmarks, dict]:
+    """A small AP post-operative film (0.8 mm/px) with opaque (saturating) metal, as consoles show titanium.
+
+    L5 body x 170..230, y 120..170; S1 endplate at y 180 (x 165..235). Per side a rod at x = 140 / 260 from y 105 to
+    205 with a head blob at each screw, and two screws converging from the heads into the L5 and S1 bodies. With
+    ``rod_gap_px`` the left rod (image left) is cut at y 150 by a gap that narrow a blur fills partly. The pixel values
+    saturate at 1.0 (metal), bone ~0.55-0.7, soft tissue ~0.3. Returns the film, its AP landmarks and the true screw
+    tips (px)."""
+    rng = np.random.default_rng(seed)
+    h, w = 260, 400
+    img = np.full((h, w), 0.3) + 0.03 * ndimage.gaussian_filter(rng.normal(size=(h, w)), 4)
+    bone = np.zeros((h, w))
+    bone[120:171, 170:231] = 1.0
+    bone[180:240, 165:236] = 1.0
+    img += 0.3 * ndimage.gaussian_filter(bone, 1.0) * (1 + 0.2 * ndimage.gaussian_filter(rng.normal(size=(h, w)), 2))
+    truth: dict = {"tips": []}
+    m = np.zeros((h, w))
+    if metal:
+        for x_rod, sign in ((140.0, 1.0), (260.0, -1.0)):
+            heads = [np.array([x_rod, 130.0]), np.array([x_rod, 190.0])]
+            for head, tip_y in zip(heads, (160.0, 215.0), strict=True):
+                tip = np.array([200.0 - sign * 12.0, tip_y])
+                draw_capsule(m, head, tip, 3.0, 1.0)
+                draw_capsule(m, head, head, 7.0, 1.0)
+                truth["tips"].append(tuple(tip))
+            top, bottom = np.array([x_rod, 105.0]), np.array([x_rod, 205.0])
+            if rod_gap_px > 0 and sign > 0:
+                mid = np.array([x_rod, 160.0])
+                draw_capsule(m, top, mid - [0, rod_gap_px / 2 + 3.0], 3.0, 1.0)
+                draw_capsule(m, mid + [0, rod_gap_px / 2 + 3.0], bottom, 3.0, 1.0)
+            else:
+                draw_capsule(m, top, bottom, 3.0, 1.0)
+        m = np.clip(m, 0.0, 1.0)
+    # opaque metal: the console shows it white, above every bone, with the detector blur
+    img = np.where(m > 0, np.maximum(img, 0.6 + 0.4 * m), img)
+    img = ndimage.gaussian_filter(img, 0.9) + rng.normal(0, 0.004, (h, w))
+    img = np.clip(img, 0.0, 1.0)
+    points = {
+        "L5.superior.left": (170.0, 120.0),
+        "L5.superior.right": (230.0, 120.0),
+        "L5.inferior.left": (170.0, 170.0),
+        "L5.inferior.right": (230.0, 170.0),
+        "S1.superior.left": (165.0, 180.0),
+        "S1.superior.right": (235.0, 180.0),
+    }
+    sp = Spacing.isotropic(AP_MM, SpacingSource.PATIENT_PLANE)
+    film = Radiograph(img.astype(np.float32), sp, View.AP, None, source=f"ap-postop-{seed}")
+    return film, Landmarks(points, w, h, View.AP, source="synthetic:truth"), truth

@@ -6,12 +6,14 @@ import math
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from fusionwatch.anatomy import Level
-from fusionwatch.implants import detect_implants
+from fusionwatch.implants import body_polygons, detect_implants
+from fusionwatch.implants.detection import metal_valley
 from fusionwatch.motion.synth import synthetic_pair
 
-from ._draw import PINS, ROD_RADIUS, SCREW_RADIUS, SPACING_MM, postop_film
+from ._draw import PINS, ROD_RADIUS, SCREW_RADIUS, SPACING_MM, ap_postop_film, postop_film
 
 # Screw ends are the metal ends: the drawn capsule end points extended by the radius along the axis.
 END_TOL_PX = 3.0
@@ -139,3 +141,69 @@ def test_simulated_postop_lateral_l5_screw(seed: int) -> None:
     assert math.dist(best[0].tip, best[1]["tip"]) * spacing.dx_mm < 1.5
     cos = abs(float(np.dot(best[0].axis, best[1]["axis"])))
     assert math.degrees(math.acos(min(1.0, cos))) < 3.0
+
+
+class TestAPFilm:
+    """detect_implants() on the drawn AP film of tests/implants/_draw.py (opaque metal, 0.8 mm/px)."""
+
+    @pytest.mark.parametrize("gap_px", [2.0, 6.0, 12.0])
+    def test_rod_break_is_a_gap(self, gap_px: float) -> None:
+        """A break in the left rod (2 px: filled in by the blur, only a dip; 6-12 px: the metal splits) is one gap
+        there, at the break; the intact right rod has none."""
+        film, lm, _ = ap_postop_film(rod_gap_px=gap_px)
+        rods = detect_implants(film, lm).rods
+        assert len(rods) == 2
+        left, right = sorted(rods, key=lambda r: r.polyline[0][0])
+        assert len(left.gaps) == 1 and not right.broken
+        a, b = left.gaps[0]
+        assert math.dist((np.add(a, b) / 2).tolist(), (140.0, 160.0)) < 3.0
+        assert math.dist(a, b) == pytest.approx(gap_px, abs=4.0)
+
+    @pytest.mark.parametrize("seed", [0, 1, 2])
+    def test_intact_rods_have_no_gap(self, seed: int) -> None:
+        """Intact rods through the screw heads (no fracture) give no gap, whatever the noise."""
+        film, lm, _ = ap_postop_film(seed=seed)
+        rods = detect_implants(film, lm).rods
+        assert len(rods) == 2 and not any(r.broken for r in rods)
+
+    def test_converging_screws_found_with_levels(self) -> None:
+        """The four converging screws are found in L5 and S1, tips at the drawn metal ends (capsule end + radius)."""
+        film, lm, truth = ap_postop_film()
+        screws = detect_implants(film, lm).screws
+        assert sorted(s.level.value for s in screws) == ["L5", "L5", "S1", "S1"]
+        for t in truth["tips"]:
+            assert min(math.dist(s.tip, t) for s in screws) < 3.0 + 1.5  # the metal ends 3 px (radius) beyond
+
+    def test_no_metal(self) -> None:
+        """The same AP film without metal gives no rods and no screws."""
+        film, lm, _ = ap_postop_film(metal=False)
+        found = detect_implants(film, lm)
+        assert found.rods == () and found.screws == ()
+
+
+class TestMetalValley:
+    """metal_valley(): the empty stretch of the histogram between anatomy and opaque metal."""
+
+    def test_opaque_metal_above_a_cliff(self) -> None:
+        """Bone piled up under its window top (a console's knee), then only metal: the threshold lies above every
+        anatomy pixel and below the metal's plateau."""
+        rng = np.random.default_rng(0)
+        anatomy = np.clip(0.6 + 1.5 * ndimage.gaussian_filter(rng.normal(size=(200, 200)), 3), 0.0, 0.88)
+        metal = np.zeros((200, 200))
+        metal[90:110, 40:160] = 1.0  # an opaque screw
+        metal = ndimage.gaussian_filter(metal, 0.8)
+        img = np.asarray(np.maximum(anatomy, metal), np.float32)
+        thr = metal_valley(img)
+        assert thr is not None
+        assert float(anatomy.max()) < thr < 0.99
+
+    def test_edge_ramp_is_not_a_valley(self) -> None:
+        """The drawn lateral film's metal overlaps bone through a flat ramp of edge pixels: no valley (the contrast
+        rule of metal_threshold() applies)."""
+        film, lm, _ = postop_film()
+        assert metal_valley(np.asarray(film.pixels, np.float32), body_polygons(lm)) is None
+
+    def test_no_metal_no_valley(self) -> None:
+        """A film without metal has no valley."""
+        film, lm, _ = postop_film(metal=False)
+        assert metal_valley(np.asarray(film.pixels, np.float32), body_polygons(lm)) is None

@@ -30,6 +30,7 @@ __all__ = [
     "Implants",
     "detect_implants",
     "metal_threshold",
+    "metal_valley",
     "body_polygons",
     "film_id",
     "distance_mm",
@@ -54,6 +55,22 @@ to the top of the intensity range (99.95th percentile); the lower of the two thr
 COMPRESSED_MIN_HEADROOM = 0.25
 """The top-of-range rule applies only when the brightest pixels stand at least this fraction of (bone - background)
 above the bone level; otherwise the film has no distinct bright tail (typically no metal)."""
+VALLEY_BINS = 48
+"""Histogram bins between the bone level and the film's maximum, for :func:`metal_valley`."""
+VALLEY_DEPTH = 0.05
+"""A valley counts when its (smoothed) bin holds at most this fraction of the anatomy mode's count: nearly empty."""
+VALLEY_CLIFF = 10.0
+"""A cliff: the count falls by at least this factor from one bin to the next..."""
+VALLEY_CLIFF_MIN_SHARE = 0.25
+"""... from a bin holding at least this share of the fullest bin below it (the anatomy's), and no bin above (but the
+top two: the metal's plateau) holds more than a quarter of the bin before the cliff."""
+VALLEY_EMPTY = 0.35
+"""... and its emptiest (smoothed) bin holds at most this fraction of the median bin above it: a gap, emptier than the
+metal's own blurred edges (the simulator's opaque metal: 2-6 pixels per bin in the gap against ~15-25 on the metal's
+edge ramp at 400 x 500 px; a drawn screw whose blurred edge overlaps bone in intensity: a flat ramp, no gap)."""
+VALLEY_MIN_METAL_FRACTION = 0.002
+"""... and at least this fraction of the region's pixels lie above it (a screw at 400 x 500 px is ~300 px of a
+~60 000 px region)."""
 METAL_CORE_FRACTION = 0.85
 """Hysteresis: each metal piece must contain a pixel this far from the bone level to the top of the range."""
 SEGMENT_SMOOTH_FRACTION = 0.01
@@ -75,7 +92,7 @@ ROD_MAX_GAP_FRACTION = 0.25
 fractured rod's ends stay close; pieces farther apart are separate metal (or bone) and no fracture is reported."""
 COLLINEAR_DEG = 15.0
 """Two pieces whose axes differ by less than this, and which line up, are one broken screw or rod."""
-ROD_DIP_FRACTION = 0.25
+ROD_DIP_FRACTION = 0.1
 """A fracture too narrow to split the metal mask (a 1-2 mm gap is 1-3 px on a small film, and the image blur fills it)
 still shows as a dip along the rod's centre line: the intensity falls by at least this fraction of the rod's contrast
 over its surroundings (rod level - local background), over at most :data:`ROD_DIP_MAX_WIDTH` rod widths, with rod on
@@ -92,6 +109,13 @@ background)."""
 BRIDGE_COST = 20.0
 """Path cost of one pixel bridged by the closing (not metal), against ~0.3-2 for a metal pixel (1 / distance to the
 metal edge): the AP rod path crosses a bridge only where the metal has no way round it."""
+AP_CLOSE_ANGLES_DEG = (-30.0, -15.0, 0.0, 15.0, 30.0)
+"""Directions (from the spine axis) of the line closings that bridge a rod break on an AP film (rods run within about
+30 deg of the spine axis there)."""
+AP_HEAD_WIDENING = 1.6
+"""On an AP film a screw ends (at its head) where the metal grows wider than this x the shaft's width."""
+AP_SCREW_MIN_FRACTION = 0.15
+"""Shortest AP screw shaft, as a fraction of the scale (converging screws are foreshortened on an AP film)."""
 ROD_END_MARGIN = 1.0
 """Rod widths left out at each end of the centre line (the rod's ends fall off into the background)."""
 
@@ -297,6 +321,68 @@ def metal_threshold(
     return min(contrast_rule, bone + METAL_TOP_FRACTION * max(top - bone, 1e-6))
 
 
+def metal_valley(
+    pixels: np.ndarray, bodies: dict[Level, np.ndarray] | None = None, region: np.ndarray | None = None
+) -> float | None:
+    """Threshold in the empty valley between the anatomy and a separate metal cluster at the top of the range.
+
+    Titanium is near-opaque: a console (or the log signal alone) puts it above every bone, leaving a gap in the
+    intensity histogram. Among the pixels of ``region`` (else the film) brighter than the bone level (median inside the
+    bodies, else the 90th percentile), a histogram of :data:`VALLEY_BINS` bins up to the maximum is smoothed over three
+    bins; the valley is its lowest bin above the anatomy's brightest mode. It counts when that bin holds at most
+    :data:`VALLEY_DEPTH` of the anatomy mode's count and at least :data:`VALLEY_MIN_METAL_FRACTION` of the pixels lie
+    above it. Returns the valley's centre, or ``None`` (no separate cluster: a film without metal, or metal that
+    overlaps bone in intensity; :func:`metal_threshold` applies).
+    """
+    img = np.asarray(pixels, np.float32)
+    vals = img[region.astype(bool)] if region is not None and region.any() else img.ravel()
+    inside = np.zeros(img.shape, bool)
+    for poly in (bodies or {}).values():
+        m = np.zeros(img.shape, np.uint8)
+        cv2.fillPoly(m, [np.round(poly).astype(np.int32)], 1)
+        inside |= m.astype(bool)
+    bone = float(np.median(img[inside])) if inside.sum() > 50 else float(np.percentile(img, 90))
+    top = float(vals.max())
+    hi = vals[vals > bone]
+    if top <= bone or hi.size < 100:
+        return None
+    counts, edges = np.histogram(hi, bins=VALLEY_BINS, range=(bone, top))
+    sm = np.convolve(np.pad(counts.astype(float), 1, mode="edge"), np.ones(3) / 3, "valid")
+    # a cliff: the anatomy piles up under the top of its window (a metal-aware console) and ends abruptly; above it
+    # only metal (its blurred edges, then its plateau)
+    for i in range(1, VALLEY_BINS - 2):
+        prev, here = counts[i - 1], counts[i]
+        if prev >= VALLEY_CLIFF_MIN_SHARE * counts[:i].max() and here * VALLEY_CLIFF <= prev:
+            rest = counts[i + 1 : VALLEY_BINS - 2]
+            above = int(counts[i:].sum())
+            if (rest.size == 0 or rest.max() <= VALLEY_DEPTH * 5 * prev) and above >= max(
+                20, VALLEY_MIN_METAL_FRACTION * vals.size
+            ):
+                return float((edges[i] + edges[i + 1]) / 2)
+            break
+    # the anatomy's mode in the lower part; the valley: the first run of nearly empty bins above it with enough
+    # pixels beyond (the dimmest metal cluster: screws and rods, not only the densest pins)
+    mode = int(np.argmax(sm[: VALLEY_BINS * 3 // 4]))
+    low = sm <= VALLEY_DEPTH * sm[mode]
+    j = mode + 1
+    while j < VALLEY_BINS - 1:
+        if low[j]:
+            k = j
+            while k + 1 < VALLEY_BINS - 1 and low[k + 1]:
+                k += 1
+            above = int(counts[k + 1 :].sum())
+            i = j + int(np.argmin(counts[j : k + 1]))
+            # a true gap is (nearly) empty; the blurred edge of metal that merely overlaps bone in intensity is a flat
+            # ramp of edge pixels, not a gap
+            if above >= max(20, VALLEY_MIN_METAL_FRACTION * vals.size) and sm[i] <= VALLEY_EMPTY * float(
+                np.median(sm[k + 1 :])
+            ):
+                return float((edges[i] + edges[i + 1]) / 2)
+            return None
+        j += 1
+    return None
+
+
 def _top(img: np.ndarray, region: np.ndarray | None) -> float:
     vals = img[region.astype(bool)] if region is not None and region.any() else img
     return float(np.percentile(vals, 99.95))
@@ -413,11 +499,16 @@ def detect_implants(radiograph: Radiograph, landmarks: Landmarks | None = None) 
         img = np.asarray(
             cv2.GaussianBlur(img, (0, 0), SEGMENT_SMOOTH_FRACTION * _scale_px(bodies, img.shape)), np.float32
         )
-    thr = metal_threshold(img, bodies, region=region)
-    # On a film whose bright end is compressed (windowed or saturated: the threshold came from the top of the range),
-    # dense bone reaches the threshold too: then each metal piece must also reach close to the top somewhere.
-    compressed = thr < metal_threshold(img, bodies, compressed_rule=False)
-    core = max(thr, metal_core_threshold(img, bodies, region)) if compressed else thr
+    valley = metal_valley(img, bodies, region)
+    if valley is not None:
+        # the metal is a separate cluster at the top of the intensity range (opaque titanium): cut in the empty valley
+        thr = core = valley
+    else:
+        thr = metal_threshold(img, bodies, region=region)
+        # On a film whose bright end is compressed (windowed or saturated: the threshold came from the top of the
+        # range), dense bone reaches the threshold too: then each metal piece must also reach close to the top.
+        compressed = thr < metal_threshold(img, bodies, compressed_rule=False)
+        core = max(thr, metal_core_threshold(img, bodies, region)) if compressed else thr
     metal = filters.apply_hysteresis_threshold(img, thr, core).astype(np.uint8)
     scale = _scale_px(bodies, img.shape) if bodies else _scale_from_metal(metal, img.shape)
     if region is not None:
@@ -433,17 +524,24 @@ def detect_implants(radiograph: Radiograph, landmarks: Landmarks | None = None) 
     for da in ROD_ANGLES_DEG:
         rod_mask |= cv2.morphologyEx(metal, cv2.MORPH_OPEN, _line_kernel(length, axis_deg + da))
     rods, rod_width = _rods(rod_mask, scale, check_width=bool(bodies))
+    ap_screws: list[Screw] = []
     if radiograph.view is View.AP:
         centres = [bodies[lv].mean(0) for lv in (Level.L5, Level.S1) if lv in bodies]
-        ap_rods = _ap_rods(metal, img, axis, scale, np.mean(centres, axis=0) if centres else None)
+        midline = np.mean(centres, axis=0) if centres else None
+        sides: list[tuple[np.ndarray, tuple[int, int], np.ndarray]] = []
+        ap_rods = _ap_rods(metal, img, axis, scale, midline, sides)
         if ap_rods:
             rods = ap_rods
+            if bodies and midline is not None:
+                ap_screws = _ap_screws(sides, bodies, midline, axis, scale)
     # screws: elongated pieces of what is left
     grow = max(1, int(round(rod_width * 0.6)))
     grown_rods = cv2.dilate(rod_mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
     rest = (metal.astype(bool) & ~grown_rods.astype(bool)).astype(np.uint8)
     rest = _drop_small(rest, min_area)
     screws, leftovers = _screws(rest, bodies, scale, _disc_region(bodies, 1.0))
+    if ap_screws:
+        screws = ap_screws
     cage = _cage(leftovers, bodies, scale, img.shape)
     if landmarks is not None and radiograph.view is not View.AP and (screws or rods or cage is not None):
         screws = _fill_by_fit(radiograph, landmarks, bodies, scale, screws, warnings)
@@ -585,13 +683,19 @@ def _resample(polyline: tuple[Point, ...], step: float) -> tuple[np.ndarray, np.
 
 
 def _ap_rods(
-    metal: np.ndarray, img: np.ndarray, axis: np.ndarray, scale: float, midline: np.ndarray | None = None
+    metal: np.ndarray,
+    img: np.ndarray,
+    axis: np.ndarray,
+    scale: float,
+    midline: np.ndarray | None = None,
+    sides: list[tuple[np.ndarray, tuple[int, int], np.ndarray]] | None = None,
 ) -> list[Rod]:
     """AP film: one rod per side, as the ridge path through that side's metal from its cranial to its caudal end.
 
     On an AP film each side's rod, screw heads and screws are one piece of metal (the converging screws leave the heads
-    medially), so a line opening cannot separate the rod. The metal is closed with a disc of
-    :data:`ROD_MAX_GAP_FRACTION` x the scale (gaps up to that size are bridged), each piece long enough along the
+    medially), so a line opening cannot separate the rod. Each side of the midline is closed with lines of
+    :data:`ROD_MAX_GAP_FRACTION` x the scale within :data:`AP_CLOSE_ANGLES_DEG` of the spine axis (gaps up to that size
+    along the rod are bridged), each piece long enough along the
     spine axis (:data:`ROD_OPENING_FRACTION`) is a side, and its centre line is the cheapest path between its
     extreme points along the spine axis when every pixel costs 1 / (distance to the metal edge): the path keeps to the
     middle of the metal, through the screw heads and along the rod. Gaps are where the path crosses bridged pixels
@@ -599,7 +703,7 @@ def _ap_rods(
     from skimage.graph import route_through_array
 
     r = max(1, int(round(0.5 * ROD_MAX_GAP_FRACTION * scale)))
-    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2)
+    axis_deg = math.degrees(math.atan2(axis[1], axis[0]))
     # each side on its own (the midline: through the centre of the metal, along the spine axis), so that closing
     # cannot bridge the left and right hardware through screw tips that converge near the midline or a cage
     ys, xs = np.nonzero(metal)
@@ -611,7 +715,10 @@ def _ap_rods(
     pieces = []
     for half in (side, ~side):
         m = metal & half.astype(np.uint8)
-        closed = (cv2.morphologyEx(m, cv2.MORPH_CLOSE, disc) & half.astype(np.uint8)) | m
+        closed = m.copy()
+        for da in AP_CLOSE_ANGLES_DEG:  # a line closing bridges a gap along the rod; a disc would need to be wider
+            closed |= cv2.morphologyEx(m, cv2.MORPH_CLOSE, _line_kernel(2 * r + 1, axis_deg + da))
+        closed &= half.astype(np.uint8)
         n, lab, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
         pieces += [(lab, stats[k, :4], k) for k in range(1, n)]
     rods = []
@@ -648,8 +755,81 @@ def _ap_rods(
                 continue
             gaps.append((_pt(path[a - 1]), _pt(path[b + 1])))
         rods.append(_rod_with_dips(Rod(tuple(poly), width, tuple(gaps)), img, metal))
+        if sides is not None:
+            sides.append((sub_metal, (int(x0), int(y0)), path))
     rods.sort(key=lambda rod: float(np.mean([p[0] for p in rod.polyline])))
     return rods
+
+
+def _ap_screws(
+    sides: list[tuple[np.ndarray, tuple[int, int], np.ndarray]],
+    bodies: dict[Level, np.ndarray],
+    midline: np.ndarray,
+    axis: np.ndarray,
+    scale: float,
+) -> list[Screw]:
+    """AP film: pedicle screws as the metal that reaches into a vertebral body from its side's rod.
+
+    For each side's metal (:func:`_ap_rods`) and each body outline it enters, the tip is the metal pixel inside the
+    body nearest the midline (converging screws point medially); the screw runs from there along the cheapest path
+    through the metal (cost 1 / distance to the edge) back to the rod's centre line, and ends where that path enters
+    the screw head (the metal grows wider than :data:`AP_HEAD_WIDENING` x the shaft). Screws shorter than
+    :data:`AP_SCREW_MIN_FRACTION` of the scale are dropped."""
+    from skimage.graph import MCP_Geometric
+
+    out = []
+    normal = np.array([axis[1], -axis[0]])
+    for sub, (x0, y0), path in sides:
+        h, w = sub.shape
+        dist = cv2.distanceTransform(np.pad(sub, 1), cv2.DIST_L2, 5)[1:-1, 1:-1]
+        cost = np.where(sub > 0, 1.0 / (dist + 0.5), np.inf)
+        # the rod's cranial end (the first point of the side's path): converging screws leave their heads medially
+        # and caudally, so the way from a screw tip to it runs up the screw, through the head and along the rod
+        top = (int(np.clip(path[0, 1] - y0, 0, h - 1)), int(np.clip(path[0, 0] - x0, 0, w - 1)))
+        for lv, poly in bodies.items():
+            m = np.zeros(sub.shape, np.uint8)
+            cv2.fillPoly(m, [np.round(poly - [x0, y0]).astype(np.int32)], 1)
+            ys, xs = np.nonzero(m.astype(bool) & (sub > 0))
+            if len(xs) == 0:
+                continue
+            side_dist = np.abs((xs + x0 - midline[0]) * normal[0] + (ys + y0 - midline[1]) * normal[1])
+            k = int(np.argmin(side_dist))
+            tip = (int(ys[k]), int(xs[k]))
+            mcp = MCP_Geometric(np.where(np.isfinite(cost), cost, 1e9), fully_connected=True)
+            mcp.find_costs([tip], [top])
+            route = np.asarray(mcp.traceback(top), float)  # tip -> rod's cranial end, (row, col)
+            if len(route) < 4:
+                continue
+            widths = dist[route[:, 0].astype(int), route[:, 1].astype(int)]
+            n_half = max(3, len(route) // 3)
+            shaft_w = float(np.median(widths[1:n_half])) if n_half > 1 else float(widths[0])
+            wide = np.flatnonzero(widths > AP_HEAD_WIDENING * shaft_w)
+            wide = wide[wide >= n_half // 2]
+            stop = int(wide[0]) if len(wide) else len(route) - 1
+            shaft = route[: stop + 1][:, ::-1] + [x0, y0]  # (x, y)
+            if len(shaft) < 3 or np.hypot(*(shaft[-1] - shaft[0])) < AP_SCREW_MIN_FRACTION * scale:
+                continue
+            c = shaft.mean(0)
+            d = np.linalg.svd(shaft - c, full_matrices=False)[2][0]
+            t = (shaft - c) @ d
+            a_end, b_end = c + d * t.min(), c + d * t.max()
+            tip_xy = np.array([tip[1] + x0, tip[0] + y0], float)
+            head, tip_pt = (
+                (a_end, b_end) if np.hypot(*(b_end - tip_xy)) < np.hypot(*(a_end - tip_xy)) else (b_end, a_end)
+            )
+            # the tip may lie beyond the body outline (a projected corner): follow the metal along the axis
+            u = (tip_pt - head) / max(float(np.hypot(*(tip_pt - head))), 1e-9)
+            q = tip_pt.copy()
+            while True:
+                nxt = q + 0.5 * u
+                r, cc = int(round(nxt[1] - y0)), int(round(nxt[0] - x0))
+                if not (0 <= r < h and 0 <= cc < w) or not sub[r, cc]:
+                    break
+                q = nxt
+            tip_pt = q
+            out.append(Screw(_pt(head), _pt(tip_pt), 2.0 * shaft_w, lv))
+    out.sort(key=lambda sc: (sc.level.index if sc.level else 99, sc.head[0]))
+    return out
 
 
 def _runs(mask: np.ndarray) -> tuple[np.ndarray, int]:
