@@ -201,13 +201,18 @@ def spineweb_pairs(n: int, seed: int = 2000) -> Iterator[Pair]:
         )
 
 
-def simulated_pairs(out: Path, seeds: tuple[int, ...] = (0,)) -> Iterator[Pair]:
-    """Flexion/extension pairs from simulated journeys (contract in notes/TEAM.md), when fusionwatch.sim exists.
+SIM_SIZES: tuple[tuple[int, int], ...] = ((400, 500), (1000, 1250))
+"""Film sizes of the simulated journeys: the scenario tests' small films (0.74 mm px) and the demo size (0.30 mm px)."""
 
-    True motion = extension minus flexion of the true ``segmental_lordosis_<level>`` and ``slip_mm_<level>`` in each
-    film's ``truth["measurements"]`` (the same definitions as the registration's angle and translation)."""
+
+def simulated_pairs(out: Path, seeds: tuple[int, ...] = (1, 2), size: tuple[int, int] = (1000, 1250)) -> Iterator[Pair]:
+    """Every flexion/extension pair of every scenario's journey (:func:`fusionwatch.sim.simulate_journey`) for the
+    given seeds and film size, with the simulator's landmark files.
+
+    True motion = extension minus flexion of ``truth["motion"]`` (each film's L4-L5 / L5-S1 rotation and translation
+    relative to the neutral posture; the same definitions as the registration's angle and slip change)."""
     try:
-        from fusionwatch.sim import simulate_journey  # type: ignore[attr-defined]
+        from fusionwatch.sim import SCENARIOS, simulate_journey
     except ImportError:
         print("  fusionwatch.sim.simulate_journey not available: skipped")
         return
@@ -215,17 +220,19 @@ def simulated_pairs(out: Path, seeds: tuple[int, ...] = (0,)) -> Iterator[Pair]:
 
     from fusionwatch.io import read_landmarks, read_radiograph
 
-    for scenario in ("pseudarthrosis", "solid-fusion", "screw-loosening"):
-        for seed in seeds:
+    for seed in seeds:
+        for scenario in SCENARIOS:
+            folder = out / f"{scenario}-{seed}-{size[0]}x{size[1]}"
             try:
-                path = simulate_journey(scenario, seed, out / f"{scenario}-{seed}")
+                path = folder / "journey.json"
+                if not path.exists():
+                    path = simulate_journey(scenario, seed, folder, size=size)
             except Exception as exc:  # noqa: BLE001 - a missing scenario must not stop the benchmark
                 print(f"  simulate_journey({scenario!r}, {seed}) failed: {exc}")
                 continue
             journey = json.loads(Path(path).read_text())
-            films = journey["films"]
             by_visit: dict[str, dict[str, dict]] = {}
-            for f in films:
+            for f in journey["films"]:
                 if f["view"] in ("flexion", "extension"):
                     by_visit.setdefault(f["visit"], {})[f["view"]] = f
             for pair in by_visit.values():
@@ -233,31 +240,24 @@ def simulated_pairs(out: Path, seeds: tuple[int, ...] = (0,)) -> Iterator[Pair]:
                     continue
                 base = Path(path).parent
                 fl, ex = pair["flexion"], pair["extension"]
-                flex = read_radiograph(base / fl["file"], view=View.FLEXION)
-                ext = read_radiograph(base / ex["file"], view=View.EXTENSION)
-                truth = {}
+                truth: dict[str, dict[str, float | None]] = {}
                 for level in ("L4-L5", "L5-S1"):
-                    key = level.replace("-", "_")
-                    t_f, t_e = (f.get("truth", {}).get("measurements", f.get("truth", {})) for f in (fl, ex))
-                    ang = [t.get(f"segmental_lordosis_{key}") for t in (t_f, t_e)]
-                    slip = [t.get(f"slip_mm_{key}") for t in (t_f, t_e)]
-                    if None in ang:
-                        continue
+                    k = level.replace("-", "_")
+                    mf, me = fl["truth"]["motion"], ex["truth"]["motion"]
                     truth[level] = {
-                        "angle_deg": ang[1] - ang[0],
-                        "translation_mm": None if None in slip else slip[1] - slip[0],
+                        "angle_deg": me[f"{k}_rotation_deg"] - mf[f"{k}_rotation_deg"],
+                        "translation_mm": me[f"{k}_translation_mm"] - mf[f"{k}_translation_mm"],
                         "translation_percent": None,
                     }
-                if truth:
-                    yield Pair(
-                        flex,
-                        ext,
-                        read_landmarks(base / fl["landmarks"]),
-                        read_landmarks(base / ex["landmarks"]),
-                        truth,
-                        tuple(truth),
-                        f"sim:{scenario}",
-                    )
+                yield Pair(
+                    read_radiograph(base / fl["file"], view=View.FLEXION),
+                    read_radiograph(base / ex["file"], view=View.EXTENSION),
+                    read_landmarks(base / fl["landmarks"]),
+                    read_landmarks(base / ex["landmarks"]),
+                    truth,
+                    tuple(truth),
+                    f"sim {size[0]}x{size[1]}",
+                )
 
 
 # ------------------------------------------------------------------------------------------------------------ running
@@ -394,6 +394,43 @@ def report(rows: dict[str, list[dict[str, float]]]) -> str:
     return "\n".join(lines)
 
 
+def level_report(rows: dict[str, list[dict[str, float]]]) -> str:
+    """Per source and level: error bias (mean), SD, robust SD (1.4826 x MAD), max, and the coverage of the reported
+    95 % interval (share of levels with |error| <= 1.96 reported SD), for angle and translation."""
+    lines = [
+        "| pairs | level | n | angle error bias / SD / robust SD / max (deg) | angle 95 % coverage | translation error "
+        "bias / SD / robust SD / max (mm) | translation 95 % coverage | median reported SD angle / translation | "
+        "landmark-difference angle / translation error SD |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for label, rs in rows.items():
+        ok = [r for r in rs if not r.get("failed")]
+        for level in sorted({str(r["level"]) for r in ok}):
+            sel = [r for r in ok if r["level"] == level]
+            cells = []
+            for err, sd in (("angle_err", "angle_sd"), ("trans_err", "trans_sd")):
+                pairs = [(r[err], r[sd]) for r in sel if err in r and sd in r]
+                if not pairs:
+                    cells += ["-", "-"]
+                    continue
+                e = np.array([p[0] for p in pairs], float)
+                s_ = np.array([p[1] for p in pairs], float)
+                rob = 1.4826 * float(np.median(np.abs(e - np.median(e))))
+                sd_txt = f"{e.std(ddof=1):.3f}" if e.size > 1 else "-"
+                cells.append(f"{e.mean():+.3f} / {sd_txt} / {rob:.3f} / {np.abs(e).max():.2f}")
+                cover = int(np.sum(np.abs(e) <= 1.96 * s_))
+                cells.append(f"{cover}/{e.size} ({100 * cover / e.size:.0f} %)")
+            med_a = float(np.median([r["angle_sd"] for r in sel]))
+            med_t = float(np.median([r["trans_sd"] for r in sel if "trans_sd" in r] or [float("nan")]))
+            _, lsd, _ = _stat(sel, "lm_angle_err")
+            _, ltsd, _ = _stat(sel, "lm_trans_err")
+            lines.append(
+                f"| {label} | {level} | {len(sel)} | {cells[0]} | {cells[1]} | {cells[2]} | {cells[3]} | "
+                f"{med_a:.2f} / {med_t:.2f} | {lsd:.2f} / {ltsd:.2f} |"
+            )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     n = int(argv[0]) if argv and argv[0].isdigit() else 24
@@ -401,14 +438,29 @@ def main(argv: list[str] | None = None) -> None:
     rows: dict[str, list[dict[str, float]]] = {}
     rows.update(evaluate(synthetic_pairs(n)))
     rows.update(evaluate(spineweb_pairs(n)))
-    with tempfile.TemporaryDirectory() as tmp:
-        rows.update(evaluate(simulated_pairs(Path(tmp))))
     print(report(rows))
+    print(level_report(rows))
+    # simulated journeys: every scenario, several seeds, two film sizes; exact landmark files (registration precision
+    # and coverage), then with re-click noise (side by side with the landmark-difference method)
+    seeds = tuple(range(1, 1 + max(2, n // 10)))
+    sim_dir = Path(os.environ.get("FUSIONWATCH_SIM_DIR", Path(tempfile.gettempdir()) / "fusionwatch-bench-motion-sim"))
+    from fusionwatch.sim import SIM_VERSION
+
+    sim_dir = sim_dir / f"v{SIM_VERSION}"
+    sim_rows: dict[str, list[dict[str, float]]] = {}
+    for size in SIM_SIZES:
+        exact = evaluate(simulated_pairs(sim_dir, seeds, size), noise=False)
+        sim_rows.update({f"{k}, file landmarks": v for k, v in exact.items()})
+        noisy = evaluate(simulated_pairs(sim_dir, seeds, size))
+        sim_rows.update({f"{k}, re-clicked": v for k, v in noisy.items()})
+    print(f"simulator version {SIM_VERSION}, seeds {seeds}, all scenarios")
+    print(level_report(sim_rows))
     demo_dir = Path(os.environ.get("FUSIONWATCH_DEMO_DIR", Path(tempfile.gettempdir()) / "fusionwatch-demo-journeys"))
     for detector in (False, True):
         got = evaluate(demo_pairs(demo_dir, detector), noise=False)
         pooled = {f"demo pairs, {'detector' if detector else 'file'} landmarks (no click noise)": sum(got.values(), [])}
         print(report(pooled))
+        print(level_report(pooled))
         print(demo_report(got))
     print(f"click noise SD = {CLICK_SD_FRACTION} x endplate length; total {time.perf_counter() - t0:.0f} s")
 
