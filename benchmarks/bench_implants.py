@@ -1,14 +1,21 @@
-"""Implant detection against the simulator's truth: screws (tip, axis, level), rods, hardware findings per visit.
+"""Implant detection and hardware checks against the simulator's truth.
 
-The demo journeys (``fusionwatch.sim.demo_journeys``: one per scenario, seeds 100-104, 1000 x 1250 px films) are
-generated once into OUT_DIR (reused when current). Every post-operative lateral and AP film is run through
-:func:`fusionwatch.implants.detect_implants`. A true screw counts as found when a detected screw of the same level has
-its tip within 3 mm and its axis within 5 deg. On a lateral film the left and right screws of a level superimpose, so
-one detected screw may match both (it stands for the pair). Detected screws matching no true screw are "false".
-Hardware findings: :func:`fusionwatch.implants.check_implants` between the 6-weeks lateral film (the baseline the
-follow-up uses) and each later lateral film, compared with the manifest's expected hardware findings.
+The demo journeys (``fusionwatch.sim.demo_journeys``: one per scenario, seeds 100-104, 1000 x 1250 px films; or
+``--size WxH`` for other sizes, with ``--scenarios`` to pick a few) are generated once into OUT_DIR (reused when
+current). Every post-operative lateral and AP film is run through :func:`fusionwatch.implants.detect_implants` with the
+simulator's landmark files.
 
-Run: ``nice -n 10 .venv/bin/python -m benchmarks.bench_implants [OUT_DIR]``.
+- Screws: a true screw counts as found when a detected screw of the same level has its tip within 3 mm and its axis
+  within 5 deg. On a lateral film the left and right screws of a level superimpose, so one detected screw may match
+  both (it stands for the pair). Detected screws matching no true screw are "false".
+- Screw-endplate angle change (:func:`fusionwatch.implants.screw_angle_change`) between the 6-weeks lateral film (the
+  follow-up's baseline) and each later one, against the truth (the mean of the left and right screws' true axes
+  against the true endplate): error, SD and error / SD.
+- Hardware findings as the ingest makes them: :func:`fusionwatch.implants.check_implants` between the 6-weeks lateral
+  and each later lateral film, and between the immediate post-operative AP film and each later AP film, against the
+  manifest's expected hardware findings.
+
+Run: ``nice -n 10 .venv/bin/python -m benchmarks.bench_implants [OUT_DIR] [--size 2000x2500] [--scenarios a,b]``.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import json
 import math
 import sys
 import tempfile
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -46,24 +54,42 @@ def _match(found, truth, mm: float, lateral: bool) -> tuple[int, int, list[float
     return n_found, len(found.screws) - len(used), tips, axes
 
 
+def _true_angle(truth_screws: list[dict], landmarks, spacing, level) -> float:
+    """Mean true screw-endplate angle of a level's screws (deg, image axes, on mm coordinates)."""
+    from fusionwatch.implants.checks import _endplate
+
+    a, p = (np.asarray(q, float) * [spacing.dx_mm, spacing.dy_mm] for q in _endplate(landmarks, level))
+    e = math.atan2(*(p - a)[::-1])
+    out = []
+    for t in truth_screws:
+        if t["id"].split(".")[0] != level.value:
+            continue
+        ax = np.asarray(t["axis"], float) * [spacing.dx_mm, spacing.dy_mm]
+        out.append((math.degrees(math.atan2(ax[1], ax[0]) - e) + 90.0) % 180.0 - 90.0)
+    return float(np.mean(out))
+
+
 def evaluate(journey: Path) -> dict:
-    from fusionwatch.implants import check_implants, detect_implants
+    from fusionwatch.anatomy import Level
+    from fusionwatch.implants import check_implants, detect_implants, screw_angle_change
     from fusionwatch.io import read_landmarks, read_radiograph
 
     data = json.loads(journey.read_text())
     st: dict = defaultdict(list)
-    laterals = {}
+    films: dict[tuple[str, str], tuple] = {}
     for f in data["films"]:
         if f["view"] not in ("lateral", "ap"):
             continue
         film = read_radiograph(journey.parent / f["file"])
         lm = read_landmarks(journey.parent / f["landmarks"])
+        t0 = time.perf_counter()
         found = detect_implants(film, lm)
+        st["seconds"].append(time.perf_counter() - t0)
         truth = f["truth"].get("implants")
-        if f["view"] == "lateral":
-            laterals[f["visit"]] = (film, lm, found)
+        films[(f["visit"], f["view"])] = (film, lm, found, truth)
         if not truth:
             st["preop_false"].append(len(found.screws))
+            st["preop_rods"].append(len(found.rods))
             continue
         mm = film.spacing.dx_mm if film.spacing else 1.0
         n, false, tips, axes = _match(found, truth["screws"], mm, f["view"] == "lateral")
@@ -74,54 +100,115 @@ def evaluate(journey: Path) -> dict:
         st[f"{v}_tip"] += tips
         st[f"{v}_axis"] += axes
         st[f"{v}_rods"].append(len(found.rods))
-    hw = {}
-    if "6-weeks" in laterals:
-        bf, bl, bi = laterals["6-weeks"]
-        for visit, (cf, cl, ci) in laterals.items():
-            if visit in ("pre-op", "immediate-post-op", "6-weeks"):
-                continue
-            got = sorted({k.kind.removesuffix("_suspected") for k in check_implants(bf, bl, bi, cf, cl, ci)})
-            want = sorted(
-                k.removesuffix("_suspected")
-                for k in data["expected"].get(visit, {}).get("findings", [])
-                if k.startswith(HARDWARE)
-            )
-            hw[visit] = (want, got)
-    st["hardware"] = hw
+    hw, angles = {}, []
+    pairs = []
+    if ("6-weeks", "lateral") in films:
+        pairs += [("6-weeks", v, "lateral") for (v, view) in films if view == "lateral"]
+    if ("immediate-post-op", "ap") in films:
+        pairs += [("immediate-post-op", v, "ap") for (v, view) in films if view == "ap"]
+    for base, visit, view in pairs:
+        if visit in ("pre-op", "immediate-post-op", "6-weeks"):
+            continue
+        bf, bl, bi, bt = films[(base, view)]
+        cf, cl, ci, ct = films[(visit, view)]
+        got = {k.kind.removesuffix("_suspected") for k in check_implants(bf, bl, bi, cf, cl, ci)}
+        hw.setdefault(visit, set()).update(got)
+        if view != "lateral":
+            continue
+        for r in screw_angle_change(bi, bl, ci, cl):
+            lv = Level(r["level"])
+            true = _true_angle(ct["screws"], cl, cf.spacing, lv) - _true_angle(bt["screws"], bl, bf.spacing, lv)
+            angles.append((data["scenario"], visit, r["level"], r["change_deg"], true, r["sd_deg"], r["call"]))
+    want = {
+        visit: {k.removesuffix("_suspected") for k in e.get("findings", []) if k.startswith(HARDWARE)}
+        for visit, e in data["expected"].items()
+    }
+    st["hardware"] = {v: (sorted(want.get(v, set())), sorted(got)) for v, got in hw.items()}
+    st["angles"] = angles
     return st
 
 
+def _journeys(out: Path, size: tuple[int, int], scenarios: list[str] | None) -> list[Path]:
+    from fusionwatch.sim import demo_journeys
+    from fusionwatch.sim.demo import DEMO_SEEDS
+    from fusionwatch.sim.journey import SIM_VERSION, simulate_journey
+
+    if size == (1000, 1250) and not scenarios:
+        return demo_journeys(out)
+    paths = []
+    for name in scenarios or list(DEMO_SEEDS):
+        d = out / f"{name}-{size[0]}x{size[1]}"
+        path = d / "journey.json"
+        stamp = d / ".bench-version"
+        if not (path.is_file() and stamp.is_file() and stamp.read_text() == SIM_VERSION):
+            simulate_journey(name, DEMO_SEEDS[name], d, size=size)
+            stamp.write_text(SIM_VERSION)
+        paths.append(path)
+    return paths
+
+
 def main(argv: list[str] | None = None) -> None:
-    argv = sys.argv[1:] if argv is None else argv
+    argv = list(sys.argv[1:] if argv is None else argv)
+    size, scenarios = (1000, 1250), None
+    if "--size" in argv:
+        i = argv.index("--size")
+        w, h = argv[i + 1].lower().split("x")
+        size = (int(w), int(h))
+        del argv[i : i + 2]
+    if "--scenarios" in argv:
+        i = argv.index("--scenarios")
+        scenarios = argv[i + 1].split(",")
+        del argv[i : i + 2]
     try:
-        from fusionwatch.sim import demo_journeys
+        from fusionwatch.sim.journey import SIM_VERSION
     except ImportError:
-        print("fusionwatch.sim.demo_journeys not available: nothing to benchmark")
+        print("fusionwatch.sim not available: nothing to benchmark")
         return
     out = Path(argv[0]) if argv else Path(tempfile.mkdtemp(prefix="bench_implants_"))
-    paths = demo_journeys(out)
+    paths = _journeys(out, size, scenarios)
+    print(f"SIM_VERSION {SIM_VERSION}, films {size[0]} x {size[1]} px\n")
     print(
         "| scenario | view | films | true screws | found (tip <= 3 mm, axis <= 5 deg) | false screws | "
         "tip error mean (mm) | axis error mean (deg) | rods per film (truth 2) |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
     total: dict = defaultdict(list)
-    hardware = {}
+    hardware, angles = {}, []
     for path in paths:
         st = evaluate(path)
         name = json.loads(path.read_text())["scenario"]
         hardware[name] = st["hardware"]
+        angles += st["angles"]
         for v in ("lateral", "ap"):
             if not st[f"{v}_true"]:
                 continue
             for k in ("true", "found", "false", "tip", "axis", "rods"):
                 total[f"{v}_{k}"] += st[f"{v}_{k}"]
             print(_row(name, v, st))
-        total["preop_false"] += st["preop_false"]
+        for k in ("preop_false", "preop_rods", "seconds"):
+            total[k] += st[k]
     for v in ("lateral", "ap"):
         if total[f"{v}_true"]:
-            print(_row("all", v, total))
-    print(f"\nFalse screws on pre-operative films (lateral + AP): {int(sum(total['preop_false']))}")
+            print(_row("**all**", v, total))
+    print(
+        f"\nPre-operative films (no metal; lateral + AP): {int(sum(total['preop_false']))} false screws, "
+        f"{int(sum(total['preop_rods']))} false rods. detect_implants: mean {np.mean(total['seconds']):.2f} s per "
+        f"film, max {np.max(total['seconds']):.2f} s."
+    )
+    if angles:
+        err = np.array([a[3] - a[4] for a in angles])
+        z = err / np.array([a[5] for a in angles])
+        print(
+            f"\nScrew-endplate angle change vs the 6-weeks film ({len(angles)} screw pairs): error rms "
+            f"{np.sqrt(np.mean(err**2)):.2f} deg, max {np.max(np.abs(err)):.2f} deg; error / SD rms "
+            f"{np.sqrt(np.mean(z**2)):.2f}, max {np.max(np.abs(z)):.2f}; median SD "
+            f"{np.median([a[5] for a in angles]):.2f} deg."
+        )
+        print("\n| scenario | visit | level | change (deg) | truth (deg) | SD (deg) | call vs 1.9 deg |")
+        print("|---|---|---|---|---|---|---|")
+        for a in angles:
+            if abs(a[4]) > 0.5 or a[6] != "below":
+                print(f"| {a[0]} | {a[1]} | {a[2]} | {a[3]:+.2f} | {a[4]:+.2f} | {a[5]:.2f} | {a[6]} |")
     print("\n| scenario | visit | expected hardware findings | found |")
     print("|---|---|---|---|")
     for name, hw in hardware.items():

@@ -109,6 +109,11 @@ background)."""
 BRIDGE_COST = 20.0
 """Path cost of one pixel bridged by the closing (not metal), against ~0.3-2 for a metal pixel (1 / distance to the
 metal edge): the AP rod path crosses a bridge only where the metal has no way round it."""
+LATERAL_SCREW_LENGTH_MM = (25.0, 60.0)
+"""Plausible projected length of a pedicle screw's visible shaft on a lateral film (35-55 mm screws converging by up to
+~25 deg, partly hidden by the head): a threshold piece outside it is a fragment or screw + head + rod."""
+LATERAL_SCREW_LENGTH_FRACTION = (0.6, 1.5)
+"""The same for uncalibrated films, as a fraction of the mean endplate length (~40 mm)."""
 AP_CLOSE_ANGLES_DEG = (-30.0, -15.0, 0.0, 15.0, 30.0)
 """Directions (from the spine axis) of the line closings that bridge a rod break on an AP film (rods run within about
 30 deg of the spine axis there)."""
@@ -542,6 +547,17 @@ def detect_implants(radiograph: Radiograph, landmarks: Landmarks | None = None) 
     screws, leftovers = _screws(rest, bodies, scale, _disc_region(bodies, 1.0))
     if ap_screws:
         screws = ap_screws
+    elif bodies and radiograph.view is not View.AP:
+        # a level whose threshold screw has an implausible length (a piece of it, or screw + head + rod) takes the
+        # screw found from the body outwards when that one's length is plausible
+        def plausible(sc: Screw) -> bool:
+            return _plausible_length(sc, radiograph.spacing, scale)
+
+        for lv, routed in _lateral_screws(metal, bodies, scale).items():
+            same = [sc for sc in screws if sc.level is lv]
+            if plausible(routed) and not any(plausible(sc) for sc in same):
+                screws = [sc for sc in screws if sc.level is not lv] + [routed]
+        screws.sort(key=lambda sc: (sc.level.index if sc.level else 99, sc.head[0]))
     cage = _cage(leftovers, bodies, scale, img.shape)
     if landmarks is not None and radiograph.view is not View.AP and (screws or rods or cage is not None):
         screws = _fill_by_fit(radiograph, landmarks, bodies, scale, screws, warnings)
@@ -775,8 +791,6 @@ def _ap_screws(
     through the metal (cost 1 / distance to the edge) back to the rod's centre line, and ends where that path enters
     the screw head (the metal grows wider than :data:`AP_HEAD_WIDENING` x the shaft). Screws shorter than
     :data:`AP_SCREW_MIN_FRACTION` of the scale are dropped."""
-    from skimage.graph import MCP_Geometric
-
     out = []
     normal = np.array([axis[1], -axis[0]])
     for sub, (x0, y0), path in sides:
@@ -795,40 +809,106 @@ def _ap_screws(
             side_dist = np.abs((xs + x0 - midline[0]) * normal[0] + (ys + y0 - midline[1]) * normal[1])
             k = int(np.argmin(side_dist))
             tip = (int(ys[k]), int(xs[k]))
-            mcp = MCP_Geometric(np.where(np.isfinite(cost), cost, 1e9), fully_connected=True)
-            mcp.find_costs([tip], [top])
-            route = np.asarray(mcp.traceback(top), float)  # tip -> rod's cranial end, (row, col)
-            if len(route) < 4:
-                continue
-            widths = dist[route[:, 0].astype(int), route[:, 1].astype(int)]
-            n_half = max(3, len(route) // 3)
-            shaft_w = float(np.median(widths[1:n_half])) if n_half > 1 else float(widths[0])
-            wide = np.flatnonzero(widths > AP_HEAD_WIDENING * shaft_w)
-            wide = wide[wide >= n_half // 2]
-            stop = int(wide[0]) if len(wide) else len(route) - 1
-            shaft = route[: stop + 1][:, ::-1] + [x0, y0]  # (x, y)
-            if len(shaft) < 3 or np.hypot(*(shaft[-1] - shaft[0])) < AP_SCREW_MIN_FRACTION * scale:
-                continue
-            c = shaft.mean(0)
-            d = np.linalg.svd(shaft - c, full_matrices=False)[2][0]
-            t = (shaft - c) @ d
-            a_end, b_end = c + d * t.min(), c + d * t.max()
-            tip_xy = np.array([tip[1] + x0, tip[0] + y0], float)
-            head, tip_pt = (
-                (a_end, b_end) if np.hypot(*(b_end - tip_xy)) < np.hypot(*(a_end - tip_xy)) else (b_end, a_end)
-            )
-            # the tip may lie beyond the body outline (a projected corner): follow the metal along the axis
-            u = (tip_pt - head) / max(float(np.hypot(*(tip_pt - head))), 1e-9)
-            q = tip_pt.copy()
-            while True:
-                nxt = q + 0.5 * u
-                r, cc = int(round(nxt[1] - y0)), int(round(nxt[0] - x0))
-                if not (0 <= r < h and 0 <= cc < w) or not sub[r, cc]:
-                    break
-                q = nxt
-            tip_pt = q
-            out.append(Screw(_pt(head), _pt(tip_pt), 2.0 * shaft_w, lv))
+            screw = _screw_along_route(sub, dist, cost, tip, top, (x0, y0), lv, scale)
+            if screw is not None:
+                out.append(screw)
     out.sort(key=lambda sc: (sc.level.index if sc.level else 99, sc.head[0]))
+    return out
+
+
+def _screw_along_route(
+    sub: np.ndarray,
+    dist: np.ndarray,
+    cost: np.ndarray,
+    tip: tuple[int, int],
+    target: tuple[int, int],
+    origin: tuple[int, int],
+    level: Level,
+    scale: float,
+) -> Screw | None:
+    """The screw from ``tip`` (row, col in the crop ``sub`` at ``origin`` = (x0, y0)) along the cheapest path through
+    the metal towards ``target``, up to where the metal widens into the head (:data:`AP_HEAD_WIDENING`); its axis is the
+    principal axis of that stretch, its tip followed along the axis to the end of the metal."""
+    from skimage.graph import MCP_Geometric
+
+    h, w = sub.shape
+    x0, y0 = origin
+    mcp = MCP_Geometric(np.where(np.isfinite(cost), cost, 1e9), fully_connected=True)
+    mcp.find_costs([tip], [target])
+    route = np.asarray(mcp.traceback(target), float)  # tip -> target, (row, col)
+    if len(route) < 4:
+        return None
+    widths = dist[route[:, 0].astype(int), route[:, 1].astype(int)]
+    n_half = max(3, len(route) // 3)
+    shaft_w = float(np.median(widths[1:n_half]))
+    wide = np.flatnonzero(widths > AP_HEAD_WIDENING * shaft_w)
+    wide = wide[wide >= n_half // 2]
+    stop = int(wide[0]) if len(wide) else len(route) - 1
+    shaft = route[: stop + 1][:, ::-1] + [x0, y0]  # (x, y)
+    if len(shaft) < 3 or np.hypot(*(shaft[-1] - shaft[0])) < AP_SCREW_MIN_FRACTION * scale:
+        return None
+    c = shaft.mean(0)
+    d = np.linalg.svd(shaft - c, full_matrices=False)[2][0]
+    t = (shaft - c) @ d
+    a_end, b_end = c + d * t.min(), c + d * t.max()
+    tip_xy = np.array([tip[1] + x0, tip[0] + y0], float)
+    near_b = np.hypot(*(b_end - tip_xy)) < np.hypot(*(a_end - tip_xy))
+    head, tip_pt = (a_end, b_end) if near_b else (b_end, a_end)
+    # the tip may lie beyond the body outline (a projected corner): follow the metal along the axis
+    u = (tip_pt - head) / max(float(np.hypot(*(tip_pt - head))), 1e-9)
+    q = tip_pt.copy()
+    while True:
+        nxt = q + 0.5 * u
+        r, cc = int(round(nxt[1] - y0)), int(round(nxt[0] - x0))
+        if not (0 <= r < h and 0 <= cc < w) or not sub[r, cc]:
+            break
+        q = nxt
+    return Screw(_pt(head), _pt(q), 2.0 * shaft_w, level)
+
+
+def _plausible_length(screw: Screw, spacing: Spacing | None, scale: float) -> bool:
+    """A lateral screw's projected length is within :data:`LATERAL_SCREW_LENGTH_MM` (calibrated films) or within
+    :data:`LATERAL_SCREW_LENGTH_FRACTION` of the endplate length (otherwise)."""
+    if spacing is not None:
+        lo, hi = LATERAL_SCREW_LENGTH_MM
+        return lo <= screw.length_mm(spacing) <= hi
+    lo, hi = LATERAL_SCREW_LENGTH_FRACTION
+    return lo * scale <= screw.length_px <= hi * scale
+
+
+def _lateral_screws(metal: np.ndarray, bodies: dict[Level, np.ndarray], scale: float) -> dict[Level, Screw]:
+    """Lateral film: per instrumented body, the screw (the superimposed pair) as the metal reaching into it.
+
+    The tip is the metal pixel inside the body farthest towards the anterior wall; the screw follows the metal from
+    there towards the most posterior point of that piece of metal (the screw heads and the rod), up to where it widens
+    into the head (:func:`_screw_along_route`). On films where the rod, heads and screws are one piece of metal (a
+    line opening does not separate them), this keeps each screw to its own shaft."""
+    out: dict[Level, Screw] = {}
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(metal.astype(np.uint8), connectivity=8)
+    for lv in (Level.L4, Level.L5, Level.S1):
+        if lv not in bodies:
+            continue
+        poly = bodies[lv]
+        ant = (poly[0] + poly[3]) / 2 - (poly[1] + poly[2]) / 2
+        ant = ant / max(float(np.hypot(*ant)), 1e-9)
+        m = np.zeros(metal.shape, np.uint8)
+        cv2.fillPoly(m, [np.round(poly).astype(np.int32)], 1)
+        ys, xs = np.nonzero((m > 0) & (metal > 0))
+        if len(xs) < 5:
+            continue
+        k = int(np.argmax(xs * ant[0] + ys * ant[1]))
+        comp = lab[ys[k], xs[k]]
+        x0, y0, w, h = stats[comp, :4]
+        sub = (lab[y0 : y0 + h, x0 : x0 + w] == comp).astype(np.uint8)
+        cy, cx = np.nonzero(sub)
+        j = int(np.argmin((cx + x0) * ant[0] + (cy + y0) * ant[1]))
+        dist = cv2.distanceTransform(np.pad(sub, 1), cv2.DIST_L2, 5)[1:-1, 1:-1]
+        cost = np.where(sub > 0, 1.0 / (dist + 0.5), np.inf)
+        screw = _screw_along_route(
+            sub, dist, cost, (int(ys[k] - y0), int(xs[k] - x0)), (int(cy[j]), int(cx[j])), (x0, y0), lv, scale
+        )
+        if screw is not None and screw.length_px >= SCREW_MIN_LENGTH_FRACTION * scale:
+            out[lv] = screw
     return out
 
 
