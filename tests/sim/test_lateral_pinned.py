@@ -1,8 +1,9 @@
 """Pins the lateral, flexion and extension films (pixels and truth) and the AP truth to SIM_VERSION 11.
 
 The lateral detector is fine-tuned on SIM_VERSION 11 films, and simulator version 12 changed only the AP rendering
-paths (sim/render.py AP cortex and soft tissue, sim/variation.py AP soft-tissue map): a lateral-view film must stay
-byte-identical, and no view's geometric truth may move. The reference hashes were computed with the committed
+paths (sim/render.py: AP cortex, psoas, AP volume gains; sim/variation.py: the AP soft-tissue map, after the lateral
+map and its random draws; sim/journey.py: the AP films' photon count): a lateral-view film must stay byte-identical,
+and no view's geometric truth may move. The reference hashes were computed with the committed
 version-11 code (commit 970f574, 2026-11-24) before any version-12 change, by the same calls as below.
 """
 

@@ -74,3 +74,27 @@ def test_posterior_elements_stretch() -> None:
         ]
     assert np.ptp(tips) > 4.0
     assert max(corner_moves) < 3.0
+
+
+def test_ap_ct_detail_damped_outline_kept() -> None:
+    """The AP soft-tissue clean-up (version 12) removes a thin bright band inside the body (the one CT's bowel-wall
+    band, the same on every patient) and cuts finer detail, but leaves the body outline and the body's thickness."""
+    from fusionwatch.sim.variation import AP_CT_DETAIL_KEPT, _damp_ct_detail
+
+    res = 0.5
+    y = (np.arange(800) - 400) * res  # left-right, mm
+    z = np.arange(600) * res  # head-foot, mm
+    body = np.clip((160.0 - np.abs(y)) / 10.0, 0.0, 1.0)[:, None] * 250.0 * np.ones((1, len(z)))
+    band = 20.0 * np.exp(-0.5 * ((z[None, :] - 150.0) / 3.0) ** 2) * (np.abs(y - 60.0) < 50.0)[:, None]
+    blob = 15.0 * np.exp(-0.5 * (((y[:, None] + 70.0) / 12.0) ** 2 + ((z[None, :] - 200.0) / 12.0) ** 2))
+    soft = (body + band + blob).astype(np.float32)
+    out = _damp_ct_detail(soft, res)
+    iy, iz = int(np.argmin(np.abs(y - 60.0))), int(np.argmin(np.abs(z - 150.0)))
+    assert out[iy, iz] - out[iy, iz + 60] < 0.1 * 20.0  # the 7 mm band is gone (was 20 mm of water)
+    jy, jz = int(np.argmin(np.abs(y + 70.0))), int(np.argmin(np.abs(z - 200.0)))
+    bump = out[jy, jz] - out[jy, jz + 160]
+    assert 0.0 < bump < (AP_CT_DETAIL_KEPT + 0.25) * 15.0  # a 12 mm organ blob damped, not erased
+    edge = np.abs(y) > 150.0  # the skin ramp (outside the 35 mm margin) is unchanged
+    assert np.abs(out[edge] - soft[edge]).max() < 1.0
+    centre = (np.abs(y) < 20.0)[:, None] & (np.abs(z - 100.0) < 20.0)[None, :]
+    assert np.abs(out[centre] - 250.0).max() < 1.0  # the body's own thickness kept

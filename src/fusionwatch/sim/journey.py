@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 SCHEMA = "fusionwatch.sim.journey/1"
-SIM_VERSION = "11"
+SIM_VERSION = "12"
 ASD_DISC_LOSS_MM = (0.0, 0.0, 0.3, 1.2, 4.8)
 """Adjacent-segment degeneration: L4-L5 posterior disc height loss (mm) at immediate post-op, 6 weeks, 3, 6, 12 months
 (before the per-patient scale of :func:`_asd_scale`)."""
@@ -392,7 +392,7 @@ def _exposure(rng: np.random.Generator, marker: str, view: str = "lateral") -> E
     """Per-film imaging-chain settings; AP films get the lighter, less equalised look of real AP consoles."""
     ap = view == "ap"
     return Exposure(
-        photons_per_mm2=float(rng.uniform(0.9e7, 2.2e7)) * (2.5 if ap else 1.0),
+        photons_per_mm2=float(rng.uniform(0.9e7, 2.2e7)) * (1.5 if ap else 1.0),
         scatter_to_primary=float(rng.uniform(0.25, 0.5)),
         focal_spot_mm=float(rng.choice([0.6, 1.0, 1.2])),
         detector_blur_px=float(rng.uniform(0.5, 0.9)),

@@ -518,6 +518,7 @@ def line_integrals_with_metal(scene: Scene, cam: Camera) -> tuple[np.ndarray, np
         _degeneration(L, cam, pose, scene.degeneration)
     else:
         _ap_soft(L, cam, scene)
+        _psoas(L, cam, scene)
         _ap_bones(L, cam, scene)
         _ap_cortex(L, cam, scene)
     for c, r in pose.femoral_heads:
@@ -563,11 +564,11 @@ def _cage_ap(L: np.ndarray, cam: Camera, cage: CageGeom) -> None:
 
 
 AP_CORTICAL_GAIN = 0.55
-AP_TRABECULAR_GAIN = 0.2
+AP_TRABECULAR_GAIN = 0.4
 """Calibration of the 1.5 mm AP volumes against the real SpineWeb AP films (docs/simulator.md, "Realism"): the coarse
 voxels smear the thin cortex over a thick shell and overstate body contrast; these gains bring the simulated vertebral
 contrast toward the real films'."""
-AP_POSTERIOR_GAIN = 1.5
+AP_POSTERIOR_GAIN = 1.1
 """Extra weight of the lumbar posterior elements (behind the posterior vertebral wall: pedicles, transverse processes,
 laminae, spinous process) on AP films, whose thin cortices the 1.5 mm volumes under-represent (real AP films show the
 pedicle rings and transverse processes clearly)."""
@@ -634,10 +635,18 @@ def _ap_bones(L: np.ndarray, cam: Camera, scene: Scene) -> None:
     L += cv2.resize(img, (gw * k, gh * k), interpolation=cv2.INTER_LINEAR)[: cam.height, : cam.width]
 
 
-AP_TP_HALF_SPAN_MM = {"L1": 34.0, "L2": 40.0, "L3": 47.0, "L4": 43.0, "L5": 44.0}
-"""Transverse-process tip distance from the mid-plane (mm, before the patient's factor 0.9-1.15)."""
+AP_TP_HALF_SPAN_MM = {"L1": 31.0, "L2": 39.0, "L3": 48.0, "L4": 42.0, "L5": 38.0}
+"""Transverse-process tip distance from the mid-plane (mm, before the patient's factor 0.9-1.15 and a +-7 % factor per
+side and level): L3 the longest, L1 and L5 short."""
+AP_TP_RADIUS_MM = {"L1": 3.0, "L2": 3.3, "L3": 3.5, "L4": 3.9, "L5": 6.2}
+"""Transverse-process root radius (mm): L5's short, thick process."""
+AP_TP_TILT_DEG = {"L1": 4.0, "L2": 0.0, "L3": -2.0, "L4": 6.0, "L5": 16.0}
+"""Mean rise of a transverse process toward its tip (deg; L4 up a little, L5 up-and-out toward the ala)."""
 AP_ENDPLATE_MM = 0.9
 """Thickness of the cortical endplate plates added on AP films."""
+AP_ENDPLATE_CONCAVITY_MM = (1.0, 2.6)
+"""Range of the depth of the endplates' central dish (mm, per endplate): a concave plate seen edge-on is a soft band
+with a brighter rim, not a sharp line (version 12)."""
 
 
 def _splat(L: np.ndarray, cam: Camera, p3: np.ndarray, w: np.ndarray) -> None:
@@ -665,6 +674,8 @@ def _splat(L: np.ndarray, cam: Camera, p3: np.ndarray, w: np.ndarray) -> None:
 
 AP_WALL_MM = 0.8
 """Thickness of the vertebral body's cortical wall added on AP films (seen tangentially at the body's sides)."""
+AP_BODY_WAIST = 0.11
+"""Relative narrowing of the vertebral body at mid-height (the concave lateral outline; 0.07 up to version 11)."""
 
 
 def _body_wall(L: np.ndarray, cam: Camera, pose: Pose, an: Anatomy, b: str, step: float) -> None:
@@ -687,30 +698,60 @@ def _body_wall(L: np.ndarray, cam: Camera, pose: Pose, an: Anatomy, b: str, step
     V, T = np.meshgrid(v, th, indexing="ij")
     post = (1 - V)[..., None] * c["inferior.posterior"] + V[..., None] * c["superior.posterior"]
     ant = (1 - V)[..., None] * c["inferior.anterior"] + V[..., None] * c["superior.anterior"]
-    hw = ((1 - V) * hw_i + V * hw_s) * (1.0 - 0.07 * np.sin(np.pi * V))
+    hw = ((1 - V) * hw_i + V * hw_s) * (1.0 - AP_BODY_WAIST * np.sin(np.pi * V) ** 0.7)
     u = 0.5 + 0.5 * np.cos(T)
     xz = post + (ant - post) * u[..., None]
     y = hw * np.sin(T)
     ds = np.sqrt((depth / 2 * np.sin(T)) ** 2 + (hw * np.cos(T)) ** 2) * (2 * np.pi / n_th)
     p3 = pose.apply_coronal(b, np.column_stack([xz[..., 0].ravel(), y.ravel(), xz[..., 1].ravel()]))
-    w = (MU["cortical"] * 0.35 * AP_WALL_MM * (height / nv) * ds).ravel().astype(np.float32)
+    w = (MU["cortical"] * 0.28 * AP_WALL_MM * (height / nv) * ds).ravel().astype(np.float32)
+    _splat(L, cam, p3, w)
+
+
+def _tube(
+    L: np.ndarray, cam: Camera, a3: np.ndarray, b3: np.ndarray, half_y: float, half_z: float, wall: float, step: float
+) -> None:
+    """An open cortical tube of elliptic section (half-axes ``half_y`` across, ``half_z`` up; ``wall`` mm thick)
+    from ``a3`` to ``b3`` (patient mm, axis roughly along the AP ray), as splatted points. AP films (pedicles)."""
+    length = float(np.linalg.norm(b3 - a3))
+    n_s = max(4, int(length / step))
+    n_t = max(24, int(np.pi * (half_y + half_z) / step))
+    sv = (np.arange(n_s) + 0.5) / n_s
+    th = (np.arange(n_t) + 0.5) / n_t * 2 * np.pi
+    S, T = np.meshgrid(sv, th, indexing="ij")
+    p3 = a3 + S[..., None] * (b3 - a3)
+    p3 = p3.reshape(-1, 3).copy()
+    p3[:, 1] += (half_y * np.cos(T)).ravel()
+    p3[:, 2] += (half_z * np.sin(T)).ravel()
+    arc = np.sqrt((half_y * np.sin(T)) ** 2 + (half_z * np.cos(T)) ** 2) * (2 * np.pi / n_t)
+    w = (MU["cortical"] * 0.25 * wall * (length / n_s) * arc).ravel().astype(np.float32)
     _splat(L, cam, p3, w)
 
 
 def _ap_cortex(L: np.ndarray, cam: Camera, scene: Scene) -> None:
     """AP films: the thin cortical structures the 1.5 mm volumes smear out, added analytically on each lumbar
-    vertebra's pose (sagittal and coronal): the endplates (seen nearly edge-on: a bright line, an oval ring where the
-    endplate tilts), the pedicles (end-on: oval rings) and the transverse processes (bars). Appearance only."""
+    vertebra's pose (sagittal and coronal): the endplates (concave dishes with a denser rim, seen nearly edge-on: a
+    soft, slightly curved band; an oval double contour where the endplate tilts), the pedicles (end-on: oval rings)
+    and the transverse processes (tapering, per-level length, thickness and rise; L5 short and thick). Appearance
+    only."""
     an, pose = scene.anatomy, scene.pose
     rng = np.random.default_rng([scene.seed, 3131])
     tp_factor = rng.uniform(0.9, 1.15)
     tp_tilt = rng.normal(0.0, 6.0, 5)  # deg: a transverse process rises or falls toward its tip
+    # version 12: its own stream (the draws above keep their values), per endplate and per side
+    rng12 = np.random.default_rng([scene.seed, 3132])
+    concavity = rng12.uniform(*AP_ENDPLATE_CONCAVITY_MM, size=(6, 2))
+    plate_gain = rng12.uniform(0.75, 1.1, size=(6, 2))
+    tp_side = rng12.uniform(0.93, 1.07, size=(5, 2))
+    tp_bend = rng12.normal(0.0, 4.0, size=(5, 2))  # deg: the distal half bends up or down
+    ped_tilt = rng12.uniform(1.0, 2.5, size=5)  # mm: half the pedicle's fall from front to back
     px_obj = cam.pixel_mm / cam.magnification
     step = max(0.25, 0.8 * px_obj)
-    for b in ("L1", "L2", "L3", "L4", "L5", "S1"):
+    for i_b, b in enumerate(("L1", "L2", "L3", "L4", "L5", "S1")):
         c = pose.corners[b]
         width = an.warps[b].width if b in an.warps else 1.0
-        for ep in ("superior", "inferior"):
+        centre = np.mean([v for v in c.values()], axis=0)
+        for i_e, ep in enumerate(("superior", "inferior")):
             if f"{ep}.anterior" not in c:
                 continue
             a, p = c[f"{ep}.anterior"], c[f"{ep}.posterior"]
@@ -721,10 +762,16 @@ def _ap_cortex(L: np.ndarray, cam: Camera, scene: Scene) -> None:
             half = np.sqrt(np.clip(1.0 - (Y / hw) ** 2, 0.0, 1.0))  # elliptic endplate outline
             keep = np.abs(F - 0.5) <= 0.5 * half
             mid, d = (a + p) / 2, a - p
-            xz = mid + (F[keep] - 0.5)[:, None] * d
+            normal = np.array([-d[1], d[0]]) / float(np.linalg.norm(d))
+            if float(normal @ (centre - mid)) < 0:  # into the body
+                normal = -normal
+            rho2 = np.clip((Y[keep] / hw) ** 2 + (2.0 * (F[keep] - 0.5)) ** 2, 0.0, 1.0)
+            # the central dish sinks into the body; the rim (ring apophysis) is denser than the thin centre
+            xz = mid + (F[keep] - 0.5)[:, None] * d + (concavity[i_b, i_e] * (1.0 - rho2))[:, None] * normal
             p3 = np.column_stack([xz[:, 0], Y[keep], xz[:, 1]])
             p3 = pose.apply_coronal(b, p3)
-            _splat(L, cam, p3, np.full(len(p3), MU["cortical"] * 0.3 * AP_ENDPLATE_MM * step * step, np.float32))
+            wt = (0.5 + 0.7 * rho2**3) * plate_gain[i_b, i_e]
+            _splat(L, cam, p3, (MU["cortical"] * 0.2 * AP_ENDPLATE_MM * step * step * wt).astype(np.float32))
         if b == "S1":
             continue
         _body_wall(L, cam, pose, an, b, step)
@@ -734,41 +781,50 @@ def _ap_cortex(L: np.ndarray, cam: Camera, scene: Scene) -> None:
         zs = float(np.mean([v[1] for k, v in m.items() if k.startswith("superior")]))
         zi = float(np.mean([v[1] for k, v in m.items() if k.startswith("inferior")]))
         hw = float(np.mean(list(an.endplate_half_widths[b].values()))) * width
-        ped_y = 0.6 * hw
+        ped_y = 0.64 * hw
         z_ped = zi + 0.62 * (zs - zi)
         lvl = ("L1", "L2", "L3", "L4", "L5").index(b)
         r_ped = 3.6 + 0.35 * lvl
-        tp_y = AP_TP_HALF_SPAN_MM[b] * tp_factor * width
-        r_tp = 3.6 if b != "L5" else 5.0
-        for side in (-1.0, 1.0):
+        r_tp = AP_TP_RADIUS_MM[b]
+        for i_s, side in enumerate((-1.0, 1.0)):
 
             def posed(x: float, y: float, z: float, b: str = b, A: np.ndarray = A, t: np.ndarray = t) -> np.ndarray:
                 xz = np.array([x, z]) @ A.T + t
                 return pose.apply_coronal(b, np.array([xz[0], y * pose.scale, xz[1]]))
 
-            capsule(
-                L,
-                cam,
-                posed(xp + 1.0, side * ped_y, z_ped),
-                posed(xp - 13.0, side * ped_y, z_ped),
-                r_ped * pose.scale,
-                MU["cortical"] * 0.5,
-                shell=(1.2, MU["trabecular"] * 0.3),
-            )
-            # transverse process: broad at its root, tapering, tilted a little up or down
-            tilt = math.tan(math.radians(tp_tilt[lvl] * side))
+            # pedicle: an open cortical tube of oval section (taller than wide) running back and a little down and
+            # out; seen end-on, an upright oval ring (its ends merge into the body and the lamina: no caps)
+            front = posed(xp + 1.0, side * ped_y * 0.92, z_ped + ped_tilt[lvl])
+            rear = posed(xp - 13.0, side * ped_y * 1.04, z_ped - ped_tilt[lvl])
+            _tube(L, cam, front, rear, r_ped * 1.1 * pose.scale, r_ped * 1.75 * pose.scale, 2.0, step)
+            # transverse process: a broad root, a straight proximal half and a tapering distal half that bends a
+            # little; length, thickness and rise per level (L3 longest, L5 short, thick and rising toward the ala)
+            tp_y = AP_TP_HALF_SPAN_MM[b] * tp_factor * width * tp_side[lvl, i_s]
+            rise = math.tan(math.radians(AP_TP_TILT_DEG[b] + 0.6 * tp_tilt[lvl] * side))
+            bend = math.tan(math.radians(AP_TP_TILT_DEG[b] + 0.6 * tp_tilt[lvl] * side + tp_bend[lvl, i_s]))
+            span = tp_y - ped_y
+            y_mid = ped_y + 2.0 + 0.5 * span
+            z_mid = z_ped - 1.0 + rise * (y_mid - ped_y)
             root = posed(xp - 14.0, side * (ped_y + 2.0), z_ped - 1.0)
-            tip = posed(xp - 19.0, side * tp_y, z_ped - 1.0 + tilt * (tp_y - ped_y))
-            capsule(
-                L,
-                cam,
-                root,
-                tip,
-                r_tp * pose.scale,
-                MU["cortical"] * 0.8,
-                shell=(1.1, MU["trabecular"] * 0.6),
-                taper_mm=0.55 * (tp_y - ped_y),
-            )
+            midp = posed(xp - 17.0, side * y_mid, z_mid)
+            tip = posed(xp - 19.0, side * tp_y, z_mid + bend * (tp_y - y_mid))
+            shell = (1.3, MU["trabecular"] * 1.1)
+            # flat ends where the halves meet (round ends would double the path in the joint: a bright knot)
+            capsule(L, cam, root, midp, r_tp * pose.scale, MU["cortical"] * 0.5, shell=shell, round_ends=False)
+            # distal half: four flat-ended pieces narrowing from 0.92 to 0.62 of the root radius (0.85 to 0.55 at
+            # L5): a blunt tip, not a spike (capsule's own taper runs down to 0.35)
+            f0 = 0.85 if b == "L5" else 0.92
+            for q in range(4):
+                capsule(
+                    L,
+                    cam,
+                    midp + (tip - midp) * (q / 4),
+                    midp + (tip - midp) * ((q + 1) / 4),
+                    r_tp * (f0 - 0.1 * q) * pose.scale,
+                    MU["cortical"] * 0.5,
+                    shell=shell,
+                    round_ends=False,
+                )
 
 
 def _ap_soft(L: np.ndarray, cam: Camera, scene: Scene) -> None:
@@ -782,6 +838,33 @@ def _ap_soft(L: np.ndarray, cam: Camera, scene: Scene) -> None:
     tyz = np.array([0.0, t[1]])
     M = _map_affine(cam, (oy, oz), res, Ayz, tyz, 0.0)
     _warp_add(L, an.soft_ap * (MU["water"] * s * scene.soft_scale), M, cv2.INTER_CUBIC)
+
+
+PSOAS_MU = 0.15 * MU["water"]
+"""Psoas muscle's attenuation excess over the retroperitoneal fat around it (1/mm): its fat-lined lateral margin is the
+psoas shadow of real AP films (version 12)."""
+
+
+def _psoas(L: np.ndarray, cam: Camera, scene: Scene) -> None:
+    """AP films: the two psoas muscles as cones beside the lumbar bodies, narrow at L1 and widening down to the pelvic
+    brim, posed with L1 and L5 (sagittal and coronal); size and visibility per patient. Appearance only."""
+    an, pose = scene.anatomy, scene.pose
+    rng = np.random.default_rng([scene.seed, 3133])
+    size = rng.uniform(0.8, 1.2)
+    for side in (-1.0, 1.0):
+        ends = []
+        for b, ep, dz, r in (("L1", "superior", 4.0, 8.0), ("L5", "inferior", -40.0, 23.0)):
+            c = pose.corners[b]
+            mid = (c[f"{ep}.anterior"] + c[f"{ep}.posterior"]) / 2
+            back = c[f"{ep}.posterior"] + 0.25 * (c[f"{ep}.anterior"] - c[f"{ep}.posterior"])
+            hw = an.endplate_half_widths[b][ep] * pose.scale
+            rr = r * size * rng.uniform(0.9, 1.1) * pose.scale
+            y = side * (hw + (0.7 if b == "L1" else 1.0) * rr + rng.uniform(-2.0, 3.0))
+            ends.append((pose.apply_coronal(b, np.array([back[0], y, mid[1] + dz])), rr))
+        (bottom, r_b), (top, _) = ends[1], ends[0]
+        length = float(np.linalg.norm(top - bottom))
+        # linear taper over the whole length (the radius stops falling at 0.35 of the bottom one: ~ the top one)
+        capsule(L, cam, bottom, top, r_b, PSOAS_MU * rng.uniform(0.7, 1.3), taper_mm=length)
 
 
 # ----------------------------------------------------------------------------------------------------------------------

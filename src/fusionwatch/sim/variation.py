@@ -369,6 +369,34 @@ def _add_projection(
     return out
 
 
+AP_CT_DETAIL_KEPT = 0.25
+"""Share of the CT's own fine soft-tissue detail (organ edges, the bright band of one bowel wall at about L2) kept
+inside the body on AP films: it was the same in every simulated patient (version 12)."""
+
+
+def _damp_ct_detail(soft: np.ndarray, res: float, scale_mm: float = 25.0, margin_mm: float = 35.0) -> np.ndarray:
+    """The AP soft-tissue map with its detail finer than ``scale_mm`` (the one CT's organs and gas pockets) reduced
+    to ``AP_CT_DETAIL_KEPT`` inside the body, fading in over ``margin_mm`` from the skin (the body outline stays sharp;
+    the smoothing is normalised over the body so the skin does not darken the margin)."""
+    # thin bright structures (< 12 mm: the bowel-wall band between two of the CT's gas pockets) go entirely: a grey
+    # opening (square element: separable, fast), which leaves the broad body and its outline as they are
+    k = int(round(12.0 / res)) | 1
+    soft = cv2.morphologyEx(soft.astype(np.float32), cv2.MORPH_OPEN, np.ones((k, k), np.uint8))
+    body = (soft > 0.3 * float(soft.max())).astype(np.float32)
+    # normalised smoothing on a 4x coarser grid (the scale is 25 mm)
+    n0, n1 = soft.shape
+    f = 4
+    small = (n1 // f, n0 // f)
+    sb = cv2.resize(soft * body, small, interpolation=cv2.INTER_AREA)
+    bb = cv2.resize(body, small, interpolation=cv2.INTER_AREA)
+    sig = scale_mm / (res * f)
+    smooth_small = cv2.GaussianBlur(sb, (0, 0), sig) / np.maximum(cv2.GaussianBlur(bb, (0, 0), sig), 1e-3)
+    smooth = cv2.resize(smooth_small, (n1, n0), interpolation=cv2.INTER_LINEAR)
+    inside = cv2.distanceTransform(body.astype(np.uint8), cv2.DIST_L2, 5) * res
+    w = np.clip((inside - 8.0) / (margin_mm - 8.0), 0.0, 1.0).astype(np.float32)
+    return (soft - (1.0 - AP_CT_DETAIL_KEPT) * w * (soft - smooth)).astype(np.float32)
+
+
 _PAD_LAT_MM = 70.0
 """Room added in front of the lateral soft-tissue map for a protruding abdomen."""
 _PAD_AP_MM = 35.0
@@ -433,6 +461,8 @@ def _patient_soft(an: Anatomy, rng: np.random.Generator) -> tuple[np.ndarray, np
         ("ap", an.soft_ap, 0, (o[1], o[2])),
     ):
         s = soft - (1.0 - keep) * _ct_gas(view)
+        if view == "ap":  # version 12 (AP only: the lateral map and the random stream before this point unchanged)
+            s = _damp_ct_detail(s, res)
         if view == "ap" and flip:  # the CT's left-right asymmetry (organs, remaining gas) mirrored in half the patients
             s = s[::-1].copy()
         s = s * (1.0 + 0.06 * _smooth_field(s.shape, res, 50.0, rng)).astype(np.float32)
