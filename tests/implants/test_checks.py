@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pytest
 
 from fusionwatch.implants import (
@@ -139,6 +140,18 @@ class TestCageMigration:
         assert check_cage_migration(b, b_lm, solid, c_lm) is None
         fewer = dataclasses.replace(c, cage=Cage(c.cage.centroid, markers=c.cage.markers[:2]))
         assert check_cage_migration(b, b_lm, fewer, c_lm) is None
+
+    def test_partial_outline_not_compared(self) -> None:
+        """A solid cage whose outline covers half the area on the later film (a partial segmentation) is not compared,
+        though its centre moved; the same outline, shifted 15 px (3 mm), is."""
+        b_film, b_lm, _ = postop_film(seed=1, solid_cage=True)
+        c_film, c_lm, _ = postop_film(seed=2, solid_cage=True, cage_shift_px=(15.0, 0.0))
+        b, moved = detect_implants(b_film, b_lm), detect_implants(c_film, c_lm)
+        half = np.asarray(moved.cage.outline, float)
+        half = tuple(map(tuple, half.mean(0) + (half - half.mean(0)) * 0.7))  # 0.49 x the area
+        partial = dataclasses.replace(moved, cage=Cage(tuple(np.mean(half, axis=0)), outline=half))
+        assert check_cage_migration(b, b_lm, moved, c_lm) is not None
+        assert check_cage_migration(b, b_lm, partial, c_lm) is None
 
     def test_uncalibrated_uses_percent(self) -> None:
         """Uncalibrated films compare in % of the endplate depth (15 px of 200 px = 7.5 %)."""

@@ -73,6 +73,12 @@ CAGE_MIGRATION_PERCENT = 5.0
 """Uncalibrated films: the same check as % of the S1 endplate depth (2 mm of a ~40 mm endplate); a setting."""
 
 
+CAGE_AREA_TOLERANCE = 0.15
+"""A solid cage is compared between two films only when its outline areas differ by at most this fraction: on the
+simulator's 400 x 500 px lateral films (SIM_VERSION 12) the cage outline is segmented partly, 82-390 px^2 for the same
+cage, and the centre of a partial outline moved 2.6-8 mm without the cage moving."""
+
+
 @dataclass(frozen=True, slots=True)
 class ImplantSettings:
     """Thresholds of the hardware checks; defaults are the named constants (see their sources)."""
@@ -163,7 +169,20 @@ def _same_cage_seen(baseline: Implants, current: Implants) -> bool:
     b, c = baseline.cage, current.cage
     if b is None or c is None or b.kind != c.kind:
         return False
-    return b.kind == "solid" or len(b.markers) == len(c.markers)
+    if b.kind == "solid":
+        # a partly segmented outline moves its centre without the cage moving: the outlines must match in area
+        ab, ac = _area(b.outline, baseline.spacing), _area(c.outline, current.spacing)
+        return ab > 0 and abs(ac - ab) <= CAGE_AREA_TOLERANCE * ab
+    return len(b.markers) == len(c.markers)
+
+
+def _area(outline: tuple[Point, ...], spacing: Spacing | None) -> float:
+    """Polygon area (shoelace) in mm^2 on calibrated films, else px^2."""
+    pts = np.asarray([_mm_or_px(q, spacing) for q in outline], float)
+    if len(pts) < 3:
+        return 0.0
+    x, y = pts[:, 0], pts[:, 1]
+    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
 
 
 def check_cage_migration(
