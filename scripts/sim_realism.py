@@ -29,6 +29,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 from skimage.feature import graycomatrix, graycoprops
 
+from fusionwatch.io.spineweb import spineweb_patient_id
+
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "realism"
 CW, CH = 384, 480
@@ -107,11 +109,10 @@ def real_set(shared: Path, n: int, rng: np.random.Generator):
     d = shared / "spineweb16-ap"
     names = [r[0] for r in csv.reader(open(d / "filenames.csv"))]
     rows = [list(map(float, r)) for r in csv.reader(open(d / "landmarks.csv"))]
-    # one image per patient number
+    # one image per patient (the number after the date; the same patient's films on other days look alike)
     by_patient: dict[str, int] = {}
     for i, nm in enumerate(names):
-        key = nm.split(" ")[0] if "coronal" not in nm else nm
-        by_patient.setdefault(key, i)
+        by_patient.setdefault(spineweb_patient_id(nm), i)
     idx = rng.choice(sorted(by_patient.values()), size=min(n, len(by_patient)), replace=False)
     for i in idx:
         im = np.asarray(Image.open(d / "images" / names[i]).convert("L"))
