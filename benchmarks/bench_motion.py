@@ -17,7 +17,9 @@ Both methods start from the same landmarks with simulated re-clicking noise: eac
 with SD = :data:`CLICK_SD_FRACTION` x the endplate length, chosen so that the landmark-difference angle has an SD of
 about 2.5 deg, the re-clicking spread reported by Liu et al. (PMC3489412, CLINICAL.md).
 
-Run: ``nice -n 10 .venv/bin/python -m benchmarks.bench_motion [N]``.
+Run: ``nice -n 10 .venv/bin/python -m benchmarks.bench_motion [N] [--sim-only]`` (N pairs per drawn/real source;
+N // 10 simulator seeds, at least 2; ``--sim-only`` runs only the simulated journeys; ``FUSIONWATCH_SIM_DIR`` reuses a
+folder of journeys, ``FUSIONWATCH_DEMO_DIR`` one of demo journeys).
 """
 
 from __future__ import annotations
@@ -205,6 +207,10 @@ SIM_SIZES: tuple[tuple[int, int], ...] = ((400, 500), (1000, 1250))
 """Film sizes of the simulated journeys: the scenario tests' small films (0.74 mm px) and the demo size (0.30 mm px)."""
 
 
+SIM_VERSIONS_SEEN: set[str] = set()
+"""Simulator versions written in the journeys actually evaluated (a cached folder may hold an older version)."""
+
+
 def simulated_pairs(out: Path, seeds: tuple[int, ...] = (1, 2), size: tuple[int, int] = (1000, 1250)) -> Iterator[Pair]:
     """Every flexion/extension pair of every scenario's journey (:func:`fusionwatch.sim.simulate_journey`) for the
     given seeds and film size, with the simulator's landmark files.
@@ -231,6 +237,7 @@ def simulated_pairs(out: Path, seeds: tuple[int, ...] = (1, 2), size: tuple[int,
                 print(f"  simulate_journey({scenario!r}, {seed}) failed: {exc}")
                 continue
             journey = json.loads(Path(path).read_text())
+            SIM_VERSIONS_SEEN.add(str(journey.get("simulator_version", "?")))
             by_visit: dict[str, dict[str, dict]] = {}
             for f in journey["films"]:
                 if f["view"] in ("flexion", "extension"):
@@ -434,27 +441,34 @@ def level_report(rows: dict[str, list[dict[str, float]]]) -> str:
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     n = int(argv[0]) if argv and argv[0].isdigit() else 24
+    sim_only = "--sim-only" in argv
     t0 = time.perf_counter()
     rows: dict[str, list[dict[str, float]]] = {}
-    rows.update(evaluate(synthetic_pairs(n)))
-    rows.update(evaluate(spineweb_pairs(n)))
-    print(report(rows))
-    print(level_report(rows))
+    if not sim_only:
+        rows.update(evaluate(synthetic_pairs(n)))
+        rows.update(evaluate(spineweb_pairs(n)))
+        print(report(rows))
+        print(level_report(rows))
     # simulated journeys: every scenario, several seeds, two film sizes; exact landmark files (registration precision
     # and coverage), then with re-click noise (side by side with the landmark-difference method)
     seeds = tuple(range(1, 1 + max(2, n // 10)))
-    sim_dir = Path(os.environ.get("FUSIONWATCH_SIM_DIR", Path(tempfile.gettempdir()) / "fusionwatch-bench-motion-sim"))
+    # FUSIONWATCH_SIM_DIR: a folder of journeys to reuse as they are (any simulator version: the version printed is
+    # the one the journeys carry); default: a temporary folder per current simulator version
     from fusionwatch.sim import SIM_VERSION
 
-    sim_dir = sim_dir / f"v{SIM_VERSION}"
+    default_dir = Path(tempfile.gettempdir()) / "fusionwatch-bench-motion-sim" / f"v{SIM_VERSION}"
+    sim_dir = Path(os.environ.get("FUSIONWATCH_SIM_DIR", default_dir))
     sim_rows: dict[str, list[dict[str, float]]] = {}
     for size in SIM_SIZES:
         exact = evaluate(simulated_pairs(sim_dir, seeds, size), noise=False)
         sim_rows.update({f"{k}, file landmarks": v for k, v in exact.items()})
         noisy = evaluate(simulated_pairs(sim_dir, seeds, size))
         sim_rows.update({f"{k}, re-clicked": v for k, v in noisy.items()})
-    print(f"simulator version {SIM_VERSION}, seeds {seeds}, all scenarios")
+    print(f"simulator version(s) of the journeys {sorted(SIM_VERSIONS_SEEN)}, seeds {seeds}, all scenarios, {sim_dir}")
     print(level_report(sim_rows))
+    if sim_only:
+        print(f"total {time.perf_counter() - t0:.0f} s")
+        return
     demo_dir = Path(os.environ.get("FUSIONWATCH_DEMO_DIR", Path(tempfile.gettempdir()) / "fusionwatch-demo-journeys"))
     for detector in (False, True):
         got = evaluate(demo_pairs(demo_dir, detector), noise=False)

@@ -143,7 +143,8 @@ MIN_ECC = 0.5
 """Correlation below which a body's registration is reported as doubtful."""
 LANDMARK_DEPARTURE_DEG = 5.0
 """A body whose registered rotation differs from its landmark start by more than this is reported as doubtful
-(weak-match floors, and an angle SD of at least the departure): re-clicked landmarks give a body's rotation
+(weak-match floors, an angle SD of at least the departure and a translation SD of at least the departure (rad) x
+the lower endplate depth): re-clicked landmarks give a body's rotation
 within ~1.3 deg SD, so a larger departure means the registration found another optimum (a washed-out body on one film
 gave a confident 20 deg error on the simulator's
 400 x 500 px films) or the landmarks are wrong; either way the number is not to be trusted."""
@@ -850,11 +851,15 @@ def register_motion(
             or (bl.level is Level.S1 and bl.ecc[0] < S1_MIN_ECC)
             or region_angle > AMBIGUOUS_REGION_ANGLE_DEG
         )
+        # a departed body may be off by the whole departure (the landmarks or the registration are wrong); turned by
+        # that angle, a corner one endplate depth away moves by depth x angle (rad)
+        lever = math.radians(max((d for _, d in departed), default=0.0))
+        depth_px = float(np.hypot(*(pts_f["lower_sup_ant"] - pts_f["lower_sup_post"])))
+        depth_mm = depth_px * math.sqrt(sf.dx_mm * sf.dy_mm) if sf is not None else 0.0
         floors = {
-            # a departed body may be off by the whole departure (the landmarks or the registration are wrong)
             "angle": max([WEAK_MATCH_ANGLE_SD_DEG if weak else 0.0, *(d for _, d in departed)]),
-            "mm": WEAK_MATCH_TRANSLATION_SD_MM if weak else 0.0,
-            "percent": WEAK_MATCH_TRANSLATION_SD_PERCENT if weak else 0.0,
+            "mm": max(WEAK_MATCH_TRANSLATION_SD_MM if weak else 0.0, lever * depth_mm),
+            "percent": max(WEAK_MATCH_TRANSLATION_SD_PERCENT if weak else 0.0, lever * 100.0),
         }
         extra = {"angle": (region_angle,), "mm": (region_mm, anchor_mm), "percent": (region_pct, anchor_pct)}
         # S1 region pooling: on a clean match the nominal S1 region and its variants (other depths, other direction)
