@@ -48,9 +48,11 @@ ANGLE_CONFIDENCE_Z = 1.96
 """The screw-endplate angle change counts only when its magnitude minus this many SDs still reaches the threshold
 (lower bound of the two-sided 95 % interval): the same rule as the follow-up's motion calls
 (:mod:`fusionwatch.followup.motion_call`)."""
-AXIS_SD_FLOOR_DEG = 0.15
-"""Smallest SD credited to a screw axis from its edge fit (the fit's own scatter can be smaller than its bias from
-the superimposed contralateral screw and the head)."""
+AXIS_SD_FLOOR_DEG = 0.05
+"""Smallest SD credited to a screw axis from its edge fit. The edge fit's own SD (:mod:`fusionwatch.implants.fit`,
+with its bias floor) was checked against the simulator's truth: angle-change errors / SD rms 0.49-0.88 at 400 x 500 px,
+0.59 at 1000 x 1250 px, 0.21 at 2000 x 2500 px (errors 0.05 deg rms there); this floor only keeps a perfect fit from
+claiming zero."""
 DETECTED_CORNER_SD_MM = 1.0
 """SD of an automatically detected corner (mm) used for the endplate's direction: the landmark detector's mean corner
 error on the simulator's journeys is ~1.05 mm (README). Landmarks with per-point confidences are taken as automatic."""
