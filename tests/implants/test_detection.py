@@ -207,3 +207,25 @@ class TestMetalValley:
         """A film without metal has no valley."""
         film, lm, _ = postop_film(metal=False)
         assert metal_valley(np.asarray(film.pixels, np.float32), body_polygons(lm)) is None
+
+
+def test_lateral_screw_found_from_the_body_through_merged_metal() -> None:
+    """Screw, head and rod drawn as one piece of metal: the screw found from the L5 body outwards ends at the head
+    (where the metal widens), with its tip at the drawn metal end and its axis within 1 deg."""
+    from fusionwatch.anatomy import Level
+    from fusionwatch.implants.detection import _lateral_screws
+    from fusionwatch.motion.synth import draw_capsule
+
+    _, lm, _ = postop_film(metal=False)
+    bodies = body_polygons(lm)
+    mask = np.zeros((560, 600))
+    head, tip = np.array([400.0, 215.0]), np.array([190.0, 200.0])
+    draw_capsule(mask, head, tip, 12.0, 1.0)  # shaft
+    draw_capsule(mask, head + [15.0, 0.0], head + [30.0, 0.0], 30.0, 1.0)  # head, wider than the shaft
+    draw_capsule(mask, np.array([440.0, 120.0]), np.array([440.0, 420.0]), 14.0, 1.0)  # rod through the heads
+    screws = _lateral_screws((mask > 0.5).astype(np.uint8), bodies, 200.0)
+    screw = screws[Level.L5]
+    u = (tip - head) / np.hypot(*(tip - head))
+    assert math.dist(screw.tip, tip + u * 12.0) < 3.0  # the metal ends one radius beyond the drawn end point
+    assert float(np.dot(screw.axis, u)) > math.cos(math.radians(1.0))
+    assert screw.head[0] < head[0] + 15.0  # stops at the head, not along the rod
