@@ -42,18 +42,26 @@ def flip_matrix(width: int) -> np.ndarray:
     return np.array([[-1.0, 0.0, width - 1.0], [0.0, 1.0, 0.0]])
 
 
+def mirrored_name(name: str) -> str:
+    """The name of an AP point after a horizontal mirror: ``*.left`` <-> ``*.right`` (image sides); others unchanged."""
+    if name.endswith(".left"):
+        return name[: -len("left")] + "right"
+    if name.endswith(".right"):
+        return name[: -len("right")] + "left"
+    return name
+
+
+def mirror_channel_index(names: list[str] | tuple[str, ...]) -> list[int]:
+    """For each channel, the channel naming the same point after a horizontal mirror (identity without a partner)."""
+    names = list(names)
+    return [names.index(mirrored_name(n)) if mirrored_name(n) in names else i for i, n in enumerate(names)]
+
+
 def flip_names(points: dict[str, tuple[float, float]], view: View) -> dict[str, tuple[float, float]]:
     """Rename points after a horizontal mirror: AP image-side names swap; lateral names do not."""
     if view is not View.AP:
         return dict(points)
-    out = {}
-    for n, p in points.items():
-        if n.endswith(".left"):
-            n = n[: -len("left")] + "right"
-        elif n.endswith(".right"):
-            n = n[: -len("right")] + "left"
-        out[n] = p
-    return out
+    return {mirrored_name(n): p for n, p in points.items()}
 
 
 def compose(a: np.ndarray, b: np.ndarray) -> np.ndarray:

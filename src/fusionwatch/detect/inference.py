@@ -32,6 +32,7 @@ from fusionwatch.detect._geometry import (
     prepare_input,
     to_gray_float,
 )
+from fusionwatch.detect.augment import mirror_channel_index
 from fusionwatch.detect.specs import ModelSpec
 from fusionwatch.detect.view import OTHER_THRESHOLD, ViewResult, check_pixels, classify_view
 from fusionwatch.errors import InputError, LandmarkError, UnsupportedImageError, ViewError
@@ -97,15 +98,7 @@ class LandmarkModel:
         names = list(self.spec.point_names)
         if self.spec.view != "ap":
             return list(range(len(names)))
-
-        def swap(n: str) -> str:
-            if n.endswith(".left"):
-                return n[: -len("left")] + "right"
-            if n.endswith(".right"):
-                return n[: -len("right")] + "left"
-            return n
-
-        return [names.index(swap(n)) for n in names]
+        return mirror_channel_index(names)
 
     def run(
         self, image: np.ndarray, m: np.ndarray, *, flip_average: bool = True

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fusionwatch.detect._geometry import apply_affine, invert_affine, normalise, prepare_input, warp
+from fusionwatch.detect.augment import mirror_channel_index
 
 __all__ = [
     "RefineUnit",
@@ -171,16 +172,7 @@ def frame_matrix(frame: UnitFrame, input_hw: tuple[int, int]) -> np.ndarray:
 
 def _mirror_pairs(spec) -> list[int]:  # noqa: ANN001
     """For each channel, the channel naming the same point in a mirrored crop (AP: left <-> right), or identity."""
-    names = list(spec.point_names)
-
-    def swap(n: str) -> str:
-        if n.endswith(".left"):
-            return n[: -len("left")] + "right"
-        if n.endswith(".right"):
-            return n[: -len("right")] + "left"
-        return n
-
-    return [names.index(swap(n)) if swap(n) in names else i for i, n in enumerate(names)]
+    return mirror_channel_index(spec.point_names)
 
 
 def refine_points(

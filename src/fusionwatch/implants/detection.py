@@ -293,6 +293,15 @@ def _spine_axis(bodies: dict[Level, np.ndarray]) -> np.ndarray:
     return np.array([0.0, 1.0])
 
 
+def _bone_level(img: np.ndarray, bodies: dict[Level, np.ndarray] | None) -> float:
+    """Median intensity inside the vertebral body outlines (pixel polygons), else the film's 90th percentile."""
+    inside = np.zeros(img.shape, np.uint8)
+    for poly in (bodies or {}).values():
+        cv2.fillPoly(inside, [np.round(poly).astype(np.int32)], 1)
+    mask = inside.astype(bool)
+    return float(np.median(img[mask])) if mask.sum() > 50 else float(np.percentile(img, 90))
+
+
 def metal_threshold(
     pixels: np.ndarray,
     bodies: dict[Level, np.ndarray] | None = None,
@@ -310,12 +319,7 @@ def metal_threshold(
     burned-in markers and collimation edges elsewhere on the film do not count), whichever is lower.
     """
     img = np.asarray(pixels, np.float32)
-    inside = np.zeros(img.shape, bool)
-    for poly in (bodies or {}).values():
-        m = np.zeros(img.shape, np.uint8)
-        cv2.fillPoly(m, [np.round(poly).astype(np.int32)], 1)
-        inside |= m.astype(bool)
-    bone = float(np.median(img[inside])) if inside.sum() > 50 else float(np.percentile(img, 90))
+    bone = _bone_level(img, bodies)
     background = float(np.percentile(img, 5))
     contrast_rule = bone + METAL_CONTRAST * max(bone - background, 1e-6)
     if not compressed_rule:
@@ -341,12 +345,7 @@ def metal_valley(
     """
     img = np.asarray(pixels, np.float32)
     vals = img[region.astype(bool)] if region is not None and region.any() else img.ravel()
-    inside = np.zeros(img.shape, bool)
-    for poly in (bodies or {}).values():
-        m = np.zeros(img.shape, np.uint8)
-        cv2.fillPoly(m, [np.round(poly).astype(np.int32)], 1)
-        inside |= m.astype(bool)
-    bone = float(np.median(img[inside])) if inside.sum() > 50 else float(np.percentile(img, 90))
+    bone = _bone_level(img, bodies)
     top = float(vals.max())
     hi = vals[vals > bone]
     if top <= bone or hi.size < 100:
