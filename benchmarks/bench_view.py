@@ -1,0 +1,164 @@
+"""Held-out accuracy of the view model (``detect/models/view.onnx``), the groups of the model card's "View model" line.
+
+Run: ``.venv/bin/python -m benchmarks.bench_view [--model FILE] [--cache DIR] [--json FILE]``.
+
+Groups (none of them used in training; seeds disjoint from the training specs in the model card):
+
+- SpineWeb AP validation patients (``split_by_patient`` of the SpineWeb set alone, seed 0: 90 films, 47 patients);
+  skipped when ../shared/data is absent;
+- ``sim:100:lateral:100000``: unseen simulated lateral films, correct only with the right facing;
+- ``journey:50:lateral:700000`` + ``journey:10:flexion:710000`` + ``journey:10:extension:720000``: scenario films;
+- ``journey:20:ap:730000``: scenario AP films;
+- 140 synthetic non-spine images (``synthetic_non_spine``, 20 of each kind, rng 12345): refused by the pixel checks or
+  by p(other) >= 0.5;
+- ``fusionwatch simulate film --view ap --seed 5..8`` (its default patient, 2000 x 2500 px, the PNG's 8-bit pixels);
+- ``detect._simdata.random_film(9000 + k, size=(1000, 1250), view="ap")``, k = 0-39 (the simulator's own check).
+
+Simulated films are generated with the installed simulator (``fusionwatch.sim.SIM_VERSION``) and cached in ``--cache``
+(the cache key includes the simulator version). Generating every film takes ~10-20 min on 2 shared cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+SHARED = Path(os.environ.get("FUSIONWATCH_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+CLASSES = ("ap", "lateral_left", "lateral_right", "other")
+
+
+def _session(path: Path):  # noqa: ANN202
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    so.inter_op_num_threads = 1
+    return ort.InferenceSession(str(path), so)
+
+
+def _group(samples: list, session) -> dict:  # noqa: ANN001
+    from fusionwatch.detect.training import view_label
+    from fusionwatch.detect.view import classify_view
+
+    correct, predicted, p_ap = 0, [], []
+    for s in samples:
+        r = classify_view(s.image, session)
+        correct += r.best == CLASSES[view_label(s.view, s.points)]
+        predicted.append(r.best)
+        p_ap.append(r.probabilities["ap"])
+    out = {"n": len(samples), "correct": correct, "predicted": {c: predicted.count(c) for c in CLASSES}}
+    if samples and all(CLASSES[view_label(s.view, s.points)] == "ap" for s in samples):
+        out |= _p_ap_summary(p_ap)
+    return out
+
+
+def _p_ap_summary(p_ap: list[float]) -> dict:
+    return {
+        "p_ap_min": round(min(p_ap), 3),
+        "p_ap_median": round(float(np.median(p_ap)), 3),
+        "n_p_ap_ge_0.9": int(sum(p >= 0.9 for p in p_ap)),
+    }
+
+
+def _cached_pixels(path: Path, make) -> np.ndarray:  # noqa: ANN001
+    if path.is_file():
+        return np.load(path)
+    a = make()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.save(path, a)
+    return a
+
+
+def _cli_ap_film(seed: int) -> np.ndarray:
+    """8-bit PNG pixels of ``fusionwatch simulate film --view ap --seed SEED`` (CLI defaults, 2000 x 2500)."""
+    from fusionwatch.radiograph import View
+    from fusionwatch.sim import FilmSpec, SpineParams, simulate_film
+
+    params = replace(SpineParams(pelvic_incidence_deg=52.0, pelvic_tilt_deg=13.0), slips_mm=(0.0,) * 5)
+    spec = FilmSpec(view=View.AP, width=2000, height=2500, facing_left=True, oid_mm=105.0)
+    film = simulate_film(params, spec, anatomy_seed=seed, noise_seed=seed + 1)
+    return (film.pixels >> 4).astype(np.uint8)
+
+
+def run(model: Path, cache: Path) -> dict:
+    from fusionwatch.detect.datasets import load_data, split_by_patient
+    from fusionwatch.detect.view import check_pixels, classify_view, synthetic_non_spine
+    from fusionwatch.errors import UnsupportedImageError
+    from fusionwatch.sim import SIM_VERSION
+
+    session = _session(model)
+    out: dict = {"model": str(model), "sim_version": SIM_VERSION}
+    folder = SHARED / "spineweb16-ap"
+    if folder.is_dir():
+        sw = load_data(f"spineweb:{folder}", cache_dir=cache)
+        _, val = split_by_patient(sw)
+        out["spineweb_ap_val"] = _group([sw[i] for i in val], session)
+    else:
+        out["spineweb_ap_val"] = f"skipped: {folder} absent"
+    out["sim_lateral_100000"] = _group(load_data("sim:100:lateral:100000", cache_dir=cache), session)
+    journey = [
+        s
+        for spec in ("journey:50:lateral:700000", "journey:10:flexion:710000", "journey:10:extension:720000")
+        for s in load_data(spec, cache_dir=cache)
+    ]
+    out["journey_lateral_flexion_extension"] = _group(journey, session)
+    out["journey_ap_730000"] = _group(load_data("journey:20:ap:730000", cache_dir=cache), session)
+
+    rng = np.random.default_rng(12345)
+    refused = 0
+    kinds = ("blank", "gradient", "noise", "photo", "chest", "document", "limb")
+    for k in range(140):
+        img = synthetic_non_spine(rng, kinds[k % 7])
+        try:
+            check_pixels(img)
+            refused += classify_view(img, session).probabilities["other"] >= 0.5
+        except UnsupportedImageError:
+            refused += 1
+    out["non_spine_refused"] = {"n": 140, "refused": int(refused)}
+
+    cli = {}
+    for seed in (5, 6, 7, 8):
+        px = _cached_pixels(cache / f"view-bench-cli-ap-v{SIM_VERSION}-{seed}.npy", lambda s=seed: _cli_ap_film(s))
+        cli[str(seed)] = round(classify_view(px, session).probabilities["ap"], 3)
+    out["simulate_film_ap_seeds_5_8_p_ap"] = cli
+
+    from fusionwatch.detect._simdata import random_film
+
+    p_ap, best = [], []
+    for k in range(40):
+        px = _cached_pixels(
+            cache / f"view-bench-random-ap-v{SIM_VERSION}-{9000 + k}.npy",
+            lambda k=k: random_film(9000 + k, size=(1000, 1250), view="ap").pixels,
+        )
+        r = classify_view(px, session)
+        p_ap.append(r.probabilities["ap"])
+        best.append(r.best)
+    out["random_film_ap_9000"] = {"n": 40, "correct": best.count("ap")} | _p_ap_summary(p_ap)
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    from fusionwatch.detect.inference import MODELS_DIR
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", type=Path, default=MODELS_DIR / "view.onnx")
+    ap.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "fusionwatch" / "train")
+    ap.add_argument("--json", type=Path, default=None)
+    a = ap.parse_args(argv)
+    t0 = time.perf_counter()
+    out = run(a.model, a.cache)
+    out["seconds"] = round(time.perf_counter() - t0, 1)
+    text = json.dumps(out, indent=1)
+    print(text)
+    if a.json is not None:
+        a.json.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
