@@ -51,6 +51,28 @@ def test_train_bad_spec_is_a_user_error(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "KIND:ARG" in result.output
 
 
+@pytest.mark.parametrize("command", ["train", "evaluate"])
+@pytest.mark.parametrize("fraction", ["0", "0.95", "abc"])
+def test_val_fraction_out_of_range_is_a_user_error(tmp_path: Path, command: str, fraction: str) -> None:
+    """--val-fraction must be a share of patients between 0.01 and 0.9: exit code 2 naming the option."""
+    args = [command, "--data", "sim:2", "--val-fraction", fraction]
+    result = runner.invoke(app, [*args, "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "--val-fraction" in result.output
+
+
+def test_evaluate_validation_split_follows_val_fraction(tmp_path: Path) -> None:
+    """`evaluate --split val` holds out the share of patients `train` was given: 1 of 4 films at 0.25, 2 at 0.5."""
+    pytest.importorskip("fusionwatch.sim.film", reason="simulator not available")
+    counts = []
+    for fraction in ("0.25", "0.5"):
+        out = tmp_path / fraction
+        args = ["evaluate", "--data", "sim:4", "--sim-seed", "900030", "--split", "val", "--val-fraction", fraction]
+        result = runner.invoke(app, [*args, "--out", str(out), "--cache", str(tmp_path / "cache")])
+        assert result.exit_code == 0, result.output
+        counts.append(json.loads((out / "evaluation.json").read_text()))
+    assert [c["films"] for c in counts] == [1, 2]
+
+
 def test_evaluate_writes_report(tmp_path: Path) -> None:
     """`fusionwatch evaluate` on two simulated films writes evaluation.json with mm errors and the worst-cases sheet."""
     pytest.importorskip("fusionwatch.sim.film", reason="simulator not available")

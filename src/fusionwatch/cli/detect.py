@@ -60,6 +60,15 @@ def train(
     ] = False,
     cache: Annotated[Path, typer.Option(help="Cache folder for decoded training films.")] = DEFAULT_CACHE,
     threads: Annotated[int, typer.Option(help="torch threads.")] = 2,
+    val_fraction: Annotated[
+        float,
+        typer.Option(
+            "--val-fraction",
+            min=0.01,
+            max=0.9,
+            help="Share of patients held out for validation (give `evaluate --split val` the same value).",
+        ),
+    ] = 0.2,
 ) -> None:
     """Train one detection model from scratch (or fine-tune it) and export it to ONNX."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -118,6 +127,7 @@ def train(
             batch_size=batch_size,
             lr=lr,
             init_from=init_from,
+            val_fraction=val_fraction,
             progress=progress,
             sample_factory=factory,
         )
@@ -140,6 +150,9 @@ def evaluate(
             "out (same seed); 'all': every film."
         ),
     ] = "all",
+    val_fraction: Annotated[
+        float, typer.Option("--val-fraction", min=0.01, max=0.9, help="Validation share given to `train`.")
+    ] = 0.2,
     seed: Annotated[int, typer.Option(help="Split seed (as given to train).")] = 0,
     sim_seed: Annotated[int, typer.Option(help="First simulator seed for sim:N (training used 0).")] = 100_000,
     sim_view: Annotated[str, typer.Option(help="Simulator view for sim:N: lateral or ap.")] = "lateral",
@@ -153,7 +166,7 @@ def evaluate(
     for d in data:
         part = load_data(d, sim_seed=sim_seed, sim_view=sim_view, cache_dir=cache)
         if split == "val":
-            _, val = split_by_patient(part, 0.2, seed)
+            _, val = split_by_patient(part, val_fraction, seed)
             part = [part[i] for i in val]
         elif split != "all":
             raise typer.BadParameter(f"--split must be 'val' or 'all', got {split!r}.")
