@@ -238,24 +238,9 @@ def simulated_pairs(out: Path, seeds: tuple[int, ...] = (1, 2), size: tuple[int,
                 continue
             journey = json.loads(Path(path).read_text())
             SIM_VERSIONS_SEEN.add(str(journey.get("simulator_version", "?")))
-            by_visit: dict[str, dict[str, dict]] = {}
-            for f in journey["films"]:
-                if f["view"] in ("flexion", "extension"):
-                    by_visit.setdefault(f["visit"], {})[f["view"]] = f
-            for pair in by_visit.values():
-                if set(pair) != {"flexion", "extension"}:
-                    continue
-                base = Path(path).parent
-                fl, ex = pair["flexion"], pair["extension"]
-                truth: dict[str, dict[str, float | None]] = {}
-                for level in ("L4-L5", "L5-S1"):
-                    k = level.replace("-", "_")
-                    mf, me = fl["truth"]["motion"], ex["truth"]["motion"]
-                    truth[level] = {
-                        "angle_deg": me[f"{k}_rotation_deg"] - mf[f"{k}_rotation_deg"],
-                        "translation_mm": me[f"{k}_translation_mm"] - mf[f"{k}_translation_mm"],
-                        "translation_percent": None,
-                    }
+            base = Path(path).parent
+            for _visit, fl, ex in _journey_motion_pairs(journey):
+                truth = _true_motion(fl, ex)
                 yield Pair(
                     read_radiograph(base / fl["file"], view=View.FLEXION),
                     read_radiograph(base / ex["file"], view=View.EXTENSION),
@@ -265,6 +250,31 @@ def simulated_pairs(out: Path, seeds: tuple[int, ...] = (1, 2), size: tuple[int,
                     tuple(truth),
                     f"sim {size[0]}x{size[1]}",
                 )
+
+
+def _journey_motion_pairs(journey: dict) -> Iterator[tuple[str, dict, dict]]:
+    """(visit, flexion film entry, extension film entry) for every visit of a journey.json with both films."""
+    by_visit: dict[str, dict[str, dict]] = {}
+    for f in journey["films"]:
+        if f["view"] in ("flexion", "extension"):
+            by_visit.setdefault(f["visit"], {})[f["view"]] = f
+    for visit, pair in by_visit.items():
+        if set(pair) == {"flexion", "extension"}:
+            yield visit, pair["flexion"], pair["extension"]
+
+
+def _true_motion(flexion: dict, extension: dict) -> dict[str, dict[str, float | None]]:
+    """True extension-minus-flexion motion per level from the two films' simulator truth (deg, mm at the patient)."""
+    mf, me = flexion["truth"]["motion"], extension["truth"]["motion"]
+    truth: dict[str, dict[str, float | None]] = {}
+    for level in ("L4-L5", "L5-S1"):
+        k = level.replace("-", "_")
+        truth[level] = {
+            "angle_deg": me[f"{k}_rotation_deg"] - mf[f"{k}_rotation_deg"],
+            "translation_mm": me[f"{k}_translation_mm"] - mf[f"{k}_translation_mm"],
+            "translation_percent": None,
+        }
+    return truth
 
 
 # ------------------------------------------------------------------------------------------------------------ running
@@ -278,25 +288,10 @@ def demo_pairs(out: Path, detector: bool) -> Iterator[Pair]:
 
     for path in demo_journeys(out):
         journey = json.loads(path.read_text())
-        by_visit: dict[str, dict[str, dict]] = {}
-        for f in journey["films"]:
-            if f["view"] in ("flexion", "extension"):
-                by_visit.setdefault(f["visit"], {})[f["view"]] = f
-        for visit, pair in by_visit.items():
-            if set(pair) != {"flexion", "extension"}:
-                continue
-            fl, ex = pair["flexion"], pair["extension"]
+        for visit, fl, ex in _journey_motion_pairs(journey):
             flex = read_radiograph(path.parent / fl["file"], view=View.FLEXION)
             ext = read_radiograph(path.parent / ex["file"], view=View.EXTENSION)
-            truth: dict[str, dict[str, float | None]] = {}
-            for level in ("L4-L5", "L5-S1"):
-                k = level.replace("-", "_")
-                mf, me = fl["truth"]["motion"], ex["truth"]["motion"]
-                truth[level] = {
-                    "angle_deg": me[f"{k}_rotation_deg"] - mf[f"{k}_rotation_deg"],
-                    "translation_mm": me[f"{k}_translation_mm"] - mf[f"{k}_translation_mm"],
-                    "translation_percent": None,
-                }
+            truth = _true_motion(fl, ex)
             label = f"demo {'detector' if detector else 'file'} landmarks: {journey['scenario']} {visit}"
             try:
                 if detector:
