@@ -51,6 +51,20 @@ class TestClinician:
         body = _body(render_clinician_html(d))
         assert body.index("Red flags: none reported") < body.index("<h1")
 
+    def test_routine_symptom_is_not_a_red_flag(self, tmp_path: Path) -> None:
+        d = make_patient(tmp_path, red_flags=("pain_not_improving",))
+        body = _body(render_clinician_html(d))
+        assert body.index("Red flags: none reported") < body.index("<h1")
+        assert "act before reading on" not in body
+        routine = body[body.index('id="routine-symptoms"'):body.index("<h1")]
+        assert "pain not improving" in routine and "routine" in routine
+
+    def test_routine_symptom_listed_after_red_flags(self, tmp_path: Path) -> None:
+        d = make_patient(tmp_path, red_flags=("fever", "pain_not_improving"))
+        body = _body(render_clinician_html(d))
+        flags = body[body.index('id="red-flags"'):body.index('id="routine-symptoms"')]
+        assert "Red flags reported (1)" in flags and "fever" in flags and "pain not improving" not in flags
+
     def test_contents(self, patient: ReportData) -> None:
         text = _text(render_clinician_html(patient))
         for needle in ("Delayed union suspected", "on track", "Dr Reader", "Disc height L5-S1 fell 2.6 mm",

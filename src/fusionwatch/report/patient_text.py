@@ -24,7 +24,10 @@ CARE_TEAM_SENTENCE = (
 FINDING_PLAIN: dict[str, str] = {
     "cage_subsidence": "The spacer placed between the two bones has settled a little into the bone.",
     "cage_migration": "The spacer placed between the two bones may have moved a little.",
-    "screw_loosening_suspected": "There may be a thin dark line around a screw. This can mean the screw is loose.",
+    "screw_loosening_suspected": (
+        "A screw may have loosened a little in the bone. X-rays cannot show this for certain; your surgeon will look "
+        "at it with you."
+    ),
     "screw_breakage": "One of the screws may be broken.",
     "screw_fracture": "One of the screws may be broken.",
     "rod_fracture": "One of the metal rods may be broken.",
