@@ -93,6 +93,10 @@ class TestSpineWeb:
         assert set(p) == {n for n in AP_POINT_NAMES if not n.startswith("S1")}
         assert p["L1.superior.left"] == pytest.approx((30.0, 10 + 22 * 12))
         assert p["L5.inferior.right"] == pytest.approx((70.0, 10 + 22 * 16 + 15))
+        extra = samples[0].truth["extra_points"]
+        assert len(extra) == 48 and "T1.superior.left" in extra and "T12.inferior.right" in extra
+        assert extra["T1.superior.left"] == pytest.approx((30.0, 10.0))
+        assert extra["T12.inferior.right"] == pytest.approx((70.0, 10 + 22 * 11 + 15))
 
     def test_missing_csv_raises(self, tmp_path: Path) -> None:
         """A folder without the CSV files raises InputError naming what is expected."""

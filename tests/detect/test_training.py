@@ -14,8 +14,8 @@ from fusionwatch.detect.datasets import Sample  # noqa: E402
 from fusionwatch.detect.inference import LandmarkModel  # noqa: E402
 from fusionwatch.detect.network import LandmarkNet, soft_argmax  # noqa: E402
 from fusionwatch.detect.training import train  # noqa: E402
-from fusionwatch.errors import InputError  # noqa: E402
-from fusionwatch.radiograph import View  # noqa: E402
+from fusionwatch.errors import InputError, ViewError  # noqa: E402
+from fusionwatch.radiograph import Radiograph, View  # noqa: E402
 
 
 def _samples(n: int = 6) -> list[Sample]:
@@ -75,3 +75,72 @@ def test_unknown_model_raises(tmp_path: Path) -> None:
     """An unknown model name raises InputError listing the presets."""
     with pytest.raises(InputError, match="ap-film"):
         train(_samples(2), tmp_path, model="nope")
+
+
+def test_ap_spine_example_has_thoracic_targets() -> None:
+    """The ap-spine film stage trains on the T1-T12 corners kept in ``truth["extra_points"]``; ap-film ignores them."""
+    from fusionwatch.detect.specs import PRESETS
+    from fusionwatch.detect.training import make_example
+
+    img = np.zeros((600, 220), np.float32)
+    pts = {
+        f"L{k}.{e}.{s}": (80.0 + 60 * (s == "right"), 320.0 + 40 * k + 30 * (e == "inferior"))
+        for k in range(1, 6)
+        for e in ("superior", "inferior")
+        for s in ("left", "right")
+    }
+    extra = {
+        f"T{k}.{e}.{s}": (80.0 + 60 * (s == "right"), 20.0 + 26 * k + 15 * (e == "inferior"))
+        for k in range(1, 13)
+        for e in ("superior", "inferior")
+        for s in ("left", "right")
+    }
+    sample = Sample(img, pts, View.AP, "p", truth={"extra_points": extra})
+    spine, film = PRESETS["ap-spine"], PRESETS["ap-film"]
+    x, t, mask, _ = make_example(sample, spine, None)
+    assert x.shape == spine.input_hw and mask.sum() == 68
+    i_t1, i_l5 = spine.point_names.index("T1.superior.left"), spine.point_names.index("L5.inferior.right")
+    assert t[i_t1, 1] < t[i_l5, 1]
+    _, _, mask_film, _ = make_example(sample, film, None)
+    assert mask_film.sum() == 20  # S1 unknown, no thoracic channel
+
+
+def test_init_from_maps_head_channels_by_name(tmp_path: Path) -> None:
+    """Starting ap-spine from an ap-film checkpoint copies the shared L1-L5 head channels and the whole body."""
+    from fusionwatch.detect.specs import PRESETS
+    from fusionwatch.detect.training import load_matching_weights
+
+    film, spine = PRESETS["ap-film"], PRESETS["ap-spine"]
+    src = LandmarkNet(len(film.point_names), 0, 4)
+    ck = {"model": src.state_dict(), "spec": film.to_json()}
+    dst = LandmarkNet(len(spine.point_names), 0, 4)
+    before = dst.head.weight.detach().clone()
+    shared = load_matching_weights(dst, spine, ck)
+    assert len(shared) == 20 and "S1.superior.left" not in shared
+    i_old, i_new = film.point_names.index("L3.inferior.left"), spine.point_names.index("L3.inferior.left")
+    assert torch.equal(dst.head.weight[i_new], src.head.weight[i_old])
+    i_t = spine.point_names.index("T5.superior.right")
+    assert torch.equal(dst.head.weight[i_t], before[i_t])  # no partner: fresh initialisation kept
+    assert torch.equal(dst.stem[0].weight, src.stem[0].weight)  # body copied
+
+
+@pytest.mark.slow
+def test_detector_uses_ap_spine_and_returns_lumbar_names_only(tmp_path: Path) -> None:
+    """With ap-spine.onnx installed it is the AP film stage; its T1-T12 points never leave the detector."""
+    pytest.importorskip("onnx")
+    import cv2
+
+    from fusionwatch.detect.inference import load_detector
+    from fusionwatch.detect.specs import PRESETS
+    from fusionwatch.detect.training import export_onnx
+
+    spec = PRESETS["ap-spine"]
+    export_onnx(LandmarkNet(len(spec.point_names), 0, 4), spec, tmp_path / "ap-spine.onnx")
+    det = load_detector(tmp_path)
+    assert View.AP in det.spine and not det.film
+    img = cv2.GaussianBlur(np.random.default_rng(3).normal(0, 1, (500, 200)).astype(np.float32), (0, 0), 4.0)
+    lm = det.detect(Radiograph(img, view=View.AP))
+    assert lm.source.startswith("model:ap-spine/")
+    assert set(lm.points) == {n for n in spec.point_names if n.startswith("L")}
+    with pytest.raises(ViewError, match="No lateral landmark model"):
+        det.detect(Radiograph(img, view=View.LATERAL))

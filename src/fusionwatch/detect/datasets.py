@@ -56,6 +56,8 @@ __all__ = [
     "sim_samples",
     "spineweb_patient",
     "sort_quad",
+    "ap_quad_points_named",
+    "THORACIC_LEVEL_NAMES",
     "split_by_patient",
 ]
 
@@ -179,6 +181,25 @@ def _ap_quad_points(level: Level, quad: np.ndarray) -> dict[str, tuple[float, fl
     return {n: (float(p[0]), float(p[1])) for n, p in out.items()}
 
 
+THORACIC_LEVEL_NAMES: tuple[str, ...] = tuple(f"T{k}" for k in range(1, 13))
+"""Thoracic vertebrae annotated in SpineWeb Dataset 16 (T1..T12, above L1-L5). They are not fusionwatch landmarks
+(:class:`fusionwatch.landmarks.Landmarks` rejects them): readers keep them in ``Sample.truth["extra_points"]``, which
+only models that name them (the ``ap-spine`` level-counting film stage) train on."""
+
+
+def ap_quad_points_named(level_name: str, quad: np.ndarray) -> dict[str, tuple[float, float]]:
+    """The 4 AP corners of one vertebral body named ``<level>.<superior|inferior>.<left|right>`` (image sides),
+    sorted geometrically by :func:`sort_quad`; ``level_name`` may be any label (``"T12"``)."""
+    tl, tr, bl, br = sort_quad(quad)
+    out = {
+        f"{level_name}.superior.left": tl,
+        f"{level_name}.superior.right": tr,
+        f"{level_name}.inferior.left": bl,
+        f"{level_name}.inferior.right": br,
+    }
+    return {n: (float(p[0]), float(p[1])) for n, p in out.items()}
+
+
 # ---------------------------------------------------------------------------------------------------------- SpineWeb
 _SPINEWEB_PATIENT = re.compile(r"-(\d+)\s+[A-Za-z]+\s+AP", re.IGNORECASE)
 
@@ -196,6 +217,9 @@ def spineweb_patient(filename: str) -> str:
 
 def read_spineweb_samples(folder: str | Path, *, max_side: int | None = 1024, limit: int | None = None) -> list[Sample]:
     """SpineWeb Dataset 16 AP films with the L1-L5 corners (the 5 lowest of 17 vertebrae T1..L5).
+
+    The T1-T12 corners (same geometric sorting) go to ``Sample.truth["extra_points"]`` (names
+    ``T<k>.<superior|inferior>.<left|right>``), for the level-counting ``ap-spine`` film stage.
 
     ``landmarks.csv`` holds 68 x values divided by the width, then 68 y values divided by the height; the corners
     are re-sorted geometrically (a few quadrilaterals in the release break the stated order).
@@ -224,6 +248,10 @@ def read_spineweb_samples(folder: str | Path, *, max_side: int | None = 1024, li
             k = 12 + i  # T1..T12 are 0..11
             quad = np.stack([xs[4 * k : 4 * k + 4], ys[4 * k : 4 * k + 4]], axis=1)
             pts.update(_ap_quad_points(level, quad))
+        thoracic: dict[str, tuple[float, float]] = {}
+        for k, level_name in enumerate(THORACIC_LEVEL_NAMES):
+            quad = np.stack([xs[4 * k : 4 * k + 4], ys[4 * k : 4 * k + 4]], axis=1)
+            thoracic.update(ap_quad_points_named(level_name, quad))
         small, s = _downscale(img, max_side)
         samples.append(
             Sample(
@@ -234,6 +262,7 @@ def read_spineweb_samples(folder: str | Path, *, max_side: int | None = 1024, li
                 None,
                 s,
                 name,
+                truth={"extra_points": _scale_points(thoracic, s) if s != 1.0 else thoracic},
                 original_size=(w, h),
             )
         )
@@ -571,6 +600,8 @@ def load_data(
             raise InputError(f"{kind} view must be one of {', '.join(views)}, got {sim_view!r}.")
         key_spec = f"{kind}:{n}"
     key_text = f"{key_spec}|{max_side}|{sim_seed}|{sim_view}|v1"
+    if kind == "spineweb":
+        key_text += "|thoracic"  # films cached before the T1-T12 corners were kept lack them
     if kind in ("sim", "journey"):
         # the same seeds give other films after a simulator change: never serve a stale cache
         key_text += f"|sim{_sim_version()}"

@@ -26,7 +26,16 @@ from fusionwatch.errors import FusionwatchError
 from fusionwatch.landmarks import Landmarks
 from fusionwatch.radiograph import Radiograph, View
 
-__all__ = ["SDR_MM", "SDR_DIAG_PERCENT", "FilmResult", "EvaluationReport", "evaluate", "worst_cases_sheet"]
+__all__ = [
+    "SDR_MM",
+    "SDR_DIAG_PERCENT",
+    "LEVEL_SHIFT_THRESHOLD",
+    "FilmResult",
+    "EvaluationReport",
+    "evaluate",
+    "level_offset",
+    "worst_cases_sheet",
+]
 
 SDR_MM: tuple[float, ...] = (2.0, 2.5, 3.0, 4.0)
 SDR_DIAG_PERCENT: tuple[float, ...] = (0.4, 0.8, 1.5, 3.0)
@@ -46,6 +55,7 @@ class FilmResult:
     failure: str | None = None
     measure_failure: str | None = None
     predicted: Landmarks | None = None
+    level_offset: float | None = None
 
     @property
     def mean_error_diag(self) -> float:
@@ -102,8 +112,60 @@ class EvaluationReport:
             "per_landmark_unit": "mm" if mm else "% of diagonal",
             "measurement_abs_error": {n: {**_stats(v), "unit": units[n]} for n, v in sorted(meas.items())},
             "failure_reasons": [f.failure for f in self.films if f.failure][:20],
+            "level_offset": _level_stats([f.level_offset for f in ok if f.level_offset is not None]),
         }
         return out
+
+
+LEVEL_SHIFT_THRESHOLD = 0.5
+"""A film whose L1-L5 column is off by more than this many vertebral levels (mean signed offset along the spine)
+counts as *level-shifted* (e.g. T12 labelled L1)."""
+
+
+def _level_stats(offsets: Sequence[float]) -> dict[str, float]:
+    a = np.abs(np.asarray(offsets, dtype=float))
+    if a.size == 0:
+        return {"n": 0}
+    return {
+        "n": int(a.size),
+        "shifted_films": int((a > LEVEL_SHIFT_THRESHOLD).sum()),
+        "threshold_levels": LEVEL_SHIFT_THRESHOLD,
+        "abs_mean": float(a.mean()),
+        "abs_max": float(a.max()),
+    }
+
+
+def level_offset(
+    predicted: dict[str, tuple[float, float]],
+    truth: dict[str, tuple[float, float]],
+    levels: Sequence[str] = ("L1", "L2", "L3", "L4", "L5"),
+) -> float | None:
+    """Mean signed offset of the predicted vertebrae along the spine, in vertebral levels (+ = too low, i.e. caudal).
+
+    Each level's centre is the mean of its 4 corners (names ``<level>.*``); its offset is the projection of
+    (predicted - true centre) on the local spine axis (the true centres of its neighbours), divided by the local
+    level pitch (distance between consecutive true centres). ``None`` when fewer than 2 levels have all 4 corners
+    in both point sets. ``|offset| > 0.5`` means the column is shifted by a whole level on average.
+    """
+
+    def centre(points: dict[str, tuple[float, float]], lv: str) -> np.ndarray | None:
+        c = [points[n] for n in points if n.startswith(f"{lv}.")]
+        return np.mean(np.asarray(c, float), axis=0) if len(c) == 4 else None
+
+    pairs = [(centre(truth, lv), centre(predicted, lv)) for lv in levels]
+    pairs = [(t, p) for t, p in pairs if t is not None and p is not None]
+    if len(pairs) < 2:
+        return None
+    true_c = np.array([t for t, _ in pairs])
+    offs = []
+    for i, (t, p) in enumerate(pairs):
+        a, b = true_c[max(i - 1, 0)], true_c[min(i + 1, len(pairs) - 1)]
+        pitch = np.linalg.norm(b - a) / (min(i + 1, len(pairs) - 1) - max(i - 1, 0))
+        if pitch <= 0:
+            return None
+        axis = (b - a) / np.linalg.norm(b - a)
+        offs.append(float((p - t) @ axis) / pitch)
+    return float(np.mean(offs))
 
 
 def _measure(lm: Landmarks, spacing) -> tuple[dict[str, tuple[float, str]], str | None]:  # noqa: ANN001
@@ -148,6 +210,7 @@ def evaluate_one(detect: Callable[[Radiograph], Landmarks], sample: Sample) -> F
         res.errors_diag_percent[n] = d / diag * 100.0
         if sample.spacing is not None:
             res.errors_mm[n] = math.hypot((p[0] - q[0]) * spacing_small.dx_mm, (p[1] - q[1]) * spacing_small.dy_mm)
+    res.level_offset = level_offset(dict(pred.points), sample.points)
     truth = Landmarks({n: p for n, p in sample.points.items()}, w, h, view)
     true_m, _ = _measure(truth, spacing_small)
     pred_m, res.measure_failure = _measure(Landmarks(dict(pred.points), w, h, view), spacing_small)
@@ -165,17 +228,19 @@ def evaluate(
     out_dir: str | Path | None = None,
     worst: int = 12,
     progress: Callable[[int, int], None] | None = None,
+    refine: bool = True,
 ) -> EvaluationReport:
     """Evaluate the detector in ``models_dir`` (default: shipped models) on ``samples``.
 
-    Writes ``evaluation.json`` and ``worst_cases.png`` into ``out_dir`` when given.
+    ``refine=False`` measures the film stage alone (no crop or vertebra stage). Writes ``evaluation.json`` and
+    ``worst_cases.png`` into ``out_dir`` when given.
     """
     from fusionwatch.detect.inference import load_detector
 
     det = load_detector(models_dir)
     films = []
     for i, s in enumerate(samples):
-        films.append(evaluate_one(det.detect, s))
+        films.append(evaluate_one(lambda r: det.detect(r, refine=refine), s))
         if progress is not None:
             progress(i + 1, len(samples))
     report = EvaluationReport(films)

@@ -4,7 +4,8 @@ Pipeline for one film (:func:`detect_landmarks`):
 
 1. refuse unusable pixels (:func:`fusionwatch.detect.view.check_pixels`);
 2. classify the view (AP / lateral facing left or right / not a lumbar film) and refuse "other" and contradictions;
-3. film stage: the whole film, letterboxed (aspect ratio kept), gives every landmark;
+3. film stage: the whole film, letterboxed (aspect ratio kept), gives every landmark (AP: ``ap-spine.onnx`` when
+   installed finds all 17 vertebrae T1-L5, so L1-L5 are counted from T1 and the ribs; else ``ap-film.onnx``);
 4. crop stage: a box around the film stage's points, at a finer scale, refines them (AP: L1-S1 corners; lateral: L4, L5,
    S1 corners and the femoral heads);
 4b. vertebra stage (when ``<view>-vertebra.onnx`` is installed): one upright square crop per vertebra (lateral: also S1
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fusionwatch.anatomy import AP_POINT_NAMES, LATERAL_POINT_NAMES
 from fusionwatch.detect._geometry import (
     apply_affine,
     crop_box,
@@ -52,6 +54,7 @@ __all__ = [
 
 MODELS_DIR = Path(__file__).parent / "models"
 REVIEW_CONFIDENCE = 0.3
+_LANDMARK_NAMES = frozenset(AP_POINT_NAMES) | frozenset(LATERAL_POINT_NAMES)
 """A point whose confidence is below this is listed in ``needs_review``."""
 
 
@@ -141,6 +144,8 @@ class Detector:
     film: dict[View, LandmarkModel] = field(default_factory=dict)
     crop: dict[View, LandmarkModel] = field(default_factory=dict)
     vertebra: dict[View, LandmarkModel] = field(default_factory=dict)
+    spine: dict[View, LandmarkModel] = field(default_factory=dict)
+    """Level-counting film stage (``ap-spine.onnx``: T1-L5 corners); replaces ``film`` for its view when present."""
 
     def classify(self, radiograph: Radiograph) -> ViewResult | None:
         if self.view is None:
@@ -154,14 +159,18 @@ class Detector:
         vr = self.classify(radiograph)
         view = _decide_view(radiograph, vr, review)
         key = View.AP if view is View.AP else View.LATERAL
-        if key not in self.film:
+        if key not in self.film and key not in self.spine:
             raise ViewError(
                 f"No {key.value} landmark model is installed; cannot detect landmarks on a {view.value} film."
             )
         image = to_gray_float(radiograph.pixels)
-        film_model = self.film[key]
+        film_model = self.spine.get(key) or self.film[key]
         m = letterbox_matrix(image.shape[:2], film_model.spec.input_hw)
         points, spread = film_model.run(image, m)
+        if key in self.spine:
+            # the level-counting stage finds T1-L5; only fusionwatch landmarks (L1-L5 corners) go on
+            points = {n: p for n, p in points.items() if n in _LANDMARK_NAMES}
+            spread = {n: v for n, v in spread.items() if n in _LANDMARK_NAMES}
         scale_in = {n: m[0, 0] for n in points}
         source = film_model.tag
         crop_model = self.crop.get(key) if refine else None
@@ -267,7 +276,8 @@ def _plausibility(lm: Landmarks, radiograph: Radiograph, vr: ViewResult | None) 
 @lru_cache(maxsize=4)
 def load_detector(models_dir: str | Path | None = None) -> Detector:
     """Load every model found in ``models_dir`` (default: the shipped models): ``view.onnx``, ``<view>-film.onnx``,
-    ``<view>-crop.onnx``. Cached per folder."""
+    ``<view>-crop.onnx``, ``<view>-vertebra.onnx`` and the level-counting film stage ``ap-spine.onnx`` (used instead
+    of ``ap-film.onnx`` when present). Cached per folder."""
     import onnxruntime as ort
 
     folder = Path(models_dir) if models_dir is not None else MODELS_DIR
@@ -284,7 +294,8 @@ def load_detector(models_dir: str | Path | None = None) -> Detector:
         if "fusionwatch.spec" in meta:
             det.view_hw = tuple(ModelSpec.from_json(meta["fusionwatch.spec"]).input_hw)
     for v in (View.AP, View.LATERAL):
-        for stage, store in (("film", det.film), ("crop", det.crop), ("vertebra", det.vertebra)):
+        stages = (("film", det.film), ("crop", det.crop), ("vertebra", det.vertebra), ("spine", det.spine))
+        for stage, store in stages:
             p = folder / f"{v.value}-{stage}.onnx"
             if p.is_file():
                 store[v] = LandmarkModel(p)

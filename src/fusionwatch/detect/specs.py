@@ -25,7 +25,8 @@ class ModelSpec:
     Attributes
     ----------
     name : str
-        ``"ap-film"``, ``"ap-crop"``, ``"lateral-film"``, ``"lateral-crop"`` or ``"view"``.
+        ``"ap-film"``, ``"ap-spine"`` (T1-L5 film stage), ``"ap-crop"``, ``"lateral-film"``, ``"lateral-crop"``,
+        ``"ap-vertebra"``, ``"lateral-vertebra"`` or ``"view"``.
     view : str
         ``"ap"``, ``"lateral"`` or ``"any"`` (the view classifier).
     stage : str
@@ -75,6 +76,11 @@ class ModelSpec:
 
 
 _AP_LUMBAR = tuple(n for n in AP_POINT_NAMES if not n.startswith("S1."))
+_AP_SPINE = (
+    tuple(f"T{k}.{e}.{s}" for k in range(1, 13) for e in ("superior", "inferior") for s in ("left", "right"))
+    + _AP_LUMBAR
+)
+"""68 corners of the 17 vertebrae T1..L5 (SpineWeb Dataset 16's annotation), top to bottom."""
 _LAT_LOW = tuple(n for n in LATERAL_POINT_NAMES if n.startswith(("L4.", "L5.", "S1."))) + FEMORAL_HEADS
 
 
@@ -103,6 +109,9 @@ def _refine_spec(name: str, view: str) -> ModelSpec:
 
 PRESETS: dict[str, ModelSpec] = {
     "ap-film": ModelSpec("ap-film", "ap", "film", (384, 192), AP_POINT_NAMES),
+    # level counting: the whole column T1-L5 on the film, so L1-L5 are the 5 lowest of 17 found vertebrae (replaces
+    # ap-film as the AP film stage when ap-spine.onnx is installed; only its L1-L5 points leave the detector)
+    "ap-spine": ModelSpec("ap-spine", "ap", "film", (448, 160), _AP_SPINE),
     "ap-crop": ModelSpec("ap-crop", "ap", "crop", (320, 192), AP_POINT_NAMES, crop_points=_AP_LUMBAR, margin=0.25),
     "lateral-film": ModelSpec("lateral-film", "lateral", "film", (288, 224), LATERAL_POINT_NAMES),
     "lateral-crop": ModelSpec(

@@ -24,7 +24,15 @@ from fusionwatch.detect.specs import PRESETS, VIEW_CLASSES, ModelSpec
 from fusionwatch.errors import InputError
 from fusionwatch.radiograph import View
 
-__all__ = ["TrainResult", "train", "make_example", "crop_box", "export_onnx", "export_checkpoint"]
+__all__ = [
+    "TrainResult",
+    "train",
+    "make_example",
+    "crop_box",
+    "export_onnx",
+    "export_checkpoint",
+    "load_matching_weights",
+]
 
 
 @dataclass
@@ -82,6 +90,9 @@ def make_example(
     lo, hi = float(img.min()), float(img.max())
     img01 = (img - lo) / max(hi - lo, 1e-6)
     points = dict(sample.points)
+    # points that are not fusionwatch landmarks (SpineWeb's T1-T12), only for the models that name them
+    wanted = set(spec.point_names)
+    points.update({n: p for n, p in sample.truth.get("extra_points", {}).items() if n in wanted})
     hw = img.shape[:2]
     m_aug = np.array([[1.0, 0, 0], [0, 1.0, 0]])
     if rng is not None:
@@ -262,7 +273,7 @@ def train(
         trained = [n for u in units if u.needs <= seen for n in u.names]
         spec = replace(spec, extra={**spec.extra, "trained_points": trained})
     elif spec.stage != "view":
-        seen = set().union(*(s.points for s in samples))
+        seen = set().union(*(s.points for s in samples), *(s.truth.get("extra_points", {}) for s in samples))
         trained = [n for n in spec.point_names if n in seen]
         spec = replace(spec, extra={**spec.extra, "trained_points": trained})
     torch.manual_seed(seed)
@@ -283,7 +294,7 @@ def train(
         rng.bit_generator.state = ck["rng"]
     elif init_from is not None:
         ck = torch.load(init_from, weights_only=False)
-        net.load_state_dict(ck["model"])
+        load_matching_weights(net, spec, ck)
     budget_s = time_budget_min * 60.0
     t0 = time.monotonic() - used_s
     last_ck = time.monotonic()
@@ -360,6 +371,38 @@ def train(
         val_med = float(np.median(errs)) if errs else None
     onnx_path = export_onnx(net, spec, out / f"{model}.onnx")
     return TrainResult(onnx_path, step, time.monotonic() - t0, val_med, len(train_idx), len(val_idx))
+
+
+def load_matching_weights(net, spec: ModelSpec, ck: dict) -> list[str]:  # noqa: ANN001
+    """Load a checkpoint's weights into ``net``; output channels are matched by point name.
+
+    Same point set: a plain ``load_state_dict``. Otherwise (e.g. ``ap-spine`` started from ``ap-film``: 68 channels
+    from 20) every tensor of the same shape is copied, and the landmark head's channels (``head.weight``,
+    ``head.bias``) are copied for the points both specs name; the other channels keep their fresh initialisation.
+    Returns the point names copied from the checkpoint.
+    """
+    import torch
+
+    state = ck["model"]
+    if "spec" not in ck:  # no names to match: the same architecture is assumed
+        net.load_state_dict(state)
+        return list(spec.point_names)
+    old_names = list(ModelSpec.from_json(ck["spec"]).point_names)
+    if old_names == list(spec.point_names):
+        net.load_state_dict(state)
+        return old_names
+    own = net.state_dict()
+    shared = [n for n in spec.point_names if n in old_names]
+    with torch.no_grad():
+        for key, value in state.items():
+            if key in own and own[key].shape == value.shape and not key.startswith("head."):
+                own[key].copy_(value)
+        for key in ("head.weight", "head.bias"):
+            if key in state and key in own:
+                for n in shared:
+                    own[key][spec.point_names.index(n)] = state[key][old_names.index(n)]
+    net.load_state_dict(own)
+    return shared
 
 
 def export_checkpoint(
