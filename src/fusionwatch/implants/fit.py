@@ -271,9 +271,9 @@ def refine_screw_edges(
 
     Profiles across the screw every pixel along :data:`EDGE_RANGE` of its length; on each, the two edges are where the
     profile crosses :data:`EDGE_LEVEL` of the way from the local background on that side (the median of the outer
-    band, 1-1.5 widths from the axis) to the metal level (its maximum), interpolated; the centre is their mean. A straight line through
-    the centres (least squares) is the axis; its slope SD comes from the residual scatter, counting one independent
-    profile per :data:`EDGE_DECORRELATION_WIDTHS` screw widths.
+    band, 1-1.5 widths from the axis) to the metal level (its maximum), interpolated; the centre is their mean. A
+    straight line through the centres (least squares) is the axis; its slope SD is a delete-one-block jackknife
+    (blocks :data:`EDGE_DECORRELATION_WIDTHS` screw widths long) with the :data:`EDGE_BIAS_PX` floor.
 
     Parameters
     ----------
