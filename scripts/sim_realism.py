@@ -1,6 +1,7 @@
 """Compare simulated AP films with the real SpineWeb AP radiographs: contact sheet and statistics.
 
     .venv/bin/python scripts/sim_realism.py [--shared ../shared/data] [--n-real 40] [--n-sim 12]
+        [--population adolescent-scoliosis|adult] [--no-lateral]
 
 Writes docs/realism/contact_sheet_ap.png (real | simulated lumbar crops side by side), docs/realism/lateral_examples.png
 (simulated laterals across scenarios; no real lateral films are available here) and docs/realism/statistics.json, and
@@ -14,7 +15,10 @@ percentile. Measures per image:
 - edge density: mean Sobel gradient magnitude;
 - texture: Laplacian standard deviation (fine detail) and GLCM contrast / homogeneity (distance 2 px, 32 levels);
 - vertebral contrast: mean intensity inside the L2-L4 body quadrilaterals minus a band just beside each body.
-Simulated films are pre-operative AP films of journey patients (the real set has no hardware).
+Simulated films are pre-operative AP films of journey patients (the real set has no hardware) drawn from the
+population matched to the real set: ``sample_patient(..., population="adolescent-scoliosis")`` (simulator version 13:
+adolescents with a structural lumbar curve and rotated vertebrae; ``--population adult`` compares the product's own
+adult fusion patients instead).
 """
 
 from __future__ import annotations
@@ -30,10 +34,13 @@ from PIL import Image, ImageDraw
 from skimage.feature import graycomatrix, graycoprops
 
 from fusionwatch.io.spineweb import spineweb_patient_id
+from fusionwatch.sim import SIM_VERSION
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "realism"
 CW, CH = 384, 480
+N_TILES = 6
+"""Films per row of the contact sheet."""
 
 
 def crop_box(corners: dict[str, np.ndarray], shape: tuple[int, int]) -> tuple[int, int, int, int]:
@@ -124,7 +131,7 @@ def real_set(shared: Path, n: int, rng: np.random.Generator):
         yield im, corners
 
 
-def sim_set(n: int, seed0: int = 500):
+def sim_set(n: int, seed0: int = 500, population: str = "adolescent-scoliosis"):
     from fusionwatch.anatomy import Endplate, ImageSide, Level, ap_corner_name
     from fusionwatch.radiograph import View
     from fusionwatch.sim.film import FilmSpec, simulate_film
@@ -133,7 +140,7 @@ def sim_set(n: int, seed0: int = 500):
     for k in range(n):
         scenario = SCENARIOS[k % len(SCENARIOS)]
         rng = np.random.default_rng([seed0 + k, 0])
-        patient = sample_patient(rng, scenario, seed0 + k, DEFAULT_SURGERY_DATE)
+        patient = sample_patient(rng, scenario, seed0 + k, DEFAULT_SURGERY_DATE, population=population)
         hw, states = journey_plan(scenario, patient, rng)
         st = states[0]  # pre-op: the real set has no hardware (metal would also shift the percentile normalisation)
         spec = FilmSpec(
@@ -194,12 +201,18 @@ def main() -> None:
     ap.add_argument("--n-real", type=int, default=40)
     ap.add_argument("--n-sim", type=int, default=12)
     ap.add_argument("--no-lateral", action="store_true")
+    ap.add_argument("--population", default="adolescent-scoliosis", choices=("adolescent-scoliosis", "adult"))
+    ap.add_argument("--out", default=str(OUT), help="folder for the sheet and statistics (default docs/realism)")
     args = ap.parse_args()
-    OUT.mkdir(parents=True, exist_ok=True)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
     groups: dict[str, list[dict[str, float]]] = {"real": [], "sim": []}
     tiles: dict[str, list[Image.Image]] = {"real": [], "sim": []}
-    for name, it in (("real", real_set(Path(args.shared), args.n_real, rng)), ("sim", sim_set(args.n_sim))):
+    for name, it in (
+        ("real", real_set(Path(args.shared), args.n_real, rng)),
+        ("sim", sim_set(args.n_sim, population=args.population)),
+    ):
         for item in it:
             im, corners = item[0], item[1]
             box = crop_box(corners, im.shape)
@@ -211,19 +224,28 @@ def main() -> None:
             norm = normalise(small)
             scale = (CW / (box[2] - box[0]), CH / (box[3] - box[1]))
             groups[name].append(measures(norm, _quads(corners, box, scale)))
-            if len(tiles[name]) < 4:
+            if len(tiles[name]) < N_TILES:
                 tiles[name].append(Image.fromarray((norm * 255).astype(np.uint8)).resize((CW // 2, CH // 2)))
-    sheet = Image.new("L", (CW // 2 * 4, CH // 2 * 2 + 30), 255)
+    sheet = Image.new("L", (CW // 2 * N_TILES, CH // 2 * 2 + 30), 255)
     dr = ImageDraw.Draw(sheet)
     for r, name in enumerate(("real", "sim")):
         for c, t in enumerate(tiles[name]):
             sheet.paste(t, (c * CW // 2, r * (CH // 2 + 15) + 15))
         dr.text(
             (4, r * (CH // 2 + 15) + 2),
-            "real SpineWeb AP (lumbar crop)" if name == "real" else "simulated AP (same crop rule)",
+            "real SpineWeb AP (adolescent scoliosis; lumbar crop)"
+            if name == "real"
+            else (
+                f"simulated AP (same crop rule), simulator v{SIM_VERSION}: "
+                + (
+                    "adolescent-scoliosis population matched to the real set (curves, rotated vertebrae)"
+                    if args.population != "adult"
+                    else "adult fusion patients (NOT matched to the real set)"
+                )
+            ),
             fill=0,
         )
-    sheet.save(OUT / "contact_sheet_ap.png", optimize=True)
+    sheet.save(out / "contact_sheet_ap.png", optimize=True)
     summary = {}
     for name, rows in groups.items():
         keys = [k for k in rows[0] if k != "hist"]
@@ -235,7 +257,9 @@ def main() -> None:
         summary[name]["hist"] = np.mean([r["hist"] for r in rows], axis=0).round(5).tolist()
     inter = float(np.minimum(summary["real"]["hist"], summary["sim"]["hist"]).sum())
     summary["histogram_intersection"] = inter
-    (OUT / "statistics.json").write_text(json.dumps(summary, indent=1) + "\n")
+    summary["simulator_version"] = SIM_VERSION
+    summary["population"] = args.population
+    (out / "statistics.json").write_text(json.dumps(summary, indent=1) + "\n")
     print(f"| measure | real (n={summary['real']['n']}) | simulated (n={summary['sim']['n']}) |")
     print("|---|---|---|")
     for k in (
@@ -252,7 +276,7 @@ def main() -> None:
         print(f"| {k} | {r['mean']:.3f} ± {r['sd']:.3f} | {s['mean']:.3f} ± {s['sd']:.3f} |")
     print(f"| histogram intersection (mean histograms) | {inter:.3f} | |")
     if not args.no_lateral:
-        lateral_sheet(OUT / "lateral_examples.png")
+        lateral_sheet(out / "lateral_examples.png")
 
 
 if __name__ == "__main__":

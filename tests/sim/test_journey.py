@@ -16,7 +16,7 @@ from fusionwatch.errors import InputError
 from fusionwatch.io.landmark_json import read_landmarks
 from fusionwatch.landmarks import check_inside_image
 from fusionwatch.radiograph import View
-from fusionwatch.sim import SCENARIOS, simulate_journey
+from fusionwatch.sim import SCENARIOS, FilmSpec, simulate_journey
 from fusionwatch.sim.journey import DEFAULT_SURGERY_DATE, VISITS, journey_plan, sample_patient
 
 SIZE = (160, 200)
@@ -235,3 +235,42 @@ class TestRandomFilm:
         assert a.view is View.AP and np.array_equal(a.pixels, b.pixels) and a.truth == b.truth
         c = random_film(6, size=(128, 160), view="flexion")
         assert c.view is View.FLEXION and "motion" in c.truth
+
+
+class TestPopulations:
+    """Version 13: ``sample_patient(..., population=...)``; the realism comparison uses the adolescent-scoliosis
+    population matched to the real SpineWeb AP set, the product's journeys the adult one."""
+
+    def test_adult_is_the_default_and_unchanged_by_the_option(self) -> None:
+        a = sample_patient(np.random.default_rng([3, 0]), "solid-fusion", 3, DEFAULT_SURGERY_DATE)
+        b = sample_patient(np.random.default_rng([3, 0]), "solid-fusion", 3, DEFAULT_SURGERY_DATE, population="adult")
+        assert a == b
+        assert not any(a.params.axial_rotations_deg)
+
+    def test_scoliotic_patients_have_curves_and_rotation_toward_the_convexity(self) -> None:
+        """Over 20 patients: true AP coronal Cobb 15-60 deg, the apical vertebra (largest rotation) turned toward the
+        main curve's convexity (the sign of its wedges), healthy discs, adolescents; the truth is exact on the film."""
+        from fusionwatch.sim.film import ground_truth_landmarks
+        from fusionwatch.sim.truth import ap_truth
+
+        cobbs = []
+        for seed in range(20):
+            rng = np.random.default_rng([seed, 0])
+            pat = sample_patient(rng, "solid-fusion", seed, DEFAULT_SURGERY_DATE, population="adolescent-scoliosis")
+            p = pat.params
+            lms, off = ground_truth_landmarks(
+                p, FilmSpec(view=View.AP, width=300, height=375), anatomy_seed=pat.anatomy_seed
+            )
+            assert off == []
+            cobb = ap_truth(lms.points, 1.0, {})["coronal_cobb"]
+            cobbs.append(cobb)
+            apex = int(np.argmax(np.abs(p.axial_rotations_deg[:4])))
+            assert np.sign(p.axial_rotations_deg[apex]) == np.sign(sum(p.coronal_wedges_deg[:3]))
+            assert max(p.slips_mm) == 0.0 and max(p.disc_degeneration) == 0.0
+            assert 11 <= DEFAULT_SURGERY_DATE.year - pat.birth_date.year <= 19
+        assert 15.0 <= min(cobbs) and max(cobbs) <= 60.0
+        assert np.ptp(cobbs) > 15.0  # a spread of curve sizes, not one curve
+
+    def test_unknown_population_raises(self) -> None:
+        with pytest.raises(InputError, match="population"):
+            sample_patient(np.random.default_rng(0), "solid-fusion", 0, DEFAULT_SURGERY_DATE, population="child")

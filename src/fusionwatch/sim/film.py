@@ -212,6 +212,8 @@ def simulate_film(
         raise ValueError(
             "An instrumented L5-S1 is aligned coronally: its coronal wedge and lateral listhesis must be 0."
         )
+    if hardware is not None and (params.axial_rotations_deg[3] or params.axial_rotations_deg[4]):
+        raise ValueError("Pedicle screws follow the sagittal and coronal pose only: L4 and L5 must not be rotated.")
     an = anatomy or patient_anatomy(anatomy_seed)
     healing = healing or Healing()
     pose = pose_spine(an, params)
@@ -269,6 +271,8 @@ def simulate_film(
             "lateral_listhesis_mm": list(params.lateral_listhesis_mm),
         },
     }
+    if any(params.axial_rotations_deg):  # version 13; absent when zero, so films without rotation keep their truth
+        truth["parameters"]["axial_rotations_deg"] = list(params.axial_rotations_deg)
     if spec.view is View.AP:
         truth["measurements"] = {k: _r(v, 6) for k, v in ap_truth(lms.points, cam.patient_pixel_mm, reasons).items()}
     if spec.view.is_lateral:

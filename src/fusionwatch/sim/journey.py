@@ -39,10 +39,11 @@ __all__ = [
     "random_film",
     "plan_films",
     "FilmPlan",
+    "POPULATIONS",
 ]
 
 SCHEMA = "fusionwatch.sim.journey/1"
-SIM_VERSION = "12"
+SIM_VERSION = "13"
 ASD_DISC_LOSS_MM = (0.0, 0.0, 0.3, 1.2, 4.8)
 """Adjacent-segment degeneration: L4-L5 posterior disc height loss (mm) at immediate post-op, 6 weeks, 3, 6, 12 months
 (before the per-patient scale of :func:`_asd_scale`)."""
@@ -101,9 +102,23 @@ class PatientModel:
     oid_mm: float
 
 
-def sample_patient(rng: np.random.Generator, scenario: str, seed: int, surgery_date: dt.date) -> PatientModel:
+POPULATIONS: tuple[str, ...] = ("adult", "adolescent-scoliosis")
+"""Patient populations of :func:`sample_patient`: ``"adult"`` (the product's L5-S1 fusion patients, the default) and
+``"adolescent-scoliosis"`` (version 13: the population of the real SpineWeb AP set, for the realism comparison)."""
+
+
+def sample_patient(
+    rng: np.random.Generator, scenario: str, seed: int, surgery_date: dt.date, *, population: str = "adult"
+) -> PatientModel:
     """Draw spinopelvic parameters from the UCI joint distribution (class "Normal" for the lumbar shape; the
-    degenerate L5-S1 segment is then set explicitly), and body size, habitus and film geometry."""
+    degenerate L5-S1 segment is then set explicitly), and body size, habitus and film geometry.
+
+    ``population="adolescent-scoliosis"`` (version 13) draws the patient from the population of the real SpineWeb AP
+    films instead: aged 11-18, mostly girls, smaller and slimmer, healthy discs (no slip, no degeneration), and a
+    structural lumbar curve (coronal Cobb 20-55 deg) with axial rotation of the vertebrae (:func:`_coronal_scoliotic`).
+    The adult draws are unchanged by this option (it is decided after them)."""
+    if population not in POPULATIONS:
+        raise InputError(f"Unknown population {population!r}; expected one of {', '.join(POPULATIONS)}.")
     anatomy_seed = int(rng.integers(0, 2**31))
     pri = _priors()["classes"]["Normal"]
     mean, cov = np.asarray(pri["mean"]), np.asarray(pri["cov"])
@@ -143,10 +158,27 @@ def sample_patient(rng: np.random.Generator, scenario: str, seed: int, surgery_d
         scale=scale,
         **_coronal(np.random.default_rng([anatomy_seed, 99])),
     )
+    soft_scale = float(np.round(rng.uniform(0.85, 1.15), 3))
+    if population == "adolescent-scoliosis":
+        yrng = np.random.default_rng([anatomy_seed, 1313])
+        sex = "F" if yrng.random() < 0.8 else "M"
+        age = int(yrng.integers(11, 19))
+        birth = dt.date(surgery_date.year - age, int(yrng.integers(1, 13)), int(yrng.integers(1, 29)))
+        soft_scale = float(np.round(yrng.uniform(0.72, 0.95), 3))
+        params = replace(
+            params,
+            scale=float(np.round(np.clip(yrng.normal(0.9, 0.04), 0.8, 1.0), 4)),
+            slips_mm=(0.0,) * 5,
+            disc_degeneration=(0.0,) * 5,
+            disc_posterior_heights_mm=tuple(
+                float(v) for v in np.round(yrng.uniform([6.5, 7.0, 7.5, 7.5, 6.0], [8.0, 8.5, 9.0, 9.0, 7.5]), 3)
+            ),
+            **_coronal_scoliotic(yrng),
+        )
     return PatientModel(
         params=params,
         anatomy_seed=anatomy_seed,
-        soft_scale=float(np.round(rng.uniform(0.85, 1.15), 3)),
+        soft_scale=soft_scale,
         sex=sex,
         birth_date=birth,
         name=f"{_LAST[int(rng.integers(len(_LAST)))]}^{_FIRST[int(rng.integers(len(_FIRST)))]}",
@@ -173,6 +205,31 @@ def _coronal(rng: np.random.Generator) -> dict[str, tuple[float, ...]]:
     return {
         "coronal_wedges_deg": tuple(float(v) for v in np.round(wedges, 3)),
         "lateral_listhesis_mm": tuple(float(v) for v in np.round(np.clip(lat, -8.0, 8.0), 3)),
+    }
+
+
+def _coronal_scoliotic(rng: np.random.Generator) -> dict[str, tuple[float, ...]]:
+    """A structural (adolescent idiopathic) lumbar curve: a main curve over the discs L1-L2 ... L3-L4 with coronal
+    Cobb 20-55 deg toward a random side (apex at L2 or L3), a fractional curve of the other side below it (L4-L5,
+    L5-S1: 35-80 % of the main curve), small lateral translations, and axial rotation: the vertebral bodies turn
+    toward the convexity, most at the apex (0.3-0.55 x the Cobb angle, as Perdriolle / Nash-Moe grades go with the
+    curve's size), falling off away from it; L5 turns a little the other way with the fractional curve."""
+    cobb = float(rng.uniform(20.0, 55.0))
+    side = 1.0 if rng.random() < 0.5 else -1.0
+    share = rng.dirichlet([4.0, 4.0, 4.0])
+    main = np.clip(cobb * share, 0.0, 19.5)  # (the bodies stay rigid: the discs take the whole wedge)
+    frac = cobb * rng.uniform(0.35, 0.8) * rng.dirichlet([3.0, 2.0])
+    wedges = np.r_[side * main, -side * np.clip(frac, 0.0, 12.0)]
+    apex = 1 if share[0] + share[1] > share[1] + share[2] else 2  # L2 or L3
+    rot_apex = float(np.clip(cobb * rng.uniform(0.3, 0.55), 5.0, 28.0))
+    rot = side * rot_apex * np.exp(-(((np.arange(5) - apex) / 1.4) ** 2)) + rng.normal(0.0, 1.5, 5)
+    rot[4] = -side * rng.uniform(0.0, 5.0)
+    lat = rng.normal(0.0, 0.8, 5)
+    lat[apex] += side * rng.uniform(0.0, 3.0)  # the apical vertebra translated toward the convexity
+    return {
+        "coronal_wedges_deg": tuple(float(v) for v in np.round(wedges, 3)),
+        "lateral_listhesis_mm": tuple(float(v) for v in np.round(np.clip(lat, -4.0, 4.0), 3)),
+        "axial_rotations_deg": tuple(float(v) for v in np.round(np.clip(rot, -30.0, 30.0), 3)),
     }
 
 
@@ -221,6 +278,8 @@ def journey_plan(scenario: str, patient: PatientModel, rng: np.random.Generator)
         # the instrumented L5-S1 is aligned coronally
         coronal_wedges_deg=(*pre.coronal_wedges_deg[:4], 0.0),
         lateral_listhesis_mm=(*pre.lateral_listhesis_mm[:4], 0.0),
+        # (version 13) screws follow the sagittal and coronal pose: the instrumented L4 and L5 are derotated
+        axial_rotations_deg=(*pre.axial_rotations_deg[:3], 0.0, 0.0),
     )
     t = {"immediate-post-op": 0, "6-weeks": 1, "3-months": 2, "6-months": 3, "12-months": 4}
     bridging = {
@@ -618,16 +677,22 @@ def _write_film(
     }
 
 
-def random_film(seed: int, *, size: tuple[int, int] = (1000, 1250), view: str | None = None) -> Film:
+def random_film(
+    seed: int, *, size: tuple[int, int] = (1000, 1250), view: str | None = None, population: str = "adult"
+) -> Film:
     """One film of a random patient, scenario, visit and view (for detector training and property tests).
 
     Deterministic by ``seed``. ``view`` forces ``"lateral"``, ``"ap"``, ``"flexion"`` or ``"extension"``.
+    ``population`` as in :func:`sample_patient` (``"adolescent-scoliosis"``: the patient's pre-operative state is
+    kept whatever visit is drawn: no implants in that population).
     """
     rng = np.random.default_rng([seed, 77])
     scenario = SCENARIOS[int(rng.integers(len(SCENARIOS)))]
-    patient = sample_patient(rng, scenario, seed, DEFAULT_SURGERY_DATE)
+    patient = sample_patient(rng, scenario, seed, DEFAULT_SURGERY_DATE, population=population)
     hw, states = journey_plan(scenario, patient, rng)
     st = states[int(rng.integers(len(states)))]
+    if population != "adult":
+        st = states[0]
     v = View(view) if view else View(str(rng.choice(["lateral", "lateral", "lateral", "ap", "flexion", "extension"])))
     params, neutral = st.params, None
     if v in (View.FLEXION, View.EXTENSION):

@@ -75,6 +75,12 @@ class SpineParams:
     lateral_listhesis_mm: tuple[float, ...] = (0.0,) * 5
     """Lateral offset of each upper endplate midpoint from the lower one along the lower endplate on AP films (mm at
     the vertebral bodies' plane), positive toward the image right."""
+    axial_rotations_deg: tuple[float, ...] = (0.0,) * 5
+    """Axial rotation of each vertebra L1 ... L5 on AP films (deg, version 13): a rigid turn about the vertebra's own
+    long axis (the line through its two endplate midpoints, which therefore stay where the coronal chain puts them),
+    positive = the vertebral body turns toward the image right (its anterior part moves to +y) and so the posterior
+    elements (pedicles, spinous process) toward the image left. In a scoliosis the body turns toward the convexity.
+    Zero (the default) leaves every AP film and truth as in version 12; lateral films ignore it."""
 
     def __post_init__(self) -> None:
         if len(self.disc_degeneration) != 5 or not all(0.0 <= g <= 1.0 for g in self.disc_degeneration):
@@ -83,8 +89,10 @@ class SpineParams:
             len(b) == 2 and all(0.8 <= v <= 1.2 for v in b) for b in self.body_shapes
         ):
             raise ValueError(f"body_shapes needs 5 (depth, height) pairs in [0.8, 1.2], got {self.body_shapes!r}.")
-        if len(self.coronal_wedges_deg) != 5 or not all(abs(w) <= 15.0 for w in self.coronal_wedges_deg):
-            raise ValueError(f"coronal_wedges_deg needs 5 values within +-15 deg, got {self.coronal_wedges_deg!r}.")
+        if len(self.coronal_wedges_deg) != 5 or not all(abs(w) <= 20.0 for w in self.coronal_wedges_deg):
+            raise ValueError(f"coronal_wedges_deg needs 5 values within +-20 deg, got {self.coronal_wedges_deg!r}.")
+        if len(self.axial_rotations_deg) != 5 or not all(abs(v) <= 40.0 for v in self.axial_rotations_deg):
+            raise ValueError(f"axial_rotations_deg needs 5 values within +-40 deg, got {self.axial_rotations_deg!r}.")
         if len(self.lateral_listhesis_mm) != 5 or not all(abs(v) <= 15.0 for v in self.lateral_listhesis_mm):
             raise ValueError(f"lateral_listhesis_mm needs 5 values within +-15 mm, got {self.lateral_listhesis_mm!r}.")
         for name in ("disc_angles_deg", "disc_posterior_heights_mm", "slips_mm"):
@@ -127,9 +135,16 @@ class Pose:
     coronal: dict[str, tuple[float, np.ndarray, np.ndarray]] = field(default_factory=dict)
     """AP films only: bone -> (angle deg, pivot (y, z), placed pivot (y, z)); a rigid motion in the coronal (y, z)
     plane applied after the sagittal pose: ``q = R(angle) (p - pivot) + placed``. Missing bones do not move."""
+    axial: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    """AP films only (version 13): bone -> (3x3 rotation, point on the axis (x, y, z)): the axial rotation about the
+    vertebra's own long axis, applied after the sagittal pose and before the coronal motion. Missing bones do not
+    turn."""
 
     def apply_coronal(self, bone: str, p3: np.ndarray) -> np.ndarray:
-        """Points (..., 3) mm after the sagittal pose -> after the coronal pose (x unchanged)."""
+        """Points (..., 3) mm after the sagittal pose -> after the axial rotation and the coronal pose."""
+        if bone in self.axial:
+            Rx, c = self.axial[bone]
+            p3 = (np.asarray(p3, dtype=np.float64) - c) @ Rx.T + c
         if bone not in self.coronal:
             return p3
         ang, piv, placed = self.coronal[bone]
@@ -234,7 +249,28 @@ def pose_spine(anatomy: Anatomy, p: SpineParams) -> Pose:
     for c, r in heads3:
         xz = Rg @ (c[[0, 2]] - hip)
         heads.append((np.array([xz[0], c[1], xz[1]]), r))
-    return Pose(T, s, posed, tuple(heads), _coronal_chain(posed, p))
+    return Pose(T, s, posed, tuple(heads), _coronal_chain(posed, p), _axial(posed, p))
+
+
+def _axial(posed: dict[str, dict[str, np.ndarray]], p: SpineParams) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Axial rotations of L1-L5 (T12 turns with L1) about each vertebra's long axis through its endplate midpoints
+    (Rodrigues; the axis points superior, so a positive angle takes +x (anterior) toward +y)."""
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for b, deg in zip(("L1", "L2", "L3", "L4", "L5"), p.axial_rotations_deg, strict=True):
+        if not deg:
+            continue
+        c = posed[b]
+        lo = (c["inferior.anterior"] + c["inferior.posterior"]) / 2
+        hi = (c["superior.anterior"] + c["superior.posterior"]) / 2
+        k = np.array([hi[0] - lo[0], 0.0, hi[1] - lo[1]])
+        k /= np.linalg.norm(k)
+        K = np.array([[0.0, -k[2], k[1]], [k[2], 0.0, -k[0]], [-k[1], k[0], 0.0]])
+        a = math.radians(deg)
+        R = np.eye(3) + math.sin(a) * K + (1.0 - math.cos(a)) * (K @ K)
+        out[b] = (R, np.array([lo[0], 0.0, lo[1]]))
+    if "L1" in out:
+        out["T12"] = out["L1"]
+    return out
 
 
 def _coronal_chain(

@@ -474,8 +474,58 @@ def _patient_soft(an: Anatomy, rng: np.random.Generator) -> tuple[np.ndarray, np
         fine = 1.0
         shp = (int(round(gas.volume.shape[0 if axis == 1 else 1] * gas.vox / fine)), int(round(400 / fine)))
         bub = _bubble_projection(gas.bubbles, gas.bubble_r, axis, plane, shp, fine)
+        if view == "ap":  # version 13 (AP only; after every draw of the lateral map and of the AP map above)
+            s, bub = _ap_gas_v13(s, origin, res, proj, bub, plane, gas.vox, fine, rng)
         out.append((_add_projection(s, origin, res, bub, plane, fine).astype(np.float32), origin))
     return out[0][0], out[1][0], out[0][1], out[1][1]
+
+
+AP_GAS_KEPT = 0.55
+"""Version 13, AP films: share of the colon's gas path kept as solid lucency (the rest broken into mottle): whole
+gas-filled segments seen end-on over their full depth were too dark and too round next to real AP films."""
+
+
+def _bandpass(
+    shape: tuple[int, int], res_mm: float, lo_mm: float, hi_mm: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Unit-std band-passed white noise (features between ``lo_mm`` and ``hi_mm``) on a grid of ``res_mm``."""
+    n = rng.standard_normal(shape).astype(np.float32)
+    f = cv2.GaussianBlur(n, (0, 0), lo_mm / res_mm) - cv2.GaussianBlur(n, (0, 0), hi_mm / res_mm)
+    return f / (f.std() + 1e-6)
+
+
+def _ap_gas_v13(
+    soft: np.ndarray,
+    origin: tuple[float, float],
+    res: float,
+    proj: np.ndarray,
+    bub: np.ndarray,
+    plane: tuple[float, float],
+    vox: float,
+    fine: float,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """AP bowel gas as real AP films show it (version 13): the colon's gas broken up (only ``AP_GAS_KEPT`` of its
+    path as a smooth lucency, the rest as 2-8 mm pockets) and a mottle of small gas pockets (stool and small bowel)
+    spread over the abdomen around the colon's course, 40-90 mm wide, not only inside the drawn segments. Returns the
+    soft-tissue map with the colon gas already subtracted and the fine (``fine`` mm) gas map to subtract."""
+    kept = AP_GAS_KEPT * float(rng.uniform(0.8, 1.2))
+    pockets = np.clip(0.5 + 0.6 * _bandpass(proj.shape, vox, 2.0, 8.0, rng), 0.0, 1.6)
+    soft = _add_projection(soft, origin, res, proj * (kept - 1.0) * (1.0 - pockets * 0.8), plane, vox)
+    # spread: where the colon runs (its footprint blurred over 40-90 mm), and the lower abdomen in general
+    f = int(round(vox / fine))
+    foot = cv2.resize((proj > 2.0).astype(np.float32), (proj.shape[1] * f, proj.shape[0] * f))
+    foot = foot[: bub.shape[0], : bub.shape[1]]
+    foot = np.pad(foot, ((0, bub.shape[0] - foot.shape[0]), (0, bub.shape[1] - foot.shape[1])))
+    region = cv2.GaussianBlur(foot, (0, 0), float(rng.uniform(20.0, 45.0)) / fine)
+    region = np.clip(region / (region.max() + 1e-6) * 1.6, 0.0, 1.0) * float(rng.uniform(0.5, 1.0))
+    # patches (stool-filled loops, 15-40 mm) inside that region, each a mottle of 1-6 mm pockets
+    patches = np.clip(_bandpass(bub.shape, fine, 8.0, 30.0, rng) - 0.3, 0.0, 1.0) * region
+    mottle = np.zeros_like(bub)
+    for lo, hi, thr, amp in ((0.8, 2.5, 0.7, 4.0), (1.5, 5.0, 0.8, 7.0)):
+        n = _bandpass(bub.shape, fine, lo, hi, rng)
+        mottle += amp * np.clip(n - thr, 0.0, None) / (1.0 + np.clip(n - thr, 0.0, None))
+    return soft, bub + mottle * np.clip(patches * 2.0, 0.0, 1.0)
 
 
 def _draw(seed: int) -> tuple[dict[str, BoneWarp], np.random.Generator]:
