@@ -88,19 +88,60 @@ px films the L4-L5 angle error SD went from 0.65 (upsampled) to 0.12 deg (robust
 pass, whose thresholds were set on unfiltered pixels."""
 BLURS = (9, 3)
 """Gaussian pre-filter sizes (working pixels) of ECC's coarse and fine passes."""
+PELVIC_BLURS = (15, 9)
+"""Gaussian pre-filter sizes (kernel, working pixels) of the two high-passed passes of the S1 pelvic region. The
+lighter final smoothing of the lumbar bodies (3) lets the pelvic match lock onto one of the two iliac contours (the
+hip bones lie at other magnifications, so their edges are doubled and move slightly differently from the sacrum):
+on three simulated 1000 x 1250 px pairs the answer then sat 0.5-1.3 deg to one side of the truth or the other,
+depending on the start. Ending at 9 (sigma ~1.7 working px) merges the doubled contour: S1 rotation error SD (one
+run, exact landmarks) 0.33 -> 0.17 deg at 1000 x 1250 px, 0.20 -> 0.20 at 400 x 500 px."""
 EXCLUDE_METAL = True
 """Leave bright outliers (metal, saturation) out of the correlation; see :func:`_bright_outlier_limit`."""
 METAL_OUTLIER_SD = 4.0
 """A pixel more than this many robust SDs above the region's median is treated as metal."""
+S1_PELVIC_DEPTH = 2.0
+"""Depth (x the S1 endplate length, caudally from the endplate) of the S1 region: the **pelvic region**, most of the
+sacrum with the overlapping iliac wings, not the S1 body alone. The sacrum and both hip bones are one rigid body: a
+bending film turns the whole pelvis about the hip axis, so on the projection every part of it turns by the same angle
+(the hip bones, at other depths and magnifications, only translate slightly differently). A small region near the S1
+endplate sees a few strong edges of which some (an iliac edge, the blurred rim of an S1 screw) do not move exactly with
+it, and is pulled by them; a large region averages many features that all turn alike. On the simulator's films (exact
+landmarks, one run) the S1 rotation error SD fell from 1.96 deg (0.35-deep region) to 0.20 deg at 400 x 500 px and
+from 0.33 to 0.25 deg (one washed-out pair left out) at 1000 x 1250 px (docs/motion.md)."""
+S1_PELVIC_MARGIN = 0.6
+"""Growth of the pelvic region along the endplate (about its centre; :data:`AXIAL_MARGIN_RATIO` x that along the
+spine), replacing the 0.12 of the lumbar bodies: it takes in the front of the sacrum and the sacral canal."""
+S1_PELVIC_DEPTHS = (S1_PELVIC_DEPTH, 1.6, 1.2)
+"""Pelvic region depths tried when the deepest does not fit on both films (a film cut off below the sacrum): the
+deepest that fits is used; when none fits, the S1 body region (:data:`S1_DEPTH_RATIOS`) is used as before."""
+S1_PELVIC_CHECK_FRACTIONS = (0.8, 0.9, 1.0)
+"""Depths of the pelvic region's variants, as fractions of the depth used (2.0 -> 1.6, 1.8, 2.0)."""
 S1_DEPTH_RATIOS = (S1_BODY_DEPTH_RATIO, 0.75)
-"""S1 region depths tried in turn: the shallow one (least iliac overlap) first, a deeper one when it matches weakly."""
+"""S1 body region depths, used when the pelvic region does not fit on the films, tried in turn: the shallow one
+(least iliac overlap) first, a deeper one when it matches weakly."""
 S1_MIN_ECC = 0.6
 """Nominal-run correlation below which the next S1 region depth is tried (the best one is kept)."""
 S1_CHECK_DEPTHS = (0.25, 0.35, 0.5, 0.75)
-"""S1 region depths (x the endplate length) registered once each to measure how much the S1 answer depends on the
-drawn region. On the simulator's films a correct S1 match gives rotations within ~1 deg at every depth; a wrong
-optimum (iliac overlap, a badly placed S1 landmark) gives rotations that scatter by 5-15 deg. The scatter (RMS
-deviation of the segment's angle and translation from the nominal) is added to the uncertainty."""
+"""S1 body region depths (x the endplate length) registered once each, both ways, to measure how much the S1 answer
+depends on the drawn region (the pelvic region uses :data:`S1_PELVIC_CHECK_FRACTIONS`). The scatter (RMS deviation
+of the segment's angle and translation from the nominal) is added to the uncertainty, and the answers are pooled
+(:data:`S1_POOL_VARIANTS`)."""
+S1_PELVIC_ANGLE_SD_DEG = 0.2
+S1_PELVIC_TRANSLATION_SD_MM = 0.15
+S1_PELVIC_TRANSLATION_SD_PERCENT = 0.4
+"""Error of one pelvic S1 match, added in quadrature to the uncertainty of a segment with S1 (on top of the model
+terms): on the simulator's films with exact landmarks one pelvic match (the nominal run, no pooling) has an S1
+rotation error SD of 0.20 deg (400 x 500 px) and 0.17 deg (1000 x 1250 px) and moves the S1 endplate centre by 0.21 /
+0.17 mm RMS. The run spread does not see it (every run sits in the same optimum), and without it the L5-S1
+translation interval covered 22 of 24 simulated pairs at 400 x 500 px."""
+S1_LOCAL_DEPTH = S1_BODY_DEPTH_RATIO
+S1_LOCAL_AGREEMENT = 0.08
+"""Consistency check of the pelvic match: the S1 body alone (region :data:`S1_LOCAL_DEPTH` deep, the lumbar margin)
+is registered too, and when its transform moves the S1 endplate centre by more than this fraction of the endplate
+length (~2.7 mm) away from where the pelvic match puts it, the S1 match is treated as ambiguous (weak-match floors).
+The S1 body's own rotation is not trusted (0.3-2 deg errors from iliac and screw edges) but its position is (0.1-0.3
+mm): on a washed-out, noisy simulated pair the pelvic region matched its smooth background 5 mm off with a
+correlation of 0.9, which this check catches."""
 S1_POOL_VARIANTS = True
 """Report the median of the nominal S1 answer and its region variants (the other depths and the other registration
 direction) instead of the nominal alone, when the match is neither weak nor ambiguous. The S1 region is small and
@@ -155,6 +196,21 @@ class RegistrationError(FusionwatchError):
 
 
 @dataclass(frozen=True, slots=True)
+class _Scheme:
+    """How a body's region is drawn and registered: region depths (S1), margin offset, passes."""
+
+    name: str
+    depths: tuple[float, ...]
+    check_depths: tuple[float, ...] = ()
+    margin_offset: float = 0.0
+    highpass_only: bool = False
+
+    @property
+    def margin(self) -> float:
+        return ROI_MARGINS[0] + self.margin_offset
+
+
+@dataclass(frozen=True, slots=True)
 class BodyRegistration:
     """Rigid transforms of one body from the flexion to the extension film, one per run.
 
@@ -175,6 +231,11 @@ class BodyRegistration:
     """Nominal transforms of the same body registered with other region depths (S1 only; see S1_CHECK_DEPTHS)."""
     landmark_rotation_deg: float = float("nan")
     """Rotation of the landmark start (flexion -> extension corners, least squares), degrees, image axes."""
+    local_disagreement: float | None = None
+    """S1 only: distance between the pelvic match's and the S1 body's own placement of the S1 endplate centre, as a
+    fraction of the endplate length (see S1_LOCAL_AGREEMENT)."""
+    region: str = ""
+    """How the region was drawn: ``"body"`` (L1-L5 corners), ``"pelvic <depth>"`` or ``"s1-body <depth>"`` (S1)."""
 
     @property
     def nominal(self) -> np.ndarray:
@@ -339,6 +400,7 @@ def register_body(
     *,
     margin: float = 0.12,
     coarse: bool = True,
+    highpass_only: bool = False,
 ) -> tuple[np.ndarray, float]:
     """Register one body region from the flexion pixels to the extension pixels.
 
@@ -355,6 +417,10 @@ def register_body(
     coarse : bool
         Start with the unfiltered passes, the first strongly smoothed (wide capture range); ``False`` runs only the
         high-passed pass from ``init`` (stays in the start's basin; the correlation returned is then that pass's).
+    highpass_only : bool
+        Run both passes (:data:`PELVIC_BLURS`) on the high-passed crops, none on the crops as they are; the
+        correlation returned is that of the crops as they are at the final pose (comparable with the default mode's).
+        Used for the large S1 (pelvic) region, whose unfiltered match can lock onto the film's smooth background.
 
     Returns
     -------
@@ -393,6 +459,8 @@ def register_body(
     valid_t = (template <= limit) if EXCLUDE_METAL else np.ones(template.shape, bool)
     warp = (si @ init @ np.linalg.inv(st))[:2].astype(np.float32)
     rho = float("nan")
+    if highpass_only and hp > 0:
+        return _register_highpass_only(template, image, mask, imask, valid_t, warp, hp, si, st)
     try:
         passes = ((BLURS[0], 100, 1e-5), (BLURS[1], 200, 1e-7)) if coarse else ()
         for blur, iters, eps in passes:
@@ -433,6 +501,48 @@ def register_body(
     return m, float(rho)
 
 
+def _to_full_resolution(warp: np.ndarray, si: np.ndarray, st: np.ndarray) -> np.ndarray:
+    """Crop warp (template crop -> image crop) -> rigid flexion -> extension transform at full resolution."""
+    w3 = np.vstack([warp.astype(float), [0.0, 0.0, 1.0]])
+    m = np.linalg.inv(si) @ w3 @ st
+    # re-orthonormalise (float32 warp): keep the rotation exactly rigid
+    ang = math.atan2(m[1, 0], m[0, 0])
+    m[:2, :2] = [[math.cos(ang), -math.sin(ang)], [math.sin(ang), math.cos(ang)]]
+    return m
+
+
+def _register_highpass_only(
+    template: np.ndarray,
+    image: np.ndarray,
+    mask: np.ndarray,
+    imask: np.ndarray,
+    valid_t: np.ndarray,
+    warp: np.ndarray,
+    hp: float,
+    si: np.ndarray,
+    st: np.ndarray,
+) -> tuple[np.ndarray, float]:
+    """Coarse-to-fine ECC (smoothing :data:`PELVIC_BLURS`) on the high-passed crops only; the correlation returned is
+    that of the unfiltered crops at the final pose."""
+    t_hp, i_hp = _highpass(template, hp, valid_t), _highpass(image, hp, imask > 0)
+    try:
+        for blur, iters, eps in ((PELVIC_BLURS[0], 100, 1e-5), (PELVIC_BLURS[1], 200, 1e-7)):
+            criteria = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, iters, eps)
+            _, warp = cv2.findTransformECCWithMask(t_hp, i_hp, mask, imask, warp, cv2.MOTION_EUCLIDEAN, criteria, blur)
+    except cv2.error as exc:
+        raise RegistrationError(f"Body registration did not converge ({str(exc).strip().splitlines()[-1]}).") from None
+    size = (template.shape[1], template.shape[0])
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    back = cv2.warpAffine(image, warp, size, flags=flags)
+    seen = cv2.warpAffine(imask, warp, size, flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP)
+    both = np.where((mask > 0) & (seen > 0), 255, 0).astype(np.uint8)
+    try:
+        rho = float(cv2.computeECC(template, back, both)) if np.count_nonzero(both) > 16 else float("nan")
+    except cv2.error:
+        rho = float("nan")
+    return _to_full_resolution(warp, si, st), rho
+
+
 def _perturb(init: np.ndarray, centre: np.ndarray, size: float, rng: np.random.Generator) -> np.ndarray:
     a = math.radians(rng.normal(0.0, INIT_ROTATION_SD_DEG))
     t = rng.normal(0.0, INIT_SHIFT_SD_FRACTION * size, 2)
@@ -455,6 +565,8 @@ def _runs(
     *,
     reverse: bool = False,
     coarse: bool = True,
+    margin_offset: float = 0.0,
+    highpass_only: bool = False,
 ) -> tuple[list[np.ndarray], list[float], list[str]]:
     """Run 0 from the landmark start, runs 1.. from perturbed starts and regions.
 
@@ -466,7 +578,13 @@ def _runs(
         start = init if k == 0 else _perturb(init, centre, size, rng)
         try:
             m, rho = register_body(
-                src.pixels, dst.pixels, outline, start, margin=ROI_MARGINS[k % len(ROI_MARGINS)], coarse=coarse
+                src.pixels,
+                dst.pixels,
+                outline,
+                start,
+                margin=ROI_MARGINS[k % len(ROI_MARGINS)] + margin_offset,
+                coarse=coarse,
+                highpass_only=highpass_only,
             )
         except RegistrationError as exc:
             failures.append(str(exc))
@@ -485,6 +603,7 @@ def _s1_both_ways(
     forward: tuple[list[np.ndarray], list[float], list[str]],
     runs: int,
     rng: np.random.Generator,
+    scheme: _Scheme,
 ) -> tuple[list[np.ndarray], list[float], list[str], list[np.ndarray], list[str]]:
     """S1 registered both ways and with every region depth of :data:`S1_CHECK_DEPTHS`.
 
@@ -501,17 +620,19 @@ def _s1_both_ways(
     """
     transforms, eccs, failures = forward
 
+    opts: dict[str, Any] = {"margin": scheme.margin, "highpass_only": scheme.highpass_only}
+
     def nominal(reverse: bool, d: float) -> np.ndarray | None:
         of, oe = body_outline(lm_f, Level.S1, d), body_outline(lm_e, Level.S1, d)
         init = rigid_from_points(of, oe)
         try:
             if reverse:
-                return np.linalg.inv(register_body(ext.pixels, flex.pixels, oe, np.linalg.inv(init))[0])
-            return register_body(flex.pixels, ext.pixels, of, init)[0]
+                return np.linalg.inv(register_body(ext.pixels, flex.pixels, oe, np.linalg.inv(init), **opts)[0])
+            return register_body(flex.pixels, ext.pixels, of, init, **opts)[0]
         except RegistrationError:
             return None
 
-    others = [d for d in S1_CHECK_DEPTHS if not math.isclose(d, depth)]
+    others = [d for d in scheme.check_depths if not math.isclose(d, depth)]
     fwd_var = [m for m in (nominal(False, d) for d in others) if m is not None]
     rev_nom = nominal(True, depth)
     rev_var = [m for m in (nominal(True, d) for d in others) if m is not None]
@@ -540,10 +661,67 @@ def _s1_both_ways(
     of, oe = body_outline(lm_f, Level.S1, depth), body_outline(lm_e, Level.S1, depth)
     init = np.linalg.inv(rigid_from_points(of, oe))
     size = float(np.ptp(oe, axis=0).max())
-    r_t, r_e, r_f = _runs(flex, ext, oe, init, oe.mean(0), size, runs, rng, reverse=True)
+    r_t, r_e, r_f = _runs(
+        flex,
+        ext,
+        oe,
+        init,
+        oe.mean(0),
+        size,
+        runs,
+        rng,
+        reverse=True,
+        margin_offset=scheme.margin_offset,
+        highpass_only=scheme.highpass_only,
+    )
     if not r_t:
         return transforms, eccs, failures, [*fwd_var, rev_nom], warnings
     return r_t, r_e, r_f, rev_var if clear else [*rev_var, transforms[0]], warnings
+
+
+_LUMBAR = _Scheme("body", (S1_BODY_DEPTH_RATIO,))
+_S1_BODY = _Scheme("s1-body", S1_DEPTH_RATIOS, S1_CHECK_DEPTHS)
+
+
+def _s1_scheme(flex: Radiograph, ext: Radiograph, lm_f: Landmarks, lm_e: Landmarks) -> _Scheme:
+    """The pelvic region (:data:`S1_PELVIC_DEPTH`) when it fits on both films (the deepest of
+    :data:`S1_PELVIC_DEPTHS` that does, grown by the largest run margin), else the S1 body region."""
+    offset = S1_PELVIC_MARGIN - ROI_MARGINS[0]
+    widest = max(ROI_MARGINS) + offset
+    for depth in S1_PELVIC_DEPTHS:
+        fits = True
+        for lm, film in ((lm_f, flex), (lm_e, ext)):
+            roi = _grow(body_outline(lm, Level.S1, depth), widest)
+            h, w = film.pixels.shape
+            if roi.min() < 2 or roi[:, 0].max() > w - 3 or roi[:, 1].max() > h - 3:
+                fits = False
+        if fits:
+            checks = tuple(round(depth * f, 4) for f in S1_PELVIC_CHECK_FRACTIONS)
+            return _Scheme("pelvic", (depth,), checks, offset, True)
+    return _S1_BODY
+
+
+def _s1_local_disagreement(
+    flex: Radiograph, ext: Radiograph, lm_f: Landmarks, lm_e: Landmarks, pelvic: np.ndarray
+) -> float | None:
+    """Distance (fraction of the endplate length) between where the pelvic S1 match and the S1 body alone (region
+    :data:`S1_LOCAL_DEPTH` deep, registered both ways; the closer of the two) put the S1 endplate centre on the
+    extension film; ``None`` if the body alone fails both ways."""
+    of, oe = body_outline(lm_f, Level.S1, S1_LOCAL_DEPTH), body_outline(lm_e, Level.S1, S1_LOCAL_DEPTH)
+    init = rigid_from_points(of, oe)
+    mid = of[:2].mean(0)[None]
+    length = float(np.hypot(*(of[1] - of[0])))
+    gaps = []
+    for reverse in (False, True):
+        try:
+            if reverse:
+                local = np.linalg.inv(register_body(ext.pixels, flex.pixels, oe, np.linalg.inv(init))[0])
+            else:
+                local = register_body(flex.pixels, ext.pixels, of, init)[0]
+        except RegistrationError:
+            continue
+        gaps.append(float(np.hypot(*(apply(local, mid)[0] - apply(pelvic, mid)[0]))) / max(length, 1e-9))
+    return min(gaps) if gaps else None
 
 
 def _register_level(
@@ -556,13 +734,25 @@ def _register_level(
     rng: np.random.Generator,
 ) -> tuple[BodyRegistration, list[str]]:
     warnings = []
-    depths = S1_DEPTH_RATIOS if level is Level.S1 else (S1_BODY_DEPTH_RATIO,)
+    scheme = _s1_scheme(flex, ext, lm_f, lm_e) if level is Level.S1 else _LUMBAR
+    depths = scheme.depths
     best: tuple[list[np.ndarray], list[float], list[str], np.ndarray, float, float] | None = None
     for depth in depths:
         of, oe = body_outline(lm_f, level, depth), body_outline(lm_e, level, depth)
         init = rigid_from_points(of, oe)
         centre, size = of.mean(0), float(np.ptp(of, axis=0).max())
-        transforms, eccs, failures = _runs(flex, ext, of, init, centre, size, runs, rng)
+        transforms, eccs, failures = _runs(
+            flex,
+            ext,
+            of,
+            init,
+            centre,
+            size,
+            runs,
+            rng,
+            margin_offset=scheme.margin_offset,
+            highpass_only=scheme.highpass_only,
+        )
         nominal = eccs[0] if eccs else -1.0
         if best is None or nominal > best[4]:
             best = (transforms, eccs, failures, of, nominal, depth)
@@ -593,11 +783,24 @@ def _register_level(
                 )
                 transforms, eccs, failures = lt, le_, lf
     variants: list[np.ndarray] = []
+    local_gap = None
     if level is Level.S1 and transforms:
         transforms, eccs, failures, variants, w = _s1_both_ways(
-            flex, ext, lm_f, lm_e, used_depth, (transforms, eccs, failures), runs, rng
+            flex, ext, lm_f, lm_e, used_depth, (transforms, eccs, failures), runs, rng, scheme
         )
         warnings.extend(w)
+        if scheme.name != "pelvic":
+            warnings.append(
+                "S1: the pelvic region does not fit on both films (cut off below the sacrum?); S1 was registered "
+                "on the S1 body alone, which overlapping iliac and screw edges pull more (docs/motion.md)."
+            )
+        else:
+            local_gap = _s1_local_disagreement(flex, ext, lm_f, lm_e, transforms[int(np.argmax(eccs))])
+        if local_gap is not None and local_gap > S1_LOCAL_AGREEMENT:
+            warnings.append(
+                f"S1: the pelvic match and the S1 body alone place the S1 endplate {local_gap:.2f} x its length "
+                "apart: the S1 match is ambiguous; check the overlay."
+            )
     centre, size = of.mean(0), float(np.ptp(of, axis=0).max())
     width = float(np.hypot(*(of[1] - of[0])))
     height = float(np.hypot(*((of[3] + of[2]) / 2 - (of[0] + of[1]) / 2)))
@@ -635,6 +838,8 @@ def _register_level(
             tuple(eccs[i] for i in keep),
             tuple(variants),
             rotation_deg(rigid_from_points(of, body_outline(lm_e, level, used_depth))),
+            local_gap,
+            f"{scheme.name} {used_depth:g}" if level is Level.S1 else scheme.name,
         ),
         warnings,
     )
@@ -850,6 +1055,7 @@ def register_motion(
             or min(bu.ecc[0], bl.ecc[0]) < MIN_ECC
             or (bl.level is Level.S1 and bl.ecc[0] < S1_MIN_ECC)
             or region_angle > AMBIGUOUS_REGION_ANGLE_DEG
+            or any((b.local_disagreement or 0.0) > S1_LOCAL_AGREEMENT for b in (bu, bl))
         )
         # a departed body may be off by the whole departure (the landmarks or the registration are wrong); turned by
         # that angle, a corner one endplate depth away moves by depth x angle (rad)
@@ -861,7 +1067,17 @@ def register_motion(
             "mm": max(WEAK_MATCH_TRANSLATION_SD_MM if weak else 0.0, lever * depth_mm),
             "percent": max(WEAK_MATCH_TRANSLATION_SD_PERCENT if weak else 0.0, lever * 100.0),
         }
-        extra = {"angle": (region_angle,), "mm": (region_mm, anchor_mm), "percent": (region_pct, anchor_pct)}
+        pelvic = any(b.region.startswith("pelvic") for b in (bu, bl))
+        s1_terms = (
+            (S1_PELVIC_ANGLE_SD_DEG, S1_PELVIC_TRANSLATION_SD_MM, S1_PELVIC_TRANSLATION_SD_PERCENT)
+            if pelvic
+            else (0.0, 0.0, 0.0)
+        )
+        extra = {
+            "angle": (region_angle, s1_terms[0]),
+            "mm": (region_mm, anchor_mm, s1_terms[1]),
+            "percent": (region_pct, anchor_pct, s1_terms[2]),
+        }
         # S1 region pooling: on a clean match the nominal S1 region and its variants (other depths, other direction)
         # are several looks at the same body with partly independent errors; their median is the better estimate
         # (see S1_POOL_VARIANTS). Not on a weak or ambiguous match, where a variant may sit in another optimum.
@@ -907,6 +1123,11 @@ def register_motion(
                 "pooled_shift": {k: round(v, 4) for k, v in shift.items()},
             },
             "anchor_term": {"translation_mm": round(anchor_mm, 4), "translation_percent": round(anchor_pct, 4)},
+            "s1_match_term": {
+                "angle_deg": s1_terms[0],
+                "translation_mm": s1_terms[1],
+                "translation_percent": s1_terms[2],
+            },
             "weak_match": weak,
             "landmark_departure_deg": {
                 b.level.value: round(abs(rotation_deg(b.nominal) - b.landmark_rotation_deg), 4) for b in (bu, bl)
@@ -920,11 +1141,18 @@ def register_motion(
                     "transform": [[round(float(v), 6) for v in row] for row in b.nominal[:2]],
                     "shift_px": [round(float(v), 3) for v in b.nominal[:2, 2]],
                     "ecc": [round(e, 4) for e in b.ecc],
+                    "region": b.region,
+                    **(
+                        {"local_disagreement": round(b.local_disagreement, 4)}
+                        if b.local_disagreement is not None
+                        else {}
+                    ),
                 }
                 for b in (bu, bl)
             },
             "uncertainty": (
-                "SD = sqrt(run spread^2 + model term^2 + S1 region-depth term^2 + anchor term^2 (translation)), "
+                "SD = sqrt(run spread^2 + model term^2 + S1 region-depth term^2 + S1 pelvic-match term^2 "
+                "+ anchor term^2 (translation)), "
                 f"model terms {ANGLE_MODEL_SD_DEG} deg, {TRANSLATION_MODEL_SD_MM} mm; at least "
                 f"{WEAK_MATCH_ANGLE_SD_DEG} deg / {WEAK_MATCH_TRANSLATION_SD_MM} mm when a body matches weakly"
             ),
