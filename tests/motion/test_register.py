@@ -147,3 +147,67 @@ def test_exact_landmarks_do_not_trigger_the_departure_check() -> None:
     for r in results:
         assert max(r.evidence["landmark_departure_deg"].values()) < 1.0
         assert not r.evidence["weak_match"]
+
+
+@pytest.mark.slow
+def test_s1_pelvic_region_against_the_s1_body_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Adjacent-segment-degeneration seed 1, 12 months, 400 x 500 px (S1 screw and an iliac edge across the S1 body):
+    the pelvic S1 region gives L5-S1 within 0.5 deg / 0.3 mm of the truth, determinate and covered; the S1 body alone
+    (the earlier method, still the fallback) is pulled more than 1 deg. The S1 body check agrees (gap < the limit);
+    forcing the limit to 0 turns the result into an ambiguous one (weak-match floors, warning)."""
+    p = _sim_pair(tmp_path, "adjacent-segment-degeneration", 1, "12-months", (400, 500))
+    ang, mm = p["truth"]["L5-S1"]
+    args = (p["flexion"], p["extension"], p["lm_flexion"], p["lm_extension"])
+    (r,) = register_motion(*args, levels=("L5-S1",))
+    s1 = r.evidence["bodies"]["S1"]
+    assert s1["region"].startswith("pelvic"), s1
+    assert s1["local_disagreement"] < reg.S1_LOCAL_AGREEMENT
+    assert r.translation_mm is not None
+    assert abs(r.angle_deg - ang) < 0.5, (r.angle_deg, ang)
+    assert abs(r.translation_mm - mm) < 0.3, (r.translation_mm, mm)
+    assert not r.evidence["weak_match"]
+    assert abs(r.angle_deg - ang) <= 1.96 * r.angle_sd_deg
+    assert abs(r.translation_mm - mm) <= 1.96 * r.translation_sd
+    assert r.evidence["s1_match_term"]["angle_deg"] == reg.S1_PELVIC_ANGLE_SD_DEG
+
+    monkeypatch.setattr(reg, "S1_LOCAL_AGREEMENT", 0.0)
+    (r0,) = register_motion(*args, levels=("L5-S1",))
+    assert r0.evidence["weak_match"] and r0.angle_sd_deg >= WEAK_MATCH_ANGLE_SD_DEG
+    assert any("S1 body alone place" in w for w in r0.warnings), r0.warnings
+
+    monkeypatch.setattr(reg, "S1_PELVIC_DEPTHS", ())  # as if the pelvis were cut off: the S1 body region
+    (rb,) = register_motion(*args, levels=("L5-S1",))
+    assert rb.evidence["bodies"]["S1"]["region"].startswith("s1-body")
+    assert any("pelvic region does not fit" in w for w in rb.warnings)
+    assert abs(rb.angle_deg - ang) > 1.0, (rb.angle_deg, ang)
+
+
+def test_s1_body_region_when_the_pelvis_is_cut_off() -> None:
+    """The drawn synthetic pair ends ~1 endplate length below S1: the pelvic region does not fit, S1 is registered
+    on the S1 body region (as before), with a warning, and still recovers the drawn motion."""
+    p = synthetic_pair(1)
+    results = register_motion(p.flexion, p.extension, p.lm_flexion, p.lm_extension)
+    (r,) = [r for r in results if r.level == "L5-S1"]
+    assert r.evidence["bodies"]["S1"]["region"].startswith("s1-body")
+    assert "local_disagreement" not in r.evidence["bodies"]["S1"]
+    assert r.evidence["s1_match_term"]["angle_deg"] == 0.0
+    assert any("pelvic region does not fit" in w for w in r.warnings)
+    assert abs(r.angle_deg - p.truth["L5-S1"]["angle_deg"]) < 0.3
+
+
+def test_pelvic_region_fits_only_inside_both_films() -> None:
+    """_s1_scheme picks the deepest pelvic depth whose grown region lies inside both films, else the body region."""
+    p = synthetic_pair(1)
+    assert reg._s1_scheme(p.flexion, p.extension, p.lm_flexion, p.lm_extension).name == "s1-body"
+    # the same films padded below and around: now the deepest pelvic region fits
+    pad = 600
+    big = np.pad(np.asarray(p.flexion.pixels, np.float32), pad, mode="edge")
+    flex = dataclasses.replace(p.flexion, pixels=big)
+    ext = dataclasses.replace(p.extension, pixels=np.pad(np.asarray(p.extension.pixels, np.float32), pad, mode="edge"))
+
+    def shifted(lm: Any) -> Any:
+        moved = {n: (x + pad, y + pad) for n, (x, y) in lm.points.items()}
+        return dataclasses.replace(lm, points=moved, width=lm.width + 2 * pad, height=lm.height + 2 * pad)
+
+    scheme = reg._s1_scheme(flex, ext, shifted(p.lm_flexion), shifted(p.lm_extension))
+    assert scheme.name == "pelvic" and scheme.depths == (reg.S1_PELVIC_DEPTH,) and scheme.highpass_only
