@@ -38,7 +38,8 @@ def motion_overlay(
     lm_extension: Landmarks | None = None,
 ) -> np.ndarray:
     """Side-by-side BGR uint8 image: flexion with the landmark body outlines (green), extension with the registered
-    outlines (blue) and, when given, the extension landmark outlines (amber, thin) for comparison."""
+    outlines (blue) and, when given, the extension landmark outlines (amber, thin) for comparison. When S1 was
+    registered on the pelvic region, that region is drawn thin on both films too."""
     thick = max(1, round(max(flexion.width, flexion.height) / 500))
     left = cv2.cvtColor(_u8(flexion.pixels), cv2.COLOR_GRAY2BGR)
     right = cv2.cvtColor(_u8(extension.pixels), cv2.COLOR_GRAY2BGR)
@@ -54,6 +55,11 @@ def motion_overlay(
             _poly(right, apply(m, outline), _REG_COLOUR, thick)
             if lm_extension is not None:
                 _poly(right, body_outline(lm_extension, Level(name)), _LM_COLOUR, max(1, thick // 2))
+            region = str(body.get("region", ""))
+            if region.startswith("pelvic"):  # the S1 region actually matched (docs/motion.md): thin outline
+                pelvic = body_outline(lm_flexion, Level(name), float(region.split()[1]))
+                _poly(left, pelvic, _FLEX_COLOUR, max(1, thick // 2))
+                _poly(right, apply(m, pelvic), _REG_COLOUR, max(1, thick // 2))
     h = max(left.shape[0], right.shape[0])
     pad = lambda im: cv2.copyMakeBorder(im, 0, h - im.shape[0], 0, 0, cv2.BORDER_CONSTANT)  # noqa: E731
     canvas = np.hstack([pad(left), pad(right)])
