@@ -171,7 +171,7 @@ def sample_patient(
             slips_mm=(0.0,) * 5,
             disc_degeneration=(0.0,) * 5,
             disc_posterior_heights_mm=tuple(
-                float(v) for v in np.round(yrng.uniform([6.5, 7.0, 7.5, 7.5, 6.0], [8.0, 8.5, 9.0, 9.0, 7.5]), 3)
+                float(v) for v in np.round(yrng.uniform([7.0, 7.5, 8.0, 8.5, 7.0], [8.5, 9.5, 10.0, 10.5, 9.0]), 3)
             ),
             **_coronal_scoliotic(yrng),
         )

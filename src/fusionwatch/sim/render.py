@@ -432,6 +432,8 @@ RIB_CONTROL = {
 """Lower ribs (10-12) in the T12 bone frame before the patient's own length, droop and width factors."""
 RIB_RADIUS_MM = 5.0
 RIB_CORTEX_MM = 1.1
+AP_RIB_GAIN = 0.7
+"""Version 13: ribs' weight on AP films (bright smooth tubes at the top of every lumbar crop gave the films away)."""
 
 
 def rib_polylines(anatomy: Anatomy, pose: Pose, seed: int, ap: bool) -> list[tuple[np.ndarray, float]]:
@@ -478,6 +480,7 @@ def _ribs(L: np.ndarray, cam: Camera, scene: Scene) -> None:
         for s_, p in zip(s_at, pts, strict=True):
             rr = r * (1.0 - 0.3 * max(0.0, (s_ / arc[-1] - 0.66) / 0.34))
             w = 3.0 * ds / (4.0 * rr)
+            w = w if cam.view == "lateral" else w * AP_RIB_GAIN
             capsule(L, cam, p, p, rr, MU["cortical"] * 0.8 * w, shell=(RIB_CORTEX_MM, MU["trabecular"] * 0.5 * w))
 
 
@@ -673,6 +676,9 @@ AP_TP_RADIUS_MM = {"L1": 3.0, "L2": 3.3, "L3": 3.5, "L4": 3.9, "L5": 6.2}
 AP_TP_TILT_DEG = {"L1": 4.0, "L2": 0.0, "L3": -2.0, "L4": 6.0, "L5": 16.0}
 """Mean rise of a transverse process toward its tip (deg; L4 up a little, L5 up-and-out toward the ala)."""
 AP_ENDPLATE_MM = 0.9
+AP_ENDPLATE_GAIN_V13 = 0.7
+"""Version 13: the analytic endplates' weight (with the console's detail amplification, version-12 weights drew every
+endplate as a stark white line at contact-sheet scale; real endplates are softer)."""
 """Thickness of the cortical endplate plates added on AP films."""
 AP_ENDPLATE_CONCAVITY_MM = (1.0, 2.6)
 """Range of the depth of the endplates' central dish (mm, per endplate): a concave plate seen edge-on is a soft band
@@ -924,7 +930,7 @@ def _ap_cortex(L: np.ndarray, cam: Camera, scene: Scene) -> None:
             xz = mid + (F[keep] - 0.5)[:, None] * d + (concavity[i_b, i_e] * (1.0 - rho2))[:, None] * normal
             p3 = np.column_stack([xz[:, 0], Y[keep], xz[:, 1]])
             p3 = pose.apply_coronal(b, p3)
-            wt = (0.5 + 0.7 * rho2**3) * plate_gain[i_b, i_e]
+            wt = (0.5 + 0.7 * rho2**3) * plate_gain[i_b, i_e] * AP_ENDPLATE_GAIN_V13
             _splat(L, cam, p3, (MU["cortical"] * 0.2 * AP_ENDPLATE_MM * step * step * wt).astype(np.float32))
         if b == "S1":
             continue
@@ -1090,7 +1096,14 @@ AP_DETAIL_BANDS_MM = (0.3, 0.9, 2.7, 8.0)
 AP_DETAIL_GAINS = ((0.7, 0.9), (1.1, 1.4), (1.1, 1.4), (0.85, 1.05))
 """Version 13: range of the gain of each detail band (finest first), drawn per film."""
 AP_DETAIL_POWER = 0.9
-AP_LUT_GAMMA = (0.55, 0.75)
+AP_LUT_GAMMA = (0.45, 0.65)
+AP_EQUALISE_FACTOR = 0.5
+"""Version 13: AP films without metal keep more of their large-scale density range (the equalisation drawn per film
+is halved): with the detail amplification doing the local contrast, the real crops' broad grey histogram needs the
+large-scale range (bright pelvis and spine, dark gas; mean-histogram intersection 0.886 -> 0.915). With segmented
+metal the console keeps the full equalisation (a different protocol, as implant-aware consoles choose): halved, the
+sacrum rose into the compressed top of the window and an S1 loosening halo darkened the rim by only ~30 grey levels
+instead of > 80 (tests/sim/test_film.py)."""
 """Version 13: range of an extra gamma of the AP look-up table (real AP films are mostly light grey and white: the
 mean grey histogram of the real crops is flat from 0.35 to 0.95, the simulated one peaked at 0.55 without it)."""
 """Version 13: compressive power of the detail amplification (< 1: faint detail boosted more than strong edges, the
@@ -1185,7 +1198,10 @@ def expose(
             coarse = _smooth(np.where(metal, np.minimum(p, coarse), p), sig)
     win = (slice(r0, H - r1, 4), slice(c0, W - c1, 4))
     cmean = float(np.mean(coarse[win]))
-    q = p - exp.equalise * (coarse - cmean)
+    # (version 13: AP films without metal keep more of their large-scale range; with metal the console keeps the
+    # full equalisation, so the bone around the screws stays below the metal knee and a loosening halo visible)
+    eq = exp.equalise * (AP_EQUALISE_FACTOR if cam.view == "ap" and not metal.any() else 1.0)
+    q = p - eq * (coarse - cmean)
     ap_gamma = 1.0
     if cam.view == "ap":  # version 13: multi-scale contrast amplification, as real DR consoles process AP films
         q = _multiscale_contrast(q, cam, rng)
