@@ -10,7 +10,7 @@ import pytest
 
 from _synth import draw_lateral_spine
 from fusionwatch.detect.datasets import Sample
-from fusionwatch.detect.evaluation import EvaluationReport, evaluate_one, level_offset, worst_cases_sheet
+from fusionwatch.detect.evaluation import EvaluationReport, evaluate_one, worst_cases_sheet
 from fusionwatch.errors import UnsupportedImageError
 from fusionwatch.landmarks import Landmarks
 from fusionwatch.radiograph import Radiograph, View
@@ -89,29 +89,8 @@ def test_report_summary_and_sheet(tmp_path: Path) -> None:
     assert path is not None and path.stat().st_size > 1000
 
 
-class TestLevelOffset:
-    """Tests for level_offset() and the level-shift count of the report."""
-
-    def test_column_shifted_by_one_level(self) -> None:
-        """Predicting each vertebra at the next one's place gives +1 level; the truth itself gives 0."""
-        s = _sample()
-        truth = dict(s.points)
-        down = {}
-        for i, lv in enumerate(("L1", "L2", "L3", "L4")):
-            nxt = ("L2", "L3", "L4", "L5")[i]
-            down.update({n.replace(f"{nxt}.", f"{lv}."): p for n, p in truth.items() if n.startswith(f"{nxt}.")})
-        levels = ("L1", "L2", "L3", "L4")
-        assert level_offset(truth, truth) == pytest.approx(0.0, abs=1e-9)
-        assert level_offset(down, truth, levels) == pytest.approx(1.0, abs=0.15)
-        up = {n: p for n, p in truth.items() if not n.startswith("L5.")}
-        up = {n.replace("L2.", "L3.").replace("L1.", "L2."): p for n, p in up.items() if n.startswith(("L1.", "L2."))}
-        assert level_offset(up, truth, ("L2", "L3")) == pytest.approx(-1.0, abs=0.15)
-
-    def test_too_few_levels_gives_none(self) -> None:
-        """Without two complete levels in both point sets there is no offset."""
-        s = _sample()
-        only_l1 = {n: p for n, p in s.points.items() if n.startswith("L1.")}
-        assert level_offset(only_l1, s.points) is None
+class TestLevelShiftCount:
+    """The level-shift count of the evaluation report."""
 
     def test_report_counts_shifted_films(self) -> None:
         """A film shifted by a whole level along the spine counts in level_offset.shifted_films; a 1-px shift not."""

@@ -35,6 +35,7 @@ from fusionwatch.detect._geometry import (
     to_gray_float,
 )
 from fusionwatch.detect.augment import mirror_channel_index
+from fusionwatch.detect.levels import level_offset
 from fusionwatch.detect.specs import ModelSpec
 from fusionwatch.detect.view import OTHER_THRESHOLD, ViewResult, check_pixels, classify_view
 from fusionwatch.errors import InputError, LandmarkError, UnsupportedImageError, ViewError
@@ -54,6 +55,10 @@ __all__ = [
 
 MODELS_DIR = Path(__file__).parent / "models"
 REVIEW_CONFIDENCE = 0.3
+CROP_MAX_LEVEL_MOVE = 0.5
+"""With the level-counting film stage (``ap-spine``): crop-stage points that move the L1-L5 column by more than this
+many vertebral levels (mean, along the spine; :func:`fusionwatch.detect.levels.level_offset`) are discarded: the crop
+sees only L1-L5 and cannot count levels, the film stage sees T1-L5."""
 _LANDMARK_NAMES = frozenset(AP_POINT_NAMES) | frozenset(LATERAL_POINT_NAMES)
 """A point whose confidence is below this is listed in ``needs_review``."""
 
@@ -180,10 +185,17 @@ class Detector:
                 box = crop_box(np.asarray(base), crop_model.spec.input_hw, crop_model.spec.margin)
                 mc = crop_matrix(box, crop_model.spec.input_hw)
                 p2, s2 = crop_model.run(image, mc)
-                points.update(p2)
-                spread.update(s2)
-                scale_in.update({n: mc[0, 0] for n in p2})
-                source = f"{film_model.tag}+{crop_model.spec.name}/{crop_model.spec.version}"
+                moved = level_offset(p2, points) if key in self.spine else None
+                if moved is not None and abs(moved) > CROP_MAX_LEVEL_MOVE:
+                    review.append(
+                        f"the crop stage placed L1-L5 {abs(moved):.1f} levels {'lower' if moved > 0 else 'higher'} "
+                        "than the level-counting film stage (film stage kept): check the vertebral levels"
+                    )
+                else:
+                    points.update(p2)
+                    spread.update(s2)
+                    scale_in.update({n: mc[0, 0] for n in p2})
+                    source = f"{film_model.tag}+{crop_model.spec.name}/{crop_model.spec.version}"
         vertebra_model = self.vertebra.get(key) if refine else None
         if vertebra_model is not None:
             from fusionwatch.detect.refine import refine_points
