@@ -1,5 +1,5 @@
-"""Simulator speed and memory: one 2000 x 2500 lateral film, one AP film, a whole journey (targets: <= 2 s per film,
-<= 60 s per journey, <= 2 GB peak resident memory).
+"""Simulator speed and memory: one 2000 x 2500 lateral film, one AP film (adult and, since version 13, scoliotic),
+a whole journey (targets: <= 2 s per film, <= 60 s per journey, <= 2 GB peak resident memory).
 
     .venv/bin/python -m benchmarks.bench_sim
 """
@@ -9,6 +9,7 @@ from __future__ import annotations
 import resource
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 
@@ -35,19 +36,32 @@ def main() -> None:
     params = SpineParams(slips_mm=(0, 0, 0, 0, 5.0))
     simulate_film(params, FilmSpec(width=400, height=500))  # warm caches (texture maps, AP points)
     simulate_film(params, FilmSpec(view=View.AP, width=400, height=500))
-    for view, hw in ((View.LATERAL, None), (View.LATERAL, Hardware()), (View.AP, Hardware())):
+    # version 13: an adolescent-scoliosis pose (coronal curve with axial rotation), pre-op AP
+    scoliotic = replace(
+        params,
+        slips_mm=(0.0,) * 5,
+        coronal_wedges_deg=(10.0, 14.0, 9.0, -8.0, -5.0),
+        axial_rotations_deg=(10.0, 18.0, 14.0, 5.0, -3.0),
+    )
+    cases = (
+        (View.LATERAL, None, params, ""),
+        (View.LATERAL, Hardware(), params, ""),
+        (View.AP, Hardware(), params, ""),
+        (View.AP, None, scoliotic, ", scoliotic pose (curve + axial rotation)"),
+    )
+    for view, hw, p, extra in cases:
         times = []
         for k in range(3):
             t = time.perf_counter()
             simulate_film(
-                params,
+                p,
                 FilmSpec(view=view, width=2000, height=2500),
                 hardware=hw,
                 healing=Healing(bridging_fraction=0.5),
                 noise_seed=k,
             )
             times.append(time.perf_counter() - t)
-        label = f"{view.value} {'with implants' if hw else 'pre-op'}"
+        label = f"{view.value} {'with implants' if hw else 'pre-op'}{extra}"
         print(f"film 2000x2500 {label}: best {min(times):.2f} s, median {sorted(times)[1]:.2f} s")
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()
