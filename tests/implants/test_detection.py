@@ -229,3 +229,46 @@ def test_lateral_screw_found_from_the_body_through_merged_metal() -> None:
     assert math.dist(screw.tip, tip + u * 12.0) < 3.0  # the metal ends one radius beyond the drawn end point
     assert float(np.dot(screw.axis, u)) > math.cos(math.radians(1.0))
     assert screw.head[0] < head[0] + 15.0  # stops at the head, not along the rod
+
+
+class TestClippingFilmWithoutMetalGap:
+    """_clipped_only(): on a film whose display clips but whose histogram shows no metal gap (dense bone reaching the
+    clip value, as on the simulator's pre-operative films), only pieces whose core clips along their length count."""
+
+    @staticmethod
+    def _film() -> tuple[np.ndarray, np.ndarray]:
+        from fusionwatch.motion.synth import draw_capsule
+
+        rng = np.random.default_rng(0)
+        img = 0.6 + 0.02 * ndimage.gaussian_filter(rng.normal(size=(200, 300)), 2)
+        metal = np.zeros_like(img)
+        draw_capsule(metal, np.array([20.0, 40.0]), np.array([120.0, 40.0]), 4.0, 1.0)  # a screw: clips everywhere
+        bone = np.zeros_like(img)
+        draw_capsule(bone, np.array([20.0, 120.0]), np.array([120.0, 120.0]), 4.0, 0.35)  # dense bone bar ...
+        bone[110:130, 20:70] *= 1.3  # ... that clips only over its first half
+        draw_capsule(metal, np.array([200.0, 20.0]), np.array([200.0, 80.0]), 3.0, 1.0)  # a rod broken at y 80..92
+        draw_capsule(metal, np.array([200.0, 92.0]), np.array([200.0, 180.0]), 3.0, 1.0)
+        img = np.minimum(ndimage.gaussian_filter(img + np.maximum(metal * 0.5, bone), 0.8), 1.0)
+        return img.astype(np.float32), np.ones(img.shape, np.uint8)
+
+    def test_metal_kept_dense_bone_refused(self) -> None:
+        from fusionwatch.implants.detection import Rod, Screw, _clip_value, _clipped_only
+
+        img, region = self._film()
+        clip = _clip_value(img, region)
+        assert clip == pytest.approx(1.0)
+        screw = Screw((20.0, 40.0), (120.0, 40.0), 8.0)
+        bone_bar = Screw((20.0, 120.0), (120.0, 120.0), 8.0)
+        rod = Rod(tuple((200.0, float(y)) for y in range(20, 181, 4)), 6.0, gaps=(((200.0, 83.0), (200.0, 89.0)),))
+        warnings: list[str] = []
+        screws, rods = _clipped_only(img, [screw, bone_bar], [rod], clip, 0.6, region, warnings)
+        assert screws == [screw]
+        assert rods == [rod]  # the break does not count against the rod
+        assert warnings and "refused" in warnings[0]
+
+    def test_no_clipping_no_rule(self) -> None:
+        from fusionwatch.implants.detection import _clip_value
+
+        img, region = self._film()
+        unclipped = img + np.random.default_rng(1).normal(0, 0.01, img.shape)  # no run of pixels at one maximum
+        assert _clip_value(unclipped, region) is None
