@@ -1096,7 +1096,13 @@ AP_DETAIL_BANDS_MM = (0.3, 0.9, 2.7, 8.0)
 AP_DETAIL_GAINS = ((0.7, 0.9), (1.1, 1.4), (1.1, 1.4), (0.85, 1.05))
 """Version 13: range of the gain of each detail band (finest first), drawn per film."""
 AP_DETAIL_POWER = 0.9
+"""Version 13: compressive power of the detail amplification (< 1: faint detail boosted more than strong edges, the
+MUSICA-type non-linearity)."""
 AP_LUT_GAMMA = (0.45, 0.65)
+"""Version 13: range of an extra gamma of the AP look-up table on films without metal (real AP films are mostly light
+grey and white: the mean grey histogram of the real crops is flat from 0.35 to 0.95, the simulated one peaked at 0.55
+without it). With segmented metal the console keeps the version-12 table (as with ``AP_EQUALISE_FACTOR``): the bone
+around the implants stays below the metal knee."""
 AP_EQUALISE_FACTOR = 0.5
 """Version 13: AP films without metal keep more of their large-scale density range (the equalisation drawn per film
 is halved): with the detail amplification doing the local contrast, the real crops' broad grey histogram needs the
@@ -1104,10 +1110,6 @@ large-scale range (bright pelvis and spine, dark gas; mean-histogram intersectio
 metal the console keeps the full equalisation (a different protocol, as implant-aware consoles choose): halved, the
 sacrum rose into the compressed top of the window and an S1 loosening halo darkened the rim by only ~30 grey levels
 instead of > 80 (tests/sim/test_film.py)."""
-"""Version 13: range of an extra gamma of the AP look-up table (real AP films are mostly light grey and white: the
-mean grey histogram of the real crops is flat from 0.35 to 0.95, the simulated one peaked at 0.55 without it)."""
-"""Version 13: compressive power of the detail amplification (< 1: faint detail boosted more than strong edges, the
-MUSICA-type non-linearity)."""
 
 
 def _multiscale_contrast(q: np.ndarray, cam: Camera, rng: np.random.Generator) -> np.ndarray:
@@ -1205,7 +1207,9 @@ def expose(
     ap_gamma = 1.0
     if cam.view == "ap":  # version 13: multi-scale contrast amplification, as real DR consoles process AP films
         q = _multiscale_contrast(q, cam, rng)
-        ap_gamma = float(rng.uniform(*AP_LUT_GAMMA))  # and a brighter look-up table
+        ap_gamma = float(rng.uniform(*AP_LUT_GAMMA))  # and a brighter look-up table (without metal: see below)
+        if metal.any():
+            ap_gamma = 1.0
     q = q + exp.edge_enhance * (q - _smooth(q, 1.5 / cam.pixel_mm))
     anat = ~metal[win]
     lo, hi = np.percentile(q[win][anat] if anat.sum() > 100 else q[win], [1.5, 99.8])
