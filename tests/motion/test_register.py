@@ -211,3 +211,22 @@ def test_pelvic_region_fits_only_inside_both_films() -> None:
 
     scheme = reg._s1_scheme(flex, ext, shifted(p.lm_flexion), shifted(p.lm_extension))
     assert scheme.name == "pelvic" and scheme.depths == (reg.S1_PELVIC_DEPTH,) and scheme.highpass_only
+
+
+def test_front_trimmed_pelvic_region_geometry() -> None:
+    """The front-trimmed variant reaches S1_FRONT_TRIM[0] x the endplate in front of the anterior S1 corner,
+    S1_FRONT_TRIM[1] behind the posterior one, S1_FRONT_TRIM[2] above the endplate, and down to the depth given."""
+    from fusionwatch.anatomy import Level
+    from fusionwatch.motion._geometry import body_outline
+
+    p = synthetic_pair(2)
+    o = body_outline(p.lm_flexion, Level.S1, 1.0)
+    a, post, down = o[0], o[1], o[3] - o[0]
+    e = post - a
+    length = float(np.hypot(*e))
+    r = reg._front_trimmed_region(p.lm_flexion, 1.5)
+    u = (r - a) @ e / length**2  # along the endplate, 0 = anterior corner, 1 = posterior corner
+    v = (r - a) @ down / float(down @ down)  # caudal, in endplate lengths
+    front, back, top = reg.S1_FRONT_TRIM
+    assert np.allclose(sorted(u), [-front, -front, 1 + back, 1 + back])
+    assert np.allclose(sorted(v), [-top, -top, 1.5, 1.5])
