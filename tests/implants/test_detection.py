@@ -272,3 +272,20 @@ class TestClippingFilmWithoutMetalGap:
         img, region = self._film()
         unclipped = img + np.random.default_rng(1).normal(0, 0.01, img.shape)  # no run of pixels at one maximum
         assert _clip_value(unclipped, region) is None
+
+
+def test_break_confirmed_only_when_the_metal_is_interrupted() -> None:
+    """_confirm_break(): two collinear pieces joined elsewhere through metal (a rod crossing an intact screw on a
+    lateral film) are one intact screw; pieces that are separate pieces of metal stay a broken screw."""
+    from fusionwatch.implants.detection import Screw, _confirm_break
+
+    metal = np.zeros((40, 100), bool)
+    metal[18:23, 10:45] = True  # the screw's head part
+    metal[18:23, 52:90] = True  # its distal part, 7 px further on
+    screw = Screw((10.0, 20.0), (89.0, 20.0), 5.0, Level.L5, True, ((44.0, 20.0), (52.0, 20.0)))
+    separate = ndimage.label(metal, structure=np.ones((3, 3)))[0]
+    assert _confirm_break(screw, separate).broken
+    metal[5:18, 30:35] = metal[5:18, 55:60] = metal[5:10, 30:60] = True  # joined over the top, as through a rod
+    joined = ndimage.label(metal, structure=np.ones((3, 3)))[0]
+    got = _confirm_break(screw, joined)
+    assert not got.broken and got.gap is None

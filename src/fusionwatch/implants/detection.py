@@ -9,6 +9,7 @@ only through :mod:`fusionwatch.units`.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -555,6 +556,8 @@ def detect_implants(radiograph: Radiograph, landmarks: Landmarks | None = None) 
     rest = (metal.astype(bool) & ~grown_rods.astype(bool)).astype(np.uint8)
     rest = _drop_small(rest, min_area)
     screws, leftovers = _screws(rest, bodies, scale, _disc_region(bodies, 1.0))
+    metal_labels = measure.label(metal > 0, connectivity=2)
+    screws = [_confirm_break(sc, metal_labels) for sc in screws]
     if ap_screws:
         screws = ap_screws
     elif bodies and radiograph.view is not View.AP:
@@ -582,6 +585,25 @@ def detect_implants(radiograph: Radiograph, landmarks: Landmarks | None = None) 
     return Implants(
         tuple(screws), tuple(rods), cage, film_id(radiograph), radiograph.view, radiograph.spacing, thr, tuple(warnings)
     )
+
+
+def _confirm_break(screw: Screw, labels: np.ndarray) -> Screw:
+    """A screw found in two collinear pieces is broken only when its two pieces are separate pieces of the metal itself
+    (``labels``: connected components of the metal mask). The pieces are cut from the metal minus the grown rod mask,
+    so on a lateral film a rod or head crossing an intact screw also splits it, while both parts stay joined through
+    the rod and heads (seen on the simulator's 1000 x 1250 px adjacent-segment journey: a false break). A real break
+    leaves the distal part isolated in bone."""
+    if not screw.broken or screw.gap is None:
+        return screw
+    found = []
+    for end in screw.gap:
+        x, y = (int(round(v)) for v in end)
+        win = labels[max(y - 2, 0) : y + 3, max(x - 2, 0) : x + 3]
+        vals = win[win > 0]
+        found.append(int(np.bincount(vals).argmax()) if vals.size else 0)
+    if found[0] > 0 and found[0] == found[1]:
+        return dataclasses.replace(screw, broken=False, gap=None)
+    return screw
 
 
 def _clip_value(raw: np.ndarray, region: np.ndarray | None) -> float | None:
