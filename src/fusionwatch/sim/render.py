@@ -1217,8 +1217,10 @@ def expose(
     v = np.clip(x, 0.0, 1.0)
     v = 1.0 / (1.0 + np.exp(-exp.contrast * (v - 0.5)))
     v = (v - 1.0 / (1.0 + math.exp(exp.contrast * 0.5))) / (1.0 - 2.0 / (1.0 + math.exp(exp.contrast * 0.5)))
-    v = np.clip(v, 0.0, 1.0) ** exp.gamma
-    v = v**ap_gamma
+    if ap_gamma == 1.0:
+        v = np.clip(v, 0.0, 1.0) ** exp.gamma
+    else:  # (v^gamma)^ap_gamma in one power
+        v = np.clip(v, 0.0, 1.0) ** (exp.gamma * ap_gamma)
     if metal.any():  # anatomy below METAL_HEADROOM, metal above it: near-opaque implants the brightest, sharp-edged
         room = 1.0 - METAL_HEADROOM - METAL_KNEE
         v = np.where(v > METAL_KNEE, METAL_KNEE + room * (1.0 - np.exp(-(v - METAL_KNEE) / room)), v)
