@@ -2,29 +2,22 @@
 
 A value is *above* a threshold only when its lower 95 % bound (value - z SD) is above it, *below* only when its upper
 bound (value + z SD) is below it, and *indeterminate* otherwise (z = ``settings.motion_confidence_z``, 1.96). The same
-rule as :func:`fusionwatch.motion.classify_motion`. A missing SD is replaced by the settings' default measurement SD
+rule as :func:`fusionwatch.motion.classify_motion`, both through :func:`fusionwatch.uncertainty.interval_call`.
+A missing SD is replaced by the settings' default measurement SD
 (docs/followup.md "Motion uncertainty"), and the evidence says so.
 """
 
 from __future__ import annotations
 
 import math
-from enum import StrEnum
 from typing import Any
 
 from fusionwatch.errors import InputError
 from fusionwatch.followup.model import MotionLike
 from fusionwatch.followup.settings import FollowupSettings
+from fusionwatch.uncertainty import Call, interval, interval_call
 
 __all__ = ["Call", "judge_value", "motion_components"]
-
-
-class Call(StrEnum):
-    """Where a measured value lies relative to a threshold, at 95 % confidence."""
-
-    ABOVE = "above"
-    BELOW = "below"
-    INDETERMINATE = "indeterminate"
 
 
 def _sd(sd: float | None, default: float, what: str) -> tuple[float, str]:
@@ -62,8 +55,8 @@ def judge_value(
     """
     s, source = _sd(sd, default_sd, what)
     mag = abs(value)
-    lo, hi = mag - z * s, mag + z * s
-    call = Call.ABOVE if lo > threshold else Call.BELOW if hi < threshold else Call.INDETERMINATE
+    lo, hi = interval(mag, s, z=z)
+    call = interval_call(mag, s, threshold, z=z)
     ev = {
         "value": value,
         "sd": s,

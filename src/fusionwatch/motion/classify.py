@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from fusionwatch.motion._register import MotionResult
 from fusionwatch.records import Finding, Severity
+from fusionwatch.uncertainty import CONFIDENCE_Z, Call, interval_call
 
 __all__ = [
     "FUSION_ANGLE_DEG",
@@ -26,8 +27,6 @@ INSTABILITY_TRANSLATION_MM = 4.5
 INSTABILITY_ANGLE_DEG: dict[str, float] = {"L1-L2": 15.0, "L2-L3": 15.0, "L3-L4": 15.0, "L4-L5": 20.0, "L5-S1": 25.0}
 """Lumbar instability: angular motion > 15 deg (L1-L4), > 20 deg (L4-L5), > 25 deg (L5-S1) (AOMSI, AMA Guides
 5th ed.)."""
-CONFIDENCE_Z = 1.96
-"""A value within this many SDs of a threshold is reported as indeterminate (two-sided 95 %)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +94,8 @@ def classify_motion(
     z = s.confidence_z
     # instability only when confident: the value minus z SD is above the limit (a weak or ambiguous registration
     # carries a large SD and cannot raise it)
-    unstable = (inst_angle is not None and angle - z * a_sd > inst_angle) or (
-        t_mm is not None and t_mm - z * t_sd > s.instability_translation_mm
+    unstable = (inst_angle is not None and interval_call(angle, a_sd, inst_angle, z=z) is Call.ABOVE) or (
+        t_mm is not None and interval_call(t_mm, t_sd, s.instability_translation_mm, z=z) is Call.ABOVE
     )
     maybe_unstable = (inst_angle is not None and angle > inst_angle) or (
         t_mm is not None and t_mm > s.instability_translation_mm
@@ -126,8 +125,10 @@ def classify_motion(
             "(AOMSI, AMA Guides 5th ed.)",
             films,
         )
-    above = angle - z * a_sd > s.fusion_angle_deg or (t_mm is not None and t_mm - z * t_sd > s.fusion_translation_mm)
-    below = angle + z * a_sd < s.fusion_angle_deg and (t_mm is None or t_mm + z * t_sd < s.fusion_translation_mm)
+    angle_call = interval_call(angle, a_sd, s.fusion_angle_deg, z=z)
+    t_call = None if t_mm is None else interval_call(t_mm, t_sd, s.fusion_translation_mm, z=z)
+    above = angle_call is Call.ABOVE or t_call is Call.ABOVE
+    below = angle_call is Call.BELOW and t_call in (None, Call.BELOW)
     if above:
         return Finding(
             "motion_exceeds_fusion_threshold",
