@@ -230,8 +230,12 @@ class TestAngleUncertainty:
         assert r_auto["sd_parts_deg"]["baseline_endplate"] == pytest.approx(2.026, abs=0.01)
         assert r_auto["call"] != "above"
 
-    def test_fitted_screws_are_not_compared(self) -> None:
-        """A screw placed by the bar fit (not seen by the threshold) gives no angle change."""
+    def test_fitted_screws_compared_only_with_an_edge_fit(self) -> None:
+        """A screw placed by the bar fit counts when its metal edges were fitted (an axis SD), like any other screw;
+        without an edge fit (no axis SD) no screw gives an angle change."""
         _, b_lm, b, _, c_lm, c = _pair(l5_screw_turn_deg=3.0)
         fitted = dataclasses.replace(c, screws=tuple(dataclasses.replace(s, fitted=True) for s in c.screws))
-        assert screw_angle_change(b, b_lm, fitted, c_lm) == []
+        plain = {r["level"]: r["change_deg"] for r in screw_angle_change(b, b_lm, c, c_lm)}
+        assert {r["level"]: r["change_deg"] for r in screw_angle_change(b, b_lm, fitted, c_lm)} == plain
+        no_fit = dataclasses.replace(fitted, screws=tuple(dataclasses.replace(s, axis_sd_deg=None) for s in c.screws))
+        assert screw_angle_change(b, b_lm, no_fit, c_lm) == []

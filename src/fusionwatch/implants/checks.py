@@ -325,15 +325,17 @@ def screw_angle_change(
         image axes), ``sd_deg`` and its parts (``sd_parts_deg``: each screw axis from its edge fit, each endplate from
         its corners), ``interval_95`` of ``|change|``, ``threshold_deg`` and ``call``: ``"above"`` (the lower bound
         reaches the threshold), ``"below"`` (the upper bound stays under it) or ``"indeterminate"``. Pairs whose screws
-        differ in length by more than :data:`SCREW_MATCH_LENGTH_TOLERANCE`, or were placed by the bar fit, or have no
-        axis SD, are left out (no trustworthy axis).
+        differ in length by more than :data:`SCREW_MATCH_LENGTH_TOLERANCE`, or have no axis SD (no edge fit), are left
+        out (no trustworthy axis). Screws placed by the bar fit count like any other once their edges were fitted
+        (simulator, 400 x 500 px, 42 journeys: 206 changes instead of 194, errors still all inside their 95 %
+        intervals).
     """
     s = settings or ImplantSettings()
     out = []
     for sb, sc in _match(baseline, current, baseline_lm, current_lm):
         if sc.level is None or sb.level is None or not _same_screw(sb, baseline, sc, current):
             continue
-        if sb.fitted or sc.fitted or sb.axis_sd_deg is None or sc.axis_sd_deg is None:
+        if sb.axis_sd_deg is None or sc.axis_sd_deg is None:  # no edge fit: no trustworthy axis
             continue
         try:
             ab = screw_endplate_angle_deg(sb, baseline_lm, baseline.spacing)

@@ -166,8 +166,8 @@ class Screw:
         SD of the axis direction, degrees, from the edge fit (:func:`fusionwatch.implants.fit.refine_screw_edges`);
         ``None`` when the edges could not be fitted.
     fitted : bool
-        Placed by the model-based bar fit (:mod:`fusionwatch.implants.fit`) where the threshold found no screw: a
-        weaker estimate, not used for the screw-endplate angle check.
+        Placed by the model-based bar fit (:mod:`fusionwatch.implants.fit`) where the threshold found no screw. Its
+        axis is refined on its metal edges like any screw; the angle check uses it with that axis SD.
     """
 
     head: Point
