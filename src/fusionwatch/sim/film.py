@@ -6,6 +6,7 @@ patient journeys.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -175,6 +176,18 @@ def _r(v: float | None, nd: int = 4) -> float | None:
     return None if v is None else round(float(v), nd)
 
 
+def _one_blas_thread() -> contextlib.AbstractContextManager:
+    """Rendering runs its point transforms ((N, 3) @ (3, 3), N up to ~10^6) on one BLAS thread: on the shared 2-core
+    machine OpenBLAS's threads cost a scoliotic AP film ~0.4 s (matmul of 3 x 10^5 points 129 ms on 2 threads vs 20 ms
+    on one, load ~4); the inner dimension is 3, so the result is the same with any number of threads (films
+    byte-identical, checked). Without threadpoolctl it does nothing."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 def simulate_film(
     params: SpineParams,
     spec: FilmSpec = FilmSpec(),
@@ -243,8 +256,9 @@ def simulate_film(
         soft_scale,
         params.disc_degeneration,
     )
-    L, metal, bridging = line_integrals_with_metal(scene, cam)
-    pixels = expose(L, cam, spec.exposure, np.random.default_rng(noise_seed), metal)
+    with _one_blas_thread():
+        L, metal, bridging = line_integrals_with_metal(scene, cam)
+        pixels = expose(L, cam, spec.exposure, np.random.default_rng(noise_seed), metal)
     lms, off_field = _landmarks(cam, pose, spec.view, field_box(cam, spec.exposure.collimation_mm), an)
     reasons: dict[str, str] = {}
     truth: dict[str, Any] = {
