@@ -1213,21 +1213,50 @@ def expose(
     q = q + exp.edge_enhance * (q - _smooth(q, 1.5 / cam.pixel_mm))
     anat = ~metal[win]
     lo, hi = np.percentile(q[win][anat] if anat.sum() > 100 else q[win], [1.5, 99.8])
-    x = (q - lo) / max(hi - lo, 1e-6)
+    den = max(hi - lo, 1e-6)
+    mp = cv2.GaussianBlur(metal_path.astype(np.float32), (0, 0), blur) if metal.any() else None
+    out = np.empty((H, W), np.uint16)
+    # the tone mapping is elementwise (float64, as the percentiles make it): run it on blocks of rows, which stay in
+    # the cache instead of allocating a dozen full-size float64 temporaries (same operations, same pixels)
+    for y0 in range(0, H, _TONE_ROWS):
+        rows = slice(y0, min(H, y0 + _TONE_ROWS))
+        out[rows] = _tone(
+            q[rows], lo, den, exp, ap_gamma, metal[rows], None if mp is None else mp[rows], inside[rows], noise[rows]
+        )
+    return out
+
+
+_TONE_ROWS = 64
+"""Rows per block of :func:`expose`'s tone mapping (a 2000-px-wide block of float64 is 1 MB)."""
+
+
+def _tone(
+    q: np.ndarray,
+    lo: float,
+    den: float,
+    exp: Exposure,
+    ap_gamma: float,
+    metal: np.ndarray,
+    mp: np.ndarray | None,
+    inside: np.ndarray,
+    noise: np.ndarray,
+) -> np.ndarray:
+    """The console's look-up table and metal display on a block of rows of the processed log image ``q`` (see
+    :func:`expose`; ``mp`` is the blurred metal path, None without metal). Returns uint16, 12 bits."""
+    x = (q - lo) / den
     v = np.clip(x, 0.0, 1.0)
     v = 1.0 / (1.0 + np.exp(-exp.contrast * (v - 0.5)))
     v = (v - 1.0 / (1.0 + math.exp(exp.contrast * 0.5))) / (1.0 - 2.0 / (1.0 + math.exp(exp.contrast * 0.5)))
     v = np.clip(v, 0.0, 1.0) ** exp.gamma
     if ap_gamma != 1.0:  # (two powers, not one: the v13 films cached at 03:53-04:00 UTC are bit-exact with this)
         v = v**ap_gamma
-    if metal.any():  # anatomy below METAL_HEADROOM, metal above it: near-opaque implants the brightest, sharp-edged
+    if mp is not None:  # anatomy below METAL_HEADROOM, metal above it: near-opaque implants the brightest, sharp-edged
         room = 1.0 - METAL_HEADROOM - METAL_KNEE
         v = np.where(v > METAL_KNEE, METAL_KNEE + room * (1.0 - np.exp(-(v - METAL_KNEE) / room)), v)
         v = v + metal * (METAL_HEADROOM * np.clip((x - 1.0) / METAL_RAMP, 0.0, 1.0))  # only metal rises into it
         # the console's metal display: segmented metal at the top of the scale whatever lies behind it (under a
         # scatter-dominated dense pelvis the log signal alone leaves a screw barely above the sacrum); the optical blur
         # of the metal image keeps its edge (and thread) as sharp as the detector allows
-        mp = cv2.GaussianBlur(metal_path.astype(np.float32), (0, 0), blur)
         w = np.clip(mp / METAL_MIN_PATH - 1.0, 0.0, 1.0)
         v = np.maximum(v, w * ((1.0 - METAL_HEADROOM) + METAL_HEADROOM * np.clip(mp / METAL_FULL_PATH, 0.0, 1.0)))
     v = np.where(inside, v, 0.93 + 0.02 * noise)
