@@ -20,6 +20,7 @@ from fusionwatch.implants.halo import Halo, halo_width
 from fusionwatch.landmarks import Landmarks
 from fusionwatch.radiograph import Radiograph, View
 from fusionwatch.records import Finding, Severity
+from fusionwatch.uncertainty import CONFIDENCE_Z, interval, interval_call
 from fusionwatch.units import Spacing, to_mm
 
 __all__ = [
@@ -44,10 +45,10 @@ SCREW_ENDPLATE_ANGLE_CHANGE_DEG = 1.9
 """Screw loosening suspected when the screw-endplate angle changes by >= 1.9 deg between the immediate
 post-operative and a later film: sensitivity 75 %, specificity 89 % (PMID 24170238; CLINICAL.md "Fusion and
 hardware")."""
-ANGLE_CONFIDENCE_Z = 1.96
+ANGLE_CONFIDENCE_Z = CONFIDENCE_Z
 """The screw-endplate angle change counts only when its magnitude minus this many SDs still reaches the threshold
-(lower bound of the two-sided 95 % interval): the same rule as the follow-up's motion calls
-(:mod:`fusionwatch.followup.motion_call`)."""
+(lower bound of the two-sided 95 % interval): the same rule as the follow-up's motion calls,
+:func:`fusionwatch.uncertainty.interval_call` with ``inclusive=True``."""
 AXIS_SD_FLOOR_DEG = 0.05
 """Smallest SD credited to a screw axis from its edge fit. The edge fit's own SD (:mod:`fusionwatch.implants.fit`,
 with its bias floor) was checked against the simulator's truth: angle-change errors / SD rms 0.49-0.88 at 400 x 500 px,
@@ -353,8 +354,8 @@ def screw_angle_change(
         }
         sd = math.sqrt(sum(v * v for v in parts.values()))
         z, limit = s.angle_confidence_z, s.screw_endplate_angle_change_deg
-        lo, hi = abs(change) - z * sd, abs(change) + z * sd
-        call = "above" if lo >= limit else "below" if hi < limit else "indeterminate"
+        lo, hi = interval(abs(change), sd, z=z)
+        call = interval_call(abs(change), sd, limit, z=z, inclusive=True).value  # ">= 1.9 deg": reaching it counts
         out.append(
             {
                 "level": sc.level.value,
