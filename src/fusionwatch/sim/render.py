@@ -1182,8 +1182,12 @@ def expose(
     n0 = exp.photons_per_mm2 * cam.pixel_mm**2
     noise = rng.standard_normal((H, W), dtype=np.float32)
     noise = cv2.GaussianBlur(noise, (0, 0), 0.5) * 1.9
-    counts = np.maximum(n0 * signal + np.sqrt(np.maximum(n0 * signal, 1.0)) * noise, 0.5)
-    p = -np.log(counts / n0)
+    p = np.empty((H, W), np.float32)
+    for y0 in range(0, H, _TONE_ROWS):  # elementwise, on blocks of rows (cache-resident temporaries)
+        rows = slice(y0, min(H, y0 + _TONE_ROWS))
+        s_, n_ = signal[rows], noise[rows]
+        counts = np.maximum(n0 * s_ + np.sqrt(np.maximum(n0 * s_, 1.0)) * n_, 0.5)
+        p[rows] = -np.log(counts / n0)
     # collimation: outside the field almost no exposure (shown white after processing)
     inside = np.zeros((H, W), bool)
     inside[r0 : H - r1, c0 : W - c1] = True
@@ -1203,14 +1207,19 @@ def expose(
     # (version 13: AP films without metal keep more of their large-scale range; with metal the console keeps the
     # full equalisation, so the bone around the screws stays below the metal knee and a loosening halo visible)
     eq = exp.equalise * (AP_EQUALISE_FACTOR if cam.view == "ap" and not metal.any() else 1.0)
-    q = p - eq * (coarse - cmean)
+    coarse -= cmean  # q = p - eq * (coarse - cmean), without full-size temporaries
+    coarse *= eq
+    q = np.subtract(p, coarse, out=coarse)
     ap_gamma = 1.0
     if cam.view == "ap":  # version 13: multi-scale contrast amplification, as real DR consoles process AP films
         q = _multiscale_contrast(q, cam, rng)
         ap_gamma = float(rng.uniform(*AP_LUT_GAMMA))  # and a brighter look-up table (without metal: see below)
         if metal.any():
             ap_gamma = 1.0
-    q = q + exp.edge_enhance * (q - _smooth(q, 1.5 / cam.pixel_mm))
+    sm = _smooth(q, 1.5 / cam.pixel_mm)  # q + edge_enhance * (q - smooth(q)), in place
+    np.subtract(q, sm, out=sm)
+    sm *= exp.edge_enhance
+    q += sm
     anat = ~metal[win]
     lo, hi = np.percentile(q[win][anat] if anat.sum() > 100 else q[win], [1.5, 99.8])
     den = max(hi - lo, 1e-6)
