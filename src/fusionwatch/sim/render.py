@@ -1201,7 +1201,9 @@ def expose(
         metal = cv2.dilate((metal_path > METAL_MIN_PATH).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     if metal.any():
         for _ in range(2):  # fill the metal with its surroundings' background, twice (the first fill is still lifted)
-            coarse = _smooth(np.where(metal, np.minimum(p, coarse), p), sig)
+            filled = p.copy()
+            filled[metal] = np.minimum(p[metal], coarse[metal])
+            coarse = _smooth(filled, sig)
     win = (slice(r0, H - r1, 4), slice(c0, W - c1, 4))
     cmean = float(np.mean(coarse[win]))
     # (version 13: AP films without metal keep more of their large-scale range; with metal the console keeps the
@@ -1261,12 +1263,19 @@ def _tone(
         v = v**ap_gamma
     if mp is not None:  # anatomy below METAL_HEADROOM, metal above it: near-opaque implants the brightest, sharp-edged
         room = 1.0 - METAL_HEADROOM - METAL_KNEE
-        v = np.where(v > METAL_KNEE, METAL_KNEE + room * (1.0 - np.exp(-(v - METAL_KNEE) / room)), v)
-        v = v + metal * (METAL_HEADROOM * np.clip((x - 1.0) / METAL_RAMP, 0.0, 1.0))  # only metal rises into it
+        # (each step only where it changes anything: above the knee, on metal, where the metal image is non-zero;
+        # elsewhere it would add 0 or take the maximum with 0 of a v >= 0: the same pixels, much less float64 work)
+        knee = v > METAL_KNEE
+        v[knee] = METAL_KNEE + room * (1.0 - np.exp(-(v[knee] - METAL_KNEE) / room))
+        v[metal] += METAL_HEADROOM * np.clip((x[metal] - 1.0) / METAL_RAMP, 0.0, 1.0)  # only metal rises into it
         # the console's metal display: segmented metal at the top of the scale whatever lies behind it (under a
         # scatter-dominated dense pelvis the log signal alone leaves a screw barely above the sacrum); the optical blur
         # of the metal image keeps its edge (and thread) as sharp as the detector allows
         w = np.clip(mp / METAL_MIN_PATH - 1.0, 0.0, 1.0)
-        v = np.maximum(v, w * ((1.0 - METAL_HEADROOM) + METAL_HEADROOM * np.clip(mp / METAL_FULL_PATH, 0.0, 1.0)))
+        on = w > 0.0
+        w, m_ = w[on], mp[on]
+        v[on] = np.maximum(
+            v[on], w * ((1.0 - METAL_HEADROOM) + METAL_HEADROOM * np.clip(m_ / METAL_FULL_PATH, 0.0, 1.0))
+        )
     v = np.where(inside, v, 0.93 + 0.02 * noise)
     return np.clip(v * 4095.0, 0, 4095).astype(np.uint16)
