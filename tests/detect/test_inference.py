@@ -68,10 +68,10 @@ class TestRefusals:
             detect_landmarks(Radiograph(s.image.astype(np.float32), view=View.LATERAL))
 
     def test_missing_model_for_view_raises(self, tmp_path: Path) -> None:
-        """With only the AP film model installed (no view model), a film declared lateral raises ViewError."""
+        """With only the AP film model (ap-spine), no view model, a film declared lateral raises ViewError."""
         import cv2
 
-        shutil.copy(MODELS_DIR / "ap-film.onnx", tmp_path / "ap-film.onnx")
+        shutil.copy(MODELS_DIR / "ap-spine.onnx", tmp_path / "ap-spine.onnx")
         noise = np.random.default_rng(1).normal(0, 1, (300, 200)).astype(np.float32)
         img = cv2.GaussianBlur(noise, (0, 0), 4.0)
         with pytest.raises(ViewError, match="No lateral landmark model"):
@@ -81,7 +81,7 @@ class TestRefusals:
         """Without a view model, a film of unknown view raises ViewError asking for the view."""
         import cv2
 
-        shutil.copy(MODELS_DIR / "ap-film.onnx", tmp_path / "ap-film.onnx")
+        shutil.copy(MODELS_DIR / "ap-spine.onnx", tmp_path / "ap-spine.onnx")
         img = cv2.GaussianBlur(np.random.default_rng(2).normal(0, 1, (300, 200)).astype(np.float32), (0, 0), 4.0)
         with pytest.raises(ViewError, match="give the view"):
             load_detector(tmp_path).detect(Radiograph(img))

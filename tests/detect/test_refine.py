@@ -222,7 +222,7 @@ def test_train_refine_model_and_detect(tmp_path: Path) -> None:
     assert r.steps > 0 and r.val_median_px is not None
     folder = tmp_path / "models"
     folder.mkdir()
-    for f in ("ap-film.onnx", "ap-crop.onnx"):
+    for f in ("ap-spine.onnx", "ap-crop.onnx"):
         shutil.copy(MODELS_DIR / f, folder / f)
     shutil.copy(r.onnx_path, folder / "ap-vertebra.onnx")
     det = load_detector(folder)
@@ -284,7 +284,7 @@ def test_shipped_ap_pipeline_runs_the_vertebra_stage(tmp_path: Path) -> None:
     _, val = split_by_patient(samples, 0.2, 0)
     without = tmp_path / "no-vertebra"
     without.mkdir()
-    for f in ("view.onnx", "ap-film.onnx", "ap-crop.onnx"):
+    for f in ("view.onnx", "ap-spine.onnx", "ap-crop.onnx"):
         shutil.copy(MODELS_DIR / f, without / f)
     errs: dict[str, list[float]] = {"with": [], "without": []}
     for i in val[:8]:

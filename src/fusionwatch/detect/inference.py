@@ -323,9 +323,10 @@ def detect_landmarks(radiograph: Radiograph, *, models_dir: str | Path | None = 
         Any size; pixels bone bright. ``radiograph.view`` is used when given (the view model may still refuse a film
         is clearly not a lumbar radiograph, or contradicts the declared view).
     models_dir : path, optional
-        A folder of ONNX models (``view.onnx``, ``ap-film.onnx``, ``ap-crop.onnx``, ``lateral-film.onnx``,
-        ``lateral-crop.onnx``, optionally ``ap-vertebra.onnx``, ``lateral-vertebra.onnx``); default: the models shipped
-        in the package. A missing crop or vertebra model skips that stage.
+        A folder of ONNX models (``view.onnx``, ``ap-spine.onnx`` or ``ap-film.onnx``, ``ap-crop.onnx``,
+        ``lateral-film.onnx``, ``lateral-crop.onnx``, optionally ``ap-vertebra.onnx``, ``lateral-vertebra.onnx``);
+        default: the models shipped in the package (AP: ``ap-spine``, the level-counting film stage). A missing crop or
+        vertebra model skips that stage.
     refine : bool
         Run the crop and vertebra stages when their models exist.
 
