@@ -271,6 +271,28 @@ class TestPopulations:
         assert 15.0 <= min(cobbs) and max(cobbs) <= 60.0
         assert np.ptp(cobbs) > 15.0  # a spread of curve sizes, not one curve
 
+    def test_scoliotic_apical_bodies_are_wedged_toward_the_concavity(self) -> None:
+        """Version 14: L2 and L3 (inside the main curve) are wedged with the curve's sign (lower on the concave side),
+        by 20-40 % of the mean wedge of their two discs (after those gave up half of it each); the other bodies and
+        every adult patient stay rigid."""
+        for seed in range(20):
+            p = sample_patient(
+                np.random.default_rng([seed, 0]),
+                "solid-fusion",
+                seed,
+                DEFAULT_SURGERY_DATE,
+                population="adolescent-scoliosis",
+            ).params
+            w, d = p.vertebral_wedges_deg, p.coronal_wedges_deg
+            side = np.sign(sum(d[:3]))
+            assert w[0] == w[3] == w[4] == 0.0
+            for v in (1, 2):
+                assert np.sign(w[v]) == side
+                original = (d[v - 1] + d[v]) / 2 + w[v] / 2 + (w[v - 1] + w[v + 1]) / 4  # before the discs gave way
+                assert 0.19 <= w[v] / original <= 0.41
+            adult = sample_patient(np.random.default_rng([seed, 0]), "solid-fusion", seed, DEFAULT_SURGERY_DATE)
+            assert not any(adult.params.vertebral_wedges_deg)
+
     def test_unknown_population_raises(self) -> None:
         with pytest.raises(InputError, match="population"):
             sample_patient(np.random.default_rng(0), "solid-fusion", 0, DEFAULT_SURGERY_DATE, population="child")

@@ -108,3 +108,57 @@ def test_bad_rotation_and_rotated_instrumented_levels_raise() -> None:
         SpineParams(axial_rotations_deg=(0.0, 0.0))
     with pytest.raises(ValueError, match="must not be rotated"):
         simulate_film(ROTATED, FilmSpec(view=View.AP, **SMALL), hardware=Hardware())
+
+
+WEDGED = SpineParams(coronal_wedges_deg=(6.0, 7.0, 5.0, -4.0, -3.0), vertebral_wedges_deg=(0.0, 4.0, 3.0, 0.0, 0.0))
+
+
+def _tilt(lms, lv: Level, ep: Endplate) -> float:
+    """Image-plane inclination (deg, counter-clockwise on the patient's coronal plane) of one AP endplate."""
+    a = np.array(lms.points[ap_corner_name(lv, ep, ImageSide.LEFT)])
+    b = np.array(lms.points[ap_corner_name(lv, ep, ImageSide.RIGHT)])
+    return float(np.degrees(np.arctan2(-(b - a)[1], (b - a)[0])))
+
+
+def test_wedged_bodies_tilt_their_superior_endplate_and_the_cobb_adds_up() -> None:
+    """Version 14: a body wedge of w deg tilts the body's superior AP endplate by exactly w against its inferior one
+    (corners at one depth: the projection keeps the angle); unwedged bodies stay rigid; the Cobb angle is the sum of
+    the disc and body wedges; measure_ap reproduces the truth to 1e-5."""
+    from fusionwatch.measure import measure_ap
+
+    spec = FilmSpec(view=View.AP, **SMALL)
+    film = simulate_film(WEDGED, spec, anatomy_seed=2)
+    lms = film.landmarks
+    for lv, w in zip((Level.L1, Level.L2, Level.L3, Level.L4, Level.L5), WEDGED.vertebral_wedges_deg, strict=True):
+        assert _tilt(lms, lv, Endplate.SUPERIOR) - _tilt(lms, lv, Endplate.INFERIOR) == pytest.approx(w, abs=1e-9)
+    declared = float(np.ptp(np.cumsum([0.0, *reversed(WEDGED.coronal_wedges_deg)])))  # L1-L4 main curve
+    assert film.truth["measurements"]["coronal_cobb"] == pytest.approx(declared + 7.0, abs=1e-4)
+    spacing = Spacing.isotropic(film.camera.patient_pixel_mm, SpacingSource.MAGNIFICATION_CORRECTED)
+    measured = {m.name.value: m.value for m in measure_ap(film.landmarks, spacing) if m.value is not None}
+    for name, value in film.truth["measurements"].items():
+        if value is not None:
+            assert measured[name] == pytest.approx(value, abs=1e-5), name
+    assert film.truth["parameters"]["vertebral_wedges_deg"] == list(WEDGED.vertebral_wedges_deg)
+    # below the lowest wedged body (L3) nothing moves, nor does L3's own inferior endplate; its superior one does
+    flat, _ = ground_truth_landmarks(replace(WEDGED, vertebral_wedges_deg=(0.0,) * 5), spec, anatomy_seed=2)
+    for name, p in flat.points.items():
+        if name.split(".")[0] in ("L4", "L5", "S1") or name.startswith("L3.inferior"):
+            assert np.allclose(lms.points[name], p, atol=1e-9), name
+    assert not np.allclose(lms.points["L3.superior.left"], flat.points["L3.superior.left"], atol=0.5)
+
+
+def test_wedging_changes_ap_pixels_not_lateral_films_and_is_validated() -> None:
+    flat = replace(WEDGED, vertebral_wedges_deg=(0.0,) * 5)
+    a = simulate_film(flat, FilmSpec(view=View.AP, **SMALL), anatomy_seed=4)
+    b = simulate_film(WEDGED, FilmSpec(view=View.AP, **SMALL), anatomy_seed=4)
+    assert np.abs(a.pixels.astype(int) - b.pixels.astype(int)).mean() > 2
+    assert "vertebral_wedges_deg" not in a.truth["parameters"]  # absent when zero: older truth unchanged
+    la = simulate_film(flat, FilmSpec(**SMALL), anatomy_seed=4)
+    lb = simulate_film(WEDGED, FilmSpec(**SMALL), anatomy_seed=4)
+    assert np.array_equal(la.pixels, lb.pixels)
+    with pytest.raises(ValueError, match="vertebral_wedges_deg"):
+        SpineParams(vertebral_wedges_deg=(0.0, 20.0, 0.0, 0.0, 0.0))
+    with pytest.raises(ValueError, match="must not be wedged"):
+        simulate_film(
+            replace(SpineParams(), vertebral_wedges_deg=(0, 0, 0, 2.0, 0)), FilmSpec(**SMALL), hardware=Hardware()
+        )

@@ -227,6 +227,8 @@ def simulate_film(
         )
     if hardware is not None and (params.axial_rotations_deg[3] or params.axial_rotations_deg[4]):
         raise ValueError("Pedicle screws follow the sagittal and coronal pose only: L4 and L5 must not be rotated.")
+    if hardware is not None and (params.vertebral_wedges_deg[3] or params.vertebral_wedges_deg[4]):
+        raise ValueError("Pedicle screws follow rigid vertebrae only: L4 and L5 must not be wedged.")
     an = anatomy or patient_anatomy(anatomy_seed)
     healing = healing or Healing()
     pose = pose_spine(an, params)
@@ -287,6 +289,8 @@ def simulate_film(
     }
     if any(params.axial_rotations_deg):  # version 13; absent when zero, so films without rotation keep their truth
         truth["parameters"]["axial_rotations_deg"] = list(params.axial_rotations_deg)
+    if any(params.vertebral_wedges_deg):  # version 14; absent when zero, as above
+        truth["parameters"]["vertebral_wedges_deg"] = list(params.vertebral_wedges_deg)
     if spec.view is View.AP:
         truth["measurements"] = {k: _r(v, 6) for k, v in ap_truth(lms.points, cam.patient_pixel_mm, reasons).items()}
     if spec.view.is_lateral:

@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 SCHEMA = "fusionwatch.sim.journey/1"
-SIM_VERSION = "13"
+SIM_VERSION = "14"
 ASD_DISC_LOSS_MM = (0.0, 0.0, 0.3, 1.2, 4.8)
 """Adjacent-segment degeneration: L4-L5 posterior disc height loss (mm) at immediate post-op, 6 weeks, 3, 6, 12 months
 (before the per-patient scale of :func:`_asd_scale`)."""
@@ -217,7 +217,7 @@ def _coronal_scoliotic(rng: np.random.Generator) -> dict[str, tuple[float, ...]]
     cobb = float(rng.uniform(20.0, 55.0))
     side = 1.0 if rng.random() < 0.5 else -1.0
     share = rng.dirichlet([4.0, 4.0, 4.0])
-    main = np.clip(cobb * share, 0.0, 19.5)  # (the bodies stay rigid: the discs take the whole wedge)
+    main = np.clip(cobb * share, 0.0, 19.5)  # (the discs' share before the bodies take theirs, below)
     frac = cobb * rng.uniform(0.35, 0.8) * rng.dirichlet([3.0, 2.0])
     wedges = np.r_[side * main, -side * np.clip(frac, 0.0, 12.0)]
     apex = 1 if share[0] + share[1] > share[1] + share[2] else 2  # L2 or L3
@@ -226,10 +226,21 @@ def _coronal_scoliotic(rng: np.random.Generator) -> dict[str, tuple[float, ...]]
     rot[4] = -side * rng.uniform(0.0, 5.0)
     lat = rng.normal(0.0, 0.8, 5)
     lat[apex] += side * rng.uniform(0.0, 3.0)  # the apical vertebra translated toward the convexity
+    # version 14 (drawn last, so the draws above keep their values): the vertebrae inside the main curve (L2, L3) are
+    # wedged themselves, lower on the concave side, by 20-40 % of the mean wedge of the discs above and below them;
+    # those discs give up as much (half each), so the Cobb angle over the curve is unchanged
+    body = np.zeros(5)
+    share_body = float(rng.uniform(0.2, 0.4))
+    for v in (1, 2):  # L2 between discs 0 and 1, L3 between discs 1 and 2
+        body[v] = share_body * (wedges[v - 1] + wedges[v]) / 2
+    for v in (1, 2):
+        wedges[v - 1] -= body[v] / 2
+        wedges[v] -= body[v] / 2
     return {
         "coronal_wedges_deg": tuple(float(v) for v in np.round(wedges, 3)),
         "lateral_listhesis_mm": tuple(float(v) for v in np.round(np.clip(lat, -4.0, 4.0), 3)),
         "axial_rotations_deg": tuple(float(v) for v in np.round(np.clip(rot, -30.0, 30.0), 3)),
+        "vertebral_wedges_deg": tuple(float(v) for v in np.round(np.clip(body, -15.0, 15.0), 3)),
     }
 
 

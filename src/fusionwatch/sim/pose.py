@@ -81,6 +81,13 @@ class SpineParams:
     positive = the vertebral body turns toward the image right (its anterior part moves to +y) and so the posterior
     elements (pedicles, spinous process) toward the image left. In a scoliosis the body turns toward the convexity.
     Zero (the default) leaves every AP film and truth as in version 12; lateral films ignore it."""
+    vertebral_wedges_deg: tuple[float, ...] = (0.0,) * 5
+    """Coronal wedge of each vertebral body L1 ... L5 on AP films (deg, version 14): superior endplate tilt minus
+    inferior endplate tilt, positive = the body taller on the image right (as the discs' ``coronal_wedges_deg``). The
+    vertebra bends in the coronal plane: a point turns by this angle times its height fraction between the inferior
+    (0) and superior (1) endplate midpoints (clipped to 0 ... 1), so both endplates stay straight and the body becomes
+    a wedge; the vertebra above sits on the tilted superior endplate. Zero (the default) leaves AP films as before;
+    lateral films ignore it."""
 
     def __post_init__(self) -> None:
         if len(self.disc_degeneration) != 5 or not all(0.0 <= g <= 1.0 for g in self.disc_degeneration):
@@ -93,6 +100,8 @@ class SpineParams:
             raise ValueError(f"coronal_wedges_deg needs 5 values within +-20 deg, got {self.coronal_wedges_deg!r}.")
         if len(self.axial_rotations_deg) != 5 or not all(abs(v) <= 40.0 for v in self.axial_rotations_deg):
             raise ValueError(f"axial_rotations_deg needs 5 values within +-40 deg, got {self.axial_rotations_deg!r}.")
+        if len(self.vertebral_wedges_deg) != 5 or not all(abs(v) <= 15.0 for v in self.vertebral_wedges_deg):
+            raise ValueError(f"vertebral_wedges_deg needs 5 values within +-15 deg, got {self.vertebral_wedges_deg!r}.")
         if len(self.lateral_listhesis_mm) != 5 or not all(abs(v) <= 15.0 for v in self.lateral_listhesis_mm):
             raise ValueError(f"lateral_listhesis_mm needs 5 values within +-15 mm, got {self.lateral_listhesis_mm!r}.")
         for name in ("disc_angles_deg", "disc_posterior_heights_mm", "slips_mm"):
@@ -139,20 +148,43 @@ class Pose:
     """AP films only (version 13): bone -> (3x3 rotation, point on the axis (x, y, z)): the axial rotation about the
     vertebra's own long axis, applied after the sagittal pose and before the coronal motion. Missing bones do not
     turn."""
+    bend: dict[str, tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
+    """AP films only (version 14): bone -> (body wedge deg, a point and the upward unit normal (x, z) of the inferior
+    endplate line, the same for the superior one; after the sagittal pose): a point turns by the wedge times its
+    height fraction (0 on the inferior, 1 on the superior endplate line, clipped), about the coronal pivot, with the
+    coronal motion (see ``SpineParams.vertebral_wedges_deg``). Missing bones are rigid."""
 
     def apply_coronal(self, bone: str, p3: np.ndarray) -> np.ndarray:
         """Points (..., 3) mm after the sagittal pose -> after the axial rotation and the coronal pose."""
+        frac = self._height_fraction(bone, p3) if bone in self.bend else None
         if bone in self.axial:
             Rx, c = self.axial[bone]
             p3 = (np.asarray(p3, dtype=np.float64) - c) @ Rx.T + c
         if bone not in self.coronal:
             return p3
         ang, piv, placed = self.coronal[bone]
+        if frac is not None:
+            a = np.radians(ang + self.bend[bone][0] * frac)
+            c, s = np.cos(a), np.sin(a)
+            p3 = np.asarray(p3, dtype=np.float64)
+            y, z = p3[..., 1] - piv[0], p3[..., 2] - piv[1]
+            out = p3.copy()
+            out[..., 1] = c * y - s * z + placed[0]
+            out[..., 2] = s * y + c * z + placed[1]
+            return out
         R = rot2(ang)
         out = np.array(p3, dtype=np.result_type(p3, np.float64), copy=True)
         yz = (np.asarray(p3)[..., [1, 2]] - piv) @ R.T + placed
         out[..., 1], out[..., 2] = yz[..., 0], yz[..., 1]
         return out
+
+    def _height_fraction(self, bone: str, p3: np.ndarray) -> np.ndarray:
+        """0 on the inferior endplate line, 1 on the superior one (in the sagittal plane, before any rotation)."""
+        _, ci, ni, cs, ns = self.bend[bone]
+        p3 = np.asarray(p3, dtype=np.float64)
+        d_i = (p3[..., 0] - ci[0]) * ni[0] + (p3[..., 2] - ci[1]) * ni[1]
+        d_s = (p3[..., 0] - cs[0]) * ns[0] + (p3[..., 2] - cs[1]) * ns[1]
+        return np.clip(d_i / np.maximum(d_i - d_s, 1e-6), 0.0, 1.0)
 
     def apply(self, bone: str, xz: np.ndarray) -> np.ndarray:
         A, t = self.transforms[bone]
@@ -249,7 +281,7 @@ def pose_spine(anatomy: Anatomy, p: SpineParams) -> Pose:
     for c, r in heads3:
         xz = Rg @ (c[[0, 2]] - hip)
         heads.append((np.array([xz[0], c[1], xz[1]]), r))
-    return Pose(T, s, posed, tuple(heads), _coronal_chain(posed, p), _axial(posed, p))
+    return Pose(T, s, posed, tuple(heads), _coronal_chain(posed, p), _axial(posed, p), _bends(posed, p))
 
 
 def _axial(posed: dict[str, dict[str, np.ndarray]], p: SpineParams) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -280,15 +312,17 @@ def _coronal_chain(
     vertebra is tilted by its disc's coronal wedge relative to the one below and its inferior endplate midpoint is set
     at the same height above the lower superior endplate midpoint (along that endplate's normal) plus the lateral
     listhesis along the endplate. The sacrum stays level."""
-    if not any(p.coronal_wedges_deg) and not any(p.lateral_listhesis_mm):
+    if not any(p.coronal_wedges_deg) and not any(p.lateral_listhesis_mm) and not any(p.vertebral_wedges_deg):
         return {}
     out: dict[str, tuple[float, np.ndarray, np.ndarray]] = {}
     phi = {"S1": 0.0}
     place = {"S1": (np.zeros(2), np.zeros(2))}  # (pivot, placed): identity for the sacrum
+    body = dict(zip(("L1", "L2", "L3", "L4", "L5", "S1"), (*p.vertebral_wedges_deg, 0.0), strict=True))
 
     def moved(bone: str, yz: np.ndarray) -> np.ndarray:
+        # (points of the superior endplate: a wedged body's top is turned by its wedge too)
         piv, placed = place[bone]
-        return rot2(phi[bone]) @ (yz - piv) + placed
+        return rot2(phi[bone] + body[bone]) @ (yz - piv) + placed
 
     for (upper, lower), w, lat in zip(
         reversed(DISCS), reversed(p.coronal_wedges_deg), reversed(p.lateral_listhesis_mm), strict=True
@@ -298,13 +332,34 @@ def _coronal_chain(
         z_lo = float((lo["superior.anterior"][1] + lo["superior.posterior"][1]) / 2)
         z_up = float((up["inferior.anterior"][1] + up["inferior.posterior"][1]) / 2)
         lo_mid = moved(lower, np.array([0.0, z_lo]))
-        e = rot2(phi[lower]) @ np.array([1.0, 0.0])
+        e = rot2(phi[lower] + body[lower]) @ np.array([1.0, 0.0])
         n = np.array([-e[1], e[0]])
-        phi[upper] = phi[lower] + w
+        phi[upper] = phi[lower] + body[lower] + w
         pivot = np.array([0.0, z_up])
         place[upper] = (pivot, lo_mid + lat * e + (z_up - z_lo) * n)
         out[upper] = (phi[upper], *place[upper])
-    out["T12"] = out["L1"]
+    out["T12"] = (out["L1"][0] + body["L1"], *out["L1"][1:])  # T12 sits on L1's (possibly wedged) top
+    return out
+
+
+def _bends(
+    posed: dict[str, dict[str, np.ndarray]], p: SpineParams
+) -> dict[str, tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """The wedged bodies' endplate lines (see ``Pose.bend``)."""
+    out = {}
+    for b, wedge in zip(("L1", "L2", "L3", "L4", "L5"), p.vertebral_wedges_deg, strict=True):
+        if not wedge:
+            continue
+        c = posed[b]
+        lines = []
+        for ep in ("inferior", "superior"):
+            a, q = c[f"{ep}.anterior"], c[f"{ep}.posterior"]
+            u = (a - q) / np.linalg.norm(a - q)
+            n = np.array([-u[1], u[0]])
+            if n[1] < 0:  # upward
+                n = -n
+            lines += [(a + q) / 2, n]
+        out[b] = (float(wedge), *lines)
     return out
 
 
