@@ -36,13 +36,18 @@ def main() -> None:
     params = SpineParams(slips_mm=(0, 0, 0, 0, 5.0))
     simulate_film(params, FilmSpec(width=400, height=500))  # warm caches (texture maps, AP points)
     simulate_film(params, FilmSpec(view=View.AP, width=400, height=500))
-    # version 13: an adolescent-scoliosis pose (coronal curve with axial rotation), pre-op AP
+    # version 13: an adolescent-scoliosis pose (coronal curve with axial rotation), pre-op AP; version 14 (when the
+    # simulator has it) also wedges L2 and L3
     scoliotic = replace(
         params,
         slips_mm=(0.0,) * 5,
         coronal_wedges_deg=(10.0, 14.0, 9.0, -8.0, -5.0),
         axial_rotations_deg=(10.0, 18.0, 14.0, 5.0, -3.0),
     )
+    if hasattr(scoliotic, "vertebral_wedges_deg"):
+        scoliotic = replace(
+            scoliotic, coronal_wedges_deg=(8.0, 10.5, 7.5, -8.0, -5.0), vertebral_wedges_deg=(0, 4.0, 3.0, 0, 0)
+        )
     cases = (
         (View.LATERAL, None, params, ""),
         (View.LATERAL, Hardware(), params, ""),

@@ -17,8 +17,8 @@ percentile. Measures per image:
 - vertebral contrast: mean intensity inside the L2-L4 body quadrilaterals minus a band just beside each body.
 Simulated films are pre-operative AP films of journey patients (the real set has no hardware) drawn from the
 population matched to the real set: ``sample_patient(..., population="adolescent-scoliosis")`` (simulator version 13:
-adolescents with a structural lumbar curve and rotated vertebrae; ``--population adult`` compares the product's own
-adult fusion patients instead).
+adolescents with a structural lumbar curve and rotated vertebrae; version 14 also wedges L2 and L3;
+``--population adult`` compares the product's own adult fusion patients instead).
 """
 
 from __future__ import annotations
