@@ -144,3 +144,51 @@ def test_detector_uses_ap_spine_and_returns_lumbar_names_only(tmp_path: Path) ->
     assert set(lm.points) == {n for n in spec.point_names if n.startswith("L")}
     with pytest.raises(ViewError, match="No lateral landmark model"):
         det.detect(Radiograph(img, view=View.LATERAL))
+
+
+def _ap_lumbar_sample(patient: str, with_s1: bool) -> Sample:
+    pts = {
+        f"L{k}.{e}.{s}": (80.0 + 60 * (s == "right"), 120.0 + 40 * k + 30 * (e == "inferior"))
+        for k in range(1, 6)
+        for e in ("superior", "inferior")
+        for s in ("left", "right")
+    }
+    if with_s1:
+        pts.update({"S1.superior.left": (80.0, 370.0), "S1.superior.right": (140.0, 370.0)})
+    return Sample(np.zeros((420, 220), np.float32), pts, View.AP, patient)
+
+
+def test_lumbar_only_film_masks_thoracic_points_of_ap_spine() -> None:
+    """A film ending at T12 (simulated lumbar AP) trains only its L1-L5 channels of ap-spine: T1-T12 masked out."""
+    from fusionwatch.detect.specs import PRESETS
+    from fusionwatch.detect.training import make_example
+
+    spine = PRESETS["ap-spine"]
+    _, _, mask, _ = make_example(_ap_lumbar_sample("sim", True), spine, None)
+    assert mask.sum() == 20
+    assert all(mask[i] == 0 for i, n in enumerate(spine.point_names) if n.startswith("T"))
+
+
+def test_train_only_films_keep_only_points_of_the_main_data() -> None:
+    """restrict_points drops a training-only film's S1 when the main films lack S1, and films of the other view."""
+    from fusionwatch.detect.specs import PRESETS
+    from fusionwatch.detect.training import restrict_points
+
+    main = [_ap_lumbar_sample("real", False)]
+    extra = [_ap_lumbar_sample("sim", True), _samples(1)[0]]
+    out = restrict_points(extra, PRESETS["ap-crop"], main)
+    assert len(out) == 1 and out[0].view is View.AP
+    assert "S1.superior.left" not in out[0].points and len(out[0].points) == 20
+    assert "S1.superior.left" in extra[0].points  # the caller's film is not changed
+
+
+@pytest.mark.slow
+def test_train_only_films_leave_the_validation_split_unchanged(tmp_path: Path) -> None:
+    """Training-only films never enter the patient split: the same films are validated with and without them."""
+    samples = _samples(5)
+    extra = [Sample(s.image, s.points, View.LATERAL, f"sim{i}") for i, s in enumerate(_samples(4))]
+    r0 = train(samples, tmp_path / "a", model="lateral-crop", time_budget_min=0.02, batch_size=2)
+    r1 = train(samples, tmp_path / "b", model="lateral-crop", time_budget_min=0.02, batch_size=2, train_only=extra)
+    assert (r1.n_train, r1.n_val) == (r0.n_train, r0.n_val)
+    with pytest.raises(InputError, match="train_only_share"):
+        train(samples, tmp_path / "c", model="lateral-crop", train_only=extra, train_only_share=1.5)

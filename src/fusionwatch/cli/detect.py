@@ -69,6 +69,17 @@ def train(
             help="Share of patients held out for validation (give `evaluate --split val` the same value).",
         ),
     ] = 0.2,
+    train_only_data: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--train-only-data",
+            help="KIND:ARG, repeatable: films used only for training, never split off for validation "
+            "(e.g. sim:200:ap:200000 mixed into a SpineWeb fine-tune; keeps the SpineWeb validation split).",
+        ),
+    ] = None,
+    train_only_share: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of each batch drawn from --train-only-data.")
+    ] = 0.5,
 ) -> None:
     """Train one detection model from scratch (or fine-tune it) and export it to ONNX."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -91,7 +102,12 @@ def train(
             samples += load_data(d, sim_view="lateral", cache_dir=cache)
         else:
             samples += load_data(d, sim_view=sim_view, cache_dir=cache)
+    extra = []
+    for d in train_only_data or []:
+        extra += load_data(d, sim_view=sim_view, cache_dir=cache)
     console.print(f"{len(samples)} films from {len(data)} source(s); training {model} for {time_budget:g} min")
+    if extra:
+        console.print(f"+ {len(extra)} training-only films, {train_only_share:.0%} of each batch")
     factory = None
     if sim_on_the_fly:
         from fusionwatch.detect._simdata import simulate_sample
@@ -130,6 +146,8 @@ def train(
             val_fraction=val_fraction,
             progress=progress,
             sample_factory=factory,
+            train_only=extra,
+            train_only_share=train_only_share,
         )
     med = "n/a" if result.val_median_px is None else f"{result.val_median_px:.1f} px"
     console.print(

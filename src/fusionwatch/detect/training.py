@@ -233,6 +233,8 @@ def train(
     init_from: str | Path | None = None,
     progress: Callable[[dict], None] | None = None,
     sample_factory: Callable[[int], Sample] | None = None,
+    train_only: Sequence[Sample] = (),
+    train_only_share: float = 0.5,
 ) -> TrainResult:
     """Train one model on ``samples`` for ``time_budget_min`` minutes of wall time (all sessions together).
 
@@ -250,6 +252,15 @@ def train(
         A checkpoint to start from (fine-tuning a shipped model's weights on a site's own films).
     sample_factory
         Optional: ``f(i) -> Sample`` producing fresh training films on the fly (the simulator), used for half the batch.
+    train_only
+        Films used only for training, never for validation (e.g. simulated lumbar-only AP films mixed into a SpineWeb
+        fine-tune, so that SpineWeb's patient split, and hence ``evaluate --split val``, stays the same). Each film
+        of a batch is drawn from them with probability ``train_only_share``. They teach only the points the main
+        ``samples`` have (a simulated film's S1 does not become a trained point of a model whose main data lacks
+        it); points a film does not show (T1-T12 on a lumbar-only film) are masked out of the loss like any unknown
+        point (see :func:`make_example`).
+    train_only_share
+        Probability that a batch film is one of ``train_only`` (0-1).
     """
     try:
         import torch
@@ -276,6 +287,9 @@ def train(
         seen = set().union(*(s.points for s in samples), *(s.truth.get("extra_points", {}) for s in samples))
         trained = [n for n in spec.point_names if n in seen]
         spec = replace(spec, extra={**spec.extra, "trained_points": trained})
+    if not 0.0 <= train_only_share <= 1.0:
+        raise InputError(f"train_only_share must be between 0 and 1, got {train_only_share}.")
+    extra_pool = restrict_points(train_only, spec, samples)
     torch.manual_seed(seed)
     torch.set_num_threads(max(1, torch.get_num_threads()))
     out = Path(out_dir)
@@ -325,6 +339,8 @@ def train(
                 s = _negative_sample(rng)
             elif sample_factory is not None and b % 2 == 1:
                 s = sample_factory(int(rng.integers(0, 2**31)))
+            elif extra_pool and rng.random() < train_only_share:
+                s = extra_pool[int(rng.integers(len(extra_pool)))]
             else:
                 s = samples[train_idx[int(rng.integers(len(train_idx)))]]
             x, t, mk, lab = make_example(s, spec, rng)
@@ -371,6 +387,18 @@ def train(
         val_med = float(np.median(errs)) if errs else None
     onnx_path = export_onnx(net, spec, out / f"{model}.onnx")
     return TrainResult(onnx_path, step, time.monotonic() - t0, val_med, len(train_idx), len(val_idx))
+
+
+def restrict_points(extra: Sequence[Sample], spec: ModelSpec, main: Sequence[Sample]) -> list[Sample]:
+    """The films of ``extra`` that suit ``spec``'s view, each keeping only the points that ``main`` also has.
+
+    A training-only film (:func:`train`, ``train_only``) must not add trained points: a point the main data never
+    shows (S1 on SpineWeb) keeps no label. Points it lacks stay unknown and are masked out of the loss.
+    """
+    if spec.view_enum is not None:
+        extra = [s for s in extra if s.view is spec.view_enum or (spec.view == "lateral" and s.view is not View.AP)]
+    known = set().union(*(s.points for s in main), *(s.truth.get("extra_points", {}) for s in main)) if main else set()
+    return [replace(s, points={n: p for n, p in s.points.items() if n in known}) for s in extra]
 
 
 def load_matching_weights(net, spec: ModelSpec, ck: dict) -> list[str]:  # noqa: ANN001
