@@ -774,9 +774,12 @@ def _register_level(
     level: Level,
     runs: int,
     rng: np.random.Generator,
+    scheme: _Scheme | None = None,
 ) -> tuple[BodyRegistration, list[str]]:
     warnings = []
-    scheme = _s1_scheme(flex, ext, lm_f, lm_e) if level is Level.S1 else _LUMBAR
+    forced = scheme is not None  # a fallback asked for by the caller, not a region that did not fit
+    if scheme is None:
+        scheme = _s1_scheme(flex, ext, lm_f, lm_e) if level is Level.S1 else _LUMBAR
     depths = scheme.depths
     best: tuple[list[np.ndarray], list[float], list[str], np.ndarray, float, float] | None = None
     for depth in depths:
@@ -832,10 +835,11 @@ def _register_level(
         )
         warnings.extend(w)
         if scheme.name != "pelvic":
-            warnings.append(
-                "S1: the pelvic region does not fit on both films (cut off below the sacrum?); S1 was registered "
-                "on the S1 body alone, which overlapping iliac and screw edges pull more (docs/motion.md)."
-            )
+            if not forced:
+                warnings.append(
+                    "S1: the pelvic region does not fit on both films (cut off below the sacrum?); S1 was registered "
+                    "on the S1 body alone, which overlapping iliac and screw edges pull more (docs/motion.md)."
+                )
         else:
             local_gap = _s1_local_disagreement(flex, ext, lm_f, lm_e, transforms[int(np.argmax(eccs))])
         if local_gap is not None and local_gap > S1_LOCAL_AGREEMENT:
@@ -874,6 +878,15 @@ def _register_level(
         and abs(angles[i] - angles[ref]) < OPTIMUM_TOLERANCE_DEG
         and np.hypot(*(shifts[i] - shifts[ref])) < OPTIMUM_TOLERANCE_FRACTION * size
     ]
+    if scheme.name == "pelvic" and 2 * len(keep) < runs:
+        # fewer than half of the runs agree on one pose: the pelvic region holds too little structure that moves with
+        # S1 (e.g. a film without a visible pelvis); the S1 body alone is the better-posed match
+        body, w = _register_level(flex, ext, lm_f, lm_e, level, runs, rng, _S1_BODY)
+        return body, [
+            f"S1: only {len(keep)} of {runs} registration runs on the pelvic region agreed; S1 was registered on the "
+            "S1 body alone (docs/motion.md).",
+            *w,
+        ]
     if len(keep) < len(transforms):
         warnings.append(
             f"{level.value}: {len(transforms) - len(keep)} registration run(s) converged elsewhere and were dropped."
