@@ -32,6 +32,9 @@ def test_headline_results(demo) -> None:
     assert by["pseudarthrosis"].status == "pseudarthrosis_suspected"
     assert any("disc height fell" in f for f in by["cage-subsidence"].findings)
     assert any(f.startswith("urgent:") for f in by["cage-subsidence"].red_flags)
+    # a routine symptom is listed, but not as a red flag
+    assert by["screw-loosening"].red_flags == ()
+    assert any(f.startswith("routine:") for f in by["screw-loosening"].routine_symptoms)
 
 
 def test_patient_report_defers_to_care_team(demo) -> None:

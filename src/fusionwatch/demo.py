@@ -84,9 +84,12 @@ class DemoPatient:
     status: str
     findings: tuple[str, ...]
     red_flags: tuple[str, ...]
+    """Urgent and emergency symptoms (triage), newest last."""
     files: dict[str, Path]
     ingest_failures: tuple[str, ...] = ()
     detector: DetectorCheck | None = None
+    routine_symptoms: tuple[str, ...] = ()
+    """Symptoms triaged routine: shown, but not counted as red flags."""
 
 
 @dataclass
@@ -178,11 +181,14 @@ def _summary(store: Store, key: str, scenario: str, files: dict[str, Path], fail
     if last is not None:
         status = last.status.status.value if last.status.status else "not assessed"
         findings = tuple(f"{f.severity.value}: {f.summary}" for f in last.findings)
-    flags = []
+    flags, routine = [], []
     for rec in store.list_symptoms(key):
         for r in red_flags_for([(rec.visit_date, rec.symptoms)], None, None):
-            flags.append(f"{r.urgency.value}: {r.reason} (reported {rec.visit_date.isoformat()})")
-    return DemoPatient(key, scenario, last.label if last else "-", status, findings, tuple(flags), files, failures)
+            (flags if r.is_red_flag else routine).append(
+                f"{r.urgency.value}: {r.reason} (reported {rec.visit_date.isoformat()})"
+            )
+    return DemoPatient(key, scenario, last.label if last else "-", status, findings, tuple(flags), files, failures,
+                       routine_symptoms=tuple(routine))
 
 
 def _detector_check(store: Store, key: str) -> DetectorCheck | None:
@@ -240,7 +246,7 @@ def _write_index(result: DemoResult, today: dt.date) -> None:
             link(f.get("fhir"), "FHIR"), link(f.get("sr"), "DICOM SR"), link(f.get("csv"), "CSV"),
             link(f.get("ics"), "calendar")) if x)
         flags = "".join(f"<li class=flag>{html.escape(x)}</li>" for x in p.red_flags)
-        finds = "".join(f"<li>{html.escape(x)}</li>" for x in p.findings) or "<li>none</li>"
+        finds = "".join(f"<li>{html.escape(x)}</li>" for x in (*p.routine_symptoms, *p.findings)) or "<li>none</li>"
         fails = "".join(f"<li class=flag>ingest failed: {html.escape(x)}</li>" for x in p.ingest_failures)
         rows.append(
             f"<tr><td><b>{html.escape(p.scenario)}</b><br><small>{html.escape(p.key)}</small></td>"

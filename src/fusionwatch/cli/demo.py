@@ -26,7 +26,7 @@ def demo(
         flag = f"  [bold red]{len(p.red_flags)} red flag(s)[/]" if p.red_flags else ""
         console.print(f"[bold]{p.scenario}[/]: last films {p.last_visit}, automatic fusion status "
                       f"[bold]{p.status.replace('_', ' ')}[/]{flag}", highlight=False, soft_wrap=True)
-        for f in (*p.red_flags, *p.findings):
+        for f in (*p.red_flags, *p.routine_symptoms, *p.findings):
             console.print(f"    {f}", highlight=False, soft_wrap=True)
     for n in result.notes:
         console.print(f"[yellow]note:[/] {n}", highlight=False)
