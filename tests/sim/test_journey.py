@@ -199,6 +199,23 @@ class TestCli:
         bad = CliRunner().invoke(app, [*args, "--coronal-wedges", "1,2"])
         assert bad.exit_code == 2 and "--coronal-wedges needs 5" in bad.output
 
+    def test_simulate_film_rotation_and_vertebral_wedges(self, tmp_path) -> None:
+        """`--vertebral-wedges` wedges the bodies (the Cobb angle follows); rotated screws are refused (exit 2)."""
+        args = ["simulate", "film", "--out", str(tmp_path), "--size", "160x200", "--view", "ap"]
+        r = CliRunner().invoke(app, [*args, "--vertebral-wedges", "0,3,0,0,0"])
+        assert r.exit_code == 0, r.output
+        t = json.loads((tmp_path / "film.truth.json").read_text())["measurements"]
+        assert t["coronal_cobb"] == pytest.approx(3.0, abs=1e-3)  # straight discs: the curve is the L2 wedge
+        assert CliRunner().invoke(app, args).exit_code == 0
+        plain = (tmp_path / "film.landmarks.json").read_text()
+        r = CliRunner().invoke(app, [*args, "--axial-rotations", "0,5,8,5,0"])
+        assert r.exit_code == 0, r.output
+        assert (tmp_path / "film.landmarks.json").read_text() != plain  # rotated pedicles move the AP corners
+        screws = CliRunner().invoke(app, [*args, "--implants", "TLIF", "--axial-rotations", "0,0,0,5,0"])
+        assert screws.exit_code == 2 and "must not be rotated" in screws.output, screws.output
+        bad = CliRunner().invoke(app, [*args, "--axial-rotations", "1,2"])
+        assert bad.exit_code == 2 and "--axial-rotations needs 5" in bad.output and "L1 ... L5" in bad.output
+
     def test_simulate_journey_bad_size(self, tmp_path) -> None:
         r = CliRunner().invoke(
             app, ["simulate", "journey", "--scenario", "solid-fusion", "--out", str(tmp_path), "--size", "big"]

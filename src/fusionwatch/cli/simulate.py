@@ -75,6 +75,14 @@ def film(
     lateral_listhesis: Annotated[
         str, typer.Option(help="AP: lateral listhesis of the discs L1-L2,...,L5-S1 (mm, 5 comma-separated values).")
     ] = "0,0,0,0,0",
+    axial_rotations: Annotated[
+        str,
+        typer.Option(help="AP: axial rotation of the vertebrae L1,...,L5 (deg, 5 comma-separated values, +-40)."),
+    ] = "0,0,0,0,0",
+    vertebral_wedges: Annotated[
+        str,
+        typer.Option(help="AP: coronal wedge of the vertebral bodies L1,...,L5 (deg, 5 comma-separated values, +-15)."),
+    ] = "0,0,0,0,0",
 ) -> None:
     """Simulate one film with chosen parameters: DICOM DX, PNG, landmarks and truth JSON."""
     from dataclasses import replace
@@ -103,6 +111,8 @@ def film(
     coronal = {
         "coronal_wedges_deg": _five(coronal_wedges, "--coronal-wedges"),
         "lateral_listhesis_mm": _five(lateral_listhesis, "--lateral-listhesis"),
+        "axial_rotations_deg": _five(axial_rotations, "--axial-rotations", "L1 ... L5"),
+        "vertebral_wedges_deg": _five(vertebral_wedges, "--vertebral-wedges", "L1 ... L5"),
     }
     try:
         params = SpineParams(pelvic_incidence_deg=pi, pelvic_tilt_deg=pt, **coronal)
@@ -130,9 +140,12 @@ def film(
         params = params.moved(d_angles=(0.0,) * 5, d_heights=(0, 0, 0, 0, -subsidence))
     w, h = _size(size)
     spec = FilmSpec(view=v, width=w, height=h, facing_left=facing == "left", oid_mm=190.0 if v.is_lateral else 105.0)
-    result = simulate_film(
-        params, spec, hardware=hw, healing=healing, neutral_params=neutral, anatomy_seed=seed, noise_seed=seed + 1
-    )
+    try:
+        result = simulate_film(
+            params, spec, hardware=hw, healing=healing, neutral_params=neutral, anatomy_seed=seed, noise_seed=seed + 1
+        )
+    except ValueError as exc:  # a combination the simulator cannot draw (e.g. screws in a rotated vertebra)
+        raise InputError(str(exc)) from None
     out.mkdir(parents=True, exist_ok=True)
     cam = result.camera
     uid = generate_uid(entropy_srcs=["fusionwatch-sim-film", str(seed), view, name])
@@ -162,12 +175,12 @@ def film(
     console.print(f"{view} film {w}x{h} -> {out / (name + '.dcm')}")
 
 
-def _five(text: str, option: str) -> tuple[float, ...]:
-    """Five comma-separated numbers (one per disc L1-L2 ... L5-S1)."""
+def _five(text: str, option: str, what: str = "L1-L2 ... L5-S1") -> tuple[float, ...]:
+    """Five comma-separated numbers (one per disc L1-L2 ... L5-S1, or per vertebra L1 ... L5)."""
     try:
         values = tuple(float(v) for v in text.split(","))
     except ValueError:
         values = ()
     if len(values) != 5:
-        raise InputError(f"{option} needs 5 comma-separated numbers (L1-L2 ... L5-S1), got {text!r}.")
+        raise InputError(f"{option} needs 5 comma-separated numbers ({what}), got {text!r}.")
     return values
