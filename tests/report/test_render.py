@@ -177,3 +177,35 @@ def test_measurement_behind_a_finding_is_marked(patient: ReportData) -> None:
     row = re.search(r'<tr class="flag flag-action"><td>Disc height L5-S1, mean', page)
     assert row is not None
     assert page.count('class="flag ') == 1
+
+
+class TestPatientFunctionWording:
+    """Improvement in daily activities is worded by its size against the MCID (12.8 ODI points, CLINICAL.md)."""
+
+    @staticmethod
+    def _with_odi(patient: ReportData, pre_sum: int, post_sum: int) -> ReportData:
+        import dataclasses
+        import datetime as dt
+
+        from fusionwatch.care.proms import PromRecord
+
+        surgery = patient.surgery.date
+
+        def answers(total: int) -> tuple[int | None, ...]:
+            base, extra = divmod(total, 10)
+            return tuple(base + (1 if i < extra else 0) for i in range(10))
+
+        proms = (
+            PromRecord(surgery - dt.timedelta(days=14), answers(pre_sum)),
+            PromRecord(surgery + dt.timedelta(days=42), answers(post_sum)),
+        )
+        return dataclasses.replace(patient, proms=proms)
+
+    def test_small_improvement_is_a_little(self, patient: ReportData) -> None:
+        t = patient_text(self._with_odi(patient, 28, 25)).all_text()  # 56 % -> 50 %: 6 points, under the MCID
+        assert "a little more than before surgery" in t
+        assert "clearly more" not in t and "real difference" not in t
+
+    def test_improvement_past_the_mcid_is_clear(self, patient: ReportData) -> None:
+        t = patient_text(self._with_odi(patient, 30, 15)).all_text()  # 60 % -> 30 %: 30 points
+        assert "clearly more than before surgery" in t and "real difference" in t

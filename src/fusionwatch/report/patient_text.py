@@ -208,8 +208,15 @@ def patient_text(data: ReportData) -> PatientText:
     change = data.prom_change
     if change is not None:
         if change.odi_improvement is not None:
-            if change.odi_improvement >= 0.5:
-                pain.append("Your answers about daily activities show that you can do more than before surgery.")
+            if change.odi_mcid:
+                pain.append(
+                    "Your answers about daily activities show that you can do clearly more than before surgery."
+                )
+            elif change.odi_improvement >= 0.5:
+                # below the smallest change patients notice (MCID): do not promise more than "a little"
+                pain.append(
+                    "Your answers about daily activities show that you can do a little more than before surgery."
+                )
             elif change.odi_improvement <= -0.5:
                 pain.append("Your answers about daily activities show more difficulty than before surgery. "
                             "Please tell your care team.")
