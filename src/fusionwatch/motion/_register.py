@@ -606,6 +606,31 @@ def _runs(
     return transforms, eccs, failures
 
 
+def _s1_one_way(
+    flex: Radiograph,
+    ext: Radiograph,
+    lm_f: Landmarks,
+    lm_e: Landmarks,
+    depth: float,
+    *,
+    reverse: bool,
+    **opts: Any,
+) -> np.ndarray | None:
+    """One registration of the S1 region ``depth`` deep, as a flexion -> extension transform, or ``None`` if it fails.
+
+    ``reverse``: the region is drawn on the extension film and registered onto the flexion film, and the transform
+    inverted. ``opts`` go to :func:`register_body` (``margin``, ``highpass_only``).
+    """
+    of, oe = body_outline(lm_f, Level.S1, depth), body_outline(lm_e, Level.S1, depth)
+    init = rigid_from_points(of, oe)
+    try:
+        if reverse:
+            return np.linalg.inv(register_body(ext.pixels, flex.pixels, oe, np.linalg.inv(init), **opts)[0])
+        return register_body(flex.pixels, ext.pixels, of, init, **opts)[0]
+    except RegistrationError:
+        return None
+
+
 def _s1_both_ways(
     flex: Radiograph,
     ext: Radiograph,
@@ -635,14 +660,7 @@ def _s1_both_ways(
     opts: dict[str, Any] = {"margin": scheme.margin, "highpass_only": scheme.highpass_only}
 
     def nominal(reverse: bool, d: float) -> np.ndarray | None:
-        of, oe = body_outline(lm_f, Level.S1, d), body_outline(lm_e, Level.S1, d)
-        init = rigid_from_points(of, oe)
-        try:
-            if reverse:
-                return np.linalg.inv(register_body(ext.pixels, flex.pixels, oe, np.linalg.inv(init), **opts)[0])
-            return register_body(flex.pixels, ext.pixels, of, init, **opts)[0]
-        except RegistrationError:
-            return None
+        return _s1_one_way(flex, ext, lm_f, lm_e, d, reverse=reverse, **opts)
 
     others = [d for d in scheme.check_depths if not math.isclose(d, depth)]
     fwd_var = [m for m in (nominal(False, d) for d in others) if m is not None]
@@ -749,20 +767,15 @@ def _s1_local_disagreement(
     """Distance (fraction of the endplate length) between where the pelvic S1 match and the S1 body alone (region
     :data:`S1_LOCAL_DEPTH` deep, registered both ways; the closer of the two) put the S1 endplate centre on the
     extension film; ``None`` if the body alone fails both ways."""
-    of, oe = body_outline(lm_f, Level.S1, S1_LOCAL_DEPTH), body_outline(lm_e, Level.S1, S1_LOCAL_DEPTH)
-    init = rigid_from_points(of, oe)
+    of = body_outline(lm_f, Level.S1, S1_LOCAL_DEPTH)
     mid = of[:2].mean(0)[None]
     length = float(np.hypot(*(of[1] - of[0])))
-    gaps = []
-    for reverse in (False, True):
-        try:
-            if reverse:
-                local = np.linalg.inv(register_body(ext.pixels, flex.pixels, oe, np.linalg.inv(init))[0])
-            else:
-                local = register_body(flex.pixels, ext.pixels, of, init)[0]
-        except RegistrationError:
-            continue
-        gaps.append(float(np.hypot(*(apply(local, mid)[0] - apply(pelvic, mid)[0]))) / max(length, 1e-9))
+    locals_ = (_s1_one_way(flex, ext, lm_f, lm_e, S1_LOCAL_DEPTH, reverse=r) for r in (False, True))
+    gaps = [
+        float(np.hypot(*(apply(m, mid)[0] - apply(pelvic, mid)[0]))) / max(length, 1e-9)
+        for m in locals_
+        if m is not None
+    ]
     return min(gaps) if gaps else None
 
 
