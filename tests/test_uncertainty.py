@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fusionwatch.errors import InputError
-from fusionwatch.uncertainty import Call, interval, interval_call
+from fusionwatch.uncertainty import Call, interval, interval_call, judge
 
 
 def test_interval_is_symmetric_z_sds() -> None:
@@ -64,3 +64,16 @@ def test_wider_interval_never_turns_a_call_around(value: float, sd: float, thres
     assert wide in (narrow, Call.INDETERMINATE)
     if narrow is Call.INDETERMINATE:
         assert wide is Call.INDETERMINATE
+
+
+@given(st.floats(-50, 50), st.floats(0, 10), st.floats(-50, 50), st.booleans())
+def test_judge_gives_the_call_and_the_interval_it_was_made_on(
+    value: float, sd: float, threshold: float, inclusive: bool
+) -> None:
+    got = judge(value, sd, threshold, inclusive=inclusive)
+    assert got.call is interval_call(value, sd, threshold, inclusive=inclusive)
+    assert (got.low, got.high) == interval(value, sd)
+    if got.call is Call.ABOVE:
+        assert got.low >= threshold
+    elif got.call is Call.BELOW:
+        assert got.high < threshold

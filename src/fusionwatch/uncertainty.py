@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import math
 from enum import StrEnum
+from typing import NamedTuple
 
 from fusionwatch.errors import InputError
 
-__all__ = ["CONFIDENCE_Z", "Call", "interval", "interval_call"]
+__all__ = ["CONFIDENCE_Z", "Call", "Judgement", "interval", "interval_call", "judge"]
 
 CONFIDENCE_Z = 1.96
 """z of a two-sided 95 % interval."""
@@ -46,10 +47,16 @@ def interval(value: float, sd: float, *, z: float = CONFIDENCE_Z) -> tuple[float
     return value - z * sd, value + z * sd
 
 
-def interval_call(
-    value: float, sd: float, threshold: float, *, z: float = CONFIDENCE_Z, inclusive: bool = False
-) -> Call:
-    """Compare ``value`` (with one SD ``sd``) with ``threshold`` at confidence ``z``.
+class Judgement(NamedTuple):
+    """A call with the interval it was made on: ``low`` and ``high`` are ``value -/+ z sd`` (same unit as the value)."""
+
+    call: Call
+    low: float
+    high: float
+
+
+def judge(value: float, sd: float, threshold: float, *, z: float = CONFIDENCE_Z, inclusive: bool = False) -> Judgement:
+    """Compare ``value`` (with one SD ``sd``) with ``threshold`` at confidence ``z``; the call and its interval.
 
     Parameters
     ----------
@@ -63,13 +70,28 @@ def interval_call(
 
     Returns
     -------
-    Call
-        ``ABOVE`` when ``value - z sd`` exceeds (or, inclusive, reaches) ``threshold``; ``BELOW`` when ``value + z sd``
-        is under it; else ``INDETERMINATE``. With ``sd = 0`` this is the plain comparison.
+    Judgement
+        ``call`` is ``ABOVE`` when ``value - z sd`` exceeds (or, inclusive, reaches) ``threshold``, ``BELOW`` when
+        ``value + z sd`` is under it, else ``INDETERMINATE`` (with ``sd = 0`` the plain comparison); ``low``/``high``
+        the interval (:func:`interval`), so callers report the interval the call was made on without recomputing it.
+
+    Raises
+    ------
+    InputError
+        As :func:`interval`.
     """
     lo, hi = interval(value, sd, z=z)
     if lo > threshold or (inclusive and lo == threshold):
-        return Call.ABOVE
-    if hi < threshold:
-        return Call.BELOW
-    return Call.INDETERMINATE
+        call = Call.ABOVE
+    elif hi < threshold:
+        call = Call.BELOW
+    else:
+        call = Call.INDETERMINATE
+    return Judgement(call, lo, hi)
+
+
+def interval_call(
+    value: float, sd: float, threshold: float, *, z: float = CONFIDENCE_Z, inclusive: bool = False
+) -> Call:
+    """The call of :func:`judge` alone (same parameters): ``ABOVE``, ``BELOW`` or ``INDETERMINATE``."""
+    return judge(value, sd, threshold, z=z, inclusive=inclusive).call

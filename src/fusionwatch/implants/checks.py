@@ -20,7 +20,7 @@ from fusionwatch.implants.halo import Halo, halo_width
 from fusionwatch.landmarks import Landmarks
 from fusionwatch.radiograph import Radiograph, View
 from fusionwatch.records import Finding, Severity
-from fusionwatch.uncertainty import CONFIDENCE_Z, interval, interval_call
+from fusionwatch.uncertainty import CONFIDENCE_Z, judge
 from fusionwatch.units import Spacing, to_mm
 
 __all__ = [
@@ -48,7 +48,7 @@ hardware")."""
 ANGLE_CONFIDENCE_Z = CONFIDENCE_Z
 """The screw-endplate angle change counts only when its magnitude minus this many SDs still reaches the threshold
 (lower bound of the two-sided 95 % interval): the same rule as the follow-up's motion calls,
-:func:`fusionwatch.uncertainty.interval_call` with ``inclusive=True``."""
+:func:`fusionwatch.uncertainty.judge` with ``inclusive=True``."""
 AXIS_SD_FLOOR_DEG = 0.05
 """Smallest SD credited to a screw axis from its edge fit. The edge fit's own SD (:mod:`fusionwatch.implants.fit`,
 with its bias floor) was checked against the simulator's truth: angle-change errors / SD rms 0.49-0.88 at 400 x 500 px,
@@ -354,8 +354,7 @@ def screw_angle_change(
         }
         sd = math.sqrt(sum(v * v for v in parts.values()))
         z, limit = s.angle_confidence_z, s.screw_endplate_angle_change_deg
-        lo, hi = interval(abs(change), sd, z=z)
-        call = interval_call(abs(change), sd, limit, z=z, inclusive=True).value  # ">= 1.9 deg": reaching it counts
+        judged = judge(abs(change), sd, limit, z=z, inclusive=True)  # ">= 1.9 deg": reaching it counts
         out.append(
             {
                 "level": sc.level.value,
@@ -364,10 +363,10 @@ def screw_angle_change(
                 "change_deg": round(change, 3),
                 "sd_deg": round(sd, 3),
                 "sd_parts_deg": {k: round(v, 3) for k, v in parts.items()},
-                "interval_95": [round(max(lo, 0.0), 3), round(hi, 3)],
+                "interval_95": [round(max(judged.low, 0.0), 3), round(judged.high, 3)],
                 "threshold_deg": limit,
                 "z": z,
-                "call": call,
+                "call": judged.call.value,
                 "screw": sc,
             }
         )
