@@ -12,6 +12,7 @@ from fusionwatch.anatomy import Level
 from fusionwatch.implants import body_polygons, detect_implants
 from fusionwatch.implants.detection import metal_valley
 from fusionwatch.motion.synth import synthetic_pair
+from fusionwatch.radiograph import Radiograph
 
 from ._draw import PINS, ROD_RADIUS, SCREW_RADIUS, SPACING_MM, ap_postop_film, postop_film
 
@@ -272,6 +273,68 @@ class TestClippingFilmWithoutMetalGap:
         img, region = self._film()
         unclipped = img + np.random.default_rng(1).normal(0, 0.01, img.shape)  # no run of pixels at one maximum
         assert _clip_value(unclipped, region) is None
+
+
+class TestFilmWithoutGapOrClipping:
+    """_standing_out_only(): on a film with neither a metal gap nor clipping, a piece counts only when it stands above
+    the bone beside it by at least (bone - background); dense bone that is merely the brightest structure does not."""
+
+    @staticmethod
+    def _film() -> np.ndarray:
+        from fusionwatch.motion.synth import draw_capsule
+
+        rng = np.random.default_rng(0)
+        img = np.full((200, 300), 0.2)  # soft tissue ...
+        img[:, 60:] = 0.6  # ... and bone: background (5th percentile) 0.2, bone level 0.6
+        img += 0.02 * ndimage.gaussian_filter(rng.normal(size=img.shape), 2)
+        draw_capsule(img, np.array([80.0, 40.0]), np.array([180.0, 40.0]), 4.0, 0.8)  # metal: +2 x (bone - bg)
+        draw_capsule(img, np.array([80.0, 120.0]), np.array([180.0, 120.0]), 4.0, 0.2)  # dense bone: +0.5 x
+        draw_capsule(img, np.array([250.0, 20.0]), np.array([250.0, 80.0]), 3.0, 0.8)  # a rod broken at y 80..92
+        draw_capsule(img, np.array([250.0, 92.0]), np.array([250.0, 180.0]), 3.0, 0.8)
+        return ndimage.gaussian_filter(img, 0.8).astype(np.float32)
+
+    def test_metal_kept_dense_bone_refused(self) -> None:
+        from fusionwatch.implants.detection import Rod, Screw, _standing_out_only
+
+        img = self._film()
+        screw = Screw((80.0, 40.0), (180.0, 40.0), 8.0)
+        bone_bar = Screw((80.0, 120.0), (180.0, 120.0), 8.0)
+        rod = Rod(tuple((250.0, float(y)) for y in range(20, 181, 4)), 6.0, gaps=(((250.0, 83.0), (250.0, 89.0)),))
+        bone_rod = Rod(tuple((float(x), 120.0) for x in range(80, 181, 4)), 8.0)
+        warnings: list[str] = []
+        screws, rods = _standing_out_only(img, [screw, bone_bar], [rod, bone_rod], 0.6, warnings)
+        assert screws == [screw]
+        assert rods == [rod]  # the break does not count against the rod
+        assert warnings and "refused" in warnings[0]
+
+
+def test_drawn_film_without_gap_or_clipping_keeps_its_metal() -> None:
+    """The drawn lateral film (metal overlapping bone in intensity, no clipping) goes through the local-contrast rule
+    and keeps both screws and the rod; without metal it has none."""
+    from fusionwatch.implants.detection import _clip_value
+
+    film, lm, _ = postop_film(seed=3)
+    assert _clip_value(np.asarray(film.pixels, np.float32), None) is None
+    found = detect_implants(film, lm)
+    assert sorted(s.level.value for s in found.screws if s.level) == ["L5", "S1"]
+    assert len(found.rods) == 1
+    assert not any("refused" in w for w in found.warnings)
+
+
+def test_lone_rod_without_screws_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A "rod" on a film where no screw is found (with landmarks) is a bright bone edge: not reported. (The bar fit is
+    switched off: on this drawn film without screws it would place bars on the body's edges.)"""
+    from fusionwatch.implants import fit
+    from fusionwatch.motion.synth import draw_capsule
+
+    monkeypatch.setattr(fit, "fit_lateral_screw", lambda *a, **k: None)
+    film, lm, _ = postop_film(seed=4, metal=False)
+    img = np.array(film.pixels, np.float32)
+    draw_capsule(img, np.array([440.0, 160.0]), np.array([440.0, 420.0]), 14.0, 2.5)  # only a rod
+    alone = Radiograph(img, film.spacing, film.view, film.facing, source="rod-only")
+    found = detect_implants(alone, lm)
+    assert found.rods == () and found.screws == ()
+    assert any("no screw on the film" in w for w in found.warnings)
 
 
 def test_break_confirmed_only_when_the_metal_is_interrupted() -> None:

@@ -129,6 +129,17 @@ post-operative screw without a gap 1.0; pre-operative false screws at most 0.6."
 CLIP_TOLERANCE = 0.01
 """A core value within this fraction of (clip value - bone level), or two noise SDs, below the clip value counts as
 clipped."""
+LOCAL_METAL_CONTRAST = 1.0
+"""On a film with neither a metal gap in its histogram nor clipping, a screw or rod counts only when its core (maximum
+across +/-0.3 widths, median over 20-80 % of its length) stands above the bone beside it (median 1-1.5 widths beyond
+its edge, both sides) by at least this x (bone level - background): the old threshold rule's own assumption
+(:data:`METAL_CONTRAST`) asked of the metal's surroundings rather than of the film's bone level. Metal that overlaps
+bone in intensity without saturating (the drawn test films) stands 3.2-3.6 x above; the dense bone taken for screws
+or rods on the simulator's pre-operative films without gap or clipping (SIM_VERSION 14, 400 x 500 px) at most 0.52 x.
+On films that clip, metal is judged by :data:`CLIP_CORE_SHARE` instead (its local contrast there is compressed: 0.1-0.5
+x on the simulator's post-operative films)."""
+LOCAL_FLANK_WIDTHS = (1.0, 1.25, 1.5)
+"""Distances beyond the metal edge (in metal widths) where the bone beside a screw or rod is sampled."""
 AP_HEAD_WIDENING = 1.6
 """On an AP film a screw ends (at its head) where the metal grows wider than this x the shaft's width."""
 AP_SCREW_MIN_FRACTION = 0.15
@@ -559,7 +570,8 @@ def detect_implants(radiograph: Radiograph, landmarks: Landmarks | None = None) 
     metal_labels = measure.label(metal > 0, connectivity=2)
     screws = [_confirm_break(sc, metal_labels) for sc in screws]
     if ap_screws:
-        screws = ap_screws
+        # a screw is no wider than SCREW_DIAMETER_RANGE allows (dense bone routed as a "screw" can be a body wide)
+        screws = [sc for sc in ap_screws if not bodies or _plausible_width(sc.diameter_px, scale)]
     elif bodies and radiograph.view is not View.AP:
         # a level whose threshold screw has an implausible length (a piece of it, or screw + head + rod) takes the
         # screw found from the body outwards when that one's length is plausible
@@ -574,13 +586,22 @@ def detect_implants(radiograph: Radiograph, landmarks: Landmarks | None = None) 
     cage = _cage(leftovers, bodies, scale, img.shape)
     raw = np.asarray(radiograph.pixels, np.float32)
     clip = _clip_value(raw, region) if valley is None else None
+    bone_level = _bone_level(raw, bodies)
     if clip is not None:  # no metal gap on a clipping film: keep only metal that clips (titanium), not dense bone
-        bone_level = _bone_level(raw, bodies)
         screws, rods = _clipped_only(raw, screws, rods, clip, bone_level, region, warnings)
+    elif valley is None:  # neither a gap nor clipping: keep only metal that stands out of the bone beside it
+        screws, rods = _standing_out_only(raw, screws, rods, bone_level, warnings)
     if landmarks is not None and radiograph.view is not View.AP and (screws or rods or cage is not None):
         screws = _fill_by_fit(radiograph, landmarks, bodies, scale, screws, warnings)
         if clip is not None:
             screws, _ = _clipped_only(raw, screws, [], clip, bone_level, region, warnings)
+        elif valley is None:
+            screws, _ = _standing_out_only(raw, screws, [], bone_level, warnings)
+    if bodies and rods and not screws:
+        # a rod is fixed to pedicle screws: a lone "rod" is a bright bone edge that survived the rules above (seen on
+        # the simulator's pre-operative lateral films whose dense bone clips along a posterior element)
+        warnings.append(f"{len(rods)} rod candidate(s) refused: no screw on the film.")
+        rods = []
     screws = [_refined(s, raw) for s in screws]
     return Implants(
         tuple(screws), tuple(rods), cage, film_id(radiograph), radiograph.view, radiograph.spacing, thr, tuple(warnings)
@@ -683,6 +704,74 @@ def _clipped_only(
         warnings.append(
             f"{dropped} screw or rod candidate(s) refused: the film clips but their core does not (dense bone, not "
             "near-opaque metal)."
+        )
+    return kept_screws, kept_rods
+
+
+def _local_contrast(
+    raw: np.ndarray,
+    centre: np.ndarray,
+    normal: np.ndarray,
+    width: float,
+    gaps: tuple[tuple[Point, Point], ...] = (),
+) -> float:
+    """Median core value (maximum across +/-0.3 widths) along the centre-line points (N, 2) minus the median of the
+    flanks 1-1.5 widths beyond the metal edge on both sides (``normal``: unit normals, (N, 2)); points inside a gap
+    are left out. NaN when no point is left."""
+    keep = np.ones(len(centre), bool)
+    for a, b in gaps:
+        a_, b_ = np.asarray(a, float), np.asarray(b, float)
+        d = b_ - a_
+        n = float(d @ d)
+        t = ((centre - a_) @ d) / n if n > 1e-9 else np.zeros(len(centre))
+        keep &= np.hypot(*(centre - (a_ + np.clip(t, 0.0, 1.0)[:, None] * d)).T) > width
+    if not keep.any():
+        return float("nan")
+    c, nrm = centre[keep], normal[keep]
+    offs = np.linspace(-0.3 * width, 0.3 * width, 5)
+    pts = c[:, None, :] + offs[None, :, None] * nrm[:, None, :]
+    core = ndimage.map_coordinates(raw, [pts[..., 1], pts[..., 0]], order=1, mode="nearest").max(1)
+    flank = []
+    for sign in (-1.0, 1.0):
+        for k in LOCAL_FLANK_WIDTHS:
+            q = c + sign * (0.5 + k) * width * nrm
+            flank.append(ndimage.map_coordinates(raw, [q[:, 1], q[:, 0]], order=1, mode="nearest"))
+    return float(np.median(core) - np.median(np.concatenate(flank)))
+
+
+def _standing_out_only(
+    raw: np.ndarray, screws: list[Screw], rods: list[Rod], bone: float, warnings: list[str]
+) -> tuple[list[Screw], list[Rod]]:
+    """Film with neither a metal gap nor clipping: screws and rods whose core stands above the bone beside them by at
+    least :data:`LOCAL_METAL_CONTRAST` x (bone level - background, the 5th percentile), over their middle (20-80 % of
+    the length); a warning when something was refused. See :data:`LOCAL_METAL_CONTRAST`."""
+    background = float(np.percentile(raw, 5))
+    need = LOCAL_METAL_CONTRAST * max(bone - background, 1e-6)
+    kept_screws = []
+    for sc in screws:
+        h, t = np.asarray(sc.head, float), np.asarray(sc.tip, float)
+        length = float(np.hypot(*(t - h)))
+        if length < 1:
+            continue
+        u = (t - h) / length
+        s = np.arange(0.2 * length, 0.8 * length, 1.0)
+        normal = np.repeat([[-u[1], u[0]]], len(s), axis=0)
+        gaps = (sc.gap,) if sc.gap is not None else ()
+        if _local_contrast(raw, h + s[:, None] * u, normal, sc.diameter_px, gaps) >= need:
+            kept_screws.append(sc)
+    kept_rods = []
+    for rod in rods:
+        pts, dirs = _resample(rod.polyline, 1.0)
+        n = len(pts)
+        mid = slice(int(0.2 * n), max(int(0.8 * n), int(0.2 * n) + 1))
+        normal = np.c_[-dirs[:, 1], dirs[:, 0]]
+        if _local_contrast(raw, pts[mid], normal[mid], rod.diameter_px, rod.gaps) >= need:
+            kept_rods.append(rod)
+    dropped = len(screws) - len(kept_screws) + len(rods) - len(kept_rods)
+    if dropped:
+        warnings.append(
+            f"{dropped} screw or rod candidate(s) refused: no metal gap, no clipping, and they do not stand out of the "
+            "bone beside them (dense bone, not metal)."
         )
     return kept_screws, kept_rods
 
