@@ -271,6 +271,32 @@ class TestImplants:
                 darker = ti[side] - lo[side]
                 assert np.median(darker) > 80, (sid, darker)
 
+    def test_loosening_halo_band_outweighs_its_rim(self) -> None:
+        """Version 15: the lucent band is the dominant sign, not the sclerotic rim. AP, paired with the same film
+        without a halo: the middle of a 2.2 / 2.0 mm band is over 600 grey levels darker (version 14, whose 0.7 mm
+        full-density rim outweighed the band: 180-320), and the thin rim just outside the band adds little of its own
+        (at most 150 grey levels brighter than the same film with a halo but no rim)."""
+        from fusionwatch.sim import render
+
+        spec = FilmSpec(view=View.AP, width=600, height=750)
+        halo = {"S1.left": 2.2, "S1.right": 2.0}
+        loose = simulate_film(PARAMS, spec, hardware=Hardware(), healing=Healing(halo_mm=halo), noise_seed=5)
+        tight = simulate_film(PARAMS, spec, hardware=Hardware(), noise_seed=5)
+        rim_mu = render.MU["halo_rim"]
+        try:
+            render.MU["halo_rim"] = 0.0
+            no_rim = simulate_film(PARAMS, spec, hardware=Hardware(), healing=Healing(halo_mm=halo), noise_seed=5)
+        finally:
+            render.MU["halo_rim"] = rim_mu
+        for sid, w in halo.items():
+            band, rim = 3.25 + w / 2, 3.25 + w + render.HALO_RIM_MM / 2
+            lo_band, lo_rim = self._screw_samples(loose, sid, (band, rim))
+            (ti_band,) = self._screw_samples(tight, sid, (band,))
+            (nr_rim,) = self._screw_samples(no_rim, sid, (rim,))
+            for side in (slice(0, None, 2), slice(1, None, 2)):
+                assert np.median(ti_band[side] - lo_band[side]) > 600, (sid, ti_band[side] - lo_band[side])
+                assert np.median(lo_rim[side] - nr_rim[side]) < 150, (sid, lo_rim[side] - nr_rim[side])
+
     def test_bad_hardware_raises(self) -> None:
         """Screw sizes outside 6-7.5 mm x 40-50 mm are refused with the value in the message."""
         with pytest.raises(ValueError, match="screw diameter"):

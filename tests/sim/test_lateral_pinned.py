@@ -31,6 +31,16 @@ AP_TRUTH_V11 = {
 }
 
 
+# Version 15 changed the loosening halo (sim/render.py `_halo`), and two of these films are screw-loosening films with
+# an S1 halo (seed 12 flexion 2.2 / 1.98 mm, seed 13 extension 0.9 / 0.81 mm): their pixels changed (truth did not).
+# Their v11 pixels are still pinned, rendered with the version-14 halo constants (test below); the films without a
+# halo keep their v11 hash.
+HALO_FILMS_V15 = {
+    (12, "flexion"): "b4f359a34e5fe5af632c44ccc8eb908dad6e7037785dff764216055db5619d11",
+    (13, "extension"): "00628a9850964819f6c07552aa4b8ae59c9fdb52bba46fcebb1f49fb8066ef8e",
+}
+
+
 def _truth_hash(truth: dict) -> str:
     return hashlib.sha256(json.dumps(truth, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -40,9 +50,24 @@ def test_lateral_views_byte_identical_to_v11(seed: int, view: str) -> None:
     """A small random lateral / flexion / extension film has exactly the version-11 pixels and truth."""
     film = random_film(seed, size=SIZE, view=view)
     pixels_sha, truth_sha = LATERAL_V11[(seed, view)]
+    pixels_sha = HALO_FILMS_V15.get((seed, view), pixels_sha)
     assert film.pixels.shape == (SIZE[1], SIZE[0])
     assert hashlib.sha256(film.pixels.tobytes()).hexdigest() == pixels_sha
     assert _truth_hash(film.truth)[:16] == truth_sha
+
+
+@pytest.mark.parametrize(("seed", "view"), sorted(HALO_FILMS_V15))
+def test_halo_film_only_changed_by_the_halo(seed: int, view: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the version-14 halo constants (0.020 /mm band, 0.7 mm full-cortical rim) the halo film has exactly its
+    version-11 pixels again: version 15 changed nothing but the halo."""
+    from fusionwatch.sim import render
+
+    monkeypatch.setitem(render.MU, "halo_deficit", 0.020)
+    monkeypatch.setitem(render.MU, "halo_rim", render.MU["cortical"])
+    monkeypatch.setattr(render, "HALO_RIM_MM", 0.7)
+    film = random_film(seed, size=SIZE, view=view)
+    assert any(s["halo_mm"] > 0 for s in film.truth["implants"]["screws"])
+    assert hashlib.sha256(film.pixels.tobytes()).hexdigest() == LATERAL_V11[(seed, view)][0]
 
 
 @pytest.mark.parametrize("seed", sorted(AP_TRUTH_V11))

@@ -31,14 +31,15 @@ MU = {
     "cortical": 0.0380,  # difference to water
     "graft": 0.0110,
     "titanium": 0.25,  # ~4.5 x cortical bone (0.0555 absolute)
-    "halo_deficit": 0.0200,  # fibrous tissue (~ water) in place of dense peri-screw bone: that bone's excess over water
+    "halo_deficit": 0.0300,  # version 15: dense peri-screw bone minus the fibrous tissue that replaces it (see _halo)
+    "halo_rim": 0.0190,  # version 15: the thin sclerotic line around a halo, half cortical density (see _halo)
     "tantalum": 2.0,
     "peek": 0.0060,
     "lead": 3.0,
 }
 """Linear attenuation (1/mm) ~62 keV: water; bone, graft, PEEK as differences to water; metals absolute."""
-HALO_RIM_MM = 0.7
-"""Thickness of the sclerotic margin around a loosening halo (mm)."""
+HALO_RIM_MM = 0.3
+"""Thickness of the thin sclerotic line around a loosening halo (mm; version 15, was 0.7 at full cortical density)."""
 
 
 @dataclass(frozen=True)
@@ -235,13 +236,27 @@ def _femur(L: np.ndarray, cam: Camera, centre: np.ndarray, radius: float) -> Non
 
 
 def _halo(L: np.ndarray, cam: Camera, s: ScrewGeom, halo_mm: float) -> None:
+    """Loosening: the bone of the screw track is replaced by a fibrous layer ``halo_mm`` thick, bounded by a thin,
+    faint sclerotic line: on a film a clear dark band along the shaft (version 15).
+
+    Attenuation (1/mm at the renderer's ~62 keV, NIST XCOM mass coefficients x ICRU densities; differences to water,
+    like the bone maps): cortical bone 0.3148 cm2/g x 1.92 g/cm3 = 0.060, i.e. 0.040 over water (``MU["cortical"]``
+    0.038). The bone that holds a well-fixed screw is compacted trabecular bone with bone grown onto the thread, and
+    the pedicle's cortical isthmus: an apparent density about three quarters of cortical bone's, 0.028-0.031 over
+    water (the upper end of what is plausible; plain trabecular bone, ``MU["trabecular"]``, is 0.0115). Fibrous
+    tissue is soft tissue (0.204 cm2/g x 1.06 g/cm3 = 0.0216, 0.001 over water). So the layer takes away
+    ``halo_deficit`` = 0.030 per mm of path through it. The reactive margin is woven bone, about half as dense as
+    cortex (``halo_rim`` 0.019 /mm), 0.3 mm thick. Projected across a 6 mm screw with a 2.2 mm halo the band takes
+    away up to ~0.26 mu.mm (deepest at the metal edge), the rim adds at most ~0.07 in a thin line. Version 14 used
+    0.020 /mm and a 0.7 mm rim at full cortical density, which outweighed the lucent band: the halo could not be seen.
+    AP films now show a clear dark band; on lateral films the S1 screws lie in the scatter-dominated pelvis, where the
+    band's contrast is compressed several-fold (docs/simulator.md, version 15).
+    """
     axis = (s.tip - s.head) / np.linalg.norm(s.tip - s.head)
     if halo_mm > 0:
-        # loosening: the bone of the track is replaced by fibrous tissue (~ water: minus the bone's excess over water),
-        # bounded by a thin sclerotic (reactive, cortical-like) margin -- the radiographic sign of a loose screw
         a, r_out = s.head + axis * 12.0, s.radius + halo_mm
         capsule(L, cam, a, s.tip, r_out, -MU["halo_deficit"], inner_radius=s.radius)
-        capsule(L, cam, a, s.tip, r_out + HALO_RIM_MM, MU["cortical"], inner_radius=r_out)
+        capsule(L, cam, a, s.tip, r_out + HALO_RIM_MM, MU["halo_rim"], inner_radius=r_out)
 
 
 def _screw(L: np.ndarray, cam: Camera, s: ScrewGeom) -> None:
