@@ -15,6 +15,7 @@ from fusionwatch.anatomy import AP_POINT_NAMES, LATERAL_POINT_NAMES
 from fusionwatch.detect.datasets import (
     Sample,
     load_data,
+    order_quads_top_to_bottom,
     parse_data_spec,
     read_coco_samples,
     read_fusionwatch_samples,
@@ -97,6 +98,40 @@ class TestSpineWeb:
         assert len(extra) == 48 and "T1.superior.left" in extra and "T12.inferior.right" in extra
         assert extra["T1.superior.left"] == pytest.approx((30.0, 10.0))
         assert extra["T12.inferior.right"] == pytest.approx((70.0, 10 + 22 * 11 + 15))
+
+    def test_vertebrae_listed_out_of_order_are_named_by_height(self, tmp_path: Path) -> None:
+        """A file that lists the lowest vertebra first (as some release rows do with L5) still gets L5 at the bottom
+        and T1 at the top; order_levels=False keeps the file's order."""
+        (tmp_path / "images").mkdir()
+        name = "sunhl-1th-02-Jan-2017-7 A AP.jpg"
+        _png(tmp_path / "images" / name, 100, 400).rename(tmp_path / "images" / name)
+        quads = [[(30, 10 + 22 * k), (70, 10 + 22 * k), (30, 25 + 22 * k), (70, 25 + 22 * k)] for k in range(17)]
+        listed = [quads[16]] + quads[:16]  # the bottom vertebra first in the file
+        xs = [q[0] / 100 for quad in listed for q in quad]
+        ys = [q[1] / 400 for quad in listed for q in quad]
+        with (tmp_path / "filenames.csv").open("w", newline="") as f:
+            csv.writer(f).writerow([name])
+        with (tmp_path / "landmarks.csv").open("w", newline="") as f:
+            csv.writer(f).writerow(xs + ys)
+        ordered = read_spineweb_samples(tmp_path, max_side=None)[0]
+        assert ordered.points["L5.inferior.left"] == pytest.approx((30.0, 25 + 22 * 16))
+        assert ordered.truth["extra_points"]["T1.superior.right"] == pytest.approx((70.0, 10.0))
+        raw = read_spineweb_samples(tmp_path, max_side=None, order_levels=False)[0]
+        assert raw.truth["extra_points"]["T1.superior.right"] == pytest.approx((70.0, 10 + 22 * 16))
+        assert raw.points["L5.inferior.left"] == pytest.approx((30.0, 25 + 22 * 15))
+
+    def test_order_quads_top_to_bottom_is_stable(self) -> None:
+        """Quadrilaterals are sorted by the height of their centres; equal heights keep the file's order."""
+        q = np.array(
+            [
+                [[0, 50], [1, 50], [0, 60], [1, 60]],
+                [[5, 0], [6, 0], [5, 10], [6, 10]],
+                [[9, 0], [8, 0], [9, 10], [8, 10]],
+            ],
+            float,
+        )
+        out = order_quads_top_to_bottom(q)
+        np.testing.assert_array_equal(out, q[[1, 2, 0]])
 
     def test_missing_csv_raises(self, tmp_path: Path) -> None:
         """A folder without the CSV files raises InputError naming what is expected."""

@@ -185,6 +185,20 @@ class TestRefinePoints:
         assert np.abs(np.array(new["S1.superior.posterior"]) - (301.0, 502.5)).max() < 1e-4
         assert np.abs(np.array(new["femoral_head.1"]) - (385.0, 605.0)).max() < 1e-4
 
+    def test_shift_average_runs_shifted_crops_and_averages_them(self) -> None:
+        """With shift_average each unit gets 5 crops (centre, +-d body sizes in x and y); a network that always
+        answers the crop centre then averages back to the vertebra centre, and the crops' disagreement (d body
+        sizes) adds to the spread."""
+        pts = _ap_points(15.0)
+        model = _FakeModel(AP)
+        new, spread, _ = refine_points(model, np.zeros((420, 400), np.float32), pts, shift_average=0.1)
+        assert model.session.batches == [(50, 1, 96, 96)]  # 5 units x 5 crops + their mirrors, one run
+        for lv in ("L1", "L3", "L5"):
+            c = np.mean([pts[n] for n in pts if n.startswith(lv)], axis=0)
+            assert np.abs(np.array(new[f"{lv}.superior.left"]) - c).max() < 1e-4
+        # 4 of the 5 crops answer 0.1 body sizes (= 0.1 * 96 / 1.8 input px) off the mean, the centre one 0 off
+        assert spread["L3.inferior.left"] == pytest.approx(1.0 + 0.8 * 0.1 * 96 / 1.8, rel=1e-3)
+
     def test_units_with_missing_points_are_skipped(self) -> None:
         pts = {n: p for n, p in _ap_points().items() if not n.startswith("L2.")}
         new, _, _ = refine_points(_FakeModel(AP), np.zeros((420, 400), np.float32), pts)

@@ -57,6 +57,7 @@ __all__ = [
     "spineweb_patient",
     "sort_quad",
     "ap_quad_points_named",
+    "order_quads_top_to_bottom",
     "THORACIC_LEVEL_NAMES",
     "split_by_patient",
 ]
@@ -201,6 +202,24 @@ def ap_quad_points_named(level_name: str, quad: np.ndarray) -> dict[str, tuple[f
 
 
 # ---------------------------------------------------------------------------------------------------------- SpineWeb
+def order_quads_top_to_bottom(quads: np.ndarray) -> np.ndarray:
+    """Vertebral quadrilaterals of one AP film in top-to-bottom order (stable sort by the y of their centres).
+
+    Parameters
+    ----------
+    quads : (N, 4, 2) array
+        Corners ``(x, y)`` in image pixels (y down), one quadrilateral per vertebra, in file order.
+
+    Returns
+    -------
+    (N, 4, 2) array
+        The same quadrilaterals, the highest on the film (smallest centre y) first. On an AP film the column runs
+        from top to bottom, so this is the anatomical order T1..L5 whatever order the file listed them in.
+    """
+    q = np.asarray(quads, dtype=np.float64)
+    return q[np.argsort(q.mean(axis=1)[:, 1], kind="stable")]
+
+
 _SPINEWEB_PATIENT = re.compile(r"-(\d+)\s+[A-Za-z]+\s+AP", re.IGNORECASE)
 
 
@@ -215,7 +234,9 @@ def spineweb_patient(filename: str) -> str:
     return f"spineweb-{m.group(1)}" if m else f"spineweb-{Path(filename).stem}"
 
 
-def read_spineweb_samples(folder: str | Path, *, max_side: int | None = 1024, limit: int | None = None) -> list[Sample]:
+def read_spineweb_samples(
+    folder: str | Path, *, max_side: int | None = 1024, limit: int | None = None, order_levels: bool = True
+) -> list[Sample]:
     """SpineWeb Dataset 16 AP films with the L1-L5 corners (the 5 lowest of 17 vertebrae T1..L5).
 
     The T1-T12 corners (same geometric sorting) go to ``Sample.truth["extra_points"]`` (names
@@ -223,6 +244,12 @@ def read_spineweb_samples(folder: str | Path, *, max_side: int | None = 1024, li
 
     ``landmarks.csv`` holds 68 x values divided by the width, then 68 y values divided by the height; the corners
     are re-sorted geometrically (a few quadrilaterals in the release break the stated order).
+
+    With ``order_levels`` (default) the 17 quadrilaterals are also put in top-to-bottom order (by the height of their
+    centres) before they are named T1..L5: the release lists them out of anatomical order on 24 of 481 films (the
+    "L5" quadrilateral above L4, twice above T1 at the film's top edge; once T2 above T1), which would name a
+    vertebra by its place in the file instead of its place in the column (:func:`order_quads_top_to_bottom`).
+    ``order_levels=False`` keeps the file's order (the annotation exactly as released).
     """
     folder = Path(folder)
     names_csv, marks_csv = folder / "filenames.csv", folder / "landmarks.csv"
@@ -243,15 +270,15 @@ def read_spineweb_samples(folder: str | Path, *, max_side: int | None = 1024, li
         img = _read_gray(folder / "images" / name)
         h, w = img.shape[:2]
         xs, ys = np.array(row[:68]) * w, np.array(row[68:]) * h
+        quads = np.stack([xs, ys], axis=1).reshape(17, 4, 2)
+        if order_levels:
+            quads = order_quads_top_to_bottom(quads)
         pts: dict[str, tuple[float, float]] = {}
         for i, level in enumerate(LUMBAR_LEVELS):
-            k = 12 + i  # T1..T12 are 0..11
-            quad = np.stack([xs[4 * k : 4 * k + 4], ys[4 * k : 4 * k + 4]], axis=1)
-            pts.update(_ap_quad_points(level, quad))
+            pts.update(_ap_quad_points(level, quads[12 + i]))  # T1..T12 are 0..11
         thoracic: dict[str, tuple[float, float]] = {}
         for k, level_name in enumerate(THORACIC_LEVEL_NAMES):
-            quad = np.stack([xs[4 * k : 4 * k + 4], ys[4 * k : 4 * k + 4]], axis=1)
-            thoracic.update(ap_quad_points_named(level_name, quad))
+            thoracic.update(ap_quad_points_named(level_name, quads[k]))
         small, s = _downscale(img, max_side)
         samples.append(
             Sample(
@@ -601,7 +628,7 @@ def load_data(
         key_spec = f"{kind}:{n}"
     key_text = f"{key_spec}|{max_side}|{sim_seed}|{sim_view}|v1"
     if kind == "spineweb":
-        key_text += "|thoracic"  # films cached before the T1-T12 corners were kept lack them
+        key_text += "|thoracic|ordered"  # earlier caches lack T1-T12 / keep the file's vertebra order
     if kind in ("sim", "journey"):
         # the same seeds give other films after a simulator change: never serve a stale cache
         key_text += f"|sim{_sim_version()}"

@@ -182,6 +182,7 @@ def refine_points(
     *,
     passes: int | None = None,
     max_move: float | None = None,
+    shift_average: float | None = None,
 ) -> tuple[dict[str, tuple[float, float]], dict[str, float], dict[str, float]]:
     """Refine every unit of ``model`` whose crop can be built from ``points``.
 
@@ -199,6 +200,10 @@ def refine_points(
         Keep a unit's input estimate when the refined points' centre moved more than this many body sizes (the crop
         was then probably centred between two vertebrae and the network jumped to a neighbour); default
         ``spec.extra["max_move"]``, or no limit.
+    shift_average : float, optional
+        Also run 4 crops whose centres are moved by this many body sizes left, right, up and down (film axes) and
+        average the 5 back-mapped predictions (test-time augmentation: the network's answer depends a little on
+        where the crop sits); default ``spec.extra["shift_average"]``, or a single crop.
 
     Returns
     -------
@@ -211,6 +216,11 @@ def refine_points(
     context = float(spec.extra.get("context", 2.2))
     passes = int(spec.extra.get("passes", 1)) if passes is None else passes
     max_move = spec.extra.get("max_move") if max_move is None else max_move
+    shift = spec.extra.get("shift_average") if shift_average is None else shift_average
+    offsets = [(0.0, 0.0)]
+    if shift:
+        d = float(shift)
+        offsets += [(d, 0.0), (-d, 0.0), (0.0, d), (0.0, -d)]
     flip_average = bool(spec.extra.get("flip_average", spec.view == "ap"))
     mirror = _mirror_pairs(spec)
     cur = dict(points)
@@ -229,10 +239,13 @@ def refine_points(
             if ref is not None:  # a garbled estimate must not give a huge or tiny crop
                 side = min(max(fr.side, 0.6 * context * ref), 1.6 * context * ref)
                 fr = UnitFrame(fr.centre, side, fr.angle, fr.mirrored)
-            m = frame_matrix(fr, spec.input_hw)
-            todo.append(u)
-            mats.append(m)
-            xs.append(prepare_crop(image, m, spec.input_hw))
+            size = fr.side / context
+            for dx, dy in offsets:
+                moved = UnitFrame((fr.centre[0] + dx * size, fr.centre[1] + dy * size), fr.side, fr.angle, fr.mirrored)
+                m = frame_matrix(moved, spec.input_hw)
+                todo.append(u)
+                mats.append(m)
+                xs.append(prepare_crop(image, m, spec.input_hw))
         if not todo:
             break
         x = np.stack(xs)
@@ -247,9 +260,16 @@ def refine_points(
             coords = (coords[:n] + mirrored) / 2.0
         else:
             coords, spread = model.session.run(["coords", "spread"], {"image": x[:, None].copy()})
-        for u, m, c, s in zip(todo, mats, coords, spread, strict=True):
+        k = len(offsets)
+        for j in range(0, len(todo), k):
+            u, m = todo[j], mats[j]
             chans = [ch for _, ch in u.points]
-            back = apply_affine(invert_affine(m), c[chans])
+            backs = [apply_affine(invert_affine(mats[j + i]), coords[j + i][chans]) for i in range(k)]
+            back = np.mean(backs, axis=0)
+            # the crops' disagreement (film px -> the first crop's input px) adds to the spread
+            gap = np.mean([np.linalg.norm(b - back, axis=1) for b in backs], axis=0)
+            s = np.mean(spread[j : j + k], axis=0)
+            s[chans] = s[chans] + gap * float(math.sqrt(abs(np.linalg.det(m[:, :2]))))
             if max_move is not None:
                 before = np.array([points[n] for n in u.names])
                 size = body_size(np.array([cur[n] for n in u.size]))
