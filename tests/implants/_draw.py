@@ -45,8 +45,11 @@ def postop_film(
     solid_cage: bool = False,
     metal: bool = True,
     spacing: bool = True,
+    saturate_at: float | None = None,
 ) -> tuple[Radiograph, Landmarks, dict]:
-    """Draw the film; return it, its true landmarks and the true implant geometry (capsule end points, px)."""
+    """Draw the film; return it, its true landmarks and the true implant geometry (capsule end points, px).
+
+    ``saturate_at``: clip the film there (as consoles show titanium: near-opaque, flat-topped); bone is ~1.0."""
     rng = np.random.default_rng(seed)
     h, w = 560, 600
     img = np.full((h, w), 0.3) + 0.05 * ndimage.gaussian_filter(rng.normal(size=(h, w)), 6)
@@ -95,6 +98,8 @@ def postop_film(
                 truth["pins"].append(tuple(p))
             truth["cage_centre"] = tuple(np.mean(truth["pins"], axis=0))
     img = ndimage.gaussian_filter(img, 0.8) + rng.normal(0, 0.02, (h, w))
+    if saturate_at is not None:
+        img = np.minimum(img, saturate_at)
     points = {
         "L5.superior.anterior": (150.0, 150.0),
         "L5.superior.posterior": (350.0, 150.0),

@@ -21,6 +21,7 @@ from fusionwatch.implants import (
     check_screw_endplate_angle,
     check_screw_halo,
     detect_implants,
+    halo_changes,
     screw_angle_change,
     screw_endplate_angle_deg,
 )
@@ -85,18 +86,38 @@ class TestHaloCheck:
         film, lm, _ = postop_film(halo_mm=0.5, seed=3)
         assert check_screw_halo(film, detect_implants(film, lm)) == []
 
-    def test_baseline_artefact_is_discounted(self) -> None:
-        """A 1.5 mm rim already present on the baseline film (e.g. an edge-enhancement undershoot) is not reported."""
-        b_film, b_lm, _ = postop_film(halo_mm=1.5, seed=4)
-        film, lm, _ = postop_film(halo_mm=1.6, seed=3)
-        baseline = (b_film, detect_implants(b_film, b_lm))
-        assert check_screw_halo(film, detect_implants(film, lm), baseline=baseline) == []
-        grown, g_lm, _ = postop_film(halo_mm=1.5, seed=3)
-        clean_b, cb_lm, _ = postop_film(seed=4)
-        (f,) = check_screw_halo(
-            grown, detect_implants(grown, g_lm), baseline=(clean_b, detect_implants(clean_b, cb_lm))
-        )
-        assert f.evidence["baseline_halo_mm"] == 0.0 and "baseline" in f.threshold
+    @staticmethod
+    def _saturated(halo_mm: float, seed: int) -> tuple:
+        film, lm, _ = postop_film(halo_mm=halo_mm, seed=seed, saturate_at=1.6)
+        return film, lm, detect_implants(film, lm)
+
+    def test_new_halo_since_baseline_flags(self) -> None:
+        """A 1.5 mm halo absent on the baseline film: one L5 finding with its evidence, width ~1.5 mm."""
+        b_film, b_lm, b = self._saturated(0.0, 4)
+        film, lm, cur = self._saturated(1.5, 3)
+        (f,) = check_screw_halo(film, cur, baseline=(b_film, b), landmarks=(b_lm, lm))
+        assert f.kind == "screw_loosening_suspected" and f.evidence["criterion"] == "halo"
+        assert f.evidence["level"] == "L5" and f.evidence["halo_mm"] == pytest.approx(1.5, abs=0.3)
+        assert min(f.evidence["darkening"]) >= f.evidence["darkening_threshold"]
+        assert f.films == (b.film, cur.film) and f.evidence["films"] == [b.film, cur.film]
+        assert "Suspected" in f.summary and "excluded" not in f.summary and "baseline" in f.threshold
+
+    def test_halo_already_on_baseline_is_not_new(self) -> None:
+        """The same dark rim on both films (e.g. an edge-enhancement undershoot) is not reported."""
+        b_film, b_lm, b = self._saturated(1.5, 4)
+        film, lm, cur = self._saturated(1.5, 3)
+        assert check_screw_halo(film, cur, baseline=(b_film, b), landmarks=(b_lm, lm)) == []
+
+    def test_no_halo_and_thin_halo_no_finding(self) -> None:
+        """No halo on either film, or a new 0.6 mm one (below 1 mm): no finding; the darkening is still measured."""
+        b_film, b_lm, b = self._saturated(0.0, 4)
+        for halo, dark in ((0.0, False), (0.6, True)):
+            film, lm, cur = self._saturated(halo, 3)
+            assert check_screw_halo(film, cur, baseline=(b_film, b), landmarks=(b_lm, lm)) == []
+            (l5,) = [hc for _, sc, hc in halo_changes(b_film, b, film, cur, (b_lm, lm)) if sc.level.value == "L5"]
+            assert (min(l5.darkening) > 0.05) is dark
+            if dark:  # (without a halo the reach of a noise-level difference means nothing)
+                assert 0.3 < l5.mean_width_mm < 1.0
 
     def test_uncalibrated_no_finding(self) -> None:
         """Without spacing a px width cannot be judged against 1 mm: no finding."""

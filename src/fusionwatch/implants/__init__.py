@@ -3,7 +3,8 @@
 from fusionwatch.implants.checks import (
     CAGE_MIGRATION_MM,
     CAGE_MIGRATION_PERCENT,
-    HALO_GROWTH_MM,
+    HALO_DARKENING,
+    HALO_DARKENING_RELATIVE,
     HALO_LOOSENING_MM,
     SCREW_ENDPLATE_ANGLE_CHANGE_DEG,
     ImplantSettings,
@@ -14,11 +15,12 @@ from fusionwatch.implants.checks import (
     check_screw_breakage,
     check_screw_endplate_angle,
     check_screw_halo,
+    halo_changes,
     screw_angle_change,
     screw_endplate_angle_deg,
 )
 from fusionwatch.implants.detection import Cage, Implants, Rod, Screw, body_polygons, detect_implants, metal_threshold
-from fusionwatch.implants.halo import Halo, halo_width
+from fusionwatch.implants.halo import Halo, HaloChange, halo_change, halo_width
 
 __all__ = [
     "Screw",
@@ -33,7 +35,8 @@ __all__ = [
     "ImplantSettings",
     "SCREW_ENDPLATE_ANGLE_CHANGE_DEG",
     "HALO_LOOSENING_MM",
-    "HALO_GROWTH_MM",
+    "HALO_DARKENING",
+    "HALO_DARKENING_RELATIVE",
     "CAGE_MIGRATION_MM",
     "CAGE_MIGRATION_PERCENT",
     "cage_position",
@@ -42,6 +45,9 @@ __all__ = [
     "check_screw_endplate_angle",
     "screw_angle_change",
     "check_screw_halo",
+    "halo_changes",
+    "halo_change",
+    "HaloChange",
     "check_rod_discontinuity",
     "check_screw_breakage",
     "check_implants",

@@ -16,7 +16,7 @@ from fusionwatch._typing import Point
 from fusionwatch.anatomy import Corner, Endplate, ImageSide, Level, ap_corner_name, corner_name
 from fusionwatch.errors import LandmarkError
 from fusionwatch.implants.detection import Implants, Screw
-from fusionwatch.implants.halo import Halo, halo_width
+from fusionwatch.implants.halo import HALO_BAND_MM, Halo, HaloChange, halo_change, halo_width
 from fusionwatch.landmarks import Landmarks
 from fusionwatch.radiograph import Radiograph, View
 from fusionwatch.records import Finding, Severity
@@ -26,7 +26,8 @@ from fusionwatch.units import Spacing, to_mm
 __all__ = [
     "SCREW_ENDPLATE_ANGLE_CHANGE_DEG",
     "HALO_LOOSENING_MM",
-    "HALO_GROWTH_MM",
+    "HALO_DARKENING",
+    "HALO_DARKENING_RELATIVE",
     "CAGE_MIGRATION_MM",
     "CAGE_MIGRATION_PERCENT",
     "ImplantSettings",
@@ -66,9 +67,20 @@ SCREW_MATCH_LENGTH_TOLERANCE = 0.15
 HALO_LOOSENING_MM = 1.0
 """Screw loosening suspected with a radiolucent halo wider than 1 mm around the screw (CLINICAL.md "Fusion and
 hardware"). Plain films are insensitive: below it, loosening is never "excluded"."""
-HALO_GROWTH_MM = 0.5
-"""With a baseline film, a halo counts only when it grew by at least this much: console edge enhancement draws a dark
-undershoot around metal on every film (an assumption of this tool, checked on the simulator's films; a setting)."""
+HALO_DARKENING = 0.15
+"""With a baseline film, a halo is a band beside the screw that darkened since then, on both sides of the shaft, by at
+least this much (mean over 0.3-2 mm beyond the metal edge, in units of the screw's metal-over-bone contrast;
+:func:`fusionwatch.implants.halo.halo_change`) ...  Simulator (SIM_VERSION 15, AP films, 12 months vs immediate
+post-operative): healthy screws at most 0.12 (400 x 500 px, 176 screws) and 0.44 on one side (1000 x 1250 px, an L5
+screw whose baseline undershoot doubled, caught by :data:`HALO_DARKENING_RELATIVE`); 2 mm halos 0.06-1.5, median
+~0.3-0.5. A setting, tuned on simulated films only (docs/implants.md "Halo")."""
+HALO_DARKENING_RELATIVE = 1.0
+"""... and by at least this multiple of how dark the band already was on the baseline film (at least 0.1): consoles
+draw an edge-enhancement undershoot next to metal on every film whose depth varies between films in proportion to
+itself (healthy screws up to 0.9x on the simulator's AP films); a halo at least doubles the band's darkness."""
+HALO_BASELINE_MAX = 0.5
+"""A side whose band on the baseline film stands above this (half-way to the metal) has other metal beside the screw
+(a rod, the other screw): not compared."""
 CAGE_MIGRATION_MM = 2.0
 """Cage migration reported above 2 mm change of the cage centre relative to the S1 superior endplate. CLINICAL.md gives
 no number; 2 mm matches the subsidence threshold and is a setting (assumption, not a literature cut-off)."""
@@ -88,9 +100,10 @@ class ImplantSettings:
 
     screw_endplate_angle_change_deg: float = SCREW_ENDPLATE_ANGLE_CHANGE_DEG
     halo_loosening_mm: float = HALO_LOOSENING_MM
+    halo_darkening: float = HALO_DARKENING
+    halo_darkening_relative: float = HALO_DARKENING_RELATIVE
     cage_migration_mm: float = CAGE_MIGRATION_MM
     cage_migration_percent: float = CAGE_MIGRATION_PERCENT
-    halo_growth_mm: float = HALO_GROWTH_MM
     angle_confidence_z: float = ANGLE_CONFIDENCE_Z
     detected_corner_sd_mm: float = DETECTED_CORNER_SD_MM
     placed_corner_sd_mm: float = PLACED_CORNER_SD_MM
@@ -419,39 +432,75 @@ def check_screw_endplate_angle(
 
 
 # ------------------------------------------------------------------------------------------------------------- halo
+def _pairs_by_level(baseline: Implants, current: Implants) -> list[tuple[Screw, Screw]]:
+    """Without landmarks: screws of the same level paired in image-x order when both films have as many."""
+    out = []
+    for lv in {s.level for s in current.screws if s.level is not None}:
+        b = sorted((s for s in baseline.screws if s.level is lv), key=lambda s: s.head[0])
+        c = sorted((s for s in current.screws if s.level is lv), key=lambda s: s.head[0])
+        if len(b) == len(c):
+            out += list(zip(b, c, strict=True))
+    return out
+
+
+def halo_changes(
+    baseline_film: Radiograph,
+    baseline: Implants,
+    current_film: Radiograph,
+    current: Implants,
+    landmarks: tuple[Landmarks, Landmarks] | None = None,
+) -> list[tuple[Screw, Screw, HaloChange]]:
+    """:func:`fusionwatch.implants.halo.halo_change` of every screw paired between the two films (same view), paired
+    like the angle check (level and head position in the endplate frame) when ``landmarks`` (baseline, current) are
+    given, else by level and image-x order."""
+    pairs = _match(baseline, current, *landmarks) if landmarks is not None else _pairs_by_level(baseline, current)
+    out = []
+    for sb, sc in pairs:
+        try:
+            out.append((sb, sc, halo_change(baseline_film, sb, current_film, sc)))
+        except ValueError:  # a screw too short to measure
+            continue
+    return out
+
+
 def check_screw_halo(
     radiograph: Radiograph,
     implants: Implants,
     settings: ImplantSettings | None = None,
     halos: list[Halo] | None = None,
     baseline: tuple[Radiograph, Implants] | None = None,
+    landmarks: tuple[Landmarks, Landmarks] | None = None,
 ) -> list[Finding]:
-    """Screw loosening suspected for each screw with a radiolucent halo wider than 1 mm.
+    """Screw loosening suspected for each screw with a radiolucent halo wider than 1 mm (CLINICAL.md).
 
-    With a ``baseline`` (early post-operative film and its implants), the halo must also have grown by at least
-    ``halo_growth_mm`` since then: the edge enhancement of digital radiography consoles draws a dark undershoot around
-    metal that mimics a ~1 mm rim on every film, and it is present on the baseline too. Uncalibrated films give no
+    With a ``baseline`` (early post-operative film of the same view and its implants) the halo must be new: the band
+    beside the screw darkened since the baseline on **both** sides by at least ``halo_darkening`` (the screw's
+    metal-over-bone contrast) and by at least ``halo_darkening_relative`` x its darkness on the baseline, and that
+    darkening reaches more than ``halo_loosening_mm`` beyond the metal edge (:func:`halo_changes`). The edge
+    enhancement of digital radiography consoles draws a dark undershoot around metal on every film, present on the
+    baseline too. ``landmarks`` (baseline, current) pair the screws as the angle check does. Without a baseline:
+    the single-film rim width (:func:`fusionwatch.implants.halo.halo_width`) > 1 mm. Uncalibrated films give no
     finding (a width in px cannot be compared with 1 mm). No finding never means loosening is excluded: plain films
     are insensitive.
     """
     s = settings or ImplantSettings()
-    base_halo: dict[str, float] = {}
+    if radiograph.spacing is None:
+        return []
     if baseline is not None:
         b_film, b_impl = baseline
-        for sc in b_impl.screws:
-            if sc.level is not None:
-                h = halo_width(b_film, sc)
-                if h.width_mm is not None:
-                    base_halo[sc.level.value] = max(base_halo.get(sc.level.value, 0.0), h.width_mm)
+        if b_film.spacing is None:
+            return []
+        return [
+            _halo_finding(sc, hc, s, (b_impl.film, implants.film))
+            for _, sc, hc in halo_changes(b_film, b_impl, radiograph, implants, landmarks)
+            if _new_halo(hc, s)
+        ]
     out = []
     for i, screw in enumerate(implants.screws):
         h = halos[i] if halos is not None else halo_width(radiograph, screw)
         if h.width_mm is None or h.width_mm <= s.halo_loosening_mm:
             continue
         lv = screw.level.value if screw.level else "unknown level"
-        before = base_halo.get(lv) if baseline is not None else None
-        if before is not None and h.width_mm - before < s.halo_growth_mm:
-            continue
         evidence = {
             "level": lv,
             "halo_mm": round(h.width_mm, 3),
@@ -459,25 +508,70 @@ def check_screw_halo(
             "sides_px": [round(v, 3) for v in h.sides_px],
             "contrast_sd": round(h.contrast, 1),
             "criterion": "halo",
+            "method": "rim width on this film",
             "head": list(screw.head),
             "tip": list(screw.tip),
-            "baseline_halo_mm": None if before is None else round(before, 3),
+            "threshold_mm": s.halo_loosening_mm,
+            "films": [implants.film],
         }
-        growth = "" if before is None else f", {h.width_mm - before:+.1f} mm since the baseline film"
-        films = (implants.film,) if baseline is None else (baseline[1].film, implants.film)
         out.append(
             Finding(
                 "screw_loosening_suspected",
                 Severity.WATCH,
-                f"{lv} screw: radiolucent halo {h.width_mm:.1f} mm wide{growth} (threshold {s.halo_loosening_mm} mm). "
-                "Plain films are insensitive to loosening; CT is more sensitive.",
+                f"{lv} screw: radiolucent halo {h.width_mm:.1f} mm wide (threshold {s.halo_loosening_mm} mm). "
+                "Suspected, not proven: plain films are insensitive to loosening; CT is more sensitive.",
                 evidence,
-                f"> {s.halo_loosening_mm} mm radiolucent halo (CLINICAL.md screw loosening)"
-                + ("" if baseline is None else f" and >= {s.halo_growth_mm} mm wider than on the baseline film"),
-                films,
+                f"> {s.halo_loosening_mm} mm radiolucent halo (CLINICAL.md screw loosening)",
+                (implants.film,),
             )
         )
     return out
+
+
+def _new_halo(hc: HaloChange, s: ImplantSettings) -> bool:
+    """Both sides darkened enough (absolute and relative to the baseline's band), no metal beside on the baseline,
+    and the darkening reaches beyond the 1 mm threshold."""
+    return (
+        all(
+            math.isfinite(d) and d >= s.halo_darkening and r >= s.halo_darkening_relative and bb <= HALO_BASELINE_MAX
+            for d, r, bb in zip(hc.darkening, hc.relative, hc.baseline_band, strict=True)
+        )
+        and hc.mean_width_mm > s.halo_loosening_mm
+    )
+
+
+def _halo_finding(screw: Screw, hc: HaloChange, s: ImplantSettings, films: tuple[str, str]) -> Finding:
+    lv = screw.level.value if screw.level else "unknown level"
+    width = hc.mean_width_mm
+    evidence = {
+        "level": lv,
+        "halo_mm": round(width, 3),
+        "sides_mm": [round(v, 3) for v in hc.width_mm],
+        "darkening": [round(v, 3) for v in hc.darkening],
+        "darkening_relative": [round(v, 3) for v in hc.relative],
+        "baseline_band": [round(v, 3) for v in hc.baseline_band],
+        "band_mm": list(HALO_BAND_MM),
+        "threshold_mm": s.halo_loosening_mm,
+        "darkening_threshold": s.halo_darkening,
+        "relative_threshold": s.halo_darkening_relative,
+        "criterion": "halo",
+        "method": "darkening beside the screw since the baseline film",
+        "head": list(screw.head),
+        "tip": list(screw.tip),
+        "films": list(films),
+    }
+    return Finding(
+        "screw_loosening_suspected",
+        Severity.WATCH,
+        f"{lv} screw: a radiolucent halo formed since the baseline film, reaching {width:.1f} mm beyond the metal on "
+        f"both sides (threshold {s.halo_loosening_mm} mm). Suspected, not proven: plain films are insensitive to "
+        "loosening; CT is more sensitive.",
+        evidence,
+        f"> {s.halo_loosening_mm} mm radiolucent halo (CLINICAL.md screw loosening), new since the baseline film: "
+        f"band darkened on both sides by >= {s.halo_darkening} of the metal-over-bone contrast and >= "
+        f"{s.halo_darkening_relative}x its baseline darkness (setting)",
+        films,
+    )
 
 
 # ------------------------------------------------------------------------------------------------ rod and screw breaks
@@ -547,19 +641,24 @@ def check_implants(
 ) -> list[Finding]:
     """Run the hardware checks between a baseline and a current film of the same view; findings in a stable order.
 
-    Lateral films: cage migration, screw-endplate angle, halo, rod discontinuity, screw breakage. AP films: rod
-    discontinuity and screw breakage only (a break in one rod hides behind the other rod on a lateral film; the angle,
-    halo and cage checks are defined and validated on lateral films)."""
+    Lateral films: cage migration, screw-endplate angle, halo, rod discontinuity, screw breakage. AP films: halo, rod
+    discontinuity and screw breakage (a break in one rod hides behind the other rod on a lateral film, and the AP
+    screws lie beside, not over, each other; the angle and cage checks are defined on lateral films)."""
     if baseline.view is not None and current.view is not None and baseline.view.is_lateral != current.view.is_lateral:
         raise ValueError(f"Films of different views: baseline {baseline.view.value!r}, current {current.view.value!r}.")
+    lms = (baseline_lm, current_lm)
     if current.view is View.AP:
-        return check_rod_discontinuity(current, baseline) + check_screw_breakage(current, baseline)
+        return (
+            check_screw_halo(current_film, current, settings, baseline=(baseline_film, baseline), landmarks=lms)
+            + check_rod_discontinuity(current, baseline)
+            + check_screw_breakage(current, baseline)
+        )
     findings: list[Finding] = []
     mig = check_cage_migration(baseline, baseline_lm, current, current_lm, settings)
     if mig is not None:
         findings.append(mig)
     findings += check_screw_endplate_angle(baseline, baseline_lm, current, current_lm, settings)
-    findings += check_screw_halo(current_film, current, settings, baseline=(baseline_film, baseline))
+    findings += check_screw_halo(current_film, current, settings, baseline=(baseline_film, baseline), landmarks=lms)
     findings += check_rod_discontinuity(current, baseline)
     findings += check_screw_breakage(current, baseline)
     return findings

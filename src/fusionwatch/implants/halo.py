@@ -12,7 +12,15 @@ from fusionwatch.implants.detection import Screw
 from fusionwatch.radiograph import Radiograph
 from fusionwatch.units import to_mm
 
-__all__ = ["Halo", "halo_width", "HALO_MIN_CONTRAST_SD", "HALO_SHAFT_RANGE"]
+__all__ = [
+    "Halo",
+    "HaloChange",
+    "halo_width",
+    "halo_change",
+    "HALO_MIN_CONTRAST_SD",
+    "HALO_SHAFT_RANGE",
+    "HALO_BAND_MM",
+]
 
 HALO_SHAFT_RANGE = (0.3, 0.85)
 """Part of the screw, as fractions of its length from the head, where profiles are taken: the shaft inside bone, away
@@ -145,3 +153,164 @@ def halo_width(radiograph: Radiograph, screw: Screw) -> Halo:
         )
     radius = float(np.nanmean(edges)) if not all(math.isnan(e) for e in edges) else float("nan")
     return Halo(width_px, width_mm, (sides[0], sides[1]), radius, float(np.mean(contrasts)), len(s))
+
+
+HALO_BAND_MM = (0.3, 2.0)
+"""Where a new halo darkens the bone beside a screw, mm beyond the metal edge: the band over which the darkening since
+the baseline film is averaged (a 1-2 mm halo, blurred by the imaging, outside the blurred metal edge)."""
+HALO_BONE_MM = (4.0, 5.5)
+"""The bone reference beside the screw, mm beyond the metal edge (outside any halo of interest)."""
+HALO_PROFILE_MM = 6.0
+"""Profiles reach this far beyond the metal edge, mm."""
+
+
+@dataclass(frozen=True, slots=True)
+class HaloChange:
+    """How much darker the bone beside a screw has become since the baseline film, per side of the shaft.
+
+    Unit of ``darkening`` and ``baseline_band``: the screw's own metal-over-bone contrast on each film, or the bone's
+    contrast over the film's background where that is smaller (each film's averaged profile is normalised to 0 at the
+    bone :data:`HALO_BONE_MM` beyond the metal edge; see :func:`halo_change`).
+
+    Attributes
+    ----------
+    darkening : tuple[float, float]
+        Per side (left, right of the head-to-tip direction): baseline minus current normalised profile, median over
+        :data:`HALO_ROWS` positions along the shaft, mean over :data:`HALO_BAND_MM` beyond the metal edge; positive =
+        darker now. NaN for a side whose metal edge was not found on either film.
+    relative : tuple[float, float]
+        ``darkening`` divided by how dark that band already was on the baseline film (``-baseline_band``, at least
+        :data:`HALO_RELATIVE_FLOOR`): a console's edge-enhancement undershoot darkens the band next to metal on every
+        film, and its depth varies between films in proportion to itself; a new halo adds to it.
+    baseline_band : tuple[float, float]
+        The band's level on the baseline film (negative: darker than the bone; well above 0: other metal beside).
+    width_mm : tuple[float, float]
+        How far the darkening reaches beyond the metal edge, mm: where the baseline-minus-current profile falls below
+        half its peak (peak within the band), outward; 0 when the side did not darken. Uncalibrated films: px.
+    profiles : int
+        Positions along the shaft compared (:data:`HALO_ROWS`).
+    """
+
+    darkening: tuple[float, float]
+    relative: tuple[float, float]
+    baseline_band: tuple[float, float]
+    width_mm: tuple[float, float]
+    profiles: int
+
+    @property
+    def mean_width_mm(self) -> float:
+        """Mean reach of the darkening over both sides (mm; px on uncalibrated films)."""
+        return float(np.mean(self.width_mm))
+
+
+HALO_RELATIVE_FLOOR = 0.1
+"""Smallest baseline band darkness (metal-over-bone contrast units) :attr:`HaloChange.relative` divides by: a band no
+darker than the bone on the baseline film would otherwise make any small darkening look large."""
+
+
+HALO_ROWS = 40
+"""Positions along the shaft (evenly over :data:`HALO_SHAFT_RANGE`) where the two films' profiles are compared."""
+
+
+def _normalised_side_profiles(
+    img: np.ndarray, screw: Screw, mm_per_px: float
+) -> tuple[list[np.ndarray | None], np.ndarray]:
+    """Per side, the perpendicular profiles at :data:`HALO_ROWS` positions over :data:`HALO_SHAFT_RANGE` (rows), each
+    resampled every 0.1 mm beyond the metal edge of the side's averaged profile (its half-height crossing) and
+    normalised with that averaged profile: 0 at the bone (:data:`HALO_BONE_MM`), 1 at the metal, or at the bone's
+    contrast over the film's background (5th percentile) when that is smaller; and the grid (mm)."""
+    head, tip = np.asarray(screw.head, float), np.asarray(screw.tip, float)
+    length = float(np.hypot(*(tip - head)))
+    if length < 4:
+        raise ValueError(f"Screw is {length:.1f} px long; too short to measure a halo.")
+    u = (tip - head) / length
+    n = np.array([-u[1], u[0]])
+    step = 0.25
+    d = np.arange(0.0, screw.diameter_px / 2 + (HALO_PROFILE_MM + 2.0) / mm_per_px, step)
+    s = np.linspace(HALO_SHAFT_RANGE[0] * length, HALO_SHAFT_RANGE[1] * length, HALO_ROWS)
+    grid = np.arange(0.0, HALO_PROFILE_MM + 1e-9, 0.1)
+    background = float(np.percentile(img, 5))
+    out: list[np.ndarray | None] = []
+    for sign in (1.0, -1.0):
+        pts = head[None, None, :] + s[:, None, None] * u + sign * d[None, :, None] * n
+        rows = ndimage.map_coordinates(img, [pts[..., 1], pts[..., 0]], order=1, mode="nearest")
+        prof = rows.mean(0)
+        metal = float(np.median(prof[d < 0.25 * max(screw.diameter_px, 2.0)]))
+        dm = d * mm_per_px
+        far = float(np.median(prof[dm > dm.max() - 2.0]))
+        half = (metal + far) / 2
+        idx = np.flatnonzero((prof[:-1] >= half) & (prof[1:] < half))
+        if metal <= far or len(idx) == 0:
+            out.append(None)
+            continue
+        i = int(idx[0])
+        edge = d[i] + (prof[i] - half) / (prof[i] - prof[i + 1]) * step
+        at = edge + grid / mm_per_px
+        vals = np.stack([np.interp(at, d, r) for r in rows])  # (rows, grid)
+        ref = (grid >= HALO_BONE_MM[0]) & (grid <= HALO_BONE_MM[1])
+        bone = float(np.mean(np.interp(at, d, prof)[ref]))
+        # a halo replaces bone by soft tissue: it cannot be darker than the bone's own contrast over soft tissue, so
+        # where metal stands far above the bone (an unsaturated display) that contrast is the scale
+        out.append((vals - bone) / max(min(metal - bone, bone - background), 1e-12))
+    return out, grid
+
+
+def halo_change(baseline: Radiograph, baseline_screw: Screw, current: Radiograph, screw: Screw) -> HaloChange:
+    """Darkening of the bone beside a screw since the baseline film (the same screw found on both films).
+
+    Each film is sampled in its own screw frame (the detected screw: registered on the metal), profiles perpendicular
+    to the shaft over :data:`HALO_SHAFT_RANGE` averaged per side, aligned on their own half-height metal edge and
+    normalised to the screw's metal-over-bone contrast on that film (:class:`HaloChange`). A halo that formed since
+    the baseline darkens the band next to the metal on both sides; bone remodelling beside a healthy screw, the
+    other screw superimposed and noise move it by much less on the simulator's AP films (docs/implants.md "Halo").
+
+    Parameters
+    ----------
+    baseline, current : Radiograph
+        Early post-operative film and the later film, same view; pixel spacing needed for mm.
+    baseline_screw, screw : Screw
+        The same screw found on each.
+
+    Returns
+    -------
+    HaloChange
+        Per-side darkening (unit: metal-over-bone contrast) and its reach in mm. Uncalibrated films use 1 mm/px for
+        the band and return widths in px (the check then gives no finding).
+    """
+    mm_b = baseline.spacing.dx_mm if baseline.spacing is not None else 1.0
+    mm_c = current.spacing.dx_mm if current.spacing is not None else 1.0
+    pb, grid = _normalised_side_profiles(np.asarray(baseline.pixels, np.float64), baseline_screw, mm_b)
+    pc, _ = _normalised_side_profiles(np.asarray(current.pixels, np.float64), screw, mm_c)
+    band = (grid >= HALO_BAND_MM[0]) & (grid <= HALO_BAND_MM[1])
+    dark, rel, base, width = [], [], [], []
+    for b, c in zip(pb, pc, strict=True):
+        if b is None or c is None:
+            dark.append(float("nan"))
+            rel.append(float("nan"))
+            base.append(float("nan"))
+            width.append(0.0)
+            continue
+        # the same positions along the shaft on both films; the median over them ignores a bright or dark object
+        # beside part of the shaft on one film only (marker pins, a rod, bowel gas): a halo runs along the shaft
+        diff = np.median(b - c, axis=0)  # positive: darker now
+        d_band = float(np.mean(diff[band]))
+        b_band = float(np.mean(np.median(b, axis=0)[band]))
+        dark.append(d_band)
+        base.append(b_band)
+        rel.append(d_band / max(-b_band, HALO_RELATIVE_FLOOR))
+        width.append(_reach(diff, grid))
+    return HaloChange((dark[0], dark[1]), (rel[0], rel[1]), (base[0], base[1]), (width[0], width[1]), HALO_ROWS)
+
+
+def _reach(diff: np.ndarray, grid: np.ndarray) -> float:
+    """Where ``diff`` (on ``grid``, mm beyond the edge) falls below half its peak (peak within the band), outward."""
+    peak_i = int(np.argmax(np.where(grid <= HALO_BAND_MM[1], diff, -np.inf)))
+    peak = float(diff[peak_i])
+    if peak <= 0:
+        return 0.0
+    below = np.flatnonzero(diff[peak_i:] < peak / 2)
+    if len(below) == 0:
+        return float(grid[-1])
+    j = peak_i + int(below[0])
+    a, b = diff[j - 1], diff[j]
+    return float(grid[j - 1] + (a - peak / 2) / (a - b) * (grid[j] - grid[j - 1]))
