@@ -11,6 +11,9 @@ simulator's landmark files.
 - Screw-endplate angle change (:func:`fusionwatch.implants.screw_angle_change`) between the 6-weeks lateral film (the
   follow-up's baseline) and each later one, against the truth (the mean of the left and right screws' true axes
   against the true endplate): error, SD and error / SD.
+- Halo (:func:`fusionwatch.implants.check_screw_halo` inside ``check_implants``): per screw level and visit, the
+  truth's widest halo against the halo findings (a lateral film's level stands for both screws; an AP level reports
+  when either screw does).
 - Hardware findings as the ingest makes them: :func:`fusionwatch.implants.check_implants` between the 6-weeks lateral
   and each later lateral film, and between the immediate post-operative AP film and each later AP film, against the
   manifest's expected hardware findings.
@@ -113,8 +116,14 @@ def evaluate(journey: Path) -> dict:
             continue
         bf, bl, bi, bt = films[(base, view)]
         cf, cl, ci, ct = films[(visit, view)]
-        got = {k.kind.removesuffix("_suspected") for k in check_implants(bf, bl, bi, cf, cl, ci)}
+        findings = check_implants(bf, bl, bi, cf, cl, ci)
+        got = {k.kind.removesuffix("_suspected") for k in findings}
         hw.setdefault(visit, set()).update(got)
+        # halo: per level, the truth's widest halo against the halo findings (criterion "halo")
+        called = {f.evidence["level"]: f.evidence["halo_mm"] for f in findings if f.evidence.get("criterion") == "halo"}
+        for lv in sorted({t["id"].split(".")[0] for t in ct["screws"]}):
+            true_mm = max(t.get("halo_mm", 0.0) for t in ct["screws"] if t["id"].split(".")[0] == lv)
+            st["halo"].append((data["scenario"], view, visit, lv, true_mm, called.get(lv)))
         if view != "lateral":
             continue
         for r in screw_angle_change(bi, bl, ci, cl):
@@ -184,12 +193,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     print("|---|---|---|---|---|---|---|---|---|")
     total: dict = defaultdict(list)
-    hardware, angles = {}, []
+    hardware, angles, halos = {}, [], []
     for path in paths:
         st = evaluate(path)
         name = json.loads(path.read_text())["scenario"]
         hardware[path.parent.name if seeds else name] = st["hardware"]
         angles += st["angles"]
+        halos += st["halo"]
         for v in ("lateral", "ap"):
             if not st[f"{v}_true"]:
                 continue
@@ -221,6 +231,18 @@ def main(argv: list[str] | None = None) -> None:
         for a in angles:
             if abs(a[4]) > 0.5 or a[6] != "below":
                 print(f"| {a[0]} | {a[1]} | {a[2]} | {a[3]:+.2f} | {a[4]:+.2f} | {a[5]:.2f} | {a[6]} |")
+    if halos:
+        print("\nHalo findings (check_screw_halo against the baseline film) per screw level and visit, vs the truth:")
+        print("\n| view | truth halo | levels x visits | halo reported | reported widths (mm) |")
+        print("|---|---|---|---|---|")
+        for view in ("ap", "lateral"):
+            for label, lo, hi in (("none", -1.0, 0.0), ("0-1 mm", 0.0, 1.0), ("> 1 mm", 1.0, 99.0)):
+                sel = [h for h in halos if h[1] == view and lo < h[4] <= hi]
+                if not sel:
+                    continue
+                widths = sorted(h[5] for h in sel if h[5] is not None)
+                span = f"{widths[0]:.1f}-{widths[-1]:.1f}" if widths else "-"
+                print(f"| {view} | {label} | {len(sel)} | {len(widths)} | {span} |")
     print("\n| scenario | visit | expected hardware findings | found |")
     print("|---|---|---|---|")
     for name, hw in hardware.items():
