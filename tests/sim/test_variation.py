@@ -98,3 +98,22 @@ def test_ap_ct_detail_damped_outline_kept() -> None:
     assert np.abs(out[edge] - soft[edge]).max() < 1.0
     centre = (np.abs(y) < 20.0)[:, None] & (np.abs(z - 100.0) < 20.0)[None, :]
     assert np.abs(out[centre] - 250.0).max() < 1.0  # the body's own thickness kept
+
+
+def test_ap_ct_gas_loops_vary_per_patient_and_stay_in_the_abdomen() -> None:
+    """Version 16: each patient's AP films get gas loops of the real CT, re-arranged per patient: the map only takes
+    path away (<= 0), holds gas only in the abdomen band (``AP_CT_GAS_Z_MM``), repeats with the same stream and
+    differs between two patients."""
+    from fusionwatch.sim.variation import AP_CT_GAS_Z_MM, _ap_ct_gas_loops
+
+    an = load_anatomy()
+    a = _ap_ct_gas_loops(an, np.random.default_rng(1))
+    a2 = _ap_ct_gas_loops(an, np.random.default_rng(1))
+    b = _ap_ct_gas_loops(an, np.random.default_rng(2))
+    assert a.shape == an.soft_ap.shape
+    assert float(a.max()) <= 0.0 and float(a.min()) < -5.0  # some loops of several mm of water-equivalent gas
+    np.testing.assert_array_equal(a, a2)
+    assert float(np.abs(a - b).mean()) > 0.1 * float(np.abs(a).mean())
+    z = an.soft_ap_origin[1] + np.arange(a.shape[1]) * an.soft_res
+    outside = (z < AP_CT_GAS_Z_MM[0]) | (z > AP_CT_GAS_Z_MM[1])
+    assert np.all(a[:, outside] == 0.0)

@@ -447,8 +447,9 @@ RIB_CONTROL = {
 """Lower ribs (10-12) in the T12 bone frame before the patient's own length, droop and width factors."""
 RIB_RADIUS_MM = 5.0
 RIB_CORTEX_MM = 1.1
-AP_RIB_GAIN = 0.7
-"""Version 13: ribs' weight on AP films (bright smooth tubes at the top of every lumbar crop gave the films away)."""
+AP_RIB_GAIN = 0.45
+"""Ribs' weight on AP films (version 13: 0.7, bright smooth tubes at the top of every lumbar crop gave the films away;
+version 16: 0.45, the lower ribs over the upper abdomen are faint on real lumbar films)."""
 
 
 def rib_polylines(anatomy: Anatomy, pose: Pose, seed: int, ap: bool) -> list[tuple[np.ndarray, float]]:
@@ -543,7 +544,11 @@ def line_integrals_with_metal(scene: Scene, cam: Camera) -> tuple[np.ndarray, np
         _ap_soft(L, cam, scene)
         _psoas(L, cam, scene)
         _ap_bones(L, cam, scene)
-        _ap_cortex(L, cam, scene)
+        cortex = np.zeros_like(L)
+        _ap_cortex(cortex, cam, scene)
+        if AP_CORTEX_BLUR_MM > 0:  # version 16: the analytic cortex as soft as the film's other bone edges
+            cortex = cv2.GaussianBlur(cortex, (0, 0), AP_CORTEX_BLUR_MM / cam.patient_pixel_mm)
+        L += cortex
     for c, r in pose.femoral_heads:
         _femur(L, cam, c, r)
     _ribs(L, cam, scene)
@@ -636,38 +641,83 @@ def _ap_bones(L: np.ndarray, cam: Camera, scene: Scene) -> None:
     gh, gw = -(-cam.height // k), -(-cam.width // k)
     acc = np.zeros(gh * gw, np.float64)
     acc_pelvis = np.zeros(gh * gw, np.float64)
+    acc_pelvis_cortex = np.zeros(gh * gw, np.float64)  # version 16: the hip bones' and sacrum's cortex on its own
     rng = np.random.default_rng(scene.seed + 7)
-    for b, (xyz, w) in [*pts.items(), ("T12", pts["L1"])]:
-        target = acc_pelvis if b in ("pelvis", "S1") else acc
-        A, t = pose.transforms[b]
-        xz = xyz[:, [0, 2]] @ A.T.astype(np.float32) + t.astype(np.float32)
-        jit = rng.uniform(-0.75, 0.75, size=(len(w), 2)).astype(np.float32)  # breaks the voxel grid (no moire)
-        ys = xyz[:, 1] * (pose.scale * (T12_SHAPE_SCALE if b == "T12" else 1.0))
-        p3 = pose.apply_coronal(b, np.column_stack([xz[:, 0], ys + jit[:, 0], xz[:, 1] + jit[:, 1]]))
-        cr = cam.project(p3) / k
-        tex = (1.0 + 0.15 * rng.standard_normal(len(w))).astype(np.float32)
-        ww = w * pose.scale * np.where(w > MU["trabecular"] * 2, 1.0, tex)
+
+    def add(target: np.ndarray, cr: np.ndarray, weights: np.ndarray) -> None:  # bilinear splat onto the coarse grid
         c0 = np.floor(cr[:, 0]).astype(np.int64)
         r0 = np.floor(cr[:, 1]).astype(np.int64)
         fc, fr = cr[:, 0] - c0, cr[:, 1] - r0
         for dc, dr, ws in ((0, 0, (1 - fc) * (1 - fr)), (1, 0, fc * (1 - fr)), (0, 1, (1 - fc) * fr), (1, 1, fc * fr)):
             cc, rr = c0 + dc, r0 + dr
             ok = (cc >= 0) & (cc < gw) & (rr >= 0) & (rr < gh)
-            target += np.bincount(rr[ok] * gw + cc[ok], weights=(ww * ws)[ok], minlength=gh * gw)
+            target += np.bincount(rr[ok] * gw + cc[ok], weights=(weights * ws)[ok], minlength=gh * gw)
+
+    for i_b, (b, (xyz, w)) in enumerate([*pts.items(), ("T12", pts["L1"])]):
+        A, t = pose.transforms[b]
+        xz = xyz[:, [0, 2]] @ A.T.astype(np.float32) + t.astype(np.float32)
+        jit = rng.uniform(-0.75, 0.75, size=(len(w), 2)).astype(np.float32)  # breaks the voxel grid (no moire)
+        ys = xyz[:, 1] * (pose.scale * (T12_SHAPE_SCALE if b == "T12" else 1.0))
+        p3 = pose.apply_coronal(b, np.column_stack([xz[:, 0], ys + jit[:, 0], xz[:, 1] + jit[:, 1]]))
+        cr = cam.project(p3) / k
+        cortex = w > MU["trabecular"] * 2
+        tex = (1.0 + AP_VOXEL_GRAIN * rng.standard_normal(len(w))).astype(np.float32)
+        ww = w * pose.scale * np.where(cortex, 1.0, tex)
+        # version 16: some points are splatted in several passes with fresh jitter (their own stream) and averaged:
+        # one pass leaves a grain (a random number of 1.5 mm voxels per ~1 mm pixel) that the console amplifies into
+        # a hatched pattern over the vertebral bodies and a sandpaper look of the iliac wings' en-face cortex; a blur
+        # wide enough to hide it would also wipe out the iliac crest, the pelvic brim and the vertebral outlines
+        if b in ("pelvis", "S1"):  # the hip bones' and sacrum's trabecular bone and cortex on their own images
+            add(acc_pelvis, cr[~cortex], ww[~cortex])
+            passes, sel, target = AP_PELVIS_CORTEX_PASSES, cortex, acc_pelvis_cortex
+        else:
+            passes, sel, target = AP_VERTEBRA_PASSES, np.ones(len(w), bool), acc
+        add(target, cr[sel], ww[sel] / passes)
+        if passes > 1:
+            rng16 = np.random.default_rng([scene.seed, 1601, i_b])
+            xs, zs, yss, ws_ = xz[sel, 0], xz[sel, 1], ys[sel], ww[sel] / passes
+            for _ in range(passes - 1):
+                jc = rng16.uniform(-0.75, 0.75, size=(len(ws_), 2)).astype(np.float32)
+                p3 = pose.apply_coronal(b, np.column_stack([xs, yss + jc[:, 0], zs + jc[:, 1]]))
+                add(target, cam.project(p3) / k, ws_)
     # each voxel's mu*res counted once per crossing ray: convert point density to path per coarse pixel
     vox_per_px = (k / cam.gain(0.0) / 1.5) ** 2  # voxel columns per coarse pixel
+    px_mm = k / cam.gain(0.0)
     img = cv2.GaussianBlur((acc.reshape(gh, gw) / vox_per_px).astype(np.float32), (0, 0), 0.8)
-    img += _pelvis_texture((acc_pelvis.reshape(gh, gw) / vox_per_px).astype(np.float32), k / cam.gain(0.0), scene)
+    img += _pelvis_texture(
+        (acc_pelvis.reshape(gh, gw) / vox_per_px).astype(np.float32) * AP_PELVIS_TRABECULAR_GAIN, px_mm, scene
+    )
+    cortex_img = (acc_pelvis_cortex.reshape(gh, gw) / vox_per_px).astype(np.float32) * AP_PELVIS_CORTEX_GAIN
+    img += cv2.GaussianBlur(cortex_img, (0, 0), max(0.8, AP_PELVIS_CORTEX_BLUR_MM / px_mm))
     L += cv2.resize(img, (gw * k, gh * k), interpolation=cv2.INTER_LINEAR)[: cam.height, : cam.width]
+
+
+AP_VOXEL_GRAIN = 0.0
+"""Random weight (+-SD) of each 1.5 mm trabecular voxel on AP films (0.15 up to version 15: with the console's
+detail amplification it drew a hatched, sandpaper grain over every vertebral body; version 16: none)."""
+AP_PELVIS_CORTEX_PASSES = 6
+"""Version 16: splatting passes (fresh jitter each) averaged for the hip bones' and sacrum's cortex on AP films."""
+AP_VERTEBRA_PASSES = 3
+"""Version 16: splatting passes averaged for the lumbar vertebrae (and T12) on AP films."""
+AP_PELVIS_CORTEX_GAIN = 1.6
+AP_PELVIS_TRABECULAR_GAIN = 0.75
+AP_PELVIS_CORTEX_BLUR_MM = 0.8
+"""Version 16: the hip bones' and sacrum's cortex and trabecular bone weighted and blurred separately on AP films:
+the cortex sharper and heavier (where the beam runs along it: the iliac crest, the pelvic brim, the sacroiliac joints
+and the sacral foramina draw lines, as on real films), the trabecular bone lighter and smoother (the uniformly
+bright, grainy iliac "domes" of versions 13-15 gave every crop away; up to version 15 both were blurred 1.6 mm
+together and the trabecular pattern modulated them by +-7 %)."""
 
 
 def _pelvis_texture(img: np.ndarray, px_mm: float, scene: Scene) -> np.ndarray:
     """Version 13, AP films: the hip bones' and the sacrum's splatted path image (``px_mm`` mm per pixel) smoothed
     out of its voxel grain (a 1.2 mm blur instead of 0.8 px) and given a trabecular pattern: band-passed noise of
     1.5-5 mm, partly drawn out along two oblique directions (the iliac trabecular trajectories), modulating the bone
-    by +-25 % (the uniform, speckled iliac wings of version 12 were a give-away)."""
+    by +-25 % (the uniform, speckled iliac wings of version 12 were a give-away). Since version 16 only the trabecular
+    bone comes here (blur ``AP_PELVIS_TRABECULAR_BLUR_MM``, modulation ``AP_PELVIS_GRAIN``); the cortex is added apart
+    (:func:`_ap_bones`)."""
     rng = np.random.default_rng([scene.seed, 1303])
-    out = cv2.GaussianBlur(img, (0, 0), max(0.8, 1.6 / px_mm))
+    out = cv2.GaussianBlur(img, (0, 0), max(0.8, AP_PELVIS_TRABECULAR_BLUR_MM / px_mm))
     n = rng.standard_normal(img.shape).astype(np.float32)
     iso = cv2.GaussianBlur(n, (0, 0), 0.9 / px_mm) - cv2.GaussianBlur(n, (0, 0), 4.0 / px_mm)
     streak = np.zeros_like(iso)
@@ -680,7 +730,13 @@ def _pelvis_texture(img: np.ndarray, px_mm: float, scene: Scene) -> np.ndarray:
         streak += cv2.filter2D(iso, -1, ker / ker.sum())
     tex = iso / (iso.std() + 1e-6) + 0.6 * streak / (streak.std() + 1e-6)
     tex /= tex.std() + 1e-6
-    return out * np.clip(1.0 + 0.07 * tex, 0.5, 1.5)
+    return out * np.clip(1.0 + AP_PELVIS_GRAIN * tex, 0.5, 1.5)
+
+
+AP_PELVIS_TRABECULAR_BLUR_MM = 3.0
+"""Blur (mm) of the hip bones' trabecular path image on AP films (the 1.5 mm voxels' grain)."""
+AP_PELVIS_GRAIN = 0.03
+"""Amplitude of the iliac trabecular pattern (relative modulation of the hip bones' path, AP films)."""
 
 
 AP_TP_HALF_SPAN_MM = {"L1": 31.0, "L2": 39.0, "L3": 48.0, "L4": 42.0, "L5": 38.0}
@@ -723,6 +779,11 @@ def _splat(L: np.ndarray, cam: Camera, p3: np.ndarray, w: np.ndarray) -> None:
     L[y0:y1, x0:x1] += cv2.GaussianBlur(acc.reshape(gh, gw).astype(np.float32), (0, 0), 0.6)
 
 
+AP_OUTLINE_GAIN = 0.8
+"""Version 16: weight of the vertebral bodies' analytic wall and endplates on AP films (1.0 up to version 15: crisp,
+bright-outlined boxes)."""
+AP_CORTEX_BLUR_MM = 0.3
+"""Version 16: blur (mm at the patient) of the analytic AP cortex (endplates, walls, pedicles, processes)."""
 AP_WALL_MM = 0.8
 """Thickness of the vertebral body's cortical wall added on AP films (seen tangentially at the body's sides)."""
 AP_BODY_WAIST = 0.11
@@ -755,7 +816,7 @@ def _body_wall(L: np.ndarray, cam: Camera, pose: Pose, an: Anatomy, b: str, step
     y = hw * np.sin(T)
     ds = np.sqrt((depth / 2 * np.sin(T)) ** 2 + (hw * np.cos(T)) ** 2) * (2 * np.pi / n_th)
     p3 = pose.apply_coronal(b, np.column_stack([xz[..., 0].ravel(), y.ravel(), xz[..., 1].ravel()]))
-    w = (MU["cortical"] * 0.28 * AP_WALL_MM * (height / nv) * ds).ravel().astype(np.float32)
+    w = (MU["cortical"] * 0.28 * AP_WALL_MM * AP_OUTLINE_GAIN * (height / nv) * ds).ravel().astype(np.float32)
     _splat(L, cam, p3, w)
 
 
@@ -945,7 +1006,7 @@ def _ap_cortex(L: np.ndarray, cam: Camera, scene: Scene) -> None:
             xz = mid + (F[keep] - 0.5)[:, None] * d + (concavity[i_b, i_e] * (1.0 - rho2))[:, None] * normal
             p3 = np.column_stack([xz[:, 0], Y[keep], xz[:, 1]])
             p3 = pose.apply_coronal(b, p3)
-            wt = (0.5 + 0.7 * rho2**3) * plate_gain[i_b, i_e] * AP_ENDPLATE_GAIN_V13
+            wt = (0.5 + 0.7 * rho2**3) * plate_gain[i_b, i_e] * AP_ENDPLATE_GAIN_V13 * AP_OUTLINE_GAIN
             _splat(L, cam, p3, (MU["cortical"] * 0.2 * AP_ENDPLATE_MM * step * step * wt).astype(np.float32))
         if b == "S1":
             continue

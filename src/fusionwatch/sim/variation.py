@@ -476,13 +476,16 @@ def _patient_soft(an: Anatomy, rng: np.random.Generator) -> tuple[np.ndarray, np
         bub = _bubble_projection(gas.bubbles, gas.bubble_r, axis, plane, shp, fine)
         if view == "ap":  # version 13 (AP only; after every draw of the lateral map and of the AP map above)
             s, bub = _ap_gas_v13(s, origin, res, proj, bub, plane, gas.vox, fine, rng)
+            # version 16 (AP only, the last draws of the patient's stream): gas loops of the real CT
+            s = s + shape(view, _ap_ct_gas_loops(an, rng))[0]
         out.append((_add_projection(s, origin, res, bub, plane, fine).astype(np.float32), origin))
     return out[0][0], out[1][0], out[0][1], out[1][1]
 
 
-AP_GAS_KEPT = 0.55
-"""Version 13, AP films: share of the colon's gas path kept as solid lucency (the rest broken into mottle): whole
-gas-filled segments seen end-on over their full depth were too dark and too round next to real AP films."""
+AP_GAS_KEPT = 0.45
+"""AP films: share of the colon's gas path kept as solid lucency (the rest broken into mottle): whole gas-filled
+segments seen end-on over their full depth were too dark and too round next to real AP films (version 13: 0.55;
+version 16: 0.45, beside the real CT's gas loops)."""
 
 
 AP_SOFT_LARGE_SCALE = 0.05
@@ -540,7 +543,47 @@ def _ap_gas_v13(
     for lo, hi, thr, amp in ((0.8, 2.5, 0.7, 4.0), (1.5, 5.0, 0.8, 7.0)):
         n = _bandpass(bub.shape, fine, lo, hi, rng)
         mottle += amp * np.clip(n - thr, 0.0, None) / (1.0 + np.clip(n - thr, 0.0, None))
-    return soft, bub + mottle * np.clip(patches * 2.0, 0.0, 1.0)
+    return soft, bub + AP_MOTTLE_GAIN * mottle * np.clip(patches * 2.0, 0.0, 1.0)
+
+
+AP_MOTTLE_GAIN = 0.4
+"""Weight of the AP films' mottle of small gas pockets (version 13: 1.0, dot-like specks strewn around the colon;
+version 16: 0.4, the real CT's gas loops carry more of the gas)."""
+AP_CT_GAS_GAIN = (0.8, 1.5)
+"""Version 16, AP films: range of the weight of the real CT's gas loops added per patient
+(:func:`_ap_ct_gas_loops`)."""
+AP_CT_GAS_Z_MM = (30.0, 240.0)
+"""Height range (mesh frame, mm) of the bundled CT's AP gas map used: its abdomen between about L5 and above L1 (the
+map's top edge and the pelvis hold no gas, only the CT's field edge and the rims of the removed bones)."""
+
+
+def _ap_ct_gas_loops(an: Anatomy, rng: np.random.Generator) -> np.ndarray:
+    """Version 16, AP films: bowel gas of the real CT (on the bundled AP soft-tissue grid, water-equivalent mm, <= 0).
+
+    The CT's own gas loops (irregular, partly gas-filled colon and small bowel with soft, uneven walls: real gas, unlike
+    the drawn colon and mottle) are the same in every patient, so each patient gets two copies of the CT's abdomen,
+    each flipped left-right and up-down at random, shifted by up to +-45 mm across and +-50 mm along the spine, and
+    kept only where a smooth random field (~35 mm) is high: a different share and arrangement of the CT's loops per
+    patient, at a weight of ``AP_CT_GAS_GAIN``."""
+    res = an.soft_res
+    g = _ct_gas("ap")
+    z = an.soft_ap_origin[1] + np.arange(g.shape[1]) * res
+    zlo, zhi = AP_CT_GAS_Z_MM
+    band = np.clip(np.minimum(z - zlo, zhi - z) / 15.0, 0.0, 1.0).astype(np.float32)
+    g = g * band[None, :]
+    out = np.zeros_like(g)
+    for _ in range(2):
+        t = g
+        if rng.random() < 0.5:
+            t = t[::-1]
+        if rng.random() < 0.5:
+            t = t[:, ::-1]
+            t = np.roll(t, int(round((zlo + zhi - 2 * float(z.mean())) / res)), axis=1)  # keep it in the abdomen
+        dy, dz = (int(round(v / res)) for v in (rng.uniform(-45.0, 45.0), rng.uniform(-50.0, 50.0)))
+        t = np.roll(np.roll(t, dy, axis=0), dz, axis=1)
+        keep = np.clip(0.5 + 1.2 * _smooth_field(g.shape, res, 35.0, rng), 0.0, 1.0)
+        out += t * keep * float(rng.uniform(*AP_CT_GAS_GAIN))
+    return (out * band[None, :]).astype(np.float32)
 
 
 def _draw(seed: int) -> tuple[dict[str, BoneWarp], np.random.Generator]:
