@@ -260,3 +260,25 @@ class TestAngleUncertainty:
         assert {r["level"]: r["change_deg"] for r in screw_angle_change(b, b_lm, fitted, c_lm)} == plain
         no_fit = dataclasses.replace(fitted, screws=tuple(dataclasses.replace(s, axis_sd_deg=None) for s in c.screws))
         assert screw_angle_change(b, b_lm, no_fit, c_lm) == []
+
+
+def test_halo_must_stand_out_of_the_other_levels() -> None:
+    """A darkening next to the screws of every level (a change of the console's processing) is no halo: the reference
+    is the least darkening among the other levels' screws (at least 0), and a screw must darken twice that."""
+    from fusionwatch.anatomy import Level
+    from fusionwatch.implants.checks import HALO_SPECIFICITY, _reference_darkening
+    from fusionwatch.implants.detection import Screw
+    from fusionwatch.implants.halo import HaloChange
+
+    def change(d: float) -> HaloChange:
+        return HaloChange((d, d + 0.1), (5.0, 5.0), (-0.05, -0.05), (1.8, 1.8), 40)
+
+    l5a, l5b = (Screw((0.0, y), (40.0, y), 8.0, Level.L5) for y in (0.0, 10.0))
+    s1a, s1b = (Screw((0.0, y), (40.0, y), 8.0, Level.S1) for y in (50.0, 60.0))
+    loose = [(l5a, l5a, change(0.02)), (l5b, l5b, change(-0.03)), (s1a, s1a, change(0.6)), (s1b, s1b, change(0.5))]
+    assert _reference_darkening(s1a, loose) == 0.0  # the L5 screws did not darken (a negative change counts as 0)
+    assert _reference_darkening(l5a, loose) == pytest.approx(0.5)  # an L5 screw is judged against the S1 screws
+    everywhere = [(sc, sc, change(0.3 + 0.05 * k)) for k, sc in enumerate((l5a, l5b, s1a, s1b))]
+    ref = _reference_darkening(s1b, everywhere)
+    assert ref == pytest.approx(0.3)
+    assert min(everywhere[3][2].darkening) < HALO_SPECIFICITY * ref  # 0.45 < 2 x 0.3: S1 does not stand out

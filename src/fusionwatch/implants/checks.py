@@ -78,6 +78,11 @@ HALO_DARKENING_RELATIVE = 1.0
 """... and by at least this multiple of how dark the band already was on the baseline film (at least 0.1): consoles
 draw an edge-enhancement undershoot next to metal on every film whose depth varies between films in proportion to
 itself (healthy screws up to 0.9x on the simulator's AP films); a halo at least doubles the band's darkness."""
+HALO_SPECIFICITY = 2.0
+"""... and by at least this multiple of the least darkening among the screws at the other levels of the same film pair
+(:func:`_reference_darkening`): a change of the console's processing between the films darkens the band next to every
+metal edge (simulator, 1000 x 1250 px solid-fusion seed 100, 12-month AP film: all four healthy screws 0.25-0.76),
+a halo only next to the loose screws. Halos around the screws of every level at once are therefore not reported."""
 HALO_BASELINE_MAX = 0.5
 """A side whose band on the baseline film stands above this (half-way to the metal) has other metal beside the screw
 (a rod, the other screw): not compared."""
@@ -102,6 +107,7 @@ class ImplantSettings:
     halo_loosening_mm: float = HALO_LOOSENING_MM
     halo_darkening: float = HALO_DARKENING
     halo_darkening_relative: float = HALO_DARKENING_RELATIVE
+    halo_specificity: float = HALO_SPECIFICITY
     cage_migration_mm: float = CAGE_MIGRATION_MM
     cage_migration_percent: float = CAGE_MIGRATION_PERCENT
     angle_confidence_z: float = ANGLE_CONFIDENCE_Z
@@ -490,11 +496,13 @@ def check_screw_halo(
         b_film, b_impl = baseline
         if b_film.spacing is None:
             return []
-        return [
-            _halo_finding(sc, hc, s, (b_impl.film, implants.film))
-            for _, sc, hc in halo_changes(b_film, b_impl, radiograph, implants, landmarks)
-            if _new_halo(hc, s)
-        ]
+        changes = halo_changes(b_film, b_impl, radiograph, implants, landmarks)
+        out = []
+        for _, sc, hc in changes:
+            ref = _reference_darkening(sc, changes)
+            if _new_halo(hc, s) and min(hc.darkening) >= s.halo_specificity * ref:
+                out.append(_halo_finding(sc, hc, s, (b_impl.film, implants.film), ref))
+        return out
     out = []
     for i, screw in enumerate(implants.screws):
         h = halos[i] if halos is not None else halo_width(radiograph, screw)
@@ -540,7 +548,20 @@ def _new_halo(hc: HaloChange, s: ImplantSettings) -> bool:
     )
 
 
-def _halo_finding(screw: Screw, hc: HaloChange, s: ImplantSettings, films: tuple[str, str]) -> Finding:
+def _reference_darkening(screw: Screw, changes: list[tuple[Screw, Screw, HaloChange]]) -> float:
+    """The least darkening (smaller side) among the screws at other levels of the same film pair, at least 0: an
+    upper bound on what a change of the film's processing alone did next to metal (0 without other levels)."""
+    others = [
+        min(hc.darkening)
+        for _, sc, hc in changes
+        if sc.level is not screw.level and all(math.isfinite(d) for d in hc.darkening)
+    ]
+    return max(min(others), 0.0) if others else 0.0
+
+
+def _halo_finding(
+    screw: Screw, hc: HaloChange, s: ImplantSettings, films: tuple[str, str], reference: float = 0.0
+) -> Finding:
     lv = screw.level.value if screw.level else "unknown level"
     width = hc.mean_width_mm
     evidence = {
@@ -554,6 +575,8 @@ def _halo_finding(screw: Screw, hc: HaloChange, s: ImplantSettings, films: tuple
         "threshold_mm": s.halo_loosening_mm,
         "darkening_threshold": s.halo_darkening,
         "relative_threshold": s.halo_darkening_relative,
+        "other_levels_darkening": round(reference, 3),
+        "specificity_factor": s.halo_specificity,
         "criterion": "halo",
         "method": "darkening beside the screw since the baseline film",
         "head": list(screw.head),
