@@ -17,9 +17,10 @@ Both methods start from the same landmarks with simulated re-clicking noise: eac
 with SD = :data:`CLICK_SD_FRACTION` x the endplate length, chosen so that the landmark-difference angle has an SD of
 about 2.5 deg, the re-clicking spread reported by Liu et al. (PMC3489412, CLINICAL.md).
 
-Run: ``nice -n 10 .venv/bin/python -m benchmarks.bench_motion [N] [--sim-only]`` (N pairs per drawn/real source;
-N // 10 simulator seeds, at least 2; ``--sim-only`` runs only the simulated journeys; ``FUSIONWATCH_SIM_DIR`` reuses a
-folder of journeys, ``FUSIONWATCH_DEMO_DIR`` one of demo journeys).
+Run: ``nice -n 10 .venv/bin/python -m benchmarks.bench_motion [N] [--sim-only | --demo-only]`` (N pairs per drawn/real
+source; N // 10 simulator seeds, at least 2; ``--sim-only`` runs only the simulated journeys, ``--demo-only`` only the
+demo pairs (about a minute); ``FUSIONWATCH_SIM_DIR`` reuses a folder of journeys as they are, ``FUSIONWATCH_DEMO_DIR``
+one of demo journeys: used as they are when every demo scenario's journey.json is there, else generated).
 """
 
 from __future__ import annotations
@@ -285,9 +286,15 @@ def demo_pairs(out: Path, detector: bool) -> Iterator[Pair]:
     from fusionwatch.detect import detect_landmarks
     from fusionwatch.io import read_landmarks, read_radiograph
     from fusionwatch.sim import demo_journeys
+    from fusionwatch.sim.demo import DEMO_SEEDS
 
-    for path in demo_journeys(out):
+    # FUSIONWATCH_DEMO_DIR: a folder of demo journeys to reuse as they are (any simulator version), like
+    # FUSIONWATCH_SIM_DIR; otherwise (or when one is missing) the journeys of the current simulator version
+    cached = [out / name / "journey.json" for name in DEMO_SEEDS]
+    reuse = "FUSIONWATCH_DEMO_DIR" in os.environ and all(p.is_file() for p in cached)
+    for path in cached if reuse else demo_journeys(out):
         journey = json.loads(path.read_text())
+        SIM_VERSIONS_SEEN.add(f"demo {journey.get('simulator_version', '?')}")
         for visit, fl, ex in _journey_motion_pairs(journey):
             flex = read_radiograph(path.parent / fl["file"], view=View.FLEXION)
             ext = read_radiograph(path.parent / ex["file"], view=View.EXTENSION)
@@ -437,9 +444,10 @@ def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     n = int(argv[0]) if argv and argv[0].isdigit() else 24
     sim_only = "--sim-only" in argv
+    demo_only = "--demo-only" in argv
     t0 = time.perf_counter()
     rows: dict[str, list[dict[str, float]]] = {}
-    if not sim_only:
+    if not (sim_only or demo_only):
         rows.update(evaluate(synthetic_pairs(n)))
         rows.update(evaluate(spineweb_pairs(n)))
         print(report(rows))
@@ -454,13 +462,15 @@ def main(argv: list[str] | None = None) -> None:
     default_dir = Path(tempfile.gettempdir()) / "fusionwatch-bench-motion-sim" / f"v{SIM_VERSION}"
     sim_dir = Path(os.environ.get("FUSIONWATCH_SIM_DIR", default_dir))
     sim_rows: dict[str, list[dict[str, float]]] = {}
-    for size in SIM_SIZES:
+    for size in () if demo_only else SIM_SIZES:
         exact = evaluate(simulated_pairs(sim_dir, seeds, size), noise=False)
         sim_rows.update({f"{k}, file landmarks": v for k, v in exact.items()})
         noisy = evaluate(simulated_pairs(sim_dir, seeds, size))
         sim_rows.update({f"{k}, re-clicked": v for k, v in noisy.items()})
-    print(f"simulator version(s) of the journeys {sorted(SIM_VERSIONS_SEEN)}, seeds {seeds}, all scenarios, {sim_dir}")
-    print(level_report(sim_rows))
+    if not demo_only:
+        versions = sorted(SIM_VERSIONS_SEEN)
+        print(f"simulator version(s) of the journeys {versions}, seeds {seeds}, all scenarios, {sim_dir}")
+        print(level_report(sim_rows))
     if sim_only:
         print(f"total {time.perf_counter() - t0:.0f} s")
         return
@@ -471,6 +481,7 @@ def main(argv: list[str] | None = None) -> None:
         print(report(pooled))
         print(level_report(pooled))
         print(demo_report(got))
+    print(f"demo journeys: {demo_dir}, simulator version(s) seen {sorted(SIM_VERSIONS_SEEN)}")
     print(f"click noise SD = {CLICK_SD_FRACTION} x endplate length; total {time.perf_counter() - t0:.0f} s")
 
 

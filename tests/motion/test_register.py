@@ -169,11 +169,26 @@ def test_s1_pelvic_region_against_the_s1_body_alone(tmp_path: Path, monkeypatch:
     assert abs(r.angle_deg - ang) <= 1.96 * r.angle_sd_deg
     assert abs(r.translation_mm - mm) <= 1.96 * r.translation_sd
     assert r.evidence["s1_match_term"]["angle_deg"] == reg.S1_PELVIC_ANGLE_SD_DEG
+    # S1 looks: the reported angle is the mean of the nominal answer and the looks (within the tolerance), and here
+    # closer to the truth than the nominal answer alone (nominal +0.2 deg off, pooled < 0.1 deg)
+    rt = r.evidence["region_term"]
+    assert rt["looks"] == len(reg.S1_PELVIC_LOOKS) == len(rt["look_angles_deg"])
+    nominal = r.evidence["angle_runs_deg"][0]
+    pooled = [nominal, *(a for a in rt["look_angles_deg"] if abs(a - nominal) <= reg.S1_LOOK_TOLERANCE_DEG)]
+    assert rt["looks_pooled"] == len(pooled)
+    assert rt["pooled_shift"]["angle"] == pytest.approx(float(np.mean(pooled)) - nominal, abs=1e-3)
+    assert abs(float(np.mean(pooled)) - ang) < abs(nominal - ang), (pooled, ang)
 
-    monkeypatch.setattr(reg, "S1_LOCAL_AGREEMENT", 0.0)
+    monkeypatch.setattr(reg, "S1_LOCAL_AGREEMENT", 0.0)  # the S1 body check now always disagrees:
+    (r0,) = register_motion(*args, levels=("L5-S1",))  # S1 falls back to the S1 body alone
+    assert r0.evidence["bodies"]["S1"]["region"].startswith("s1-body")
+    assert any("S1 body alone place" in w and "registered on the S1 body alone" in w for w in r0.warnings)
+    monkeypatch.setattr(reg, "S1_LOCAL_FALLBACK", False)  # or keeps the pelvic match as an ambiguous one
     (r0,) = register_motion(*args, levels=("L5-S1",))
+    assert r0.evidence["bodies"]["S1"]["region"].startswith("pelvic")
     assert r0.evidence["weak_match"] and r0.angle_sd_deg >= WEAK_MATCH_ANGLE_SD_DEG
     assert any("S1 body alone place" in w for w in r0.warnings), r0.warnings
+    monkeypatch.setattr(reg, "S1_LOCAL_FALLBACK", True)
 
     monkeypatch.setattr(reg, "S1_PELVIC_DEPTHS", ())  # as if the pelvis were cut off: the S1 body region
     (rb,) = register_motion(*args, levels=("L5-S1",))
@@ -213,9 +228,9 @@ def test_pelvic_region_fits_only_inside_both_films() -> None:
     assert scheme.name == "pelvic" and scheme.depths == (reg.S1_PELVIC_DEPTH,) and scheme.highpass_only
 
 
-def test_front_trimmed_pelvic_region_geometry() -> None:
-    """The front-trimmed variant reaches S1_FRONT_TRIM[0] x the endplate in front of the anterior S1 corner,
-    S1_FRONT_TRIM[1] behind the posterior one, S1_FRONT_TRIM[2] above the endplate, and down to the depth given."""
+def test_pelvic_look_regions_geometry() -> None:
+    """Each look at the pelvic region reaches its (front, back, top) x the endplate in front of the anterior S1 corner,
+    behind the posterior one and above the endplate, and down to where the nominal region ends."""
     from fusionwatch.anatomy import Level
     from fusionwatch.motion._geometry import body_outline
 
@@ -224,20 +239,26 @@ def test_front_trimmed_pelvic_region_geometry() -> None:
     a, post, down = o[0], o[1], o[3] - o[0]
     e = post - a
     length = float(np.hypot(*e))
-    r = reg._front_trimmed_region(p.lm_flexion, 1.5)
-    u = (r - a) @ e / length**2  # along the endplate, 0 = anterior corner, 1 = posterior corner
-    v = (r - a) @ down / float(down @ down)  # caudal, in endplate lengths
-    front, back, top = reg.S1_FRONT_TRIM
-    assert np.allclose(sorted(u), [-front, -front, 1 + back, 1 + back])
-    assert np.allclose(sorted(v), [-top, -top, 1.5, 1.5])
+    nominal = reg._grow(body_outline(p.lm_flexion, Level.S1, 1.5), reg.S1_PELVIC_MARGIN)
+    v_nominal = (nominal - a) @ down / float(down @ down)
+    assert set(reg.S1_PELVIC_LOOKS) == {"top-trimmed", "front-trimmed", "front-trimmed-wide"}
+    for front, back, top in reg.S1_PELVIC_LOOKS.values():
+        r = reg._look_region(p.lm_flexion, 1.5, (front, back, top))
+        u = (r - a) @ e / length**2  # along the endplate, 0 = anterior corner, 1 = posterior corner
+        v = (r - a) @ down / float(down @ down)  # caudal, in endplate lengths
+        assert np.allclose(sorted(u), [-front, -front, 1 + back, 1 + back])
+        assert np.allclose(sorted(v), [-top, -top, v_nominal.max(), v_nominal.max()])
+        assert top < -v_nominal.min()  # every look starts lower than the nominal region (L5, the disc)
 
 
 def test_pelvic_region_without_structure_falls_back_to_the_s1_body() -> None:
-    """A drawn film has no pelvis below S1: the pelvic region's runs disagree, so S1 is matched on its body alone.
+    """A drawn film has no pelvis below S1: the pelvic match slides (the S1 body alone puts the S1 endplate 0.06-0.11
+    x its length elsewhere), so S1 is matched on its body alone.
 
     The two films show the same drawn spine (different noise), so the true motion is zero. Before the fallback the
     pelvic region slid 3 px along the featureless area and reported 1.4 +/- 2.1 mm of translation (seeds 2, 3) and
-    3.1 +/- 2.5 mm (seeds 4, 5).
+    3.1 +/- 2.5 mm (seeds 4, 5); seeds 6/7 gave 1.86 +/- 0.71 mm while the fallback came only from the runs' agreement
+    (the S1 body check's limit was 0.08, their gap is 0.06).
     """
     from tests._synth import draw_lateral_spine
 
@@ -245,12 +266,50 @@ def test_pelvic_region_without_structure_falls_back_to_the_s1_body() -> None:
     from fusionwatch.units import Spacing, SpacingSource
 
     spacing = Spacing(1.0, 1.0, SpacingSource.USER_CALIBRATION)
-    for seeds in ((2, 3), (4, 5)):
+    for seeds in ((2, 3), (4, 5), (6, 7)):
         (pf, lf), (pe, le) = (draw_lateral_spine(width=192, height=384, mm_per_px=1.0, seed=s) for s in seeds)
         flexion = Radiograph(pf.astype(np.float32), spacing=spacing, view=View.FLEXION)
         extension = Radiograph(pe.astype(np.float32), spacing=spacing, view=View.EXTENSION)
         l5s1 = register_motion(flexion, extension, lf, le)[-1]
-        assert any("registration runs on the pelvic region agreed" in w for w in l5s1.warnings), l5s1.warnings
+        assert any("S1 was registered on the S1 body alone" in w for w in l5s1.warnings), l5s1.warnings
         assert not any("does not fit on both films" in w for w in l5s1.warnings)
         assert abs(l5s1.angle_deg) < 0.5 and abs(l5s1.translation_mm) < 0.5, seeds
         assert l5s1.evidence["bodies"]["S1"]["region"].startswith("s1-body")
+
+
+def test_pelvic_fallbacks_come_before_the_wasted_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The S1-body fallbacks come before the registrations they would waste: when the pelvic runs disagree, before
+    the both-ways and depth registrations; when the S1 body check disagrees, before the pelvic looks."""
+    from tests._synth import draw_lateral_spine
+
+    from fusionwatch.radiograph import Radiograph, View
+    from fusionwatch.units import Spacing, SpacingSource
+
+    schemes: list[str] = []
+    both_ways = reg._s1_both_ways
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        schemes.append(args[-1].name)
+        return both_ways(*args, **kwargs)
+
+    def wasted(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("pelvic looks registered although S1 falls back to the S1 body")
+
+    monkeypatch.setattr(reg, "_s1_both_ways", spy)
+    monkeypatch.setattr(reg, "_pelvic_looks", wasted)
+    spacing = Spacing(1.0, 1.0, SpacingSource.USER_CALIBRATION)
+    (pf, lf), (pe, le) = (draw_lateral_spine(width=192, height=384, mm_per_px=1.0, seed=s) for s in (4, 5))
+    flexion = Radiograph(pf.astype(np.float32), spacing=spacing, view=View.FLEXION)
+    extension = Radiograph(pe.astype(np.float32), spacing=spacing, view=View.EXTENSION)
+    # the S1 body check disagrees (gap ~0.1): both ways ran on the pelvic region, the looks did not
+    (l5s1,) = register_motion(flexion, extension, lf, le, levels=("L5-S1",))
+    assert any("S1 body alone place" in w for w in l5s1.warnings), l5s1.warnings
+    assert schemes == ["pelvic", "s1-body"], schemes
+    assert l5s1.evidence["region_term"]["looks"] == 0
+    # no two runs agree (zero tolerance): the fallback comes before the both-ways registration of the pelvic region
+    schemes.clear()
+    monkeypatch.setattr(reg, "OPTIMUM_TOLERANCE_DEG", 0.0)
+    (l5s1,) = register_motion(flexion, extension, lf, le, levels=("L5-S1",))
+    assert any("registration runs on the pelvic region agreed" in w for w in l5s1.warnings), l5s1.warnings
+    assert schemes == ["s1-body"], schemes
+    assert l5s1.evidence["bodies"]["S1"]["region"].startswith("s1-body")
