@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -352,3 +353,20 @@ def test_break_confirmed_only_when_the_metal_is_interrupted() -> None:
     joined = ndimage.label(metal, structure=np.ones((3, 3)))[0]
     got = _confirm_break(screw, joined)
     assert not got.broken and got.gap is None
+
+
+def test_lateral_screw_must_run_along_its_body() -> None:
+    """_along_the_body(): a lateral 'screw' more than 35 deg from its vertebra's antero-posterior axis (a vertebral
+    wall) is not a pedicle screw; one along the axis, or 20 deg off it, is."""
+    from fusionwatch.implants.detection import LATERAL_SCREW_MAX_TILT_DEG, Screw, _along_the_body
+
+    body = {Level.L5: np.array([[150.0, 150.0], [350.0, 150.0], [350.0, 280.0], [150.0, 280.0]])}
+    assert LATERAL_SCREW_MAX_TILT_DEG == 35.0
+
+    def at(deg: float) -> Screw:
+        a = math.radians(deg)
+        return Screw((340.0, 215.0), (340.0 - 150 * math.cos(a), 215.0 - 150 * math.sin(a)), 30.0, Level.L5)
+
+    assert _along_the_body(at(0.0), body) and _along_the_body(at(20.0), body) and _along_the_body(at(-20.0), body)
+    assert not _along_the_body(at(45.0), body) and not _along_the_body(at(90.0), body)
+    assert _along_the_body(dataclasses.replace(at(90.0), level=None), body)  # no level: nothing to judge against

@@ -140,6 +140,12 @@ On films that clip, metal is judged by :data:`CLIP_CORE_SHARE` instead (its loca
 x on the simulator's post-operative films)."""
 LOCAL_FLANK_WIDTHS = (1.0, 1.25, 1.5)
 """Distances beyond the metal edge (in metal widths) where the bone beside a screw or rod is sampled."""
+LATERAL_SCREW_MAX_TILT_DEG = 35.0
+"""On a lateral film a pedicle screw runs from posterior to anterior roughly along its vertebra's endplates (simulator:
+2.6-11.6 deg to the superior endplate over 1460 true screws; S1 screws aimed at the promontory on real films up to
+~30 deg): a "screw" more than this far from the body's antero-posterior axis is a vertebral wall or another bone edge
+(the simulator's 1000 x 1250 px pre-operative films, clipping along their length: an L3 posterior wall at ~90 deg, a
+dense band crossing the L5 body at 41 deg)."""
 AP_HEAD_WIDENING = 1.6
 """On an AP film a screw ends (at its head) where the metal grows wider than this x the shaft's width."""
 AP_SCREW_MIN_FRACTION = 0.15
@@ -597,6 +603,14 @@ def detect_implants(radiograph: Radiograph, landmarks: Landmarks | None = None) 
             screws, _ = _clipped_only(raw, screws, [], clip, bone_level, region, warnings)
         elif valley is None:
             screws, _ = _standing_out_only(raw, screws, [], bone_level, warnings)
+    if bodies and radiograph.view is not View.AP:
+        kept = [sc for sc in screws if _along_the_body(sc, bodies)]
+        if len(kept) < len(screws):
+            warnings.append(
+                f"{len(screws) - len(kept)} screw candidate(s) refused: more than {LATERAL_SCREW_MAX_TILT_DEG:.0f} deg "
+                "from their vertebra's antero-posterior axis (a vertebral wall or another bone edge, not a screw)."
+            )
+        screws = kept
     if bodies and rods and not screws:
         # a rod is fixed to pedicle screws: a lone "rod" is a bright bone edge that survived the rules above (seen on
         # the simulator's pre-operative lateral films whose dense bone clips along a posterior element)
@@ -606,6 +620,20 @@ def detect_implants(radiograph: Radiograph, landmarks: Landmarks | None = None) 
     return Implants(
         tuple(screws), tuple(rods), cage, film_id(radiograph), radiograph.view, radiograph.spacing, thr, tuple(warnings)
     )
+
+
+def _along_the_body(screw: Screw, bodies: dict[Level, np.ndarray]) -> bool:
+    """Lateral film: the screw's axis is within :data:`LATERAL_SCREW_MAX_TILT_DEG` of its vertebra's antero-posterior
+    axis (mid-anterior to mid-posterior wall of the body outline); a screw without a level or body passes."""
+    if screw.level is None or screw.level not in bodies:
+        return True
+    poly = bodies[screw.level]
+    ap = (poly[1] + poly[2]) / 2 - (poly[0] + poly[3]) / 2
+    n = float(np.hypot(*ap))
+    if n < 1e-9:
+        return True
+    cos = abs(float(np.dot(screw.axis, ap / n)))
+    return cos >= math.cos(math.radians(LATERAL_SCREW_MAX_TILT_DEG))
 
 
 def _confirm_break(screw: Screw, labels: np.ndarray) -> Screw:
