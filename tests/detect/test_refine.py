@@ -162,7 +162,7 @@ class TestRefinePoints:
     def test_ap_outputs_at_crop_centre_map_to_vertebra_centres(self) -> None:
         pts = _ap_points(15.0)
         model = _FakeModel(AP)
-        new, spread, scale = refine_points(model, np.zeros((420, 400), np.float32), pts)
+        new, spread, scale = refine_points(model, np.zeros((420, 400), np.float32), pts, shift_average=0.0)
         assert set(new) == set(pts)
         assert model.session.batches == [(10, 1, 96, 96)]  # 5 crops + their mirrors, one run
         for lv in ("L1", "L3", "L5"):
@@ -309,3 +309,15 @@ def test_shipped_ap_pipeline_runs_the_vertebra_stage(tmp_path: Path) -> None:
             assert ("+ap-vertebra/" in lm.source) is (key == "with") and len(lm.points) == 20
             errs[key] += [math.dist(lm.points[n], p) / diag * 100 for n, p in s.points.items()]
     assert float(np.median(errs["with"])) < float(np.median(errs["without"]))
+
+
+def test_shipped_ap_vertebra_model_averages_shifted_crops() -> None:
+    """ap-vertebra/2 ships with shift-averaging on (5 crops per vertebra); the lateral vertebra model without."""
+    from fusionwatch.detect.inference import load_detector
+
+    det = load_detector(None)
+    if View.AP not in det.vertebra or View.LATERAL not in det.vertebra:
+        pytest.skip("vertebra models not installed")
+    assert det.vertebra[View.AP].spec.extra.get("shift_average", 0) > 0
+    assert det.vertebra[View.AP].spec.version >= 2
+    assert not det.vertebra[View.LATERAL].spec.extra.get("shift_average")

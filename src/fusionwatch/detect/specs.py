@@ -93,7 +93,8 @@ def _refine_spec(name: str, view: str) -> ModelSpec:
     if view == "ap":
         channels = tuple(f"corner.{e}.{s}" for e in ("superior", "inferior") for s in ("left", "right"))
         units = vertebra_units(levels, "left", "right")
-        extra = {"context": 1.8, "passes": 1, "flip_average": True, "mirror_augment": True}
+        # shift_average: 4 more crops moved by 0.08 body sizes, averaged (ap-vertebra/2; refine.refine_points)
+        extra = {"context": 1.8, "passes": 1, "flip_average": True, "mirror_augment": True, "shift_average": 0.08}
     else:
         channels = tuple(f"corner.{e}.{s}" for e in ("superior", "inferior") for s in ("anterior", "posterior"))
         channels += ("S1.superior.anterior", "S1.superior.posterior") + FEMORAL_HEADS
