@@ -185,11 +185,12 @@ S1_LOCAL_FALLBACK = True
 instead of keeping the pelvic match as an ambiguous one (weak-match floors)."""
 S1_POOL_VARIANTS = True
 """Report the median of the nominal S1 answer and its region variants (the other depths and the other registration
-direction) instead of the nominal alone, when the match is neither weak nor ambiguous. The S1 region is small and
-overlapped by the iliac wings (at other magnifications), so each look has its own error: on the version-10
+direction) instead of the nominal alone, when the match is neither weak nor ambiguous (the translation always; the
+angle only where there are no looks, i.e. with the S1 body region: see :data:`S1_POOL_LOOKS`). The S1 region is
+small and overlapped by the iliac wings (at other magnifications), so each look has its own error: on the version-10
 simulator's films the L5-S1 angle error SD fell from 0.42 to 0.38 deg (400 x 500 px, 48 levels) and from 0.22 to
-0.19 deg (1000 x 1250 px, 24 levels). The region term of the uncertainty is unchanged (RMS deviation of the variants
-from the nominal)."""
+0.19 deg (1000 x 1250 px, 24 levels). The region term of the uncertainty is the RMS deviation of the variants from the
+nominal (with the pelvic region: of the variants and the looks from the pooled answer)."""
 LOCAL_RETRY = True
 """When the best match of L4 or L5 lands more than :data:`LANDMARK_DEPARTURE_DEG` from its landmark start, the runs
 are repeated from the landmark start on the high-passed crops only, without the coarse (strongly smoothed) pass, so
