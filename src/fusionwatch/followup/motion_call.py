@@ -2,7 +2,7 @@
 
 A value is *above* a threshold only when its lower 95 % bound (value - z SD) is above it, *below* only when its upper
 bound (value + z SD) is below it, and *indeterminate* otherwise (z = ``settings.motion_confidence_z``, 1.96). The same
-rule as :func:`fusionwatch.motion.classify_motion`, both through :func:`fusionwatch.uncertainty.interval_call`.
+rule as :func:`fusionwatch.motion.classify_motion`, both through :func:`fusionwatch.uncertainty.judge`.
 A missing SD is replaced by the settings' default measurement SD
 (docs/followup.md "Motion uncertainty"), and the evidence says so.
 """
@@ -15,7 +15,7 @@ from typing import Any
 from fusionwatch.errors import InputError
 from fusionwatch.followup.model import MotionLike
 from fusionwatch.followup.settings import FollowupSettings
-from fusionwatch.uncertainty import Call, interval, interval_call
+from fusionwatch.uncertainty import Call, judge
 
 __all__ = ["Call", "judge_value", "motion_components"]
 
@@ -55,8 +55,7 @@ def judge_value(
     """
     s, source = _sd(sd, default_sd, what)
     mag = abs(value)
-    lo, hi = interval(mag, s, z=z)
-    call = interval_call(mag, s, threshold, z=z)
+    call, lo, hi = judge(mag, s, threshold, z=z)
     ev = {
         "value": value,
         "sd": s,
