@@ -544,11 +544,17 @@ def line_integrals_with_metal(scene: Scene, cam: Camera) -> tuple[np.ndarray, np
         _ap_soft(L, cam, scene)
         _psoas(L, cam, scene)
         _ap_bones(L, cam, scene)
-        cortex = np.zeros_like(L)
-        _ap_cortex(cortex, cam, scene)
-        if AP_CORTEX_BLUR_MM > 0:  # version 16: the analytic cortex as soft as the film's other bone edges
-            cortex = cv2.GaussianBlur(cortex, (0, 0), AP_CORTEX_BLUR_MM / cam.patient_pixel_mm)
-        L += cortex
+        cortex, outline, pedicles = np.zeros_like(L), np.zeros_like(L), np.zeros_like(L)
+        _ap_cortex(cortex, cam, scene, outline=outline, pedicles=pedicles)
+        # version 16: the analytic cortex as soft as the film's other bone edges; version 17: the bodies' outline
+        # (wall and endplates) and the pedicles on their own layers, softer (real AP films show faint, soft-edged
+        # endplates and walls fading into the body and pedicles as soft ovals, not crisp rings)
+        for layer, blur_mm in (
+            (cortex, AP_CORTEX_BLUR_MM),
+            (outline, AP_OUTLINE_BLUR_MM),
+            (pedicles, AP_PEDICLE_BLUR_MM),
+        ):
+            L += cv2.GaussianBlur(layer, (0, 0), blur_mm / cam.patient_pixel_mm) if blur_mm > 0 else layer
     for c, r in pose.femoral_heads:
         _femur(L, cam, c, r)
     _ribs(L, cam, scene)
@@ -663,6 +669,8 @@ def _ap_bones(L: np.ndarray, cam: Camera, scene: Scene) -> None:
         cortex = w > MU["trabecular"] * 2
         tex = (1.0 + AP_VOXEL_GRAIN * rng.standard_normal(len(w))).astype(np.float32)
         ww = w * pose.scale * np.where(cortex, 1.0, tex)
+        if b not in ("pelvis", "S1"):  # version 17: the vertebrae's voxel cortex fainter, the body a little denser
+            ww = ww * np.where(cortex, AP_VERTEBRA_CORTEX_FACTOR, AP_VERTEBRA_TRABECULAR_FACTOR).astype(np.float32)
         # version 16: some points are splatted in several passes with fresh jitter (their own stream) and averaged:
         # one pass leaves a grain (a random number of 1.5 mm voxels per ~1 mm pixel) that the console amplifies into
         # a hatched pattern over the vertebral bodies and a sandpaper look of the iliac wings' en-face cortex; a blur
@@ -697,6 +705,13 @@ AP_VOXEL_GRAIN = 0.0
 detail amplification it drew a hatched, sandpaper grain over every vertebral body; version 16: none)."""
 AP_PELVIS_CORTEX_PASSES = 6
 """Version 16: splatting passes (fresh jitter each) averaged for the hip bones' and sacrum's cortex on AP films."""
+AP_VERTEBRA_CORTEX_FACTOR = 0.75
+AP_VERTEBRA_TRABECULAR_FACTOR = 1.8
+"""Version 17: weights of the lumbar vertebrae's (and T12's) cortical and trabecular voxels on AP films, on top of
+``AP_CORTICAL_GAIN`` / ``AP_TRABECULAR_GAIN`` (the pelvis keeps its own): the 1.5 mm voxels' cortical shell drew a
+bright, doubled box outline around every body (with the analytic wall beside it); fainter, with a denser trabecular
+body, the cortex fades into the body as on real films, and the body stays as bright against the soft tissue
+(vertebral contrast of the realism sheet 0.19 -> 0.22, real 0.21)."""
 AP_VERTEBRA_PASSES = 3
 """Version 16: splatting passes averaged for the lumbar vertebrae (and T12) on AP films."""
 AP_PELVIS_CORTEX_GAIN = 1.6
@@ -784,6 +799,12 @@ AP_OUTLINE_GAIN = 0.8
 bright-outlined boxes)."""
 AP_CORTEX_BLUR_MM = 0.3
 """Version 16: blur (mm at the patient) of the analytic AP cortex (endplates, walls, pedicles, processes)."""
+AP_OUTLINE_BLUR_MM = 0.6
+"""Version 17: blur (mm at the patient) of the lumbar bodies' analytic wall and endplates on AP films (0.3 in version
+16: crisp, soft-edged on real films)."""
+AP_PEDICLE_BLUR_MM = 1.0
+"""Version 17: blur (mm at the patient) of the analytic pedicle rings on AP films (0.3 in version 16: crisp round
+rings; real pedicles are soft ovals)."""
 AP_WALL_MM = 0.8
 """Thickness of the vertebral body's cortical wall added on AP films (seen tangentially at the body's sides)."""
 AP_BODY_WAIST = 0.11
@@ -844,9 +865,10 @@ AP_PEDICLE_HALF_WIDTH_MM = (4.0, 4.4, 5.0, 5.8, 7.0)
 """Version 13: half the left-right width of the pedicle's oval (outer, mm) for L1 ... L5 (x 0.85-1.15 per side)."""
 AP_PEDICLE_ASPECT = (1.9, 1.75, 1.55, 1.35, 1.12)
 """Version 13: height over width of the pedicle's oval, L1 ... L5 (upright at L1, nearly round at L5)."""
-AP_PEDICLE_WALL_GAIN = 0.45
+AP_PEDICLE_WALL_GAIN = 0.5
 """Version 13: share of cortical bone's attenuation of the pedicle wall seen end-on (the wall is filled across its
-thickness: a thick ring; version 12 drew a line at 0.25)."""
+thickness: a thick ring; version 12 drew a line at 0.25; version 13-16: 0.45; version 17: 0.5, blurred by
+``AP_PEDICLE_BLUR_MM``, a soft oval)."""
 
 
 def _tube_v13(
@@ -957,12 +979,17 @@ def _spinous(
     _splat(L, cam, pts, w.astype(np.float32))
 
 
-def _ap_cortex(L: np.ndarray, cam: Camera, scene: Scene) -> None:
+def _ap_cortex(
+    L: np.ndarray, cam: Camera, scene: Scene, *, outline: np.ndarray | None = None, pedicles: np.ndarray | None = None
+) -> None:
     """AP films: the thin cortical structures the 1.5 mm volumes smear out, added analytically on each lumbar
     vertebra's pose (sagittal and coronal): the endplates (concave dishes with a denser rim, seen nearly edge-on: a
     soft, slightly curved band; an oval double contour where the endplate tilts), the pedicles (end-on: oval rings)
     and the transverse processes (tapering, per-level length, thickness and rise; L5 short and thick). Appearance
-    only."""
+    only. Version 17: the bodies' endplates and walls go to ``outline`` and the pedicles to ``pedicles`` when given
+    (the caller blurs each layer by its own width), otherwise to ``L``."""
+    outline = L if outline is None else outline
+    pedicles = L if pedicles is None else pedicles
     an, pose = scene.anatomy, scene.pose
     rng = np.random.default_rng([scene.seed, 3131])
     tp_factor = rng.uniform(0.9, 1.15)
@@ -1007,10 +1034,15 @@ def _ap_cortex(L: np.ndarray, cam: Camera, scene: Scene) -> None:
             p3 = np.column_stack([xz[:, 0], Y[keep], xz[:, 1]])
             p3 = pose.apply_coronal(b, p3)
             wt = (0.5 + 0.7 * rho2**3) * plate_gain[i_b, i_e] * AP_ENDPLATE_GAIN_V13 * AP_OUTLINE_GAIN
-            _splat(L, cam, p3, (MU["cortical"] * 0.2 * AP_ENDPLATE_MM * step * step * wt).astype(np.float32))
+            _splat(
+                outline if b != "S1" else L,
+                cam,
+                p3,
+                (MU["cortical"] * 0.2 * AP_ENDPLATE_MM * step * step * wt).astype(np.float32),
+            )
         if b == "S1":
             continue
-        _body_wall(L, cam, pose, an, b, step)
+        _body_wall(outline, cam, pose, an, b, step)
         A, t = pose.transforms[b]
         m = an.corners[b]  # mesh frame (warped)
         xp = float(np.mean([v[0] for k, v in m.items() if k.endswith("posterior")]))
@@ -1042,7 +1074,7 @@ def _ap_cortex(L: np.ndarray, cam: Camera, scene: Scene) -> None:
             hy = AP_PEDICLE_HALF_WIDTH_MM[lvl] * ped_w[lvl, i_s] * pose.scale
             hz = hy * AP_PEDICLE_ASPECT[lvl] * ped_asp[lvl, i_s]
             _tube_v13(
-                L,
+                pedicles,
                 cam,
                 front,
                 rear,
