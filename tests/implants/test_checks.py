@@ -25,6 +25,7 @@ from fusionwatch.implants import (
     screw_angle_change,
     screw_endplate_angle_deg,
 )
+from fusionwatch.implants.checks import PARTIAL_MATCH_SD_DEG, SCREW_MATCH_MAX_AXIS_SD_DEG
 from fusionwatch.records import Severity
 
 from ._draw import SPACING_MM, postop_film
@@ -282,3 +283,67 @@ def test_halo_must_stand_out_of_the_other_levels() -> None:
     ref = _reference_darkening(s1b, everywhere)
     assert ref == pytest.approx(0.3)
     assert min(everywhere[3][2].darkening) < HALO_SPECIFICITY * ref  # 0.45 < 2 x 0.3: S1 does not stand out
+
+
+class TestScrewPairingAcrossLengths:
+    """A screw whose segmentation ends elsewhere on the later film (a halo, dense bone) is still compared when the
+    shorter detection lies along the longer one; a detection beside the screw or a short fragment is not."""
+
+    @staticmethod
+    def _with_l5(im, move):
+        screws = tuple(move(s) if s.level is not None and s.level.value == "L5" else s for s in im.screws)
+        return dataclasses.replace(im, screws=screws)
+
+    @staticmethod
+    def _shorten(share: float, shift_radii: float = 0.0):
+        """Keep the tip and ``share`` of the shaft from it; move the detection ``shift_radii`` radii sideways."""
+
+        def move(s):
+            h, t = np.asarray(s.head, float), np.asarray(s.tip, float)
+            n = np.array([-(t - h)[1], (t - h)[0]]) / np.hypot(*(t - h))
+            off = n * shift_radii * s.diameter_px / 2.0
+            head = t + share * (h - t) + off
+            return dataclasses.replace(s, head=tuple(float(v) for v in head), tip=tuple(float(v) for v in t + off))
+
+        return move
+
+    def test_shorter_detection_along_the_screw_is_compared(self) -> None:
+        """The turned L5 screw detected 35 % shorter (head end lost) still gives its ~3 deg change, 'above'."""
+        _, b_lm, b, _, c_lm, c = _pair(l5_screw_turn_deg=3.0)
+        short = self._with_l5(c, self._shorten(0.65))
+        (l5_short,) = [s for s in short.screws if s.level.value == "L5"]
+        (l5_base,) = [s for s in b.screws if s.level.value == "L5"]
+        assert l5_short.length_px < 0.8 * l5_base.length_px  # beyond SCREW_MATCH_LENGTH_TOLERANCE
+        (r,) = [r for r in screw_angle_change(b, b_lm, short, c_lm) if r["level"] == "L5"]
+        assert abs(r["change_deg"]) == pytest.approx(3.0, abs=0.4) and r["call"] == "above"
+        assert r["paired_by"] == "along" and r["sd_parts_deg"]["partial_match"] == PARTIAL_MATCH_SD_DEG
+        # the same holds with the shorter detection on the baseline film
+        (r2,) = [
+            r for r in screw_angle_change(self._with_l5(b, self._shorten(0.65)), b_lm, c, c_lm) if r["level"] == "L5"
+        ]
+        assert abs(r2["change_deg"]) == pytest.approx(3.0, abs=0.4)
+
+    def test_detection_beside_the_screw_is_not_compared(self) -> None:
+        """The same shorter detection moved 2 radii sideways (outside the longer screw's metal) is not paired."""
+        _, b_lm, b, _, c_lm, c = _pair(l5_screw_turn_deg=3.0)
+        beside = self._with_l5(c, self._shorten(0.65, shift_radii=2.0))
+        assert [r for r in screw_angle_change(b, b_lm, beside, c_lm) if r["level"] == "L5"] == []
+
+    def test_short_fragment_is_not_compared(self) -> None:
+        """A fragment of 40 % of the screw shares less than half of it: not paired."""
+        _, b_lm, b, _, c_lm, c = _pair(l5_screw_turn_deg=3.0)
+        fragment = self._with_l5(c, self._shorten(0.4))
+        assert [r for r in screw_angle_change(b, b_lm, fragment, c_lm) if r["level"] == "L5"] == []
+
+    def test_blurred_axis_with_other_length_is_not_compared(self) -> None:
+        """A shorter detection along the screw whose edges do not follow one bar (axis SD above the limit, as a merged
+        or partial detection gives) is not paired; with the same length it still would be."""
+        _, b_lm, b, _, c_lm, c = _pair(l5_screw_turn_deg=3.0)
+
+        def blur(s):
+            return dataclasses.replace(s, axis_sd_deg=2 * SCREW_MATCH_MAX_AXIS_SD_DEG)
+
+        short_blurred = self._with_l5(c, lambda s: blur(self._shorten(0.65)(s)))
+        assert [r for r in screw_angle_change(b, b_lm, short_blurred, c_lm) if r["level"] == "L5"] == []
+        (r,) = [r for r in screw_angle_change(b, b_lm, self._with_l5(c, blur), c_lm) if r["level"] == "L5"]
+        assert r["paired_by"] == "length" and "partial_match" not in r["sd_parts_deg"]
