@@ -347,3 +347,20 @@ class TestScrewPairingAcrossLengths:
         assert [r for r in screw_angle_change(b, b_lm, short_blurred, c_lm) if r["level"] == "L5"] == []
         (r,) = [r for r in screw_angle_change(b, b_lm, self._with_l5(c, blur), c_lm) if r["level"] == "L5"]
         assert r["paired_by"] == "length" and "partial_match" not in r["sd_parts_deg"]
+
+
+def test_screw_name_tells_apart_two_screws_of_one_level_on_an_ap_film_only():
+    from fusionwatch.anatomy import Level
+    from fusionwatch.implants import Implants, Screw
+    from fusionwatch.implants.checks import screw_name
+    from fusionwatch.radiograph import View
+
+    left = Screw((100.0, 50.0), (130.0, 60.0), 8.0, Level.S1)
+    right = Screw((200.0, 50.0), (170.0, 60.0), 8.0, Level.S1)
+    l5 = Screw((100.0, 10.0), (130.0, 15.0), 8.0, Level.L5)
+    ap = Implants((left, right, l5), (), None, "ap.dcm", View.AP, None, 0.5)
+    assert screw_name(left, ap) == "S1 screw (image left)"
+    assert screw_name(right, ap) == "S1 screw (image right)"
+    assert screw_name(l5, ap) == "L5 screw"
+    lateral = Implants((left, right), (), None, "lat.dcm", View.LATERAL, None, 0.5)
+    assert screw_name(left, lateral) == "S1 screw"

@@ -591,7 +591,8 @@ def check_screw_halo(
         for _, sc, hc in changes:
             ref = _reference_darkening(sc, changes)
             if _new_halo(hc, s) and min(hc.darkening) >= s.halo_specificity * ref:
-                out.append(_halo_finding(sc, hc, s, (b_impl.film, implants.film), ref))
+                name = screw_name(sc, implants)
+                out.append(_halo_finding(sc, hc, s, (b_impl.film, implants.film), ref, name))
         return out
     out = []
     for i, screw in enumerate(implants.screws):
@@ -616,7 +617,8 @@ def check_screw_halo(
             Finding(
                 "screw_loosening_suspected",
                 Severity.WATCH,
-                f"{lv} screw: radiolucent halo {h.width_mm:.1f} mm wide (threshold {s.halo_loosening_mm} mm). "
+                f"{screw_name(screw, implants)}: radiolucent halo {h.width_mm:.1f} mm wide "
+                f"(threshold {s.halo_loosening_mm} mm). "
                 "Suspected, not proven: plain films are insensitive to loosening; CT is more sensitive.",
                 evidence,
                 f"> {s.halo_loosening_mm} mm radiolucent halo (CLINICAL.md screw loosening)",
@@ -649,8 +651,32 @@ def _reference_darkening(screw: Screw, changes: list[tuple[Screw, Screw, HaloCha
     return max(min(others), 0.0) if others else 0.0
 
 
+def screw_name(screw: Screw, implants: Implants) -> str:
+    """A reader's name for ``screw`` in a finding: ``"S1 screw"``, or on an AP film where another screw sits at the
+    same level ``"S1 screw (image left)"`` / ``"(image right)"`` by the heads' x (image sides, not the patient's:
+    the film's orientation marker decides which side of the patient that is)."""
+    lv = screw.level.value if screw.level else "unknown level"
+    name = f"{lv} screw"
+    if implants.view is not View.AP or screw.level is None:
+        return name
+    others = [o for o in implants.screws if o is not screw and o.level is screw.level]
+    if not others:
+        return name
+    x, xs = screw.head[0], [o.head[0] for o in others]
+    if x < min(xs):
+        return f"{name} (image left)"
+    if x > max(xs):
+        return f"{name} (image right)"
+    return name
+
+
 def _halo_finding(
-    screw: Screw, hc: HaloChange, s: ImplantSettings, films: tuple[str, str], reference: float = 0.0
+    screw: Screw,
+    hc: HaloChange,
+    s: ImplantSettings,
+    films: tuple[str, str],
+    reference: float = 0.0,
+    name: str | None = None,
 ) -> Finding:
     lv = screw.level.value if screw.level else "unknown level"
     width = hc.mean_width_mm
@@ -676,9 +702,9 @@ def _halo_finding(
     return Finding(
         "screw_loosening_suspected",
         Severity.WATCH,
-        f"{lv} screw: a radiolucent halo formed since the baseline film, reaching {width:.1f} mm beyond the metal on "
-        f"both sides (threshold {s.halo_loosening_mm} mm). Suspected, not proven: plain films are insensitive to "
-        "loosening; CT is more sensitive.",
+        f"{name or lv + ' screw'}: a radiolucent halo formed since the baseline film, reaching {width:.1f} mm "
+        f"beyond the metal on both sides (threshold {s.halo_loosening_mm} mm). Suspected, not proven: plain films "
+        "are insensitive to loosening; CT is more sensitive.",
         evidence,
         f"> {s.halo_loosening_mm} mm radiolucent halo (CLINICAL.md screw loosening), new since the baseline film: "
         f"band darkened on both sides by >= {s.halo_darkening} of the metal-over-bone contrast and >= "
