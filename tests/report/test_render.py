@@ -209,3 +209,20 @@ class TestPatientFunctionWording:
     def test_improvement_past_the_mcid_is_clear(self, patient: ReportData) -> None:
         t = patient_text(self._with_odi(patient, 30, 15)).all_text()  # 60 % -> 30 %: 30 points
         assert "clearly more than before surgery" in t and "real difference" in t
+
+
+def test_one_plain_sentence_per_kind_of_hardware_change(patient: ReportData) -> None:
+    """Two loose-screw findings (both S1 screws, or the angle and the halo of one screw) read as one sentence."""
+    import dataclasses
+
+    from fusionwatch.records import Finding, Severity
+    from fusionwatch.report.patient_text import FINDING_PLAIN
+
+    loose = [
+        Finding("screw_loosening_suspected", Severity.WATCH, f"S1 screw {i}", {}, "halo > 1 mm", ("f.dcm",))
+        for i in range(3)
+    ]
+    visit = dataclasses.replace(patient.visit, findings=(*patient.visit.findings, *loose))
+    visits = tuple(visit if i == patient.current else v for i, v in enumerate(patient.visits))
+    text = patient_text(dataclasses.replace(patient, visits=visits)).all_text()
+    assert text.count(FINDING_PLAIN["screw_loosening_suspected"]) == 1

@@ -142,8 +142,8 @@ def patient_text(data: ReportData) -> PatientText:
             things = parts[0] if parts else "metal parts"
         xray.append(f"The computer check of the {things} found no change since your earlier X-rays. "
                     "Your surgeon will look at them too.")
-    for f in serious:
-        xray.append(FINDING_PLAIN[f.kind])
+    for sentence in dict.fromkeys(FINDING_PLAIN[f.kind] for f in serious):  # one sentence per kind of change
+        xray.append(sentence)
     if other:
         xray.append("The X-rays show another change that your surgeon will explain to you.")
     if serious or other:
