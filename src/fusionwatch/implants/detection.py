@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import cv2
@@ -663,6 +664,37 @@ def _clip_value(raw: np.ndarray, region: np.ndarray | None) -> float | None:
     return top if int((vals >= top).sum()) >= CLIP_MIN_PIXELS else None
 
 
+def _keep_by_middle(
+    screws: list[Screw],
+    rods: list[Rod],
+    score: Callable[[np.ndarray, np.ndarray, float, tuple[tuple[Point, Point], ...]], float],
+    need: float,
+) -> tuple[list[Screw], list[Rod]]:
+    """The screws and rods whose ``score(centre, normal, width_px, gaps)`` over the middle of their length (20-80 %,
+    1 px steps: centre-line points (N, 2) and unit normals (N, 2)) reaches ``need``; screws shorter than 1 px go."""
+    kept_screws = []
+    for sc in screws:
+        h, t = np.asarray(sc.head, float), np.asarray(sc.tip, float)
+        length = float(np.hypot(*(t - h)))
+        if length < 1:
+            continue
+        u = (t - h) / length
+        s = np.arange(0.2 * length, 0.8 * length, 1.0)
+        normal = np.repeat([[-u[1], u[0]]], len(s), axis=0)
+        gaps = (sc.gap,) if sc.gap is not None else ()
+        if score(h + s[:, None] * u, normal, sc.diameter_px, gaps) >= need:
+            kept_screws.append(sc)
+    kept_rods = []
+    for rod in rods:
+        pts, dirs = _resample(rod.polyline, 1.0)
+        n = len(pts)
+        mid = slice(int(0.2 * n), max(int(0.8 * n), int(0.2 * n) + 1))
+        normal = np.c_[-dirs[:, 1], dirs[:, 0]]
+        if score(pts[mid], normal[mid], rod.diameter_px, rod.gaps) >= need:
+            kept_rods.append(rod)
+    return kept_screws, kept_rods
+
+
 def _core_clipped_share(
     raw: np.ndarray,
     centre: np.ndarray,
@@ -705,28 +737,9 @@ def _clipped_only(
     resid = (raw - cv2.GaussianBlur(raw, (0, 0), 1.0))[inside & (raw < clip)]
     noise = 1.4826 * float(np.median(np.abs(resid))) if resid.size else 0.0
     level = clip - max(CLIP_TOLERANCE * max(clip - bone, 1e-6), 2.0 * noise)
-    kept_screws = []
-    for sc in screws:
-        h, t = np.asarray(sc.head, float), np.asarray(sc.tip, float)
-        length = float(np.hypot(*(t - h)))
-        if length < 1:
-            continue
-        u = (t - h) / length
-        s = np.arange(0.2 * length, 0.8 * length, 1.0)
-        centre = h + s[:, None] * u
-        normal = np.repeat([[-u[1], u[0]]], len(s), axis=0)
-        gaps = (sc.gap,) if sc.gap is not None else ()
-        if _core_clipped_share(raw, centre, normal, sc.diameter_px, level, gaps) >= CLIP_CORE_SHARE:
-            kept_screws.append(sc)
-    kept_rods = []
-    for rod in rods:
-        pts, dirs = _resample(rod.polyline, 1.0)
-        n = len(pts)
-        mid = slice(int(0.2 * n), max(int(0.8 * n), int(0.2 * n) + 1))
-        normal = np.c_[-dirs[:, 1], dirs[:, 0]]
-        share = _core_clipped_share(raw, pts[mid], normal[mid], rod.diameter_px, level, rod.gaps)
-        if share >= CLIP_CORE_SHARE:
-            kept_rods.append(rod)
+    kept_screws, kept_rods = _keep_by_middle(
+        screws, rods, lambda c, n, w, g: _core_clipped_share(raw, c, n, w, level, g), CLIP_CORE_SHARE
+    )
     dropped = len(screws) - len(kept_screws) + len(rods) - len(kept_rods)
     if dropped:
         warnings.append(
@@ -775,26 +788,7 @@ def _standing_out_only(
     the length); a warning when something was refused. See :data:`LOCAL_METAL_CONTRAST`."""
     background = float(np.percentile(raw, 5))
     need = LOCAL_METAL_CONTRAST * max(bone - background, 1e-6)
-    kept_screws = []
-    for sc in screws:
-        h, t = np.asarray(sc.head, float), np.asarray(sc.tip, float)
-        length = float(np.hypot(*(t - h)))
-        if length < 1:
-            continue
-        u = (t - h) / length
-        s = np.arange(0.2 * length, 0.8 * length, 1.0)
-        normal = np.repeat([[-u[1], u[0]]], len(s), axis=0)
-        gaps = (sc.gap,) if sc.gap is not None else ()
-        if _local_contrast(raw, h + s[:, None] * u, normal, sc.diameter_px, gaps) >= need:
-            kept_screws.append(sc)
-    kept_rods = []
-    for rod in rods:
-        pts, dirs = _resample(rod.polyline, 1.0)
-        n = len(pts)
-        mid = slice(int(0.2 * n), max(int(0.8 * n), int(0.2 * n) + 1))
-        normal = np.c_[-dirs[:, 1], dirs[:, 0]]
-        if _local_contrast(raw, pts[mid], normal[mid], rod.diameter_px, rod.gaps) >= need:
-            kept_rods.append(rod)
+    kept_screws, kept_rods = _keep_by_middle(screws, rods, lambda c, n, w, g: _local_contrast(raw, c, n, w, g), need)
     dropped = len(screws) - len(kept_screws) + len(rods) - len(kept_rods)
     if dropped:
         warnings.append(

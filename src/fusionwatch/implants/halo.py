@@ -97,6 +97,17 @@ def _side(d: np.ndarray, f: np.ndarray, noise: float, diameter: float) -> tuple[
     return max(outer - edge, 0.0), edge, contrast
 
 
+def _screw_frame(screw: Screw) -> tuple[np.ndarray, np.ndarray, float, np.ndarray, np.ndarray]:
+    """``(head, tip, length_px, u, n)``: the screw's ends (pixel ``(x, y)``), its length, the unit vector head -> tip
+    and its normal ``(-u_y, u_x)``. Raises ValueError for a screw under 4 px, too short to measure a halo."""
+    head, tip = np.asarray(screw.head, float), np.asarray(screw.tip, float)
+    length = float(np.hypot(*(tip - head)))
+    if length < 4:
+        raise ValueError(f"Screw is {length:.1f} px long; too short to measure a halo.")
+    u = (tip - head) / length
+    return head, tip, length, u, np.array([-u[1], u[0]])
+
+
 def halo_width(radiograph: Radiograph, screw: Screw) -> Halo:
     """Measure the radiolucent rim around a screw's shaft.
 
@@ -120,12 +131,7 @@ def halo_width(radiograph: Radiograph, screw: Screw) -> Halo:
         Width in px and (calibrated films) mm. Plain films are insensitive to loosening: a zero width never excludes it.
     """
     img = np.asarray(radiograph.pixels, np.float64)
-    head, tip = np.asarray(screw.head, float), np.asarray(screw.tip, float)
-    length = float(np.hypot(*(tip - head)))
-    if length < 4:
-        raise ValueError(f"Screw is {length:.1f} px long; too short to measure a halo.")
-    u = (tip - head) / length
-    n = np.array([-u[1], u[0]])
+    head, tip, length, u, n = _screw_frame(screw)
     diameter = max(screw.diameter_px, 2.0)
     reach = diameter / 2 + HALO_REACH * diameter
     step = 0.25
@@ -219,12 +225,7 @@ def _normalised_side_profiles(
     resampled every 0.1 mm beyond the metal edge of the side's averaged profile (its half-height crossing) and
     normalised with that averaged profile: 0 at the bone (:data:`HALO_BONE_MM`), 1 at the metal, or at the bone's
     contrast over the film's background (5th percentile) when that is smaller; and the grid (mm)."""
-    head, tip = np.asarray(screw.head, float), np.asarray(screw.tip, float)
-    length = float(np.hypot(*(tip - head)))
-    if length < 4:
-        raise ValueError(f"Screw is {length:.1f} px long; too short to measure a halo.")
-    u = (tip - head) / length
-    n = np.array([-u[1], u[0]])
+    head, tip, length, u, n = _screw_frame(screw)
     step = 0.25
     d = np.arange(0.0, screw.diameter_px / 2 + (HALO_PROFILE_MM + 2.0) / mm_per_px, step)
     s = np.linspace(HALO_SHAFT_RANGE[0] * length, HALO_SHAFT_RANGE[1] * length, HALO_ROWS)
