@@ -28,6 +28,7 @@ __all__ = [
     "HALO_LOOSENING_MM",
     "HALO_DARKENING",
     "HALO_DARKENING_RELATIVE",
+    "HALO_TAIL_MAX",
     "CAGE_MIGRATION_MM",
     "CAGE_MIGRATION_PERCENT",
     "ImplantSettings",
@@ -103,6 +104,13 @@ HALO_SPECIFICITY = 2.0
 (:func:`_reference_darkening`): a change of the console's processing between the films darkens the band next to every
 metal edge (simulator, 1000 x 1250 px solid-fusion seed 100, 12-month AP film: all four healthy screws 0.25-0.76),
 a halo only next to the loose screws. Halos around the screws of every level at once are therefore not reported."""
+HALO_TAIL_MAX = 0.3
+"""... and on each side the darkening 3-4 mm beyond the metal edge (:attr:`fusionwatch.implants.halo.HaloChange.tail`)
+is at most this fraction of the band's darkening: a halo has an outer border. Simulator (SIM_VERSION 17, 400 x 500 px,
+AP, seeds 1-30): true halo calls at most 0.095; the one false call on solid fusion (seed 14, 12 months, a healthy S1
+screw whose edge-enhancement undershoot was 2-3x deeper on the later film and decayed only by ~5 mm) 0.12 and 0.50.
+A NaN tail (a HaloChange made without it) does not block. Limit: a halo wider than ~3 mm darkens 3-4 mm too and would
+be missed (the simulator's halos are at most 2.2 mm)."""
 HALO_BASELINE_MAX = 0.5
 """A side whose band on the baseline film stands above this (half-way to the metal) has other metal beside the screw
 (a rod, the other screw): not compared."""
@@ -128,6 +136,7 @@ class ImplantSettings:
     halo_darkening: float = HALO_DARKENING
     halo_darkening_relative: float = HALO_DARKENING_RELATIVE
     halo_specificity: float = HALO_SPECIFICITY
+    halo_tail_max: float = HALO_TAIL_MAX
     cage_migration_mm: float = CAGE_MIGRATION_MM
     cage_migration_percent: float = CAGE_MIGRATION_PERCENT
     angle_confidence_z: float = ANGLE_CONFIDENCE_Z
@@ -630,12 +639,13 @@ def check_screw_halo(
 
 def _new_halo(hc: HaloChange, s: ImplantSettings) -> bool:
     """Both sides darkened enough (absolute and relative to the baseline's band), no metal beside on the baseline,
-    and the darkening reaches beyond the 1 mm threshold."""
+    the darkening falls back outside the band (:data:`HALO_TAIL_MAX`), and it reaches beyond the 1 mm threshold."""
     return (
         all(
             math.isfinite(d) and d >= s.halo_darkening and r >= s.halo_darkening_relative and bb <= HALO_BASELINE_MAX
             for d, r, bb in zip(hc.darkening, hc.relative, hc.baseline_band, strict=True)
         )
+        and all(not t > s.halo_tail_max * d for d, t in zip(hc.darkening, hc.tail, strict=True))
         and hc.mean_width_mm > s.halo_loosening_mm
     )
 
@@ -693,6 +703,8 @@ def _halo_finding(
         "relative_threshold": s.halo_darkening_relative,
         "other_levels_darkening": round(reference, 3),
         "specificity_factor": s.halo_specificity,
+        "tail": [round(v, 3) for v in hc.tail],
+        "tail_max": s.halo_tail_max,
         "criterion": "halo",
         "method": "darkening beside the screw since the baseline film",
         "head": list(screw.head),

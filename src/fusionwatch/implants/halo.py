@@ -20,6 +20,7 @@ __all__ = [
     "HALO_MIN_CONTRAST_SD",
     "HALO_SHAFT_RANGE",
     "HALO_BAND_MM",
+    "HALO_TAIL_MM",
 ]
 
 HALO_SHAFT_RANGE = (0.3, 0.85)
@@ -195,6 +196,10 @@ class HaloChange:
         half its peak (peak within the band), outward; 0 when the side did not darken. Uncalibrated films: px.
     profiles : int
         Positions along the shaft compared (:data:`HALO_ROWS`).
+    tail : tuple[float, float]
+        Per side, the same darkening averaged over :data:`HALO_TAIL_MM` beyond the metal edge (between the band and
+        the bone reference): a halo has an outer border and leaves it near 0, a deeper edge-enhancement undershoot
+        decays slowly and still darkens it. NaN where ``darkening`` is NaN (and by default, for compatibility).
     """
 
     darkening: tuple[float, float]
@@ -202,12 +207,17 @@ class HaloChange:
     baseline_band: tuple[float, float]
     width_mm: tuple[float, float]
     profiles: int
+    tail: tuple[float, float] = (float("nan"), float("nan"))
 
     @property
     def mean_width_mm(self) -> float:
         """Mean reach of the darkening over both sides (mm; px on uncalibrated films)."""
         return float(np.mean(self.width_mm))
 
+
+HALO_TAIL_MM = (3.0, 4.0)
+"""Where :attr:`HaloChange.tail` is measured, mm beyond the metal edge: outside a halo of up to ~2.5 mm (with its
+sclerotic border), inside the bone reference :data:`HALO_BONE_MM`."""
 
 HALO_RELATIVE_FLOOR = 0.1
 """Smallest baseline band darkness (metal-over-bone contrast units) :attr:`HaloChange.relative` divides by: a band no
@@ -283,9 +293,11 @@ def halo_change(baseline: Radiograph, baseline_screw: Screw, current: Radiograph
     pb, grid = _normalised_side_profiles(np.asarray(baseline.pixels, np.float64), baseline_screw, mm_b)
     pc, _ = _normalised_side_profiles(np.asarray(current.pixels, np.float64), screw, mm_c)
     band = (grid >= HALO_BAND_MM[0]) & (grid <= HALO_BAND_MM[1])
-    dark, rel, base, width = [], [], [], []
+    tail_band = (grid >= HALO_TAIL_MM[0]) & (grid <= HALO_TAIL_MM[1])
+    dark, rel, base, width, tail = [], [], [], [], []
     for b, c in zip(pb, pc, strict=True):
         if b is None or c is None:
+            tail.append(float("nan"))
             dark.append(float("nan"))
             rel.append(float("nan"))
             base.append(float("nan"))
@@ -295,12 +307,15 @@ def halo_change(baseline: Radiograph, baseline_screw: Screw, current: Radiograph
         # beside part of the shaft on one film only (marker pins, a rod, bowel gas): a halo runs along the shaft
         diff = np.median(b - c, axis=0)  # positive: darker now
         d_band = float(np.mean(diff[band]))
+        tail.append(float(np.mean(diff[tail_band])))
         b_band = float(np.mean(np.median(b, axis=0)[band]))
         dark.append(d_band)
         base.append(b_band)
         rel.append(d_band / max(-b_band, HALO_RELATIVE_FLOOR))
         width.append(_reach(diff, grid))
-    return HaloChange((dark[0], dark[1]), (rel[0], rel[1]), (base[0], base[1]), (width[0], width[1]), HALO_ROWS)
+    return HaloChange(
+        (dark[0], dark[1]), (rel[0], rel[1]), (base[0], base[1]), (width[0], width[1]), HALO_ROWS, (tail[0], tail[1])
+    )
 
 
 def _reach(diff: np.ndarray, grid: np.ndarray) -> float:
