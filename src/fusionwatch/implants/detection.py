@@ -669,9 +669,12 @@ def _keep_by_middle(
     rods: list[Rod],
     score: Callable[[np.ndarray, np.ndarray, float, tuple[tuple[Point, Point], ...]], float],
     need: float,
+    warnings: list[str],
+    why: str,
 ) -> tuple[list[Screw], list[Rod]]:
     """The screws and rods whose ``score(centre, normal, width_px, gaps)`` over the middle of their length (20-80 %,
-    1 px steps: centre-line points (N, 2) and unit normals (N, 2)) reaches ``need``; screws shorter than 1 px go."""
+    1 px steps: centre-line points (N, 2) and unit normals (N, 2)) reaches ``need``; screws shorter than 1 px go.
+    When something is refused, a warning saying how many and ``why`` is appended to ``warnings``."""
     kept_screws = []
     for sc in screws:
         h, t = np.asarray(sc.head, float), np.asarray(sc.tip, float)
@@ -692,6 +695,9 @@ def _keep_by_middle(
         normal = np.c_[-dirs[:, 1], dirs[:, 0]]
         if score(pts[mid], normal[mid], rod.diameter_px, rod.gaps) >= need:
             kept_rods.append(rod)
+    dropped = len(screws) - len(kept_screws) + len(rods) - len(kept_rods)
+    if dropped:
+        warnings.append(f"{dropped} screw or rod candidate(s) refused: {why}.")
     return kept_screws, kept_rods
 
 
@@ -737,16 +743,14 @@ def _clipped_only(
     resid = (raw - cv2.GaussianBlur(raw, (0, 0), 1.0))[inside & (raw < clip)]
     noise = 1.4826 * float(np.median(np.abs(resid))) if resid.size else 0.0
     level = clip - max(CLIP_TOLERANCE * max(clip - bone, 1e-6), 2.0 * noise)
-    kept_screws, kept_rods = _keep_by_middle(
-        screws, rods, lambda c, n, w, g: _core_clipped_share(raw, c, n, w, level, g), CLIP_CORE_SHARE
+    return _keep_by_middle(
+        screws,
+        rods,
+        lambda c, n, w, g: _core_clipped_share(raw, c, n, w, level, g),
+        CLIP_CORE_SHARE,
+        warnings,
+        "the film clips but their core does not (dense bone, not near-opaque metal)",
     )
-    dropped = len(screws) - len(kept_screws) + len(rods) - len(kept_rods)
-    if dropped:
-        warnings.append(
-            f"{dropped} screw or rod candidate(s) refused: the film clips but their core does not (dense bone, not "
-            "near-opaque metal)."
-        )
-    return kept_screws, kept_rods
 
 
 def _local_contrast(
@@ -788,14 +792,14 @@ def _standing_out_only(
     the length); a warning when something was refused. See :data:`LOCAL_METAL_CONTRAST`."""
     background = float(np.percentile(raw, 5))
     need = LOCAL_METAL_CONTRAST * max(bone - background, 1e-6)
-    kept_screws, kept_rods = _keep_by_middle(screws, rods, lambda c, n, w, g: _local_contrast(raw, c, n, w, g), need)
-    dropped = len(screws) - len(kept_screws) + len(rods) - len(kept_rods)
-    if dropped:
-        warnings.append(
-            f"{dropped} screw or rod candidate(s) refused: no metal gap, no clipping, and they do not stand out of the "
-            "bone beside them (dense bone, not metal)."
-        )
-    return kept_screws, kept_rods
+    return _keep_by_middle(
+        screws,
+        rods,
+        lambda c, n, w, g: _local_contrast(raw, c, n, w, g),
+        need,
+        warnings,
+        "no metal gap, no clipping, and they do not stand out of the bone beside them (dense bone, not metal)",
+    )
 
 
 def _fill_by_fit(
