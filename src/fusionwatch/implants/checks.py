@@ -312,14 +312,11 @@ def screw_endplate_angle_deg(screw: Screw, landmarks: Landmarks, spacing: Spacin
 
 
 def _match(baseline: Implants, current: Implants, b_lm: Landmarks, c_lm: Landmarks) -> list[tuple[Screw, Screw]]:
-    """Pair screws of the same level, nearest head in the frame of their own vertebra's superior endplate."""
+    """Pair screws of the same level, nearest head in the frame of their own vertebra's superior endplate (in
+    endplate lengths, :func:`_endplate_frame_ends`)."""
 
     def local(s: Screw, lm: Landmarks) -> np.ndarray:
-        a, p = (np.asarray(q, float) for q in _endplate(lm, s.level))  # type: ignore[arg-type]
-        ex = (p - a) / np.hypot(*(p - a))
-        ey = np.array([-ex[1], ex[0]])
-        q = np.asarray(s.head, float) - a
-        return np.array([q @ ex, q @ ey]) / np.hypot(*(p - a))
+        return _endplate_frame_ends(s, None, lm)[0]
 
     pairs, used = [], set()
     for sb in baseline.screws:
@@ -685,8 +682,8 @@ def _halo_finding(
     hc: HaloChange,
     s: ImplantSettings,
     films: tuple[str, str],
-    reference: float = 0.0,
-    name: str | None = None,
+    reference: float,
+    name: str,
 ) -> Finding:
     lv = screw.level.value if screw.level else "unknown level"
     width = hc.mean_width_mm
@@ -714,7 +711,7 @@ def _halo_finding(
     return Finding(
         "screw_loosening_suspected",
         Severity.WATCH,
-        f"{name or lv + ' screw'}: a radiolucent halo formed since the baseline film, reaching {width:.1f} mm "
+        f"{name}: a radiolucent halo formed since the baseline film, reaching {width:.1f} mm "
         f"beyond the metal on both sides (threshold {s.halo_loosening_mm} mm). Suspected, not proven: plain films "
         "are insensitive to loosening; CT is more sensitive.",
         evidence,
