@@ -85,3 +85,64 @@ def test_bad_yaml_raises(tmp_path: Path) -> None:
     f.write_text("visits: [\n")
     with pytest.raises(ProtocolError, match="not valid YAML"):
         load_protocol(f)
+
+
+def _restr(d: dict, phase_id: str) -> list:
+    return next(p for p in d["restriction_phases"] if p["id"] == phase_id)["restrictions"]
+
+
+def test_default_marks_return_to_activity_as_on_track_only() -> None:
+    """The shipped lines that would over-reassure a patient whose fusion is in doubt are gated."""
+    p = default_protocol()
+    maintenance = p.restriction_phase(400)
+    gated = [r for r in maintenance.restrictions if r.only_if == "fusion_on_track"]
+    assert any("normal activities" in r.patient for r in gated)
+    assert not any("normal activit" in r.patient for r in maintenance.restrictions if r.only_if is None)
+    assert p.therapy_phase(400).only_if == "fusion_on_track"
+    c = p.fusion_concern
+    assert c is not None and {"pseudarthrosis_suspected", "delayed_union_suspected",
+                              "insufficient_evidence"} <= set(c.statuses)
+    assert {"screw_loosening", "rod_fracture", "cage_subsidence"} <= set(c.findings)
+    assert any("which activities are safe" in r.patient for r in c.restrictions)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: _restr(d, "maintenance")[0].__setitem__("only_iff", "fusion_on_track"),
+         r"restriction_phases\[3\] \(id 'maintenance'\)\.restrictions\[0\]: unknown field 'only_iff'"),
+        (lambda d: d["visits"][0].__setitem__("dya", 3), r"visits\[0\] \(id 'wound-check'\): unknown field 'dya'"),
+        (lambda d: d.__setitem__("fusion_concerns", {}), r"top level: unknown field 'fusion_concerns'"),
+        (lambda d: _restr(d, "maintenance")[0].__setitem__("only_if", "fused"),
+         r"field 'only_if' must be one of fusion_on_track, got 'fused'"),
+        (lambda d: d["fusion_concern"]["statuses"].remove("pseudarthrosis_suspected"),
+         r"fusion_concern: field 'statuses' must list every status that is not on track; missing "
+         r"pseudarthrosis_suspected"),
+        (lambda d: d["fusion_concern"]["statuses"].append("on_track"), r"unknown status 'on_track' in 'statuses'"),
+        (lambda d: d["fusion_concern"]["findings"].append("Screw Loosening"), r"finding kind 'Screw Loosening'"),
+        (lambda d: d["fusion_concern"].__setitem__("min_severity", "high"), r"'min_severity' must be one of"),
+        (lambda d: d["fusion_concern"]["restrictions"][0].__setitem__("only_if", "fusion_on_track"),
+         r"fusion_concern\.restrictions\[0\]: field 'only_if' cannot be used"),
+        (lambda d: d["fusion_concern"].__setitem__("say", "x"), r"fusion_concern: unknown field 'say'"),
+        (lambda d: d.pop("fusion_concern"),
+         r"restriction_phases \(id 'bone-maturing'\): uses 'only_if: fusion_on_track' but the protocol has no "
+         r"'fusion_concern' section"),
+    ],
+)
+def test_invalid_fusion_gating_raises(mutate, message: str) -> None:
+    d = copy.deepcopy(_data())
+    mutate(d)
+    with pytest.raises(ProtocolError, match=message):
+        parse_protocol(d)
+
+
+def test_protocol_without_gating_needs_no_concern_section() -> None:
+    d = copy.deepcopy(_data())
+    d.pop("fusion_concern")
+    for ph in d["restriction_phases"]:
+        for r in ph["restrictions"]:
+            r.pop("only_if", None)
+    for t in d["therapy_phases"]:
+        t.pop("only_if", None)
+    p = parse_protocol(d)
+    assert p.fusion_concern is None

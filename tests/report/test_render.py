@@ -156,12 +156,12 @@ def test_write_reports_pdfs(patient: ReportData, tmp_path: Path) -> None:
 
 
 def test_caution_when_union_in_doubt(tmp_path: Path) -> None:
-    """Suspected pseudarthrosis (no reader status): the generic phase advice is preceded by a caution."""
+    """Suspected pseudarthrosis (no reader status): the protocol's fusion-concern lines come first."""
     d = make_patient(tmp_path, status=FusionStatus.PSEUDARTHROSIS_SUSPECTED)
     d = ReportData(**{**d.__dict__, "visits": d.visits[:3] + (
         d.visits[3].__class__(**{**d.visits[3].__dict__, "reader_status": None}),)})
     t = patient_text(d)
-    assert t.do_now[0].startswith("Until your surgeon has checked these X-rays")
+    assert t.do_now[0] == "Your surgeon will tell you which activities are safe for you now."
     assert any("CT scan" in s for s in t.xray_now)
 
 
@@ -225,4 +225,4 @@ def test_one_plain_sentence_per_kind_of_hardware_change(patient: ReportData) -> 
     visit = dataclasses.replace(patient.visit, findings=(*patient.visit.findings, *loose))
     visits = tuple(visit if i == patient.current else v for i, v in enumerate(patient.visits))
     text = patient_text(dataclasses.replace(patient, visits=visits)).all_text()
-    assert text.count(FINDING_PLAIN["screw_loosening_suspected"]) == 1
+    assert text.count(FINDING_PLAIN["screw_loosening"]) == 1

@@ -1,5 +1,6 @@
 """Recovery care: the editable care protocol, the per-patient schedule (.ics), PROM scoring and red-flag triage."""
 
+from fusionwatch.care.advice import CareAdvice, care_advice
 from fusionwatch.care.proms import (
     NRS_MCID,
     ODI_MAX_MISSING,
@@ -18,6 +19,7 @@ from fusionwatch.care.schedule import ItemStatus, Schedule, ScheduleItem, build_
 from fusionwatch.care.triage import RULES, Symptom, TriageResult, Urgency, parse_symptoms, triage
 
 __all__ = [
+    "CareAdvice",
     "DEFAULT_PROTOCOL_PATH",
     "ItemStatus",
     "NRS_MCID",
@@ -35,6 +37,7 @@ __all__ = [
     "TriageResult",
     "Urgency",
     "build_schedule",
+    "care_advice",
     "check_nrs",
     "compare_proms",
     "default_protocol",

@@ -5,10 +5,17 @@ replaces with its own file. :func:`load_protocol` validates a file and raises :c
 the field, the value found and what was expected.
 
 Days are counted from the day of surgery (day 0); a phase covers ``from_day <= day < to_day`` (``to_day=None``: open).
+
+Advice tied to the fusion status: a restriction, therapy phase or medication note marked ``only_if: fusion_on_track``
+applies only while the follow-up status is on track (or the fusion criteria are met) and no concerning finding is
+present; otherwise the ``fusion_concern`` section says what to tell the patient instead (see
+:mod:`fusionwatch.care.advice`). Unknown field names are refused, naming the field, so that a typo such as ``only_iff``
+cannot silently show a line to everyone.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -17,6 +24,7 @@ from typing import Any
 import yaml
 
 from fusionwatch.errors import InputError
+from fusionwatch.records import FusionStatus, Severity
 
 __all__ = [
     "SCHEMA",
@@ -29,6 +37,9 @@ __all__ = [
     "RestrictionPhase",
     "TherapyPhase",
     "MedicationNote",
+    "FusionConcern",
+    "ONLY_IF_CONDITIONS",
+    "NOT_ASSESSED",
     "Protocol",
     "load_protocol",
     "parse_protocol",
@@ -39,6 +50,27 @@ SCHEMA = "fusionwatch.care.protocol/1"
 DEFAULT_PROTOCOL_PATH = Path(str(resources.files("fusionwatch.care") / "default_protocol.yaml"))
 IMAGING_VIEWS = ("lateral", "ap", "flexion", "extension")
 _MAX_DAY = 30 * 366
+ONLY_IF_CONDITIONS = ("fusion_on_track",)
+"""Values allowed in ``only_if``. ``fusion_on_track``: the follow-up status is ``on_track`` or ``fused_criteria_met``
+(a reader's status replaces the automatic one) and no finding listed in ``fusion_concern.findings`` is present."""
+NOT_ASSESSED = "not_assessed"
+"""Pseudo-status for ``fusion_concern.statuses``: no fusion status for the visit (e.g. no films were judged)."""
+_ON_TRACK_STATUSES = (FusionStatus.ON_TRACK.value, FusionStatus.FUSED_CRITERIA_MET.value)
+_CONCERN_STATUSES = tuple(s.value for s in FusionStatus if s.value not in _ON_TRACK_STATUSES)
+_FINDING_KIND = re.compile(r"^[a-z][a-z0-9_]*$")
+
+# Field names each kind of entry may carry; anything else is refused with its name (a typo must not pass silently).
+_FIELDS = {
+    "top level": {"schema", "name", "is_example", "source", "visits", "restriction_phases", "therapy_phases",
+                  "medication_notes", "fusion_concern"},
+    "visit": {"id", "label", "patient_label", "day", "window", "imaging", "conditional_imaging"},
+    "conditional_imaging": {"views", "when"},
+    "restriction_phase": {"id", "label", "from_day", "to_day", "restrictions"},
+    "restriction": {"topic", "clinician", "patient", "only_if"},
+    "therapy_phase": {"id", "label", "from_day", "to_day", "goals", "example_exercises", "only_if"},
+    "medication_note": {"id", "from_day", "to_day", "clinician", "patient", "only_if"},
+    "fusion_concern": {"statuses", "findings", "min_severity", "restrictions", "therapy_goals"},
+}
 
 
 class ProtocolError(InputError):
@@ -66,9 +98,13 @@ class VisitSpec:
 
 @dataclass(frozen=True, slots=True)
 class Restriction:
+    """One line of advice, in clinician and patient words. ``only_if``: a condition from :data:`ONLY_IF_CONDITIONS`
+    (``None``: always applies in its phase)."""
+
     topic: str
     clinician: str
     patient: str
+    only_if: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +127,7 @@ class TherapyPhase:
     to_day: int | None
     goals: tuple[str, ...]
     example_exercises: tuple[str, ...]
+    only_if: str | None = None
 
     def covers(self, day: int) -> bool:
         return self.from_day <= day and (self.to_day is None or day < self.to_day)
@@ -103,9 +140,37 @@ class MedicationNote:
     to_day: int | None
     clinician: str
     patient: str
+    only_if: str | None = None
 
     def covers(self, day: int) -> bool:
         return self.from_day <= day and (self.to_day is None or day < self.to_day)
+
+
+@dataclass(frozen=True, slots=True)
+class FusionConcern:
+    """What to say instead of the ``only_if: fusion_on_track`` lines when fusion is not known to be on track.
+
+    ``statuses``: fusion statuses (values of :class:`fusionwatch.records.FusionStatus`, plus :data:`NOT_ASSESSED`)
+    for which these lines are shown; every status other than on track / fused criteria met must be listed.
+    ``findings``: finding kinds (a finding counts when its kind equals an entry or starts with ``entry + "_"``, so
+    ``screw_loosening`` covers ``screw_loosening_suspected``) of at least ``min_severity`` that put the on-track lines
+    on hold whatever the status.
+    """
+
+    statuses: tuple[str, ...]
+    findings: tuple[str, ...]
+    min_severity: Severity
+    restrictions: tuple[Restriction, ...]
+    therapy_goals: tuple[str, ...] = ()
+
+    def matching_findings(self, kinds_and_severities: Any) -> tuple[str, ...]:
+        """The finding kinds among ``(kind, severity)`` pairs that put the on-track lines on hold (in input order)."""
+        out: list[str] = []
+        for kind, severity in kinds_and_severities:
+            sev = severity if isinstance(severity, Severity) else Severity(severity)
+            if sev.rank >= self.min_severity.rank and any(kind == k or kind.startswith(k + "_") for k in self.findings):
+                out.append(kind)
+        return tuple(dict.fromkeys(out))
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +184,7 @@ class Protocol:
     restriction_phases: tuple[RestrictionPhase, ...]
     therapy_phases: tuple[TherapyPhase, ...]
     medication_notes: tuple[MedicationNote, ...]
+    fusion_concern: FusionConcern | None = None
 
     def restriction_phase(self, day: int) -> RestrictionPhase | None:
         """The restriction phase covering ``day`` after surgery, or ``None`` (before surgery / gap in the file)."""
@@ -139,6 +205,80 @@ def _where(section: str, index: int | None, entry: Any) -> str:
         return section
     ident = entry.get("id") if isinstance(entry, dict) else None
     return f"{section}[{index}]" + (f" (id {ident!r})" if ident else "")
+
+
+def _known_fields(entry: dict[str, Any], kind: str, where: str) -> None:
+    allowed = _FIELDS[kind]
+    for key in entry:
+        if key not in allowed:
+            raise ProtocolError(
+                f"Protocol {where}: unknown field {key!r}; a {kind.replace('_', ' ')} may have "
+                f"{', '.join(sorted(allowed))}."
+            )
+
+
+def _only_if(entry: dict[str, Any], where: str) -> str | None:
+    value = entry.get("only_if")
+    if value is None:
+        return None
+    if value not in ONLY_IF_CONDITIONS:
+        raise ProtocolError(
+            f"Protocol {where}: field 'only_if' must be one of {', '.join(ONLY_IF_CONDITIONS)}, got {value!r}."
+        )
+    return value
+
+
+def _restriction(r: dict[str, Any], where: str) -> Restriction:
+    _known_fields(r, "restriction", where)
+    return Restriction(_text(r, "topic", where), _text(r, "clinician", where), _text(r, "patient", where),
+                       _only_if(r, where))
+
+
+def _fusion_concern(data: dict[str, Any]) -> FusionConcern | None:
+    e = data.get("fusion_concern")
+    if e is None:
+        return None
+    w = "fusion_concern"
+    if not isinstance(e, dict):
+        raise ProtocolError(f"Protocol {w}: expected a mapping of fields, got {e!r}.")
+    _known_fields(e, "fusion_concern", w)
+    allowed = (*_CONCERN_STATUSES, NOT_ASSESSED)
+    statuses = _texts(e, "statuses", w)
+    for st in statuses:
+        if st not in allowed:
+            hint = " (on track: the on-track lines apply)" if st in _ON_TRACK_STATUSES else ""
+            raise ProtocolError(
+                f"Protocol {w}: unknown status {st!r} in 'statuses'{hint}; expected some of {', '.join(allowed)}."
+            )
+    missing = [st for st in _CONCERN_STATUSES if st not in statuses]
+    if missing:
+        raise ProtocolError(
+            f"Protocol {w}: field 'statuses' must list every status that is not on track; missing "
+            f"{', '.join(missing)} (a patient with that status would otherwise get no advice in place of the "
+            "on-track lines)."
+        )
+    findings = _texts(e, "findings", w)
+    for k in findings:
+        if not _FINDING_KIND.match(k):
+            raise ProtocolError(
+                f"Protocol {w}: finding kind {k!r} in 'findings' must be a lower-case id such as 'screw_loosening'."
+            )
+    sev_raw = e.get("min_severity", Severity.WATCH.value)
+    try:
+        min_sev = Severity(sev_raw)
+    except ValueError:
+        raise ProtocolError(
+            f"Protocol {w}: field 'min_severity' must be one of {', '.join(s.value for s in Severity)}, "
+            f"got {sev_raw!r}."
+        ) from None
+    items = []
+    for j, r in enumerate(_entries(e, "restrictions", required=True)):
+        rw = f"{w}.restrictions[{j}]"
+        item = _restriction(r, rw)
+        if item.only_if is not None:
+            raise ProtocolError(f"Protocol {rw}: field 'only_if' cannot be used inside 'fusion_concern'.")
+        items.append(item)
+    return FusionConcern(tuple(statuses), tuple(findings), min_sev, tuple(items), _texts(e, "therapy_goals", w))
 
 
 def _req(entry: dict[str, Any], key: str, where: str) -> Any:
@@ -237,6 +377,7 @@ def parse_protocol(data: Any) -> Protocol:
     """
     if not isinstance(data, dict):
         raise ProtocolError(f"Protocol: expected a mapping at the top level, got {type(data).__name__}.")
+    _known_fields(data, "top level", "top level")
     if data.get("schema") != SCHEMA:
         raise ProtocolError(f"Protocol: field 'schema' must be {SCHEMA!r}, got {data.get('schema')!r}.")
     name = _text(data, "name", "top level")
@@ -247,6 +388,7 @@ def parse_protocol(data: Any) -> Protocol:
     visits: list[VisitSpec] = []
     for i, e in enumerate(_entries(data, "visits", required=True)):
         w = _where("visits", i, e)
+        _known_fields(e, "visit", w)
         day = _day(_req(e, "day", w), w, "day")
         window = _req(e, "window", w)
         if not (isinstance(window, list) and len(window) == 2):
@@ -259,6 +401,7 @@ def parse_protocol(data: Any) -> Protocol:
             cw = f"{w}.conditional_imaging[{j}]"
             if not isinstance(c, dict):
                 raise ProtocolError(f"Protocol {cw}: expected a mapping with 'views' and 'when', got {c!r}.")
+            _known_fields(c, "conditional_imaging", cw)
             cond.append(ConditionalImaging(_views(_req(c, "views", cw), cw, "views"), _text(c, "when", cw)))
         label = _text(e, "label", w)
         visits.append(
@@ -284,11 +427,10 @@ def parse_protocol(data: Any) -> Protocol:
     phases: list[RestrictionPhase] = []
     for i, e in enumerate(_entries(data, "restriction_phases", required=True)):
         w = _where("restriction_phases", i, e)
+        _known_fields(e, "restriction_phase", w)
         start, end = _span(e, w)
-        items = []
-        for j, r in enumerate(_entries(e, "restrictions", required=True)):
-            rw = f"{w}.restrictions[{j}]"
-            items.append(Restriction(_text(r, "topic", rw), _text(r, "clinician", rw), _text(r, "patient", rw)))
+        items = [_restriction(r, f"{w}.restrictions[{j}]") for j, r in enumerate(_entries(e, "restrictions",
+                                                                                            required=True))]
         phases.append(RestrictionPhase(_text(e, "id", w), _text(e, "label", w), start, end, tuple(items)))
     _unique_ids(phases, "restriction_phases")
     _no_overlap(phases, "restriction_phases")
@@ -296,11 +438,12 @@ def parse_protocol(data: Any) -> Protocol:
     therapy: list[TherapyPhase] = []
     for i, e in enumerate(_entries(data, "therapy_phases", required=False)):
         w = _where("therapy_phases", i, e)
+        _known_fields(e, "therapy_phase", w)
         start, end = _span(e, w)
         therapy.append(
             TherapyPhase(
                 _text(e, "id", w), _text(e, "label", w), start, end, _texts(e, "goals", w),
-                _texts(e, "example_exercises", w),
+                _texts(e, "example_exercises", w), _only_if(e, w),
             )
         )
     _unique_ids(therapy, "therapy_phases")
@@ -309,9 +452,22 @@ def parse_protocol(data: Any) -> Protocol:
     meds: list[MedicationNote] = []
     for i, e in enumerate(_entries(data, "medication_notes", required=False)):
         w = _where("medication_notes", i, e)
+        _known_fields(e, "medication_note", w)
         start, end = _span(e, w)
-        meds.append(MedicationNote(_text(e, "id", w), start, end, _text(e, "clinician", w), _text(e, "patient", w)))
+        meds.append(MedicationNote(_text(e, "id", w), start, end, _text(e, "clinician", w), _text(e, "patient", w),
+                                   _only_if(e, w)))
     _unique_ids(meds, "medication_notes")
+
+    concern = _fusion_concern(data)
+    if concern is None:
+        gated = [f"restriction_phases (id {p.id!r})" for p in phases if any(r.only_if for r in p.restrictions)]
+        gated += [f"therapy_phases (id {t.id!r})" for t in therapy if t.only_if]
+        gated += [f"medication_notes (id {m.id!r})" for m in meds if m.only_if]
+        if gated:
+            raise ProtocolError(
+                f"Protocol {gated[0]}: uses 'only_if: fusion_on_track' but the protocol has no 'fusion_concern' "
+                "section saying what to tell the patient instead when fusion is not on track."
+            )
 
     return Protocol(
         name=name,
@@ -321,6 +477,7 @@ def parse_protocol(data: Any) -> Protocol:
         restriction_phases=tuple(sorted(phases, key=lambda p: p.from_day)),
         therapy_phases=tuple(sorted(therapy, key=lambda p: p.from_day)),
         medication_notes=tuple(meds),
+        fusion_concern=concern,
     )
 
 

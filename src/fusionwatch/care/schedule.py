@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from enum import Enum
 
+from fusionwatch.care.advice import CareAdvice, care_advice
 from fusionwatch.care.protocol import (
     MedicationNote,
     Protocol,
@@ -106,6 +107,15 @@ class Schedule:
     @property
     def medication_notes(self) -> tuple[MedicationNote, ...]:
         return self.protocol.medication_notes_on(self.day) if self.day >= 0 else ()
+
+    def advice(self, fusion_status: object = None, findings: Iterable[object] = ()) -> CareAdvice:
+        """The advice for ``today`` tied to the fusion status and findings of the latest films
+        (:func:`fusionwatch.care.advice.care_advice`; ``None`` status = not assessed).
+
+        Prefer this to :attr:`restriction_phase` for anything a patient reads: the phase lists every line, including
+        those meant only for a patient whose fusion is on track.
+        """
+        return care_advice(self.protocol, self.day, fusion_status=fusion_status, findings=findings)  # type: ignore[arg-type]
 
     @property
     def overdue(self) -> tuple[ScheduleItem, ...]:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from fusionwatch.care.advice import CareAdvice
 from fusionwatch.care.proms import PromChange, PromRecord, compare_proms
 from fusionwatch.care.schedule import Schedule, build_schedule
 from fusionwatch.care.triage import TriageResult
@@ -71,6 +72,16 @@ class VisitView:
     def calibrated(self) -> bool:
         """True when at least one length on this visit is in millimetres."""
         return any(m.unit is Unit.MM and m.value is not None for m in self.measurements)
+
+    @property
+    def effective_status(self) -> FusionStatus | None:
+        """The status to act on: the reader's when entered (and a known status), else the automatic one."""
+        if self.reader_status is not None:
+            try:
+                return FusionStatus(self.reader_status.value)
+            except ValueError:
+                pass
+        return self.fusion_status
 
     @property
     def hardware_findings(self) -> tuple[Finding, ...]:
@@ -140,6 +151,25 @@ class ReportData:
     def prom_change(self) -> PromChange | None:
         pre, post = self.pre_op_prom, self.latest_prom
         return compare_proms(pre, post) if pre and post else None
+
+    @property
+    def care_advice(self) -> CareAdvice | None:
+        """Restrictions, therapy and medication advice for the schedule's day, tied to this visit's fusion status
+        (the reader's when entered) and findings (:func:`fusionwatch.care.advice.care_advice`); ``None`` without a
+        schedule."""
+        if self.schedule is None:
+            return None
+        v = self.status_visit
+        return self.schedule.advice(v.effective_status, v.findings)
+
+    @property
+    def status_visit(self) -> VisitView:
+        """The visit whose fusion status and findings the care advice follows: the current visit when it had films
+        or a status, else the latest earlier one that did (a PROM- or symptom-only contact has no films)."""
+        for v in reversed(self.visits[: self.current + 1]):
+            if v.film_id is not None or v.effective_status is not None:
+                return v
+        return self.visit
 
     @property
     def highest_finding_severity(self) -> Severity | None:

@@ -14,7 +14,18 @@ from fusionwatch.care.triage import ACTION_TEXT, RULES, TriageResult, Urgency
 from fusionwatch.records import FusionStatus, Severity
 from fusionwatch.report.model import ReportData
 
-__all__ = ["display_name", "CARE_TEAM_SENTENCE", "PatientText", "patient_text", "FINDING_PLAIN"]
+__all__ = [
+    "display_name", "CARE_TEAM_SENTENCE", "SAFE_ACTIVITY_SENTENCE", "SOONER_SENTENCE", "HARDWARE_KINDS", "PatientText",
+    "patient_text", "FINDING_PLAIN",
+]
+
+SAFE_ACTIVITY_SENTENCE = "Your surgeon will tell you which activities are safe for you now."
+"""Said whenever fusion is not known to be on track and the protocol has no ``fusion_concern`` lines of its own."""
+
+SOONER_SENTENCE = (
+    "Your surgeon may want to see you sooner to talk about these X-rays. If you have not heard from the office, "
+    "please call them."
+)
 
 CARE_TEAM_SENTENCE = (
     "Your care team's instructions take precedence over this report. If anything here is different from what they "
@@ -23,22 +34,44 @@ CARE_TEAM_SENTENCE = (
 
 FINDING_PLAIN: dict[str, str] = {
     "cage_subsidence": "The spacer placed between the two bones has settled a little into the bone.",
+    "fused_disc_height_loss": "The space between the two bones that are being joined has become a little lower.",
     "cage_migration": "The spacer placed between the two bones may have moved a little.",
-    "screw_loosening_suspected": (
-        "A screw may have loosened a little in the bone. X-rays cannot show this for certain; your surgeon will look "
-        "at it with you."
-    ),
+    "screw_loosening": "A screw may have loosened a little in the bone. X-rays cannot show this for certain.",
     "screw_breakage": "One of the screws may be broken.",
     "screw_fracture": "One of the screws may be broken.",
-    "rod_fracture": "One of the metal rods may be broken.",
+    "rod_fracture": "One of the metal rods may be broken or may have come apart.",
+    "rod_discontinuity": "One of the metal rods may be broken or may have come apart.",
     "rod_disconnection": "One of the metal rods may have come loose from a screw.",
     "adjacent_segment_degeneration": "The disc just above the fused level shows some wear.",
+    "adjacent_segment_disc_height_loss": "The disc just above the fused level has become a little thinner.",
     "adjacent_disc_height_loss": "The disc just above the fused level has become a little thinner.",
+    "adjacent_segment_listhesis": "The bone just above the fused level has shifted a little.",
     "adjacent_listhesis": "The bone just above the fused level has shifted a little.",
     "new_listhesis": "The bone just above the fused level has shifted a little.",
+    "adjacent_segment_flexion_kyphosis": "The level just above the fused level bends more than usual.",
+    "loss_of_segmental_lordosis": "The curve of your lower back at the fused level has changed a little.",
     "lordosis_loss": "The curve of your lower back at the fused level has changed a little.",
     "pi_ll_mismatch": "The overall curve of your lower back is different from what fits your pelvis.",
+    "instability": "The bending X-rays show more movement than expected between two bones.",
+    "motion_indeterminate": "The bending X-rays cannot show clearly if the two bones still move.",
 }
+"""One plain sentence per kind of finding. A finding's kind matches a key when it equals the key or starts with the
+key followed by ``_`` (``screw_loosening`` covers ``screw_loosening_suspected``; ``instability`` covers
+``instability_L5_S1``). No sentence names the surgeon: one closing sentence does that."""
+
+HARDWARE_KINDS: tuple[str, ...] = (
+    "cage_subsidence", "fused_disc_height_loss", "cage_migration", "screw_loosening", "screw_breakage",
+    "screw_fracture", "rod_fracture", "rod_discontinuity", "rod_disconnection",
+)
+"""Finding kinds (by the same prefix rule) about the screws, rods and spacer: with none of them the patient is told
+that the computer check of the hardware found no change."""
+
+
+def _match(kind: str, keys: object) -> str | None:
+    """The key of ``keys`` that ``kind`` equals or starts with (followed by ``_``); the longest wins."""
+    hits = [k for k in keys if kind == k or kind.startswith(k + "_")]  # type: ignore[attr-defined]
+    return max(hits, key=len) if hits else None
+
 
 _STATUS_PLAIN: dict[FusionStatus, str] = {
     FusionStatus.ON_TRACK: "Healing looks on track for this stage.",
@@ -51,7 +84,7 @@ _STATUS_PLAIN: dict[FusionStatus, str] = {
         "want more X-rays or other tests."
     ),
     FusionStatus.PSEUDARTHROSIS_SUSPECTED: (
-        "The X-rays do not yet show the bones joined, and by this time they usually are. Your surgeon may suggest a CT "
+        "The X-rays do not yet show the two bones joined. By this time they usually are. Your surgeon may suggest a CT "
         "scan (a more detailed kind of X-ray) to check."
     ),
     FusionStatus.INSUFFICIENT_EVIDENCE: (
@@ -78,6 +111,8 @@ class PatientText:
     pain_and_function: tuple[str, ...]
     care_team: str = CARE_TEAM_SENTENCE
     example_protocol: bool = False
+    appointment_note: tuple[str, ...] = ()
+    """Said under the appointments when fusion is not known to be on track (the next planned visit may be far off)."""
 
     def all_text(self) -> str:
         """Every sentence in reading order (for checks such as reading level and "no mm")."""
@@ -85,6 +120,7 @@ class PatientText:
         parts += [*self.xray_now, *self.healing_vs_expected, *self.do_now, *self.avoid_now, *self.exercises]
         parts += [*self.medicines, *self.pain_and_function]
         parts += [f"{d}: {w}" for d, w in self.appointments]
+        parts += [*self.appointment_note]
         parts += [f"{s}. {a}" for s, a in self.warning_signs]
         parts.append(self.care_team)
         return "\n".join(parts)
@@ -128,9 +164,17 @@ def patient_text(data: ReportData) -> PatientText:
             pass
     if days is not None and days >= 0:
         xray.insert(0, f"These X-rays were taken {_weeks_text(days)} after your surgery.")
-    serious = [f for f in v.hardware_findings if f.severity.rank >= Severity.WATCH.rank and f.kind in FINDING_PLAIN]
-    other = [f for f in v.hardware_findings if f.severity.rank >= Severity.ACTION.rank and f.kind not in FINDING_PLAIN]
-    if not serious and not other:
+    if status is not None:
+        text = _STATUS_PLAIN[status]
+        if v.reader_status is not None and status is FusionStatus.FUSED_CRITERIA_MET:
+            text = text.replace(" Your surgeon will confirm this.", "")  # the reader's status is that confirmation
+        xray.append(text)
+    shown = [f for f in v.hardware_findings if f.severity.rank >= Severity.WATCH.rank]
+    plain = [(f, _match(f.kind, FINDING_PLAIN)) for f in shown]
+    serious = [f for f, key in plain if key is not None]
+    other = [f for f, key in plain if key is None and f.severity.rank >= Severity.ACTION.rank]
+    hardware = [f for f in serious if _match(f.kind, HARDWARE_KINDS)]
+    if not hardware and not other:
         implants = data.surgery.implants if data.surgery else ("pedicle_screws", "rods")
         parts = [w for k, w in (("pedicle_screws", "screws"), ("rods", "rods"), ("interbody_cage", "spacer"))
                  if k in implants]
@@ -140,16 +184,17 @@ def patient_text(data: ReportData) -> PatientText:
             things = ", ".join(parts[:-1]) + " and " + parts[-1]
         else:
             things = parts[0] if parts else "metal parts"
-        xray.append(f"The computer check of the {things} found no change since your earlier X-rays. "
-                    "Your surgeon will look at them too.")
-    for sentence in dict.fromkeys(FINDING_PLAIN[f.kind] for f in serious):  # one sentence per kind of change
+        xray.append(f"The computer check found no change in the {things} since your earlier X-rays.")
+    for sentence in dict.fromkeys(FINDING_PLAIN[key] for f, key in plain if key is not None):  # one per kind
         xray.append(sentence)
     if other:
-        xray.append("The X-rays show another change that your surgeon will explain to you.")
+        xray.append("The X-rays also show another change.")
     if serious or other:
         xray.append("Your surgeon will talk with you about what this means and if anything needs to change.")
-    if status is not None:
-        xray.append(_STATUS_PLAIN[status])
+    elif v.reader_status is None and status not in (
+        FusionStatus.PSEUDARTHROSIS_SUSPECTED, FusionStatus.DELAYED_UNION_SUSPECTED, FusionStatus.INSUFFICIENT_EVIDENCE
+    ):
+        xray.append("Your surgeon will look at the X-rays too.")
 
     healing: list[str] = []
     if days is not None:
@@ -168,12 +213,19 @@ def patient_text(data: ReportData) -> PatientText:
                 "By about 6 months, many people show new bone joining the two bones. Healing can keep going until "
                 "about 1 year after surgery."
             )
+        elif status is FusionStatus.PSEUDARTHROSIS_SUSPECTED:
+            # the status sentence already says that the bones are usually joined by now: no second time
+            healing.append("Sometimes the bones take longer to join, or do not join fully. Your surgeon will look "
+                           "for the reason and talk with you about the next steps.")
+        elif status is FusionStatus.FUSED_CRITERIA_MET:
+            healing.append("By 1 year, the two bones are usually joined.")
         else:
             healing.append("By 1 year, the two bones are usually joined.")
-            if status not in (FusionStatus.PSEUDARTHROSIS_SUSPECTED, FusionStatus.INSUFFICIENT_EVIDENCE):
+            if status is not FusionStatus.INSUFFICIENT_EVIDENCE:  # that status sentence already asks for more
                 healing.append("If X-rays cannot show this clearly, your surgeon may ask for bending X-rays or a CT "
                                "scan (a more detailed kind of X-ray).")
 
+    concern = False
     do_now: list[str] = []
     avoid: list[str] = []
     exercises: list[str] = []
@@ -183,17 +235,16 @@ def patient_text(data: ReportData) -> PatientText:
     s = data.schedule
     if s is not None:
         example = s.protocol.is_example
-        phase = s.restriction_phase
-        if phase is not None:
-            for r in phase.restrictions:
-                (avoid if r.patient.lower().startswith(("do not", "avoid", "never")) else do_now).append(r.patient)
-        if status in (FusionStatus.DELAYED_UNION_SUSPECTED, FusionStatus.PSEUDARTHROSIS_SUSPECTED) or serious:
-            do_now.insert(0, "Until your surgeon has checked these X-rays with you, ask before you lift heavy things "
-                             "or play sports.")
-        tp = s.therapy_phase
-        if tp is not None:
-            exercises = [*tp.goals, *(f"Example exercise: {e}" for e in tp.example_exercises)]
-        meds = [n.patient for n in s.medication_notes]
+        advice = data.care_advice
+        assert advice is not None  # a schedule gives advice
+        for r in advice.restrictions:
+            (avoid if r.patient.lower().startswith(("do not", "avoid", "never")) else do_now).append(r.patient)
+        if not advice.fusion_on_track and not advice.concern_shown:
+            # a protocol without a fusion_concern section: still never leave the patient without this
+            do_now.insert(0, SAFE_ACTIVITY_SENTENCE)
+        exercises = [*advice.therapy_goals, *(f"Example exercise: {e}" for e in advice.example_exercises)]
+        meds = [n.patient for n in advice.medication_notes]
+        concern = not advice.fusion_on_track
         todo = list(s.next_items)  # a missed visit (a later one is done) is not put to the patient again
         for item in sorted(todo, key=lambda i: (i.status is not ItemStatus.OVERDUE, i.due_date))[:4]:
             if item.status is ItemStatus.OVERDUE:
@@ -248,6 +299,7 @@ def patient_text(data: ReportData) -> PatientText:
         exercises=tuple(exercises),
         medicines=tuple(meds),
         appointments=tuple(appts),
+        appointment_note=(SOONER_SENTENCE,) if concern else (),
         warning_signs=tuple((t, a) for t, a, _ in signs),
         pain_and_function=tuple(pain),
         example_protocol=example,

@@ -1,0 +1,131 @@
+"""The advice that applies to one patient on one day, tied to the fusion status and findings of the latest films.
+
+A care protocol's phase lines are general. Some of them ("Most people return to normal activity") are only true while
+healing is on track; a protocol marks those ``only_if: fusion_on_track``. :func:`care_advice` keeps them only when
+
+- the fusion status (a reader's status replaces the automatic one; the caller passes the one to use) is ``on_track``
+  or ``fused_criteria_met``, and
+- no finding listed in the protocol's ``fusion_concern.findings`` (hardware: loosening, rod fracture, subsidence, ...)
+  of at least ``fusion_concern.min_severity`` is present.
+
+Otherwise they are withheld (kept in :attr:`CareAdvice.withheld`, for the clinician report) and the protocol's
+``fusion_concern`` lines are put first ("Your surgeon will tell you which activities are safe for you now"). Patient
+text is never more reassuring than the evidence and defers to the care team.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from fusionwatch.care.protocol import (
+    NOT_ASSESSED,
+    MedicationNote,
+    Protocol,
+    Restriction,
+    RestrictionPhase,
+    TherapyPhase,
+)
+from fusionwatch.records import Finding, FusionStatus
+
+__all__ = ["CareAdvice", "care_advice", "ON_TRACK_STATUSES"]
+
+ON_TRACK_STATUSES = (FusionStatus.ON_TRACK, FusionStatus.FUSED_CRITERIA_MET)
+
+
+@dataclass(frozen=True, slots=True)
+class CareAdvice:
+    """What applies on ``day`` after surgery for this patient.
+
+    Attributes
+    ----------
+    restrictions : tuple[Restriction, ...]
+        The lines to show, the ``fusion_concern`` lines first when fusion is not on track.
+    withheld : tuple[Restriction, ...]
+        Phase lines marked ``only_if: fusion_on_track`` that are not shown now (clinician report only).
+    therapy_goals, example_exercises : tuple[str, ...]
+        From the therapy phase, or the ``fusion_concern.therapy_goals`` when the phase is withheld.
+    fusion_on_track : bool
+        Status on track / fused criteria met and no concerning finding.
+    concern_reasons : tuple[str, ...]
+        Why the on-track lines are withheld, in clinician words ("status: pseudarthrosis suspected",
+        "finding: rod_fracture_suspected"); empty when on track.
+    """
+
+    day: int
+    restriction_phase: RestrictionPhase | None
+    restrictions: tuple[Restriction, ...]
+    withheld: tuple[Restriction, ...]
+    therapy_phase: TherapyPhase | None
+    therapy_goals: tuple[str, ...]
+    example_exercises: tuple[str, ...]
+    therapy_withheld: bool
+    medication_notes: tuple[MedicationNote, ...]
+    fusion_on_track: bool
+    concern_reasons: tuple[str, ...] = ()
+    concern_shown: bool = False
+    """True when the protocol's ``fusion_concern`` lines are among :attr:`restrictions`."""
+
+
+def _status(value: FusionStatus | str | None) -> FusionStatus | None:
+    if value is None or isinstance(value, FusionStatus):
+        return value
+    return FusionStatus(value)
+
+
+def care_advice(protocol: Protocol, day: int, *, fusion_status: FusionStatus | str | None,
+                findings: Iterable[Finding] = ()) -> CareAdvice:
+    """The restrictions, therapy goals and medication notes for ``day`` after surgery, given the fusion evidence.
+
+    Parameters
+    ----------
+    protocol : Protocol
+    day : int
+        Days since surgery (day 0 = surgery). Before surgery (negative) nothing applies.
+    fusion_status : FusionStatus | str | None
+        The status to act on: the reader's when entered, else the automatic one; ``None`` = not assessed.
+    findings : iterable of Finding
+        The findings of the same visit; those listed in ``protocol.fusion_concern.findings`` (by kind prefix) of at
+        least its ``min_severity`` put the on-track lines on hold.
+
+    Raises
+    ------
+    ValueError
+        If ``fusion_status`` is a string that is not a :class:`FusionStatus` value.
+    """
+    status = _status(fusion_status)
+    concern = protocol.fusion_concern
+    reasons: list[str] = []
+    if status not in ON_TRACK_STATUSES:
+        reasons.append(f"status: {status.value.replace('_', ' ') if status else 'not assessed'}")
+    if concern is not None:
+        reasons += [f"finding: {k}" for k in concern.matching_findings((f.kind, f.severity) for f in findings)]
+    on_track = not reasons
+    phase = protocol.restriction_phase(day) if day >= 0 else None
+    therapy = protocol.therapy_phase(day) if day >= 0 else None
+    lines = phase.restrictions if phase else ()
+    shown = [r for r in lines if r.only_if is None or on_track]
+    withheld = tuple(r for r in lines if r.only_if is not None and not on_track)
+    show_concern = (
+        day >= 0 and not on_track and concern is not None
+        and (any(r.startswith("finding:") for r in reasons)
+             or (status.value if status else NOT_ASSESSED) in concern.statuses)
+    )
+    if show_concern:
+        shown = [*concern.restrictions, *shown]
+    therapy_withheld = therapy is not None and therapy.only_if is not None and not on_track
+    if therapy is None:
+        goals: tuple[str, ...] = ()
+        examples: tuple[str, ...] = ()
+    elif therapy_withheld:
+        goals = concern.therapy_goals if (show_concern and concern) else ()
+        examples = ()
+    else:
+        goals, examples = therapy.goals, therapy.example_exercises
+    meds = tuple(n for n in (protocol.medication_notes_on(day) if day >= 0 else ()) if n.only_if is None or on_track)
+    return CareAdvice(
+        day=day, restriction_phase=phase, restrictions=tuple(shown), withheld=withheld, therapy_phase=therapy,
+        therapy_goals=tuple(goals), example_exercises=tuple(examples), therapy_withheld=therapy_withheld,
+        medication_notes=meds, fusion_on_track=on_track, concern_reasons=tuple(reasons),
+        concern_shown=show_concern,
+    )

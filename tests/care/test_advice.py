@@ -1,0 +1,111 @@
+"""Tests for care/advice.py: phase lines marked only_if: fusion_on_track are held back when fusion is in doubt or a
+hardware finding is present, and the protocol's fusion_concern lines are said instead."""
+
+from __future__ import annotations
+
+import pytest
+
+from fusionwatch.care.advice import care_advice
+from fusionwatch.care.protocol import default_protocol
+from fusionwatch.records import Finding, FusionStatus, Severity
+
+TWELVE_MONTHS = 379  # the day the demo's 12-month reports are written (2 weeks after the visit)
+NOT_ON_TRACK = [
+    FusionStatus.DELAYED_UNION_SUSPECTED,
+    FusionStatus.PSEUDARTHROSIS_SUSPECTED,
+    FusionStatus.INSUFFICIENT_EVIDENCE,
+    None,  # not assessed
+]
+SAFE = "Your surgeon will tell you which activities are safe for you now."
+
+
+def _patient_lines(advice) -> str:  # noqa: ANN001 - CareAdvice
+    return "\n".join([*(r.patient for r in advice.restrictions), *advice.therapy_goals, *advice.example_exercises,
+                      *(n.patient for n in advice.medication_notes)])
+
+
+def _finding(kind: str, severity: Severity = Severity.WATCH) -> Finding:
+    return Finding(kind, severity, f"{kind} (test)")
+
+
+@pytest.mark.parametrize("status", NOT_ON_TRACK, ids=lambda s: s.value if s else "not-assessed")
+def test_not_on_track_is_never_told_to_return_to_normal_activity(status: FusionStatus | None) -> None:
+    advice = care_advice(default_protocol(), TWELVE_MONTHS, fusion_status=status)
+    text = _patient_lines(advice).lower()
+    assert "normal activit" not in text
+    assert "return to work, hobbies and sport" not in text
+    assert advice.restrictions[0].patient == SAFE  # the concern lines come first
+    assert not advice.fusion_on_track and advice.concern_shown
+    assert any("normal activities" in r.patient for r in advice.withheld)  # kept for the clinician report
+    assert advice.therapy_withheld and "Keep doing the exercises your therapist gave you" in advice.therapy_goals
+
+
+@pytest.mark.parametrize("status", [FusionStatus.ON_TRACK, FusionStatus.FUSED_CRITERIA_MET, "fused_criteria_met"])
+def test_on_track_gets_the_phase_lines(status: FusionStatus | str) -> None:
+    advice = care_advice(default_protocol(), TWELVE_MONTHS, fusion_status=status)
+    text = _patient_lines(advice)
+    assert "Most people can go back to their normal activities now." in text
+    assert SAFE not in text and not advice.withheld and not advice.concern_reasons
+    assert advice.fusion_on_track and not advice.concern_shown
+
+
+@pytest.mark.parametrize("kind", ["screw_loosening_suspected", "rod_fracture_suspected", "cage_subsidence",
+                                  "cage_migration", "screw_breakage_suspected", "fused_disc_height_loss"])
+def test_hardware_finding_holds_back_on_track_lines_even_when_fused(kind: str) -> None:
+    advice = care_advice(default_protocol(), TWELVE_MONTHS, fusion_status=FusionStatus.FUSED_CRITERIA_MET,
+                         findings=[_finding(kind)])
+    assert "normal activit" not in _patient_lines(advice).lower()
+    assert advice.concern_reasons == (f"finding: {kind}",)
+    assert advice.restrictions[0].patient == SAFE
+
+
+def test_finding_below_min_severity_or_not_listed_does_not_hold_back() -> None:
+    p = default_protocol()
+    info = care_advice(p, TWELVE_MONTHS, fusion_status=FusionStatus.FUSED_CRITERIA_MET,
+                       findings=[_finding("cage_subsidence", Severity.INFO)])
+    assert info.fusion_on_track
+    # adjacent-segment wear is not a fusion or hardware problem in the shipped example (a care team may list it)
+    asd = care_advice(p, TWELVE_MONTHS, fusion_status=FusionStatus.FUSED_CRITERIA_MET,
+                      findings=[_finding("adjacent_segment_disc_height_loss")])
+    assert asd.fusion_on_track
+    # a kind that only shares the first letters with a listed one does not match ("cage_subsidence" != "cage_sub")
+    near = care_advice(p, TWELVE_MONTHS, fusion_status=FusionStatus.ON_TRACK, findings=[_finding("cage_subsidencex")])
+    assert near.fusion_on_track
+
+
+def test_months_3_to_6_lifting_line_held_back_with_loosening() -> None:
+    p = default_protocol()
+    ok = care_advice(p, 120, fusion_status=FusionStatus.ON_TRACK)
+    loose = care_advice(p, 120, fusion_status=FusionStatus.ON_TRACK,
+                        findings=[_finding("screw_loosening_suspected")])
+    assert any("lift a little more" in r.patient for r in ok.restrictions)
+    assert not any("lift a little more" in r.patient for r in loose.restrictions)
+    assert any("Avoid heavy or sudden lifting" in r.patient for r in loose.restrictions)  # ungated line stays
+    assert not loose.therapy_withheld and loose.therapy_goals == ok.therapy_goals  # core phase is not gated
+
+
+def test_early_phase_restrictions_stay_and_concern_is_added() -> None:
+    advice = care_advice(default_protocol(), 20, fusion_status=None, findings=[_finding("cage_migration")])
+    text = _patient_lines(advice)
+    assert "heavier than 4.5 kg" in text and SAFE in text
+
+
+def test_before_surgery_nothing_applies() -> None:
+    advice = care_advice(default_protocol(), -3, fusion_status=FusionStatus.PSEUDARTHROSIS_SUSPECTED)
+    assert advice.restrictions == () and advice.therapy_goals == () and advice.medication_notes == ()
+
+
+def test_unknown_status_string_raises() -> None:
+    with pytest.raises(ValueError, match="fused"):
+        care_advice(default_protocol(), 100, fusion_status="fused")
+
+
+def test_schedule_advice_uses_today() -> None:
+    import datetime as dt
+
+    from fusionwatch.care.schedule import build_schedule
+
+    s = build_schedule(dt.date(2025, 1, 1), today=dt.date(2026, 1, 15))
+    a = s.advice(FusionStatus.PSEUDARTHROSIS_SUSPECTED)
+    assert a.day == s.day and a.restriction_phase is s.restriction_phase
+    assert SAFE in _patient_lines(a)

@@ -1,0 +1,154 @@
+"""Tests for report/patient_text.py: the care advice follows the fusion status and findings; plain, non-repeating
+sentences; every kind of finding the follow-up and implant checks produce reads as a plain sentence."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from fusionwatch.care.protocol import DEFAULT_PROTOCOL_PATH, parse_protocol
+from fusionwatch.care.schedule import build_schedule
+from fusionwatch.records import Finding, FusionStatus, Override, Severity
+from fusionwatch.report.example import SURGERY, example_report_data
+from fusionwatch.report.model import ReportData
+from fusionwatch.report.patient_text import (
+    CARE_TEAM_SENTENCE,
+    FINDING_PLAIN,
+    SAFE_ACTIVITY_SENTENCE,
+    SOONER_SENTENCE,
+    patient_text,
+)
+from fusionwatch.report.render import render_patient_html
+
+NORMAL = re.compile(r"normal activit|return to work, hobbies and sport", re.IGNORECASE)
+
+
+def twelve_months(tmp: Path, status: FusionStatus | None, findings: tuple[Finding, ...] = (), *,
+                  reader: str | None = None, protocol=None) -> ReportData:  # noqa: ANN001 - Protocol
+    """The example patient's last visit moved to 12 months, reported 2 weeks later (as the demo does)."""
+    d = example_report_data(tmp, status=status or FusionStatus.ON_TRACK)
+    visit_date = SURGERY + dt.timedelta(days=365)
+    over = None if reader is None else Override("fusion_status", reader, "Dr Reader",
+                                                dt.datetime(2027, 1, 12, tzinfo=dt.UTC))
+    v = dataclasses.replace(d.visit, label="12-months", date=visit_date, days_since_surgery=365, findings=findings,
+                            fusion_status=status, reader_status=over)
+    visits = (*d.visits[:-1], v)
+    today = visit_date + dt.timedelta(days=14)
+    schedule = build_schedule(SURGERY, [x.date for x in visits], today=today, protocol=protocol)
+    return dataclasses.replace(d, visits=visits, schedule=schedule, generated_on=today)
+
+
+def _loose() -> Finding:
+    return Finding("screw_loosening_suspected", Severity.WATCH, "S1 screw halo 1.7 mm (threshold 1.0 mm).")
+
+
+@pytest.mark.parametrize(
+    ("status", "findings"),
+    [
+        (FusionStatus.PSEUDARTHROSIS_SUSPECTED, ()),
+        (FusionStatus.PSEUDARTHROSIS_SUSPECTED, (_loose(),)),  # the demo's screw-loosening patient
+        (FusionStatus.DELAYED_UNION_SUSPECTED, ()),
+        (FusionStatus.INSUFFICIENT_EVIDENCE, ()),
+        (FusionStatus.FUSED_CRITERIA_MET, (Finding("rod_fracture_suspected", Severity.ACTION, "Rod gap."),)),
+        (FusionStatus.FUSED_CRITERIA_MET, (Finding("cage_subsidence", Severity.WATCH, "Disc height fell."),)),
+    ],
+    ids=["pseudarthrosis", "pseudarthrosis+loosening", "delayed", "inconclusive", "fused+rod", "fused+subsidence"],
+)
+def test_patient_in_doubt_is_not_told_to_return_to_normal_activity(tmp_path: Path, status, findings) -> None:
+    d = twelve_months(tmp_path, status, findings)
+    t = patient_text(d)
+    assert not NORMAL.search(t.all_text()), t.all_text()
+    assert SAFE_ACTIVITY_SENTENCE in t.do_now
+    assert any("Do not start heavy work or sports" in s for s in t.avoid_now)
+    assert t.appointment_note == (SOONER_SENTENCE,)
+    page = render_patient_html(d)
+    assert not NORMAL.search(page)
+    assert "Nothing special right now" not in page
+    assert CARE_TEAM_SENTENCE.split(".")[0] in page
+
+
+def test_solid_fusion_gets_the_on_track_lines(tmp_path: Path) -> None:
+    t = patient_text(twelve_months(tmp_path, FusionStatus.FUSED_CRITERIA_MET))
+    assert "Most people can go back to their normal activities now." in t.do_now
+    assert SAFE_ACTIVITY_SENTENCE not in t.all_text() and not t.appointment_note
+
+
+def test_reader_status_is_the_one_acted_on(tmp_path: Path) -> None:
+    """The reader's 'fused' replaces an automatic 'pseudarthrosis suspected'; the reverse holds the lines back."""
+    confirmed = patient_text(twelve_months(tmp_path, FusionStatus.PSEUDARTHROSIS_SUSPECTED,
+                                           reader="fused_criteria_met"))
+    assert "Most people can go back to their normal activities now." in confirmed.do_now
+    assert "Your surgeon will confirm this" not in confirmed.all_text()  # the reader did
+    doubted = patient_text(twelve_months(tmp_path / "b", FusionStatus.FUSED_CRITERIA_MET,
+                                         reader="pseudarthrosis_suspected"))
+    assert not NORMAL.search(doubted.all_text())
+
+
+def test_protocol_without_concern_section_still_defers(tmp_path: Path) -> None:
+    d = yaml.safe_load(DEFAULT_PROTOCOL_PATH.read_text())
+    d.pop("fusion_concern")
+    for ph in d["restriction_phases"]:
+        for r in ph["restrictions"]:
+            r.pop("only_if", None)
+    for tp in d["therapy_phases"]:
+        tp.pop("only_if", None)
+    t = patient_text(twelve_months(tmp_path, FusionStatus.PSEUDARTHROSIS_SUSPECTED, protocol=parse_protocol(d)))
+    assert t.do_now[0] == SAFE_ACTIVITY_SENTENCE
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["adjacent_segment_disc_height_loss", "adjacent_segment_listhesis", "adjacent_segment_flexion_kyphosis",
+     "loss_of_segmental_lordosis", "rod_fracture_suspected", "screw_breakage_suspected", "fused_disc_height_loss",
+     "instability_L5_S1", "motion_indeterminate", "pi_ll_mismatch"],
+)
+def test_every_finding_kind_reads_as_a_plain_sentence(tmp_path: Path, kind: str) -> None:
+    """The kinds the follow-up rules and implant checks emit (not only the old short names) reach the patient."""
+    t = patient_text(twelve_months(tmp_path, FusionStatus.FUSED_CRITERIA_MET, (Finding(kind, Severity.WATCH, "x"),)))
+    text = " ".join(t.xray_now)
+    assert any(s in text for s in FINDING_PLAIN.values()), text
+    assert "another change" not in text
+
+
+def test_adjacent_segment_wear_is_not_hidden_behind_no_change(tmp_path: Path) -> None:
+    t = patient_text(twelve_months(tmp_path, FusionStatus.FUSED_CRITERIA_MET,
+                                   (Finding("adjacent_segment_disc_height_loss", Severity.WATCH, "x"),)))
+    text = " ".join(t.xray_now)
+    assert "The disc just above the fused level has become a little thinner." in text
+    assert "found no change in the screws" in text  # hardware itself unchanged: still true, and said once
+
+
+@pytest.mark.parametrize("status", list(FusionStatus))
+def test_no_sentence_is_repeated(tmp_path: Path, status: FusionStatus) -> None:
+    """Outside the warning-sign list (which repeats the patient's own red flags on purpose)."""
+    t = patient_text(twelve_months(tmp_path, status, (_loose(), _loose())))
+    body = " ".join([*t.xray_now, *t.healing_vs_expected, *t.pain_and_function, *t.do_now, *t.avoid_now,
+                     *t.exercises, *t.medicines, *t.appointment_note])
+    sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+", body) if s.strip()]
+    repeated = {s for s in sentences if sentences.count(s) > 1}
+    assert not repeated
+    assert " ".join(t.xray_now).count("Your surgeon will") <= 1 or status is FusionStatus.FUSED_CRITERIA_MET
+
+
+def test_pseudarthrosis_says_usually_joined_once(tmp_path: Path) -> None:
+    t = patient_text(twelve_months(tmp_path, FusionStatus.PSEUDARTHROSIS_SUSPECTED))
+    assert t.all_text().lower().count("usually") == 1
+
+
+def test_fused_status_is_not_followed_by_if_xrays_cannot_show(tmp_path: Path) -> None:
+    t = patient_text(twelve_months(tmp_path, FusionStatus.FUSED_CRITERIA_MET))
+    assert not any("cannot show this clearly" in s for s in t.healing_vs_expected)
+
+
+def test_example_patient_keeps_copy_semantics(tmp_path: Path) -> None:
+    """patient_text does not change the ReportData it reads (the clinician report renders the same object)."""
+    d = example_report_data(tmp_path)
+    before = copy.deepcopy(d.visit.findings)
+    patient_text(d)
+    assert d.visit.findings == before
