@@ -226,3 +226,66 @@ def test_one_plain_sentence_per_kind_of_hardware_change(patient: ReportData) -> 
     visits = tuple(visit if i == patient.current else v for i, v in enumerate(patient.visits))
     text = patient_text(dataclasses.replace(patient, visits=visits)).all_text()
     assert text.count(FINDING_PLAIN["screw_loosening"]) == 1
+
+
+def _at(patient: ReportData, **changes) -> ReportData:  # noqa: ANN003
+    import dataclasses
+
+    visit = dataclasses.replace(patient.visit, **changes)
+    return dataclasses.replace(patient, visits=(*patient.visits[:-1], visit))
+
+
+def test_motion_criterion_by_level(patient: ReportData) -> None:
+    """The fusion criterion (< 3 deg) is for the fused segment; L4-L5 moves by design and is held against AOMSI."""
+    d = _at(patient, motion=({"level": "L4-L5", "angle_deg": 11.0, "angle_sd_deg": 0.3, "translation_mm": 1.1,
+                              "translation_sd": 0.2},
+                             {"level": "L5-S1", "angle_deg": 2.1, "angle_sd_deg": 0.4, "translation_mm": 0.9}))
+    page = render_clinician_html(d)
+    l45 = re.search(r"<tr><td>L4-L5</td>.*?</tr>", page, re.S).group(0)
+    l5s1 = re.search(r"<tr><td>L5-S1 \(fused\)</td>.*?</tr>", page, re.S).group(0)
+    assert "instability if &gt; 20 deg or &gt; 4.5 mm (AOMSI)" in l45 and "&lt; 3 deg" not in l45
+    assert "1.1 mm ± 0.2" in l45
+    assert "fused segment: &lt; 3 deg and &lt; 3 mm" in l5s1
+
+
+def test_motion_uncalibrated_uses_percent_rule(uncalibrated_patient: ReportData) -> None:
+    page = render_clinician_html(uncalibrated_patient)
+    assert "&lt; 8 % of the endplate (film not calibrated)" in page
+
+
+def test_implant_finding_names_its_films_and_values(patient: ReportData) -> None:
+    from fusionwatch.records import Finding, Severity
+
+    rod = Finding("rod_fracture_suspected", Severity.ACTION, "Rod discontinuity: a 1.3 mm gap in the rod.",
+                  {"gap_px": 4.12, "gap_mm": 1.32, "new_since_baseline": True}, "any gap", ("ap-6w", "ap-12m"))
+    halo = Finding("screw_loosening_suspected", Severity.WATCH, "S1 screw halo.",
+                   {"halo_mm": 1.68, "threshold_mm": 1.0}, "> 1.0 mm halo", ("ap-6w", "ap-12m"))
+    import dataclasses
+
+    d = dataclasses.replace(_at(patient, findings=(rod, halo)),
+                            film_labels={"ap-6w": "6-weeks AP film", "ap-12m": "12-months AP film"})
+    page = render_clinician_html(d)
+    assert "films: 6-weeks AP film → 12-months AP film; rod gap 1.3 mm (4.1 px), new since the baseline film" in page
+    assert "halo 1.7 mm vs &gt; 1 mm" in page
+    # de-identified: film ids and values are removed, so no evidence line (and no ids)
+    assert "ap-12m" not in render_clinician_html(d.deidentified())
+
+
+def test_uncalibrated_rod_gap_in_px_only(patient: ReportData) -> None:
+    from fusionwatch.records import Finding, Severity
+
+    rod = Finding("rod_fracture_suspected", Severity.ACTION, "Rod gap.", {"gap_px": 4.12, "gap_mm": None}, "any gap",
+                  ("a", "b"))
+    page = render_clinician_html(_at(patient, findings=(rod,)))
+    assert "rod gap 4.1 px" in page and "rod gap 4.1 px (" not in page
+
+
+def test_clinician_sees_withheld_on_track_lines(patient: ReportData) -> None:
+    """The example's 6-month visit has a cage-subsidence finding: the on-track lines are withheld, and said so."""
+    page = render_clinician_html(patient)
+    assert "Fusion not confirmed on track" in page and "finding: cage_subsidence" in page
+    assert "Withheld (only while fusion is on track)" in page
+    assert "Return to full activity as fusion is confirmed." in page.split("Withheld")[1]
+    fused = render_clinician_html(_at(patient, findings=(), fusion_status=FusionStatus.FUSED_CRITERIA_MET,
+                                      reader_status=None))
+    assert "Withheld" not in fused and "Return to full activity as fusion is confirmed." in fused

@@ -29,7 +29,8 @@ from fusionwatch.report.model import ReportData, report_data_from_timeline
 from fusionwatch.report.render import write_reports
 from fusionwatch.units import SpacingSource
 
-__all__ = ["ReportOutput", "proms_from_store", "red_flags_for", "build_report_data", "write_patient_outputs"]
+__all__ = ["ReportOutput", "proms_from_store", "red_flags_for", "build_report_data", "film_labels",
+           "write_patient_outputs"]
 
 log = logging.getLogger(__name__)
 
@@ -137,8 +138,21 @@ def build_report_data(store: Any, key: str, *, visit: int | str | None = None, t
     return report_data_from_timeline(
         timeline, visit=cur, red_flags=flags, proms=proms, schedule=schedule, film_pngs=pngs,
         spacing_sources=spacing, patient_name=patient.name, patient_id=patient.patient_id,
-        birth_date=patient.birth_date, today=today,
+        birth_date=patient.birth_date, today=today, film_labels=film_labels(films.values()),
     )
+
+
+_VIEW_NAMES = {"ap": "AP", "lateral": "lateral", "flexion": "flexion", "extension": "extension"}
+
+
+def film_labels(films: Any) -> dict[str, str]:
+    """Film id -> "12-months AP film" for the clinician report's evidence lines (store ``FilmRecord``-like objects:
+    ``film_id``, ``visit_label``, ``view``)."""
+    out = {}
+    for f in films:
+        view = _VIEW_NAMES.get(str(f.view), str(f.view))
+        out[f.film_id] = f"{f.visit_label} {view} film" if f.visit_label else f"{view} film"
+    return out
 
 
 def _safe(label: str) -> str:

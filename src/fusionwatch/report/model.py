@@ -117,6 +117,9 @@ class ReportData:
     is_deidentified: bool = False
     thresholds: dict[str, Any] = field(default_factory=dict)
     """Settings used by the follow-up engine (name -> value), shown in the clinician report."""
+    film_labels: dict[str, str] = field(default_factory=dict)
+    """Film id -> how the clinician report names the film ("12-months AP film"): visit label and view only, no
+    identifiers or dates, so it survives de-identification."""
 
     def __post_init__(self) -> None:
         if not self.visits:
@@ -264,6 +267,7 @@ def report_data_from_timeline(
     patient_id: str | None = None,
     birth_date: dt.date | None = None,
     today: dt.date | None = None,
+    film_labels: dict[str, str] | None = None,
 ) -> ReportData:
     """Build :class:`ReportData` from a :class:`fusionwatch.followup.Timeline` (duck-typed: its public fields only).
 
@@ -351,4 +355,5 @@ def report_data_from_timeline(
         generated_on=today or dt.date.today(),
         baseline_note=getattr(timeline, "baseline_note", ""),
         thresholds=_settings_dict(getattr(timeline, "settings", None)),
+        film_labels=dict(film_labels or {}),
     )

@@ -99,26 +99,56 @@ def _rows(d: ReportData) -> list[dict[str, str]]:
     return out
 
 
-def _evidence_text(f: Finding) -> str:
-    """A finding's evidence on one line: each value with its film, and the comparison that made the finding.
+def _film_name(film_id: str, labels: dict[str, str]) -> str:
+    return labels.get(film_id) or f"film …{film_id[-6:]}"
 
-    Only for the follow-up rules' evidence shape (``fusionwatch.followup.rules.comparison_evidence``); ``""`` for other
-    evidence and for de-identified findings (their values are removed).
+
+def _evidence_text(f: Finding, labels: dict[str, str] | None = None) -> str:
+    """A finding's evidence on one line: which films, each value, and the comparison that made the finding.
+
+    The follow-up rules' evidence shape (``fusionwatch.followup.rules.comparison_evidence``) gives every value with
+    its film; other findings (implant checks) give the films they compared and their measured values with the
+    threshold. ``""`` for de-identified findings (their values and film ids are removed).
     """
+    labels = labels or {}
     ev = f.evidence if isinstance(f.evidence, dict) else {}
-    if not {"current", "amount", "threshold", "comparison", "unit"} <= ev.keys():
+    if {"current", "amount", "threshold", "comparison", "unit"} <= ev.keys():
+        try:
+            unit = Unit(ev["unit"])
+        except ValueError:
+            return ""
+        visits = ev.get("visits") or {}
+        films = ev.get("films") if isinstance(ev.get("films"), dict) else {}
+
+        def which(role: str, default: str) -> str:
+            fid = films.get(role)
+            if fid and fid in labels:
+                return labels[fid]
+            view = f"{ev['view']} " if ev.get("view") else ""
+            return f"{visits.get(role, default)} {view}film"
+
+        now = f"{which('current', 'current')} {_fmt(ev['current'], unit)}"
+        if ev.get("baseline") is not None:
+            now = f"{which('baseline', 'reference')} {_fmt(ev['baseline'], unit)} → {now}"
+        rule = (f"{ev.get('compared', 'value')} {_fmt(ev['amount'], unit)} {ev['comparison']} "
+                f"{_fmt(ev['threshold'], unit)}")
+        return f"{now}; {rule}"
+    if not f.films:
         return ""
-    try:
-        unit = Unit(ev["unit"])
-    except ValueError:
-        return ""
-    visits = ev.get("visits") or {}
-    view = f"{ev['view']} " if ev.get("view") else ""
-    now = f"{visits.get('current', 'current')} {view}film {_fmt(ev['current'], unit)}"
-    if ev.get("baseline") is not None:
-        now = f"{visits.get('baseline', 'reference')} film {_fmt(ev['baseline'], unit)} → {now}"
-    rule = f"{ev.get('compared', 'value')} {_fmt(ev['amount'], unit)} {ev['comparison']} {_fmt(ev['threshold'], unit)}"
-    return f"{now}; {rule}"
+    parts = ["films: " + " → ".join(dict.fromkeys(_film_name(x, labels) for x in f.films))]
+    if "change_deg" in ev and "threshold_deg" in ev:
+        lo_hi = ev.get("interval_95") or ()
+        interval = f" (95 % {lo_hi[0]:.1f} to {lo_hi[1]:.1f})" if len(lo_hi) == 2 else ""
+        parts.append(f"screw-endplate angle change {ev['change_deg']:+.1f} deg{interval} "
+                     f"vs ≥ {ev['threshold_deg']:g} deg")
+    if "halo_mm" in ev and "threshold_mm" in ev:
+        parts.append(f"halo {ev['halo_mm']:.1f} mm vs > {ev['threshold_mm']:g} mm")
+    if "gap_px" in ev:
+        gap = f"{ev['gap_px']:.1f} px"
+        if ev.get("gap_mm") is not None:
+            gap = f"{ev['gap_mm']:.1f} mm ({gap})"
+        parts.append(f"rod gap {gap}" + (", new since the baseline film" if ev.get("new_since_baseline") else ""))
+    return "; ".join(parts)
 
 
 def _spacing_notes(d: ReportData) -> list[str]:
@@ -130,23 +160,48 @@ def _spacing_notes(d: ReportData) -> list[str]:
     return notes
 
 
+_AOMSI_ANGLE = {"L5-S1": 25.0, "L4-L5": 20.0}
+"""AOMSI (AMA Guides 5th ed., CLINICAL.md "Motion") angular-motion limits by level; 15 deg at L1-L4."""
+_AOMSI_TRANSLATION_MM = 4.5
+
+
+def _fused_levels(d: ReportData) -> set[str]:
+    if d.surgery is None:
+        return {"L5-S1"}
+    return {f"{getattr(a, 'value', a)}-{getattr(b, 'value', b)}" for a, b in d.surgery.levels}
+
+
 def _motion(d: ReportData) -> list[dict[str, str]]:
+    """Flexion-extension rows. The fusion criterion applies to the fused segment only; a segment that was not fused
+    is held against the AOMSI instability limits (its motion is expected)."""
     ang = d.thresholds.get("fusion_angle_deg", 3.0)
     tr = d.thresholds.get("fusion_translation_mm", 3.0)
+    tr_pct = d.thresholds.get("fusion_translation_percent", 8.0)
+    fused = _fused_levels(d)
     out = []
     for m in d.visit.motion:
         a = m.get("angle_deg")
         sd = m.get("angle_sd_deg")
+        tsd = m.get("translation_sd")
         angle = "—" if a is None else f"{abs(a):.1f} deg" + (f" ± {sd:.1f}" if sd else "")
-        if m.get("translation_mm") is not None:
-            t = f"{abs(m['translation_mm']):.1f} mm"
+        calibrated = m.get("translation_mm") is not None
+        if calibrated:
+            t = f"{abs(m['translation_mm']):.1f} mm" + (f" ± {tsd:.1f}" if tsd else "")
         elif m.get("translation_percent") is not None:
-            t = f"{abs(m['translation_percent']):.1f} % of endplate"
+            t = f"{abs(m['translation_percent']):.1f} % of endplate" + (f" ± {tsd:.1f}" if tsd else "")
         else:
             t = "—"
-        out.append({"level": str(m.get("level", "")), "angle": angle, "translation": t,
-                    "rule": f"< {ang:g} deg and < {tr:g} mm (settings; defaults: modified Lee criteria < 3 deg, "
-                            "device-trial criterion < 3 mm)"})
+        level = str(m.get("level", ""))
+        if level in fused:
+            limit = f"< {tr:g} mm" if calibrated else f"< {tr_pct:g} % of the endplate (film not calibrated)"
+            rule = (f"fused segment: < {ang:g} deg and {limit} (settings; defaults: modified Lee criteria < 3 deg, "
+                    "device-trial criterion < 3 mm)")
+        else:
+            lim = _AOMSI_ANGLE.get(level, 15.0)
+            trans = f"> {_AOMSI_TRANSLATION_MM:g} mm" if calibrated else "translation not judged (film not calibrated)"
+            rule = f"not fused (motion expected): instability if > {lim:g} deg or {trans} (AOMSI)"
+        out.append({"level": level, "angle": angle, "translation": t, "rule": rule,
+                    "fused": "yes" if level in fused else ""})
     return out
 
 
@@ -196,7 +251,7 @@ def render_clinician_html(data: ReportData, *, page_size: str = "A4") -> str:
     ctx: dict[str, Any] = {
         "d": data, "v": v, "css": _css(page_size, footer), "films": films, "rows": _rows(data),
         "spacing_notes": _spacing_notes(data), "motion": _motion(data), "findings": findings,
-        "evidence": [_evidence_text(f) for f in findings],
+        "evidence": [_evidence_text(f, data.film_labels) for f in findings],
         "status_label": STATUS_LABELS.get(v.fusion_status, "not assessed") if v.fusion_status else "not assessed",
         "trend_png": _data_uri(trend) if trend else None, "prom_png": _data_uri(prom) if prom else None,
         "proms": prom_rows, "change": change, "levels": levels,
