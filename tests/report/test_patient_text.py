@@ -120,7 +120,7 @@ def test_adjacent_segment_wear_is_not_hidden_behind_no_change(tmp_path: Path) ->
     t = patient_text(twelve_months(tmp_path, FusionStatus.FUSED_CRITERIA_MET,
                                    (Finding("adjacent_segment_disc_height_loss", Severity.WATCH, "x"),)))
     text = " ".join(t.xray_now)
-    assert "The disc just above the fused level has become a little thinner." in text
+    assert "The disc just above where you had surgery has become a little thinner." in text
     assert "found no change in the screws" in text  # hardware itself unchanged: still true, and said once
 
 
@@ -139,6 +139,15 @@ def test_no_sentence_is_repeated(tmp_path: Path, status: FusionStatus) -> None:
 def test_pseudarthrosis_says_usually_joined_once(tmp_path: Path) -> None:
     t = patient_text(twelve_months(tmp_path, FusionStatus.PSEUDARTHROSIS_SUSPECTED))
     assert t.all_text().lower().count("usually") == 1
+
+
+@pytest.mark.parametrize("status", list(FusionStatus))
+def test_fused_is_never_stated_as_a_fact(tmp_path: Path, status: FusionStatus) -> None:
+    """'fused' only where the evidence allows: no 'the fused level' for a patient whose bones may not have joined."""
+    asd = (Finding("adjacent_segment_listhesis", Severity.WATCH, "x"),
+           Finding("loss_of_segmental_lordosis", Severity.WATCH, "x"))
+    text = patient_text(twelve_months(tmp_path, status, asd)).all_text().lower()
+    assert "fused" not in text
 
 
 def test_fused_status_is_not_followed_by_if_xrays_cannot_show(tmp_path: Path) -> None:

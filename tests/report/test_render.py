@@ -266,7 +266,7 @@ def test_implant_finding_names_its_films_and_values(patient: ReportData) -> None
                             film_labels={"ap-6w": "6-weeks AP film", "ap-12m": "12-months AP film"})
     page = render_clinician_html(d)
     assert "films: 6-weeks AP film → 12-months AP film; rod gap 1.3 mm (4.1 px), new since the baseline film" in page
-    assert "halo 1.7 mm vs &gt; 1 mm" in page
+    assert "halo 1.7 mm vs &gt; 1.0 mm" in page
     # de-identified: film ids and values are removed, so no evidence line (and no ids)
     assert "ap-12m" not in render_clinician_html(d.deidentified())
 
@@ -289,3 +289,12 @@ def test_clinician_sees_withheld_on_track_lines(patient: ReportData) -> None:
     fused = render_clinician_html(_at(patient, findings=(), fusion_status=FusionStatus.FUSED_CRITERIA_MET,
                                       reader_status=None))
     assert "Withheld" not in fused and "Return to full activity as fusion is confirmed." in fused
+
+
+def test_rule_column_leaves_out_internal_document_names(patient: ReportData) -> None:
+    from fusionwatch.records import Finding, Severity
+
+    f = Finding("rod_fracture_suspected", Severity.ACTION, "Rod gap.", {},
+                "any gap between collinear rod pieces (CLINICAL.md rod fracture or disconnection)")
+    page = render_clinician_html(_at(patient, findings=(f,)))
+    assert "CLINICAL.md" not in page and "(rod fracture or disconnection)" in page

@@ -42,15 +42,15 @@ FINDING_PLAIN: dict[str, str] = {
     "rod_fracture": "One of the metal rods may be broken or may have come apart.",
     "rod_discontinuity": "One of the metal rods may be broken or may have come apart.",
     "rod_disconnection": "One of the metal rods may have come loose from a screw.",
-    "adjacent_segment_degeneration": "The disc just above the fused level shows some wear.",
-    "adjacent_segment_disc_height_loss": "The disc just above the fused level has become a little thinner.",
-    "adjacent_disc_height_loss": "The disc just above the fused level has become a little thinner.",
-    "adjacent_segment_listhesis": "The bone just above the fused level has shifted a little.",
-    "adjacent_listhesis": "The bone just above the fused level has shifted a little.",
-    "new_listhesis": "The bone just above the fused level has shifted a little.",
-    "adjacent_segment_flexion_kyphosis": "The level just above the fused level bends more than usual.",
-    "loss_of_segmental_lordosis": "The curve of your lower back at the fused level has changed a little.",
-    "lordosis_loss": "The curve of your lower back at the fused level has changed a little.",
+    "adjacent_segment_degeneration": "The disc just above where you had surgery shows some wear.",
+    "adjacent_segment_disc_height_loss": "The disc just above where you had surgery has become a little thinner.",
+    "adjacent_disc_height_loss": "The disc just above where you had surgery has become a little thinner.",
+    "adjacent_segment_listhesis": "The bone just above where you had surgery has shifted a little.",
+    "adjacent_listhesis": "The bone just above where you had surgery has shifted a little.",
+    "new_listhesis": "The bone just above where you had surgery has shifted a little.",
+    "adjacent_segment_flexion_kyphosis": "The spine just above where you had surgery bends forward more than usual.",
+    "loss_of_segmental_lordosis": "The curve of your lower back where you had surgery has changed a little.",
+    "lordosis_loss": "The curve of your lower back where you had surgery has changed a little.",
     "pi_ll_mismatch": "The overall curve of your lower back is different from what fits your pelvis.",
     "instability": "The bending X-rays show more movement than expected between two bones.",
     "motion_indeterminate": "The bending X-rays cannot show clearly if the two bones still move.",
@@ -215,8 +215,7 @@ def patient_text(data: ReportData) -> PatientText:
             )
         elif status is FusionStatus.PSEUDARTHROSIS_SUSPECTED:
             # the status sentence already says that the bones are usually joined by now: no second time
-            healing.append("Sometimes the bones take longer to join, or do not join fully. Your surgeon will look "
-                           "for the reason and talk with you about the next steps.")
+            healing.append("Sometimes the bones take longer to join, or do not join fully.")
         elif status is FusionStatus.FUSED_CRITERIA_MET:
             healing.append("By 1 year, the two bones are usually joined.")
         else:

@@ -136,19 +136,25 @@ def _evidence_text(f: Finding, labels: dict[str, str] | None = None) -> str:
     if not f.films:
         return ""
     parts = ["films: " + " → ".join(dict.fromkeys(_film_name(x, labels) for x in f.films))]
-    if "change_deg" in ev and "threshold_deg" in ev:
+    if ev.get("change_deg") is not None and ev.get("threshold_deg") is not None:
         lo_hi = ev.get("interval_95") or ()
         interval = f" (95 % {lo_hi[0]:.1f} to {lo_hi[1]:.1f})" if len(lo_hi) == 2 else ""
         parts.append(f"screw-endplate angle change {ev['change_deg']:+.1f} deg{interval} "
-                     f"vs ≥ {ev['threshold_deg']:g} deg")
-    if "halo_mm" in ev and "threshold_mm" in ev:
-        parts.append(f"halo {ev['halo_mm']:.1f} mm vs > {ev['threshold_mm']:g} mm")
+                     f"vs ≥ {ev['threshold_deg']:.1f} deg")
+    if ev.get("halo_mm") is not None and ev.get("threshold_mm") is not None:
+        parts.append(f"halo {ev['halo_mm']:.1f} mm vs > {ev['threshold_mm']:.1f} mm")
     if "gap_px" in ev:
         gap = f"{ev['gap_px']:.1f} px"
         if ev.get("gap_mm") is not None:
             gap = f"{ev['gap_mm']:.1f} mm ({gap})"
         parts.append(f"rod gap {gap}" + (", new since the baseline film" if ev.get("new_since_baseline") else ""))
     return "; ".join(parts)
+
+
+def _rule_text(f: Finding) -> str:
+    """A finding's rule for the reader: the project's internal reference document name is left out (the rule names
+    its published source where it has one)."""
+    return (f.threshold or "").replace("CLINICAL.md ", "").replace("(CLINICAL.md)", "").strip()
 
 
 def _spacing_notes(d: ReportData) -> list[str]:
@@ -252,6 +258,7 @@ def render_clinician_html(data: ReportData, *, page_size: str = "A4") -> str:
         "d": data, "v": v, "css": _css(page_size, footer), "films": films, "rows": _rows(data),
         "spacing_notes": _spacing_notes(data), "motion": _motion(data), "findings": findings,
         "evidence": [_evidence_text(f, data.film_labels) for f in findings],
+        "rules": [_rule_text(f) for f in findings],
         "status_label": STATUS_LABELS.get(v.fusion_status, "not assessed") if v.fusion_status else "not assessed",
         "trend_png": _data_uri(trend) if trend else None, "prom_png": _data_uri(prom) if prom else None,
         "proms": prom_rows, "change": change, "levels": levels,
