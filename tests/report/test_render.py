@@ -242,10 +242,11 @@ def test_motion_criterion_by_level(patient: ReportData) -> None:
                              {"level": "L5-S1", "angle_deg": 2.1, "angle_sd_deg": 0.4, "translation_mm": 0.9}))
     page = render_clinician_html(d)
     l45 = re.search(r"<tr><td>L4-L5</td>.*?</tr>", page, re.S).group(0)
-    l5s1 = re.search(r"<tr><td>L5-S1 \(fused\)</td>.*?</tr>", page, re.S).group(0)
+    l5s1 = re.search(r"<tr><td>L5-S1 \(operated\)</td>.*?</tr>", page, re.S).group(0)
     assert "instability if &gt; 20 deg or &gt; 4.5 mm (AOMSI)" in l45 and "&lt; 3 deg" not in l45
     assert "1.1 mm ± 0.2" in l45
-    assert "fused segment: &lt; 3 deg and &lt; 3 mm" in l5s1
+    assert "operated segment, fusion criterion: &lt; 3 deg and &lt; 3 mm" in l5s1
+    assert "(fused)" not in page  # the segment is not called fused before the evidence says so
 
 
 def test_motion_uncalibrated_uses_percent_rule(uncalibrated_patient: ReportData) -> None:

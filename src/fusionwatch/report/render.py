@@ -178,8 +178,9 @@ def _fused_levels(d: ReportData) -> set[str]:
 
 
 def _motion(d: ReportData) -> list[dict[str, str]]:
-    """Flexion-extension rows. The fusion criterion applies to the fused segment only; a segment that was not fused
-    is held against the AOMSI instability limits (its motion is expected)."""
+    """Flexion-extension rows. The fusion criterion applies to the operated segment only; a segment that was not
+    operated is held against the AOMSI instability limits (its motion is expected). "Operated", not "fused": whether
+    it has fused is what the criterion asks."""
     ang = d.thresholds.get("fusion_angle_deg", 3.0)
     tr = d.thresholds.get("fusion_translation_mm", 3.0)
     tr_pct = d.thresholds.get("fusion_translation_percent", 8.0)
@@ -200,14 +201,14 @@ def _motion(d: ReportData) -> list[dict[str, str]]:
         level = str(m.get("level", ""))
         if level in fused:
             limit = f"< {tr:g} mm" if calibrated else f"< {tr_pct:g} % of the endplate (film not calibrated)"
-            rule = (f"fused segment: < {ang:g} deg and {limit} (settings; defaults: modified Lee criteria < 3 deg, "
-                    "device-trial criterion < 3 mm)")
+            rule = (f"operated segment, fusion criterion: < {ang:g} deg and {limit} (settings; defaults: modified "
+                    "Lee criteria < 3 deg, device-trial criterion < 3 mm)")
         else:
             lim = _AOMSI_ANGLE.get(level, 15.0)
             trans = f"> {_AOMSI_TRANSLATION_MM:g} mm" if calibrated else "translation not judged (film not calibrated)"
-            rule = f"not fused (motion expected): instability if > {lim:g} deg or {trans} (AOMSI)"
+            rule = f"not operated (motion expected): instability if > {lim:g} deg or {trans} (AOMSI)"
         out.append({"level": level, "angle": angle, "translation": t, "rule": rule,
-                    "fused": "yes" if level in fused else ""})
+                    "operated": "yes" if level in fused else ""})
     return out
 
 
