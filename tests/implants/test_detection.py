@@ -370,3 +370,35 @@ def test_lateral_screw_must_run_along_its_body() -> None:
     assert _along_the_body(at(0.0), body) and _along_the_body(at(20.0), body) and _along_the_body(at(-20.0), body)
     assert not _along_the_body(at(45.0), body) and not _along_the_body(at(90.0), body)
     assert _along_the_body(dataclasses.replace(at(90.0), level=None), body)  # no level: nothing to judge against
+
+
+def test_ap_screw_route_stops_at_the_head_before_the_rod() -> None:
+    """AP film: the route from an S1 screw's tip towards the rod's cranial end runs up the shaft (10 px wide), through
+    the head (1.56 x the shaft: just under AP_HEAD_WIDENING) and along the rod. The screw must end at the head's width
+    peak (head_peak, what _ap_screws uses), not follow the rod (the merged S1 screws of SIM_VERSION 17 AP films)."""
+    import cv2
+
+    from fusionwatch.implants.detection import Screw, _screw_along_route
+    from fusionwatch.motion.synth import draw_capsule
+
+    m = np.zeros((120, 120))
+    tip, head = np.array([30.0, 100.0]), np.array([60.0, 60.0])
+    draw_capsule(m, tip, head, 5.0, 1.0)
+    draw_capsule(m, head, head, 7.8, 1.0)
+    draw_capsule(m, head + [4.0, -4.0], np.array([80.0, 5.0]), 4.2, 1.0)
+    sub = (m > 0.5).astype(np.uint8)
+    dist = cv2.distanceTransform(np.pad(sub, 1), cv2.DIST_L2, 5)[1:-1, 1:-1]
+    cost = np.where(sub > 0, 1.0 / (dist + 0.5), np.inf)
+    ys, xs = np.nonzero(sub)
+    top = (int(ys.min()), int(xs[np.argmin(ys)]))
+    start = (103, 28)
+    true_axis = (head - tip) / np.hypot(*(head - tip))
+
+    def off_deg(sc: Screw) -> float:
+        return math.degrees(math.acos(min(1.0, abs(float(np.dot(sc.axis, true_axis))))))
+
+    merged = _screw_along_route(sub, dist, cost, start, top, (0, 0), Level.S1, 50.0)
+    cut = _screw_along_route(sub, dist, cost, start, top, (0, 0), Level.S1, 50.0, head_peak=True)
+    assert merged is not None and cut is not None
+    assert merged.length_px > 90.0 and off_deg(merged) > 5.0  # without the peak rule: screw + head + rod
+    assert math.dist(cut.head, head) < 4.0 and off_deg(cut) < 1.0

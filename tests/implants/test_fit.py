@@ -149,3 +149,52 @@ def test_axis_barely_turns_when_the_bone_beside_one_end_brightens() -> None:
 
     change = (angle(later) - angle(bone) + 180.0) % 360.0 - 180.0
     assert abs(change) < 0.05
+
+
+class TestShaftOnlyEdges:
+    """refine_screw_edges(..., shaft_only=True): a screw seen nearly end-on (AP film: ~22 px long, 8 px wide) with its
+    coarse head inside the tulip head and a rod beside it, its coarse axis 10 deg off (as the route through the metal
+    gives it)."""
+
+    @staticmethod
+    def _film(angle_deg: float, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        from fusionwatch.motion.synth import draw_capsule
+
+        rng = np.random.default_rng(seed)
+        img = 0.5 + 0.03 * ndimage.gaussian_filter(rng.normal(size=(80, 80)), 2)
+        a = math.radians(angle_deg)
+        u = np.array([math.sin(a), math.cos(a)])  # head -> tip, mostly downwards
+        head = np.array([40.0, 25.0])
+        metal, tulip, rod = (np.zeros_like(img) for _ in range(3))
+        draw_capsule(metal, head, head + 22.0 * u, 4.0, 1.0)
+        draw_capsule(tulip, head - 1.0 * u, head - 6.0 * u, 7.8, 1.0)  # the head: ~2 shaft widths across
+        c = head - 3.5 * u
+        draw_capsule(rod, c + [3.0, -30.0], c + [-1.0, 2.0], 3.4, 1.0)
+        m = np.maximum(np.maximum(metal, tulip), rod)
+        img = np.minimum(img + ndimage.gaussian_filter(m, 1.2), 1.0) + rng.normal(0, 0.005, img.shape)
+        return img, head + 22.0 * u, u
+
+    @pytest.mark.parametrize(("angle_deg", "coarse_deg"), [(-30.0, 10.0), (-20.0, -10.0), (25.0, 10.0)])
+    def test_axis_from_the_shaft_alone(self, angle_deg: float, coarse_deg: float) -> None:
+        """Shaft profiles only: within 1 deg of the drawn axis; every profile (the tulip and rod included): > 5 deg."""
+        img, tip, u = self._film(angle_deg, 0)
+        r = math.radians(coarse_deg)
+        coarse_head = tip - 25.0 * (np.array([[math.cos(r), -math.sin(r)], [math.sin(r), math.cos(r)]]) @ u)
+
+        def error(shaft_only: bool) -> float:
+            got = refine_screw_edges(img, coarse_head, tip, 9.0, shaft_only=shaft_only)
+            assert got is not None
+            d = got[1] - got[0]
+            return math.degrees(math.acos(min(1.0, abs(float(d @ u)) / float(np.hypot(*d)))))
+
+        assert error(True) < 1.0
+        assert error(False) > 5.0
+
+    def test_long_screw_unchanged_without_head(self) -> None:
+        """A long screw without a head: the shaft-only fit agrees with the full fit within 0.1 deg."""
+        img, head, tip = TestRefineScrewEdges._screw(3.0, 0.01, 0)
+        a = refine_screw_edges(img, head, tip, 16.0)
+        b = refine_screw_edges(img, head, tip, 16.0, shaft_only=True)
+        assert a is not None and b is not None
+        da, db = a[1] - a[0], b[1] - b[0]
+        assert abs(math.degrees(math.atan2(da[1], da[0]) - math.atan2(db[1], db[0]))) < 0.1

@@ -149,6 +149,12 @@ LATERAL_SCREW_MAX_TILT_DEG = 35.0
 dense band crossing the L5 body at 41 deg)."""
 AP_HEAD_WIDENING = 1.6
 """On an AP film a screw ends (at its head) where the metal grows wider than this x the shaft's width."""
+AP_HEAD_PEAK = 1.4
+"""... or (AP screws) at the first width peak of the head: the route's metal width reaches this x the shaft's width and
+no wider within the next :data:`AP_HEAD_PEAK_PX` px. On SIM_VERSION 17 AP films (400 x 500 px) the head is only ~1.6 x
+the shaft in the metal mask (half-widths 8.0 vs 5.0 px), so the widening rule missed it by rounding and the S1 screw
+ran on along the rod (58-78 px instead of ~40, 13-41 deg off)."""
+AP_HEAD_PEAK_PX = 3
 AP_SCREW_MIN_FRACTION = 0.15
 """Shortest AP screw shaft, as a fraction of the scale (converging screws are foreshortened on an AP film)."""
 ROD_END_MARGIN = 1.0
@@ -617,7 +623,7 @@ def detect_implants(radiograph: Radiograph, landmarks: Landmarks | None = None) 
         # the simulator's pre-operative lateral films whose dense bone clips along a posterior element)
         warnings.append(f"{len(rods)} rod candidate(s) refused: no screw on the film.")
         rods = []
-    screws = [_refined(s, raw) for s in screws]
+    screws = [_refined(s, raw, shaft_only=radiograph.view is View.AP) for s in screws]
     return Implants(
         tuple(screws), tuple(rods), cage, film_id(radiograph), radiograph.view, radiograph.spacing, thr, tuple(warnings)
     )
@@ -852,11 +858,13 @@ def _agrees(a: Screw, b: Screw, scale: float) -> bool:
     return math.dist(a.tip, b.tip) < 0.1 * scale and cos > math.cos(math.radians(AGREE_DEG))
 
 
-def _refined(screw: Screw, img: np.ndarray) -> Screw:
+def _refined(screw: Screw, img: np.ndarray, shaft_only: bool = False) -> Screw:
     """The screw with its axis refitted on its metal edges and the axis SD (unchanged when the edges do not fit)."""
     from fusionwatch.implants.fit import refine_screw_edges
 
-    got = refine_screw_edges(img, np.asarray(screw.head), np.asarray(screw.tip), screw.diameter_px)
+    got = refine_screw_edges(
+        img, np.asarray(screw.head), np.asarray(screw.tip), screw.diameter_px, shaft_only=shaft_only
+    )
     if got is None or not math.isfinite(got[3]):
         return screw
     head, tip, _, sd = got
@@ -1044,7 +1052,7 @@ def _ap_screws(
             side_dist = np.abs((xs + x0 - midline[0]) * normal[0] + (ys + y0 - midline[1]) * normal[1])
             k = int(np.argmin(side_dist))
             tip = (int(ys[k]), int(xs[k]))
-            screw = _screw_along_route(sub, dist, cost, tip, top, (x0, y0), lv, scale)
+            screw = _screw_along_route(sub, dist, cost, tip, top, (x0, y0), lv, scale, head_peak=True)
             if screw is not None:
                 out.append(screw)
     out.sort(key=lambda sc: (sc.level.index if sc.level else 99, sc.head[0]))
@@ -1060,9 +1068,11 @@ def _screw_along_route(
     origin: tuple[int, int],
     level: Level,
     scale: float,
+    head_peak: bool = False,
 ) -> Screw | None:
     """The screw from ``tip`` (row, col in the crop ``sub`` at ``origin`` = (x0, y0)) along the cheapest path through
-    the metal towards ``target``, up to where the metal widens into the head (:data:`AP_HEAD_WIDENING`); its axis is the
+    the metal towards ``target``, up to where the metal widens into the head (:data:`AP_HEAD_WIDENING`; with
+    ``head_peak``, AP screws, also at the head's first width peak, :data:`AP_HEAD_PEAK`); its axis is the
     principal axis of that stretch, its tip followed along the axis to the end of the metal."""
     from skimage.graph import MCP_Geometric
 
@@ -1076,7 +1086,11 @@ def _screw_along_route(
     widths = dist[route[:, 0].astype(int), route[:, 1].astype(int)]
     n_half = max(3, len(route) // 3)
     shaft_w = float(np.median(widths[1:n_half]))
-    wide = np.flatnonzero(widths > AP_HEAD_WIDENING * shaft_w)
+    wide = widths > AP_HEAD_WIDENING * shaft_w
+    if head_peak:  # or the first width peak of the head (the tulip), where the route turns into the rod
+        ahead = np.array([widths[i + 1 : i + 1 + AP_HEAD_PEAK_PX].max(initial=0.0) for i in range(len(widths))])
+        wide |= (widths >= AP_HEAD_PEAK * shaft_w) & (widths >= ahead)
+    wide = np.flatnonzero(wide)
     wide = wide[wide >= n_half // 2]
     stop = int(wide[0]) if len(wide) else len(route) - 1
     shaft = route[: stop + 1][:, ::-1] + [x0, y0]  # (x, y)

@@ -266,8 +266,19 @@ simulator's 400 x 500 px journeys (seed 1, SIM_VERSION 10 and 11, edges at half 
 shrunk to fit these films."""
 
 
+SHAFT_HEAD_MARGIN = 1.0
+"""``shaft_only`` (AP films): profiles nearer the detected head end than this many screw widths are left out. A
+pedicle screw's tulip head is about twice as wide as its shaft (simulator: 12.4 vs 6.5 mm), so on a screw seen nearly
+end-on its shadow, and the rod through it, cover about one shaft width of the shaft beyond the detected head end; there
+the edges are the head's and the rod's (SIM_VERSION 17 AP films, 400 x 500 px: edge centres 0.3-1 px, up to 5 px, off
+the true axis over the first ~1 width, mostly within 0.3 px beyond)."""
+SHAFT_WIDTH_TOLERANCE = 0.1
+"""``shaft_only``: a profile is across the shaft alone when its half-height width is within this fraction of the
+median over the profiles beyond the head margin (the tapered tip, the head's rim and crossing metal are not)."""
+
+
 def refine_screw_edges(
-    img: np.ndarray, head: np.ndarray, tip: np.ndarray, width: float
+    img: np.ndarray, head: np.ndarray, tip: np.ndarray, width: float, *, shaft_only: bool = False
 ) -> tuple[np.ndarray, np.ndarray, float, float] | None:
     """Refine a screw's axis from its metal edges, with the axis SD.
 
@@ -285,6 +296,11 @@ def refine_screw_edges(
         Screw ends, pixel ``(x, y)``.
     width : float
         Approximate screw width, px.
+    shaft_only : bool
+        Fit only the profiles across the shaft alone (:func:`_shaft_profiles`: beyond :data:`SHAFT_HEAD_MARGIN` widths
+        from the head end, width within :data:`SHAFT_WIDTH_TOLERANCE`), falling back to all beyond the margin, then to
+        all, when fewer than :data:`MIN_EDGE_PROFILES` remain. For AP screws: seen nearly end-on (~20 px long at
+        400 x 500 px) the head's and rod's profiles are a quarter of the screw and turned its axis 5-9 deg.
 
     Returns
     -------
@@ -304,7 +320,7 @@ def refine_screw_edges(
     d = np.arange(-1.5 * width, 1.5 * width + 0.125, 0.25)
     pts = head[None, None, :] + s[:, None, None] * u + d[None, :, None] * n
     prof = ndimage.map_coordinates(np.asarray(img, np.float64), [pts[..., 1], pts[..., 0]], order=1, mode="nearest")
-    centres, widths, used = [], [], []
+    centres, used, half = [], [], []
     for k, row in enumerate(prof):
         inner = np.abs(d) <= 0.6 * width
         if not inner.any():
@@ -320,17 +336,22 @@ def refine_screw_edges(
         if e_left is None or e_right is None or top - max(left_bg, right_bg) <= 0:
             continue
         centres.append((e_left + e_right) / 2)
-        if h_left is not None and h_right is not None:
-            widths.append(h_right - h_left)
+        half.append(h_right - h_left if h_left is not None and h_right is not None else np.nan)
         used.append(s[k])
     if len(used) < MIN_EDGE_PROFILES:
         return None
-    sv, cv = np.asarray(used), np.asarray(centres)
-    # robust: drop profiles whose centre is far off (a crossing rod or the other screw's end)
-    med = np.median(cv)
-    mad = 1.4826 * np.median(np.abs(cv - med)) + 0.05
-    ok = np.abs(cv - med) <= 4 * mad + 0.02 * np.abs(sv - sv.mean())
-    if ok.sum() < MIN_EDGE_PROFILES:
+    s_all, c_all, w_all = np.asarray(used), np.asarray(centres), np.asarray(half)
+    for sel in _shaft_profiles(s_all, w_all, width) if shaft_only else [np.ones(len(s_all), bool)]:
+        if sel.sum() < MIN_EDGE_PROFILES:
+            continue
+        sv, cv = s_all[sel], c_all[sel]
+        # robust: drop profiles whose centre is far off (a crossing rod or the other screw's end)
+        med = np.median(cv)
+        mad = 1.4826 * np.median(np.abs(cv - med)) + 0.05
+        ok = np.abs(cv - med) <= 4 * mad + 0.02 * np.abs(sv - sv.mean())
+        if ok.sum() >= MIN_EDGE_PROFILES:
+            break
+    else:
         return None
     sv, cv = sv[ok], cv[ok]
     slope, offset = np.polyfit(sv, cv, 1)
@@ -339,8 +360,19 @@ def refine_screw_edges(
     sd_slope = max(sd_slope, EDGE_BIAS_PX / max(float(np.ptp(sv)), 1.0))
     new_head = head + offset * n
     new_tip = head + length * u + (slope * length + offset) * n
-    width_px = float(np.median(widths)) if widths else float(width)
+    width_px = float(np.nanmedian(w_all)) if np.isfinite(w_all).any() else float(width)
     return new_head, new_tip, width_px, math.degrees(math.atan(sd_slope))
+
+
+def _shaft_profiles(s: np.ndarray, half_width: np.ndarray, width: float) -> list[np.ndarray]:
+    """Which profiles to fit on a screw seen nearly end-on, best first: those across the shaft alone (at least
+    :data:`SHAFT_HEAD_MARGIN` screw widths from the head end, half-height width within :data:`SHAFT_WIDTH_TOLERANCE`
+    of their median), then all beyond the head margin, then all."""
+    beyond = s >= SHAFT_HEAD_MARGIN * width
+    fine = beyond & np.isfinite(half_width)
+    if fine.any():
+        fine &= np.abs(half_width / float(np.median(half_width[fine])) - 1.0) <= SHAFT_WIDTH_TOLERANCE
+    return [fine, beyond, np.ones(len(s), bool)]
 
 
 def _block_jackknife_sd(s: np.ndarray, c: np.ndarray, block: float) -> float:
