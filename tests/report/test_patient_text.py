@@ -161,3 +161,10 @@ def test_example_patient_keeps_copy_semantics(tmp_path: Path) -> None:
     before = copy.deepcopy(d.visit.findings)
     patient_text(d)
     assert d.visit.findings == before
+
+
+def test_warning_heading_does_not_understate_emergencies(tmp_path: Path) -> None:
+    """The first box says 'call your emergency number now': its heading must not say 'call today'."""
+    page = render_patient_html(twelve_months(tmp_path, FusionStatus.ON_TRACK))
+    assert "Warning signs: when to get help" in page and "Warning signs: call today" not in page
+    assert "Call your emergency number" in page[page.index("Warning signs"):]
