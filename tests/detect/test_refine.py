@@ -130,6 +130,24 @@ class TestExample:
             if mk.all():
                 assert t[0, 0] < t[1, 0] and t[2, 0] < t[3, 0] and t[0, 1] < t[2, 1]
 
+    def test_crop_size_jitter_follows_the_spec(self) -> None:
+        """extra["jitter_size"] sets the spread of the crop size (log-normal, clipped at 2 sigma): the network must
+        find a vertebra's edges instead of reading its size off the crop (ap-vertebra/3)."""
+        from dataclasses import replace
+
+        s = _ap_sample(0.0)
+        fr = unit_frame(s.points, spec_units(AP)[2], AP.extra["context"])
+
+        def log_sizes(sigma: float) -> np.ndarray:
+            spec = replace(AP, extra={**AP.extra, "jitter_size": sigma})
+            jr = np.random.default_rng(7)
+            scales = [make_refine_example(s, spec, None, unit_index=2, jitter_rng=jr)[3] for _ in range(150)]
+            return np.log(96 / fr.side / np.array(scales))  # log(jittered side / unjittered side)
+
+        narrow, wide = log_sizes(0.05), log_sizes(0.25)
+        assert np.std(narrow) < 0.06 < 0.15 < np.std(wide)
+        assert np.abs(wide).max() <= 2 * 0.25 + 1e-9
+
     def test_sample_without_units_raises(self) -> None:
         s = Sample(np.zeros((50, 50), np.float32), {"L1.superior.left": (1.0, 1.0)}, View.AP, "p")
         with pytest.raises(ValueError, match="No refine unit"):

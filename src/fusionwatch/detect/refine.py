@@ -308,13 +308,20 @@ def prepare_crop(image: np.ndarray, m: np.ndarray, input_hw: tuple[int, int]) ->
 
 
 # ------------------------------------------------------------------------------------------------------------ training
-def _jitter(rng: np.random.Generator, frame: UnitFrame, size: float, context: float) -> UnitFrame:
-    """Imitate the previous stage's error: centre shift (mostly ~0.15 body sizes, sometimes ~0.35), size +-12 %,
-    angle ~6°."""
+def _jitter(
+    rng: np.random.Generator,
+    frame: UnitFrame,
+    size: float,
+    context: float,
+    size_sigma: float = 0.12,
+    angle_sigma: float = 6.0,
+) -> UnitFrame:
+    """Imitate the previous stage's error: centre shift (mostly ~0.15 body sizes, sometimes ~0.35), crop size
+    (log-normal, ``size_sigma``; clipped to 2 sigma), angle (``angle_sigma`` degrees)."""
     sigma = 0.35 if rng.random() < 0.15 else 0.15
     d = rng.normal(0.0, sigma * size, 2)
-    side = frame.side * math.exp(rng.normal(0.0, 0.12))
-    angle = frame.angle + math.radians(rng.normal(0.0, 6.0))
+    side = frame.side * math.exp(float(np.clip(rng.normal(0.0, size_sigma), -2 * size_sigma, 2 * size_sigma)))
+    angle = frame.angle + math.radians(rng.normal(0.0, angle_sigma))
     return UnitFrame((frame.centre[0] + d[0], frame.centre[1] + d[1]), side, angle, frame.mirrored)
 
 
@@ -372,7 +379,14 @@ def make_refine_example(
     size = body_size(np.array([sample.points[n] for n in unit.size]))
     jr = rng if rng is not None else jitter_rng
     if jr is not None:
-        frame = _jitter(jr, frame, size, context)
+        frame = _jitter(
+            jr,
+            frame,
+            size,
+            context,
+            float(spec.extra.get("jitter_size", 0.12)),
+            float(spec.extra.get("jitter_angle", 6.0)),
+        )
     m = frame_matrix(frame, spec.input_hw)
     k = len(spec.point_names)
     chans = dict(unit.points)
