@@ -55,7 +55,7 @@ def test_hardware_finding_holds_back_on_track_lines_even_when_fused(kind: str) -
     advice = care_advice(default_protocol(), TWELVE_MONTHS, fusion_status=FusionStatus.FUSED_CRITERIA_MET,
                          findings=[_finding(kind)])
     assert "normal activit" not in _patient_lines(advice).lower()
-    assert advice.concern_reasons == (f"finding: {kind}",)
+    assert advice.concern_reasons == (f"finding: {kind.replace('_', ' ')}",)
     assert advice.restrictions[0].patient == SAFE
 
 

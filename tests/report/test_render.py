@@ -284,7 +284,7 @@ def test_uncalibrated_rod_gap_in_px_only(patient: ReportData) -> None:
 def test_clinician_sees_withheld_on_track_lines(patient: ReportData) -> None:
     """The example's 6-month visit has a cage-subsidence finding: the on-track lines are withheld, and said so."""
     page = render_clinician_html(patient)
-    assert "Fusion not confirmed on track" in page and "finding: cage_subsidence" in page
+    assert "Fusion not confirmed on track" in page and "finding: cage subsidence" in page
     assert "Withheld (only while fusion is on track)" in page
     assert "Return to full activity as fusion is confirmed." in page.split("Withheld")[1]
     fused = render_clinician_html(_at(patient, findings=(), fusion_status=FusionStatus.FUSED_CRITERIA_MET,

@@ -49,7 +49,7 @@ class CareAdvice:
         Status on track / fused criteria met and no concerning finding.
     concern_reasons : tuple[str, ...]
         Why the on-track lines are withheld, in clinician words ("status: pseudarthrosis suspected",
-        "finding: rod_fracture_suspected"); empty when on track.
+        "finding: rod fracture suspected"); empty when on track.
     """
 
     day: int
@@ -99,7 +99,8 @@ def care_advice(protocol: Protocol, day: int, *, fusion_status: FusionStatus | s
     if status not in ON_TRACK_STATUSES:
         reasons.append(f"status: {status.value.replace('_', ' ') if status else 'not assessed'}")
     if concern is not None:
-        reasons += [f"finding: {k}" for k in concern.matching_findings((f.kind, f.severity) for f in findings)]
+        reasons += [f"finding: {k.replace('_', ' ')}"
+                    for k in concern.matching_findings((f.kind, f.severity) for f in findings)]
     on_track = not reasons
     phase = protocol.restriction_phase(day) if day >= 0 else None
     therapy = protocol.therapy_phase(day) if day >= 0 else None
