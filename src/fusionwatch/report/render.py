@@ -17,6 +17,7 @@ import jinja2
 
 from fusionwatch.errors import InputError
 from fusionwatch.followup.model import MeasurementDelta
+from fusionwatch.followup.rules import INSTABILITY_ANGLE_DEG, INSTABILITY_TRANSLATION_MM
 from fusionwatch.records import Finding, Severity
 from fusionwatch.report.labels import STATUS_LABELS, label, threshold_text
 from fusionwatch.report.model import ReportData
@@ -166,9 +167,8 @@ def _spacing_notes(d: ReportData) -> list[str]:
     return notes
 
 
-_AOMSI_ANGLE = {"L5-S1": 25.0, "L4-L5": 20.0}
-"""AOMSI (AMA Guides 5th ed., CLINICAL.md "Motion") angular-motion limits by level; 15 deg at L1-L4."""
-_AOMSI_TRANSLATION_MM = 4.5
+_AOMSI_ANGLE_L1_L4 = 15.0
+"""AOMSI (AMA Guides 5th ed.) angular-motion limit at L1-L4; L4-L5 and L5-S1 come from the follow-up rules."""
 
 
 def _fused_levels(d: ReportData) -> set[str]:
@@ -204,8 +204,9 @@ def _motion(d: ReportData) -> list[dict[str, str]]:
             rule = (f"operated segment, fusion criterion: < {ang:g} deg and {limit} (settings; defaults: modified "
                     "Lee criteria < 3 deg, device-trial criterion < 3 mm)")
         else:
-            lim = _AOMSI_ANGLE.get(level, 15.0)
-            trans = f"> {_AOMSI_TRANSLATION_MM:g} mm" if calibrated else "translation not judged (film not calibrated)"
+            lim = INSTABILITY_ANGLE_DEG.get(level, _AOMSI_ANGLE_L1_L4)
+            trans = (f"> {INSTABILITY_TRANSLATION_MM:g} mm" if calibrated
+                     else "translation not judged (film not calibrated)")
             rule = f"not operated (motion expected): instability if > {lim:g} deg or {trans} (AOMSI)"
         out.append({"level": level, "angle": angle, "translation": t, "rule": rule,
                     "operated": "yes" if level in fused else ""})
