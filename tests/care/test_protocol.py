@@ -146,3 +146,15 @@ def test_protocol_without_gating_needs_no_concern_section() -> None:
         t.pop("only_if", None)
     p = parse_protocol(d)
     assert p.fusion_concern is None
+
+
+def test_nested_list_errors_name_their_entry() -> None:
+    d = copy.deepcopy(_data())
+    d["restriction_phases"][1].pop("restrictions")
+    with pytest.raises(ProtocolError, match=r"restriction_phases\[1\] \(id 'return-to-activity'\): missing required "
+                                            r"section 'restrictions'"):
+        parse_protocol(d)
+    d = copy.deepcopy(_data())
+    d["fusion_concern"]["restrictions"] = ["Ask first."]
+    with pytest.raises(ProtocolError, match=r"fusion_concern\.restrictions\[0\]: expected a mapping"):
+        parse_protocol(d)

@@ -272,7 +272,7 @@ def _fusion_concern(data: dict[str, Any]) -> FusionConcern | None:
             f"got {sev_raw!r}."
         ) from None
     items = []
-    for j, r in enumerate(_entries(e, "restrictions", required=True)):
+    for j, r in enumerate(_entries(e, "restrictions", required=True, where=w)):
         rw = f"{w}.restrictions[{j}]"
         item = _restriction(r, rw)
         if item.only_if is not None:
@@ -332,17 +332,20 @@ def _views(value: Any, where: str, key: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _entries(data: dict[str, Any], section: str, *, required: bool) -> list[dict[str, Any]]:
+def _entries(data: dict[str, Any], section: str, *, required: bool, where: str = "") -> list[dict[str, Any]]:
+    """The list of mappings under ``section``; ``where`` names the entry that holds it (nested lists)."""
+    at = f" {where}" if where else ""
+    path = f"{where}.{section}" if where else section
     value = data.get(section)
     if value is None:
         if required:
-            raise ProtocolError(f"Protocol: missing required section {section!r}.")
+            raise ProtocolError(f"Protocol{at}: missing required section {section!r}.")
         return []
     if not isinstance(value, list) or (required and not value):
-        raise ProtocolError(f"Protocol: section {section!r} must be a non-empty list, got {type(value).__name__}.")
+        raise ProtocolError(f"Protocol{at}: section {section!r} must be a non-empty list, got {type(value).__name__}.")
     for i, e in enumerate(value):
         if not isinstance(e, dict):
-            raise ProtocolError(f"Protocol {section}[{i}]: expected a mapping of fields, got {e!r}.")
+            raise ProtocolError(f"Protocol {path}[{i}]: expected a mapping of fields, got {e!r}.")
     return value
 
 
@@ -429,8 +432,8 @@ def parse_protocol(data: Any) -> Protocol:
         w = _where("restriction_phases", i, e)
         _known_fields(e, "restriction_phase", w)
         start, end = _span(e, w)
-        items = [_restriction(r, f"{w}.restrictions[{j}]") for j, r in enumerate(_entries(e, "restrictions",
-                                                                                            required=True))]
+        items = [_restriction(r, f"{w}.restrictions[{j}]")
+                 for j, r in enumerate(_entries(e, "restrictions", required=True, where=w))]
         phases.append(RestrictionPhase(_text(e, "id", w), _text(e, "label", w), start, end, tuple(items)))
     _unique_ids(phases, "restriction_phases")
     _no_overlap(phases, "restriction_phases")
