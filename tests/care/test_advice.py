@@ -109,3 +109,14 @@ def test_schedule_advice_uses_today() -> None:
     a = s.advice(FusionStatus.PSEUDARTHROSIS_SUSPECTED)
     assert a.day == s.day and a.restriction_phase is s.restriction_phase
     assert SAFE in _patient_lines(a)
+
+
+def test_in_doubt_only_on_evidence() -> None:
+    """'Not assessed' holds the on-track lines back but is not itself evidence of a problem."""
+    p = default_protocol()
+    assert not care_advice(p, TWELVE_MONTHS, fusion_status=None).in_doubt
+    assert care_advice(p, TWELVE_MONTHS, fusion_status=FusionStatus.INSUFFICIENT_EVIDENCE).in_doubt
+    assert care_advice(p, TWELVE_MONTHS, fusion_status=FusionStatus.ON_TRACK,
+                       findings=[_finding("rod_fracture_suspected", Severity.ACTION)]).in_doubt
+    assert not care_advice(p, TWELVE_MONTHS, fusion_status=FusionStatus.ON_TRACK).in_doubt
+    assert not care_advice(p, -5, fusion_status=FusionStatus.PSEUDARTHROSIS_SUSPECTED).in_doubt

@@ -168,3 +168,9 @@ def test_warning_heading_does_not_understate_emergencies(tmp_path: Path) -> None
     page = render_patient_html(twelve_months(tmp_path, FusionStatus.ON_TRACK))
     assert "Warning signs: when to get help" in page and "Warning signs: call today" not in page
     assert "Call your emergency number" in page[page.index("Warning signs"):]
+
+
+def test_not_assessed_does_not_ask_to_be_seen_sooner(tmp_path: Path) -> None:
+    t = patient_text(twelve_months(tmp_path, None))
+    assert not NORMAL.search(t.all_text())  # the on-track lines still need evidence
+    assert SAFE_ACTIVITY_SENTENCE in t.do_now and not t.appointment_note

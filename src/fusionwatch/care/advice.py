@@ -65,6 +65,9 @@ class CareAdvice:
     concern_reasons: tuple[str, ...] = ()
     concern_shown: bool = False
     """True when the protocol's ``fusion_concern`` lines are among :attr:`restrictions`."""
+    in_doubt: bool = False
+    """The evidence itself raises a doubt: a status other than on track / fused criteria met, or a listed finding
+    (not merely "not assessed"). Reports then say the surgeon may want to see the patient sooner."""
 
 
 def _status(value: FusionStatus | str | None) -> FusionStatus | None:
@@ -98,9 +101,9 @@ def care_advice(protocol: Protocol, day: int, *, fusion_status: FusionStatus | s
     reasons: list[str] = []
     if status not in ON_TRACK_STATUSES:
         reasons.append(f"status: {status.value.replace('_', ' ') if status else 'not assessed'}")
-    if concern is not None:
-        reasons += [f"finding: {k.replace('_', ' ')}"
-                    for k in concern.matching_findings((f.kind, f.severity) for f in findings)]
+    matched = concern.matching_findings((f.kind, f.severity) for f in findings) if concern is not None else ()
+    reasons += [f"finding: {k.replace('_', ' ')}" for k in matched]
+    in_doubt = day >= 0 and ((status is not None and status not in ON_TRACK_STATUSES) or bool(matched))
     on_track = not reasons
     phase = protocol.restriction_phase(day) if day >= 0 else None
     therapy = protocol.therapy_phase(day) if day >= 0 else None
@@ -109,8 +112,7 @@ def care_advice(protocol: Protocol, day: int, *, fusion_status: FusionStatus | s
     withheld = tuple(r for r in lines if r.only_if is not None and not on_track)
     show_concern = (
         day >= 0 and not on_track and concern is not None
-        and (any(r.startswith("finding:") for r in reasons)
-             or (status.value if status else NOT_ASSESSED) in concern.statuses)
+        and (bool(matched) or (status.value if status else NOT_ASSESSED) in concern.statuses)
     )
     if show_concern:
         shown = [*concern.restrictions, *shown]
@@ -128,5 +130,5 @@ def care_advice(protocol: Protocol, day: int, *, fusion_status: FusionStatus | s
         day=day, restriction_phase=phase, restrictions=tuple(shown), withheld=withheld, therapy_phase=therapy,
         therapy_goals=tuple(goals), example_exercises=tuple(examples), therapy_withheld=therapy_withheld,
         medication_notes=meds, fusion_on_track=on_track, concern_reasons=tuple(reasons),
-        concern_shown=show_concern,
+        concern_shown=show_concern, in_doubt=in_doubt,
     )

@@ -238,12 +238,12 @@ def patient_text(data: ReportData) -> PatientText:
         assert advice is not None  # a schedule gives advice
         for r in advice.restrictions:
             (avoid if r.patient.lower().startswith(("do not", "avoid", "never")) else do_now).append(r.patient)
-        if not advice.fusion_on_track and not advice.concern_shown:
+        if advice.day >= 0 and not advice.fusion_on_track and not advice.concern_shown:
             # a protocol without a fusion_concern section: still never leave the patient without this
             do_now.insert(0, SAFE_ACTIVITY_SENTENCE)
         exercises = [*advice.therapy_goals, *(f"Example exercise: {e}" for e in advice.example_exercises)]
         meds = [n.patient for n in advice.medication_notes]
-        concern = not advice.fusion_on_track
+        concern = advice.in_doubt
         todo = list(s.next_items)  # a missed visit (a later one is done) is not put to the patient again
         for item in sorted(todo, key=lambda i: (i.status is not ItemStatus.OVERDUE, i.due_date))[:4]:
             if item.status is ItemStatus.OVERDUE:
