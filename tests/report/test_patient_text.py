@@ -174,3 +174,20 @@ def test_not_assessed_does_not_ask_to_be_seen_sooner(tmp_path: Path) -> None:
     t = patient_text(twelve_months(tmp_path, None))
     assert not NORMAL.search(t.all_text())  # the on-track lines still need evidence
     assert SAFE_ACTIVITY_SENTENCE in t.do_now and not t.appointment_note
+
+
+@pytest.mark.parametrize(
+    ("back", "leg", "expected"),
+    [
+        (3, 2, ["Your back and leg pain are clearly better than before surgery."]),
+        (0, 1, ["Your back and leg pain are about the same as before surgery."]),
+        (3, 0, ["Your back pain is clearly better than before surgery.",
+                "Your leg pain is about the same as before surgery."]),
+        (None, -2, ["Your leg pain is worse than before surgery. Please tell your care team."]),
+        (-3, -2, ["Your back and leg pain are worse than before surgery. Please tell your care team."]),
+    ],
+)
+def test_pain_said_once_when_both_changed_alike(back, leg, expected) -> None:
+    from fusionwatch.report.patient_text import _pain_sentences
+
+    assert _pain_sentences(back, leg) == expected

@@ -150,6 +150,25 @@ def display_name(name: str | None) -> str | None:
     return name
 
 
+_PAIN_WORDS = {
+    "better": "clearly better than before surgery.",
+    "worse": "worse than before surgery. Please tell your care team.",
+    "same": "about the same as before surgery.",
+}
+
+
+def _pain_sentences(back: int | None, leg: int | None) -> list[str]:
+    """Back and leg pain vs before surgery (NRS points; the smallest change patients notice is 2). One sentence when
+    both changed the same way ("Your back and leg pain are ..."), else one each."""
+    def word(imp: int) -> str:
+        return "better" if imp >= 2 else "worse" if imp <= -2 else "same"
+
+    parts = [(name, word(imp)) for name, imp in (("back", back), ("leg", leg)) if imp is not None]
+    if len(parts) == 2 and parts[0][1] == parts[1][1]:
+        return [f"Your back and leg pain are {_PAIN_WORDS[parts[0][1]]}"]
+    return [f"Your {name} pain is {_PAIN_WORDS[w]}" for name, w in parts]
+
+
 def patient_text(data: ReportData) -> PatientText:
     """Build the plain-language sections of the patient report for ``data.visit``."""
     v = data.visit
@@ -274,15 +293,7 @@ def patient_text(data: ReportData) -> PatientText:
                 pain.append("Your answers about daily activities are about the same as before surgery.")
             if change.odi_mcid:
                 pain.append("This change is large enough to make a real difference in daily life.")
-        for name, imp in (("back", change.back_pain_improvement), ("leg", change.leg_pain_improvement)):
-            if imp is None:
-                continue
-            if imp >= 2:
-                pain.append(f"Your {name} pain is clearly better than before surgery.")
-            elif imp <= -2:
-                pain.append(f"Your {name} pain is worse than before surgery. Please tell your care team.")
-            else:
-                pain.append(f"Your {name} pain is about the same as before surgery.")
+        pain += _pain_sentences(change.back_pain_improvement, change.leg_pain_improvement)
 
     signs = sorted(
         ((r.patient_text, ACTION_TEXT[r.urgency], r.urgency.rank) for r in RULES.values()
