@@ -249,3 +249,40 @@ class TestMotionUncertainty:
         m = fe(3.0 - 1.5 * 1.0, 1.0, 0.2, 0.1)  # 1.5 SD below: indeterminate at 1.96, still at 1.0
         assert fusion_status(365, motion=[m], settings=S).status is FS.INSUFFICIENT_EVIDENCE
         assert fusion_status(365, motion=[m], settings=one_sd).status is FS.FUSED_CRITERIA_MET
+
+
+class TestReasonText:
+    """Each motion value is said once, with its SD, 95 % interval, threshold and the films it comes from."""
+
+    @pytest.mark.parametrize(
+        "day, motion, findings, status",
+        [
+            (365, fe(7.1, 0.4, 1.2, 0.2), [], FS.PSEUDARTHROSIS_SUSPECTED),  # moves, late
+            (200, fe(7.1, 0.4, 1.2, 0.2), [], FS.DELAYED_UNION_SUSPECTED),  # moves, 6 months
+            (60, fe(7.1, 0.4, 1.2, 0.2), [], FS.ON_TRACK),  # moves, early
+            (365, fe(1.3, 0.3, 0.4, 0.2), [], FS.FUSED_CRITERIA_MET),  # still, late
+            (120, fe(1.3, 0.3, 0.4, 0.2), [], FS.ON_TRACK),  # still, early
+            (365, fe(1.3, 0.3, 0.4, 0.2), [ROD], FS.PSEUDARTHROSIS_SUSPECTED),  # still, with a sign
+            (365, fe(3.5, 5.0, 1.2, 2.5), [ROD], FS.PSEUDARTHROSIS_SUSPECTED),  # indeterminate
+        ],
+    )
+    def test_each_value_once_with_interval_threshold_and_film(self, day, motion, findings, status) -> None:
+        r = fusion_status(day, motion=[motion], findings=findings, settings=S)
+        assert r.status is status
+        first = r.reasons[0]
+        angle, trans = f"{abs(motion.angle_deg):.1f} ± {motion.angle_sd_deg:.1f} deg", (
+            f"{abs(motion.translation_mm):.1f} ± {motion.translation_sd:.1f} mm"
+        )
+        text = " ".join(r.reasons)
+        assert text.count(angle) == 1 and text.count(trans) == 1, text
+        a, t = r.evidence["motion"]["angle"], r.evidence["motion"]["translation"]
+        for part in (a, t):
+            lo, hi = part["interval_95"]
+            assert f"(95 % interval {max(lo, 0.0):.1f}-{hi:.1f}) vs {part['threshold']:g} {part['unit']}" in first
+        assert "flexion and extension films" in first
+        assert ".." not in text
+
+    def test_sign_summary_ending_in_a_full_stop_is_not_doubled(self) -> None:
+        r = fusion_status(365, findings=[ROD], settings=S)
+        assert r.status is FS.PSEUDARTHROSIS_SUSPECTED
+        assert "Rod discontinuous." in r.reasons[0] and ".." not in r.reasons[0]

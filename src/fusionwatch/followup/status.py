@@ -43,6 +43,8 @@ not fusion criteria)."""
 _NO_BONE_EVIDENCE = BoneEvidence()
 CT = "thin-cut CT (bridging bone across the disc space)"
 FLEX_EXT = "flexion-extension films (motion at L5-S1 below {a:g} deg and {t:g} mm)"
+ON_PAIR = "between this visit's flexion and extension films"
+"""Which films a motion value comes from (the film ids are in the evidence: ``evidence["motion"]["films"]``)."""
 
 
 def _is_sign(f: Finding) -> bool:
@@ -236,23 +238,24 @@ def fusion_status(
     if m is not None:
         verdict, mev = judge_motion(m, settings)
         ev["motion"] = mev
+        values = _bounds_text(mev, z)
         if verdict is MotionVerdict.MOVING:
             return by_time(
-                f"{segment} still moves on flexion-extension ({_motion_text(m)}; {_bounds_text(mev, z)}).",
-                f"{segment} moves on flexion-extension ({_motion_text(m)}), as expected before union.",
+                f"{segment} still moves {ON_PAIR}: {values}.",
+                f"{segment} moves {ON_PAIR}, as expected before union: {values}.",
                 after_flex_ext=True,
             )
         if verdict is MotionVerdict.STILL:
             if signs or bone.lucency:
                 return by_time(
-                    "Little motion, but signs of non-union: " + "; ".join(sign_text) + ".",
-                    "Little motion; noted: " + "; ".join(sign_text) + ".",
+                    f"Little motion {ON_PAIR} ({values}), but signs of non-union: {_join(sign_text)}.",
+                    f"Little motion {ON_PAIR} ({values}); noted: {_join(sign_text)}.",
                     after_flex_ext=True,
                 )
             if d >= settings.fusion_min_days:
                 reasons = [
-                    f"{segment} motion below the thresholds ({_motion_text(m)}; {_bounds_text(mev, z)}) at {d} "
-                    "days, no lucency or hardware sign of non-union."
+                    f"{segment} motion below the thresholds {ON_PAIR} at {d} days ({values}); no lucency or "
+                    "hardware sign of non-union."
                 ]
                 if bone.lucency is None:
                     reasons.append("Lucency was not assessed by a reader.")
@@ -264,14 +267,14 @@ def fusion_status(
             return StatusResult(
                 FusionStatus.ON_TRACK,
                 (
-                    f"Little motion ({_motion_text(m)}) at {d} days; fusion is judged from "
+                    f"Little motion {ON_PAIR} at {d} days ({values}); fusion is judged from "
                     f"{settings.fusion_min_days} days on.",
                 ),
                 None,
                 ev,
             )
         indeterminate = (
-            f"{segment} flexion-extension motion is indeterminate: {_bounds_text(mev, z)}; it counts neither for "
+            f"{segment} flexion-extension motion is indeterminate {ON_PAIR}: {values}; it counts neither for "
             "nor against union, so the status rests on the other evidence."
         )
 
@@ -288,8 +291,8 @@ def fusion_status(
     if signs or bone.lucency:
         return with_motion_note(
             by_time(
-                f"Signs of non-union on {films_word}: " + "; ".join(sign_text) + ".",
-                f"Noted on {films_word}: " + "; ".join(sign_text) + ".",
+                f"Signs of non-union on {films_word}: {_join(sign_text)}.",
+                f"Noted on {films_word}: {_join(sign_text)}.",
                 after_flex_ext=False,
             )
         )
@@ -317,8 +320,18 @@ def fusion_status(
     )
 
 
+def _join(texts: Sequence[str]) -> str:
+    """Sentences joined with "; " without a doubled full stop (finding summaries end with one)."""
+    return "; ".join(t.rstrip().rstrip(".") for t in texts)
+
+
 def _bounds_text(mev: dict[str, Any], z: float) -> str:
-    """``"angle 3.2 ± 5.0 deg (95 % 0.0-13.0) vs 3 deg; ..."`` from :func:`judge_motion` evidence."""
+    """Each motion value once, with its SD, 95 % interval, threshold and call, from :func:`judge_motion` evidence.
+
+    ``"angle 3.2 ± 5.0 deg (95 % interval 0.0-13.0) vs 3 deg: indeterminate; translation 1.0 ± 0.5 mm (95 % interval
+    0.0-2.0) vs 3 mm: below; 95 % interval = value ± 1.96 SD"``. The interval is of the magnitude; its lower end is
+    shown from 0. "default SD" marks a result that carried no SD of its own.
+    """
     parts = []
     for name in ("angle", "translation"):
         p = mev.get(name)
@@ -326,21 +339,9 @@ def _bounds_text(mev: dict[str, Any], z: float) -> str:
             continue
         lo, hi = p["interval_95"]
         src = "" if p["sd_source"] == "reported" else ", default SD"
+        unit = "% of endplate depth" if p["unit"] == "%" else p["unit"]
         parts.append(
-            f"{name} {abs(p['value']):.1f} ± {p['sd']:.1f} {p['unit']} (95 % interval {max(lo, 0.0):.1f}-{hi:.1f}"
-            f"{src}) vs {p['threshold']:g} {p['unit']}: {p['call']}"
+            f"{name} {abs(p['value']):.1f} ± {p['sd']:.1f} {unit} (95 % interval {max(lo, 0.0):.1f}-{hi:.1f}"
+            f"{src}) vs {p['threshold']:g} {unit}: {p['call']}"
         )
-    return "; ".join(parts) + f" (± {z:g} SD)"
-
-
-def _motion_text(m: MotionLike) -> str:
-    parts = [f"{abs(m.angle_deg):.1f}" + (f" ± {m.angle_sd_deg:.1f}" if m.angle_sd_deg is not None else "") + " deg"]
-    if m.translation_mm is not None:
-        parts.append(
-            f"{abs(m.translation_mm):.1f}"
-            + (f" ± {m.translation_sd:.1f}" if m.translation_sd is not None else "")
-            + " mm"
-        )
-    elif m.translation_percent is not None:
-        parts.append(f"{abs(m.translation_percent):.1f} % of endplate depth")
-    return ", ".join(parts)
+    return "; ".join(parts) + f"; 95 % interval = value ± {z:g} SD"
