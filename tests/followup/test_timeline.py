@@ -165,3 +165,38 @@ class TestMotionUncertaintyInTimeline:
         assert v is not None and v.finding_kinds() == ()
         assert v.status.status is FusionStatus.INSUFFICIENT_EVIDENCE
         assert "indeterminate" in v.status.reasons[0] and "Repeat flexion-extension" in v.status.decide_with
+
+
+class TestOneVisitPerWindow:
+    """A symptom report or questionnaire inside a visit window is not a second clinical visit (demo: screw-loosening
+    showed two "6-months" visits, the second a symptom report 18 days after the films, with a status of its own)."""
+
+    def test_contact_after_the_films_is_a_contact_without_status(self) -> None:
+        series = _series([6.0, 12.0, 11.0, 10.0, 9.5, 8.5])
+        series.insert(5, visit(200))  # no films: a symptom report on day 200, in the 6-month window
+        tl = build_timeline("K", SURGERY, series)
+        labels = [v.label for v in tl.visits]
+        assert labels.count("6-months") == 1 and "contact day 200" in labels
+        assert tl.visit("6-months").films and tl.visit("6-months").days_since_surgery == 182
+        contact = tl.visit("contact day 200")
+        assert contact.status.status is None and "No films" in contact.status.reasons[0]
+        assert tl.visit("6-months").status.status is FusionStatus.ON_TRACK
+
+    def test_contact_before_the_films_does_not_take_the_label(self) -> None:
+        series = _series([6.0, 12.0, 11.0, 10.0, 9.5, 8.5])
+        series.insert(4, visit(160))
+        tl = build_timeline("K", SURGERY, series)
+        assert [v.label for v in tl.visits].count("6-months") == 1
+        assert tl.visit("6-months").days_since_surgery == 182 and tl.visit("contact day 160") is not None
+
+    def test_second_film_day_in_a_window_says_its_day(self) -> None:
+        series = _series([6.0, 12.0, 11.0, 10.0, 9.5, 8.5])
+        series.insert(5, visit(200, {M.DISC_HEIGHT_MEAN_L5_S1: (9.4, "mm")}))
+        tl = build_timeline("K", SURGERY, series)
+        assert [v.label for v in tl.visits][4:6] == ["6-months", "6-months (day 200)"]
+        assert tl.visit("6-months (day 200)").status.status is not None
+
+    def test_a_lone_contact_keeps_its_window_label(self) -> None:
+        """A symptom report at day 12 with no other visit in the 2-week window is the 2-week (wound) visit."""
+        tl = build_timeline("K", SURGERY, [*_series([6.0, 12.0, 11.0, 10.0, 9.5, 8.5]), visit(12)])
+        assert "2-weeks" in [v.label for v in tl.visits]

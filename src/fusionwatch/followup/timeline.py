@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from fusionwatch.followup.compare import choose_baseline, measurement_deltas
-from fusionwatch.followup.model import Timeline, VisitInput, VisitSummary
+from fusionwatch.followup.model import StatusResult, Timeline, VisitInput, VisitSummary
 from fusionwatch.followup.rules import (
     adjacent_segment_findings,
     flexion_kyphosis_finding,
@@ -14,11 +15,26 @@ from fusionwatch.followup.rules import (
     pi_drift_flag,
     subsidence_finding,
 )
+from fusionwatch.followup.schedule import LabelledVisit, distinct_labels
 from fusionwatch.followup.settings import DEFAULT_SETTINGS, FollowupSettings
 from fusionwatch.followup.status import fusion_status
 from fusionwatch.records import Finding, Severity, Surgery
 
-__all__ = ["build_timeline"]
+__all__ = ["build_timeline", "NO_FILMS"]
+
+NO_FILMS = (
+    "No films at this visit (a symptom report or questionnaire): no fusion status of its own; the latest visit "
+    "with films stands."
+)
+
+
+def _has_films(v: VisitInput) -> bool:
+    return bool(v.films) or v.lateral_film is not None
+
+
+def _has_evidence(v: VisitInput) -> bool:
+    """Films, measurements, motion or implant findings: something a fusion status can rest on."""
+    return _has_films(v) or bool(v.measurements) or bool(v.motion) or bool(v.hardware_findings)
 
 
 def build_timeline(
@@ -44,11 +60,15 @@ def build_timeline(
     Returns
     -------
     Timeline
-        Visits in date order. Findings are only made for visits after the baseline; hardware findings passed in are
+        Visits in date order, one label per clinical visit (:func:`fusionwatch.followup.schedule.distinct_labels`:
+        a contact without films inside a window held by a visit with films is "contact day N"). A visit after surgery
+        without films or any measured evidence has no automatic status (:data:`NO_FILMS`). Findings are only made for visits after the baseline; hardware findings passed in are
         kept (a second finding of a kind the rules already made at that visit is dropped); PI drift and "needs
         landmarks" go to ``review``, not ``findings``.
     """
     ordered = sorted(visits, key=lambda v: v.date)
+    labels = distinct_labels([LabelledVisit(v.label, v.days_since_surgery, _has_films(v)) for v in ordered])
+    ordered = [v if v.label == lab else replace(v, label=lab) for v, lab in zip(ordered, labels, strict=True)]
     b_index, note = choose_baseline(ordered)
     base = ordered[b_index] if b_index is not None else None
     out = []
@@ -78,7 +98,12 @@ def build_timeline(
         ]
         if (drift := pi_drift_flag(v, ordered[:i], settings)) is not None:
             review.append(drift)
-        status = fusion_status(v.days_since_surgery, motion=v.motion, findings=findings, bone=v.bone, settings=settings)
+        if _has_evidence(v) or v.days_since_surgery is None or v.days_since_surgery < 0:
+            status = fusion_status(
+                v.days_since_surgery, motion=v.motion, findings=findings, bone=v.bone, settings=settings
+            )
+        else:
+            status = StatusResult(None, (NO_FILMS,))
         out.append(
             VisitSummary(
                 label=v.label,
