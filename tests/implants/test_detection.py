@@ -402,3 +402,25 @@ def test_ap_screw_route_stops_at_the_head_before_the_rod() -> None:
     assert merged is not None and cut is not None
     assert merged.length_px > 90.0 and off_deg(merged) > 5.0  # without the peak rule: screw + head + rod
     assert math.dist(cut.head, head) < 4.0 and off_deg(cut) < 1.0
+
+
+def test_clipping_hardware_area_decides_on_films_without_headroom() -> None:
+    """_clips_like_hardware(): a film whose display clips over a hardware-sized area (>= CLIPPED_HARDWARE_AREA x
+    scale^2 of the region) counts; clipping in a few spots of dense bone, or no clipping, does not."""
+    from fusionwatch.implants.detection import CLIPPED_HARDWARE_AREA, _clips_like_hardware
+    from fusionwatch.radiograph import View
+
+    scale = 40.0
+    region = np.ones((200, 200), np.uint8)
+
+    rng = np.random.default_rng(0)
+
+    def film(clipped_px: int) -> Radiograph:
+        img = (0.7 + 0.02 * rng.random((200, 200))).astype(np.float32)  # bone below the clip value, 1.0
+        img.ravel()[:clipped_px] = 1.0
+        return Radiograph(img, None, View.AP, None, source="clip-area")
+
+    hardware = int(CLIPPED_HARDWARE_AREA * scale**2) + 1
+    assert _clips_like_hardware(film(hardware), region, scale)
+    assert not _clips_like_hardware(film(int(0.14 * scale**2)), region, scale)  # dense bone on pre-op films
+    assert not _clips_like_hardware(film(0), region, scale)

@@ -122,6 +122,12 @@ AP_CLOSE_ANGLES_DEG = (-30.0, -15.0, 0.0, 15.0, 30.0)
 30 deg of the spine axis there)."""
 CLIP_MIN_PIXELS = 20
 """A film's display clips when at least this many pixels of the spine region sit at its maximum value."""
+CLIPPED_HARDWARE_AREA = 0.3
+"""A film whose bright bone leaves too little headroom for the compressed rule (:data:`COMPRESSED_MIN_HEADROOM`) still
+has its metal looked for when at least this x the squared scale (mean endplate length) of the spine region clips: four
+screws and two rods at L5-S1 clip over ~0.55 x scale^2 (SIM_VERSION 17 AP films of solid-fusion seed 25, which lost
+all their metal), dense bone on pre-operative films over at most 0.14 x (the 120 pre-operative films of screw-loosening
+and solid-fusion seeds 1-30, 400 x 500 px)."""
 CLIP_CORE_SHARE = 0.8
 """On a clipping film without a metal gap in its histogram, a screw or rod counts only when its core reaches the clip
 value along at least this share of its middle (20-80 % of its length): near-opaque titanium clips wherever the display
@@ -344,6 +350,7 @@ def metal_threshold(
     *,
     compressed_rule: bool = True,
     region: np.ndarray | None = None,
+    headroom_guard: bool = True,
 ) -> float:
     """Intensity above which a pixel is taken as metal.
 
@@ -361,7 +368,7 @@ def metal_threshold(
     if not compressed_rule:
         return contrast_rule
     top = _top(img, region)
-    if top - bone < COMPRESSED_MIN_HEADROOM * (bone - background):
+    if headroom_guard and top - bone < COMPRESSED_MIN_HEADROOM * (bone - background):
         return contrast_rule  # nothing stands out above the bone: no compressed metal tail to find
     return min(contrast_rule, bone + METAL_TOP_FRACTION * max(top - bone, 1e-6))
 
@@ -545,6 +552,14 @@ def detect_implants(radiograph: Radiograph, landmarks: Landmarks | None = None) 
         thr = core = valley
     else:
         thr = metal_threshold(img, bodies, region=region)
+        if (
+            bodies
+            and thr >= _top(img, region)
+            and _clips_like_hardware(radiograph, region, _scale_px(bodies, img.shape))
+        ):
+            # bright bone close under the top of the range leaves too little headroom for the compressed rule, but a
+            # hardware-sized area clips: titanium at the clip value (the clipping rule below keeps only metal that does)
+            thr = metal_threshold(img, bodies, region=region, headroom_guard=False)
         # On a film whose bright end is compressed (windowed or saturated: the threshold came from the top of the
         # range), dense bone reaches the threshold too: then each metal piece must also reach close to the top.
         compressed = thr < metal_threshold(img, bodies, compressed_rule=False)
@@ -660,6 +675,17 @@ def _confirm_break(screw: Screw, labels: np.ndarray) -> Screw:
     if found[0] > 0 and found[0] == found[1]:
         return dataclasses.replace(screw, broken=False, gap=None)
     return screw
+
+
+def _clips_like_hardware(radiograph: Radiograph, region: np.ndarray | None, scale: float) -> bool:
+    """The display clips (:func:`_clip_value`) over at least :data:`CLIPPED_HARDWARE_AREA` x scale^2 of the spine
+    region: an L5-S1 construct's titanium, not spots of dense bone."""
+    raw = np.asarray(radiograph.pixels, np.float32)
+    clip = _clip_value(raw, region)
+    if clip is None:
+        return False
+    vals = raw[region.astype(bool)] if region is not None and region.any() else raw
+    return int(np.count_nonzero(vals >= clip)) >= CLIPPED_HARDWARE_AREA * scale**2
 
 
 def _clip_value(raw: np.ndarray, region: np.ndarray | None) -> float | None:
