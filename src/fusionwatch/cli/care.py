@@ -48,9 +48,15 @@ def care(
     today: TodayOption = None,
     db: DbOption = None,
 ) -> None:
-    """Print the care schedule (due / done / overdue), the current phase and its restrictions; red flags first."""
+    """Print the care schedule (due / done / overdue) and today's advice, red flags first.
+
+    The advice follows the fusion status (the reader's when recorded, else the automatic one) and findings of the
+    latest visit with films, as the reports do; lines meant only for a patient whose fusion is on track are listed
+    as held back, with the reason.
+    """
     from fusionwatch.care.protocol import load_protocol
-    from fusionwatch.care.schedule import to_ics
+    from fusionwatch.care.schedule import build_schedule, to_ics
+    from fusionwatch.followup.evidence import fusion_evidence
     from fusionwatch.report.build import red_flags_for
 
     proto = load_protocol(protocol)
@@ -60,17 +66,16 @@ def care(
         surgery = store.get_surgery(patient)
         if surgery is None:
             raise InputError(f"Patient {patient!r} has no surgery on record; add it with `fusionwatch patient add`.")
-        visits = store.list_visits(patient)
-        film_dates = sorted({f.visit_date for f in store.list_films(patient)})
+        timeline = store.load_timeline(patient)
         symptoms = [(r.visit_date, tuple(r.symptoms)) for r in store.list_symptoms(patient)]
     finally:
         store.close()
-    from fusionwatch.care.schedule import build_schedule
-
+    film_dates = [v.date for v in timeline.visits if v.films]
     # red flags first: every report since the visit with films before the latest one (as the latest visit's report)
     past = [d for d in film_dates if d <= day0]
     _print_flags(red_flags_for(symptoms, past[-2] if len(past) >= 2 else None, None))
-    s = build_schedule(surgery.date, [v.date for v in visits], imaging_visits=film_dates, today=day0, protocol=proto)
+    s = build_schedule(surgery.date, [v.date for v in timeline.visits], imaging_visits=film_dates, today=day0,
+                       protocol=proto)
     console.print(f"[bold]{patient}[/]  surgery {surgery.date.isoformat()}  day {s.day}  ({proto.name})",
                   highlight=False, soft_wrap=True)
     if proto.is_example:
@@ -84,18 +89,52 @@ def care(
         table.add_row(i.visit.label, i.due_date.isoformat(), f"{i.window_start} - {i.window_end}", i.imaging_text,
                       f"[{colour[i.status.value]}]{i.status.value}{done}[/]")
     console.print(table)
-    ph, tp = s.restriction_phase, s.therapy_phase
-    if ph is not None:
-        console.print(f"[bold]Restrictions now:[/] {ph.label}", highlight=False, soft_wrap=True)
-        for r in ph.restrictions:
-            console.print(f"  - {r.clinician}", highlight=False, soft_wrap=True)
-    if tp is not None:
-        console.print(f"[bold]Physical therapy:[/] {tp.label}: " + "; ".join(tp.goals), highlight=False, soft_wrap=True)
-    for n in s.medication_notes:
-        console.print(f"[bold]Medication:[/] {n.clinician}", highlight=False, soft_wrap=True)
+    ev = fusion_evidence(timeline, on=day0)
+    advice = s.advice(ev.status if ev else None, ev.findings if ev else ())
+    _print_advice(ev, advice, s)
     if ics is not None:
         ics.write_bytes(to_ics(s, patient_key=patient))
         console.print(f"calendar written: {ics}", highlight=False, soft_wrap=True)
+
+
+def _print_advice(ev, advice, schedule) -> None:  # type: ignore[no-untyped-def]
+    """The advice as the clinician report gives it: what it follows, the lines, and what is held back and why."""
+    def say(text: str) -> None:
+        console.print(text, highlight=False, soft_wrap=True)
+
+    if advice.day < 0:
+        return
+    if ev is None:
+        say("[bold]Advice follows:[/] no visit on record: fusion not assessed.")
+    else:
+        v = ev.visit
+        status = ev.status.value.replace("_", " ") if ev.status else "not assessed"
+        who = {"reader": f"reader {ev.reader_override.author}" if ev.reader_override else "reader",
+               "automatic": "automatic", "none": "no status"}[ev.source]
+        shown = [f for f in ev.findings if f.severity.rank > 0]
+        kinds = ", ".join(f"{f.kind.replace('_', ' ')} ({f.severity.value})" for f in shown) or "none"
+        say(f"[bold]Advice follows:[/] {v.label} ({v.date.isoformat()}): {status} ({who}); findings: {kinds}")
+    ph = advice.restriction_phase
+    if ph is not None or advice.restrictions:
+        say(f"[bold]Restrictions now:[/] {ph.label if ph else ''}")
+        for r in advice.restrictions:
+            say(f"  - {r.clinician}")
+    if advice.withheld or advice.therapy_withheld:
+        why = "; ".join(advice.concern_reasons) or "fusion not on track"
+        say(f"[bold yellow]Held back[/] (said only while fusion is on track; now: {why}):")
+        for r in advice.withheld:
+            say(f"  - {r.clinician}")
+        if advice.therapy_withheld and advice.therapy_phase is not None:
+            say(f"  - physical therapy phase {advice.therapy_phase.label}: " + "; ".join(advice.therapy_phase.goals))
+    tp = advice.therapy_phase
+    if tp is not None and advice.therapy_goals:
+        name = "instead of " + tp.label if advice.therapy_withheld else tp.label
+        say(f"[bold]Physical therapy:[/] {name}: " + "; ".join(advice.therapy_goals))
+    for n in advice.medication_notes:
+        say(f"[bold]Medication:[/] {n.clinician}")
+    for n in schedule.medication_notes:
+        if n not in advice.medication_notes:
+            say(f"[bold yellow]Medication held back[/] (only while fusion is on track): {n.clinician}")
 
 
 @prom_app.command("add")

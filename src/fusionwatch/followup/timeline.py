@@ -62,9 +62,9 @@ def build_timeline(
     Timeline
         Visits in date order, one label per clinical visit (:func:`fusionwatch.followup.schedule.distinct_labels`:
         a contact without films inside a window held by a visit with films is "contact day N"). A visit after surgery
-        without films or any measured evidence has no automatic status (:data:`NO_FILMS`). Findings are only made for visits after the baseline; hardware findings passed in are
-        kept (a second finding of a kind the rules already made at that visit is dropped); PI drift and "needs
-        landmarks" go to ``review``, not ``findings``.
+        without films or any measured evidence has no automatic status (:data:`NO_FILMS`). Findings are only made
+        for visits after the baseline; hardware findings passed in are kept (a second finding of a kind the rules
+        already made at that visit is dropped); PI drift and "needs landmarks" go to ``review``, not ``findings``.
     """
     ordered = sorted(visits, key=lambda v: v.date)
     labels = distinct_labels([LabelledVisit(v.label, v.days_since_surgery, _has_films(v)) for v in ordered])

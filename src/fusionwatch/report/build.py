@@ -25,6 +25,7 @@ from fusionwatch.care.protocol import Protocol
 from fusionwatch.care.schedule import build_schedule
 from fusionwatch.care.triage import Symptom, TriageResult, triage
 from fusionwatch.errors import FusionwatchError, InputError
+from fusionwatch.followup.evidence import latest_film_visit
 from fusionwatch.report.model import ReportData, report_data_from_timeline
 from fusionwatch.report.render import write_reports
 from fusionwatch.units import SpacingSource
@@ -107,8 +108,9 @@ def build_report_data(store: Any, key: str, *, visit: int | str | None = None, t
     reports = [(r.visit_date, tuple(r.symptoms)) for r in store.list_symptoms(key)]
     labels = [v.label for v in timeline.visits]
     with_films = [i for i, v in enumerate(timeline.visits) if v.films]
-    if index is None:  # the latest visit with films, else the latest visit
-        cur = with_films[-1] if with_films else len(labels) - 1
+    if index is None:  # the latest visit with films up to today, else the latest visit (as `fusionwatch care`)
+        latest = latest_film_visit(timeline, on=today)
+        cur = latest if latest is not None else len(labels) - 1
     elif isinstance(index, int):
         cur = index
     elif index in labels:

@@ -1,0 +1,110 @@
+"""Which visit's fusion evidence stands for a patient now: the status to act on and the findings beside it.
+
+One place for a question both the reports and ``fusionwatch care`` ask before they give care advice
+(:func:`fusionwatch.care.advice.care_advice`): *which* visit counts (the latest visit with films, not a later symptom
+report or questionnaire), *which* status (the reader's override when one is recorded and names a known status, else the
+automatic one) and *which* findings (the visit's findings and review flags). Pure: it reads a
+:class:`~fusionwatch.followup.model.Timeline` (``Store.load_timeline(key)``), no database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from fusionwatch.followup.model import Timeline, VisitSummary
+from fusionwatch.records import Finding, FusionStatus, Override
+
+__all__ = ["FusionEvidence", "effective_status", "latest_film_visit", "fusion_evidence"]
+
+
+def effective_status(visit: VisitSummary) -> tuple[FusionStatus | None, str]:
+    """The status to act on and where it comes from.
+
+    Returns
+    -------
+    (FusionStatus | None, str)
+        The newest reader override of ``fusion_status`` when its value is a known status, with ``"reader"``; else the
+        automatic status with ``"automatic"`` (``None`` with ``"none"`` when the visit has no status: pre-operative, no
+        surgery date, or no films).
+    """
+    o = visit.reader_status
+    if o is not None:
+        try:
+            return FusionStatus(o.value), "reader"
+        except ValueError:
+            pass
+    s = visit.status.status
+    return s, ("automatic" if s is not None else "none")
+
+
+def latest_film_visit(timeline: Timeline, *, on: dt.date | None = None) -> int | None:
+    """Index in ``timeline.visits`` of the latest visit with films dated on or before ``on`` (any date when
+    ``None``), or ``None`` when there is none."""
+    hits = [i for i, v in enumerate(timeline.visits) if v.films and (on is None or v.date <= on)]
+    return hits[-1] if hits else None
+
+
+@dataclass(frozen=True)
+class FusionEvidence:
+    """The visit whose fusion evidence stands, its status to act on and its findings.
+
+    Attributes
+    ----------
+    visit : VisitSummary
+    status : FusionStatus | None
+        The reader's status when one is recorded (and known), else the automatic one; ``None`` = not assessed.
+    source : str
+        ``"reader"``, ``"automatic"`` or ``"none"``.
+    findings : tuple[Finding, ...]
+        The visit's findings followed by its review flags (what the reports pass to the care advice).
+    """
+
+    visit: VisitSummary
+    status: FusionStatus | None
+    source: str
+    findings: tuple[Finding, ...]
+
+    @property
+    def reader_override(self) -> Override | None:
+        return self.visit.reader_status if self.source == "reader" else None
+
+
+def fusion_evidence(
+    timeline: Timeline, *, visit: int | None = None, on: dt.date | None = None
+) -> FusionEvidence | None:
+    """The fusion evidence that stands at a visit (default: now).
+
+    Parameters
+    ----------
+    timeline : Timeline
+    visit : int, optional
+        0-based index of the visit a report is about. Default: the latest visit with films on or before ``on``
+        (:func:`latest_film_visit`), else the latest visit on or before ``on``.
+    on : date, optional
+        Today for the caller (``fusionwatch care --today``); visits after it are not looked at. Ignored when ``visit``
+        is given.
+
+    Returns
+    -------
+    FusionEvidence | None
+        From ``visit`` back to the first visit that had a lateral film or a status (a symptom-only contact has
+        neither); ``None`` when the timeline has no visit (on or before ``on``).
+    """
+    visits = timeline.visits
+    if visit is None:
+        visit = latest_film_visit(timeline, on=on)
+        if visit is None:
+            before = [i for i, v in enumerate(visits) if on is None or v.date <= on]
+            if not before:
+                return None
+            visit = before[-1]
+    if not 0 <= visit < len(visits):
+        raise IndexError(f"visit index {visit} out of range 0..{len(visits) - 1}")
+    chosen = visits[visit]
+    for v in reversed(visits[: visit + 1]):
+        if v.lateral_film is not None or effective_status(v)[0] is not None:
+            chosen = v
+            break
+    status, source = effective_status(chosen)
+    return FusionEvidence(chosen, status, source, tuple(chosen.findings) + tuple(chosen.review))

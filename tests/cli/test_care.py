@@ -1,0 +1,156 @@
+"""Tests for ``fusionwatch care`` (fusionwatch.cli.care): the advice follows the latest films' status and findings,
+exactly as the reports give it, and says what it held back and why."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+from typer.testing import CliRunner
+
+from _synth import write_dicom
+from fusionwatch.care.protocol import load_protocol
+from fusionwatch.cli import app
+from fusionwatch.io.loading import read_radiograph
+from fusionwatch.landmarks import Landmarks
+from fusionwatch.measurement import Measurement, MeasureName
+from fusionwatch.records import Finding, Override, Patient, Severity, Surgery
+from fusionwatch.report.build import build_report_data
+from fusionwatch.store import Store
+from fusionwatch.units import SpacingSource, Unit
+
+SURGERY = dt.date(2025, 1, 10)
+GATED = "Return to full activity as fusion is confirmed."  # example protocol, long-term phase, only_if on track
+CORE = "Keep core strength and a healthy weight."  # same phase, always said
+POINTS = {"L5.inferior.anterior": (100.0, 200.0), "L5.inferior.posterior": (140.0, 200.0),
+          "S1.superior.anterior": (100.0, 212.0), "S1.superior.posterior": (140.0, 212.0)}
+
+
+def _day(n: int) -> str:
+    return (SURGERY + dt.timedelta(days=n)).isoformat()
+
+
+@pytest.fixture
+def store_url(tmp_path: Path) -> str:
+    """K-9 with static lateral films at 6 weeks, 3, 6 and 12 months (no flexion-extension: 12 months is
+    'insufficient evidence', 6 months 'on track')."""
+    url = f"sqlite:///{tmp_path / 'care.db'}"
+    store = Store(url)
+    store.add_patient(Patient("K-9", patient_id="MRN-9"))
+    store.set_surgery("K-9", Surgery(SURGERY))
+    rng = np.random.default_rng(1)
+    for i, day in enumerate((42, 92, 185, 370)):
+        d = SURGERY + dt.timedelta(days=day)
+        pixels = (rng.random((300, 240)) * 3000).astype(np.uint16)
+        path = write_dicom(tmp_path / f"f{i}.dcm", pixels, spacing=(0.2, 0.2), study_date=d.strftime("%Y%m%d"),
+                           view_position="LL", extra={"PatientID": "MRN-9"})
+        ms = [Measurement(MeasureName.DISC_HEIGHT_MEAN_L5_S1, 11.0, Unit.MM, "test/1",
+                          spacing_source=SpacingSource.PATIENT_PLANE)]
+        store.add_film("K-9", read_radiograph(path), film_id=str(pydicom.dcmread(path).SOPInstanceUID),
+                       file_path=str(path), file_sha256=f"{i:064d}", visit_date=d,
+                       landmarks=Landmarks(dict(POINTS), 240, 300, source="file:test"), measurements=ms)
+    store.close()
+    return url
+
+
+def _care(url: str, today: str) -> str:
+    r = CliRunner().invoke(app, ["care", "K-9", "--today", today, "--db", url], env={"COLUMNS": "250"})
+    assert r.exit_code == 0, r.output
+    return r.output
+
+
+def _restrictions(out: str) -> list[str]:
+    """The '  - ' lines under 'Restrictions now:' (up to the next heading)."""
+    lines = out.splitlines()
+    start = next(i for i, x in enumerate(lines) if x.startswith("Restrictions now:"))
+    block = []
+    for x in lines[start + 1:]:
+        if not x.startswith("  - "):
+            break
+        block.append(x[4:])
+    return block
+
+
+def _held_back(out: str) -> list[str]:
+    lines = out.splitlines()
+    hits = [i for i, x in enumerate(lines) if x.startswith("Held back")]
+    if not hits:
+        return []
+    return [x[4:] for x in lines[hits[0] + 1:] if x.startswith("  - ")][: len(lines)]
+
+
+def _same_as_report(url: str, today: str, out: str) -> None:
+    """The CLI prints exactly the restrictions the reports give (same status, findings and advice)."""
+    store = Store(url)
+    try:
+        data = build_report_data(store, "K-9", today=dt.date.fromisoformat(today), protocol=load_protocol(None))
+    finally:
+        store.close()
+    advice = data.care_advice
+    assert _restrictions(out) == [r.clinician for r in advice.restrictions]
+    held = [x for x in _held_back(out) if not x.startswith("physical therapy")]
+    assert held == [r.clinician for r in advice.withheld]
+
+
+def test_fusion_in_doubt_holds_back_the_on_track_line(store_url: str) -> None:
+    """12 months on static films only: 'insufficient evidence'. The long-term 'return to full activity' line is not
+    given as advice; it is listed as held back with the reason (the CLI printed it as advice before)."""
+    today = _day(384)
+    out = _care(store_url, today)
+    assert "Advice follows: 12-months" in out and "insufficient evidence (automatic)" in out
+    assert GATED not in _restrictions(out) and CORE in _restrictions(out)
+    assert GATED in _held_back(out)
+    assert "status: insufficient evidence" in out[out.index("Held back"):]
+    _same_as_report(store_url, today, out)
+
+
+def test_on_track_gives_the_line(store_url: str) -> None:
+    """At day 200 the latest films (6 months) are on track: the line is advice, nothing is held back."""
+    today = _day(200)
+    out = _care(store_url, today)
+    assert "Advice follows: 6-months" in out and "on track (automatic)" in out
+    assert GATED in _restrictions(out) and "Held back" not in out
+    _same_as_report(store_url, today, out)
+
+
+def test_reader_status_wins_and_a_hardware_finding_holds_back(store_url: str) -> None:
+    """A reader's 'fused criteria met' replaces the automatic status; a rod fracture at the same visit still holds
+    the on-track line back, and the reason names the finding."""
+    store = Store(store_url)
+    store.add_override("K-9", Override("fusion_status", "fused_criteria_met", "amy",
+                                       dt.datetime(2026, 1, 30, 9, 0, tzinfo=dt.UTC), "CT: bridging bone"),
+                       visit="12-months")
+    store.close()
+    today = _day(384)
+    out = _care(store_url, today)
+    assert "fused criteria met (reader amy)" in out
+    assert GATED in _restrictions(out) and "Held back" not in out
+    _same_as_report(store_url, today, out)
+
+    store = Store(store_url)
+    store.replace_findings("K-9", "12-months", "implants",
+                           [Finding("rod_fracture_suspected", Severity.ACTION, "Rod in two pieces.")])
+    store.close()
+    out = _care(store_url, today)
+    assert GATED in _held_back(out) and GATED not in _restrictions(out)
+    assert "finding: rod fracture suspected" in out[out.index("Held back"):]
+    _same_as_report(store_url, today, out)
+
+
+def test_a_later_symptom_report_does_not_replace_the_films(store_url: str) -> None:
+    """A symptom report after the 12-month films is a contact without films: the advice still follows the films."""
+    store = Store(store_url)
+    store.add_symptoms("K-9", SURGERY + dt.timedelta(days=380), ["pain_not_improving"])
+    store.close()
+    today = _day(384)
+    out = _care(store_url, today)
+    assert "Advice follows: 12-months" in out and GATED in _held_back(out)
+    _same_as_report(store_url, today, out)
+
+
+def test_today_before_the_latest_films_uses_the_films_of_that_day(store_url: str) -> None:
+    out = _care(store_url, _day(250))
+    assert "Advice follows: 6-months" in out and GATED in _restrictions(out)
