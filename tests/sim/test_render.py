@@ -23,6 +23,12 @@ def test_ap_pelvis_cortex_passes_smooth_the_iliac_wings(monkeypatch: pytest.Monk
     s1 = pose.corners["S1"]["superior.anterior"]
     row = int(cam.project(np.array([[s1[0], 0.0, s1[1]]]))[0, 1]) + 10
 
+    # (version 18's bone density texture differs between scene seeds: switched off, so only the jitter differs)
+    monkeypatch.setattr(render, "AP_HIP_LARGE", 0.0)
+    monkeypatch.setattr(render, "AP_HIP_FINE", 0.0)
+    monkeypatch.setattr(render, "AP_HIP_GAIN", (1.0, 1.0))
+    monkeypatch.setattr(render, "AP_VERTEBRA_TEXTURE", 0.0)
+
     def grain_images(passes: int) -> list[np.ndarray]:
         monkeypatch.setattr(render, "AP_PELVIS_CORTEX_PASSES", passes)
         out = []
@@ -93,3 +99,72 @@ def test_ap_vertebral_voxel_cortex_fainter_trabecular_body_denser(monkeypatch: p
 
     assert side_over_centre(new) < 0.95 * side_over_centre(old), (side_over_centre(new), side_over_centre(old))
     assert new[x_c - w : x_c + w].mean() > old[x_c - w : x_c + w].mean()
+
+
+def test_ap_transverse_processes_on_their_own_softer_layer() -> None:
+    """Version 18: the transverse processes go to their own layer (blurred ``AP_PROCESS_BLUR_MM``, more than the rest
+    of the analytic cortex); the layers together hold exactly the bone a single image gets."""
+    an = patient_anatomy(0)
+    pose = pose_spine(an, SpineParams())
+    cam = _camera(FilmSpec(view=View.AP, width=300, height=375), pose, an)
+    scene = render.Scene(an, pose, {}, [], [], None, Healing(), "none", 0)
+    single = np.zeros((cam.height, cam.width), np.float32)
+    render._ap_cortex(single, cam, scene)
+    rest, outline, pedicles, processes = (np.zeros_like(single) for _ in range(4))
+    render._ap_cortex(rest, cam, scene, outline=outline, pedicles=pedicles, processes=processes)
+    np.testing.assert_allclose(rest + outline + pedicles + processes, single, atol=1e-4 * float(single.max()))
+    assert 0.05 * single.sum() < processes.sum() < 0.8 * single.sum()
+    assert render.AP_PROCESS_BLUR_MM > render.AP_CORTEX_BLUR_MM
+    # the processes lie beside the bodies: left and right of the spine's middle third
+    cols = np.flatnonzero(processes.sum(axis=0) > 0.02 * processes.sum(axis=0).max())
+    mid = np.mean([cam.project(np.array([[v[0], 0.0, v[1]]]))[0, 0] for v in pose.corners["L3"].values()])
+    assert cols.min() < mid - 20 and cols.max() > mid + 20
+
+
+def test_wave_field_is_constant_along_the_ap_ray_and_unit_variance() -> None:
+    """Version 18: the bone density texture is a smooth field of unit variance, constant along the AP ray (+x in the
+    mesh frame: a texture along the ray would average out over the bone's depth); ``vertical`` draws it out along z."""
+    rng = np.random.default_rng(0)
+    f = render._wave_field(rng, (2.0, 6.0), vertical=True, n=64)
+    pts = np.random.default_rng(1).uniform(-50.0, 50.0, (4000, 3)).astype(np.float32)
+    v = f(pts)
+    assert 0.7 < float(v.std()) < 1.3
+    shifted = pts.copy()
+    shifted[:, 0] += 17.0
+    np.testing.assert_allclose(f(shifted), v, atol=1e-3)
+    dy, dz = pts.copy(), pts.copy()
+    dy[:, 1] += 0.2
+    dz[:, 2] += 0.2
+    assert float(np.abs(f(dz) - v).mean()) < 0.6 * float(np.abs(f(dy) - v).mean())
+
+
+def test_ap_hip_bone_texture_leaves_the_sacrum_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Version 18: the hip bones' density varies inside the iliac wings (relative to the version-17 rendering the
+    wing's path varies by more than 5 % from place to place), while the sacrum below S1 in the mid-line (where the
+    S1 screws sit) is rendered exactly as before."""
+    an = patient_anatomy(0)
+    pose = pose_spine(an, SpineParams())
+    cam = _camera(FilmSpec(view=View.AP, width=400, height=500), pose, an)
+    s1 = pose.corners["S1"]["superior.anterior"]
+    (c_mid, r_s1), (c_wing, _) = cam.project(np.array([[s1[0], 0.0, s1[1]], [s1[0], 95.0, s1[1] + 10.0]]))
+    px = 1.0 / cam.gain(0.0)  # mm per pixel at the reference plane
+
+    def render_bones() -> np.ndarray:
+        L = np.zeros((cam.height, cam.width), np.float32)
+        render._ap_bones(L, cam, render.Scene(an, pose, {}, [], [], None, Healing(), "none", 3))
+        return L
+
+    new = render_bones()
+    for name, value in (("AP_HIP_LARGE", 0.0), ("AP_HIP_FINE", 0.0), ("AP_HIP_GAIN", (1.0, 1.0))):
+        monkeypatch.setattr(render, name, value)
+    monkeypatch.setattr(render, "AP_HIP_CORTEX_FACTOR", 1.0)
+    old = render_bones()
+    r0, r1 = int(r_s1 + 8 / px), int(r_s1 + 35 / px)
+    c0, c1 = int(c_mid - 12 / px), int(c_mid + 12 / px)
+    np.testing.assert_allclose(new[r0:r1, c0:c1], old[r0:r1, c0:c1], rtol=1e-5, atol=1e-6)
+    h = int(20 / px)
+    win = (slice(int(r_s1) - h, int(r_s1) + h), slice(int(c_wing) - h, int(c_wing) + h))
+    bone = old[win] > 0.3 * float(old[win].max())
+    assert bone.sum() > 50
+    ratio = new[win][bone] / old[win][bone]
+    assert float(ratio.std()) > 0.05, float(ratio.std())

@@ -117,3 +117,34 @@ def test_ap_ct_gas_loops_vary_per_patient_and_stay_in_the_abdomen() -> None:
     z = an.soft_ap_origin[1] + np.arange(a.shape[1]) * an.soft_res
     outside = (z < AP_CT_GAS_Z_MM[0]) | (z > AP_CT_GAS_Z_MM[1])
     assert np.all(a[:, outside] == 0.0)
+
+
+def test_ap_gas_v18_softens_bubbles_and_adds_flank_gas_beside_the_spine() -> None:
+    """Version 18: the AP fine gas map's crisp stool bubbles become soft-edged, mottled stool regions (no gas path is
+    lost: the bubbles' path is redistributed, and the flank gas only adds; the steepest edge is much softer), and the
+    gas-distended colon regions added at the flanks stay off the spine (|y| < 15 mm) in every patient."""
+    from fusionwatch.sim.variation import _ap_gas_v18
+
+    plane, fine = (-250.0, -150.0), 1.0
+    bub = np.zeros((500, 400), np.float32)
+    yy, zz = np.mgrid[0:500, 0:400].astype(np.float32)
+    for k in range(12):  # a chain of 3 mm bubbles along a colon at y = -80 mm
+        cy, cz = 250 - 80, 150 + 60 + 6 * k
+        r2 = (yy - cy) ** 2 + (zz - cz) ** 2
+        bub += 2.0 * np.sqrt(np.clip(9.0 - r2, 0.0, None))
+    y = plane[0] + (np.arange(500) + 0.5) * fine
+    spine = np.abs(y) < 15.0
+    flank_seen = 0
+    for seed in range(8):
+        out = _ap_gas_v18(bub, plane, fine, np.random.default_rng(seed))
+        assert out.shape == bub.shape and float(out.min()) >= 0.0
+        assert float(out.sum()) >= 0.99 * float(bub.sum())
+        assert float(np.abs(out[spine]).max()) < 0.05 * float(bub.max())
+        empty = _ap_gas_v18(np.zeros_like(bub), plane, fine, np.random.default_rng(seed))
+        assert float(np.abs(empty[spine]).max()) < 1e-3
+        flank_seen += float(empty.max()) > 20.0
+        grad = lambda a: max(float(np.abs(np.diff(a, axis=0)).max()), float(np.abs(np.diff(a, axis=1)).max()))  # noqa: E731
+        chain = (slice(150, 190), slice(190, 300))
+        if float(empty[chain].max()) < 1e-3:  # no flank gas over the chain: the bubbles' own edges, softened
+            assert grad(out[chain]) < 0.5 * grad(bub[chain])
+    assert flank_seen >= 4

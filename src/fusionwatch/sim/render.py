@@ -545,7 +545,8 @@ def line_integrals_with_metal(scene: Scene, cam: Camera) -> tuple[np.ndarray, np
         _psoas(L, cam, scene)
         _ap_bones(L, cam, scene)
         cortex, outline, pedicles = np.zeros_like(L), np.zeros_like(L), np.zeros_like(L)
-        _ap_cortex(cortex, cam, scene, outline=outline, pedicles=pedicles)
+        processes = np.zeros_like(L)
+        _ap_cortex(cortex, cam, scene, outline=outline, pedicles=pedicles, processes=processes)
         # version 16: the analytic cortex as soft as the film's other bone edges; version 17: the bodies' outline
         # (wall and endplates) and the pedicles on their own layers, softer (real AP films show faint, soft-edged
         # endplates and walls fading into the body and pedicles as soft ovals, not crisp rings)
@@ -553,6 +554,7 @@ def line_integrals_with_metal(scene: Scene, cam: Camera) -> tuple[np.ndarray, np
             (cortex, AP_CORTEX_BLUR_MM),
             (outline, AP_OUTLINE_BLUR_MM),
             (pedicles, AP_PEDICLE_BLUR_MM),
+            (processes, AP_PROCESS_BLUR_MM),  # version 18: the transverse processes, soft-edged
         ):
             _add_blurred(L, layer, blur_mm / cam.patient_pixel_mm)
     for c, r in pose.femoral_heads:
@@ -664,7 +666,12 @@ def _ap_bones(L: np.ndarray, cam: Camera, scene: Scene) -> None:
     acc = np.zeros(gh * gw, np.float64)
     acc_pelvis = np.zeros(gh * gw, np.float64)
     acc_pelvis_cortex = np.zeros(gh * gw, np.float64)  # version 16: the hip bones' and sacrum's cortex on its own
+    acc_hip_cortex = np.zeros(gh * gw, np.float64)  # version 18: the hip bones' cortex apart from the sacrum's
     rng = np.random.default_rng(scene.seed + 7)
+    rng18 = np.random.default_rng([scene.seed, 1803])  # version 18: bone density texture (own stream)
+    vert_tex = _wave_field(rng18, AP_VERTEBRA_TEXTURE_MM, vertical=True)
+    hip_tex = (_wave_field(rng18, AP_HIP_LARGE_MM), _wave_field(rng18, AP_HIP_FINE_MM))
+    hip_gain = float(rng18.uniform(*AP_HIP_GAIN))
 
     def add(target: np.ndarray, cr: np.ndarray, weights: np.ndarray) -> None:  # bilinear splat onto the coarse grid
         c0 = np.floor(cr[:, 0]).astype(np.int64)
@@ -687,13 +694,20 @@ def _ap_bones(L: np.ndarray, cam: Camera, scene: Scene) -> None:
         ww = w * pose.scale * np.where(cortex, 1.0, tex)
         if b not in ("pelvis", "S1"):  # version 17: the vertebrae's voxel cortex fainter, the body a little denser
             ww = ww * np.where(cortex, AP_VERTEBRA_CORTEX_FACTOR, AP_VERTEBRA_TRABECULAR_FACTOR).astype(np.float32)
+            # version 18: a trabecular density texture fixed in the bone (vertical striation), the body only
+            ww = ww * np.where(cortex, 1.0, 1.0 + AP_VERTEBRA_TEXTURE * vert_tex(xyz)).astype(np.float32)
+        elif b == "pelvis":  # version 18: the hip bones' density varies inside the wing (the sacrum as before)
+            f = 1.0 + AP_HIP_LARGE * hip_tex[0](xyz) + AP_HIP_FINE * hip_tex[1](xyz)
+            ww = ww * (hip_gain * np.clip(f, 0.3, 1.7)).astype(np.float32)
+            ww = ww * np.where(cortex, AP_HIP_CORTEX_FACTOR, 1.0).astype(np.float32)
         # version 16: some points are splatted in several passes with fresh jitter (their own stream) and averaged:
         # one pass leaves a grain (a random number of 1.5 mm voxels per ~1 mm pixel) that the console amplifies into
         # a hatched pattern over the vertebral bodies and a sandpaper look of the iliac wings' en-face cortex; a blur
         # wide enough to hide it would also wipe out the iliac crest, the pelvic brim and the vertebral outlines
         if b in ("pelvis", "S1"):  # the hip bones' and sacrum's trabecular bone and cortex on their own images
             add(acc_pelvis, cr[~cortex], ww[~cortex])
-            passes, sel, target = AP_PELVIS_CORTEX_PASSES, cortex, acc_pelvis_cortex
+            passes, sel = AP_PELVIS_CORTEX_PASSES, cortex
+            target = acc_hip_cortex if b == "pelvis" else acc_pelvis_cortex
         else:
             passes, sel, target = AP_VERTEBRA_PASSES, np.ones(len(w), bool), acc
         add(target, cr[sel], ww[sel] / passes)
@@ -713,7 +727,43 @@ def _ap_bones(L: np.ndarray, cam: Camera, scene: Scene) -> None:
     )
     cortex_img = (acc_pelvis_cortex.reshape(gh, gw) / vox_per_px).astype(np.float32) * AP_PELVIS_CORTEX_GAIN
     img += cv2.GaussianBlur(cortex_img, (0, 0), max(0.8, AP_PELVIS_CORTEX_BLUR_MM / px_mm))
+    hip_img = (acc_hip_cortex.reshape(gh, gw) / vox_per_px).astype(np.float32) * AP_PELVIS_CORTEX_GAIN
+    img += cv2.GaussianBlur(hip_img, (0, 0), max(0.8, AP_HIP_CORTEX_BLUR_MM / px_mm))
     L += cv2.resize(img, (gw * k, gh * k), interpolation=cv2.INTER_LINEAR)[: cam.height, : cam.width]
+
+
+def _wave_field(rng: np.random.Generator, wavelengths_mm: tuple[float, float], *, vertical: bool = False, n: int = 16):
+    """Version 18: a random smooth 3-D field (unit variance; a sum of ``n`` plane waves of random direction, phase and
+    wavelength in ``wavelengths_mm``, their wave vectors across the AP ray) as a function of mesh-frame points (N, 3)
+    mm. ``vertical``: the wave vectors lie mostly left-right, so the features are drawn out along z (vertical
+    trabeculae)."""
+    k = rng.standard_normal((n, 3))
+    k[:, 0] = 0.0  # constant along the AP ray (+x in the mesh frame): a texture along it would average out
+    if vertical:
+        k[:, 2] *= 0.2
+    k /= np.linalg.norm(k, axis=1, keepdims=True)
+    k *= (2.0 * np.pi / rng.uniform(*wavelengths_mm, n))[:, None]
+    phase = rng.uniform(0.0, 2.0 * np.pi, n)
+    k32, ph32, norm = k.astype(np.float32), phase.astype(np.float32), np.float32(math.sqrt(2.0 / n))
+
+    def field(xyz: np.ndarray) -> np.ndarray:
+        return np.cos(xyz @ k32.T + ph32).sum(axis=1) * norm
+
+    return field
+
+
+AP_VERTEBRA_TEXTURE = 0.12
+AP_VERTEBRA_TEXTURE_MM = (2.0, 6.0)
+"""Version 18: relative amplitude and wavelengths of the lumbar bodies' trabecular density texture on AP films (the
+bodies were smooth, uniform blocks)."""
+AP_HIP_LARGE, AP_HIP_LARGE_MM = 0.35, (25.0, 80.0)
+AP_HIP_FINE, AP_HIP_FINE_MM = 0.08, (4.0, 12.0)
+AP_HIP_GAIN = (0.7, 1.05)
+AP_HIP_CORTEX_FACTOR = 0.6
+AP_HIP_CORTEX_BLUR_MM = 1.4
+"""Version 18, AP films: the hip bones' (not the sacrum's) density varies inside the wing (relative amplitudes at
+25-80 mm and 4-12 mm), the whole hip bone weighs 0.7-1.05 per patient, its cortex 0.6 and blurred 1.4 mm instead
+of 0.8 mm (the iliac wings were uniform, bright domes with a hard outline)."""
 
 
 AP_VOXEL_GRAIN = 0.0
@@ -996,7 +1046,13 @@ def _spinous(
 
 
 def _ap_cortex(
-    L: np.ndarray, cam: Camera, scene: Scene, *, outline: np.ndarray | None = None, pedicles: np.ndarray | None = None
+    L: np.ndarray,
+    cam: Camera,
+    scene: Scene,
+    *,
+    outline: np.ndarray | None = None,
+    pedicles: np.ndarray | None = None,
+    processes: np.ndarray | None = None,
 ) -> None:
     """AP films: the thin cortical structures the 1.5 mm volumes smear out, added analytically on each lumbar
     vertebra's pose (sagittal and coronal): the endplates (concave dishes with a denser rim, seen nearly edge-on: a
@@ -1006,6 +1062,8 @@ def _ap_cortex(
     (the caller blurs each layer by its own width), otherwise to ``L``."""
     outline = L if outline is None else outline
     pedicles = L if pedicles is None else pedicles
+    processes = L if processes is None else processes
+    rng18 = np.random.default_rng([scene.seed, 1802])  # version 18: irregular transverse processes
     an, pose = scene.anatomy, scene.pose
     rng = np.random.default_rng([scene.seed, 3131])
     tp_factor = rng.uniform(0.9, 1.15)
@@ -1115,23 +1173,44 @@ def _ap_cortex(
             root = posed(xp - 14.0, side * (ped_y + 2.0), z_ped - 1.0)
             midp = posed(xp - 17.0, side * y_mid, z_mid)
             tip = posed(xp - 19.0, side * tp_y, z_mid + bend * (tp_y - y_mid))
-            shell = (1.3, MU["trabecular"] * 1.1)
-            # flat ends where the halves meet (round ends would double the path in the joint: a bright knot)
-            capsule(L, cam, root, midp, r_tp * pose.scale, MU["cortical"] * 0.5, shell=shell, round_ends=False)
-            # distal half: four flat-ended pieces narrowing from 0.92 to 0.62 of the root radius (0.85 to 0.55 at
-            # L5): a blunt tip, not a spike (capsule's own taper runs down to 0.35)
-            f0 = 0.85 if b == "L5" else 0.92
-            for q in range(4):
+            # version 18: thicker, fainter and irregular (real transverse processes are broad at the root, taper
+            # to a rounded tip and have uneven outlines; the thin, uniform, bright bars of versions 12-17 read as
+            # comb teeth): radius x AP_TP_THICKNESS, attenuation x AP_TP_MU_FACTOR, the distal half in six pieces
+            # narrowing to AP_TP_TIP of the root radius, each piece's radius and height jittered
+            r_root = r_tp * AP_TP_THICKNESS * rng18.uniform(0.85, 1.15) * pose.scale
+            mu_tp = MU["cortical"] * 0.5 * AP_TP_MU_FACTOR * rng18.uniform(0.75, 1.1)
+            shell = (1.3, MU["trabecular"] * 1.1 * AP_TP_MU_FACTOR)
+            # flat ends where the pieces meet (round ends would double the path in the joint: a bright knot)
+            capsule(processes, cam, root, midp, r_root, mu_tp, shell=shell, round_ends=False)
+            n_p = 6
+            prev = midp
+            for q in range(n_p):
+                u = (q + 1) / n_p
+                nxt = midp + (tip - midp) * u
+                if q < n_p - 1:
+                    nxt = nxt + np.array([0.0, 0.0, rng18.normal(0.0, 0.9)])
+                frac = 1.0 - (1.0 - AP_TP_TIP) * (q + 0.5) / n_p
                 capsule(
-                    L,
+                    processes,
                     cam,
-                    midp + (tip - midp) * (q / 4),
-                    midp + (tip - midp) * ((q + 1) / 4),
-                    r_tp * (f0 - 0.1 * q) * pose.scale,
-                    MU["cortical"] * 0.5,
+                    prev,
+                    nxt,
+                    r_root * frac * rng18.uniform(0.85, 1.15),
+                    mu_tp,
                     shell=shell,
-                    round_ends=False,
+                    round_ends=q == n_p - 1,
                 )
+                prev = nxt
+
+
+AP_TP_THICKNESS = 1.35
+"""Version 18: transverse-process radius factor on AP films (on ``AP_TP_RADIUS_MM``)."""
+AP_TP_MU_FACTOR = 0.6
+"""Version 18: transverse-process attenuation factor on AP films (thicker but fainter: less contrasty)."""
+AP_TP_TIP = 0.45
+"""Version 18: transverse-process radius at the tip, as a fraction of the root radius (versions 12-17: 0.62)."""
+AP_PROCESS_BLUR_MM = 0.9
+"""Version 18: blur (mm) of the transverse processes' layer on AP films."""
 
 
 def _ap_soft(L: np.ndarray, cam: Camera, scene: Scene) -> None:
@@ -1168,10 +1247,23 @@ def _psoas(L: np.ndarray, cam: Camera, scene: Scene) -> None:
             rr = r * size * rng.uniform(0.9, 1.1) * pose.scale
             y = side * (hw + (0.7 if b == "L1" else 1.0) * rr + rng.uniform(-2.0, 3.0))
             ends.append((pose.apply_coronal(b, np.array([back[0], y, mid[1] + dz])), rr))
-        (bottom, r_b), (top, _) = ends[1], ends[0]
-        length = float(np.linalg.norm(top - bottom))
-        # linear taper over the whole length (the radius stops falling at 0.35 of the bottom one: ~ the top one)
-        capsule(L, cam, bottom, top, r_b, PSOAS_MU * rng.uniform(0.7, 1.3), taper_mm=length)
+        (bottom, r_b), (top, r_t) = ends[1], ends[0]
+        mu = PSOAS_MU * rng.uniform(0.7, 1.3)
+        # version 18: a cone in AP_PSOAS_PIECES flat-ended pieces (radius growing from the top one to the bottom one:
+        # an oblique lateral margin) on its own layer, blurred AP_PSOAS_BLUR_MM; versions 12-17 drew one capsule whose
+        # taper reached only its last millimetres: two long, straight, crisp vertical lines beside the spine
+        layer = np.zeros_like(L)
+        n = AP_PSOAS_PIECES
+        for i in range(n):
+            a3, b3 = top + (bottom - top) * (i / n), top + (bottom - top) * ((i + 1) / n)
+            r = r_t + (r_b - r_t) * ((i + 0.5) / n)
+            capsule(layer, cam, a3, b3, r, mu, round_ends=i == n - 1)
+        _add_blurred(L, layer, AP_PSOAS_BLUR_MM / cam.patient_pixel_mm)
+
+
+AP_PSOAS_PIECES = 10
+AP_PSOAS_BLUR_MM = 2.5
+"""Version 18: the psoas cone's pieces and its blur (mm) on AP films."""
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -1222,7 +1314,7 @@ AP_DETAIL_GAINS = ((0.7, 0.9), (1.1, 1.4), (1.1, 1.4), (0.85, 1.05))
 AP_DETAIL_POWER = 0.9
 """Version 13: compressive power of the detail amplification (< 1: faint detail boosted more than strong edges, the
 MUSICA-type non-linearity)."""
-AP_LUT_GAMMA = (0.45, 0.65)
+AP_LUT_GAMMA = (0.38, 0.8)
 """Version 13: range of an extra gamma of the AP look-up table on films without metal (real AP films are mostly light
 grey and white: the mean grey histogram of the real crops is flat from 0.35 to 0.95, the simulated one peaked at 0.55
 without it). With segmented metal the console keeps the version-12 table (as with ``AP_EQUALISE_FACTOR``): the bone
@@ -1269,6 +1361,28 @@ def _multiscale_contrast(q: np.ndarray, cam: Camera, rng: np.random.Generator) -
         if f == 2:
             prev = cv2.resize(small, (W, H), interpolation=cv2.INTER_CUBIC)
     return out
+
+
+AP_HEEL = (0.05, 0.3)
+AP_VIGNETTE = (0.0, 0.3)
+"""Version 18, AP films: amplitude ranges (fractions of the log image's 2-98 % range) of the exposure fall-off added
+after the console's equalisation: a linear heel-effect ramp along a random, mostly vertical direction and a radial
+fall-off toward the corners (real films are not evenly exposed)."""
+
+
+def _falloff(q: np.ndarray, cam: Camera, rng: np.random.Generator, win: tuple[slice, slice]) -> None:
+    """Add the AP exposure fall-off (``AP_HEEL``, ``AP_VIGNETTE``) to the log image ``q`` in place."""
+    H, W = q.shape
+    lo, hi = np.percentile(q[win], [2.0, 98.0])
+    rng_f = np.random.default_rng([int(rng.integers(2**31)), 1805])
+    ang = rng_f.normal(0.5 * math.pi, 0.5) + (math.pi if rng_f.random() < 0.5 else 0.0)
+    heel = float(rng_f.uniform(*AP_HEEL)) * (hi - lo)
+    vig = float(rng_f.uniform(*AP_VIGNETTE)) * (hi - lo)
+    cx, cy = rng_f.uniform(0.35, 0.65) * W, rng_f.uniform(0.35, 0.65) * H
+    x = ((np.arange(W, dtype=np.float32) - cx) / (0.5 * W))[None, :]
+    y = ((np.arange(H, dtype=np.float32) - cy) / (0.5 * H))[:, None]
+    q += np.float32(heel * 0.5 * math.cos(ang)) * x + np.float32(heel * 0.5 * math.sin(ang)) * y
+    q += np.float32(vig * 0.5) * (x * x + y * y)
 
 
 def expose(
@@ -1342,6 +1456,7 @@ def expose(
         ap_gamma = float(rng.uniform(*AP_LUT_GAMMA))  # and a brighter look-up table (without metal: see below)
         if metal.any():
             ap_gamma = 1.0
+        _falloff(q, cam, rng, win)  # version 18: exposure fall-off (heel effect, vignetting)
     sm = _smooth(q, 1.5 / cam.pixel_mm)  # q + edge_enhance * (q - smooth(q)), in place
     np.subtract(q, sm, out=sm)
     sm *= exp.edge_enhance

@@ -478,6 +478,9 @@ def _patient_soft(an: Anatomy, rng: np.random.Generator) -> tuple[np.ndarray, np
             s, bub = _ap_gas_v13(s, origin, res, proj, bub, plane, gas.vox, fine, rng)
             # version 16 (AP only, the last draws of the patient's stream): gas loops of the real CT
             s = s + shape(view, _ap_ct_gas_loops(an, rng))[0]
+            # version 18 (AP only, its own stream seeded by the last draw of the patient's): the stool bubbles and
+            # mottle become soft-edged, irregular, mottled stool regions, and gas-distended colon at the flanks
+            bub = _ap_gas_v18(bub, plane, fine, np.random.default_rng([int(rng.integers(2**31)), 1801]))
         out.append((_add_projection(s, origin, res, bub, plane, fine).astype(np.float32), origin))
     return out[0][0], out[1][0], out[0][1], out[1][1]
 
@@ -520,13 +523,14 @@ def _ap_gas_v13(
     smooth +-``AP_SOFT_LARGE_SCALE`` thickness field over ~60 mm (organs, fat, bowel content). Returns the soft-tissue
     map with the colon gas already subtracted and the fine (``fine`` mm) gas map to subtract."""
     kept = AP_GAS_KEPT * float(rng.uniform(0.8, 1.2))
-    pockets = np.clip(0.5 + 0.6 * _bandpass(proj.shape, vox, 2.0, 8.0, rng), 0.0, 1.6)
-    # gas-filled loops keep a crisp wall: the colon's path map sharpened (a soft threshold at 35 % of its local peak)
-    peak = cv2.dilate(proj, np.ones((9, 9), np.uint8))
-    edge = np.clip((proj - 0.35 * peak) / (0.15 * peak + 1e-3), 0.0, 1.0)
-    proj_sharp = np.where(peak > 1.0, peak * edge, proj).astype(np.float32)
-    soft = _add_projection(soft, origin, res, proj_sharp - proj, plane, vox)
-    proj = proj_sharp
+    pockets = np.clip(0.5 + 0.6 * _bandpass(proj.shape, vox, *AP_GAS_POCKET_MM, rng), 0.0, 1.6)
+    if AP_GAS_CRISP_WALLS:  # gas-filled loops keep a crisp wall: the colon's path map sharpened (a soft threshold at
+        # 35 % of its local peak; versions 13-17)
+        peak = cv2.dilate(proj, np.ones((9, 9), np.uint8))
+        edge = np.clip((proj - 0.35 * peak) / (0.15 * peak + 1e-3), 0.0, 1.0)
+        proj_sharp = np.where(peak > 1.0, peak * edge, proj).astype(np.float32)
+        soft = _add_projection(soft, origin, res, proj_sharp - proj, plane, vox)
+        proj = proj_sharp
     soft = _add_projection(soft, origin, res, proj * (kept - 1.0) * (1.0 - pockets * 0.8), plane, vox)
     # large-scale, irregular density differences of the abdomen (organs, fat, bowel content): +-5 % over ~60 mm
     soft = (soft * (1.0 + AP_SOFT_LARGE_SCALE * _smooth_field(soft.shape, res, 60.0, rng))).astype(np.float32)
@@ -544,6 +548,64 @@ def _ap_gas_v13(
         n = _bandpass(bub.shape, fine, lo, hi, rng)
         mottle += amp * np.clip(n - thr, 0.0, None) / (1.0 + np.clip(n - thr, 0.0, None))
     return soft, bub + AP_MOTTLE_GAIN * mottle * np.clip(patches * 2.0, 0.0, 1.0)
+
+
+AP_GAS_POCKET_MM = (4.0, 14.0)
+"""Scales (mm) of the pockets the AP colon gas is broken into (versions 13-17: 2-8 mm, round, crisp "flowers"; version
+18: larger, irregular pockets)."""
+AP_GAS_CRISP_WALLS = False
+"""Versions 13-17 sharpened the AP colon gas's walls (a soft threshold at 35 % of the local peak); version 18 keeps the
+soft walls the 3-D tube projects to."""
+AP_STOOL_SHARE = 0.75
+"""Version 18, AP films: share of the stool bubbles' and mottle's gas path redistributed as soft, irregular, mottled
+stool regions (:func:`_ap_gas_v18`); the rest stays as the bubbles, blurred ``AP_BUBBLE_BLUR_MM``."""
+AP_BUBBLE_BLUR_MM = 1.5
+AP_FLANK_GAS_MM = (20.0, 45.0)
+"""Version 18, AP films: range of the gas path (mm) at the middle of a gas-distended colon region at the flanks."""
+
+
+def _ap_gas_v18(bub: np.ndarray, plane: tuple[float, float], fine: float, rng: np.random.Generator) -> np.ndarray:
+    """Version 18, AP films: the fine gas map (``fine`` mm cells from ``plane`` = (y, z) of its first cell; path mm)
+    made to look like real AP bowel gas. The stool bubbles (crisp round spheres, in chains along the colon) and the
+    mottle keep ``1 - AP_STOOL_SHARE`` of their path, blurred; the rest fills soft-edged, irregular stool regions
+    around them (the local gas density blurred over ~6 mm, cut by a ~12 mm random field) with a mottle of
+    soft-edged 2-10 mm pockets inside; and 0-3 gas-distended colon regions (40-90 mm, irregular, mottled, soft
+    3 mm edges) at the flanks, beside the spine (ascending and descending colon), as real films often show them."""
+    total = float(bub.sum())
+    sm = lambda a, mm: cv2.GaussianBlur(a, (0, 0), mm / fine)  # noqa: E731
+    # (every random field drawn first, whatever the input: the flank gas does not depend on the bubbles)
+    cells = np.clip(
+        0.7 * _bandpass(bub.shape, fine, 1.2, 4.0, rng) + 0.8 * _bandpass(bub.shape, fine, 3.0, 10.0, rng) - 0.2,
+        0.0,
+        None,
+    )
+    cells = sm(cells, 1.2)
+    cells = cells / (float(cells.max()) + 1e-6)
+    outline = np.clip(0.55 + 0.6 * _bandpass(bub.shape, fine, 8.0, 40.0, rng), 0.0, 1.0)
+    wobble = _bandpass(bub.shape, fine, 10.0, 40.0, rng)
+    out = sm(bub, AP_BUBBLE_BLUR_MM) * (1.0 - AP_STOOL_SHARE)
+    dens = sm(bub, 6.0)
+    if total > 0 and (dens > 0.05).any():
+        region = np.clip(dens / (float(np.percentile(dens[dens > 0.05], 85)) + 1e-6), 0.0, 1.0)
+        stool = sm(region * outline, 2.0) * (0.6 + 1.2 * cells)
+        out += stool * (AP_STOOL_SHARE * total / max(float(stool.sum()), 1e-6))
+    else:
+        out += sm(bub, AP_BUBBLE_BLUR_MM) * AP_STOOL_SHARE
+    # gas-distended colon at the flanks (never within 25 mm of the mid-line)
+    y = plane[0] + (np.arange(bub.shape[0]) + 0.5) * fine
+    z = plane[1] + (np.arange(bub.shape[1]) + 0.5) * fine
+    Y, Z = np.meshgrid(y, z, indexing="ij")
+    off_spine = np.clip((np.abs(Y) - 25.0) / 15.0, 0.0, 1.0).astype(np.float32)
+    n_flank = int(rng.choice(4, p=[0.25, 0.4, 0.25, 0.1]))
+    for _ in range(n_flank):
+        side = 1.0 if rng.random() < 0.5 else -1.0
+        cy, cz = side * rng.uniform(75.0, 130.0), rng.uniform(-10.0, 210.0)
+        ry, rz = rng.uniform(20.0, 45.0), rng.uniform(30.0, 70.0)
+        d = ((Y - cy) / ry) ** 2 + ((Z - cz) / rz) ** 2
+        blob = np.clip((1.0 - d + 0.45 * wobble) / 0.25, 0.0, 1.0).astype(np.float32)
+        blob = sm(blob, 3.0) * off_spine
+        out += blob * rng.uniform(*AP_FLANK_GAS_MM) * (0.75 + 0.8 * cells)
+    return out.astype(np.float32)
 
 
 AP_MOTTLE_GAIN = 0.4
