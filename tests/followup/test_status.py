@@ -278,9 +278,9 @@ class TestReasonText:
         a, t = r.evidence["motion"]["angle"], r.evidence["motion"]["translation"]
         for part in (a, t):
             lo, hi = part["interval_95"]
-            assert f"(95 % interval {max(lo, 0.0):.1f}-{hi:.1f}) vs {part['threshold']:g} {part['unit']}" in first
+            assert f"95 % interval {max(lo, 0.0):.1f}-{hi:.1f}, vs {part['threshold']:g} {part['unit']}" in first
         assert "flexion and extension films" in first
-        assert ".." not in text
+        assert ".." not in text and "± 1.96 SD" in first
 
     def test_sign_summary_ending_in_a_full_stop_is_not_doubled(self) -> None:
         r = fusion_status(365, findings=[ROD], settings=S)

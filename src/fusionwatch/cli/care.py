@@ -111,8 +111,12 @@ def _print_advice(ev, advice, schedule) -> None:  # type: ignore[no-untyped-def]
         status = ev.status.value.replace("_", " ") if ev.status else "not assessed"
         who = {"reader": f"reader {ev.reader_override.author}" if ev.reader_override else "reader",
                "automatic": "automatic", "none": "no status"}[ev.source]
-        shown = [f for f in ev.findings if f.severity.rank > 0]
-        kinds = ", ".join(f"{f.kind.replace('_', ' ')} ({f.severity.value})" for f in shown) or "none"
+        counts: dict[str, int] = {}
+        for f in ev.findings:
+            if f.severity.rank > 0:  # watch and above; review flags (info) are the report's
+                name = f"{f.kind.replace('_', ' ')} ({f.severity.value})"
+                counts[name] = counts.get(name, 0) + 1
+        kinds = ", ".join(n if c == 1 else f"{n} x{c}" for n, c in counts.items()) or "none"
         say(f"[bold]Advice follows:[/] {v.label} ({v.date.isoformat()}): {status} ({who}); findings: {kinds}")
     ph = advice.restriction_phase
     if ph is not None or advice.restrictions:

@@ -328,8 +328,8 @@ def _join(texts: Sequence[str]) -> str:
 def _bounds_text(mev: dict[str, Any], z: float) -> str:
     """Each motion value once, with its SD, 95 % interval, threshold and call, from :func:`judge_motion` evidence.
 
-    ``"angle 3.2 ± 5.0 deg (95 % interval 0.0-13.0) vs 3 deg: indeterminate; translation 1.0 ± 0.5 mm (95 % interval
-    0.0-2.0) vs 3 mm: below; 95 % interval = value ± 1.96 SD"``. The interval is of the magnitude; its lower end is
+    ``"angle 3.2 ± 5.0 deg, 95 % interval 0.0-13.0, vs 3 deg: indeterminate; translation 1.0 ± 0.5 mm, 95 % interval
+    0.0-2.0, vs 3 mm: below; intervals are value ± 1.96 SD"``. The interval is of the magnitude; its lower end is
     shown from 0. "default SD" marks a result that carried no SD of its own.
     """
     parts = []
@@ -341,7 +341,7 @@ def _bounds_text(mev: dict[str, Any], z: float) -> str:
         src = "" if p["sd_source"] == "reported" else ", default SD"
         unit = "% of endplate depth" if p["unit"] == "%" else p["unit"]
         parts.append(
-            f"{name} {abs(p['value']):.1f} ± {p['sd']:.1f} {unit} (95 % interval {max(lo, 0.0):.1f}-{hi:.1f}"
-            f"{src}) vs {p['threshold']:g} {unit}: {p['call']}"
+            f"{name} {abs(p['value']):.1f} ± {p['sd']:.1f} {unit}, 95 % interval {max(lo, 0.0):.1f}-{hi:.1f}{src}, "
+            f"vs {p['threshold']:g} {unit}: {p['call']}"
         )
-    return "; ".join(parts) + f"; 95 % interval = value ± {z:g} SD"
+    return "; ".join(parts) + f"; intervals are value ± {z:g} SD"
