@@ -45,6 +45,8 @@ __all__ = [
     "column_quads",
     "candidate_quads",
     "refine_quads",
+    "same_place",
+    "tau_along",
     "chain_nodes",
     "suppress_overlaps",
     "fill_gaps",
@@ -202,6 +204,23 @@ def refine_quads(
     return out, np.asarray(spread)[:, :4]
 
 
+def same_place(quads: np.ndarray, within: float) -> np.ndarray:
+    """For each quad, the index of the first quad whose centre lies within ``within`` x its body size of it
+    (itself if none): candidates that already sit on the same place."""
+    centres = quads.mean(axis=1)
+    rep = np.arange(len(quads))
+    firsts: list[int] = []
+    for i, q in enumerate(quads):
+        size = body_size(q)
+        for r in firsts:
+            if np.linalg.norm(centres[i] - centres[r]) < within * size:
+                rep[i] = r
+                break
+        else:
+            firsts.append(i)
+    return rep
+
+
 def tau_along(points: np.ndarray, curve: np.ndarray) -> np.ndarray:
     """Position of each point along the polyline ``curve`` (its vertices at 0, 1, ..., extended beyond both ends),
     in curve-vertex units: the parameter of the nearest point of the polyline."""
@@ -354,8 +373,9 @@ def choose_window(taus: np.ndarray, *, margin: float = 0.5, missing: float = 4.0
     """The chain index of T1: ``(chosen, film)``.
 
     ``film`` is the film stage's own count (the node nearest its L5 is L5); ``chosen`` is the start of the window of
-    17 consecutive nodes with the lowest :func:`window_cost`, kept only when it beats ``film``'s cost by more than
-    ``margin`` (else ``film``). Windows must contain L1-L5 (indices ``start + 12 .. start + 16`` inside the chain).
+    17 consecutive nodes with the lowest :func:`window_cost` (levels ``first..16`` vote), kept only when it beats
+    ``film``'s cost by more than ``margin`` (else ``film``). Windows must contain L1-L5 (indices ``start + 12`` ..
+    ``start + 16`` inside the chain).
     """
     taus = np.asarray(taus, float)
     n = len(taus)
@@ -385,6 +405,9 @@ def recount_lumbar(
     max_agree: float = 0.5,
     margin: float = 0.5,
     tau_min: float = 0.6,
+    dedup: float = 0.1,
+    first: int = 2,
+    min_support: int = 3,
 ) -> LevelRecount | None:
     """L1-L5 counted on the chain of real vertebrae, or ``None`` when that agrees with ``current``.
 
@@ -399,14 +422,21 @@ def recount_lumbar(
     current : name -> (x, y)
         The current L1-L5 estimate (after the crop and vertebra stages).
     step, iterations, flip_average
-        Candidate spacing (levels), refinement passes, flip-averaged crops.
+        Candidate spacing (levels), refinement passes (>= 2), flip-averaged crops.
+    dedup : float
+        After the first pass, candidates within this many body sizes of an earlier one follow that one
+        (:func:`same_place`; the later passes refine one crop per group).
     max_agree : float
         The chain's L1-L5 replace ``current`` only when they lie more than this many levels away from it
         (:func:`fusionwatch.detect.levels.level_offset`); else ``None`` (nothing to change).
-    margin : float
-        See :func:`choose_window`.
+    margin, first : float, int
+        See :func:`choose_window` (``first = 2``: T1 and T2, where the chain and the film stage err most, do not
+        vote).
     tau_min : float
         See :func:`suppress_overlaps`.
+    min_support : int
+        Every vertebra of the new L1-L5 must have at least this many converged candidates (``ChainNode.support``),
+        else ``None``.
 
     Returns
     -------
@@ -423,18 +453,26 @@ def recount_lumbar(
     small = image if f == 1.0 else cv2.resize(image, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
     col = (column + 0.5) * f - 0.5  # pixel-centre origin: x_small = (x + 0.5) f - 0.5
     _, cand = candidate_quads(col, step)
-    previous = cand
-    for _ in range(max(iterations, 2)):
-        previous = cand
-        cand, _ = refine_quads(model, small, cand, ref_size=ref * f, flip_average=flip_average)
-    cand, previous = (cand + 0.5) / f - 0.5, (previous + 0.5) / f - 0.5
+    cand, _ = refine_quads(model, small, cand, ref_size=ref * f, flip_average=flip_average)
+    # after the first pass many candidates sit on the same body: the later passes refine one of each such group
+    rep = same_place(cand, dedup)
+    uniq = np.unique(rep)
+    cur = cand[uniq]
+    previous = cur
+    for _ in range(max(iterations, 2) - 1):
+        previous = cur
+        cur, _ = refine_quads(model, small, cur, ref_size=ref * f, flip_average=flip_average)
+    where = np.searchsorted(uniq, rep)
+    cand, previous = (cur[where] + 0.5) / f - 0.5, (previous[where] + 0.5) / f - 0.5
     nodes = fill_gaps(suppress_overlaps(chain_nodes(cand, previous, column), tau_min=tau_min))
     if len(nodes) < 5:
         return None
     taus = np.array([n.tau for n in nodes])
-    start, _ = choose_window(taus, margin=margin)
+    start, _ = choose_window(taus, margin=margin, first=first)
     if start + 12 < 0 or start + 16 >= len(nodes):
         return None
+    if min(nodes[start + 12 + i].support for i in range(5)) < min_support:
+        return None  # some of the new L1-L5 were barely found (or inserted in a gap): do not rename on them
     pts = {
         f"{lv}.{c}": (float(nodes[start + 12 + i].corners[j][0]), float(nodes[start + 12 + i].corners[j][1]))
         for i, lv in enumerate(SPINE_LEVELS[12:])
