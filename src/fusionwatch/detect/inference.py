@@ -151,9 +151,6 @@ class Detector:
     vertebra: dict[View, LandmarkModel] = field(default_factory=dict)
     spine: dict[View, LandmarkModel] = field(default_factory=dict)
     """Level-counting film stage (``ap-spine.onnx``: T1-L5 corners); replaces ``film`` for its view when present."""
-    recount_levels: bool = False
-    """AP with ``ap-spine`` and a vertebra model: rename L1-L5 by the chain of real vertebrae found along the film
-    stage's T1-L5 column when it disagrees by more than half a level (:mod:`fusionwatch.detect._chain`)."""
 
     def classify(self, radiograph: Radiograph) -> ViewResult | None:
         if self.view is None:
@@ -175,7 +172,6 @@ class Detector:
         film_model = self.spine.get(key) or self.film[key]
         m = letterbox_matrix(image.shape[:2], film_model.spec.input_hw)
         points, spread = film_model.run(image, m)
-        spine_points = dict(points) if key in self.spine else None  # T1-L5, for the level recount below
         if key in self.spine:
             # the level-counting stage finds T1-L5; only fusionwatch landmarks (L1-L5 corners) go on
             points = {n: p for n, p in points.items() if n in _LANDMARK_NAMES}
@@ -212,17 +208,6 @@ class Detector:
                     spread[n] = max(spread.get(n, 0.0), s3[n] / k3[n] * scale_in.get(n, k3[n]))
                 points.update(p3)
                 source = f"{source}+{vertebra_model.spec.name}/{vertebra_model.spec.version}"
-        # level counting on the chain of real vertebrae (detect/_chain.py): may rename L1-L5 by whole levels
-        if spine_points is not None and vertebra_model is not None and self.recount_levels:
-            from fusionwatch.detect._chain import recount_and_refine
-
-            rc = recount_and_refine(vertebra_model, image, spine_points, points)
-            if rc is not None:
-                p4, s4, k4, reason = rc
-                for n in p4:
-                    spread[n] = max(spread.get(n, 0.0), s4.get(n, 0.0) / k4.get(n, 1.0) * scale_in.get(n, 1.0))
-                points.update(p4)
-                review.append(reason)
         conf = {n: float(confidence_from_spread(np.array([spread[n]]))[0]) for n in points}
         low = sorted((n for n, c in conf.items() if c < REVIEW_CONFIDENCE), key=conf.get)
         if low:
