@@ -43,3 +43,23 @@ def test_patient_report_defers_to_care_team(demo) -> None:
         text = p.files["patient_html"].read_text()
         assert "care team" in text and "take precedence" in text, p.scenario
         assert " mm" not in text, p.scenario
+
+
+def test_one_clinical_visit_per_window(demo) -> None:
+    """The screw-loosening patient's symptom report 18 days after the 6-month films is a contact, not a second
+    '6-months' visit (the timeline showed two), and it has no fusion status of its own; the films' visit keeps it."""
+    from fusionwatch.store import Store
+
+    store = Store(demo.database)
+    try:
+        for p in demo.patients:
+            labels = [v.label for v in store.load_timeline(p.key).visits]
+            assert len(labels) == len(set(labels)), (p.scenario, labels)
+        key = next(p.key for p in demo.patients if p.scenario == "screw-loosening")
+        tl = store.load_timeline(key)
+    finally:
+        store.close()
+    contact = next(v for v in tl.visits if v.label.startswith("contact day"))
+    assert not contact.films and contact.status.status is None
+    six = tl.visit("6-months")
+    assert six.films and six.date < contact.date and six.status.status is not None
