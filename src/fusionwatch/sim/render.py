@@ -13,7 +13,7 @@ AP films: the bones' 1.5 mm label volumes are re-projected in 3-D by splatting (
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -1252,13 +1252,49 @@ def _psoas(L: np.ndarray, cam: Camera, scene: Scene) -> None:
         # version 18: a cone in AP_PSOAS_PIECES flat-ended pieces (radius growing from the top one to the bottom one:
         # an oblique lateral margin) on its own layer, blurred AP_PSOAS_BLUR_MM; versions 12-17 drew one capsule whose
         # taper reached only its last millimetres: two long, straight, crisp vertical lines beside the spine
-        layer = np.zeros_like(L)
         n = AP_PSOAS_PIECES
-        for i in range(n):
-            a3, b3 = top + (bottom - top) * (i / n), top + (bottom - top) * ((i + 1) / n)
-            r = r_t + (r_b - r_t) * ((i + 0.5) / n)
-            capsule(layer, cam, a3, b3, r, mu, round_ends=i == n - 1)
-        _add_blurred(L, layer, AP_PSOAS_BLUR_MM / cam.patient_pixel_mm)
+
+        def draw(layer: np.ndarray, c: Camera, top=top, bottom=bottom, r_t=r_t, r_b=r_b, mu=mu, n=n) -> None:
+            for i in range(n):
+                a3, b3 = top + (bottom - top) * (i / n), top + (bottom - top) * ((i + 1) / n)
+                r = r_t + (r_b - r_t) * ((i + 0.5) / n)
+                capsule(layer, c, a3, b3, r, mu, round_ends=i == n - 1)
+
+        # version 19: drawn and blurred on a coarser grid and upsampled (the 2.5 mm blur is about 17 pixels on a
+        # 2000 x 2500 film: the same look at a fraction of the time)
+        _add_coarse(L, cam, AP_PSOAS_BLUR_MM / cam.patient_pixel_mm, draw)
+
+
+def _add_coarse(L: np.ndarray, cam: Camera, sigma_px: float, draw) -> None:
+    """Add a smooth layer to ``L``: ``draw(layer, camera)`` adds its unblurred values to a zero image of the camera's
+    size; the result is blurred by a Gaussian of ``sigma_px`` (pixels of ``cam``). With ``sigma_px >= 8`` the layer is
+    drawn on a grid ``f = sigma_px // 4`` times coarser (a camera with ``f`` times the pixel pitch), blurred there and
+    upsampled (bicubic, only around its non-zero pixels): version 19, for wide blurs of smooth layers (the psoas)."""
+    f = max(1, int(sigma_px // 4))
+    if f == 1:
+        layer = np.zeros_like(L)
+        draw(layer, cam)
+        _add_blurred(L, layer, sigma_px)
+        return
+    H, W = L.shape
+    h, w = -(-H // f), -(-W // f)
+    small = np.zeros((h, w), np.float32)
+    draw(small, replace(cam, width=w, height=h, pixel_mm=cam.pixel_mm * f))
+    rows, cols = np.flatnonzero(small.any(axis=1)), np.flatnonzero(small.any(axis=0))
+    if rows.size == 0:
+        return
+    small = cv2.GaussianBlur(small, (0, 0), sigma_px / f)
+    # full-resolution pixel (x, y) sits at coarse ((x - (W - 1) / 2) / f + (w - 1) / 2, likewise for y)
+    ox, oy = (w - 1) / 2 - (W - 1) / (2 * f), (h - 1) / 2 - (H - 1) / (2 * f)
+    m = int(math.ceil(4.0 * sigma_px / f)) + 3
+    r0, r1 = max(0, int((rows[0] - m - oy) * f)), min(H, int((rows[-1] + m + 1 - oy) * f) + 1)
+    c0, c1 = max(0, int((cols[0] - m - ox) * f)), min(W, int((cols[-1] + m + 1 - ox) * f) + 1)
+    if r1 <= r0 or c1 <= c0:
+        return
+    M = np.array([[1.0 / f, 0.0, c0 / f + ox], [0.0, 1.0 / f, r0 / f + oy]])
+    L[r0:r1, c0:c1] += cv2.warpAffine(
+        small, M, (c1 - c0, r1 - r0), flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT
+    )
 
 
 AP_PSOAS_PIECES = 10
