@@ -366,12 +366,27 @@ def test_shipped_ap_pipeline_runs_the_vertebra_stage(tmp_path: Path) -> None:
 
 
 def test_shipped_ap_vertebra_model_averages_shifted_crops() -> None:
-    """ap-vertebra/2 ships with shift-averaging on (5 crops per vertebra); the lateral vertebra model without."""
+    """ap-vertebra/3 ships with shift-averaging at 0.08 and 0.15 body sizes (9 crops per vertebra, as its preset);
+    the lateral vertebra model without."""
     from fusionwatch.detect.inference import load_detector
+    from fusionwatch.detect.refine import crop_offsets
 
     det = load_detector(None)
     if View.AP not in det.vertebra or View.LATERAL not in det.vertebra:
         pytest.skip("vertebra models not installed")
-    assert det.vertebra[View.AP].spec.extra.get("shift_average", 0) > 0
-    assert det.vertebra[View.AP].spec.version >= 2
+    ap = det.vertebra[View.AP].spec
+    assert ap.version >= 3 and ap.version == PRESETS["ap-vertebra"].version
+    assert ap.extra["shift_average"] == PRESETS["ap-vertebra"].extra["shift_average"]
+    assert len(crop_offsets(ap.extra["shift_average"])) == 9
     assert not det.vertebra[View.LATERAL].spec.extra.get("shift_average")
+
+
+def test_several_shift_distances_give_four_crops_each() -> None:
+    """shift_average=(0.08, 0.15): the plain crop + 4 per distance; a network answering the crop centre still
+    averages back to the vertebra centre."""
+    pts = _ap_points(5.0)
+    model = _FakeModel(AP)
+    new, _, _ = refine_points(model, np.zeros((420, 400), np.float32), pts, shift_average=(0.08, 0.15))
+    assert model.session.batches == [(90, 1, 96, 96)]  # 5 units x 9 crops + their mirrors
+    c = np.mean([pts[n] for n in pts if n.startswith("L2")], axis=0)
+    assert np.abs(np.array(new["L2.superior.left"]) - c).max() < 1e-4

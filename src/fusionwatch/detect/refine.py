@@ -183,7 +183,7 @@ def refine_points(
     *,
     passes: int | None = None,
     max_move: float | None = None,
-    shift_average: float | None = None,
+    shift_average: float | Sequence[float] | None = None,
     scale_average: Sequence[float] | None = None,
     rotate_average: Sequence[float] | None = None,
 ) -> tuple[dict[str, tuple[float, float]], dict[str, float], dict[str, float]]:
@@ -203,10 +203,11 @@ def refine_points(
         Keep a unit's input estimate when the refined points' centre moved more than this many body sizes (the crop
         was then probably centred between two vertebrae and the network jumped to a neighbour); default
         ``spec.extra["max_move"]``, or no limit.
-    shift_average : float, optional
+    shift_average : float or sequence of float, optional
         Also run 4 crops whose centres are moved by this many body sizes left, right, up and down (film axes) and
         average the 5 back-mapped predictions (test-time augmentation: the network's answer depends a little on
-        where the crop sits); default ``spec.extra["shift_average"]``, or a single crop.
+        where the crop sits); several distances give 4 crops each (``(0.08, 0.15)``: 9 crops, ap-vertebra/3);
+        default ``spec.extra["shift_average"]``, or a single crop.
     scale_average : sequence of float, optional
         Also run one centred crop per factor, its side multiplied by the factor (e.g. ``(0.9, 1.1)``), averaged with
         the others; default ``spec.extra["scale_average"]``, or none.
@@ -300,16 +301,19 @@ def refine_points(
 
 
 def crop_offsets(
-    shift: float | None, scales: Sequence[float] | None = None, turns: Sequence[float] | None = None
+    shift: float | Sequence[float] | None,
+    scales: Sequence[float] | None = None,
+    turns: Sequence[float] | None = None,
 ) -> list[tuple[float, float, float, float]]:
     """The test-time crops of one unit: ``(dx, dy, size factor, turn in degrees)``, the plain crop first.
 
-    ``dx, dy`` in body sizes along the film axes (``shift``: 4 crops moved left, right, down, up); then one centred
-    crop per size factor in ``scales`` and per angle in ``turns`` (1.0 and 0.0 are skipped: the plain crop is there).
+    ``dx, dy`` in body sizes along the film axes (``shift``: per distance, 4 crops moved right, left, down, up; 0 or
+    None: none); then one centred crop per size factor in ``scales`` and per angle in ``turns`` (1.0 and 0.0 are
+    skipped: the plain crop is there).
     """
     out = [(0.0, 0.0, 1.0, 0.0)]
-    if shift:
-        d = float(shift)
+    distances = [shift] if isinstance(shift, int | float) else list(shift or ())
+    for d in (float(x) for x in distances if x):
         out += [(d, 0.0, 1.0, 0.0), (-d, 0.0, 1.0, 0.0), (0.0, d, 1.0, 0.0), (0.0, -d, 1.0, 0.0)]
     out += [(0.0, 0.0, float(f), 0.0) for f in (scales or ()) if float(f) != 1.0]
     out += [(0.0, 0.0, 1.0, float(t)) for t in (turns or ()) if float(t) != 0.0]

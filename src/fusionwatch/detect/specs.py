@@ -93,8 +93,15 @@ def _refine_spec(name: str, view: str) -> ModelSpec:
     if view == "ap":
         channels = tuple(f"corner.{e}.{s}" for e in ("superior", "inferior") for s in ("left", "right"))
         units = vertebra_units(levels, "left", "right")
-        # shift_average: 4 more crops moved by 0.08 body sizes, averaged (ap-vertebra/2; refine.refine_points)
-        extra = {"context": 1.8, "passes": 1, "flip_average": True, "mirror_augment": True, "shift_average": 0.08}
+        # shift_average: 8 more crops moved by 0.08 and 0.15 body sizes left, right, down, up, averaged
+        # (ap-vertebra/3 = ap-vertebra/2's network; /2 had 0.08 only; refine.refine_points)
+        extra = {
+            "context": 1.8,
+            "passes": 1,
+            "flip_average": True,
+            "mirror_augment": True,
+            "shift_average": [0.08, 0.15],
+        }
     else:
         channels = tuple(f"corner.{e}.{s}" for e in ("superior", "inferior") for s in ("anterior", "posterior"))
         channels += ("S1.superior.anterior", "S1.superior.posterior") + FEMORAL_HEADS
@@ -105,7 +112,7 @@ def _refine_spec(name: str, view: str) -> ModelSpec:
         units.append(RefineUnit(((FEMORAL_HEADS[0], 6), (FEMORAL_HEADS[1], 7)), units[-2].axis, l5, FEMORAL_HEADS))
         extra = {"context": 1.8, "passes": 1, "flip_average": False, "mirror_augment": False}
     extra["units"] = [u.to_json() for u in units]
-    return ModelSpec(name, view, "refine", (96, 96), channels, extra=extra)
+    return ModelSpec(name, view, "refine", (96, 96), channels, version=3 if view == "ap" else 1, extra=extra)
 
 
 PRESETS: dict[str, ModelSpec] = {
