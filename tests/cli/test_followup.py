@@ -144,3 +144,34 @@ def test_patient_list_shows_keys_not_identifiers(tmp_path: Path, db: str) -> Non
     r = _run("patient", "list", "--db", db)
     assert r.exit_code == 0 and "K-CLI" in r.output and "2025-01-10" in r.output and "12-months" in r.output
     assert "CLI-PID" not in r.output
+
+
+def test_override_by_label_and_followup_with_a_contact_in_the_window(tmp_path: Path, db: str) -> None:
+    """A symptom report 15 days after the 12-month films: `override ... 12-months` marks the films' visit (not the
+    contact), and `followup` says the contact is a contact without films instead of "fusion status n/a"."""
+    _run("patient", "add", "K-CLI", "--surgery-date", "2025-01-10", "--patient-id", "CLI-PID", "--db", db)
+    _run("ingest", str(_films(tmp_path / "films")), "--db", db)
+    contact = (SURGERY + dt.timedelta(days=380)).isoformat()
+    r = _run("symptoms", "add", "K-CLI", "--flag", "poor-sleep", "--date", contact, "--db", db)
+    assert r.exit_code == 0, r.output
+    r = _run("override", "K-CLI", "12-months", "--author", "dr-amy", "--status", "on_track", "--db", db)
+    assert r.exit_code == 0, r.output
+    assert "at 12-months by dr-amy" in r.output
+    tl = json.loads(_run("followup", "K-CLI", "--db", db, "--json").output)
+    by = {v["label"]: v for v in tl["visits"]}
+    assert by["12-months"]["reader_status"]["value"] == "on_track"
+    assert by["contact day 380"]["reader_status"] is None
+    r = _run("override", "K-CLI", "3-months", "--author", "dr-amy", "--status", "on_track", "--db", db)
+    assert r.exit_code == 2 and "known visits: 6-weeks, 12-months, contact day 380" in r.output
+
+
+def test_followup_says_a_contact_has_no_films(tmp_path: Path, db: str) -> None:
+    """A symptom-only contact is printed as what it is, not as "fusion status n/a"."""
+    _run("patient", "add", "K-CLI", "--surgery-date", "2025-01-10", "--patient-id", "CLI-PID", "--db", db)
+    _run("ingest", str(_films(tmp_path / "films")), "--db", db)
+    contact = (SURGERY + dt.timedelta(days=380)).isoformat()
+    assert _run("symptoms", "add", "K-CLI", "--flag", "poor-sleep", "--date", contact, "--db", db).exit_code == 0
+    out = _run("followup", "K-CLI", "--db", db).output
+    assert f"contact day 380 ({contact}): contact (no films): no fusion status" in out
+    assert "12-months (2026-01-10): fusion status insufficient_evidence" in out
+    assert "n/a" not in out

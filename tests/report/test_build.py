@@ -100,3 +100,28 @@ def test_bad_input_errors(db: str) -> None:
     assert r.exit_code == 2 and "Unknown symptom 'headache'" in r.output
     r = CliRunner().invoke(app, ["report", "K-7", "--out", "/tmp/x", "--visit", "9", "--db", db])
     assert r.exit_code == 2 and "Visit 9 does not exist" in r.output
+
+
+def test_no_export_names_an_internal_document(db: str, tmp_path: Path) -> None:
+    """Every output of `fusionwatch report` (HTML, FHIR, DICOM SR/SC, CSV, Parquet, outputs.json) and the timeline
+    JSON of `fusionwatch followup --json` cite criteria, never a project file such as CLINICAL.md; with
+    flexion-extension motion and findings, so motion reasons and finding thresholds are in them."""
+    from fusionwatch.followup import SegmentMotion
+
+    store = Store(db)
+    store.replace_motion("K-7", "6-months", [SegmentMotion("L5-S1", 2.8, 1.0, 0.5, None, 0.2),
+                                             SegmentMotion("L4-L5", 21.0, 3.0, 1.0, None, 0.3)], method="t")
+    store.close()
+    rep = tmp_path / "rep"
+    _run("report", "K-7", "--out", str(rep), "--today", TODAY, "--db", db, "--no-pdf")
+    files = json.loads((rep / "outputs.json").read_text())
+    for key in ("fhir", "csv", "parquet", "dicom_sr", "dicom_sc", "clinician_html"):
+        assert key in files, key
+    blobs = {p.name: p.read_bytes() for p in rep.rglob("*") if p.is_file() and p.suffix != ".png"}
+    blobs["followup.json"] = _run("followup", "K-7", "--db", db, "--json").encode()
+    tl = json.loads(blobs["followup.json"])
+    kinds = {f["kind"] for v in tl["visits"] for f in v["findings"]}
+    assert {"cage_subsidence", "motion_indeterminate"} <= kinds, kinds  # thresholds of both kinds are in the JSON
+    for name, blob in blobs.items():
+        for doc in (b"CLINICAL.md", b"DESIGN.md", b"STYLE.md"):
+            assert doc not in blob, (name, doc)

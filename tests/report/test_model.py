@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 
@@ -85,3 +86,57 @@ def test_findings_show_their_evidence_with_films() -> None:
     html = render_clinician_html(data)
     assert "6-weeks film 11.0 mm → 6-months film 8.0 mm; loss 3.0 mm &gt; 2.0 mm" in html
     assert "6-weeks film 11.0 mm" not in render_clinician_html(data.deidentified())
+
+
+# --- one rule for "the reader's status over the automatic one" (fusionwatch.followup.evidence) --------------------
+
+_OVERRIDES = [
+    None,
+    ("fusion_status", "pseudarthrosis_suspected"),
+    ("fusion_status", "fused_criteria_met"),
+    ("fusion_status", "not-a-status"),  # an unknown value never replaces the automatic status
+    ("grade:bridwell", "II"),  # another target is not a status
+]
+
+
+@pytest.mark.parametrize("over", _OVERRIDES)
+def test_report_status_is_the_care_cli_status(over) -> None:
+    """The reports and ``fusionwatch care`` act on the same status for every visit (fusion_evidence vs ReportData)."""
+    from fusionwatch.followup.evidence import effective_status, fusion_evidence
+    from fusionwatch.records import Override
+
+    overrides = () if over is None else (Override(over[0], over[1], "amy", dt.datetime(2026, 1, 1, tzinfo=dt.UTC)),)
+    tl = build_timeline(
+        "K-1",
+        SURGERY,
+        [
+            visit(42, {M.DISC_HEIGHT_MEAN_L5_S1: (11.0, "mm")}),
+            visit(182, {M.DISC_HEIGHT_MEAN_L5_S1: (10.8, "mm")}, overrides=overrides),
+            visit(200),  # a symptom-only contact: the 6-month films still stand
+        ],
+    )
+    data = report_data_from_timeline(tl, today=TODAY)
+    for i, (v, view) in enumerate(zip(tl.visits, data.visits, strict=True)):
+        assert view.status_source == effective_status(v)
+        assert replace(data, current=i).status_visit.date == fusion_evidence(tl, visit=i).visit.date
+    ev = fusion_evidence(tl)
+    assert data.status_visit.effective_status is ev.status and data.status_visit.date == ev.visit.date
+
+
+def test_report_view_has_no_copy_of_the_override_rule(monkeypatch) -> None:
+    """VisitView asks the one rule in fusionwatch.followup.evidence; change the rule and the report follows."""
+    import fusionwatch.followup.evidence as evidence
+    import fusionwatch.report.model as model
+    from fusionwatch.records import FusionStatus
+    from fusionwatch.report.model import VisitView
+
+    calls = []
+
+    def rule(reader, automatic):
+        calls.append((reader, automatic))
+        return FusionStatus.INSUFFICIENT_EVIDENCE, "reader"
+
+    monkeypatch.setattr(evidence, "status_to_act_on", rule)
+    monkeypatch.setattr(model, "status_to_act_on", rule)
+    view = VisitView("6-months", SURGERY.date + dt.timedelta(days=182), 182, fusion_status=FusionStatus.ON_TRACK)
+    assert view.effective_status is FusionStatus.INSUFFICIENT_EVIDENCE and calls == [(None, FusionStatus.ON_TRACK)]

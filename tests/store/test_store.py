@@ -246,6 +246,38 @@ class TestOverridesAndResults:
                 "K-1", Override("fusion_status", "on_track", "amy", dt.datetime.now()), visit="3-months"
             )
 
+    def test_override_by_label_targets_the_visit_with_films_not_a_later_contact(self, patient_store: Store) -> None:
+        """A symptom report on day 200 is in the 6-month window too; "6-months" is the visit with films (day 182), as
+        the timeline labels it, and the contact is "contact day 200" in the store and the timeline alike."""
+        _add(patient_store, 42, "b")
+        _add(patient_store, 182, "m6")
+        contact = SURGERY.date + dt.timedelta(days=200)
+        patient_store.add_symptoms("K-1", contact, ["pain_not_improving"])
+        at = dt.datetime(2025, 8, 1, 9, 0, tzinfo=dt.UTC)
+        rec = patient_store.add_override("K-1", Override("fusion_status", "on_track", "amy", at), visit="6-months")
+        assert rec.visit_date == SURGERY.date + dt.timedelta(days=182) and rec.visit_label == "6-months"
+        tl = patient_store.load_timeline("K-1")
+        assert tl.visit("6-months").reader_status.value == "on_track"
+        assert tl.visit("contact day 200").reader_status is None
+        rec = patient_store.add_override("K-1", Override("note", "called", "amy", at), visit="contact day 200")
+        assert rec.visit_date == contact and rec.visit_label == "contact day 200"
+        labels = {r.visit_date: r.visit_label for r in patient_store.list_overrides("K-1")}
+        assert labels == {SURGERY.date + dt.timedelta(days=182): "6-months", contact: "contact day 200"}
+        assert [v.label for v in tl.visits] == ["6-weeks", "6-months", "contact day 200"]  # the same labels
+
+    def test_ambiguous_label_is_refused_naming_the_dates(self, patient_store: Store) -> None:
+        """Two film days in one window: "6-months" could be either; the error names both dates and the way out."""
+        from fusionwatch.store import AmbiguousVisitError
+
+        _add(patient_store, 182, "m6")
+        _add(patient_store, 200, "m6b")
+        o = Override("fusion_status", "on_track", "amy", dt.datetime(2025, 8, 1, tzinfo=dt.UTC))
+        with pytest.raises(AmbiguousVisitError, match=r"2025-07-11 \(6-months\), 2025-07-29 \(6-months \(day 200\)\)"):
+            patient_store.add_override("K-1", o, visit="6-months")
+        assert issubclass(AmbiguousVisitError, InputError)
+        assert patient_store.add_override("K-1", o, visit="6-months (day 200)").visit_date == dt.date(2025, 7, 29)
+        assert patient_store.add_override("K-1", o, visit=dt.date(2025, 7, 11)).visit_label == "6-months"
+
     def test_motion_and_hardware_findings_reach_the_timeline(self, patient_store: Store) -> None:
         """Stored motion and implant findings feed the status: motion < 3 deg / 3 mm at 12 months -> fused criteria."""
         from fusionwatch.followup import SegmentMotion

@@ -197,8 +197,7 @@ def followup(
     if rows_keys:
         console.print(table)
     for v in visits:
-        status = v.status.status.value if v.status.status else "n/a"
-        line = f"[bold]{v.label}[/] ({v.date.isoformat()}): fusion status [bold]{status}[/]"
+        line = f"[bold]{v.label}[/] ({v.date.isoformat()}): {_status_text(v)}"
         if v.reader_status is not None:
             line += f"  | reader: {v.reader_status.value} ({v.reader_status.author}, {v.reader_status.at:%Y-%m-%d})"
         if v.bridwell_grade is not None:
@@ -231,6 +230,20 @@ def followup(
                     highlight=False,
                     soft_wrap=True,
                 )
+
+
+def _status_text(v) -> str:  # type: ignore[no-untyped-def]
+    """What the visit's status line says: the automatic status, or why there is none (a contact without films is
+    said to be one, not shown as a missing value)."""
+    if v.status.status is not None:
+        return f"fusion status [bold]{v.status.status.value}[/]"
+    if not v.films:
+        return "contact (no films): no fusion status"
+    if v.days_since_surgery is None:
+        return "fusion status not assessed (no surgery date)"
+    if v.days_since_surgery < 0:
+        return "pre-op: no fusion status"
+    return "fusion status not assessed"
 
 
 BRIDWELL = ("I", "II", "III", "IV")

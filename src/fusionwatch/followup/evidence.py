@@ -15,7 +15,29 @@ from dataclasses import dataclass
 from fusionwatch.followup.model import Timeline, VisitSummary
 from fusionwatch.records import Finding, FusionStatus, Override
 
-__all__ = ["FusionEvidence", "effective_status", "latest_film_visit", "fusion_evidence"]
+__all__ = ["FusionEvidence", "effective_status", "status_to_act_on", "latest_film_visit", "fusion_evidence"]
+
+
+def status_to_act_on(
+    reader_status: Override | None, automatic: FusionStatus | None
+) -> tuple[FusionStatus | None, str]:
+    """The one rule "the reader's word over the automatic status", for any view of a visit.
+
+    Used by :func:`effective_status` (timeline visits: ``fusionwatch care``) and by the reports' view-model
+    (``fusionwatch.report.model.VisitView``), so the CLI and the reports cannot disagree.
+
+    Returns
+    -------
+    (FusionStatus | None, str)
+        ``reader_status``'s value with ``"reader"`` when it names a known status; else ``automatic`` with
+        ``"automatic"`` (``None`` with ``"none"`` when there is no automatic status either).
+    """
+    if reader_status is not None:
+        try:
+            return FusionStatus(reader_status.value), "reader"
+        except ValueError:
+            pass
+    return automatic, ("automatic" if automatic is not None else "none")
 
 
 def effective_status(visit: VisitSummary) -> tuple[FusionStatus | None, str]:
@@ -28,14 +50,7 @@ def effective_status(visit: VisitSummary) -> tuple[FusionStatus | None, str]:
         automatic status with ``"automatic"`` (``None`` with ``"none"`` when the visit has no status: pre-operative, no
         surgery date, or no films).
     """
-    o = visit.reader_status
-    if o is not None:
-        try:
-            return FusionStatus(o.value), "reader"
-        except ValueError:
-            pass
-    s = visit.status.status
-    return s, ("automatic" if s is not None else "none")
+    return status_to_act_on(visit.reader_status, visit.status.status)
 
 
 def latest_film_visit(timeline: Timeline, *, on: dt.date | None = None) -> int | None:

@@ -111,7 +111,7 @@ def classify_motion(
         )
     threshold = (
         f"< {s.fusion_angle_deg} deg and < {s.fusion_translation_mm} mm for fusion "
-        "(modified Lee / device-trial criteria, CLINICAL.md); indeterminate within "
+        "(modified Lee criteria; device-trial thresholds); indeterminate within "
         f"{z} SD of a threshold"
     )
     if maybe_unstable:

@@ -24,6 +24,7 @@ from fusionwatch.care.proms import PromChange, PromRecord, compare_proms
 from fusionwatch.care.schedule import Schedule, build_schedule
 from fusionwatch.care.triage import TriageResult
 from fusionwatch.errors import InputError
+from fusionwatch.followup.evidence import status_to_act_on
 from fusionwatch.followup.model import MeasurementDelta
 from fusionwatch.measurement import MeasureName
 from fusionwatch.records import Finding, FusionStatus, Override, Severity, Surgery
@@ -75,13 +76,14 @@ class VisitView:
 
     @property
     def effective_status(self) -> FusionStatus | None:
-        """The status to act on: the reader's when entered (and a known status), else the automatic one."""
-        if self.reader_status is not None:
-            try:
-                return FusionStatus(self.reader_status.value)
-            except ValueError:
-                pass
-        return self.fusion_status
+        """The status to act on: :func:`fusionwatch.followup.evidence.status_to_act_on` (the reader's when entered
+        and a known status, else the automatic one), the same rule ``fusionwatch care`` uses."""
+        return self.status_source[0]
+
+    @property
+    def status_source(self) -> tuple[FusionStatus | None, str]:
+        """``(status to act on, "reader" | "automatic" | "none")`` by the shared rule."""
+        return status_to_act_on(self.reader_status, self.fusion_status)
 
     @property
     def hardware_findings(self) -> tuple[Finding, ...]:

@@ -174,18 +174,14 @@ def patient_text(data: ReportData) -> PatientText:
     v = data.visit
     days = v.days_since_surgery
     xray: list[str] = []
-    status = v.fusion_status
-    if v.reader_status is not None:
-        try:
-            status = FusionStatus(v.reader_status.value)
-            xray.append("Your surgeon has looked at these X-rays.")
-        except ValueError:
-            pass
+    status, source = v.status_source  # the reader's status when entered, else the automatic one (one shared rule)
+    if source == "reader":
+        xray.append("Your surgeon has looked at these X-rays.")
     if days is not None and days >= 0:
         xray.insert(0, f"These X-rays were taken {_weeks_text(days)} after your surgery.")
     if status is not None:
         text = _STATUS_PLAIN[status]
-        if v.reader_status is not None and status is FusionStatus.FUSED_CRITERIA_MET:
+        if source == "reader" and status is FusionStatus.FUSED_CRITERIA_MET:
             text = text.replace(" Your surgeon will confirm this.", "")  # the reader's status is that confirmation
         xray.append(text)
     shown = [f for f in v.hardware_findings if f.severity.rank >= Severity.WATCH.rank]

@@ -11,9 +11,10 @@ from fusionwatch.store._records import (
     SymptomRecord,
     VisitRecord,
 )
-from fusionwatch.store._store import DEFAULT_URL, LANDMARK_KINDS, Store, database_url, migrate
+from fusionwatch.store._store import DEFAULT_URL, LANDMARK_KINDS, AmbiguousVisitError, Store, database_url, migrate
 
 __all__ = [
+    "AmbiguousVisitError",
     "DEFAULT_URL",
     "LANDMARK_KINDS",
     "FilmRecord",

@@ -28,7 +28,7 @@ from fusionwatch.anatomy import Level
 from fusionwatch.errors import InputError
 from fusionwatch.followup import build_timeline
 from fusionwatch.followup.model import BoneEvidence, SegmentMotion, Timeline, VisitInput
-from fusionwatch.followup.schedule import days_since, visit_label
+from fusionwatch.followup.schedule import LabelledVisit, days_since, distinct_labels, visit_label
 from fusionwatch.followup.settings import DEFAULT_SETTINGS, FollowupSettings
 from fusionwatch.io.landmark_json import landmarks_from_dict, landmarks_to_dict
 from fusionwatch.landmarks import Landmarks
@@ -59,7 +59,11 @@ from fusionwatch.store._records import (
 )
 from fusionwatch.units import Spacing
 
-__all__ = ["Store", "DEFAULT_URL", "database_url", "migrate", "LANDMARK_KINDS"]
+__all__ = ["Store", "DEFAULT_URL", "AmbiguousVisitError", "database_url", "migrate", "LANDMARK_KINDS"]
+
+
+class AmbiguousVisitError(InputError):
+    """A visit label that more than one date with films carries (e.g. two film days in the 6-month window)."""
 
 DEFAULT_URL = "sqlite:///fusionwatch.db"
 LANDMARK_KINDS = ("automatic", "file", "reader")
@@ -303,22 +307,42 @@ class Store:
             s.flush()
         return row
 
+    @staticmethod
+    def _timeline_labels(s: Session, patient: PatientRow) -> list[tuple[VisitRow, str]]:
+        """The patient's visits in date order with the label the timeline shows for each: the stored per-date label
+        made distinct by the timeline's own rule (:func:`fusionwatch.followup.schedule.distinct_labels`: a contact
+        without films inside a window held by a visit with films is ``contact day N``)."""
+        rows = s.scalars(select(VisitRow).where(VisitRow.patient_id == patient.id).order_by(VisitRow.date)).all()
+        labels = distinct_labels([LabelledVisit(r.label, r.days_since_surgery, bool(r.radiographs)) for r in rows])
+        return list(zip(rows, labels, strict=True))
+
     def _find_visit(self, s: Session, patient: PatientRow, visit: str | dt.date) -> VisitRow:
+        """The visit a reader names: a date, or a label as the timeline shows it (``6-months``, ``contact day 200``,
+        ``6-months (day 200)``). A scheduled label held by more than one date with films is refused
+        (:class:`AmbiguousVisitError`, naming the dates); a contact without films never takes its window's label."""
         if isinstance(visit, dt.date):
             row = s.scalar(select(VisitRow).where(VisitRow.patient_id == patient.id, VisitRow.date == visit))
+            labelled = None
         else:
-            rows = s.scalars(
-                select(VisitRow)
-                .where(VisitRow.patient_id == patient.id, VisitRow.label == visit)
-                .order_by(VisitRow.date)
-            ).all()
-            row = rows[-1] if rows else None
+            labelled = self._timeline_labels(s, patient)
+            with_films = [(r, lab) for r, lab in labelled if r.label == visit and r.radiographs]
+            if len(with_films) > 1:
+                dates = ", ".join(f"{r.date.isoformat()} ({lab})" for r, lab in with_films)
+                raise AmbiguousVisitError(
+                    f"Patient {patient.key!r}: visit {visit!r} is ambiguous, {len(with_films)} dates with films carry "
+                    f"it: {dates}; give the date (YYYY-MM-DD) or the timeline label."
+                )
+            row = next((r for r, lab in labelled if lab == visit), None)
         if row is None:
-            known = [v.label for v in s.scalars(select(VisitRow).where(VisitRow.patient_id == patient.id))]
+            labelled = labelled if labelled is not None else self._timeline_labels(s, patient)
+            known = [lab for _, lab in labelled]
             raise InputError(
                 f"Patient {patient.key!r} has no visit {visit!s}; known visits: {', '.join(known) or 'none'}."
             )
         return row
+
+    def _timeline_label(self, s: Session, row: VisitRow) -> str:
+        return next(lab for r, lab in self._timeline_labels(s, row.patient) if r.id == row.id)
 
     @staticmethod
     def _visit(key: str, row: VisitRow) -> VisitRecord:
@@ -712,7 +736,7 @@ class Store:
             return OverrideRecord(
                 row.id,
                 key,
-                v.label if v else None,
+                self._timeline_label(s, v) if v else None,
                 v.date if v else None,
                 row.target,
                 row.value,
@@ -730,11 +754,12 @@ class Store:
                 .where(OverrideRow.patient_id == p.id)
                 .order_by(OverrideRow.at, OverrideRow.id)
             ).all()
+            labels = {r.id: lab for r, lab in self._timeline_labels(s, p)}
             return [
                 OverrideRecord(
                     o.id,
                     key,
-                    v.label if v else None,
+                    labels[v.id] if v else None,
                     v.date if v else None,
                     o.target,
                     o.value,
