@@ -153,8 +153,9 @@ def _evidence_text(f: Finding, labels: dict[str, str] | None = None) -> str:
 
 
 def _rule_text(f: Finding) -> str:
-    """A finding's rule for the reader: the project's internal reference document name is left out (the rule names
-    its published source where it has one)."""
+    """A finding's rule for the reader. Threshold texts cite their criterion at the source (follow-up rules, motion);
+    "CLINICAL.md" is still removed here for implant findings made before ``implants/checks.py`` cited its criteria
+    (stored by an earlier ingest, or until that change lands); drop this once no stored text carries it."""
     return (f.threshold or "").replace("CLINICAL.md ", "").replace("(CLINICAL.md)", "").strip()
 
 
