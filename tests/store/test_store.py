@@ -264,6 +264,7 @@ class TestOverridesAndResults:
         labels = {r.visit_date: r.visit_label for r in patient_store.list_overrides("K-1")}
         assert labels == {SURGERY.date + dt.timedelta(days=182): "6-months", contact: "contact day 200"}
         assert [v.label for v in tl.visits] == ["6-weeks", "6-months", "contact day 200"]  # the same labels
+        assert [v.label for v in patient_store.list_visits("K-1")] == [v.label for v in tl.visits]
 
     def test_ambiguous_label_is_refused_naming_the_dates(self, patient_store: Store) -> None:
         """Two film days in one window: "6-months" could be either; the error names both dates and the way out."""
@@ -277,6 +278,9 @@ class TestOverridesAndResults:
         assert issubclass(AmbiguousVisitError, InputError)
         assert patient_store.add_override("K-1", o, visit="6-months (day 200)").visit_date == dt.date(2025, 7, 29)
         assert patient_store.add_override("K-1", o, visit=dt.date(2025, 7, 11)).visit_label == "6-months"
+        assert [f.visit_label for f in patient_store.list_films("K-1")] == ["6-months", "6-months (day 200)"]
+        assert patient_store.get_film("m6b").visit_label == "6-months (day 200)"
+        assert _add(patient_store, 201, "m6c")[0].visit_label == "6-months (day 201)"
 
     def test_motion_and_hardware_findings_reach_the_timeline(self, patient_store: Store) -> None:
         """Stored motion and implant findings feed the status: motion < 3 deg / 3 mm at 12 months -> fused criteria."""

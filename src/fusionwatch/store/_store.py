@@ -22,7 +22,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, inspect, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, object_session, sessionmaker
 
 from fusionwatch.anatomy import Level
 from fusionwatch.errors import InputError
@@ -308,11 +308,15 @@ class Store:
         return row
 
     @staticmethod
-    def _timeline_labels(s: Session, patient: PatientRow) -> list[tuple[VisitRow, str]]:
+    def _timeline_labels(s: Session | None, patient: PatientRow) -> list[tuple[VisitRow, str]]:
         """The patient's visits in date order with the label the timeline shows for each: the stored per-date label
         made distinct by the timeline's own rule (:func:`fusionwatch.followup.schedule.distinct_labels`: a contact
-        without films inside a window held by a visit with films is ``contact day N``)."""
-        rows = s.scalars(select(VisitRow).where(VisitRow.patient_id == patient.id).order_by(VisitRow.date)).all()
+        without films inside a window held by a visit with films is ``contact day N``). Every label the store gives
+        out (visits, films, overrides) is this one; the database keeps the per-date label."""
+        if s is None:
+            rows = sorted(patient.visits, key=lambda r: r.date)
+        else:
+            rows = s.scalars(select(VisitRow).where(VisitRow.patient_id == patient.id).order_by(VisitRow.date)).all()
         labels = distinct_labels([LabelledVisit(r.label, r.days_since_surgery, bool(r.radiographs)) for r in rows])
         return list(zip(rows, labels, strict=True))
 
@@ -341,23 +345,23 @@ class Store:
             )
         return row
 
-    def _timeline_label(self, s: Session, row: VisitRow) -> str:
+    def _timeline_label(self, s: Session | None, row: VisitRow) -> str:
         return next(lab for r, lab in self._timeline_labels(s, row.patient) if r.id == row.id)
 
     @staticmethod
-    def _visit(key: str, row: VisitRow) -> VisitRecord:
-        return VisitRecord(key, row.date, row.days_since_surgery, row.label, row.scheduled)
+    def _visit(key: str, row: VisitRow, label: str | None = None) -> VisitRecord:
+        return VisitRecord(key, row.date, row.days_since_surgery, label or row.label, row.scheduled)
 
     def add_visit(self, key: str, when: dt.date) -> VisitRecord:
         """The visit of this patient on this date, created (and labelled from the surgery date) when new."""
         with self._tx() as s:
-            return self._visit(key, self._visit_row(s, self._patient_row(s, key), when))
+            row = self._visit_row(s, self._patient_row(s, key), when)
+            return self._visit(key, row, self._timeline_label(s, row))
 
     def list_visits(self, key: str) -> list[VisitRecord]:
         with self._tx() as s:
             p = self._patient_row(s, key)
-            rows = s.scalars(select(VisitRow).where(VisitRow.patient_id == p.id).order_by(VisitRow.date))
-            return [self._visit(key, r) for r in rows]
+            return [self._visit(key, r, lab) for r, lab in self._timeline_labels(s, p)]
 
     # ------------------------------------------------------------------ films, landmarks, measurements
     def film_id_for_hash(self, file_sha256: str) -> str | None:
@@ -592,12 +596,15 @@ class Store:
         pool = readers or history
         return pool[-1] if pool else None
 
-    def _film(self, row: RadiographRow) -> FilmRecord:
+    def _film(self, row: RadiographRow, labels: Mapping[int, str] | None = None) -> FilmRecord:
+        """``labels``: visit id -> timeline label (:meth:`_timeline_labels`), computed here when not given."""
         current = self._current_set(row)
+        if labels is None:
+            labels = {r.id: lab for r, lab in self._timeline_labels(object_session(row), row.visit.patient)}
         return FilmRecord(
             film_id=row.sop_uid,
             patient_key=row.visit.patient.key,
-            visit_label=row.visit.label,
+            visit_label=labels[row.visit.id],
             visit_date=row.visit.date,
             view=row.view,
             file_path=row.file_path,
@@ -623,7 +630,8 @@ class Store:
                 .where(VisitRow.patient_id == p.id)
                 .order_by(VisitRow.date, RadiographRow.id)
             ).all()
-            return [self._film(r) for r in rows]
+            labels = {r.id: lab for r, lab in self._timeline_labels(s, p)}
+            return [self._film(r, labels) for r in rows]
 
     def get_film(self, film_id: str) -> FilmRecord:
         with self._tx() as s:
