@@ -88,6 +88,9 @@ SDs of 0.08-0.4 deg."""
 HALO_LOOSENING_MM = 1.0
 """Screw loosening suspected with a radiolucent halo wider than 1 mm around the screw (CLINICAL.md "Fusion and
 hardware"). Plain films are insensitive: below it, loosening is never "excluded"."""
+HALO_SOURCE = "Sanden et al., J Bone Joint Surg Br 2004;86:457-61"
+"""Where the > 1 mm halo convention comes from, as finding thresholds cite it (radiolucent zones around pedicle screws
+as the definition of screw loosening)."""
 HALO_DARKENING = 0.15
 """With a baseline film, a halo is a band beside the screw that darkened since then, on both sides of the shaft, by at
 least this much (mean over 0.3-2 mm beyond the metal edge, in units of the screw's metal-over-bone contrast;
@@ -100,10 +103,11 @@ HALO_DARKENING_RELATIVE = 1.0
 draw an edge-enhancement undershoot next to metal on every film whose depth varies between films in proportion to
 itself (healthy screws up to 0.9x on the simulator's AP films); a halo at least doubles the band's darkness."""
 HALO_SPECIFICITY = 2.0
-"""... and by at least this multiple of the least darkening among the screws at the other levels of the same film pair
-(:func:`_reference_darkening`): a change of the console's processing between the films darkens the band next to every
-metal edge (simulator, 1000 x 1250 px solid-fusion seed 100, 12-month AP film: all four healthy screws 0.25-0.76),
-a halo only next to the loose screws. Halos around the screws of every level at once are therefore not reported."""
+"""... and by at least this multiple of the mean darkening next to the screws at the other levels of the same film
+pair (:func:`_reference_darkening`): a change of exposure or of the console's look-up table between the films darkens
+the band next to every metal edge (simulator, 1000 x 1250 px solid-fusion seed 100, 12-month AP film: all four healthy
+screws, 0.15-0.43 per side on SIM_VERSION 18), a halo only next to the loose screws. Halos around the screws of every
+level at once are therefore not reported."""
 HALO_TAIL_MAX = 0.3
 """... and on each side the darkening 3-4 mm beyond the metal edge (:attr:`fusionwatch.implants.halo.HaloChange.tail`)
 is at most this fraction of the band's darkening: a halo has an outer border. Simulator (SIM_VERSION 17, 400 x 500 px,
@@ -283,7 +287,8 @@ def check_cage_migration(
         f"Cage moved {dist:.1f} {unit} ({direction}) relative to the S1 endplate since the baseline film "
         f"(threshold {limit} {unit}).",
         evidence,
-        f"> {limit} {unit} change of cage centre vs S1 superior endplate (setting; CLINICAL.md cage migration)",
+        f"> {limit} {unit} change of cage centre vs S1 superior endplate "
+        f"(this tool's setting cage_migration_{'mm' if unit == 'mm' else 'percent'}; no published cut-off)",
         (baseline.film, current.film),
     )
 
@@ -627,7 +632,7 @@ def check_screw_halo(
                 f"(threshold {s.halo_loosening_mm} mm). "
                 "Suspected, not proven: plain films are insensitive to loosening; CT is more sensitive.",
                 evidence,
-                f"> {s.halo_loosening_mm} mm radiolucent halo (CLINICAL.md screw loosening)",
+                f"> {s.halo_loosening_mm} mm radiolucent halo ({HALO_SOURCE})",
                 (implants.film,),
             )
         )
@@ -648,14 +653,20 @@ def _new_halo(hc: HaloChange, s: ImplantSettings) -> bool:
 
 
 def _reference_darkening(screw: Screw, changes: list[tuple[Screw, Screw, HaloChange]]) -> float:
-    """The least darkening (smaller side) among the screws at other levels of the same film pair, at least 0: an
-    upper bound on what a change of the film's processing alone did next to metal (0 without other levels)."""
+    """The typical darkening next to the screws at the other levels of the same film pair: the mean over those screws
+    and both their sides, at least 0 (0 without other levels). It stands for what a change of exposure or look-up
+    table between the films did next to metal by itself.
+
+    The mean, not the least side (as before 2026-11-24): on the demo's solid-fusion AP pair (SIM_VERSION 18, 1000 x
+    1250 px) the bone around every screw sat in the compressed top of the baseline film's grey scale (local detail
+    3-4x fainter than on the 12-month film), so all eight sides darkened by 0.15-0.43; the least of the four L5 sides
+    (0.149) is a low outlier of that spread, and twice it fell just under an S1 screw's 0.303 (a false halo)."""
     others = [
-        min(hc.darkening)
+        float(np.mean(hc.darkening))
         for _, sc, hc in changes
         if sc.level is not screw.level and all(math.isfinite(d) for d in hc.darkening)
     ]
-    return max(min(others), 0.0) if others else 0.0
+    return max(float(np.mean(others)), 0.0) if others else 0.0
 
 
 def screw_name(screw: Screw, implants: Implants) -> str:
@@ -715,7 +726,7 @@ def _halo_finding(
         f"beyond the metal on both sides (threshold {s.halo_loosening_mm} mm). Suspected, not proven: plain films "
         "are insensitive to loosening; CT is more sensitive.",
         evidence,
-        f"> {s.halo_loosening_mm} mm radiolucent halo (CLINICAL.md screw loosening), new since the baseline film: "
+        f"> {s.halo_loosening_mm} mm radiolucent halo ({HALO_SOURCE}), new since the baseline film: "
         f"band darkened on both sides by >= {s.halo_darkening} of the metal-over-bone contrast and >= "
         f"{s.halo_darkening_relative}x its baseline darkness (setting)",
         films,
@@ -746,7 +757,8 @@ def check_rod_discontinuity(current: Implants, baseline: Implants | None = None)
                     "ends": [list(a), list(b)],
                     "new_since_baseline": baseline is not None,
                 },
-                "any gap between collinear rod pieces (CLINICAL.md rod fracture or disconnection)",
+                "any gap between collinear rod pieces "
+                "(radiographic sign of rod fracture or disconnection; this tool's rule)",
                 films,
             )
         )
@@ -771,7 +783,7 @@ def check_screw_breakage(current: Implants, baseline: Implants | None = None) ->
                 "head": list(s.head),
                 "tip": list(s.tip),
             },
-            "screw in two collinear pieces (CLINICAL.md screw breakage)",
+            "screw in two collinear pieces (radiographic sign of screw breakage; this tool's rule)",
             films,
         )
         for s in broken
