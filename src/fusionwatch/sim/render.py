@@ -865,12 +865,12 @@ AP_OUTLINE_GAIN = 0.8
 bright-outlined boxes)."""
 AP_CORTEX_BLUR_MM = 0.3
 """Version 16: blur (mm at the patient) of the analytic AP cortex (endplates, walls, pedicles, processes)."""
-AP_OUTLINE_BLUR_MM = 0.6
+AP_OUTLINE_BLUR_MM = 0.35
 """Version 17: blur (mm at the patient) of the lumbar bodies' analytic wall and endplates on AP films (0.3 in version
-16: crisp, soft-edged on real films)."""
-AP_PEDICLE_BLUR_MM = 1.0
+16; 0.6 in versions 17-19, softer than real films' white endplate lines; 0.35 since version 20)."""
+AP_PEDICLE_BLUR_MM = 0.55
 """Version 17: blur (mm at the patient) of the analytic pedicle rings on AP films (0.3 in version 16: crisp round
-rings; real pedicles are soft ovals)."""
+rings; 1.0 in versions 17-19: soft ovals, softer than most real films' rings; 0.55 since version 20)."""
 AP_WALL_MM = 0.8
 """Thickness of the vertebral body's cortical wall added on AP films (seen tangentially at the body's sides)."""
 AP_BODY_WAIST = 0.11
