@@ -292,10 +292,58 @@ def test_clinician_sees_withheld_on_track_lines(patient: ReportData) -> None:
     assert "Withheld" not in fused and "Return to full activity as fusion is confirmed." in fused
 
 
-def test_rule_column_leaves_out_internal_document_names(patient: ReportData) -> None:
+def test_rule_column_shows_the_threshold_as_written_at_the_source(patient: ReportData) -> None:
+    """No display-time filtering: the rule column is the finding's threshold text itself (the sources cite their
+    criteria; see test_no_text_source_names_an_internal_document)."""
     from fusionwatch.records import Finding, Severity
 
-    f = Finding("rod_fracture_suspected", Severity.ACTION, "Rod gap.", {},
-                "any gap between collinear rod pieces (CLINICAL.md rod fracture or disconnection)")
+    rule = "any gap between collinear rod pieces (rod fracture or disconnection; setting rod_gap_px)"
+    f = Finding("rod_fracture_suspected", Severity.ACTION, "Rod gap.", {}, rule)
     page = render_clinician_html(_at(patient, findings=(f,)))
-    assert "CLINICAL.md" not in page and "(rod fracture or disconnection)" in page
+    assert rule in page
+
+
+def _docstring_ids(tree) -> set[int]:
+    import ast
+
+    ids = set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if not isinstance(body, list) or not body:
+            continue
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            first = body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                ids.add(id(first.value))
+        for prev, cur in zip(body, body[1:], strict=False):  # attribute docstrings
+            if isinstance(prev, (ast.Assign, ast.AnnAssign)) and isinstance(cur, ast.Expr) and isinstance(
+                cur.value, ast.Constant
+            ):
+                ids.add(id(cur.value))
+    return ids
+
+
+def test_no_text_source_names_an_internal_document() -> None:
+    """Every string (not docstring) of the packages whose texts reach the reports and exports — findings and
+    thresholds (followup, implants, motion), report and export texts, templates — names no project document."""
+    import ast
+    from pathlib import Path
+
+    import fusionwatch
+
+    root = Path(fusionwatch.__file__).parent
+    hits, seen = [], 0
+    for pkg in ("followup", "implants", "motion", "report", "export", "care"):
+        for path in sorted((root / pkg).rglob("*.py")):
+            seen += 1
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            docs = _docstring_ids(tree)
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs:
+                    hits += [f"{path.relative_to(root)}:{node.lineno}" for d in ("CLINICAL.md", "DESIGN.md",
+                                                                                "STYLE.md") if d in node.value]
+        for path in sorted((root / pkg).rglob("*.j2")):
+            seen += 1
+            hits += [str(path.relative_to(root)) for d in ("CLINICAL.md", "DESIGN.md") if d in path.read_text()]
+    assert not hits, hits
+    assert seen >= 30  # the walk saw the packages

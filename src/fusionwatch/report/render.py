@@ -152,13 +152,6 @@ def _evidence_text(f: Finding, labels: dict[str, str] | None = None) -> str:
     return "; ".join(parts)
 
 
-def _rule_text(f: Finding) -> str:
-    """A finding's rule for the reader. Threshold texts cite their criterion at the source (follow-up rules, motion);
-    "CLINICAL.md" is still removed here for implant findings made before ``implants/checks.py`` cited its criteria
-    (stored by an earlier ingest, or until that change lands); drop this once no stored text carries it."""
-    return (f.threshold or "").replace("CLINICAL.md ", "").replace("(CLINICAL.md)", "").strip()
-
-
 def _spacing_notes(d: ReportData) -> list[str]:
     sources = {m.spacing_source for m in d.visit.measurements if m.unit is Unit.MM and m.spacing_source}
     notes = [f"Millimetres from {s.value.replace('_', ' ')} spacing." + (f" {s.warning}" if s.warning else "")
@@ -261,7 +254,7 @@ def render_clinician_html(data: ReportData, *, page_size: str = "A4") -> str:
         "d": data, "v": v, "css": _css(page_size, footer), "films": films, "rows": _rows(data),
         "spacing_notes": _spacing_notes(data), "motion": _motion(data), "findings": findings,
         "evidence": [_evidence_text(f, data.film_labels) for f in findings],
-        "rules": [_rule_text(f) for f in findings],
+        "rules": [(f.threshold or "").strip() for f in findings],  # texts cite their criterion at the source
         "status_label": STATUS_LABELS.get(v.fusion_status, "not assessed") if v.fusion_status else "not assessed",
         "trend_png": _data_uri(trend) if trend else None, "prom_png": _data_uri(prom) if prom else None,
         "proms": prom_rows, "change": change, "levels": levels,
