@@ -12,6 +12,14 @@ from fusionwatch.sim.pose import pose_spine
 from fusionwatch.sim.variation import patient_anatomy
 
 
+def _small_ap_scene() -> tuple:
+    """Patient 0 in the neutral pose on a 300 x 375 px AP film, no implants: (camera, render scene)."""
+    an = patient_anatomy(0)
+    pose = pose_spine(an, SpineParams())
+    cam = _camera(FilmSpec(view=View.AP, width=300, height=375), pose, an)
+    return cam, render.Scene(an, pose, {}, [], [], None, Healing(), "none", 0)
+
+
 def test_ap_pelvis_cortex_passes_smooth_the_iliac_wings(monkeypatch: pytest.MonkeyPatch) -> None:
     """Version 16: the hip bones' cortex is splatted in several jittered passes and averaged, so the random part of the
     AP pelvis path image (the voxel-count grain that made the iliac wings look like sandpaper) is well under the
@@ -54,10 +62,7 @@ def test_ap_cortex_layers_split_the_same_bone_and_are_blurred_more() -> None:
     """Version 17: the bodies' analytic wall and endplates and the pedicle rings go to their own layers (blurred more
     than the rest of the analytic cortex on AP films); the three layers together hold exactly the bone a single image
     gets, each of the two new layers holds some of it, and their blur widths are wider than the rest's."""
-    an = patient_anatomy(0)
-    pose = pose_spine(an, SpineParams())
-    cam = _camera(FilmSpec(view=View.AP, width=300, height=375), pose, an)
-    scene = render.Scene(an, pose, {}, [], [], None, Healing(), "none", 0)
+    cam, scene = _small_ap_scene()
     single = np.zeros((cam.height, cam.width), np.float32)
     render._ap_cortex(single, cam, scene)
     rest, outline, pedicles = (np.zeros_like(single) for _ in range(3))
@@ -104,10 +109,7 @@ def test_ap_vertebral_voxel_cortex_fainter_trabecular_body_denser(monkeypatch: p
 def test_ap_transverse_processes_on_their_own_softer_layer() -> None:
     """Version 18: the transverse processes go to their own layer (blurred ``AP_PROCESS_BLUR_MM``, more than the rest
     of the analytic cortex); the layers together hold exactly the bone a single image gets."""
-    an = patient_anatomy(0)
-    pose = pose_spine(an, SpineParams())
-    cam = _camera(FilmSpec(view=View.AP, width=300, height=375), pose, an)
-    scene = render.Scene(an, pose, {}, [], [], None, Healing(), "none", 0)
+    cam, scene = _small_ap_scene()
     single = np.zeros((cam.height, cam.width), np.float32)
     render._ap_cortex(single, cam, scene)
     rest, outline, pedicles, processes = (np.zeros_like(single) for _ in range(4))
@@ -117,7 +119,7 @@ def test_ap_transverse_processes_on_their_own_softer_layer() -> None:
     assert render.AP_PROCESS_BLUR_MM > render.AP_CORTEX_BLUR_MM
     # the processes lie beside the bodies: left and right of the spine's middle third
     cols = np.flatnonzero(processes.sum(axis=0) > 0.02 * processes.sum(axis=0).max())
-    mid = np.mean([cam.project(np.array([[v[0], 0.0, v[1]]]))[0, 0] for v in pose.corners["L3"].values()])
+    mid = np.mean([cam.project(np.array([[v[0], 0.0, v[1]]]))[0, 0] for v in scene.pose.corners["L3"].values()])
     assert cols.min() < mid - 20 and cols.max() > mid + 20
 
 
