@@ -88,7 +88,7 @@ SDs of 0.08-0.4 deg."""
 HALO_LOOSENING_MM = 1.0
 """Screw loosening suspected with a radiolucent halo wider than 1 mm around the screw (CLINICAL.md "Fusion and
 hardware"). Plain films are insensitive: below it, loosening is never "excluded"."""
-HALO_SOURCE = "Sanden et al., J Bone Joint Surg Br 2004;86:457-61"
+HALO_SOURCE = "Sanden et al., J Bone Joint Surg Br 2004;86:457-61; the > 1 mm halo sign as summarised in PMID 24170238"
 """Where the > 1 mm halo convention comes from, as finding thresholds cite it (radiolucent zones around pedicle screws
 as the definition of screw loosening)."""
 HALO_DARKENING = 0.15
