@@ -345,8 +345,12 @@ class Store:
             )
         return row
 
+    def _labels_by_visit_id(self, s: Session | None, patient: PatientRow) -> dict[int, str]:
+        """Visit id -> the label the timeline shows (:meth:`_timeline_labels`)."""
+        return {r.id: lab for r, lab in self._timeline_labels(s, patient)}
+
     def _timeline_label(self, s: Session | None, row: VisitRow) -> str:
-        return next(lab for r, lab in self._timeline_labels(s, row.patient) if r.id == row.id)
+        return self._labels_by_visit_id(s, row.patient)[row.id]
 
     @staticmethod
     def _visit(key: str, row: VisitRow, label: str | None = None) -> VisitRecord:
@@ -600,7 +604,7 @@ class Store:
         """``labels``: visit id -> timeline label (:meth:`_timeline_labels`), computed here when not given."""
         current = self._current_set(row)
         if labels is None:
-            labels = {r.id: lab for r, lab in self._timeline_labels(object_session(row), row.visit.patient)}
+            labels = self._labels_by_visit_id(object_session(row), row.visit.patient)
         return FilmRecord(
             film_id=row.sop_uid,
             patient_key=row.visit.patient.key,
@@ -630,7 +634,7 @@ class Store:
                 .where(VisitRow.patient_id == p.id)
                 .order_by(VisitRow.date, RadiographRow.id)
             ).all()
-            labels = {r.id: lab for r, lab in self._timeline_labels(s, p)}
+            labels = self._labels_by_visit_id(s, p)
             return [self._film(r, labels) for r in rows]
 
     def get_film(self, film_id: str) -> FilmRecord:
@@ -762,7 +766,7 @@ class Store:
                 .where(OverrideRow.patient_id == p.id)
                 .order_by(OverrideRow.at, OverrideRow.id)
             ).all()
-            labels = {r.id: lab for r, lab in self._timeline_labels(s, p)}
+            labels = self._labels_by_visit_id(s, p)
             return [
                 OverrideRecord(
                     o.id,
