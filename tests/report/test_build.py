@@ -125,3 +125,29 @@ def test_no_export_names_an_internal_document(db: str, tmp_path: Path) -> None:
     for name, blob in blobs.items():
         for doc in (b"CLINICAL.md", b"DESIGN.md", b"STYLE.md"):
             assert doc not in blob, (name, doc)
+
+
+def test_visit_label_resolved_like_override(db: str, tmp_path: Path) -> None:
+    """Two film days in the 6-month window (days 185 and 200): `report --visit 6-months` could mean either, so it is
+    refused naming both dates, exactly as `override` refuses it; the timeline label of the second day picks it."""
+    from fusionwatch.report.build import build_report_data
+
+    store = Store(db)
+    try:
+        d = SURGERY + dt.timedelta(days=200)
+        pixels = (np.random.default_rng(1).random((300, 240)) * 3000).astype(np.uint16)
+        path = write_dicom(tmp_path / "f3.dcm", pixels, spacing=(0.2, 0.2), study_date=d.strftime("%Y%m%d"),
+                           view_position="LL")
+        store.add_film("K-7", read_radiograph(path), film_id="second-6m", file_path=str(path), file_sha256="9" * 64,
+                       visit_date=d, landmarks=Landmarks(dict(POINTS), 240, 300, source="file:test"),
+                       measurements=_meas(8.4, 15.0))
+        data = build_report_data(store, "K-7", visit="6-months (day 200)", today=dt.date(2026, 8, 1))
+        assert data.visit.date == d
+        assert build_report_data(store, "K-7", visit="3-months", today=dt.date(2026, 8, 1)).visit.label == "3-months"
+    finally:
+        store.close()
+    r = CliRunner().invoke(app, ["report", "K-7", "--out", str(tmp_path / "r"), "--visit", "6-months", "--no-pdf",
+                                 "--db", db])
+    assert r.exit_code == 2 and "ambiguous" in r.output and "2026-07-14" in r.output and "2026-07-29" in r.output
+    r = CliRunner().invoke(app, ["report", "K-7", "--out", str(tmp_path / "r"), "--visit", "9-months", "--db", db])
+    assert r.exit_code == 2 and "has no visit 9-months" in r.output

@@ -106,17 +106,15 @@ def build_report_data(store: Any, key: str, *, visit: int | str | None = None, t
     patient = store.get_patient(key)
     proms = proms_from_store(store, key)
     reports = [(r.visit_date, tuple(r.symptoms)) for r in store.list_symptoms(key)]
-    labels = [v.label for v in timeline.visits]
     with_films = [i for i, v in enumerate(timeline.visits) if v.films]
     if index is None:  # the latest visit with films up to today, else the latest visit (as `fusionwatch care`)
         latest = latest_film_visit(timeline, on=today)
-        cur = latest if latest is not None else len(labels) - 1
+        cur = latest if latest is not None else len(timeline.visits) - 1
     elif isinstance(index, int):
         cur = index
-    elif index in labels:
-        cur = labels.index(index)
-    else:
-        raise InputError(f"No visit labelled {index!r}; visits on record: {', '.join(labels)}.")
+    else:  # a label: the store's rule, as `fusionwatch override` uses it (an ambiguous label is refused)
+        when = store.visit_date(key, index)
+        cur = next(i for i, v in enumerate(timeline.visits) if v.date == when)
     earlier = [i for i in with_films if i < cur]
     later = [i for i in with_films if i > cur]
     after = timeline.visits[earlier[-1]].date if earlier else None

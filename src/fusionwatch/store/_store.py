@@ -345,6 +345,12 @@ class Store:
             )
         return row
 
+    def visit_date(self, key: str, visit: str | dt.date) -> dt.date:
+        """The date of the visit a reader names (a date or a timeline label), by the one rule every command uses
+        (:meth:`_find_visit`): an ambiguous scheduled label is refused with :class:`AmbiguousVisitError`."""
+        with self._tx() as s:
+            return self._find_visit(s, self._patient_row(s, key), visit).date
+
     def _labels_by_visit_id(self, s: Session | None, patient: PatientRow) -> dict[int, str]:
         """Visit id -> the label the timeline shows (:meth:`_timeline_labels`)."""
         return {r.id: lab for r, lab in self._timeline_labels(s, patient)}
