@@ -54,7 +54,13 @@ def train(
     seed: Annotated[int, typer.Option(help="Random seed (split, augmentation, initialisation).")] = 0,
     batch_size: Annotated[int, typer.Option(help="Films per step.")] = 8,
     lr: Annotated[float, typer.Option(help="Peak learning rate (AdamW, cosine decay over the budget).")] = 2e-3,
-    init_from: Annotated[Path | None, typer.Option(help="Start from this checkpoint (fine-tuning).")] = None,
+    init_from: Annotated[
+        str | None,
+        typer.Option(
+            help="Start from these weights (fine-tuning): a checkpoint OUT/<model>.ckpt, an ONNX model exported by "
+            "fusionwatch (<model>.onnx, e.g. a shipped file), or 'shipped' (the package's own file for --model)."
+        ),
+    ] = None,
     sim_on_the_fly: Annotated[
         bool, typer.Option(help="Lateral/view: half of each batch are fresh simulator films.")
     ] = False,
@@ -86,6 +92,7 @@ def train(
 
     from fusionwatch.detect.datasets import load_data
     from fusionwatch.detect.specs import PRESETS
+    from fusionwatch.detect.training import resolve_init_from
     from fusionwatch.detect.training import train as run_train
 
     try:
@@ -95,6 +102,8 @@ def train(
     except ImportError:
         pass
     spec = PRESETS.get(model)
+    if init_from is not None and spec is not None:
+        resolve_init_from(init_from, model)  # a wrong name fails now, not after the films are loaded
     sim_view = "ap" if spec is not None and spec.view == "ap" else "lateral"
     samples = []
     for d in data:

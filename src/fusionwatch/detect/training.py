@@ -32,6 +32,10 @@ __all__ = [
     "export_onnx",
     "export_checkpoint",
     "load_matching_weights",
+    "load_onnx_weights",
+    "read_onnx_weights",
+    "resolve_init_from",
+    "store_weights_fp16",
 ]
 
 
@@ -249,7 +253,11 @@ def train(
     negatives
         View model only: fraction of each batch that is synthetic non-spine images (class "other").
     init_from
-        A checkpoint to start from (fine-tuning a shipped model's weights on a site's own films).
+        Weights to start from (fine-tuning): a training checkpoint (``<model>.ckpt``), an ONNX model written by
+        :func:`export_onnx` (also fp16-stored, as shipped; :func:`load_onnx_weights`, BatchNorms calibrated on 32
+        augmented training examples), or ``"shipped"`` (the package's own ``<model>.onnx``). Starting from an ONNX
+        model of the same name ``<name>/<v>``, the result is exported as version ``v + 1``; ``extra["fine_tuned_from"]``
+        names the start.
     sample_factory
         Optional: ``f(i) -> Sample`` producing fresh training films on the fly (the simulator), used for half the batch.
     train_only
@@ -306,9 +314,31 @@ def train(
         opt.load_state_dict(ck["opt"])
         step, used_s = ck["step"], ck["elapsed_s"]
         rng.bit_generator.state = ck["rng"]
+        saved = ModelSpec.from_json(ck["spec"]) if "spec" in ck else spec
+        keep = {k: saved.extra[k] for k in ("fine_tuned_from",) if k in saved.extra}
+        spec = replace(spec, version=max(spec.version, saved.version), extra={**spec.extra, **keep})
     elif init_from is not None:
-        ck = torch.load(init_from, weights_only=False)
-        load_matching_weights(net, spec, ck)
+        init_path = resolve_init_from(init_from, model)
+        if is_onnx_file(init_path):
+            cal_rng = np.random.default_rng(seed + 7919)
+            picks = [samples[train_idx[int(cal_rng.integers(len(train_idx)))]] for _ in range(min(32, len(train_idx)))]
+            calibration = np.stack([make_example(s, spec, cal_rng)[0] for s in picks])[:, None] if picks else None
+            load_onnx_weights(net, spec, init_path, calibration)
+            src = ModelSpec.from_json(_onnx_spec_json(init_path))
+            if src.name == spec.name:  # a fine-tune of <name>/<v> is exported as <name>/<v + 1>
+                spec = replace(spec, version=max(spec.version, src.version + 1))
+            spec = replace(spec, extra={**spec.extra, "fine_tuned_from": f"{src.name}/{src.version}"})
+        else:
+            try:
+                ck = torch.load(init_path, weights_only=False)
+            except Exception as exc:  # noqa: BLE001 - a corrupt or foreign file is bad input
+                raise InputError(f"--init-from {init_path}: not a torch checkpoint or ONNX model ({exc}).") from exc
+            if not isinstance(ck, dict) or "model" not in ck:
+                raise InputError(f"--init-from {init_path}: not a fusionwatch training checkpoint (no 'model' entry).")
+            try:
+                load_matching_weights(net, spec, ck)
+            except RuntimeError as exc:
+                raise InputError(f"--init-from {init_path} does not fit the {model} network: {exc}") from exc
     budget_s = time_budget_min * 60.0
     t0 = time.monotonic() - used_s
     last_ck = time.monotonic()
@@ -505,3 +535,253 @@ def store_weights_fp16(path: str | Path, out: str | Path | None = None) -> Path:
     target = Path(out) if out is not None else path
     onnx.save(model, str(target))
     return target
+
+
+def resolve_init_from(init_from: str | Path, model: str) -> Path:
+    """The file ``--init-from`` names: ``"shipped"`` is the package's own ``<model>.onnx``, anything else a path.
+
+    Raises
+    ------
+    InputError
+        The file does not exist, or ``shipped`` is asked for a model the package does not ship.
+    """
+    if str(init_from) == "shipped":
+        from fusionwatch.detect.inference import MODELS_DIR
+
+        path = MODELS_DIR / f"{model}.onnx"
+        if not path.is_file():
+            shipped = ", ".join(sorted(p.stem for p in MODELS_DIR.glob("*.onnx"))) or "none"
+            raise InputError(
+                f"--init-from shipped: the package ships no {model}.onnx (shipped models: {shipped}); "
+                "give a checkpoint or an ONNX file instead."
+            )
+        return path
+    path = Path(init_from)
+    if not path.is_file():
+        raise InputError(
+            f"--init-from {str(init_from)!r}: no such file; expected a training checkpoint (<model>.ckpt), an ONNX "
+            "model exported by fusionwatch (<model>.onnx) or the word 'shipped'."
+        )
+    return path
+
+
+def is_onnx_file(path: str | Path) -> bool:
+    """True for an ONNX model file (by name ``*.onnx``, or a protobuf that is not a torch zip/pickle checkpoint)."""
+    path = Path(path)
+    if path.suffix.lower() == ".onnx":
+        return True
+    with path.open("rb") as fh:
+        head = fh.read(4)
+    return not (head.startswith(b"PK") or head.startswith(b"\x80"))  # torch.save: zip archive or legacy pickle
+
+
+def read_onnx_weights(path: str | Path) -> tuple[ModelSpec, dict[str, dict[str, np.ndarray]]]:
+    """The spec and the weights of an ONNX model written by :func:`export_onnx` (fp32, or fp16 storage with Cast nodes).
+
+    Returns
+    -------
+    spec : ModelSpec
+        From the ``fusionwatch.spec`` metadata.
+    layers : dict
+        Torch module path (e.g. ``"enc1.3"``, ``"head"``, ``"fc"``) -> ``{"weight": array, "bias": array}`` (float32),
+        read from each Conv / Gemm node; the module path is the node name's last scope (the legacy exporter names nodes
+        ``/m/<scope>/<module path>/Conv``). In the exported graph each BatchNorm is folded into the convolution before
+        it, so a convolution that has no bias in torch comes with the folded bias here.
+
+    Raises
+    ------
+    InputError
+        Not an ONNX file, no fusionwatch spec, or a graph this reader does not understand.
+    """
+    import onnx
+    from onnx import numpy_helper
+
+    path = Path(path)
+    try:
+        proto = onnx.load(str(path))
+    except Exception as exc:  # noqa: BLE001 - any parse failure is bad input
+        raise InputError(f"{path}: not a readable ONNX model ({type(exc).__name__}: {exc}).") from exc
+    meta = {p.key: p.value for p in proto.metadata_props}
+    if "fusionwatch.spec" not in meta:
+        raise InputError(
+            f"{path}: no 'fusionwatch.spec' metadata; --init-from needs an ONNX model exported by fusionwatch "
+            "(fusionwatch train / training.export_onnx), not another tool's model."
+        )
+    try:
+        spec = ModelSpec.from_json(meta["fusionwatch.spec"])
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"{path}: unreadable 'fusionwatch.spec' metadata ({exc}).") from exc
+    graph = proto.graph
+    tensors = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    # fp16 storage (store_weights_fp16): Cast(initializer__fp16) -> the name the graph uses; equal initialisers the
+    # exporter de-duplicated: Identity(other initialiser)
+    for node in graph.node:
+        if node.op_type in ("Cast", "Identity") and node.input and node.input[0] in tensors:
+            tensors[node.output[0]] = tensors[node.input[0]]
+        elif node.op_type == "Constant" and node.output:
+            for a in node.attribute:
+                if a.name == "value":
+                    tensors[node.output[0]] = numpy_helper.to_array(a.t)
+    if any(n.op_type == "BatchNormalization" for n in graph.node):
+        raise InputError(f"{path}: the graph has unfolded BatchNormalization nodes (not written by export_onnx).")
+    layers: dict[str, dict[str, np.ndarray]] = {}
+    for node in graph.node:
+        if node.op_type not in ("Conv", "Gemm"):
+            continue
+        scopes = [s for s in node.name.split("/") if s]
+        if len(scopes) < 2 or node.input[1] not in tensors:
+            raise InputError(f"{path}: cannot tell which layer the {node.op_type} node {node.name!r} belongs to.")
+        weight = np.asarray(tensors[node.input[1]], np.float32)
+        if node.op_type == "Gemm":
+            trans_b = next((a.i for a in node.attribute if a.name == "transB"), 0)
+            weight = weight if trans_b else weight.T
+        entry = {"weight": weight}
+        if len(node.input) > 2 and node.input[2]:
+            entry["bias"] = np.asarray(tensors[node.input[2]], np.float32)
+        layers[scopes[-2]] = entry
+    return spec, layers
+
+
+def load_onnx_weights(net, spec: ModelSpec, path: str | Path, calibration: np.ndarray | None = None) -> list[str]:  # noqa: ANN001
+    """Load the weights of an exported ONNX model (:func:`export_onnx`, also fp16-stored) into a torch network.
+
+    Layers are matched by module path (the exporter's node names); output channels of the landmark head by point name
+    (as :func:`load_matching_weights`), so ``ap-spine`` can start from an ``ap-film`` file. The exporter folded each
+    BatchNorm into its convolution (``W' = W * g / s``, ``b' = beta - mean * g / s``); the folded weight goes into the
+    convolution and the BatchNorm is set so that, in eval mode, the network computes exactly the ONNX model's function:
+    running mean ``mu``, running variance ``v``, scale ``sqrt(v + eps)``, shift ``b' + mu``. ``mu`` and ``v`` are the
+    per-channel mean and variance of that convolution's output over ``calibration`` (inputs ``(N, 1, H, W)``, e.g.
+    augmented training examples), so that in training mode (batch statistics) the layer also starts close to the
+    shipped function; without calibration ``mu = 0``, ``v = 1 - eps`` (exact in eval mode only).
+
+    Returns
+    -------
+    list[str]
+        The point names (or, for the view model, class names) whose output channels were loaded.
+
+    Raises
+    ------
+    InputError
+        The file is not a fusionwatch ONNX model, belongs to another kind of network (view vs landmark, other width,
+        other view), lacks a layer, or a layer's shape differs; the message names the file and the layers.
+    """
+    import torch
+
+    path = Path(path)
+    src_spec, layers = read_onnx_weights(path)
+    label = f"{src_spec.name}/{src_spec.version}"
+    if (src_spec.stage == "view") != (spec.stage == "view") or src_spec.view != spec.view:
+        raise InputError(
+            f"{path} is a {label} model (view {src_spec.view}, stage {src_spec.stage}); it cannot start a "
+            f"{spec.name} model (view {spec.view}, stage {spec.stage}): give a {spec.name} file."
+        )
+    if src_spec.width != spec.width:
+        raise InputError(f"{path} is a {label} model of width {src_spec.width}; {spec.name} has width {spec.width}.")
+    modules = list(net.named_modules())
+    head_name = "fc" if spec.stage == "view" else "head"
+    old_out = list(src_spec.classes if spec.stage == "view" else src_spec.point_names)
+    new_out = list(spec.classes if spec.stage == "view" else spec.point_names)
+    shared = [n for n in new_out if n in old_out]
+    if not shared:
+        raise InputError(f"{path} ({label}) names none of the outputs of {spec.name}: wrong model file.")
+    missing, wrong_shape, wrong_names, plan = [], [], set(), []
+    for i, (name, mod) in enumerate(modules):
+        if not isinstance(mod, (torch.nn.Conv2d, torch.nn.Linear)):
+            continue
+        if name not in layers:
+            if isinstance(mod, torch.nn.Linear) and getattr(net, "n_classes", 1) == 0:
+                continue  # LandmarkNet's unused class head: not in the graph
+            missing.append(name)
+            continue
+        w = layers[name]["weight"]
+        if name == head_name:
+            expect = (len(old_out), *mod.weight.shape[1:])
+        else:
+            expect = tuple(mod.weight.shape)
+        if tuple(w.shape) != tuple(expect):
+            wrong_shape.append(f"{name} {tuple(w.shape)} (expected {tuple(expect)})")
+            wrong_names.add(name)
+            continue
+        bn = modules[i + 1][1] if i + 1 < len(modules) else None
+        bn = bn if isinstance(bn, torch.nn.BatchNorm2d) and mod.bias is None else None
+        plan.append((name, mod, bn))
+    unused = sorted(set(layers) - {n for n, _, _ in plan} - wrong_names)
+    if missing or wrong_shape or unused:
+        parts = []
+        if missing:
+            parts.append(f"no weights for {', '.join(missing)}")
+        if wrong_shape:
+            parts.append(f"other shapes: {'; '.join(wrong_shape)}")
+        if unused:
+            parts.append(f"layers {spec.name} does not have: {', '.join(unused)}")
+        raise InputError(
+            f"{path} ({label}) does not fit the {spec.name} network: {'; '.join(parts)}. Is it a model of another "
+            "architecture or fusionwatch version?"
+        )
+    with torch.no_grad():
+        for name, mod, bn in plan:
+            w = torch.from_numpy(layers[name]["weight"].copy())
+            b = layers[name].get("bias")
+            b = torch.zeros(w.shape[0]) if b is None else torch.from_numpy(b.copy())
+            if name == head_name and old_out != new_out:
+                for n in shared:
+                    mod.weight[new_out.index(n)] = w[old_out.index(n)]
+                    mod.bias[new_out.index(n)] = b[old_out.index(n)]
+                continue
+            mod.weight.copy_(w)
+            if mod.bias is not None:
+                mod.bias.copy_(b)
+            elif bn is not None:
+                bn.running_mean.zero_()
+                bn.running_var.fill_(1.0 - bn.eps)
+                bn.weight.fill_(1.0)
+                bn.bias.copy_(b)
+            elif bool((b != 0).any()):
+                raise InputError(f"{path}: layer {name} has a bias but no BatchNorm follows it in {spec.name}.")
+    if calibration is not None and len(calibration):
+        _calibrate_batchnorm(net, [bn for _, _, bn in plan if bn is not None], calibration)
+    return shared
+
+
+def _calibrate_batchnorm(net, bns: list, x: np.ndarray) -> None:  # noqa: ANN001
+    """Re-parameterise identity BatchNorms (mean 0, var 1 - eps, scale 1) to the statistics of their inputs over ``x``
+    without changing the eval-mode function (see :func:`load_onnx_weights`)."""
+    import torch
+
+    sums: dict[int, list] = {id(bn): [0.0, 0.0, 0] for bn in bns}
+
+    def hook(mod, inp, _out):  # noqa: ANN001, ANN202
+        t = inp[0].double()
+        acc = sums[id(mod)]
+        acc[0] = acc[0] + t.sum((0, 2, 3))
+        acc[1] = acc[1] + (t**2).sum((0, 2, 3))
+        acc[2] += t.shape[0] * t.shape[2] * t.shape[3]
+
+    handles = [bn.register_forward_hook(hook) for bn in bns]
+    was_training = net.training
+    net.eval()
+    try:
+        with torch.no_grad():
+            for i in range(0, len(x), 8):
+                net(torch.from_numpy(np.ascontiguousarray(x[i : i + 8], np.float32)))
+    finally:
+        for h in handles:
+            h.remove()
+        net.train(was_training)
+    with torch.no_grad():
+        for bn in bns:
+            s, s2, n = sums[id(bn)]
+            mu = s / n
+            var = torch.clamp(s2 / n - mu**2, min=1e-6)
+            shift = bn.bias.double().clone()  # the folded bias b'
+            bn.running_mean.copy_(mu.float())
+            bn.running_var.copy_(var.float())
+            bn.weight.copy_(torch.sqrt(var + bn.eps).float())
+            bn.bias.copy_((shift + mu).float())
+
+
+def _onnx_spec_json(path: Path) -> str:
+    import onnx
+
+    proto = onnx.load(str(path), load_external_data=False)
+    return {p.key: p.value for p in proto.metadata_props}["fusionwatch.spec"]
