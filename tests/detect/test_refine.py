@@ -217,10 +217,10 @@ class TestRefinePoints:
         # 4 of the 5 crops answer 0.1 body sizes (= 0.1 * 96 / 1.8 input px) off the mean, the centre one 0 off
         assert spread["L3.inferior.left"] == pytest.approx(1.0 + 0.8 * 0.1 * 96 / 1.8, rel=1e-3)
 
-    def test_scaled_and_turned_crops_map_back_exactly(self) -> None:
-        """scale_average / rotate_average add centred crops of another size or angle; every answer goes back through
-        its own crop's inverse. A network answering a fixed input point right of the centre gives, per crop, the
-        unit centre + that offset scaled by the crop's side and turned by its angle; the result is their mean."""
+    def test_shifted_crops_of_a_turned_unit_map_back_exactly(self) -> None:
+        """Every shifted crop's answer goes back through its own crop's inverse: a network answering a fixed input
+        point right of the crop centre gives, per crop, that crop's centre + the offset scaled by the crop side and
+        turned by the unit's angle; the shifts cancel in the mean of the 5 crops."""
         pts = _ap_points(10.0)
         off = 12.0  # input px right of the input centre
 
@@ -233,23 +233,9 @@ class TestRefinePoints:
 
         model = _FakeModel(AP)
         model.session = _RightOfCentre(AP.input_hw, len(AP.point_names))
-        new, _, _ = refine_points(
-            model,
-            np.zeros((420, 400), np.float32),
-            pts,
-            shift_average=0.0,
-            scale_average=(0.8, 1.25),
-            rotate_average=(-9.0, 4.0),
-        )
-        assert model.session.batches == [(50, 1, 96, 96)]  # 5 units x (plain + 2 sizes + 2 turns) + mirrors
-        u = spec_units(AP)[2]
-        fr = unit_frame(pts, u, AP.extra["context"])
-        side = fr.side  # clamps inactive: all 5 bodies have the same size
-        along = []
-        for f, t in ((1.0, 0.0), (0.8, 0.0), (1.25, 0.0), (1.0, -9.0), (1.0, 4.0)):
-            a = fr.angle + math.radians(t)
-            along.append(off * side * f / 96 * np.array([math.cos(a), math.sin(a)]))
-        expected = np.asarray(fr.centre) + np.mean(along, axis=0)
+        new, _, _ = refine_points(model, np.zeros((420, 400), np.float32), pts, shift_average=0.1)
+        fr = unit_frame(pts, spec_units(AP)[2], AP.extra["context"])  # clamps inactive: equal body sizes
+        expected = np.asarray(fr.centre) + off * fr.side / 96 * np.array([math.cos(fr.angle), math.sin(fr.angle)])
         for name in ("L3.superior.left", "L3.inferior.right"):  # every channel answers the same input point
             assert np.abs(np.array(new[name]) - expected).max() < 1e-6
 

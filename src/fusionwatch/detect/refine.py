@@ -184,8 +184,6 @@ def refine_points(
     passes: int | None = None,
     max_move: float | None = None,
     shift_average: float | Sequence[float] | None = None,
-    scale_average: Sequence[float] | None = None,
-    rotate_average: Sequence[float] | None = None,
 ) -> tuple[dict[str, tuple[float, float]], dict[str, float], dict[str, float]]:
     """Refine every unit of ``model`` whose crop can be built from ``points``.
 
@@ -208,12 +206,6 @@ def refine_points(
         average the 5 back-mapped predictions (test-time augmentation: the network's answer depends a little on
         where the crop sits); several distances give 4 crops each (``(0.08, 0.15)``: 9 crops, ap-vertebra/3);
         default ``spec.extra["shift_average"]``, or a single crop.
-    scale_average : sequence of float, optional
-        Also run one centred crop per factor, its side multiplied by the factor (e.g. ``(0.9, 1.1)``), averaged with
-        the others; default ``spec.extra["scale_average"]``, or none.
-    rotate_average : sequence of float, optional
-        Also run one centred crop per angle, turned by that many degrees (positive: clockwise on the film, y down)
-        about the unit's centre and mapped back exactly; default ``spec.extra["rotate_average"]``, or none.
 
     Returns
     -------
@@ -227,9 +219,7 @@ def refine_points(
     passes = int(spec.extra.get("passes", 1)) if passes is None else passes
     max_move = spec.extra.get("max_move") if max_move is None else max_move
     shift = spec.extra.get("shift_average") if shift_average is None else shift_average
-    scales = spec.extra.get("scale_average") if scale_average is None else scale_average
-    turns = spec.extra.get("rotate_average") if rotate_average is None else rotate_average
-    offsets = crop_offsets(shift, scales, turns)
+    offsets = crop_offsets(shift)
     flip_average = bool(spec.extra.get("flip_average", spec.view == "ap"))
     mirror = _mirror_pairs(spec)
     cur = dict(points)
@@ -249,13 +239,8 @@ def refine_points(
                 side = min(max(fr.side, 0.6 * context * ref), 1.6 * context * ref)
                 fr = UnitFrame(fr.centre, side, fr.angle, fr.mirrored)
             size = fr.side / context
-            for dx, dy, f, turn in offsets:
-                moved = UnitFrame(
-                    (fr.centre[0] + dx * size, fr.centre[1] + dy * size),
-                    fr.side * f,
-                    fr.angle + math.radians(turn),
-                    fr.mirrored,
-                )
+            for dx, dy in offsets:
+                moved = UnitFrame((fr.centre[0] + dx * size, fr.centre[1] + dy * size), fr.side, fr.angle, fr.mirrored)
                 m = frame_matrix(moved, spec.input_hw)
                 todo.append(u)
                 mats.append(m)
@@ -300,23 +285,13 @@ def refine_points(
     return out_p, out_s, out_k
 
 
-def crop_offsets(
-    shift: float | Sequence[float] | None,
-    scales: Sequence[float] | None = None,
-    turns: Sequence[float] | None = None,
-) -> list[tuple[float, float, float, float]]:
-    """The test-time crops of one unit: ``(dx, dy, size factor, turn in degrees)``, the plain crop first.
-
-    ``dx, dy`` in body sizes along the film axes (``shift``: per distance, 4 crops moved right, left, down, up; 0 or
-    None: none); then one centred crop per size factor in ``scales`` and per angle in ``turns`` (1.0 and 0.0 are
-    skipped: the plain crop is there).
-    """
-    out = [(0.0, 0.0, 1.0, 0.0)]
+def crop_offsets(shift: float | Sequence[float] | None) -> list[tuple[float, float]]:
+    """The test-time crops of one unit: ``(dx, dy)`` centre offsets in body sizes along the film axes, the plain crop
+    ``(0, 0)`` first, then per distance in ``shift`` 4 crops moved right, left, down, up (0 or None: none)."""
+    out = [(0.0, 0.0)]
     distances = [shift] if isinstance(shift, int | float) else list(shift or ())
     for d in (float(x) for x in distances if x):
-        out += [(d, 0.0, 1.0, 0.0), (-d, 0.0, 1.0, 0.0), (0.0, d, 1.0, 0.0), (0.0, -d, 1.0, 0.0)]
-    out += [(0.0, 0.0, float(f), 0.0) for f in (scales or ()) if float(f) != 1.0]
-    out += [(0.0, 0.0, 1.0, float(t)) for t in (turns or ()) if float(t) != 0.0]
+        out += [(d, 0.0), (-d, 0.0), (0.0, d), (0.0, -d)]
     return out
 
 
