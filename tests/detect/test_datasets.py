@@ -90,6 +90,7 @@ class TestSpineWeb:
         samples = read_spineweb_samples(tmp_path, max_side=None)
         assert len(samples) == 2 and samples[0].view is View.AP
         assert samples[0].patient == samples[1].patient == "spineweb-162"
+        assert samples[0].group == "batch Jan 2017"  # the date in the file name: evaluations report it separately
         p = samples[0].points
         assert set(p) == {n for n in AP_POINT_NAMES if not n.startswith("S1")}
         assert p["L1.superior.left"] == pytest.approx((30.0, 10 + 22 * 12))
@@ -137,6 +138,14 @@ class TestSpineWeb:
         """A folder without the CSV files raises InputError naming what is expected."""
         with pytest.raises(InputError, match="filenames.csv"):
             read_spineweb_samples(tmp_path)
+
+    def test_batch_from_file_name(self) -> None:
+        """The file name's date names the batch (the batches' annotations differ); no date -> 'batch unknown'."""
+        from fusionwatch.detect.datasets import spineweb_batch
+
+        assert spineweb_batch("sunhl-1th-26-Jul-2016-66 B AP.jpg") == "batch Jul 2016"
+        assert spineweb_batch("sunhl-1th-20-Jul-2016-coronal6.jpg") == "batch Jul 2016"
+        assert spineweb_batch("film 12.jpg") == "batch unknown"
 
     def test_coronal_files_are_their_own_patient(self) -> None:
         """coronal<K> files have no patient number: each file is its own group."""

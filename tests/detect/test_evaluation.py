@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -87,6 +88,20 @@ def test_report_summary_and_sheet(tmp_path: Path) -> None:
     assert d["radial_error_diag_percent"]["max"] == pytest.approx(8.0 / diag * 100)
     path = worst_cases_sheet([(s, bad), (s, good)], tmp_path / "w.png")
     assert path is not None and path.stat().st_size > 1000
+
+
+def test_report_by_group() -> None:
+    """Films of two groups (e.g. SpineWeb batches): the summary over all films plus the same summary per group; a
+    single group gives no breakdown."""
+    s = _sample()
+    a = [evaluate_one(_shifted(1.0), replace(s, group="batch Jul 2016")) for _ in range(2)]
+    b = evaluate_one(_shifted(0.0, 8.0), replace(s, group="batch Jan 2017"))
+    d = EvaluationReport([*a, b]).to_dict()
+    assert d["films"] == 3 and set(d["by_group"]) == {"batch Jul 2016", "batch Jan 2017"}
+    assert d["by_group"]["batch Jul 2016"]["films"] == 2 and d["by_group"]["batch Jan 2017"]["films"] == 1
+    assert d["by_group"]["batch Jan 2017"]["radial_error_mm"]["median"] == pytest.approx(4.0)
+    assert d["by_group"]["batch Jul 2016"]["radial_error_mm"]["median"] == pytest.approx(0.5)
+    assert "by_group" not in EvaluationReport(a).to_dict()
 
 
 class TestLevelShiftCount:

@@ -220,5 +220,14 @@ def evaluate(
         console.print(
             f"  {name}: mean abs error {st['mean']:.2f} {st['unit']} (median {st['median']:.2f}, n={st['n']})"
         )
+    for group, g in d.get("by_group", {}).items():
+        err, lev = g["radial_error_diag_percent"], g["level_offset"]
+        if err.get("n"):
+            shifted = f", {lev['shifted_films']} level-shifted" if lev.get("n") else ""
+            console.print(
+                f"  {group}: {g['films']} films, corner error median {err['median']:.3f} / p95 {err['p95']:.3f} % "
+                f"of the diagonal{shifted}",
+                highlight=False,
+            )
     if out is not None:
         console.print(f"-> {out / 'evaluation.json'}, {out / 'worst_cases.png'}")

@@ -60,6 +60,7 @@ __all__ = [
     "order_quads_top_to_bottom",
     "THORACIC_LEVEL_NAMES",
     "split_by_patient",
+    "spineweb_batch",
 ]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".dcm")
@@ -86,6 +87,9 @@ class Sample:
         Description for messages (file name).
     truth : dict
         Extra ground truth (simulator measurements), may be empty.
+    group : str
+        The subset the film belongs to, for per-subset results in an evaluation (SpineWeb: the annotation batch,
+        e.g. ``"batch Jan 2017"``, see :func:`spineweb_batch`); empty when the data has none.
     """
 
     image: np.ndarray
@@ -97,6 +101,7 @@ class Sample:
     source: str = ""
     truth: dict = field(default_factory=dict)
     original_size: tuple[int, int] | None = None  # (W, H) of the original film
+    group: str = ""
 
 
 # ----------------------------------------------------------------------------------------------------------- helpers
@@ -234,6 +239,21 @@ def spineweb_patient(filename: str) -> str:
     return f"spineweb-{m.group(1)}" if m else f"spineweb-{Path(filename).stem}"
 
 
+_SPINEWEB_BATCH = re.compile(r"-\d{1,2}-([A-Za-z]{3})-(\d{4})")
+
+
+def spineweb_batch(filename: str) -> str:
+    """The batch a SpineWeb Dataset 16 file name carries (its date, ``sunhl-1th-<day>-<Mon>-<year>-...``), e.g.
+    ``"batch Jan 2017"``; ``"batch unknown"`` when the name has no date.
+
+    Whether the date is that of the film or of its annotation is not stated; the batches' annotations outline the
+    vertebrae differently (Jan 2017: narrower, thinner bodies at the same vertebral pitch;
+    ``scripts/spineweb_conventions.py``), so evaluations report them separately as well as together.
+    """
+    m = _SPINEWEB_BATCH.search(filename)
+    return f"batch {m.group(1).title()} {m.group(2)}" if m else "batch unknown"
+
+
 def read_spineweb_samples(
     folder: str | Path, *, max_side: int | None = 1024, limit: int | None = None, order_levels: bool = True
 ) -> list[Sample]:
@@ -291,6 +311,7 @@ def read_spineweb_samples(
                 name,
                 truth={"extra_points": _scale_points(thoracic, s) if s != 1.0 else thoracic},
                 original_size=(w, h),
+                group=spineweb_batch(name),
             )
         )
     return samples
@@ -628,7 +649,7 @@ def load_data(
         key_spec = f"{kind}:{n}"
     key_text = f"{key_spec}|{max_side}|{sim_seed}|{sim_view}|v1"
     if kind == "spineweb":
-        key_text += "|thoracic|ordered"  # earlier caches lack T1-T12 / keep the file's vertebra order
+        key_text += "|thoracic|ordered|batch"  # earlier caches lack T1-T12 / the file's order / the batch
     if kind in ("sim", "journey"):
         # the same seeds give other films after a simulator change: never serve a stale cache
         key_text += f"|sim{_sim_version()}"

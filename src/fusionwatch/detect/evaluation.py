@@ -57,6 +57,7 @@ class FilmResult:
     measure_failure: str | None = None
     predicted: Landmarks | None = None
     level_offset: float | None = None
+    group: str = ""
 
     @property
     def mean_error_diag(self) -> float:
@@ -83,39 +84,50 @@ class EvaluationReport:
     films: list[FilmResult]
 
     def to_dict(self) -> dict:
-        ok = [f for f in self.films if f.failure is None]
-        px = [e for f in ok for e in f.errors_px.values()]
-        mm = [e for f in ok for e in f.errors_mm.values()]
-        dg = [e for f in ok for e in f.errors_diag_percent.values()]
-        per_lm: dict[str, list[float]] = defaultdict(list)
-        for f in ok:
-            for n, e in (f.errors_mm or f.errors_diag_percent).items():
-                per_lm[n].append(e)
-        meas: dict[str, list[float]] = defaultdict(list)
-        units: dict[str, str] = {}
-        for f in ok:
-            for n, e in f.measure_errors.items():
-                meas[n].append(abs(e))
-                units[n] = f.measure_units.get(n, "")
-        out = {
-            "films": len(self.films),
-            "failures": len(self.films) - len(ok),
-            "failure_rate": (len(self.films) - len(ok)) / max(len(self.films), 1),
-            "needs_review_rate": sum(bool(f.needs_review) for f in ok) / max(len(ok), 1),
-            "measurement_failure_rate": sum(f.measure_failure is not None for f in ok) / max(len(ok), 1),
-            "measurement_failure_reasons": [f.measure_failure for f in ok if f.measure_failure][:10],
-            "radial_error_px": _stats(px),
-            "radial_error_mm": _stats(mm),
-            "radial_error_diag_percent": _stats(dg),
-            "sdr_mm": {f"{t:g}": float(np.mean(np.asarray(mm) <= t)) for t in SDR_MM} if mm else {},
-            "sdr_diag_percent": {f"{t:g}": float(np.mean(np.asarray(dg) <= t)) for t in SDR_DIAG_PERCENT} if dg else {},
-            "per_landmark": {n: _stats(v) for n, v in sorted(per_lm.items())},
-            "per_landmark_unit": "mm" if mm else "% of diagonal",
-            "measurement_abs_error": {n: {**_stats(v), "unit": units[n]} for n, v in sorted(meas.items())},
-            "failure_reasons": [f.failure for f in self.films if f.failure][:20],
-            "level_offset": _level_stats([f.level_offset for f in ok if f.level_offset is not None]),
-        }
+        """The summary over all films; with films from more than one group (:attr:`Sample.group`, e.g. SpineWeb's
+        batches), ``by_group`` holds the same summary per group."""
+        out = _summary(self.films)
+        groups = sorted({f.group for f in self.films if f.group})
+        if len(groups) > 1:
+            out["by_group"] = {g: _summary([f for f in self.films if f.group == g]) for g in groups}
         return out
+
+
+def _summary(films: Sequence[FilmResult]) -> dict:
+    """Error statistics, success rates, measurement errors, failures and level shifts over ``films``."""
+    ok = [f for f in films if f.failure is None]
+    px = [e for f in ok for e in f.errors_px.values()]
+    mm = [e for f in ok for e in f.errors_mm.values()]
+    dg = [e for f in ok for e in f.errors_diag_percent.values()]
+    per_lm: dict[str, list[float]] = defaultdict(list)
+    for f in ok:
+        for n, e in (f.errors_mm or f.errors_diag_percent).items():
+            per_lm[n].append(e)
+    meas: dict[str, list[float]] = defaultdict(list)
+    units: dict[str, str] = {}
+    for f in ok:
+        for n, e in f.measure_errors.items():
+            meas[n].append(abs(e))
+            units[n] = f.measure_units.get(n, "")
+    out = {
+        "films": len(films),
+        "failures": len(films) - len(ok),
+        "failure_rate": (len(films) - len(ok)) / max(len(films), 1),
+        "needs_review_rate": sum(bool(f.needs_review) for f in ok) / max(len(ok), 1),
+        "measurement_failure_rate": sum(f.measure_failure is not None for f in ok) / max(len(ok), 1),
+        "measurement_failure_reasons": [f.measure_failure for f in ok if f.measure_failure][:10],
+        "radial_error_px": _stats(px),
+        "radial_error_mm": _stats(mm),
+        "radial_error_diag_percent": _stats(dg),
+        "sdr_mm": {f"{t:g}": float(np.mean(np.asarray(mm) <= t)) for t in SDR_MM} if mm else {},
+        "sdr_diag_percent": {f"{t:g}": float(np.mean(np.asarray(dg) <= t)) for t in SDR_DIAG_PERCENT} if dg else {},
+        "per_landmark": {n: _stats(v) for n, v in sorted(per_lm.items())},
+        "per_landmark_unit": "mm" if mm else "% of diagonal",
+        "measurement_abs_error": {n: {**_stats(v), "unit": units[n]} for n, v in sorted(meas.items())},
+        "failure_reasons": [f.failure for f in films if f.failure][:20],
+        "level_offset": _level_stats([f.level_offset for f in ok if f.level_offset is not None]),
+    }
+    return out
 
 
 LEVEL_SHIFT_THRESHOLD = 0.5
@@ -148,7 +160,7 @@ def _measure(lm: Landmarks, spacing) -> tuple[dict[str, tuple[float, str]], str 
 
 def evaluate_one(detect: Callable[[Radiograph], Landmarks], sample: Sample) -> FilmResult:
     """Detect on one sample (its possibly downscaled image) and compare with its truth, in original-film units."""
-    res = FilmResult(sample.source)
+    res = FilmResult(sample.source, group=sample.group)
     view = sample.view if sample.view is View.AP else View.LATERAL
     spacing_small = None
     if sample.spacing is not None:
