@@ -9,8 +9,11 @@ prints a Markdown table for docs/simulator.md. Real images are only read, never 
 sheet shows small downscaled crops for the comparison the simulator issue asks for).
 
 Both sets are cropped the same way from their corner landmarks: from 10 % above L1 to 15 % of the L1-L5 span below the
-lowest annotated endplate, width 0.9 x height, centred on the spine; resized to 384 x 480 and normalised to the 1st-99th
-percentile. Measures per image:
+lowest annotated endplate, width 0.8 x height (the tile's aspect: one scale in x and y), centred on the spine and
+shifted sideways to stay inside the film where it is wide enough; the part inside the film is scaled to 480 px of box
+height and normalised to the 1st-99th percentile (measures on that part only; on the sheet, what lies beyond a narrow
+or short real film is white). Up to simulator version 20 the box was 0.9 x height, clipped to the film and stretched
+to 384 x 480: every crop squeezed to 0.89 in x, narrow real films widened. Measures per image:
 - histogram of normalised intensity (32 bins) -> mean, std, skewness; mean histogram intersection real vs simulated;
 - edge density: mean Sobel gradient magnitude;
 - texture: Laplacian standard deviation (fine detail) and GLCM contrast / homogeneity (distance 2 px, 32 levels);
@@ -43,8 +46,13 @@ N_TILES = 6
 """Films per row of the contact sheet."""
 
 
-def crop_box(corners: dict[str, np.ndarray], shape: tuple[int, int]) -> tuple[int, int, int, int]:
-    """Crop from corner points named by level: ``corners["L1"]`` etc. are (4, 2) arrays of (x, y) px."""
+def crop_box(corners: dict[str, np.ndarray], shape: tuple[int, int]) -> tuple[float, float, float, float]:
+    """The lumbar crop of a film: ``corners["L1"]`` etc. are (4, 2) arrays of (x, y) px; ``shape`` (rows, cols).
+
+    From 10 % of the L1-L5 span above L1 to 15 % below L5, ``CW / CH`` x that height wide (so a crop is scaled the same
+    in x and y), centred on the spine, shifted sideways to stay inside the film where the film is wide enough. The box
+    (x0, y0, x1, y1) may still reach beyond the film (narrow or short real films): see :func:`extract`.
+    """
     top = corners["L1"][:, 1].min()
     bottom_level = max(k for k in corners if k.startswith("L"))
     span = corners[bottom_level][:, 1].max() - top
@@ -52,8 +60,33 @@ def crop_box(corners: dict[str, np.ndarray], shape: tuple[int, int]) -> tuple[in
     top -= 0.1 * span
     h = bottom - top
     cx = np.mean([c[:, 0].mean() for c in corners.values()])
-    x0, x1 = cx - 0.45 * h, cx + 0.45 * h
-    return int(max(0, x0)), int(max(0, top)), int(min(shape[1], x1)), int(min(shape[0], bottom))
+    w = h * CW / CH
+    x0, x1 = cx - w / 2, cx + w / 2
+    if x0 < 0:
+        d = min(-x0, max(0.0, shape[1] - x1))
+        x0, x1 = x0 + d, x1 + d
+    elif x1 > shape[1]:
+        d = min(x1 - shape[1], max(0.0, x0))
+        x0, x1 = x0 - d, x1 - d
+    return float(x0), float(top), float(x1), float(bottom)
+
+
+def extract(im: np.ndarray, box: tuple[float, float, float, float]) -> tuple[np.ndarray, tuple[int, int], float]:
+    """The part of ``box`` inside the film, resized by one scale (CH / box height) in x and y.
+
+    Returns (pixels, (x, y) offset of that part inside the CW x CH tile, scale). Up to simulator version 20 this script
+    clipped a 0.9 x height box to the film and stretched what was left to the 0.8-aspect tile, so every crop was
+    squeezed to 0.89 in x and the narrow real films (46 % are narrower than the box) were widened, by up to 2x.
+    """
+    x0, y0, x1, y1 = box
+    s = CH / (y1 - y0)
+    vx0, vy0 = int(max(0, np.floor(x0))), int(max(0, np.floor(y0)))
+    vx1, vy1 = int(min(im.shape[1], np.ceil(x1))), int(min(im.shape[0], np.ceil(y1)))
+    part = im[vy0:vy1, vx0:vx1].astype(np.float32)
+    ox, oy = max(0, int(round((vx0 - x0) * s))), max(0, int(round((vy0 - y0) * s)))
+    ow = max(1, min(CW - ox, int(round((vx1 - vx0) * s))))
+    oh = max(1, min(CH - oy, int(round((vy1 - vy0) * s))))
+    return cv2.resize(part, (ow, oh), interpolation=cv2.INTER_AREA), (ox, oy), s
 
 
 def normalise(img: np.ndarray) -> np.ndarray:
@@ -216,16 +249,17 @@ def main() -> None:
         for item in it:
             im, corners = item[0], item[1]
             box = crop_box(corners, im.shape)
-            if box[2] - box[0] < 16 or box[3] - box[1] < 16:
+            if box[3] - box[1] < 16 or min(box[2], im.shape[1]) - max(box[0], 0) < 16:  # broken landmark rows
                 print("skip", name, box)
                 continue
-            crop = im[box[1] : box[3], box[0] : box[2]]
-            small = cv2.resize(crop.astype(np.float32), (CW, CH), interpolation=cv2.INTER_AREA)
+            small, (ox, oy), sc = extract(im, box)
             norm = normalise(small)
-            scale = (CW / (box[2] - box[0]), CH / (box[3] - box[1]))
-            groups[name].append(measures(norm, _quads(corners, box, scale)))
+            off = (box[0] + ox / sc, box[1] + oy / sc)
+            groups[name].append(measures(norm, _quads(corners, off, (sc, sc))))
             if len(tiles[name]) < N_TILES:
-                tiles[name].append(Image.fromarray((norm * 255).astype(np.uint8)).resize((CW // 2, CH // 2)))
+                tile = np.full((CH, CW), 255, np.uint8)  # beyond a narrow or short real film: the sheet's white
+                tile[oy : oy + norm.shape[0], ox : ox + norm.shape[1]] = (norm * 255).astype(np.uint8)
+                tiles[name].append(Image.fromarray(tile).resize((CW // 2, CH // 2)))
     sheet = Image.new("L", (CW // 2 * N_TILES, CH // 2 * 2 + 30), 255)
     dr = ImageDraw.Draw(sheet)
     for r, name in enumerate(("real", "sim")):

@@ -310,6 +310,28 @@ class TestPopulations:
             adult = sample_patient(np.random.default_rng([seed, 0]), "solid-fusion", seed, DEFAULT_SURGERY_DATE)
             assert not any(adult.params.vertebral_wedges_deg)
 
+    def test_scoliotic_bodies_are_broader(self) -> None:
+        """Version 21: the adolescent-scoliosis patients' vertebrae are broader on AP films (one width factor per
+        patient around ``AP_ADOLESCENT_WIDTH``, a little per vertebra); adult patients keep width 1."""
+        from fusionwatch.sim.journey import AP_ADOLESCENT_WIDTH
+
+        means = []
+        for seed in range(20):
+            p = sample_patient(
+                np.random.default_rng([seed, 0]),
+                "solid-fusion",
+                seed,
+                DEFAULT_SURGERY_DATE,
+                population="adolescent-scoliosis",
+            ).params
+            w = np.array(p.coronal_widths)
+            assert np.ptp(w) < 0.2 and np.all((0.85 <= w) & (w <= 1.33))
+            means.append(w.mean())
+            adult = sample_patient(np.random.default_rng([seed, 0]), "solid-fusion", seed, DEFAULT_SURGERY_DATE)
+            assert adult.params.coronal_widths == (1.0,) * 5
+        assert abs(np.mean(means) - AP_ADOLESCENT_WIDTH[0]) < 0.04
+        assert np.std(means) > 0.02  # patients differ
+
     def test_unknown_population_raises(self) -> None:
         with pytest.raises(InputError, match="population"):
             sample_patient(np.random.default_rng(0), "solid-fusion", 0, DEFAULT_SURGERY_DATE, population="child")

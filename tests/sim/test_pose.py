@@ -162,3 +162,35 @@ def test_wedging_changes_ap_pixels_not_lateral_films_and_is_validated() -> None:
         simulate_film(
             replace(SpineParams(), vertebral_wedges_deg=(0, 0, 0, 2.0, 0)), FilmSpec(**SMALL), hardware=Hardware()
         )
+
+
+def test_coronal_width_widens_ap_corners_exactly_and_only_on_ap() -> None:
+    """Version 21: a vertebra's coronal width factor moves its AP corners away from the mid-sagittal plane by exactly
+    that factor (3-D, before projection); other vertebrae, lateral truth and the default keep their values."""
+    an = patient_skeleton(3)
+    wide = replace(SpineParams(), coronal_widths=(1.0, 1.0, 1.2, 1.0, 1.0))
+    p0 = _landmarks_3d(pose_spine(an, SpineParams()), View.AP, an)
+    p1 = _landmarks_3d(pose_spine(an, wide), View.AP, an)
+    for name, p in p0.items():
+        expected = p * np.array([1.0, 1.2, 1.0]) if name.startswith("L3.") else p
+        assert np.allclose(p1[name], expected, atol=1e-9), name
+    assert pose_spine(an, SpineParams()).widths == {}
+    lat0, _ = ground_truth_landmarks(SpineParams(), FilmSpec(**SMALL), anatomy_seed=3)
+    lat1, _ = ground_truth_landmarks(wide, FilmSpec(**SMALL), anatomy_seed=3)
+    assert lat0.points == lat1.points
+    with pytest.raises(ValueError, match="coronal_widths"):
+        SpineParams(coronal_widths=(1.0, 1.0, 1.5, 1.0, 1.0))
+    with pytest.raises(ValueError, match="width 1"):
+        simulate_film(replace(SpineParams(), coronal_widths=(1, 1, 1, 1.1, 1)), FilmSpec(**SMALL), hardware=Hardware())
+
+
+def test_coronal_width_changes_ap_pixels_and_truth_parameters_only_when_set() -> None:
+    wide = replace(SpineParams(), coronal_widths=(1.1,) * 5)
+    a = simulate_film(SpineParams(), FilmSpec(view=View.AP, **SMALL), anatomy_seed=4)
+    b = simulate_film(wide, FilmSpec(view=View.AP, **SMALL), anatomy_seed=4)
+    assert np.abs(a.pixels.astype(int) - b.pixels.astype(int)).mean() > 2
+    assert "coronal_widths" not in a.truth["parameters"]  # absent when 1: older truth unchanged
+    assert b.truth["parameters"]["coronal_widths"] == [1.1] * 5
+    la = simulate_film(SpineParams(), FilmSpec(**SMALL), anatomy_seed=4)
+    lb = simulate_film(wide, FilmSpec(**SMALL), anatomy_seed=4)
+    assert np.array_equal(la.pixels, lb.pixels)

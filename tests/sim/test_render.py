@@ -214,3 +214,69 @@ def test_coarse_layer_is_the_plain_blur_on_small_films() -> None:
     b = np.zeros_like(a)
     render._add_blurred(b, layer, sigma)
     assert np.array_equal(a, b)
+
+
+def test_widened_vertebrae_keep_their_path_along_the_ray() -> None:
+    """Version 21: with every lumbar vertebra 15 % wider (``SpineParams.coronal_widths``) the splatted bodies spread
+    sideways but keep their path length: the bone's total grows by about the width factor, its peak does not."""
+    an = patient_anatomy(0)
+    cam, _ = _small_ap_scene()
+    out = []
+    for f in (1.0, 1.15):
+        pose = pose_spine(an, SpineParams(coronal_widths=(f,) * 5))
+        L = np.zeros((cam.height, cam.width), np.float32)
+        render._ap_bones(L, cam, render.Scene(an, pose, {}, [], [], None, Healing(), "none", 0))
+        out.append(L)
+    # the spine's columns only (the pelvis, sacrum and femoral heads are not widened): from L1 to the L5 endplate
+    pose = pose_spine(an, SpineParams())
+    rows = [
+        int(cam.project(np.array([[c[0], 0.0, c[1]]]))[0, 1])
+        for c in (pose.corners["L1"]["superior.anterior"], pose.corners["L4"]["inferior.anterior"])
+    ]
+    a, b = (L[min(rows) : max(rows)] for L in out)
+    assert b.sum() / a.sum() == pytest.approx(1.15, abs=0.05)
+    assert np.percentile(b, 99) / np.percentile(a, 99) == pytest.approx(1.0, abs=0.06)
+    wa = (a.max(axis=0) > 0.3 * a.max()).sum()
+    wb = (b.max(axis=0) > 0.3 * b.max()).sum()
+    assert wb > 1.08 * wa
+
+
+def test_pedicle_gain_scales_the_ring_and_the_side_stream_leaves_the_film_stream_alone() -> None:
+    """Version 21: ``_tube_v13(gain=)`` scales the pedicle ring linearly (the per-patient visibility), and the
+    flank stream is derived from a generator's seed without drawing from it."""
+    cam, _ = _small_ap_scene()
+    a3, b3 = np.array([30.0, 20.0, 0.0]), np.array([17.0, 21.0, -1.0])
+    ey, ez = np.array([0.0, 1.0, 0.0]), np.array([0.0, 0.0, 1.0])
+    one, half = np.zeros((cam.height, cam.width), np.float32), np.zeros((cam.height, cam.width), np.float32)
+    render._tube_v13(one, cam, a3, b3, ey, ez, 5.0, 7.0, 2.0, 0.5)
+    render._tube_v13(half, cam, a3, b3, ey, ez, 5.0, 7.0, 2.0, 0.5, gain=0.5)
+    assert one.sum() > 0
+    np.testing.assert_allclose(half, 0.5 * one, rtol=1e-5, atol=1e-7)
+    r1, r2 = np.random.default_rng([7, 1805]), np.random.default_rng([7, 1805])
+    s1 = render._side_stream(r1, 2103).uniform()
+    assert r1.uniform() == r2.uniform()  # nothing drawn from the film's stream
+    assert s1 == render._side_stream(np.random.default_rng([7, 1805]), 2103).uniform()  # deterministic
+    assert s1 != render._side_stream(np.random.default_rng([8, 1805]), 2103).uniform()
+
+
+def test_ap_flanks_darker_than_the_centre(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Version 21: the exposure fall-off darkens the film's sides (lower log signal: darker on MONOCHROME2) by the
+    drawn share of the range, growing toward the flanks; the centre column is untouched."""
+    cam, _ = _small_ap_scene()
+    rng_seed = 5
+    base = np.random.default_rng(0).normal(0.0, 1.0, (cam.height, cam.width)).astype(np.float32)
+    win = (slice(None), slice(None))
+    outs = []
+    for flank in ((0.0, 0.0), (0.5, 0.5)):
+        monkeypatch.setattr(render, "AP_FLANK", flank)
+        q = base.copy()
+        render._falloff(q, cam, np.random.default_rng(rng_seed), win)
+        outs.append(q)
+    d = outs[1] - outs[0]
+    lo, hi = np.percentile(base, [2.0, 98.0])
+    centre = cam.width // 2
+    assert abs(float(d[:, centre].mean())) < 1e-3 * (hi - lo)
+    half_mm = 0.5 * cam.width * cam.pixel_mm / cam.magnification
+    expect_edge = 0.5 * (hi - lo) * min(1.0, (half_mm / render.AP_FLANK_MM) ** 2)
+    assert float(d[:, 0].mean()) == pytest.approx(-expect_edge, rel=0.05)
+    assert float(d[:, cam.width // 4].mean()) > float(d[:, 0].mean())

@@ -229,6 +229,8 @@ def simulate_film(
         raise ValueError("Pedicle screws follow the sagittal and coronal pose only: L4 and L5 must not be rotated.")
     if hardware is not None and (params.vertebral_wedges_deg[3] or params.vertebral_wedges_deg[4]):
         raise ValueError("Pedicle screws follow rigid vertebrae only: L4 and L5 must not be wedged.")
+    if hardware is not None and (params.coronal_widths[3] != 1.0 or params.coronal_widths[4] != 1.0):
+        raise ValueError("Pedicle screws follow the bundled pedicle positions: L4 and L5 must keep width 1.")
     an = anatomy or patient_anatomy(anatomy_seed)
     healing = healing or Healing()
     pose = pose_spine(an, params)
@@ -291,6 +293,8 @@ def simulate_film(
         truth["parameters"]["axial_rotations_deg"] = list(params.axial_rotations_deg)
     if any(params.vertebral_wedges_deg):  # version 14; absent when zero, as above
         truth["parameters"]["vertebral_wedges_deg"] = list(params.vertebral_wedges_deg)
+    if any(v != 1.0 for v in params.coronal_widths):  # version 21; absent when all 1, as above
+        truth["parameters"]["coronal_widths"] = list(params.coronal_widths)
     if spec.view is View.AP:
         truth["measurements"] = {k: _r(v, 6) for k, v in ap_truth(lms.points, cam.patient_pixel_mm, reasons).items()}
     if spec.view.is_lateral:

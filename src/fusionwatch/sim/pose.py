@@ -88,6 +88,12 @@ class SpineParams:
     (0) and superior (1) endplate midpoints (clipped to 0 ... 1), so both endplates stay straight and the body becomes
     a wedge; the vertebra above sits on the tilted superior endplate. Zero (the default) leaves AP films as before;
     lateral films ignore it."""
+    coronal_widths: tuple[float, ...] = (1.0,) * 5
+    """Left-right width factor of each vertebra L1 ... L5 on AP films (version 21, 0.8-1.35; T12 takes L1's): every
+    point of the vertebra (bone volumes, endplates, wall, pedicles, processes, posterior arch, AP landmarks) moves
+    away from the mid-sagittal plane by this factor, after the sagittal pose and before the axial rotation; the
+    splatted bone keeps its path length along the AP ray. One (the default) leaves AP films and truth as before;
+    lateral films ignore it."""
 
     def __post_init__(self) -> None:
         if len(self.disc_degeneration) != 5 or not all(0.0 <= g <= 1.0 for g in self.disc_degeneration):
@@ -102,6 +108,8 @@ class SpineParams:
             raise ValueError(f"axial_rotations_deg needs 5 values within +-40 deg, got {self.axial_rotations_deg!r}.")
         if len(self.vertebral_wedges_deg) != 5 or not all(abs(v) <= 15.0 for v in self.vertebral_wedges_deg):
             raise ValueError(f"vertebral_wedges_deg needs 5 values within +-15 deg, got {self.vertebral_wedges_deg!r}.")
+        if len(self.coronal_widths) != 5 or not all(0.8 <= v <= 1.35 for v in self.coronal_widths):
+            raise ValueError(f"coronal_widths needs 5 values in [0.8, 1.35], got {self.coronal_widths!r}.")
         if len(self.lateral_listhesis_mm) != 5 or not all(abs(v) <= 15.0 for v in self.lateral_listhesis_mm):
             raise ValueError(f"lateral_listhesis_mm needs 5 values within +-15 mm, got {self.lateral_listhesis_mm!r}.")
         for name in ("disc_angles_deg", "disc_posterior_heights_mm", "slips_mm"):
@@ -153,9 +161,19 @@ class Pose:
     endplate line, the same for the superior one; after the sagittal pose): a point turns by the wedge times its
     height fraction (0 on the inferior, 1 on the superior endplate line, clipped), about the coronal pivot, with the
     coronal motion (see ``SpineParams.vertebral_wedges_deg``). Missing bones are rigid."""
+    widths: dict[str, float] = field(default_factory=dict)
+    """AP films only (version 21): bone -> left-right width factor about the mid-sagittal plane (y = 0), applied
+    first (see ``SpineParams.coronal_widths``). Missing bones keep their width."""
+
+    def width(self, bone: str) -> float:
+        """The left-right width factor of ``bone`` on AP films (1 = as drawn)."""
+        return self.widths.get(bone, 1.0)
 
     def apply_coronal(self, bone: str, p3: np.ndarray) -> np.ndarray:
-        """Points (..., 3) mm after the sagittal pose -> after the axial rotation and the coronal pose."""
+        """Points (..., 3) mm after the sagittal pose -> after the width, axial rotation and coronal pose."""
+        if bone in self.widths:
+            p3 = np.array(p3, dtype=np.float64, copy=True)
+            p3[..., 1] *= self.widths[bone]
         frac = self._height_fraction(bone, p3) if bone in self.bend else None
         if bone in self.axial:
             Rx, c = self.axial[bone]
@@ -281,7 +299,10 @@ def pose_spine(anatomy: Anatomy, p: SpineParams) -> Pose:
     for c, r in heads3:
         xz = Rg @ (c[[0, 2]] - hip)
         heads.append((np.array([xz[0], c[1], xz[1]]), r))
-    return Pose(T, s, posed, tuple(heads), _coronal_chain(posed, p), _axial(posed, p), _bends(posed, p))
+    widths = {b: float(f) for b, f in zip(("L1", "L2", "L3", "L4", "L5"), p.coronal_widths, strict=True) if f != 1.0}
+    if "L1" in widths:
+        widths["T12"] = widths["L1"]
+    return Pose(T, s, posed, tuple(heads), _coronal_chain(posed, p), _axial(posed, p), _bends(posed, p), widths)
 
 
 def _axial(posed: dict[str, dict[str, np.ndarray]], p: SpineParams) -> dict[str, tuple[np.ndarray, np.ndarray]]:

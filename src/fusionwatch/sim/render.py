@@ -692,6 +692,8 @@ def _ap_bones(L: np.ndarray, cam: Camera, scene: Scene) -> None:
         cortex = w > MU["trabecular"] * 2
         tex = (1.0 + AP_VOXEL_GRAIN * rng.standard_normal(len(w))).astype(np.float32)
         ww = w * pose.scale * np.where(cortex, 1.0, tex)
+        if b in pose.widths:  # version 21: a widened vertebra keeps its path along the ray (points spread in y)
+            ww = ww * np.float32(pose.widths[b])
         if b not in ("pelvis", "S1"):  # version 17: the vertebrae's voxel cortex fainter, the body a little denser
             ww = ww * np.where(cortex, AP_VERTEBRA_CORTEX_FACTOR, AP_VERTEBRA_TRABECULAR_FACTOR).astype(np.float32)
             # version 18: a trabecular density texture fixed in the bone (vertical striation), the body only
@@ -868,9 +870,10 @@ AP_CORTEX_BLUR_MM = 0.3
 AP_OUTLINE_BLUR_MM = 0.35
 """Version 17: blur (mm at the patient) of the lumbar bodies' analytic wall and endplates on AP films (0.3 in version
 16; 0.6 in versions 17-19, softer than real films' white endplate lines; 0.35 since version 20)."""
-AP_PEDICLE_BLUR_MM = 0.55
+AP_PEDICLE_BLUR_MM = 1.0
 """Version 17: blur (mm at the patient) of the analytic pedicle rings on AP films (0.3 in version 16: crisp round
-rings; 1.0 in versions 17-19: soft ovals, softer than most real films' rings; 0.55 since version 20)."""
+rings; 1.0 in versions 17-19; 0.55 in version 20: crisp bright rings on every vertebra, the sheet's "eyes"; 1.0 again
+since version 21, with fainter rings, ``AP_PEDICLE_VISIBILITY``)."""
 AP_WALL_MM = 0.8
 """Thickness of the vertebral body's cortical wall added on AP films (seen tangentially at the body's sides)."""
 AP_BODY_WAIST = 0.11
@@ -904,6 +907,8 @@ def _body_wall(L: np.ndarray, cam: Camera, pose: Pose, an: Anatomy, b: str, step
     ds = np.sqrt((depth / 2 * np.sin(T)) ** 2 + (hw * np.cos(T)) ** 2) * (2 * np.pi / n_th)
     p3 = pose.apply_coronal(b, np.column_stack([xz[..., 0].ravel(), y.ravel(), xz[..., 1].ravel()]))
     w = (MU["cortical"] * 0.28 * AP_WALL_MM * AP_OUTLINE_GAIN * (height / nv) * ds).ravel().astype(np.float32)
+    if b in pose.widths:  # version 21 (a widened vertebra): the shell's points spread in y, its path stays
+        w = w * np.float32(pose.widths[b])
     _splat(L, cam, p3, w)
 
 
@@ -950,11 +955,13 @@ def _tube_v13(
     step: float,
     roll_deg: float = 0.0,
     fade: float = 0.0,
+    gain: float = 1.0,
 ) -> None:
     """An open cortical tube of elliptic section (version 13): half-axes ``half_y`` along ``ey`` and ``half_z``
     along ``ez`` (the vertebra's own left-right and up directions, so the section turns with it), rolled by
     ``roll_deg``, with a ``wall`` mm thick cortex filled across its thickness (a thick ring, not a line); ``fade``
-    (-1 ... 1) weakens the half toward ``+ey`` (positive) or ``-ey`` (negative). AP films (pedicles)."""
+    (-1 ... 1) weakens the half toward ``+ey`` (positive) or ``-ey`` (negative); ``gain`` scales the whole ring
+    (version 21). AP films (pedicles)."""
     ey = ey / np.linalg.norm(ey)
     ez = ez - ey * float(ez @ ey)
     ez = ez / np.linalg.norm(ez)
@@ -973,9 +980,13 @@ def _tube_v13(
     p3 = a3 + S[..., None] * (b3 - a3) + (ry * np.cos(T))[..., None] * ey + (rz * np.sin(T))[..., None] * ez
     arc = np.sqrt((ry * np.sin(T)) ** 2 + (rz * np.cos(T)) ** 2) * (2 * np.pi / n_t)
     wt = 1.0 - abs(fade) * np.clip(np.sign(fade) * np.cos(T), 0.0, 1.0)
-    w = MU["cortical"] * AP_PEDICLE_WALL_GAIN * (wall / n_w) * (length / n_s) * arc * wt
+    w = MU["cortical"] * AP_PEDICLE_WALL_GAIN * gain * (wall / n_w) * (length / n_s) * arc * wt
     _splat(L, cam, p3.reshape(-1, 3), w.ravel().astype(np.float32))
 
+
+AP_PEDICLE_VISIBILITY = (0.35, 0.85)
+"""Version 21: the pedicle rings' weight per patient (uniform in this range, x 0.75-1.2 per pedicle; 1 up to version
+20): on real AP films the pedicles are soft ovals, often barely visible, not bright rings on every vertebra."""
 
 AP_ARCH_MU = 0.5
 """Version 13: weight of the analytic posterior arch (laminae, articular processes, spinous process) as a share of
@@ -1082,6 +1093,8 @@ def _ap_cortex(
     ped_roll = rng13.normal(8.0, 6.0, size=(5, 2))  # deg: the top leans outward
     ped_fade = np.where(rng13.random((5, 2)) < 0.35, rng13.uniform(-0.7, 0.7, (5, 2)), 0.0)
     arch = rng13.uniform(0.8, 1.2, size=(5, 6))
+    rng21 = np.random.default_rng([scene.seed, 2102])  # version 21: how visible the pedicles are (own stream)
+    ped_vis = rng21.uniform(*AP_PEDICLE_VISIBILITY) * rng21.uniform(0.75, 1.2, size=(5, 2))
     px_obj = cam.pixel_mm / cam.magnification
     step = max(0.25, 0.8 * px_obj)
     for i_b, b in enumerate(("L1", "L2", "L3", "L4", "L5", "S1")):
@@ -1108,6 +1121,8 @@ def _ap_cortex(
             p3 = np.column_stack([xz[:, 0], Y[keep], xz[:, 1]])
             p3 = pose.apply_coronal(b, p3)
             wt = (0.5 + 0.7 * rho2**3) * plate_gain[i_b, i_e] * AP_ENDPLATE_GAIN_V13 * AP_OUTLINE_GAIN
+            if b in pose.widths:  # version 21: as in _ap_bones
+                wt = wt * pose.widths[b]
             _splat(
                 outline if b != "S1" else L,
                 cam,
@@ -1160,6 +1175,7 @@ def _ap_cortex(
                 step,
                 ped_roll[lvl, i_s] * side,
                 ped_fade[lvl, i_s],
+                float(ped_vis[lvl, i_s]),
             )
             _posterior_arch(L, cam, posed, side, xp, zs, zi, ped_y, z_ped, lvl, arch[lvl], pose.scale)
             # transverse process: a broad root, a straight proximal half and a tapering distal half that bends a
@@ -1364,6 +1380,16 @@ sacrum rose into the compressed top of the window and an S1 loosening halo darke
 instead of > 80 (tests/sim/test_film.py)."""
 
 
+def _side_stream(rng: np.random.Generator, key: int) -> np.random.Generator:
+    """A new random stream derived from ``rng``'s seed and ``key`` without drawing from ``rng`` (so every later draw
+    of ``rng`` keeps its value)."""
+    seq = getattr(rng.bit_generator, "seed_seq", None)
+    entropy = getattr(seq, "entropy", None)
+    if entropy is None:
+        return np.random.default_rng([key])
+    return np.random.default_rng([*np.atleast_1d(np.asarray(entropy, dtype=object)).tolist(), key])
+
+
 def _multiscale_contrast(q: np.ndarray, cam: Camera, rng: np.random.Generator) -> np.ndarray:
     """Multi-scale (Laplacian-pyramid-like) contrast amplification of the log image, as DR consoles do for AP films
     (version 13): each detail band between successive Gaussian scales of :data:`AP_DETAIL_BANDS_MM` is amplified by a
@@ -1406,6 +1432,15 @@ after the console's equalisation: a linear heel-effect ramp along a random, most
 fall-off toward the corners (real films are not evenly exposed)."""
 
 
+AP_FLANK = (0.0, 0.0)
+AP_FLANK_MM = 140.0
+"""Version 21, AP films: the flanks' darkening (a fraction of the log image's 2-98 % range drawn per film from
+``AP_FLANK``, growing with the square of the distance from the film's centre line up to ``AP_FLANK_MM`` at the
+patient and constant beyond). **Off** in version 21 (``(0, 0)``: no pixel changes): 0.15-0.7 matched the real crops'
+grey histogram best but level-shifted a detector-check film and cost the implant benchmark's AP halo check (3 of 12
+halos), 0.05-0.35 cost it too (5 of 12); see docs/simulator.md "Version 21"."""
+
+
 def _falloff(q: np.ndarray, cam: Camera, rng: np.random.Generator, win: tuple[slice, slice]) -> None:
     """Add the AP exposure fall-off (``AP_HEEL``, ``AP_VIGNETTE``) to the log image ``q`` in place."""
     H, W = q.shape
@@ -1419,6 +1454,12 @@ def _falloff(q: np.ndarray, cam: Camera, rng: np.random.Generator, win: tuple[sl
     y = ((np.arange(H, dtype=np.float32) - cy) / (0.5 * H))[:, None]
     q += np.float32(heel * 0.5 * math.cos(ang)) * x + np.float32(heel * 0.5 * math.sin(ang)) * y
     q += np.float32(vig * 0.5) * (x * x + y * y)
+    # version 21: darker flanks (own stream: the draws above keep their values): the body thins toward its sides
+    rng21 = _side_stream(rng_f, 2103)
+    flank = float(rng21.uniform(*AP_FLANK)) * (hi - lo)
+    if flank > 0.0:
+        xm = (np.arange(W, dtype=np.float32) - 0.5 * W) * np.float32(cam.pixel_mm / cam.magnification / AP_FLANK_MM)
+        q -= np.float32(flank) * np.minimum(xm * xm, 1.0)[None, :]
 
 
 def expose(
