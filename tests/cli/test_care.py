@@ -154,3 +154,20 @@ def test_a_later_symptom_report_does_not_replace_the_films(store_url: str) -> No
 def test_today_before_the_latest_films_uses_the_films_of_that_day(store_url: str) -> None:
     out = _care(store_url, _day(250))
     assert "Advice follows: 6-months" in out and GATED in _restrictions(out)
+
+
+@pytest.mark.parametrize(
+    "cmd", [["prom", "add", "K-9", "--back-pain", "3"], ["symptoms", "add", "K-9", "--flag", "fever"]]
+)
+def test_a_future_answer_date_is_refused_and_not_stored(store_url: str, cmd: list[str]) -> None:
+    future = (dt.date.today() + dt.timedelta(days=400)).isoformat()
+    r = CliRunner().invoke(app, [*cmd, "--date", future, "--db", store_url], env={"COLUMNS": "250"})
+    assert r.exit_code == 2, r.output
+    assert "error:" in r.output and future in r.output and "future" in r.output
+    from fusionwatch.report.build import proms_from_store
+
+    store = Store(store_url)
+    try:
+        assert not store.list_symptoms("K-9") and not proms_from_store(store, "K-9")
+    finally:
+        store.close()

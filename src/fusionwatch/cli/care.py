@@ -24,6 +24,16 @@ symptoms_app = typer.Typer(help="Symptom reports and red-flag triage.", no_args_
 app.add_typer(prom_app, name="prom")
 app.add_typer(symptoms_app, name="symptoms")
 
+def _answered_on(text: str | None, what: str) -> dt.date:
+    """The date a patient answered or reported (default today); a date after today is refused, never stored."""
+    today = dt.date.today()
+    when = optional_date(text, what) or today
+    if when > today:
+        raise InputError(f"{what}: {when.isoformat()} is in the future (today is {today.isoformat()}); give the date "
+                         "the patient answered or reported.")
+    return when
+
+
 _URGENCY_STYLE = {"emergency": "bold white on red", "urgent": "bold red", "routine": "cyan"}
 
 
@@ -154,7 +164,7 @@ def prom_add(
     from fusionwatch.care.proms import PromRecord, check_nrs, compare_proms, parse_odi
     from fusionwatch.report.build import proms_from_store
 
-    when = optional_date(date, "--date") or dt.date.today()
+    when = _answered_on(date, "--date")
     answers = parse_odi(odi) if odi is not None else None
     bp = check_nrs(back_pain, "back pain") if back_pain is not None else None
     lp = check_nrs(leg_pain, "leg pain") if leg_pain is not None else None
@@ -196,7 +206,7 @@ def symptoms_add(
     """Record a symptom report and print its triage: emergency / urgent / routine, most urgent first."""
     from fusionwatch.care.triage import Symptom, parse_symptoms, triage
 
-    when = optional_date(date, "--date") or dt.date.today()
+    when = _answered_on(date, "--date")
     try:
         symptoms = parse_symptoms(flag)
     except InputError as exc:
