@@ -241,9 +241,8 @@ def test_widened_vertebrae_keep_their_path_along_the_ray() -> None:
     assert wb > 1.08 * wa
 
 
-def test_pedicle_gain_scales_the_ring_and_the_side_stream_leaves_the_film_stream_alone() -> None:
-    """Version 21: ``_tube_v13(gain=)`` scales the pedicle ring linearly (the per-patient visibility), and the
-    flank stream is derived from a generator's seed without drawing from it."""
+def test_pedicle_gain_scales_the_ring() -> None:
+    """Version 21: ``_tube_v13(gain=)`` scales the pedicle ring linearly (the per-patient visibility)."""
     cam, _ = _small_ap_scene()
     a3, b3 = np.array([30.0, 20.0, 0.0]), np.array([17.0, 21.0, -1.0])
     ey, ez = np.array([0.0, 1.0, 0.0]), np.array([0.0, 0.0, 1.0])
@@ -252,31 +251,30 @@ def test_pedicle_gain_scales_the_ring_and_the_side_stream_leaves_the_film_stream
     render._tube_v13(half, cam, a3, b3, ey, ez, 5.0, 7.0, 2.0, 0.5, gain=0.5)
     assert one.sum() > 0
     np.testing.assert_allclose(half, 0.5 * one, rtol=1e-5, atol=1e-7)
-    r1, r2 = np.random.default_rng([7, 1805]), np.random.default_rng([7, 1805])
-    s1 = render._side_stream(r1, 2103).uniform()
-    assert r1.uniform() == r2.uniform()  # nothing drawn from the film's stream
-    assert s1 == render._side_stream(np.random.default_rng([7, 1805]), 2103).uniform()  # deterministic
-    assert s1 != render._side_stream(np.random.default_rng([8, 1805]), 2103).uniform()
 
 
-def test_ap_flanks_darker_than_the_centre(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ap_flanks_darker_than_the_centre_and_drawn_per_patient(monkeypatch: pytest.MonkeyPatch) -> None:
     """Version 21: the exposure fall-off darkens the film's sides (lower log signal: darker on MONOCHROME2) by the
-    drawn share of the range, growing toward the flanks; the centre column is untouched."""
+    patient's share of the range, growing toward the flanks, the centre column untouched; the share is the
+    patient's (the same for every film of one anatomy seed) and within ``AP_FLANK``. Shipped off: every share 0."""
+    assert render.AP_FLANK == (0.0, 0.0) and render.patient_flank(3) == 0.0
     cam, _ = _small_ap_scene()
-    rng_seed = 5
     base = np.random.default_rng(0).normal(0.0, 1.0, (cam.height, cam.width)).astype(np.float32)
     win = (slice(None), slice(None))
     outs = []
-    for flank in ((0.0, 0.0), (0.5, 0.5)):
-        monkeypatch.setattr(render, "AP_FLANK", flank)
+    for flank in (0.0, 0.5):
         q = base.copy()
-        render._falloff(q, cam, np.random.default_rng(rng_seed), win)
+        render._falloff(q, cam, np.random.default_rng(5), win, flank)
         outs.append(q)
     d = outs[1] - outs[0]
     lo, hi = np.percentile(base, [2.0, 98.0])
-    centre = cam.width // 2
-    assert abs(float(d[:, centre].mean())) < 1e-3 * (hi - lo)
+    assert abs(float(d[:, cam.width // 2].mean())) < 1e-3 * (hi - lo)
     half_mm = 0.5 * cam.width * cam.pixel_mm / cam.magnification
     expect_edge = 0.5 * (hi - lo) * min(1.0, (half_mm / render.AP_FLANK_MM) ** 2)
     assert float(d[:, 0].mean()) == pytest.approx(-expect_edge, rel=0.05)
     assert float(d[:, cam.width // 4].mean()) > float(d[:, 0].mean())
+    monkeypatch.setattr(render, "AP_FLANK", (0.05, 0.45))
+    shares = [render.patient_flank(seed) for seed in range(40)]
+    assert render.patient_flank(3) == shares[3]
+    assert all(render.AP_FLANK[0] <= f <= render.AP_FLANK[1] for f in shares)
+    assert np.ptp(shares) > 0.5 * (render.AP_FLANK[1] - render.AP_FLANK[0])

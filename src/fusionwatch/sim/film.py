@@ -19,7 +19,7 @@ from fusionwatch.sim.anatomy import Anatomy, load_anatomy
 from fusionwatch.sim.camera import Camera
 from fusionwatch.sim.implants import Hardware, Healing, cage_geometry, rod_geometry, screw_geometry
 from fusionwatch.sim.pose import Pose, SpineParams, pose_spine
-from fusionwatch.sim.render import Exposure, Scene, bone_mu_maps, expose, line_integrals_with_metal
+from fusionwatch.sim.render import Exposure, Scene, bone_mu_maps, expose, line_integrals_with_metal, patient_flank
 from fusionwatch.sim.truth import ap_truth, lateral_truth, to_anatomical
 from fusionwatch.sim.variation import patient_anatomy, patient_skeleton
 
@@ -262,7 +262,9 @@ def simulate_film(
     )
     with _one_blas_thread():
         L, metal, bridging = line_integrals_with_metal(scene, cam)
-        pixels = expose(L, cam, spec.exposure, np.random.default_rng(noise_seed), metal)
+        # version 21: the patient's flanks (own stream, AP films only; lateral films draw nothing new)
+        flank = patient_flank(anatomy_seed) if spec.view is View.AP else 0.0
+        pixels = expose(L, cam, spec.exposure, np.random.default_rng(noise_seed), metal, flank)
     lms, off_field = _landmarks(cam, pose, spec.view, field_box(cam, spec.exposure.collimation_mm), an)
     reasons: dict[str, str] = {}
     truth: dict[str, Any] = {

@@ -1380,16 +1380,6 @@ sacrum rose into the compressed top of the window and an S1 loosening halo darke
 instead of > 80 (tests/sim/test_film.py)."""
 
 
-def _side_stream(rng: np.random.Generator, key: int) -> np.random.Generator:
-    """A new random stream derived from ``rng``'s seed and ``key`` without drawing from ``rng`` (so every later draw
-    of ``rng`` keeps its value)."""
-    seq = getattr(rng.bit_generator, "seed_seq", None)
-    entropy = getattr(seq, "entropy", None)
-    if entropy is None:
-        return np.random.default_rng([key])
-    return np.random.default_rng([*np.atleast_1d(np.asarray(entropy, dtype=object)).tolist(), key])
-
-
 def _multiscale_contrast(q: np.ndarray, cam: Camera, rng: np.random.Generator) -> np.ndarray:
     """Multi-scale (Laplacian-pyramid-like) contrast amplification of the log image, as DR consoles do for AP films
     (version 13): each detail band between successive Gaussian scales of :data:`AP_DETAIL_BANDS_MM` is amplified by a
@@ -1434,15 +1424,25 @@ fall-off toward the corners (real films are not evenly exposed)."""
 
 AP_FLANK = (0.0, 0.0)
 AP_FLANK_MM = 140.0
-"""Version 21, AP films: the flanks' darkening (a fraction of the log image's 2-98 % range drawn per film from
-``AP_FLANK``, growing with the square of the distance from the film's centre line up to ``AP_FLANK_MM`` at the
-patient and constant beyond). **Off** in version 21 (``(0, 0)``: no pixel changes): 0.15-0.7 matched the real crops'
-grey histogram best but level-shifted a detector-check film and cost the implant benchmark's AP halo check (3 of 12
-halos), 0.05-0.35 cost it too (5 of 12); see docs/simulator.md "Version 21"."""
+"""Version 21, AP films: the flanks' darkening, a share of the log image's 2-98 % range drawn per patient from
+``AP_FLANK`` by :func:`patient_flank` (so a patient's films at different visits darken alike), growing with the
+square of the distance from the film's centre line up to ``AP_FLANK_MM`` at the patient and constant beyond.
+**Off** in version 21 (``(0, 0)``: no pixel changes). Tried: 0.15-0.7 and 0.05-0.35 drawn per film cost the implant
+benchmark's AP halo check (3 and 5 of 12 halos instead of 9); 0.05-0.45 per patient 7 of 12 halos, AP screws 187 of
+192 with 8 false, and a level-shifted detector-check film; see docs/simulator.md "Version 21"."""
 
 
-def _falloff(q: np.ndarray, cam: Camera, rng: np.random.Generator, win: tuple[slice, slice]) -> None:
-    """Add the AP exposure fall-off (``AP_HEEL``, ``AP_VIGNETTE``) to the log image ``q`` in place."""
+def patient_flank(anatomy_seed: int) -> float:
+    """The patient's flank darkening on AP films (share of the range, ``AP_FLANK``), from its own stream
+    ``[anatomy_seed, 2103]`` (version 21: no earlier draw changes)."""
+    return float(np.random.default_rng([anatomy_seed, 2103]).uniform(*AP_FLANK))
+
+
+def _falloff(
+    q: np.ndarray, cam: Camera, rng: np.random.Generator, win: tuple[slice, slice], flank: float = 0.0
+) -> None:
+    """Add the AP exposure fall-off (``AP_HEEL``, ``AP_VIGNETTE``) and the flanks' darkening (``flank``, a share of
+    the range; see ``AP_FLANK``) to the log image ``q`` in place."""
     H, W = q.shape
     lo, hi = np.percentile(q[win], [2.0, 98.0])
     rng_f = np.random.default_rng([int(rng.integers(2**31)), 1805])
@@ -1454,16 +1454,18 @@ def _falloff(q: np.ndarray, cam: Camera, rng: np.random.Generator, win: tuple[sl
     y = ((np.arange(H, dtype=np.float32) - cy) / (0.5 * H))[:, None]
     q += np.float32(heel * 0.5 * math.cos(ang)) * x + np.float32(heel * 0.5 * math.sin(ang)) * y
     q += np.float32(vig * 0.5) * (x * x + y * y)
-    # version 21: darker flanks (own stream: the draws above keep their values): the body thins toward its sides
-    rng21 = _side_stream(rng_f, 2103)
-    flank = float(rng21.uniform(*AP_FLANK)) * (hi - lo)
-    if flank > 0.0:
+    if flank > 0.0:  # version 21: darker flanks (the patient's body thins toward its sides; no draw here)
         xm = (np.arange(W, dtype=np.float32) - 0.5 * W) * np.float32(cam.pixel_mm / cam.magnification / AP_FLANK_MM)
-        q -= np.float32(flank) * np.minimum(xm * xm, 1.0)[None, :]
+        q -= np.float32(flank * (hi - lo)) * np.minimum(xm * xm, 1.0)[None, :]
 
 
 def expose(
-    L: np.ndarray, cam: Camera, exp: Exposure, rng: np.random.Generator, metal_path: np.ndarray | None = None
+    L: np.ndarray,
+    cam: Camera,
+    exp: Exposure,
+    rng: np.random.Generator,
+    metal_path: np.ndarray | None = None,
+    flank: float = 0.0,
 ) -> np.ndarray:
     """Detector image from line integrals: Beer-Lambert, scatter, focal-spot and detector blur, quantum noise, log,
     edge enhancement, tone curve, collimation and a burned-in lead side marker. Returns uint16, 12 bits, MONOCHROME2
@@ -1533,7 +1535,7 @@ def expose(
         ap_gamma = float(rng.uniform(*AP_LUT_GAMMA))  # and a brighter look-up table (without metal: see below)
         if metal.any():
             ap_gamma = 1.0
-        _falloff(q, cam, rng, win)  # version 18: exposure fall-off (heel effect, vignetting)
+        _falloff(q, cam, rng, win, flank)  # version 18: exposure fall-off (heel effect, vignetting); v21 flanks
     sm = _smooth(q, 1.5 / cam.pixel_mm)  # q + edge_enhance * (q - smooth(q)), in place
     np.subtract(q, sm, out=sm)
     sm *= exp.edge_enhance
