@@ -100,3 +100,17 @@ def test_partial_landmarks_render(keep: tuple[str, ...]) -> None:
     assert sum(1 for t, _ in _panel_lines(film, partial, ms, [], []) if t.rstrip().endswith("n/a")) == sum(
         m.value is None for m in ms
     )
+
+
+def test_labels_never_print_minus_zero_and_keep_one_decimal() -> None:
+    """A slip of -0.01 mm is "+0.0 mm", not "-0.0"; the slip % keeps the table's one decimal (5.5 %, not "+6 %")."""
+    from fusionwatch.measurement import Measurement, MeasureName
+    from fusionwatch.report.overlay import _shift_text, _value_text
+    from fusionwatch.units import SpacingSource, Unit
+
+    mm = Measurement(MeasureName.SLIP_MM_L4_L5, -0.01, Unit.MM, "test", spacing_source=SpacingSource.PATIENT_PLANE)
+    pct = Measurement(MeasureName.SLIP_PERCENT_L4_L5, -0.04, Unit.PERCENT, "test")
+    assert _shift_text("slip", mm, pct) == "slip +0.0 mm, +0.0 %"
+    assert _value_text(mm) == "0.0 mm" and _value_text(pct) == "0.0 %"
+    pct55 = Measurement(MeasureName.SLIP_PERCENT_L5_S1, 5.46, Unit.PERCENT, "test")
+    assert _shift_text("slip", None, pct55) == "slip +5.5 %"

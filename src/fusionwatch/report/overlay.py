@@ -87,18 +87,32 @@ def window_for_display(radiograph: Radiograph) -> np.ndarray:
     return np.clip((px - lo) / (hi - lo), 0.0, 1.0)
 
 
+def _num(value: float, digits: int = 1, *, signed: bool = False) -> str:
+    """``value`` to ``digits`` decimals, never "-0.0" (a value that rounds to zero is printed as zero)."""
+    value = round(value, digits) + 0.0
+    return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
+
+
 def _value_text(m: Measurement) -> str:
     if m.value is None:
         return "n/a"
     if m.unit is Unit.GRADE:
         return "0 (none)" if m.value == 0 else "I II III IV V".split()[int(m.value) - 1]
     if m.unit is Unit.DEG:
-        return f"{m.value:.1f}°"
+        return f"{_num(m.value)}°"
     if m.unit is Unit.RATIO:
-        return f"{m.value:.2f}"
+        return _num(m.value, 2)
     if m.unit is Unit.PERCENT:
-        return f"{m.value:.1f} %"
-    return f"{m.value:.1f} {m.unit.value}"
+        return f"{_num(m.value)} %"
+    return f"{_num(m.value)} {m.unit.value}"
+
+
+def _shift_text(word: str, m_mm: Measurement | None, m_pct: Measurement) -> str:
+    """The slip (lateral) or lateral shift (AP) label line: signed, with the same decimals as the reports' tables
+    (one), never "-0"."""
+    assert m_pct.value is not None
+    mm = f"{_num(m_mm.value, signed=True)} {m_mm.unit.value}, " if m_mm is not None and m_mm.value is not None else ""
+    return f"{word} {mm}{_num(m_pct.value, signed=True)} %"
 
 
 class _Painter:
@@ -241,8 +255,7 @@ def _draw_lateral(pa: _Painter, lm: Landmarks, by: dict[MeasureName, Measurement
             lines.append("  ".join(hl))
         m_mm, m_pct = by.get(mm), by.get(pct)
         if m_pct is not None and m_pct.value is not None:
-            slip_mm = f"{m_mm.value:+.1f} {m_mm.unit.value}, " if m_mm is not None and m_mm.value is not None else ""
-            lines.append(f"slip {slip_mm}{m_pct.value:+.0f} %")
+            lines.append(_shift_text("slip", m_mm, m_pct))
         text = "\n".join(lines)
         width = pa.text_size(text)[0]
         # in front of the disc when there is room, else behind it
@@ -331,11 +344,10 @@ def _draw_ap(pa: _Painter, lm: Landmarks, by: dict[MeasureName, Measurement], sp
         right = ((corners[1][0] + corners[3][0]) / 2, (corners[1][1] + corners[3][1]) / 2)  # type: ignore[index]
         lines = [f"{upper}-{lower}"]
         if (m := by.get(wedge)) is not None and m.value is not None:
-            lines[0] += f"  wedge {m.value:+.1f}°"
+            lines[0] += f"  wedge {_num(m.value, signed=True)}°"
         m_mm, m_pct = by.get(lat_mm), by.get(lat_pct)
         if m_pct is not None and m_pct.value is not None:
-            shift = f"{m_mm.value:+.1f} {m_mm.unit.value}, " if m_mm is not None and m_mm.value is not None else ""
-            lines.append(f"shift {shift}{m_pct.value:+.0f} %")
+            lines.append(_shift_text("shift", m_mm, m_pct))
         text = "\n".join(lines)
         width = pa.text_size(text)[0]
         gap = span * 0.12
