@@ -347,3 +347,19 @@ def test_no_text_source_names_an_internal_document() -> None:
             hits += [str(path.relative_to(root)) for d in ("CLINICAL.md", "DESIGN.md") if d in path.read_text()]
     assert not hits, hits
     assert seen >= 30  # the walk saw the packages
+
+
+def test_patient_report_acknowledges_a_routine_symptom_with_what_to_do(tmp_path: Path) -> None:
+    """A routine symptom the patient reported is not silently dropped: it is named, with what to do."""
+    d = make_patient(tmp_path, red_flags=("pain_not_improving",))
+    text = _text(render_patient_html(d))
+    assert "What else you told us" in text
+    assert "Pain that is not getting better. Tell your care team at your next visit" in text
+    assert "Act now" not in text  # still no red-flag box
+
+
+def test_patient_warning_signs_read_as_sentences(patient: ReportData) -> None:
+    """Each warning-sign box reads "If you have any of these: <action>", never "...now. if you have:"."""
+    text = _text(render_patient_html(patient))
+    assert ". if you have" not in text
+    assert text.count("If you have any of these:") == len({a for _, a in patient_text(patient).warning_signs})

@@ -113,10 +113,13 @@ class PatientText:
     example_protocol: bool = False
     appointment_note: tuple[str, ...] = ()
     """Said under the appointments when fusion is not known to be on track (the next planned visit may be far off)."""
+    your_other_symptoms: tuple[TriageResult, ...] = ()
+    """Routine (not red-flag) symptoms the patient reported: acknowledged, with what to do."""
 
     def all_text(self) -> str:
         """Every sentence in reading order (for checks such as reading level and "no mm")."""
         parts: list[str] = [f"{r.patient_text}. {r.action}" for r in self.your_red_flags]
+        parts += [f"{r.patient_text}. {r.action}" for r in self.your_other_symptoms]
         parts += [*self.xray_now, *self.healing_vs_expected, *self.do_now, *self.avoid_now, *self.exercises]
         parts += [*self.medicines, *self.pain_and_function]
         parts += [f"{d}: {w}" for d, w in self.appointments]
@@ -298,6 +301,7 @@ def patient_text(data: ReportData) -> PatientText:
     )
     return PatientText(
         your_red_flags=tuple(r for r in data.red_flags if r.is_red_flag),
+        your_other_symptoms=tuple(r for r in data.red_flags if not r.is_red_flag),
         xray_now=tuple(xray),
         healing_vs_expected=tuple(healing),
         do_now=tuple(do_now),
