@@ -171,3 +171,11 @@ def test_a_future_answer_date_is_refused_and_not_stored(store_url: str, cmd: lis
         assert not store.list_symptoms("K-9") and not proms_from_store(store, "K-9")
     finally:
         store.close()
+
+
+def test_an_unknown_symptom_is_named_and_the_accepted_ones_listed_once(store_url: str) -> None:
+    r = CliRunner().invoke(app, ["symptoms", "add", "K-9", "--flag", "nonsense", "--db", store_url],
+                           env={"COLUMNS": "250"})
+    assert r.exit_code == 2, r.output
+    assert "error:" in r.output and "'nonsense'" in r.output
+    assert r.output.count("saddle_numbness") == 1, r.output

@@ -204,13 +204,10 @@ def symptoms_add(
     db: DbOption = None,
 ) -> None:
     """Record a symptom report and print its triage: emergency / urgent / routine, most urgent first."""
-    from fusionwatch.care.triage import Symptom, parse_symptoms, triage
+    from fusionwatch.care.triage import parse_symptoms, triage
 
     when = _answered_on(date, "--date")
-    try:
-        symptoms = parse_symptoms(flag)
-    except InputError as exc:
-        raise InputError(f"{exc} (symptoms: {', '.join(s.value for s in Symptom)})") from None
+    symptoms = parse_symptoms(flag)  # an unknown flag: InputError naming it and listing the accepted ones
     store = open_store(db)
     try:
         store.add_symptoms(patient, when, [s.value for s in symptoms], note=note)
