@@ -151,3 +151,29 @@ def test_visit_label_resolved_like_override(db: str, tmp_path: Path) -> None:
     assert r.exit_code == 2 and "ambiguous" in r.output and "2026-07-14" in r.output and "2026-07-29" in r.output
     r = CliRunner().invoke(app, ["report", "K-7", "--out", str(tmp_path / "r"), "--visit", "9-months", "--db", db])
     assert r.exit_code == 2 and "has no visit 9-months" in r.output
+
+
+def test_annotated_film_is_named_by_visit_and_view_not_by_its_file_name(tmp_path: Path, monkeypatch) -> None:
+    """The overlay burns the film's name into the image (reports, de-identified secondary capture): a file name
+    such as 'Roe_Rick_MRN-555.dcm' must not be that name."""
+    import fusionwatch.report.overlay as overlay
+    from fusionwatch.report.build import build_report_data
+
+    url = f"sqlite:///{tmp_path / 'fw.db'}"
+    store = Store(url)
+    store.add_patient(Patient("K-8", patient_id="MRN-555", name="Roe^Rick"))
+    store.set_surgery("K-8", Surgery(SURGERY))
+    d = SURGERY + dt.timedelta(days=42)
+    path = write_dicom(tmp_path / "Roe_Rick_MRN-555.dcm", np.zeros((300, 240), np.uint16), spacing=(0.2, 0.2),
+                       study_date=d.strftime("%Y%m%d"), view_position="LL", extra={"PatientID": "MRN-555"})
+    store.add_film("K-8", read_radiograph(path), film_id=str(pydicom.dcmread(path).SOPInstanceUID),
+                   file_path=str(path), file_sha256="9" * 64, visit_date=d,
+                   landmarks=Landmarks(dict(POINTS), 240, 300, source="file:test"), measurements=_meas(11.0, 18.0))
+    names: list[str] = []
+    real = overlay.save_overlay
+    monkeypatch.setattr(overlay, "save_overlay", lambda rg, *a, **k: names.append(rg.source) or real(rg, *a, **k))
+    try:
+        build_report_data(store, "K-8", today=dt.date(2026, 3, 1), film_dir=tmp_path / "films")
+    finally:
+        store.close()
+    assert names and set(names) == {"6-weeks lateral film"}

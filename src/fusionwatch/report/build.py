@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -173,6 +173,9 @@ def _draw_film(store: Any, film: Any, path: Path) -> Path | None:
         log.warning("film %s not drawn: %s", film.film_id, exc)
         return None
     path.parent.mkdir(parents=True, exist_ok=True)
+    # the overlay's panel names the film: by visit and view, never by its file name (file names often carry the
+    # patient's name, id or date, and the overlay goes into de-identified reports and secondary captures)
+    radiograph = replace(radiograph, source=film_labels([film])[film.film_id])
     return save_overlay(radiograph, current.landmarks, current.measurements, path, warnings=film.warnings)
 
 
