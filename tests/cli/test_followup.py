@@ -175,3 +175,17 @@ def test_followup_says_a_contact_has_no_films(tmp_path: Path, db: str) -> None:
     assert f"contact day 380 ({contact}): contact (no films): no fusion status" in out
     assert "12-months (2026-01-10): fusion status insufficient_evidence" in out
     assert "n/a" not in out
+
+
+def test_ingest_of_only_bad_files_is_a_user_error(tmp_path: Path, db: str) -> None:
+    """A text file renamed .dcm (or a truncated DICOM) alone: `error: ...` naming it, exit code 2, nothing stored."""
+    bad = tmp_path / "notes.dcm"
+    bad.write_text("hello")
+    r = _run("ingest", str(bad), "--db", db)
+    assert r.exit_code == 2, r.output
+    assert "error:" in r.output and "notes.dcm" in r.output and "Traceback" not in r.output
+    full = _films(tmp_path / "films") / "a.dcm"
+    cut = tmp_path / "cut.dcm"
+    cut.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
+    r = _run("ingest", str(bad), str(cut), "--db", db)
+    assert r.exit_code == 2 and "none of the 2 files could be ingested" in r.output, r.output

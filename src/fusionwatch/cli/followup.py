@@ -11,7 +11,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from fusionwatch.cli._app import DbOption, app, console, err_console, open_store, optional_date
+from fusionwatch.cli._app import EXIT_USER_ERROR, DbOption, app, console, err_console, open_store, optional_date
 from fusionwatch.errors import InputError
 
 __all__ = ["patient_app"]
@@ -113,7 +113,11 @@ def ingest(
             highlight=False,
         )
     if report.failed and not report.added and not report.skipped:
-        raise typer.Exit(1)
+        # nothing stored: a user mistake (unreadable or wrong files), reported as every other one is
+        n = len(report.failed)
+        what = report.failed[0].reason if n == 1 else f"none of the {n} files could be ingested (reasons above)"
+        err_console.print(f"[bold red]error:[/] {what}", highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_USER_ERROR)
 
 
 def _settings(path: Path | None):  # type: ignore[no-untyped-def]
