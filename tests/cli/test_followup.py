@@ -189,3 +189,18 @@ def test_ingest_of_only_bad_files_is_a_user_error(tmp_path: Path, db: str) -> No
     cut.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
     r = _run("ingest", str(bad), str(cut), "--db", db)
     assert r.exit_code == 2 and "none of the 2 files could be ingested" in r.output, r.output
+
+
+@pytest.mark.parametrize("years", [-40, 5])
+def test_patient_add_refuses_an_impossible_surgery_date(db: str, years: int) -> None:
+    when = (dt.date.today() + dt.timedelta(days=366 * years)).isoformat()
+    r = _run("patient", "add", "K-1", "--surgery-date", when, "--db", db)
+    assert r.exit_code == 2 and "error:" in r.output and when in r.output, r.output
+    r = _run("patient", "list", "--db", db)
+    assert "K-1" not in r.output
+
+
+def test_patient_add_accepts_a_planned_operation(db: str) -> None:
+    when = (dt.date.today() + dt.timedelta(days=30)).isoformat()
+    r = _run("patient", "add", "K-2", "--surgery-date", when, "--db", db)
+    assert r.exit_code == 0, r.output

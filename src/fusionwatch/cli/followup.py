@@ -337,8 +337,15 @@ def patient_add(
     implants = (
         ("pedicle_screws", "rods") if appr is Approach.POSTEROLATERAL else ("pedicle_screws", "rods", "interbody_cage")
     )
+    when = optional_date(surgery_date, "--surgery-date")
+    today = dt.date.today()
+    # a planned operation may be entered ahead (pre-op films and questionnaires come first), but not years ahead; and
+    # follow-up spans at most 30 years (records.days_between): outside that the date is a typing mistake
+    if when is None or not today - dt.timedelta(days=30 * 366) <= when <= today + dt.timedelta(days=366):
+        raise InputError(f"--surgery-date {surgery_date!r} is impossible: expected a date from 30 years ago to one "
+                         f"year ahead of today ({today.isoformat()}).")
     surgery = Surgery(
-        date=optional_date(surgery_date, "--surgery-date"),  # type: ignore[arg-type]
+        date=when,
         levels=segs,
         approach=appr,
         implants=implants,
