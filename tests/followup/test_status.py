@@ -286,3 +286,16 @@ class TestReasonText:
         r = fusion_status(365, findings=[ROD], settings=S)
         assert r.status is FS.PSEUDARTHROSIS_SUSPECTED
         assert "Rod discontinuous." in r.reasons[0] and ".." not in r.reasons[0]
+
+
+def test_fused_reasons_never_claim_what_was_not_assessed() -> None:
+    """Without a reader's lucency call the reasons do not say "no lucency" and say it was not assessed; bridging
+    bone not assessed is said too. With the reader's calls, they are stated."""
+    r = fusion_status(365, motion=[still()], settings=S)
+    assert r.status is FS.FUSED_CRITERIA_MET
+    text = " ".join(r.reasons)
+    assert "no lucency" not in text and "Lucency at the cage-endplate interface was not assessed" in text
+    assert "Bridging bone was not assessed" in text
+    read = fusion_status(365, motion=[still()], bone=BoneEvidence(lucency=False, bridging_fraction=0.8), settings=S)
+    text = " ".join(read.reasons)
+    assert "no lucency or hardware sign" in text and "not assessed" not in text and "80%" in text

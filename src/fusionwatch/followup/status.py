@@ -253,14 +253,18 @@ def fusion_status(
                     after_flex_ext=True,
                 )
             if d >= settings.fusion_min_days:
+                # say only what was looked at: "no lucency" only when a reader said so (lucency None = not assessed)
+                no_signs = "no lucency or hardware sign" if bone.lucency is False else "no hardware sign"
                 reasons = [
-                    f"{segment} motion below the thresholds {ON_PAIR} at {d} days ({values}); no lucency or "
-                    "hardware sign of non-union."
+                    f"{segment} motion below the thresholds {ON_PAIR} at {d} days ({values}); {no_signs} of "
+                    "non-union."
                 ]
                 if bone.lucency is None:
-                    reasons.append("Lucency was not assessed by a reader.")
+                    reasons.append("Lucency at the cage-endplate interface was not assessed by a reader.")
                 if bridging:
                     reasons.append(f"Bridging bone across {bone.bridging_fraction:.0%} of the disc space.")
+                elif bone.bridging_fraction is None:
+                    reasons.append("Bridging bone was not assessed by a reader (the fusion criteria ask for it).")
                 if aside:
                     reasons.append(aside)
                 return StatusResult(FusionStatus.FUSED_CRITERIA_MET, tuple(reasons), None, ev)
