@@ -204,3 +204,15 @@ def test_patient_add_accepts_a_planned_operation(db: str) -> None:
     when = (dt.date.today() + dt.timedelta(days=30)).isoformat()
     r = _run("patient", "add", "K-2", "--surgery-date", when, "--db", db)
     assert r.exit_code == 0, r.output
+
+
+def test_followup_text_says_what_decides_once_and_grades_in_roman(tmp_path: Path, db: str) -> None:
+    from fusionwatch.cli.followup import _fmt
+
+    assert [_fmt(v, "grade") for v in (0.0, 1.0, 2.0)] == ["0", "I", "II"]  # Meyerding, as in the reports
+    assert _fmt(-0.01, "mm") == "0.0"
+    _run("patient", "add", "K-CLI", "--surgery-date", "2025-01-10", "--patient-id", "CLI-PID", "--db", db)
+    _run("ingest", str(_films(tmp_path / "films")), "--db", db)
+    r = _run("followup", "K-CLI", "--db", db)
+    assert r.exit_code == 0, r.output
+    assert "to decide:" in r.output and "would decide:" not in r.output

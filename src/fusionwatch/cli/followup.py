@@ -139,6 +139,8 @@ def _settings(path: Path | None):  # type: ignore[no-untyped-def]
 def _fmt(value: float | None, unit: str) -> str:
     if value is None:
         return "-"
+    if unit == "grade":  # Meyerding: 0 (no slip) or I-V, as the reports print it
+        return "0" if value == 0 else "I II III IV V".split()[max(0, min(4, int(value) - 1))]
     digits = 3 if unit == "ratio" else 1
     return f"{round(value, digits) + 0.0:.{digits}f}"
 
@@ -210,7 +212,7 @@ def followup(
         for r in v.status.reasons:
             console.print(f"    {r}", style="dim", highlight=False, soft_wrap=True)
         if v.status.decide_with:
-            console.print(f"    would decide: {v.status.decide_with}", style="dim", highlight=False, soft_wrap=True)
+            console.print(f"    to decide: {v.status.decide_with}", style="dim", highlight=False, soft_wrap=True)
         for m in v.motion:
             console.print(
                 f"    motion {getattr(m, 'level', '')}: {m.angle_deg:+.1f} deg"
