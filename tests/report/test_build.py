@@ -78,13 +78,13 @@ def test_cli_journey(db: str, tmp_path: Path) -> None:
     out = _run("report", "K-7", "--out", str(rep), "--deidentify", "--today", TODAY, "--db", db)
     files = json.loads((rep / "outputs.json").read_text())
     for key in ("clinician_html", "clinician_pdf", "patient_html", "patient_pdf", "fhir", "csv", "parquet", "ics",
-                "dicom_sr", "dicom_sc"):
+                "dicom_sr", "dicom_sc", "visits_csv"):
         assert key in files and Path(files[key]).is_file(), key
     html = Path(files["clinician_html"]).read_text()
     body = html[html.index("<body"):]
     assert body.index('id="red-flags"') < body.index("<h1") and "fever" in body[: body.index("<h1")]
     everything = "".join(Path(files[k]).read_text(errors="ignore") for k in ("clinician_html", "patient_html", "fhir",
-                                                                           "csv", "ics"))
+                                                                           "csv", "ics", "visits_csv"))
     import re
     everything = re.sub(r'src="data:[^"]*"', "", everything)
     for ident in ("Roe", "Rick", "MRN-555", "1958", "2025-", "2026-"):  # no identifiers, no real dates

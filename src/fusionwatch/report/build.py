@@ -187,6 +187,7 @@ def write_patient_outputs(store: Any, key: str, out_dir: str | Path, *, visit: i
     from fusionwatch.care.schedule import to_ics
     from fusionwatch.export.cohort import cohort_rows, films_from_store, write_cohort
     from fusionwatch.export.fhir import write_fhir_bundle
+    from fusionwatch.export.visits import visit_rows, write_visits
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -201,6 +202,7 @@ def write_patient_outputs(store: Any, key: str, out_dir: str | Path, *, visit: i
     rows = cohort_rows(films_from_store(store, [key]), deidentify=deidentify)
     result.files["csv"] = write_cohort(rows, out / "measurements.csv")
     result.files["parquet"] = write_cohort(rows, out / "measurements.parquet")
+    result.files["visits_csv"] = write_visits(visit_rows(data, deidentify=deidentify), out / "visits.csv")
     if data.schedule is not None:
         sched = data.deidentified().schedule if deidentify else data.schedule
         ics = out / "care-schedule.ics"

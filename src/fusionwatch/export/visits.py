@@ -1,0 +1,82 @@
+"""Research export of a patient's visits: one row per visit with the outcome a cohort analysis counts.
+
+The measurement table (:mod:`fusionwatch.export.cohort`) has every value per film but not what was concluded from
+them; this table gives, per visit, the fusion status (automatic and the reader's), the findings, the
+flexion-extension motion of L4-L5 and L5-S1 and the questionnaire answers of that day. Built from
+:class:`fusionwatch.report.model.ReportData`, de-identified by its own rule (dates shifted so that the surgery falls on
+2000-01-01; names, ids and reader names removed).
+
+Columns (:data:`VISIT_COLUMNS`); units are in the names; an empty cell means "not measured / not entered".
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+from fusionwatch.report.model import ReportData
+
+__all__ = ["VISIT_COLUMNS", "visit_rows", "write_visits"]
+
+_LEVELS = ("L4-L5", "L5-S1")
+
+VISIT_COLUMNS: tuple[str, ...] = (
+    "patient", "visit", "days_since_surgery", "visit_date", "has_films", "is_baseline",
+    "fusion_status_automatic", "fusion_status_reader", "bridwell_grade_reader", "findings",
+    *(f"{lv.replace('-', '_')}_{c}" for lv in _LEVELS for c in (
+        "motion_angle_deg", "motion_angle_sd_deg", "translation_mm", "translation_percent_endplate",
+        "translation_sd")),
+    "odi_percent", "odi_sections_answered", "back_pain_0_10", "leg_pain_0_10",
+)
+"""``findings``: ``kind (severity)`` joined by ``; ``. ``*_translation_sd`` is in the unit of the translation given
+(mm on calibrated films, else % of the endplate depth). ``odi_percent`` etc.: the questionnaire answered on the visit
+date."""
+
+
+def visit_rows(data: ReportData, *, deidentify: bool = False) -> list[dict[str, Any]]:
+    """One row per visit of ``data`` (all visits, not only the reported one)."""
+    if deidentify:
+        data = data.deidentified()
+    proms = {p.date: p for p in data.proms}
+    rows = []
+    for v in data.visits:
+        row: dict[str, Any] = {c: None for c in VISIT_COLUMNS}
+        row.update({
+            "patient": data.patient_key, "visit": v.label, "days_since_surgery": v.days_since_surgery,
+            "visit_date": v.date.isoformat(), "has_films": v.film_id is not None, "is_baseline": v.is_baseline,
+            "fusion_status_automatic": v.fusion_status.value if v.fusion_status else None,
+            "fusion_status_reader": getattr(v.reader_status, "value", None) if v.reader_status else None,
+            "bridwell_grade_reader": getattr(v.bridwell_grade, "value", None) if v.bridwell_grade else None,
+            "findings": "; ".join(f"{f.kind} ({f.severity.value})" for f in v.findings),
+        })
+        for m in v.motion:
+            level = str(m.get("level", ""))
+            if level not in _LEVELS:
+                continue
+            p = level.replace("-", "_")
+            row[f"{p}_motion_angle_deg"] = m.get("angle_deg")
+            row[f"{p}_motion_angle_sd_deg"] = m.get("angle_sd_deg")
+            row[f"{p}_translation_mm"] = m.get("translation_mm")
+            row[f"{p}_translation_percent_endplate"] = m.get("translation_percent")
+            row[f"{p}_translation_sd"] = m.get("translation_sd")
+        prom = proms.get(v.date)
+        if prom is not None:
+            if prom.odi is not None:
+                row["odi_percent"] = round(prom.odi.score, 1)
+                row["odi_sections_answered"] = prom.odi.answered
+            row["back_pain_0_10"] = prom.back_pain
+            row["leg_pain_0_10"] = prom.leg_pain
+        rows.append(row)
+    return rows
+
+
+def write_visits(rows: list[dict[str, Any]], path: str | Path) -> Path:
+    """Write visit rows as CSV (empty cell for ``None``)."""
+    path = Path(path)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=VISIT_COLUMNS)
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: "" if r.get(k) is None else r[k] for k in VISIT_COLUMNS})
+    return path

@@ -1,0 +1,42 @@
+"""Tests for export/visits.py: the per-visit outcome table of the research export."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from fusionwatch.export.visits import VISIT_COLUMNS, visit_rows, write_visits
+from fusionwatch.report.example import SURGERY, example_report_data
+
+
+def test_one_row_per_visit_with_status_findings_motion_and_proms(tmp_path: Path) -> None:
+    data = example_report_data(tmp_path)
+    rows = visit_rows(data)
+    assert [r["visit"] for r in rows] == ["pre-op", "6-weeks", "3-months", "6-months"]
+    six = rows[-1]
+    assert six["days_since_surgery"] == 185 and six["has_films"] is True and rows[1]["is_baseline"] is True
+    assert six["fusion_status_automatic"] == data.visits[-1].fusion_status.value
+    assert six["fusion_status_reader"] == "on_track"
+    assert six["findings"] == "cage_subsidence (action)"
+    assert (six["L5_S1_motion_angle_deg"], six["L5_S1_translation_mm"]) == (2.1, 0.9)
+    assert six["L4_L5_motion_angle_deg"] is None
+    assert six["odi_percent"] == 22.2 and six["odi_sections_answered"] == 9 and six["back_pain_0_10"] == 3
+    assert rows[1]["odi_percent"] is None  # no questionnaire on the 6-week visit date
+
+
+def test_deidentified_rows_have_shifted_dates_and_no_identifiers(tmp_path: Path) -> None:
+    data = example_report_data(tmp_path)
+    rows = visit_rows(data, deidentify=True)
+    path = write_visits(rows, tmp_path / "visits.csv")
+    text = path.read_text()
+    for ident in ("Doe", "Jane", "MRN-778899", "1961", "Dr Reader", str(SURGERY.year)):
+        assert ident not in text, ident
+    table = list(csv.DictReader(path.open()))
+    assert tuple(table[0].keys()) == VISIT_COLUMNS
+    assert table[-1]["visit_date"] == "2000-07-04"  # 185 days after the anchor 2000-01-01
+    assert table[1]["L5_S1_motion_angle_deg"] == ""  # not measured: empty, not 0
+
+
+def test_uncalibrated_translation_is_in_percent_only(tmp_path: Path) -> None:
+    six = visit_rows(example_report_data(tmp_path, calibrated=False))[-1]
+    assert six["L5_S1_translation_mm"] is None and six["L5_S1_translation_percent_endplate"] == 2.4
