@@ -83,6 +83,8 @@ class TestOutputs:
         data = json.loads((tmp_path / "a" / "measurements.json").read_text())
         assert not any(m["unit"] == "mm" and m["value"] is not None for m in data["measurements"])
         assert any("No pixel spacing" in w for w in data["warnings"])
+        rows = [line for line in result.output.splitlines() if "slip_" in line or "disc_height_mean" in line]
+        assert rows and not any(" mm " in line or "-0.0" in line for line in rows), rows  # never mm, never -0.0
         result = run(png, "--landmarks", lm, "--pixel-spacing", "0.9", "--out", tmp_path / "b")
         assert result.exit_code == 0, result.output
         data = json.loads((tmp_path / "b" / "measurements.json").read_text())

@@ -68,10 +68,11 @@ def measure(
     table.add_column("unit")
     table.add_column("note", overflow="fold")
     for m in analysis.measurements:
-        if m.value is None:
-            table.add_row(m.name.value, "—", m.unit.value, f"[dim]{m.reason}[/]")
+        if m.value is None:  # no unit beside a value not given (an uncalibrated film never shows "mm")
+            table.add_row(m.name.value, "—", "", f"[dim]{m.reason}[/]")
             continue
-        value = m.formatted() if m.unit is Unit.GRADE else f"{m.value:.{2 if m.unit is Unit.RATIO else 1}f}"
+        digits = 2 if m.unit is Unit.RATIO else 1
+        value = m.formatted() if m.unit is Unit.GRADE else f"{round(m.value, digits) + 0.0:.{digits}f}"  # no "-0.0"
         note = "; ".join(m.warnings) if m.warnings and m.unit is not Unit.MM else ""
         table.add_row(m.name.value, value, m.unit.value if m.unit is not Unit.GRADE else "", note)
     console.print(table)
