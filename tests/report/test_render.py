@@ -363,3 +363,10 @@ def test_patient_warning_signs_read_as_sentences(patient: ReportData) -> None:
     text = _text(render_patient_html(patient))
     assert ". if you have" not in text
     assert text.count("If you have any of these:") == len({a for _, a in patient_text(patient).warning_signs})
+
+
+def test_missed_visit_says_what_the_tool_knows(patient: ReportData) -> None:
+    """'missed' means no contact on record in the window (the tool does not know visits it was not told of)."""
+    text = _text(render_clinician_html(patient))
+    assert "Wound check" in text
+    assert "missed (no contact on record in the window)" in text
