@@ -370,3 +370,13 @@ def test_missed_visit_says_what_the_tool_knows(patient: ReportData) -> None:
     text = _text(render_clinician_html(patient))
     assert "Wound check" in text
     assert "missed (no contact on record in the window)" in text
+
+
+def test_clinician_header_marks_the_family_name(patient: ReportData) -> None:
+    from fusionwatch.report.render import chart_name
+
+    assert chart_name("Doe^Jane") == "DOE, Jane" and chart_name("Doe") == "Doe" and chart_name(None) is None
+    text = _text(render_clinician_html(patient))
+    assert "DOE, Jane" in text and "Doe Jane" not in text
+    deid = _text(render_clinician_html(patient.deidentified())).lower()
+    assert "doe" not in deid and "jane" not in deid

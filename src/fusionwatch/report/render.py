@@ -234,6 +234,18 @@ def _prom_rows(d: ReportData) -> tuple[list[dict[str, str]], str]:
     return rows, text
 
 
+def chart_name(name: str | None) -> str | None:
+    """A DICOM person name as a chart writes it: ``"Doe^Jane"`` -> ``"DOE, Jane"`` (family name first, marked as
+    such; "Doe Jane" left the reader guessing which is which); other names unchanged."""
+    if not name:
+        return None
+    if "^" not in name:
+        return name
+    family, _, rest = name.partition("^")
+    given = " ".join(p for p in rest.split("^")[:2] if p)
+    return f"{family.upper()}, {given}" if given else family.upper()
+
+
 def render_clinician_html(data: ReportData, *, page_size: str = "A4") -> str:
     """The clinician report of ``data.visit`` as one self-contained HTML page (red flags first)."""
     v = data.visit
@@ -257,7 +269,7 @@ def render_clinician_html(data: ReportData, *, page_size: str = "A4") -> str:
         "rules": [(f.threshold or "").strip() for f in findings],  # texts cite their criterion at the source
         "status_label": STATUS_LABELS.get(v.fusion_status, "not assessed") if v.fusion_status else "not assessed",
         "trend_png": _data_uri(trend) if trend else None, "prom_png": _data_uri(prom) if prom else None,
-        "proms": prom_rows, "change": change, "levels": levels,
+        "proms": prom_rows, "change": change, "levels": levels, "name": chart_name(data.patient_name),
         "threshold_summary": ", ".join(f"{k} {val}" for k, val in data.thresholds.items()
                                        if isinstance(val, (int, float)) and not isinstance(val, bool)),
     }
