@@ -179,3 +179,15 @@ def test_an_unknown_symptom_is_named_and_the_accepted_ones_listed_once(store_url
     assert r.exit_code == 2, r.output
     assert "error:" in r.output and "'nonsense'" in r.output
     assert r.output.count("saddle_numbness") == 1, r.output
+
+
+def test_an_unwritable_output_path_is_a_user_error(store_url: str, tmp_path: Path) -> None:
+    """--ics into a missing folder, --out under a file: `error: ...` naming the path, exit 2, no traceback."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    for args in (["care", "K-9", "--ics", str(tmp_path / "no" / "such" / "x.ics")],
+                 ["report", "K-9", "--out", str(blocker / "out"), "--no-pdf"]):
+        r = CliRunner().invoke(app, [*args, "--db", store_url], env={"COLUMNS": "250"})
+        assert r.exit_code == 2, r.output
+        assert "error: cannot use" in r.output and "Traceback" not in r.output
+        assert str(tmp_path) in r.output

@@ -31,6 +31,13 @@ class _Group(TyperGroup):
         except FusionwatchError as exc:
             err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_USER_ERROR) from None
+        except OSError as exc:
+            if exc.filename is None:  # not about a path the user gave: a real fault, keep its traceback
+                raise
+            # a folder or file the user named that cannot be read or written (--out /no/such/dir, --ics, ...)
+            err_console.print(f"[bold red]error:[/] cannot use {exc.filename}: {exc.strerror or exc}; check the path "
+                              "and its permissions.", highlight=False, soft_wrap=True)
+            raise typer.Exit(EXIT_USER_ERROR) from None
 
 
 DbOption = Annotated[
