@@ -228,6 +228,7 @@ def evaluate(
                 f"  {group}: {g['films']} films, corner error median {err['median']:.3f} / p95 {err['p95']:.3f} % "
                 f"of the diagonal{shifted}",
                 highlight=False,
+                soft_wrap=True,
             )
     if out is not None:
         console.print(f"-> {out / 'evaluation.json'}, {out / 'worst_cases.png'}")
