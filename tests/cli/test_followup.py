@@ -216,3 +216,16 @@ def test_followup_text_says_what_decides_once_and_grades_in_roman(tmp_path: Path
     r = _run("followup", "K-CLI", "--db", db)
     assert r.exit_code == 0, r.output
     assert "to decide:" in r.output and "would decide:" not in r.output
+
+
+def test_finding_override_names_a_finding_of_that_visit_and_a_verdict(tmp_path: Path, db: str) -> None:
+    """A typo in the kind or the verdict is refused (was stored silently); a real one is recorded."""
+    _run("patient", "add", "K-CLI", "--surgery-date", "2025-01-10", "--patient-id", "CLI-PID", "--db", db)
+    _run("ingest", str(_films(tmp_path / "films")), "--db", db)
+    base = ["override", "K-CLI", "12-months", "--author", "amy", "--db", db]
+    r = _run(*base, "--finding", "cage_subsidense=rejected")
+    assert r.exit_code == 2 and "no such finding at visit 12-months" in r.output and "cage_subsidence" in r.output
+    r = _run(*base, "--finding", "cage_subsidence=maybe")
+    assert r.exit_code == 2 and "confirmed, rejected" in r.output
+    r = _run(*base, "--finding", "cage_subsidence=Rejected")
+    assert r.exit_code == 0 and "recorded finding:cage_subsidence = rejected" in r.output, r.output

@@ -290,7 +290,10 @@ def override(
         kind, sep, value = item.partition("=")
         if not sep or not kind.strip() or not value.strip():
             raise InputError(f"--finding must be KIND=VALUE (e.g. cage_subsidence=rejected), got {item!r}.")
-        entries.append((f"finding:{kind.strip()}", value.strip()))
+        if value.strip().lower() not in FINDING_VERDICTS:
+            raise InputError(f"--finding {item!r}: the reader's verdict must be one of {', '.join(FINDING_VERDICTS)}, "
+                             f"got {value.strip()!r}.")
+        entries.append((f"finding:{kind.strip()}", value.strip().lower()))
     if lucency is not None:
         if lucency.lower() not in ("yes", "no"):
             raise InputError(f"--lucency must be yes or no, got {lucency!r}.")
@@ -306,6 +309,15 @@ def override(
     now = dt.datetime.now(dt.UTC)
     store = open_store(db)
     try:
+        kinds = [t.partition(":")[2] for t, _ in entries if t.startswith("finding:")]
+        if kinds:  # a verdict on a finding the tool did not make at that visit (a typo) is refused, not stored
+            day = store.visit_date(patient, when)
+            made = {f.kind for v in store.load_timeline(patient).visits if v.date == day
+                    for f in (*v.findings, *v.review)}
+            for k in kinds:
+                if k not in made:
+                    raise InputError(f"--finding {k!r}: no such finding at visit {visit}; its findings: "
+                                     f"{', '.join(sorted(made)) or 'none'}.")
         for target, value in entries:
             rec = store.add_override(patient, Override(target, value, author, now, reason), visit=when)
             console.print(
@@ -313,6 +325,10 @@ def override(
             )
     finally:
         store.close()
+
+
+FINDING_VERDICTS = ("confirmed", "rejected")
+"""What a reader may say of an automatic finding with ``override --finding KIND=VERDICT``."""
 
 
 @patient_app.command("add")
