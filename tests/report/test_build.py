@@ -177,3 +177,19 @@ def test_annotated_film_is_named_by_visit_and_view_not_by_its_file_name(tmp_path
     finally:
         store.close()
     assert names and set(names) == {"6-weeks lateral film"}
+
+
+def test_reader_finding_verdict_reaches_the_report(db: str) -> None:
+    from fusionwatch.records import Override
+    from fusionwatch.report.build import build_report_data
+
+    store = Store(db)
+    try:
+        when = SURGERY + dt.timedelta(days=185)
+        assert "cage_subsidence" in {f.kind for f in build_report_data(store, "K-7", today=when).visit.findings}
+        store.add_override("K-7", Override("finding:cage_subsidence", "rejected", "amy",
+                                           dt.datetime(2026, 7, 19, tzinfo=dt.UTC)), visit=when)
+        data = build_report_data(store, "K-7", today=when)
+    finally:
+        store.close()
+    assert data.visit.finding_verdicts["cage_subsidence"].value == "rejected"

@@ -380,3 +380,24 @@ def test_clinician_header_marks_the_family_name(patient: ReportData) -> None:
     assert "DOE, Jane" in text and "Doe Jane" not in text
     deid = _text(render_clinician_html(patient.deidentified())).lower()
     assert "doe" not in deid and "jane" not in deid
+
+
+def test_reader_verdict_on_a_finding_is_shown_beside_it(tmp_path: Path) -> None:
+    """`override --finding cage_subsidence=rejected` is shown under the tool's finding (which stays), also
+    de-identified (author replaced, date shifted)."""
+    import dataclasses
+    import datetime as dt
+
+    from fusionwatch.records import Override
+
+    d = make_patient(tmp_path)
+    verdict = Override("finding:cage_subsidence", "rejected", "Dr Amy", dt.datetime(2026, 7, 16, 8, 0, tzinfo=dt.UTC),
+                       "endplate fracture on CT, not subsidence")
+    visits = list(d.visits)
+    visits[3] = dataclasses.replace(visits[3], finding_verdicts={"cage_subsidence": verdict})
+    d = dataclasses.replace(d, visits=tuple(visits))
+    text = _text(render_clinician_html(d))
+    assert "Disc height L5-S1 fell 2.6 mm" in text
+    assert "Reader: rejected — Dr Amy, 2026-07-16: endplate fracture on CT, not subsidence" in text
+    deid = _text(render_clinician_html(d.deidentified()))
+    assert "Reader: rejected — reader, 2000-" in deid and "Dr Amy" not in deid

@@ -65,6 +65,9 @@ class VisitView:
     film_id: str | None = None
     film_png: Path | None = None
     motion: tuple[dict[str, Any], ...] = ()
+    finding_verdicts: dict[str, Override] = field(default_factory=dict)
+    """Finding kind -> the newest reader verdict on it (``override --finding KIND=confirmed|rejected``), shown beside
+    the tool's finding, which stays."""
 
     def measurement(self, name: MeasureName) -> MeasurementDelta | None:
         return next((m for m in self.measurements if m.name is name), None)
@@ -209,7 +212,7 @@ class ReportData:
                 v, date=d(v.date), reader_status=over(v.reader_status), bridwell_grade=over(v.bridwell_grade),
                 findings=tuple(finding(f) for f in v.findings), review=tuple(text(r) or "" for r in v.review),
                 status_reasons=tuple(text(r) or "" for r in v.status_reasons), decide_with=text(v.decide_with),
-                status_evidence={},
+                status_evidence={}, finding_verdicts={k: over(o) for k, o in v.finding_verdicts.items()},
             )
             for v in self.visits
         )
@@ -321,6 +324,8 @@ def report_data_from_timeline(
                 film_id=v.lateral_film,
                 film_png=film_pngs.get(v.lateral_film or ""),
                 motion=motion,
+                finding_verdicts={o.target.partition(":")[2]: o for o in getattr(v, "overrides", ())
+                                  if o.target.startswith("finding:")},  # oldest first: the newest wins
             )
         )
     if not views:
