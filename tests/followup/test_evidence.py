@@ -50,3 +50,13 @@ def test_contact_after_the_films_and_on() -> None:
     assert fusion_evidence(tl, on=SURGERY.date - dt.timedelta(days=1)) is None
     with pytest.raises(IndexError):
         fusion_evidence(tl, visit=99)
+
+
+def test_a_finding_the_reader_rejected_does_not_stand_a_later_confirmation_does() -> None:
+    rod = Finding("rod_fracture_suspected", Severity.ACTION, "Rod in two pieces.")
+    no = Override("finding:rod_fracture_suspected", "rejected", "amy", AT, "overlapping rods")
+    ev = fusion_evidence(_timeline(hardware=[rod], overrides=[no]))
+    assert rod.kind not in {f.kind for f in ev.findings}
+    yes = Override("finding:rod_fracture_suspected", "confirmed", "bob", AT + dt.timedelta(hours=1), "")
+    ev = fusion_evidence(_timeline(hardware=[rod], overrides=[no, yes]))
+    assert rod.kind in {f.kind for f in ev.findings}

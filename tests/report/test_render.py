@@ -401,3 +401,21 @@ def test_reader_verdict_on_a_finding_is_shown_beside_it(tmp_path: Path) -> None:
     assert "Reader: rejected — Dr Amy, 2026-07-16: endplate fracture on CT, not subsidence" in text
     deid = _text(render_clinician_html(d.deidentified()))
     assert "Reader: rejected — reader, 2000-" in deid and "Dr Amy" not in deid
+
+
+def test_a_finding_the_reader_rejected_is_not_told_to_the_patient_nor_holds_back_advice(tmp_path: Path) -> None:
+    import dataclasses
+    import datetime as dt
+
+    from fusionwatch.records import Override
+
+    d = make_patient(tmp_path, status=FusionStatus.ON_TRACK)
+    settled = "settled a little into the bone"  # the cage-subsidence sentence
+    assert any(settled in s for s in patient_text(d).xray_now) and d.care_advice.concern_reasons
+    no = Override("finding:cage_subsidence", "rejected", "amy", dt.datetime(2026, 7, 16, tzinfo=dt.UTC), "")
+    visits = list(d.visits)
+    visits[3] = dataclasses.replace(visits[3], finding_verdicts={"cage_subsidence": no})
+    d = dataclasses.replace(d, visits=tuple(visits))
+    assert not any(settled in s for s in patient_text(d).xray_now)
+    assert not any("subsidence" in r for r in d.care_advice.concern_reasons)
+    assert "Disc height L5-S1 fell 2.6 mm" in _text(render_clinician_html(d))  # the clinician still sees it

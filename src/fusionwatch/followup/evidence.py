@@ -10,12 +10,14 @@ automatic one) and *which* findings (the visit's findings and review flags). Pur
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from fusionwatch.followup.model import Timeline, VisitSummary
 from fusionwatch.records import Finding, FusionStatus, Override
 
-__all__ = ["FusionEvidence", "effective_status", "status_to_act_on", "latest_film_visit", "fusion_evidence"]
+__all__ = ["FusionEvidence", "effective_status", "status_to_act_on", "latest_film_visit", "fusion_evidence",
+           "rejected_finding_kinds"]
 
 
 def status_to_act_on(
@@ -122,4 +124,13 @@ def fusion_evidence(
             chosen = v
             break
     status, source = effective_status(chosen)
-    return FusionEvidence(chosen, status, source, tuple(chosen.findings) + tuple(chosen.review))
+    rejected = rejected_finding_kinds(chosen.overrides)
+    findings = tuple(f for f in (*chosen.findings, *chosen.review) if f.kind not in rejected)
+    return FusionEvidence(chosen, status, source, findings)
+
+
+def rejected_finding_kinds(overrides: Sequence[Override]) -> set[str]:
+    """Finding kinds whose newest reader verdict (``override --finding KIND=rejected``) is "rejected": the care
+    advice and the patient's text leave them out; the clinician report shows them with the verdict."""
+    newest = {o.target.partition(":")[2]: o.value for o in overrides if o.target.startswith("finding:")}
+    return {k for k, v in newest.items() if v == "rejected"}

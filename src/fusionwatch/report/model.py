@@ -24,7 +24,7 @@ from fusionwatch.care.proms import PromChange, PromRecord, compare_proms
 from fusionwatch.care.schedule import Schedule, build_schedule
 from fusionwatch.care.triage import TriageResult
 from fusionwatch.errors import InputError
-from fusionwatch.followup.evidence import status_to_act_on
+from fusionwatch.followup.evidence import rejected_finding_kinds, status_to_act_on
 from fusionwatch.followup.model import MeasurementDelta
 from fusionwatch.measurement import MeasureName
 from fusionwatch.records import Finding, FusionStatus, Override, Severity, Surgery
@@ -89,8 +89,15 @@ class VisitView:
         return status_to_act_on(self.reader_status, self.fusion_status)
 
     @property
+    def standing_findings(self) -> tuple[Finding, ...]:
+        """The findings less those a reader rejected (what the care advice and the patient's text follow)."""
+        rejected = rejected_finding_kinds(tuple(self.finding_verdicts.values()))
+        return tuple(f for f in self.findings if f.kind not in rejected)
+
+    @property
     def hardware_findings(self) -> tuple[Finding, ...]:
-        return tuple(f for f in self.findings if f.kind != "fusion_status")
+        """Standing findings other than the fusion status (a finding a reader rejected is not among them)."""
+        return tuple(f for f in self.standing_findings if f.kind != "fusion_status")
 
     @property
     def weeks(self) -> int | None:
@@ -168,7 +175,7 @@ class ReportData:
         if self.schedule is None:
             return None
         v = self.status_visit
-        return self.schedule.advice(v.effective_status, v.findings)
+        return self.schedule.advice(v.effective_status, v.standing_findings)
 
     @property
     def status_visit(self) -> VisitView:
