@@ -191,3 +191,11 @@ def test_an_unwritable_output_path_is_a_user_error(store_url: str, tmp_path: Pat
         assert r.exit_code == 2, r.output
         assert "error: cannot use" in r.output and "Traceback" not in r.output
         assert str(tmp_path) in r.output
+
+
+@pytest.mark.parametrize("url", ["sqlite:////no/such/dir/x.db", "nonsense://x", "postgresql://u:secret@127.0.0.1:1/x"])
+def test_a_database_that_cannot_be_opened_is_a_user_error(url: str) -> None:
+    r = CliRunner().invoke(app, ["care", "K-9", "--db", url], env={"COLUMNS": "250"})
+    assert r.exit_code == 2, r.output
+    assert "error: Cannot open the database" in r.output and "Traceback" not in r.output
+    assert "secret" not in r.output

@@ -51,9 +51,21 @@ DbOption = Annotated[
 
 def open_store(db: str | None) -> Store:
     """The store behind ``--db`` (imported lazily so commands without a database start fast)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, OperationalError
+
+    from fusionwatch.errors import InputError
     from fusionwatch.store import Store
 
-    return Store(db)
+    try:
+        return Store(db)
+    except (OperationalError, ArgumentError) as exc:  # a wrong --db: say which (password hidden) and why, no traceback
+        try:
+            shown = make_url(db).render_as_string(hide_password=True) if db else "the default database"
+        except ArgumentError:
+            shown = repr(db)
+        why = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise InputError(f"Cannot open the database {shown}: {why}. Check --db (or FUSIONWATCH_DB).") from None
 
 
 def optional_date(text: str | None, what: str) -> dt.date | None:
