@@ -229,3 +229,11 @@ def test_finding_override_names_a_finding_of_that_visit_and_a_verdict(tmp_path: 
     assert r.exit_code == 2 and "confirmed, rejected" in r.output
     r = _run(*base, "--finding", "cage_subsidence=Rejected")
     assert r.exit_code == 0 and "recorded finding:cage_subsidence = rejected" in r.output, r.output
+
+
+def test_ingest_of_a_folder_without_films_says_so(tmp_path: Path, db: str) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "readme.txt").write_text("no films here")
+    r = _run("ingest", str(empty), "--db", db)
+    assert r.exit_code == 2 and "error: no film files found in" in r.output and "empty" in r.output, r.output

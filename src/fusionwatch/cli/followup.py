@@ -112,6 +112,12 @@ def ingest(
             f"{len(report.needs_landmarks)} need landmarks; patients: {', '.join(report.patient_keys) or 'none'}",
             highlight=False,
         )
+    if not (report.failed or report.added or report.skipped):
+        names = ", ".join(str(p) for p in paths)
+        err_console.print(f"[bold red]error:[/] no film files found in {names} (expected DICOM, PNG, JPEG or TIFF "
+                          "files, a folder of them, a DICOMDIR or a simulated journey folder).", highlight=False,
+                          soft_wrap=True)
+        raise typer.Exit(EXIT_USER_ERROR)
     if report.failed and not report.added and not report.skipped:
         # nothing stored: a user mistake (unreadable or wrong files), reported as every other one is
         n = len(report.failed)
