@@ -84,3 +84,17 @@ def test_secondary_capture(film: pydicom.Dataset, tmp_path: Path) -> None:
     sr = build_measurement_sr(film, MEAS, patient_key="K1", surgery_date=SURGERY, deidentify=True)
     assert back.StudyInstanceUID == sr.StudyInstanceUID  # same pseudonymous study
     assert str(back.PatientName) == "K1^"
+
+
+def test_deidentified_objects_carry_no_real_date(film: pydicom.Dataset, tmp_path: Path) -> None:
+    """Content / instance-creation / capture / contribution dates stamped at export are shifted too (they were the
+    real export date beside a shifted study date)."""
+    rgb = np.zeros((40, 30, 3), np.uint8)
+    real = dt.date.today().strftime("%Y%m%d")
+    shifted = (dt.date(2000, 1, 1) + (dt.date.today() - SURGERY)).strftime("%Y%m%d")
+    for obj in (build_measurement_sr(film, MEAS, patient_key="K1", surgery_date=SURGERY, deidentify=True),
+                build_secondary_capture(film, rgb, patient_key="K1", surgery_date=SURGERY, deidentify=True)):
+        obj.save_as(tmp_path / "x.dcm")
+        text = str(pydicom.dcmread(tmp_path / "x.dcm"))
+        assert real not in text and "20260705" not in text
+        assert shifted in text and "20000704" in text  # creation date and study date, both shifted

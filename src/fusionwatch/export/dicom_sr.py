@@ -21,7 +21,7 @@ from pydicom.sr.coding import Code as PdCode
 from pydicom.uid import generate_uid
 
 from fusionwatch.export.codes import DICOM_CODES, Code, check_coding, finding_site, measure_code, ucum_unit
-from fusionwatch.export.deid import deidentify_dataset, pseudo_uid
+from fusionwatch.export.deid import deidentify_dataset, pseudo_uid, shift_date
 from fusionwatch.measurement import Measurement
 
 __all__ = ["MANUFACTURER", "build_measurement_sr", "build_secondary_capture", "write_measurement_sr"]
@@ -134,7 +134,7 @@ def build_measurement_sr(
     )
     series_uid = pseudo_uid(patient_key, f"sr-series|{source.StudyInstanceUID}")
     sop_uid = pseudo_uid(patient_key, f"sr|{source.SOPInstanceUID}|{len(items)}")
-    return hd.sr.Comprehensive3DSR(
+    sr = hd.sr.Comprehensive3DSR(
         evidence=[source],
         content=report,
         series_instance_uid=series_uid,
@@ -146,6 +146,36 @@ def build_measurement_sr(
         is_final=False,  # automatic measurements: preliminary until a reader verifies them
         is_verified=False,
     )
+    if deidentify:
+        _shift_dates_of_today(sr, surgery_date)  # type: ignore[arg-type]
+    return sr
+
+
+def _shift_dates_of_today(ds: Dataset, surgery_date: dt.date) -> None:
+    """Shift the dates highdicom stamps at creation (content, instance creation, secondary capture, contribution
+    date-times: today's real date) by the patient's offset, as every other date of a de-identified object is.
+
+    The source's own dates are already shifted (:func:`deidentify_dataset`), so only elements holding today's real
+    date are touched; times are kept (the de-identification rule)."""
+    today = dt.date.today()
+    real, shifted = today.strftime("%Y%m%d"), shift_date(today, surgery_date).strftime("%Y%m%d")
+
+    def visit(d: Dataset) -> None:
+        for elem in d:
+            if elem.VR == "SQ":
+                for item in elem.value:
+                    visit(item)
+            elif elem.VR in ("DA", "DT") and elem.value:
+                value = elem.value  # a str, or a pydicom DA/DT (a date/datetime) as highdicom sets them
+                if isinstance(value, dt.datetime):
+                    value = value.strftime("%Y%m%d%H%M%S.%f")
+                elif isinstance(value, dt.date):
+                    value = value.strftime("%Y%m%d")
+                value = str(value)
+                if value.startswith(real):
+                    elem.value = shifted + value[8:]
+
+    visit(ds)
 
 
 def write_measurement_sr(path: str | Path, *args, **kwargs) -> Path:  # noqa: ANN002, ANN003
@@ -196,6 +226,8 @@ def build_secondary_capture(
     )
     sc.SeriesDescription = "fusionwatch annotated film"
     sc.DerivationDescription = "Landmarks and measurements drawn by fusionwatch; not for primary diagnosis."
+    if deidentify:
+        _shift_dates_of_today(sc, surgery_date)  # type: ignore[arg-type]
     return sc
 
 
