@@ -193,3 +193,13 @@ def test_reader_finding_verdict_reaches_the_report(db: str) -> None:
     finally:
         store.close()
     assert data.visit.finding_verdicts["cage_subsidence"].value == "rejected"
+
+
+def test_report_visit_by_date_as_override_takes_it(db: str, tmp_path: Path) -> None:
+    """`report --visit 2026-04-14` picks the visit of that day (a date was refused as an unknown label)."""
+    when = SURGERY + dt.timedelta(days=92)
+    _run("report", "K-7", "--out", str(tmp_path / "r"), "--visit", when.isoformat(), "--no-pdf", "--today", TODAY,
+         "--db", db)
+    assert (tmp_path / "r" / "3-months-clinician.html").is_file()
+    r = CliRunner().invoke(app, ["report", "K-7", "--out", str(tmp_path / "r"), "--visit", "2026-02-30", "--db", db])
+    assert r.exit_code == 2 and "--visit: expected a date" in r.output

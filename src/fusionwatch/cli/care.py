@@ -226,7 +226,8 @@ def report(
     patient: Annotated[str, typer.Argument(help="The patient's pseudonymous key.")],
     out: Annotated[Path, typer.Option("--out", help="Output folder.")],
     visit: Annotated[
-        str | None, typer.Option("--visit", help="Visit number (1 = first) or label [default: latest with films].")
+        str | None,
+        typer.Option("--visit", help="Visit number (1 = first), label or date YYYY-MM-DD [default: latest with films]"),
     ] = None,
     deidentify: Annotated[
         bool, typer.Option("--deidentify", help="Remove names/ids, shift dates (surgery = 2000-01-01).")

@@ -26,6 +26,7 @@ from fusionwatch.care.schedule import build_schedule
 from fusionwatch.care.triage import Symptom, TriageResult, triage
 from fusionwatch.errors import FusionwatchError, InputError
 from fusionwatch.followup.evidence import latest_film_visit
+from fusionwatch.records import parse_date
 from fusionwatch.report.model import ReportData, report_data_from_timeline
 from fusionwatch.report.render import write_reports
 from fusionwatch.units import SpacingSource
@@ -78,15 +79,15 @@ def red_flags_for(reports: list[tuple[dt.date, tuple[str, ...]]], after: dt.date
     return triage(codes)
 
 
-def build_report_data(store: Any, key: str, *, visit: int | str | None = None, today: dt.date | None = None,
+def build_report_data(store: Any, key: str, *, visit: int | str | dt.date | None = None, today: dt.date | None = None,
                       protocol: Protocol | None = None, film_dir: Path | None = None) -> ReportData:
     """:class:`ReportData` for one visit of a stored patient.
 
     Parameters
     ----------
     visit : int | str | None
-        1-based visit number in date order (as ``fusionwatch followup`` lists them), or a visit label; default the
-        latest visit.
+        1-based visit number in date order (as ``fusionwatch followup`` lists them), a visit label or a visit date
+        (``YYYY-MM-DD``, also as a ``date``); default the latest visit.
     film_dir : Path, optional
         Where to draw the annotated films of the current and baseline visits (PNG); none are drawn when ``None``.
     """
@@ -94,9 +95,11 @@ def build_report_data(store: Any, key: str, *, visit: int | str | None = None, t
     timeline = store.load_timeline(key)
     if not timeline.visits:
         raise InputError(f"Patient {key!r} has no visits on record: nothing to report.")
-    index: int | str | None
+    index: int | str | dt.date | None
     if isinstance(visit, str) and visit.isdigit():
         visit = int(visit)
+    elif isinstance(visit, str) and len(visit) == 10 and visit[4] == "-" and visit[7] == "-" and visit[:4].isdigit():
+        visit = parse_date(visit, "--visit")  # a date, as `fusionwatch override` takes it
     if isinstance(visit, int):
         if not 1 <= visit <= len(timeline.visits):
             raise InputError(f"Visit {visit} does not exist: the patient has visits 1-{len(timeline.visits)}.")
