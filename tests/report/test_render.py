@@ -247,6 +247,7 @@ def test_motion_criterion_by_level(patient: ReportData) -> None:
     assert "1.1 mm ± 0.2" in l45
     assert "operated segment, fusion criterion: &lt; 3 deg and &lt; 3 mm" in l5s1
     assert "(fused)" not in page  # the segment is not called fused before the evidence says so
+    assert "Angular motion (± 1 SD)" in page and "Translation (± 1 SD)" in page  # not to be read as a 95 % interval
 
 
 def test_motion_uncalibrated_uses_percent_rule(uncalibrated_patient: ReportData) -> None:
