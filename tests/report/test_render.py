@@ -420,3 +420,12 @@ def test_a_finding_the_reader_rejected_is_not_told_to_the_patient_nor_holds_back
     assert not any(settled in s for s in patient_text(d).xray_now)
     assert not any("subsidence" in r for r in d.care_advice.concern_reasons)
     assert "Disc height L5-S1 fell 2.6 mm" in _text(render_clinician_html(d))  # the clinician still sees it
+
+
+def test_a_change_of_meyerding_grade_is_a_number_of_grades() -> None:
+    """Δ of a grade: +1 / -1 / 0, never a roman numeral (a fall of one grade was printed "I")."""
+    from fusionwatch.report.render import _fmt
+    from fusionwatch.units import Unit
+
+    assert [_fmt(v, Unit.GRADE, True) for v in (1.0, -1.0, 0.0)] == ["+1", "-1", "0"]
+    assert [_fmt(v, Unit.GRADE) for v in (0.0, 1.0, 2.0)] == ["0", "I", "II"]

@@ -67,6 +67,8 @@ def _fmt(value: float | None, unit: Unit, signed: bool = False) -> str:
     if value is None:
         return "—"
     if unit is Unit.GRADE:
+        if signed:  # a change of grade is a number of grades, not a grade ("+1", never "I")
+            return "0" if round(value) == 0 else f"{round(value):+d}"
         return "0" if value == 0 else "I II III IV V".split()[max(0, min(4, int(value) - 1))]
     digits = 2 if unit is Unit.RATIO else 1
     if abs(value) < 0.5 * 10**-digits:
