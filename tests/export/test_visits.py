@@ -40,3 +40,17 @@ def test_deidentified_rows_have_shifted_dates_and_no_identifiers(tmp_path: Path)
 def test_uncalibrated_translation_is_in_percent_only(tmp_path: Path) -> None:
     six = visit_rows(example_report_data(tmp_path, calibrated=False))[-1]
     assert six["L5_S1_translation_mm"] is None and six["L5_S1_translation_percent_endplate"] == 2.4
+
+
+def test_a_reader_verdict_is_beside_its_finding(tmp_path: Path) -> None:
+    import dataclasses
+    import datetime as dt
+
+    from fusionwatch.records import Override
+
+    data = example_report_data(tmp_path)
+    no = Override("finding:cage_subsidence", "rejected", "amy", dt.datetime(2026, 7, 16, tzinfo=dt.UTC), "")
+    visits = list(data.visits)
+    visits[3] = dataclasses.replace(visits[3], finding_verdicts={"cage_subsidence": no})
+    rows = visit_rows(dataclasses.replace(data, visits=tuple(visits)), deidentify=True)
+    assert rows[-1]["findings"] == "cage_subsidence (action, reader: rejected)"

@@ -29,7 +29,8 @@ VISIT_COLUMNS: tuple[str, ...] = (
         "translation_sd")),
     "odi_percent", "odi_sections_answered", "back_pain_0_10", "leg_pain_0_10",
 )
-"""``findings``: ``kind (severity)`` joined by ``; ``. ``*_translation_sd`` is in the unit of the translation given
+"""``findings``: ``kind (severity)``, or ``kind (severity, reader: rejected)`` when a reader gave a verdict, joined by
+``; ``. ``*_translation_sd`` is in the unit of the translation given
 (mm on calibrated films, else % of the endplate depth). ``odi_percent`` etc.: the questionnaire answered on the visit
 date."""
 
@@ -48,7 +49,7 @@ def visit_rows(data: ReportData, *, deidentify: bool = False) -> list[dict[str, 
             "fusion_status_automatic": v.fusion_status.value if v.fusion_status else None,
             "fusion_status_reader": getattr(v.reader_status, "value", None) if v.reader_status else None,
             "bridwell_grade_reader": getattr(v.bridwell_grade, "value", None) if v.bridwell_grade else None,
-            "findings": "; ".join(f"{f.kind} ({f.severity.value})" for f in v.findings),
+            "findings": "; ".join(_finding_text(f.kind, f.severity.value, v.finding_verdicts) for f in v.findings),
         })
         for m in v.motion:
             level = str(m.get("level", ""))
@@ -69,6 +70,11 @@ def visit_rows(data: ReportData, *, deidentify: bool = False) -> list[dict[str, 
             row["leg_pain_0_10"] = prom.leg_pain
         rows.append(row)
     return rows
+
+
+def _finding_text(kind: str, severity: str, verdicts: dict) -> str:  # type: ignore[type-arg]
+    verdict = verdicts.get(kind)
+    return f"{kind} ({severity}, reader: {verdict.value})" if verdict is not None else f"{kind} ({severity})"
 
 
 def write_visits(rows: list[dict[str, Any]], path: str | Path) -> Path:
