@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from fusionwatch.cli._app import app, console
-from fusionwatch.errors import LandmarkError
+from fusionwatch.errors import InputError, LandmarkError
 
 __all__ = ["motion"]
 
@@ -56,6 +56,9 @@ def motion(
     from fusionwatch.motion import classify_motion, register_motion, save_motion_overlay
     from fusionwatch.radiograph import View
 
+    if flexion.is_file() and extension.is_file() and flexion.resolve() == extension.resolve():
+        raise InputError(f"The flexion and extension films are the same file ({flexion}): give the two films of the "
+                         "pair (motion between a film and itself is zero by construction).")
     flex = read_radiograph(flexion, pixel_spacing_mm=pixel_spacing, view=View.FLEXION)
     ext = read_radiograph(extension, pixel_spacing_mm=pixel_spacing, view=View.EXTENSION)
     lm_f = _landmarks_for(flexion, landmarks_flexion, flex)
