@@ -278,3 +278,71 @@ def test_ap_flanks_darker_than_the_centre_and_drawn_per_patient(monkeypatch: pyt
     assert render.patient_flank(3) == shares[3]
     assert all(render.AP_FLANK[0] <= f <= render.AP_FLANK[1] for f in shares)
     assert np.ptp(shares) > 0.5 * (render.AP_FLANK[1] - render.AP_FLANK[0])
+
+
+class _FixedK:
+    """A stand-in generator whose ``uniform`` returns one chosen look-up-table bend."""
+
+    def __init__(self, k: float) -> None:
+        self.k = k
+
+    def uniform(self, lo: float, hi: float) -> float:
+        return self.k
+
+
+def test_lut_bend_is_monotone_fixes_the_central_range_and_leaves_the_border_alone() -> None:
+    """Version 22: the per-film look-up-table bend keeps the order of the grey levels, maps the central region's 1st
+    and 99th percentiles onto themselves, lifts the mid-tones for k > 0 (lowers them for k < 0) by k u (1 - u) of
+    that range, leaves levels outside the range and pixels outside the field unchanged."""
+    rng = np.random.default_rng(5)
+    img = np.clip(rng.normal(2600, 500, (200, 160)), 0, 4095).astype(np.uint16)
+    img[:10] = 3800  # the collimation border (outside the field below)
+    field = (slice(10, 200), slice(0, 160))
+    roi = img[field][int(0.15 * 190) : int(0.85 * 190) : 3, int(0.25 * 160) : int(0.75 * 160) : 3]
+    lo, hi = np.percentile(roi, render.AP_LUT_PERCENTILES)
+    for k in (-0.6, 0.8):
+        out = img.copy()
+        render._lut_bend(out, field, _FixedK(k))
+        assert np.array_equal(out[:10], img[:10])
+        a, b = img[field].ravel().astype(np.int64), out[field].ravel().astype(np.int64)
+        order = np.argsort(a, kind="stable")
+        assert np.all(np.diff(b[order]) >= 0)  # monotone
+        outside = (a <= lo) | (a >= hi)
+        assert np.array_equal(a[outside], b[outside])
+        mid = np.abs(a - 0.5 * (lo + hi)) < 5
+        expect = a[mid] + k * (hi - lo) * 0.25
+        assert np.all(np.abs(b[mid] - expect) < 0.02 * (hi - lo))
+        assert (b[mid].mean() > a[mid].mean()) == (k > 0)
+
+
+def test_lut_bend_only_on_ap_films_without_metal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Version 22: the bend is drawn and applied on AP films without segmented metal only (lateral films and films
+    with implants keep the version-21 table), and from its own stream: switched off, the film is version 21's."""
+    from fusionwatch.sim import Hardware, simulate_film
+
+    calls: list[float] = []
+    real = render._lut_bend
+
+    def spy(out: np.ndarray, field: tuple[slice, slice], rng: np.random.Generator) -> None:
+        calls.append(1.0)
+        real(out, field, rng)
+
+    monkeypatch.setattr(render, "_lut_bend", spy)
+    small = dict(width=240, height=300)
+    plain = simulate_film(SpineParams(), FilmSpec(view=View.AP, **small), anatomy_seed=2, noise_seed=3)
+    assert len(calls) == 1
+    simulate_film(SpineParams(), FilmSpec(view=View.LATERAL, **small), anatomy_seed=2, noise_seed=3)
+    simulate_film(
+        SpineParams(),
+        FilmSpec(view=View.AP, **small),
+        hardware=Hardware(),
+        healing=Healing(),
+        anatomy_seed=2,
+        noise_seed=3,
+    )
+    assert len(calls) == 1
+    monkeypatch.setattr(render, "AP_LUT_BEND", (0.0, 0.0))
+    off = simulate_film(SpineParams(), FilmSpec(view=View.AP, **small), anatomy_seed=2, noise_seed=3)
+    assert len(calls) == 1
+    assert not np.array_equal(plain.pixels, off.pixels)
+    assert plain.truth == off.truth

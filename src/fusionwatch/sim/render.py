@@ -1552,7 +1552,48 @@ def expose(
         out[rows] = _tone(
             q[rows], lo, den, exp, ap_gamma, metal[rows], None if mp is None else mp[rows], inside[rows], noise[rows]
         )
+    if cam.view == "ap" and not metal.any() and AP_LUT_BEND != (0.0, 0.0):
+        # version 22: the console's look-up table shape varies per film (own stream, drawn after every other draw)
+        _lut_bend(out, (slice(r0, H - r1), slice(c0, W - c1)), np.random.default_rng([int(rng.integers(2**31)), 2201]))
     return out
+
+
+AP_LUT_BEND = (-0.8, 0.8)
+AP_LUT_ROI = (0.25, 0.15)
+AP_LUT_PERCENTILES = (1.0, 75.0)
+"""Version 22, AP films without metal: a per-film bend ``k`` (drawn from ``AP_LUT_BEND``) of the console's look-up
+table, applied to the finished grey levels inside the collimated field: ``u -> u + k u (1 - u)`` on ``u`` = the grey
+level relative to the ``AP_LUT_PERCENTILES`` (1st and 75th) percentiles of the film's central region (``AP_LUT_ROI``:
+the middle 50 % of the field's width and 70 % of its height, where consoles read the anatomy's histogram); identity
+outside that range, so the brightest quarter of the anatomy (the vertebral bodies, the pelvis) keeps its grey
+levels. Monotone for ``|k| <= 1`` (slope >= 0.2 here). ``k > 0`` lifts the soft tissue toward the bone (a washed-out
+film), ``k < 0`` darkens it (a dark, contrasty one): real processed AP films vary much more in overall brightness
+(realism sheet crop-mean spread 0.079; 0.047 in version 21). A power law (the version-21 trial "A") barely acts
+there: the anatomy lies near the top of the grey scale, where any power is nearly linear. Bending the whole range
+(1st-99th percentile) widened the spread more, but lifting the bright tones (``k`` >= 0.2) shifted a detector-check
+film (sim seed 900006) by a level; with the 75th percentile no film of ``sim:30:ap:900000`` comes within 0.1 of a
+shift even at ``k = +-0.8`` (docs/simulator.md "Version 22"). Films with segmented metal keep the version-21 table
+(the implant checks compare a patient's films; see ``AP_EQUALISE_FACTOR``)."""
+
+
+def _lut_bend(out: np.ndarray, field: tuple[slice, slice], rng: np.random.Generator) -> None:
+    """Apply the version-22 look-up-table bend (``AP_LUT_BEND``, one draw from ``rng``) to the uint16 12-bit
+    image ``out`` inside ``field``, in place."""
+    k = float(rng.uniform(*AP_LUT_BEND))
+    img = out[field]
+    h, w = img.shape
+    cx, cy = AP_LUT_ROI
+    roi = img[
+        int(cy * h) : max(int(cy * h) + 1, int((1 - cy) * h)) : 3,
+        int(cx * w) : max(int(cx * w) + 1, int((1 - cx) * w)) : 3,
+    ]
+    lo, hi = (float(x) for x in np.percentile(roi, AP_LUT_PERCENTILES))
+    if hi - lo < 1.0:
+        return
+    g = np.arange(4096, dtype=np.float64)
+    u = np.clip((g - lo) / (hi - lo), 0.0, 1.0)
+    lut = np.clip(np.rint(g + k * (hi - lo) * u * (1.0 - u)), 0, 4095).astype(np.uint16)
+    out[field] = lut[np.minimum(img, 4095)]
 
 
 _TONE_ROWS = 64
