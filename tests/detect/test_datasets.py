@@ -120,6 +120,13 @@ class TestSpineWeb:
         raw = read_spineweb_samples(tmp_path, max_side=None, order_levels=False)[0]
         assert raw.truth["extra_points"]["T1.superior.right"] == pytest.approx((70.0, 10 + 22 * 16))
         assert raw.points["L5.inferior.left"] == pytest.approx((30.0, 25 + 22 * 15))
+        # the same two readings through the data specs `fusionwatch train/evaluate --data` take
+        from fusionwatch.detect.datasets import load_data
+
+        spec_raw = load_data(f"spineweb-as-released:{tmp_path}", max_side=None)[0]
+        assert spec_raw.points["L5.inferior.left"] == pytest.approx((30.0, 25 + 22 * 15))
+        spec_ordered = load_data(f"spineweb:{tmp_path}", max_side=None)[0]
+        assert spec_ordered.points["L5.inferior.left"] == pytest.approx((30.0, 25 + 22 * 16))
 
     def test_order_quads_top_to_bottom_is_stable(self) -> None:
         """Quadrilaterals are sorted by the height of their centres; equal heights keep the file's order."""

@@ -44,7 +44,8 @@ def train(
     data: Annotated[
         list[str],
         typer.Option(
-            "--data", help="KIND:ARG, repeatable: spineweb:DIR sim:N buu:DIR mendeley:DIR coco:FILE fusionwatch:DIR."
+            "--data", help="KIND:ARG, repeatable: spineweb:DIR spineweb-as-released:DIR sim:N buu:DIR mendeley:DIR "
+            "coco:FILE fusionwatch:DIR."
         ),
     ],
     out: Annotated[Path, typer.Option("--out", help="Folder for the checkpoint and the exported ONNX model.")],
