@@ -237,3 +237,21 @@ def test_ingest_of_a_folder_without_films_says_so(tmp_path: Path, db: str) -> No
     (empty / "readme.txt").write_text("no films here")
     r = _run("ingest", str(empty), "--db", db)
     assert r.exit_code == 2 and "error: no film files found in" in r.output and "empty" in r.output, r.output
+
+
+def test_followup_status_line_uses_the_report_label() -> None:
+    """`fusionwatch followup` prints the clinician report's label beside the status: a fused status on motion
+    alone says that bridging bone was not assessed; with a reader's bridging fraction, the full label."""
+    from fusionwatch.cli.followup import _status_text
+    from fusionwatch.followup import BoneEvidence, SegmentMotion, VisitInput, build_timeline
+    from fusionwatch.records import Surgery
+
+    def last(bone: BoneEvidence) -> object:
+        v = VisitInput("12-months", SURGERY + dt.timedelta(days=365), 365, films=("f",), lateral_film="f",
+                       motion=(SegmentMotion("L5-S1", 0.8, 0.3, 0.4, None, 0.3),), bone=bone)
+        return build_timeline("K", Surgery(date=SURGERY), [v]).visits[-1]
+
+    text = _status_text(last(BoneEvidence()))
+    assert "fused_criteria_met" in text and "bridging bone not assessed (reader to grade" in text
+    text = _status_text(last(BoneEvidence(bridging_fraction=0.9, source="reader:amy")))
+    assert "Radiographic fusion criteria met (confirm clinically)" in text and "on motion" not in text

@@ -66,3 +66,27 @@ def test_uncalibrated_px_not_exported(tmp_path: Path) -> None:
     data = example_report_data(tmp_path, calibrated=False)
     obs = _obs(build_fhir_bundle(data))
     assert not [o for o in obs if o.get("valueQuantity", {}).get("code") in ("mm", "px")]
+
+
+def test_fused_status_text_is_the_report_label(tmp_path: Path) -> None:
+    """The fusion-status Observation shows the clinician report's label: on motion alone it says bridging bone was
+    not assessed; the status code and the bridging call are in the first note."""
+    import dataclasses
+
+    from fusionwatch.records import FusionStatus
+
+    d = example_report_data(tmp_path, status=FusionStatus.FUSED_CRITERIA_MET)
+    visits = list(d.visits)
+    visits[-1] = dataclasses.replace(visits[-1], reader_status=None)
+
+    def status_obs(v) -> dict:  # noqa: ANN001 - VisitView
+        data = dataclasses.replace(d, visits=(*visits[:-1], v))
+        bundle = build_fhir_bundle(data)
+        parse_bundle(json.dumps(bundle))
+        return [o for o in _obs(bundle) if o["code"]["coding"][0]["code"] == "fusion_status"][-1]
+
+    o = status_obs(visits[-1])
+    assert "Fusion criteria met on motion; bridging bone not assessed" in o["valueCodeableConcept"]["text"]
+    assert o["note"][0]["text"] == "fusionwatch status: fused_criteria_met; bridging bone: not_assessed"
+    o = status_obs(dataclasses.replace(visits[-1], bridging_call="bridged"))
+    assert o["valueCodeableConcept"]["text"] == "Radiographic fusion criteria met (confirm clinically)"

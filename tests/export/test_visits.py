@@ -54,3 +54,21 @@ def test_a_reader_verdict_is_beside_its_finding(tmp_path: Path) -> None:
     visits[3] = dataclasses.replace(visits[3], finding_verdicts={"cage_subsidence": no})
     rows = visit_rows(dataclasses.replace(data, visits=tuple(visits)), deidentify=True)
     assert rows[-1]["findings"] == "cage_subsidence (action, reader: rejected)"
+
+
+def test_fused_status_label_says_what_was_assessed(tmp_path: Path) -> None:
+    """The research table carries the report's label and the bridging call beside the automatic status."""
+    import dataclasses
+
+    from fusionwatch.records import FusionStatus
+
+    data = example_report_data(tmp_path, status=FusionStatus.FUSED_CRITERIA_MET)
+    visits = list(data.visits)
+    visits[3] = dataclasses.replace(visits[3], reader_status=None)
+    rows = visit_rows(dataclasses.replace(data, visits=tuple(visits)), deidentify=True)
+    assert rows[-1]["fusion_status_automatic"] == "fused_criteria_met" and rows[-1]["bridging_call"] == "not_assessed"
+    assert "bridging bone not assessed" in rows[-1]["fusion_status_automatic_label"]
+    visits[3] = dataclasses.replace(visits[3], bridging_call="bridged")
+    rows = visit_rows(dataclasses.replace(data, visits=tuple(visits)))
+    assert rows[-1]["fusion_status_automatic_label"] == "Radiographic fusion criteria met (confirm clinically)"
+    assert rows[0]["fusion_status_automatic_label"] is None  # pre-op: no status

@@ -299,3 +299,29 @@ def test_fused_reasons_never_claim_what_was_not_assessed() -> None:
     read = fusion_status(365, motion=[still()], bone=BoneEvidence(lucency=False, bridging_fraction=0.8), settings=S)
     text = " ".join(read.reasons)
     assert "no lucency or hardware sign" in text and "not assessed" not in text and "80%" in text
+
+
+@pytest.mark.parametrize(
+    "fraction, call",
+    [(None, "not_assessed"), (0.3, "not_bridged"), (S.bridging_fraction_min, "bridged"), (0.8, "bridged")],
+)
+def test_fused_status_says_what_bridging_bone_it_rests_on(fraction: float | None, call: str) -> None:
+    """The modified Lee criteria ask for bridging bone too: the evidence says whether a reader judged it (the
+    reports word the status by it), and without bridged bone the result says what would complete the criteria."""
+    r = fusion_status(365, motion=[still()], bone=BoneEvidence(bridging_fraction=fraction), settings=S)
+    assert r.status is FS.FUSED_CRITERIA_MET
+    assert r.evidence["bridging_call"] == call
+    if call == "bridged":
+        assert r.decide_with is None
+    else:
+        assert "CT" in r.decide_with
+    if call == "not_assessed":
+        assert "Bridwell" in r.decide_with
+    if call == "not_bridged":
+        assert "30% of the disc space, below the 50%" in " ".join(r.reasons)
+
+
+def test_every_status_carries_the_bridging_call() -> None:
+    for day, motion in ((30, []), (365, []), (365, [still(8.0)]), (100, [still()])):
+        r = fusion_status(day, motion=motion, settings=S)
+        assert r.evidence["bridging_call"] == "not_assessed", (day, r.status)

@@ -28,3 +28,60 @@ def test_threshold_text_follows_the_settings() -> None:
     assert "> 2 mm" in threshold_text(M.DISC_HEIGHT_MEAN_L5_S1)
     assert "> 3.5 mm" in threshold_text(M.DISC_HEIGHT_MEAN_L5_S1, {"subsidence_mm": 3.5})
     assert "> 2 mm" in threshold_text(M.DISC_HEIGHT_MEAN_L5_S1, {"subsidence_mm": "bad"})
+
+
+FULL = "Radiographic fusion criteria met (confirm clinically)"
+
+
+@pytest.mark.parametrize(
+    "bridging, bridwell, reader, full",
+    [
+        ("not_assessed", None, None, False),
+        ("not_bridged", None, None, False),
+        ("not_assessed", "II", None, False),
+        ("not_assessed", None, "pseudarthrosis_suspected", False),
+        ("bridged", None, None, True),
+        ("not_assessed", "I", None, True),
+        ("not_assessed", "i", None, True),
+        ("not_assessed", None, "fused_criteria_met", True),
+    ],
+)
+def test_fused_label_says_what_was_assessed(bridging: str, bridwell: str | None, reader: str | None,
+                                             full: bool) -> None:
+    """The full 'criteria met' label only when bridging bone was judged (a bridged fraction, Bridwell I) or a reader
+    called it fused; otherwise the label says the criteria are met on motion and what is missing."""
+    from fusionwatch.records import FusionStatus
+    from fusionwatch.report.labels import status_label
+
+    text = status_label(FusionStatus.FUSED_CRITERIA_MET, bridging=bridging, bridwell_grade=bridwell,
+                        reader_status=reader)
+    assert (text == FULL) is full, text
+    if not full:
+        assert text.startswith("Fusion criteria met on motion; bridging bone") and "confirm clinically" in text
+    if not full and bridging == "not_assessed" and bridwell is None:
+        assert "not assessed (reader to grade" in text
+    if bridwell == "II":
+        assert "Bridwell II" in text
+
+
+def test_other_statuses_keep_their_label() -> None:
+    from fusionwatch.records import FusionStatus
+    from fusionwatch.report.labels import STATUS_LABELS, status_label
+
+    for s in FusionStatus:
+        if s is not FusionStatus.FUSED_CRITERIA_MET:
+            assert status_label(s) == STATUS_LABELS[s]
+    assert status_label(None) == "not assessed"
+
+
+def test_bridging_call_from_older_evidence() -> None:
+    """Evidence written before the ``bridging_call`` key is read the cautious way."""
+    from fusionwatch.report.labels import bridging_from_evidence
+
+    assert bridging_from_evidence({}) == "not_assessed"
+    assert bridging_from_evidence(None) == "not_assessed"
+    assert bridging_from_evidence({"bridging_fraction": None}) == "not_assessed"
+    assert bridging_from_evidence({"bridging_fraction": 0.2}) == "not_bridged"
+    assert bridging_from_evidence({"bridging_fraction": 0.8, "bridging_threshold": 0.5}) == "bridged"
+    assert bridging_from_evidence({"bridging_call": "bridged"}) == "bridged"
+    assert bridging_from_evidence({"bridging_call": "junk", "bridging_fraction": None}) == "not_assessed"

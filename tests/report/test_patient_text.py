@@ -191,3 +191,58 @@ def test_pain_said_once_when_both_changed_alike(back, leg, expected) -> None:
     from fusionwatch.report.patient_text import _pain_sentences
 
     assert _pain_sentences(back, leg) == expected
+
+
+def _override(target: str, value: str) -> Override:
+    return Override(target, value, "Dr Reader", dt.datetime(2027, 1, 12, tzinfo=dt.UTC))
+
+
+def test_fused_on_motion_alone_does_not_say_the_bones_look_joined(still_at_12_months) -> None:  # noqa: ANN001
+    """No reader graded bridging bone: the patient is told what the bending films showed, not that the bones look
+    joined, and the surgeon still has the last word; the care advice is unchanged."""
+    from fusionwatch.report.patient_text import FUSED_ON_MOTION_PLAIN
+
+    _, d = still_at_12_months()
+    assert d.visit.bridging_call == "not_assessed" and d.visit.fused_on_motion_only
+    t = patient_text(d)
+    text = t.all_text()
+    assert "look joined" not in text and "meet the signs of a solid fusion" not in text
+    assert FUSED_ON_MOTION_PLAIN in t.xray_now
+    assert "no longer move" in text and "Your surgeon will look at the X-rays to confirm this." in text
+    assert " ".join(t.xray_now).count("Your surgeon will") == 1
+    assert text.endswith(CARE_TEAM_SENTENCE)
+    assert "Most people can go back to their normal activities now." in t.do_now  # advice as before
+    assert "look joined" not in render_patient_html(d)
+    assert "look joined" not in patient_text(d.deidentified()).all_text()
+
+
+@pytest.mark.parametrize(
+    "bone, overrides",
+    [
+        ("bridged", ()),
+        (None, (("grade:bridwell", "I"),)),
+        (None, (("fusion_status", "fused_criteria_met"),)),
+    ],
+    ids=["reader-bridging-0.8", "bridwell-I", "reader-status-fused"],
+)
+def test_fused_with_judged_bridging_keeps_the_full_wording(still_at_12_months, bone, overrides) -> None:  # noqa: ANN001
+    from fusionwatch.followup import BoneEvidence
+
+    b = BoneEvidence(bridging_fraction=0.8, source="reader:amy") if bone else None
+    _, d = still_at_12_months(b, [_override(*o) for o in overrides])
+    assert not d.visit.fused_on_motion_only
+    text = patient_text(d).all_text()
+    assert "meet the signs of a solid fusion, which means the bones look joined" in text
+    assert "no longer move" not in text
+    assert "look joined" in patient_text(d.deidentified()).all_text()  # the call survives de-identification
+
+
+def test_reader_grade_short_of_bridging_is_worded_on_motion(still_at_12_months) -> None:  # noqa: ANN001
+    """A reader's bridging fraction below the setting or Bridwell II: not the 'look joined' wording either."""
+    from fusionwatch.followup import BoneEvidence
+
+    for bone, over in ((BoneEvidence(bridging_fraction=0.2, source="reader:amy"), ()),
+                       (None, (_override("grade:bridwell", "II"),))):
+        _, d = still_at_12_months(bone, over)
+        assert d.visit.fused_on_motion_only
+        assert "look joined" not in patient_text(d).all_text()

@@ -44,7 +44,7 @@ class TestClinician:
     def test_red_flag_shown_even_when_films_look_fused(self, tmp_path: Path) -> None:
         d = make_patient(tmp_path, status=FusionStatus.FUSED_CRITERIA_MET, red_flags=("urinary_retention",))
         body = _body(render_clinician_html(d))
-        assert body.index("urinary retention") < body.index("Radiographic fusion criteria met")
+        assert body.index("urinary retention") < body.index("usion criteria met")  # either wording
 
     def test_no_red_flags_says_so_first(self, tmp_path: Path) -> None:
         d = make_patient(tmp_path, red_flags=())
@@ -111,7 +111,7 @@ class TestPatient:
     def test_reader_status_used_and_never_overclaims(self, tmp_path: Path) -> None:
         d = make_patient(tmp_path, status=FusionStatus.FUSED_CRITERIA_MET)
         d = ReportData(**{**d.__dict__, "visits": d.visits[:3] + (
-            d.visits[3].__class__(**{**d.visits[3].__dict__, "reader_status": None}),)})
+            d.visits[3].__class__(**{**d.visits[3].__dict__, "reader_status": None, "bridging_call": "bridged"}),)})
         t = patient_text(d).all_text()
         assert "meet the signs of a solid fusion" in t and "surgeon will confirm" in t
         assert not re.search(r"\b(is|are|has) fused\b", t)
@@ -429,3 +429,18 @@ def test_a_change_of_meyerding_grade_is_a_number_of_grades() -> None:
 
     assert [_fmt(v, Unit.GRADE, True) for v in (1.0, -1.0, 0.0)] == ["+1", "-1", "0"]
     assert [_fmt(v, Unit.GRADE) for v in (0.0, 1.0, 2.0)] == ["0", "I", "II"]
+
+
+def test_clinician_label_of_a_fused_status_says_what_was_assessed(still_at_12_months) -> None:  # noqa: ANN001
+    """Motion below the thresholds and no reader's bridging grade: the label says the criteria are met on motion
+    and bridging bone was not assessed; with a reader's bridging fraction, the full label."""
+    from fusionwatch.followup import BoneEvidence
+
+    _, d = still_at_12_months()
+    page = render_clinician_html(d)
+    assert "Fusion criteria met on motion; bridging bone not assessed (reader to grade; confirm clinically)" in page
+    assert "Radiographic fusion criteria met" not in page
+    assert "bridging bone not assessed" in render_clinician_html(d.deidentified())
+    _, graded = still_at_12_months(BoneEvidence(bridging_fraction=0.8, source="reader:amy"))
+    page = render_clinician_html(graded)
+    assert "Radiographic fusion criteria met (confirm clinically)" in page and "criteria met on motion" not in page

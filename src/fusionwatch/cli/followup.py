@@ -248,7 +248,10 @@ def _status_text(v) -> str:  # type: ignore[no-untyped-def]
     """What the visit's status line says: the automatic status, or why there is none (a contact without films is
     said to be one, not shown as a missing value)."""
     if v.status.status is not None:
-        return f"fusion status [bold]{v.status.status.value}[/]"
+        from fusionwatch.report.labels import visit_status_label
+
+        # the same label as the clinician report and the exports (a fused status on motion alone says so)
+        return f"fusion status [bold]{v.status.status.value}[/] ({visit_status_label(v)})"
     if not v.films:
         return "contact (no films): no fusion status"
     if v.days_since_surgery is None:

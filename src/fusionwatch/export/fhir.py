@@ -31,7 +31,7 @@ from fusionwatch.export.codes import (
     ucum_unit,
 )
 from fusionwatch.export.deid import pseudo_id
-from fusionwatch.report.labels import label
+from fusionwatch.report.labels import label, visit_status_label
 from fusionwatch.report.model import ReportData
 
 __all__ = ["build_fhir_bundle", "write_fhir_bundle", "parse_bundle"]
@@ -113,8 +113,9 @@ def build_fhir_bundle(data: ReportData, *, deidentify: bool = False) -> dict[str
                 {"coding": [_coding(FW_SYSTEM, "fusion_status", "Radiographic fusion status (automatic)")],
                  "text": "Radiographic fusion status (automatic)"},
                 subject, v.date,
-                valueCodeableConcept={"text": v.fusion_status.value},
-                note=[{"text": r} for r in v.status_reasons] or None,
+                valueCodeableConcept={"text": visit_status_label(v)},
+                note=[{"text": f"fusionwatch status: {v.fusion_status.value}; bridging bone: {v.bridging_call}"},
+                      *({"text": r} for r in v.status_reasons)],
             ))
     for p in data.proms:
         o = p.odi

@@ -15,6 +15,7 @@ import csv
 from pathlib import Path
 from typing import Any
 
+from fusionwatch.report.labels import visit_status_label
 from fusionwatch.report.model import ReportData
 
 __all__ = ["VISIT_COLUMNS", "visit_rows", "write_visits"]
@@ -23,16 +24,20 @@ _LEVELS = ("L4-L5", "L5-S1")
 
 VISIT_COLUMNS: tuple[str, ...] = (
     "patient", "visit", "days_since_surgery", "visit_date", "has_films", "is_baseline",
-    "fusion_status_automatic", "fusion_status_reader", "bridwell_grade_reader", "findings",
+    "fusion_status_automatic", "fusion_status_automatic_label", "bridging_call", "fusion_status_reader",
+    "bridwell_grade_reader", "findings",
     *(f"{lv.replace('-', '_')}_{c}" for lv in _LEVELS for c in (
         "motion_angle_deg", "motion_angle_sd_deg", "translation_mm", "translation_percent_endplate",
         "translation_sd")),
     "odi_percent", "odi_sections_answered", "back_pain_0_10", "leg_pain_0_10",
 )
-"""``findings``: ``kind (severity)``, or ``kind (severity, reader: rejected)`` when a reader gave a verdict, joined by
-``; ``. ``*_translation_sd`` is in the unit of the translation given
-(mm on calibrated films, else % of the endplate depth). ``odi_percent`` etc.: the questionnaire answered on the visit
-date."""
+"""``fusion_status_automatic_label``: the clinician report's label of the automatic status
+(:func:`fusionwatch.report.labels.visit_status_label`: a ``fused_criteria_met`` without judged bridging bone reads
+"Fusion criteria met on motion; bridging bone not assessed ..."); ``bridging_call``: ``bridged``, ``not_bridged`` or
+``not_assessed`` (what bridging bone at the fused disc space was judged to be). ``findings``: ``kind (severity)``,
+or ``kind (severity, reader: rejected)`` when a reader gave a verdict, joined by ``; ``. ``*_translation_sd`` is in
+the unit of the translation given (mm on calibrated films, else % of the endplate depth). ``odi_percent`` etc.: the
+questionnaire answered on the visit date."""
 
 
 def visit_rows(data: ReportData, *, deidentify: bool = False) -> list[dict[str, Any]]:
@@ -47,6 +52,8 @@ def visit_rows(data: ReportData, *, deidentify: bool = False) -> list[dict[str, 
             "patient": data.patient_key, "visit": v.label, "days_since_surgery": v.days_since_surgery,
             "visit_date": v.date.isoformat(), "has_films": v.film_id is not None, "is_baseline": v.is_baseline,
             "fusion_status_automatic": v.fusion_status.value if v.fusion_status else None,
+            "fusion_status_automatic_label": visit_status_label(v) if v.fusion_status else None,
+            "bridging_call": v.bridging_call if v.fusion_status else None,
             "fusion_status_reader": getattr(v.reader_status, "value", None) if v.reader_status else None,
             "bridwell_grade_reader": getattr(v.bridwell_grade, "value", None) if v.bridwell_grade else None,
             "findings": "; ".join(_finding_text(f.kind, f.severity.value, v.finding_verdicts) for f in v.findings),

@@ -23,6 +23,11 @@ __all__ = [
     "is_moving",
     "judge_motion",
     "MotionVerdict",
+    "BRIDGING_KEY",
+    "BRIDGED",
+    "NOT_BRIDGED",
+    "BRIDGING_NOT_ASSESSED",
+    "bridging_call",
 ]
 
 NON_UNION_SIGN_KINDS: tuple[str, ...] = (
@@ -45,6 +50,24 @@ CT = "thin-cut CT (bridging bone across the disc space)"
 FLEX_EXT = "flexion-extension films (motion at L5-S1 below {a:g} deg and {t:g} mm)"
 ON_PAIR = "between this visit's flexion and extension films"
 """Which films a motion value comes from (the film ids are in the evidence: ``evidence["motion"]["films"]``)."""
+
+
+BRIDGING_KEY = "bridging_call"
+"""Evidence key (``StatusResult.evidence``): what bridging bone at the fused disc space was judged to be, one of
+:data:`BRIDGED` (a fraction at or above ``bridging_fraction_min``), :data:`NOT_BRIDGED` (a fraction below it) or
+:data:`BRIDGING_NOT_ASSESSED` (no fraction given). A ``fused_criteria_met`` status without :data:`BRIDGED` rests on
+motion (and no hardware sign) alone: the reports say so (:func:`fusionwatch.report.labels.status_label`)."""
+BRIDGED = "bridged"
+NOT_BRIDGED = "not_bridged"
+BRIDGING_NOT_ASSESSED = "not_assessed"
+
+
+def bridging_call(fraction: float | None, minimum: float) -> str:
+    """:data:`BRIDGED` when ``fraction >= minimum``, :data:`NOT_BRIDGED` below it, :data:`BRIDGING_NOT_ASSESSED`
+    when ``fraction`` is ``None`` (fractions of the disc space, 0-1)."""
+    if fraction is None:
+        return BRIDGING_NOT_ASSESSED
+    return BRIDGED if fraction >= minimum else NOT_BRIDGED
 
 
 def _is_sign(f: Finding) -> bool:
@@ -175,7 +198,9 @@ def fusion_status(
            d >= ``pseudarthrosis_days``, ``delayed_union_suspected`` when d >= ``union_expected_days``, else
            ``on_track`` (motion is expected early).
         2. flexion-extension present, no motion: ``fused_criteria_met`` when d >= ``fusion_min_days`` and no lucency
-           and no non-union sign; with a sign or lucency, as rule 3; earlier, ``on_track``.
+           and no non-union sign; with a sign or lucency, as rule 3; earlier, ``on_track``. Without bridging bone
+           judged at or above ``bridging_fraction_min`` the status rests on motion alone: ``evidence["bridging_call"]``
+           says so (:data:`BRIDGING_KEY`) and ``decide_with`` asks for a reader's grade or CT.
         3. static films with a non-union sign or lucency: ``pseudarthrosis_suspected`` /
            ``delayed_union_suspected`` by the same times, earlier ``on_track`` with the sign named.
         4. static films, no sign: ``on_track`` before ``pseudarthrosis_days``, then ``insufficient_evidence``:
@@ -206,6 +231,8 @@ def fusion_status(
     bridging = bone.bridging_fraction is not None and bone.bridging_fraction >= settings.bridging_fraction_min
     if bridging:
         ev["bridging_threshold"] = settings.bridging_fraction_min
+    # what the fusion criteria's bridging-bone part rests on (the reports word a fused status by it)
+    ev[BRIDGING_KEY] = bridging_call(bone.bridging_fraction, settings.bridging_fraction_min)
 
     z = settings.motion_confidence_z
     repeat = f"Repeat {flex_ext} or {CT} would decide."
@@ -261,13 +288,21 @@ def fusion_status(
                 ]
                 if bone.lucency is None:
                     reasons.append("Lucency at the cage-endplate interface was not assessed by a reader.")
+                decide: str | None = None
                 if bridging:
                     reasons.append(f"Bridging bone across {bone.bridging_fraction:.0%} of the disc space.")
                 elif bone.bridging_fraction is None:
                     reasons.append("Bridging bone was not assessed by a reader (the fusion criteria ask for it).")
+                    decide = f"A reader's grade of bridging bone (Bridwell) completes the criteria; {CT} if in doubt."
+                else:
+                    reasons.append(
+                        f"Bridging bone across {bone.bridging_fraction:.0%} of the disc space, below the "
+                        f"{settings.bridging_fraction_min:.0%} the fusion criteria ask for."
+                    )
+                    decide = f"Confirm with {CT}."
                 if aside:
                     reasons.append(aside)
-                return StatusResult(FusionStatus.FUSED_CRITERIA_MET, tuple(reasons), None, ev)
+                return StatusResult(FusionStatus.FUSED_CRITERIA_MET, tuple(reasons), decide, ev)
             return StatusResult(
                 FusionStatus.ON_TRACK,
                 (

@@ -7,12 +7,17 @@ else the documented defaults (docs/followup.md). Each text names its source: a p
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from fusionwatch.followup.status import BRIDGED, BRIDGING_KEY, BRIDGING_NOT_ASSESSED, NOT_BRIDGED
 from fusionwatch.measurement import MeasureName as M
 from fusionwatch.records import FusionStatus
 
-__all__ = ["MEASURE_LABELS", "KEY_MEASURES", "threshold_text", "STATUS_LABELS", "label"]
+__all__ = [
+    "MEASURE_LABELS", "KEY_MEASURES", "threshold_text", "STATUS_LABELS", "FUSED_ON_MOTION_LABELS", "label",
+    "bridging_from_evidence", "bridging_confirmed", "status_label", "visit_status_label",
+]
 
 MEASURE_LABELS: dict[M, str] = {
     M.SACRAL_SLOPE: "Sacral slope (SS)",
@@ -57,6 +62,84 @@ STATUS_LABELS: dict[FusionStatus, str] = {
     FusionStatus.FUSED_CRITERIA_MET: "Radiographic fusion criteria met (confirm clinically)",
     FusionStatus.INSUFFICIENT_EVIDENCE: "Insufficient evidence on these films",
 }
+
+"""Label of each automatic status. ``fused_criteria_met`` gets the full wording only when bridging bone was judged
+present (see :func:`status_label`); else one of :data:`FUSED_ON_MOTION_LABELS`."""
+
+FUSED_ON_MOTION_LABELS: dict[str, str] = {
+    BRIDGING_NOT_ASSESSED: (
+        "Fusion criteria met on motion; bridging bone not assessed (reader to grade; confirm clinically)"
+    ),
+    NOT_BRIDGED: (
+        "Fusion criteria met on motion; bridging bone below the criteria (confirm clinically; CT would decide)"
+    ),
+}
+"""``fused_criteria_met`` resting on flexion-extension motion and no hardware sign alone, by what bridging bone was
+judged to be (``StatusResult.evidence["bridging_call"]``): the modified Lee criteria also ask for bridging trabecular
+bone, which nobody graded (or a grade fell short)."""
+
+
+def bridging_from_evidence(evidence: Mapping[str, Any] | None) -> str:
+    """The bridging call of a status's evidence: ``evidence["bridging_call"]`` when present; for evidence written
+    before that key, ``"bridged"`` when it holds a ``bridging_threshold`` (set only when met), ``"not_bridged"`` with a
+    fraction, else ``"not_assessed"`` (the cautious reading)."""
+    ev = evidence or {}
+    call = ev.get(BRIDGING_KEY)
+    if call in (BRIDGED, NOT_BRIDGED, BRIDGING_NOT_ASSESSED):
+        return str(call)
+    if "bridging_threshold" in ev:
+        return BRIDGED
+    return NOT_BRIDGED if isinstance(ev.get("bridging_fraction"), (int, float)) else BRIDGING_NOT_ASSESSED
+
+
+def bridging_confirmed(bridging: str, bridwell_grade: str | None = None) -> bool:
+    """True when a judgement of bridging bone backs a fused status: a bridged fraction at or above the setting, or a
+    reader's Bridwell grade I (fused, remodelled, trabeculae across the disc space)."""
+    return bridging == BRIDGED or (bridwell_grade or "").strip().upper() == "I"
+
+
+def status_label(
+    status: FusionStatus | None,
+    *,
+    bridging: str = BRIDGING_NOT_ASSESSED,
+    bridwell_grade: str | None = None,
+    reader_status: str | None = None,
+) -> str:
+    """The clinician's label of an automatic status, never stronger than what was assessed.
+
+    ``fused_criteria_met`` reads "Radiographic fusion criteria met (confirm clinically)" only when bridging bone was
+    judged present (:func:`bridging_confirmed`) or a reader's own status is ``fused_criteria_met``; otherwise it says
+    that the criteria are met on motion and what is missing (:data:`FUSED_ON_MOTION_LABELS`). A reader's Bridwell
+    grade II-IV is named. ``None`` -> ``"not assessed"``.
+    """
+    if status is None:
+        return "not assessed"
+    if status is not FusionStatus.FUSED_CRITERIA_MET:
+        return STATUS_LABELS[status]
+    if bridging_confirmed(bridging, bridwell_grade) or reader_status == FusionStatus.FUSED_CRITERIA_MET.value:
+        return STATUS_LABELS[status]
+    grade = (bridwell_grade or "").strip().upper()
+    if grade:
+        return (
+            f"Fusion criteria met on motion; bridging bone not confirmed (reader: Bridwell {grade}; "
+            "confirm clinically)"
+        )
+    return FUSED_ON_MOTION_LABELS.get(bridging, FUSED_ON_MOTION_LABELS[BRIDGING_NOT_ASSESSED])
+
+
+def visit_status_label(v: Any) -> str:
+    """:func:`status_label` of a visit: a report's ``VisitView`` or the follow-up engine's ``VisitSummary``."""
+    if hasattr(v, "fusion_status"):  # report VisitView
+        status, bridging = v.fusion_status, v.bridging_call
+    else:  # followup VisitSummary
+        status, bridging = v.status.status, bridging_from_evidence(v.status.evidence)
+    grade, reader = getattr(v, "bridwell_grade", None), getattr(v, "reader_status", None)
+    return status_label(
+        status,
+        bridging=bridging,
+        bridwell_grade=getattr(grade, "value", None) if grade is not None else None,
+        reader_status=getattr(reader, "value", None) if reader is not None else None,
+    )
 
 
 def label(name: M | str) -> str:

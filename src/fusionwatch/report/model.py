@@ -28,6 +28,7 @@ from fusionwatch.followup.evidence import rejected_finding_kinds, status_to_act_
 from fusionwatch.followup.model import MeasurementDelta
 from fusionwatch.measurement import MeasureName
 from fusionwatch.records import Finding, FusionStatus, Override, Severity, Surgery
+from fusionwatch.report.labels import bridging_confirmed, bridging_from_evidence
 from fusionwatch.units import SpacingSource, Unit
 
 __all__ = [
@@ -68,6 +69,23 @@ class VisitView:
     finding_verdicts: dict[str, Override] = field(default_factory=dict)
     """Finding kind -> the newest reader verdict on it (``override --finding KIND=confirmed|rejected``), shown beside
     the tool's finding, which stays."""
+    bridging_call: str = "not_assessed"
+    """What bridging bone at the fused disc space was judged to be (``"bridged"``, ``"not_bridged"``,
+    ``"not_assessed"``; the status evidence's ``bridging_call``). Kept when the evidence is dropped by
+    de-identification; the default is the cautious one: a ``fused_criteria_met`` without ``"bridged"`` (or a reader's
+    Bridwell I or fused status) is worded as resting on motion alone."""
+
+    @property
+    def fused_on_motion_only(self) -> bool:
+        """True when the status acted on is the automatic ``fused_criteria_met`` and no judgement of bridging bone
+        backs it (no bridged fraction, no reader's Bridwell I): the reports then say only what was seen."""
+        status, source = self.status_source
+        grade = getattr(self.bridwell_grade, "value", None) if self.bridwell_grade is not None else None
+        return (
+            status is FusionStatus.FUSED_CRITERIA_MET
+            and source == "automatic"
+            and not bridging_confirmed(self.bridging_call, grade)
+        )
 
     def measurement(self, name: MeasureName) -> MeasurementDelta | None:
         return next((m for m in self.measurements if m.name is name), None)
@@ -325,6 +343,7 @@ def report_data_from_timeline(
                 status_reasons=tuple(v.status.reasons),
                 decide_with=v.status.decide_with,
                 status_evidence=dict(v.status.evidence or {}),
+                bridging_call=bridging_from_evidence(v.status.evidence),
                 reader_status=v.reader_status,
                 bridwell_grade=v.bridwell_grade,
                 is_baseline=v.is_baseline,

@@ -1,7 +1,8 @@
 """Plain-language text for the patient report (aim: about grade-8 reading level, no unexplained jargon).
 
 Rules: never more certain than the evidence ("fused" only as "the X-rays meet the signs of a solid fusion; your surgeon
-will confirm"); no millimetre values at all (numbers of this kind are for the care team); every text ends with
+will confirm", and only when bridging bone was judged; on bending films alone, only that the bones no longer move);
+no millimetre values at all (numbers of this kind are for the care team); every text ends with
 :data:`CARE_TEAM_SENTENCE`. A reader's fusion status, when entered, is used instead of the automatic one.
 """
 
@@ -16,7 +17,7 @@ from fusionwatch.report.model import ReportData
 
 __all__ = [
     "display_name", "CARE_TEAM_SENTENCE", "SAFE_ACTIVITY_SENTENCE", "SOONER_SENTENCE", "HARDWARE_KINDS", "PatientText",
-    "patient_text", "FINDING_PLAIN",
+    "patient_text", "FINDING_PLAIN", "FUSED_ON_MOTION_PLAIN",
 ]
 
 SAFE_ACTIVITY_SENTENCE = "Your surgeon will tell you which activities are safe for you now."
@@ -91,6 +92,15 @@ _STATUS_PLAIN: dict[FusionStatus, str] = {
         "These X-rays alone cannot show clearly how the bones are healing. Your surgeon may ask for more pictures."
     ),
 }
+
+
+FUSED_ON_MOTION_PLAIN = (
+    "The bending X-rays show that the two bones being joined no longer move against each other. This is a good sign "
+    "that they are joining. Your surgeon will look at the X-rays to confirm this."
+)
+"""Said instead of the ``fused_criteria_met`` sentence when that status rests on the bending (flexion-extension)
+films alone: nobody has yet judged the bone growing across the disc space, so "the bones look joined" is not said
+(:attr:`fusionwatch.report.model.VisitView.fused_on_motion_only`)."""
 
 
 @dataclass(frozen=True)
@@ -182,8 +192,9 @@ def patient_text(data: ReportData) -> PatientText:
         xray.append("Your surgeon has looked at these X-rays.")
     if days is not None and days >= 0:
         xray.insert(0, f"These X-rays were taken {_weeks_text(days)} after your surgery.")
+    on_motion_only = v.fused_on_motion_only
     if status is not None:
-        text = _STATUS_PLAIN[status]
+        text = FUSED_ON_MOTION_PLAIN if on_motion_only else _STATUS_PLAIN[status]
         if source == "reader" and status is FusionStatus.FUSED_CRITERIA_MET:
             text = text.replace(" Your surgeon will confirm this.", "")  # the reader's status is that confirmation
         xray.append(text)
@@ -209,7 +220,7 @@ def patient_text(data: ReportData) -> PatientText:
         xray.append("The X-rays also show another change.")
     if serious or other:
         xray.append("Your surgeon will talk with you about what this means and if anything needs to change.")
-    elif v.reader_status is None and status not in (
+    elif v.reader_status is None and not on_motion_only and status not in (  # on motion: already said
         FusionStatus.PSEUDARTHROSIS_SUSPECTED, FusionStatus.DELAYED_UNION_SUSPECTED, FusionStatus.INSUFFICIENT_EVIDENCE
     ):
         xray.append("Your surgeon will look at the X-rays too.")
