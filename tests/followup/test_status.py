@@ -325,3 +325,29 @@ def test_every_status_carries_the_bridging_call() -> None:
     for day, motion in ((30, []), (365, []), (365, [still(8.0)]), (100, [still()])):
         r = fusion_status(day, motion=motion, settings=S)
         assert r.evidence["bridging_call"] == "not_assessed", (day, r.status)
+
+
+class TestBridwellGrade:
+    """A reader's Bridwell grade is bone evidence for the engine (it was only shown beside the status before)."""
+
+    def test_grade_one_completes_the_criteria(self) -> None:
+        """Still on flexion-extension at 12 months and Bridwell I: bridged, nothing more asked for."""
+        r = fusion_status(365, motion=[still()], bone=BoneEvidence(bridwell_grade="I", source="reader:amy"), settings=S)
+        assert r.status is FS.FUSED_CRITERIA_MET and r.evidence["bridging_call"] == "bridged"
+        assert r.decide_with is None and "Bridwell grade I (fused with remodelling" in " ".join(r.reasons)
+        assert "not assessed by a reader (the fusion" not in " ".join(r.reasons)
+
+    def test_grade_two_is_not_bridged_without_lucency(self) -> None:
+        r = fusion_status(365, motion=[still()], bone=BoneEvidence(bridwell_grade="II"), settings=S)
+        assert r.status is FS.FUSED_CRITERIA_MET and r.evidence["bridging_call"] == "not_bridged"
+        text = " ".join(r.reasons)
+        assert "no lucency or hardware sign" in text and "bridging bone not confirmed" in text and "CT" in r.decide_with
+
+    @pytest.mark.parametrize("grade, sign", [("III", "lucency at the cage-endplate"), ("IV", "Bridwell grade IV")])
+    def test_grades_three_and_four_are_signs_of_non_union(self, grade: str, sign: str) -> None:
+        """III (lucency) and IV (collapse or resorption): little motion no longer makes the criteria met."""
+        r = fusion_status(365, motion=[still()], bone=BoneEvidence(bridwell_grade=grade), settings=S)
+        assert r.status is not FS.FUSED_CRITERIA_MET and r.evidence["bridging_call"] == "not_bridged"
+        assert sign in " ".join(r.reasons)
+        static = fusion_status(365, bone=BoneEvidence(bridwell_grade=grade), settings=S)
+        assert static.status is FS.PSEUDARTHROSIS_SUSPECTED

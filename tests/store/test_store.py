@@ -282,6 +282,27 @@ class TestOverridesAndResults:
         assert patient_store.get_film("m6b").visit_label == "6-months (day 200)"
         assert _add(patient_store, 201, "m6c")[0].visit_label == "6-months (day 201)"
 
+    def test_bridwell_grade_reaches_the_status(self, patient_store: Store) -> None:
+        """A reader's Bridwell grade is bone evidence: I completes the fusion criteria (bridged), IV is a sign of
+        non-union; the newest grade counts."""
+        from fusionwatch.followup import SegmentMotion
+
+        _add(patient_store, 42, "b")
+        _add(patient_store, 365, "y")
+        patient_store.replace_motion("K-1", "12-months", [SegmentMotion("L5-S1", 1.2, 0.2, 0.5, None, 0.2)], method="t")
+        v = patient_store.load_timeline("K-1").visit("12-months")
+        assert v.status.evidence["bridging_call"] == "not_assessed"
+        t0 = dt.datetime(2025, 12, 1, 9, 0, tzinfo=dt.UTC)
+        patient_store.add_override("K-1", Override("grade:bridwell", "I", "amy", t0), visit="12-months")
+        v = patient_store.load_timeline("K-1").visit("12-months")
+        assert v.status.status is FusionStatus.FUSED_CRITERIA_MET and v.status.evidence["bridging_call"] == "bridged"
+        assert "Bridwell grade I" in " ".join(v.status.reasons)
+        later = t0 + dt.timedelta(days=1)
+        patient_store.add_override("K-1", Override("grade:bridwell", "IV", "bob", later), visit="12-months")
+        v = patient_store.load_timeline("K-1").visit("12-months")
+        assert v.status.status is not FusionStatus.FUSED_CRITERIA_MET
+        assert "Bridwell grade IV" in " ".join(v.status.reasons)
+
     def test_motion_and_hardware_findings_reach_the_timeline(self, patient_store: Store) -> None:
         """Stored motion and implant findings feed the status: motion < 3 deg / 3 mm at 12 months -> fused criteria."""
         from fusionwatch.followup import SegmentMotion

@@ -64,12 +64,16 @@ class BoneEvidence:
     """Bone at the fused disc space, when something (a reader, the implant or bone analysis) has judged it.
 
     ``lucency`` is a radiolucent line at the cage-endplate interface (True / False / None = not assessed);
-    ``bridging_fraction`` is the fraction of the disc space bridged by trabecular bone in [0, 1] or None.
+    ``bridging_fraction`` is the fraction of the disc space bridged by trabecular bone in [0, 1] or None;
+    ``bridwell_grade`` a reader's interbody grade ``"I"``-``"IV"`` (CLINICAL.md "Fusion and hardware"; I fused with
+    remodelling and trabeculae, II graft intact without lucency, III lucency at the top or bottom, IV no fusion with
+    collapse or resorption) or None.
     """
 
     lucency: bool | None = None
     bridging_fraction: float | None = None
     source: str = ""
+    bridwell_grade: str | None = None
 
 
 @dataclass(frozen=True)

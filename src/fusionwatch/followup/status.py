@@ -8,6 +8,7 @@ When the films cannot decide, the result says what would: flexion-extension film
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from enum import StrEnum
 from typing import Any
 
@@ -62,12 +63,27 @@ NOT_BRIDGED = "not_bridged"
 BRIDGING_NOT_ASSESSED = "not_assessed"
 
 
-def bridging_call(fraction: float | None, minimum: float) -> str:
+def bridging_call(fraction: float | None, minimum: float, bridwell_grade: str | None = None) -> str:
     """:data:`BRIDGED` when ``fraction >= minimum``, :data:`NOT_BRIDGED` below it, :data:`BRIDGING_NOT_ASSESSED`
-    when ``fraction`` is ``None`` (fractions of the disc space, 0-1)."""
+    when ``fraction`` is ``None`` (fractions of the disc space, 0-1). A reader's Bridwell grade, when given, decides
+    instead (the reader's graded judgement of the same bone): I -> bridged, II-IV -> not bridged."""
+    grade = (bridwell_grade or "").strip().upper()
+    if grade == "I":
+        return BRIDGED
+    if grade in ("II", "III", "IV"):
+        return NOT_BRIDGED
     if fraction is None:
         return BRIDGING_NOT_ASSESSED
     return BRIDGED if fraction >= minimum else NOT_BRIDGED
+
+
+BRIDWELL_MEANING = {
+    "I": "fused with remodelling and trabeculae",
+    "II": "graft intact, not fully remodelled, no lucency",
+    "III": "graft intact with a lucency at the top or bottom",
+    "IV": "no fusion, with collapse or resorption",
+}
+"""Bridwell interbody grades as CLINICAL.md defines them (reader-entered)."""
 
 
 def _is_sign(f: Finding) -> bool:
@@ -220,19 +236,35 @@ def fusion_status(
         else None
     )
     sign_text = [f"{f.kind.replace('_', ' ')}: {f.summary}" for f in signs]
+    grade = (bone.bridwell_grade or "").strip().upper() or None
+    if grade in ("III", "IV"):  # the reader's grade is itself a sign of non-union (lucency; collapse or resorption)
+        bone = replace(bone, lucency=True) if grade == "III" and bone.lucency is None else bone
+        if grade == "IV":
+            sign_text.append(f"reader's Bridwell grade IV ({BRIDWELL_MEANING['IV']})")
+    elif grade == "II" and bone.lucency is None:
+        bone = replace(bone, lucency=False)  # grade II says: no lucency
     if bone.lucency:
         sign_text.append(f"lucency at the cage-endplate interface ({bone.source or 'reported'})")
+    bone_sign = bool(bone.lucency) or grade == "IV"
     ev: dict[str, Any] = {
         "days_since_surgery": d,
         "non_union_signs": [f.kind for f in signs],
         "lucency": bone.lucency,
         "bridging_fraction": bone.bridging_fraction,
+        "bridwell_grade": grade,
     }
-    bridging = bone.bridging_fraction is not None and bone.bridging_fraction >= settings.bridging_fraction_min
-    if bridging:
-        ev["bridging_threshold"] = settings.bridging_fraction_min
     # what the fusion criteria's bridging-bone part rests on (the reports word a fused status by it)
-    ev[BRIDGING_KEY] = bridging_call(bone.bridging_fraction, settings.bridging_fraction_min)
+    ev[BRIDGING_KEY] = bridging_call(bone.bridging_fraction, settings.bridging_fraction_min, grade)
+    bridging = ev[BRIDGING_KEY] == BRIDGED
+    if bridging and grade is None:
+        ev["bridging_threshold"] = settings.bridging_fraction_min
+    bridging_text = (
+        f"Reader's Bridwell grade {grade} ({BRIDWELL_MEANING[grade]})."
+        if grade is not None
+        else f"Bridging bone across {bone.bridging_fraction:.0%} of the disc space."
+        if bone.bridging_fraction is not None
+        else ""
+    )
 
     z = settings.motion_confidence_z
     repeat = f"Repeat {flex_ext} or {CT} would decide."
@@ -273,7 +305,7 @@ def fusion_status(
                 after_flex_ext=True,
             )
         if verdict is MotionVerdict.STILL:
-            if signs or bone.lucency:
+            if signs or bone_sign:
                 return by_time(
                     f"Little motion {ON_PAIR} ({values}), but signs of non-union: {_join(sign_text)}.",
                     f"Little motion {ON_PAIR} ({values}); noted: {_join(sign_text)}.",
@@ -290,10 +322,13 @@ def fusion_status(
                     reasons.append("Lucency at the cage-endplate interface was not assessed by a reader.")
                 decide: str | None = None
                 if bridging:
-                    reasons.append(f"Bridging bone across {bone.bridging_fraction:.0%} of the disc space.")
-                elif bone.bridging_fraction is None:
+                    reasons.append(bridging_text)
+                elif ev[BRIDGING_KEY] == BRIDGING_NOT_ASSESSED:
                     reasons.append("Bridging bone was not assessed by a reader (the fusion criteria ask for it).")
                     decide = f"A reader's grade of bridging bone (Bridwell) completes the criteria; {CT} if in doubt."
+                elif grade is not None:
+                    reasons.append(f"{bridging_text[:-1]}: bridging bone not confirmed, as the fusion criteria ask.")
+                    decide = f"Confirm with {CT}."
                 else:
                     reasons.append(
                         f"Bridging bone across {bone.bridging_fraction:.0%} of the disc space, below the "
@@ -327,7 +362,7 @@ def fusion_status(
         return StatusResult(r.status, (indeterminate, *r.reasons), decide, r.evidence)
 
     films_word = "static films" if indeterminate is None else "the films (flexion-extension indeterminate)"
-    if signs or bone.lucency:
+    if signs or bone_sign:
         return with_motion_note(
             by_time(
                 f"Signs of non-union on {films_word}: {_join(sign_text)}.",
@@ -338,7 +373,7 @@ def fusion_status(
     if d < settings.pseudarthrosis_days:
         reasons = [f"No sign of non-union on {films_word}."] + ([aside] if aside else [])
         if bridging:
-            reasons.append(f"Bridging bone across {bone.bridging_fraction:.0%} of the disc space.")
+            reasons.append(bridging_text)
         if d >= settings.fusion_min_days:
             reasons.append("Static films alone cannot confirm fusion.")
             return with_motion_note(

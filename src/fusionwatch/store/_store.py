@@ -982,9 +982,11 @@ class Store:
 
 
 def _bone_evidence(overrides: Sequence[Override], hardware: Sequence[Finding]) -> BoneEvidence:
-    """Bone evidence from a reader's ``bone:lucency`` / ``bone:bridging`` entries, else from implant-check findings."""
+    """Bone evidence from a reader's ``bone:lucency`` / ``bone:bridging`` / ``grade:bridwell`` entries (the newest of
+    each), else from implant-check findings."""
     lucency: bool | None = None
     bridging: float | None = None
+    grade: str | None = None
     source = ""
     for f in hardware:
         if "lucency" in f.kind:
@@ -999,4 +1001,6 @@ def _bone_evidence(overrides: Sequence[Override], hardware: Sequence[Finding]) -
                 bridging, source = float(o.value), f"reader:{o.author}"
             except ValueError:
                 pass
-    return BoneEvidence(lucency=lucency, bridging_fraction=bridging, source=source)
+        elif o.target == "grade:bridwell" and o.value.strip().upper() in ("I", "II", "III", "IV"):
+            grade, source = o.value.strip().upper(), f"reader:{o.author}"
+    return BoneEvidence(lucency=lucency, bridging_fraction=bridging, source=source, bridwell_grade=grade)
