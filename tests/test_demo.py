@@ -30,6 +30,13 @@ def test_headline_results(demo) -> None:
     by = {p.scenario: p for p in demo.patients}
     assert by["solid-fusion"].findings == () and by["solid-fusion"].red_flags == ()
     assert by["pseudarthrosis"].status == "pseudarthrosis_suspected"
+    # the index words a fused status by what was assessed: the example reader graded solid fusion Bridwell I
+    if by["solid-fusion"].status == "fused_criteria_met":
+        assert by["solid-fusion"].status_text.startswith("Radiographic fusion criteria met")
+        assert "Radiographic fusion criteria met" in demo.index.read_text()
+    for p in demo.patients:
+        if p.status == "fused_criteria_met" and p.scenario != "solid-fusion":  # no reader grade: motion only
+            assert "on motion" in p.status_text, (p.scenario, p.status_text)
     assert any("disc height fell" in f for f in by["cage-subsidence"].findings)
     assert any(f.startswith("urgent:") for f in by["cage-subsidence"].red_flags)
     # a routine symptom is listed, but not as a red flag

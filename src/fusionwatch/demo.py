@@ -90,6 +90,8 @@ class DemoPatient:
     detector: DetectorCheck | None = None
     routine_symptoms: tuple[str, ...] = ()
     """Symptoms triaged routine: shown, but not counted as red flags."""
+    status_text: str = ""
+    """The clinician's label of ``status`` (never stronger than what was assessed: ``report.labels``)."""
 
 
 @dataclass
@@ -176,10 +178,13 @@ def _summary(store: Store, key: str, scenario: str, files: dict[str, Path], fail
     timeline = store.load_timeline(key)
     with_films = [v for v in timeline.visits if v.films]
     last = with_films[-1] if with_films else None
-    status = "no films"
+    from fusionwatch.report.labels import visit_status_label
+
+    status, status_text = "no films", "no films"
     findings: tuple[str, ...] = ()
     if last is not None:
         status = last.status.status.value if last.status.status else "not assessed"
+        status_text = visit_status_label(last)
         findings = tuple(f"{f.severity.value}: {f.summary}" for f in last.findings)
     flags, routine = [], []
     for rec in store.list_symptoms(key):
@@ -188,7 +193,7 @@ def _summary(store: Store, key: str, scenario: str, files: dict[str, Path], fail
                 f"{r.urgency.value}: {r.reason} (reported {rec.visit_date.isoformat()})"
             )
     return DemoPatient(key, scenario, last.label if last else "-", status, findings, tuple(flags), files, failures,
-                       routine_symptoms=tuple(routine))
+                       routine_symptoms=tuple(routine), status_text=status_text)
 
 
 def _detector_check(store: Store, key: str) -> DetectorCheck | None:
@@ -250,7 +255,7 @@ def _write_index(result: DemoResult, today: dt.date) -> None:
         fails = "".join(f"<li class=flag>ingest failed: {html.escape(x)}</li>" for x in p.ingest_failures)
         rows.append(
             f"<tr><td><b>{html.escape(p.scenario)}</b><br><small>{html.escape(p.key)}</small></td>"
-            f"<td>{html.escape(p.last_visit)}</td><td>{html.escape(p.status.replace('_', ' '))}</td>"
+            f"<td>{html.escape(p.last_visit)}</td><td>{html.escape(p.status_text or p.status.replace('_', ' '))}</td>"
             f"<td><ul>{flags}{fails}{finds}</ul></td><td>{links}</td><td><small>{_detector_cell(p.detector)}</small></td></tr>"
         )
     page = f"""<!doctype html><html lang=en><meta charset=utf-8><title>fusionwatch demo</title>
