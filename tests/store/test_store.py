@@ -65,6 +65,10 @@ def _add(store: Store, day: int, uid: str, mm: float = 10.0, **kw) -> tuple:
     )
 
 
+def _status_12m(store: Store) -> FusionStatus | None:
+    return store.load_timeline("K-1").visit("12-months").status.status
+
+
 @pytest.fixture
 def patient_store(store: Store) -> Store:
     store.add_patient(PATIENT)
@@ -302,6 +306,28 @@ class TestOverridesAndResults:
         v = patient_store.load_timeline("K-1").visit("12-months")
         assert v.status.status is not FusionStatus.FUSED_CRITERIA_MET
         assert "Bridwell grade IV" in " ".join(v.status.reasons)
+
+    def test_rejected_finding_does_not_decide_the_status(self, patient_store: Store) -> None:
+        """A rod fracture the reader rejected stays on the visit (with the verdict) but no longer makes the status
+        pseudarthrosis; a later confirmation brings it back."""
+        from fusionwatch.followup import SegmentMotion
+
+        _add(patient_store, 42, "b")
+        _add(patient_store, 365, "y")
+        patient_store.replace_motion("K-1", "12-months", [SegmentMotion("L5-S1", 1.2, 0.2, 0.5, None, 0.2)], method="t")
+        broken = Finding("rod_fracture_suspected", Severity.ACTION, "Left rod discontinuous.")
+        patient_store.replace_findings("K-1", "12-months", "implants", [broken])
+        assert _status_12m(patient_store) is FusionStatus.PSEUDARTHROSIS_SUSPECTED
+        t0 = dt.datetime(2025, 12, 1, 9, 0, tzinfo=dt.UTC)
+        no = Override("finding:rod_fracture_suspected", "rejected", "amy", t0, "overlapping rods")
+        patient_store.add_override("K-1", no, visit="12-months")
+        v = patient_store.load_timeline("K-1").visit("12-months")
+        assert "rod_fracture_suspected" in v.finding_kinds()
+        assert v.status.status is FusionStatus.FUSED_CRITERIA_MET
+        assert "Not counted, rejected by a reader: rod fracture suspected." in v.status.reasons
+        yes = Override("finding:rod_fracture_suspected", "confirmed", "bob", t0 + dt.timedelta(hours=1))
+        patient_store.add_override("K-1", yes, visit="12-months")
+        assert _status_12m(patient_store) is FusionStatus.PSEUDARTHROSIS_SUSPECTED
 
     def test_motion_and_hardware_findings_reach_the_timeline(self, patient_store: Store) -> None:
         """Stored motion and implant findings feed the status: motion < 3 deg / 3 mm at 12 months -> fused criteria."""

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from fusionwatch.followup.compare import choose_baseline, measurement_deltas
+from fusionwatch.followup.evidence import rejected_finding_kinds
 from fusionwatch.followup.model import StatusResult, Timeline, VisitInput, VisitSummary
 from fusionwatch.followup.rules import (
     adjacent_segment_findings,
@@ -99,9 +100,18 @@ def build_timeline(
         if (drift := pi_drift_flag(v, ordered[:i], settings)) is not None:
             review.append(drift)
         if _has_evidence(v) or v.days_since_surgery is None or v.days_since_surgery < 0:
+            # a finding a reader rejected (newest verdict) is shown with the verdict but does not decide the status
+            rejected = rejected_finding_kinds(v.overrides) & {f.kind for f in findings}
             status = fusion_status(
-                v.days_since_surgery, motion=v.motion, findings=findings, bone=v.bone, settings=settings
+                v.days_since_surgery,
+                motion=v.motion,
+                findings=[f for f in findings if f.kind not in rejected],
+                bone=v.bone,
+                settings=settings,
             )
+            if rejected:
+                kinds = ", ".join(sorted(k.replace("_", " ") for k in rejected))
+                status = replace(status, reasons=(*status.reasons, f"Not counted, rejected by a reader: {kinds}."))
         else:
             status = StatusResult(None, (NO_FILMS,))
         out.append(
