@@ -428,3 +428,15 @@ def draw_lateral_spine(
     pixels = np.clip(np.rint(img), 0, 4095).astype(np.uint16)
     landmarks = Landmarks(pts, width=width, height=height, view=View.LATERAL, source="sim:test-synth")
     return pixels, landmarks
+
+
+def lateral_samples(n: int) -> list:
+    """``n`` drawn lateral spines as detector training samples (facing alternating, sacral slope 30 + 3 i deg),
+    patient keys ``p0``, ``p1``, ..."""
+    from fusionwatch.detect.datasets import Sample
+
+    out = []
+    for i in range(n):
+        pixels, lm = draw_lateral_spine(facing="left" if i % 2 else "right", seed=i, sacral_slope_deg=30 + 3 * i)
+        out.append(Sample(pixels.astype(np.float32), dict(lm.points), View.LATERAL, f"p{i}"))
+    return out

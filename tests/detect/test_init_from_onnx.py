@@ -14,24 +14,19 @@ ort = pytest.importorskip("onnxruntime")
 
 from typer.testing import CliRunner  # noqa: E402
 
-from _synth import draw_lateral_spine  # noqa: E402
+from _synth import lateral_samples  # noqa: E402
 from fusionwatch.cli import app  # noqa: E402
 from fusionwatch.detect import training  # noqa: E402
 from fusionwatch.detect.datasets import Sample  # noqa: E402
 from fusionwatch.detect.specs import PRESETS, ModelSpec  # noqa: E402
 from fusionwatch.errors import InputError  # noqa: E402
-from fusionwatch.radiograph import View  # noqa: E402
 
 TINY = replace(PRESETS["lateral-film"], input_hw=(64, 48), width=4)
 
 
 @cache
 def _samples(n: int = 4) -> list[Sample]:
-    out = []
-    for i in range(n):
-        pixels, lm = draw_lateral_spine(facing="left" if i % 2 else "right", seed=i, sacral_slope_deg=30 + 3 * i)
-        out.append(Sample(pixels.astype(np.float32), dict(lm.points), View.LATERAL, f"p{i}"))
-    return out
+    return lateral_samples(n)
 
 
 def _trained_net(spec: ModelSpec, steps: int = 2, seed: int = 0):  # noqa: ANN202

@@ -9,7 +9,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from _synth import draw_lateral_spine  # noqa: E402
+from _synth import lateral_samples  # noqa: E402
 from fusionwatch.detect.datasets import Sample  # noqa: E402
 from fusionwatch.detect.inference import LandmarkModel  # noqa: E402
 from fusionwatch.detect.network import LandmarkNet, soft_argmax  # noqa: E402
@@ -19,11 +19,7 @@ from fusionwatch.radiograph import Radiograph, View  # noqa: E402
 
 
 def _samples(n: int = 6) -> list[Sample]:
-    out = []
-    for i in range(n):
-        pixels, lm = draw_lateral_spine(facing="left" if i % 2 else "right", seed=i, sacral_slope_deg=30 + 3 * i)
-        out.append(Sample(pixels.astype(np.float32), dict(lm.points), View.LATERAL, f"p{i}"))
-    return out
+    return lateral_samples(n)
 
 
 class TestSoftArgmax:

@@ -254,6 +254,12 @@ class TestRandomFilm:
         assert c.view is View.FLEXION and "motion" in c.truth
 
 
+def _scoliotic_params(seed: int):  # noqa: ANN202 - SpineParams
+    """The spine parameters of an adolescent-scoliosis solid-fusion patient of ``seed``."""
+    return sample_patient(
+        np.random.default_rng([seed, 0]), "solid-fusion", seed, DEFAULT_SURGERY_DATE, population="adolescent-scoliosis"
+    ).params
+
 class TestPopulations:
     """Version 13: ``sample_patient(..., population=...)``; the realism comparison uses the adolescent-scoliosis
     population matched to the real SpineWeb AP set, the product's journeys the adult one."""
@@ -293,13 +299,7 @@ class TestPopulations:
         by 20-40 % of the mean wedge of their two discs (after those gave up half of it each); the other bodies and
         every adult patient stay rigid."""
         for seed in range(20):
-            p = sample_patient(
-                np.random.default_rng([seed, 0]),
-                "solid-fusion",
-                seed,
-                DEFAULT_SURGERY_DATE,
-                population="adolescent-scoliosis",
-            ).params
+            p = _scoliotic_params(seed)
             w, d = p.vertebral_wedges_deg, p.coronal_wedges_deg
             side = np.sign(sum(d[:3]))
             assert w[0] == w[3] == w[4] == 0.0
@@ -317,13 +317,7 @@ class TestPopulations:
 
         means = []
         for seed in range(20):
-            p = sample_patient(
-                np.random.default_rng([seed, 0]),
-                "solid-fusion",
-                seed,
-                DEFAULT_SURGERY_DATE,
-                population="adolescent-scoliosis",
-            ).params
+            p = _scoliotic_params(seed)
             w = np.array(p.coronal_widths)
             assert np.ptp(w) < 0.2 and np.all((0.85 <= w) & (w <= 1.33))
             means.append(w.mean())
