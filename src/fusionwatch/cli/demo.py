@@ -25,7 +25,7 @@ def demo(
     for p in result.patients:
         flag = f"  [bold red]{len(p.red_flags)} red flag(s)[/]" if p.red_flags else ""
         console.print(f"[bold]{p.scenario}[/]: last films {p.last_visit}, automatic fusion status "
-                      f"[bold]{p.status.replace('_', ' ')}[/]{flag}", highlight=False, soft_wrap=True)
+                      f"[bold]{p.status_text or p.status.replace('_', ' ')}[/]{flag}", highlight=False, soft_wrap=True)
         for f in (*p.red_flags, *p.routine_symptoms, *p.findings):
             console.print(f"    {f}", highlight=False, soft_wrap=True)
     for n in result.notes:
