@@ -261,9 +261,6 @@ def _status_text(v) -> str:  # type: ignore[no-untyped-def]
     return "fusion status not assessed"
 
 
-BRIDWELL = ("I", "II", "III", "IV")
-
-
 @app.command()
 def override(
     patient: Annotated[str, typer.Argument(help="The patient's pseudonymous key.")],
@@ -284,6 +281,7 @@ def override(
     db: DbOption = None,
 ) -> None:
     """Record a reader's fusion status, Bridwell grade, finding override or bone evidence (tool result kept)."""
+    from fusionwatch.followup.status import BRIDWELL_MEANING
     from fusionwatch.records import FusionStatus, Override
 
     entries: list[tuple[str, str]] = []
@@ -292,8 +290,8 @@ def override(
             raise InputError(f"--status must be one of {[s.value for s in FusionStatus]}, got {status!r}.")
         entries.append(("fusion_status", status))
     if bridwell is not None:
-        if bridwell.upper() not in BRIDWELL:
-            raise InputError(f"--bridwell must be one of {', '.join(BRIDWELL)}, got {bridwell!r}.")
+        if bridwell.upper() not in BRIDWELL_MEANING:
+            raise InputError(f"--bridwell must be one of {', '.join(BRIDWELL_MEANING)}, got {bridwell!r}.")
         entries.append(("grade:bridwell", bridwell.upper()))
     for item in finding or []:
         kind, sep, value = item.partition("=")

@@ -17,7 +17,7 @@ from fusionwatch.followup.model import Timeline, VisitSummary
 from fusionwatch.records import Finding, FusionStatus, Override
 
 __all__ = ["FusionEvidence", "effective_status", "status_to_act_on", "latest_film_visit", "fusion_evidence",
-           "rejected_finding_kinds"]
+           "finding_verdicts", "rejected_finding_kinds"]
 
 
 def status_to_act_on(
@@ -129,8 +129,13 @@ def fusion_evidence(
     return FusionEvidence(chosen, status, source, findings)
 
 
+def finding_verdicts(overrides: Sequence[Override]) -> dict[str, Override]:
+    """Finding kind -> the newest reader verdict on it (``override --finding KIND=confirmed|rejected``);
+    ``overrides`` oldest first, as a visit holds them."""
+    return {o.target.partition(":")[2]: o for o in overrides if o.target.startswith("finding:")}
+
+
 def rejected_finding_kinds(overrides: Sequence[Override]) -> set[str]:
     """Finding kinds whose newest reader verdict (``override --finding KIND=rejected``) is "rejected": the care
     advice and the patient's text leave them out; the clinician report shows them with the verdict."""
-    newest = {o.target.partition(":")[2]: o.value for o in overrides if o.target.startswith("finding:")}
-    return {k for k, v in newest.items() if v == "rejected"}
+    return {k for k, o in finding_verdicts(overrides).items() if o.value == "rejected"}

@@ -29,6 +29,7 @@ __all__ = [
     "NOT_BRIDGED",
     "BRIDGING_NOT_ASSESSED",
     "bridging_call",
+    "BRIDWELL_MEANING",
 ]
 
 NON_UNION_SIGN_KINDS: tuple[str, ...] = (

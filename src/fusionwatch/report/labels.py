@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from fusionwatch.followup.status import BRIDGED, BRIDGING_KEY, BRIDGING_NOT_ASSESSED, NOT_BRIDGED
+from fusionwatch.followup.status import BRIDGED, BRIDGING_KEY, BRIDGING_NOT_ASSESSED, NOT_BRIDGED, bridging_call
 from fusionwatch.measurement import MeasureName as M
 from fusionwatch.records import FusionStatus
 
@@ -95,7 +95,7 @@ def bridging_from_evidence(evidence: Mapping[str, Any] | None) -> str:
 def bridging_confirmed(bridging: str, bridwell_grade: str | None = None) -> bool:
     """True when a judgement of bridging bone backs a fused status: a bridged fraction at or above the setting, or a
     reader's Bridwell grade I (fused, remodelled, trabeculae across the disc space)."""
-    return bridging == BRIDGED or (bridwell_grade or "").strip().upper() == "I"
+    return bridging == BRIDGED or bridging_call(None, 1.0, bridwell_grade) == BRIDGED
 
 
 def status_label(

@@ -24,7 +24,7 @@ from fusionwatch.care.proms import PromChange, PromRecord, compare_proms
 from fusionwatch.care.schedule import Schedule, build_schedule
 from fusionwatch.care.triage import TriageResult
 from fusionwatch.errors import InputError
-from fusionwatch.followup.evidence import rejected_finding_kinds, status_to_act_on
+from fusionwatch.followup.evidence import finding_verdicts, rejected_finding_kinds, status_to_act_on
 from fusionwatch.followup.model import MeasurementDelta
 from fusionwatch.measurement import MeasureName
 from fusionwatch.records import Finding, FusionStatus, Override, Severity, Surgery
@@ -350,8 +350,7 @@ def report_data_from_timeline(
                 film_id=v.lateral_film,
                 film_png=film_pngs.get(v.lateral_film or ""),
                 motion=motion,
-                finding_verdicts={o.target.partition(":")[2]: o for o in getattr(v, "overrides", ())
-                                  if o.target.startswith("finding:")},  # oldest first: the newest wins
+                finding_verdicts=finding_verdicts(getattr(v, "overrides", ())),
             )
         )
     if not views:

@@ -30,6 +30,7 @@ from fusionwatch.followup import build_timeline
 from fusionwatch.followup.model import BoneEvidence, SegmentMotion, Timeline, VisitInput
 from fusionwatch.followup.schedule import LabelledVisit, days_since, distinct_labels, visit_label
 from fusionwatch.followup.settings import DEFAULT_SETTINGS, FollowupSettings
+from fusionwatch.followup.status import BRIDWELL_MEANING
 from fusionwatch.io.landmark_json import landmarks_from_dict, landmarks_to_dict
 from fusionwatch.landmarks import Landmarks
 from fusionwatch.measurement import Measurement, MeasureName
@@ -1001,6 +1002,6 @@ def _bone_evidence(overrides: Sequence[Override], hardware: Sequence[Finding]) -
                 bridging, source = float(o.value), f"reader:{o.author}"
             except ValueError:
                 pass
-        elif o.target == "grade:bridwell" and o.value.strip().upper() in ("I", "II", "III", "IV"):
+        elif o.target == "grade:bridwell" and o.value.strip().upper() in BRIDWELL_MEANING:
             grade, source = o.value.strip().upper(), f"reader:{o.author}"
     return BoneEvidence(lucency=lucency, bridging_fraction=bridging, source=source, bridwell_grade=grade)
