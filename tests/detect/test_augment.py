@@ -105,3 +105,145 @@ class TestMakeExample:
         right = {"L3.superior.anterior": (60.0, 0.0), "L3.superior.posterior": (20.0, 0.0)}
         assert view_label(View.LATERAL, right) == 2
         assert view_label(None, {}) == 3  # type: ignore[arg-type]
+
+
+def _film(hw: tuple[int, int] = (320, 160), seed: int = 0) -> tuple[np.ndarray, dict[str, tuple[float, float]]]:
+    """A film-like image (bright spine column on a mid-grey body, darker flanks absent) and 5 levels of 4 corners."""
+    rng = np.random.default_rng(seed)
+    h, w = hw
+    img = np.full(hw, 0.45, np.float32) + rng.normal(0, 0.02, hw).astype(np.float32)
+    pts: dict[str, tuple[float, float]] = {}
+    for i, lv in enumerate(["L1", "L2", "L3", "L4", "L5"]):
+        y0, y1 = 60.0 + 45 * i, 90.0 + 45 * i
+        img[int(y0) : int(y1), w // 2 - 20 : w // 2 + 20] = 0.85
+        for e, yy in (("superior", y0), ("inferior", y1)):
+            pts[f"{lv}.{e}.left"] = (w / 2 - 20, yy)
+            pts[f"{lv}.{e}.right"] = (w / 2 + 20, yy)
+    return np.clip(img, 0, 1), pts
+
+
+APPEARANCE_FUNCS = {
+    "gas": lambda rng, img, pts: aug.gas_overlay(rng, img, pts),
+    "flank": lambda rng, img, pts: aug.flank_shading(rng, img, pts),
+    "contrast": lambda rng, img, pts: aug.local_contrast(rng, img),
+    "grain": lambda rng, img, pts: aug.grain(rng, img),
+    "appearance": lambda rng, img, pts: aug.appearance(rng, img, pts),
+}
+
+
+class TestAppearance:
+    """Radiograph appearance augmentations: flank shading, grouped gas, local equalisation, grain."""
+
+    @pytest.mark.parametrize("name", list(APPEARANCE_FUNCS))
+    def test_shape_range_and_points_unchanged(self, name: str) -> None:
+        """Same shape, float32, values in [0, 1], the input and the points left untouched, and the image changed."""
+        img, pts = _film()
+        before_img, before_pts = img.copy(), dict(pts)
+        rng = np.random.default_rng(3)
+        for _ in range(5):
+            out = APPEARANCE_FUNCS[name](rng, img, pts)
+            assert out.shape == img.shape and out.dtype == np.float32
+            assert np.isfinite(out).all() and out.min() >= 0.0 and out.max() <= 1.0
+            assert np.abs(out - img).max() > 1e-3
+        np.testing.assert_array_equal(img, before_img)
+        assert pts == before_pts
+
+    @pytest.mark.parametrize("name", list(APPEARANCE_FUNCS))
+    def test_deterministic_by_rng(self, name: str) -> None:
+        """The same seed gives the same image; another seed another image."""
+        img, pts = _film()
+        a = APPEARANCE_FUNCS[name](np.random.default_rng(11), img, pts)
+        b = APPEARANCE_FUNCS[name](np.random.default_rng(11), img, pts)
+        c = APPEARANCE_FUNCS[name](np.random.default_rng(12), img, pts)
+        np.testing.assert_array_equal(a, b)
+        assert not np.array_equal(a, c)
+
+    def test_flank_shading_is_smooth_and_grows_toward_the_sides(self) -> None:
+        """On a flat image the change is constant down each column, zero near the spine's centre line and largest at
+        an edge; neighbouring columns differ by little (smooth); mostly a darkening."""
+        img = np.full((100, 200), 0.6, np.float32)
+        img[:, ::7] = 0.4  # a grey range for the amplitude
+        pts = {"L3.superior.left": (95.0, 50.0), "L3.superior.right": (105.0, 50.0)}
+        darker = 0
+        for seed in range(20):
+            out = aug.flank_shading(np.random.default_rng(seed), img, pts)
+            d = (img - out)[:, 1::7].mean(axis=0)  # columns of the 0.6 level
+            centre = np.abs(d[len(d) // 2 - 1 : len(d) // 2 + 2]).max()
+            edge = max(abs(d[0]), abs(d[-1]))
+            assert edge > centre + 0.005
+            assert np.abs(np.diff(d)).max() < 0.05
+            darker += int(d[0] + d[-1] > 0)
+        assert darker >= 12
+
+    def test_gas_darkens_over_the_spine_sometimes(self) -> None:
+        """Gas only lowers the image (never brightens), and over the spine on some draws (within 2 level heights of
+        the named points' column) and beside it on others."""
+        img, pts = _film()
+        over = beside = 0
+        for seed in range(30):
+            out = aug.gas_overlay(np.random.default_rng(seed), img, pts)
+            d = img - out
+            assert d.min() >= -1e-6
+            cols = np.nonzero(d.max(axis=0) > 0.02)[0]
+            if cols.size == 0:
+                continue
+            if np.any(np.abs(cols - img.shape[1] / 2) < 30):
+                over += 1
+            if np.any(np.abs(cols - img.shape[1] / 2) > 60):
+                beside += 1
+        assert over >= 5 and beside >= 3
+
+    def test_gas_has_texture(self) -> None:
+        """Inside a gas region the darkening is mottled (honeycomb), not a flat disc."""
+        img = np.full((300, 300), 0.7, np.float32)
+        img[::9, :] = 0.2
+        stds = []
+        for seed in range(10):
+            d = img - aug.gas_overlay(np.random.default_rng(seed), img, {})
+            inside = d[d > 0.5 * d.max()] if d.max() > 0 else np.zeros(1)
+            stds.append(float(inside.std() / max(inside.mean(), 1e-6)))
+        assert np.median(stds) > 0.05
+
+    def test_local_contrast_keeps_order_of_large_structures(self) -> None:
+        """Equalisation changes local contrast but a bright band stays brighter than the dark surroundings."""
+        img, _ = _film()
+        for seed in range(10):
+            out = aug.local_contrast(np.random.default_rng(seed), img)
+            assert out[60:90, 70:90].mean() > out[60:90, 5:25].mean()
+
+    def test_grain_is_small_and_zero_mean(self) -> None:
+        """Grain moves pixels by a few per cent of the range, without a shift of the mean grey level."""
+        img = np.full((200, 200), 0.5, np.float32)
+        for seed in range(5):
+            d = aug.grain(np.random.default_rng(seed), img) - img
+            assert 0.003 < d.std() < 0.08 and abs(d.mean()) < 0.01
+
+    def test_make_example_applies_appearance_without_moving_targets(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """make_example passes the film and its source-frame points to the appearance step; the input changes and the
+        targets and mask do not (the appearance step here draws from its own generator, so the geometric draws of
+        both runs are the same)."""
+        from fusionwatch.detect import training
+
+        spec = PRESETS["ap-spine"]
+        img, pts = _film((640, 320))
+        sample = Sample(img, pts, View.AP, "p")
+        seen: list[dict[str, tuple[float, float]]] = []
+        appearance = aug.appearance
+
+        def real(_rng: np.random.Generator, im: np.ndarray, p: dict[str, tuple[float, float]]) -> np.ndarray:
+            seen.append(dict(p))
+            return appearance(np.random.default_rng(99), im, p)
+
+        monkeypatch.setattr(training, "APPEARANCE_P", 1.0)
+        monkeypatch.setattr(training.aug, "appearance", lambda _rng, im, _p: im)
+        x0, t0, m0, _ = make_example(sample, spec, np.random.default_rng(5))
+        monkeypatch.setattr(training.aug, "appearance", real)
+        x1, t1, m1, _ = make_example(sample, spec, np.random.default_rng(5))
+        assert m0.sum() > 0 and seen == [pts]
+        assert not np.allclose(x0, x1)
+        np.testing.assert_array_equal(t0, t1)
+        np.testing.assert_array_equal(m0, m1)
+        monkeypatch.setattr(training, "APPEARANCE_P", 0.0)
+        seen.clear()
+        make_example(sample, spec, np.random.default_rng(5))
+        assert seen == []

@@ -3,7 +3,9 @@
 Geometric changes are returned as 2 x 3 affine matrices (see :mod:`fusionwatch.detect._geometry`) so the image and its
 points move together exactly; a horizontal flip also renames AP left/right points (lateral names are anatomical).
 Intensity changes mimic exposure and processing differences (gamma, contrast, windowing), detector noise and blur, and
-metal implants (screws, rods, cages) drawn as saturated bright shapes near the lumbosacral spine.
+metal implants (screws, rods, cages) drawn as saturated bright shapes near the lumbosacral spine, and the appearance
+of real films (:func:`appearance`): darker or brighter flanks, grouped bowel gas and stool over or beside the spine,
+local equalisation (CLAHE-like) and grain.
 """
 
 from __future__ import annotations
@@ -15,7 +17,19 @@ import numpy as np
 
 from fusionwatch.radiograph import View
 
-__all__ = ["random_affine", "flip_matrix", "flip_names", "intensity", "implant_overlay", "add_noise"]
+__all__ = [
+    "random_affine",
+    "flip_matrix",
+    "flip_names",
+    "intensity",
+    "implant_overlay",
+    "add_noise",
+    "appearance",
+    "flank_shading",
+    "gas_overlay",
+    "local_contrast",
+    "grain",
+]
 
 
 def random_affine(
@@ -131,4 +145,189 @@ def implant_overlay(rng: np.random.Generator, img01: np.ndarray, points: dict[st
         size = (int(span * rng.uniform(0.2, 0.4)), int(span * rng.uniform(0.08, 0.15)))
         box = cv2.boxPoints(((float(cc[0]), float(cc[1])), size, float(rng.uniform(-30, 30))))
         cv2.polylines(out, [box.astype(np.int32)], True, level * 0.9, max(1, int(span * 0.015)), cv2.LINE_AA)
+    return out
+
+
+# --- radiograph appearance (2026-11-24): what real films show and the AP film stage was fragile to ---
+
+FLANK_RANGE = (0.05, 0.7)
+"""Flank shading amplitude, a share of the film's 2-98 % grey range at full reach (the simulator's ``AP_FLANK`` tried
+0.05-0.45 and 0.15-0.70)."""
+
+
+def _spine_centre_x(points: dict[str, tuple[float, float]] | None, w: int) -> float:
+    xs = [p[0] for p in (points or {}).values() if np.isfinite(p[0])]
+    return float(np.median(xs)) if xs else (w - 1) / 2.0
+
+
+def _level_height(points: dict[str, tuple[float, float]] | None, h: int) -> float:
+    """A vertebra's height in pixels from the named points (the vertical extent over the levels named), else h / 20."""
+    pts = [p for p in (points or {}).values() if np.isfinite(p[1])]
+    levels = {n.split(".")[0] for n in (points or {})}
+    if len(pts) >= 4 and len(levels) >= 2:
+        ys = np.asarray(pts)[:, 1]
+        return float(max(np.ptp(ys) / len(levels), 6.0))
+    return h / 20.0
+
+
+def flank_shading(
+    rng: np.random.Generator,
+    img01: np.ndarray,
+    points: dict[str, tuple[float, float]] | None = None,
+    *,
+    amplitude: tuple[float, float] = FLANK_RANGE,
+) -> np.ndarray:
+    """Darken (mostly) or brighten the film toward one or both sides, smoothly, as a thinning body does.
+
+    The log (display) image is lowered by ``a * range * min(((x - c) / reach)^2, 1)`` on each shaded side: ``c`` is
+    the spine's centre line (median x of ``points``, else the middle) moved by up to 5 % of the width, ``reach`` 25-60 %
+    of the width, ``a`` from ``amplitude`` (a share of the 2-98 % grey range) per side; 20 % of the shaded sides are
+    brightened instead. Both sides on half the calls, one side on the other half. Result clipped to [0, 1].
+
+    Parameters
+    ----------
+    img01 : (H, W) float image in [0, 1] (bright = dense).
+    points : landmark name -> (x, y) in ``img01`` pixels (only read for the centre line).
+    """
+    h, w = img01.shape
+    lo, hi = np.percentile(img01[::4, ::4], [2.0, 98.0])
+    rng_ = float(max(hi - lo, 1e-3))
+    c = _spine_centre_x(points, w) + rng.uniform(-0.05, 0.05) * w
+    which = rng.random()
+    sides = (True, True) if which < 0.5 else ((True, False) if which < 0.75 else (False, True))  # (left, right)
+    x = np.arange(w, dtype=np.float32) - np.float32(c)
+    prof = np.zeros(w, np.float32)
+    for side, on in zip((-1.0, 1.0), sides, strict=True):
+        a = float(rng.uniform(*amplitude)) * (-1.0 if rng.random() < 0.2 else 1.0)
+        reach = float(rng.uniform(0.25, 0.6)) * w
+        if not on:
+            continue
+        t = np.clip(side * x / reach, 0.0, 1.0)
+        prof += np.float32(a * rng_) * t * t
+    return np.clip(img01 - prof[None, :], 0.0, 1.0).astype(np.float32)
+
+
+def gas_overlay(
+    rng: np.random.Generator,
+    img01: np.ndarray,
+    points: dict[str, tuple[float, float]] | None = None,
+    *,
+    over_spine: float = 0.5,
+) -> np.ndarray:
+    """Grouped bowel gas / stool: clusters of dark rounded pockets with a honeycomb (mottled) texture.
+
+    One to three clusters; each a group of 3-14 soft-edged elliptic pockets, 0.3-1.3 vertebral heights across, in a
+    region 1-3 heights wide, sometimes one large mottled mass (stool: a honeycomb of small bubbles). With probability
+    ``over_spine`` a cluster is centred on a random named point (over the vertebrae), else anywhere in the lower
+    two thirds of the film. The pockets lower the image by 5-35 % of its 2-98 % grey range (gas lets more X-rays
+    through: darker). Result clipped to [0, 1]; points are not moved.
+
+    Parameters
+    ----------
+    img01 : (H, W) float image in [0, 1] (bright = dense).
+    points : landmark name -> (x, y) in ``img01`` pixels (positions and the vertebra size; may be empty).
+    """
+    h, w = img01.shape
+    lo, hi = np.percentile(img01[::4, ::4], [2.0, 98.0])
+    rng_ = float(max(hi - lo, 1e-3))
+    vh = _level_height(points, h)
+    named = [p for p in (points or {}).values() if np.isfinite(p[0]) and np.isfinite(p[1])]
+    dark = np.zeros((h, w), np.float32)
+    for _ in range(int(rng.integers(1, 4))):
+        if named and rng.random() < over_spine:
+            cx, cy = named[int(rng.integers(len(named)))]
+            cx += rng.normal(0.0, 0.5 * vh)
+            cy += rng.normal(0.0, 0.5 * vh)
+        else:
+            cx, cy = rng.uniform(0.1, 0.9) * w, rng.uniform(0.33, 0.95) * h
+        spread = vh * rng.uniform(1.0, 3.0)
+        r_max = int(math.ceil(spread + 1.5 * vh)) + 4
+        x0, x1 = max(0, int(cx) - r_max), min(w, int(cx) + r_max + 1)
+        y0, y1 = max(0, int(cy) - r_max), min(h, int(cy) + r_max + 1)
+        if x1 - x0 < 4 or y1 - y0 < 4:
+            continue
+        mask = np.zeros((y1 - y0, x1 - x0), np.float32)
+        if rng.random() < 0.35:  # one large mottled mass (stool)
+            ax = (max(1, int(spread * rng.uniform(0.5, 0.9))), max(1, int(spread * rng.uniform(0.4, 0.8))))
+            cv2.ellipse(mask, (int(cx) - x0, int(cy) - y0), ax, float(rng.uniform(0, 180)), 0, 360, 1.0, -1)
+            bubble = max(1.0, vh * rng.uniform(0.06, 0.15))
+        else:
+            for _ in range(int(rng.integers(3, 15))):
+                px = cx + rng.normal(0.0, 0.5 * spread) - x0
+                py = cy + rng.normal(0.0, 0.5 * spread) - y0
+                ax = (max(1, int(vh * rng.uniform(0.15, 0.65))), max(1, int(vh * rng.uniform(0.15, 0.65))))
+                cv2.ellipse(mask, (int(px), int(py)), ax, float(rng.uniform(0, 180)), 0, 360, 1.0, -1)
+            bubble = max(1.0, vh * rng.uniform(0.04, 0.1))
+        # honeycomb: thin brighter walls between bubbles (band-passed noise), soft outer edge
+        noise = rng.standard_normal(mask.shape).astype(np.float32)
+        cells = cv2.GaussianBlur(noise, (0, 0), bubble)
+        cells /= float(cells.std()) + 1e-6
+        texture = np.clip(0.65 + 0.35 * np.tanh(1.5 * cells), 0.0, 1.0)
+        mask = cv2.GaussianBlur(mask, (0, 0), max(1.0, 0.08 * vh)) * texture
+        depth = float(rng.uniform(0.05, 0.35)) * rng_
+        region = dark[y0:y1, x0:x1]
+        np.maximum(region, depth * mask, out=region)
+    return np.clip(img01 - dark, 0.0, 1.0).astype(np.float32)
+
+
+def local_contrast(rng: np.random.Generator, img01: np.ndarray) -> np.ndarray:
+    """A console's local equalisation: CLAHE (clip limit 1.5-5, 2-8 tiles across) or a large-kernel dynamic-range
+    compression (the image minus 30-90 % of its blur at 4-15 % of the size), blended with the input (30-100 %).
+
+    Result clipped to [0, 1] (bright = dense)."""
+    img = np.clip(img01, 0.0, 1.0).astype(np.float32)
+    h, w = img.shape
+    if rng.random() < 0.5:
+        tiles = int(rng.integers(2, 9))
+        clahe = cv2.createCLAHE(
+            clipLimit=float(rng.uniform(1.5, 5.0)), tileGridSize=(tiles, max(1, round(tiles * h / w)))
+        )
+        eq = clahe.apply((img * 65535.0).astype(np.uint16)).astype(np.float32) / 65535.0
+    else:
+        blur = cv2.GaussianBlur(img, (0, 0), float(rng.uniform(0.04, 0.15)) * max(h, w))
+        eq = img - float(rng.uniform(0.3, 0.9)) * (blur - float(blur.mean()))
+        lo, hi = np.percentile(eq, [0.5, 99.5])
+        eq = (eq - lo) / max(float(hi - lo), 1e-6)
+    alpha = float(rng.uniform(0.3, 1.0))
+    return np.clip((1.0 - alpha) * img + alpha * eq, 0.0, 1.0).astype(np.float32)
+
+
+def grain(rng: np.random.Generator, img01: np.ndarray) -> np.ndarray:
+    """Film / detector grain: Gaussian noise blurred by 0.5-1.5 px (spatially correlated), 1-5 % of the range, its
+    strength varying by up to +-25 % with the grey level (either way: processing chains differ). Result clipped to
+    [0, 1]."""
+    img = np.clip(img01, 0.0, 1.0).astype(np.float32)
+    n = cv2.GaussianBlur(rng.standard_normal(img.shape).astype(np.float32), (0, 0), float(rng.uniform(0.5, 1.5)))
+    n /= float(n.std()) + 1e-6
+    k = float(rng.uniform(-0.5, 0.5))
+    sigma = float(rng.uniform(0.01, 0.05)) * (1.0 + k * (img - 0.5))
+    return np.clip(img + sigma * n, 0.0, 1.0).astype(np.float32)
+
+
+def appearance(
+    rng: np.random.Generator,
+    img01: np.ndarray,
+    points: dict[str, tuple[float, float]] | None = None,
+    *,
+    p_gas: float = 0.4,
+    p_flank: float = 0.5,
+    p_contrast: float = 0.4,
+    p_grain: float = 0.3,
+) -> np.ndarray:
+    """Radiograph appearance changes, each with its own probability, in the order physics -> console -> detector:
+    grouped gas (:func:`gas_overlay`), flank shading (:func:`flank_shading`), local equalisation
+    (:func:`local_contrast`), grain (:func:`grain`). At least one is applied. Points are not moved; result in [0, 1].
+    """
+    do = rng.random(4) < np.array([p_gas, p_flank, p_contrast, p_grain])
+    if not do.any():
+        do[int(rng.integers(4))] = True
+    out = np.clip(img01, 0.0, 1.0).astype(np.float32)
+    if do[0]:
+        out = gas_overlay(rng, out, points)
+    if do[1]:
+        out = flank_shading(rng, out, points)
+    if do[2]:
+        out = local_contrast(rng, out)
+    if do[3]:
+        out = grain(rng, out)
     return out

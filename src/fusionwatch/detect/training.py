@@ -39,6 +39,13 @@ __all__ = [
 ]
 
 
+APPEARANCE_P = 0.6
+"""Share of training films (film, crop and view stages) given radiograph appearance changes
+(:func:`fusionwatch.detect.augment.appearance`: flank shading, grouped gas, local equalisation, grain) before the
+geometric and intensity augmentation. 0 gives the augmentation of the models before 2026-11-24 14:00 UTC (ap-spine/3
+and earlier)."""
+
+
 @dataclass
 class TrainResult:
     onnx_path: Path
@@ -100,6 +107,8 @@ def make_example(
     hw = img.shape[:2]
     m_aug = np.array([[1.0, 0, 0], [0, 1.0, 0]])
     if rng is not None:
+        if rng.random() < APPEARANCE_P:  # in the source frame, before flips and warps (points as annotated)
+            img01 = aug.appearance(rng, img01, points)
         if rng.random() < 0.5:
             m_aug = aug.flip_matrix(hw[1])
             points = {
