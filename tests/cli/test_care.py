@@ -100,7 +100,7 @@ def test_fusion_in_doubt_holds_back_the_on_track_line(store_url: str) -> None:
     given as advice; it is listed as held back with the reason (the CLI printed it as advice before)."""
     today = _day(384)
     out = _care(store_url, today)
-    assert "Advice follows: 12-months" in out and "insufficient evidence (automatic)" in out
+    assert "Advice follows: 12-months" in out and "automatic status: Insufficient evidence on these films;" in out
     assert GATED not in _restrictions(out) and CORE in _restrictions(out)
     assert GATED in _held_back(out)
     assert "status: insufficient evidence" in out[out.index("Held back"):]
@@ -111,7 +111,7 @@ def test_on_track_gives_the_line(store_url: str) -> None:
     """At day 200 the latest films (6 months) are on track: the line is advice, nothing is held back."""
     today = _day(200)
     out = _care(store_url, today)
-    assert "Advice follows: 6-months" in out and "on track (automatic)" in out
+    assert "Advice follows: 6-months" in out and "automatic status: On track for the time since surgery;" in out
     assert GATED in _restrictions(out) and "Held back" not in out
     _same_as_report(store_url, today, out)
 
@@ -126,7 +126,7 @@ def test_reader_status_wins_and_a_hardware_finding_holds_back(store_url: str) ->
     store.close()
     today = _day(384)
     out = _care(store_url, today)
-    assert "fused criteria met (reader amy)" in out
+    assert "reader's status (amy): Radiographic fusion criteria met (confirm clinically);" in out
     assert GATED in _restrictions(out) and "Held back" not in out
     _same_as_report(store_url, today, out)
 
@@ -137,6 +137,28 @@ def test_reader_status_wins_and_a_hardware_finding_holds_back(store_url: str) ->
     out = _care(store_url, today)
     assert GATED in _held_back(out) and GATED not in _restrictions(out)
     assert "finding: rod fracture suspected" in out[out.index("Held back"):]
+    _same_as_report(store_url, today, out)
+
+
+def test_status_is_worded_as_the_reports_word_it(store_url: str) -> None:
+    """A fused status resting on flexion-extension motion alone (no reader graded bridging bone) is printed with the
+    reports' label (report.labels.visit_status_label), never as the raw value 'fused criteria met'."""
+    from fusionwatch.followup.model import SegmentMotion
+    from fusionwatch.report.labels import visit_status_label
+
+    store = Store(store_url)
+    store.replace_motion("K-9", "12-months", [SegmentMotion("L5-S1", 0.4, 0.2, 0.2, None, 0.1, "test/1"),
+                                              SegmentMotion("L4-L5", 6.0, 0.3, 0.5, None, 0.1, "test/1")])
+    timeline = store.load_timeline("K-9")
+    store.close()
+    last = timeline.visits[-1]
+    assert last.status.status is not None and last.status.status.value == "fused_criteria_met"
+    today = _day(384)
+    out = _care(store_url, today)
+    expected = visit_status_label(last)
+    assert expected.startswith("Fusion criteria met on motion; bridging bone not assessed")
+    assert f"automatic status: {expected};" in " ".join(out.split())
+    assert "fused criteria met" not in out.lower().replace("fusion criteria met", "")
     _same_as_report(store_url, today, out)
 
 

@@ -85,3 +85,33 @@ def test_bridging_call_from_older_evidence() -> None:
     assert bridging_from_evidence({"bridging_fraction": 0.8, "bridging_threshold": 0.5}) == "bridged"
     assert bridging_from_evidence({"bridging_call": "bridged"}) == "bridged"
     assert bridging_from_evidence({"bridging_call": "junk", "bridging_fraction": None}) == "not_assessed"
+
+
+def test_reader_status_is_worded_as_the_automatic_one() -> None:
+    """A reader's status reads as the report labels a status (no raw 'fused_criteria_met'); an unknown value is shown
+    as entered and said not to be acted on."""
+    from fusionwatch.report.labels import reader_status_label
+
+    assert reader_status_label("fused_criteria_met") == FULL
+    assert reader_status_label("pseudarthrosis_suspected") == "Pseudarthrosis suspected"
+    assert reader_status_label("solid") == "'solid' (not a known status: shown, not acted on)"
+
+
+def test_clinician_report_words_the_reader_status() -> None:
+    """The reader's box of the clinician report uses the label, not the raw value with underscores replaced."""
+    import datetime as dt
+    import tempfile
+    from dataclasses import replace
+    from pathlib import Path
+
+    from fusionwatch.records import Override
+    from fusionwatch.report.example import example_report_data
+    from fusionwatch.report.render import render_clinician_html
+
+    data = example_report_data(Path(tempfile.mkdtemp()))
+    over = Override("fusion_status", "fused_criteria_met", "amy", dt.datetime(2026, 1, 1, tzinfo=dt.UTC), "CT")
+    v = replace(data.visit, reader_status=over)
+    html = render_clinician_html(replace(data, visits=(*data.visits[: data.current], v)))
+    reader_box = html[html.index("<h3>Reader</h3>"):]
+    reader_box = reader_box[: reader_box.index("</td>")]
+    assert FULL in reader_box and "fused criteria met" not in reader_box

@@ -118,9 +118,34 @@ def test_report_status_is_the_care_cli_status(over) -> None:
     data = report_data_from_timeline(tl, today=TODAY)
     for i, (v, view) in enumerate(zip(tl.visits, data.visits, strict=True)):
         assert view.status_source == effective_status(v)
-        assert replace(data, current=i).status_visit.date == fusion_evidence(tl, visit=i).visit.date
+        at_i = report_data_from_timeline(tl, visit=i, today=TODAY)
+        assert at_i.status_visit.date == fusion_evidence(tl, visit=i).visit.date
     ev = fusion_evidence(tl)
     assert data.status_visit.effective_status is ev.status and data.status_visit.date == ev.visit.date
+    assert data.status_visit.date != data.visit.date  # the symptom-only contact is not the one acted on
+
+
+def test_report_follows_the_followup_choice_of_visit(monkeypatch) -> None:
+    """ReportData.status_visit is fusion_evidence's choice, not a copy of its rule: make fusion_evidence choose the
+    first visit and the report's care advice follows that visit."""
+    import fusionwatch.followup.evidence as evidence
+    import fusionwatch.report.model as model
+
+    tl = build_timeline("K-1", SURGERY, [visit(42, {M.DISC_HEIGHT_MEAN_L5_S1: (11.0, "mm")}),
+                                         visit(182, {M.DISC_HEIGHT_MEAN_L5_S1: (10.8, "mm")})])
+    real = evidence.fusion_evidence
+    monkeypatch.setattr(model, "fusion_evidence",
+                        lambda timeline, *, visit=None, on=None: real(timeline, visit=0))
+    data = report_data_from_timeline(tl, today=TODAY)
+    assert data.visit.date == tl.visits[1].date and data.status_visit.date == tl.visits[0].date
+
+
+def test_status_index_must_not_point_after_the_current_visit() -> None:
+    tl = build_timeline("K-1", SURGERY, [visit(42, {M.DISC_HEIGHT_MEAN_L5_S1: (11.0, "mm")}),
+                                         visit(182, {M.DISC_HEIGHT_MEAN_L5_S1: (10.8, "mm")})])
+    data = report_data_from_timeline(tl, today=TODAY)
+    with pytest.raises(ValueError, match="status visit index 1"):
+        replace(data, current=0)
 
 
 def test_report_view_has_no_copy_of_the_override_rule(monkeypatch) -> None:

@@ -117,17 +117,20 @@ def _print_advice(ev, advice, schedule) -> None:  # type: ignore[no-untyped-def]
     if ev is None:
         say("[bold]Advice follows:[/] no visit on record: fusion not assessed.")
     else:
+        from fusionwatch.report.labels import acted_status_label
+
         v = ev.visit
-        status = ev.status.value.replace("_", " ") if ev.status else "not assessed"
-        who = {"reader": f"reader {ev.reader_override.author}" if ev.reader_override else "reader",
-               "automatic": "automatic", "none": "no status"}[ev.source]
+        # worded as the reports, `followup`, visits.csv and FHIR word it (a fused status on motion alone says so)
+        status = acted_status_label(ev.status, ev.source, v)
+        who = {"reader": f"reader's status ({ev.reader_override.author})" if ev.reader_override else "reader's status",
+               "automatic": "automatic status", "none": "status"}[ev.source]
         counts: dict[str, int] = {}
         for f in ev.findings:
             if f.severity.rank > 0:  # watch and above; review flags (info) are the report's
                 name = f"{f.kind.replace('_', ' ')} ({f.severity.value})"
                 counts[name] = counts.get(name, 0) + 1
         kinds = ", ".join(n if c == 1 else f"{n} x{c}" for n, c in counts.items()) or "none"
-        say(f"[bold]Advice follows:[/] {v.label} ({v.date.isoformat()}): {status} ({who}); findings: {kinds}")
+        say(f"[bold]Advice follows:[/] {v.label} ({v.date.isoformat()}), {who}: {status}; findings: {kinds}")
     ph = advice.restriction_phase
     if ph is not None or advice.restrictions:
         say(f"[bold]Restrictions now:[/] {ph.label if ph else ''}")

@@ -211,7 +211,10 @@ def followup(
     for v in visits:
         line = f"[bold]{v.label}[/] ({v.date.isoformat()}): {_status_text(v)}"
         if v.reader_status is not None:
-            line += f"  | reader: {v.reader_status.value} ({v.reader_status.author}, {v.reader_status.at:%Y-%m-%d})"
+            from fusionwatch.report.labels import reader_status_label
+
+            line += (f"  | reader: {v.reader_status.value} ({reader_status_label(v.reader_status.value)}; "
+                     f"{v.reader_status.author}, {v.reader_status.at:%Y-%m-%d})")
         if v.bridwell_grade is not None:
             line += f"  | Bridwell {v.bridwell_grade.value} ({v.bridwell_grade.author})"
         console.print(line, highlight=False)

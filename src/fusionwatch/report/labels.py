@@ -16,7 +16,8 @@ from fusionwatch.records import FusionStatus
 
 __all__ = [
     "MEASURE_LABELS", "KEY_MEASURES", "threshold_text", "STATUS_LABELS", "FUSED_ON_MOTION_LABELS", "label",
-    "bridging_from_evidence", "bridging_confirmed", "status_label", "visit_status_label",
+    "bridging_from_evidence", "bridging_confirmed", "status_label", "visit_status_label", "reader_status_label",
+    "acted_status_label",
 ]
 
 MEASURE_LABELS: dict[M, str] = {
@@ -140,6 +141,30 @@ def visit_status_label(v: Any) -> str:
         bridwell_grade=getattr(grade, "value", None) if grade is not None else None,
         reader_status=getattr(reader, "value", None) if reader is not None else None,
     )
+
+
+def reader_status_label(value: str | None) -> str:
+    """A reader's fusion status (an override's value) as a person reads it: the report's label of a known status
+    (a reader's ``fused_criteria_met`` is the reader's own judgement, so it gets the full wording); an unknown value
+    is shown as entered and said not to be acted on (:func:`fusionwatch.followup.evidence.status_to_act_on`)."""
+    if value is None:
+        return "not entered"
+    try:
+        status = FusionStatus(value)
+    except ValueError:
+        return f"{value!r} (not a known status: shown, not acted on)"
+    return status_label(status, reader_status=status.value)
+
+
+def acted_status_label(status: FusionStatus | None, source: str, visit: Any) -> str:
+    """The label of the status a caller acts on (``followup.evidence.status_to_act_on``: ``source`` ``"reader"``,
+    ``"automatic"`` or ``"none"``): the reader's status by :func:`reader_status_label`, the automatic one by
+    :func:`visit_status_label` of ``visit`` (so a fused status on motion alone says so), else ``"not assessed"``."""
+    if status is None or source == "none":
+        return "not assessed"
+    if source == "reader":
+        return reader_status_label(status.value)
+    return visit_status_label(visit)
 
 
 def label(name: M | str) -> str:

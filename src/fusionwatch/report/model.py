@@ -24,7 +24,7 @@ from fusionwatch.care.proms import PromChange, PromRecord, compare_proms
 from fusionwatch.care.schedule import Schedule, build_schedule
 from fusionwatch.care.triage import TriageResult
 from fusionwatch.errors import InputError
-from fusionwatch.followup.evidence import finding_verdicts, rejected_finding_kinds, status_to_act_on
+from fusionwatch.followup.evidence import finding_verdicts, fusion_evidence, rejected_finding_kinds, status_to_act_on
 from fusionwatch.followup.model import MeasurementDelta
 from fusionwatch.measurement import MeasureName
 from fusionwatch.records import Finding, FusionStatus, Override, Severity, Surgery
@@ -150,12 +150,19 @@ class ReportData:
     film_labels: dict[str, str] = field(default_factory=dict)
     """Film id -> how the clinician report names the film ("12-months AP film"): visit label and view only, no
     identifiers or dates, so it survives de-identification."""
+    status_index: int | None = None
+    """Index in ``visits`` of the visit whose fusion status and findings the care advice follows, as chosen by
+    :func:`fusionwatch.followup.evidence.fusion_evidence` for the current visit (``report_data_from_timeline`` sets
+    it; the report has no rule of its own). ``None`` (hand-built data): the current visit."""
 
     def __post_init__(self) -> None:
         if not self.visits:
             raise ValueError("ReportData needs at least one visit.")
         if not 0 <= self.current < len(self.visits):
             raise ValueError(f"current visit index {self.current} out of range 0..{len(self.visits) - 1}.")
+        if self.status_index is not None and not 0 <= self.status_index <= self.current:
+            raise ValueError(f"status visit index {self.status_index} must be in 0..{self.current} (the current "
+                             "visit or an earlier one).")
 
     @property
     def visit(self) -> VisitView:
@@ -197,12 +204,9 @@ class ReportData:
 
     @property
     def status_visit(self) -> VisitView:
-        """The visit whose fusion status and findings the care advice follows: the current visit when it had films
-        or a status, else the latest earlier one that did (a PROM- or symptom-only contact has no films)."""
-        for v in reversed(self.visits[: self.current + 1]):
-            if v.film_id is not None or v.effective_status is not None:
-                return v
-        return self.visit
+        """The visit whose fusion status and findings the care advice follows (:attr:`status_index`: the choice of
+        :func:`fusionwatch.followup.evidence.fusion_evidence`, the one ``fusionwatch care`` makes)."""
+        return self.visits[self.current if self.status_index is None else self.status_index]
 
     @property
     def highest_finding_severity(self) -> Severity | None:
@@ -367,6 +371,9 @@ def report_data_from_timeline(
             raise InputError(f"No visit labelled {visit!r}; visits on record: {', '.join(labels)}.")
         current = labels.index(visit)
     baseline = next((i for i, v in enumerate(views) if v.is_baseline), None)
+    # which visit's status and findings the care advice follows: the follow-up engine's choice, not a copy of it
+    evidence = fusion_evidence(timeline, visit=current)
+    status_index = next(i for i, v in enumerate(timeline.visits) if v is evidence.visit) if evidence else None
     surgery = timeline.surgery
     if schedule is None and surgery is not None:
         schedule = build_schedule(surgery.date, [v.date for v in views],
@@ -388,4 +395,5 @@ def report_data_from_timeline(
         baseline_note=getattr(timeline, "baseline_note", ""),
         thresholds=_settings_dict(getattr(timeline, "settings", None)),
         film_labels=dict(film_labels or {}),
+        status_index=status_index,
     )

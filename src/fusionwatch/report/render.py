@@ -19,7 +19,7 @@ from fusionwatch.errors import InputError
 from fusionwatch.followup.model import MeasurementDelta
 from fusionwatch.followup.rules import INSTABILITY_ANGLE_DEG, INSTABILITY_TRANSLATION_MM
 from fusionwatch.records import Finding, Severity
-from fusionwatch.report.labels import label, threshold_text, visit_status_label
+from fusionwatch.report.labels import label, reader_status_label, threshold_text, visit_status_label
 from fusionwatch.report.model import ReportData
 from fusionwatch.report.patient_text import display_name, patient_text
 from fusionwatch.report.plots import measurement_trends_png, prom_trends_png
@@ -270,6 +270,7 @@ def render_clinician_html(data: ReportData, *, page_size: str = "A4") -> str:
         "evidence": [_evidence_text(f, data.film_labels) for f in findings],
         "rules": [(f.threshold or "").strip() for f in findings],  # texts cite their criterion at the source
         "status_label": visit_status_label(v),
+        "reader_label": reader_status_label(v.reader_status.value) if v.reader_status else None,
         "trend_png": _data_uri(trend) if trend else None, "prom_png": _data_uri(prom) if prom else None,
         "proms": prom_rows, "change": change, "levels": levels, "name": chart_name(data.patient_name),
         "threshold_summary": ", ".join(f"{k} {val}" for k, val in data.thresholds.items()
