@@ -189,6 +189,15 @@ def test_ingest_of_only_bad_files_is_a_user_error(tmp_path: Path, db: str) -> No
     cut.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
     r = _run("ingest", str(bad), str(cut), "--db", db)
     assert r.exit_code == 2 and "none of the 2 files could be ingested" in r.output, r.output
+    flat = " ".join(r.output.split())
+    assert "cut.dcm is truncated (the file ends early" in flat and "Re-export the film" in flat, r.output
+    from fusionwatch.store import Store
+
+    store = Store(db)
+    try:  # nothing was written for the failed files
+        assert store.list_patients() == []
+    finally:
+        store.close()
 
 
 @pytest.mark.parametrize("years", [-40, 5])

@@ -97,15 +97,41 @@ class TestUserErrors:
         path = write_dicom(tmp_path / "full.dcm", np.zeros((200, 200), np.uint16))
         data = path.read_bytes()
         (tmp_path / "cut.dcm").write_bytes(data[: len(data) // 2])
-        assert_user_error(run(tmp_path / "cut.dcm", "--out", tmp_path / "o"), "could not be decoded")
+        assert_user_error(run(tmp_path / "cut.dcm", "--out", tmp_path / "o"), "cut.dcm is truncated", "Re-export")
+        assert not (tmp_path / "o" / "measurements.json").exists()
 
     def test_unreadable_file(self, tmp_path: Path) -> None:
         (tmp_path / "x.bin").write_bytes(bytes(range(256)) * 4)
         assert_user_error(run(tmp_path / "x.bin", "--out", tmp_path / "o"), "neither an image")
 
     def test_dicom_without_pixel_data(self, tmp_path: Path) -> None:
-        path = write_dicom(tmp_path / "nopix.dcm", with_pixel_data=False)
-        assert_user_error(run(path, "--out", tmp_path / "o"), "no Pixel Data")
+        path = write_dicom(tmp_path / "nopix.dcm", with_pixel_data=False)  # a DX image object without its image
+        assert_user_error(run(path, "--out", tmp_path / "o"), "no Pixel Data", "truncated")
+
+    @pytest.mark.parametrize("case", ["empty", "text", "sr", "png_no_spine"])
+    def test_other_bad_inputs_are_specific_user_errors(self, tmp_path: Path, case: str) -> None:
+        """An empty file, a text file named .dcm, a structured report and a PNG without a spine: `error: ...` naming
+        the file and what is wrong, exit code 2, no traceback, nothing written."""
+        from pydicom import uid
+        from PIL import Image
+
+        if case == "empty":
+            path, expect = tmp_path / "x.dcm", "is empty (0 bytes)"
+            path.write_bytes(b"")
+        elif case == "text":
+            path, expect = tmp_path / "notes.dcm", "neither an image (PNG, JPEG, TIFF) nor a DICOM file"
+            path.write_text("follow-up in 6 weeks\n" * 10)
+        elif case == "sr":
+            path = write_dicom(tmp_path / "sr.dcm", with_pixel_data=False, sop_class_uid=uid.Comprehensive3DSRStorage)
+            expect = "'Comprehensive 3D SR Storage' object is not an image"
+        else:
+            from scipy import ndimage
+
+            path, expect = tmp_path / "blobs.png", "lumbar"  # textured, so the view check (not the blank check) says no
+            img = ndimage.gaussian_filter(np.random.default_rng(3).random((400, 320)), 4)
+            Image.fromarray(((img - img.min()) / np.ptp(img) * 255).astype(np.uint8)).save(path)
+        assert_user_error(run(path, "--out", tmp_path / "o"), path.name, expect)
+        assert not (tmp_path / "o" / "measurements.json").exists()
 
     def test_unsupported_photometric(self, tmp_path: Path) -> None:
         path = write_dicom(tmp_path / "pal.dcm", np.zeros((64, 64), np.uint8), photometric="PALETTE COLOR")

@@ -243,6 +243,39 @@ class TestRefusals:
         with pytest.raises(UnsupportedImageError, match=r"no Pixel Data \(7FE0,0010\).*Presentation State"):
             read_radiograph(path)
 
+    @pytest.mark.parametrize(
+        "transfer_syntax, keep",
+        [
+            (uid.ExplicitVRLittleEndian, "meta"),  # only the file meta header survived
+            (uid.ExplicitVRLittleEndian, "before_pixels"),  # the data set up to (7FE0,0010), no pixels
+            (uid.ExplicitVRLittleEndian, "half_pixels"),  # cut inside native pixel data
+            (uid.RLELossless, "half_pixels"),  # cut inside encapsulated (compressed) pixel data
+        ],
+    )
+    def test_truncated_file_says_so_plainly(self, tmp_path, transfer_syntax: str, keep: str) -> None:
+        """A DICOM file cut short (an interrupted upload) is called truncated, with the file and the remedy first;
+        pydicom's own words at most as a trailing clause (it said 'could not be decoded: ValueError: The number of
+        bytes of pixel data is less than expected ...', or 'no Pixel Data: not an image' for a cut DX file)."""
+        path = write_dicom(tmp_path / "cut.dcm", FILM16, transfer_syntax=transfer_syntax)
+        data = path.read_bytes()
+        pixel_tag = data.rindex(b"\xe0\x7f\x10\x00")  # (7FE0,0010), little endian
+        end = {"meta": 300, "before_pixels": pixel_tag, "half_pixels": (pixel_tag + len(data)) // 2}[keep]
+        path.write_bytes(data[:end])
+        with pytest.raises(UnsupportedImageError) as info:
+            read_radiograph(path)
+        text = str(info.value)
+        assert text.startswith(f"{path} is truncated (the file ends early, at {end:,} bytes): "), text
+        assert "Re-export the film" in text and "send it again" in text
+        assert "not an image" not in text and "could not be decoded" not in text
+        assert "pydicom" not in text.split(". ")[0]
+
+    def test_a_report_object_is_not_called_truncated(self, tmp_path) -> None:
+        """A complete non-image object (a structured report) is refused as not an image, not as truncated."""
+        path = write_dicom(tmp_path / "sr.dcm", FILM16, with_pixel_data=False,
+                           sop_class_uid=uid.Comprehensive3DSRStorage)
+        with pytest.raises(UnsupportedImageError, match=r"no Pixel Data \(7FE0,0010\): a 'Comprehensive 3D SR"):
+            read_radiograph(path)
+
     def test_palette_color_raises(self, tmp_path) -> None:
         """PALETTE COLOR is refused with the expected list."""
         path = write_dicom(tmp_path / "pal.dcm", FILM8, photometric="PALETTE COLOR")

@@ -79,21 +79,49 @@ class DicomImage:
     warnings: tuple[str, ...]
 
 
+REEXPORT_ADVICE = ("Re-export the film from the PACS or imaging system, or ask the sender to send it again.")
+"""What to do about a truncated or damaged file: the copy is incomplete, the original is usually fine."""
+
+
+def _truncated(path: Path, what: str, detail: str | None = None) -> UnsupportedImageError:
+    """The error for a DICOM file that ends early: what is missing first, the remedy, pydicom's words last."""
+    size = path.stat().st_size if path.exists() else 0
+    return UnsupportedImageError(
+        f"{path} is truncated (the file ends early, at {size:,} bytes): {what}. The copy is incomplete, for example "
+        f"an interrupted download, copy or upload. {REEXPORT_ADVICE}" + (f" (pydicom: {detail})" if detail else "")
+    )
+
+
+def _sop_name(ds: Dataset) -> str:
+    """The SOP class name of a data set (its own (0008,0016) or the file meta's (0002,0002)), or ``""``."""
+    for sop in (ds.get("SOPClassUID"), getattr(ds, "file_meta", Dataset()).get("MediaStorageSOPClassUID")):
+        name = str(getattr(sop, "name", "") or "") if sop is not None else ""
+        if name and not name[0].isdigit():
+            return name
+    return ""
+
+
 def _read_dataset(path: Path, *, stop_before_pixels: bool = False) -> Dataset:
     try:
-        with _warnings.catch_warnings():
-            _warnings.simplefilter("ignore")
+        with _warnings.catch_warnings(record=True) as caught:
+            _warnings.simplefilter("always")
             ds = pydicom.dcmread(path, force=True, stop_before_pixels=stop_before_pixels)
     except Exception as exc:  # pydicom raises many types on corrupt input; all mean the same to a user
         raise UnsupportedImageError(
-            f"{path} could not be read as DICOM (truncated or corrupt): {type(exc).__name__}: {exc}"
+            f"{path} could not be read as DICOM: the file is damaged or truncated (it ends early or its content is "
+            f"not valid DICOM). {REEXPORT_ADVICE} (pydicom: {type(exc).__name__}: {exc})"
         ) from exc
+    eof = [str(w.message) for w in caught if "end of file" in str(w.message).lower()]
+    if eof:  # pydicom drops the data set it was reading when the file ends before a delimiter
+        raise _truncated(path, "it ends in the middle of its data, before the marker that closes it", eof[0])
     has_meta = "TransferSyntaxUID" in getattr(ds, "file_meta", Dataset())
+    if has_meta and len(ds) == 0:
+        raise _truncated(path, "it holds only its file header (0002,xxxx), no data set")
     if not has_meta and not any(k in ds for k in ("SOPClassUID", "Rows", "PixelData", "Modality")):
         with path.open("rb") as fh:
             prefixed = fh.read(132)[128:132] == b"DICM"
         if prefixed:
-            raise UnsupportedImageError(f"{path} starts like a DICOM file but holds no data set: truncated or corrupt.")
+            raise _truncated(path, "it starts like a DICOM file (\"DICM\" at byte 128) but holds no data set")
         raise UnsupportedImageError(f"{path} is neither an image (PNG, JPEG, TIFF) nor a DICOM file.")
     if not has_meta:
         implicit, little = ds.original_encoding
@@ -103,6 +131,15 @@ def _read_dataset(path: Path, *, stop_before_pixels: bool = False) -> Dataset:
         else:
             ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian if little else ExplicitVRBigEndian
     return ds
+
+
+def _is_image_object(ds: Dataset) -> bool:
+    """True when the data set says it holds an image: an image SOP class ("... Image Storage"), or, without a known
+    SOP class, an image size or pixel attributes."""
+    name = _sop_name(ds)
+    if name:
+        return "Image Storage" in name
+    return any(k in ds for k in ("Rows", "Columns", "BitsAllocated", "PhotometricInterpretation"))
 
 
 def _text(ds: Dataset, keyword: str) -> str | None:
@@ -217,8 +254,10 @@ def read_dicom_image(path: str | Path) -> DicomImage:
     ts = ds.file_meta.TransferSyntaxUID
 
     if not any(k in ds for k in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")):
-        sop = ds.get("SOPClassUID")
-        sop_name = str(getattr(sop, "name", "") or "") if sop is not None else ""
+        sop_name = _sop_name(ds)
+        if _is_image_object(ds):  # an image without its pixels: the file stops before (7FE0,0010)
+            kind = f"a {sop_name!r} object" if sop_name else "an image object"
+            raise _truncated(path, f"it is {kind} but has no Pixel Data (7FE0,0010); the image is missing")
         kind = f"a {sop_name!r} object" if sop_name else "this object"
         raise UnsupportedImageError(
             f"{path} has no Pixel Data (7FE0,0010): {kind} is not an image. Give the radiograph itself."
@@ -243,6 +282,7 @@ def read_dicom_image(path: str | Path) -> DicomImage:
     if rows < 16 or cols < 16:
         raise UnsupportedImageError(f"{path} is {cols} x {rows} px; a radiograph must be at least 16 x 16 px.")
 
+    _check_pixel_length(ds, path)
     pydicom_log = logging.getLogger("pydicom")
     level = pydicom_log.level
     pydicom_log.setLevel(logging.CRITICAL)  # decoder failures are reported once, by the exception below
@@ -327,6 +367,24 @@ def read_dicom_image(path: str | Path) -> DicomImage:
         display_window=window,
         warnings=tuple(notes),
     )
+
+
+def _check_pixel_length(ds: Dataset, path: Path) -> None:
+    """Native (uncompressed) pixel data shorter than the image size needs: the file was cut inside its pixels."""
+    if ds.file_meta.TransferSyntaxUID.is_compressed or "PixelData" not in ds:
+        return
+    try:
+        from pydicom.pixels.utils import get_expected_length
+
+        expected = int(get_expected_length(ds, unit="bytes"))
+        got = len(ds.PixelData)
+    except Exception:  # noqa: BLE001 - attributes too broken to tell; the decoder reports it below
+        return
+    if got < expected:
+        raise _truncated(
+            path, f"its pixel data holds {got:,} of the {expected:,} bytes a {int(ds.Columns)} x {int(ds.Rows)} image "
+            "needs"
+        )
 
 
 def is_dicom_dataset(path: str | Path) -> bool:
