@@ -12,6 +12,8 @@ Sources
   (used the same way by the HL7 Belgium patient-monitoring IG, ValueSet pain-scale).
 - FHIR R4 Observation.status: http://hl7.org/fhir/R4/valueset-observation-status.html.
 - FHIR R4 observation-category: http://hl7.org/fhir/R4/valueset-observation-category.html (``imaging``, ``survey``).
+- FHIR R4 Observation.interpretation: HL7 v3 ObservationInterpretation
+  (http://hl7.org/fhir/R4/valueset-observation-interpretation.html): ``N``, ``A``, ``AA``, ``H``, ``IND`` only.
 - UCUM units (https://ucum.org/ucum): ``deg`` degree of plane angle, ``mm``, ``%``, ``1`` (unity, for ratios),
   ``{score}`` (an annotation: unit 1).
 - No standard code was found for the spinopelvic parameters, segmental lordosis, disc height, slip or the Oswestry
@@ -21,6 +23,7 @@ Sources
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from fusionwatch.measurement import MeasureName
@@ -36,11 +39,15 @@ __all__ = [
     "DICOM_CODES",
     "FHIR_OBSERVATION_STATUS",
     "FHIR_OBSERVATION_CATEGORY",
+    "INTERPRETATION_SYSTEM",
+    "FHIR_INTERPRETATION",
+    "FW_IMAGING_CODES",
     "UCUM_UNITS",
     "PAIN_NRS_LOINC",
     "measure_code",
     "ucum_unit",
     "finding_site",
+    "level_site",
     "check_coding",
 ]
 
@@ -50,6 +57,7 @@ LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"
 UCUM = "http://unitsofmeasure.org"
 OBS_CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/observation-category"
+INTERPRETATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +91,41 @@ FHIR_OBSERVATION_STATUS = frozenset(
 FHIR_OBSERVATION_CATEGORY = frozenset(
     {"social-history", "vital-signs", "imaging", "laboratory", "procedure", "survey", "exam", "therapy", "activity"}
 )
+FHIR_INTERPRETATION: dict[str, str] = {
+    "N": "Normal",
+    "A": "Abnormal",
+    "AA": "Critical abnormal",
+    "H": "High",
+    "IND": "Indeterminate",
+}
+"""The HL7 v3 ObservationInterpretation codes fusionwatch writes (code -> display; R4 value set
+http://hl7.org/fhir/R4/valueset-observation-interpretation.html). Findings: ``A`` (severity watch), ``AA`` (action or
+urgent), ``N`` (a reader rejected the finding). Flexion-extension motion against its criterion: ``H`` (95 % interval
+above the limit), ``N`` (below), ``IND`` (the interval straddles it)."""
+
+FW_IMAGING_CODES: dict[str, str] = {
+    "flexion_extension_motion": "Flexion-extension motion of a spinal segment",
+    "angular_motion": "Angular motion (flexion-extension)",
+    "angular_motion_sd": "Angular motion, 1 SD",
+    "angular_motion_interval_95": "Angular motion magnitude, 95 % interval",
+    "translation": "Translation (flexion-extension)",
+    "translation_sd": "Translation, 1 SD",
+    "translation_interval_95": "Translation magnitude, 95 % interval",
+    "finding_current_value": "Value on the current film",
+    "finding_reference_value": "Value on the reference (baseline) film",
+    "finding_compared_amount": "Amount compared with the threshold",
+    "screw_endplate_angle_change": "Screw-endplate angle change",
+    "screw_endplate_angle_change_sd": "Screw-endplate angle change, 1 SD",
+    "screw_endplate_angle_change_interval_95": "Screw-endplate angle change, 95 % interval",
+    "screw_halo_width": "Radiolucent halo width around the screw",
+    "rod_gap": "Gap in the rod's centre line",
+    "reader_verdict": "Reader's verdict on the automatic finding",
+    "confirmed": "Confirmed by a reader",
+    "rejected": "Rejected by a reader",
+}
+"""fusionwatch's own codes for the flexion-extension and finding Observations and their components (no standard code
+exists; see the module notes). A finding's own code is ``finding:<kind>`` (lower-case kind id)."""
+
 UCUM_UNITS: dict[Unit, tuple[str, str]] = {
     Unit.DEG: ("deg", "degree"),
     Unit.MM: ("mm", "millimeter"),
@@ -95,6 +138,7 @@ UCUM_UNITS: dict[Unit, tuple[str, str]] = {
 PAIN_NRS_LOINC = Code("72514-3", "LN", "Pain severity - 0-10 verbal numeric rating [Score] - Reported")
 
 _SITE: dict[str, str] = {"L5_S1": "l5_s1_disc", "L4_L5": "l4_l5_disc"}
+_FINDING_CODE = re.compile(r"finding:[a-z][a-z0-9_]*")
 
 
 def measure_code(name: MeasureName) -> Code:
@@ -105,6 +149,12 @@ def measure_code(name: MeasureName) -> Code:
 def ucum_unit(unit: Unit) -> tuple[str, str] | None:
     """(UCUM code, display) for a unit, or ``None`` for pixels (not exported)."""
     return UCUM_UNITS.get(unit)
+
+
+def level_site(level: str) -> Code | None:
+    """The disc a segment level such as ``"L5-S1"`` names (SNOMED CT via DICOM PS3.16), or ``None``."""
+    key = _SITE.get(level.replace("-", "_"))
+    return DICOM_CODES[key] if key else None
 
 
 def finding_site(name: MeasureName) -> Code:
@@ -124,7 +174,10 @@ def check_coding(system: str, code: str) -> None:
 
     Our own code system is accepted only for :class:`MeasureName` values and the few fusionwatch concepts below.
     """
-    own = {m.value for m in MeasureName} | {"odi_total", "fusion_status"} | {f"{m.value}_delta" for m in MeasureName}
+    own = ({m.value for m in MeasureName} | {"odi_total", "fusion_status"} | {f"{m.value}_delta" for m in MeasureName}
+           | set(FW_IMAGING_CODES))
+    if system in (FW_SYSTEM, FW_SCHEME) and _FINDING_CODE.fullmatch(code):
+        return
     allowed: dict[str, set[str]] = {
         LOINC: {PAIN_NRS_LOINC.value},
         "LN": {PAIN_NRS_LOINC.value},
@@ -134,6 +187,7 @@ def check_coding(system: str, code: str) -> None:
         UCUM: {u for u, _ in UCUM_UNITS.values()} | {"{score}"},
         "UCUM": {u for u, _ in UCUM_UNITS.values()} | {"{score}"},
         OBS_CATEGORY_SYSTEM: set(FHIR_OBSERVATION_CATEGORY),
+        INTERPRETATION_SYSTEM: set(FHIR_INTERPRETATION),
         FW_SYSTEM: own,
         FW_SCHEME: own,
     }

@@ -17,53 +17,26 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from fusionwatch.export._fhir_common import category, coding, obs, status
 from fusionwatch.export.codes import (
-    FHIR_OBSERVATION_STATUS,
     FW_SYSTEM,
     LOINC,
-    OBS_CATEGORY_SYSTEM,
     PAIN_NRS_LOINC,
     SNOMED,
     UCUM,
-    check_coding,
     finding_site,
     measure_code,
     ucum_unit,
 )
 from fusionwatch.export.deid import pseudo_id
+from fusionwatch.export.fhir_imaging import finding_observations, motion_observations
 from fusionwatch.report.labels import label, visit_status_label
 from fusionwatch.report.model import ReportData
 
 __all__ = ["build_fhir_bundle", "write_fhir_bundle", "parse_bundle"]
 
 
-def _coding(system: str, code: str, display: str) -> dict[str, str]:
-    check_coding(system, code)
-    return {"system": system, "code": code, "display": display}
-
-
-def _category(code: str) -> list[dict[str, Any]]:
-    return [{"coding": [_coding(OBS_CATEGORY_SYSTEM, code, code.replace("-", " ").title())]}]
-
-
-def _status(value: str) -> str:
-    if value not in FHIR_OBSERVATION_STATUS:
-        raise ValueError(f"Observation status {value!r} is not a FHIR R4 status ({sorted(FHIR_OBSERVATION_STATUS)}).")
-    return value
-
-
-def _obs(oid: str, status: str, category: str, code: dict[str, Any], subject: str, when: dt.date,
-         **extra: Any) -> dict[str, Any]:
-    return {
-        "resourceType": "Observation",
-        "id": oid,
-        "status": _status(status),
-        "category": _category(category),
-        "code": code,
-        "subject": {"reference": subject},
-        "effectiveDateTime": when.isoformat(),
-        **extra,
-    }
+_coding, _category, _status, _obs = coding, category, status, obs
 
 
 def build_fhir_bundle(data: ReportData, *, deidentify: bool = False) -> dict[str, Any]:
@@ -71,8 +44,11 @@ def build_fhir_bundle(data: ReportData, *, deidentify: bool = False) -> dict[str
 
     Contents: one Patient (pseudonymous key; name, identifier and birth date only when not de-identified), one
     Observation per measured value with a UCUM unit at every visit, one fusion-status Observation per visit with a
-    status, and per PROM record the ODI total (%) and back / leg pain (LOINC 72514-3 with a body-site text).
+    status, one per automatic finding and per flexion-extension segment with their evidence
+    (:mod:`fusionwatch.export.fhir_imaging`), and per PROM record the ODI total (%) and back / leg pain (LOINC
+    72514-3 with a body-site text).
     """
+    original = data
     if deidentify:
         data = data.deidentified()
     key = data.patient_key
@@ -117,6 +93,8 @@ def build_fhir_bundle(data: ReportData, *, deidentify: bool = False) -> dict[str
                 note=[{"text": f"fusionwatch status: {v.fusion_status.value}; bridging bone: {v.bridging_call}"},
                       *({"text": r} for r in v.status_reasons)],
             ))
+    entries += finding_observations(original, data, subject)
+    entries += motion_observations(data, subject)
     for p in data.proms:
         o = p.odi
         if o is not None:
