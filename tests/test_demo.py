@@ -70,3 +70,25 @@ def test_one_clinical_visit_per_window(demo) -> None:
     assert not contact.films and contact.status.status is None
     six = tl.visit("6-months")
     assert six.films and six.date < contact.date and six.status.status is not None
+
+
+def test_cohort_visits_csv(demo) -> None:
+    """Beside the cohort measurement CSV, a de-identified cohort table with one row per patient visit: each patient's
+    last-films row carries the status the index shows; the index links both tables."""
+    import csv
+
+    from fusionwatch.export.visits import VISIT_COLUMNS
+
+    assert demo.cohort_visits is not None and demo.cohort_visits.parent == demo.cohort_measurements.parent
+    table = list(csv.DictReader(demo.cohort_visits.open()))
+    assert tuple(table[0]) == VISIT_COLUMNS
+    assert {r["patient"] for r in table} == {p.key for p in demo.patients}
+    for p in demo.patients:
+        rows = [r for r in table if r["patient"] == p.key]
+        assert [r["visit"] for r in rows].count("pre-op") == 1, p.scenario
+        last = [r for r in rows if r["has_films"] == "True"][-1]
+        assert last["visit"] == p.last_visit and last["fusion_status_automatic"] == p.status, p.scenario
+        assert any(r["odi_percent"] for r in rows), p.scenario  # the example questionnaires
+    assert all(r["visit_date"][:4] in ("1999", "2000", "2001") for r in table)  # shifted: surgery on 2000-01-01
+    index = demo.index.read_text()
+    assert demo.cohort_visits.name in index and demo.cohort_measurements.name in index

@@ -94,6 +94,13 @@ class DemoPatient:
     """The clinician's label of ``status`` (never stronger than what was assessed: ``report.labels``)."""
 
 
+COHORT_MEASUREMENTS = "cohort-measurements-deidentified.csv"
+"""One row per film x measurement of every demo patient (de-identified)."""
+COHORT_VISITS = "cohort-visits-deidentified.csv"
+"""One row per visit of every demo patient: fusion status (automatic and reader), findings with verdicts, motion,
+questionnaire answers (de-identified; the columns of ``fusionwatch.export.visits.VISIT_COLUMNS``)."""
+
+
 @dataclass
 class DemoResult:
     out_dir: Path
@@ -101,6 +108,8 @@ class DemoResult:
     index: Path
     patients: list[DemoPatient] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    cohort_measurements: Path | None = None
+    cohort_visits: Path | None = None
 
 
 def _scenario_of(journey: Path) -> str:
@@ -147,8 +156,12 @@ def run_demo(out_dir: str | Path = "demo-output", *, today: dt.date | None = Non
             result.patients.append(replace(summary, detector=_detector_check(store, key)))
         from fusionwatch.export.cohort import cohort_rows, films_from_store, write_cohort
 
-        rows = cohort_rows(films_from_store(store, store.list_patients()), deidentify=True)
-        write_cohort(rows, out / "cohort-measurements-deidentified.csv")
+        from fusionwatch.report.build import write_cohort_visits
+
+        keys = [key for key, _, _ in per_patient]
+        rows = cohort_rows(films_from_store(store, keys), deidentify=True)
+        result.cohort_measurements = write_cohort(rows, out / COHORT_MEASUREMENTS)
+        result.cohort_visits = write_cohort_visits(store, keys, out / COHORT_VISITS, deidentify=True, today=today)
         _write_index(result, today)
     finally:
         store.close()
@@ -248,7 +261,8 @@ def _write_index(result: DemoResult, today: dt.date) -> None:
         links = " · ".join(x for x in (
             link(f.get("clinician_pdf"), "clinician PDF"), link(f.get("clinician_html"), "clinician HTML"),
             link(f.get("patient_pdf"), "patient PDF"), link(f.get("patient_html"), "patient HTML"),
-            link(f.get("fhir"), "FHIR"), link(f.get("sr"), "DICOM SR"), link(f.get("csv"), "CSV"),
+            link(f.get("fhir"), "FHIR"), link(f.get("dicom_sr"), "DICOM SR"), link(f.get("csv"), "measurements CSV"),
+            link(f.get("visits_csv"), "visits CSV"),
             link(f.get("ics"), "calendar")) if x)
         flags = "".join(f"<li class=flag>{html.escape(x)}</li>" for x in p.red_flags)
         finds = "".join(f"<li>{html.escape(x)}</li>" for x in (*p.routine_symptoms, *p.findings)) or "<li>none</li>"
@@ -271,6 +285,9 @@ The last column runs the automatic detector on each patient's latest lateral fil
 landmarks: the detector is not yet accurate enough to produce findings on its own (see the model card).</p>
 <table><tr><th>patient</th><th>last films</th><th>automatic fusion status</th><th>red flags and findings at the last
 films</th><th>outputs</th><th>automatic detector vs true landmarks</th></tr>{''.join(rows)}</table>
-<p>De-identified measurements of the whole cohort: {link(result.out_dir / 'cohort-measurements-deidentified.csv',
-'cohort CSV')}. Database: demo.db (SQLite).</p></html>"""
+<p>Research exports of the whole cohort, de-identified (dates shifted so that each surgery falls on 2000-01-01):
+{link(result.cohort_visits, 'cohort visits CSV')} (one row per patient visit: automatic and reader fusion status,
+findings with reader verdicts, flexion-extension motion, questionnaire answers) and
+{link(result.cohort_measurements, 'cohort measurements CSV')} (one row per film and measurement).
+Database: demo.db (SQLite).</p></html>"""
     result.index.write_text(page, encoding="utf-8")

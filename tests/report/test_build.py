@@ -203,3 +203,40 @@ def test_report_visit_by_date_as_override_takes_it(db: str, tmp_path: Path) -> N
     assert (tmp_path / "r" / "3-months-clinician.html").is_file()
     r = CliRunner().invoke(app, ["report", "K-7", "--out", str(tmp_path / "r"), "--visit", "2026-02-30", "--db", db])
     assert r.exit_code == 2 and "--visit: expected a date" in r.output
+
+
+def test_cohort_visit_rows_across_patients(db: str, tmp_path: Path) -> None:
+    """One row per visit of every patient (a research coordinator's table), de-identified like the other exports;
+    a patient without a surgery date is refused for de-identification, one without visits is left out."""
+    import csv
+
+    from fusionwatch.errors import InputError
+    from fusionwatch.export.visits import VISIT_COLUMNS
+    from fusionwatch.report.build import cohort_visit_rows, write_cohort_visits
+
+    store = Store(db)
+    try:
+        store.add_patient(Patient("K-8", patient_id="MRN-888", name="Poe^Pia"))
+        store.set_surgery("K-8", Surgery(dt.date(2025, 5, 1)))
+        store.add_prom("K-8", dt.date(2025, 4, 20), odi_answers=(3,) * 10, back_pain_nrs=7, leg_pain_nrs=5)
+        store.add_patient(Patient("K-0"))  # no visits: no rows
+        path = write_cohort_visits(store, ["K-7", "K-8", "K-0"], tmp_path / "visits.csv", deidentify=True,
+                                   today=dt.date.fromisoformat(TODAY))
+        store.add_patient(Patient("K-9"))
+        store.add_prom("K-9", dt.date(2025, 4, 20), back_pain_nrs=7)
+        with pytest.raises(InputError, match="'K-9' has no surgery date"):
+            cohort_visit_rows(store, ["K-9"], deidentify=True)
+        assert len(cohort_visit_rows(store, ["K-9"])) == 1  # identified: no shift needed
+    finally:
+        store.close()
+    table = list(csv.DictReader(path.open()))
+    assert tuple(table[0]) == VISIT_COLUMNS
+    assert [(r["patient"], r["visit"], r["visit_date"]) for r in table] == [
+        ("K-7", "6-weeks", "2000-02-12"), ("K-7", "3-months", "2000-04-02"), ("K-7", "6-months", "2000-07-04"),
+        ("K-8", "pre-op", "1999-12-21"),
+    ]
+    assert table[2]["fusion_status_automatic"] and table[2]["fusion_status_automatic_label"]
+    assert table[3]["odi_percent"] == "60.0" and table[3]["back_pain_0_10"] == "7"
+    text = path.read_text()
+    for ident in ("Roe", "MRN-555", "Poe", "MRN-888", "2026-", "2025-", "1958"):
+        assert ident not in text, ident

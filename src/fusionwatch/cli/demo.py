@@ -30,4 +30,8 @@ def demo(
             console.print(f"    {f}", highlight=False, soft_wrap=True)
     for n in result.notes:
         console.print(f"[yellow]note:[/] {n}", highlight=False)
+    for path, what in ((result.cohort_visits, "one row per patient visit"),
+                       (result.cohort_measurements, "one row per film and measurement")):
+        if path is not None:
+            console.print(f"Cohort CSV, de-identified ({what}): {path}", highlight=False, soft_wrap=True)
     console.print(f"\nOpen the demo index: [bold]{result.index}[/]")

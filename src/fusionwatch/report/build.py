@@ -32,7 +32,7 @@ from fusionwatch.report.render import write_reports
 from fusionwatch.units import SpacingSource
 
 __all__ = ["ReportOutput", "proms_from_store", "red_flags_for", "build_report_data", "film_labels",
-           "write_patient_outputs"]
+           "write_patient_outputs", "cohort_visit_rows", "write_cohort_visits"]
 
 log = logging.getLogger(__name__)
 
@@ -255,3 +255,39 @@ def _write_dicom_exports(store: Any, data: ReportData, out: Path, stem: str, dei
         path = out / f"{stem}-annotated.sc.dcm"
         sc.save_as(path, enforce_file_format=True)
         result.files["dicom_sc"] = path
+
+
+def cohort_visit_rows(store: Any, keys: list[str] | tuple[str, ...], *, deidentify: bool = False,
+                      today: dt.date | None = None, protocol: Protocol | None = None) -> list[dict[str, Any]]:
+    """One row per visit of every patient in ``keys`` (the columns of :data:`fusionwatch.export.visits.VISIT_COLUMNS`:
+    automatic and reader fusion status, findings with reader verdicts, motion, questionnaire answers), patients in
+    the order given, visits in date order. Patients with no visit on record are left out.
+
+    De-identified by the rule of every export (:meth:`ReportData.deidentified`: key kept, dates shifted so that each
+    patient's surgery falls on 2000-01-01, reader names removed).
+
+    Raises
+    ------
+    InputError
+        ``deidentify`` for a patient without a surgery date (its dates cannot be shifted; the cohort measurement table
+        refuses it the same way).
+    """
+    from fusionwatch.export.visits import visit_rows
+
+    rows: list[dict[str, Any]] = []
+    for key in keys:
+        if not store.list_visits(key):
+            continue
+        if deidentify and store.get_surgery(key) is None:
+            raise InputError(f"Patient {key!r} has no surgery date: cannot shift dates to de-identify.")
+        data = build_report_data(store, key, today=today, protocol=protocol)
+        rows += visit_rows(data, deidentify=deidentify)
+    return rows
+
+
+def write_cohort_visits(store: Any, keys: list[str] | tuple[str, ...], path: str | Path, *,
+                        deidentify: bool = False, today: dt.date | None = None) -> Path:
+    """:func:`cohort_visit_rows` written as CSV (``fusionwatch.export.visits.write_visits``)."""
+    from fusionwatch.export.visits import write_visits
+
+    return write_visits(cohort_visit_rows(store, keys, deidentify=deidentify, today=today), path)
