@@ -155,7 +155,6 @@ def run_demo(out_dir: str | Path = "demo-output", *, today: dt.date | None = Non
             summary = _summary(store, key, scenario, written.files, failures)
             result.patients.append(replace(summary, detector=_detector_check(store, key)))
         from fusionwatch.export.cohort import cohort_rows, films_from_store, write_cohort
-
         from fusionwatch.report.build import write_cohort_visits
 
         keys = [key for key, _, _ in per_patient]
