@@ -165,3 +165,16 @@ def test_report_view_has_no_copy_of_the_override_rule(monkeypatch) -> None:
     monkeypatch.setattr(model, "status_to_act_on", rule)
     view = VisitView("6-months", SURGERY.date + dt.timedelta(days=182), 182, fusion_status=FusionStatus.ON_TRACK)
     assert view.effective_status is FusionStatus.INSUFFICIENT_EVIDENCE and calls == [(None, FusionStatus.ON_TRACK)]
+
+
+def test_deidentified_visit_labels_carry_no_real_date() -> None:
+    """Without a surgery date a visit is labelled 'unscheduled YYYY-MM-DD'; de-identification shifts that date too
+    (labels reach every export: reports, visits.csv, FHIR notes)."""
+    from fusionwatch.report.model import ReportData, VisitView
+
+    d0, d1 = dt.date(2026, 3, 1), dt.date(2026, 6, 1)
+    data = ReportData("K-1", None, (VisitView(f"unscheduled {d0}", d0, None), VisitView(f"unscheduled {d1}", d1, None)),
+                      current=1, film_labels={"1.2.3": f"unscheduled {d1} lateral film"})
+    de = data.deidentified()
+    assert [v.label for v in de.visits] == ["unscheduled 2000-01-01", "unscheduled 2000-04-02"]  # 92 days later
+    assert de.film_labels == {"1.2.3": "unscheduled 2000-04-02 lateral film"}

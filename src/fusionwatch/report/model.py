@@ -238,7 +238,8 @@ class ReportData:
 
         visits = tuple(
             replace(
-                v, date=d(v.date), reader_status=over(v.reader_status), bridwell_grade=over(v.bridwell_grade),
+                v, label=text(v.label) or "", date=d(v.date), reader_status=over(v.reader_status),
+                bridwell_grade=over(v.bridwell_grade),
                 findings=tuple(finding(f) for f in v.findings), review=tuple(text(r) or "" for r in v.review),
                 status_reasons=tuple(text(r) or "" for r in v.status_reasons), decide_with=text(v.decide_with),
                 status_evidence={}, finding_verdicts={k: over(o) for k, o in v.finding_verdicts.items()},
@@ -266,6 +267,7 @@ class ReportData:
             schedule=schedule,
             proms=tuple(replace(p, date=d(p.date)) for p in self.proms),
             baseline_note=text(self.baseline_note) or "",
+            film_labels={k: text(x) or "" for k, x in self.film_labels.items()},
             patient_name=None,
             patient_id=None,
             birth_date=None,
