@@ -114,6 +114,8 @@ def test_on_track_gives_the_line(store_url: str) -> None:
     assert "Advice follows: 6-months" in out and "automatic status: On track for the time since surgery;" in out
     assert GATED in _restrictions(out) and "Held back" not in out
     _same_as_report(store_url, today, out)
+    # a therapist reading this sees the phase's example exercises too, not only its goals
+    assert "example exercises (as the patient is told them): Home exercise program kept up long term" in out
 
 
 def test_reader_status_wins_and_a_hardware_finding_holds_back(store_url: str) -> None:

@@ -147,6 +147,8 @@ def _print_advice(ev, advice, schedule) -> None:  # type: ignore[no-untyped-def]
     if tp is not None and advice.therapy_goals:
         name = "instead of " + tp.label if advice.therapy_withheld else tp.label
         say(f"[bold]Physical therapy:[/] {name}: " + "; ".join(advice.therapy_goals))
+        if advice.example_exercises:
+            say("  example exercises (as the patient is told them): " + "; ".join(advice.example_exercises))
     for n in advice.medication_notes:
         say(f"[bold]Medication:[/] {n.clinician}")
     for n in schedule.medication_notes:
