@@ -81,3 +81,17 @@ def test_ics_round_trip_and_no_identifiers() -> None:
     assert "take precedence" in str(first.get("description"))
     # UIDs stable across calls
     assert to_ics(s, patient_key="SECRET-KEY-123") == raw
+
+
+def test_a_visit_after_today_is_not_done_yet() -> None:
+    """A schedule as of an earlier day does not count visits recorded after it (a back-dated report)."""
+    import datetime as _dt
+
+    from fusionwatch.care.schedule import ItemStatus, build_schedule
+
+    surgery = _dt.date(2025, 1, 10)
+    visits = [surgery + _dt.timedelta(days=d) for d in (42, 92, 185)]
+    s = build_schedule(surgery, visits, imaging_visits=visits, today=surgery + _dt.timedelta(days=50))
+    status = {i.visit.id: i.status for i in s.items}
+    assert status["6-weeks"] is ItemStatus.DONE
+    assert status["3-months"] is ItemStatus.UPCOMING and status["6-months"] is ItemStatus.UPCOMING

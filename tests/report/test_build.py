@@ -240,3 +240,23 @@ def test_cohort_visit_rows_across_patients(db: str, tmp_path: Path) -> None:
     text = path.read_text()
     for ident in ("Roe", "MRN-555", "Poe", "MRN-888", "2026-", "2025-", "1958"):
         assert ident not in text, ident
+
+
+def test_report_of_an_earlier_visit_gives_that_day_s_schedule(db: str) -> None:
+    """The 6-week report, written later, lists the appointments and restrictions of the 6-week visit: the 3-month
+    visit next (it listed only the 12-month visit: later visits counted as done), the weeks 6-12 restrictions."""
+    from fusionwatch.report.build import build_report_data
+    from fusionwatch.report.patient_text import patient_text
+
+    store = Store(db)
+    try:
+        early = build_report_data(store, "K-7", visit=1, today=dt.date.fromisoformat(TODAY))
+        latest = build_report_data(store, "K-7", today=dt.date.fromisoformat(TODAY))
+    finally:
+        store.close()
+    assert early.visit.days_since_surgery == 42 and early.schedule.today == early.visit.date
+    appointments = " ".join(w for _, w in patient_text(early).appointments)
+    assert "about 3 months" in appointments and "about 6 months" in appointments
+    assert early.care_advice.restriction_phase.id == "return-to-activity"
+    assert latest.schedule.today == dt.date.fromisoformat(TODAY)  # the latest films: today's schedule
+    assert "about 3 months" not in " ".join(w for _, w in patient_text(latest).appointments)

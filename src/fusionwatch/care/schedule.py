@@ -145,7 +145,8 @@ def build_schedule(
         Dates of the follow-up visits already on record (any order; duplicates allowed). A visit counts for the planned
         visit whose window (days after surgery, inclusive) contains it; visits before surgery are ignored (pre-op).
     today : date, optional
-        The day the schedule is for (default: the system date).
+        The day the schedule is for (default: the system date). Visits on record after it are not counted: the
+        schedule is the one that day.
     imaging_visits : iterable of date, optional
         The visits on record that had films. When given, a planned visit with imaging only counts as done by one of
         these (a phone call or questionnaire in its window does not replace the films); visits without planned imaging
@@ -162,8 +163,10 @@ def build_schedule(
     today = today or dt.date.today()
     if abs((today - surgery_date).days) > 30 * 366:
         raise InputError(f"Today ({today}) is more than 30 years from the surgery date {surgery_date}: impossible.")
-    recorded = sorted(set(visits_on_record) | set(imaging_visits or ()))
-    with_films = None if imaging_visits is None else set(imaging_visits)
+    # as of ``today``: a visit recorded after it has not happened yet on that day (a report back-dated to an earlier
+    # visit must not count the later visits as done)
+    recorded = sorted(d for d in set(visits_on_record) | set(imaging_visits or ()) if d <= today)
+    with_films = None if imaging_visits is None else {d for d in imaging_visits if d <= today}
     used: set[dt.date] = set()
     items = []
     for spec in protocol.visits:

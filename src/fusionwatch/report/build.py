@@ -5,7 +5,9 @@ An adapter: it reads the store (timeline, PROMs, symptom reports, films and land
 structured exports. No clinical rule lives here.
 
 Which visit: ``--visit N`` (1-based, date order, all visits including PROM- or symptom-only contacts) or a label;
-default the latest visit with films. Which symptom reports count as its red flags: every report dated after the
+default the latest visit with films. The care schedule and advice are those of the day of the report for the latest
+visit with films, and those of the visit's own date for an earlier one (the next appointments and restrictions the
+patient had then; later visits are not counted as done). Which symptom reports count as its red flags: every report dated after the
 previous visit with films and up to this visit; for the latest visit with films, every report after the previous one up
 to today (a symptom reported after the last films is never left out). Older reports stay in the store and in earlier
 visits' reports.
@@ -133,10 +135,13 @@ def build_report_data(store: Any, key: str, *, visit: int | str | dt.date | None
                 png = _draw_film(store, films[v.lateral_film], film_dir / f"film-{_safe(v.label)}.png")
                 if png is not None:
                     pngs[v.lateral_film] = png
+    # the care schedule and advice as of the visit reported on: for an earlier visit (films came later) its own date,
+    # so its report gives the restrictions and next appointments of that day, not those of today
+    as_of = min(today, timeline.visits[cur].date) if later else today
     schedule = None
     if timeline.surgery is not None:
         schedule = build_schedule(timeline.surgery.date, [v.date for v in timeline.visits],
-                                  imaging_visits=[v.date for v in timeline.visits if v.films], today=today,
+                                  imaging_visits=[v.date for v in timeline.visits if v.films], today=as_of,
                                   protocol=protocol)
     return report_data_from_timeline(
         timeline, visit=cur, red_flags=flags, proms=proms, schedule=schedule, film_pngs=pngs,
