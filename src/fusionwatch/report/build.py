@@ -7,10 +7,10 @@ structured exports. No clinical rule lives here.
 Which visit: ``--visit N`` (1-based, date order, all visits including PROM- or symptom-only contacts) or a label;
 default the latest visit with films. The care schedule and advice are those of the day of the report for the latest
 visit with films, and those of the visit's own date for an earlier one (the next appointments and restrictions the
-patient had then; later visits are not counted as done). Which symptom reports count as its red flags: every report dated after the
-previous visit with films and up to this visit; for the latest visit with films, every report after the previous one up
-to today (a symptom reported after the last films is never left out). Older reports stay in the store and in earlier
-visits' reports.
+patient had then; later visits are not counted as done). Which symptom reports count as its red flags: every report
+dated after the previous visit with films and up to this visit; for the latest visit with films, every report after the
+previous one up to today (a symptom reported after the last films is never left out). Older reports stay in the store
+and in earlier visits' reports.
 """
 
 from __future__ import annotations
