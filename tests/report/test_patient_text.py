@@ -136,6 +136,23 @@ def test_no_sentence_is_repeated(tmp_path: Path, status: FusionStatus) -> None:
     assert " ".join(t.xray_now).count("Your surgeon will") <= 1 or status is FusionStatus.FUSED_CRITERIA_MET
 
 
+def test_fused_without_findings_defers_to_the_surgeon_once(tmp_path: Path) -> None:
+    """'... Your surgeon will confirm this.' was followed by 'Your surgeon will look at the X-rays too.'"""
+    t = patient_text(twelve_months(tmp_path, FusionStatus.FUSED_CRITERIA_MET))
+    assert " ".join(t.xray_now).count("Your surgeon will") == 1, t.xray_now
+
+
+def test_a_finding_the_surgeon_will_talk_about_says_when(tmp_path: Path) -> None:
+    """An adjacent-segment change on a fused, on-track patient: the report says the surgeon will talk about it, and the
+    next planned visit is a year away, so it also says the surgeon may want to see them sooner (was silent); the
+    activity lines stay (adjacent-segment wear does not hold them back in the example protocol)."""
+    asd = (Finding("adjacent_segment_listhesis", Severity.WATCH, "x"),)
+    t = patient_text(twelve_months(tmp_path, FusionStatus.FUSED_CRITERIA_MET, asd))
+    assert "Your surgeon will talk with you about what this means" in " ".join(t.xray_now)
+    assert t.appointment_note == (SOONER_SENTENCE,)
+    assert "Most people can go back to their normal activities now." in t.do_now
+
+
 def test_pseudarthrosis_says_usually_joined_once(tmp_path: Path) -> None:
     t = patient_text(twelve_months(tmp_path, FusionStatus.PSEUDARTHROSIS_SUSPECTED))
     assert t.all_text().lower().count("usually") == 1

@@ -221,7 +221,8 @@ def patient_text(data: ReportData) -> PatientText:
     if serious or other:
         xray.append("Your surgeon will talk with you about what this means and if anything needs to change.")
     elif v.reader_status is None and not on_motion_only and status not in (  # on motion: already said
-        FusionStatus.PSEUDARTHROSIS_SUSPECTED, FusionStatus.DELAYED_UNION_SUSPECTED, FusionStatus.INSUFFICIENT_EVIDENCE
+        FusionStatus.PSEUDARTHROSIS_SUSPECTED, FusionStatus.DELAYED_UNION_SUSPECTED, FusionStatus.INSUFFICIENT_EVIDENCE,
+        FusionStatus.FUSED_CRITERIA_MET,  # its sentence already ends "Your surgeon will confirm this."
     ):
         xray.append("Your surgeon will look at the X-rays too.")
 
@@ -320,7 +321,9 @@ def patient_text(data: ReportData) -> PatientText:
         exercises=tuple(exercises),
         medicines=tuple(meds),
         appointments=tuple(appts),
-        appointment_note=(SOONER_SENTENCE,) if concern else (),
+        # the patient was told "Your surgeon will talk with you about what this means": when, if the next planned visit
+        # is months away? The same sentence as for a fusion doubt.
+        appointment_note=(SOONER_SENTENCE,) if concern or serious or other else (),
         warning_signs=tuple((t, a) for t, a, _ in signs),
         pain_and_function=tuple(pain),
         example_protocol=example,
