@@ -260,3 +260,24 @@ def test_report_of_an_earlier_visit_gives_that_day_s_schedule(db: str) -> None:
     assert early.care_advice.restriction_phase.id == "return-to-activity"
     assert latest.schedule.today == dt.date.fromisoformat(TODAY)  # the latest films: today's schedule
     assert "about 3 months" not in " ".join(w for _, w in patient_text(latest).appointments)
+
+
+def test_reported_symptoms_carry_their_date(db: str, tmp_path: Path) -> None:
+    """A fever reported 12 days after surgery, shown on the 6-week report a month later: both reports say when it was
+    reported (the patient read 'Act now about what you told us' as if it were new); de-identified, the date shifts."""
+    from fusionwatch.report.build import build_report_data
+    from fusionwatch.report.render import render_clinician_html, render_patient_html
+
+    store = Store(db)
+    try:
+        store.add_symptoms("K-7", SURGERY + dt.timedelta(days=12), ["fever"])
+        data = build_report_data(store, "K-7", visit=1, today=dt.date.fromisoformat(TODAY))
+    finally:
+        store.close()
+    (flag,) = data.red_flags
+    assert flag.reported_on == SURGERY + dt.timedelta(days=12)
+    assert "which you told us about on January 22, 2026" in render_patient_html(data)
+    assert "(reported 2026-01-22)" in render_clinician_html(data)
+    de = data.deidentified()
+    assert de.red_flags[0].reported_on == dt.date(2000, 1, 13)
+    assert "2026-01-22" not in render_clinician_html(de) and "January 22, 2026" not in render_patient_html(de)

@@ -7,6 +7,8 @@ downgrade a flag. Reports and views show :func:`triage` output before anything e
 
 from __future__ import annotations
 
+import datetime as dt
+
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
@@ -141,6 +143,9 @@ class TriageResult:
     reason: str
     patient_text: str
     action: str
+    reported_on: dt.date | None = None
+    """When the patient reported it (the newest report of this symptom), when known: a report written weeks later
+    says so instead of reading as if it were new."""
 
     @property
     def is_red_flag(self) -> bool:

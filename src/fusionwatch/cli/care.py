@@ -45,8 +45,9 @@ def _print_flags(flags) -> None:  # type: ignore[no-untyped-def]
     for col in ("urgency", "symptom", "why", "patient action"):
         table.add_column(col)
     for f in red:
-        table.add_row(f"[{_URGENCY_STYLE[f.urgency.value]}]{f.urgency.value.upper()}[/]", f.symptom.value, f.reason,
-                      f.action)
+        when = f" (reported {f.reported_on.isoformat()})" if f.reported_on else ""
+        table.add_row(f"[{_URGENCY_STYLE[f.urgency.value]}]{f.urgency.value.upper()}[/]", f.symptom.value + when,
+                      f.reason, f.action)
     console.print(table)
 
 

@@ -69,6 +69,7 @@ def red_flags_for(reports: list[tuple[dt.date, tuple[str, ...]]], after: dt.date
     checklist codes).
     """
     codes: list[Symptom] = []
+    newest: dict[Symptom, dt.date] = {}
     known = {s.value for s in Symptom}
     for when, symptoms in reports:
         if (after is not None and when <= after) or (until is not None and when > until):
@@ -76,9 +77,10 @@ def red_flags_for(reports: list[tuple[dt.date, tuple[str, ...]]], after: dt.date
         for c in symptoms:
             if c in known:
                 codes.append(Symptom(c))
+                newest[Symptom(c)] = max(when, newest.get(Symptom(c), when))
             else:
                 log.warning("symptom code %r is not on the triage checklist; not triaged", c)
-    return triage(codes)
+    return tuple(replace(r, reported_on=newest.get(r.symptom)) for r in triage(codes))
 
 
 def build_report_data(store: Any, key: str, *, visit: int | str | dt.date | None = None, today: dt.date | None = None,

@@ -266,6 +266,7 @@ class ReportData:
             visits=visits,
             schedule=schedule,
             proms=tuple(replace(p, date=d(p.date)) for p in self.proms),
+            red_flags=tuple(replace(r, reported_on=d(r.reported_on)) if r.reported_on else r for r in self.red_flags),
             baseline_note=text(self.baseline_note) or "",
             film_labels={k: text(x) or "" for k, x in self.film_labels.items()},
             patient_name=None,

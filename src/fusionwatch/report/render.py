@@ -286,13 +286,20 @@ def _group_signs(signs: tuple[tuple[str, str], ...]) -> list[tuple[str, list[str
     return list(groups.items())
 
 
+def _told(r: Any) -> str:
+    """", which you told us about on June 14, 2025" for a symptom with its report date (a report written weeks later
+    must not read as if the symptom were new), else ``""``."""
+    w = getattr(r, "reported_on", None)
+    return f", which you told us about on {w:%B} {w.day}, {w.year}" if w is not None else ""
+
+
 def render_patient_html(data: ReportData, *, page_size: str = "A4") -> str:
     """The plain-language patient report of ``data.visit`` (the patient's own red flags first)."""
     t = patient_text(data)
     d = data.visit.date
     ctx = {"t": t, "css": _css(page_size, "Your care team's instructions take precedence over this report."),
            "name": display_name(data.patient_name), "signs": _group_signs(t.warning_signs),
-           "visit_date": f"{d:%B} {d.day}, {d.year}"}
+           "visit_date": f"{d:%B} {d.day}, {d.year}", "told": _told}
     return _env().get_template("patient.html.j2").render(**ctx)
 
 
