@@ -8,7 +8,6 @@ downgrade a flag. Reports and views show :func:`triage` output before anything e
 from __future__ import annotations
 
 import datetime as dt
-
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
