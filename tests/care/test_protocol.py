@@ -158,3 +158,16 @@ def test_nested_list_errors_name_their_entry() -> None:
     d["fusion_concern"]["restrictions"] = ["Ask first."]
     with pytest.raises(ProtocolError, match=r"fusion_concern\.restrictions\[0\]: expected a mapping"):
         parse_protocol(d)
+
+
+def test_example_exercises_say_what_to_do() -> None:
+    """The patient report lists the example protocol's exercises verbatim: a named exercise ('Bird dog', 'Glute
+    bridges', 'Log roll') is explained in plain words where it is used, and no goal uses 'glute' or 'fusion matures'."""
+    from fusionwatch.care.protocol import default_protocol
+
+    jargon = ("log roll", "bird dog", "bracing", "bridge", "plank", "hamstring", "ankle pump")
+    for phase in default_protocol().therapy_phases:
+        for text in (*phase.goals, *phase.example_exercises):
+            if any(j in text.lower() for j in jargon):
+                assert ":" in text or "(" in text, (phase.id, text)
+            assert "glute" not in text.lower() and "fusion matures" not in text.lower(), (phase.id, text)
