@@ -444,3 +444,13 @@ def test_clinician_label_of_a_fused_status_says_what_was_assessed(still_at_12_mo
     _, graded = still_at_12_months(BoneEvidence(bridging_fraction=0.8, source="reader:amy"))
     page = render_clinician_html(graded)
     assert "Radiographic fusion criteria met (confirm clinically)" in page and "criteria met on motion" not in page
+
+
+def test_appointment_dates_do_not_wrap(tmp_path: Path) -> None:
+    """The patient's appointment dates are kept on one line ('Around / September 1, / 2025' broke into three)."""
+    from fusionwatch.report.example import example_report_data
+    from fusionwatch.report.render import render_patient_html
+
+    page = render_patient_html(example_report_data(tmp_path))
+    assert '<td class="when">Around ' in page
+    assert re.search(r"td\.when\s*\{\s*white-space:\s*nowrap", page)
