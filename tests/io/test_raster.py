@@ -118,6 +118,20 @@ class TestRefusals:
         with pytest.raises(UnsupportedImageError, match="cut.png could not be decoded"):
             read_radiograph(path)
 
+    def test_truncated_png_raises_after_weasyprint_import(self, tmp_path, monkeypatch) -> None:
+        """WeasyPrint (the PDF reports) sets Pillow's process-wide LOAD_TRUNCATED_IMAGES on import; a cut PNG is still
+        refused (it was read as a film with a grey lower half in any process that had written a PDF report), and the
+        global setting is left as it was."""
+        from PIL import ImageFile
+
+        monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+        path = tmp_path / "cut.png"
+        Image.fromarray(FILM8).save(path)
+        path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
+        with pytest.raises(UnsupportedImageError, match="cut.png could not be decoded: the file is truncated"):
+            read_radiograph(path)
+        assert ImageFile.LOAD_TRUNCATED_IMAGES is True
+
     def test_too_small_png_raises(self, tmp_path) -> None:
         """A 10 x 20 px PNG is refused."""
         path = tmp_path / "small.png"

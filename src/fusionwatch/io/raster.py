@@ -9,10 +9,12 @@ TIFF is read with tifffile, falling back to Pillow for encodings tifffile cannot
 from __future__ import annotations
 
 import warnings as _warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from fusionwatch.errors import UnsupportedImageError
 
@@ -59,9 +61,22 @@ def _read_tiff(path: Path, notes: list[str]) -> np.ndarray | None:
     return np.asarray(arr)
 
 
+@contextmanager
+def _strict_truncation() -> Iterator[None]:
+    """Pillow refuses truncated files inside the block, whatever the process-wide ``ImageFile.LOAD_TRUNCATED_IMAGES``
+    says (WeasyPrint, which renders the PDF reports, sets it to True on import: a half PNG was then read as a film
+    with a grey lower half)."""
+    before = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    try:
+        yield
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = before
+
+
 def _read_pillow(path: Path, notes: list[str]) -> np.ndarray:
     try:
-        with _warnings.catch_warnings():
+        with _warnings.catch_warnings(), _strict_truncation():
             _warnings.simplefilter("ignore")
             with Image.open(path) as opened:
                 img: Image.Image = opened
@@ -83,7 +98,10 @@ def _read_pillow(path: Path, notes: list[str]) -> np.ndarray:
     except UnidentifiedImageError as exc:
         raise UnsupportedImageError(f"{path} is neither an image (PNG, JPEG, TIFF) nor a DICOM file.") from exc
     except (OSError, ValueError, SyntaxError) as exc:
-        raise UnsupportedImageError(f"{path} could not be decoded (truncated or corrupt): {exc}") from exc
+        raise UnsupportedImageError(
+            f"{path} could not be decoded: the file is truncated or damaged (its image data ends early or is corrupt). "
+            f"Re-export the image or ask the sender to send it again. (Pillow: {exc})"
+        ) from exc
     return arr
 
 
