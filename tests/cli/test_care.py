@@ -178,6 +178,7 @@ def test_a_later_symptom_report_does_not_replace_the_films(store_url: str) -> No
 def test_today_before_the_latest_films_uses_the_films_of_that_day(store_url: str) -> None:
     out = _care(store_url, _day(250))
     assert "Advice follows: 6-months" in out and GATED in _restrictions(out)
+    _same_as_report(store_url, _day(250), out)  # the report as of that day gives the same advice
 
 
 @pytest.mark.parametrize(

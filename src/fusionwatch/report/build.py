@@ -139,7 +139,9 @@ def build_report_data(store: Any, key: str, *, visit: int | str | dt.date | None
                     pngs[v.lateral_film] = png
     # the care schedule and advice as of the visit reported on: for an earlier visit (films came later) its own date,
     # so its report gives the restrictions and next appointments of that day, not those of today
-    as_of = min(today, timeline.visits[cur].date) if later else today
+    # (films dated after `today` have not happened yet on that day: the report is then the latest one, as of today)
+    superseded = any(timeline.visits[i].date <= today for i in later)
+    as_of = min(today, timeline.visits[cur].date) if superseded else today
     schedule = None
     if timeline.surgery is not None:
         schedule = build_schedule(timeline.surgery.date, [v.date for v in timeline.visits],
