@@ -19,8 +19,16 @@ simulator's landmark files.
   manifest's expected hardware findings.
 
 Run: ``nice -n 10 .venv/bin/python -m benchmarks.bench_implants [OUT_DIR] [--size 2000x2500] [--scenarios a,b]
-[--seeds 1-16]`` (``--seeds``: those seeds of every scenario given instead of the demo seeds; for the coverage of the
-angle change's SD over many journeys).
+[--seeds 1-16] [--ap-flank LO,HI] [--ap-flank-per-film LO,HI] [--ap-gamma LO,HI]`` (``--seeds``: those seeds of
+every scenario given instead of the demo seeds; for the coverage of the angle change's SD over many journeys).
+
+Robustness of the AP checks to brightness differences, without editing the simulator (its module globals are set in
+this process only, before the films are rendered; use a fresh OUT_DIR per variant, the variant is in the cache stamp):
+``--ap-flank LO,HI`` sets ``fusionwatch.sim.render.AP_FLANK`` (the darker flanks of docs/simulator.md, drawn per
+patient: a patient's films darken alike); ``--ap-flank-per-film LO,HI`` draws the flank per AP film instead (baseline
+and follow-up differ: the harder, realistic case); ``--ap-gamma LO,HI`` puts a per-film look-up-table power
+``u -> u ** g`` (g log-uniform in LO..HI) on every finished AP film with metal (a console's tone curve differing
+between visits).
 """
 
 from __future__ import annotations
@@ -139,14 +147,50 @@ def evaluate(journey: Path) -> dict:
     return st
 
 
+def _variant(
+    flank: tuple[float, float] | None, per_film: tuple[float, float] | None, gamma: tuple[float, float] | None
+):
+    """Apply the AP brightness variant to the simulator's module globals in this process (see the module docstring);
+    returns its label for the cache stamp ('' when none)."""
+    from fusionwatch.sim import film, render
+
+    label = []
+    if flank is not None:
+        render.AP_FLANK = flank
+        label.append(f"flank-per-patient {flank[0]:g}-{flank[1]:g}")
+    if per_film is not None:
+        render.AP_FLANK = per_film
+        calls: dict[int, int] = defaultdict(int)
+
+        def per_film_flank(anatomy_seed: int) -> float:  # one draw per AP film of the patient, in film order
+            calls[anatomy_seed] += 1
+            return float(np.random.default_rng([anatomy_seed, 2103, calls[anatomy_seed]]).uniform(*per_film))
+
+        film.patient_flank = per_film_flank
+        label.append(f"flank-per-film {per_film[0]:g}-{per_film[1]:g}")
+    if gamma is not None:
+        expose = render.expose
+
+        def expose_with_gamma(L, cam, exp, rng, metal_path=None, flank=0.0):
+            out = expose(L, cam, exp, rng, metal_path, flank)
+            if cam.view == "ap" and metal_path is not None and np.any(metal_path > render.METAL_MIN_PATH):
+                g = math.exp(rng.uniform(math.log(gamma[0]), math.log(gamma[1])))  # rng is not used after expose
+                out = np.round(4095.0 * (out / 4095.0) ** g).astype(out.dtype)
+            return out
+
+        film.expose = expose_with_gamma
+        label.append(f"gamma-per-film {gamma[0]:g}-{gamma[1]:g}")
+    return ", ".join(label)
+
+
 def _journeys(
-    out: Path, size: tuple[int, int], scenarios: list[str] | None, seeds: list[int] | None = None
+    out: Path, size: tuple[int, int], scenarios: list[str] | None, seeds: list[int] | None = None, variant: str = ""
 ) -> list[Path]:
     from fusionwatch.sim import demo_journeys
     from fusionwatch.sim.demo import DEMO_SEEDS
     from fusionwatch.sim.journey import SIM_VERSION, simulate_journey
 
-    if size == (1000, 1250) and not scenarios and not seeds:
+    if size == (1000, 1250) and not scenarios and not seeds and not variant:
         return demo_journeys(out)
     paths = []
     for name in scenarios or list(DEMO_SEEDS):
@@ -154,9 +198,10 @@ def _journeys(
             d = out / (f"{name}-{size[0]}x{size[1]}" if not seeds else f"{name}-{seed}-{size[0]}x{size[1]}")
             path = d / "journey.json"
             stamp = d / ".bench-version"
-            if not (path.is_file() and stamp.is_file() and stamp.read_text() == SIM_VERSION):
+            want = SIM_VERSION + (f" {variant}" if variant else "")
+            if not (path.is_file() and stamp.is_file() and stamp.read_text() == want):
                 simulate_journey(name, seed, d, size=size)
-                stamp.write_text(SIM_VERSION)
+                stamp.write_text(want)
             paths.append(path)
     return paths
 
@@ -179,14 +224,23 @@ def main(argv: list[str] | None = None) -> None:
         lo, _, hi = argv[i + 1].partition("-")
         seeds = list(range(int(lo), int(hi or lo) + 1))
         del argv[i : i + 2]
+    ranges: dict[str, tuple[float, float] | None] = {}
+    for opt in ("--ap-flank", "--ap-flank-per-film", "--ap-gamma"):
+        ranges[opt] = None
+        if opt in argv:
+            i = argv.index(opt)
+            lo, _, hi = argv[i + 1].partition(",")
+            ranges[opt] = (float(lo), float(hi or lo))
+            del argv[i : i + 2]
     try:
         from fusionwatch.sim.journey import SIM_VERSION
     except ImportError:
         print("fusionwatch.sim not available: nothing to benchmark")
         return
     out = Path(argv[0]) if argv else Path(tempfile.mkdtemp(prefix="bench_implants_"))
-    paths = _journeys(out, size, scenarios, seeds)
-    print(f"SIM_VERSION {SIM_VERSION}, films {size[0]} x {size[1]} px\n")
+    variant = _variant(ranges["--ap-flank"], ranges["--ap-flank-per-film"], ranges["--ap-gamma"])
+    paths = _journeys(out, size, scenarios, seeds, variant)
+    print(f"SIM_VERSION {SIM_VERSION}, films {size[0]} x {size[1]} px{', AP variant: ' + variant if variant else ''}\n")
     print(
         "| scenario | view | films | true screws | found (tip <= 3 mm, axis <= 5 deg) | false screws | "
         "tip error mean (mm) | axis error mean (deg) | rods per film (truth 2) |"

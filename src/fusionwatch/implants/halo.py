@@ -21,6 +21,8 @@ __all__ = [
     "HALO_SHAFT_RANGE",
     "HALO_BAND_MM",
     "HALO_TAIL_MM",
+    "HALO_CONTRAST_MM",
+    "local_contrast",
 ]
 
 HALO_SHAFT_RANGE = (0.3, 0.85)
@@ -175,9 +177,11 @@ HALO_PROFILE_MM = 6.0
 class HaloChange:
     """How much darker the bone beside a screw has become since the baseline film, per side of the shaft.
 
-    Unit of ``darkening`` and ``baseline_band``: the screw's own metal-over-bone contrast on each film, or the bone's
-    contrast over the film's background where that is smaller (each film's averaged profile is normalised to 0 at the
-    bone :data:`HALO_BONE_MM` beyond the metal edge; see :func:`halo_change`).
+    Unit of ``darkening``, ``baseline_band`` and ``tail``: the anatomy's local contrast around the
+    screw on each film (:func:`local_contrast`; each film's averaged profile is set to 0 at the bone
+    :data:`HALO_BONE_MM` beyond the metal edge and divided by it; see :func:`halo_change`). Until 2026-11-24 the unit
+    was the metal-over-bone contrast, which does not follow a change of the tone curve's slope at the bone (metal is
+    displayed at the top of the grey scale whatever the bone does): docs/implants.md "Halo: the local unit".
 
     Attributes
     ----------
@@ -200,6 +204,13 @@ class HaloChange:
         Per side, the same darkening averaged over :data:`HALO_TAIL_MM` beyond the metal edge (between the band and
         the bone reference): a halo has an outer border and leaves it near 0, a deeper edge-enhancement undershoot
         decays slowly and still darkens it. NaN where ``darkening`` is NaN (and by default, for compatibility).
+    baseline_share : tuple[float, float]
+        Per side, the band's level on the baseline film as a share of that film's metal level over the bone
+        (unit-free; 0 at the bone, 1 at the metal): well above 0 means other metal beside the screw. NaN by default
+        (for compatibility).
+    darkening_metal : tuple[float, float]
+        ``darkening`` in units of each film's metal-over-bone contrast (the unit used until 2026-11-24): the check
+        compares it with the other levels' too (:data:`fusionwatch.implants.checks.HALO_SPECIFICITY`). NaN by default.
     """
 
     darkening: tuple[float, float]
@@ -208,6 +219,8 @@ class HaloChange:
     width_mm: tuple[float, float]
     profiles: int
     tail: tuple[float, float] = (float("nan"), float("nan"))
+    baseline_share: tuple[float, float] = (float("nan"), float("nan"))
+    darkening_metal: tuple[float, float] = (float("nan"), float("nan"))
 
     @property
     def mean_width_mm(self) -> float:
@@ -219,29 +232,75 @@ HALO_TAIL_MM = (3.0, 4.0)
 """Where :attr:`HaloChange.tail` is measured, mm beyond the metal edge: outside a halo of up to ~2.5 mm (with its
 sclerotic border), inside the bone reference :data:`HALO_BONE_MM`."""
 
-HALO_RELATIVE_FLOOR = 0.1
-"""Smallest baseline band darkness (metal-over-bone contrast units) :attr:`HaloChange.relative` divides by: a band no
-darker than the bone on the baseline film would otherwise make any small darkening look large."""
+HALO_RELATIVE_FLOOR = 0.3
+"""Smallest baseline band darkness (local contrast units, :func:`local_contrast`) :attr:`HaloChange.relative` divides
+by: a band no darker than the bone on the baseline film would otherwise make any small darkening look large. (0.1 in
+the metal-over-bone unit used until 2026-11-24; the local unit is ~2-5x larger on the simulator's AP films.)"""
 
 
 HALO_ROWS = 40
 """Positions along the shaft (evenly over :data:`HALO_SHAFT_RANGE`) where the two films' profiles are compared."""
 
 
-def _normalised_side_profiles(
-    img: np.ndarray, screw: Screw, mm_per_px: float
-) -> tuple[list[np.ndarray | None], np.ndarray]:
+HALO_CONTRAST_MM = 12.0
+"""Half-size of the square around the shaft's middle where :func:`local_contrast` reads the anatomy's contrast, mm."""
+HALO_CONTRAST_EXCLUDE_MM = 3.0
+"""Pixels within this distance of metal are left out of :func:`local_contrast`: the blurred metal edge, the console's
+undershoot beside it and any halo of interest (<= ~2.5 mm) must not set the unit the halo is measured in."""
+HALO_CONTRAST_PERCENTILES = (10.0, 90.0)
+"""The local contrast is the spread between these percentiles of the remaining pixels."""
+HALO_CONTRAST_MIN_PIXELS = 50
+"""Fewer remaining pixels than this: no local contrast (the side is not compared)."""
+
+
+def _window_pixels(img: np.ndarray, screw: Screw, metal_cut: float, mm_per_px: float) -> np.ndarray:
+    """The pixels of a square of +/- :data:`HALO_CONTRAST_MM` around the middle of the shaft, leaving out metal (pixels
+    >= ``metal_cut``) and everything within :data:`HALO_CONTRAST_EXCLUDE_MM` of it."""
+    head, tip = np.asarray(screw.head, float), np.asarray(screw.tip, float)
+    cx, cy = (head + tip) / 2
+    r = HALO_CONTRAST_MM / mm_per_px
+    h, w = img.shape
+    x0, x1 = max(int(math.floor(cx - r)), 0), min(int(math.ceil(cx + r)) + 1, w)
+    y0, y1 = max(int(math.floor(cy - r)), 0), min(int(math.ceil(cy + r)) + 1, h)
+    patch = img[y0:y1, x0:x1]
+    if patch.size == 0:
+        return patch.ravel()
+    metal = patch >= metal_cut
+    if not metal.any():
+        return patch.ravel()
+    drop = ndimage.distance_transform_edt(~metal) <= HALO_CONTRAST_EXCLUDE_MM / mm_per_px
+    return patch[~drop]
+
+
+def _spread(pixels: np.ndarray) -> float:
+    if pixels.size < HALO_CONTRAST_MIN_PIXELS:
+        return float("nan")
+    lo, hi = np.percentile(pixels, HALO_CONTRAST_PERCENTILES)
+    return float(hi - lo) if hi > lo else float("nan")
+
+
+def local_contrast(img: np.ndarray, screw: Screw, metal_cut: float, mm_per_px: float) -> float:
+    """The anatomy's contrast around a screw on one film: the 10th-90th percentile spread of the pixels in a square of
+    +/- :data:`HALO_CONTRAST_MM` around the middle of the shaft, leaving out metal (pixels >= ``metal_cut``) and
+    everything within :data:`HALO_CONTRAST_EXCLUDE_MM` of it. Grey levels; NaN when too few pixels remain.
+
+    A smooth change of exposure or of the console's tone curve (a different visit, a darker film periphery) scales
+    the grey levels around the screw by a local gain; the bone beside the screw, a halo in it and this spread scale
+    alike, so a profile divided by it no longer depends on that gain (docs/implants.md "Halo: the local unit")."""
+    return _spread(_window_pixels(img, screw, metal_cut, mm_per_px))
+
+
+def _side_profiles(img: np.ndarray, screw: Screw, mm_per_px: float) -> tuple[list[tuple | None], np.ndarray]:
     """Per side, the perpendicular profiles at :data:`HALO_ROWS` positions over :data:`HALO_SHAFT_RANGE` (rows), each
-    resampled every 0.1 mm beyond the metal edge of the side's averaged profile (its half-height crossing) and
-    normalised with that averaged profile: 0 at the bone (:data:`HALO_BONE_MM`), 1 at the metal, or at the bone's
-    contrast over the film's background (5th percentile) when that is smaller; and the grid (mm)."""
+    resampled every 0.1 mm beyond the metal edge of the side's averaged profile (its half-height crossing), in the
+    film's grey levels, with the side's metal level and its bone level (:data:`HALO_BONE_MM`, on the averaged
+    profile): ``(values, metal, bone)``, None for a side without a metal edge; and the grid (mm)."""
     head, tip, length, u, n = _screw_frame(screw)
     step = 0.25
     d = np.arange(0.0, screw.diameter_px / 2 + (HALO_PROFILE_MM + 2.0) / mm_per_px, step)
     s = np.linspace(HALO_SHAFT_RANGE[0] * length, HALO_SHAFT_RANGE[1] * length, HALO_ROWS)
     grid = np.arange(0.0, HALO_PROFILE_MM + 1e-9, 0.1)
-    background = float(np.percentile(img, 5))
-    out: list[np.ndarray | None] = []
+    out: list[tuple | None] = []
     for sign in (1.0, -1.0):
         pts = head[None, None, :] + s[:, None, None] * u + sign * d[None, :, None] * n
         rows = ndimage.map_coordinates(img, [pts[..., 1], pts[..., 0]], order=1, mode="nearest")
@@ -260,20 +319,26 @@ def _normalised_side_profiles(
         vals = np.stack([np.interp(at, d, r) for r in rows])  # (rows, grid)
         ref = (grid >= HALO_BONE_MM[0]) & (grid <= HALO_BONE_MM[1])
         bone = float(np.mean(np.interp(at, d, prof)[ref]))
-        # a halo replaces bone by soft tissue: it cannot be darker than the bone's own contrast over soft tissue, so
-        # where metal stands far above the bone (an unsaturated display) that contrast is the scale
-        out.append((vals - bone) / max(min(metal - bone, bone - background), 1e-12))
+        out.append((vals, metal, bone) if bone < metal else None)
     return out, grid
+
+
+def _metal_cut(sides: list[tuple | None]) -> float:
+    """Half-way from the bone to the metal, over the sides found (inf without any: nothing is metal)."""
+    cuts = [(m + b) / 2 for v, m, b in (x for x in sides if x is not None)]
+    return float(np.median(cuts)) if cuts else float("inf")
 
 
 def halo_change(baseline: Radiograph, baseline_screw: Screw, current: Radiograph, screw: Screw) -> HaloChange:
     """Darkening of the bone beside a screw since the baseline film (the same screw found on both films).
 
     Each film is sampled in its own screw frame (the detected screw: registered on the metal), profiles perpendicular
-    to the shaft over :data:`HALO_SHAFT_RANGE` averaged per side, aligned on their own half-height metal edge and
-    normalised to the screw's metal-over-bone contrast on that film (:class:`HaloChange`). A halo that formed since
-    the baseline darkens the band next to the metal on both sides; bone remodelling beside a healthy screw, the
-    other screw superimposed and noise move it by much less on the simulator's AP films (docs/implants.md "Halo").
+    to the shaft over :data:`HALO_SHAFT_RANGE` averaged per side, aligned on their own half-height metal edge, set to
+    0 at the bone beside the band and divided by the anatomy's local contrast around the screw on that film
+    (:func:`local_contrast`; :class:`HaloChange`): a smooth difference of brightness and contrast between the films
+    (exposure, the console's tone curve, a darker film periphery) cancels. A halo that formed since the baseline
+    darkens the band next to the metal on both sides; bone remodelling beside a healthy screw, the other screw
+    superimposed and noise move it by much less on the simulator's AP films (docs/implants.md "Halo").
 
     Parameters
     ----------
@@ -285,24 +350,37 @@ def halo_change(baseline: Radiograph, baseline_screw: Screw, current: Radiograph
     Returns
     -------
     HaloChange
-        Per-side darkening (unit: metal-over-bone contrast) and its reach in mm. Uncalibrated films use 1 mm/px for
+        Per-side darkening (unit: the local contrast) and its reach in mm. Uncalibrated films use 1 mm/px for
         the band and return widths in px (the check then gives no finding).
     """
     mm_b = baseline.spacing.dx_mm if baseline.spacing is not None else 1.0
     mm_c = current.spacing.dx_mm if current.spacing is not None else 1.0
-    pb, grid = _normalised_side_profiles(np.asarray(baseline.pixels, np.float64), baseline_screw, mm_b)
-    pc, _ = _normalised_side_profiles(np.asarray(current.pixels, np.float64), screw, mm_c)
+    img_b, img_c = np.asarray(baseline.pixels, np.float64), np.asarray(current.pixels, np.float64)
+    sb, grid = _side_profiles(img_b, baseline_screw, mm_b)
+    sc, _ = _side_profiles(img_c, screw, mm_c)
+    win_b = _window_pixels(img_b, baseline_screw, _metal_cut(sb), mm_b)
+    win_c = _window_pixels(img_c, screw, _metal_cut(sc), mm_c)
+    unit_b, unit_c = _spread(win_b), _spread(win_c)
     band = (grid >= HALO_BAND_MM[0]) & (grid <= HALO_BAND_MM[1])
     tail_band = (grid >= HALO_TAIL_MM[0]) & (grid <= HALO_TAIL_MM[1])
-    dark, rel, base, width, tail = [], [], [], [], []
-    for b, c in zip(pb, pc, strict=True):
-        if b is None or c is None:
+    dark, rel, base, width, tail, share, dark_metal = [], [], [], [], [], [], []
+    for side_b, side_c in zip(sb, sc, strict=True):
+        if side_b is None or side_c is None or not (math.isfinite(unit_b) and math.isfinite(unit_c)):
             tail.append(float("nan"))
             dark.append(float("nan"))
             rel.append(float("nan"))
             base.append(float("nan"))
+            share.append(float("nan"))
+            dark_metal.append(float("nan"))
             width.append(0.0)
             continue
+        (vb, metal_b, bone_b), (vc, metal_c, bone_c) = side_b, side_c
+        # the band's level on the baseline film as a share of its metal's level over the bone (unit-free)
+        share.append(float(np.mean(np.median(vb, axis=0)[band]) - bone_b) / (metal_b - bone_b))
+        in_metal = np.median((vb - bone_b) / (metal_b - bone_b) - (vc - bone_c) / (metal_c - bone_c), axis=0)
+        dark_metal.append(float(np.mean(in_metal[band])))
+        b = (vb - bone_b) / unit_b
+        c = (vc - bone_c) / unit_c
         # the same positions along the shaft on both films; the median over them ignores a bright or dark object
         # beside part of the shaft on one film only (marker pins, a rod, bowel gas): a halo runs along the shaft
         diff = np.median(b - c, axis=0)  # positive: darker now
@@ -314,13 +392,31 @@ def halo_change(baseline: Radiograph, baseline_screw: Screw, current: Radiograph
         rel.append(d_band / max(-b_band, HALO_RELATIVE_FLOOR))
         width.append(_reach(diff, grid))
     return HaloChange(
-        (dark[0], dark[1]), (rel[0], rel[1]), (base[0], base[1]), (width[0], width[1]), HALO_ROWS, (tail[0], tail[1])
+        (dark[0], dark[1]),
+        (rel[0], rel[1]),
+        (base[0], base[1]),
+        (width[0], width[1]),
+        HALO_ROWS,
+        (tail[0], tail[1]),
+        (share[0], share[1]),
+        (dark_metal[0], dark_metal[1]),
     )
 
 
+HALO_REACH_PEAK_MM = (0.6, 2.0)
+"""Where :func:`_reach` looks for the darkening's peak, mm beyond the metal edge: the band without its inner 0.6 mm."""
+
+
 def _reach(diff: np.ndarray, grid: np.ndarray) -> float:
-    """Where ``diff`` (on ``grid``, mm beyond the edge) falls below half its peak (peak within the band), outward."""
-    peak_i = int(np.argmax(np.where(grid <= HALO_BAND_MM[1], diff, -np.inf)))
+    """Where ``diff`` (on ``grid``, mm beyond the edge) falls below half its peak, outward from the peak; the peak is
+    sought over :data:`HALO_REACH_PEAK_MM`. 0 when that peak is not positive.
+
+    Not from the metal edge itself (until 2026-11-24 the peak was sought from 0 mm): where the two films' tone curves
+    differ, the half-height metal edge sits a little differently relative to the bone, and the difference of the two
+    profiles has a narrow spike at the edge (0-0.5 mm); half of that spike cut a 2 mm halo's reach to 0.3 mm (seen
+    with a per-film look-up-table power and darker flanks, docs/implants.md)."""
+    sel = (grid >= HALO_REACH_PEAK_MM[0]) & (grid <= HALO_REACH_PEAK_MM[1])
+    peak_i = int(np.argmax(np.where(sel, diff, -np.inf)))
     peak = float(diff[peak_i])
     if peak <= 0:
         return 0.0
