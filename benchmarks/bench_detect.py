@@ -4,6 +4,13 @@ Run: ``.venv/bin/python -m benchmarks.bench_detect``. Uses the shipped ONNX mode
 full detector size (2000 x 2500 px, from :mod:`fusionwatch.sim`), and a SpineWeb AP film from ../shared/data if present.
 The peak memory is the process's maximum resident set size (``ru_maxrss``), which includes Python, numpy and
 onnxruntime themselves.
+
+``.venv/bin/python -m benchmarks.bench_detect --robustness [--models DIR] [--cache DIR]``: instead, the AP chain's
+robustness to the appearance changes the simulator may bring (a few minutes; the simulator renders the films): the
+30 lumbar-only films ``sim:30:ap:900000`` as rendered, with darker flanks (``fusionwatch.sim.render.AP_FLANK`` set to
+(0.05, 0.45) and to (0.15, 0.70) in this process only), and with grouped gas drawn at test time
+(:func:`fusionwatch.detect.augment.gas_overlay`, rng ``[777, i]`` for film ``i``). Per set: corner error median /
+p95 (% of the image diagonal), L4-L5 wedge error, level-shifted films (> 0.5 level), largest level offset, refused.
 """
 
 from __future__ import annotations
@@ -62,5 +69,64 @@ def main(repeats: int = 10) -> None:
     print(f"peak resident memory: {peak_mb:.0f} MB")
 
 
+ROBUSTNESS_SETS = {"as rendered": None, "AP_FLANK 0.05-0.45": (0.05, 0.45), "AP_FLANK 0.15-0.70": (0.15, 0.70)}
+
+
+def robustness_sets(cache: Path | None = None) -> dict[str, list]:
+    """The robustness films (see the module docstring) by set name; simulated films cached per flank setting."""
+    import fusionwatch.sim.render as render
+    from fusionwatch.detect import augment
+    from fusionwatch.detect.datasets import Sample, load_data
+
+    out: dict[str, list] = {}
+    for name, flank in ROBUSTNESS_SETS.items():
+        old = render.AP_FLANK
+        if flank is not None:
+            render.AP_FLANK = flank
+        try:
+            sub = None if cache is None else cache / ("plain" if flank is None else f"flank_{flank[0]}_{flank[1]}")
+            out[name] = load_data("sim:30:ap:900000", cache_dir=sub)
+        finally:
+            render.AP_FLANK = old
+    gas = []
+    for i, s in enumerate(out["as rendered"]):
+        img = np.asarray(s.image, np.float32)
+        img01 = (img - img.min()) / max(float(img.max() - img.min()), 1e-6)
+        new = augment.gas_overlay(np.random.default_rng([777, i]), img01, dict(s.points))
+        gas.append(Sample(**{**s.__dict__, "image": new}))
+    out["grouped gas (test-time overlay)"] = gas
+    return out
+
+
+def robustness(models: Path | None = None, cache: Path | None = None) -> None:
+    from fusionwatch.detect.evaluation import EvaluationReport, evaluate_one
+
+    det = load_detector(models) if models is not None else load_detector()
+    import fusionwatch.sim as sim
+
+    print(f"SIM_VERSION {sim.SIM_VERSION}")
+    for name, films in robustness_sets(cache).items():
+        res = [evaluate_one(lambda r: det.detect(r, refine=True), f) for f in films]
+        d = EvaluationReport(res).to_dict()
+        err = d["radial_error_diag_percent"]
+        wedge = d["measurement_abs_error"].get("disc_wedge_L4_L5", {}).get("mean", float("nan"))
+        offs = [abs(f.level_offset) for f in res if f.level_offset is not None]
+        print(
+            f"{name}: median {err['median']:.3f} % p95 {err['p95']:.2f} %; wedge {wedge:.2f} deg; "
+            f"level-shifted {d['level_offset'].get('shifted_films')} of {len(res)} "
+            f"(max offset {max(offs) if offs else float('nan'):.2f}); refused {sum(f.failure is not None for f in res)}"
+        )
+
+
 if __name__ == "__main__":
-    main()
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--robustness", action="store_true", help="AP robustness sets instead of speed and memory")
+    ap.add_argument("--models", type=Path, default=None, help="models folder (default: the shipped files)")
+    ap.add_argument("--cache", type=Path, default=None, help="cache folder for the simulated films")
+    a = ap.parse_args()
+    if a.robustness:
+        robustness(a.models, a.cache)
+    else:
+        main()
