@@ -166,6 +166,43 @@ class TestBadInput:
         (o,) = ingest([tmp_path], store, patient_key="K-9", date=future, analyse=False).failed
         assert "in the future" in o.reason
 
+    def test_patient_option_does_not_mix_in_another_patients_dicom(self, store: Store, tmp_path: Path) -> None:
+        """--patient KEY links KEY to the first DICOM film's Patient ID; a film of another Patient ID is refused."""
+        _dicom_film(tmp_path, "a1", 42, patient_id="PID-A")
+        _dicom_film(tmp_path, "a2", 91, seed=1, patient_id="PID-A")
+        _dicom_film(tmp_path, "b1", 91, seed=2, patient_id="PID-B")
+        report = ingest([tmp_path], store, patient_key="STUDY-A", analyse=False)
+        assert sorted(Path(o.path).name for o in report.added) == ["a1.dcm", "a2.dcm"]
+        (o,) = report.failed
+        assert Path(o.path).name == "b1.dcm" and "another patient" in o.reason and "'STUDY-A'" in o.reason
+        assert "PID-B" not in o.reason and "PID-A" not in o.reason  # identifiers never in the report
+        assert store.get_patient("STUDY-A").patient_id == "PID-A"
+
+    def test_patient_option_refuses_a_film_owned_by_another_key(self, store: Store, tmp_path: Path) -> None:
+        """A DICOM film whose Patient ID is already another patient's is not filed under --patient KEY."""
+        store.add_patient(Patient(key="OWNER", patient_id="PID-B"))
+        _dicom_film(tmp_path, "b1", 91, patient_id="PID-B")
+        (o,) = ingest([tmp_path], store, patient_key="STUDY-A", analyse=False).failed
+        assert "belongs to patient 'OWNER'" in o.reason
+        assert store.list_films("OWNER") == []
+
+    @pytest.mark.parametrize("study_date", ["18991230", "19000101"])
+    def test_impossible_early_date_refused(self, known_patient: Store, tmp_path: Path, study_date: str) -> None:
+        """A film dated before X-rays existed, or decades before the surgery, is refused, not filed as pre-op."""
+        pixels, _ = draw_lateral_spine(width=192, height=384, mm_per_px=1.0)
+        write_dicom(tmp_path / "old.dcm", pixels, spacing=(1.0, 1.0), study_date=study_date, view_position="LL",
+                    extra={"PatientID": SYNTHETIC_PATIENT_ID})
+        (o,) = ingest([tmp_path], known_patient, analyse=False).failed
+        assert "impossible" in o.reason and "check the date" in o.reason.lower()
+        assert known_patient.list_films("K-1") == []
+
+    def test_film_before_birth_refused(self, store: Store, tmp_path: Path) -> None:
+        """A film dated before the patient's birth date on record is refused."""
+        store.add_patient(Patient(key="K-B", patient_id=SYNTHETIC_PATIENT_ID, birth_date=dt.date(2025, 3, 1)))
+        _dicom_film(tmp_path, "a", 42)  # 2025-02-21
+        (o,) = ingest([tmp_path], store, analyse=False).failed
+        assert "before patient 'K-B' was born" in o.reason
+
     def test_png_with_patient_and_date(self, store: Store, tmp_path: Path) -> None:
         """A PNG is accepted with the key and date given; without landmarks it is stored and flagged."""
         _png_film(tmp_path, "p1", seed=1)

@@ -226,9 +226,33 @@ def sidecar_landmarks(path: Path) -> Path | None:
 NO_PATIENT_MESSAGE = "The file has no DICOM Patient ID: give the patient key (--patient KEY) and the date (--date)."
 
 
+FIRST_RADIOGRAPH = dt.date(1895, 11, 8)
+"""Röntgen's discovery of X-rays: a film dated earlier is a wrong date (often a DICOM placeholder such as 18991230)."""
+
+
 def _patient_for(store: Store, film: Radiograph, patient_key: str | None) -> str:
     if patient_key:
-        store.add_patient(Patient(key=patient_key))  # no-op when it exists
+        pid = film.ids.patient_id
+        if pid:
+            # --patient files the film under KEY; a DICOM film of someone else must not be mixed in silently. The
+            # first DICOM film links KEY to its Patient ID (as `patient add --patient-id` does); a film whose Patient
+            # ID belongs to another patient, or differs from KEY's, is refused. Messages name keys, never the ids.
+            owner = store.find_patient_key(pid)
+            if owner is not None and owner != patient_key:
+                raise InputError(
+                    f"The film's DICOM Patient ID belongs to patient {owner!r}, not to {patient_key!r} (--patient): "
+                    "a film of another patient? Check the file, or ingest it without --patient to file it under its "
+                    "own patient."
+                )
+            if owner is None and patient_key in store.list_patients() and store.get_patient(patient_key).patient_id:
+                raise InputError(
+                    f"The film's DICOM Patient ID differs from the one of patient {patient_key!r} (--patient): a "
+                    "film of another patient? Check the file, or ingest it without --patient to file it under its "
+                    "own patient."
+                )
+            store.add_patient(Patient(key=patient_key, patient_id=pid, name=film.ids.patient_name))
+        else:
+            store.add_patient(Patient(key=patient_key))  # no-op when it exists
         return patient_key
     pid = film.ids.patient_id
     if pid:
@@ -239,6 +263,23 @@ def _patient_for(store: Store, film: Radiograph, patient_key: str | None) -> str
             ).key
         return key
     raise InputError(NO_PATIENT_MESSAGE)
+
+
+def _check_date_for_patient(store: Store, key: str, when: dt.date) -> None:
+    """Refuse a film dated before the patient's birth, or more than 30 years from the surgery (records.days_between)."""
+    from fusionwatch.records import days_between
+
+    born = store.get_patient(key).birth_date
+    if born is not None and when < born:
+        raise InputError(f"The film date {when.isoformat()} is before patient {key!r} was born: check the date (or "
+                         "give it with --date), or whether the film is of another patient.")
+    surgery = store.get_surgery(key)
+    if surgery is not None:
+        try:
+            days_between(surgery.date, when)
+        except InputError as exc:
+            raise InputError(f"The film date is impossible for patient {key!r}: {exc} Check the date (or --date).") \
+                from None
 
 
 def _ingest_one(
@@ -267,7 +308,11 @@ def _ingest_one(
         raise InputError("The film has no acquisition or study date: give it with --date YYYY-MM-DD.")
     if when > dt.date.today():
         raise InputError(f"The film date {when.isoformat()} is in the future; check the date (or --date).")
+    if when < FIRST_RADIOGRAPH:
+        raise InputError(f"The film date {when.isoformat()} is impossible (before X-rays were discovered in 1895); "
+                         "check the date (or give it with --date).")
     key = _patient_for(store, film, patient_key)
+    _check_date_for_patient(store, key, when)
     landmarks: Landmarks | None = None
     kind = "file"
     review: list[Finding] = []
