@@ -126,6 +126,32 @@ class IngestReport:
     def patient_keys(self) -> list[str]:
         return sorted({o.patient_key for o in self.outcomes if o.patient_key})
 
+    @property
+    def duplicates(self) -> list[FilmOutcome]:
+        """Skipped files that are copies of a film stored from another file (not a re-run of the same file)."""
+        return [o for o in self.skipped if o.reason.endswith("this file is a duplicate")]
+
+    def folders_by_patient(self) -> dict[str, dict[str, list[str]]]:
+        """Folder -> patient key -> file names stored (added or already stored) from that folder."""
+        out: dict[str, dict[str, list[str]]] = {}
+        for o in self.outcomes:
+            if o.patient_key and o.status in ("added", "skipped"):
+                p = Path(o.path)
+                out.setdefault(str(p.parent), {}).setdefault(o.patient_key, []).append(p.name)
+        return out
+
+    def mixed_folder_notes(self) -> list[str]:
+        """One note per folder whose films belong to more than one patient (a film of the wrong patient?)."""
+        notes = []
+        for folder, keys in self.folders_by_patient().items():
+            if len(keys) < 2:
+                continue
+            parts = [f"{k}: {len(names)} file(s)" + (f" ({', '.join(names)})" if len(names) <= 2 else "")
+                     for k, names in sorted(keys.items(), key=lambda kv: -len(kv[1]))]
+            notes.append(f"folder {folder} holds films of {len(keys)} patients ({'; '.join(parts)}): check that "
+                         "none is a film of the wrong patient.")
+        return notes
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema": "fusionwatch.ingest-report/1",
@@ -147,6 +173,7 @@ class IngestReport:
                 for o in self.outcomes
             ],
             "notes": list(self.notes),
+            "mixed_folders": self.mixed_folder_notes(),
         }
 
 
@@ -226,8 +253,8 @@ def sidecar_landmarks(path: Path) -> Path | None:
 NO_PATIENT_MESSAGE = "The file has no DICOM Patient ID: give the patient key (--patient KEY) and the date (--date)."
 
 
-FIRST_RADIOGRAPH = dt.date(1895, 11, 8)
-"""Röntgen's discovery of X-rays: a film dated earlier is a wrong date (often a DICOM placeholder such as 18991230)."""
+FIRST_PLAUSIBLE_FILM_DATE = dt.date(1900, 1, 2)
+"""Films dated earlier are refused: X-rays date from 1895, and 1900-01-01 / 1899-12-30 are common placeholder dates."""
 
 
 def _patient_for(store: Store, film: Radiograph, patient_key: str | None) -> str:
@@ -265,6 +292,19 @@ def _patient_for(store: Store, film: Radiograph, patient_key: str | None) -> str
     raise InputError(NO_PATIENT_MESSAGE)
 
 
+ALREADY_STORED = "already stored (same SOP Instance UID or file content)"
+
+
+def _already_stored(store: Store, path: Path, film_id: str) -> FilmOutcome:
+    """A skipped film, with the patient and visit it is stored under; a copy of a film stored from another file says
+    which file (a duplicate in the folder, not a re-run)."""
+    rec = store.get_film(film_id)
+    reason = ALREADY_STORED
+    if Path(rec.file_path) != path.resolve():
+        reason += f" from {rec.file_path}: this file is a duplicate"
+    return FilmOutcome(str(path), "skipped", reason, film_id, rec.patient_key, rec.visit_label)
+
+
 def _check_date_for_patient(store: Store, key: str, when: dt.date) -> None:
     """Refuse a film dated before the patient's birth, or more than 30 years from the surgery (records.days_between)."""
     from fusionwatch.records import days_between
@@ -296,11 +336,11 @@ def _ingest_one(
         raise InputError(f"File not found: {path}" if not path.exists() else f"{path} is not a regular file.")
     digest = _sha256(path)
     if (known := store.film_id_for_hash(digest)) is not None:
-        return FilmOutcome(str(path), "skipped", "already stored (same SOP Instance UID or file content)", known)
+        return _already_stored(store, path, known)
     film = read_radiograph(path, view=view)
     film_id = film.ids.sop_uid or f"sha256:{digest}"
     if store.has_film(film_id):
-        return FilmOutcome(str(path), "skipped", "already stored (same SOP Instance UID or file content)", film_id)
+        return _already_stored(store, path, film_id)
     if not patient_key and not film.ids.patient_id:
         raise InputError(NO_PATIENT_MESSAGE)
     when = date or film.acquired
@@ -308,8 +348,8 @@ def _ingest_one(
         raise InputError("The film has no acquisition or study date: give it with --date YYYY-MM-DD.")
     if when > dt.date.today():
         raise InputError(f"The film date {when.isoformat()} is in the future; check the date (or --date).")
-    if when < FIRST_RADIOGRAPH:
-        raise InputError(f"The film date {when.isoformat()} is impossible (before X-rays were discovered in 1895); "
+    if when < FIRST_PLAUSIBLE_FILM_DATE:
+        raise InputError(f"The film date {when.isoformat()} is impossible (before 1900; often a placeholder date): "
                          "check the date (or give it with --date).")
     key = _patient_for(store, film, patient_key)
     _check_date_for_patient(store, key, when)

@@ -264,3 +264,23 @@ def test_followup_status_line_uses_the_report_label() -> None:
     assert "fused_criteria_met" in text and "bridging bone not assessed (reader to grade" in text
     text = _status_text(last(BoneEvidence(bridging_fraction=0.9, source="reader:amy")))
     assert "Radiographic fusion criteria met (confirm clinically)" in text and "on motion" not in text
+
+
+def test_ingest_summary_names_duplicates_and_mixed_folders(tmp_path: Path, db: str) -> None:
+    """A coordinator's folder with a duplicate copy and a film of another patient: the summary names both files, the
+    folders each patient key came from, and a re-run says the same keys (already stored films keep their patient)."""
+    films = _films(tmp_path / "patA")
+    (films / "copy-of-a.dcm").write_bytes((films / "a.dcm").read_bytes())
+    pixels, _ = draw_lateral_spine(width=192, height=384, mm_per_px=1.0, seed=7)
+    write_dicom(films / "stray.dcm", pixels, spacing=(1.0, 1.0), study_date="20250301", extra={"PatientID": "OTHER"})
+    r = _run("ingest", str(films), "--db", db, "--no-analyse")
+    assert r.exit_code == 0, r.output
+    out = " ".join(r.output.split())
+    assert f"skipped {films / 'copy-of-a.dcm'}: already stored" in out and "this file is a duplicate" in out
+    assert "1 duplicate copies" in out
+    assert f"folder {films} holds films of 2 patients" in out and "(stray.dcm)" in out
+    keys = sorted(w for w in out.replace(",", " ").replace(":", " ").split() if w.startswith("P-"))
+    assert len(set(keys)) == 2 and f"from {films}" in out
+    again = " ".join(_run("ingest", str(films), "--db", db, "--no-analyse").output.split())
+    assert "0 added" in again and "patients: none" not in again
+    assert all(k in again for k in set(keys))

@@ -49,7 +49,7 @@ def ingest(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Ingest films: idempotent (a stored SOP Instance is skipped), one transaction per film, bad files reported."""
-    from fusionwatch.ingest import IngestReport, ingest_journey
+    from fusionwatch.ingest import ALREADY_STORED, IngestReport, ingest_journey
     from fusionwatch.ingest import ingest as run_ingest
     from fusionwatch.radiograph import View
 
@@ -105,12 +105,22 @@ def ingest(
                     highlight=False,
                     soft_wrap=True,
                 )
-        for n in report.notes:
+        for o in report.skipped:
+            if o.reason != ALREADY_STORED:  # a duplicate copy or a PNG beside its DICOM: say which; a re-run is counted
+                console.print(f"[yellow]skipped[/] {o.path}: {o.reason}", highlight=False, soft_wrap=True)
+        for n in (*report.notes, *report.mixed_folder_notes()):
             console.print(f"[yellow]note[/] {n}", highlight=False, soft_wrap=True)
+        for key in report.patient_keys:  # which folders each key came from: a coordinator maps keys to patients
+            outs = [o for o in report.outcomes if o.patient_key == key]
+            folders = sorted({str(Path(o.path).parent) for o in outs})
+            n_added = sum(o.status == "added" for o in outs)
+            console.print(f"patient {key}: {n_added} added, {len(outs) - n_added} already stored; from "
+                          f"{', '.join(folders)}", highlight=False, soft_wrap=True)
         console.print(
-            f"{len(report.added)} added, {len(report.skipped)} skipped (already stored), {len(report.failed)} failed, "
-            f"{len(report.needs_landmarks)} need landmarks; patients: {', '.join(report.patient_keys) or 'none'}",
-            highlight=False,
+            f"{len(report.added)} added, {len(report.skipped)} skipped ({len(report.duplicates)} duplicate copies), "
+            f"{len(report.failed)} failed, {len(report.needs_landmarks)} need landmarks; "
+            f"patients: {', '.join(report.patient_keys) or 'none'}",
+            highlight=False, soft_wrap=True,
         )
     if not (report.failed or report.added or report.skipped):
         names = ", ".join(str(p) for p in paths)
