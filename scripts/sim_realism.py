@@ -168,7 +168,14 @@ def sim_set(n: int, seed0: int = 500, population: str = "adolescent-scoliosis"):
     from fusionwatch.anatomy import Endplate, ImageSide, Level, ap_corner_name
     from fusionwatch.radiograph import View
     from fusionwatch.sim.film import FilmSpec, simulate_film
-    from fusionwatch.sim.journey import DEFAULT_SURGERY_DATE, SCENARIOS, _exposure, journey_plan, sample_patient
+    from fusionwatch.sim.journey import (
+        DEFAULT_SURGERY_DATE,
+        SCENARIOS,
+        _exposure,
+        exam_exposure,
+        journey_plan,
+        sample_patient,
+    )
 
     for k in range(n):
         scenario = SCENARIOS[k % len(SCENARIOS)]
@@ -182,7 +189,7 @@ def sim_set(n: int, seed0: int = 500, population: str = "adolescent-scoliosis"):
             height=1000,
             sid_mm=patient.sid_mm,
             oid_mm=patient.oid_mm * 0.55,
-            exposure=_exposure(rng, "L", "ap"),
+            exposure=exam_exposure(_exposure(rng, "L", "ap"), population, "ap"),
         )
         film = simulate_film(
             st.params,
@@ -193,6 +200,7 @@ def sim_set(n: int, seed0: int = 500, population: str = "adolescent-scoliosis"):
             anatomy_seed=patient.anatomy_seed,
             noise_seed=k,
             soft_scale=patient.soft_scale,
+            body_half_width_mm=patient.body_half_width_mm,
         )
         lm = film.landmarks
         corners = {}

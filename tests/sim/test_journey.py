@@ -260,6 +260,7 @@ def _scoliotic_params(seed: int):  # noqa: ANN202 - SpineParams
         np.random.default_rng([seed, 0]), "solid-fusion", seed, DEFAULT_SURGERY_DATE, population="adolescent-scoliosis"
     ).params
 
+
 class TestPopulations:
     """Version 13: ``sample_patient(..., population=...)``; the realism comparison uses the adolescent-scoliosis
     population matched to the real SpineWeb AP set, the product's journeys the adult one."""

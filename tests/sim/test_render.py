@@ -346,3 +346,141 @@ def test_lut_bend_only_on_ap_films_without_metal(monkeypatch: pytest.MonkeyPatch
     assert len(calls) == 1
     assert not np.array_equal(plain.pixels, off.pixels)
     assert plain.truth == off.truth
+
+
+def _waist_row(soft: np.ndarray, an, z_mm: float) -> np.ndarray:  # noqa: ANN001
+    """The AP soft-tissue map's left-right profile (path mm) at height ``z_mm`` (map frame)."""
+    return soft[:, int(round((z_mm - an.soft_ap_origin[1]) / an.soft_res))]
+
+
+def _half_width(profile: np.ndarray, an, level: float) -> float:  # noqa: ANN001
+    y = an.soft_ap_origin[0] + np.arange(len(profile)) * an.soft_res
+    return float(np.abs(y[profile > level]).max())
+
+
+def test_narrow_body_sets_the_waist_keeps_the_bones_inside_and_the_midline_path() -> None:
+    """Version 23: a thin patient's AP soft-tissue map is compressed left-right to the asked waist half-width at mid
+    lumbar height (within the smoothing's reach), keeps soft tissue beyond the widest bone at every height (hip bones,
+    lower ribs) by about the margin, is never wider than the bundled body, and keeps the mid-line path (the AP depth is
+    ``soft_scale``'s, not the width's)."""
+    an = patient_anatomy(0)
+    pose = pose_spine(an, SpineParams())
+    s = pose.scale
+    scene = render.Scene(an, pose, {}, [], [], None, Healing(), "none", 0, body_half_width_mm=115.0)
+    soft = render.narrow_body(scene)
+    assert soft.shape == an.soft_ap.shape
+    level = 0.1 * float(an.soft_ap.max())
+    l3 = float(np.mean([v[1] for v in an.corners["L3"].values()]))
+    l5 = float(np.mean([v[1] for v in an.corners["L5"].values()]))
+    waist = min(_half_width(_waist_row(soft, an, z), an, level) * s for z in np.linspace(l5, l3, 12))
+    assert 110.0 <= waist < 135.0, waist
+    assert _half_width(_waist_row(an.soft_ap, an, l3), an, level) * s > 180.0  # the bundled body is much wider
+    mid = int(round(-an.soft_ap_origin[0] / an.soft_res))
+    assert np.allclose(soft[mid], an.soft_ap[mid], rtol=0.02, atol=1.0)
+    # every hip-bone voxel lies inside the narrowed body, with soft tissue beside it
+    xyz = render._ap_points(an)["pelvis"][0]
+    zi = np.clip(np.round((xyz[:, 2] - an.soft_ap_origin[1]) / an.soft_res).astype(int), 0, soft.shape[1] - 1)
+    yi = np.round((np.abs(xyz[:, 1]) + 0.5 * render.AP_BODY_MARGIN_MM / s - an.soft_ap_origin[0]) / an.soft_res)
+    assert np.all(soft[np.clip(yi.astype(int), 0, soft.shape[0] - 1), zi] > 0.05 * level)
+    # never wider than before: where the bundled body had no tissue, the narrowed one has none either
+    assert np.all(soft[an.soft_ap <= 0.0] <= 1e-3)
+
+
+def test_thin_patient_film_shows_black_air_beside_the_flanks_and_keeps_the_anatomy_window() -> None:
+    """Version 23: an AP film of a thin patient (body half-width 110 mm, field about 2 x 150 mm at the patient) has
+    direct exposure beyond the flanks, displayed black, while the console's window is set by the body (air neither
+    sets the equalisation background nor the window): the spine stays as bright as without the narrowing, and the
+    truth is the same."""
+    from fusionwatch.sim import simulate_film
+
+    spec = FilmSpec(view=View.AP, width=300, height=375)
+    wide = simulate_film(SpineParams(), spec, anatomy_seed=0, noise_seed=1)
+    thin = simulate_film(SpineParams(), spec, anatomy_seed=0, noise_seed=1, body_half_width_mm=110.0)
+    assert thin.truth == wide.truth
+    H, W = thin.pixels.shape
+    band = thin.pixels[int(0.3 * H) : int(0.6 * H)].astype(float)  # waist height, inside the collimation
+    edge = band[:, int(0.06 * W) : int(0.1 * W)]
+    assert np.mean(edge < 0.03 * 4095) > 0.25  # air: black
+    assert np.mean(wide.pixels[int(0.3 * H) : int(0.6 * H), int(0.06 * W) : int(0.1 * W)] < 0.03 * 4095) < 0.01
+    centre = band[:, int(0.45 * W) : int(0.55 * W)]
+    wide_centre = wide.pixels[int(0.3 * H) : int(0.6 * H), int(0.45 * W) : int(0.55 * W)].astype(float)
+    assert abs(np.median(centre) - np.median(wide_centre)) < 0.15 * 4095  # the spine keeps its grey levels
+
+
+def test_patient_waist_own_stream_population_and_default_off() -> None:
+    """Version 23: the waist is drawn from its own stream per patient for the adolescent-scoliosis population
+    (inside ``AP_ADOLESCENT_WAIST_MM``, the same on every call), and None for adults while ``AP_ADULT_WAIST_MM`` is
+    off, so every adult film keeps the bundled body (version 22's pixels)."""
+    lo, hi = render.AP_ADOLESCENT_WAIST_MM
+    ws = [render.patient_waist(k, "adolescent-scoliosis") for k in range(20)]
+    assert all(w is not None and lo <= w <= hi for w in ws)
+    assert len(set(ws)) > 15
+    assert ws == [render.patient_waist(k, "adolescent-scoliosis") for k in range(20)]
+    assert render.AP_ADULT_WAIST_MM is None
+    assert render.patient_waist(3, "adult") is None
+
+
+def test_adolescent_patients_carry_a_waist_adults_do_not() -> None:
+    """Version 23: ``sample_patient`` gives an adolescent-scoliosis patient a waist half-width and leaves the adults'
+    None; the rest of the patient is drawn as before (same parameters with or without the new field)."""
+    from fusionwatch.sim.journey import DEFAULT_SURGERY_DATE, sample_patient
+
+    a = sample_patient(np.random.default_rng([7, 0]), "solid-fusion", 7, DEFAULT_SURGERY_DATE)
+    t = sample_patient(
+        np.random.default_rng([7, 0]), "solid-fusion", 7, DEFAULT_SURGERY_DATE, population="adolescent-scoliosis"
+    )
+    assert a.body_half_width_mm is None
+    assert t.body_half_width_mm == render.patient_waist(t.anatomy_seed, "adolescent-scoliosis")
+
+
+def test_detail_gains_no_metal_only_on_ap_films_without_metal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Version 23: AP films without segmented metal take the console's ``AP_DETAIL_GAINS_NO_METAL`` ranges (crisper
+    bone edges), films with metal keep ``AP_DETAIL_GAINS`` (the implant checks' films), lateral films have no detail
+    amplification; the same draws, so switched off (None) the film without metal is version 22's processing, with
+    the same truth."""
+    from fusionwatch.sim import Hardware, simulate_film
+
+    seen: list[object] = []
+    real = render._multiscale_contrast
+
+    def spy(q, cam, rng, ranges=None):  # noqa: ANN001, ANN202
+        seen.append(ranges)
+        return real(q, cam, rng, ranges)
+
+    monkeypatch.setattr(render, "_multiscale_contrast", spy)
+    small = dict(width=240, height=300)
+    plain = simulate_film(SpineParams(), FilmSpec(view=View.AP, **small), anatomy_seed=2, noise_seed=3)
+    assert seen == [render.AP_DETAIL_GAINS_NO_METAL] and render.AP_DETAIL_GAINS_NO_METAL is not None
+    simulate_film(SpineParams(), FilmSpec(view=View.LATERAL, **small), anatomy_seed=2, noise_seed=3)
+    simulate_film(
+        SpineParams(), FilmSpec(view=View.AP, **small), hardware=Hardware(), healing=Healing(), anatomy_seed=2
+    )
+    assert seen == [render.AP_DETAIL_GAINS_NO_METAL, None]
+    # stronger mid-band gains: more detail (0.5-2 mm band-pass) over the spine than with version 22's gains
+    import cv2
+
+    mid = dict(width=400, height=500)
+    plain = simulate_film(SpineParams(), FilmSpec(view=View.AP, **mid), anatomy_seed=2, noise_seed=3)
+    monkeypatch.setattr(render, "AP_DETAIL_GAINS_NO_METAL", None)
+    off = simulate_film(SpineParams(), FilmSpec(view=View.AP, **mid), anatomy_seed=2, noise_seed=3)
+    assert plain.truth == off.truth
+
+    def detail(px: np.ndarray) -> float:
+        a = px[100:400, 120:280].astype(np.float32)
+        return float(np.std(cv2.GaussianBlur(a, (0, 0), 1.0) - cv2.GaussianBlur(a, (0, 0), 4.0)))
+
+    assert detail(plain.pixels) > 1.04 * detail(off.pixels)
+
+
+def test_scoliosis_exam_is_low_dose_and_only_for_that_population() -> None:
+    """Version 23: the adolescent-scoliosis population's AP films are the low-dose full-spine exam (photon fluence x
+    ``AP_SCOLIOSIS_DOSE``, nothing else changed, no draw); every other film keeps its exposure."""
+    from dataclasses import replace
+
+    from fusionwatch.sim.journey import AP_SCOLIOSIS_DOSE, exam_exposure
+
+    e = render.Exposure(photons_per_mm2=2.0e7, edge_enhance=0.9)
+    low = exam_exposure(e, "adolescent-scoliosis", "ap")
+    assert low == replace(e, photons_per_mm2=2.0e7 * AP_SCOLIOSIS_DOSE) and AP_SCOLIOSIS_DOSE < 1.0
+    assert exam_exposure(e, "adolescent-scoliosis", "lateral") == e
+    assert exam_exposure(e, "adult", "ap") == e

@@ -19,7 +19,15 @@ from fusionwatch.sim.anatomy import Anatomy, load_anatomy
 from fusionwatch.sim.camera import Camera
 from fusionwatch.sim.implants import Hardware, Healing, cage_geometry, rod_geometry, screw_geometry
 from fusionwatch.sim.pose import Pose, SpineParams, pose_spine
-from fusionwatch.sim.render import Exposure, Scene, bone_mu_maps, expose, line_integrals_with_metal, patient_flank
+from fusionwatch.sim.render import (
+    Exposure,
+    Scene,
+    bone_mu_maps,
+    expose,
+    line_integrals_with_metal,
+    patient_flank,
+    patient_waist,
+)
 from fusionwatch.sim.truth import ap_truth, lateral_truth, to_anatomical
 from fusionwatch.sim.variation import patient_anatomy, patient_skeleton
 
@@ -200,6 +208,7 @@ def simulate_film(
     noise_seed: int = 0,
     soft_scale: float = 1.0,
     anatomy: Anatomy | None = None,
+    body_half_width_mm: float | None = None,
 ) -> Film:
     """Render one film and its exact ground truth.
 
@@ -220,6 +229,9 @@ def simulate_film(
         Seeds of the patient's bone texture and of this film's quantum noise.
     soft_scale : float
         Soft-tissue thickness factor (body habitus).
+    body_half_width_mm : float | None
+        Version 23, AP films: the body's half-width at the waist (mm at the patient; a thin patient shows air beyond
+        the flanks, see ``render.narrow_body``); None: the bundled CT's body (wider than the field).
     """
     if hardware is not None and (params.coronal_wedges_deg[4] or params.lateral_listhesis_mm[4]):
         raise ValueError(
@@ -233,6 +245,8 @@ def simulate_film(
         raise ValueError("Pedicle screws follow the bundled pedicle positions: L4 and L5 must keep width 1.")
     an = anatomy or patient_anatomy(anatomy_seed)
     healing = healing or Healing()
+    if body_half_width_mm is None and spec.view is View.AP:  # version 23: adults' default (off: None)
+        body_half_width_mm = patient_waist(anatomy_seed, "adult")
     pose = pose_spine(an, params)
     cam = _camera(spec, pose, an)
     screws, rods, cage = [], [], None
@@ -259,12 +273,15 @@ def simulate_film(
         anatomy_seed,
         soft_scale,
         params.disc_degeneration,
+        float(body_half_width_mm or 0.0) if spec.view is View.AP else 0.0,
     )
     with _one_blas_thread():
         L, metal, bridging = line_integrals_with_metal(scene, cam)
         # version 21: the patient's flanks (own stream, AP films only; lateral films draw nothing new)
         flank = patient_flank(anatomy_seed) if spec.view is View.AP else 0.0
-        pixels = expose(L, cam, spec.exposure, np.random.default_rng(noise_seed), metal, flank)
+        pixels = expose(
+            L, cam, spec.exposure, np.random.default_rng(noise_seed), metal, flank, scene.body_half_width_mm > 0.0
+        )
     lms, off_field = _landmarks(cam, pose, spec.view, field_box(cam, spec.exposure.collimation_mm), an)
     reasons: dict[str, str] = {}
     truth: dict[str, Any] = {

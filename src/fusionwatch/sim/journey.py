@@ -25,7 +25,7 @@ from fusionwatch.records import FusionStatus
 from fusionwatch.sim.film import Film, FilmSpec, simulate_film, simulate_truth_only
 from fusionwatch.sim.implants import Hardware, Healing
 from fusionwatch.sim.pose import SpineParams, wedge_angles
-from fusionwatch.sim.render import Exposure
+from fusionwatch.sim.render import Exposure, patient_waist
 from fusionwatch.sim.variation import patient_skeleton
 
 __all__ = [
@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 SCHEMA = "fusionwatch.sim.journey/1"
-SIM_VERSION = "22"
+SIM_VERSION = "23"
 ASD_DISC_LOSS_MM = (0.0, 0.0, 0.3, 1.2, 4.8)
 """Adjacent-segment degeneration: L4-L5 posterior disc height loss (mm) at immediate post-op, 6 weeks, 3, 6, 12 months
 (before the per-patient scale of :func:`_asd_scale`)."""
@@ -100,6 +100,9 @@ class PatientModel:
     facing_left: bool
     sid_mm: float
     oid_mm: float
+    body_half_width_mm: float | None = None
+    """Version 23: half-width of the body at the waist on AP films (mm at the patient); None: the bundled CT's
+    (heavy adult) body, wider than the field. See ``render.narrow_body``."""
 
 
 AP_ADOLESCENT_WIDTH = (1.085, 0.06)
@@ -199,6 +202,7 @@ def sample_patient(
         facing_left=bool(rng.random() < 0.7),
         sid_mm=float(np.round(rng.uniform(1000.0, 1200.0), 1)),
         oid_mm=float(np.round(rng.uniform(160.0, 230.0), 1)),
+        body_half_width_mm=patient_waist(anatomy_seed, population),
     )
 
 
@@ -471,6 +475,21 @@ def _bend(params: SpineParams, kind: str, fused_motion: float, fused_mm: float, 
     return params.moved(d_angles=d_ang, d_slips=d_slip, d_tilt=-5.0 if kind == "flexion" else 4.0)
 
 
+AP_SCOLIOSIS_DOSE = 0.5
+"""Version 23: photon fluence of the adolescent-scoliosis population's AP films relative to an adult lumbar AP (the
+full-spine scoliosis exam is taken at low dose - children are radiosensitive and followed with repeated films - so
+its films are grainier)."""
+
+
+def exam_exposure(exposure: Exposure, population: str, view: str) -> Exposure:
+    """The film's exposure under its population's exam protocol (version 23; no random draw): the
+    adolescent-scoliosis population's AP films are the low-dose full-spine scoliosis exam (``AP_SCOLIOSIS_DOSE``);
+    every other film is returned unchanged."""
+    if population != "adolescent-scoliosis" or view != "ap":
+        return exposure
+    return replace(exposure, photons_per_mm2=exposure.photons_per_mm2 * AP_SCOLIOSIS_DOSE)
+
+
 def _exposure(rng: np.random.Generator, marker: str, view: str = "lateral") -> Exposure:
     """Per-film imaging-chain settings; AP films get the lighter, less equalised look of real AP consoles."""
     ap = view == "ap"
@@ -600,6 +619,7 @@ def simulate_journey(
             anatomy_seed=patient.anatomy_seed,
             noise_seed=plan.noise_seed,
             soft_scale=patient.soft_scale,
+            body_half_width_mm=patient.body_half_width_mm,
         )
         stem = f"{plan.visit_index}_{st.visit}_{plan.view}"
         films_out.append(
@@ -730,7 +750,7 @@ def random_film(
         sid_mm=patient.sid_mm,
         oid_mm=patient.oid_mm if v.is_lateral else patient.oid_mm * 0.55,
         centre_offset_mm=tuple(float(x) for x in rng.normal(0.0, 10.0, 2)),  # type: ignore[arg-type]
-        exposure=_exposure(rng, "L", v.value),
+        exposure=exam_exposure(_exposure(rng, "L", v.value), population, v.value),
     )
     return simulate_film(
         params,
@@ -742,4 +762,5 @@ def random_film(
         anatomy_seed=patient.anatomy_seed,
         noise_seed=int(rng.integers(0, 2**31)),
         soft_scale=patient.soft_scale,
+        body_half_width_mm=patient.body_half_width_mm,
     )

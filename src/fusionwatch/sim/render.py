@@ -515,6 +515,9 @@ class Scene:
     seed: int
     soft_scale: float = 1.0
     degeneration: tuple[float, ...] = (0.0,) * 5
+    body_half_width_mm: float = 0.0
+    """Version 23, AP films: the patient's half-width at the waist (mm at the patient; 0: the bundled CT's body,
+    about 210-270 mm, wider than the field). See :func:`narrow_body`."""
 
 
 def line_integrals(scene: Scene, cam: Camera) -> tuple[np.ndarray, float | None]:
@@ -1239,7 +1242,74 @@ def _ap_soft(L: np.ndarray, cam: Camera, scene: Scene) -> None:
     Ayz = np.array([[s, 0.0], [0.0, A[1, 1]]])
     tyz = np.array([0.0, t[1]])
     M = _map_affine(cam, (oy, oz), res, Ayz, tyz, 0.0)
-    _warp_add(L, an.soft_ap * (MU["water"] * s * scene.soft_scale), M, cv2.INTER_CUBIC)
+    soft = an.soft_ap
+    if scene.body_half_width_mm > 0.0:  # version 23: a thin patient's body, narrower than the field
+        soft = narrow_body(scene)
+    _warp_add(L, soft * (MU["water"] * s * scene.soft_scale), M, cv2.INTER_CUBIC)
+
+
+AP_AIR_PATH = 0.35
+"""Version 23: mu x path (about 20 mm of water) below which an AP pixel counts as direct exposure (air beside a
+narrow body) for the console (:func:`expose`, ``air_aware``)."""
+AP_BODY_MARGIN_MM = 15.0
+"""Version 23: soft tissue (skin, fat, muscle) kept beside the widest bone at every height (iliac crest, lower ribs)
+when the body is narrowed (mm at the patient; a thin adolescent's flank over the iliac crest is 10-20 mm thick)."""
+AP_BODY_SMOOTH_MM = 15.0
+"""Version 23: the narrowed body's half-width varies smoothly along the spine (Gaussian, mm): waist, flare over the
+iliac crests and the lower ribs."""
+
+
+def narrow_body(scene: Scene) -> np.ndarray:
+    """The patient's AP soft-tissue map (``anatomy.soft_ap``: path mm along the AP ray on a (left-right, cranio-caudal)
+     grid) narrowed left-right so the body is ``scene.body_half_width_mm`` wide each side of the mid-line at the waist
+     (version 23).
+
+     The bundled CT is of a heavy man (body about 2 x 235 mm wide at L3, path 300 mm of water at the mid-line): the
+     whole 360 mm AP field lies inside his body. A thin patient (an adolescent with a 60-75 cm waist: half-width
+     105-145 mm) is narrower than the field, so the film shows air - black, direct exposure - beyond the flanks and a
+     thinning path toward them. Each row (height) of the map is compressed toward the mid-line by one factor (its
+     profile, organs and gas keep their shape, closer together; path values unchanged: the AP depth is
+     ``soft_scale``'s), never below the widest bone at that height (hip bones, lower ribs) plus
+     :data:`AP_BODY_MARGIN_MM`, never widened, smooth along the spine (:data:`AP_BODY_SMOOTH_MM`). Units: mm at the
+     patient (the map's own frame is before the patient's scale ``pose.scale``, divided out here).
+    ."""
+    an, pose = scene.anatomy, scene.pose
+    s = pose.scale
+    soft = an.soft_ap
+    oy, oz = an.soft_ap_origin
+    res = an.soft_res
+    ny, nz = soft.shape
+    # widest bone per height (map frame: y / s; z through the pelvis transform)
+    bone = np.zeros(nz, np.float64)
+    A, t = pose.transforms["pelvis"]
+    for b in ("pelvis", "S1"):
+        xyz = _ap_points(an)[b][0]
+        k = np.clip(np.round((xyz[:, 2] - oz) / res).astype(int), 0, nz - 1)
+        np.maximum.at(bone, k, np.abs(xyz[:, 1]).astype(np.float64))
+    for poly, r in rib_polylines(an, pose, scene.seed, True):
+        zz = (poly[:, 2] - t[1]) / A[1, 1]
+        k = np.clip(np.round((zz - oz) / res).astype(int), 0, nz - 1)
+        np.maximum.at(bone, k, (np.abs(poly[:, 1]) + r) / s)
+    need = np.maximum(scene.body_half_width_mm / s, np.where(bone > 0, bone + AP_BODY_MARGIN_MM / s, 0.0))
+    k = max(1, int(round(AP_BODY_SMOOTH_MM / res)))
+    from scipy.ndimage import gaussian_filter1d, maximum_filter1d
+
+    # a smooth outline: the bone envelope spread by the smoothing scale, smoothed, then never inside the envelope
+    envelope = np.where(bone > 0, bone + AP_BODY_MARGIN_MM / s, 0.0)
+    need = gaussian_filter1d(maximum_filter1d(need, 2 * k + 1, mode="nearest"), k, mode="nearest")
+    need = gaussian_filter1d(np.maximum(need, envelope), max(1, k // 4), mode="nearest")
+    # the map's own half-width per height (path > 10 % of its peak), the larger side
+    y = oy + np.arange(ny) * res
+    body = soft > 0.1 * float(soft.max())
+    has = body.any(axis=0)
+    yb = np.where(body, np.abs(y)[:, None], 0.0).max(axis=0)
+    yb = np.where(has, yb, need)
+    f = np.clip(need / np.maximum(yb, 1e-3), 0.05, 1.0)
+    f = gaussian_filter1d(f, max(1, k // 4), mode="nearest")
+    mapy = ((y[:, None] / f[None, :] - oy) / res).astype(np.float32)
+    mapx = np.broadcast_to(np.arange(nz, dtype=np.float32)[None, :], (ny, nz)).copy()
+    out = cv2.remap(soft, mapx, mapy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+    return out
 
 
 PSOAS_MU = 0.15 * MU["water"]
@@ -1363,6 +1433,14 @@ AP_DETAIL_BANDS_MM = (0.3, 0.9, 2.7, 8.0)
 """Version 13: the scales (mm at the detector) of the detail bands the AP console amplifies."""
 AP_DETAIL_GAINS = ((0.7, 0.9), (1.1, 1.4), (1.1, 1.4), (0.85, 1.05))
 """Version 13: range of the gain of each detail band (finest first), drawn per film."""
+AP_DETAIL_GAINS_NO_METAL: tuple[tuple[float, float], ...] | None = ((0.9, 1.1), (1.6, 2.1), (1.3, 1.6), (0.85, 1.05))
+"""Version 23: the detail gains of AP films without segmented metal (pre-operative films, the adolescent-scoliosis
+films; the same draws from the film's stream, other ranges; None: ``AP_DETAIL_GAINS`` on every AP film, as up to
+version 22): the 0.9-2.7 mm band x1.6-2.1 and the 2.7-8 mm band x1.3-1.6 (were 1.1-1.4 each), the finest band
+(mostly quantum noise) x0.9-1.1 (was 0.7-0.9): crisper, brighter bone edges (endplates, walls, pedicles, processes)
+and more visible grain, as on the real films. Films with metal keep ``AP_DETAIL_GAINS``: the same stronger gains on
+them cost the AP screw detector 3 screws and added 3-4 false ones (version-20 trials S1/S2), as the implant-aware
+console keeps a gentler processing (see ``AP_EQUALISE_FACTOR``)."""
 AP_DETAIL_POWER = 0.9
 """Version 13: compressive power of the detail amplification (< 1: faint detail boosted more than strong edges, the
 MUSICA-type non-linearity)."""
@@ -1380,7 +1458,9 @@ sacrum rose into the compressed top of the window and an S1 loosening halo darke
 instead of > 80 (tests/sim/test_film.py)."""
 
 
-def _multiscale_contrast(q: np.ndarray, cam: Camera, rng: np.random.Generator) -> np.ndarray:
+def _multiscale_contrast(
+    q: np.ndarray, cam: Camera, rng: np.random.Generator, ranges: tuple[tuple[float, float], ...] | None = None
+) -> np.ndarray:
     """Multi-scale (Laplacian-pyramid-like) contrast amplification of the log image, as DR consoles do for AP films
     (version 13): each detail band between successive Gaussian scales of :data:`AP_DETAIL_BANDS_MM` is amplified by a
     per-film gain with a compressive non-linearity, ``d -> g M sign(d) (|d| / M)^p`` (``M`` = 3 x the band's standard
@@ -1388,7 +1468,7 @@ def _multiscale_contrast(q: np.ndarray, cam: Camera, rng: np.random.Generator) -
     processed films. The finest band (mostly quantum noise) is scaled linearly; the next one is processed at half,
     the two coarse ones at a quarter of the resolution (they are smooth there); the image is changed by ``f(d) - d``
     per band, so a gain of 1 and a power of 1 leave it as it was."""
-    gains = [float(rng.uniform(*g)) for g in AP_DETAIL_GAINS]
+    gains = [float(rng.uniform(*g)) for g in (ranges or AP_DETAIL_GAINS)]
     H, W = q.shape
 
     def boost(d: np.ndarray, g: float) -> np.ndarray:
@@ -1438,13 +1518,39 @@ def patient_flank(anatomy_seed: int) -> float:
     return float(np.random.default_rng([anatomy_seed, 2103]).uniform(*AP_FLANK))
 
 
+AP_ADOLESCENT_WAIST_MM = (105.0, 165.0)
+"""Version 23: range of the adolescent-scoliosis population's waist half-width on AP films (mm at the patient).
+Girls of 11-18 years have a waist circumference of about 58-85 cm (AIS patients are on average thinner than their
+peers); an ellipse of that perimeter with a width-to-depth ratio of about 1.4 is 2 x 105-165 mm wide: narrower than
+the 360 mm field (about 2 x 150 mm at the patient), so their films show air beyond the flanks and a thinning path
+toward them (see :func:`narrow_body`)."""
+AP_ADULT_WAIST_MM: tuple[float, float] | None = None
+"""Version 23, **off** (None: the bundled CT's body, wider than the field, for every adult film): the same for the
+product's adult patients (waist about 75-115 cm: 2 x 135-200 mm; only the thinnest show air at the field's edges).
+See docs/simulator.md "Version 23" for what it did to the detector and implant checks."""
+
+
+def patient_waist(anatomy_seed: int, population: str = "adult") -> float | None:
+    """The patient's waist half-width on AP films (mm) from its own stream ``[anatomy_seed, 2301]`` (version 23: no
+    earlier draw changes), or None for the bundled body (adults while ``AP_ADULT_WAIST_MM`` is off)."""
+    span = AP_ADOLESCENT_WAIST_MM if population == "adolescent-scoliosis" else AP_ADULT_WAIST_MM
+    if span is None:
+        return None
+    return float(np.round(np.random.default_rng([anatomy_seed, 2301]).uniform(*span), 2))
+
+
 def _falloff(
-    q: np.ndarray, cam: Camera, rng: np.random.Generator, win: tuple[slice, slice], flank: float = 0.0
+    q: np.ndarray,
+    cam: Camera,
+    rng: np.random.Generator,
+    win: tuple[slice, slice],
+    flank: float = 0.0,
+    body: np.ndarray | None = None,
 ) -> None:
     """Add the AP exposure fall-off (``AP_HEEL``, ``AP_VIGNETTE``) and the flanks' darkening (``flank``, a share of
     the range; see ``AP_FLANK``) to the log image ``q`` in place."""
     H, W = q.shape
-    lo, hi = np.percentile(q[win], [2.0, 98.0])
+    lo, hi = np.percentile(q[win] if body is None else q[win][body], [2.0, 98.0])
     rng_f = np.random.default_rng([int(rng.integers(2**31)), 1805])
     ang = rng_f.normal(0.5 * math.pi, 0.5) + (math.pi if rng_f.random() < 0.5 else 0.0)
     heel = float(rng_f.uniform(*AP_HEEL)) * (hi - lo)
@@ -1466,6 +1572,7 @@ def expose(
     rng: np.random.Generator,
     metal_path: np.ndarray | None = None,
     flank: float = 0.0,
+    air_aware: bool = False,
 ) -> np.ndarray:
     """Detector image from line integrals: Beer-Lambert, scatter, focal-spot and detector blur, quantum noise, log,
     edge enhancement, tone curve, collimation and a burned-in lead side marker. Returns uint16, 12 bits, MONOCHROME2
@@ -1474,8 +1581,17 @@ def expose(
     ``metal_path``: the implants' own mu x path image (from :func:`line_integrals_with_metal`); where it exceeds
     ``METAL_MIN_PATH`` the console treats the pixels as metal (as real consoles segment implants): they neither lift the
     equalisation background nor set the anatomy's window, and are mapped into the top ``METAL_HEADROOM`` of the grey
-    scale, above all anatomy."""
+    scale, above all anatomy.
+
+    ``air_aware`` (version 23, AP films of a body narrower than the field): pixels whose path is below
+    :data:`AP_AIR_PATH` are direct exposure (air beside the flanks); as real consoles do, they neither set the
+    equalisation background nor the window, so they stay black and the anatomy keeps its grey levels."""
     H, W = L.shape
+    body = None
+    if air_aware:
+        body = L >= AP_AIR_PATH
+        if body.all():
+            body = None
     # lead side marker (on the detector: not magnified), inside the collimated field
     marker = np.zeros((H, W), np.uint8)
     size = max(0.6, 0.0022 * min(H, W))
@@ -1512,7 +1628,11 @@ def expose(
     # metal-aware (as real consoles): segmented implants neither lift the equalisation background (which would darken
     # them and the bone around them) nor set the window (so the anatomy fills the grey scale and metal sits above it)
     sig = exp.equalise_mm / cam.pixel_mm
-    coarse = _smooth(p, sig)
+    if body is None:
+        coarse = _smooth(p, sig)
+    else:  # version 23: the background of the body only (normalised smoothing; air keeps its neighbours' level)
+        wb = body.astype(np.float32)
+        coarse = _smooth(p * wb, sig) / np.maximum(_smooth(wb, sig), 1e-3)
     metal = np.zeros((H, W), bool)
     if metal_path is not None:
         metal = cv2.dilate((metal_path > METAL_MIN_PATH).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
@@ -1520,9 +1640,11 @@ def expose(
         for _ in range(2):  # fill the metal with its surroundings' background, twice (the first fill is still lifted)
             filled = p.copy()
             filled[metal] = np.minimum(p[metal], coarse[metal])
-            coarse = _smooth(filled, sig)
+            coarse = (
+                _smooth(filled, sig) if body is None else _smooth(filled * wb, sig) / np.maximum(_smooth(wb, sig), 1e-3)
+            )
     win = (slice(r0, H - r1, 4), slice(c0, W - c1, 4))
-    cmean = float(np.mean(coarse[win]))
+    cmean = float(np.mean(coarse[win])) if body is None else float(np.mean(coarse[win][body[win]]))
     # (version 13: AP films without metal keep more of their large-scale range; with metal the console keeps the
     # full equalisation, so the bone around the screws stays below the metal knee and a loosening halo visible)
     eq = exp.equalise * (AP_EQUALISE_FACTOR if cam.view == "ap" and not metal.any() else 1.0)
@@ -1531,16 +1653,20 @@ def expose(
     q = np.subtract(p, coarse, out=coarse)
     ap_gamma = 1.0
     if cam.view == "ap":  # version 13: multi-scale contrast amplification, as real DR consoles process AP films
-        q = _multiscale_contrast(q, cam, rng)
+        # version 23: films without metal may take other detail gains (AP_DETAIL_GAINS_NO_METAL; same draws)
+        q = _multiscale_contrast(q, cam, rng, None if metal.any() else AP_DETAIL_GAINS_NO_METAL)
         ap_gamma = float(rng.uniform(*AP_LUT_GAMMA))  # and a brighter look-up table (without metal: see below)
         if metal.any():
             ap_gamma = 1.0
-        _falloff(q, cam, rng, win, flank)  # version 18: exposure fall-off (heel effect, vignetting); v21 flanks
+        # version 18: exposure fall-off (heel effect, vignetting); v21 flanks; v23 its range over the body only
+        _falloff(q, cam, rng, win, flank, None if body is None else body[win])
     sm = _smooth(q, 1.5 / cam.pixel_mm)  # q + edge_enhance * (q - smooth(q)), in place
     np.subtract(q, sm, out=sm)
     sm *= exp.edge_enhance
     q += sm
     anat = ~metal[win]
+    if body is not None:
+        anat &= body[win]
     lo, hi = np.percentile(q[win][anat] if anat.sum() > 100 else q[win], [1.5, 99.8])
     den = max(hi - lo, 1e-6)
     mp = cv2.GaussianBlur(metal_path.astype(np.float32), (0, 0), blur) if metal.any() else None
