@@ -454,3 +454,28 @@ def test_appointment_dates_do_not_wrap(tmp_path: Path) -> None:
     page = render_patient_html(example_report_data(tmp_path))
     assert '<td class="when">Around ' in page
     assert re.search(r"td\.when\s*\{\s*white-space:\s*nowrap", page)
+
+
+def test_every_automatic_finding_says_how_a_reader_overrides_it(tmp_path: Path) -> None:
+    """Each finding without a reader verdict shows the `fusionwatch override` line with its kind (the KIND the command
+    needs, not shown anywhere else), and the reader box shows how to enter a status; a de-identified report, whose key
+    and dates are not the store's, gives no command."""
+    import dataclasses
+
+    d = make_patient(tmp_path)
+    visits = list(d.visits)
+    i = visits.index(d.visit)
+    visits[i] = dataclasses.replace(visits[i], reader_status=None)
+    d = dataclasses.replace(d, visits=tuple(visits))
+    findings = d.visit.findings
+    assert findings and d.visit.reader_status is None, "the example visit has findings"
+    text = _text(render_clinician_html(d))
+    visit = d.visit.label if " " not in d.visit.label else d.visit.date.isoformat()
+    head = f"fusionwatch override {d.patient_key} {visit} --author NAME"
+    for f in findings:
+        assert f"{head} --finding {f.kind}=confirmed|rejected" in text
+    assert text.count("Reader: not yet reviewed") == len(findings)
+    assert f"To enter one: {head} --status STATUS [--bridwell I-IV]" in text
+    deid = _text(render_clinician_html(d.deidentified()))
+    assert "fusionwatch override" not in deid
+    assert deid.count("Reader: not yet reviewed (enter the verdict on the identified record)") == len(findings)

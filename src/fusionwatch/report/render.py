@@ -275,8 +275,27 @@ def render_clinician_html(data: ReportData, *, page_size: str = "A4") -> str:
         "proms": prom_rows, "change": change, "levels": levels, "name": chart_name(data.patient_name),
         "threshold_summary": ", ".join(f"{k} {val}" for k, val in data.thresholds.items()
                                        if isinstance(val, (int, float)) and not isinstance(val, bool)),
+        "routes": override_routes(data, findings),
     }
     return _env().get_template("clinician.html.j2").render(**ctx)
+
+
+def override_routes(data: ReportData, findings: list[Any]) -> dict[str, Any]:
+    """How a reader records a verdict on this visit: the ``fusionwatch override`` command lines for the fusion status
+    and for each automatic finding (by its kind), and for the measurements (a reader's landmarks).
+
+    A de-identified report gives no command (its key and dates are not the store's own): ``status`` is then ``None``
+    and every finding's route is ``None``; the report says the verdict is entered on the identified record.
+    """
+    v = data.visit
+    if data.is_deidentified:
+        return {"status": None, "findings": [None] * len(findings)}
+    visit = v.label if " " not in v.label else v.date.isoformat()  # an unscheduled label holds a space: use the date
+    head = f"fusionwatch override {data.patient_key} {visit} --author NAME"
+    return {
+        "status": f"{head} --status STATUS [--bridwell I-IV]",
+        "findings": [f"{head} --finding {f.kind}=confirmed|rejected [--reason TEXT]" for f in findings],
+    }
 
 
 def _group_signs(signs: tuple[tuple[str, str], ...]) -> list[tuple[str, list[str]]]:
