@@ -867,7 +867,10 @@ def _splat(L: np.ndarray, cam: Camera, p3: np.ndarray, w: np.ndarray) -> None:
 
 AP_OUTLINE_GAIN = 0.8
 """Version 16: weight of the vertebral bodies' analytic wall and endplates on AP films (1.0 up to version 15: crisp,
-bright-outlined boxes)."""
+bright-outlined boxes). Version 23 trials, not shipped (bright rims over a flatter body, as real films show at 1:1):
+1.6 with ``AP_OUTLINE_BLUR_MM`` 0.25 and ``AP_VERTEBRA_TRABECULAR_FACTOR`` 1.1 level-shifted 2 of the 30
+detector-check films and the AP screw detector found 184 of 192 with 10 false; 1.2 / 0.3 / 1.4: 2 of 30 shifted, 189
+of 192 screws with 7 false (docs/simulator.md "Version 23")."""
 AP_CORTEX_BLUR_MM = 0.3
 """Version 16: blur (mm at the patient) of the analytic AP cortex (endplates, walls, pedicles, processes)."""
 AP_OUTLINE_BLUR_MM = 0.35
