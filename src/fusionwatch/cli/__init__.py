@@ -6,7 +6,7 @@ Each command family lives in its own module and registers itself on :data:`app` 
 from __future__ import annotations
 
 # Each command module registers its commands on `app` when imported.
-from fusionwatch.cli import care, demo, detect, followup, measure, motion, simulate  # noqa: F401
+from fusionwatch.cli import care, demo, detect, export, followup, measure, motion, simulate  # noqa: F401
 from fusionwatch.cli._app import app
 
 __all__ = ["app", "main"]

@@ -1,0 +1,72 @@
+"""CLI: ``fusionwatch export cohort`` — the research coordinator's cohort tables (store adapter; no clinical logic)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from fusionwatch.cli._app import DbOption, app, console, err_console, open_store, optional_date
+from fusionwatch.cli.care import TodayOption
+from fusionwatch.errors import InputError
+
+__all__ = ["export_app"]
+
+export_app = typer.Typer(help="Research exports across patients.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("cohort")
+def cohort(
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")],
+    patient: Annotated[
+        list[str] | None, typer.Option("--patient", help="Patient key (repeatable) [default: every patient].")
+    ] = None,
+    identified: Annotated[
+        bool,
+        typer.Option("--identified/--deidentify",
+                     help="De-identify (default: dates shifted so that each surgery is on 2000-01-01, film ids "
+                          "hashed) or keep real dates and film ids."),
+    ] = False,
+    today: TodayOption = None,
+    db: DbOption = None,
+) -> None:
+    """Write cohort-measurements.csv / .parquet (one row per film and measurement) and cohort-visits.csv (one row per
+    patient visit), de-identified unless --identified. Patients whose dates cannot be shifted (no surgery date) are
+    left out and named."""
+    from fusionwatch.export.cohort import cohort_rows, films_from_store, write_cohort
+    from fusionwatch.report.build import write_cohort_visits
+
+    when = optional_date(today, "--today")
+    store = open_store(db)
+    try:
+        known = store.list_patients()
+        keys = list(dict.fromkeys(patient)) if patient else known
+        unknown = [k for k in keys if k not in known]
+        if unknown:
+            raise InputError(f"Unknown patient key(s): {', '.join(unknown)}; `fusionwatch patient list` shows them.")
+        left_out = [] if identified else [k for k in keys if store.get_surgery(k) is None]
+        keys = [k for k in keys if k not in left_out]
+        if not keys:
+            raise InputError("No patient to export" + (
+                ": none has a surgery date, which de-identification needs (add it with `fusionwatch patient add KEY "
+                "--surgery-date D`, or export with --identified)." if left_out else "."))
+        out.mkdir(parents=True, exist_ok=True)
+        suffix = "" if identified else "-deidentified"
+        rows = cohort_rows(films_from_store(store, keys), deidentify=not identified)
+        paths = [write_cohort(rows, out / f"cohort-measurements{suffix}.csv"),
+                 write_cohort(rows, out / f"cohort-measurements{suffix}.parquet"),
+                 write_cohort_visits(store, keys, out / f"cohort-visits{suffix}.csv", deidentify=not identified,
+                                     today=when)]
+        films = len({r["film"] for r in rows})
+    finally:
+        store.close()
+    for p in paths:
+        console.print(str(p), highlight=False, soft_wrap=True)
+    console.print(f"{len(keys)} patient(s), {films} measured film(s), {len(rows)} measurement row(s)"
+                  + ("" if identified else "; de-identified (dates shifted: surgery = 2000-01-01)"), highlight=False)
+    if left_out:
+        err_console.print(f"[yellow]note[/] left out, no surgery date (dates cannot be shifted): {', '.join(left_out)}"
+                          " — add it with `fusionwatch patient add KEY --surgery-date D`.", highlight=False,
+                          soft_wrap=True)

@@ -1,0 +1,89 @@
+"""Tests for ``fusionwatch export cohort`` (fusionwatch.cli.export)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from _synth import draw_lateral_spine, write_dicom
+from fusionwatch.cli import app
+from fusionwatch.io import write_landmarks
+
+runner = CliRunner()
+SURGERY = dt.date(2025, 1, 10)
+
+
+def _film(folder: Path, name: str, day: int, patient_id: str) -> None:
+    pixels, lm = draw_lateral_spine(width=192, height=384, mm_per_px=1.0, seed=day)
+    when = (SURGERY + dt.timedelta(days=day)).strftime("%Y%m%d")
+    write_dicom(folder / f"{name}.dcm", pixels, spacing=(1.0, 1.0), study_date=when, extra={"PatientID": patient_id})
+    write_landmarks(lm, folder / f"{name}.landmarks.json")
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    """Two patients: K-A (surgery on record, films at 6 weeks and 3 months) and one ingested without a surgery date."""
+    url = f"sqlite:///{tmp_path / 'cohort.db'}"
+    films = tmp_path / "films"
+    films.mkdir()
+    _film(films, "a1", 42, "PID-A")
+    _film(films, "a2", 91, "PID-A")
+    _film(films, "b1", 42, "PID-B")
+    r = runner.invoke(app, ["patient", "add", "K-A", "--surgery-date", SURGERY.isoformat(), "--patient-id", "PID-A",
+                            "--db", url])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["ingest", str(films), "--db", url, "--no-analyse"])
+    assert r.exit_code == 0, r.output
+    return url
+
+
+def _csv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_deidentified_cohort_export(tmp_path: Path, db: str) -> None:
+    """The default export is de-identified (dates shifted, film ids hashed), writes measurements (CSV = Parquet) and
+    visits, and names the patient it left out because it has no surgery date."""
+    out = tmp_path / "out"
+    r = runner.invoke(app, ["export", "cohort", "--out", str(out), "--db", db])
+    assert r.exit_code == 0, r.output
+    text = " ".join(r.output.split())
+    rows = _csv(out / "cohort-measurements-deidentified.csv")
+    assert {row["patient"] for row in rows} == {"K-A"}
+    assert {row["film_date"] for row in rows} == {"2000-02-12", "2000-04-01"}  # 42 and 91 days after 2000-01-01
+    assert all(not row["film"].startswith("1.") for row in rows)  # no SOP Instance UIDs
+    assert pq.read_table(out / "cohort-measurements-deidentified.parquet").num_rows == len(rows)
+    visits = _csv(out / "cohort-visits-deidentified.csv")
+    assert [(v["patient"], v["visit"], v["visit_date"]) for v in visits] == [
+        ("K-A", "6-weeks", "2000-02-12"), ("K-A", "3-months", "2000-04-01")]
+    assert "1 patient(s), 2 measured film(s)" in text
+    assert "left out, no surgery date" in text and "P-" in text
+    assert "PID-" not in text + (out / "cohort-measurements-deidentified.csv").read_text()
+
+
+def test_identified_export_keeps_dates_and_every_patient(tmp_path: Path, db: str) -> None:
+    out = tmp_path / "out"
+    r = runner.invoke(app, ["export", "cohort", "--out", str(out), "--identified", "--db", db])
+    assert r.exit_code == 0, r.output
+    rows = _csv(out / "cohort-measurements.csv")
+    assert len({row["patient"] for row in rows}) == 2
+    assert "2025-02-21" in {row["film_date"] for row in rows}
+
+
+def test_unknown_patient_is_a_user_error(tmp_path: Path, db: str) -> None:
+    r = runner.invoke(app, ["export", "cohort", "--out", str(tmp_path / "o"), "--patient", "NOPE", "--db", db])
+    assert r.exit_code == 2 and "Unknown patient key(s): NOPE" in r.output
+
+
+def test_only_patients_without_surgery_is_a_user_error(tmp_path: Path, db: str) -> None:
+    """Nothing can be de-identified: a user error that says how to fix it, not an empty file."""
+    keys = [w for w in runner.invoke(app, ["patient", "list", "--db", db]).output.split() if w.startswith("P-")]
+    r = runner.invoke(app, ["export", "cohort", "--out", str(tmp_path / "o"), "--patient", keys[0], "--db", db])
+    assert r.exit_code == 2 and "--surgery-date" in " ".join(r.output.split())
+    assert not (tmp_path / "o").exists()
