@@ -89,7 +89,10 @@ def _tone_changed(film, kind: str, amount: float):
     film's maximum): ``"gamma"`` a different look-up-table power ``top * (v / top) ** amount``; ``"flanks"`` darker
     and more contrasty toward the film's sides, smoothly (``top - (top - v) * (1 + amount * x**2)``, x = -1..1 across
     the film, as a thinner body part or a heel effect does); ``"ramp"`` a gain falling linearly from top to bottom
-    (``top - (top - v) * (1 + amount * y)``, y = 0..1) and a brightness offset of the same order."""
+    (``top - (top - v) * (1 + amount * y)``, y = 0..1) and a brightness offset of the same order; ``"window"`` the
+    anatomy (everything below ``top``) compressed by ``amount`` about its median while the metal stays at ``top``
+    (a console that shows metal at the top of the grey scale whatever the anatomy's window; the simulator's darker
+    flanks widen that window and so compress the anatomy around the spine)."""
     import numpy as np
 
     img = np.asarray(film.pixels, np.float64)
@@ -103,6 +106,10 @@ def _tone_changed(film, kind: str, amount: float):
     elif kind == "ramp":
         y = np.arange(h) / (h - 1)
         out = top - (top - img) * (1.0 + amount * y[:, None]) - 0.1 * amount * (1 - y[:, None]) * (img < top)
+    elif kind == "window":
+        below = img < top
+        mid = float(np.median(img[below]))
+        out = np.where(below, np.minimum(mid + amount * (img - mid), top - 1e-3), img)
     else:
         raise ValueError(kind)
     return dataclasses.replace(film, pixels=np.clip(out, 0.0, top).astype(film.pixels.dtype))
@@ -120,7 +127,9 @@ class TestHaloChangeUnderToneChanges:
         cur = _tone_changed(cur, kind, amount)
         return base, b_lm, detect_implants(base, b_lm), cur, c_lm, detect_implants(cur, c_lm)
 
-    @pytest.mark.parametrize(("kind", "amount"), [("gamma", 0.6), ("gamma", 1.7), ("flanks", 1.5), ("ramp", 1.0)])
+    @pytest.mark.parametrize(
+        ("kind", "amount"), [("gamma", 0.6), ("gamma", 1.7), ("flanks", 1.5), ("ramp", 1.0), ("window", 0.35)]
+    )
     def test_new_halo_still_found(self, kind: str, amount: float) -> None:
         """A new 1.5 mm halo on a follow-up film with a different tone curve or a smooth gradient is reported, with
         its evidence (values, thresholds, both films)."""
@@ -132,7 +141,9 @@ class TestHaloChangeUnderToneChanges:
         assert min(f.evidence["darkening"]) >= f.evidence["darkening_threshold"]
         assert f.evidence["films"] == [b.film, c.film] and "local contrast" in f.evidence["unit"]
 
-    @pytest.mark.parametrize(("kind", "amount"), [("gamma", 0.6), ("gamma", 1.7), ("flanks", 1.5), ("ramp", 1.0)])
+    @pytest.mark.parametrize(
+        ("kind", "amount"), [("gamma", 0.6), ("gamma", 1.7), ("flanks", 1.5), ("ramp", 1.0), ("window", 0.35)]
+    )
     def test_brightness_change_alone_is_no_halo(self, kind: str, amount: float) -> None:
         """No halo on either film, only the follow-up's tone changed: no finding, and no side darkened by even half
         the threshold."""
@@ -149,7 +160,9 @@ class TestHaloChangeUnderToneChanges:
     @pytest.mark.parametrize(("kind", "amount"), [("gamma", 0.6), ("gamma", 1.7), ("flanks", 1.5)])
     def test_darkening_does_not_follow_the_tone_curve(self, kind: str, amount: float) -> None:
         """The same halo pair measures the same darkening (within 15 %) whether or not the follow-up film's tone was
-        changed: the unit (local contrast) scales with the film's local gain, as the halo does."""
+        changed: the unit (local contrast) scales with the film's local gain, as the halo does. (The metal-over-bone
+        unit used until 2026-11-24 moved by 17-20 % with a look-up-table power of 0.6. A "window" change, which also
+        compresses the metal's blurred edge, moves both units by 12-19 %: not asserted.)"""
         import numpy as np
 
         from fusionwatch.implants.halo import halo_change
