@@ -284,3 +284,15 @@ def test_ingest_summary_names_duplicates_and_mixed_folders(tmp_path: Path, db: s
     again = " ".join(_run("ingest", str(films), "--db", db, "--no-analyse").output.split())
     assert "0 added" in again and "patients: none" not in again
     assert all(k in again for k in set(keys))
+
+
+def test_followup_motion_line_reads_as_the_report() -> None:
+    """The motion line gives the magnitudes with both SDs, as the clinician report's table does (it printed
+    "-1.3 mm" without its SD where the report said "1.3 mm ± 0.2"); uncalibrated: % of the endplate."""
+    from fusionwatch.cli.followup import _motion_text
+    from fusionwatch.followup import SegmentMotion
+
+    text = _motion_text(SegmentMotion("L5-S1", -6.5555, 0.4378, -1.27, None, 0.2046))
+    assert text == "angle 6.6 deg ± 0.4, translation 1.3 mm ± 0.2 (1 SD)"
+    text = _motion_text(SegmentMotion("L4-L5", 2.04, None, None, -3.16, 1.1))
+    assert text == "angle 2.0 deg, translation 3.2 % of endplate ± 1.1 (1 SD)"

@@ -233,16 +233,7 @@ def followup(
         if v.status.decide_with:
             console.print(f"    to decide: {v.status.decide_with}", style="dim", highlight=False, soft_wrap=True)
         for m in v.motion:
-            console.print(
-                f"    motion {getattr(m, 'level', '')}: {m.angle_deg:+.1f} deg"
-                + (f" ± {m.angle_sd_deg:.1f}" if m.angle_sd_deg is not None else "")
-                + (
-                    f", {m.translation_mm:+.1f} mm"
-                    if m.translation_mm is not None
-                    else (f", {m.translation_percent:+.1f} %" if m.translation_percent is not None else "")
-                ),
-                highlight=False,
-            )
+            console.print(f"    motion {getattr(m, 'level', '')}: {_motion_text(m)}", highlight=False)
         for f in v.findings:
             console.print(f"    [yellow]{f.severity.value}[/] {f.kind}: {f.summary}", highlight=False, soft_wrap=True)
         for f in v.review:
@@ -255,6 +246,20 @@ def followup(
                     highlight=False,
                     soft_wrap=True,
                 )
+
+
+def _motion_text(m) -> str:  # type: ignore[no-untyped-def]
+    """Flexion-extension motion as the clinician report's table gives it: magnitudes (what the criteria judge) with
+    their 1 SD; translation in mm, or in % of the endplate on an uncalibrated film (``--json`` keeps the signs)."""
+    def sd(value: float | None) -> str:
+        return f" ± {value:.1f}" if value else ""
+
+    text = f"angle {abs(m.angle_deg):.1f} deg{sd(m.angle_sd_deg)}" if m.angle_deg is not None else "angle -"
+    if m.translation_mm is not None:
+        text += f", translation {abs(m.translation_mm):.1f} mm{sd(m.translation_sd)}"
+    elif m.translation_percent is not None:
+        text += f", translation {abs(m.translation_percent):.1f} % of endplate{sd(m.translation_sd)}"
+    return text + " (1 SD)" if m.angle_sd_deg or m.translation_sd else text
 
 
 def _status_text(v) -> str:  # type: ignore[no-untyped-def]
