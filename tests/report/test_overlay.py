@@ -114,3 +114,48 @@ def test_labels_never_print_minus_zero_and_keep_one_decimal() -> None:
     assert _value_text(mm) == "0.0 mm" and _value_text(pct) == "0.0 %"
     pct55 = Measurement(MeasureName.SLIP_PERCENT_L5_S1, 5.46, Unit.PERCENT, "test")
     assert _shift_text("slip", None, pct55) == "slip +5.5 %"
+
+
+def test_labels_do_not_cover_each_other() -> None:
+    """Two labels anchored on the same spot (the SS label once covered the L5-S1 disc label's height line) are drawn
+    one above the other, both readable, each level with its anchor as far as it can be."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from fusionwatch.report.overlay import _Painter
+
+    fig = Figure(figsize=(4, 5), dpi=100)
+    canvas = FigureCanvasAgg(fig)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(-0.5, 399.5)
+    ax.set_ylim(499.5, -0.5)
+    pa = _Painter(ax, 1.0, 1.0, 400, 500)
+    pa.text((200, 300), "L5-S1  12.1°\nh 11.2 mm  DHI 0.35\nslip +1.7 mm, +5.5 %", ha="left")
+    pa.text((210, 300), "SS 27.8°", ha="left")
+    pa.text((190, 300), "PT 7.4°", ha="right")  # left of the first box's start: no clash, not moved
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    boxes = [t.get_bbox_patch().get_window_extent(renderer) for t in ax.texts]
+    assert not boxes[0].overlaps(boxes[1])
+    assert abs(ax.texts[2].get_position()[1] - 300) < 1e-9
+
+
+def test_lateral_overlay_labels_are_disjoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a whole annotated lateral film no two placed label boxes overlap."""
+    from fusionwatch.report import overlay
+
+    placed: list[list[tuple[float, float, float, float]]] = []
+    real_init = overlay._Painter.__init__
+
+    def spy(self, *a, **k):  # noqa: ANN001, ANN002, ANN003
+        real_init(self, *a, **k)
+        placed.append(self.placed)
+
+    monkeypatch.setattr(overlay._Painter, "__init__", spy)
+    film, lm, ms = _film(192, 384, mm_per_px=1.0)
+    render_overlay(film, lm, ms)
+    (boxes,) = placed
+    assert len(boxes) >= 8
+    for i, (x1, y1, w1, h1) in enumerate(boxes):
+        for x2, y2, w2, h2 in boxes[i + 1:]:
+            assert x1 + w1 <= x2 or x2 + w2 <= x1 or y1 + h1 <= y2 or y2 + h2 <= y1, (boxes[i], (x2, y2, w2, h2))

@@ -123,6 +123,7 @@ class _Painter:
         self.u = unit_pt  # one drawing unit (line width 1, font size 1/7) in points
         self.s = out_scale  # output pixels per image pixel
         self.w, self.h = width, height
+        self.placed: list[tuple[float, float, float, float]] = []  # text boxes drawn so far: (left, top, w, h), px
 
     def line(self, a: Point, b: Point, color: str, width: float = 1.0, style: str = "-", extend: float = 0.0) -> None:
         dx, dy = b[0] - a[0], b[1] - a[1]
@@ -142,13 +143,16 @@ class _Painter:
     def text(
         self, p: Point, s: str, color: str = "white", size: float = 1.0, ha: str = "left", va: str = "center"
     ) -> None:
-        """Text with a dark box, moved as little as needed to stay inside the film."""
+        """Text with a dark box, moved as little as needed to stay inside the film and off the labels already drawn
+        (a label is moved up or down, never sideways, so it stays level with what it names)."""
         font_pt = 6.5 * size * self.u
         tw, th = self.text_size(s, size)
         left = {"left": p[0], "center": p[0] - tw / 2, "right": p[0] - tw}[ha]
         top = {"top": p[1], "center": p[1] - th / 2, "bottom": p[1] - th}[va]
         dx = -left if left < 0 else -max(0.0, left + tw - (self.w - 1))
         dy = -top if top < 0 else -max(0.0, top + th - (self.h - 1))
+        dy += self._free_shift(left + dx, top + dy, tw, th)
+        self.placed.append((left + dx, top + dy, tw, th))
         self.ax.text(
             p[0] + dx,
             p[1] + dy,
@@ -161,6 +165,26 @@ class _Painter:
             linespacing=1.15,
             bbox={"boxstyle": "round,pad=0.25", "fc": _TEXT_BG, "ec": "none", "alpha": 0.65},
         )
+
+    def _free_shift(self, left: float, top: float, tw: float, th: float) -> float:
+        """The smallest vertical shift (image px; 0 when there is no clash) that keeps a ``tw`` x ``th`` box at
+        ``(left, top)`` clear of every label already placed and inside the film; 0 when none is found."""
+        pad = th * 0.12
+
+        def clear(t: float) -> bool:
+            return 0 <= t and t + th <= self.h - 1 and all(
+                left + tw + pad <= x or x + w + pad <= left or t + th + pad <= y or y + h + pad <= t
+                for x, y, w, h in self.placed
+            )
+
+        if clear(top):
+            return 0.0
+        # candidate tops: just below or above each placed box, nearest first
+        cands = [y + h + pad for _x, y, _w, h in self.placed] + [y - th - pad for _x, y, _w, h in self.placed]
+        for t in sorted(cands, key=lambda c: abs(c - top)):
+            if clear(t):
+                return t - top
+        return 0.0
 
     def arc(self, centre: Point, radius: float, from_deg: float, to_deg: float, color: str) -> None:
         """Arc between two on-screen directions (degrees counter-clockwise as seen), the short way round."""
