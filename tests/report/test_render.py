@@ -479,3 +479,32 @@ def test_every_automatic_finding_says_how_a_reader_overrides_it(tmp_path: Path) 
     deid = _text(render_clinician_html(d.deidentified()))
     assert "fusionwatch override" not in deid
     assert deid.count("Reader: not yet reviewed (enter the verdict on the identified record)") == len(findings)
+
+
+def test_a_value_not_measured_keeps_the_table_on_the_page(uncalibrated_patient: ReportData) -> None:
+    """An uncalibrated film's slip in mm is "n/a" in the number column, its reason beside the threshold in the
+    table's own words: the whole reason in the unwrapping number column pushed the Previous and Threshold columns off
+    the PDF page, and it named internal measure ids (slip_percent_L5_S1)."""
+    import dataclasses
+
+    from fusionwatch.followup.model import MeasurementDelta
+    from fusionwatch.measurement import MeasureName
+    from fusionwatch.units import Unit
+
+    # as the measuring code says it of an uncalibrated film (measure/_common.py)
+    reason = "no pixel spacing, so no millimetres; use slip_percent_L5_S1 (calibration-free)"
+    d = uncalibrated_patient
+    visits = list(d.visits)
+    i = visits.index(d.visit)
+    rows = (*visits[i].measurements, MeasurementDelta(MeasureName.SLIP_MM_L5_S1, None, Unit.MM, baseline=1.7,
+                                                      previous=1.7, reason=reason))
+    visits[i] = dataclasses.replace(visits[i], measurements=rows)
+    page = render_clinician_html(dataclasses.replace(d, visits=tuple(visits)))
+    table = page[page.index("<h2>Measurements"):]
+    table = table[:table.index("</table>")]
+    nums = [html.unescape(re.sub(r"<[^>]+>", "", c)).strip()
+            for c in re.findall(r'<td class="num">(.*?)</td>', table, flags=re.S)]
+    assert nums and max(len(c) for c in nums) <= 12, max(nums, key=len)
+    text = _text("<body>" + table)
+    assert "n/a" in text and "not measured: no pixel spacing" in text
+    assert "slip_percent" not in text and "the Slip L5 on S1 (%) row" in text

@@ -92,14 +92,31 @@ def _rows(d: ReportData) -> list[dict[str, str]]:
             flagged[name] = f.severity
     out = []
     for m in d.visit.measurements:
-        now = _fmt(m.value, m.unit) if m.value is not None else f"n/a ({m.reason})" if m.reason else "—"
+        threshold = _threshold(m, d)
+        if m.value is not None:
+            now = _fmt(m.value, m.unit)
+        elif m.reason:  # the reason goes beside the threshold: in the narrow number column it pushed columns off
+            now = "n/a"  # the page (a whole sentence that must not wrap)
+            threshold = f"not measured: {_plain_reason(m.reason)}" + (f"; {threshold}" if threshold else "")
+        else:
+            now = "—"
         out.append({
             "label": label(m.name), "now": now, "baseline": _fmt(m.baseline, m.unit),
             "d_base": _fmt(m.delta_vs_baseline, m.unit, True), "previous": _fmt(m.previous, m.unit),
-            "d_prev": _fmt(m.delta_vs_previous, m.unit, True), "threshold": _threshold(m, d),
+            "d_prev": _fmt(m.delta_vs_previous, m.unit, True), "threshold": threshold,
             "flag": flagged[m.name.value].value if m.name.value in flagged else "",
         })
     return out
+
+
+def _plain_reason(reason: str) -> str:
+    """A measurement's reason with internal measure names (``slip_percent_L5_S1``) given as the table's row labels."""
+    from fusionwatch.measurement import MeasureName
+
+    for name in sorted(MeasureName, key=lambda n: -len(n.value)):  # longest first: no partial replacement
+        if name.value in reason:
+            reason = reason.replace(name.value, f"the {label(name)} row")
+    return reason
 
 
 def _film_name(film_id: str, labels: dict[str, str]) -> str:
