@@ -530,3 +530,26 @@ class TestFemoralHeadOffFilm:
         write_landmarks(lm.with_points(pts), tmp_path / "c.landmarks.json")
         (o,) = ingest([tmp_path], known_patient, analyse=False).added
         assert not o.measured and "fall outside" in o.reason
+
+
+class TestRerun:
+    def test_rerun_adds_landmarks_to_a_stored_film_that_had_none(self, known_patient: Store, tmp_path: Path) -> None:
+        """A film ingested before its landmark file existed is measured when a re-run finds the file (it used to be
+        skipped for ever); a further re-run changes nothing."""
+        _dicom_film(tmp_path, "a", 42, landmarks=False)
+        first = ingest([tmp_path], known_patient, analyse=False)
+        assert [o.status for o in first.outcomes] == ["added"] and len(first.needs_landmarks) == 1
+        still = ingest([tmp_path], known_patient, analyse=False)
+        assert [o.status for o in still.outcomes] == ["skipped"] and len(still.needs_landmarks) == 1
+        _, lm = draw_lateral_spine(width=192, height=384, mm_per_px=1.0, seed=42)
+        write_landmarks(lm, tmp_path / "a.landmarks.json")
+        second = ingest([tmp_path], known_patient, analyse=False)
+        (o,) = second.outcomes
+        assert o.status == "updated" and o.measured and "landmarks added from a.landmarks.json" in o.reason
+        assert second.changed_patient_keys == ["K-1"] and second.needs_landmarks == []
+        (film,) = known_patient.list_films("K-1")
+        assert film.measurement_count > 10
+        assert not any("No landmarks" in r.summary for r in known_patient.load_timeline("K-1").visits[0].review)
+        third = ingest([tmp_path], known_patient, analyse=False)
+        assert [o.status for o in third.outcomes] == ["skipped"] and third.needs_landmarks == []
+        assert len(known_patient.landmark_history(film.film_id)) == 1

@@ -79,8 +79,9 @@ _SKIP_SUFFIXES = (
 
 @dataclass(frozen=True, slots=True)
 class FilmOutcome:
-    """What happened to one file. ``status`` is ``added``, ``skipped`` or ``failed``; ``reason`` says why for the last
-    two (and notes for added films: "needs landmarks", review reasons). No patient identifiers: the key only."""
+    """What happened to one file. ``status`` is ``added``, ``skipped``, ``updated`` (stored earlier without landmarks,
+    landmarks added now) or ``failed``; ``reason`` says why (and notes for added films: "needs landmarks", review
+    reasons). No patient identifiers: the key only."""
 
     path: str
     status: str
@@ -114,13 +115,22 @@ class IngestReport:
         return self._with("failed")
 
     @property
+    def updated(self) -> list[FilmOutcome]:
+        """Films stored earlier without landmarks that got them in this run (a landmark file or the detector)."""
+        return self._with("updated")
+
+    @property
     def needs_landmarks(self) -> list[FilmOutcome]:
-        return [o for o in self.added if not o.measured]
+        """Films of this run without landmarks: added ones, and stored ones a re-run could not complete (a duplicate
+        copy counts once, under its original)."""
+        return [o for o in self.outcomes if not o.measured and o.film_id
+                and (o.status == "added" or (o.status == "skipped" and o not in self.duplicates))]
 
     @property
     def changed_patient_keys(self) -> list[str]:
-        """Patients that gained a film in this run (only their visits need the visit-level analysis again)."""
-        return sorted({o.patient_key for o in self.added if o.patient_key})
+        """Patients that gained a film or a film's landmarks in this run (only their visits need the visit-level
+        analysis again)."""
+        return sorted({o.patient_key for o in (*self.added, *self.updated) if o.patient_key})
 
     @property
     def patient_keys(self) -> list[str]:
@@ -135,7 +145,7 @@ class IngestReport:
         """Folder -> patient key -> file names stored (added or already stored) from that folder."""
         out: dict[str, dict[str, list[str]]] = {}
         for o in self.outcomes:
-            if o.patient_key and o.status in ("added", "skipped"):
+            if o.patient_key and o.status in ("added", "skipped", "updated"):
                 p = Path(o.path)
                 out.setdefault(str(p.parent), {}).setdefault(o.patient_key, []).append(p.name)
         return out
@@ -157,6 +167,7 @@ class IngestReport:
             "schema": "fusionwatch.ingest-report/1",
             "added": len(self.added),
             "skipped": len(self.skipped),
+            "updated": len(self.updated),
             "failed": len(self.failed),
             "needs_landmarks": len(self.needs_landmarks),
             "patients": self.patient_keys,
@@ -295,14 +306,40 @@ def _patient_for(store: Store, film: Radiograph, patient_key: str | None) -> str
 ALREADY_STORED = "already stored (same SOP Instance UID or file content)"
 
 
-def _already_stored(store: Store, path: Path, film_id: str) -> FilmOutcome:
+def _already_stored(store: Store, path: Path, film_id: str, *, detect: Detector | None = None,
+                    view: View | None = None, landmarks_path: Path | None = None) -> FilmOutcome:
     """A skipped film, with the patient and visit it is stored under; a copy of a film stored from another file says
-    which file (a duplicate in the folder, not a re-run)."""
+    which file (a duplicate in the folder, not a re-run).
+
+    A stored film that still has no landmarks gets them now when a landmark file lies beside it or a detector is
+    given (status ``updated``): otherwise a film ingested before its landmark file existed could never be measured
+    by a re-run, which skips stored films.
+    """
     rec = store.get_film(film_id)
     reason = ALREADY_STORED
     if Path(rec.file_path) != path.resolve():
         reason += f" from {rec.file_path}: this file is a duplicate"
-    return FilmOutcome(str(path), "skipped", reason, film_id, rec.patient_key, rec.visit_label)
+    lm_path = landmarks_path or sidecar_landmarks(path)
+    has_landmarks = store.current_landmarks(film_id) is not None
+    if (lm_path is not None or detect is not None) and not has_landmarks:
+        try:
+            film = read_radiograph(rec.file_path if Path(rec.file_path).is_file() else path,
+                                   view=view or (View(rec.view) if rec.view else None))
+            landmarks, kind = (read_landmarks(lm_path), "file") if lm_path is not None else (detect(film), "automatic")
+            if landmarks is None:
+                raise LandmarkError("the detector placed none")
+            landmarks, _dropped = trim_points_off_film(landmarks)
+            analysis = analyse_film(film, landmarks)
+        except FusionwatchError as exc:
+            return FilmOutcome(str(path), "skipped", f"{reason}; still needs landmarks: {exc}", film_id,
+                               rec.patient_key, rec.visit_label, measured=False)
+        store.add_landmark_set(film_id, analysis.landmarks, kind=kind, measurements=analysis.measurements)
+        source = f"from {lm_path.name}" if lm_path is not None else "by the detector"
+        review = "; review: " + "; ".join(analysis.needs_review) if analysis.needs_review else ""
+        return FilmOutcome(str(path), "updated", f"already stored; landmarks added {source} and measured{review}",
+                           film_id, rec.patient_key, rec.visit_label, measured=bool(analysis.measurements))
+    return FilmOutcome(str(path), "skipped", reason, film_id, rec.patient_key, rec.visit_label,
+                       measured=has_landmarks)
 
 
 def _check_date_for_patient(store: Store, key: str, when: dt.date) -> None:
@@ -336,11 +373,11 @@ def _ingest_one(
         raise InputError(f"File not found: {path}" if not path.exists() else f"{path} is not a regular file.")
     digest = _sha256(path)
     if (known := store.film_id_for_hash(digest)) is not None:
-        return _already_stored(store, path, known)
+        return _already_stored(store, path, known, detect=detect, view=view, landmarks_path=landmarks_path)
     film = read_radiograph(path, view=view)
     film_id = film.ids.sop_uid or f"sha256:{digest}"
     if store.has_film(film_id):
-        return _already_stored(store, path, film_id)
+        return _already_stored(store, path, film_id, detect=detect, view=view, landmarks_path=landmarks_path)
     if not patient_key and not film.ids.patient_id:
         raise InputError(NO_PATIENT_MESSAGE)
     when = date or film.acquired

@@ -296,3 +296,18 @@ def test_followup_motion_line_reads_as_the_report() -> None:
     assert text == "angle 6.6 deg ± 0.4, translation 1.3 mm ± 0.2 (1 SD)"
     text = _motion_text(SegmentMotion("L4-L5", 2.04, None, None, -3.16, 1.1))
     assert text == "angle 2.0 deg, translation 3.2 % of endplate ± 1.1 (1 SD)"
+
+
+def test_ingest_rerun_names_a_stored_film_that_still_needs_landmarks(tmp_path: Path, db: str) -> None:
+    """A re-run names the stored film without landmarks and says how to complete it; once its landmark file is
+    there, the next run measures it ("updated")."""
+    films = _films(tmp_path / "f")
+    lm = (films / "b.landmarks.json").read_bytes()
+    (films / "b.landmarks.json").unlink()
+    assert _run("ingest", str(films), "--db", db, "--no-analyse").exit_code == 0
+    again = " ".join(_run("ingest", str(films), "--db", db, "--no-analyse").output.split())
+    assert "note b.dcm (" in again and "still needs landmarks" in again and "1 need landmarks" in again
+    (films / "b.landmarks.json").write_bytes(lm)
+    done = " ".join(_run("ingest", str(films), "--db", db, "--no-analyse").output.split())
+    assert f"updated {films / 'b.dcm'}: already stored; landmarks added from b.landmarks.json" in done
+    assert "1 stored film(s) got landmarks" in done and "0 need landmarks" in done

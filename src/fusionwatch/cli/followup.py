@@ -108,6 +108,13 @@ def ingest(
         for o in report.skipped:
             if o.reason != ALREADY_STORED:  # a duplicate copy or a PNG beside its DICOM: say which; a re-run is counted
                 console.print(f"[yellow]skipped[/] {o.path}: {o.reason}", highlight=False, soft_wrap=True)
+        for o in report.updated:
+            console.print(f"[green]updated[/] {o.path}: {o.reason}", highlight=False, soft_wrap=True)
+        for o in report.needs_landmarks:
+            if o.status == "skipped":  # stored earlier, still unmeasured: say which (a landmark file or --detect)
+                console.print(f"[yellow]note[/] {Path(o.path).name} ({o.patient_key}, {o.visit_label}): stored, still "
+                              "needs landmarks (put NAME.landmarks.json beside it or use --detect, and run again)",
+                              highlight=False, soft_wrap=True)
         for n in (*report.notes, *report.mixed_folder_notes()):
             console.print(f"[yellow]note[/] {n}", highlight=False, soft_wrap=True)
         for key in report.patient_keys:  # which folders each key came from: a coordinator maps keys to patients
@@ -118,17 +125,18 @@ def ingest(
                           f"{', '.join(folders)}", highlight=False, soft_wrap=True)
         console.print(
             f"{len(report.added)} added, {len(report.skipped)} skipped ({len(report.duplicates)} duplicate copies), "
+            + (f"{len(report.updated)} stored film(s) got landmarks, " if report.updated else "") +
             f"{len(report.failed)} failed, {len(report.needs_landmarks)} need landmarks; "
             f"patients: {', '.join(report.patient_keys) or 'none'}",
             highlight=False, soft_wrap=True,
         )
-    if not (report.failed or report.added or report.skipped):
+    if not (report.failed or report.added or report.skipped or report.updated):
         names = ", ".join(str(p) for p in paths)
         err_console.print(f"[bold red]error:[/] no film files found in {names} (expected DICOM, PNG, JPEG or TIFF "
                           "files, a folder of them, a DICOMDIR or a simulated journey folder).", highlight=False,
                           soft_wrap=True)
         raise typer.Exit(EXIT_USER_ERROR)
-    if report.failed and not report.added and not report.skipped:
+    if report.failed and not report.added and not report.skipped and not report.updated:
         # nothing stored: a user mistake (unreadable or wrong files), reported as every other one is
         n = len(report.failed)
         what = report.failed[0].reason if n == 1 else f"none of the {n} files could be ingested (reasons above)"
