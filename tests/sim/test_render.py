@@ -473,14 +473,16 @@ def test_detail_gains_no_metal_only_on_ap_films_without_metal(monkeypatch: pytes
 
 
 def test_scoliosis_exam_is_low_dose_and_only_for_that_population() -> None:
-    """Version 23: the adolescent-scoliosis population's AP films are the low-dose full-spine exam (photon fluence x
-    ``AP_SCOLIOSIS_DOSE``, nothing else changed, no draw); every other film keeps its exposure."""
+    """Version 23: the adolescent-scoliosis population's AP films are the low-dose full-spine exam of a thin body
+    (photon fluence x ``AP_SCOLIOSIS_DOSE``, scatter x ``AP_SCOLIOSIS_SCATTER``, nothing else changed, no draw);
+    every other film keeps its exposure."""
     from dataclasses import replace
 
-    from fusionwatch.sim.journey import AP_SCOLIOSIS_DOSE, exam_exposure
+    from fusionwatch.sim.journey import AP_SCOLIOSIS_DOSE, AP_SCOLIOSIS_SCATTER, exam_exposure
 
-    e = render.Exposure(photons_per_mm2=2.0e7, edge_enhance=0.9)
+    e = render.Exposure(photons_per_mm2=2.0e7, scatter_to_primary=0.4, edge_enhance=0.9)
     low = exam_exposure(e, "adolescent-scoliosis", "ap")
-    assert low == replace(e, photons_per_mm2=2.0e7 * AP_SCOLIOSIS_DOSE) and AP_SCOLIOSIS_DOSE < 1.0
+    assert low == replace(e, photons_per_mm2=2.0e7 * AP_SCOLIOSIS_DOSE, scatter_to_primary=0.4 * AP_SCOLIOSIS_SCATTER)
+    assert AP_SCOLIOSIS_DOSE < 1.0 and AP_SCOLIOSIS_SCATTER < 1.0
     assert exam_exposure(e, "adolescent-scoliosis", "lateral") == e
     assert exam_exposure(e, "adult", "ap") == e
