@@ -20,7 +20,8 @@ def demo(
     """Run the whole journey on bundled simulated patients and write the reports (no network, SQLite)."""
     from fusionwatch.demo import run_demo
 
-    result = run_demo(out, pdf=pdf, progress=lambda msg: console.print(f"[dim]{msg}[/]"))
+    result = run_demo(out, pdf=pdf, progress=lambda msg: console.print(f"[dim]{msg}[/]", highlight=False,
+                                                                       soft_wrap=True))
     console.print()
     for p in result.patients:
         flag = f"  [bold red]{len(p.red_flags)} red flag(s)[/]" if p.red_flags else ""
