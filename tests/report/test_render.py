@@ -508,3 +508,25 @@ def test_a_value_not_measured_keeps_the_table_on_the_page(uncalibrated_patient: 
     text = _text("<body>" + table)
     assert "n/a" in text and "not measured: no pixel spacing" in text
     assert "slip_percent" not in text and "the Slip L5 on S1 (%) row" in text
+
+
+def test_contact_without_films_shows_no_film_pair_nor_an_empty_table(tmp_path: Path) -> None:
+    """A report of a contact without films (a symptom report at day 12) says there are no films; it showed the later
+    6-week baseline film beside "No annotated film available" and a measurement table of headers only."""
+    import dataclasses
+    import datetime as dt
+
+    from fusionwatch.report.model import VisitView
+
+    d = make_patient(tmp_path)
+    contact = VisitView("2-weeks", d.surgery.date + dt.timedelta(days=12), 12,
+                        status_reasons=("No films at this visit (a symptom report or questionnaire).",))
+    visits = sorted((*d.visits, contact), key=lambda v: v.date)
+    d = dataclasses.replace(d, visits=tuple(visits), current=visits.index(contact), status_index=None)
+    assert d.visit is contact
+    page = render_clinician_html(d)
+    text = _text(page)
+    assert "No films at this visit (a symptom report or questionnaire): nothing measured." in text
+    assert "Baseline: 6-weeks" not in text and "No annotated film available" not in text
+    assert "<h2>Measurements</h2>" not in page
+    assert "--status STATUS" not in text  # nothing to grade at a contact without films

@@ -270,11 +270,15 @@ def render_clinician_html(data: ReportData, *, page_size: str = "A4") -> str:
     v = data.visit
     base = data.baseline_visit
     films = []
-    if base is not None and base is not v:
+    # a contact without films (symptom report, questionnaire): no film pair (it showed a later baseline film beside
+    # "No annotated film available") and no empty measurement table
+    no_films = v.film_id is None and not v.measurements and not v.motion
+    if base is not None and base is not v and not no_films:
         films.append({"src": _film_uri(base.film_png),
                       "caption": f"Baseline: {base.label}, {base.date} (day {base.days_since_surgery})"})
-    films.append({"src": _film_uri(v.film_png),
-                  "caption": f"Current: {v.label}, {v.date} (day {v.days_since_surgery})"})
+    if not no_films:
+        films.append({"src": _film_uri(v.film_png),
+                      "caption": f"Current: {v.label}, {v.date} (day {v.days_since_surgery})"})
     findings = sorted(v.findings, key=lambda f: -f.severity.rank if isinstance(f.severity, Severity) else 0)
     trend = measurement_trends_png(data)
     prom = prom_trends_png(data)
@@ -292,17 +296,18 @@ def render_clinician_html(data: ReportData, *, page_size: str = "A4") -> str:
         "proms": prom_rows, "change": change, "levels": levels, "name": chart_name(data.patient_name),
         "threshold_summary": ", ".join(f"{k} {val}" for k, val in data.thresholds.items()
                                        if isinstance(val, (int, float)) and not isinstance(val, bool)),
-        "routes": override_routes(data, findings),
+        "routes": override_routes(data, findings, status=not no_films), "no_films": no_films,
     }
     return _env().get_template("clinician.html.j2").render(**ctx)
 
 
-def override_routes(data: ReportData, findings: list[Any]) -> dict[str, Any]:
+def override_routes(data: ReportData, findings: list[Any], *, status: bool = True) -> dict[str, Any]:
     """How a reader records a verdict on this visit: the ``fusionwatch override`` command lines for the fusion status
     and for each automatic finding (by its kind), and for the measurements (a reader's landmarks).
 
     A de-identified report gives no command (its key and dates are not the store's own): ``status`` is then ``None``
-    and every finding's route is ``None``; the report says the verdict is entered on the identified record.
+    and every finding's route is ``None``; the report says the verdict is entered on the identified record. ``status``
+    False (a contact without films: nothing to grade) leaves the status command out.
     """
     v = data.visit
     if data.is_deidentified:
@@ -310,7 +315,7 @@ def override_routes(data: ReportData, findings: list[Any]) -> dict[str, Any]:
     visit = v.label if " " not in v.label else v.date.isoformat()  # an unscheduled label holds a space: use the date
     head = f"fusionwatch override {data.patient_key} {visit} --author NAME"
     return {
-        "status": f"{head} --status STATUS [--bridwell I-IV]",
+        "status": f"{head} --status STATUS [--bridwell I-IV]" if status else None,
         "findings": [f"{head} --finding {f.kind}=confirmed|rejected [--reason TEXT]" for f in findings],
     }
 
