@@ -148,3 +148,30 @@ def test_ap_gas_v18_softens_bubbles_and_adds_flank_gas_beside_the_spine() -> Non
         if float(empty[chain].max()) < 1e-3:  # no flank gas over the chain: the bubbles' own edges, softened
             assert grad(out[chain]) < 0.5 * grad(bub[chain])
     assert flank_seen >= 4
+
+
+def test_gas_masses_are_large_honeycombed_and_off_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Version 23 (``AP_GAS_MASSES``, off): switched on, the AP fine gas map gains large gas masses from their own
+    stream drawn last, so the version-18 map underneath is unchanged and the difference is the masses alone: gas only
+    added, large (thousands of mm^2 x mm of path) and honeycombed (many separate gas cells, not one blob); off, no
+    draw and no change."""
+    from fusionwatch.sim import variation
+
+    assert variation.AP_GAS_MASSES is False
+    bub = np.zeros((300, 400), np.float32)
+    bub[140:160, 190:210] = 1.0
+    plane, fine = (-150.0, -100.0), 1.0
+    paths, cells = [], []
+    for seed in range(6):
+        monkeypatch.setattr(variation, "AP_GAS_MASSES", False)
+        off = variation._ap_gas_v18(bub, plane, fine, np.random.default_rng(seed))
+        monkeypatch.setattr(variation, "AP_GAS_MASSES", True)
+        on = variation._ap_gas_v18(bub, plane, fine, np.random.default_rng(seed))
+        mass = on - off
+        assert np.all(mass >= -1e-4)
+        paths.append(float(mass.sum()))
+        if mass.max() > 0:
+            cells.append(ndimage.label(mass > 0.5 * float(mass.max()))[1])
+    assert sum(p > 0 for p in paths) >= 3  # most patients have a mass (probability 0.7)
+    assert max(paths) > 50 * 50 * 5.0
+    assert max(cells) >= 8

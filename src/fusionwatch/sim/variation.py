@@ -605,7 +605,41 @@ def _ap_gas_v18(bub: np.ndarray, plane: tuple[float, float], fine: float, rng: n
         blob = np.clip((1.0 - d + 0.45 * wobble) / 0.25, 0.0, 1.0).astype(np.float32)
         blob = sm(blob, 3.0) * off_spine
         out += blob * rng.uniform(*AP_FLANK_GAS_MM) * (0.75 + 0.8 * cells)
+    if AP_GAS_MASSES:  # version 23, off: large honeycombed gas-and-stool masses (own stream, drawn last)
+        out += _gas_masses(Y, Z, fine, np.random.default_rng([int(rng.integers(2**31)), 2311]))
     return out.astype(np.float32)
+
+
+AP_GAS_MASSES = False
+"""Version 23, **off**: 0-2 large (56-110 x 50-100 mm) gas-and-stool masses per patient on AP films, each a honeycomb
+of 5-15 mm gas cells between soft stool walls (:func:`_gas_masses`), anywhere from the sacrum to L3 and across the
+spine, as some real films show (the realism sheet's give-away "gas"). Switched on, the detector check level-shifted
+films (docs/simulator.md "Version 23"; the version-21 candidate of the same idea shifted one); it needs the AP level
+counting trained on such films. Off: no draw and no pixel changes."""
+AP_GAS_MASS_PATH_MM = (12.0, 26.0)
+"""Version 23 (off): gas path (water-equivalent mm) in the open cells of a gas mass."""
+
+
+def _gas_masses(Y: np.ndarray, Z: np.ndarray, fine: float, rng: np.random.Generator) -> np.ndarray:
+    """Version 23 (``AP_GAS_MASSES``): large honeycombed gas-and-stool masses on the AP fine gas grid (``Y``, ``Z``:
+    cell centres, mm, left-right and cranio-caudal; ``fine`` mm cells); returns gas path (mm, >= 0). 0, 1 or 2 masses
+    (probabilities 0.3 / 0.45 / 0.25), centres -120..120 mm left-right and -45..140 mm along the spine (sacrum to L3),
+    56-110 x 50-100 mm with an irregular outline (soft 3 mm edge); inside, gas cells where a 5-15 mm band-passed field
+    is high, separated by soft stool walls."""
+    shape = Y.shape
+    sm = lambda a, mm: cv2.GaussianBlur(a, (0, 0), mm / fine)  # noqa: E731
+    wobble = _bandpass(shape, fine, 10.0, 40.0, rng)
+    comb = 0.7 * _bandpass(shape, fine, 2.5, 7.0, rng) + 0.5 * _bandpass(shape, fine, 5.0, 15.0, rng)
+    cells = np.clip((comb + 0.15) / 0.5, 0.0, 1.0).astype(np.float32)
+    cells = sm(cells, 0.8)
+    out = np.zeros(shape, np.float32)
+    for _ in range(int(rng.choice(3, p=[0.3, 0.45, 0.25]))):
+        cy, cz = rng.uniform(-120.0, 120.0), rng.uniform(-45.0, 140.0)
+        ry, rz = 0.5 * rng.uniform(56.0, 110.0), 0.5 * rng.uniform(50.0, 100.0)
+        d = ((Y - cy) / ry) ** 2 + ((Z - cz) / rz) ** 2
+        blob = sm(np.clip((1.0 - d + 0.4 * wobble) / 0.3, 0.0, 1.0).astype(np.float32), 3.0)
+        out += blob * cells * float(rng.uniform(*AP_GAS_MASS_PATH_MM))
+    return out
 
 
 AP_MOTTLE_GAIN = 0.4
