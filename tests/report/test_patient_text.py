@@ -263,3 +263,38 @@ def test_reader_grade_short_of_bridging_is_worded_on_motion(still_at_12_months) 
         _, d = still_at_12_months(bone, over)
         assert d.visit.fused_on_motion_only
         assert "look joined" not in patient_text(d).all_text()
+
+
+def test_pre_op_report_says_nothing_about_implants_or_healing(tmp_path) -> None:  # noqa: ANN001
+    """Before surgery there are no screws and nothing heals: the pre-op report said "no change in the screws, rods and
+    spacer since your earlier X-rays" and "doctors do not expect to see solid bone yet"."""
+    import dataclasses
+
+    from fusionwatch.report.example import example_report_data
+    from fusionwatch.report.render import render_clinician_html, render_patient_html
+
+    d = example_report_data(tmp_path)
+    pre = next(i for i, v in enumerate(d.visits) if v.days_since_surgery is not None and v.days_since_surgery < 0)
+    d = dataclasses.replace(d, current=pre, status_index=None)
+    t = patient_text(d)
+    said = " ".join((*t.xray_now, *t.healing_vs_expected))
+    assert "before your surgery" in said and "look at the X-rays too" not in said  # "uses them" already says it
+    for word in ("screw", "rod", "spacer", "solid bone", "joining"):
+        assert word not in said
+    page = render_patient_html(d)
+    assert "How healing compares" not in page
+    assert "--status STATUS" not in render_clinician_html(d)  # no fusion status to enter before surgery
+
+
+def test_first_film_after_surgery_is_not_compared_with_an_earlier_one(tmp_path) -> None:  # noqa: ANN001
+    """The first film after surgery has nothing to compare the implants with: it is the reference for later films."""
+    import dataclasses
+
+    from fusionwatch.report.example import example_report_data
+
+    d = example_report_data(tmp_path)
+    first = next(i for i, v in enumerate(d.visits) if v.days_since_surgery is not None and v.days_since_surgery >= 0
+                 and v.film_id)
+    d = dataclasses.replace(d, current=first, status_index=None)
+    said = " ".join(patient_text(d).xray_now)
+    assert "no change in the" not in said and "Later X-rays will be compared with these ones." in said

@@ -190,8 +190,16 @@ def patient_text(data: ReportData) -> PatientText:
     status, source = v.status_source  # the reader's status when entered, else the automatic one (one shared rule)
     if source == "reader":
         xray.append("Your surgeon has looked at these X-rays.")
+    pre_op = days is not None and days < 0
     if days is not None and days >= 0:
         xray.insert(0, f"These X-rays were taken {_weeks_text(days)} after your surgery.")
+    elif pre_op:
+        xray.insert(0, "These X-rays were taken before your surgery. Your surgeon uses them to plan the operation "
+                       "and to compare with the X-rays taken after it.")
+    # hardware "no change" needs hardware and an earlier film after surgery to compare with (not before surgery, not
+    # on the first film after it)
+    earlier_post_op = any(w.film_id and w.days_since_surgery is not None and w.days_since_surgery >= 0
+                          and w.date < v.date for w in data.visits)
     on_motion_only = v.fused_on_motion_only
     if status is not None:
         text = FUSED_ON_MOTION_PLAIN if on_motion_only else _STATUS_PLAIN[status]
@@ -203,7 +211,9 @@ def patient_text(data: ReportData) -> PatientText:
     serious = [f for f, key in plain if key is not None]
     other = [f for f, key in plain if key is None and f.severity.rank >= Severity.ACTION.rank]
     hardware = [f for f in serious if _match(f.kind, HARDWARE_KINDS)]
-    if not hardware and not other:
+    if not hardware and not other and not pre_op and not earlier_post_op:
+        xray.append("Later X-rays will be compared with these ones.")
+    if not hardware and not other and not pre_op and earlier_post_op:
         implants = data.surgery.implants if data.surgery else ("pedicle_screws", "rods")
         parts = [w for k, w in (("pedicle_screws", "screws"), ("rods", "rods"), ("interbody_cage", "spacer"))
                  if k in implants]
@@ -220,14 +230,14 @@ def patient_text(data: ReportData) -> PatientText:
         xray.append("The X-rays also show another change.")
     if serious or other:
         xray.append("Your surgeon will talk with you about what this means and if anything needs to change.")
-    elif v.reader_status is None and not on_motion_only and status not in (  # on motion: already said
+    elif v.reader_status is None and not on_motion_only and not pre_op and status not in (  # on motion: said
         FusionStatus.PSEUDARTHROSIS_SUSPECTED, FusionStatus.DELAYED_UNION_SUSPECTED, FusionStatus.INSUFFICIENT_EVIDENCE,
         FusionStatus.FUSED_CRITERIA_MET,  # its sentence already ends "Your surgeon will confirm this."
     ):
         xray.append("Your surgeon will look at the X-rays too.")
 
     healing: list[str] = []
-    if days is not None:
+    if days is not None and not pre_op:
         if days < 91:
             healing.append(
                 "New bone grows slowly. It usually takes 3 to 6 months for the two bones to start joining, and up to "

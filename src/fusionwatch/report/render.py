@@ -296,7 +296,8 @@ def render_clinician_html(data: ReportData, *, page_size: str = "A4") -> str:
         "proms": prom_rows, "change": change, "levels": levels, "name": chart_name(data.patient_name),
         "threshold_summary": ", ".join(f"{k} {val}" for k, val in data.thresholds.items()
                                        if isinstance(val, (int, float)) and not isinstance(val, bool)),
-        "routes": override_routes(data, findings, status=not no_films), "no_films": no_films,
+        "routes": override_routes(data, findings, status=not no_films and (v.days_since_surgery or 0) >= 0),
+        "no_films": no_films,
     }
     return _env().get_template("clinician.html.j2").render(**ctx)
 
