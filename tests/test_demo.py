@@ -38,7 +38,14 @@ def test_headline_results(demo) -> None:
         if p.status == "fused_criteria_met" and p.scenario != "solid-fusion":  # no reader grade: motion only
             assert "on motion" in p.status_text, (p.scenario, p.status_text)
     assert any("disc height fell" in f for f in by["cage-subsidence"].findings)
-    assert any(f.startswith("urgent:") for f in by["cage-subsidence"].red_flags)
+    # the day-12 fever is a red flag of the 6-weeks report, not of the last one (whose report says none): listed
+    # apart, with the report it is in
+    assert by["cage-subsidence"].red_flags == ()
+    assert any(f.startswith("earlier, urgent:") and "in the 6-weeks report" in f
+               for f in by["cage-subsidence"].earlier_symptoms)
+    for p in demo.patients:  # the index and console say what the linked last report says
+        page = p.files["clinician_html"].read_text(encoding="utf-8")
+        assert ("Red flags: none reported for this visit" in page) == (p.red_flags == ()), p.scenario
     # a routine symptom is listed, but not as a red flag
     assert by["screw-loosening"].red_flags == ()
     assert any(f.startswith("routine:") for f in by["screw-loosening"].routine_symptoms)

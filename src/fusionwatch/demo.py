@@ -92,6 +92,9 @@ class DemoPatient:
     """Symptoms triaged routine: shown, but not counted as red flags."""
     status_text: str = ""
     """The clinician's label of ``status`` (never stronger than what was assessed: ``report.labels``)."""
+    earlier_symptoms: tuple[str, ...] = ()
+    """Symptom reports before the last films' report window (shown in an earlier visit's report, not in the last one:
+    ``red_flags`` and ``routine_symptoms`` are exactly what the last report shows)."""
 
 
 COHORT_MEASUREMENTS = "cohort-measurements-deidentified.csv"
@@ -198,14 +201,20 @@ def _summary(store: Store, key: str, scenario: str, files: dict[str, Path], fail
         status = last.status.status.value if last.status.status else "not assessed"
         status_text = visit_status_label(last)
         findings = tuple(f"{f.severity.value}: {f.summary}" for f in last.findings)
-    flags, routine = [], []
+    # the last report's window (report.build's rule): reports after the previous visit with films; older ones were
+    # that earlier visit's red flags and are listed apart, with the report they are in
+    after = with_films[-2].date if len(with_films) > 1 else None
+    flags, routine, earlier = [], [], []
     for rec in store.list_symptoms(key):
         for r in red_flags_for([(rec.visit_date, rec.symptoms)], None, None):
-            (flags if r.is_red_flag else routine).append(
-                f"{r.urgency.value}: {r.reason} (reported {rec.visit_date.isoformat()})"
-            )
+            text = f"{r.urgency.value}: {r.reason} (reported {rec.visit_date.isoformat()})"
+            if after is not None and rec.visit_date <= after:
+                shown_in = next((v.label for v in with_films if v.date >= rec.visit_date), None)
+                earlier.append(f"earlier, {text[:-1]}; in the {shown_in} report)" if shown_in else f"earlier, {text}")
+            else:
+                (flags if r.is_red_flag else routine).append(text)
     return DemoPatient(key, scenario, last.label if last else "-", status, findings, tuple(flags), files, failures,
-                       routine_symptoms=tuple(routine), status_text=status_text)
+                       routine_symptoms=tuple(routine), status_text=status_text, earlier_symptoms=tuple(earlier))
 
 
 def _detector_check(store: Store, key: str) -> DetectorCheck | None:
@@ -265,6 +274,7 @@ def _write_index(result: DemoResult, today: dt.date) -> None:
             link(f.get("ics"), "calendar")) if x)
         flags = "".join(f"<li class=flag>{html.escape(x)}</li>" for x in p.red_flags)
         finds = "".join(f"<li>{html.escape(x)}</li>" for x in (*p.routine_symptoms, *p.findings)) or "<li>none</li>"
+        finds += "".join(f"<li><small>{html.escape(x)}</small></li>" for x in p.earlier_symptoms)
         fails = "".join(f"<li class=flag>ingest failed: {html.escape(x)}</li>" for x in p.ingest_failures)
         rows.append(
             f"<tr><td><b>{html.escape(p.scenario)}</b><br><small>{html.escape(p.key)}</small></td>"

@@ -29,6 +29,8 @@ def demo(
                       f"[bold]{p.status_text or p.status.replace('_', ' ')}[/]{flag}", highlight=False, soft_wrap=True)
         for f in (*p.red_flags, *p.routine_symptoms, *p.findings):
             console.print(f"    {f}", highlight=False, soft_wrap=True)
+        for f in p.earlier_symptoms:
+            console.print(f"    [dim]{f}[/]", highlight=False, soft_wrap=True)
     for n in result.notes:
         console.print(f"[yellow]note:[/] {n}", highlight=False)
     for path, what in ((result.cohort_visits, "one row per patient visit"),
