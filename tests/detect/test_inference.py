@@ -46,6 +46,13 @@ class TestRefusals:
         with pytest.raises(UnsupportedImageError, match="blank or nearly uniform"):
             detect_landmarks(Radiograph(np.full((500, 400), 1000.0, np.float32)))
 
+    def test_pure_noise_refused_as_noise(self) -> None:
+        """A random-noise image is refused as noise without structure, not called 'uniform' (its contrast is large)."""
+        noise = np.random.default_rng(3).uniform(0, 255, (500, 400)).astype(np.float32)
+        with pytest.raises(UnsupportedImageError, match="pixel noise without structure") as info:
+            detect_landmarks(Radiograph(noise))
+        assert "uniform" not in str(info.value)
+
     def test_tiny_image_refused(self) -> None:
         """An image under 64 px on a side raises UnsupportedImageError."""
         with pytest.raises(UnsupportedImageError, match="too small"):
@@ -56,7 +63,7 @@ class TestRefusals:
         """Synthetic non-spine images (seeds unseen in training) are refused as 'not a lumbar radiograph'."""
         rng = np.random.default_rng(987_654 + len(kind))
         img = synthetic_non_spine(rng, kind).astype(np.float32)
-        refused = "does not look like a lumbar spine radiograph|blank|no fine structure"
+        refused = "does not look like a lumbar spine radiograph|blank|no fine structure|pixel noise"
         with pytest.raises(UnsupportedImageError, match=refused):
             detect_landmarks(Radiograph(img))
 
