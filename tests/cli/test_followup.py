@@ -200,6 +200,20 @@ def test_ingest_of_only_bad_files_is_a_user_error(tmp_path: Path, db: str) -> No
         store.close()
 
 
+def test_ingest_with_some_bad_files_stores_the_rest_and_exits_1(tmp_path: Path, db: str) -> None:
+    """Good films and a bad file together: the good ones are stored, the bad one named, exit code 1 (not 0: a cohort
+    script must see that a file was refused; not 2: something was done)."""
+    _run("patient", "add", "K-CLI", "--surgery-date", "2025-01-10", "--patient-id", "CLI-PID", "--db", db)
+    films = _films(tmp_path / "films")
+    (films / "notes.dcm").write_text("hello")
+    r = _run("ingest", str(films), "--db", db, "--no-analyse")
+    assert r.exit_code == 1, r.output
+    assert "2 added" in r.output and "1 failed" in r.output and "notes.dcm" in r.output
+    assert "Traceback" not in r.output
+    r = _run("ingest", str(films), "--db", db, "--no-analyse")  # the re-run still reports the refused file
+    assert r.exit_code == 1 and "0 added, 2 skipped" in r.output, r.output
+
+
 @pytest.mark.parametrize("years", [-40, 5])
 def test_patient_add_refuses_an_impossible_surgery_date(db: str, years: int) -> None:
     when = (dt.date.today() + dt.timedelta(days=366 * years)).isoformat()

@@ -11,7 +11,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from fusionwatch.cli._app import EXIT_USER_ERROR, DbOption, app, console, err_console, open_store, optional_date
+from fusionwatch.cli._app import EXIT_SOME_REFUSED, EXIT_USER_ERROR, DbOption, app, console, err_console, open_store, optional_date
 from fusionwatch.errors import InputError
 
 __all__ = ["patient_app"]
@@ -48,7 +48,11 @@ def ingest(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Ingest films: idempotent (a stored SOP Instance is skipped), one transaction per film, bad files reported."""
+    """Ingest films: idempotent (a stored SOP Instance is skipped), one transaction per film, bad files reported.
+
+    Exit code 0 when every file was stored or already stored, 1 when some files were refused (named above; the others
+    are stored), 2 when nothing could be ingested.
+    """
     from fusionwatch.ingest import ALREADY_STORED, IngestReport, ingest_journey
     from fusionwatch.ingest import ingest as run_ingest
     from fusionwatch.radiograph import View
@@ -142,6 +146,8 @@ def ingest(
         what = report.failed[0].reason if n == 1 else f"none of the {n} files could be ingested (reasons above)"
         err_console.print(f"[bold red]error:[/] {what}", highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_USER_ERROR)
+    if report.failed:  # the others are stored; a script running a cohort must still see that files were refused
+        raise typer.Exit(EXIT_SOME_REFUSED)
 
 
 def _settings(path: Path | None):  # type: ignore[no-untyped-def]
