@@ -212,6 +212,26 @@ class TestBadInput:
         (o,) = ingest([tmp_path], store, analyse=False).failed
         assert "before patient 'K-B' was born" in o.reason
 
+    def test_film_refused_for_its_date_links_no_patient_id(self, store: Store, tmp_path: Path) -> None:
+        """A film refused for its date (decades from the surgery) does not link its Patient ID to the --patient key
+        (the link was made before the date check, so the right patient's later films were refused as another's)."""
+        store.add_patient(Patient(key="STUDY-A"))
+        store.set_surgery("STUDY-A", SURGERY)
+        pixels, _ = draw_lateral_spine(width=192, height=384, mm_per_px=1.0)
+        write_dicom(tmp_path / "old.dcm", pixels, spacing=(1.0, 1.0), study_date="19500101", view_position="LL",
+                    extra={"PatientID": "PID-WRONG-DATE"})
+        (o,) = ingest([tmp_path], store, patient_key="STUDY-A", analyse=False).failed
+        assert "impossible" in o.reason
+        assert store.get_patient("STUDY-A").patient_id is None
+        assert store.find_patient_key("PID-WRONG-DATE") is None
+
+    def test_film_with_a_broken_landmark_file_creates_no_patient(self, store: Store, tmp_path: Path) -> None:
+        """A new patient's film refused for its landmark file leaves no patient record behind."""
+        path = _dicom_film(tmp_path, "a", 42, patient_id="PID-NEW")
+        path.with_suffix(".landmarks.json").write_text("{not json")
+        (o,) = ingest([tmp_path], store, analyse=False).failed
+        assert store.find_patient_key("PID-NEW") is None and store.list_patients() == [], o.reason
+
     def test_png_with_patient_and_date(self, store: Store, tmp_path: Path) -> None:
         """A PNG is accepted with the key and date given; without landmarks it is stored and flagged."""
         _png_film(tmp_path, "p1", seed=1)

@@ -268,7 +268,10 @@ FIRST_PLAUSIBLE_FILM_DATE = dt.date(1900, 1, 2)
 """Films dated earlier are refused: X-rays date from 1895, and 1900-01-01 / 1899-12-30 are common placeholder dates."""
 
 
-def _patient_for(store: Store, film: Radiograph, patient_key: str | None) -> str:
+def _patient_for(store: Store, film: Radiograph, patient_key: str | None) -> tuple[str, Patient | None]:
+    """The patient key a film is filed under, and the patient record to store with it (``None`` when nothing new needs
+    storing). Writes nothing: the caller stores the record only once the film has passed every check, so a refused
+    film leaves no patient and no Patient ID link behind."""
     if patient_key:
         pid = film.ids.patient_id
         if pid:
@@ -288,18 +291,15 @@ def _patient_for(store: Store, film: Radiograph, patient_key: str | None) -> str
                     "film of another patient? Check the file, or ingest it without --patient to file it under its "
                     "own patient."
                 )
-            store.add_patient(Patient(key=patient_key, patient_id=pid, name=film.ids.patient_name))
-        else:
-            store.add_patient(Patient(key=patient_key))  # no-op when it exists
-        return patient_key
+            return patient_key, Patient(key=patient_key, patient_id=pid, name=film.ids.patient_name)
+        return patient_key, Patient(key=patient_key)  # adding it is a no-op when it exists
     pid = film.ids.patient_id
     if pid:
         key = store.find_patient_key(pid)
         if key is None:
-            key = store.add_patient(
-                Patient(key=store.new_patient_key(), patient_id=pid, name=film.ids.patient_name)
-            ).key
-        return key
+            key = store.new_patient_key()
+            return key, Patient(key=key, patient_id=pid, name=film.ids.patient_name)
+        return key, None
     raise InputError(NO_PATIENT_MESSAGE)
 
 
@@ -388,8 +388,9 @@ def _ingest_one(
     if when < FIRST_PLAUSIBLE_FILM_DATE:
         raise InputError(f"The film date {when.isoformat()} is impossible (before 1900; often a placeholder date): "
                          "check the date (or give it with --date).")
-    key = _patient_for(store, film, patient_key)
-    _check_date_for_patient(store, key, when)
+    key, new_patient = _patient_for(store, film, patient_key)
+    if new_patient is None or (patient_key and key in store.list_patients()):  # a stored patient: birth, surgery
+        _check_date_for_patient(store, key, when)
     landmarks: Landmarks | None = None
     kind = "file"
     review: list[Finding] = []
@@ -450,6 +451,8 @@ def _ingest_one(
         measurements=measurements,
         findings=review,
     )
+    if new_patient is not None:  # only now: a film refused above leaves no patient or Patient ID link behind
+        store.add_patient(new_patient)
     rec, created = store.add_film(key, film, **kwargs)
     if not created:
         return FilmOutcome(str(path), "skipped", "already stored (stored meanwhile)", film_id, key, rec.visit_label)
