@@ -72,3 +72,19 @@ def test_fused_status_label_says_what_was_assessed(tmp_path: Path) -> None:
     rows = visit_rows(dataclasses.replace(data, visits=tuple(visits)))
     assert rows[-1]["fusion_status_automatic_label"] == "Radiographic fusion criteria met (confirm clinically)"
     assert rows[0]["fusion_status_automatic_label"] is None  # pre-op: no status
+
+
+def test_translation_sd_column_names_its_unit(tmp_path: Path) -> None:
+    """The translation's SD lands in the column of its unit: mm on a calibrated film, % of the endplate otherwise
+    (one '_translation_sd' column beside both a mm and a % value left the unit to guess)."""
+    import dataclasses
+
+    mm, pct = "L5_S1_translation_sd_mm", "L5_S1_translation_sd_percent_endplate"
+    for calibrated, unit_col, other_col in ((True, mm, pct), (False, pct, mm)):
+        data = example_report_data(tmp_path / str(calibrated), calibrated=calibrated)
+        motion = ({**data.visits[-1].motion[0], "translation_sd": 0.3},)
+        last = dataclasses.replace(data.visits[-1], motion=motion)
+        data = dataclasses.replace(data, visits=(*data.visits[:-1], last))
+        six = visit_rows(data)[-1]
+        assert six[unit_col] == 0.3 and six[other_col] is None, calibrated
+    assert "L5_S1_translation_sd" not in VISIT_COLUMNS

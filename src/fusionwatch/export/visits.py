@@ -27,17 +27,18 @@ VISIT_COLUMNS: tuple[str, ...] = (
     "fusion_status_automatic", "fusion_status_automatic_label", "bridging_call", "fusion_status_reader",
     "bridwell_grade_reader", "findings",
     *(f"{lv.replace('-', '_')}_{c}" for lv in _LEVELS for c in (
-        "motion_angle_deg", "motion_angle_sd_deg", "translation_mm", "translation_percent_endplate",
-        "translation_sd")),
+        "motion_angle_deg", "motion_angle_sd_deg", "translation_mm", "translation_sd_mm",
+        "translation_percent_endplate", "translation_sd_percent_endplate")),
     "odi_percent", "odi_sections_answered", "back_pain_0_10", "leg_pain_0_10",
 )
 """``fusion_status_automatic_label``: the clinician report's label of the automatic status
 (:func:`fusionwatch.report.labels.visit_status_label`: a ``fused_criteria_met`` without judged bridging bone reads
 "Fusion criteria met on motion; bridging bone not assessed ..."); ``bridging_call``: ``bridged``, ``not_bridged`` or
-``not_assessed`` (what bridging bone at the fused disc space was judged to be). ``findings``: ``kind (severity)``,
-or ``kind (severity, reader: rejected)`` when a reader gave a verdict, joined by ``; ``. ``*_translation_sd`` is in
-the unit of the translation given (mm on calibrated films, else % of the endplate depth). ``odi_percent`` etc.: the
-questionnaire answered on the visit date."""
+``not_assessed`` (what bridging bone at the fused disc space was judged to be). ``findings``: ``kind (severity)``, or
+``kind (severity, reader: rejected)`` when a reader gave a verdict, joined by ``; ``. The translation's 1 SD is in
+``*_translation_sd_mm`` on calibrated films (the registration's uncertainty is in mm there; the % column is then the
+same translation relative to the endplate depth, without its own SD), else in ``*_translation_sd_percent_endplate``.
+``odi_percent`` etc.: the questionnaire answered on the visit date."""
 
 
 def visit_rows(data: ReportData, *, deidentify: bool = False) -> list[dict[str, Any]]:
@@ -67,7 +68,8 @@ def visit_rows(data: ReportData, *, deidentify: bool = False) -> list[dict[str, 
             row[f"{p}_motion_angle_sd_deg"] = m.get("angle_sd_deg")
             row[f"{p}_translation_mm"] = m.get("translation_mm")
             row[f"{p}_translation_percent_endplate"] = m.get("translation_percent")
-            row[f"{p}_translation_sd"] = m.get("translation_sd")
+            in_mm = m.get("translation_mm") is not None
+            row[f"{p}_translation_sd_mm" if in_mm else f"{p}_translation_sd_percent_endplate"] = m.get("translation_sd")
         prom = proms.get(v.date)
         if prom is not None:
             if prom.odi is not None:
