@@ -105,7 +105,7 @@ def test_override_shown_beside_automatic_status(tmp_path: Path, db: str) -> None
     [
         (["--status", "fused"], "--status must be one of"),
         (["--bridwell", "V"], "--bridwell must be one of"),
-        (["--finding", "nokind"], "--finding must be KIND=VALUE"),
+        (["--finding", "nokind"], "--finding must be REF=VALUE"),
         ([], "Nothing to record"),
     ],
 )
@@ -325,3 +325,71 @@ def test_ingest_rerun_names_a_stored_film_that_still_needs_landmarks(tmp_path: P
     done = " ".join(_run("ingest", str(films), "--db", db, "--no-analyse").output.split())
     assert f"updated {films / 'b.dcm'}: already stored; landmarks added from b.landmarks.json" in done
     assert "1 stored film(s) got landmarks" in done and "0 need landmarks" in done
+
+
+def _three_loosening_findings(db: str) -> dt.date:
+    """A 12-month visit holding the screw-loosening patient's three findings of one kind (as the implant checks store
+    them: S1 angle change, then a halo beside the image-left and the image-right S1 screw)."""
+    from fusionwatch.records import Finding, Patient, Severity, Surgery
+    from fusionwatch.store import Store
+
+    kind = "screw_loosening_suspected"
+    when = SURGERY + dt.timedelta(days=365)
+    store = Store(db)
+    try:
+        store.add_patient(Patient(key="K-LOOSE"))
+        store.set_surgery("K-LOOSE", Surgery(date=SURGERY))
+        store.add_visit("K-LOOSE", when)
+        store.replace_findings("K-LOOSE", when, "implants", [
+            Finding(kind, Severity.WATCH, "S1 screw: angle to the endplate changed +2.4 deg.",
+                    {"level": "S1", "criterion": "screw-endplate angle change"}),
+            *(Finding(kind, Severity.WATCH, f"S1 screw (image {s}): a radiolucent halo formed.",
+                      {"level": "S1", "criterion": "halo"}) for s in ("left", "right")),
+        ])
+    finally:
+        store.close()
+    return when
+
+
+def test_override_takes_a_findings_own_ref_and_stores_it(db: str) -> None:
+    """`--finding screw_loosening_suspected:S1-left-halo=rejected` judges the left halo only (the followup listing
+    shows each finding's ref, the timeline keeps the other two unreviewed); the plain kind still covers all three and
+    says so; an unknown ref is refused, naming the valid ones."""
+    from fusionwatch.followup.evidence import finding_verdicts
+    from fusionwatch.followup.refs import finding_verdicts_per_finding
+    from fusionwatch.store import Store
+
+    kind = "screw_loosening_suspected"
+    when = _three_loosening_findings(db)
+    base = ["override", "K-LOOSE", "12-months", "--author", "amy", "--db", db]
+    listing = _run("followup", "K-LOOSE", "--db", db)
+    assert listing.exit_code == 0, listing.output
+    for ref in ("S1-angle", "S1-left-halo", "S1-right-halo"):
+        assert f"{kind}:{ref}:" in listing.output
+    r = _run(*base, "--finding", f"{kind}:s1-LEFT-halo=rejected")  # any case; stored as the tool spells it
+    assert r.exit_code == 0 and f"recorded finding:{kind}:S1-left-halo = rejected" in r.output, r.output
+    assert "kind-wide" not in r.output
+
+    def verdicts() -> list[str | None]:
+        store = Store(db)
+        try:
+            v = next(v for v in store.load_timeline("K-LOOSE").visits if v.date == when)
+        finally:
+            store.close()
+        every = (*v.findings, *v.review)
+        return [o.value if o else None for o in finding_verdicts_per_finding(every, finding_verdicts(v.overrides))]
+
+    assert verdicts() == [None, "rejected", None]
+    shown = " ".join(_run("followup", "K-LOOSE", "--db", db).output.split())
+    assert shown.count("(reader: rejected, amy)") == 1
+    assert shown.index(f"{kind}:S1-left-halo:") < shown.index("(reader: rejected, amy)") < shown.index(
+        f"{kind}:S1-right-halo:")
+    r = _run(*base, "--finding", f"{kind}=confirmed")
+    out = " ".join(r.output.split())
+    assert r.exit_code == 0 and f"recorded finding:{kind} = confirmed" in out, r.output
+    assert "kind-wide: applies to all 3" in out and f"{kind}:S1-right-halo" in out
+    assert verdicts() == ["confirmed", "confirmed", "confirmed"]  # the newer kind-wide word covers the left halo too
+    r = _run(*base, "--finding", f"{kind}:S1-halo=rejected")
+    out = " ".join(r.output.split())
+    assert r.exit_code == 2 and "no such finding at visit 12-months" in out, r.output
+    assert all(f"{kind}:{ref}" in out for ref in ("S1-angle", "S1-left-halo", "S1-right-halo"))

@@ -268,3 +268,27 @@ def test_interpretation_and_status_values_are_checked() -> None:
         interpretation("HIGH")
     with pytest.raises(ValueError, match="not on the allow-list"):
         check_coding("urn:fusionwatch:code", "finding:Bad Kind")
+
+
+def test_a_verdict_on_one_finding_of_a_kind_marks_that_observation_only(data) -> None:
+    """Two screw-loosening findings (angle, left halo): a rejection of the halo by its ref amends the halo's
+    Observation only; each carries its ref in a note."""
+    kind = "screw_loosening_suspected"
+    halo = Finding(kind, Severity.WATCH, "S1 screw (image left): a radiolucent halo formed.",
+                   {"level": "S1", "criterion": "halo", "halo_mm": 1.4}, "> 1 mm halo", ("1.2.3.1", "1.2.3.3"))
+    angle = dataclasses.replace(LOOSENING, evidence={**LOOSENING.evidence, "criterion": "screw-endplate angle change"})
+    at = dt.datetime(2026, 7, 16, 8, 0, tzinfo=dt.UTC)
+    ref = f"{kind}:S1-left-halo"
+    v = dataclasses.replace(data.visits[3], findings=(SUBSIDENCE, angle, halo), finding_refs=(),
+                            finding_verdicts={ref: Override(f"finding:{ref}", "rejected", "Dr Amy", at)})
+    d = dataclasses.replace(data, visits=(*data.visits[:3], v), film_labels=LABELS)
+    for deidentify in (False, True):
+        bundle = build_fhir_bundle(d, deidentify=deidentify)
+        _all_codes_allowed(bundle)
+        obs = _by_code(bundle, f"finding:{kind}")
+        assert len(obs) == 2
+        by_ref = {next(n["text"] for n in o["note"] if n["text"].startswith("Ref: ")).split()[1]: o for o in obs}
+        assert set(by_ref) == {f"{kind}:S1-angle", ref}
+        assert by_ref[ref]["status"] == "amended" and by_ref[ref]["valueBoolean"] is False
+        assert by_ref[f"{kind}:S1-angle"]["status"] == "preliminary"
+        assert by_ref[f"{kind}:S1-angle"]["valueBoolean"] is True

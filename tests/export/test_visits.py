@@ -88,3 +88,30 @@ def test_translation_sd_column_names_its_unit(tmp_path: Path) -> None:
         six = visit_rows(data)[-1]
         assert six[unit_col] == 0.3 and six[other_col] is None, calibrated
     assert "L5_S1_translation_sd" not in VISIT_COLUMNS
+
+
+def test_each_finding_of_one_kind_has_its_own_ref_and_verdict_in_the_findings_column(tmp_path: Path) -> None:
+    """Three screw-loosening findings at one visit: the column names each by its ref, and a verdict on the left halo
+    is beside the left halo only; a verdict on the whole kind (stored before refs existed) beside all three."""
+    import dataclasses
+    import datetime as dt
+
+    from fusionwatch.records import Finding, Override, Severity
+
+    kind = "screw_loosening_suspected"
+    angle = Finding(kind, Severity.WATCH, "S1 screw: angle changed.", {"level": "S1",
+                                                                     "criterion": "screw-endplate angle change"})
+    halos = [Finding(kind, Severity.WATCH, f"S1 screw (image {s}): halo.", {"level": "S1", "criterion": "halo"})
+             for s in ("left", "right")]
+    at = dt.datetime(2026, 7, 16, tzinfo=dt.UTC)
+    data = example_report_data(tmp_path)
+
+    def findings(verdicts: dict) -> str:  # type: ignore[type-arg]
+        v = dataclasses.replace(data.visits[3], findings=(angle, *halos), finding_verdicts=verdicts, finding_refs=())
+        return visit_rows(dataclasses.replace(data, visits=(*data.visits[:3], v)), deidentify=True)[-1]["findings"]
+
+    left = Override(f"finding:{kind}:S1-left-halo", "rejected", "amy", at)
+    assert findings({f"{kind}:S1-left-halo": left}) == (
+        f"{kind}:S1-angle (watch); {kind}:S1-left-halo (watch, reader: rejected); {kind}:S1-right-halo (watch)")
+    whole = Override(f"finding:{kind}", "confirmed", "amy", at)
+    assert findings({kind: whole}).count("reader: confirmed") == 3

@@ -530,3 +530,55 @@ def test_contact_without_films_shows_no_film_pair_nor_an_empty_table(tmp_path: P
     assert "Baseline: 6-weeks" not in text and "No annotated film available" not in text
     assert "<h2>Measurements</h2>" not in page
     assert "--status STATUS" not in text  # nothing to grade at a contact without films
+
+
+def _three_loosening_findings(d: ReportData, verdicts: dict) -> ReportData:  # type: ignore[type-arg]
+    """The current visit with the screw-loosening patient's three findings of one kind (angle, left and right halo)."""
+    import dataclasses
+
+    from fusionwatch.records import Finding, Severity
+
+    kind = "screw_loosening_suspected"
+    angle = Finding(kind, Severity.WATCH, "S1 screw: angle to the endplate changed +2.4 deg.",
+                    {"level": "S1", "criterion": "screw-endplate angle change"}, ">= 1.9 deg")
+    halos = tuple(Finding(kind, Severity.WATCH, f"S1 screw (image {s}): a radiolucent halo formed.",
+                          {"level": "S1", "criterion": "halo"}, "> 1 mm halo") for s in ("left", "right"))
+    visits = list(d.visits)
+    i = visits.index(d.visit)
+    visits[i] = dataclasses.replace(visits[i], findings=(angle, *halos), finding_verdicts=verdicts, finding_refs=())
+    return dataclasses.replace(d, visits=tuple(visits))
+
+
+def test_findings_of_one_kind_each_show_their_own_ref_and_verdict(tmp_path: Path) -> None:
+    """Three findings of one kind: each override line names its own ref; a verdict on the left halo is shown under
+    the left halo only, the angle and the right halo stay "not yet reviewed" with their own commands."""
+    import datetime as dt
+
+    from fusionwatch.records import Override
+
+    kind = "screw_loosening_suspected"
+    left = Override(f"finding:{kind}:S1-left-halo", "rejected", "Dr Amy", dt.datetime(2026, 7, 16, tzinfo=dt.UTC))
+    d = _three_loosening_findings(make_patient(tmp_path), {f"{kind}:S1-left-halo": left})
+    text = _text(render_clinician_html(d))
+    visit = d.visit.label if " " not in d.visit.label else d.visit.date.isoformat()
+    head = f"fusionwatch override {d.patient_key} {visit} --author NAME"
+    for ref in (f"{kind}:S1-angle", f"{kind}:S1-right-halo"):
+        assert f"{head} --finding {ref}=confirmed|rejected" in text
+    assert f"--finding {kind}:S1-left-halo=" not in text and f"--finding {kind}=" not in text
+    assert text.count("Reader: not yet reviewed") == 2 and text.count("Reader: rejected") == 1
+    assert text.index("(image left)") < text.index("Reader: rejected") < text.index("(image right)")
+    deid = _text(render_clinician_html(d.deidentified()))
+    assert deid.count("Reader: rejected") == 1 and f"Ref: {kind}:S1-right-halo" in deid
+
+
+def test_a_kind_wide_verdict_is_shown_under_every_finding_of_the_kind(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from fusionwatch.records import Override
+
+    kind = "screw_loosening_suspected"
+    whole = Override(f"finding:{kind}", "confirmed", "Dr Amy", dt.datetime(2026, 7, 16, tzinfo=dt.UTC))
+    d = _three_loosening_findings(make_patient(tmp_path), {kind: whole})
+    text = _text(render_clinician_html(d))
+    assert text.count("Reader: confirmed") == 3 and "Reader: not yet reviewed" not in text
+    assert [f.kind for f in d.visit.standing_findings] == [kind] * 3

@@ -248,8 +248,17 @@ def followup(
             console.print(f"    to decide: {v.status.decide_with}", style="dim", highlight=False, soft_wrap=True)
         for m in v.motion:
             console.print(f"    motion {getattr(m, 'level', '')}: {_motion_text(m)}", highlight=False)
-        for f in v.findings:
-            console.print(f"    [yellow]{f.severity.value}[/] {f.kind}: {f.summary}", highlight=False, soft_wrap=True)
+        from fusionwatch.followup.evidence import finding_verdicts
+        from fusionwatch.followup.refs import finding_refs, verdict_for
+
+        verdicts = finding_verdicts(v.overrides)
+        for f, ref in zip(v.findings, finding_refs((*v.findings, *v.review)), strict=False):
+            # the ref is what `fusionwatch override --finding REF=...` takes (the kind when unique at the visit); the
+            # verdict shown is the one that applies to this finding (its own or its kind's, the newer)
+            o = verdict_for(f.kind, ref, verdicts)
+            said = f" [bold](reader: {o.value}, {o.author})[/]" if o is not None else ""
+            console.print(f"    [yellow]{f.severity.value}[/] {ref}: {f.summary}{said}", highlight=False,
+                          soft_wrap=True)
         for f in v.review:
             console.print(f"    [cyan]review[/] {f.summary}", highlight=False, soft_wrap=True)
         for o in v.overrides:
@@ -301,7 +310,10 @@ def override(
     status: Annotated[str | None, typer.Option("--status", help="Reader's fusion status.")] = None,
     bridwell: Annotated[str | None, typer.Option("--bridwell", help="Bridwell interbody grade I-IV.")] = None,
     finding: Annotated[
-        list[str] | None, typer.Option("--finding", help="KIND=VALUE, e.g. cage_subsidence=rejected.")
+        list[str] | None, typer.Option("--finding",
+            help="REF=confirmed|rejected, e.g. screw_loosening_suspected:S1-left-halo=rejected (the ref the "
+            "clinician report and `fusionwatch timeline` show beside each finding); a plain KIND covers every "
+            "finding of that kind at the visit.")
     ] = None,
     lucency: Annotated[
         str | None, typer.Option("--lucency", help="yes/no: lucency at the cage-endplate interface.")
@@ -328,7 +340,7 @@ def override(
     for item in finding or []:
         kind, sep, value = item.partition("=")
         if not sep or not kind.strip() or not value.strip():
-            raise InputError(f"--finding must be KIND=VALUE (e.g. cage_subsidence=rejected), got {item!r}.")
+            raise InputError(f"--finding must be REF=VALUE (e.g. cage_subsidence=rejected), got {item!r}.")
         if value.strip().lower() not in FINDING_VERDICTS:
             raise InputError(f"--finding {item!r}: the reader's verdict must be one of {', '.join(FINDING_VERDICTS)}, "
                              f"got {value.strip()!r}.")
@@ -348,22 +360,60 @@ def override(
     now = dt.datetime.now(dt.UTC)
     store = open_store(db)
     try:
-        kinds = [t.partition(":")[2] for t, _ in entries if t.startswith("finding:")]
-        if kinds:  # a verdict on a finding the tool did not make at that visit (a typo) is refused, not stored
+        notes: dict[int, str] = {}
+        if any(t.startswith("finding:") for t, _ in entries):
+            # a verdict on a finding the tool did not make at that visit (a typo) is refused, not stored; a ref is
+            # matched whatever its case and stored as the tool spells it
             day = store.visit_date(patient, when)
-            made = {f.kind for v in store.load_timeline(patient).visits if v.date == day
-                    for f in (*v.findings, *v.review)}
-            for k in kinds:
-                if k not in made:
-                    raise InputError(f"--finding {k!r}: no such finding at visit {visit}; its findings: "
-                                     f"{', '.join(sorted(made)) or 'none'}.")
-        for target, value in entries:
+            made = [f for v in store.load_timeline(patient).visits if v.date == day for f in (*v.findings, *v.review)]
+            entries, notes = _finding_targets(entries, made, visit)
+        for i, (target, value) in enumerate(entries):
             rec = store.add_override(patient, Override(target, value, author, now, reason), visit=when)
             console.print(
-                f"recorded {target} = {value} for {patient} at {rec.visit_label} by {author}", highlight=False
+                f"recorded {target} = {value} for {patient} at {rec.visit_label} by {author}{notes.get(i, '')}",
+                highlight=False,
             )
     finally:
         store.close()
+
+
+def _finding_targets(
+    entries: list[tuple[str, str]], made: list, visit: str  # type: ignore[type-arg]
+) -> tuple[list[tuple[str, str]], dict[int, str]]:
+    """``entries`` with each ``finding:REF`` checked against the visit's findings (``made``: findings then review
+    flags) and spelt as the tool spells the ref; with, per entry index, a note for a kind-wide verdict saying it covers
+    every finding of the kind. Raises InputError listing the valid refs for an unknown one."""
+    from fusionwatch.followup.refs import finding_refs
+
+    refs = finding_refs(made)
+    by_ref = {r.lower(): r for r in refs}
+    count: dict[str, int] = {}
+    for f in made:
+        count[f.kind] = count.get(f.kind, 0) + 1
+    by_kind = {k.lower(): k for k in count}
+    out: list[tuple[str, str]] = []
+    notes: dict[int, str] = {}
+    for i, (target, value) in enumerate(entries):
+        if not target.startswith("finding:"):
+            out.append((target, value))
+            continue
+        asked = target.partition(":")[2]
+        if asked.lower() in by_ref:
+            out.append((f"finding:{by_ref[asked.lower()]}", value))
+        elif asked.lower() in by_kind:
+            kind = by_kind[asked.lower()]
+            out.append((f"finding:{kind}", value))
+            own = [r for f, r in zip(made, refs, strict=True) if f.kind == kind]
+            notes[i] = (f" (kind-wide: applies to all {count[kind]} {kind} findings of this visit: {', '.join(own)};"
+                        " give one REF to judge one finding)")
+        else:
+            kinds = sorted(k for k, n in count.items() if n > 1)
+            raise InputError(
+                f"--finding {asked!r}: no such finding at visit {visit}; its findings (REF): "
+                f"{', '.join(refs) or 'none'}"
+                + (f"; or a kind for all its findings: {', '.join(kinds)}" if kinds else "") + "."
+            )
+    return out, notes
 
 
 FINDING_VERDICTS = ("confirmed", "rejected")

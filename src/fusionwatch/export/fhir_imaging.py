@@ -8,7 +8,8 @@ a reader rejected it: false), ``interpretation`` (HL7 v3: ``A`` for severity wat
 when a reader rejected it; none for an information-only review flag), the evidence as components with UCUM
 quantities (the value on the current film, on the reference film, the amount compared and the threshold as the
 component's ``referenceRange``; implant checks: angle change with SD and 95 % interval, halo width, rod gap) and notes
-(summary, rule, which films and their dates, the reader's verdict). ``status``: ``preliminary`` (automatic, not
+(summary, rule, which films and their dates, the finding's ref, the reader's verdict that applies to it: on its own ref
+or on its whole kind, the newer). ``status``: ``preliminary`` (automatic, not
 verified), ``final`` (a reader confirmed it), ``amended`` (a reader rejected it; the tool's call stays in the notes).
 
 Flexion-extension motion: one Observation per visit and segment, components angular motion (``deg``) and translation
@@ -170,11 +171,12 @@ def finding_observations(original: ReportData, data: ReportData, subject: str) -
     out: list[dict[str, Any]] = []
     key = data.patient_key
     for vo, v in zip(original.visits, data.visits, strict=True):
-        for fo, f in zip(vo.findings, v.findings, strict=True):
+        # the verdict that applies to each finding by its own ref (refs from the identified view, whose evidence
+        # they are built from): a verdict on one of several findings of a kind leaves the others unreviewed
+        for fo, f, ref, verdict in zip(vo.findings, v.findings, vo.refs, v.verdicts_by(vo.refs), strict=True):
             if f.kind == "fusion_status":
                 continue
             ev = fo.evidence if isinstance(fo.evidence, dict) else {}
-            verdict = v.finding_verdicts.get(f.kind)
             status, verdict_comp, verdict_note = _verdict_parts(verdict)
             rejected = status == "amended"
             extra: dict[str, Any] = {}
@@ -193,7 +195,8 @@ def finding_observations(original: ReportData, data: ReportData, subject: str) -
             named = films.of(fo)
             notes = [{"text": f.summary}, *({"text": f"Rule: {f.threshold}"} for _ in [0] if f.threshold),
                      *({"text": "Films: " + " -> ".join(named)} for _ in [0] if named),
-                     {"text": f"Severity: {f.severity.value}; automatic finding (decision support)"}, *verdict_note]
+                     {"text": f"Severity: {f.severity.value}; automatic finding (decision support)"},
+                     {"text": f"Ref: {ref} (fusionwatch override --finding {ref}=confirmed|rejected)"}, *verdict_note]
             text = f"{_kind_text(f.kind)} (automatic finding)"
             out.append(obs(
                 pseudo_id(key, f"{v.date}|finding|{f.kind}|{len(out)}"), status, "imaging",

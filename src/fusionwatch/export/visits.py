@@ -15,6 +15,7 @@ import csv
 from pathlib import Path
 from typing import Any
 
+from fusionwatch.records import Override
 from fusionwatch.report.labels import visit_status_label
 from fusionwatch.report.model import ReportData
 
@@ -34,8 +35,11 @@ VISIT_COLUMNS: tuple[str, ...] = (
 """``fusion_status_automatic_label``: the clinician report's label of the automatic status
 (:func:`fusionwatch.report.labels.visit_status_label`: a ``fused_criteria_met`` without judged bridging bone reads
 "Fusion criteria met on motion; bridging bone not assessed ..."); ``bridging_call``: ``bridged``, ``not_bridged`` or
-``not_assessed`` (what bridging bone at the fused disc space was judged to be). ``findings``: ``kind (severity)``, or
-``kind (severity, reader: rejected)`` when a reader gave a verdict, joined by ``; ``. The translation's 1 SD is in
+``not_assessed`` (what bridging bone at the fused disc space was judged to be). ``findings``: ``ref (severity)``, or
+``ref (severity, reader: rejected)`` when a reader's verdict applies to that finding, joined by ``; ``; the ref is the
+finding's kind when it is the only one of its kind at the visit, else ``kind:discriminator``
+(:func:`fusionwatch.followup.refs.finding_refs`, e.g. ``screw_loosening_suspected:S1-left-halo``).
+The translation's 1 SD is in
 ``*_translation_sd_mm`` on calibrated films (the registration's uncertainty is in mm there; the % column is then the
 same translation relative to the endplate depth, without its own SD), else in ``*_translation_sd_percent_endplate``.
 ``odi_percent`` etc.: the questionnaire answered on the visit date."""
@@ -57,7 +61,8 @@ def visit_rows(data: ReportData, *, deidentify: bool = False) -> list[dict[str, 
             "bridging_call": v.bridging_call if v.fusion_status else None,
             "fusion_status_reader": getattr(v.reader_status, "value", None) if v.reader_status else None,
             "bridwell_grade_reader": getattr(v.bridwell_grade, "value", None) if v.bridwell_grade else None,
-            "findings": "; ".join(_finding_text(f.kind, f.severity.value, v.finding_verdicts) for f in v.findings),
+            "findings": "; ".join(_finding_text(r, f.severity.value, o)
+                                  for f, r, o in zip(v.findings, v.refs, v.verdicts, strict=True)),
         })
         for m in v.motion:
             level = str(m.get("level", ""))
@@ -81,9 +86,10 @@ def visit_rows(data: ReportData, *, deidentify: bool = False) -> list[dict[str, 
     return rows
 
 
-def _finding_text(kind: str, severity: str, verdicts: dict) -> str:  # type: ignore[type-arg]
-    verdict = verdicts.get(kind)
-    return f"{kind} ({severity}, reader: {verdict.value})" if verdict is not None else f"{kind} ({severity})"
+def _finding_text(ref: str, severity: str, verdict: Override | None) -> str:
+    """``ref (severity)`` or ``ref (severity, reader: VERDICT)``: the finding's own ref (its kind when it is the only
+    one of its kind at the visit) and the verdict that applies to it (its own or its kind's, the newer)."""
+    return f"{ref} ({severity}, reader: {verdict.value})" if verdict is not None else f"{ref} ({severity})"
 
 
 def write_visits(rows: list[dict[str, Any]], path: str | Path) -> Path:

@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from fusionwatch.followup.compare import choose_baseline, measurement_deltas
-from fusionwatch.followup.evidence import rejected_finding_kinds
+from fusionwatch.followup.evidence import finding_verdicts
 from fusionwatch.followup.model import StatusResult, Timeline, VisitInput, VisitSummary
+from fusionwatch.followup.refs import finding_verdicts_per_finding
 from fusionwatch.followup.rules import (
     adjacent_segment_findings,
     flexion_kyphosis_finding,
@@ -100,12 +101,18 @@ def build_timeline(
         if (drift := pi_drift_flag(v, ordered[:i], settings)) is not None:
             review.append(drift)
         if _has_evidence(v) or v.days_since_surgery is None or v.days_since_surgery < 0:
-            # a finding a reader rejected (newest verdict) is shown with the verdict but does not decide the status
-            rejected = rejected_finding_kinds(v.overrides) & {f.kind for f in findings}
+            # a finding a reader rejected (newest verdict) is shown with the verdict but does not decide the status;
+            # one by one (refs over the findings and review flags, as `fusionwatch override` names them): a kind is
+            # "not counted" only when every finding of it is rejected
+            verdicts = finding_verdicts(v.overrides)
+            every = [*findings, *review]
+            per = finding_verdicts_per_finding(every, verdicts)[: len(findings)]
+            standing = [f for f, o in zip(findings, per, strict=True) if o is None or o.value != "rejected"]
+            rejected = {f.kind for f in findings} - {f.kind for f in standing}
             status = fusion_status(
                 v.days_since_surgery,
                 motion=v.motion,
-                findings=[f for f in findings if f.kind not in rejected],
+                findings=standing,
                 bone=v.bone,
                 settings=settings,
             )

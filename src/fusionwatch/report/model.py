@@ -24,8 +24,10 @@ from fusionwatch.care.proms import PromChange, PromRecord, compare_proms
 from fusionwatch.care.schedule import Schedule, build_schedule
 from fusionwatch.care.triage import TriageResult
 from fusionwatch.errors import InputError
-from fusionwatch.followup.evidence import finding_verdicts, fusion_evidence, rejected_finding_kinds, status_to_act_on
+from fusionwatch.followup.evidence import finding_verdicts, fusion_evidence, status_to_act_on
 from fusionwatch.followup.model import MeasurementDelta
+from fusionwatch.followup.refs import finding_refs, finding_verdicts_per_finding
+from fusionwatch.followup.refs import standing_findings as _standing
 from fusionwatch.measurement import MeasureName
 from fusionwatch.records import Finding, FusionStatus, Override, Severity, Surgery
 from fusionwatch.report.labels import bridging_confirmed, bridging_from_evidence
@@ -67,8 +69,11 @@ class VisitView:
     film_png: Path | None = None
     motion: tuple[dict[str, Any], ...] = ()
     finding_verdicts: dict[str, Override] = field(default_factory=dict)
-    """Finding kind -> the newest reader verdict on it (``override --finding KIND=confirmed|rejected``), shown beside
-    the tool's finding, which stays."""
+    """Finding ref or kind -> the newest reader verdict on it (``override --finding REF=confirmed|rejected``), shown
+    beside the tool's finding, which stays. Which one applies to a finding: :meth:`verdicts`."""
+    finding_refs: tuple[str, ...] = ()
+    """Each finding's ref (:func:`fusionwatch.followup.refs.finding_refs`), computed from the identified findings
+    (de-identification drops the evidence a ref is built from, so it is kept here). Empty: computed on use."""
     bridging_call: str = "not_assessed"
     """What bridging bone at the fused disc space was judged to be (``"bridged"``, ``"not_bridged"``,
     ``"not_assessed"``; the status evidence's ``bridging_call``). Kept when the evidence is dropped by
@@ -109,8 +114,35 @@ class VisitView:
     @property
     def standing_findings(self) -> tuple[Finding, ...]:
         """The findings less those a reader rejected (what the care advice and the patient's text follow)."""
-        rejected = rejected_finding_kinds(tuple(self.finding_verdicts.values()))
-        return tuple(f for f in self.findings if f.kind not in rejected)
+        return _standing(self.findings, self.finding_verdicts, self.refs)
+
+    @property
+    def refs(self) -> tuple[str, ...]:
+        """Each finding's ref, what ``fusionwatch override --finding REF=...`` takes (in ``findings`` order)."""
+        own = self.finding_refs
+        if len(own) == len(self.findings) and all(
+            r == f.kind or r.startswith(f"{f.kind}:") for r, f in zip(own, self.findings, strict=True)
+        ):
+            return own  # still the refs of these findings (a copy with other findings recomputes them)
+        return finding_refs(self.findings)
+
+    @property
+    def verdicts(self) -> tuple[Override | None, ...]:
+        """The reader's verdict that applies to each finding (its own or its kind's, the newer; ``None``: not yet
+        reviewed), in ``findings`` order."""
+        return tuple(finding_verdicts_per_finding(self.findings, self.finding_verdicts, self.refs))
+
+    def verdicts_by(self, refs: tuple[str, ...]) -> tuple[Override | None, ...]:
+        """:attr:`verdicts` with the given refs (a de-identified copy's findings lost the evidence refs are built
+        from; its ``finding_refs`` are kept, but a caller holding the identified refs may pass them)."""
+        return tuple(finding_verdicts_per_finding(self.findings, self.finding_verdicts, refs))
+
+    def verdict_of(self, finding: Finding) -> Override | None:
+        """The verdict that applies to ``finding`` (one of :attr:`findings`, by identity)."""
+        for f, o in zip(self.findings, self.verdicts, strict=True):
+            if f is finding:
+                return o
+        return None
 
     @property
     def hardware_findings(self) -> tuple[Finding, ...]:
@@ -240,7 +272,8 @@ class ReportData:
             replace(
                 v, label=text(v.label) or "", date=d(v.date), reader_status=over(v.reader_status),
                 bridwell_grade=over(v.bridwell_grade),
-                findings=tuple(finding(f) for f in v.findings), review=tuple(text(r) or "" for r in v.review),
+                findings=tuple(finding(f) for f in v.findings), finding_refs=v.refs,  # refs need the evidence
+                review=tuple(text(r) or "" for r in v.review),
                 status_reasons=tuple(text(r) or "" for r in v.status_reasons), decide_with=text(v.decide_with),
                 status_evidence={}, finding_verdicts={k: over(o) for k, o in v.finding_verdicts.items()},
             )
@@ -358,6 +391,7 @@ def report_data_from_timeline(
                 film_png=film_pngs.get(v.lateral_film or ""),
                 motion=motion,
                 finding_verdicts=finding_verdicts(getattr(v, "overrides", ())),
+                finding_refs=finding_refs(findings),
             )
         )
     if not views:

@@ -17,6 +17,7 @@ import jinja2
 
 from fusionwatch.errors import InputError
 from fusionwatch.followup.model import MeasurementDelta
+from fusionwatch.followup.refs import finding_refs
 from fusionwatch.followup.rules import INSTABILITY_ANGLE_DEG, INSTABILITY_TRANSLATION_MM
 from fusionwatch.records import Finding, Severity
 from fusionwatch.report.labels import label, reader_status_label, threshold_text, visit_status_label
@@ -279,7 +280,13 @@ def render_clinician_html(data: ReportData, *, page_size: str = "A4") -> str:
     if not no_films:
         films.append({"src": _film_uri(v.film_png),
                       "caption": f"Current: {v.label}, {v.date} (day {v.days_since_surgery})"})
-    findings = sorted(v.findings, key=lambda f: -f.severity.rank if isinstance(f.severity, Severity) else 0)
+    # each finding with its own ref and the verdict that applies to it (a verdict on one of several findings of a
+    # kind leaves the others "not yet reviewed")
+    ranked = sorted(zip(v.findings, v.refs, v.verdicts, strict=True),
+                    key=lambda t: -t[0].severity.rank if isinstance(t[0].severity, Severity) else 0)
+    findings = [f for f, _, _ in ranked]
+    refs = [r for _, r, _ in ranked]
+    verdicts = [o for _, _, o in ranked]
     trend = measurement_trends_png(data)
     prom = prom_trends_png(data)
     prom_rows, change = _prom_rows(data)
@@ -296,15 +303,22 @@ def render_clinician_html(data: ReportData, *, page_size: str = "A4") -> str:
         "proms": prom_rows, "change": change, "levels": levels, "name": chart_name(data.patient_name),
         "threshold_summary": ", ".join(f"{k} {val}" for k, val in data.thresholds.items()
                                        if isinstance(val, (int, float)) and not isinstance(val, bool)),
-        "routes": override_routes(data, findings, status=not no_films and (v.days_since_surgery or 0) >= 0),
+        "routes": override_routes(data, findings, status=not no_films and (v.days_since_surgery or 0) >= 0,
+                                  refs=refs),
+        "refs": refs, "verdicts": verdicts,
         "no_films": no_films,
     }
     return _env().get_template("clinician.html.j2").render(**ctx)
 
 
-def override_routes(data: ReportData, findings: list[Any], *, status: bool = True) -> dict[str, Any]:
+def override_routes(
+    data: ReportData, findings: list[Any], *, status: bool = True, refs: list[str] | None = None
+) -> dict[str, Any]:
     """How a reader records a verdict on this visit: the ``fusionwatch override`` command lines for the fusion status
-    and for each automatic finding (by its kind), and for the measurements (a reader's landmarks).
+    and for each automatic finding (by its own ref, :func:`fusionwatch.followup.refs.finding_refs`: the kind when it
+    is the only finding of its kind at the visit, else ``kind:discriminator``), and for the measurements (a reader's
+    landmarks). ``refs`` parallel ``findings``; default: the refs the visit gives them (``findings`` then from
+    ``data.visit.findings``), else computed from ``findings``.
 
     A de-identified report gives no command (its key and dates are not the store's own): ``status`` is then ``None``
     and every finding's route is ``None``; the report says the verdict is entered on the identified record. ``status``
@@ -313,11 +327,15 @@ def override_routes(data: ReportData, findings: list[Any], *, status: bool = Tru
     v = data.visit
     if data.is_deidentified:
         return {"status": None, "findings": [None] * len(findings)}
+    if refs is None:
+        own = {id(f): r for f, r in zip(v.findings, v.refs, strict=True)}
+        refs = ([own[id(f)] for f in findings] if all(id(f) in own for f in findings)
+                else list(finding_refs(findings)))
     visit = v.label if " " not in v.label else v.date.isoformat()  # an unscheduled label holds a space: use the date
     head = f"fusionwatch override {data.patient_key} {visit} --author NAME"
     return {
         "status": f"{head} --status STATUS [--bridwell I-IV]" if status else None,
-        "findings": [f"{head} --finding {f.kind}=confirmed|rejected [--reason TEXT]" for f in findings],
+        "findings": [f"{head} --finding {r}=confirmed|rejected [--reason TEXT]" for r in refs],
     }
 
 

@@ -1,0 +1,130 @@
+"""A reader's handle on each automatic finding of a visit, and the verdict that applies to it.
+
+Several findings of one visit can share a kind (the S1 screw's angle change and a halo beside each S1 screw are three
+``screw_loosening_suspected`` findings). A reader's verdict must be able to name one of them, so each finding gets a
+**reference** (ref) within its visit:
+
+* the kind alone (``cage_subsidence``) when no other finding of the visit has that kind;
+* else ``kind:discriminator`` (``screw_loosening_suspected:S1-left-halo``, ``screw_loosening_suspected:S1-angle``),
+  the discriminator built from what the finding says of itself: its level (``evidence["level"]``), the image side a
+  screw's name gives in the summary (``"(image left)"`` -> ``left``), the criterion (``evidence["criterion"]``:
+  ``halo`` / ``angle``) and the measure (``evidence["measure"]``). These are what a re-analysis of the same films
+  finds again (not pixel positions or values), so the ref is stable across re-analysis;
+* when two findings of a kind still read the same, ``-1``, ``-2`` ... in the visit's finding order (the checks emit
+  findings in a stable order); a finding with nothing to tell it apart is ``kind:1``, ``kind:2`` ...
+
+Refs are computed over the visit's findings followed by its review flags (the list ``fusionwatch override`` checks).
+
+A verdict is stored as the override target ``finding:<ref>`` (``finding:<kind>`` for a verdict on every finding of the
+kind, the only form before 2026-11-24: such stored verdicts keep applying to every finding of the kind). A finding's
+verdict is the newest of the verdicts on its ref and on its kind (:func:`verdict_for`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+
+from fusionwatch.records import Finding, Override
+
+__all__ = ["finding_refs", "discriminator", "verdict_for", "finding_verdicts_per_finding", "standing_findings",
+           "rejected_kinds_of"]
+
+_SIDE = re.compile(r"\(image (left|right)\)", re.IGNORECASE)
+_CRITERIA = {"halo": "halo", "screw-endplate angle change": "angle"}
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.]+")
+
+
+def _slug(text: str) -> str:
+    return _UNSAFE.sub("-", text.strip()).strip("-")
+
+
+def discriminator(finding: Finding) -> str:
+    """The part of a finding's ref after ``kind:`` (before any ``-N`` that keeps refs apart), ``""`` when the
+    finding's evidence names nothing that tells it apart.
+
+    Parts, in order, each when present: level (``S1``), image side from the summary (``left``/``right``), criterion
+    (``halo``, ``angle``, else the criterion's text), measure. Joined by ``-``.
+    """
+    ev = finding.evidence if isinstance(finding.evidence, dict) else {}
+    parts: list[str] = []
+    level = ev.get("level")
+    if isinstance(level, str) and level.strip() and level.strip() != "unknown level":
+        parts.append(_slug(level))
+    side = _SIDE.search(finding.summary or "")
+    if side:
+        parts.append(side.group(1).lower())
+    criterion = ev.get("criterion")
+    if isinstance(criterion, str) and criterion.strip():
+        parts.append(_CRITERIA.get(criterion.strip().lower(), _slug(criterion.lower())))
+    measure = ev.get("measure")
+    if isinstance(measure, str) and measure.strip():
+        parts.append(_slug(measure))
+    return "-".join(p for p in parts if p)
+
+
+def finding_refs(findings: Sequence[Finding]) -> tuple[str, ...]:
+    """The ref of each of a visit's findings (pass its findings followed by its review flags), in order.
+
+    Deterministic: the same findings in the same order give the same refs; refs are unique within the list.
+    """
+    kinds = Counter(f.kind for f in findings)
+    first = [f.kind if kinds[f.kind] == 1 else f"{f.kind}:{discriminator(f)}" for f in findings]
+    taken = Counter(first)
+    seen: Counter[str] = Counter()
+    out = []
+    for ref in first:
+        if ref.endswith(":"):  # nothing tells the findings of this kind apart: number them
+            seen[ref] += 1
+            out.append(f"{ref}{seen[ref]}")
+        elif taken[ref] > 1:
+            seen[ref] += 1
+            out.append(f"{ref}-{seen[ref]}")
+        else:
+            out.append(ref)
+    return tuple(out)
+
+
+def verdict_for(kind: str, ref: str, verdicts: Mapping[str, Override]) -> Override | None:
+    """The reader's verdict that applies to the finding ``ref`` of kind ``kind``.
+
+    ``verdicts`` maps an override target's part after ``finding:`` (a ref or a kind) to its newest verdict
+    (:func:`fusionwatch.followup.evidence.finding_verdicts`). The newer of the verdict on the ref and the verdict on
+    the whole kind wins (a kind-wide verdict after a per-finding one covers that finding too); on equal times the
+    per-finding one (the more specific word).
+    """
+    own = verdicts.get(ref)
+    whole = verdicts.get(kind) if ref != kind else None
+    if own is None or whole is None:
+        return own or whole
+    return whole if whole.at > own.at else own
+
+
+def finding_verdicts_per_finding(
+    findings: Sequence[Finding], verdicts: Mapping[str, Override], refs: Sequence[str] | None = None
+) -> list[Override | None]:
+    """The verdict that applies to each finding (``None``: not yet reviewed); ``refs`` default to
+    :func:`finding_refs` of ``findings``."""
+    refs = finding_refs(findings) if refs is None else refs
+    return [verdict_for(f.kind, r, verdicts) for f, r in zip(findings, refs, strict=True)]
+
+
+def standing_findings(
+    findings: Sequence[Finding], verdicts: Mapping[str, Override], refs: Sequence[str] | None = None
+) -> tuple[Finding, ...]:
+    """``findings`` less those whose verdict is ``"rejected"`` (one by one: rejecting the left halo leaves the right
+    halo and the angle change standing)."""
+    per = finding_verdicts_per_finding(findings, verdicts, refs)
+    return tuple(f for f, o in zip(findings, per, strict=True) if o is None or o.value != "rejected")
+
+
+def rejected_kinds_of(
+    findings: Sequence[Finding], verdicts: Mapping[str, Override], refs: Sequence[str] | None = None
+) -> set[str]:
+    """Kinds among ``findings`` every finding of which a reader rejected (a kind with one standing finding is not
+    among them)."""
+    per = finding_verdicts_per_finding(findings, verdicts, refs)
+    kinds = {f.kind for f in findings}
+    standing = {f.kind for f, o in zip(findings, per, strict=True) if o is None or o.value != "rejected"}
+    return kinds - standing

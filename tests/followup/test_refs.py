@@ -1,0 +1,122 @@
+"""Tests for followup/refs.py and the per-finding verdicts in followup/evidence.py and followup/timeline.py.
+
+The demo's screw-loosening patient at 12 months has three ``screw_loosening_suspected`` findings: the S1 screw's
+angle change (lateral film) and a halo beside each S1 screw (AP film). A reader's verdict must be able to name one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from fusionwatch.followup import BoneEvidence, SegmentMotion, VisitInput, build_timeline
+from fusionwatch.followup.evidence import finding_verdicts, fusion_evidence, rejected_finding_kinds
+from fusionwatch.followup.refs import finding_refs, finding_verdicts_per_finding, standing_findings, verdict_for
+from fusionwatch.records import Finding, Override, Severity, Surgery
+
+KIND = "screw_loosening_suspected"
+SURGERY = dt.date(2025, 1, 10)
+T0 = dt.datetime(2026, 1, 20, 9, 0, tzinfo=dt.UTC)
+
+
+def _angle() -> Finding:
+    return Finding(KIND, Severity.WATCH, "S1 screw: angle to the endplate changed +2.4 +/- 0.1 deg (1 SD) ...",
+                   {"level": "S1", "change_deg": 2.4, "criterion": "screw-endplate angle change",
+                    "head": [556.2, 780.9]}, ">= 1.9 deg", ("b-lat", "c-lat"))
+
+
+def _halo(side: str, x: float) -> Finding:
+    return Finding(KIND, Severity.WATCH, f"S1 screw (image {side}): a radiolucent halo formed since the baseline film",
+                   {"level": "S1", "halo_mm": 1.4, "criterion": "halo", "head": [x, 700.0]}, "> 1 mm halo",
+                   ("b-ap", "c-ap"))
+
+
+SUBSIDENCE = Finding("cage_subsidence", Severity.ACTION, "L5-S1 disc height fell 2.6 mm.",
+                     {"measure": "disc_height_mean_L5_S1"})
+FINDINGS = (SUBSIDENCE, _angle(), _halo("left", 300.0), _halo("right", 520.0))
+LEFT = f"{KIND}:S1-left-halo"
+RIGHT = f"{KIND}:S1-right-halo"
+ANGLE = f"{KIND}:S1-angle"
+
+
+def _verdict(target: str, value: str, minutes: int = 0) -> Override:
+    return Override(f"finding:{target}", value, "amy", T0 + dt.timedelta(minutes=minutes))
+
+
+def test_refs_tell_findings_of_one_kind_apart_and_leave_a_unique_kind_plain() -> None:
+    refs = finding_refs(FINDINGS)
+    assert refs == ("cage_subsidence", ANGLE, LEFT, RIGHT)
+    # the same films analysed again give the same refs, whatever the pixel values and positions came out as
+    again = (SUBSIDENCE, dataclasses.replace(_angle(), evidence={**_angle().evidence, "head": [551.0, 779.0]}),
+             _halo("left", 303.0), _halo("right", 517.0))
+    assert finding_refs(again) == refs
+
+
+def test_findings_that_read_the_same_are_numbered_in_order() -> None:
+    plain = Finding("landmark_review", Severity.INFO, "Check the landmarks of film a.")
+    refs = finding_refs((plain, dataclasses.replace(plain, summary="Check film b."), _halo("left", 1.0),
+                         _halo("left", 2.0)))
+    assert refs == ("landmark_review:1", "landmark_review:2", f"{LEFT}-1", f"{LEFT}-2")
+    assert len(set(refs)) == 4
+
+
+def test_a_verdict_on_the_left_halo_leaves_the_right_halo_and_the_angle_unreviewed() -> None:
+    verdicts = finding_verdicts((_verdict(LEFT, "rejected"),))
+    per = finding_verdicts_per_finding(FINDINGS, verdicts)
+    assert [o.value if o else None for o in per] == [None, None, "rejected", None]
+    assert standing_findings(FINDINGS, verdicts) == (SUBSIDENCE, FINDINGS[1], FINDINGS[3])
+    assert rejected_finding_kinds((_verdict(LEFT, "rejected"),), FINDINGS) == set()
+
+
+def test_a_kind_wide_verdict_still_covers_every_finding_of_the_kind() -> None:
+    overrides = (_verdict(KIND, "rejected"),)
+    per = finding_verdicts_per_finding(FINDINGS, finding_verdicts(overrides))
+    assert [o.value if o else None for o in per] == [None, "rejected", "rejected", "rejected"]
+    assert rejected_finding_kinds(overrides, FINDINGS) == {KIND}
+    assert rejected_finding_kinds(overrides) == {KIND}  # a stored verdict by kind keeps working without findings
+
+
+def test_the_newer_of_a_per_finding_and_a_kind_wide_verdict_applies() -> None:
+    own, whole = _verdict(RIGHT, "confirmed", 5), _verdict(KIND, "rejected", 0)
+    assert verdict_for(KIND, RIGHT, finding_verdicts((whole, own))) is own
+    later = _verdict(KIND, "rejected", 10)
+    assert verdict_for(KIND, RIGHT, finding_verdicts((own, later))) is later
+    same = _verdict(RIGHT, "confirmed", 0)  # one command: the specific word wins
+    assert verdict_for(KIND, RIGHT, finding_verdicts((whole, same))) is same
+
+
+def test_a_kind_is_rejected_only_when_every_finding_of_it_is() -> None:
+    some = (_verdict(LEFT, "rejected"), _verdict(RIGHT, "rejected"))
+    assert rejected_finding_kinds(some, FINDINGS) == set()
+    assert rejected_finding_kinds((*some, _verdict(ANGLE, "rejected")), FINDINGS) == {KIND}
+    # a per-finding verdict alone says nothing of a kind when the findings are not given
+    assert rejected_finding_kinds((*some, _verdict(ANGLE, "rejected"))) == set()
+
+
+def _timeline(overrides: tuple[Override, ...]):  # noqa: ANN202
+    """12 months, motion below the fusion thresholds: only the hardware signs stand between it and fused."""
+    v = VisitInput("12-months", SURGERY + dt.timedelta(days=365), 365, films=("c-lat", "c-ap"), lateral_film="c-lat",
+                   motion=(SegmentMotion("L5-S1", 0.8, 0.3, 0.4, None, 0.3),), bone=BoneEvidence(),
+                   hardware_findings=FINDINGS[1:], overrides=overrides)
+    return build_timeline("K", Surgery(date=SURGERY), [v])
+
+
+def test_status_counts_a_kind_until_every_finding_of_it_is_rejected() -> None:
+    base = _timeline(()).visits[-1]
+    assert base.status.status is not None and base.status.status.value != "fused_criteria_met"
+    one = _timeline((_verdict(LEFT, "rejected"),)).visits[-1]
+    assert one.status.status == base.status.status
+    assert not any("Not counted" in r for r in one.status.reasons)
+    every = _timeline(tuple(_verdict(r, "rejected") for r in (LEFT, RIGHT, ANGLE))).visits[-1]
+    assert any("Not counted, rejected by a reader: screw loosening suspected" in r for r in every.status.reasons)
+    assert every.status.status != base.status.status
+    kind_wide = _timeline((_verdict(KIND, "rejected"),)).visits[-1]
+    assert kind_wide.status.status == every.status.status
+
+
+def test_fusion_evidence_drops_only_the_rejected_finding() -> None:
+    tl = _timeline((_verdict(LEFT, "rejected"),))
+    ev = fusion_evidence(tl)
+    assert ev is not None
+    kept = [f for f in ev.findings if f.kind == KIND]
+    assert len(kept) == 2 and all("(image left)" not in f.summary for f in kept)
