@@ -12,7 +12,12 @@ Groups (none of them used in training; seeds disjoint from the training specs in
 - 140 synthetic non-spine images (``synthetic_non_spine``, 20 of each kind, rng 12345): refused by the pixel checks or
   by p(other) >= 0.5;
 - ``fusionwatch simulate film --view ap --seed 5..8`` (its default patient, 2000 x 2500 px, the PNG's 8-bit pixels);
-- ``detect._simdata.random_film(9000 + k, size=(1000, 1250), view="ap")``, k = 0-39 (the simulator's own check).
+- ``detect._simdata.random_film(9000 + k, size=(1000, 1250), view="ap")``, k = 0-39 (the simulator's own check);
+- ``sim:30:ap:900000`` as rendered, and flank-shaded AP films (view/3's check): the SpineWeb validation films and
+  ``sim:30:ap:900000`` with ``augment.flank_shading`` at amplitude 0.3-0.5 and 0.5-0.7 of the grey range (rng
+  ``[781, i]``; 20 % of the shaded sides are brightened, the rest darkened), and ``sim:30:ap:900000`` rendered with
+  ``render.AP_ADULT_WAIST_MM = (135, 200)`` (a thin adult body, set in-process only). Refused = p(other) >= 0.5 or
+  p(AP) < 0.05 (the detector's rules for a film declared AP).
 
 Simulated films are generated with the installed simulator (``fusionwatch.sim.SIM_VERSION``) and cached in ``--cache``
 (the cache key includes the simulator version). Generating every film takes ~10-20 min on 2 shared cores.
@@ -140,7 +145,63 @@ def run(model: Path, cache: Path) -> dict:
         p_ap.append(r.probabilities["ap"])
         best.append(r.best)
     out["random_film_ap_9000"] = {"n": 40, "correct": best.count("ap")} | _p_ap_summary(p_ap)
+    sim_ap = load_data("sim:30:ap:900000", cache_dir=cache)
+    sets = {"sim_ap_900000": [(s.image, _all_points(s)) for s in sim_ap]}
+    if folder.is_dir():
+        sets = {"spineweb_ap_val": [(sw[i].image, _all_points(sw[i])) for i in val]} | sets
+    out["sim_ap_900000"] = _ap_refusals([s.image for s in sim_ap], session)
+    for name, films in sets.items():
+        for amp in ((0.3, 0.5), (0.5, 0.7)):
+            out[f"{name}_flank_{amp[0]}_{amp[1]}"] = _ap_refusals(
+                [_flank(img, pts, amp, i) for i, (img, pts) in enumerate(films)], session
+            )
+    out["sim_ap_900000_thin_adult_waist_135_200"] = _ap_refusals([s.image for s in _thin_adult_ap(cache)], session)
     return out
+
+
+def _all_points(sample) -> dict:  # noqa: ANN001
+    return dict(sample.points) | dict(sample.truth.get("extra_points", {}))
+
+
+def _flank(img: np.ndarray, points: dict, amplitude: tuple[float, float], i: int) -> np.ndarray:
+    """``augment.flank_shading`` at a fixed amplitude range, rng ``[781, i]`` (the model card's check)."""
+    from fusionwatch.detect import augment
+
+    a = img.astype(np.float32)
+    lo, hi = float(a.min()), float(a.max())
+    a01 = (a - lo) / max(hi - lo, 1e-6)
+    return augment.flank_shading(np.random.default_rng([781, i]), a01, points, amplitude=amplitude)
+
+
+def _thin_adult_ap(cache: Path) -> list:
+    """``sim:30:ap:900000`` with ``render.AP_ADULT_WAIST_MM = (135, 200)``, restored afterwards (own cache folder)."""
+    import fusionwatch.sim.render as render
+    from fusionwatch.detect.datasets import load_data
+
+    old = render.AP_ADULT_WAIST_MM
+    render.AP_ADULT_WAIST_MM = (135.0, 200.0)
+    try:
+        return load_data("sim:30:ap:900000", cache_dir=cache / "thin-adult-waist-135-200")
+    finally:
+        render.AP_ADULT_WAIST_MM = old
+
+
+def _ap_refusals(images: list[np.ndarray], session) -> dict:  # noqa: ANN001
+    """AP films: refused (p(other) >= 0.5 or p(AP) < 0.05), called lateral, called AP, lowest / median p(AP)."""
+    from fusionwatch.detect.view import OTHER_THRESHOLD, classify_view
+
+    refused, lateral, best_ap, p_ap = 0, 0, 0, []
+    for img in images:
+        p = classify_view(img, session).probabilities
+        p_ap.append(p["ap"])
+        refused += p["other"] >= OTHER_THRESHOLD or p["ap"] < 0.05
+        best = max(p, key=p.__getitem__)
+        lateral += best.startswith("lateral")
+        best_ap += best == "ap"
+    return {"n": len(images), "refused": int(refused), "called_lateral": int(lateral), "correct": int(best_ap)} | {
+        "p_ap_min": round(min(p_ap), 3),
+        "p_ap_median": round(float(np.median(p_ap)), 3),
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
