@@ -393,3 +393,27 @@ def test_override_takes_a_findings_own_ref_and_stores_it(db: str) -> None:
     out = " ".join(r.output.split())
     assert r.exit_code == 2 and "no such finding at visit 12-months" in out, r.output
     assert all(f"{kind}:{ref}" in out for ref in ("S1-angle", "S1-left-halo", "S1-right-halo"))
+
+
+def test_override_takes_the_long_form_of_a_finding_alone_of_its_kind(db: str) -> None:
+    """A finding alone of its kind is listed by its kind; its long form (what it was called beside others of its kind,
+    e.g. before a re-analysis) is taken too and stored as such, so the verdict stays with that finding."""
+    from fusionwatch.records import Finding, Severity
+    from fusionwatch.store import Store
+
+    kind = "screw_loosening_suspected"
+    when = _three_loosening_findings(db)
+    store = Store(db)
+    try:
+        store.replace_findings("K-LOOSE", when, "implants", [
+            Finding(kind, Severity.WATCH, "S1 screw (image left): a radiolucent halo formed.",
+                    {"level": "S1", "criterion": "halo"})])
+    finally:
+        store.close()
+    base = ["override", "K-LOOSE", "12-months", "--author", "amy", "--db", db]
+    r = _run(*base, "--finding", f"{kind}:S1-left-halo=rejected")
+    assert r.exit_code == 0 and f"recorded finding:{kind}:S1-left-halo = rejected" in r.output, r.output
+    shown = " ".join(_run("followup", "K-LOOSE", "--db", db).output.split())
+    assert f"watch {kind}: S1 screw (image left)" in shown and "(reader: rejected, amy)" in shown
+    r = _run(*base, "--finding", f"{kind}:S1-right-halo=rejected")
+    assert r.exit_code == 2 and "no such finding" in r.output

@@ -120,3 +120,14 @@ def test_fusion_evidence_drops_only_the_rejected_finding() -> None:
     assert ev is not None
     kept = [f for f in ev.findings if f.kind == KIND]
     assert len(kept) == 2 and all("(image left)" not in f.summary for f in kept)
+
+
+def test_a_verdict_on_one_finding_stays_with_it_when_a_reanalysis_leaves_it_alone_of_its_kind() -> None:
+    """The left halo judged among three; a re-analysis keeps only one finding of the kind: its ref is then the plain
+    kind, and the verdict follows the left halo (by its long form), not whichever finding is left."""
+    verdicts = finding_verdicts((_verdict(LEFT, "rejected"),))
+    alone_left = (SUBSIDENCE, _halo("left", 301.0))
+    assert finding_refs(alone_left) == ("cage_subsidence", KIND)
+    assert [o.value if o else None for o in finding_verdicts_per_finding(alone_left, verdicts)] == [None, "rejected"]
+    alone_right = (SUBSIDENCE, _halo("right", 519.0))
+    assert finding_verdicts_per_finding(alone_right, verdicts) == [None, None]

@@ -249,13 +249,13 @@ def followup(
         for m in v.motion:
             console.print(f"    motion {getattr(m, 'level', '')}: {_motion_text(m)}", highlight=False)
         from fusionwatch.followup.evidence import finding_verdicts
-        from fusionwatch.followup.refs import finding_refs, verdict_for
+        from fusionwatch.followup.refs import finding_refs, finding_verdicts_per_finding
 
-        verdicts = finding_verdicts(v.overrides)
-        for f, ref in zip(v.findings, finding_refs((*v.findings, *v.review)), strict=False):
+        every = (*v.findings, *v.review)
+        per = finding_verdicts_per_finding(every, finding_verdicts(v.overrides))
+        for f, ref, o in zip(v.findings, finding_refs(every), per, strict=False):
             # the ref is what `fusionwatch override --finding REF=...` takes (the kind when unique at the visit); the
             # verdict shown is the one that applies to this finding (its own or its kind's, the newer)
-            o = verdict_for(f.kind, ref, verdicts)
             said = f" [bold](reader: {o.value}, {o.author})[/]" if o is not None else ""
             console.print(f"    [yellow]{f.severity.value}[/] {ref}: {f.summary}{said}", highlight=False,
                           soft_wrap=True)
@@ -383,10 +383,12 @@ def _finding_targets(
     """``entries`` with each ``finding:REF`` checked against the visit's findings (``made``: findings then review
     flags) and spelt as the tool spells the ref; with, per entry index, a note for a kind-wide verdict saying it covers
     every finding of the kind. Raises InputError listing the valid refs for an unknown one."""
-    from fusionwatch.followup.refs import finding_refs
+    from fusionwatch.followup.refs import finding_aliases, finding_refs
 
     refs = finding_refs(made)
     by_ref = {r.lower(): r for r in refs}
+    aliases = finding_aliases(made)  # the long form kind:discriminator of a finding alone of its kind is taken too
+    by_alias = {a.lower(): a for a in aliases if a}
     count: dict[str, int] = {}
     for f in made:
         count[f.kind] = count.get(f.kind, 0) + 1
@@ -400,6 +402,12 @@ def _finding_targets(
         asked = target.partition(":")[2]
         if asked.lower() in by_ref:
             out.append((f"finding:{by_ref[asked.lower()]}", value))
+        elif asked.lower() in by_alias:
+            alias = by_alias[asked.lower()]
+            out.append((f"finding:{alias}", value))
+            own = [r for a, r in zip(aliases, refs, strict=True) if a == alias]
+            if len(own) > 1:
+                notes[i] = f" (applies to the {len(own)} findings that read the same: {', '.join(own)})"
         elif asked.lower() in by_kind:
             kind = by_kind[asked.lower()]
             out.append((f"finding:{kind}", value))

@@ -173,7 +173,7 @@ def finding_observations(original: ReportData, data: ReportData, subject: str) -
     for vo, v in zip(original.visits, data.visits, strict=True):
         # the verdict that applies to each finding by its own ref (refs from the identified view, whose evidence
         # they are built from): a verdict on one of several findings of a kind leaves the others unreviewed
-        for fo, f, ref, verdict in zip(vo.findings, v.findings, vo.refs, v.verdicts_by(vo.refs), strict=True):
+        for fo, f, ref, verdict in zip(vo.findings, v.findings, vo.refs, v.verdicts_by(vo.refs, vo.aliases), strict=True):
             if f.kind == "fusion_status":
                 continue
             ev = fo.evidence if isinstance(fo.evidence, dict) else {}

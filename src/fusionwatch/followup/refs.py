@@ -17,7 +17,9 @@ Refs are computed over the visit's findings followed by its review flags (the li
 
 A verdict is stored as the override target ``finding:<ref>`` (``finding:<kind>`` for a verdict on every finding of the
 kind, the only form before 2026-11-24: such stored verdicts keep applying to every finding of the kind). A finding's
-verdict is the newest of the verdicts on its ref and on its kind (:func:`verdict_for`).
+verdict is the newest of the verdicts on its ref, on its long form ``kind:discriminator`` (its **alias**,
+:func:`finding_aliases`) and on its kind (:func:`verdict_for`). The alias keeps a verdict on one of several findings
+attached when a re-analysis leaves that finding alone of its kind (its ref then becomes the plain kind).
 """
 
 from __future__ import annotations
@@ -28,8 +30,8 @@ from collections.abc import Mapping, Sequence
 
 from fusionwatch.records import Finding, Override
 
-__all__ = ["finding_refs", "discriminator", "verdict_for", "finding_verdicts_per_finding", "standing_findings",
-           "rejected_kinds_of"]
+__all__ = ["finding_refs", "finding_aliases", "discriminator", "verdict_for", "finding_verdicts_per_finding",
+           "standing_findings", "rejected_kinds_of"]
 
 _SIDE = re.compile(r"\(image (left|right)\)", re.IGNORECASE)
 _CRITERIA = {"halo": "halo", "screw-endplate angle change": "angle"}
@@ -86,36 +88,49 @@ def finding_refs(findings: Sequence[Finding]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def verdict_for(kind: str, ref: str, verdicts: Mapping[str, Override]) -> Override | None:
-    """The reader's verdict that applies to the finding ``ref`` of kind ``kind``.
+def finding_aliases(findings: Sequence[Finding]) -> tuple[str, ...]:
+    """Each finding's long form ``kind:discriminator`` (``""`` when its evidence names nothing to tell it apart), the
+    ref it has whenever another finding of its kind is at the visit, without any ``-N``."""
+    return tuple(f"{f.kind}:{d}" if (d := discriminator(f)) else "" for f in findings)
+
+
+def verdict_for(kind: str, ref: str, verdicts: Mapping[str, Override], alias: str = "") -> Override | None:
+    """The reader's verdict that applies to the finding ``ref`` of kind ``kind`` (long form ``alias``).
 
     ``verdicts`` maps an override target's part after ``finding:`` (a ref or a kind) to its newest verdict
-    (:func:`fusionwatch.followup.evidence.finding_verdicts`). The newer of the verdict on the ref and the verdict on
-    the whole kind wins (a kind-wide verdict after a per-finding one covers that finding too); on equal times the
-    per-finding one (the more specific word).
+    (:func:`fusionwatch.followup.evidence.finding_verdicts`). The newest of the verdicts on the ref, on the alias and
+    on the whole kind wins (a kind-wide verdict after a per-finding one covers that finding too); on equal times the
+    more specific one (ref, then alias, then kind).
     """
-    own = verdicts.get(ref)
-    whole = verdicts.get(kind) if ref != kind else None
-    if own is None or whole is None:
-        return own or whole
-    return whole if whole.at > own.at else own
+    keys = dict.fromkeys(k for k in (ref, alias, kind) if k)  # most specific first, no repeats
+    found = [o for k in keys if (o := verdicts.get(k)) is not None]
+    if not found:
+        return None
+    return max(found, key=lambda o: o.at)  # max keeps the first of equals: the most specific
 
 
 def finding_verdicts_per_finding(
-    findings: Sequence[Finding], verdicts: Mapping[str, Override], refs: Sequence[str] | None = None
+    findings: Sequence[Finding],
+    verdicts: Mapping[str, Override],
+    refs: Sequence[str] | None = None,
+    aliases: Sequence[str] | None = None,
 ) -> list[Override | None]:
-    """The verdict that applies to each finding (``None``: not yet reviewed); ``refs`` default to
-    :func:`finding_refs` of ``findings``."""
+    """The verdict that applies to each finding (``None``: not yet reviewed); ``refs`` / ``aliases`` default to
+    :func:`finding_refs` / :func:`finding_aliases` of ``findings``."""
     refs = finding_refs(findings) if refs is None else refs
-    return [verdict_for(f.kind, r, verdicts) for f, r in zip(findings, refs, strict=True)]
+    aliases = finding_aliases(findings) if aliases is None else aliases
+    return [verdict_for(f.kind, r, verdicts, a) for f, r, a in zip(findings, refs, aliases, strict=True)]
 
 
 def standing_findings(
-    findings: Sequence[Finding], verdicts: Mapping[str, Override], refs: Sequence[str] | None = None
+    findings: Sequence[Finding],
+    verdicts: Mapping[str, Override],
+    refs: Sequence[str] | None = None,
+    aliases: Sequence[str] | None = None,
 ) -> tuple[Finding, ...]:
     """``findings`` less those whose verdict is ``"rejected"`` (one by one: rejecting the left halo leaves the right
     halo and the angle change standing)."""
-    per = finding_verdicts_per_finding(findings, verdicts, refs)
+    per = finding_verdicts_per_finding(findings, verdicts, refs, aliases)
     return tuple(f for f, o in zip(findings, per, strict=True) if o is None or o.value != "rejected")
 
 

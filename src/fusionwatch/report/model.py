@@ -26,7 +26,7 @@ from fusionwatch.care.triage import TriageResult
 from fusionwatch.errors import InputError
 from fusionwatch.followup.evidence import finding_verdicts, fusion_evidence, status_to_act_on
 from fusionwatch.followup.model import MeasurementDelta
-from fusionwatch.followup.refs import finding_refs, finding_verdicts_per_finding
+from fusionwatch.followup.refs import finding_aliases, finding_refs, finding_verdicts_per_finding
 from fusionwatch.followup.refs import standing_findings as _standing
 from fusionwatch.measurement import MeasureName
 from fusionwatch.records import Finding, FusionStatus, Override, Severity, Surgery
@@ -74,6 +74,9 @@ class VisitView:
     finding_refs: tuple[str, ...] = ()
     """Each finding's ref (:func:`fusionwatch.followup.refs.finding_refs`), computed from the identified findings
     (de-identification drops the evidence a ref is built from, so it is kept here). Empty: computed on use."""
+    finding_aliases: tuple[str, ...] = ()
+    """Each finding's long form ``kind:discriminator`` (:func:`fusionwatch.followup.refs.finding_aliases`), kept like
+    ``finding_refs``."""
     bridging_call: str = "not_assessed"
     """What bridging bone at the fused disc space was judged to be (``"bridged"``, ``"not_bridged"``,
     ``"not_assessed"``; the status evidence's ``bridging_call``). Kept when the evidence is dropped by
@@ -114,7 +117,7 @@ class VisitView:
     @property
     def standing_findings(self) -> tuple[Finding, ...]:
         """The findings less those a reader rejected (what the care advice and the patient's text follow)."""
-        return _standing(self.findings, self.finding_verdicts, self.refs)
+        return _standing(self.findings, self.finding_verdicts, self.refs, self.aliases)
 
     @property
     def refs(self) -> tuple[str, ...]:
@@ -127,15 +130,25 @@ class VisitView:
         return finding_refs(self.findings)
 
     @property
+    def aliases(self) -> tuple[str, ...]:
+        """Each finding's long form ``kind:discriminator`` (``""``: none), in ``findings`` order."""
+        own = self.finding_aliases
+        if len(own) == len(self.findings) and all(
+            a == "" or a.startswith(f"{f.kind}:") for a, f in zip(own, self.findings, strict=True)
+        ) and self.refs == self.finding_refs:
+            return own
+        return finding_aliases(self.findings)
+
+    @property
     def verdicts(self) -> tuple[Override | None, ...]:
         """The reader's verdict that applies to each finding (its own or its kind's, the newer; ``None``: not yet
         reviewed), in ``findings`` order."""
-        return tuple(finding_verdicts_per_finding(self.findings, self.finding_verdicts, self.refs))
+        return tuple(finding_verdicts_per_finding(self.findings, self.finding_verdicts, self.refs, self.aliases))
 
-    def verdicts_by(self, refs: tuple[str, ...]) -> tuple[Override | None, ...]:
-        """:attr:`verdicts` with the given refs (a de-identified copy's findings lost the evidence refs are built
-        from; its ``finding_refs`` are kept, but a caller holding the identified refs may pass them)."""
-        return tuple(finding_verdicts_per_finding(self.findings, self.finding_verdicts, refs))
+    def verdicts_by(self, refs: tuple[str, ...], aliases: tuple[str, ...]) -> tuple[Override | None, ...]:
+        """:attr:`verdicts` with the given refs and aliases (a de-identified copy's findings lost the evidence refs
+        are built from; its ``finding_refs`` are kept, but a caller holding the identified refs may pass them)."""
+        return tuple(finding_verdicts_per_finding(self.findings, self.finding_verdicts, refs, aliases))
 
     def verdict_of(self, finding: Finding) -> Override | None:
         """The verdict that applies to ``finding`` (one of :attr:`findings`, by identity)."""
@@ -273,6 +286,7 @@ class ReportData:
                 v, label=text(v.label) or "", date=d(v.date), reader_status=over(v.reader_status),
                 bridwell_grade=over(v.bridwell_grade),
                 findings=tuple(finding(f) for f in v.findings), finding_refs=v.refs,  # refs need the evidence
+                finding_aliases=v.aliases,
                 review=tuple(text(r) or "" for r in v.review),
                 status_reasons=tuple(text(r) or "" for r in v.status_reasons), decide_with=text(v.decide_with),
                 status_evidence={}, finding_verdicts={k: over(o) for k, o in v.finding_verdicts.items()},
@@ -392,6 +406,7 @@ def report_data_from_timeline(
                 motion=motion,
                 finding_verdicts=finding_verdicts(getattr(v, "overrides", ())),
                 finding_refs=finding_refs(findings),
+                finding_aliases=finding_aliases(findings),
             )
         )
     if not views:
