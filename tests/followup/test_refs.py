@@ -131,3 +131,10 @@ def test_a_verdict_on_one_finding_stays_with_it_when_a_reanalysis_leaves_it_alon
     assert [o.value if o else None for o in finding_verdicts_per_finding(alone_left, verdicts)] == [None, "rejected"]
     alone_right = (SUBSIDENCE, _halo("right", 519.0))
     assert finding_verdicts_per_finding(alone_right, verdicts) == [None, None]
+
+
+def test_timeline_json_gives_each_finding_its_ref_and_verdict() -> None:
+    """`fusionwatch followup --json`: every finding carries its ref and the verdict that applies to it."""
+    visit = _timeline((_verdict(LEFT, "rejected"),)).to_dict()["visits"][-1]
+    got = {f["ref"]: (f["reader_verdict"] or {}).get("value") for f in visit["findings"] if f["kind"] == KIND}
+    assert got == {ANGLE: None, LEFT: "rejected", RIGHT: None}

@@ -232,7 +232,16 @@ class VisitSummary:
         return tuple(f.kind for f in self.findings)
 
     def to_dict(self) -> dict[str, Any]:
+        from fusionwatch.followup.evidence import finding_verdicts  # imports this module: here, not at the top
+        from fusionwatch.followup.refs import finding_refs, finding_verdicts_per_finding
+
         rs, bg = self.reader_status, self.bridwell_grade
+        every = (*self.findings, *self.review)
+        verdicts = finding_verdicts(self.overrides)
+        refs = [
+            {"ref": r, "reader_verdict": _override_dict(o) if o else None}
+            for r, o in zip(finding_refs(every), finding_verdicts_per_finding(every, verdicts), strict=True)
+        ]
         return {
             "label": self.label,
             "date": self.date.isoformat(),
@@ -249,8 +258,9 @@ class VisitSummary:
                 | {"level": _level_str(m.level)}
                 for m in self.motion
             ],
-            "findings": [_finding_dict(f) for f in self.findings],
-            "review": [_finding_dict(f) for f in self.review],
+            # each finding with its ref (what `override --finding REF=...` takes) and the verdict that applies to it
+            "findings": [_finding_dict(f) | m for f, m in zip(self.findings, refs[: len(self.findings)], strict=True)],
+            "review": [_finding_dict(f) | m for f, m in zip(self.review, refs[len(self.findings):], strict=True)],
             "status": self.status.to_dict(),
             "reader_status": _override_dict(rs) if rs else None,
             "bridwell_grade": _override_dict(bg) if bg else None,
