@@ -15,7 +15,9 @@ from fusionwatch.records import parse_date
 if TYPE_CHECKING:
     from fusionwatch.store import Store
 
-__all__ = ["app", "console", "err_console", "EXIT_USER_ERROR", "EXIT_SOME_REFUSED", "DbOption", "open_store", "optional_date"]
+__all__ = [
+    "app", "console", "err_console", "EXIT_USER_ERROR", "EXIT_SOME_REFUSED", "DbOption", "open_store", "optional_date",
+]
 
 EXIT_USER_ERROR = 2
 EXIT_SOME_REFUSED = 1

@@ -11,7 +11,16 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from fusionwatch.cli._app import EXIT_SOME_REFUSED, EXIT_USER_ERROR, DbOption, app, console, err_console, open_store, optional_date
+from fusionwatch.cli._app import (
+    EXIT_SOME_REFUSED,
+    EXIT_USER_ERROR,
+    DbOption,
+    app,
+    console,
+    err_console,
+    open_store,
+    optional_date,
+)
 from fusionwatch.errors import InputError
 
 __all__ = ["patient_app"]

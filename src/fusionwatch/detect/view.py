@@ -95,8 +95,9 @@ def check_pixels(pixels: np.ndarray, source: str = "image") -> None:
         )
     if structure < 0.25 * float(sub.std()):
         raise UnsupportedImageError(
-            f"{source}: the image is pixel noise without structure (after a 3 px blur {structure / float(sub.std()):.2f} "
-            "of its variation is left, under 0.25); expected a radiograph of the lumbar spine."
+            f"{source}: the image is pixel noise without structure (after a 3 px blur "
+            f"{structure / float(sub.std()):.2f} of its variation is left, under 0.25); "
+            "expected a radiograph of the lumbar spine."
         )
     fine = float((sub - cv2.GaussianBlur(sub.astype(np.float32), (0, 0), 2.0)).std())
     if fine < SMOOTH_THRESHOLD * float(sub.std()):
