@@ -138,3 +138,11 @@ def test_timeline_json_gives_each_finding_its_ref_and_verdict() -> None:
     visit = _timeline((_verdict(LEFT, "rejected"),)).to_dict()["visits"][-1]
     got = {f["ref"]: (f["reader_verdict"] or {}).get("value") for f in visit["findings"] if f["kind"] == KIND}
     assert got == {ANGLE: None, LEFT: "rejected", RIGHT: None}
+
+
+def test_the_evidence_side_names_the_ref_whatever_the_summary_says() -> None:
+    """A halo finding's structured ``image_side`` (implants.checks) decides its ref; the summary's "(image left)" is
+    only the fallback for findings stored before the field existed."""
+    reworded = [dataclasses.replace(f, summary="S1 screw: halo", evidence={**f.evidence, "image_side": side})
+                for f, side in ((_halo("left", 300.0), "left"), (_halo("right", 520.0), "right"))]
+    assert finding_refs((_angle(), *reworded)) == (ANGLE, LEFT, RIGHT)

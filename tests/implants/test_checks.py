@@ -502,3 +502,7 @@ def test_screw_name_tells_apart_two_screws_of_one_level_on_an_ap_film_only():
     assert screw_name(l5, ap) == "L5 screw"
     lateral = Implants((left, right), (), None, "lat.dcm", View.LATERAL, None, 0.5)
     assert screw_name(left, lateral) == "S1 screw"
+    from fusionwatch.implants.checks import screw_image_side
+
+    assert [screw_image_side(sc, ap) for sc in (left, right, l5)] == ["left", "right", None]
+    assert screw_image_side(left, lateral) is None

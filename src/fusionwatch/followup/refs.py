@@ -54,9 +54,12 @@ def discriminator(finding: Finding) -> str:
     level = ev.get("level")
     if isinstance(level, str) and level.strip() and level.strip() != "unknown level":
         parts.append(_slug(level))
-    side = _SIDE.search(finding.summary or "")
+    side = ev.get("image_side")  # halo findings since 2026-11-24; earlier stored ones name it in the summary only
+    if side not in ("left", "right"):
+        found = _SIDE.search(finding.summary or "")
+        side = found.group(1).lower() if found else None
     if side:
-        parts.append(side.group(1).lower())
+        parts.append(side)
     criterion = ev.get("criterion")
     if isinstance(criterion, str) and criterion.strip():
         parts.append(_CRITERIA.get(criterion.strip().lower(), _slug(criterion.lower())))

@@ -627,7 +627,8 @@ def check_screw_halo(
             stands_out, ref, ref_m = _stands_out(sc, hc, changes, s)
             if _new_halo(hc, s) and stands_out:
                 name = screw_name(sc, implants)
-                out.append(_halo_finding(sc, hc, s, (b_impl.film, implants.film), ref, name, ref_m))
+                side = screw_image_side(sc, implants)
+                out.append(_halo_finding(sc, hc, s, (b_impl.film, implants.film), ref, name, ref_m, side))
         return out
     out = []
     for i, screw in enumerate(implants.screws):
@@ -642,6 +643,7 @@ def check_screw_halo(
             "sides_px": [round(v, 3) for v in h.sides_px],
             "contrast_sd": round(h.contrast, 1),
             "criterion": "halo",
+            "image_side": screw_image_side(screw, implants),
             "method": "rim width on this film",
             "head": list(screw.head),
             "tip": list(screw.tip),
@@ -717,23 +719,25 @@ def _stands_out(screw: Screw, hc: HaloChange, changes: list, s: ImplantSettings)
     return ok, ref, ref_m
 
 
-def screw_name(screw: Screw, implants: Implants) -> str:
-    """A reader's name for ``screw`` in a finding: ``"S1 screw"``, or on an AP film where another screw sits at the
-    same level ``"S1 screw (image left)"`` / ``"(image right)"`` by the heads' x (image sides, not the patient's:
-    the film's orientation marker decides which side of the patient that is)."""
-    lv = screw.level.value if screw.level else "unknown level"
-    name = f"{lv} screw"
+def screw_image_side(screw: Screw, implants: Implants) -> str | None:
+    """``"left"`` / ``"right"`` when ``screw`` is the leftmost / rightmost of several screws at its level on an AP film
+    (by the heads' x; image sides, not the patient's: the film's orientation marker decides which side of the patient
+    that is), else ``None`` (a lateral film, one screw at the level, or an unknown level)."""
     if implants.view is not View.AP or screw.level is None:
-        return name
+        return None
     others = [o for o in implants.screws if o is not screw and o.level is screw.level]
     if not others:
-        return name
+        return None
     x, xs = screw.head[0], [o.head[0] for o in others]
-    if x < min(xs):
-        return f"{name} (image left)"
-    if x > max(xs):
-        return f"{name} (image right)"
-    return name
+    return "left" if x < min(xs) else "right" if x > max(xs) else None
+
+
+def screw_name(screw: Screw, implants: Implants) -> str:
+    """A reader's name for ``screw`` in a finding: ``"S1 screw"``, or on an AP film where another screw sits at the
+    same level ``"S1 screw (image left)"`` / ``"(image right)"`` (:func:`screw_image_side`)."""
+    lv = screw.level.value if screw.level else "unknown level"
+    side = screw_image_side(screw, implants)
+    return f"{lv} screw (image {side})" if side else f"{lv} screw"
 
 
 def _halo_finding(
@@ -744,6 +748,7 @@ def _halo_finding(
     reference: float,
     name: str,
     reference_metal: float = float("nan"),
+    image_side: str | None = None,
 ) -> Finding:
     lv = screw.level.value if screw.level else "unknown level"
     width = hc.mean_width_mm
@@ -772,6 +777,7 @@ def _halo_finding(
         "tail": [round(v, 3) for v in hc.tail],
         "tail_max": s.halo_tail_max,
         "criterion": "halo",
+        "image_side": image_side,
         "method": "darkening beside the screw since the baseline film",
         "head": list(screw.head),
         "tip": list(screw.tip),
