@@ -38,6 +38,9 @@ def test_headline_results(demo) -> None:
         if p.status == "fused_criteria_met" and p.scenario != "solid-fusion":  # no reader grade: motion only
             assert "on motion" in p.status_text, (p.scenario, p.status_text)
     assert any("disc height fell" in f for f in by["cage-subsidence"].findings)
+    # each finding names the ref a reader's override takes (fusionwatch override ... --finding REF=confirmed|rejected)
+    assert all(f.endswith("]") and "[ref " in f for p in demo.patients for f in p.findings)
+    assert any(f.endswith("[ref cage_subsidence]") for f in by["cage-subsidence"].findings)
     # the day-12 fever is a red flag of the 6-weeks report, not of the last one (whose report says none): listed
     # apart, with the report it is in
     assert by["cage-subsidence"].red_flags == ()
