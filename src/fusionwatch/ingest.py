@@ -123,8 +123,9 @@ class IngestReport:
     def needs_landmarks(self) -> list[FilmOutcome]:
         """Films of this run without landmarks: added ones, and stored ones a re-run could not complete (a duplicate
         copy counts once, under its original)."""
+        duplicates = self.duplicates
         return [o for o in self.outcomes if not o.measured and o.film_id
-                and (o.status == "added" or (o.status == "skipped" and o not in self.duplicates))]
+                and (o.status == "added" or (o.status == "skipped" and o not in duplicates))]
 
     @property
     def changed_patient_keys(self) -> list[str]:
@@ -285,7 +286,7 @@ def _patient_for(store: Store, film: Radiograph, patient_key: str | None) -> tup
                     "a film of another patient? Check the file, or ingest it without --patient to file it under its "
                     "own patient."
                 )
-            if owner is None and patient_key in store.list_patients() and store.get_patient(patient_key).patient_id:
+            if owner is None and store.has_patient(patient_key) and store.get_patient(patient_key).patient_id:
                 raise InputError(
                     f"The film's DICOM Patient ID differs from the one of patient {patient_key!r} (--patient): a "
                     "film of another patient? Check the file, or ingest it without --patient to file it under its "
@@ -389,7 +390,7 @@ def _ingest_one(
         raise InputError(f"The film date {when.isoformat()} is impossible (before 1900; often a placeholder date): "
                          "check the date (or give it with --date).")
     key, new_patient = _patient_for(store, film, patient_key)
-    if new_patient is None or (patient_key and key in store.list_patients()):  # a stored patient: birth, surgery
+    if new_patient is None or (patient_key and store.has_patient(key)):  # a stored patient: birth, surgery
         _check_date_for_patient(store, key, when)
     landmarks: Landmarks | None = None
     kind = "file"

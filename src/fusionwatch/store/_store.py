@@ -222,6 +222,11 @@ class Store:
         with self._tx() as s:
             return s.scalar(select(PatientRow.key).where(PatientRow.patient_id == patient_id))
 
+    def has_patient(self, key: str) -> bool:
+        """True when a patient with this pseudonymous key is stored."""
+        with self._tx() as s:
+            return s.scalar(select(PatientRow.id).where(PatientRow.key == key)) is not None
+
     def list_patients(self) -> list[str]:
         """Pseudonymous keys of all patients, sorted."""
         with self._tx() as s:
