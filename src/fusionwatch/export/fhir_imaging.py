@@ -38,15 +38,12 @@ from fusionwatch.followup.rules import INSTABILITY_ANGLE_DEG, INSTABILITY_TRANSL
 from fusionwatch.followup.settings import FollowupSettings
 from fusionwatch.measurement import MeasureName
 from fusionwatch.records import Finding, Override, Severity
+from fusionwatch.report.labels import AOMSI_ANGLE_L1_L4
 from fusionwatch.report.model import ReportData, VisitView
 from fusionwatch.uncertainty import CONFIDENCE_Z, Call, judge
 from fusionwatch.units import Unit
 
 __all__ = ["finding_observations", "motion_observations"]
-
-_AOMSI_ANGLE_L1_L4 = 15.0
-"""AOMSI (AMA Guides 5th ed.) angular-motion limit at L1-L4 (L4-L5 and L5-S1 come from the follow-up rules)."""
-
 
 def _kind_text(kind: str) -> str:
     return kind.replace("_", " ")
@@ -173,7 +170,8 @@ def finding_observations(original: ReportData, data: ReportData, subject: str) -
     for vo, v in zip(original.visits, data.visits, strict=True):
         # the verdict that applies to each finding by its own ref (refs from the identified view, whose evidence
         # they are built from): a verdict on one of several findings of a kind leaves the others unreviewed
-        for fo, f, ref, verdict in zip(vo.findings, v.findings, vo.refs, v.verdicts_by(vo.refs, vo.aliases), strict=True):
+        verdicts = v.verdicts_by(vo.refs, vo.aliases)
+        for fo, f, ref, verdict in zip(vo.findings, v.findings, vo.refs, verdicts, strict=True):
             if f.kind == "fusion_status":
                 continue
             ev = fo.evidence if isinstance(fo.evidence, dict) else {}
@@ -220,12 +218,6 @@ def _finding_site(f: Finding, ev: dict[str, Any]):  # type: ignore[no-untyped-de
     return None
 
 
-def _operated_levels(data: ReportData) -> set[str]:
-    if data.surgery is None:
-        return {"L5-S1"}
-    return {f"{getattr(a, 'value', a)}-{getattr(b, 'value', b)}" for a, b in data.surgery.levels}
-
-
 def _judged(value: float, sd: float | None, default_sd: float, limit: float,
             z: float) -> tuple[str, tuple[float, float]]:
     """HL7 interpretation of ``|value|`` against ``limit``: H above, N below, IND straddling its interval (a missing SD
@@ -239,7 +231,7 @@ def motion_observations(data: ReportData, subject: str) -> list[dict[str, Any]]:
     """One Observation per visit and segment with flexion-extension motion (see the module notes)."""
     t = data.thresholds
     z = float(t.get("motion_confidence_z", CONFIDENCE_Z))
-    operated = _operated_levels(data)
+    operated = data.operated_levels
     out: list[dict[str, Any]] = []
     for v in data.visits:
         for m in v.motion:
@@ -270,7 +262,7 @@ def _motion_obs(data: ReportData, v: VisitView, m: dict[str, Any], level: str, i
                 + " (follow-up settings; defaults: modified Lee criteria < 3 deg, device-trial criterion < 3 mm)")
         a_text, t_text = f"fusion criterion < {a_lim:g} deg", f"fusion criterion < {t_lim:g} {ucum}"
     else:
-        a_lim = float(INSTABILITY_ANGLE_DEG.get(level, _AOMSI_ANGLE_L1_L4))
+        a_lim = float(INSTABILITY_ANGLE_DEG.get(level, AOMSI_ANGLE_L1_L4))
         t_lim = float(INSTABILITY_TRANSLATION_MM) if ucum == "mm" else math.nan  # % not judged for instability
         rule = (f"segment not operated (motion expected): instability if > {a_lim:g} deg"
                 + (f" or > {t_lim:g} mm" if ucum == "mm" else "; translation not judged (film not calibrated)")

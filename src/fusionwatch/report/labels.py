@@ -17,8 +17,12 @@ from fusionwatch.records import FusionStatus
 __all__ = [
     "MEASURE_LABELS", "KEY_MEASURES", "threshold_text", "STATUS_LABELS", "FUSED_ON_MOTION_LABELS", "label",
     "bridging_from_evidence", "bridging_confirmed", "status_label", "visit_status_label", "reader_status_label",
-    "acted_status_label",
+    "acted_status_label", "AOMSI_ANGLE_L1_L4",
 ]
+
+AOMSI_ANGLE_L1_L4 = 15.0
+"""AOMSI (AMA Guides 5th ed.) angular-motion limit at L1-L4; L4-L5 and L5-S1 come from the follow-up rules
+(:data:`fusionwatch.followup.rules.INSTABILITY_ANGLE_DEG`)."""
 
 MEASURE_LABELS: dict[M, str] = {
     M.SACRAL_SLOPE: "Sacral slope (SS)",

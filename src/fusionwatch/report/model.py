@@ -238,6 +238,14 @@ class ReportData:
         return compare_proms(pre, post) if pre and post else None
 
     @property
+    def operated_levels(self) -> set[str]:
+        """The operated segments (``"L5-S1"``...): the surgery's levels; ``{"L5-S1"}`` when no surgery is on record.
+        Flexion-extension motion there is held against the fusion criterion, elsewhere against the AOMSI limits."""
+        if self.surgery is None:
+            return {"L5-S1"}
+        return {f"{getattr(a, 'value', a)}-{getattr(b, 'value', b)}" for a, b in self.surgery.levels}
+
+    @property
     def care_advice(self) -> CareAdvice | None:
         """Restrictions, therapy and medication advice for the schedule's day, tied to this visit's fusion status
         (the reader's when entered) and findings (:func:`fusionwatch.care.advice.care_advice`); ``None`` without a

@@ -20,7 +20,7 @@ from fusionwatch.followup.model import MeasurementDelta
 from fusionwatch.followup.refs import finding_refs
 from fusionwatch.followup.rules import INSTABILITY_ANGLE_DEG, INSTABILITY_TRANSLATION_MM
 from fusionwatch.records import Finding, Severity
-from fusionwatch.report.labels import label, reader_status_label, threshold_text, visit_status_label
+from fusionwatch.report.labels import AOMSI_ANGLE_L1_L4, label, reader_status_label, threshold_text, visit_status_label
 from fusionwatch.report.model import ReportData
 from fusionwatch.report.patient_text import display_name, patient_text
 from fusionwatch.report.plots import measurement_trends_png, prom_trends_png
@@ -181,16 +181,6 @@ def _spacing_notes(d: ReportData) -> list[str]:
     return notes
 
 
-_AOMSI_ANGLE_L1_L4 = 15.0
-"""AOMSI (AMA Guides 5th ed.) angular-motion limit at L1-L4; L4-L5 and L5-S1 come from the follow-up rules."""
-
-
-def _fused_levels(d: ReportData) -> set[str]:
-    if d.surgery is None:
-        return {"L5-S1"}
-    return {f"{getattr(a, 'value', a)}-{getattr(b, 'value', b)}" for a, b in d.surgery.levels}
-
-
 def _motion(d: ReportData) -> list[dict[str, str]]:
     """Flexion-extension rows. The fusion criterion applies to the operated segment only; a segment that was not
     operated is held against the AOMSI instability limits (its motion is expected). "Operated", not "fused": whether
@@ -198,7 +188,7 @@ def _motion(d: ReportData) -> list[dict[str, str]]:
     ang = d.thresholds.get("fusion_angle_deg", 3.0)
     tr = d.thresholds.get("fusion_translation_mm", 3.0)
     tr_pct = d.thresholds.get("fusion_translation_percent", 8.0)
-    fused = _fused_levels(d)
+    fused = d.operated_levels
     out = []
     for m in d.visit.motion:
         a = m.get("angle_deg")
@@ -218,7 +208,7 @@ def _motion(d: ReportData) -> list[dict[str, str]]:
             rule = (f"operated segment, fusion criterion: < {ang:g} deg and {limit} (settings; defaults: modified "
                     "Lee criteria < 3 deg, device-trial criterion < 3 mm)")
         else:
-            lim = INSTABILITY_ANGLE_DEG.get(level, _AOMSI_ANGLE_L1_L4)
+            lim = INSTABILITY_ANGLE_DEG.get(level, AOMSI_ANGLE_L1_L4)
             trans = (f"> {INSTABILITY_TRANSLATION_MM:g} mm" if calibrated
                      else "translation not judged (film not calibrated)")
             rule = f"not operated (motion expected): instability if > {lim:g} deg or {trans} (AOMSI)"
