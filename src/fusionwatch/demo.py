@@ -200,11 +200,9 @@ def _summary(store: Store, key: str, scenario: str, files: dict[str, Path], fail
     if last is not None:
         status = last.status.status.value if last.status.status else "not assessed"
         status_text = visit_status_label(last)
-        from fusionwatch.followup.refs import finding_refs
-
-        refs = finding_refs((*last.findings, *last.review))  # what `fusionwatch override --finding REF=...` takes
+        # each with the ref `fusionwatch override --finding REF=...` takes
         findings = tuple(f"{f.severity.value}: {f.summary} [ref {r}]"
-                         for f, r in zip(last.findings, refs[: len(last.findings)], strict=True))
+                         for f, r, _ in last.finding_refs_and_verdicts()[: len(last.findings)])
     # the last report's window (report.build's rule): reports after the previous visit with films; older ones were
     # that earlier visit's red flags and are listed apart, with the report they are in
     after = with_films[-2].date if len(with_films) > 1 else None

@@ -231,16 +231,22 @@ class VisitSummary:
     def finding_kinds(self) -> tuple[str, ...]:
         return tuple(f.kind for f in self.findings)
 
-    def to_dict(self) -> dict[str, Any]:
+    def finding_refs_and_verdicts(self) -> list[tuple[Finding, str, Override | None]]:
+        """Each finding, then each review flag, with its ref (what ``fusionwatch override --finding REF=...`` takes;
+        :func:`fusionwatch.followup.refs.finding_refs`) and the reader verdict that applies to it (``None``: not yet
+        reviewed)."""
         from fusionwatch.followup.evidence import finding_verdicts  # imports this module: here, not at the top
         from fusionwatch.followup.refs import finding_refs, finding_verdicts_per_finding
 
-        rs, bg = self.reader_status, self.bridwell_grade
         every = (*self.findings, *self.review)
-        verdicts = finding_verdicts(self.overrides)
+        per = finding_verdicts_per_finding(every, finding_verdicts(self.overrides))
+        return list(zip(every, finding_refs(every), per, strict=True))
+
+    def to_dict(self) -> dict[str, Any]:
+        rs, bg = self.reader_status, self.bridwell_grade
         refs = [
             {"ref": r, "reader_verdict": _override_dict(o) if o else None}
-            for r, o in zip(finding_refs(every), finding_verdicts_per_finding(every, verdicts), strict=True)
+            for _, r, o in self.finding_refs_and_verdicts()
         ]
         return {
             "label": self.label,
