@@ -9,7 +9,12 @@ from typing import Any
 
 from fusionwatch.units import SpacingSource, Unit
 
-__all__ = ["MeasureName", "Measurement"]
+__all__ = ["MeasureName", "Measurement", "meyerding_grade_text"]
+
+
+def meyerding_grade_text(grade: float) -> str:
+    """A Meyerding slip grade as the reports print it: ``"0"`` for no slip, else ``"I"``-``"V"`` (clamped to I-V)."""
+    return "0" if grade == 0 else "I II III IV V".split()[max(0, min(4, int(grade) - 1))]
 
 
 class MeasureName(str, Enum):

@@ -22,6 +22,7 @@ from fusionwatch.cli._app import (
     optional_date,
 )
 from fusionwatch.errors import InputError
+from fusionwatch.measurement import meyerding_grade_text
 
 __all__ = ["patient_app"]
 
@@ -179,7 +180,7 @@ def _fmt(value: float | None, unit: str) -> str:
     if value is None:
         return "-"
     if unit == "grade":  # Meyerding: 0 (no slip) or I-V, as the reports print it
-        return "0" if value == 0 else "I II III IV V".split()[max(0, min(4, int(value) - 1))]
+        return meyerding_grade_text(value)
     digits = 3 if unit == "ratio" else 1
     return f"{round(value, digits) + 0.0:.{digits}f}"
 

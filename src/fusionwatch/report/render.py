@@ -19,6 +19,7 @@ from fusionwatch.errors import InputError
 from fusionwatch.followup.model import MeasurementDelta
 from fusionwatch.followup.refs import finding_refs
 from fusionwatch.followup.rules import INSTABILITY_ANGLE_DEG, INSTABILITY_TRANSLATION_MM
+from fusionwatch.measurement import meyerding_grade_text
 from fusionwatch.records import Finding, Severity
 from fusionwatch.report.labels import AOMSI_ANGLE_L1_L4, label, reader_status_label, threshold_text, visit_status_label
 from fusionwatch.report.model import ReportData
@@ -70,7 +71,7 @@ def _fmt(value: float | None, unit: Unit, signed: bool = False) -> str:
     if unit is Unit.GRADE:
         if signed:  # a change of grade is a number of grades, not a grade ("+1", never "I")
             return "0" if round(value) == 0 else f"{round(value):+d}"
-        return "0" if value == 0 else "I II III IV V".split()[max(0, min(4, int(value) - 1))]
+        return meyerding_grade_text(value)
     digits = 2 if unit is Unit.RATIO else 1
     if abs(value) < 0.5 * 10**-digits:
         value = 0.0  # no "-0.0"
