@@ -626,8 +626,8 @@ def check_screw_halo(
         for _, sc, hc in changes:
             stands_out, ref, ref_m = _stands_out(sc, hc, changes, s)
             if _new_halo(hc, s) and stands_out:
-                name = screw_name(sc, implants)
                 side = screw_image_side(sc, implants)
+                name = _screw_label(sc, side)
                 out.append(_halo_finding(sc, hc, s, (b_impl.film, implants.film), ref, name, ref_m, side))
         return out
     out = []
@@ -636,6 +636,7 @@ def check_screw_halo(
         if h.width_mm is None or h.width_mm <= s.halo_loosening_mm:
             continue
         lv = screw.level.value if screw.level else "unknown level"
+        side = screw_image_side(screw, implants)
         evidence = {
             "level": lv,
             "halo_mm": round(h.width_mm, 3),
@@ -643,7 +644,7 @@ def check_screw_halo(
             "sides_px": [round(v, 3) for v in h.sides_px],
             "contrast_sd": round(h.contrast, 1),
             "criterion": "halo",
-            "image_side": screw_image_side(screw, implants),
+            "image_side": side,
             "method": "rim width on this film",
             "head": list(screw.head),
             "tip": list(screw.tip),
@@ -654,7 +655,7 @@ def check_screw_halo(
             Finding(
                 "screw_loosening_suspected",
                 Severity.WATCH,
-                f"{screw_name(screw, implants)}: radiolucent halo {h.width_mm:.1f} mm wide "
+                f"{_screw_label(screw, side)}: radiolucent halo {h.width_mm:.1f} mm wide "
                 f"(threshold {s.halo_loosening_mm} mm). "
                 "Suspected, not proven: plain films are insensitive to loosening; CT is more sensitive.",
                 evidence,
@@ -735,8 +736,13 @@ def screw_image_side(screw: Screw, implants: Implants) -> str | None:
 def screw_name(screw: Screw, implants: Implants) -> str:
     """A reader's name for ``screw`` in a finding: ``"S1 screw"``, or on an AP film where another screw sits at the
     same level ``"S1 screw (image left)"`` / ``"(image right)"`` (:func:`screw_image_side`)."""
+    return _screw_label(screw, screw_image_side(screw, implants))
+
+
+def _screw_label(screw: Screw, side: str | None) -> str:
+    """:func:`screw_name` from an image side already found by :func:`screw_image_side`, for callers that need both
+    (one scan of the screws, not two)."""
     lv = screw.level.value if screw.level else "unknown level"
-    side = screw_image_side(screw, implants)
     return f"{lv} screw (image {side})" if side else f"{lv} screw"
 
 
