@@ -358,9 +358,8 @@ def halo_change(baseline: Radiograph, baseline_screw: Screw, current: Radiograph
     img_b, img_c = np.asarray(baseline.pixels, np.float64), np.asarray(current.pixels, np.float64)
     sb, grid = _side_profiles(img_b, baseline_screw, mm_b)
     sc, _ = _side_profiles(img_c, screw, mm_c)
-    win_b = _window_pixels(img_b, baseline_screw, _metal_cut(sb), mm_b)
-    win_c = _window_pixels(img_c, screw, _metal_cut(sc), mm_c)
-    unit_b, unit_c = _spread(win_b), _spread(win_c)
+    unit_b = local_contrast(img_b, baseline_screw, _metal_cut(sb), mm_b)
+    unit_c = local_contrast(img_c, screw, _metal_cut(sc), mm_c)
     band = (grid >= HALO_BAND_MM[0]) & (grid <= HALO_BAND_MM[1])
     tail_band = (grid >= HALO_TAIL_MM[0]) & (grid <= HALO_TAIL_MM[1])
     dark, rel, base, width, tail, share, dark_metal = [], [], [], [], [], [], []
