@@ -709,7 +709,7 @@ def _reference_darkening(
 
 
 def _stands_out(screw: Screw, hc: HaloChange, changes: list, s: ImplantSettings) -> tuple[bool, float, float]:
-    """Whether the screw's less-darkened side darkened at least ``halo_specificity`` x the other levels' mean in the
+    """Whether the screw's less-darkened side darkened at least ``halo_specificity`` x the other levels' median in the
     local unit and (where measured) ``halo_specificity_metal`` x it in the metal-over-bone unit; and the two
     references."""
     ref = _reference_darkening(screw, changes)
