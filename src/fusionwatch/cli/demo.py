@@ -27,10 +27,10 @@ def demo(
         flag = f"  [bold red]{len(p.red_flags)} red flag(s)[/]" if p.red_flags else ""
         console.print(f"[bold]{p.scenario}[/]: last films {p.last_visit}, automatic fusion status "
                       f"[bold]{p.status_text or p.status.replace('_', ' ')}[/]{flag}", highlight=False, soft_wrap=True)
-        for f in (*p.red_flags, *p.routine_symptoms, *p.findings):
-            console.print(f"    {f}", highlight=False, soft_wrap=True)
+        for f in (*p.red_flags, *p.routine_symptoms, *p.findings):  # plain text: "[ref KIND]" is not Rich markup
+            console.print(f"    {f}", highlight=False, soft_wrap=True, markup=False)
         for f in p.earlier_symptoms:
-            console.print(f"    [dim]{f}[/]", highlight=False, soft_wrap=True)
+            console.print(f"    {f}", style="dim", highlight=False, soft_wrap=True, markup=False)
     for n in result.notes:
         console.print(f"[yellow]note:[/] {n}", highlight=False)
     for path, what in ((result.cohort_visits, "one row per patient visit"),
