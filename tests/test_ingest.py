@@ -573,3 +573,43 @@ class TestRerun:
         third = ingest([tmp_path], known_patient, analyse=False)
         assert [o.status for o in third.outcomes] == ["skipped"] and third.needs_landmarks == []
         assert len(known_patient.landmark_history(film.film_id)) == 1
+
+    def test_rerun_stores_what_a_first_ingest_with_landmarks_stores(self, tmp_path: Path) -> None:
+        """Landmarks added by a re-run leave the same review findings, film warnings, view and facing as landmarks
+        present at the first ingest (the re-run used to drop the femoral-head note, the landmark_review findings and
+        the analysis warnings)."""
+        pixels, lm = draw_lateral_spine(width=192, height=384, mm_per_px=1.0, seed=9)
+        pts = dict(lm.points)
+        pts["femoral_head.2"] = (pts["femoral_head.1"][0] + 6.0, 384 + 30.0)  # off the film: a review note
+        lm = lm.with_points(pts)
+        stored = {}
+        for case in ("first", "rerun"):
+            folder = tmp_path / case
+            folder.mkdir()
+            # detector-plane spacing and no view position: a film warning, and the view decided from the landmarks
+            write_dicom(folder / "h.dcm", pixels, imager_spacing=(1.0, 1.0),
+                        study_date="20250221", extra={"PatientID": SYNTHETIC_PATIENT_ID})
+            with Store(tmp_path / f"{case}.db") as s:
+                s.add_patient(Patient(key="K-1", patient_id=SYNTHETIC_PATIENT_ID))
+                s.set_surgery("K-1", SURGERY)
+                if case == "first":
+                    write_landmarks(lm, folder / "h.landmarks.json")
+                    (o,) = ingest([folder], s, analyse=False).added
+                else:
+                    (o,) = ingest([folder], s, analyse=False).added
+                    assert not o.measured
+                    write_landmarks(lm, folder / "h.landmarks.json")
+                    (o,) = ingest([folder], s, analyse=False).updated
+                assert o.measured and "femoral head" in o.reason
+                film = s.get_film(o.film_id)
+                visit = s.load_timeline("K-1").visit("6-weeks")
+                stored[case] = (
+                    sorted((origin, f.kind, f.summary) for _, origin, f in s.list_findings("K-1")),
+                    film.warnings,
+                    film.view,
+                    [r if isinstance(r, str) else (r.kind, r.summary) for r in visit.review],
+                )
+        findings, warnings, view, review = stored["first"]
+        assert any(kind == "landmark_review" and "femoral head" in summary for _, kind, summary in findings)
+        assert any("detector" in w for w in warnings) and view == "lateral"
+        assert stored["rerun"] == stored["first"]

@@ -329,18 +329,65 @@ def _already_stored(store: Store, path: Path, film_id: str, *, detect: Detector 
             landmarks, kind = (read_landmarks(lm_path), "file") if lm_path is not None else (detect(film), "automatic")
             if landmarks is None:
                 raise LandmarkError("the detector placed none")
-            landmarks, _dropped = trim_points_off_film(landmarks)
-            analysis = analyse_film(film, landmarks)
         except FusionwatchError as exc:
             return FilmOutcome(str(path), "skipped", f"{reason}; still needs landmarks: {exc}", film_id,
                                rec.patient_key, rec.visit_label, measured=False)
-        store.add_landmark_set(film_id, analysis.landmarks, kind=kind, measurements=analysis.measurements)
+        measured = _measure(film, landmarks, film_id)
+        if measured.landmarks is None:
+            return FilmOutcome(str(path), "skipped", f"{reason}; still {measured.reason}", film_id,
+                               rec.patient_key, rec.visit_label, measured=False)
+        store.add_landmark_set(film_id, measured.landmarks, kind=kind, measurements=measured.measurements,
+                               findings=measured.review, radiograph=measured.film)
         source = f"from {lm_path.name}" if lm_path is not None else "by the detector"
-        review = "; review: " + "; ".join(analysis.needs_review) if analysis.needs_review else ""
+        review = f"; {measured.reason}" if measured.reason else ""
         return FilmOutcome(str(path), "updated", f"already stored; landmarks added {source} and measured{review}",
-                           film_id, rec.patient_key, rec.visit_label, measured=bool(analysis.measurements))
+                           film_id, rec.patient_key, rec.visit_label, measured=bool(measured.measurements))
     return FilmOutcome(str(path), "skipped", reason, film_id, rec.patient_key, rec.visit_label,
                        measured=has_landmarks)
+
+
+@dataclass(frozen=True, slots=True)
+class _Measured:
+    """One film measured from its landmarks at ingest: what the store keeps of it.
+
+    ``landmarks`` is ``None`` when they were unusable (``review`` then holds a ``needs_landmarks`` finding); ``reason``
+    is the outcome's note ("review: ..." or "needs landmarks: ..."; empty when there is nothing to say)."""
+
+    film: Radiograph
+    landmarks: Landmarks | None
+    measurements: tuple[Any, ...]
+    review: tuple[Finding, ...]
+    reason: str
+
+
+FEMORAL_HEADS_LEFT_OUT = (
+    "A femoral head lies outside the film: the femoral heads were left out, so pelvic tilt, pelvic incidence and "
+    "PI-LL are not measured on this film."
+)
+
+
+def _measure(film: Radiograph, landmarks: Landmarks, film_id: str) -> _Measured:
+    """Trim femoral heads off the film, measure, and turn review reasons into ``landmark_review`` findings and the
+    analysis warnings into film warnings: the one rule for landmarks given at the first ingest and landmarks a re-run
+    adds to a stored film, so both leave the same record."""
+    landmarks, dropped = trim_points_off_film(landmarks)
+    review: list[Finding] = []
+    reason = ""
+    if dropped:
+        review.append(Finding("landmark_review", Severity.INFO, FEMORAL_HEADS_LEFT_OUT, films=(film_id,)))
+        reason = f"review: {FEMORAL_HEADS_LEFT_OUT}"
+    try:
+        analysis = analyse_film(film, landmarks)
+    except FusionwatchError as exc:
+        review.append(Finding("needs_landmarks", Severity.INFO, f"Landmarks unusable: {exc}", films=(film_id,)))
+        return _Measured(film, None, (), tuple(review), f"needs landmarks: {exc}")
+    film = analysis.radiograph
+    review += [Finding("landmark_review", Severity.INFO, r, films=(film_id,)) for r in analysis.needs_review]
+    if analysis.warnings:
+        film = _with_warnings(film, analysis.warnings)
+    if analysis.needs_review:
+        reason = "review: " + "; ".join(analysis.needs_review)
+    return _Measured(film, analysis.landmarks, analysis.measurements, tuple(review), reason)
 
 
 def _check_date_for_patient(store: Store, key: str, when: dt.date) -> None:
@@ -407,31 +454,12 @@ def _ingest_one(
             review.append(
                 Finding("needs_landmarks", Severity.INFO, f"Landmark detection failed: {exc}", films=(film_id,))
             )
-    if landmarks is not None:
-        landmarks, dropped = trim_points_off_film(landmarks)
-        if dropped:
-            note = (
-                "A femoral head lies outside the film: the femoral heads were left out, so pelvic tilt, pelvic "
-                "incidence and PI-LL are not measured on this film."
-            )
-            review.append(Finding("landmark_review", Severity.INFO, note, films=(film_id,)))
-            reason = f"review: {note}"
     measurements: Sequence[Any] = ()
     if landmarks is not None:
-        try:
-            analysis = analyse_film(film, landmarks)
-        except (LandmarkError, FusionwatchError) as exc:
-            review.append(Finding("needs_landmarks", Severity.INFO, f"Landmarks unusable: {exc}", films=(film_id,)))
-            reason = f"needs landmarks: {exc}"
-            landmarks = None
-        else:
-            film, landmarks, measurements = analysis.radiograph, analysis.landmarks, analysis.measurements
-            for r in analysis.needs_review:
-                review.append(Finding("landmark_review", Severity.INFO, r, films=(film_id,)))
-            if analysis.warnings:
-                film = _with_warnings(film, analysis.warnings)
-            if analysis.needs_review:
-                reason = "review: " + "; ".join(analysis.needs_review)
+        measured = _measure(film, landmarks, film_id)
+        film, landmarks, measurements = measured.film, measured.landmarks, measured.measurements
+        review += measured.review
+        reason = measured.reason
     elif not reason:
         review.append(
             Finding(

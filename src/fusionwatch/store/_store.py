@@ -538,11 +538,15 @@ class Store:
         kind: str = "reader",
         author: str | None = None,
         measurements: Sequence[Measurement] = (),
+        findings: Sequence[Finding] = (),
+        radiograph: Radiograph | None = None,
     ) -> int:
         """Add a new landmark version (with its measurements) to a stored film; earlier versions are kept.
 
-        A reader version needs an ``author``. The film's "needs landmarks" flag is cleared. Returns the new version
-        number.
+        A reader version needs an ``author``. The film's "needs landmarks" flag is cleared. ``findings`` are stored as
+        the film's ingest findings (as :meth:`add_film` stores them); ``radiograph``, the film as measured, sets the
+        stored view and facing and adds its warnings, so landmarks added later leave the film as :meth:`add_film`
+        with landmarks would. Returns the new version number.
         """
         if kind not in LANDMARK_KINDS:
             raise ValueError(f"kind must be one of {LANDMARK_KINDS}, got {kind!r}.")
@@ -555,6 +559,12 @@ class Store:
                 select(FindingRow).where(FindingRow.radiograph_id == film.id, FindingRow.kind == "needs_landmarks")
             ):
                 s.delete(f)
+            for f in findings:
+                s.add(self._finding_row(film.visit_id, film.id, "ingest", f))
+            if radiograph is not None:
+                film.view = radiograph.view.value if radiograph.view else film.view
+                film.facing = radiograph.facing.value if radiograph.facing else film.facing
+                film.warnings = list(dict.fromkeys([*(film.warnings or ()), *radiograph.warnings]))
             s.flush()
             return ls.version
 
