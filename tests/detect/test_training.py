@@ -188,3 +188,34 @@ def test_train_only_films_leave_the_validation_split_unchanged(tmp_path: Path) -
     assert (r1.n_train, r1.n_val) == (r0.n_train, r0.n_val)
     with pytest.raises(InputError, match="train_only_share"):
         train(samples, tmp_path / "c", model="lateral-crop", train_only=extra, train_only_share=1.5)
+
+
+def test_appearance_on_negatives_switch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """APPEARANCE_ON_NEGATIVES = False keeps the appearance changes off the view stage's synthetic non-spine films and
+    on its spine films; True (the default) applies them to both."""
+    from fusionwatch.detect import training
+    from fusionwatch.detect.specs import PRESETS
+    from fusionwatch.detect.view import synthetic_non_spine
+
+    spec = PRESETS["view"]
+    negative = Sample(synthetic_non_spine(np.random.default_rng(3), "photo"), {}, None, "negative")  # type: ignore[arg-type]
+    spine = lateral_samples(1)[0]
+    seen: list[str] = []
+
+    def marked(_rng: np.random.Generator, im: np.ndarray, _p: dict) -> np.ndarray:
+        seen.append("called")
+        return im
+
+    monkeypatch.setattr(training, "APPEARANCE_P", 1.0)
+    monkeypatch.setattr(training.aug, "appearance", marked)
+    assert training.APPEARANCE_ON_NEGATIVES is True
+    for flag, expected in ((True, [1, 1]), (False, [0, 1])):
+        monkeypatch.setattr(training, "APPEARANCE_ON_NEGATIVES", flag)
+        counts = []
+        for sample in (negative, spine):
+            seen.clear()
+            x, _, _, label = training.make_example(sample, spec, np.random.default_rng(7))
+            assert x.shape == spec.input_hw
+            counts.append(len(seen))
+        assert counts == expected, flag
+        assert label != training.VIEW_CLASSES.index("other")

@@ -45,6 +45,10 @@ APPEARANCE_P = 0.6
 geometric and intensity augmentation. 0 gives the augmentation of the models before 2026-11-24 14:00 UTC (ap-spine/3
 and earlier)."""
 
+APPEARANCE_ON_NEGATIVES = True
+"""Whether the view stage's synthetic non-spine films (``Sample.view`` None) get the appearance changes too. False:
+spine films only (view/4); the random draw is made either way, so the spine films' augmentation does not change."""
+
 
 @dataclass
 class TrainResult:
@@ -107,7 +111,8 @@ def make_example(
     hw = img.shape[:2]
     m_aug = np.array([[1.0, 0, 0], [0, 1.0, 0]])
     if rng is not None:
-        if rng.random() < APPEARANCE_P:  # in the source frame, before flips and warps (points as annotated)
+        if rng.random() < APPEARANCE_P and (sample.view is not None or APPEARANCE_ON_NEGATIVES):
+            # in the source frame, before flips and warps (points as annotated)
             img01 = aug.appearance(rng, img01, points)
         if rng.random() < 0.5:
             m_aug = aug.flip_matrix(hw[1])
