@@ -249,6 +249,34 @@ def test_motion_observation(data, level: str, angle: float, sd: float, expected:
     assert "2026-07-14" in " ".join(n["text"] for n in o["note"])
 
 
+@pytest.mark.parametrize("field", ["angle_sd_deg", "translation_sd"])
+def test_motion_negative_sd_refused(data, field: str) -> None:
+    """A negative SD is impossible: the export refuses it, naming the visit, segment and value, as the follow-up
+    engine's judgement does (it used to be replaced silently by the default SD, making the 95 % interval up)."""
+    from fusionwatch.errors import InputError
+
+    m = {"level": "L5-S1", "angle_deg": 2.1, "angle_sd_deg": 0.8, "translation_mm": 0.9, "translation_sd": 0.1}
+    m[field] = -0.4
+    v = dataclasses.replace(data.visits[3], motion=(m,))
+    with pytest.raises(InputError, match=rf"{v.label} L5-S1.*SD must be >= 0, got -0.4"):
+        build_fhir_bundle(dataclasses.replace(data, visits=(*data.visits[:3], v)))
+
+
+@pytest.mark.parametrize("sd", [None, float("nan")])
+def test_motion_missing_sd_takes_the_settings_default(data, sd: float | None) -> None:
+    """A missing SD is replaced by the follow-up settings' default (0.8 deg at L5-S1), as the follow-up engine does."""
+    m = {"level": "L5-S1", "angle_deg": 2.1, "angle_sd_deg": sd, "translation_mm": 0.9, "translation_sd": 0.1}
+    v = dataclasses.replace(data.visits[3], motion=(m,))
+    bundle = build_fhir_bundle(dataclasses.replace(data, visits=(*data.visits[:3], v)))
+    (o,) = _by_code(bundle, "flexion_extension_motion")
+    from fusionwatch.followup.settings import FollowupSettings
+
+    default = FollowupSettings().motion_default_angle_sd_deg
+    rng = _comp(o, "angular_motion_interval_95")["valueRange"]
+    assert rng["high"]["value"] == pytest.approx(2.1 + 1.96 * default, abs=1e-3)
+    assert not [c for c in o["component"] if c["code"]["coding"][0]["code"] == "angular_motion_sd"]
+
+
 def test_motion_uncalibrated_in_percent(tmp_path: Path) -> None:
     """On an uncalibrated film the translation is in % of the endplate depth (UCUM %), never mm."""
     bundle = build_fhir_bundle(example_report_data(tmp_path, calibrated=False))

@@ -17,7 +17,9 @@ Flexion-extension motion: one Observation per visit and segment, components angu
 magnitude (``valueRange``) and the criterion that applies as ``referenceRange`` (the operated segment: the fusion
 criterion of the follow-up settings; a segment not operated: the AOMSI instability limits), interpreted ``H`` (the
 interval lies above the limit), ``N`` (below) or ``IND`` (it straddles the limit), the rule of
-:mod:`fusionwatch.uncertainty`.
+:mod:`fusionwatch.uncertainty`, through the follow-up engine's own judgement
+(:func:`fusionwatch.followup.motion_call.judge_value`): a missing SD is replaced by the settings' default, a negative
+one is refused (``InputError`` naming the visit and segment) rather than exported with a made-up interval.
 
 De-identification: the caller passes both the identified view (``original``, for the films behind each finding) and
 the written one (``data``, de-identified or not). Film ids never appear: films are named by visit and view ("6-weeks
@@ -31,16 +33,18 @@ import datetime as dt
 import math
 from typing import Any
 
+from fusionwatch.errors import InputError
 from fusionwatch.export._fhir_common import coding, interpretation, obs, own_code, quantity
 from fusionwatch.export.codes import SNOMED, finding_site, level_site, ucum_unit
 from fusionwatch.export.deid import pseudo_id
+from fusionwatch.followup.motion_call import Call, judge_value
 from fusionwatch.followup.rules import INSTABILITY_ANGLE_DEG, INSTABILITY_TRANSLATION_MM
 from fusionwatch.followup.settings import FollowupSettings
 from fusionwatch.measurement import MeasureName
 from fusionwatch.records import Finding, Override, Severity
 from fusionwatch.report.labels import AOMSI_ANGLE_L1_L4
 from fusionwatch.report.model import ReportData, VisitView
-from fusionwatch.uncertainty import CONFIDENCE_Z, Call, judge
+from fusionwatch.uncertainty import CONFIDENCE_Z
 from fusionwatch.units import Unit
 
 __all__ = ["finding_observations", "motion_observations"]
@@ -218,12 +222,13 @@ def _finding_site(f: Finding, ev: dict[str, Any]):  # type: ignore[no-untyped-de
     return None
 
 
-def _judged(value: float, sd: float | None, default_sd: float, limit: float,
-            z: float) -> tuple[str, tuple[float, float]]:
-    """HL7 interpretation of ``|value|`` against ``limit``: H above, N below, IND straddling its interval (a missing SD
-    is replaced by the follow-up settings' default measurement SD, as the follow-up engine does)."""
-    s = float(sd) if sd is not None and _finite(sd) and sd >= 0 else default_sd
-    call, lo, hi = judge(abs(value), s, limit, z=z)
+def _judged(value: float, sd: float | None, default_sd: float, limit: float, z: float, unit: str,
+            what: str) -> tuple[str, tuple[float, float]]:
+    """HL7 interpretation of ``|value|`` against ``limit`` by the follow-up engine's judgement
+    (:func:`fusionwatch.followup.motion_call.judge_value`): H above, N below, IND straddling its interval; a missing SD
+    is replaced by the follow-up settings' default measurement SD, a negative one is refused (``InputError``)."""
+    call, ev = judge_value(value, sd, limit, default_sd=default_sd, z=z, unit=unit, what=what)
+    lo, hi = ev["interval_95"]
     return {Call.ABOVE: "H", Call.BELOW: "N", Call.INDETERMINATE: "IND"}[call], (lo, hi)
 
 
@@ -269,8 +274,12 @@ def _motion_obs(data: ReportData, v: VisitView, m: dict[str, Any], level: str, i
                 + " (AOMSI, AMA Guides 5th ed.)")
         a_text, t_text = f"instability > {a_lim:g} deg (AOMSI)", f"instability > {t_lim:g} mm (AOMSI)"
     defaults = FollowupSettings()
-    a_interp, a_interval = _judged(angle, angle_sd, float(t.get("motion_default_angle_sd_deg",
-                                                                  defaults.motion_default_angle_sd_deg)), a_lim, z)
+    where = f"Flexion-extension motion at {v.label} {level}"
+    try:
+        a_interp, a_interval = _judged(angle, angle_sd, float(t.get("motion_default_angle_sd_deg",
+                                       defaults.motion_default_angle_sd_deg)), a_lim, z, "deg", "angle (deg)")
+    except InputError as exc:
+        raise InputError(f"{where}: {exc}") from None
     comps = [_component("angular_motion", "Angular motion (flexion-extension)",
                         valueQuantity=quantity(angle, "deg"), interpretation=interpretation(a_interp),
                         referenceRange=[{"high": quantity(a_lim, "deg"), "text": a_text}])]
@@ -284,7 +293,11 @@ def _motion_obs(data: ReportData, v: VisitView, m: dict[str, Any], level: str, i
         t_interval = None
         if _finite(t_lim):
             key = "motion_default_translation_sd_mm" if ucum == "mm" else "motion_default_translation_sd_percent"
-            t_interp, t_interval = _judged(trans, trans_sd, float(t.get(key, getattr(defaults, key))), t_lim, z)
+            try:
+                t_interp, t_interval = _judged(trans, trans_sd, float(t.get(key, getattr(defaults, key))), t_lim, z,
+                                               ucum, f"translation ({ucum})")
+            except InputError as exc:
+                raise InputError(f"{where}: {exc}") from None
             interps.append(t_interp)
             tcomp |= {"interpretation": interpretation(t_interp),
                       "referenceRange": [{"high": quantity(t_lim, ucum), "text": t_text}]}
