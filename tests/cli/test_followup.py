@@ -312,6 +312,20 @@ def test_followup_motion_line_reads_as_the_report() -> None:
     assert text == "angle 2.0 deg, translation 3.2 % of endplate ± 1.1 (1 SD)"
 
 
+def test_followup_motion_line_uses_the_report_cells() -> None:
+    """The followup command and the clinician report's motion table word a result with the same texts (one helper,
+    report.labels.motion_value_texts): a missing angle is the report's dash in both."""
+    from fusionwatch.cli.followup import _motion_text
+    from fusionwatch.followup import SegmentMotion
+    from fusionwatch.report.labels import motion_value_texts
+
+    for m in (SegmentMotion("L5-S1", -6.5555, 0.4378, -1.27, None, 0.2046),
+              SegmentMotion("L4-L5", 2.04, None, None, -3.16, 1.1),
+              SegmentMotion("L5-S1", None, None, 0.4, None, None)):  # type: ignore[arg-type]
+        angle, translation = motion_value_texts(m)
+        assert _motion_text(m).startswith(f"angle {angle}, translation {translation}")
+
+
 def test_ingest_rerun_names_a_stored_film_that_still_needs_landmarks(tmp_path: Path, db: str) -> None:
     """A re-run names the stored film without landmarks and says how to complete it; once its landmark file is
     there, the next run measures it ("updated")."""

@@ -115,3 +115,28 @@ def test_clinician_report_words_the_reader_status() -> None:
     reader_box = html[html.index("<h3>Reader</h3>"):]
     reader_box = reader_box[: reader_box.index("</td>")]
     assert FULL in reader_box and "fused criteria met" not in reader_box
+
+
+class TestMotionValueTexts:
+    """Tests for motion_value_texts(): one wording of a flexion-extension result (report table, followup command)."""
+
+    def test_dict_and_object_read_the_same(self) -> None:
+        """The report's dict and the follow-up timeline's SegmentMotion give the same texts: magnitudes with 1 SD."""
+        from fusionwatch.followup import SegmentMotion
+        from fusionwatch.report.labels import motion_value_texts
+
+        m = SegmentMotion("L5-S1", -6.5555, 0.4378, -1.27, None, 0.2046)
+        as_dict = {k: getattr(m, k) for k in ("angle_deg", "angle_sd_deg", "translation_mm", "translation_percent",
+                                              "translation_sd")}
+        assert motion_value_texts(m) == motion_value_texts(as_dict) == ("6.6 deg ± 0.4", "1.3 mm ± 0.2")
+
+    def test_uncalibrated_missing_and_unusable_sds(self) -> None:
+        """Translation in % of the endplate on an uncalibrated film; a missing value is a dash; an SD that is missing,
+        zero or not a number is not printed (it printed "± nan")."""
+        from fusionwatch.report.labels import motion_value_texts
+
+        assert motion_value_texts({"angle_deg": 2.04, "translation_percent": -3.16, "translation_sd": 1.1}) == (
+            "2.0 deg", "3.2 % of endplate ± 1.1")
+        assert motion_value_texts({"angle_deg": None, "angle_sd_deg": float("nan")}) == ("—", "—")
+        assert motion_value_texts({"angle_deg": 1.0, "angle_sd_deg": float("nan"), "translation_mm": 0.5,
+                                   "translation_sd": 0.0}) == ("1.0 deg", "0.5 mm")

@@ -277,17 +277,14 @@ def followup(
 
 
 def _motion_text(m) -> str:  # type: ignore[no-untyped-def]
-    """Flexion-extension motion as the clinician report's table gives it: magnitudes (what the criteria judge) with
-    their 1 SD; translation in mm, or in % of the endplate on an uncalibrated film (``--json`` keeps the signs)."""
-    def sd(value: float | None) -> str:
-        return f" ± {value:.1f}" if value else ""
+    """Flexion-extension motion in the clinician report's words (:func:`fusionwatch.report.labels.motion_value_texts`):
+    magnitudes (what the criteria judge) with their 1 SD; translation in mm, or in % of the endplate on an
+    uncalibrated film (``--json`` keeps the signs)."""
+    from fusionwatch.report.labels import motion_value_texts
 
-    text = f"angle {abs(m.angle_deg):.1f} deg{sd(m.angle_sd_deg)}" if m.angle_deg is not None else "angle -"
-    if m.translation_mm is not None:
-        text += f", translation {abs(m.translation_mm):.1f} mm{sd(m.translation_sd)}"
-    elif m.translation_percent is not None:
-        text += f", translation {abs(m.translation_percent):.1f} % of endplate{sd(m.translation_sd)}"
-    return text + " (1 SD)" if m.angle_sd_deg or m.translation_sd else text
+    angle, translation = motion_value_texts(m)
+    text = f"angle {angle}" + ("" if translation == "—" else f", translation {translation}")
+    return text + " (1 SD)" if "±" in text else text
 
 
 def _status_text(v) -> str:  # type: ignore[no-untyped-def]

@@ -7,6 +7,7 @@ else the documented defaults (docs/followup.md). Each text names its source: a p
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,12 +18,47 @@ from fusionwatch.records import FusionStatus
 __all__ = [
     "MEASURE_LABELS", "KEY_MEASURES", "threshold_text", "STATUS_LABELS", "FUSED_ON_MOTION_LABELS", "label",
     "bridging_from_evidence", "bridging_confirmed", "status_label", "visit_status_label", "reader_status_label",
-    "acted_status_label", "AOMSI_ANGLE_L1_L4",
+    "acted_status_label", "AOMSI_ANGLE_L1_L4", "motion_value_texts",
 ]
 
 AOMSI_ANGLE_L1_L4 = 15.0
 """AOMSI (AMA Guides 5th ed.) angular-motion limit at L1-L4; L4-L5 and L5-S1 come from the follow-up rules
 (:data:`fusionwatch.followup.rules.INSTABILITY_ANGLE_DEG`)."""
+
+_MOTION_FIELDS = ("angle_deg", "angle_sd_deg", "translation_mm", "translation_percent", "translation_sd")
+
+
+def motion_value_texts(motion: Mapping[str, Any] | Any) -> tuple[str, str]:
+    """A flexion-extension result as the clinician report's motion table and the followup command word it.
+
+    Parameters
+    ----------
+    motion : mapping or object
+        The report's motion dict or a :class:`fusionwatch.followup.SegmentMotion` (any object with its fields):
+        ``angle_deg`` and ``angle_sd_deg`` in degrees, ``translation_mm`` (calibrated films) or
+        ``translation_percent`` (% of the endplate depth, uncalibrated films) and its ``translation_sd``.
+
+    Returns
+    -------
+    (str, str)
+        Angle and translation: magnitudes (what the criteria judge; the sign stays in the JSON) to 0.1, each with
+        "± SD" (1 SD) when its SD is a positive number; "—" for a value that is missing.
+    """
+    get = motion.get if isinstance(motion, Mapping) else (lambda k: getattr(motion, k, None))
+    a, a_sd, mm, pct, t_sd = (get(k) for k in _MOTION_FIELDS)
+
+    def sd(value: Any) -> str:
+        return f" ± {value:.1f}" if isinstance(value, int | float) and math.isfinite(value) and value > 0 else ""
+
+    angle = "—" if a is None else f"{abs(a):.1f} deg{sd(a_sd)}"
+    if mm is not None:
+        translation = f"{abs(mm):.1f} mm{sd(t_sd)}"
+    elif pct is not None:
+        translation = f"{abs(pct):.1f} % of endplate{sd(t_sd)}"
+    else:
+        translation = "—"
+    return angle, translation
+
 
 MEASURE_LABELS: dict[M, str] = {
     M.SACRAL_SLOPE: "Sacral slope (SS)",

@@ -21,7 +21,14 @@ from fusionwatch.followup.refs import finding_refs
 from fusionwatch.followup.rules import INSTABILITY_ANGLE_DEG, INSTABILITY_TRANSLATION_MM
 from fusionwatch.measurement import meyerding_grade_text
 from fusionwatch.records import Finding, Severity
-from fusionwatch.report.labels import AOMSI_ANGLE_L1_L4, label, reader_status_label, threshold_text, visit_status_label
+from fusionwatch.report.labels import (
+    AOMSI_ANGLE_L1_L4,
+    label,
+    motion_value_texts,
+    reader_status_label,
+    threshold_text,
+    visit_status_label,
+)
 from fusionwatch.report.model import ReportData
 from fusionwatch.report.patient_text import display_name, patient_text
 from fusionwatch.report.plots import measurement_trends_png, prom_trends_png
@@ -192,17 +199,8 @@ def _motion(d: ReportData) -> list[dict[str, str]]:
     fused = d.operated_levels
     out = []
     for m in d.visit.motion:
-        a = m.get("angle_deg")
-        sd = m.get("angle_sd_deg")
-        tsd = m.get("translation_sd")
-        angle = "—" if a is None else f"{abs(a):.1f} deg" + (f" ± {sd:.1f}" if sd else "")
+        angle, t = motion_value_texts(m)
         calibrated = m.get("translation_mm") is not None
-        if calibrated:
-            t = f"{abs(m['translation_mm']):.1f} mm" + (f" ± {tsd:.1f}" if tsd else "")
-        elif m.get("translation_percent") is not None:
-            t = f"{abs(m['translation_percent']):.1f} % of endplate" + (f" ± {tsd:.1f}" if tsd else "")
-        else:
-            t = "—"
         level = str(m.get("level", ""))
         if level in fused:
             limit = f"< {tr:g} mm" if calibrated else f"< {tr_pct:g} % of the endplate (film not calibrated)"
