@@ -1,6 +1,6 @@
 """Held-out accuracy of the view model (``detect/models/view.onnx``), the groups of the model card's "View model" line.
 
-Run: ``.venv/bin/python -m benchmarks.bench_view [--model FILE] [--cache DIR] [--json FILE]``.
+Run: ``.venv/bin/python -m benchmarks.bench_view [--model FILE] [--cache DIR] [--json FILE] [--sim-tree DIR]``.
 
 Groups (none of them used in training; seeds disjoint from the training specs in the model card):
 
@@ -17,7 +17,11 @@ Groups (none of them used in training; seeds disjoint from the training specs in
   ``sim:30:ap:900000`` with ``augment.flank_shading`` at amplitude 0.3-0.5 and 0.5-0.7 of the grey range (rng
   ``[781, i]``; 20 % of the shaded sides are brightened, the rest darkened), and ``sim:30:ap:900000`` rendered with
   ``render.AP_ADULT_WAIST_MM = (135, 200)`` (a thin adult body, set in-process only). Refused = p(other) >= 0.5 or
-  p(AP) < 0.05 (the detector's rules for a film declared AP).
+  p(AP) < 0.05 (the detector's rules for a film declared AP);
+- with ``--sim-tree DIR`` (a source tree with ``src/fusionwatch``, e.g. the simulator engineer's candidate
+  ``/tmp/cand25/tree``): ``sim:30:ap:900000`` rendered by THAT tree's simulator (in a subprocess with
+  ``PYTHONPATH=DIR/src``; cached in ``--cache``/sim-tree under its SIM_VERSION), refused / called lateral as above.
+  This is the check "the view model refuses none of the candidate simulator's AP films" (model card, view/4).
 
 Simulated films are generated with the installed simulator (``fusionwatch.sim.SIM_VERSION``) and cached in ``--cache``
 (the cache key includes the simulator version). Generating every film takes ~10-20 min on 2 shared cores.
@@ -91,7 +95,7 @@ def _cli_ap_film(seed: int) -> np.ndarray:
     return (film.pixels >> 4).astype(np.uint8)
 
 
-def run(model: Path, cache: Path) -> dict:
+def run(model: Path, cache: Path, sim_tree: Path | None = None) -> dict:
     from fusionwatch.detect.datasets import load_data, split_by_patient
     from fusionwatch.detect.view import check_pixels, classify_view, synthetic_non_spine
     from fusionwatch.errors import UnsupportedImageError
@@ -156,7 +160,41 @@ def run(model: Path, cache: Path) -> dict:
                 [_flank(img, pts, amp, i) for i, (img, pts) in enumerate(films)], session
             )
     out["sim_ap_900000_thin_adult_waist_135_200"] = _ap_refusals([s.image for s in _thin_adult_ap(cache)], session)
+    if sim_tree is not None:
+        version, images = sim_tree_films(sim_tree, cache / "sim-tree")
+        out["sim_tree_ap_900000"] = {"sim_tree": str(sim_tree), "sim_version": version} | _ap_refusals(images, session)
     return out
+
+
+def _tree_src(tree: Path) -> Path:
+    src = Path(tree) / "src"
+    if not (src / "fusionwatch" / "sim").is_dir():
+        raise FileNotFoundError(f"--sim-tree {tree}: no src/fusionwatch/sim in it; expected a fusionwatch source tree")
+    return src
+
+
+def sim_tree_films(tree: Path, cache: Path, spec: str = "sim:30:ap:900000") -> tuple[str, list[np.ndarray]]:
+    """The films of ``spec`` rendered by the simulator of another source tree: ``load_data(spec)`` run in a
+    subprocess with ``PYTHONPATH=TREE/src`` (cached in ``cache`` under that tree's SIM_VERSION, so a changed tree
+    needs a new SIM_VERSION or a fresh cache). Returns (that SIM_VERSION, the images)."""
+    import subprocess
+    import sys
+    import tempfile
+
+    src = _tree_src(tree)
+    code = (
+        "import sys, numpy as np; from pathlib import Path; from fusionwatch.detect.datasets import load_data; "
+        "from fusionwatch.sim import SIM_VERSION; "
+        "s = load_data(sys.argv[1], cache_dir=Path(sys.argv[2])); "
+        "np.savez(sys.argv[3], version=np.array(SIM_VERSION), *[x.image for x in s])"
+    )
+    cache.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "films.npz"
+        env = dict(os.environ, PYTHONPATH=str(src))
+        subprocess.run([sys.executable, "-c", code, spec, str(cache), str(out)], env=env, check=True)
+        with np.load(out) as z:
+            return str(z["version"]), [z[f"arr_{i}"] for i in range(len(z.files) - 1)]
 
 
 def _all_points(sample) -> dict:  # noqa: ANN001
@@ -211,9 +249,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--model", type=Path, default=MODELS_DIR / "view.onnx")
     ap.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "fusionwatch" / "train")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--sim-tree", type=Path, default=None, help="also run sim:30:ap:900000 rendered by this tree")
     a = ap.parse_args(argv)
+    if a.sim_tree is not None:
+        _tree_src(a.sim_tree)  # fail before the long run
     t0 = time.perf_counter()
-    out = run(a.model, a.cache)
+    out = run(a.model, a.cache, a.sim_tree)
     out["seconds"] = round(time.perf_counter() - t0, 1)
     text = json.dumps(out, indent=1)
     print(text)
