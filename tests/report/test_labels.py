@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fusionwatch.measurement import MeasureName as M
+from fusionwatch.records import FusionStatus
 from fusionwatch.report.labels import threshold_text
 
 SOURCES = (
@@ -140,3 +141,27 @@ class TestMotionValueTexts:
         assert motion_value_texts({"angle_deg": None, "angle_sd_deg": float("nan")}) == ("—", "—")
         assert motion_value_texts({"angle_deg": 1.0, "angle_sd_deg": float("nan"), "translation_mm": 0.5,
                                    "translation_sd": 0.0}) == ("1.0 deg", "0.5 mm")
+
+
+@pytest.mark.parametrize("status", [s for s in FusionStatus if s not in (FusionStatus.ON_TRACK,
+                                                                        FusionStatus.FUSED_CRITERIA_MET)] + [None])
+def test_concern_reasons_use_the_status_labels(status: FusionStatus | None) -> None:
+    """Why the care advice holds lines back, in the report's words: the status label ("Insufficient evidence on these
+    films"), never the raw status word ("insufficient evidence"); findings by their kind in words."""
+    from fusionwatch.care.advice import care_advice
+    from fusionwatch.care.protocol import default_protocol
+    from fusionwatch.records import Finding, Severity
+    from fusionwatch.report.labels import STATUS_LABELS, concern_reason_texts
+
+    advice = care_advice(default_protocol(), 379, fusion_status=status,
+                         findings=[Finding("rod_fracture_suspected", Severity.ACTION, "gap")])
+    expected = STATUS_LABELS[status] if status else "not assessed"
+    assert concern_reason_texts(advice) == (f"status: {expected}", "finding: rod fracture suspected")
+
+
+def test_concern_reasons_empty_when_on_track() -> None:
+    from fusionwatch.care.advice import care_advice
+    from fusionwatch.care.protocol import default_protocol
+    from fusionwatch.report.labels import concern_reason_texts
+
+    assert concern_reason_texts(care_advice(default_protocol(), 379, fusion_status=FusionStatus.ON_TRACK)) == ()

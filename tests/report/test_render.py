@@ -165,6 +165,17 @@ def test_caution_when_union_in_doubt(tmp_path: Path) -> None:
     assert any("CT scan" in s for s in t.xray_now)
 
 
+def test_advice_hold_back_reason_uses_the_status_label(tmp_path: Path) -> None:
+    """The clinician report says why the on-track lines are withheld in its own status words ("Pseudarthrosis
+    suspected"), not the raw status word ("pseudarthrosis suspected")."""
+    d = make_patient(tmp_path, status=FusionStatus.PSEUDARTHROSIS_SUSPECTED)
+    d = ReportData(**{**d.__dict__, "visits": d.visits[:3] + (
+        d.visits[3].__class__(**{**d.visits[3].__dict__, "reader_status": None}),)})
+    text = _text(render_clinician_html(d))
+    assert "Fusion not confirmed on track (status: Pseudarthrosis suspected" in text
+    assert "status: pseudarthrosis suspected" not in text
+
+
 def test_deidentified_shifts_dates_inside_text(tmp_path: Path) -> None:
     d = make_patient(tmp_path)
     d = ReportData(**{**d.__dict__, "baseline_note": "Baseline: the 6-weeks film (2026-02-21)."})

@@ -48,8 +48,14 @@ class CareAdvice:
     fusion_on_track : bool
         Status on track / fused criteria met and no concerning finding.
     concern_reasons : tuple[str, ...]
-        Why the on-track lines are withheld, in clinician words ("status: pseudarthrosis suspected",
-        "finding: rod fracture suspected"); empty when on track.
+        Why the on-track lines are withheld, in the status vocabulary ("status: pseudarthrosis suspected",
+        "finding: rod fracture suspected"); empty when on track. Reports and the ``care`` command word them with
+        their status labels (:func:`fusionwatch.report.labels.concern_reason_texts`, from :attr:`status` and
+        :attr:`concern_findings`).
+    status : FusionStatus | None
+        The fusion status the advice followed (``None`` = not assessed).
+    concern_findings : tuple[str, ...]
+        Kinds of the findings that hold the on-track lines back.
     """
 
     day: int
@@ -68,6 +74,8 @@ class CareAdvice:
     in_doubt: bool = False
     """The evidence itself raises a doubt: a status other than on track / fused criteria met, or a listed finding
     (not merely "not assessed"). Reports then say the surgeon may want to see the patient sooner."""
+    status: FusionStatus | None = None
+    concern_findings: tuple[str, ...] = ()
 
 
 def _status(value: FusionStatus | str | None) -> FusionStatus | None:
@@ -130,5 +138,5 @@ def care_advice(protocol: Protocol, day: int, *, fusion_status: FusionStatus | s
         day=day, restriction_phase=phase, restrictions=tuple(shown), withheld=withheld, therapy_phase=therapy,
         therapy_goals=tuple(goals), example_exercises=tuple(examples), therapy_withheld=therapy_withheld,
         medication_notes=meds, fusion_on_track=on_track, concern_reasons=tuple(reasons),
-        concern_shown=show_concern, in_doubt=in_doubt,
+        concern_shown=show_concern, in_doubt=in_doubt, status=status, concern_findings=tuple(matched),
     )

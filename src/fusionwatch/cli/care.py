@@ -138,7 +138,9 @@ def _print_advice(ev, advice, schedule) -> None:  # type: ignore[no-untyped-def]
         for r in advice.restrictions:
             say(f"  - {r.clinician}")
     if advice.withheld or advice.therapy_withheld:
-        why = "; ".join(advice.concern_reasons) or "fusion not on track"
+        from fusionwatch.report.labels import concern_reason_texts
+
+        why = "; ".join(concern_reason_texts(advice)) or "fusion not on track"
         say(f"[bold yellow]Held back[/] (said only while fusion is on track; now: {why}):")
         for r in advice.withheld:
             say(f"  - {r.clinician}")

@@ -18,7 +18,7 @@ from fusionwatch.records import FusionStatus
 __all__ = [
     "MEASURE_LABELS", "KEY_MEASURES", "threshold_text", "STATUS_LABELS", "FUSED_ON_MOTION_LABELS", "label",
     "bridging_from_evidence", "bridging_confirmed", "status_label", "visit_status_label", "reader_status_label",
-    "acted_status_label", "AOMSI_ANGLE_L1_L4", "motion_value_texts",
+    "acted_status_label", "AOMSI_ANGLE_L1_L4", "motion_value_texts", "concern_reason_texts",
 ]
 
 AOMSI_ANGLE_L1_L4 = 15.0
@@ -205,6 +205,18 @@ def acted_status_label(status: FusionStatus | None, source: str, visit: Any) -> 
     if source == "reader":
         return reader_status_label(status.value)
     return visit_status_label(visit)
+
+
+def concern_reason_texts(advice: Any) -> tuple[str, ...]:
+    """Why a :class:`fusionwatch.care.CareAdvice` holds the protocol's on-track lines back, in the report's words:
+    ``"status: <status label>"`` (:func:`status_label`; "not assessed" without a status) when the status is not on
+    track, then ``"finding: <kind in words>"`` per finding that holds them back. Empty when on track."""
+    if advice.fusion_on_track:
+        return ()
+    out = []
+    if advice.status not in (FusionStatus.ON_TRACK, FusionStatus.FUSED_CRITERIA_MET):
+        out.append(f"status: {status_label(advice.status)}")
+    return (*out, *(f"finding: {k.replace('_', ' ')}" for k in advice.concern_findings))
 
 
 def label(name: M | str) -> str:

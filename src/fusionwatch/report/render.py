@@ -23,6 +23,7 @@ from fusionwatch.measurement import meyerding_grade_text
 from fusionwatch.records import Finding, Severity
 from fusionwatch.report.labels import (
     AOMSI_ANGLE_L1_L4,
+    concern_reason_texts,
     label,
     motion_value_texts,
     reader_status_label,
@@ -296,6 +297,7 @@ def render_clinician_html(data: ReportData, *, page_size: str = "A4") -> str:
                                   refs=refs),
         "refs": refs, "verdicts": verdicts,
         "no_films": no_films,
+        "concern_reasons": concern_reason_texts(data.care_advice) if data.care_advice is not None else (),
     }
     return _env().get_template("clinician.html.j2").render(**ctx)
 
