@@ -131,3 +131,30 @@ class TestCompare:
     def test_empty_record_raises(self) -> None:
         with pytest.raises(InputError, match="at least one"):
             PromRecord(D0)
+
+
+class TestWithoutClearBenefit:
+    """Tests for without_clear_benefit(): outcomes short of the change patients notice (CLINICAL.md MCID, SCB)."""
+
+    def test_pain_about_the_same(self) -> None:
+        """Back pain 7 -> 6 (1 < the 2-point MCID), leg pain 6 -> 2 (4 >= 2): only back pain is named."""
+        from fusionwatch.care.proms import without_clear_benefit
+
+        c = compare_proms(PromRecord(D0, back_pain=7, leg_pain=6), PromRecord(D1, back_pain=6, leg_pain=2))
+        assert without_clear_benefit(c) == ("back pain",)
+
+    def test_odi_below_mcid_unless_scb(self) -> None:
+        """ODI +6 points without SCB is named; the same +6 with a final score <= 31.3 (SCB) is not."""
+        from fusionwatch.care.proms import without_clear_benefit
+
+        no_scb = compare_proms(PromRecord(D0, (4,) * 10), PromRecord(D1, (4, 4, 4, 4, 4, 4, 4, 3, 3, 3)))
+        assert no_scb.odi_mcid is False and no_scb.odi_scb is False
+        assert without_clear_benefit(no_scb) == ("daily activities",)
+        scb = compare_proms(PromRecord(D0, (2, 2, 2, 2, 2, 2, 2, 2, 1, 1)),
+                            PromRecord(D1, (2, 2, 2, 2, 2, 1, 1, 1, 1, 1)))
+        assert without_clear_benefit(scb) == ()
+
+    def test_nothing_to_compare(self) -> None:
+        from fusionwatch.care.proms import without_clear_benefit
+
+        assert without_clear_benefit(compare_proms(PromRecord(D0, back_pain=6), PromRecord(D1, leg_pain=2))) == ()

@@ -298,3 +298,44 @@ def test_first_film_after_surgery_is_not_compared_with_an_earlier_one(tmp_path) 
     d = dataclasses.replace(d, current=first, status_index=None)
     said = " ".join(patient_text(d).xray_now)
     assert "no change in the" not in said and "Later X-rays will be compared with these ones." in said
+
+
+class TestPainNoBetterAtOneYear:
+    """Pain or daily activities no better than before surgery (less than the MCID, CLINICAL.md) by the 12-month visit
+    gets a careful line that defers to the care team; earlier, or after a clear improvement, it does not."""
+
+    LINE = "By about a year after surgery, many people feel clearly better than before surgery."
+
+    @staticmethod
+    def _with_proms(d: ReportData, *, post_day: int, pre: dict, post: dict) -> ReportData:
+        from fusionwatch.care.proms import PromRecord
+
+        proms = (PromRecord(SURGERY - dt.timedelta(days=14), **pre),
+                 PromRecord(SURGERY + dt.timedelta(days=post_day), **post))
+        return dataclasses.replace(d, proms=proms)
+
+    def test_pain_about_the_same_at_12_months(self, tmp_path: Path) -> None:
+        d = self._with_proms(twelve_months(tmp_path, FusionStatus.FUSED_CRITERIA_MET), post_day=365,
+                             pre={"back_pain": 6, "leg_pain": 5}, post={"back_pain": 6, "leg_pain": 4})
+        t = patient_text(d)
+        assert "Your back and leg pain are about the same as before surgery." in t.pain_and_function
+        line = " ".join(t.pain_and_function)
+        assert self.LINE in line and "please talk with your care team" in line.lower()
+        assert "mm" not in line and "MCID" not in line
+
+    def test_not_said_before_the_12_month_window(self, tmp_path: Path) -> None:
+        d = self._with_proms(twelve_months(tmp_path, FusionStatus.FUSED_CRITERIA_MET), post_day=182,
+                             pre={"back_pain": 6}, post={"back_pain": 6})
+        assert self.LINE not in " ".join(patient_text(d).pain_and_function)
+
+    def test_not_said_after_a_clear_improvement(self, tmp_path: Path) -> None:
+        d = self._with_proms(twelve_months(tmp_path, FusionStatus.FUSED_CRITERIA_MET), post_day=365,
+                             pre={"back_pain": 7, "leg_pain": 6}, post={"back_pain": 2, "leg_pain": 1})
+        assert self.LINE not in " ".join(patient_text(d).pain_and_function)
+
+    def test_worse_keeps_its_own_line_only(self, tmp_path: Path) -> None:
+        """Worse pain already asks the patient to tell the care team: not a second, softer line."""
+        d = self._with_proms(twelve_months(tmp_path, FusionStatus.FUSED_CRITERIA_MET), post_day=365,
+                             pre={"back_pain": 4}, post={"back_pain": 7})
+        text = " ".join(patient_text(d).pain_and_function)
+        assert "worse than before surgery. Please tell your care team." in text and self.LINE not in text

@@ -11,6 +11,8 @@ Scoring and thresholds (CLINICAL.md "Recovery care"):
 - Change vs pre-op: improvement = pre - post (positive is better). MCID: ODI 12.8 points, NRS 2 points. Substantial
   clinical benefit (SCB) for ODI after lumbar fusion: improvement >= 18.8 points, or >= 36.8 % of the pre-op score, or a
   final score <= 31.3 [2]_.
+- By about a year (:data:`CLEAR_BENEFIT_DAY` on), :func:`without_clear_benefit` names the outcomes that have not
+  changed by the MCID (ODI: nor met SCB), so the patient report can ask the patient to talk with the care team [2]_.
 
 References
 ----------
@@ -44,6 +46,8 @@ __all__ = [
     "odi_band",
     "check_nrs",
     "compare_proms",
+    "without_clear_benefit",
+    "CLEAR_BENEFIT_DAY",
 ]
 
 ODI_SECTIONS = (
@@ -213,6 +217,34 @@ class PromChange:
     back_pain_mcid: bool | None
     leg_pain_improvement: int | None
     leg_pain_mcid: bool | None
+
+
+CLEAR_BENEFIT_DAY = 273
+"""Answers given this many days after surgery or later are held against the benefit expected by about a year: the start
+of the 12-months visit window (``fusionwatch.followup.settings.DEFAULT_SCHEDULE``); Glassman's substantial clinical
+benefit was defined at the 1- and 2-year follow-up [2]_."""
+
+
+def without_clear_benefit(change: PromChange) -> tuple[str, ...]:
+    """The outcomes that have not improved by as much as patients notice since before surgery.
+
+    ``"daily activities"`` when the ODI improved less than the MCID (12.8 points) and did not meet substantial
+    clinical benefit; ``"back pain"`` / ``"leg pain"`` when the NRS improved less than the MCID (2 points). Worse
+    outcomes are included (they too are short of a benefit); outcomes not answered on both dates are left out.
+
+    Returns
+    -------
+    tuple[str, ...]
+        In the order daily activities, back pain, leg pain; empty when every compared outcome improved clearly.
+    """
+    out = []
+    if change.odi_mcid is False and change.odi_scb is False:
+        out.append("daily activities")
+    if change.back_pain_mcid is False:
+        out.append("back pain")
+    if change.leg_pain_mcid is False:
+        out.append("leg pain")
+    return tuple(out)
 
 
 def compare_proms(pre: PromRecord, post: PromRecord) -> PromChange:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from fusionwatch.care.proms import CLEAR_BENEFIT_DAY, NRS_MCID, PromChange, without_clear_benefit
 from fusionwatch.care.schedule import ItemStatus
 from fusionwatch.care.triage import ACTION_TEXT, RULES, TriageResult, Urgency
 from fusionwatch.records import FusionStatus, Severity
@@ -182,6 +183,23 @@ def _pain_sentences(back: int | None, leg: int | None) -> list[str]:
     return [f"Your {name} pain is {_PAIN_WORDS[w]}" for name, w in parts]
 
 
+NO_CLEAR_BENEFIT_SENTENCES = (
+    "By about a year after surgery, many people feel clearly better than before surgery.",
+    "If you do not, please talk with your care team. They know your situation and can help plan what comes next.",
+)
+"""Said from the 12-months visit window on when pain or daily activities are not clearly better than before surgery
+(:func:`fusionwatch.care.proms.without_clear_benefit`) and nothing got worse (worse already asks the patient to tell
+the care team). Careful: no promise, no cause named, the care team decides."""
+
+
+def _no_clear_benefit_sentences(data: ReportData, change: PromChange) -> list[str]:
+    if data.surgery is None or (change.post_date - data.surgery.date).days < CLEAR_BENEFIT_DAY:
+        return []
+    worse = (change.odi_improvement is not None and change.odi_improvement <= -0.5) or any(
+        imp is not None and imp <= -NRS_MCID for imp in (change.back_pain_improvement, change.leg_pain_improvement))
+    return [] if worse or not without_clear_benefit(change) else list(NO_CLEAR_BENEFIT_SENTENCES)
+
+
 def patient_text(data: ReportData) -> PatientText:
     """Build the plain-language sections of the patient report for ``data.visit``."""
     v = data.visit
@@ -315,6 +333,7 @@ def patient_text(data: ReportData) -> PatientText:
             if change.odi_mcid:
                 pain.append("This change is large enough to make a real difference in daily life.")
         pain += _pain_sentences(change.back_pain_improvement, change.leg_pain_improvement)
+        pain += _no_clear_benefit_sentences(data, change)
 
     signs = sorted(
         ((r.patient_text, ACTION_TEXT[r.urgency], r.urgency.rank) for r in RULES.values()
