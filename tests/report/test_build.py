@@ -76,7 +76,7 @@ def test_cli_journey(db: str, tmp_path: Path) -> None:
 
     rep = tmp_path / "rep"
     out = _run("report", "K-7", "--out", str(rep), "--deidentify", "--today", TODAY, "--db", db)
-    files = json.loads((rep / "outputs.json").read_text())
+    files = json.loads((rep / "6-months-outputs.json").read_text())
     for key in ("clinician_html", "clinician_pdf", "patient_html", "patient_pdf", "fhir", "csv", "parquet", "ics",
                 "dicom_sr", "dicom_sc", "visits_csv"):
         assert key in files and Path(files[key]).is_file(), key
@@ -114,7 +114,7 @@ def test_no_export_names_an_internal_document(db: str, tmp_path: Path) -> None:
     store.close()
     rep = tmp_path / "rep"
     _run("report", "K-7", "--out", str(rep), "--today", TODAY, "--db", db, "--no-pdf")
-    files = json.loads((rep / "outputs.json").read_text())
+    files = json.loads((rep / "6-months-outputs.json").read_text())
     for key in ("fhir", "csv", "parquet", "dicom_sr", "dicom_sc", "clinician_html"):
         assert key in files, key
     blobs = {p.name: p.read_bytes() for p in rep.rglob("*") if p.is_file() and p.suffix != ".png"}
@@ -281,3 +281,24 @@ def test_reported_symptoms_carry_their_date(db: str, tmp_path: Path) -> None:
     de = data.deidentified()
     assert de.red_flags[0].reported_on == dt.date(2000, 1, 13)
     assert "2026-01-22" not in render_clinician_html(de) and "January 22, 2026" not in render_patient_html(de)
+
+
+def test_reports_of_several_visits_share_one_folder(db: str, tmp_path: Path) -> None:
+    """`report --visit` for two visits into one folder: every file of each run carries its visit, so the second run
+    overwrites none of the first's (measurements/visits CSV, Parquet, calendar and outputs.json were shared names);
+    the first visit's calendar is still its own (as of that visit's date)."""
+    shared, alone = tmp_path / "shared", tmp_path / "alone"
+    for out in (alone, shared):
+        _run("report", "K-7", "--out", str(out), "--visit", "1", "--today", TODAY, "--db", db, "--no-pdf")
+    _run("report", "K-7", "--out", str(shared), "--visit", "3", "--today", TODAY, "--db", db, "--no-pdf")
+    runs = {label: json.loads((shared / f"{label}-outputs.json").read_text()) for label in ("6-weeks", "6-months")}
+    names = {label: {Path(p).name for k, p in files.items() if k != "notes"} for label, files in runs.items()}
+    assert names["6-weeks"] and not names["6-weeks"] & names["6-months"]
+    for label, files in runs.items():
+        for key, p in files.items():
+            if key != "notes":
+                assert Path(p).parent == shared and Path(p).name.startswith(f"{label}-"), (key, p)
+                assert Path(p).is_file(), (key, p)
+    mine = json.loads((alone / "6-weeks-outputs.json").read_text())
+    for key in ("ics", "csv", "visits_csv", "clinician_html"):
+        assert (shared / Path(mine[key]).name).read_bytes() == Path(mine[key]).read_bytes(), key

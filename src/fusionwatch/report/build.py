@@ -195,7 +195,11 @@ def write_patient_outputs(store: Any, key: str, out_dir: str | Path, *, visit: i
                           deidentify: bool = False, today: dt.date | None = None, protocol: Protocol | None = None,
                           pdf: bool = True) -> ReportOutput:
     """Write the clinician and patient reports (HTML, PDF), the DICOM SR and secondary capture of the current visit's
-    lateral film, the FHIR bundle, the patient's measurement table (CSV, Parquet) and the care calendar (.ics)."""
+    lateral film, the FHIR bundle, the patient's measurement table (CSV, Parquet), the per-visit outcome table, the
+    care calendar (.ics, as of the visit reported on) and ``outputs.json`` listing them.
+
+    Every file name starts with the visit's label (``6-months-measurements.csv``, ``6-months-outputs.json``), so
+    reports of several visits can be written into one folder without one overwriting another."""
     from fusionwatch.care.schedule import to_ics
     from fusionwatch.export.cohort import cohort_rows, films_from_store, write_cohort
     from fusionwatch.export.fhir import write_fhir_bundle
@@ -212,17 +216,17 @@ def write_patient_outputs(store: Any, key: str, out_dir: str | Path, *, visit: i
     stem = _safe(data.visit.label)
     result.files["fhir"] = write_fhir_bundle(data, out / f"{stem}-observations.fhir.json", deidentify=deidentify)
     rows = cohort_rows(films_from_store(store, [key]), deidentify=deidentify)
-    result.files["csv"] = write_cohort(rows, out / "measurements.csv")
-    result.files["parquet"] = write_cohort(rows, out / "measurements.parquet")
-    result.files["visits_csv"] = write_visits(visit_rows(data, deidentify=deidentify), out / "visits.csv")
+    result.files["csv"] = write_cohort(rows, out / f"{stem}-measurements.csv")
+    result.files["parquet"] = write_cohort(rows, out / f"{stem}-measurements.parquet")
+    result.files["visits_csv"] = write_visits(visit_rows(data, deidentify=deidentify), out / f"{stem}-visits.csv")
     if data.schedule is not None:
         sched = data.deidentified().schedule if deidentify else data.schedule
-        ics = out / "care-schedule.ics"
+        ics = out / f"{stem}-care-schedule.ics"
         ics.write_bytes(to_ics(sched, patient_key=key))
         result.files["ics"] = ics
     _write_dicom_exports(store, data, out, stem, deidentify, result)
-    (out / "outputs.json").write_text(json.dumps({k: str(v) for k, v in result.files.items()} | {"notes": result.notes},
-                                                 indent=1))
+    listing = {k: str(v) for k, v in result.files.items()} | {"notes": result.notes}
+    (out / f"{stem}-outputs.json").write_text(json.dumps(listing, indent=1))
     return result
 
 
