@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -593,3 +594,27 @@ def test_a_kind_wide_verdict_is_shown_under_every_finding_of_the_kind(tmp_path: 
     text = _text(render_clinician_html(d))
     assert text.count("Reader: confirmed") == 3 and "Reader: not yet reviewed" not in text
     assert [f.kind for f in d.visit.standing_findings] == [kind] * 3
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) is not installed")
+@pytest.mark.parametrize("key", ["SIM-screw-loosening-103", "SIM-test-1"])
+def test_override_commands_never_break_inside_an_argument_in_the_pdf(tmp_path: Path, key: str) -> None:
+    """In the PDF every argument of a printed override command and every finding ref stays on one line (the demo's
+    screw-loosening report broke them at the hyphens of 'S1-left-halo' and '12-months', so a copied command or ref no
+    longer worked); lines break only between arguments."""
+    import dataclasses
+    import subprocess
+
+    from fusionwatch.report.render import html_to_pdf
+
+    d = dataclasses.replace(_three_loosening_findings(make_patient(tmp_path), {}), patient_key=key)
+    html_page = render_clinician_html(d)
+    codes = re.findall(r"<code[^>]*>(.*?)</code>", html_page, re.S)
+    commands = [re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", c))).strip() for c in codes]
+    assert any("S1-left-halo=confirmed|rejected" in c for c in commands), commands
+    pdf = tmp_path / "c.pdf"
+    html_to_pdf(html_page, pdf)
+    lines = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout.splitlines()
+    for c in commands:
+        for token in c.split():
+            assert any(token in line for line in lines), (token, c)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import markupsafe
 
 from fusionwatch.errors import InputError
 from fusionwatch.followup.model import MeasurementDelta
@@ -43,8 +44,19 @@ _FILM_MAX_PX = 900
 
 def _env() -> jinja2.Environment:
     loader = jinja2.FileSystemLoader(str(resources.files("fusionwatch.report") / "templates"))
-    return jinja2.Environment(loader=loader, autoescape=jinja2.select_autoescape(["html", "j2"]), trim_blocks=True,
-                              lstrip_blocks=True)
+    env = jinja2.Environment(loader=loader, autoescape=jinja2.select_autoescape(["html", "j2"]), trim_blocks=True,
+                             lstrip_blocks=True)
+    env.filters["unbroken_args"] = unbroken_args
+    return env
+
+
+def unbroken_args(command: str) -> markupsafe.Markup:
+    """A command (or a finding ref) as HTML whose lines may break only between its arguments: each argument in a
+    ``<span class="arg">`` kept on one line by the stylesheet (``white-space: nowrap``). Browsers and WeasyPrint
+    otherwise break after a hyphen ("S1-left-" / "halo", "12-" / "months") or a "|", and a command copied from the
+    page then no longer works."""
+    args = str(command).split()
+    return markupsafe.Markup(" ").join(markupsafe.Markup('<span class="arg">{}</span>').format(a) for a in args)
 
 
 def _css(page_size: str, footer: str) -> str:
