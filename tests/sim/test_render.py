@@ -482,7 +482,109 @@ def test_scoliosis_exam_is_low_dose_and_only_for_that_population() -> None:
 
     e = render.Exposure(photons_per_mm2=2.0e7, scatter_to_primary=0.4, edge_enhance=0.9)
     low = exam_exposure(e, "adolescent-scoliosis", "ap")
-    assert low == replace(e, photons_per_mm2=2.0e7 * AP_SCOLIOSIS_DOSE, scatter_to_primary=0.4 * AP_SCOLIOSIS_SCATTER)
+    assert low == replace(
+        e,
+        photons_per_mm2=2.0e7 * AP_SCOLIOSIS_DOSE,
+        scatter_to_primary=0.4 * AP_SCOLIOSIS_SCATTER,
+        window_top_pct=low.window_top_pct,  # version 24 trial F (tested below)
+    )
     assert AP_SCOLIOSIS_DOSE < 1.0 and AP_SCOLIOSIS_SCATTER < 1.0
     assert exam_exposure(e, "adolescent-scoliosis", "lateral") == e
     assert exam_exposure(e, "adult", "ap") == e
+
+
+def test_ap_discs_fill_the_disc_gap_denser_at_the_rim_and_off_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Version 24 trial D: with ``AP_DISC_MU`` > 0 each lumbar disc adds path in its gap (about ``AP_DISC_MU`` x the
+    disc's AP depth at the mid-line, a little more with the denser annulus), nothing at the middle of a vertebral
+    body; ``line_integrals`` draws the discs only when the constant is on."""
+    cam, scene = _small_ap_scene()
+    pose = scene.pose
+    monkeypatch.setattr(render, "AP_DISC_MU", 0.002)
+    L = np.zeros((cam.height, cam.width), np.float32)
+    render._ap_discs(L, cam, pose, scene.anatomy, 0.5)
+
+    def px(b: str, ends: tuple[str, str]) -> tuple[int, int]:
+        c = pose.corners[b]
+        m = np.mean([c[f"{e}.anterior"] + c[f"{e}.posterior"] for e in ends], axis=0) / 2
+        p3 = pose.apply_coronal(b, np.array([[m[0], 0.0, m[1]]]))
+        col, row = cam.project(p3)[0]
+        return int(round(row)), int(round(col))
+
+    r_up, c_up = px("L2", ("inferior",))
+    r_lo, _ = px("L3", ("superior",))
+    gap = float(L[(r_up + r_lo) // 2, c_up])
+    depth = float(np.linalg.norm(pose.corners["L2"]["inferior.anterior"] - pose.corners["L2"]["inferior.posterior"]))
+    assert 0.6 * 0.002 * depth < gap < 2.5 * 0.002 * depth, (gap, depth)
+    r_body, c_body = px("L3", ("superior", "inferior"))
+    assert L[r_body, c_body] < 0.05 * gap
+    # the drawn call is switched by the constant: off, the AP line integrals do not call it
+    calls: list[int] = []
+    monkeypatch.setattr(render, "_ap_discs", lambda *a, **k: calls.append(1))
+    monkeypatch.setattr(render, "AP_DISC_MU", 0.0)
+    render.line_integrals(scene, cam)
+    assert calls == []
+    monkeypatch.setattr(render, "AP_DISC_MU", 0.002)
+    render.line_integrals(scene, cam)
+    assert calls == [1]
+
+
+def test_full_spine_window_clips_a_share_of_scoliosis_films_own_stream(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Version 24 trial F: a share of the adolescent-scoliosis AP films get a window ending at a lower percentile
+    (drawn from ``AP_FULL_SPINE_WINDOW``, seeded by the film's fluence: the same film, the same value), the others and
+    every other population and view keep 99.8; off (share 0) no film changes; a lower window top shows more white."""
+    from fusionwatch.sim import journey
+    from fusionwatch.sim.journey import exam_exposure
+
+    es = [render.Exposure(photons_per_mm2=1.0e7 + 12345.0 * k) for k in range(40)]
+    monkeypatch.setattr(journey, "AP_FULL_SPINE_WINDOW", (0.0, 93.0, 98.5))
+    assert all(exam_exposure(e, "adolescent-scoliosis", "ap").window_top_pct == 99.8 for e in es)
+    monkeypatch.setattr(journey, "AP_FULL_SPINE_WINDOW", (0.4, 93.0, 98.5))
+    tops = [exam_exposure(e, "adolescent-scoliosis", "ap").window_top_pct for e in es]
+    clipped = [t for t in tops if t != 99.8]
+    assert 6 <= len(clipped) <= 26 and all(93.0 <= t <= 98.5 for t in clipped)
+    assert tops == [exam_exposure(e, "adolescent-scoliosis", "ap").window_top_pct for e in es]
+    assert all(exam_exposure(e, "adult", "ap") == e for e in es)
+    assert all(exam_exposure(e, "adolescent-scoliosis", "lateral") == e for e in es)
+    # in the console: a lower top saturates more of the film
+    cam, scene = _small_ap_scene()
+    L = render.line_integrals(scene, cam)[0]
+    full = render.expose(L, cam, render.Exposure(), np.random.default_rng(0))
+    low = render.expose(L, cam, render.Exposure(window_top_pct=94.0), np.random.default_rng(0))
+    top = 0.99 * 4095
+    assert np.mean(low > top) > np.mean(full > top) + 0.02
+
+
+def test_broad_adolescent_waists_own_stream_and_off_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Version 24 trial V: with ``AP_ADOLESCENT_BROAD`` > 0 that share of adolescent-scoliosis patients draws a broad
+    waist from ``AP_ADOLESCENT_BROAD_MM`` (own stream), the others keep version 23's waist; adults unchanged."""
+    before = [render.patient_waist(k, "adolescent-scoliosis") for k in range(40)]
+    monkeypatch.setattr(render, "AP_ADOLESCENT_BROAD", 0.3)
+    after = [render.patient_waist(k, "adolescent-scoliosis") for k in range(40)]
+    changed = [(b, a) for b, a in zip(before, after, strict=True) if a != b]
+    lo, hi = render.AP_ADOLESCENT_BROAD_MM
+    assert 4 <= len(changed) <= 22 and all(lo <= a <= hi for _, a in changed)
+    assert [render.patient_waist(k, "adult") for k in range(5)] == [render.patient_waist(k, "adult") for k in range(5)]
+
+
+def test_flank_fat_stripe_is_a_lucent_band_inside_the_outline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Version 24 trial S: the narrowed AP soft-tissue map loses path in a band about the drawn depth inside the body
+    outline on each side (the properitoneal fat stripe), nothing at the mid-line; off (None) by default."""
+    an = patient_anatomy(0)
+    pose = pose_spine(an, SpineParams())
+    scene = render.Scene(an, pose, {}, [], [], None, Healing(), "none", 0, body_half_width_mm=115.0)
+    plain = render.narrow_body(scene)
+    monkeypatch.setattr(render, "AP_FLANK_FAT_STRIPE", ((12.0, 12.0), (2.0, 2.0), (6.0, 6.0)))
+    striped = render.narrow_body(scene)
+    d = plain - striped
+    assert d.min() >= -1e-3  # (float32 rounding of paths of ~300 mm)
+    mid = int(round(-an.soft_ap_origin[0] / an.soft_res))
+    assert np.abs(d[mid]).max() < 1e-3
+    l3 = float(np.mean([v[1] for v in an.corners["L3"].values()]))
+    k = int(round((l3 - an.soft_ap_origin[1]) / an.soft_res))
+    y = an.soft_ap_origin[0] + np.arange(plain.shape[0]) * an.soft_res
+    body = np.flatnonzero(plain[:, k] > 0.1 * plain[:, k].max())
+    for side_idx, edge_i in ((0, body[0]), (1, body[-1])):
+        j = int(np.argmax(d[:, k] * ((y > 0) == bool(side_idx))))
+        depth_mm = abs(y[edge_i] - y[j]) * pose.scale
+        assert 6.0 < depth_mm < 20.0, depth_mm
+        assert d[j, k] > 3.0

@@ -492,11 +492,26 @@ def exam_exposure(exposure: Exposure, population: str, view: str) -> Exposure:
     thin body (less scatter, ``AP_SCOLIOSIS_SCATTER``); every other film is returned unchanged."""
     if population != "adolescent-scoliosis" or view != "ap":
         return exposure
+    top = exposure.window_top_pct
+    if AP_FULL_SPINE_WINDOW[0] > 0.0:  # version 24 trial F: own stream, seeded by the film's fluence draw
+        rng = np.random.default_rng([int(exposure.photons_per_mm2), 2402])
+        if rng.random() < AP_FULL_SPINE_WINDOW[0]:
+            top = float(np.round(rng.uniform(*AP_FULL_SPINE_WINDOW[1:]), 2))
     return replace(
         exposure,
         photons_per_mm2=exposure.photons_per_mm2 * AP_SCOLIOSIS_DOSE,
         scatter_to_primary=exposure.scatter_to_primary * AP_SCOLIOSIS_SCATTER,
+        window_top_pct=top,
     )
+
+
+AP_FULL_SPINE_WINDOW = (0.0, 93.0, 98.5)
+"""Version 24 trial F (share 0.0: off, no draw): the share of the adolescent-scoliosis population's AP films whose
+window ends at a percentile drawn from the last two values instead of 99.8. These are full-spine scoliosis films: the
+console sets the window over the whole film, chest and lungs included, so on a share of them the densest lumbar and
+pelvic bone lies above the window's top and shows washed-out white (as on several real SpineWeb films); the
+simulated film covers the lumbar spine only, so the clipping is drawn instead. Drawn from its own stream seeded by
+the film's fluence draw (no draw of the film's stream changes)."""
 
 
 def _exposure(rng: np.random.Generator, marker: str, view: str = "lateral") -> Exposure:

@@ -60,6 +60,10 @@ class Exposure:
     collimation_mm: tuple[float, float, float, float] = (12.0, 12.0, 12.0, 12.0)
     """Unexposed margins left, top, right, bottom (mm on the detector)."""
     marker: str = "L"
+    window_top_pct: float = 99.8
+    """Version 24 trial F: the percentile of the anatomy's processed log image at which the console's window ends
+    (99.8 up to version 23, every film); a full-spine scoliosis film is windowed over the chest too, so its densest
+    lumbar and pelvic part can lie above the window's top and show white (see ``journey.exam_exposure``)."""
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -550,6 +554,8 @@ def line_integrals_with_metal(scene: Scene, cam: Camera) -> tuple[np.ndarray, np
         cortex, outline, pedicles = np.zeros_like(L), np.zeros_like(L), np.zeros_like(L)
         processes = np.zeros_like(L)
         _ap_cortex(cortex, cam, scene, outline=outline, pedicles=pedicles, processes=processes)
+        if AP_DISC_MU > 0.0:  # version 24 trial D: the discs denser than water
+            _ap_discs(outline, cam, pose, an, max(0.5, 0.8 * cam.pixel_mm / cam.magnification))
         # version 16: the analytic cortex as soft as the film's other bone edges; version 17: the bodies' outline
         # (wall and endplates) and the pedicles on their own layers, softer (real AP films show faint, soft-edged
         # endplates and walls fading into the body and pedicles as soft ovals, not crisp rings)
@@ -916,6 +922,58 @@ def _body_wall(L: np.ndarray, cam: Camera, pose: Pose, an: Anatomy, b: str, step
     if b in pose.widths:  # version 21 (a widened vertebra): the shell's points spread in y, its path stays
         w = w * np.float32(pose.widths[b])
     _splat(L, cam, p3, w)
+
+
+AP_DISC_MU = 0.0
+"""Version 24 trial D (0.0: off, no pixel changes): attenuation of the lumbar intervertebral discs above water's
+(1/mm, AP films). The disc is drawn as soft tissue only up to version 23, so its gap on an AP film is as dark as the
+abdomen's water beside it; the annulus fibrosus is dense collagen (about 1.2 g/cm3 against 1.0-1.05 for the fat and
+muscle around it), the nucleus a little denser than water: about +10-20 % of water's attenuation. Set with
+``AP_DISC_ANNULUS`` (the outer ring's extra share)."""
+AP_DISC_ANNULUS = 1.2
+"""Version 24 trial D: the annulus (outer ring) is ``1 + AP_DISC_ANNULUS`` times as dense (above water) as the
+nucleus (weight ``1 + AP_DISC_ANNULUS * rho**4``, ``rho`` the relative radius)."""
+
+
+def _ap_discs(L: np.ndarray, cam: Camera, pose: Pose, an: Anatomy, step: float) -> None:
+    """Version 24 trial D, AP films: each lumbar disc (L1-L2 to L5-S1) as a volume between the upper vertebra's
+    inferior endplate and the lower one's superior endplate (posed: sagittal, then each vertebra's coronal pose,
+    blended across the disc's height), elliptic across (half-width between the two endplates'), attenuating
+    ``AP_DISC_MU`` above water, more in the annulus (splatted points)."""
+    names = ("L1", "L2", "L3", "L4", "L5", "S1")
+    for up, lo in zip(names[:-1], names[1:], strict=True):
+        cu, cl = pose.corners[up], pose.corners[lo]
+        if "superior.anterior" not in cl or "inferior.anterior" not in cu:
+            continue
+        hwu = an.endplate_half_widths[up]["inferior"] * pose.scale
+        hwl = an.endplate_half_widths[lo]["superior"] * pose.scale if lo != "S1" else hwu
+        depth = float(np.linalg.norm(cu["inferior.anterior"] - cu["inferior.posterior"]))
+        height = float(
+            np.linalg.norm(
+                (cu["inferior.anterior"] + cu["inferior.posterior"]) / 2
+                - (cl["superior.anterior"] + cl["superior.posterior"]) / 2
+            )
+        )
+        nv = max(3, int(math.ceil(height / step)))
+        nf = max(8, int(math.ceil(depth / step)))
+        hw_max = max(hwu, hwl)
+        ny = max(8, int(math.ceil(2 * hw_max / step)))
+        V, F, Yn = np.meshgrid(
+            (np.arange(nv) + 0.5) / nv, (np.arange(nf) + 0.5) / nf, (np.arange(ny) + 0.5) / ny * 2 - 1, indexing="ij"
+        )
+        hw = (1 - V) * hwu + V * hwl
+        post = (1 - V)[..., None] * cu["inferior.posterior"] + V[..., None] * cl["superior.posterior"]
+        ant = (1 - V)[..., None] * cu["inferior.anterior"] + V[..., None] * cl["superior.anterior"]
+        xz = post + (ant - post) * F[..., None]
+        y = Yn * hw_max
+        rho2 = (y / hw) ** 2 + (2 * F - 1) ** 2
+        keep = rho2 <= 1.0
+        p3 = np.column_stack([xz[..., 0][keep], y[keep], xz[..., 1][keep]])
+        v = V[keep][:, None]
+        p3 = (1 - v) * pose.apply_coronal(up, p3) + v * pose.apply_coronal(lo, p3)
+        vol = (height / nv) * (depth / nf) * (2 * hw_max / ny)
+        w = AP_DISC_MU * (1.0 + AP_DISC_ANNULUS * np.clip(rho2[keep], 0.0, 1.0) ** 2) * vol
+        _splat(L, cam, p3, w.astype(np.float32))
 
 
 def _tube(
@@ -1312,7 +1370,42 @@ def narrow_body(scene: Scene) -> np.ndarray:
     mapy = ((y[:, None] / f[None, :] - oy) / res).astype(np.float32)
     mapx = np.broadcast_to(np.arange(nz, dtype=np.float32)[None, :], (ny, nz)).copy()
     out = cv2.remap(soft, mapx, mapy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+    if AP_FLANK_FAT_STRIPE is not None:  # version 24 trial S: the properitoneal fat stripes (own stream)
+        _flank_fat_stripes(out, y, s, np.random.default_rng([scene.seed, 2403]))
     return out
+
+
+AP_FLANK_FAT_STRIPE: tuple[tuple[float, float], tuple[float, float], tuple[float, float]] | None = None
+"""Version 24 trial S (None: off, no draw): the properitoneal ("flank") fat stripe on AP films of a narrowed body:
+(depth inside the body outline (mm), half-width (SD, mm), path deficit (mm of water)), each drawn per patient and
+side. Between the abdominal wall muscles and the peritoneum lies a 3-6 mm layer of fat; where the beam runs along it,
+at the flank, it crosses 40-70 mm of fat (the chord of a curved layer, about 2 sqrt(2 R t)) instead of muscle or
+bowel wall, whose density is about 0.1-0.15 g/cm3 higher: a lucent line of several mm of water's path, parallel to
+the body outline, as real AP films of the abdomen show."""
+
+
+def _flank_fat_stripes(out: np.ndarray, y: np.ndarray, scale: float, rng: np.random.Generator) -> None:
+    """Subtract the fat stripes (``AP_FLANK_FAT_STRIPE``) from the narrowed AP soft-tissue map ``out`` (path mm,
+    (left-right, cranio-caudal)) in place; ``y`` the map's left-right coordinates (map mm), ``scale`` the patient's
+    scale (patient mm = map mm x scale)."""
+    from scipy.ndimage import gaussian_filter1d
+
+    depth_r, sd_r, deficit_r = AP_FLANK_FAT_STRIPE
+    peak = out.max(axis=0)
+    body = out > 0.1 * np.maximum(peak, 1e-6)[None, :]
+    has = body.any(axis=0) & (peak > 0.2 * float(out.max()))
+    if not has.any():
+        return
+
+    yy = y[:, None]
+    for side in (-1.0, 1.0):
+        depth, sd, deficit = (float(rng.uniform(*r)) for r in (depth_r, sd_r, deficit_r))
+        edge = np.where(body & (np.sign(yy) == side), np.abs(yy), 0.0).max(axis=0)
+        edge = gaussian_filter1d(np.where(has, edge, np.median(edge[has])), 10.0, mode="nearest")
+        centre = edge - depth / scale
+        prof = np.exp(-0.5 * ((side * yy - centre[None, :]) / (sd / scale)) ** 2)
+        cut = deficit * prof * has[None, :]
+        out -= np.minimum(cut, 0.5 * out).astype(np.float32)
 
 
 PSOAS_MU = 0.15 * MU["water"]
@@ -1527,6 +1620,14 @@ Girls of 11-18 years have a waist circumference of about 58-85 cm (AIS patients 
 peers); an ellipse of that perimeter with a width-to-depth ratio of about 1.4 is 2 x 105-165 mm wide: narrower than
 the 360 mm field (about 2 x 150 mm at the patient), so their films show air beyond the flanks and a thinning path
 toward them (see :func:`narrow_body`)."""
+AP_ADOLESCENT_BROAD = 0.0
+AP_ADOLESCENT_BROAD_MM = (175.0, 235.0)
+"""Version 24 trial V (share 0.0: off, no draw): a share of the adolescent-scoliosis population with a broad waist
+(half-width drawn from ``AP_ADOLESCENT_BROAD_MM``, mm at the patient; waist about 95-130 cm), drawn on its own
+stream ``[anatomy_seed, 2401]``: about one in five adolescents is overweight (and some scoliosis films are of
+older patients), and about a third of the real SpineWeb crops show no dark, air-backed flank at all; with every
+simulated waist 105-165 mm nearly every simulated crop had the same dark sides (crop-mean spread 0.048, real
+0.079)."""
 AP_ADULT_WAIST_MM: tuple[float, float] | None = None
 """Version 23, **off** (None: the bundled CT's body, wider than the field, for every adult film): the same for the
 product's adult patients (waist about 75-115 cm: 2 x 135-200 mm; only the thinnest show air at the field's edges).
@@ -1539,7 +1640,12 @@ def patient_waist(anatomy_seed: int, population: str = "adult") -> float | None:
     span = AP_ADOLESCENT_WAIST_MM if population == "adolescent-scoliosis" else AP_ADULT_WAIST_MM
     if span is None:
         return None
-    return float(np.round(np.random.default_rng([anatomy_seed, 2301]).uniform(*span), 2))
+    waist = float(np.round(np.random.default_rng([anatomy_seed, 2301]).uniform(*span), 2))
+    if population == "adolescent-scoliosis" and AP_ADOLESCENT_BROAD > 0.0:  # version 24 trial V (own stream)
+        rng = np.random.default_rng([anatomy_seed, 2401])
+        if rng.random() < AP_ADOLESCENT_BROAD:
+            waist = float(np.round(rng.uniform(*AP_ADOLESCENT_BROAD_MM), 2))
+    return waist
 
 
 def _falloff(
@@ -1670,7 +1776,7 @@ def expose(
     anat = ~metal[win]
     if body is not None:
         anat &= body[win]
-    lo, hi = np.percentile(q[win][anat] if anat.sum() > 100 else q[win], [1.5, 99.8])
+    lo, hi = np.percentile(q[win][anat] if anat.sum() > 100 else q[win], [1.5, exp.window_top_pct])
     den = max(hi - lo, 1e-6)
     mp = cv2.GaussianBlur(metal_path.astype(np.float32), (0, 0), blur) if metal.any() else None
     out = np.empty((H, W), np.uint16)
