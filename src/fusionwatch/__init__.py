@@ -15,7 +15,7 @@ from fusionwatch.errors import (
     ViewError,
 )
 from fusionwatch.landmarks import Landmarks
-from fusionwatch.measurement import MeasureName, Measurement
+from fusionwatch.measurement import Measurement, MeasureName
 from fusionwatch.radiograph import DicomIds, Facing, Radiograph, View
 from fusionwatch.units import Spacing, SpacingSource, Unit
 

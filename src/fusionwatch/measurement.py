@@ -97,7 +97,9 @@ class Measurement:
             raise ValueError(f"{self.name}: a millimetre value needs its spacing_source.")
 
     @classmethod
-    def missing(cls, name: MeasureName, unit: Unit, method: str, reason: str, points: tuple[str, ...] = ()) -> "Measurement":
+    def missing(
+        cls, name: MeasureName, unit: Unit, method: str, reason: str, points: tuple[str, ...] = ()
+    ) -> "Measurement":
         """A measurement that could not be made, with the reason."""
         return cls(name=name, value=None, unit=unit, method=method, points=points, reason=reason)
 

@@ -99,6 +99,7 @@ class Radiograph:
 
     def __repr__(self) -> str:
         return (
-            f"Radiograph({self.width}x{self.height} px, spacing={self.spacing}, view={getattr(self.view, 'value', None)}, "
+            f"Radiograph({self.width}x{self.height} px, spacing={self.spacing}, "
+            f"view={getattr(self.view, 'value', None)}, "
             f"facing={getattr(self.facing, 'value', None)}, acquired={self.acquired}, source={self.source!r})"
         )

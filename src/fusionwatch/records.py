@@ -54,7 +54,8 @@ class Surgery:
 
 @dataclass(frozen=True, slots=True)
 class Patient:
-    """A patient. ``key`` is the project's own pseudonymous key; ``patient_id``/``name`` are identifiers, never logged."""
+    """A patient. ``key`` is the project's own pseudonymous key; ``patient_id``/``name`` are identifiers, never
+    logged."""
 
     key: str
     patient_id: str | None = None
@@ -91,7 +92,9 @@ def days_between(surgery: dt.date, when: dt.date, *, today: dt.date | None = Non
         raise InputError(f"Date {when.isoformat()} is in the future (today is {today.isoformat()}).")
     days = (when - surgery).days
     if abs(days) > 30 * 366:
-        raise InputError(f"Date {when.isoformat()} is {days} days from the surgery on {surgery.isoformat()}: impossible.")
+        raise InputError(
+            f"Date {when.isoformat()} is {days} days from the surgery on {surgery.isoformat()}: impossible."
+        )
     return days
 
 
@@ -148,10 +151,12 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class Override:
-    """A reader's correction of an automatic result, kept beside it, never replacing the record of what the tool said."""
+    """A reader's correction of an automatic result, kept beside it, never replacing the record of what the tool
+    said."""
 
     target: str
-    """What is overridden: ``"fusion_status"``, ``"finding:cage_subsidence"``, ``"landmarks:<film id>"``, ``"grade:bridwell"``."""
+    """What is overridden: ``"fusion_status"``, ``"finding:cage_subsidence"``, ``"landmarks:<film id>"``,
+    ``"grade:bridwell"``."""
     value: str
     author: str
     at: dt.datetime

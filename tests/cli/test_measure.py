@@ -112,8 +112,8 @@ class TestUserErrors:
     def test_other_bad_inputs_are_specific_user_errors(self, tmp_path: Path, case: str) -> None:
         """An empty file, a text file named .dcm, a structured report and a PNG without a spine: `error: ...` naming
         the file and what is wrong, exit code 2, no traceback, nothing written."""
-        from pydicom import uid
         from PIL import Image
+        from pydicom import uid
 
         if case == "empty":
             path, expect = tmp_path / "x.dcm", "is empty (0 bytes)"

@@ -27,12 +27,17 @@ def landmarks_from_dict(d: Any, where: str = "landmark data") -> Landmarks:
     try:
         view = View(d.get("view", "lateral"))
     except ValueError:
-        raise LandmarkError(f"{where}: unknown view {d.get('view')!r}; expected one of {[v.value for v in View]}.") from None
+        raise LandmarkError(
+            f"{where}: unknown view {d.get('view')!r}; expected one of {[v.value for v in View]}."
+        ) from None
     points = d.get("points")
     if not isinstance(points, dict):
         raise LandmarkError(f"{where}: \"points\" must be an object mapping names to [x, y].")
     for name, p in points.items():
-        if not (isinstance(p, list) and len(p) == 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in p)):
+        if not (
+            isinstance(p, list) and len(p) == 2
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in p)
+        ):
             raise LandmarkError(f"{where}: point {name!r} must be [x, y] numbers, got {p!r}.")
     confidence = d.get("confidence", {}) or {}
     if not isinstance(confidence, dict) or not all(isinstance(v, (int, float)) for v in confidence.values()):
