@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -76,7 +77,7 @@ def test_cli_journey(db: str, tmp_path: Path) -> None:
 
     rep = tmp_path / "rep"
     out = _run("report", "K-7", "--out", str(rep), "--deidentify", "--today", TODAY, "--db", db)
-    files = json.loads((rep / "6-months-outputs.json").read_text())
+    files = json.loads((rep / "6-months-deidentified-outputs.json").read_text())
     for key in ("clinician_html", "clinician_pdf", "patient_html", "patient_pdf", "fhir", "csv", "parquet", "ics",
                 "dicom_sr", "dicom_sc", "visits_csv"):
         assert key in files and Path(files[key]).is_file(), key
@@ -302,3 +303,21 @@ def test_reports_of_several_visits_share_one_folder(db: str, tmp_path: Path) -> 
     mine = json.loads((alone / "6-weeks-outputs.json").read_text())
     for key in ("ics", "csv", "visits_csv", "clinician_html"):
         assert (shared / Path(mine[key]).name).read_bytes() == Path(mine[key]).read_bytes(), key
+
+
+def test_identified_and_deidentified_reports_share_one_folder(db: str, tmp_path: Path) -> None:
+    """An identified and a de-identified report of one visit in one folder: the de-identified files carry
+    '-deidentified' in their names, so neither run replaces the other's files (a de-identified folder silently got
+    identified reports, or the reverse)."""
+    rep = tmp_path / "rep"
+    _run("report", "K-7", "--out", str(rep), "--today", TODAY, "--db", db, "--no-pdf")
+    _run("report", "K-7", "--out", str(rep), "--deidentify", "--today", TODAY, "--db", db, "--no-pdf")
+    ident = json.loads((rep / "6-months-outputs.json").read_text())
+    deid = json.loads((rep / "6-months-deidentified-outputs.json").read_text())
+    for key in ("clinician_html", "patient_html", "fhir", "csv", "visits_csv", "ics", "dicom_sr"):
+        assert ident[key] != deid[key] and Path(ident[key]).is_file() and Path(deid[key]).is_file(), key
+        assert "-deidentified-" in Path(deid[key]).name, key
+    assert "MRN-555" in Path(ident["clinician_html"]).read_text()
+    for key in ("clinician_html", "patient_html", "fhir", "csv", "visits_csv", "ics"):
+        text = re.sub(r'src="data:[^"]*"', "", Path(deid[key]).read_text(errors="ignore"))  # not the film images
+        assert "MRN-555" not in text and "Roe" not in text, key

@@ -198,8 +198,9 @@ def write_patient_outputs(store: Any, key: str, out_dir: str | Path, *, visit: i
     lateral film, the FHIR bundle, the patient's measurement table (CSV, Parquet), the per-visit outcome table, the
     care calendar (.ics, as of the visit reported on) and ``outputs.json`` listing them.
 
-    Every file name starts with the visit's label (``6-months-measurements.csv``, ``6-months-outputs.json``), so
-    reports of several visits can be written into one folder without one overwriting another."""
+    Every file name starts with the visit's label (``6-months-measurements.csv``, ``6-months-outputs.json``), and
+    with ``deidentify`` continues ``-deidentified`` (``6-months-deidentified-clinician.html``), so reports of several
+    visits, identified and de-identified, can be written into one folder without one overwriting another."""
     from fusionwatch.care.schedule import to_ics
     from fusionwatch.export.cohort import cohort_rows, films_from_store, write_cohort
     from fusionwatch.export.fhir import write_fhir_bundle
@@ -209,11 +210,11 @@ def write_patient_outputs(store: Any, key: str, out_dir: str | Path, *, visit: i
     out.mkdir(parents=True, exist_ok=True)
     result = ReportOutput()
     data = build_report_data(store, key, visit=visit, today=today, protocol=protocol, film_dir=out / "films")
-    files = write_reports(data, out, deidentify=deidentify, pdf=pdf)
+    stem = _safe(data.visit.label) + ("-deidentified" if deidentify else "")
+    files = write_reports(data, out, deidentify=deidentify, pdf=pdf, stem=stem)
     result.files.update({"clinician_html": files.clinician_html, "patient_html": files.patient_html})
     if files.clinician_pdf:
         result.files.update({"clinician_pdf": files.clinician_pdf, "patient_pdf": files.patient_pdf})
-    stem = _safe(data.visit.label)
     result.files["fhir"] = write_fhir_bundle(data, out / f"{stem}-observations.fhir.json", deidentify=deidentify)
     rows = cohort_rows(films_from_store(store, [key]), deidentify=deidentify)
     result.files["csv"] = write_cohort(rows, out / f"{stem}-measurements.csv")
