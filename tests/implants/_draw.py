@@ -117,14 +117,17 @@ AP_MM = 0.8
 """AP film pixel size (mm): the simulator's 400 x 500 px films, where a 1.5 mm rod break is ~2 px wide."""
 
 
-def ap_postop_film(*, seed: int = 0, rod_gap_px: float = 0.0, metal: bool = True) -> tuple[Radiograph, Landmarks, dict]:
+def ap_postop_film(
+    *, seed: int = 0, rod_gap_px: float = 0.0, metal: bool = True, bright_beyond_tip: float = 0.0
+) -> tuple[Radiograph, Landmarks, dict]:
     """A small AP post-operative film (0.8 mm/px) with opaque (saturating) metal, as consoles show titanium.
 
     L5 body x 170..230, y 120..170; S1 endplate at y 180 (x 165..235). Per side a rod at x = 140 / 260 from y 105 to
     205 with a head blob at each screw, and two screws converging from the heads into the L5 and S1 bodies. With
     ``rod_gap_px`` the left rod (image left) is cut at y 150 by a gap that narrow a blur fills partly. The pixel values
-    saturate at 1.0 (metal), bone ~0.55-0.7, soft tissue ~0.3. Returns the film, its AP landmarks and the true screw
-    tips (px)."""
+    saturate at 1.0 (metal), bone ~0.55-0.7, soft tissue ~0.3. ``bright_beyond_tip``: a spot of dense bone (cortex;
+    this brightness, 3 px radius) touching each screw's metal end, e.g. 0.85: above the bone, under the metal. Returns
+    the film, its AP landmarks and the true screw tips (px: capsule end points; the metal ends 3 px beyond them)."""
     rng = np.random.default_rng(seed)
     h, w = 260, 400
     img = np.full((h, w), 0.3) + 0.03 * ndimage.gaussian_filter(rng.normal(size=(h, w)), 4)
@@ -142,6 +145,11 @@ def ap_postop_film(*, seed: int = 0, rod_gap_px: float = 0.0, metal: bool = True
                 draw_capsule(m, head, tip, 3.0, 1.0)
                 draw_capsule(m, head, head, 7.0, 1.0)
                 truth["tips"].append(tuple(tip))
+                if bright_beyond_tip > 0:
+                    u = (tip - head) / np.hypot(*(tip - head))
+                    spot = tip + u * 6.0  # its centre 3 px beyond the metal's end: the two touch
+                    yy, xx = np.mgrid[0:h, 0:w]
+                    img = np.where(np.hypot(xx - spot[0], yy - spot[1]) <= 3.0, np.maximum(img, bright_beyond_tip), img)
             top, bottom = np.array([x_rod, 105.0]), np.array([x_rod, 205.0])
             if rod_gap_px > 0 and sign > 0:
                 mid = np.array([x_rod, 160.0])

@@ -424,3 +424,74 @@ def test_clipping_hardware_area_decides_on_films_without_headroom() -> None:
     assert _clips_like_hardware(film(hardware), region, scale)
     assert not _clips_like_hardware(film(int(0.14 * scale**2)), region, scale)  # dense bone on pre-op films
     assert not _clips_like_hardware(film(0), region, scale)
+
+
+@pytest.mark.parametrize("spot", [0.0, 0.72, 0.76])
+def test_ap_tip_is_the_metal_end_not_the_bright_bone_beyond(spot: float) -> None:
+    """AP film: a spot of dense bone (0.72-0.76: above every bone, under half-way to the metal) touching each screw's end is not part of
+    the screw. The tip is the half-height point of the metal's end along the axis (AP_TIP_LEVEL, in the film's own
+    metal-over-bone contrast at the screw), not the end of the threshold mask, which runs on through the spot (the S1
+    tips 3.0-3.8 mm long where a brighter sacral cortex touched them, docs/implants.md session 8)."""
+    film, lm, truth = ap_postop_film(bright_beyond_tip=spot)
+    found = detect_implants(film, lm)
+    assert len(found.screws) == 4
+    for t in truth["tips"]:
+        sc = min(found.screws, key=lambda s: math.dist(s.tip, t))
+        u = np.asarray(sc.axis)
+        metal_end = np.asarray(t) + 3.0 * u  # the capsule's metal ends one radius beyond its end point
+        along = float(np.dot(np.subtract(sc.tip, metal_end), u))
+        assert abs(along) <= 1.5, (t, sc.tip, along)
+
+
+def test_ap_screw_whose_tip_lies_in_another_screw_is_that_screws_head() -> None:
+    """_not_on_another_screw(): the rod's cranial end and the L5 head inside the L4 outline were taken for a short
+    "L4 screw" whose tip lies on the L5 screw near its head (simulator AP films, e.g. solid-fusion 6: L4 (229, 271) ->
+    (226, 285) on L5 (230, 279) -> (219, 306)); it goes, the four true screws (tips in bone) stay."""
+    from fusionwatch.implants.detection import AP_TIP_ON_SCREW, Screw, _not_on_another_screw
+
+    assert AP_TIP_ON_SCREW == 0.5
+    true = [
+        Screw((188.0, 280.0), (199.0, 305.0), 7.2, Level.L5),
+        Screw((230.0, 279.0), (219.0, 306.0), 7.6, Level.L5),
+        Screw((174.0, 307.0), (198.0, 340.0), 7.2, Level.S1),
+        Screw((242.0, 308.0), (219.0, 340.0), 7.2, Level.S1),
+    ]
+    head_and_rod = Screw((229.0, 271.0), (226.0, 285.0), 8.0, Level.L4)
+    assert _not_on_another_screw([*true, head_and_rod]) == true
+    # the tip one and a half widths beside the L5 screw (in bone): a screw, kept
+    beside = Screw((229.0, 271.0), (237.0, 285.0), 8.0, Level.L4)
+    assert _not_on_another_screw([*true, beside]) == [*true, beside]
+
+
+def test_ap_tip_moves_back_from_bright_bone_a_low_threshold_took_in() -> None:
+    """_ap_tip_at_half_height(): a metal threshold just above the brightest bone (a histogram valley at the bottom of
+    a wide gap, as on the simulator's AP films) takes in a bright cortex spot touching the screw's end, and the mask's
+    tip lies at the spot's far end (simulator: S1 tips 3.0-3.8 mm long). The tip moves back to the half-height point
+    of the metal's end (within 1 px: the blurred spot lifts the edge's foot); with no spot within half a pixel; with a threshold above half-height (nothing
+    past it is metal) the threshold's crossing is the end."""
+    from fusionwatch.implants.detection import Screw, _ap_tip_at_half_height
+    from fusionwatch.motion.synth import draw_capsule
+
+    h, w = 120, 120
+    head, end = np.array([30.0, 30.0]), np.array([80.0, 80.0])  # the metal ends 3 px beyond `end`
+    u = (end - head) / np.hypot(*(end - head))
+    metal_end = end + 3.0 * u
+    for spot in (0.0, 0.75):
+        m = np.zeros((h, w))
+        draw_capsule(m, head, end, 3.0, 1.0)
+        img = np.full((h, w), 0.6)
+        if spot:
+            yy, xx = np.mgrid[0:h, 0:w]
+            c = metal_end + 3.0 * u
+            img = np.where(np.hypot(xx - c[0], yy - c[1]) <= 3.0, spot, img)
+        img = np.where(np.clip(m, 0, 1) > 0, 1.0, img)
+        img = ndimage.gaussian_filter(img, 0.9).astype(np.float32)
+        mask_tip = metal_end + (6.0 if spot else 0.5) * u  # where a 0.65 threshold's mask ends
+        sc = Screw(tuple(head), tuple(mask_tip), 6.0, Level.S1)
+        got = _ap_tip_at_half_height(sc, img, 0.65)
+        along = float(np.dot(np.subtract(got.tip, metal_end), u))
+        # the blurred spot lifts the foot of the metal's edge: its half-height point moves out by up to ~1 px
+        assert abs(along) <= (1.0 if spot else 0.5), (spot, along)
+        assert math.dist(got.head, sc.head) == 0.0
+    high = _ap_tip_at_half_height(sc, img, 0.95)  # a threshold near the metal level: its crossing comes first
+    assert float(np.dot(np.subtract(high.tip, metal_end), u)) < -0.5

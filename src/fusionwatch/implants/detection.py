@@ -165,6 +165,17 @@ AP_SCREW_MIN_FRACTION = 0.15
 """Shortest AP screw shaft, as a fraction of the scale (converging screws are foreshortened on an AP film)."""
 ROD_END_MARGIN = 1.0
 """Rod widths left out at each end of the centre line (the rod's ends fall off into the background)."""
+AP_TIP_LEVEL = 0.5
+"""On an AP film the screw's tip is where the intensity along its axis (the core: maximum across +/-0.3 widths) falls
+this far from the metal level (median core over 40-70 % of the length) to the bone beside the tip (median 1-1.5 widths
+beyond the metal edge over 70-95 % of the length, both sides): the half-height point of a blurred edge, measured in
+that film's own local metal-over-bone contrast (:func:`_ap_tip_at_half_height`). Until 2026-11-24 (session 8) the tip
+was the end of the metal mask, whose threshold lies in the histogram's valley, often just above the brightest bone:
+where the tip touches bright bone (the sacrum's anterior cortex, a brighter vertebral rim) the mask ran on through it,
+3.0-3.8 mm beyond the true tip (docs/implants.md "Rims, gas and thin bodies (session 8)")."""
+AP_TIP_SEARCH = (0.6, 2.5)
+"""The half-height tip is sought from this fraction of the screw's length from the head up to this many screw widths
+beyond the mask's tip."""
 
 
 def film_id(radiograph: Radiograph) -> str:
@@ -639,9 +650,90 @@ def detect_implants(radiograph: Radiograph, landmarks: Landmarks | None = None) 
         warnings.append(f"{len(rods)} rod candidate(s) refused: no screw on the film.")
         rods = []
     screws = [_refined(s, raw, shaft_only=radiograph.view is View.AP) for s in screws]
+    if radiograph.view is View.AP:
+        kept = _not_on_another_screw(screws)
+        if len(kept) < len(screws):
+            warnings.append(
+                f"{len(screws) - len(kept)} screw candidate(s) refused: the tip lies inside another screw's metal "
+                "(that screw's head and the rod, not a screw)."
+            )
+        screws = [_ap_tip_at_half_height(s, raw, thr) for s in kept]
     return Implants(
         tuple(screws), tuple(rods), cage, film_id(radiograph), radiograph.view, radiograph.spacing, thr, tuple(warnings)
     )
+
+
+def _ap_tip_at_half_height(screw: Screw, raw: np.ndarray, metal_cut: float = -np.inf) -> Screw:
+    """AP screw: the tip moved along the axis to the half-height point of the metal's end (:data:`AP_TIP_LEVEL`,
+    :data:`AP_TIP_SEARCH`), or to where the intensity falls under ``metal_cut`` (the film's metal threshold) when that
+    comes first (a threshold above half-height: nothing beyond it was taken for metal anyway); unchanged when the
+    intensity along the axis does not fall to that level in the search range (no end seen) or the metal does not
+    stand above the bone beside the tip.
+
+    Units: the level is a fraction of this film's own metal-over-bone contrast at this screw, so a threshold placed
+    just above the brightest bone (a valley in the histogram) does not let bright bone touching the tip (which the
+    mask includes) set where the tip is.
+    """
+    h, t = np.asarray(screw.head, float), np.asarray(screw.tip, float)
+    length = float(np.hypot(*(t - h)))
+    w = max(screw.diameter_px, 2.0)
+    if length < 4:
+        return screw
+    u = (t - h) / length
+    n = np.array([-u[1], u[0]])
+    step = 0.25
+    s = np.arange(0.4 * length, length + AP_TIP_SEARCH[1] * w, step)
+    offs = np.linspace(-0.3 * w, 0.3 * w, 5)
+    pts = h[None, None, :] + s[:, None, None] * u + offs[None, :, None] * n[None, None, :]
+    core = ndimage.map_coordinates(raw, [pts[..., 1], pts[..., 0]], order=1, mode="nearest").max(1)
+    metal = float(np.median(core[s <= 0.7 * length]))
+    along = np.arange(0.7 * length, 0.95 * length, 1.0)
+    flank = []
+    for sign in (-1.0, 1.0):
+        for k in LOCAL_FLANK_WIDTHS:
+            q = h + along[:, None] * u + sign * (0.5 + k) * w * n
+            flank.append(ndimage.map_coordinates(raw, [q[:, 1], q[:, 0]], order=1, mode="nearest"))
+    bone = float(np.median(np.concatenate(flank))) if along.size else metal
+    if metal <= bone:
+        return screw
+    level = min(max(bone + AP_TIP_LEVEL * (metal - bone), metal_cut), metal)
+    below = np.flatnonzero((core < level) & (s > AP_TIP_SEARCH[0] * length))
+    if len(below) == 0 or below[0] == 0:
+        return screw
+    i = int(below[0])
+    end = s[i - 1] + (core[i - 1] - level) / (core[i - 1] - core[i]) * step
+    return dataclasses.replace(screw, tip=_pt(h + end * u))
+
+
+AP_TIP_ON_SCREW = 0.5
+"""An AP "screw" whose tip lies within this x the other screw's width of another screw's centre line (from one width
+behind its head to its tip) is that screw's head (the tulip) and the rod: screws do not run into each other, and a
+tip sits in bone. Seen where the rod's cranial end and the L5 head lie inside the L4 body outline (a short vertical
+"L4 screw" with no axis, on the simulator's AP films of every version since 17)."""
+
+
+def _not_on_another_screw(screws: list[Screw]) -> list[Screw]:
+    """The screws whose tip does not lie inside another screw's metal (:data:`AP_TIP_ON_SCREW`)."""
+    kept = []
+    for a in screws:
+        tip = np.asarray(a.tip, float)
+        on_other = False
+        for b in screws:
+            if b is a:
+                continue
+            bh, bt = np.asarray(b.head, float), np.asarray(b.tip, float)
+            length = float(np.hypot(*(bt - bh)))
+            if length < 1:
+                continue
+            u = (bt - bh) / length
+            along = float((tip - bh) @ u)
+            across = abs(float((tip - bh) @ np.array([-u[1], u[0]])))
+            if -b.diameter_px <= along <= length and across <= AP_TIP_ON_SCREW * b.diameter_px:
+                on_other = True
+                break
+        if not on_other:
+            kept.append(a)
+    return kept
 
 
 def _along_the_body(screw: Screw, bodies: dict[Level, np.ndarray]) -> bool:
