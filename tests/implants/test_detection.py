@@ -428,10 +428,10 @@ def test_clipping_hardware_area_decides_on_films_without_headroom() -> None:
 
 @pytest.mark.parametrize("spot", [0.0, 0.72, 0.76])
 def test_ap_tip_is_the_metal_end_not_the_bright_bone_beyond(spot: float) -> None:
-    """AP film: a spot of dense bone (0.72-0.76: above every bone, under half-way to the metal) touching each screw's end is not part of
-    the screw. The tip is the half-height point of the metal's end along the axis (AP_TIP_LEVEL, in the film's own
-    metal-over-bone contrast at the screw), not the end of the threshold mask, which runs on through the spot (the S1
-    tips 3.0-3.8 mm long where a brighter sacral cortex touched them, docs/implants.md session 8)."""
+    """AP film: a spot of dense bone (0.72-0.76: above every bone, under half-way to the metal) touching each screw's
+    end is not part of the screw: the tip stays at the metal's end (half-height, AP_TIP_LEVEL). A regression guard on
+    the drawn film, whose threshold (0.84) lies above half-height: HEAD's mask tip passed it too; the case that failed
+    (a threshold just above the bone) is test_ap_tip_moves_back_from_bright_bone_a_low_threshold_took_in."""
     film, lm, truth = ap_postop_film(bright_beyond_tip=spot)
     found = detect_implants(film, lm)
     assert len(found.screws) == 4
@@ -467,8 +467,8 @@ def test_ap_tip_moves_back_from_bright_bone_a_low_threshold_took_in() -> None:
     """_ap_tip_at_half_height(): a metal threshold just above the brightest bone (a histogram valley at the bottom of
     a wide gap, as on the simulator's AP films) takes in a bright cortex spot touching the screw's end, and the mask's
     tip lies at the spot's far end (simulator: S1 tips 3.0-3.8 mm long). The tip moves back to the half-height point
-    of the metal's end (within 1 px: the blurred spot lifts the edge's foot); with no spot within half a pixel; with a threshold above half-height (nothing
-    past it is metal) the threshold's crossing is the end."""
+    of the metal's end (within 1 px: the blurred spot lifts the edge's foot); with no spot within half a pixel; with a
+    threshold above half-height (nothing past it is metal) the threshold's crossing is the end."""
     from fusionwatch.implants.detection import Screw, _ap_tip_at_half_height
     from fusionwatch.motion.synth import draw_capsule
 
