@@ -517,6 +517,13 @@ def test_ap_discs_fill_the_disc_gap_denser_at_the_rim_and_off_by_default(monkeyp
     assert 0.6 * 0.002 * depth < gap < 2.5 * 0.002 * depth, (gap, depth)
     r_body, c_body = px("L3", ("superior", "inferior"))
     assert L[r_body, c_body] < 0.05 * gap
+    # an interbody fusion's discectomy: the excised L5-S1 disc (tilted, seen obliquely: less path) is not drawn
+    r5, c5 = px("L5", ("inferior",))
+    r1, _ = px("S1", ("superior",))
+    ex = np.zeros_like(L)
+    render._ap_discs(ex, cam, pose, scene.anatomy, 0.5, excised=("L5",))
+    assert L[(r5 + r1) // 2, c5] > 0.2 * gap and ex[(r5 + r1) // 2, c5] == 0.0
+    assert ex[(r_up + r_lo) // 2, c_up] == pytest.approx(gap)
     # the drawn call is switched by the constant: off, the AP line integrals do not call it
     calls: list[int] = []
     monkeypatch.setattr(render, "_ap_discs", lambda *a, **k: calls.append(1))

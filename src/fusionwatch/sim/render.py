@@ -555,7 +555,8 @@ def line_integrals_with_metal(scene: Scene, cam: Camera) -> tuple[np.ndarray, np
         processes = np.zeros_like(L)
         _ap_cortex(cortex, cam, scene, outline=outline, pedicles=pedicles, processes=processes)
         if AP_DISC_MU > 0.0:  # version 24 trial D: the discs denser than water
-            _ap_discs(outline, cam, pose, an, max(0.5, 0.8 * cam.pixel_mm / cam.magnification))
+            excised = ("L5",) if scene.cage is not None else ()  # the interbody cage replaces the L5-S1 disc
+            _ap_discs(outline, cam, pose, an, max(0.5, 0.8 * cam.pixel_mm / cam.magnification), excised)
         # version 16: the analytic cortex as soft as the film's other bone edges; version 17: the bodies' outline
         # (wall and endplates) and the pedicles on their own layers, softer (real AP films show faint, soft-edged
         # endplates and walls fading into the body and pedicles as soft ovals, not crisp rings)
@@ -941,13 +942,16 @@ fall on the same pixel; the disc's tilt moves them 1 mm at most up or down): a 0
 2000 x 2500 film."""
 
 
-def _ap_discs(L: np.ndarray, cam: Camera, pose: Pose, an: Anatomy, step: float) -> None:
+def _ap_discs(L: np.ndarray, cam: Camera, pose: Pose, an: Anatomy, step: float, excised: tuple[str, ...] = ()) -> None:
     """Version 24 trial D, AP films: each lumbar disc (L1-L2 to L5-S1) as a volume between the upper vertebra's
     inferior endplate and the lower one's superior endplate (posed: sagittal, then each vertebra's coronal pose,
     blended across the disc's height), elliptic across (half-width between the two endplates'), attenuating
-    ``AP_DISC_MU`` above water, more in the annulus (splatted points)."""
+    ``AP_DISC_MU`` above water, more in the annulus (splatted points). ``excised``: upper vertebrae of the discs
+    removed at surgery (an interbody fusion's discectomy: the cage and graft take the disc's place), not drawn."""
     names = ("L1", "L2", "L3", "L4", "L5", "S1")
     for up, lo in zip(names[:-1], names[1:], strict=True):
+        if up in excised:
+            continue
         cu, cl = pose.corners[up], pose.corners[lo]
         if "superior.anterior" not in cl or "inferior.anterior" not in cu:
             continue
