@@ -495,3 +495,20 @@ def test_ap_tip_moves_back_from_bright_bone_a_low_threshold_took_in() -> None:
         assert math.dist(got.head, sc.head) == 0.0
     high = _ap_tip_at_half_height(sc, img, 0.95)  # a threshold near the metal level: its crossing comes first
     assert float(np.dot(np.subtract(high.tip, metal_end), u)) < -0.5
+
+
+def test_ap_tip_of_a_broken_screw_stays_beyond_its_gap() -> None:
+    """_ap_tip_at_half_height() leaves a broken screw alone: the intensity falls to half height in its gap, and moving
+    the tip there would cut the distal piece off (the break check reads the gap, the angle check the whole axis)."""
+    from fusionwatch.implants.detection import Screw, _ap_tip_at_half_height
+    from fusionwatch.motion.synth import draw_capsule
+
+    img = np.full((120, 120), 0.6)
+    m = np.zeros((120, 120))
+    draw_capsule(m, np.array([20.0, 60.0]), np.array([60.0, 60.0]), 3.0, 1.0)
+    draw_capsule(m, np.array([70.0, 60.0]), np.array([95.0, 60.0]), 3.0, 1.0)
+    img = ndimage.gaussian_filter(np.where(m > 0, 1.0, img), 0.9).astype(np.float32)
+    broken = Screw((17.0, 60.0), (98.0, 60.0), 6.0, Level.S1, broken=True, gap=((63.0, 60.0), (67.0, 60.0)))
+    assert _ap_tip_at_half_height(broken, img, 0.65) == broken
+    whole = dataclasses.replace(broken, broken=False, gap=None)
+    assert _ap_tip_at_half_height(whole, img, 0.65).tip[0] < 70.0  # unbroken, the gap would end it

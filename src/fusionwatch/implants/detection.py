@@ -667,13 +667,15 @@ def _ap_tip_at_half_height(screw: Screw, raw: np.ndarray, metal_cut: float = -np
     """AP screw: the tip moved along the axis to the half-height point of the metal's end (:data:`AP_TIP_LEVEL`,
     :data:`AP_TIP_SEARCH`), or to where the intensity falls under ``metal_cut`` (the film's metal threshold) when that
     comes first (a threshold above half-height: nothing beyond it was taken for metal anyway); unchanged when the
-    intensity along the axis does not fall to that level in the search range (no end seen) or the metal does not
-    stand above the bone beside the tip.
+    intensity along the axis does not fall to that level in the search range (no end seen), the metal does not
+    stand above the bone beside the tip, or the screw is broken (its gap would cut the distal piece off).
 
     Units: the level is a fraction of this film's own metal-over-bone contrast at this screw, so a threshold placed
     just above the brightest bone (a valley in the histogram) does not let bright bone touching the tip (which the
     mask includes) set where the tip is.
     """
+    if screw.broken:  # the intensity falls in the break's gap: the distal piece would be cut off
+        return screw
     h, t = np.asarray(screw.head, float), np.asarray(screw.tip, float)
     length = float(np.hypot(*(t - h)))
     w = max(screw.diameter_px, 2.0)
