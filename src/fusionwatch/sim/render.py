@@ -936,6 +936,8 @@ AP_DISC_ANNULUS = 1.2
 nucleus (weight ``1 + AP_DISC_ANNULUS * rho**4``, ``rho`` the relative radius)."""
 
 
+AP_DISC_UPPER = ("L1", "L2", "L3", "L4", "L5")
+"""Version 24 trial D: the discs drawn, by their upper vertebra (L5: the L5-S1 disc)."""
 AP_DISC_DEPTH_STEP_MM = 4.0
 """Version 24 trial D: spacing (mm) of the disc's points front to back, nearly along the AP ray (points along a ray
 fall on the same pixel; the disc's tilt moves them 1 mm at most up or down): a 0.5 mm grid there cost 0.6-0.8 s per
@@ -950,7 +952,7 @@ def _ap_discs(L: np.ndarray, cam: Camera, pose: Pose, an: Anatomy, step: float, 
     removed at surgery (an interbody fusion's discectomy: the cage and graft take the disc's place), not drawn."""
     names = ("L1", "L2", "L3", "L4", "L5", "S1")
     for up, lo in zip(names[:-1], names[1:], strict=True):
-        if up in excised:
+        if up in excised or up not in AP_DISC_UPPER:
             continue
         cu, cl = pose.corners[up], pose.corners[lo]
         if "superior.anterior" not in cl or "inferior.anterior" not in cu:
