@@ -70,7 +70,9 @@ def test_ap_cortex_layers_split_the_same_bone_and_are_blurred_more() -> None:
     np.testing.assert_allclose(rest + outline + pedicles, single, atol=1e-4 * float(single.max()))
     for layer in (outline, pedicles):
         assert 0.05 * single.sum() < layer.sum() < 0.8 * single.sum()
-    assert min(render.AP_OUTLINE_BLUR_MM, render.AP_PEDICLE_BLUR_MM) > render.AP_CORTEX_BLUR_MM
+    # (version 24, rims R2: the outline is as crisp as the rest of the cortex, 0.3 mm; the pedicles softer)
+    assert render.AP_OUTLINE_BLUR_MM >= render.AP_CORTEX_BLUR_MM
+    assert render.AP_PEDICLE_BLUR_MM > render.AP_CORTEX_BLUR_MM
 
 
 def test_ap_vertebral_voxel_cortex_fainter_trabecular_body_denser(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -386,7 +388,9 @@ def test_narrow_body_sets_the_waist_keeps_the_bones_inside_and_the_midline_path(
     assert np.all(soft[an.soft_ap <= 0.0] <= 1e-3)
 
 
-def test_thin_patient_film_shows_black_air_beside_the_flanks_and_keeps_the_anatomy_window() -> None:
+def test_thin_patient_film_shows_black_air_beside_the_flanks_and_keeps_the_anatomy_window(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Version 23: an AP film of a thin patient (body half-width 110 mm, field about 2 x 150 mm at the patient) has
     direct exposure beyond the flanks, displayed black, while the console's window is set by the body (air neither
     sets the equalisation background nor the window): the spine stays as bright as without the narrowing, and the
@@ -404,7 +408,22 @@ def test_thin_patient_film_shows_black_air_beside_the_flanks_and_keeps_the_anato
     assert np.mean(wide.pixels[int(0.3 * H) : int(0.6 * H), int(0.06 * W) : int(0.1 * W)] < 0.03 * 4095) < 0.01
     centre = band[:, int(0.45 * W) : int(0.55 * W)]
     wide_centre = wide.pixels[int(0.3 * H) : int(0.6 * H), int(0.45 * W) : int(0.55 * W)].astype(float)
-    assert abs(np.median(centre) - np.median(wide_centre)) < 0.15 * 4095  # the spine keeps its grey levels
+    # the spine keeps its grey levels (measured: version 23 0.144, version 24 0.156 of the range, the rims R2 making
+    # the spine a little brighter on the thin film; 0.15 up to version 23)
+    gap = abs(np.median(centre) - np.median(wide_centre))
+    assert gap < 0.17 * 4095
+    # and closer to them than a console that lets the air set its window and background (measured 0.196)
+    from fusionwatch.sim import film as film_module
+
+    plain_expose = film_module.expose
+    monkeypatch.setattr(
+        film_module,
+        "expose",
+        lambda L, cam, exp, rng, metal=None, flank=0.0, air=False: plain_expose(L, cam, exp, rng, metal, flank, False),
+    )
+    naive = simulate_film(SpineParams(), spec, anatomy_seed=0, noise_seed=1, body_half_width_mm=110.0)
+    naive_centre = naive.pixels[int(0.3 * H) : int(0.6 * H), int(0.45 * W) : int(0.55 * W)].astype(float)
+    assert gap < abs(np.median(naive_centre) - np.median(wide_centre)) - 0.02 * 4095
 
 
 def test_patient_waist_own_stream_population_and_default_off() -> None:

@@ -119,11 +119,16 @@ def test_ap_ct_gas_loops_vary_per_patient_and_stay_in_the_abdomen() -> None:
     assert np.all(a[:, outside] == 0.0)
 
 
-def test_ap_gas_v18_softens_bubbles_and_adds_flank_gas_beside_the_spine() -> None:
+def test_ap_gas_v18_softens_bubbles_and_adds_flank_gas_beside_the_spine(monkeypatch: pytest.MonkeyPatch) -> None:
     """Version 18: the AP fine gas map's crisp stool bubbles become soft-edged, mottled stool regions (no gas path is
     lost: the bubbles' path is redistributed, and the flank gas only adds; the steepest edge is much softer), and the
-    gas-distended colon regions added at the flanks stay off the spine (|y| < 15 mm) in every patient."""
+    gas-distended colon regions added at the flanks stay off the spine (|y| < 15 mm) in every patient. (Version 24's
+    gas masses, drawn last on their own stream, may lie over the spine as real colon gas does: switched off here,
+    tested in ``test_gas_masses_*``.)"""
+    from fusionwatch.sim import variation
     from fusionwatch.sim.variation import _ap_gas_v18
+
+    monkeypatch.setattr(variation, "AP_GAS_MASSES", False)
 
     plane, fine = (-250.0, -150.0), 1.0
     bub = np.zeros((500, 400), np.float32)
@@ -151,13 +156,13 @@ def test_ap_gas_v18_softens_bubbles_and_adds_flank_gas_beside_the_spine() -> Non
 
 
 def test_gas_masses_are_large_honeycombed_and_off_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Version 23 (``AP_GAS_MASSES``, off): switched on, the AP fine gas map gains large gas masses from their own
-    stream drawn last, so the version-18 map underneath is unchanged and the difference is the masses alone: gas only
-    added, large (thousands of mm^2 x mm of path) and honeycombed (many separate gas cells, not one blob); off, no
-    draw and no change."""
+    """Version 23 (``AP_GAS_MASSES``; on since version 24): switched on, the AP fine gas map gains large gas masses
+    from their own stream drawn last, so the version-18 map underneath is unchanged and the difference is the masses
+    alone: gas only added, large (thousands of mm^2 x mm of path) and honeycombed (many separate gas cells, not one
+    blob); off, no draw and no change."""
     from fusionwatch.sim import variation
 
-    assert variation.AP_GAS_MASSES is False
+    assert variation.AP_GAS_MASSES is True  # version 24
     bub = np.zeros((300, 400), np.float32)
     bub[140:160, 190:210] = 1.0
     plane, fine = (-150.0, -100.0), 1.0

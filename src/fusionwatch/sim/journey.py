@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 SCHEMA = "fusionwatch.sim.journey/1"
-SIM_VERSION = "23"
+SIM_VERSION = "24"
 ASD_DISC_LOSS_MM = (0.0, 0.0, 0.3, 1.2, 4.8)
 """Adjacent-segment degeneration: L4-L5 posterior disc height loss (mm) at immediate post-op, 6 weeks, 3, 6, 12 months
 (before the per-patient scale of :func:`_asd_scale`)."""
@@ -505,7 +505,7 @@ def exam_exposure(exposure: Exposure, population: str, view: str) -> Exposure:
     )
 
 
-AP_FULL_SPINE_WINDOW = (0.0, 93.0, 98.5)
+AP_FULL_SPINE_WINDOW = (0.4, 93.0, 98.5)
 """Version 24 trial F (share 0.0: off, no draw): the share of the adolescent-scoliosis population's AP films whose
 window ends at a percentile drawn from the last two values instead of 99.8. These are full-spine scoliosis films: the
 console sets the window over the whole film, chest and lungs included, so on a share of them the densest lumbar and

@@ -784,7 +784,7 @@ detail amplification it drew a hatched, sandpaper grain over every vertebral bod
 AP_PELVIS_CORTEX_PASSES = 6
 """Version 16: splatting passes (fresh jitter each) averaged for the hip bones' and sacrum's cortex on AP films."""
 AP_VERTEBRA_CORTEX_FACTOR = 0.75
-AP_VERTEBRA_TRABECULAR_FACTOR = 1.8
+AP_VERTEBRA_TRABECULAR_FACTOR = 1.4
 """Version 17: weights of the lumbar vertebrae's (and T12's) cortical and trabecular voxels on AP films, on top of
 ``AP_CORTICAL_GAIN`` / ``AP_TRABECULAR_GAIN`` (the pelvis keeps its own): the 1.5 mm voxels' cortical shell drew a
 bright, doubled box outline around every body (with the analytic wall beside it); fainter, with a denser trabecular
@@ -872,7 +872,7 @@ def _splat(L: np.ndarray, cam: Camera, p3: np.ndarray, w: np.ndarray) -> None:
     L[y0:y1, x0:x1] += cv2.GaussianBlur(acc.reshape(gh, gw).astype(np.float32), (0, 0), 0.6)
 
 
-AP_OUTLINE_GAIN = 0.8
+AP_OUTLINE_GAIN = 1.2
 """Version 16: weight of the vertebral bodies' analytic wall and endplates on AP films (1.0 up to version 15: crisp,
 bright-outlined boxes). Version 23 trials, not shipped (bright rims over a flatter body, as real films show at 1:1):
 1.6 with ``AP_OUTLINE_BLUR_MM`` 0.25 and ``AP_VERTEBRA_TRABECULAR_FACTOR`` 1.1 level-shifted 2 of the 30
@@ -880,7 +880,7 @@ detector-check films and the AP screw detector found 184 of 192 with 10 false; 1
 of 192 screws with 7 false (docs/simulator.md "Version 23")."""
 AP_CORTEX_BLUR_MM = 0.3
 """Version 16: blur (mm at the patient) of the analytic AP cortex (endplates, walls, pedicles, processes)."""
-AP_OUTLINE_BLUR_MM = 0.35
+AP_OUTLINE_BLUR_MM = 0.3
 """Version 17: blur (mm at the patient) of the lumbar bodies' analytic wall and endplates on AP films (0.3 in version
 16; 0.6 in versions 17-19, softer than real films' white endplate lines; 0.35 since version 20)."""
 AP_PEDICLE_BLUR_MM = 1.0
@@ -925,7 +925,7 @@ def _body_wall(L: np.ndarray, cam: Camera, pose: Pose, an: Anatomy, b: str, step
     _splat(L, cam, p3, w)
 
 
-AP_DISC_MU = 0.0
+AP_DISC_MU = 0.0012
 """Version 24 trial D (0.0: off, no pixel changes): attenuation of the lumbar intervertebral discs above water's
 (1/mm, AP films). The disc is drawn as soft tissue only up to version 23, so its gap on an AP film is as dark as the
 abdomen's water beside it; the annulus fibrosus is dense collagen (about 1.2 g/cm3 against 1.0-1.05 for the fat and

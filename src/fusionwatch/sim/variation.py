@@ -610,7 +610,7 @@ def _ap_gas_v18(bub: np.ndarray, plane: tuple[float, float], fine: float, rng: n
     return out.astype(np.float32)
 
 
-AP_GAS_MASSES = False
+AP_GAS_MASSES = True
 """Version 23, **off**: 0-2 large (56-110 x 50-100 mm) gas-and-stool masses per patient on AP films, each a honeycomb
 of 5-15 mm gas cells between soft stool walls (:func:`_gas_masses`), anywhere from the sacrum to L3 and across the
 spine, as some real films show (the realism sheet's give-away "gas"). Switched on, the detector check level-shifted
