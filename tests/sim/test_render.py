@@ -583,18 +583,22 @@ def test_full_spine_window_clips_a_share_of_scoliosis_films_own_stream(monkeypat
 def test_broad_adolescent_waists_own_stream_and_off_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
     """Version 24 trial V: with ``AP_ADOLESCENT_BROAD`` > 0 that share of adolescent-scoliosis patients draws a broad
     waist from ``AP_ADOLESCENT_BROAD_MM`` (own stream), the others keep version 23's waist; adults unchanged."""
+    assert render.AP_ADOLESCENT_BROAD == 0.0  # off in version 24
+    monkeypatch.setattr(render, "AP_ADULT_WAIST_MM", (135.0, 200.0))  # adults drawn too, so the check below can fail
     before = [render.patient_waist(k, "adolescent-scoliosis") for k in range(40)]
+    adults_before = [render.patient_waist(k, "adult") for k in range(40)]
     monkeypatch.setattr(render, "AP_ADOLESCENT_BROAD", 0.3)
     after = [render.patient_waist(k, "adolescent-scoliosis") for k in range(40)]
     changed = [(b, a) for b, a in zip(before, after, strict=True) if a != b]
     lo, hi = render.AP_ADOLESCENT_BROAD_MM
     assert 4 <= len(changed) <= 22 and all(lo <= a <= hi for _, a in changed)
-    assert [render.patient_waist(k, "adult") for k in range(5)] == [render.patient_waist(k, "adult") for k in range(5)]
+    assert [render.patient_waist(k, "adult") for k in range(40)] == adults_before
 
 
 def test_flank_fat_stripe_is_a_lucent_band_inside_the_outline(monkeypatch: pytest.MonkeyPatch) -> None:
     """Version 24 trial S: the narrowed AP soft-tissue map loses path in a band about the drawn depth inside the body
     outline on each side (the properitoneal fat stripe), nothing at the mid-line; off (None) by default."""
+    assert render.AP_FLANK_FAT_STRIPE is None  # off in version 24
     an = patient_anatomy(0)
     pose = pose_spine(an, SpineParams())
     scene = render.Scene(an, pose, {}, [], [], None, Healing(), "none", 0, body_half_width_mm=115.0)
