@@ -487,9 +487,11 @@ films keep more contrast and crisper bone edges."""
 
 
 def exam_exposure(exposure: Exposure, population: str, view: str) -> Exposure:
-    """The film's exposure under its population's exam protocol (version 23; no random draw): the
-    adolescent-scoliosis population's AP films are the low-dose full-spine scoliosis exam (``AP_SCOLIOSIS_DOSE``) of a
-    thin body (less scatter, ``AP_SCOLIOSIS_SCATTER``); every other film is returned unchanged."""
+    """The film's exposure under its population's exam protocol (version 23): the adolescent-scoliosis population's
+    AP films are the low-dose full-spine scoliosis exam (``AP_SCOLIOSIS_DOSE``) of a thin body (less scatter,
+    ``AP_SCOLIOSIS_SCATTER``), and since version 24 a share of them (``AP_FULL_SPINE_WINDOW``) a lower window top
+    (``Exposure.window_top_pct``, a percentile), drawn from its own stream seeded by the film's fluence (the film's
+    own stream is not drawn from); every other film is returned unchanged (no draw)."""
     if population != "adolescent-scoliosis" or view != "ap":
         return exposure
     top = exposure.window_top_pct

@@ -789,7 +789,9 @@ AP_VERTEBRA_TRABECULAR_FACTOR = 1.4
 ``AP_CORTICAL_GAIN`` / ``AP_TRABECULAR_GAIN`` (the pelvis keeps its own): the 1.5 mm voxels' cortical shell drew a
 bright, doubled box outline around every body (with the analytic wall beside it); fainter, with a denser trabecular
 body, the cortex fades into the body as on real films, and the body stays as bright against the soft tissue
-(vertebral contrast of the realism sheet 0.19 -> 0.22, real 0.21)."""
+(vertebral contrast of the realism sheet 0.19 -> 0.22, real 0.21). The trabecular factor was 1.8 up to version 23;
+1.4 since version 24 (trial R2, bright rims over a flatter body, with ``AP_OUTLINE_GAIN`` 1.2 and
+``AP_OUTLINE_BLUR_MM`` 0.3)."""
 AP_VERTEBRA_PASSES = 3
 """Version 16: splatting passes averaged for the lumbar vertebrae (and T12) on AP films."""
 AP_PELVIS_CORTEX_GAIN = 1.6
@@ -877,12 +879,15 @@ AP_OUTLINE_GAIN = 1.2
 bright-outlined boxes). Version 23 trials, not shipped (bright rims over a flatter body, as real films show at 1:1):
 1.6 with ``AP_OUTLINE_BLUR_MM`` 0.25 and ``AP_VERTEBRA_TRABECULAR_FACTOR`` 1.1 level-shifted 2 of the 30
 detector-check films and the AP screw detector found 184 of 192 with 10 false; 1.2 / 0.3 / 1.4: 2 of 30 shifted, 189
-of 192 screws with 7 false (docs/simulator.md "Version 23")."""
+of 192 screws with 7 false (docs/simulator.md "Version 23"). 0.8 up to version 23; 1.2 since version 24 (R2 shipped
+with ``AP_OUTLINE_BLUR_MM`` 0.3 and ``AP_VERTEBRA_TRABECULAR_FACTOR`` 1.4). The discs of ``_ap_discs`` are splatted
+on the same layer but carry their own weight (``AP_DISC_MU``), not this gain."""
 AP_CORTEX_BLUR_MM = 0.3
 """Version 16: blur (mm at the patient) of the analytic AP cortex (endplates, walls, pedicles, processes)."""
 AP_OUTLINE_BLUR_MM = 0.3
 """Version 17: blur (mm at the patient) of the lumbar bodies' analytic wall and endplates on AP films (0.3 in version
-16; 0.6 in versions 17-19, softer than real films' white endplate lines; 0.35 since version 20)."""
+16; 0.6 in versions 17-19, softer than real films' white endplate lines; 0.35 in versions 20-23; 0.3 since version
+24, trial R2)."""
 AP_PEDICLE_BLUR_MM = 1.0
 """Version 17: blur (mm at the patient) of the analytic pedicle rings on AP films (0.3 in version 16: crisp round
 rings; 1.0 in versions 17-19; 0.55 in version 20: crisp bright rings on every vertebra, the sheet's "eyes"; 1.0 again

@@ -605,19 +605,20 @@ def _ap_gas_v18(bub: np.ndarray, plane: tuple[float, float], fine: float, rng: n
         blob = np.clip((1.0 - d + 0.45 * wobble) / 0.25, 0.0, 1.0).astype(np.float32)
         blob = sm(blob, 3.0) * off_spine
         out += blob * rng.uniform(*AP_FLANK_GAS_MM) * (0.75 + 0.8 * cells)
-    if AP_GAS_MASSES:  # version 23, off: large honeycombed gas-and-stool masses (own stream, drawn last)
+    if AP_GAS_MASSES:  # version 23 trial G, on since 24: large honeycombed gas-and-stool masses (own stream, last)
         out += _gas_masses(Y, Z, fine, np.random.default_rng([int(rng.integers(2**31)), 2311]))
     return out.astype(np.float32)
 
 
 AP_GAS_MASSES = True
-"""Version 23, **off**: 0-2 large (56-110 x 50-100 mm) gas-and-stool masses per patient on AP films, each a honeycomb
-of 5-15 mm gas cells between soft stool walls (:func:`_gas_masses`), anywhere from the sacrum to L3 and across the
-spine, as some real films show (the realism sheet's give-away "gas"). Switched on, the detector check level-shifted
-films (docs/simulator.md "Version 23"; the version-21 candidate of the same idea shifted one); it needs the AP level
-counting trained on such films. Off: no draw and no pixel changes."""
+"""Version 23 trial G, **on since version 24** (off up to 23): 0-2 large (56-110 x 50-100 mm) gas-and-stool masses
+per patient on AP films, each a honeycomb of 5-15 mm gas cells between soft stool walls (:func:`_gas_masses`),
+anywhere from the sacrum to L3 and across the spine, as some real films show (the realism sheet's give-away "gas").
+Tried in version 23 (not shipped): the detector check shifted films (docs/simulator.md "Version 23"; the version-21
+candidate of the same idea shifted one); it needed the AP level counting trained on such films; version 24's checks
+with ap-spine/5 shifted none (docs/simulator.md "Version 24"). Off: no draw and no pixel changes."""
 AP_GAS_MASS_PATH_MM = (12.0, 26.0)
-"""Version 23 (off): gas path (water-equivalent mm) in the open cells of a gas mass."""
+"""Version 23 (on since version 24): gas path (water-equivalent mm) in the open cells of a gas mass."""
 
 
 def _gas_masses(Y: np.ndarray, Z: np.ndarray, fine: float, rng: np.random.Generator) -> np.ndarray:
