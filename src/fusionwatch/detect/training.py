@@ -47,7 +47,10 @@ and earlier)."""
 
 APPEARANCE_ON_NEGATIVES = True
 """Whether the view stage's synthetic non-spine films (``Sample.view`` None) get the appearance changes too. False:
-spine films only (view/4); the random draw is made either way, so the spine films' augmentation does not change."""
+spine films only (view/4). The gate's draw is made either way, so one spine film augmented from a given generator
+state is the same; but a non-spine film that skips :func:`~fusionwatch.detect.augment.appearance` leaves its draws
+unmade, and training shares one generator over all examples, so every later example's augmentation (spine films
+included) and sample choice differ from a run with True."""
 
 
 @dataclass
