@@ -685,17 +685,10 @@ def _ap_tip_at_half_height(screw: Screw, raw: np.ndarray, metal_cut: float = -np
     n = np.array([-u[1], u[0]])
     step = 0.25
     s = np.arange(0.4 * length, length + AP_TIP_SEARCH[1] * w, step)
-    offs = np.linspace(-0.3 * w, 0.3 * w, 5)
-    pts = h[None, None, :] + s[:, None, None] * u + offs[None, :, None] * n[None, None, :]
-    core = ndimage.map_coordinates(raw, [pts[..., 1], pts[..., 0]], order=1, mode="nearest").max(1)
+    core = _core_values(raw, h + s[:, None] * u, n, w)
     metal = float(np.median(core[s <= 0.7 * length]))
     along = np.arange(0.7 * length, 0.95 * length, 1.0)
-    flank = []
-    for sign in (-1.0, 1.0):
-        for k in LOCAL_FLANK_WIDTHS:
-            q = h + along[:, None] * u + sign * (0.5 + k) * w * n
-            flank.append(ndimage.map_coordinates(raw, [q[:, 1], q[:, 0]], order=1, mode="nearest"))
-    bone = float(np.median(np.concatenate(flank))) if along.size else metal
+    bone = float(np.median(_flank_values(raw, h + along[:, None] * u, n, w))) if along.size else metal
     if metal <= bone:
         return screw
     level = min(max(bone + AP_TIP_LEVEL * (metal - bone), metal_cut), metal)
@@ -847,9 +840,7 @@ def _core_clipped_share(
         keep &= np.hypot(*(centre - foot).T) > width
     if not keep.any():
         return 0.0
-    offs = np.linspace(-0.3 * width, 0.3 * width, 5)
-    pts = centre[keep][:, None, :] + offs[None, :, None] * normal[keep][:, None, :]
-    core = ndimage.map_coordinates(raw, [pts[..., 1], pts[..., 0]], order=1, mode="nearest").max(1)
+    core = _core_values(raw, centre[keep], normal[keep], width)
     return float(np.mean(core >= level))
 
 
@@ -899,15 +890,28 @@ def _local_contrast(
     if not keep.any():
         return float("nan")
     c, nrm = centre[keep], normal[keep]
+    return float(np.median(_core_values(raw, c, nrm, width)) - np.median(_flank_values(raw, c, nrm, width)))
+
+
+def _core_values(raw: np.ndarray, centre: np.ndarray, normal: np.ndarray, width: float) -> np.ndarray:
+    """The metal's core at each centre-line point (N, 2), pixel ``(x, y)``: the maximum of ``raw`` (bilinear) over 5
+    points across +/-0.3 ``width`` (px) along ``normal`` (unit normals, (N, 2), or one (2,) for all points). (N,)."""
     offs = np.linspace(-0.3 * width, 0.3 * width, 5)
-    pts = c[:, None, :] + offs[None, :, None] * nrm[:, None, :]
-    core = ndimage.map_coordinates(raw, [pts[..., 1], pts[..., 0]], order=1, mode="nearest").max(1)
+    nrm = np.broadcast_to(normal, centre.shape)
+    pts = centre[:, None, :] + offs[None, :, None] * nrm[:, None, :]
+    return ndimage.map_coordinates(raw, [pts[..., 1], pts[..., 0]], order=1, mode="nearest").max(1)
+
+
+def _flank_values(raw: np.ndarray, centre: np.ndarray, normal: np.ndarray, width: float) -> np.ndarray:
+    """``raw`` (bilinear) beside the metal at the centre-line points (N, 2): :data:`LOCAL_FLANK_WIDTHS` widths beyond
+    its edge (half a ``width`` from the centre line) on both sides along ``normal`` ((N, 2) or (2,)); all samples,
+    (2 x len(LOCAL_FLANK_WIDTHS) x N,)."""
     flank = []
     for sign in (-1.0, 1.0):
         for k in LOCAL_FLANK_WIDTHS:
-            q = c + sign * (0.5 + k) * width * nrm
+            q = centre + sign * (0.5 + k) * width * normal
             flank.append(ndimage.map_coordinates(raw, [q[:, 1], q[:, 0]], order=1, mode="nearest"))
-    return float(np.median(core) - np.median(np.concatenate(flank)))
+    return np.concatenate(flank)
 
 
 def _standing_out_only(
