@@ -536,6 +536,13 @@ def test_ap_discs_fill_the_disc_gap_denser_at_the_rim_and_off_by_default(monkeyp
     assert 0.6 * 0.002 * depth < gap < 2.5 * 0.002 * depth, (gap, depth)
     r_body, c_body = px("L3", ("superior", "inferior"))
     assert L[r_body, c_body] < 0.05 * gap
+    # the denser annulus: without it the same ray (through front and back rim and the nucleus) carries less path
+    annulus = render.AP_DISC_ANNULUS
+    monkeypatch.setattr(render, "AP_DISC_ANNULUS", 0.0)
+    plain = np.zeros_like(L)
+    render._ap_discs(plain, cam, pose, scene.anatomy, 0.5)
+    assert 0.5 * gap < float(plain[(r_up + r_lo) // 2, c_up]) < 0.9 * gap
+    monkeypatch.setattr(render, "AP_DISC_ANNULUS", annulus)
     # an interbody fusion's discectomy: the excised L5-S1 disc (tilted, seen obliquely: less path) is not drawn
     r5, c5 = px("L5", ("inferior",))
     r1, _ = px("S1", ("superior",))
