@@ -954,7 +954,11 @@ def _ap_discs(L: np.ndarray, cam: Camera, pose: Pose, an: Anatomy, step: float, 
     inferior endplate and the lower one's superior endplate (posed: sagittal, then each vertebra's coronal pose,
     blended across the disc's height), elliptic across (half-width between the two endplates'), attenuating
     ``AP_DISC_MU`` above water, more in the annulus (splatted points). ``excised``: upper vertebrae of the discs
-    removed at surgery (an interbody fusion's discectomy: the cage and graft take the disc's place), not drawn."""
+    removed at surgery (an interbody fusion's discectomy: the cage and graft take the disc's place), not drawn.
+
+    Units: ``L`` gains mu x path (dimensionless: 1/mm x mm) per pixel; ``step`` is the points' spacing across the
+    disc's height and width (mm at the patient, the pose's frame); along the AP ray they are
+    :data:`AP_DISC_DEPTH_STEP_MM` apart."""
     names = ("L1", "L2", "L3", "L4", "L5", "S1")
     for up, lo in zip(names[:-1], names[1:], strict=True):
         if up in excised or up not in AP_DISC_UPPER:
