@@ -155,7 +155,7 @@ def test_ap_gas_v18_softens_bubbles_and_adds_flank_gas_beside_the_spine(monkeypa
     assert flank_seen >= 4
 
 
-def test_gas_masses_are_large_honeycombed_and_off_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_gas_masses_are_large_honeycombed_and_on_since_version_24(monkeypatch: pytest.MonkeyPatch) -> None:
     """Version 23 (``AP_GAS_MASSES``; on since version 24): switched on, the AP fine gas map gains large gas masses
     from their own stream drawn last, so the version-18 map underneath is unchanged and the difference is the masses
     alone: gas only added, large (thousands of mm^2 x mm of path) and honeycombed (many separate gas cells, not one
