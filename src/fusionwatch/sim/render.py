@@ -1657,7 +1657,9 @@ See docs/simulator.md "Version 23" for what it did to the detector and implant c
 
 def patient_waist(anatomy_seed: int, population: str = "adult") -> float | None:
     """The patient's waist half-width on AP films (mm) from its own stream ``[anatomy_seed, 2301]`` (version 23: no
-    earlier draw changes), or None for the bundled body (adults while ``AP_ADULT_WAIST_MM`` is off)."""
+    earlier draw changes), or None for the bundled body (adults while ``AP_ADULT_WAIST_MM`` is off). Version 24 trial
+    V (``AP_ADOLESCENT_BROAD`` > 0; off): a share of adolescents a broad waist instead, from the stream
+    ``[anatomy_seed, 2401]``; off, nothing is drawn from it."""
     span = AP_ADOLESCENT_WAIST_MM if population == "adolescent-scoliosis" else AP_ADULT_WAIST_MM
     if span is None:
         return None
