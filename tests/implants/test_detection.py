@@ -512,3 +512,17 @@ def test_ap_tip_of_a_broken_screw_stays_beyond_its_gap() -> None:
     assert _ap_tip_at_half_height(broken, img, 0.65) == broken
     whole = dataclasses.replace(broken, broken=False, gap=None)
     assert _ap_tip_at_half_height(whole, img, 0.65).tip[0] < 70.0  # unbroken, the gap would end it
+
+
+def test_ap_tip_at_a_crossing_before_the_search_range_is_finite() -> None:
+    """_ap_tip_at_half_height() when the intensity is already under the level where the search range starts (the
+    metal ends before 0.6 of the screw's length): the tip is the crossing itself, interpolated between the last sample
+    above the level and the next; it used to interpolate across the flat stretch under it, giving (-inf, nan)."""
+    from fusionwatch.implants.detection import Screw, _ap_tip_at_half_height
+
+    img = np.full((120, 120), 0.6, np.float32)  # flat background: equal samples beyond the metal's end
+    img[57:64, 42:57] = 1.0  # metal from x 42 to 56: 0.4-0.58 of the 80 px axis, the search starts at 0.6 (x 58)
+    screw = Screw((10.0, 60.0), (90.0, 60.0), 6.0, Level.S1)
+    got = _ap_tip_at_half_height(screw, img, 0.65)
+    assert np.all(np.isfinite(got.tip))
+    assert 56.0 <= got.tip[0] <= 57.0 and got.tip[1] == pytest.approx(60.0)  # the half-height point of the end

@@ -695,8 +695,14 @@ def _ap_tip_at_half_height(screw: Screw, raw: np.ndarray, metal_cut: float = -np
     below = np.flatnonzero((core < level) & (s > AP_TIP_SEARCH[0] * length))
     if len(below) == 0 or below[0] == 0:
         return screw
-    i = int(below[0])
-    end = s[i - 1] + (core[i - 1] - level) / (core[i - 1] - core[i]) * step
+    # The crossing: the last sample still at or above the level before the first one under it past the search start
+    # (it may lie a little before that start, as in a gap; interpolating with a sample already under the level gave
+    # a tip extrapolated backwards, or (-inf, nan) across a flat stretch).
+    above = np.flatnonzero(core[: int(below[0])] >= level)
+    if len(above) == 0:
+        return screw
+    j = int(above[-1])
+    end = s[j] + (core[j] - level) / (core[j] - core[j + 1]) * step
     return dataclasses.replace(screw, tip=_pt(h + end * u))
 
 
