@@ -561,6 +561,38 @@ def test_ap_discs_fill_the_disc_gap_denser_at_the_rim_and_off_by_default(monkeyp
     assert calls == [1]
 
 
+def test_ap_disc_path_at_the_mid_line_does_not_depend_on_the_vertebrae_width(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Version 25: a widened vertebra (version 21, ``pose.widths``) spreads the disc's points sideways like the bone's,
+    and their weights carry the width back (the blend of the upper and lower vertebra's factor), so the L2-L3 disc's
+    path on the mid-line ray is that of width 1 (version 24 drew 1/width of it: 0.79x at 1.25)."""
+    from dataclasses import replace
+
+    cam, scene = _small_ap_scene()
+    pose = scene.pose
+    monkeypatch.setattr(render, "AP_DISC_MU", 0.002)
+    cu, cl = pose.corners["L2"], pose.corners["L3"]
+    m = (cu["inferior.anterior"] + cu["inferior.posterior"] + cl["superior.anterior"] + cl["superior.posterior"]) / 4
+
+    def mid_path(widths: dict[str, float]) -> tuple[float, int]:
+        """(mean path over 3 x 3 px at the disc's centre, disc pixels on that row)."""
+        p = replace(pose, widths=widths)
+        L = np.zeros((cam.height, cam.width), np.float32)
+        render._ap_discs(L, cam, p, scene.anatomy, 0.5)
+        col, row = cam.project(p.apply_coronal("L2", np.array([[m[0], 0.0, m[1]]])))[0]
+        r, k = int(round(row)), int(round(col))
+        return float(L[r - 1 : r + 2, k - 1 : k + 2].mean()), int((L[r] > 0.05 * L[r, k]).sum())
+
+    base, across = mid_path({})
+    assert base > 0.0
+    for f in (1.1, 1.25):
+        wide, wide_across = mid_path({"L2": f, "L3": f})
+        assert wide == pytest.approx(base, rel=0.05), (f, base, wide)
+        # the points do spread: the disc is wider on the film
+        assert wide_across >= (f - 0.05) * across, (f, across, wide_across)
+    # unequal factors: the blend, still the width-1 path within the tolerance
+    assert mid_path({"L2": 1.3, "L3": 1.1})[0] == pytest.approx(base, rel=0.06)
+
+
 def test_full_spine_window_clips_a_share_of_scoliosis_films_own_stream(monkeypatch: pytest.MonkeyPatch) -> None:
     """Version 24 trial F: a share of the adolescent-scoliosis AP films get a window ending at a lower percentile
     (drawn from ``AP_FULL_SPINE_WINDOW``, seeded by the film's fluence: the same film, the same value), the others and

@@ -994,6 +994,8 @@ def _ap_discs(L: np.ndarray, cam: Camera, pose: Pose, an: Anatomy, step: float, 
         p3 = (1 - v) * pose.apply_coronal(up, p3) + v * pose.apply_coronal(lo, p3)
         vol = (height / nv) * (depth / nf) * (2 * hw_max / ny)
         w = AP_DISC_MU * (1.0 + AP_DISC_ANNULUS * np.clip(rho2[keep], 0.0, 1.0) ** 2) * vol
+        if up in pose.widths or lo in pose.widths:  # version 25: widened vertebrae spread the points in y (as the
+            w = w * ((1 - v[:, 0]) * pose.width(up) + v[:, 0] * pose.width(lo))  # bones): the path along the ray stays
         _splat(L, cam, p3, w.astype(np.float32))
 
 
