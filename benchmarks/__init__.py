@@ -1,1 +1,4 @@
-"""Speed, memory and accuracy benchmarks. Run all: ``make bench``; one: ``.venv/bin/python -m benchmarks.bench_<name>``."""
+"""Speed, memory and accuracy benchmarks.
+
+Run all: ``make bench``; one: ``.venv/bin/python -m benchmarks.bench_<name>``.
+"""
