@@ -41,3 +41,23 @@ def test_main_accepts_sim_tree_option(tmp_path: Path) -> None:
     """--sim-tree is parsed and checked before any film is made (a wrong folder fails fast, naming it)."""
     with pytest.raises(FileNotFoundError, match=str(tmp_path / "nothing")):
         main(["--model", str(tmp_path / "m.onnx"), "--cache", str(tmp_path), "--sim-tree", str(tmp_path / "nothing")])
+
+
+@pytest.mark.slow
+def test_sim_tree_films_come_from_the_other_tree(tmp_path: Path) -> None:
+    """A copy of this tree whose SIM_VERSION says otherwise: the subprocess reports the copy's version, so the films
+    were made by the given tree, not by the installed package (PYTHONPATH=TREE/src wins)."""
+    import shutil
+
+    if not (TREE / "src" / "fusionwatch" / "sim").is_dir():
+        pytest.skip("fusionwatch is not installed from a source tree (no src/fusionwatch/sim beside it)")
+    other = tmp_path / "other"
+    shutil.copytree(TREE / "src" / "fusionwatch", other / "src" / "fusionwatch",
+                    ignore=shutil.ignore_patterns("__pycache__", "models"))
+    journey = other / "src" / "fusionwatch" / "sim" / "journey.py"
+    text = journey.read_text()
+    assert f'SIM_VERSION = "{SIM_VERSION}"' in text
+    journey.write_text(text.replace(f'SIM_VERSION = "{SIM_VERSION}"', 'SIM_VERSION = "other-tree"', 1))
+    version, images = sim_tree_films(other, tmp_path / "c", spec="sim:1:ap:900000")
+    assert version == "other-tree"
+    assert len(images) == 1 and images[0].ndim == 2
