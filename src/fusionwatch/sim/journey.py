@@ -508,12 +508,12 @@ def exam_exposure(exposure: Exposure, population: str, view: str) -> Exposure:
 
 
 AP_FULL_SPINE_WINDOW = (0.4, 93.0, 98.5)
-"""Version 24 trial F (share 0.0: off, no draw): the share of the adolescent-scoliosis population's AP films whose
-window ends at a percentile drawn from the last two values instead of 99.8. These are full-spine scoliosis films: the
-console sets the window over the whole film, chest and lungs included, so on a share of them the densest lumbar and
-pelvic bone lies above the window's top and shows washed-out white (as on several real SpineWeb films); the
-simulated film covers the lumbar spine only, so the clipping is drawn instead. Drawn from its own stream seeded by
-the film's fluence draw (no draw of the film's stream changes)."""
+"""Version 24 trial F, on since version 24 (share 0.4; share 0.0: off, no draw): the share of the adolescent-scoliosis
+population's AP films whose window ends at a percentile drawn from the last two values instead of 99.8. These are
+full-spine scoliosis films: the console sets the window over the whole film, chest and lungs included, so on a share of
+them the densest lumbar and pelvic bone lies above the window's top and shows washed-out white (as on several real
+SpineWeb films); the simulated film covers the lumbar spine only, so the clipping is drawn instead. Drawn from its own
+stream seeded by the film's fluence draw (no draw of the film's stream changes)."""
 
 
 def _exposure(rng: np.random.Generator, marker: str, view: str = "lateral") -> Exposure:

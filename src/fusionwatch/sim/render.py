@@ -931,10 +931,10 @@ def _body_wall(L: np.ndarray, cam: Camera, pose: Pose, an: Anatomy, b: str, step
 
 
 AP_DISC_MU = 0.0012
-"""Version 24 trial D (0.0: off, no pixel changes): attenuation of the lumbar intervertebral discs above water's
-(1/mm, AP films). The disc is drawn as soft tissue only up to version 23, so its gap on an AP film is as dark as the
-abdomen's water beside it; the annulus fibrosus is dense collagen (about 1.2 g/cm3 against 1.0-1.05 for the fat and
-muscle around it), the nucleus a little denser than water: about +10-20 % of water's attenuation. Set with
+"""Version 24 trial D, on since version 24 (0.0: off, no pixel changes): attenuation of the lumbar intervertebral discs
+above water's (1/mm, AP films). The disc is drawn as soft tissue only up to version 23, so its gap on an AP film is as
+dark as the abdomen's water beside it; the annulus fibrosus is dense collagen (about 1.2 g/cm3 against 1.0-1.05 for the
+fat and muscle around it), the nucleus a little denser than water: about +10-20 % of water's attenuation. Set with
 ``AP_DISC_ANNULUS`` (the outer ring's extra share)."""
 AP_DISC_ANNULUS = 1.2
 """Version 24 trial D: the annulus (outer ring) is ``1 + AP_DISC_ANNULUS`` times as dense (above water) as the
@@ -994,8 +994,10 @@ def _ap_discs(L: np.ndarray, cam: Camera, pose: Pose, an: Anatomy, step: float, 
         p3 = (1 - v) * pose.apply_coronal(up, p3) + v * pose.apply_coronal(lo, p3)
         vol = (height / nv) * (depth / nf) * (2 * hw_max / ny)
         w = AP_DISC_MU * (1.0 + AP_DISC_ANNULUS * np.clip(rho2[keep], 0.0, 1.0) ** 2) * vol
-        if up in pose.widths or lo in pose.widths:  # version 25: widened vertebrae spread the points in y (as the
-            w = w * ((1 - v[:, 0]) * pose.width(up) + v[:, 0] * pose.width(lo))  # bones): the path along the ray stays
+        # version 25: widened vertebrae spread the points in y; the weights grow by the blended width factor, so the
+        # path along the ray stays (as the bones' in _body_wall and the voxel bones)
+        if up in pose.widths or lo in pose.widths:
+            w = w * ((1 - v[:, 0]) * pose.width(up) + v[:, 0] * pose.width(lo))
         _splat(L, cam, p3, w.astype(np.float32))
 
 
