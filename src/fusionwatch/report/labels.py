@@ -11,6 +11,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from fusionwatch.care.advice import ON_TRACK_STATUSES
 from fusionwatch.followup.status import BRIDGED, BRIDGING_KEY, BRIDGING_NOT_ASSESSED, NOT_BRIDGED, bridging_call
 from fusionwatch.measurement import MeasureName as M
 from fusionwatch.records import FusionStatus
@@ -214,7 +215,7 @@ def concern_reason_texts(advice: Any) -> tuple[str, ...]:
     if advice.fusion_on_track:
         return ()
     out = []
-    if advice.status not in (FusionStatus.ON_TRACK, FusionStatus.FUSED_CRITERIA_MET):
+    if advice.status not in ON_TRACK_STATUSES:
         out.append(f"status: {status_label(advice.status)}")
     return (*out, *(f"finding: {k.replace('_', ' ')}" for k in advice.concern_findings))
 
