@@ -175,7 +175,7 @@ def _pain_sentences(back: int | None, leg: int | None) -> list[str]:
     """Back and leg pain vs before surgery (NRS points; the smallest change patients notice is 2). One sentence when
     both changed the same way ("Your back and leg pain are ..."), else one each."""
     def word(imp: int) -> str:
-        return "better" if imp >= 2 else "worse" if imp <= -2 else "same"
+        return "better" if imp >= NRS_MCID else "worse" if imp <= -NRS_MCID else "same"
 
     parts = [(name, word(imp)) for name, imp in (("back", back), ("leg", leg)) if imp is not None]
     if len(parts) == 2 and parts[0][1] == parts[1][1]:
@@ -192,12 +192,21 @@ NO_CLEAR_BENEFIT_SENTENCES = (
 the care team). Careful: no promise, no cause named, the care team decides."""
 
 
+ODI_CHANGE_SAID = 0.5
+"""ODI points of change the patient text words as "a little more" / "more difficulty" (smaller: "about the same")."""
+
+
+def _told_worse(change: PromChange) -> bool:
+    """True when the patient text says an outcome is worse than before surgery (and asks to tell the care team): the
+    ODI by :data:`ODI_CHANGE_SAID` or more, or back or leg pain by the NRS MCID or more."""
+    return (change.odi_improvement is not None and change.odi_improvement <= -ODI_CHANGE_SAID) or any(
+        imp is not None and imp <= -NRS_MCID for imp in (change.back_pain_improvement, change.leg_pain_improvement))
+
+
 def _no_clear_benefit_sentences(data: ReportData, change: PromChange) -> list[str]:
     if data.surgery is None or (change.post_date - data.surgery.date).days < CLEAR_BENEFIT_DAY:
         return []
-    worse = (change.odi_improvement is not None and change.odi_improvement <= -0.5) or any(
-        imp is not None and imp <= -NRS_MCID for imp in (change.back_pain_improvement, change.leg_pain_improvement))
-    return [] if worse or not without_clear_benefit(change) else list(NO_CLEAR_BENEFIT_SENTENCES)
+    return [] if _told_worse(change) or not without_clear_benefit(change) else list(NO_CLEAR_BENEFIT_SENTENCES)
 
 
 def patient_text(data: ReportData) -> PatientText:
@@ -320,12 +329,12 @@ def patient_text(data: ReportData) -> PatientText:
                 pain.append(
                     "Your answers about daily activities show that you can do clearly more than before surgery."
                 )
-            elif change.odi_improvement >= 0.5:
+            elif change.odi_improvement >= ODI_CHANGE_SAID:
                 # below the smallest change patients notice (MCID): do not promise more than "a little"
                 pain.append(
                     "Your answers about daily activities show that you can do a little more than before surgery."
                 )
-            elif change.odi_improvement <= -0.5:
+            elif change.odi_improvement <= -ODI_CHANGE_SAID:
                 pain.append("Your answers about daily activities show more difficulty than before surgery. "
                             "Please tell your care team.")
             else:
