@@ -33,7 +33,6 @@ import datetime as dt
 import math
 from typing import Any
 
-from fusionwatch.errors import InputError
 from fusionwatch.export._fhir_common import coding, interpretation, obs, own_code, quantity
 from fusionwatch.export.codes import SNOMED, finding_site, level_site, ucum_unit
 from fusionwatch.export.deid import pseudo_id
@@ -275,11 +274,9 @@ def _motion_obs(data: ReportData, v: VisitView, m: dict[str, Any], level: str, i
         a_text, t_text = f"instability > {a_lim:g} deg (AOMSI)", f"instability > {t_lim:g} mm (AOMSI)"
     defaults = FollowupSettings()
     where = f"Flexion-extension motion at {v.label} {level}"
-    try:
-        a_interp, a_interval = _judged(angle, angle_sd, float(t.get("motion_default_angle_sd_deg",
-                                       defaults.motion_default_angle_sd_deg)), a_lim, z, "deg", "angle (deg)")
-    except InputError as exc:
-        raise InputError(f"{where}: {exc}") from None
+    # judge_value names `what` in its error for an impossible (negative) SD: the visit and segment with it
+    a_interp, a_interval = _judged(angle, angle_sd, float(t.get("motion_default_angle_sd_deg",
+                                   defaults.motion_default_angle_sd_deg)), a_lim, z, "deg", f"{where}: angle (deg)")
     comps = [_component("angular_motion", "Angular motion (flexion-extension)",
                         valueQuantity=quantity(angle, "deg"), interpretation=interpretation(a_interp),
                         referenceRange=[{"high": quantity(a_lim, "deg"), "text": a_text}])]
@@ -293,11 +290,8 @@ def _motion_obs(data: ReportData, v: VisitView, m: dict[str, Any], level: str, i
         t_interval = None
         if _finite(t_lim):
             key = "motion_default_translation_sd_mm" if ucum == "mm" else "motion_default_translation_sd_percent"
-            try:
-                t_interp, t_interval = _judged(trans, trans_sd, float(t.get(key, getattr(defaults, key))), t_lim, z,
-                                               ucum, f"translation ({ucum})")
-            except InputError as exc:
-                raise InputError(f"{where}: {exc}") from None
+            t_interp, t_interval = _judged(trans, trans_sd, float(t.get(key, getattr(defaults, key))), t_lim, z,
+                                           ucum, f"{where}: translation ({ucum})")
             interps.append(t_interp)
             tcomp |= {"interpretation": interpretation(t_interp),
                       "referenceRange": [{"high": quantity(t_lim, ucum), "text": t_text}]}
