@@ -17,7 +17,13 @@ to 384 x 480: every crop squeezed to 0.89 in x, narrow real films widened. Measu
 - histogram of normalised intensity (32 bins) -> mean, std, skewness; mean histogram intersection real vs simulated;
 - edge density: mean Sobel gradient magnitude;
 - texture: Laplacian standard deviation (fine detail) and GLCM contrast / homogeneity (distance 2 px, 32 levels);
-- vertebral contrast: mean intensity inside the L2-L4 body quadrilaterals minus a band just beside each body.
+- vertebral contrast: mean intensity inside the L2-L4 body quadrilaterals minus a band just beside each body;
+- spine band (simulator version 26; the measure version 24's session script used): ``body_minus_disc``, the mean of
+  the central 50 % x 50 % of the L2, L3 and L4 bodies minus the mean of the central 60 % x 50 % of the L2-L3, L3-L4 and
+  L4-L5 disc gaps (the quadrilateral between the upper body's inferior and the lower body's superior corners), and
+  ``disc_minus_beside``, that disc gap minus the same band shifted 0.75 x its width to either side: how much darker
+  the disc gaps are than the bodies (real films: barely, the posterior elements project over them) and how much
+  brighter than the soft tissue beside the spine.
 Simulated films are pre-operative AP films of journey patients (the real set has no hardware) drawn from the
 population matched to the real set: ``sample_patient(..., population="adolescent-scoliosis")`` (simulator version 13:
 adolescents with a structural lumbar curve and rotated vertebrae; version 14 also wedges L2 and L3;
@@ -95,8 +101,51 @@ def normalise(img: np.ndarray) -> np.ndarray:
     return np.clip((img - lo) / max(hi - lo, 1e-6), 0, 1).astype(np.float32)
 
 
-def measures(img: np.ndarray, bodies: list[np.ndarray]) -> dict[str, float]:
-    """``img`` normalised (CH, CW) float in [0, 1]; ``bodies``: body quadrilaterals (4, 2) in crop pixels."""
+def _poly_mean(img: np.ndarray, quad: np.ndarray) -> float:
+    """Mean of ``img`` inside the convex quadrilateral ``quad`` ((4, 2) x, y crop pixels); NaN if it holds no pixel."""
+    m = np.zeros(img.shape, np.uint8)
+    cv2.fillConvexPoly(m, np.round(quad).astype(np.int32), 1)
+    return float(img[m.astype(bool)].mean()) if m.any() else float("nan")
+
+
+def _shrink(quad: np.ndarray, fx: float, fy: float) -> np.ndarray:
+    """``quad`` scaled about its centroid by ``fx`` in x and ``fy`` in y."""
+    c = quad.mean(0)
+    return c + (quad - c) * np.array([fx, fy])
+
+
+def spine_band(img: np.ndarray, quads: dict[str, np.ndarray]) -> dict[str, float]:
+    """Body-minus-disc-gap brightness along the spine (see the module docstring).
+
+    ``img`` normalised crop in [0, 1]; ``quads`` level name -> body quadrilateral (4, 2) in crop pixels, in the order
+    top-left, top-right, bottom-right, bottom-left (as :func:`_quads` gives them). Returns ``body_minus_disc`` and
+    ``disc_minus_beside`` (normalised grey levels; NaN when the levels are missing)."""
+    bodies = [_poly_mean(img, _shrink(quads[lv], 0.5, 0.5)) for lv in ("L2", "L3", "L4") if lv in quads]
+    discs, beside = [], []
+    for up, lo in (("L2", "L3"), ("L3", "L4"), ("L4", "L5")):
+        if up not in quads or lo not in quads:
+            continue
+        a, b = quads[up], quads[lo]
+        gap = np.array([a[3], a[2], b[1], b[0]])  # upper body's bottom-left, bottom-right; lower's top-right, top-left
+        discs.append(_poly_mean(img, _shrink(gap, 0.6, 0.5)))
+        w = np.ptp(gap[:, 0])
+        beside.append(
+            np.nanmean([_poly_mean(img, _shrink(gap + np.array([s * 0.75 * w, 0.0]), 1.0, 0.5)) for s in (-1, 1)])
+        )
+    nan = float("nan")
+    body = float(np.nanmean(bodies)) if bodies else nan
+    disc = float(np.nanmean(discs)) if discs else nan
+    return {
+        "body_minus_disc": body - disc,
+        "disc_minus_beside": disc - float(np.nanmean(beside)) if beside else nan,
+    }
+
+
+def measures(
+    img: np.ndarray, bodies: list[np.ndarray], levels: dict[str, np.ndarray] | None = None
+) -> dict[str, float]:
+    """``img`` normalised (CH, CW) float in [0, 1]; ``bodies``: body quadrilaterals (4, 2) in crop pixels; ``levels``:
+    L2-L5 quadrilaterals by level name for :func:`spine_band` (NaN measures without them)."""
     hist, _ = np.histogram(img, bins=32, range=(0, 1))
     hist = hist / hist.sum()
     mean, std = float(img.mean()), float(img.std())
@@ -130,12 +179,15 @@ def measures(img: np.ndarray, bodies: list[np.ndarray]) -> dict[str, float]:
         "glcm_contrast": float(graycoprops(glcm, "contrast").mean()),
         "glcm_homogeneity": float(graycoprops(glcm, "homogeneity").mean()),
         "vertebral_contrast": float(np.mean(inside) - np.mean(beside)) if inside else float("nan"),
+        **spine_band(img, levels or {}),
     }
 
 
-def _quads(corners: dict[str, np.ndarray], box, scale: tuple[float, float]) -> list[np.ndarray]:
+def _quads(
+    corners: dict[str, np.ndarray], box, scale: tuple[float, float], levels: tuple[str, ...] = ("L2", "L3", "L4")
+) -> list[np.ndarray]:
     out = []
-    for lv in ("L2", "L3", "L4"):
+    for lv in levels:
         if lv in corners:
             c = corners[lv].copy()
             c[:, 0] = (c[:, 0] - box[0]) * scale[0]
@@ -263,7 +315,9 @@ def main() -> None:
             small, (ox, oy), sc = extract(im, box)
             norm = normalise(small)
             off = (box[0] + ox / sc, box[1] + oy / sc)
-            groups[name].append(measures(norm, _quads(corners, off, (sc, sc))))
+            band = ("L2", "L3", "L4", "L5")
+            levels = dict(zip([lv for lv in band if lv in corners], _quads(corners, off, (sc, sc), band), strict=True))
+            groups[name].append(measures(norm, _quads(corners, off, (sc, sc)), levels))
             if len(tiles[name]) < N_TILES:
                 tile = np.full((CH, CW), 255, np.uint8)  # beyond a narrow or short real film: the sheet's white
                 tile[oy : oy + norm.shape[0], ox : ox + norm.shape[1]] = (norm * 255).astype(np.uint8)
@@ -313,6 +367,8 @@ def main() -> None:
         "glcm_contrast",
         "glcm_homogeneity",
         "vertebral_contrast",
+        "body_minus_disc",
+        "disc_minus_beside",
     ):
         r, s = summary["real"][k], summary["sim"][k]
         print(f"| {k} | {r['mean']:.3f} ± {r['sd']:.3f} | {s['mean']:.3f} ± {s['sd']:.3f} |")

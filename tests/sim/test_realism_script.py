@@ -1,0 +1,58 @@
+"""scripts/sim_realism.py's spine-band measure (version 26): body minus disc-gap brightness along the spine."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+_SPEC = importlib.util.spec_from_file_location(
+    "sim_realism", Path(__file__).resolve().parents[2] / "scripts" / "sim_realism.py"
+)
+assert _SPEC is not None and _SPEC.loader is not None
+SR = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(SR)
+
+
+def _column(body: float, disc: float, beside: float) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """A 200 x 160 crop: four 60 px wide bodies (grey ``body``) 30 px high with 10 px gaps (``disc``) over ``beside``;
+    their quadrilaterals in the order top-left, top-right, bottom-right, bottom-left."""
+    img = np.full((200, 160), beside, np.float32)
+    img[10:170, 50:110] = disc
+    quads = {}
+    for k, lv in enumerate(("L2", "L3", "L4", "L5")):
+        y0 = 10 + 40 * k
+        img[y0 : y0 + 30, 50:110] = body
+        quads[lv] = np.array([[50.0, y0], [110.0, y0], [110.0, y0 + 30], [50.0, y0 + 30]])
+    return img, quads
+
+
+class TestSpineBand:
+    """Tests for spine_band()."""
+
+    def test_recovers_the_drawn_differences(self) -> None:
+        """Bodies at 0.8, disc gaps at 0.6, soft tissue at 0.3: body minus disc 0.2; the band beside, shifted 0.75 x
+        the gap's width, still overlaps a quarter of the column: disc minus beside 0.6 - (0.75 x 0.3 + 0.25 x 0.6)."""
+        img, quads = _column(0.8, 0.6, 0.3)
+        band = SR.spine_band(img, quads)
+        assert band["body_minus_disc"] == pytest.approx(0.2, abs=1e-6)
+        assert band["disc_minus_beside"] == pytest.approx(0.6 - (0.75 * 0.3 + 0.25 * 0.6), abs=0.005)
+
+    def test_gap_as_bright_as_the_bodies_gives_zero(self) -> None:
+        """A spine band without darker gaps (the real films' look) measures 0."""
+        img, quads = _column(0.7, 0.7, 0.2)
+        assert SR.spine_band(img, quads)["body_minus_disc"] == pytest.approx(0.0, abs=1e-6)
+
+    def test_missing_levels_give_nan(self) -> None:
+        """Without the levels (no landmarks) both measures are NaN, not an error."""
+        img, _ = _column(0.8, 0.6, 0.3)
+        band = SR.spine_band(img, {})
+        assert np.isnan(band["body_minus_disc"]) and np.isnan(band["disc_minus_beside"])
+
+    def test_measures_carries_the_band(self) -> None:
+        """``measures`` (the statistics.json row) holds both spine-band numbers when it gets the levels."""
+        img, quads = _column(0.8, 0.6, 0.3)
+        row = SR.measures(img, [quads["L3"]], quads)
+        assert row["body_minus_disc"] == pytest.approx(0.2, abs=1e-6)
