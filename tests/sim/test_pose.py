@@ -194,3 +194,20 @@ def test_coronal_width_changes_ap_pixels_and_truth_parameters_only_when_set() ->
     la = simulate_film(SpineParams(), FilmSpec(**SMALL), anatomy_seed=4)
     lb = simulate_film(wide, FilmSpec(**SMALL), anatomy_seed=4)
     assert np.array_equal(la.pixels, lb.pixels)
+
+
+def test_width_weight_is_the_width_blended_and_exactly_one_without_widths() -> None:
+    """Version 26: the splat-weight rule of a widened vertebra, named once (``Pose.width_weight``): the bone's width
+    factor, the blend ``(1 - v) * upper + v * lower`` between two bones, and exactly 1.0 (not a sum that rounds near
+    1) when neither bone is widened, so films without widths keep their weights to the bit."""
+    an = patient_skeleton(0)
+    wide = pose_spine(an, replace(SpineParams(), coronal_widths=(1.0, 1.0, 1.2, 1.1, 1.0)))
+    assert wide.width_weight("L3") == 1.2
+    assert wide.width_weight("L1") == 1.0
+    v = np.array([0.0, 0.25, 1.0])
+    np.testing.assert_allclose(wide.width_weight("L3", "L4", v), [1.2, 1.175, 1.1])
+    np.testing.assert_allclose(wide.width_weight("L2", "L3", v), [1.0, 1.05, 1.2])
+    plain = pose_spine(an, SpineParams())
+    v = np.random.default_rng(0).random(50)
+    assert plain.width_weight("L2", "L3", v) == 1.0
+    assert wide.width_weight("L1", "L2", v) == 1.0

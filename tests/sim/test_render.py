@@ -657,3 +657,53 @@ def test_flank_fat_stripe_is_a_lucent_band_inside_the_outline(monkeypatch: pytes
         depth_mm = abs(y[edge_i] - y[j]) * pose.scale
         assert 6.0 < depth_mm < 20.0, depth_mm
         assert d[j, k] > 3.0
+
+
+def test_laminae_cover_the_disc_gap_beside_the_mid_line_and_draw_nothing_when_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Version 26 trial P: with ``AP_LAMINA_GAIN`` > 0 the laminae and inferior articular processes add path over the
+    L2-L3 disc gap beside the mid-line (where version 25 left only the disc and the spinous tip: the dark gaps
+    between bright boxes), far more there than at the middle of the L3 body; only the transverse processes' layer
+    changes; off (0), the lamina's stream is not even drawn."""
+    cam, scene = _small_ap_scene()
+    pose = scene.pose
+
+    def layers() -> np.ndarray:
+        out = [np.zeros((cam.height, cam.width), np.float32) for _ in range(4)]
+        render._ap_cortex(out[0], cam, scene, outline=out[1], pedicles=out[2], processes=out[3])
+        return np.stack(out)
+
+    def px(b: str, ends: tuple[str, str], y_mm: float = 0.0) -> tuple[int, int]:
+        c = pose.corners[b]
+        m = np.mean([c[f"{e}.anterior"] + c[f"{e}.posterior"] for e in ends], axis=0) / 2
+        col, row = cam.project(pose.apply_coronal(b, np.array([[m[0], y_mm, m[1]]])))[0]
+        return int(round(row)), int(round(col))
+
+    monkeypatch.setattr(render, "AP_LAMINA_GAIN", 0.0)
+    monkeypatch.setattr(render, "AP_FACET_GAIN", 0.0)
+    drawn: list[int] = []
+    real_default_rng = np.random.default_rng
+    monkeypatch.setattr(
+        render.np.random,
+        "default_rng",
+        lambda s=None: (drawn.append(1) if isinstance(s, list) and s[1:] == [2601] else None) or real_default_rng(s),
+    )
+    off = layers()
+    assert drawn == []
+    monkeypatch.setattr(render, "AP_LAMINA_GAIN", 3.0)
+    monkeypatch.setattr(render, "AP_FACET_GAIN", 1.5)
+    on = layers()
+    assert drawn == [1]
+    added = on[3] - off[3]  # the laminae go to the transverse processes' (soft) layer
+    np.testing.assert_array_equal(on[:3], off[:3])
+    r_up, _ = px("L2", ("inferior",))
+    r_lo, _ = px("L3", ("superior",))
+    row = (r_up + r_lo) // 2
+    r_body, c_body = px("L3", ("superior", "inferior"))
+    for y_mm in (-8.0, 8.0):  # beside the mid-line, between it and the facet column, in the disc gap
+        _, c = px("L2", ("inferior",), y_mm)
+        gap = float(added[row - 1 : row + 2, c - 1 : c + 2].mean())
+        # about 3 mm of AP_ARCH_MU bone x gain 3 x the patient's 0.6-1.4: 0.1-0.5 of path
+        assert 0.05 < gap < 0.8, (y_mm, gap)
+        assert float(added[r_body, c_body]) < 0.2 * gap

@@ -169,6 +169,20 @@ class Pose:
         """The left-right width factor of ``bone`` on AP films (1 = as drawn)."""
         return self.widths.get(bone, 1.0)
 
+    def width_weight(self, bone: str, lower: str | None = None, v: np.ndarray | None = None) -> float | np.ndarray:
+        """Factor on the weights of points splatted for ``bone`` on AP films (version 21's rule, named once in
+        version 26): :meth:`apply_coronal` spreads a widened vertebra's points in y by its width factor, so each
+        point's weight (mu x volume) grows by the same factor and the path along the AP ray is kept.
+
+        ``lower`` and ``v`` (array, 0 ... 1): points between ``bone`` (v = 0) and ``lower`` (v = 1), such as a disc
+        between two vertebrae, take the blend ``(1 - v) * width(bone) + v * width(lower)``, as their position does.
+        Exactly 1.0 when no width applies (so the weights of films without widths are unchanged to the bit)."""
+        if lower is None:
+            return self.width(bone)
+        if bone not in self.widths and lower not in self.widths:
+            return 1.0
+        return (1 - v) * self.width(bone) + v * self.width(lower)
+
     def apply_coronal(self, bone: str, p3: np.ndarray) -> np.ndarray:
         """Points (..., 3) mm after the sagittal pose -> after the width, axial rotation and coronal pose."""
         if bone in self.widths:

@@ -702,8 +702,7 @@ def _ap_bones(L: np.ndarray, cam: Camera, scene: Scene) -> None:
         cortex = w > MU["trabecular"] * 2
         tex = (1.0 + AP_VOXEL_GRAIN * rng.standard_normal(len(w))).astype(np.float32)
         ww = w * pose.scale * np.where(cortex, 1.0, tex)
-        if b in pose.widths:  # version 21: a widened vertebra keeps its path along the ray (points spread in y)
-            ww = ww * np.float32(pose.widths[b])
+        ww = ww * np.float32(pose.width_weight(b))  # version 21: a widened vertebra keeps its path along the ray
         if b not in ("pelvis", "S1"):  # version 17: the vertebrae's voxel cortex fainter, the body a little denser
             ww = ww * np.where(cortex, AP_VERTEBRA_CORTEX_FACTOR, AP_VERTEBRA_TRABECULAR_FACTOR).astype(np.float32)
             # version 18: a trabecular density texture fixed in the bone (vertical striation), the body only
@@ -925,8 +924,7 @@ def _body_wall(L: np.ndarray, cam: Camera, pose: Pose, an: Anatomy, b: str, step
     ds = np.sqrt((depth / 2 * np.sin(T)) ** 2 + (hw * np.cos(T)) ** 2) * (2 * np.pi / n_th)
     p3 = pose.apply_coronal(b, np.column_stack([xz[..., 0].ravel(), y.ravel(), xz[..., 1].ravel()]))
     w = (MU["cortical"] * 0.28 * AP_WALL_MM * AP_OUTLINE_GAIN * (height / nv) * ds).ravel().astype(np.float32)
-    if b in pose.widths:  # version 21 (a widened vertebra): the shell's points spread in y, its path stays
-        w = w * np.float32(pose.widths[b])
+    w = w * np.float32(pose.width_weight(b))  # version 21 (a widened vertebra): its path along the ray stays
     _splat(L, cam, p3, w)
 
 
@@ -996,8 +994,7 @@ def _ap_discs(L: np.ndarray, cam: Camera, pose: Pose, an: Anatomy, step: float, 
         w = AP_DISC_MU * (1.0 + AP_DISC_ANNULUS * np.clip(rho2[keep], 0.0, 1.0) ** 2) * vol
         # version 25: widened vertebrae spread the points in y; the weights grow by the blended width factor, so the
         # path along the ray stays (as the bones' in _body_wall and the voxel bones)
-        if up in pose.widths or lo in pose.widths:
-            w = w * ((1 - v[:, 0]) * pose.width(up) + v[:, 0] * pose.width(lo))
+        w = w * pose.width_weight(up, lo, v[:, 0])
         _splat(L, cam, p3, w.astype(np.float32))
 
 
@@ -1123,6 +1120,73 @@ def _posterior_arch(
         _spinous(L, cam, posed, xp, zi, h, f[4], f[5], scale)
 
 
+AP_LAMINA_GAIN = 0.0
+"""Version 26 trial P (0.0: off, draws nothing): weight of the laminae drawn as plates over the disc space below
+their vertebra, as a share of ``AP_ARCH_MU``'s attenuation (see :func:`_lamina`). On real AP films the laminae, the
+inferior articular processes and the spinous process project over the disc gap (body minus disc gap on the realism
+crops: real 0.029, version 25 0.088), which makes the spine one busy band rather than boxes over dark gaps."""
+AP_LAMINA_DROP = (0.4, 0.65)
+"""Version 26 trial P: how far (share of the body's height, per vertebra and side) the lamina's lower margin
+reaches below the inferior endplate at its lateral end (the inferior articular process, beside the upper part of the
+vertebra below); medially it ends at 0.2 of the height below the endplate (the interlaminar window's apex)."""
+AP_FACET_GAIN = 0.0
+"""Version 26 trial P (0.0: off): weight of the inferior articular process drawn as an upright oval with a bright
+rim at the lateral end of each lamina, over the disc space (the facet joint's column), as a share of ``AP_ARCH_MU``."""
+
+
+def _lamina(
+    L: np.ndarray,
+    cam: Camera,
+    posed,
+    side: float,
+    xp: float,
+    zi: float,
+    h: float,
+    y_f: float,
+    z_ped: float,
+    drop: float,
+    gain: float,
+    facet_gain: float,
+    scale: float,
+) -> None:
+    """Version 26 trial P, AP films: one lamina of a lumbar vertebra as a plate seen en face (mesh frame of the
+    vertebra, ``posed`` maps it to the film's patient frame; mm): from the midline (the spinous base) to the facet
+    column ``y_f``, its top under the pedicle (``z_ped``), its lower margin sloping from 0.2 of the body's height
+    ``h`` below the inferior endplate ``zi`` at the midline to ``drop`` x ``h`` below it laterally, so the pair
+    leaves the interlaminar window (an inverted V) in the midline of the disc space below. Its interior weighs about
+    3 mm of ``AP_ARCH_MU`` bone, its lower margin (cortex seen tangentially) about 7 mm, both x ``gain``; the edges
+    toward the pedicle and the midline fade. At the lateral end, with ``facet_gain`` > 0, the inferior articular
+    process: an upright oval (half-width 3 mm, from 0.1 of the height above the endplate to ``drop`` + 0.1 below it)
+    with a bright rim. Appearance only."""
+    step = max(0.3, 0.8 * cam.pixel_mm / cam.magnification)
+    mu = MU["cortical"] * AP_ARCH_MU
+    y_in, y_out = 1.5, y_f
+    uu = np.arange(0.0, 1.0, step / (y_out - y_in)) + step / (2 * (y_out - y_in))
+    zz = np.arange(zi - (drop + 0.05) * h, z_ped, step) + step / 2
+    U, Z = np.meshgrid(uu, zz, indexing="ij")
+    bottom = zi - h * (0.2 + (drop - 0.2) * U)
+    top = zi + 0.1 * h + (z_ped - 0.2 * h - zi - 0.1 * h) * U  # medial: low on the body; laterally: under the pedicle
+    inside = (Z >= bottom) & (Z <= top)
+    rim = np.clip(1.0 - (Z - bottom) / 1.5, 0.0, 1.0)  # the lower margin, seen along its surface
+    fade = np.clip((top - Z) / 4.0, 0.0, 1.0) * np.clip(U / 0.15, 0.3, 1.0)
+    w = mu * gain * (3.0 + 4.0 * rim) * fade * step * step * scale
+    y = side * (y_in + U * (y_out - y_in))
+    pts = posed(xp - 20.0, y[inside], Z[inside])
+    _splat(L, cam, pts, w[inside].astype(np.float32))
+    if facet_gain <= 0.0:
+        return
+    zc, hz, hy = zi - 0.5 * drop * h, (0.5 * drop + 0.1) * h, 3.0
+    yy = np.arange(-hy, hy, step) + step / 2
+    zf = np.arange(zc - hz, zc + hz, step) + step / 2
+    Y, Zf = np.meshgrid(yy, zf, indexing="ij")
+    rho = np.sqrt((Y / hy) ** 2 + ((Zf - zc) / hz) ** 2)
+    inside = rho <= 1.0
+    ring = np.clip(1.0 - (1.0 - rho) * hy / 1.2, 0.0, 1.0)  # the process's cortex seen tangentially
+    wf = mu * facet_gain * (3.0 + 3.0 * ring) * step * step * scale
+    pts = posed(xp - 20.0, side * y_f * 0.9 + Y[inside], Zf[inside])
+    _splat(L, cam, pts, wf[inside].astype(np.float32))
+
+
 def _spinous(
     L: np.ndarray, cam: Camera, posed, xp: float, zi: float, h: float, size: float, bright: float, scale: float
 ) -> None:
@@ -1184,6 +1248,10 @@ def _ap_cortex(
     arch = rng13.uniform(0.8, 1.2, size=(5, 6))
     rng21 = np.random.default_rng([scene.seed, 2102])  # version 21: how visible the pedicles are (own stream)
     ped_vis = rng21.uniform(*AP_PEDICLE_VISIBILITY) * rng21.uniform(0.75, 1.2, size=(5, 2))
+    if AP_LAMINA_GAIN > 0.0:  # version 26 trial P: own stream, drawn only when on
+        rng26 = np.random.default_rng([scene.seed, 2601])
+        lam_drop = rng26.uniform(*AP_LAMINA_DROP, size=(5, 2))
+        lam_gain = rng26.uniform(0.7, 1.2, size=5)[:, None] * rng26.uniform(0.85, 1.15, size=(5, 2))
     px_obj = cam.pixel_mm / cam.magnification
     step = max(0.25, 0.8 * px_obj)
     for i_b, b in enumerate(("L1", "L2", "L3", "L4", "L5", "S1")):
@@ -1210,8 +1278,7 @@ def _ap_cortex(
             p3 = np.column_stack([xz[:, 0], Y[keep], xz[:, 1]])
             p3 = pose.apply_coronal(b, p3)
             wt = (0.5 + 0.7 * rho2**3) * plate_gain[i_b, i_e] * AP_ENDPLATE_GAIN_V13 * AP_OUTLINE_GAIN
-            if b in pose.widths:  # version 21: as in _ap_bones
-                wt = wt * pose.widths[b]
+            wt = wt * pose.width_weight(b)  # version 21: as in _ap_bones
             _splat(
                 outline if b != "S1" else L,
                 cam,
@@ -1267,6 +1334,23 @@ def _ap_cortex(
                 float(ped_vis[lvl, i_s]),
             )
             _posterior_arch(L, cam, posed, side, xp, zs, zi, ped_y, z_ped, lvl, arch[lvl], pose.scale)
+            if AP_LAMINA_GAIN > 0.0:  # version 26 trial P: the laminae and facets over the disc space below
+                y_f = ped_y * (0.9 + 0.08 * lvl / 4) * arch[lvl, 1] ** 0.3  # the facet column, as in _posterior_arch
+                _lamina(
+                    processes,
+                    cam,
+                    posed,
+                    side,
+                    xp,
+                    zi,
+                    zs - zi,
+                    y_f,
+                    z_ped,
+                    float(lam_drop[lvl, i_s]),
+                    AP_LAMINA_GAIN * float(lam_gain[lvl, i_s]),
+                    AP_FACET_GAIN * float(lam_gain[lvl, i_s]),
+                    pose.scale,
+                )
             # transverse process: a broad root, a straight proximal half and a tapering distal half that bends a
             # little; length, thickness and rise per level (L3 longest, L5 short, thick and rising toward the ala)
             tp_y = AP_TP_HALF_SPAN_MM[b] * tp_factor * width * tp_side[lvl, i_s]
