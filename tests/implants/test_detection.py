@@ -526,3 +526,104 @@ def test_ap_tip_at_a_crossing_before_the_search_range_is_finite() -> None:
     got = _ap_tip_at_half_height(screw, img, 0.65)
     assert np.all(np.isfinite(got.tip))
     assert 56.0 <= got.tip[0] <= 57.0 and got.tip[1] == pytest.approx(60.0)  # the half-height point of the end
+
+
+def _ap_film_with_candidates(
+    monkeypatch: pytest.MonkeyPatch,
+    candidates: list,
+    bright: list[tuple[np.ndarray, np.ndarray]],
+    disc_y: tuple[float, float] | None = None,
+) -> tuple:
+    """The drawn AP film (a dense bone spot of 0.76 touching each screw's end, under the film's metal threshold) with
+    ``bright`` bands of that bone (3 px wide, from one point to another) added, and ``candidates`` given as the AP
+    route's screws (mask tips as a low threshold leaves them: run on through such bone); the edge refit is left out
+    so the tips stay where the candidates put them. ``disc_y`` moves the L5 inferior and S1 superior endplate
+    landmarks to these rows (a narrower disc space)."""
+    from fusionwatch.implants import detection
+    from fusionwatch.motion.synth import draw_capsule
+
+    film, lm, truth = ap_postop_film(bright_beyond_tip=0.76)
+    img = np.array(film.pixels, float)
+    for a, b in bright:
+        band = np.zeros(img.shape)
+        draw_capsule(band, a, b, 1.5, 1.0)
+        img = np.where(band > 0, np.maximum(img, ndimage.gaussian_filter(band, 0.9) * 0.76), img)
+    film = dataclasses.replace(film, pixels=img.astype(np.float32))
+    if disc_y is not None:
+        points = dict(lm.points)
+        for name, y in (("L5.inferior.left", disc_y[0]), ("L5.inferior.right", disc_y[0]),
+                        ("S1.superior.left", disc_y[1]), ("S1.superior.right", disc_y[1])):
+            points[name] = (points[name][0], y)
+        lm = dataclasses.replace(lm, points=points)
+    monkeypatch.setattr(detection, "_ap_screws", lambda *a, **k: list(candidates))
+    monkeypatch.setattr(detection, "_refined", lambda s, *a, **k: s)
+    return detect_implants(film, lm), truth
+
+
+def _along(head: tuple[float, float], end: tuple[float, float], t: float) -> tuple[float, float]:
+    h, e = np.asarray(head), np.asarray(end)
+    u = (e - h) / np.hypot(*(e - h))
+    return (float(h[0] + t * u[0]), float(h[1] + t * u[1]))
+
+
+# the drawn AP film's screws (tests/implants/_draw.py): heads and capsule end points; the metal ends 3 px beyond
+_AP_HEADS_ENDS = {
+    ("L5", "left"): ((140.0, 130.0), (188.0, 160.0)),
+    ("L5", "right"): ((260.0, 130.0), (212.0, 160.0)),
+    ("S1", "left"): ((140.0, 190.0), (188.0, 215.0)),
+    ("S1", "right"): ((260.0, 190.0), (212.0, 215.0)),
+}
+
+
+def _candidate(level: str, side: str, tip_t: float, as_level: str | None = None):
+    from fusionwatch.implants.detection import Screw
+
+    head, end = _AP_HEADS_ENDS[(level, side)]
+    return Screw(head, _along(head, end, tip_t), 6.0, Level(as_level or level))
+
+
+def test_ap_converging_tips_that_ran_on_to_meet_keep_both_screws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Converging S1 screws whose mask tips ran on through dense bone (the sacrum's anterior cortex) to where their
+    axes cross (x 200, past the metal's ends by ~11 px): each mask tip lies on the other screw's mask line. Each tip
+    is judged against the other screw's metal up to its half-height tip (where its metal ends), so both screws stay,
+    tips moved back to their metal ends. Before (judged against the other's mask tip), both S1 screws were refused as
+    'head and rod' pieces."""
+    s1_end = 54.12 + 3.0  # capsule end point + radius along the S1 axis: where the metal ends
+    cands = [
+        _candidate("L5", "left", 56.6 + 3.0),
+        _candidate("L5", "right", 56.6 + 3.0),
+        _candidate("S1", "left", 68.5),
+        _candidate("S1", "right", 68.5),
+    ]
+    crossing = np.array([200.0, 221.3])  # where the two S1 axes cross
+    bright = [(np.asarray(_along(*_AP_HEADS_ENDS[("S1", s)], s1_end)), crossing) for s in ("left", "right")]
+    found, _ = _ap_film_with_candidates(monkeypatch, cands, bright)
+    s1 = [s for s in found.screws if s.level is Level.S1]
+    assert len(s1) == 2, found.warnings
+    for s in s1:
+        side = "left" if s.head[0] < 200 else "right"
+        metal_end = np.asarray(_along(*_AP_HEADS_ENDS[("S1", side)], s1_end))
+        assert math.dist(s.tip, metal_end) <= 1.5, (side, s.tip)
+    assert not any("refused" in w for w in found.warnings)
+
+
+def test_ap_level_follows_the_tip_moved_back_into_its_body(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An L5 screw whose mask ran on through bone bridging a narrow L5-S1 disc (a solid fusion; endplates at y 164 and
+    166) into the S1 outline is found by the route as an 'S1 screw' (the body its metal reached). Its tip moves back to
+    the metal's end inside L5, and its level with it (_level_at_tip): L5. Before, the level stayed S1 while the tip
+    sat in L5."""
+    l5_end = 56.6 + 3.0
+    cands = [
+        _candidate("L5", "left", 70.0, as_level="S1"),  # mask tip (199, 167): inside the S1 outline
+        _candidate("L5", "right", l5_end),
+        _candidate("S1", "left", 54.12 + 3.0),
+        _candidate("S1", "right", 54.12 + 3.0),
+    ]
+    head, end = _AP_HEADS_ENDS[("L5", "left")]
+    bright = [(np.asarray(_along(head, end, l5_end)), np.asarray(_along(head, end, 70.0)))]
+    found, _ = _ap_film_with_candidates(monkeypatch, cands, bright, disc_y=(164.0, 166.0))
+    left_l5 = [s for s in found.screws if s.head == head]
+    assert len(left_l5) == 1, (found.screws, found.warnings)
+    assert math.dist(left_l5[0].tip, _along(head, end, l5_end)) <= 1.5, left_l5[0].tip
+    assert left_l5[0].level is Level.L5
+    assert sorted(s.level.value for s in found.screws) == ["L5", "L5", "S1", "S1"]

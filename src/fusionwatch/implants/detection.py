@@ -651,13 +651,18 @@ def detect_implants(radiograph: Radiograph, landmarks: Landmarks | None = None) 
         rods = []
     screws = [_refined(s, raw, shaft_only=radiograph.view is View.AP) for s in screws]
     if radiograph.view is View.AP:
-        kept = _not_on_another_screw(screws)
+        # Each candidate's tip where its route ended, judged against the other screws' metal up to their half-height
+        # tips: a mask tip can run on through bright bone beyond the metal (the sacrum's anterior cortex), past where
+        # a converging screw's metal ends, and a head piece has no axis to move its own tip along. The kept screws
+        # then take their half-height tips, and the level of the body that holds the tip.
+        moved = [_ap_tip_at_half_height(s, raw, thr) for s in screws]
+        kept = [m for i, (s, m) in enumerate(zip(screws, moved, strict=True)) if not _tip_on_another(s.tip, i, moved)]
         if len(kept) < len(screws):
             warnings.append(
                 f"{len(screws) - len(kept)} screw candidate(s) refused: the tip lies inside another screw's metal "
                 "(that screw's head and the rod, not a screw)."
             )
-        screws = [_ap_tip_at_half_height(s, raw, thr) for s in kept]
+        screws = [_level_at_tip(s, bodies) for s in kept]
     return Implants(
         tuple(screws), tuple(rods), cage, film_id(radiograph), radiograph.view, radiograph.spacing, thr, tuple(warnings)
     )
@@ -706,6 +711,18 @@ def _ap_tip_at_half_height(screw: Screw, raw: np.ndarray, metal_cut: float = -np
     return dataclasses.replace(screw, tip=_pt(h + end * u))
 
 
+def _level_at_tip(screw: Screw, bodies: dict[Level, np.ndarray]) -> Screw:
+    """The screw with :attr:`Screw.level` the body whose outline (pixel polygon) holds its tip, when one does;
+    otherwise unchanged. An AP screw's level comes from the body its metal mask reached into; once its tip has moved
+    to the metal's end (:func:`_ap_tip_at_half_height`) the tip can lie in another body (a mask that ran on through
+    bone bridging the disc)."""
+    tip = np.asarray(screw.tip, float)
+    if screw.level in bodies and _contains(bodies[screw.level], tip):
+        return screw
+    inside = [lv for lv, poly in bodies.items() if _contains(poly, tip)]
+    return dataclasses.replace(screw, level=inside[0]) if len(inside) == 1 else screw
+
+
 AP_TIP_ON_SCREW = 0.5
 """An AP "screw" whose tip lies within this x the other screw's width of another screw's centre line (from one width
 behind its head to its tip) is that screw's head (the tulip) and the rod: screws do not run into each other, and a
@@ -713,28 +730,30 @@ tip sits in bone. Seen where the rod's cranial end and the L5 head lie inside th
 "L4 screw" with no axis, on the simulator's AP films of every version since 17)."""
 
 
-def _not_on_another_screw(screws: list[Screw]) -> list[Screw]:
-    """The screws whose tip does not lie inside another screw's metal (:data:`AP_TIP_ON_SCREW`)."""
-    kept = []
-    for a in screws:
-        tip = np.asarray(a.tip, float)
-        on_other = False
-        for b in screws:
-            if b is a:
-                continue
-            bh, bt = np.asarray(b.head, float), np.asarray(b.tip, float)
-            length = float(np.hypot(*(bt - bh)))
-            if length < 1:
-                continue
-            u = (bt - bh) / length
-            along = float((tip - bh) @ u)
-            across = abs(float((tip - bh) @ np.array([-u[1], u[0]])))
-            if -b.diameter_px <= along <= length and across <= AP_TIP_ON_SCREW * b.diameter_px:
-                on_other = True
-                break
-        if not on_other:
-            kept.append(a)
-    return kept
+def _tip_on_another(tip: Point, index: int, screws: list[Screw]) -> bool:
+    """``tip`` (pixel ``(x, y)``) lies inside the metal of one of ``screws`` other than ``screws[index]``: within
+    :data:`AP_TIP_ON_SCREW` x its width of its centre line, from one width behind its head to its tip."""
+    p = np.asarray(tip, float)
+    for j, b in enumerate(screws):
+        if j == index:
+            continue
+        bh, bt = np.asarray(b.head, float), np.asarray(b.tip, float)
+        length = float(np.hypot(*(bt - bh)))
+        if length < 1:
+            continue
+        u = (bt - bh) / length
+        along = float((p - bh) @ u)
+        across = abs(float((p - bh) @ np.array([-u[1], u[0]])))
+        if -b.diameter_px <= along <= length and across <= AP_TIP_ON_SCREW * b.diameter_px:
+            return True
+    return False
+
+
+def _not_on_another_screw(screws: list[Screw], extents: list[Screw] | None = None) -> list[Screw]:
+    """The screws whose tip does not lie inside another screw's metal (:data:`AP_TIP_ON_SCREW`). ``extents``: the
+    same screws (same order) as far as their metal reaches, e.g. with half-height tips; default ``screws``."""
+    ext = screws if extents is None else extents
+    return [a for i, a in enumerate(screws) if not _tip_on_another(a.tip, i, ext)]
 
 
 def _along_the_body(screw: Screw, bodies: dict[Level, np.ndarray]) -> bool:
