@@ -117,3 +117,47 @@ class TestLevelShiftCount:
         assert far.level_offset == pytest.approx(1.0, abs=0.2) and abs(near.level_offset) < 0.1
         lo = EvaluationReport([far, near]).to_dict()["level_offset"]
         assert lo["n"] == 2 and lo["shifted_films"] == 1
+
+
+def _ap_sample(s1_tilt_deg: float) -> Sample:
+    """An AP film's truth: L1-L5 as 40 x 28 px boxes (endplates level), S1's superior endplate tilted."""
+    pts: dict[str, tuple[float, float]] = {}
+    for k, lv in enumerate(("L1", "L2", "L3", "L4", "L5")):
+        top = 40.0 + 38.0 * k
+        for ep, y in (("superior", top), ("inferior", top + 28.0)):
+            pts[f"{lv}.{ep}.left"], pts[f"{lv}.{ep}.right"] = (80.0, y), (120.0, y)
+    half = 20.0 * math.tan(math.radians(s1_tilt_deg))
+    pts["S1.superior.left"], pts["S1.superior.right"] = (80.0, 240.0 + half), (120.0, 240.0 - half)
+    return Sample(np.zeros((300, 200), np.float32), pts, View.AP, "ap0", None, 1.0, "synthetic AP")
+
+
+class TestMeasurementsLikeForLike:
+    """Derived measurements are compared on the points the detector gives (the AP models give no S1)."""
+
+    def test_cobb_of_a_detector_without_s1_is_not_scored_against_l1_s1(self) -> None:
+        """Perfect L1-L5 corners score a coronal Cobb error of 0, although the truth's S1 endplate is tilted 6 deg
+        (scoring them against the truth's L1-S1 Cobb gave -6 deg, an error of the detector it does not make)."""
+        s = _ap_sample(6.0)
+
+        def perfect_without_s1(r: Radiograph) -> Landmarks:
+            pts = {n: p for n, p in s.points.items() if not n.startswith("S1.")}
+            return Landmarks(pts, r.width, r.height, View.AP, {n: 0.9 for n in pts}, "model:test/1")
+
+        r = evaluate_one(perfect_without_s1, s)
+        assert r.failure is None
+        assert r.measure_errors["coronal_cobb"] == pytest.approx(0.0, abs=1e-9)
+        assert "disc_wedge_L5_S1" not in r.measure_errors  # no S1 predicted: not measured, not scored
+
+    def test_cobb_error_still_counts_a_tilted_prediction(self) -> None:
+        """A predicted L5 inferior endplate tilted 4 deg (truth level everywhere above S1) is a 4 deg Cobb error."""
+        s = _ap_sample(6.0)
+        half = 20.0 * math.tan(math.radians(4.0))
+
+        def tilted(r: Radiograph) -> Landmarks:
+            pts = {n: p for n, p in s.points.items() if not n.startswith("S1.")}
+            (xl, yl), (xr, yr) = pts["L5.inferior.left"], pts["L5.inferior.right"]
+            pts["L5.inferior.left"], pts["L5.inferior.right"] = (xl, yl + half), (xr, yr - half)
+            return Landmarks(pts, r.width, r.height, View.AP, {n: 0.9 for n in pts}, "model:test/1")
+
+        r = evaluate_one(tilted, s)
+        assert r.measure_errors["coronal_cobb"] == pytest.approx(4.0, abs=1e-6)

@@ -5,7 +5,8 @@
 - radial error of every landmark in pixels of the original film, in millimetres when the film's spacing is known,
   and in % of the image diagonal (scale-free: SpineWeb films have no spacing);
 - success detection rates (share of points within 2, 2.5, 3, 4 mm; or within 0.4, 0.8, 1.5, 3 % of the diagonal);
-- the error of every derived measurement (:func:`fusionwatch.measure.measure_film` on predicted vs true points);
+- the error of every derived measurement (:func:`fusionwatch.measure.measure_film` on predicted vs true points, the
+  truth restricted to the points the detector gives, so that e.g. an L1-L5 coronal Cobb is not scored against L1-S1);
 - failure rate (refusals and errors) and ``needs_review`` rate;
 - a worst-cases sheet (PNG) with predicted (red) and true (green) points.
 """
@@ -191,7 +192,9 @@ def evaluate_one(detect: Callable[[Radiograph], Landmarks], sample: Sample) -> F
         if sample.spacing is not None:
             res.errors_mm[n] = math.hypot((p[0] - q[0]) * spacing_small.dx_mm, (p[1] - q[1]) * spacing_small.dy_mm)
     res.level_offset = level_offset(dict(pred.points), sample.points)
-    truth = Landmarks({n: p for n, p in sample.points.items()}, w, h, view)
+    # like for like: the truth's measurements from the points the detector gives (the AP models give no S1, so the
+    # truth's L1-S1 coronal Cobb would be scored against a predicted L1-L5 one)
+    truth = Landmarks({n: p for n, p in sample.points.items() if n in pred.points}, w, h, view)
     true_m, _ = _measure(truth, spacing_small)
     pred_m, res.measure_failure = _measure(Landmarks(dict(pred.points), w, h, view), spacing_small)
     for n, (v, unit) in true_m.items():
