@@ -30,6 +30,9 @@ def _text(page: str) -> str:
     body = _body(page)
     body = re.sub(r"<style.*?</style>", " ", body, flags=re.S)
     body = re.sub(r'src="data:[^"]*"', "", body)
+    # an argument's pieces (render.unbroken_args: spans joined by <wbr>) read as one word, as a browser shows them
+    body = re.sub(r'<span class="arg">(.*?)</span>(?= |</code>)',
+                  lambda m: re.sub(r"</?span>|<wbr>", "", m.group(1)), body, flags=re.S)
     return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", body)))
 
 
@@ -618,3 +621,70 @@ def test_override_commands_never_break_inside_an_argument_in_the_pdf(tmp_path: P
     for c in commands:
         for token in c.split():
             assert any(token in line for line in lines), (token, c)
+
+
+# a patient key longer than the Findings column holds (~60 characters of the command font): keys are a site's choice
+LONG_KEY = "SITE-ADJACENT-SEGMENT-STUDY-COHORT-B-PATIENT-0000000000000000123"
+
+
+def test_an_argument_longer_than_its_column_wraps_between_short_unbroken_pieces(tmp_path: Path) -> None:
+    """Every printed argument is a span.arg of nowrap pieces joined by <wbr> that give the argument back; an argument
+    longer than ARG_PIECE_MAX_CHARS gets break opportunities (after ':', '=', '|', then '-', '_', ...), each piece at
+    most that long; the stylesheet moves an argument to the next line whole (inline-block, max-width 100 %) and keeps
+    each piece on one line. Before, an argument was one nowrap span, and one longer than the column ran over the Rule
+    column."""
+    import dataclasses
+
+    from fusionwatch.report.render import ARG_PIECE_MAX_CHARS
+
+    d = dataclasses.replace(_three_loosening_findings(make_patient(tmp_path), {}), patient_key=LONG_KEY)
+    page = render_clinician_html(d)
+    args = re.findall(r'<span class="arg">(.*?)</span>(?= |</code>)', page, re.S)
+    assert args
+    texts = {html.unescape(re.sub(r"<[^>]+>", "", a)) for a in args}
+    assert LONG_KEY in texts and "screw_loosening_suspected:S1-right-halo=confirmed|rejected" in texts
+    for a in args:
+        pieces = re.findall(r"<span>(.*?)</span>", a)
+        assert re.sub(r"<[^>]+>", "", a) == "".join(pieces)  # nothing outside the pieces but <wbr>
+        assert all(len(html.unescape(p)) <= ARG_PIECE_MAX_CHARS for p in pieces), pieces
+        assert a.count("<wbr>") == len(pieces) - 1
+    long_args = [a for a in args if LONG_KEY in html.unescape(re.sub(r"<[^>]+>", "", a))]
+    assert long_args and all(a.count("<wbr>") >= 1 for a in long_args)
+    assert "--author" in texts and all("<wbr>" not in a for a in args if len(re.sub(r"<[^>]+>", "", a)) <= 10)
+    css = page[page.index("<style"):page.index("</style>")]
+    assert re.search(r"code\.cmd \.arg\s*\{[^}]*display:\s*inline-block;[^}]*max-width:\s*100%", css)
+    assert re.search(r"code\.cmd \.arg > span\s*\{\s*white-space:\s*nowrap", css)
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) is not installed")
+def test_a_long_argument_stays_inside_the_findings_column_in_the_pdf(tmp_path: Path) -> None:
+    """In the PDF no word of the Findings column crosses into the Rule column (pdftotext -bbox: no word starts left
+    of the 'Rule' header and ends right of it), with a patient key longer than the column; short arguments still stay
+    whole (each token of every command on one line). Before, the key ran over the Rule column."""
+    import dataclasses
+    import subprocess
+
+    from fusionwatch.report.render import html_to_pdf
+
+    d = dataclasses.replace(_three_loosening_findings(make_patient(tmp_path), {}), patient_key=LONG_KEY)
+    page = render_clinician_html(d)
+    commands = [html.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<code[^>]*>(.*?)</code>", page, re.S)]
+    pdf = tmp_path / "c.pdf"
+    html_to_pdf(page, pdf)
+    bbox = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    first = bbox[: bbox.index("</page>")]
+    words = [(float(a), float(y), float(b), html.unescape(w)) for a, y, b, w in re.findall(
+        r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="[\d.]+">(.*?)</word>', first)]
+    rule_x, rule_y = next((x0, y) for x0, y, _, w in words if w == "Rule")
+    footer_y = float(re.search(r'<page width="[\d.]+" height="([\d.]+)"', first).group(1)) - 16.0 / 25.4 * 72
+    # the printed commands' words below the table header (not the patient line at the top, nor the page footer)
+    in_commands = [(x0, x1, w) for x0, y, x1, w in words
+                   if rule_y < y < footer_y and len(w) >= 6 and any(w in c for c in commands)]
+    assert any(LONG_KEY.startswith(w) for _, _, w in in_commands), in_commands
+    crossing = [w for x0, x1, w in in_commands if x0 < rule_x and x1 > rule_x - 2.0]
+    assert not crossing, (rule_x, crossing)
+    lines = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    for c in commands:  # short arguments stay whole: each token but the key on one line
+        for token in c.split():
+            if token != LONG_KEY:
+                assert any(token in line for line in lines.splitlines()), (token, c)

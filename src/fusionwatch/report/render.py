@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -50,13 +51,58 @@ def _env() -> jinja2.Environment:
     return env
 
 
+ARG_PIECE_MAX_CHARS = 40
+"""Longest run of an argument printed without a break opportunity. An argument longer than its column (the Findings
+column holds ~60 characters of the command font) breaks after a ``:``, ``=`` or ``|`` inside it (a finding ref's
+``kind:discriminator=verdict``), and a run still longer than this also after a ``-``, ``_``, ``.`` or ``/``, and every
+this many characters as a last resort; 40 fits the narrowest column a command is printed in."""
+_AFTER_SEPARATOR = re.compile(r"[^:=|]+[:=|]?|[:=|]")
+_AFTER_JOINER = re.compile(r"[^-_./]+[-_./]?|[-_./]")
+
+
+def _arg_pieces(arg: str) -> list[str]:
+    """``arg`` cut where it may break when it is longer than its column (:data:`ARG_PIECE_MAX_CHARS`); joined,
+    the pieces give ``arg`` back."""
+    out: list[str] = []
+    for piece in _AFTER_SEPARATOR.findall(arg):
+        if len(piece) <= ARG_PIECE_MAX_CHARS:
+            out.append(piece)
+            continue
+        run = ""
+        for part in _AFTER_JOINER.findall(piece):  # greedy: as few breaks as fit
+            while len(part) > ARG_PIECE_MAX_CHARS:
+                part_head, part = part[:ARG_PIECE_MAX_CHARS], part[ARG_PIECE_MAX_CHARS:]
+                if run:
+                    out.append(run)
+                out.append(part_head)
+                run = ""
+            if len(run) + len(part) > ARG_PIECE_MAX_CHARS:
+                out.append(run)
+                run = ""
+            run += part
+        if run:
+            out.append(run)
+    return out
+
+
 def unbroken_args(command: str) -> markupsafe.Markup:
-    """A command (or a finding ref) as HTML whose lines may break only between its arguments: each argument in a
-    ``<span class="arg">`` kept on one line by the stylesheet (``white-space: nowrap``). Browsers and WeasyPrint
-    otherwise break after a hyphen ("S1-left-" / "halo", "12-" / "months") or a "|", and a command copied from the
-    page then no longer works."""
+    """A command (or a finding ref) as HTML whose lines break between its arguments, and inside an argument only when
+    the argument alone is longer than the column.
+
+    Each argument is a ``<span class="arg">`` the stylesheet sets ``display: inline-block; max-width: 100%``: it moves
+    to the next line whole when it does not fit on the current one. Inside it, its pieces (:func:`_arg_pieces`) are
+    ``<span>`` s kept on one line (``white-space: nowrap``) joined by ``<wbr>``, so an argument longer than the whole
+    column wraps after a ``:``, ``=`` or ``|`` (or a ``-``, ``_``, ``.``, ``/`` in a run of more than
+    :data:`ARG_PIECE_MAX_CHARS` characters) instead of running over the next column. Browsers and WeasyPrint
+    otherwise break after a hyphen ("S1-left-" / "halo", "12-" / "months") or a "|" anywhere, and a command copied
+    from the page then no longer works."""
     args = str(command).split()
-    return markupsafe.Markup(" ").join(markupsafe.Markup('<span class="arg">{}</span>').format(a) for a in args)
+    return markupsafe.Markup(" ").join(
+        markupsafe.Markup('<span class="arg">{}</span>').format(
+            markupsafe.Markup("<wbr>").join(markupsafe.Markup("<span>{}</span>").format(p) for p in _arg_pieces(a))
+        )
+        for a in args
+    )
 
 
 def _css(page_size: str, footer: str) -> str:
