@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from fusionwatch.care.advice import care_advice
+from fusionwatch.care.advice import ConcernReason, care_advice
 from fusionwatch.care.protocol import default_protocol
 from fusionwatch.records import Finding, FusionStatus, Severity
 
@@ -55,7 +55,8 @@ def test_hardware_finding_holds_back_on_track_lines_even_when_fused(kind: str) -
     advice = care_advice(default_protocol(), TWELVE_MONTHS, fusion_status=FusionStatus.FUSED_CRITERIA_MET,
                          findings=[_finding(kind)])
     assert "normal activit" not in _patient_lines(advice).lower()
-    assert advice.concern_reasons == (f"finding: {kind.replace('_', ' ')}",)
+    assert advice.concern_reasons == (ConcernReason("finding", kind),)
+    assert advice.concern_findings == (kind,)
     assert advice.restrictions[0].patient == SAFE
 
 
@@ -125,3 +126,17 @@ def test_in_doubt_only_on_evidence() -> None:
                        findings=[_finding("rod_fracture_suspected", Severity.ACTION)]).in_doubt
     assert not care_advice(p, TWELVE_MONTHS, fusion_status=FusionStatus.ON_TRACK).in_doubt
     assert not care_advice(p, -5, fusion_status=FusionStatus.PSEUDARTHROSIS_SUSPECTED).in_doubt
+
+
+@pytest.mark.parametrize("status", [FusionStatus.PSEUDARTHROSIS_SUSPECTED, None])
+def test_concern_reasons_are_raw_values(status: FusionStatus | None) -> None:
+    """The reasons are the status value ('not_assessed' without one) and the finding kinds, in that order: raw values
+    the reports word (report.labels.concern_reason_texts), not a second wording (they were "status: pseudarthrosis
+    suspected" strings beside the labels the reports built again from the status and the findings)."""
+    advice = care_advice(default_protocol(), TWELVE_MONTHS, fusion_status=status,
+                         findings=[_finding("rod_fracture_suspected")])
+    assert advice.concern_reasons == (
+        ConcernReason("status", status.value if status else "not_assessed"),
+        ConcernReason("finding", "rod_fracture_suspected"),
+    )
+    assert not advice.fusion_on_track and advice.concern_findings == ("rod_fracture_suspected",)

@@ -159,6 +159,24 @@ def test_concern_reasons_use_the_status_labels(status: FusionStatus | None) -> N
     assert concern_reason_texts(advice) == (f"status: {expected}", "finding: rod fracture suspected")
 
 
+def test_concern_reason_texts_word_the_advice_reasons_in_their_order() -> None:
+    """The report's reasons are CareAdvice.concern_reasons worded, one text per reason in its order: the one list
+    (they were built a second time from the advice's status and findings, so a reason the advice did not give could
+    be worded, and one it gave left out)."""
+    import dataclasses
+
+    from fusionwatch.care.advice import ConcernReason, care_advice
+    from fusionwatch.care.protocol import default_protocol
+    from fusionwatch.report.labels import STATUS_LABELS, concern_reason_texts
+
+    advice = care_advice(default_protocol(), 379, fusion_status=FusionStatus.ON_TRACK)
+    reasons = (ConcernReason("finding", "cage_subsidence"), ConcernReason("status", "delayed_union_suspected"),
+               ConcernReason("status", "not_assessed"))
+    worded = concern_reason_texts(dataclasses.replace(advice, concern_reasons=reasons, fusion_on_track=False))
+    assert worded == ("finding: cage subsidence", f"status: {STATUS_LABELS[FusionStatus.DELAYED_UNION_SUSPECTED]}",
+                      "status: not assessed")
+
+
 def test_concern_reasons_empty_when_on_track() -> None:
     from fusionwatch.care.advice import care_advice
     from fusionwatch.care.protocol import default_protocol

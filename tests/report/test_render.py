@@ -433,7 +433,7 @@ def test_a_finding_the_reader_rejected_is_not_told_to_the_patient_nor_holds_back
     visits[3] = dataclasses.replace(visits[3], finding_verdicts={"cage_subsidence": no})
     d = dataclasses.replace(d, visits=tuple(visits))
     assert not any(settled in s for s in patient_text(d).xray_now)
-    assert not any("subsidence" in r for r in d.care_advice.concern_reasons)
+    assert not any("subsidence" in r.value for r in d.care_advice.concern_reasons)
     assert "Disc height L5-S1 fell 2.6 mm" in _text(render_clinician_html(d))  # the clinician still sees it
 
 

@@ -1,6 +1,6 @@
 """Recovery care: the editable care protocol, the per-patient schedule (.ics), PROM scoring and red-flag triage."""
 
-from fusionwatch.care.advice import CareAdvice, care_advice
+from fusionwatch.care.advice import CareAdvice, ConcernReason, care_advice
 from fusionwatch.care.proms import (
     NRS_MCID,
     ODI_MAX_MISSING,
@@ -20,6 +20,7 @@ from fusionwatch.care.triage import RULES, Symptom, TriageResult, Urgency, parse
 
 __all__ = [
     "CareAdvice",
+    "ConcernReason",
     "DEFAULT_PROTOCOL_PATH",
     "ItemStatus",
     "NRS_MCID",

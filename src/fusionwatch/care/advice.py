@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal
 
 from fusionwatch.care.protocol import (
     NOT_ASSESSED,
@@ -28,9 +29,20 @@ from fusionwatch.care.protocol import (
 )
 from fusionwatch.records import Finding, FusionStatus
 
-__all__ = ["CareAdvice", "care_advice", "ON_TRACK_STATUSES"]
+__all__ = ["CareAdvice", "ConcernReason", "care_advice", "ON_TRACK_STATUSES"]
 
 ON_TRACK_STATUSES = (FusionStatus.ON_TRACK, FusionStatus.FUSED_CRITERIA_MET)
+
+
+@dataclass(frozen=True, slots=True)
+class ConcernReason:
+    """One reason the on-track lines are held back, as raw values: ``what`` is ``"status"`` (``value`` a
+    :class:`FusionStatus` value, or ``"not_assessed"``: :data:`fusionwatch.care.protocol.NOT_ASSESSED`) or
+    ``"finding"`` (``value`` the finding's kind). Reports word it
+    (:func:`fusionwatch.report.labels.concern_reason_texts`)."""
+
+    what: Literal["status", "finding"]
+    value: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,15 +59,15 @@ class CareAdvice:
         From the therapy phase, or the ``fusion_concern.therapy_goals`` when the phase is withheld.
     fusion_on_track : bool
         Status on track / fused criteria met and no concerning finding.
-    concern_reasons : tuple[str, ...]
-        Why the on-track lines are withheld, in the status vocabulary ("status: pseudarthrosis suspected",
-        "finding: rod fracture suspected"); empty when on track. Reports and the ``care`` command word them with
-        their status labels (:func:`fusionwatch.report.labels.concern_reason_texts`, from :attr:`status` and
-        :attr:`concern_findings`).
+    concern_reasons : tuple[ConcernReason, ...]
+        Why the on-track lines are withheld, as raw values: the status when it is not on track
+        (``ConcernReason("status", "pseudarthrosis_suspected")``; ``"not_assessed"`` without one), then each finding
+        that holds them back (``ConcernReason("finding", "rod_fracture_suspected")``); empty when on track. The one
+        list: reports and the ``care`` command word it (:func:`fusionwatch.report.labels.concern_reason_texts`).
     status : FusionStatus | None
         The fusion status the advice followed (``None`` = not assessed).
     concern_findings : tuple[str, ...]
-        Kinds of the findings that hold the on-track lines back.
+        Kinds of the findings that hold the on-track lines back (from :attr:`concern_reasons`).
     """
 
     day: int
@@ -68,14 +80,17 @@ class CareAdvice:
     therapy_withheld: bool
     medication_notes: tuple[MedicationNote, ...]
     fusion_on_track: bool
-    concern_reasons: tuple[str, ...] = ()
+    concern_reasons: tuple[ConcernReason, ...] = ()
     concern_shown: bool = False
     """True when the protocol's ``fusion_concern`` lines are among :attr:`restrictions`."""
     in_doubt: bool = False
     """The evidence itself raises a doubt: a status other than on track / fused criteria met, or a listed finding
     (not merely "not assessed"). Reports then say the surgeon may want to see the patient sooner."""
     status: FusionStatus | None = None
-    concern_findings: tuple[str, ...] = ()
+
+    @property
+    def concern_findings(self) -> tuple[str, ...]:
+        return tuple(r.value for r in self.concern_reasons if r.what == "finding")
 
 
 def _status(value: FusionStatus | str | None) -> FusionStatus | None:
@@ -106,11 +121,11 @@ def care_advice(protocol: Protocol, day: int, *, fusion_status: FusionStatus | s
     """
     status = _status(fusion_status)
     concern = protocol.fusion_concern
-    reasons: list[str] = []
+    reasons: list[ConcernReason] = []
     if status not in ON_TRACK_STATUSES:
-        reasons.append(f"status: {status.value.replace('_', ' ') if status else 'not assessed'}")
+        reasons.append(ConcernReason("status", status.value if status else NOT_ASSESSED))
     matched = concern.matching_findings((f.kind, f.severity) for f in findings) if concern is not None else ()
-    reasons += [f"finding: {k.replace('_', ' ')}" for k in matched]
+    reasons += [ConcernReason("finding", k) for k in matched]
     in_doubt = day >= 0 and ((status is not None and status not in ON_TRACK_STATUSES) or bool(matched))
     on_track = not reasons
     phase = protocol.restriction_phase(day) if day >= 0 else None
@@ -138,5 +153,5 @@ def care_advice(protocol: Protocol, day: int, *, fusion_status: FusionStatus | s
         day=day, restriction_phase=phase, restrictions=tuple(shown), withheld=withheld, therapy_phase=therapy,
         therapy_goals=tuple(goals), example_exercises=tuple(examples), therapy_withheld=therapy_withheld,
         medication_notes=meds, fusion_on_track=on_track, concern_reasons=tuple(reasons),
-        concern_shown=show_concern, in_doubt=in_doubt, status=status, concern_findings=tuple(matched),
+        concern_shown=show_concern, in_doubt=in_doubt, status=status,
     )

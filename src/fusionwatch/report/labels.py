@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from fusionwatch.care.advice import ON_TRACK_STATUSES
+from fusionwatch.care.protocol import NOT_ASSESSED
 from fusionwatch.followup.status import BRIDGED, BRIDGING_KEY, BRIDGING_NOT_ASSESSED, NOT_BRIDGED, bridging_call
 from fusionwatch.measurement import MeasureName as M
 from fusionwatch.records import FusionStatus
@@ -209,15 +209,16 @@ def acted_status_label(status: FusionStatus | None, source: str, visit: Any) -> 
 
 
 def concern_reason_texts(advice: Any) -> tuple[str, ...]:
-    """Why a :class:`fusionwatch.care.CareAdvice` holds the protocol's on-track lines back, in the report's words:
-    ``"status: <status label>"`` (:func:`status_label`; "not assessed" without a status) when the status is not on
-    track, then ``"finding: <kind in words>"`` per finding that holds them back. Empty when on track."""
-    if advice.fusion_on_track:
-        return ()
+    """:attr:`fusionwatch.care.CareAdvice.concern_reasons` (why the protocol's on-track lines are held back) in the
+    report's words, in their order: ``"status: <status label>"`` (:func:`status_label`; "not assessed" without a
+    status), ``"finding: <kind in words>"``. Empty when on track."""
     out = []
-    if advice.status not in ON_TRACK_STATUSES:
-        out.append(f"status: {status_label(advice.status)}")
-    return (*out, *(f"finding: {k.replace('_', ' ')}" for k in advice.concern_findings))
+    for r in advice.concern_reasons:
+        if r.what == "status":
+            out.append(f"status: {status_label(None if r.value == NOT_ASSESSED else FusionStatus(r.value))}")
+        else:
+            out.append(f"finding: {r.value.replace('_', ' ')}")
+    return tuple(out)
 
 
 def label(name: M | str) -> str:
