@@ -202,7 +202,7 @@ def _summary(store: Store, key: str, scenario: str, files: dict[str, Path], fail
         status_text = visit_status_label(last)
         # each with the ref `fusionwatch override --finding REF=...` takes
         findings = tuple(f"{f.severity.value}: {f.summary} [ref {r}]"
-                         for f, r, _ in last.finding_refs_and_verdicts()[: len(last.findings)])
+                         for f, r, _ in last.findings_with_refs())
     # the last report's window (report.build's rule): reports after the previous visit with films; older ones were
     # that earlier visit's red flags and are listed apart, with the report they are in
     after = with_films[-2].date if len(with_films) > 1 else None

@@ -146,3 +146,21 @@ def test_the_evidence_side_names_the_ref_whatever_the_summary_says() -> None:
     reworded = [dataclasses.replace(f, summary="S1 screw: halo", evidence={**f.evidence, "image_side": side})
                 for f, side in ((_halo("left", 300.0), "left"), (_halo("right", 520.0), "right"))]
     assert finding_refs((_angle(), *reworded)) == (ANGLE, LEFT, RIGHT)
+
+
+def test_findings_and_review_flags_each_with_their_refs_and_verdicts() -> None:
+    """VisitSummary.findings_with_refs() / review_with_refs(): the visit's findings, then its review flags, each with
+    its ref and verdict, split where the findings end (the followup command, the demo summary and the JSON each
+    sliced finding_refs_and_verdicts() by hand)."""
+    visit = _timeline((_verdict(LEFT, "rejected"),)).visits[-1]
+    flag = Finding("pi_drift", Severity.INFO, "PI changed 7 deg: check the landmarks.", {"measure": "pelvic_incidence"})
+    visit = dataclasses.replace(visit, review=(flag,))
+    rows = visit.findings_with_refs()
+    assert [f for f, _, _ in rows] == list(visit.findings)
+    assert {r: (o.value if o else None) for f, r, o in rows if f.kind == KIND} == {ANGLE: None, LEFT: "rejected",
+                                                                                RIGHT: None}
+    assert visit.review_with_refs() == [(flag, "pi_drift", None)]
+    assert rows + visit.review_with_refs() == visit.finding_refs_and_verdicts()
+    as_json = visit.to_dict()
+    assert [f["ref"] for f in as_json["findings"]] == [r for _, r, _ in rows]
+    assert [(f["kind"], f["ref"]) for f in as_json["review"]] == [("pi_drift", "pi_drift")]

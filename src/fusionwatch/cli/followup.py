@@ -258,7 +258,7 @@ def followup(
             console.print(f"    to decide: {v.status.decide_with}", style="dim", highlight=False, soft_wrap=True)
         for m in v.motion:
             console.print(f"    motion {getattr(m, 'level', '')}: {_motion_text(m)}", highlight=False)
-        for f, ref, o in v.finding_refs_and_verdicts()[: len(v.findings)]:
+        for f, ref, o in v.findings_with_refs():
             # the ref is what `fusionwatch override --finding REF=...` takes (the kind when unique at the visit); the
             # verdict shown is the one that applies to this finding (its own or its kind's, the newer)
             said = f" [bold](reader: {o.value}, {o.author})[/]" if o is not None else ""

@@ -242,12 +242,21 @@ class VisitSummary:
         per = finding_verdicts_per_finding(every, finding_verdicts(self.overrides))
         return list(zip(every, finding_refs(every), per, strict=True))
 
+    def findings_with_refs(self) -> list[tuple[Finding, str, Override | None]]:
+        """:meth:`finding_refs_and_verdicts` of the findings only (not the review flags), in order: each finding with
+        its ref and the reader verdict that applies to it."""
+        return self.finding_refs_and_verdicts()[: len(self.findings)]
+
+    def review_with_refs(self) -> list[tuple[Finding, str, Override | None]]:
+        """:meth:`finding_refs_and_verdicts` of the review flags only, in order."""
+        return self.finding_refs_and_verdicts()[len(self.findings) :]
+
     def to_dict(self) -> dict[str, Any]:
         rs, bg = self.reader_status, self.bridwell_grade
-        refs = [
-            {"ref": r, "reader_verdict": _override_dict(o) if o else None}
-            for _, r, o in self.finding_refs_and_verdicts()
-        ]
+
+        def with_ref(f: Finding, r: str, o: Override | None) -> dict[str, Any]:
+            return _finding_dict(f) | {"ref": r, "reader_verdict": _override_dict(o) if o else None}
+
         return {
             "label": self.label,
             "date": self.date.isoformat(),
@@ -265,8 +274,8 @@ class VisitSummary:
                 for m in self.motion
             ],
             # each finding with its ref (what `override --finding REF=...` takes) and the verdict that applies to it
-            "findings": [_finding_dict(f) | m for f, m in zip(self.findings, refs[: len(self.findings)], strict=True)],
-            "review": [_finding_dict(f) | m for f, m in zip(self.review, refs[len(self.findings):], strict=True)],
+            "findings": [with_ref(*row) for row in self.findings_with_refs()],
+            "review": [with_ref(*row) for row in self.review_with_refs()],
             "status": self.status.to_dict(),
             "reader_status": _override_dict(rs) if rs else None,
             "bridwell_grade": _override_dict(bg) if bg else None,
