@@ -8,7 +8,7 @@ from dataclasses import replace
 from fusionwatch.followup.compare import choose_baseline, measurement_deltas
 from fusionwatch.followup.evidence import finding_verdicts
 from fusionwatch.followup.model import StatusResult, Timeline, VisitInput, VisitSummary
-from fusionwatch.followup.refs import finding_verdicts_per_finding
+from fusionwatch.followup.refs import finding_refs, rejected_kinds_of, standing_findings
 from fusionwatch.followup.rules import (
     adjacent_segment_findings,
     flexion_kyphosis_finding,
@@ -105,14 +105,12 @@ def build_timeline(
             # one by one (refs over the findings and review flags, as `fusionwatch override` names them): a kind is
             # "not counted" only when every finding of it is rejected
             verdicts = finding_verdicts(v.overrides)
-            every = [*findings, *review]
-            per = finding_verdicts_per_finding(every, verdicts)[: len(findings)]
-            standing = [f for f, o in zip(findings, per, strict=True) if o is None or o.value != "rejected"]
-            rejected = {f.kind for f in findings} - {f.kind for f in standing}
+            refs = finding_refs([*findings, *review])[: len(findings)]
+            rejected = rejected_kinds_of(findings, verdicts, refs)
             status = fusion_status(
                 v.days_since_surgery,
                 motion=v.motion,
-                findings=standing,
+                findings=list(standing_findings(findings, verdicts, refs)),
                 bone=v.bone,
                 settings=settings,
             )
