@@ -10,8 +10,14 @@ import dataclasses
 import datetime as dt
 
 from fusionwatch.followup import BoneEvidence, SegmentMotion, VisitInput, build_timeline
-from fusionwatch.followup.evidence import finding_verdicts, fusion_evidence, rejected_finding_kinds
-from fusionwatch.followup.refs import finding_refs, finding_verdicts_per_finding, standing_findings, verdict_for
+from fusionwatch.followup.evidence import finding_verdicts, fusion_evidence
+from fusionwatch.followup.refs import (
+    finding_refs,
+    finding_verdicts_per_finding,
+    rejected_kinds_of,
+    standing_findings,
+    verdict_for,
+)
 from fusionwatch.records import Finding, Override, Severity, Surgery
 
 KIND = "screw_loosening_suspected"
@@ -65,15 +71,14 @@ def test_a_verdict_on_the_left_halo_leaves_the_right_halo_and_the_angle_unreview
     per = finding_verdicts_per_finding(FINDINGS, verdicts)
     assert [o.value if o else None for o in per] == [None, None, "rejected", None]
     assert standing_findings(FINDINGS, verdicts) == (SUBSIDENCE, FINDINGS[1], FINDINGS[3])
-    assert rejected_finding_kinds((_verdict(LEFT, "rejected"),), FINDINGS) == set()
+    assert rejected_kinds_of(FINDINGS, verdicts) == set()
 
 
 def test_a_kind_wide_verdict_still_covers_every_finding_of_the_kind() -> None:
     overrides = (_verdict(KIND, "rejected"),)
     per = finding_verdicts_per_finding(FINDINGS, finding_verdicts(overrides))
     assert [o.value if o else None for o in per] == [None, "rejected", "rejected", "rejected"]
-    assert rejected_finding_kinds(overrides, FINDINGS) == {KIND}
-    assert rejected_finding_kinds(overrides) == {KIND}  # a stored verdict by kind keeps working without findings
+    assert rejected_kinds_of(FINDINGS, finding_verdicts(overrides)) == {KIND}
 
 
 def test_the_newer_of_a_per_finding_and_a_kind_wide_verdict_applies() -> None:
@@ -87,10 +92,8 @@ def test_the_newer_of_a_per_finding_and_a_kind_wide_verdict_applies() -> None:
 
 def test_a_kind_is_rejected_only_when_every_finding_of_it_is() -> None:
     some = (_verdict(LEFT, "rejected"), _verdict(RIGHT, "rejected"))
-    assert rejected_finding_kinds(some, FINDINGS) == set()
-    assert rejected_finding_kinds((*some, _verdict(ANGLE, "rejected")), FINDINGS) == {KIND}
-    # a per-finding verdict alone says nothing of a kind when the findings are not given
-    assert rejected_finding_kinds((*some, _verdict(ANGLE, "rejected"))) == set()
+    assert rejected_kinds_of(FINDINGS, finding_verdicts(some)) == set()
+    assert rejected_kinds_of(FINDINGS, finding_verdicts((*some, _verdict(ANGLE, "rejected")))) == {KIND}
 
 
 def _timeline(overrides: tuple[Override, ...]):  # noqa: ANN202

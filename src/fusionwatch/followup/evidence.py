@@ -14,11 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from fusionwatch.followup.model import Timeline, VisitSummary
-from fusionwatch.followup.refs import rejected_kinds_of, standing_findings
+from fusionwatch.followup.refs import standing_findings
 from fusionwatch.records import Finding, FusionStatus, Override
 
 __all__ = ["FusionEvidence", "effective_status", "status_to_act_on", "latest_film_visit", "fusion_evidence",
-           "finding_verdicts", "rejected_finding_kinds"]
+           "finding_verdicts"]
 
 
 def status_to_act_on(
@@ -137,17 +137,3 @@ def finding_verdicts(overrides: Sequence[Override]) -> dict[str, Override]:
     Which verdict applies to one finding: :func:`fusionwatch.followup.refs.verdict_for` (its ref's or its kind's,
     the newer)."""
     return {o.target.partition(":")[2]: o for o in overrides if o.target.startswith("finding:")}
-
-
-def rejected_finding_kinds(overrides: Sequence[Override], findings: Sequence[Finding] | None = None) -> set[str]:
-    """Finding kinds a reader rejected: the care advice and the patient's text leave them out; the clinician report
-    shows them with the verdict.
-
-    With ``findings`` (the visit's findings followed by its review flags, from which the refs are computed): the
-    kinds among them **every** finding of which is rejected (by its own ref or by the kind), so a kind with one
-    standing finding still counts. Without: the kinds whose kind-wide verdict (``--finding KIND=rejected``) is
-    "rejected" (per-finding verdicts cannot be judged without the findings)."""
-    verdicts = finding_verdicts(overrides)
-    if findings is not None:
-        return rejected_kinds_of(findings, verdicts)
-    return {k for k, o in verdicts.items() if ":" not in k and o.value == "rejected"}
