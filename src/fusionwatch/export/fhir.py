@@ -17,7 +17,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from fusionwatch.export._fhir_common import category, coding, obs, status
+from fusionwatch.export._fhir_common import coding, obs
 from fusionwatch.export.codes import (
     FW_SYSTEM,
     LOINC,
@@ -35,8 +35,6 @@ from fusionwatch.report.model import ReportData
 
 __all__ = ["build_fhir_bundle", "write_fhir_bundle", "parse_bundle"]
 
-
-_coding, _category, _status, _obs = coding, category, status, obs
 
 
 def build_fhir_bundle(data: ReportData, *, deidentify: bool = False) -> dict[str, Any]:
@@ -72,21 +70,21 @@ def build_fhir_bundle(data: ReportData, *, deidentify: bool = False) -> dict[str
                 continue
             code = measure_code(m.name)
             site = finding_site(m.name)
-            obs = _obs(
+            measured = obs(
                 pseudo_id(key, f"{v.date}|{m.name.value}"), "preliminary", "imaging",
-                {"coding": [_coding(FW_SYSTEM, code.value, label(m.name))], "text": label(m.name)},
+                {"coding": [coding(FW_SYSTEM, code.value, label(m.name))], "text": label(m.name)},
                 subject, v.date,
                 valueQuantity={"value": round(float(m.value), 4), "unit": unit[1], "system": UCUM,
-                               "code": _coding(UCUM, unit[0], unit[1])["code"]},
-                bodySite={"coding": [_coding(SNOMED, site.value, site.meaning)]},
+                               "code": coding(UCUM, unit[0], unit[1])["code"]},
+                bodySite={"coding": [coding(SNOMED, site.value, site.meaning)]},
                 note=[{"text": f"visit {v.label}; day {v.days_since_surgery} after surgery"
                        + (f"; spacing {m.spacing_source.value}" if m.spacing_source else "")}],
             )
-            entries.append(obs)
+            entries.append(measured)
         if v.fusion_status is not None:
-            entries.append(_obs(
+            entries.append(obs(
                 pseudo_id(key, f"{v.date}|fusion_status"), "preliminary", "imaging",
-                {"coding": [_coding(FW_SYSTEM, "fusion_status", "Radiographic fusion status (automatic)")],
+                {"coding": [coding(FW_SYSTEM, "fusion_status", "Radiographic fusion status (automatic)")],
                  "text": "Radiographic fusion status (automatic)"},
                 subject, v.date,
                 valueCodeableConcept={"text": visit_status_label(v)},
@@ -98,9 +96,9 @@ def build_fhir_bundle(data: ReportData, *, deidentify: bool = False) -> dict[str
     for p in data.proms:
         o = p.odi
         if o is not None:
-            entries.append(_obs(
+            entries.append(obs(
                 pseudo_id(key, f"{p.date}|odi"), "final", "survey",
-                {"coding": [_coding(FW_SYSTEM, "odi_total", "Oswestry Disability Index total score")],
+                {"coding": [coding(FW_SYSTEM, "odi_total", "Oswestry Disability Index total score")],
                  "text": "Oswestry Disability Index (%)"},
                 subject, p.date,
                 valueQuantity={"value": round(o.score, 2), "unit": "%", "system": UCUM, "code": "%"},
@@ -110,13 +108,13 @@ def build_fhir_bundle(data: ReportData, *, deidentify: bool = False) -> dict[str
             value = getattr(p, attr)
             if value is None:
                 continue
-            entries.append(_obs(
+            entries.append(obs(
                 pseudo_id(key, f"{p.date}|{attr}"), "final", "survey",
-                {"coding": [_coding(LOINC, PAIN_NRS_LOINC.value, PAIN_NRS_LOINC.meaning)],
+                {"coding": [coding(LOINC, PAIN_NRS_LOINC.value, PAIN_NRS_LOINC.meaning)],
                  "text": f"{site} pain (0-10)"},
                 subject, p.date,
                 valueQuantity={"value": value, "unit": "{score}", "system": UCUM,
-                               "code": _coding(UCUM, "{score}", "score")["code"]},
+                               "code": coding(UCUM, "{score}", "score")["code"]},
                 bodySite={"text": site},
             ))
     for e in entries:
