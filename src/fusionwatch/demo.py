@@ -84,7 +84,7 @@ class DemoPatient:
     status: str
     findings: tuple[str, ...]
     red_flags: tuple[str, ...]
-    """Urgent and emergency symptoms (triage), newest last."""
+    """Urgent and emergency symptoms of the last report (triage: most urgent first, each with its newest report date)."""
     files: dict[str, Path]
     ingest_failures: tuple[str, ...] = ()
     detector: DetectorCheck | None = None
@@ -155,7 +155,7 @@ def run_demo(out_dir: str | Path = "demo-output", *, today: dt.date | None = Non
             written = write_patient_outputs(store, key, out / "patients" / scenario, today=today, pdf=pdf)
             result.notes += [f"{scenario}: {n}" for n in written.notes]
             say(f"Checking the automatic landmark detector against the simulator's truth: {scenario}")
-            summary = _summary(store, key, scenario, written.files, failures)
+            summary = _summary(store, key, scenario, written.files, failures, today)
             result.patients.append(replace(summary, detector=_detector_check(store, key)))
         from fusionwatch.export.cohort import cohort_rows, films_from_store, write_cohort
         from fusionwatch.report.build import write_cohort_visits
@@ -187,34 +187,42 @@ def _add_examples(store: Store, key: str, scenario: str) -> None:
                            visit="12-months")
 
 
-def _summary(store: Store, key: str, scenario: str, files: dict[str, Path], failures: tuple[str, ...]) -> DemoPatient:
-    from fusionwatch.report.build import red_flags_for
-
-    timeline = store.load_timeline(key)
-    with_films = [v for v in timeline.visits if v.films]
-    last = with_films[-1] if with_films else None
+def _summary(store: Store, key: str, scenario: str, files: dict[str, Path], failures: tuple[str, ...],
+             today: dt.date | None = None) -> DemoPatient:
+    """The index's and console's line for one patient: the visit, status, findings and red flags of the report the
+    demo wrote (``report.build``'s rules: the latest visit with films up to ``today``; its red flags are
+    :func:`~fusionwatch.report.build.red_flags_for` over :func:`~fusionwatch.report.build.red_flag_window`, one line
+    per symptom with its newest report date, as the report lists them). Symptom reports before that window were an
+    earlier visit's red flags: listed apart, one per report, with the report they are in."""
+    from fusionwatch.followup.evidence import latest_film_visit
+    from fusionwatch.report.build import red_flag_window, red_flags_for
     from fusionwatch.report.labels import visit_status_label
 
+    timeline = store.load_timeline(key)
+    cur = latest_film_visit(timeline, on=today)
+    last = timeline.visits[cur] if cur is not None else None
     status, status_text = "no films", "no films"
     findings: tuple[str, ...] = ()
     if last is not None:
         status = last.status.status.value if last.status.status else "not assessed"
         status_text = visit_status_label(last)
         # each with the ref `fusionwatch override --finding REF=...` takes
-        findings = tuple(f"{f.severity.value}: {f.summary} [ref {r}]"
-                         for f, r, _ in last.findings_with_refs())
-    # the last report's window (report.build's rule): reports after the previous visit with films; older ones were
-    # that earlier visit's red flags and are listed apart, with the report they are in
-    after = with_films[-2].date if len(with_films) > 1 else None
+        findings = tuple(f"{f.severity.value}: {f.summary} [ref {r}]" for f, r, _ in last.findings_with_refs())
+    window = cur if cur is not None else len(timeline.visits) - 1  # as the report: else its latest visit
+    after, until = red_flag_window(timeline, window) if timeline.visits else (None, None)
+    records = store.list_symptoms(key)
     flags, routine, earlier = [], [], []
-    for rec in store.list_symptoms(key):
-        for r in red_flags_for([(rec.visit_date, rec.symptoms)], None, None):
+    for r in red_flags_for([(rec.visit_date, tuple(rec.symptoms)) for rec in records], after, until):
+        text = f"{r.urgency.value}: {r.reason}" + (f" (reported {r.reported_on.isoformat()})" if r.reported_on else "")
+        (flags if r.is_red_flag else routine).append(text)
+    with_films = [v for v in timeline.visits if v.films]
+    for rec in records:
+        if after is None or rec.visit_date > after:
+            continue
+        shown_in = next((v.label for v in with_films if v.date >= rec.visit_date), None)
+        for r in red_flags_for([(rec.visit_date, tuple(rec.symptoms))], None, None):
             text = f"{r.urgency.value}: {r.reason} (reported {rec.visit_date.isoformat()})"
-            if after is not None and rec.visit_date <= after:
-                shown_in = next((v.label for v in with_films if v.date >= rec.visit_date), None)
-                earlier.append(f"earlier, {text[:-1]}; in the {shown_in} report)" if shown_in else f"earlier, {text}")
-            else:
-                (flags if r.is_red_flag else routine).append(text)
+            earlier.append(f"earlier, {text[:-1]}; in the {shown_in} report)" if shown_in else f"earlier, {text}")
     return DemoPatient(key, scenario, last.label if last else "-", status, findings, tuple(flags), files, failures,
                        routine_symptoms=tuple(routine), status_text=status_text, earlier_symptoms=tuple(earlier))
 

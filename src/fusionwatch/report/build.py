@@ -33,7 +33,7 @@ from fusionwatch.report.model import ReportData, report_data_from_timeline
 from fusionwatch.report.render import write_reports
 from fusionwatch.units import SpacingSource
 
-__all__ = ["ReportOutput", "proms_from_store", "red_flags_for", "build_report_data", "film_labels",
+__all__ = ["ReportOutput", "proms_from_store", "red_flags_for", "red_flag_window", "build_report_data", "film_labels",
            "write_patient_outputs", "cohort_visit_rows", "write_cohort_visits"]
 
 log = logging.getLogger(__name__)
@@ -83,6 +83,17 @@ def red_flags_for(reports: list[tuple[dt.date, tuple[str, ...]]], after: dt.date
     return tuple(replace(r, reported_on=newest.get(r.symptom)) for r in triage(codes))
 
 
+def red_flag_window(timeline: Any, visit: int) -> tuple[dt.date | None, dt.date | None]:
+    """``(after, until)`` for :func:`red_flags_for`: the symptom reports that are the red flags of the report on
+    ``timeline.visits[visit]`` (module docstring): dated after the previous visit with films (open when none), up to
+    this visit, or with no end for the latest visit with films."""
+    with_films = [i for i, v in enumerate(timeline.visits) if v.films]
+    earlier = [i for i in with_films if i < visit]
+    later = [i for i in with_films if i > visit]
+    after = timeline.visits[earlier[-1]].date if earlier else None
+    return after, (timeline.visits[visit].date if later else None)
+
+
 def build_report_data(store: Any, key: str, *, visit: int | str | dt.date | None = None, today: dt.date | None = None,
                       protocol: Protocol | None = None, film_dir: Path | None = None) -> ReportData:
     """:class:`ReportData` for one visit of a stored patient.
@@ -122,11 +133,8 @@ def build_report_data(store: Any, key: str, *, visit: int | str | dt.date | None
     else:  # a label: the store's rule, as `fusionwatch override` uses it (an ambiguous label is refused)
         when = store.visit_date(key, index)
         cur = next(i for i, v in enumerate(timeline.visits) if v.date == when)
-    earlier = [i for i in with_films if i < cur]
     later = [i for i in with_films if i > cur]
-    after = timeline.visits[earlier[-1]].date if earlier else None
-    until = None if not later else timeline.visits[cur].date
-    flags = red_flags_for(reports, after, until)
+    flags = red_flags_for(reports, *red_flag_window(timeline, cur))
     films = {f.film_id: f for f in store.list_films(key)}
     spacing = {fid: (SpacingSource(f.spacing_source) if f.spacing_source else None) for fid, f in films.items()}
     pngs: dict[str, Path] = {}
