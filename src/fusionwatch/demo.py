@@ -84,7 +84,7 @@ class DemoPatient:
     status: str
     findings: tuple[str, ...]
     red_flags: tuple[str, ...]
-    """Urgent and emergency symptoms of the last report (triage: most urgent first, each with its newest report date)."""
+    """Urgent and emergency symptoms of the last report (most urgent first, each with its newest report date)."""
     files: dict[str, Path]
     ingest_failures: tuple[str, ...] = ()
     detector: DetectorCheck | None = None
