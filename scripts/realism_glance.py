@@ -60,6 +60,8 @@ REAL_RNG_SEED = 0
 patients every patient is drawn)."""
 COMPLETE_TOL = 0.005
 """A crop box may reach this share of its size beyond the film and still count as complete (the edge is repeated)."""
+VERY_COARSE_SIGMA_PX = 36.0
+"""Ablation 'very coarse layout': Gaussian sigma in crop pixels (15 px on the tile: bright and dark regions only)."""
 BLUR_SIGMA_PX = 12.0
 """Ablation 'coarse layout': Gaussian sigma in crop pixels (crop 480 px high; 5 px on the 200-px tile)."""
 HIGH_PASS_SIGMA_PX = 6.0
@@ -250,6 +252,8 @@ VARIANTS = {
     "as_is": "the normalised crops as on the sheet",
     "coarse_layout": f"Gaussian blur sigma {BLUR_SIGMA_PX:g} crop px ({BLUR_SIGMA_PX * 200 / 480:.1f} px on the tile), "
     "re-normalised: only the coarse layout is left",
+    "very_coarse_layout": f"Gaussian blur sigma {VERY_COARSE_SIGMA_PX:g} crop px "
+    f"({VERY_COARSE_SIGMA_PX * 200 / 480:.0f} px on the tile), re-normalised: bright and dark regions only",
     "fine_texture": f"crop minus its Gaussian blur (sigma {HIGH_PASS_SIGMA_PX:g} crop px), re-normalised: fine texture "
     "only",
     "equalised": "each crop histogram-equalised (rank -> uniform): the grey-level distribution carries nothing",
@@ -263,6 +267,8 @@ def _variant(sr: ModuleType, name: str, crop: np.ndarray) -> np.ndarray:
         return crop
     if name == "coarse_layout":
         return sr.normalise(G.blurred(crop, BLUR_SIGMA_PX))
+    if name == "very_coarse_layout":
+        return sr.normalise(G.blurred(crop, VERY_COARSE_SIGMA_PX))
     if name == "fine_texture":
         return sr.normalise(G.high_passed(crop, HIGH_PASS_SIGMA_PX))
     if name == "equalised":
@@ -363,6 +369,9 @@ def discriminator_report(sr: ModuleType, real: list[dict], sim: list[dict], *, r
             res["sim_realism_statistics"] = G.discriminate(X_stats, y, groups, repeats=repeats, seed=seed).as_dict()
             res["single_features"] = single_features(sr, items, y, X_stats)
             res["layout_spread_crop_px"] = layout_spread(real, sim)
+            res["learning_curve_all"] = {
+                str(k): v for k, v in G.learning_curve(X_all, y, groups, seed=seed, block_sizes=blocks).items()
+            }
             # null checks: two halves of one kind (patients split at random) should not be told apart
             nulls = {}
             for kind, block in (("real_vs_real", slice(0, len(real))), ("sim_vs_sim", slice(len(real), len(items)))):
@@ -464,6 +473,10 @@ def cmd_discriminate(args: argparse.Namespace) -> None:
             f"sim {m['centre_x_sd']}/{m['centre_y_sd']}; width sd real {r['width_sd']}, sim {m['width_sd']}; "
             f"height sd real {r['height_sd']}, sim {m['height_sd']}"
         )
+    print(
+        "learning curve (all features; films of each kind trained on: balanced accuracy): "
+        + ", ".join(f"{k}: {v['balanced_accuracy']:.2f}" for k, v in a["learning_curve_all"].items())
+    )
     print(
         f"tile pixel sd across films: real {ls['real']['tile_pixel_sd_across_films']}, "
         f"sim {ls['sim']['tile_pixel_sd_across_films']}"

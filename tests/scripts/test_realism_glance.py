@@ -215,6 +215,19 @@ class TestGroupedCV:
         assert r.balanced_accuracy > 0.95
         assert r.auc > 0.98
 
+    def test_learning_curve_separates_and_does_not_on_noise(self) -> None:
+        """Clearly different sets: 5 films of each kind already suffice; one distribution: about 0.5 at any size."""
+        rng = np.random.default_rng(10)
+        smooth = [_smooth_field(rng) for _ in range(60)]
+        grainy = [np.clip(im + 0.08 * rng.normal(size=im.shape), 0, 1).astype(np.float32) for im in smooth[30:]]
+        X, blocks = self._features(smooth[:30] + grainy)
+        y, g = np.repeat([0, 1], 30), np.arange(60)
+        curve = G.learning_curve(X, y, g, sizes=(5, 20, 30), draws=5, block_sizes=blocks)
+        assert set(curve) == {5, 20}  # 30 of each would leave nothing to test on
+        assert curve[5]["balanced_accuracy"] > 0.8
+        null = G.learning_curve(X[:30], np.repeat([0, 1], 15), g[:30], sizes=(10,), draws=10, block_sizes=blocks)
+        assert abs(null[10]["balanced_accuracy"] - 0.5) < 0.15
+
     def test_one_class_raises(self) -> None:
         with pytest.raises(ValueError, match="both classes"):
             G.discriminate(np.zeros((4, 2)), np.zeros(4), np.arange(4))
