@@ -145,19 +145,25 @@ def real_crops(sr: ModuleType, shared: Path) -> tuple[list[dict], dict]:
 
 
 def _cache_dir(cache: Path, sr: ModuleType, population: str, quality: int) -> Path:
+    """One folder per SIM_VERSION, population, JPEG quality and the exact simulator code: the source of
+    ``sim_set`` and of every module of the imported ``fusionwatch.sim`` (so an edit without a version bump, or
+    another tree, never reads stale films; an edit elsewhere in sim_realism.py keeps the cache)."""
+    import inspect
+
     import fusionwatch.sim as sim
 
-    src = str(Path(sim.__file__).resolve().parent) + Path(sr.__file__).read_text()
-    tag = hashlib.sha1(src.encode()).hexdigest()[:10]
-    return cache / f"v{sr.SIM_VERSION}-{population}-s{SIM_SEED0}-q{quality}-{tag}"
+    h = hashlib.sha1(inspect.getsource(sr.sim_set).encode())
+    for f in sorted(Path(sim.__file__).resolve().parent.glob("*.py")):
+        h.update(f.read_bytes())
+    return cache / f"v{sr.SIM_VERSION}-{population}-s{SIM_SEED0}-q{quality}-{h.hexdigest()[:10]}"
 
 
 def sim_crops(sr: ModuleType, n: int, population: str, quality: int, cache: Path) -> list[dict]:
     """The first ``n`` films of ``sim_set`` (patient seeds SIM_SEED0 ...), 8-bit, JPEG round-tripped, cropped.
 
-    Rendered films are cached as their JPEG bytes and corners by SIM_VERSION (and the simulator's source path), so a
-    second run renders nothing; a run asking for more films than are cached renders them all again (``sim_set`` is a
-    generator that cannot start at film k).
+    Rendered films are cached as their JPEG bytes and corners by SIM_VERSION and simulator code (:func:`_cache_dir`),
+    so a second run renders nothing; a run asking for more films than are cached renders them all again
+    (``sim_set`` is a generator that cannot start at film k).
     """
     folder = _cache_dir(cache, sr, population, quality)
     paths = [folder / f"film_{SIM_SEED0 + k}.npz" for k in range(n)]
