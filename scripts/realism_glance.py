@@ -195,6 +195,9 @@ def sim_crops(sr: ModuleType, n: int, population: str, quality: int, cache: Path
 
 
 def cmd_sheet(args: argparse.Namespace) -> None:
+    sheet_path, key_path = Path(args.sheet), Path(args.key)
+    if key_path.resolve().parent == sheet_path.resolve().parent:
+        raise SystemExit("error: --key must not be in the sheet's folder (the person taking the test must not see it).")
     sr = load_sim_realism(Path(args.sim_realism))
     seed = args.seed if args.seed is not None else secrets.randbits(31)
     real, _ = real_crops(sr, Path(args.shared))
@@ -210,9 +213,6 @@ def cmd_sheet(args: argparse.Namespace) -> None:
         tiles.append(G.to_uint8(G.resize01(it["crop"], G.GLANCE_SIZE)))
         source = {"file": it["name"]} if kind == "real" else {"seed": it["seed"]}
         entries.append({"tile": number, "kind": kind, **source})
-    sheet_path, key_path = Path(args.sheet), Path(args.key)
-    if key_path.resolve().parent == sheet_path.resolve().parent:
-        raise SystemExit("error: --key must not be in the sheet's folder (the person taking the test must not see it).")
     sheet_path.parent.mkdir(parents=True, exist_ok=True)
     key_path.parent.mkdir(parents=True, exist_ok=True)
     G.sheet_image(tiles, cols=args.cols).save(sheet_path, optimize=True)

@@ -281,6 +281,12 @@ class TestScript:
         with pytest.raises(SystemExit, match="must be 1 to 2"):
             RG.main(["score", "--key", str(tmp_path / "key.json"), "--score", "3"])
 
+    def test_sheet_refuses_key_beside_the_sheet(self, tmp_path: Path) -> None:
+        """The key may not go into the sheet's folder, where the person taking the test would see it."""
+        with pytest.raises(SystemExit, match="must not be in the sheet's folder"):
+            RG.main(["sheet", "--sheet", str(tmp_path / "s.png"), "--key", str(tmp_path / "k.json")])
+        assert not any(tmp_path.iterdir())
+
     @pytest.mark.slow
     @pytest.mark.shared_data
     def test_real_crops_one_per_patient(self) -> None:
