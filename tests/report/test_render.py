@@ -688,3 +688,29 @@ def test_a_long_argument_stays_inside_the_findings_column_in_the_pdf(tmp_path: P
         for token in c.split():
             if token != LONG_KEY:
                 assert any(token in line for line in lines.splitlines()), (token, c)
+
+
+def _page1_words(pdf: Path) -> tuple[list[tuple[float, float, float, float, str]], float, float]:
+    """Words of page 1 (pdftotext -bbox): (xMin, yMin, xMax, yMax, text), and the page's width and height (pt)."""
+    import subprocess
+
+    bbox = subprocess.run(["pdftotext", "-bbox", "-f", "1", "-l", "1", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    width, height = (float(v) for v in re.search(r'<page width="([\d.]+)" height="([\d.]+)"', bbox).groups())
+    words = [(float(a), float(b), float(c), float(d), html.unescape(w)) for a, b, c, d, w in re.findall(
+        r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">(.*?)</word>', bbox)]
+    return words, width, height
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) is not installed")
+def test_no_word_of_the_first_page_runs_past_the_right_margin(patient: ReportData, tmp_path: Path) -> None:
+    """Every word of the clinician report's first page ends inside the page's 13 mm right margin (1 pt slack). Before,
+    the summary's two status panels were 50 % wide each plus their padding and borders, and the reader panel's text
+    ran ~3 pt past the margin (the panel ~5 mm)."""
+    from fusionwatch.report.render import html_to_pdf
+
+    pdf = tmp_path / "clinician.pdf"
+    html_to_pdf(render_clinician_html(patient), pdf)
+    words, page_width, _ = _page1_words(pdf)
+    right_edge = page_width - 13.0 / 25.4 * 72 + 1.0
+    assert max(w[2] for w in words) <= right_edge, [w for w in words if w[2] > right_edge]
