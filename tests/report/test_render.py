@@ -714,3 +714,30 @@ def test_no_word_of_the_first_page_runs_past_the_right_margin(patient: ReportDat
     words, page_width, _ = _page1_words(pdf)
     right_edge = page_width - 13.0 / 25.4 * 72 + 1.0
     assert max(w[2] for w in words) <= right_edge, [w for w in words if w[2] > right_edge]
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) is not installed")
+@pytest.mark.parametrize("key", [LONG_KEY, "K" * 150])
+def test_a_long_patient_key_in_the_footer_wraps_clear_of_the_page_number(tmp_path: Path, key: str) -> None:
+    """The clinician report's page footer (key, visit, notice) wraps inside its own box, the whole key still printed,
+    and ends at least 4 pt left of "page 1 of N", which stays on one line inside the page's right margin; no word of
+    the page (the header's patient line too) runs past that margin. Before, a 64-character key ran the footer's text
+    into the page number ("diagnosispage 1 of 4", 0.8 pt apart), and a 150-character one ran off the page."""
+    import dataclasses
+
+    from fusionwatch.report.render import html_to_pdf
+
+    d = dataclasses.replace(make_patient(tmp_path), patient_key=key)
+    pdf = tmp_path / "clinician.pdf"
+    html_to_pdf(render_clinician_html(d), pdf)
+    words, page_width, page_height = _page1_words(pdf)
+    right_edge = page_width - 13.0 / 25.4 * 72 + 1.0  # the page's 13 mm right margin, 1 pt slack
+    assert max(w[2] for w in words) <= right_edge, [w for w in words if w[2] > right_edge]
+    footer = [w for w in words if w[1] > page_height - 16.0 / 25.4 * 72]  # in the 16 mm bottom margin
+    number = next(i for i, w in enumerate(footer) if w[4] == "page")
+    page_no = footer[number : number + 4]
+    assert [w[4] for w in page_no][::2] == ["page", "of"] and page_no[1][4] == "1", footer
+    assert len({round(w[1]) for w in page_no}) == 1  # on one line
+    left = [w for w in footer if w not in page_no]
+    assert key in "".join(w[4] for w in left)  # wrapped, never cut
+    assert max(w[2] for w in left) <= page_no[0][0] - 4.0, (left, page_no[0])
