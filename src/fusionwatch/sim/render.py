@@ -763,18 +763,21 @@ def _wave_field(rng: np.random.Generator, wavelengths_mm: tuple[float, float], *
     return field
 
 
-AP_VERTEBRA_TEXTURE = 0.12
+AP_VERTEBRA_TEXTURE = 0.03
 AP_VERTEBRA_TEXTURE_MM = (2.0, 6.0)
 """Version 18: relative amplitude and wavelengths of the lumbar bodies' trabecular density texture on AP films (the
-bodies were smooth, uniform blocks)."""
+bodies were smooth, uniform blocks). 0.12 up to version 25; 0.03 since version 26 (at 1:1 the simulated bodies were
+mottled where real ones are a smooth grey)."""
 AP_HIP_LARGE, AP_HIP_LARGE_MM = 0.35, (25.0, 80.0)
 AP_HIP_FINE, AP_HIP_FINE_MM = 0.08, (4.0, 12.0)
 AP_HIP_GAIN = (0.7, 1.05)
 AP_HIP_CORTEX_FACTOR = 0.6
-AP_HIP_CORTEX_BLUR_MM = 1.4
+AP_HIP_CORTEX_BLUR_MM = 2.5
 """Version 18, AP films: the hip bones' (not the sacrum's) density varies inside the wing (relative amplitudes at
 25-80 mm and 4-12 mm), the whole hip bone weighs 0.7-1.05 per patient, its cortex 0.6 and blurred 1.4 mm instead
-of 0.8 mm (the iliac wings were uniform, bright domes with a hard outline)."""
+of 0.8 mm (the iliac wings were uniform, bright domes with a hard outline). Version 26: the cortex blurred 2.5 mm
+(with ``AP_PELVIS_CORTEX_GAIN`` 0.9: the iliac wings' crisp rings around darker interiors wash out, as on real
+films)."""
 
 
 AP_VOXEL_GRAIN = 0.0
@@ -790,17 +793,22 @@ bright, doubled box outline around every body (with the analytic wall beside it)
 body, the cortex fades into the body as on real films, and the body stays as bright against the soft tissue
 (vertebral contrast of the realism sheet 0.19 -> 0.22, real 0.21). The trabecular factor was 1.8 up to version 23;
 1.4 since version 24 (trial R2, bright rims over a flatter body, with ``AP_OUTLINE_GAIN`` 1.2 and
-``AP_OUTLINE_BLUR_MM`` 0.3)."""
-AP_VERTEBRA_PASSES = 3
-"""Version 16: splatting passes averaged for the lumbar vertebrae (and T12) on AP films."""
-AP_PELVIS_CORTEX_GAIN = 1.6
-AP_PELVIS_TRABECULAR_GAIN = 0.75
-AP_PELVIS_CORTEX_BLUR_MM = 0.8
+``AP_OUTLINE_BLUR_MM`` 0.3). Version 26 tried 1.2 (candidate "26-C", with stronger laminae): coronal Cobb error
+8.60 deg on the detector check, at its limit; not shipped."""
+AP_VERTEBRA_PASSES = 5
+"""Version 16: splatting passes averaged for the lumbar vertebrae (and T12) on AP films (3 up to version 25; 5 since
+version 26: less voxel grain over the bodies)."""
+AP_PELVIS_CORTEX_GAIN = 0.9
+AP_PELVIS_TRABECULAR_GAIN = 1.0
+AP_PELVIS_CORTEX_BLUR_MM = 1.8
 """Version 16: the hip bones' and sacrum's cortex and trabecular bone weighted and blurred separately on AP films:
 the cortex sharper and heavier (where the beam runs along it: the iliac crest, the pelvic brim, the sacroiliac joints
 and the sacral foramina draw lines, as on real films), the trabecular bone lighter and smoother (the uniformly
 bright, grainy iliac "domes" of versions 13-15 gave every crop away; up to version 15 both were blurred 1.6 mm
-together and the trabecular pattern modulated them by +-7 %)."""
+together and the trabecular pattern modulated them by +-7 %). Cortex gain 1.6, trabecular gain 0.75 and cortex
+blur 0.8 mm in versions 16-25; 0.9 / 1.0 / 1.8 mm since version 26 (issue 3, give-away 3: the sacrum and iliac wings
+showed crisp cortical rings around darker interiors; on real films that overlapped region washes out to a bright,
+low-detail area with soft sacroiliac lines)."""
 
 
 def _pelvis_texture(img: np.ndarray, px_mm: float, scene: Scene) -> np.ndarray:
@@ -841,9 +849,10 @@ AP_TP_RADIUS_MM = {"L1": 3.0, "L2": 3.3, "L3": 3.5, "L4": 3.9, "L5": 6.2}
 AP_TP_TILT_DEG = {"L1": 4.0, "L2": 0.0, "L3": -2.0, "L4": 6.0, "L5": 16.0}
 """Mean rise of a transverse process toward its tip (deg; L4 up a little, L5 up-and-out toward the ala)."""
 AP_ENDPLATE_MM = 0.9
-AP_ENDPLATE_GAIN_V13 = 0.7
+AP_ENDPLATE_GAIN_V13 = 0.45
 """Version 13: the analytic endplates' weight (with the console's detail amplification, version-12 weights drew every
-endplate as a stark white line at contact-sheet scale; real endplates are softer)."""
+endplate as a stark white line at contact-sheet scale; real endplates are softer). 0.7 up to version 25; 0.45 since
+version 26 (crisp bright endplate lines over dark gaps were the lead's first give-away)."""
 """Thickness of the cortical endplate plates added on AP films."""
 AP_ENDPLATE_CONCAVITY_MM = (1.0, 2.6)
 """Range of the depth of the endplates' central dish (mm, per endplate): a concave plate seen edge-on is a soft band
@@ -1070,9 +1079,11 @@ def _tube_v13(
     _splat(L, cam, p3.reshape(-1, 3), w.ravel().astype(np.float32))
 
 
-AP_PEDICLE_VISIBILITY = (0.35, 0.85)
+AP_PEDICLE_VISIBILITY = (0.8, 1.3)
 """Version 21: the pedicle rings' weight per patient (uniform in this range, x 0.75-1.2 per pedicle; 1 up to version
-20): on real AP films the pedicles are soft ovals, often barely visible, not bright rings on every vertebra."""
+20): on real AP films the pedicles are soft ovals, often barely visible, not bright rings on every vertebra.
+(0.35, 0.85) in versions 21-25; (0.8, 1.3) since version 26: at 1:1 the real pedicle ovals are the most conspicuous
+feature of each vertebra, and with the soft 1.0 mm blur the rings stay ovals, not the version-20 "eyes"."""
 
 AP_ARCH_MU = 0.5
 """Version 13: weight of the analytic posterior arch (laminae, articular processes, spinous process) as a share of
@@ -1120,18 +1131,20 @@ def _posterior_arch(
         _spinous(L, cam, posed, xp, zi, h, f[4], f[5], scale)
 
 
-AP_LAMINA_GAIN = 0.0
-"""Version 26 trial P (0.0: off, draws nothing): weight of the laminae drawn as plates over the disc space below
-their vertebra, as a share of ``AP_ARCH_MU``'s attenuation (see :func:`_lamina`). On real AP films the laminae, the
-inferior articular processes and the spinous process project over the disc gap (body minus disc gap on the realism
-crops: real 0.029, version 25 0.088), which makes the spine one busy band rather than boxes over dark gaps."""
+AP_LAMINA_GAIN = 4.0
+"""Version 26 trial P, on since version 26 (0.0: off, draws nothing): weight of the laminae drawn as plates over the
+disc space below their vertebra, as a share of ``AP_ARCH_MU``'s attenuation (see :func:`_lamina`). On real AP films
+the laminae, the inferior articular processes and the spinous process project over the disc gap (body minus disc gap
+on the realism crops: real 0.029, version 25 0.088), which makes the spine one busy band rather than boxes over dark
+gaps."""
 AP_LAMINA_DROP = (0.4, 0.65)
 """Version 26 trial P: how far (share of the body's height, per vertebra and side) the lamina's lower margin
 reaches below the inferior endplate at its lateral end (the inferior articular process, beside the upper part of the
 vertebra below); medially it ends at 0.2 of the height below the endplate (the interlaminar window's apex)."""
-AP_FACET_GAIN = 0.0
-"""Version 26 trial P (0.0: off): weight of the inferior articular process drawn as an upright oval with a bright
-rim at the lateral end of each lamina, over the disc space (the facet joint's column), as a share of ``AP_ARCH_MU``."""
+AP_FACET_GAIN = 2.0
+"""Version 26 trial P, on since version 26 (0.0: off): weight of the inferior articular process drawn as an upright
+oval with a bright rim at the lateral end of each lamina, over the disc space (the facet joint's column), as a share
+of ``AP_ARCH_MU``."""
 
 
 def _lamina(
@@ -1155,9 +1168,9 @@ def _lamina(
     ``h`` below the inferior endplate ``zi`` at the midline to ``drop`` x ``h`` below it laterally, so the pair
     leaves the interlaminar window (an inverted V) in the midline of the disc space below. Its interior weighs about
     3 mm of ``AP_ARCH_MU`` bone, its lower margin (cortex seen tangentially) about 7 mm, both x ``gain``; the edges
-    toward the pedicle and the midline fade. At the lateral end, with ``facet_gain`` > 0, the inferior articular
-    process: an upright oval (half-width 3 mm, from 0.1 of the height above the endplate to ``drop`` + 0.1 below it)
-    with a bright rim. Appearance only."""
+    toward the pedicle, the midline and the facet column fade. At the lateral end, with ``facet_gain`` > 0, the
+    inferior articular process: an upright oval (half-width 3 mm, from 0.1 of the height above the endplate to
+    ``drop`` + 0.1 below it) with a bright rim. Appearance only."""
     step = max(0.3, 0.8 * cam.pixel_mm / cam.magnification)
     mu = MU["cortical"] * AP_ARCH_MU
     y_in, y_out = 1.5, y_f
@@ -1168,7 +1181,7 @@ def _lamina(
     top = zi + 0.1 * h + (z_ped - 0.2 * h - zi - 0.1 * h) * U  # medial: low on the body; laterally: under the pedicle
     inside = (Z >= bottom) & (Z <= top)
     rim = np.clip(1.0 - (Z - bottom) / 1.5, 0.0, 1.0)  # the lower margin, seen along its surface
-    fade = np.clip((top - Z) / 4.0, 0.0, 1.0) * np.clip(U / 0.15, 0.3, 1.0)
+    fade = np.clip((top - Z) / 4.0, 0.0, 1.0) * np.clip(U / 0.15, 0.3, 1.0) * np.clip((1.0 - U) / 0.15, 0.4, 1.0)
     w = mu * gain * (3.0 + 4.0 * rim) * fade * step * step * scale
     y = side * (y_in + U * (y_out - y_in))
     pts = posed(xp - 20.0, y[inside], Z[inside])
