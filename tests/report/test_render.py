@@ -741,3 +741,24 @@ def test_a_long_patient_key_in_the_footer_wraps_clear_of_the_page_number(tmp_pat
     left = [w for w in footer if w not in page_no]
     assert key in "".join(w[4] for w in left)  # wrapped, never cut
     assert max(w[2] for w in left) <= page_no[0][0] - 4.0, (left, page_no[0])
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) is not installed")
+def test_a_patient_key_with_css_or_html_characters_prints_as_written_in_the_footer(tmp_path: Path) -> None:
+    """The footer's text is a CSS string inside the page's <style>: a key with a quote, a backslash or '</style>'
+    prints as written and leaves the stylesheet whole. Before, a quote became an apostrophe, a backslash was read as
+    a CSS escape, and '</style>' ended the stylesheet (the rest of it printed as page text)."""
+    import dataclasses
+
+    from fusionwatch.report.render import html_to_pdf
+
+    key = 'K"1\\2 </style><b>x</b>'
+    d = dataclasses.replace(make_patient(tmp_path), patient_key=key)
+    page = render_clinician_html(d)
+    assert page.count("</style>") == 1 and "<b>x</b>" not in page
+    pdf = tmp_path / "clinician.pdf"
+    html_to_pdf(page, pdf)
+    words, _, height = _page1_words(pdf)
+    footer = " ".join(w[4] for w in words if w[1] > height - 16.0 / 25.4 * 72)
+    assert f"fusionwatch · {key} · 6-months" in footer, footer
+    assert "{" not in " ".join(w[4] for w in words)  # no stylesheet printed as text

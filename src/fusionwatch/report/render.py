@@ -105,13 +105,21 @@ def unbroken_args(command: str) -> markupsafe.Markup:
     )
 
 
+def _css_string(text: str) -> str:
+    """``text`` as the inside of a double-quoted CSS string that is also safe inside an HTML ``<style>``: a
+    backslash, double quote, ``<`` (which could end the ``<style>``) or control character becomes a CSS hex escape
+    closed by one space (which the escape consumes, so a space after it in ``text`` stays), so a patient key such as
+    ``A\\B`` or ``</style>`` prints as written."""
+    return "".join(f"\\{ord(c):x} " if c in '\\"<' or ord(c) < 0x20 or ord(c) == 0x7F else c for c in text)
+
+
 def _css(page_size: str, footer: str) -> str:
     if page_size not in PAGE_SIZES:
         raise InputError(f"Page size must be one of {', '.join(PAGE_SIZES)}, got {page_size!r}.")
     tpl = jinja2.Environment(autoescape=False).from_string(
         (resources.files("fusionwatch.report") / "templates" / "report.css").read_text(encoding="utf-8")
     )
-    return tpl.render(page_size=page_size, footer_left=footer.replace('"', "'"))
+    return tpl.render(page_size=page_size, footer_left=_css_string(footer))
 
 
 def _data_uri(png: bytes) -> str:
