@@ -134,3 +134,32 @@ def test_summary_lists_the_red_flags_the_last_report_shows() -> None:
     assert got.red_flags[0].endswith(f"(reported {(surgery + dt.timedelta(days=80)).isoformat()})")
     assert len(got.earlier_symptoms) == 1 and "in the 6-weeks report" in got.earlier_symptoms[0]
     assert got.routine_symptoms == ()
+
+
+def test_summary_lists_a_symptom_reported_since_the_last_report_s_visit() -> None:
+    """demo._summary(), 'today' (day 120) after the 3-month visit and before the 6-month films (day 182): a fever
+    reported on day 100 is the last report's red flag (report.build.red_flag_window with 'today': films after today
+    do not close the window). Before, the 6-month films closed it at the 3-month visit, and the fever was listed
+    nowhere (neither a red flag nor an earlier symptom)."""
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from fusionwatch.demo import _summary
+    from fusionwatch.followup.model import StatusResult, Timeline, VisitSummary
+    from fusionwatch.records import FusionStatus
+
+    surgery = dt.date(2026, 1, 10)
+
+    def visit(label: str, days: int) -> VisitSummary:
+        return VisitSummary(label, surgery + dt.timedelta(days=days), days, label == "6-weeks", (f"{label}-lat",),
+                            f"{label}-lat", (), (), (), (), StatusResult(FusionStatus.ON_TRACK))
+
+    timeline = Timeline("K", None, "6-weeks", "", (visit("6-weeks", 42), visit("3-months", 91),
+                                                   visit("6-months", 182)))
+    records = [SimpleNamespace(visit_date=surgery + dt.timedelta(days=100), symptoms=("fever",))]
+    store = SimpleNamespace(load_timeline=lambda key: timeline, list_symptoms=lambda key: records)
+    got = _summary(store, "K", "made-up", {}, (), today=surgery + dt.timedelta(days=120))  # type: ignore[arg-type]
+    assert got.last_visit == "3-months"
+    assert len(got.red_flags) == 1 and got.red_flags[0].startswith("urgent:"), got
+    assert got.red_flags[0].endswith(f"(reported {(surgery + dt.timedelta(days=100)).isoformat()})")
+    assert got.earlier_symptoms == ()

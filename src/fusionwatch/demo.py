@@ -209,7 +209,7 @@ def _summary(store: Store, key: str, scenario: str, files: dict[str, Path], fail
         # each with the ref `fusionwatch override --finding REF=...` takes
         findings = tuple(f"{f.severity.value}: {f.summary} [ref {r}]" for f, r, _ in last.findings_with_refs())
     window = cur if cur is not None else len(timeline.visits) - 1  # as the report: else its latest visit
-    after, until = red_flag_window(timeline, window) if timeline.visits else (None, None)
+    after, until = red_flag_window(timeline, window, today) if timeline.visits else (None, None)
     records = store.list_symptoms(key)
     flags, routine, earlier = [], [], []
     for r in red_flags_for([(rec.visit_date, tuple(rec.symptoms)) for rec in records], after, until):

@@ -321,3 +321,31 @@ def test_identified_and_deidentified_reports_share_one_folder(db: str, tmp_path:
     for key in ("clinician_html", "patient_html", "fhir", "csv", "visits_csv", "ics"):
         text = re.sub(r'src="data:[^"]*"', "", Path(deid[key]).read_text(errors="ignore"))  # not the film images
         assert "MRN-555" not in text and "Roe" not in text, key
+
+
+def test_a_symptom_reported_since_the_latest_visit_is_a_red_flag_when_later_films_are_dated_after_today(
+    db: str,
+) -> None:
+    """Films at 6 weeks, 3 months and 6 months (day 185); the report as of day 120 is the 3-month one (the 6-month
+    films have not happened yet on that day), and a fever reported on day 100, after the 3-month visit, is its red
+    flag. Before, the 6-month films (after today) closed the 3-month report's window at its visit: the fever was in
+    no report."""
+    from fusionwatch.report.build import build_report_data, red_flag_window
+
+    today = SURGERY + dt.timedelta(days=120)
+    store = Store(db)
+    try:
+        store.add_symptoms("K-7", SURGERY + dt.timedelta(days=100), ["fever"])
+        data = build_report_data(store, "K-7", today=today)
+        timeline = store.load_timeline("K-7")
+    finally:
+        store.close()
+    assert data.visit.days_since_surgery == 92
+    assert [(f.symptom.value, f.reported_on) for f in data.red_flags] == [("fever", SURGERY + dt.timedelta(days=100))]
+    three_months = next(i for i, v in enumerate(timeline.visits) if v.days_since_surgery == 92)
+    six_weeks = SURGERY + dt.timedelta(days=42)
+    assert red_flag_window(timeline, three_months, today) == (six_weeks, None)
+    # once the 6-month films have been taken, the 3-month report's window ends at its visit
+    assert red_flag_window(timeline, three_months, SURGERY + dt.timedelta(days=185)) == (
+        six_weeks, SURGERY + dt.timedelta(days=92))
+    assert red_flag_window(timeline, three_months) == (six_weeks, SURGERY + dt.timedelta(days=92))

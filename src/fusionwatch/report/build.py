@@ -83,13 +83,17 @@ def red_flags_for(reports: list[tuple[dt.date, tuple[str, ...]]], after: dt.date
     return tuple(replace(r, reported_on=newest.get(r.symptom)) for r in triage(codes))
 
 
-def red_flag_window(timeline: Any, visit: int) -> tuple[dt.date | None, dt.date | None]:
+def red_flag_window(
+    timeline: Any, visit: int, today: dt.date | None = None
+) -> tuple[dt.date | None, dt.date | None]:
     """``(after, until)`` for :func:`red_flags_for`: the symptom reports that are the red flags of the report on
     ``timeline.visits[visit]`` (module docstring): dated after the previous visit with films (open when none), up to
-    this visit, or with no end for the latest visit with films."""
+    this visit when a later visit with films has taken place by ``today`` (any later one when ``today`` is ``None``),
+    else with no end: the latest visit with films as of ``today`` (films dated after it have not happened yet, as
+    :func:`build_report_data` treats them), so a symptom reported since that visit is never left out."""
     with_films = [i for i, v in enumerate(timeline.visits) if v.films]
     earlier = [i for i in with_films if i < visit]
-    later = [i for i in with_films if i > visit]
+    later = [i for i in with_films if i > visit and (today is None or timeline.visits[i].date <= today)]
     after = timeline.visits[earlier[-1]].date if earlier else None
     return after, (timeline.visits[visit].date if later else None)
 
@@ -134,7 +138,7 @@ def build_report_data(store: Any, key: str, *, visit: int | str | dt.date | None
         when = store.visit_date(key, index)
         cur = next(i for i, v in enumerate(timeline.visits) if v.date == when)
     later = [i for i in with_films if i > cur]
-    flags = red_flags_for(reports, *red_flag_window(timeline, cur))
+    flags = red_flags_for(reports, *red_flag_window(timeline, cur, today))
     films = {f.film_id: f for f in store.list_films(key)}
     spacing = {fid: (SpacingSource(f.spacing_source) if f.spacing_source else None) for fid, f in films.items()}
     pngs: dict[str, Path] = {}
