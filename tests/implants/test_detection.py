@@ -444,10 +444,13 @@ def test_ap_tip_is_the_metal_end_not_the_bright_bone_beyond(spot: float) -> None
 
 
 def test_ap_screw_whose_tip_lies_in_another_screw_is_that_screws_head() -> None:
-    """_not_on_another_screw(): the rod's cranial end and the L5 head inside the L4 outline were taken for a short
+    """_tip_on_another(): the rod's cranial end and the L5 head inside the L4 outline were taken for a short
     "L4 screw" whose tip lies on the L5 screw near its head (simulator AP films, e.g. solid-fusion 6: L4 (229, 271) ->
     (226, 285) on L5 (230, 279) -> (219, 306)); it goes, the four true screws (tips in bone) stay."""
-    from fusionwatch.implants.detection import AP_TIP_ON_SCREW, Screw, _not_on_another_screw
+    from fusionwatch.implants.detection import AP_TIP_ON_SCREW, Screw, _tip_on_another
+
+    def kept(screws: list[Screw]) -> list[Screw]:
+        return [s for i, s in enumerate(screws) if not _tip_on_another(s.tip, i, screws)]
 
     assert AP_TIP_ON_SCREW == 0.5
     true = [
@@ -457,10 +460,10 @@ def test_ap_screw_whose_tip_lies_in_another_screw_is_that_screws_head() -> None:
         Screw((242.0, 308.0), (219.0, 340.0), 7.2, Level.S1),
     ]
     head_and_rod = Screw((229.0, 271.0), (226.0, 285.0), 8.0, Level.L4)
-    assert _not_on_another_screw([*true, head_and_rod]) == true
+    assert kept([*true, head_and_rod]) == true
     # the tip one and a half widths beside the L5 screw (in bone): a screw, kept
     beside = Screw((229.0, 271.0), (237.0, 285.0), 8.0, Level.L4)
-    assert _not_on_another_screw([*true, beside]) == [*true, beside]
+    assert kept([*true, beside]) == [*true, beside]
 
 
 def test_ap_tip_moves_back_from_bright_bone_a_low_threshold_took_in() -> None:

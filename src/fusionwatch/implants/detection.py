@@ -749,13 +749,6 @@ def _tip_on_another(tip: Point, index: int, screws: list[Screw]) -> bool:
     return False
 
 
-def _not_on_another_screw(screws: list[Screw], extents: list[Screw] | None = None) -> list[Screw]:
-    """The screws whose tip does not lie inside another screw's metal (:data:`AP_TIP_ON_SCREW`). ``extents``: the
-    same screws (same order) as far as their metal reaches, e.g. with half-height tips; default ``screws``."""
-    ext = screws if extents is None else extents
-    return [a for i, a in enumerate(screws) if not _tip_on_another(a.tip, i, ext)]
-
-
 def _along_the_body(screw: Screw, bodies: dict[Level, np.ndarray]) -> bool:
     """Lateral film: the screw's axis is within :data:`LATERAL_SCREW_MAX_TILT_DEG` of its vertebra's antero-posterior
     axis (mid-anterior to mid-posterior wall of the body outline); a screw without a level or body passes."""
