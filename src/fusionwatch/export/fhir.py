@@ -36,7 +36,6 @@ from fusionwatch.report.model import ReportData
 __all__ = ["build_fhir_bundle", "write_fhir_bundle", "parse_bundle"]
 
 
-
 def build_fhir_bundle(data: ReportData, *, deidentify: bool = False) -> dict[str, Any]:
     """The patient's observations as a FHIR R4 ``collection`` Bundle (a JSON-ready dict).
 
