@@ -288,6 +288,28 @@ class TestScript:
         assert not any(tmp_path.iterdir())
 
     @pytest.mark.slow
+    def test_discriminator_report_on_one_distribution(self) -> None:
+        """The whole report on synthetic crops of one distribution labelled real and simulated at random: every
+        view and group present, the combined classifier near 0.5, the learning curve skipping sizes it cannot test."""
+        sr = RG.load_sim_realism(SCRIPTS / "sim_realism.py")
+        rng = np.random.default_rng(11)
+        quad = np.array([[75.0, 60.0], [115.0, 60.0], [115.0, 85.0], [75.0, 85.0]])  # on 240 x 192 crops
+
+        def item(i: int, kind: str) -> dict:
+            crop = _smooth_field(rng, (240, 192), sigma=10.0)
+            return {"crop": crop, "bodies": [quad, quad + [0, 35], quad + [0, 70]], "group": f"{kind}-{i}"}
+
+        real = [item(i, "real") for i in range(24)]
+        sim = [item(i, "sim") for i in range(24)]
+        out = RG.discriminator_report(sr, real, sim, repeats=1, seed=0)
+        assert set(out) == set(RG.VARIANTS)
+        assert all(set(G.FEATURE_GROUPS) | {"all"} <= set(v) for v in out.values())
+        assert abs(out["as_is"]["all"]["balanced_accuracy"] - 0.5) < 0.2
+        assert set(out["as_is"]["learning_curve_all"]) == {"2", "5", "10", "20"}
+        spread = out["as_is"]["layout_spread_crop_px"]
+        assert spread["real"]["L3"]["centre_y_sd"] == spread["sim"]["L3"]["centre_y_sd"] == 0.0
+
+    @pytest.mark.slow
     @pytest.mark.shared_data
     def test_real_crops_one_per_patient(self) -> None:
         """The real SpineWeb crops: over 100 complete ones, one per patient number, all 8-bit JPEG quality 75."""
