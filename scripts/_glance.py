@@ -251,6 +251,17 @@ def block_means(img: np.ndarray, cols: int = 4, rows: int = 5) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------------- ablations
 
 
+def jittered(crop: np.ndarray, rng: np.random.Generator, shift: float = 0.08, scale: float = 0.1) -> np.ndarray:
+    """``crop`` shifted by up to ``shift`` of its width / height and scaled by 1 +- ``scale`` about its centre (uniform
+    draws from ``rng``; edges reflected): the same for both sets, so what is left of a layout cue is the layout
+    itself, not where exactly the bodies fall in the crop."""
+    h, w = crop.shape
+    s = 1.0 + rng.uniform(-scale, scale)
+    dx, dy = rng.uniform(-shift, shift) * w, rng.uniform(-shift, shift) * h
+    m = np.array([[s, 0.0, (1 - s) * w / 2 + dx], [0.0, s, (1 - s) * h / 2 + dy]], np.float32)
+    return cv2.warpAffine(crop.astype(np.float32), m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+
+
 def spine_band(crop: np.ndarray, share: float = 0.4) -> np.ndarray:
     """The central ``share`` of the crop's width (the column of vertebral bodies; crops are centred on the spine)."""
     w = crop.shape[1]

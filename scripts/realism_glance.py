@@ -62,6 +62,8 @@ COMPLETE_TOL = 0.005
 """A crop box may reach this share of its size beyond the film and still count as complete (the edge is repeated)."""
 VERY_COARSE_SIGMA_PX = 36.0
 """Ablation 'very coarse layout': Gaussian sigma in crop pixels (15 px on the tile: bright and dark regions only)."""
+JITTER_SEED = 2611
+"""Seed of the 'jittered' ablation's draws (with the film's index in the run)."""
 BLUR_SIGMA_PX = 12.0
 """Ablation 'coarse layout': Gaussian sigma in crop pixels (crop 480 px high; 5 px on the 200-px tile)."""
 HIGH_PASS_SIGMA_PX = 6.0
@@ -263,12 +265,15 @@ VARIANTS = {
     "fine_texture": f"crop minus its Gaussian blur (sigma {HIGH_PASS_SIGMA_PX:g} crop px), re-normalised: fine texture "
     "only",
     "equalised": "each crop histogram-equalised (rank -> uniform): the grey-level distribution carries nothing",
+    "jittered": "each crop shifted by up to 8 % of its size and scaled 0.9-1.1 at random (own seed per film), edges "
+    "reflected: where exactly the bodies fall in the crop no longer lines up across films",
     "spine_band": "the central 40 % of the crop's width only (the vertebral column), not re-normalised",
     "flanks": "the crop without its central 40 % (left and right strips side by side), not re-normalised",
 }
 
 
-def _variant(sr: ModuleType, name: str, crop: np.ndarray) -> np.ndarray:
+def _variant(sr: ModuleType, name: str, crop: np.ndarray, index: int = 0) -> np.ndarray:
+    """``crop`` as ablation ``name`` shows it (see VARIANTS); ``index`` seeds the 'jittered' draw of this film."""
     if name == "as_is":
         return crop
     if name == "coarse_layout":
@@ -279,6 +284,8 @@ def _variant(sr: ModuleType, name: str, crop: np.ndarray) -> np.ndarray:
         return sr.normalise(G.high_passed(crop, HIGH_PASS_SIGMA_PX))
     if name == "equalised":
         return G.equalised(crop)
+    if name == "jittered":
+        return G.jittered(crop, np.random.default_rng([JITTER_SEED, index]))
     if name == "spine_band":
         return G.spine_band(crop)
     if name == "flanks":
@@ -362,7 +369,7 @@ def discriminator_report(sr: ModuleType, real: list[dict], sim: list[dict], *, r
     groups = np.array([it["group"] for it in items])
     out: dict[str, dict] = {}
     for vname in VARIANTS:
-        feats = [G.glance_features(_variant(sr, vname, it["crop"])) for it in items]
+        feats = [G.glance_features(_variant(sr, vname, it["crop"], i)) for i, it in enumerate(items)]
         res = {}
         for g in G.FEATURE_GROUPS:
             X = np.stack([f[g] for f in feats])

@@ -164,6 +164,16 @@ class TestFeaturesAndAblations:
         assert np.histogram(eq, bins=10, range=(0, 1))[0].std() <= 1.0
         assert (np.argsort(eq.ravel(), kind="stable") == np.argsort(img.ravel(), kind="stable")).all()
 
+    def test_jittered_moves_a_spot_within_bounds(self) -> None:
+        """A bright spot at the centre moves by at most 8 % of the size plus the scale's share, and by something."""
+        img = np.zeros((200, 160), np.float32)
+        img[95:105, 75:85] = 1.0
+        moved = [G.jittered(img, np.random.default_rng(s)) for s in range(6)]
+        for m in moved:
+            ys, xs = np.nonzero(m > 0.5)
+            assert abs(ys.mean() - 99.5) <= 0.08 * 200 + 2 and abs(xs.mean() - 79.5) <= 0.08 * 160 + 2
+        assert any(not np.array_equal(m, img) for m in moved)
+
     def test_high_pass_ignores_layout_and_blur_removes_texture(self) -> None:
         rng = np.random.default_rng(3)
         layout = _smooth_field(rng, sigma=40)
