@@ -222,6 +222,8 @@ def cmd_sheet(args: argparse.Namespace) -> None:
         "schema": "fusionwatch.realism.glance_key/1",
         "seed": seed,
         "simulator_version": sr.SIM_VERSION,
+        "simulator_code": _cache_dir(Path(args.cache), sr, args.population, args.jpeg_quality).name,
+        "simulator_source": str(Path(sys.modules["fusionwatch.sim"].__file__ or "").resolve().parent),
         "population": args.population,
         "jpeg_quality": args.jpeg_quality,
         "tile_size_px": list(G.GLANCE_SIZE),
