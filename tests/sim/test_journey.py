@@ -330,3 +330,27 @@ class TestPopulations:
     def test_unknown_population_raises(self) -> None:
         with pytest.raises(InputError, match="population"):
             sample_patient(np.random.default_rng(0), "solid-fusion", 0, DEFAULT_SURGERY_DATE, population="child")
+
+
+def test_adolescent_body_heights_vary_level_to_level_adults_untouched(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Version 27 (give-away 2, alike bodies): the adolescent-scoliosis population's body height factors vary more
+    from level to level than the shared sampler's N(1, 0.04) (SD across L1-L5, mean over 40 patients, well above
+    0.04), L5's the largest on average (it offsets its lordotic foreshortening on AP films), every factor inside the
+    validated 0.8-1.2; off (None) gives the shared sampler's heights; adults are the same with the switch on or off."""
+    from fusionwatch.sim import journey
+
+    def shapes(seed: int, population: str) -> np.ndarray:
+        rng = np.random.default_rng([seed, 0])
+        pat = sample_patient(rng, "solid-fusion", seed, DEFAULT_SURGERY_DATE, population=population)
+        return np.array(pat.params.body_shapes)
+
+    on = np.array([shapes(s, "adolescent-scoliosis")[:, 1] for s in range(40)])
+    assert np.all((on >= 0.8) & (on <= 1.2))
+    assert float(on.std(axis=1).mean()) > 0.05
+    assert int(np.argmax(on.mean(axis=0))) == 4
+    adults_on = [shapes(s, "adult") for s in range(10)]
+    monkeypatch.setattr(journey, "AP_ADOLESCENT_BODY_HEIGHT", None)
+    off = np.array([shapes(s, "adolescent-scoliosis")[:, 1] for s in range(40)])
+    assert float(off.std(axis=1).mean()) < 0.045
+    for s, a in enumerate(adults_on):
+        np.testing.assert_array_equal(a, shapes(s, "adult"))
