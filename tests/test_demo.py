@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from fusionwatch.demo import run_demo
@@ -104,34 +106,39 @@ def test_cohort_visits_csv(demo) -> None:
     assert demo.cohort_visits.name in index and demo.cohort_measurements.name in index
 
 
-def test_summary_lists_the_red_flags_the_last_report_shows() -> None:
-    """demo._summary() on a made-up timeline (films at 6 weeks and 3 months; 'today' before a 6-month visit with
-    films): the last report is the 3-month one; fever reported twice in its window is one red flag with the newest
-    date, as report.build.red_flags_for lists it in that report (the demo listed one line per symptom report: two);
-    the 6-month films, after today, are not the last report; the day-12 fever, before the window, is listed apart
-    with the report it is in."""
-    import datetime as dt
+SURGERY = dt.date(2026, 1, 10)
+
+
+def _summary_on_day_120(fever_days: tuple[int, ...]):
+    """demo._summary() on a made-up timeline: films at 6 weeks (day 42, the baseline), 3 months (day 91) and 6 months
+    (day 182), 'today' day 120; a fever reported on each of ``fever_days``."""
     from types import SimpleNamespace
 
     from fusionwatch.demo import _summary
     from fusionwatch.followup.model import StatusResult, Timeline, VisitSummary
     from fusionwatch.records import FusionStatus
 
-    surgery = dt.date(2026, 1, 10)
-
     def visit(label: str, days: int) -> VisitSummary:
-        return VisitSummary(label, surgery + dt.timedelta(days=days), days, label == "6-weeks", (f"{label}-lat",),
+        return VisitSummary(label, SURGERY + dt.timedelta(days=days), days, label == "6-weeks", (f"{label}-lat",),
                             f"{label}-lat", (), (), (), (), StatusResult(FusionStatus.ON_TRACK))
 
     timeline = Timeline("K", None, "6-weeks", "", (visit("6-weeks", 42), visit("3-months", 91),
                                                    visit("6-months", 182)))
-    records = [SimpleNamespace(visit_date=surgery + dt.timedelta(days=d), symptoms=s)
-               for d, s in ((12, ("fever",)), (60, ("fever",)), (80, ("fever",)))]
+    records = [SimpleNamespace(visit_date=SURGERY + dt.timedelta(days=d), symptoms=("fever",)) for d in fever_days]
     store = SimpleNamespace(load_timeline=lambda key: timeline, list_symptoms=lambda key: records)
-    got = _summary(store, "K", "made-up", {}, (), today=surgery + dt.timedelta(days=120))  # type: ignore[arg-type]
+    return _summary(store, "K", "made-up", {}, (), today=SURGERY + dt.timedelta(days=120))  # type: ignore[arg-type]
+
+
+def test_summary_lists_the_red_flags_the_last_report_shows() -> None:
+    """demo._summary() on a made-up timeline (films at 6 weeks and 3 months; 'today' before a 6-month visit with
+    films): the last report is the 3-month one; fever reported twice in its window is one red flag with the newest
+    date, as report.build.red_flags_for lists it in that report (the demo listed one line per symptom report: two);
+    the 6-month films, after today, are not the last report; the day-12 fever, before the window, is listed apart
+    with the report it is in."""
+    got = _summary_on_day_120(fever_days=(12, 60, 80))
     assert got.last_visit == "3-months"
     assert len(got.red_flags) == 1 and got.red_flags[0].startswith("urgent:"), got.red_flags
-    assert got.red_flags[0].endswith(f"(reported {(surgery + dt.timedelta(days=80)).isoformat()})")
+    assert got.red_flags[0].endswith(f"(reported {(SURGERY + dt.timedelta(days=80)).isoformat()})")
     assert len(got.earlier_symptoms) == 1 and "in the 6-weeks report" in got.earlier_symptoms[0]
     assert got.routine_symptoms == ()
 
@@ -141,25 +148,8 @@ def test_summary_lists_a_symptom_reported_since_the_last_report_s_visit() -> Non
     reported on day 100 is the last report's red flag (report.build.red_flag_window with 'today': films after today
     do not close the window). Before, the 6-month films closed it at the 3-month visit, and the fever was listed
     nowhere (neither a red flag nor an earlier symptom)."""
-    import datetime as dt
-    from types import SimpleNamespace
-
-    from fusionwatch.demo import _summary
-    from fusionwatch.followup.model import StatusResult, Timeline, VisitSummary
-    from fusionwatch.records import FusionStatus
-
-    surgery = dt.date(2026, 1, 10)
-
-    def visit(label: str, days: int) -> VisitSummary:
-        return VisitSummary(label, surgery + dt.timedelta(days=days), days, label == "6-weeks", (f"{label}-lat",),
-                            f"{label}-lat", (), (), (), (), StatusResult(FusionStatus.ON_TRACK))
-
-    timeline = Timeline("K", None, "6-weeks", "", (visit("6-weeks", 42), visit("3-months", 91),
-                                                   visit("6-months", 182)))
-    records = [SimpleNamespace(visit_date=surgery + dt.timedelta(days=100), symptoms=("fever",))]
-    store = SimpleNamespace(load_timeline=lambda key: timeline, list_symptoms=lambda key: records)
-    got = _summary(store, "K", "made-up", {}, (), today=surgery + dt.timedelta(days=120))  # type: ignore[arg-type]
+    got = _summary_on_day_120(fever_days=(100,))
     assert got.last_visit == "3-months"
     assert len(got.red_flags) == 1 and got.red_flags[0].startswith("urgent:"), got
-    assert got.red_flags[0].endswith(f"(reported {(surgery + dt.timedelta(days=100)).isoformat()})")
+    assert got.red_flags[0].endswith(f"(reported {(SURGERY + dt.timedelta(days=100)).isoformat()})")
     assert got.earlier_symptoms == ()
