@@ -161,3 +161,19 @@ class TestMeasurementsLikeForLike:
 
         r = evaluate_one(tilted, s)
         assert r.measure_errors["coronal_cobb"] == pytest.approx(4.0, abs=1e-6)
+
+    def test_a_structure_given_in_part_keeps_its_whole_truth(self) -> None:
+        """A prediction without the S1 corner on the image right but with the left one: S1 is a structure the detector
+        gives, so the truth keeps both S1 corners and the L5-S1 wedge error shows the missing corner's effect (the
+        prediction measures no L5-S1 wedge at all: not scored), while the Cobb stays like for like. Before, the truth
+        lost the same corner and the restriction hid any partial omission (e.g. one femoral head of two)."""
+        s = _ap_sample(6.0)
+
+        def one_s1_corner(r: Radiograph) -> Landmarks:
+            pts = {n: p for n, p in s.points.items() if n != "S1.superior.right"}
+            return Landmarks(pts, r.width, r.height, View.AP, {n: 0.9 for n in pts}, "model:test/1")
+
+        r = evaluate_one(one_s1_corner, s)
+        assert r.failure is None
+        # the truth's Cobb is L1-S1 (S1 given in part keeps its truth): the prediction's L1-L5 Cobb is 6 deg off
+        assert r.measure_errors["coronal_cobb"] == pytest.approx(-6.0, abs=1e-6)

@@ -6,7 +6,8 @@
   and in % of the image diagonal (scale-free: SpineWeb films have no spacing);
 - success detection rates (share of points within 2, 2.5, 3, 4 mm; or within 0.4, 0.8, 1.5, 3 % of the diagonal);
 - the error of every derived measurement (:func:`fusionwatch.measure.measure_film` on predicted vs true points, the
-  truth restricted to the points the detector gives, so that e.g. an L1-L5 coronal Cobb is not scored against L1-S1);
+  truth without the structures the detector gives no point of, so that e.g. an L1-L5 coronal Cobb is not scored
+  against L1-S1; a structure given in part, such as one femoral head, keeps its whole truth);
 - failure rate (refusals and errors) and ``needs_review`` rate;
 - a worst-cases sheet (PNG) with predicted (red) and true (green) points.
 """
@@ -159,6 +160,11 @@ def _measure(lm: Landmarks, spacing) -> tuple[dict[str, tuple[float, str]], str 
     return {m.name.value: (float(m.value), m.unit.value) for m in ms if m.value is not None}, None
 
 
+def _structure(name: str) -> str:
+    """The structure a landmark belongs to: ``"L5"`` for ``"L5.inferior.left"``, ``"femoral_head"`` for both heads."""
+    return name.split(".", 1)[0]
+
+
 def evaluate_one(detect: Callable[[Radiograph], Landmarks], sample: Sample) -> FilmResult:
     """Detect on one sample (its possibly downscaled image) and compare with its truth, in original-film units."""
     res = FilmResult(sample.source, group=sample.group)
@@ -192,9 +198,11 @@ def evaluate_one(detect: Callable[[Radiograph], Landmarks], sample: Sample) -> F
         if sample.spacing is not None:
             res.errors_mm[n] = math.hypot((p[0] - q[0]) * spacing_small.dx_mm, (p[1] - q[1]) * spacing_small.dy_mm)
     res.level_offset = level_offset(dict(pred.points), sample.points)
-    # like for like: the truth's measurements from the points the detector gives (the AP models give no S1, so the
-    # truth's L1-S1 coronal Cobb would be scored against a predicted L1-L5 one)
-    truth = Landmarks({n: p for n, p in sample.points.items() if n in pred.points}, w, h, view)
+    # like for like: the truth's measurements leave out the structures the detector gives no point of (the AP models
+    # give no S1, so the truth's L1-S1 coronal Cobb would be scored against a predicted L1-L5 one); a structure it gives
+    # in part (one femoral head, three corners of a vertebra) keeps all its true points, so the gap shows as an error
+    given = {_structure(n) for n in pred.points}
+    truth = Landmarks({n: p for n, p in sample.points.items() if _structure(n) in given}, w, h, view)
     true_m, _ = _measure(truth, spacing_small)
     pred_m, res.measure_failure = _measure(Landmarks(dict(pred.points), w, h, view), spacing_small)
     for n, (v, unit) in true_m.items():
