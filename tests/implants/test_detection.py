@@ -11,7 +11,7 @@ from scipy import ndimage
 
 from fusionwatch.anatomy import Level
 from fusionwatch.implants import body_polygons, detect_implants
-from fusionwatch.implants.detection import metal_valley
+from fusionwatch.implants.detection import metal_valley, screw_order
 from fusionwatch.motion.synth import synthetic_pair
 from fusionwatch.radiograph import Radiograph
 
@@ -622,6 +622,7 @@ def test_ap_level_follows_the_tip_moved_back_into_its_body(monkeypatch: pytest.M
         _candidate("S1", "left", 54.12 + 3.0),
         _candidate("S1", "right", 54.12 + 3.0),
     ]
+    cands.sort(key=screw_order)  # as _ap_screws lists them: the mis-levelled one among the S1 screws
     head, end = _AP_HEADS_ENDS[("L5", "left")]
     bright = [(np.asarray(_along(head, end, l5_end)), np.asarray(_along(head, end, 70.0)))]
     found, _ = _ap_film_with_candidates(monkeypatch, cands, bright, disc_y=(164.0, 166.0))
@@ -630,3 +631,6 @@ def test_ap_level_follows_the_tip_moved_back_into_its_body(monkeypatch: pytest.M
     assert math.dist(left_l5[0].tip, _along(head, end, l5_end)) <= 1.5, left_l5[0].tip
     assert left_l5[0].level is Level.L5
     assert sorted(s.level.value for s in found.screws) == ["L5", "L5", "S1", "S1"]
+    # listed in the usual order (level, then head x) after the level changed, as every other path lists them
+    listed = [(s.level.value, s.head[0]) for s in found.screws]
+    assert listed == sorted(listed), listed

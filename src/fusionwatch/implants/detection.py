@@ -621,7 +621,7 @@ def detect_implants(radiograph: Radiograph, landmarks: Landmarks | None = None) 
             same = [sc for sc in screws if sc.level is lv]
             if plausible(routed) and not any(plausible(sc) for sc in same):
                 screws = [sc for sc in screws if sc.level is not lv] + [routed]
-        screws.sort(key=lambda sc: (sc.level.index if sc.level else 99, sc.head[0]))
+        screws.sort(key=screw_order)
     cage = _cage(leftovers, bodies, scale, img.shape)
     raw = np.asarray(radiograph.pixels, np.float32)
     clip = _clip_value(raw, region) if valley is None else None
@@ -662,10 +662,15 @@ def detect_implants(radiograph: Radiograph, landmarks: Landmarks | None = None) 
                 f"{len(screws) - len(kept)} screw candidate(s) refused: the tip lies inside another screw's metal "
                 "(that screw's head and the rod, not a screw)."
             )
-        screws = [_level_at_tip(s, bodies) for s in kept]
+        screws = sorted((_level_at_tip(s, bodies) for s in kept), key=screw_order)
     return Implants(
         tuple(screws), tuple(rods), cage, film_id(radiograph), radiograph.view, radiograph.spacing, thr, tuple(warnings)
     )
+
+
+def screw_order(screw: Screw) -> tuple[int, float]:
+    """The order screws are listed in: by level top to bottom (no level last), then by head x (image left first)."""
+    return (screw.level.index if screw.level else 99, screw.head[0])
 
 
 def _ap_tip_at_half_height(screw: Screw, raw: np.ndarray, metal_cut: float = -np.inf) -> Screw:
@@ -989,7 +994,7 @@ def _fill_by_fit(
             continue
         out = [s for s in out if s.level is not lv] + [fitted]
         warnings.append(f"{lv.value} screw placed by the model-based fit (metal not separable by a threshold).")
-    out.sort(key=lambda s: (s.level.index if s.level else 99, s.head[0]))
+    out.sort(key=screw_order)
     return out
 
 
@@ -1197,7 +1202,7 @@ def _ap_screws(
             screw = _screw_along_route(sub, dist, cost, tip, top, (x0, y0), lv, scale, head_peak=True)
             if screw is not None:
                 out.append(screw)
-    out.sort(key=lambda sc: (sc.level.index if sc.level else 99, sc.head[0]))
+    out.sort(key=screw_order)
     return out
 
 
@@ -1469,7 +1474,7 @@ def _screws(
             screws.append(Screw(_pt(head), _pt(tip), piece["width"], level))
         else:
             others.append(piece)
-    screws.sort(key=lambda s: (s.level.index if s.level else 99, s.head[0]))
+    screws.sort(key=screw_order)
     return screws, others
 
 
