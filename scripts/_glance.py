@@ -147,11 +147,18 @@ class GlanceScore:
     accuracy: float
     """Share of all tiles classified right (0.5 expected from guessing with half the tiles simulated)."""
     p_binomial: float
-    """One-sided P(at least this many tiles right | each tile a coin flip), ``binom.sf(correct - 1, n, 0.5)``."""
+    """One-sided P(at least this many tiles right | each call an independent coin flip), ``binom.sf(correct - 1, n,
+    0.5)``. Too small for a guesser who calls as many tiles as the sheet holds simulated ones (the natural guess
+    when told "8 of 16"): 12 of 16 right gives 0.038 where the exact chance is 0.066. Use :attr:`p_value`."""
     p_fisher: float
     """One-sided Fisher exact P for the 2 x 2 table (conditions on how many tiles were called; exact under
     any guessing strategy that does not look at the tiles)."""
     n_tiles: int
+
+    @property
+    def p_value(self) -> float:
+        """The p to report: :attr:`p_fisher` (valid whatever number of tiles a guesser calls)."""
+        return self.p_fisher
 
 
 def score_calls(kinds: list[str], called_sim: list[int]) -> GlanceScore:

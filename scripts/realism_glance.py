@@ -247,8 +247,8 @@ def cmd_score(args: argparse.Namespace) -> None:
     print(f"hits (simulated called simulated): {s.hits} of {s.hits + s.misses}")
     print(f"false alarms (real called simulated): {s.false_alarms} of {s.false_alarms + s.correct_rejections}")
     print(f"accuracy: {s.accuracy:.3f} (0.5 = guessing)")
-    print(f"one-sided binomial p (at least this many right by guessing): {s.p_binomial:.4f}")
-    print(f"one-sided Fisher exact p (given how many tiles were called): {s.p_fisher:.4f}")
+    print(f"p = {s.p_value:.4f} (one-sided Fisher exact: this well by guessing, given how many tiles were called)")
+    print(f"(binomial p {s.p_binomial:.4f}: assumes every call an independent coin flip; too small for a guess of 8)")
     print("tiles: " + " ".join(f"{i}={'S' if k == 'sim' else 'R'}" for i, k in enumerate(kinds, 1)))
 
 

@@ -77,6 +77,21 @@ class TestScoreCalls:
         assert s.accuracy == 0.0
         assert s.p_binomial == pytest.approx(1.0)
 
+    def test_reported_p_is_valid_for_a_guesser_who_calls_as_many_tiles_as_are_simulated(self) -> None:
+        """The sheet says it holds 8 simulated tiles, so a guesser calls 8. Over all C(16, 8) equally likely call
+        sets the reported p (``p_value``) is at most 0.05 in at most 5 % of them; the binomial p is not (6.6 %:
+        its coin-flip model is too small a p for this strategy, e.g. 12 right gives 0.038 where the exact chance
+        is 0.066)."""
+        from itertools import combinations
+
+        kinds = G.shuffled_kinds(8, 8, seed=3)
+        scores = [G.score_calls(kinds, list(c)) for c in combinations(range(1, 17), 8)]
+        assert len(scores) == math.comb(16, 8)
+        assert np.mean([s.p_value <= 0.05 for s in scores]) <= 0.05
+        assert np.mean([s.p_binomial <= 0.05 for s in scores]) > 0.05
+        twelve = next(s for s in scores if s.hits == 6)
+        assert twelve.p_value == pytest.approx(849 / 12870)  # P(hits >= 6): (C(8,6)^2 + C(8,7)^2 + 1) / C(16,8)
+
     def test_out_of_range_raises(self) -> None:
         with pytest.raises(ValueError, match="must be 1 to 4; got \\[5\\]"):
             G.score_calls(self.KEY, [1, 5])
@@ -284,6 +299,8 @@ class TestScript:
         assert "hits (simulated called simulated): 6 of 8" in out
         assert "false alarms (real called simulated): 0 of 8" in out
         assert "accuracy: 0.875" in out
+        first_p = next(line for line in out.splitlines() if " p " in f" {line}")
+        assert "Fisher" in first_p  # the p to report comes first: exact for any guess that ignores the tiles
 
     def test_score_command_bad_tile_exits(self, tmp_path: Path) -> None:
         key = {"simulator_version": "x", "tiles": [{"tile": 1, "kind": "sim"}, {"tile": 2, "kind": "real"}]}
