@@ -58,6 +58,14 @@ SIM_SEED0 = 500
 REAL_RNG_SEED = 0
 """The generator seed ``sim_realism.py`` gives ``real_set`` (the order of the films; with n above the number of
 patients every patient is drawn)."""
+CONTACT_SHEET_SEEN = 12
+"""Films of each kind the blind sheet leaves out because ``docs/realism/contact_sheet_ap.png`` shows them under the
+labels "real" and "simulated" (a person who has looked at it would recognise them): ``sim_realism.py`` puts the first
+``N_TILES`` (6) films of ``real_set(shared, CONTACT_SHEET_N_REAL, default_rng(0))`` and of ``sim_set`` (seeds 500, ...)
+on it; 12 of each leave room for films its check skips. Without this, 6 of the 40 simulated films of the pool were
+contact-sheet films (3 in 4 sheets showed at least one) against 2 of the 147 real ones."""
+CONTACT_SHEET_N_REAL = 40
+"""``sim_realism.py``'s ``--n-real`` default: the number of real films its contact sheet draws (order depends on it)."""
 COMPLETE_TOL = 0.005
 """A crop box may reach this share of its size beyond the film and still count as complete (the edge is repeated)."""
 VERY_COARSE_SIGMA_PX = 36.0
@@ -116,15 +124,32 @@ def _match_rows(names: list[str], rows: np.ndarray, im: np.ndarray, corners: dic
     return names[i]
 
 
-def real_crops(sr: ModuleType, shared: Path) -> tuple[list[dict], dict]:
-    """Every complete real crop (one film per patient number, as ``real_set`` draws them) and a summary."""
-    from fusionwatch.io.spineweb import spineweb_patient_id
-
+def _landmark_table(shared: Path) -> tuple[Path, list[str], np.ndarray]:
+    """The SpineWeb AP folder, its file names and its landmark rows (N, 136)."""
     d = shared / "spineweb16-ap"
     if not (d / "filenames.csv").is_file():
         raise FileNotFoundError(f"No SpineWeb AP set at {d}; give --shared (or FUSIONWATCH_SHARED_DATA).")
     names = [r[0] for r in csv.reader(open(d / "filenames.csv"))]
     rows = np.array([list(map(float, r)) for r in csv.reader(open(d / "landmarks.csv"))])
+    return d, names, rows
+
+
+def contact_sheet_films(sr: ModuleType, shared: Path) -> tuple[set[str], set[int]]:
+    """(real file names, simulated seeds) of the films the contact sheet may show (see CONTACT_SHEET_SEEN)."""
+    _, names, rows = _landmark_table(shared)
+    real: set[str] = set()
+    for im, corners in sr.real_set(shared, CONTACT_SHEET_N_REAL, np.random.default_rng(REAL_RNG_SEED)):
+        real.add(_match_rows(names, rows, im, corners))
+        if len(real) == CONTACT_SHEET_SEEN:
+            break
+    return real, set(range(SIM_SEED0, SIM_SEED0 + CONTACT_SHEET_SEEN))
+
+
+def real_crops(sr: ModuleType, shared: Path) -> tuple[list[dict], dict]:
+    """Every complete real crop (one film per patient number, as ``real_set`` draws them) and a summary."""
+    from fusionwatch.io.spineweb import spineweb_patient_id
+
+    d, names, rows = _landmark_table(shared)
     items, skipped, qualities = [], 0, []
     for im, corners in sr.real_set(shared, 10**6, np.random.default_rng(REAL_RNG_SEED)):
         name = _match_rows(names, rows, im, corners)
@@ -203,7 +228,11 @@ def cmd_sheet(args: argparse.Namespace) -> None:
     sr = load_sim_realism(Path(args.sim_realism))
     seed = args.seed if args.seed is not None else secrets.randbits(31)
     real, _ = real_crops(sr, Path(args.shared))
-    sim = sim_crops(sr, max(args.pool, args.n), args.population, args.jpeg_quality, Path(args.cache))
+    seen_real, seen_sim = contact_sheet_films(sr, Path(args.shared))
+    real = [it for it in real if it["name"] not in seen_real]
+    n_sim = CONTACT_SHEET_SEEN + max(args.pool, args.n)
+    sim = sim_crops(sr, n_sim, args.population, args.jpeg_quality, Path(args.cache))
+    sim = [it for it in sim if it["seed"] not in seen_sim]
     rng = np.random.default_rng(seed)
     pick_real = [real[i] for i in rng.choice(len(real), args.n, replace=False)]
     pick_sim = [sim[i] for i in rng.choice(len(sim), args.n, replace=False)]
@@ -227,6 +256,7 @@ def cmd_sheet(args: argparse.Namespace) -> None:
         "population": args.population,
         "jpeg_quality": args.jpeg_quality,
         "tile_size_px": list(G.GLANCE_SIZE),
+        "left_out_as_on_the_contact_sheet": {"real": sorted(seen_real), "sim_seeds": sorted(seen_sim)},
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "tiles": entries,
     }

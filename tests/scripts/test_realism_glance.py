@@ -314,6 +314,54 @@ class TestScript:
             RG.main(["sheet", "--sheet", str(tmp_path / "s.png"), "--key", str(tmp_path / "k.json")])
         assert not any(tmp_path.iterdir())
 
+    def test_sheet_leaves_out_the_contact_sheets_films(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """docs/realism/contact_sheet_ap.png shows sim_realism's first real films and simulated seeds 500, ... under
+        the labels "real" and "simulated"; a person who has seen it would recognise them on a blind sheet. The sheet
+        draws neither: its simulated tiles come from later seeds, its real ones from the other films."""
+        rng = np.random.default_rng(12)
+        n_real, seen = 20, 12  # 12: the films of each kind left out (RG.CONTACT_SHEET_SEEN)
+        d = tmp_path / "shared" / "spineweb16-ap"
+        d.mkdir(parents=True)
+        names = [f"sunhl-1th-01-Jan-2017-{i} A AP.jpg" for i in range(n_real)]
+        rows = rng.uniform(0.1, 0.9, size=(n_real, 136))
+        (d / "filenames.csv").write_text("".join(f"{n}\n" for n in names))
+        (d / "landmarks.csv").write_text("".join(",".join(map(str, r.tolist())) + "\n" for r in rows))
+        order = list(np.random.default_rng(0).permutation(n_real))  # the fake real_set's order with rng 0
+
+        def real_set(shared: Path, n: int, g: np.random.Generator):
+            for i in g.permutation(n_real)[:n]:  # 100 x 100 px films: corners = landmark row x 100
+                yield (
+                    np.zeros((100, 100)),
+                    {
+                        f"L{k + 1}": 100.0 * np.c_[rows[i, 48 + 4 * k : 52 + 4 * k], rows[i, 116 + 4 * k : 120 + 4 * k]]
+                        for k in range(5)
+                    },
+                )
+
+        def sim_set(n: int, seed0: int = 500, population: str = "adolescent-scoliosis"):
+            yield from ()
+
+        fake = type("SR", (), {"SIM_VERSION": "x", "N_TILES": 6, "real_set": staticmethod(real_set)})
+        fake.sim_set = staticmethod(sim_set)
+        crop = np.full((60, 48), 0.5, np.float32)
+        monkeypatch.setattr(RG, "load_sim_realism", lambda path: fake)
+        monkeypatch.setattr(RG, "real_crops", lambda sr, shared: ([{"crop": crop, "name": n} for n in names], {}))
+        monkeypatch.setattr(
+            RG,
+            "sim_crops",
+            lambda sr, n, population, quality, cache: [{"crop": crop, "seed": RG.SIM_SEED0 + k} for k in range(n)],
+        )
+        key = tmp_path / "k" / "key.json"
+        RG.main(
+            ["sheet", "--shared", str(tmp_path / "shared"), "--sheet", str(tmp_path / "s" / "sheet.png")]
+            + ["--key", str(key), "--n", "8", "--pool", "8", "--seed", "1", "--cache", str(tmp_path / "c")]
+        )
+        tiles = json.loads(key.read_text())["tiles"]
+        shown_real = {names[i] for i in order[:seen]}
+        assert len(tiles) == 16
+        assert all(t["seed"] >= RG.SIM_SEED0 + seen for t in tiles if t["kind"] == "sim")
+        assert not {t["file"] for t in tiles if t["kind"] == "real"} & shown_real
+
     @pytest.mark.slow
     def test_discriminator_report_on_one_distribution(self) -> None:
         """The whole report on synthetic crops of one distribution labelled real and simulated at random: every
