@@ -223,7 +223,8 @@ def sim_crops(sr: ModuleType, n: int, population: str, quality: int, cache: Path
 
 def cmd_sheet(args: argparse.Namespace) -> None:
     sheet_path, key_path = Path(args.sheet), Path(args.key)
-    if key_path.resolve().parent == sheet_path.resolve().parent:
+    sheet_dir = sheet_path.resolve().parent
+    if sheet_dir == key_path.resolve().parent or sheet_dir in key_path.resolve().parents:
         raise SystemExit("error: --key must not be in the sheet's folder (the person taking the test must not see it).")
     sr = load_sim_realism(Path(args.sim_realism))
     seed = args.seed if args.seed is not None else secrets.randbits(31)

@@ -314,6 +314,17 @@ class TestScript:
             RG.main(["sheet", "--sheet", str(tmp_path / "s.png"), "--key", str(tmp_path / "k.json")])
         assert not any(tmp_path.iterdir())
 
+    def test_sheet_refuses_key_below_the_sheets_folder(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Nor in a folder inside it: the person opening the sheet's folder would see the key's folder there."""
+
+        def must_not_load(path: Path) -> None:
+            raise AssertionError("the sheet went ahead with its key inside the sheet's folder")
+
+        monkeypatch.setattr(RG, "load_sim_realism", must_not_load)
+        with pytest.raises(SystemExit, match="must not be in the sheet's folder"):
+            RG.main(["sheet", "--sheet", str(tmp_path / "s.png"), "--key", str(tmp_path / "answers" / "k.json")])
+        assert not any(tmp_path.iterdir())
+
     def test_sheet_leaves_out_the_contact_sheets_films(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         """docs/realism/contact_sheet_ap.png shows sim_realism's first real films and simulated seeds 500, ... under
         the labels "real" and "simulated"; a person who has seen it would recognise them on a blind sheet. The sheet
