@@ -183,6 +183,35 @@ def measures(
     }
 
 
+LAYOUT_GRID = (5, 4)
+"""Rows x columns of :func:`layout_grid` (simulator version 28): the glance discriminator's 4 x 5 blocks."""
+
+
+def layout_grid(tile: np.ndarray, grid: tuple[int, int] = LAYOUT_GRID) -> np.ndarray:
+    """Coarse brightness layout of a crop (simulator version 28): the mean normalised grey level of each cell of a
+    ``grid`` (rows, cols) over the ``(CH, CW)`` tile, top row first; ``tile`` holds NaN beyond a narrow or short
+    real film (those pixels count in no cell; a cell with none is NaN). Averaged over films, real against simulated,
+    it shows where the simulated crops are brighter or darker (the glance test's coarse-layout cue)."""
+    rows, cols = grid
+    h, w = tile.shape
+    out = np.full(grid, np.nan)
+    for r in range(rows):
+        for c in range(cols):
+            cell = tile[r * h // rows : (r + 1) * h // rows, c * w // cols : (c + 1) * w // cols]
+            if np.isfinite(cell).any():
+                out[r, c] = float(np.nanmean(cell))
+    return out
+
+
+def layout_difference(real: np.ndarray, sim: np.ndarray) -> dict[str, float]:
+    """Mean absolute difference of the mean layouts (``real``, ``sim``: (films, rows, cols) from
+    :func:`layout_grid`) and of their film-to-film SDs, cell by cell (normalised grey levels; 0 = same layout)."""
+    return {
+        "mean_abs_difference": float(np.nanmean(np.abs(np.nanmean(sim, 0) - np.nanmean(real, 0)))),
+        "sd_abs_difference": float(np.nanmean(np.abs(np.nanstd(sim, 0) - np.nanstd(real, 0)))),
+    }
+
+
 def _quads(
     corners: dict[str, np.ndarray], box, scale: tuple[float, float], levels: tuple[str, ...] = ("L2", "L3", "L4")
 ) -> list[np.ndarray]:
@@ -302,6 +331,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     groups: dict[str, list[dict[str, float]]] = {"real": [], "sim": []}
     tiles: dict[str, list[Image.Image]] = {"real": [], "sim": []}
+    layouts: dict[str, list[np.ndarray]] = {"real": [], "sim": []}  # version 28: coarse brightness layout
     for name, it in (
         ("real", real_set(Path(args.shared), args.n_real, rng)),
         ("sim", sim_set(args.n_sim, population=args.population)),
@@ -318,6 +348,9 @@ def main() -> None:
             band = ("L2", "L3", "L4", "L5")
             levels = dict(zip([lv for lv in band if lv in corners], _quads(corners, off, (sc, sc), band), strict=True))
             groups[name].append(measures(norm, _quads(corners, off, (sc, sc)), levels))
+            full = np.full((CH, CW), np.nan, np.float32)
+            full[oy : oy + norm.shape[0], ox : ox + norm.shape[1]] = norm
+            layouts[name].append(layout_grid(full))
             if len(tiles[name]) < N_TILES:
                 tile = np.full((CH, CW), 255, np.uint8)  # beyond a narrow or short real film: the sheet's white
                 tile[oy : oy + norm.shape[0], ox : ox + norm.shape[1]] = (norm * 255).astype(np.uint8)
@@ -353,6 +386,17 @@ def main() -> None:
         summary[name]["hist"] = np.mean([r["hist"] for r in rows], axis=0).round(5).tolist()
     inter = float(np.minimum(summary["real"]["hist"], summary["sim"]["hist"]).sum())
     summary["histogram_intersection"] = inter
+    with np.errstate(all="ignore"):
+        lay = {k: np.array(v) for k, v in layouts.items()}
+        summary["layout_grid"] = {
+            k: {
+                "rows_cols": list(LAYOUT_GRID),
+                "mean": np.nanmean(v, 0).round(4).tolist(),
+                "sd": np.nanstd(v, 0).round(4).tolist(),
+            }
+            for k, v in lay.items()
+        }
+        summary["layout_difference"] = layout_difference(lay["real"], lay["sim"])
     summary["simulator_version"] = SIM_VERSION
     summary["population"] = args.population
     (out / "statistics.json").write_text(json.dumps(summary, indent=1) + "\n")
@@ -373,6 +417,11 @@ def main() -> None:
         r, s = summary["real"][k], summary["sim"][k]
         print(f"| {k} | {r['mean']:.3f} ± {r['sd']:.3f} | {s['mean']:.3f} ± {s['sd']:.3f} |")
     print(f"| histogram intersection (mean histograms) | {inter:.3f} | |")
+    ld = summary["layout_difference"]
+    print(
+        f"| coarse layout {LAYOUT_GRID[0]} x {LAYOUT_GRID[1]}: mean abs difference of the mean / of the SD | "
+        f"{ld['mean_abs_difference']:.3f} / {ld['sd_abs_difference']:.3f} | |"
+    )
     if not args.no_lateral:
         lateral_sheet(out / "lateral_examples.png")
 

@@ -400,9 +400,16 @@ def test_thin_patient_film_shows_black_air_beside_the_flanks_and_keeps_the_anato
     """Version 23: an AP film of a thin patient (body half-width 110 mm, field about 2 x 150 mm at the patient) has
     direct exposure beyond the flanks, displayed black, while the console's window is set by the body (air neither
     sets the equalisation background nor the window): the spine stays as bright as without the narrowing, and the
-    truth is the same."""
+    truth is the same.
+
+    Version 28's coarse layout (lung bases, iliac wings) is held off here: it is drawn inside the body only, so a
+    thin and a wide body get different layouts and windows by design (with it on, this patient's wide film's spine
+    is 0.14 of the range darker: its bright iliac corners, over the whole width, raise the window's top); this test
+    is about the air-aware console."""
     from fusionwatch.sim import simulate_film
 
+    monkeypatch.setattr(render, "AP_LUNG", (0.0, 0.0))
+    monkeypatch.setattr(render, "AP_ILIAC", (0.0, 0.0))
     spec = FilmSpec(view=View.AP, width=300, height=375)
     wide = simulate_film(SpineParams(), spec, anatomy_seed=0, noise_seed=1)
     thin = simulate_film(SpineParams(), spec, anatomy_seed=0, noise_seed=1, body_half_width_mm=110.0)
@@ -425,7 +432,9 @@ def test_thin_patient_film_shows_black_air_beside_the_flanks_and_keeps_the_anato
     monkeypatch.setattr(
         film_module,
         "expose",
-        lambda L, cam, exp, rng, metal=None, flank=0.0, air=False: plain_expose(L, cam, exp, rng, metal, flank, False),
+        lambda L, cam, exp, rng, metal=None, flank=0.0, air=False, layout=None: plain_expose(
+            L, cam, exp, rng, metal, flank, False, layout
+        ),
     )
     naive = simulate_film(SpineParams(), spec, anatomy_seed=0, noise_seed=1, body_half_width_mm=110.0)
     naive_centre = naive.pixels[int(0.3 * H) : int(0.6 * H), int(0.45 * W) : int(0.55 * W)].astype(float)
@@ -713,3 +722,51 @@ def test_laminae_cover_the_disc_gap_beside_the_mid_line_and_draw_nothing_when_of
         # about 3 mm of AP_ARCH_MU bone x gain 3 x the patient's 0.6-1.4: 0.1-0.5 of path
         assert 0.05 < gap < 0.8, (y_mm, gap)
         assert float(added[r_body, c_body]) < 0.2 * gap
+
+
+def _layout_centres() -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """A straight spine at column 200 of a 400 x 500 film: L1 from row 100, five 60-px levels, S1 at row 410."""
+    out = {}
+    for i, lv in enumerate(("L1", "L2", "L3", "L4", "L5")):
+        out[lv] = (np.array([200.0, 100.0 + 60 * i]), np.array([200.0, 145.0 + 60 * i]))
+    out["S1"] = (np.array([200.0, 410.0]), np.array([200.0, 410.0]))
+    return out
+
+
+def test_ap_layout_darkens_the_lung_bases_and_brightens_the_iliac_wings() -> None:
+    """Version 28: above the recesses beside the spine the field is negative (the left lung, image right, more than
+    the right one over the liver), beside the sacrum it is positive, and on the spine at L3 it is zero."""
+    draws = (0.3, 0.0, 0.05, 0.25)
+    f = render.ap_layout(_layout_centres(), (500, 400), 0.5, draws)  # 0.5 mm per px: 40 px = 20 mm
+    assert f is not None and f.shape == (500, 400) and f.dtype == np.float32
+    assert f[20, 380] == pytest.approx(-0.3, abs=1e-6)  # 90 mm right of the spine, far above L1
+    assert f[20, 20] == pytest.approx(-0.3 * render.AP_LUNG_RIGHT, abs=1e-6)
+    assert f[20, 200] == 0.0 and f[250, 200] == 0.0 and f[250, 380] == 0.0  # mid-line; L3 level beside the spine
+    assert f[480, 20] == pytest.approx(0.25, abs=1e-6) and f[480, 380] == pytest.approx(0.25, abs=1e-6)
+    assert f[480, 200] == 0.0
+    assert render.ap_layout(_layout_centres(), (500, 400), 0.5, (0.0, 0.0, 0.05, 0.0)) is None
+
+
+def test_ap_layout_is_drawn_per_patient_and_off_gives_version_27_pixels(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The layout draws come from the patient's own stream (the same for each of its films, whatever the film's
+    noise seed); switched off (both strengths 0) an AP film has exactly its version-27 pixels (hashes computed with
+    the version-27 code, commit a44c4b5's simulator), switched on it differs."""
+    import hashlib
+
+    from fusionwatch.sim import random_film
+
+    assert render.patient_layout(7) == render.patient_layout(7) != render.patient_layout(8)
+    lung, rec_r, rec_l, iliac = render.patient_layout(7)
+    assert render.AP_LUNG[0] <= lung <= render.AP_LUNG[1] and render.AP_ILIAC[0] <= iliac <= render.AP_ILIAC[1]
+    assert render.AP_LUNG_RECESS[0] <= rec_r <= render.AP_LUNG_RECESS[1]
+    v27 = {
+        31: "3be3527002900e748c4a4bfd70e4a4bb8ce61ee3a5f349cc70622dd2348aa519",
+        32: "f2049fbbe996e266475920ac87b8e842436b70c42d7543a5f772b5c3e4ac68f6",
+    }
+    on = {s: random_film(s, size=(240, 300), view="ap").pixels for s in v27}
+    monkeypatch.setattr(render, "AP_LUNG", (0.0, 0.0))
+    monkeypatch.setattr(render, "AP_ILIAC", (0.0, 0.0))
+    for s, sha in v27.items():
+        off = random_film(s, size=(240, 300), view="ap").pixels
+        assert hashlib.sha256(off.tobytes()).hexdigest() == sha
+        assert not np.array_equal(off, on[s])

@@ -22,10 +22,12 @@ from fusionwatch.sim.pose import Pose, SpineParams, pose_spine
 from fusionwatch.sim.render import (
     Exposure,
     Scene,
+    ap_layout,
     bone_mu_maps,
     expose,
     line_integrals_with_metal,
     patient_flank,
+    patient_layout,
     patient_waist,
 )
 from fusionwatch.sim.truth import ap_truth, lateral_truth, to_anatomical
@@ -180,6 +182,24 @@ def _landmarks(
     return Landmarks(pts, cam.width, cam.height, view, {}, SOURCE), off
 
 
+def _ap_layout(cam: Camera, pose: Pose, an: Anatomy, anatomy_seed: int) -> np.ndarray | None:
+    """Version 28: the patient's coarse AP layout field (:func:`render.ap_layout`) anchored on the projected endplate
+    centres of L1-L5 and S1 (the mean of each endplate's left and right AP corners)."""
+    pts = _landmarks_3d(pose, View.AP, an)
+    centres: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for lv in (*LUMBAR_LEVELS, Level.S1):
+        ends = []
+        for ep in Endplate:
+            a, b = ap_corner_name(lv, ep, ImageSide.LEFT), ap_corner_name(lv, ep, ImageSide.RIGHT)
+            if a in pts and b in pts:
+                ends.append(cam.project((pts[a] + pts[b]) / 2))
+        if ends:
+            centres[lv.value] = (ends[0], ends[-1])
+    if not all(k in centres for k in ("L1", "L4", "L5", "S1")):
+        return None
+    return ap_layout(centres, (cam.height, cam.width), cam.patient_pixel_mm, patient_layout(anatomy_seed))
+
+
 def _r(v: float | None, nd: int = 4) -> float | None:
     return None if v is None else round(float(v), nd)
 
@@ -279,8 +299,17 @@ def simulate_film(
         L, metal, bridging = line_integrals_with_metal(scene, cam)
         # version 21: the patient's flanks (own stream, AP films only; lateral films draw nothing new)
         flank = patient_flank(anatomy_seed) if spec.view is View.AP else 0.0
+        # version 28: the lung bases and iliac wings around the lumbar spine (own stream, AP films only)
+        layout = _ap_layout(cam, pose, an, anatomy_seed) if spec.view is View.AP else None
         pixels = expose(
-            L, cam, spec.exposure, np.random.default_rng(noise_seed), metal, flank, scene.body_half_width_mm > 0.0
+            L,
+            cam,
+            spec.exposure,
+            np.random.default_rng(noise_seed),
+            metal,
+            flank,
+            scene.body_half_width_mm > 0.0,
+            layout,
         )
     lms, off_field = _landmarks(cam, pose, spec.view, field_box(cam, spec.exposure.collimation_mm), an)
     reasons: dict[str, str] = {}
