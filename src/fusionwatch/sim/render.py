@@ -1795,6 +1795,8 @@ the whole width, washed out by the console) than the simulated pelvis alone made
 (the iliac crests) to full 0.1 span below the S1 superior endplate, and sideways from ``AP_ILIAC_MM[0]`` to
 ``AP_ILIAC_MM[1]`` from the spine's centre line. ``(0, 0)``: off."""
 AP_ILIAC_MM = (25.0, 60.0)
+AP_LAYOUT_GRID_MM = 2.0
+"""Version 28: the grid (mm at the patient) on which :func:`ap_layout` computes its smooth field before resizing."""
 
 
 def _smoothstep(a: float, b: float, x: np.ndarray) -> np.ndarray:
@@ -1838,12 +1840,16 @@ def ap_layout(
     rows, cols = rows[order], cols[order]
     top = float(centres_px["L1"][0][1])
     span = max(float(centres_px["L5"][1][1]) - top, 1.0)
-    y = np.arange(H, dtype=np.float64)
+    # the field is smooth (its steps span 10-45 mm): computed on a grid of about 2 mm at the patient and resized
+    # linearly (the grid's points are where cv2's linear resize samples them), not on every pixel
+    f = max(1, int(AP_LAYOUT_GRID_MM / patient_px_mm))
+    h, w = -(-H // f), -(-W // f)
+    y = (np.arange(h, dtype=np.float64) + 0.5) * (H / h) - 0.5
     spine_x = np.interp(y, rows, cols)  # constant beyond the first and last centre
-    x = np.arange(W, dtype=np.float64)
+    x = (np.arange(w, dtype=np.float64) + 0.5) * (W / w) - 0.5
     d_mm = (x[None, :] - spine_x[:, None]) * patient_px_mm  # + : image right (patient left)
     ad = np.abs(d_mm)
-    out = np.zeros((H, W), np.float64)
+    out = np.zeros((h, w), np.float64)
     if lung > 0.0:
         lateral = _smoothstep(AP_LUNG_MM[0], AP_LUNG_MM[1], ad)
         for sign, rec, share in ((-1.0, rec_r, AP_LUNG_RIGHT), (1.0, rec_r + rec_l, 1.0)):
@@ -1856,7 +1862,8 @@ def ap_layout(
         s1 = float(centres_px["S1"][0][1])
         vert = _smoothstep(l45, s1 + 0.1 * span, y)[:, None]
         out += iliac * vert * _smoothstep(AP_ILIAC_MM[0], AP_ILIAC_MM[1], ad)
-    return out.astype(np.float32)
+    out = out.astype(np.float32)
+    return out if (h, w) == (H, W) else cv2.resize(out, (W, H), interpolation=cv2.INTER_LINEAR)
 
 
 def _falloff(
