@@ -112,7 +112,8 @@ AP_ADOLESCENT_WIDTH = (1.085, 0.06)
 AP_ADOLESCENT_BODY_HEIGHT = (0.07, 0.86, 1.14, (1.0, 1.12))
 """Version 27 (give-away 2, alike bodies): the adolescent-scoliosis population's vertebral body heights vary level to
 level: each of L1-L5 gets a height factor N(1, 0.07) clipped to 0.86-1.14 (``SpineParams.body_shapes``, replacing the
-shared sampler's N(1, 0.04)), L5's further x U(1.0, 1.12); own stream ``[anatomy_seed, 2602]``. ``None``: off
+shared sampler's N(1, 0.04)), L5's further x U(1.0, 1.12), the result clipped to 0.8-1.2 as every body factor (caps
+L5 for about 4 % of patients); own stream ``[anatomy_seed, 2602]``. ``None``: off
 (version 26's heights). Measured on the realism crops' landmarks (`/tmp/sim26/hcv.py`, 40 real, 24 simulated films):
 the SD / mean of the five projected body heights, median 0.106 on the real films (with their annotation noise),
 0.074 in version 26, 0.085 with this; L5's projected height over L1-L4's mean 1.02 real, 0.87 in version 26 (its
@@ -201,7 +202,7 @@ def sample_patient(
             params,
             coronal_widths=tuple(float(v) for v in np.round(np.clip(base * wrng.normal(1.0, 0.02, 5), 0.85, 1.33), 4)),
         )
-        if AP_ADOLESCENT_BODY_HEIGHT is not None:  # version 26: body heights vary level to level (own stream)
+        if AP_ADOLESCENT_BODY_HEIGHT is not None:  # version 27: body heights vary level to level (own stream)
             sd, lo, hi, l5 = AP_ADOLESCENT_BODY_HEIGHT
             hrng = np.random.default_rng([anatomy_seed, 2602])
             hts = np.clip(hrng.normal(1.0, sd, 5), lo, hi)
