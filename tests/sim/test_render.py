@@ -770,3 +770,33 @@ def test_ap_layout_is_drawn_per_patient_and_off_gives_version_27_pixels(monkeypa
         off = random_film(s, size=(240, 300), view="ap").pixels
         assert hashlib.sha256(off.tobytes()).hexdigest() == sha
         assert not np.array_equal(off, on[s])
+
+
+def test_laminae_keep_their_path_on_widened_vertebrae(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Version 29: the laminae and facets are splatted points that ``posed`` spreads sideways by the coronal width
+    factor, so their weights carry ``Pose.width_weight`` as the bodies' and the discs' do: with every lumbar width 1.2
+    the lamina layer's 90th-percentile path stays within 5 % of width 1 and its total weight grows by 1.2. Version 28
+    drew them 1/width fainter (p90 path x0.845, total x1.000)."""
+    from dataclasses import replace
+
+    an = patient_anatomy(0)
+    cam = _camera(FilmSpec(view=View.AP, width=300, height=375), pose_spine(an, SpineParams()), an)
+
+    def lamina_layer(params: SpineParams) -> np.ndarray:
+        scene = render.Scene(an, pose_spine(an, params), {}, [], [], None, Healing(), "none", 0)
+        out = []
+        for gain in (0.0, 4.0):
+            monkeypatch.setattr(render, "AP_LAMINA_GAIN", gain)
+            monkeypatch.setattr(render, "AP_FACET_GAIN", gain / 2)
+            layers = [np.zeros((cam.height, cam.width), np.float32) for _ in range(4)]
+            render._ap_cortex(layers[0], cam, scene, outline=layers[1], pedicles=layers[2], processes=layers[3])
+            out.append(layers[3])
+        return out[1] - out[0]
+
+    def p90(d: np.ndarray) -> float:
+        return float(np.percentile(d[d > 0.02 * d.max()], 90))
+
+    ref = lamina_layer(SpineParams())
+    wide = lamina_layer(replace(SpineParams(), coronal_widths=(1.2,) * 5))
+    assert p90(wide) == pytest.approx(p90(ref), rel=0.05)
+    assert wide.sum() == pytest.approx(1.2 * ref.sum(), rel=0.02)

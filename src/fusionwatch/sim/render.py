@@ -1103,6 +1103,7 @@ def _posterior_arch(
     lvl: int,
     f: np.ndarray,
     scale: float,
+    spread: float = 1.0,
 ) -> None:
     """One side of a lumbar vertebra's posterior arch on AP films (version 13; appearance only), in the bone's frame
     (``posed`` maps mesh (x, y, z) to the film's patient frame): the lamina running from behind the pedicle down and
@@ -1110,7 +1111,9 @@ def _posterior_arch(
     articular processes (the facet columns lateral to the spinous process, reaching the disc level above and
     below), and (once, for ``side > 0``) the spinous process: posterior and down from the laminae's junction,
     thick at its base and tapering (seen end-on on the AP: a bright teardrop pointing down, over the disc below).
-    ``f``: six per-patient factors (lamina, facet, spinous size and brightness)."""
+    ``f``: six per-patient factors (lamina, facet, spinous size and brightness). ``spread``: the bone's
+    :meth:`Pose.width_weight` (version 29), on the spinous process's splatted points, which ``posed`` spreads sideways
+    (the capsules keep their path: only their end points move)."""
     h = zs - zi
     mu = MU["cortical"] * AP_ARCH_MU
     sh = (1.2, MU["trabecular"] * 0.8)
@@ -1128,7 +1131,7 @@ def _posterior_arch(
     inf = posed(xp - 22.0, side * y_f * 0.72, zi - 8.0 * f[3])
     capsule(L, cam, low, inf, 3.0 * scale, mu * 0.7, shell=sh, taper_mm=7.0)
     if side > 0:
-        _spinous(L, cam, posed, xp, zi, h, f[4], f[5], scale)
+        _spinous(L, cam, posed, xp, zi, h, f[4], f[5], scale * spread)
 
 
 AP_LAMINA_GAIN = 4.0
@@ -1346,7 +1349,8 @@ def _ap_cortex(
                 ped_fade[lvl, i_s],
                 float(ped_vis[lvl, i_s]),
             )
-            _posterior_arch(L, cam, posed, side, xp, zs, zi, ped_y, z_ped, lvl, arch[lvl], pose.scale)
+            spread = float(pose.width_weight(b))  # version 29: the splatted arch points, as the bones' (1.0 adults)
+            _posterior_arch(L, cam, posed, side, xp, zs, zi, ped_y, z_ped, lvl, arch[lvl], pose.scale, spread)
             if AP_LAMINA_GAIN > 0.0:  # version 26 trial P: the laminae and facets over the disc space below
                 y_f = ped_y * (0.9 + 0.08 * lvl / 4) * arch[lvl, 1] ** 0.3  # the facet column, as in _posterior_arch
                 _lamina(
@@ -1360,8 +1364,8 @@ def _ap_cortex(
                     y_f,
                     z_ped,
                     float(lam_drop[lvl, i_s]),
-                    AP_LAMINA_GAIN * float(lam_gain[lvl, i_s]),
-                    AP_FACET_GAIN * float(lam_gain[lvl, i_s]),
+                    AP_LAMINA_GAIN * float(lam_gain[lvl, i_s]) * spread,
+                    AP_FACET_GAIN * float(lam_gain[lvl, i_s]) * spread,
                     pose.scale,
                 )
             # transverse process: a broad root, a straight proximal half and a tapering distal half that bends a
