@@ -24,7 +24,7 @@ from fusionwatch.radiograph import View
 from fusionwatch.records import FusionStatus
 from fusionwatch.sim.film import Film, FilmSpec, simulate_film, simulate_truth_only
 from fusionwatch.sim.implants import Hardware, Healing
-from fusionwatch.sim.pose import SpineParams, wedge_angles
+from fusionwatch.sim.pose import BODY_SHAPE_RANGE, SpineParams, wedge_angles
 from fusionwatch.sim.render import Exposure, patient_waist
 from fusionwatch.sim.variation import patient_skeleton
 
@@ -210,7 +210,7 @@ def sample_patient(
             params = replace(
                 params,
                 body_shapes=tuple(
-                    (d, float(np.round(np.clip(h, 0.8, 1.2), 4)))
+                    (d, float(np.round(np.clip(h, *BODY_SHAPE_RANGE), 4)))
                     for (d, _), h in zip(params.body_shapes, hts, strict=True)
                 ),
             )

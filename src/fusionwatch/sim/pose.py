@@ -38,6 +38,10 @@ def _angle(u: np.ndarray) -> float:
     return math.degrees(math.atan2(u[1], u[0]))
 
 
+BODY_SHAPE_RANGE = (0.8, 1.2)
+"""The range :attr:`SpineParams.body_shapes` factors (depth, height) must lie in."""
+
+
 @dataclass(frozen=True)
 class SpineParams:
     """Declared parameters of one patient in one posture.
@@ -98,10 +102,11 @@ class SpineParams:
     def __post_init__(self) -> None:
         if len(self.disc_degeneration) != 5 or not all(0.0 <= g <= 1.0 for g in self.disc_degeneration):
             raise ValueError(f"disc_degeneration needs 5 values in [0, 1], got {self.disc_degeneration!r}.")
+        lo, hi = BODY_SHAPE_RANGE
         if len(self.body_shapes) != 5 or not all(
-            len(b) == 2 and all(0.8 <= v <= 1.2 for v in b) for b in self.body_shapes
+            len(b) == 2 and all(lo <= v <= hi for v in b) for b in self.body_shapes
         ):
-            raise ValueError(f"body_shapes needs 5 (depth, height) pairs in [0.8, 1.2], got {self.body_shapes!r}.")
+            raise ValueError(f"body_shapes needs 5 (depth, height) pairs in [{lo}, {hi}], got {self.body_shapes!r}.")
         if len(self.coronal_wedges_deg) != 5 or not all(abs(w) <= 20.0 for w in self.coronal_wedges_deg):
             raise ValueError(f"coronal_wedges_deg needs 5 values within +-20 deg, got {self.coronal_wedges_deg!r}.")
         if len(self.axial_rotations_deg) != 5 or not all(abs(v) <= 40.0 for v in self.axial_rotations_deg):
