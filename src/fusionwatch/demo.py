@@ -195,7 +195,7 @@ def _summary(store: Store, key: str, scenario: str, files: dict[str, Path], fail
     per symptom with its newest report date, as the report lists them). Symptom reports before that window were an
     earlier visit's red flags: listed apart, one per report, with the report they are in."""
     from fusionwatch.followup.evidence import latest_film_visit
-    from fusionwatch.report.build import red_flag_window, red_flags_for
+    from fusionwatch.report.build import default_report_visit, red_flag_window, red_flags_for
     from fusionwatch.report.labels import visit_status_label
 
     timeline = store.load_timeline(key)
@@ -208,7 +208,7 @@ def _summary(store: Store, key: str, scenario: str, files: dict[str, Path], fail
         status_text = visit_status_label(last)
         # each with the ref `fusionwatch override --finding REF=...` takes
         findings = tuple(f"{f.severity.value}: {f.summary} [ref {r}]" for f, r, _ in last.findings_with_refs())
-    window = cur if cur is not None else len(timeline.visits) - 1  # as the report: else its latest visit
+    window = default_report_visit(timeline, today)  # the report's visit (its latest one when none has films)
     after, until = red_flag_window(timeline, window, today) if timeline.visits else (None, None)
     records = store.list_symptoms(key)
     flags, routine, earlier = [], [], []

@@ -33,8 +33,8 @@ from fusionwatch.report.model import ReportData, report_data_from_timeline
 from fusionwatch.report.render import write_reports
 from fusionwatch.units import SpacingSource
 
-__all__ = ["ReportOutput", "proms_from_store", "red_flags_for", "red_flag_window", "build_report_data", "film_labels",
-           "write_patient_outputs", "cohort_visit_rows", "write_cohort_visits"]
+__all__ = ["ReportOutput", "proms_from_store", "red_flags_for", "red_flag_window", "default_report_visit",
+           "build_report_data", "film_labels", "write_patient_outputs", "cohort_visit_rows", "write_cohort_visits"]
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +98,13 @@ def red_flag_window(
     return after, (timeline.visits[visit].date if later else None)
 
 
+def default_report_visit(timeline: Any, today: dt.date | None = None) -> int:
+    """Index of the visit a report is about when none is asked for: the latest visit with films up to ``today``, else
+    the latest visit (as ``fusionwatch care``)."""
+    latest = latest_film_visit(timeline, on=today)
+    return latest if latest is not None else len(timeline.visits) - 1
+
+
 def build_report_data(store: Any, key: str, *, visit: int | str | dt.date | None = None, today: dt.date | None = None,
                       protocol: Protocol | None = None, film_dir: Path | None = None) -> ReportData:
     """:class:`ReportData` for one visit of a stored patient.
@@ -129,9 +136,8 @@ def build_report_data(store: Any, key: str, *, visit: int | str | dt.date | None
     proms = proms_from_store(store, key)
     reports = [(r.visit_date, tuple(r.symptoms)) for r in store.list_symptoms(key)]
     with_films = [i for i, v in enumerate(timeline.visits) if v.films]
-    if index is None:  # the latest visit with films up to today, else the latest visit (as `fusionwatch care`)
-        latest = latest_film_visit(timeline, on=today)
-        cur = latest if latest is not None else len(timeline.visits) - 1
+    if index is None:
+        cur = default_report_visit(timeline, today)
     elif isinstance(index, int):
         cur = index
     else:  # a label: the store's rule, as `fusionwatch override` uses it (an ambiguous label is refused)
