@@ -98,3 +98,19 @@ def test_deidentified_objects_carry_no_real_date(film: pydicom.Dataset, tmp_path
         text = str(pydicom.dcmread(tmp_path / "x.dcm"))
         assert real not in text and "20260705" not in text
         assert shifted in text and "20000704" in text  # creation date and study date, both shifted
+
+
+def test_deidentified_objects_carry_no_study_id(tmp_path: Path) -> None:
+    """The film's (0020,0010) *Study ID* (often the RIS or accession number) is emptied like the accession number:
+    highdicom copies it into the SR and the secondary capture, and a de-identified export kept it verbatim."""
+    p = write_dicom(tmp_path / "film.dcm", spacing=(0.2, 0.2), study_date="20260705",
+                    extra={"PatientID": "MRN-1", "AccessionNumber": "ACC778899", "StudyID": "RIS445566"})
+    film = pydicom.dcmread(p)
+    rgb = np.zeros((40, 30, 3), np.uint8)
+    for obj in (build_measurement_sr(film, MEAS, patient_key="K1", surgery_date=SURGERY, deidentify=True),
+                build_secondary_capture(film, rgb, patient_key="K1", surgery_date=SURGERY, deidentify=True)):
+        obj.save_as(tmp_path / "x.dcm")
+        back = pydicom.dcmread(tmp_path / "x.dcm")
+        text = str(back)
+        assert "RIS445566" not in text and "ACC778899" not in text and "MRN-1" not in text
+        assert back.StudyID == ""  # type 2 in the General Study module: present and empty

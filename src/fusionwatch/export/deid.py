@@ -1,7 +1,8 @@
 """De-identification shared by every export: one rule for names, ids, dates and UIDs.
 
 - Removed: patient name (replaced by the pseudonymous key), patient id (replaced by the key), birth date, other patient
-  ids, addresses, referring physician, accession number, institution.
+  ids, addresses, referring physician, accession number, study id ((0020,0010) *Study ID*, often the RIS or accession
+  number; emptied like the accession number, both type 2), institution.
 - Dates: shifted, never dropped, by one offset per patient so that the surgery falls on :data:`DEID_ANCHOR_DATE`
   (2000-01-01); days since surgery and intervals are unchanged. Times are kept (they carry no identity on their own).
 - UIDs: replaced by deterministic UIDs derived from (key, original UID), so references between exported objects still
@@ -62,6 +63,7 @@ def deidentify_dataset(ds: Dataset, key: str, surgery_date: dt.date) -> Dataset:
         if kw in out:
             delattr(out, kw)
     out.AccessionNumber = ""
+    out.StudyID = ""  # type 2; sites often put the RIS or accession number here
     out.PatientBirthDate = ""  # type 2: present and empty
     for kw in _DATES:
         value = out.get(kw)
