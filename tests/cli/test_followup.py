@@ -431,3 +431,32 @@ def test_override_takes_the_long_form_of_a_finding_alone_of_its_kind(db: str) ->
     assert f"watch {kind}: S1 screw (image left)" in shown and "(reader: rejected, amy)" in shown
     r = _run(*base, "--finding", f"{kind}:S1-right-halo=rejected")
     assert r.exit_code == 2 and "no such finding" in r.output
+
+
+def test_patient_add_update_keeps_approach_and_levels(db: str) -> None:
+    """Correcting the surgery date alone keeps the stored approach, levels and implants (they were reset to the
+    defaults TLIF / L5-S1 without a word); an option that is given still changes its own field."""
+    from fusionwatch.cli._app import open_store
+
+    r = _run("patient", "add", "K", "--surgery-date", "2025-01-10", "--approach", "posterolateral",
+             "--levels", "L4-L5,L5-S1", "--db", db)
+    assert r.exit_code == 0, r.output
+    r = _run("patient", "add", "K", "--surgery-date", "2025-01-12", "--db", db)
+    assert r.exit_code == 0, r.output
+    assert "posterolateral L4-L5,L5-S1" in r.output
+    store = open_store(db)
+    try:
+        s = store.get_surgery("K")
+    finally:
+        store.close()
+    assert s.date == dt.date(2025, 1, 12) and s.approach.value == "posterolateral"
+    assert [(a.value, b.value) for a, b in s.levels] == [("L4", "L5"), ("L5", "S1")]
+    assert "interbody_cage" not in s.implants
+    r = _run("patient", "add", "K", "--surgery-date", "2025-01-12", "--approach", "PLIF", "--db", db)
+    assert r.exit_code == 0 and "PLIF L4-L5,L5-S1" in r.output, r.output
+
+
+def test_patient_add_new_patient_defaults(db: str) -> None:
+    """A new patient without --approach / --levels gets the documented defaults TLIF and L5-S1."""
+    r = _run("patient", "add", "K", "--surgery-date", "2025-01-10", "--db", db)
+    assert r.exit_code == 0 and "TLIF L5-S1" in r.output, r.output

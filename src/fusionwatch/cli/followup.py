@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -23,6 +23,9 @@ from fusionwatch.cli._app import (
 )
 from fusionwatch.errors import InputError
 from fusionwatch.measurement import meyerding_grade_text
+
+if TYPE_CHECKING:
+    from fusionwatch.records import Approach
 
 __all__ = ["patient_app"]
 
@@ -434,26 +437,38 @@ FINDING_VERDICTS = ("confirmed", "rejected")
 def patient_add(
     key: Annotated[str, typer.Argument(help="Pseudonymous key (or the key an ingest gave a DICOM patient).")],
     surgery_date: Annotated[str, typer.Option("--surgery-date", help="Date of the index operation YYYY-MM-DD.")],
-    approach: Annotated[str, typer.Option("--approach", help="TLIF, PLIF, ALIF or posterolateral.")] = "TLIF",
-    levels: Annotated[str, typer.Option("--levels", help="Fused segment(s), e.g. L5-S1 or L4-L5,L5-S1.")] = "L5-S1",
+    approach: Annotated[
+        str | None, typer.Option("--approach", help="TLIF, PLIF, ALIF or posterolateral [new patient: TLIF; update: "
+                                 "kept].")
+    ] = None,
+    levels: Annotated[
+        str | None, typer.Option("--levels", help="Fused segment(s), e.g. L5-S1 or L4-L5,L5-S1 [new patient: L5-S1; "
+                                 "update: kept].")
+    ] = None,
     patient_id: Annotated[str | None, typer.Option("--patient-id", help="DICOM Patient ID to link films to.")] = None,
     db: DbOption = None,
 ) -> None:
-    """Add a patient (or update one) with the index surgery; existing visits are relabelled from the surgery date."""
+    """Add a patient (or update one) with the index surgery; existing visits are relabelled from the surgery date.
+
+    Updating a patient changes only what is given: correcting the date keeps the stored approach, levels and implants.
+    """
+    from dataclasses import replace
+
     from fusionwatch.anatomy import Level
     from fusionwatch.records import Approach, Patient, Surgery
 
-    try:
-        appr = Approach(approach) if approach != "POSTEROLATERAL" else Approach.POSTEROLATERAL
-    except ValueError:
-        raise InputError(f"--approach must be one of {[a.value for a in Approach]}, got {approach!r}.") from None
-    try:
-        segs = tuple((Level(a.strip()), Level(b.strip())) for a, b in (s.split("-") for s in levels.split(",")))
-    except ValueError:
-        raise InputError(f"--levels must look like L5-S1 or L4-L5,L5-S1, got {levels!r}.") from None
-    implants = (
-        ("pedicle_screws", "rods") if appr is Approach.POSTEROLATERAL else ("pedicle_screws", "rods", "interbody_cage")
-    )
+    appr: Approach | None = None
+    if approach is not None:
+        try:
+            appr = Approach(approach) if approach != "POSTEROLATERAL" else Approach.POSTEROLATERAL
+        except ValueError:
+            raise InputError(f"--approach must be one of {[a.value for a in Approach]}, got {approach!r}.") from None
+    segs = None
+    if levels is not None:
+        try:
+            segs = tuple((Level(a.strip()), Level(b.strip())) for a, b in (s.split("-") for s in levels.split(",")))
+        except ValueError:
+            raise InputError(f"--levels must look like L5-S1 or L4-L5,L5-S1, got {levels!r}.") from None
     when = optional_date(surgery_date, "--surgery-date")
     today = dt.date.today()
     # a planned operation may be entered ahead (pre-op films and questionnaires come first), but not years ahead; and
@@ -461,23 +476,36 @@ def patient_add(
     if when is None or not today - dt.timedelta(days=30 * 366) <= when <= today + dt.timedelta(days=366):
         raise InputError(f"--surgery-date {surgery_date!r} is impossible: expected a date from 30 years ago to one "
                          f"year ahead of today ({today.isoformat()}).")
-    surgery = Surgery(
-        date=when,
-        levels=segs,
-        approach=appr,
-        implants=implants,
-    )
     store = open_store(db)
     try:
         store.add_patient(Patient(key=key, patient_id=patient_id))
+        stored = store.get_surgery(key)
+        if stored is None:
+            appr = appr or Approach.TLIF
+            surgery = Surgery(date=when, levels=segs or ((Level.L5, Level.S1),), approach=appr,
+                              implants=_implants_for(appr))
+        else:  # an update changes only what was given
+            surgery = replace(stored, date=when, levels=segs or stored.levels)
+            if appr is not None and appr is not stored.approach:
+                surgery = replace(surgery, approach=appr, implants=_implants_for(appr))
         store.set_surgery(key, surgery)
         n = len(store.list_visits(key))
     finally:
         store.close()
+    shown = ",".join(f"{a.value}-{b.value}" for a, b in surgery.levels)
     console.print(
-        f"patient {key}: surgery {surgery.date.isoformat()} {appr.value} {levels}; {n} visit(s) relabelled",
+        f"patient {key}: surgery {surgery.date.isoformat()} {surgery.approach.value} {shown}; {n} visit(s) relabelled",
         highlight=False,
     )
+
+
+def _implants_for(approach: Approach) -> tuple[str, ...]:
+    """The implants an approach leaves: screws and rods; an interbody cage except after a posterolateral fusion."""
+    from fusionwatch.records import Approach
+
+    if approach is Approach.POSTEROLATERAL:
+        return ("pedicle_screws", "rods")
+    return ("pedicle_screws", "rods", "interbody_cage")
 
 
 @patient_app.command("list")
