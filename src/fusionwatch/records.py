@@ -22,6 +22,7 @@ __all__ = [
     "Finding",
     "FusionStatus",
     "Override",
+    "check_patient_date",
     "days_between",
     "parse_date",
 ]
@@ -96,6 +97,40 @@ def days_between(surgery: dt.date, when: dt.date, *, today: dt.date | None = Non
             f"Date {when.isoformat()} is {days} days from the surgery on {surgery.isoformat()}: impossible."
         )
     return days
+
+
+def check_patient_date(
+    when: dt.date, *, key: str, birth_date: dt.date | None, surgery_date: dt.date | None,
+    today: dt.date | None = None, what: str = "date",
+) -> None:
+    """Refuse a date that cannot belong to patient ``key``'s record: after ``today``, before their birth, or more
+    than 30 years from their surgery (:func:`days_between`).
+
+    Parameters
+    ----------
+    when : date
+        The date of a film, questionnaire or symptom report.
+    birth_date, surgery_date : date or None
+        The patient's, when on record (an unknown one is not checked).
+    what : str
+        What the date is, for the message (e.g. ``"--date"``).
+
+    Raises
+    ------
+    InputError
+        Naming ``what``, the date and the bound it breaks.
+    """
+    today = today or dt.date.today()
+    if when > today:
+        raise InputError(f"{what}: {when.isoformat()} is in the future (today is {today.isoformat()}).")
+    if birth_date is not None and when < birth_date:
+        raise InputError(f"{what}: {when.isoformat()} is before patient {key!r} was born: check the date, or "
+                         "whether this is another patient's record.")
+    if surgery_date is not None:
+        try:
+            days_between(surgery_date, when, today=today)
+        except InputError as exc:
+            raise InputError(f"{what}: impossible for patient {key!r}: {exc} Check the date.") from None
 
 
 class Severity(str, Enum):

@@ -226,3 +226,31 @@ def test_a_database_that_cannot_be_opened_is_a_user_error(url: str) -> None:
     assert r.exit_code == 2, r.output
     assert "error: Cannot open the database" in r.output and "Traceback" not in r.output
     assert "secret" not in r.output
+
+
+@pytest.mark.parametrize(
+    "cmd", [["prom", "add", "K-9", "--back-pain", "3"], ["symptoms", "add", "K-9", "--flag", "fever"]]
+)
+@pytest.mark.parametrize(
+    ("when", "words"),
+    [("1958-06-01", "before patient 'K-9' was born"), ("1990-01-01", "from the surgery")],
+)
+def test_an_impossible_answer_date_is_refused_and_not_stored(
+    store_url: str, cmd: list[str], when: str, words: str
+) -> None:
+    """An answer dated before the patient's birth, or more than 30 years from the surgery, is refused as a film with
+    that date is (it was stored as a 'contact' visit at day -24,000 and listed in the reports)."""
+    from fusionwatch.report.build import proms_from_store
+
+    store = Store(store_url)
+    store.add_patient(Patient("K-9", birth_date=dt.date(1961, 3, 4)))
+    store.close()
+    r = CliRunner().invoke(app, [*cmd, "--date", when, "--db", store_url], env={"COLUMNS": "250"})
+    assert r.exit_code == 2, r.output
+    assert "error:" in r.output and when in r.output and words in r.output
+    store = Store(store_url)
+    try:
+        assert not store.list_symptoms("K-9") and not proms_from_store(store, "K-9")
+        assert all(v.date.isoformat() != when for v in store.list_visits("K-9"))
+    finally:
+        store.close()
