@@ -254,3 +254,18 @@ def test_an_impossible_answer_date_is_refused_and_not_stored(
         assert all(v.date.isoformat() != when for v in store.list_visits("K-9"))
     finally:
         store.close()
+
+
+def test_prom_add_says_worse_when_an_outcome_got_worse(store_url: str) -> None:
+    """A worse score reads as worse (it printed 'back pain: improved -5' and 'ODI improved -40.0 points')."""
+    def add(*args: str) -> str:
+        r = CliRunner().invoke(app, ["prom", "add", "K-9", *args, "--db", store_url], env={"COLUMNS": "250"})
+        assert r.exit_code == 0, r.output
+        return r.output
+
+    add("--odi", "1,1,1,1,1,1,1,1,1,1", "--back-pain", "3", "--leg-pain", "4", "--date", _day(-10))
+    out = add("--odi", "3,3,3,3,3,3,3,3,3,3", "--back-pain", "8", "--leg-pain", "4", "--date", _day(100))
+    assert "improved -" not in out, out
+    assert "ODI worse by 40.0 points" in out and "back pain: worse by 5" in out and "leg pain: no change" in out, out
+    out = add("--odi", "0,0,0,0,0,0,0,0,0,0", "--back-pain", "1", "--date", _day(200))
+    assert "ODI improved by 20.0 points" in out and "back pain: improved by 2; MCID met" in out, out

@@ -203,15 +203,22 @@ def prom_add(
         if pre:
             c = compare_proms(pre[-1], rec)
             if c.odi_improvement is not None:
-                console.print(f"vs pre-op {c.pre_date}: ODI improved {c.odi_improvement:+.1f} points; MCID "
-                              f"{'met' if c.odi_mcid else 'not met'}; substantial clinical benefit "
+                console.print(f"vs pre-op {c.pre_date}: ODI {_change_words(c.odi_improvement, '.1f', ' points')}; "
+                              f"MCID {'met' if c.odi_mcid else 'not met'}; substantial clinical benefit "
                               f"{'met' if c.odi_scb else 'not met'}", highlight=False, soft_wrap=True)
             for name, imp, mcid in (("back pain", c.back_pain_improvement, c.back_pain_mcid),
                                     ("leg pain", c.leg_pain_improvement, c.leg_pain_mcid)):
                 if imp is not None:
-                    console.print(f"{name}: improved {imp:+d}; MCID {'met' if mcid else 'not met'}",
+                    console.print(f"{name}: {_change_words(imp, 'd', '')}; MCID {'met' if mcid else 'not met'}",
                                   highlight=False, soft_wrap=True)
     console.print("recorded", highlight=False, soft_wrap=True)
+
+
+def _change_words(improvement: float, fmt: str, unit: str) -> str:
+    """``improved by 2`` / ``worse by 5`` / ``no change`` for a change vs pre-op (positive = better)."""
+    if improvement == 0:
+        return "no change"
+    return f"{'improved' if improvement > 0 else 'worse'} by {format(abs(improvement), fmt)}{unit}"
 
 
 @symptoms_app.command("add")
