@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -53,14 +54,16 @@ def motion(
 ) -> None:
     """Register the L4, L5 and S1 bodies between flexion and extension and report motion per segment."""
     from fusionwatch.io import read_radiograph
-    from fusionwatch.motion import classify_motion, register_motion, save_motion_overlay
+    from fusionwatch.motion import check_pair, classify_motion, register_motion, save_motion_overlay
     from fusionwatch.radiograph import View
 
     if flexion.is_file() and extension.is_file() and flexion.resolve() == extension.resolve():
         raise InputError(f"The flexion and extension films are the same file ({flexion}): give the two films of the "
                          "pair (motion between a film and itself is zero by construction).")
-    flex = read_radiograph(flexion, pixel_spacing_mm=pixel_spacing, view=View.FLEXION)
-    ext = read_radiograph(extension, pixel_spacing_mm=pixel_spacing, view=View.EXTENSION)
+    flex = read_radiograph(flexion, pixel_spacing_mm=pixel_spacing)
+    ext = read_radiograph(extension, pixel_spacing_mm=pixel_spacing)
+    check_pair(flex, ext)  # one patient, one day, the postures in the order given
+    flex, ext = replace(flex, view=View.FLEXION), replace(ext, view=View.EXTENSION)
     lm_f = _landmarks_for(flexion, landmarks_flexion, flex)
     lm_e = _landmarks_for(extension, landmarks_extension, ext)
     wanted = tuple(s.strip() for s in levels.split(",") if s.strip())

@@ -20,6 +20,7 @@ from fusionwatch.motion.classify import (
     classify_motion,
 )
 from fusionwatch.motion.overlay import motion_overlay, save_motion_overlay
+from fusionwatch.motion.pair import check_pair
 
 __all__ = [
     "METHOD",
@@ -37,6 +38,7 @@ __all__ = [
     "INSTABILITY_TRANSLATION_MM",
     "MotionSettings",
     "classify_motion",
+    "check_pair",
     "motion_overlay",
     "save_motion_overlay",
 ]

@@ -1,0 +1,53 @@
+"""Whether two films can be one flexion-extension pair: same patient, same day, the postures in the order given.
+
+Motion is the difference between the two films, so films of two patients, of two visits, or given in the wrong order
+would each produce a plausible but meaningless number (a "motion" of 17 deg between two people's films). The check
+reads only what the films say about themselves (DICOM Patient ID, date, view); what they do not say is not guessed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fusionwatch.errors import InputError
+from fusionwatch.radiograph import View
+
+if TYPE_CHECKING:
+    from fusionwatch.radiograph import Radiograph
+
+__all__ = ["check_pair"]
+
+
+def check_pair(flexion: Radiograph, extension: Radiograph) -> None:
+    """Refuse two films that cannot be one flexion-extension pair.
+
+    Parameters
+    ----------
+    flexion, extension : Radiograph
+        The films as read, with the view their own attributes give (``None`` when they say nothing, as for PNG);
+        ``source`` names each in the messages.
+
+    Raises
+    ------
+    InputError
+        If the views say the films were given in the opposite order (or one is an AP film), if both carry a DICOM
+        Patient ID and the two differ (the ids are never printed), or if both carry a date and the dates differ.
+    """
+    f_name, e_name = flexion.source or "the flexion film", extension.source or "the extension film"
+    if flexion.view is View.EXTENSION and extension.view is View.FLEXION:
+        raise InputError(f"The films are in the wrong order: {f_name} is an extension film and {e_name} a flexion "
+                         "film by their DICOM attributes. Give the flexion film first, then the extension film.")
+    for name, film, expected, opposite in ((f_name, flexion, "flexion", View.EXTENSION),
+                                           (e_name, extension, "extension", View.FLEXION)):
+        if film.view in (opposite, View.AP):
+            said = {View.AP: "an AP", View.EXTENSION: "an extension", View.FLEXION: "a flexion"}[film.view]
+            raise InputError(f"{name} is {said} film by its DICOM attributes; expected the lateral {expected} film "
+                             "there.")
+    f_id, e_id = flexion.ids.patient_id, extension.ids.patient_id
+    if f_id and e_id and f_id != e_id:
+        raise InputError(f"{f_name} and {e_name} belong to two different patients (their DICOM Patient IDs differ): "
+                         "motion is measured between two films of one patient.")
+    if flexion.acquired and extension.acquired and flexion.acquired != extension.acquired:
+        raise InputError(f"{f_name} is dated {flexion.acquired.isoformat()} and {e_name} "
+                         f"{extension.acquired.isoformat()}: a flexion-extension pair is taken at one visit; films of "
+                         "two visits would mix the change between the visits into the motion.")

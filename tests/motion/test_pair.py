@@ -1,0 +1,55 @@
+"""Tests for motion/pair.py: two films that cannot be one flexion-extension pair are refused."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from fusionwatch.errors import InputError
+from fusionwatch.motion import check_pair
+from fusionwatch.radiograph import DicomIds, Radiograph, View
+
+DAY = dt.date(2026, 3, 2)
+
+
+def _film(view: View | None, patient_id: str | None = "MRN-1", acquired: dt.date | None = DAY,
+          source: str = "film.dcm") -> Radiograph:
+    return Radiograph(np.zeros((32, 32), np.float32), view=view, acquired=acquired,
+                      ids=DicomIds(patient_id=patient_id), source=source)
+
+
+class TestCheckPair:
+    """Tests for check_pair()."""
+
+    @pytest.mark.parametrize(("f_view", "e_view"), [(View.FLEXION, View.EXTENSION), (View.LATERAL, View.LATERAL),
+                                                    (None, None), (View.LATERAL, View.EXTENSION)])
+    def test_a_pair_passes(self, f_view: View | None, e_view: View | None) -> None:
+        """One patient, one day, postures in order (or not stated) pass."""
+        check_pair(_film(f_view), _film(e_view))
+
+    def test_films_without_ids_or_dates_pass(self) -> None:
+        """PNG films say nothing about patient or date: nothing is guessed."""
+        check_pair(_film(None, None, None), _film(None, None, None))
+
+    def test_swapped_films_raise(self) -> None:
+        """Extension given first and flexion second is named as the wrong order."""
+        with pytest.raises(InputError, match="wrong order"):
+            check_pair(_film(View.EXTENSION, source="e.dcm"), _film(View.FLEXION, source="f.dcm"))
+
+    @pytest.mark.parametrize(("f_view", "e_view", "words"), [(View.EXTENSION, View.EXTENSION, "an extension film"),
+                                                             (View.FLEXION, View.FLEXION, "a flexion film"),
+                                                             (View.AP, View.EXTENSION, "an AP film")])
+    def test_a_film_of_the_other_posture_raises(self, f_view: View, e_view: View, words: str) -> None:
+        with pytest.raises(InputError, match=words):
+            check_pair(_film(f_view), _film(e_view))
+
+    def test_two_patients_raise_without_naming_the_ids(self) -> None:
+        with pytest.raises(InputError, match="two different patients") as info:
+            check_pair(_film(View.FLEXION, "MRN-1"), _film(View.EXTENSION, "MRN-2"))
+        assert "MRN-1" not in str(info.value) and "MRN-2" not in str(info.value)
+
+    def test_two_days_raise(self) -> None:
+        with pytest.raises(InputError, match="2026-03-02.*2025-12-01"):
+            check_pair(_film(View.FLEXION), _film(View.EXTENSION, acquired=dt.date(2025, 12, 1)))
