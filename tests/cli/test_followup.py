@@ -460,3 +460,23 @@ def test_patient_add_new_patient_defaults(db: str) -> None:
     """A new patient without --approach / --levels gets the documented defaults TLIF and L5-S1."""
     r = _run("patient", "add", "K", "--surgery-date", "2025-01-10", "--db", db)
     assert r.exit_code == 0 and "TLIF L5-S1" in r.output, r.output
+
+
+def test_help_texts_name_only_commands_that_exist() -> None:
+    """Every `fusionwatch NAME` a command's --help points to is a command (override's help named `fusionwatch
+    timeline`, which does not exist: the timeline is `fusionwatch followup`)."""
+    import re
+
+    import typer.main
+
+    group = typer.main.get_command(app)
+    names = set(group.commands)
+    for name, cmd in group.commands.items():
+        sub = getattr(cmd, "commands", None) or {name: cmd}
+        for sub_name in sub:
+            args = [name] if sub_name == name else [name, sub_name]
+            r = runner.invoke(app, [*args, "--help"], env={"COLUMNS": "400"})
+            assert r.exit_code == 0, r.output
+            text = " ".join(r.output.replace("│", " ").split())
+            for named in re.findall(r"`fusionwatch (\w[\w-]*)", text):
+                assert named in names, f"{' '.join(args)} --help names `fusionwatch {named}`"

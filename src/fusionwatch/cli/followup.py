@@ -317,7 +317,7 @@ def override(
     finding: Annotated[
         list[str] | None, typer.Option("--finding",
             help="REF=confirmed|rejected, e.g. screw_loosening_suspected:S1-left-halo=rejected (the ref the "
-            "clinician report and `fusionwatch timeline` show beside each finding); a plain KIND covers every "
+            "clinician report and `fusionwatch followup` show beside each finding); a plain KIND covers every "
             "finding of that kind at the visit.")
     ] = None,
     lucency: Annotated[
