@@ -349,3 +349,28 @@ def test_a_symptom_reported_since_the_latest_visit_is_a_red_flag_when_later_film
     assert red_flag_window(timeline, three_months, SURGERY + dt.timedelta(days=185)) == (
         six_weeks, SURGERY + dt.timedelta(days=92))
     assert red_flag_window(timeline, three_months) == (six_weeks, SURGERY + dt.timedelta(days=92))
+
+
+def test_a_symptom_report_s_note_reaches_the_clinician_report_and_care(db: str) -> None:
+    """`symptoms add --note TEXT` is shown beside the red flags of the report it falls in and by `fusionwatch care`
+    (it was stored and then shown nowhere); never in the patient report, and left out of a de-identified report (free
+    text may name people)."""
+    from fusionwatch.report.build import build_report_data
+    from fusionwatch.report.render import render_clinician_html, render_patient_html
+
+    note = "Temperature 38.6 at home, wound oozing since Sunday [per wife]; wife called"
+    store = Store(db)
+    try:
+        store.add_symptoms("K-7", SURGERY + dt.timedelta(days=12), ["fever", "wound_drainage"], note=note)
+        store.add_symptoms("K-7", SURGERY + dt.timedelta(days=60), ["constipation"], note="later, another report")
+        data = build_report_data(store, "K-7", visit=1, today=dt.date.fromisoformat(TODAY))
+    finally:
+        store.close()
+    html = render_clinician_html(data)
+    assert note in html and "2026-01-22" in html
+    assert "later, another report" not in html  # after this visit: the next report's
+    assert note not in render_patient_html(data)
+    de = data.deidentified()
+    assert note not in render_clinician_html(de) and not de.symptom_notes
+    out = CliRunner().invoke(app, ["care", "K-7", "--today", "2026-01-25", "--db", db], env={"COLUMNS": "250"})
+    assert out.exit_code == 0 and note in out.output, out.output

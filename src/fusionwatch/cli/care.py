@@ -75,10 +75,12 @@ def care(
     latest visit with films, as the reports do; lines meant only for a patient whose fusion is on track are listed
     as held back, with the reason.
     """
+    from rich.markup import escape
+
     from fusionwatch.care.protocol import load_protocol
     from fusionwatch.care.schedule import build_schedule, to_ics
     from fusionwatch.followup.evidence import fusion_evidence
-    from fusionwatch.report.build import red_flags_for
+    from fusionwatch.report.build import red_flags_for, symptom_notes_for
 
     proto = load_protocol(protocol)
     day0 = optional_date(today, "--today") or dt.date.today()
@@ -88,13 +90,18 @@ def care(
         if surgery is None:
             raise InputError(f"Patient {patient!r} has no surgery on record; add it with `fusionwatch patient add`.")
         timeline = store.load_timeline(patient)
-        symptoms = [(r.visit_date, tuple(r.symptoms)) for r in store.list_symptoms(patient)]
+        records = store.list_symptoms(patient)
     finally:
         store.close()
+    symptoms = [(r.visit_date, tuple(r.symptoms)) for r in records]
     film_dates = [v.date for v in timeline.visits if v.films]
     # red flags first: every report since the visit with films before the latest one (as the latest visit's report)
     past = [d for d in film_dates if d <= day0]
-    _print_flags(red_flags_for(symptoms, past[-2] if len(past) >= 2 else None, None))
+    after = past[-2] if len(past) >= 2 else None
+    _print_flags(red_flags_for(symptoms, after, None))
+    for when, note in symptom_notes_for(records, after, None):  # the notes written with those reports
+        console.print(f"[bold]Note[/] (symptom report {when.isoformat()}): {escape(note)}", highlight=False,
+                      soft_wrap=True)
     s = build_schedule(surgery.date, [v.date for v in timeline.visits], imaging_visits=film_dates, today=day0,
                        protocol=proto)
     console.print(f"[bold]{patient}[/]  surgery {surgery.date.isoformat()}  day {s.day}  ({proto.name})",

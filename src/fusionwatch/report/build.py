@@ -33,7 +33,8 @@ from fusionwatch.report.model import ReportData, report_data_from_timeline
 from fusionwatch.report.render import write_reports
 from fusionwatch.units import SpacingSource
 
-__all__ = ["ReportOutput", "proms_from_store", "red_flags_for", "red_flag_window", "default_report_visit",
+__all__ = ["ReportOutput", "proms_from_store", "red_flags_for", "symptom_notes_for", "red_flag_window",
+           "default_report_visit",
            "build_report_data", "film_labels", "write_patient_outputs", "cohort_visit_rows", "write_cohort_visits"]
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,17 @@ def red_flags_for(reports: list[tuple[dt.date, tuple[str, ...]]], after: dt.date
             else:
                 log.warning("symptom code %r is not on the triage checklist; not triaged", c)
     return tuple(replace(r, reported_on=newest.get(r.symptom)) for r in triage(codes))
+
+
+def symptom_notes_for(records: Any, after: dt.date | None, until: dt.date | None) -> tuple[tuple[dt.date, str], ...]:
+    """``(date, note)`` of the symptom reports (store ``SymptomRecord``-like: ``visit_date``, ``note``) in
+    ``(after, until]`` that carry a free-text note, in date order: the same window as :func:`red_flags_for`, so a note
+    is shown with the flags it was written with."""
+    return tuple(sorted(
+        (r.visit_date, r.note.strip()) for r in records
+        if r.note and r.note.strip() and not (after is not None and r.visit_date <= after)
+        and not (until is not None and r.visit_date > until)
+    ))
 
 
 def red_flag_window(
@@ -134,7 +146,8 @@ def build_report_data(store: Any, key: str, *, visit: int | str | dt.date | None
         index = visit
     patient = store.get_patient(key)
     proms = proms_from_store(store, key)
-    reports = [(r.visit_date, tuple(r.symptoms)) for r in store.list_symptoms(key)]
+    records = store.list_symptoms(key)
+    reports = [(r.visit_date, tuple(r.symptoms)) for r in records]
     with_films = [i for i, v in enumerate(timeline.visits) if v.films]
     if index is None:
         cur = default_report_visit(timeline, today)
@@ -144,7 +157,9 @@ def build_report_data(store: Any, key: str, *, visit: int | str | dt.date | None
         when = store.visit_date(key, index)
         cur = next(i for i, v in enumerate(timeline.visits) if v.date == when)
     later = [i for i in with_films if i > cur]
-    flags = red_flags_for(reports, *red_flag_window(timeline, cur, today))
+    window = red_flag_window(timeline, cur, today)
+    flags = red_flags_for(reports, *window)
+    notes = symptom_notes_for(records, *window)
     films = {f.film_id: f for f in store.list_films(key)}
     spacing = {fid: (SpacingSource(f.spacing_source) if f.spacing_source else None) for fid, f in films.items()}
     pngs: dict[str, Path] = {}
@@ -166,7 +181,7 @@ def build_report_data(store: Any, key: str, *, visit: int | str | dt.date | None
                                   imaging_visits=[v.date for v in timeline.visits if v.films], today=as_of,
                                   protocol=protocol)
     return report_data_from_timeline(
-        timeline, visit=cur, red_flags=flags, proms=proms, schedule=schedule, film_pngs=pngs,
+        timeline, visit=cur, red_flags=flags, symptom_notes=notes, proms=proms, schedule=schedule, film_pngs=pngs,
         spacing_sources=spacing, patient_name=patient.name, patient_id=patient.patient_id,
         birth_date=patient.birth_date, today=today, film_labels=film_labels(films.values()),
     )

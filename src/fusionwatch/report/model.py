@@ -184,6 +184,9 @@ class ReportData:
     red_flags: tuple[TriageResult, ...] = ()
     schedule: Schedule | None = None
     proms: tuple[PromRecord, ...] = ()
+    symptom_notes: tuple[tuple[dt.date, str], ...] = ()
+    """``(date, note)``: the free-text notes of the symptom reports behind ``red_flags`` (``symptoms add --note``), for
+    the clinician report only; :meth:`deidentified` drops them (free text may name people)."""
     patient_name: str | None = None
     patient_id: str | None = None
     birth_date: dt.date | None = None
@@ -322,6 +325,7 @@ class ReportData:
             schedule=schedule,
             proms=tuple(replace(p, date=d(p.date)) for p in self.proms),
             red_flags=tuple(replace(r, reported_on=d(r.reported_on)) if r.reported_on else r for r in self.red_flags),
+            symptom_notes=(),
             baseline_note=text(self.baseline_note) or "",
             film_labels={k: text(x) or "" for k, x in self.film_labels.items()},
             patient_name=None,
@@ -351,6 +355,7 @@ def report_data_from_timeline(
     *,
     visit: int | str | None = None,
     red_flags: tuple[TriageResult, ...] = (),
+    symptom_notes: tuple[tuple[dt.date, str], ...] = (),
     proms: tuple[PromRecord, ...] = (),
     schedule: Schedule | None = None,
     film_pngs: dict[str, Path] | None = None,
@@ -446,6 +451,7 @@ def report_data_from_timeline(
         current=current,
         baseline=baseline,
         red_flags=tuple(red_flags),
+        symptom_notes=tuple(symptom_notes),
         schedule=schedule,
         proms=tuple(sorted(proms, key=lambda p: p.date)),
         patient_name=patient_name,
