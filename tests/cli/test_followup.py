@@ -480,3 +480,20 @@ def test_help_texts_name_only_commands_that_exist() -> None:
             text = " ".join(r.output.replace("│", " ").split())
             for named in re.findall(r"`fusionwatch (\w[\w-]*)", text):
                 assert named in names, f"{' '.join(args)} --help names `fusionwatch {named}`"
+
+
+@pytest.mark.parametrize("args", [["--status", "fused_criteria_met"], ["--bridwell", "I"], ["--bridging", "0.9"],
+                                  ["--lucency", "no"]])
+def test_a_reader_status_at_a_visit_without_films_is_refused(tmp_path: Path, db: str, args: list[str]) -> None:
+    """A reader's status, grade or bone evidence entered at a questionnaire-only contact was stored and then never
+    acted on (the latest visit with films stands): it is refused, naming the visit with films to enter it at."""
+    _run("patient", "add", "K-CLI", "--surgery-date", "2025-01-10", "--patient-id", "CLI-PID", "--db", db)
+    _run("ingest", str(_films(tmp_path / "films")), "--db", db)
+    assert _run("prom", "add", "K-CLI", "--back-pain", "2", "--date", "2026-02-14", "--db", db).exit_code == 0
+    r = _run("override", "K-CLI", "2026-02-14", "--author", "dr-amy", *args, "--db", db)
+    assert r.exit_code == 2, r.output
+    assert "has no films" in r.output and "12-months" in r.output
+    tl = json.loads(_run("followup", "K-CLI", "--db", db, "--json").output)
+    assert all(not v.get("reader_status") and not v.get("bridwell_grade") for v in tl["visits"]), tl["visits"]
+    r = _run("override", "K-CLI", "12-months", "--author", "dr-amy", *args, "--db", db)
+    assert r.exit_code == 0, r.output

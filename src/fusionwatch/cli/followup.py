@@ -366,6 +366,8 @@ def override(
     store = open_store(db)
     try:
         notes: dict[int, str] = {}
+        if any(not t.startswith("finding:") for t, _ in entries):
+            _check_visit_has_films(store, patient, when)
         if any(t.startswith("finding:") for t, _ in entries):
             # a verdict on a finding the tool did not make at that visit (a typo) is refused, not stored; a ref is
             # matched whatever its case and stored as the tool spells it
@@ -380,6 +382,22 @@ def override(
             )
     finally:
         store.close()
+
+
+def _check_visit_has_films(store, patient: str, when: str | dt.date) -> None:  # noqa: ANN001 - adapter helper
+    """Refuse a reader's fusion status, grade or bone evidence at a visit without films (a questionnaire or symptom
+    contact): the status to act on is always the latest visit with films' (followup.evidence), so it would be stored
+    and never used. The message names the visits with films up to that day."""
+    day = store.visit_date(patient, when)
+    visits = store.load_timeline(patient).visits
+    here = next(v for v in visits if v.date == day)
+    if here.films:
+        return
+    before = [v.label for v in visits if v.films and v.date <= day]
+    hint = (f"enter it at the visit whose films were read, e.g. {before[-1]} (visits with films: {', '.join(before)})"
+            if before else "there is no visit with films before it")
+    raise InputError(f"Visit {here.label} ({day.isoformat()}) has no films: a reader's fusion status, Bridwell grade "
+                     f"or bone evidence belongs to a visit with films; {hint}.")
 
 
 def _finding_targets(
