@@ -188,6 +188,22 @@ class Pose:
             return 1.0
         return (1 - v) * self.width(bone) + v * self.width(lower)
 
+    def mesh_weight(self, bone: str) -> float:
+        """Factor on the weights of points sampled on a grid in ``bone``'s mesh frame (mu x mesh-frame volume) and
+        posed onto AP films (version 30): the volume the pose gives each point's cell, i.e. the determinant of the
+        mesh-to-patient map, ``|det A|`` of the sagittal transform (uniform scale squared times the body's depth and
+        height factors) times the left-right scale (``scale``; T12 also ``T12_SHAPE_SCALE``). Multiply with
+        :meth:`width_weight` for the coronal width.
+
+        A body's points spread over its posed area; with this factor each point carries its posed volume, so the
+        path along the AP ray scales as physics says: with ``scale`` and with the depth factor (the ray runs through
+        the deeper body), not with the height factor. Up to version 29 the voxel bodies carried ``scale`` alone and
+        the splatted arch points ``scale`` on mesh-frame cells: a height factor 1.15 drew the body's path x0.87, a
+        depth factor 1.15 x1.0 (physics: x1.0 and x1.15), a scale 0.9 x1.11 (physics: x0.9)."""
+        A, _ = self.transforms[bone]
+        y_scale = self.scale * (T12_SHAPE_SCALE if bone == "T12" else 1.0)
+        return abs(float(A[0, 0] * A[1, 1] - A[0, 1] * A[1, 0])) * y_scale
+
     def apply_coronal(self, bone: str, p3: np.ndarray) -> np.ndarray:
         """Points (..., 3) mm after the sagittal pose -> after the width, axial rotation and coronal pose."""
         if bone in self.widths:

@@ -701,7 +701,9 @@ def _ap_bones(L: np.ndarray, cam: Camera, scene: Scene) -> None:
         cr = cam.project(p3) / k
         cortex = w > MU["trabecular"] * 2
         tex = (1.0 + AP_VOXEL_GRAIN * rng.standard_normal(len(w))).astype(np.float32)
-        ww = w * pose.scale * np.where(cortex, 1.0, tex)
+        # version 30: each voxel carries its posed volume (Pose.mesh_weight: scale^3 x depth x height; up to version
+        # 29 scale alone, so the path fell with the body's height and scale and ignored its depth)
+        ww = w * np.float32(pose.mesh_weight(b)) * np.where(cortex, 1.0, tex)
         ww = ww * np.float32(pose.width_weight(b))  # version 21: a widened vertebra keeps its path along the ray
         if b not in ("pelvis", "S1"):  # version 17: the vertebrae's voxel cortex fainter, the body a little denser
             ww = ww * np.where(cortex, AP_VERTEBRA_CORTEX_FACTOR, AP_VERTEBRA_TRABECULAR_FACTOR).astype(np.float32)
@@ -1090,6 +1092,15 @@ AP_ARCH_MU = 0.5
 cortical bone's attenuation (shell) on AP films."""
 
 
+def _facet_column_y(ped_y: float, lvl: int, facet_size: float) -> float:
+    """Distance (mm, the vertebra's mesh frame, before the patient's scale) of a lumbar vertebra's facet column (the
+    articular processes) from the mid-plane on AP films: a little inside the pedicle's centre ``ped_y``, wider apart
+    toward L5 (``lvl`` 0 ... 4 for L1 ... L5), with the patient's facet size factor ``facet_size`` (0.8-1.2). Named
+    once in version 30: :func:`_posterior_arch` (the articular processes) and :func:`_lamina` (the lamina's lateral
+    end and the inferior articular process) place their columns here."""
+    return ped_y * (0.9 + 0.08 * lvl / 4) * facet_size**0.3
+
+
 def _posterior_arch(
     L: np.ndarray,
     cam: Camera,
@@ -1103,7 +1114,7 @@ def _posterior_arch(
     lvl: int,
     f: np.ndarray,
     scale: float,
-    spread: float = 1.0,
+    cell: float = 1.0,
 ) -> None:
     """One side of a lumbar vertebra's posterior arch on AP films (version 13; appearance only), in the bone's frame
     (``posed`` maps mesh (x, y, z) to the film's patient frame): the lamina running from behind the pedicle down and
@@ -1111,13 +1122,14 @@ def _posterior_arch(
     articular processes (the facet columns lateral to the spinous process, reaching the disc level above and
     below), and (once, for ``side > 0``) the spinous process: posterior and down from the laminae's junction,
     thick at its base and tapering (seen end-on on the AP: a bright teardrop pointing down, over the disc below).
-    ``f``: six per-patient factors (lamina, facet, spinous size and brightness). ``spread``: the bone's
-    :meth:`Pose.width_weight` (version 29), on the spinous process's splatted points, which ``posed`` spreads sideways
-    (the capsules keep their path: only their end points move)."""
+    ``f``: six per-patient factors (lamina, facet, spinous size and brightness). ``scale``: the patient's size factor
+    (the capsules' radii). ``cell``: the posed volume of a mesh-frame cell, :meth:`Pose.mesh_weight` x
+    :meth:`Pose.width_weight` (version 30; version 29: the width weight alone, with ``scale``), on the spinous
+    process's splatted points, which ``posed`` spreads (the capsules keep their path: only their end points move)."""
     h = zs - zi
     mu = MU["cortical"] * AP_ARCH_MU
     sh = (1.2, MU["trabecular"] * 0.8)
-    y_f = ped_y * (0.9 + 0.08 * lvl / 4) * f[1] ** 0.3  # facet column (wider apart at L5)
+    y_f = _facet_column_y(ped_y, lvl, f[1])
     # lamina: a flat-ish band from behind the pedicle down-medially to the spinous base
     lam_top = posed(xp - 15.0, side * ped_y * 0.8, z_ped - 3.0)
     base = posed(xp - 24.0, side * 2.0, zi + 0.1 * h)
@@ -1131,7 +1143,7 @@ def _posterior_arch(
     inf = posed(xp - 22.0, side * y_f * 0.72, zi - 8.0 * f[3])
     capsule(L, cam, low, inf, 3.0 * scale, mu * 0.7, shell=sh, taper_mm=7.0)
     if side > 0:
-        _spinous(L, cam, posed, xp, zi, h, f[4], f[5], scale * spread)
+        _spinous(L, cam, posed, xp, zi, h, f[4], f[5], cell)
 
 
 AP_LAMINA_GAIN = 4.0
@@ -1163,7 +1175,7 @@ def _lamina(
     drop: float,
     gain: float,
     facet_gain: float,
-    scale: float,
+    cell: float,
 ) -> None:
     """Version 26 trial P, AP films: one lamina of a lumbar vertebra as a plate seen en face (mesh frame of the
     vertebra, ``posed`` maps it to the film's patient frame; mm): from the midline (the spinous base) to the facet
@@ -1173,7 +1185,9 @@ def _lamina(
     3 mm of ``AP_ARCH_MU`` bone, its lower margin (cortex seen tangentially) about 7 mm, both x ``gain``; the edges
     toward the pedicle, the midline and the facet column fade. At the lateral end, with ``facet_gain`` > 0, the
     inferior articular process: an upright oval (half-width 3 mm, from 0.1 of the height above the endplate to
-    ``drop`` + 0.1 below it) with a bright rim. Appearance only."""
+    ``drop`` + 0.1 below it) with a bright rim. ``cell``: the posed volume of a mesh-frame cell
+    (:meth:`Pose.mesh_weight` x :meth:`Pose.width_weight`, version 30): the plates are grids in the mesh frame, so
+    their path scales with the patient's scale and the body's depth factor, not with its height. Appearance only."""
     step = max(0.3, 0.8 * cam.pixel_mm / cam.magnification)
     mu = MU["cortical"] * AP_ARCH_MU
     y_in, y_out = 1.5, y_f
@@ -1185,7 +1199,7 @@ def _lamina(
     inside = (Z >= bottom) & (Z <= top)
     rim = np.clip(1.0 - (Z - bottom) / 1.5, 0.0, 1.0)  # the lower margin, seen along its surface
     fade = np.clip((top - Z) / 4.0, 0.0, 1.0) * np.clip(U / 0.15, 0.3, 1.0) * np.clip((1.0 - U) / 0.15, 0.4, 1.0)
-    w = mu * gain * (3.0 + 4.0 * rim) * fade * step * step * scale
+    w = mu * gain * (3.0 + 4.0 * rim) * fade * step * step * cell
     y = side * (y_in + U * (y_out - y_in))
     pts = posed(xp - 20.0, y[inside], Z[inside])
     _splat(L, cam, pts, w[inside].astype(np.float32))
@@ -1198,17 +1212,18 @@ def _lamina(
     rho = np.sqrt((Y / hy) ** 2 + ((Zf - zc) / hz) ** 2)
     inside = rho <= 1.0
     ring = np.clip(1.0 - (1.0 - rho) * hy / 1.2, 0.0, 1.0)  # the process's cortex seen tangentially
-    wf = mu * facet_gain * (3.0 + 3.0 * ring) * step * step * scale
+    wf = mu * facet_gain * (3.0 + 3.0 * ring) * step * step * cell
     pts = posed(xp - 20.0, side * y_f * 0.9 + Y[inside], Zf[inside])
     _splat(L, cam, pts, wf[inside].astype(np.float32))
 
 
 def _spinous(
-    L: np.ndarray, cam: Camera, posed, xp: float, zi: float, h: float, size: float, bright: float, scale: float
+    L: np.ndarray, cam: Camera, posed, xp: float, zi: float, h: float, size: float, bright: float, cell: float
 ) -> None:
     """The spinous process seen on an AP film (version 13): a plate in the mid-plane, 9-13 mm wide at its top and
     narrowing downward (a teardrop pointing down) from the laminae's junction to below the inferior endplate, seen
-    along its 30 mm length: a moderately bright interior inside a brighter cortical outline."""
+    along its 30 mm length: a moderately bright interior inside a brighter cortical outline. ``cell``: as in
+    :func:`_lamina` (version 30; up to version 29 the patient's scale x the width weight)."""
     step = max(0.3, 0.8 * cam.pixel_mm / cam.magnification)
     top, bottom = zi + 0.25 * h, zi - 14.0 * size
     hw0 = 5.5 * size
@@ -1221,7 +1236,7 @@ def _spinous(
     rim = np.clip(1.0 - (half - np.abs(Y)) / 1.6, 0.0, 1.0)[inside]
     x = xp - 26.0 - 10.0 * (1.0 - u[inside])  # the tip lies further back
     pts = posed(x, Y[inside], Z[inside])
-    w = MU["cortical"] * AP_ARCH_MU * bright * (3.0 + 5.0 * rim) * step * step * scale
+    w = MU["cortical"] * AP_ARCH_MU * bright * (3.0 + 5.0 * rim) * step * step * cell
     _splat(L, cam, pts, w.astype(np.float32))
 
 
@@ -1349,10 +1364,12 @@ def _ap_cortex(
                 ped_fade[lvl, i_s],
                 float(ped_vis[lvl, i_s]),
             )
-            spread = float(pose.width_weight(b))  # version 29: the splatted arch points, as the bones' (1.0 adults)
-            _posterior_arch(L, cam, posed, side, xp, zs, zi, ped_y, z_ped, lvl, arch[lvl], pose.scale, spread)
+            # version 29: the splatted arch points carry the width weight, as the bones'; version 30: the whole
+            # posed volume of their mesh-frame cells (scale^3 x depth x height x width; version 29: scale x width)
+            cell = pose.mesh_weight(b) * float(pose.width_weight(b))
+            _posterior_arch(L, cam, posed, side, xp, zs, zi, ped_y, z_ped, lvl, arch[lvl], pose.scale, cell)
             if AP_LAMINA_GAIN > 0.0:  # version 26 trial P: the laminae and facets over the disc space below
-                y_f = ped_y * (0.9 + 0.08 * lvl / 4) * arch[lvl, 1] ** 0.3  # the facet column, as in _posterior_arch
+                y_f = _facet_column_y(ped_y, lvl, arch[lvl, 1])
                 _lamina(
                     processes,
                     cam,
@@ -1364,9 +1381,9 @@ def _ap_cortex(
                     y_f,
                     z_ped,
                     float(lam_drop[lvl, i_s]),
-                    AP_LAMINA_GAIN * float(lam_gain[lvl, i_s]) * spread,
-                    AP_FACET_GAIN * float(lam_gain[lvl, i_s]) * spread,
-                    pose.scale,
+                    AP_LAMINA_GAIN * float(lam_gain[lvl, i_s]),
+                    AP_FACET_GAIN * float(lam_gain[lvl, i_s]),
+                    cell,
                 )
             # transverse process: a broad root, a straight proximal half and a tapering distal half that bends a
             # little; length, thickness and rise per level (L3 longest, L5 short, thick and rising toward the ala)

@@ -1,0 +1,136 @@
+"""Version 30: the AP vertebrae's splatted points carry their posed volume (``Pose.mesh_weight``), and the facet
+column is named once (``render._facet_column_y``). Tests of ``sim/render.py``'s bone layers, below the film's noise."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from fusionwatch.radiograph import View
+from fusionwatch.sim import FilmSpec, Healing, SpineParams, render
+from fusionwatch.sim.film import _camera
+from fusionwatch.sim.pose import pose_spine
+from fusionwatch.sim.variation import patient_anatomy
+
+# (shape change, expected factor on the path along the AP ray): a body's path runs through its depth, so it scales
+# with the patient's size and the depth factor and does not depend on the height factor (its points only spread)
+PATH_CASES = [
+    ("height 1.15", {"body_shapes": ((1.0, 1.15),) * 5}, 1.0),
+    ("depth 1.15", {"body_shapes": ((1.15, 1.0),) * 5}, 1.15),
+    ("scale 0.9", {"scale": 0.9}, 0.9),
+]
+
+
+def _p90(d: np.ndarray) -> float:
+    """90th percentile of a layer over its pixels above 2 % of its maximum (the path where the structure is)."""
+    return float(np.percentile(d[d > 0.02 * d.max()], 90))
+
+
+@pytest.fixture(scope="module")
+def setup() -> tuple:
+    an = patient_anatomy(0)
+    cam = _camera(FilmSpec(view=View.AP, width=400, height=500), pose_spine(an, SpineParams()), an)
+    return an, cam
+
+
+def _scene(an, params: SpineParams) -> render.Scene:
+    return render.Scene(an, pose_spine(an, params), {}, [], [], None, Healing(), "none", 0)
+
+
+def _body_layer(monkeypatch: pytest.MonkeyPatch, an, cam, params: SpineParams) -> np.ndarray:
+    """The L3 voxel body alone (the other bones' points left out), as ``_ap_bones`` splats it."""
+    points = render._ap_points(an)
+    none = (np.zeros((0, 3), np.float32), np.zeros(0, np.float32))
+    monkeypatch.setattr(render, "_ap_points", lambda _an: {"L3": points["L3"], "L1": none})
+    L = np.zeros((cam.height, cam.width), np.float32)
+    render._ap_bones(L, cam, _scene(an, params))
+    monkeypatch.undo()
+    return L
+
+
+def _cortex_layers(an, cam, params: SpineParams) -> list[np.ndarray]:
+    layers = [np.zeros((cam.height, cam.width), np.float32) for _ in range(4)]
+    render._ap_cortex(layers[0], cam, _scene(an, params), outline=layers[1], pedicles=layers[2], processes=layers[3])
+    return layers
+
+
+@pytest.mark.parametrize(("name", "change", "factor"), PATH_CASES, ids=[c[0] for c in PATH_CASES])
+def test_vertebral_body_path_follows_depth_and_scale_not_height(
+    setup, monkeypatch: pytest.MonkeyPatch, name: str, change: dict, factor: float
+) -> None:
+    """The L3 voxel body's 90th-percentile path scales with the depth factor and the patient's scale and not with the
+    height factor, and its total weight with the posed volume. Version 29 drew height 1.15 x0.87, depth 1.15 x1.00,
+    scale 0.9 x1.11 (the points spread, their weights carried the scale alone)."""
+    an, cam = setup
+    ref = _body_layer(monkeypatch, an, cam, SpineParams())
+    got = _body_layer(monkeypatch, an, cam, replace(SpineParams(), **change))
+    assert _p90(got) == pytest.approx(factor * _p90(ref), rel=0.04)
+    volume = {"height 1.15": 1.15, "depth 1.15": 1.15, "scale 0.9": 0.9**3}[name]
+    assert got.sum() == pytest.approx(volume * ref.sum(), rel=0.02)
+
+
+@pytest.mark.parametrize(("name", "change", "factor"), PATH_CASES, ids=[c[0] for c in PATH_CASES])
+def test_laminae_path_follows_depth_and_scale_not_height(
+    setup, monkeypatch: pytest.MonkeyPatch, name: str, change: dict, factor: float
+) -> None:
+    """The laminae and facets (plates on a mesh-frame grid, the ``processes`` layer with the laminae on minus off)
+    scale their path with the patient's scale and the depth factor, not the height factor. Version 29 weighted each
+    grid cell step^2 x scale: path x0.88 at height 1.15, x1.00 at depth 1.15, x1.11 at scale 0.9."""
+    an, cam = setup
+
+    def lamina_layer(params: SpineParams) -> np.ndarray:
+        out = []
+        for gain in (0.0, 4.0):
+            monkeypatch.setattr(render, "AP_LAMINA_GAIN", gain)
+            monkeypatch.setattr(render, "AP_FACET_GAIN", gain / 2)
+            out.append(_cortex_layers(an, cam, params)[3])
+        return out[1] - out[0]
+
+    ref = lamina_layer(SpineParams())
+    got = lamina_layer(replace(SpineParams(), **change))
+    assert _p90(got) == pytest.approx(factor * _p90(ref), rel=0.05)
+
+
+@pytest.mark.parametrize(("name", "change", "factor"), PATH_CASES, ids=[c[0] for c in PATH_CASES])
+def test_spinous_process_path_follows_depth_and_scale_not_height(
+    setup, monkeypatch: pytest.MonkeyPatch, name: str, change: dict, factor: float
+) -> None:
+    """The spinous process (a plate on a mesh-frame grid; the cortex layer with it minus without it) scales its path
+    like the laminae. Version 29: x0.88 / x1.00 / x1.11."""
+    an, cam = setup
+    spinous = render._spinous
+
+    def spinous_layer(params: SpineParams) -> np.ndarray:
+        with_it = _cortex_layers(an, cam, params)[0]
+        monkeypatch.setattr(render, "_spinous", lambda *a, **k: None)
+        without = _cortex_layers(an, cam, params)[0]
+        monkeypatch.setattr(render, "_spinous", spinous)
+        return with_it - without
+
+    ref = spinous_layer(SpineParams())
+    got = spinous_layer(replace(SpineParams(), **change))
+    assert _p90(got) == pytest.approx(factor * _p90(ref), rel=0.05)
+
+
+def test_facet_column_is_named_once(setup, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Version 30: the articular processes of the arch (cortex layer) and the lamina's lateral end with its inferior
+    articular process (processes layer) both take their column from ``render._facet_column_y``: moving it outward
+    moves both layers' bone outward (version 29 wrote the formula twice; the name did not exist)."""
+    an, cam = setup
+    base = _cortex_layers(an, cam, SpineParams())
+    column = render._facet_column_y
+    monkeypatch.setattr(render, "_facet_column_y", lambda p, lvl, f: column(p, lvl, f) * 1.25)
+    moved = _cortex_layers(an, cam, SpineParams())
+    x = np.arange(cam.width) - cam.width / 2
+
+    def spread_x(layer: np.ndarray) -> float:
+        """Weighted mean distance of the layer's mass from the film's centre column (px)."""
+        col = layer.sum(axis=0)
+        return float((np.abs(x) * col).sum() / col.sum())
+
+    for i in (0, 3):  # cortex (articular processes), processes (laminae, facets)
+        assert spread_x(moved[i]) > spread_x(base[i]) + 0.3
+    for i in (1, 2):  # the bodies' outline and the pedicles do not use it
+        assert np.array_equal(moved[i], base[i])
