@@ -613,3 +613,25 @@ class TestRerun:
         assert any(kind == "landmark_review" and "femoral head" in summary for _, kind, summary in findings)
         assert any("detector" in w for w in warnings) and view == "lateral"
         assert stored["rerun"] == stored["first"]
+
+
+def test_a_film_dated_before_its_own_birth_date_is_refused(store: Store, tmp_path: Path) -> None:
+    """A DICOM film whose date is before the Patient's Birth Date in the same file is refused (it was filed as a
+    visit); the message does not print the birth date (an identifier)."""
+    pixels, _ = draw_lateral_spine(width=192, height=384, mm_per_px=1.0)
+    write_dicom(tmp_path / "a.dcm", pixels, spacing=(1.0, 1.0), study_date="19650101", view_position="LL",
+                extra={"PatientID": "PID-BORN", "PatientBirthDate": "19700315"})
+    (o,) = ingest([tmp_path], store, analyse=False).failed
+    assert "before the patient's birth date" in o.reason and "1970" not in o.reason
+    assert store.find_patient_key("PID-BORN") is None
+
+
+def test_a_new_dicom_patient_keeps_the_birth_date_for_later_checks(store: Store, tmp_path: Path) -> None:
+    """The first film of a DICOM patient stores its Patient's Birth Date, so the birth-date checks of later films and
+    answers (docs/loading.md) apply to DICOM patients too (they had no birth date on record)."""
+    pixels, _ = draw_lateral_spine(width=192, height=384, mm_per_px=1.0)
+    write_dicom(tmp_path / "b.dcm", pixels, spacing=(1.0, 1.0), study_date="20250301", view_position="LL",
+                extra={"PatientID": "PID-B2", "PatientBirthDate": "19610304"})
+    ingest([tmp_path / "b.dcm"], store, analyse=False)
+    key = store.find_patient_key("PID-B2")
+    assert key is not None and store.get_patient(key).birth_date == dt.date(1961, 3, 4)

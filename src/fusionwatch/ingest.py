@@ -292,14 +292,15 @@ def _patient_for(store: Store, film: Radiograph, patient_key: str | None) -> tup
                     "film of another patient? Check the file, or ingest it without --patient to file it under its "
                     "own patient."
                 )
-            return patient_key, Patient(key=patient_key, patient_id=pid, name=film.ids.patient_name)
+            return patient_key, Patient(key=patient_key, patient_id=pid, name=film.ids.patient_name,
+                                        birth_date=film.ids.birth_date)
         return patient_key, Patient(key=patient_key)  # adding it is a no-op when it exists
     pid = film.ids.patient_id
     if pid:
         key = store.find_patient_key(pid)
         if key is None:
             key = store.new_patient_key()
-            return key, Patient(key=key, patient_id=pid, name=film.ids.patient_name)
+            return key, Patient(key=key, patient_id=pid, name=film.ids.patient_name, birth_date=film.ids.birth_date)
         return key, None
     raise InputError(NO_PATIENT_MESSAGE)
 
@@ -436,6 +437,9 @@ def _ingest_one(
     if when < FIRST_PLAUSIBLE_FILM_DATE:
         raise InputError(f"The film date {when.isoformat()} is impossible (before 1900; often a placeholder date): "
                          "check the date (or give it with --date).")
+    if film.ids.birth_date is not None and when < film.ids.birth_date:  # the date is never printed: an identifier
+        raise InputError(f"The film date {when.isoformat()} is before the patient's birth date in the file: check the "
+                         "date (or give it with --date), or whether the file's patient data are wrong.")
     key, new_patient = _patient_for(store, film, patient_key)
     if new_patient is None or (patient_key and store.has_patient(key)):  # a stored patient: birth, surgery
         _check_date_for_patient(store, key, when)

@@ -44,6 +44,8 @@ class DicomIds:
     series_uid: str | None = None
     sop_uid: str | None = None
     accession: str | None = None
+    birth_date: dt.date | None = None
+    """(0010,0030) *Patient's Birth Date*; ``None`` when absent or not a valid date."""
 
 
 @dataclass(frozen=True, eq=False)

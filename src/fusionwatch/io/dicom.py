@@ -21,6 +21,7 @@ What it does, in order (docs/loading.md):
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import warnings as _warnings
 from dataclasses import dataclass
@@ -140,6 +141,15 @@ def _is_image_object(ds: Dataset) -> bool:
     if name:
         return "Image Storage" in name
     return any(k in ds for k in ("Rows", "Columns", "BitsAllocated", "PhotometricInterpretation"))
+
+
+def _da(text: str | None) -> dt.date | None:
+    """A DICOM DA value ``YYYYMMDD`` as a date; ``None`` when absent or invalid (not worth a warning: identifiers are
+    never quoted in messages)."""
+    try:
+        return dt.datetime.strptime(text, "%Y%m%d").date() if text else None
+    except ValueError:
+        return None
 
 
 def _text(ds: Dataset, keyword: str) -> str | None:
@@ -357,6 +367,7 @@ def read_dicom_image(path: str | Path) -> DicomImage:
         series_uid=_text(ds, "SeriesInstanceUID"),
         sop_uid=_text(ds, "SOPInstanceUID"),
         accession=_text(ds, "AccessionNumber"),
+        birth_date=_da(_text(ds, "PatientBirthDate")),
     )
     return DicomImage(
         pixels=np.ascontiguousarray(pixels, dtype=np.float32),
