@@ -374,3 +374,27 @@ def test_a_symptom_report_s_note_reaches_the_clinician_report_and_care(db: str) 
     assert note not in render_clinician_html(de) and not de.symptom_notes
     out = CliRunner().invoke(app, ["care", "K-7", "--today", "2026-01-25", "--db", db], env={"COLUMNS": "250"})
     assert out.exit_code == 0 and note in out.output, out.output
+
+
+def test_a_film_file_moved_since_ingest_is_named_as_missing_and_not_logged_by_uid(
+    db: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The current film's file was moved after ingest: the outputs say it is missing (they said 'is not a DICOM
+    file'), and the log names neither its SOP Instance UID nor its path (a UID maps back to the patient; paths often
+    carry names)."""
+    import logging
+
+    from fusionwatch.report.build import write_patient_outputs
+
+    caplog.set_level(logging.DEBUG)
+    store = Store(db)
+    try:
+        film = next(f for f in store.list_films("K-7") if f.visit_date == SURGERY + dt.timedelta(days=185))
+        Path(film.file_path).rename(tmp_path / "moved.dcm")
+        result = write_patient_outputs(store, "K-7", tmp_path / "out", today=dt.date.fromisoformat(TODAY), pdf=False)
+    finally:
+        store.close()
+    text = " ".join(result.notes)
+    assert "not a DICOM file" not in text
+    assert "missing" in text and "6-months lateral film" in text, result.notes
+    assert film.film_id not in caplog.text and film.file_path not in caplog.text

@@ -214,8 +214,8 @@ def _draw_film(store: Any, film: Any, path: Path) -> Path | None:
         return None
     try:
         radiograph = read_radiograph(film.file_path)
-    except FusionwatchError as exc:
-        log.warning("film %s not drawn: %s", film.film_id, exc)
+    except FusionwatchError as exc:  # the message names the file's path, the film id is its UID: neither is logged
+        log.warning("annotated %s film of %s not drawn: %s", film.view, film.visit_label, type(exc).__name__)
         return None
     path.parent.mkdir(parents=True, exist_ok=True)
     # the overlay's panel names the film: by visit and view, never by its file name (file names often carry the
@@ -277,6 +277,12 @@ def _write_dicom_exports(store: Any, data: ReportData, out: Path, stem: str, dei
         result.notes.append(f"No DICOM exports: visit {v.label} has no measured lateral film.")
         return
     film = store.get_film(v.film_id)
+    if not Path(film.file_path).is_file():  # moved or deleted since ingest; named by visit and view, never by path
+        name = data.film_labels.get(v.film_id, f"{v.label} lateral film")
+        result.notes.append(f"The {name}'s file is missing (moved or deleted since it was ingested): no annotated film "
+                            "in the report and no DICOM exports. Put the file back where it was ingested from (a "
+                            "re-ingest from elsewhere skips it as already stored).")
+        return
     try:
         source = pydicom.dcmread(film.file_path, stop_before_pixels=True)
         _ = source.SOPInstanceUID, source.StudyInstanceUID, source.SOPClassUID
