@@ -497,3 +497,28 @@ def test_a_reader_status_at_a_visit_without_films_is_refused(tmp_path: Path, db:
     assert all(not v.get("reader_status") and not v.get("bridwell_grade") for v in tl["visits"]), tl["visits"]
     r = _run("override", "K-CLI", "12-months", "--author", "dr-amy", *args, "--db", db)
     assert r.exit_code == 0, r.output
+
+
+def test_square_brackets_in_names_and_messages_are_printed_as_typed(tmp_path: Path, db: str) -> None:
+    """Rich markup read user text: a file named 'scan[/b].dcm' or an override author 'Dr [/x]' ended in a MarkupError
+    traceback (and, once stored, broke every later `followup` and `care`); '[x, y]' in a message vanished."""
+    bad = tmp_path / "scan[" / "b]x[" / "i]"  # the path reads .../scan[/b]x[/i]/film.dcm
+    bad.mkdir(parents=True)
+    (bad / "film.dcm").write_text("not a film")
+    r = _run("ingest", str(bad / "film.dcm"), "--db", db)
+    assert r.exit_code == 2 and "error:" in r.output and "scan[/b]x[/i]/film.dcm" in r.output, r.output
+    _run("patient", "add", "K-CLI", "--surgery-date", "2025-01-10", "--patient-id", "CLI-PID", "--db", db)
+    _run("ingest", str(_films(tmp_path / "films")), "--db", db)
+    r = _run("override", "K-CLI", "12-months", "--author", "Dr [/x]", "--status", "on_track", "--lucency", "no",
+             "--finding", "cage_subsidence=rejected", "--reason", "see [/i] CT [bold]", "--db", db)
+    assert r.exit_code == 0 and "Dr [/x]" in r.output, r.output
+    r = runner.invoke(app, ["followup", "K-CLI", "--db", db], env={"COLUMNS": "300"})
+    assert r.exit_code == 0 and "Dr [/x]" in r.output and "see [/i] CT [bold]" in r.output, r.output
+    r = runner.invoke(app, ["care", "K-CLI", "--db", db], env={"COLUMNS": "300"})
+    assert r.exit_code == 0 and "Dr [/x]" in r.output, r.output
+    lm = tmp_path / "films" / "a.landmarks.json"
+    data = json.loads(lm.read_text())
+    data["points"]["L5.inferior.anterior"] = "12,3"
+    lm.write_text(json.dumps(data))
+    r = _run("measure", str(tmp_path / "films" / "a.dcm"), "--landmarks", str(lm), "--out", str(tmp_path / "m"))
+    assert r.exit_code == 2 and "must be [x, y] numbers" in r.output, r.output

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from typer.core import TyperGroup
 
 from fusionwatch.errors import FusionwatchError
@@ -16,7 +17,8 @@ if TYPE_CHECKING:
     from fusionwatch.store import Store
 
 __all__ = [
-    "app", "console", "err_console", "EXIT_USER_ERROR", "EXIT_SOME_REFUSED", "DbOption", "open_store", "optional_date",
+    "app", "console", "err_console", "escape", "EXIT_USER_ERROR", "EXIT_SOME_REFUSED", "DbOption", "open_store",
+    "optional_date",
 ]
 
 EXIT_USER_ERROR = 2
@@ -33,14 +35,14 @@ class _Group(TyperGroup):
         try:
             return super().invoke(ctx)
         except FusionwatchError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_USER_ERROR) from None
         except OSError as exc:
             if exc.filename is None:  # not about a path the user gave: a real fault, keep its traceback
                 raise
             # a folder or file the user named that cannot be read or written (--out /no/such/dir, --ics, ...)
-            err_console.print(f"[bold red]error:[/] cannot use {exc.filename}: {exc.strerror or exc}; check the path "
-                              "and its permissions.", highlight=False, soft_wrap=True)
+            what = f"cannot use {exc.filename}: {exc.strerror or exc}; check the path and its permissions."
+            err_console.print(f"[bold red]error:[/] {escape(what)}", highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_USER_ERROR) from None
 
 

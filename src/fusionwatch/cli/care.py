@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from fusionwatch.cli._app import DbOption, app, console, err_console, open_store, optional_date
+from fusionwatch.cli._app import DbOption, app, console, err_console, escape, open_store, optional_date
 from fusionwatch.errors import InputError
 
 __all__ = ["prom_app", "symptoms_app"]
@@ -75,8 +75,6 @@ def care(
     latest visit with films, as the reports do; lines meant only for a patient whose fusion is on track are listed
     as held back, with the reason.
     """
-    from rich.markup import escape
-
     from fusionwatch.care.protocol import load_protocol
     from fusionwatch.care.schedule import build_schedule, to_ics
     from fusionwatch.followup.evidence import fusion_evidence
@@ -104,8 +102,8 @@ def care(
                       soft_wrap=True)
     s = build_schedule(surgery.date, [v.date for v in timeline.visits], imaging_visits=film_dates, today=day0,
                        protocol=proto)
-    console.print(f"[bold]{patient}[/]  surgery {surgery.date.isoformat()}  day {s.day}  ({proto.name})",
-                  highlight=False, soft_wrap=True)
+    console.print(f"[bold]{escape(patient)}[/]  surgery {surgery.date.isoformat()}  day {s.day}  "
+                  f"({escape(proto.name)})", highlight=False, soft_wrap=True)
     if proto.is_example:
         console.print("[yellow]Example protocol: replace it with your care team's (--protocol FILE).[/]")
     table = Table(show_header=True, header_style="bold")
@@ -122,7 +120,7 @@ def care(
     _print_advice(ev, advice, s)
     if ics is not None:
         ics.write_bytes(to_ics(s, patient_key=patient))
-        console.print(f"calendar written: {ics}", highlight=False, soft_wrap=True)
+        console.print(f"calendar written: {ics}", highlight=False, soft_wrap=True, markup=False)
 
 
 def _print_advice(ev, advice, schedule) -> None:  # type: ignore[no-untyped-def]
@@ -140,7 +138,8 @@ def _print_advice(ev, advice, schedule) -> None:  # type: ignore[no-untyped-def]
         v = ev.visit
         # worded as the reports, `followup`, visits.csv and FHIR word it (a fused status on motion alone says so)
         status = acted_status_label(ev.status, ev.source, v)
-        who = {"reader": f"reader's status ({ev.reader_override.author})" if ev.reader_override else "reader's status",
+        who = {"reader": f"reader's status ({escape(ev.reader_override.author)})" if ev.reader_override
+               else "reader's status",
                "automatic": "automatic status", "none": "status"}[ev.source]
         counts: dict[str, int] = {}
         for f in ev.findings:
@@ -151,29 +150,30 @@ def _print_advice(ev, advice, schedule) -> None:  # type: ignore[no-untyped-def]
         say(f"[bold]Advice follows:[/] {v.label} ({v.date.isoformat()}), {who}: {status}; findings: {kinds}")
     ph = advice.restriction_phase
     if ph is not None or advice.restrictions:
-        say(f"[bold]Restrictions now:[/] {ph.label if ph else ''}")
+        say(f"[bold]Restrictions now:[/] {escape(ph.label) if ph else ''}")
         for r in advice.restrictions:
-            say(f"  - {r.clinician}")
+            say(f"  - {escape(r.clinician)}")
     if advice.withheld or advice.therapy_withheld:
         from fusionwatch.report.labels import concern_reason_texts
 
         why = "; ".join(concern_reason_texts(advice)) or "fusion not on track"
         say(f"[bold yellow]Held back[/] (said only while fusion is on track; now: {why}):")
         for r in advice.withheld:
-            say(f"  - {r.clinician}")
+            say(f"  - {escape(r.clinician)}")
         if advice.therapy_withheld and advice.therapy_phase is not None:
-            say(f"  - physical therapy phase {advice.therapy_phase.label}: " + "; ".join(advice.therapy_phase.goals))
+            say(f"  - physical therapy phase {escape(advice.therapy_phase.label)}: "
+                + escape("; ".join(advice.therapy_phase.goals)))
     tp = advice.therapy_phase
     if tp is not None and advice.therapy_goals:
         name = "instead of " + tp.label if advice.therapy_withheld else tp.label
-        say(f"[bold]Physical therapy:[/] {name}: " + "; ".join(advice.therapy_goals))
+        say(f"[bold]Physical therapy:[/] {escape(name)}: " + escape("; ".join(advice.therapy_goals)))
         if advice.example_exercises:
-            say("  example exercises (as the patient is told them): " + "; ".join(advice.example_exercises))
+            say("  example exercises (as the patient is told them): " + escape("; ".join(advice.example_exercises)))
     for n in advice.medication_notes:
-        say(f"[bold]Medication:[/] {n.clinician}")
+        say(f"[bold]Medication:[/] {escape(n.clinician)}")
     for n in schedule.medication_notes:
         if n not in advice.medication_notes:
-            say(f"[bold yellow]Medication held back[/] (only while fusion is on track): {n.clinician}")
+            say(f"[bold yellow]Medication held back[/] (only while fusion is on track): {escape(n.clinician)}")
 
 
 @prom_app.command("add")
@@ -283,6 +283,6 @@ def report(
     finally:
         store.close()
     for name, path in result.files.items():
-        console.print(f"{name:15s} {path}", highlight=False, soft_wrap=True)
+        console.print(f"{name:15s} {path}", highlight=False, soft_wrap=True, markup=False)
     for n in result.notes:
-        err_console.print(f"[yellow]note[/] {n}", highlight=False, soft_wrap=True)
+        err_console.print(f"[yellow]note[/] {escape(n)}", highlight=False, soft_wrap=True)

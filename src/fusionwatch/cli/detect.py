@@ -34,7 +34,8 @@ def detect(
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{image.stem}.landmarks.json"
     write_landmarks(landmarks, path)
-    console.print(f"{len(landmarks.points)} landmarks ({landmarks.view.value}, {landmarks.source}) -> {path}")
+    console.print(f"{len(landmarks.points)} landmarks ({landmarks.view.value}, {landmarks.source}) -> {path}",
+                  markup=False)
     for reason in landmarks.needs_review:
         console.print(f"[yellow]needs review:[/] {reason}")
 

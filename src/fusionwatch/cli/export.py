@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from fusionwatch.cli._app import DbOption, app, console, err_console, open_store, optional_date
+from fusionwatch.cli._app import DbOption, app, console, err_console, escape, open_store, optional_date
 from fusionwatch.cli.care import TodayOption
 from fusionwatch.errors import InputError
 
@@ -63,10 +63,10 @@ def cohort(
     finally:
         store.close()
     for p in paths:
-        console.print(str(p), highlight=False, soft_wrap=True)
+        console.print(str(p), highlight=False, soft_wrap=True, markup=False)
     console.print(f"{len(keys)} patient(s), {films} measured film(s), {len(rows)} measurement row(s)"
                   + ("" if identified else "; de-identified (dates shifted: surgery = 2000-01-01)"), highlight=False)
     if left_out:
-        err_console.print(f"[yellow]note[/] left out, no surgery date (dates cannot be shifted): {', '.join(left_out)}"
-                          " — add it with `fusionwatch patient add KEY --surgery-date D`.", highlight=False,
-                          soft_wrap=True)
+        err_console.print("[yellow]note[/] left out, no surgery date (dates cannot be shifted): "
+                          f"{escape(', '.join(left_out))} — add it with `fusionwatch patient add KEY --surgery-date "
+                          "D`.", highlight=False, soft_wrap=True)

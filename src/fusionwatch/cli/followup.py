@@ -18,6 +18,7 @@ from fusionwatch.cli._app import (
     app,
     console,
     err_console,
+    escape,
     open_store,
     optional_date,
 )
@@ -114,50 +115,53 @@ def ingest(
         console.print_json(json.dumps(report.to_dict()))
     else:
         for o in report.failed:
-            err_console.print(f"[red]failed[/] {o.path}: {o.reason}", highlight=False, soft_wrap=True)
+            err_console.print(f"[red]failed[/] {escape(o.path)}: {escape(o.reason)}", highlight=False, soft_wrap=True)
         for o in report.added:
             if o.reason:
                 console.print(
-                    f"[yellow]note[/] {Path(o.path).name} ({o.patient_key}, {o.visit_label}): {o.reason}",
+                    f"[yellow]note[/] {escape(Path(o.path).name)} ({escape(o.patient_key)}, {o.visit_label}): "
+                    f"{escape(o.reason)}",
                     highlight=False,
                     soft_wrap=True,
                 )
         for o in report.skipped:
             if o.reason != ALREADY_STORED:  # a duplicate copy or a PNG beside its DICOM: say which; a re-run is counted
-                console.print(f"[yellow]skipped[/] {o.path}: {o.reason}", highlight=False, soft_wrap=True)
+                console.print(f"[yellow]skipped[/] {escape(o.path)}: {escape(o.reason)}", highlight=False,
+                              soft_wrap=True)
         for o in report.updated:
-            console.print(f"[green]updated[/] {o.path}: {o.reason}", highlight=False, soft_wrap=True)
+            console.print(f"[green]updated[/] {escape(o.path)}: {escape(o.reason)}", highlight=False, soft_wrap=True)
         for o in report.needs_landmarks:
             if o.status == "skipped":  # stored earlier, still unmeasured: say which (a landmark file or --detect)
-                console.print(f"[yellow]note[/] {Path(o.path).name} ({o.patient_key}, {o.visit_label}): stored, still "
+                console.print(f"[yellow]note[/] {escape(Path(o.path).name)} ({escape(o.patient_key)}, "
+                              f"{o.visit_label}): stored, still "
                               "needs landmarks (put NAME.landmarks.json beside it or use --detect, and run again)",
                               highlight=False, soft_wrap=True)
         for n in (*report.notes, *report.mixed_folder_notes()):
-            console.print(f"[yellow]note[/] {n}", highlight=False, soft_wrap=True)
+            console.print(f"[yellow]note[/] {escape(n)}", highlight=False, soft_wrap=True)
         for key in report.patient_keys:  # which folders each key came from: a coordinator maps keys to patients
             outs = [o for o in report.outcomes if o.patient_key == key]
             folders = sorted({str(Path(o.path).parent) for o in outs})
             n_added = sum(o.status == "added" for o in outs)
             console.print(f"patient {key}: {n_added} added, {len(outs) - n_added} already stored; from "
-                          f"{', '.join(folders)}", highlight=False, soft_wrap=True)
+                          f"{', '.join(folders)}", highlight=False, soft_wrap=True, markup=False)
         console.print(
             f"{len(report.added)} added, {len(report.skipped)} skipped ({len(report.duplicates)} duplicate copies), "
             + (f"{len(report.updated)} stored film(s) got landmarks, " if report.updated else "") +
             f"{len(report.failed)} failed, {len(report.needs_landmarks)} need landmarks; "
             f"patients: {', '.join(report.patient_keys) or 'none'}",
-            highlight=False, soft_wrap=True,
+            highlight=False, soft_wrap=True, markup=False,
         )
     if not (report.failed or report.added or report.skipped or report.updated):
         names = ", ".join(str(p) for p in paths)
-        err_console.print(f"[bold red]error:[/] no film files found in {names} (expected DICOM, PNG, JPEG or TIFF "
-                          "files, a folder of them, a DICOMDIR or a simulated journey folder).", highlight=False,
+        err_console.print(f"[bold red]error:[/] no film files found in {escape(names)} (expected DICOM, PNG, JPEG or "
+                          "TIFF files, a folder of them, a DICOMDIR or a simulated journey folder).", highlight=False,
                           soft_wrap=True)
         raise typer.Exit(EXIT_USER_ERROR)
     if report.failed and not report.added and not report.skipped and not report.updated:
         # nothing stored: a user mistake (unreadable or wrong files), reported as every other one is
         n = len(report.failed)
         what = report.failed[0].reason if n == 1 else f"none of the {n} files could be ingested (reasons above)"
-        err_console.print(f"[bold red]error:[/] {what}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {escape(what)}", highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_USER_ERROR)
     if report.failed:  # the others are stored; a script running a cohort must still see that files were refused
         raise typer.Exit(EXIT_SOME_REFUSED)
@@ -216,13 +220,13 @@ def followup(
         console.print_json(json.dumps(timeline.to_dict()))
         return
     s = timeline.surgery
-    head = f"[bold]{timeline.patient_key}[/]"
+    head = f"[bold]{escape(timeline.patient_key)}[/]"
     if s is not None:
         head += f"  surgery {s.date.isoformat()} {s.approach.value} " + ", ".join(
             f"{a.value}-{b.value}" for a, b in s.levels
         )
     console.print(head, highlight=False)
-    console.print(timeline.baseline_note, style="dim", highlight=False)
+    console.print(timeline.baseline_note, style="dim", highlight=False, markup=False)
     visits = timeline.visits
     table = Table(title="Measurements (value; change vs baseline / vs previous visit; · = none)", show_lines=False)
     table.add_column("measure")
@@ -251,24 +255,25 @@ def followup(
             from fusionwatch.report.labels import reader_status_label
 
             line += (f"  | reader: {v.reader_status.value} ({reader_status_label(v.reader_status.value)}; "
-                     f"{v.reader_status.author}, {v.reader_status.at:%Y-%m-%d})")
+                     f"{escape(v.reader_status.author)}, {v.reader_status.at:%Y-%m-%d})")
         if v.bridwell_grade is not None:
-            line += f"  | Bridwell {v.bridwell_grade.value} ({v.bridwell_grade.author})"
+            line += f"  | Bridwell {v.bridwell_grade.value} ({escape(v.bridwell_grade.author)})"
         console.print(line, highlight=False)
         for r in v.status.reasons:
-            console.print(f"    {r}", style="dim", highlight=False, soft_wrap=True)
+            console.print(f"    {r}", style="dim", highlight=False, soft_wrap=True, markup=False)
         if v.status.decide_with:
-            console.print(f"    to decide: {v.status.decide_with}", style="dim", highlight=False, soft_wrap=True)
+            console.print(f"    to decide: {v.status.decide_with}", style="dim", highlight=False, soft_wrap=True,
+                          markup=False)
         for m in v.motion:
             console.print(f"    motion {getattr(m, 'level', '')}: {_motion_text(m)}", highlight=False)
         for f, ref, o in v.findings_with_refs():
             # the ref is what `fusionwatch override --finding REF=...` takes (the kind when unique at the visit); the
             # verdict shown is the one that applies to this finding (its own or its kind's, the newer)
-            said = f" [bold](reader: {o.value}, {o.author})[/]" if o is not None else ""
-            console.print(f"    [yellow]{f.severity.value}[/] {ref}: {f.summary}{said}", highlight=False,
-                          soft_wrap=True)
+            said = f" [bold](reader: {escape(o.value)}, {escape(o.author)})[/]" if o is not None else ""
+            console.print(f"    [yellow]{f.severity.value}[/] {escape(ref)}: {escape(f.summary)}{said}",
+                          highlight=False, soft_wrap=True)
         for f in v.review:
-            console.print(f"    [cyan]review[/] {f.summary}", highlight=False, soft_wrap=True)
+            console.print(f"    [cyan]review[/] {escape(f.summary)}", highlight=False, soft_wrap=True)
         for o in v.overrides:
             if o.target not in ("fusion_status", "grade:bridwell"):
                 console.print(
@@ -276,6 +281,7 @@ def followup(
                     + (f": {o.reason}" if o.reason else ""),
                     highlight=False,
                     soft_wrap=True,
+                    markup=False,
                 )
 
 
@@ -379,6 +385,7 @@ def override(
             console.print(
                 f"recorded {target} = {value} for {patient} at {rec.visit_label} by {author}{notes.get(i, '')}",
                 highlight=False,
+                markup=False,
             )
     finally:
         store.close()
@@ -514,6 +521,7 @@ def patient_add(
     console.print(
         f"patient {key}: surgery {surgery.date.isoformat()} {surgery.approach.value} {shown}; {n} visit(s) relabelled",
         highlight=False,
+        markup=False,
     )
 
 
@@ -538,7 +546,7 @@ def patient_list(db: DbOption = None) -> None:
             surgery = store.get_surgery(key)
             visits = store.list_visits(key)
             table.add_row(
-                key,
+                escape(key),
                 surgery.date.isoformat() if surgery else "-",
                 surgery.approach.value if surgery else "-",
                 str(len(visits)),

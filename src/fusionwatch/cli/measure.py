@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from fusionwatch.cli._app import app, console
+from fusionwatch.cli._app import app, console, escape
 from fusionwatch.radiograph import View
 from fusionwatch.units import Unit
 
@@ -61,7 +61,7 @@ def measure(
     calibration = (
         f"{spacing['dx']:.4g} x {spacing['dy']:.4g} mm/px ({spacing['source']})" if spacing else "none (px and ratios)"
     )
-    title = f"{image.name}: {info['view']}" + (f", facing {info['facing']}" if info["facing"] else "")
+    title = f"{escape(image.name)}: {info['view']}" + (f", facing {info['facing']}" if info["facing"] else "")
     table = Table(title=title, caption=f"spacing: {calibration}", title_justify="left")
     table.add_column("measurement")
     table.add_column("value", justify="right")
@@ -69,15 +69,15 @@ def measure(
     table.add_column("note", overflow="fold")
     for m in analysis.measurements:
         if m.value is None:  # no unit beside a value not given (an uncalibrated film never shows "mm")
-            table.add_row(m.name.value, "—", "", f"[dim]{m.reason}[/]")
+            table.add_row(m.name.value, "—", "", f"[dim]{escape(m.reason or '')}[/]")
             continue
         digits = 2 if m.unit is Unit.RATIO else 1
         value = m.formatted() if m.unit is Unit.GRADE else f"{round(m.value, digits) + 0.0:.{digits}f}"  # no "-0.0"
-        note = "; ".join(m.warnings) if m.warnings and m.unit is not Unit.MM else ""
+        note = escape("; ".join(m.warnings)) if m.warnings and m.unit is not Unit.MM else ""
         table.add_row(m.name.value, value, m.unit.value if m.unit is not Unit.GRADE else "", note)
     console.print(table)
     for w in analysis.warnings:
-        console.print(f"[yellow]warning:[/] {w}", highlight=False)
+        console.print(f"[yellow]warning:[/] {escape(w)}", highlight=False)
     for r in analysis.needs_review:
-        console.print(f"[bold red]needs review:[/] {r}", highlight=False)
-    console.print(f"wrote {json_path} and {overlay_path}", highlight=False)
+        console.print(f"[bold red]needs review:[/] {escape(r)}", highlight=False)
+    console.print(f"wrote {json_path} and {overlay_path}", highlight=False, markup=False)

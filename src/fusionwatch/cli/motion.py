@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from fusionwatch.cli._app import app, console
+from fusionwatch.cli._app import app, console, escape
 from fusionwatch.errors import InputError, LandmarkError
 
 __all__ = ["motion"]
@@ -109,5 +109,5 @@ def motion(
         )
     console.print(table)
     for w in sorted({w for r in results for w in r.warnings}):
-        console.print(f"[yellow]warning:[/] {w}")
-    console.print(f"-> {out / 'motion.json'}, {overlay}")
+        console.print(f"[yellow]warning:[/] {escape(w)}")
+    console.print(f"-> {out / 'motion.json'}, {overlay}", markup=False)

@@ -49,7 +49,7 @@ def journey(
     date = optional_date(surgery_date, "--surgery-date")
     path = simulate_journey(scenario, seed, out, surgery_date=date, size=_size(size))
     data = json.loads(path.read_text())
-    console.print(f"{len(data['films'])} films ({scenario}, seed {seed}) -> {path}")
+    console.print(f"{len(data['films'])} films ({scenario}, seed {seed}) -> {path}", markup=False)
 
 
 @simulate_app.command("film")
@@ -172,7 +172,7 @@ def film(
     Image.fromarray((result.pixels >> 4).astype(np.uint8)).save(out / f"{name}.png")
     write_landmarks(result.landmarks, out / f"{name}.landmarks.json")
     (out / f"{name}.truth.json").write_text(json.dumps(result.truth, indent=1) + "\n")
-    console.print(f"{view} film {w}x{h} -> {out / (name + '.dcm')}")
+    console.print(f"{view} film {w}x{h} -> {out / (name + '.dcm')}", markup=False)
 
 
 def _five(text: str, option: str, what: str = "L1-L2 ... L5-S1") -> tuple[float, ...]:
