@@ -635,3 +635,15 @@ def test_a_new_dicom_patient_keeps_the_birth_date_for_later_checks(store: Store,
     ingest([tmp_path / "b.dcm"], store, analyse=False)
     key = store.find_patient_key("PID-B2")
     assert key is not None and store.get_patient(key).birth_date == dt.date(1961, 3, 4)
+
+
+def test_date_option_over_a_dicom_film_s_own_date_is_said(store: Store, tmp_path: Path) -> None:
+    """--date files every film of the run on that date, also a DICOM film with a date of its own: the outcome says so
+    (a folder of several visits ingested with --date was filed on one day without a word)."""
+    _dicom_film(tmp_path, "a", 42)  # 2025-02-21
+    other = SURGERY.date + dt.timedelta(days=91)
+    (o,) = ingest([tmp_path / "a.dcm"], store, date=other, analyse=False).added
+    assert f"--date {other.isoformat()}" in o.reason and "2025-02-21" in o.reason, o.reason
+    _dicom_film(tmp_path, "b", 91, seed=3)
+    (o,) = ingest([tmp_path / "b.dcm"], store, date=other, analyse=False).added
+    assert "--date" not in o.reason  # the same date: nothing to say

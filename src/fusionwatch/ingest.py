@@ -430,6 +430,9 @@ def _ingest_one(
     if not patient_key and not film.ids.patient_id:
         raise InputError(NO_PATIENT_MESSAGE)
     when = date or film.acquired
+    # --date wins over the file's own date (documented); say so, or a folder of several visits lands on one day unseen
+    date_note = (f"filed on --date {date.isoformat()}, not on the file's own date {film.acquired.isoformat()}"
+                 if date is not None and film.acquired is not None and film.acquired != date else "")
     if when is None:
         raise InputError("The film has no acquisition or study date: give it with --date YYYY-MM-DD.")
     if when > dt.date.today():
@@ -489,6 +492,7 @@ def _ingest_one(
     rec, created = store.add_film(key, film, **kwargs)
     if not created:
         return FilmOutcome(str(path), "skipped", "already stored (stored meanwhile)", film_id, key, rec.visit_label)
+    reason = "; ".join(r for r in (date_note, reason) if r)
     return FilmOutcome(str(path), "added", reason, film_id, key, rec.visit_label, measured=bool(measurements))
 
 

@@ -51,7 +51,8 @@ def ingest(
         str | None, typer.Option("--patient", help="Patient key for files without DICOM identifiers.")
     ] = None,
     date: Annotated[
-        str | None, typer.Option("--date", help="Film date YYYY-MM-DD for files without DICOM dates.")
+        str | None, typer.Option("--date", help="Film date YYYY-MM-DD for files without DICOM dates (used for every "
+                                 "file of the run, also over a DICOM file's own date: each such film is named).")
     ] = None,
     view: Annotated[str | None, typer.Option("--view", help="lateral, ap, flexion or extension.")] = None,
     analyse: Annotated[
