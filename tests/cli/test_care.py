@@ -269,3 +269,15 @@ def test_prom_add_says_worse_when_an_outcome_got_worse(store_url: str) -> None:
     assert "ODI worse by 40.0 points" in out and "back pain: worse by 5" in out and "leg pain: no change" in out, out
     out = add("--odi", "0,0,0,0,0,0,0,0,0,0", "--back-pain", "1", "--date", _day(200))
     assert "ODI improved by 20.0 points" in out and "back pain: improved by 2; MCID met" in out, out
+
+
+def test_a_file_that_is_not_a_database_is_a_user_error(tmp_path: Path) -> None:
+    """--db naming a file that is not a database (a PDF, a film) is a user error naming it, not a sqlite3
+    DatabaseError traceback; the file is left as it was."""
+    not_db = tmp_path / "report.pdf"
+    not_db.write_bytes(b"%PDF-1.7 not a database" * 20)
+    before = not_db.read_bytes()
+    r = CliRunner().invoke(app, ["patient", "list", "--db", str(not_db)], env={"COLUMNS": "250"})
+    assert r.exit_code == 2, r.output
+    assert "error: Cannot open the database" in r.output and "not a database" in r.output
+    assert not_db.read_bytes() == before

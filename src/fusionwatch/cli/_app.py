@@ -58,14 +58,14 @@ DbOption = Annotated[
 def open_store(db: str | None) -> Store:
     """The store behind ``--db`` (imported lazily so commands without a database start fast)."""
     from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError, OperationalError
+    from sqlalchemy.exc import ArgumentError, DatabaseError
 
     from fusionwatch.errors import InputError
     from fusionwatch.store import Store
 
     try:
         return Store(db)
-    except (OperationalError, ArgumentError) as exc:  # a wrong --db: say which (password hidden) and why, no traceback
+    except (DatabaseError, ArgumentError) as exc:  # a wrong --db or not a database: say which and why
         try:
             shown = make_url(db).render_as_string(hide_password=True) if db else "the default database"
         except ArgumentError:
