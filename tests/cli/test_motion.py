@@ -45,3 +45,14 @@ def test_films_that_are_not_one_pair_are_a_user_error(tmp_path: Path, flex: dict
     assert r.exit_code == 2, r.output
     assert "error:" in r.output and words in r.output and "MRN-" not in r.output
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("levels", ["", " , "])
+def test_no_segment_to_measure_is_a_user_error(tmp_path: Path, levels: str) -> None:
+    """--levels '' measured nothing and wrote an empty table, motion.json and overlay as if all was well."""
+    f = _dicom(tmp_path / "a.dcm")
+    e = _dicom(tmp_path / "b.dcm", posture="EXTENSION")
+    r = CliRunner().invoke(app, ["motion", str(f), str(e), "--levels", levels, "--out", str(tmp_path / "o")],
+                           env={"COLUMNS": "250"})
+    assert r.exit_code == 2 and "error:" in r.output and "--levels" in r.output, r.output
+    assert not (tmp_path / "o").exists()

@@ -57,6 +57,9 @@ def motion(
     from fusionwatch.motion import check_pair, classify_motion, register_motion, save_motion_overlay
     from fusionwatch.radiograph import View
 
+    wanted = tuple(s.strip() for s in levels.split(",") if s.strip())
+    if not wanted:
+        raise InputError(f"--levels names no segment ({levels!r}); give e.g. L4-L5,L5-S1.")
     if flexion.is_file() and extension.is_file() and flexion.resolve() == extension.resolve():
         raise InputError(f"The flexion and extension films are the same file ({flexion}): give the two films of the "
                          "pair (motion between a film and itself is zero by construction).")
@@ -66,7 +69,6 @@ def motion(
     flex, ext = replace(flex, view=View.FLEXION), replace(ext, view=View.EXTENSION)
     lm_f = _landmarks_for(flexion, landmarks_flexion, flex)
     lm_e = _landmarks_for(extension, landmarks_extension, ext)
-    wanted = tuple(s.strip() for s in levels.split(",") if s.strip())
     results = register_motion(flex, ext, lm_f, lm_e, levels=wanted)
     films = (flex.source or flexion.name, ext.source or extension.name)
     findings = [classify_motion(r, films=films) for r in results]
