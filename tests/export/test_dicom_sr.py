@@ -114,3 +114,12 @@ def test_deidentified_objects_carry_no_study_id(tmp_path: Path) -> None:
         text = str(back)
         assert "RIS445566" not in text and "ACC778899" not in text and "MRN-1" not in text
         assert back.StudyID == ""  # type 2 in the General Study module: present and empty
+
+
+@pytest.mark.parametrize(("age", "expected"), [("094Y", "090Y"), ("090Y", "090Y"), ("050Y", "050Y"), ("089Y", "089Y")])
+def test_deidentified_age_over_89_is_capped(tmp_path: Path, age: str, expected: str) -> None:
+    """(0010,1010) *Patient's Age* above 89 years is written as 090Y (HIPAA Safe Harbor aggregates ages over 89: an age
+    of 94 with shifted dates narrows the patient down); younger ages are kept."""
+    p = write_dicom(tmp_path / "film.dcm", spacing=(0.2, 0.2), study_date="20260705", extra={"PatientAge": age})
+    sr = build_measurement_sr(pydicom.dcmread(p), MEAS, patient_key="K1", surgery_date=SURGERY, deidentify=True)
+    assert sr.PatientAge == expected

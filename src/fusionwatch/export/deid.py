@@ -2,7 +2,8 @@
 
 - Removed: patient name (replaced by the pseudonymous key), patient id (replaced by the key), birth date, other patient
   ids, addresses, referring physician, accession number, study id ((0020,0010) *Study ID*, often the RIS or accession
-  number; emptied like the accession number, both type 2), institution.
+  number; emptied like the accession number, both type 2), institution. A patient's age over 89 years becomes 090Y
+  (HIPAA Safe Harbor aggregates ages over 89).
 - Dates: shifted, never dropped, by one offset per patient so that the surgery falls on :data:`DEID_ANCHOR_DATE`
   (2000-01-01); days since surgery and intervals are unchanged. Times are kept (they carry no identity on their own).
 - UIDs: replaced by deterministic UIDs derived from (key, original UID), so references between exported objects still
@@ -65,6 +66,9 @@ def deidentify_dataset(ds: Dataset, key: str, surgery_date: dt.date) -> Dataset:
     out.AccessionNumber = ""
     out.StudyID = ""  # type 2; sites often put the RIS or accession number here
     out.PatientBirthDate = ""  # type 2: present and empty
+    age = str(out.get("PatientAge") or "")
+    if len(age) == 4 and age[:3].isdigit() and age[3] == "Y" and int(age[:3]) > 89:
+        out.PatientAge = "090Y"  # ages over 89 are aggregated (HIPAA Safe Harbor)
     for kw in _DATES:
         value = out.get(kw)
         if value:
