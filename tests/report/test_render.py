@@ -762,3 +762,20 @@ def test_a_patient_key_with_css_or_html_characters_prints_as_written_in_the_foot
     footer = " ".join(w[4] for w in words if w[1] > height - 16.0 / 25.4 * 72)
     assert f"fusionwatch · {key} · 6-months" in footer, footer
     assert "{" not in " ".join(w[4] for w in words)  # no stylesheet printed as text
+
+
+@pytest.mark.parametrize("key", ["Smith J", "K'1", "K-1"])
+def test_override_commands_can_be_copied_for_any_patient_key(tmp_path: Path, key: str) -> None:
+    """The override command lines quote a patient key that a shell would split or misread ('Smith J' printed bare made
+    the copied command fail with 'unexpected extra argument'); a plain key is printed as it is."""
+    import shlex
+    from dataclasses import replace
+
+    from fusionwatch.report.render import override_routes
+
+    d = replace(make_patient(tmp_path), patient_key=key)
+    routes = override_routes(d, list(d.visit.findings))
+    for line in [routes["status"], *routes["findings"]]:
+        words = shlex.split(line.replace("|", "\\|").replace("[", "\\[").replace("]", "\\]"))
+        assert words[:3] == ["fusionwatch", "override", key], line
+    assert (f" {key} " in routes["status"]) == (key == "K-1")  # quoted only when a shell needs it

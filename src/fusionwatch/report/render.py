@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import io
 import re
+import shlex
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -389,7 +390,7 @@ def override_routes(
         refs = ([own[id(f)] for f in findings] if all(id(f) in own for f in findings)
                 else list(finding_refs(findings)))
     visit = v.label if " " not in v.label else v.date.isoformat()  # an unscheduled label holds a space: use the date
-    head = f"fusionwatch override {data.patient_key} {visit} --author NAME"
+    head = f"fusionwatch override {shlex.quote(data.patient_key)} {visit} --author NAME"  # a key with a space: quoted
     return {
         "status": f"{head} --status STATUS [--bridwell I-IV]" if status else None,
         "findings": [f"{head} --finding {r}=confirmed|rejected [--reason TEXT]" for r in refs],
