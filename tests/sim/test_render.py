@@ -102,6 +102,7 @@ def test_ap_vertebral_voxel_cortex_fainter_trabecular_body_denser(monkeypatch: p
 
     new = profile()
     monkeypatch.setattr(render, "AP_VERTEBRA_CORTEX_FACTOR", 1.0)
+    monkeypatch.setattr(render, "AP_BODY_CORTEX_FACTOR", 1.0)  # version 31: the body's own (version 16: one weight)
     monkeypatch.setattr(render, "AP_VERTEBRA_TRABECULAR_FACTOR", 1.0)
     old = profile()
     w = max(2, (x_r - x_l) // 10)

@@ -671,6 +671,8 @@ def _ap_bones(L: np.ndarray, cam: Camera, scene: Scene) -> None:
     """Splat the posed label volumes onto a coarse grid (about 1 mm), then resample to the film."""
     pose = scene.pose
     pts = _ap_points(scene.anatomy)
+    an_corners = {b: c for b, c in scene.anatomy.corners.items() if b in ("L1", "L2", "L3", "L4", "L5")}
+    an_corners["T12"] = an_corners["L1"]
     k = max(1, int(round(1.0 * cam.gain(0.0))))
     gh, gw = -(-cam.height // k), -(-cam.width // k)
     acc = np.zeros(gh * gw, np.float64)
@@ -706,7 +708,11 @@ def _ap_bones(L: np.ndarray, cam: Camera, scene: Scene) -> None:
         ww = w * np.float32(pose.mesh_weight(b)) * np.where(cortex, 1.0, tex)
         ww = ww * np.float32(pose.width_weight(b))  # version 21: a widened vertebra keeps its path along the ray
         if b not in ("pelvis", "S1"):  # version 17: the vertebrae's voxel cortex fainter, the body a little denser
-            ww = ww * np.where(cortex, AP_VERTEBRA_CORTEX_FACTOR, AP_VERTEBRA_TRABECULAR_FACTOR).astype(np.float32)
+            cortex_factor = np.float32(AP_VERTEBRA_CORTEX_FACTOR)
+            if b in an_corners:  # version 31: the body's 1.5 mm voxel shell (in front of the posterior wall)
+                wall = min(v[0] for k, v in an_corners[b].items() if k.endswith("posterior"))
+                cortex_factor = np.where(xyz[:, 0] >= wall - 2.0, AP_BODY_CORTEX_FACTOR, cortex_factor)
+            ww = ww * np.where(cortex, cortex_factor, AP_VERTEBRA_TRABECULAR_FACTOR).astype(np.float32)
             # version 18: a trabecular density texture fixed in the bone (vertical striation), the body only
             ww = ww * np.where(cortex, 1.0, 1.0 + AP_VERTEBRA_TEXTURE * vert_tex(xyz)).astype(np.float32)
         elif b == "pelvis":  # version 18: the hip bones' density varies inside the wing (the sacrum as before)
@@ -788,7 +794,7 @@ detail amplification it drew a hatched, sandpaper grain over every vertebral bod
 AP_PELVIS_CORTEX_PASSES = 6
 """Version 16: splatting passes (fresh jitter each) averaged for the hip bones' and sacrum's cortex on AP films."""
 AP_VERTEBRA_CORTEX_FACTOR = 0.75
-AP_VERTEBRA_TRABECULAR_FACTOR = 1.4
+AP_VERTEBRA_TRABECULAR_FACTOR = 1.65
 """Version 17: weights of the lumbar vertebrae's (and T12's) cortical and trabecular voxels on AP films, on top of
 ``AP_CORTICAL_GAIN`` / ``AP_TRABECULAR_GAIN`` (the pelvis keeps its own): the 1.5 mm voxels' cortical shell drew a
 bright, doubled box outline around every body (with the analytic wall beside it); fainter, with a denser trabecular
@@ -796,7 +802,18 @@ body, the cortex fades into the body as on real films, and the body stays as bri
 (vertebral contrast of the realism sheet 0.19 -> 0.22, real 0.21). The trabecular factor was 1.8 up to version 23;
 1.4 since version 24 (trial R2, bright rims over a flatter body, with ``AP_OUTLINE_GAIN`` 1.2 and
 ``AP_OUTLINE_BLUR_MM`` 0.3). Version 26 tried 1.2 (candidate "26-C", with stronger laminae): coronal Cobb error
-8.60 deg on the detector check, at its limit; not shipped."""
+8.60 deg on the detector check, at its limit; not shipped. Version 31: 1.65 (the bodies' voxel shell lighter,
+``AP_BODY_CORTEX_FACTOR``: the interior keeps the body's path)."""
+AP_BODY_CORTEX_FACTOR = 0.5
+"""Version 31: weight of the lumbar bodies' cortical voxels (the 1.5 mm surface layer in front of the posterior wall)
+on AP films, instead of ``AP_VERTEBRA_CORTEX_FACTOR`` (the posterior elements keep it). The body's cortex was
+counted twice: the surface voxels' excess over the trabecular interior (1.5 mm x (0.0157 - 0.0064)/mm, 0.37 mm of
+cortical bone) and the analytic wall of :func:`_body_wall` (0.8 mm at 0.28 x 1.2, 0.27 mm) made a 0.63 mm shell,
+where a lumbar body's is about 0.4 mm (0.2-0.5); the flat voxel layer seen tangentially over the body's depth drew a
+crisp line along every endplate and wall (patient 0's L3 voxels alone: endplates 1.22 / 1.48 x and walls
+1.23 / 1.18 x the path through its middle; tests/sim/test_render_bones.py). At 0.5, with the interior denser
+(``AP_VERTEBRA_TRABECULAR_FACTOR`` 1.65), the voxels' excess is 0.11 mm (shell 0.38 mm with the wall): endplates
+1.07 / 1.13 x, walls 0.89 / 0.92 x; the concave endplate dishes and the wall stay analytic."""
 AP_VERTEBRA_PASSES = 5
 """Version 16: splatting passes averaged for the lumbar vertebrae (and T12) on AP films (3 up to version 25; 5 since
 version 26: less voxel grain over the bodies)."""
@@ -1162,6 +1179,13 @@ oval with a bright rim at the lateral end of each lamina, over the disc space (t
 of ``AP_ARCH_MU``."""
 
 
+def _facet_profile(rho: np.ndarray) -> np.ndarray:
+    """Version 31: relative path (mm of ``AP_ARCH_MU`` bone before the gain) through the inferior articular process at
+    relative radius ``rho`` (0 centre, 1 edge of its upright oval): 2 + 5 sqrt(1 - rho^2), the path through a solid
+    column (mean over the oval 5.3, as the version-26 ring's 3 + 3 x rim)."""
+    return 2.0 + 5.0 * np.sqrt(np.clip(1.0 - rho**2, 0.0, 1.0))
+
+
 def _lamina(
     L: np.ndarray,
     cam: Camera,
@@ -1211,10 +1235,17 @@ def _lamina(
     Y, Zf = np.meshgrid(yy, zf, indexing="ij")
     rho = np.sqrt((Y / hy) ** 2 + ((Zf - zc) / hz) ** 2)
     inside = rho <= 1.0
-    ring = np.clip(1.0 - (1.0 - rho) * hy / 1.2, 0.0, 1.0)  # the process's cortex seen tangentially
-    wf = mu * facet_gain * (3.0 + 3.0 * ring) * step * step * cell
+    # version 31: a solid column, thickest along the ray in its middle (an elliptic section's path); up to version 30
+    # a ring (3 + 3 x a 1.2 mm rim), which drew every facet as a bright ring: the posterior elements' "bubbles"
+    wf = mu * facet_gain * _facet_profile(rho) * step * step * cell
     pts = posed(xp - 20.0, side * y_f * 0.9 + Y[inside], Zf[inside])
     _splat(L, cam, pts, wf[inside].astype(np.float32))
+
+
+AP_SPINOUS_RIM = 2.5
+"""Version 31: extra path (mm of ``AP_ARCH_MU`` bone) of the spinous process's 1.6 mm outline over its 3 mm interior
+(5.0 up to version 30: a bright ring round every teardrop, one more "bubble" per level; the real process's faces
+are curved and its tip tilts, so their tangential cortex spreads)."""
 
 
 def _spinous(
@@ -1236,7 +1267,7 @@ def _spinous(
     rim = np.clip(1.0 - (half - np.abs(Y)) / 1.6, 0.0, 1.0)[inside]
     x = xp - 26.0 - 10.0 * (1.0 - u[inside])  # the tip lies further back
     pts = posed(x, Y[inside], Z[inside])
-    w = MU["cortical"] * AP_ARCH_MU * bright * (3.0 + 5.0 * rim) * step * step * cell
+    w = MU["cortical"] * AP_ARCH_MU * bright * (3.0 + AP_SPINOUS_RIM * rim) * step * step * cell
     _splat(L, cam, pts, w.astype(np.float32))
 
 
