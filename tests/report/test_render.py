@@ -779,3 +779,20 @@ def test_override_commands_can_be_copied_for_any_patient_key(tmp_path: Path, key
         words = shlex.split(line.replace("|", "\\|").replace("[", "\\[").replace("]", "\\]"))
         assert words[:3] == ["fusionwatch", "override", key], line
     assert (f" {key} " in routes["status"]) == (key == "K-1")  # quoted only when a shell needs it
+
+
+def test_a_worse_prom_reads_as_worse_in_the_clinician_report(tmp_path: Path) -> None:
+    """Pain and ODI that got worse since before surgery read 'worse by N' (they read 'back pain improvement -5' and
+    'improvement -40.0'), an unchanged one 'no change', a better one 'improved by N' (care.proms.change_words)."""
+    import datetime as dt
+    from dataclasses import replace
+
+    from fusionwatch.care.proms import PromRecord
+    from fusionwatch.report.render import render_clinician_html
+
+    d = make_patient(tmp_path)
+    pre, post = d.surgery.date - dt.timedelta(days=7), d.visit.date
+    d = replace(d, proms=(PromRecord(pre, (2,) * 10, 3, 6), PromRecord(post, (4,) * 10, 8, 6)))
+    text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", render_clinician_html(d))).split())
+    assert "improvement -" not in text
+    assert "worse by 40.0 points" in text and "back pain worse by 5" in text and "leg pain no change" in text, text

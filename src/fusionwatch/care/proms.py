@@ -32,6 +32,7 @@ from fusionwatch.errors import InputError
 
 __all__ = [
     "ODI_SECTIONS",
+    "change_words",
     "ODI_MAX_MISSING",
     "ODI_MCID",
     "NRS_MCID",
@@ -217,6 +218,21 @@ class PromChange:
     back_pain_mcid: bool | None
     leg_pain_improvement: int | None
     leg_pain_mcid: bool | None
+
+
+def change_words(improvement: float, fmt: str = "g", unit: str = "") -> str:
+    """A change vs pre-op in words: ``"improved by 2"``, ``"worse by 5 points"``, ``"no change"``.
+
+    Parameters
+    ----------
+    improvement : float
+        Pre minus post, as :class:`PromChange` gives it (positive = better; a lower score is better for ODI and NRS).
+    fmt, unit : str
+        Format of the amount (``".1f"``, ``"d"``) and what follows it (``" points"``).
+    """
+    if improvement == 0:
+        return "no change"
+    return f"{'improved' if improvement > 0 else 'worse'} by {format(abs(improvement), fmt)}{unit}"
 
 
 CLEAR_BENEFIT_DAY = 273

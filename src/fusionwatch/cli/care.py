@@ -186,7 +186,7 @@ def prom_add(
     db: DbOption = None,
 ) -> None:
     """Record an Oswestry Disability Index and/or pain scores; prints the score, band and change vs pre-op."""
-    from fusionwatch.care.proms import PromRecord, check_nrs, compare_proms, parse_odi
+    from fusionwatch.care.proms import PromRecord, change_words, check_nrs, compare_proms, parse_odi
     from fusionwatch.report.build import proms_from_store
 
     when = _answered_on(date, "--date")
@@ -210,22 +210,15 @@ def prom_add(
         if pre:
             c = compare_proms(pre[-1], rec)
             if c.odi_improvement is not None:
-                console.print(f"vs pre-op {c.pre_date}: ODI {_change_words(c.odi_improvement, '.1f', ' points')}; "
+                console.print(f"vs pre-op {c.pre_date}: ODI {change_words(c.odi_improvement, '.1f', ' points')}; "
                               f"MCID {'met' if c.odi_mcid else 'not met'}; substantial clinical benefit "
                               f"{'met' if c.odi_scb else 'not met'}", highlight=False, soft_wrap=True)
             for name, imp, mcid in (("back pain", c.back_pain_improvement, c.back_pain_mcid),
                                     ("leg pain", c.leg_pain_improvement, c.leg_pain_mcid)):
                 if imp is not None:
-                    console.print(f"{name}: {_change_words(imp, 'd', '')}; MCID {'met' if mcid else 'not met'}",
+                    console.print(f"{name}: {change_words(imp, 'd')}; MCID {'met' if mcid else 'not met'}",
                                   highlight=False, soft_wrap=True)
     console.print("recorded", highlight=False, soft_wrap=True)
-
-
-def _change_words(improvement: float, fmt: str, unit: str) -> str:
-    """``improved by 2`` / ``worse by 5`` / ``no change`` for a change vs pre-op (positive = better)."""
-    if improvement == 0:
-        return "no change"
-    return f"{'improved' if improvement > 0 else 'worse'} by {format(abs(improvement), fmt)}{unit}"
 
 
 @symptoms_app.command("add")

@@ -18,6 +18,7 @@ from typing import Any
 import jinja2
 import markupsafe
 
+from fusionwatch.care.proms import change_words
 from fusionwatch.errors import InputError
 from fusionwatch.followup.model import MeasurementDelta
 from fusionwatch.followup.refs import finding_refs
@@ -299,14 +300,15 @@ def _prom_rows(d: ReportData) -> tuple[list[dict[str, str]], str]:
         parts = []
         if c.odi_improvement is not None:
             parts.append(
-                f"ODI {c.odi_pre:.1f} -> {c.odi_post:.1f} (improvement {c.odi_improvement:+.1f}; MCID 12.8 "
+                f"ODI {c.odi_pre:.1f} -> {c.odi_post:.1f} ({change_words(c.odi_improvement, '.1f', ' points')}; "
+                f"MCID 12.8 "
                 f"{'met' if c.odi_mcid else 'not met'}; substantial clinical benefit "
                 f"{'met: ' + '; '.join(c.odi_scb_reasons) if c.odi_scb else 'not met'} — Glassman 2008)"
             )
         for name, imp, mcid in (("back", c.back_pain_improvement, c.back_pain_mcid),
                                 ("leg", c.leg_pain_improvement, c.leg_pain_mcid)):
             if imp is not None:
-                parts.append(f"{name} pain improvement {imp:+d} (MCID 2 {'met' if mcid else 'not met'})")
+                parts.append(f"{name} pain {change_words(imp, 'd')} (MCID 2 {'met' if mcid else 'not met'})")
         text = f"Change vs pre-op ({c.pre_date}) to {c.post_date}: " + "; ".join(parts) + "."
     return rows, text
 
