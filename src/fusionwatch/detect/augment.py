@@ -29,6 +29,8 @@ __all__ = [
     "gas_overlay",
     "local_contrast",
     "grain",
+    "washed_out",
+    "burnt_in_text",
 ]
 
 
@@ -330,4 +332,75 @@ def appearance(
         out = local_contrast(rng, out)
     if do[3]:
         out = grain(rng, out)
+    return out
+
+
+# --- washed-out films (view/5, 2026-11-24): what view/2-view/4 refused on a real AP film ---
+
+WASHED_OUT_VEIL = (0.0, 0.5)
+"""Share of a large-blur copy blended into the film by :func:`washed_out` (a veil that lowers local contrast)."""
+WASHED_OUT_GAMMA = (0.35, 0.8)
+"""Exponent of :func:`washed_out`'s curve (< 1 lifts the dark parts: lungs and flanks grey instead of black)."""
+WASHED_OUT_RANGE = ((0.1, 0.45), (0.65, 0.95))
+"""The grey range :func:`washed_out` squeezes the film into: (low end, high end) each drawn from its interval."""
+
+
+def washed_out(rng: np.random.Generator, img01: np.ndarray) -> np.ndarray:
+    """A washed-out, low-contrast film (underexposed or flatly windowed): a veil of the film's own large-scale blur
+    (``WASHED_OUT_VEIL``, blur 5-20 % of the longer side), a dark-lifting curve ``x ** g`` (``WASHED_OUT_GAMMA``) and
+    the result squeezed into a grey range ``[lo, hi]`` (``WASHED_OUT_RANGE``), so that once burnt-in text or a black
+    border takes the extremes the body sits in a narrow middle band, as on the real supine film that view/2-view/4
+    refused (model card, "View model view/5, session 10").
+
+    Parameters
+    ----------
+    img01 : (H, W) float image in [0, 1] (bright = dense).
+
+    Returns
+    -------
+    (H, W) float32 ndarray in [0, 1].
+    """
+    img = np.clip(img01, 0.0, 1.0).astype(np.float32)
+    h, w = img.shape
+    veil = float(rng.uniform(*WASHED_OUT_VEIL))
+    # the large blur on a copy 128 px long (the same to the eye, ~1000 x faster than a 200 px kernel at full size)
+    f = min(1.0, 128.0 / max(h, w))
+    small = cv2.resize(img, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (0, 0), float(rng.uniform(0.05, 0.2)) * max(h, w) * f)
+    blur = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    out = (1.0 - veil) * img + veil * blur
+    out = np.clip(out, 0.0, 1.0) ** float(rng.uniform(*WASHED_OUT_GAMMA))
+    lo, hi = float(rng.uniform(*WASHED_OUT_RANGE[0])), float(rng.uniform(*WASHED_OUT_RANGE[1]))
+    return np.clip(lo + (hi - lo) * out, 0.0, 1.0).astype(np.float32)
+
+
+_FILM_TEXT = ("R", "L", "AP", "PA", "SUPINE", "ERECT", "STANDING", "with traction", "LUMBAR", "12/03", "L SPINE")
+
+
+def burnt_in_text(rng: np.random.Generator, img01: np.ndarray) -> np.ndarray:
+    """One to four burnt-in annotations (side markers, "SUPINE", "with traction", dates) drawn in near-white
+    (0.85-1.0) at random places, 1.2-3.5 % of the film's height tall, as many real films carry. Points are not moved.
+
+    Parameters
+    ----------
+    img01 : (H, W) float image in [0, 1] (bright = dense).
+
+    Returns
+    -------
+    (H, W) float32 ndarray in [0, 1].
+    """
+    out = np.clip(img01, 0.0, 1.0).astype(np.float32).copy()
+    h, w = out.shape
+    for _ in range(int(rng.integers(1, 5))):
+        text = _FILM_TEXT[int(rng.integers(len(_FILM_TEXT)))]
+        size_px = float(rng.uniform(0.012, 0.035)) * h
+        scale = size_px / 22.0  # FONT_HERSHEY_SIMPLEX is about 22 px tall at scale 1
+        thick = max(1, round(scale * rng.uniform(1.5, 3.0)))
+        (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
+        x = int(rng.uniform(0, max(1, w - tw)))
+        y = int(rng.uniform(th + 1, max(th + 2, h - 1)))
+        level = float(rng.uniform(0.85, 1.0))
+        mask = np.zeros((h, w), np.uint8)  # putText draws on 8-bit images only
+        cv2.putText(mask, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, 255, thick, cv2.LINE_AA)
+        np.maximum(out, mask.astype(np.float32) * np.float32(level / 255.0), out=out)
     return out

@@ -52,6 +52,13 @@ state is the same; but a non-spine film that skips :func:`~fusionwatch.detect.au
 unmade, and training shares one generator over all examples, so every later example's augmentation (spine films
 included) and sample choice differ from a run with True."""
 
+WASHED_OUT_P = 0.0
+"""View stage only: share of spine films (never the synthetic negatives) made washed-out
+(:func:`fusionwatch.detect.augment.washed_out`), half of those also given burnt-in text
+(:func:`~fusionwatch.detect.augment.burnt_in_text`), after the appearance changes. 0 (the default) makes no random
+draw, so every other model, and view models trained before view/5, get exactly the examples they got before.
+view/5 was trained with 0.3 (model card, "View model view/5, session 10")."""
+
 
 @dataclass
 class TrainResult:
@@ -117,6 +124,10 @@ def make_example(
         if rng.random() < APPEARANCE_P and (sample.view is not None or APPEARANCE_ON_NEGATIVES):
             # in the source frame, before flips and warps (points as annotated)
             img01 = aug.appearance(rng, img01, points)
+        if WASHED_OUT_P > 0.0 and spec.stage == "view" and sample.view is not None and rng.random() < WASHED_OUT_P:
+            img01 = aug.washed_out(rng, img01)
+            if rng.random() < 0.5:
+                img01 = aug.burnt_in_text(rng, img01)
         if rng.random() < 0.5:
             m_aug = aug.flip_matrix(hw[1])
             points = {
