@@ -647,3 +647,24 @@ def test_date_option_over_a_dicom_film_s_own_date_is_said(store: Store, tmp_path
     _dicom_film(tmp_path, "b", 91, seed=3)
     (o,) = ingest([tmp_path / "b.dcm"], store, date=other, analyse=False).added
     assert "--date" not in o.reason  # the same date: nothing to say
+
+
+def test_a_patient_added_before_its_films_keeps_the_birth_date_of_its_first_film(store: Store, tmp_path: Path) -> None:
+    """A patient entered first (`patient add K --patient-id PID`, then `ingest`: the usual order) gets the Patient's
+    Birth Date of its first DICOM film, as a patient created by ingest or filed with --patient does: the birth-date
+    checks of later films and answers applied only to the latter. A stored birth date is never replaced."""
+    store.add_patient(Patient(key="K-PRE", patient_id="PID-PRE"))
+    store.set_surgery("K-PRE", SURGERY)
+    pixels, _ = draw_lateral_spine(width=192, height=384, mm_per_px=1.0)
+    write_dicom(tmp_path / "a.dcm", pixels, spacing=(1.0, 1.0), study_date="20250301", view_position="LL",
+                extra={"PatientID": "PID-PRE", "PatientBirthDate": "19610304"})
+    (o,) = ingest([tmp_path / "a.dcm"], store, analyse=False).added
+    assert o.patient_key == "K-PRE" and store.get_patient("K-PRE").birth_date == dt.date(1961, 3, 4)
+    write_dicom(tmp_path / "b.dcm", pixels + 1, spacing=(1.0, 1.0), study_date="20250601", view_position="LL",
+                extra={"PatientID": "PID-PRE", "PatientBirthDate": "19700101"})
+    ingest([tmp_path / "b.dcm"], store, analyse=False)
+    assert store.get_patient("K-PRE").birth_date == dt.date(1961, 3, 4)
+    write_dicom(tmp_path / "c.dcm", pixels + 2, spacing=(1.0, 1.0), study_date="19900101", view_position="LL",
+                extra={"PatientID": "PID-PRE"})
+    (o,) = ingest([tmp_path / "c.dcm"], store, analyse=False).failed  # the stored patient's checks still run
+    assert "impossible" in o.reason

@@ -301,7 +301,9 @@ def _patient_for(store: Store, film: Radiograph, patient_key: str | None) -> tup
         if key is None:
             key = store.new_patient_key()
             return key, Patient(key=key, patient_id=pid, name=film.ids.patient_name, birth_date=film.ids.birth_date)
-        return key, None
+        # a patient entered before its films (`patient add --patient-id`) gets the film's birth date when it has none
+        # (Store.add_patient never replaces one), as a patient filed with --patient does
+        return key, Patient(key=key, patient_id=pid, birth_date=film.ids.birth_date) if film.ids.birth_date else None
     raise InputError(NO_PATIENT_MESSAGE)
 
 
@@ -444,7 +446,7 @@ def _ingest_one(
         raise InputError(f"The film date {when.isoformat()} is before the patient's birth date in the file: check the "
                          "date (or give it with --date), or whether the file's patient data are wrong.")
     key, new_patient = _patient_for(store, film, patient_key)
-    if new_patient is None or (patient_key and store.has_patient(key)):  # a stored patient: birth, surgery
+    if store.has_patient(key):  # a stored patient: its birth date and surgery on record
         _check_date_for_patient(store, key, when)
     landmarks: Landmarks | None = None
     kind = "file"
