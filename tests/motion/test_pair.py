@@ -53,3 +53,16 @@ class TestCheckPair:
     def test_two_days_raise(self) -> None:
         with pytest.raises(InputError, match="2026-03-02.*2025-12-01"):
             check_pair(_film(View.FLEXION), _film(View.EXTENSION, acquired=dt.date(2025, 12, 1)))
+
+    def test_one_study_across_midnight_passes(self) -> None:
+        """Films of one study (same Study Instance UID) taken either side of midnight are one pair: their acquisition
+        dates differ by a day, but they are one visit (the study says so)."""
+        f = Radiograph(np.zeros((32, 32), np.float32), view=View.FLEXION, acquired=DAY,
+                       ids=DicomIds(patient_id="MRN-1", study_uid="1.2.3.4"), source="f.dcm")
+        e = Radiograph(np.zeros((32, 32), np.float32), view=View.EXTENSION, acquired=DAY + dt.timedelta(days=1),
+                       ids=DicomIds(patient_id="MRN-1", study_uid="1.2.3.4"), source="e.dcm")
+        check_pair(f, e)
+        other = Radiograph(e.pixels, view=View.EXTENSION, acquired=e.acquired,
+                           ids=DicomIds(patient_id="MRN-1", study_uid="1.2.3.5"), source="e.dcm")
+        with pytest.raises(InputError, match="one visit"):
+            check_pair(f, other)

@@ -31,7 +31,8 @@ def check_pair(flexion: Radiograph, extension: Radiograph) -> None:
     ------
     InputError
         If the views say the films were given in the opposite order (or one is an AP film), if both carry a DICOM
-        Patient ID and the two differ (the ids are never printed), or if both carry a date and the dates differ.
+        Patient ID and the two differ (the ids are never printed), or if both carry a date and the dates differ
+        (unless both belong to one study, same (0020,000D) *Study Instance UID*: a pair taken either side of midnight).
     """
     f_name, e_name = flexion.source or "the flexion film", extension.source or "the extension film"
     if flexion.view is View.EXTENSION and extension.view is View.FLEXION:
@@ -47,7 +48,8 @@ def check_pair(flexion: Radiograph, extension: Radiograph) -> None:
     if f_id and e_id and f_id != e_id:
         raise InputError(f"{f_name} and {e_name} belong to two different patients (their DICOM Patient IDs differ): "
                          "motion is measured between two films of one patient.")
-    if flexion.acquired and extension.acquired and flexion.acquired != extension.acquired:
+    one_study = bool(flexion.ids.study_uid) and flexion.ids.study_uid == extension.ids.study_uid
+    if flexion.acquired and extension.acquired and flexion.acquired != extension.acquired and not one_study:
         raise InputError(f"{f_name} is dated {flexion.acquired.isoformat()} and {e_name} "
                          f"{extension.acquired.isoformat()}: a flexion-extension pair is taken at one visit; films of "
                          "two visits would mix the change between the visits into the motion.")
