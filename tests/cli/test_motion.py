@@ -56,3 +56,46 @@ def test_no_segment_to_measure_is_a_user_error(tmp_path: Path, levels: str) -> N
                            env={"COLUMNS": "250"})
     assert r.exit_code == 2 and "error:" in r.output and "--levels" in r.output, r.output
     assert not (tmp_path / "o").exists()
+
+
+def test_swapped_postures_name_the_way_to_overrule_them(tmp_path: Path) -> None:
+    """A refusal the reader can know to be wrong (the posture is read from free text) says how to overrule it."""
+    f = _dicom(tmp_path / "a.dcm", posture="EXTENSION")
+    e = _dicom(tmp_path / "b.dcm", posture="FLEXION")
+    r = CliRunner().invoke(app, ["motion", str(f), str(e), "--out", str(tmp_path / "o")], env={"COLUMNS": "250"})
+    assert r.exit_code == 2 and "wrong order" in r.output and "--views-as-given" in r.output, r.output
+
+
+def test_views_as_given_measures_the_pair_and_records_what_was_overruled(tmp_path: Path) -> None:
+    """Both exposures of a pair labelled with the other posture's protocol text: refused (ff140fa) with no way round
+    but a PNG copy, which loses the calibration. --views-as-given measures them in mm and records the overruled
+    attributes in motion.json; patients and dates are still checked."""
+    import json
+
+    from _synth import write_dicom
+    from fusionwatch.io import write_landmarks
+    from fusionwatch.motion.synth import synthetic_pair
+
+    pair = synthetic_pair(14)
+    lo = min(float(pair.flexion.pixels.min()), float(pair.extension.pixels.min()))
+    hi = max(float(pair.flexion.pixels.max()), float(pair.extension.pixels.max()))
+    paths = []
+    for film, lm, name, label in ((pair.flexion, pair.lm_flexion, "flex", "EXTENSION"),
+                                  (pair.extension, pair.lm_extension, "ext", "FLEXION")):
+        px = np.round((film.pixels - lo) / (hi - lo) * 4095).astype(np.uint16)
+        path = write_dicom(tmp_path / f"{name}.dcm", px, spacing=(0.25, 0.25), view_position="LL",
+                           study_date="20260302", series_description=f"L-SPINE LAT {label}",
+                           extra={"PatientID": "MRN-1"})
+        write_landmarks(lm, tmp_path / f"{name}.landmarks.json")
+        paths.append(str(path))
+    out = tmp_path / "o"
+    r = CliRunner().invoke(app, ["motion", *paths, "--views-as-given", "--out", str(out)], env={"COLUMNS": "250"})
+    assert r.exit_code == 0, r.output
+    assert "views taken as given" in r.output
+    data = json.loads((out / "motion.json").read_text())
+    assert len(data["views_as_given"]) == 1 and "wrong order" in data["views_as_given"][0]
+    assert all(res["translation_mm"] is not None for res in data["results"])
+    other = _dicom(tmp_path / "c.dcm", posture="FLEXION", pid="MRN-2")
+    r = CliRunner().invoke(app, ["motion", paths[0], str(other), "--views-as-given", "--out", str(tmp_path / "p")],
+                           env={"COLUMNS": "250"})
+    assert r.exit_code == 2 and "two different patients" in r.output, r.output

@@ -7,7 +7,7 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from fusionwatch.errors import InputError
+from fusionwatch.errors import InputError, ViewError
 from fusionwatch.motion import check_pair
 from fusionwatch.radiograph import DicomIds, Radiograph, View
 
@@ -35,15 +35,30 @@ class TestCheckPair:
 
     def test_swapped_films_raise(self) -> None:
         """Extension given first and flexion second is named as the wrong order."""
-        with pytest.raises(InputError, match="wrong order"):
+        with pytest.raises(ViewError, match="wrong order"):
             check_pair(_film(View.EXTENSION, source="e.dcm"), _film(View.FLEXION, source="f.dcm"))
 
     @pytest.mark.parametrize(("f_view", "e_view", "words"), [(View.EXTENSION, View.EXTENSION, "an extension film"),
                                                              (View.FLEXION, View.FLEXION, "a flexion film"),
                                                              (View.AP, View.EXTENSION, "an AP film")])
     def test_a_film_of_the_other_posture_raises(self, f_view: View, e_view: View, words: str) -> None:
-        with pytest.raises(InputError, match=words):
+        with pytest.raises(ViewError, match=words):
             check_pair(_film(f_view), _film(e_view))
+
+    @pytest.mark.parametrize(("f_view", "e_view", "words"), [(View.EXTENSION, View.FLEXION, "wrong order"),
+                                                             (View.AP, View.EXTENSION, "an AP film")])
+    def test_a_reader_can_overrule_what_the_attributes_say(self, f_view: View, e_view: View, words: str) -> None:
+        """The posture is often read from free text (a protocol name 'LAT FLEX' on both exposures) or a View Position
+        mis-set to AP: the reader's 'as given' overrules it, and the overruled conflict is returned to be recorded."""
+        overruled = check_pair(_film(f_view), _film(e_view), views_as_given=True)
+        assert len(overruled) == 1 and words in overruled[0]
+        assert check_pair(_film(View.FLEXION), _film(View.EXTENSION), views_as_given=True) == []
+
+    def test_views_as_given_does_not_overrule_two_patients_or_two_days(self) -> None:
+        with pytest.raises(InputError, match="two different patients"):
+            check_pair(_film(View.EXTENSION, "MRN-1"), _film(View.FLEXION, "MRN-2"), views_as_given=True)
+        with pytest.raises(InputError, match="one visit"):
+            check_pair(_film(View.FLEXION), _film(View.EXTENSION, acquired=dt.date(2025, 12, 1)), views_as_given=True)
 
     def test_two_patients_raise_without_naming_the_ids(self) -> None:
         with pytest.raises(InputError, match="two different patients") as info:

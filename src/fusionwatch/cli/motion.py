@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from fusionwatch.cli._app import app, console, escape
-from fusionwatch.errors import InputError, LandmarkError
+from fusionwatch.errors import InputError, LandmarkError, ViewError
 
 __all__ = ["motion"]
 
@@ -51,6 +51,14 @@ def motion(
         float | None, typer.Option("--pixel-spacing", help="Pixel size in mm (user calibration) for both films.")
     ] = None,
     levels: Annotated[str, typer.Option(help="Comma-separated segments.")] = "L4-L5,L5-S1",
+    views_as_given: Annotated[
+        bool,
+        typer.Option(
+            "--views-as-given",
+            help="The films are the flexion and the extension film as given, whatever their DICOM attributes say "
+            "about view or posture (recorded in motion.json). Patients and dates are still checked.",
+        ),
+    ] = False,
 ) -> None:
     """Register the L4, L5 and S1 bodies between flexion and extension and report motion per segment."""
     from fusionwatch.io import read_radiograph
@@ -65,7 +73,11 @@ def motion(
                          "pair (motion between a film and itself is zero by construction).")
     flex = read_radiograph(flexion, pixel_spacing_mm=pixel_spacing)
     ext = read_radiograph(extension, pixel_spacing_mm=pixel_spacing)
-    check_pair(flex, ext)  # one patient, one day, the postures in the order given
+    try:  # one patient, one day, the postures in the order given
+        overruled = check_pair(flex, ext, views_as_given=views_as_given)
+    except ViewError as exc:
+        raise ViewError(f"{exc} If the films are the ones you meant (their attributes are wrong), run again with "
+                        "--views-as-given.") from None
     flex, ext = replace(flex, view=View.FLEXION), replace(ext, view=View.EXTENSION)
     lm_f = _landmarks_for(flexion, landmarks_flexion, flex)
     lm_e = _landmarks_for(extension, landmarks_extension, ext)
@@ -77,6 +89,7 @@ def motion(
     payload = {
         "schema": "fusionwatch.motion/1",
         "films": {"flexion": films[0], "extension": films[1]},
+        "views_as_given": [f"overruled by the reader: {c}" for c in overruled],
         "results": [r.to_dict() for r in results],
         "findings": [
             {
@@ -110,6 +123,8 @@ def motion(
             f.kind,
         )
     console.print(table)
+    for c in overruled:
+        console.print(f"[yellow]warning:[/] views taken as given (--views-as-given); {escape(c)}")
     for w in sorted({w for r in results for w in r.warnings}):
         console.print(f"[yellow]warning:[/] {escape(w)}")
     console.print(f"-> {out / 'motion.json'}, {overlay}", markup=False)
