@@ -232,35 +232,6 @@ class Store:
         with self._tx() as s:
             return sorted(s.scalars(select(PatientRow.key)))
 
-    def deidentified(self, key: str) -> dict[str, Any]:
-        """A de-identified view for exports: pseudonymous key, sex, birth year, surgery and visits (no ids or names)."""
-        with self._tx() as s:
-            row = self._patient_row(s, key)
-            surgery = self._surgery_row(s, row)
-            visits = s.scalars(select(VisitRow).where(VisitRow.patient_id == row.id).order_by(VisitRow.date)).all()
-            return {
-                "patient_key": row.key,
-                "sex": row.sex,
-                "birth_year": row.birth_date.year if row.birth_date else None,
-                "surgery": None
-                if surgery is None
-                else {
-                    "date": surgery.date.isoformat(),
-                    "levels": surgery.levels,
-                    "approach": surgery.approach,
-                    "implants": surgery.implants,
-                },
-                "visits": [
-                    {
-                        "label": v.label,
-                        "date": v.date.isoformat(),
-                        "days_since_surgery": v.days_since_surgery,
-                        "films": len(v.radiographs),
-                    }
-                    for v in visits
-                ],
-            }
-
     @staticmethod
     def _surgery_row(s: Session, patient: PatientRow) -> SurgeryRow | None:
         return s.scalar(
