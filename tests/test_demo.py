@@ -90,13 +90,17 @@ def test_cohort_visits_csv(demo) -> None:
     import csv
 
     from fusionwatch.export.visits import VISIT_COLUMNS
+    from fusionwatch.pseudonym import pseudonym, site_secret
 
     assert demo.cohort_visits is not None and demo.cohort_visits.parent == demo.cohort_measurements.parent
     table = list(csv.DictReader(demo.cohort_visits.open()))
     assert tuple(table[0]) == VISIT_COLUMNS
-    assert {r["patient"] for r in table} == {p.key for p in demo.patients}
+    alias = {p.key: pseudonym(p.key, site_secret(f"sqlite:///{demo.database}")) for p in demo.patients}
+    assert {r["patient"] for r in table} == set(alias.values())  # site pseudonyms, never the keys
+    measured = list(csv.DictReader(demo.cohort_measurements.open()))
+    assert {r["patient"] for r in measured} <= set(alias.values())  # the same pseudonym in both cohort tables
     for p in demo.patients:
-        rows = [r for r in table if r["patient"] == p.key]
+        rows = [r for r in table if r["patient"] == alias[p.key]]
         assert [r["visit"] for r in rows].count("pre-op") == 1, p.scenario
         last = [r for r in rows if r["has_films"] == "True"][-1]
         assert last["visit"] == p.last_visit and last["fusion_status_automatic"] == p.status, p.scenario

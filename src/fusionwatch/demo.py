@@ -161,7 +161,7 @@ def run_demo(out_dir: str | Path = "demo-output", *, today: dt.date | None = Non
         from fusionwatch.report.build import write_cohort_visits
 
         keys = [key for key, _, _ in per_patient]
-        rows = cohort_rows(films_from_store(store, keys), deidentify=True)
+        rows = cohort_rows(films_from_store(store, keys, deidentify=True), deidentify=True)
         result.cohort_measurements = write_cohort(rows, out / COHORT_MEASUREMENTS)
         result.cohort_visits = write_cohort_visits(store, keys, out / COHORT_VISITS, deidentify=True, today=today)
         _write_index(result, today)

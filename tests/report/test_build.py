@@ -91,7 +91,7 @@ def test_cli_journey(db: str, tmp_path: Path) -> None:
     for ident in ("Roe", "Rick", "MRN-555", "1958", "2025-", "2026-"):  # no identifiers, no real dates
         assert ident not in everything, ident
     sr = pydicom.dcmread(files["dicom_sr"])
-    assert sr.PatientID == "K-7" and "Roe" not in str(sr.PatientName)
+    assert sr.PatientID.startswith("FW-") and "K-7" not in str(sr.PatientName) and "Roe" not in str(sr.PatientName)
 
 
 def test_bad_input_errors(db: str) -> None:
@@ -213,6 +213,7 @@ def test_cohort_visit_rows_across_patients(db: str, tmp_path: Path) -> None:
 
     from fusionwatch.errors import InputError
     from fusionwatch.export.visits import VISIT_COLUMNS
+    from fusionwatch.pseudonym import pseudonym, site_secret
     from fusionwatch.report.build import cohort_visit_rows, write_cohort_visits
 
     store = Store(db)
@@ -232,14 +233,16 @@ def test_cohort_visit_rows_across_patients(db: str, tmp_path: Path) -> None:
         store.close()
     table = list(csv.DictReader(path.open()))
     assert tuple(table[0]) == VISIT_COLUMNS
+    k7, k8 = (pseudonym(k, site_secret(db)) for k in ("K-7", "K-8"))  # keys replaced by their pseudonyms
+    assert k7.startswith("FW-") and k8.startswith("FW-") and k7 != k8
     assert [(r["patient"], r["visit"], r["visit_date"]) for r in table] == [
-        ("K-7", "6-weeks", "2000-02-12"), ("K-7", "3-months", "2000-04-02"), ("K-7", "6-months", "2000-07-04"),
-        ("K-8", "pre-op", "1999-12-21"),
+        (k7, "6-weeks", "2000-02-12"), (k7, "3-months", "2000-04-02"), (k7, "6-months", "2000-07-04"),
+        (k8, "pre-op", "1999-12-21"),
     ]
     assert table[2]["fusion_status_automatic"] and table[2]["fusion_status_automatic_label"]
     assert table[3]["odi_percent"] == "60.0" and table[3]["back_pain_0_10"] == "7"
     text = path.read_text()
-    for ident in ("Roe", "MRN-555", "Poe", "MRN-888", "2026-", "2025-", "1958"):
+    for ident in ("Roe", "MRN-555", "Poe", "MRN-888", "2026-", "2025-", "1958", "K-7", "K-8"):
         assert ident not in text, ident
 
 

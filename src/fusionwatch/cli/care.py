@@ -257,7 +257,10 @@ def report(
         typer.Option("--visit", help="Visit number (1 = first), label or date YYYY-MM-DD [default: latest with films]"),
     ] = None,
     deidentify: Annotated[
-        bool, typer.Option("--deidentify", help="Remove names/ids, shift dates (surgery = 2000-01-01).")
+        bool, typer.Option("--deidentify", help="Remove names/ids, shift dates (surgery = 2000-01-01), "
+                                                  "write the patient key as its site pseudonym (FW-..., a keyed hash "
+                                                  "with the secret in FUSIONWATCH_DEID_SECRET or the file "
+                                                  "<database>.deid-secret; stable across exports).")
     ] = False,
     no_pdf: Annotated[bool, typer.Option("--no-pdf", help="HTML only (faster).")] = False,
     protocol: ProtocolOption = None,

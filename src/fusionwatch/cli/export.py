@@ -27,7 +27,9 @@ def cohort(
         bool,
         typer.Option("--identified/--deidentify",
                      help="De-identify (default: dates shifted so that each surgery is on 2000-01-01, film ids "
-                          "hashed) or keep real dates and film ids."),
+                          "hashed, patient keys written as their site pseudonyms FW-..., a keyed hash with the "
+                          "secret in FUSIONWATCH_DEID_SECRET or the file <database>.deid-secret, stable across "
+                          "exports) or keep real dates, film ids and keys."),
     ] = False,
     today: TodayOption = None,
     db: DbOption = None,
@@ -54,7 +56,7 @@ def cohort(
                 "--surgery-date D`, or export with --identified)." if left_out else "."))
         out.mkdir(parents=True, exist_ok=True)
         suffix = "" if identified else "-deidentified"
-        rows = cohort_rows(films_from_store(store, keys), deidentify=not identified)
+        rows = cohort_rows(films_from_store(store, keys, deidentify=not identified), deidentify=not identified)
         paths = [write_cohort(rows, out / f"cohort-measurements{suffix}.csv"),
                  write_cohort(rows, out / f"cohort-measurements{suffix}.parquet"),
                  write_cohort_visits(store, keys, out / f"cohort-visits{suffix}.csv", deidentify=not identified,

@@ -18,6 +18,7 @@ from typing import Any
 from fusionwatch.errors import InputError
 from fusionwatch.export.deid import pseudo_id, shift_date
 from fusionwatch.measurement import Measurement
+from fusionwatch.pseudonym import pseudonym, site_secret
 
 __all__ = ["COLUMNS", "CohortFilm", "cohort_rows", "films_from_store", "write_cohort"]
 
@@ -38,6 +39,9 @@ class CohortFilm:
     visit: str
     film_date: dt.date
     measurements: Sequence[Measurement]
+    pseudonym: str | None = None
+    """The patient's research pseudonym (:mod:`fusionwatch.pseudonym`), written instead of the key when
+    de-identified; ``None``: one from a random per-process secret."""
 
 
 def cohort_rows(films: Iterable[CohortFilm], *, deidentify: bool = False) -> list[dict[str, Any]]:
@@ -54,12 +58,13 @@ def cohort_rows(films: Iterable[CohortFilm], *, deidentify: bool = False) -> lis
         if deidentify:
             if f.surgery_date is None:
                 raise InputError(f"Patient {f.patient_key!r} has no surgery date: cannot shift dates to de-identify.")
-            film_id, when = pseudo_id(f.patient_key, f.film_id), shift_date(f.film_date, f.surgery_date)
+            patient = f.pseudonym or pseudonym(f.patient_key, None)
+            film_id, when = pseudo_id(patient, f.film_id), shift_date(f.film_date, f.surgery_date)
         else:
-            film_id, when = f.film_id, f.film_date
+            patient, film_id, when = f.patient_key, f.film_id, f.film_date
         for m in f.measurements:
             rows.append({
-                "patient": f.patient_key, "film": film_id, "view": f.view or "", "visit": f.visit,
+                "patient": patient, "film": film_id, "view": f.view or "", "visit": f.visit,
                 "days_since_surgery": days, "film_date": when.isoformat(), "measurement": m.name.value,
                 "value": m.value, "unit": m.unit.value, "method": m.method,
                 "spacing_source": m.spacing_source.value if m.spacing_source else "",
@@ -68,17 +73,21 @@ def cohort_rows(films: Iterable[CohortFilm], *, deidentify: bool = False) -> lis
     return rows
 
 
-def films_from_store(store: Any, keys: Sequence[str] | None = None) -> list[CohortFilm]:
-    """Every film with current landmarks of the given patients (default: all) in a :class:`fusionwatch.store.Store`."""
+def films_from_store(store: Any, keys: Sequence[str] | None = None, *, deidentify: bool = False) -> list[CohortFilm]:
+    """Every film with current landmarks of the given patients (default: all) in a :class:`fusionwatch.store.Store`;
+    with ``deidentify`` each carries its patient's pseudonym under the store's site secret
+    (:func:`fusionwatch.pseudonym.site_secret`)."""
     out = []
+    secret = site_secret(str(store.url)) if deidentify else None
     for key in keys or store.list_patients():
         surgery = store.get_surgery(key)
+        alias = pseudonym(key, secret) if deidentify else None
         for film in store.list_films(key):
             current = store.current_landmarks(film.film_id)
             if current is None:
                 continue
             out.append(CohortFilm(key, surgery.date if surgery else None, film.film_id, film.view, film.visit_label,
-                                  film.acquired or film.visit_date, tuple(current.measurements)))
+                                  film.acquired or film.visit_date, tuple(current.measurements), alias))
     return out
 
 

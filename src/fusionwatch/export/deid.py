@@ -1,6 +1,9 @@
 """De-identification shared by every export: one rule for names, ids, dates and UIDs.
 
-- Removed: patient name (replaced by the pseudonymous key), patient id (replaced by the key), birth date, other patient
+- The ``key`` given here must already be the research pseudonym (:mod:`fusionwatch.pseudonym`, a keyed hash of the
+  patient key with the site secret), never the patient key itself: it becomes Patient's Name and Patient ID and seeds
+  the new UIDs.
+- Removed: patient name (replaced by the pseudonym), patient id (replaced by the pseudonym), birth date, other patient
   ids, addresses, referring physician, accession number, study id ((0020,0010) *Study ID*, often the RIS or accession
   number; emptied like the accession number, both type 2), institution. A patient's age over 89 years becomes 090Y
   (HIPAA Safe Harbor aggregates ages over 89).

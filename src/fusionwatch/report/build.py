@@ -35,7 +35,8 @@ from fusionwatch.units import SpacingSource
 
 __all__ = ["ReportOutput", "proms_from_store", "red_flags_for", "symptom_notes_for", "red_flag_window",
            "default_report_visit",
-           "build_report_data", "film_labels", "write_patient_outputs", "cohort_visit_rows", "write_cohort_visits"]
+           "build_report_data", "film_labels", "site_pseudonym", "write_patient_outputs", "cohort_visit_rows",
+           "write_cohort_visits"]
 
 log = logging.getLogger(__name__)
 
@@ -224,6 +225,13 @@ def _draw_film(store: Any, film: Any, path: Path) -> Path | None:
     return save_overlay(radiograph, current.landmarks, current.measurements, path, warnings=film.warnings)
 
 
+def site_pseudonym(store: Any, key: str) -> str:
+    """The research pseudonym of ``key`` with the store's site secret (:mod:`fusionwatch.pseudonym`)."""
+    from fusionwatch.pseudonym import pseudonym, site_secret
+
+    return pseudonym(key, site_secret(str(store.url)))
+
+
 def write_patient_outputs(store: Any, key: str, out_dir: str | Path, *, visit: int | str | None = None,
                           deidentify: bool = False, today: dt.date | None = None, protocol: Protocol | None = None,
                           pdf: bool = True) -> ReportOutput:
@@ -243,20 +251,22 @@ def write_patient_outputs(store: Any, key: str, out_dir: str | Path, *, visit: i
     out.mkdir(parents=True, exist_ok=True)
     result = ReportOutput()
     data = build_report_data(store, key, visit=visit, today=today, protocol=protocol, film_dir=out / "films")
+    if deidentify:
+        data = replace(data, pseudonym=site_pseudonym(store, key))
     stem = _safe(data.visit.label) + ("-deidentified" if deidentify else "")
     files = write_reports(data, out, deidentify=deidentify, pdf=pdf, stem=stem)
     result.files.update({"clinician_html": files.clinician_html, "patient_html": files.patient_html})
     if files.clinician_pdf:
         result.files.update({"clinician_pdf": files.clinician_pdf, "patient_pdf": files.patient_pdf})
     result.files["fhir"] = write_fhir_bundle(data, out / f"{stem}-observations.fhir.json", deidentify=deidentify)
-    rows = cohort_rows(films_from_store(store, [key]), deidentify=deidentify)
+    rows = cohort_rows(films_from_store(store, [key], deidentify=deidentify), deidentify=deidentify)
     result.files["csv"] = write_cohort(rows, out / f"{stem}-measurements.csv")
     result.files["parquet"] = write_cohort(rows, out / f"{stem}-measurements.parquet")
     result.files["visits_csv"] = write_visits(visit_rows(data, deidentify=deidentify), out / f"{stem}-visits.csv")
     if data.schedule is not None:
         sched = data.deidentified().schedule if deidentify else data.schedule
         ics = out / f"{stem}-care-schedule.ics"
-        ics.write_bytes(to_ics(sched, patient_key=key))
+        ics.write_bytes(to_ics(sched, patient_key=data.pseudonym if deidentify else key))
         result.files["ics"] = ics
     _write_dicom_exports(store, data, out, stem, deidentify, result)
     listing = {k: str(v) for k, v in result.files.items()} | {"notes": result.notes}
@@ -297,14 +307,15 @@ def _write_dicom_exports(store: Any, data: ReportData, out: Path, stem: str, dei
     try:
         result.files["dicom_sr"] = write_measurement_sr(
             out / f"{stem}-measurements.sr.dcm", source, current.measurements if current else (),
-            patient_key=data.patient_key, surgery_date=surgery, deidentify=deidentify,
+            patient_key=data.pseudonym if deidentify else data.patient_key, surgery_date=surgery,
+            deidentify=deidentify,
         )
     except ValueError as exc:
         result.notes.append(f"No DICOM SR: {exc}")
     if v.film_png is not None and Path(v.film_png).is_file():
         rgb = np.asarray(Image.open(v.film_png).convert("RGB"))
-        sc = build_secondary_capture(source, rgb, patient_key=data.patient_key, surgery_date=surgery,
-                                     deidentify=deidentify)
+        sc = build_secondary_capture(source, rgb, patient_key=data.pseudonym if deidentify else data.patient_key,
+                                     surgery_date=surgery, deidentify=deidentify)
         path = out / f"{stem}-annotated.sc.dcm"
         sc.save_as(path, enforce_file_format=True)
         result.files["dicom_sc"] = path
@@ -316,8 +327,8 @@ def cohort_visit_rows(store: Any, keys: list[str] | tuple[str, ...], *, deidenti
     automatic and reader fusion status, findings with reader verdicts, motion, questionnaire answers), patients in
     the order given, visits in date order. Patients with no visit on record are left out.
 
-    De-identified by the rule of every export (:meth:`ReportData.deidentified`: key kept, dates shifted so that each
-    patient's surgery falls on 2000-01-01, reader names removed).
+    De-identified by the rule of every export (:meth:`ReportData.deidentified`: key replaced by the site pseudonym,
+    dates shifted so that each patient's surgery falls on 2000-01-01, reader names removed).
 
     Raises
     ------
@@ -334,6 +345,8 @@ def cohort_visit_rows(store: Any, keys: list[str] | tuple[str, ...], *, deidenti
         if deidentify and store.get_surgery(key) is None:
             raise InputError(f"Patient {key!r} has no surgery date: cannot shift dates to de-identify.")
         data = build_report_data(store, key, today=today, protocol=protocol)
+        if deidentify:
+            data = replace(data, pseudonym=site_pseudonym(store, key))
         rows += visit_rows(data, deidentify=deidentify)
     return rows
 

@@ -5,8 +5,9 @@ builds it from a :class:`fusionwatch.followup.Timeline` plus the care schedule, 
 build it by hand. Measurement rows are the follow-up engine's own :class:`fusionwatch.followup.MeasurementDelta` (one
 row type for the timeline, its JSON and every report).
 
-De-identification (:meth:`ReportData.deidentified`): names, patient ids and birth dates are removed; the pseudonymous
-key stays; every calendar date is shifted by one per-patient offset so that the surgery falls on
+De-identification (:meth:`ReportData.deidentified`): names, patient ids and birth dates are removed; the patient key
+is replaced by its research pseudonym (:mod:`fusionwatch.pseudonym`: a keyed hash with the site secret, the same in
+every export of the site); every calendar date is shifted by one per-patient offset so that the surgery falls on
 :data:`DEID_ANCHOR_DATE` (2000-01-01), including ISO dates written inside free text (baseline note, reasons, finding
 summaries); finding evidence and film ids are dropped from findings. Intervals are kept exactly.
 """
@@ -29,6 +30,7 @@ from fusionwatch.followup.model import MeasurementDelta
 from fusionwatch.followup.refs import finding_aliases, finding_refs, finding_verdicts_per_finding
 from fusionwatch.followup.refs import standing_findings as _standing
 from fusionwatch.measurement import MeasureName
+from fusionwatch.pseudonym import pseudonym
 from fusionwatch.records import Finding, FusionStatus, Override, Severity, Surgery
 from fusionwatch.report.labels import bridging_confirmed, bridging_from_evidence
 from fusionwatch.units import SpacingSource, Unit
@@ -193,6 +195,10 @@ class ReportData:
     generated_on: dt.date = field(default_factory=dt.date.today)
     baseline_note: str = ""
     is_deidentified: bool = False
+    pseudonym: str | None = None
+    """The research pseudonym that replaces ``patient_key`` in :meth:`deidentified` (``report.build`` sets it from the
+    site secret, :func:`fusionwatch.pseudonym.site_secret`); ``None`` (hand-built data): one from a random
+    per-process secret, so the key never appears."""
     thresholds: dict[str, Any] = field(default_factory=dict)
     """Settings used by the follow-up engine (name -> value), shown in the clinician report."""
     film_labels: dict[str, str] = field(default_factory=dict)
@@ -318,8 +324,11 @@ class ReportData:
                 ),
                 unmatched_visits=tuple(d(x) for x in s.unmatched_visits),
             )
+        alias = self.pseudonym or pseudonym(self.patient_key, None)
         return replace(
             self,
+            patient_key=alias,
+            pseudonym=alias,
             surgery=replace(self.surgery, date=d(self.surgery.date), notes="") if self.surgery else None,
             visits=visits,
             schedule=schedule,
