@@ -43,10 +43,10 @@ def _body_layer(monkeypatch: pytest.MonkeyPatch, an, cam, params: SpineParams) -
     """The L3 voxel body alone (the other bones' points left out), as ``_ap_bones`` splats it."""
     points = render._ap_points(an)
     none = (np.zeros((0, 3), np.float32), np.zeros(0, np.float32))
-    monkeypatch.setattr(render, "_ap_points", lambda _an: {"L3": points["L3"], "L1": none})
     L = np.zeros((cam.height, cam.width), np.float32)
-    render._ap_bones(L, cam, _scene(an, params))
-    monkeypatch.undo()
+    with monkeypatch.context() as m:  # only this patch is undone, not the test's others
+        m.setattr(render, "_ap_points", lambda _an: {"L3": points["L3"], "L1": none})
+        render._ap_bones(L, cam, _scene(an, params))
     return L
 
 
@@ -98,7 +98,7 @@ def test_spinous_process_path_follows_depth_and_scale_not_height(
     setup, monkeypatch: pytest.MonkeyPatch, name: str, change: dict, factor: float
 ) -> None:
     """The spinous process (a plate on a mesh-frame grid; the cortex layer with it minus without it) scales its path
-    like the laminae. Version 29: x0.88 / x1.00 / x1.11."""
+    like the laminae. Version 29: x0.87 / x1.02 / x1.08."""
     an, cam = setup
     spinous = render._spinous
 
@@ -198,3 +198,20 @@ def test_facet_and_spinous_are_not_rings(setup) -> None:
     row = S[int(round(cam.project(np.array([[xp - 30.0, 0.0, zi]]))[0][1]))]
     inside = row[row > 0.05 * row.max()]
     assert row.max() <= 2.0 * np.median(inside)
+
+
+def test_mesh_weight_is_the_volume_the_pose_gives_a_mesh_cell() -> None:
+    """``Pose.mesh_weight``: scale^3 x depth x height for a lumbar body (|det A| = scale^2 x depth x height, times the
+    left-right scale), T12 (drawn as L1 shrunk) L1's x 0.95^3, the pelvis scale^3; more lordosis (rotations) changes
+    nothing."""
+    from fusionwatch.sim.pose import T12_SHAPE_SCALE
+
+    an = patient_anatomy(0)
+    params = SpineParams(scale=0.9, body_shapes=((1.1, 1.2),) * 5)
+    base = pose_spine(an, params)
+    assert base.mesh_weight("L3") == pytest.approx(0.9**3 * 1.1 * 1.2, rel=1e-6)
+    assert base.mesh_weight("T12") == pytest.approx(base.mesh_weight("L1") * T12_SHAPE_SCALE**3, rel=1e-6)
+    assert base.mesh_weight("pelvis") == pytest.approx(0.9**3, rel=1e-6)
+    more_lordosis = pose_spine(an, replace(params, disc_angles_deg=(6.0, 8.0, 10.0, 14.0, 18.0)))
+    for bone in ("L1", "L3", "L5", "S1"):
+        assert more_lordosis.mesh_weight(bone) == pytest.approx(base.mesh_weight(bone), rel=1e-6)
