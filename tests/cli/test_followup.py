@@ -522,3 +522,30 @@ def test_square_brackets_in_names_and_messages_are_printed_as_typed(tmp_path: Pa
     lm.write_text(json.dumps(data))
     r = _run("measure", str(tmp_path / "films" / "a.dcm"), "--landmarks", str(lm), "--out", str(tmp_path / "m"))
     assert r.exit_code == 2 and "must be [x, y] numbers" in r.output, r.output
+
+
+def test_patient_add_refuses_a_surgery_before_the_birth_date(db: str) -> None:
+    """A birth date on record (from the films' DICOM header) bounds the surgery date, by records.check_patient_date.
+    Before, `patient add` stored an operation dated before the patient was born."""
+    from fusionwatch.records import Patient
+    from fusionwatch.store import Store
+
+    store = Store(db)
+    try:
+        store.add_patient(Patient("K-B", birth_date=dt.date(2000, 5, 1)))
+    finally:
+        store.close()
+    r = _run("patient", "add", "K-B", "--surgery-date", "1999-03-01", "--db", db)
+    assert r.exit_code == 2 and "error:" in r.output and "born" in r.output and "1999-03-01" in r.output, r.output
+    store = Store(db)
+    try:
+        assert store.get_surgery("K-B") is None  # nothing stored
+    finally:
+        store.close()
+    r = _run("patient", "add", "K-B", "--surgery-date", "2020-03-01", "--db", db)
+    assert r.exit_code == 0, r.output
+    store = Store(db)
+    try:
+        assert store.get_surgery("K-B").date == dt.date(2020, 3, 1)
+    finally:
+        store.close()

@@ -481,7 +481,7 @@ def patient_add(
     from dataclasses import replace
 
     from fusionwatch.anatomy import Level
-    from fusionwatch.records import Approach, Patient, Surgery
+    from fusionwatch.records import Approach, Patient, Surgery, check_patient_date
 
     appr: Approach | None = None
     if approach is not None:
@@ -504,7 +504,10 @@ def patient_add(
                          f"year ahead of today ({today.isoformat()}).")
     store = open_store(db)
     try:
-        store.add_patient(Patient(key=key, patient_id=patient_id))
+        known = store.add_patient(Patient(key=key, patient_id=patient_id))
+        # not before the birth date on record (from the films' DICOM header); the future bound was checked above
+        check_patient_date(when, key=key, birth_date=known.birth_date, surgery_date=None,
+                           today=today + dt.timedelta(days=366), what="--surgery-date")
         stored = store.get_surgery(key)
         if stored is None:
             appr = appr or Approach.TLIF
