@@ -281,3 +281,22 @@ def test_a_file_that_is_not_a_database_is_a_user_error(tmp_path: Path) -> None:
     assert r.exit_code == 2, r.output
     assert "error: Cannot open the database" in r.output and "not a database" in r.output
     assert not_db.read_bytes() == before
+
+
+def test_care_lists_only_red_flags_reported_by_today(store_url: str) -> None:
+    """`care --today D` shows the red flags the report as of D shows (one rule, report.build.red_flag_window): a
+    fever reported on day 200 is not a red flag on day 190 (it has not been reported yet), and is one on day 210.
+    Before, `care --today` listed every report after the previous films, also those dated after D."""
+    store = Store(store_url)
+    try:
+        store.add_symptoms("K-9", SURGERY + dt.timedelta(days=200), ["fever"], note="felt hot")
+        before = build_report_data(store, "K-9", today=SURGERY + dt.timedelta(days=190))
+        after = build_report_data(store, "K-9", today=SURGERY + dt.timedelta(days=210))
+    finally:
+        store.close()
+    assert not before.red_flags and [f.symptom.value for f in after.red_flags] == ["fever"]
+    out = _care(store_url, _day(190))
+    assert "RED FLAGS" not in out and "fever" not in out and "felt hot" not in out
+    out = _care(store_url, _day(210))
+    assert "RED FLAGS" in out and "fever" in out and "felt hot" in out
+

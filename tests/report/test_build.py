@@ -347,7 +347,7 @@ def test_a_symptom_reported_since_the_latest_visit_is_a_red_flag_when_later_film
     assert [(f.symptom.value, f.reported_on) for f in data.red_flags] == [("fever", SURGERY + dt.timedelta(days=100))]
     three_months = next(i for i, v in enumerate(timeline.visits) if v.days_since_surgery == 92)
     six_weeks = SURGERY + dt.timedelta(days=42)
-    assert red_flag_window(timeline, three_months, today) == (six_weeks, None)
+    assert red_flag_window(timeline, three_months, today) == (six_weeks, today)  # reports after today: not yet
     # once the 6-month films have been taken, the 3-month report's window ends at its visit
     assert red_flag_window(timeline, three_months, SURGERY + dt.timedelta(days=185)) == (
         six_weeks, SURGERY + dt.timedelta(days=92))

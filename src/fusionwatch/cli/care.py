@@ -77,8 +77,8 @@ def care(
     """
     from fusionwatch.care.protocol import load_protocol
     from fusionwatch.care.schedule import build_schedule, to_ics
-    from fusionwatch.followup.evidence import fusion_evidence
-    from fusionwatch.report.build import red_flags_for, symptom_notes_for
+    from fusionwatch.followup.evidence import fusion_evidence, latest_film_visit
+    from fusionwatch.report.build import red_flag_window, red_flags_for, symptom_notes_for
 
     proto = load_protocol(protocol)
     day0 = optional_date(today, "--today") or dt.date.today()
@@ -93,11 +93,12 @@ def care(
         store.close()
     symptoms = [(r.visit_date, tuple(r.symptoms)) for r in records]
     film_dates = [v.date for v in timeline.visits if v.films]
-    # red flags first: every report since the visit with films before the latest one (as the latest visit's report)
-    past = [d for d in film_dates if d <= day0]
-    after = past[-2] if len(past) >= 2 else None
-    _print_flags(red_flags_for(symptoms, after, None))
-    for when, note in symptom_notes_for(records, after, None):  # the notes written with those reports
+    # red flags first: the window of the report on the latest visit with films as of day0 (one rule,
+    # report.build.red_flag_window); before any films, every report up to day0
+    latest = latest_film_visit(timeline, on=day0)
+    window = red_flag_window(timeline, latest, day0) if latest is not None else (None, day0)
+    _print_flags(red_flags_for(symptoms, *window))
+    for when, note in symptom_notes_for(records, *window):  # the notes written with those reports
         console.print(f"[bold]Note[/] (symptom report {when.isoformat()}): {escape(note)}", highlight=False,
                       soft_wrap=True)
     s = build_schedule(surgery.date, [v.date for v in timeline.visits], imaging_visits=film_dates, today=day0,

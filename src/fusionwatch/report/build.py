@@ -9,7 +9,8 @@ default the latest visit with films. The care schedule and advice are those of t
 visit with films, and those of the visit's own date for an earlier one (the next appointments and restrictions the
 patient had then; later visits are not counted as done). Which symptom reports count as its red flags: every report
 dated after the previous visit with films and up to this visit; for the latest visit with films, every report after the
-previous one up to today (a symptom reported after the last films is never left out). Older reports stay in the store
+previous one up to today (a symptom reported after the last films is never left out; one dated after today is not yet
+reported). Older reports stay in the store
 and in earlier visits' reports.
 """
 
@@ -102,13 +103,14 @@ def red_flag_window(
     """``(after, until)`` for :func:`red_flags_for`: the symptom reports that are the red flags of the report on
     ``timeline.visits[visit]`` (module docstring): dated after the previous visit with films (open when none), up to
     this visit when a later visit with films has taken place by ``today`` (any later one when ``today`` is ``None``),
-    else with no end: the latest visit with films as of ``today`` (films dated after it have not happened yet, as
-    :func:`build_report_data` treats them), so a symptom reported since that visit is never left out."""
+    else up to ``today`` (no end when ``None``): the latest visit with films as of ``today`` (films dated after it have
+    not happened yet, as :func:`build_report_data` treats them), so a symptom reported since that visit is never left
+    out, and one dated after ``today`` has not been reported yet. ``fusionwatch care`` uses this rule too."""
     with_films = [i for i, v in enumerate(timeline.visits) if v.films]
     earlier = [i for i in with_films if i < visit]
     later = [i for i in with_films if i > visit and (today is None or timeline.visits[i].date <= today)]
     after = timeline.visits[earlier[-1]].date if earlier else None
-    return after, (timeline.visits[visit].date if later else None)
+    return after, (timeline.visits[visit].date if later else today)
 
 
 def default_report_visit(timeline: Any, today: dt.date | None = None) -> int:
