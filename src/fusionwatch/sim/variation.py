@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
+from fusionwatch.sim import abdomen
 from fusionwatch.sim.anatomy import Anatomy, LateralMap, load_anatomy
 
 __all__ = ["BoneWarp", "patient_anatomy", "patient_skeleton", "sample_warps"]
@@ -607,6 +608,8 @@ def _ap_gas_v18(bub: np.ndarray, plane: tuple[float, float], fine: float, rng: n
         out += blob * rng.uniform(*AP_FLANK_GAS_MM) * (0.75 + 0.8 * cells)
     if AP_GAS_MASSES:  # version 23 trial G, on since 24: large honeycombed gas-and-stool masses (own stream, last)
         out += _gas_masses(Y, Z, fine, np.random.default_rng([int(rng.integers(2**31)), 2311]))
+    if abdomen.AP_GAS_LOOPS is not None:  # version 32: gas-distended loops (own stream, drawn last)
+        out += abdomen.gas_loops(Y, Z, fine, np.random.default_rng([int(rng.integers(2**31)), 3001]))
     return out.astype(np.float32)
 
 

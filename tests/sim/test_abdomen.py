@@ -1,0 +1,72 @@
+"""Tests for sim/abdomen.py (AP films: gas-distended bowel loops)."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+
+from fusionwatch.sim import abdomen, variation
+
+V31_AP = {
+    # sha256 of random_film(seed, size=(240, 300), view="ap", population=...).pixels with the version-31 simulator
+    # (an export of main 1c38c1a, SIM_VERSION 31), 2026-11-25
+    (31, "adult"): "8ef0298c4a17cb90b6dbac594f3820eaafcd05243976a8754b86feaff9aa1264",
+    (32, "adult"): "e6eaf19cec87abb41e14d70bf895e6774d73972294b891d797de88164e1470b1",
+    (33, "adolescent-scoliosis"): "ba66ef99d981f1e79f02bbb1c55a98b4ccf8dbc3ca3ddf58630313c80c263c6f",
+}
+
+
+def _grid(fine: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    y = -200.0 + (np.arange(int(400 / fine)) + 0.5) * fine
+    z = -100.0 + (np.arange(int(400 / fine)) + 0.5) * fine
+    return np.meshgrid(y, z, indexing="ij")
+
+
+class TestGasLoops:
+    """Tests for gas_loops()."""
+
+    def test_one_loop_is_a_dark_sharp_walled_tube(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Exactly one loop: a gas path of tens of mm (a colon 36-64 mm across, 70-95 % gas), non-negative, covering
+        at least 10 cm^2, (almost) nothing within ``AP_GAS_LOOP_SPINE_MM[0]`` of the mid-line (only the 0.5 mm wall
+        blur), with walls steeper than 5 mm of path per mm (the version-18 flank gas, blurred 3 mm, rises at most
+        ~45 / (3 sqrt(2 pi)) = 6 mm/mm, and only at its very largest)."""
+        monkeypatch.setattr(abdomen, "AP_GAS_LOOPS", (0.0, 1.0, 0.0, 0.0))
+        Y, Z = _grid()
+        for seed in range(4):
+            out = abdomen.gas_loops(Y, Z, 1.0, np.random.default_rng([seed, 3001]))
+            assert out.min() >= 0.0
+            assert out.max() > 20.0
+            assert (out > 5.0).sum() > 1000  # mm^2 at 1 mm cells
+            assert out[np.abs(Y) < abdomen.AP_GAS_LOOP_SPINE_MM[0]].max() < 0.5
+            gy, gz = np.gradient(out)
+            assert float(np.percentile(np.hypot(gy, gz)[out > 1.0], 99)) > 5.0
+
+    def test_off_draws_nothing(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Switched off (None) the loops add no path and draw nothing from the stream."""
+        monkeypatch.setattr(abdomen, "AP_GAS_LOOPS", None)
+        Y, Z = _grid(2.0)
+        rng = np.random.default_rng(5)
+        assert not abdomen.gas_loops(Y, Z, 2.0, rng).any()
+        assert rng.random() == np.random.default_rng(5).random()
+
+
+def test_off_gives_version_31_pixels_on_changes_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Switched off (``AP_GAS_LOOPS = None``) AP films have exactly their version-31 pixels (hashes from the
+    version-31 simulator); on (the shipped setting) they differ."""
+    from fusionwatch.sim import random_film
+
+    def films() -> dict:
+        variation.patient_anatomy.cache_clear()  # the gas is part of the cached patient anatomy
+        try:
+            return {k: random_film(k[0], size=(240, 300), view="ap", population=k[1]).pixels for k in V31_AP}
+        finally:
+            variation.patient_anatomy.cache_clear()
+
+    on = films()
+    monkeypatch.setattr(abdomen, "AP_GAS_LOOPS", None)
+    off = films()
+    for k, sha in V31_AP.items():
+        assert hashlib.sha256(off[k].tobytes()).hexdigest() == sha
+        assert not np.array_equal(off[k], on[k])
