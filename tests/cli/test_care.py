@@ -300,3 +300,16 @@ def test_care_lists_only_red_flags_reported_by_today(store_url: str) -> None:
     out = _care(store_url, _day(210))
     assert "RED FLAGS" in out and "fever" in out and "felt hot" in out
 
+
+@pytest.mark.parametrize("flag", ["--back-pain", "--leg-pain"])
+def test_a_fractional_pain_score_is_an_error_line_not_a_usage_box(store_url: str, flag: str) -> None:
+    """`prom add --leg-pain 3.5` ends with `error: leg pain must be a whole number ...` and exit 2, like every user
+    mistake, and stores nothing. Before, the option parser printed its usage box ('Invalid value ...')."""
+    r = CliRunner().invoke(app, ["prom", "add", "K-9", flag, "3.5", "--date", _day(100), "--db", store_url])
+    assert r.exit_code == 2 and "error:" in r.output and "whole number" in r.output and "'3.5'" in r.output, r.output
+    assert "Usage" not in r.output
+    store = Store(store_url)
+    try:
+        assert not store.list_proms("K-9")
+    finally:
+        store.close()

@@ -181,8 +181,9 @@ def _print_advice(ev, advice, schedule) -> None:  # type: ignore[no-untyped-def]
 def prom_add(
     patient: Annotated[str, typer.Argument(help="The patient's pseudonymous key.")],
     odi: Annotated[str | None, typer.Option("--odi", help="10 ODI answers 0-5, comma-separated; '-' = blank.")] = None,
-    back_pain: Annotated[int | None, typer.Option("--back-pain", help="Back pain 0-10.")] = None,
-    leg_pain: Annotated[int | None, typer.Option("--leg-pain", help="Leg pain 0-10.")] = None,
+    # text, checked by care.proms.check_nrs: a wrong value is an `error:` line, not the option parser's usage box
+    back_pain: Annotated[str | None, typer.Option("--back-pain", help="Back pain 0-10 (whole number).")] = None,
+    leg_pain: Annotated[str | None, typer.Option("--leg-pain", help="Leg pain 0-10 (whole number).")] = None,
     date: Annotated[str | None, typer.Option("--date", help="Date answered (YYYY-MM-DD) [default: today].")] = None,
     db: DbOption = None,
 ) -> None:
