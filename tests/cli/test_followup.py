@@ -549,3 +549,24 @@ def test_patient_add_refuses_a_surgery_before_the_birth_date(db: str) -> None:
         assert store.get_surgery("K-B").date == dt.date(2020, 3, 1)
     finally:
         store.close()
+
+
+def test_patient_add_with_a_surgery_before_the_birth_date_links_no_patient_id(db: str) -> None:
+    """A refused --surgery-date stores nothing, not even the --patient-id given with it. Before, the ID was linked
+    (add_patient ran before the birth-date check), so later films of that ID were filed under the patient."""
+    from fusionwatch.records import Patient
+    from fusionwatch.store import Store
+
+    store = Store(db)
+    try:
+        store.add_patient(Patient("K-C", birth_date=dt.date(2000, 5, 1)))
+    finally:
+        store.close()
+    r = _run("patient", "add", "K-C", "--surgery-date", "1999-03-01", "--patient-id", "PID-C", "--db", db)
+    assert r.exit_code == 2 and "born" in r.output, r.output
+    store = Store(db)
+    try:
+        assert store.get_patient("K-C").patient_id is None and store.find_patient_key("PID-C") is None
+        assert store.get_surgery("K-C") is None
+    finally:
+        store.close()

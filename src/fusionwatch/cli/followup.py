@@ -504,10 +504,12 @@ def patient_add(
                          f"year ahead of today ({today.isoformat()}).")
     store = open_store(db)
     try:
-        known = store.add_patient(Patient(key=key, patient_id=patient_id))
-        # not before the birth date on record (from the films' DICOM header); the future bound was checked above
-        check_patient_date(when, key=key, birth_date=known.birth_date, surgery_date=None,
+        # not before the birth date on record (from the films' DICOM header); the future bound was checked above.
+        # Checked before add_patient: a refused date stores nothing, not even the --patient-id given with it
+        born = store.get_patient(key).birth_date if store.has_patient(key) else None
+        check_patient_date(when, key=key, birth_date=born, surgery_date=None,
                            today=today + dt.timedelta(days=366), what="--surgery-date")
+        store.add_patient(Patient(key=key, patient_id=patient_id))
         stored = store.get_surgery(key)
         if stored is None:
             appr = appr or Approach.TLIF
