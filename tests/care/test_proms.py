@@ -88,7 +88,7 @@ class TestNrs:
     def test_valid(self, v: object) -> None:
         assert 0 <= check_nrs(v) <= 10
 
-    @pytest.mark.parametrize("v", [-1, 11, 2.5, "high", None, True])
+    @pytest.mark.parametrize("v", [-1, 11, 2.5, "high", None, True, "\u00b2", "\u2460", "3.5", "+3"])
     def test_invalid_raises(self, v: object) -> None:
         with pytest.raises(InputError, match="back pain must be a whole number from 0"):
             check_nrs(v, "back pain")

@@ -167,7 +167,7 @@ def check_nrs(value: object, what: str = "pain") -> int:
     InputError
         If the value is not a whole number 0-10.
     """
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isdecimal():  # not isdigit(): '²' is a digit int() refuses
         value = int(value.strip())
     if isinstance(value, float) and value.is_integer():
         value = int(value)
