@@ -8,8 +8,8 @@ The site secret (:func:`site_secret`), first match wins:
 
 1. the environment variable ``FUSIONWATCH_DEID_SECRET`` (any non-empty text; give every export of a study the same);
 2. for a SQLite database file, the file ``<database>.deid-secret`` beside it, created with 32 random bytes (owner
-   read/write only) on the first de-identified export. Keep it with the database and out of shared exports: whoever
-   holds it can map keys to pseudonyms.
+   read/write only, atomically) on the first de-identified export; a file others can read or write is refused. Keep
+   it with the database and out of shared exports: whoever holds it can map keys to pseudonyms.
 
 A PostgreSQL or in-memory database without the variable is refused (there is no file to keep the secret beside).
 """
@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 from fusionwatch.errors import InputError
@@ -43,7 +44,8 @@ def site_secret(database_url: str) -> bytes:
     Raises
     ------
     InputError
-        For a database that is not a SQLite file when ``FUSIONWATCH_DEID_SECRET`` is not set.
+        For a database that is not a SQLite file when ``FUSIONWATCH_DEID_SECRET`` is not set; when the secret file
+        cannot be created (read-only folder), can be read or written by others, or is empty.
     """
     if env := os.environ.get(SECRET_ENV, ""):
         return env.encode("utf-8")
@@ -56,13 +58,35 @@ def site_secret(database_url: str) -> bytes:
     path = Path(db_file + ".deid-secret")
     if not path.is_file():
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                fh.write(secrets.token_hex(32))
-        except FileExistsError:  # another export created it meanwhile
-            pass
+            _create_secret_file(path)
+        except OSError as exc:  # a read-only folder, a full disk: say which file and the way round
+            raise InputError(f"Cannot create the pseudonym secret file {path}: {exc.strerror or exc}. Make its folder "
+                             f"writable, or set {SECRET_ENV} (the same value for every export of a study; keep it "
+                             "private).") from None
+    # others could map keys to pseudonyms, or plant a secret they know (POSIX modes; Windows has none to check)
+    if os.name == "posix" and (mode := path.stat().st_mode) & 0o077:
+        raise InputError(f"The pseudonym secret file {path} can be read or written by others (mode {mode & 0o777:o}); "
+                         f"make it owner-only (chmod 600 {path}) and check it is the site's secret.")
     text = path.read_text().strip()
     if not text:
         raise InputError(f"The pseudonym secret file {path} is empty; restore it from backup (a new secret gives "
                          "every patient a new pseudonym).")
     return text.encode("utf-8")
+
+
+def _create_secret_file(path: Path) -> None:
+    """Create ``path`` holding a new random secret, owner read/write only, atomically: the secret is written to a
+    private temporary file beside it, then hard-linked to ``path``, so no reader ever sees a partial or empty file, and
+    when exports race only the first link wins (the others read the winner's secret)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mode 0600
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:  # another export created it meanwhile: its secret is the site's
+            pass
+    finally:
+        os.unlink(tmp)

@@ -313,3 +313,20 @@ def test_a_fractional_pain_score_is_an_error_line_not_a_usage_box(store_url: str
         assert not store.list_proms("K-9")
     finally:
         store.close()
+
+
+def test_a_red_flag_reported_on_today_shows_in_care_and_report(store_url: str) -> None:
+    """The window ends at today inclusive: a fever reported on the day of `--today` is a red flag of care and of the
+    report; and a report built with no --today (the real date) lists a symptom reported today (review of e2d806d)."""
+    store = Store(store_url)
+    try:
+        store.add_symptoms("K-9", SURGERY + dt.timedelta(days=400), ["fever"], note="felt hot")
+        store.add_symptoms("K-9", dt.date.today(), ["calf_pain_swelling"])
+        same_day = build_report_data(store, "K-9", today=SURGERY + dt.timedelta(days=400))
+        now = build_report_data(store, "K-9")
+    finally:
+        store.close()
+    assert [f.symptom.value for f in same_day.red_flags] == ["fever"]
+    assert "calf_pain_swelling" in [f.symptom.value for f in now.red_flags]
+    out = _care(store_url, _day(400))
+    assert "RED FLAGS" in out and "fever" in out and "felt hot" in out

@@ -106,3 +106,77 @@ def test_a_database_without_a_secret_file_needs_the_variable(monkeypatch: pytest
         site_secret("postgresql+psycopg://u@h/db")
     monkeypatch.setenv(SECRET_ENV, "s")
     assert site_secret("postgresql+psycopg://u@h/db") == b"s"
+
+
+def _race(fn: object, arg: str, n: int) -> tuple[list[object], list[Exception]]:
+    """Call ``fn(arg)`` from ``n`` threads released at once; their results and exceptions."""
+    import threading
+
+    barrier, got, errors = threading.Barrier(n), [], []
+
+    def call() -> None:
+        barrier.wait()
+        try:
+            got.append(fn(arg))  # type: ignore[operator]
+        except Exception as exc:  # collected and asserted by the caller
+            errors.append(exc)
+
+    threads = [threading.Thread(target=call) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return got, errors
+
+
+def test_exports_started_together_share_one_complete_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Exports creating the secret file at once all read the same full secret. Before, the file was created empty and
+    written afterwards: an export opening it in between failed with 'the pseudonym secret file ... is empty; restore it
+    from backup' (16 of 30 rounds of 8 threads), and a crash in between left an empty file for good."""
+    from fusionwatch.pseudonym import site_secret
+
+    monkeypatch.delenv(SECRET_ENV, raising=False)
+    for round_ in range(30):
+        got, errors = _race(site_secret, f"sqlite:///{tmp_path / f'fw{round_}.db'}", 8)
+        assert not errors and len(got) == 8 and len(set(got)) == 1, (round_, errors[:1])
+        secret_file = tmp_path / f"fw{round_}.db.deid-secret"
+        assert secret_file.stat().st_mode & 0o077 == 0  # owner only
+        assert sorted(p.name for p in tmp_path.glob(f"*fw{round_}.db*")) == [secret_file.name]  # no temp left
+
+
+def test_a_read_only_database_folder_is_an_error_line_and_no_report(db: str, tmp_path: Path) -> None:
+    """No secret file can be made beside the database (its folder is read-only): `error:` naming the file and the way
+    round (FUSIONWATCH_DEID_SECRET), exit 2, nothing written. Before, the annotated films were already drawn into the
+    report folder, and the message did not say how to go on."""
+    import shutil
+    import subprocess
+
+    folder = Path(db.removeprefix("sqlite:///")).parent
+    if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode:
+        pytest.skip("needs chattr +i (root on ext4) to make a folder read-only even for root")
+    try:
+        rep = tmp_path.parent / f"{tmp_path.name}-rep"
+        r = CliRunner().invoke(app, ["report", KEY, "--out", str(rep), "--deidentify", "--today", TODAY, "--db", db,
+                                     "--no-pdf"])
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+    assert r.exit_code == 2 and "error:" in r.output and SECRET_ENV in r.output, r.output
+    assert not [p for p in rep.rglob("*") if p.is_file()]
+
+
+def test_a_secret_file_others_can_read_or_write_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A secret file group/world readable (others could map MRNs to pseudonyms) or writable (others could plant a
+    secret they know) is refused, naming the file and `chmod 600`. Before, it was used as it was."""
+    from fusionwatch.errors import InputError
+    from fusionwatch.pseudonym import site_secret
+
+    monkeypatch.delenv(SECRET_ENV, raising=False)
+    url = f"sqlite:///{tmp_path / 'fw.db'}"
+    secret = site_secret(url)
+    path = tmp_path / "fw.db.deid-secret"
+    for mode in (0o644, 0o620, 0o604):
+        path.chmod(mode)
+        with pytest.raises(InputError, match="chmod 600"):
+            site_secret(url)
+    path.chmod(0o600)
+    assert site_secret(url) == secret

@@ -249,12 +249,13 @@ def write_patient_outputs(store: Any, key: str, out_dir: str | Path, *, visit: i
     from fusionwatch.export.fhir import write_fhir_bundle
     from fusionwatch.export.visits import visit_rows, write_visits
 
+    alias = site_pseudonym(store, key) if deidentify else None  # first: a refused secret leaves no files behind
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     result = ReportOutput()
     data = build_report_data(store, key, visit=visit, today=today, protocol=protocol, film_dir=out / "films")
     if deidentify:
-        data = replace(data, pseudonym=site_pseudonym(store, key))
+        data = replace(data, pseudonym=alias)
     stem = _safe(data.visit.label) + ("-deidentified" if deidentify else "")
     files = write_reports(data, out, deidentify=deidentify, pdf=pdf, stem=stem)
     result.files.update({"clinician_html": files.clinician_html, "patient_html": files.patient_html})
