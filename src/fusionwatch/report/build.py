@@ -75,7 +75,7 @@ def red_flags_for(reports: list[tuple[dt.date, tuple[str, ...]]], after: dt.date
     newest: dict[Symptom, dt.date] = {}
     known = {s.value for s in Symptom}
     for when, symptoms in reports:
-        if (after is not None and when <= after) or (until is not None and when > until):
+        if not _in_window(when, after, until):
             continue
         for c in symptoms:
             if c in known:
@@ -92,9 +92,13 @@ def symptom_notes_for(records: Any, after: dt.date | None, until: dt.date | None
     is shown with the flags it was written with."""
     return tuple(sorted(
         (r.visit_date, r.note.strip()) for r in records
-        if r.note and r.note.strip() and not (after is not None and r.visit_date <= after)
-        and not (until is not None and r.visit_date > until)
+        if r.note and r.note.strip() and _in_window(r.visit_date, after, until)
     ))
+
+
+def _in_window(when: dt.date, after: dt.date | None, until: dt.date | None) -> bool:
+    """``when`` in ``(after, until]``, either end open when ``None`` (the red-flag window of a report)."""
+    return (after is None or when > after) and (until is None or when <= until)
 
 
 def red_flag_window(
