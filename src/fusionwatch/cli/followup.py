@@ -405,7 +405,8 @@ def _check_visit_has_films(store, patient: str, when: str | dt.date) -> None:  #
     hint = (f"enter it at the visit whose films were read, e.g. {before[-1]} (visits with films: {', '.join(before)})"
             if before else "there is no visit with films before it")
     raise InputError(f"Visit {here.label} ({day.isoformat()}) has no films: a reader's fusion status, Bridwell grade "
-                     f"or bone evidence belongs to a visit with films; {hint}.")
+                     f"or bone evidence belongs to a visit with films; {hint}. A CT read on a day without films: "
+                     "enter it at the latest visit with films before the CT and name the CT and its date in --reason.")
 
 
 def _finding_targets(
