@@ -394,20 +394,14 @@ def _measure(film: Radiograph, landmarks: Landmarks, film_id: str) -> _Measured:
 
 
 def _check_date_for_patient(store: Store, key: str, when: dt.date) -> None:
-    """Refuse a film dated before the patient's birth, or more than 30 years from the surgery (records.days_between)."""
-    from fusionwatch.records import days_between
+    """Refuse a film dated before the patient's birth on record, or more than 30 years from the surgery: the rule of
+    every dated record (records.check_patient_date)."""
+    from fusionwatch.records import check_patient_date
 
-    born = store.get_patient(key).birth_date
-    if born is not None and when < born:
-        raise InputError(f"The film date {when.isoformat()} is before patient {key!r} was born: check the date (or "
-                         "give it with --date), or whether the film is of another patient.")
     surgery = store.get_surgery(key)
-    if surgery is not None:
-        try:
-            days_between(surgery.date, when)
-        except InputError as exc:
-            raise InputError(f"The film date is impossible for patient {key!r}: {exc} Check the date (or --date).") \
-                from None
+    check_patient_date(when, key=key, birth_date=store.get_patient(key).birth_date,
+                       surgery_date=surgery.date if surgery else None, what="The film date",
+                       check="check the date (or give it with --date)")
 
 
 def _ingest_one(

@@ -101,7 +101,7 @@ def days_between(surgery: dt.date, when: dt.date, *, today: dt.date | None = Non
 
 def check_patient_date(
     when: dt.date, *, key: str, birth_date: dt.date | None, surgery_date: dt.date | None,
-    today: dt.date | None = None, what: str = "date",
+    today: dt.date | None = None, what: str = "date", check: str = "check the date",
 ) -> None:
     """Refuse a date that cannot belong to patient ``key``'s record: after ``today``, before their birth, or more
     than 30 years from their surgery (:func:`days_between`).
@@ -114,6 +114,8 @@ def check_patient_date(
         The patient's, when on record (an unknown one is not checked).
     what : str
         What the date is, for the message (e.g. ``"--date"``).
+    check : str
+        The advice the message gives (e.g. ``"check the date (or give it with --date)"`` for a film).
 
     Raises
     ------
@@ -124,13 +126,13 @@ def check_patient_date(
     if when > today:
         raise InputError(f"{what}: {when.isoformat()} is in the future (today is {today.isoformat()}).")
     if birth_date is not None and when < birth_date:
-        raise InputError(f"{what}: {when.isoformat()} is before patient {key!r} was born: check the date, or "
-                         "whether this is another patient's record.")
+        raise InputError(f"{what}: {when.isoformat()} is before patient {key!r} was born: {check}, or whether "
+                         "this is another patient's record.")
     if surgery_date is not None:
         try:
             days_between(surgery_date, when, today=today)
         except InputError as exc:
-            raise InputError(f"{what}: impossible for patient {key!r}: {exc} Check the date.") from None
+            raise InputError(f"{what}: impossible for patient {key!r}: {exc} {check[0].upper()}{check[1:]}.") from None
 
 
 class Severity(str, Enum):
