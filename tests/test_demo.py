@@ -88,14 +88,16 @@ def test_cohort_visits_csv(demo) -> None:
     """Beside the cohort measurement CSV, a de-identified cohort table with one row per patient visit: each patient's
     last-films row carries the status the index shows; the index links both tables."""
     import csv
+    from pathlib import Path
 
     from fusionwatch.export.visits import VISIT_COLUMNS
-    from fusionwatch.pseudonym import pseudonym, site_secret
+    from fusionwatch.pseudonym import pseudonym
 
     assert demo.cohort_visits is not None and demo.cohort_visits.parent == demo.cohort_measurements.parent
     table = list(csv.DictReader(demo.cohort_visits.open()))
     assert tuple(table[0]) == VISIT_COLUMNS
-    alias = {p.key: pseudonym(p.key, site_secret(f"sqlite:///{demo.database}")) for p in demo.patients}
+    secret = Path(f"{demo.database}.deid-secret").read_bytes().strip()  # made by the demo's exports
+    alias = {p.key: pseudonym(p.key, secret) for p in demo.patients}
     assert {r["patient"] for r in table} == set(alias.values())  # site pseudonyms, never the keys
     measured = list(csv.DictReader(demo.cohort_measurements.open()))
     assert {r["patient"] for r in measured} <= set(alias.values())  # the same pseudonym in both cohort tables

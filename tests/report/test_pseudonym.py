@@ -126,21 +126,148 @@ def test_the_pseudonym_depends_on_the_site_secret(db: str, tmp_path: Path, monke
     """Without the secret, hashing a guessed MRN does not give the pseudonym: another secret, another pseudonym."""
     _run("export", "cohort", "--out", str(tmp_path / "a"), "--db", db)
     monkeypatch.setenv(SECRET_ENV, "another site")
+    _run("export", "pseudonym-series", "--start-new", "--reason", "test: another secret", "--db", db)
     _run("export", "cohort", "--out", str(tmp_path / "b"), "--db", db)
     a = _patients(tmp_path / "a" / "cohort-measurements-deidentified.csv")
     b = _patients(tmp_path / "b" / "cohort-measurements-deidentified.csv")
     assert a.isdisjoint(b) and len(a) == len(b) == 1
 
 
+class _NoFileStore:
+    """A store on a server database (no file to keep a secret beside), with no pseudonym series yet."""
+
+    url = "postgresql+psycopg://u@h/db"
+
+    def __init__(self) -> None:
+        self.recorded: list[tuple[str, ...]] = []
+
+    def pseudonym_series(self) -> list[object]:
+        return []
+
+    def record_pseudonym_series(self, *args: str) -> None:
+        self.recorded.append(args)
+
+
 def test_a_database_without_a_secret_file_needs_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     from fusionwatch.errors import InputError
-    from fusionwatch.pseudonym import site_secret
+    from fusionwatch.pseudonym import secret_fingerprint, site_secret
 
     monkeypatch.delenv(SECRET_ENV, raising=False)
+    store = _NoFileStore()
     with pytest.raises(InputError, match=SECRET_ENV):
-        site_secret("postgresql+psycopg://u@h/db")
+        site_secret(store)
     monkeypatch.setenv(SECRET_ENV, "s")
-    assert site_secret("postgresql+psycopg://u@h/db") == b"s"
+    assert site_secret(store) == b"s"
+    assert store.recorded == [(secret_fingerprint(b"s"), "environment", "first de-identified export")]
+
+
+def _cli(*args: str) -> tuple[int, str]:
+    r = CliRunner().invoke(app, list(args))
+    return r.exit_code, " ".join(r.output.split())  # rich wraps long lines
+
+
+def _cohort_alias(db: str, out: Path) -> str:
+    _run("export", "cohort", "--out", str(out), "--today", TODAY, "--db", db)
+    (alias,) = _patients(out / "cohort-measurements-deidentified.csv")
+    return alias
+
+
+def test_a_lost_secret_file_is_refused_not_silently_recreated(db: str, tmp_path: Path) -> None:
+    """The secret file disappears after exports: every export refuses, naming the file, the restore and the way to a
+    new series; the new series is started only on purpose and recorded with its reason. Before, a new secret file
+    was created without a word and every patient got a new pseudonym."""
+    secret_file = Path(db.removeprefix("sqlite:///") + ".deid-secret")
+    alias = _cohort_alias(db, tmp_path / "a")
+    saved = secret_file.read_bytes()
+    secret_file.unlink()
+    for args in (["export", "cohort", "--out", str(tmp_path / "b")],
+                 ["report", KEY, "--out", str(tmp_path / "r"), "--deidentify", "--no-pdf", "--today", TODAY]):
+        code, out = _cli(*args, "--db", db)
+        assert code == 2 and "error:" in out and f"{secret_file} is missing" in out, out
+        assert "Restore" in out and "pseudonym-series --start-new --reason" in out, out
+        assert not secret_file.exists()
+    # restored from backup: the same pseudonyms again
+    secret_file.write_bytes(saved)
+    secret_file.chmod(0o600)
+    assert _cohort_alias(db, tmp_path / "c") == alias
+    # lost for good: a new series on purpose, recorded
+    secret_file.unlink()
+    _run("export", "pseudonym-series", "--start-new", "--reason", "secret file lost 2026-11", "--db", db)
+    assert secret_file.is_file()
+    new_alias = _cohort_alias(db, tmp_path / "d")
+    assert new_alias.startswith("FW-") and new_alias != alias
+    code, out = _cli("export", "pseudonym-series", "--db", db)
+    assert code == 0 and "1. since" in out and "first de-identified export" in out, out
+    assert "2. since" in out and "secret file lost 2026-11 (current)" in out, out
+    assert saved.decode() not in out
+
+
+def test_the_variable_does_not_silently_override_the_recorded_secret(
+        db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """FUSIONWATCH_DEID_SECRET set after exports used the secret file: refused, naming the variable and how to go
+    on (unset it). Before, the variable won silently and every pseudonym changed."""
+    alias = _cohort_alias(db, tmp_path / "a")
+    monkeypatch.setenv(SECRET_ENV, "a new study secret")
+    code, out = _cli("export", "cohort", "--out", str(tmp_path / "b"), "--db", db)
+    assert code == 2 and f"{SECRET_ENV} is not the secret" in out and f"Unset {SECRET_ENV}" in out, out
+    assert "--start-new" in out
+    monkeypatch.delenv(SECRET_ENV)
+    assert _cohort_alias(db, tmp_path / "c") == alias
+
+
+def test_a_changed_or_unset_variable_is_refused(db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A series started from the variable: another value, or no variable (a new secret file would be made), is
+    refused, naming the variable."""
+    monkeypatch.setenv(SECRET_ENV, "study secret")
+    alias = _cohort_alias(db, tmp_path / "a")
+    monkeypatch.setenv(SECRET_ENV, "study secret, mistyped")
+    code, out = _cli("export", "cohort", "--out", str(tmp_path / "b"), "--db", db)
+    assert code == 2 and f"{SECRET_ENV} is not the secret" in out and "set it to the secret used" in out, out
+    monkeypatch.delenv(SECRET_ENV)
+    code, out = _cli("export", "cohort", "--out", str(tmp_path / "c"), "--db", db)
+    assert code == 2 and f"used the secret in {SECRET_ENV}, which is not set now" in out, out
+    assert not Path(db.removeprefix("sqlite:///") + ".deid-secret").exists()
+    monkeypatch.setenv(SECRET_ENV, "study secret")
+    assert _cohort_alias(db, tmp_path / "d") == alias
+
+
+def test_a_replaced_secret_file_is_refused(db: str, tmp_path: Path) -> None:
+    """The secret file replaced by another secret (a wrong backup, a copy from another site): refused."""
+    from fusionwatch.pseudonym import _create_secret_file
+
+    alias = _cohort_alias(db, tmp_path / "a")
+    secret_file = Path(db.removeprefix("sqlite:///") + ".deid-secret")
+    saved = secret_file.read_bytes()
+    secret_file.unlink()
+    _create_secret_file(secret_file)
+    code, out = _cli("export", "cohort", "--out", str(tmp_path / "b"), "--db", db)
+    assert code == 2 and f"{secret_file} is not the secret this database's de-identified exports" in out, out
+    assert "Restore the original file from backup" in out, out
+    secret_file.write_bytes(saved)
+    assert _cohort_alias(db, tmp_path / "c") == alias
+
+
+def test_a_variable_differing_from_an_existing_file_is_refused_before_any_series(
+        db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A database from before the series were recorded, with its secret file: a different variable is refused."""
+    from fusionwatch.pseudonym import _create_secret_file
+
+    _create_secret_file(Path(db.removeprefix("sqlite:///") + ".deid-secret"))
+    monkeypatch.setenv(SECRET_ENV, "something else")
+    code, out = _cli("export", "cohort", "--out", str(tmp_path / "b"), "--db", db)
+    assert code == 2 and f"{SECRET_ENV} is set and differs from the pseudonym secret file" in out, out
+    with Store(db) as store:
+        assert store.pseudonym_series() == []
+
+
+def test_a_new_series_needs_a_new_secret_and_a_reason(db: str, tmp_path: Path) -> None:
+    _cohort_alias(db, tmp_path / "a")
+    code, out = _cli("export", "pseudonym-series", "--start-new", "--reason", "why not", "--db", db)
+    assert code == 2 and "already the current pseudonym series' one" in out, out
+    code, out = _cli("export", "pseudonym-series", "--start-new", "--db", db)
+    assert code == 2 and "--start-new needs --reason" in out, out
+    with Store(db) as store:
+        assert len(store.pseudonym_series()) == 1
 
 
 def _race(fn: object, arg: str, n: int) -> tuple[list[object], list[Exception]]:
@@ -170,13 +297,21 @@ def test_exports_started_together_share_one_complete_secret(tmp_path: Path, monk
     from backup' (16 of 30 rounds of 8 threads), and a crash in between left an empty file for good."""
     from fusionwatch.pseudonym import site_secret
 
+    def secret_of(url: str) -> bytes:
+        with Store(url) as store:
+            return site_secret(store)
+
     monkeypatch.delenv(SECRET_ENV, raising=False)
     for round_ in range(30):
-        got, errors = _race(site_secret, f"sqlite:///{tmp_path / f'fw{round_}.db'}", 8)
+        url = f"sqlite:///{tmp_path / f'fw{round_}.db'}"
+        Store(url).close()  # the schema made first (the exports race on the secret, not on the migrations)
+        got, errors = _race(secret_of, url, 8)
         assert not errors and len(got) == 8 and len(set(got)) == 1, (round_, errors[:1])
         secret_file = tmp_path / f"fw{round_}.db.deid-secret"
         assert secret_file.stat().st_mode & 0o077 == 0  # owner only
-        assert sorted(p.name for p in tmp_path.glob(f"*fw{round_}.db*")) == [secret_file.name]  # no temp left
+        assert sorted(p.name for p in tmp_path.glob(f"*fw{round_}.db*")) == [f"fw{round_}.db", secret_file.name]
+        with Store(url) as store:
+            assert len(store.pseudonym_series()) == 1  # recorded once
 
 
 def test_a_read_only_database_folder_is_an_error_line_and_no_report(db: str, tmp_path: Path) -> None:
@@ -206,12 +341,13 @@ def test_a_secret_file_others_can_read_or_write_is_refused(tmp_path: Path, monke
     from fusionwatch.pseudonym import site_secret
 
     monkeypatch.delenv(SECRET_ENV, raising=False)
-    url = f"sqlite:///{tmp_path / 'fw.db'}"
-    secret = site_secret(url)
+    store = Store(f"sqlite:///{tmp_path / 'fw.db'}")
+    secret = site_secret(store)
     path = tmp_path / "fw.db.deid-secret"
     for mode in (0o644, 0o620, 0o604):
         path.chmod(mode)
         with pytest.raises(InputError, match="chmod 600"):
-            site_secret(url)
+            site_secret(store)
     path.chmod(0o600)
-    assert site_secret(url) == secret
+    assert site_secret(store) == secret
+    store.close()

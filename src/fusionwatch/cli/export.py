@@ -72,3 +72,39 @@ def cohort(
         err_console.print("[yellow]note[/] left out, no surgery date (dates cannot be shifted): "
                           f"{escape(', '.join(left_out))} — add it with `fusionwatch patient add KEY --surgery-date "
                           "D`.", highlight=False, soft_wrap=True)
+
+
+@export_app.command("pseudonym-series")
+def pseudonym_series(
+    start_new: Annotated[
+        bool,
+        typer.Option("--start-new",
+                     help="Start a new pseudonym series with the secret now in use (FUSIONWATCH_DEID_SECRET, else "
+                          "the file <database>.deid-secret, created when missing): every patient gets a new "
+                          "pseudonym, not linked to earlier exports. Needs --reason; recorded in the database."),
+    ] = False,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why the new series (recorded with it).")] = None,
+    db: DbOption = None,
+) -> None:
+    """List the pseudonym series recorded in the database (when each started, where its secret came from, the
+    secret's fingerprint — never the secret — and why), or start a new one with --start-new --reason TEXT."""
+    from fusionwatch.pseudonym import site_secret
+
+    if start_new and reason is None:
+        raise InputError("--start-new needs --reason TEXT (why the pseudonyms change; recorded with the series).")
+    if reason is not None and not start_new:
+        raise InputError("--reason goes with --start-new.")
+    store = open_store(db)
+    try:
+        if start_new:
+            site_secret(store, new_series=reason)
+        series = store.pseudonym_series()
+    finally:
+        store.close()
+    if not series:
+        console.print("No pseudonym series recorded yet: the first de-identified export records one.", highlight=False)
+        return
+    for i, s in enumerate(series, 1):
+        current = "  (current)" if i == len(series) else ""
+        console.print(f"{i}. since {s.started_at:%Y-%m-%d %H:%M} UTC, secret from the {s.source}, fingerprint "
+                      f"{s.fingerprint[:12]}: {s.reason}{current}", highlight=False, soft_wrap=True, markup=False)

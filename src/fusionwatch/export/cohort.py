@@ -78,7 +78,7 @@ def films_from_store(store: Any, keys: Sequence[str] | None = None, *, deidentif
     with ``deidentify`` each carries its patient's pseudonym under the store's site secret
     (:func:`fusionwatch.pseudonym.site_secret`)."""
     out = []
-    secret = site_secret(str(store.url)) if deidentify else None
+    secret = site_secret(store) if deidentify else None
     for key in keys or store.list_patients():
         surgery = store.get_surgery(key)
         alias = pseudonym(key, secret) if deidentify else None

@@ -235,7 +235,7 @@ def site_pseudonym(store: Any, key: str) -> str:
     """The research pseudonym of ``key`` with the store's site secret (:mod:`fusionwatch.pseudonym`)."""
     from fusionwatch.pseudonym import pseudonym, site_secret
 
-    return pseudonym(key, site_secret(str(store.url)))
+    return pseudonym(key, site_secret(store))
 
 
 def write_patient_outputs(store: Any, key: str, out_dir: str | Path, *, visit: int | str | None = None,

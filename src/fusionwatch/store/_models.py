@@ -39,6 +39,7 @@ __all__ = [
     "OverrideRow",
     "PromRow",
     "SymptomRow",
+    "PseudonymSeriesRow",
 ]
 
 NAMING = {
@@ -242,3 +243,16 @@ class SymptomRow(Base):
     symptoms: Mapped[list[Any]] = mapped_column(JSON, default=list)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+class PseudonymSeriesRow(Base):
+    """A series of de-identification pseudonyms: the fingerprint of the site secret its exports use (an HMAC of a fixed
+    label, never the secret), appended on the first de-identified export and when a new series is started on purpose;
+    the newest row is the current series (every de-identified export checks its secret against it)."""
+
+    __tablename__ = "pseudonym_series"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str] = mapped_column(Text, default="")

@@ -9,7 +9,8 @@ from typing import Any
 from fusionwatch.landmarks import Landmarks
 from fusionwatch.measurement import Measurement
 
-__all__ = ["VisitRecord", "FilmRecord", "LandmarkVersion", "PromRecord", "SymptomRecord", "OverrideRecord"]
+__all__ = ["VisitRecord", "FilmRecord", "LandmarkVersion", "PromRecord", "SymptomRecord", "OverrideRecord",
+           "PseudonymSeries"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,4 +99,15 @@ class OverrideRecord:
     value: str
     author: str
     at: dt.datetime
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class PseudonymSeries:
+    """A recorded pseudonym series: the site secret's fingerprint (never the secret), where the secret came from
+    (``"file"`` / ``"environment"``), when the series started (UTC) and why."""
+
+    fingerprint: str
+    source: str
+    started_at: dt.datetime
     reason: str

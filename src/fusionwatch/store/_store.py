@@ -20,7 +20,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, inspect, select
+from sqlalchemy import Engine, create_engine, event, func, insert, inspect, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session, sessionmaker
 
@@ -45,6 +45,7 @@ from fusionwatch.store._models import (
     OverrideRow,
     PatientRow,
     PromRow,
+    PseudonymSeriesRow,
     RadiographRow,
     SurgeryRow,
     SymptomRow,
@@ -55,6 +56,7 @@ from fusionwatch.store._records import (
     LandmarkVersion,
     OverrideRecord,
     PromRecord,
+    PseudonymSeries,
     SymptomRecord,
     VisitRecord,
 )
@@ -903,6 +905,23 @@ class Store:
                 .order_by(VisitRow.date, SymptomRow.recorded_at, SymptomRow.id)
             ).all()
             return [self._symptoms(key, r, v) for r, v in rows]
+
+    # ------------------------------------------------------------------ de-identification pseudonym series
+    def pseudonym_series(self) -> list[PseudonymSeries]:
+        """Every recorded pseudonym series, oldest first; the last is current (fingerprints only, never a secret)."""
+        with self._tx() as s:
+            rows = s.scalars(select(PseudonymSeriesRow).order_by(PseudonymSeriesRow.id)).all()
+            return [PseudonymSeries(r.fingerprint, r.source, _utc(r.started_at), r.reason) for r in rows]
+
+    def record_pseudonym_series(self, fingerprint: str, source: str, reason: str) -> None:
+        """Start a pseudonym series with this secret fingerprint, unless it is already the current one (one statement:
+        exports racing on a new database record it once)."""
+        current = select(PseudonymSeriesRow.fingerprint).order_by(PseudonymSeriesRow.id.desc()).limit(1)
+        values = select(literal(fingerprint), literal(source), literal(dt.datetime.now(dt.UTC)), literal(reason))
+        with self._tx() as s:
+            s.execute(insert(PseudonymSeriesRow).from_select(
+                ["fingerprint", "source", "started_at", "reason"],
+                values.where(func.coalesce(current.scalar_subquery(), "") != fingerprint)))
 
     # ------------------------------------------------------------------ the follow-up timeline
     def visit_inputs(self, key: str) -> list[VisitInput]:
