@@ -17,10 +17,10 @@ from typer.testing import CliRunner
 
 from _synth import write_dicom
 from fusionwatch.cli import app
+from fusionwatch.export.secret import SECRET_ENV
 from fusionwatch.io.loading import read_radiograph
 from fusionwatch.landmarks import Landmarks
 from fusionwatch.measurement import Measurement, MeasureName
-from fusionwatch.pseudonym import SECRET_ENV
 from fusionwatch.records import Patient, Surgery
 from fusionwatch.store import Store
 from fusionwatch.units import SpacingSource, Unit
@@ -150,7 +150,8 @@ class _NoFileStore:
 
 def test_a_database_without_a_secret_file_needs_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     from fusionwatch.errors import InputError
-    from fusionwatch.pseudonym import secret_fingerprint, site_secret
+    from fusionwatch.export.secret import site_secret
+    from fusionwatch.pseudonym import secret_fingerprint
 
     monkeypatch.delenv(SECRET_ENV, raising=False)
     store = _NoFileStore()
@@ -233,7 +234,7 @@ def test_a_changed_or_unset_variable_is_refused(db: str, tmp_path: Path, monkeyp
 
 def test_a_replaced_secret_file_is_refused(db: str, tmp_path: Path) -> None:
     """The secret file replaced by another secret (a wrong backup, a copy from another site): refused."""
-    from fusionwatch.pseudonym import _create_secret_file
+    from fusionwatch.export.secret import _create_secret_file
 
     alias = _cohort_alias(db, tmp_path / "a")
     secret_file = Path(db.removeprefix("sqlite:///") + ".deid-secret")
@@ -250,7 +251,7 @@ def test_a_replaced_secret_file_is_refused(db: str, tmp_path: Path) -> None:
 def test_a_variable_differing_from_an_existing_file_is_refused_before_any_series(
         db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A database from before the series were recorded, with its secret file: a different variable is refused."""
-    from fusionwatch.pseudonym import _create_secret_file
+    from fusionwatch.export.secret import _create_secret_file
 
     _create_secret_file(Path(db.removeprefix("sqlite:///") + ".deid-secret"))
     monkeypatch.setenv(SECRET_ENV, "something else")
@@ -295,7 +296,7 @@ def test_exports_started_together_share_one_complete_secret(tmp_path: Path, monk
     """Exports creating the secret file at once all read the same full secret. Before, the file was created empty and
     written afterwards: an export opening it in between failed with 'the pseudonym secret file ... is empty; restore it
     from backup' (16 of 30 rounds of 8 threads), and a crash in between left an empty file for good."""
-    from fusionwatch.pseudonym import site_secret
+    from fusionwatch.export.secret import site_secret
 
     def secret_of(url: str) -> bytes:
         with Store(url) as store:
@@ -338,7 +339,7 @@ def test_a_secret_file_others_can_read_or_write_is_refused(tmp_path: Path, monke
     """A secret file group/world readable (others could map MRNs to pseudonyms) or writable (others could plant a
     secret they know) is refused, naming the file and `chmod 600`. Before, it was used as it was."""
     from fusionwatch.errors import InputError
-    from fusionwatch.pseudonym import site_secret
+    from fusionwatch.export.secret import site_secret
 
     monkeypatch.delenv(SECRET_ENV, raising=False)
     store = Store(f"sqlite:///{tmp_path / 'fw.db'}")
@@ -351,3 +352,47 @@ def test_a_secret_file_others_can_read_or_write_is_refused(tmp_path: Path, monke
     path.chmod(0o600)
     assert site_secret(store) == secret
     store.close()
+
+
+def _count_secret_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every read of a ``*.deid-secret`` file from now on (by name)."""
+    reads: list[str] = []
+    original = Path.read_text
+
+    def read_text(self: Path, *args: object, **kwargs: object) -> str:
+        if self.name.endswith(".deid-secret"):
+            reads.append(self.name)
+        return original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "read_text", read_text)
+    return reads
+
+
+def test_one_export_reads_the_secret_once(db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """report --deidentify and export cohort (two patients) read the site secret once each and pass it on. Before,
+    the report read it twice (its pseudonym, then the measurement table) and the cohort export 1 + one per patient."""
+    with Store(db) as store:
+        store.add_patient(Patient("K-2"))
+        store.set_surgery("K-2", Surgery(SURGERY))
+        store.add_prom("K-2", SURGERY + dt.timedelta(days=40), back_pain_nrs=3)
+    _run("export", "cohort", "--out", str(tmp_path / "first"), "--db", db)  # the secret file is made
+    reads = _count_secret_reads(monkeypatch)
+    _run("report", KEY, "--out", str(tmp_path / "rep"), "--deidentify", "--today", TODAY, "--db", db, "--no-pdf")
+    assert reads == ["fw.db.deid-secret"]
+    reads.clear()
+    _run("export", "cohort", "--out", str(tmp_path / "cohort"), "--today", TODAY, "--db", db)
+    assert len(_patients(tmp_path / "cohort" / "cohort-visits-deidentified.csv")) == 2
+    assert reads == ["fw.db.deid-secret"]
+
+
+def test_the_core_does_no_secret_io() -> None:
+    """The report model and the pseudonym function read no environment and no file: the secret is an argument.
+    Importing them does not load the adapter that reads it."""
+    import subprocess
+    import sys
+
+    code = ("import sys, fusionwatch.report.model, fusionwatch.pseudonym as p; "
+            "assert 'fusionwatch.export.secret' not in sys.modules, 'adapter imported by the core'; "
+            "assert not hasattr(p, 'site_secret') and not hasattr(p, 'os'), 'I/O in fusionwatch.pseudonym'")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr

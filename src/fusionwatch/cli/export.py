@@ -38,6 +38,7 @@ def cohort(
     patient visit), de-identified unless --identified. Patients whose dates cannot be shifted (no surgery date) are
     left out and named."""
     from fusionwatch.export.cohort import cohort_rows, films_from_store, write_cohort
+    from fusionwatch.export.secret import site_secret
     from fusionwatch.report.build import write_cohort_visits
 
     when = optional_date(today, "--today")
@@ -56,11 +57,13 @@ def cohort(
                 "--surgery-date D`, or export with --identified)." if left_out else "."))
         out.mkdir(parents=True, exist_ok=True)
         suffix = "" if identified else "-deidentified"
-        rows = cohort_rows(films_from_store(store, keys, deidentify=not identified), deidentify=not identified)
+        secret = None if identified else site_secret(store)  # read once for every table of the export
+        rows = cohort_rows(films_from_store(store, keys, deidentify=not identified, secret=secret),
+                           deidentify=not identified)
         paths = [write_cohort(rows, out / f"cohort-measurements{suffix}.csv"),
                  write_cohort(rows, out / f"cohort-measurements{suffix}.parquet"),
                  write_cohort_visits(store, keys, out / f"cohort-visits{suffix}.csv", deidentify=not identified,
-                                     today=when)]
+                                     today=when, secret=secret)]
         films = len({r["film"] for r in rows})
     finally:
         store.close()
@@ -88,7 +91,7 @@ def pseudonym_series(
 ) -> None:
     """List the pseudonym series recorded in the database (when each started, where its secret came from, the
     secret's fingerprint — never the secret — and why), or start a new one with --start-new --reason TEXT."""
-    from fusionwatch.pseudonym import site_secret
+    from fusionwatch.export.secret import site_secret
 
     if start_new and reason is None:
         raise InputError("--start-new needs --reason TEXT (why the pseudonyms change; recorded with the series).")

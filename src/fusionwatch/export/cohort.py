@@ -18,7 +18,7 @@ from typing import Any
 from fusionwatch.errors import InputError
 from fusionwatch.export.deid import pseudo_id, shift_date
 from fusionwatch.measurement import Measurement
-from fusionwatch.pseudonym import pseudonym, site_secret
+from fusionwatch.pseudonym import pseudonym
 
 __all__ = ["COLUMNS", "CohortFilm", "cohort_rows", "films_from_store", "write_cohort"]
 
@@ -73,12 +73,16 @@ def cohort_rows(films: Iterable[CohortFilm], *, deidentify: bool = False) -> lis
     return rows
 
 
-def films_from_store(store: Any, keys: Sequence[str] | None = None, *, deidentify: bool = False) -> list[CohortFilm]:
+def films_from_store(store: Any, keys: Sequence[str] | None = None, *, deidentify: bool = False,
+                     secret: bytes | None = None) -> list[CohortFilm]:
     """Every film with current landmarks of the given patients (default: all) in a :class:`fusionwatch.store.Store`;
-    with ``deidentify`` each carries its patient's pseudonym under the store's site secret
-    (:func:`fusionwatch.pseudonym.site_secret`)."""
+    with ``deidentify`` each carries its patient's pseudonym under ``secret``, the site secret the caller read once
+    for the whole export (:func:`fusionwatch.export.secret.site_secret`; read here when not given)."""
     out = []
-    secret = site_secret(store) if deidentify else None
+    if deidentify and secret is None:
+        from fusionwatch.export.secret import site_secret
+
+        secret = site_secret(store)
     for key in keys or store.list_patients():
         surgery = store.get_surgery(key)
         alias = pseudonym(key, secret) if deidentify else None

@@ -36,7 +36,7 @@ from fusionwatch.units import SpacingSource
 
 __all__ = ["ReportOutput", "proms_from_store", "red_flags_for", "symptom_notes_for", "red_flag_window",
            "default_report_visit",
-           "build_report_data", "film_labels", "site_pseudonym", "write_patient_outputs", "cohort_visit_rows",
+           "build_report_data", "film_labels", "write_patient_outputs", "cohort_visit_rows",
            "write_cohort_visits"]
 
 log = logging.getLogger(__name__)
@@ -231,13 +231,6 @@ def _draw_film(store: Any, film: Any, path: Path) -> Path | None:
     return save_overlay(radiograph, current.landmarks, current.measurements, path, warnings=film.warnings)
 
 
-def site_pseudonym(store: Any, key: str) -> str:
-    """The research pseudonym of ``key`` with the store's site secret (:mod:`fusionwatch.pseudonym`)."""
-    from fusionwatch.pseudonym import pseudonym, site_secret
-
-    return pseudonym(key, site_secret(store))
-
-
 def write_patient_outputs(store: Any, key: str, out_dir: str | Path, *, visit: int | str | None = None,
                           deidentify: bool = False, today: dt.date | None = None, protocol: Protocol | None = None,
                           pdf: bool = True) -> ReportOutput:
@@ -251,9 +244,12 @@ def write_patient_outputs(store: Any, key: str, out_dir: str | Path, *, visit: i
     from fusionwatch.care.schedule import to_ics
     from fusionwatch.export.cohort import cohort_rows, films_from_store, write_cohort
     from fusionwatch.export.fhir import write_fhir_bundle
+    from fusionwatch.export.secret import site_secret
     from fusionwatch.export.visits import visit_rows, write_visits
+    from fusionwatch.pseudonym import pseudonym
 
-    alias = site_pseudonym(store, key) if deidentify else None  # first: a refused secret leaves no files behind
+    secret = site_secret(store) if deidentify else None  # read once, first: a refused secret leaves no files behind
+    alias = pseudonym(key, secret) if secret is not None else None
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     result = ReportOutput()
@@ -266,7 +262,7 @@ def write_patient_outputs(store: Any, key: str, out_dir: str | Path, *, visit: i
     if files.clinician_pdf:
         result.files.update({"clinician_pdf": files.clinician_pdf, "patient_pdf": files.patient_pdf})
     result.files["fhir"] = write_fhir_bundle(data, out / f"{stem}-observations.fhir.json", deidentify=deidentify)
-    rows = cohort_rows(films_from_store(store, [key], deidentify=deidentify), deidentify=deidentify)
+    rows = cohort_rows(films_from_store(store, [key], deidentify=deidentify, secret=secret), deidentify=deidentify)
     result.files["csv"] = write_cohort(rows, out / f"{stem}-measurements.csv")
     result.files["parquet"] = write_cohort(rows, out / f"{stem}-measurements.parquet")
     result.files["visits_csv"] = write_visits(visit_rows(data, deidentify=deidentify), out / f"{stem}-visits.csv")
@@ -329,13 +325,15 @@ def _write_dicom_exports(store: Any, data: ReportData, out: Path, stem: str, dei
 
 
 def cohort_visit_rows(store: Any, keys: list[str] | tuple[str, ...], *, deidentify: bool = False,
-                      today: dt.date | None = None, protocol: Protocol | None = None) -> list[dict[str, Any]]:
+                      today: dt.date | None = None, protocol: Protocol | None = None,
+                      secret: bytes | None = None) -> list[dict[str, Any]]:
     """One row per visit of every patient in ``keys`` (the columns of :data:`fusionwatch.export.visits.VISIT_COLUMNS`:
     automatic and reader fusion status, findings with reader verdicts, motion, questionnaire answers), patients in
     the order given, visits in date order. Patients with no visit on record are left out.
 
-    De-identified by the rule of every export (:meth:`ReportData.deidentified`: key replaced by the site pseudonym,
-    dates shifted so that each patient's surgery falls on 2000-01-01, reader names removed).
+    De-identified by the rule of every export (:meth:`ReportData.deidentified`: key replaced by the site pseudonym
+    under ``secret``, read once by the caller, else here; dates shifted so that each patient's surgery falls on
+    2000-01-01, reader names removed).
 
     Raises
     ------
@@ -344,7 +342,12 @@ def cohort_visit_rows(store: Any, keys: list[str] | tuple[str, ...], *, deidenti
         refuses it the same way).
     """
     from fusionwatch.export.visits import visit_rows
+    from fusionwatch.pseudonym import pseudonym
 
+    if deidentify and secret is None:
+        from fusionwatch.export.secret import site_secret
+
+        secret = site_secret(store)
     rows: list[dict[str, Any]] = []
     for key in keys:
         if not store.list_visits(key):
@@ -353,14 +356,14 @@ def cohort_visit_rows(store: Any, keys: list[str] | tuple[str, ...], *, deidenti
             raise InputError(f"Patient {key!r} has no surgery date: cannot shift dates to de-identify.")
         data = build_report_data(store, key, today=today, protocol=protocol)
         if deidentify:
-            data = replace(data, pseudonym=site_pseudonym(store, key))
+            data = replace(data, pseudonym=pseudonym(key, secret))
         rows += visit_rows(data, deidentify=deidentify)
     return rows
 
 
 def write_cohort_visits(store: Any, keys: list[str] | tuple[str, ...], path: str | Path, *,
-                        deidentify: bool = False, today: dt.date | None = None) -> Path:
+                        deidentify: bool = False, today: dt.date | None = None, secret: bytes | None = None) -> Path:
     """:func:`cohort_visit_rows` written as CSV (``fusionwatch.export.visits.write_visits``)."""
     from fusionwatch.export.visits import write_visits
 
-    return write_visits(cohort_visit_rows(store, keys, deidentify=deidentify, today=today), path)
+    return write_visits(cohort_visit_rows(store, keys, deidentify=deidentify, today=today, secret=secret), path)

@@ -197,8 +197,8 @@ class ReportData:
     is_deidentified: bool = False
     pseudonym: str | None = None
     """The research pseudonym that replaces ``patient_key`` in :meth:`deidentified` (``report.build`` sets it from the
-    site secret, :func:`fusionwatch.pseudonym.site_secret`); ``None`` (hand-built data): one from a random
-    per-process secret, so the key never appears."""
+    site secret, read by the adapter :func:`fusionwatch.export.secret.site_secret`); ``None`` (hand-built data): one
+    from a random per-process secret, so the key never appears."""
     thresholds: dict[str, Any] = field(default_factory=dict)
     """Settings used by the follow-up engine (name -> value), shown in the clinician report."""
     film_labels: dict[str, str] = field(default_factory=dict)
