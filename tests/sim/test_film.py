@@ -277,6 +277,7 @@ class TestImplants:
         full-density rim outweighed the band: 180-320), and the thin rim just outside the band adds little of its own
         (at most 150 grey levels brighter than the same film with a halo but no rim)."""
         from fusionwatch.sim import render
+        from fusionwatch.sim.render import hardware
 
         spec = FilmSpec(view=View.AP, width=600, height=750)
         halo = {"S1.left": 2.2, "S1.right": 2.0}
@@ -289,7 +290,7 @@ class TestImplants:
         finally:
             render.MU["halo_rim"] = rim_mu
         for sid, w in halo.items():
-            band, rim = 3.25 + w / 2, 3.25 + w + render.HALO_RIM_MM / 2
+            band, rim = 3.25 + w / 2, 3.25 + w + hardware.HALO_RIM_MM / 2
             lo_band, lo_rim = self._screw_samples(loose, sid, (band, rim))
             (ti_band,) = self._screw_samples(tight, sid, (band,))
             (nr_rim,) = self._screw_samples(no_rim, sid, (rim,))

@@ -61,10 +61,11 @@ def test_halo_film_only_changed_by_the_halo(seed: int, view: str, monkeypatch: p
     """With the version-14 halo constants (0.020 /mm band, 0.7 mm full-cortical rim) the halo film has exactly its
     version-11 pixels again: version 15 changed nothing but the halo."""
     from fusionwatch.sim import render
+    from fusionwatch.sim.render import hardware
 
     monkeypatch.setitem(render.MU, "halo_deficit", 0.020)
     monkeypatch.setitem(render.MU, "halo_rim", render.MU["cortical"])
-    monkeypatch.setattr(render, "HALO_RIM_MM", 0.7)
+    monkeypatch.setattr(hardware, "HALO_RIM_MM", 0.7)
     film = random_film(seed, size=SIZE, view=view)
     assert any(s["halo_mm"] > 0 for s in film.truth["implants"]["screws"])
     assert hashlib.sha256(film.pixels.tobytes()).hexdigest() == LATERAL_V11[(seed, view)][0]

@@ -1,4 +1,4 @@
-"""Tests for sim/render.py internals that the film-level tests cannot see through the quantum noise."""
+"""Tests for sim/render/ internals that the film-level tests cannot see through the quantum noise."""
 
 from __future__ import annotations
 
@@ -7,8 +7,19 @@ import pytest
 
 from fusionwatch.radiograph import View
 from fusionwatch.sim import FilmSpec, Healing, SpineParams, render
+from fusionwatch.sim.camera import Camera
 from fusionwatch.sim.film import _camera
 from fusionwatch.sim.pose import pose_spine
+from fusionwatch.sim.render import (
+    ap_arch,
+    ap_bones,
+    ap_brightness,
+    ap_soft_tissue,
+    ap_vertebrae,
+    attenuation,
+    draw,
+    exposure,
+)
 from fusionwatch.sim.variation import patient_anatomy
 
 
@@ -32,27 +43,27 @@ def test_ap_pelvis_cortex_passes_smooth_the_iliac_wings(monkeypatch: pytest.Monk
     row = int(cam.project(np.array([[s1[0], 0.0, s1[1]]]))[0, 1]) + 10
 
     # (version 18's bone density texture differs between scene seeds: switched off, so only the jitter differs)
-    monkeypatch.setattr(render, "AP_HIP_LARGE", 0.0)
-    monkeypatch.setattr(render, "AP_HIP_FINE", 0.0)
-    monkeypatch.setattr(render, "AP_HIP_GAIN", (1.0, 1.0))
-    monkeypatch.setattr(render, "AP_VERTEBRA_TEXTURE", 0.0)
+    monkeypatch.setattr(ap_bones, "AP_HIP_LARGE", 0.0)
+    monkeypatch.setattr(ap_bones, "AP_HIP_FINE", 0.0)
+    monkeypatch.setattr(ap_bones, "AP_HIP_GAIN", (1.0, 1.0))
+    monkeypatch.setattr(ap_bones, "AP_VERTEBRA_TEXTURE", 0.0)
     # (version 26 blurs the pelvis cortex 1.8 / 2.5 mm, which hides the grain either way: the mechanism is tested
     # with the version 16-25 weights and blurs, under which the single-pass grain showed)
-    monkeypatch.setattr(render, "AP_PELVIS_CORTEX_GAIN", 1.6)
-    monkeypatch.setattr(render, "AP_PELVIS_TRABECULAR_GAIN", 0.75)
-    monkeypatch.setattr(render, "AP_PELVIS_CORTEX_BLUR_MM", 0.8)
-    monkeypatch.setattr(render, "AP_HIP_CORTEX_BLUR_MM", 1.4)
+    monkeypatch.setattr(ap_bones, "AP_PELVIS_CORTEX_GAIN", 1.6)
+    monkeypatch.setattr(ap_bones, "AP_PELVIS_TRABECULAR_GAIN", 0.75)
+    monkeypatch.setattr(ap_bones, "AP_PELVIS_CORTEX_BLUR_MM", 0.8)
+    monkeypatch.setattr(ap_bones, "AP_HIP_CORTEX_BLUR_MM", 1.4)
 
     def grain_images(passes: int) -> list[np.ndarray]:
-        monkeypatch.setattr(render, "AP_PELVIS_CORTEX_PASSES", passes)
+        monkeypatch.setattr(ap_bones, "AP_PELVIS_CORTEX_PASSES", passes)
         out = []
         for seed in (0, 1):
             L = np.zeros((cam.height, cam.width), np.float32)
-            render._ap_bones(L, cam, render.Scene(an, pose, {}, [], [], None, Healing(), "none", seed))
+            ap_bones._ap_bones(L, cam, render.Scene(an, pose, {}, [], [], None, Healing(), "none", seed))
             out.append(L[row:])
         return out
 
-    passes = render.AP_PELVIS_CORTEX_PASSES
+    passes = ap_bones.AP_PELVIS_CORTEX_PASSES
     assert passes > 1
     one, many = grain_images(1), grain_images(passes)
     bone = one[0] > 0.2 * one[0].max()
@@ -70,15 +81,15 @@ def test_ap_cortex_layers_split_the_same_bone_and_are_blurred_more() -> None:
     gets, each of the two new layers holds some of it, and their blur widths are wider than the rest's."""
     cam, scene = _small_ap_scene()
     single = np.zeros((cam.height, cam.width), np.float32)
-    render._ap_cortex(single, cam, scene)
+    ap_vertebrae._ap_cortex(single, cam, scene)
     rest, outline, pedicles = (np.zeros_like(single) for _ in range(3))
-    render._ap_cortex(rest, cam, scene, outline=outline, pedicles=pedicles)
+    ap_vertebrae._ap_cortex(rest, cam, scene, outline=outline, pedicles=pedicles)
     np.testing.assert_allclose(rest + outline + pedicles, single, atol=1e-4 * float(single.max()))
     for layer in (outline, pedicles):
         assert 0.05 * single.sum() < layer.sum() < 0.8 * single.sum()
     # (version 24, rims R2: the outline is as crisp as the rest of the cortex, 0.3 mm; the pedicles softer)
-    assert render.AP_OUTLINE_BLUR_MM >= render.AP_CORTEX_BLUR_MM
-    assert render.AP_PEDICLE_BLUR_MM > render.AP_CORTEX_BLUR_MM
+    assert ap_vertebrae.AP_OUTLINE_BLUR_MM >= ap_vertebrae.AP_CORTEX_BLUR_MM
+    assert ap_vertebrae.AP_PEDICLE_BLUR_MM > ap_vertebrae.AP_CORTEX_BLUR_MM
 
 
 def test_ap_vertebral_voxel_cortex_fainter_trabecular_body_denser(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -97,13 +108,13 @@ def test_ap_vertebral_voxel_cortex_fainter_trabecular_body_denser(monkeypatch: p
 
     def profile() -> np.ndarray:
         L = np.zeros((cam.height, cam.width), np.float32)
-        render._ap_bones(L, cam, render.Scene(an, pose, {}, [], [], None, Healing(), "none", 0))
+        ap_bones._ap_bones(L, cam, render.Scene(an, pose, {}, [], [], None, Healing(), "none", 0))
         return L[row - 1 : row + 2].mean(axis=0)
 
     new = profile()
-    monkeypatch.setattr(render, "AP_VERTEBRA_CORTEX_FACTOR", 1.0)
-    monkeypatch.setattr(render, "AP_BODY_CORTEX_FACTOR", 1.0)  # version 31: the body's own (version 16: one weight)
-    monkeypatch.setattr(render, "AP_VERTEBRA_TRABECULAR_FACTOR", 1.0)
+    monkeypatch.setattr(ap_bones, "AP_VERTEBRA_CORTEX_FACTOR", 1.0)
+    monkeypatch.setattr(ap_bones, "AP_BODY_CORTEX_FACTOR", 1.0)  # version 31: the body's own (version 16: one weight)
+    monkeypatch.setattr(ap_bones, "AP_VERTEBRA_TRABECULAR_FACTOR", 1.0)
     old = profile()
     w = max(2, (x_r - x_l) // 10)
 
@@ -120,12 +131,12 @@ def test_ap_transverse_processes_on_their_own_softer_layer() -> None:
     of the analytic cortex); the layers together hold exactly the bone a single image gets."""
     cam, scene = _small_ap_scene()
     single = np.zeros((cam.height, cam.width), np.float32)
-    render._ap_cortex(single, cam, scene)
+    ap_vertebrae._ap_cortex(single, cam, scene)
     rest, outline, pedicles, processes = (np.zeros_like(single) for _ in range(4))
-    render._ap_cortex(rest, cam, scene, outline=outline, pedicles=pedicles, processes=processes)
+    ap_vertebrae._ap_cortex(rest, cam, scene, outline=outline, pedicles=pedicles, processes=processes)
     np.testing.assert_allclose(rest + outline + pedicles + processes, single, atol=1e-4 * float(single.max()))
     assert 0.05 * single.sum() < processes.sum() < 0.8 * single.sum()
-    assert render.AP_PROCESS_BLUR_MM > render.AP_CORTEX_BLUR_MM
+    assert ap_vertebrae.AP_PROCESS_BLUR_MM > ap_vertebrae.AP_CORTEX_BLUR_MM
     # the processes lie beside the bodies: left and right of the spine's middle third
     cols = np.flatnonzero(processes.sum(axis=0) > 0.02 * processes.sum(axis=0).max())
     mid = np.mean([cam.project(np.array([[v[0], 0.0, v[1]]]))[0, 0] for v in scene.pose.corners["L3"].values()])
@@ -136,7 +147,7 @@ def test_wave_field_is_constant_along_the_ap_ray_and_unit_variance() -> None:
     """Version 18: the bone density texture is a smooth field of unit variance, constant along the AP ray (+x in the
     mesh frame: a texture along the ray would average out over the bone's depth); ``vertical`` draws it out along z."""
     rng = np.random.default_rng(0)
-    f = render._wave_field(rng, (2.0, 6.0), vertical=True, n=64)
+    f = ap_bones._wave_field(rng, (2.0, 6.0), vertical=True, n=64)
     pts = np.random.default_rng(1).uniform(-50.0, 50.0, (4000, 3)).astype(np.float32)
     v = f(pts)
     assert 0.7 < float(v.std()) < 1.3
@@ -162,13 +173,13 @@ def test_ap_hip_bone_texture_leaves_the_sacrum_alone(monkeypatch: pytest.MonkeyP
 
     def render_bones() -> np.ndarray:
         L = np.zeros((cam.height, cam.width), np.float32)
-        render._ap_bones(L, cam, render.Scene(an, pose, {}, [], [], None, Healing(), "none", 3))
+        ap_bones._ap_bones(L, cam, render.Scene(an, pose, {}, [], [], None, Healing(), "none", 3))
         return L
 
     new = render_bones()
     for name, value in (("AP_HIP_LARGE", 0.0), ("AP_HIP_FINE", 0.0), ("AP_HIP_GAIN", (1.0, 1.0))):
-        monkeypatch.setattr(render, name, value)
-    monkeypatch.setattr(render, "AP_HIP_CORTEX_FACTOR", 1.0)
+        monkeypatch.setattr(ap_bones, name, value)
+    monkeypatch.setattr(ap_bones, "AP_HIP_CORTEX_FACTOR", 1.0)
     old = render_bones()
     r0, r1 = int(r_s1 + 8 / px), int(r_s1 + 35 / px)
     c0, c1 = int(c_mid - 12 / px), int(c_mid + 12 / px)
@@ -187,19 +198,19 @@ def test_coarse_layer_matches_the_full_resolution_blur(size: tuple[int, int]) ->
     full-resolution drawing does, with the same values to well under 1 % of its peak (also for sizes not divisible by
     the factor)."""
     W, H = size
-    cam = render.Camera(view="ap", width=W, height=H, pixel_mm=0.18, sid_mm=1000.0, sod_mm=850.0, centre=(0.0, 0.0))
+    cam = Camera(view="ap", width=W, height=H, pixel_mm=0.18, sid_mm=1000.0, sod_mm=850.0, centre=(0.0, 0.0))
     sigma = 2.5 / cam.patient_pixel_mm
     assert sigma >= 8  # the coarse path runs
 
-    def draw(layer: np.ndarray, c: render.Camera) -> None:
-        render.capsule(layer, c, np.array([0.0, 40.0, 80.0]), np.array([0.0, 60.0, -60.0]), 15.0, 0.03)
+    def draw_capsule(layer: np.ndarray, c: Camera) -> None:
+        draw.capsule(layer, c, np.array([0.0, 40.0, 80.0]), np.array([0.0, 60.0, -60.0]), 15.0, 0.03)
 
     coarse = np.zeros((H, W), np.float32)
-    render._add_coarse(coarse, cam, sigma, draw)
+    draw._add_coarse(coarse, cam, sigma, draw_capsule)
     full_layer = np.zeros((H, W), np.float32)
-    draw(full_layer, cam)
+    draw_capsule(full_layer, cam)
     full = np.zeros((H, W), np.float32)
-    render._add_blurred(full, full_layer, sigma)
+    draw._add_blurred(full, full_layer, sigma)
     peak = float(full.max())
     assert peak > 0.5
     assert float(np.abs(coarse - full).max()) < 0.01 * peak
@@ -210,18 +221,18 @@ def test_coarse_layer_matches_the_full_resolution_blur(size: tuple[int, int]) ->
 
 
 def test_coarse_layer_is_the_plain_blur_on_small_films() -> None:
-    cam = render.Camera(view="ap", width=400, height=500, pixel_mm=0.9, sid_mm=1000.0, sod_mm=850.0, centre=(0.0, 0.0))
+    cam = Camera(view="ap", width=400, height=500, pixel_mm=0.9, sid_mm=1000.0, sod_mm=850.0, centre=(0.0, 0.0))
     sigma = 2.5 / cam.patient_pixel_mm
 
-    def draw(layer: np.ndarray, c: render.Camera) -> None:
-        render.capsule(layer, c, np.array([0.0, 40.0, 80.0]), np.array([0.0, 60.0, -60.0]), 15.0, 0.03)
+    def draw_capsule(layer: np.ndarray, c: Camera) -> None:
+        draw.capsule(layer, c, np.array([0.0, 40.0, 80.0]), np.array([0.0, 60.0, -60.0]), 15.0, 0.03)
 
     a = np.zeros((500, 400), np.float32)
-    render._add_coarse(a, cam, sigma, draw)
+    draw._add_coarse(a, cam, sigma, draw_capsule)
     layer = np.zeros_like(a)
-    draw(layer, cam)
+    draw_capsule(layer, cam)
     b = np.zeros_like(a)
-    render._add_blurred(b, layer, sigma)
+    draw._add_blurred(b, layer, sigma)
     assert np.array_equal(a, b)
 
 
@@ -234,7 +245,7 @@ def test_widened_vertebrae_keep_their_path_along_the_ray() -> None:
     for f in (1.0, 1.15):
         pose = pose_spine(an, SpineParams(coronal_widths=(f,) * 5))
         L = np.zeros((cam.height, cam.width), np.float32)
-        render._ap_bones(L, cam, render.Scene(an, pose, {}, [], [], None, Healing(), "none", 0))
+        ap_bones._ap_bones(L, cam, render.Scene(an, pose, {}, [], [], None, Healing(), "none", 0))
         out.append(L)
     # the spine's columns only (the pelvis, sacrum and femoral heads are not widened): from L1 to the L5 endplate
     pose = pose_spine(an, SpineParams())
@@ -256,8 +267,8 @@ def test_pedicle_gain_scales_the_ring() -> None:
     a3, b3 = np.array([30.0, 20.0, 0.0]), np.array([17.0, 21.0, -1.0])
     ey, ez = np.array([0.0, 1.0, 0.0]), np.array([0.0, 0.0, 1.0])
     one, half = np.zeros((cam.height, cam.width), np.float32), np.zeros((cam.height, cam.width), np.float32)
-    render._tube_v13(one, cam, a3, b3, ey, ez, 5.0, 7.0, 2.0, 0.5)
-    render._tube_v13(half, cam, a3, b3, ey, ez, 5.0, 7.0, 2.0, 0.5, gain=0.5)
+    ap_vertebrae._tube_v13(one, cam, a3, b3, ey, ez, 5.0, 7.0, 2.0, 0.5)
+    ap_vertebrae._tube_v13(half, cam, a3, b3, ey, ez, 5.0, 7.0, 2.0, 0.5, gain=0.5)
     assert one.sum() > 0
     np.testing.assert_allclose(half, 0.5 * one, rtol=1e-5, atol=1e-7)
 
@@ -266,27 +277,27 @@ def test_ap_flanks_darker_than_the_centre_and_drawn_per_patient(monkeypatch: pyt
     """Version 21: the exposure fall-off darkens the film's sides (lower log signal: darker on MONOCHROME2) by the
     patient's share of the range, growing toward the flanks, the centre column untouched; the share is the
     patient's (the same for every film of one anatomy seed) and within ``AP_FLANK``. Shipped off: every share 0."""
-    assert render.AP_FLANK == (0.0, 0.0) and render.patient_flank(3) == 0.0
+    assert ap_brightness.AP_FLANK == (0.0, 0.0) and render.patient_flank(3) == 0.0
     cam, _ = _small_ap_scene()
     base = np.random.default_rng(0).normal(0.0, 1.0, (cam.height, cam.width)).astype(np.float32)
     win = (slice(None), slice(None))
     outs = []
     for flank in (0.0, 0.5):
         q = base.copy()
-        render._falloff(q, cam, np.random.default_rng(5), win, flank)
+        ap_brightness._falloff(q, cam, np.random.default_rng(5), win, flank)
         outs.append(q)
     d = outs[1] - outs[0]
     lo, hi = np.percentile(base, [2.0, 98.0])
     assert abs(float(d[:, cam.width // 2].mean())) < 1e-3 * (hi - lo)
     half_mm = 0.5 * cam.width * cam.pixel_mm / cam.magnification
-    expect_edge = 0.5 * (hi - lo) * min(1.0, (half_mm / render.AP_FLANK_MM) ** 2)
+    expect_edge = 0.5 * (hi - lo) * min(1.0, (half_mm / ap_brightness.AP_FLANK_MM) ** 2)
     assert float(d[:, 0].mean()) == pytest.approx(-expect_edge, rel=0.05)
     assert float(d[:, cam.width // 4].mean()) > float(d[:, 0].mean())
-    monkeypatch.setattr(render, "AP_FLANK", (0.05, 0.45))
+    monkeypatch.setattr(ap_brightness, "AP_FLANK", (0.05, 0.45))
     shares = [render.patient_flank(seed) for seed in range(40)]
     assert render.patient_flank(3) == shares[3]
-    assert all(render.AP_FLANK[0] <= f <= render.AP_FLANK[1] for f in shares)
-    assert np.ptp(shares) > 0.5 * (render.AP_FLANK[1] - render.AP_FLANK[0])
+    assert all(ap_brightness.AP_FLANK[0] <= f <= ap_brightness.AP_FLANK[1] for f in shares)
+    assert np.ptp(shares) > 0.5 * (ap_brightness.AP_FLANK[1] - ap_brightness.AP_FLANK[0])
 
 
 class _FixedK:
@@ -308,10 +319,10 @@ def test_lut_bend_is_monotone_fixes_the_central_range_and_leaves_the_border_alon
     img[:10] = 3800  # the collimation border (outside the field below)
     field = (slice(10, 200), slice(0, 160))
     roi = img[field][int(0.15 * 190) : int(0.85 * 190) : 3, int(0.25 * 160) : int(0.75 * 160) : 3]
-    lo, hi = np.percentile(roi, render.AP_LUT_PERCENTILES)
+    lo, hi = np.percentile(roi, exposure.AP_LUT_PERCENTILES)
     for k in (-0.6, 0.8):
         out = img.copy()
-        render._lut_bend(out, field, _FixedK(k))
+        exposure._lut_bend(out, field, _FixedK(k))
         assert np.array_equal(out[:10], img[:10])
         a, b = img[field].ravel().astype(np.int64), out[field].ravel().astype(np.int64)
         order = np.argsort(a, kind="stable")
@@ -330,13 +341,13 @@ def test_lut_bend_only_on_ap_films_without_metal(monkeypatch: pytest.MonkeyPatch
     from fusionwatch.sim import Hardware, simulate_film
 
     calls: list[float] = []
-    real = render._lut_bend
+    real = exposure._lut_bend
 
     def spy(out: np.ndarray, field: tuple[slice, slice], rng: np.random.Generator) -> None:
         calls.append(1.0)
         real(out, field, rng)
 
-    monkeypatch.setattr(render, "_lut_bend", spy)
+    monkeypatch.setattr(exposure, "_lut_bend", spy)
     small = dict(width=240, height=300)
     plain = simulate_film(SpineParams(), FilmSpec(view=View.AP, **small), anatomy_seed=2, noise_seed=3)
     assert len(calls) == 1
@@ -350,7 +361,7 @@ def test_lut_bend_only_on_ap_films_without_metal(monkeypatch: pytest.MonkeyPatch
         noise_seed=3,
     )
     assert len(calls) == 1
-    monkeypatch.setattr(render, "AP_LUT_BEND", (0.0, 0.0))
+    monkeypatch.setattr(exposure, "AP_LUT_BEND", (0.0, 0.0))
     off = simulate_film(SpineParams(), FilmSpec(view=View.AP, **small), anatomy_seed=2, noise_seed=3)
     assert len(calls) == 1
     assert not np.array_equal(plain.pixels, off.pixels)
@@ -387,9 +398,9 @@ def test_narrow_body_sets_the_waist_keeps_the_bones_inside_and_the_midline_path(
     mid = int(round(-an.soft_ap_origin[0] / an.soft_res))
     assert np.allclose(soft[mid], an.soft_ap[mid], rtol=0.02, atol=1.0)
     # every hip-bone voxel lies inside the narrowed body, with soft tissue beside it
-    xyz = render._ap_points(an)["pelvis"][0]
+    xyz = ap_bones._ap_points(an)["pelvis"][0]
     zi = np.clip(np.round((xyz[:, 2] - an.soft_ap_origin[1]) / an.soft_res).astype(int), 0, soft.shape[1] - 1)
-    yi = np.round((np.abs(xyz[:, 1]) + 0.5 * render.AP_BODY_MARGIN_MM / s - an.soft_ap_origin[0]) / an.soft_res)
+    yi = np.round((np.abs(xyz[:, 1]) + 0.5 * ap_soft_tissue.AP_BODY_MARGIN_MM / s - an.soft_ap_origin[0]) / an.soft_res)
     assert np.all(soft[np.clip(yi.astype(int), 0, soft.shape[0] - 1), zi] > 0.05 * level)
     # never wider than before: where the bundled body had no tissue, the narrowed one has none either
     assert np.all(soft[an.soft_ap <= 0.0] <= 1e-3)
@@ -409,8 +420,8 @@ def test_thin_patient_film_shows_black_air_beside_the_flanks_and_keeps_the_anato
     is about the air-aware console."""
     from fusionwatch.sim import simulate_film
 
-    monkeypatch.setattr(render, "AP_LUNG", (0.0, 0.0))
-    monkeypatch.setattr(render, "AP_ILIAC", (0.0, 0.0))
+    monkeypatch.setattr(ap_brightness, "AP_LUNG", (0.0, 0.0))
+    monkeypatch.setattr(ap_brightness, "AP_ILIAC", (0.0, 0.0))
     spec = FilmSpec(view=View.AP, width=300, height=375)
     wide = simulate_film(SpineParams(), spec, anatomy_seed=0, noise_seed=1)
     thin = simulate_film(SpineParams(), spec, anatomy_seed=0, noise_seed=1, body_half_width_mm=110.0)
@@ -446,12 +457,12 @@ def test_patient_waist_own_stream_population_and_default_off() -> None:
     """Version 23: the waist is drawn from its own stream per patient for the adolescent-scoliosis population
     (inside ``AP_ADOLESCENT_WAIST_MM``, the same on every call), and None for adults while ``AP_ADULT_WAIST_MM`` is
     off, so every adult film keeps the bundled body (version 22's pixels)."""
-    lo, hi = render.AP_ADOLESCENT_WAIST_MM
+    lo, hi = ap_soft_tissue.AP_ADOLESCENT_WAIST_MM
     ws = [render.patient_waist(k, "adolescent-scoliosis") for k in range(20)]
     assert all(w is not None and lo <= w <= hi for w in ws)
     assert len(set(ws)) > 15
     assert ws == [render.patient_waist(k, "adolescent-scoliosis") for k in range(20)]
-    assert render.AP_ADULT_WAIST_MM is None
+    assert ap_soft_tissue.AP_ADULT_WAIST_MM is None
     assert render.patient_waist(3, "adult") is None
 
 
@@ -476,27 +487,27 @@ def test_detail_gains_no_metal_only_on_ap_films_without_metal(monkeypatch: pytes
     from fusionwatch.sim import Hardware, simulate_film
 
     seen: list[object] = []
-    real = render._multiscale_contrast
+    real = exposure._multiscale_contrast
 
     def spy(q, cam, rng, ranges=None):  # noqa: ANN001, ANN202
         seen.append(ranges)
         return real(q, cam, rng, ranges)
 
-    monkeypatch.setattr(render, "_multiscale_contrast", spy)
+    monkeypatch.setattr(exposure, "_multiscale_contrast", spy)
     small = dict(width=240, height=300)
     plain = simulate_film(SpineParams(), FilmSpec(view=View.AP, **small), anatomy_seed=2, noise_seed=3)
-    assert seen == [render.AP_DETAIL_GAINS_NO_METAL] and render.AP_DETAIL_GAINS_NO_METAL is not None
+    assert seen == [exposure.AP_DETAIL_GAINS_NO_METAL] and exposure.AP_DETAIL_GAINS_NO_METAL is not None
     simulate_film(SpineParams(), FilmSpec(view=View.LATERAL, **small), anatomy_seed=2, noise_seed=3)
     simulate_film(
         SpineParams(), FilmSpec(view=View.AP, **small), hardware=Hardware(), healing=Healing(), anatomy_seed=2
     )
-    assert seen == [render.AP_DETAIL_GAINS_NO_METAL, None]
+    assert seen == [exposure.AP_DETAIL_GAINS_NO_METAL, None]
     # stronger mid-band gains: more detail (0.5-2 mm band-pass) over the spine than with version 22's gains
     import cv2
 
     mid = dict(width=400, height=500)
     plain = simulate_film(SpineParams(), FilmSpec(view=View.AP, **mid), anatomy_seed=2, noise_seed=3)
-    monkeypatch.setattr(render, "AP_DETAIL_GAINS_NO_METAL", None)
+    monkeypatch.setattr(exposure, "AP_DETAIL_GAINS_NO_METAL", None)
     off = simulate_film(SpineParams(), FilmSpec(view=View.AP, **mid), anatomy_seed=2, noise_seed=3)
     assert plain.truth == off.truth
 
@@ -534,9 +545,9 @@ def test_ap_discs_fill_the_disc_gap_denser_at_the_rim_and_off_by_default(monkeyp
     body; ``line_integrals`` draws the discs only when the constant is on."""
     cam, scene = _small_ap_scene()
     pose = scene.pose
-    monkeypatch.setattr(render, "AP_DISC_MU", 0.002)
+    monkeypatch.setattr(ap_soft_tissue, "AP_DISC_MU", 0.002)
     L = np.zeros((cam.height, cam.width), np.float32)
-    render._ap_discs(L, cam, pose, scene.anatomy, 0.5)
+    ap_soft_tissue._ap_discs(L, cam, pose, scene.anatomy, 0.5)
 
     def px(b: str, ends: tuple[str, str]) -> tuple[int, int]:
         c = pose.corners[b]
@@ -553,26 +564,26 @@ def test_ap_discs_fill_the_disc_gap_denser_at_the_rim_and_off_by_default(monkeyp
     r_body, c_body = px("L3", ("superior", "inferior"))
     assert L[r_body, c_body] < 0.05 * gap
     # the denser annulus: without it the same ray (through front and back rim and the nucleus) carries less path
-    annulus = render.AP_DISC_ANNULUS
-    monkeypatch.setattr(render, "AP_DISC_ANNULUS", 0.0)
+    annulus = ap_soft_tissue.AP_DISC_ANNULUS
+    monkeypatch.setattr(ap_soft_tissue, "AP_DISC_ANNULUS", 0.0)
     plain = np.zeros_like(L)
-    render._ap_discs(plain, cam, pose, scene.anatomy, 0.5)
+    ap_soft_tissue._ap_discs(plain, cam, pose, scene.anatomy, 0.5)
     assert 0.5 * gap < float(plain[(r_up + r_lo) // 2, c_up]) < 0.9 * gap
-    monkeypatch.setattr(render, "AP_DISC_ANNULUS", annulus)
+    monkeypatch.setattr(ap_soft_tissue, "AP_DISC_ANNULUS", annulus)
     # an interbody fusion's discectomy: the excised L5-S1 disc (tilted, seen obliquely: less path) is not drawn
     r5, c5 = px("L5", ("inferior",))
     r1, _ = px("S1", ("superior",))
     ex = np.zeros_like(L)
-    render._ap_discs(ex, cam, pose, scene.anatomy, 0.5, excised=("L5",))
+    ap_soft_tissue._ap_discs(ex, cam, pose, scene.anatomy, 0.5, excised=("L5",))
     assert L[(r5 + r1) // 2, c5] > 0.2 * gap and ex[(r5 + r1) // 2, c5] == 0.0
     assert ex[(r_up + r_lo) // 2, c_up] == pytest.approx(gap)
     # the drawn call is switched by the constant: off, the AP line integrals do not call it
     calls: list[int] = []
-    monkeypatch.setattr(render, "_ap_discs", lambda *a, **k: calls.append(1))
-    monkeypatch.setattr(render, "AP_DISC_MU", 0.0)
+    monkeypatch.setattr(ap_soft_tissue, "_ap_discs", lambda *a, **k: calls.append(1))
+    monkeypatch.setattr(ap_soft_tissue, "AP_DISC_MU", 0.0)
     render.line_integrals(scene, cam)
     assert calls == []
-    monkeypatch.setattr(render, "AP_DISC_MU", 0.002)
+    monkeypatch.setattr(ap_soft_tissue, "AP_DISC_MU", 0.002)
     render.line_integrals(scene, cam)
     assert calls == [1]
 
@@ -585,7 +596,7 @@ def test_ap_disc_path_at_the_mid_line_does_not_depend_on_the_vertebrae_width(mon
 
     cam, scene = _small_ap_scene()
     pose = scene.pose
-    monkeypatch.setattr(render, "AP_DISC_MU", 0.002)
+    monkeypatch.setattr(ap_soft_tissue, "AP_DISC_MU", 0.002)
     cu, cl = pose.corners["L2"], pose.corners["L3"]
     m = (cu["inferior.anterior"] + cu["inferior.posterior"] + cl["superior.anterior"] + cl["superior.posterior"]) / 4
 
@@ -593,7 +604,7 @@ def test_ap_disc_path_at_the_mid_line_does_not_depend_on_the_vertebrae_width(mon
         """(mean path over 3 x 3 px at the disc's centre, disc pixels on that row)."""
         p = replace(pose, widths=widths)
         L = np.zeros((cam.height, cam.width), np.float32)
-        render._ap_discs(L, cam, p, scene.anatomy, 0.5)
+        ap_soft_tissue._ap_discs(L, cam, p, scene.anatomy, 0.5)
         col, row = cam.project(p.apply_coronal("L2", np.array([[m[0], 0.0, m[1]]])))[0]
         r, k = int(round(row)), int(round(col))
         return float(L[r - 1 : r + 2, k - 1 : k + 2].mean()), int((L[r] > 0.05 * L[r, k]).sum())
@@ -638,14 +649,16 @@ def test_full_spine_window_clips_a_share_of_scoliosis_films_own_stream(monkeypat
 def test_broad_adolescent_waists_own_stream_and_off_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
     """Version 24 trial V: with ``AP_ADOLESCENT_BROAD`` > 0 that share of adolescent-scoliosis patients draws a broad
     waist from ``AP_ADOLESCENT_BROAD_MM`` (own stream), the others keep version 23's waist; adults unchanged."""
-    assert render.AP_ADOLESCENT_BROAD == 0.0  # off in version 24
-    monkeypatch.setattr(render, "AP_ADULT_WAIST_MM", (135.0, 200.0))  # adults drawn too, so the check below can fail
+    assert ap_soft_tissue.AP_ADOLESCENT_BROAD == 0.0  # off in version 24
+    monkeypatch.setattr(
+        ap_soft_tissue, "AP_ADULT_WAIST_MM", (135.0, 200.0)
+    )  # adults drawn too, so the check below can fail
     before = [render.patient_waist(k, "adolescent-scoliosis") for k in range(40)]
     adults_before = [render.patient_waist(k, "adult") for k in range(40)]
-    monkeypatch.setattr(render, "AP_ADOLESCENT_BROAD", 0.3)
+    monkeypatch.setattr(ap_soft_tissue, "AP_ADOLESCENT_BROAD", 0.3)
     after = [render.patient_waist(k, "adolescent-scoliosis") for k in range(40)]
     changed = [(b, a) for b, a in zip(before, after, strict=True) if a != b]
-    lo, hi = render.AP_ADOLESCENT_BROAD_MM
+    lo, hi = ap_soft_tissue.AP_ADOLESCENT_BROAD_MM
     assert 4 <= len(changed) <= 22 and all(lo <= a <= hi for _, a in changed)
     assert [render.patient_waist(k, "adult") for k in range(40)] == adults_before
 
@@ -653,12 +666,12 @@ def test_broad_adolescent_waists_own_stream_and_off_by_default(monkeypatch: pyte
 def test_flank_fat_stripe_is_a_lucent_band_inside_the_outline(monkeypatch: pytest.MonkeyPatch) -> None:
     """Version 24 trial S: the narrowed AP soft-tissue map loses path in a band about the drawn depth inside the body
     outline on each side (the properitoneal fat stripe), nothing at the mid-line; off (None) by default."""
-    assert render.AP_FLANK_FAT_STRIPE is None  # off in version 24
+    assert ap_soft_tissue.AP_FLANK_FAT_STRIPE is None  # off in version 24
     an = patient_anatomy(0)
     pose = pose_spine(an, SpineParams())
     scene = render.Scene(an, pose, {}, [], [], None, Healing(), "none", 0, body_half_width_mm=115.0)
     plain = render.narrow_body(scene)
-    monkeypatch.setattr(render, "AP_FLANK_FAT_STRIPE", ((12.0, 12.0), (2.0, 2.0), (6.0, 6.0)))
+    monkeypatch.setattr(ap_soft_tissue, "AP_FLANK_FAT_STRIPE", ((12.0, 12.0), (2.0, 2.0), (6.0, 6.0)))
     striped = render.narrow_body(scene)
     d = plain - striped
     assert d.min() >= -1e-3  # (float32 rounding of paths of ~300 mm)
@@ -687,7 +700,7 @@ def test_laminae_cover_the_disc_gap_beside_the_mid_line_and_draw_nothing_when_of
 
     def layers() -> np.ndarray:
         out = [np.zeros((cam.height, cam.width), np.float32) for _ in range(4)]
-        render._ap_cortex(out[0], cam, scene, outline=out[1], pedicles=out[2], processes=out[3])
+        ap_vertebrae._ap_cortex(out[0], cam, scene, outline=out[1], pedicles=out[2], processes=out[3])
         return np.stack(out)
 
     def px(b: str, ends: tuple[str, str], y_mm: float = 0.0) -> tuple[int, int]:
@@ -696,19 +709,19 @@ def test_laminae_cover_the_disc_gap_beside_the_mid_line_and_draw_nothing_when_of
         col, row = cam.project(pose.apply_coronal(b, np.array([[m[0], y_mm, m[1]]])))[0]
         return int(round(row)), int(round(col))
 
-    monkeypatch.setattr(render, "AP_LAMINA_GAIN", 0.0)
-    monkeypatch.setattr(render, "AP_FACET_GAIN", 0.0)
+    monkeypatch.setattr(ap_arch, "AP_LAMINA_GAIN", 0.0)
+    monkeypatch.setattr(ap_arch, "AP_FACET_GAIN", 0.0)
     drawn: list[int] = []
     real_default_rng = np.random.default_rng
     monkeypatch.setattr(
-        render.np.random,
+        np.random,
         "default_rng",
         lambda s=None: (drawn.append(1) if isinstance(s, list) and s[1:] == [2601] else None) or real_default_rng(s),
     )
     off = layers()
     assert drawn == []
-    monkeypatch.setattr(render, "AP_LAMINA_GAIN", 3.0)
-    monkeypatch.setattr(render, "AP_FACET_GAIN", 1.5)
+    monkeypatch.setattr(ap_arch, "AP_LAMINA_GAIN", 3.0)
+    monkeypatch.setattr(ap_arch, "AP_FACET_GAIN", 1.5)
     on = layers()
     assert drawn == [1]
     added = on[3] - off[3]  # the laminae go to the transverse processes' (soft) layer
@@ -741,7 +754,7 @@ def test_ap_layout_darkens_the_lung_bases_and_brightens_the_iliac_wings() -> Non
     f = render.ap_layout(_layout_centres(), (500, 400), 0.5, draws)  # 0.5 mm per px: 40 px = 20 mm
     assert f is not None and f.shape == (500, 400) and f.dtype == np.float32
     assert f[20, 380] == pytest.approx(-0.3, abs=1e-6)  # 90 mm right of the spine, far above L1
-    assert f[20, 20] == pytest.approx(-0.3 * render.AP_LUNG_RIGHT, abs=1e-6)
+    assert f[20, 20] == pytest.approx(-0.3 * ap_brightness.AP_LUNG_RIGHT, abs=1e-6)
     assert f[20, 200] == 0.0 and f[250, 200] == 0.0 and f[250, 380] == 0.0  # mid-line; L3 level beside the spine
     assert f[480, 20] == pytest.approx(0.25, abs=1e-6) and f[480, 380] == pytest.approx(0.25, abs=1e-6)
     assert f[480, 200] == 0.0
@@ -757,15 +770,18 @@ def test_ap_layout_is_drawn_per_patient_and_off_gives_the_pixels_without_it(monk
 
     assert render.patient_layout(7) == render.patient_layout(7) != render.patient_layout(8)
     lung, rec_r, rec_l, iliac = render.patient_layout(7)
-    assert render.AP_LUNG[0] <= lung <= render.AP_LUNG[1] and render.AP_ILIAC[0] <= iliac <= render.AP_ILIAC[1]
-    assert render.AP_LUNG_RECESS[0] <= rec_r <= render.AP_LUNG_RECESS[1]
+    assert (
+        ap_brightness.AP_LUNG[0] <= lung <= ap_brightness.AP_LUNG[1]
+        and ap_brightness.AP_ILIAC[0] <= iliac <= ap_brightness.AP_ILIAC[1]
+    )
+    assert ap_brightness.AP_LUNG_RECESS[0] <= rec_r <= ap_brightness.AP_LUNG_RECESS[1]
     seeds = (31, 32)
     on = {s: random_film(s, size=(240, 300), view="ap").pixels for s in seeds}
     with monkeypatch.context() as m:
         m.setattr(film, "_ap_layout", lambda *a, **k: None)
         without = {s: random_film(s, size=(240, 300), view="ap").pixels for s in seeds}
-    monkeypatch.setattr(render, "AP_LUNG", (0.0, 0.0))
-    monkeypatch.setattr(render, "AP_ILIAC", (0.0, 0.0))
+    monkeypatch.setattr(ap_brightness, "AP_LUNG", (0.0, 0.0))
+    monkeypatch.setattr(ap_brightness, "AP_ILIAC", (0.0, 0.0))
     for s in seeds:
         off = random_film(s, size=(240, 300), view="ap").pixels
         assert np.array_equal(off, without[s])
@@ -786,10 +802,10 @@ def test_laminae_keep_their_path_on_widened_vertebrae(monkeypatch: pytest.Monkey
         scene = render.Scene(an, pose_spine(an, params), {}, [], [], None, Healing(), "none", 0)
         out = []
         for gain in (0.0, 4.0):
-            monkeypatch.setattr(render, "AP_LAMINA_GAIN", gain)
-            monkeypatch.setattr(render, "AP_FACET_GAIN", gain / 2)
+            monkeypatch.setattr(ap_arch, "AP_LAMINA_GAIN", gain)
+            monkeypatch.setattr(ap_arch, "AP_FACET_GAIN", gain / 2)
             layers = [np.zeros((cam.height, cam.width), np.float32) for _ in range(4)]
-            render._ap_cortex(layers[0], cam, scene, outline=layers[1], pedicles=layers[2], processes=layers[3])
+            ap_vertebrae._ap_cortex(layers[0], cam, scene, outline=layers[1], pedicles=layers[2], processes=layers[3])
             out.append(layers[3])
         return out[1] - out[0]
 
@@ -800,3 +816,18 @@ def test_laminae_keep_their_path_on_widened_vertebrae(monkeypatch: pytest.Monkey
     wide = lamina_layer(replace(SpineParams(), coronal_widths=(1.2,) * 5))
     assert p90(wide) == pytest.approx(p90(ref), rel=0.05)
     assert wide.sum() == pytest.approx(1.2 * ref.sum(), rel=0.02)
+
+
+def test_render_package_passes_settings_to_the_module_that_draws_with_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``sim/render/`` is one module per job: a setting assigned on ``fusionwatch.sim.render`` (as the benchmarks set
+    ``render.AP_FLANK``) reaches the module that reads it, and one patched in its module reads the same through the
+    package (a plain re-export would keep a stale copy either way); ``MU`` can only change its items."""
+    monkeypatch.setattr(render, "AP_FLANK", (0.2, 0.2))
+    assert ap_brightness.AP_FLANK == (0.2, 0.2)
+    assert render.patient_flank(3) == pytest.approx(0.2)
+    monkeypatch.setattr(ap_soft_tissue, "AP_ADULT_WAIST_MM", (150.0, 150.0))
+    assert render.AP_ADULT_WAIST_MM == (150.0, 150.0)
+    assert render.patient_waist(3, "adult") == 150.0
+    with pytest.raises(AttributeError, match="change its items"):
+        render.MU = {}
+    assert render.MU is attenuation.MU

@@ -1,5 +1,6 @@
 """Version 30: the AP vertebrae's splatted points carry their posed volume (``Pose.mesh_weight``), and the facet
-column is named once (``render._facet_column_y``). Tests of ``sim/render.py``'s bone layers, below the film's noise."""
+column is named once (``render.ap_arch._facet_column_y``). Tests of the AP bone layers (``sim/render/ap_bones.py``,
+``ap_vertebrae.py``, ``ap_arch.py``), below the film's noise."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from fusionwatch.radiograph import View
 from fusionwatch.sim import FilmSpec, Healing, SpineParams, render
 from fusionwatch.sim.film import _camera
 from fusionwatch.sim.pose import pose_spine
+from fusionwatch.sim.render import ap_arch, ap_bones, ap_vertebrae
 from fusionwatch.sim.variation import patient_anatomy
 
 # (shape change, expected factor on the path along the AP ray): a body's path runs through its depth, so it scales
@@ -41,18 +43,20 @@ def _scene(an, params: SpineParams) -> render.Scene:
 
 def _body_layer(monkeypatch: pytest.MonkeyPatch, an, cam, params: SpineParams) -> np.ndarray:
     """The L3 voxel body alone (the other bones' points left out), as ``_ap_bones`` splats it."""
-    points = render._ap_points(an)
+    points = ap_bones._ap_points(an)
     none = (np.zeros((0, 3), np.float32), np.zeros(0, np.float32))
     L = np.zeros((cam.height, cam.width), np.float32)
     with monkeypatch.context() as m:  # only this patch is undone, not the test's others
-        m.setattr(render, "_ap_points", lambda _an: {"L3": points["L3"], "L1": none})
-        render._ap_bones(L, cam, _scene(an, params))
+        m.setattr(ap_bones, "_ap_points", lambda _an: {"L3": points["L3"], "L1": none})
+        ap_bones._ap_bones(L, cam, _scene(an, params))
     return L
 
 
 def _cortex_layers(an, cam, params: SpineParams) -> list[np.ndarray]:
     layers = [np.zeros((cam.height, cam.width), np.float32) for _ in range(4)]
-    render._ap_cortex(layers[0], cam, _scene(an, params), outline=layers[1], pedicles=layers[2], processes=layers[3])
+    ap_vertebrae._ap_cortex(
+        layers[0], cam, _scene(an, params), outline=layers[1], pedicles=layers[2], processes=layers[3]
+    )
     return layers
 
 
@@ -83,8 +87,8 @@ def test_laminae_path_follows_depth_and_scale_not_height(
     def lamina_layer(params: SpineParams) -> np.ndarray:
         out = []
         for gain in (0.0, 4.0):
-            monkeypatch.setattr(render, "AP_LAMINA_GAIN", gain)
-            monkeypatch.setattr(render, "AP_FACET_GAIN", gain / 2)
+            monkeypatch.setattr(ap_arch, "AP_LAMINA_GAIN", gain)
+            monkeypatch.setattr(ap_arch, "AP_FACET_GAIN", gain / 2)
             out.append(_cortex_layers(an, cam, params)[3])
         return out[1] - out[0]
 
@@ -100,13 +104,13 @@ def test_spinous_process_path_follows_depth_and_scale_not_height(
     """The spinous process (a plate on a mesh-frame grid; the cortex layer with it minus without it) scales its path
     like the laminae. Version 29: x0.87 / x1.02 / x1.08."""
     an, cam = setup
-    spinous = render._spinous
+    spinous = ap_arch._spinous
 
     def spinous_layer(params: SpineParams) -> np.ndarray:
         with_it = _cortex_layers(an, cam, params)[0]
-        monkeypatch.setattr(render, "_spinous", lambda *a, **k: None)
+        monkeypatch.setattr(ap_arch, "_spinous", lambda *a, **k: None)
         without = _cortex_layers(an, cam, params)[0]
-        monkeypatch.setattr(render, "_spinous", spinous)
+        monkeypatch.setattr(ap_arch, "_spinous", spinous)
         return with_it - without
 
     ref = spinous_layer(SpineParams())
@@ -116,12 +120,12 @@ def test_spinous_process_path_follows_depth_and_scale_not_height(
 
 def test_facet_column_is_named_once(setup, monkeypatch: pytest.MonkeyPatch) -> None:
     """Version 30: the articular processes of the arch (cortex layer) and the lamina's lateral end with its inferior
-    articular process (processes layer) both take their column from ``render._facet_column_y``: moving it outward
+    articular process (processes layer) both take their column from ``ap_arch._facet_column_y``: moving it outward
     moves both layers' bone outward (version 29 wrote the formula twice; the name did not exist)."""
     an, cam = setup
     base = _cortex_layers(an, cam, SpineParams())
-    column = render._facet_column_y
-    monkeypatch.setattr(render, "_facet_column_y", lambda p, lvl, f: column(p, lvl, f) * 1.25)
+    column = ap_arch._facet_column_y
+    monkeypatch.setattr(ap_arch, "_facet_column_y", lambda p, lvl, f: column(p, lvl, f) * 1.25)
     moved = _cortex_layers(an, cam, SpineParams())
     x = np.arange(cam.width) - cam.width / 2
 
@@ -149,13 +153,13 @@ def test_body_voxel_shell_is_not_a_bright_rim(setup, monkeypatch: pytest.MonkeyP
     version 30 (endplates 1.22 / 1.48 x, walls 1.23 / 1.18 x: the crisp-walled box); real shells are 0.2-0.5 mm."""
     an, cam = setup
     pose = pose_spine(an, SpineParams())
-    xyz, w = render._ap_points(an)["L3"]
+    xyz, w = ap_bones._ap_points(an)["L3"]
     wall = min(v[0] for k, v in an.corners["L3"].items() if k.endswith("posterior"))
     front = xyz[:, 0] >= wall
     none = (np.zeros((0, 3), np.float32), np.zeros(0, np.float32))
-    monkeypatch.setattr(render, "_ap_points", lambda _an: {"L3": (xyz[front], w[front]), "L1": none})
+    monkeypatch.setattr(ap_bones, "_ap_points", lambda _an: {"L3": (xyz[front], w[front]), "L1": none})
     L = np.zeros((cam.height, cam.width), np.float32)
-    render._ap_bones(L, cam, _scene(an, SpineParams()))
+    ap_bones._ap_bones(L, cam, _scene(an, SpineParams()))
     c = pose.corners["L3"]
 
     def px(p: np.ndarray) -> np.ndarray:
@@ -189,12 +193,12 @@ def test_facet_and_spinous_are_not_rings(setup) -> None:
     zs = float(np.mean([v[1] for k, v in c.items() if k.startswith("superior")]))
     h = zs - zi
     L = np.zeros((cam.height, cam.width), np.float32)
-    render._lamina(L, cam, _identity_posed, 1.0, xp, zi, h, 12.0, zi + 0.62 * h, 0.5, 0.0, 1.0, 1.0)
+    ap_arch._lamina(L, cam, _identity_posed, 1.0, xp, zi, h, 12.0, zi + 0.62 * h, 0.5, 0.0, 1.0, 1.0)
     y0, z0 = 12.0 * 0.9, zi - 0.25 * h  # the facet oval's centre; half-width 3 mm
     at = lambda y, z: float(L[tuple(np.round(cam.project(np.array([[xp - 20.0, y, z]]))[0][::-1]).astype(int))])  # noqa: E731
     assert at(y0, z0) > 1.1 * max(at(y0 + 2.6, z0), at(y0 - 2.6, z0))
     S = np.zeros_like(L)
-    render._spinous(S, cam, _identity_posed, xp, zi, h, 1.0, 1.0, 1.0)
+    ap_arch._spinous(S, cam, _identity_posed, xp, zi, h, 1.0, 1.0, 1.0)
     row = S[int(round(cam.project(np.array([[xp - 30.0, 0.0, zi]]))[0][1]))]
     inside = row[row > 0.05 * row.max()]
     assert row.max() <= 2.0 * np.median(inside)
