@@ -89,3 +89,21 @@ def test_only_patients_without_surgery_is_a_user_error(tmp_path: Path, db: str) 
     r = runner.invoke(app, ["export", "cohort", "--out", str(tmp_path / "o"), "--patient", keys[0], "--db", db])
     assert r.exit_code == 2 and "--surgery-date" in " ".join(r.output.split())
     assert not (tmp_path / "o").exists()
+
+
+def test_an_export_refused_for_its_secret_creates_no_output_folder(tmp_path: Path, db: str) -> None:
+    """A secret that is refused (here a secret file others can read) is checked before --out is created: the error
+    leaves nothing behind. Before, the empty --out folder was made first."""
+    r = runner.invoke(app, ["export", "cohort", "--out", str(tmp_path / "first"), "--db", db])
+    assert r.exit_code == 0, r.output
+    Path(db.removeprefix("sqlite:///") + ".deid-secret").chmod(0o644)
+    out = tmp_path / "second" / "cohort"
+    r = runner.invoke(app, ["export", "cohort", "--out", str(out), "--db", db])
+    assert r.exit_code == 2 and "chmod 600" in " ".join(r.output.split()), r.output
+    assert not (tmp_path / "second").exists()
+
+
+def test_an_out_path_that_is_a_file_is_a_user_error(tmp_path: Path, db: str) -> None:
+    (tmp_path / "taken").write_text("x")
+    r = runner.invoke(app, ["export", "cohort", "--out", str(tmp_path / "taken"), "--db", db])
+    assert r.exit_code == 2 and "is a file" in r.output and (tmp_path / "taken").read_text() == "x"

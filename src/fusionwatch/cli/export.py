@@ -39,9 +39,12 @@ def cohort(
     left out and named."""
     from fusionwatch.export.cohort import cohort_rows, films_from_store, write_cohort
     from fusionwatch.export.secret import site_secret
-    from fusionwatch.report.build import write_cohort_visits
+    from fusionwatch.export.visits import write_visits
+    from fusionwatch.report.build import cohort_visit_rows
 
     when = optional_date(today, "--today")
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} is a file; give a folder (it is created when missing).")
     store = open_store(db)
     try:
         known = store.list_patients()
@@ -55,18 +58,19 @@ def cohort(
             raise InputError("No patient to export" + (
                 ": none has a surgery date, which de-identification needs (add it with `fusionwatch patient add KEY "
                 "--surgery-date D`, or export with --identified)." if left_out else "."))
-        out.mkdir(parents=True, exist_ok=True)
-        suffix = "" if identified else "-deidentified"
         secret = None if identified else site_secret(store)  # read once for every table of the export
+        # everything is built (and every check made) before --out is created: an error leaves nothing behind
         rows = cohort_rows(films_from_store(store, keys, deidentify=not identified, secret=secret),
                            deidentify=not identified)
-        paths = [write_cohort(rows, out / f"cohort-measurements{suffix}.csv"),
-                 write_cohort(rows, out / f"cohort-measurements{suffix}.parquet"),
-                 write_cohort_visits(store, keys, out / f"cohort-visits{suffix}.csv", deidentify=not identified,
-                                     today=when, secret=secret)]
-        films = len({r["film"] for r in rows})
+        visits = cohort_visit_rows(store, keys, deidentify=not identified, today=when, secret=secret)
     finally:
         store.close()
+    out.mkdir(parents=True, exist_ok=True)
+    suffix = "" if identified else "-deidentified"
+    paths = [write_cohort(rows, out / f"cohort-measurements{suffix}.csv"),
+             write_cohort(rows, out / f"cohort-measurements{suffix}.parquet"),
+             write_visits(visits, out / f"cohort-visits{suffix}.csv")]
+    films = len({r["film"] for r in rows})
     for p in paths:
         console.print(str(p), highlight=False, soft_wrap=True, markup=False)
     console.print(f"{len(keys)} patient(s), {films} measured film(s), {len(rows)} measurement row(s)"
