@@ -65,7 +65,7 @@ def test_deidentified_cohort_export(tmp_path: Path, db: str) -> None:
     assert [(v["patient"], v["visit"], v["visit_date"]) for v in visits] == [
         (rows[0]["patient"], "6-weeks", "2000-02-12"), (rows[0]["patient"], "3-months", "2000-04-01")]
     assert "1 patient(s), 2 measured film(s)" in text
-    assert "left out, no surgery date" in text and "P-" in text
+    assert "left out 1 patient(s) without a surgery date" in text and "patient list" in text
     assert "PID-" not in text + (out / "cohort-measurements-deidentified.csv").read_text()
 
 
@@ -89,6 +89,25 @@ def test_only_patients_without_surgery_is_a_user_error(tmp_path: Path, db: str) 
     r = runner.invoke(app, ["export", "cohort", "--out", str(tmp_path / "o"), "--patient", keys[0], "--db", db])
     assert r.exit_code == 2 and "--surgery-date" in " ".join(r.output.split())
     assert not (tmp_path / "o").exists()
+
+
+def _keys(db: str) -> list[str]:
+    return [w for w in runner.invoke(app, ["patient", "list", "--db", db]).output.split() if w.startswith(("K-", "P-"))]
+
+
+def test_deidentified_export_names_left_out_patients_by_pseudonym_not_key(tmp_path: Path, db: str) -> None:
+    """The console is a log: the patient left out (no surgery date) is named by its site pseudonym and counted, never
+    by its key (which may be an MRN). Before, its key was printed."""
+    (left_out,) = [k for k in _keys(db) if k.startswith("P-")]
+    r = runner.invoke(app, ["export", "cohort", "--out", str(tmp_path / "out"), "--db", db])
+    assert r.exit_code == 0, r.output
+    text = " ".join(r.output.split())
+    secret = Path(db.removeprefix("sqlite:///") + ".deid-secret").read_bytes().strip()
+    assert left_out not in text and "K-A" not in text, text
+    assert f"left out 1 patient(s) without a surgery date (dates cannot be shifted): {pseudonym(left_out, secret)}" \
+        in text
+    r = runner.invoke(app, ["export", "cohort", "--out", str(tmp_path / "ident"), "--identified", "--db", db])
+    assert r.exit_code == 0 and left_out not in r.output  # identified: nobody is left out
 
 
 def test_an_export_refused_for_its_secret_creates_no_output_folder(tmp_path: Path, db: str) -> None:

@@ -36,10 +36,11 @@ def cohort(
 ) -> None:
     """Write cohort-measurements.csv / .parquet (one row per film and measurement) and cohort-visits.csv (one row per
     patient visit), de-identified unless --identified. Patients whose dates cannot be shifted (no surgery date) are
-    left out and named."""
+    left out, counted and named by their site pseudonym (never by key: the console is a log)."""
     from fusionwatch.export.cohort import cohort_rows, films_from_store, write_cohort
     from fusionwatch.export.secret import site_secret
     from fusionwatch.export.visits import write_visits
+    from fusionwatch.pseudonym import pseudonym
     from fusionwatch.report.build import cohort_visit_rows
 
     when = optional_date(today, "--today")
@@ -63,6 +64,8 @@ def cohort(
         rows = cohort_rows(films_from_store(store, keys, deidentify=not identified, secret=secret),
                            deidentify=not identified)
         visits = cohort_visit_rows(store, keys, deidentify=not identified, today=when, secret=secret)
+        # the console is a log: a de-identified export names the patients it left out by pseudonym, never by key
+        left_out_names = left_out if identified else [pseudonym(k, secret) for k in left_out]
     finally:
         store.close()
     out.mkdir(parents=True, exist_ok=True)
@@ -76,9 +79,10 @@ def cohort(
     console.print(f"{len(keys)} patient(s), {films} measured film(s), {len(rows)} measurement row(s)"
                   + ("" if identified else "; de-identified (dates shifted: surgery = 2000-01-01)"), highlight=False)
     if left_out:
-        err_console.print("[yellow]note[/] left out, no surgery date (dates cannot be shifted): "
-                          f"{escape(', '.join(left_out))} — add it with `fusionwatch patient add KEY --surgery-date "
-                          "D`.", highlight=False, soft_wrap=True)
+        err_console.print(f"[yellow]note[/] left out {len(left_out)} patient(s) without a surgery date (dates cannot "
+                          f"be shifted): {escape(', '.join(left_out_names))} — add it with `fusionwatch patient add "
+                          "KEY --surgery-date D` (`fusionwatch patient list` shows the patients and their surgery "
+                          "dates).", highlight=False, soft_wrap=True)
 
 
 @export_app.command("pseudonym-series")
