@@ -44,7 +44,7 @@ def _scene(an, params: SpineParams) -> render.Scene:
 def _body_layer(monkeypatch: pytest.MonkeyPatch, an, cam, params: SpineParams) -> np.ndarray:
     """The L3 voxel body alone (the other bones' points left out), as ``_ap_bones`` splats it."""
     points = ap_bones._ap_points(an)
-    none = (np.zeros((0, 3), np.float32), np.zeros(0, np.float32))
+    none = ap_bones.BonePoints(np.zeros((0, 3), np.float32), np.zeros(0, np.float32), np.zeros(0, bool))
     L = np.zeros((cam.height, cam.width), np.float32)
     with monkeypatch.context() as m:  # only this patch is undone, not the test's others
         m.setattr(ap_bones, "_ap_points", lambda _an: {"L3": points["L3"], "L1": none})
@@ -153,11 +153,12 @@ def test_body_voxel_shell_is_not_a_bright_rim(setup, monkeypatch: pytest.MonkeyP
     version 30 (endplates 1.22 / 1.48 x, walls 1.23 / 1.18 x: the crisp-walled box); real shells are 0.2-0.5 mm."""
     an, cam = setup
     pose = pose_spine(an, SpineParams())
-    xyz, w = ap_bones._ap_points(an)["L3"]
+    xyz, w, body = ap_bones._ap_points(an)["L3"]
     wall = min(v[0] for k, v in an.corners["L3"].items() if k.endswith("posterior"))
     front = xyz[:, 0] >= wall
-    none = (np.zeros((0, 3), np.float32), np.zeros(0, np.float32))
-    monkeypatch.setattr(ap_bones, "_ap_points", lambda _an: {"L3": (xyz[front], w[front]), "L1": none})
+    none = ap_bones.BonePoints(np.zeros((0, 3), np.float32), np.zeros(0, np.float32), np.zeros(0, bool))
+    only = ap_bones.BonePoints(xyz[front], w[front], body[front])
+    monkeypatch.setattr(ap_bones, "_ap_points", lambda _an: {"L3": only, "L1": none})
     L = np.zeros((cam.height, cam.width), np.float32)
     ap_bones._ap_bones(L, cam, _scene(an, SpineParams()))
     c = pose.corners["L3"]
@@ -219,3 +220,27 @@ def test_mesh_weight_is_the_volume_the_pose_gives_a_mesh_cell() -> None:
     more_lordosis = pose_spine(an, replace(params, disc_angles_deg=(6.0, 8.0, 10.0, 14.0, 18.0)))
     for bone in ("L1", "L3", "L5", "S1"):
         assert more_lordosis.mesh_weight(bone) == pytest.approx(base.mesh_weight(bone), rel=1e-6)
+
+
+def test_body_mask_comes_with_the_cached_points(setup, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lumbar bodies' mask (voxels in front of the posterior wall less 2 mm, version 31) is computed once per
+    anatomy with the points (``BonePoints.body``) and ``_ap_bones`` weighs the cortical voxels it marks by
+    ``AP_BODY_CORTEX_FACTOR`` (up to version 32 ``_ap_bones`` recomputed it from the corners on every film)."""
+    an, cam = setup
+    pts = ap_bones._ap_points(an)
+    wall = min(v[0] for k, v in an.corners["L3"].items() if k.endswith("posterior"))
+    assert np.array_equal(pts["L3"].body, pts["L3"].xyz[:, 0] >= wall - 2.0)
+    assert not pts["pelvis"].body.any() and not pts["S1"].body.any()
+    none = ap_bones.BonePoints(np.zeros((0, 3), np.float32), np.zeros(0, np.float32), np.zeros(0, bool))
+
+    def l3_total(body: np.ndarray) -> float:
+        L = np.zeros((cam.height, cam.width), np.float32)
+        with monkeypatch.context() as m:
+            m.setattr(ap_bones, "_ap_points", lambda _an: {"L3": pts["L3"]._replace(body=body), "L1": none})
+            ap_bones._ap_bones(L, cam, _scene(an, SpineParams()))
+        return float(L.sum())
+
+    as_body, as_arch = l3_total(np.ones_like(pts["L3"].body)), l3_total(np.zeros_like(pts["L3"].body))
+    assert as_body < as_arch  # the body's shell is lighter (0.5 against 0.75)
+    monkeypatch.setattr(ap_bones, "AP_BODY_CORTEX_FACTOR", ap_bones.AP_VERTEBRA_CORTEX_FACTOR)
+    assert l3_total(np.ones_like(pts["L3"].body)) == pytest.approx(as_arch, rel=1e-6)

@@ -74,12 +74,10 @@ disc space below their vertebra, as a share of ``AP_ARCH_MU``'s attenuation (see
 the laminae, the inferior articular processes and the spinous process project over the disc gap (body minus disc gap
 on the realism crops: real 0.029, version 25 0.088), which makes the spine one busy band rather than boxes over dark
 gaps."""
-
 AP_LAMINA_DROP = (0.4, 0.65)
 """Version 26 trial P: how far (share of the body's height, per vertebra and side) the lamina's lower margin
 reaches below the inferior endplate at its lateral end (the inferior articular process, beside the upper part of the
 vertebra below); medially it ends at 0.2 of the height below the endplate (the interlaminar window's apex)."""
-
 AP_FACET_GAIN = 2.0
 """Version 26 trial P, on since version 26 (0.0: off): weight of the inferior articular process drawn as an upright
 oval with a bright rim at the lateral end of each lamina, over the disc space (the facet joint's column), as a share

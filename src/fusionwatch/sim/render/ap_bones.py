@@ -8,7 +8,7 @@ images.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import cv2
 import numpy as np
@@ -22,22 +22,35 @@ if TYPE_CHECKING:
     from fusionwatch.sim.render.projection import Scene
 
 AP_CORTICAL_GAIN = 0.55
-
 AP_TRABECULAR_GAIN = 0.4
 """Calibration of the 1.5 mm AP volumes against the real SpineWeb AP films (docs/simulator.md, "Realism"): the coarse
 voxels smear the thin cortex over a thick shell and overstate body contrast; these gains bring the simulated vertebral
 contrast toward the real films'."""
-
 AP_POSTERIOR_GAIN = 1.1
 """Extra weight of the lumbar posterior elements (behind the posterior vertebral wall: pedicles, transverse processes,
 laminae, spinous process) on AP films, whose thin cortices the 1.5 mm volumes under-represent (real AP films show the
 pedicle rings and transverse processes clearly)."""
 
-_AP_POINTS: list[tuple[Anatomy, dict[str, tuple[np.ndarray, np.ndarray]]]] = []
+
+class BonePoints(NamedTuple):
+    """One bone's 1.5 mm voxels as AP points (mesh frame, before the pose): see :func:`_ap_points`."""
+
+    xyz: np.ndarray
+    """(N, 3) float32 mm: voxel centres, moved by the patient's bone warp."""
+    weight: np.ndarray
+    """(N,) float32: mu x voxel size (1/mm x mm), with the AP gains of the cortical / trabecular voxels and the
+    posterior elements' ``AP_POSTERIOR_GAIN``."""
+    body: np.ndarray
+    """(N,) bool: a lumbar vertebra's voxel in front of its posterior wall, less 2 mm (its body, version 31's
+    ``AP_BODY_CORTEX_FACTOR``), judged on the warped centres; all False for the sacrum and hip bones."""
 
 
-def _ap_points(an: Anatomy) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Voxel centres (deformed by the patient's bone warps) and mu x voxel size of every bone (cached per anatomy)."""
+_AP_POINTS: list[tuple[Anatomy, dict[str, BonePoints]]] = []
+
+
+def _ap_points(an: Anatomy) -> dict[str, BonePoints]:
+    """Voxel centres (deformed by the patient's bone warps), mu x voxel size and the body mask of every bone (cached
+    per anatomy: a patient's films share them)."""
     if not _AP_POINTS or _AP_POINTS[0][0] is not an:
         out = {}
         for b, vol in an.volumes.items():
@@ -45,7 +58,8 @@ def _ap_points(an: Anatomy) -> dict[str, tuple[np.ndarray, np.ndarray]]:
             lab = vol.labels[vol.labels > 0]
             xyz = np.asarray(vol.origin) + idx * vol.res
             behind = np.zeros(len(xyz), bool)
-            if b in ("L1", "L2", "L3", "L4", "L5"):
+            lumbar = b in ("L1", "L2", "L3", "L4", "L5")
+            if lumbar:
                 wall = min(v[0] for k, v in an.corners[b].items() if k.endswith("posterior"))
                 behind = xyz[:, 0] < wall - 2.0  # (corners are already warped: a ~1 mm blur of the boundary only)
             if b in an.warps:
@@ -60,7 +74,10 @@ def _ap_points(an: Anatomy) -> dict[str, tuple[np.ndarray, np.ndarray]]:
                 * vol.res
                 * np.where(behind, AP_POSTERIOR_GAIN, 1.0).astype(np.float32)
             )
-            out[b] = (xyz, w)
+            # the body (version 31), on the warped centres; ``behind`` above is judged before the warp (the
+            # posterior elements' gain since version 12): the two masks differ by the warp at the wall only
+            body = xyz[:, 0] >= wall - 2.0 if lumbar else np.zeros(len(xyz), bool)
+            out[b] = BonePoints(xyz, w, body)
         _AP_POINTS[:] = [(an, out)]
     return _AP_POINTS[0][1]
 
@@ -69,8 +86,6 @@ def _ap_bones(L: np.ndarray, cam: Camera, scene: Scene) -> None:
     """Splat the posed label volumes onto a coarse grid (about 1 mm), then resample to the film."""
     pose = scene.pose
     pts = _ap_points(scene.anatomy)
-    an_corners = {b: c for b, c in scene.anatomy.corners.items() if b in ("L1", "L2", "L3", "L4", "L5")}
-    an_corners["T12"] = an_corners["L1"]
     k = max(1, int(round(1.0 * cam.gain(0.0))))
     gh, gw = -(-cam.height // k), -(-cam.width // k)
     acc = np.zeros(gh * gw, np.float64)
@@ -92,7 +107,7 @@ def _ap_bones(L: np.ndarray, cam: Camera, scene: Scene) -> None:
             ok = (cc >= 0) & (cc < gw) & (rr >= 0) & (rr < gh)
             target += np.bincount(rr[ok] * gw + cc[ok], weights=(weights * ws)[ok], minlength=gh * gw)
 
-    for i_b, (b, (xyz, w)) in enumerate([*pts.items(), ("T12", pts["L1"])]):
+    for i_b, (b, (xyz, w, body)) in enumerate([*pts.items(), ("T12", pts["L1"])]):
         A, t = pose.transforms[b]
         xz = xyz[:, [0, 2]] @ A.T.astype(np.float32) + t.astype(np.float32)
         jit = rng.uniform(-0.75, 0.75, size=(len(w), 2)).astype(np.float32)  # breaks the voxel grid (no moire)
@@ -106,10 +121,8 @@ def _ap_bones(L: np.ndarray, cam: Camera, scene: Scene) -> None:
         ww = w * np.float32(pose.mesh_weight(b)) * np.where(cortex, 1.0, tex)
         ww = ww * np.float32(pose.width_weight(b))  # version 21: a widened vertebra keeps its path along the ray
         if b not in ("pelvis", "S1"):  # version 17: the vertebrae's voxel cortex fainter, the body a little denser
-            cortex_factor = np.float32(AP_VERTEBRA_CORTEX_FACTOR)
-            if b in an_corners:  # version 31: the body's 1.5 mm voxel shell (in front of the posterior wall)
-                wall = min(v[0] for k, v in an_corners[b].items() if k.endswith("posterior"))
-                cortex_factor = np.where(xyz[:, 0] >= wall - 2.0, AP_BODY_CORTEX_FACTOR, cortex_factor)
+            # version 31: the body's 1.5 mm voxel shell (in front of the posterior wall) weighs its own factor
+            cortex_factor = np.where(body, AP_BODY_CORTEX_FACTOR, np.float32(AP_VERTEBRA_CORTEX_FACTOR))
             ww = ww * np.where(cortex, cortex_factor, AP_VERTEBRA_TRABECULAR_FACTOR).astype(np.float32)
             # version 18: a trabecular density texture fixed in the bone (vertical striation), the body only
             ww = ww * np.where(cortex, 1.0, 1.0 + AP_VERTEBRA_TEXTURE * vert_tex(xyz)).astype(np.float32)
@@ -170,20 +183,14 @@ def _wave_field(rng: np.random.Generator, wavelengths_mm: tuple[float, float], *
 
 
 AP_VERTEBRA_TEXTURE = 0.03
-
 AP_VERTEBRA_TEXTURE_MM = (2.0, 6.0)
 """Version 18: relative amplitude and wavelengths of the lumbar bodies' trabecular density texture on AP films (the
 bodies were smooth, uniform blocks). 0.12 up to version 25; 0.03 since version 26 (at 1:1 the simulated bodies were
 mottled where real ones are a smooth grey)."""
-
 AP_HIP_LARGE, AP_HIP_LARGE_MM = 0.35, (25.0, 80.0)
-
 AP_HIP_FINE, AP_HIP_FINE_MM = 0.08, (4.0, 12.0)
-
 AP_HIP_GAIN = (0.7, 1.05)
-
 AP_HIP_CORTEX_FACTOR = 0.6
-
 AP_HIP_CORTEX_BLUR_MM = 2.5
 """Version 18, AP films: the hip bones' (not the sacrum's) density varies inside the wing (relative amplitudes at
 25-80 mm and 4-12 mm), the whole hip bone weighs 0.7-1.05 per patient, its cortex 0.6 and blurred 1.4 mm instead
@@ -194,12 +201,9 @@ films)."""
 AP_VOXEL_GRAIN = 0.0
 """Random weight (+-SD) of each 1.5 mm trabecular voxel on AP films (0.15 up to version 15: with the console's
 detail amplification it drew a hatched, sandpaper grain over every vertebral body; version 16: none)."""
-
 AP_PELVIS_CORTEX_PASSES = 6
 """Version 16: splatting passes (fresh jitter each) averaged for the hip bones' and sacrum's cortex on AP films."""
-
 AP_VERTEBRA_CORTEX_FACTOR = 0.75
-
 AP_VERTEBRA_TRABECULAR_FACTOR = 1.65
 """Version 17: weights of the lumbar vertebrae's (and T12's) cortical and trabecular voxels on AP films, on top of
 ``AP_CORTICAL_GAIN`` / ``AP_TRABECULAR_GAIN`` (the pelvis keeps its own): the 1.5 mm voxels' cortical shell drew a
@@ -210,7 +214,6 @@ body, the cortex fades into the body as on real films, and the body stays as bri
 ``AP_OUTLINE_BLUR_MM`` 0.3). Version 26 tried 1.2 (candidate "26-C", with stronger laminae): coronal Cobb error
 8.60 deg on the detector check, at its limit; not shipped. Version 31: 1.65 (the bodies' voxel shell lighter,
 ``AP_BODY_CORTEX_FACTOR``: the interior keeps the body's path)."""
-
 AP_BODY_CORTEX_FACTOR = 0.5
 """Version 31: weight of the lumbar bodies' cortical voxels (the 1.5 mm surface layer in front of the posterior wall)
 on AP films, instead of ``AP_VERTEBRA_CORTEX_FACTOR`` (the posterior elements keep it). The body's cortex was
@@ -221,15 +224,11 @@ crisp line along every endplate and wall (patient 0's L3 voxels alone: endplates
 1.23 / 1.18 x the path through its middle; tests/sim/test_render_bones.py). At 0.5, with the interior denser
 (``AP_VERTEBRA_TRABECULAR_FACTOR`` 1.65), the voxels' excess is 0.11 mm (shell 0.38 mm with the wall): endplates
 1.07 / 1.13 x, walls 0.89 / 0.92 x; the concave endplate dishes and the wall stay analytic."""
-
 AP_VERTEBRA_PASSES = 5
 """Version 16: splatting passes averaged for the lumbar vertebrae (and T12) on AP films (3 up to version 25; 5 since
 version 26: less voxel grain over the bodies)."""
-
 AP_PELVIS_CORTEX_GAIN = 0.9
-
 AP_PELVIS_TRABECULAR_GAIN = 1.0
-
 AP_PELVIS_CORTEX_BLUR_MM = 1.8
 """Version 16: the hip bones' and sacrum's cortex and trabecular bone weighted and blurred separately on AP films:
 the cortex sharper and heavier (where the beam runs along it: the iliac crest, the pelvic brim, the sacroiliac joints
@@ -267,6 +266,5 @@ def _pelvis_texture(img: np.ndarray, px_mm: float, scene: Scene) -> np.ndarray:
 
 AP_PELVIS_TRABECULAR_BLUR_MM = 3.0
 """Blur (mm) of the hip bones' trabecular path image on AP films (the 1.5 mm voxels' grain)."""
-
 AP_PELVIS_GRAIN = 0.03
 """Amplitude of the iliac trabecular pattern (relative modulation of the hip bones' path, AP films)."""

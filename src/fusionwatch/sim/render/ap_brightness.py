@@ -12,14 +12,12 @@ import numpy as np
 from fusionwatch.sim.camera import Camera
 
 AP_HEEL = (0.05, 0.3)
-
 AP_VIGNETTE = (0.0, 0.3)
 """Version 18, AP films: amplitude ranges (fractions of the log image's 2-98 % range) of the exposure fall-off added
 after the console's equalisation: a linear heel-effect ramp along a random, mostly vertical direction and a radial
 fall-off toward the corners (real films are not evenly exposed)."""
 
 AP_FLANK = (0.0, 0.0)
-
 AP_FLANK_MM = 140.0
 """Version 21, AP films: the flanks' darkening, a share of the log image's 2-98 % range drawn per patient from
 ``AP_FLANK`` by :func:`patient_flank` (so a patient's films at different visits darken alike), growing with the
@@ -40,31 +38,24 @@ AP_LUNG = (0.05, 0.25)
 darkening above the diaphragm beside the spine. The bundled CT starts at T12 and has no lung in it; on real AP films
 the posterior costophrenic recesses (air) reach down beside T12-L1, so the top of the lumbar crop is darker beside the
 spine. ``(0, 0)``: off (no draw changes anything: see :func:`patient_layout`)."""
-
 AP_LUNG_RECESS = (-0.05, 0.12)
 """Version 28: the right (image-left) costophrenic recess's lowest point below the L1 superior endplate's centre, in
 units of the L1-superior-to-L5-inferior span (drawn per patient); the left one lies lower by ``AP_LUNG_LEFT_LOWER``
 (the left hemidiaphragm sits lower than the right, above the spleen and stomach, not the liver)."""
-
 AP_LUNG_LEFT_LOWER = (0.02, 0.08)
-
 AP_LUNG_RIGHT = 0.3
 """Version 28: the right (image-left) lung base's darkening as a share of the left one's: on the right the liver
 fills the recess region (real crops are brighter at the top left than at the top right: 0.56 vs 0.43)."""
-
 AP_LUNG_MM = (10.0, 55.0)
 """Version 28: the lung darkening grows from 0 at ``AP_LUNG_MM[0]`` to full at ``AP_LUNG_MM[1]`` from the spine's
 centre line (mm at the patient), and from 0 at the recess to full 0.25 span above it (smoothstep both)."""
-
 AP_ILIAC = (0.05, 0.35)
 """Version 28, AP films: strength (share of the range, per patient) of the iliac wings' and sacro-iliac region's
 brightening at the bottom corners of the lumbar region: real AP films show the pelvis there brighter (dense bone over
 the whole width, washed out by the console) than the simulated pelvis alone made it. Grows from 0 at the L4-L5 disc
 (the iliac crests) to full 0.1 span below the S1 superior endplate, and sideways from ``AP_ILIAC_MM[0]`` to
 ``AP_ILIAC_MM[1]`` from the spine's centre line. ``(0, 0)``: off."""
-
 AP_ILIAC_MM = (25.0, 60.0)
-
 AP_LAYOUT_GRID_MM = 2.0
 """Version 28: the grid (mm at the patient) on which :func:`ap_layout` computes its smooth field before resizing."""
 

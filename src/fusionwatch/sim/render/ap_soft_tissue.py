@@ -27,14 +27,12 @@ above water's (1/mm, AP films). The disc is drawn as soft tissue only up to vers
 dark as the abdomen's water beside it; the annulus fibrosus is dense collagen (about 1.2 g/cm3 against 1.0-1.05 for the
 fat and muscle around it), the nucleus a little denser than water: about +10-20 % of water's attenuation. Set with
 ``AP_DISC_ANNULUS`` (the outer ring's extra share)."""
-
 AP_DISC_ANNULUS = 1.2
 """Version 24 trial D: the annulus (outer ring) is ``1 + AP_DISC_ANNULUS`` times as dense (above water) as the
 nucleus (weight ``1 + AP_DISC_ANNULUS * rho**4``, ``rho`` the relative radius)."""
 
 AP_DISC_UPPER = ("L1", "L2", "L3", "L4", "L5")
 """Version 24 trial D: the discs drawn, by their upper vertebra (L5: the L5-S1 disc)."""
-
 AP_DISC_DEPTH_STEP_MM = 4.0
 """Version 24 trial D: spacing (mm) of the disc's points front to back, nearly along the AP ray (points along a ray
 fall on the same pixel; the disc's tilt moves them 1 mm at most up or down): a 0.5 mm grid there cost 0.6-0.8 s per
@@ -111,7 +109,6 @@ def _ap_soft(L: np.ndarray, cam: Camera, scene: Scene) -> None:
 AP_BODY_MARGIN_MM = 15.0
 """Version 23: soft tissue (skin, fat, muscle) kept beside the widest bone at every height (iliac crest, lower ribs)
 when the body is narrowed (mm at the patient; a thin adolescent's flank over the iliac crest is 10-20 mm thick)."""
-
 AP_BODY_SMOOTH_MM = 15.0
 """Version 23: the narrowed body's half-width varies smoothly along the spine (Gaussian, mm): waist, flare over the
 iliac crests and the lower ribs."""
@@ -245,7 +242,6 @@ def _psoas(L: np.ndarray, cam: Camera, scene: Scene) -> None:
 
 
 AP_PSOAS_PIECES = 10
-
 AP_PSOAS_BLUR_MM = 2.5
 """Version 18: the psoas cone's pieces and its blur (mm) on AP films."""
 
@@ -255,9 +251,7 @@ Girls of 11-18 years have a waist circumference of about 58-85 cm (AIS patients 
 peers); an ellipse of that perimeter with a width-to-depth ratio of about 1.4 is 2 x 105-165 mm wide: narrower than
 the 360 mm field (about 2 x 150 mm at the patient), so their films show air beyond the flanks and a thinning path
 toward them (see :func:`narrow_body`)."""
-
 AP_ADOLESCENT_BROAD = 0.0
-
 AP_ADOLESCENT_BROAD_MM = (175.0, 235.0)
 """Version 24 trial V (share 0.0: off, no draw): a share of the adolescent-scoliosis population with a broad waist
 (half-width drawn from ``AP_ADOLESCENT_BROAD_MM``, mm at the patient; waist about 95-130 cm), drawn on its own
@@ -265,7 +259,6 @@ stream ``[anatomy_seed, 2401]``: about one in five adolescents is overweight (an
 older patients), and about a third of the real SpineWeb crops show no dark, air-backed flank at all; with every
 simulated waist 105-165 mm nearly every simulated crop had the same dark sides (crop-mean spread 0.048, real
 0.079)."""
-
 AP_ADULT_WAIST_MM: tuple[float, float] | None = None
 """Version 23, **off** (None: the bundled CT's body, wider than the field, for every adult film): the same for the
 product's adult patients (waist about 75-115 cm: 2 x 135-200 mm; only the thinnest show air at the field's edges).

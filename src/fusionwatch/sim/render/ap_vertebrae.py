@@ -22,21 +22,16 @@ if TYPE_CHECKING:
 AP_TP_HALF_SPAN_MM = {"L1": 31.0, "L2": 39.0, "L3": 48.0, "L4": 42.0, "L5": 38.0}
 """Transverse-process tip distance from the mid-plane (mm, before the patient's factor 0.9-1.15 and a +-7 % factor per
 side and level): L3 the longest, L1 and L5 short."""
-
 AP_TP_RADIUS_MM = {"L1": 3.0, "L2": 3.3, "L3": 3.5, "L4": 3.9, "L5": 6.2}
 """Transverse-process root radius (mm): L5's short, thick process."""
-
 AP_TP_TILT_DEG = {"L1": 4.0, "L2": 0.0, "L3": -2.0, "L4": 6.0, "L5": 16.0}
 """Mean rise of a transverse process toward its tip (deg; L4 up a little, L5 up-and-out toward the ala)."""
-
 AP_ENDPLATE_MM = 0.9
-
 AP_ENDPLATE_GAIN_V13 = 0.45
 """Version 13: the analytic endplates' weight (with the console's detail amplification, version-12 weights drew every
 endplate as a stark white line at contact-sheet scale; real endplates are softer). 0.7 up to version 25; 0.45 since
 version 26 (crisp bright endplate lines over dark gaps were the lead's first give-away)."""
 """Thickness of the cortical endplate plates added on AP films."""
-
 AP_ENDPLATE_CONCAVITY_MM = (1.0, 2.6)
 """Range of the depth of the endplates' central dish (mm, per endplate): a concave plate seen edge-on is a soft band
 with a brighter rim, not a sharp line (version 12)."""
@@ -49,23 +44,18 @@ detector-check films and the AP screw detector found 184 of 192 with 10 false; 1
 of 192 screws with 7 false (docs/simulator.md "Version 23"). 0.8 up to version 23; 1.2 since version 24 (R2 shipped
 with ``AP_OUTLINE_BLUR_MM`` 0.3 and ``AP_VERTEBRA_TRABECULAR_FACTOR`` 1.4). The discs of ``_ap_discs`` are splatted
 on the same layer but carry their own weight (``AP_DISC_MU``), not this gain."""
-
 AP_CORTEX_BLUR_MM = 0.3
 """Version 16: blur (mm at the patient) of the analytic AP cortex (endplates, walls, pedicles, processes)."""
-
 AP_OUTLINE_BLUR_MM = 0.3
 """Version 17: blur (mm at the patient) of the lumbar bodies' analytic wall and endplates on AP films (0.3 in version
 16; 0.6 in versions 17-19, softer than real films' white endplate lines; 0.35 in versions 20-23; 0.3 since version
 24, trial R2)."""
-
 AP_PEDICLE_BLUR_MM = 1.0
 """Version 17: blur (mm at the patient) of the analytic pedicle rings on AP films (0.3 in version 16: crisp round
 rings; 1.0 in versions 17-19; 0.55 in version 20: crisp bright rings on every vertebra, the sheet's "eyes"; 1.0 again
 since version 21, with fainter rings, ``AP_PEDICLE_VISIBILITY``)."""
-
 AP_WALL_MM = 0.8
 """Thickness of the vertebral body's cortical wall added on AP films (seen tangentially at the body's sides)."""
-
 AP_BODY_WAIST = 0.11
 """Relative narrowing of the vertebral body at mid-height (the concave lateral outline; 0.07 up to version 11)."""
 
@@ -123,10 +113,8 @@ def _tube(
 
 AP_PEDICLE_HALF_WIDTH_MM = (4.0, 4.4, 5.0, 5.8, 7.0)
 """Version 13: half the left-right width of the pedicle's oval (outer, mm) for L1 ... L5 (x 0.85-1.15 per side)."""
-
 AP_PEDICLE_ASPECT = (1.9, 1.75, 1.55, 1.35, 1.12)
 """Version 13: height over width of the pedicle's oval, L1 ... L5 (upright at L1, nearly round at L5)."""
-
 AP_PEDICLE_WALL_GAIN = 0.5
 """Version 13: share of cortical bone's attenuation of the pedicle wall seen end-on (the wall is filled across its
 thickness: a thick ring; version 12 drew a line at 0.25; version 13-16: 0.45; version 17: 0.5, blurred by
@@ -370,12 +358,9 @@ def _ap_cortex(
 
 AP_TP_THICKNESS = 1.35
 """Version 18: transverse-process radius factor on AP films (on ``AP_TP_RADIUS_MM``)."""
-
 AP_TP_MU_FACTOR = 0.6
 """Version 18: transverse-process attenuation factor on AP films (thicker but fainter: less contrasty)."""
-
 AP_TP_TIP = 0.45
 """Version 18: transverse-process radius at the tip, as a fraction of the root radius (versions 12-17: 0.62)."""
-
 AP_PROCESS_BLUR_MM = 0.9
 """Version 18: blur (mm) of the transverse processes' layer on AP films."""

@@ -73,26 +73,20 @@ def _smooth_up(small: np.ndarray, W: int, H: int, f: int) -> np.ndarray:
 
 METAL_MIN_PATH = 0.15
 """Implant mu x path (about 0.6 mm of titanium) above which the console treats a pixel as metal."""
-
 METAL_FULL_PATH = 1.2
 """Implant mu x path (about 5 mm of titanium: a screw core seen side-on) displayed white."""
-
 METAL_HEADROOM = 0.1
 """Top fraction of the grey scale kept for metal on films with implants (the anatomy's window maps below it)."""
-
 METAL_KNEE = 0.8
 """On films with implants the anatomy's grey levels below this are kept as on a film without them; only the brighter
 bone is compressed (softly) under the metal headroom, so post-operative bone is not washed out."""
-
 METAL_RAMP = 0.15
 """Excess over the anatomy window's top (in window widths) at which metal reaches white."""
 
 AP_DETAIL_BANDS_MM = (0.3, 0.9, 2.7, 8.0)
 """Version 13: the scales (mm at the detector) of the detail bands the AP console amplifies."""
-
 AP_DETAIL_GAINS = ((0.7, 0.9), (1.1, 1.4), (1.1, 1.4), (0.85, 1.05))
 """Version 13: range of the gain of each detail band (finest first), drawn per film."""
-
 AP_DETAIL_GAINS_NO_METAL: tuple[tuple[float, float], ...] | None = ((0.9, 1.1), (1.6, 2.1), (1.3, 1.6), (0.85, 1.05))
 """Version 23: the detail gains of AP films without segmented metal (pre-operative films, the adolescent-scoliosis
 films; the same draws from the film's stream, other ranges; None: ``AP_DETAIL_GAINS`` on every AP film, as up to
@@ -101,17 +95,14 @@ version 22): the 0.9-2.7 mm band x1.6-2.1 and the 2.7-8 mm band x1.3-1.6 (were 1
 and more visible grain, as on the real films. Films with metal keep ``AP_DETAIL_GAINS``: the same stronger gains on
 them cost the AP screw detector 3 screws and added 3-4 false ones (version-20 trials S1/S2), as the implant-aware
 console keeps a gentler processing (see ``AP_EQUALISE_FACTOR``)."""
-
 AP_DETAIL_POWER = 0.9
 """Version 13: compressive power of the detail amplification (< 1: faint detail boosted more than strong edges, the
 MUSICA-type non-linearity)."""
-
 AP_LUT_GAMMA = (0.38, 0.8)
 """Version 13: range of an extra gamma of the AP look-up table on films without metal (real AP films are mostly light
 grey and white: the mean grey histogram of the real crops is flat from 0.35 to 0.95, the simulated one peaked at 0.55
 without it). With segmented metal the console keeps the version-12 table (as with ``AP_EQUALISE_FACTOR``): the bone
 around the implants stays below the metal knee."""
-
 AP_EQUALISE_FACTOR = 0.5
 """Version 13: AP films without metal keep more of their large-scale density range (the equalisation drawn per film
 is halved): with the detail amplification doing the local contrast, the real crops' broad grey histogram needs the
@@ -282,9 +273,7 @@ def expose(
 
 
 AP_LUT_BEND = (-0.8, 0.8)
-
 AP_LUT_ROI = (0.25, 0.15)
-
 AP_LUT_PERCENTILES = (1.0, 75.0)
 """Version 22, AP films without metal: a per-film bend ``k`` (drawn from ``AP_LUT_BEND``) of the console's look-up
 table, applied to the finished grey levels inside the collimated field: ``u -> u + k u (1 - u)`` on ``u`` = the grey

@@ -75,11 +75,8 @@ RIB_CONTROL = {
     ),
 }
 """Lower ribs (10-12) in the T12 bone frame before the patient's own length, droop and width factors."""
-
 RIB_RADIUS_MM = 5.0
-
 RIB_CORTEX_MM = 1.1
-
 AP_RIB_GAIN = 0.45
 """Ribs' weight on AP films (version 13: 0.7, bright smooth tubes at the top of every lumbar crop gave the films away;
 version 16: 0.45, the lower ribs over the upper abdomen are faint on real lumbar films)."""
