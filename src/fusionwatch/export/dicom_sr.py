@@ -21,7 +21,7 @@ from pydicom.sr.coding import Code as PdCode
 from pydicom.uid import generate_uid
 
 from fusionwatch.export.codes import DICOM_CODES, Code, check_coding, finding_site, measure_code, ucum_unit
-from fusionwatch.export.deid import deidentify_dataset, pseudo_uid, shift_date
+from fusionwatch.export.deid import deidentify_dataset, mark_deidentified, pseudo_uid, shift_date
 from fusionwatch.measurement import Measurement
 
 __all__ = ["MANUFACTURER", "build_measurement_sr", "build_secondary_capture", "write_measurement_sr"]
@@ -148,6 +148,7 @@ def build_measurement_sr(
     )
     if deidentify:
         _shift_dates_of_today(sr, surgery_date)  # type: ignore[arg-type]
+        mark_deidentified(sr)
     return sr
 
 
@@ -228,6 +229,7 @@ def build_secondary_capture(
     sc.DerivationDescription = "Landmarks and measurements drawn by fusionwatch; not for primary diagnosis."
     if deidentify:
         _shift_dates_of_today(sc, surgery_date)  # type: ignore[arg-type]
+        mark_deidentified(sc)
     return sc
 
 
