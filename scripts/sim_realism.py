@@ -24,6 +24,13 @@ to 384 x 480: every crop squeezed to 0.89 in x, narrow real films widened. Measu
   ``disc_minus_beside``, that disc gap minus the same band shifted 0.75 x its width to either side: how much darker
   the disc gaps are than the bodies (real films: barely, the posterior elements project over them) and how much
   brighter than the soft tissue beside the spine.
+- bowel gas (simulator version 33; :func:`gas_mask`, :func:`gas_measures`): dark regions of the crop relative to their
+  surroundings (a grey closing fills dark holes up to ~60 mm; a ramp such as the body's edge is not gas), connected
+  components; per film the gas area, the regions and specks off the spine column, their median and largest area
+  (shares of the crop: the real films have no pixel spacing), gas-free films, wall sharpness, mottle inside the
+  regions, gas cores per footprint (honeycomb), gas over the spine column and beside it. ``--gas-overlays N`` writes
+  N crops of each kind with the segmentation outlined (``gas_overlay_real.png``, ``gas_overlay_sim.png``) to check
+  by eye. Caveat: on real films the sacral foramina and the gaps between sacrum and iliac wings also count as specks.
 Simulated films are pre-operative AP films of journey patients (the real set has no hardware) drawn from the
 population matched to the real set: ``sample_patient(..., population="adolescent-scoliosis")`` (simulator version 13:
 adolescents with a structural lumbar curve and rotated vertebrae; version 14 also wedges L2 and L3;
@@ -183,6 +190,155 @@ def measures(
     }
 
 
+GAS_DEPTH = 0.18
+"""Bowel gas (simulator version 33): a pixel is gas where the smoothed crop lies this far (normalised grey) below its
+grey closing over ``GAS_CLOSE_PX`` (the surrounding tissue with every darker hole up to ~60 mm filled) ..."""
+GAS_BELOW_TISSUE = 0.08
+"""... and this far below the 40th percentile of a ~75 mm window (so the soft tissue between bright processes, a
+valley only because bone lies on both sides, is not gas)."""
+GAS_FOOTPRINT = (0.10, 0.04)
+"""The looser (depth, below-tissue) thresholds of a gas region's footprint (a mottled patch is one footprint with
+many separate cores)."""
+GAS_CLOSE_PX = 64
+GAS_MIN_PX = 40
+"""Components smaller than this (crop pixels, about 8 mm^2 on a 480 px crop of a ~210 mm L1-L5 box) are left out."""
+GAS_REGION = 0.0025
+"""A gas region: a component of at least this share of the crop (about 0.25 %: a pocket ~12 mm across); smaller
+ones are specks (bubbles)."""
+GAS_COLUMN_GROW = 0.3
+"""The spine column (hull of the L1-L5 bodies) widened by this share of its width for the off-spine counts."""
+
+
+def gas_mask(
+    img: np.ndarray, depth: float = GAS_DEPTH, below: float = GAS_BELOW_TISSUE
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Dark gas regions of a normalised crop (simulator version 33).
+
+    ``img`` (CH, CW) in [0, 1], NaN beyond a narrow or short real film (filled with the nearest value inside it).
+    Returns (mask, depth map = closing minus smoothed crop, smoothed crop). The crop is smoothed 1.5 px (JPEG and
+    quantum noise alike), grey-closed with a disc of ``GAS_CLOSE_PX`` px (on a 4x smaller grid): a monotone ramp (the
+    body's edge, the heel effect) is left as it is, a dark hole up to ~2 x that wide is filled; gas is where the crop
+    lies ``depth`` below that and ``below`` under the local 40th percentile; components under ``GAS_MIN_PX`` and the
+    10 px next to the crop's or film's edge are left out.
+    """
+    from scipy import ndimage
+
+    valid = np.isfinite(img)
+    f = np.where(valid, img, 0.0).astype(np.float32)
+    if not valid.all():
+        idx = ndimage.distance_transform_edt(~valid, return_distances=False, return_indices=True)
+        f = f[tuple(idx)]
+    sm = cv2.GaussianBlur(f, (0, 0), 1.5)
+    s = 4
+    small = cv2.resize(sm, (sm.shape[1] // s, sm.shape[0] // s), interpolation=cv2.INTER_AREA)
+    r = GAS_CLOSE_PX // s
+    pad = r + 1
+    padded = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    clo = cv2.GaussianBlur(cv2.morphologyEx(padded, cv2.MORPH_CLOSE, disc)[pad:-pad, pad:-pad], (0, 0), 2.0)
+    ref = ndimage.percentile_filter(small, 40, size=161 // s | 1, mode="reflect")
+    clo = cv2.resize(clo, (sm.shape[1], sm.shape[0]), interpolation=cv2.INTER_LINEAR)
+    ref = cv2.resize(ref, (sm.shape[1], sm.shape[0]), interpolation=cv2.INTER_LINEAR)
+    dark = ((clo - sm) > depth) & (sm < ref - below) & ndimage.binary_erosion(valid, iterations=10, border_value=0)
+    lab, n = ndimage.label(dark)
+    if n:
+        sizes = np.asarray(ndimage.sum(dark, lab, np.arange(1, n + 1)))
+        dark = np.r_[False, sizes >= GAS_MIN_PX][lab]
+    return dark, clo - sm, sm
+
+
+def _column(shape: tuple[int, int], quads: list[np.ndarray], grow: float = 0.0) -> np.ndarray:
+    """The spine column: the convex hull of the body quadrilaterals ((4, 2) x, y crop px), widened by ``grow``."""
+    pts = np.vstack(quads)
+    c = pts.mean(0)
+    pts = c + (pts - c) * np.array([1.0 + grow, 1.0])
+    col = np.zeros(shape, np.uint8)
+    cv2.fillConvexPoly(col, cv2.convexHull(np.round(pts).astype(np.int32)), 1)
+    return col.astype(bool)
+
+
+def gas_measures(img: np.ndarray, quads: list[np.ndarray]) -> dict[str, float]:
+    """Bowel gas of one normalised crop (simulator version 33; see :func:`gas_mask`).
+
+    ``img`` (CH, CW) in [0, 1] with NaN beyond the film; ``quads`` the L1-L5 body quadrilaterals (crop px, tile
+    frame). Areas are shares of the crop inside the film (the real films have no pixel spacing). Off the spine column
+    (widened ``GAS_COLUMN_GROW``): ``gas_regions`` (components >= ``GAS_REGION``), ``gas_specks`` (smaller ones:
+    bubbles), ``gas_median`` / ``gas_largest`` (component areas), ``gas_free`` (1 when no region),
+    ``gas_wall`` (median over regions of the wall's mean gradient (1 px smoothing) over the region's depth: 1/px, a
+    sharp wall high), ``gas_mottle`` (SD of the grey level inside a region over its depth: a mottled patch high, a
+    uniform black colon low), ``gas_cores`` (separate gas cores per footprint at the looser ``GAS_FOOTPRINT``: a
+    honeycomb or mottled patch has many). Everywhere: ``gas_area``, ``gas_spine`` (share of the column that is gas),
+    ``gas_flanks`` (share of the rest).
+    """
+    from scipy import ndimage
+
+    valid = np.isfinite(img)
+    area = float(valid.sum())
+    m, depth, sm = gas_mask(img)
+    col = _column(img.shape, quads) & valid
+    wide = _column(img.shape, quads, GAS_COLUMN_GROW)
+    off = m & ~wide
+    lab, n = ndimage.label(off)
+    sizes = np.asarray(ndimage.sum(off, lab, np.arange(1, n + 1))) if n else np.zeros(0)
+    f1 = cv2.GaussianBlur(sm, (0, 0), 0.5)
+    grad = np.hypot(cv2.Sobel(f1, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(f1, cv2.CV_32F, 0, 1, ksize=3)) / 8
+    walls, mottle = [], []
+    for i in np.flatnonzero(sizes >= GAS_REGION * area) + 1:
+        c = lab == i
+        d = float(np.median(depth[c]))
+        walls.append(float(np.median(grad[c & ~ndimage.binary_erosion(c, iterations=2)])) / max(d, 1e-3))
+        core = ndimage.binary_erosion(c, iterations=3)
+        if core.sum() > 20:
+            mottle.append(float(np.std(sm[core])) / max(d, 1e-3))
+    foot = gas_mask(img, *GAS_FOOTPRINT)[0] & ~wide
+    flab, fn = ndimage.label(foot)
+    cores = []
+    for j in range(1, fn + 1):
+        fj = flab == j
+        if fj.sum() >= GAS_REGION * area and (fj & off).any():
+            cores.append(len(np.unique(lab[fj & off])))
+    nan = float("nan")
+    big = sizes >= GAS_REGION * area
+    return {
+        "gas_area": float(m.sum() / area),
+        "gas_regions": float(big.sum()),
+        "gas_specks": float((~big).sum()),
+        "gas_median": float(np.median(sizes)) / area if n else 0.0,
+        "gas_largest": float(sizes.max()) / area if n else 0.0,
+        "gas_free": float(not big.any()),
+        "gas_wall": float(np.median(walls)) if walls else nan,
+        "gas_mottle": float(np.median(mottle)) if mottle else nan,
+        "gas_cores": float(np.mean(cores)) if cores else nan,
+        "gas_spine": float(m[col].mean()) if col.any() else nan,
+        "gas_flanks": float(m[valid & ~col].mean()),
+    }
+
+
+GAS_KEYS = (
+    "gas_area",
+    "gas_regions",
+    "gas_specks",
+    "gas_median",
+    "gas_largest",
+    "gas_free",
+    "gas_wall",
+    "gas_mottle",
+    "gas_cores",
+    "gas_spine",
+    "gas_flanks",
+)
+
+
+def gas_overlay(img: np.ndarray) -> np.ndarray:
+    """An RGB (CH, 2 CW) spot-check picture: the crop, and beside it the crop with the gas regions outlined in red."""
+    g = (np.nan_to_num(img, nan=1.0) * 255).astype(np.uint8)
+    rgb = np.dstack([g, g, g])
+    ov = rgb.copy()
+    cnt, _ = cv2.findContours(gas_mask(img)[0].astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    cv2.drawContours(ov, cnt, -1, (255, 0, 0), 1)
+    return np.concatenate([rgb, ov], 1)
+
+
 LAYOUT_GRID = (5, 4)
 """Rows x columns of :func:`layout_grid` (simulator version 28): the glance discriminator's 4 x 5 blocks."""
 
@@ -325,6 +481,12 @@ def main() -> None:
     ap.add_argument("--no-lateral", action="store_true")
     ap.add_argument("--population", default="adolescent-scoliosis", choices=("adolescent-scoliosis", "adult"))
     ap.add_argument("--out", default=str(OUT), help="folder for the sheet and statistics (default docs/realism)")
+    ap.add_argument(
+        "--gas-overlays",
+        type=int,
+        default=0,
+        help="write gas_overlay_real.png / gas_overlay_sim.png: this many crops of each kind with the gas outlined",
+    )
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -332,6 +494,7 @@ def main() -> None:
     groups: dict[str, list[dict[str, float]]] = {"real": [], "sim": []}
     tiles: dict[str, list[Image.Image]] = {"real": [], "sim": []}
     layouts: dict[str, list[np.ndarray]] = {"real": [], "sim": []}  # version 28: coarse brightness layout
+    overlays: dict[str, list[np.ndarray]] = {"real": [], "sim": []}  # version 33: gas segmentation spot checks
     for name, it in (
         ("real", real_set(Path(args.shared), args.n_real, rng)),
         ("sim", sim_set(args.n_sim, population=args.population)),
@@ -351,6 +514,10 @@ def main() -> None:
             full = np.full((CH, CW), np.nan, np.float32)
             full[oy : oy + norm.shape[0], ox : ox + norm.shape[1]] = norm
             layouts[name].append(layout_grid(full))
+            body = _quads(corners, off, (sc, sc), ("L1", "L2", "L3", "L4", "L5"))
+            groups[name][-1].update(gas_measures(full, [q + np.array([ox, oy]) for q in body]))
+            if len(overlays[name]) < args.gas_overlays:
+                overlays[name].append(gas_overlay(full))
             if len(tiles[name]) < N_TILES:
                 tile = np.full((CH, CW), 255, np.uint8)  # beyond a narrow or short real film: the sheet's white
                 tile[oy : oy + norm.shape[0], ox : ox + norm.shape[1]] = (norm * 255).astype(np.uint8)
@@ -397,6 +564,14 @@ def main() -> None:
             for k, v in lay.items()
         }
         summary["layout_difference"] = layout_difference(lay["real"], lay["sim"])
+    summary["gas_per_film"] = {k: [{g: round(r[g], 5) for g in GAS_KEYS} for r in v] for k, v in groups.items()}
+    for name, ims in overlays.items():
+        if ims:
+            rows = [
+                np.concatenate(ims[i : i + 3] + [np.full_like(ims[0], 255)] * (3 - len(ims[i : i + 3])), 1)
+                for i in range(0, len(ims), 3)
+            ]
+            Image.fromarray(np.concatenate(rows, 0)).save(out / f"gas_overlay_{name}.png", optimize=True)
     summary["simulator_version"] = SIM_VERSION
     summary["population"] = args.population
     (out / "statistics.json").write_text(json.dumps(summary, indent=1) + "\n")
@@ -416,6 +591,9 @@ def main() -> None:
     ):
         r, s = summary["real"][k], summary["sim"][k]
         print(f"| {k} | {r['mean']:.3f} ± {r['sd']:.3f} | {s['mean']:.3f} ± {s['sd']:.3f} |")
+    for k in GAS_KEYS:
+        r, s_ = summary["real"][k], summary["sim"][k]
+        print(f"| {k} | {r['mean']:.4f} ± {r['sd']:.4f} | {s_['mean']:.4f} ± {s_['sd']:.4f} |")
     print(f"| histogram intersection (mean histograms) | {inter:.3f} | |")
     ld = summary["layout_difference"]
     print(
