@@ -330,3 +330,92 @@ def test_a_red_flag_reported_on_today_shows_in_care_and_report(store_url: str) -
     assert "calf_pain_swelling" in [f.symptom.value for f in now.red_flags]
     out = _care(store_url, _day(400))
     assert "RED FLAGS" in out and "fever" in out and "felt hot" in out
+
+
+def _cli(url: str, *args: str) -> object:
+    return CliRunner().invoke(app, [*args, "--db", url], env={"COLUMNS": "250"})
+
+
+def _recorded_id(out: str, what: str) -> str:
+    """The id `prom add` / `symptoms add` print ('recorded as PROM entry 3 ...')."""
+    import re
+
+    m = re.search(rf"recorded as {what} (\d+)", out)
+    assert m, out
+    return m.group(1)
+
+
+def test_a_retracted_red_flag_stops_escalating_and_stays_in_the_audit(store_url: str) -> None:
+    """Saddle numbness typed for the wrong patient escalated in `care` and the report with no way out; marked entered
+    in error (id from `symptoms add` and `symptoms list`) it no longer escalates anywhere, and the audit keeps it."""
+    r = _cli(store_url, "symptoms", "add", "K-9", "--flag", "saddle_numbness", "--date", _day(380), "--note", "x")
+    assert r.exit_code == 0, r.output
+    sid = _recorded_id(r.output, "symptom report")
+    assert "RED FLAGS" in _care(store_url, _day(384))
+    listed = _cli(store_url, "symptoms", "list", "K-9").output
+    assert sid in listed and "saddle_numbness" in listed and "standing" in listed
+    r = _cli(store_url, "symptoms", "retract", "K-9", "--id", sid, "--reason", "wrong patient", "--by", "rn-lee")
+    assert r.exit_code == 0, r.output
+    assert f"marked symptom report {sid} of K-9" in r.output and "fusionwatch symptoms add" in r.output
+    out = _care(store_url, _day(384))
+    assert "RED FLAGS" not in out and "saddle" not in out
+    store = Store(store_url)
+    try:
+        data = build_report_data(store, "K-9", today=SURGERY + dt.timedelta(days=384))
+    finally:
+        store.close()
+    assert data.red_flags == () and data.symptom_notes == ()
+    assert "saddle_numbness" not in _cli(store_url, "symptoms", "list", "K-9").output
+    audit = " ".join(_cli(store_url, "symptoms", "list", "K-9", "--all").output.split())
+    assert "saddle_numbness" in audit and "entered in error" in audit and "rn-lee: wrong patient" in audit
+
+
+def test_a_wrong_odi_is_corrected_by_retract_and_add(store_url: str) -> None:
+    """A PROM with the wrong answers: retract it (kept for the audit) and add the right one; reports see only the
+    right one."""
+    r = _cli(store_url, "prom", "add", "K-9", "--odi", "5,5,5,5,5,5,5,5,5,5", "--date", _day(370))
+    pid = _recorded_id(r.output, "PROM entry")
+    r = _cli(store_url, "prom", "retract", "K-9", "--id", pid, "--reason", "answers of another form", "--by", "pa-kim")
+    assert r.exit_code == 0, r.output
+    r = _cli(store_url, "prom", "add", "K-9", "--odi", "1,1,1,1,1,1,1,1,1,1", "--date", _day(370))
+    assert r.exit_code == 0, r.output
+    store = Store(store_url)
+    try:
+        data = build_report_data(store, "K-9", today=SURGERY + dt.timedelta(days=384))
+    finally:
+        store.close()
+    assert [p.odi.score for p in data.proms] == [20.0]
+    listed = _cli(store_url, "prom", "list", "K-9").output
+    assert "20.0 %" in listed and "100.0 %" not in listed
+    audit = " ".join(_cli(store_url, "prom", "list", "K-9", "--all").output.split())
+    assert "100.0 %" in audit and "pa-kim: answers of another form" in audit
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--id", "999"], "Patient 'K-9' has no PROM entry 999"),
+    (["--id", "x"], "--id must be the entry's number"),
+    (["--id", "OTHER"], "belongs to another patient, not 'K-9'"),
+    (["--id", "MINE", "--reason", " "], "needs the reason"),
+    (["--id", "DONE"], "was already marked entered in error"),
+])
+def test_a_retraction_that_cannot_be_done_is_an_error_line_and_changes_nothing(
+    store_url: str, args: list[str], message: str
+) -> None:
+    store = Store(store_url)
+    store.add_patient(Patient("OTHER-1"))
+    ids = {"OTHER": store.add_prom("OTHER-1", SURGERY, back_pain_nrs=3).id,
+           "MINE": store.add_prom("K-9", SURGERY, back_pain_nrs=3).id,
+           "DONE": store.add_prom("K-9", SURGERY, back_pain_nrs=4).id}
+    store.retract("K-9", "prom", ids["DONE"], reason="wrong date", author="pa-kim")
+    before = [(p.id, p.retracted) for k in ("K-9", "OTHER-1") for p in store.list_proms(k, include_retracted=True)]
+    store.close()
+    args = [str(ids.get(a, a)) for a in args]
+    if "--reason" not in args:
+        args += ["--reason", "wrong patient"]
+    r = _cli(store_url, "prom", "retract", "K-9", *args, "--by", "pa-kim")
+    assert r.exit_code == 2 and "error:" in r.output and message in " ".join(r.output.split()), r.output
+    assert "Traceback" not in r.output
+    store = Store(store_url)
+    after = [(p.id, p.retracted) for k in ("K-9", "OTHER-1") for p in store.list_proms(k, include_retracted=True)]
+    store.close()
+    assert after == before

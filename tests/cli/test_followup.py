@@ -571,3 +571,35 @@ def test_patient_add_with_a_surgery_before_the_birth_date_links_no_patient_id(db
         assert store.get_surgery("K-C") is None
     finally:
         store.close()
+
+
+def test_a_reader_status_at_the_wrong_visit_is_retracted_and_kept(tmp_path: Path, db: str) -> None:
+    """A reader who overrode the wrong visit had no way out. `override list` shows the id, `override retract` marks
+    it entered in error: the status no longer stands in the timeline, the audit keeps it; the old form
+    `override KEY VISIT ...` still adds."""
+    import re
+
+    _run("patient", "add", "K-CLI", "--surgery-date", "2025-01-10", "--patient-id", "CLI-PID", "--db", db)
+    _run("ingest", str(_films(tmp_path / "films")), "--db", db)
+    r = _run("override", "K-CLI", "6-weeks", "--author", "dr-amy", "--status", "pseudarthrosis_suspected", "--db", db)
+    assert r.exit_code == 0, r.output
+    oid = re.search(r"\(override (\d+)\)", r.output).group(1)
+    listed = runner.invoke(app, ["override", "list", "K-CLI", "--db", db], env={"COLUMNS": "250"}).output
+    assert re.search(rf"\b{oid}\b.*6-weeks.*fusion_status.*pseudarthrosis_suspected.*standing", listed), listed
+    tl = json.loads(_run("followup", "K-CLI", "--db", db, "--json").output)
+    assert tl["visits"][0]["reader_status"]["value"] == "pseudarthrosis_suspected"
+    r = _run("override", "retract", "K-CLI", "--id", oid, "--reason", "meant 12-months", "--by", "dr-amy", "--db", db)
+    assert r.exit_code == 0 and f"marked override {oid} of K-CLI (6-weeks" in r.output, r.output
+    tl = json.loads(_run("followup", "K-CLI", "--db", db, "--json").output)
+    assert tl["visits"][0]["reader_status"] is None and tl["visits"][0]["overrides"] == []
+    assert "pseudarthrosis" not in _run("override", "list", "K-CLI", "--db", db).output
+    audit = " ".join(runner.invoke(app, ["override", "list", "K-CLI", "--all", "--db", db],
+                                   env={"COLUMNS": "250"}).output.split())
+    assert "pseudarthrosis_suspected" in audit and "dr-amy: meant 12-months" in audit
+    r = _run("override", "retract", "K-CLI", "--id", oid, "--reason", "again", "--by", "dr-amy", "--db", db)
+    assert r.exit_code == 2 and "already marked entered in error" in r.output
+    r = _run("override", "add", "K-CLI", "12-months", "--author", "dr-amy", "--status", "pseudarthrosis_suspected",
+             "--db", db)
+    assert r.exit_code == 0, r.output
+    tl = json.loads(_run("followup", "K-CLI", "--db", db, "--json").output)
+    assert tl["visits"][-1]["reader_status"]["value"] == "pseudarthrosis_suspected"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
 
 from fusionwatch.store import Store, migrate
 from fusionwatch.store._models import Base
@@ -23,6 +23,48 @@ def test_migrations_build_schema_from_empty(empty_db_url: str) -> None:
     with engine.connect() as conn:
         assert MigrationContext.configure(conn).get_current_revision() == _alembic()[1]  # the one head
     engine.dispose()
+
+
+def test_a_database_with_entries_upgrades_to_entered_in_error(empty_db_url: str) -> None:
+    """A database at the revision before 0003_entered_in_error, holding a PROM, a symptom report and an override,
+    upgrades: the entries stand (not entered in error) and can then be retracted."""
+    import datetime as dt
+
+    from alembic.script import ScriptDirectory
+
+    from fusionwatch.records import Override, Surgery
+
+    previous = ScriptDirectory.from_config(_alembic()[0]).get_revision("0003_entered_in_error").down_revision
+    assert isinstance(previous, str)
+    engine = create_engine(empty_db_url)
+    migrate(engine, previous)
+    now = dt.datetime.now(dt.UTC)
+    with engine.begin() as conn:  # rows as the previous revision's code wrote them (ids from the database)
+        assert "retracted_at" not in {c["name"] for c in inspect(conn).get_columns("proms")}
+
+        def add(sql: str, **values: object) -> int:
+            return conn.execute(text(sql + " RETURNING id"), values).scalar_one()
+
+        pid = add("INSERT INTO patients (key, created_at) VALUES ('OLD', :t)", t=now)
+        add("INSERT INTO surgeries (patient_id, date, levels, approach, implants, notes) VALUES "
+            "(:p, '2025-01-10', '[[\"L5\", \"S1\"]]', 'TLIF', '[]', '')", p=pid)
+        vid = add("INSERT INTO visits (patient_id, date, days_since_surgery, label, scheduled) VALUES "
+                  "(:p, '2025-02-21', 42, '6-weeks', :s)", p=pid, s=True)
+        add("INSERT INTO proms (visit_id, recorded_at, back_pain_nrs, extra) VALUES (:v, :t, 4, '{}')", v=vid, t=now)
+        sid = add("INSERT INTO symptom_reports (visit_id, recorded_at, symptoms, details, note) VALUES "
+                  "(:v, :t, '[\"fever\"]', '{}', '')", v=vid, t=now)
+        add("INSERT INTO overrides (patient_id, visit_id, target, value, author, at, reason) VALUES "
+            "(:p, :v, 'note', 'called', 'amy', :t, '')", p=pid, v=vid, t=now)
+    engine.dispose()
+    with Store(empty_db_url) as s:  # opening upgrades to the head
+        assert s.get_surgery("OLD") == Surgery(dt.date(2025, 1, 10), implants=())
+        assert [(p.back_pain_nrs, p.retracted) for p in s.list_proms("OLD")] == [(4, None)]
+        assert [(r.symptoms, r.retracted) for r in s.list_symptoms("OLD")] == [(("fever",), None)]
+        assert [(o.value, o.retracted) for o in s.list_overrides("OLD")] == [("called", None)]
+        s.retract("OLD", "symptoms", sid, reason="wrong patient", author="rn-lee")
+        assert s.list_symptoms("OLD") == [] and len(s.list_symptoms("OLD", include_retracted=True)) == 1
+        s.add_override("OLD", Override("note", "again", "amy", dt.datetime.now(dt.UTC)), visit="6-weeks")
+        assert [o.value for o in s.list_overrides("OLD")] == ["called", "again"]
 
 
 def test_opening_twice_is_harmless(empty_db_url: str) -> None:

@@ -1,4 +1,5 @@
-"""CLI: ``fusionwatch care``, ``prom add``, ``symptoms add``, ``report`` (adapter; rules live in care/ and report/)."""
+"""CLI: ``fusionwatch care``, ``prom add|list|retract``, ``symptoms add|list|retract``, ``report`` (adapter; rules live
+in care/, report/ and the store)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import typer
 from rich.table import Table
 
 from fusionwatch.cli._app import DbOption, app, console, err_console, escape, open_store, optional_date
+from fusionwatch.cli._entries import AllOption, ByOption, IdOption, ReasonOption, retract_entry, status_text
 from fusionwatch.errors import InputError
 
 __all__ = ["prom_app", "symptoms_app"]
@@ -199,7 +201,7 @@ def prom_add(
     store = open_store(db)
     try:
         _check_answer_date(store, patient, when, "--date")
-        store.add_prom(patient, when, odi_answers=answers, back_pain_nrs=bp, leg_pain_nrs=lp)
+        stored = store.add_prom(patient, when, odi_answers=answers, back_pain_nrs=bp, leg_pain_nrs=lp)
         surgery = store.get_surgery(patient)
         history = proms_from_store(store, patient)
     finally:
@@ -220,7 +222,59 @@ def prom_add(
                 if imp is not None:
                     console.print(f"{name}: {change_words(imp, 'd')}; MCID {'met' if mcid else 'not met'}",
                                   highlight=False, soft_wrap=True)
-    console.print("recorded", highlight=False, soft_wrap=True)
+    console.print(f"recorded as PROM entry {stored.id} (a mistake: `fusionwatch prom retract`)", highlight=False,
+                  soft_wrap=True)
+
+
+@prom_app.command("list")
+def prom_list(
+    patient: Annotated[str, typer.Argument(help="The patient's pseudonymous key.")],
+    show_all: AllOption = False,
+    db: DbOption = None,
+) -> None:
+    """List the patient's PROM entries with their ids (the id `fusionwatch prom retract` takes)."""
+    from fusionwatch.care.proms import score_odi
+
+    store = open_store(db)
+    try:
+        records = store.list_proms(patient, include_retracted=show_all)
+    finally:
+        store.close()
+
+    def odi(answers) -> str:  # type: ignore[no-untyped-def]
+        if answers is None:
+            return "-"
+        try:
+            return f"{score_odi(answers).score:.1f} %"
+        except InputError:  # too many blank sections to score (stored through the API, not `prom add`)
+            return "not scored"
+
+    def nrs(value: float | None) -> str:
+        return "-" if value is None else f"{value:g}"
+
+    table = Table(title=f"PROM entries of {escape(patient)}" + (" (with those entered in error)" if show_all else ""))
+    for col in ("id", "date", "visit", "ODI", "back pain", "leg pain", "recorded (UTC)", "status"):
+        table.add_column(col)
+    for r in records:
+        style = "dim" if r.retracted else None
+        table.add_row(str(r.id), r.visit_date.isoformat(), escape(r.visit_label), odi(r.odi_answers),
+                      nrs(r.back_pain_nrs), nrs(r.leg_pain_nrs), f"{r.recorded_at:%Y-%m-%d %H:%M}",
+                      escape(status_text(r)), style=style)
+    console.print(table if records else f"no PROM entries for {escape(patient)}", highlight=False, soft_wrap=True)
+
+
+@prom_app.command("retract")
+def prom_retract(
+    patient: Annotated[str, typer.Argument(help="The patient's pseudonymous key.")],
+    entry_id: IdOption,
+    reason: ReasonOption,
+    by: ByOption,
+    db: DbOption = None,
+) -> None:
+    """Mark a PROM entry "entered in error" (wrong patient, wrong date, wrong answers): it is never deleted, but kept
+    with who, when and why (`fusionwatch prom list KEY --all`) and left out of reports, care advice, trends and
+    exports. To correct an entry, retract it and add the right one with `fusionwatch prom add`."""
+    retract_entry("prom", patient, entry_id, reason, by, db)
 
 
 @symptoms_app.command("add")
@@ -239,7 +293,7 @@ def symptoms_add(
     store = open_store(db)
     try:
         _check_answer_date(store, patient, when, "--date")
-        store.add_symptoms(patient, when, [s.value for s in symptoms], note=note)
+        stored = store.add_symptoms(patient, when, [s.value for s in symptoms], note=note)
     finally:
         store.close()
     results = triage(symptoms)
@@ -247,7 +301,45 @@ def symptoms_add(
     for r in results:
         if not r.is_red_flag:
             console.print(f"[cyan]routine[/] {r.symptom.value}: {r.reason}", highlight=False, soft_wrap=True)
-    console.print("recorded", highlight=False, soft_wrap=True)
+    console.print(f"recorded as symptom report {stored.id} (a mistake: `fusionwatch symptoms retract`)",
+                  highlight=False, soft_wrap=True)
+
+
+@symptoms_app.command("list")
+def symptoms_list(
+    patient: Annotated[str, typer.Argument(help="The patient's pseudonymous key.")],
+    show_all: AllOption = False,
+    db: DbOption = None,
+) -> None:
+    """List the patient's symptom reports with their ids (the id `fusionwatch symptoms retract` takes)."""
+    store = open_store(db)
+    try:
+        records = store.list_symptoms(patient, include_retracted=show_all)
+    finally:
+        store.close()
+    table = Table(title=f"Symptom reports of {escape(patient)}"
+                  + (" (with those entered in error)" if show_all else ""))
+    for col in ("id", "date", "visit", "symptoms", "note", "recorded (UTC)", "status"):
+        table.add_column(col)
+    for r in records:
+        table.add_row(str(r.id), r.visit_date.isoformat(), escape(r.visit_label), escape(", ".join(r.symptoms)),
+                      escape(r.note), f"{r.recorded_at:%Y-%m-%d %H:%M}", escape(status_text(r)),
+                      style="dim" if r.retracted else None)
+    console.print(table if records else f"no symptom reports for {escape(patient)}", highlight=False, soft_wrap=True)
+
+
+@symptoms_app.command("retract")
+def symptoms_retract(
+    patient: Annotated[str, typer.Argument(help="The patient's pseudonymous key.")],
+    entry_id: IdOption,
+    reason: ReasonOption,
+    by: ByOption,
+    db: DbOption = None,
+) -> None:
+    """Mark a symptom report "entered in error": it is never deleted, but kept with who, when and why
+    (`fusionwatch symptoms list KEY --all`); a retracted red flag no longer escalates in `fusionwatch care`, reports
+    or exports. To correct a report, retract it and add the right one with `fusionwatch symptoms add`."""
+    retract_entry("symptoms", patient, entry_id, reason, by, db)
 
 
 @app.command()

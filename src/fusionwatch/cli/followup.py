@@ -1,4 +1,5 @@
-"""CLI: ``fusionwatch ingest``, ``followup``, ``override``, ``patient add`` (store adapter; no clinical logic)."""
+"""CLI: ``fusionwatch ingest``, ``followup``, ``override [add|list|retract]``, ``patient add`` (store adapter; no
+clinical logic)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from typer.core import TyperGroup
 
 from fusionwatch.cli._app import (
     EXIT_SOME_REFUSED,
@@ -22,17 +24,38 @@ from fusionwatch.cli._app import (
     open_store,
     optional_date,
 )
+from fusionwatch.cli._entries import AllOption, ByOption, IdOption, ReasonOption, retract_entry, status_text
 from fusionwatch.errors import InputError
 from fusionwatch.measurement import meyerding_grade_text
 
 if TYPE_CHECKING:
     from fusionwatch.records import Approach
 
-__all__ = ["patient_app"]
+__all__ = ["patient_app", "override_app"]
 
 
 patient_app = typer.Typer(help="Patients and their index surgery.", no_args_is_help=True)
 app.add_typer(patient_app, name="patient")
+
+
+class _AddByDefault(TyperGroup):
+    """``fusionwatch override KEY VISIT ...`` (the form before ``list`` and ``retract`` existed) runs ``override add``:
+    a first word that is not a subcommand is the patient key (a key spelt ``add``, ``list`` or ``retract`` needs
+    ``override add KEY ...``)."""
+
+    def parse_args(self, ctx, args):  # type: ignore[no-untyped-def]
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["add", *args]
+        return super().parse_args(ctx, args)
+
+
+override_app = typer.Typer(
+    cls=_AddByDefault,
+    help="A reader's fusion status, Bridwell grade, finding verdict or bone evidence (`fusionwatch override KEY VISIT "
+    "...` = `override add`), the list of them with their ids, and marking one entered in error.",
+    no_args_is_help=True,
+)
+app.add_typer(override_app, name="override")
 
 
 def _journey_manifest(p: Path) -> Path | None:
@@ -314,7 +337,7 @@ def _status_text(v) -> str:  # type: ignore[no-untyped-def]
     return "fusion status not assessed"
 
 
-@app.command()
+@override_app.command("add")
 def override(
     patient: Annotated[str, typer.Argument(help="The patient's pseudonymous key.")],
     visit: Annotated[str, typer.Argument(help="Visit label (e.g. 12-months) or date YYYY-MM-DD.")],
@@ -336,7 +359,10 @@ def override(
     reason: Annotated[str, typer.Option("--reason", help="Why.")] = "",
     db: DbOption = None,
 ) -> None:
-    """Record a reader's fusion status, Bridwell grade, finding override or bone evidence (tool result kept)."""
+    """Record a reader's fusion status, Bridwell grade, finding override or bone evidence (tool result kept).
+
+    A mistaken entry (wrong patient or visit) is corrected by marking it entered in error with `fusionwatch override
+    retract` and entering the right one."""
     from fusionwatch.followup.status import BRIDWELL_MEANING
     from fusionwatch.records import FusionStatus, Override
 
@@ -384,12 +410,52 @@ def override(
         for i, (target, value) in enumerate(entries):
             rec = store.add_override(patient, Override(target, value, author, now, reason), visit=when)
             console.print(
-                f"recorded {target} = {value} for {patient} at {rec.visit_label} by {author}{notes.get(i, '')}",
+                f"recorded {target} = {value} for {patient} at {rec.visit_label} by {author}{notes.get(i, '')} "
+                f"(override {rec.id})",
                 highlight=False,
                 markup=False,
             )
     finally:
         store.close()
+
+
+@override_app.command("list")
+def override_list(
+    patient: Annotated[str, typer.Argument(help="The patient's pseudonymous key.")],
+    show_all: AllOption = False,
+    db: DbOption = None,
+) -> None:
+    """List the patient's reader overrides with their ids (the id `fusionwatch override retract` takes)."""
+    store = open_store(db)
+    try:
+        records = store.list_overrides(patient, include_retracted=show_all)
+    finally:
+        store.close()
+    table = Table(title=f"Reader overrides of {escape(patient)}" + (" (with those entered in error)" if show_all
+                                                                      else ""))
+    for col in ("id", "visit", "date", "what", "value", "author", "at (UTC)", "reason", "status"):
+        table.add_column(col)
+    for r in records:
+        table.add_row(str(r.id), escape(r.visit_label or "-"), r.visit_date.isoformat() if r.visit_date else "-",
+                      escape(r.target), escape(r.value), escape(r.author), f"{r.at:%Y-%m-%d %H:%M}", escape(r.reason),
+                      escape(status_text(r)), style="dim" if r.retracted else None)
+    console.print(table if records else f"no reader overrides for {escape(patient)}", highlight=False,
+                  soft_wrap=True)
+
+
+@override_app.command("retract")
+def override_retract(
+    patient: Annotated[str, typer.Argument(help="The patient's pseudonymous key.")],
+    entry_id: IdOption,
+    reason: ReasonOption,
+    by: ByOption,
+    db: DbOption = None,
+) -> None:
+    """Mark a reader override "entered in error" (wrong patient or visit): it is never deleted, but kept with who,
+    when and why (`fusionwatch override list KEY --all`); the status, grade or verdict no longer stands in
+    `fusionwatch followup`, care advice, reports or exports. To correct it, retract it and enter the right one with
+    `fusionwatch override add`."""
+    retract_entry("override", patient, entry_id, reason, by, db)
 
 
 def _check_visit_has_films(store, patient: str, when: str | dt.date) -> None:  # noqa: ANN001 - adapter helper

@@ -4,10 +4,12 @@ SQLite file by default (``sqlite:///fusionwatch.db``), PostgreSQL supported (``p
 """
 
 from fusionwatch.store._records import (
+    ENTRY_KINDS,
     FilmRecord,
     LandmarkVersion,
     OverrideRecord,
     PromRecord,
+    Retraction,
     SymptomRecord,
     VisitRecord,
 )
@@ -16,11 +18,13 @@ from fusionwatch.store._store import DEFAULT_URL, LANDMARK_KINDS, AmbiguousVisit
 __all__ = [
     "AmbiguousVisitError",
     "DEFAULT_URL",
+    "ENTRY_KINDS",
     "LANDMARK_KINDS",
     "FilmRecord",
     "LandmarkVersion",
     "OverrideRecord",
     "PromRecord",
+    "Retraction",
     "Store",
     "SymptomRecord",
     "VisitRecord",

@@ -1,7 +1,9 @@
 """SQLAlchemy 2 table models of the care record (adapter layer: no clinical logic).
 
 Patient -> Surgery -> Visit -> Radiograph -> LandmarkSet (versions) -> Measurement; Finding, MotionRecord, Override,
-Prom and SymptomReport hang off visits (or the patient). Every schema change gets an Alembic migration in
+Prom and SymptomReport hang off visits (or the patient). A PROM, symptom report or override entered by mistake is never
+deleted: :class:`EnteredInError` columns mark it "entered in error" with who, when and why (the store leaves it out of
+everything but the audit listings). Every schema change gets an Alembic migration in
 ``fusionwatch/store/migrations/versions``; the models and the migrations must describe the same schema (a test
 checks it).
 """
@@ -28,6 +30,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = [
     "Base",
+    "EnteredInError",
     "PatientRow",
     "SurgeryRow",
     "VisitRow",
@@ -53,6 +56,15 @@ NAMING = {
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+class EnteredInError:
+    """Columns marking a care-record entry "entered in error" (medical-record practice: never deleted, kept for the
+    audit with who retracted it, when and why). All ``None`` while the entry stands."""
+
+    retracted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    retracted_by: Mapped[str | None] = mapped_column(String(128))
+    retraction_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class Base(DeclarativeBase):
@@ -206,8 +218,9 @@ class MotionRow(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
-class OverrideRow(Base):
-    """A reader's override or grade; rows are only ever added, never changed or deleted by the tool."""
+class OverrideRow(EnteredInError, Base):
+    """A reader's override or grade; rows are only ever added, never deleted by the tool, and their values never
+    changed (a mistaken one is marked entered in error)."""
 
     __tablename__ = "overrides"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -220,7 +233,7 @@ class OverrideRow(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
 
 
-class PromRow(Base):
+class PromRow(EnteredInError, Base):
     """Patient-reported outcomes at a visit: ODI answers and back/leg pain NRS (scored by fusionwatch.care)."""
 
     __tablename__ = "proms"
@@ -233,7 +246,7 @@ class PromRow(Base):
     extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
-class SymptomRow(Base):
+class SymptomRow(EnteredInError, Base):
     """A symptom report at a visit (free symptom codes plus details; triaged by fusionwatch.care)."""
 
     __tablename__ = "symptom_reports"

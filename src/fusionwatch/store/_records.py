@@ -10,7 +10,20 @@ from fusionwatch.landmarks import Landmarks
 from fusionwatch.measurement import Measurement
 
 __all__ = ["VisitRecord", "FilmRecord", "LandmarkVersion", "PromRecord", "SymptomRecord", "OverrideRecord",
-           "PseudonymSeries"]
+           "PseudonymSeries", "Retraction", "ENTRY_KINDS"]
+
+ENTRY_KINDS = ("prom", "symptoms", "override")
+"""The kinds of care-record entry that can be marked entered in error (:meth:`fusionwatch.store.Store.retract`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Retraction:
+    """Why an entry no longer counts: it was marked "entered in error" by ``by`` at ``at`` (UTC) for ``reason``. The
+    entry is kept for the audit and left out of reports, care advice, red-flag triage, trends and exports."""
+
+    at: dt.datetime
+    by: str
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +87,8 @@ class PromRecord:
     back_pain_nrs: float | None
     leg_pain_nrs: float | None
     extra: dict[str, Any] = field(default_factory=dict)
+    retracted: Retraction | None = None
+    """Set when the entry was marked entered in error (listed only with ``include_retracted=True``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +102,8 @@ class SymptomRecord:
     symptoms: tuple[str, ...]
     details: dict[str, Any] = field(default_factory=dict)
     note: str = ""
+    retracted: Retraction | None = None
+    """Set when the report was marked entered in error (listed only with ``include_retracted=True``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +117,8 @@ class OverrideRecord:
     author: str
     at: dt.datetime
     reason: str
+    retracted: Retraction | None = None
+    """Set when the override was marked entered in error (listed only with ``include_retracted=True``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, func, insert, inspect, literal, select
+from sqlalchemy import Engine, create_engine, event, func, insert, inspect, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session, sessionmaker
 
@@ -52,11 +52,13 @@ from fusionwatch.store._models import (
     VisitRow,
 )
 from fusionwatch.store._records import (
+    ENTRY_KINDS,
     FilmRecord,
     LandmarkVersion,
     OverrideRecord,
     PromRecord,
     PseudonymSeries,
+    Retraction,
     SymptomRecord,
     VisitRecord,
 )
@@ -120,6 +122,20 @@ def _levels_to_json(levels: Sequence[tuple[Level, Level]]) -> list[list[str]]:
 
 def _utc(at: dt.datetime) -> dt.datetime:
     return at if at.tzinfo else at.replace(tzinfo=dt.UTC)
+
+
+_ENTRY_ROWS: dict[str, type[PromRow] | type[SymptomRow] | type[OverrideRow]] = {
+    "prom": PromRow, "symptoms": SymptomRow, "override": OverrideRow,
+}
+_ENTRY_NAMES = {"prom": "PROM entry", "symptoms": "symptom report", "override": "override"}
+_ENTRY_LISTS = {"prom": "fusionwatch prom list", "symptoms": "fusionwatch symptoms list",
+                "override": "fusionwatch override list"}
+
+
+def _retraction(row: PromRow | SymptomRow | OverrideRow) -> Retraction | None:
+    if row.retracted_at is None:
+        return None
+    return Retraction(_utc(row.retracted_at), row.retracted_by or "", row.retraction_reason or "")
 
 
 class Store:
@@ -296,8 +312,28 @@ class Store:
             rows = sorted(patient.visits, key=lambda r: r.date)
         else:
             rows = s.scalars(select(VisitRow).where(VisitRow.patient_id == patient.id).order_by(VisitRow.date)).all()
+        void = Store._void_visit_ids(s or object_session(patient), rows)
+        rows = [r for r in rows if r.id not in void]
         labels = distinct_labels([LabelledVisit(r.label, r.days_since_surgery, bool(r.radiographs)) for r in rows])
         return list(zip(rows, labels, strict=True))
+
+    @staticmethod
+    def _void_visit_ids(s: Session | None, rows: Sequence[VisitRow]) -> set[int]:
+        """Ids of the visits in ``rows`` that hold nothing but entries entered in error (no films, findings or motion,
+        no standing PROM, symptom report or override): a questionnaire typed with the wrong date made such a visit, and
+        it is not a visit of the record (it would mark a scheduled visit done and show as a contact in every report)."""
+        candidates = [r.id for r in rows if not r.radiographs]
+        if not candidates or s is None:
+            return set()
+        standing: set[int] = set()
+        retracted: set[int] = set()
+        for row in (PromRow, SymptomRow, OverrideRow):
+            q = select(row.visit_id, row.retracted_at).where(row.visit_id.in_(candidates))
+            for visit_id, at in s.execute(q):
+                (standing if at is None else retracted).add(visit_id)
+        for row in (FindingRow, MotionRow):
+            standing.update(s.scalars(select(row.visit_id).where(row.visit_id.in_(candidates))))
+        return retracted - standing
 
     def _find_visit(self, s: Session, patient: PatientRow, visit: str | dt.date) -> VisitRow:
         """The visit a reader names: a date, or a label as the timeline shows it (``6-months``, ``contact day 200``,
@@ -335,7 +371,8 @@ class Store:
         return {r.id: lab for r, lab in self._timeline_labels(s, patient)}
 
     def _timeline_label(self, s: Session | None, row: VisitRow) -> str:
-        return self._labels_by_visit_id(s, row.patient)[row.id]
+        # a visit holding only entries entered in error has no timeline label: its stored per-date label stands in
+        return self._labels_by_visit_id(s, row.patient).get(row.id, row.label)
 
     @staticmethod
     def _visit(key: str, row: VisitRow, label: str | None = None) -> VisitRecord:
@@ -740,42 +777,38 @@ class Store:
             )
             s.add(row)
             s.flush()
-            return OverrideRecord(
-                row.id,
-                key,
-                self._timeline_label(s, v) if v else None,
-                v.date if v else None,
-                row.target,
-                row.value,
-                row.author,
-                _utc(row.at),
-                row.reason,
-            )
+            return self._override(key, row, v, self._timeline_label(s, v) if v else None)
 
-    def list_overrides(self, key: str) -> list[OverrideRecord]:
+    @staticmethod
+    def _override(key: str, o: OverrideRow, v: VisitRow | None, label: str | None) -> OverrideRecord:
+        return OverrideRecord(
+            o.id,
+            key,
+            label,
+            v.date if v else None,
+            o.target,
+            o.value,
+            o.author,
+            _utc(o.at),
+            o.reason,
+            _retraction(o),
+        )
+
+    def list_overrides(self, key: str, *, include_retracted: bool = False) -> list[OverrideRecord]:
+        """The patient's overrides, oldest first, each with its id; those entered in error only with
+        ``include_retracted`` (the audit view), each with its :class:`Retraction`."""
         with self._tx() as s:
             p = self._patient_row(s, key)
-            rows = s.execute(
+            q = (
                 select(OverrideRow, VisitRow)
                 .outerjoin(VisitRow, OverrideRow.visit_id == VisitRow.id)
                 .where(OverrideRow.patient_id == p.id)
                 .order_by(OverrideRow.at, OverrideRow.id)
-            ).all()
+            )
+            if not include_retracted:
+                q = q.where(OverrideRow.retracted_at.is_(None))
             labels = self._labels_by_visit_id(s, p)
-            return [
-                OverrideRecord(
-                    o.id,
-                    key,
-                    labels[v.id] if v else None,
-                    v.date if v else None,
-                    o.target,
-                    o.value,
-                    o.author,
-                    _utc(o.at),
-                    o.reason,
-                )
-                for o, v in rows
-            ]
+            return [self._override(key, o, v, labels.get(v.id, v.label) if v else None) for o, v in s.execute(q)]
 
     # ------------------------------------------------------------------ PROMs and symptoms (scored by fusionwatch.care)
     def add_prom(
@@ -838,19 +871,23 @@ class Store:
             r.back_pain_nrs,
             r.leg_pain_nrs,
             dict(r.extra or {}),
+            _retraction(r),
         )
 
-    def list_proms(self, key: str) -> list[PromRecord]:
-        """The patient's PROMs, oldest visit first."""
+    def list_proms(self, key: str, *, include_retracted: bool = False) -> list[PromRecord]:
+        """The patient's PROMs, oldest visit first, each with its id; those entered in error only with
+        ``include_retracted`` (the audit view), each with its :class:`Retraction`."""
         with self._tx() as s:
             p = self._patient_row(s, key)
-            rows = s.execute(
+            q = (
                 select(PromRow, VisitRow)
                 .join(VisitRow)
                 .where(VisitRow.patient_id == p.id)
                 .order_by(VisitRow.date, PromRow.recorded_at, PromRow.id)
-            ).all()
-            return [self._prom(key, r, v) for r, v in rows]
+            )
+            if not include_retracted:
+                q = q.where(PromRow.retracted_at.is_(None))
+            return [self._prom(key, r, v) for r, v in s.execute(q).all()]
 
     def add_symptoms(
         self,
@@ -892,19 +929,100 @@ class Store:
             tuple(r.symptoms or ()),
             dict(r.details or {}),
             r.note or "",
+            _retraction(r),
         )
 
-    def list_symptoms(self, key: str) -> list[SymptomRecord]:
-        """The patient's symptom reports, oldest first."""
+    def list_symptoms(self, key: str, *, include_retracted: bool = False) -> list[SymptomRecord]:
+        """The patient's symptom reports, oldest first, each with its id; those entered in error only with
+        ``include_retracted`` (the audit view: a retracted red flag no longer escalates anywhere, but is kept)."""
         with self._tx() as s:
             p = self._patient_row(s, key)
-            rows = s.execute(
+            q = (
                 select(SymptomRow, VisitRow)
                 .join(VisitRow)
                 .where(VisitRow.patient_id == p.id)
                 .order_by(VisitRow.date, SymptomRow.recorded_at, SymptomRow.id)
-            ).all()
-            return [self._symptoms(key, r, v) for r, v in rows]
+            )
+            if not include_retracted:
+                q = q.where(SymptomRow.retracted_at.is_(None))
+            return [self._symptoms(key, r, v) for r, v in s.execute(q).all()]
+
+    # ------------------------------------------------------------------ entries entered in error
+    def retract(
+        self, key: str, kind: str, entry_id: int, *, reason: str, author: str, at: dt.datetime | None = None
+    ) -> PromRecord | SymptomRecord | OverrideRecord:
+        """Mark one of patient ``key``'s entries "entered in error" (medical-record practice: never deleted).
+
+        The entry keeps its values and gains who retracted it, when and why; it is left out of every listing but the
+        audit one (``include_retracted=True``), so out of the timeline, reports, care advice, red-flag triage, trends
+        and exports. A correction is a retraction plus a new, right entry.
+
+        Parameters
+        ----------
+        kind : str
+            ``"prom"``, ``"symptoms"`` or ``"override"`` (:data:`ENTRY_KINDS`).
+        entry_id : int
+            The entry's id, as ``list_proms`` / ``list_symptoms`` / ``list_overrides`` give it.
+        reason, author : str
+            Why the entry is wrong and who says so; both required.
+
+        Returns
+        -------
+        PromRecord | SymptomRecord | OverrideRecord
+            The entry as now stored, with its :class:`Retraction`.
+
+        Raises
+        ------
+        InputError
+            An empty reason or author, an unknown id, an id of another patient's entry, or an entry already entered in
+            error; nothing is changed.
+        """
+        if kind not in ENTRY_KINDS:
+            raise ValueError(f"kind must be one of {ENTRY_KINDS}, got {kind!r}.")
+        name, listing = _ENTRY_NAMES[kind], _ENTRY_LISTS[kind]
+        if not reason or not reason.strip():
+            raise InputError(f"Marking {name} {entry_id} entered in error needs the reason (e.g. 'wrong patient', "
+                             "'wrong date'); nothing changed.")
+        if not author or not author.strip():
+            raise InputError(f"Marking {name} {entry_id} entered in error needs who does it; nothing changed.")
+        table = _ENTRY_ROWS[kind]
+        when = _utc(at or dt.datetime.now(dt.UTC))
+        with self._tx() as s:
+            p = self._patient_row(s, key)
+            row = s.get(table, entry_id)
+            if row is None:
+                raise InputError(f"Patient {key!r} has no {name} {entry_id}: `{listing} {key}` lists the ids; nothing "
+                                 "changed.")
+            visit = s.get(VisitRow, row.visit_id) if row.visit_id is not None else None
+            owner = row.patient_id if isinstance(row, OverrideRow) else visit.patient_id if visit else None
+            if owner != p.id:
+                raise InputError(f"{name[0].upper()}{name[1:]} {entry_id} belongs to another patient, not {key!r}: "
+                                 f"check the key and the id with `{listing} {key}`; nothing changed.")
+            if row.retracted_at is not None:
+                raise InputError(self._already_retracted(name, entry_id, key, row))
+            done = s.execute(
+                update(table)
+                .where(table.id == entry_id, table.retracted_at.is_(None))
+                .values(retracted_at=when, retracted_by=author.strip(), retraction_reason=reason.strip())
+                .execution_options(synchronize_session=False)
+            )
+            if done.rowcount != 1:  # retracted by someone else since we looked
+                s.refresh(row)
+                raise InputError(self._already_retracted(name, entry_id, key, row))
+            s.refresh(row)
+            if isinstance(row, PromRow):
+                return self._prom(key, row, visit)
+            if isinstance(row, SymptomRow):
+                return self._symptoms(key, row, visit)
+            label = self._labels_by_visit_id(s, p).get(visit.id, visit.label) if visit else None
+            return self._override(key, row, visit, label)
+
+    @staticmethod
+    def _already_retracted(name: str, entry_id: int, key: str, row: PromRow | SymptomRow | OverrideRow) -> str:
+        r = _retraction(row)
+        when = f" on {r.at:%Y-%m-%d %H:%M} UTC by {r.by} ({r.reason})" if r else ""
+        what = f"{name[0].upper()}{name[1:]} {entry_id} of patient {key!r}"
+        return f"{what} was already marked entered in error{when}; nothing changed."
 
     # ------------------------------------------------------------------ de-identification pseudonym series
     def pseudonym_series(self) -> list[PseudonymSeries]:
@@ -930,10 +1048,15 @@ class Store:
             p = self._patient_row(s, key)
             visits = s.scalars(select(VisitRow).where(VisitRow.patient_id == p.id).order_by(VisitRow.date)).all()
             overrides = s.scalars(
-                select(OverrideRow).where(OverrideRow.patient_id == p.id).order_by(OverrideRow.at, OverrideRow.id)
+                select(OverrideRow)
+                .where(OverrideRow.patient_id == p.id, OverrideRow.retracted_at.is_(None))
+                .order_by(OverrideRow.at, OverrideRow.id)
             ).all()
+            void = self._void_visit_ids(s, visits)
             out = []
             for v in visits:
+                if v.id in void:  # holds only entries entered in error: not a visit of the record
+                    continue
                 films = sorted(v.radiographs, key=lambda r: r.id)
                 lateral = self._lateral_film(films)
                 measurements: dict[MeasureName, Measurement] = {}

@@ -1,0 +1,65 @@
+"""CLI helpers shared by ``prom``, ``symptoms`` and ``override``: entry ids, marking an entry entered in error.
+
+An adapter: the rules (who may retract what, what a retracted entry still counts for) live in
+:meth:`fusionwatch.store.Store.retract`; this module parses and prints.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from fusionwatch.cli._app import console, escape, open_store
+from fusionwatch.errors import InputError
+
+__all__ = ["AllOption", "ByOption", "IdOption", "ReasonOption", "retract_entry", "status_text", "parse_entry_id"]
+
+IdOption = Annotated[str, typer.Option("--id", help="The entry's id, as the `list` subcommand shows it.")]
+ReasonOption = Annotated[
+    str, typer.Option("--reason", help="Why the entry is wrong (e.g. 'wrong patient', 'wrong date'); required.")
+]
+ByOption = Annotated[
+    str, typer.Option("--by", "--author", help="Who marks it entered in error (stored with the time).")
+]
+AllOption = Annotated[
+    bool, typer.Option("--all", help="Also list entries marked entered in error, with who, when and why (the audit).")
+]
+
+_NAMES = {"prom": "PROM entry", "symptoms": "symptom report", "override": "override"}
+_ADD = {"prom": "fusionwatch prom add", "symptoms": "fusionwatch symptoms add", "override": "fusionwatch override add"}
+_LIST = {"prom": "fusionwatch prom list", "symptoms": "fusionwatch symptoms list",
+         "override": "fusionwatch override list"}
+
+
+def parse_entry_id(text: str) -> int:
+    """The ``--id`` value as an int (read as text: a wrong value is an ``error:`` line, not a usage box)."""
+    value = text.strip()
+    if not value.isdecimal() or not value.isascii():
+        raise InputError(f"--id must be the entry's number as the `list` subcommand shows it, got {text!r}.")
+    return int(value)
+
+
+def status_text(record: Any) -> str:
+    """``standing``, or ``entered in error YYYY-MM-DD by WHO: WHY`` for a retracted entry (``record.retracted``)."""
+    r = record.retracted
+    if r is None:
+        return "standing"
+    return f"entered in error {r.at:%Y-%m-%d %H:%M} UTC by {r.by}: {r.reason}"
+
+
+def retract_entry(kind: str, patient: str, entry_id: str, reason: str, by: str, db: str | None) -> None:
+    """Mark one entry entered in error (:meth:`Store.retract`) and say what was done and how to correct it."""
+    number = parse_entry_id(entry_id)
+    store = open_store(db)
+    try:
+        rec = store.retract(patient, kind, number, reason=reason, author=by)
+    finally:
+        store.close()
+    where = f" ({rec.visit_label}, {rec.visit_date.isoformat()})" if rec.visit_date else ""
+    console.print(f"marked {_NAMES[kind]} {rec.id} of {escape(patient)}{escape(where)} entered in error by "
+                  f"{escape(by.strip())}: {escape(reason.strip())}", highlight=False, soft_wrap=True)
+    console.print(f"It is kept for the audit (`{_LIST[kind]} {escape(patient)} --all`) and left out of reports, "
+                  "care advice, red-flag triage, trends and exports. To correct it, add the right entry with "
+                  f"`{_ADD[kind]}`.",
+                  highlight=False, soft_wrap=True)
