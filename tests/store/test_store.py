@@ -261,6 +261,29 @@ class TestOverridesAndResults:
         assert [v.label for v in tl.visits] == ["6-weeks", "6-months", "contact day 200"]  # the same labels
         assert [v.label for v in patient_store.list_visits("K-1")] == [v.label for v in tl.visits]
 
+    @pytest.mark.parametrize("target, value", [("fusion_status", "fused_criteria_met"), ("grade:bridwell", "I"),
+                                               ("bone:lucency", "no"), ("bone:bridging", "0.9")])
+    def test_a_reader_status_at_a_visit_without_films_is_refused_by_the_store(
+        self, patient_store: Store, target: str, value: str
+    ) -> None:
+        """The rule lived only in the CLI (a web API calling the store stored a status that was never acted on): the
+        store refuses a status, grade or bone evidence at a contact without films, naming the visits with films and
+        where a CT read goes; at the visit with films it is stored, and a note at the contact still is."""
+        _add(patient_store, 42, "b")
+        _add(patient_store, 365, "y")
+        contact = SURGERY.date + dt.timedelta(days=400)
+        patient_store.add_prom("K-1", contact, back_pain_nrs=2)
+        o = Override(target, value, "amy", dt.datetime(2026, 2, 20, tzinfo=dt.UTC))
+        with pytest.raises(InputError, match=r"Visit contact day 400 \(2026-02-14\) has no films.*e\.g\. 12-months "
+                                             r"\(visits with films: 6-weeks, 12-months\).*A CT read on a day without"):
+            patient_store.add_override("K-1", o, visit=contact)
+        with pytest.raises(InputError, match="belongs to a visit with films; name the visit"):
+            patient_store.add_override("K-1", o)
+        assert patient_store.list_overrides("K-1") == []
+        assert patient_store.add_override("K-1", o, visit="12-months").visit_label == "12-months"
+        note = Override("note", "called the patient", "amy", dt.datetime(2026, 2, 20, tzinfo=dt.UTC))
+        assert patient_store.add_override("K-1", note, visit=contact).visit_date == contact
+
     def test_ambiguous_label_is_refused_naming_the_dates(self, patient_store: Store) -> None:
         """Two film days in one window: "6-months" could be either; the error names both dates and the way out."""
         from fusionwatch.store import AmbiguousVisitError

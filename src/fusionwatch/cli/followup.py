@@ -399,8 +399,9 @@ def override(
     store = open_store(db)
     try:
         notes: dict[int, str] = {}
-        if any(not t.startswith("finding:") for t, _ in entries):
-            _check_visit_has_films(store, patient, when)
+        # a status, grade or bone evidence at a visit without films is refused by the store (every adapter's rule:
+        # followup.evidence.check_reader_entry_visit); those entries go first, so a refusal leaves nothing stored
+        entries.sort(key=lambda e: e[0].startswith("finding:"))
         if any(t.startswith("finding:") for t, _ in entries):
             # a verdict on a finding the tool did not make at that visit (a typo) is refused, not stored; a ref is
             # matched whatever its case and stored as the tool spells it
@@ -456,23 +457,6 @@ def override_retract(
     `fusionwatch followup`, care advice, reports or exports. To correct it, retract it and enter the right one with
     `fusionwatch override add`."""
     retract_entry("override", patient, entry_id, reason, by, db)
-
-
-def _check_visit_has_films(store, patient: str, when: str | dt.date) -> None:  # noqa: ANN001 - adapter helper
-    """Refuse a reader's fusion status, grade or bone evidence at a visit without films (a questionnaire or symptom
-    contact): the status to act on is always the latest visit with films' (followup.evidence), so it would be stored
-    and never used. The message names the visits with films up to that day."""
-    day = store.visit_date(patient, when)
-    visits = store.load_timeline(patient).visits
-    here = next(v for v in visits if v.date == day)
-    if here.films:
-        return
-    before = [v.label for v in visits if v.films and v.date <= day]
-    hint = (f"enter it at the visit whose films were read, e.g. {before[-1]} (visits with films: {', '.join(before)})"
-            if before else "there is no visit with films before it")
-    raise InputError(f"Visit {here.label} ({day.isoformat()}) has no films: a reader's fusion status, Bridwell grade "
-                     f"or bone evidence belongs to a visit with films; {hint}. A CT read on a day without films: "
-                     "enter it at the latest visit with films before the CT and name the CT and its date in --reason.")
 
 
 def _finding_targets(

@@ -13,12 +13,57 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from fusionwatch.errors import InputError
 from fusionwatch.followup.model import Timeline, VisitSummary
 from fusionwatch.followup.refs import standing_findings
 from fusionwatch.records import Finding, FusionStatus, Override
 
 __all__ = ["FusionEvidence", "effective_status", "status_to_act_on", "latest_film_visit", "fusion_evidence",
-           "finding_verdicts"]
+           "finding_verdicts", "needs_films", "check_reader_entry_visit"]
+
+
+def needs_films(target: str) -> bool:
+    """True for an override that belongs to a visit with films: a reader's fusion status (``fusion_status``), grade
+    (``grade:...``) or bone evidence (``bone:...``). Finding verdicts and notes are not checked here."""
+    return target == "fusion_status" or target.startswith(("grade:", "bone:"))
+
+
+def check_reader_entry_visit(
+    target: str, visit: tuple[str, dt.date, bool] | None, film_visits_until: Sequence[str]
+) -> None:
+    """Refuse a reader's fusion status, grade or bone evidence (:func:`needs_films`) at a visit without films.
+
+    The status to act on is always that of the latest visit with films (:func:`fusion_evidence`), so one entered at a
+    questionnaire or symptom contact would be stored and never used. Every adapter (CLI, web API) goes through this
+    rule: :meth:`fusionwatch.store.Store.add_override` calls it.
+
+    Parameters
+    ----------
+    target : str
+        The override's target (``"fusion_status"``, ``"grade:bridwell"``, ``"bone:lucency"``, ``"finding:..."``).
+    visit : (label, date, has_films) or None
+        The visit the override is for, as the timeline labels it; ``None`` for a patient-level override.
+    film_visits_until : sequence of str
+        Labels of the visits with films dated on or before that visit, oldest first (named in the message).
+
+    Raises
+    ------
+    InputError
+        Naming the visit, the visits with films to enter it at, and where a CT read on a day without films goes.
+    """
+    if not needs_films(target):
+        return
+    if visit is None:
+        raise InputError("A reader's fusion status, Bridwell grade or bone evidence belongs to a visit with films; "
+                         "name the visit whose films were read.")
+    label, day, has_films = visit
+    if has_films:
+        return
+    hint = (f"enter it at the visit whose films were read, e.g. {film_visits_until[-1]} (visits with films: "
+            f"{', '.join(film_visits_until)})" if film_visits_until else "there is no visit with films before it")
+    raise InputError(f"Visit {label} ({day.isoformat()}) has no films: a reader's fusion status, Bridwell grade "
+                     f"or bone evidence belongs to a visit with films; {hint}. A CT read on a day without films: "
+                     "enter it at the latest visit with films before the CT and name the CT and its date in --reason.")
 
 
 def status_to_act_on(

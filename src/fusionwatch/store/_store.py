@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, object_session, sessionmaker
 from fusionwatch.anatomy import Level
 from fusionwatch.errors import InputError
 from fusionwatch.followup import build_timeline
+from fusionwatch.followup.evidence import check_reader_entry_visit
 from fusionwatch.followup.model import BoneEvidence, SegmentMotion, Timeline, VisitInput
 from fusionwatch.followup.schedule import LabelledVisit, days_since, distinct_labels, visit_label
 from fusionwatch.followup.settings import DEFAULT_SETTINGS, FollowupSettings
@@ -760,12 +761,25 @@ class Store:
 
     # ------------------------------------------------------------------ reader overrides and grades
     def add_override(self, key: str, override: Override, *, visit: str | dt.date | None = None) -> OverrideRecord:
-        """Record a reader's override or grade (never changes or deletes what the tool said, nor earlier overrides)."""
+        """Record a reader's override or grade (never changes or deletes what the tool said, nor earlier overrides).
+
+        Raises
+        ------
+        InputError
+            No author; an unknown or ambiguous visit; a fusion status, grade or bone evidence at a visit without films
+            or with no visit (:func:`fusionwatch.followup.evidence.check_reader_entry_visit`, the rule every adapter
+            goes through).
+        """
         if not override.author.strip():
             raise InputError("An override needs its author.")
         with self._tx() as s:
             p = self._patient_row(s, key)
             v = self._find_visit(s, p, visit) if visit is not None else None
+            labelled = self._timeline_labels(s, p)
+            here = next(((lab, r.date, bool(r.radiographs)) for r, lab in labelled if v is not None and r.id == v.id),
+                        (v.label, v.date, bool(v.radiographs)) if v is not None else None)
+            with_films = [lab for r, lab in labelled if r.radiographs and v is not None and r.date <= v.date]
+            check_reader_entry_visit(override.target, here, with_films)
             row = OverrideRow(
                 patient_id=p.id,
                 visit_id=v.id if v else None,
