@@ -8,8 +8,12 @@ row type for the timeline, its JSON and every report).
 De-identification (:meth:`ReportData.deidentified`): names, patient ids and birth dates are removed; the patient key
 is replaced by its research pseudonym (:mod:`fusionwatch.pseudonym`: a keyed hash with the site secret, the same in
 every export of the site); every calendar date is shifted by one per-patient offset so that the surgery falls on
-:data:`DEID_ANCHOR_DATE` (2000-01-01), including ISO dates written inside free text (baseline note, reasons, finding
-summaries); finding evidence and film ids are dropped from findings. Intervals are kept exactly.
+:data:`DEID_ANCHOR_DATE` (2000-01-01), including the dates written inside the tool's own text (baseline note, status
+and review reasons, finding summaries, labels: ISO dates and date-times and YYYYMMDD shifted; any other written date -
+12/03/2026, 3 Dec 2026, December 2026 - replaced by :data:`DATE_REMOVED`, since day-first and month-first cannot be
+told apart); finding evidence and film ids are dropped from findings. Free text a person typed is not exported: a
+reader's override reason becomes :data:`READER_TEXT_WITHHELD` (the verdict and its shifted time stay; the author
+becomes "reader"), symptom notes and surgery notes are dropped. Intervals are kept exactly.
 """
 
 from __future__ import annotations
@@ -36,14 +40,31 @@ from fusionwatch.report.labels import bridging_confirmed, bridging_from_evidence
 from fusionwatch.units import SpacingSource, Unit
 
 __all__ = [
+    "DATE_REMOVED",
     "DEID_ANCHOR_DATE",
+    "READER_TEXT_WITHHELD",
     "VisitView",
     "ReportData",
     "report_data_from_timeline",
 ]
 
 DEID_ANCHOR_DATE = dt.date(2000, 1, 1)
-_ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+READER_TEXT_WITHHELD = "[reader's note withheld: free text is not exported de-identified]"
+"""What a de-identified export shows in place of a reader's free-text reason (names, dates in any format, ids)."""
+DATE_REMOVED = "[date removed]"
+"""What a de-identified export shows in place of a date it cannot shift (a format other than ISO or YYYYMMDD)."""
+_ISO_DATE = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")  # also inside an ISO date-time, 2026-12-03T10:00
+_COMPACT_DATE = re.compile(r"(?<!\d)((?:19|20)\d{2})(\d{2})(\d{2})(?!\d)")  # DICOM DA, 20261203
+_MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?"
+          r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)")
+_OTHER_DATE = re.compile(
+    r"(?<![\d/.])\d{1,2}[/.]\d{1,2}[/.]\d{2,4}(?![\d/.])"  # 12/03/2026, 3.12.26 (day or month first: unknowable)
+    r"|(?<![\d-])\d{1,2}-\d{1,2}-\d{4}(?!\d)"  # 03-12-2026
+    rf"|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}\.?,?\s+\d{{2,4}}\b"  # 3 Dec 2026, 3rd of December 2026
+    rf"|\b{_MONTH}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{2,4}}\b"  # Dec 3, 2026
+    rf"|\b{_MONTH}\.?,?\s+\d{{4}}\b",  # December 2026
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -286,13 +307,16 @@ class ReportData:
             return x + shift
 
         def over(o: Override | None) -> Override | None:
-            return None if o is None else replace(o, at=o.at + shift, author="reader", reason=text(o.reason) or "")
+            """The reader's verdict and (shifted) time stay; the name and the free-text reason do not (free text a
+            reader types can hold names, ids and dates in any format: no pattern finds them all)."""
+            return None if o is None else replace(o, at=o.at + shift, author="reader",
+                                                  reason=READER_TEXT_WITHHELD if o.reason.strip() else "")
 
         def text(t: str | None) -> str | None:
-            """Shift every ISO date written inside free text (baseline notes, reasons, finding summaries)."""
-            if t is None:
-                return None
-            return _ISO_DATE.sub(lambda m: d(dt.date.fromisoformat(m.group(0))).isoformat(), t)
+            """The tool's own text (baseline notes, reasons, finding summaries, labels) with every date shifted (ISO
+            dates, date-times and YYYYMMDD) or, in a format whose day and month cannot be told apart or that names
+            the month, replaced by :data:`DATE_REMOVED`."""
+            return None if t is None else _shift_dates_in_text(t, shift)
 
         def finding(f: Finding) -> Finding:
             keep = {k: f.evidence[k] for k in ("measure",) if k in f.evidence}  # names only, no values or ids
@@ -343,6 +367,22 @@ class ReportData:
             generated_on=d(self.generated_on),
             is_deidentified=True,
         )
+
+
+def _shift_dates_in_text(t: str, shift: dt.timedelta) -> str:
+    """``t`` with ISO dates (also inside date-times) and YYYYMMDD dates moved by ``shift``, and every other date
+    written as day/month/year, month/day/year or with a month name replaced by :data:`DATE_REMOVED`."""
+
+    def moved(m: re.Match[str], fmt: str) -> str:
+        try:
+            day = dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        except ValueError:  # not a calendar date (9999-99-99, an id that looks like one): removed, not guessed
+            return DATE_REMOVED
+        return (day + shift).strftime(fmt)
+
+    t = _ISO_DATE.sub(lambda m: moved(m, "%Y-%m-%d"), t)
+    t = _COMPACT_DATE.sub(lambda m: moved(m, "%Y%m%d"), t)
+    return _OTHER_DATE.sub(DATE_REMOVED, t)
 
 
 def _settings_dict(settings: Any) -> dict[str, Any]:
