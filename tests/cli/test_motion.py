@@ -99,3 +99,34 @@ def test_views_as_given_measures_the_pair_and_records_what_was_overruled(tmp_pat
     r = CliRunner().invoke(app, ["motion", paths[0], str(other), "--views-as-given", "--out", str(tmp_path / "p")],
                            env={"COLUMNS": "250"})
     assert r.exit_code == 2 and "two different patients" in r.output, r.output
+
+
+def test_a_level_that_cannot_be_registered_is_one_clear_error_line(tmp_path: Path) -> None:
+    """A pair whose L1 body is blank on the extension film (nothing to match): 'error:' naming the level, why in
+    words and what to do (check the landmarks, or --levels), exit 2, nothing written. Before, the line ended with
+    OpenCV's internals: '(OpenCV(5.0.0) /io/opencv/modules/video/src/ecc.cpp:582: error: (-7:Iterations do not
+    converge) NaN encountered. in function 'findTransformECCWithMask')'."""
+    from _synth import draw_lateral_spine
+    from fusionwatch.io import write_landmarks
+
+    pixels, lm = draw_lateral_spine(width=192, height=384, mm_per_px=1.0, seed=3)
+    img = pixels.astype(float)
+    flex = (255 * (img - img.min()) / np.ptp(img)).astype(np.uint8)
+    ext = flex.copy()
+    corners = np.array([p for k, p in lm.points.items() if k.startswith("L1.")])
+    (x0, y0), (x1, y1) = corners.min(axis=0).astype(int) - 15, corners.max(axis=0).astype(int) + 15
+    ext[y0:y1, x0:x1] = 128  # the L1 body blanked out on the extension film
+    Image.fromarray(flex).save(tmp_path / "flex.png")
+    Image.fromarray(ext).save(tmp_path / "ext.png")
+    write_landmarks(lm, tmp_path / "lf.json")
+    write_landmarks(lm, tmp_path / "le.json")
+    r = CliRunner().invoke(app, ["motion", str(tmp_path / "flex.png"), str(tmp_path / "ext.png"),
+                                 "--landmarks-flexion", str(tmp_path / "lf.json"), "--landmarks-extension",
+                                 str(tmp_path / "le.json"), "--levels", "L1-L2", "--pixel-spacing", "1",
+                                 "--out", str(tmp_path / "o")], env={"COLUMNS": "250"})
+    text = " ".join(r.output.split())
+    assert r.exit_code == 2 and text.startswith("error: L1: the body could not be registered between the films"), text
+    assert "too little image structure" in text and "--levels" in text and "landmarks" in text, text
+    for internal in ("OpenCV", "ecc.cpp", "findTransformECC", "(-7", "Traceback"):
+        assert internal not in text, internal
+    assert not (tmp_path / "o").exists()

@@ -313,3 +313,21 @@ def test_pelvic_fallbacks_come_before_the_wasted_work(monkeypatch: pytest.Monkey
     assert any("registration runs on the pelvic region agreed" in w for w in l5s1.warnings), l5s1.warnings
     assert schemes == ["s1-body"], schemes
     assert l5s1.evidence["bodies"]["S1"]["region"].startswith("s1-body")
+
+
+def test_an_ecc_failure_is_said_in_words_not_opencv_internals() -> None:
+    """OpenCV's error text names its source file, line and function; the reason a reader sees does not."""
+    import cv2
+
+    from fusionwatch.motion._register import _ecc_failure
+
+    flat = np.zeros((32, 32), np.float32)
+    try:
+        cv2.findTransformECC(flat, flat, np.eye(2, 3, dtype=np.float32), cv2.MOTION_EUCLIDEAN,
+                             (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 50, 1e-5), None, 5)
+    except cv2.error as exc:
+        assert "ecc.cpp" in str(exc)  # what OpenCV says
+        reason = _ecc_failure(exc)
+    else:
+        pytest.fail("ECC on a blank image did not fail")
+    assert "too little image structure" in reason and "OpenCV" not in reason and "ecc" not in reason.lower()

@@ -62,7 +62,13 @@ def motion(
 ) -> None:
     """Register the L4, L5 and S1 bodies between flexion and extension and report motion per segment."""
     from fusionwatch.io import read_radiograph
-    from fusionwatch.motion import check_pair, classify_motion, register_motion, save_motion_overlay
+    from fusionwatch.motion import (
+        RegistrationError,
+        check_pair,
+        classify_motion,
+        register_motion,
+        save_motion_overlay,
+    )
     from fusionwatch.radiograph import View
 
     wanted = tuple(s.strip() for s in levels.split(",") if s.strip())
@@ -81,7 +87,11 @@ def motion(
     flex, ext = replace(flex, view=View.FLEXION), replace(ext, view=View.EXTENSION)
     lm_f = _landmarks_for(flexion, landmarks_flexion, flex)
     lm_e = _landmarks_for(extension, landmarks_extension, ext)
-    results = register_motion(flex, ext, lm_f, lm_e, levels=wanted)
+    try:
+        results = register_motion(flex, ext, lm_f, lm_e, levels=wanted)
+    except RegistrationError as exc:  # one clear line: what failed and what to do, never OpenCV's internals
+        raise RegistrationError(f"{str(exc).rstrip('.')}. Check that body's landmarks on both films (the four "
+                                "corners of the body), or leave its segment out with --levels.") from None
     films = (flex.source or flexion.name, ext.source or extension.name)
     findings = [classify_motion(r, films=films) for r in results]
     out.mkdir(parents=True, exist_ok=True)

@@ -517,7 +517,7 @@ def register_body(
                 template, image, mask, imask, warp, cv2.MOTION_EUCLIDEAN, criteria, blur
             )
     except cv2.error as exc:
-        raise RegistrationError(f"Body registration did not converge ({str(exc).strip().splitlines()[-1]}).") from None
+        raise RegistrationError(_ecc_failure(exc)) from None
     if hp > 0:  # see HIGHPASS_FRACTION
         # refinement on high-passed pixels: the film's smooth background (large-scale equalisation, soft tissue,
         # neighbours' halo) differs between the two films; ECC removes only its mean and gain, not its slope
@@ -537,9 +537,7 @@ def register_body(
                 rho = rho_hp
         except cv2.error as exc:
             if not coarse:
-                raise RegistrationError(
-                    f"Body registration did not converge ({str(exc).strip().splitlines()[-1]})."
-                ) from None
+                raise RegistrationError(_ecc_failure(exc)) from None
             # else keep the unfiltered answer
     w3 = np.vstack([warp.astype(float), [0.0, 0.0, 1.0]])
     m = np.linalg.inv(si) @ w3 @ st
@@ -547,6 +545,17 @@ def register_body(
     ang = math.atan2(m[1, 0], m[0, 0])
     m[:2, :2] = [[math.cos(ang), -math.sin(ang)], [math.sin(ang), math.cos(ang)]]
     return m, float(rho)
+
+
+def _ecc_failure(exc: cv2.error) -> str:
+    """Why the ECC match failed, in words (OpenCV's message names its source file, line and function: internals a
+    reader cannot act on)."""
+    if getattr(exc, "code", None) == cv2.Error.StsNoConv:
+        if "nan" in str(getattr(exc, "err", exc)).lower():
+            return ("the match broke down because the body region shows too little image structure on one of the "
+                    "films (blank, washed out or covered)")
+        return "the match did not converge because the body looks too different between the films"
+    return "the body region could not be compared between the films"
 
 
 def _to_full_resolution(warp: np.ndarray, si: np.ndarray, st: np.ndarray) -> np.ndarray:
@@ -579,7 +588,7 @@ def _register_highpass_only(
             criteria = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, iters, eps)
             _, warp = cv2.findTransformECCWithMask(t_hp, i_hp, mask, imask, warp, cv2.MOTION_EUCLIDEAN, criteria, blur)
     except cv2.error as exc:
-        raise RegistrationError(f"Body registration did not converge ({str(exc).strip().splitlines()[-1]}).") from None
+        raise RegistrationError(_ecc_failure(exc)) from None
     size = (template.shape[1], template.shape[0])
     flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
     back = cv2.warpAffine(image, warp, size, flags=flags)
@@ -982,7 +991,7 @@ def _register_level(
             "check the landmarks: a thin region registers poorly."
         )
     if not transforms:
-        raise RegistrationError(f"{level.value}: the body could not be registered between the films: {failures[0]}")
+        raise RegistrationError(f"{level.value}: the body could not be registered between the films; {failures[0]}")
     if 2 * len(failures) >= runs:
         # a few perturbed starts failing to converge is routine (they are dropped); warn only when the spread of
         # the answer rests on fewer than half of the runs
