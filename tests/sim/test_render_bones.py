@@ -244,3 +244,104 @@ def test_body_mask_comes_with_the_cached_points(setup, monkeypatch: pytest.Monke
     assert as_body < as_arch  # the body's shell is lighter (0.5 against 0.75)
     monkeypatch.setattr(ap_bones, "AP_BODY_CORTEX_FACTOR", ap_bones.AP_VERTEBRA_CORTEX_FACTOR)
     assert l3_total(np.ones_like(pts["L3"].body)) == pytest.approx(as_arch, rel=1e-6)
+
+
+def _l3_layer(monkeypatch: pytest.MonkeyPatch, an, cam, params: SpineParams, keep: np.ndarray | None = None):
+    """L3's voxels alone (``keep``: a mask over them; default all), as ``_ap_bones`` splats them."""
+    l3 = ap_bones._ap_points(an)["L3"]
+    if keep is not None:
+        l3 = ap_bones.BonePoints(l3.xyz[keep], l3.weight[keep], l3.body[keep])
+    none = ap_bones.BonePoints(np.zeros((0, 3), np.float32), np.zeros(0, np.float32), np.zeros(0, bool))
+    L = np.zeros((cam.height, cam.width), np.float32)
+    with monkeypatch.context() as m:
+        m.setattr(ap_bones, "_ap_points", lambda _an: {"L3": l3, "L1": none})
+        ap_bones._ap_bones(L, cam, _scene(an, params))
+    return L
+
+
+def _with_l3_warp(an, **change):
+    """The anatomy with L3's bone warp changed (a new object: the points are cached per anatomy)."""
+    return replace(an, warps={**an.warps, "L3": replace(an.warps["L3"], **change)})
+
+
+def test_warp_width_keeps_the_body_path(setup, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Version 33: a bone warp's left-right width (``BoneWarp.width``, 0.92-1.08 per patient and bone) spreads L3's
+    points across the ray; each carries its volume, so the path along the ray stays and the total grows by the width.
+    Version 32 (points without their volume): width 1.08 drew the path x0.930, the total x1.000."""
+    an, cam = setup
+    ref = _l3_layer(monkeypatch, _with_l3_warp(an, width=1.0), cam, SpineParams())
+    wide = _l3_layer(monkeypatch, _with_l3_warp(an, width=1.08), cam, SpineParams())
+    assert _p90(wide) == pytest.approx(_p90(ref), rel=0.02)
+    assert wide.sum() == pytest.approx(1.08 * ref.sum(), rel=0.01)
+
+
+@pytest.mark.parametrize("stretch", [0.15, -0.10])
+def test_warp_stretch_deepens_the_posterior_elements_along_the_ray(
+    setup, monkeypatch: pytest.MonkeyPatch, stretch: float
+) -> None:
+    """Version 33: the warp's front-back stretch of the posterior elements (``BoneWarp.stretch``) makes them deeper
+    along the AP ray, so their path (the voxels more than 8 mm behind the posterior wall, the same voxels with and
+    without it) grows as their front-back extent does (5th-95th percentile of x, measured on the warped points).
+    Version 32: the points spread along the ray onto the same pixels without their volume: x1.008 at +0.15 (extent
+    x1.19), x1.004 at -0.10 (extent x0.90)."""
+    an, cam = setup
+    plain, stretched = _with_l3_warp(an, stretch=0.0), _with_l3_warp(an, stretch=stretch)
+    wall = min(v[0] for k, v in an.corners["L3"].items() if k.endswith("posterior"))
+    x0 = ap_bones._ap_points(plain)["L3"].xyz[:, 0]
+    keep = x0 < wall - 8.0
+    x1 = ap_bones._ap_points(stretched)["L3"].xyz[:, 0]
+    extent = float(np.subtract(*np.percentile(x1[keep], [95, 5])) / np.subtract(*np.percentile(x0[keep], [95, 5])))
+    assert abs(extent - 1.0) > 0.08  # the stretch does lengthen (shorten) them
+    ref = _l3_layer(monkeypatch, plain, cam, SpineParams(), keep)
+    got = _l3_layer(monkeypatch, stretched, cam, SpineParams(), keep)
+    assert _p90(got) / _p90(ref) == pytest.approx(extent, rel=0.03)
+
+
+@pytest.mark.parametrize("wedge", [10.0, -10.0])
+def test_coronal_wedge_keeps_the_body_path_on_both_sides(setup, monkeypatch: pytest.MonkeyPatch, wedge: float) -> None:
+    """Version 33: a wedged L3 (``vertebral_wedges_deg``, the coronal bend) is taller on one side and shorter on the
+    other, but the ray crosses the same depth of bone: the median path over the body's core (above half its maximum)
+    of each half stays within 2 %. Version 32 (points spread or crowded by the bend without their volume): x1.059 /
+    x0.948 at 10 deg."""
+    an, cam = setup
+    flat = _l3_layer(monkeypatch, an, cam, SpineParams())
+    bent = _l3_layer(monkeypatch, an, cam, SpineParams(vertebral_wedges_deg=(0.0, 0.0, wedge, 0.0, 0.0)))
+    cols = np.arange(cam.width)
+    centre = float((flat.sum(axis=0) * cols).sum() / flat.sum())
+    for half in (cols < centre, cols >= centre):
+        medians = []
+        for layer in (flat, bent):
+            part = layer[:, half]
+            medians.append(float(np.median(part[part > 0.5 * layer.max()])))
+        assert medians[1] == pytest.approx(medians[0], rel=0.02)
+
+
+def test_bend_weight_is_the_volume_change_of_the_coronal_pose(setup) -> None:
+    """``Pose.bend_weight`` equals the Jacobian determinant of ``Pose.apply_coronal`` (by central differences, slow
+    and independent) divided by the width, with a wedge, an axial rotation, a width and disc wedges together; 1.0
+    for a vertebra without a wedge."""
+    an, _ = setup
+    pose = pose_spine(
+        an,
+        SpineParams(
+            vertebral_wedges_deg=(0.0, -8.0, 10.0, 0.0, 0.0),
+            axial_rotations_deg=(0.0, 5.0, 12.0, 0.0, 0.0),
+            coronal_widths=(1.0, 1.1, 1.2, 1.0, 1.0),
+            coronal_wedges_deg=(2.0, 3.0, -4.0, 1.0, 0.0),
+        ),
+    )
+    rng = np.random.default_rng(0)
+    for b in ("L2", "L3"):
+        mid = np.mean(list(pose.corners[b].values()), axis=0)
+        p = np.column_stack(
+            [mid[0] + rng.uniform(-15, 15, 100), rng.uniform(-25, 25, 100), mid[1] + rng.uniform(-20, 20, 100)]
+        )
+        jac = np.zeros((len(p), 3, 3))
+        for k in range(3):
+            e = np.zeros(3)
+            e[k] = 1e-4
+            jac[:, :, k] = (pose.apply_coronal(b, p + e) - pose.apply_coronal(b, p - e)) / 2e-4
+        weight = pose.bend_weight(b, p)
+        assert np.ptp(weight) > 0.1  # the wedge does spread the points
+        np.testing.assert_allclose(weight, np.linalg.det(jac) / pose.width(b), atol=1e-7)
+    assert pose.bend_weight("L4", np.zeros((3, 3))) == 1.0

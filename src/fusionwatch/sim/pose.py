@@ -193,7 +193,7 @@ class Pose:
         posed onto AP films (version 30): the volume the pose gives each point's cell, i.e. the determinant of the
         mesh-to-patient map, ``|det A|`` of the sagittal transform (uniform scale squared times the body's depth and
         height factors) times the left-right scale (``scale``; T12 also ``T12_SHAPE_SCALE``). Multiply with
-        :meth:`width_weight` for the coronal width.
+        :meth:`width_weight` for the coronal width and :meth:`bend_weight` for a wedged body (version 33).
 
         A body's points spread over its posed area; with this factor each point carries its posed volume, so the
         path along the AP ray scales as physics says: with ``scale`` and with the depth factor (the ray runs through
@@ -203,6 +203,46 @@ class Pose:
         A, _ = self.transforms[bone]
         y_scale = self.scale * (T12_SHAPE_SCALE if bone == "T12" else 1.0)
         return abs(float(A[0, 0] * A[1, 1] - A[0, 1] * A[1, 0])) * y_scale
+
+    def bend_weight(self, bone: str, p3: np.ndarray) -> float | np.ndarray:
+        """Factor on the weights of points of ``bone`` splatted on AP films through :meth:`apply_coronal` (version 33):
+        the volume the body's coronal wedge (:attr:`bend`) gives each point, i.e. the Jacobian determinant of the bend.
+        ``p3`` (N, 3) mm are the points :meth:`apply_coronal` takes (after the sagittal pose). Exactly 1.0 (a float)
+        for a bone without a wedge, so other films' weights are unchanged to the bit; the width has its own
+        :meth:`width_weight` and the axial rotation keeps volumes.
+
+        The bend turns a point by the wedge times its height fraction ``f`` (0 on the inferior, 1 on the superior
+        endplate line): points on the side that opens spread apart vertically, on the other side they crowd, so
+        without this factor the path along the AP ray rose on the closing side and fell on the opening one (a 10 deg
+        L3 wedge: x0.93 and x1.06 on its two halves, where the ray still crosses the same depth of bone). With the
+        width ``W``, the axial rotation ``R`` and ``q`` the point after it, the determinant is
+        ``1 + grad f . R^T (0, -b r_z, b r_y)``, ``r = q_yz - pivot``, ``b`` the wedge in radians."""
+        if bone not in self.bend or bone not in self.coronal:
+            return 1.0
+        wedge, ci, ni, cs, ns = self.bend[bone]
+        p = np.array(p3, dtype=np.float64, copy=True)
+        if bone in self.widths:
+            p[..., 1] *= self.widths[bone]
+        d_i = (p[..., 0] - ci[0]) * ni[0] + (p[..., 2] - ci[1]) * ni[1]
+        d_s = (p[..., 0] - cs[0]) * ns[0] + (p[..., 2] - cs[1]) * ns[1]
+        den = d_i - d_s
+        inside = (den > 1e-6) & (d_i >= 0.0) & (d_i <= den)  # f = d_i / den, not clipped
+        den = np.maximum(den, 1e-6)
+        grad = np.zeros(p.shape, dtype=np.float64)
+        grad[..., 0] = np.where(inside, (d_i * ns[0] - d_s * ni[0]) / den**2, 0.0)
+        grad[..., 2] = np.where(inside, (d_i * ns[1] - d_s * ni[1]) / den**2, 0.0)
+        q = p
+        if bone in self.axial:
+            Rx, c = self.axial[bone]
+            q = (p - c) @ Rx.T + c
+        piv = self.coronal[bone][1]
+        b = math.radians(wedge)
+        u = np.zeros(p.shape, dtype=np.float64)
+        u[..., 1] = -b * (q[..., 2] - piv[1])
+        u[..., 2] = b * (q[..., 1] - piv[0])
+        if bone in self.axial:
+            u = u @ self.axial[bone][0]  # R^T u, row-wise
+        return 1.0 + np.sum(grad * u, axis=-1)
 
     def apply_coronal(self, bone: str, p3: np.ndarray) -> np.ndarray:
         """Points (..., 3) mm after the sagittal pose -> after the width, axial rotation and coronal pose."""

@@ -20,6 +20,7 @@ from fusionwatch.sim.render.attenuation import MU
 
 if TYPE_CHECKING:
     from fusionwatch.sim.render.projection import Scene
+    from fusionwatch.sim.variation import BoneWarp
 
 AP_CORTICAL_GAIN = 0.55
 AP_TRABECULAR_GAIN = 0.4
@@ -45,13 +46,39 @@ class BonePoints(NamedTuple):
     ``AP_BODY_CORTEX_FACTOR``), judged on the warped centres; all False for the sacrum and hip bones."""
 
 
-_AP_POINTS: list[tuple[Anatomy, dict[str, BonePoints]]] = []
+AP_POINT_VOLUMES = True
+"""Version 33: every AP point of the bone volumes carries the volume the patient's bone warp (:func:`_warp_area` x the
+warp's width) and a wedged body's coronal bend (:meth:`Pose.bend_weight`; also on the body's wall,
+:func:`~fusionwatch.sim.render.ap_vertebrae._body_wall`) give it. False: the version-32 weights (pixels exactly as
+version 32's), for tests that pin older pixels."""
+
+_AP_POINTS: list[tuple[Anatomy, bool, dict[str, BonePoints]]] = []
+
+
+WARP_STEP_MM = 0.05
+"""Step (mm) of the central differences of a bone warp's inverse map in :func:`_warp_area`."""
+
+
+def _warp_area(warp: BoneWarp, q: np.ndarray) -> np.ndarray:
+    """Version 33: the area factor of a bone warp's sagittal map at the warped points ``q`` (N, 2) (x, z) mm: the
+    Jacobian determinant of the forward map ``p -> q``, ``1 / det(d inverse / d q)`` (the inverse ``q - D(q)`` is
+    explicit; central differences of ``WARP_STEP_MM``). A warp that stretches the posterior elements front to back
+    by 15 % makes them 15 % deeper along the AP ray: their points spread along the ray onto the same pixels, so each
+    must weigh 15 % more; one that stretches a region up or down spreads its points over more pixels at the same
+    depth, so each must weigh more by as much to keep the path. Up to version 32 the points kept their weight: a
+    warp width 1.08 drew L3's path x0.93, and the stretch and the sine modes moved the path where they spread or
+    crowded the points."""
+    h = WARP_STEP_MM
+    ex, ez = np.array([h, 0.0]), np.array([0.0, h])
+    dx = (warp.inverse(q + ex) - warp.inverse(q - ex)) / (2 * h)
+    dz = (warp.inverse(q + ez) - warp.inverse(q - ez)) / (2 * h)
+    return 1.0 / (dx[:, 0] * dz[:, 1] - dx[:, 1] * dz[:, 0])
 
 
 def _ap_points(an: Anatomy) -> dict[str, BonePoints]:
     """Voxel centres (deformed by the patient's bone warps), mu x voxel size and the body mask of every bone (cached
     per anatomy: a patient's films share them)."""
-    if not _AP_POINTS or _AP_POINTS[0][0] is not an:
+    if not _AP_POINTS or _AP_POINTS[0][0] is not an or _AP_POINTS[0][1] != AP_POINT_VOLUMES:
         out = {}
         for b, vol in an.volumes.items():
             idx = np.argwhere(vol.labels > 0)
@@ -62,10 +89,13 @@ def _ap_points(an: Anatomy) -> dict[str, BonePoints]:
             if lumbar:
                 wall = min(v[0] for k, v in an.corners[b].items() if k.endswith("posterior"))
                 behind = xyz[:, 0] < wall - 2.0  # (corners are already warped: a ~1 mm blur of the boundary only)
+            volume = np.float32(1.0)
             if b in an.warps:
                 w = an.warps[b]
                 xyz[:, [0, 2]] = w.forward(xyz[:, [0, 2]])
                 xyz[:, 1] *= w.width
+                if AP_POINT_VOLUMES:  # version 33: each voxel carries the volume the warp gives it
+                    volume = (w.width * _warp_area(w, xyz[:, [0, 2]])).astype(np.float32)
             xyz = xyz.astype(np.float32)
             w = (
                 np.where(lab == 2, MU["cortical"] * AP_CORTICAL_GAIN, MU["trabecular"] * AP_TRABECULAR_GAIN).astype(
@@ -73,13 +103,14 @@ def _ap_points(an: Anatomy) -> dict[str, BonePoints]:
                 )
                 * vol.res
                 * np.where(behind, AP_POSTERIOR_GAIN, 1.0).astype(np.float32)
+                * volume
             )
             # the body (version 31), on the warped centres; ``behind`` above is judged before the warp (the
             # posterior elements' gain since version 12): the two masks differ by the warp at the wall only
             body = xyz[:, 0] >= wall - 2.0 if lumbar else np.zeros(len(xyz), bool)
             out[b] = BonePoints(xyz, w, body)
-        _AP_POINTS[:] = [(an, out)]
-    return _AP_POINTS[0][1]
+        _AP_POINTS[:] = [(an, AP_POINT_VOLUMES, out)]
+    return _AP_POINTS[0][2]
 
 
 def _ap_bones(L: np.ndarray, cam: Camera, scene: Scene) -> None:
@@ -120,6 +151,9 @@ def _ap_bones(L: np.ndarray, cam: Camera, scene: Scene) -> None:
         # 29 scale alone, so the path fell with the body's height and scale and ignored its depth)
         ww = w * np.float32(pose.mesh_weight(b)) * np.where(cortex, 1.0, tex)
         ww = ww * np.float32(pose.width_weight(b))  # version 21: a widened vertebra keeps its path along the ray
+        if AP_POINT_VOLUMES and b in pose.bend:  # version 33: a wedged body's points carry their bent volume
+            bent = pose.bend_weight(b, np.column_stack([xz[:, 0], ys, xz[:, 1]]))
+            ww = ww * np.asarray(bent, dtype=np.float32)
         if b not in ("pelvis", "S1"):  # version 17: the vertebrae's voxel cortex fainter, the body a little denser
             # version 31: the body's 1.5 mm voxel shell (in front of the posterior wall) weighs its own factor
             cortex_factor = np.where(body, AP_BODY_CORTEX_FACTOR, np.float32(AP_VERTEBRA_CORTEX_FACTOR))

@@ -12,7 +12,7 @@ import numpy as np
 from fusionwatch.sim.anatomy import Anatomy
 from fusionwatch.sim.camera import Camera
 from fusionwatch.sim.pose import Pose
-from fusionwatch.sim.render import ap_arch
+from fusionwatch.sim.render import ap_arch, ap_bones
 from fusionwatch.sim.render.attenuation import MU
 from fusionwatch.sim.render.draw import _splat, capsule
 
@@ -85,9 +85,12 @@ def _body_wall(L: np.ndarray, cam: Camera, pose: Pose, an: Anatomy, b: str, step
     xz = post + (ant - post) * u[..., None]
     y = hw * np.sin(T)
     ds = np.sqrt((depth / 2 * np.sin(T)) ** 2 + (hw * np.cos(T)) ** 2) * (2 * np.pi / n_th)
-    p3 = pose.apply_coronal(b, np.column_stack([xz[..., 0].ravel(), y.ravel(), xz[..., 1].ravel()]))
+    pre = np.column_stack([xz[..., 0].ravel(), y.ravel(), xz[..., 1].ravel()])
+    p3 = pose.apply_coronal(b, pre)
     w = (MU["cortical"] * 0.28 * AP_WALL_MM * AP_OUTLINE_GAIN * (height / nv) * ds).ravel().astype(np.float32)
     w = w * np.float32(pose.width_weight(b))  # version 21 (a widened vertebra): its path along the ray stays
+    if ap_bones.AP_POINT_VOLUMES and b in pose.bend:  # version 33: a wedged body's wall is longer on its open side
+        w = w * np.asarray(pose.bend_weight(b, pre), dtype=np.float32)
     _splat(L, cam, p3, w)
 
 
