@@ -158,12 +158,15 @@ def run_demo(out_dir: str | Path = "demo-output", *, today: dt.date | None = Non
             summary = _summary(store, key, scenario, written.files, failures, today)
             result.patients.append(replace(summary, detector=_detector_check(store, key)))
         from fusionwatch.export.cohort import cohort_rows, films_from_store, write_cohort
+        from fusionwatch.export.secret import site_secret
         from fusionwatch.report.build import write_cohort_visits
 
         keys = [key for key, _, _ in per_patient]
-        rows = cohort_rows(films_from_store(store, keys, deidentify=True), deidentify=True)
+        secret = site_secret(store)  # read (and checked against the recorded series) once for both cohort tables
+        rows = cohort_rows(films_from_store(store, keys, deidentify=True, secret=secret), deidentify=True)
         result.cohort_measurements = write_cohort(rows, out / COHORT_MEASUREMENTS)
-        result.cohort_visits = write_cohort_visits(store, keys, out / COHORT_VISITS, deidentify=True, today=today)
+        result.cohort_visits = write_cohort_visits(store, keys, out / COHORT_VISITS, deidentify=True, today=today,
+                                                   secret=secret)
         _write_index(result, today)
     finally:
         store.close()
