@@ -393,17 +393,6 @@ def _measure(film: Radiograph, landmarks: Landmarks, film_id: str) -> _Measured:
     return _Measured(film, analysis.landmarks, analysis.measurements, tuple(review), reason)
 
 
-def _check_date_for_patient(store: Store, key: str, when: dt.date) -> None:
-    """Refuse a film dated before the patient's birth on record, or more than 30 years from the surgery: the rule of
-    every dated record (records.check_patient_date)."""
-    from fusionwatch.records import check_patient_date
-
-    surgery = store.get_surgery(key)
-    check_patient_date(when, key=key, birth_date=store.get_patient(key).birth_date,
-                       surgery_date=surgery.date if surgery else None, what="The film date",
-                       check="check the date (or give it with --date)")
-
-
 def _ingest_one(
     store: Store,
     path: Path,
@@ -440,8 +429,8 @@ def _ingest_one(
         raise InputError(f"The film date {when.isoformat()} is before the patient's birth date in the file: check the "
                          "date (or give it with --date), or whether the file's patient data are wrong.")
     key, new_patient = _patient_for(store, film, patient_key)
-    if store.has_patient(key):  # a stored patient: its birth date and surgery on record
-        _check_date_for_patient(store, key, when)
+    if store.has_patient(key):  # a stored patient: its birth date and surgery on record (every dated record's rule)
+        store.check_patient_date(key, when, what="The film date", check="check the date (or give it with --date)")
     landmarks: Landmarks | None = None
     kind = "file"
     review: list[Finding] = []

@@ -101,6 +101,21 @@ class TestPatients:
         with pytest.raises(InputError, match="Unknown patient key 'nobody'"):
             store.get_patient("nobody")
 
+    def test_check_patient_date_uses_the_birth_and_surgery_on_record(self, store: Store) -> None:
+        """One store-side rule for every dated entry (films at ingest, `prom add`, `symptoms add`): the birth date and
+        surgery date on record bound it; the message names what the date is and the advice given."""
+        with pytest.raises(InputError, match="Unknown patient key 'K-1'"):
+            store.check_patient_date("K-1", dt.date(2025, 1, 1))
+        store.add_patient(PATIENT)  # born 1960-05-01
+        store.check_patient_date("K-1", dt.date(1960, 5, 1))  # no surgery on record: only the birth date bounds it
+        with pytest.raises(InputError, match=r"^--date: 1960-04-30 is before patient 'K-1' was born: check the date"):
+            store.check_patient_date("K-1", dt.date(1960, 4, 30), what="--date")
+        store.set_surgery("K-1", SURGERY)
+        with pytest.raises(InputError, match=r"^The film date: impossible for patient 'K-1': .* Check the date \(or "):
+            store.check_patient_date("K-1", dt.date(1990, 1, 1), what="The film date",
+                                     check="check the date (or give it with --date)")
+        store.check_patient_date("K-1", SURGERY.date + dt.timedelta(days=42))
+
     def test_surgery_roundtrip_and_relabel(self, store: Store) -> None:
         """Visits added before the surgery date was known are relabelled when it is set."""
         store.add_patient(PATIENT)

@@ -36,16 +36,6 @@ def _answered_on(text: str | None, what: str) -> dt.date:
     return when
 
 
-def _check_answer_date(store, key: str, when: dt.date, what: str) -> None:  # noqa: ANN001 - adapter helper
-    """Refuse an answer date that cannot be the patient's (before their birth, > 30 years from their surgery) before
-    anything is stored: it would become a visit of its own in every report (records.check_patient_date)."""
-    from fusionwatch.records import check_patient_date
-
-    surgery = store.get_surgery(key)
-    check_patient_date(when, key=key, birth_date=store.get_patient(key).birth_date,
-                       surgery_date=surgery.date if surgery else None, what=what)
-
-
 _URGENCY_STYLE = {"emergency": "bold white on red", "urgent": "bold red", "routine": "cyan"}
 
 
@@ -200,7 +190,7 @@ def prom_add(
     rec = PromRecord(when, answers, bp, lp)  # validates, including the ODI blank-section rule
     store = open_store(db)
     try:
-        _check_answer_date(store, patient, when, "--date")
+        store.check_patient_date(patient, when, what="--date")  # before anything is stored
         stored = store.add_prom(patient, when, odi_answers=answers, back_pain_nrs=bp, leg_pain_nrs=lp)
         surgery = store.get_surgery(patient)
         history = proms_from_store(store, patient)
@@ -292,7 +282,7 @@ def symptoms_add(
     symptoms = parse_symptoms(flag)  # an unknown flag: InputError naming it and listing the accepted ones
     store = open_store(db)
     try:
-        _check_answer_date(store, patient, when, "--date")
+        store.check_patient_date(patient, when, what="--date")  # before anything is stored
         stored = store.add_symptoms(patient, when, [s.value for s in symptoms], note=note)
     finally:
         store.close()

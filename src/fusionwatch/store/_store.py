@@ -36,7 +36,7 @@ from fusionwatch.io.landmark_json import landmarks_from_dict, landmarks_to_dict
 from fusionwatch.landmarks import Landmarks
 from fusionwatch.measurement import Measurement, MeasureName
 from fusionwatch.radiograph import Radiograph
-from fusionwatch.records import Approach, Finding, Override, Patient, Severity, Surgery
+from fusionwatch.records import Approach, Finding, Override, Patient, Severity, Surgery, check_patient_date
 from fusionwatch.store import migrations as _migrations_pkg
 from fusionwatch.store._models import (
     FindingRow,
@@ -290,6 +290,24 @@ class Store:
     def get_surgery(self, key: str) -> Surgery | None:
         with self._tx() as s:
             return self._surgery(self._surgery_row(s, self._patient_row(s, key)))
+
+    def check_patient_date(self, key: str, when: dt.date, *, what: str = "date", check: str = "check the date") -> None:
+        """Refuse a date that cannot be patient ``key``'s before anything dated is stored (a film, questionnaire or
+        symptom report: a wrong date becomes a visit of its own in every report): after today, before the birth date
+        on record, or more than 30 years from the surgery on record (:func:`fusionwatch.records.check_patient_date`
+        with the stored birth and surgery dates; ``what`` and ``check`` word the message).
+
+        Raises
+        ------
+        InputError
+            The unknown patient, or the date and the bound it breaks.
+        """
+        with self._tx() as s:
+            patient = self._patient_row(s, key)
+            surgery = self._surgery_row(s, patient)
+            birth = patient.birth_date
+        check_patient_date(when, key=key, birth_date=birth, surgery_date=surgery.date if surgery else None, what=what,
+                           check=check)
 
     # ------------------------------------------------------------------ visits
     def _visit_row(self, s: Session, patient: PatientRow, when: dt.date) -> VisitRow:
