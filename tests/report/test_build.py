@@ -402,3 +402,29 @@ def test_a_film_file_moved_since_ingest_is_named_as_missing_and_not_logged_by_ui
     assert "not a DICOM file" not in text
     assert "missing" in text and "6-months lateral film" in text, result.notes
     assert film.film_id not in caplog.text and film.file_path not in caplog.text
+
+
+def test_a_report_as_of_today_never_describes_a_later_visit(db: str, tmp_path: Path) -> None:
+    """No films yet as of --today (day 30; films from day 42): the report was about the latest visit of all, the
+    6-month one, months after 'today'. Now it is the latest visit on or before today (the day-14 questionnaire
+    contact), as `fusionwatch care` chooses; with no visit by then it is an error line naming the first visit."""
+    from fusionwatch.errors import InputError
+    from fusionwatch.report.build import build_report_data, default_report_visit
+
+    store = Store(db)
+    try:
+        store.add_prom("K-7", SURGERY + dt.timedelta(days=14), back_pain_nrs=5)
+        data = build_report_data(store, "K-7", today=SURGERY + dt.timedelta(days=30))
+        timeline = store.load_timeline("K-7")
+    finally:
+        store.close()
+    assert data.visit.date == SURGERY + dt.timedelta(days=14)
+    assert all(v.date <= SURGERY + dt.timedelta(days=30) for v in timeline.visits[: default_report_visit(
+        timeline, SURGERY + dt.timedelta(days=30)) + 1])
+    assert default_report_visit(timeline, SURGERY + dt.timedelta(days=50)) == 1  # the 6-week films (day 42)
+    assert default_report_visit(timeline) == len(timeline.visits) - 1  # no today: the latest films
+    with pytest.raises(InputError, match=r"No visit on or before 2026-01-15 .*the first is on 2026-01-24"):
+        default_report_visit(timeline, SURGERY + dt.timedelta(days=5))
+    r = CliRunner().invoke(app, ["report", "K-7", "--out", str(tmp_path / "out"), "--today", "2026-01-15",
+                                 "--no-pdf", "--db", db])
+    assert r.exit_code == 2 and "error: No visit on or before 2026-01-15" in " ".join(r.output.split()), r.output

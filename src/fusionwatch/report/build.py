@@ -5,13 +5,13 @@ An adapter: it reads the store (timeline, PROMs, symptom reports, films and land
 structured exports. No clinical rule lives here.
 
 Which visit: ``--visit N`` (1-based, date order, all visits including PROM- or symptom-only contacts) or a label;
-default the latest visit with films. The care schedule and advice are those of the day of the report for the latest
-visit with films, and those of the visit's own date for an earlier one (the next appointments and restrictions the
-patient had then; later visits are not counted as done). Which symptom reports count as its red flags: every report
-dated after the previous visit with films and up to this visit; for the latest visit with films, every report after the
-previous one up to today (a symptom reported after the last films is never left out; one dated after today is not yet
-reported). Older reports stay in the store
-and in earlier visits' reports.
+default the latest visit with films on or before ``--today``, else the latest visit on or before it (never a later one:
+a report as of a day does not describe a visit after it). The care schedule and advice are those of the day of the
+report for the latest visit with films, and those of the visit's own date for an earlier one (the next appointments and
+restrictions the patient had then; later visits are not counted as done). Which symptom reports count as its red flags:
+every report dated after the previous visit with films and up to this visit; for the latest visit with films, every
+report after the previous one up to today (a symptom reported after the last films is never left out; one dated after
+today is not yet reported). Older reports stay in the store and in earlier visits' reports.
 """
 
 from __future__ import annotations
@@ -119,9 +119,23 @@ def red_flag_window(
 
 def default_report_visit(timeline: Any, today: dt.date | None = None) -> int:
     """Index of the visit a report is about when none is asked for: the latest visit with films up to ``today``, else
-    the latest visit (as ``fusionwatch care``)."""
+    the latest visit up to ``today`` (as ``fusionwatch care`` and :func:`fusionwatch.followup.evidence.fusion_evidence`
+    choose): a report as of ``today`` never describes a later visit.
+
+    Raises
+    ------
+    InputError
+        No visit on or before ``today`` (``None``: any date), naming the first visit's date.
+    """
     latest = latest_film_visit(timeline, on=today)
-    return latest if latest is not None else len(timeline.visits) - 1
+    if latest is not None:
+        return latest
+    before = [i for i, v in enumerate(timeline.visits) if today is None or v.date <= today]
+    if not before:
+        first = f"the first is on {timeline.visits[0].date.isoformat()}" if timeline.visits else "there is none"
+        raise InputError(f"No visit on or before {today} (the report's today): {first}; give a later --today, or "
+                         "the visit with --visit.")
+    return before[-1]
 
 
 def build_report_data(store: Any, key: str, *, visit: int | str | dt.date | None = None, today: dt.date | None = None,
@@ -329,7 +343,7 @@ def cohort_visit_rows(store: Any, keys: list[str] | tuple[str, ...], *, deidenti
                       secret: bytes | None = None) -> list[dict[str, Any]]:
     """One row per visit of every patient in ``keys`` (the columns of :data:`fusionwatch.export.visits.VISIT_COLUMNS`:
     automatic and reader fusion status, findings with reader verdicts, motion, questionnaire answers), patients in
-    the order given, visits in date order. Patients with no visit on record are left out.
+    the order given, visits in date order. Patients with no visit on record (on or before ``today``) are left out.
 
     De-identified by the rule of every export (:meth:`ReportData.deidentified`: key replaced by the site pseudonym
     under ``secret``, read once by the caller, else here; dates shifted so that each patient's surgery falls on
@@ -350,7 +364,8 @@ def cohort_visit_rows(store: Any, keys: list[str] | tuple[str, ...], *, deidenti
         secret = site_secret(store)
     rows: list[dict[str, Any]] = []
     for key in keys:
-        if not store.list_visits(key):
+        visits = store.list_visits(key)
+        if not visits or (today is not None and visits[0].date > today):  # no visit yet as of `today`
             continue
         if deidentify and store.get_surgery(key) is None:
             raise InputError(f"Patient {key!r} has no surgery date: cannot shift dates to de-identify.")
