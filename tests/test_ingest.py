@@ -532,8 +532,11 @@ class TestFemoralHeadOffFilm:
         values = {m.name: m for m in version.measurements}
         assert values[MeasureName.PELVIC_INCIDENCE].value is None
         assert values[MeasureName.DISC_HEIGHT_MEAN_L5_S1].value is not None
-        (flag,) = known_patient.load_timeline("K-1").visit("6-weeks").review
-        assert flag.kind == "landmark_review" and "pelvic incidence" in flag.summary
+        review = known_patient.load_timeline("K-1").visit("6-weeks").review
+        (flag,) = [r for r in review if r.kind == "landmark_review"]
+        assert "pelvic incidence" in flag.summary
+        # a drawn film without View Position: the view model cannot confirm the landmark file's view, and says so
+        assert [r.kind for r in review if "states no view" in r.summary] == ["needs_review"]
 
     def test_other_points_off_film_still_refused(self, known_patient: Store, tmp_path: Path) -> None:
         """A vertebral corner outside the film is not trimmed: the film is stored and flagged as needing landmarks."""

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from fusionwatch.anatomy import Level
+from fusionwatch.detect.view import ViewResult
 from fusionwatch.errors import LandmarkError, UnsupportedImageError, ViewError
 from fusionwatch.landmarks import Landmarks, mirror
 from fusionwatch.measurement import MeasureName
-from fusionwatch.pipeline import analyse_film
+from fusionwatch.pipeline import _decide_view, analyse_film
 from fusionwatch.radiograph import Facing, Radiograph, View
 from fusionwatch.units import Spacing, SpacingSource, Unit
 from measure._spine import LateralSpine, ap_spine, place
@@ -104,6 +107,65 @@ class TestAnalyseFilm:
         lm = lateral()
         a, b = analyse_film(film(), lm), analyse_film(film(), mirror(lm))
         assert [m.value for m in a.measurements] == pytest.approx([m.value for m in b.measurements])
+
+
+def _read(p_ap: float, p_lateral: float) -> ViewResult:
+    return ViewResult({"ap": p_ap, "lateral_left": p_lateral, "lateral_right": 0.0,
+                       "other": 1.0 - p_ap - p_lateral})
+
+
+class TestViewOfAFilmThatStatesNone:
+    """A PNG (or a DICOM without View Position) given without --view took the landmark file's view silently: an AP
+    film with lateral landmarks was measured as lateral. The shipped view model now reads such a film."""
+
+    def test_a_confident_other_view_is_an_error_naming_the_way_out(self) -> None:
+        with pytest.raises(ViewError, match=r"reads it as AP \(p = 0.99\), but the landmarks are for a lateral film: "
+                                            r".*say so with --view lateral"):
+            _decide_view(film(view=None), lateral(), _read(0.99, 0.0))
+        ap = place(ap_spine({lv: (0.0, 0.0) for lv in Level}), view=View.AP, size=SIZE)
+        with pytest.raises(ViewError, match=r"as lateral \(p = 0.95\), but the landmarks are for an AP film: .*ap"):
+            _decide_view(film(view=None), ap, _read(0.02, 0.95))
+
+    def test_a_confirming_read_gives_no_warning_an_unsure_one_says_so(self) -> None:
+        assert _decide_view(film(view=None), lateral(), _read(0.01, 0.97)) == (View.LATERAL, None)
+        view, warning = _decide_view(film(view=None), lateral(), _read(0.6, 0.1))  # below 0.9 either way
+        assert view is View.LATERAL and "could not confirm it (p(AP) 0.60, p(lateral) 0.10)" in warning
+        view, warning = _decide_view(film(view=None), lateral(), None)
+        assert view is View.LATERAL and "view model is not available" in warning and "--view" in warning
+
+    def test_a_stated_view_is_not_second_guessed(self) -> None:
+        """The file's view or the reader's --view stands (the model is not asked)."""
+        assert _decide_view(film(view=View.LATERAL), lateral(), _read(1.0, 0.0)) == (View.LATERAL, None)
+
+    def test_an_unconfirmed_view_is_a_warning_of_the_analysis(self) -> None:
+        """A drawn film the model does not read as a spine: measured in the landmark file's view, with the warning."""
+        a = analyse_film(film(Spacing.isotropic(0.3), view=None), lateral())
+        assert a.view is View.LATERAL and any("could not confirm" in w for w in a.warnings)
+
+    def test_a_real_ap_film_with_lateral_landmarks_is_refused(self, tmp_path: Path) -> None:
+        """A real AP film (SpineWeb JPEG: no view of its own) with a lateral landmark file: an error line, nothing
+        written; with --view lateral (the reader's choice) it is measured as lateral."""
+        from typer.testing import CliRunner
+
+        from fusionwatch.cli import app
+        from fusionwatch.io import read_radiograph, write_landmarks
+
+        root = Path(os.environ.get("FUSIONWATCH_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+        image = root / "spineweb16-ap" / "images" / "sunhl-1th-25-Jul-2016-45 A AP.jpg"
+        if not image.is_file():
+            pytest.skip(f"SpineWeb AP film not found at {image} (set FUSIONWATCH_SHARED_DATA)")
+        radiograph = read_radiograph(image)
+        assert radiograph.view is None
+        lm = place(LateralSpine().points, spacing=(0.3, 0.3), origin_px=(325, 1400),
+                   size=(radiograph.width, radiograph.height))
+        with pytest.raises(ViewError, match="reads it as AP"):
+            analyse_film(radiograph, lm)
+        assert analyse_film(read_radiograph(image, view=View.LATERAL), lm).view is View.LATERAL
+        write_landmarks(lm, tmp_path / "lateral.landmarks.json")
+        r = CliRunner().invoke(app, ["measure", str(image), "--landmarks", str(tmp_path / "lateral.landmarks.json"),
+                                     "--out", str(tmp_path / "out")])
+        assert r.exit_code == 2 and "error: The film states no view" in r.output, r.output
+        assert not (tmp_path / "out").exists()
 
 
 class TestAgainstSimulatorTruth:
