@@ -7,10 +7,11 @@ onnxruntime themselves.
 
 ``.venv/bin/python -m benchmarks.bench_detect --robustness [--models DIR] [--cache DIR]``: instead, the AP chain's
 robustness to the appearance changes the simulator may bring (a few minutes; the simulator renders the films): the
-30 lumbar-only films ``sim:30:ap:900000`` as rendered, with darker flanks (``fusionwatch.sim.render.AP_FLANK`` set to
-(0.05, 0.45) and to (0.15, 0.70) in this process only), and with grouped gas drawn at test time
-(:func:`fusionwatch.detect.augment.gas_overlay`, rng ``[777, i]`` for film ``i``). Per set: corner error median /
-p95 (% of the image diagonal), L4-L5 wedge error, level-shifted films (> 0.5 level), largest level offset, refused.
+30 lumbar-only films ``sim:30:ap:900000`` as rendered, with darker flanks
+(``fusionwatch.sim.render.ap_brightness.AP_FLANK`` set to (0.05, 0.45) and to (0.15, 0.70) in this process only), and
+with grouped gas drawn at test time (:func:`fusionwatch.detect.augment.gas_overlay`, rng ``[777, i]`` for film ``i``).
+Per set: corner error median / p95 (% of the image diagonal), L4-L5 wedge error, level-shifted films (> 0.5 level),
+largest level offset, refused.
 """
 
 from __future__ import annotations
@@ -74,20 +75,20 @@ ROBUSTNESS_SETS = {"as rendered": None, "AP_FLANK 0.05-0.45": (0.05, 0.45), "AP_
 
 def robustness_sets(cache: Path | None = None) -> dict[str, list]:
     """The robustness films (see the module docstring) by set name; simulated films cached per flank setting."""
-    import fusionwatch.sim.render as render
     from fusionwatch.detect import augment
     from fusionwatch.detect.datasets import Sample, load_data
+    from fusionwatch.sim.render import ap_brightness
 
     out: dict[str, list] = {}
     for name, flank in ROBUSTNESS_SETS.items():
-        old = render.AP_FLANK
+        old = ap_brightness.AP_FLANK
         if flank is not None:
-            render.AP_FLANK = flank
+            ap_brightness.AP_FLANK = flank
         try:
             sub = None if cache is None else cache / ("plain" if flank is None else f"flank_{flank[0]}_{flank[1]}")
             out[name] = load_data("sim:30:ap:900000", cache_dir=sub)
         finally:
-            render.AP_FLANK = old
+            ap_brightness.AP_FLANK = old
     gas = []
     for i, s in enumerate(out["as rendered"]):
         img = np.asarray(s.image, np.float32)

@@ -24,9 +24,9 @@ every scenario given instead of the demo seeds; for the coverage of the angle ch
 
 Robustness of the AP checks to brightness differences, without editing the simulator (its module globals are set in
 this process only, before the films are rendered; use a fresh OUT_DIR per variant, the variant is in the cache stamp):
-``--ap-flank LO,HI`` sets ``fusionwatch.sim.render.AP_FLANK`` (the darker flanks of docs/simulator.md, drawn per
-patient: a patient's films darken alike); ``--ap-flank-per-film LO,HI`` draws the flank per AP film instead (baseline
-and follow-up differ: the harder, realistic case); ``--ap-gamma LO,HI`` puts a per-film look-up-table power
+``--ap-flank LO,HI`` sets ``fusionwatch.sim.render.ap_brightness.AP_FLANK`` (the darker flanks of docs/simulator.md,
+drawn per patient: a patient's films darken alike); ``--ap-flank-per-film LO,HI`` draws the flank per AP film instead
+(baseline and follow-up differ: the harder, realistic case); ``--ap-gamma LO,HI`` puts a per-film look-up-table power
 ``u -> u ** g`` (g log-uniform in LO..HI) on every finished AP film with metal (a console's tone curve differing
 between visits).
 """
@@ -153,13 +153,14 @@ def _variant(
     """Apply the AP brightness variant to the simulator's module globals in this process (see the module docstring);
     returns its label for the cache stamp ('' when none)."""
     from fusionwatch.sim import film, render
+    from fusionwatch.sim.render import ap_brightness
 
     label = []
     if flank is not None:
-        render.AP_FLANK = flank
+        ap_brightness.AP_FLANK = flank
         label.append(f"flank-per-patient {flank[0]:g}-{flank[1]:g}")
     if per_film is not None:
-        render.AP_FLANK = per_film
+        ap_brightness.AP_FLANK = per_film
         calls: dict[int, int] = defaultdict(int)
 
         def per_film_flank(anatomy_seed: int) -> float:  # one draw per AP film of the patient, in film order

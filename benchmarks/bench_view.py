@@ -16,7 +16,8 @@ Groups (none of them used in training; seeds disjoint from the training specs in
 - ``sim:30:ap:900000`` as rendered, and flank-shaded AP films (view/3's check): the SpineWeb validation films and
   ``sim:30:ap:900000`` with ``augment.flank_shading`` at amplitude 0.3-0.5 and 0.5-0.7 of the grey range (rng
   ``[781, i]``; 20 % of the shaded sides are brightened, the rest darkened), and ``sim:30:ap:900000`` rendered with
-  ``render.AP_ADULT_WAIST_MM = (135, 200)`` (a thin adult body, set in-process only). Refused = p(other) >= 0.5 or
+  ``render.ap_soft_tissue.AP_ADULT_WAIST_MM = (135, 200)`` (a thin adult body, set in-process only).
+  Refused = p(other) >= 0.5 or
   p(AP) < 0.05 (the detector's rules for a film declared AP);
 - with ``--sim-tree DIR`` (a source tree with ``src/fusionwatch``, e.g. the simulator engineer's candidate
   ``/tmp/cand25/tree``): ``sim:30:ap:900000`` rendered by THAT tree's simulator (in a subprocess with
@@ -212,16 +213,17 @@ def _flank(img: np.ndarray, points: dict, amplitude: tuple[float, float], i: int
 
 
 def _thin_adult_ap(cache: Path) -> list:
-    """``sim:30:ap:900000`` with ``render.AP_ADULT_WAIST_MM = (135, 200)``, restored afterwards (own cache folder)."""
-    import fusionwatch.sim.render as render
+    """``sim:30:ap:900000`` with ``ap_soft_tissue.AP_ADULT_WAIST_MM = (135, 200)``, restored afterwards (own cache
+    folder)."""
     from fusionwatch.detect.datasets import load_data
+    from fusionwatch.sim.render import ap_soft_tissue
 
-    old = render.AP_ADULT_WAIST_MM
-    render.AP_ADULT_WAIST_MM = (135.0, 200.0)
+    old = ap_soft_tissue.AP_ADULT_WAIST_MM
+    ap_soft_tissue.AP_ADULT_WAIST_MM = (135.0, 200.0)
     try:
         return load_data("sim:30:ap:900000", cache_dir=cache / "thin-adult-waist-135-200")
     finally:
-        render.AP_ADULT_WAIST_MM = old
+        ap_soft_tissue.AP_ADULT_WAIST_MM = old
 
 
 def _ap_refusals(images: list[np.ndarray], session) -> dict:  # noqa: ANN001
