@@ -431,3 +431,15 @@ def test_a_report_as_of_today_never_describes_a_later_visit(db: str, tmp_path: P
     r = CliRunner().invoke(app, ["report", "K-7", "--out", str(tmp_path / "out"), "--today", "2026-01-15",
                                  "--no-pdf", "--db", db])
     assert r.exit_code == 2 and "error: No visit on or before 2026-01-15" in " ".join(r.output.split()), r.output
+
+
+def test_report_of_a_visit_holding_only_retracted_entries_is_an_error_line(db: str, tmp_path: Path) -> None:
+    """`report --visit DATE` of a date whose only entry was retracted: the "no visit" error line, not StopIteration."""
+    when = SURGERY + dt.timedelta(days=14)
+    with Store(db) as store:
+        rec = store.add_prom("K-7", when, back_pain_nrs=6)
+        store.retract("K-7", "prom", rec.id, reason="wrong date", author="pa")
+    r = CliRunner().invoke(app, ["report", "K-7", "--out", str(tmp_path / "r"), "--visit", when.isoformat(),
+                                 "--no-pdf", "--today", TODAY, "--db", db])
+    assert r.exit_code == 2, r.output
+    assert f"has no visit {when.isoformat()}" in r.output and "Traceback" not in r.output

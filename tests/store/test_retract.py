@@ -134,3 +134,15 @@ class TestRetractSymptomsAndOverrides:
         with pytest.raises(InputError, match=f"no symptom report {p.id}"):
             two.retract("A", "symptoms", p.id, reason="x", author="y")
         assert two.list_proms("A")[0].retracted is None
+
+
+def test_a_visit_holding_only_retracted_entries_is_no_visit_by_date_or_label(two: Store) -> None:
+    """A PROM typed with the wrong date, then retracted, leaves a visit row the timeline drops; naming its date is the
+    normal "no visit" error (it was returned by date, and `report --visit DATE` then failed with StopIteration)."""
+    wrong = two.add_prom("A", _day(14), back_pain_nrs=6)
+    two.retract("A", "prom", wrong.id, reason="wrong date", author="pa")
+    assert _day(14) not in [v.date for v in two.list_visits("A")]
+    assert _day(14) not in [v.date for v in two.visit_inputs("A")]
+    with pytest.raises(InputError, match="has no visit"):
+        two.visit_date("A", _day(14))
+    assert two.visit_date("A", _day(42)) == _day(42)

@@ -327,14 +327,20 @@ class Store:
         made distinct by the timeline's own rule (:func:`fusionwatch.followup.schedule.distinct_labels`: a contact
         without films inside a window held by a visit with films is ``contact day N``). Every label the store gives
         out (visits, films, overrides) is this one; the database keeps the per-date label."""
+        rows = Store._standing_visits(s, patient)
+        labels = distinct_labels([LabelledVisit(r.label, r.days_since_surgery, bool(r.radiographs)) for r in rows])
+        return list(zip(rows, labels, strict=True))
+
+    @staticmethod
+    def _standing_visits(s: Session | None, patient: PatientRow) -> list[VisitRow]:
+        """The patient's visits of the record in date order: every visit but those holding only entries entered in
+        error (:meth:`_void_visit_ids`). The one list the timeline, its labels and a reader's visit names come from."""
         if s is None:
             rows = sorted(patient.visits, key=lambda r: r.date)
         else:
             rows = s.scalars(select(VisitRow).where(VisitRow.patient_id == patient.id).order_by(VisitRow.date)).all()
         void = Store._void_visit_ids(s or object_session(patient), rows)
-        rows = [r for r in rows if r.id not in void]
-        labels = distinct_labels([LabelledVisit(r.label, r.days_since_surgery, bool(r.radiographs)) for r in rows])
-        return list(zip(rows, labels, strict=True))
+        return [r for r in rows if r.id not in void]
 
     @staticmethod
     def _void_visit_ids(s: Session | None, rows: Sequence[VisitRow]) -> set[int]:
@@ -358,8 +364,8 @@ class Store:
         """The visit a reader names: a date, or a label as the timeline shows it (``6-months``, ``contact day 200``,
         ``6-months (day 200)``). A scheduled label held by more than one date with films is refused
         (:class:`AmbiguousVisitError`, naming the dates); a contact without films never takes its window's label."""
-        if isinstance(visit, dt.date):
-            row = s.scalar(select(VisitRow).where(VisitRow.patient_id == patient.id, VisitRow.date == visit))
+        if isinstance(visit, dt.date):  # a visit holding only entries entered in error is no visit
+            row = next((r for r in self._standing_visits(s, patient) if r.date == visit), None)
             labelled = None
         else:
             labelled = self._timeline_labels(s, patient)
@@ -1078,17 +1084,14 @@ class Store:
         """What :func:`fusionwatch.followup.build_timeline` needs, one per visit, in date order."""
         with self._tx() as s:
             p = self._patient_row(s, key)
-            visits = s.scalars(select(VisitRow).where(VisitRow.patient_id == p.id).order_by(VisitRow.date)).all()
+            visits = self._standing_visits(s, p)
             overrides = s.scalars(
                 select(OverrideRow)
                 .where(OverrideRow.patient_id == p.id, OverrideRow.retracted_at.is_(None))
                 .order_by(OverrideRow.at, OverrideRow.id)
             ).all()
-            void = self._void_visit_ids(s, visits)
             out = []
             for v in visits:
-                if v.id in void:  # holds only entries entered in error: not a visit of the record
-                    continue
                 films = sorted(v.radiographs, key=lambda r: r.id)
                 lateral = self._lateral_film(films)
                 measurements: dict[MeasureName, Measurement] = {}
