@@ -146,3 +146,21 @@ def test_a_visit_holding_only_retracted_entries_is_no_visit_by_date_or_label(two
     with pytest.raises(InputError, match="has no visit"):
         two.visit_date("A", _day(14))
     assert two.visit_date("A", _day(42)) == _day(42)
+
+
+@pytest.mark.parametrize("entry_id", [0, 2**31, 3_000_000_000, 99999999999999999999999])
+def test_an_id_out_of_range_is_no_entry(two: Store, entry_id: int) -> None:
+    """A mistyped id too large for the column was a DataError (PostgreSQL) or OverflowError (SQLite) traceback."""
+    with pytest.raises(InputError, match=f"has no PROM entry {entry_id}"):
+        two.retract("A", "prom", entry_id, reason="typo", author="pa")
+
+
+def test_an_author_longer_than_stored_is_refused_alike_on_every_backend(two: Store) -> None:
+    """143 characters: PostgreSQL raised StringDataRightTruncation, SQLite stored it; now an InputError on both."""
+    rec = two.add_prom("A", _day(182), back_pain_nrs=3)
+    with pytest.raises(InputError, match="at most 128"):
+        two.retract("A", "prom", rec.id, reason="wrong date", author="x" * 143)
+    with pytest.raises(InputError, match="at most 128"):
+        two.add_override("A", Override("fusion_status", "fused", "y" * 129, T0, "CT"), visit=_day(182))
+    assert two.list_proms("A")[0].retracted is None and two.list_overrides("A") == []
+    two.retract("A", "prom", rec.id, reason="wrong date", author="x" * 128)

@@ -133,6 +133,19 @@ _ENTRY_LISTS = {"prom": "fusionwatch prom list", "symptoms": "fusionwatch sympto
                 "override": "fusionwatch override list"}
 
 
+_NAME_MAX = 128
+"""Length of the author / retracted-by / override-target columns (String(128)): checked here, not by the database
+(PostgreSQL raises StringDataRightTruncation, SQLite stores any length: the backends must not differ)."""
+_ID_MAX = 2**31 - 1
+"""The largest entry id (a 32-bit INTEGER on PostgreSQL); a larger number is no entry, not a database error."""
+
+
+def _check_name(text: str, what: str) -> None:
+    if len(text) > _NAME_MAX:
+        raise InputError(f"{what} is {len(text)} characters long; at most {_NAME_MAX} are stored (a name or "
+                         "an initials-and-role such as 'Dr Kim, radiology'); nothing changed.")
+
+
 def _retraction(row: PromRow | SymptomRow | OverrideRow) -> Retraction | None:
     if row.retracted_at is None:
         return None
@@ -587,6 +600,7 @@ class Store:
             raise ValueError(f"kind must be one of {LANDMARK_KINDS}, got {kind!r}.")
         if kind == "reader" and not author:
             raise InputError("A reader's landmark version needs the reader's name (author).")
+        _check_name(author or "", "The landmark version's author")
         with self._tx() as s:
             film = self._film_row(s, film_id)
             ls = self._add_landmark_set(s, film, landmarks, kind, author, measurements)
@@ -796,6 +810,8 @@ class Store:
         """
         if not override.author.strip():
             raise InputError("An override needs its author.")
+        _check_name(override.author, "The override's author")
+        _check_name(override.target, "The override's target")
         with self._tx() as s:
             p = self._patient_row(s, key)
             v = self._find_visit(s, p, visit) if visit is not None else None
@@ -1023,11 +1039,12 @@ class Store:
                              "'wrong date'); nothing changed.")
         if not author or not author.strip():
             raise InputError(f"Marking {name} {entry_id} entered in error needs who does it; nothing changed.")
+        _check_name(author.strip(), "Who marks it entered in error")
         table = _ENTRY_ROWS[kind]
         when = _utc(at or dt.datetime.now(dt.UTC))
         with self._tx() as s:
             p = self._patient_row(s, key)
-            row = s.get(table, entry_id)
+            row = s.get(table, entry_id) if 1 <= entry_id <= _ID_MAX else None
             if row is None:
                 raise InputError(f"Patient {key!r} has no {name} {entry_id}: `{listing} {key}` lists the ids; nothing "
                                  "changed.")
