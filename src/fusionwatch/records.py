@@ -198,3 +198,5 @@ class Override:
     author: str
     at: dt.datetime
     reason: str = ""
+    entry_id: int | None = None
+    """The stored entry's id (what ``fusionwatch override retract --id`` takes); ``None`` before it is stored."""

@@ -588,6 +588,9 @@ def test_a_reader_status_at_the_wrong_visit_is_retracted_and_kept(tmp_path: Path
     assert re.search(rf"\b{oid}\b.*6-weeks.*fusion_status.*pseudarthrosis_suspected.*standing", listed), listed
     tl = json.loads(_run("followup", "K-CLI", "--db", db, "--json").output)
     assert tl["visits"][0]["reader_status"]["value"] == "pseudarthrosis_suspected"
+    assert tl["visits"][0]["reader_status"]["id"] == int(oid)  # `followup` shows the id too, where the reader sees it
+    text = runner.invoke(app, ["followup", "K-CLI", "--db", db], env={"COLUMNS": "250"}).output
+    assert f"dr-amy, {dt.datetime.now(dt.UTC):%Y-%m-%d}; override {oid})" in text, text
     r = _run("override", "retract", "K-CLI", "--id", oid, "--reason", "meant 12-months", "--by", "dr-amy", "--db", db)
     assert r.exit_code == 0 and f"marked override {oid} of K-CLI (6-weeks" in r.output, r.output
     tl = json.loads(_run("followup", "K-CLI", "--db", db, "--json").output)

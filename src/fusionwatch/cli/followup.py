@@ -279,9 +279,10 @@ def followup(
             from fusionwatch.report.labels import reader_status_label
 
             line += (f"  | reader: {v.reader_status.value} ({reader_status_label(v.reader_status.value)}; "
-                     f"{escape(v.reader_status.author)}, {v.reader_status.at:%Y-%m-%d})")
+                     f"{escape(v.reader_status.author)}, {v.reader_status.at:%Y-%m-%d}{_entry(v.reader_status)})")
         if v.bridwell_grade is not None:
-            line += f"  | Bridwell {v.bridwell_grade.value} ({escape(v.bridwell_grade.author)})"
+            g = v.bridwell_grade
+            line += f"  | Bridwell {g.value} ({escape(g.author)}{_entry(g)})"
         console.print(line, highlight=False)
         for r in v.status.reasons:
             console.print(f"    {r}", style="dim", highlight=False, soft_wrap=True, markup=False)
@@ -301,12 +302,17 @@ def followup(
         for o in v.overrides:
             if o.target not in ("fusion_status", "grade:bridwell"):
                 console.print(
-                    f"    reader {o.target} = {o.value} ({o.author}, {o.at:%Y-%m-%d})"
+                    f"    reader {o.target} = {o.value} ({o.author}, {o.at:%Y-%m-%d}{_entry(o)})"
                     + (f": {o.reason}" if o.reason else ""),
                     highlight=False,
                     soft_wrap=True,
                     markup=False,
                 )
+
+
+def _entry(o) -> str:  # type: ignore[no-untyped-def]
+    """``; override N``: the id `fusionwatch override retract --id` takes (empty for an unstored override)."""
+    return f"; override {o.entry_id}" if getattr(o, "entry_id", None) is not None else ""
 
 
 def _motion_text(m) -> str:  # type: ignore[no-untyped-def]

@@ -189,7 +189,8 @@ def _finding_dict(f: Finding) -> dict[str, Any]:
 
 
 def _override_dict(o: Override) -> dict[str, Any]:
-    return {"target": o.target, "value": o.value, "author": o.author, "at": o.at.isoformat(), "reason": o.reason}
+    return {"target": o.target, "value": o.value, "author": o.author, "at": o.at.isoformat(), "reason": o.reason,
+            "id": o.entry_id}
 
 
 @dataclass(frozen=True)

@@ -1123,7 +1123,9 @@ class Store:
                 review: tuple[str | Finding, ...] = tuple(self._finding(f) for f in stored if f.origin == "ingest")
                 review += tuple(w for r in films for w in (r.warnings or ()) if r is lateral)
                 v_over = tuple(
-                    Override(o.target, o.value, o.author, _utc(o.at), o.reason) for o in overrides if o.visit_id == v.id
+                    Override(o.target, o.value, o.author, _utc(o.at), o.reason, o.id)
+                    for o in overrides
+                    if o.visit_id == v.id
                 )
                 motion = tuple(self._motion(m) for m in s.scalars(select(MotionRow).where(MotionRow.visit_id == v.id)))
                 out.append(
