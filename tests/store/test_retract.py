@@ -164,3 +164,16 @@ def test_an_author_longer_than_stored_is_refused_alike_on_every_backend(two: Sto
         two.add_override("A", Override("fusion_status", "fused", "y" * 129, T0, "CT"), visit=_day(182))
     assert two.list_proms("A")[0].retracted is None and two.list_overrides("A") == []
     two.retract("A", "prom", rec.id, reason="wrong date", author="x" * 128)
+
+
+def test_prom_and_symptom_labels_are_the_timeline_labels(two: Store) -> None:
+    """A questionnaire on a contact day inside the window of a visit with films is 'contact day N' in the timeline;
+    prom/symptom listings and the retraction gave the stored per-date label (e.g. '6-months') instead."""
+    prom = two.add_prom("A", _day(200), back_pain_nrs=4)
+    sym = two.add_symptoms("A", _day(200), ["fever"])
+    shown = {v.date: v.label for v in two.list_visits("A")}[_day(200)]
+    assert shown.startswith("contact day")
+    assert prom.visit_label == sym.visit_label == shown
+    assert [p.visit_label for p in two.list_proms("A")] == [shown]
+    assert [r.visit_label for r in two.list_symptoms("A")] == [shown]
+    assert two.retract("A", "symptoms", sym.id, reason="wrong patient", author="pa").visit_label == shown

@@ -910,14 +910,14 @@ class Store:
             )
             s.add(row)
             s.flush()
-            return self._prom(key, row, v)
+            return self._prom(key, row, v, self._timeline_label(s, v))
 
     @staticmethod
-    def _prom(key: str, r: PromRow, v: VisitRow) -> PromRecord:
+    def _prom(key: str, r: PromRow, v: VisitRow, label: str) -> PromRecord:
         return PromRecord(
             r.id,
             key,
-            v.label,
+            label,
             v.date,
             v.days_since_surgery,
             _utc(r.recorded_at),
@@ -941,7 +941,8 @@ class Store:
             )
             if not include_retracted:
                 q = q.where(PromRow.retracted_at.is_(None))
-            return [self._prom(key, r, v) for r, v in s.execute(q).all()]
+            labels = self._labels_by_visit_id(s, p)
+            return [self._prom(key, r, v, labels.get(v.id, v.label)) for r, v in s.execute(q).all()]
 
     def add_symptoms(
         self,
@@ -969,14 +970,14 @@ class Store:
             )
             s.add(row)
             s.flush()
-            return self._symptoms(key, row, v)
+            return self._symptoms(key, row, v, self._timeline_label(s, v))
 
     @staticmethod
-    def _symptoms(key: str, r: SymptomRow, v: VisitRow) -> SymptomRecord:
+    def _symptoms(key: str, r: SymptomRow, v: VisitRow, label: str) -> SymptomRecord:
         return SymptomRecord(
             r.id,
             key,
-            v.label,
+            label,
             v.date,
             v.days_since_surgery,
             _utc(r.recorded_at),
@@ -999,7 +1000,8 @@ class Store:
             )
             if not include_retracted:
                 q = q.where(SymptomRow.retracted_at.is_(None))
-            return [self._symptoms(key, r, v) for r, v in s.execute(q).all()]
+            labels = self._labels_by_visit_id(s, p)
+            return [self._symptoms(key, r, v, labels.get(v.id, v.label)) for r, v in s.execute(q).all()]
 
     # ------------------------------------------------------------------ entries entered in error
     def retract(
@@ -1065,11 +1067,11 @@ class Store:
                 s.refresh(row)
                 raise InputError(self._already_retracted(name, entry_id, key, row))
             s.refresh(row)
-            if isinstance(row, PromRow):
-                return self._prom(key, row, visit)
-            if isinstance(row, SymptomRow):
-                return self._symptoms(key, row, visit)
             label = self._labels_by_visit_id(s, p).get(visit.id, visit.label) if visit else None
+            if isinstance(row, PromRow):
+                return self._prom(key, row, visit, label)
+            if isinstance(row, SymptomRow):
+                return self._symptoms(key, row, visit, label)
             return self._override(key, row, visit, label)
 
     @staticmethod
