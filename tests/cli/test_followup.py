@@ -595,7 +595,12 @@ def test_a_reader_status_at_the_wrong_visit_is_retracted_and_kept(tmp_path: Path
     assert r.exit_code == 0 and f"marked override {oid} of K-CLI (6-weeks" in r.output, r.output
     tl = json.loads(_run("followup", "K-CLI", "--db", db, "--json").output)
     assert tl["visits"][0]["reader_status"] is None and tl["visits"][0]["overrides"] == []
-    assert "pseudarthrosis" not in _run("override", "list", "K-CLI", "--db", db).output
+    listed = runner.invoke(app, ["override", "list", "K-CLI", "--db", db], env={"COLUMNS": "250"}).output
+    assert "no reader overrides for K-CLI" in listed and "pseudarthrosis" not in listed, listed
+    from fusionwatch.store import Store
+
+    with Store(db) as store:
+        assert store.list_overrides("K-CLI") == []
     audit = " ".join(runner.invoke(app, ["override", "list", "K-CLI", "--all", "--db", db],
                                    env={"COLUMNS": "250"}).output.split())
     assert "pseudarthrosis_suspected" in audit and "dr-amy: meant 12-months" in audit
@@ -606,3 +611,18 @@ def test_a_reader_status_at_the_wrong_visit_is_retracted_and_kept(tmp_path: Path
     assert r.exit_code == 0, r.output
     tl = json.loads(_run("followup", "K-CLI", "--db", db, "--json").output)
     assert tl["visits"][-1]["reader_status"]["value"] == "pseudarthrosis_suspected"
+
+
+def test_entry_lists_keep_ids_and_dates_whole_at_80_columns(tmp_path: Path, db: str) -> None:
+    """At 80 columns (CliRunner's width, a common terminal) the override list squeezed every column: the value showed
+    as 'pseud…' and ids/dates could be cut. The id and date columns stay whole; the value folds, never elides."""
+    import re
+
+    _run("patient", "add", "K-CLI", "--surgery-date", "2025-01-10", "--patient-id", "CLI-PID", "--db", db)
+    _run("ingest", str(_films(tmp_path / "films")), "--db", db)
+    r = _run("override", "K-CLI", "6-weeks", "--author", "dr-amy", "--status", "pseudarthrosis_suspected",
+             "--reason", "CT read at the outside hospital shows a gap", "--db", db)
+    oid = re.search(r"\(override (\d+)\)", r.output).group(1)
+    listed = runner.invoke(app, ["override", "list", "K-CLI", "--db", db], env={"COLUMNS": "80"}).output
+    assert "…" not in listed, listed
+    assert re.search(rf"│ {oid} +│.*│ \d{{4}}-\d\d-\d\d │", listed), listed

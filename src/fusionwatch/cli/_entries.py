@@ -6,14 +6,17 @@ An adapter: the rules (who may retract what, what a retracted entry still counts
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import Annotated, Any
 
 import typer
+from rich.table import Table
 
 from fusionwatch.cli._app import console, escape, open_store
 from fusionwatch.errors import InputError
 
-__all__ = ["AllOption", "ByOption", "IdOption", "ReasonOption", "retract_entry", "status_text", "parse_entry_id"]
+__all__ = ["AllOption", "ByOption", "IdOption", "ReasonOption", "entry_table", "retract_entry", "status_text",
+           "parse_entry_id"]
 
 IdOption = Annotated[str, typer.Option("--id", help="The entry's id, as the `list` subcommand shows it.")]
 ReasonOption = Annotated[
@@ -30,6 +33,21 @@ _NAMES = {"prom": "PROM entry", "symptoms": "symptom report", "override": "overr
 _ADD = {"prom": "fusionwatch prom add", "symptoms": "fusionwatch symptoms add", "override": "fusionwatch override add"}
 _LIST = {"prom": "fusionwatch prom list", "symptoms": "fusionwatch symptoms list",
          "override": "fusionwatch override list"}
+
+
+def entry_table(title: str, columns: Sequence[str], ids: Iterable[int]) -> Table:
+    """A listing table readable at 80 columns: the id and date columns never wrap nor shrink below their content
+    (the id is what `retract --id` takes, a date cut in two is misread); every other column folds."""
+    id_width = max((len(str(i)) for i in ids), default=2)
+    table = Table(title=title)
+    for col in columns:
+        if col == "id":
+            table.add_column(col, no_wrap=True, min_width=max(id_width, 2))
+        elif col == "date":
+            table.add_column(col, no_wrap=True, min_width=10)
+        else:
+            table.add_column(col, overflow="fold")
+    return table
 
 
 def parse_entry_id(text: str) -> int:

@@ -11,7 +11,15 @@ import typer
 from rich.table import Table
 
 from fusionwatch.cli._app import DbOption, app, console, err_console, escape, open_store, optional_date
-from fusionwatch.cli._entries import AllOption, ByOption, IdOption, ReasonOption, retract_entry, status_text
+from fusionwatch.cli._entries import (
+    AllOption,
+    ByOption,
+    IdOption,
+    ReasonOption,
+    entry_table,
+    retract_entry,
+    status_text,
+)
 from fusionwatch.errors import InputError
 
 __all__ = ["prom_app", "symptoms_app"]
@@ -242,9 +250,9 @@ def prom_list(
     def nrs(value: float | None) -> str:
         return "-" if value is None else f"{value:g}"
 
-    table = Table(title=f"PROM entries of {escape(patient)}" + (" (with those entered in error)" if show_all else ""))
-    for col in ("id", "date", "visit", "ODI", "back pain", "leg pain", "recorded (UTC)", "status"):
-        table.add_column(col)
+    table = entry_table(f"PROM entries of {escape(patient)}" + (" (with those entered in error)" if show_all else ""),
+                        ("id", "date", "visit", "ODI", "back pain", "leg pain", "recorded (UTC)", "status"),
+                        (r.id for r in records))
     for r in records:
         style = "dim" if r.retracted else None
         table.add_row(str(r.id), r.visit_date.isoformat(), escape(r.visit_label), odi(r.odi_answers),
@@ -307,10 +315,9 @@ def symptoms_list(
         records = store.list_symptoms(patient, include_retracted=show_all)
     finally:
         store.close()
-    table = Table(title=f"Symptom reports of {escape(patient)}"
-                  + (" (with those entered in error)" if show_all else ""))
-    for col in ("id", "date", "visit", "symptoms", "note", "recorded (UTC)", "status"):
-        table.add_column(col)
+    title = f"Symptom reports of {escape(patient)}" + (" (with those entered in error)" if show_all else "")
+    table = entry_table(title, ("id", "date", "visit", "symptoms", "note", "recorded (UTC)", "status"),
+                        (r.id for r in records))
     for r in records:
         table.add_row(str(r.id), r.visit_date.isoformat(), escape(r.visit_label), escape(", ".join(r.symptoms)),
                       escape(r.note), f"{r.recorded_at:%Y-%m-%d %H:%M}", escape(status_text(r)),

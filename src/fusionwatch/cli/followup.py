@@ -24,7 +24,15 @@ from fusionwatch.cli._app import (
     open_store,
     optional_date,
 )
-from fusionwatch.cli._entries import AllOption, ByOption, IdOption, ReasonOption, retract_entry, status_text
+from fusionwatch.cli._entries import (
+    AllOption,
+    ByOption,
+    IdOption,
+    ReasonOption,
+    entry_table,
+    retract_entry,
+    status_text,
+)
 from fusionwatch.errors import InputError
 from fusionwatch.measurement import meyerding_grade_text
 
@@ -438,10 +446,10 @@ def override_list(
         records = store.list_overrides(patient, include_retracted=show_all)
     finally:
         store.close()
-    table = Table(title=f"Reader overrides of {escape(patient)}" + (" (with those entered in error)" if show_all
-                                                                      else ""))
-    for col in ("id", "visit", "date", "what", "value", "author", "at (UTC)", "reason", "status"):
-        table.add_column(col)
+    table = entry_table(f"Reader overrides of {escape(patient)}" + (" (with those entered in error)" if show_all
+                                                                       else ""),
+                        ("id", "visit", "date", "what", "value", "author", "at (UTC)", "reason", "status"),
+                        (r.id for r in records))
     for r in records:
         table.add_row(str(r.id), escape(r.visit_label or "-"), r.visit_date.isoformat() if r.visit_date else "-",
                       escape(r.target), escape(r.value), escape(r.author), f"{r.at:%Y-%m-%d %H:%M}", escape(r.reason),
