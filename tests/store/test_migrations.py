@@ -75,3 +75,21 @@ def test_opening_twice_is_harmless(empty_db_url: str) -> None:
         s.add_patient(Patient(key="A"))
     with Store(empty_db_url) as s:
         assert s.list_patients() == ["A"]
+
+
+def test_a_database_from_a_newer_fusionwatch_is_refused_with_a_clear_error(empty_db_url: str) -> None:
+    """A revision this version does not ship (the database was upgraded by a newer fusionwatch) was alembic's
+    CommandError traceback ("Can't locate revision"); now an InputError naming the revision, database untouched."""
+    import pytest
+
+    from fusionwatch.errors import InputError
+
+    Store(empty_db_url).close()
+    engine = create_engine(empty_db_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0099_from_the_future'"))
+    with pytest.raises(InputError, match="upgraded by a newer fusionwatch.*0099_from_the_future.*install"):
+        Store(empty_db_url)
+    with engine.connect() as conn:
+        assert MigrationContext.configure(conn).get_current_revision() == "0099_from_the_future"
+    engine.dispose()

@@ -89,20 +89,31 @@ def database_url(url_or_path: str | Path | None) -> str:
 
 
 @functools.lru_cache(maxsize=1)
-def _alembic() -> tuple[Config, str]:
+def _alembic() -> tuple[Config, str, frozenset[str]]:
     cfg = Config()
     cfg.set_main_option("script_location", str(_MIGRATIONS_DIR))
-    head = ScriptDirectory.from_config(cfg).get_current_head()
+    script = ScriptDirectory.from_config(cfg)
+    head = script.get_current_head()
     assert head is not None
-    return cfg, head
+    return cfg, head, frozenset(s.revision for s in script.walk_revisions())
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:
-    """Bring the database schema to ``revision`` with the migrations shipped in the package (no-op when there)."""
-    cfg, head = _alembic()
+    """Bring the database schema to ``revision`` with the migrations shipped in the package (no-op when there).
+
+    Raises
+    ------
+    InputError
+        The database is at a revision this fusionwatch does not ship (upgraded by a newer version): it is left alone.
+    """
+    cfg, head, known = _alembic()
     with engine.connect() as conn:
-        if MigrationContext.configure(conn).get_current_revision() == (head if revision == "head" else revision):
-            return
+        current = MigrationContext.configure(conn).get_current_revision()
+    if current is not None and current not in known:
+        raise InputError(f"The database was upgraded by a newer fusionwatch (schema revision {current}; this version "
+                         f"knows up to {head}): install that version (or newer) to use it; nothing was changed.")
+    if current == (head if revision == "head" else revision):
+        return
     cfg = Config()
     cfg.set_main_option("script_location", str(_MIGRATIONS_DIR))
     with engine.begin() as conn:
