@@ -93,3 +93,39 @@ def test_a_database_from_a_newer_fusionwatch_is_refused_with_a_clear_error(empty
     with engine.connect() as conn:
         assert MigrationContext.configure(conn).get_current_revision() == "0099_from_the_future"
     engine.dispose()
+
+
+def test_downgrading_entered_in_error_is_refused_while_entries_are_retracted(empty_db_url: str) -> None:
+    """Dropping the retraction columns brought retracted entries back as standing ones (a retracted red flag would
+    escalate again): the downgrade is refused with a clear error while any entry is retracted, and allowed without."""
+    import datetime as dt
+
+    import pytest
+    from alembic import command
+
+    from fusionwatch.errors import InputError
+    from fusionwatch.records import Patient
+
+    def downgrade(engine) -> None:  # type: ignore[no-untyped-def]
+        cfg = _alembic()[0]
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0002_pseudonym_series")
+
+    with Store(empty_db_url) as s:
+        s.add_patient(Patient("K"))
+        rec = s.add_symptoms("K", dt.date(2025, 3, 1), ["fever"])
+        s.retract("K", "symptoms", rec.id, reason="wrong patient", author="rn-lee")
+        engine = s.engine
+        with pytest.raises(InputError, match=r"entered in error \(1 in symptom_reports\).*escalate again"):
+            downgrade(engine)
+        with engine.connect() as conn:
+            assert "retracted_at" in {c["name"] for c in inspect(conn).get_columns("symptom_reports")}
+        assert s.list_symptoms("K") == []
+    engine = create_engine(empty_db_url)
+    with engine.begin() as conn:  # no retracted entry left: the downgrade runs
+        conn.execute(text("DELETE FROM symptom_reports"))
+    downgrade(engine)
+    with engine.connect() as conn:
+        assert MigrationContext.configure(conn).get_current_revision() == "0002_pseudonym_series"
+    engine.dispose()

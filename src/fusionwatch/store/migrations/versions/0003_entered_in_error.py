@@ -30,6 +30,18 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    """Refused while any entry is marked entered in error: dropping the columns would bring it back as a standing
+    entry (a retracted red flag would escalate again, a wrong ODI would count in trends)."""
+    from fusionwatch.errors import InputError
+
+    conn = op.get_bind()
+    counts = {table: conn.execute(sa.text(f"SELECT COUNT(*) FROM {table} WHERE retracted_at IS NOT NULL")).scalar_one()
+              for table in TABLES}
+    if any(counts.values()):
+        held = ", ".join(f"{n} in {table}" for table, n in counts.items() if n)
+        raise InputError(f"Cannot downgrade below {revision}: entries marked entered in error ({held}) would come "
+                         "back as standing entries (a retracted red flag would escalate again). Keep this revision "
+                         "or restore a backup taken before them; nothing was changed.")
     for table in TABLES:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_column("retraction_reason")
