@@ -6,6 +6,9 @@ the same pseudonym in every export of one site (a research coordinator links a p
 patient key (often an MRN) cannot be recovered from it, nor confirmed by hashing guessed MRNs, without the site secret.
 ``secret_fingerprint(secret)`` is what a database records of its pseudonym series: an HMAC of a fixed label, which
 tells two secrets apart and reveals neither the secret nor any pseudonym.
+``uid_seed(key, secret)`` seeds a patient's exported UIDs and hashed film ids: HMAC-SHA256(secret, "uid|" + key), a
+value no export shows. (Seeding them with the pseudonym, which every export prints, let anyone holding the original
+UIDs, such as any PACS user, recompute them and re-identify the patient.)
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import hashlib
 import hmac
 import secrets
 
-__all__ = ["FINGERPRINT_LABEL", "pseudonym", "secret_fingerprint"]
+__all__ = ["FINGERPRINT_LABEL", "pseudonym", "secret_fingerprint", "uid_seed"]
 
 FINGERPRINT_LABEL = b"fusionwatch/pseudonym-series-fingerprint/1"
 _PROCESS_SECRET = secrets.token_bytes(32)  # for hand-built data without a site: unlinkable across runs
@@ -34,3 +37,11 @@ def secret_fingerprint(secret: bytes) -> str:
     return hmac.new(secret, FINGERPRINT_LABEL, hashlib.sha256).hexdigest()
 
 
+
+
+def uid_seed(key: str, secret: bytes | None) -> str:
+    """The seed of a patient's exported UIDs and hashed film ids: 64 hex digits of HMAC-SHA256(``secret``, ``"uid|"``
+    + ``key``), never written into an export, so an original UID or film id cannot be matched to its exported one
+    without the site secret. ``secret=None``: the random per-process secret (stable within one run only)."""
+    key_bytes = secret if secret is not None else _PROCESS_SECRET
+    return hmac.new(key_bytes, f"uid|{key}".encode(), hashlib.sha256).hexdigest()

@@ -122,6 +122,56 @@ def test_deidentified_exports_carry_a_stable_pseudonym_not_the_key(db: str, tmp_
     assert Path(db.removeprefix("sqlite:///") + ".deid-secret").is_file()  # the site secret, beside the database
 
 
+def _uids(ds: pydicom.Dataset) -> set[str]:
+    return {str(e.value) for e in ds.iterall() if e.VR == "UI" and e.value}
+
+
+def test_exported_uids_and_film_ids_cannot_be_recomputed_from_the_pseudonym(db: str, tmp_path: Path) -> None:
+    """Whoever holds the original UIDs (any PACS user) and reads the pseudonym in the export must not be able to
+    recompute an exported UID or film id: they are seeded with a keyed value the export never shows."""
+    from pydicom.uid import generate_uid
+
+    rep, rep2, cohort = tmp_path / "rep", tmp_path / "rep2", tmp_path / "cohort"
+    for folder in (rep, rep2):
+        _run("report", KEY, "--out", str(folder), "--deidentify", "--today", TODAY, "--db", db, "--no-pdf")
+    _run("export", "cohort", "--out", str(cohort), "--today", TODAY, "--db", db)
+    sr = pydicom.dcmread(rep / "6-months-deidentified-measurements.sr.dcm")
+    sc = pydicom.dcmread(rep / "6-months-deidentified-annotated.sc.dcm")
+    alias = str(sr.PatientID)
+    store = Store(db)
+    try:
+        films = store.list_films(KEY)
+    finally:
+        store.close()
+    originals: set[str] = set()
+    for f in films:
+        originals |= _uids(pydicom.dcmread(f.file_path, stop_before_pixels=True)) | {f.film_id}
+    # what the pseudonym alone gives (with and without the prefixes the exports add), for every original UID / id
+    guesses = {str(generate_uid(entropy_srcs=[seed, u])) for u in originals for seed in (alias, KEY)}
+    guesses |= {str(generate_uid(entropy_srcs=[seed, f"{p}|{u}"])) for u in originals for seed in (alias, KEY)
+                for p in ("sc", "sc-series", "sr-series", "group")}
+    ids = {hashlib.sha256(f"{seed}|{u}".encode()).hexdigest()[:16] for u in originals for seed in (alias, KEY)}
+    exported = _uids(sr) | _uids(sc)
+    assert not exported & guesses
+    assert not exported & originals - {str(sr.SOPClassUID), str(sc.SOPClassUID)} - {
+        e for e in exported if e.startswith("1.2.840.10008.")}  # standard class / coding UIDs only
+    film_ids = {row["film"] for p in (rep / "6-months-deidentified-measurements.csv",
+                                      cohort / "cohort-measurements-deidentified.csv")
+                for row in csv.DictReader(p.open(encoding="utf-8"))}
+    assert film_ids and not film_ids & ids and not film_ids & originals
+    # the same secret gives the same UIDs in every run; the SR and SC stay in one study, the SR's evidence is stable
+    sr2 = pydicom.dcmread(rep2 / "6-months-deidentified-measurements.sr.dcm")
+    sc2 = pydicom.dcmread(rep2 / "6-months-deidentified-annotated.sc.dcm")
+    assert _uids(sr2) == _uids(sr) and _uids(sc2) == _uids(sc)
+    assert sr.StudyInstanceUID == sc.StudyInstanceUID
+    evidence = sr.CurrentRequestedProcedureEvidenceSequence[0]
+    assert evidence.StudyInstanceUID == sr.StudyInstanceUID
+    with (cohort / "cohort-measurements-deidentified.csv").open(encoding="utf-8") as fh:
+        cohort_ids = {row["film"] for row in csv.DictReader(fh)}
+    with (rep / "6-months-deidentified-measurements.csv").open(encoding="utf-8") as fh:
+        assert {row["film"] for row in csv.DictReader(fh)} == cohort_ids
+
+
 def test_the_pseudonym_depends_on_the_site_secret(db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Without the secret, hashing a guessed MRN does not give the pseudonym: another secret, another pseudonym."""
     _run("export", "cohort", "--out", str(tmp_path / "a"), "--db", db)

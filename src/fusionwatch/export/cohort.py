@@ -1,8 +1,9 @@
 """Research export of a cohort's measurements: one row per film x measurement, as CSV or Parquet (pyarrow).
 
-Columns (:data:`COLUMNS`): ``patient`` (pseudonymous key), ``film`` (film id; a salted hash when de-identified),
-``view``, ``visit``, ``days_since_surgery``, ``film_date`` (shifted when de-identified: surgery = 2000-01-01),
-``measurement``, ``value``, ``unit``, ``method``, ``spacing_source``, ``uncertainty``, ``reason``, ``warnings``.
+Columns (:data:`COLUMNS`): ``patient`` (pseudonymous key), ``film`` (film id; when de-identified a hash keyed with
+the site secret), ``view``, ``visit``, ``days_since_surgery``, ``film_date`` (shifted when de-identified: surgery =
+2000-01-01), ``measurement``, ``value``, ``unit``, ``method``, ``spacing_source``, ``uncertainty``, ``reason``,
+``warnings``.
 Values that could not be measured stay in the table with an empty ``value`` and their ``reason``.
 """
 
@@ -18,7 +19,7 @@ from typing import Any
 from fusionwatch.errors import InputError
 from fusionwatch.export.deid import pseudo_id, shift_date
 from fusionwatch.measurement import Measurement
-from fusionwatch.pseudonym import pseudonym
+from fusionwatch.pseudonym import pseudonym, uid_seed
 
 __all__ = ["COLUMNS", "CohortFilm", "cohort_rows", "films_from_store", "write_cohort"]
 
@@ -42,6 +43,9 @@ class CohortFilm:
     pseudonym: str | None = None
     """The patient's research pseudonym (:mod:`fusionwatch.pseudonym`), written instead of the key when
     de-identified; ``None``: one from a random per-process secret."""
+    uid_key: str | None = None
+    """The seed of the hashed film id (:func:`fusionwatch.pseudonym.uid_seed`, keyed with the site secret, never
+    shown); ``None``: one from a random per-process secret."""
 
 
 def cohort_rows(films: Iterable[CohortFilm], *, deidentify: bool = False) -> list[dict[str, Any]]:
@@ -59,7 +63,8 @@ def cohort_rows(films: Iterable[CohortFilm], *, deidentify: bool = False) -> lis
             if f.surgery_date is None:
                 raise InputError(f"Patient {f.patient_key!r} has no surgery date: cannot shift dates to de-identify.")
             patient = f.pseudonym or pseudonym(f.patient_key, None)
-            film_id, when = pseudo_id(patient, f.film_id), shift_date(f.film_date, f.surgery_date)
+            seed = f.uid_key if f.uid_key is not None else uid_seed(f.patient_key, None)
+            film_id, when = pseudo_id(seed, f.film_id), shift_date(f.film_date, f.surgery_date)
         else:
             patient, film_id, when = f.patient_key, f.film_id, f.film_date
         for m in f.measurements:
@@ -86,12 +91,13 @@ def films_from_store(store: Any, keys: Sequence[str] | None = None, *, deidentif
     for key in keys or store.list_patients():
         surgery = store.get_surgery(key)
         alias = pseudonym(key, secret) if deidentify else None
+        seed = uid_seed(key, secret) if deidentify else None
         for film in store.list_films(key):
             current = store.current_landmarks(film.film_id)
             if current is None:
                 continue
             out.append(CohortFilm(key, surgery.date if surgery else None, film.film_id, film.view, film.visit_label,
-                                  film.acquired or film.visit_date, tuple(current.measurements), alias))
+                                  film.acquired or film.visit_date, tuple(current.measurements), alias, seed))
     return out
 
 

@@ -18,8 +18,10 @@
 - Dates: shifted, never dropped, by one offset per patient so that the surgery falls on :data:`DEID_ANCHOR_DATE`
   (2000-01-01); days since surgery and intervals are unchanged. Times are kept (they carry no identity on their own).
   In a DICOM dataset every date (DA) and date-time (DT) left after the table is shifted, nested ones included.
-- UIDs: replaced by deterministic UIDs derived from (key, original UID), so references between exported objects still
-  match and the same film always gets the same new UID.
+- UIDs: replaced by deterministic UIDs derived from (the patient's UID seed, original UID), so references between
+  exported objects still match and the same film always gets the same new UID. The seed is
+  :func:`fusionwatch.pseudonym.uid_seed`, keyed with the site secret and never shown in an export: the original UIDs
+  (known to any PACS user) and the printed pseudonym are not enough to recompute an exported UID.
 
 References
 ----------
@@ -39,6 +41,7 @@ from pydicom.sequence import Sequence
 from pydicom.sr.codedict import codes
 from pydicom.uid import generate_uid
 
+from fusionwatch.pseudonym import uid_seed
 from fusionwatch.report.model import DEID_ANCHOR_DATE
 
 __all__ = ["DEID_ANCHOR_DATE", "DEID_METHOD", "PS315_ACTIONS", "date_shift", "shift_date", "pseudo_uid", "pseudo_id",
@@ -195,18 +198,25 @@ def shift_date(d: dt.date, surgery_date: dt.date) -> dt.date:
     return d + date_shift(surgery_date)
 
 
-def pseudo_uid(key: str, uid: str) -> str:
-    """A new DICOM UID derived from (key, uid): stable, and not reversible without both."""
-    return str(generate_uid(entropy_srcs=[key, uid]))
+def pseudo_uid(seed: str, uid: str) -> str:
+    """A new DICOM UID derived from (seed, uid): stable, and not reversible without both. For a de-identified export
+    ``seed`` must be the patient's :func:`fusionwatch.pseudonym.uid_seed` (keyed with the site secret), never a value
+    the export shows (the pseudonym): whoever holds the original UIDs could recompute the new ones."""
+    return str(generate_uid(entropy_srcs=[seed, uid]))
 
 
-def pseudo_id(key: str, value: str, n: int = 16) -> str:
-    """A short stable hash of ``value`` salted with ``key`` (for film ids in CSV exports)."""
-    return hashlib.sha256(f"{key}|{value}".encode()).hexdigest()[:n]
+def pseudo_id(seed: str, value: str, n: int = 16) -> str:
+    """A short stable hash of ``value`` salted with ``seed`` (film ids in CSV exports: ``seed`` is the patient's
+    :func:`fusionwatch.pseudonym.uid_seed`, for the reason :func:`pseudo_uid` gives)."""
+    return hashlib.sha256(f"{seed}|{value}".encode()).hexdigest()[:n]
 
 
-def deidentify_dataset(ds: Dataset, key: str, surgery_date: dt.date) -> Dataset:
+def deidentify_dataset(ds: Dataset, key: str, surgery_date: dt.date, *, uid_key: str | None = None) -> Dataset:
     """A de-identified copy of ``ds`` by DICOM PS3.15 Annex E (the rules in the module notes); pixel data untouched.
+
+    ``key`` is the pseudonym (Patient's Name and ID); ``uid_key`` seeds the new UIDs: the patient's
+    :func:`fusionwatch.pseudonym.uid_seed` with the site secret (``None``: one from a random per-process secret,
+    stable within one run only).
 
     Burned-in text in the pixels is not detected: films with burned-in annotations need a pixel check upstream.
     """
@@ -215,6 +225,7 @@ def deidentify_dataset(ds: Dataset, key: str, surgery_date: dt.date) -> Dataset:
     for tag in [t for t in out.keys() if (t.group & 0xFF00) in (0x5000, 0x6000)]:  # curves, overlays
         del out[tag]
     shift = date_shift(surgery_date)
+    seed = uid_key if uid_key is not None else uid_seed(key, None)
 
     def scrub(d: Dataset, top: bool) -> None:
         for elem in list(d):
@@ -224,7 +235,7 @@ def deidentify_dataset(ds: Dataset, key: str, surgery_date: dt.date) -> Dataset:
             elif action == "Z":
                 elem.value = "" if elem.VR != "SQ" else Sequence()
             elif action == "U" and elem.value:
-                elem.value = [pseudo_uid(key, str(u)) for u in elem.value] if elem.VM > 1 else pseudo_uid(key, str(
+                elem.value = [pseudo_uid(seed, str(u)) for u in elem.value] if elem.VM > 1 else pseudo_uid(seed, str(
                     elem.value))
             elif elem.VR == "SQ":
                 for item in elem.value:

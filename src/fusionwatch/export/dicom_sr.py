@@ -23,6 +23,7 @@ from pydicom.uid import generate_uid
 from fusionwatch.export.codes import DICOM_CODES, Code, check_coding, finding_site, measure_code, ucum_unit
 from fusionwatch.export.deid import deidentify_dataset, mark_deidentified, pseudo_uid, shift_date
 from fusionwatch.measurement import Measurement
+from fusionwatch.pseudonym import uid_seed
 
 __all__ = ["MANUFACTURER", "build_measurement_sr", "build_secondary_capture", "write_measurement_sr"]
 
@@ -41,6 +42,14 @@ def _with_type2(ds: Dataset) -> Dataset:
         if kw not in out:
             setattr(out, kw, "")
     return out
+
+
+def _seed(patient_key: str, deidentify: bool, uid_key: str | None) -> str:
+    """The seed of the new UIDs: ``uid_key``; else, de-identified, a per-process one (never the printed pseudonym);
+    else the patient key (an identified export)."""
+    if uid_key is not None:
+        return uid_key
+    return uid_seed(patient_key, None) if deidentify else patient_key
 
 
 def _cc(code: Code) -> hd.sr.CodedConcept:
@@ -62,6 +71,7 @@ def build_measurement_sr(
     deidentify: bool = False,
     version: str = "0.1.0",
     series_number: int = 900,
+    uid_key: str | None = None,
 ) -> hd.sr.Comprehensive3DSR:
     """A TID 1500 Imaging Measurement Report of ``measurements`` made on the film ``source``.
 
@@ -77,16 +87,20 @@ def build_measurement_sr(
         Needed with ``deidentify`` (dates are shifted so that surgery is 2000-01-01).
     deidentify : bool
         De-identify the evidence first (:func:`fusionwatch.export.deid.deidentify_dataset`).
+    uid_key : str, optional
+        Seeds the new UIDs of a de-identified export: the patient's :func:`fusionwatch.pseudonym.uid_seed` with the
+        site secret (``None``: a per-process random seed, stable within one run only).
 
     Raises
     ------
     ValueError
         If no measurement has an exportable value, or ``deidentify`` is asked without a surgery date.
     """
+    seed = _seed(patient_key, deidentify, uid_key)
     if deidentify:
         if surgery_date is None:
             raise ValueError("De-identified export needs the surgery date (dates are shifted relative to it).")
-        source = deidentify_dataset(source, patient_key, surgery_date)
+        source = deidentify_dataset(source, patient_key, surgery_date, uid_key=seed)
     source = _with_type2(source)
     items = []
     for m in measurements:
@@ -113,7 +127,7 @@ def build_measurement_sr(
         raise ValueError("No measurement with a value and a physical unit to export.")
     group = hd.sr.MeasurementsAndQualitativeEvaluations(
         tracking_identifier=hd.sr.TrackingIdentifier(
-            uid=pseudo_uid(patient_key, f"group|{source.SOPInstanceUID}"), identifier="lateral film measurements"
+            uid=pseudo_uid(seed, f"group|{source.SOPInstanceUID}"), identifier="lateral film measurements"
         ),
         measurements=items,
         finding_sites=[hd.sr.FindingSite(_cc(DICOM_CODES["lumbosacral_region"]))],
@@ -132,8 +146,8 @@ def build_measurement_sr(
         imaging_measurements=[group],
         title=_cc(DICOM_CODES["imaging_measurement_report"]),
     )
-    series_uid = pseudo_uid(patient_key, f"sr-series|{source.StudyInstanceUID}")
-    sop_uid = pseudo_uid(patient_key, f"sr|{source.SOPInstanceUID}|{len(items)}")
+    series_uid = pseudo_uid(seed, f"sr-series|{source.StudyInstanceUID}")
+    sop_uid = pseudo_uid(seed, f"sr|{source.SOPInstanceUID}|{len(items)}")
     sr = hd.sr.Comprehensive3DSR(
         evidence=[source],
         content=report,
@@ -195,15 +209,18 @@ def build_secondary_capture(
     surgery_date: dt.date | None = None,
     deidentify: bool = False,
     series_number: int = 901,
+    uid_key: str | None = None,
 ) -> hd.sc.SCImage:
     """A Secondary Capture image of the annotated film (RGB ``(H, W, 3)`` uint8) in the film's study.
 
-    Patient and study attributes come from ``source`` (de-identified first when asked).
+    Patient and study attributes come from ``source`` (de-identified first when asked; ``uid_key`` as in
+    :func:`build_measurement_sr`).
     """
+    seed = _seed(patient_key, deidentify, uid_key)
     if deidentify:
         if surgery_date is None:
             raise ValueError("De-identified export needs the surgery date (dates are shifted relative to it).")
-        source = deidentify_dataset(source, patient_key, surgery_date)
+        source = deidentify_dataset(source, patient_key, surgery_date, uid_key=seed)
     source = _with_type2(source)
     arr = np.asarray(image)
     if arr.ndim == 2:
@@ -217,9 +234,9 @@ def build_secondary_capture(
         photometric_interpretation="RGB",
         bits_allocated=8,
         coordinate_system="PATIENT",
-        series_instance_uid=pseudo_uid(patient_key, f"sc-series|{source.StudyInstanceUID}"),
+        series_instance_uid=pseudo_uid(seed, f"sc-series|{source.StudyInstanceUID}"),
         series_number=series_number,
-        sop_instance_uid=pseudo_uid(patient_key, f"sc|{source.SOPInstanceUID}"),
+        sop_instance_uid=pseudo_uid(seed, f"sc|{source.SOPInstanceUID}"),
         instance_number=1,
         manufacturer=MANUFACTURER,
         patient_orientation=("P", "F") if "PatientOrientation" not in source else tuple(source.PatientOrientation),

@@ -260,10 +260,11 @@ def write_patient_outputs(store: Any, key: str, out_dir: str | Path, *, visit: i
     from fusionwatch.export.fhir import write_fhir_bundle
     from fusionwatch.export.secret import site_secret
     from fusionwatch.export.visits import visit_rows, write_visits
-    from fusionwatch.pseudonym import pseudonym
+    from fusionwatch.pseudonym import pseudonym, uid_seed
 
     secret = site_secret(store) if deidentify else None  # read once, first: a refused secret leaves no files behind
     alias = pseudonym(key, secret) if secret is not None else None
+    seed = uid_seed(key, secret) if secret is not None else None  # seeds the exported UIDs; never shown
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     result = ReportOutput()
@@ -285,14 +286,14 @@ def write_patient_outputs(store: Any, key: str, out_dir: str | Path, *, visit: i
         ics = out / f"{stem}-care-schedule.ics"
         ics.write_bytes(to_ics(sched, patient_key=data.pseudonym if deidentify else key))
         result.files["ics"] = ics
-    _write_dicom_exports(store, data, out, stem, deidentify, result)
+    _write_dicom_exports(store, data, out, stem, deidentify, result, uid_key=seed)
     listing = {k: str(v) for k, v in result.files.items()} | {"notes": result.notes}
     (out / f"{stem}-outputs.json").write_text(json.dumps(listing, indent=1))
     return result
 
 
 def _write_dicom_exports(store: Any, data: ReportData, out: Path, stem: str, deidentify: bool,
-                         result: ReportOutput) -> None:
+                         result: ReportOutput, *, uid_key: str | None = None) -> None:
     import numpy as np
     import pydicom
     from PIL import Image
@@ -325,14 +326,14 @@ def _write_dicom_exports(store: Any, data: ReportData, out: Path, stem: str, dei
         result.files["dicom_sr"] = write_measurement_sr(
             out / f"{stem}-measurements.sr.dcm", source, current.measurements if current else (),
             patient_key=data.pseudonym if deidentify else data.patient_key, surgery_date=surgery,
-            deidentify=deidentify,
+            deidentify=deidentify, uid_key=uid_key,
         )
     except ValueError as exc:
         result.notes.append(f"No DICOM SR: {exc}")
     if v.film_png is not None and Path(v.film_png).is_file():
         rgb = np.asarray(Image.open(v.film_png).convert("RGB"))
         sc = build_secondary_capture(source, rgb, patient_key=data.pseudonym if deidentify else data.patient_key,
-                                     surgery_date=surgery, deidentify=deidentify)
+                                     surgery_date=surgery, deidentify=deidentify, uid_key=uid_key)
         path = out / f"{stem}-annotated.sc.dcm"
         sc.save_as(path, enforce_file_format=True)
         result.files["dicom_sc"] = path
