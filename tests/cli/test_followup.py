@@ -595,6 +595,14 @@ def test_a_reader_status_at_the_wrong_visit_is_retracted_and_kept(tmp_path: Path
     assert r.exit_code == 0 and f"marked override {oid} of K-CLI (6-weeks" in r.output, r.output
     tl = json.loads(_run("followup", "K-CLI", "--db", db, "--json").output)
     assert tl["visits"][0]["reader_status"] is None and tl["visits"][0]["overrides"] == []
+    # ... but the clinician sees that it was there and was retracted (it was silently gone: `overrides: []`)
+    [gone] = tl["entered_in_error"]
+    assert (gone["kind"], gone["id"], gone["entered_by"], gone["retracted_by"], gone["reason"]) == (
+        "override", int(oid), "dr-amy", "dr-amy", "meant 12-months")
+    assert "fusion_status = pseudarthrosis_suspected" in gone["what"]
+    text = " ".join(runner.invoke(app, ["followup", "K-CLI", "--db", db], env={"COLUMNS": "250"}).output.split())
+    assert "Entered in error" in text and f"override {oid}: reader fusion_status = pseudarthrosis_suspected" in text
+    assert "retracted by dr-amy" in text and "meant 12-months" in text, text
     listed = runner.invoke(app, ["override", "list", "K-CLI", "--db", db], env={"COLUMNS": "250"}).output
     assert "no reader overrides for K-CLI" in listed and "pseudarthrosis" not in listed, listed
     from fusionwatch.store import Store

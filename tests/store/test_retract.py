@@ -177,3 +177,18 @@ def test_prom_and_symptom_labels_are_the_timeline_labels(two: Store) -> None:
     assert [p.visit_label for p in two.list_proms("A")] == [shown]
     assert [r.visit_label for r in two.list_symptoms("A")] == [shown]
     assert two.retract("A", "symptoms", sym.id, reason="wrong patient", author="pa").visit_label == shown
+
+
+def test_the_timeline_carries_retracted_entries_for_the_audit_only(two: Store) -> None:
+    """A retracted fever report and ODI left no trace in the timeline the clinician reads; now they are listed (what,
+    who retracted, why) while no visit counts them."""
+    fever = two.add_symptoms("A", _day(182), ["fever"], note="38.5 at home")
+    prom = two.add_prom("A", _day(182), back_pain_nrs=9)
+    two.retract("A", "symptoms", fever.id, reason="wrong patient", author="rn-lee", at=T0)
+    two.retract("A", "prom", prom.id, reason="wrong date", author="pa", at=T0 + dt.timedelta(minutes=1))
+    tl = two.load_timeline("A")
+    assert [(e.kind, e.entry_id, e.retracted_by, e.reason) for e in tl.entered_in_error] == [
+        ("symptoms", fever.id, "rn-lee", "wrong patient"), ("prom", prom.id, "pa", "wrong date")]
+    assert "fever" in tl.entered_in_error[0].what and "back pain NRS 9" in tl.entered_in_error[1].what
+    assert tl.to_dict()["entered_in_error"][0]["retracted_at"] == T0.isoformat()
+    assert all(not v.overrides for v in tl.visits)

@@ -316,6 +316,19 @@ def followup(
                     soft_wrap=True,
                     markup=False,
                 )
+    if timeline.entered_in_error:
+        console.print("Entered in error (kept for the audit; counts for nothing above):", style="bold", highlight=False)
+        for e in timeline.entered_in_error:
+            console.print(f"    {_entered_in_error_text(e)}", style="dim", highlight=False, soft_wrap=True,
+                          markup=False)
+
+
+def _entered_in_error_text(e) -> str:  # type: ignore[no-untyped-def]
+    """One line of the audit block: what, at which visit, entered by whom and when, retracted by whom, when, why."""
+    where = f" at the visit of {e.visit_date.isoformat()}" if e.visit_date else ""
+    by = f" by {e.entered_by}" if e.entered_by else ""
+    return (f"{e.kind} {e.entry_id}: {e.what}{where} (entered{by} {e.entered_at:%Y-%m-%d %H:%M} UTC); retracted by "
+            f"{e.retracted_by} {e.retracted_at:%Y-%m-%d %H:%M} UTC: {e.reason}")
 
 
 def _entry(o) -> str:  # type: ignore[no-untyped-def]

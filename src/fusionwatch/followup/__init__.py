@@ -6,6 +6,7 @@ Pure functions over core objects (no database, no files): :func:`build_timeline`
 
 from fusionwatch.followup.model import (
     BoneEvidence,
+    EnteredInError,
     MeasurementDelta,
     MotionLike,
     SegmentMotion,
@@ -23,6 +24,7 @@ __all__ = [
     "BoneEvidence",
     "DEFAULT_SCHEDULE",
     "DEFAULT_SETTINGS",
+    "EnteredInError",
     "FollowupSettings",
     "MeasurementDelta",
     "MotionLike",

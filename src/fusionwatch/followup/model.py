@@ -290,6 +290,38 @@ def _level_str(level: Any) -> str:
     return str(getattr(level, "value", level))
 
 
+@dataclass(frozen=True, slots=True)
+class EnteredInError:
+    """An entry marked "entered in error": audit-only. It counts for nothing (no status, trend, red flag or care
+    advice); the clinician sees what it said, who entered it, who retracted it, when and why."""
+
+    kind: str
+    """``prom``, ``symptoms`` or ``override``."""
+    entry_id: int
+    what: str
+    """What the entry said, in words (``fusion_status = fused``, ``ODI 30.0 %``, ``fever``)."""
+    visit_date: dt.date | None
+    entered_by: str | None
+    """The author of an override; ``None`` for a PROM or symptom report (the store keeps no author for them)."""
+    entered_at: dt.datetime
+    retracted_by: str
+    retracted_at: dt.datetime
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "id": self.entry_id,
+            "what": self.what,
+            "visit_date": self.visit_date.isoformat() if self.visit_date else None,
+            "entered_by": self.entered_by,
+            "entered_at": self.entered_at.isoformat(),
+            "retracted_by": self.retracted_by,
+            "retracted_at": self.retracted_at.isoformat(),
+            "reason": self.reason,
+        }
+
+
 @dataclass(frozen=True)
 class Timeline:
     """A patient's follow-up: visits in date order with their comparisons to the baseline film.
@@ -303,6 +335,8 @@ class Timeline:
     baseline_note: str
     visits: tuple[VisitSummary, ...]
     settings: Any = None
+    entered_in_error: tuple[EnteredInError, ...] = ()
+    """Entries marked entered in error, oldest retraction first: for the audit only (nothing above counts them)."""
 
     def visit(self, label: str) -> VisitSummary | None:
         return next((v for v in self.visits if v.label == label), None)
@@ -322,4 +356,5 @@ class Timeline:
             },
             "baseline": {"label": self.baseline_label, "note": self.baseline_note},
             "visits": [v.to_dict() for v in self.visits],
+            "entered_in_error": [e.to_dict() for e in self.entered_in_error],
         }

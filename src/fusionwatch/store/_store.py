@@ -8,6 +8,7 @@ stored but never logged, and never leave the store except through :meth:`Store.g
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import uuid
@@ -28,7 +29,7 @@ from fusionwatch.anatomy import Level
 from fusionwatch.errors import InputError
 from fusionwatch.followup import build_timeline
 from fusionwatch.followup.evidence import check_reader_entry_visit
-from fusionwatch.followup.model import BoneEvidence, SegmentMotion, Timeline, VisitInput
+from fusionwatch.followup.model import BoneEvidence, EnteredInError, SegmentMotion, Timeline, VisitInput
 from fusionwatch.followup.schedule import LabelledVisit, days_since, distinct_labels, visit_label
 from fusionwatch.followup.settings import DEFAULT_SETTINGS, FollowupSettings
 from fusionwatch.followup.status import BRIDWELL_MEANING
@@ -1172,9 +1173,35 @@ class Store:
         return measured[-1] if measured else None
 
     def load_timeline(self, key: str, settings: FollowupSettings | None = None) -> Timeline:
-        """The patient's follow-up timeline (de-identified: the pseudonymous key only)."""
+        """The patient's follow-up timeline (de-identified: the pseudonymous key only), with the entries entered in
+        error as audit-only data (:meth:`entered_in_error`; the timeline's judgements never see them)."""
         inputs = self.visit_inputs(key)
-        return build_timeline(key, self.get_surgery(key), inputs, settings=settings or self.settings)
+        timeline = build_timeline(key, self.get_surgery(key), inputs, settings=settings or self.settings)
+        return dataclasses.replace(timeline, entered_in_error=self.entered_in_error(key))
+
+    def entered_in_error(self, key: str) -> tuple[EnteredInError, ...]:
+        """The patient's PROMs, symptom reports and overrides marked entered in error, oldest retraction first: what
+        each said, who entered it and when, who retracted it, when and why (for the clinician's audit block)."""
+        out: list[EnteredInError] = []
+        for p in self.list_proms(key, include_retracted=True):
+            if p.retracted is not None:
+                parts = [f"ODI answers {','.join('-' if a is None else str(a) for a in p.odi_answers)}"
+                         if p.odi_answers is not None else "",
+                         f"back pain NRS {p.back_pain_nrs:g}" if p.back_pain_nrs is not None else "",
+                         f"leg pain NRS {p.leg_pain_nrs:g}" if p.leg_pain_nrs is not None else ""]
+                what = "PROM: " + ("; ".join(x for x in parts if x) or "other values")
+                out.append(EnteredInError("prom", p.id, what, p.visit_date, None, p.recorded_at, p.retracted.by,
+                                          p.retracted.at, p.retracted.reason))
+        for r in self.list_symptoms(key, include_retracted=True):
+            if r.retracted is not None:
+                what = "symptoms: " + (", ".join(r.symptoms) or "none") + (f" (note: {r.note})" if r.note else "")
+                out.append(EnteredInError("symptoms", r.id, what, r.visit_date, None, r.recorded_at, r.retracted.by,
+                                          r.retracted.at, r.retracted.reason))
+        for o in self.list_overrides(key, include_retracted=True):
+            if o.retracted is not None:
+                out.append(EnteredInError("override", o.id, f"reader {o.target} = {o.value}", o.visit_date, o.author,
+                                          o.at, o.retracted.by, o.retracted.at, o.retracted.reason))
+        return tuple(sorted(out, key=lambda e: (e.retracted_at, e.kind, e.entry_id)))
 
 
 def _bone_evidence(overrides: Sequence[Override], hardware: Sequence[Finding]) -> BoneEvidence:
