@@ -13,7 +13,7 @@ from pydicom.sequence import Sequence
 from pydicom.sr.codedict import codes
 
 from _synth import write_dicom
-from fusionwatch.export.deid import DEID_METHOD, PS315_ACTIONS, deidentify_dataset
+from fusionwatch.export.deid import DEID_KEEP, DEID_METHOD, deidentify_dataset
 from fusionwatch.export.dicom_sr import build_measurement_sr, build_secondary_capture
 from fusionwatch.io.dicom_dx import DxFilm, write_dx
 from fusionwatch.measurement import Measurement
@@ -108,13 +108,12 @@ class TestDeidentifyDataset:
         out = deidentify_dataset(film, KEY, SURGERY)
         assert str(out.PatientName) == f"{KEY}^" and out.PatientID == KEY
         assert out.StudyDate == "20000704"  # 2026-07-05 is day 185 after 2026-01-01; 2000-01-01 + 185 days
-        assert out.AcquisitionDateTime == "20000704101500.000000" and out.DateOfLastCalibration == "20000531"
+        assert out.AcquisitionDateTime == "20000704101500.000000"
+        assert "DateOfLastCalibration" not in out  # not on the keep-list: dropped
         assert out.PatientSex == "M" and out.PatientAge == "068Y" and out.PatientWeight == 81
         assert out.PatientBirthDate == "" and out.AccessionNumber == "" and out.StudyID == ""  # type 2: empty
         assert out.ViewPosition == "LL" and list(out.PixelSpacing) == [0.2, 0.2]
-        ref = out.ReferencedImageSequence[0]
-        assert ref.ReferencedSOPClassUID == "1.2.840.10008.5.1.4.1.1.1.1"  # a class, not an instance: kept
-        assert ref.ReferencedSOPInstanceUID != film.ReferencedImageSequence[0].ReferencedSOPInstanceUID
+        assert "ReferencedImageSequence" not in out  # no sequence is on the keep-list
         assert out.file_meta.MediaStorageSOPInstanceUID == out.SOPInstanceUID != film.SOPInstanceUID
         assert not [e for e in out.iterall() if e.tag.is_private or (e.tag.group & 0xFF00) == 0x6000]
         assert "RequestAttributesSequence" not in out and str(film.PatientName) == "Roe^Rick"  # source untouched
@@ -139,28 +138,21 @@ class TestDeidentifyDataset:
             assert back.PatientIdentityRemoved == "YES" and back.DeidentificationMethodCodeSequence[0].CodeValue == \
                 "113100", name
 
-    def test_every_attribute_of_a_simulated_film_has_a_decision(self, tmp_path: Path) -> None:
-        """Each attribute our simulator's DX writer puts in a film is either in the PS3.15 action table or known not to
-        be in Table E.1-1 (technique, geometry, pixels): a new attribute in the writer needs a decision here."""
+    def test_keeps_only_the_allow_list(self, tmp_path: Path) -> None:
+        """A simulated DX film keeps what research needs (the allow-list) and nothing else."""
         film = DxFilm(view="lateral", imager_pixel_spacing_mm=0.15, magnification=1.15, sid_mm=1800, sod_mm=1565,
                       patient_id="MRN0012345", patient_name="Roe^Rick", birth_date=dt.date(1958, 2, 3), sex="M",
                       study_date=dt.date(2026, 7, 5), study_uid="1.2.3.4", series_uid="1.2.3.4.5",
                       sop_uid="1.2.3.4.5.6", accession="ACC778899")
         ds = pydicom.dcmread(write_dx(tmp_path / "dx.dcm", np.zeros((8, 8), np.uint16), film))
-        not_in_table = {  # PS3.15 Table E.1-1 does not list these: the profile keeps them
-            "SpecificCharacterSet", "SOPClassUID", "ImageType", "Modality", "PresentationIntentType", "StudyDate",
-            "SeriesDate", "AcquisitionDate", "ContentDate", "StudyTime", "SeriesTime", "AcquisitionTime",
-            "ContentTime", "SeriesNumber", "InstanceNumber", "Manufacturer", "ManufacturerModelName",
-            "BodyPartExamined", "ViewPosition", "ImageLaterality", "PatientOrientation", "BurnedInAnnotation",
-            "ImagerPixelSpacing", "EstimatedRadiographicMagnificationFactor", "DistanceSourceToDetector",
-            "DistanceSourceToPatient", "PositionerType", "DetectorType", "SamplesPerPixel",
-            "PhotometricInterpretation", "Rows", "Columns", "BitsAllocated", "BitsStored", "HighBit",
-            "PixelRepresentation", "PixelIntensityRelationship", "PixelIntensityRelationshipSign",
-            "RescaleIntercept", "RescaleSlope", "RescaleType", "WindowCenter", "WindowWidth", "LossyImageCompression",
-            "PixelData",
-        }
-        undecided = {e.keyword for e in ds} - set(PS315_ACTIONS) - not_in_table
-        assert not undecided
+        record = {"PatientName", "PatientID", "PatientBirthDate", "AccessionNumber", "StudyID",
+                  "ReferringPhysicianName", "PatientIdentityRemoved", "DeidentificationMethod",
+                  "DeidentificationMethodCodeSequence", "LongitudinalTemporalInformationModified"}
+        deid = deidentify_dataset(ds, KEY, SURGERY)
+        assert {e.keyword for e in deid} <= set(DEID_KEEP) | record
+        for kw in ("ImagerPixelSpacing", "EstimatedRadiographicMagnificationFactor", "ViewPosition", "PixelData",
+                   "StudyDate", "PatientSex"):
+            assert kw in deid, kw
         out = _strings(deidentify_dataset(ds, KEY, SURGERY))
         for value in ("MRN0012345", "Roe", "ACC778899", "LUMBAR SPINE", "Simulated", "LATERAL", "19580203"):
             assert value not in out, value

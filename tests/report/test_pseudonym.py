@@ -172,6 +172,78 @@ def test_exported_uids_and_film_ids_cannot_be_recomputed_from_the_pseudonym(db: 
         assert {row["film"] for row in csv.DictReader(fh)} == cohort_ids
 
 
+SENTINEL = "XQ7SENT"  # fits every text VR (SH: 16 characters)
+SENTINEL_DATE = "19580317"
+_PLANTED_VRS = {"PN": f"{SENTINEL}^Qa", "LO": SENTINEL, "SH": SENTINEL, "LT": SENTINEL, "ST": SENTINEL,
+                "UT": SENTINEL, "DA": SENTINEL_DATE, "DT": SENTINEL_DATE + "101010"}
+
+
+# sequences that change how the pixels are read (an empty LUT item breaks reading the film itself)
+_PIXEL_SEQUENCES = ("LUT", "FunctionalGroups", "PixelValueTransformation", "IconImage", "Palette")
+
+
+def _plantable() -> dict[int, tuple[str, str]]:
+    """Every current (not retired) public attribute of a text, name or date VR in pydicom's dictionary."""
+    from pydicom.datadict import DicomDictionary
+
+    return {tag: (vr, kw) for tag, (vr, _vm, _name, retired, kw) in DicomDictionary.items()
+            if vr in _PLANTED_VRS and not retired and kw and (tag >> 16) not in (0x0000, 0x0002, 0xFFFE)}
+
+
+def _plant(path: Path) -> int:
+    """Add the sentinel to every plantable attribute the film lacks, to one item of every sequence attribute (nested
+    two deep too) and to a private attribute; returns how many values were planted."""
+    from pydicom.datadict import DicomDictionary
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence
+
+    ds = pydicom.dcmread(path)
+    plantable = _plantable()
+    n = 0
+    for tag, (vr, _kw) in plantable.items():
+        if tag not in ds:
+            ds.add_new(tag, vr, _PLANTED_VRS[vr])
+            n += 1
+    nested = [tag for tag, (vr, _kw) in list(plantable.items())[::7]]  # a spread of every VR, in each item
+
+    def item(depth: int) -> Dataset:
+        d = Dataset()
+        for tag in nested:
+            d.add_new(tag, plantable[tag][0], _PLANTED_VRS[plantable[tag][0]])
+        if depth:
+            d.add_new(0x00400275, "SQ", Sequence([item(depth - 1)]))  # Request Attributes Sequence inside
+        return d
+
+    sequences = [tag for tag, (vr, _vm, _name, retired, kw) in DicomDictionary.items()
+                 if vr == "SQ" and not retired and kw and tag not in ds and (tag >> 16) not in (0x0000, 0xFFFE)
+                 and not any(p in kw for p in _PIXEL_SEQUENCES)]
+    for tag in sequences:
+        ds.add_new(tag, "SQ", Sequence([item(1)]))
+        n += 2 * len(nested)
+    block = ds.private_block(0x0029, "SENTINEL-VENDOR", create=True)
+    block.add_new(0x10, "LO", SENTINEL)
+    ds.save_as(path)
+    return n
+
+
+def test_no_source_attribute_outside_the_allow_list_reaches_the_deidentified_dicom(db: str, tmp_path: Path) -> None:
+    """A film carrying an identifier in every name, text and date attribute pydicom knows (nested ones too, and a
+    private one): none of them reaches the de-identified SR or secondary capture `report --deidentify` writes."""
+    store = Store(db)
+    try:
+        films = store.list_films(KEY)
+    finally:
+        store.close()
+    planted = sum(_plant(Path(f.file_path)) for f in films)
+    assert planted > 1000
+    rep = tmp_path / "rep"
+    _run("report", KEY, "--out", str(rep), "--deidentify", "--today", TODAY, "--db", db, "--no-pdf")
+    for name in ("6-months-deidentified-measurements.sr.dcm", "6-months-deidentified-annotated.sc.dcm"):
+        raw = (rep / name).read_bytes()
+        assert SENTINEL.encode() not in raw and SENTINEL_DATE.encode() not in raw, name
+        assert pydicom.dcmread(rep / name).PatientIdentityRemoved == "YES"
+
+
 def test_the_pseudonym_depends_on_the_site_secret(db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Without the secret, hashing a guessed MRN does not give the pseudonym: another secret, another pseudonym."""
     _run("export", "cohort", "--out", str(tmp_path / "a"), "--db", db)

@@ -5,19 +5,17 @@
   the new UIDs.
 - DICOM (:func:`deidentify_dataset`): DICOM PS3.15 Annex E, the Basic Application Level Confidentiality Profile
   (Table E.1-1, "Basic Prof." column) with two of its options, recorded in (0012,0064) *De-identification Method Code
-  Sequence*: Retain Longitudinal Temporal Information with Modified Dates (DCM 113107: every date shifted, see below;
-  times kept) and Retain Patient Characteristics (DCM 113108: sex, age, size and weight kept; an age over 89 years
-  becomes 090Y, as HIPAA Safe Harbor aggregates them). :data:`PS315_ACTIONS` lists, with its action code, every
-  attribute of that table a projection radiograph (DX, CR, secondary capture: from our simulator or a modality) is
-  known to carry: X removed, Z emptied (or the pseudonym for the patient's name and id), D a dummy value, U a UID
-  derived from (key, UID). Free text is removed, not cleaned: descriptions ((0008,1030) *Study Description*,
-  (0008,103E) *Series Description*, (0018,1030) *Protocol Name*), (0020,4000) *Image Comments*, the request
-  ((0040,0275) *Request Attributes Sequence*), operators, physicians, institution, station and device identity. Every
-  private attribute is removed, so are overlays (60xx) and curves (50xx); any person name left in a nested sequence is
-  removed too. Attributes outside the table (pixel data, geometry, calibration, view) are kept, as the profile does.
+  Sequence*: Retain Longitudinal Temporal Information with Modified Dates (DCM 113107: every kept date shifted, see
+  below; times kept) and Retain Patient Characteristics (DCM 113108: sex, age, size and weight kept; an age over 89
+  years becomes 090Y, as HIPAA Safe Harbor aggregates them). The de-identified dataset is built from an allow-list,
+  :data:`DEID_KEEP` (class and instance / series / study / frame-of-reference UIDs, the study, series, acquisition and
+  content dates and times, patient characteristics, modality, view, laterality, orientation, pixel spacing and its
+  calibration, the image pixel module), stricter than the profile: every other attribute, at any depth, private ones
+  included, is dropped, so an identifier nobody listed (a service episode or trial subject id, a reason for the
+  visit, a station AE title, a name in a nested sequence, free text of any kind) cannot survive.
 - Dates: shifted, never dropped, by one offset per patient so that the surgery falls on :data:`DEID_ANCHOR_DATE`
   (2000-01-01); days since surgery and intervals are unchanged. Times are kept (they carry no identity on their own).
-  In a DICOM dataset every date (DA) and date-time (DT) left after the table is shifted, nested ones included.
+  In a DICOM dataset every kept date (DA) and date-time (DT) is shifted.
 - UIDs: replaced by deterministic UIDs derived from (the patient's UID seed, original UID), so references between
   exported objects still match and the same film always gets the same new UID. The seed is
   :func:`fusionwatch.pseudonym.uid_seed`, keyed with the site secret and never shown in an export: the original UIDs
@@ -36,7 +34,7 @@ import copy
 import datetime as dt
 import hashlib
 
-from pydicom.dataset import Dataset
+from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.sr.codedict import codes
 from pydicom.uid import generate_uid
@@ -44,138 +42,38 @@ from pydicom.uid import generate_uid
 from fusionwatch.pseudonym import uid_seed
 from fusionwatch.report.model import DEID_ANCHOR_DATE
 
-__all__ = ["DEID_ANCHOR_DATE", "DEID_METHOD", "PS315_ACTIONS", "date_shift", "shift_date", "pseudo_uid", "pseudo_id",
+__all__ = ["DEID_ANCHOR_DATE", "DEID_KEEP", "DEID_METHOD", "date_shift", "shift_date", "pseudo_uid", "pseudo_id",
            "deidentify_dataset", "mark_deidentified"]
 
-# DICOM PS3.15 Table E.1-1, "Basic Prof." column, with the code applied here (a compound code such as X/Z/D is
-# applied as its first letter: the attribute is type 3 in DX, CR and SC images). Retain Patient Characteristics
-# (113108) turns PatientSex (Z), PatientAge, PatientSize and PatientWeight (X) into K; Retain Longitudinal Temporal
-# Information with Modified Dates (113107) turns every date into C (shifted) and keeps the times.
-PS315_ACTIONS: dict[str, str] = {
-    # patient
-    "PatientName": "Z",  # replaced by the pseudonym (a dummy value is allowed for Z)
-    "PatientID": "Z",  # replaced by the pseudonym
-    "IssuerOfPatientID": "X",
-    "PatientBirthDate": "Z",
-    "PatientBirthTime": "X",
-    "PatientBirthName": "X",
-    "OtherPatientIDs": "X",
-    "OtherPatientIDsSequence": "X",
-    "OtherPatientNames": "X",
-    "PatientAddress": "X",
-    "PatientTelephoneNumbers": "X",
-    "PatientTelecomInformation": "X",
-    "PatientMotherBirthName": "X",
-    "MedicalRecordLocator": "X",
-    "MilitaryRank": "X",
-    "BranchOfService": "X",
-    "CountryOfResidence": "X",
-    "RegionOfResidence": "X",
-    "EthnicGroup": "X",
-    "Occupation": "X",
-    "PatientReligiousPreference": "X",
-    "PatientInsurancePlanCodeSequence": "X",
-    "AdditionalPatientHistory": "X",
-    "MedicalAlerts": "X",
-    "Allergies": "X",
-    "SmokingStatus": "X",
-    "PregnancyStatus": "X",
-    "PatientState": "X",
-    "PatientComments": "X",
-    "ResponsiblePerson": "X",
-    "ResponsibleOrganization": "X",
-    "ReferencedPatientSequence": "X",
-    "AdmissionID": "X",
-    "CurrentPatientLocation": "X",
-    "ServiceEpisodeDescription": "X",
-    "VisitComments": "X",
-    # study and request
-    "AccessionNumber": "Z",
-    "IssuerOfAccessionNumberSequence": "X",
-    "StudyID": "Z",
-    "StudyDescription": "X",
-    "StudyComments": "X",
-    "ProcedureCodeSequence": "X",
-    "ReferencedStudySequence": "X",
-    "ReferencedPerformedProcedureStepSequence": "X",
-    "RequestAttributesSequence": "X",
-    "RequestedProcedureDescription": "X",
-    "RequestedProcedureID": "X",
-    "ReasonForStudy": "X",
-    "AdmittingDiagnosesDescription": "X",
-    "ScheduledProcedureStepDescription": "X",
-    "ScheduledPerformingPhysicianName": "X",
-    "PerformedProcedureStepID": "X",
-    "PerformedProcedureStepDescription": "X",
-    "PerformedProcedureStepStartDate": "X",
-    "PerformedProcedureStepStartTime": "X",
-    "PerformedProcedureStepEndDate": "X",
-    "PerformedProcedureStepEndTime": "X",
-    "CommentsOnThePerformedProcedureStep": "X",
-    "PerformedLocation": "X",
-    "PerformedStationName": "X",
-    "PerformedStationAETitle": "X",
-    # people
-    "ReferringPhysicianName": "Z",
-    "ReferringPhysicianAddress": "X",
-    "ReferringPhysicianTelephoneNumbers": "X",
-    "ReferringPhysicianIdentificationSequence": "X",
-    "ConsultingPhysicianName": "X",
-    "PhysiciansOfRecord": "X",
-    "PhysiciansOfRecordIdentificationSequence": "X",
-    "PerformingPhysicianName": "X",
-    "PerformingPhysicianIdentificationSequence": "X",
-    "NameOfPhysiciansReadingStudy": "X",
-    "RequestingPhysician": "X",
-    "OperatorsName": "X",
-    "OperatorIdentificationSequence": "X",
-    "ContentCreatorName": "Z",
-    # institution, station, device
-    "InstitutionName": "X",
-    "InstitutionAddress": "X",
-    "InstitutionCodeSequence": "X",
-    "InstitutionalDepartmentName": "X",
-    "StationName": "X",
-    "DeviceSerialNumber": "X",
-    "DetectorID": "X",
-    "PlateID": "X",
-    "CassetteID": "X",
-    "GantryID": "X",
-    "DeviceUID": "U",
-    # series and image free text
-    "SeriesDescription": "X",
-    "ProtocolName": "X",
-    "ImageComments": "X",
-    "FrameComments": "X",
-    "AcquisitionComments": "X",
-    "DerivationDescription": "X",
-    "AcquisitionDeviceProcessingDescription": "X",
-    "GraphicAnnotationSequence": "X",
-    "TextValue": "X",
-    "TimezoneOffsetFromUTC": "X",
-    "StorageMediaFileSetID": "X",
-    "OriginalAttributesSequence": "X",
-    "ModifiedAttributesSequence": "X",
-    "DigitalSignaturesSequence": "X",
-    # UIDs (anywhere in the dataset, nested references included)
-    "StudyInstanceUID": "U",
-    "SeriesInstanceUID": "U",
-    "SOPInstanceUID": "U",
+# What a de-identified DICOM dataset keeps (every other attribute, at any depth, private ones included, is dropped):
+# built from this allow-list, not by removing a list of known identifiers, so an attribute nobody listed (a service
+# episode id, a clinical-trial subject id, a reason for the visit, a station AE title, a name in a nested sequence)
+# cannot survive. The action: "U" a new UID from the patient's UID seed, "C" a shifted date / date-time, "K" kept.
+DEID_KEEP: dict[str, str] = {
+    # identity of the object (class kept; instance, series, study, frame of reference replaced)
+    "SOPClassUID": "K", "SOPInstanceUID": "U", "StudyInstanceUID": "U", "SeriesInstanceUID": "U",
     "FrameOfReferenceUID": "U",
-    "ReferencedSOPInstanceUID": "U",
-    "ReferencedFrameOfReferenceUID": "U",
-    "SynchronizationFrameOfReferenceUID": "U",
-    "IrradiationEventUID": "U",
-    "InstanceCreatorUID": "U",
-    "StorageMediaFileSetUID": "U",
-    "ConcatenationUID": "U",
-    "UID": "U",
-    # kept by Retain Patient Characteristics (113108); an age over 89 becomes 090Y
-    "PatientSex": "K",
-    "PatientAge": "K",
-    "PatientSize": "K",
-    "PatientWeight": "K",
+    # dates shifted (Retain Longitudinal Temporal Information with Modified Dates), times kept
+    "StudyDate": "C", "SeriesDate": "C", "AcquisitionDate": "C", "ContentDate": "C", "AcquisitionDateTime": "C",
+    "StudyTime": "K", "SeriesTime": "K", "AcquisitionTime": "K", "ContentTime": "K",
+    # patient characteristics (Retain Patient Characteristics; an age over 89 becomes 090Y)
+    "PatientSex": "K", "PatientAge": "K", "PatientSize": "K", "PatientWeight": "K",
+    # modality, view, laterality, orientation (coded strings)
+    "Modality": "K", "ViewPosition": "K", "ImageLaterality": "K", "Laterality": "K", "PatientOrientation": "K",
+    # pixel spacing and its calibration (numbers and coded strings; the free-text calibration description is dropped)
+    "PixelSpacing": "K", "ImagerPixelSpacing": "K", "NominalScannedPixelSpacing": "K",
+    "PixelSpacingCalibrationType": "K", "EstimatedRadiographicMagnificationFactor": "K",
+    "DistanceSourceToDetector": "K", "DistanceSourceToPatient": "K", "PixelAspectRatio": "K",
+    # image pixel module and its presentation (the secondary capture's pixels)
+    "SpecificCharacterSet": "K", "SamplesPerPixel": "K", "PhotometricInterpretation": "K", "Rows": "K",
+    "Columns": "K", "BitsAllocated": "K", "BitsStored": "K", "HighBit": "K", "PixelRepresentation": "K",
+    "PlanarConfiguration": "K", "PixelData": "K", "RescaleIntercept": "K", "RescaleSlope": "K", "WindowCenter": "K",
+    "WindowWidth": "K", "PixelIntensityRelationship": "K", "PixelIntensityRelationshipSign": "K",
+    "PresentationLUTShape": "K", "LossyImageCompression": "K",
 }
+
+# Type-2 attributes (required, may be empty) of the patient and study modules: written empty, or as the pseudonym
+_EMPTY_TYPE2 = ("PatientBirthDate", "AccessionNumber", "StudyID", "ReferringPhysicianName")
 
 DEID_METHOD = (
     "DICOM PS3.15 E.1-1 Basic Profile (fusionwatch deid/2)",
@@ -216,41 +114,39 @@ def deidentify_dataset(ds: Dataset, key: str, surgery_date: dt.date, *, uid_key:
 
     ``key`` is the pseudonym (Patient's Name and ID); ``uid_key`` seeds the new UIDs: the patient's
     :func:`fusionwatch.pseudonym.uid_seed` with the site secret (``None``: one from a random per-process secret,
-    stable within one run only).
+    stable within one run only). The copy holds only the attributes of :data:`DEID_KEEP` (UIDs replaced, dates
+    shifted), the pseudonym as Patient's Name and ID, the empty type-2 patient / study attributes and the
+    de-identification record: no other attribute, nested sequence or private attribute of ``ds`` is carried over.
 
     Burned-in text in the pixels is not detected: films with burned-in annotations need a pixel check upstream.
     """
-    out = copy.deepcopy(ds)
-    out.remove_private_tags()  # PS3.15 E.3.10: private attributes removed (no Retain Safe Private option)
-    for tag in [t for t in out.keys() if (t.group & 0xFF00) in (0x5000, 0x6000)]:  # curves, overlays
-        del out[tag]
     shift = date_shift(surgery_date)
     seed = uid_key if uid_key is not None else uid_seed(key, None)
-
-    def scrub(d: Dataset, top: bool) -> None:
-        for elem in list(d):
-            action = PS315_ACTIONS.get(elem.keyword)
-            if action == "X" or (elem.VR == "PN" and not top and action is None):
-                del d[elem.tag]  # a nested person name the table does not name is removed too
-            elif action == "Z":
-                elem.value = "" if elem.VR != "SQ" else Sequence()
-            elif action == "U" and elem.value:
-                elem.value = [pseudo_uid(seed, str(u)) for u in elem.value] if elem.VM > 1 else pseudo_uid(seed, str(
-                    elem.value))
-            elif elem.VR == "SQ":
-                for item in elem.value:
-                    scrub(item, False)
-            elif elem.VR in ("DA", "DT") and elem.value:
-                elem.value = [_shifted(v, shift) for v in elem.value] if elem.VM > 1 else _shifted(elem.value, shift)
-
-    scrub(out, True)
+    out = Dataset()
+    for kw, action in DEID_KEEP.items():  # only what the allow-list names; nothing nested, nothing private
+        if kw not in ds:
+            continue
+        elem = copy.deepcopy(ds[kw])
+        if action == "U" and elem.value:
+            elem.value = ([pseudo_uid(seed, str(u)) for u in elem.value] if elem.VM > 1
+                          else pseudo_uid(seed, str(elem.value)))
+        elif action == "C" and elem.value:
+            elem.value = [_shifted(v, shift) for v in elem.value] if elem.VM > 1 else _shifted(elem.value, shift)
+        out.add(elem)
     out.PatientName = f"{key}^"  # one-component person name
     out.PatientID = key
+    for kw in _EMPTY_TYPE2:
+        setattr(out, kw, "")
     age = str(out.get("PatientAge") or "")
     if len(age) == 4 and age[:3].isdigit() and age[3] == "Y" and int(age[:3]) > 89:
         out.PatientAge = "090Y"  # ages over 89 are aggregated (HIPAA Safe Harbor)
-    if hasattr(out, "file_meta") and "MediaStorageSOPInstanceUID" in out.file_meta and "SOPInstanceUID" in out:
+    meta = getattr(ds, "file_meta", None)
+    if meta is not None and "SOPInstanceUID" in out:  # a new file meta: the source's may name its application or AE
+        out.file_meta = FileMetaDataset()
+        out.file_meta.MediaStorageSOPClassUID = out.SOPClassUID
         out.file_meta.MediaStorageSOPInstanceUID = out.SOPInstanceUID
+        if "TransferSyntaxUID" in meta:
+            out.file_meta.TransferSyntaxUID = meta.TransferSyntaxUID
     mark_deidentified(out)
     return out
 
