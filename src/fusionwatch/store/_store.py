@@ -22,6 +22,7 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, func, insert, inspect, literal, select, update
+from sqlalchemy import text as sql_text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session, sessionmaker
 
@@ -145,6 +146,7 @@ _ENTRY_LISTS = {"prom": "fusionwatch prom list", "symptoms": "fusionwatch sympto
                 "override": "fusionwatch override list"}
 
 
+_SERIES_LOCK_KEY = 0x46575053  # "FWPS": the PostgreSQL advisory lock that serialises recording a pseudonym series
 _NAME_MAX = 128
 """Length of the author / retracted-by / override-target columns (String(128)): checked here, not by the database
 (PostgreSQL raises StringDataRightTruncation, SQLite stores any length: the backends must not differ)."""
@@ -1101,11 +1103,18 @@ class Store:
             return [PseudonymSeries(r.fingerprint, r.source, _utc(r.started_at), r.reason) for r in rows]
 
     def record_pseudonym_series(self, fingerprint: str, source: str, reason: str) -> None:
-        """Start a pseudonym series with this secret fingerprint, unless it is already the current one (one statement:
-        exports racing on a new database record it once)."""
+        """Start a pseudonym series with this secret fingerprint, unless it is already the current one.
+
+        Exports racing on a new database record it once, by design: on PostgreSQL the transaction first takes a
+        transaction-level advisory lock (one key for this table), so a second export waits and its INSERT..SELECT (a
+        new snapshot per statement under READ COMMITTED) sees the first one's series; one INSERT..SELECT alone let
+        racing exports each see no series and record it several times (measured: 11 of 20 rounds of 8 threads). SQLite
+        serialises writers itself."""
         current = select(PseudonymSeriesRow.fingerprint).order_by(PseudonymSeriesRow.id.desc()).limit(1)
         values = select(literal(fingerprint), literal(source), literal(dt.datetime.now(dt.UTC)), literal(reason))
         with self._tx() as s:
+            if self.engine.dialect.name == "postgresql":
+                s.execute(sql_text("SELECT pg_advisory_xact_lock(:k)"), {"k": _SERIES_LOCK_KEY})
             s.execute(insert(PseudonymSeriesRow).from_select(
                 ["fingerprint", "source", "started_at", "reason"],
                 values.where(func.coalesce(current.scalar_subquery(), "") != fingerprint)))
