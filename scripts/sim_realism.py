@@ -24,7 +24,7 @@ to 384 x 480: every crop squeezed to 0.89 in x, narrow real films widened. Measu
   ``disc_minus_beside``, that disc gap minus the same band shifted 0.75 x its width to either side: how much darker
   the disc gaps are than the bodies (real films: barely, the posterior elements project over them) and how much
   brighter than the soft tissue beside the spine.
-- bowel gas (simulator version 33; :func:`gas_mask`, :func:`gas_measures`): dark regions of the crop relative to their
+- bowel gas (simulator version 34; :func:`gas_mask`, :func:`gas_measures`): dark regions of the crop relative to their
   surroundings (a grey closing fills dark holes up to ~60 mm; a ramp such as the body's edge is not gas), connected
   components; per film the gas area, the regions and specks off the spine column, their median and largest area
   (shares of the crop: the real films have no pixel spacing), gas-free films, wall sharpness, mottle inside the
@@ -191,7 +191,7 @@ def measures(
 
 
 GAS_DEPTH = 0.18
-"""Bowel gas (simulator version 33): a pixel is gas where the smoothed crop lies this far (normalised grey) below its
+"""Bowel gas (simulator version 34): a pixel is gas where the smoothed crop lies this far (normalised grey) below its
 grey closing over ``GAS_CLOSE_PX`` (the surrounding tissue with every darker hole up to ~60 mm filled) ..."""
 GAS_BELOW_TISSUE = 0.08
 """... and this far below the 40th percentile of a ~75 mm window (so the soft tissue between bright processes, a
@@ -212,7 +212,7 @@ GAS_COLUMN_GROW = 0.3
 def gas_mask(
     img: np.ndarray, depth: float = GAS_DEPTH, below: float = GAS_BELOW_TISSUE
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Dark gas regions of a normalised crop (simulator version 33).
+    """Dark gas regions of a normalised crop (simulator version 34).
 
     ``img`` (CH, CW) in [0, 1], NaN beyond a narrow or short real film (filled with the nearest value inside it).
     Returns (mask, depth map = closing minus smoothed crop, smoothed crop). The crop is smoothed 1.5 px (JPEG and
@@ -258,7 +258,7 @@ def _column(shape: tuple[int, int], quads: list[np.ndarray], grow: float = 0.0) 
 
 
 def gas_measures(img: np.ndarray, quads: list[np.ndarray]) -> dict[str, float]:
-    """Bowel gas of one normalised crop (simulator version 33; see :func:`gas_mask`).
+    """Bowel gas of one normalised crop (simulator version 34; see :func:`gas_mask`).
 
     ``img`` (CH, CW) in [0, 1] with NaN beyond the film; ``quads`` the L1-L5 body quadrilaterals (crop px, tile
     frame). Areas are shares of the crop inside the film (the real films have no pixel spacing). Off the spine column
@@ -494,7 +494,7 @@ def main() -> None:
     groups: dict[str, list[dict[str, float]]] = {"real": [], "sim": []}
     tiles: dict[str, list[Image.Image]] = {"real": [], "sim": []}
     layouts: dict[str, list[np.ndarray]] = {"real": [], "sim": []}  # version 28: coarse brightness layout
-    overlays: dict[str, list[np.ndarray]] = {"real": [], "sim": []}  # version 33: gas segmentation spot checks
+    overlays: dict[str, list[np.ndarray]] = {"real": [], "sim": []}  # version 34: gas segmentation spot checks
     for name, it in (
         ("real", real_set(Path(args.shared), args.n_real, rng)),
         ("sim", sim_set(args.n_sim, population=args.population)),

@@ -1,4 +1,4 @@
-"""Tests for sim/abdomen.py (AP films: gas-distended bowel loops)."""
+"""Tests for sim/abdomen.py (AP films: gas-distended bowel loops; version 34: the patient's amount of small gas)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,20 @@ V31_AP = {
     (31, "adult"): "8ef0298c4a17cb90b6dbac594f3820eaafcd05243976a8754b86feaff9aa1264",
     (32, "adult"): "e6eaf19cec87abb41e14d70bf895e6774d73972294b891d797de88164e1470b1",
     (33, "adolescent-scoliosis"): "ba66ef99d981f1e79f02bbb1c55a98b4ccf8dbc3ca3ddf58630313c80c263c6f",
+}
+V33_AP = {
+    # sha256 of random_film(seed, size=(240, 300), view="ap").pixels with the version-33 simulator (main d543a6b,
+    # SIM_VERSION 33; the hashes tests/sim/test_ap_pinned.py held for version 33), 2026-11-25
+    31: "62e12a093a90bd4925c5b07506db80f3f9f5257ad5197eca8797aefa15f7b744",
+    32: "6be887e2e6399b3bcf9dbbf0088bd49b54ab30e52e2c2295f1f6890cd6cee665",
+}
+GAS_V33_SETTINGS = {
+    # version 34's gas settings as versions 32-33 had them (variation's and abdomen's)
+    (abdomen, "AP_GAS_AMOUNT"): None,
+    (abdomen, "AP_GAS_LOOP_MOTTLE"): 0.12,
+    (abdomen, "AP_GAS_LOOP_FILL"): (0.7, 0.95),
+    (variation, "AP_FLANK_MOTTLE"): 0.8,
+    (variation, "AP_GAS_MASS_COUNT"): (0.3, 0.45, 0.25),
 }
 
 
@@ -54,9 +68,13 @@ class TestGasLoops:
 
 
 def test_off_gives_version_31_pixels_on_changes_them(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Switched off (``AP_GAS_LOOPS = None``) AP films have exactly their version-31 pixels (hashes from the
-    version-31 simulator); on (the shipped setting) they differ."""
+    """Switched off (``AP_GAS_LOOPS = None``, version 34's gas settings as version 32 had them, version 33's point
+    volumes off) AP films have exactly their version-31 pixels (hashes from the version-31 simulator); on (the shipped
+    setting) they differ."""
     from fusionwatch.sim import random_film
+
+    for (mod, name), value in GAS_V33_SETTINGS.items():
+        monkeypatch.setattr(mod, name, value)
 
     def films() -> dict:
         variation.patient_anatomy.cache_clear()  # the gas is part of the cached patient anatomy
@@ -70,5 +88,63 @@ def test_off_gives_version_31_pixels_on_changes_them(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(ap_bones, "AP_POINT_VOLUMES", False)  # version 33's AP point volumes off (simulator engineer A)
     off = films()
     for k, sha in V31_AP.items():
+        assert hashlib.sha256(off[k].tobytes()).hexdigest() == sha
+        assert not np.array_equal(off[k], on[k])
+
+
+class TestGasAmount:
+    """Tests for gas_amount() (version 34)."""
+
+    def test_off_is_one(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Switched off (None) every patient's small gas weighs 1 (versions 32-33)."""
+        monkeypatch.setattr(abdomen, "AP_GAS_AMOUNT", None)
+        assert {abdomen.gas_amount(s) for s in range(20)} == {1.0}
+
+    def test_per_patient_in_range_and_gas_poor_share(self) -> None:
+        """The same for a seed every time; in the gas-poor or the other range; gas-poor in about ``p`` of 400
+        patients (binomial SD 0.025 at p 0.5: 4 SD)."""
+        p, poor, other = abdomen.AP_GAS_AMOUNT
+        w = np.array([abdomen.gas_amount(s) for s in range(400)])
+        assert [abdomen.gas_amount(s) for s in range(5)] == list(w[:5])
+        is_poor = (w >= poor[0]) & (w <= poor[1])
+        assert np.all(is_poor | ((w >= other[0]) & (w <= other[1])))
+        assert abs(is_poor.mean() - p) < 0.1
+
+
+def test_gain_weighs_the_small_gas_and_not_the_loops(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Version 34: ``_ap_gas_v18(..., gain=g)`` is ``g`` x the version-18/23 gas (stool regions, bubbles, flank gas,
+    masses) plus the loops unweighed, with the same draws (the loops land in the same place)."""
+    bub = np.zeros((300, 400), np.float32)
+    bub[140:160, 190:210] = 3.0
+    plane, fine = (-150.0, -100.0), 1.0
+    for seed in range(3):
+        monkeypatch.setattr(abdomen, "AP_GAS_LOOPS", None)
+        small1 = variation._ap_gas_v18(bub, plane, fine, np.random.default_rng(seed))
+        small = variation._ap_gas_v18(bub, plane, fine, np.random.default_rng(seed), gain=0.3)
+        np.testing.assert_allclose(small, 0.3 * small1, rtol=1e-5, atol=1e-5)
+        monkeypatch.setattr(abdomen, "AP_GAS_LOOPS", (0.0, 0.0, 0.0, 1.0))
+        both1 = variation._ap_gas_v18(bub, plane, fine, np.random.default_rng(seed))
+        both = variation._ap_gas_v18(bub, plane, fine, np.random.default_rng(seed), gain=0.3)
+        np.testing.assert_allclose(both - small, both1 - small1, rtol=1e-4, atol=1e-3)
+        assert float((both - small).max()) > 20.0
+
+
+def test_off_gives_version_33_pixels_on_changes_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Version 34's gas settings as versions 32-33 had them give exactly the version-33 AP pixels; the shipped ones
+    differ."""
+    from fusionwatch.sim import random_film
+
+    def films() -> dict:
+        variation.patient_anatomy.cache_clear()  # the gas is part of the cached patient anatomy
+        try:
+            return {k: random_film(k, size=(240, 300), view="ap").pixels for k in V33_AP}
+        finally:
+            variation.patient_anatomy.cache_clear()
+
+    on = films()
+    for (mod, name), value in GAS_V33_SETTINGS.items():
+        monkeypatch.setattr(mod, name, value)
+    off = films()
+    for k, sha in V33_AP.items():
         assert hashlib.sha256(off[k].tobytes()).hexdigest() == sha
         assert not np.array_equal(off[k], on[k])

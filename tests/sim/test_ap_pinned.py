@@ -17,13 +17,14 @@ from fusionwatch.sim import random_film
 from fusionwatch.sim.journey import SIM_VERSION
 
 SIZE = (240, 300)
-PINNED_VERSION = "33"
+PINNED_VERSION = "34"
 
-# sha256 of random_film(seed, size=SIZE, view="ap").pixels.tobytes() (uint16, 300 x 240), SIM_VERSION 33 (the bone
-# warps' and the coronal wedges' volume on the AP points; recomputed on purpose, docs/simulator.md "Version 33")
+# sha256 of random_film(seed, size=SIZE, view="ap").pixels.tobytes() (uint16, 300 x 240), SIM_VERSION 34 (the AP
+# bowel gas; recomputed on purpose, docs/simulator.md "Version 34"; version 33's hashes: tests/sim/test_abdomen.py
+# V33_AP)
 AP_PIXELS = {
-    31: "62e12a093a90bd4925c5b07506db80f3f9f5257ad5197eca8797aefa15f7b744",
-    32: "6be887e2e6399b3bcf9dbbf0088bd49b54ab30e52e2c2295f1f6890cd6cee665",
+    31: "8ca18d380e43726b765734463699283ada923b8ec4af3697b6ea543149abed41",
+    32: "d6e33904195acaefbd6d8ca0383604dc5dd1c583b9685ac7234e7352472b7af9",
 }
 
 
@@ -45,11 +46,25 @@ AP_PIXELS_V32 = {
 @pytest.mark.parametrize("seed", sorted(AP_PIXELS_V32))
 def test_point_volumes_off_give_the_version_32_pixels(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """Version 33 changed only the AP points' weights (the bone warps' and the coronal wedges' volume): with
-    ``ap_bones.AP_POINT_VOLUMES`` off the films are version 32's to the bit, with it on they differ."""
+    ``ap_bones.AP_POINT_VOLUMES`` off (and version 34's gas settings as version 32 had them) the films are version
+    32's to the bit, with it on they differ."""
+    from fusionwatch.sim import abdomen, variation
     from fusionwatch.sim.render import ap_bones
 
-    on = random_film(seed, size=SIZE, view="ap").pixels
-    monkeypatch.setattr(ap_bones, "AP_POINT_VOLUMES", False)
-    off = random_film(seed, size=SIZE, view="ap").pixels
+    for mod, name, value in (  # version 34's gas settings as versions 32-33 had them (tests/sim/test_abdomen.py)
+        (abdomen, "AP_GAS_AMOUNT", None),
+        (abdomen, "AP_GAS_LOOP_MOTTLE", 0.12),
+        (abdomen, "AP_GAS_LOOP_FILL", (0.7, 0.95)),
+        (variation, "AP_FLANK_MOTTLE", 0.8),
+        (variation, "AP_GAS_MASS_COUNT", (0.3, 0.45, 0.25)),
+    ):
+        monkeypatch.setattr(mod, name, value)
+    variation.patient_anatomy.cache_clear()  # the gas is part of the cached patient anatomy
+    try:
+        on = random_film(seed, size=SIZE, view="ap").pixels
+        monkeypatch.setattr(ap_bones, "AP_POINT_VOLUMES", False)
+        off = random_film(seed, size=SIZE, view="ap").pixels
+    finally:
+        variation.patient_anatomy.cache_clear()
     assert hashlib.sha256(off.tobytes()).hexdigest() == AP_PIXELS_V32[seed]
     assert not np.array_equal(on, off)

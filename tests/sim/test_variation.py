@@ -165,6 +165,9 @@ def test_gas_masses_are_large_honeycombed_and_on_since_version_24(monkeypatch: p
     assert variation.AP_GAS_MASSES is True  # version 24
     # (the version-32 gas loops are seeded by a draw after the masses' one: off here, they are tested apart)
     monkeypatch.setattr(abdomen, "AP_GAS_LOOPS", None)
+    # the masses' shape, at version 24's count probabilities (version 34 draws fewer: 0.5 / 0.4 / 0.1)
+    assert variation.AP_GAS_MASS_COUNT[0] >= 0.5
+    monkeypatch.setattr(variation, "AP_GAS_MASS_COUNT", (0.3, 0.45, 0.25))
     bub = np.zeros((300, 400), np.float32)
     bub[140:160, 190:210] = 1.0
     plane, fine = (-150.0, -100.0), 1.0

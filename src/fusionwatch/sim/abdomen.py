@@ -1,4 +1,4 @@
-"""Version 32, AP films: what lies around the lumbar spine (appearance only; no truth changes).
+"""Versions 32 and 34, AP films: what lies around the lumbar spine (appearance only; no truth changes).
 
 Drawn from its own random stream (no earlier draw moves), with a switch that restores the previous version's pixels
 when off:
@@ -8,6 +8,10 @@ when off:
   AP gas (versions 13-24) is small pockets, mottle and soft-edged regions; a gas-filled segment of colon (30-55 mm
   across) seen through a thin patient removes 20-50 mm of water's path over a region with a wall as sharp as the
   bowel wall: the large black regions of real films.
+- **How much small gas a patient has** (version 34, :func:`gas_amount`, ``AP_GAS_AMOUNT``): one weight per patient
+  for everything but the loops (the colon's broken-up pockets, mottle, stool regions, the CT's gas, flank gas and
+  masses). Real adolescent AP films show either little gas or a few large black regions; version 32 strewed mottled
+  patches and small bubbles over every abdomen.
 """
 
 from __future__ import annotations
@@ -20,10 +24,17 @@ import numpy as np
 AP_GAS_LOOPS: tuple[float, float, float, float] | None = (0.15, 0.35, 0.3, 0.2)
 """Version 32, AP films: probabilities of 0, 1, 2 or 3 gas-distended bowel loops per patient (None: off, no draw,
 version-31 pixels)."""
+AP_GAS_AMOUNT: tuple[float, tuple[float, float], tuple[float, float]] | None = (0.25, (0.3, 0.6), (0.8, 1.2))
+"""Version 34, AP films: (p, gas-poor range, other range): with probability p a patient's small AP gas (everything but
+the loops) is weighed by a factor from the first range, else from the second (None: off, weight 1; with the
+other version-34 settings back, version-33 pixels). Own stream ``[anatomy_seed, 3301]``: nothing drawn before moves."""
+AP_GAS_LOOP_MOTTLE = 0.04
+"""Version 34: SD of the fluid-and-stool mottle inside a loop's gas (versions 32-33: 0.12, mottled grey loops where
+real ones are evenly black)."""
 AP_GAS_LOOP_RADIUS_MM = (18.0, 32.0)
 """Version 32: lumen radius (mm, map frame) of a gas-distended loop between haustral folds (colon 28-52 mm across)."""
-AP_GAS_LOOP_FILL = (0.7, 0.95)
-"""Version 32: share of the lumen's path that is gas (the rest fluid, stool, folds seen en face)."""
+AP_GAS_LOOP_FILL = (0.85, 1.0)
+"""Share of the lumen's path that is gas (the rest fluid, stool, folds seen en face; versions 32-33: 0.7-0.95)."""
 AP_GAS_LOOP_LENGTH_MM = (60.0, 170.0)
 """Version 32: length (mm) of the visible gas-filled stretch of a loop."""
 AP_GAS_LOOP_HAUSTRA_MM = (16.0, 30.0)
@@ -126,6 +137,18 @@ def gas_loops(Y: np.ndarray, Z: np.ndarray, fine: float, rng: np.random.Generato
         mottle = rng.standard_normal(Y.shape).astype(np.float32)
         mottle = cv2.GaussianBlur(mottle, (0, 0), 2.5 / fine)
         mottle /= float(mottle.std()) + 1e-6
-        out *= np.clip(1.0 + 0.12 * mottle, 0.6, 1.3)
+        out *= np.clip(1.0 + AP_GAS_LOOP_MOTTLE * mottle, 0.6, 1.3)
         out = cv2.GaussianBlur(out, (0, 0), 0.5 / fine)
     return out
+
+
+def gas_amount(anatomy_seed: int) -> float:
+    """Version 34 (``AP_GAS_AMOUNT``): the weight of a patient's small AP bowel gas (1.0 when off; no draw then).
+
+    Drawn from its own stream ``[anatomy_seed, 3301]``, so no earlier draw of the patient moves; the same for every
+    film of the patient (it is part of the patient's soft tissue)."""
+    if AP_GAS_AMOUNT is None:
+        return 1.0
+    p, poor, other = AP_GAS_AMOUNT
+    rng = np.random.default_rng([anatomy_seed, 3301])
+    return float(rng.uniform(*poor)) if rng.random() < p else float(rng.uniform(*other))

@@ -434,11 +434,14 @@ def _habitus(
     return out.astype(np.float32), (float(o0), origin[1])
 
 
-def _patient_soft(an: Anatomy, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, tuple, tuple]:
+def _patient_soft(
+    an: Anatomy, rng: np.random.Generator, ap_gas: float = 1.0
+) -> tuple[np.ndarray, np.ndarray, tuple, tuple]:
     """The patient's soft-tissue maps (lateral, AP) and their origins: the CT's own gas mostly removed, the AP map
     mirrored in half the patients, a smooth thickness field, the body habitus (a protruding or flat abdomen: the
     lateral map stretched in front of the spine by 0.85-1.35; a wider or narrower body: the AP map stretched left-right
-    by 0.88-1.15, path lengths scaled to match), and the bowel gas."""
+    by 0.88-1.15, path lengths scaled to match), and the bowel gas. ``ap_gas`` (version 34,
+    :func:`abdomen.gas_amount`) weighs the AP map's small gas (all but the version-32 loops); it draws nothing."""
     res = an.soft_res
     keep = float(rng.uniform(0.0, 0.15))  # share of the CT's own gas left (the same pattern in every patient)
     flip = bool(rng.random() < 0.5)
@@ -471,17 +474,19 @@ def _patient_soft(an: Anatomy, rng: np.random.Generator) -> tuple[np.ndarray, np
         proj = gas.volume.sum(axis=axis).astype(np.float32) * gas.vox
         # folds and stool residue: gas columns are not clean balloons
         proj *= np.clip(0.8 + 0.25 * _smooth_field(proj.shape, gas.vox, 5.0, rng), 0.4, 1.2)
-        s = _add_projection(s, origin, res, proj, plane, gas.vox)
+        w = ap_gas if view == "ap" else 1.0  # version 34: the patient's amount of small AP gas
+        s = _add_projection(s, origin, res, proj * w if w != 1.0 else proj, plane, gas.vox)
         fine = 1.0
         shp = (int(round(gas.volume.shape[0 if axis == 1 else 1] * gas.vox / fine)), int(round(400 / fine)))
         bub = _bubble_projection(gas.bubbles, gas.bubble_r, axis, plane, shp, fine)
         if view == "ap":  # version 13 (AP only; after every draw of the lateral map and of the AP map above)
-            s, bub = _ap_gas_v13(s, origin, res, proj, bub, plane, gas.vox, fine, rng)
+            s, bub = _ap_gas_v13(s, origin, res, proj, bub, plane, gas.vox, fine, rng, gain=w)
             # version 16 (AP only, the last draws of the patient's stream): gas loops of the real CT
-            s = s + shape(view, _ap_ct_gas_loops(an, rng))[0]
+            ct = _ap_ct_gas_loops(an, rng)
+            s = s + shape(view, ct * w if w != 1.0 else ct)[0]
             # version 18 (AP only, its own stream seeded by the last draw of the patient's): the stool bubbles and
             # mottle become soft-edged, irregular, mottled stool regions, and gas-distended colon at the flanks
-            bub = _ap_gas_v18(bub, plane, fine, np.random.default_rng([int(rng.integers(2**31)), 1801]))
+            bub = _ap_gas_v18(bub, plane, fine, np.random.default_rng([int(rng.integers(2**31)), 1801]), gain=w)
         out.append((_add_projection(s, origin, res, bub, plane, fine).astype(np.float32), origin))
     return out[0][0], out[1][0], out[0][1], out[1][1]
 
@@ -516,13 +521,16 @@ def _ap_gas_v13(
     vox: float,
     fine: float,
     rng: np.random.Generator,
+    gain: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """AP bowel gas as real AP films show it (version 13): the colon's gas broken up (only ``AP_GAS_KEPT`` of its
     path as a smooth lucency, the rest as 2-8 mm pockets) and a mottle of small gas pockets (stool and small bowel)
     spread over the abdomen around the colon's course, 40-90 mm wide, not only inside the drawn segments; gas-filled
     loops get crisper walls (the colon's path map softly thresholded at 35 % of its local peak), and the abdomen a
     smooth +-``AP_SOFT_LARGE_SCALE`` thickness field over ~60 mm (organs, fat, bowel content). Returns the soft-tissue
-    map with the colon gas already subtracted and the fine (``fine`` mm) gas map to subtract."""
+    map with the colon gas already subtracted and the fine (``fine`` mm) gas map to subtract. ``gain`` (version 34)
+    weighs the colon's gas (``soft`` has it subtracted at that weight; the fine map is weighed in
+    :func:`_ap_gas_v18`); it changes no draw."""
     kept = AP_GAS_KEPT * float(rng.uniform(0.8, 1.2))
     pockets = np.clip(0.5 + 0.6 * _bandpass(proj.shape, vox, *AP_GAS_POCKET_MM, rng), 0.0, 1.6)
     if AP_GAS_CRISP_WALLS:  # gas-filled loops keep a crisp wall: the colon's path map sharpened (a soft threshold at
@@ -532,7 +540,8 @@ def _ap_gas_v13(
         proj_sharp = np.where(peak > 1.0, peak * edge, proj).astype(np.float32)
         soft = _add_projection(soft, origin, res, proj_sharp - proj, plane, vox)
         proj = proj_sharp
-    soft = _add_projection(soft, origin, res, proj * (kept - 1.0) * (1.0 - pockets * 0.8), plane, vox)
+    back = proj * (kept - 1.0) * (1.0 - pockets * 0.8)
+    soft = _add_projection(soft, origin, res, back * gain if gain != 1.0 else back, plane, vox)
     # large-scale, irregular density differences of the abdomen (organs, fat, bowel content): +-5 % over ~60 mm
     soft = (soft * (1.0 + AP_SOFT_LARGE_SCALE * _smooth_field(soft.shape, res, 60.0, rng))).astype(np.float32)
     # spread: where the colon runs (its footprint blurred over 40-90 mm), and the lower abdomen in general
@@ -565,13 +574,16 @@ AP_FLANK_GAS_MM = (20.0, 45.0)
 """Version 18, AP films: range of the gas path (mm) at the middle of a gas-distended colon region at the flanks."""
 
 
-def _ap_gas_v18(bub: np.ndarray, plane: tuple[float, float], fine: float, rng: np.random.Generator) -> np.ndarray:
+def _ap_gas_v18(
+    bub: np.ndarray, plane: tuple[float, float], fine: float, rng: np.random.Generator, gain: float = 1.0
+) -> np.ndarray:
     """Version 18, AP films: the fine gas map (``fine`` mm cells from ``plane`` = (y, z) of its first cell; path mm)
     made to look like real AP bowel gas. The stool bubbles (crisp round spheres, in chains along the colon) and the
     mottle keep ``1 - AP_STOOL_SHARE`` of their path, blurred; the rest fills soft-edged, irregular stool regions
     around them (the local gas density blurred over ~6 mm, cut by a ~12 mm random field) with a mottle of
     soft-edged 2-10 mm pockets inside; and 0-3 gas-distended colon regions (40-90 mm, irregular, mottled, soft
-    3 mm edges) at the flanks, beside the spine (ascending and descending colon), as real films often show them."""
+    3 mm edges) at the flanks, beside the spine (ascending and descending colon), as real films often show them.
+    ``gain`` (version 34) weighs all of it but the version-32 loops; no draw moves."""
     total = float(bub.sum())
     sm = lambda a, mm: cv2.GaussianBlur(a, (0, 0), mm / fine)  # noqa: E731
     # (every random field drawn first, whatever the input: the flank gas does not depend on the bubbles)
@@ -605,14 +617,21 @@ def _ap_gas_v18(bub: np.ndarray, plane: tuple[float, float], fine: float, rng: n
         d = ((Y - cy) / ry) ** 2 + ((Z - cz) / rz) ** 2
         blob = np.clip((1.0 - d + 0.45 * wobble) / 0.25, 0.0, 1.0).astype(np.float32)
         blob = sm(blob, 3.0) * off_spine
-        out += blob * rng.uniform(*AP_FLANK_GAS_MM) * (0.75 + 0.8 * cells)
+        out += blob * rng.uniform(*AP_FLANK_GAS_MM) * (1.15 - 0.5 * AP_FLANK_MOTTLE + AP_FLANK_MOTTLE * cells)
     if AP_GAS_MASSES:  # version 23 trial G, on since 24: large honeycombed gas-and-stool masses (own stream, last)
         out += _gas_masses(Y, Z, fine, np.random.default_rng([int(rng.integers(2**31)), 2311]))
+    if gain != 1.0:  # version 34
+        out *= gain
     if abdomen.AP_GAS_LOOPS is not None:  # version 32: gas-distended loops (own stream, drawn last)
         out += abdomen.gas_loops(Y, Z, fine, np.random.default_rng([int(rng.integers(2**31)), 3001]))
     return out.astype(np.float32)
 
 
+AP_FLANK_MOTTLE = 0.3
+"""Mottle ``m`` of the version-18 flank gas: its path x ``(1.15 - m / 2 + m cells)`` (``cells`` in [0, 1]; versions
+18-33: 0.8, i.e. x 0.75-1.55: mottled patches)."""
+AP_GAS_MASS_COUNT = (0.5, 0.4, 0.1)
+"""Probabilities of 0, 1 or 2 version-23 gas masses per patient (versions 24-33: 0.3 / 0.45 / 0.25)."""
 AP_GAS_MASSES = True
 """Version 23 trial G, **on since version 24** (off up to 23): 0-2 large (56-110 x 50-100 mm) gas-and-stool masses
 per patient on AP films, each a honeycomb of 5-15 mm gas cells between soft stool walls (:func:`_gas_masses`),
@@ -637,7 +656,7 @@ def _gas_masses(Y: np.ndarray, Z: np.ndarray, fine: float, rng: np.random.Genera
     cells = np.clip((comb + 0.15) / 0.5, 0.0, 1.0).astype(np.float32)
     cells = sm(cells, 0.8)
     out = np.zeros(shape, np.float32)
-    for _ in range(int(rng.choice(3, p=[0.3, 0.45, 0.25]))):
+    for _ in range(int(rng.choice(3, p=AP_GAS_MASS_COUNT))):
         cy, cz = rng.uniform(-120.0, 120.0), rng.uniform(-45.0, 140.0)
         ry, rz = 0.5 * rng.uniform(56.0, 110.0), 0.5 * rng.uniform(50.0, 100.0)
         d = ((Y - cy) / ry) ** 2 + ((Z - cz) / rz) ** 2
@@ -716,7 +735,7 @@ def patient_anatomy(seed: int) -> Anatomy:
     lateral = dict(an.lateral)
     for b, w in warps.items():
         lateral[b] = _warp_map(an.lateral[b], w)
-    soft_lat, soft_ap, lat_origin, ap_origin = _patient_soft(an, rng)
+    soft_lat, soft_ap, lat_origin, ap_origin = _patient_soft(an, rng, abdomen.gas_amount(seed))
     return replace(
         patient_skeleton(seed),
         lateral=lateral,
