@@ -25,6 +25,7 @@ from fusionwatch.records import Patient, Surgery
 from fusionwatch.store import Store
 from fusionwatch.units import SpacingSource, Unit
 
+PAD = "|0123456789abcdef0123456789abcdef"  # secrets are at least 32 characters
 KEY = "MRN0012345"  # the site's patient key is its medical record number
 SURGERY = dt.date(2026, 1, 10)
 TODAY = "2026-07-20"
@@ -247,7 +248,7 @@ def test_no_source_attribute_outside_the_allow_list_reaches_the_deidentified_dic
 def test_the_pseudonym_depends_on_the_site_secret(db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Without the secret, hashing a guessed MRN does not give the pseudonym: another secret, another pseudonym."""
     _run("export", "cohort", "--out", str(tmp_path / "a"), "--db", db)
-    monkeypatch.setenv(SECRET_ENV, "another site")
+    monkeypatch.setenv(SECRET_ENV, "another site" + PAD)
     _run("export", "pseudonym-series", "--start-new", "--reason", "test: another secret", "--db", db)
     _run("export", "cohort", "--out", str(tmp_path / "b"), "--db", db)
     a = _patients(tmp_path / "a" / "cohort-measurements-deidentified.csv")
@@ -279,9 +280,9 @@ def test_a_database_without_a_secret_file_needs_the_variable(monkeypatch: pytest
     store = _NoFileStore()
     with pytest.raises(InputError, match=SECRET_ENV):
         site_secret(store)
-    monkeypatch.setenv(SECRET_ENV, "s")
-    assert site_secret(store) == b"s"
-    assert store.recorded == [(secret_fingerprint(b"s"), "environment", "first de-identified export")]
+    monkeypatch.setenv(SECRET_ENV, "s" + PAD)
+    assert site_secret(store) == ("s" + PAD).encode()
+    assert store.recorded == [(secret_fingerprint(("s" + PAD).encode()), "environment", "first de-identified export")]
 
 
 def _cli(*args: str) -> tuple[int, str]:
@@ -330,7 +331,7 @@ def test_the_variable_does_not_silently_override_the_recorded_secret(
     """FUSIONWATCH_DEID_SECRET set after exports used the secret file: refused, naming the variable and how to go
     on (unset it). Before, the variable won silently and every pseudonym changed."""
     alias = _cohort_alias(db, tmp_path / "a")
-    monkeypatch.setenv(SECRET_ENV, "a new study secret")
+    monkeypatch.setenv(SECRET_ENV, "a new study secret" + PAD)
     code, out = _cli("export", "cohort", "--out", str(tmp_path / "b"), "--db", db)
     assert code == 2 and f"{SECRET_ENV} is not the secret" in out and f"Unset {SECRET_ENV}" in out, out
     assert "--start-new" in out
@@ -341,16 +342,16 @@ def test_the_variable_does_not_silently_override_the_recorded_secret(
 def test_a_changed_or_unset_variable_is_refused(db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A series started from the variable: another value, or no variable (a new secret file would be made), is
     refused, naming the variable."""
-    monkeypatch.setenv(SECRET_ENV, "study secret")
+    monkeypatch.setenv(SECRET_ENV, "study secret" + PAD)
     alias = _cohort_alias(db, tmp_path / "a")
-    monkeypatch.setenv(SECRET_ENV, "study secret, mistyped")
+    monkeypatch.setenv(SECRET_ENV, "study secret, mistyped" + PAD)
     code, out = _cli("export", "cohort", "--out", str(tmp_path / "b"), "--db", db)
     assert code == 2 and f"{SECRET_ENV} is not the secret" in out and "set it to the secret used" in out, out
     monkeypatch.delenv(SECRET_ENV)
     code, out = _cli("export", "cohort", "--out", str(tmp_path / "c"), "--db", db)
     assert code == 2 and f"used the secret in {SECRET_ENV}, which is not set now" in out, out
     assert not Path(db.removeprefix("sqlite:///") + ".deid-secret").exists()
-    monkeypatch.setenv(SECRET_ENV, "study secret")
+    monkeypatch.setenv(SECRET_ENV, "study secret" + PAD)
     assert _cohort_alias(db, tmp_path / "d") == alias
 
 
@@ -376,7 +377,7 @@ def test_a_variable_differing_from_an_existing_file_is_refused_before_any_series
     from fusionwatch.export.secret import _create_secret_file
 
     _create_secret_file(Path(db.removeprefix("sqlite:///") + ".deid-secret"))
-    monkeypatch.setenv(SECRET_ENV, "something else")
+    monkeypatch.setenv(SECRET_ENV, "something else" + PAD)
     code, out = _cli("export", "cohort", "--out", str(tmp_path / "b"), "--db", db)
     assert code == 2 and f"{SECRET_ENV} is set and differs from the pseudonym secret file" in out, out
     with Store(db) as store:
@@ -479,14 +480,15 @@ def test_a_secret_file_others_can_read_or_write_is_refused(tmp_path: Path, monke
 def _count_secret_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every read of a ``*.deid-secret`` file from now on (by name)."""
     reads: list[str] = []
-    original = Path.read_text
+    for method in ("read_text", "read_bytes"):
+        original = getattr(Path, method)
 
-    def read_text(self: Path, *args: object, **kwargs: object) -> str:
-        if self.name.endswith(".deid-secret"):
-            reads.append(self.name)
-        return original(self, *args, **kwargs)  # type: ignore[arg-type]
+        def read(self: Path, *args: object, _original=original, **kwargs: object) -> object:  # noqa: ANN001
+            if self.name.endswith(".deid-secret"):
+                reads.append(self.name)
+            return _original(self, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_text", read_text)
+        monkeypatch.setattr(Path, method, read)
     return reads
 
 
@@ -518,3 +520,32 @@ def test_the_core_does_no_secret_io() -> None:
             "assert not hasattr(p, 'site_secret') and not hasattr(p, 'os'), 'I/O in fusionwatch.pseudonym'")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+def test_an_unreadable_secret_file_or_a_short_variable_is_an_error_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A folder or a non-UTF-8 file in place of the secret file is an InputError naming the file and what it must
+    hold (before: IsADirectoryError / UnicodeDecodeError tracebacks); a FUSIONWATCH_DEID_SECRET under 32 characters
+    is refused (the database's fast fingerprint lets anyone test short guesses offline)."""
+    from fusionwatch.errors import InputError
+    from fusionwatch.export.secret import site_secret
+
+    monkeypatch.delenv(SECRET_ENV, raising=False)
+    store = Store(f"sqlite:///{tmp_path / 'fw.db'}")
+    path = tmp_path / "fw.db.deid-secret"
+    path.mkdir()
+    with pytest.raises(InputError, match=rf"{re.escape(str(path))} is not a file.*64 hexadecimal characters"):
+        site_secret(store)
+    path.rmdir()
+    path.write_bytes(b"\xff\xfe\x00secret")
+    path.chmod(0o600)
+    with pytest.raises(InputError, match=rf"{re.escape(str(path))}: it is not UTF-8 text.*64 hexadecimal"):
+        site_secret(store)
+    path.unlink()
+    monkeypatch.setenv(SECRET_ENV, "x" * 31)
+    with pytest.raises(InputError, match="too short .31 characters; at least 32"):
+        site_secret(store)
+    assert store.pseudonym_series() == []  # nothing recorded by a refused secret
+    monkeypatch.setenv(SECRET_ENV, "x" * 32)
+    assert site_secret(store) == b"x" * 32
+    store.close()

@@ -3,9 +3,11 @@
 
 The site secret (:func:`site_secret`), first match wins:
 
-1. the environment variable ``FUSIONWATCH_DEID_SECRET`` (any non-empty text; give every export of a study the same);
-2. for a SQLite database file, the file ``<database>.deid-secret`` beside it, created with 32 random bytes (owner
-   read/write only, atomically) on the first de-identified export; a file others can read or write is refused. Keep
+1. the environment variable ``FUSIONWATCH_DEID_SECRET`` (text of at least :data:`MIN_SECRET_CHARS` characters; give
+   every export of a study the same);
+2. for a SQLite database file, the file ``<database>.deid-secret`` beside it, created holding 64 hexadecimal
+   characters (32 random bytes; owner read/write only, atomically) on the first de-identified export; a file others
+   can read or write is refused. Keep
    it with the database and out of shared exports: whoever holds it can map keys to pseudonyms.
 
 A PostgreSQL or in-memory database without the variable is refused (there is no file to keep the secret beside).
@@ -29,9 +31,14 @@ from typing import Any
 from fusionwatch.errors import InputError
 from fusionwatch.pseudonym import secret_fingerprint
 
-__all__ = ["SECRET_ENV", "site_secret"]
+__all__ = ["MIN_SECRET_CHARS", "SECRET_ENV", "site_secret"]
 
 SECRET_ENV = "FUSIONWATCH_DEID_SECRET"
+MIN_SECRET_CHARS = 32
+"""The shortest ``FUSIONWATCH_DEID_SECRET`` accepted: the database records an HMAC fingerprint of the secret
+(:func:`fusionwatch.pseudonym.secret_fingerprint`), fast to compute, so a short secret could be found by trying
+guesses offline against it."""
+_EXPECTED = "64 hexadecimal characters when fusionwatch created it, or the value given to " + SECRET_ENV
 
 
 def site_secret(store: Any, *, new_series: str | None = None) -> bytes:
@@ -59,6 +66,11 @@ def site_secret(store: Any, *, new_series: str | None = None) -> bytes:
     path = _secret_path(str(store.url))
     series = store.pseudonym_series()
     current = series[-1] if series else None
+    if env and len(env.strip()) < MIN_SECRET_CHARS:
+        raise InputError(f"{SECRET_ENV} is too short ({len(env.strip())} characters; at least {MIN_SECRET_CHARS}): "
+                         "the database records a fast keyed hash of the secret, so a short one can be guessed "
+                         "offline. Use a long random value, e.g. `python -c 'import secrets; "
+                         "print(secrets.token_hex(32))'` (the same for every export of a study; keep it private).")
     if env:
         secret, source = env.encode("utf-8"), "environment"
     elif path is None:
@@ -66,7 +78,7 @@ def site_secret(store: Any, *, new_series: str | None = None) -> bytes:
                          "value for every export of a study; keep it private) for a database that is not a SQLite "
                          "file.")
     else:
-        if not path.is_file():
+        if not path.exists():
             if current is not None and new_series is None and current.source == "environment":
                 raise InputError(f"This database's de-identified exports {_since(current)} used the secret in "
                                  f"{SECRET_ENV}, which is not set now: set it to that secret (a new secret file "
@@ -134,11 +146,21 @@ def _secret_path(database_url: str) -> Path | None:
 
 
 def _read_secret_file(path: Path) -> bytes:
+    if path.exists() and not path.is_file():
+        raise InputError(f"The pseudonym secret file {path} is not a file (a folder?). It must be a text file holding "
+                         f"the site secret ({_EXPECTED}); put the file from backup there.")
     # others could map keys to pseudonyms, or plant a secret they know (POSIX modes; Windows has none to check)
     if os.name == "posix" and (mode := path.stat().st_mode) & 0o077:
         raise InputError(f"The pseudonym secret file {path} can be read or written by others (mode {mode & 0o777:o}); "
                          f"make it owner-only (chmod 600 {path}) and check it is the site's secret.")
-    text = path.read_text().strip()
+    try:
+        text = path.read_bytes().decode("utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:  # a folder, an unreadable or a binary file: a user's mistake
+        why = "it is not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else (
+            "it is a folder" if path.is_dir() else str(exc.strerror or exc))
+        raise InputError(f"Cannot read the pseudonym secret file {path}: {why}. It must be a text file holding the "
+                         f"site secret ({_EXPECTED}); restore it from backup (a new secret gives every patient a new "
+                         "pseudonym).") from None
     if not text:
         raise InputError(f"The pseudonym secret file {path} is empty; restore it from backup (a new secret gives "
                          "every patient a new pseudonym).")
