@@ -549,3 +549,46 @@ def test_an_unreadable_secret_file_or_a_short_variable_is_an_error_line(
     monkeypatch.setenv(SECRET_ENV, "x" * 32)
     assert site_secret(store) == b"x" * 32
     store.close()
+
+
+def _refused(*args: str) -> str:
+    r = CliRunner().invoke(app, list(args))
+    assert r.exit_code == 2, r.output
+    return r.output
+
+
+def test_a_refused_deidentified_report_leaves_no_files(db: str, tmp_path: Path) -> None:
+    """`report KEY --deidentify` for a patient without a surgery date is refused before anything is written (before:
+    exit 2 with the report folder, its films and files named by real dates, left behind)."""
+    store = Store(db)
+    store.add_patient(Patient("K-2", patient_id="K-2", name="Doe^Jo", birth_date=dt.date(1960, 1, 1), sex="F"))
+    path = write_dicom(tmp_path / "k2.dcm", np.zeros((300, 240), np.uint16), spacing=(0.2, 0.2),
+                       study_date="20260301", view_position="LL")
+    store.add_film("K-2", read_radiograph(path), film_id="k2-film", file_path=str(path), file_sha256="f" * 64,
+                   visit_date=dt.date(2026, 3, 1), landmarks=Landmarks(dict(POINTS), 240, 300, source="file:test"),
+                   measurements=[])
+    store.close()
+    rep = tmp_path / "rep"
+    assert "no surgery date" in _refused("report", "K-2", "--out", str(rep), "--deidentify", "--today", TODAY,
+                                         "--db", db, "--no-pdf")
+    assert not rep.exists()
+
+
+def test_an_export_that_writes_nothing_records_no_series(db: str, tmp_path: Path) -> None:
+    """An unknown key or a bad visit is refused before the secret is read: no secret file is created and no
+    pseudonym series recorded (before: both, by an export that wrote nothing). The first written export records it."""
+    secret_file = Path(db.removeprefix("sqlite:///") + ".deid-secret")
+    rep = tmp_path / "rep"
+    assert "NOPE" in _refused("report", "NOPE", "--out", str(rep), "--deidentify", "--db", db, "--no-pdf")
+    _refused("report", KEY, "--visit", "9", "--out", str(rep), "--deidentify", "--db", db, "--no-pdf")
+    store = Store(db)
+    try:
+        assert store.pseudonym_series() == [] and not secret_file.exists() and not rep.exists()
+    finally:
+        store.close()
+    _run("report", KEY, "--out", str(rep), "--deidentify", "--today", TODAY, "--db", db, "--no-pdf")
+    store = Store(db)
+    try:
+        assert [s.source for s in store.pseudonym_series()] == ["file"] and secret_file.is_file()
+    finally:
+        store.close()

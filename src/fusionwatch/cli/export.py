@@ -38,7 +38,7 @@ def cohort(
     patient visit), de-identified unless --identified. Patients whose dates cannot be shifted (no surgery date) are
     left out, counted and named by their site pseudonym (never by key: the console is a log)."""
     from fusionwatch.export.cohort import cohort_rows, films_from_store, write_cohort
-    from fusionwatch.export.secret import site_secret
+    from fusionwatch.export.secret import record_first_series, site_secret
     from fusionwatch.export.visits import write_visits
     from fusionwatch.pseudonym import pseudonym
     from fusionwatch.report.build import cohort_visit_rows
@@ -59,7 +59,8 @@ def cohort(
             raise InputError("No patient to export" + (
                 ": none has a surgery date, which de-identification needs (add it with `fusionwatch patient add KEY "
                 "--surgery-date D`, or export with --identified)." if left_out else "."))
-        secret = None if identified else site_secret(store)  # read once for every table of the export
+        # read once for every table of the export; the first series is recorded once the tables are written
+        secret = None if identified else site_secret(store, record=False)
         # everything is built (and every check made) before --out is created: an error leaves nothing behind
         rows = cohort_rows(films_from_store(store, keys, deidentify=not identified, secret=secret),
                            deidentify=not identified)
@@ -73,6 +74,12 @@ def cohort(
     paths = [write_cohort(rows, out / f"cohort-measurements{suffix}.csv"),
              write_cohort(rows, out / f"cohort-measurements{suffix}.parquet"),
              write_visits(visits, out / f"cohort-visits{suffix}.csv")]
+    if secret is not None:
+        store = open_store(db)
+        try:
+            record_first_series(store, secret)
+        finally:
+            store.close()
     films = len({r["film"] for r in rows})
     for p in paths:
         console.print(str(p), highlight=False, soft_wrap=True, markup=False)

@@ -31,7 +31,7 @@ from typing import Any
 from fusionwatch.errors import InputError
 from fusionwatch.pseudonym import secret_fingerprint
 
-__all__ = ["MIN_SECRET_CHARS", "SECRET_ENV", "site_secret"]
+__all__ = ["MIN_SECRET_CHARS", "SECRET_ENV", "record_first_series", "site_secret"]
 
 SECRET_ENV = "FUSIONWATCH_DEID_SECRET"
 MIN_SECRET_CHARS = 32
@@ -41,7 +41,7 @@ guesses offline against it."""
 _EXPECTED = "64 hexadecimal characters when fusionwatch created it, or the value given to " + SECRET_ENV
 
 
-def site_secret(store: Any, *, new_series: str | None = None) -> bytes:
+def site_secret(store: Any, *, new_series: str | None = None, record: bool = True) -> bytes:
     """The site's pseudonym secret for ``store`` (a :class:`fusionwatch.store.Store`; rules in the module notes),
     checked against the pseudonym series recorded in it.
 
@@ -51,6 +51,9 @@ def site_secret(store: Any, *, new_series: str | None = None) -> bytes:
         The reason to start a new pseudonym series with the secret now in use (recorded with it): every patient gets a
         new pseudonym, not linked to earlier exports. ``None`` (every export): the secret must be the current series'
         one; on first use it is recorded as the first series.
+    record : bool
+        ``False``: do not record the first series yet (an export that may still refuse its inputs or fail to write):
+        the caller records it with :func:`record_first_series` once its files are written.
 
     Raises
     ------
@@ -121,9 +124,20 @@ def site_secret(store: Any, *, new_series: str | None = None) -> bytes:
                              f"series' one, recorded {current.started_at:%Y-%m-%d %H:%M} UTC. To start a new series, "
                              f"first move the secret file away (keep it) or set {SECRET_ENV} to a new secret.")
         return secret
+    if new_series is None and not record:
+        return secret
     store.record_pseudonym_series(fingerprint, source, new_series.strip() if new_series is not None
                                   else "first de-identified export")
     return secret
+
+
+def record_first_series(store: Any, secret: bytes) -> None:
+    """Record ``secret`` (read with ``site_secret(store, record=False)``) as the database's first pseudonym series,
+    once an export using it is written; nothing when a series is already recorded."""
+    if store.pseudonym_series():
+        return
+    source = "environment" if os.environ.get(SECRET_ENV, "").encode("utf-8") == secret else "file"
+    store.record_pseudonym_series(secret_fingerprint(secret), source, "first de-identified export")
 
 
 _FORWARD = (". To start a new pseudonym series on purpose (every patient gets a new pseudonym; recorded in the "

@@ -258,11 +258,19 @@ def write_patient_outputs(store: Any, key: str, out_dir: str | Path, *, visit: i
     from fusionwatch.care.schedule import to_ics
     from fusionwatch.export.cohort import cohort_rows, films_from_store, write_cohort
     from fusionwatch.export.fhir import write_fhir_bundle
-    from fusionwatch.export.secret import site_secret
+    from fusionwatch.export.secret import record_first_series, site_secret
     from fusionwatch.export.visits import visit_rows, write_visits
     from fusionwatch.pseudonym import pseudonym, uid_seed
 
-    secret = site_secret(store) if deidentify else None  # read once, first: a refused secret leaves no files behind
+    # every check first (patient, surgery date, visit, today, then the secret): a refused export leaves no files
+    # behind, and creates no secret file nor records a pseudonym series
+    if not store.has_patient(key):
+        raise InputError(f"Unknown patient key {key!r}; `fusionwatch patient list` shows them.")
+    if deidentify and store.get_surgery(key) is None:
+        raise InputError(f"Patient {key!r} has no surgery date: cannot shift dates to de-identify (add it with "
+                         "`fusionwatch patient add KEY --surgery-date D`, or report without --deidentify).")
+    build_report_data(store, key, visit=visit, today=today, protocol=protocol)  # refuses a bad visit or today
+    secret = site_secret(store, record=False) if deidentify else None  # read once; recorded once written
     alias = pseudonym(key, secret) if secret is not None else None
     seed = uid_seed(key, secret) if secret is not None else None  # seeds the exported UIDs; never shown
     out = Path(out_dir)
@@ -289,6 +297,8 @@ def write_patient_outputs(store: Any, key: str, out_dir: str | Path, *, visit: i
     _write_dicom_exports(store, data, out, stem, deidentify, result, uid_key=seed)
     listing = {k: str(v) for k, v in result.files.items()} | {"notes": result.notes}
     (out / f"{stem}-outputs.json").write_text(json.dumps(listing, indent=1))
+    if secret is not None:
+        record_first_series(store, secret)  # the first de-identified export written starts the series
     return result
 
 
