@@ -159,3 +159,24 @@ def test_summary_lists_a_symptom_reported_since_the_last_report_s_visit() -> Non
     assert len(got.red_flags) == 1 and got.red_flags[0].startswith("urgent:"), got
     assert got.red_flags[0].endswith(f"(reported {(SURGERY + dt.timedelta(days=100)).isoformat()})")
     assert got.earlier_symptoms == ()
+
+
+def test_a_rerun_deletes_the_old_secret_with_the_database(tmp_path, monkeypatch) -> None:
+    """The demo deletes its old database, and now its pseudonym secret with it: a kept secret file made a second run
+    with FUSIONWATCH_DEID_SECRET set fail (after minutes of work) as 'the variable differs from the file'."""
+    import fusionwatch.demo as demo_module
+
+    class Stop(Exception):
+        pass
+
+    def stop(_db):
+        raise Stop
+
+    (tmp_path / "demo.db").write_text("an earlier run's database")
+    secret = tmp_path / "demo.db.deid-secret"
+    secret.write_text("0" * 64)
+    monkeypatch.setattr(demo_module, "demo_journeys", lambda *a, **k: [])
+    monkeypatch.setattr(demo_module, "Store", stop)  # stop right after the old run's files are removed
+    with pytest.raises(Stop):
+        run_demo(tmp_path, pdf=False)
+    assert not (tmp_path / "demo.db").exists() and not secret.exists()

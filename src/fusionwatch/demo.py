@@ -134,6 +134,9 @@ def run_demo(out_dir: str | Path = "demo-output", *, today: dt.date | None = Non
     journeys = demo_journeys(out / "journeys", **({"size": film_size} if film_size else {}))
     db = out / "demo.db"
     db.unlink(missing_ok=True)
+    # its pseudonym secret goes with it (simulated patients): a new database starts a new pseudonym series, and a
+    # secret file kept from an earlier run would be refused beside a FUSIONWATCH_DEID_SECRET set for this run
+    Path(f"{db}.deid-secret").unlink(missing_ok=True)
     store = Store(db)
     result = DemoResult(out, db, out / "index.html")
     try:
