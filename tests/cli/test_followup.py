@@ -493,7 +493,7 @@ def test_a_reader_status_at_a_visit_without_films_is_refused(tmp_path: Path, db:
     r = _run("override", "K-CLI", "2026-02-14", "--author", "dr-amy", *args, "--db", db)
     assert r.exit_code == 2, r.output
     assert "has no films" in r.output and "12-months" in r.output
-    assert "A CT read on a day without films" in r.output and "--reason" in r.output  # where a CT result goes
+    assert "A CT read on a day without films" in r.output and "the entry's reason" in r.output  # where a CT result goes
     tl = json.loads(_run("followup", "K-CLI", "--db", db, "--json").output)
     assert all(not v.get("reader_status") and not v.get("bridwell_grade") for v in tl["visits"]), tl["visits"]
     r = _run("override", "K-CLI", "12-months", "--author", "dr-amy", *args, "--db", db)

@@ -299,6 +299,21 @@ class TestOverridesAndResults:
         note = Override("note", "called the patient", "amy", dt.datetime(2026, 2, 20, tzinfo=dt.UTC))
         assert patient_store.add_override("K-1", note, visit=contact).visit_date == contact
 
+    def test_a_finding_verdict_where_no_finding_is_held_is_refused_by_the_store(self, patient_store: Store) -> None:
+        """Checked only in the CLI before: the store stored Override('finding:x', ...) at a questionnaire contact (no
+        films, no findings) or with no visit. At the visit with films it is stored."""
+        _add(patient_store, 42, "b")
+        _add(patient_store, 365, "y")
+        contact = SURGERY.date + dt.timedelta(days=400)
+        patient_store.add_prom("K-1", contact, back_pain_nrs=2)
+        o = Override("finding:x", "pseudarthrosis_suspected", "amy", dt.datetime(2026, 2, 20, tzinfo=dt.UTC))
+        with pytest.raises(InputError, match=r"Visit contact day 400 \(2026-02-14\) holds no findings"):
+            patient_store.add_override("K-1", o, visit=contact)
+        with pytest.raises(InputError, match="belongs to the visit that holds the finding"):
+            patient_store.add_override("K-1", o)
+        assert patient_store.list_overrides("K-1") == []
+        assert patient_store.add_override("K-1", o, visit="12-months").visit_label == "12-months"
+
     def test_ambiguous_label_is_refused_naming_the_dates(self, patient_store: Store) -> None:
         """Two film days in one window: "6-months" could be either; the error names both dates and the way out."""
         from fusionwatch.store import AmbiguousVisitError

@@ -29,10 +29,7 @@ AllOption = Annotated[
     bool, typer.Option("--all", help="Also list entries marked entered in error, with who, when and why (the audit).")
 ]
 
-_NAMES = {"prom": "PROM entry", "symptoms": "symptom report", "override": "override"}
 _ADD = {"prom": "fusionwatch prom add", "symptoms": "fusionwatch symptoms add", "override": "fusionwatch override add"}
-_LIST = {"prom": "fusionwatch prom list", "symptoms": "fusionwatch symptoms list",
-         "override": "fusionwatch override list"}
 
 
 def entry_table(title: str, columns: Sequence[str], ids: Iterable[int]) -> Table:
@@ -68,6 +65,8 @@ def status_text(record: Any) -> str:
 
 def retract_entry(kind: str, patient: str, entry_id: str, reason: str, by: str, db: str | None) -> None:
     """Mark one entry entered in error (:meth:`Store.retract`) and say what was done and how to correct it."""
+    from fusionwatch.store import ENTRY_LISTS, ENTRY_NAMES  # the store's names (lazy: the store loads SQLAlchemy)
+
     number = parse_entry_id(entry_id)
     store = open_store(db)
     try:
@@ -75,9 +74,9 @@ def retract_entry(kind: str, patient: str, entry_id: str, reason: str, by: str, 
     finally:
         store.close()
     where = f" ({rec.visit_label}, {rec.visit_date.isoformat()})" if rec.visit_date else ""
-    console.print(f"marked {_NAMES[kind]} {rec.id} of {escape(patient)}{escape(where)} entered in error by "
+    console.print(f"marked {ENTRY_NAMES[kind]} {rec.id} of {escape(patient)}{escape(where)} entered in error by "
                   f"{escape(by.strip())}: {escape(reason.strip())}", highlight=False, soft_wrap=True)
-    console.print(f"It is kept for the audit (`{_LIST[kind]} {escape(patient)} --all`) and left out of reports, "
+    console.print(f"It is kept for the audit (`{ENTRY_LISTS[kind]} {escape(patient)} --all`) and left out of reports, "
                   "care advice, red-flag triage, trends and exports. To correct it, add the right entry with "
                   f"`{_ADD[kind]}`.",
                   highlight=False, soft_wrap=True)

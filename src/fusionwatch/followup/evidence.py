@@ -19,12 +19,13 @@ from fusionwatch.followup.refs import standing_findings
 from fusionwatch.records import Finding, FusionStatus, Override
 
 __all__ = ["FusionEvidence", "effective_status", "status_to_act_on", "latest_film_visit", "fusion_evidence",
-           "finding_verdicts", "needs_films", "check_reader_entry_visit"]
+           "finding_verdicts", "needs_films", "check_reader_entry_visit", "check_finding_verdict_visit"]
 
 
 def needs_films(target: str) -> bool:
     """True for an override that belongs to a visit with films: a reader's fusion status (``fusion_status``), grade
-    (``grade:...``) or bone evidence (``bone:...``). Finding verdicts and notes are not checked here."""
+    (``grade:...``) or bone evidence (``bone:...``). Finding verdicts (:func:`check_finding_verdict_visit`) and notes
+    are not checked here."""
     return target == "fusion_status" or target.startswith(("grade:", "bone:"))
 
 
@@ -53,17 +54,33 @@ def check_reader_entry_visit(
     """
     if not needs_films(target):
         return
+    what = "a reader's fusion status, Bridwell grade or bone evidence"
     if visit is None:
-        raise InputError("A reader's fusion status, Bridwell grade or bone evidence belongs to a visit with films; "
-                         "name the visit whose films were read.")
+        raise InputError(f"{what[0].upper()}{what[1:]} belongs to a visit with films; name the visit whose films "
+                         "were read.")
     label, day, has_films = visit
     if has_films:
         return
     hint = (f"enter it at the visit whose films were read, e.g. {film_visits_until[-1]} (visits with films: "
             f"{', '.join(film_visits_until)})" if film_visits_until else "there is no visit with films before it")
-    raise InputError(f"Visit {label} ({day.isoformat()}) has no films: a reader's fusion status, Bridwell grade "
-                     f"or bone evidence belongs to a visit with films; {hint}. A CT read on a day without films: "
-                     "enter it at the latest visit with films before the CT and name the CT and its date in --reason.")
+    raise InputError(f"Visit {label} ({day.isoformat()}) has no films: {what} belongs to a visit with films; "
+                     f"{hint}. A CT read on a day without films: enter it at the latest visit with films before the "
+                     "CT and name the CT and its date in the entry's reason.")
+
+
+def check_finding_verdict_visit(target: str, visit: tuple[str, dt.date, bool] | None) -> None:
+    """Refuse a reader's verdict on a finding (``finding:...``) where there is no finding to judge: no visit, or a
+    visit that holds no finding (a questionnaire or symptom contact). ``visit`` is (label, date, holds findings).
+    Which finding a ref names is the adapter's check against the visit's own findings (the CLI spells the ref)."""
+    if not target.startswith("finding:"):
+        return
+    if visit is None:
+        raise InputError("A verdict on a finding belongs to the visit that holds the finding; name the visit.")
+    label, day, has_findings = visit
+    if not has_findings:
+        raise InputError(f"Visit {label} ({day.isoformat()}) holds no findings: a verdict on a finding belongs to the "
+                         "visit whose films or checks produced it (the follow-up timeline lists each visit's "
+                         "findings and their refs).")
 
 
 def status_to_act_on(

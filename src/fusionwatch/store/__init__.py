@@ -5,6 +5,8 @@ SQLite file by default (``sqlite:///fusionwatch.db``), PostgreSQL supported (``p
 
 from fusionwatch.store._records import (
     ENTRY_KINDS,
+    ENTRY_LISTS,
+    ENTRY_NAMES,
     FilmRecord,
     LandmarkVersion,
     OverrideRecord,
@@ -19,6 +21,8 @@ __all__ = [
     "AmbiguousVisitError",
     "DEFAULT_URL",
     "ENTRY_KINDS",
+    "ENTRY_LISTS",
+    "ENTRY_NAMES",
     "LANDMARK_KINDS",
     "FilmRecord",
     "LandmarkVersion",

@@ -10,9 +10,15 @@ from fusionwatch.landmarks import Landmarks
 from fusionwatch.measurement import Measurement
 
 __all__ = ["VisitRecord", "FilmRecord", "LandmarkVersion", "PromRecord", "SymptomRecord", "OverrideRecord",
-           "PseudonymSeries", "Retraction", "ENTRY_KINDS"]
+           "PseudonymSeries", "Retraction", "ENTRY_KINDS",
+           "ENTRY_NAMES", "ENTRY_LISTS"]
 
 ENTRY_KINDS = ("prom", "symptoms", "override")
+ENTRY_NAMES = {"prom": "PROM entry", "symptoms": "symptom report", "override": "override"}
+"""How messages name one entry of each kind."""
+ENTRY_LISTS = {"prom": "fusionwatch prom list", "symptoms": "fusionwatch symptoms list",
+               "override": "fusionwatch override list"}
+"""The command that lists each kind's ids (named in the store's refusals)."""
 """The kinds of care-record entry that can be marked entered in error (:meth:`fusionwatch.store.Store.retract`)."""
 
 

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, object_session, sessionmaker
 from fusionwatch.anatomy import Level
 from fusionwatch.errors import InputError
 from fusionwatch.followup import build_timeline
-from fusionwatch.followup.evidence import check_reader_entry_visit
+from fusionwatch.followup.evidence import check_finding_verdict_visit, check_reader_entry_visit
 from fusionwatch.followup.model import BoneEvidence, EnteredInError, SegmentMotion, Timeline, VisitInput
 from fusionwatch.followup.schedule import LabelledVisit, days_since, distinct_labels, visit_label
 from fusionwatch.followup.settings import DEFAULT_SETTINGS, FollowupSettings
@@ -56,6 +56,8 @@ from fusionwatch.store._models import (
 )
 from fusionwatch.store._records import (
     ENTRY_KINDS,
+    ENTRY_LISTS,
+    ENTRY_NAMES,
     FilmRecord,
     LandmarkVersion,
     OverrideRecord,
@@ -141,9 +143,6 @@ def _utc(at: dt.datetime) -> dt.datetime:
 _ENTRY_ROWS: dict[str, type[PromRow] | type[SymptomRow] | type[OverrideRow]] = {
     "prom": PromRow, "symptoms": SymptomRow, "override": OverrideRow,
 }
-_ENTRY_NAMES = {"prom": "PROM entry", "symptoms": "symptom report", "override": "override"}
-_ENTRY_LISTS = {"prom": "fusionwatch prom list", "symptoms": "fusionwatch symptoms list",
-                "override": "fusionwatch override list"}
 
 
 _SERIES_LOCK_KEY = 0x46575053  # "FWPS": the PostgreSQL advisory lock that serialises recording a pseudonym series
@@ -834,6 +833,10 @@ class Store:
                         (v.label, v.date, bool(v.radiographs)) if v is not None else None)
             with_films = [lab for r, lab in labelled if r.radiographs and v is not None and r.date <= v.date]
             check_reader_entry_visit(override.target, here, with_films)
+            if override.target.startswith("finding:"):
+                held = v is not None and (bool(v.radiographs) or s.scalar(
+                    select(FindingRow.id).where(FindingRow.visit_id == v.id).limit(1)) is not None)
+                check_finding_verdict_visit(override.target, (here[0], here[1], held) if here else None)
             row = OverrideRow(
                 patient_id=p.id,
                 visit_id=v.id if v else None,
@@ -1049,7 +1052,7 @@ class Store:
         """
         if kind not in ENTRY_KINDS:
             raise ValueError(f"kind must be one of {ENTRY_KINDS}, got {kind!r}.")
-        name, listing = _ENTRY_NAMES[kind], _ENTRY_LISTS[kind]
+        name, listing = ENTRY_NAMES[kind], ENTRY_LISTS[kind]
         if not reason or not reason.strip():
             raise InputError(f"Marking {name} {entry_id} entered in error needs the reason (e.g. 'wrong patient', "
                              "'wrong date'); nothing changed.")
