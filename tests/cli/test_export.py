@@ -126,3 +126,14 @@ def test_an_out_path_that_is_a_file_is_a_user_error(tmp_path: Path, db: str) -> 
     (tmp_path / "taken").write_text("x")
     r = runner.invoke(app, ["export", "cohort", "--out", str(tmp_path / "taken"), "--db", db])
     assert r.exit_code == 2 and "is a file" in r.output and (tmp_path / "taken").read_text() == "x"
+
+
+@pytest.mark.parametrize("blocked", ["cohort-measurements.csv", "cohort-visits.csv"])
+def test_a_folder_in_place_of_one_table_writes_none(tmp_path: Path, db: str, blocked: str) -> None:
+    """All or nothing: a folder where one table goes is an error line, and no table of this export is written
+    (before: the tables before it were written, the export then stopped with a traceback)."""
+    out = tmp_path / "out"
+    (out / blocked).mkdir(parents=True)
+    r = runner.invoke(app, ["export", "cohort", "--out", str(out), "--identified", "--db", db])
+    assert r.exit_code == 2 and blocked in " ".join(r.output.split()), r.output
+    assert sorted(p.name for p in out.iterdir()) == [blocked] and not any((out / blocked).iterdir())

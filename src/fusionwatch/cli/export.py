@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -69,11 +70,27 @@ def cohort(
         left_out_names = left_out if identified else [pseudonym(k, secret) for k in left_out]
     finally:
         store.close()
-    out.mkdir(parents=True, exist_ok=True)
     suffix = "" if identified else "-deidentified"
-    paths = [write_cohort(rows, out / f"cohort-measurements{suffix}.csv"),
-             write_cohort(rows, out / f"cohort-measurements{suffix}.parquet"),
-             write_visits(visits, out / f"cohort-visits{suffix}.csv")]
+    paths = [out / f"cohort-measurements{suffix}.csv", out / f"cohort-measurements{suffix}.parquet",
+             out / f"cohort-visits{suffix}.csv"]
+    taken = [p for p in paths if p.exists() and not p.is_file()]
+    if taken:
+        raise InputError(f"{taken[0]} is not a file (a folder?): move it away, or give another --out.")
+    out.mkdir(parents=True, exist_ok=True)
+    # all or nothing: each table is written to a temporary name in --out, then all are renamed into place
+    temps = [p.with_name(f".{p.stem}.partial-{os.getpid()}{p.suffix}") for p in paths]
+    try:
+        write_cohort(rows, temps[0])
+        write_cohort(rows, temps[1])
+        write_visits(visits, temps[2])
+        for tmp, final in zip(temps, paths, strict=True):
+            os.replace(tmp, final)
+    except OSError as exc:
+        raise InputError(f"Cannot write the cohort tables in {out}: {exc.strerror or exc}; nothing was "
+                         "written.") from None
+    finally:
+        for tmp in temps:
+            tmp.unlink(missing_ok=True)
     if secret is not None:
         store = open_store(db)
         try:
