@@ -123,3 +123,23 @@ def test_deidentified_age_over_89_is_capped(tmp_path: Path, age: str, expected: 
     p = write_dicom(tmp_path / "film.dcm", spacing=(0.2, 0.2), study_date="20260705", extra={"PatientAge": age})
     sr = build_measurement_sr(pydicom.dcmread(p), MEAS, patient_key="K1", surgery_date=SURGERY, deidentify=True)
     assert sr.PatientAge == expected
+
+
+def test_dates_of_today_are_shifted_by_the_one_deid_rule() -> None:
+    """highdicom's creation dates (today's real date) are shifted by deid's DA/DT rule, for a given today; other
+    dates and the times are left as they are. The method record says the times are kept."""
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence
+
+    from fusionwatch.export.deid import DEID_METHOD
+    from fusionwatch.export.dicom_sr import _shift_dates_of_today
+
+    ds = Dataset()
+    ds.ContentDate, ds.ContentTime, ds.StudyDate = "20260705", "101500", "20000704"
+    item = Dataset()
+    item.ObservationDateTime = "20260705101500.000000+0100"
+    ds.ContentSequence = Sequence([item])
+    _shift_dates_of_today(ds, SURGERY, today=dt.date(2026, 7, 5))  # day 185 after surgery -> 2000-07-04
+    assert ds.ContentDate == "20000704" and ds.ContentTime == "101500" and ds.StudyDate == "20000704"
+    assert item.ObservationDateTime == "20000704101500.000000+0100"
+    assert "times kept" in DEID_METHOD[1] and all(len(v) <= 64 for v in DEID_METHOD)

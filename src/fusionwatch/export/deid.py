@@ -42,7 +42,8 @@ from pydicom.uid import generate_uid
 from fusionwatch.pseudonym import uid_seed
 from fusionwatch.report.model import DEID_ANCHOR_DATE
 
-__all__ = ["DEID_ANCHOR_DATE", "DEID_KEEP", "DEID_METHOD", "date_shift", "shift_date", "pseudo_uid", "pseudo_id",
+__all__ = ["DEID_ANCHOR_DATE", "DEID_KEEP", "DEID_METHOD", "date_shift", "dicom_date_text", "shift_date",
+           "shift_dicom_date", "pseudo_uid", "pseudo_id",
            "deidentify_dataset", "mark_deidentified"]
 
 # What a de-identified DICOM dataset keeps (every other attribute, at any depth, private ones included, is dropped):
@@ -77,7 +78,7 @@ _EMPTY_TYPE2 = ("PatientBirthDate", "AccessionNumber", "StudyID", "ReferringPhys
 
 DEID_METHOD = (
     "DICOM PS3.15 E.1-1 Basic Profile (fusionwatch deid/2)",
-    "Retain Longitudinal Modified Dates: surgery = 2000-01-01",
+    "Retain Longitudinal Modified Dates, times kept: surgery 20000101",
     "Retain Patient Characteristics: age over 89 = 090Y",
 )
 """(0012,0063) *De-identification Method* (LO, each value at most 64 characters)."""
@@ -131,7 +132,8 @@ def deidentify_dataset(ds: Dataset, key: str, surgery_date: dt.date, *, uid_key:
             elem.value = ([pseudo_uid(seed, str(u)) for u in elem.value] if elem.VM > 1
                           else pseudo_uid(seed, str(elem.value)))
         elif action == "C" and elem.value:
-            elem.value = [_shifted(v, shift) for v in elem.value] if elem.VM > 1 else _shifted(elem.value, shift)
+            elem.value = ([shift_dicom_date(v, shift) for v in elem.value] if elem.VM > 1
+                          else shift_dicom_date(elem.value, shift))
         out.add(elem)
     out.PatientName = f"{key}^"  # one-component person name
     out.PatientID = key
@@ -167,15 +169,22 @@ def mark_deidentified(ds: Dataset) -> None:
     ds.LongitudinalTemporalInformationModified = "MODIFIED"
 
 
-def _shifted(value: object, shift: dt.timedelta) -> str:
-    """A DA or DT value moved by ``shift`` days (the rest of a date-time - time, fraction, offset - kept)."""
+def dicom_date_text(value: object) -> str:
+    """A DA or DT value as DICOM text (pydicom may hold it as a ``date`` / ``datetime``)."""
     if isinstance(value, dt.datetime):
-        value = value.strftime("%Y%m%d%H%M%S.%f")
-    elif isinstance(value, dt.date):
-        value = value.strftime("%Y%m%d")
-    text = str(value)
+        return value.strftime("%Y%m%d%H%M%S.%f")
+    if isinstance(value, dt.date):
+        return value.strftime("%Y%m%d")
+    return str(value)
+
+
+def shift_dicom_date(value: object, shift: dt.timedelta) -> str:
+    """A DA or DT value moved by ``shift`` days (the rest of a date-time - time, fraction, offset - kept); a value
+    that is not a full date (a bare year, or invalid) cannot be shifted, so it is emptied."""
+    text = dicom_date_text(value)
     try:
         day = dt.datetime.strptime(text[:8], "%Y%m%d").date()
     except ValueError:
-        return ""  # not a full date (a bare year, or invalid): it cannot be shifted, so it is emptied
+        return ""
     return (day + shift).strftime("%Y%m%d") + text[8:]
+

@@ -21,7 +21,14 @@ from pydicom.sr.coding import Code as PdCode
 from pydicom.uid import generate_uid
 
 from fusionwatch.export.codes import DICOM_CODES, Code, check_coding, finding_site, measure_code, ucum_unit
-from fusionwatch.export.deid import deidentify_dataset, mark_deidentified, pseudo_uid, shift_date
+from fusionwatch.export.deid import (
+    date_shift,
+    deidentify_dataset,
+    dicom_date_text,
+    mark_deidentified,
+    pseudo_uid,
+    shift_dicom_date,
+)
 from fusionwatch.measurement import Measurement
 from fusionwatch.pseudonym import uid_seed
 
@@ -166,29 +173,22 @@ def build_measurement_sr(
     return sr
 
 
-def _shift_dates_of_today(ds: Dataset, surgery_date: dt.date) -> None:
+def _shift_dates_of_today(ds: Dataset, surgery_date: dt.date, today: dt.date | None = None) -> None:
     """Shift the dates highdicom stamps at creation (content, instance creation, secondary capture, contribution
-    date-times: today's real date) by the patient's offset, as every other date of a de-identified object is.
+    date-times: ``today``'s real date) by the patient's offset, as every other date of a de-identified object is.
 
     The source's own dates are already shifted (:func:`deidentify_dataset`), so only elements holding today's real
-    date are touched; times are kept (the de-identification rule)."""
-    today = dt.date.today()
-    real, shifted = today.strftime("%Y%m%d"), shift_date(today, surgery_date).strftime("%Y%m%d")
+    date are touched, by the one DA/DT rule of :func:`fusionwatch.export.deid.shift_dicom_date` (times kept)."""
+    real = (today or dt.date.today()).strftime("%Y%m%d")
+    shift = date_shift(surgery_date)
 
     def visit(d: Dataset) -> None:
         for elem in d:
             if elem.VR == "SQ":
                 for item in elem.value:
                     visit(item)
-            elif elem.VR in ("DA", "DT") and elem.value:
-                value = elem.value  # a str, or a pydicom DA/DT (a date/datetime) as highdicom sets them
-                if isinstance(value, dt.datetime):
-                    value = value.strftime("%Y%m%d%H%M%S.%f")
-                elif isinstance(value, dt.date):
-                    value = value.strftime("%Y%m%d")
-                value = str(value)
-                if value.startswith(real):
-                    elem.value = shifted + value[8:]
+            elif elem.VR in ("DA", "DT") and elem.value and dicom_date_text(elem.value).startswith(real):
+                elem.value = shift_dicom_date(elem.value, shift)
 
     visit(ds)
 
