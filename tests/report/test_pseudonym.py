@@ -592,3 +592,35 @@ def test_an_export_that_writes_nothing_records_no_series(db: str, tmp_path: Path
         assert [s.source for s in store.pseudonym_series()] == ["file"] and secret_file.is_file()
     finally:
         store.close()
+
+
+def test_a_mismatch_names_its_real_cause_and_fix(db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The refusal is built from where the secret in use came from, where the series' came from and whether the file
+    exists. Before: a series from the variable, the variable unset and a file present said 'the file was replaced';
+    the file missing and a wrong variable said 'unset the variable, the file is then used' (there is no file)."""
+    from fusionwatch.export.secret import _create_secret_file
+
+    secret_file = Path(db.removeprefix("sqlite:///") + ".deid-secret")
+    monkeypatch.setenv(SECRET_ENV, "study secret" + PAD)
+    _cohort_alias(db, tmp_path / "a")  # the series' secret comes from the variable
+    monkeypatch.delenv(SECRET_ENV)
+    _create_secret_file(secret_file)
+    code, out = _cli("export", "cohort", "--out", str(tmp_path / "b"), "--db", db)
+    assert code == 2 and f"{SECRET_ENV} is not set" in out and f"Set {SECRET_ENV} to the secret used" in out, out
+    assert "replaced" not in out
+    # a series from the file, the file gone, a wrong variable
+    secret_file.unlink()
+    _run("export", "pseudonym-series", "--start-new", "--reason", "moved to the file", "--db", db)
+    saved = secret_file.read_bytes()
+    secret_file.unlink()
+    monkeypatch.setenv(SECRET_ENV, "another secret" + PAD)
+    code, out = _cli("export", "cohort", "--out", str(tmp_path / "c"), "--db", db)
+    assert code == 2 and f"Restore {secret_file} from backup" in out and "is then used" not in out, out
+    # the secret in use is an earlier series' one: said so
+    monkeypatch.setenv(SECRET_ENV, "study secret" + PAD)
+    code, out = _cli("export", "cohort", "--out", str(tmp_path / "d"), "--db", db)
+    assert code == 2 and "that of an earlier pseudonym series" in out, out
+    secret_file.write_bytes(saved)
+    secret_file.chmod(0o600)
+    monkeypatch.delenv(SECRET_ENV)
+    assert _cohort_alias(db, tmp_path / "e").startswith("FW-")

@@ -123,7 +123,7 @@ def pseudonym_series(
 ) -> None:
     """List the pseudonym series recorded in the database (when each started, where its secret came from, the
     secret's fingerprint — never the secret — and why), or start a new one with --start-new --reason TEXT."""
-    from fusionwatch.export.secret import site_secret
+    from fusionwatch.export.secret import start_new_series
 
     if start_new and reason is None:
         raise InputError("--start-new needs --reason TEXT (why the pseudonyms change; recorded with the series).")
@@ -132,7 +132,7 @@ def pseudonym_series(
     store = open_store(db)
     try:
         if start_new:
-            site_secret(store, new_series=reason)
+            start_new_series(store, reason or "")
         series = store.pseudonym_series()
     finally:
         store.close()

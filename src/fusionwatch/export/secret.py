@@ -31,7 +31,7 @@ from typing import Any
 from fusionwatch.errors import InputError
 from fusionwatch.pseudonym import secret_fingerprint
 
-__all__ = ["MIN_SECRET_CHARS", "SECRET_ENV", "record_first_series", "site_secret"]
+__all__ = ["MIN_SECRET_CHARS", "SECRET_ENV", "record_first_series", "site_secret", "start_new_series"]
 
 SECRET_ENV = "FUSIONWATCH_DEID_SECRET"
 MIN_SECRET_CHARS = 32
@@ -41,16 +41,17 @@ guesses offline against it."""
 _EXPECTED = "64 hexadecimal characters when fusionwatch created it, or the value given to " + SECRET_ENV
 
 
-def site_secret(store: Any, *, new_series: str | None = None, record: bool = True) -> bytes:
+def site_secret(store: Any, *, record: bool = True) -> bytes:
     """The site's pseudonym secret for ``store`` (a :class:`fusionwatch.store.Store`; rules in the module notes),
     checked against the pseudonym series recorded in it.
 
+    The secret in use is the variable, else the file when it exists, else none. None: the file is created only while
+    no series is recorded (else refused, phrased by where the series' secret came from). Before any series, a variable
+    that differs from an existing file is refused. Then the fingerprints are compared; a mismatch is refused with a
+    message built from where the secret in use came from, where the series' came from and whether the file exists.
+
     Parameters
     ----------
-    new_series : str | None
-        The reason to start a new pseudonym series with the secret now in use (recorded with it): every patient gets a
-        new pseudonym, not linked to earlier exports. ``None`` (every export): the secret must be the current series'
-        one; on first use it is recorded as the first series.
     record : bool
         ``False``: do not record the first series yet (an export that may still refuse its inputs or fail to write):
         the caller records it with :func:`record_first_series` once its files are written.
@@ -58,77 +59,127 @@ def site_secret(store: Any, *, new_series: str | None = None, record: bool = Tru
     Raises
     ------
     InputError
-        For a database that is not a SQLite file when ``FUSIONWATCH_DEID_SECRET`` is not set; when the secret file
-        cannot be created (read-only folder), can be read or written by others, or is empty; when the secret file is
-        missing or the secret is not the current series' one (restore the file, unset or correct the variable, or start
-        a new series on purpose); with ``new_series`` when the secret is the current series' one.
+        For a database that is not a SQLite file when ``FUSIONWATCH_DEID_SECRET`` is not set; a variable under
+        :data:`MIN_SECRET_CHARS` characters; a secret file that cannot be created, read, or can be read or written by
+        others, or is empty; a missing secret or one that is not the current series' (the message says which and the
+        way forward: restore the file, unset or correct the variable, or start a new series on purpose).
     """
-    if new_series is not None and not new_series.strip():
+    series = store.pseudonym_series()  # first: an export racing this one may record the series it creates the file for
+    current = series[-1] if series else None
+    secret, source, path = _secret_in_use(store)
+    if secret is None:
+        if current is not None:
+            raise InputError(_missing_message(current, path))
+        secret, source = _create_and_read(path), "file"  # type: ignore[arg-type]
+    fingerprint = secret_fingerprint(secret)
+    if current is None:
+        if source == "environment" and path is not None and path.is_file() \
+                and secret_fingerprint(_read_secret_file(path)) != fingerprint:
+            # a database from before fingerprints were recorded: its exports may have used the file
+            raise InputError(f"{SECRET_ENV} is set and differs from the pseudonym secret file {path} beside the "
+                             "database, which earlier de-identified exports may have used: its pseudonyms would not "
+                             f"link to theirs. Unset {SECRET_ENV} to use the file{_FORWARD}")
+        if record:
+            store.record_pseudonym_series(fingerprint, source, "first de-identified export")
+        return secret
+    if fingerprint != current.fingerprint:
+        raise InputError(_mismatch_message(current, series, fingerprint, source, path))
+    return secret
+
+
+def start_new_series(store: Any, reason: str) -> bytes:
+    """Start a new pseudonym series with the secret now in use (the variable, else the file, created when missing),
+    recorded with ``reason``: every patient gets a new pseudonym, not linked to earlier exports.
+
+    Raises
+    ------
+    InputError
+        Without a reason; when the secret in use is already the current series' one; as :func:`site_secret` for a
+        secret that cannot be found, created or read.
+    """
+    if not reason.strip():
         raise InputError("Give the reason for starting a new pseudonym series (it is recorded with it).")
-    env = os.environ.get(SECRET_ENV, "")
-    path = _secret_path(str(store.url))
+    secret, source, path = _secret_in_use(store)
+    if secret is None:
+        secret, source = _create_and_read(path), "file"  # type: ignore[arg-type]
     series = store.pseudonym_series()
     current = series[-1] if series else None
+    fingerprint = secret_fingerprint(secret)
+    if current is not None and fingerprint == current.fingerprint:
+        raise InputError(f"The secret in use (from {_from(source, path)}) is already the current pseudonym "
+                         f"series' one, recorded {current.started_at:%Y-%m-%d %H:%M} UTC. To start a new series, "
+                         f"first move the secret file away (keep it) or set {SECRET_ENV} to a new secret.")
+    store.record_pseudonym_series(fingerprint, source, reason.strip())
+    return secret
+
+
+def _secret_in_use(store: Any) -> tuple[bytes | None, str, Path | None]:
+    """(secret, where it came from, the secret file's path): the variable, else the file when it exists, else
+    ``None``."""
+    env = os.environ.get(SECRET_ENV, "")
+    path = _secret_path(str(store.url))
     if env and len(env.strip()) < MIN_SECRET_CHARS:
         raise InputError(f"{SECRET_ENV} is too short ({len(env.strip())} characters; at least {MIN_SECRET_CHARS}): "
                          "the database records a fast keyed hash of the secret, so a short one can be guessed "
                          "offline. Use a long random value, e.g. `python -c 'import secrets; "
                          "print(secrets.token_hex(32))'` (the same for every export of a study; keep it private).")
     if env:
-        secret, source = env.encode("utf-8"), "environment"
-    elif path is None:
+        return env.encode("utf-8"), "environment", path
+    if path is None:
         raise InputError(f"De-identification needs a site secret for the pseudonyms: set {SECRET_ENV} (the same "
                          "value for every export of a study; keep it private) for a database that is not a SQLite "
                          "file.")
+    if path.exists():
+        return _read_secret_file(path), "file", path
+    return None, "file", path
+
+
+def _create_and_read(path: Path) -> bytes:
+    try:
+        _create_secret_file(path)
+    except OSError as exc:  # a read-only folder, a full disk: say which file and the way round
+        raise InputError(f"Cannot create the pseudonym secret file {path}: {exc.strerror or exc}. Make its "
+                         f"folder writable, or set {SECRET_ENV} (the same value for every export of a study; "
+                         "keep it private).") from None
+    return _read_secret_file(path)
+
+
+def _missing_message(current: Any, path: Path | None) -> str:
+    """No secret in use (no variable, no file) but a series recorded: phrased by where its secret came from."""
+    if current.source == "environment":
+        return (f"This database's de-identified exports {_since(current)} used the secret in {SECRET_ENV}, which is "
+                f"not set now: set it to that secret (a new secret file {path} would give every patient a new "
+                f"pseudonym, not linked to earlier exports){_FORWARD}")
+    return (f"The pseudonym secret file {path} is missing, but this database's de-identified exports "
+            f"{_since(current)} used a secret: a new one would give every patient a new pseudonym, not linked to "
+            f"earlier exports. Restore {path} from backup (chmod 600), or set {SECRET_ENV} to that secret{_FORWARD}")
+
+
+def _mismatch_message(current: Any, series: list[Any], fingerprint: str, source: str, path: Path | None) -> str:
+    """The secret in use is not the current series': built from where each came from and whether the file exists."""
+    file_exists = path is not None and path.is_file()
+    used = f"this database's de-identified exports {_since(current)} used (from {_from(current.source, path)})"
+    if source == "environment":
+        head = f"{SECRET_ENV} is not the secret {used}: its pseudonyms would not link to theirs. "
+        if current.source == "environment":
+            fix = "Correct it: set it to the secret used"
+        elif file_exists:
+            fix = f"Unset {SECRET_ENV} (the file {path} is then used), or set it to the secret used"
+        else:
+            fix = (f"Restore {path} from backup (chmod 600) and unset {SECRET_ENV}, or set it to the secret used "
+                   f"(the file {path} is missing)")
+    elif current.source == "environment":
+        head = (f"{SECRET_ENV} is not set, and the pseudonym secret file {path} in use is not the secret {used}: its "
+                "pseudonyms would not link to theirs. ")
+        fix = f"Set {SECRET_ENV} to the secret used"
     else:
-        if not path.exists():
-            if current is not None and new_series is None and current.source == "environment":
-                raise InputError(f"This database's de-identified exports {_since(current)} used the secret in "
-                                 f"{SECRET_ENV}, which is not set now: set it to that secret (a new secret file "
-                                 f"{path} would give every patient a new pseudonym, not linked to earlier "
-                                 f"exports){_FORWARD}")
-            if current is not None and new_series is None:
-                raise InputError(f"The pseudonym secret file {path} is missing, but this database's de-identified "
-                                 f"exports {_since(current)} used a secret: a new one would give every patient a new "
-                                 f"pseudonym, not linked to earlier exports. Restore {path} from backup (chmod 600), "
-                                 f"or set {SECRET_ENV} to that secret{_FORWARD}")
-            try:
-                _create_secret_file(path)
-            except OSError as exc:  # a read-only folder, a full disk: say which file and the way round
-                raise InputError(f"Cannot create the pseudonym secret file {path}: {exc.strerror or exc}. Make its "
-                                 f"folder writable, or set {SECRET_ENV} (the same value for every export of a study; "
-                                 "keep it private).") from None
-        secret, source = _read_secret_file(path), "file"
-    fingerprint = secret_fingerprint(secret)
-    if current is None and env and path is not None and path.is_file() and new_series is None:
-        # a database from before fingerprints were recorded: its exports may have used the file
-        if secret_fingerprint(_read_secret_file(path)) != fingerprint:
-            raise InputError(f"{SECRET_ENV} is set and differs from the pseudonym secret file {path} beside the "
-                             "database, which earlier de-identified exports may have used: its pseudonyms would not "
-                             f"link to theirs. Unset {SECRET_ENV} to use the file{_FORWARD}")
-    if current is not None and fingerprint != current.fingerprint and new_series is None:
-        if env:
-            raise InputError(f"{SECRET_ENV} is not the secret this database's de-identified exports "
-                             f"{_since(current)} used (from {_where(current, path)}): its pseudonyms would not link "
-                             f"to theirs. Unset {SECRET_ENV}"
-                             + (f" (the file {path} is then used)" if current.source == "file" else "")
-                             + f", or set it to the secret used{_FORWARD}")
-        raise InputError(f"The pseudonym secret file {path} is not the secret this database's de-identified exports "
-                         f"{_since(current)} used (from {_where(current, path)}): it was replaced, and its "
-                         "pseudonyms would not link to theirs. Restore the original file from backup (chmod 600)"
-                         + (f", or set {SECRET_ENV} to the secret used" if current.source == "environment" else "")
-                         + _FORWARD)
-    if current is not None and fingerprint == current.fingerprint:
-        if new_series is not None:
-            raise InputError(f"The secret in use (from {_where(current, path)}) is already the current pseudonym "
-                             f"series' one, recorded {current.started_at:%Y-%m-%d %H:%M} UTC. To start a new series, "
-                             f"first move the secret file away (keep it) or set {SECRET_ENV} to a new secret.")
-        return secret
-    if new_series is None and not record:
-        return secret
-    store.record_pseudonym_series(fingerprint, source, new_series.strip() if new_series is not None
-                                  else "first de-identified export")
-    return secret
+        head = (f"The pseudonym secret file {path} is not the secret {used}: it was replaced, and its pseudonyms would "
+                "not link to theirs. ")
+        fix = "Restore the original file from backup (chmod 600)"
+    older = next((s for s in series[:-1] if s.fingerprint == fingerprint), None)
+    note = (f" (The secret in use is that of an earlier pseudonym series, started {older.started_at:%Y-%m-%d}: an "
+            "old backup?)") if older is not None else ""
+    return head + fix + note + _FORWARD
 
 
 def record_first_series(store: Any, secret: bytes) -> None:
@@ -148,8 +199,8 @@ def _since(series: Any) -> str:
     return f"since {series.started_at:%Y-%m-%d}"
 
 
-def _where(series: Any, path: Path | None) -> str:
-    return f"the variable {SECRET_ENV}" if series.source == "environment" else f"the file {path or 'beside it'}"
+def _from(source: str, path: Path | None) -> str:
+    return f"the variable {SECRET_ENV}" if source == "environment" else f"the file {path or 'beside it'}"
 
 
 def _secret_path(database_url: str) -> Path | None:
