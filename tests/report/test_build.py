@@ -443,3 +443,33 @@ def test_report_of_a_visit_holding_only_retracted_entries_is_an_error_line(db: s
                                  "--no-pdf", "--today", TODAY, "--db", db])
     assert r.exit_code == 2, r.output
     assert f"has no visit {when.isoformat()}" in r.output and "Traceback" not in r.output
+
+
+def test_an_entry_entered_in_error_is_shown_to_the_clinician_only(db: str) -> None:
+    """A retracted red flag and a retracted reader status: the clinician report lists both under "Entered in error"
+    (what, who, why) while counting neither (no red flag, no reader status); the patient report and the de-identified
+    data carry none of it."""
+    from fusionwatch.records import Override
+    from fusionwatch.report.build import build_report_data
+    from fusionwatch.report.render import render_clinician_html, render_patient_html
+
+    store = Store(db)
+    try:
+        flag = store.add_symptoms("K-7", SURGERY + dt.timedelta(days=12), ["fever"])
+        store.retract("K-7", "symptoms", flag.id, reason="entered for the wrong patient", author="pa-kim")
+        films_day = SURGERY + dt.timedelta(days=92)
+        status = store.add_override("K-7", Override("fusion_status", "fused_criteria_met", "dr-amy",
+                                                    dt.datetime(2026, 4, 20, 9, 0)), visit=films_day)
+        store.retract("K-7", "override", status.id, reason="read the wrong visit", author="dr-amy")
+        data = build_report_data(store, "K-7", visit=films_day.isoformat(), today=dt.date.fromisoformat(TODAY))
+    finally:
+        store.close()
+    assert not data.red_flags and data.visits[data.current].reader_status is None
+    html = render_clinician_html(data)
+    audit = html[html.index('id="entered-in-error"'):]
+    assert "Entered in error (2)" in audit
+    assert "entered for the wrong patient" in audit and "pa-kim" in audit and "fever" in audit
+    assert "read the wrong visit" in audit and "fused_criteria_met" in audit
+    assert "entered-in-error" not in render_patient_html(data) and "wrong patient" not in render_patient_html(data)
+    de = data.deidentified()
+    assert de.entered_in_error == () and "entered-in-error" not in render_clinician_html(de)

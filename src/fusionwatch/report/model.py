@@ -210,6 +210,10 @@ class ReportData:
     symptom_notes: tuple[tuple[dt.date, str], ...] = ()
     """``(date, note)``: the free-text notes of the symptom reports behind ``red_flags`` (``symptoms add --note``), for
     the clinician report only; :meth:`deidentified` drops them (free text may name people)."""
+    entered_in_error: tuple[Any, ...] = ()
+    """The patient's entries marked "entered in error" (:class:`fusionwatch.followup.model.EnteredInError`): audit-only,
+    counted for nothing, listed in the clinician report so a retraction is visible there; never in the patient report,
+    and :meth:`deidentified` drops them (free text: what the entry said, who, why)."""
     patient_name: str | None = None
     patient_id: str | None = None
     birth_date: dt.date | None = None
@@ -359,6 +363,7 @@ class ReportData:
             proms=tuple(replace(p, date=d(p.date)) for p in self.proms),
             red_flags=tuple(replace(r, reported_on=d(r.reported_on)) if r.reported_on else r for r in self.red_flags),
             symptom_notes=(),
+            entered_in_error=(),
             baseline_note=text(self.baseline_note) or "",
             film_labels={k: text(x) or "" for k, x in self.film_labels.items()},
             patient_name=None,
@@ -501,6 +506,7 @@ def report_data_from_timeline(
         baseline=baseline,
         red_flags=tuple(red_flags),
         symptom_notes=tuple(symptom_notes),
+        entered_in_error=tuple(getattr(timeline, "entered_in_error", ())),
         schedule=schedule,
         proms=tuple(sorted(proms, key=lambda p: p.date)),
         patient_name=patient_name,
