@@ -215,6 +215,7 @@ def test_cohort_visit_rows_across_patients(db: str, tmp_path: Path) -> None:
     import csv
 
     from fusionwatch.errors import InputError
+    from fusionwatch.export.secret import site_secret
     from fusionwatch.export.visits import VISIT_COLUMNS
     from fusionwatch.pseudonym import pseudonym
     from fusionwatch.report.build import cohort_visit_rows, write_cohort_visits
@@ -225,18 +226,21 @@ def test_cohort_visit_rows_across_patients(db: str, tmp_path: Path) -> None:
         store.set_surgery("K-8", Surgery(dt.date(2025, 5, 1)))
         store.add_prom("K-8", dt.date(2025, 4, 20), odi_answers=(3,) * 10, back_pain_nrs=7, leg_pain_nrs=5)
         store.add_patient(Patient("K-0"))  # no visits: no rows
+        secret = site_secret(store)  # the adapter reads it once per export; the core reads no files
         path = write_cohort_visits(store, ["K-7", "K-8", "K-0"], tmp_path / "visits.csv", deidentify=True,
-                                   today=dt.date.fromisoformat(TODAY))
+                                   today=dt.date.fromisoformat(TODAY), secret=secret)
         store.add_patient(Patient("K-9"))
         store.add_prom("K-9", dt.date(2025, 4, 20), back_pain_nrs=7)
         with pytest.raises(InputError, match="'K-9' has no surgery date"):
-            cohort_visit_rows(store, ["K-9"], deidentify=True)
+            cohort_visit_rows(store, ["K-9"], deidentify=True, secret=secret)
+        with pytest.raises(ValueError, match="needs the site secret"):  # no hidden file read in the core
+            cohort_visit_rows(store, ["K-7"], deidentify=True)
         assert len(cohort_visit_rows(store, ["K-9"])) == 1  # identified: no shift needed
     finally:
         store.close()
     table = list(csv.DictReader(path.open()))
     assert tuple(table[0]) == VISIT_COLUMNS
-    secret = Path(db.removeprefix("sqlite:///") + ".deid-secret").read_bytes().strip()  # made by the export
+    assert secret == Path(db.removeprefix("sqlite:///") + ".deid-secret").read_bytes().strip()  # made for the export
     k7, k8 = (pseudonym(k, secret) for k in ("K-7", "K-8"))  # keys replaced by their pseudonyms
     assert k7.startswith("FW-") and k8.startswith("FW-") and k7 != k8
     assert [(r["patient"], r["visit"], r["visit_date"]) for r in table] == [

@@ -82,12 +82,11 @@ def films_from_store(store: Any, keys: Sequence[str] | None = None, *, deidentif
                      secret: bytes | None = None) -> list[CohortFilm]:
     """Every film with current landmarks of the given patients (default: all) in a :class:`fusionwatch.store.Store`;
     with ``deidentify`` each carries its patient's pseudonym under ``secret``, the site secret the caller read once
-    for the whole export (:func:`fusionwatch.export.secret.site_secret`; read here when not given)."""
+    for the whole export (:func:`fusionwatch.export.secret.site_secret`; required with ``deidentify``: the core reads
+    no files)."""
     out = []
     if deidentify and secret is None:
-        from fusionwatch.export.secret import site_secret
-
-        secret = site_secret(store)
+        raise ValueError("films_from_store(deidentify=True) needs the site secret (fusionwatch.export.secret)")
     for key in keys or store.list_patients():
         surgery = store.get_surgery(key)
         alias = pseudonym(key, secret) if deidentify else None

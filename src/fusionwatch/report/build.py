@@ -357,7 +357,8 @@ def cohort_visit_rows(store: Any, keys: list[str] | tuple[str, ...], *, deidenti
     the order given, visits in date order. Patients with no visit on record (on or before ``today``) are left out.
 
     De-identified by the rule of every export (:meth:`ReportData.deidentified`: key replaced by the site pseudonym
-    under ``secret``, read once by the caller, else here; dates shifted so that each patient's surgery falls on
+    under ``secret``, which the caller reads once for the whole export (:func:`fusionwatch.export.secret.site_secret`;
+    required with ``deidentify``); dates shifted so that each patient's surgery falls on
     2000-01-01, reader names removed).
 
     Raises
@@ -370,9 +371,7 @@ def cohort_visit_rows(store: Any, keys: list[str] | tuple[str, ...], *, deidenti
     from fusionwatch.pseudonym import pseudonym
 
     if deidentify and secret is None:
-        from fusionwatch.export.secret import site_secret
-
-        secret = site_secret(store)
+        raise ValueError("cohort_visit_rows(deidentify=True) needs the site secret (fusionwatch.export.secret)")
     rows: list[dict[str, Any]] = []
     for key in keys:
         visits = store.list_visits(key)
