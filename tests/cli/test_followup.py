@@ -634,3 +634,18 @@ def test_entry_lists_keep_ids_and_dates_whole_at_80_columns(tmp_path: Path, db: 
     listed = runner.invoke(app, ["override", "list", "K-CLI", "--db", db], env={"COLUMNS": "80"}).output
     assert "…" not in listed, listed
     assert re.search(rf"│ {oid} +│.*│ \d{{4}}-\d\d-\d\d │", listed), listed
+
+
+def test_the_console_follows_columns_when_printing_not_when_imported() -> None:
+    """COLUMNS set when fusionwatch was imported (a CI shell, a test worker) fixed Rich's width for good: a later
+    `COLUMNS=250` was ignored and listings folded at the import-time width (three retraction tests failed under
+    `make test` only)."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import os; from fusionwatch.cli._app import console; os.environ['COLUMNS'] = '250'; "
+            "print(console.width)")
+    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "COLUMNS": "80"}, capture_output=True,
+                         text=True, check=True).stdout
+    assert out.strip() == "250"

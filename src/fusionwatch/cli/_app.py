@@ -26,6 +26,9 @@ EXIT_SOME_REFUSED = 1
 """A batch command stored what it could and refused some inputs (each named); 2 means nothing was done."""
 console = Console()
 err_console = Console(stderr=True)
+# Rich fixes the width for good when COLUMNS is set as the console is made (at import); follow the terminal and
+# COLUMNS at each print instead, as a console made later would (a width of None is computed when printing)
+console.width = err_console.width = None  # type: ignore[assignment]
 
 
 class _Group(TyperGroup):
