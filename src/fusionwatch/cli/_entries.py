@@ -6,7 +6,7 @@ An adapter: the rules (who may retract what, what a retracted entry still counts
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Annotated, Any
 
 import typer
@@ -15,8 +15,8 @@ from rich.table import Table
 from fusionwatch.cli._app import console, escape, open_store
 from fusionwatch.errors import InputError
 
-__all__ = ["AllOption", "ByOption", "IdOption", "ReasonOption", "entry_table", "retract_entry", "status_text",
-           "parse_entry_id"]
+__all__ = ["AllOption", "ByOption", "IdOption", "ReasonOption", "entry_table", "print_entries", "retract_entry",
+           "status_text", "parse_entry_id"]
 
 IdOption = Annotated[str, typer.Option("--id", help="The entry's id, as the `list` subcommand shows it.")]
 ReasonOption = Annotated[
@@ -45,6 +45,18 @@ def entry_table(title: str, columns: Sequence[str], ids: Iterable[int]) -> Table
         else:
             table.add_column(col, overflow="fold")
     return table
+
+
+def print_entries(what: str, patient: str, show_all: bool, columns: Sequence[str], records: Sequence[Any],
+                  row: Callable[[Any], Sequence[str]], none: str) -> None:
+    """Print a patient's entries as an :func:`entry_table` titled "``what`` of ``patient``" (with ``--all``: "with
+    those entered in error"), one ``row(record)`` each, retracted ones dimmed; ``none`` (e.g. "no PROM entries")
+    when there are none."""
+    title = f"{what} of {escape(patient)}" + (" (with those entered in error)" if show_all else "")
+    table = entry_table(title, columns, (r.id for r in records))
+    for r in records:
+        table.add_row(*row(r), style="dim" if r.retracted else None)
+    console.print(table if records else f"{none} for {escape(patient)}", highlight=False, soft_wrap=True)
 
 
 def parse_entry_id(text: str) -> int:

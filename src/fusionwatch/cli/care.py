@@ -16,7 +16,7 @@ from fusionwatch.cli._entries import (
     ByOption,
     IdOption,
     ReasonOption,
-    entry_table,
+    print_entries,
     retract_entry,
     status_text,
 )
@@ -250,15 +250,12 @@ def prom_list(
     def nrs(value: float | None) -> str:
         return "-" if value is None else f"{value:g}"
 
-    table = entry_table(f"PROM entries of {escape(patient)}" + (" (with those entered in error)" if show_all else ""),
-                        ("id", "date", "visit", "ODI", "back pain", "leg pain", "recorded (UTC)", "status"),
-                        (r.id for r in records))
-    for r in records:
-        style = "dim" if r.retracted else None
-        table.add_row(str(r.id), r.visit_date.isoformat(), escape(r.visit_label), odi(r.odi_answers),
-                      nrs(r.back_pain_nrs), nrs(r.leg_pain_nrs), f"{r.recorded_at:%Y-%m-%d %H:%M}",
-                      escape(status_text(r)), style=style)
-    console.print(table if records else f"no PROM entries for {escape(patient)}", highlight=False, soft_wrap=True)
+    print_entries("PROM entries", patient, show_all,
+                  ("id", "date", "visit", "ODI", "back pain", "leg pain", "recorded (UTC)", "status"), records,
+                  lambda r: (str(r.id), r.visit_date.isoformat(), escape(r.visit_label), odi(r.odi_answers),
+                             nrs(r.back_pain_nrs), nrs(r.leg_pain_nrs), f"{r.recorded_at:%Y-%m-%d %H:%M}",
+                             escape(status_text(r))),
+                  "no PROM entries")
 
 
 @prom_app.command("retract")
@@ -315,14 +312,11 @@ def symptoms_list(
         records = store.list_symptoms(patient, include_retracted=show_all)
     finally:
         store.close()
-    title = f"Symptom reports of {escape(patient)}" + (" (with those entered in error)" if show_all else "")
-    table = entry_table(title, ("id", "date", "visit", "symptoms", "note", "recorded (UTC)", "status"),
-                        (r.id for r in records))
-    for r in records:
-        table.add_row(str(r.id), r.visit_date.isoformat(), escape(r.visit_label), escape(", ".join(r.symptoms)),
-                      escape(r.note), f"{r.recorded_at:%Y-%m-%d %H:%M}", escape(status_text(r)),
-                      style="dim" if r.retracted else None)
-    console.print(table if records else f"no symptom reports for {escape(patient)}", highlight=False, soft_wrap=True)
+    print_entries("Symptom reports", patient, show_all,
+                  ("id", "date", "visit", "symptoms", "note", "recorded (UTC)", "status"), records,
+                  lambda r: (str(r.id), r.visit_date.isoformat(), escape(r.visit_label), escape(", ".join(r.symptoms)),
+                             escape(r.note), f"{r.recorded_at:%Y-%m-%d %H:%M}", escape(status_text(r))),
+                  "no symptom reports")
 
 
 @symptoms_app.command("retract")

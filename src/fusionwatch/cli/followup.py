@@ -29,7 +29,7 @@ from fusionwatch.cli._entries import (
     ByOption,
     IdOption,
     ReasonOption,
-    entry_table,
+    print_entries,
     retract_entry,
     status_text,
 )
@@ -459,16 +459,12 @@ def override_list(
         records = store.list_overrides(patient, include_retracted=show_all)
     finally:
         store.close()
-    table = entry_table(f"Reader overrides of {escape(patient)}" + (" (with those entered in error)" if show_all
-                                                                       else ""),
-                        ("id", "visit", "date", "what", "value", "author", "at (UTC)", "reason", "status"),
-                        (r.id for r in records))
-    for r in records:
-        table.add_row(str(r.id), escape(r.visit_label or "-"), r.visit_date.isoformat() if r.visit_date else "-",
-                      escape(r.target), escape(r.value), escape(r.author), f"{r.at:%Y-%m-%d %H:%M}", escape(r.reason),
-                      escape(status_text(r)), style="dim" if r.retracted else None)
-    console.print(table if records else f"no reader overrides for {escape(patient)}", highlight=False,
-                  soft_wrap=True)
+    print_entries("Reader overrides", patient, show_all,
+                  ("id", "visit", "date", "what", "value", "author", "at (UTC)", "reason", "status"), records,
+                  lambda r: (str(r.id), escape(r.visit_label or "-"), r.visit_date.isoformat() if r.visit_date else "-",
+                             escape(r.target), escape(r.value), escape(r.author), f"{r.at:%Y-%m-%d %H:%M}",
+                             escape(r.reason), escape(status_text(r))),
+                  "no reader overrides")
 
 
 @override_app.command("retract")
