@@ -31,6 +31,8 @@ to 384 x 480: every crop squeezed to 0.89 in x, narrow real films widened. Measu
   regions, gas cores per footprint (honeycomb), gas over the spine column and beside it. ``--gas-overlays N`` writes
   N crops of each kind with the segmentation outlined (``gas_overlay_real.png``, ``gas_overlay_sim.png``) to check
   by eye. Caveat: on real films the sacral foramina and the gaps between sacrum and iliac wings also count as specks.
+  Version 35 adds the look of the gas regions: how dark, how round and convex, how many chains of segments in one
+  footprint and how evenly sized their segments are (the lead's give-away of version 34: "segmented balloons").
 Simulated films are pre-operative AP films of journey patients (the real set has no hardware) drawn from the
 population matched to the real set: ``sample_patient(..., population="adolescent-scoliosis")`` (simulator version 13:
 adolescents with a structural lumbar curve and rotated vertebrae; version 14 also wedges L2 and L3;
@@ -206,6 +208,10 @@ GAS_REGION = 0.0025
 """A gas region: a component of at least this share of the crop (about 0.25 %: a pocket ~12 mm across); smaller
 ones are specks (bubbles)."""
 GAS_COLUMN_GROW = 0.3
+GAS_CHAIN_CORES = 3
+"""Version 35: a footprint holding at least this many gas components is a chain (a loop of segments between haustral
+folds, or a honeycomb); ``gas_uneven`` is the spread of its components' sizes (SD / mean: a chain of evenly sized
+balloons low)."""
 """The spine column (hull of the L1-L5 bodies) widened by this share of its width for the off-spine counts."""
 
 
@@ -268,7 +274,11 @@ def gas_measures(img: np.ndarray, quads: list[np.ndarray]) -> dict[str, float]:
     sharp wall high), ``gas_mottle`` (SD of the grey level inside a region over its depth: a mottled patch high, a
     uniform black colon low), ``gas_cores`` (separate gas cores per footprint at the looser ``GAS_FOOTPRINT``: a
     honeycomb or mottled patch has many). Everywhere: ``gas_area``, ``gas_spine`` (share of the column that is gas),
-    ``gas_flanks`` (share of the rest).
+    ``gas_flanks`` (share of the rest). Version 35 (the loops' look): ``gas_black`` (median over regions of their
+    median grey: near-black gas low), ``gas_round`` (median over regions of 4 pi area / perimeter^2: a rounded
+    balloon near 1, an irregular pocket lower), ``gas_solid`` (median over regions of area / convex-hull area),
+    ``gas_chains`` (footprints holding >= ``GAS_CHAIN_CORES`` components: chains of segments), ``gas_uneven`` (median
+    over chains of the SD / mean of their components' sizes: evenly sized segments low).
     """
     from scipy import ndimage
 
@@ -282,21 +292,33 @@ def gas_measures(img: np.ndarray, quads: list[np.ndarray]) -> dict[str, float]:
     sizes = np.asarray(ndimage.sum(off, lab, np.arange(1, n + 1))) if n else np.zeros(0)
     f1 = cv2.GaussianBlur(sm, (0, 0), 0.5)
     grad = np.hypot(cv2.Sobel(f1, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(f1, cv2.CV_32F, 0, 1, ksize=3)) / 8
-    walls, mottle = [], []
+    walls, mottle, black, roundness, solid = [], [], [], [], []
     for i in np.flatnonzero(sizes >= GAS_REGION * area) + 1:
         c = lab == i
         d = float(np.median(depth[c]))
+        black.append(float(np.median(sm[c])))  # version 35: how dark the gas is (normalised grey)
+        cnt, _ = cv2.findContours(c.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+        big_c = max(cnt, key=cv2.contourArea)
+        per = float(cv2.arcLength(big_c, True))
+        roundness.append(4.0 * np.pi * float(c.sum()) / max(per * per, 1.0))
+        solid.append(float(c.sum()) / max(float(cv2.contourArea(cv2.convexHull(big_c))), 1.0))
         walls.append(float(np.median(grad[c & ~ndimage.binary_erosion(c, iterations=2)])) / max(d, 1e-3))
         core = ndimage.binary_erosion(c, iterations=3)
         if core.sum() > 20:
             mottle.append(float(np.std(sm[core])) / max(d, 1e-3))
     foot = gas_mask(img, *GAS_FOOTPRINT)[0] & ~wide
     flab, fn = ndimage.label(foot)
-    cores = []
+    cores, chains, even = [], 0, []
     for j in range(1, fn + 1):
         fj = flab == j
         if fj.sum() >= GAS_REGION * area and (fj & off).any():
-            cores.append(len(np.unique(lab[fj & off])))
+            ids = np.unique(lab[fj & off])
+            ids = ids[ids > 0]
+            cores.append(len(ids))
+            if len(ids) >= GAS_CHAIN_CORES:  # version 35: a chain of segments (or a honeycomb) in one footprint
+                chains += 1
+                cs = sizes[ids - 1]
+                even.append(float(np.std(cs) / np.mean(cs)))
     nan = float("nan")
     big = sizes >= GAS_REGION * area
     return {
@@ -311,6 +333,11 @@ def gas_measures(img: np.ndarray, quads: list[np.ndarray]) -> dict[str, float]:
         "gas_cores": float(np.mean(cores)) if cores else nan,
         "gas_spine": float(m[col].mean()) if col.any() else nan,
         "gas_flanks": float(m[valid & ~col].mean()),
+        "gas_black": float(np.median(black)) if black else nan,
+        "gas_round": float(np.median(roundness)) if roundness else nan,
+        "gas_solid": float(np.median(solid)) if solid else nan,
+        "gas_chains": float(chains),
+        "gas_uneven": float(np.median(even)) if even else nan,
     }
 
 
@@ -326,6 +353,11 @@ GAS_KEYS = (
     "gas_cores",
     "gas_spine",
     "gas_flanks",
+    "gas_black",
+    "gas_round",
+    "gas_solid",
+    "gas_chains",
+    "gas_uneven",
 )
 
 

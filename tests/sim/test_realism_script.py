@@ -56,3 +56,47 @@ class TestSpineBand:
         img, quads = _column(0.8, 0.6, 0.3)
         row = SR.measures(img, [quads["L3"]], quads)
         assert row["body_minus_disc"] == pytest.approx(0.2, abs=1e-6)
+
+
+def _chain(radii: tuple[float, ...]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """A CH x CW crop at grey 0.6 with a spine column in the middle and, at the left flank, a loop: a 0.45 band (the
+    loop's footprint) holding near-black (0.1) discs of ``radii`` px, 32 px apart, separated by the band's grey."""
+    img = np.full((SR.CH, SR.CW), 0.6, np.float32)
+    x0 = SR.CW // 2
+    quads = [
+        np.array([[x0 - 25.0, y], [x0 + 25.0, y], [x0 + 25.0, y + 60], [x0 - 25.0, y + 60]]) for y in (60, 180, 300)
+    ]
+    yy, xx = np.mgrid[: SR.CH, : SR.CW]
+    top = 120
+    img[top - 22 : top + 32 * (len(radii) - 1) + 22, 40:100] = 0.45
+    for k, r in enumerate(radii):
+        img[(yy - (top + 32 * k)) ** 2 + (xx - 70) ** 2 <= r * r] = 0.1
+    return img, quads
+
+
+class TestGasLook:
+    """Version 35: the look of the gas regions (dark, round, chains of evenly sized segments)."""
+
+    def test_a_chain_of_even_balloons_is_one_even_chain(self) -> None:
+        """Four near-black 13 px discs in one footprint: one chain, sizes even, round and convex, near-black."""
+        g = SR.gas_measures(*_chain((13, 13, 13, 13)))
+        assert g["gas_regions"] == 4
+        assert g["gas_chains"] == 1
+        assert g["gas_uneven"] < 0.05
+        assert g["gas_round"] > 0.8 and g["gas_solid"] > 0.9
+        assert g["gas_black"] == pytest.approx(0.1, abs=0.05)
+
+    def test_uneven_segments_measure_uneven(self) -> None:
+        """Segments of radii 8-15 px in the same footprint: their sizes' SD / mean is large."""
+        g = SR.gas_measures(*_chain((8, 15, 10, 14)))
+        assert g["gas_chains"] == 1
+        assert g["gas_uneven"] > 0.3
+
+    def test_an_irregular_pocket_is_less_round(self) -> None:
+        """A cross-shaped pocket is less round and less convex than a disc; no chain, ``gas_uneven`` NaN."""
+        img, quads = _chain(())
+        img[100:160, 60:72] = 0.1
+        img[124:136, 40:100] = 0.1
+        g = SR.gas_measures(img, quads)
+        assert g["gas_chains"] == 0 and np.isnan(g["gas_uneven"])
+        assert g["gas_round"] < 0.6 and g["gas_solid"] < 0.7
