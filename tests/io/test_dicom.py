@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import shutil
+import warnings
 
 import numpy as np
+import pydicom
 import pytest
 from pydicom import uid
 
@@ -268,6 +271,42 @@ class TestRefusals:
         assert "Re-export the film" in text and "send it again" in text
         assert "not an image" not in text and "could not be decoded" not in text
         assert "pydicom" not in text.split(". ")[0]
+
+    def test_a_file_damaged_in_the_middle_is_called_damaged(self, tmp_path) -> None:
+        """Random bytes over the middle of a complete DX file (after its SOP Class UID, over the patient module):
+        refused as damaged, not as truncated -- it said 'is truncated (the file ends early, at N bytes)' of a whole
+        file."""
+        path = write_dicom(tmp_path / "dmg.dcm", FILM16, extra={"PatientName": "ZEBEDEE^QUUX"})
+        data = bytearray(path.read_bytes())
+        start = data.index(b"ZEBEDEE") - 200  # the damage covers the elements before and after the name
+        data[start:start + 600] = np.random.default_rng(0).bytes(600)
+        path.write_bytes(bytes(data))
+        with pytest.raises(UnsupportedImageError) as info:
+            read_radiograph(path)
+        text = str(info.value)
+        assert text.startswith(f"{path} is damaged ({len(data):,} bytes): "), text
+        assert "truncated" not in text and "ZEBEDEE" not in text and "Re-export the film" in text
+
+    def test_pydicom_quotes_no_value_of_the_file_in_warnings_or_log(self, tmp_path, caplog) -> None:
+        """An element value pydicom finds invalid (here a Study Instance UID overwritten with a name and a birth date,
+        as damaged bytes can do) is neither warned about nor logged: pydicom quoted it ("Invalid value for VR UI:
+        'ZEBEDEE^QUUX 19610203'") on stderr and in the 'pydicom' log, and identifiers stay out of logs."""
+        path = write_dicom(tmp_path / "ui.dcm", FILM16)
+        study_uid = pydicom.dcmread(path).StudyInstanceUID.encode()
+        path.write_bytes(path.read_bytes().replace(study_uid, b"ZEBEDEE^QUUX 19610203".ljust(len(study_uid))))
+        with warnings.catch_warnings(record=True) as caught, caplog.at_level(logging.DEBUG):
+            warnings.simplefilter("always")
+            film = read_radiograph(path)
+        assert film.pixels.shape == FILM16.shape
+        assert [str(w.message) for w in caught] == []
+        assert [r.getMessage() for r in caplog.records if "ZEBEDEE" in r.getMessage()] == []
+
+    def test_random_bytes_after_the_dicm_prefix_are_called_damaged(self, tmp_path) -> None:
+        """A "DICM" prefix followed by random bytes is damaged, not truncated: nothing of a DICOM data set follows."""
+        path = tmp_path / "noise.dcm"
+        path.write_bytes(bytes(128) + b"DICM" + np.random.default_rng(1).bytes(2000))
+        with pytest.raises(UnsupportedImageError, match=r"noise.dcm is damaged \(2,132 bytes\): it starts like"):
+            read_radiograph(path)
 
     def test_a_report_object_is_not_called_truncated(self, tmp_path) -> None:
         """A complete non-image object (a structured report) is refused as not an image, not as truncated."""

@@ -24,13 +24,17 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import warnings as _warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pydicom
+from pydicom.datadict import dictionary_has_tag, repeater_has_tag
 from pydicom.dataset import Dataset
 from pydicom.pixels import apply_modality_lut
+from pydicom.tag import Tag
 from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from fusionwatch.errors import UnsupportedImageError
@@ -93,6 +97,46 @@ def _truncated(path: Path, what: str, detail: str | None = None) -> UnsupportedI
     )
 
 
+def _damaged(path: Path, what: str) -> UnsupportedImageError:
+    """The error for a DICOM file whose bytes stop being DICOM part-way (corrupted in the middle, not cut short)."""
+    size = path.stat().st_size if path.exists() else 0
+    return UnsupportedImageError(
+        f"{path} is damaged ({size:,} bytes): {what}. The copy is corrupt, for example a faulty disk, transfer or "
+        f"upload. {REEXPORT_ADVICE}"
+    )
+
+
+def _stray_tag(ds: Dataset) -> str | None:
+    """The first top-level element that is no DICOM attribute, as ``"(GGGG,EEEE)"``: the reader has taken damaged bytes
+    for elements. An attribute is a group length, in the data dictionary or its repeating groups, a private creator,
+    or a private element whose creator (gggg,00xx) is in the data set."""
+    for tag in ds.keys():
+        if tag.element == 0 or dictionary_has_tag(tag) or repeater_has_tag(tag):
+            continue
+        if tag.is_private and (
+            tag.is_private_creator or (tag.element >= 0x1000 and Tag(tag.group, tag.element >> 8) in ds)
+        ):
+            continue
+        return f"({tag.group:04X},{tag.element:04X})"
+    return None
+
+
+@contextmanager
+def _pydicom_quiet() -> Iterator[None]:
+    """No pydicom warning or log record escapes while a file is read: on a damaged file pydicom warns once per bad
+    element and quotes its raw bytes, which can hold patient identifiers (names, ids, dates). What matters reaches the
+    user as one :class:`UnsupportedImageError` or a note on the result instead."""
+    pydicom_log = logging.getLogger("pydicom")
+    level = pydicom_log.level
+    pydicom_log.setLevel(logging.CRITICAL)
+    try:
+        with _warnings.catch_warnings():
+            _warnings.simplefilter("ignore")
+            yield
+    finally:
+        pydicom_log.setLevel(level)
+
+
 def _sop_name(ds: Dataset) -> str:
     """The SOP class name of a data set (its own (0008,0016) or the file meta's (0002,0002)), or ``""``."""
     for sop in (ds.get("SOPClassUID"), getattr(ds, "file_meta", Dataset()).get("MediaStorageSOPClassUID")):
@@ -121,6 +165,11 @@ def _read_dataset(path: Path, *, stop_before_pixels: bool = False) -> Dataset:
     if not has_meta and not any(k in ds for k in ("SOPClassUID", "Rows", "PixelData", "Modality")):
         with path.open("rb") as fh:
             prefixed = fh.read(132)[128:132] == b"DICM"
+        if prefixed and (stray := _stray_tag(ds)):
+            raise _damaged(
+                path, f"it starts like a DICOM file (\"DICM\" at byte 128), but what follows is no DICOM data set "
+                f"(its first element, {stray}, is not a DICOM attribute)"
+            )
         if prefixed:
             raise _truncated(path, "it starts like a DICOM file (\"DICM\" at byte 128) but holds no data set")
         raise UnsupportedImageError(f"{path} is neither an image (PNG, JPEG, TIFF) nor a DICOM file.")
@@ -259,14 +308,24 @@ def read_dicom_image(path: str | Path) -> DicomImage:
         encoding that cannot be decoded, or an image smaller than 16 x 16. The message names the file.
     """
     path = Path(path)
+    with _pydicom_quiet():
+        return _read_dicom_image(path)
+
+
+def _read_dicom_image(path: Path) -> DicomImage:
     ds = _read_dataset(path)
     notes: list[str] = []
     ts = ds.file_meta.TransferSyntaxUID
 
     if not any(k in ds for k in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")):
         sop_name = _sop_name(ds)
-        if _is_image_object(ds):  # an image without its pixels: the file stops before (7FE0,0010)
+        if _is_image_object(ds):  # an image without its pixels: the file stops before (7FE0,0010), or is garbled
             kind = f"a {sop_name!r} object" if sop_name else "an image object"
+            if stray := _stray_tag(ds):
+                raise _damaged(
+                    path, f"it is {kind}, but its content turns into unreadable bytes at element {stray} (not a DICOM "
+                    "attribute), and no Pixel Data (7FE0,0010) can be read"
+                )
             raise _truncated(path, f"it is {kind} but has no Pixel Data (7FE0,0010); the image is missing")
         kind = f"a {sop_name!r} object" if sop_name else "this object"
         raise UnsupportedImageError(
@@ -293,19 +352,12 @@ def read_dicom_image(path: str | Path) -> DicomImage:
         raise UnsupportedImageError(f"{path} is {cols} x {rows} px; a radiograph must be at least 16 x 16 px.")
 
     _check_pixel_length(ds, path)
-    pydicom_log = logging.getLogger("pydicom")
-    level = pydicom_log.level
-    pydicom_log.setLevel(logging.CRITICAL)  # decoder failures are reported once, by the exception below
-    try:
-        with _warnings.catch_warnings():
-            _warnings.simplefilter("ignore")
-            arr = ds.pixel_array
+    try:  # decoder failures are reported once, by the exception below (pydicom's own log is quiet here)
+        arr = ds.pixel_array
     except Exception as exc:
         raise UnsupportedImageError(
             f"{path}: the pixel data ({ts.name}) could not be decoded: {type(exc).__name__}: {exc}"
         ) from exc
-    finally:
-        pydicom_log.setLevel(level)
 
     colour = photometric not in ("MONOCHROME1", "MONOCHROME2")
     if colour:
@@ -404,7 +456,8 @@ def is_dicom_dataset(path: str | Path) -> bool:
     For files whose first bytes match no known format: old preamble-less DICOM files may start with any group.
     """
     try:
-        _read_dataset(Path(path), stop_before_pixels=True)
+        with _pydicom_quiet():
+            _read_dataset(Path(path), stop_before_pixels=True)
     except UnsupportedImageError:
         return False
     return True
@@ -419,8 +472,9 @@ def dicom_image_size(path: str | Path) -> tuple[int, int]:
         If the file is not readable DICOM or has no image size.
     """
     path = Path(path)
-    ds = _read_dataset(path, stop_before_pixels=True)
-    rows, cols = ds.get("Rows"), ds.get("Columns")
+    with _pydicom_quiet():
+        ds = _read_dataset(path, stop_before_pixels=True)
+        rows, cols = ds.get("Rows"), ds.get("Columns")
     if not rows or not cols:
         raise UnsupportedImageError(f"{path} has no Rows (0028,0010) / Columns (0028,0011): not an image.")
     return int(cols), int(rows)
