@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 import numpy as np
 import pytest
@@ -15,6 +16,8 @@ from fusionwatch.io import read_radiograph
 from fusionwatch.io.loading import parse_dicom_date, sniff_format
 from fusionwatch.radiograph import Radiograph, View
 from fusionwatch.units import SpacingSource
+
+FILM16, _ = draw_lateral_spine(width=96, height=192, mm_per_px=2.0, seed=1)
 
 
 class TestErrors:
@@ -64,6 +67,20 @@ class TestDispatch:
         path = tmp_path / "actually_png.dcm"
         Image.fromarray(np.full((20, 20), 7, np.uint8)).save(path, format="PNG")
         assert read_radiograph(path).pixels[0, 0] == 7.0
+
+    @pytest.mark.parametrize("kind", ["dcm", "png"])
+    def test_a_file_name_that_is_not_utf8_is_a_printable_source(self, tmp_path, kind: str) -> None:
+        """A film whose file name holds a Latin-1 byte (caf\\xe9) is read, and its ``source`` is text that can be
+        encoded (drawn on the overlay, stored, printed): it was the raw name with a lone surrogate, and 'fusionwatch
+        measure' ended in a matplotlib TypeError traceback drawing the overlay title."""
+        path = tmp_path / os.fsdecode(b"caf\xe9." + kind.encode())
+        if kind == "dcm":
+            write_dicom(path, FILM16)
+        else:
+            Image.fromarray((FILM16 >> 4).astype(np.uint8)).save(path, format="PNG")
+        film = read_radiograph(path)
+        assert film.source == f"caf\\xe9.{kind}"
+        film.source.encode("utf-8")  # raised UnicodeEncodeError: surrogates not allowed
 
     def test_dicom_with_tiff_preamble(self, tmp_path) -> None:
         """A dual-format file (TIFF magic in the DICOM preamble, as some archives write) is read as DICOM."""

@@ -9,6 +9,7 @@ docs/loading.md.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 from fusionwatch._typing import Point
@@ -19,7 +20,7 @@ from fusionwatch.io.dicom import dicom_image_size, is_dicom_dataset, read_dicom_
 from fusionwatch.io.raster import raster_image_size, read_raster_image
 from fusionwatch.radiograph import DicomIds, Radiograph, View
 
-__all__ = ["read_radiograph", "image_size", "sniff_format", "parse_dicom_date"]
+__all__ = ["read_radiograph", "image_size", "sniff_format", "parse_dicom_date", "display_name"]
 
 _MIN_SIZE = 16
 
@@ -55,6 +56,16 @@ def parse_dicom_date(text: str) -> dt.date:
         except ValueError:
             continue
     raise ValueError(f"{text!r} is not a DICOM date (YYYYMMDD).")
+
+
+def display_name(path: Path) -> str:
+    """The file name as text that can be printed, drawn and stored: bytes of a name that are not UTF-8 (a film copied
+    from a Latin-1 system; Python keeps them as lone surrogates, which cannot be encoded) are shown as ``\\xNN``.
+
+    >>> display_name(Path(os.fsdecode(b"caf\\xe9.dcm")))
+    'caf\\\\xe9.dcm'
+    """
+    return os.fsencode(path.name).decode("utf-8", "backslashreplace")
 
 
 def _check_file(path: Path) -> bytes:
@@ -126,7 +137,8 @@ def read_radiograph(
     Radiograph
         ``pixels`` (H, W) float32, bone bright, Modality LUT applied; ``spacing`` with its source or ``None``;
         ``view`` or ``None``; ``facing`` is always ``None`` here (decided from landmarks later); ``acquired``;
-        ``ids``; ``source`` = the file name; ``warnings``; ``display_window`` (DICOM VOI window, not applied).
+        ``ids``; ``source`` = the file name (bytes that are not UTF-8 shown as ``\\xNN``); ``warnings``;
+        ``display_window`` (DICOM VOI window, not applied).
 
     Raises
     ------
@@ -186,7 +198,7 @@ def read_radiograph(
         facing=None,
         acquired=acquired,
         ids=ids,
-        source=path.name,
+        source=display_name(path),
         warnings=tuple(warnings + spacing_notes + view_notes),
         display_window=window,
     )
