@@ -33,6 +33,11 @@ to 384 x 480: every crop squeezed to 0.89 in x, narrow real films widened. Measu
   by eye. Caveat: on real films the sacral foramina and the gaps between sacrum and iliac wings also count as specks.
   Version 35 adds the look of the gas regions: how dark, how round and convex, how many chains of segments in one
   footprint and how evenly sized their segments are (the lead's give-away of version 34: "segmented balloons").
+- haze (simulator version 35/36; :func:`haze_measures`): the soft tissue beside the spine (off the column and the
+  gas) split into grey bands (fine < 1 px, detail 1-3, structure 3-9, coarse 9-27 px, the broad field beyond), the
+  broad field's share of the variance and the local 9 x 9 px SD (a smooth fog: little fine grain and detail, a high
+  broad share); along the spine's strongest edges the dark rim beside bright bone (a console's edge enhancement) and
+  the edge's 10-90 % rise width (the lead's give-away of version 34: "a smooth grey haze").
 Simulated films are pre-operative AP films of journey patients (the real set has no hardware) drawn from the
 population matched to the real set: ``sample_patient(..., population="adolescent-scoliosis")`` (simulator version 13:
 adolescents with a structural lumbar curve and rotated vertebrae; version 14 also wedges L2 and L3;
@@ -371,6 +376,116 @@ def gas_overlay(img: np.ndarray) -> np.ndarray:
     return np.concatenate([rgb, ov], 1)
 
 
+HAZE_BANDS_PX = (1.0, 3.0, 9.0, 27.0)
+"""Haze measures (simulator version 35/36): the Gaussian scales (crop px; a 480 px crop spans ~210 mm, 1 px ~0.45 mm)
+whose differences split the soft tissue's grey variation into bands: fine (< 1 px: grain, JPEG), detail (1-3 px),
+structure (3-9 px), coarse (9-27 px) and the rest (> 27 px: the broad brightness field)."""
+HAZE_COLUMN_GROW = 0.6
+"""The soft tissue of the haze measures: off the L1-L5 column widened by this share of its width, off the gas (dilated
+5 px) and 10 px inside the crop or film."""
+RIM_SAMPLES_PX = (2.0, 12.0)
+"""Edge rims: the dark side of a bone edge is read from ``RIM_SAMPLES_PX[0]`` to ``[1]`` px out along the gradient."""
+
+
+def haze_measures(img: np.ndarray, quads: list[np.ndarray], gas: np.ndarray | None = None) -> dict[str, float]:
+    """The smooth grey haze of one normalised crop (the lead's give-away of version 34: soft, foggy glow with little
+    structure beside the spine, where real films show grain, structured soft tissue and processed bone edges).
+
+    ``img`` (CH, CW) in [0, 1] with NaN beyond the film; ``quads`` the L1-L5 body quadrilaterals (crop px, tile
+    frame); ``gas`` the crop's gas mask (:func:`gas_mask`; computed when None). Per film, in the soft tissue (see
+    ``HAZE_COLUMN_GROW``): ``haze_fine`` / ``haze_detail`` / ``haze_structure`` / ``haze_coarse``: the grey SD of the
+    bands of ``HAZE_BANDS_PX`` (normalised grey levels); ``haze_low_share``: the share of the soft tissue's grey
+    variance in the broad field (> 27 px) against all bands (a smooth fog: high); ``haze_local_sd``: median SD in
+    9 x 9 px windows of the crop with the broad field (> 27 px) taken out (how much the soft tissue varies locally).
+    Along the spine's bone edges (the strongest 4 % of gradients (1 px smoothing) inside the column widened 0.3):
+    ``edge_rim``, median over edge pixels of (mean of the dark side 8-12 px out minus the minimum 2-6 px out) over the
+    edge's step (bright side 2-4 px in minus dark side 8-12 px out): a dark rim beside bright bone (edge enhancement)
+    is positive, a plain blurred step near 0; ``edge_width``: median 10-90 % rise distance (px) of the edge profile
+    from 6 px out to 6 px in (crisp edges low)."""
+    from scipy import ndimage
+
+    valid = np.isfinite(img)
+    f = np.where(valid, img, 0.0).astype(np.float32)
+    if not valid.all():
+        idx = ndimage.distance_transform_edt(~valid, return_distances=False, return_indices=True)
+        f = f[tuple(idx)]
+    if gas is None:
+        gas = gas_mask(img)[0]
+    inner = ndimage.binary_erosion(valid, iterations=10, border_value=0)
+    soft = (
+        inner
+        & ~_column(img.shape, quads, HAZE_COLUMN_GROW)
+        & ~cv2.dilate(gas.astype(np.uint8), np.ones((11, 11))).astype(bool)
+    )
+    levels = [f] + [cv2.GaussianBlur(f, (0, 0), s) for s in HAZE_BANDS_PX]
+    nan = float("nan")
+    out: dict[str, float] = {}
+    if soft.sum() < 500:
+        out.update(
+            dict.fromkeys(
+                ("haze_fine", "haze_detail", "haze_structure", "haze_coarse", "haze_low_share", "haze_local_sd"), nan
+            )
+        )
+    else:
+        var = []
+        for name, a, b in zip(("fine", "detail", "structure", "coarse"), levels[:-1], levels[1:], strict=True):
+            d = (a - b)[soft]
+            out[f"haze_{name}"] = float(d.std())
+            var.append(float(d.var()))
+        low = levels[-1][soft]
+        low_var = float(low.var())
+        out["haze_low_share"] = low_var / (low_var + sum(var) + 1e-12)
+        hp = f - levels[-1]
+        m1 = cv2.blur(hp, (9, 9))
+        m2 = cv2.blur(hp * hp, (9, 9))
+        out["haze_local_sd"] = float(np.median(np.sqrt(np.maximum(m2 - m1 * m1, 0.0))[soft]))
+    # bone edges along the spine
+    f1 = cv2.GaussianBlur(f, (0, 0), 1.0)
+    gx = cv2.Sobel(f1, cv2.CV_32F, 1, 0, ksize=3) / 8
+    gy = cv2.Sobel(f1, cv2.CV_32F, 0, 1, ksize=3) / 8
+    mag = np.hypot(gx, gy)
+    col = _column(img.shape, quads, 0.3) & inner
+    if col.sum() < 500:
+        return {**out, "edge_rim": nan, "edge_width": nan}
+    thr = np.percentile(mag[col], 96)
+    ys, xs = np.nonzero(col & (mag >= thr))
+    if len(ys) > 4000:
+        pick = np.random.default_rng(0).choice(len(ys), 4000, replace=False)
+        ys, xs = ys[pick], xs[pick]
+    nx, ny = gx[ys, xs] / (mag[ys, xs] + 1e-9), gy[ys, xs] / (mag[ys, xs] + 1e-9)  # toward the bright side
+    t = np.arange(-12, 7, dtype=np.float32)  # negative: the dark side
+    px = xs[:, None] + nx[:, None] * t[None, :]
+    py = ys[:, None] + ny[:, None] * t[None, :]
+    prof = ndimage.map_coordinates(f, [py.ravel(), px.ravel()], order=1, mode="nearest").reshape(px.shape)
+    ti = {int(v): i for i, v in enumerate(t)}
+    far = prof[:, [ti[-12], ti[-11], ti[-10], ti[-9], ti[-8]]].mean(1)
+    near_min = prof[:, [ti[-6], ti[-5], ti[-4], ti[-3], ti[-2]]].min(1)
+    bright = prof[:, [ti[2], ti[3], ti[4]]].mean(1)
+    step = bright - far
+    ok = step > 0.05
+    out["edge_rim"] = float(np.median((far[ok] - near_min[ok]) / step[ok])) if ok.sum() > 20 else nan
+    seg = prof[:, ti[-6] : ti[6] + 1]
+    lo_, hi_ = seg[:, :1], seg[:, -1:]
+    rel = (seg - lo_) / np.maximum(hi_ - lo_, 1e-6)
+    ok2 = (hi_ - lo_)[:, 0] > 0.05
+    w10 = np.argmax(rel >= 0.1, axis=1)
+    w90 = np.argmax(rel >= 0.9, axis=1)
+    out["edge_width"] = float(np.median((w90 - w10)[ok2])) if ok2.sum() > 20 else nan
+    return out
+
+
+HAZE_KEYS = (
+    "haze_fine",
+    "haze_detail",
+    "haze_structure",
+    "haze_coarse",
+    "haze_low_share",
+    "haze_local_sd",
+    "edge_rim",
+    "edge_width",
+)
+
+
 LAYOUT_GRID = (5, 4)
 """Rows x columns of :func:`layout_grid` (simulator version 28): the glance discriminator's 4 x 5 blocks."""
 
@@ -547,7 +662,9 @@ def main() -> None:
             full[oy : oy + norm.shape[0], ox : ox + norm.shape[1]] = norm
             layouts[name].append(layout_grid(full))
             body = _quads(corners, off, (sc, sc), ("L1", "L2", "L3", "L4", "L5"))
-            groups[name][-1].update(gas_measures(full, [q + np.array([ox, oy]) for q in body]))
+            body_t = [q + np.array([ox, oy]) for q in body]
+            groups[name][-1].update(gas_measures(full, body_t))
+            groups[name][-1].update(haze_measures(full, body_t))  # version 35/36: the soft grey haze
             if len(overlays[name]) < args.gas_overlays:
                 overlays[name].append(gas_overlay(full))
             if len(tiles[name]) < N_TILES:
@@ -597,6 +714,7 @@ def main() -> None:
         }
         summary["layout_difference"] = layout_difference(lay["real"], lay["sim"])
     summary["gas_per_film"] = {k: [{g: round(r[g], 5) for g in GAS_KEYS} for r in v] for k, v in groups.items()}
+    summary["haze_per_film"] = {k: [{g: round(r[g], 5) for g in HAZE_KEYS} for r in v] for k, v in groups.items()}
     for name, ims in overlays.items():
         if ims:
             rows = [
@@ -623,7 +741,7 @@ def main() -> None:
     ):
         r, s = summary["real"][k], summary["sim"][k]
         print(f"| {k} | {r['mean']:.3f} ± {r['sd']:.3f} | {s['mean']:.3f} ± {s['sd']:.3f} |")
-    for k in GAS_KEYS:
+    for k in GAS_KEYS + HAZE_KEYS:
         r, s_ = summary["real"][k], summary["sim"][k]
         print(f"| {k} | {r['mean']:.4f} ± {r['sd']:.4f} | {s_['mean']:.4f} ± {s_['sd']:.4f} |")
     print(f"| histogram intersection (mean histograms) | {inter:.3f} | |")

@@ -100,3 +100,41 @@ class TestGasLook:
         g = SR.gas_measures(img, quads)
         assert g["gas_chains"] == 0 and np.isnan(g["gas_uneven"])
         assert g["gas_round"] < 0.6 and g["gas_solid"] < 0.7
+
+
+def _spine_crop(rim: float = 0.0, grain: float = 0.0) -> tuple[np.ndarray, list[np.ndarray]]:
+    """A 480 x 384 crop: a bright column (0.8) of five bodies over soft tissue (0.4), blurred 2 px; ``rim``: the gain
+    of a 5 px unsharp mask (a console's dark rim beside bright bone); ``grain``: SD of white noise added."""
+    import cv2
+
+    img = np.full((480, 384), 0.4, np.float32)
+    img[40:440, 152:232] = 0.8
+    img = cv2.GaussianBlur(img, (0, 0), 2.0)
+    if rim:
+        img = img + rim * (img - cv2.GaussianBlur(img, (0, 0), 5.0))
+    if grain:
+        img = img + np.random.default_rng(0).normal(0.0, grain, img.shape).astype(np.float32)
+    quads = [np.array([[152.0, y], [232.0, y], [232.0, y + 60], [152.0, y + 60]]) for y in (50, 130, 210, 290, 370)]
+    return img, quads
+
+
+class TestHaze:
+    """Tests for haze_measures() (the smooth grey haze of the AP soft tissue)."""
+
+    def test_grain_shows_in_the_fine_band_and_the_local_sd(self) -> None:
+        """White noise of SD 0.02 in the soft tissue: the fine band and the local SD rise from ~0 to the noise's
+        share (the smooth crop: only the column's blurred ends); the broad field's share of the variance falls."""
+        smooth = SR.haze_measures(*_spine_crop(), gas=np.zeros((480, 384), bool))
+        grainy = SR.haze_measures(*_spine_crop(grain=0.02), gas=np.zeros((480, 384), bool))
+        assert smooth["haze_fine"] < 3e-3 < 0.01 < grainy["haze_fine"]
+        assert smooth["haze_local_sd"] < 3e-3 < 0.01 < grainy["haze_local_sd"]
+        assert grainy["haze_low_share"] < smooth["haze_low_share"]
+
+    def test_a_console_rim_beside_bright_bone_is_measured(self) -> None:
+        """A plain blurred step has no dark rim (edge_rim ~0); an unsharp mask leaves one (edge_rim > 0.1) and
+        makes the edge's rise no wider."""
+        plain = SR.haze_measures(*_spine_crop(), gas=np.zeros((480, 384), bool))
+        rimmed = SR.haze_measures(*_spine_crop(rim=1.0), gas=np.zeros((480, 384), bool))
+        assert abs(plain["edge_rim"]) < 0.02
+        assert rimmed["edge_rim"] > 0.1
+        assert rimmed["edge_width"] <= plain["edge_width"]
