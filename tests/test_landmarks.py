@@ -143,3 +143,54 @@ class TestJson:
         p.write_text(json.dumps(d))
         with pytest.raises(LandmarkError, match="must be \\[x, y\\]"):
             read_landmarks(p)
+
+    def test_a_byte_order_mark_is_read(self, tmp_path) -> None:
+        """A UTF-8 file with a byte-order mark (Windows editors write one) is read: it was refused as 'not valid JSON
+        (... Unexpected UTF-8 BOM (decode using utf-8-sig))'."""
+        p = tmp_path / "bom.json"
+        p.write_bytes(b"\xef\xbb\xbf" + json.dumps(landmarks_to_dict(_lm())).encode("utf-8"))
+        assert read_landmarks(p).points == _lm().points
+
+    def test_not_utf8_raises_naming_the_byte(self, tmp_path) -> None:
+        """A Latin-1 file is refused with the file, the byte and what to do, not Python's codec message."""
+        p = tmp_path / "latin1.json"
+        d = landmarks_to_dict(_lm())
+        d["source"] = "lecteur é"
+        p.write_bytes(json.dumps(d, ensure_ascii=False).encode("latin-1"))
+        at = p.read_bytes().index(b"\xe9")
+        with pytest.raises(LandmarkError, match=rf"latin1.json is not UTF-8 text \(byte 0xe9 at position {at}\)"):
+            read_landmarks(p)
+
+    def test_needs_review_as_one_text_raises(self, tmp_path) -> None:
+        """"needs_review": "oops" is refused: it was read letter by letter as the reasons 'o', 'o', 'p', 's'."""
+        p = tmp_path / "review.json"
+        d = landmarks_to_dict(_lm())
+        d["needs_review"] = "oops"
+        p.write_text(json.dumps(d))
+        with pytest.raises(LandmarkError, match="review.json: \"needs_review\" must be a list of texts"):
+            read_landmarks(p)
+
+    @pytest.mark.parametrize(
+        "change, words",
+        [
+            ({"points": {"S1.superior.anterior": [float("nan"), 1.0]}}, "must be two finite numbers"),
+            ({"points": {"L6.superior.anterior": [1.0, 2.0]}}, "Unknown lateral landmark name"),
+            ({"confidence": {"S1.superior.anterior": float("nan")}}, "must be in \\[0, 1\\]"),
+        ],
+    )
+    def test_a_rule_broken_inside_the_file_names_the_file(self, tmp_path, change, words) -> None:
+        """A NaN point, an unknown name or a NaN confidence is refused naming the file: 'motion' reads two landmark
+        files and 'ingest' one per film, and the message said only "Landmark 'S1.superior.anterior' must be ..."."""
+        p = tmp_path / "flexion.landmarks.json"
+        d = landmarks_to_dict(_lm())
+        for key, value in change.items():
+            d[key] = {**d[key], **value}
+        p.write_text(json.dumps(d))  # NaN is written as the JSON extension NaN, which json.loads reads
+        with pytest.raises(LandmarkError, match=rf"^{p}: .*{words}"):
+            read_landmarks(p)
+
+    def test_points_of_the_other_view_are_named_as_such(self) -> None:
+        """A lateral column marked view 'ap' says the view is wrong instead of listing every lateral name."""
+        with pytest.raises(LandmarkError, match=r"say view 'ap', but 24 of their points have lateral names") as info:
+            _lm(view=View.AP)
+        assert "L3.superior.anterior" not in str(info.value)

@@ -74,7 +74,14 @@ class Landmarks:
         allowed = set(AP_POINT_NAMES if self.view is View.AP else LATERAL_POINT_NAMES)
         unknown = sorted(set(self.points) - allowed)
         if unknown:
-            kind = "AP" if self.view is View.AP else "lateral"
+            kind, other = ("AP", "lateral") if self.view is View.AP else ("lateral", "AP")
+            other_names = set(LATERAL_POINT_NAMES if self.view is View.AP else AP_POINT_NAMES)
+            if set(unknown) <= other_names:  # a whole file of the other view's names: say that, not 40 names
+                raise LandmarkError(
+                    f"The landmarks say view {self.view.value!r}, but {len(unknown)} of their points have {other} "
+                    f"names ({unknown[0]}, ...): the view is wrong, or the points belong to another film. "
+                    "See docs/landmarks.md."
+                )
             raise LandmarkError(f"Unknown {kind} landmark name(s): {', '.join(unknown)}. See docs/landmarks.md.")
         for name, p in self.points.items():
             if len(p) != 2 or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in p):

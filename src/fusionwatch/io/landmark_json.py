@@ -40,18 +40,27 @@ def landmarks_from_dict(d: Any, where: str = "landmark data") -> Landmarks:
         ):
             raise LandmarkError(f"{where}: point {name!r} must be [x, y] numbers, got {p!r}.")
     confidence = d.get("confidence", {}) or {}
-    if not isinstance(confidence, dict) or not all(isinstance(v, (int, float)) for v in confidence.values()):
+    if not isinstance(confidence, dict) or not all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in confidence.values()
+    ):
         raise LandmarkError(f"{where}: \"confidence\" must map names to numbers.")
     needs_review = d.get("needs_review", []) or []
-    return Landmarks(
-        points={n: (float(p[0]), float(p[1])) for n, p in points.items()},
-        width=image["width"],
-        height=image["height"],
-        view=view,
-        confidence={n: float(c) for n, c in confidence.items()},
-        source=str(d.get("source", "")),
-        needs_review=tuple(str(r) for r in needs_review),
-    )
+    if not isinstance(needs_review, list) or not all(isinstance(r, str) for r in needs_review):
+        raise LandmarkError(
+            f"{where}: \"needs_review\" must be a list of texts (one reason each), got {needs_review!r}."
+        )
+    try:
+        return Landmarks(
+            points={n: (float(p[0]), float(p[1])) for n, p in points.items()},
+            width=image["width"],
+            height=image["height"],
+            view=view,
+            confidence={n: float(c) for n, c in confidence.items()},
+            source=str(d.get("source", "")),
+            needs_review=tuple(needs_review),
+        )
+    except LandmarkError as exc:  # which file: a motion run reads two, an ingest one per film
+        raise LandmarkError(f"{where}: {exc}") from None
 
 
 def landmarks_to_dict(landmarks: Landmarks) -> dict[str, Any]:
@@ -75,15 +84,21 @@ def read_landmarks(path: str | Path) -> Landmarks:
     Raises
     ------
     LandmarkError
-        If the file is missing, is not JSON, or does not follow the schema; the message names the file and the problem.
+        If the file is missing, is not UTF-8 text (a UTF-8 byte-order mark is accepted), is not JSON, or does not follow
+        the schema or the landmark rules; the message names the file and the problem.
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark (Windows editors write one) is no error
     except FileNotFoundError:
         raise LandmarkError(f"Landmark file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LandmarkError(f"Cannot read landmark file {path}: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise LandmarkError(
+            f"{path} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at position {exc.start}); a landmark file "
+            "is JSON in UTF-8: save it again as UTF-8."
+        ) from None
+    except OSError as exc:
+        raise LandmarkError(f"Cannot read landmark file {path}: {exc.strerror or exc}") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
