@@ -24,6 +24,7 @@ __all__ = [
     "Override",
     "check_patient_date",
     "days_between",
+    "implants_for",
     "parse_date",
 ]
 
@@ -33,6 +34,30 @@ class Approach(str, Enum):
     PLIF = "PLIF"
     ALIF = "ALIF"
     POSTEROLATERAL = "posterolateral"
+
+
+def implants_for(approach: Approach) -> tuple[str, ...]:
+    """The implants an L5-S1 fusion by ``approach`` usually leaves, when the operation note does not list them.
+
+    Parameters
+    ----------
+    approach : Approach
+        The index operation's approach.
+
+    Returns
+    -------
+    tuple[str, ...]
+        ``("pedicle_screws", "rods")`` after a posterolateral (intertransverse) fusion, which places no interbody
+        device; ``("pedicle_screws", "rods", "interbody_cage")`` after TLIF, PLIF and ALIF, which fuse through the disc
+        space with a cage (CLINICAL.md "Fusion and hardware": cage subsidence and migration are judged only when a
+        cage is there). A stand-alone ALIF without screws, or any other construct, is not guessed: record the implants
+        the operation note lists (:attr:`Surgery.implants`).
+    """
+    if not isinstance(approach, Approach):
+        raise TypeError(f"approach must be an Approach, got {approach!r}.")
+    if approach is Approach.POSTEROLATERAL:
+        return ("pedicle_screws", "rods")
+    return ("pedicle_screws", "rods", "interbody_cage")
 
 
 @dataclass(frozen=True, slots=True)

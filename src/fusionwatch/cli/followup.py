@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -35,9 +35,6 @@ from fusionwatch.cli._entries import (
 )
 from fusionwatch.errors import InputError
 from fusionwatch.measurement import meyerding_grade_text
-
-if TYPE_CHECKING:
-    from fusionwatch.records import Approach
 
 __all__ = ["patient_app", "override_app"]
 
@@ -555,7 +552,7 @@ def patient_add(
     from dataclasses import replace
 
     from fusionwatch.anatomy import Level
-    from fusionwatch.records import Approach, Patient, Surgery, check_patient_date
+    from fusionwatch.records import Approach, Patient, Surgery, check_patient_date, implants_for
 
     appr: Approach | None = None
     if approach is not None:
@@ -588,11 +585,11 @@ def patient_add(
         if stored is None:
             appr = appr or Approach.TLIF
             surgery = Surgery(date=when, levels=segs or ((Level.L5, Level.S1),), approach=appr,
-                              implants=_implants_for(appr))
+                              implants=implants_for(appr))
         else:  # an update changes only what was given
             surgery = replace(stored, date=when, levels=segs or stored.levels)
             if appr is not None and appr is not stored.approach:
-                surgery = replace(surgery, approach=appr, implants=_implants_for(appr))
+                surgery = replace(surgery, approach=appr, implants=implants_for(appr))
         store.set_surgery(key, surgery)
         n = len(store.list_visits(key))
     finally:
@@ -603,15 +600,6 @@ def patient_add(
         highlight=False,
         markup=False,
     )
-
-
-def _implants_for(approach: Approach) -> tuple[str, ...]:
-    """The implants an approach leaves: screws and rods; an interbody cage except after a posterolateral fusion."""
-    from fusionwatch.records import Approach
-
-    if approach is Approach.POSTEROLATERAL:
-        return ("pedicle_screws", "rods")
-    return ("pedicle_screws", "rods", "interbody_cage")
 
 
 @patient_app.command("list")
