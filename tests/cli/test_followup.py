@@ -365,6 +365,39 @@ def _three_loosening_findings(db: str) -> dt.date:
     return when
 
 
+def test_several_entries_of_one_override_command_are_recorded_all_or_nothing(
+    tmp_path: Path, db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`override add --status S --finding REF=V` records both or neither, whichever store rule refuses one (here a
+    refusal of the verdict made by patching the store's rule). Before, each entry was its own transaction and the
+    status stayed recorded when the verdict after it was refused."""
+    import fusionwatch.store._store as store_module
+    from fusionwatch.errors import InputError
+    from fusionwatch.store import Store
+
+    _run("patient", "add", "K-CLI", "--surgery-date", "2025-01-10", "--patient-id", "CLI-PID", "--db", db)
+    _run("ingest", str(_films(tmp_path / "films")), "--db", db)
+
+    def refuse(target: str, visit: object) -> None:
+        if target.startswith("finding:"):
+            raise InputError("verdict refused (test)")
+
+    monkeypatch.setattr(store_module, "check_finding_verdict_visit", refuse)
+    r = _run("override", "K-CLI", "12-months", "--author", "amy", "--status", "on_track", "--finding",
+             "cage_subsidence=confirmed", "--db", db)
+    assert r.exit_code == 2 and "error:" in r.output and "verdict refused (test)" in r.output, r.output
+    assert "None of the 2 entries was recorded" in " ".join(r.output.split())
+    store = Store(db)
+    try:
+        assert store.list_overrides("K-CLI", include_retracted=True) == []
+    finally:
+        store.close()
+    monkeypatch.undo()
+    r = _run("override", "K-CLI", "12-months", "--author", "amy", "--status", "on_track", "--finding",
+             "cage_subsidence=confirmed", "--db", db)
+    assert r.exit_code == 0 and r.output.count("recorded ") == 2, r.output
+
+
 def test_override_takes_a_findings_own_ref_and_stores_it(db: str) -> None:
     """`--finding screw_loosening_suspected:S1-left-halo=rejected` judges the left halo only (the followup listing
     shows each finding's ref, the timeline keeps the other two unreviewed); the plain kind still covers all three and

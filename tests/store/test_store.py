@@ -314,6 +314,33 @@ class TestOverridesAndResults:
         assert patient_store.list_overrides("K-1") == []
         assert patient_store.add_override("K-1", o, visit="12-months").visit_label == "12-months"
 
+    def test_several_overrides_are_recorded_all_or_nothing(self, patient_store: Store) -> None:
+        """add_overrides checks every entry before it records any: a note (allowed at a contact) given with a fusion
+        status (refused at a contact) records neither; at the visit with films all are recorded, in order, one
+        transaction, with ids."""
+        _add(patient_store, 42, "b")
+        _add(patient_store, 365, "y")
+        contact = SURGERY.date + dt.timedelta(days=400)
+        patient_store.add_prom("K-1", contact, back_pain_nrs=2)
+        at = dt.datetime(2026, 2, 20, tzinfo=dt.UTC)
+        entries = [Override("note", "called the patient", "amy", at),
+                   Override("fusion_status", "fused_criteria_met", "amy", at),
+                   Override("grade:bridwell", "I", "amy", at)]
+        with pytest.raises(InputError, match=r"fusion_status = fused_criteria_met: Visit contact day 400 .* has no "
+                                             r"films.*None of the 3 entries was recorded"):
+            patient_store.add_overrides("K-1", entries, visit=contact)
+        assert patient_store.list_overrides("K-1", include_retracted=True) == []
+        with pytest.raises(InputError, match="The override's target is 200 characters long"):
+            patient_store.add_overrides("K-1", [entries[1], Override("x" * 200, "v", "amy", at)], visit="12-months")
+        assert patient_store.list_overrides("K-1", include_retracted=True) == []
+        recs = patient_store.add_overrides("K-1", entries, visit="12-months")
+        assert [(r.target, r.visit_label) for r in recs] == [("note", "12-months"), ("fusion_status", "12-months"),
+                                                             ("grade:bridwell", "12-months")]
+        assert [r.id for r in recs] == [r.id for r in patient_store.list_overrides("K-1")]
+        assert len(set(r.id for r in recs)) == 3
+        with pytest.raises(InputError, match="no override given"):
+            patient_store.add_overrides("K-1", [], visit="12-months")
+
     def test_ambiguous_label_is_refused_naming_the_dates(self, patient_store: Store) -> None:
         """Two film days in one window: "6-months" could be either; the error names both dates and the way out."""
         from fusionwatch.store import AmbiguousVisitError

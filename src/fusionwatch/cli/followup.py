@@ -423,17 +423,15 @@ def override(
     store = open_store(db)
     try:
         notes: dict[int, str] = {}
-        # a status, grade or bone evidence at a visit without films is refused by the store (every adapter's rule:
-        # followup.evidence.check_reader_entry_visit); those entries go first, so a refusal leaves nothing stored
-        entries.sort(key=lambda e: e[0].startswith("finding:"))
         if any(t.startswith("finding:") for t, _ in entries):
             # a verdict on a finding the tool did not make at that visit (a typo) is refused, not stored; a ref is
             # matched whatever its case and stored as the tool spells it
             day = store.visit_date(patient, when)
             made = [f for v in store.load_timeline(patient).visits if v.date == day for f in (*v.findings, *v.review)]
             entries, notes = _finding_targets(entries, made, visit)
-        for i, (target, value) in enumerate(entries):
-            rec = store.add_override(patient, Override(target, value, author, now, reason), visit=when)
+        # all or nothing: the store checks every entry before it records any (one transaction)
+        records = store.add_overrides(patient, [Override(t, v, author, now, reason) for t, v in entries], visit=when)
+        for i, ((target, value), rec) in enumerate(zip(entries, records, strict=True)):
             console.print(
                 f"recorded {target} = {value} for {patient} at {rec.visit_label} by {author}{notes.get(i, '')} "
                 f"(override {rec.id})",

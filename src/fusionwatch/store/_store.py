@@ -814,17 +814,47 @@ class Store:
     def add_override(self, key: str, override: Override, *, visit: str | dt.date | None = None) -> OverrideRecord:
         """Record a reader's override or grade (never changes or deletes what the tool said, nor earlier overrides).
 
+        One entry of :meth:`add_overrides` (the same checks, its own transaction).
+
         Raises
         ------
         InputError
             No author; an unknown or ambiguous visit; a fusion status, grade or bone evidence at a visit without films
             or with no visit (:func:`fusionwatch.followup.evidence.check_reader_entry_visit`, the rule every adapter
-            goes through).
+            goes through); a finding verdict where no finding is held.
         """
-        if not override.author.strip():
-            raise InputError("An override needs its author.")
-        _check_name(override.author, "The override's author")
-        _check_name(override.target, "The override's target")
+        return self.add_overrides(key, [override], visit=visit)[0]
+
+    def add_overrides(
+        self, key: str, overrides: Sequence[Override], *, visit: str | dt.date | None = None
+    ) -> list[OverrideRecord]:
+        """Record several overrides a reader gives together (e.g. a fusion status, a Bridwell grade and finding
+        verdicts read from one visit's films) all or nothing, in ONE transaction: every entry is checked against the
+        rules of :meth:`add_override` before any is stored, so a refusal of any entry leaves none of them recorded,
+        whichever rule refuses it.
+
+        Returns
+        -------
+        list[OverrideRecord]
+            The stored entries in the order given, each with its id.
+
+        Raises
+        ------
+        InputError
+            No entry; any entry :meth:`add_override` would refuse (the message names it); nothing is stored.
+        ValueError
+            ``overrides`` holds something that is not an :class:`~fusionwatch.records.Override`.
+        """
+        overrides = list(overrides)
+        if not overrides:
+            raise InputError("Nothing to record: no override given.")
+        for o in overrides:
+            if not isinstance(o, Override):
+                raise ValueError(f"Expected Override entries, got {o!r}.")
+            if not o.author.strip():
+                raise InputError("An override needs its author; nothing was recorded.")
+            _check_name(o.author, "The override's author")
+            _check_name(o.target, "The override's target")
         with self._tx() as s:
             p = self._patient_row(s, key)
             v = self._find_visit(s, p, visit) if visit is not None else None
@@ -832,23 +862,36 @@ class Store:
             here = next(((lab, r.date, bool(r.radiographs)) for r, lab in labelled if v is not None and r.id == v.id),
                         (v.label, v.date, bool(v.radiographs)) if v is not None else None)
             with_films = [lab for r, lab in labelled if r.radiographs and v is not None and r.date <= v.date]
-            check_reader_entry_visit(override.target, here, with_films)
-            if override.target.startswith("finding:"):
-                held = v is not None and (bool(v.radiographs) or s.scalar(
-                    select(FindingRow.id).where(FindingRow.visit_id == v.id).limit(1)) is not None)
-                check_finding_verdict_visit(override.target, (here[0], here[1], held) if here else None)
-            row = OverrideRow(
-                patient_id=p.id,
-                visit_id=v.id if v else None,
-                target=override.target,
-                value=override.value,
-                author=override.author,
-                at=_utc(override.at),
-                reason=override.reason,
-            )
-            s.add(row)
+            held: bool | None = None
+            for o in overrides:  # every entry checked before any row is added
+                try:
+                    check_reader_entry_visit(o.target, here, with_films)
+                    if o.target.startswith("finding:"):
+                        if held is None:
+                            held = v is not None and (bool(v.radiographs) or s.scalar(
+                                select(FindingRow.id).where(FindingRow.visit_id == v.id).limit(1)) is not None)
+                        check_finding_verdict_visit(o.target, (here[0], here[1], held) if here else None)
+                except InputError as exc:
+                    if len(overrides) == 1:
+                        raise
+                    raise InputError(f"{o.target} = {o.value}: {exc} None of the {len(overrides)} entries was "
+                                     "recorded.") from None
+            rows = [
+                OverrideRow(
+                    patient_id=p.id,
+                    visit_id=v.id if v else None,
+                    target=o.target,
+                    value=o.value,
+                    author=o.author,
+                    at=_utc(o.at),
+                    reason=o.reason,
+                )
+                for o in overrides
+            ]
+            s.add_all(rows)
             s.flush()
-            return self._override(key, row, v, self._timeline_label(s, v) if v else None)
+            label = self._timeline_label(s, v) if v else None
+            return [self._override(key, row, v, label) for row in rows]
 
     @staticmethod
     def _override(key: str, o: OverrideRow, v: VisitRow | None, label: str | None) -> OverrideRecord:
