@@ -682,3 +682,37 @@ def test_the_console_follows_columns_when_printing_not_when_imported() -> None:
     out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "COLUMNS": "80"}, capture_output=True,
                          text=True, check=True).stdout
     assert out.strip() == "250"
+
+
+def test_patient_correct_fixes_a_wrong_birth_date_with_its_audit(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A wrong birth date (here from a DICOM header: 2000 for 1960) blocked a true surgery date and could not be
+    corrected. `patient correct --birth-date` corrects it, keeps the old value with who and why (`patient
+    corrections`), and the surgery date is then accepted; an impossible date is an error line and changes nothing."""
+    from fusionwatch.records import Patient
+    from fusionwatch.store import Store
+
+    store = Store(db)
+    try:
+        store.add_patient(Patient("K-B", birth_date=dt.date(2000, 5, 1)))
+    finally:
+        store.close()
+    assert _run("patient", "add", "K-B", "--surgery-date", "1999-03-01", "--db", db).exit_code == 2
+    r = _run("patient", "correct", "K-B", "--birth-date", "2031-01-01", "--by", "rn-lee", "--reason", "x", "--db", db)
+    assert r.exit_code == 2 and "error:" in r.output and "in the future" in r.output, r.output
+    r = _run("patient", "correct", "K-B", "--birth-date", "1960-13-01", "--by", "rn-lee", "--reason", "x", "--db", db)
+    assert r.exit_code == 2 and "--birth-date: expected a date YYYY-MM-DD" in r.output, r.output
+    r = _run("patient", "correct", "K-B", "--birth-date", "1960-05-01", "--by", "rn-lee", "--reason",
+             "header had 2000 for 1960", "--db", db)
+    assert r.exit_code == 0, r.output
+    out = " ".join(r.output.split())
+    assert "2000-05-01 -> 1960-05-01 by rn-lee: header had 2000 for 1960" in out and "patient corrections K-B" in out
+    assert _run("patient", "add", "K-B", "--surgery-date", "1999-03-01", "--db", db).exit_code == 0
+    r = _run("patient", "correct", "K-B", "--birth-date", "2000-01-01", "--by", "rn-lee", "--reason", "x", "--db", db)
+    assert r.exit_code == 2 and "surgery on record: 1999-03-01 is before patient 'K-B' was born" in r.output, r.output
+    monkeypatch.setenv("COLUMNS", "250")  # the audit listing on one line per entry
+    r = _run("patient", "corrections", "K-B", "--db", db)
+    out = " ".join(r.output.split())
+    assert r.exit_code == 0 and "birth date" in out and "2000-05-01" in out and "rn-lee" in out, r.output
+    assert out.count("birth date") == 1  # the refused ones left nothing
+    r = _run("patient", "corrections", "NOPE", "--db", db)
+    assert r.exit_code == 2 and "Unknown patient key 'NOPE'" in r.output

@@ -129,3 +129,37 @@ def test_downgrading_entered_in_error_is_refused_while_entries_are_retracted(emp
     with engine.connect() as conn:
         assert MigrationContext.configure(conn).get_current_revision() == "0002_pseudonym_series"
     engine.dispose()
+
+
+def test_a_database_with_patients_upgrades_to_patient_corrections(empty_db_url: str) -> None:
+    """A database at 0003_entered_in_error holding a patient with a (wrong) birth date and a surgery upgrades to
+    0004_patient_corrections: the patient is unchanged, its birth date can then be corrected with its audit, and the
+    downgrade is refused while a correction is recorded (its audit would be lost)."""
+    import datetime as dt
+
+    import pytest
+    from alembic import command
+
+    from fusionwatch.errors import InputError
+
+    engine = create_engine(empty_db_url)
+    migrate(engine, "0003_entered_in_error")
+    with engine.begin() as conn:  # rows as the previous revision's code wrote them
+        assert "patient_corrections" not in inspect(conn).get_table_names()
+        pid = conn.execute(text("INSERT INTO patients (key, birth_date, created_at) VALUES ('OLD', '1906-05-01', :t) "
+                                "RETURNING id"), {"t": dt.datetime.now(dt.UTC)}).scalar_one()
+        conn.execute(text("INSERT INTO surgeries (patient_id, date, levels, approach, implants, notes) VALUES "
+                          "(:p, '2025-01-10', '[[\"L5\", \"S1\"]]', 'TLIF', '[]', '')"), {"p": pid})
+    engine.dispose()
+    with Store(empty_db_url) as s:  # opening upgrades to the head
+        assert s.get_patient("OLD").birth_date == dt.date(1906, 5, 1) and s.list_patient_corrections("OLD") == []
+        rec = s.correct_birth_date("OLD", dt.date(1960, 5, 1), by="rn-lee", reason="header had 1906")
+        assert (rec.old_value, rec.new_value) == ("1906-05-01", "1960-05-01")
+        assert s.get_patient("OLD").birth_date == dt.date(1960, 5, 1)
+        engine = s.engine
+        cfg = _alembic()[0]
+        with pytest.raises(InputError, match=r"1 patient correction\(s\) are recorded"):
+            with engine.begin() as conn:
+                cfg.attributes["connection"] = conn
+                command.downgrade(cfg, "0003_entered_in_error")
+        assert len(s.list_patient_corrections("OLD")) == 1

@@ -1,5 +1,5 @@
-"""CLI: ``fusionwatch ingest``, ``followup``, ``override [add|list|retract]``, ``patient add`` (store adapter; no
-clinical logic)."""
+"""CLI: ``fusionwatch ingest``, ``followup``, ``override [add|list|retract]``, ``patient add|correct|corrections|list``
+(store adapter; no clinical logic)."""
 
 from __future__ import annotations
 
@@ -598,6 +598,56 @@ def patient_add(
         highlight=False,
         markup=False,
     )
+
+
+@patient_app.command("correct")
+def patient_correct(
+    key: Annotated[str, typer.Argument(help="The patient's pseudonymous key.")],
+    birth_date: Annotated[str, typer.Option("--birth-date", help="The right birth date YYYY-MM-DD.")],
+    by: Annotated[str, typer.Option("--by", "--author", help="Who corrects it (stored with the time).")],
+    reason: Annotated[str, typer.Option("--reason", help="Why the recorded value is wrong; required.")],
+    db: DbOption = None,
+) -> None:
+    """Correct a wrong birth date (typed, or carried in an ingested file's DICOM header).
+
+    The old value is kept with who corrected it, when and why (`fusionwatch patient corrections KEY`); a date after
+    the surgery or a visit on record, or in the future, is refused."""
+    from fusionwatch.records import parse_date
+
+    when = parse_date(birth_date, "--birth-date")
+    store = open_store(db)
+    try:
+        rec = store.correct_birth_date(key, when, by=by, reason=reason)
+    finally:
+        store.close()
+    console.print(f"corrected the birth date of patient {key}: {rec.old_value or 'none recorded'} -> {rec.new_value} "
+                  f"by {rec.by}: {rec.reason}", highlight=False, markup=False, soft_wrap=True)
+    console.print(f"The old value is kept for the audit (`fusionwatch patient corrections {key}`).", highlight=False,
+                  markup=False, soft_wrap=True)
+
+
+@patient_app.command("corrections")
+def patient_corrections(
+    key: Annotated[str, typer.Argument(help="The patient's pseudonymous key.")],
+    db: DbOption = None,
+) -> None:
+    """List the corrections of a patient's record (old and new value, who, when, why): the audit. Shows identifiers
+    (the birth date): for the clinic's own use."""
+    store = open_store(db)
+    try:
+        records = store.list_patient_corrections(key)
+    finally:
+        store.close()
+    if not records:
+        console.print(f"no corrections for {escape(key)}", highlight=False)
+        return
+    table = Table(title=f"Corrections of {escape(key)}")
+    for col in ("id", "field", "old", "new", "by", "at (UTC)", "reason"):  # ids and dates never cut in two
+        table.add_column(col, no_wrap=col in ("id", "field", "old", "new", "at (UTC)"), overflow="fold")
+    for r in records:
+        table.add_row(str(r.id), escape(r.field.replace("_", " ")), escape(r.old_value or "-"),
+                      escape(r.new_value or "-"), escape(r.by), f"{r.at:%Y-%m-%d %H:%M}", escape(r.reason))
+    console.print(table)
 
 
 @patient_app.command("list")

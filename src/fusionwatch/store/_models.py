@@ -43,6 +43,7 @@ __all__ = [
     "PromRow",
     "SymptomRow",
     "PseudonymSeriesRow",
+    "PatientCorrectionRow",
 ]
 
 NAMING = {
@@ -269,3 +270,18 @@ class PseudonymSeriesRow(Base):
     source: Mapped[str] = mapped_column(String(16))
     started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class PatientCorrectionRow(Base):
+    """A corrected patient attribute (``birth_date``): the old and new values (ISO text; ``None`` = not recorded), who
+    corrected it, when and why. Only ever added: the audit of every change to a patient's record after entry."""
+
+    __tablename__ = "patient_corrections"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    field: Mapped[str] = mapped_column(String(32))
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
+    corrected_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    corrected_by: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(Text)

@@ -10,7 +10,7 @@ from fusionwatch.landmarks import Landmarks
 from fusionwatch.measurement import Measurement
 
 __all__ = ["VisitRecord", "FilmRecord", "LandmarkVersion", "PromRecord", "SymptomRecord", "OverrideRecord",
-           "PseudonymSeries", "Retraction", "ENTRY_KINDS",
+           "PseudonymSeries", "Retraction", "PatientCorrection", "ENTRY_KINDS",
            "ENTRY_NAMES", "ENTRY_LISTS"]
 
 ENTRY_KINDS = ("prom", "symptoms", "override")
@@ -135,4 +135,21 @@ class PseudonymSeries:
     fingerprint: str
     source: str
     started_at: dt.datetime
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class PatientCorrection:
+    """A correction of a patient attribute (``field``, e.g. ``"birth_date"``): the value before and after (ISO text;
+    ``None`` when none was recorded), who corrected it, when (UTC) and why. The old value is kept here for the audit;
+    these hold identifiers and never leave the store except through
+    :meth:`fusionwatch.store.Store.list_patient_corrections`."""
+
+    id: int
+    patient_key: str
+    field: str
+    old_value: str | None
+    new_value: str | None
+    at: dt.datetime
+    by: str
     reason: str

@@ -46,6 +46,7 @@ from fusionwatch.store._models import (
     MeasurementRow,
     MotionRow,
     OverrideRow,
+    PatientCorrectionRow,
     PatientRow,
     PromRow,
     PseudonymSeriesRow,
@@ -61,6 +62,7 @@ from fusionwatch.store._records import (
     FilmRecord,
     LandmarkVersion,
     OverrideRecord,
+    PatientCorrection,
     PromRecord,
     PseudonymSeries,
     Retraction,
@@ -149,6 +151,8 @@ _SERIES_LOCK_KEY = 0x46575053  # "FWPS": the PostgreSQL advisory lock that seria
 _NAME_MAX = 128
 """Length of the author / retracted-by / override-target columns (String(128)): checked here, not by the database
 (PostgreSQL raises StringDataRightTruncation, SQLite stores any length: the backends must not differ)."""
+_FIRST_BIRTH_DATE = dt.date(1900, 1, 1)
+"""A birth date before this is a placeholder or a typing mistake (as ingest's first plausible film date)."""
 _ID_MAX = 2**31 - 1
 """The largest entry id (a 32-bit INTEGER on PostgreSQL); a larger number is no entry, not a database error."""
 
@@ -276,6 +280,97 @@ class Store:
         """Pseudonymous keys of all patients, sorted."""
         with self._tx() as s:
             return sorted(s.scalars(select(PatientRow.key)))
+
+    def correct_birth_date(
+        self, key: str, birth_date: dt.date, *, by: str, reason: str, at: dt.datetime | None = None,
+        today: dt.date | None = None,
+    ) -> PatientCorrection:
+        """Correct patient ``key``'s birth date (a typing mistake, or a wrong date carried in an ingested file).
+
+        The patient row takes the new date and a :class:`PatientCorrection` keeps the old one with who corrected it,
+        when and why (:meth:`list_patient_corrections`), in ONE transaction. The new date goes through the
+        patient-date rule every dated record obeys (:func:`fusionwatch.records.check_patient_date`): refused when it
+        is in the future, before 1900 (a placeholder), or after the surgery or any visit on record (films,
+        questionnaires, symptom reports: the patient was born before them).
+
+        Parameters
+        ----------
+        birth_date : date
+            The right birth date.
+        by, reason : str
+            Who corrects it and why (both required; e.g. ``"rn-lee"``, ``"DICOM header had 1906 for 1960"``).
+        at : datetime, optional
+            When (UTC; default now).
+
+        Returns
+        -------
+        PatientCorrection
+            The audit entry, with the old value (``None`` when no birth date was recorded).
+
+        Raises
+        ------
+        InputError
+            Unknown patient, no ``by`` or ``reason``, the date already on record, or an impossible date (naming the
+            record it contradicts); nothing is changed.
+        """
+        if not isinstance(birth_date, dt.date) or isinstance(birth_date, dt.datetime):
+            raise TypeError(f"birth_date must be a date, got {birth_date!r}.")
+        if not by or not by.strip():
+            raise InputError("Correcting a birth date needs who does it; nothing changed.")
+        if not reason or not reason.strip():
+            raise InputError("Correcting a birth date needs the reason (e.g. 'typed 1906 for 1960', 'wrong date in the "
+                             "DICOM header'); nothing changed.")
+        _check_name(by.strip(), "Who corrects the birth date")
+        if birth_date < _FIRST_BIRTH_DATE:
+            raise InputError(f"Birth date {birth_date.isoformat()} is impossible (before {_FIRST_BIRTH_DATE.year}; "
+                             "often a placeholder date): check the date; nothing changed.")
+        check_patient_date(birth_date, key=key, birth_date=None, surgery_date=None, today=today,
+                           what="The corrected birth date")
+        when = _utc(at or dt.datetime.now(dt.UTC))
+        with self._tx() as s:
+            patient = self._patient_row(s, key)
+            if patient.birth_date == birth_date:
+                raise InputError(f"Patient {key!r} already has this birth date on record; nothing changed.")
+            dated: list[tuple[str, dt.date]] = []
+            surgery = self._surgery_row(s, patient)
+            if surgery is not None:
+                dated.append(("The surgery on record", surgery.date))
+            visits = self._standing_visits(s, patient)
+            if visits:
+                dated.append((f"The first visit on record ({visits[0].label})", visits[0].date))
+            for what, day in dated:  # the rule every dated record obeys, with the new birth date
+                try:
+                    check_patient_date(day, key=key, birth_date=birth_date, surgery_date=None, today=today,
+                                       what=what, check="check the corrected birth date")
+                except InputError as exc:
+                    raise InputError(f"Birth date {birth_date.isoformat()} refused: {exc} Nothing changed.") from None
+            row = PatientCorrectionRow(
+                patient_id=patient.id,
+                field="birth_date",
+                old_value=patient.birth_date.isoformat() if patient.birth_date else None,
+                new_value=birth_date.isoformat(),
+                corrected_at=when,
+                corrected_by=by.strip(),
+                reason=reason.strip(),
+            )
+            s.add(row)
+            patient.birth_date = birth_date
+            s.flush()
+            return self._correction(key, row)
+
+    @staticmethod
+    def _correction(key: str, row: PatientCorrectionRow) -> PatientCorrection:
+        return PatientCorrection(row.id, key, row.field, row.old_value, row.new_value, _utc(row.corrected_at),
+                                 row.corrected_by, row.reason)
+
+    def list_patient_corrections(self, key: str) -> list[PatientCorrection]:
+        """Every correction of patient ``key``'s record, oldest first, with the old values (the audit; identifiers:
+        for the clinic's own use, never for logs or exports)."""
+        with self._tx() as s:
+            p = self._patient_row(s, key)
+            rows = s.scalars(select(PatientCorrectionRow).where(PatientCorrectionRow.patient_id == p.id)
+                             .order_by(PatientCorrectionRow.corrected_at, PatientCorrectionRow.id)).all()
+            return [self._correction(key, r) for r in rows]
 
     @staticmethod
     def _surgery_row(s: Session, patient: PatientRow) -> SurgeryRow | None:
