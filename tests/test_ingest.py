@@ -489,6 +489,30 @@ class TestVisitAnalysis:
         ingest([tmp_path], known_patient)  # a new film: the patient's visits are checked again, results replaced
         assert len(calls) == 5 and len(known_patient.list_findings("K-1")) == 1
 
+    def test_a_later_film_that_moves_the_baseline_is_said_and_recorded(self, known_patient: Store,
+                                                                        tmp_path: Path) -> None:
+        """Immediate post-op film and a 12-month film 3 mm lower: cage subsidence. A 6-week film (1.5 mm lower)
+        ingested later becomes the baseline and the finding goes (1.5 mm < 2 mm). Before, nothing said so (no note,
+        the timeline only named the new baseline); now the ingest notes it and the timeline's baseline note (shown by
+        `followup` and the clinician report) says when, why, and which film it was before."""
+        _dicom_film(tmp_path, "imm", 2, seed=2)
+        _dicom_film(tmp_path, "y1", 365, subsidence_px=3.0, seed=365)
+        report = ingest([tmp_path], known_patient)
+        assert not any("baseline" in n for n in report.notes)  # the first baseline is no change
+        assert [f.kind for f in known_patient.load_timeline("K-1").visit("12-months").findings] == ["cage_subsidence"]
+        later = tmp_path / "later"
+        later.mkdir()
+        _dicom_film(later, "w6", 42, subsidence_px=1.5, seed=42)
+        report = ingest([later], known_patient)
+        (note,) = [n for n in report.notes if "baseline" in n]
+        assert note.startswith("K-1: the baseline film changed (films stored or measured at 6-weeks): now the 6-weeks "
+                               "film (2025-02-21), before the immediate-post-op film (2025-01-12)")
+        tl = known_patient.load_timeline("K-1")
+        assert tl.visit("12-months").findings == ()
+        assert "The baseline changed on" in tl.baseline_note and "before the immediate-post-op film" in tl.baseline_note
+        report = ingest([tmp_path, later], known_patient)  # a re-run: nothing moved, nothing said
+        assert not any("baseline" in n for n in report.notes) and len(known_patient.baseline_changes("K-1")) == 1
+
     def test_registration_failure_falls_back_to_landmark_motion(
         self, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:

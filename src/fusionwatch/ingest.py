@@ -47,6 +47,7 @@ __all__ = [
     "Progress",
     "JOURNEY_SCHEMA",
     "record_reader_landmarks",
+    "record_baselines",
 ]
 
 log = logging.getLogger(__name__)
@@ -565,6 +566,7 @@ def ingest(
         )
         if progress is not None:
             progress(i, len(files), path.name)
+    report.notes += record_baselines(store, report)
     if analyse:
         report.notes += analyse_visits(store, report.changed_patient_keys)
     return report
@@ -590,9 +592,11 @@ def record_reader_landmarks(store: Store, film_id: str, landmarks: Landmarks, au
     rec = store.get_film(film_id)
     film = read_radiograph(rec.file_path, view=View(rec.view) if rec.view else None)
     analysis = analyse_film(film, landmarks)
-    return store.add_landmark_set(
+    version = store.add_landmark_set(
         film_id, analysis.landmarks, kind="reader", author=author, measurements=analysis.measurements
     )
+    store.record_baseline(rec.patient_key, cause=f"landmarks placed by {author.strip()} at {rec.visit_label}")
+    return version
 
 
 # ---------------------------------------------------------------------------------------------------------- journeys
@@ -681,12 +685,35 @@ def ingest_journey(
         report.outcomes.append(outcome)
         if progress is not None:
             progress(i, len(films), file.name)
+    report.notes += record_baselines(store, report)
     if analyse:
         report.notes += analyse_visits(store, report.changed_patient_keys)
     return report
 
 
 # ---------------------------------------------------------------------------------------------------------- visits
+def baseline_note(key: str, change: Any) -> str:
+    """The ingest report's note on a moved baseline film (:class:`fusionwatch.store.BaselineChange`); no identifiers."""
+    now = f"the {change.label} film ({change.date.isoformat()})" if change.date else "no film"
+    was = f"the {change.previous_label} film ({change.previous_date.isoformat()})" if change.previous_date else "none"
+    return (f"{key}: the baseline film changed ({change.cause}): now {now}, before {was}. Changes vs baseline and "
+            f"hardware findings are now measured against it; findings shown before may change or go "
+            f"(`fusionwatch followup {key}` says so).")
+
+
+def record_baselines(store: Store, report: IngestReport) -> list[str]:
+    """Record each changed patient's baseline film (:meth:`Store.record_baseline`), naming the visits that gained films
+    or landmarks in this run as the cause; a note for each patient whose baseline film moved."""
+    notes = []
+    for key in report.changed_patient_keys:
+        labels = sorted({o.visit_label for o in (*report.added, *report.updated) if o.patient_key == key
+                         and o.visit_label})
+        change = store.record_baseline(key, cause=f"films stored or measured at {', '.join(labels) or 'a visit'}")
+        if change is not None:
+            notes.append(baseline_note(key, change))
+    return notes
+
+
 def analyse_visits(store: Store, patient_keys: Sequence[str]) -> list[str]:
     """Visit-level analysis of the given patients: hardware checks vs the baseline film and flexion-extension motion.
 

@@ -716,3 +716,25 @@ def test_patient_correct_fixes_a_wrong_birth_date_with_its_audit(db: str, monkey
     assert out.count("birth date") == 1  # the refused ones left nothing
     r = _run("patient", "corrections", "NOPE", "--db", db)
     assert r.exit_code == 2 and "Unknown patient key 'NOPE'" in r.output
+
+
+def test_a_surgery_date_correction_that_moves_the_baseline_film_is_said(tmp_path: Path, db: str,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Correcting the surgery date by 100 days makes the 6-week film pre-operative and the 12-month film the
+    baseline: the subsidence finding goes. Before, `patient add` said only 'visits relabelled'; now it says the
+    baseline film changed (from which to which, why) and `followup` tells it under the baseline line."""
+    monkeypatch.setenv("COLUMNS", "250")
+    _run("patient", "add", "K-CLI", "--surgery-date", "2025-01-10", "--patient-id", "CLI-PID", "--db", db)
+    _run("ingest", str(_films(tmp_path / "films")), "--db", db)
+    assert "cage_subsidence" in _run("followup", "K-CLI", "--db", db).output
+    r = _run("patient", "add", "K-CLI", "--surgery-date", "2025-04-20", "--db", db)
+    out = " ".join(r.output.split())
+    assert r.exit_code == 0, r.output
+    assert ("the baseline film changed (surgery date corrected from 2025-01-10 to 2025-04-20): now the "
+            in out and "before the 6-weeks film (2025-02-21)" in out), out
+    r = _run("followup", "K-CLI", "--db", db)
+    out = " ".join(r.output.split())
+    assert "The baseline changed on" in out and "before the 6-weeks film (2025-02-21)" in out, out
+    assert "cage_subsidence" not in out
+    r = _run("patient", "add", "K-CLI", "--surgery-date", "2025-04-20", "--db", db)  # nothing moved: nothing said
+    assert r.exit_code == 0 and "baseline" not in r.output

@@ -590,6 +590,16 @@ def patient_add(
                 surgery = replace(surgery, approach=appr, implants=implants_for(appr))
         store.set_surgery(key, surgery)
         n = len(store.list_visits(key))
+        # the surgery date decides which film is the early post-operative baseline: a move is recorded and said, and
+        # the hardware checks (made against the baseline film at ingest) are made again against the new one
+        was = f"from {stored.date.isoformat()} " if stored is not None and stored.date != surgery.date else ""
+        moved = store.record_baseline(key, cause=f"surgery date {'corrected ' + was if was else 'recorded '}to "
+                                                 f"{surgery.date.isoformat()}")
+        notes: list[str] = []
+        if moved is not None or (stored is None and store.list_films(key)):
+            from fusionwatch.ingest import analyse_visits, baseline_note
+
+            notes = ([baseline_note(key, moved)] if moved is not None else []) + analyse_visits(store, [key])
     finally:
         store.close()
     shown = ",".join(f"{a.value}-{b.value}" for a, b in surgery.levels)
@@ -598,6 +608,8 @@ def patient_add(
         highlight=False,
         markup=False,
     )
+    for note in notes:
+        console.print(f"[yellow]note[/] {escape(note)}", highlight=False, soft_wrap=True)
 
 
 @patient_app.command("correct")

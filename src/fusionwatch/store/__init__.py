@@ -7,6 +7,7 @@ from fusionwatch.store._records import (
     ENTRY_KINDS,
     ENTRY_LISTS,
     ENTRY_NAMES,
+    BaselineChange,
     FilmRecord,
     LandmarkVersion,
     OverrideRecord,
@@ -20,6 +21,7 @@ from fusionwatch.store._store import DEFAULT_URL, LANDMARK_KINDS, AmbiguousVisit
 
 __all__ = [
     "AmbiguousVisitError",
+    "BaselineChange",
     "DEFAULT_URL",
     "ENTRY_KINDS",
     "ENTRY_LISTS",

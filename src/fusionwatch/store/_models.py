@@ -44,6 +44,7 @@ __all__ = [
     "SymptomRow",
     "PseudonymSeriesRow",
     "PatientCorrectionRow",
+    "BaselineChangeRow",
 ]
 
 NAMING = {
@@ -285,3 +286,21 @@ class PatientCorrectionRow(Base):
     corrected_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     corrected_by: Mapped[str] = mapped_column(String(128))
     reason: Mapped[str] = mapped_column(Text)
+
+
+class BaselineChangeRow(Base):
+    """The patient's baseline film as recorded after a change (ingest, landmarks added, surgery date corrected): the
+    baseline visit, its label and lateral film (``None`` when no film can be the baseline), the one before it
+    (``None`` on the first recording), when and why. Only ever added."""
+
+    __tablename__ = "baseline_changes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    visit_date: Mapped[dt.date | None] = mapped_column(Date)
+    label: Mapped[str | None] = mapped_column(String(64))
+    film: Mapped[str | None] = mapped_column(String(128))
+    previous_visit_date: Mapped[dt.date | None] = mapped_column(Date)
+    previous_label: Mapped[str | None] = mapped_column(String(64))
+    previous_film: Mapped[str | None] = mapped_column(String(128))
+    changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    cause: Mapped[str] = mapped_column(Text)

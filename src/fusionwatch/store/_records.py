@@ -10,7 +10,7 @@ from fusionwatch.landmarks import Landmarks
 from fusionwatch.measurement import Measurement
 
 __all__ = ["VisitRecord", "FilmRecord", "LandmarkVersion", "PromRecord", "SymptomRecord", "OverrideRecord",
-           "PseudonymSeries", "Retraction", "PatientCorrection", "ENTRY_KINDS",
+           "PseudonymSeries", "Retraction", "PatientCorrection", "BaselineChange", "ENTRY_KINDS",
            "ENTRY_NAMES", "ENTRY_LISTS"]
 
 ENTRY_KINDS = ("prom", "symptoms", "override")
@@ -153,3 +153,28 @@ class PatientCorrection:
     at: dt.datetime
     by: str
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class BaselineChange:
+    """The early post-operative baseline film changed: from the ``previous_label`` visit's film (``previous_date``) to
+    the ``label`` visit's film (``date``; ``None`` when no film can be the baseline any more), recorded at ``at`` (UTC)
+    because of ``cause`` (e.g. "films stored or measured at 6-weeks"). Film ids are for the store only (never
+    printed: they may hold identifiers)."""
+
+    date: dt.date | None
+    label: str | None
+    film: str | None
+    previous_date: dt.date | None
+    previous_label: str | None
+    previous_film: str | None
+    at: dt.datetime
+    cause: str
+
+    def text(self) -> str:
+        """One sentence for the clinician: what the baseline is now, what it was, when and why it changed."""
+        now = f"the {self.label} film ({self.date.isoformat()})" if self.date else "no film (none can be the baseline)"
+        was = (f"the {self.previous_label} film ({self.previous_date.isoformat()})" if self.previous_date
+               else "no film")
+        return (f"The baseline changed on {self.at:%Y-%m-%d} ({self.cause}): now {now}, before {was}; changes vs "
+                "baseline and hardware findings shown before then were measured against the earlier one.")

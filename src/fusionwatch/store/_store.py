@@ -41,6 +41,7 @@ from fusionwatch.radiograph import Radiograph
 from fusionwatch.records import Approach, Finding, Override, Patient, Severity, Surgery, check_patient_date
 from fusionwatch.store import migrations as _migrations_pkg
 from fusionwatch.store._models import (
+    BaselineChangeRow,
     FindingRow,
     LandmarkSetRow,
     MeasurementRow,
@@ -59,6 +60,7 @@ from fusionwatch.store._records import (
     ENTRY_KINDS,
     ENTRY_LISTS,
     ENTRY_NAMES,
+    BaselineChange,
     FilmRecord,
     LandmarkVersion,
     OverrideRecord,
@@ -1324,10 +1326,62 @@ class Store:
 
     def load_timeline(self, key: str, settings: FollowupSettings | None = None) -> Timeline:
         """The patient's follow-up timeline (de-identified: the pseudonymous key only), with the entries entered in
-        error as audit-only data (:meth:`entered_in_error`; the timeline's judgements never see them)."""
+        error as audit-only data (:meth:`entered_in_error`; the timeline's judgements never see them), and the
+        baseline note telling each recorded change of the baseline film (:meth:`baseline_changes`): what it is now,
+        what it was, when and why (the clinician report shows the same note)."""
         inputs = self.visit_inputs(key)
         timeline = build_timeline(key, self.get_surgery(key), inputs, settings=settings or self.settings)
-        return dataclasses.replace(timeline, entered_in_error=self.entered_in_error(key))
+        note = " ".join([timeline.baseline_note, *(c.text() for c in self.baseline_changes(key))])
+        return dataclasses.replace(timeline, entered_in_error=self.entered_in_error(key), baseline_note=note)
+
+    def record_baseline(self, key: str, *, cause: str, at: dt.datetime | None = None) -> BaselineChange | None:
+        """Record which film is patient ``key``'s baseline now, when it is not the one recorded last.
+
+        Called by every use case that can move the baseline after it changed the record (an ingest run, landmarks
+        added to a stored film, a corrected surgery date), so the change is kept and shown, not silent: a 6-week film
+        ingested after the immediate post-operative one makes it the baseline, and a 3 mm disc height loss vs the
+        immediate film can become 1.5 mm vs the 6-week film (below the 2 mm subsidence threshold) without a word.
+
+        Returns
+        -------
+        BaselineChange | None
+            The change (now and before, when, why), or ``None`` when the baseline is the one recorded last, or this
+            is the patient's first recording (nothing was shown against another film before it).
+        """
+        timeline = build_timeline(key, self.get_surgery(key), self.visit_inputs(key), settings=self.settings)
+        base = next((v for v in timeline.visits if v.is_baseline), None)
+        now = (base.date, base.label, base.lateral_film) if base is not None else (None, None, None)
+        when = _utc(at or dt.datetime.now(dt.UTC))
+        with self._tx() as s:
+            p = self._patient_row(s, key)
+            last = s.scalar(select(BaselineChangeRow).where(BaselineChangeRow.patient_id == p.id)
+                            .order_by(BaselineChangeRow.id.desc()).limit(1))
+            if last is None and base is None:
+                return None  # nothing to record yet
+            if last is not None and (last.visit_date, last.film) == (now[0], now[2]):
+                return None
+            row = BaselineChangeRow(
+                patient_id=p.id, visit_date=now[0], label=now[1], film=now[2],
+                previous_visit_date=last.visit_date if last else None, previous_label=last.label if last else None,
+                previous_film=last.film if last else None, changed_at=when, cause=cause[:500] or "record changed",
+            )
+            s.add(row)
+            s.flush()
+            return self._baseline_change(row) if last is not None else None
+
+    @staticmethod
+    def _baseline_change(r: BaselineChangeRow) -> BaselineChange:
+        return BaselineChange(r.visit_date, r.label, r.film, r.previous_visit_date, r.previous_label, r.previous_film,
+                              _utc(r.changed_at), r.cause)
+
+    def baseline_changes(self, key: str) -> list[BaselineChange]:
+        """Every recorded change of patient ``key``'s baseline film, oldest first (the first recording, which changed
+        nothing, is left out)."""
+        with self._tx() as s:
+            p = self._patient_row(s, key)
+            rows = s.scalars(select(BaselineChangeRow).where(BaselineChangeRow.patient_id == p.id)
+                             .order_by(BaselineChangeRow.id)).all()
+            return [self._baseline_change(r) for r in rows[1:]]
 
     def entered_in_error(self, key: str) -> tuple[EnteredInError, ...]:
         """The patient's PROMs, symptom reports and overrides marked entered in error, oldest retraction first: what

@@ -1,0 +1,75 @@
+"""Tests for Store.record_baseline / baseline_changes: a move of the early post-operative baseline film is recorded
+with when and why and told in the timeline's baseline note (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+
+from fusionwatch.landmarks import Landmarks
+from fusionwatch.measurement import Measurement, MeasureName
+from fusionwatch.radiograph import DicomIds, Radiograph, View
+from fusionwatch.records import Patient, Surgery
+from fusionwatch.store import BaselineChange, Store
+from fusionwatch.units import Spacing, SpacingSource, Unit
+
+SURGERY = dt.date(2025, 1, 10)
+T0 = dt.datetime(2025, 9, 1, 9, 0, tzinfo=dt.UTC)
+POINTS = {"L5.inferior.anterior": (100.0, 200.0), "L5.inferior.posterior": (140.0, 200.0),
+          "S1.superior.anterior": (100.0, 212.0), "S1.superior.posterior": (140.0, 212.0)}
+
+
+def _film(store: Store, day: int, uid: str, mm: float) -> None:
+    radiograph = Radiograph(np.zeros((32, 32), np.float32), spacing=Spacing.isotropic(0.2, SpacingSource.PATIENT_PLANE),
+                            view=View.LATERAL, acquired=SURGERY + dt.timedelta(days=day), ids=DicomIds(sop_uid=uid))
+    ms = [Measurement(MeasureName.DISC_HEIGHT_MEAN_L5_S1, mm, Unit.MM, "test/1",
+                      spacing_source=SpacingSource.PATIENT_PLANE)]
+    store.add_film("K", radiograph, film_id=uid, file_path=f"/x/{uid}.dcm", file_sha256="ab" * 32,
+                   visit_date=SURGERY + dt.timedelta(days=day), landmarks=Landmarks(dict(POINTS), 300, 400),
+                   measurements=ms)
+
+
+def test_a_moved_baseline_film_is_recorded_and_told_in_the_timeline(store: Store) -> None:
+    """Immediate film (10 mm) and 12-month film (7 mm): cage subsidence vs the immediate film. A 6-week film (8.5 mm)
+    arriving later becomes the baseline and the finding goes (1.5 mm < 2 mm): before, silently; now the change is
+    recorded (when, why, before and after) and the baseline note says so."""
+    store.add_patient(Patient("K"))
+    store.set_surgery("K", Surgery(SURGERY))
+    _film(store, 2, "imm", 10.0)
+    _film(store, 365, "y1", 7.0)
+    assert store.record_baseline("K", cause="first ingest") is None  # the first recording changes nothing
+    assert store.record_baseline("K", cause="again") is None  # unchanged
+    tl = store.load_timeline("K")
+    assert [f.kind for f in tl.visit("12-months").findings] == ["cage_subsidence"]
+    assert "changed" not in tl.baseline_note
+    _film(store, 42, "w6", 8.5)
+    change = store.record_baseline("K", cause="films stored or measured at 6-weeks", at=T0)
+    assert change == BaselineChange(SURGERY + dt.timedelta(days=42), "6-weeks", "w6", SURGERY + dt.timedelta(days=2),
+                                    "immediate-post-op", "imm", T0, "films stored or measured at 6-weeks")
+    assert store.record_baseline("K", cause="again") is None
+    assert store.baseline_changes("K") == [change]
+    tl = store.load_timeline("K")
+    assert tl.visit("12-months").findings == ()
+    assert tl.baseline_note.startswith("Baseline: the 6-weeks film (2025-02-21)")
+    assert ("The baseline changed on 2025-09-01 (films stored or measured at 6-weeks): now the 6-weeks film "
+            "(2025-02-21), before the immediate-post-op film (2025-01-12)") in tl.baseline_note
+    assert tl.to_dict()["baseline"]["note"] == tl.baseline_note  # --json carries it too
+    assert "w6" not in tl.baseline_note and "imm" not in tl.baseline_note.replace("immediate", "")  # no film ids
+
+
+def test_a_corrected_surgery_date_that_moves_the_baseline_is_recorded(store: Store) -> None:
+    """A surgery date corrected by 40 days turns the 'immediate' film into a pre-op one: the baseline moves to the
+    next film; recording it says so, and with no film left to be the baseline it says that."""
+    store.add_patient(Patient("K"))
+    store.set_surgery("K", Surgery(SURGERY))
+    _film(store, 2, "imm", 10.0)
+    _film(store, 90, "m3", 9.5)
+    store.record_baseline("K", cause="first")
+    store.set_surgery("K", Surgery(SURGERY + dt.timedelta(days=40)))
+    change = store.record_baseline("K", cause="surgery date corrected", at=T0)
+    assert change is not None and (change.previous_label, change.label) == ("immediate-post-op", "6-weeks")
+    store.set_surgery("K", Surgery(SURGERY + dt.timedelta(days=100)))
+    gone = store.record_baseline("K", cause="surgery date corrected", at=T0)
+    assert gone is not None and gone.date is None and gone.previous_label == "6-weeks"
+    assert "now no film (none can be the baseline)" in store.load_timeline("K").baseline_note
