@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from fusionwatch.export.codes import FHIR_OBSERVATION_STATUS, check_coding
+from fusionwatch.export.deid import pseudo_id
 from fusionwatch.export.fhir import build_fhir_bundle, parse_bundle, write_fhir_bundle
+from fusionwatch.pseudonym import uid_seed
 from fusionwatch.report.example import example_report_data
 
 
@@ -60,6 +62,32 @@ def test_deidentified_has_no_identifiers(data) -> None:
     for ident in ("Doe", "Jane", "MRN-778899", "1961", "2026-"):
         assert ident not in text
     assert '"effectiveDateTime": "1999-12-12"' in text  # pre-op, 20 days before the shifted surgery date
+
+
+def test_deidentified_ids_cannot_be_recomputed_from_the_bundle(data) -> None:
+    """A de-identified bundle's resource ids and fullUrls are seeded with the patient's keyed UID seed, like the
+    exported DICOM UIDs: before, they were pseudo_id(pseudonym, value) of values the bundle itself shows (its
+    pseudonym, 'patient', 'bundle', shifted dates and codes), so anyone holding the bundle could recompute them."""
+    bundle = build_fhir_bundle(data, deidentify=True)  # no uid_key: one from the per-process secret
+    shown = json.dumps(bundle)
+    patient = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient")
+    alias = patient["identifier"][0]["value"]
+    assert alias.startswith("FW-") and data.patient_key not in shown
+    assert patient["id"] != pseudo_id(alias, "patient") and bundle["id"] != pseudo_id(alias, "bundle")
+    for o in _obs(bundle):  # the old rule for measurements, statuses and PROMs: pseudonym + exported date + name
+        for name in (o["code"]["coding"][0]["code"], "fusion_status", "odi"):
+            assert o["id"] != pseudo_id(alias, f"{o['effectiveDateTime']}|{name}")
+
+
+def test_deidentified_ids_follow_the_site_secret(data) -> None:
+    """Same data and seed: the same ids (stable across exports of one site); another site secret: none shared."""
+    def ids(secret: bytes) -> list[str]:
+        b = build_fhir_bundle(data, deidentify=True, uid_key=uid_seed(data.patient_key, secret))
+        return [b["id"], *(e["resource"]["id"] for e in b["entry"]), *(e["fullUrl"] for e in b["entry"])]
+
+    first, again, other = ids(b"a" * 32), ids(b"a" * 32), ids(b"b" * 32)
+    assert first == again and len(set(first)) == len(first)
+    assert not set(first) & set(other)
 
 
 def test_uncalibrated_px_not_exported(tmp_path: Path) -> None:

@@ -30,13 +30,14 @@ from fusionwatch.export.codes import (
 )
 from fusionwatch.export.deid import pseudo_id
 from fusionwatch.export.fhir_imaging import finding_observations, motion_observations
+from fusionwatch.pseudonym import uid_seed
 from fusionwatch.report.labels import label, visit_status_label
 from fusionwatch.report.model import ReportData
 
 __all__ = ["build_fhir_bundle", "write_fhir_bundle", "parse_bundle"]
 
 
-def build_fhir_bundle(data: ReportData, *, deidentify: bool = False) -> dict[str, Any]:
+def build_fhir_bundle(data: ReportData, *, deidentify: bool = False, uid_key: str | None = None) -> dict[str, Any]:
     """The patient's observations as a FHIR R4 ``collection`` Bundle (a JSON-ready dict).
 
     Contents: one Patient (pseudonymous key; name, identifier and birth date only when not de-identified), one
@@ -44,12 +45,22 @@ def build_fhir_bundle(data: ReportData, *, deidentify: bool = False) -> dict[str
     status, one per automatic finding and per flexion-extension segment with their evidence
     (:mod:`fusionwatch.export.fhir_imaging`), and per PROM record the ODI total (%) and back / leg pain (LOINC
     72514-3 with a body-site text).
+
+    Resource ids and the entries' ``fullUrl`` are stable hashes of what each resource is (visit date, measure) seeded,
+    in a de-identified bundle, with ``uid_key``: the patient's :func:`fusionwatch.pseudonym.uid_seed` under the site
+    secret, as the exported DICOM UIDs and film ids are (``None``: one from a random per-process secret, stable within
+    one run only). Seeded with the printed pseudonym instead, every id could be recomputed from the bundle's own
+    values. An identified bundle seeds them with the patient key it shows anyway.
     """
     original = data
     if deidentify:
         data = data.deidentified()
     key = data.patient_key
-    pid = pseudo_id(key, "patient")
+    if data.is_deidentified:
+        seed = uid_key if uid_key is not None else uid_seed(original.patient_key, None)
+    else:
+        seed = key
+    pid = pseudo_id(seed, "patient")
     subject = f"Patient/{pid}"
     patient: dict[str, Any] = {"resourceType": "Patient", "id": pid,
                                "identifier": [{"system": "urn:fusionwatch:patient-key", "value": key}]}
@@ -70,7 +81,7 @@ def build_fhir_bundle(data: ReportData, *, deidentify: bool = False) -> dict[str
             code = measure_code(m.name)
             site = finding_site(m.name)
             measured = obs(
-                pseudo_id(key, f"{v.date}|{m.name.value}"), "preliminary", "imaging",
+                pseudo_id(seed, f"{v.date}|{m.name.value}"), "preliminary", "imaging",
                 {"coding": [coding(FW_SYSTEM, code.value, label(m.name))], "text": label(m.name)},
                 subject, v.date,
                 valueQuantity={"value": round(float(m.value), 4), "unit": unit[1], "system": UCUM,
@@ -82,7 +93,7 @@ def build_fhir_bundle(data: ReportData, *, deidentify: bool = False) -> dict[str
             entries.append(measured)
         if v.fusion_status is not None:
             entries.append(obs(
-                pseudo_id(key, f"{v.date}|fusion_status"), "preliminary", "imaging",
+                pseudo_id(seed, f"{v.date}|fusion_status"), "preliminary", "imaging",
                 {"coding": [coding(FW_SYSTEM, "fusion_status", "Radiographic fusion status (automatic)")],
                  "text": "Radiographic fusion status (automatic)"},
                 subject, v.date,
@@ -90,13 +101,13 @@ def build_fhir_bundle(data: ReportData, *, deidentify: bool = False) -> dict[str
                 note=[{"text": f"fusionwatch status: {v.fusion_status.value}; bridging bone: {v.bridging_call}"},
                       *({"text": r} for r in v.status_reasons)],
             ))
-    entries += finding_observations(original, data, subject)
-    entries += motion_observations(data, subject)
+    entries += finding_observations(original, data, subject, id_seed=seed)
+    entries += motion_observations(data, subject, id_seed=seed)
     for p in data.proms:
         o = p.odi
         if o is not None:
             entries.append(obs(
-                pseudo_id(key, f"{p.date}|odi"), "final", "survey",
+                pseudo_id(seed, f"{p.date}|odi"), "final", "survey",
                 {"coding": [coding(FW_SYSTEM, "odi_total", "Oswestry Disability Index total score")],
                  "text": "Oswestry Disability Index (%)"},
                 subject, p.date,
@@ -108,7 +119,7 @@ def build_fhir_bundle(data: ReportData, *, deidentify: bool = False) -> dict[str
             if value is None:
                 continue
             entries.append(obs(
-                pseudo_id(key, f"{p.date}|{attr}"), "final", "survey",
+                pseudo_id(seed, f"{p.date}|{attr}"), "final", "survey",
                 {"coding": [coding(LOINC, PAIN_NRS_LOINC.value, PAIN_NRS_LOINC.meaning)],
                  "text": f"{site} pain (0-10)"},
                 subject, p.date,
@@ -121,17 +132,17 @@ def build_fhir_bundle(data: ReportData, *, deidentify: bool = False) -> dict[str
             e.pop("note", None)
     bundle = {
         "resourceType": "Bundle",
-        "id": pseudo_id(key, "bundle"),
+        "id": pseudo_id(seed, "bundle"),
         "type": "collection",
         "timestamp": dt.datetime.combine(data.generated_on, dt.time(0, 0), tzinfo=dt.UTC).isoformat(),
-        "entry": [{"fullUrl": f"urn:uuid:{_uuid(key, e['id'])}", "resource": e} for e in entries],
+        "entry": [{"fullUrl": f"urn:uuid:{_uuid(seed, e['id'])}", "resource": e} for e in entries],
     }
     parse_bundle(bundle)  # structural validation by fhir.resources
     return bundle
 
 
-def _uuid(key: str, rid: str) -> str:
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"urn:fusionwatch:{key}:{rid}"))
+def _uuid(seed: str, rid: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"urn:fusionwatch:{seed}:{rid}"))
 
 
 def parse_bundle(bundle: dict[str, Any] | str) -> Any:
@@ -143,7 +154,10 @@ def parse_bundle(bundle: dict[str, Any] | str) -> Any:
     return Bundle.model_validate(bundle)
 
 
-def write_fhir_bundle(data: ReportData, path: str | Path, *, deidentify: bool = False) -> Path:
+def write_fhir_bundle(data: ReportData, path: str | Path, *, deidentify: bool = False,
+                      uid_key: str | None = None) -> Path:
+    """Write :func:`build_fhir_bundle` as JSON (``uid_key`` as there) and return the path."""
     path = Path(path)
-    path.write_text(json.dumps(build_fhir_bundle(data, deidentify=deidentify), indent=1), encoding="utf-8")
+    bundle = build_fhir_bundle(data, deidentify=deidentify, uid_key=uid_key)
+    path.write_text(json.dumps(bundle, indent=1), encoding="utf-8")
     return path

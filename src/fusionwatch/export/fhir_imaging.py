@@ -161,15 +161,17 @@ def _verdict_parts(verdict: Override | None) -> tuple[str, list[dict[str, Any]],
     return ("final" if verdict.value == "confirmed" else "amended"), [comp], [{"text": note}]
 
 
-def finding_observations(original: ReportData, data: ReportData, subject: str) -> list[dict[str, Any]]:
+def finding_observations(original: ReportData, data: ReportData, subject: str, *,
+                         id_seed: str | None = None) -> list[dict[str, Any]]:
     """One Observation per finding of every visit (the fusion status has its own Observation and is left out).
 
     ``original`` is the identified view the findings' evidence comes from; ``data`` the view written (the same visits
-    in the same order, de-identified or not): summaries, dates and reader names come from it.
+    in the same order, de-identified or not): summaries, dates and reader names come from it. ``id_seed`` seeds the
+    resource ids (:func:`fusionwatch.export.fhir.build_fhir_bundle` gives the keyed one; ``None``: the written key).
     """
     films = _Films(original, data)
     out: list[dict[str, Any]] = []
-    key = data.patient_key
+    key = id_seed if id_seed is not None else data.patient_key
     for vo, v in zip(original.visits, data.visits, strict=True):
         # the verdict that applies to each finding by its own ref (refs from the identified view, whose evidence
         # they are built from): a verdict on one of several findings of a kind leaves the others unreviewed
@@ -231,8 +233,10 @@ def _judged(value: float, sd: float | None, default_sd: float, limit: float, z: 
     return {Call.ABOVE: "H", Call.BELOW: "N", Call.INDETERMINATE: "IND"}[call], (lo, hi)
 
 
-def motion_observations(data: ReportData, subject: str) -> list[dict[str, Any]]:
-    """One Observation per visit and segment with flexion-extension motion (see the module notes)."""
+def motion_observations(data: ReportData, subject: str, *, id_seed: str | None = None) -> list[dict[str, Any]]:
+    """One Observation per visit and segment with flexion-extension motion (see the module notes); ``id_seed`` as in
+    :func:`finding_observations`."""
+    seed = id_seed if id_seed is not None else data.patient_key
     t = data.thresholds
     z = float(t.get("motion_confidence_z", CONFIDENCE_Z))
     operated = data.operated_levels
@@ -243,12 +247,12 @@ def motion_observations(data: ReportData, subject: str) -> list[dict[str, Any]]:
             angle = m.get("angle_deg")
             if not _finite(angle):
                 continue
-            out.append(_motion_obs(data, v, m, level, level in operated, t, z, subject))
+            out.append(_motion_obs(data, v, m, level, level in operated, t, z, subject, seed))
     return out
 
 
 def _motion_obs(data: ReportData, v: VisitView, m: dict[str, Any], level: str, is_operated: bool,
-                t: dict[str, Any], z: float, subject: str) -> dict[str, Any]:
+                t: dict[str, Any], z: float, subject: str, seed: str) -> dict[str, Any]:
     angle, angle_sd = float(m["angle_deg"]), m.get("angle_sd_deg")
     if m.get("translation_mm") is not None:
         trans, ucum = m["translation_mm"], "mm"
@@ -310,7 +314,7 @@ def _motion_obs(data: ReportData, v: VisitView, m: dict[str, Any], level: str, i
                       f"{z:g} SD (the settings' default SD where none was reported); H: interval above the limit, "
                       "N: below, IND: straddles it"}]
     return obs(
-        pseudo_id(data.patient_key, f"{v.date}|motion|{level}"), "preliminary", "imaging",
+        pseudo_id(seed, f"{v.date}|motion|{level}"), "preliminary", "imaging",
         own_code("flexion_extension_motion", "Flexion-extension motion of a spinal segment",
                  f"Flexion-extension motion {level}"),
         subject, v.date, component=comps, interpretation=interpretation(overall), note=notes, **extra,

@@ -284,7 +284,8 @@ def write_patient_outputs(store: Any, key: str, out_dir: str | Path, *, visit: i
     result.files.update({"clinician_html": files.clinician_html, "patient_html": files.patient_html})
     if files.clinician_pdf:
         result.files.update({"clinician_pdf": files.clinician_pdf, "patient_pdf": files.patient_pdf})
-    result.files["fhir"] = write_fhir_bundle(data, out / f"{stem}-observations.fhir.json", deidentify=deidentify)
+    result.files["fhir"] = write_fhir_bundle(data, out / f"{stem}-observations.fhir.json", deidentify=deidentify,
+                                             uid_key=seed)
     rows = cohort_rows(films_from_store(store, [key], deidentify=deidentify, secret=secret), deidentify=deidentify)
     result.files["csv"] = write_cohort(rows, out / f"{stem}-measurements.csv")
     result.files["parquet"] = write_cohort(rows, out / f"{stem}-measurements.parquet")
