@@ -137,3 +137,19 @@ def test_a_folder_in_place_of_one_table_writes_none(tmp_path: Path, db: str, blo
     r = runner.invoke(app, ["export", "cohort", "--out", str(out), "--identified", "--db", db])
     assert r.exit_code == 2 and blocked in " ".join(r.output.split()), r.output
     assert sorted(p.name for p in out.iterdir()) == [blocked] and not any((out / blocked).iterdir())
+
+
+def test_the_left_out_patients_can_be_found_by_key_with_patient_list_without_surgery(tmp_path: Path, db: str) -> None:
+    """The de-identified export names the left-out patients by pseudonym, which the operator cannot map back; its note
+    points at `patient list --without-surgery`, which lists exactly them by key (the one with a surgery is not
+    listed), so the operator can add their surgeries."""
+    (left_out,) = [k for k in _keys(db) if k.startswith("P-")]
+    r = runner.invoke(app, ["export", "cohort", "--out", str(tmp_path / "out"), "--db", db])
+    text = " ".join(r.output.split())
+    assert r.exit_code == 0 and "`fusionwatch patient list --without-surgery` lists them by key" in text, text
+    r = runner.invoke(app, ["patient", "list", "--without-surgery", "--db", db])
+    listed = [w for w in r.output.split() if w.startswith(("K-", "P-"))]
+    assert r.exit_code == 0 and listed == [left_out] and "without a surgery" in r.output, r.output
+    runner.invoke(app, ["patient", "add", left_out, "--surgery-date", "2025-01-10", "--db", db])
+    r = runner.invoke(app, ["patient", "list", "--without-surgery", "--db", db])
+    assert r.exit_code == 0 and "every patient has a surgery on record" in r.output, r.output

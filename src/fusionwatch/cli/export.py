@@ -58,8 +58,9 @@ def cohort(
         keys = [k for k in keys if k not in left_out]
         if not keys:
             raise InputError("No patient to export" + (
-                ": none has a surgery date, which de-identification needs (add it with `fusionwatch patient add KEY "
-                "--surgery-date D`, or export with --identified)." if left_out else "."))
+                ": none has a surgery date, which de-identification needs (`fusionwatch patient list "
+                "--without-surgery` lists them; add it with `fusionwatch patient add KEY --surgery-date D`, or export "
+                "with --identified)." if left_out else "."))
         # read once for every table of the export; the first series is recorded once the tables are written
         secret = None if identified else site_secret(store, record=False)
         # everything is built (and every check made) before --out is created: an error leaves nothing behind
@@ -104,9 +105,9 @@ def cohort(
                   + ("" if identified else "; de-identified (dates shifted: surgery = 2000-01-01)"), highlight=False)
     if left_out:
         err_console.print(f"[yellow]note[/] left out {len(left_out)} patient(s) without a surgery date (dates cannot "
-                          f"be shifted): {escape(', '.join(left_out_names))} — add it with `fusionwatch patient add "
-                          "KEY --surgery-date D` (`fusionwatch patient list` shows the patients and their surgery "
-                          "dates).", highlight=False, soft_wrap=True)
+                          f"be shifted): {escape(', '.join(left_out_names))} — `fusionwatch patient list "
+                          "--without-surgery` lists them by key; add the surgery with `fusionwatch patient add KEY "
+                          "--surgery-date D`.", highlight=False, soft_wrap=True)
 
 
 @export_app.command("pseudonym-series")

@@ -663,14 +663,25 @@ def patient_corrections(
 
 
 @patient_app.command("list")
-def patient_list(db: DbOption = None) -> None:
+def patient_list(
+    without_surgery: Annotated[
+        bool, typer.Option("--without-surgery", help="Only the patients with no surgery on record (those a "
+                           "de-identified cohort export leaves out; record it with `patient add KEY --surgery-date "
+                           "D`).")
+    ] = False,
+    db: DbOption = None,
+) -> None:
     """List patients by pseudonymous key with surgery, visits and films (no identifiers)."""
     store = open_store(db)
     try:
-        table = Table(title="Patients")
+        keys = store.list_patients(without_surgery=without_surgery)
+        if without_surgery and not keys:
+            console.print("every patient has a surgery on record", highlight=False)
+            return
+        table = Table(title="Patients without a surgery on record" if without_surgery else "Patients")
         for col in ("key", "surgery", "approach", "visits", "films", "last visit"):
             table.add_column(col)
-        for key in store.list_patients():
+        for key in keys:
             surgery = store.get_surgery(key)
             visits = store.list_visits(key)
             table.add_row(

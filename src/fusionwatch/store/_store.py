@@ -278,10 +278,14 @@ class Store:
         with self._tx() as s:
             return s.scalar(select(PatientRow.id).where(PatientRow.key == key)) is not None
 
-    def list_patients(self) -> list[str]:
-        """Pseudonymous keys of all patients, sorted."""
+    def list_patients(self, *, without_surgery: bool = False) -> list[str]:
+        """Pseudonymous keys of all patients, sorted; with ``without_surgery`` only those with no surgery on record
+        (a de-identified export leaves them out: their dates cannot be shifted)."""
         with self._tx() as s:
-            return sorted(s.scalars(select(PatientRow.key)))
+            q = select(PatientRow.key)
+            if without_surgery:
+                q = q.where(~select(SurgeryRow.id).where(SurgeryRow.patient_id == PatientRow.id).exists())
+            return sorted(s.scalars(q))
 
     def correct_birth_date(
         self, key: str, birth_date: dt.date, *, by: str, reason: str, at: dt.datetime | None = None,
