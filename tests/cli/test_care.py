@@ -419,3 +419,34 @@ def test_a_retraction_that_cannot_be_done_is_an_error_line_and_changes_nothing(
     after = [(p.id, p.retracted) for k in ("K-9", "OTHER-1") for p in store.list_proms(k, include_retracted=True)]
     store.close()
     assert after == before
+
+
+@pytest.mark.parametrize("args, missing", [
+    (["prom", "retract", "K-9", "--id", "1", "--by", "pa-kim"], "--reason"),
+    (["prom", "retract", "K-9", "--id", "1", "--reason", "wrong patient"], "--by"),
+    (["symptoms", "retract", "K-9", "--id", "1", "--by", "pa-kim"], "--reason"),
+    (["symptoms", "retract", "K-9", "--id", "1", "--reason", "wrong patient"], "--by"),
+    (["override", "retract", "K-9", "--id", "1", "--reason", "wrong patient"], "--by"),
+    (["override", "retract", "K-9", "--id", "1", "--by", "pa-kim"], "--reason"),
+    (["override", "add", "K-9", "12-months", "--status", "on_track"], "--author"),
+    (["override", "K-9", "12-months", "--status", "on_track"], "--author"),
+    (["patient", "correct", "K-9", "--birth-date", "1960-05-01", "--reason", "typo"], "--by"),
+])
+def test_a_missing_who_or_why_is_an_error_line_not_a_usage_box(store_url: str, args: list[str], missing: str) -> None:
+    """A missing --by / --reason / --author ends with one `error:` line naming the command, the option and what it is
+    for, exit 2 as every user mistake, nothing changed. Before, Typer printed its usage box (exit 2 too). One rule for
+    every command (cli._app._Group), not one per command."""
+    store = Store(store_url)
+    store.add_prom("K-9", SURGERY, back_pain_nrs=3)
+    store.close()
+    r = _cli(store_url, *args)
+    out = " ".join(r.output.split())
+    assert r.exit_code == 2 and out.startswith("error: ") and f"Missing option '{missing}" in out, r.output
+    assert "Usage" not in out and "╭" not in r.output and "--help` lists the options" in out and "Nothing was" in out
+    store = Store(store_url)
+    try:
+        assert [p.retracted for p in store.list_proms("K-9", include_retracted=True)] == [None]
+        assert store.list_overrides("K-9", include_retracted=True) == []
+        assert store.list_patient_corrections("K-9") == []
+    finally:
+        store.close()

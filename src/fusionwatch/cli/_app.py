@@ -40,6 +40,9 @@ class _Group(TyperGroup):
         except FusionwatchError as exc:
             err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_USER_ERROR) from None
+        except typer.BadParameter as exc:  # a missing or malformed option of any command (was Typer's usage box)
+            err_console.print(f"[bold red]error:[/] {escape(_parameter_error(exc))}", highlight=False, soft_wrap=True)
+            raise typer.Exit(EXIT_USER_ERROR) from None
         except OSError as exc:
             if exc.filename is None:  # not about a path the user gave: a real fault, keep its traceback
                 raise
@@ -47,6 +50,19 @@ class _Group(TyperGroup):
             what = f"cannot use {exc.filename}: {exc.strerror or exc}; check the path and its permissions."
             err_console.print(f"[bold red]error:[/] {escape(what)}", highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_USER_ERROR) from None
+
+
+def _parameter_error(exc: typer.BadParameter) -> str:
+    """One line for a missing or malformed option: the command, what is wrong (Typer's own words, e.g. "Missing option
+    '--reason'."), what the option is for, and where the options are listed. Nothing has run when this is raised."""
+    path = getattr(exc.ctx, "command_path", "") or "fusionwatch"
+    what = exc.format_message()
+    param = exc.param
+    helps = getattr(param, "help", None)
+    if helps and type(exc).__name__ == "MissingParameter":  # say what the missing option is for
+        what += f" ({helps.rstrip('.')}.)"
+    what = what.rstrip() if what.rstrip().endswith((".", ".)")) else what.rstrip() + "."
+    return f"{path}: {what} Nothing was changed; `{path} --help` lists the options."
 
 
 DbOption = Annotated[
