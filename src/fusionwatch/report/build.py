@@ -19,9 +19,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from fusionwatch.care.proms import PromRecord
 from fusionwatch.care.protocol import Protocol
@@ -40,6 +41,7 @@ __all__ = ["ReportOutput", "proms_from_store", "red_flags_for", "symptom_notes_f
            "write_cohort_visits"]
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -74,9 +76,7 @@ def red_flags_for(reports: list[tuple[dt.date, tuple[str, ...]]], after: dt.date
     codes: list[Symptom] = []
     newest: dict[Symptom, dt.date] = {}
     known = {s.value for s in Symptom}
-    for when, symptoms in reports:
-        if not _in_window(when, after, until):
-            continue
+    for when, symptoms in _in_window(reports, lambda r: r[0], after, until):
         for c in symptoms:
             if c in known:
                 codes.append(Symptom(c))
@@ -90,15 +90,16 @@ def symptom_notes_for(records: Any, after: dt.date | None, until: dt.date | None
     """``(date, note)`` of the symptom reports (store ``SymptomRecord``-like: ``visit_date``, ``note``) in
     ``(after, until]`` that carry a free-text note, in date order: the same window as :func:`red_flags_for`, so a note
     is shown with the flags it was written with."""
-    return tuple(sorted(
-        (r.visit_date, r.note.strip()) for r in records
-        if r.note and r.note.strip() and _in_window(r.visit_date, after, until)
-    ))
+    dated = _in_window(records, lambda r: r.visit_date, after, until)
+    return tuple(sorted((r.visit_date, r.note.strip()) for r in dated if r.note and r.note.strip()))
 
 
-def _in_window(when: dt.date, after: dt.date | None, until: dt.date | None) -> bool:
-    """``when`` in ``(after, until]``, either end open when ``None`` (the red-flag window of a report)."""
-    return (after is None or when > after) and (until is None or when <= until)
+def _in_window(items: Iterable[_T], date_of: Callable[[_T], dt.date], after: dt.date | None,
+               until: dt.date | None) -> list[_T]:
+    """The ``items`` dated (``date_of``) in ``(after, until]``, either end open when ``None``: the red-flag window of
+    a report, one rule for the flags (:func:`red_flags_for`) and the notes written with them
+    (:func:`symptom_notes_for`)."""
+    return [x for x in items if (after is None or date_of(x) > after) and (until is None or date_of(x) <= until)]
 
 
 def red_flag_window(
