@@ -179,3 +179,13 @@ class TestUserErrors:
         dcm, _, _ = lateral_film
         run(dcm, "--out", tmp_path / "o")
         assert not (tmp_path / "o" / "measurements.json").exists()
+
+    def test_out_that_is_a_file_is_refused_before_any_work(self, tmp_path: Path) -> None:
+        """--out naming a file is refused first, as that option: it was found only at the first write, after reading
+        and measuring the film, as "cannot use X: File exists; check the path and its permissions." (the missing
+        image here would otherwise be the error)."""
+        taken = tmp_path / "taken.png"
+        taken.write_bytes(b"x")
+        result = run(tmp_path / "missing.dcm", "--out", taken)
+        assert_user_error(result, f"--out {taken} is a file; give a folder")
+        assert "missing.dcm" not in result.output

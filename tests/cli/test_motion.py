@@ -130,3 +130,13 @@ def test_a_level_that_cannot_be_registered_is_one_clear_error_line(tmp_path: Pat
     for internal in ("OpenCV", "ecc.cpp", "findTransformECC", "(-7", "Traceback"):
         assert internal not in text, internal
     assert not (tmp_path / "o").exists()
+
+
+def test_out_that_is_a_file_is_refused_before_any_work(tmp_path: Path) -> None:
+    """--out naming a file is refused before the films are read (it was found at the first write, after the
+    registration, as "cannot use X: File exists")."""
+    taken = tmp_path / "taken.png"
+    taken.write_bytes(b"x")
+    r = CliRunner().invoke(app, ["motion", str(tmp_path / "f.dcm"), str(tmp_path / "e.dcm"), "--out", str(taken)])
+    assert r.exit_code == 2, r.output
+    assert f"error: --out {taken} is a file; give a folder" in r.output and "f.dcm" not in r.output

@@ -95,3 +95,13 @@ def test_evaluate_writes_report(tmp_path: Path) -> None:
     assert d["films"] == 2 and d["radial_error_mm"]["n"] >= 44
     assert "sacral_slope" in d["measurement_abs_error"]
     assert (tmp_path / "worst_cases.png").stat().st_size > 1000
+
+
+def test_detect_out_that_is_a_file_is_refused_before_any_work(tmp_path: Path) -> None:
+    """--out naming a file is refused before the film is read and the models run (it was found at the first write,
+    after detection, as "cannot use X: File exists")."""
+    taken = tmp_path / "taken.png"
+    taken.write_bytes(b"x")
+    r = runner.invoke(app, ["detect", str(tmp_path / "missing.dcm"), "--out", str(taken)])
+    assert r.exit_code == 2, r.output
+    assert f"error: --out {taken} is a file; give a folder" in r.output and "missing.dcm" not in r.output

@@ -13,7 +13,7 @@ import fusionwatch.io as fio
 from _synth import draw_lateral_spine, write_dicom
 from fusionwatch.errors import FusionwatchError, InputError, UnsupportedImageError
 from fusionwatch.io import read_radiograph
-from fusionwatch.io.loading import parse_dicom_date, sniff_format
+from fusionwatch.io.loading import output_folder, parse_dicom_date, sniff_format
 from fusionwatch.radiograph import Radiograph, View
 from fusionwatch.units import SpacingSource
 
@@ -53,6 +53,15 @@ class TestErrors:
         path.write_bytes(path.read_bytes()[:200])
         with pytest.raises(UnsupportedImageError, match="head.dcm .*(truncated|corrupt)"):
             read_radiograph(path)
+
+    def test_an_output_folder_that_is_a_file_raises(self, tmp_path) -> None:
+        """output_folder refuses an existing file, naming the option; a folder or a path still to be made is fine."""
+        taken = tmp_path / "taken.png"
+        taken.write_bytes(b"x")
+        with pytest.raises(InputError, match=r"--out .*taken.png is a file; give a folder"):
+            output_folder(taken)
+        new = tmp_path / "new" / "dir"
+        assert output_folder(tmp_path) == tmp_path and output_folder(new) == new and not new.exists()
 
     def test_errors_are_fusionwatch_errors(self) -> None:
         """Both error classes used here are caught by the CLI's single FusionwatchError handler."""

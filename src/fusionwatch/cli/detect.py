@@ -27,8 +27,10 @@ def detect(
     """Find the vertebral landmarks of a film and write them as landmark JSON."""
     from fusionwatch.detect import detect_landmarks
     from fusionwatch.detect.inference import load_radiograph
+    from fusionwatch.io import output_folder
     from fusionwatch.io.landmark_json import write_landmarks
 
+    out = output_folder(out)
     radiograph = load_radiograph(image, view=view)
     landmarks = detect_landmarks(radiograph, models_dir=models)
     out.mkdir(parents=True, exist_ok=True)

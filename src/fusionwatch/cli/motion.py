@@ -61,7 +61,7 @@ def motion(
     ] = False,
 ) -> None:
     """Register the L4, L5 and S1 bodies between flexion and extension and report motion per segment."""
-    from fusionwatch.io import read_radiograph
+    from fusionwatch.io import output_folder, read_radiograph
     from fusionwatch.motion import (
         RegistrationError,
         check_pair,
@@ -71,6 +71,7 @@ def motion(
     )
     from fusionwatch.radiograph import View
 
+    out = output_folder(out)
     wanted = tuple(s.strip() for s in levels.split(",") if s.strip())
     if not wanted:
         raise InputError(f"--levels names no segment ({levels!r}); give e.g. L4-L5,L5-S1.")

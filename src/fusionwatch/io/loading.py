@@ -20,7 +20,7 @@ from fusionwatch.io.dicom import dicom_image_size, is_dicom_dataset, read_dicom_
 from fusionwatch.io.raster import raster_image_size, read_raster_image
 from fusionwatch.radiograph import DicomIds, Radiograph, View
 
-__all__ = ["read_radiograph", "image_size", "sniff_format", "parse_dicom_date", "display_name"]
+__all__ = ["read_radiograph", "image_size", "sniff_format", "parse_dicom_date", "display_name", "output_folder"]
 
 _MIN_SIZE = 16
 
@@ -66,6 +66,21 @@ def display_name(path: Path) -> str:
     'caf\\\\xe9.dcm'
     """
     return os.fsencode(path.name).decode("utf-8", "backslashreplace")
+
+
+def output_folder(path: str | Path, option: str = "--out") -> Path:
+    """``path`` as a folder outputs can be written into (created later, when missing), checked before any work.
+
+    Raises
+    ------
+    InputError
+        If ``path`` is an existing file (not a folder), naming ``option``: a command then stops before reading or
+        computing anything, instead of failing at its first write with "File exists".
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{option} {path} is a file; give a folder (it is created when missing).")
+    return path
 
 
 def _check_file(path: Path) -> bytes:
