@@ -442,6 +442,31 @@ class TestDetectorAndReader:
         with pytest.raises(InputError, match="author"):
             record_reader_landmarks(known_patient, film_b, edited, " ")
 
+    def test_a_reader_measuring_a_film_that_becomes_the_baseline_is_recorded_without_the_readers_name(
+        self, known_patient: Store, tmp_path: Path
+    ) -> None:
+        """A 6-week film stored without landmarks, an immediate film with them: the immediate film is the baseline
+        until a reader measures the 6-week film. That move is recorded (why: a reader's landmarks at 6-weeks) and the
+        baseline note says so without the reader's name (the note goes into de-identified reports too)."""
+        from fusionwatch.ingest import record_reader_landmarks
+        from fusionwatch.io import read_landmarks
+
+        _dicom_film(tmp_path, "imm", 2, seed=2)
+        _dicom_film(tmp_path, "w6", 42, seed=42, landmarks=False)
+        _dicom_film(tmp_path, "y1", 365, seed=365)
+        report = ingest([tmp_path], known_patient, analyse=False)
+        assert known_patient.load_timeline("K-1").baseline_label == "immediate-post-op"
+        w6 = next(o.film_id for o in report.added if o.path.endswith("w6.dcm"))
+        (tmp_path / "reader").mkdir()
+        _dicom_film(tmp_path / "reader", "lm", 42, seed=42)  # the same drawing's landmarks, as a reader places them
+        record_reader_landmarks(known_patient, w6, read_landmarks(tmp_path / "reader" / "lm.landmarks.json"), "dr-amy")
+        (change,) = known_patient.baseline_changes("K-1")
+        assert (change.previous_label, change.label) == ("immediate-post-op", "6-weeks")
+        assert change.cause == "landmarks placed by a reader at 6-weeks"
+        tl = known_patient.load_timeline("K-1")
+        assert tl.baseline_label == "6-weeks" and "dr-amy" not in tl.baseline_note
+        assert "(landmarks placed by a reader at 6-weeks)" in tl.baseline_note
+
 
 def test_identifiers_never_logged(store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """Nothing logged during ingest and timeline building names the patient (ID or name)."""

@@ -595,7 +595,8 @@ def record_reader_landmarks(store: Store, film_id: str, landmarks: Landmarks, au
     version = store.add_landmark_set(
         film_id, analysis.landmarks, kind="reader", author=author, measurements=analysis.measurements
     )
-    store.record_baseline(rec.patient_key, cause=f"landmarks placed by {author.strip()} at {rec.visit_label}")
+    # the cause goes into the baseline note (reports, de-identified ones too): the visit, not the reader's name
+    store.record_baseline(rec.patient_key, cause=f"landmarks placed by a reader at {rec.visit_label}")
     return version
 
 

@@ -592,9 +592,10 @@ def patient_add(
         n = len(store.list_visits(key))
         # the surgery date decides which film is the early post-operative baseline: a move is recorded and said, and
         # the hardware checks (made against the baseline film at ingest) are made again against the new one
-        was = f"from {stored.date.isoformat()} " if stored is not None and stored.date != surgery.date else ""
-        moved = store.record_baseline(key, cause=f"surgery date {'corrected ' + was if was else 'recorded '}to "
-                                                 f"{surgery.date.isoformat()}")
+        corrected = stored is not None and stored.date != surgery.date
+        moved = store.record_baseline(key, cause=(f"surgery date corrected from {stored.date.isoformat()} to "
+                                                  f"{surgery.date.isoformat()}" if stored is not None and corrected
+                                                  else f"surgery record of {surgery.date.isoformat()} entered"))
         notes: list[str] = []
         if moved is not None or (stored is None and store.list_films(key)):
             from fusionwatch.ingest import analyse_visits, baseline_note
