@@ -411,6 +411,37 @@ def test_a_film_file_moved_since_ingest_is_named_as_missing_and_not_logged_by_ui
     assert film.film_id not in caplog.text and film.file_path not in caplog.text
 
 
+@pytest.mark.parametrize("deidentify", [False, True])
+def test_the_dicom_exports_quote_no_value_of_the_source_film(
+    db: str, tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch, deidentify: bool
+) -> None:
+    """The SR and secondary capture read the source film's header again; an element value pydicom finds invalid (its
+    Study Instance UID overwritten with a name and a birth date, as damaged bytes can do) is neither warned about nor
+    logged. Before, 'fusionwatch report' printed pydicom's "Invalid value for VR UI: 'ZEBEDEE^QUUX 19610203'" on
+    stderr and into the 'pydicom' log, once per read (the ingest's reader was made quiet in 0f5c0a1)."""
+    import logging
+    import warnings
+
+    from fusionwatch.report.build import write_patient_outputs
+
+    monkeypatch.setenv("FUSIONWATCH_DEID_SECRET", "s" * 40)
+    store = Store(db)
+    try:
+        film = next(f for f in store.list_films("K-7") if f.visit_date == SURGERY + dt.timedelta(days=185))
+        path = Path(film.file_path)
+        study_uid = pydicom.dcmread(path).StudyInstanceUID.encode()
+        path.write_bytes(path.read_bytes().replace(study_uid, b"ZEBEDEE^QUUX 19610203".ljust(len(study_uid))))
+        with warnings.catch_warnings(record=True) as caught, caplog.at_level(logging.DEBUG):
+            warnings.simplefilter("always")
+            result = write_patient_outputs(store, "K-7", tmp_path / "out", today=dt.date.fromisoformat(TODAY),
+                                           pdf=False, deidentify=deidentify)
+    finally:
+        store.close()
+    assert "dicom_sr" in result.files, result.notes
+    assert [str(w.message) for w in caught if "ZEBEDEE" in str(w.message)] == []
+    assert "ZEBEDEE" not in caplog.text
+
+
 def test_a_report_as_of_today_never_describes_a_later_visit(db: str, tmp_path: Path) -> None:
     """No films yet as of --today (day 30; films from day 42): the report was about the latest visit of all, the
     6-month one, months after 'today'. Now it is the latest visit on or before today (the day-14 questionnaire

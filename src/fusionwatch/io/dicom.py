@@ -42,7 +42,8 @@ from fusionwatch.io._calibration import DicomCalibration
 from fusionwatch.io._view import ViewHints
 from fusionwatch.radiograph import DicomIds
 
-__all__ = ["DicomImage", "read_dicom_image", "dicom_image_size", "is_dicom_dataset", "SUPPORTED_PHOTOMETRIC"]
+__all__ = ["DicomImage", "read_dicom_image", "dicom_image_size", "is_dicom_dataset", "pydicom_quiet",
+           "SUPPORTED_PHOTOMETRIC"]
 
 SUPPORTED_PHOTOMETRIC = ("MONOCHROME1", "MONOCHROME2", "RGB", "YBR_FULL", "YBR_FULL_422", "YBR_ICT", "YBR_RCT")
 """Photometric interpretations read. The YBR ones are converted to RGB by pydicom or the JPEG / JPEG 2000 decoder."""
@@ -122,10 +123,12 @@ def _stray_tag(ds: Dataset) -> str | None:
 
 
 @contextmanager
-def _pydicom_quiet() -> Iterator[None]:
-    """No pydicom warning or log record escapes while a file is read: on a damaged file pydicom warns once per bad
-    element and quotes its raw bytes, which can hold patient identifiers (names, ids, dates). What matters reaches the
-    user as one :class:`UnsupportedImageError` or a note on the result instead."""
+def pydicom_quiet() -> Iterator[None]:
+    """No pydicom warning or log record escapes inside the block: pydicom warns once per element value it finds
+    invalid and quotes the value (on a damaged file its raw bytes), which can hold patient identifiers (names, ids,
+    dates). Every reader here runs in it, and so must any adapter that reads a DICOM data set's elements (the report's
+    SR and secondary capture from the source film). What matters reaches the user as one
+    :class:`UnsupportedImageError` or a note on the result instead."""
     pydicom_log = logging.getLogger("pydicom")
     level = pydicom_log.level
     pydicom_log.setLevel(logging.CRITICAL)
@@ -308,7 +311,7 @@ def read_dicom_image(path: str | Path) -> DicomImage:
         encoding that cannot be decoded, or an image smaller than 16 x 16. The message names the file.
     """
     path = Path(path)
-    with _pydicom_quiet():
+    with pydicom_quiet():
         return _read_dicom_image(path)
 
 
@@ -456,7 +459,7 @@ def is_dicom_dataset(path: str | Path) -> bool:
     For files whose first bytes match no known format: old preamble-less DICOM files may start with any group.
     """
     try:
-        with _pydicom_quiet():
+        with pydicom_quiet():
             _read_dataset(Path(path), stop_before_pixels=True)
     except UnsupportedImageError:
         return False
@@ -472,7 +475,7 @@ def dicom_image_size(path: str | Path) -> tuple[int, int]:
         If the file is not readable DICOM or has no image size.
     """
     path = Path(path)
-    with _pydicom_quiet():
+    with pydicom_quiet():
         ds = _read_dataset(path, stop_before_pixels=True)
         rows, cols = ds.get("Rows"), ds.get("Columns")
     if not rows or not cols:

@@ -261,6 +261,7 @@ def write_patient_outputs(store: Any, key: str, out_dir: str | Path, *, visit: i
     from fusionwatch.export.fhir import write_fhir_bundle
     from fusionwatch.export.secret import record_first_series, site_secret
     from fusionwatch.export.visits import visit_rows, write_visits
+    from fusionwatch.io.dicom import pydicom_quiet
     from fusionwatch.pseudonym import pseudonym, uid_seed
 
     # every check first (patient, surgery date, visit, today, then the secret): a refused export leaves no files
@@ -296,7 +297,8 @@ def write_patient_outputs(store: Any, key: str, out_dir: str | Path, *, visit: i
         ics = out / f"{stem}-care-schedule.ics"
         ics.write_bytes(to_ics(sched, patient_key=data.pseudonym if deidentify else key))
         result.files["ics"] = ics
-    _write_dicom_exports(store, data, out, stem, deidentify, result, uid_key=seed)
+    with pydicom_quiet():  # the source film's header is read again: pydicom would quote its invalid values
+        _write_dicom_exports(store, data, out, stem, deidentify, result, uid_key=seed)
     listing = {k: str(v) for k, v in result.files.items()} | {"notes": result.notes}
     (out / f"{stem}-outputs.json").write_text(json.dumps(listing, indent=1))
     if secret is not None:
