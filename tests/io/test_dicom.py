@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import shutil
+import threading
 import warnings
 
 import numpy as np
@@ -15,7 +16,7 @@ from pydicom import uid
 from _synth import SYNTHETIC_PATIENT_ID, SYNTHETIC_PATIENT_NAME, draw_lateral_spine, write_dicom
 from fusionwatch.errors import UnsupportedImageError
 from fusionwatch.io import read_radiograph
-from fusionwatch.io.dicom import dicom_image_size
+from fusionwatch.io.dicom import dicom_image_size, pydicom_quiet
 from fusionwatch.radiograph import View
 
 # A drawn lateral film: 12-bit values 0..4095 (uint16) and the same scaled to 8 bits.
@@ -300,6 +301,43 @@ class TestRefusals:
         assert film.pixels.shape == FILM16.shape
         assert [str(w.message) for w in caught] == []
         assert [r.getMessage() for r in caplog.records if "ZEBEDEE" in r.getMessage()] == []
+
+    def test_overlapping_quiet_blocks_in_two_threads_restore_the_state_they_found(self) -> None:
+        """Two threads reading films at once (the web API, a threaded batch) leave warnings and the 'pydicom' log as
+        they were. Each block saved the process-wide state it found and restored it on leaving: thread A enters, B
+        enters (saving A's 'ignore everything'), A leaves, B leaves -- and every warning of the process stayed
+        ignored, the 'pydicom' logger at CRITICAL, for good."""
+        log = logging.getLogger("pydicom")
+        level = log.level
+        a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+
+        def a() -> None:
+            with pydicom_quiet():
+                a_in.set()
+                b_in.wait(0.5)  # B enters now, or (blocks serialised) only after A has left
+            a_out.set()
+
+        def b() -> None:
+            a_in.wait(5)
+            with pydicom_quiet():
+                b_in.set()
+                a_out.wait(5)
+
+        with warnings.catch_warnings(record=True) as caught:
+            filters = list(warnings.filters)
+            try:
+                threads = [threading.Thread(target=a), threading.Thread(target=b)]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join(10)
+                after_filters, after_level = list(warnings.filters), log.level
+                warnings.warn("still heard", UserWarning, stacklevel=1)
+            finally:
+                log.setLevel(level)
+        assert after_level == level
+        assert after_filters == filters
+        assert [str(w.message) for w in caught] == ["still heard"]
 
     def test_random_bytes_after_the_dicm_prefix_are_called_damaged(self, tmp_path) -> None:
         """A "DICM" prefix followed by random bytes is damaged, not truncated: nothing of a DICOM data set follows."""

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import warnings as _warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -122,22 +123,33 @@ def _stray_tag(ds: Dataset) -> str | None:
     return None
 
 
+_QUIET_LOCK = threading.RLock()
+"""Held by :func:`pydicom_quiet`: one block at a time in the process, so each restores the state it found."""
+
+
 @contextmanager
 def pydicom_quiet() -> Iterator[None]:
     """No pydicom warning or log record escapes inside the block: pydicom warns once per element value it finds
     invalid and quotes the value (on a damaged file its raw bytes), which can hold patient identifiers (names, ids,
     dates). Every reader here runs in it, and so must any adapter that reads a DICOM data set's elements (the report's
     SR and secondary capture from the source film). What matters reaches the user as one
-    :class:`UnsupportedImageError` or a note on the result instead."""
-    pydicom_log = logging.getLogger("pydicom")
-    level = pydicom_log.level
-    pydicom_log.setLevel(logging.CRITICAL)
-    try:
-        with _warnings.catch_warnings():
-            _warnings.simplefilter("ignore")
-            yield
-    finally:
-        pydicom_log.setLevel(level)
+    :class:`UnsupportedImageError` or a note on the result instead.
+
+    The warning filters and the logger's level are process-wide (Python 3.11 has no per-thread warning filters), so
+    the blocks of all threads run one at a time (:data:`_QUIET_LOCK`, re-entrant: a block may hold another): each
+    restores the state it found. Overlapping blocks saved and restored each other's state, which could leave every
+    warning of the process ignored and the 'pydicom' logger at CRITICAL for good. Still true while a block runs:
+    warnings of other threads are not shown either."""
+    with _QUIET_LOCK:
+        pydicom_log = logging.getLogger("pydicom")
+        level = pydicom_log.level
+        pydicom_log.setLevel(logging.CRITICAL)
+        try:
+            with _warnings.catch_warnings():
+                _warnings.simplefilter("ignore")
+                yield
+        finally:
+            pydicom_log.setLevel(level)
 
 
 def _sop_name(ds: Dataset) -> str:
