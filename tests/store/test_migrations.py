@@ -163,3 +163,76 @@ def test_a_database_with_patients_upgrades_to_patient_corrections(empty_db_url: 
                 cfg.attributes["connection"] = conn
                 command.downgrade(cfg, "0003_entered_in_error")
         assert len(s.list_patient_corrections("OLD")) == 1
+
+
+def _insert_baseline_recordings(conn, key: str, n: int) -> None:  # type: ignore[no-untyped-def]
+    """``n`` recordings of patient ``key``'s baseline film, as Store.record_baseline writes them (n > 1: it moved)."""
+    import datetime as dt
+
+    pid = conn.execute(text("SELECT id FROM patients WHERE key = :k"), {"k": key}).scalar_one()
+    for day, label in (("2025-02-01", "immediate-post-op"), ("2025-03-15", "6-weeks"))[:n]:
+        conn.execute(text("INSERT INTO baseline_changes (patient_id, visit_date, label, changed_at, cause) "
+                          "VALUES (:p, :d, :l, :t, 'films stored')"),
+                     {"p": pid, "d": day, "l": label, "t": dt.datetime.now(dt.UTC)})
+
+
+def _downgrade(engine, revision: str) -> None:  # type: ignore[no-untyped-def]
+    from alembic import command
+
+    cfg = _alembic()[0]
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
+
+
+def test_a_refused_downgrade_of_several_steps_changes_nothing(empty_db_url: str) -> None:
+    """A downgrade over several revisions refused by an older one leaves the database as it was: every newer
+    revision's table is kept with its rows and the revision unchanged. Before, SQLite ran each revision's DDL outside
+    the migration's transaction: refused by 0003 (a retracted entry), the downgrade had dropped baseline_changes (0005)
+    for good while the database still said 0005, and the store then failed on the missing table."""
+    import datetime as dt
+
+    import pytest
+
+    from fusionwatch.errors import InputError
+    from fusionwatch.records import Patient
+
+    head = _alembic()[1]
+    with Store(empty_db_url) as s:
+        s.add_patient(Patient("K"))
+        rec = s.add_symptoms("K", dt.date(2025, 3, 1), ["fever"])
+        s.retract("K", "symptoms", rec.id, reason="wrong patient", author="rn-lee")
+        with s.engine.begin() as conn:  # the first recording of the baseline film: 0005's downgrade allows it
+            _insert_baseline_recordings(conn, "K", 1)
+        with pytest.raises(InputError, match=r"entered in error"):
+            _downgrade(s.engine, "0002_pseudonym_series")
+        with s.engine.connect() as conn:
+            assert MigrationContext.configure(conn).get_current_revision() == head
+            assert {"baseline_changes", "patient_corrections"} <= set(inspect(conn).get_table_names())
+            assert conn.execute(text("SELECT COUNT(*) FROM baseline_changes")).scalar_one() == 1
+        assert s.baseline_changes("K") == [] and s.list_patient_corrections("K") == []
+
+
+def test_downgrading_baseline_changes_is_refused_while_a_baseline_move_is_recorded(empty_db_url: str) -> None:
+    """Dropping baseline_changes loses what a patient's baseline film was before a move, when and why: refused while
+    a move is recorded (a patient with two recordings); a first recording alone (no move) does not hold it back."""
+    import pytest
+
+    from fusionwatch.errors import InputError
+    from fusionwatch.records import Patient
+
+    with Store(empty_db_url) as s:
+        s.add_patient(Patient("K"))
+        s.add_patient(Patient("J"))
+        with s.engine.begin() as conn:
+            _insert_baseline_recordings(conn, "K", 2)
+            _insert_baseline_recordings(conn, "J", 1)
+        with pytest.raises(InputError, match=r"baseline film of 1 patient\(s\) changed"):
+            _downgrade(s.engine, "0004_patient_corrections")
+        assert [c.label for c in s.baseline_changes("K")] == ["6-weeks"]
+        with s.engine.begin() as conn:
+            conn.execute(text("DELETE FROM baseline_changes WHERE label = '6-weeks'"))
+        _downgrade(s.engine, "0004_patient_corrections")
+        with s.engine.connect() as conn:
+            assert MigrationContext.configure(conn).get_current_revision() == "0004_patient_corrections"
+            assert "baseline_changes" not in inspect(conn).get_table_names()

@@ -46,9 +46,20 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    """Refused while a change of a baseline film is recorded (a patient with more than one recording): dropping the
+    table would lose what the baseline was before, when and why it moved. A patient's first recording changed nothing
+    and is recorded again after a new upgrade."""
+    from fusionwatch.errors import InputError
+
     conn = op.get_bind()
-    if not sa.inspect(conn).has_table("baseline_changes"):  # see 0004: SQLite DDL outside the transaction
+    if not sa.inspect(conn).has_table("baseline_changes"):  # a database left so by a fusionwatch before env.py's fix
         return
+    n = conn.execute(sa.text("SELECT COUNT(*) FROM (SELECT patient_id FROM baseline_changes GROUP BY patient_id "
+                             "HAVING COUNT(*) > 1) AS moved")).scalar_one()
+    if n:
+        raise InputError(f"Cannot downgrade below {revision}: the baseline film of {n} patient(s) changed and the "
+                         "record of it (the film before, when, why) would be lost. Keep this revision or restore a "
+                         "backup taken before them; nothing was changed.")
     with op.batch_alter_table("baseline_changes", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_baseline_changes_patient_id"))
     op.drop_table("baseline_changes")
