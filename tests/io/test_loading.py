@@ -63,6 +63,25 @@ class TestErrors:
         new = tmp_path / "new" / "dir"
         assert output_folder(tmp_path) == tmp_path and output_folder(new) == new and not new.exists()
 
+    def test_an_output_folder_that_cannot_be_made_raises_before_any_work(self, tmp_path) -> None:
+        """A path under a file, or a symlink to nowhere, can never become a folder: refused at once, naming the option
+        (they passed, and the command failed with 'File exists' / 'Not a directory' only after the work). A symlink
+        to a folder and an existing empty folder are fine."""
+        taken = tmp_path / "taken.png"
+        taken.write_bytes(b"x")
+        with pytest.raises(InputError, match=r"--out .*taken.png/sub cannot be made: .*taken.png is a file"):
+            output_folder(taken / "sub")
+        dangling = tmp_path / "gone"
+        dangling.symlink_to(tmp_path / "nowhere")
+        with pytest.raises(InputError, match=r"--out .*gone is a link to .*nowhere, which does not exist"):
+            output_folder(dangling)
+        (tmp_path / "real").mkdir()
+        (tmp_path / "link").symlink_to(tmp_path / "real")
+        (tmp_path / "empty").mkdir()
+        assert output_folder(tmp_path / "link") == tmp_path / "link"
+        assert output_folder(tmp_path / "empty") == tmp_path / "empty"
+        assert output_folder(tmp_path / "link" / "new") == tmp_path / "link" / "new"
+
     def test_errors_are_fusionwatch_errors(self) -> None:
         """Both error classes used here are caught by the CLI's single FusionwatchError handler."""
         assert issubclass(InputError, FusionwatchError) and issubclass(UnsupportedImageError, FusionwatchError)

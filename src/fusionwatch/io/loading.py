@@ -74,12 +74,20 @@ def output_folder(path: str | Path, option: str = "--out") -> Path:
     Raises
     ------
     InputError
-        If ``path`` is an existing file (not a folder), naming ``option``: a command then stops before reading or
-        computing anything, instead of failing at its first write with "File exists".
+        If ``path`` is an existing file (not a folder), a symlink to nowhere, or under a file (it can never be made),
+        naming ``option``: a command then stops before reading or computing anything, instead of failing at its first
+        write with "File exists" or "Not a directory".
     """
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise InputError(f"{option} {path} is a file; give a folder (it is created when missing).")
+    if path.is_symlink() and not path.exists():
+        raise InputError(f"{option} {path} is a link to {os.readlink(path)}, which does not exist; give a folder.")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise InputError(f"{option} {path} cannot be made: {parent} is a file; give a folder.")
+            break
     return path
 
 
