@@ -288,6 +288,23 @@ class TestRefusals:
         assert text.startswith(f"{path} is damaged ({len(data):,} bytes): "), text
         assert "truncated" not in text and "ZEBEDEE" not in text and "Re-export the film" in text
 
+    def test_a_clean_cut_after_an_unknown_element_is_still_called_truncated(self, tmp_path) -> None:
+        """A film cut before its Pixel Data that holds an element the dictionary does not know, but reads whole (a
+        private element whose creator was stripped, a newer standard's attribute), is truncated, not damaged: it was
+        'damaged ... turns into unreadable bytes at element (0009,1001)'. Damaged bytes read as an element have no
+        valid VR or a length longer than the file."""
+        path = write_dicom(tmp_path / "cut.dcm", FILM16)
+        ds = pydicom.dcmread(path)
+        ds.add_new(0x00091001, "LO", "VENDOR VALUE")  # no private creator (0009,0010)
+        ds.add_new(0x00181999, "LO", "NEWER ATTRIBUTE")  # not in pydicom's dictionary
+        ds.save_as(path)
+        data = path.read_bytes()
+        path.write_bytes(data[:data.index(b"\xe0\x7f\x10\x00")])  # the file ends before (7FE0,0010)
+        with pytest.raises(UnsupportedImageError) as info:
+            read_radiograph(path)
+        text = str(info.value)
+        assert " is truncated " in text and "damaged" not in text, text
+
     def test_pydicom_quotes_no_value_of_the_file_in_warnings_or_log(self, tmp_path, caplog) -> None:
         """An element value pydicom finds invalid (here a Study Instance UID overwritten with a name and a birth date,
         as damaged bytes can do) is neither warned about nor logged: pydicom quoted it ("Invalid value for VR UI:

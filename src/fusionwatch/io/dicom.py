@@ -108,10 +108,13 @@ def _damaged(path: Path, what: str) -> UnsupportedImageError:
     )
 
 
-def _stray_tag(ds: Dataset) -> str | None:
-    """The first top-level element that is no DICOM attribute, as ``"(GGGG,EEEE)"``: the reader has taken damaged bytes
-    for elements. An attribute is a group length, in the data dictionary or its repeating groups, a private creator,
-    or a private element whose creator (gggg,00xx) is in the data set."""
+def _stray_tag(ds: Dataset, size: int) -> str | None:
+    """The first top-level element that is damaged bytes taken for an element, as ``"(GGGG,EEEE)"``: no DICOM attribute
+    (not a group length, in the data dictionary or its repeating groups, a private creator, or a private element whose
+    creator (gggg,00xx) is in the data set), and unreadable as one: a value longer than the ``size``-byte file, or no
+    valid VR in an explicit-VR data set. An unknown element that reads whole (a private element whose creator was
+    stripped, a newer standard's attribute) is no sign of damage: a file cut after it is truncated."""
+    implicit = bool(getattr(ds, "original_encoding", (None, None))[0])
     for tag in ds.keys():
         if tag.element == 0 or dictionary_has_tag(tag) or repeater_has_tag(tag):
             continue
@@ -119,7 +122,11 @@ def _stray_tag(ds: Dataset) -> str | None:
             tag.is_private_creator or (tag.element >= 0x1000 and Tag(tag.group, tag.element >> 8) in ds)
         ):
             continue
-        return f"({tag.group:04X},{tag.element:04X})"
+        raw = ds.get_item(tag)
+        length = getattr(raw, "length", None)
+        too_long = length is not None and length != 0xFFFFFFFF and length > size
+        if too_long or (not implicit and getattr(raw, "VR", None) is None):
+            return f"({tag.group:04X},{tag.element:04X})"
     return None
 
 
@@ -180,7 +187,7 @@ def _read_dataset(path: Path, *, stop_before_pixels: bool = False) -> Dataset:
     if not has_meta and not any(k in ds for k in ("SOPClassUID", "Rows", "PixelData", "Modality")):
         with path.open("rb") as fh:
             prefixed = fh.read(132)[128:132] == b"DICM"
-        if prefixed and (stray := _stray_tag(ds)):
+        if prefixed and (stray := _stray_tag(ds, path.stat().st_size)):
             raise _damaged(
                 path, f"it starts like a DICOM file (\"DICM\" at byte 128), but what follows is no DICOM data set "
                 f"(its first element, {stray}, is not a DICOM attribute)"
@@ -336,7 +343,7 @@ def _read_dicom_image(path: Path) -> DicomImage:
         sop_name = _sop_name(ds)
         if _is_image_object(ds):  # an image without its pixels: the file stops before (7FE0,0010), or is garbled
             kind = f"a {sop_name!r} object" if sop_name else "an image object"
-            if stray := _stray_tag(ds):
+            if stray := _stray_tag(ds, path.stat().st_size):
                 raise _damaged(
                     path, f"it is {kind}, but its content turns into unreadable bytes at element {stray} (not a DICOM "
                     "attribute), and no Pixel Data (7FE0,0010) can be read"
