@@ -738,3 +738,27 @@ def test_a_surgery_date_correction_that_moves_the_baseline_film_is_said(tmp_path
     assert "cage_subsidence" not in out
     r = _run("patient", "add", "K-CLI", "--surgery-date", "2025-04-20", "--db", db)  # nothing moved: nothing said
     assert r.exit_code == 0 and "baseline" not in r.output
+
+
+def test_a_baseline_move_is_said_for_films_stored_before_baseline_recording(tmp_path: Path, db: str,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A database upgraded to 0005_baseline_changes holds films but no recorded baseline film. Before, the first
+    surgery date correction that moved the baseline was recorded as the patient's first recording ('no change') and
+    `patient add` and `followup` said nothing of the move; now the baseline on record before the change is recorded
+    first, and the move is said."""
+    from sqlalchemy import create_engine, text
+
+    monkeypatch.setenv("COLUMNS", "250")
+    _run("patient", "add", "K-CLI", "--surgery-date", "2025-01-10", "--patient-id", "CLI-PID", "--db", db)
+    _run("ingest", str(_films(tmp_path / "films")), "--db", db)
+    engine = create_engine(db)
+    with engine.begin() as conn:  # as a database upgraded from 0004 holds it: no recording of the baseline film
+        conn.execute(text("DELETE FROM baseline_changes"))
+    engine.dispose()
+    r = _run("patient", "add", "K-CLI", "--surgery-date", "2025-04-20", "--db", db)
+    out = " ".join(r.output.split())
+    assert r.exit_code == 0, r.output
+    assert ("the baseline film changed (surgery date corrected from 2025-01-10 to 2025-04-20)" in out
+            and "before the 6-weeks film (2025-02-21)" in out), out
+    out = " ".join(_run("followup", "K-CLI", "--db", db).output.split())
+    assert "The baseline changed on" in out and "before the 6-weeks film (2025-02-21)" in out, out

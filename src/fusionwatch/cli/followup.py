@@ -588,6 +588,10 @@ def patient_add(
             surgery = replace(stored, date=when, levels=segs or stored.levels)
             if appr is not None and appr is not stored.approach:
                 surgery = replace(surgery, approach=appr, implants=implants_for(appr))
+        # the baseline film on record before the change: a patient whose films predate baseline recording (a
+        # database upgraded to 0005_baseline_changes) has none recorded, and the move below would be taken for the
+        # first recording and not be said
+        earlier = store.record_baseline(key, cause="the baseline film on record before this surgery record")
         store.set_surgery(key, surgery)
         n = len(store.list_visits(key))
         # the surgery date decides which film is the early post-operative baseline: a move is recorded and said, and
@@ -601,6 +605,10 @@ def patient_add(
             from fusionwatch.ingest import analyse_visits, baseline_note
 
             notes = ([baseline_note(key, moved)] if moved is not None else []) + analyse_visits(store, [key])
+        if earlier is not None:
+            from fusionwatch.ingest import baseline_note
+
+            notes.insert(0, baseline_note(key, earlier))
     finally:
         store.close()
     shown = ",".join(f"{a.value}-{b.value}" for a, b in surgery.levels)
