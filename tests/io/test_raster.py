@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 import tifffile
@@ -130,6 +132,39 @@ class TestRefusals:
         path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
         with pytest.raises(UnsupportedImageError, match="cut.png could not be decoded: the file is truncated"):
             read_radiograph(path)
+        assert ImageFile.LOAD_TRUNCATED_IMAGES is True
+
+    def test_a_reader_in_another_thread_keeps_truncated_files_refused(self, monkeypatch) -> None:
+        """Two threads reading films at once (web API, threaded batch) in a process where WeasyPrint set
+        LOAD_TRUNCATED_IMAGES: thread A's block ended while B was still reading and put back True under B, so B
+        would read a cut film with a grey lower half; after both, the flag must be what it was."""
+        from PIL import ImageFile
+
+        from fusionwatch.io.raster import _strict_truncation
+
+        monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+        a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+        seen_by_b: list[bool] = []
+
+        def a() -> None:
+            with _strict_truncation():
+                a_in.set()
+                b_in.wait(0.5)  # B enters now, or (blocks serialised) only after A has left
+            a_out.set()
+
+        def b() -> None:
+            a_in.wait(5)
+            with _strict_truncation():
+                b_in.set()
+                a_out.wait(0.5)
+                seen_by_b.append(ImageFile.LOAD_TRUNCATED_IMAGES)
+
+        threads = [threading.Thread(target=a), threading.Thread(target=b)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(10)
+        assert seen_by_b == [False]
         assert ImageFile.LOAD_TRUNCATED_IMAGES is True
 
     def test_too_small_png_raises(self, tmp_path) -> None:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 import warnings as _warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -40,6 +39,7 @@ from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRL
 
 from fusionwatch.errors import UnsupportedImageError
 from fusionwatch.io._calibration import DicomCalibration
+from fusionwatch.io._lock import READER_LOCK
 from fusionwatch.io._view import ViewHints
 from fusionwatch.radiograph import DicomIds
 
@@ -130,10 +130,6 @@ def _stray_tag(ds: Dataset, size: int) -> str | None:
     return None
 
 
-_QUIET_LOCK = threading.RLock()
-"""Held by :func:`pydicom_quiet`: one block at a time in the process, so each restores the state it found."""
-
-
 @contextmanager
 def pydicom_quiet() -> Iterator[None]:
     """No pydicom warning or log record escapes inside the block: pydicom warns once per element value it finds
@@ -143,11 +139,11 @@ def pydicom_quiet() -> Iterator[None]:
     :class:`UnsupportedImageError` or a note on the result instead.
 
     The warning filters and the logger's level are process-wide (Python 3.11 has no per-thread warning filters), so
-    the blocks of all threads run one at a time (:data:`_QUIET_LOCK`, re-entrant: a block may hold another): each
-    restores the state it found. Overlapping blocks saved and restored each other's state, which could leave every
-    warning of the process ignored and the 'pydicom' logger at CRITICAL for good. Still true while a block runs:
-    warnings of other threads are not shown either."""
-    with _QUIET_LOCK:
+    the blocks of all threads run one at a time (:data:`fusionwatch.io._lock.READER_LOCK`, re-entrant: a block may
+    hold another): each restores the state it found. Overlapping blocks saved and restored each other's state, which
+    could leave every warning of the process ignored and the 'pydicom' logger at CRITICAL for good. Still true while
+    a block runs: warnings of other threads are not shown either."""
+    with READER_LOCK:
         pydicom_log = logging.getLogger("pydicom")
         level = pydicom_log.level
         pydicom_log.setLevel(logging.CRITICAL)

@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from fusionwatch.errors import UnsupportedImageError
+from fusionwatch.io._lock import READER_LOCK
 
 __all__ = ["read_raster_image", "raster_image_size"]
 
@@ -65,18 +66,20 @@ def _read_tiff(path: Path, notes: list[str]) -> np.ndarray | None:
 def _strict_truncation() -> Iterator[None]:
     """Pillow refuses truncated files inside the block, whatever the process-wide ``ImageFile.LOAD_TRUNCATED_IMAGES``
     says (WeasyPrint, which renders the PDF reports, sets it to True on import: a half PNG was then read as a film
-    with a grey lower half)."""
-    before = ImageFile.LOAD_TRUNCATED_IMAGES
-    ImageFile.LOAD_TRUNCATED_IMAGES = False
-    try:
-        yield
-    finally:
-        ImageFile.LOAD_TRUNCATED_IMAGES = before
+    with a grey lower half). Blocks of all threads run one at a time (:data:`fusionwatch.io._lock.READER_LOCK`): one
+    leaving while another still read put the flag back under it."""
+    with READER_LOCK:
+        before = ImageFile.LOAD_TRUNCATED_IMAGES
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+        try:
+            yield
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = before
 
 
 def _read_pillow(path: Path, notes: list[str]) -> np.ndarray:
     try:
-        with _warnings.catch_warnings(), _strict_truncation():
+        with _strict_truncation(), _warnings.catch_warnings():  # the lock first: it guards the filters too
             _warnings.simplefilter("ignore")
             with Image.open(path) as opened:
                 img: Image.Image = opened
