@@ -67,6 +67,14 @@ class TestGasLoops:
         assert rng.random() == np.random.default_rng(5).random()
 
 
+def _processed_look_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The version-35 console look of AP films without metal off (simulator engineer B; render/exposure.py)."""
+    from fusionwatch.sim.render import exposure
+
+    monkeypatch.setattr(exposure, "AP_RIM", None)
+    monkeypatch.setattr(exposure, "AP_GRAIN", None)
+
+
 def test_off_gives_version_31_pixels_on_changes_them(monkeypatch: pytest.MonkeyPatch) -> None:
     """Switched off (``AP_GAS_LOOPS = None``, version 34's gas settings as version 32 had them, version 33's point
     volumes off) AP films have exactly their version-31 pixels (hashes from the version-31 simulator); on (the shipped
@@ -75,6 +83,7 @@ def test_off_gives_version_31_pixels_on_changes_them(monkeypatch: pytest.MonkeyP
 
     for (mod, name), value in GAS_V33_SETTINGS.items():
         monkeypatch.setattr(mod, name, value)
+    _processed_look_off(monkeypatch)
 
     def films() -> dict:
         variation.patient_anatomy.cache_clear()  # the gas is part of the cached patient anatomy
@@ -141,6 +150,7 @@ def test_off_gives_version_33_pixels_on_changes_them(monkeypatch: pytest.MonkeyP
         finally:
             variation.patient_anatomy.cache_clear()
 
+    _processed_look_off(monkeypatch)
     on = films()
     for (mod, name), value in GAS_V33_SETTINGS.items():
         monkeypatch.setattr(mod, name, value)

@@ -17,14 +17,15 @@ from fusionwatch.sim import random_film
 from fusionwatch.sim.journey import SIM_VERSION
 
 SIZE = (240, 300)
-PINNED_VERSION = "34"
+PINNED_VERSION = "35"
 
-# sha256 of random_film(seed, size=SIZE, view="ap").pixels.tobytes() (uint16, 300 x 240), SIM_VERSION 34 (the AP
-# bowel gas; recomputed on purpose, docs/simulator.md "Version 34"; version 33's hashes: tests/sim/test_abdomen.py
+# sha256 of random_film(seed, size=SIZE, view="ap").pixels.tobytes() (uint16, 300 x 240), SIM_VERSION 35 (the
+# console look of AP films without metal; recomputed on purpose, docs/simulator.md "Version 35"; seed 31 has implants
+# and keeps version 34's pixels; version 34's hashes: AP_PIXELS_V34 below; version 33's: tests/sim/test_abdomen.py
 # V33_AP)
 AP_PIXELS = {
     31: "8ca18d380e43726b765734463699283ada923b8ec4af3697b6ea543149abed41",
-    32: "d6e33904195acaefbd6d8ca0383604dc5dd1c583b9685ac7234e7352472b7af9",
+    32: "314041164ef95745e6dc2337c618d7794e3b2c85693e7d685f8a1a165b3cf026",
 }
 
 
@@ -49,8 +50,10 @@ def test_point_volumes_off_give_the_version_32_pixels(seed: int, monkeypatch: py
     ``ap_bones.AP_POINT_VOLUMES`` off (and version 34's gas settings as version 32 had them) the films are version
     32's to the bit, with it on they differ."""
     from fusionwatch.sim import abdomen, variation
-    from fusionwatch.sim.render import ap_bones
+    from fusionwatch.sim.render import ap_bones, exposure
 
+    monkeypatch.setattr(exposure, "AP_RIM", None)  # version 35's console look off
+    monkeypatch.setattr(exposure, "AP_GRAIN", None)
     for mod, name, value in (  # version 34's gas settings as versions 32-33 had them (tests/sim/test_abdomen.py)
         (abdomen, "AP_GAS_AMOUNT", None),
         (abdomen, "AP_GAS_LOOP_MOTTLE", 0.12),
@@ -68,3 +71,25 @@ def test_point_volumes_off_give_the_version_32_pixels(seed: int, monkeypatch: py
         variation.patient_anatomy.cache_clear()
     assert hashlib.sha256(off.tobytes()).hexdigest() == AP_PIXELS_V32[seed]
     assert not np.array_equal(on, off)
+
+
+# sha256 of the same films by the version-34 simulator (the hashes this file held for version 34)
+AP_PIXELS_V34 = {
+    31: "8ca18d380e43726b765734463699283ada923b8ec4af3697b6ea543149abed41",
+    32: "d6e33904195acaefbd6d8ca0383604dc5dd1c583b9685ac7234e7352472b7af9",
+}
+
+
+@pytest.mark.parametrize("seed", sorted(AP_PIXELS_V34))
+def test_console_look_off_gives_the_version_34_pixels(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Version 35 changed only the console of AP films without metal (``exposure.AP_RIM``, ``AP_GRAIN``): with both
+    off the films are version 34's to the bit; on, the film without implants (seed 32) differs and the one with
+    implants (seed 31) keeps its pixels."""
+    from fusionwatch.sim.render import exposure
+
+    film = random_film(seed, size=SIZE, view="ap")
+    monkeypatch.setattr(exposure, "AP_RIM", None)
+    monkeypatch.setattr(exposure, "AP_GRAIN", None)
+    off = random_film(seed, size=SIZE, view="ap").pixels
+    assert hashlib.sha256(off.tobytes()).hexdigest() == AP_PIXELS_V34[seed]
+    assert np.array_equal(film.pixels, off) == ("implants" in film.truth)

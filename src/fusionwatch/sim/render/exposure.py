@@ -248,6 +248,10 @@ def expose(
             ap_gamma = 1.0
         # version 18: exposure fall-off (heel effect, vignetting); v21 flanks; v23 its range over the body only
         _falloff(q, cam, rng, win, flank, None if body is None else body[win], layout, body)
+        if not metal.any() and (AP_RIM is not None or AP_GRAIN is not None):
+            # version 35: the processed-film look of AP films without metal (own spawned stream: no draw of the
+            # film's stream changes; films with metal keep the version-34 console, as the implant checks need)
+            _processed_look(q, p, cam, rng.spawn(1)[0], win, None if body is None else body[win])
     sm = _smooth(q, 1.5 / cam.pixel_mm)  # q + edge_enhance * (q - smooth(q)), in place
     np.subtract(q, sm, out=sm)
     sm *= exp.edge_enhance
@@ -270,6 +274,66 @@ def expose(
         # version 22: the console's look-up table shape varies per film (own stream, drawn after every other draw)
         _lut_bend(out, (slice(r0, H - r1), slice(c0, W - c1)), np.random.default_rng([int(rng.integers(2**31)), 2201]))
     return out
+
+
+AP_RIM: tuple[float, float] | None = (0.1, 0.3)
+AP_RIM_MM = 1.5
+"""Version 35, AP films without metal: gain range (drawn per film) of an extra unsharp mask of ``AP_RIM_MM`` sigma (mm
+at the detector) on the processed log image, before the console's edge enhancement: real consoles' stronger local
+contrast processing, which leaves a dark rim beside bright bone and crisper bone edges where the simulated films were
+soft and foggy (``scripts/sim_realism.py``: ``edge_width`` real 4.3 crop px, version 34 5.1; ``edge_rim`` real 0.087,
+version 34 0.057). None: off (with ``AP_GRAIN`` None: the version-34 pixels)."""
+AP_GRAIN: tuple[float, float] | None = (0.0015, 0.0035)
+AP_GRAIN_MM = 0.35
+AP_GRAIN_PHOTONS = (1.5, 0.2, 1.6)
+"""Version 35, AP films without metal: the SD range (share of the anatomy's 2-98 % range of the processed log image,
+drawn per film) of a display grain of ``AP_GRAIN_MM`` correlation (Gaussian sigma, mm at the detector): the amplified
+quantum mottle and JPEG texture of the real films' soft tissue, which the simulated films lacked at the realism
+crop's scale (``haze_fine``: real 0.0101, version 34 0.0034, this setting 0.0056; ``haze_local_sd`` real 0.0187,
+version 34 0.0105, this 0.0136). Half of what would match them (0.003-0.007 gives 0.0087 / 0.0185): the stronger grain
+frays the gas regions' outlines (``gas_round`` 0.441 -> 0.403, real 0.488), which the gas work must not move.
+Weighted by ``exp(a (s - median))`` clipped to ``[lo, hi]`` (``AP_GRAIN_PHOTONS`` = (a, lo, hi); ``s`` the
+unprocessed log image smoothed 3 mm): weaker where more photons arrive, as quantum noise is (a = 0.5 for the log
+signal alone); a = 1.5 damps it further in the dark gas, whose dark tones the look-up table expands, so the gas
+walls stay as soft as measured (``gas_wall``). None: off."""
+
+
+def _processed_look(
+    q: np.ndarray,
+    p: np.ndarray,
+    cam: Camera,
+    rng: np.random.Generator,
+    win: tuple[slice, slice],
+    body: np.ndarray | None,
+) -> None:
+    """Version 35 (``AP_RIM``, ``AP_GRAIN``): the processed-film look, in place on the processed log image ``q`` of an
+    AP film without metal (after the multi-scale contrast and the fall-off, before the console's edge enhancement);
+    ``p`` the unprocessed log image, ``rng`` the stage's own stream (spawned from the film's, which it leaves as it
+    was), ``win`` the collimated field (every 4th pixel), ``body`` the body's pixels there (None: all)."""
+    rim = float(rng.uniform(*AP_RIM)) if AP_RIM is not None else 0.0
+    grain = float(rng.uniform(*AP_GRAIN)) if AP_GRAIN is not None else 0.0
+    if rim > 0.0:
+        sm = _smooth(q, AP_RIM_MM / cam.pixel_mm)
+        np.subtract(q, sm, out=sm)
+        sm *= rim
+        q += sm
+    if grain > 0.0:
+        qw = q[win] if body is None else q[win][body]
+        lo, hi = np.percentile(qw, [2.0, 98.0])
+        H, W = q.shape
+        g = rng.standard_normal((H, W), dtype=np.float32)
+        s = AP_GRAIN_MM / cam.pixel_mm
+        g = cv2.GaussianBlur(g, (0, 0), s)
+        g *= np.float32(grain * (hi - lo) / max(float(np.std(g[::3, ::3])), 1e-6))
+        pw = p[win] if body is None else p[win][body]
+        med = float(np.median(pw))
+        loc = _smooth(p, 3.0 / cam.pixel_mm)
+        loc -= np.float32(med)
+        loc *= np.float32(AP_GRAIN_PHOTONS[0])
+        np.exp(loc, out=loc)
+        np.clip(loc, AP_GRAIN_PHOTONS[1], AP_GRAIN_PHOTONS[2], out=loc)
+        g *= loc
+        q += g
 
 
 AP_LUT_BEND = (-0.8, 0.8)
