@@ -73,3 +73,32 @@ def test_a_corrected_surgery_date_that_moves_the_baseline_is_recorded(store: Sto
     gone = store.record_baseline("K", cause="surgery date corrected", at=T0)
     assert gone is not None and gone.date is None and gone.previous_label == "6-weeks"
     assert "now no film (none can be the baseline)" in store.load_timeline("K").baseline_note
+
+
+def test_a_database_upgraded_to_baseline_recording_tells_the_first_move(empty_db_url: str) -> None:
+    """A database from before 0005_baseline_changes holds an immediate and a 12-month film (cage subsidence vs the
+    immediate film) and no recorded baseline film. Before, after the upgrade the 6-week film ingested next moved the
+    baseline (the finding went) and that move was recorded as the patient's first recording: record_baseline said
+    nothing and the timeline's note told no change. Now opening the upgraded database records each patient's baseline
+    film first, so the move is recorded and told."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from fusionwatch.store._store import _alembic
+
+    with Store(empty_db_url) as store:
+        store.add_patient(Patient("K"))
+        store.set_surgery("K", Surgery(SURGERY))
+        _film(store, 2, "imm", 10.0)
+        _film(store, 365, "y1", 7.0)
+        cfg = _alembic()[0]
+        with store.engine.begin() as conn:  # the database as 0004 left it: no baseline recorded
+            conn.execute(text("DELETE FROM baseline_changes"))
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0004_patient_corrections")
+    with Store(empty_db_url) as store:  # opening upgrades it
+        assert store.baseline_changes("K") == []
+        _film(store, 42, "w6", 8.5)
+        change = store.record_baseline("K", cause="films stored or measured at 6-weeks", at=T0)
+        assert change is not None and (change.previous_label, change.label) == ("immediate-post-op", "6-weeks")
+        assert "before the immediate-post-op film (2025-01-12)" in store.load_timeline("K").baseline_note

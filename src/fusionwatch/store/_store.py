@@ -106,8 +106,15 @@ def _alembic() -> tuple[Config, str, frozenset[str]]:
     return cfg, head, frozenset(s.revision for s in script.walk_revisions())
 
 
-def migrate(engine: Engine, revision: str = "head") -> None:
+_BEFORE_BASELINE_RECORDING = frozenset({"0001", "0002_pseudonym_series", "0003_entered_in_error",
+                                        "0004_patient_corrections"})
+"""Revisions whose databases hold films but no recorded baseline film (0005_baseline_changes began recording)."""
+
+
+def migrate(engine: Engine, revision: str = "head") -> str | None:
     """Bring the database schema to ``revision`` with the migrations shipped in the package (no-op when there).
+
+    Returns the revision the database was at before (``None``: an empty database).
 
     Raises
     ------
@@ -121,12 +128,13 @@ def migrate(engine: Engine, revision: str = "head") -> None:
         raise InputError(f"The database was upgraded by a newer fusionwatch (schema revision {current}; this version "
                          f"knows up to {head}): install that version (or newer) to use it; nothing was changed.")
     if current == (head if revision == "head" else revision):
-        return
+        return current
     cfg = Config()
     cfg.set_main_option("script_location", str(_MIGRATIONS_DIR))
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+    return current
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -193,9 +201,14 @@ class Store:
         self.engine = create_engine(self.url)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        if upgrade:
-            migrate(self.engine)
+        before = migrate(self.engine) if upgrade else None
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        if before in _BEFORE_BASELINE_RECORDING and "baseline_changes" in self.table_names():
+            # a database upgraded across 0005 holds films but no recorded baseline film: record each patient's now,
+            # or the first move after the upgrade (a 6-week film ingested after the immediate one) would be taken
+            # for the patient's first recording and not be said
+            for key in self.list_patients():
+                self.record_baseline(key, cause="the baseline film on record when baseline recording began")
 
     def __repr__(self) -> str:
         return f"Store({self.engine.url.render_as_string(hide_password=True)!r})"
