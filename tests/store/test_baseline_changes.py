@@ -102,3 +102,44 @@ def test_a_database_upgraded_to_baseline_recording_tells_the_first_move(empty_db
         change = store.record_baseline("K", cause="films stored or measured at 6-weeks", at=T0)
         assert change is not None and (change.previous_label, change.label) == ("immediate-post-op", "6-weeks")
         assert "before the immediate-post-op film (2025-01-12)" in store.load_timeline("K").baseline_note
+
+
+def test_racing_recordings_of_one_patient_record_its_baseline_once(db_url: str) -> None:
+    """8 threads recording patient K's baseline at once (two ingests, a PACS receiver and a batch, of one patient):
+    one recording. Before, each read 'nothing recorded' before any wrote, and each added a first recording; the
+    second of them was then told as a change ('The baseline changed ...: now the immediate-post-op film, before no
+    film') in the timeline and the clinician report."""
+    import threading
+
+    from sqlalchemy import text
+
+    with Store(db_url) as s:
+        s.add_patient(Patient("K"))
+        s.set_surgery("K", Surgery(SURGERY))
+        _film(s, 2, "imm", 10.0)
+    for _ in range(5):
+        with Store(db_url) as reset:
+            with reset.engine.begin() as conn:
+                conn.execute(text("DELETE FROM baseline_changes"))
+        stores = [Store(db_url) for _ in range(8)]
+        barrier = threading.Barrier(8)
+        errors: list[BaseException] = []
+
+        def record(s: Store, barrier: threading.Barrier, errors: list[BaseException]) -> None:
+            try:
+                barrier.wait()
+                s.record_baseline("K", cause="films stored or measured at immediate-post-op")
+            except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=record, args=(s, barrier, errors)) for s in stores]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for s in stores:
+            s.close()
+        with Store(db_url) as s:
+            with s.engine.connect() as conn:
+                n = conn.execute(text("SELECT COUNT(*) FROM baseline_changes")).scalar_one()
+            assert errors == [] and n == 1 and s.baseline_changes("K") == []
