@@ -87,6 +87,18 @@ def test_bad_yaml_raises(tmp_path: Path) -> None:
         load_protocol(f)
 
 
+def test_a_protocol_that_is_not_utf8_names_the_byte(tmp_path: Path) -> None:
+    """A protocol saved as Latin-1 ('café'): before, a UnicodeDecodeError traceback. A UTF-8 byte-order mark is read."""
+    f = tmp_path / "latin1.yaml"
+    f.write_bytes("name: café\n".encode("latin-1"))
+    with pytest.raises(ProtocolError, match=r"^Care protocol file '.*latin1\.yaml' is not UTF-8 text \(byte 0xe9 at "
+                                            r"position 9\): save it as UTF-8\.$"):
+        load_protocol(f)
+    bom = tmp_path / "bom.yaml"
+    bom.write_bytes(b"\xef\xbb\xbf" + yaml.safe_dump(_data(), allow_unicode=True).encode("utf-8"))
+    assert load_protocol(bom).name == parse_protocol(_data()).name
+
+
 def _restr(d: dict, phase_id: str) -> list:
     return next(p for p in d["restriction_phases"] if p["id"] == phase_id)["restrictions"]
 

@@ -450,3 +450,51 @@ def test_a_missing_who_or_why_is_an_error_line_not_a_usage_box(store_url: str, a
         assert store.list_patient_corrections("K-9") == []
     finally:
         store.close()
+
+
+def test_an_ics_that_is_a_folder_is_refused_before_anything_is_printed(store_url: str, tmp_path: Path) -> None:
+    """Before: the whole schedule was printed, then 'error: cannot use ...: Is a directory'."""
+    r = CliRunner().invoke(app, ["care", "K-9", "--ics", str(tmp_path), "--db", store_url], env={"COLUMNS": "250"})
+    assert r.exit_code == 2, r.output
+    assert r.output == f"error: --ics {tmp_path} is a folder; give the calendar file's name (e.g. " \
+                       f"{tmp_path / 'care.ics'}).\n", r.output
+
+
+def test_a_care_protocol_that_is_not_utf8_is_an_error_line(store_url: str, tmp_path: Path) -> None:
+    """Before: a UnicodeDecodeError traceback, exit 1."""
+    f = tmp_path / "proto_latin1.yaml"
+    f.write_bytes("name: café\n".encode("latin-1"))
+    r = CliRunner().invoke(app, ["care", "K-9", "--protocol", str(f), "--db", store_url], env={"COLUMNS": "250"})
+    assert r.exit_code == 2, r.output
+    assert r.output.startswith("error: Care protocol file ")
+    assert "is not UTF-8 text (byte 0xe9 at position 9)" in r.output
+
+
+class TestTextThatIsNotUtf8:
+    """fusionwatch.cli._utf8.check_arguments: text typed on a terminal that is not UTF-8 (a Latin-1 'café' arrives as
+    'caf\\udce9') is one error line naming the option and the byte, before anything runs; before, the database driver
+    raised UnicodeEncodeError ('surrogates not allowed') and the user saw a traceback. The root group calls it (patch
+    for cli/_app.py in F1's report)."""
+
+    def test_the_option_the_byte_and_its_position_are_named(self) -> None:
+        from typer.main import get_command
+
+        from fusionwatch.cli._utf8 import check_arguments
+        from fusionwatch.errors import InputError
+
+        ctx = get_command(app).make_context("fusionwatch", ["symptoms", "add", "K"], resilient_parsing=True)
+        for args in (["symptoms", "add", "K-9", "--note", "caf\udce9"], ["symptoms", "add", "K-9", "--note=caf\udce9"]):
+            with pytest.raises(InputError, match=r"^--note is not UTF-8 text \('caf\\xe9': byte 0xe9 at position 3\): "
+                               r"set the terminal to UTF-8 and type it again\. Nothing was changed\.$"):
+                check_arguments(args, ctx)
+        with pytest.raises(InputError, match=r"^A command-line argument is not UTF-8 text \('P\\xe9': byte 0xe9 at "):
+            check_arguments(["patient", "add", "P\udce9"], ctx)
+        check_arguments(["symptoms", "add", "K-9", "--note", "café"], ctx)  # UTF-8 text is fine
+
+    def test_paths_that_exist_are_let_through(self, tmp_path: Path) -> None:
+        """A film or folder whose name is not UTF-8 is on disk and can be read (ingest refuses such a film by name)."""
+        from fusionwatch.cli._utf8 import check_arguments
+
+        name = tmp_path / "caf\udce9.dcm"
+        name.write_bytes(b"x")
+        check_arguments(["measure", str(name), "--out", str(tmp_path / "new\udce9")])

@@ -490,13 +490,16 @@ def load_protocol(path: str | Path | None = None) -> Protocol:
     Raises
     ------
     ProtocolError
-        If the file is missing, is not valid YAML, or does not follow the schema.
+        If the file is missing, is not UTF-8 text or valid YAML, or does not follow the schema.
     """
     p = Path(path) if path is not None else DEFAULT_PROTOCOL_PATH
     try:
-        text = p.read_text(encoding="utf-8")
+        text = p.read_text(encoding="utf-8-sig")  # a byte-order mark (an editor's 'UTF-8 with BOM') is read
     except OSError as exc:
         raise ProtocolError(f"Cannot read care protocol file {str(p)!r}: {exc.strerror or exc}.") from None
+    except UnicodeDecodeError as exc:  # e.g. saved as Latin-1: before, a traceback
+        raise ProtocolError(f"Care protocol file {str(p)!r} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at "
+                            f"position {exc.start}): save it as UTF-8.") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -4,6 +4,7 @@ in care/, report/ and the store)."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -61,6 +62,20 @@ def _print_flags(flags) -> None:  # type: ignore[no-untyped-def]
     console.print(table)
 
 
+def _check_ics(ics: Path | None) -> None:
+    """Refuse an --ics that cannot be written before anything is printed (before, the whole schedule was printed and
+    then 'cannot use ...: Is a directory')."""
+    if ics is None:
+        return
+    if ics.is_dir():
+        raise InputError(f"--ics {ics} is a folder; give the calendar file's name (e.g. {ics / 'care.ics'}).")
+    if not ics.parent.is_dir():
+        raise InputError(f"cannot use {ics}: the folder {ics.parent} does not exist; check the path and its "
+                         "permissions.")
+    if not os.access(ics.parent, os.W_OK) or (ics.exists() and not os.access(ics, os.W_OK)):
+        raise InputError(f"cannot use {ics}: Permission denied; check the path and its permissions.")
+
+
 @app.command()
 def care(
     patient: Annotated[str, typer.Argument(help="The patient's pseudonymous key.")],
@@ -82,6 +97,7 @@ def care(
 
     proto = load_protocol(protocol)
     day0 = optional_date(today, "--today") or dt.date.today()
+    _check_ics(ics)
     store = open_store(db)
     try:
         surgery = store.get_surgery(patient)

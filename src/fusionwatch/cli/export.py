@@ -41,12 +41,12 @@ def cohort(
     from fusionwatch.export.cohort import cohort_rows, films_from_store, write_cohort
     from fusionwatch.export.secret import record_first_series, site_secret
     from fusionwatch.export.visits import write_visits
+    from fusionwatch.io import output_folder
     from fusionwatch.pseudonym import pseudonym
     from fusionwatch.report.build import cohort_visit_rows
 
     when = optional_date(today, "--today")
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {out} is a file; give a folder (it is created when missing).")
+    out = output_folder(out, "--out")  # a file is refused before any work, as measure/detect/motion do
     store = open_store(db)
     try:
         known = store.list_patients()
