@@ -160,6 +160,41 @@ class TestBadInput:
         assert reasons["missing.dcm"].startswith("File not found")
         assert [Path(o.path).name for o in report.added] == ["good.dcm"]
 
+    def test_a_film_whose_file_name_is_not_utf8_is_refused_by_name_and_the_others_are_stored(
+        self, known_patient: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """A film copied from a Latin-1 system ('f\\xe9.dcm'): before, 'unexpected error (UnicodeEncodeError) ...
+        surrogates not allowed' and a logged traceback (the store cannot hold the path); now a line naming the file
+        (io.loading.display_name) and the byte, with a rename hint; the other film is stored."""
+        _dicom_film(tmp_path, "good", 42)
+        bad = Path(os.fsdecode(os.fsencode(tmp_path) + b"/f\xe9.dcm"))
+        _dicom_film(tmp_path, "src", 91, seed=1).rename(bad)
+        report = ingest([tmp_path], known_patient, analyse=False)
+        (o,) = report.failed
+        assert o.reason.startswith("The file name 'f\\xe9.dcm' is not UTF-8 text (byte 0xe9): rename the file"), \
+            o.reason
+        assert o.path.endswith("f\\xe9.dcm") and o.path.encode("utf-8")  # printable
+        assert [Path(o.path).name for o in report.added] == ["good.dcm"]
+        assert not [r for r in caplog.records if r.exc_info]
+        json.dumps(report.to_dict(), ensure_ascii=False).encode("utf-8")
+
+    def test_an_invalid_dicom_date_is_said_to_be_invalid_with_its_value(self, known_patient: Store,
+                                                                        tmp_path: Path) -> None:
+        """Before: 'The film has no acquisition or study date' for a film whose dates are there but invalid."""
+        pixels, _ = draw_lateral_spine(width=192, height=384, mm_per_px=1.0, seed=0)
+        write_dicom(tmp_path / "baddate.dcm", pixels, spacing=(1.0, 1.0), study_date="20261341", view_position="LL",
+                    extra={"PatientID": SYNTHETIC_PATIENT_ID})
+        (o,) = ingest([tmp_path], known_patient, analyse=False).failed
+        assert o.reason.startswith("The film has no valid acquisition or study date (Study Date (0008,0020) "
+                                   "'20261341' is not a valid date (YYYYMMDD)): give it with --date"), o.reason
+
+    def test_a_journey_manifest_that_is_not_utf8_names_the_byte(self, store: Store, tmp_path: Path) -> None:
+        """Before: a UnicodeDecodeError traceback (invalid JSON was already an error line)."""
+        (tmp_path / "journey.json").write_bytes(b'{"schema": "caf\xe9"}')
+        with pytest.raises(InputError, match=r"^Cannot read the journey manifest .*journey\.json: it is not UTF-8 "
+                                             r"text \(byte 0xe9 at position 15\); save it as UTF-8\.$"):
+            ingest_journey(tmp_path, store)
+
     def test_future_date_refused(self, store: Store, tmp_path: Path) -> None:
         _png_film(tmp_path, "p1", seed=1)
         future = dt.date.today() + dt.timedelta(days=3)
@@ -537,6 +572,45 @@ class TestVisitAnalysis:
         assert "The baseline changed on" in tl.baseline_note and "before the immediate-post-op film" in tl.baseline_note
         report = ingest([tmp_path, later], known_patient)  # a re-run: nothing moved, nothing said
         assert not any("baseline" in n for n in report.notes) and len(known_patient.baseline_changes("K-1")) == 1
+
+    def test_ap_films_before_the_lateral_baseline_visit_are_checked_against_the_ap_baseline(
+        self, known_patient: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """AP films at 6 weeks, 3 and 12 months; the first lateral film at 3 months. Before, the AP baseline was the
+        latest AP film at or before the lateral baseline visit (3 months) and only later visits were checked: the
+        3-month AP film was compared with nothing (a rod broken by then went unseen). Now each view has its own
+        baseline (6-week AP film) and each finding's evidence names the baseline it was measured against."""
+        import fusionwatch.implants as implants
+        from fusionwatch.anatomy import Level
+        from fusionwatch.radiograph import View
+        from fusionwatch.records import Finding, Severity
+        from measure._spine import ap_spine, place
+
+        calls: list[tuple[str, str]] = []
+        monkeypatch.setattr(implants, "detect_implants", lambda film, lm: Path(film.source).name)
+
+        def check(bf, blm, b, cf, clm, c):
+            calls.append((b, c))
+            return [Finding("rod_fracture_suspected", Severity.ACTION, "Rod gap.", {"gap_px": 9.0}, "any gap",
+                            (b, c))] if c == "ap_m3.dcm" else []
+
+        monkeypatch.setattr(implants, "check_implants", check)
+        ap_lm = place(ap_spine({lv: (0.0, 0.0) for lv in Level}), view=View.AP, origin_px=(200.0, 60.0),
+                      size=(400, 400))
+        for name, day in (("ap_w6", 42), ("ap_m3", 91), ("ap_y1", 365)):
+            when = (SURGERY.date + dt.timedelta(days=day)).strftime("%Y%m%d")
+            write_dicom(tmp_path / f"{name}.dcm", np.zeros((400, 400), np.uint16), spacing=(1.0, 1.0),
+                        study_date=when, view_position="AP", extra={"PatientID": SYNTHETIC_PATIENT_ID})
+            write_landmarks(ap_lm, tmp_path / f"{name}.landmarks.json")
+        for name, day in (("lat_m3", 91), ("lat_y1", 365)):
+            _dicom_film(tmp_path, name, day, seed=day)
+        report = ingest([tmp_path], known_patient)
+        assert not [o for o in report.failed], report.failed
+        assert sorted(calls) == [("ap_w6.dcm", "ap_m3.dcm"), ("ap_w6.dcm", "ap_y1.dcm"), ("lat_m3.dcm", "lat_y1.dcm")]
+        ((label, _, f),) = known_patient.list_findings("K-1")
+        assert label == "3-months" and f.kind == "rod_fracture_suspected"
+        assert f.evidence == {"gap_px": 9.0, "compared_with": {"view": "ap", "baseline_visit": "6-weeks"}}
+        assert f.threshold == "any gap" and f.films == ("ap_w6.dcm", "ap_m3.dcm")
 
     def test_registration_failure_falls_back_to_landmark_motion(
         self, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -11,7 +11,8 @@ new pseudonymous key) and the visit (the film's date vs the surgery date: the ne
 else an unscheduled visit); landmarks from a ``<name>.landmarks.json`` beside the file, else the ``detect`` callable,
 else none (stored and flagged "needs landmarks"); measure with :func:`fusionwatch.pipeline.analyse_film`.
 
-After the films, per visit that gained films: hardware checks against the baseline film (:mod:`fusionwatch.implants`)
+After the films, per patient that gained films: hardware checks against each view's baseline film
+(:mod:`fusionwatch.implants.comparisons`)
 and flexion-extension motion (:mod:`fusionwatch.motion`), each stored in its own transaction and recomputed on re-runs.
 """
 
@@ -21,6 +22,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +31,7 @@ from typing import Any
 from fusionwatch.anatomy import FEMORAL_HEADS, Level
 from fusionwatch.errors import FusionwatchError, InputError, LandmarkError
 from fusionwatch.io import read_landmarks, read_radiograph
-from fusionwatch.io.loading import sniff_format
+from fusionwatch.io.loading import display_name, sniff_format
 from fusionwatch.landmarks import Landmarks
 from fusionwatch.pipeline import analyse_film
 from fusionwatch.radiograph import Radiograph, View
@@ -237,7 +239,8 @@ def collect_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[FilmOut
         if len(group) > 1 and f.exists() and not _is_dicom(f):
             dicom = next((g for g in group if g != f and _is_dicom(g)), None)
             if dicom is not None:
-                skipped.append(FilmOutcome(str(f), "skipped", f"same film as the DICOM file {dicom.name}"))
+                skipped.append(FilmOutcome(printable_path(f), "skipped",
+                                           f"same film as the DICOM file {display_name(dicom)}"))
                 continue
         keep.append(f)
     return keep, skipped
@@ -406,6 +409,7 @@ def _ingest_one(
 ) -> FilmOutcome:
     if not path.is_file():
         raise InputError(f"File not found: {path}" if not path.exists() else f"{path} is not a regular file.")
+    _check_utf8_path(path)
     digest = _sha256(path)
     if (known := store.film_id_for_hash(digest)) is not None:
         return _already_stored(store, path, known, detect=detect, view=view, landmarks_path=landmarks_path)
@@ -419,7 +423,11 @@ def _ingest_one(
     # --date wins over the file's own date (documented); say so, or a folder of several visits lands on one day unseen
     date_note = (f"filed on --date {date.isoformat()}, not on the file's own date {film.acquired.isoformat()}"
                  if date is not None and film.acquired is not None and film.acquired != date else "")
-    if when is None:
+    if when is None:  # a date that is there but invalid is said as such, with its value (io.loading's warnings)
+        invalid = [w.removesuffix("; ignored.") for w in film.warnings if "is not a valid date" in w]
+        if invalid:
+            raise InputError(f"The film has no valid acquisition or study date ({'; '.join(invalid)}): give it with "
+                             "--date YYYY-MM-DD.")
         raise InputError("The film has no acquisition or study date: give it with --date YYYY-MM-DD.")
     if when > dt.date.today():
         raise InputError(f"The film date {when.isoformat()} is in the future; check the date (or --date).")
@@ -508,6 +516,36 @@ def trim_points_off_film(landmarks: Landmarks) -> tuple[Landmarks, tuple[str, ..
     return landmarks.with_points(kept), tuple(heads)
 
 
+def printable_path(path: Path | str) -> str:
+    """``path`` as text that can be printed and stored: bytes that are not UTF-8 shown as ``\\xNN``."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def _check_utf8_path(path: Path) -> None:
+    """Refuse a film whose path is not UTF-8 text (copied from a Latin-1 system): the store keeps the path to open the
+    film again for reports and checks, and cannot hold it; a path stored in another spelling could not be opened."""
+    raw = os.fsencode(path)
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        byte = raw[exc.start]
+        in_name = not _is_utf8(os.fsencode(path.name))
+        where = f"The file name '{display_name(path)}'" if in_name else f"A folder name in '{printable_path(path)}'"
+        raise InputError(
+            f"{where} is not UTF-8 text (byte 0x{byte:02x}): rename the {'file' if in_name else 'folder'} (UTF-8 "
+            "letters, e.g. as the system shows them) and ingest it again; the path is kept to open the film later "
+            "and must be UTF-8. Nothing was stored for it."
+        ) from None
+
+
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _with_warnings(film: Radiograph, warnings: Sequence[str]) -> Radiograph:
     from dataclasses import replace
 
@@ -515,15 +553,16 @@ def _with_warnings(film: Radiograph, warnings: Sequence[str]) -> Radiograph:
 
 
 def _safe_ingest_one(store: Store, path: Path, **kw: Any) -> FilmOutcome:
+    shown = printable_path(path)  # a path that is not UTF-8 could be neither printed nor written to --json
     try:
         return _ingest_one(store, path, **kw)
     except FusionwatchError as exc:
-        return FilmOutcome(str(path), "failed", str(exc))
+        return FilmOutcome(shown, "failed", str(exc))
     except OSError as exc:
-        return FilmOutcome(str(path), "failed", f"cannot read the file: {exc.strerror or exc}")
+        return FilmOutcome(shown, "failed", f"cannot read the file: {exc.strerror or exc}")
     except Exception as exc:  # one bad file must never stop the batch; the reason is reported, not hidden
         log.exception("unexpected error on one file")
-        return FilmOutcome(str(path), "failed", f"unexpected error ({type(exc).__name__}): {exc}")
+        return FilmOutcome(shown, "failed", f"unexpected error ({type(exc).__name__}): {exc}")
 
 
 def ingest(
@@ -634,11 +673,14 @@ def ingest_journey(
     if path.is_dir():
         path = path / "journey.json"
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
-        raise InputError(f"Journey manifest not found: {path}") from None
+        raise InputError(f"Journey manifest not found: {printable_path(path)}") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"Cannot read the journey manifest {printable_path(path)}: it is not UTF-8 text (byte "
+                         f"0x{exc.object[exc.start]:02x} at position {exc.start}); save it as UTF-8.") from None
     except (OSError, json.JSONDecodeError) as exc:
-        raise InputError(f"Cannot read the journey manifest {path}: {exc}") from None
+        raise InputError(f"Cannot read the journey manifest {printable_path(path)}: {exc}") from None
     if not isinstance(data, dict) or data.get("schema") != JOURNEY_SCHEMA:
         raise InputError(
             f'{path}: expected "schema": "{JOURNEY_SCHEMA}", '
@@ -797,16 +839,22 @@ def _motion_for_patient(store: Store, key: str) -> list[str]:
 
 
 def _hardware_for_patient(store: Store, key: str) -> list[str]:
+    """Hardware checks of each visit against its view's baseline film (pairs: :func:`implants.hardware_comparisons`).
+
+    Lateral films against the follow-up's baseline film (:func:`choose_baseline`); AP films (a rod break hides behind
+    the other rod on a lateral film) against the AP baseline film, chosen by the same rule among the AP films with
+    landmarks, whatever the visits of the lateral films. Each finding's evidence names the baseline it was measured
+    against (view and visit); its ``films`` are the two films."""
+    from dataclasses import replace
+
     from fusionwatch.followup.compare import choose_baseline
     from fusionwatch.implants import check_implants, detect_implants
+    from fusionwatch.implants.comparisons import hardware_comparisons
 
     inputs = store.visit_inputs(key)
+    if not inputs:
+        return []
     b_index, _ = choose_baseline(inputs)
-    if b_index is None:
-        return []
-    base = inputs[b_index]
-    if base.lateral_film is None:
-        return []
     cache: dict[str, Any] = {}
 
     def load(film_id: str) -> tuple[Radiograph, Landmarks, Any] | None:
@@ -815,40 +863,25 @@ def _hardware_for_patient(store: Store, key: str) -> list[str]:
             cache[film_id] = None if got is None else (*got, detect_implants(got[0], got[1]))
         return cache[film_id]
 
-    notes = []
-    b = load(base.lateral_film)
-    if b is None:
-        return []
-
     def ap_film(v: Any) -> str | None:
-        aps = [f for f in v.films if store.get_film(f).view == "ap"]
+        aps = [f for f in v.films if store.get_film(f).view == "ap" and store.current_landmarks(f) is not None]
         return aps[-1] if aps else None
 
-    # AP films (a rod break hides behind the other rod on a lateral film): compared with the latest post-operative AP
-    # film at or before the baseline visit, else the earliest post-operative one
-    post = [i for i, v in enumerate(inputs) if v.days_since_surgery is not None and v.days_since_surgery >= 0]
-    ap_base_i = next((i for i in reversed(post) if i <= b_index and ap_film(inputs[i])), None)
-    if ap_base_i is None:
-        ap_base_i = next((i for i in post if ap_film(inputs[i])), None)
-    for i, v in enumerate(inputs):
-        if i <= b_index and i != ap_base_i:
+    films = {"lateral": [v.lateral_film for v in inputs], "ap": [ap_film(v) for v in inputs]}
+    notes = []
+    found: dict[int, list[Any]] = {}
+    for c in hardware_comparisons(inputs, films, baselines={"lateral": b_index}):
+        ref, cur = load(c.baseline_film), load(c.film)
+        if ref is None or cur is None:
             continue
-        findings: list[Any] = []
-        checked = False
-        pairs = []
-        if i > b_index and v.lateral_film is not None:
-            pairs.append((b, v.lateral_film))
-        if ap_base_i is not None and i > ap_base_i and (film := ap_film(v)) is not None:
-            pairs.append((load(ap_film(inputs[ap_base_i])), film))  # type: ignore[arg-type]
-        for ref, film_id in pairs:
-            c = load(film_id)
-            if ref is None or c is None:
-                continue
-            try:
-                findings += check_implants(ref[0], ref[1], ref[2], c[0], c[1], c[2])
-                checked = True
-            except FusionwatchError as exc:
-                notes.append(f"{key} {v.label}: hardware checks not possible ({exc}).")
-        if checked:
-            store.replace_findings(key, v.date, "implants", findings)
+        v, base = inputs[c.visit], inputs[c.baseline_visit]
+        try:
+            got = check_implants(ref[0], ref[1], ref[2], cur[0], cur[1], cur[2])
+        except FusionwatchError as exc:
+            notes.append(f"{key} {v.label}: {c.view} hardware checks not possible ({exc}).")
+            continue
+        against = {"view": c.view, "baseline_visit": base.label}
+        found.setdefault(c.visit, []).extend(replace(f, evidence={**f.evidence, "compared_with": against}) for f in got)
+    for i, findings in found.items():
+        store.replace_findings(key, inputs[i].date, "implants", findings)
     return notes
