@@ -178,3 +178,21 @@ def test_deidentified_visit_labels_carry_no_real_date() -> None:
     de = data.deidentified()
     assert [v.label for v in de.visits] == ["unscheduled 2000-01-01", "unscheduled 2000-04-02"]  # 92 days later
     assert de.film_labels == {"1.2.3": "unscheduled 2000-04-02 lateral film"}
+
+
+def test_a_landmark_files_review_reasons_are_withheld_de_identified() -> None:
+    """A landmark file's "needs_review" is free text (any list of texts is read): ingest stores each reason as a
+    'landmark_review' finding's summary, and de-identified reports and FHIR bundles printed it as the tool's own text
+    (a file saying 'Checked by Dr Quillon for ZEBEDEE^QUUX, 03/02/1961' reached them). De-identified, the finding
+    stays and its reason is withheld, like a reader's note; identified, it is shown as written."""
+    from fusionwatch.records import Finding, Severity
+    from fusionwatch.report.model import LANDMARK_REVIEW_WITHHELD, ReportData, VisitView
+
+    said = "Checked by Dr Quillon for ZEBEDEE^QUUX, 03/02/1961: S1 corner unclear"
+    d0 = SURGERY.date + dt.timedelta(days=42)
+    found = (Finding("landmark_review", Severity.INFO, said, films=("1.2.3",)),)
+    data = ReportData("K-1", SURGERY, (VisitView("6-weeks", d0, 42, findings=found),), current=0)
+    assert data.visits[0].findings[0].summary == said
+    (kept,) = data.deidentified().visits[0].findings
+    assert kept.kind == "landmark_review" and kept.summary == LANDMARK_REVIEW_WITHHELD
+    assert "Quillon" not in LANDMARK_REVIEW_WITHHELD

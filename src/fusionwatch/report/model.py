@@ -41,6 +41,7 @@ from fusionwatch.units import SpacingSource, Unit
 
 __all__ = [
     "DATE_REMOVED",
+    "LANDMARK_REVIEW_WITHHELD",
     "DEID_ANCHOR_DATE",
     "READER_TEXT_WITHHELD",
     "VisitView",
@@ -51,6 +52,11 @@ __all__ = [
 DEID_ANCHOR_DATE = dt.date(2000, 1, 1)
 READER_TEXT_WITHHELD = "[reader's note withheld: free text is not exported de-identified]"
 """What a de-identified export shows in place of a reader's free-text reason (names, dates in any format, ids)."""
+LANDMARK_REVIEW_WITHHELD = ("Landmarks flagged for review [reason withheld: a landmark file's review reasons are "
+                            "free text, not exported de-identified]")
+"""What a de-identified export shows in place of a 'landmark_review' finding's reason: a landmark file's
+``needs_review`` is any text (the detector's and the plausibility checks' reasons and an annotator's notes arrive
+mixed), so names, ids and dates in any format can be in it."""
 DATE_REMOVED = "[date removed]"
 """What a de-identified export shows in place of a date it cannot shift (a format other than ISO or YYYYMMDD)."""
 _ISO_DATE = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")  # also inside an ISO date-time, 2026-12-03T10:00
@@ -324,7 +330,8 @@ class ReportData:
 
         def finding(f: Finding) -> Finding:
             keep = {k: f.evidence[k] for k in ("measure",) if k in f.evidence}  # names only, no values or ids
-            return replace(f, summary=text(f.summary) or "", threshold=text(f.threshold), evidence=keep, films=())
+            summary = LANDMARK_REVIEW_WITHHELD if f.kind == "landmark_review" else text(f.summary) or ""
+            return replace(f, summary=summary, threshold=text(f.threshold), evidence=keep, films=())
 
         visits = tuple(
             replace(
