@@ -84,3 +84,22 @@ def test_who_and_why_are_required(patient: Store, by: str, reason: str, match: s
 def test_unknown_patient_is_refused(store: Store) -> None:
     with pytest.raises(InputError, match="Unknown patient key 'Z'"):
         store.correct_birth_date("Z", dt.date(1960, 5, 1), by="rn", reason="typo")
+
+
+def test_a_first_birth_date_after_the_surgery_or_a_visit_on_record_is_refused(store: Store) -> None:
+    """A birth date given for a patient with records (an ingested film's DICOM header holding the registration date)
+    obeys the rule a correction obeys. Before, Store.add_patient set it whenever none was recorded: a header birth
+    date after the surgery on record was stored, and every later film, questionnaire and surgery date before it was
+    refused until someone corrected it."""
+    store.add_patient(Patient("K"))
+    store.set_surgery("K", Surgery(dt.date(2025, 1, 10)))
+    with pytest.raises(InputError, match=r"after the surgery on record.*nothing was stored") as exc:
+        store.add_patient(Patient("K", birth_date=dt.date(2025, 3, 1)))
+    assert "2025" not in str(exc.value)  # no date named (identifiers; ingest prints it)
+    assert store.get_patient("K").birth_date is None
+    store.add_patient(Patient("J"))
+    store.add_prom("J", dt.date(2024, 12, 1), back_pain_nrs=3)
+    with pytest.raises(InputError, match=r"after the first visit on record"):
+        store.add_patient(Patient("J", birth_date=dt.date(2025, 1, 1)))
+    assert store.add_patient(Patient("K", birth_date=dt.date(1960, 1, 1))).birth_date == dt.date(1960, 1, 1)
+    assert store.add_patient(Patient("N", birth_date=dt.date(2025, 3, 1))).birth_date == dt.date(2025, 3, 1)

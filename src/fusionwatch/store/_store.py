@@ -256,6 +256,19 @@ class Store:
                 s.add(row)
             elif patient.patient_id and row.patient_id and row.patient_id != patient.patient_id:
                 raise InputError(f"Patient {patient.key!r} already has a different Patient ID; it was not changed.")
+            elif row.birth_date is None and patient.birth_date is not None:
+                # a birth date first given for a patient with records (a film's DICOM header at ingest) obeys the rule
+                # a correction does: not after the surgery or the first visit on record (no date named: identifiers)
+                surgery = self._surgery_row(s, row)
+                visits = self._standing_visits(s, row)
+                for what, day in (("the surgery", surgery.date if surgery else None),
+                                  ("the first visit", visits[0].date if visits else None)):
+                    if day is not None and day < patient.birth_date:
+                        raise InputError(
+                            f"The birth date given for patient {patient.key!r} (in the file's DICOM header, or typed) "
+                            f"is after {what} on record: the file's patient data are wrong, or it is another "
+                            "patient's; nothing was stored. Check the file; a birth date on record is set with "
+                            "`fusionwatch patient correct KEY --birth-date D`.")
             for attr in ("patient_id", "name", "birth_date", "sex"):
                 if getattr(row, attr) is None and getattr(patient, attr) is not None:
                     setattr(row, attr, getattr(patient, attr))
