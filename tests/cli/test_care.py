@@ -498,3 +498,18 @@ class TestTextThatIsNotUtf8:
         name = tmp_path / "caf\udce9.dcm"
         name.write_bytes(b"x")
         check_arguments(["measure", str(name), "--out", str(tmp_path / "new\udce9")])
+
+
+@pytest.mark.parametrize("args", [["symptoms", "add", "K-9", "--flag", "fever", "--note", "caf\udce9"],
+                                  ["patient", "add", "P\udce9", "--surgery-date", "2025-01-10"],
+                                  ["followup", "K\udce9"], ["prom", "list", "K\udce9"], ["care", "K\udce9"]])
+def test_text_that_is_not_utf8_is_an_error_line_and_nothing_is_stored(store_url: str, args: list[str]) -> None:
+    r = CliRunner().invoke(app, [*args, "--db", store_url], env={"COLUMNS": "250"})
+    assert r.exit_code == 2, r.output
+    assert r.output.startswith("error: ") and "is not UTF-8 text" in r.output and "byte 0xe9" in r.output, r.output
+    assert r.exception is None or isinstance(r.exception, SystemExit)
+    store = Store(store_url)
+    try:
+        assert not store.list_symptoms("K-9") and list(store.list_patients()) == ["K-9"]
+    finally:
+        store.close()

@@ -35,7 +35,10 @@ class _Group(TyperGroup):
     """Root command group: turns any FusionwatchError raised by a command into ``error: ...`` and exit code 2."""
 
     def invoke(self, ctx: Any) -> Any:
+        from fusionwatch.cli._utf8 import check_context
+
         try:
+            check_context(ctx)  # text that is not UTF-8 in any argument: one error line, before the command runs
             return super().invoke(ctx)
         except FusionwatchError as exc:
             err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
