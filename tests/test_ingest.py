@@ -549,6 +549,35 @@ class TestVisitAnalysis:
         ingest([tmp_path], known_patient)  # a new film: the patient's visits are checked again, results replaced
         assert len(calls) == 5 and len(known_patient.list_findings("K-1")) == 1
 
+    def test_a_reader_landmark_edit_checks_the_hardware_again(
+        self, known_patient: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The stored hardware findings rest on the landmarks of the films compared: a reader's edit of a follow-up
+        film's landmarks checks the visits again with the new ones (before, the finding made with the replaced
+        landmarks stayed until the next ingest of a film)."""
+        import fusionwatch.implants as implants
+        from fusionwatch.ingest import record_reader_landmarks
+        from fusionwatch.io import read_landmarks
+        from fusionwatch.records import Finding, Severity
+
+        monkeypatch.setattr(implants, "detect_implants", lambda film, lm: film.source)
+        _dicom_film(tmp_path, "c", 365, seed=365)
+        lowered = _lower_l5(read_landmarks(tmp_path / "c.landmarks.json"), 4.0)
+
+        def check(bf, blm, b, cf, clm, c):  # a finding only with the reader's lowered L5
+            same = dict(clm.points) == dict(lowered.points)
+            return [Finding("screw_loosening_suspected", Severity.WATCH, "Angle changed.")] if same else []
+
+        monkeypatch.setattr(implants, "check_implants", check)
+        _dicom_film(tmp_path, "a", 42, seed=42)
+        report = ingest([tmp_path], known_patient)
+        assert known_patient.list_findings("K-1") == []
+        film_c = next(o.film_id for o in report.added if o.path.endswith("c.dcm"))
+        record_reader_landmarks(known_patient, film_c, lowered, "dr-amy")
+        assert [(label, f.kind) for label, _, f in known_patient.list_findings("K-1")] == [
+            ("12-months", "screw_loosening_suspected")
+        ]
+
     def test_a_later_film_that_moves_the_baseline_is_said_and_recorded(self, known_patient: Store,
                                                                         tmp_path: Path) -> None:
         """Immediate post-op film and a 12-month film 3 mm lower: cage subsidence. A 6-week film (1.5 mm lower)
@@ -794,3 +823,20 @@ def test_a_patient_added_before_its_films_keeps_the_birth_date_of_its_first_film
                 extra={"PatientID": "PID-PRE"})
     (o,) = ingest([tmp_path / "c.dcm"], store, analyse=False).failed  # the stored patient's checks still run
     assert "impossible" in o.reason
+
+
+def test_a_corrected_birth_date_on_record_wins_over_the_file_s(store: Store, tmp_path: Path) -> None:
+    """After `patient correct --birth-date`, films whose header carries the old, wrong birth date are checked against
+    the corrected one: a film dated after the corrected birth date but before the header's is filed (it was refused as
+    'before the patient's birth date in the file'); one before the corrected date is still refused."""
+    store.add_patient(Patient(key="K-COR", patient_id="PID-COR", birth_date=dt.date(2025, 6, 10)))
+    store.correct_birth_date("K-COR", dt.date(1960, 6, 10), by="dr-a", reason="typo at registration")
+    pixels, _ = draw_lateral_spine(width=192, height=384, mm_per_px=1.0)
+    write_dicom(tmp_path / "a.dcm", pixels, spacing=(1.0, 1.0), study_date="20250603", view_position="LL",
+                extra={"PatientID": "PID-COR", "PatientBirthDate": "20250610"})
+    (o,) = ingest([tmp_path / "a.dcm"], store, analyse=False).added
+    assert o.patient_key == "K-COR" and store.get_patient("K-COR").birth_date == dt.date(1960, 6, 10)
+    write_dicom(tmp_path / "b.dcm", pixels + 1, spacing=(1.0, 1.0), study_date="19590101", view_position="LL",
+                extra={"PatientID": "PID-COR", "PatientBirthDate": "19500101"})
+    (o,) = ingest([tmp_path / "b.dcm"], store, analyse=False).failed
+    assert "was born" in o.reason and "1960" not in o.reason, o.reason

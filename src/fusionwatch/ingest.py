@@ -434,11 +434,14 @@ def _ingest_one(
     if when < FIRST_PLAUSIBLE_FILM_DATE:
         raise InputError(f"The film date {when.isoformat()} is impossible (before 1900; often a placeholder date): "
                          "check the date (or give it with --date).")
-    if film.ids.birth_date is not None and when < film.ids.birth_date:  # the date is never printed: an identifier
+    key, new_patient = _patient_for(store, film, patient_key)
+    stored = store.get_patient(key) if store.has_patient(key) else None
+    # the birth date on record wins over the file's (it may have been corrected: `patient correct --birth-date`); the
+    # file's is checked only where none is on record. The date is never printed: an identifier.
+    if (stored is None or stored.birth_date is None) and film.ids.birth_date is not None and when < film.ids.birth_date:
         raise InputError(f"The film date {when.isoformat()} is before the patient's birth date in the file: check the "
                          "date (or give it with --date), or whether the file's patient data are wrong.")
-    key, new_patient = _patient_for(store, film, patient_key)
-    if store.has_patient(key):  # a stored patient: its birth date and surgery on record (every dated record's rule)
+    if stored is not None:  # a stored patient: its birth date and surgery on record (every dated record's rule)
         store.check_patient_date(key, when, what="The film date", check="check the date (or give it with --date)")
     landmarks: Landmarks | None = None
     kind = "file"
@@ -614,7 +617,9 @@ def ingest(
 def record_reader_landmarks(store: Store, film_id: str, landmarks: Landmarks, author: str) -> int:
     """A reader's corrected landmarks for a stored film: measured and stored as a new version (earlier ones are kept).
 
-    The film file is read again for its spacing; the new version wins over automatic ones in every timeline.
+    The film file is read again for its spacing; the new version wins over automatic ones in every timeline. A move of
+    the baseline film it causes is recorded, and the patient's visit-level results (hardware checks, motion) are made
+    again with it, so no stored finding rests on the replaced landmarks.
 
     Returns
     -------
@@ -636,6 +641,10 @@ def record_reader_landmarks(store: Store, film_id: str, landmarks: Landmarks, au
     )
     # the cause goes into the baseline note (reports, de-identified ones too): the visit, not the reader's name
     store.record_baseline(rec.patient_key, cause=f"landmarks placed by a reader at {rec.visit_label}")
+    # the stored visit-level results (hardware checks vs the baseline film, flexion-extension motion) were made with
+    # the landmarks this edit replaces, perhaps against another baseline film: made again (idempotent, per visit)
+    for note in analyse_visits(store, [rec.patient_key]):  # logged without the patient key (logs hold no identifier)
+        log.warning("after a reader's landmark edit: %s", note.replace(rec.patient_key, "<patient>"))
     return version
 
 
