@@ -116,13 +116,69 @@ def test_deidentified_objects_carry_no_study_id(tmp_path: Path) -> None:
         assert back.StudyID == ""  # type 2 in the General Study module: present and empty
 
 
-@pytest.mark.parametrize(("age", "expected"), [("094Y", "090Y"), ("090Y", "090Y"), ("050Y", "050Y"), ("089Y", "089Y")])
-def test_deidentified_age_over_89_is_capped(tmp_path: Path, age: str, expected: str) -> None:
-    """(0010,1010) *Patient's Age* above 89 years is written as 090Y (HIPAA Safe Harbor aggregates ages over 89: an age
-    of 94 with shifted dates narrows the patient down); younger ages are kept."""
-    p = write_dicom(tmp_path / "film.dcm", spacing=(0.2, 0.2), study_date="20260705", extra={"PatientAge": age})
-    sr = build_measurement_sr(pydicom.dcmread(p), MEAS, patient_key="K1", surgery_date=SURGERY, deidentify=True)
-    assert sr.PatientAge == expected
+@pytest.mark.parametrize(("born", "expected"), [(dt.date(1932, 7, 5), "090Y"), (dt.date(1936, 7, 5), "090Y"),
+                                               (dt.date(1976, 7, 6), "049Y"), (dt.date(1937, 7, 5), "089Y")])
+def test_deidentified_age_over_89_is_capped(tmp_path: Path, born: dt.date, expected: str) -> None:
+    """(0010,1010) *Patient's Age* (counted from the stored birth date to the film's day) above 89 years is written as
+    090Y (HIPAA Safe Harbor aggregates ages over 89: an age of 94 with shifted dates narrows the patient down); younger
+    ages are kept. The header's age (050Y here) is never what is written."""
+    p = write_dicom(tmp_path / "film.dcm", spacing=(0.2, 0.2), study_date="20260705", extra={"PatientAge": "050Y"})
+    film = pydicom.dcmread(p)
+    rgb = np.zeros((8, 8, 3), np.uint8)
+    for obj in (build_measurement_sr(film, MEAS, patient_key="K1", surgery_date=SURGERY, deidentify=True,
+                                     birth_date=born),
+                build_secondary_capture(film, rgb, patient_key="K1", surgery_date=SURGERY, deidentify=True,
+                                        birth_date=born)):
+        assert obj.PatientAge == expected and obj.PatientBirthDate == ""
+
+
+HEADER = {"PatientName": "Doe^Jane", "PatientID": "MRN-1", "PatientBirthDate": "19580203", "PatientAge": "068Y"}
+
+
+@pytest.mark.parametrize("deidentify", [False, True])
+def test_birth_date_and_age_come_from_the_stored_birth_date_not_the_header(tmp_path: Path, deidentify: bool) -> None:
+    """After a birth-date correction the export carries the patient record's date, not the film header's (1958-02-03,
+    068Y): identified, Patient's Birth Date 19600222 and the age from it on the film's day (2026-07-05: 066Y);
+    de-identified, no birth date and the same age (under 90: not capped). ``age_on`` (the stored film date) wins
+    over the header's Study Date."""
+    p = write_dicom(tmp_path / "film.dcm", spacing=(0.2, 0.2), study_date="20260705", extra=dict(HEADER))
+    film = pydicom.dcmread(p)
+    rgb = np.zeros((8, 8, 3), np.uint8)
+    kw = {"patient_key": "K1", "surgery_date": SURGERY, "deidentify": deidentify, "birth_date": dt.date(1960, 2, 22)}
+    sr = build_measurement_sr(film, MEAS, **kw)
+    sc = build_secondary_capture(film, rgb, **kw)
+    for obj in (sr, sc):
+        obj.save_as(tmp_path / "x.dcm", enforce_file_format=True)
+        back = pydicom.dcmread(tmp_path / "x.dcm")
+        assert back.PatientBirthDate == ("" if deidentify else "19600222")
+        assert back.PatientAge == "066Y"
+        assert "19580203" not in str(back) and "068Y" not in str(back)
+    later = build_measurement_sr(film, MEAS, **kw, age_on=dt.date(2027, 3, 1))
+    assert later.PatientAge == "067Y"
+
+
+@pytest.mark.parametrize("deidentify", [False, True])
+def test_no_stored_birth_date_no_age_and_no_header_birth_date(tmp_path: Path, deidentify: bool) -> None:
+    """Without a stored birth date the header's birth date and age are not carried over (they may be the ones a
+    correction replaced or the store refused): the birth date is empty (type 2) and there is no age."""
+    p = write_dicom(tmp_path / "film.dcm", spacing=(0.2, 0.2), study_date="20260705", extra=dict(HEADER))
+    film = pydicom.dcmread(p)
+    rgb = np.zeros((8, 8, 3), np.uint8)
+    for obj in (build_measurement_sr(film, MEAS, patient_key="K1", surgery_date=SURGERY, deidentify=deidentify),
+                build_secondary_capture(film, rgb, patient_key="K1", surgery_date=SURGERY, deidentify=deidentify)):
+        assert obj.PatientBirthDate == "" and "PatientAge" not in obj
+
+
+@pytest.mark.parametrize(("born", "on", "cap", "expected"), [
+    (dt.date(1960, 2, 22), dt.date(2026, 2, 21), False, "065Y"), (dt.date(1960, 2, 22), dt.date(2026, 2, 22), False,
+                                                                   "066Y"),
+    (dt.date(1920, 1, 1), dt.date(2026, 1, 1), False, "106Y"), (dt.date(1920, 1, 1), dt.date(2026, 1, 1), True, "090Y"),
+    (dt.date(2026, 1, 15), dt.date(2026, 7, 14), True, "005M"), (dt.date(2026, 1, 15), dt.date(2026, 1, 1), True, None),
+])
+def test_dicom_age(born: dt.date, on: dt.date, cap: bool, expected: str | None) -> None:
+    from fusionwatch.export.deid import dicom_age
+
+    assert dicom_age(born, on, cap=cap) == expected
 
 
 def test_dates_of_today_are_shifted_by_the_one_deid_rule() -> None:

@@ -97,6 +97,25 @@ def test_cli_journey(db: str, tmp_path: Path) -> None:
     assert sr.PatientID.startswith("FW-") and "K-7" not in str(sr.PatientName) and "Roe" not in str(sr.PatientName)
 
 
+@pytest.mark.parametrize("deidentify", [False, True])
+def test_dicom_exports_carry_the_corrected_birth_date(db: str, tmp_path: Path, deidentify: bool) -> None:
+    """`patient correct --birth-date` reaches the DICOM exports: the films' headers say 1958-02-03, the record is
+    corrected to 1960-02-22; the 6-month film is of 2026-07-14. Identified SR and SC: Patient's Birth Date 19600222
+    and Patient's Age 066Y (from the corrected date; the header's date would give 068Y); de-identified: no birth
+    date and Patient's Age 066Y, the header's birth date nowhere."""
+    _run("patient", "correct", "K-7", "--birth-date", "1960-02-22", "--by", "dr-x", "--reason", "typo", "--db", db)
+    rep = tmp_path / "rep"
+    args = ["report", "K-7", "--out", str(rep), "--today", TODAY, "--db", db] + (["--deidentify"] if deidentify else [])
+    _run(*args)
+    stem = "6-months-deidentified" if deidentify else "6-months"
+    files = json.loads((rep / f"{stem}-outputs.json").read_text())
+    for kind in ("dicom_sr", "dicom_sc"):
+        ds = pydicom.dcmread(files[kind])
+        assert ds.PatientBirthDate == ("" if deidentify else "19600222"), kind
+        assert ds.PatientAge == "066Y", kind
+        assert "19580203" not in str(ds), kind
+
+
 def test_bad_input_errors(db: str) -> None:
     r = CliRunner().invoke(app, ["prom", "add", "K-7", "--odi", "1,2,3", "--db", db])
     assert r.exit_code == 2 and "exactly 10 answers" in r.output

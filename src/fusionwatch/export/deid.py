@@ -42,7 +42,7 @@ from pydicom.uid import generate_uid
 from fusionwatch.pseudonym import uid_seed
 from fusionwatch.report.model import DEID_ANCHOR_DATE
 
-__all__ = ["DEID_ANCHOR_DATE", "DEID_KEEP", "DEID_METHOD", "date_shift", "dicom_date_text", "shift_date",
+__all__ = ["DEID_ANCHOR_DATE", "DEID_KEEP", "DEID_METHOD", "date_shift", "dicom_age", "dicom_date_text", "shift_date",
            "shift_dicom_date", "pseudo_uid", "pseudo_id",
            "deidentify_dataset", "mark_deidentified"]
 
@@ -151,6 +151,19 @@ def deidentify_dataset(ds: Dataset, key: str, surgery_date: dt.date, *, uid_key:
             out.file_meta.TransferSyntaxUID = meta.TransferSyntaxUID
     mark_deidentified(out)
     return out
+
+
+def dicom_age(birth_date: dt.date, on: dt.date, *, cap: bool) -> str | None:
+    """(0010,1010) *Patient's Age* (DICOM AS: ``"071Y"``; ``"011M"`` under one year) of a patient born on
+    ``birth_date`` on the day ``on``; ``None`` when ``on`` is before the birth date. With ``cap`` (de-identified
+    exports) an age over 89 is written ``"090Y"`` (HIPAA Safe Harbor aggregates ages over 89)."""
+    if on < birth_date:
+        return None
+    years = on.year - birth_date.year - ((on.month, on.day) < (birth_date.month, birth_date.day))
+    if years >= 1:
+        return f"{min(years, 90 if cap else 999):03d}Y"
+    months = (on.year - birth_date.year) * 12 + on.month - birth_date.month - (on.day < birth_date.day)
+    return f"{months:03d}M"
 
 
 def mark_deidentified(ds: Dataset) -> None:

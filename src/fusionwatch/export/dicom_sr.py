@@ -24,6 +24,7 @@ from fusionwatch.export.codes import DICOM_CODES, Code, check_coding, finding_si
 from fusionwatch.export.deid import (
     date_shift,
     deidentify_dataset,
+    dicom_age,
     dicom_date_text,
     mark_deidentified,
     pseudo_uid,
@@ -49,6 +50,27 @@ def _with_type2(ds: Dataset) -> Dataset:
         if kw not in out:
             setattr(out, kw, "")
     return out
+
+
+def _study_day(ds: Dataset) -> dt.date | None:
+    """The film's (0008,0020) *Study Date*, or ``None`` when it has none or it is not a date."""
+    try:
+        return dt.datetime.strptime(dicom_date_text(ds.get("StudyDate") or "")[:8], "%Y%m%d").date()
+    except ValueError:
+        return None
+
+
+def _set_birth_and_age(ds: Dataset, birth_date: dt.date | None, on: dt.date | None, deidentify: bool) -> None:
+    """(0010,0030) *Patient's Birth Date* and (0010,1010) *Patient's Age* of the export ``ds`` (in place) from the
+    caller's birth date (the patient record's, corrections included), never from the film's header: identified, the
+    birth date and the true age on ``on``; de-identified, no birth date (type 2: empty) and the age capped at 090Y.
+    Without a birth date or a day to count to, the birth date is empty and there is no age."""
+    ds.PatientBirthDate = "" if deidentify or birth_date is None else birth_date.strftime("%Y%m%d")
+    age = dicom_age(birth_date, on, cap=deidentify) if birth_date is not None and on is not None else None
+    if age is not None:
+        ds.PatientAge = age
+    elif "PatientAge" in ds:
+        del ds.PatientAge
 
 
 def _seed(patient_key: str, deidentify: bool, uid_key: str | None) -> str:
@@ -79,6 +101,8 @@ def build_measurement_sr(
     version: str = "0.1.0",
     series_number: int = 900,
     uid_key: str | None = None,
+    birth_date: dt.date | None = None,
+    age_on: dt.date | None = None,
 ) -> hd.sr.Comprehensive3DSR:
     """A TID 1500 Imaging Measurement Report of ``measurements`` made on the film ``source``.
 
@@ -97,6 +121,12 @@ def build_measurement_sr(
     uid_key : str, optional
         Seeds the new UIDs of a de-identified export: the patient's :func:`fusionwatch.pseudonym.uid_seed` with the
         site secret (``None``: a per-process random seed, stable within one run only).
+    birth_date : date, optional
+        The patient record's birth date (corrections included): the export's Patient's Birth Date and Patient's Age
+        on ``age_on`` (de-identified: no birth date, the age capped at 090Y). The film header's birth date and age
+        are never used (they may be the wrong ones a correction replaced); ``None``: neither is written.
+    age_on : date, optional
+        The day the age is counted to: the film's date (default: the film header's Study Date).
 
     Raises
     ------
@@ -104,6 +134,7 @@ def build_measurement_sr(
         If no measurement has an exportable value, or ``deidentify`` is asked without a surgery date.
     """
     seed = _seed(patient_key, deidentify, uid_key)
+    on = age_on if age_on is not None else _study_day(source)
     if deidentify:
         if surgery_date is None:
             raise ValueError("De-identified export needs the surgery date (dates are shifted relative to it).")
@@ -167,6 +198,7 @@ def build_measurement_sr(
         is_final=False,  # automatic measurements: preliminary until a reader verifies them
         is_verified=False,
     )
+    _set_birth_and_age(sr, birth_date, on, deidentify)
     if deidentify:
         _shift_dates_of_today(sr, surgery_date)  # type: ignore[arg-type]
         mark_deidentified(sr)
@@ -210,13 +242,16 @@ def build_secondary_capture(
     deidentify: bool = False,
     series_number: int = 901,
     uid_key: str | None = None,
+    birth_date: dt.date | None = None,
+    age_on: dt.date | None = None,
 ) -> hd.sc.SCImage:
     """A Secondary Capture image of the annotated film (RGB ``(H, W, 3)`` uint8) in the film's study.
 
     Patient and study attributes come from ``source`` (de-identified first when asked; ``uid_key`` as in
-    :func:`build_measurement_sr`).
+    :func:`build_measurement_sr`); Patient's Birth Date and Age from ``birth_date`` and ``age_on`` as there.
     """
     seed = _seed(patient_key, deidentify, uid_key)
+    on = age_on if age_on is not None else _study_day(source)
     if deidentify:
         if surgery_date is None:
             raise ValueError("De-identified export needs the surgery date (dates are shifted relative to it).")
@@ -244,6 +279,7 @@ def build_secondary_capture(
     )
     sc.SeriesDescription = "fusionwatch annotated film"
     sc.DerivationDescription = "Landmarks and measurements drawn by fusionwatch; not for primary diagnosis."
+    _set_birth_and_age(sc, birth_date, on, deidentify)
     if deidentify:
         _shift_dates_of_today(sc, surgery_date)  # type: ignore[arg-type]
         mark_deidentified(sc)

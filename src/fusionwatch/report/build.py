@@ -336,18 +336,21 @@ def _write_dicom_exports(store: Any, data: ReportData, out: Path, stem: str, dei
     if deidentify and surgery is None:
         result.notes.append("No DICOM exports: de-identification needs the surgery date.")
         return
+    # birth date and age from the patient record (corrections included), never the film header's; age on the film's day
+    age_on = film.acquired or film.visit_date
     try:
         result.files["dicom_sr"] = write_measurement_sr(
             out / f"{stem}-measurements.sr.dcm", source, current.measurements if current else (),
             patient_key=data.pseudonym if deidentify else data.patient_key, surgery_date=surgery,
-            deidentify=deidentify, uid_key=uid_key,
+            deidentify=deidentify, uid_key=uid_key, birth_date=data.birth_date, age_on=age_on,
         )
     except ValueError as exc:
         result.notes.append(f"No DICOM SR: {exc}")
     if v.film_png is not None and Path(v.film_png).is_file():
         rgb = np.asarray(Image.open(v.film_png).convert("RGB"))
         sc = build_secondary_capture(source, rgb, patient_key=data.pseudonym if deidentify else data.patient_key,
-                                     surgery_date=surgery, deidentify=deidentify, uid_key=uid_key)
+                                     surgery_date=surgery, deidentify=deidentify, uid_key=uid_key,
+                                     birth_date=data.birth_date, age_on=age_on)
         path = out / f"{stem}-annotated.sc.dcm"
         sc.save_as(path, enforce_file_format=True)
         result.files["dicom_sc"] = path
