@@ -14,6 +14,8 @@ from fusionwatch.records import Patient, Surgery
 from fusionwatch.store import BaselineChange, Store
 from fusionwatch.units import Spacing, SpacingSource, Unit
 
+from ._race import run_at_once
+
 SURGERY = dt.date(2025, 1, 10)
 T0 = dt.datetime(2025, 9, 1, 9, 0, tzinfo=dt.UTC)
 POINTS = {"L5.inferior.anterior": (100.0, 200.0), "L5.inferior.posterior": (140.0, 200.0),
@@ -109,8 +111,6 @@ def test_racing_recordings_of_one_patient_record_its_baseline_once(db_url: str) 
     one recording. Before, each read 'nothing recorded' before any wrote, and each added a first recording; the
     second of them was then told as a change ('The baseline changed ...: now the immediate-post-op film, before no
     film') in the timeline and the clinician report."""
-    import threading
-
     from sqlalchemy import text
 
     with Store(db_url) as s:
@@ -121,24 +121,7 @@ def test_racing_recordings_of_one_patient_record_its_baseline_once(db_url: str) 
         with Store(db_url) as reset:
             with reset.engine.begin() as conn:
                 conn.execute(text("DELETE FROM baseline_changes"))
-        stores = [Store(db_url) for _ in range(8)]
-        barrier = threading.Barrier(8)
-        errors: list[BaseException] = []
-
-        def record(s: Store, barrier: threading.Barrier, errors: list[BaseException]) -> None:
-            try:
-                barrier.wait()
-                s.record_baseline("K", cause="films stored or measured at immediate-post-op")
-            except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
-                errors.append(exc)
-
-        threads = [threading.Thread(target=record, args=(s, barrier, errors)) for s in stores]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        for s in stores:
-            s.close()
+        errors = run_at_once(db_url, lambda s: s.record_baseline("K", cause="films stored at immediate-post-op"))
         with Store(db_url) as s:
             with s.engine.connect() as conn:
                 n = conn.execute(text("SELECT COUNT(*) FROM baseline_changes")).scalar_one()

@@ -10,6 +10,8 @@ from sqlalchemy import create_engine
 from fusionwatch.records import Patient
 from fusionwatch.store import Store, migrate
 
+from ._race import run_at_once
+
 
 def test_a_series_is_recorded_once_and_a_new_one_appended(store: Store) -> None:
     """The same fingerprint twice is one series (exports racing on a new database); another one starts a new one."""
@@ -41,29 +43,11 @@ def test_a_database_from_before_the_series_upgrades_and_keeps_its_data(empty_db_
 def test_racing_first_records_make_one_series(db_url: str) -> None:
     """8 threads recording the same first series at once (first de-identified exports racing): one row. On PostgreSQL
     the INSERT..SELECT alone recorded it more than once in about half of such rounds (READ COMMITTED)."""
-    import threading
-
     for _ in range(5):
         with Store(db_url) as reset:
             with reset.engine.begin() as conn:
                 conn.exec_driver_sql("DELETE FROM pseudonym_series")
-        stores = [Store(db_url) for _ in range(8)]
-        barrier = threading.Barrier(8)
-        errors: list[BaseException] = []
-
-        def record(s: Store, barrier: threading.Barrier, errors: list[BaseException]) -> None:
-            try:
-                barrier.wait()
-                s.record_pseudonym_series("c" * 64, "file", "first de-identified export")
-            except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
-                errors.append(exc)
-
-        threads = [threading.Thread(target=record, args=(s, barrier, errors)) for s in stores]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        for s in stores:
-            s.close()
+        errors = run_at_once(db_url, lambda s: s.record_pseudonym_series(
+            "c" * 64, "file", "first de-identified export"))
         with Store(db_url) as s:
             assert errors == [] and len(s.pseudonym_series()) == 1
