@@ -84,6 +84,7 @@ def test_secondary_capture(film: pydicom.Dataset, tmp_path: Path) -> None:
     sr = build_measurement_sr(film, MEAS, patient_key="K1", surgery_date=SURGERY, deidentify=True)
     assert back.StudyInstanceUID == sr.StudyInstanceUID  # same pseudonymous study
     assert str(back.PatientName) == "K1^"
+    assert back.BurnedInAnnotation == "NO"  # the drawing holds labels and values only (report.overlay), no identifier
 
 
 def test_deidentified_objects_carry_no_real_date(film: pydicom.Dataset, tmp_path: Path) -> None:

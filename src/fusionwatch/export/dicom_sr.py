@@ -247,6 +247,9 @@ def build_secondary_capture(
 ) -> hd.sc.SCImage:
     """A Secondary Capture image of the annotated film (RGB ``(H, W, 3)`` uint8) in the film's study.
 
+    The object says Burned In Annotation NO: ``image`` must hold no text that identifies the patient (the report's
+    overlay names the film by visit and view, never by file name; see report.build).
+
     Patient and study attributes come from ``source`` (de-identified first when asked; ``uid_key`` as in
     :func:`build_measurement_sr`); Patient's Birth Date and Age from ``birth_date`` and ``age_on`` as there.
     """
@@ -279,6 +282,9 @@ def build_secondary_capture(
     )
     sc.SeriesDescription = "fusionwatch annotated film"
     sc.DerivationDescription = "Landmarks and measurements drawn by fusionwatch; not for primary diagnosis."
+    # what is burned in: level labels, landmark marks and measurement values (report.overlay), nothing that identifies
+    # the patient - said, so that a de-identification pipeline downstream need not guess (the attribute is optional)
+    sc.BurnedInAnnotation = "NO"
     _set_birth_and_age(sc, birth_date, on, deidentify)
     if deidentify:
         _shift_dates_of_today(sc, surgery_date)  # type: ignore[arg-type]
