@@ -122,6 +122,15 @@ class TestJson:
         back = read_landmarks(path)
         assert back.points == lm.points and back.confidence == lm.confidence and back.source == "test"
 
+    def test_a_confidence_without_its_point_is_refused_naming_the_file(self, tmp_path) -> None:
+        """A confidence for a name that is not among the points (a misspelt name) was kept silently."""
+        d = landmarks_to_dict(_lm(confidence={"L1.superior.anterior": 0.9}))
+        d["confidence"]["L1.superior.anteriour"] = 0.8
+        p = tmp_path / "typo.json"
+        p.write_text(json.dumps(d))
+        with pytest.raises(LandmarkError, match=r"typo.json: Confidence given for L1.superior.anteriour, which is not"):
+            read_landmarks(p)
+
     def test_not_json_raises(self, tmp_path) -> None:
         p = tmp_path / "bad.json"
         p.write_text("{not json")

@@ -86,6 +86,10 @@ class Landmarks:
         for name, p in self.points.items():
             if len(p) != 2 or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in p):
                 raise LandmarkError(f"Landmark {name!r} must be two finite numbers [x, y], got {p!r}.")
+        stray = sorted(set(self.confidence) - set(self.points))
+        if stray:  # a confidence without its point: a misspelt name, or points left out by mistake
+            raise LandmarkError(f"Confidence given for {', '.join(stray)}, which is not among the points: check the "
+                                "name's spelling, or whether the point was left out. See docs/landmarks.md.")
         for name, c in self.confidence.items():
             if not 0.0 <= c <= 1.0:
                 raise LandmarkError(f"Confidence of {name!r} must be in [0, 1], got {c!r}.")
