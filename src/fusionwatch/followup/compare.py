@@ -8,7 +8,7 @@ from fusionwatch.followup.model import MeasurementDelta, VisitInput
 from fusionwatch.measurement import Measurement, MeasureName
 from fusionwatch.units import Unit
 
-__all__ = ["BASELINE_LABELS", "choose_baseline", "measurement_deltas", "previous_value"]
+__all__ = ["BASELINE_LABELS", "baseline_index", "choose_baseline", "measurement_deltas", "previous_value"]
 
 BASELINE_LABELS: tuple[str, ...] = ("6-weeks", "immediate-post-op")
 """CLINICAL.md "Cage subsidence": compare with the early post-operative film, the 6-week film in many studies, the
@@ -19,28 +19,37 @@ def _has_lateral(v: VisitInput) -> bool:
     return any(m.value is not None for m in v.measurements.values())
 
 
+def baseline_index(visits: Sequence[VisitInput], eligible: Sequence[bool]) -> int | None:
+    """Index of the baseline visit among the post-operative visits ``i`` with ``eligible[i]`` (e.g. "has a measured
+    lateral film", "has an AP film with landmarks"): the 6-week visit, else the immediate post-operative one
+    (:data:`BASELINE_LABELS`, in that order), else the earliest; ``None`` when no post-operative visit is eligible."""
+    if len(eligible) != len(visits):
+        raise ValueError(f"{len(eligible)} eligibility entries for {len(visits)} visits.")
+    post = [i for i, v in enumerate(visits) if v.days_since_surgery is not None and v.days_since_surgery >= 0
+            and eligible[i]]
+    for label in BASELINE_LABELS:
+        for i in post:
+            if visits[i].label == label:
+                return i
+    return post[0] if post else None
+
+
 def choose_baseline(visits: Sequence[VisitInput]) -> tuple[int | None, str]:
     """Index of the baseline visit in ``visits`` and a sentence saying which film it is and why.
 
     The 6-week visit when it has a measured lateral film, else the immediate post-operative one, else the earliest
     post-operative visit with one (said so), else ``None`` (no comparison possible).
     """
-    post = [
-        (i, v)
-        for i, v in enumerate(visits)
-        if (v.days_since_surgery or 0) >= 0 and v.days_since_surgery is not None and _has_lateral(v)
-    ]
-    for label in BASELINE_LABELS:
-        for i, v in post:
-            if v.label == label:
-                return i, f"Baseline: the {label} film ({v.date.isoformat()}), the early post-operative reference."
-    if post:
-        i, v = post[0]
-        return i, (
-            f"Baseline: the earliest post-operative film ({v.label}, {v.date.isoformat()}); no 6-week or "
-            "immediate post-operative film was measured."
-        )
-    return None, "No measured post-operative lateral film: nothing to compare with."
+    i = baseline_index(visits, [_has_lateral(v) for v in visits])
+    if i is None:
+        return None, "No measured post-operative lateral film: nothing to compare with."
+    v = visits[i]
+    if v.label in BASELINE_LABELS:
+        return i, f"Baseline: the {v.label} film ({v.date.isoformat()}), the early post-operative reference."
+    return i, (
+        f"Baseline: the earliest post-operative film ({v.label}, {v.date.isoformat()}); no 6-week or "
+        "immediate post-operative film was measured."
+    )
 
 
 def _value(m: Measurement | None) -> float | None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from fusionwatch.followup.compare import BASELINE_LABELS
+from fusionwatch.followup.compare import baseline_index
 from fusionwatch.followup.model import VisitInput
 
 __all__ = ["HardwareComparison", "hardware_comparisons", "view_baseline"]
@@ -35,24 +35,16 @@ class HardwareComparison:
     baseline_film: str
 
 
-def _post_op(v: VisitInput) -> bool:
-    return v.days_since_surgery is not None and v.days_since_surgery >= 0
-
-
 def view_baseline(visits: Sequence[VisitInput], films: Sequence[str | None]) -> int | None:
     """Index of the baseline visit of one view: ``films[i]`` is visit ``i``'s checkable film of that view, or ``None``.
 
     The 6-week visit, else the immediate post-operative one, else the earliest post-operative visit, among the visits
-    with a film; ``None`` when no post-operative visit has one.
+    with a film (:func:`fusionwatch.followup.compare.baseline_index`, the follow-up's own rule); ``None`` when no
+    post-operative visit has one.
     """
     if len(films) != len(visits):
         raise ValueError(f"{len(films)} film entries for {len(visits)} visits.")
-    post = [i for i, v in enumerate(visits) if _post_op(v) and films[i] is not None]
-    for label in BASELINE_LABELS:
-        for i in post:
-            if visits[i].label == label:
-                return i
-    return post[0] if post else None
+    return baseline_index(visits, [f is not None for f in films])
 
 
 def hardware_comparisons(
