@@ -200,3 +200,94 @@ def test_dates_of_today_are_shifted_by_the_one_deid_rule() -> None:
     assert ds.ContentDate == "20000704" and ds.ContentTime == "101500" and ds.StudyDate == "20000704"
     assert item.ObservationDateTime == "20000704101500.000000+0100"
     assert "times kept" in DEID_METHOD[1] and all(len(v) <= 64 for v in DEID_METHOD)
+
+
+# Source UIDs that are not DICOM UIDs (PS3.5 9.1): each one rule broken
+GARBAGE_UIDS = {
+    "too long": "1.2.840.113619." + "9" * 60,
+    "a name in it": "ZEBEDEE^QUUX 19610203",
+    "leading zero": "1.2.840.0113619.2.5",
+    "empty component": "1.2.840..5",
+}
+
+
+def _all_uids(ds: pydicom.Dataset) -> list[tuple[str, str]]:
+    """Every UI value of ``ds`` (any depth) and its file meta, as ``(keyword, value)``."""
+    out = [(e.keyword, str(e.value)) for e in ds.iterall() if e.VR == "UI"]
+    meta = getattr(ds, "file_meta", None)
+    return out + ([(e.keyword, str(e.value)) for e in meta if e.VR == "UI"] if meta is not None else [])
+
+
+class TestGarbageSourceUids:
+    """An identified SR / secondary capture of a film whose UIDs are not valid DICOM UIDs."""
+
+    @pytest.mark.parametrize("keyword", ["StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"])
+    @pytest.mark.parametrize("problem", list(GARBAGE_UIDS))
+    def test_every_uid_written_is_valid(self, tmp_path: Path, keyword: str, problem: str) -> None:
+        """Every UID in the saved SR and SC is valid (they were copied as found); the SR and SC share one study, and
+        the SR's evidence references the film by the same replacement UID the caller is told about."""
+        from fusionwatch.export._uids import replacement_uid, source_uid_replacements, uid_problem
+
+        p = write_dicom(tmp_path / "film.dcm", spacing=(0.2, 0.2), extra={keyword: GARBAGE_UIDS[problem]})
+        film = pydicom.dcmread(p)
+        (replaced,) = source_uid_replacements(film)
+        assert replaced.keyword == keyword and replaced.replacement == replacement_uid(keyword, GARBAGE_UIDS[problem])
+        assert GARBAGE_UIDS[problem] not in replaced.problem
+        sr_path = write_measurement_sr(tmp_path / "sr.dcm", film, MEAS, patient_key="K1")
+        sc = build_secondary_capture(film, np.zeros((8, 8, 3), np.uint8), patient_key="K1")
+        sc.save_as(tmp_path / "sc.dcm", enforce_file_format=True)
+        for path in (sr_path, tmp_path / "sc.dcm"):
+            back = pydicom.dcmread(path)
+            bad = [(kw, v) for kw, v in _all_uids(back) if uid_problem(v) is not None]
+            assert bad == [], (path.name, bad)
+            assert GARBAGE_UIDS[problem] not in str(back)
+        sr, sc_back = pydicom.dcmread(sr_path), pydicom.dcmread(tmp_path / "sc.dcm")
+        assert sr.StudyInstanceUID == sc_back.StudyInstanceUID
+        evidence = sr.CurrentRequestedProcedureEvidenceSequence[0]
+        ids = {"StudyInstanceUID": evidence.StudyInstanceUID,
+               "SeriesInstanceUID": evidence.ReferencedSeriesSequence[0].SeriesInstanceUID,
+               "SOPInstanceUID": evidence.ReferencedSeriesSequence[0].ReferencedSOPSequence[0].ReferencedSOPInstanceUID}
+        assert ids[keyword] == replaced.replacement
+        assert all(ids[k] == str(film[k].value) for k in ids if k != keyword)  # the valid ones are kept
+        assert film[keyword].value == GARBAGE_UIDS[problem]  # the source is not changed
+
+    def test_the_replacement_is_the_same_for_every_export_of_the_film(self, tmp_path: Path) -> None:
+        """Two exports of one film land in one (new) study: the replacement depends on the film, not on the run."""
+        p = write_dicom(tmp_path / "film.dcm", extra={"StudyInstanceUID": GARBAGE_UIDS["too long"]})
+        film = pydicom.dcmread(p)
+        first = build_measurement_sr(film, MEAS, patient_key="K1").StudyInstanceUID
+        assert build_measurement_sr(film, MEAS, patient_key="K1").StudyInstanceUID == first
+
+    def test_an_invalid_sop_class_uid_is_refused(self, tmp_path: Path) -> None:
+        """A SOP Class UID cannot be replaced (it says what the film is): both exports refuse, naming the attribute."""
+        p = write_dicom(tmp_path / "film.dcm", sop_class_uid="1.2.840.10008.5.1.4.1.1.01")
+        film = pydicom.dcmread(p)
+        with pytest.raises(ValueError, match=r"\(0008,0016\) SOP Class UID is not a valid DICOM UID \(component 10"):
+            build_measurement_sr(film, MEAS, patient_key="K1")
+        with pytest.raises(ValueError, match="SOP Class UID"):
+            build_secondary_capture(film, np.zeros((8, 8, 3), np.uint8), patient_key="K1", surgery_date=SURGERY,
+                                    deidentify=True)
+
+    def test_valid_uids_are_copied_as_they_are(self, film: pydicom.Dataset) -> None:
+        """Nothing is replaced on a film with valid UIDs (the SR joins the film's study)."""
+        from fusionwatch.export._uids import source_uid_replacements
+
+        assert source_uid_replacements(film) == ()
+        assert build_measurement_sr(film, MEAS, patient_key="K1").StudyInstanceUID == film.StudyInstanceUID
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("1.2.840.10008.5.1.4.1.1.88.34", None), ("2.25.0", None), ("1.0.3", None),
+    ("", "it is empty"), ("1" + ".1" * 32, "it is 65 characters long (at most 64)"),
+    ("1.2.3a", "it holds a character other than a digit or '.' (at position 6)"),
+    ("1.2.3 ", "it holds a character other than a digit or '.' (at position 6)"),
+    ("12345", "it has one component (a UID has at least two, separated by '.')"),
+    ("1.2.", "component 3 is empty (two dots together, or a dot at either end)"),
+    (".1.2", "component 1 is empty (two dots together, or a dot at either end)"),
+    ("1.2.00", "component 3 has a leading zero"),
+])
+def test_uid_problem(value: str, expected: str | None) -> None:
+    """PS3.5 9.1: digits and dots, no empty component, no leading zero in a component of several digits, <= 64."""
+    from fusionwatch.export._uids import uid_problem
+
+    assert uid_problem(value) == expected

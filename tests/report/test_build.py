@@ -461,6 +461,44 @@ def test_the_dicom_exports_quote_no_value_of_the_source_film(
     assert "ZEBEDEE" not in caplog.text
 
 
+def test_a_garbage_study_uid_of_the_film_is_replaced_and_said(db: str, tmp_path: Path) -> None:
+    """The 6-month film's Study Instance UID is not a UID (a name and a date in it, as a hand-edited header can have):
+    the identified SR and secondary capture are written under one new, valid Study Instance UID and `fusionwatch
+    report` says so, naming the film by visit and view, never quoting the value (before: written as found, silently,
+    since pydicom's warning is silenced while exporting)."""
+    from fusionwatch.export._uids import replacement_uid, uid_problem
+
+    store = Store(db)
+    try:
+        film = next(f for f in store.list_films("K-7") if f.visit_date == SURGERY + dt.timedelta(days=185))
+    finally:
+        store.close()
+    path = Path(film.file_path)
+    study_uid = pydicom.dcmread(path).StudyInstanceUID.encode()
+    garbage = b"ZEBEDEE^QUUX 19610203".ljust(len(study_uid))
+    path.write_bytes(path.read_bytes().replace(study_uid, garbage))
+    rep = tmp_path / "rep"
+    result = CliRunner().invoke(app, ["report", "K-7", "--out", str(rep), "--today", TODAY, "--db", db, "--no-pdf"],
+                                env={"COLUMNS": "300"})
+    assert result.exit_code == 0, result.output
+    files = json.loads((rep / "6-months-outputs.json").read_text())
+    new = replacement_uid("StudyInstanceUID", garbage.decode().strip())
+    for kind in ("dicom_sr", "dicom_sc"):
+        ds = pydicom.dcmread(files[kind])
+        assert ds.StudyInstanceUID == new and uid_problem(ds.StudyInstanceUID) is None, kind
+        assert "ZEBEDEE" not in str(ds), kind
+    (note,) = [n for n in files["notes"] if "Study Instance UID" in n]
+    assert note.startswith("The 6-months lateral film's (0020,000D) Study Instance UID is not a valid DICOM UID")
+    assert new in note and "ZEBEDEE" not in note
+    assert "6-months lateral film's (0020,000D) Study Instance UID is not a valid" in " ".join(result.output.split())
+    result = CliRunner().invoke(app, ["report", "K-7", "--out", str(rep), "--today", TODAY, "--db", db, "--no-pdf",
+                                      "--deidentify"], env={"FUSIONWATCH_DEID_SECRET": "s" * 40})
+    assert result.exit_code == 0, result.output
+    files = json.loads((rep / "6-months-deidentified-outputs.json").read_text())
+    assert not [n for n in files["notes"] if "UID" in n]  # every UID of the film is replaced when de-identified anyway
+    assert uid_problem(pydicom.dcmread(files["dicom_sr"]).StudyInstanceUID) is None
+
+
 def test_a_report_as_of_today_never_describes_a_later_visit(db: str, tmp_path: Path) -> None:
     """No films yet as of --today (day 30; films from day 42): the report was about the latest visit of all, the
     6-month one, months after 'today'. Now it is the latest visit on or before today (the day-14 questionnaire

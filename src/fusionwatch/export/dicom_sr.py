@@ -20,6 +20,7 @@ from pydicom.dataset import Dataset
 from pydicom.sr.coding import Code as PdCode
 from pydicom.uid import generate_uid
 
+from fusionwatch.export._uids import with_valid_uids
 from fusionwatch.export.codes import DICOM_CODES, Code, check_coding, finding_site, measure_code, ucum_unit
 from fusionwatch.export.deid import (
     date_shift,
@@ -128,10 +129,18 @@ def build_measurement_sr(
     age_on : date, optional
         The day the age is counted to: the film's date (default: the film header's Study Date).
 
+    Notes
+    -----
+    A UID of the film that is not a valid DICOM UID (Study, Series, SOP Instance, Frame of Reference) is replaced by
+    a valid one derived from it (:mod:`fusionwatch.export._uids`; the caller says so:
+    :func:`fusionwatch.export._uids.source_uid_replacements`): the report then sits in a new study, and its evidence
+    references the film by the replacement.
+
     Raises
     ------
     ValueError
-        If no measurement has an exportable value, or ``deidentify`` is asked without a surgery date.
+        If no measurement has an exportable value, ``deidentify`` is asked without a surgery date, or the film's SOP
+        Class UID is not a valid UID (it cannot be replaced).
     """
     seed = _seed(patient_key, deidentify, uid_key)
     on = age_on if age_on is not None else _study_day(source)
@@ -139,7 +148,7 @@ def build_measurement_sr(
         if surgery_date is None:
             raise ValueError("De-identified export needs the surgery date (dates are shifted relative to it).")
         source = deidentify_dataset(source, patient_key, surgery_date, uid_key=seed)
-    source = _with_type2(source)
+    source = _with_type2(with_valid_uids(source))  # never an invalid UID of the film in the export
     items = []
     for m in measurements:
         unit = ucum_unit(m.unit)
@@ -251,7 +260,8 @@ def build_secondary_capture(
     overlay names the film by visit and view, never by file name; see report.build).
 
     Patient and study attributes come from ``source`` (de-identified first when asked; ``uid_key`` as in
-    :func:`build_measurement_sr`); Patient's Birth Date and Age from ``birth_date`` and ``age_on`` as there.
+    :func:`build_measurement_sr`); Patient's Birth Date and Age from ``birth_date`` and ``age_on`` as there; an
+    invalid Study Instance UID of the film is replaced, and an invalid SOP Class UID refused (``ValueError``), as there.
     """
     seed = _seed(patient_key, deidentify, uid_key)
     on = age_on if age_on is not None else _study_day(source)
@@ -259,7 +269,7 @@ def build_secondary_capture(
         if surgery_date is None:
             raise ValueError("De-identified export needs the surgery date (dates are shifted relative to it).")
         source = deidentify_dataset(source, patient_key, surgery_date, uid_key=seed)
-    source = _with_type2(source)
+    source = _with_type2(with_valid_uids(source))  # never an invalid UID of the film in the export
     arr = np.asarray(image)
     if arr.ndim == 2:
         arr = np.repeat(arr[..., None], 3, axis=2)

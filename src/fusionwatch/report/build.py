@@ -312,6 +312,7 @@ def _write_dicom_exports(store: Any, data: ReportData, out: Path, stem: str, dei
     import pydicom
     from PIL import Image
 
+    from fusionwatch.export._uids import source_uid_replacements
     from fusionwatch.export.dicom_sr import build_secondary_capture, write_measurement_sr
 
     v = data.visit
@@ -336,6 +337,15 @@ def _write_dicom_exports(store: Any, data: ReportData, out: Path, stem: str, dei
     if deidentify and surgery is None:
         result.notes.append("No DICOM exports: de-identification needs the surgery date.")
         return
+    name = data.film_labels.get(v.film_id, f"{v.label} lateral film")
+    try:
+        replaced = source_uid_replacements(source)
+    except ValueError as exc:  # an invalid SOP Class UID: no export can reference the film
+        result.notes.append(f"No DICOM exports of the {name}: {exc}.")
+        return
+    if not deidentify:  # de-identified exports replace every UID of the film anyway
+        # (the Frame of Reference UID is replaced too, but neither export copies it: nothing to say)
+        result.notes += [_uid_note(name, r) for r in replaced if r.keyword != "FrameOfReferenceUID"]
     # birth date and age from the patient record (corrections included), never the film header's; age on the film's day
     age_on = film.acquired or film.visit_date
     try:
@@ -354,6 +364,20 @@ def _write_dicom_exports(store: Any, data: ReportData, out: Path, stem: str, dei
         path = out / f"{stem}-annotated.sc.dcm"
         sc.save_as(path, enforce_file_format=True)
         result.files["dicom_sc"] = path
+
+
+def _uid_note(film: str, r: Any) -> str:
+    """The note of one UID of the film an identified DICOM export replaced (``r``: an
+    :class:`fusionwatch.export._uids.ReplacedUid`): which attribute, what was wrong (never its value), what was written
+    instead and what it means in the PACS."""
+    if r.keyword == "StudyInstanceUID":
+        effect = (f"the DICOM SR and annotated secondary capture were written under the new Study Instance UID "
+                  f"{r.replacement}, so they will not appear in the film's study in the PACS (merge the studies there, "
+                  "or correct the film's UID at its source and export again)")
+    else:
+        effect = (f"the DICOM SR's evidence references the film by the replacement {r.replacement}, which no "
+                  "object in the PACS has until the film's UID is corrected at its source")
+    return f"The {film}'s {r.name} is not a valid DICOM UID ({r.problem}): {effect}."
 
 
 def cohort_visit_rows(store: Any, keys: list[str] | tuple[str, ...], *, deidentify: bool = False,
