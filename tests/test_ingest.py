@@ -344,6 +344,18 @@ class TestJourney:
         again = ingest_journey(tmp_path, store)
         assert len(again.skipped) == 4 and not again.added
 
+    def test_a_journey_with_another_surgery_date_is_refused(self, store: Store, tmp_path: Path) -> None:
+        """Before, ingesting a journey whose manifest gives another surgery date than the one on record changed the
+        record's date without a word (no old value, who or why); now it is refused, pointing to `patient correct`,
+        and nothing is ingested."""
+        path = _journey(tmp_path)
+        store.add_patient(Patient("SIM-solid-fusion-1"))
+        store.set_surgery("SIM-solid-fusion-1", Surgery(dt.date(2025, 1, 12)))
+        with pytest.raises(InputError, match="patient correct SIM-solid-fusion-1 --surgery-date 2025-01-10"):
+            ingest_journey(path, store)
+        assert store.get_surgery("SIM-solid-fusion-1").date == dt.date(2025, 1, 12)
+        assert store.list_films("SIM-solid-fusion-1") == []
+
     def test_bad_manifest_raises(self, store: Store, tmp_path: Path) -> None:
         (tmp_path / "journey.json").write_text('{"schema": "other/1"}')
         with pytest.raises(InputError, match="fusionwatch.sim.journey/1"):
@@ -577,6 +589,31 @@ class TestVisitAnalysis:
         assert [(label, f.kind) for label, _, f in known_patient.list_findings("K-1")] == [
             ("12-months", "screw_loosening_suspected")
         ]
+
+    def test_a_surgery_date_correction_checks_the_hardware_again(
+        self, known_patient: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A stored hardware finding names the baseline visit it was measured against by its label, which follows the
+        surgery date: after a correction of 50 days the 6-week film is the 3-month one, and the checks are made again
+        (with the same use case as a reader's landmark edit), so the stored evidence says the new label; the
+        correction is in the audit."""
+        import fusionwatch.implants as implants
+        from fusionwatch.ingest import correct_surgery_date
+        from fusionwatch.records import Finding, Severity
+
+        monkeypatch.setattr(implants, "detect_implants", lambda film, lm: None)
+        monkeypatch.setattr(implants, "check_implants",
+                            lambda *a: [Finding("screw_loosening_suspected", Severity.WATCH, "Angle changed.")])
+        _dicom_film(tmp_path, "a", 42, seed=42)
+        _dicom_film(tmp_path, "c", 365, seed=365)
+        ingest([tmp_path], known_patient)
+        ((label, _, f),) = known_patient.list_findings("K-1")
+        assert (label, f.evidence["compared_with"]["baseline_visit"]) == ("12-months", "6-weeks")
+        rec, notes = correct_surgery_date(known_patient, "K-1", SURGERY.date - dt.timedelta(days=50), by="dr-amy",
+                                          reason="operation note")
+        ((label, _, f),) = known_patient.list_findings("K-1")
+        assert (label, f.evidence["compared_with"]["baseline_visit"]) == ("12-months", "3-months")
+        assert (rec.field, rec.old_value, rec.by) == ("surgery_date", "2025-01-10", "dr-amy") and notes == []
 
     def test_a_later_film_that_moves_the_baseline_is_said_and_recorded(self, known_patient: Store,
                                                                         tmp_path: Path) -> None:

@@ -36,7 +36,7 @@ from fusionwatch.landmarks import Landmarks
 from fusionwatch.pipeline import analyse_film
 from fusionwatch.radiograph import Radiograph, View
 from fusionwatch.records import Approach, Finding, Patient, Severity, Surgery, parse_date
-from fusionwatch.store import Store
+from fusionwatch.store import PatientCorrection, Store
 
 __all__ = [
     "FilmOutcome",
@@ -713,6 +713,13 @@ def ingest_journey(
         films = list(data.get("films", []))
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"{path}: malformed patient or surgery entry ({exc}).") from None
+    on_record = store.get_surgery(patient.key) if store.has_patient(patient.key) else None
+    if on_record is not None and on_record.date != surgery.date:  # never a silent change of the date: it has an audit
+        raise InputError(
+            f"{printable_path(path)}: the journey's surgery date {surgery.date.isoformat()} is not the one on record "
+            f"for patient {patient.key!r} ({on_record.date.isoformat()}); nothing was ingested. If the record is "
+            f"wrong, correct it with `fusionwatch patient correct {patient.key} --surgery-date "
+            f"{surgery.date.isoformat()} --by NAME --reason WHY` and ingest again.")
     store.add_patient(patient)
     store.set_surgery(patient.key, surgery)
     report = IngestReport()
@@ -751,6 +758,29 @@ def baseline_note(key: str, change: Any) -> str:
     return (f"{key}: the baseline film changed ({change.cause}): now {now}, before {was}. Changes vs baseline and "
             f"hardware findings are now measured against it; findings shown before may change or go "
             f"(`fusionwatch followup {key}` says so).")
+
+
+def correct_surgery_date(
+    store: Store, key: str, surgery_date: dt.date, *, by: str, reason: str, visits_change_side: bool = False
+) -> tuple[PatientCorrection, list[str]]:
+    """Correct patient ``key``'s surgery date with its audit (:meth:`Store.correct_surgery_date`: who, when, why and
+    the old date are kept; the date rules and the refusal of visits changing side are there), then bring what depends
+    on the date up to date: the move of the baseline film is recorded (and said), and the visit-level analysis
+    (hardware checks against the baseline film, whose evidence names the visits by label; flexion-extension motion)
+    is made again. Days since surgery, labels and the timeline's findings follow from the corrected record.
+
+    Returns
+    -------
+    (PatientCorrection, list[str])
+        The audit entry, and notes for the user (a baseline move, checks that could not be made; no identifiers).
+    """
+    # the baseline on record before the change: a patient whose films predate baseline recording (a database
+    # upgraded to 0005_baseline_changes) has none recorded, and the move would be taken for the first recording
+    earlier = store.record_baseline(key, cause="the baseline film on record before this surgery date correction")
+    rec = store.correct_surgery_date(key, surgery_date, by=by, reason=reason, visits_change_side=visits_change_side)
+    moved = store.record_baseline(key, cause=f"surgery date corrected from {rec.old_value} to {rec.new_value}")
+    notes = [baseline_note(key, c) for c in (earlier, moved) if c is not None]
+    return rec, notes + analyse_visits(store, [key])
 
 
 def record_baselines(store: Store, report: IngestReport) -> list[str]:

@@ -23,6 +23,7 @@ __all__ = [
     "FusionStatus",
     "Override",
     "check_patient_date",
+    "check_surgery_date",
     "days_between",
     "implants_for",
     "parse_date",
@@ -158,6 +159,25 @@ def check_patient_date(
             days_between(surgery_date, when, today=today)
         except InputError as exc:
             raise InputError(f"{what}: impossible for patient {key!r}: {exc} {check[0].upper()}{check[1:]}.") from None
+
+
+def check_surgery_date(when: dt.date, *, what: str = "--surgery-date", today: dt.date | None = None) -> None:
+    """Refuse an index operation date outside the range a record can hold: from 30 years before ``today`` (follow-up
+    spans at most 30 years, :func:`days_between`) to one year after it (a planned operation is entered ahead: pre-op
+    films and questionnaires come first; years ahead is a typing mistake).
+
+    The patient's own bounds (not before the birth date, every visit within 30 years) are checked by the caller with
+    the record at hand (:func:`check_patient_date`).
+
+    Raises
+    ------
+    InputError
+        Naming ``what``, the date and the range expected.
+    """
+    today = today or dt.date.today()
+    if not today - dt.timedelta(days=30 * 366) <= when <= today + dt.timedelta(days=366):
+        raise InputError(f"{what} {when.isoformat()!r} is impossible: expected a date from 30 years ago to one year "
+                         f"ahead of today ({today.isoformat()}).")
 
 
 class Severity(str, Enum):

@@ -467,12 +467,15 @@ def test_override_takes_the_long_form_of_a_finding_alone_of_its_kind(db: str) ->
 
 
 def test_patient_add_update_keeps_approach_and_levels(db: str) -> None:
-    """Correcting the surgery date alone keeps the stored approach, levels and implants (they were reset to the
-    defaults TLIF / L5-S1 without a word); an option that is given still changes its own field."""
+    """Updating a patient keeps the stored approach, levels and implants (they were reset to the defaults TLIF / L5-S1
+    without a word); an option that is given still changes its own field."""
     from fusionwatch.cli._app import open_store
 
     r = _run("patient", "add", "K", "--surgery-date", "2025-01-10", "--approach", "posterolateral",
              "--levels", "L4-L5,L5-S1", "--db", db)
+    assert r.exit_code == 0, r.output
+    r = _run("patient", "correct", "K", "--surgery-date", "2025-01-12", "--by", "pa-kim", "--reason", "typo",
+             "--db", db)
     assert r.exit_code == 0, r.output
     r = _run("patient", "add", "K", "--surgery-date", "2025-01-12", "--db", db)
     assert r.exit_code == 0, r.output
@@ -721,13 +724,15 @@ def test_patient_correct_fixes_a_wrong_birth_date_with_its_audit(db: str, monkey
 def test_a_surgery_date_correction_that_moves_the_baseline_film_is_said(tmp_path: Path, db: str,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """Correcting the surgery date by 100 days makes the 6-week film pre-operative and the 12-month film the
-    baseline: the subsidence finding goes. Before, `patient add` said only 'visits relabelled'; now it says the
-    baseline film changed (from which to which, why) and `followup` tells it under the baseline line."""
+    baseline: the subsidence finding goes. Before, `patient add` said only 'visits relabelled'; now the correction
+    (`patient correct --surgery-date`) says the baseline film changed (from which to which, why) and `followup` tells
+    it under the baseline line."""
     monkeypatch.setenv("COLUMNS", "250")
     _run("patient", "add", "K-CLI", "--surgery-date", "2025-01-10", "--patient-id", "CLI-PID", "--db", db)
     _run("ingest", str(_films(tmp_path / "films")), "--db", db)
     assert "cage_subsidence" in _run("followup", "K-CLI", "--db", db).output
-    r = _run("patient", "add", "K-CLI", "--surgery-date", "2025-04-20", "--db", db)
+    r = _run("patient", "correct", "K-CLI", "--surgery-date", "2025-04-20", "--by", "dr-amy", "--reason",
+             "operation note", "--visits-change-side", "--db", db)
     out = " ".join(r.output.split())
     assert r.exit_code == 0, r.output
     assert ("the baseline film changed (surgery date corrected from 2025-01-10 to 2025-04-20): now the "
@@ -755,10 +760,121 @@ def test_a_baseline_move_is_said_for_films_stored_before_baseline_recording(tmp_
     with engine.begin() as conn:  # as a database upgraded from 0004 holds it: no recording of the baseline film
         conn.execute(text("DELETE FROM baseline_changes"))
     engine.dispose()
-    r = _run("patient", "add", "K-CLI", "--surgery-date", "2025-04-20", "--db", db)
+    r = _run("patient", "correct", "K-CLI", "--surgery-date", "2025-04-20", "--by", "dr-amy", "--reason",
+             "operation note", "--visits-change-side", "--db", db)
     out = " ".join(r.output.split())
     assert r.exit_code == 0, r.output
     assert ("the baseline film changed (surgery date corrected from 2025-01-10 to 2025-04-20)" in out
             and "before the 6-weeks film (2025-02-21)" in out), out
     out = " ".join(_run("followup", "K-CLI", "--db", db).output.split())
     assert "The baseline changed on" in out and "before the 6-weeks film (2025-02-21)" in out, out
+
+
+def _corrections(db: str, key: str) -> list:
+    from fusionwatch.store import Store
+
+    store = Store(db)
+    try:
+        return store.list_patient_corrections(key)
+    finally:
+        store.close()
+
+
+def _surgery_date(db: str, key: str) -> dt.date:
+    from fusionwatch.store import Store
+
+    store = Store(db)
+    try:
+        return store.get_surgery(key).date
+    finally:
+        store.close()
+
+
+def test_patient_add_does_not_change_a_surgery_date_on_record(tmp_path: Path, db: str) -> None:
+    """Before, `patient add KEY --surgery-date D` on a patient with another date on record changed it, relabelled
+    every visit and kept no old value, who or why. Now it is refused, pointing to `patient correct`, and nothing
+    changes (not even a --patient-id given with it); the same date (an approach or levels update) still passes."""
+    _run("patient", "add", "K-CLI", "--surgery-date", "2025-01-10", "--db", db)
+    _run("ingest", str(_films(tmp_path / "films")), "--patient", "K-CLI", "--db", db)
+    r = _run("patient", "add", "K-CLI", "--surgery-date", "2025-01-12", "--patient-id", "OTHER", "--db", db)
+    out = " ".join(r.output.split())
+    assert r.exit_code == 2 and out.startswith("error:") and "Traceback" not in out, r.output
+    assert ("has surgery date 2025-01-10 on record" in out
+            and "fusionwatch patient correct K-CLI --surgery-date 2025-01-12 --by NAME --reason WHY" in out), out
+    assert _surgery_date(db, "K-CLI") == dt.date(2025, 1, 10)
+    labels = json.loads(_run("followup", "K-CLI", "--db", db, "--json").output)
+    assert [v["days_since_surgery"] for v in labels["visits"]] == [42, 365]
+    assert _run("patient", "add", "K-CLI", "--surgery-date", "2025-01-10", "--approach", "PLIF",
+                "--db", db).exit_code == 0
+
+
+def test_patient_correct_surgery_date_keeps_the_audit_and_relabels(tmp_path: Path, db: str,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """`patient correct KEY --surgery-date D --by A --reason R` corrects the date as the birth-date correction does:
+    the old value is kept with who, when and why (`patient corrections`), the visits are relabelled from the new date
+    and `followup` shows the new days since surgery."""
+    monkeypatch.setenv("COLUMNS", "250")
+    _run("patient", "add", "K-CLI", "--surgery-date", "2025-01-10", "--patient-id", "CLI-PID", "--db", db)
+    _run("ingest", str(_films(tmp_path / "films")), "--db", db)
+    r = _run("patient", "correct", "K-CLI", "--surgery-date", "2025-01-03", "--by", "dr-amy", "--reason",
+             "operation note says 3 January", "--db", db)
+    out = " ".join(r.output.split())
+    assert r.exit_code == 0, r.output
+    assert ("corrected the surgery date of patient K-CLI: 2025-01-10 -> 2025-01-03 by dr-amy: operation note says "
+            "3 January" in out), out
+    (c,) = _corrections(db, "K-CLI")
+    assert (c.field, c.old_value, c.new_value, c.by, c.reason) == (
+        "surgery_date", "2025-01-10", "2025-01-03", "dr-amy", "operation note says 3 January")
+    tl = json.loads(_run("followup", "K-CLI", "--db", db, "--json").output)
+    assert [v["days_since_surgery"] for v in tl["visits"]] == [49, 372]
+    listed = " ".join(_run("patient", "corrections", "K-CLI", "--db", db).output.split())
+    assert "surgery date" in listed and "2025-01-10" in listed and "2025-01-03" in listed and "dr-amy" in listed
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--surgery-date", "1950-01-01"], "from 30 years ago to one year ahead"),
+    (["--surgery-date", (dt.date.today() + dt.timedelta(days=800)).isoformat()], "from 30 years ago to one year"),
+    (["--surgery-date", "2025-02-30"], "--surgery-date: expected a date YYYY-MM-DD"),
+    (["--surgery-date", "2025-01-10"], "already has surgery date 2025-01-10 on record"),
+    (["--surgery-date", "1999-03-01"], "before patient 'K-B' was born"),
+    (["--surgery-date", "2025-04-20"], "moves 1 visit(s) to the other side of the operation: 2025-02-21 (6-weeks, "
+                                       "post-operative -> pre-operative, with films)"),
+    (["--surgery-date", "2025-01-12", "--reason", " "], "needs the reason"),
+    (["--surgery-date", "2025-01-12", "--birth-date", "1960-01-01"], "give one of --birth-date or --surgery-date"),
+    (["--visits-change-side", "--birth-date", "1960-01-01"], "--visits-change-side goes with --surgery-date"),
+])
+def test_patient_correct_surgery_date_refusals_change_nothing(tmp_path: Path, db: str, args: list[str],
+                                                              message: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Impossible dates, a date before the birth date, the date on record, a correction that would make the 6-week
+    films pre-operative (a new date a month off does that) without --visits-change-side, no reason, or both fields
+    at once: one error line, nothing changed."""
+    from fusionwatch.records import Patient
+    from fusionwatch.store import Store
+
+    monkeypatch.setenv("COLUMNS", "250")
+    store = Store(db)
+    try:
+        store.add_patient(Patient("K-B", birth_date=dt.date(2000, 5, 1)))
+    finally:
+        store.close()
+    _run("patient", "add", "K-B", "--surgery-date", "2025-01-10", "--db", db)
+    _run("ingest", str(_films(tmp_path / "films")), "--patient", "K-B", "--db", db)
+    base = ["patient", "correct", "K-B", "--by", "dr-amy", *(["--reason", "typo"] if "--reason" not in args else [])]
+    r = _run(*base, *args, "--db", db)
+    out = " ".join(r.output.split())
+    assert r.exit_code == 2 and out.startswith("error:") and message in out, r.output
+    assert _surgery_date(db, "K-B") == dt.date(2025, 1, 10) and _corrections(db, "K-B") == []
+
+
+def test_patient_correct_surgery_date_of_a_patient_without_one_points_to_patient_add(db: str) -> None:
+    """No surgery on record: nothing to correct; the message says how to record one."""
+    from fusionwatch.records import Patient
+    from fusionwatch.store import Store
+
+    store = Store(db)
+    try:
+        store.add_patient(Patient("K-N"))
+    finally:
+        store.close()
+    r = _run("patient", "correct", "K-N", "--surgery-date", "2025-01-12", "--by", "a", "--reason", "b", "--db", db)
+    assert r.exit_code == 2 and "patient add K-N --surgery-date D" in " ".join(r.output.split()), r.output

@@ -103,3 +103,55 @@ def test_a_first_birth_date_after_the_surgery_or_a_visit_on_record_is_refused(st
         store.add_patient(Patient("J", birth_date=dt.date(2025, 1, 1)))
     assert store.add_patient(Patient("K", birth_date=dt.date(1960, 1, 1))).birth_date == dt.date(1960, 1, 1)
     assert store.add_patient(Patient("N", birth_date=dt.date(2025, 3, 1))).birth_date == dt.date(2025, 3, 1)
+
+
+class TestCorrectSurgeryDate:
+    """Tests for Store.correct_surgery_date (the audit of a birth-date correction, for the index operation)."""
+
+    def test_the_date_is_corrected_with_its_audit_and_the_visits_relabelled(self, patient: Store) -> None:
+        """The surgery row takes the new date and the audit the old one, with who, when and why, in one
+        transaction; the PROM visit's days since surgery and label follow the new date."""
+        rec = patient.correct_surgery_date("K", dt.date(2025, 1, 12), by="dr-kim", reason="operation note", at=T0,
+                                           today=TODAY)
+        assert rec == PatientCorrection(rec.id, "K", "surgery_date", "2025-01-10", "2025-01-12", T0, "dr-kim",
+                                        "operation note")
+        assert patient.get_surgery("K").date == dt.date(2025, 1, 12)
+        (visit,) = patient.list_visits("K")
+        assert (visit.days_since_surgery, visit.label) == (40, "6-weeks")
+        assert [c.field for c in patient.list_patient_corrections("K")] == ["surgery_date"]
+
+    @pytest.mark.parametrize("when, match", [
+        (dt.date(1990, 1, 1), "from 30 years ago to one year ahead"),
+        (dt.date(2027, 1, 1), "from 30 years ago to one year ahead"),
+        (dt.date(1906, 1, 1), "from 30 years ago"),
+        (SURGERY, "already has surgery date 2025-01-10"),
+        (dt.date(2025, 3, 1), r"moves 1 visit\(s\) to the other side of the operation: 2025-02-21 \(6-weeks, "
+                              r"post-operative -> pre-operative\)"),
+    ])
+    def test_impossible_or_side_changing_dates_are_refused_and_nothing_changes(
+        self, patient: Store, when: dt.date, match: str
+    ) -> None:
+        """Out of range, the date on record, or a visit changing side without the confirmation: nothing changes."""
+        with pytest.raises(InputError, match=match):
+            patient.correct_surgery_date("K", when, by="dr-kim", reason="typo", today=TODAY)
+        assert patient.get_surgery("K").date == SURGERY and patient.list_patient_corrections("K") == []
+        assert patient.list_visits("K")[0].label == "6-weeks"
+
+    def test_a_date_before_the_birth_date_is_refused(self, store: Store) -> None:
+        store.add_patient(Patient("K", birth_date=dt.date(2000, 5, 1)))
+        store.set_surgery("K", Surgery(dt.date(2001, 1, 10)))
+        with pytest.raises(InputError, match="before patient 'K' was born"):
+            store.correct_surgery_date("K", dt.date(2000, 1, 10), by="a", reason="b", today=TODAY)
+
+    def test_a_confirmed_side_change_is_made(self, patient: Store) -> None:
+        """With ``visits_change_side`` the 6-week PROM visit becomes pre-operative."""
+        patient.correct_surgery_date("K", dt.date(2025, 3, 1), by="dr-kim", reason="operation postponed",
+                                     visits_change_side=True, today=TODAY)
+        assert [v.label for v in patient.list_visits("K")] == ["pre-op"]
+
+    def test_who_why_and_a_surgery_on_record_are_required(self, store: Store) -> None:
+        store.add_patient(Patient("K"))
+        with pytest.raises(InputError, match="needs who"):
+            store.correct_surgery_date("K", SURGERY, by=" ", reason="typo", today=TODAY)
+        with pytest.raises(InputError, match="no surgery on record"):
+            store.correct_surgery_date("K", SURGERY, by="a", reason="typo", today=TODAY)

@@ -543,14 +543,25 @@ def patient_add(
     patient_id: Annotated[str | None, typer.Option("--patient-id", help="DICOM Patient ID to link films to.")] = None,
     db: DbOption = None,
 ) -> None:
-    """Add a patient (or update one) with the index surgery; existing visits are relabelled from the surgery date.
+    """Add a patient with the index surgery (existing visits are labelled from its date), or update the approach,
+    levels or Patient ID of one.
 
-    Updating a patient changes only what is given: correcting the date keeps the stored approach, levels and implants.
+    Updating a patient changes only what is given: the stored approach, levels and implants are kept. A different
+    surgery date for a patient with one on record is refused: correct it with `fusionwatch patient correct KEY
+    --surgery-date D --by A --reason R`, which keeps the old date with who, when and why.
     """
     from dataclasses import replace
 
     from fusionwatch.anatomy import Level
-    from fusionwatch.records import Approach, Patient, Surgery, check_patient_date, implants_for
+    from fusionwatch.records import (
+        Approach,
+        Patient,
+        Surgery,
+        check_patient_date,
+        check_surgery_date,
+        implants_for,
+        parse_date,
+    )
 
     appr: Approach | None = None
     if approach is not None:
@@ -564,13 +575,9 @@ def patient_add(
             segs = tuple((Level(a.strip()), Level(b.strip())) for a, b in (s.split("-") for s in levels.split(",")))
         except ValueError:
             raise InputError(f"--levels must look like L5-S1 or L4-L5,L5-S1, got {levels!r}.") from None
-    when = optional_date(surgery_date, "--surgery-date")
+    when = parse_date(surgery_date, "--surgery-date")
     today = dt.date.today()
-    # a planned operation may be entered ahead (pre-op films and questionnaires come first), but not years ahead; and
-    # follow-up spans at most 30 years (records.days_between): outside that the date is a typing mistake
-    if when is None or not today - dt.timedelta(days=30 * 366) <= when <= today + dt.timedelta(days=366):
-        raise InputError(f"--surgery-date {surgery_date!r} is impossible: expected a date from 30 years ago to one "
-                         f"year ahead of today ({today.isoformat()}).")
+    check_surgery_date(when, what="--surgery-date", today=today)
     store = open_store(db)
     try:
         # not before the birth date on record (from the films' DICOM header); the future bound was checked above.
@@ -578,36 +585,37 @@ def patient_add(
         born = store.get_patient(key).birth_date if store.has_patient(key) else None
         check_patient_date(when, key=key, birth_date=born, surgery_date=None,
                            today=today + dt.timedelta(days=366), what="--surgery-date")
+        stored = store.get_surgery(key) if store.has_patient(key) else None
+        if stored is not None and stored.date != when:  # a changed date has an audit: who, when, why, the old date
+            raise InputError(
+                f"Patient {key!r} has surgery date {stored.date.isoformat()} on record; `patient add` does not "
+                f"change it. Correct it with `fusionwatch patient correct {key} --surgery-date {when.isoformat()} "
+                "--by NAME --reason WHY` (the old date is kept with who, when and why). Nothing was changed.")
         store.add_patient(Patient(key=key, patient_id=patient_id))
-        stored = store.get_surgery(key)
         if stored is None:
             appr = appr or Approach.TLIF
             surgery = Surgery(date=when, levels=segs or ((Level.L5, Level.S1),), approach=appr,
                               implants=implants_for(appr))
         else:  # an update changes only what was given
-            surgery = replace(stored, date=when, levels=segs or stored.levels)
+            surgery = replace(stored, levels=segs or stored.levels)
             if appr is not None and appr is not stored.approach:
                 surgery = replace(surgery, approach=appr, implants=implants_for(appr))
         # the baseline film on record before the change: a patient whose films predate baseline recording (a
-        # database upgraded to 0005_baseline_changes) has none recorded, and the move below would be taken for the
+        # database upgraded to 0005_baseline_changes) has none recorded, and a move below would be taken for the
         # first recording and not be said
         earlier = store.record_baseline(key, cause="the baseline film on record before this surgery record")
         store.set_surgery(key, surgery)
         n = len(store.list_visits(key))
-        # the surgery date decides which film is the early post-operative baseline: a move is recorded and said, and
-        # the hardware checks (made against the baseline film at ingest) are made again against the new one
-        corrected = stored is not None and stored.date != surgery.date
-        moved = store.record_baseline(key, cause=(f"surgery date corrected from {stored.date.isoformat()} to "
-                                                  f"{surgery.date.isoformat()}" if stored is not None and corrected
-                                                  else f"surgery record of {surgery.date.isoformat()} entered"))
+        # a first surgery date decides which film is the early post-operative baseline: the move is recorded and
+        # said, and the hardware checks (made against the baseline film at ingest) are made again against it
+        moved = store.record_baseline(key, cause=(f"surgery record of {surgery.date.isoformat()} entered"
+                                                  if stored is None else "surgery record updated"))
         notes: list[str] = []
-        if moved is not None or (stored is None and store.list_films(key)):
-            from fusionwatch.ingest import analyse_visits, baseline_note
+        from fusionwatch.ingest import analyse_visits, baseline_note
 
+        if moved is not None or (stored is None and store.list_films(key)):
             notes = ([baseline_note(key, moved)] if moved is not None else []) + analyse_visits(store, [key])
         if earlier is not None:
-            from fusionwatch.ingest import baseline_note
-
             notes.insert(0, baseline_note(key, earlier))
     finally:
         store.close()
@@ -624,27 +632,55 @@ def patient_add(
 @patient_app.command("correct")
 def patient_correct(
     key: Annotated[str, typer.Argument(help="The patient's pseudonymous key.")],
-    birth_date: Annotated[str, typer.Option("--birth-date", help="The right birth date YYYY-MM-DD.")],
     by: Annotated[str, typer.Option("--by", "--author", help="Who corrects it (stored with the time).")],
     reason: Annotated[str, typer.Option("--reason", help="Why the recorded value is wrong; required.")],
+    birth_date: Annotated[
+        str | None, typer.Option("--birth-date", help="The right birth date YYYY-MM-DD.")
+    ] = None,
+    surgery_date: Annotated[
+        str | None, typer.Option("--surgery-date", help="The right date of the index operation YYYY-MM-DD.")
+    ] = None,
+    visits_change_side: Annotated[
+        bool, typer.Option("--visits-change-side", help="Confirm that the visits a --surgery-date correction names "
+                           "really are on the other side of the operation (post-operative films become pre-operative "
+                           "or the reverse); without it such a correction is refused.")
+    ] = False,
     db: DbOption = None,
 ) -> None:
-    """Correct a wrong birth date (typed, or carried in an ingested file's DICOM header).
+    """Correct a wrong birth date (typed, or carried in an ingested file's DICOM header) or surgery date.
 
-    The old value is kept with who corrected it, when and why (`fusionwatch patient corrections KEY`); a date after
-    the surgery or a visit on record, or in the future, is refused."""
+    The old value is kept with who corrected it, when and why (`fusionwatch patient corrections KEY`). A birth date
+    after the surgery or a visit on record, or in the future, is refused. A surgery date must lie from 30 years ago to
+    one year ahead (a planned operation can be rescheduled) and not before the birth date; a correction that moves
+    visits to the other side of the operation is refused (naming them) unless --visits-change-side is given. After a
+    surgery date correction the visits are relabelled, a move of the baseline film is recorded and said, and the
+    hardware and motion checks are made again."""
     from fusionwatch.records import parse_date
 
-    when = parse_date(birth_date, "--birth-date")
+    if (birth_date is None) == (surgery_date is None):
+        raise InputError("fusionwatch patient correct: give one of --birth-date or --surgery-date (one correction "
+                         "per command, each with its own reason). Nothing was changed.")
+    if visits_change_side and surgery_date is None:
+        raise InputError("--visits-change-side goes with --surgery-date. Nothing was changed.")
     store = open_store(db)
+    notes: list[str] = []
     try:
-        rec = store.correct_birth_date(key, when, by=by, reason=reason)
+        if birth_date is not None:
+            rec = store.correct_birth_date(key, parse_date(birth_date, "--birth-date"), by=by, reason=reason)
+        else:
+            from fusionwatch.ingest import correct_surgery_date
+
+            rec, notes = correct_surgery_date(store, key, parse_date(surgery_date, "--surgery-date"), by=by,
+                                              reason=reason, visits_change_side=visits_change_side)
     finally:
         store.close()
-    console.print(f"corrected the birth date of patient {key}: {rec.old_value or 'none recorded'} -> {rec.new_value} "
+    what = rec.field.replace("_", " ")
+    console.print(f"corrected the {what} of patient {key}: {rec.old_value or 'none recorded'} -> {rec.new_value} "
                   f"by {rec.by}: {rec.reason}", highlight=False, markup=False, soft_wrap=True)
     console.print(f"The old value is kept for the audit (`fusionwatch patient corrections {key}`).", highlight=False,
                   markup=False, soft_wrap=True)
+    for note in notes:
+        console.print(f"[yellow]note[/] {escape(note)}", highlight=False, soft_wrap=True)
 
 
 @patient_app.command("corrections")

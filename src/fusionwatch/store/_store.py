@@ -38,7 +38,16 @@ from fusionwatch.io.landmark_json import landmarks_from_dict, landmarks_to_dict
 from fusionwatch.landmarks import Landmarks
 from fusionwatch.measurement import Measurement, MeasureName
 from fusionwatch.radiograph import Radiograph
-from fusionwatch.records import Approach, Finding, Override, Patient, Severity, Surgery, check_patient_date
+from fusionwatch.records import (
+    Approach,
+    Finding,
+    Override,
+    Patient,
+    Severity,
+    Surgery,
+    check_patient_date,
+    check_surgery_date,
+)
 from fusionwatch.store import migrations as _migrations_pkg
 from fusionwatch.store._models import (
     BaselineChangeRow,
@@ -347,12 +356,8 @@ class Store:
         """
         if not isinstance(birth_date, dt.date) or isinstance(birth_date, dt.datetime):
             raise TypeError(f"birth_date must be a date, got {birth_date!r}.")
-        if not by or not by.strip():
-            raise InputError("Correcting a birth date needs who does it; nothing changed.")
-        if not reason or not reason.strip():
-            raise InputError("Correcting a birth date needs the reason (e.g. 'typed 1906 for 1960', 'wrong date in the "
-                             "DICOM header'); nothing changed.")
-        _check_name(by.strip(), "Who corrects the birth date")
+        by = self._check_who_and_why("a birth date", by, reason, "'typed 1906 for 1960', 'wrong date in the DICOM "
+                                     "header'")
         if birth_date < _FIRST_BIRTH_DATE:
             raise InputError(f"Birth date {birth_date.isoformat()} is impossible (before {_FIRST_BIRTH_DATE.year}; "
                              "often a placeholder date): check the date; nothing changed.")
@@ -382,13 +387,121 @@ class Store:
                 old_value=patient.birth_date.isoformat() if patient.birth_date else None,
                 new_value=birth_date.isoformat(),
                 corrected_at=when,
-                corrected_by=by.strip(),
+                corrected_by=by,
                 reason=reason.strip(),
             )
             s.add(row)
             patient.birth_date = birth_date
             s.flush()
             return self._correction(key, row)
+
+    def correct_surgery_date(
+        self, key: str, surgery_date: dt.date, *, by: str, reason: str, visits_change_side: bool = False,
+        at: dt.datetime | None = None, today: dt.date | None = None,
+    ) -> PatientCorrection:
+        """Correct the date of patient ``key``'s index operation, with the audit a birth-date correction keeps.
+
+        In ONE transaction the surgery row takes the new date, every visit's days since surgery and label are
+        recomputed, and a :class:`PatientCorrection` (field ``surgery_date``) keeps the old date with who corrected it,
+        when and why (:meth:`list_patient_corrections`). Moving the baseline film, and the follow-up analysis made
+        against it, are the caller's (:func:`fusionwatch.ingest.correct_surgery_date` records the move and re-runs
+        the hardware and motion checks).
+
+        The date rules: the range of :func:`fusionwatch.records.check_surgery_date` (30 years back to one year ahead:
+        a planned operation can be rescheduled), not before the birth date on record, every visit on record within
+        30 years of it. A visit on record that would change side of the operation (a post-operative film becoming
+        pre-operative, or a pre-operative one post-operative) is refused unless ``visits_change_side``: it changes
+        which film is the early post-operative baseline and every change measured against it, and a mistyped new date
+        (a month or a year off) does exactly that; the refusal names the visits.
+
+        Parameters
+        ----------
+        surgery_date : date
+            The right date of the index operation.
+        by, reason : str
+            Who corrects it and why (both required).
+        visits_change_side : bool
+            The visits the refusal named are confirmed to be on the other side of the operation.
+        at : datetime, optional
+            When (UTC; default now).
+
+        Returns
+        -------
+        PatientCorrection
+            The audit entry with the old and new date.
+
+        Raises
+        ------
+        InputError
+            Unknown patient, no surgery on record (record it with ``patient add``), no ``by`` or ``reason``, the date
+            already on record, an impossible date, or visits changing side without ``visits_change_side``; nothing
+            is changed.
+        """
+        if not isinstance(surgery_date, dt.date) or isinstance(surgery_date, dt.datetime):
+            raise TypeError(f"surgery_date must be a date, got {surgery_date!r}.")
+        by = self._check_who_and_why("a surgery date", by, reason, "'typed 2025-01-21 for 2025-01-12', 'the "
+                                     "operation was postponed'")
+        try:
+            check_surgery_date(surgery_date, what="The corrected surgery date", today=today)
+        except InputError as exc:
+            raise InputError(f"{exc} Nothing changed.") from None
+        when = _utc(at or dt.datetime.now(dt.UTC))
+        with self._tx() as s:
+            patient = self._patient_row(s, key)
+            row = self._surgery_row(s, patient)
+            if row is None:
+                raise InputError(f"Patient {key!r} has no surgery on record to correct; record it with `fusionwatch "
+                                 f"patient add {key} --surgery-date D`. Nothing changed.")
+            old = row.date
+            if old == surgery_date:
+                raise InputError(f"Patient {key!r} already has surgery date {old.isoformat()} on record; nothing "
+                                 "changed.")
+            if patient.birth_date is not None and surgery_date < patient.birth_date:
+                raise InputError(f"Surgery date {surgery_date.isoformat()} refused: it is before patient {key!r} was "
+                                 "born (the birth date on record): check the date, or correct the birth date first "
+                                 "(`fusionwatch patient correct KEY --birth-date D`). Nothing changed.")
+            visits = self._standing_visits(s, patient)
+            for v in (visits[:1] + visits[-1:]) if visits else []:
+                if abs((v.date - surgery_date).days) > 30 * 366:
+                    raise InputError(f"Surgery date {surgery_date.isoformat()} refused: the visit of "
+                                     f"{v.date.isoformat()} on record would be more than 30 years from it: check the "
+                                     "date. Nothing changed.")
+            crossing = [(v, lab) for v, lab in self._timeline_labels(s, patient)
+                        if (v.date < old) != (v.date < surgery_date)]
+            if crossing and not visits_change_side:
+                named = "; ".join(
+                    f"{v.date.isoformat()} ({lab}, "
+                    + ("post-operative -> pre-operative" if v.date >= old else "pre-operative -> post-operative")
+                    + (", with films" if v.radiographs else "") + ")" for v, lab in crossing)
+                raise InputError(
+                    f"Surgery date {old.isoformat()} -> {surgery_date.isoformat()} for patient {key!r} moves "
+                    f"{len(crossing)} visit(s) to the other side of the operation: {named}. That changes the early "
+                    "post-operative baseline film and every change measured against it; a new date a month or a year "
+                    "off does the same. If those visits really were on that side, run the command again with "
+                    "--visits-change-side. Nothing changed.")
+            s.add(correction := PatientCorrectionRow(
+                patient_id=patient.id,
+                field="surgery_date",
+                old_value=old.isoformat(),
+                new_value=surgery_date.isoformat(),
+                corrected_at=when,
+                corrected_by=by,
+                reason=reason.strip(),
+            ))
+            row.date = surgery_date
+            self._relabel_visits(s, patient, surgery_date)
+            s.flush()
+            return self._correction(key, correction)
+
+    @staticmethod
+    def _check_who_and_why(what: str, by: str, reason: str, examples: str) -> str:
+        """``by`` stripped, after checking a correction of ``what`` names who and why (InputError otherwise)."""
+        if not by or not by.strip():
+            raise InputError(f"Correcting {what} needs who does it; nothing changed.")
+        if not reason or not reason.strip():
+            raise InputError(f"Correcting {what} needs the reason (e.g. {examples}); nothing changed.")
+        _check_name(by.strip(), f"Who corrects {what}")
+        return by.strip()
 
     @staticmethod
     def _correction(key: str, row: PatientCorrectionRow) -> PatientCorrection:
@@ -435,10 +548,14 @@ class Store:
             row.approach = surgery.approach.value
             row.implants = list(surgery.implants)
             row.notes = surgery.notes
-            for visit in s.scalars(select(VisitRow).where(VisitRow.patient_id == patient.id)):
-                visit.days_since_surgery = days_since(surgery.date, visit.date)
-                visit.label, visit.scheduled = visit_label(visit.days_since_surgery, visit.date, self.settings.schedule)
+            self._relabel_visits(s, patient, surgery.date)
             return surgery
+
+    def _relabel_visits(self, s: Session, patient: PatientRow, surgery_date: dt.date) -> None:
+        """Every visit's days since surgery and label from ``surgery_date``."""
+        for visit in s.scalars(select(VisitRow).where(VisitRow.patient_id == patient.id)):
+            visit.days_since_surgery = days_since(surgery_date, visit.date)
+            visit.label, visit.scheduled = visit_label(visit.days_since_surgery, visit.date, self.settings.schedule)
 
     def get_surgery(self, key: str) -> Surgery | None:
         with self._tx() as s:
