@@ -499,6 +499,49 @@ def test_a_garbage_study_uid_of_the_film_is_replaced_and_said(db: str, tmp_path:
     assert uid_problem(pydicom.dcmread(files["dicom_sr"]).StudyInstanceUID) is None
 
 
+def test_de_identified_reports_keep_the_tools_review_reasons_and_withhold_a_files(
+    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review reasons by origin, as ingest stores them (each a 'landmark_review' finding beside the landmark version
+    it measured): the detector's (an 'automatic' version), the checks' (in no version's needs_review) and a landmark
+    file's free text (a 'file' version). De-identified HTML and FHIR show the first two and withhold the file's;
+    identified, all three are shown. Before, de-identified reports withheld every landmark review reason."""
+    from fusionwatch.records import Finding, Severity
+    from fusionwatch.report.build import write_patient_outputs
+
+    detector = "low model confidence at L5.inferior.anterior, S1.superior.posterior"
+    check = "L5: height / depth = 0.12, outside 0.45-1.10."
+    typed = "ZQFREE checked by Dr Quillon for ZEBEDEE^QUUX"
+    monkeypatch.setenv("FUSIONWATCH_DEID_SECRET", "s" * 40)
+    store = Store(db)
+    try:
+        d = SURGERY + dt.timedelta(days=270)
+        for i, (kind, said) in enumerate([("automatic", (detector,)), ("file", (typed,))]):
+            path = write_dicom(tmp_path / f"r{i}.dcm", spacing=(0.2, 0.2), study_date=d.strftime("%Y%m%d"),
+                               view_position="LL", extra={"PatientID": "MRN-555"})
+            uid = str(pydicom.dcmread(path).SOPInstanceUID)
+            review = [Finding("landmark_review", Severity.INFO, r, films=(uid,)) for r in (*said, check)]
+            store.add_film("K-7", read_radiograph(path), film_id=uid, file_path=str(path), file_sha256=f"r{i:063d}",
+                           visit_date=d, landmark_kind=kind,
+                           landmarks=Landmarks(dict(POINTS), 64, 64, source="model:x/1" if i == 0 else "file:x",
+                                               needs_review=said),
+                           measurements=_meas(8.0, 14.0), findings=review)
+        out = {}
+        for de in (False, True):  # the visit of both films (day 270)
+            res = write_patient_outputs(store, "K-7", tmp_path / "out", deidentify=de, pdf=False,
+                                        today=d + dt.timedelta(days=5))
+            out[de] = "".join(Path(res.files[k]).read_text() for k in ("clinician_html", "fhir"))
+    finally:
+        store.close()
+    import html as _html
+
+    identified = _html.unescape(out[False])
+    assert detector in identified and check in identified and typed in identified
+    deid = _html.unescape(out[True])
+    assert detector in deid and check in deid
+    assert "ZQFREE" not in deid and "Quillon" not in deid and "reason withheld" in deid
+
+
 def test_a_report_as_of_today_never_describes_a_later_visit(db: str, tmp_path: Path) -> None:
     """No films yet as of --today (day 30; films from day 42): the report was about the latest visit of all, the
     6-month one, months after 'today'. Now it is the latest visit on or before today (the day-14 questionnaire

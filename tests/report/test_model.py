@@ -196,3 +196,24 @@ def test_a_landmark_files_review_reasons_are_withheld_de_identified() -> None:
     (kept,) = data.deidentified().visits[0].findings
     assert kept.kind == "landmark_review" and kept.summary == LANDMARK_REVIEW_WITHHELD
     assert "Quillon" not in LANDMARK_REVIEW_WITHHELD
+
+
+def test_the_tools_own_landmark_review_reasons_are_kept_de_identified() -> None:
+    """De-identified, a landmark review reason known to be the tool's own (``tool_review``: the detector's, the
+    checks') is shown, its dates shifted; any other (a landmark file's free text) is withheld, in the findings and in
+    the visit's review list. Before, every landmark review reason was withheld, the tool's own included."""
+    from fusionwatch.records import Finding, Severity
+    from fusionwatch.report.model import LANDMARK_REVIEW_WITHHELD, ReportData, VisitView
+
+    tool = "low model confidence at L5.inferior.anterior"
+    check = "L5: height / depth = 0.12, outside 0.45-1.10 (film of 2026-02-12)."
+    said = "Checked by Dr Quillon for ZEBEDEE^QUUX, 03/02/1961: S1 corner unclear"
+    d0 = SURGERY.date + dt.timedelta(days=42)
+    found = tuple(Finding("landmark_review", Severity.INFO, r, films=("1.2.3",)) for r in (tool, check, said))
+    data = ReportData("K-1", SURGERY, (VisitView("6-weeks", d0, 42, findings=found, review=(tool, check, said)),),
+                      current=0, tool_review=frozenset({tool, check}))
+    de = data.deidentified().visits[0]
+    shifted = (dt.date(2000, 1, 1) + (dt.date(2026, 2, 12) - SURGERY.date)).isoformat()
+    assert [f.summary for f in de.findings] == [tool, check.replace("2026-02-12", shifted), LANDMARK_REVIEW_WITHHELD]
+    assert de.review == (tool, check.replace("2026-02-12", shifted), LANDMARK_REVIEW_WITHHELD)
+    assert "Quillon" not in repr(data.deidentified())

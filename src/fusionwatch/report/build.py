@@ -36,7 +36,7 @@ from fusionwatch.report.render import write_reports
 from fusionwatch.units import SpacingSource
 
 __all__ = ["ReportOutput", "proms_from_store", "red_flags_for", "symptom_notes_for", "red_flag_window",
-           "default_report_visit",
+           "default_report_visit", "tool_review_reasons",
            "build_report_data", "film_labels", "write_patient_outputs", "cohort_visit_rows",
            "write_cohort_visits"]
 
@@ -202,11 +202,33 @@ def build_report_data(store: Any, key: str, *, visit: int | str | dt.date | None
         schedule = build_schedule(timeline.surgery.date, [v.date for v in timeline.visits],
                                   imaging_visits=[v.date for v in timeline.visits if v.films], today=as_of,
                                   protocol=protocol)
-    return report_data_from_timeline(
+    data = report_data_from_timeline(
         timeline, visit=cur, red_flags=flags, symptom_notes=notes, proms=proms, schedule=schedule, film_pngs=pngs,
         spacing_sources=spacing, patient_name=patient.name, patient_id=patient.patient_id,
         birth_date=patient.birth_date, today=today, film_labels=film_labels(films.values()),
     )
+    return replace(data, tool_review=tool_review_reasons(store, timeline, films))
+
+
+def tool_review_reasons(store: Any, timeline: Any, films: Any) -> frozenset[str]:
+    """The patient's 'landmark_review' reasons that are the tool's own words, by their origin: what de-identified
+    reports may show (:attr:`ReportData.tool_review`).
+
+    A film's review reasons come from three places (``ingest`` stores each as a 'landmark_review' finding, in the
+    transaction that stores the landmark version it measured; versions are never deleted): the landmarks'
+    ``needs_review``, the pipeline's plausibility checks and the ingest's own notes (femoral heads left out). The
+    landmarks' reasons are the tool's only when the detector placed them in this process (a version of kind
+    ``automatic``); a landmark file's and a reader's (kinds ``file`` and ``reader``) are free text, whatever the file
+    says it came from (a file written by ``fusionwatch detect`` can be edited before it is ingested). So a reason is
+    the tool's when it is not among the ``needs_review`` of any ``file`` or ``reader`` version of the patient's films
+    (``films``: film id -> store ``FilmRecord``); the same words from a file and from the checks are withheld."""
+    imported: set[str] = set()
+    for film_id in films:
+        for version in store.landmark_history(film_id):
+            if version.kind != "automatic":
+                imported.update(version.landmarks.needs_review)
+    said = {f.summary for v in timeline.visits for f in (*v.findings, *v.review) if f.kind == "landmark_review"}
+    return frozenset(said - imported)
 
 
 _VIEW_NAMES = {"ap": "AP", "lateral": "lateral", "flexion": "flexion", "extension": "extension"}

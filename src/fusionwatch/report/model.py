@@ -13,7 +13,9 @@ and review reasons, finding summaries, labels: ISO dates and date-times and YYYY
 12/03/2026, 3 Dec 2026, December 2026 - replaced by :data:`DATE_REMOVED`, since day-first and month-first cannot be
 told apart); finding evidence and film ids are dropped from findings. Free text a person typed is not exported: a
 reader's override reason becomes :data:`READER_TEXT_WITHHELD` (the verdict and its shifted time stay; the author
-becomes "reader"), symptom notes and surgery notes are dropped. Intervals are kept exactly.
+becomes "reader"), symptom notes and surgery notes are dropped, and a landmark review reason that is not known to be
+the tool's own (a landmark file's or a reader's, :attr:`ReportData.tool_review`) becomes
+:data:`LANDMARK_REVIEW_WITHHELD`. Intervals are kept exactly.
 """
 
 from __future__ import annotations
@@ -54,9 +56,9 @@ READER_TEXT_WITHHELD = "[reader's note withheld: free text is not exported de-id
 """What a de-identified export shows in place of a reader's free-text reason (names, dates in any format, ids)."""
 LANDMARK_REVIEW_WITHHELD = ("Landmarks flagged for review [reason withheld: a landmark file's review reasons are "
                             "free text, not exported de-identified]")
-"""What a de-identified export shows in place of a 'landmark_review' finding's reason: a landmark file's
-``needs_review`` is any text (the detector's and the plausibility checks' reasons and an annotator's notes arrive
-mixed), so names, ids and dates in any format can be in it."""
+"""What a de-identified export shows in place of a 'landmark_review' finding's reason that is not known to be the
+tool's own (:attr:`ReportData.tool_review`): a landmark file's or a reader's ``needs_review`` is any text, so names,
+ids and dates in any format can be in it."""
 DATE_REMOVED = "[date removed]"
 """What a de-identified export shows in place of a date it cannot shift (a format other than ISO or YYYYMMDD)."""
 _ISO_DATE = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")  # also inside an ISO date-time, 2026-12-03T10:00
@@ -235,6 +237,11 @@ class ReportData:
     film_labels: dict[str, str] = field(default_factory=dict)
     """Film id -> how the clinician report names the film ("12-months AP film"): visit label and view only, no
     identifiers or dates, so it survives de-identification."""
+    tool_review: frozenset[str] = frozenset()
+    """The 'landmark_review' reasons known to be the tool's own words (its detector's and its checks'; ``report.build``
+    tells them by their origin, :func:`fusionwatch.report.build.tool_review_reasons`): :meth:`deidentified` shows
+    them (dates shifted); any other landmark review reason (a landmark file's or a reader's free text, or one whose
+    origin is not known) is withheld there (:data:`LANDMARK_REVIEW_WITHHELD`). Empty (hand-built data): all withheld."""
     status_index: int | None = None
     """Index in ``visits`` of the visit whose fusion status and findings the care advice follows, as chosen by
     :func:`fusionwatch.followup.evidence.fusion_evidence` for the current visit (``report_data_from_timeline`` sets
@@ -328,9 +335,15 @@ class ReportData:
             the month, replaced by :data:`DATE_REMOVED`."""
             return None if t is None else _shift_dates_in_text(t, shift)
 
+        # a landmark review reason is shown only when it is known to be the tool's own words; a landmark file's or
+        # a reader's free text (or one of unknown origin) is withheld, in the findings and in the visit's review list
+        withheld = {f.summary for v in self.visits for f in v.findings
+                    if f.kind == "landmark_review" and f.summary not in self.tool_review}
+
         def finding(f: Finding) -> Finding:
             keep = {k: f.evidence[k] for k in ("measure",) if k in f.evidence}  # names only, no values or ids
-            summary = LANDMARK_REVIEW_WITHHELD if f.kind == "landmark_review" else text(f.summary) or ""
+            summary = (LANDMARK_REVIEW_WITHHELD if f.kind == "landmark_review" and f.summary in withheld
+                       else text(f.summary) or "")
             return replace(f, summary=summary, threshold=text(f.threshold), evidence=keep, films=())
 
         visits = tuple(
@@ -339,7 +352,7 @@ class ReportData:
                 bridwell_grade=over(v.bridwell_grade),
                 findings=tuple(finding(f) for f in v.findings), finding_refs=v.refs,  # refs need the evidence
                 finding_aliases=v.aliases,
-                review=tuple(text(r) or "" for r in v.review),
+                review=tuple(LANDMARK_REVIEW_WITHHELD if r in withheld else text(r) or "" for r in v.review),
                 status_reasons=tuple(text(r) or "" for r in v.status_reasons), decide_with=text(v.decide_with),
                 status_evidence={}, finding_verdicts={k: over(o) for k, o in v.finding_verdicts.items()},
             )
@@ -373,6 +386,7 @@ class ReportData:
             entered_in_error=(),
             baseline_note=text(self.baseline_note) or "",
             film_labels={k: text(x) or "" for k, x in self.film_labels.items()},
+            tool_review=frozenset(text(r) or "" for r in self.tool_review),
             patient_name=None,
             patient_id=None,
             birth_date=None,
