@@ -49,6 +49,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import warnings
 from pathlib import Path
 
 import cv2
@@ -440,23 +441,10 @@ def haze_measures(img: np.ndarray, quads: list[np.ndarray], gas: np.ndarray | No
         m2 = cv2.blur(hp * hp, (9, 9))
         out["haze_local_sd"] = float(np.median(np.sqrt(np.maximum(m2 - m1 * m1, 0.0))[soft]))
     # bone edges along the spine
-    f1 = cv2.GaussianBlur(f, (0, 0), 1.0)
-    gx = cv2.Sobel(f1, cv2.CV_32F, 1, 0, ksize=3) / 8
-    gy = cv2.Sobel(f1, cv2.CV_32F, 0, 1, ksize=3) / 8
-    mag = np.hypot(gx, gy)
-    col = _column(img.shape, quads, 0.3) & inner
-    if col.sum() < 500:
+    edges = _edge_profiles(f, _column(img.shape, quads, 0.3) & inner)
+    if edges is None:
         return {**out, "edge_rim": nan, "edge_width": nan}
-    thr = np.percentile(mag[col], 96)
-    ys, xs = np.nonzero(col & (mag >= thr))
-    if len(ys) > 4000:
-        pick = np.random.default_rng(0).choice(len(ys), 4000, replace=False)
-        ys, xs = ys[pick], xs[pick]
-    nx, ny = gx[ys, xs] / (mag[ys, xs] + 1e-9), gy[ys, xs] / (mag[ys, xs] + 1e-9)  # toward the bright side
-    t = np.arange(-12, 7, dtype=np.float32)  # negative: the dark side
-    px = xs[:, None] + nx[:, None] * t[None, :]
-    py = ys[:, None] + ny[:, None] * t[None, :]
-    prof = ndimage.map_coordinates(f, [py.ravel(), px.ravel()], order=1, mode="nearest").reshape(px.shape)
+    t, prof = edges
     ti = {int(v): i for i, v in enumerate(t)}
     far = prof[:, [ti[-12], ti[-11], ti[-10], ti[-9], ti[-8]]].mean(1)
     near_min = prof[:, [ti[-6], ti[-5], ti[-4], ti[-3], ti[-2]]].min(1)
@@ -474,6 +462,125 @@ def haze_measures(img: np.ndarray, quads: list[np.ndarray], gas: np.ndarray | No
     return out
 
 
+def _edge_profiles(f: np.ndarray, col: np.ndarray, t0: int = -12, t1: int = 7) -> tuple[np.ndarray, np.ndarray] | None:
+    """Grey profiles across the strongest 4 % of gradients (1 px smoothing) inside ``col`` (at most 4000, a fixed
+    draw): ``t`` (px along the gradient, negative toward the dark side, ``t0`` ... ``t1 - 1``) and the (edges, len(t))
+    profiles of ``f`` (NaN-free crop); None when ``col`` has fewer than 500 pixels."""
+    from scipy import ndimage
+
+    f1 = cv2.GaussianBlur(f, (0, 0), 1.0)
+    gx = cv2.Sobel(f1, cv2.CV_32F, 1, 0, ksize=3) / 8
+    gy = cv2.Sobel(f1, cv2.CV_32F, 0, 1, ksize=3) / 8
+    mag = np.hypot(gx, gy)
+    if col.sum() < 500:
+        return None
+    thr = np.percentile(mag[col], 96)
+    ys, xs = np.nonzero(col & (mag >= thr))
+    if len(ys) > 4000:
+        pick = np.random.default_rng(0).choice(len(ys), 4000, replace=False)
+        ys, xs = ys[pick], xs[pick]
+    nx, ny = gx[ys, xs] / (mag[ys, xs] + 1e-9), gy[ys, xs] / (mag[ys, xs] + 1e-9)  # toward the bright side
+    t = np.arange(t0, t1, dtype=np.float32)
+    px = xs[:, None] + nx[:, None] * t[None, :]
+    py = ys[:, None] + ny[:, None] * t[None, :]
+    prof = ndimage.map_coordinates(f, [py.ravel(), px.ravel()], order=1, mode="nearest").reshape(px.shape)
+    return t, prof
+
+
+GLOW_BANDS_PX = ((0, 4), (10, 30), (60, 80))
+"""Glow measures (simulator version 36): the bands of the brightness profile beside the bodies (crop px out from the
+body column's edge along each row; ~0.45 mm per px): at the edge, 4.5-13.5 mm and 27-36 mm out."""
+
+
+def glow_measures(img: np.ndarray, quads: list[np.ndarray], gas: np.ndarray | None = None) -> dict[str, float]:
+    """The broad glow beside the spine, the smooth dark sides and the bone's crispness of one normalised crop (the
+    lead's give-aways of version 35: a large smooth brightness glow 20-40 mm beside the spine with soft, low-contrast
+    bone inside it, smooth dark side bands, soft doubled vertebral outlines).
+
+    ``img`` (CH, CW) in [0, 1] with NaN beyond the film; ``quads`` the L1-L5 body quadrilaterals (crop px, tile
+    frame); ``gas`` the crop's gas mask (computed when None). Per film:
+    ``glow_drop``: the median profile beside the bodies (rows of the middle 60 % of the column, both sides, off the
+    gas dilated 5 px) at the column's edge minus 4.5-13.5 mm out (``GLOW_BANDS_PX``): how fast the brightness falls
+    from the bone into the soft tissue (a glow around the column: small); ``glow_fall``: 4.5-13.5 mm out minus
+    27-36 mm out (the broad ramp further out);
+    ``dark_local_sd`` / ``bright_local_sd``: the median 9 x 9 px SD of the crop with its broad field (> 27 px) taken
+    out, in the soft tissue of :func:`haze_measures` whose broad field is in its darkest / brightest third (smooth
+    dark side bands or vignetting: low in the dark third);
+    ``column_local_sd``: the same inside the body column (the bone's local contrast);
+    ``edge_double``: the share of the spine's strongest edges (as ``edge_width``) whose slope across the edge, from
+    6 px on the dark side to 8 px on the bright side, has a second peak 3 or more px from the first of at least half
+    its height (a doubled outline)."""
+    from scipy import ndimage
+
+    nan = float("nan")
+    valid = np.isfinite(img)
+    f = np.where(valid, img, 0.0).astype(np.float32)
+    if not valid.all():
+        idx = ndimage.distance_transform_edt(~valid, return_distances=False, return_indices=True)
+        f = f[tuple(idx)]
+    if gas is None:
+        gas = gas_mask(img)[0]
+    gas_d = cv2.dilate(gas.astype(np.uint8), np.ones((11, 11))).astype(bool)
+    out: dict[str, float] = {}
+    col = _column(img.shape, quads, 0.0)
+    rows = np.nonzero(col.any(1))[0]
+    n_out = GLOW_BANDS_PX[-1][1]
+    prof = []
+    if len(rows) > 10:
+        r0, r1 = rows.min(), rows.max()
+        for y in rows[(rows >= r0 + 0.2 * (r1 - r0)) & (rows <= r1 - 0.2 * (r1 - r0))]:
+            xs = np.nonzero(col[y])[0]
+            for xx in (xs.min() - 1 - np.arange(n_out), xs.max() + 1 + np.arange(n_out)):
+                ok = (xx >= 0) & (xx < img.shape[1])
+                v = np.full(n_out, np.nan)
+                v[ok] = np.where(gas_d[y, xx[ok]], np.nan, img[y, xx[ok]])
+                prof.append(v)
+    band = [nan] * len(GLOW_BANDS_PX)
+    if prof:
+        with warnings.catch_warnings():  # a distance beyond a narrow film on every row: NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            med = np.nanmedian(np.array(prof), 0)
+            band = [float(np.nanmean(med[a:b])) for a, b in GLOW_BANDS_PX]
+    out["glow_drop"] = band[0] - band[1]
+    out["glow_fall"] = band[1] - band[2]
+    inner = ndimage.binary_erosion(valid, iterations=10, border_value=0)
+    broad = cv2.GaussianBlur(f, (0, 0), HAZE_BANDS_PX[-1])
+    hp = f - broad
+    m1 = cv2.blur(hp, (9, 9))
+    m2 = cv2.blur(hp * hp, (9, 9))
+    lsd = np.sqrt(np.maximum(m2 - m1 * m1, 0.0))
+    soft = inner & ~_column(img.shape, quads, HAZE_COLUMN_GROW) & ~gas_d
+    if soft.sum() < 500:
+        out["dark_local_sd"] = out["bright_local_sd"] = nan
+    else:
+        lo, hi = np.percentile(broad[soft], [100 / 3, 200 / 3])
+        out["dark_local_sd"] = float(np.median(lsd[soft & (broad <= lo)]))
+        out["bright_local_sd"] = float(np.median(lsd[soft & (broad >= hi)]))
+    inside = col & inner
+    out["column_local_sd"] = float(np.median(lsd[inside])) if inside.sum() >= 500 else nan
+    edges = _edge_profiles(f, _column(img.shape, quads, 0.3) & inner, -6, 9)
+    if edges is None:
+        out["edge_double"] = nan
+        return out
+    _, p = edges
+    slope = np.diff(p, axis=1)
+    step = p[:, -1] - p[:, 0]
+    ok = step > 0.05
+    if ok.sum() <= 20:
+        out["edge_double"] = nan
+        return out
+    s = slope[ok]
+    k = np.arange(s.shape[1])
+    main = np.argmax(s, axis=1)
+    peak = s[np.arange(len(s)), main]
+    local = np.zeros_like(s, dtype=bool)
+    local[:, 1:-1] = (s[:, 1:-1] >= s[:, :-2]) & (s[:, 1:-1] >= s[:, 2:])
+    far = np.abs(k[None, :] - main[:, None]) >= 3
+    second = local & far & (s >= 0.5 * peak[:, None])
+    out["edge_double"] = float(second.any(1).mean())
+    return out
+
+
 HAZE_KEYS = (
     "haze_fine",
     "haze_detail",
@@ -485,6 +592,8 @@ HAZE_KEYS = (
     "edge_width",
 )
 
+
+GLOW_KEYS = ("glow_drop", "glow_fall", "dark_local_sd", "bright_local_sd", "column_local_sd", "edge_double")
 
 LAYOUT_GRID = (5, 4)
 """Rows x columns of :func:`layout_grid` (simulator version 28): the glance discriminator's 4 x 5 blocks."""
@@ -665,6 +774,7 @@ def main() -> None:
             body_t = [q + np.array([ox, oy]) for q in body]
             groups[name][-1].update(gas_measures(full, body_t))
             groups[name][-1].update(haze_measures(full, body_t))  # version 35/36: the soft grey haze
+            groups[name][-1].update(glow_measures(full, body_t))  # version 36: the glow beside the spine
             if len(overlays[name]) < args.gas_overlays:
                 overlays[name].append(gas_overlay(full))
             if len(tiles[name]) < N_TILES:
@@ -715,6 +825,7 @@ def main() -> None:
         summary["layout_difference"] = layout_difference(lay["real"], lay["sim"])
     summary["gas_per_film"] = {k: [{g: round(r[g], 5) for g in GAS_KEYS} for r in v] for k, v in groups.items()}
     summary["haze_per_film"] = {k: [{g: round(r[g], 5) for g in HAZE_KEYS} for r in v] for k, v in groups.items()}
+    summary["glow_per_film"] = {k: [{g: round(r[g], 5) for g in GLOW_KEYS} for r in v] for k, v in groups.items()}
     for name, ims in overlays.items():
         if ims:
             rows = [
@@ -741,7 +852,7 @@ def main() -> None:
     ):
         r, s = summary["real"][k], summary["sim"][k]
         print(f"| {k} | {r['mean']:.3f} ± {r['sd']:.3f} | {s['mean']:.3f} ± {s['sd']:.3f} |")
-    for k in GAS_KEYS + HAZE_KEYS:
+    for k in GAS_KEYS + HAZE_KEYS + GLOW_KEYS:
         r, s_ = summary["real"][k], summary["sim"][k]
         print(f"| {k} | {r['mean']:.4f} ± {r['sd']:.4f} | {s_['mean']:.4f} ± {s_['sd']:.4f} |")
     print(f"| histogram intersection (mean histograms) | {inter:.3f} | |")

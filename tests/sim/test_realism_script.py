@@ -138,3 +138,40 @@ class TestHaze:
         assert abs(plain["edge_rim"]) < 0.02
         assert rimmed["edge_rim"] > 0.1
         assert rimmed["edge_width"] <= plain["edge_width"]
+
+
+class TestGlow:
+    """Tests for glow_measures() (the glow beside the spine, smooth dark sides, doubled bone outlines)."""
+
+    def test_a_glow_beside_the_column_lowers_the_drop(self) -> None:
+        """Soft tissue darkening steadily away from the column (0.6 at its edge, 0.3 at 80 px) drops ~0.07 within
+        13 mm; a bright shoulder (0.6 up to 30 px out, then the same fall: the glow) drops nothing there and falls
+        later (``glow_fall`` larger)."""
+        x = np.arange(384, dtype=np.float32)
+        d = np.maximum(np.maximum(152.0 - x, x - 231.0), 0.0)  # px out from the column's edge
+        gas = np.zeros((480, 384), bool)
+        out = {}
+        for name, prof in (
+            ("steady", 0.6 - 0.3 * np.clip(d / 80.0, 0, 1)),
+            ("glow", 0.6 - 0.3 * np.clip((d - 30.0) / 50.0, 0, 1)),
+        ):
+            img = np.tile(prof, (480, 1)).astype(np.float32)
+            img[40:440, 152:232] = 0.8
+            out[name] = SR.glow_measures(img, _spine_crop()[1], gas=gas)
+        assert out["steady"]["glow_drop"] == pytest.approx(0.0675, abs=0.01)
+        assert out["glow"]["glow_drop"] == pytest.approx(0.0, abs=1e-3)
+        assert out["glow"]["glow_fall"] > out["steady"]["glow_fall"] + 0.05
+
+    def test_a_doubled_outline_is_counted(self) -> None:
+        """Bodies drawn twice, 5 px apart (two steps of half the height each), have a second slope peak at most of
+        their strongest edges; a single blurred step has none."""
+        import cv2
+
+        img, quads = _spine_crop()
+        double = np.full((480, 384), 0.4, np.float32)
+        double[40:440, 152:232] += 0.2
+        double[40:440, 157:227] += 0.2
+        double = cv2.GaussianBlur(double, (0, 0), 1.0)
+        gas = np.zeros((480, 384), bool)
+        assert SR.glow_measures(img, quads, gas=gas)["edge_double"] < 0.1
+        assert SR.glow_measures(double, quads, gas=gas)["edge_double"] > 0.5
