@@ -615,6 +615,47 @@ class TestVisitAnalysis:
         assert (label, f.evidence["compared_with"]["baseline_visit"]) == ("12-months", "3-months")
         assert (rec.field, rec.old_value, rec.by) == ("surgery_date", "2025-01-10", "dr-amy") and notes == []
 
+    def test_findings_at_a_visit_no_longer_compared_are_cleared_and_a_verdict_on_them_kept(
+        self, known_patient: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Immediate, 2-week and 12-month films: the 2-week and 12-month films are checked against the immediate one
+        and each gets a hardware finding. A 6-week film ingested later becomes the baseline: the 2-week visit is no
+        longer compared with anything. Before, its stored finding stayed (shown in followup and reports, counted in
+        the status) although no check makes it any more; now the stored findings are what the analysis says. A
+        reader's verdict on that finding is kept (the audit) and the timeline names it as a verdict on a finding the
+        tool no longer makes."""
+        import fusionwatch.implants as implants
+        from fusionwatch.records import Finding, Override, Severity
+
+        monkeypatch.setattr(implants, "detect_implants", lambda film, lm: None)
+        monkeypatch.setattr(implants, "check_implants",
+                            lambda *a: [Finding("rod_discontinuity", Severity.ACTION, "Rod gap.")])
+        for name, day in (("imm", 2), ("w2", 14), ("y1", 365)):
+            _dicom_film(tmp_path, name, day, seed=day)
+        ingest([tmp_path], known_patient)
+        stored = [(label, f.evidence["compared_with"]["baseline_visit"])
+                  for label, origin, f in known_patient.list_findings("K-1") if origin == "implants"]
+        assert stored == [("2-weeks", "immediate-post-op"), ("12-months", "immediate-post-op")]
+        at = dt.datetime(2025, 2, 1, tzinfo=dt.UTC)
+        known_patient.add_override("K-1", Override("finding:rod_discontinuity", "confirmed", "dr-amy", at),
+                                   visit="2-weeks")
+        later = tmp_path / "later"
+        later.mkdir()
+        _dicom_film(later, "w6", 42, seed=42)
+        ingest([later], known_patient)
+        stored = [(label, f.evidence["compared_with"]["baseline_visit"])
+                  for label, origin, f in known_patient.list_findings("K-1") if origin == "implants"]
+        assert stored == [("12-months", "6-weeks")]
+        tl = known_patient.load_timeline("K-1")
+        w2 = tl.visit("2-weeks")
+        assert "rod_discontinuity" not in [f.kind for f in w2.findings]
+        assert [(o.target, o.value) for o in w2.verdicts_without_finding()] == [("finding:rod_discontinuity",
+                                                                                 "confirmed")]
+        assert tl.visit("12-months").verdicts_without_finding() == ()
+        assert [o.target for o in known_patient.list_overrides("K-1")] == ["finding:rod_discontinuity"]
+        (row,) = [v for v in tl.to_dict()["visits"] if v["label"] == "2-weeks"]
+        assert [o["target"] for o in row["verdicts_without_finding"]] == ["finding:rod_discontinuity"]
+
     def test_a_later_film_that_moves_the_baseline_is_said_and_recorded(self, known_patient: Store,
                                                                         tmp_path: Path) -> None:
         """Immediate post-op film and a 12-month film 3 mm lower: cage subsidence. A 6-week film (1.5 mm lower)

@@ -883,7 +883,8 @@ def _hardware_for_patient(store: Store, key: str) -> list[str]:
     Lateral films against the follow-up's baseline film (:func:`choose_baseline`); AP films (a rod break hides behind
     the other rod on a lateral film) against the AP baseline film, chosen by the same rule among the AP films with
     landmarks, whatever the visits of the lateral films. Each finding's evidence names the baseline it was measured
-    against (view and visit); its ``films`` are the two films."""
+    against (view and visit); its ``films`` are the two films. Every visit's stored hardware findings are replaced by
+    this run's, none where no comparison is made any more."""
     from dataclasses import replace
 
     from fusionwatch.followup.compare import choose_baseline
@@ -908,7 +909,11 @@ def _hardware_for_patient(store: Store, key: str) -> list[str]:
 
     films = {"lateral": [v.lateral_film for v in inputs], "ap": [ap_film(v) for v in inputs]}
     notes = []
-    found: dict[int, list[Any]] = {}
+    # every visit's stored findings become what this analysis says: a visit no longer compared (before a baseline
+    # that moved, pre-operative after a corrected surgery date, its film's checks no longer possible) keeps none, not
+    # the findings of a comparison that is no longer made. Reader verdicts on them are overrides (the audit): kept,
+    # and the timeline names those whose finding is no longer made (VisitSummary.verdicts_without_finding)
+    found: dict[int, list[Any]] = {i: [] for i in range(len(inputs))}
     for c in hardware_comparisons(inputs, films, baselines={"lateral": b_index}):
         ref, cur = load(c.baseline_film), load(c.film)
         if ref is None or cur is None:
@@ -921,6 +926,8 @@ def _hardware_for_patient(store: Store, key: str) -> list[str]:
             continue
         against = {"view": c.view, "baseline_visit": base.label}
         found.setdefault(c.visit, []).extend(replace(f, evidence={**f.evidence, "compared_with": against}) for f in got)
+    stored = {label for label, origin, _ in store.list_findings(key) if origin == "implants"}
     for i, findings in found.items():
-        store.replace_findings(key, inputs[i].date, "implants", findings)
+        if findings or inputs[i].label in stored:  # a visit with nothing stored and nothing found: no write
+            store.replace_findings(key, inputs[i].date, "implants", findings)
     return notes

@@ -878,3 +878,40 @@ def test_patient_correct_surgery_date_of_a_patient_without_one_points_to_patient
         store.close()
     r = _run("patient", "correct", "K-N", "--surgery-date", "2025-01-12", "--by", "a", "--reason", "b", "--db", db)
     assert r.exit_code == 2 and "patient add K-N --surgery-date D" in " ".join(r.output.split()), r.output
+
+
+def test_followup_says_a_verdict_s_finding_is_no_longer_made(tmp_path: Path, db: str,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reader confirmed the 2-week visit's hardware finding (made against the immediate film); a 6-week film
+    ingested later becomes the baseline, the 2-week visit is no longer compared and its finding is cleared. The
+    verdict is kept (the audit) and `followup` says the finding it refers to is no longer produced; before, the stale
+    finding was still shown with the verdict."""
+    import fusionwatch.implants as implants
+    from fusionwatch.records import Finding, Severity
+
+    monkeypatch.setenv("COLUMNS", "250")
+    monkeypatch.setattr(implants, "detect_implants", lambda film, lm: None)
+    monkeypatch.setattr(implants, "check_implants",
+                        lambda *a: [Finding("rod_discontinuity", Severity.ACTION, "Rod gap.")])
+
+    def films(folder: Path, days: tuple[int, ...]) -> Path:
+        folder.mkdir()
+        for day in days:
+            pixels, lm = draw_lateral_spine(width=192, height=384, mm_per_px=1.0, seed=day)
+            when = (SURGERY + dt.timedelta(days=day)).strftime("%Y%m%d")
+            write_dicom(folder / f"d{day}.dcm", pixels, spacing=(1.0, 1.0), study_date=when,
+                        extra={"PatientID": "CLI-PID"})
+            write_landmarks(lm, folder / f"d{day}.landmarks.json")
+        return folder
+
+    _run("patient", "add", "K-CLI", "--surgery-date", SURGERY.isoformat(), "--patient-id", "CLI-PID", "--db", db)
+    _run("ingest", str(films(tmp_path / "a", (2, 14, 365))), "--db", db)
+    r = _run("override", "K-CLI", "2-weeks", "--author", "dr-amy", "--finding", "rod_discontinuity=confirmed",
+             "--db", db)
+    assert r.exit_code == 0, r.output
+    _run("ingest", str(films(tmp_path / "b", (42,))), "--db", db)
+    out = _run("followup", "K-CLI", "--db", db).output
+    (line,) = [x for x in out.splitlines() if "reader finding:rod_discontinuity = confirmed" in x]
+    assert "the tool no longer makes this finding at this visit" in line, out
+    assert out.count("rod_discontinuity") == 2, out  # the verdict line and the 12-month finding
+

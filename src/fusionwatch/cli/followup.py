@@ -304,11 +304,15 @@ def followup(
                           highlight=False, soft_wrap=True)
         for f in v.review:
             console.print(f"    [cyan]review[/] {escape(f.summary)}", highlight=False, soft_wrap=True)
+        gone = v.verdicts_without_finding()
         for o in v.overrides:
             if o.target not in ("fusion_status", "grade:bridwell"):
                 console.print(
                     f"    reader {o.target} = {o.value} ({o.author}, {o.at:%Y-%m-%d}{_entry(o)})"
-                    + (f": {o.reason}" if o.reason else ""),
+                    + (f": {o.reason}" if o.reason else "")
+                    + (" - the tool no longer makes this finding at this visit (analysed again: another baseline "
+                       "film, corrected landmarks or surgery date); the verdict is kept for the audit" if o in gone
+                       else ""),
                     highlight=False,
                     soft_wrap=True,
                     markup=False,

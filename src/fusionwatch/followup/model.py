@@ -252,6 +252,21 @@ class VisitSummary:
         """:meth:`finding_refs_and_verdicts` of the review flags only, in order."""
         return self.finding_refs_and_verdicts()[len(self.findings) :]
 
+    def verdicts_without_finding(self) -> tuple[Override, ...]:
+        """The reader's verdicts on findings (``finding:REF``) that apply to none of the visit's findings or review
+        flags any more: the tool no longer makes the finding they judged (the visit is no longer compared with the
+        baseline film, or is compared with another one; landmarks or the surgery date were corrected). They are kept
+        (overrides are the audit) and shown as such, oldest first.
+
+        A verdict applies to a finding when its target names the finding's ref, its long form ``kind:discriminator``
+        or its kind (:func:`fusionwatch.followup.refs.verdict_for`)."""
+        from fusionwatch.followup.refs import finding_aliases, finding_refs
+
+        every = (*self.findings, *self.review)
+        named = {*finding_refs(every), *(a for a in finding_aliases(every) if a), *(f.kind for f in every)}
+        return tuple(o for o in self.overrides
+                     if o.target.startswith("finding:") and o.target.partition(":")[2] not in named)
+
     def to_dict(self) -> dict[str, Any]:
         rs, bg = self.reader_status, self.bridwell_grade
 
@@ -281,6 +296,8 @@ class VisitSummary:
             "reader_status": _override_dict(rs) if rs else None,
             "bridwell_grade": _override_dict(bg) if bg else None,
             "overrides": [_override_dict(o) for o in self.overrides],
+            # verdicts (kept among the overrides) on findings the tool no longer makes at this visit
+            "verdicts_without_finding": [_override_dict(o) for o in self.verdicts_without_finding()],
         }
 
 
