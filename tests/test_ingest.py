@@ -672,13 +672,42 @@ class TestVisitAnalysis:
         _dicom_film(later, "w6", 42, subsidence_px=1.5, seed=42)
         report = ingest([later], known_patient)
         (note,) = [n for n in report.notes if "baseline" in n]
-        assert note.startswith("K-1: the baseline film changed (films stored or measured at 6-weeks): now the 6-weeks "
-                               "film (2025-02-21), before the immediate-post-op film (2025-01-12)")
+        assert note.startswith("K-1: the baseline film changed (films stored or measured at 6-weeks): from the "
+                               "immediate-post-op film (2025-01-12) to the 6-weeks film (2025-02-21)")
         tl = known_patient.load_timeline("K-1")
         assert tl.visit("12-months").findings == ()
-        assert "The baseline changed on" in tl.baseline_note and "before the immediate-post-op film" in tl.baseline_note
+        assert "The baseline changed on" in tl.baseline_note and "from the immediate-post-op film" in tl.baseline_note
         report = ingest([tmp_path, later], known_patient)  # a re-run: nothing moved, nothing said
         assert not any("baseline" in n for n in report.notes) and len(known_patient.baseline_changes("K-1")) == 1
+
+    def test_a_recorded_baseline_move_names_its_films_by_what_they_are_now(self, known_patient: Store,
+                                                                           tmp_path: Path) -> None:
+        """Immediate and 12-month films, then a 6-week film: the baseline moved from the immediate film to the 6-week
+        one. The surgery date is then corrected 50 days earlier: the immediate film (day 52) is the 6-week film and
+        the baseline again, the old 6-week film (day 92) the 3-month one. Before, the timeline still told the first
+        move with the labels of its recording - 'now the 6-weeks film (2025-02-21), before the immediate-post-op
+        film (2025-01-12)' - which names the wrong film as the 6-week one and says 'now' of a film that is no longer
+        the baseline. Now each move says from which film to which, labelled as they are now, with the label they had
+        when it was recorded."""
+        from fusionwatch.ingest import correct_surgery_date
+
+        _dicom_film(tmp_path, "imm", 2, seed=2)
+        _dicom_film(tmp_path, "y1", 365, seed=365)
+        ingest([tmp_path], known_patient)
+        later = tmp_path / "later"
+        later.mkdir()
+        _dicom_film(later, "w6", 42, seed=42)
+        ingest([later], known_patient)
+        _, notes = correct_surgery_date(known_patient, "K-1", SURGERY.date - dt.timedelta(days=50), by="dr-amy",
+                                        reason="operation note")
+        (note,) = notes
+        assert ("from the 3-months film (2025-02-21; the 6-weeks film when recorded) to the 6-weeks film (2025-01-12)"
+                in note), note
+        text = known_patient.load_timeline("K-1").baseline_note
+        assert "now the 6-weeks film (2025-02-21)" not in text, text
+        assert ("from the 6-weeks film (2025-01-12; the immediate-post-op film when recorded) to the 3-months "
+                "film (2025-02-21; the 6-weeks film when recorded)" in text), text
+        assert "from the 3-months film (2025-02-21; the 6-weeks film when recorded) to the 6-weeks film" in text, text
 
     def test_ap_films_before_the_lateral_baseline_visit_are_checked_against_the_ap_baseline(
         self, known_patient: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -753,10 +753,8 @@ def ingest_journey(
 # ---------------------------------------------------------------------------------------------------------- visits
 def baseline_note(key: str, change: Any) -> str:
     """The ingest report's note on a moved baseline film (:class:`fusionwatch.store.BaselineChange`); no identifiers."""
-    now = f"the {change.label} film ({change.date.isoformat()})" if change.date else "no film"
-    was = f"the {change.previous_label} film ({change.previous_date.isoformat()})" if change.previous_date else "none"
-    return (f"{key}: the baseline film changed ({change.cause}): now {now}, before {was}. Changes vs baseline and "
-            f"hardware findings are now measured against it; findings shown before may change or go "
+    return (f"{key}: the baseline film changed ({change.cause}): {change.moved_text()}. Changes vs baseline and "
+            f"hardware findings are now measured against the new one; findings shown before may change or go "
             f"(`fusionwatch followup {key}` says so).")
 
 

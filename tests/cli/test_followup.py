@@ -735,11 +735,12 @@ def test_a_surgery_date_correction_that_moves_the_baseline_film_is_said(tmp_path
              "operation note", "--visits-change-side", "--db", db)
     out = " ".join(r.output.split())
     assert r.exit_code == 0, r.output
-    assert ("the baseline film changed (surgery date corrected from 2025-01-10 to 2025-04-20): now the "
-            in out and "before the 6-weeks film (2025-02-21)" in out), out
+    assert ("the baseline film changed (surgery date corrected from 2025-01-10 to 2025-04-20): from the pre-op film "
+            "(2025-02-21; the 6-weeks film when recorded) to the " in out), out
     r = _run("followup", "K-CLI", "--db", db)
     out = " ".join(r.output.split())
-    assert "The baseline changed on" in out and "before the 6-weeks film (2025-02-21)" in out, out
+    assert ("The baseline changed on" in out and "from the pre-op film (2025-02-21; the 6-weeks film when recorded)"
+            in out), out
     assert "cage_subsidence" not in out
     r = _run("patient", "add", "K-CLI", "--surgery-date", "2025-04-20", "--db", db)  # nothing moved: nothing said
     assert r.exit_code == 0 and "baseline" not in r.output
@@ -765,9 +766,9 @@ def test_a_baseline_move_is_said_for_films_stored_before_baseline_recording(tmp_
     out = " ".join(r.output.split())
     assert r.exit_code == 0, r.output
     assert ("the baseline film changed (surgery date corrected from 2025-01-10 to 2025-04-20)" in out
-            and "before the 6-weeks film (2025-02-21)" in out), out
+            and "from the pre-op film (2025-02-21; the 6-weeks film when recorded)" in out), out
     out = " ".join(_run("followup", "K-CLI", "--db", db).output.split())
-    assert "The baseline changed on" in out and "before the 6-weeks film (2025-02-21)" in out, out
+    assert "The baseline changed on" in out and "from the pre-op film (2025-02-21; the 6-weeks film" in out, out
 
 
 def _corrections(db: str, key: str) -> list:

@@ -48,14 +48,15 @@ def test_a_moved_baseline_film_is_recorded_and_told_in_the_timeline(store: Store
     _film(store, 42, "w6", 8.5)
     change = store.record_baseline("K", cause="films stored or measured at 6-weeks", at=T0)
     assert change == BaselineChange(SURGERY + dt.timedelta(days=42), "6-weeks", "w6", SURGERY + dt.timedelta(days=2),
-                                    "immediate-post-op", "imm", T0, "films stored or measured at 6-weeks")
+                                    "immediate-post-op", "imm", T0, "films stored or measured at 6-weeks", "6-weeks",
+                                    "immediate-post-op")
     assert store.record_baseline("K", cause="again") is None
     assert store.baseline_changes("K") == [change]
     tl = store.load_timeline("K")
     assert tl.visit("12-months").findings == ()
     assert tl.baseline_note.startswith("Baseline: the 6-weeks film (2025-02-21)")
-    assert ("The baseline changed on 2025-09-01 (films stored or measured at 6-weeks): now the 6-weeks film "
-            "(2025-02-21), before the immediate-post-op film (2025-01-12)") in tl.baseline_note
+    assert ("The baseline changed on 2025-09-01 (films stored or measured at 6-weeks): from the immediate-post-op "
+            "film (2025-01-12) to the 6-weeks film (2025-02-21)") in tl.baseline_note
     assert tl.to_dict()["baseline"]["note"] == tl.baseline_note  # --json carries it too
     assert "w6" not in tl.baseline_note and "imm" not in tl.baseline_note.replace("immediate", "")  # no film ids
 
@@ -74,7 +75,7 @@ def test_a_corrected_surgery_date_that_moves_the_baseline_is_recorded(store: Sto
     store.set_surgery("K", Surgery(SURGERY + dt.timedelta(days=100)))
     gone = store.record_baseline("K", cause="surgery date corrected", at=T0)
     assert gone is not None and gone.date is None and gone.previous_label == "6-weeks"
-    assert "now no film (none can be the baseline)" in store.load_timeline("K").baseline_note
+    assert "to no film (none can be the baseline)" in store.load_timeline("K").baseline_note
 
 
 def test_a_database_upgraded_to_baseline_recording_tells_the_first_move(empty_db_url: str) -> None:
@@ -103,7 +104,7 @@ def test_a_database_upgraded_to_baseline_recording_tells_the_first_move(empty_db
         _film(store, 42, "w6", 8.5)
         change = store.record_baseline("K", cause="films stored or measured at 6-weeks", at=T0)
         assert change is not None and (change.previous_label, change.label) == ("immediate-post-op", "6-weeks")
-        assert "before the immediate-post-op film (2025-01-12)" in store.load_timeline("K").baseline_note
+        assert "from the immediate-post-op film (2025-01-12)" in store.load_timeline("K").baseline_note
 
 
 def test_racing_recordings_of_one_patient_record_its_baseline_once(db_url: str) -> None:

@@ -157,10 +157,12 @@ class PatientCorrection:
 
 @dataclass(frozen=True, slots=True)
 class BaselineChange:
-    """The early post-operative baseline film changed: from the ``previous_label`` visit's film (``previous_date``) to
-    the ``label`` visit's film (``date``; ``None`` when no film can be the baseline any more), recorded at ``at`` (UTC)
-    because of ``cause`` (e.g. "films stored or measured at 6-weeks"). Film ids are for the store only (never
-    printed: they may hold identifiers)."""
+    """The early post-operative baseline film changed: from the film of ``previous_date`` to the film of ``date``
+    (``None`` when no film can be the baseline any more), recorded at ``at`` (UTC) because of ``cause`` (e.g. "films
+    stored or measured at 6-weeks"). ``label`` / ``previous_label`` are the visits' labels when the move was recorded;
+    ``label_now`` / ``previous_label_now`` the labels the same visits have on the record now (a corrected surgery date
+    relabels every visit; ``None`` when not known), so the sentence stays true after later changes. Film ids are for
+    the store only (never printed: they may hold identifiers)."""
 
     date: dt.date | None
     label: str | None
@@ -170,11 +172,25 @@ class BaselineChange:
     previous_film: str | None
     at: dt.datetime
     cause: str
+    label_now: str | None = None
+    previous_label_now: str | None = None
+
+    @staticmethod
+    def _film(date: dt.date | None, then: str | None, now: str | None) -> str:
+        if date is None:
+            return "no film"
+        if now is None or now == then:
+            return f"the {then or now} film ({date.isoformat()})" if then or now else f"the film of {date.isoformat()}"
+        return f"the {now} film ({date.isoformat()}" + (f"; the {then} film when recorded)" if then else ")")
+
+    def moved_text(self) -> str:
+        """"from <film> to <film>", each film named by its visit's label now, with the label it had when the move was
+        recorded where that differs (true whatever changed since)."""
+        to = self._film(self.date, self.label, self.label_now)
+        return (f"from {self._film(self.previous_date, self.previous_label, self.previous_label_now)} to "
+                + (to if self.date else "no film (none can be the baseline)"))
 
     def text(self) -> str:
-        """One sentence for the clinician: what the baseline is now, what it was, when and why it changed."""
-        now = f"the {self.label} film ({self.date.isoformat()})" if self.date else "no film (none can be the baseline)"
-        was = (f"the {self.previous_label} film ({self.previous_date.isoformat()})" if self.previous_date
-               else "no film")
-        return (f"The baseline changed on {self.at:%Y-%m-%d} ({self.cause}): now {now}, before {was}; changes vs "
-                "baseline and hardware findings shown before then were measured against the earlier one.")
+        """One sentence for the clinician: when the baseline moved, why, and from which film to which."""
+        return (f"The baseline changed on {self.at:%Y-%m-%d} ({self.cause}): {self.moved_text()}; changes vs baseline "
+                "and hardware findings shown before then were measured against the earlier film.")

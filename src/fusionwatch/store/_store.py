@@ -1518,21 +1518,25 @@ class Store:
             )
             s.add(row)
             s.flush()
-            return self._baseline_change(row) if last is not None else None
+            labels = {v.date: v.label for v in timeline.visits}
+            return self._baseline_change(row, labels) if last is not None else None
 
     @staticmethod
-    def _baseline_change(r: BaselineChangeRow) -> BaselineChange:
+    def _baseline_change(r: BaselineChangeRow, labels: Mapping[dt.date, str]) -> BaselineChange:
+        """The recorded move, with the labels its two visits have now (``labels``: visit date -> timeline label)."""
         return BaselineChange(r.visit_date, r.label, r.film, r.previous_visit_date, r.previous_label, r.previous_film,
-                              _utc(r.changed_at), r.cause)
+                              _utc(r.changed_at), r.cause, labels.get(r.visit_date) if r.visit_date else None,
+                              labels.get(r.previous_visit_date) if r.previous_visit_date else None)
 
     def baseline_changes(self, key: str) -> list[BaselineChange]:
         """Every recorded change of patient ``key``'s baseline film, oldest first (the first recording, which changed
-        nothing, is left out)."""
+        nothing, is left out), with the labels its films' visits have now beside those of its recording."""
         with self._tx() as s:
             p = self._patient_row(s, key)
             rows = s.scalars(select(BaselineChangeRow).where(BaselineChangeRow.patient_id == p.id)
                              .order_by(BaselineChangeRow.id)).all()
-            return [self._baseline_change(r) for r in rows[1:]]
+            labels = {v.date: lab for v, lab in self._timeline_labels(s, p)}
+            return [self._baseline_change(r, labels) for r in rows[1:]]
 
     def entered_in_error(self, key: str) -> tuple[EnteredInError, ...]:
         """The patient's PROMs, symptom reports and overrides marked entered in error, oldest retraction first: what
