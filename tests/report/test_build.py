@@ -608,3 +608,22 @@ def test_an_entry_entered_in_error_is_shown_to_the_clinician_only(db: str) -> No
     assert "entered-in-error" not in render_patient_html(data) and "wrong patient" not in render_patient_html(data)
     de = data.deidentified()
     assert de.entered_in_error == () and "entered-in-error" not in render_clinician_html(de)
+
+
+def test_the_patient_report_of_a_contact_without_films_says_no_xrays_were_taken(db: str) -> None:
+    """A symptom report on day 20 is a visit without films: its patient report said 'These X-rays were taken 2 weeks
+    after your surgery' and 'The computer check found no change ...' (the timeline knows the visit has no films)."""
+    from fusionwatch.report.build import build_report_data
+    from fusionwatch.report.patient_text import patient_text
+
+    _run("symptoms", "add", "K-7", "--flag", "fever", "--date", (SURGERY + dt.timedelta(days=20)).isoformat(),
+         "--db", db)
+    store = Store(db)
+    try:
+        data = build_report_data(store, "K-7", visit=1, today=dt.date.fromisoformat(TODAY))
+    finally:
+        store.close()
+    assert data.visit.days_since_surgery == 20 and data.visit.films_taken is False
+    assert data.visits[1].films_taken is True
+    said = " ".join(patient_text(data).xray_now)
+    assert said.startswith("No X-rays were taken at this visit.") and "computer check" not in said

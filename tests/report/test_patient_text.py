@@ -339,3 +339,72 @@ class TestPainNoBetterAtOneYear:
                              pre={"back_pain": 4}, post={"back_pain": 7})
         text = " ".join(patient_text(d).pain_and_function)
         assert "worse than before surgery. Please tell your care team." in text and self.LINE not in text
+
+
+def test_bending_xrays_are_explained_where_the_report_first_speaks_of_them(still_at_12_months, tmp_path) -> None:  # noqa: ANN001
+    """A patient meets 'bending X-rays' in the X-ray section (fused on the bending films alone) or in the healing
+    section ('your surgeon may ask for bending X-rays'); it was explained nowhere before (the appointments explain it
+    further down, when a bending visit is planned). Now one plain sentence says what they are, just before the first
+    sentence that uses the term, and only once."""
+    from fusionwatch.report.patient_text import BENDING_XRAYS_EXPLAINED, FUSED_ON_MOTION_PLAIN
+
+    _, d = still_at_12_months()
+    t = patient_text(d)
+    i = t.xray_now.index(FUSED_ON_MOTION_PLAIN)
+    assert t.xray_now[i - 1] == BENDING_XRAYS_EXPLAINED
+    assert t.all_text().count(BENDING_XRAYS_EXPLAINED) == 1
+    t = patient_text(twelve_months(tmp_path, FusionStatus.ON_TRACK))
+    (later,) = [s for s in t.healing_vs_expected if "bending X-rays" in s]
+    assert t.healing_vs_expected[t.healing_vs_expected.index(later) - 1] == BENDING_XRAYS_EXPLAINED
+    t = patient_text(twelve_months(tmp_path, FusionStatus.INSUFFICIENT_EVIDENCE))
+    assert "bending X-rays" not in " ".join([*t.xray_now, *t.healing_vs_expected])
+    assert BENDING_XRAYS_EXPLAINED not in t.all_text()  # nothing to explain
+
+
+def test_the_care_team_comes_first_at_the_top_of_the_report(tmp_path: Path) -> None:
+    """The care team's precedence was said in a box at the end of the last page and in the small page footer: a patient
+    reading the first page learnt it only from the footer. Now it is said under the title too, in plain words."""
+    import html as _html
+
+    from fusionwatch.report.patient_text import CARE_TEAM_FIRST
+
+    html = _html.unescape(render_patient_html(example_report_data(tmp_path)))
+    top = html[html.index("<h1"):html.index("<h2", html.index("<h1"))]
+    assert CARE_TEAM_FIRST in top
+    assert html.index(CARE_TEAM_SENTENCE) > html.index(CARE_TEAM_FIRST)  # the closing box stays
+
+
+@pytest.mark.parametrize(("days", "said"), [(0, "These X-rays were taken on the day of your surgery."),
+                                            (1, "These X-rays were taken 1 day after your surgery."),
+                                            (12, "These X-rays were taken 12 days after your surgery.")])
+def test_the_days_since_surgery_read_as_plain_words(tmp_path: Path, days: int, said: str) -> None:
+    """The immediate post-operative film (day 1, as the demo's) read 'taken 1 days after your surgery'; day 0 read
+    '0 days after'."""
+    d = example_report_data(tmp_path)
+    first = next(i for i, v in enumerate(d.visits) if v.days_since_surgery is not None and v.days_since_surgery >= 0
+                 and v.film_id)
+    v = dataclasses.replace(d.visits[first], days_since_surgery=days, date=SURGERY + dt.timedelta(days=days))
+    d = dataclasses.replace(d, visits=(*d.visits[:first], v, *d.visits[first + 1:]), current=first, status_index=None)
+    assert patient_text(d).xray_now[0] == said
+
+
+def test_a_contact_without_films_says_no_xrays_were_taken(tmp_path: Path) -> None:
+    """A report of a contact without films (the 2-week wound check where a fever was reported): it said 'These X-rays
+    were taken 12 days after your surgery. The computer check found no change in the screws, rods and spacer since
+    your earlier X-rays. Your surgeon will look at the X-rays too.' - X-rays and a check that never happened."""
+    import html as _html
+
+    d = example_report_data(tmp_path)
+    first = next(i for i, v in enumerate(d.visits) if v.days_since_surgery is not None and v.days_since_surgery >= 0
+                 and v.film_id)
+    contact = dataclasses.replace(d.visits[first], label="2-weeks", days_since_surgery=12,
+                                  date=SURGERY + dt.timedelta(days=12), film_id=None, film_png=None, measurements=(),
+                                  motion=(), findings=(), fusion_status=None, films_taken=False)
+    visits = tuple(sorted((*d.visits, contact), key=lambda v: v.date))
+    d = dataclasses.replace(d, visits=visits, current=visits.index(contact), baseline=None, status_index=None)
+    t = patient_text(d)
+    assert t.xray_now == ("No X-rays were taken at this visit. What your X-rays showed is in the report of the visit "
+                          "when they were taken.",)
+    page = _html.unescape(render_patient_html(d))
+    assert "What the X-rays show this time" not in page and "These X-rays were taken" not in page
+    assert "computer check" not in page

@@ -113,6 +113,17 @@ class VisitView:
     ``"not_assessed"``; the status evidence's ``bridging_call``). Kept when the evidence is dropped by
     de-identification; the default is the cautious one: a ``fused_criteria_met`` without ``"bridged"`` (or a reader's
     Bridwell I or fused status) is worded as resting on motion alone."""
+    films_taken: bool | None = None
+    """Whether any film (any view) was taken at this visit (``report_data_from_timeline`` sets it from the timeline);
+    ``None`` (hand-built data): told from the lateral film, measurements and motion (:attr:`has_films`)."""
+
+    @property
+    def has_films(self) -> bool:
+        """True when films were taken at this visit; a contact without films (a symptom report, a questionnaire, the
+        2-week wound check) is False: the patient report then says no X-rays were taken."""
+        if self.films_taken is not None:
+            return self.films_taken
+        return self.film_id is not None or bool(self.measurements) or bool(self.motion)
 
     @property
     def fused_on_motion_only(self) -> bool:
@@ -490,6 +501,7 @@ def report_data_from_timeline(
                 bridwell_grade=v.bridwell_grade,
                 is_baseline=v.is_baseline,
                 film_id=v.lateral_film,
+                films_taken=bool(v.films),
                 film_png=film_pngs.get(v.lateral_film or ""),
                 motion=motion,
                 finding_verdicts=finding_verdicts(getattr(v, "overrides", ())),

@@ -17,8 +17,8 @@ from fusionwatch.records import FusionStatus, Severity
 from fusionwatch.report.model import ReportData
 
 __all__ = [
-    "display_name", "CARE_TEAM_SENTENCE", "SAFE_ACTIVITY_SENTENCE", "SOONER_SENTENCE", "HARDWARE_KINDS", "PatientText",
-    "patient_text", "FINDING_PLAIN", "FUSED_ON_MOTION_PLAIN",
+    "display_name", "BENDING_XRAYS_EXPLAINED", "CARE_TEAM_FIRST", "CARE_TEAM_SENTENCE", "SAFE_ACTIVITY_SENTENCE",
+    "SOONER_SENTENCE", "HARDWARE_KINDS", "PatientText", "patient_text", "FINDING_PLAIN", "FUSED_ON_MOTION_PLAIN",
 ]
 
 SAFE_ACTIVITY_SENTENCE = "Your surgeon will tell you which activities are safe for you now."
@@ -33,6 +33,15 @@ CARE_TEAM_SENTENCE = (
     "Your care team's instructions take precedence over this report. If anything here is different from what they "
     "told you, follow your care team."
 )
+
+CARE_TEAM_FIRST = "Your care team's instructions come first: if this report says something different, follow them."
+"""Said at the top of the patient report, under its title: a patient who reads only the first page still learns that
+the care team's word wins (:data:`CARE_TEAM_SENTENCE` closes the report, and the page footer repeats it in small
+print)."""
+
+BENDING_XRAYS_EXPLAINED = "Bending X-rays are pictures taken while you bend forward and then backward."
+"""Said once, just before the first sentence about bending (flexion-extension) X-rays: the term is not explained
+anywhere earlier in the report (the appointments explain it further down, if at all)."""
 
 FINDING_PLAIN: dict[str, str] = {
     "cage_subsidence": "The spacer placed between the two bones has settled a little into the bone.",
@@ -121,6 +130,9 @@ class PatientText:
     """(symptom in plain words, what to do) pairs, emergencies first."""
     pain_and_function: tuple[str, ...]
     care_team: str = CARE_TEAM_SENTENCE
+    care_team_first: str = CARE_TEAM_FIRST
+    xrays_taken: bool = True
+    """False for a contact without films: the X-ray section says none were taken, under a heading that asks nothing."""
     example_protocol: bool = False
     appointment_note: tuple[str, ...] = ()
     """Said under the appointments when fusion is not known to be on track (the next planned visit may be far off)."""
@@ -130,6 +142,7 @@ class PatientText:
     def all_text(self) -> str:
         """Every sentence in reading order (for checks such as reading level and "no mm")."""
         parts: list[str] = [f"{r.patient_text}. {r.action}" for r in self.your_red_flags]
+        parts.append(self.care_team_first)
         parts += [f"{r.patient_text}. {r.action}" for r in self.your_other_symptoms]
         parts += [*self.xray_now, *self.healing_vs_expected, *self.do_now, *self.avoid_now, *self.exercises]
         parts += [*self.medicines, *self.pain_and_function]
@@ -141,6 +154,8 @@ class PatientText:
 
 
 def _weeks_text(days: int) -> str:
+    if days == 1:
+        return "1 day"
     if days < 14:
         return f"{days} days"
     if days < 91:
@@ -209,6 +224,16 @@ def _no_clear_benefit_sentences(data: ReportData, change: PromChange) -> list[st
     return [] if _told_worse(change) or not without_clear_benefit(change) else list(NO_CLEAR_BENEFIT_SENTENCES)
 
 
+def _explain_bending_xrays(*sections: list[str]) -> None:
+    """Put :data:`BENDING_XRAYS_EXPLAINED` (in place) before the first sentence of ``sections`` (in reading order)
+    that speaks of bending X-rays; nothing when none does."""
+    for section in sections:
+        for i, sentence in enumerate(section):
+            if "bending X-rays" in sentence:
+                section.insert(i, BENDING_XRAYS_EXPLAINED)
+                return
+
+
 def patient_text(data: ReportData) -> PatientText:
     """Build the plain-language sections of the patient report for ``data.visit``."""
     v = data.visit
@@ -218,7 +243,12 @@ def patient_text(data: ReportData) -> PatientText:
     if source == "reader":
         xray.append("Your surgeon has looked at these X-rays.")
     pre_op = days is not None and days < 0
-    if days is not None and days >= 0:
+    if not v.has_films:  # a contact without films (symptom report, questionnaire, wound check): nothing was imaged
+        xray = ["No X-rays were taken at this visit. What your X-rays showed is in the report of the visit when they "
+                "were taken."]
+    elif days == 0:
+        xray.insert(0, "These X-rays were taken on the day of your surgery.")
+    elif days is not None and days > 0:
         xray.insert(0, f"These X-rays were taken {_weeks_text(days)} after your surgery.")
     elif pre_op:
         xray.insert(0, "These X-rays were taken before your surgery. Your surgeon uses them to plan the operation "
@@ -228,7 +258,7 @@ def patient_text(data: ReportData) -> PatientText:
     earlier_post_op = any(w.film_id and w.days_since_surgery is not None and w.days_since_surgery >= 0
                           and w.date < v.date for w in data.visits)
     on_motion_only = v.fused_on_motion_only
-    if status is not None:
+    if status is not None and v.has_films:
         text = FUSED_ON_MOTION_PLAIN if on_motion_only else _STATUS_PLAIN[status]
         if source == "reader" and status is FusionStatus.FUSED_CRITERIA_MET:
             text = text.replace(" Your surgeon will confirm this.", "")  # the reader's status is that confirmation
@@ -238,9 +268,10 @@ def patient_text(data: ReportData) -> PatientText:
     serious = [f for f, key in plain if key is not None]
     other = [f for f, key in plain if key is None and f.severity.rank >= Severity.ACTION.rank]
     hardware = [f for f in serious if _match(f.kind, HARDWARE_KINDS)]
-    if not hardware and not other and not pre_op and not earlier_post_op:
+    imaged = v.has_films
+    if imaged and not hardware and not other and not pre_op and not earlier_post_op:
         xray.append("Later X-rays will be compared with these ones.")
-    if not hardware and not other and not pre_op and earlier_post_op:
+    if imaged and not hardware and not other and not pre_op and earlier_post_op:
         implants = data.surgery.implants if data.surgery else ("pedicle_screws", "rods")
         parts = [w for k, w in (("pedicle_screws", "screws"), ("rods", "rods"), ("interbody_cage", "spacer"))
                  if k in implants]
@@ -257,7 +288,7 @@ def patient_text(data: ReportData) -> PatientText:
         xray.append("The X-rays also show another change.")
     if serious or other:
         xray.append("Your surgeon will talk with you about what this means and if anything needs to change.")
-    elif v.reader_status is None and not on_motion_only and not pre_op and status not in (  # on motion: said
+    elif imaged and v.reader_status is None and not on_motion_only and not pre_op and status not in (  # on motion: said
         FusionStatus.PSEUDARTHROSIS_SUSPECTED, FusionStatus.DELAYED_UNION_SUSPECTED, FusionStatus.INSUFFICIENT_EVIDENCE,
         FusionStatus.FUSED_CRITERIA_MET,  # its sentence already ends "Your surgeon will confirm this."
     ):
@@ -290,6 +321,8 @@ def patient_text(data: ReportData) -> PatientText:
             if status is not FusionStatus.INSUFFICIENT_EVIDENCE:  # that status sentence already asks for more
                 healing.append("If X-rays cannot show this clearly, your surgeon may ask for bending X-rays or a CT "
                                "scan (a more detailed kind of X-ray).")
+
+    _explain_bending_xrays(xray, healing)
 
     concern = False
     do_now: list[str] = []
@@ -365,4 +398,5 @@ def patient_text(data: ReportData) -> PatientText:
         warning_signs=tuple((t, a) for t, a, _ in signs),
         pain_and_function=tuple(pain),
         example_protocol=example,
+        xrays_taken=v.has_films,
     )
