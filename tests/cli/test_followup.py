@@ -916,3 +916,30 @@ def test_followup_says_a_verdict_s_finding_is_no_longer_made(tmp_path: Path, db:
     assert "the tool no longer makes this finding at this visit" in line, out
     assert out.count("rod_discontinuity") == 2, out  # the verdict line and the 12-month finding
 
+
+@pytest.mark.parametrize("args, expected", [
+    (["followup", "K-1", "--jsno"], "error: fusionwatch followup: no such option --jsno; did you mean --json? "),
+    (["patient", "correct", "K-1", "--surgery-dat", "2025-01-12", "--by", "a", "--reason", "b"],
+     "error: fusionwatch patient correct: no such option --surgery-dat; did you mean --surgery-date? "),
+    (["followup", "K-1", "--zzzzzz"], "error: fusionwatch followup: no such option --zzzzzz. "),
+    (["--jsno", "followup", "K-1"], "error: fusionwatch: no such option --jsno. "),
+    (["followup", "K-1", "extra"], "error: fusionwatch followup: Got unexpected extra argument(s) (extra). "),
+    (["folowup", "K-1"], "error: fusionwatch: No such command 'folowup'. Did you mean 'followup'? "),
+])
+def test_a_mistyped_option_or_command_is_one_error_line(db: str, args: list[str], expected: str) -> None:
+    """Before, a mistyped option name (`followup KEY --jsno`), an extra argument or a mistyped command printed Typer's
+    usage box (exit 2); now one `error:` line names the command and the unknown option, and the nearest valid one
+    when one is close, exit 2, nothing run."""
+    _run("patient", "add", "K-1", "--surgery-date", "2025-01-10", "--db", db)
+    r = runner.invoke(app, [*args, "--db", db] if args[0] != "--jsno" else args, env={"COLUMNS": "250"})
+    assert r.exit_code == 2, r.output
+    assert r.output.startswith(expected) and r.output.count("\n") == 1, r.output
+    assert "Nothing was changed" in r.output and "--help" in r.output and "╭" not in r.output
+    assert _corrections(db, "K-1") == []
+
+
+def test_no_arguments_still_prints_the_help() -> None:
+    """`fusionwatch` and `fusionwatch patient` without arguments print their help, as before (no error line)."""
+    for args in ([], ["patient"]):
+        r = runner.invoke(app, args)
+        assert "Usage" in r.output and "error:" not in r.output, r.output

@@ -31,8 +31,33 @@ err_console = Console(stderr=True)
 console.width = err_console.width = None  # type: ignore[assignment]
 
 
+def _click_exceptions() -> Any:
+    """Click's exception classes: vendored by Typer (``typer._click``, 0.2x) or Click's own (older Typer)."""
+    try:
+        from typer._click import exceptions
+    except ImportError:  # pragma: no cover - Typer before it vendored Click
+        import click.exceptions as exceptions  # type: ignore[no-redef]
+    return exceptions
+
+
+_CLICK = _click_exceptions()
+_NO_ARGS_IS_HELP = getattr(_CLICK, "NoArgsIsHelpError", ())
+"""Raised for a group called without arguments to print its help (``no_args_is_help``): help, not an error."""
+
+
 class _Group(TyperGroup):
-    """Root command group: turns any FusionwatchError raised by a command into ``error: ...`` and exit code 2."""
+    """Root command group: turns any FusionwatchError raised by a command into ``error: ...`` and exit code 2, as it
+    does a missing, malformed or unknown option, an extra argument or an unknown command (Typer's usage box)."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        # the root's own options (`fusionwatch --jsno ...`) are parsed here, before invoke
+        try:
+            return super().parse_args(ctx, args)
+        except _CLICK.UsageError as exc:
+            if isinstance(exc, _NO_ARGS_IS_HELP):
+                raise
+            err_console.print(f"[bold red]error:[/] {escape(_usage_error(exc))}", highlight=False, soft_wrap=True)
+            raise typer.Exit(EXIT_USER_ERROR) from None
 
     def invoke(self, ctx: Any) -> Any:
         from fusionwatch.cli._utf8 import check_context
@@ -45,6 +70,11 @@ class _Group(TyperGroup):
             raise typer.Exit(EXIT_USER_ERROR) from None
         except typer.BadParameter as exc:  # a missing or malformed option of any command (was Typer's usage box)
             err_console.print(f"[bold red]error:[/] {escape(_parameter_error(exc))}", highlight=False, soft_wrap=True)
+            raise typer.Exit(EXIT_USER_ERROR) from None
+        except _CLICK.UsageError as exc:  # an unknown option or command, an extra argument (was the usage box)
+            if isinstance(exc, _NO_ARGS_IS_HELP):
+                raise
+            err_console.print(f"[bold red]error:[/] {escape(_usage_error(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_USER_ERROR) from None
         except OSError as exc:
             if exc.filename is None:  # not about a path the user gave: a real fault, keep its traceback
@@ -65,6 +95,21 @@ def _parameter_error(exc: typer.BadParameter) -> str:
     if helps and type(exc).__name__ == "MissingParameter":  # say what the missing option is for
         what += f" ({helps.rstrip('.')}.)"
     what = what.rstrip() if what.rstrip().endswith((".", ".)")) else what.rstrip() + "."
+    return f"{path}: {what} Nothing was changed; `{path} --help` lists the options."
+
+
+def _usage_error(exc: Any) -> str:
+    """One line for a usage mistake other than a missing or malformed option: the command, what is wrong - for a
+    mistyped option its name and the nearest valid one when one is close (``--jsno``: did you mean ``--json``?) - and
+    where the options are listed. Nothing has run when this is raised."""
+    path = getattr(exc.ctx, "command_path", "") or "fusionwatch"
+    if isinstance(exc, _CLICK.NoSuchOption):
+        what = f"no such option {exc.option_name}"
+        close = sorted(exc.possibilities or ())
+        what += f"; did you mean {' or '.join(close)}?" if close else "."
+    else:
+        what = exc.format_message().rstrip()
+        what = what if what.endswith((".", "?")) else what + "."
     return f"{path}: {what} Nothing was changed; `{path} --help` lists the options."
 
 
