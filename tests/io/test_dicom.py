@@ -126,6 +126,28 @@ class TestPixelValues:
         lo, hi = 100.0, 0.5 * 4095 + 100.0
         np.testing.assert_allclose(film.pixels, lo + hi - (FILM16 * 0.5 + 100.0), atol=1e-3)
 
+    @pytest.mark.parametrize(("slope", "problem"), [("", "(0028,1053) Rescale Slope is empty or not a number"),
+                                                     ("X1", "(0028,1053) Rescale Slope is empty or not a number"),
+                                                     ("0", "(0028,1053) Rescale Slope is 0")])
+    @pytest.mark.parametrize("photometric", ["MONOCHROME2", "MONOCHROME1"])
+    def test_an_unusable_rescale_slope_is_a_warning_not_a_traceback(self, tmp_path, slope, problem,
+                                                                    photometric) -> None:
+        """An empty, non-numeric or zero Rescale Slope ended the read in a bare TypeError from pydicom (a traceback
+        for a bad file); now the stored values are used as they are, the display window (in rescaled values) is not
+        used, and a warning names the attribute."""
+        path = write_dicom(tmp_path / "s.dcm", FILM16, photometric=photometric, window=(1000.0, 2000.0),
+                           extra={"RescaleSlope": "7" if slope == "X1" else slope, "RescaleIntercept": "-1024",
+                                  "BitsStored": 12, "HighBit": 11})
+        if slope == "X1":  # pydicom will not write a non-number: put it in the bytes ("7" is padded to "7 ")
+            data = path.read_bytes()
+            at = data.index(b"\x28\x00\x53\x10")  # (0028,1053)
+            path.write_bytes(data[:at + 8] + b"X1" + data[at + 10:])
+        film = read_radiograph(path)
+        expected = FILM16.astype(np.float32) if photometric == "MONOCHROME2" else np.float32(4095) - FILM16
+        np.testing.assert_array_equal(film.pixels, expected)
+        assert film.display_window is None
+        assert any(w.startswith(problem) and "no rescale" in w for w in film.warnings), film.warnings
+
     def test_window_recorded_not_applied(self, tmp_path) -> None:
         """Window centre/width are kept as display_window; pixels keep their full range."""
         path = write_dicom(tmp_path / "w.dcm", FILM16, window=(1500.0, 800.0))

@@ -278,14 +278,37 @@ def _first_float(value: object) -> float | None:
     return result if np.isfinite(result) else None
 
 
-def _stored_range(ds: Dataset) -> tuple[float, float]:
+def _modality_lut(arr: np.ndarray, ds: Dataset, usable_rescale: bool) -> np.ndarray:
+    """pydicom's Modality LUT / rescale of ``arr``; the stored values as they are when ``usable_rescale`` is False (an
+    empty or invalid Rescale Slope or Intercept: pydicom would fail on it with a bare TypeError)."""
+    if not usable_rescale and not ds.get("ModalityLUTSequence"):
+        return arr
+    return apply_modality_lut(arr, ds)
+
+
+def _rescale_problem(ds: Dataset) -> str | None:
+    """Why (0028,1053) *Rescale Slope* / (0028,1052) *Rescale Intercept* cannot be applied (empty, not a number, a
+    slope of 0), or ``None`` when they can or are absent (a Modality LUT Sequence is used before them)."""
+    if ds.get("ModalityLUTSequence") or "RescaleSlope" not in ds or "RescaleIntercept" not in ds:
+        return None
+    for keyword, tag in (("RescaleSlope", "(0028,1053) Rescale Slope"), ("RescaleIntercept", "(0028,1052) Rescale "
+                                                                                            "Intercept")):
+        value = _first_float(_raw_values(ds, keyword))
+        if value is None:
+            return f"{tag} is empty or not a number"
+        if keyword == "RescaleSlope" and value == 0:
+            return f"{tag} is 0 (every pixel would get one value)"
+    return None
+
+
+def _stored_range(ds: Dataset, usable_rescale: bool = True) -> tuple[float, float]:
     """Range of the Modality LUT output over every storable value (for MONOCHROME1 inversion)."""
     bits = int(ds.get("BitsStored", ds.get("BitsAllocated", 16)) or 16)
     if int(ds.get("PixelRepresentation", 0) or 0) == 1:
         lo, hi = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
     else:
         lo, hi = 0, 2**bits - 1
-    ends = np.asarray(apply_modality_lut(np.array([lo, hi], dtype=np.int64), ds), dtype=np.float64)
+    ends = np.asarray(_modality_lut(np.array([lo, hi], dtype=np.int64), ds, usable_rescale), dtype=np.float64)
     return float(ends.min()), float(ends.max())
 
 
@@ -388,11 +411,16 @@ def _read_dicom_image(path: Path) -> DicomImage:
             raise UnsupportedImageError(
                 f"{path}: monochrome pixel data of shape {arr.shape}; expected (rows, columns)."
             )
-        pixels = np.asarray(apply_modality_lut(arr, ds), dtype=np.float32)
+        if problem := _rescale_problem(ds):
+            notes.append(f"{problem}: the stored pixel values were used as they are (no rescale), and the film's "
+                         "display window, if any (given in rescaled values), was not used; check the film's export "
+                         "settings.")
+        pixels = np.asarray(_modality_lut(arr, ds, problem is None), dtype=np.float32)
 
-    window = None if colour else _display_window(ds, path, notes)
+    rescaled = colour or _rescale_problem(ds) is None
+    window = _display_window(ds, path, notes) if not colour and rescaled else None
     if photometric == "MONOCHROME1":
-        lo, hi = _stored_range(ds)
+        lo, hi = _stored_range(ds, rescaled)
         pixels = np.float32(lo + hi) - pixels
         if window is not None:
             window = (lo + hi - window[0], window[1])
