@@ -943,3 +943,34 @@ def test_no_arguments_still_prints_the_help() -> None:
     for args in ([], ["patient"]):
         r = runner.invoke(app, args)
         assert "Usage" in r.output and "error:" not in r.output, r.output
+
+
+def test_the_corrections_table_reads_at_80_columns(db: str) -> None:
+    """At 80 columns the seven-column corrections table left 'by' and 'reason' 4 characters wide, folded letter by
+    letter ('reas/on', 'radi/olog/y'). Now every line fits, ids, fields and dates are whole, and names and reasons
+    wrap between words."""
+    import re
+
+    from fusionwatch.records import Patient
+    from fusionwatch.store import Store
+
+    store = Store(db)
+    try:
+        store.add_patient(Patient("K-B", birth_date=dt.date(1906, 5, 1)))
+    finally:
+        store.close()
+    _run("patient", "add", "K-B", "--surgery-date", "2025-01-10", "--db", db)
+    reason = "DICOM header had 1906 for 1960; checked against the chart at the outside hospital"
+    assert _run("patient", "correct", "K-B", "--birth-date", "1960-05-01", "--by", "Dr Kim, radiology", "--reason",
+                reason, "--db", db).exit_code == 0
+    assert _run("patient", "correct", "K-B", "--surgery-date", "2025-01-12", "--by", "pa-lee", "--reason",
+                "operation note", "--db", db).exit_code == 0
+    out = runner.invoke(app, ["patient", "corrections", "K-B", "--db", db], env={"COLUMNS": "80"}).output
+    lines = out.splitlines()
+    assert max(len(x) for x in lines) <= 80, out
+    words = re.findall(r"[\w-]+", out)
+    for token in ("1906-05-01", "1960-05-01", "2025-01-10", "2025-01-12", "radiology", "operation",
+                  *re.findall(r"[\w-]+", reason)):
+        assert token in words, (token, out)
+    assert any("surgery date" in x for x in lines) and any("birth date" in x for x in lines), out
+    assert len(re.findall(r"\d{4}-\d\d-\d\d \d\d:\d\d", out)) == 2, out  # when, whole

@@ -702,12 +702,19 @@ def patient_corrections(
     if not records:
         console.print(f"no corrections for {escape(key)}", highlight=False)
         return
-    table = Table(title=f"Corrections of {escape(key)}")
-    for col in ("id", "field", "old", "new", "by", "at (UTC)", "reason"):  # ids and dates never cut in two
-        table.add_column(col, no_wrap=col in ("id", "field", "old", "new", "at (UTC)"), overflow="fold")
+    # four columns, each cell on several lines, so that 80 columns hold it with the reason in words: seven columns
+    # (id, field, old, new, by, at, reason) left 'by' and 'reason' 4 characters wide there, folded letter by letter.
+    # Ids, fields and dates are never cut in two; a long name or reason folds in its own column
+    table = Table(title=f"Corrections of {escape(key)} (oldest first)")
+    table.add_column("id", no_wrap=True)
+    table.add_column("what", no_wrap=True)
+    table.add_column("by, at (UTC)", min_width=16, overflow="fold")
+    table.add_column("reason", overflow="fold", ratio=1)
     for r in records:
-        table.add_row(str(r.id), escape(r.field.replace("_", " ")), escape(r.old_value or "-"),
-                      escape(r.new_value or "-"), escape(r.by), f"{r.at:%Y-%m-%d %H:%M}", escape(r.reason))
+        table.add_row(str(r.id),
+                      f"{escape(r.field.replace('_', ' '))}\nwas {escape(r.old_value or 'none')}\n"
+                      f"now {escape(r.new_value or 'none')}",
+                      f"{escape(r.by)}\n{r.at:%Y-%m-%d %H:%M}", escape(r.reason))
     console.print(table)
 
 
