@@ -627,3 +627,38 @@ def test_the_patient_report_of_a_contact_without_films_says_no_xrays_were_taken(
     assert data.visits[1].films_taken is True
     said = " ".join(patient_text(data).xray_now)
     assert said.startswith("No X-rays were taken at this visit.") and "computer check" not in said
+
+
+def test_a_film_s_file_name_in_a_needs_landmarks_reason_stays_out_of_de_identified_outputs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A film ingested with a landmark file made for another image size is stored as 'needs landmarks' with the
+    ingest's error as the reason: 'Landmarks unusable: The landmarks are for a 600 x 1400 px image but
+    ZQNAME_Quux_lat.dcm is 300 x 700 px ...'. File names often carry the patient's name, and the de-identified
+    clinician HTML and FHIR bundle printed it (dates shifted, nothing else). Now the reason is withheld there; the
+    identified report still gives it."""
+    from _synth import draw_lateral_spine
+    from fusionwatch.io.landmark_json import write_landmarks
+    from fusionwatch.report.model import NEEDS_LANDMARKS_WITHHELD
+
+    monkeypatch.setenv("FUSIONWATCH_DEID_SECRET", "s" * 40)
+    db = f"sqlite:///{tmp_path / 'fw.db'}"
+    img, lm = draw_lateral_spine(width=300, height=700, mm_per_px=0.5, seed=1)
+    film = write_dicom(tmp_path / "ZQNAME_Quux_lat.dcm", img, spacing=(0.5, 0.5), study_date="20260301",
+                       view_position="LL", extra={"PatientID": "MRN-9"})
+    write_landmarks(Landmarks(dict(lm.points), 600, 1400), tmp_path / "ZQNAME_Quux_lat.landmarks.json")
+    _run("patient", "add", "K-9", "--surgery-date", "2026-01-15", "--approach", "TLIF", "--db", db)
+    _run("ingest", str(film), "--patient", "K-9", "--db", db)
+    for de in (False, True):
+        _run("report", "K-9", "--out", str(tmp_path / "out"), "--no-pdf", "--today", "2026-03-10", "--db", db,
+             *(["--deidentify"] if de else []))
+    import html as _html
+
+    out = tmp_path / "out"
+    identified = _html.unescape((out / "6-weeks-clinician.html").read_text())
+    assert "Landmarks unusable" in identified and "ZQNAME_Quux_lat.dcm" in identified
+    deidentified = [p for p in out.iterdir() if p.is_file() and "deidentified" in p.name]
+    assert len(deidentified) >= 5
+    for p in deidentified:
+        assert "ZQNAME" not in p.read_text(errors="ignore"), p.name
+    assert NEEDS_LANDMARKS_WITHHELD in _html.unescape((out / "6-weeks-deidentified-clinician.html").read_text())

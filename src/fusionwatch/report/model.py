@@ -15,7 +15,8 @@ told apart); finding evidence and film ids are dropped from findings. Free text 
 reader's override reason becomes :data:`READER_TEXT_WITHHELD` (the verdict and its shifted time stay; the author
 becomes "reader"), symptom notes and surgery notes are dropped, and a landmark review reason that is not known to be
 the tool's own (a landmark file's or a reader's, :attr:`ReportData.tool_review`) becomes
-:data:`LANDMARK_REVIEW_WITHHELD`. Intervals are kept exactly.
+:data:`LANDMARK_REVIEW_WITHHELD`, and a 'needs_landmarks' reason (the ingest's error, which can name the film's file)
+:data:`NEEDS_LANDMARKS_WITHHELD`. Intervals are kept exactly.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from fusionwatch.units import SpacingSource, Unit
 __all__ = [
     "DATE_REMOVED",
     "LANDMARK_REVIEW_WITHHELD",
+    "NEEDS_LANDMARKS_WITHHELD",
     "DEID_ANCHOR_DATE",
     "READER_TEXT_WITHHELD",
     "VisitView",
@@ -59,6 +61,12 @@ LANDMARK_REVIEW_WITHHELD = ("Landmarks flagged for review [reason withheld: a la
 """What a de-identified export shows in place of a 'landmark_review' finding's reason that is not known to be the
 tool's own (:attr:`ReportData.tool_review`): a landmark file's or a reader's ``needs_review`` is any text, so names,
 ids and dates in any format can be in it."""
+NEEDS_LANDMARKS_WITHHELD = ("The film has no usable landmarks yet [reason withheld: it can quote a file's name or a "
+                            "landmark file's content, not exported de-identified]")
+"""What a de-identified export shows in place of a 'needs_landmarks' finding's reason: ingest writes the error it met
+('Landmarks unusable: The landmarks are for a 600 x 1400 px image but Doe_Jane_lat.dcm is ...', 'Landmark detection
+failed: /data/Doe_Jane/film.png is blank ...'), which names the film's file (file names often carry the patient's name)
+or quotes a landmark file."""
 DATE_REMOVED = "[date removed]"
 """What a de-identified export shows in place of a date it cannot shift (a format other than ISO or YYYYMMDD)."""
 _ISO_DATE = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")  # also inside an ISO date-time, 2026-12-03T10:00
@@ -348,13 +356,20 @@ class ReportData:
 
         # a landmark review reason is shown only when it is known to be the tool's own words; a landmark file's or
         # a reader's free text (or one of unknown origin) is withheld, in the findings and in the visit's review list
-        withheld = {f.summary for v in self.visits for f in v.findings
+        # likewise a 'needs_landmarks' reason (the error the ingest met, which can name the film's file)
+        withheld = {f.summary: LANDMARK_REVIEW_WITHHELD for v in self.visits for f in v.findings
                     if f.kind == "landmark_review" and f.summary not in self.tool_review}
+        withheld |= {f.summary: NEEDS_LANDMARKS_WITHHELD for v in self.visits for f in v.findings
+                     if f.kind == "needs_landmarks"}
 
         def finding(f: Finding) -> Finding:
             keep = {k: f.evidence[k] for k in ("measure",) if k in f.evidence}  # names only, no values or ids
-            summary = (LANDMARK_REVIEW_WITHHELD if f.kind == "landmark_review" and f.summary in withheld
-                       else text(f.summary) or "")
+            if f.kind == "needs_landmarks":
+                summary = NEEDS_LANDMARKS_WITHHELD
+            elif f.kind == "landmark_review" and f.summary in withheld:
+                summary = LANDMARK_REVIEW_WITHHELD
+            else:
+                summary = text(f.summary) or ""
             return replace(f, summary=summary, threshold=text(f.threshold), evidence=keep, films=())
 
         visits = tuple(
@@ -363,7 +378,7 @@ class ReportData:
                 bridwell_grade=over(v.bridwell_grade),
                 findings=tuple(finding(f) for f in v.findings), finding_refs=v.refs,  # refs need the evidence
                 finding_aliases=v.aliases,
-                review=tuple(LANDMARK_REVIEW_WITHHELD if r in withheld else text(r) or "" for r in v.review),
+                review=tuple(withheld[r] if r in withheld else text(r) or "" for r in v.review),
                 status_reasons=tuple(text(r) or "" for r in v.status_reasons), decide_with=text(v.decide_with),
                 status_evidence={}, finding_verdicts={k: over(o) for k, o in v.finding_verdicts.items()},
             )
