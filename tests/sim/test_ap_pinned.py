@@ -17,14 +17,14 @@ from fusionwatch.sim import random_film
 from fusionwatch.sim.journey import SIM_VERSION
 
 SIZE = (240, 300)
-PINNED_VERSION = "35"
+PINNED_VERSION = "36"
 
-# sha256 of random_film(seed, size=SIZE, view="ap").pixels.tobytes() (uint16, 300 x 240), SIM_VERSION 35 (the
-# console look of AP films without metal; recomputed on purpose, docs/simulator.md "Version 35"; seed 31 has implants
-# and keeps version 34's pixels; version 34's hashes: AP_PIXELS_V34 below; version 33's: tests/sim/test_abdomen.py
-# V33_AP)
+# sha256 of random_film(seed, size=SIZE, view="ap").pixels.tobytes() (uint16, 300 x 240), SIM_VERSION 36 (the
+# console look of version 35 on AP films with metal too; recomputed on purpose, docs/simulator.md "Version 36"; seed
+# 31 has implants and changes, seed 32 has none and keeps version 35's pixels; version 35's hashes: AP_PIXELS_V35
+# below; version 34's: AP_PIXELS_V34; version 33's: tests/sim/test_abdomen.py V33_AP)
 AP_PIXELS = {
-    31: "8ca18d380e43726b765734463699283ada923b8ec4af3697b6ea543149abed41",
+    31: "52ea636b1543ac2759e1f06e3b29e5af3e093ca3b66ee57814020a88607fbaf6",
     32: "314041164ef95745e6dc2337c618d7794e3b2c85693e7d685f8a1a165b3cf026",
 }
 
@@ -84,12 +84,35 @@ AP_PIXELS_V34 = {
 def test_console_look_off_gives_the_version_34_pixels(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """Version 35 changed only the console of AP films without metal (``exposure.AP_RIM``, ``AP_GRAIN``): with both
     off the films are version 34's to the bit; on, the film without implants (seed 32) differs and the one with
-    implants (seed 31) keeps its pixels."""
+    implants (seed 31) keeps its pixels (version 36 gives it the look too: compared with it switched off,
+    ``AP_LOOK_WITH_METAL``)."""
     from fusionwatch.sim.render import exposure
 
+    monkeypatch.setattr(exposure, "AP_LOOK_WITH_METAL", False)  # version 36's look on films with metal off
     film = random_film(seed, size=SIZE, view="ap")
     monkeypatch.setattr(exposure, "AP_RIM", None)
     monkeypatch.setattr(exposure, "AP_GRAIN", None)
     off = random_film(seed, size=SIZE, view="ap").pixels
     assert hashlib.sha256(off.tobytes()).hexdigest() == AP_PIXELS_V34[seed]
     assert np.array_equal(film.pixels, off) == ("implants" in film.truth)
+
+
+# sha256 of the same films by the version-35 simulator (the hashes this file held for version 35)
+AP_PIXELS_V35 = {
+    31: "8ca18d380e43726b765734463699283ada923b8ec4af3697b6ea543149abed41",
+    32: "314041164ef95745e6dc2337c618d7794e3b2c85693e7d685f8a1a165b3cf026",
+}
+
+
+@pytest.mark.parametrize("seed", sorted(AP_PIXELS_V35))
+def test_look_without_metal_only_gives_the_version_35_pixels(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Version 36 changed only AP films with segmented metal (``exposure.AP_LOOK_WITH_METAL``): with it off the
+    films are version 35's to the bit; on, the film with implants (seed 31) differs and the one without (seed 32)
+    keeps its pixels."""
+    from fusionwatch.sim.render import exposure
+
+    film = random_film(seed, size=SIZE, view="ap")
+    monkeypatch.setattr(exposure, "AP_LOOK_WITH_METAL", False)
+    off = random_film(seed, size=SIZE, view="ap").pixels
+    assert hashlib.sha256(off.tobytes()).hexdigest() == AP_PIXELS_V35[seed]
+    assert np.array_equal(film.pixels, off) != ("implants" in film.truth)

@@ -1,5 +1,6 @@
-"""Version 35: the processed-film look of AP films without metal (``render.exposure._processed_look``): the console's
-dark rim beside bright bone (``AP_RIM``) and the display grain (``AP_GRAIN``), drawn from their own stream."""
+"""Version 35: the processed-film look of AP films without metal, version 36 with metal too
+(``render.exposure._processed_look``): the console's dark rim beside bright bone (``AP_RIM``) and the display grain
+(``AP_GRAIN``), drawn from their own stream; the metal is left out of it (``AP_LOOK_WITH_METAL``)."""
 
 from __future__ import annotations
 
@@ -45,11 +46,39 @@ def test_the_look_draws_nothing_from_the_films_stream(monkeypatch: pytest.Monkey
     assert not np.array_equal(on, off)
 
 
-def test_films_with_metal_keep_their_pixels(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Films with segmented metal keep the version-34 console (the implant checks compare a patient's films)."""
-    off, _ = _expose(monkeypatch, None, None, metal=True)
-    on, _ = _expose(monkeypatch, (0.1, 0.3), (0.003, 0.008), metal=True)
-    assert np.array_equal(on, off)
+def test_films_with_metal_take_the_look_outside_the_metal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Version 36: films with segmented metal take the look too (``AP_LOOK_WITH_METAL``): their pixels change
+    beside the metal, the film's stream ends as without it, and with the switch off they keep the version-34
+    console (version 35's pixels)."""
+    off, after_off = _expose(monkeypatch, None, None, metal=True)
+    on, after_on = _expose(monkeypatch, (0.1, 0.3), (0.003, 0.008), metal=True)
+    assert after_on == after_off
+    assert not np.array_equal(on, off)
+    assert np.abs(on - off)[60:340, 40:100].mean() > 1e-3  # the soft tissue beside the column
+    monkeypatch.setattr(exposure, "AP_LOOK_WITH_METAL", False)
+    v35, _ = _expose(monkeypatch, (0.1, 0.3), (0.003, 0.008), metal=True)
+    assert np.array_equal(v35, off)
+
+
+def test_the_metal_casts_no_dark_ring(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On the processed log image, the rim left out of the metal: the bone 1-3 mm beside a rod keeps its level
+    (within 0.01 of the log path) and the rod its values; the same unsharp mask run over the metal (no segmentation
+    given) digs a ring below the bone 0.05 deep or more, which the halo check would read as loosening."""
+    monkeypatch.setattr(exposure, "AP_RIM", (0.3, 0.3))
+    monkeypatch.setattr(exposure, "AP_GRAIN", None)
+    L, cam, mp = _film(metal=True)
+    assert mp is not None
+    L = L + mp
+    metal = cv2.dilate((mp > exposure.METAL_MIN_PATH).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    win = (slice(0, 400, 4), slice(0, 300, 4))
+    aware, naive = L.copy(), L.copy()
+    exposure._processed_look(aware, L, cam, np.random.default_rng(0), win, None, metal)
+    exposure._processed_look(naive, L, cam, np.random.default_rng(0), win, None)
+    beside = np.r_[138:141, 159:162]  # 1-3 mm beside the 10 px rod (cols 145-154, dilated 143-156)
+    level = L[100:300][:, beside].mean()
+    assert aware[100:300][:, beside].mean() == pytest.approx(level, abs=0.01)
+    assert naive[100:300][:, beside].min() < level - 0.05
+    assert np.array_equal(aware[metal], L[metal])
 
 
 def test_grain_roughens_the_soft_tissue(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -248,10 +248,12 @@ def expose(
             ap_gamma = 1.0
         # version 18: exposure fall-off (heel effect, vignetting); v21 flanks; v23 its range over the body only
         _falloff(q, cam, rng, win, flank, None if body is None else body[win], layout, body)
-        if not metal.any() and (AP_RIM is not None or AP_GRAIN is not None):
+        if (AP_RIM is not None or AP_GRAIN is not None) and (AP_LOOK_WITH_METAL or not metal.any()):
             # version 35: the processed-film look of AP films without metal (own spawned stream: no draw of the
-            # film's stream changes; films with metal keep the version-34 console, as the implant checks need)
-            _processed_look(q, p, cam, rng.spawn(1)[0], win, None if body is None else body[win])
+            # film's stream changes); version 36: films with metal too, the metal left out of it (AP_LOOK_WITH_METAL)
+            _processed_look(
+                q, p, cam, rng.spawn(1)[0], win, None if body is None else body[win], metal if metal.any() else None
+            )
     sm = _smooth(q, 1.5 / cam.pixel_mm)  # q + edge_enhance * (q - smooth(q)), in place
     np.subtract(q, sm, out=sm)
     sm *= exp.edge_enhance
@@ -298,6 +300,17 @@ signal alone); a = 1.5 damps it further in the dark gas, whose dark tones the lo
 walls stay as soft as measured (``gas_wall``). None: off."""
 
 
+AP_LOOK_WITH_METAL = True
+AP_LOOK_METAL_FILL_MM = 3.0
+"""Version 36: the processed-film look of version 35 (``AP_RIM``, ``AP_GRAIN``) on AP films with segmented metal too
+(post-operative films; a patient's films come from one console): the metal is left out of it, as the console's
+metal-aware processing leaves it out of the equalisation: the rim's smoothing sees the metal filled with its
+surroundings (a normalised smoothing of ``AP_LOOK_METAL_FILL_MM`` over the pixels beside it), so bright metal casts
+no dark ring into the bone around it (which the halo check would read as loosening); the grain's range, median and
+the metal's own pixels are taken without it (the console's metal display sets those). False: films with metal keep
+the version-34 console (version 35's pixels)."""
+
+
 def _processed_look(
     q: np.ndarray,
     p: np.ndarray,
@@ -305,35 +318,51 @@ def _processed_look(
     rng: np.random.Generator,
     win: tuple[slice, slice],
     body: np.ndarray | None,
+    metal: np.ndarray | None = None,
 ) -> None:
     """Version 35 (``AP_RIM``, ``AP_GRAIN``): the processed-film look, in place on the processed log image ``q`` of an
-    AP film without metal (after the multi-scale contrast and the fall-off, before the console's edge enhancement);
-    ``p`` the unprocessed log image, ``rng`` the stage's own stream (spawned from the film's, which it leaves as it
-    was), ``win`` the collimated field (every 4th pixel), ``body`` the body's pixels there (None: all)."""
+    AP film (after the multi-scale contrast and the fall-off, before the console's edge enhancement); ``p`` the
+    unprocessed log image, ``rng`` the stage's own stream (spawned from the film's, which it leaves as it was),
+    ``win`` the collimated field (every 4th pixel), ``body`` the body's pixels there (None: all); ``metal`` (version
+    36, ``AP_LOOK_WITH_METAL``): the console's (H, W) metal segmentation, left out of the look (None: no metal)."""
     rim = float(rng.uniform(*AP_RIM)) if AP_RIM is not None else 0.0
     grain = float(rng.uniform(*AP_GRAIN)) if AP_GRAIN is not None else 0.0
+    keep = None  # version 36: the metal's own processed values (restored at the end: the metal display sets them)
+    if metal is not None:
+        keep = q[metal]
+        wm = (~metal).astype(np.float32)
+        s = AP_LOOK_METAL_FILL_MM / cam.pixel_mm
+        fill = _smooth(q * wm, s) / np.maximum(_smooth(wm, s), 1e-3)
+        base = np.where(metal, fill, q)
+    else:
+        base = q
     if rim > 0.0:
-        sm = _smooth(q, AP_RIM_MM / cam.pixel_mm)
-        np.subtract(q, sm, out=sm)
+        sm = _smooth(base, AP_RIM_MM / cam.pixel_mm)
+        np.subtract(base, sm, out=sm)
         sm *= rim
         q += sm
     if grain > 0.0:
-        qw = q[win] if body is None else q[win][body]
+        sel = None if body is None else body
+        if metal is not None:
+            sel = ~metal[win] if sel is None else sel & ~metal[win]
+        qw = q[win] if sel is None else q[win][sel]
         lo, hi = np.percentile(qw, [2.0, 98.0])
         H, W = q.shape
         g = rng.standard_normal((H, W), dtype=np.float32)
         s = AP_GRAIN_MM / cam.pixel_mm
         g = cv2.GaussianBlur(g, (0, 0), s)
         g *= np.float32(grain * (hi - lo) / max(float(np.std(g[::3, ::3])), 1e-6))
-        pw = p[win] if body is None else p[win][body]
+        pw = p[win] if sel is None else p[win][sel]
         med = float(np.median(pw))
-        loc = _smooth(p, 3.0 / cam.pixel_mm)
+        loc = _smooth(p if metal is None else np.where(metal, np.float32(med), p), 3.0 / cam.pixel_mm)
         loc -= np.float32(med)
         loc *= np.float32(AP_GRAIN_PHOTONS[0])
         np.exp(loc, out=loc)
         np.clip(loc, AP_GRAIN_PHOTONS[1], AP_GRAIN_PHOTONS[2], out=loc)
         g *= loc
         q += g
+    if keep is not None:
+        q[metal] = keep
 
 
 AP_LUT_BEND = (-0.8, 0.8)
