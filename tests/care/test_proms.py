@@ -124,6 +124,17 @@ class TestCompare:
         assert c.odi_scb is True
         assert c.odi_scb_reasons == ("final score 30.0 (<= 31.3)",)
 
+    @pytest.mark.parametrize(("pre", "post", "improvement"), [
+        ((0, 0, 1, 0, 0, 0, 0, None, 0, 0), (1,) * 10, -17.8),  # 2.2 % (1/45) -> 20.0 % (10/50): worse
+        ((1, 1, 1, 1, 1, 1, 1, 1, 1, 2), (1,) * 10, 2.0),  # 22.0 % (11/50) -> 20.0 %: 2 points (9 %) better
+    ])
+    def test_final_score_needs_a_pre_op_score_above_it(self, pre: tuple, post: tuple, improvement: float) -> None:
+        """A patient at or below 31.3 before surgery does not meet SCB by the final score (before: 2.2 -> 20.0 %,
+        worse by 17.8 points, was told 'substantial clinical benefit met' by `prom add` and the report)."""
+        c = compare_proms(PromRecord(D0, pre), PromRecord(D1, post))
+        assert c.odi_improvement == pytest.approx(improvement, abs=0.05)
+        assert c.odi_mcid is False and c.odi_scb is False and c.odi_scb_reasons == ()
+
     def test_missing_parts_give_none(self) -> None:
         c = compare_proms(PromRecord(D0, back_pain=6), PromRecord(D1, leg_pain=2))
         assert c.odi_mcid is None and c.back_pain_mcid is None and c.leg_pain_mcid is None

@@ -10,7 +10,8 @@ Scoring and thresholds (CLINICAL.md "Recovery care"):
   between whole numbers; a band's upper limit is inclusive (20.0 is minimal, 20.1 moderate).
 - Change vs pre-op: improvement = pre - post (positive is better). MCID: ODI 12.8 points, NRS 2 points. Substantial
   clinical benefit (SCB) for ODI after lumbar fusion: improvement >= 18.8 points, or >= 36.8 % of the pre-op score, or a
-  final score <= 31.3 [2]_.
+  final score <= 31.3 reached from a pre-op score above it [2]_ (a patient who was at or below 31.3 before surgery
+  does not meet SCB by staying there, nor by getting worse).
 - By about a year (:data:`CLEAR_BENEFIT_DAY` on), :func:`without_clear_benefit` names the outcomes that have not
   changed by the MCID (ODI: nor met SCB), so the patient report can ask the patient to talk with the care team [2]_.
 
@@ -267,7 +268,9 @@ def compare_proms(pre: PromRecord, post: PromRecord) -> PromChange:
     """Change vs the pre-op answers with MCID and substantial clinical benefit flags (``None`` where not computable).
 
     SCB is met if any of: improvement >= 18.8 points; improvement >= 36.8 % of the pre-op score (only when pre > 0);
-    final score <= 31.3 (Glassman 2008). The reasons that were met are listed in ``odi_scb_reasons``.
+    final score <= 31.3 (Glassman 2008) when the pre-op score was above 31.3 (the final-score criterion is reaching
+    the threshold: a patient at or below it before surgery, who may even have got worse, does not meet it by staying
+    there). The reasons that were met are listed in ``odi_scb_reasons``.
     """
     odi_pre = pre.odi.score if pre.odi else None
     odi_post = post.odi.score if post.odi else None
@@ -281,7 +284,9 @@ def compare_proms(pre: PromRecord, post: PromRecord) -> PromChange:
             reasons.append(f"improved {imp:.1f} points (>= {ODI_SCB_POINTS})")
         if odi_pre > 0 and imp / odi_pre * 100.0 >= ODI_SCB_PERCENT - eps:
             reasons.append(f"improved {imp / odi_pre * 100.0:.1f} % (>= {ODI_SCB_PERCENT} %)")
-        if odi_post <= ODI_SCB_FINAL + eps:
+        # the final-score criterion is reaching 31.3 from above: a patient already at or below it before surgery
+        # (e.g. 2.2 -> 20.0, worse by 17.8 points) has not met a benefit by staying there
+        if odi_post <= ODI_SCB_FINAL + eps and odi_pre > ODI_SCB_FINAL + eps:
             reasons.append(f"final score {odi_post:.1f} (<= {ODI_SCB_FINAL})")
         scb = bool(reasons)
 
