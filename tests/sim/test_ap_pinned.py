@@ -17,14 +17,14 @@ from fusionwatch.sim import random_film
 from fusionwatch.sim.journey import SIM_VERSION
 
 SIZE = (240, 300)
-PINNED_VERSION = "36"
+PINNED_VERSION = "37"
 
-# sha256 of random_film(seed, size=SIZE, view="ap").pixels.tobytes() (uint16, 300 x 240), SIM_VERSION 36 (the
-# console look of version 35 on AP films with metal too; recomputed on purpose, docs/simulator.md "Version 36"; seed
-# 31 has implants and changes, seed 32 has none and keeps version 35's pixels; version 35's hashes: AP_PIXELS_V35
-# below; version 34's: AP_PIXELS_V34; version 33's: tests/sim/test_abdomen.py V33_AP)
+# sha256 of random_film(seed, size=SIZE, view="ap").pixels.tobytes() (uint16, 300 x 240), SIM_VERSION 37 (version
+# 36's look on AP films with metal switched off again: version 35's pixels, docs/simulator.md "Version 37"; seed 31
+# has implants, seed 32 has none; version 36's hash of seed 31: AP_PIXELS_V36 below; version 35's: AP_PIXELS_V35
+# (the same as these); version 34's: AP_PIXELS_V34; version 33's: tests/sim/test_abdomen.py V33_AP)
 AP_PIXELS = {
-    31: "52ea636b1543ac2759e1f06e3b29e5af3e093ca3b66ee57814020a88607fbaf6",
+    31: "8ca18d380e43726b765734463699283ada923b8ec4af3697b6ea543149abed41",
     32: "314041164ef95745e6dc2337c618d7794e3b2c85693e7d685f8a1a165b3cf026",
 }
 
@@ -104,15 +104,21 @@ AP_PIXELS_V35 = {
 }
 
 
+# sha256 of the film with implants by the version-36 simulator (``exposure.AP_LOOK_WITH_METAL`` on)
+AP_PIXELS_V36 = {31: "52ea636b1543ac2759e1f06e3b29e5af3e093ca3b66ee57814020a88607fbaf6"}
+
+
 @pytest.mark.parametrize("seed", sorted(AP_PIXELS_V35))
 def test_look_without_metal_only_gives_the_version_35_pixels(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Version 36 changed only AP films with segmented metal (``exposure.AP_LOOK_WITH_METAL``): with it off the
-    films are version 35's to the bit; on, the film with implants (seed 31) differs and the one without (seed 32)
-    keeps its pixels."""
+    """Version 37 switched version 36's look on AP films with segmented metal off (``exposure.AP_LOOK_WITH_METAL``):
+    by default the films are version 35's to the bit; switched on, the film with implants (seed 31) is version 36's
+    and the one without (seed 32) keeps its pixels."""
     from fusionwatch.sim.render import exposure
 
-    film = random_film(seed, size=SIZE, view="ap")
-    monkeypatch.setattr(exposure, "AP_LOOK_WITH_METAL", False)
-    off = random_film(seed, size=SIZE, view="ap").pixels
-    assert hashlib.sha256(off.tobytes()).hexdigest() == AP_PIXELS_V35[seed]
-    assert np.array_equal(film.pixels, off) != ("implants" in film.truth)
+    off = random_film(seed, size=SIZE, view="ap")
+    assert hashlib.sha256(off.pixels.tobytes()).hexdigest() == AP_PIXELS_V35[seed]
+    monkeypatch.setattr(exposure, "AP_LOOK_WITH_METAL", True)
+    on = random_film(seed, size=SIZE, view="ap").pixels
+    assert np.array_equal(on, off.pixels) != ("implants" in off.truth)
+    if seed in AP_PIXELS_V36:
+        assert hashlib.sha256(on.tobytes()).hexdigest() == AP_PIXELS_V36[seed]

@@ -49,7 +49,8 @@ def test_the_look_draws_nothing_from_the_films_stream(monkeypatch: pytest.Monkey
 def test_films_with_metal_take_the_look_outside_the_metal(monkeypatch: pytest.MonkeyPatch) -> None:
     """Version 36: films with segmented metal take the look too (``AP_LOOK_WITH_METAL``): their pixels change
     beside the metal, the film's stream ends as without it, and with the switch off they keep the version-34
-    console (version 35's pixels)."""
+    console (version 35's pixels, the default since version 37)."""
+    monkeypatch.setattr(exposure, "AP_LOOK_WITH_METAL", True)
     off, after_off = _expose(monkeypatch, None, None, metal=True)
     on, after_on = _expose(monkeypatch, (0.1, 0.3), (0.003, 0.008), metal=True)
     assert after_on == after_off

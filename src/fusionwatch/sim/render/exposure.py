@@ -300,7 +300,7 @@ signal alone); a = 1.5 damps it further in the dark gas, whose dark tones the lo
 walls stay as soft as measured (``gas_wall``). None: off."""
 
 
-AP_LOOK_WITH_METAL = True
+AP_LOOK_WITH_METAL = False
 AP_LOOK_METAL_FILL_MM = 3.0
 """Version 36: the processed-film look of version 35 (``AP_RIM``, ``AP_GRAIN``) on AP films with segmented metal too
 (post-operative films; a patient's films come from one console): the metal is left out of it, as the console's
@@ -308,7 +308,13 @@ metal-aware processing leaves it out of the equalisation: the rim's smoothing se
 surroundings (a normalised smoothing of ``AP_LOOK_METAL_FILL_MM`` over the pixels beside it), so bright metal casts
 no dark ring into the bone around it (which the halo check would read as loosening); the grain's range, median and
 the metal's own pixels are taken without it (the console's metal display sets those). False: films with metal keep
-the version-34 console (version 35's pixels)."""
+the version-34 console (version 35's pixels).
+
+Version 37: **off** (version 35's pixels on films with metal again). On the demo's solid-fusion patient at 1000 x 1250
+px, version 36's look made the 12-month AP film's S1 screw show a radiolucent halo (1.4 mm, threshold 1.0) that the
+6-week film did not: a false loosening finding and "pseudarthrosis suspected" on a solid fusion. The implant check
+at 400 x 500 px (``bench_implants``) had shown none. Turn it on again only after the halo check holds at the demo's
+size too."""
 
 
 def _processed_look(
