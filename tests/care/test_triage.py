@@ -2,7 +2,15 @@
 
 import pytest
 
-from fusionwatch.care.triage import RULES, Symptom, Urgency, parse_symptoms, triage
+from fusionwatch.care.triage import (
+    FEVER_OVER_C,
+    RULES,
+    Symptom,
+    Urgency,
+    parse_symptoms,
+    parse_temperature,
+    triage,
+)
 from fusionwatch.errors import InputError
 
 # expected urgency per rule, written out from CLINICAL.md "Red flags that must escalate at once"
@@ -69,3 +77,32 @@ def test_parse_accepts_dashes() -> None:
 def test_unknown_symptom_raises() -> None:
     with pytest.raises(InputError, match="Unknown symptom 'headache'; expected one of: saddle_numbness"):
         triage(["headache"])
+
+
+class TestTemperature:
+    """Tests for parse_temperature() and the fever threshold (CLINICAL.md: fever > 38 °C)."""
+
+    @pytest.mark.parametrize(("text", "celsius", "fever"), [
+        ("38.4", 38.4, True), ("38.4C", 38.4, True), ("38,4 °C", 38.4, True),
+        ("100.6F", 38.111, True),  # 38.1 °C: a fever, though under the '101 °F' the text used to give
+        ("101", 38.333, True),  # no unit, 86-113: Fahrenheit
+        ("100.4 F", 38.0, False), ("38", 38.0, False),  # exactly 38 °C is not over it
+        ("98.6", 37.0, False), ("37.5 c", 37.5, False),
+    ])
+    def test_reads_either_unit(self, text: str, celsius: float, fever: bool) -> None:
+        """Celsius or Fahrenheit, with or without the unit; fever strictly above 38.0 °C (100.4 °F)."""
+        t = parse_temperature(text)
+        assert t.celsius == pytest.approx(celsius, abs=1e-3) and t.is_fever is fever
+
+    @pytest.mark.parametrize("bad", ["abc", "200", "45.1", "50", "-", "nan", "38.4K"])
+    def test_not_a_body_temperature_raises(self, bad: str) -> None:
+        """A value that is no body temperature in either unit is refused, naming it."""
+        with pytest.raises(InputError, match="not a body temperature"):
+            parse_temperature(bad)
+
+    def test_fever_text_gives_the_exact_fahrenheit(self) -> None:
+        """38 °C is 100.4 °F: the fever line said '(101 °F)', so a patient at 100.6 °F (38.1 °C) read no fever."""
+        rule = RULES[Symptom.FEVER]
+        assert "100.4 °F" in rule.patient_text and "100.4 °F" in rule.reason
+        assert "101" not in rule.patient_text + rule.reason
+        assert FEVER_OVER_C * 9 / 5 + 32 == pytest.approx(100.4)

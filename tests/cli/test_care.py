@@ -513,3 +513,43 @@ def test_text_that_is_not_utf8_is_an_error_line_and_nothing_is_stored(store_url:
         assert not store.list_symptoms("K-9") and list(store.list_patients()) == ["K-9"]
     finally:
         store.close()
+
+
+@pytest.mark.parametrize(("given", "flagged", "said"), [
+    ("100.6F", True, "38.11 °C (100.6 °F): over 38 °C (100.4 °F): fever flagged"),
+    ("38.4", True, "38.4 °C (101.1 °F): over 38 °C"),
+    ("37.9C", False, "37.9 °C (100.2 °F): not over 38 °C (100.4 °F): no fever flag"),
+])
+def test_a_phoned_in_temperature_in_either_unit_flags_fever_over_38_c(store_url: str, given: str, flagged: bool,
+                                                                     said: str) -> None:
+    """A nurse types the temperature as the patient gives it: over 38 °C (100.4 °F) adds the fever flag, which then
+    escalates in `care`; the temperature is kept with the report in both units. Before, there was no way to give it:
+    '--temperature' was 'no such option' and a fever of 100.6 °F was told 'Fever over 38 °C (101 °F)'."""
+    r = _cli(store_url, "symptoms", "add", "K-9", "--temperature", given, "--date", _day(380), "--note", "phoned")
+    assert r.exit_code == 0, r.output
+    assert said in r.output
+    assert ("RED FLAGS" in r.output) is flagged
+    store = Store(store_url)
+    try:
+        (rec,) = store.list_symptoms("K-9")
+    finally:
+        store.close()
+    assert list(rec.symptoms) == (["fever"] if flagged else [])
+    assert rec.note.startswith("temperature ") and "°F" in rec.note and rec.note.endswith("; phoned")
+    out = _care(store_url, _day(384))
+    assert ("RED FLAGS" in out) is flagged and "temperature " in out  # the note is shown with the flags
+
+
+def test_a_fever_flag_is_kept_with_a_normal_temperature_and_nonsense_is_refused(store_url: str) -> None:
+    """Nothing lowers a flag: --flag fever with 37.9 C stays a red flag. A temperature that is no body temperature,
+    or a report with neither a flag nor a temperature, is an error line and nothing is stored."""
+    r = _cli(store_url, "symptoms", "add", "K-9", "--flag", "fever", "--temperature", "37.9", "--date", _day(380))
+    assert r.exit_code == 0 and "RED FLAGS" in r.output and "the fever flag given is kept" in r.output, r.output
+    for args in (["--temperature", "200"], []):
+        r = _cli(store_url, "symptoms", "add", "K-9", *args, "--date", _day(381))
+        assert r.exit_code == 2 and r.output.startswith("error: "), r.output
+    store = Store(store_url)
+    try:
+        assert len(store.list_symptoms("K-9")) == 1
+    finally:
+        store.close()

@@ -14,7 +14,24 @@ from enum import Enum
 
 from fusionwatch.errors import InputError
 
-__all__ = ["Urgency", "Symptom", "TriageRule", "TriageResult", "RULES", "triage", "parse_symptoms", "ACTION_TEXT"]
+__all__ = [
+    "Urgency",
+    "Symptom",
+    "TriageRule",
+    "TriageResult",
+    "RULES",
+    "triage",
+    "parse_symptoms",
+    "ACTION_TEXT",
+    "FEVER_OVER_C",
+    "Temperature",
+    "parse_temperature",
+]
+
+FEVER_OVER_C = 38.0
+"""A body temperature above this (degrees Celsius) is a fever red flag (CLINICAL.md: fever > 38 °C). In Fahrenheit
+that is 100.4 °F; CLINICAL.md's "(101 °F)" is the rounded handout figure, 38.3 °C, and a patient reading "over 101 °F"
+at 100.6 °F (38.1 °C, a fever) would not call, so the lower, exact conversion is the one said and applied."""
 
 
 class Urgency(str, Enum):
@@ -87,8 +104,8 @@ RULES: dict[Symptom, TriageRule] = {
                    "Progressive neurological deficit: possible nerve compression (cauda equina, haematoma, hardware).",
                    "Leg weakness that is getting worse"),
         TriageRule(Symptom.FEVER, Urgency.URGENT, "infection",
-                   "Fever > 38 °C (101 °F): possible infection (wound, urine, lung); same-day review.",
-                   "Fever over 38 °C (101 °F)"),
+                   "Fever > 38 °C (100.4 °F): possible infection (wound, urine, lung); same-day review.",
+                   "Fever over 38 °C (100.4 °F)"),
         TriageRule(Symptom.WOUND_REDNESS, Urgency.URGENT, "infection", _INF,
                    "The wound is getting red"),
         TriageRule(Symptom.WOUND_WARMTH, Urgency.URGENT, "infection", _INF,
@@ -187,3 +204,63 @@ def triage(symptoms: Iterable[Symptom | str]) -> tuple[TriageResult, ...]:
         for sym in seen
     ]
     return tuple(sorted(results, key=lambda r: -r.urgency.rank))
+
+
+@dataclass(frozen=True, slots=True)
+class Temperature:
+    """A body temperature as given (``text``) and in both units."""
+
+    celsius: float
+    text: str
+
+    @property
+    def fahrenheit(self) -> float:
+        return self.celsius * 9.0 / 5.0 + 32.0
+
+    @property
+    def is_fever(self) -> bool:
+        """Above :data:`FEVER_OVER_C` (38.0 °C = 100.4 °F); exactly 38.0 °C is not."""
+        return round(self.celsius, 2) > FEVER_OVER_C
+
+    @property
+    def words(self) -> str:
+        """``"38.6 °C (101.5 °F)"`` (two decimals in Celsius when one would hide them: 38.05 °C is a fever)."""
+        c = f"{self.celsius:.2f}"
+        return f"{c[:-1] if c.endswith('0') else c} °C ({self.fahrenheit:.1f} °F)"
+
+
+_C_RANGE = (30.0, 45.0)
+"""Body temperatures a person can have, in °C (a number outside it with no unit is read as Fahrenheit or refused)."""
+
+
+def parse_temperature(text: str) -> Temperature:
+    """Read a body temperature: ``"38.4"``, ``"38.4C"``, ``"101.2 F"``, ``"100.4°F"``.
+
+    Without a unit, a number in 30-45 is Celsius and one in 86-113 (the same range in Fahrenheit) is Fahrenheit: the
+    two ranges do not overlap, so a phoned-in "101" cannot be mistaken for Celsius.
+
+    Raises
+    ------
+    InputError
+        Naming the value: not a number, or outside the body-temperature range in its unit.
+    """
+    raw = text.strip()
+    t = raw.upper().replace("°", "").replace("DEG", "").strip()
+    unit = None
+    if t.endswith(("C", "F")):
+        unit, t = t[-1], t[:-1].strip()
+    try:
+        value = float(t.replace(",", "."))
+    except ValueError:
+        value = float("nan")
+    lo, hi = _C_RANGE
+    flo, fhi = lo * 9 / 5 + 32, hi * 9 / 5 + 32
+    if value == value and unit is None:
+        unit = "C" if lo <= value <= hi else "F" if flo <= value <= fhi else None
+    celsius = value if unit == "C" else (value - 32.0) * 5.0 / 9.0 if unit == "F" else float("nan")
+    if not (celsius == celsius and lo <= celsius <= hi):
+        raise InputError(
+            f"--temperature {raw!r} is not a body temperature: give a number with its unit, e.g. 38.4C or 101.1F "
+            f"(Celsius {lo:g}-{hi:g}, Fahrenheit {flo:g}-{fhi:g})."
+        )
+    return Temperature(celsius, raw)

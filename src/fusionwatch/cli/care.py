@@ -291,22 +291,47 @@ def prom_retract(
 @symptoms_app.command("add")
 def symptoms_add(
     patient: Annotated[str, typer.Argument(help="The patient's pseudonymous key.")],
-    flag: Annotated[list[str], typer.Option("--flag", help="A checklist symptom (repeatable), e.g. fever.")],
+    flag: Annotated[
+        list[str] | None, typer.Option("--flag", help="A checklist symptom (repeatable), e.g. fever.")
+    ] = None,
+    temperature: Annotated[
+        str | None,
+        typer.Option("--temperature", help="Body temperature as reported, e.g. 38.4C or 101.1F (over 38 C / 100.4 F "
+                                           "adds the fever flag)."),
+    ] = None,
     date: Annotated[str | None, typer.Option("--date", help="Date reported (YYYY-MM-DD) [default: today].")] = None,
     note: Annotated[str, typer.Option("--note", help="Free-text note (not triaged).")] = "",
     db: DbOption = None,
 ) -> None:
-    """Record a symptom report and print its triage: emergency / urgent / routine, most urgent first."""
-    from fusionwatch.care.triage import parse_symptoms, triage
+    """Record a symptom report and print its triage: emergency / urgent / routine, most urgent first.
+
+    A temperature (--temperature, Celsius or Fahrenheit) over 38 C (100.4 F) adds the fever flag; it is kept with the
+    report (in its note, shown to clinicians) in both units. One at or below it adds none, and never removes a fever
+    flag given with --flag."""
+    from fusionwatch.care.triage import FEVER_OVER_C, Symptom, parse_symptoms, parse_temperature, triage
 
     when = _answered_on(date, "--date")
-    symptoms = parse_symptoms(flag)  # an unknown flag: InputError naming it and listing the accepted ones
+    symptoms = parse_symptoms(flag or [])  # an unknown flag: InputError naming it and listing the accepted ones
+    temp = parse_temperature(temperature) if temperature is not None else None
+    if not symptoms and temp is None:
+        raise InputError("Give at least one --flag (a checklist symptom) or --temperature; nothing was recorded.")
+    details = {}
+    if temp is not None:
+        if temp.is_fever and Symptom.FEVER not in symptoms:
+            symptoms = (*symptoms, Symptom.FEVER)
+        note = "; ".join(x for x in (f"temperature {temp.words}", note.strip()) if x)
+        details = {"temperature_c": round(temp.celsius, 2), "temperature_given": temp.text}
     store = open_store(db)
     try:
         store.check_patient_date(patient, when, what="--date")  # before anything is stored
-        stored = store.add_symptoms(patient, when, [s.value for s in symptoms], note=note)
+        stored = store.add_symptoms(patient, when, [s.value for s in symptoms], note=note, details=details)
     finally:
         store.close()
+    if temp is not None:
+        limit = f"{FEVER_OVER_C:g} °C (100.4 °F)"
+        console.print(f"temperature {temp.words}: " + (f"over {limit}: fever flagged" if temp.is_fever else
+                      f"not over {limit}" + ("; the fever flag given is kept" if Symptom.FEVER in symptoms else
+                                             ": no fever flag")), highlight=False, soft_wrap=True)
     results = triage(symptoms)
     _print_flags(results)
     for r in results:
