@@ -662,3 +662,49 @@ def test_a_film_s_file_name_in_a_needs_landmarks_reason_stays_out_of_de_identifi
     for p in deidentified:
         assert "ZQNAME" not in p.read_text(errors="ignore"), p.name
     assert NEEDS_LANDMARKS_WITHHELD in _html.unescape((out / "6-weeks-deidentified-clinician.html").read_text())
+
+
+def test_a_verdict_on_a_finding_no_longer_made_is_shown_with_why(db: str) -> None:
+    """A reader confirmed a rod finding at the 6-month visit; the visit was analysed again (new landmarks after the
+    verdict) and the tool no longer makes it. Before, the clinician report showed verdicts only beside findings that
+    still exist: this one vanished from the chart silently. Now the report, the FHIR bundle and visits.csv keep it
+    (what, who, when, that the tool no longer makes it and why); de-identified without the name or the note."""
+    from fusionwatch.export.fhir import build_fhir_bundle
+    from fusionwatch.export.visits import visit_rows
+    from fusionwatch.records import Override
+    from fusionwatch.report.build import build_report_data
+    from fusionwatch.report.model import READER_TEXT_WITHHELD
+    from fusionwatch.report.render import render_clinician_html
+
+    when = SURGERY + dt.timedelta(days=185)
+    store = Store(db)
+    try:
+        store.add_override("K-7", Override("finding:rod_discontinuity", "confirmed", "dr-amy",
+                                           dt.datetime(2026, 7, 19, 9, tzinfo=dt.UTC), reason="gap seen by Dr Amy"),
+                           visit=when)
+        (film,) = [f for f in store.list_films("K-7") if f.visit_date == when]
+        store.add_landmark_set(film.film_id, Landmarks(dict(POINTS), 240, 300, source="reader"), kind="reader",
+                               author="dr-bob", measurements=_meas(8.6, 15.0))
+        data = build_report_data(store, "K-7", today=when)
+    finally:
+        store.close()
+    assert "rod_discontinuity" not in data.visit.refs
+    html = " ".join(render_clinician_html(data).split())
+    assert "Reader verdicts on findings the tool no longer makes at this visit (1)" in html
+    row = html[html.index('id="verdicts-without-finding"'):]
+    assert "rod_discontinuity" in row and "<b>confirmed</b> — dr-amy, 2026-07-19: gap seen by Dr Amy" in row
+    assert "new landmarks (a reader&#39;s) on the 6-months lateral film" in row, row
+    (vrow,) = [r for r in visit_rows(data) if r["visit"] == "6-months"]
+    assert vrow["verdicts_without_finding"] == "rod_discontinuity (reader: confirmed, no longer made)"
+    notes = [n["text"] for e in build_fhir_bundle(data)["entry"] for n in e["resource"].get("note", ())]
+    assert any("confirmed on finding rod_discontinuity" in n and "no longer makes" in n and "new landmarks" in n
+               for n in notes), notes
+    de = data.deidentified()
+    dhtml = " ".join(render_clinician_html(de).split())
+    drow = dhtml[dhtml.index('id="verdicts-without-finding"'):]
+    assert "rod_discontinuity" in drow and "<b>confirmed</b> — reader" in drow and READER_TEXT_WITHHELD.replace(
+        "'", "&#39;") in drow
+    assert "dr-amy" not in dhtml and "Dr Amy" not in dhtml and "2026-07-19" not in dhtml
+    dnotes = [n["text"] for e in build_fhir_bundle(data, deidentify=True)["entry"]
+              for n in e["resource"].get("note", ())]
+    assert any("no longer makes" in n for n in dnotes) and not any("Amy" in n for n in dnotes)

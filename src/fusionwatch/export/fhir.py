@@ -31,7 +31,7 @@ from fusionwatch.export.codes import (
 from fusionwatch.export.deid import pseudo_id
 from fusionwatch.export.fhir_imaging import finding_observations, motion_observations
 from fusionwatch.pseudonym import uid_seed
-from fusionwatch.report.labels import label, visit_status_label
+from fusionwatch.report.labels import GONE_WHY_UNKNOWN, NO_LONGER_MADE, label, visit_status_label
 from fusionwatch.report.model import ReportData
 
 __all__ = ["build_fhir_bundle", "write_fhir_bundle", "parse_bundle"]
@@ -99,7 +99,8 @@ def build_fhir_bundle(data: ReportData, *, deidentify: bool = False, uid_key: st
                 subject, v.date,
                 valueCodeableConcept={"text": visit_status_label(v)},
                 note=[{"text": f"fusionwatch status: {v.fusion_status.value}; bridging bone: {v.bridging_call}"},
-                      *({"text": r} for r in v.status_reasons)],
+                      *({"text": r} for r in v.status_reasons),
+                      *({"text": _gone_note(v, ref, o)} for ref, o in v.verdicts_without_finding)],
             ))
     entries += finding_observations(original, data, subject, id_seed=seed)
     entries += motion_observations(data, subject, id_seed=seed)
@@ -139,6 +140,14 @@ def build_fhir_bundle(data: ReportData, *, deidentify: bool = False, uid_key: st
     }
     parse_bundle(bundle)  # structural validation by fhir.resources
     return bundle
+
+
+def _gone_note(v: Any, ref: str, o: Any) -> str:
+    """A reader's verdict on a finding the tool no longer makes at visit ``v`` (no finding Observation carries it any
+    more): what, who, when, the note (withheld when de-identified) and why, when the record tells it."""
+    text = f"Reader ({o.author}, {o.at.date().isoformat()}): {o.value} on finding {ref}"
+    text += f": {o.reason}" if o.reason else ""
+    return f"{text}; {NO_LONGER_MADE} ({v.verdict_gone_why.get(ref) or GONE_WHY_UNKNOWN}); the verdict is kept."
 
 
 def _uuid(seed: str, rid: str) -> str:

@@ -26,7 +26,7 @@ _LEVELS = ("L4-L5", "L5-S1")
 VISIT_COLUMNS: tuple[str, ...] = (
     "patient", "visit", "days_since_surgery", "visit_date", "has_films", "is_baseline",
     "fusion_status_automatic", "fusion_status_automatic_label", "bridging_call", "fusion_status_reader",
-    "bridwell_grade_reader", "findings",
+    "bridwell_grade_reader", "findings", "verdicts_without_finding",
     *(f"{lv.replace('-', '_')}_{c}" for lv in _LEVELS for c in (
         "motion_angle_deg", "motion_angle_sd_deg", "translation_mm", "translation_sd_mm",
         "translation_percent_endplate", "translation_sd_percent_endplate")),
@@ -39,6 +39,9 @@ VISIT_COLUMNS: tuple[str, ...] = (
 ``ref (severity, reader: rejected)`` when a reader's verdict applies to that finding, joined by ``; ``; the ref is the
 finding's kind when it is the only one of its kind at the visit, else ``kind:discriminator``
 (:func:`fusionwatch.followup.refs.finding_refs`, e.g. ``screw_loosening_suspected:S1-left-halo``).
+``verdicts_without_finding``: a reader's verdict on a finding the tool no longer makes at the visit (it was analysed
+again: another baseline film, corrected landmarks or surgery record), ``ref (reader: VERDICT, no longer made)``,
+joined by ``; `` (:attr:`fusionwatch.report.model.VisitView.verdicts_without_finding`): kept, not dropped.
 The translation's 1 SD is in
 ``*_translation_sd_mm`` on calibrated films (the registration's uncertainty is in mm there; the % column is then the
 same translation relative to the endplate depth, without its own SD), else in ``*_translation_sd_percent_endplate``.
@@ -63,6 +66,8 @@ def visit_rows(data: ReportData, *, deidentify: bool = False) -> list[dict[str, 
             "bridwell_grade_reader": getattr(v.bridwell_grade, "value", None) if v.bridwell_grade else None,
             "findings": "; ".join(_finding_text(r, f.severity.value, o)
                                   for f, r, o in zip(v.findings, v.refs, v.verdicts, strict=True)),
+            "verdicts_without_finding": "; ".join(f"{r} (reader: {o.value}, no longer made)"
+                                                  for r, o in v.verdicts_without_finding) or None,
         })
         for m in v.motion:
             level = str(m.get("level", ""))

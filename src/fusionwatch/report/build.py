@@ -36,7 +36,7 @@ from fusionwatch.report.render import write_reports
 from fusionwatch.units import SpacingSource
 
 __all__ = ["ReportOutput", "proms_from_store", "red_flags_for", "symptom_notes_for", "red_flag_window",
-           "default_report_visit", "tool_review_reasons",
+           "default_report_visit", "tool_review_reasons", "verdict_gone_why",
            "build_report_data", "film_labels", "write_patient_outputs", "cohort_visit_rows",
            "write_cohort_visits"]
 
@@ -207,7 +207,47 @@ def build_report_data(store: Any, key: str, *, visit: int | str | dt.date | None
         spacing_sources=spacing, patient_name=patient.name, patient_id=patient.patient_id,
         birth_date=patient.birth_date, today=today, film_labels=film_labels(films.values()),
     )
-    return replace(data, tool_review=tool_review_reasons(store, timeline, films))
+    gone = verdict_gone_why(store, key, data, films)
+    visits = tuple(replace(v, verdict_gone_why=gone[i]) if i in gone else v for i, v in enumerate(data.visits))
+    return replace(data, visits=visits, tool_review=tool_review_reasons(store, timeline, films))
+
+
+_CORRECTED_FIELDS = {"surgery_date": "surgery date", "approach": "approach", "levels": "fused levels",
+                     "implants": "implants"}
+"""Patient-record corrections that change what the tool compares (``patient correct``), by their audit field."""
+
+
+def verdict_gone_why(store: Any, key: str, data: ReportData, films: Any) -> dict[int, dict[str, str]]:
+    """Visit index -> {ref: why} for each reader verdict on a finding the tool no longer makes at that visit
+    (:attr:`fusionwatch.report.model.VisitView.verdicts_without_finding`): the changes of the record made after the
+    verdict that make the tool compare the visit differently, in the tool's own words and oldest first: a move of the
+    baseline film (its recorded cause and films), a corrected surgery date, approach or levels (the field and when;
+    never the values or the corrector's reason, which is free text), a new landmark version of one of the visit's
+    films (its kind and when; never who). A verdict with none of these after it has no entry (the report says that
+    the reason is not recorded). ``films``: film id -> store ``FilmRecord``."""
+    out: dict[int, dict[str, str]] = {}
+    if not any(v.verdicts_without_finding for v in data.visits):
+        return out
+    moves = store.baseline_changes(key)
+    corrections = [c for c in store.list_patient_corrections(key) if c.field in _CORRECTED_FIELDS]
+    labels = film_labels(films.values())
+    for i, v in enumerate(data.visits):
+        for ref, o in v.verdicts_without_finding:
+            why = [f"the baseline film changed on {c.at:%Y-%m-%d} ({c.cause}): {c.moved_text()}"
+                   for c in moves if c.at > o.at]
+            why += [f"the {_CORRECTED_FIELDS[c.field]} was corrected on {c.at:%Y-%m-%d}"
+                    for c in corrections if c.at > o.at]
+            for fid, f in films.items():
+                if f.visit_date != v.date:
+                    continue
+                for lv in store.landmark_history(fid):
+                    if lv.created_at > o.at:
+                        who = {"reader": "a reader's", "file": "a landmark file's", "automatic": "the detector's"}
+                        why.append(f"new landmarks ({who.get(lv.kind, lv.kind)}) on the {labels[fid]} on "
+                                   f"{lv.created_at:%Y-%m-%d}")
+            if why:
+                out.setdefault(i, {})[ref] = "; ".join(why)
+    return out
 
 
 def tool_review_reasons(store: Any, timeline: Any, films: Any) -> frozenset[str]:

@@ -19,8 +19,16 @@ from fusionwatch.records import FusionStatus
 __all__ = [
     "MEASURE_LABELS", "KEY_MEASURES", "threshold_text", "STATUS_LABELS", "FUSED_ON_MOTION_LABELS", "label",
     "bridging_from_evidence", "bridging_confirmed", "status_label", "visit_status_label", "reader_status_label",
-    "acted_status_label", "AOMSI_ANGLE_L1_L4", "motion_value_texts", "concern_reason_texts",
+    "acted_status_label", "AOMSI_ANGLE_L1_L4", "motion_value_texts", "concern_reason_texts", "NO_LONGER_MADE",
+    "GONE_WHY_UNKNOWN",
 ]
+
+NO_LONGER_MADE = "the tool no longer makes this finding at this visit"
+"""Said beside a reader's verdict on a finding that is no longer among the visit's findings (FHIR note; the clinician
+report's table of such verdicts says it in its heading)."""
+GONE_WHY_UNKNOWN = ("why is not recorded: the visit was analysed again after the verdict (another baseline film, "
+                    "corrected landmarks or surgery record)")
+"""Said when the record holds no change after the verdict that explains why the finding is no longer made."""
 
 AOMSI_ANGLE_L1_L4 = 15.0
 """AOMSI (AMA Guides 5th ed.) angular-motion limit at L1-L4; L4-L5 and L5-S1 come from the follow-up rules

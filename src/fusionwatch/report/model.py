@@ -121,6 +121,11 @@ class VisitView:
     ``"not_assessed"``; the status evidence's ``bridging_call``). Kept when the evidence is dropped by
     de-identification; the default is the cautious one: a ``fused_criteria_met`` without ``"bridged"`` (or a reader's
     Bridwell I or fused status) is worded as resting on motion alone."""
+    verdict_gone_why: dict[str, str] = field(default_factory=dict)
+    """Finding ref or kind a reader's verdict names (a key of ``finding_verdicts``) -> why the tool no longer makes
+    that finding at this visit, when the record tells it (the tool's own words: a baseline film that moved, a
+    corrected surgery record, landmarks replaced since the verdict; :func:`fusionwatch.report.build.verdict_gone_why`).
+    Only for :attr:`verdicts_without_finding`; a ref not in it: not known."""
     films_taken: bool | None = None
     """Whether any film (any view) was taken at this visit (``report_data_from_timeline`` sets it from the timeline);
     ``None`` (hand-built data): told from the lateral film, measurements and motion (:attr:`has_films`)."""
@@ -199,6 +204,19 @@ class VisitView:
         """:attr:`verdicts` with the given refs and aliases (a de-identified copy's findings lost the evidence refs
         are built from; its ``finding_refs`` are kept, but a caller holding the identified refs may pass them)."""
         return tuple(finding_verdicts_per_finding(self.findings, self.finding_verdicts, refs, aliases))
+
+    @property
+    def verdicts_without_finding(self) -> tuple[tuple[str, Override], ...]:
+        """``(ref, verdict)`` for each reader verdict on a finding (``override --finding REF=...``; the newest per
+        ref) that applies to none of the visit's findings any more, oldest first: the tool no longer makes the finding
+        the reader judged (the visit was analysed again against another baseline film, with other landmarks or
+        another surgery record). The verdict is kept (overrides are the audit) and the clinician report shows it, with
+        why when known (:attr:`verdict_gone_why`); the same rule as
+        :meth:`fusionwatch.followup.model.VisitSummary.verdicts_without_finding` (a verdict applies when it names a
+        finding's ref, long form or kind)."""
+        named = {*self.refs, *(a for a in self.aliases if a), *(f.kind for f in self.findings)}
+        gone = [(ref, o) for ref, o in self.finding_verdicts.items() if ref not in named]
+        return tuple(sorted(gone, key=lambda t: t[1].at))
 
     def verdict_of(self, finding: Finding) -> Override | None:
         """The verdict that applies to ``finding`` (one of :attr:`findings`, by identity)."""
@@ -381,6 +399,7 @@ class ReportData:
                 review=tuple(withheld[r] if r in withheld else text(r) or "" for r in v.review),
                 status_reasons=tuple(text(r) or "" for r in v.status_reasons), decide_with=text(v.decide_with),
                 status_evidence={}, finding_verdicts={k: over(o) for k, o in v.finding_verdicts.items()},
+                verdict_gone_why={k: text(w) or "" for k, w in v.verdict_gone_why.items()},
             )
             for v in self.visits
         )

@@ -27,6 +27,7 @@ from fusionwatch.measurement import meyerding_grade_text
 from fusionwatch.records import Finding, Severity
 from fusionwatch.report.labels import (
     AOMSI_ANGLE_L1_L4,
+    GONE_WHY_UNKNOWN,
     concern_reason_texts,
     label,
     motion_value_texts,
@@ -364,11 +365,23 @@ def render_clinician_html(data: ReportData, *, page_size: str = "A4") -> str:
                                        if isinstance(val, (int, float)) and not isinstance(val, bool)),
         "routes": override_routes(data, findings, status=not no_films and (v.days_since_surgery or 0) >= 0,
                                   refs=refs),
-        "refs": refs, "verdicts": verdicts,
+        "refs": refs, "verdicts": verdicts, "gone": verdicts_without_finding_rows(data),
         "no_films": no_films,
         "concern_reasons": concern_reason_texts(data.care_advice) if data.care_advice is not None else (),
     }
     return _env().get_template("clinician.html.j2").render(**ctx)
+
+
+def verdicts_without_finding_rows(data: ReportData) -> list[dict[str, str]]:
+    """The clinician report's rows for the reader's verdicts on findings the tool no longer makes at the visit
+    (:attr:`fusionwatch.report.model.VisitView.verdicts_without_finding`): what the reader said about which finding,
+    who, when, their note (withheld when de-identified, by :meth:`ReportData.deidentified`) and why the finding is no
+    longer made when the record tells it. Kept and shown: a verdict that vanished from the chart report would leave
+    the chart silent about a decision a reader recorded."""
+    v = data.visit
+    return [{"ref": ref, "value": o.value, "author": o.author, "date": o.at.date().isoformat(), "reason": o.reason,
+             "why": v.verdict_gone_why.get(ref) or GONE_WHY_UNKNOWN}
+            for ref, o in v.verdicts_without_finding]
 
 
 def override_routes(
