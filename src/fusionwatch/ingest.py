@@ -781,6 +781,28 @@ def correct_surgery_date(
     return rec, notes + analyse_visits(store, [key])
 
 
+def correct_surgery(
+    store: Store, key: str, *, approach: Approach | None = None, levels: Sequence[tuple[Level, Level]] | None = None,
+    by: str, reason: str,
+) -> tuple[list[PatientCorrection], list[str]]:
+    """Correct patient ``key``'s approach and/or fused levels with their audit (:meth:`Store.correct_surgery`: who,
+    when, why and the old values, the implants too when the approach changes them), then make the visit-level
+    analysis again as :func:`correct_surgery_date` does. The timeline's findings follow from the corrected record
+    (with an interbody cage a disc height loss at the fused level is cage subsidence, without one a fused disc height
+    loss).
+
+    Returns
+    -------
+    (list[PatientCorrection], list[str])
+        The audit entries, and notes for the user (a baseline move, checks that could not be made; no identifiers).
+    """
+    earlier = store.record_baseline(key, cause="the baseline film on record before this surgery record correction")
+    recs = store.correct_surgery(key, approach=approach, levels=levels, by=by, reason=reason)
+    moved = store.record_baseline(key, cause="surgery record corrected (" + ", ".join(r.field for r in recs) + ")")
+    notes = [baseline_note(key, c) for c in (earlier, moved) if c is not None]
+    return recs, notes + analyse_visits(store, [key])
+
+
 def record_baselines(store: Store, report: IngestReport) -> list[str]:
     """Record each changed patient's baseline film (:meth:`Store.record_baseline`), naming the visits that gained films
     or landmarks in this run as the cause; a note for each patient whose baseline film moved."""

@@ -26,7 +26,10 @@ __all__ = [
     "check_surgery_date",
     "days_between",
     "implants_for",
+    "levels_text",
+    "parse_approach",
     "parse_date",
+    "parse_levels",
 ]
 
 
@@ -59,6 +62,48 @@ def implants_for(approach: Approach) -> tuple[str, ...]:
     if approach is Approach.POSTEROLATERAL:
         return ("pedicle_screws", "rods")
     return ("pedicle_screws", "rods", "interbody_cage")
+
+
+def parse_approach(text: str, what: str = "--approach") -> Approach:
+    """The :class:`Approach` named by ``text`` (``TLIF``, ``PLIF``, ``ALIF``, ``posterolateral``; any case).
+
+    Raises
+    ------
+    InputError
+        Naming ``what``, the text and the approaches there are.
+    """
+    for a in Approach:
+        if str(text).strip().lower() == a.value.lower():
+            return a
+    raise InputError(f"{what} must be one of {[a.value for a in Approach]}, got {text!r}.")
+
+
+def parse_levels(text: str, what: str = "--levels") -> tuple[tuple[Level, Level], ...]:
+    """Fused segments written ``L5-S1`` or ``L4-L5,L5-S1`` (the form :func:`levels_text` writes); a range such as
+    ``L4-S1`` (the operation note's shorthand) stands for its segments ``L4-L5,L5-S1``.
+
+    Raises
+    ------
+    InputError
+        Naming ``what`` and the text when it is not a list of segments, or a range runs upwards (``S1-L4``).
+    """
+    try:
+        pairs = [(Level(a.strip()), Level(b.strip())) for a, b in (s.split("-") for s in str(text).split(","))]
+    except ValueError:
+        raise InputError(f"{what} must look like L5-S1, L4-L5,L5-S1 or L4-S1, got {text!r}.") from None
+    segs: list[tuple[Level, Level]] = []
+    for upper, lower in pairs:
+        if lower.index <= upper.index:
+            raise InputError(f"{what}: {upper.value}-{lower.value} is not a fused segment, upper level first "
+                             f"(got {text!r}).")
+        levels = list(Level)[upper.index:lower.index + 1]
+        segs += [seg for seg in zip(levels, levels[1:], strict=False) if seg not in segs]
+    return tuple(sorted(segs, key=lambda seg: seg[0].index))
+
+
+def levels_text(levels: tuple[tuple[Level, Level], ...]) -> str:
+    """``L4-L5,L5-S1``: fused segments as the CLI takes and the audit (``patient corrections``) keeps them."""
+    return ",".join(f"{a.value}-{b.value}" for a, b in levels)
 
 
 @dataclass(frozen=True, slots=True)

@@ -488,8 +488,6 @@ def test_patient_add_update_keeps_approach_and_levels(db: str) -> None:
     assert s.date == dt.date(2025, 1, 12) and s.approach.value == "posterolateral"
     assert [(a.value, b.value) for a, b in s.levels] == [("L4", "L5"), ("L5", "S1")]
     assert "interbody_cage" not in s.implants
-    r = _run("patient", "add", "K", "--surgery-date", "2025-01-12", "--approach", "PLIF", "--db", db)
-    assert r.exit_code == 0 and "PLIF L4-L5,L5-S1" in r.output, r.output
 
 
 def test_patient_add_new_patient_defaults(db: str) -> None:
@@ -794,7 +792,7 @@ def _surgery_date(db: str, key: str) -> dt.date:
 def test_patient_add_does_not_change_a_surgery_date_on_record(tmp_path: Path, db: str) -> None:
     """Before, `patient add KEY --surgery-date D` on a patient with another date on record changed it, relabelled
     every visit and kept no old value, who or why. Now it is refused, pointing to `patient correct`, and nothing
-    changes (not even a --patient-id given with it); the same date (an approach or levels update) still passes."""
+    changes (not even a --patient-id given with it); the same date and approach still pass."""
     _run("patient", "add", "K-CLI", "--surgery-date", "2025-01-10", "--db", db)
     _run("ingest", str(_films(tmp_path / "films")), "--patient", "K-CLI", "--db", db)
     r = _run("patient", "add", "K-CLI", "--surgery-date", "2025-01-12", "--patient-id", "OTHER", "--db", db)
@@ -805,7 +803,7 @@ def test_patient_add_does_not_change_a_surgery_date_on_record(tmp_path: Path, db
     assert _surgery_date(db, "K-CLI") == dt.date(2025, 1, 10)
     labels = json.loads(_run("followup", "K-CLI", "--db", db, "--json").output)
     assert [v["days_since_surgery"] for v in labels["visits"]] == [42, 365]
-    assert _run("patient", "add", "K-CLI", "--surgery-date", "2025-01-10", "--approach", "PLIF",
+    assert _run("patient", "add", "K-CLI", "--surgery-date", "2025-01-10", "--approach", "TLIF",
                 "--db", db).exit_code == 0
 
 
@@ -841,7 +839,8 @@ def test_patient_correct_surgery_date_keeps_the_audit_and_relabels(tmp_path: Pat
     (["--surgery-date", "2025-04-20"], "moves 1 visit(s) to the other side of the operation: 2025-02-21 (6-weeks, "
                                        "post-operative -> pre-operative, with films)"),
     (["--surgery-date", "2025-01-12", "--reason", " "], "needs the reason"),
-    (["--surgery-date", "2025-01-12", "--birth-date", "1960-01-01"], "give one of --birth-date or --surgery-date"),
+    (["--surgery-date", "2025-01-12", "--birth-date", "1960-01-01"], "give one of --birth-date, --surgery-date, or "
+                                                                      "--approach and/or --levels"),
     (["--visits-change-side", "--birth-date", "1960-01-01"], "--visits-change-side goes with --surgery-date"),
 ])
 def test_patient_correct_surgery_date_refusals_change_nothing(tmp_path: Path, db: str, args: list[str],
@@ -865,6 +864,95 @@ def test_patient_correct_surgery_date_refusals_change_nothing(tmp_path: Path, db
     out = " ".join(r.output.split())
     assert r.exit_code == 2 and out.startswith("error:") and message in out, r.output
     assert _surgery_date(db, "K-B") == dt.date(2025, 1, 10) and _corrections(db, "K-B") == []
+
+
+def _finding_kinds(db: str, key: str) -> list[list[str]]:
+    return [[f["kind"] for f in v["findings"]] for v in json.loads(_run("followup", key, "--db", db,
+                                                                         "--json").output)["visits"]]
+
+
+@pytest.mark.parametrize("args, fix", [
+    (["--approach", "TLIF"], "--approach TLIF"),
+    (["--levels", "L4-L5,L5-S1"], "--levels L4-L5,L5-S1"),
+    (["--approach", "ALIF", "--levels", "L4-S1"], "--approach ALIF --levels L4-L5,L5-S1"),
+])
+def test_patient_add_does_not_change_the_approach_or_levels_on_record(tmp_path: Path, db: str, args: list[str],
+                                                                       fix: str) -> None:
+    """Before, `patient add KEY --approach X` on a patient with another approach on record changed it and the implants
+    without an audit, so a 3 mm disc height loss at the fused level turned from a fused disc height loss (no cage on
+    record) into cage subsidence without a word; `--levels` changed the levels the same way. Now refused, pointing to
+    `patient correct` with the values given; nothing changes (not even a --patient-id given with it)."""
+    _run("patient", "add", "K-CLI", "--surgery-date", "2025-01-10", "--approach", "posterolateral", "--db", db)
+    _run("ingest", str(_films(tmp_path / "films")), "--patient", "K-CLI", "--db", db)
+    assert _finding_kinds(db, "K-CLI") == [[], ["fused_disc_height_loss"]]
+    r = _run("patient", "add", "K-CLI", "--surgery-date", "2025-01-10", *args, "--patient-id", "OTHER", "--db", db)
+    out = " ".join(r.output.split())
+    assert r.exit_code == 2 and out.startswith("error:") and "Traceback" not in out, r.output
+    assert ("has posterolateral L5-S1 on record; `patient add` does not change it" in out
+            and f"fusionwatch patient correct K-CLI {fix} --by NAME --reason WHY" in out), out
+    from fusionwatch.records import Surgery
+    from fusionwatch.store import Store
+
+    store = Store(db)
+    try:
+        s, patient = store.get_surgery("K-CLI"), store.get_patient("K-CLI")
+    finally:
+        store.close()
+    assert (s.approach.value, s.levels, s.implants, patient.patient_id) == (
+        "posterolateral", Surgery(SURGERY).levels, ("pedicle_screws", "rods"), "CLI-PID")  # the films' own
+    assert _finding_kinds(db, "K-CLI") == [[], ["fused_disc_height_loss"]] and _corrections(db, "K-CLI") == []
+
+
+def test_patient_correct_approach_and_levels_keeps_the_audit_and_changes_the_findings(
+        tmp_path: Path, db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`patient correct KEY --approach X --levels L --by A --reason R`: one command for one operation note, an audit
+    row per changed field (the implants too: the cage decides cage subsidence), the findings follow the corrected
+    record and the visit-level analysis is made again (as after a surgery date correction)."""
+    import fusionwatch.ingest as ingest
+
+    monkeypatch.setenv("COLUMNS", "250")
+    _run("patient", "add", "K-CLI", "--surgery-date", "2025-01-10", "--approach", "posterolateral", "--db", db)
+    _run("ingest", str(_films(tmp_path / "films")), "--patient", "K-CLI", "--db", db)
+    analysed: list[list[str]] = []
+    real = ingest.analyse_visits
+    monkeypatch.setattr(ingest, "analyse_visits", lambda store, keys: analysed.append(list(keys)) or real(store, keys))
+    r = _run("patient", "correct", "K-CLI", "--approach", "alif", "--levels", "L4-S1", "--by", "dr-amy", "--reason",
+             "operation note: ALIF L4-S1", "--db", db)
+    out = " ".join(r.output.split())
+    assert r.exit_code == 0, r.output
+    assert ("corrected the approach of patient K-CLI: posterolateral -> ALIF by dr-amy: operation note: ALIF L4-S1"
+            in out and "corrected the levels of patient K-CLI: L5-S1 -> L4-L5,L5-S1" in out
+            and "corrected the implants of patient K-CLI: pedicle_screws,rods -> pedicle_screws,rods,interbody_cage"
+            in out), out
+    assert [(c.field, c.old_value, c.new_value, c.by) for c in _corrections(db, "K-CLI")] == [
+        ("approach", "posterolateral", "ALIF", "dr-amy"), ("levels", "L5-S1", "L4-L5,L5-S1", "dr-amy"),
+        ("implants", "pedicle_screws,rods", "pedicle_screws,rods,interbody_cage", "dr-amy")]
+    assert analysed == [["K-CLI"]]
+    assert _finding_kinds(db, "K-CLI") == [[], ["cage_subsidence"]]
+    listed = " ".join(_run("patient", "corrections", "K-CLI", "--db", db).output.split())
+    assert "approach" in listed and "was posterolateral" in listed and "now ALIF" in listed, listed
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--approach", "TLIF"], "already has TLIF L5-S1 on record; nothing changed"),
+    (["--approach", "XLIF"], "--approach must be one of"),
+    (["--levels", "S1-L5"], "--levels: S1-L5 is not a fused segment"),
+    (["--approach", "PLIF", "--surgery-date", "2025-01-12"], "give one of --birth-date, --surgery-date, or "
+                                                             "--approach and/or --levels (one correction per command"),
+    (["--approach", "PLIF", "--reason", " "], "needs the reason"),
+    (["--approach", "PLIF", "--visits-change-side"], "--visits-change-side goes with --surgery-date"),
+])
+def test_patient_correct_approach_refusals_change_nothing(db: str, args: list[str], message: str,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The values on record, an unknown approach, an upward segment, a date in the same command, no reason: one
+    error line, nothing changed."""
+    monkeypatch.setenv("COLUMNS", "250")
+    _run("patient", "add", "K-B", "--surgery-date", "2025-01-10", "--db", db)
+    base = ["patient", "correct", "K-B", "--by", "dr-amy", *(["--reason", "typo"] if "--reason" not in args else [])]
+    r = _run(*base, *args, "--db", db)
+    out = " ".join(r.output.split())
+    assert r.exit_code == 2 and out.startswith("error:") and message in out, r.output
+    assert _corrections(db, "K-B") == [] and _surgery_date(db, "K-B") == SURGERY
 
 
 def test_patient_correct_surgery_date_of_a_patient_without_one_points_to_patient_add(db: str) -> None:

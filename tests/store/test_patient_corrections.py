@@ -1,5 +1,5 @@
-"""Tests for Store.correct_birth_date: a wrong birth date is corrected with its audit (old value, who, when, why),
-and impossible dates are refused by the patient-date rule (SQLite and PostgreSQL)."""
+"""Tests for Store.correct_birth_date, correct_surgery_date and correct_surgery: a wrong value is corrected with its
+audit (old value, who, when, why), and impossible values are refused (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import datetime as dt
 
 import pytest
 
+from fusionwatch.anatomy import Level
 from fusionwatch.errors import InputError
-from fusionwatch.records import Patient, Surgery
+from fusionwatch.records import Approach, Patient, Surgery
 from fusionwatch.store import PatientCorrection, Store
 
 SURGERY = dt.date(2025, 1, 10)
@@ -155,3 +156,50 @@ class TestCorrectSurgeryDate:
             store.correct_surgery_date("K", SURGERY, by=" ", reason="typo", today=TODAY)
         with pytest.raises(InputError, match="no surgery on record"):
             store.correct_surgery_date("K", SURGERY, by="a", reason="typo", today=TODAY)
+
+
+class TestCorrectSurgery:
+    """Tests for Store.correct_surgery: the approach and fused levels (and the implants a new approach brings) are
+    corrected with the audit of a date correction."""
+
+    def test_approach_and_levels_are_corrected_together_with_one_audit_row_each(self, patient: Store) -> None:
+        """'It was a posterolateral fusion at L4-S1': one call, one transaction; the audit keeps the old approach,
+        levels and implants (the cage that decided 'cage subsidence'), each with who, when and the reason."""
+        recs = patient.correct_surgery("K", approach=Approach.POSTEROLATERAL, levels=((Level.L4, Level.L5),
+                                       (Level.L5, Level.S1)), by="dr-kim", reason="operation note", at=T0)
+        assert [(r.field, r.old_value, r.new_value, r.by, r.at, r.reason) for r in recs] == [
+            ("approach", "TLIF", "posterolateral", "dr-kim", T0, "operation note"),
+            ("levels", "L5-S1", "L4-L5,L5-S1", "dr-kim", T0, "operation note"),
+            ("implants", "pedicle_screws,rods,interbody_cage", "pedicle_screws,rods", "dr-kim", T0, "operation note"),
+        ]
+        assert patient.list_patient_corrections("K") == recs
+        s = patient.get_surgery("K")
+        assert (s.date, s.approach, s.levels, s.implants) == (
+            SURGERY, Approach.POSTEROLATERAL, ((Level.L4, Level.L5), (Level.L5, Level.S1)), ("pedicle_screws", "rods"))
+
+    def test_only_what_changes_is_recorded(self, patient: Store) -> None:
+        """TLIF -> PLIF keeps the cage: an approach row only; the same approach with other levels: a levels row."""
+        recs = patient.correct_surgery("K", approach=Approach.PLIF, by="dr-kim", reason="typo", at=T0)
+        assert [(r.field, r.old_value, r.new_value) for r in recs] == [("approach", "TLIF", "PLIF")]
+        recs = patient.correct_surgery("K", approach=Approach.PLIF, levels=((Level.L4, Level.L5),), by="dr-kim",
+                                       reason="wrong level", at=T0)
+        assert [(r.field, r.old_value, r.new_value) for r in recs] == [("levels", "L5-S1", "L4-L5")]
+
+    @pytest.mark.parametrize("kw, match", [
+        ({"approach": Approach.TLIF}, "already has TLIF L5-S1 on record"),
+        ({"approach": Approach.TLIF, "levels": ((Level.L5, Level.S1),)}, "already has TLIF L5-S1 on record"),
+        ({}, "needs --approach or --levels"),
+        ({"levels": ((Level.L4, Level.S1),)}, "not two adjacent levels"),
+        ({"approach": Approach.ALIF, "by": " "}, "needs who"),
+        ({"approach": Approach.ALIF, "reason": ""}, "needs the reason"),
+    ])
+    def test_refusals_change_nothing(self, patient: Store, kw: dict, match: str) -> None:
+        """Nothing to change, nothing given, a segment of non-adjacent levels, no who or why: nothing changes."""
+        with pytest.raises(InputError, match=match):
+            patient.correct_surgery("K", **{"by": "dr-kim", "reason": "typo", **kw})
+        assert patient.get_surgery("K") == Surgery(SURGERY) and patient.list_patient_corrections("K") == []
+
+    def test_a_surgery_on_record_is_required(self, store: Store) -> None:
+        store.add_patient(Patient("K"))
+        with pytest.raises(InputError, match="no surgery on record .*patient add K --surgery-date D"):
+            store.correct_surgery("K", approach=Approach.ALIF, by="a", reason="b")

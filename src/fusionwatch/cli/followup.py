@@ -537,25 +537,22 @@ def patient_add(
     key: Annotated[str, typer.Argument(help="Pseudonymous key (or the key an ingest gave a DICOM patient).")],
     surgery_date: Annotated[str, typer.Option("--surgery-date", help="Date of the index operation YYYY-MM-DD.")],
     approach: Annotated[
-        str | None, typer.Option("--approach", help="TLIF, PLIF, ALIF or posterolateral [new patient: TLIF; update: "
-                                 "kept].")
+        str | None, typer.Option("--approach", help="TLIF, PLIF, ALIF or posterolateral [new patient: TLIF; on record: "
+                                 "kept; another is corrected with `patient correct`].")
     ] = None,
     levels: Annotated[
         str | None, typer.Option("--levels", help="Fused segment(s), e.g. L5-S1 or L4-L5,L5-S1 [new patient: L5-S1; "
-                                 "update: kept].")
+                                 "on record: kept; others are corrected with `patient correct`].")
     ] = None,
     patient_id: Annotated[str | None, typer.Option("--patient-id", help="DICOM Patient ID to link films to.")] = None,
     db: DbOption = None,
 ) -> None:
-    """Add a patient with the index surgery (existing visits are labelled from its date), or update the approach,
-    levels or Patient ID of one.
+    """Add a patient with the index surgery (existing visits are labelled from its date), or link a Patient ID to one.
 
-    Updating a patient changes only what is given: the stored approach, levels and implants are kept. A different
-    surgery date for a patient with one on record is refused: correct it with `fusionwatch patient correct KEY
-    --surgery-date D --by A --reason R`, which keeps the old date with who, when and why.
+    On a patient with a surgery on record a different surgery date, approach or levels is refused: correct them with
+    `fusionwatch patient correct KEY --surgery-date D` (or `--approach X --levels L`) `--by A --reason R`, which keeps
+    the old values with who, when and why. Without --approach / --levels the record's are kept.
     """
-    from dataclasses import replace
-
     from fusionwatch.anatomy import Level
     from fusionwatch.records import (
         Approach,
@@ -564,21 +561,14 @@ def patient_add(
         check_patient_date,
         check_surgery_date,
         implants_for,
+        levels_text,
+        parse_approach,
         parse_date,
+        parse_levels,
     )
 
-    appr: Approach | None = None
-    if approach is not None:
-        try:
-            appr = Approach(approach) if approach != "POSTEROLATERAL" else Approach.POSTEROLATERAL
-        except ValueError:
-            raise InputError(f"--approach must be one of {[a.value for a in Approach]}, got {approach!r}.") from None
-    segs = None
-    if levels is not None:
-        try:
-            segs = tuple((Level(a.strip()), Level(b.strip())) for a, b in (s.split("-") for s in levels.split(",")))
-        except ValueError:
-            raise InputError(f"--levels must look like L5-S1 or L4-L5,L5-S1, got {levels!r}.") from None
+    appr = parse_approach(approach) if approach is not None else None
+    segs = parse_levels(levels) if levels is not None else None
     when = parse_date(surgery_date, "--surgery-date")
     today = dt.date.today()
     check_surgery_date(when, what="--surgery-date", today=today)
@@ -595,15 +585,22 @@ def patient_add(
                 f"Patient {key!r} has surgery date {stored.date.isoformat()} on record; `patient add` does not "
                 f"change it. Correct it with `fusionwatch patient correct {key} --surgery-date {when.isoformat()} "
                 "--by NAME --reason WHY` (the old date is kept with who, when and why). Nothing was changed.")
+        if stored is not None:  # so do the approach and levels: the implants decide cage subsidence or not
+            other = [f"--{name} {new}" for name, old, new in (
+                ("approach", stored.approach.value, appr.value if appr else None),
+                ("levels", levels_text(stored.levels), levels_text(segs) if segs else None)) if new not in (None, old)]
+            if other:
+                raise InputError(
+                    f"Patient {key!r} has {stored.approach.value} {levels_text(stored.levels)} on record; `patient "
+                    f"add` does not change it. Correct it with `fusionwatch patient correct {key} {' '.join(other)} "
+                    "--by NAME --reason WHY` (the old values are kept with who, when and why). Nothing was changed.")
         store.add_patient(Patient(key=key, patient_id=patient_id))
         if stored is None:
             appr = appr or Approach.TLIF
             surgery = Surgery(date=when, levels=segs or ((Level.L5, Level.S1),), approach=appr,
                               implants=implants_for(appr))
-        else:  # an update changes only what was given
-            surgery = replace(stored, levels=segs or stored.levels)
-            if appr is not None and appr is not stored.approach:
-                surgery = replace(surgery, approach=appr, implants=implants_for(appr))
+        else:  # the record as it is: a change of date, approach or levels was refused above
+            surgery = stored
         # the baseline film on record before the change: a patient whose films predate baseline recording (a
         # database upgraded to 0005_baseline_changes) has none recorded, and a move below would be taken for the
         # first recording and not be said
@@ -644,6 +641,14 @@ def patient_correct(
     surgery_date: Annotated[
         str | None, typer.Option("--surgery-date", help="The right date of the index operation YYYY-MM-DD.")
     ] = None,
+    approach: Annotated[
+        str | None, typer.Option("--approach", help="The right approach of the index operation: TLIF, PLIF, ALIF or "
+                                 "posterolateral (the implants follow it: an interbody cage except posterolateral).")
+    ] = None,
+    levels: Annotated[
+        str | None, typer.Option("--levels", help="The right fused segment(s), e.g. L5-S1 or L4-L5,L5-S1 (may go with "
+                                 "--approach: one operation note).")
+    ] = None,
     visits_change_side: Annotated[
         bool, typer.Option("--visits-change-side", help="Confirm that the visits a --surgery-date correction names "
                            "really are on the other side of the operation (post-operative films become pre-operative "
@@ -651,36 +656,51 @@ def patient_correct(
     ] = False,
     db: DbOption = None,
 ) -> None:
-    """Correct a wrong birth date (typed, or carried in an ingested file's DICOM header) or surgery date.
+    """Correct a wrong birth date (typed, or carried in an ingested file's DICOM header), surgery date, or the
+    approach and fused levels of the operation.
 
-    The old value is kept with who corrected it, when and why (`fusionwatch patient corrections KEY`). A birth date
-    after the surgery or a visit on record, or in the future, is refused. A surgery date must lie from 30 years ago to
-    one year ahead (a planned operation can be rescheduled) and not before the birth date; a correction that moves
-    visits to the other side of the operation is refused (naming them) unless --visits-change-side is given. After a
-    surgery date correction the visits are relabelled, a move of the baseline film is recorded and said, and the
-    hardware and motion checks are made again."""
-    from fusionwatch.records import parse_date
+    The old value is kept with who corrected it, when and why (`fusionwatch patient corrections KEY`). One correction
+    per command, each with its own reason: --birth-date, --surgery-date, or --approach and/or --levels (one operation
+    note: "an ALIF at L4-S1" is one command). A birth date after the surgery or a visit on record, or in the future,
+    is refused. A surgery date must lie from 30 years ago to one year ahead (a planned operation can be rescheduled)
+    and not before the birth date; a correction that moves visits to the other side of the operation is refused
+    (naming them) unless --visits-change-side is given. After a surgery date correction the visits are relabelled; a
+    new approach also changes the implants on record (an interbody cage except posterolateral: it decides whether a
+    disc height loss at the fused level is cage subsidence). After a surgery correction a move of the baseline film
+    is recorded and said, and the hardware and motion checks are made again."""
+    from fusionwatch.records import parse_approach, parse_date, parse_levels
 
-    if (birth_date is None) == (surgery_date is None):
-        raise InputError("fusionwatch patient correct: give one of --birth-date or --surgery-date (one correction "
-                         "per command, each with its own reason). Nothing was changed.")
+    given = [name for name, value in (("--birth-date", birth_date), ("--surgery-date", surgery_date),
+                                      ("--approach/--levels", approach or levels)) if value is not None]
+    if len(given) != 1:
+        raise InputError("fusionwatch patient correct: give one of --birth-date, --surgery-date, or --approach and/or "
+                         "--levels (one correction per command, each with its own reason)"
+                         + (f"; got {' and '.join(given)}" if given else "") + ". Nothing was changed.")
     if visits_change_side and surgery_date is None:
         raise InputError("--visits-change-side goes with --surgery-date. Nothing was changed.")
+    appr = parse_approach(approach) if approach is not None else None
+    segs = parse_levels(levels) if levels is not None else None
     store = open_store(db)
     notes: list[str] = []
     try:
         if birth_date is not None:
-            rec = store.correct_birth_date(key, parse_date(birth_date, "--birth-date"), by=by, reason=reason)
-        else:
+            recs = [store.correct_birth_date(key, parse_date(birth_date, "--birth-date"), by=by, reason=reason)]
+        elif surgery_date is not None:
             from fusionwatch.ingest import correct_surgery_date
 
             rec, notes = correct_surgery_date(store, key, parse_date(surgery_date, "--surgery-date"), by=by,
                                               reason=reason, visits_change_side=visits_change_side)
+            recs = [rec]
+        else:
+            from fusionwatch.ingest import correct_surgery
+
+            recs, notes = correct_surgery(store, key, approach=appr, levels=segs, by=by, reason=reason)
     finally:
         store.close()
-    what = rec.field.replace("_", " ")
-    console.print(f"corrected the {what} of patient {key}: {rec.old_value or 'none recorded'} -> {rec.new_value} "
-                  f"by {rec.by}: {rec.reason}", highlight=False, markup=False, soft_wrap=True)
+    for rec in recs:
+        what = rec.field.replace("_", " ")
+        console.print(f"corrected the {what} of patient {key}: {rec.old_value or 'none recorded'} -> {rec.new_value} "
+                      f"by {rec.by}: {rec.reason}", highlight=False, markup=False, soft_wrap=True)
     console.print(f"The old value is kept for the audit (`fusionwatch patient corrections {key}`).", highlight=False,
                   markup=False, soft_wrap=True)
     for note in notes:
@@ -710,10 +730,12 @@ def patient_corrections(
     table.add_column("what", no_wrap=True)
     table.add_column("by, at (UTC)", min_width=16, overflow="fold")
     table.add_column("reason", overflow="fold", ratio=1)
+    def value(v: str | None) -> str:  # a list (implants) one item a line: the column is never cut
+        return escape(",\n    ".join((v or "none").split(",")) if len(v or "") > 20 else (v or "none"))
+
     for r in records:
         table.add_row(str(r.id),
-                      f"{escape(r.field.replace('_', ' '))}\nwas {escape(r.old_value or 'none')}\n"
-                      f"now {escape(r.new_value or 'none')}",
+                      f"{escape(r.field.replace('_', ' '))}\nwas {value(r.old_value)}\nnow {value(r.new_value)}",
                       f"{escape(r.by)}\n{r.at:%Y-%m-%d %H:%M}", escape(r.reason))
     console.print(table)
 

@@ -47,6 +47,8 @@ from fusionwatch.records import (
     Surgery,
     check_patient_date,
     check_surgery_date,
+    implants_for,
+    levels_text,
 )
 from fusionwatch.store import migrations as _migrations_pkg
 from fusionwatch.store._models import (
@@ -492,6 +494,95 @@ class Store:
             self._relabel_visits(s, patient, surgery_date)
             s.flush()
             return self._correction(key, correction)
+
+    def correct_surgery(
+        self, key: str, *, approach: Approach | None = None, levels: Sequence[tuple[Level, Level]] | None = None,
+        by: str, reason: str, at: dt.datetime | None = None,
+    ) -> list[PatientCorrection]:
+        """Correct the approach and/or fused levels of patient ``key``'s index operation, with the audit a date
+        correction keeps.
+
+        In ONE transaction the surgery row takes the new values and a :class:`PatientCorrection` is added per field
+        that changes (``approach``, ``levels`` as ``L4-L5,L5-S1``, and ``implants`` when a new approach changes the
+        implants: :func:`fusionwatch.records.implants_for`), each with the old value, who, when and the same reason.
+        The implants decide what the follow-up calls a disc height loss at the fused level (cage subsidence with an
+        interbody cage, fused disc height loss without one), so they never change without this record. Approach and
+        levels may be corrected together (one operation note: "an ALIF at L4-S1"); dates have their own corrections
+        (:meth:`correct_surgery_date`, :meth:`correct_birth_date`). The follow-up analysis made on the record is the
+        caller's to run again (:func:`fusionwatch.ingest.correct_surgery`).
+
+        Parameters
+        ----------
+        approach : Approach, optional
+            The right approach.
+        levels : sequence of (Level, Level), optional
+            The right fused segments, e.g. ``((Level.L4, Level.L5), (Level.L5, Level.S1))``.
+        by, reason : str
+            Who corrects it and why (both required).
+        at : datetime, optional
+            When (UTC; default now).
+
+        Returns
+        -------
+        list[PatientCorrection]
+            The audit entries written, one per changed field (approach, levels, implants order).
+
+        Raises
+        ------
+        InputError
+            Unknown patient, no surgery on record (record it with ``patient add``), neither field given, no ``by`` or
+            ``reason``, or both values already on record; nothing is changed.
+        """
+        if approach is None and levels is None:
+            raise InputError("Correcting the surgery needs --approach or --levels; nothing changed.")
+        if approach is not None and not isinstance(approach, Approach):
+            raise TypeError(f"approach must be an Approach, got {approach!r}.")
+        segs = tuple(levels) if levels is not None else None
+        if segs is not None:
+            Surgery(dt.date(2000, 1, 1), levels=segs)  # adjacent levels: the record's own rule (InputError)
+        by = self._check_who_and_why("the surgery record", by, reason, "'operation note: ALIF L4-S1', 'typed TLIF "
+                                     "for PLIF'")
+        when = _utc(at or dt.datetime.now(dt.UTC))
+        with self._tx() as s:
+            patient = self._locked_patient_row(s, key)
+            row = self._surgery_row(s, patient)
+            if row is None:
+                raise InputError(f"Patient {key!r} has no surgery on record to correct; record it with `fusionwatch "
+                                 f"patient add {key} --surgery-date D`. Nothing changed.")
+            stored = self._surgery(row)
+            assert stored is not None
+            changes: list[tuple[str, str, str]] = []
+            if approach is not None and approach is not stored.approach:
+                changes.append(("approach", stored.approach.value, approach.value))
+                if implants_for(approach) != stored.implants:
+                    changes.append(("implants", ",".join(stored.implants), ",".join(implants_for(approach))))
+            if segs is not None and segs != stored.levels:
+                changes.insert(1 if changes and changes[0][0] == "approach" else 0,
+                               ("levels", levels_text(stored.levels), levels_text(segs)))
+            if not changes:
+                raise InputError(f"Patient {key!r} already has {stored.approach.value} "
+                                 f"{levels_text(stored.levels)} on record; nothing changed.")
+            out = []
+            for field, old, new in changes:
+                s.add(correction := PatientCorrectionRow(
+                    patient_id=patient.id, field=field, old_value=old, new_value=new, corrected_at=when,
+                    corrected_by=by, reason=reason.strip()))
+                s.flush()
+                out.append(self._correction(key, correction))
+            if approach is not None and approach is not stored.approach:
+                row.approach = approach.value
+                row.implants = list(implants_for(approach))
+            if segs is not None:
+                row.levels = _levels_to_json(segs)
+            s.flush()
+            return out
+
+    def _locked_patient_row(self, s: Session, key: str) -> PatientRow:
+        """Patient ``key``'s row, read after taking its write lock (a no-op write: a row lock on PostgreSQL, the
+        database write lock on SQLite), so that what the transaction reads next (the surgery on record, the values a
+        correction replaces) cannot change before it commits: racing corrections run one after the other."""
+        s.execute(update(PatientRow).where(PatientRow.key == key).values(key=PatientRow.key))
+        return self._patient_row(s, key)
 
     @staticmethod
     def _check_who_and_why(what: str, by: str, reason: str, examples: str) -> str:
