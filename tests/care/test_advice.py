@@ -140,3 +140,19 @@ def test_concern_reasons_are_raw_values(status: FusionStatus | None) -> None:
         ConcernReason("finding", "rod_fracture_suspected"),
     )
     assert not advice.fusion_on_track and advice.concern_findings == ("rod_fracture_suspected",)
+
+
+@pytest.mark.parametrize("day", [3, 20, 41, 60])
+def test_no_films_yet_leaves_the_early_lines_alone(day: int) -> None:
+    """Weeks 0-12 of the example gate nothing: with no films yet (not assessed) the phase lines are the advice, without
+    the fusion-concern lines. Before, a patient at day 20 read 'Until your surgeon has checked your X-rays with you,
+    ask before you lift heavy things' beside 'Do not lift anything heavier than 4.5 kg' (and the therapist 'No return
+    to full activity until the surgeon has reviewed the films') before the 6-week films were due."""
+    p = default_protocol()
+    advice = care_advice(p, day, fusion_status=None)
+    assert not advice.concern_shown and not advice.withheld and not advice.in_doubt
+    assert advice.restrictions == p.restriction_phase(day).restrictions
+    assert SAFE not in _patient_lines(advice) and "ask before you lift heavy things" not in _patient_lines(advice)
+    # a doubt raised by the evidence still brings them, as does a line held back (3-6 months, not assessed)
+    assert care_advice(p, day, fusion_status=FusionStatus.PSEUDARTHROSIS_SUSPECTED).concern_shown
+    assert care_advice(p, 120, fusion_status=None).concern_shown

@@ -553,3 +553,13 @@ def test_a_fever_flag_is_kept_with_a_normal_temperature_and_nonsense_is_refused(
         assert len(store.list_symptoms("K-9")) == 1
     finally:
         store.close()
+
+
+def test_before_the_first_films_care_gives_the_phase_lines_alone(store_url: str) -> None:
+    """Day 20, no films yet: a therapist reads the early-healing restrictions, not the fusion-concern lines ('No
+    return to full activity until the surgeon has reviewed the films', 'Until reviewed, ask before heavy lifting')
+    that came first before, beside 'No lifting over 4.5 kg (10 lb).'."""
+    out = _care(store_url, _day(20))
+    lines = _restrictions(out)
+    assert lines[0] == "No lifting over 4.5 kg (10 lb)." and not any("until" in x.lower() for x in lines), lines
+    assert "Held back" not in out

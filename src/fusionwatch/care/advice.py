@@ -9,8 +9,10 @@ healing is on track; a protocol marks those ``only_if: fusion_on_track``. :func:
   of at least ``fusion_concern.min_severity`` is present.
 
 Otherwise they are withheld (kept in :attr:`CareAdvice.withheld`, for the clinician report) and the protocol's
-``fusion_concern`` lines are put first ("Your surgeon will tell you which activities are safe for you now"). Patient
-text is never more reassuring than the evidence and defers to the care team.
+``fusion_concern`` lines are put first ("Your surgeon will tell you which activities are safe for you now") when a line
+is held back or the evidence raises a doubt; a status that is merely "not assessed" (no films yet) on a day with no
+gated line (the first weeks) leaves the phase lines as they are. Patient text is never more reassuring than the
+evidence and defers to the care team.
 """
 
 from __future__ import annotations
@@ -133,13 +135,19 @@ def care_advice(protocol: Protocol, day: int, *, fusion_status: FusionStatus | s
     lines = phase.restrictions if phase else ()
     shown = [r for r in lines if r.only_if is None or on_track]
     withheld = tuple(r for r in lines if r.only_if is not None and not on_track)
+    therapy_withheld = therapy is not None and therapy.only_if is not None and not on_track
+    meds_withheld = not on_track and any(
+        n.only_if is not None for n in (protocol.medication_notes_on(day) if day >= 0 else ()))
+    # merely not assessed (no films yet, e.g. weeks 0-6) with nothing held back today: the phase lines stand as they
+    # are ("until the surgeon has reviewed the films, ask before heavy lifting" beside "no lifting over 4.5 kg" only
+    # muddled them)
     show_concern = (
         day >= 0 and not on_track and concern is not None
         and (bool(matched) or (status.value if status else NOT_ASSESSED) in concern.statuses)
+        and (in_doubt or bool(withheld) or therapy_withheld or meds_withheld)
     )
     if show_concern:
         shown = [*concern.restrictions, *shown]
-    therapy_withheld = therapy is not None and therapy.only_if is not None and not on_track
     if therapy is None:
         goals: tuple[str, ...] = ()
         examples: tuple[str, ...] = ()
