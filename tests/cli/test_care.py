@@ -563,3 +563,23 @@ def test_before_the_first_films_care_gives_the_phase_lines_alone(store_url: str)
     lines = _restrictions(out)
     assert lines[0] == "No lifting over 4.5 kg (10 lb)." and not any("until" in x.lower() for x in lines), lines
     assert "Held back" not in out
+
+
+def test_red_flags_say_how_long_ago_and_whether_before_the_operation(store_url: str) -> None:
+    """A nurse or surgeon reading an EMERGENCY line needs its age: weakness reported 5 days before the operation (the
+    reason for it, perhaps) reads '(reported <date>, 25 days ago, before the operation)' at day 20, a fever reported
+    that day 'today'. Before, both read '(reported <date>)' alone, and the advice said it followed the pre-op contact
+    ('Advice follows: pre-op (...)') though no post-operative film existed."""
+    store = Store(store_url)
+    try:
+        store.add_symptoms("K-9", SURGERY - dt.timedelta(days=5), ["progressive_leg_weakness"])
+        store.add_symptoms("K-9", SURGERY + dt.timedelta(days=20), ["fever"])
+    finally:
+        store.close()
+    wide = CliRunner().invoke(app, ["care", "K-9", "--today", _day(20), "--db", store_url], env={"COLUMNS": "400"})
+    out = wide.output
+    assert f"progressive_leg_weakness (reported {_day(-5)}, 25 days ago, before the operation)" in out, out
+    assert f"fever (reported {_day(20)}, today)" in out
+    assert "Advice follows: no post-operative films yet: fusion not assessed." in out
+    narrow = CliRunner().invoke(app, ["care", "K-9", "--today", _day(20), "--db", store_url], env={"COLUMNS": "80"})
+    assert narrow.exit_code == 0 and "…" not in narrow.output, narrow.output  # wrapped, never cut

@@ -48,15 +48,27 @@ def _answered_on(text: str | None, what: str) -> dt.date:
 _URGENCY_STYLE = {"emergency": "bold white on red", "urgent": "bold red", "routine": "cyan"}
 
 
-def _print_flags(flags) -> None:  # type: ignore[no-untyped-def]
+def _reported(on: dt.date, today: dt.date, surgery: dt.date | None) -> str:
+    """When a flag was reported, as a nurse or surgeon needs it beside an urgent line: the date, how long ago, and
+    whether it was before the operation (a pre-operative deficit may be why the patient was operated on)."""
+    days = (today - on).days
+    ago = "today" if days == 0 else "yesterday" if days == 1 else f"{days} days ago"
+    before = ", before the operation" if surgery is not None and on < surgery else ""
+    return f" (reported {on.isoformat()}, {ago}{before})"
+
+
+def _print_flags(flags, today: dt.date | None = None, surgery: dt.date | None = None) -> None:  # type: ignore[no-untyped-def]
     red = [f for f in flags if f.is_red_flag]
     if not red:
         return
     table = Table(title="[bold red]RED FLAGS[/]", title_justify="left", show_lines=False)
     for col in ("urgency", "symptom", "why", "patient action"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")  # a narrow terminal wraps a name, never cuts it ("progressive_leg_we…")
     for f in red:
-        when = f" (reported {f.reported_on.isoformat()})" if f.reported_on else ""
+        if f.reported_on and today is not None:
+            when = _reported(f.reported_on, today, surgery)
+        else:
+            when = f" (reported {f.reported_on.isoformat()})" if f.reported_on else ""
         table.add_row(f"[{_URGENCY_STYLE[f.urgency.value]}]{f.urgency.value.upper()}[/]", f.symptom.value + when,
                       f.reason, f.action)
     console.print(table)
@@ -113,7 +125,7 @@ def care(
     # report.build.red_flag_window); before any films, every report up to day0
     latest = latest_film_visit(timeline, on=day0)
     window = red_flag_window(timeline, latest, day0) if latest is not None else (None, day0)
-    _print_flags(red_flags_for(symptoms, *window))
+    _print_flags(red_flags_for(symptoms, *window), day0, surgery.date)
     for when, note in symptom_notes_for(records, *window):  # the notes written with those reports
         console.print(f"[bold]Note[/] (symptom report {when.isoformat()}): {escape(note)}", highlight=False,
                       soft_wrap=True)
@@ -125,7 +137,7 @@ def care(
         console.print("[yellow]Example protocol: replace it with your care team's (--protocol FILE).[/]")
     table = Table(show_header=True, header_style="bold")
     for col in ("visit", "due", "window", "films", "status"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     colour = {"done": "green", "due": "yellow", "overdue": "bold red", "missed": "dim", "upcoming": "white"}
     for i in s.items:
         done = f" {i.done_on.isoformat()}" if i.done_on else ""
@@ -134,13 +146,13 @@ def care(
     console.print(table)
     ev = fusion_evidence(timeline, on=day0)
     advice = s.advice(ev.status if ev else None, ev.findings if ev else ())
-    _print_advice(ev, advice, s)
+    _print_advice(ev, advice, s, surgery.date)
     if ics is not None:
         ics.write_bytes(to_ics(s, patient_key=patient))
         console.print(f"calendar written: {ics}", highlight=False, soft_wrap=True, markup=False)
 
 
-def _print_advice(ev, advice, schedule) -> None:  # type: ignore[no-untyped-def]
+def _print_advice(ev, advice, schedule, surgery: dt.date) -> None:  # type: ignore[no-untyped-def]
     """The advice as the clinician report gives it: what it follows, the lines, and what is held back and why."""
     def say(text: str) -> None:
         console.print(text, highlight=False, soft_wrap=True)
@@ -149,6 +161,10 @@ def _print_advice(ev, advice, schedule) -> None:  # type: ignore[no-untyped-def]
         return
     if ev is None:
         say("[bold]Advice follows:[/] no visit on record: fusion not assessed.")
+    elif ev.visit.date < surgery or (not ev.visit.films and ev.status is None):
+        # a pre-operative visit or a contact without films (a questionnaire, a phoned-in symptom) says nothing about
+        # the fusion: 'Advice follows: pre-op (...)' read as if the advice after surgery rested on it
+        say("[bold]Advice follows:[/] no post-operative films yet: fusion not assessed.")
     else:
         from fusionwatch.report.labels import acted_status_label
 
