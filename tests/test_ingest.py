@@ -17,6 +17,7 @@ import pytest
 from PIL import Image
 
 from _synth import SYNTHETIC_PATIENT_ID, SYNTHETIC_PATIENT_NAME, draw_lateral_spine, write_dicom
+from fusionwatch.anatomy import Level
 from fusionwatch.errors import InputError
 from fusionwatch.ingest import collect_files, ingest, ingest_journey
 from fusionwatch.io import write_landmarks
@@ -354,6 +355,27 @@ class TestJourney:
         with pytest.raises(InputError, match="patient correct SIM-solid-fusion-1 --surgery-date 2025-01-10"):
             ingest_journey(path, store)
         assert store.get_surgery("SIM-solid-fusion-1").date == dt.date(2025, 1, 12)
+        assert store.list_films("SIM-solid-fusion-1") == []
+
+    @pytest.mark.parametrize("on_record, named", [
+        (Surgery(SURGERY.date, approach=Approach.POSTEROLATERAL, implants=("pedicle_screws", "rods")),
+         "--approach TLIF --by NAME"),
+        (Surgery(SURGERY.date, levels=((Level.L4, Level.L5), (Level.L5, Level.S1))), "--levels L5-S1 --by NAME"),
+        (Surgery(SURGERY.date, implants=("pedicle_screws", "rods")), r"surgery \(implants pedicle_screws,rods,"
+                                                                    r"interbody_cage\) is not the one on record"),
+    ])
+    def test_a_journey_with_another_approach_or_levels_is_refused(self, store: Store, tmp_path: Path,
+                                                                  on_record: Surgery, named: str) -> None:
+        """Before, a journey whose manifest has the surgery date on record but another approach (and so another
+        implant list: the cage decides cage subsidence) or other levels overwrote them without a word; now it is
+        refused like another surgery date, pointing to `patient correct`, and nothing is ingested."""
+        path = _journey(tmp_path)
+        store.add_patient(Patient("SIM-solid-fusion-1"))
+        store.set_surgery("SIM-solid-fusion-1", on_record)
+        with pytest.raises(InputError, match=named if "implants" in named else f"patient correct SIM-solid-fusion-1 "
+                                                                                 f"{named}"):
+            ingest_journey(path, store)
+        assert store.get_surgery("SIM-solid-fusion-1") == on_record
         assert store.list_films("SIM-solid-fusion-1") == []
 
     def test_bad_manifest_raises(self, store: Store, tmp_path: Path) -> None:

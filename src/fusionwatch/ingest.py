@@ -720,6 +720,24 @@ def ingest_journey(
             f"for patient {patient.key!r} ({on_record.date.isoformat()}); nothing was ingested. If the record is "
             f"wrong, correct it with `fusionwatch patient correct {patient.key} --surgery-date "
             f"{surgery.date.isoformat()} --by NAME --reason WHY` and ingest again.")
+    if on_record is not None:  # nor of the approach, levels or implants: the implants decide cage subsidence or not
+        from fusionwatch.records import levels_text
+
+        differ = [(name, old, new) for name, old, new in (
+            ("approach", on_record.approach.value, surgery.approach.value),
+            ("levels", levels_text(on_record.levels), levels_text(surgery.levels)),
+            ("implants", ",".join(on_record.implants), ",".join(surgery.implants))) if old != new]
+        if differ:
+            fix = [f"--{name} {new}" for name, _, new in differ if name != "implants"]
+            raise InputError(
+                f"{printable_path(path)}: the journey's surgery ("
+                + "; ".join(f"{name} {new}" for name, _, new in differ) + ") is not the one on record for patient "
+                f"{patient.key!r} (" + "; ".join(f"{name} {old}" for name, old, _ in differ) + "); nothing was "
+                "ingested. If the record is wrong, "
+                + (f"correct it with `fusionwatch patient correct {patient.key} {' '.join(fix)} --by NAME --reason "
+                   "WHY` and ingest again." if fix else
+                   "its implants follow its approach (`fusionwatch patient correct --approach`): check the manifest's "
+                   "implants."))
     store.add_patient(patient)
     store.set_surgery(patient.key, surgery)
     report = IngestReport()
