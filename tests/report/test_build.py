@@ -708,3 +708,63 @@ def test_a_verdict_on_a_finding_no_longer_made_is_shown_with_why(db: str) -> Non
     dnotes = [n["text"] for e in build_fhir_bundle(data, deidentify=True)["entry"]
               for n in e["resource"].get("note", ())]
     assert any("no longer makes" in n for n in dnotes) and not any("Amy" in n for n in dnotes)
+
+
+def test_a_red_flag_reported_weeks_before_the_visit_is_an_earlier_report_not_act_now(db: str) -> None:
+    """A fever reported 12 days after surgery is a red flag of the 6-week report (30 days later). Before, the patient
+    report put it under 'Act now about what you told us ... call today' as if it were new. It is never dropped: it is
+    listed with its date as reported earlier, with what to do now if it is still happening or comes back (at its own
+    urgency), and the clinician report marks it as an earlier report. A wound drainage reported 2 days before the
+    visit (within RED_FLAG_RECENT_DAYS) stays 'Act now'."""
+    from fusionwatch.report.build import build_report_data
+    from fusionwatch.report.model import RED_FLAG_RECENT_DAYS
+    from fusionwatch.report.patient_text import patient_text
+    from fusionwatch.report.render import render_clinician_html, render_patient_html
+
+    store = Store(db)
+    try:
+        store.add_symptoms("K-7", SURGERY + dt.timedelta(days=12), ["fever"])
+        store.add_symptoms("K-7", SURGERY + dt.timedelta(days=40), ["wound_drainage"])
+        data = build_report_data(store, "K-7", visit="6-weeks", today=dt.date.fromisoformat(TODAY))
+    finally:
+        store.close()
+    assert RED_FLAG_RECENT_DAYS < 30
+    assert {f.symptom.value for f in data.red_flags} == {"fever", "wound_drainage"}  # never dropped
+    t = patient_text(data)
+    assert [r.symptom.value for r in t.your_red_flags] == ["wound_drainage"]
+    assert [r.symptom.value for r in t.your_earlier_red_flags] == ["fever"]
+    page = " ".join(render_patient_html(data).split())
+    act_now = page[page.index("Act now about what you told us"):page.index("Warning signs you told us about before")]
+    assert "Fluid or pus coming out of the wound" in act_now and "Fever" not in act_now
+    earlier = page[page.index("Warning signs you told us about before"):page.index("<h1>")]
+    fever = next(r for r in data.red_flags if r.symptom.value == "fever").patient_text
+    assert (f"{fever}</b>, which you told us about on January 22, 2026. If this is still happening, "
+            "or if it comes back, call your surgeon&#39;s office now.") in earlier, earlier
+    assert "call your surgeon's office today" not in earlier.lower().replace("&#39;", "'")
+    clin = " ".join(render_clinician_html(data).split())
+    flags = clin[clin.index('id="red-flags"'):clin.index("<h1>")]
+    assert "Red flags reported (1) — act before reading on" in flags
+    assert "fever <span class=\"small\"><b>earlier report</b> (reported 2026-01-22, 30 days before" in flags, flags
+    # only an earlier one: the clinician's box says so, the patient's has no 'Act now'
+    only = type(data)(**{**data.__dict__, "red_flags": tuple(r for r in data.red_flags if r.symptom.value == "fever")})
+    assert "Act now" not in render_patient_html(only)
+    assert "Red flags reported earlier (1)" in render_clinician_html(only)
+    de = data.deidentified()
+    assert [r.symptom.value for r in de.earlier_red_flags] == ["fever"]  # the day it is judged against shifts too
+
+
+def test_an_emergency_red_flag_reported_earlier_keeps_its_emergency_action(tmp_path: Path) -> None:
+    """An emergency sign reported earlier is told as earlier, but what to do if it is still there is the emergency
+    action, never a phone call."""
+    from dataclasses import replace
+
+    from fusionwatch.care.triage import triage
+    from fusionwatch.report.example import example_report_data
+    from fusionwatch.report.patient_text import patient_text
+
+    data = example_report_data(tmp_path)
+    day = data.generated_on - dt.timedelta(days=20)
+    data = replace(data, red_flags=tuple(replace(r, reported_on=day) for r in triage(["saddle_numbness"])))
+    t = patient_text(data)
+    assert t.your_red_flags == () and len(t.your_earlier_red_flags) == 1
+    assert "emergency department now" in t.earlier_action(t.your_earlier_red_flags[0])

@@ -209,7 +209,8 @@ def build_report_data(store: Any, key: str, *, visit: int | str | dt.date | None
     )
     gone = verdict_gone_why(store, key, data, films)
     visits = tuple(replace(v, verdict_gone_why=gone[i]) if i in gone else v for i, v in enumerate(data.visits))
-    return replace(data, visits=visits, tool_review=tool_review_reasons(store, timeline, films))
+    # red flags are recent or earlier reports as of the day the report speaks of (model.RED_FLAG_RECENT_DAYS)
+    return replace(data, visits=visits, tool_review=tool_review_reasons(store, timeline, films), red_flags_as_of=as_of)
 
 
 _CORRECTED_FIELDS = {"surgery_date": "surgery date", "approach": "approach", "levels": "fused levels",

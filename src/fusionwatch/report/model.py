@@ -48,6 +48,7 @@ __all__ = [
     "NEEDS_LANDMARKS_WITHHELD",
     "DEID_ANCHOR_DATE",
     "READER_TEXT_WITHHELD",
+    "RED_FLAG_RECENT_DAYS",
     "VisitView",
     "ReportData",
     "report_data_from_timeline",
@@ -67,6 +68,16 @@ NEEDS_LANDMARKS_WITHHELD = ("The film has no usable landmarks yet [reason withhe
 ('Landmarks unusable: The landmarks are for a 600 x 1400 px image but Doe_Jane_lat.dcm is ...', 'Landmark detection
 failed: /data/Doe_Jane/film.png is blank ...'), which names the film's file (file names often carry the patient's name)
 or quotes a landmark file."""
+RED_FLAG_RECENT_DAYS = 7
+"""A red flag reported at most this many days before the report's day (:attr:`ReportData.red_flags_as_of`) is a
+recent one: the patient report puts it under "Act now" (call today / go to the emergency department now). An older
+report is never dropped (nothing removes a red flag) but is told as what it is, an earlier report with its date, and
+the patient is told to act now if it is still happening or comes back; the clinician report marks it as an earlier
+report. Why a week: the red flags (infection, cauda equina, a clot, a fall) are acute and change over days; each was
+triaged when it was reported (``fusionwatch symptoms add`` prints what to do at once), and one reported in the last
+week may still be going on without care, while telling a patient on a film visit to "call today" about a fever from a
+month ago is false urgency that teaches them to ignore the box. A setting of the report, not a clinical threshold:
+a care team that wants every report of the window in "Act now" sets it to the window's length."""
 DATE_REMOVED = "[date removed]"
 """What a de-identified export shows in place of a date it cannot shift (a format other than ISO or YYYYMMDD)."""
 _ISO_DATE = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")  # also inside an ISO date-time, 2026-12-03T10:00
@@ -279,6 +290,10 @@ class ReportData:
     tells them by their origin, :func:`fusionwatch.report.build.tool_review_reasons`): :meth:`deidentified` shows
     them (dates shifted); any other landmark review reason (a landmark file's or a reader's free text, or one whose
     origin is not known) is withheld there (:data:`LANDMARK_REVIEW_WITHHELD`). Empty (hand-built data): all withheld."""
+    red_flags_as_of: dt.date | None = None
+    """The day the report's red flags are judged recent or earlier against (:data:`RED_FLAG_RECENT_DAYS`): the day the
+    report speaks as of (``report.build``: today for the latest visit with films, the visit's own date for an earlier
+    one); ``None`` (hand-built data): :attr:`generated_on`."""
     status_index: int | None = None
     """Index in ``visits`` of the visit whose fusion status and findings the care advice follows, as chosen by
     :func:`fusionwatch.followup.evidence.fusion_evidence` for the current visit (``report_data_from_timeline`` sets
@@ -296,6 +311,25 @@ class ReportData:
     @property
     def visit(self) -> VisitView:
         return self.visits[self.current]
+
+    def red_flag_is_recent(self, flag: TriageResult) -> bool:
+        """True when ``flag`` was reported at most :data:`RED_FLAG_RECENT_DAYS` days before :attr:`red_flags_as_of`
+        (or its date is not known: then it is treated as new)."""
+        when = getattr(flag, "reported_on", None)
+        if when is None:
+            return True
+        return (self.red_flags_as_of or self.generated_on) - when <= dt.timedelta(days=RED_FLAG_RECENT_DAYS)
+
+    @property
+    def recent_red_flags(self) -> tuple[TriageResult, ...]:
+        """The red flags (urgent or emergency) reported recently: "Act now" in the patient report."""
+        return tuple(r for r in self.red_flags if r.is_red_flag and self.red_flag_is_recent(r))
+
+    @property
+    def earlier_red_flags(self) -> tuple[TriageResult, ...]:
+        """The red flags reported more than :data:`RED_FLAG_RECENT_DAYS` days before the report's day: still shown
+        (never dropped), as earlier reports with their date."""
+        return tuple(r for r in self.red_flags if r.is_red_flag and not self.red_flag_is_recent(r))
 
     @property
     def baseline_visit(self) -> VisitView | None:
@@ -436,6 +470,7 @@ class ReportData:
             patient_id=None,
             birth_date=None,
             generated_on=d(self.generated_on),
+            red_flags_as_of=d(self.red_flags_as_of) if self.red_flags_as_of else None,
             is_deidentified=True,
         )
 

@@ -18,7 +18,8 @@ from fusionwatch.report.model import ReportData
 
 __all__ = [
     "display_name", "BENDING_XRAYS_EXPLAINED", "CARE_TEAM_FIRST", "CARE_TEAM_SENTENCE", "SAFE_ACTIVITY_SENTENCE",
-    "SOONER_SENTENCE", "HARDWARE_KINDS", "PatientText", "patient_text", "FINDING_PLAIN", "FUSED_ON_MOTION_PLAIN",
+    "SOONER_SENTENCE", "HARDWARE_KINDS", "EARLIER_ACTION_TEXT", "EARLIER_CARE_TEAM",
+    "PatientText", "patient_text", "FINDING_PLAIN", "FUSED_ON_MOTION_PLAIN",
 ]
 
 SAFE_ACTIVITY_SENTENCE = "Your surgeon will tell you which activities are safe for you now."
@@ -113,6 +114,20 @@ films alone: nobody has yet judged the bone growing across the disc space, so "t
 (:attr:`fusionwatch.report.model.VisitView.fused_on_motion_only`)."""
 
 
+EARLIER_ACTION_TEXT: dict[Urgency, str] = {
+    Urgency.EMERGENCY: ("If this is still happening, or if it comes back, call your emergency number or go to the "
+                        "nearest emergency department now."),
+    Urgency.URGENT: ("If this is still happening, or if it comes back, call your surgeon's office now. If you cannot "
+                     "reach them, go to urgent care or the emergency department."),
+}
+"""What the patient is told about a red flag they reported earlier (more than
+:data:`fusionwatch.report.model.RED_FLAG_RECENT_DAYS` days before the report): to act now if it is still there or
+returns, by the same urgency as when it was new (an emergency sign is never turned into a phone call)."""
+
+EARLIER_CARE_TEAM = "If your care team has already seen you about it, follow what they told you."
+"""Said once under the warning signs the patient reported earlier."""
+
+
 @dataclass(frozen=True)
 class PatientText:
     """The patient report as plain sentences, section by section."""
@@ -138,10 +153,20 @@ class PatientText:
     """Said under the appointments when fusion is not known to be on track (the next planned visit may be far off)."""
     your_other_symptoms: tuple[TriageResult, ...] = ()
     """Routine (not red-flag) symptoms the patient reported: acknowledged, with what to do."""
+    your_earlier_red_flags: tuple[TriageResult, ...] = ()
+    """Red flags reported more than :data:`fusionwatch.report.model.RED_FLAG_RECENT_DAYS` days before the report:
+    listed with their date as reported earlier, with :data:`EARLIER_ACTION_TEXT` (not under "Act now")."""
+
+    @staticmethod
+    def earlier_action(r: TriageResult) -> str:
+        """What to do about a red flag reported earlier (:data:`EARLIER_ACTION_TEXT` by its urgency)."""
+        return EARLIER_ACTION_TEXT.get(r.urgency, r.action)
 
     def all_text(self) -> str:
         """Every sentence in reading order (for checks such as reading level and "no mm")."""
         parts: list[str] = [f"{r.patient_text}. {r.action}" for r in self.your_red_flags]
+        parts += [f"{r.patient_text}. {self.earlier_action(r)}" for r in self.your_earlier_red_flags]
+        parts += [EARLIER_CARE_TEAM] if self.your_earlier_red_flags else []
         parts.append(self.care_team_first)
         parts += [f"{r.patient_text}. {r.action}" for r in self.your_other_symptoms]
         parts += [*self.xray_now, *self.healing_vs_expected, *self.do_now, *self.avoid_now, *self.exercises]
@@ -383,7 +408,8 @@ def patient_text(data: ReportData) -> PatientText:
         key=lambda t: -t[2],
     )
     return PatientText(
-        your_red_flags=tuple(r for r in data.red_flags if r.is_red_flag),
+        your_red_flags=data.recent_red_flags,  # reported in the last RED_FLAG_RECENT_DAYS days: act now
+        your_earlier_red_flags=data.earlier_red_flags,  # never dropped: told with their date, act now if still there
         your_other_symptoms=tuple(r for r in data.red_flags if not r.is_red_flag),
         xray_now=tuple(xray),
         healing_vs_expected=tuple(healing),

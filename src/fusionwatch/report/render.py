@@ -35,8 +35,8 @@ from fusionwatch.report.labels import (
     threshold_text,
     visit_status_label,
 )
-from fusionwatch.report.model import ReportData
-from fusionwatch.report.patient_text import display_name, patient_text
+from fusionwatch.report.model import RED_FLAG_RECENT_DAYS, ReportData
+from fusionwatch.report.patient_text import EARLIER_CARE_TEAM, display_name, patient_text
 from fusionwatch.report.plots import measurement_trends_png, prom_trends_png
 from fusionwatch.units import SpacingSource, Unit
 
@@ -366,6 +366,7 @@ def render_clinician_html(data: ReportData, *, page_size: str = "A4") -> str:
         "routes": override_routes(data, findings, status=not no_films and (v.days_since_surgery or 0) >= 0,
                                   refs=refs),
         "refs": refs, "verdicts": verdicts, "gone": verdicts_without_finding_rows(data),
+        "recent_days": RED_FLAG_RECENT_DAYS,
         "no_films": no_films,
         "concern_reasons": concern_reason_texts(data.care_advice) if data.care_advice is not None else (),
     }
@@ -432,7 +433,7 @@ def render_patient_html(data: ReportData, *, page_size: str = "A4") -> str:
     d = data.visit.date
     ctx = {"t": t, "css": _css(page_size, "Your care team's instructions take precedence over this report."),
            "name": display_name(data.patient_name), "signs": _group_signs(t.warning_signs),
-           "visit_date": f"{d:%B} {d.day}, {d.year}", "told": _told}
+           "visit_date": f"{d:%B} {d.day}, {d.year}", "told": _told, "earlier_care_team": EARLIER_CARE_TEAM}
     return _env().get_template("patient.html.j2").render(**ctx)
 
 
