@@ -266,9 +266,10 @@ def test_prom_add_says_worse_when_an_outcome_got_worse(store_url: str) -> None:
     add("--odi", "1,1,1,1,1,1,1,1,1,1", "--back-pain", "3", "--leg-pain", "4", "--date", _day(-10))
     out = add("--odi", "3,3,3,3,3,3,3,3,3,3", "--back-pain", "8", "--leg-pain", "4", "--date", _day(100))
     assert "improved -" not in out, out
-    assert "ODI worse by 40.0 points" in out and "back pain: worse by 5" in out and "leg pain: no change" in out, out
+    assert "ODI 20.0 -> 60.0, worse by 40.0 points" in out and "back pain: worse by 5" in out, out
+    assert "leg pain: no change" in out, out
     out = add("--odi", "0,0,0,0,0,0,0,0,0,0", "--back-pain", "1", "--date", _day(200))
-    assert "ODI improved by 20.0 points" in out and "back pain: improved by 2; MCID met" in out, out
+    assert "ODI 20.0 -> 0.0, improved by 20.0 points" in out and "back pain: improved by 2; MCID met" in out, out
 
 
 def test_a_file_that_is_not_a_database_is_a_user_error(tmp_path: Path) -> None:
@@ -583,3 +584,20 @@ def test_red_flags_say_how_long_ago_and_whether_before_the_operation(store_url: 
     assert "Advice follows: no post-operative films yet: fusion not assessed." in out
     narrow = CliRunner().invoke(app, ["care", "K-9", "--today", _day(20), "--db", store_url], env={"COLUMNS": "80"})
     assert narrow.exit_code == 0 and "…" not in narrow.output, narrow.output  # wrapped, never cut
+
+
+def test_prom_add_says_which_benefit_criteria_were_met_and_that_early_ones_are_interim(store_url: str) -> None:
+    """Pre-op 64.4 % -> 20.0 %: the line names the criteria met (44.4 points, 69.0 %, final 20.0) and the scores, and
+    before day 273 says Glassman's thresholds were set at 1 year. Before: 'substantial clinical benefit met' alone,
+    the same at day 100 as at a year."""
+    r = _cli(store_url, "prom", "add", "K-9", "--odi", "4,3,4,3,3,3,3,-,3,3", "--date", _day(-7))
+    assert r.exit_code == 0, r.output
+    r = _cli(store_url, "prom", "add", "K-9", "--odi", "1,1,1,1,1,1,1,-,1,1", "--date", _day(100))
+    assert r.exit_code == 0, r.output
+    line = " ".join(r.output.split())
+    assert "ODI 64.4 -> 20.0, improved by 44.4 points; MCID (12.8) met" in line, line
+    assert ("substantial clinical benefit met: improved 44.4 points (>= 18.8); improved 69.0 % (>= 36.8 %); "
+            "final score 20.0 (<= 31.3)") in line
+    assert "set at 1 year after surgery; this is day 100: an interim reading" in line
+    r = _cli(store_url, "prom", "add", "K-9", "--odi", "1,1,1,1,1,1,1,-,1,1", "--date", _day(380))
+    assert r.exit_code == 0 and "substantial clinical benefit met: " in r.output and "interim" not in r.output

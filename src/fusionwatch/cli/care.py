@@ -220,7 +220,15 @@ def prom_add(
     db: DbOption = None,
 ) -> None:
     """Record an Oswestry Disability Index and/or pain scores; prints the score, band and change vs pre-op."""
-    from fusionwatch.care.proms import PromRecord, change_words, check_nrs, compare_proms, parse_odi
+    from fusionwatch.care.proms import (
+        CLEAR_BENEFIT_DAY,
+        ODI_MCID,
+        PromRecord,
+        change_words,
+        check_nrs,
+        compare_proms,
+        parse_odi,
+    )
     from fusionwatch.report.build import proms_from_store
 
     when = _answered_on(date, "--date")
@@ -243,10 +251,16 @@ def prom_add(
         pre = [p for p in history if p.date <= surgery.date]
         if pre:
             c = compare_proms(pre[-1], rec)
+            day = (when - surgery.date).days
             if c.odi_improvement is not None:
-                console.print(f"vs pre-op {c.pre_date}: ODI {change_words(c.odi_improvement, '.1f', ' points')}; "
-                              f"MCID {'met' if c.odi_mcid else 'not met'}; substantial clinical benefit "
-                              f"{'met' if c.odi_scb else 'not met'}", highlight=False, soft_wrap=True)
+                scb = "met: " + "; ".join(c.odi_scb_reasons) if c.odi_scb else "not met"
+                early = ("" if day >= CLEAR_BENEFIT_DAY else
+                         f" (Glassman's thresholds were set at 1 year after surgery; this is day {day}: an interim "
+                         "reading)")
+                console.print(f"vs pre-op {c.pre_date}: ODI {c.odi_pre:.1f} -> {c.odi_post:.1f}, "
+                              f"{change_words(c.odi_improvement, '.1f', ' points')}; MCID ({ODI_MCID:g}) "
+                              f"{'met' if c.odi_mcid else 'not met'}; substantial clinical benefit {scb}{early}",
+                              highlight=False, soft_wrap=True)
             for name, imp, mcid in (("back pain", c.back_pain_improvement, c.back_pain_mcid),
                                     ("leg pain", c.leg_pain_improvement, c.leg_pain_mcid)):
                 if imp is not None:
