@@ -66,7 +66,8 @@ def test_cli_journey(db: str, tmp_path: Path) -> None:
     assert "ODI 64.4 % (crippled; 9/10 sections answered)" in out
     out = _run("prom", "add", "K-7", "--odi", "1,1,2,1,1,1,1,-,1,1", "--back-pain", "3", "--leg-pain", "2",
                "--date", "2026-07-13", "--db", db)
-    assert "improved by 42.2 points; MCID met; substantial clinical benefit met" in out
+    assert "ODI 64.4 -> 22.2, improved by 42.2 points; MCID (12.8) met; substantial clinical benefit met" in " ".join(
+        out.split())  # the wording of d81176a (care)
     out = _run("symptoms", "add", "K-7", "--flag", "fever", "--flag", "poor-sleep", "--date", "2026-07-18", "--db", db)
     assert "URGENT" in out and out.index("fever") < out.index("poor_sleep")
 
