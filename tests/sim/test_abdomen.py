@@ -84,6 +84,10 @@ def test_off_gives_version_31_pixels_on_changes_them(monkeypatch: pytest.MonkeyP
     for (mod, name), value in GAS_V33_SETTINGS.items():
         monkeypatch.setattr(mod, name, value)
     _processed_look_off(monkeypatch)
+    from fusionwatch.sim.render import ap_soft_tissue  # version 38's thin-body shoulder off (simulator engineer A)
+
+    monkeypatch.setattr(ap_soft_tissue, "AP_THIN_SHOULDER_MM", 0.0)
+    monkeypatch.setattr(ap_soft_tissue, "AP_THIN_PSOAS", 1.0)
 
     def films() -> dict:
         variation.patient_anatomy.cache_clear()  # the gas is part of the cached patient anatomy
@@ -158,3 +162,48 @@ def test_off_gives_version_33_pixels_on_changes_them(monkeypatch: pytest.MonkeyP
     for k, sha in V33_AP.items():
         assert hashlib.sha256(off[k].tobytes()).hexdigest() == sha
         assert not np.array_equal(off[k], on[k])
+
+
+# sha256 of random_film(33, size=(240, 300), view="ap", population="adolescent-scoliosis").pixels by the version-35
+# simulator (an export of main a0d41c6; versions 36-37 changed only AP films with metal), 2026-11-25
+V35_ADOLESCENT_AP_33 = "1d0021325c5440ce6f7020f67c3c081157d2a115bc0ca4666a741e4b4305fbb7"
+
+
+class TestThinBodyShoulder:
+    """Version 38 (sim/render/ap_soft_tissue.py, simulator engineer A): a softer soft-tissue shoulder beside the lumbar
+    bodies of thin (adolescent) bodies."""
+
+    def test_deficit_lies_beside_the_bodies(self) -> None:
+        """0 over the bodies (within the L3 endplate's half-width of the mid-line) and outside the body, full depth
+        ``AP_THIN_SHOULDER_MM`` at ``AP_THIN_SHOULDER_RAMP_MM[0]`` beyond the body's edge, falling further out."""
+        from fusionwatch.sim.render import ap_soft_tissue
+        from fusionwatch.sim.variation import patient_anatomy
+
+        an = patient_anatomy(7)
+        soft = np.full(an.soft_ap.shape, 200.0, np.float32)
+        soft[:3] = 0.0  # beyond the body at one side
+        g = ap_soft_tissue.paraspinal_deficit(soft, an)
+        y = an.soft_ap_origin[0] + np.arange(soft.shape[0]) * an.soft_res
+        edge = an.endplate_half_widths["L3"]["inferior"]
+        rise = ap_soft_tissue.AP_THIN_SHOULDER_RAMP_MM[0]
+        assert g.min() >= 0.0 and not g[:3].any()
+        assert not g[np.abs(y) <= edge].any()
+        peak = np.argmin(np.abs(np.abs(y) - (edge + rise)))
+        assert g[peak].max() == pytest.approx(ap_soft_tissue.AP_THIN_SHOULDER_MM, rel=0.05)
+        far = np.abs(y) > edge + rise + 45.0
+        assert g[far].max() < 0.05 * ap_soft_tissue.AP_THIN_SHOULDER_MM
+
+    def test_changes_thin_bodies_only_and_off_gives_version_35_pixels(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """On: an adolescent (narrowed) AP film differs from version 35's and an adult's keeps its pixels
+        (tests/sim/test_ap_pinned.py); off (shoulder 0, psoas x 1): the adolescent film is version 35's to the bit."""
+        from fusionwatch.sim import random_film
+        from fusionwatch.sim.render import ap_soft_tissue
+
+        def film() -> np.ndarray:
+            return random_film(33, size=(240, 300), view="ap", population="adolescent-scoliosis").pixels
+
+        on = film()
+        assert hashlib.sha256(on.tobytes()).hexdigest() != V35_ADOLESCENT_AP_33
+        monkeypatch.setattr(ap_soft_tissue, "AP_THIN_SHOULDER_MM", 0.0)
+        monkeypatch.setattr(ap_soft_tissue, "AP_THIN_PSOAS", 1.0)
+        assert hashlib.sha256(film().tobytes()).hexdigest() == V35_ADOLESCENT_AP_33

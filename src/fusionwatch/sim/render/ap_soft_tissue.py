@@ -103,7 +103,43 @@ def _ap_soft(L: np.ndarray, cam: Camera, scene: Scene) -> None:
     soft = an.soft_ap
     if scene.body_half_width_mm > 0.0:  # version 23: a thin patient's body, narrower than the field
         soft = narrow_body(scene)
+        if AP_THIN_SHOULDER_MM > 0.0:  # version 38
+            soft = soft - paraspinal_deficit(soft, an)
     _warp_add(L, soft * (MU["water"] * s * scene.soft_scale), M, cv2.INTER_CUBIC)
+
+
+AP_THIN_SHOULDER_MM = 6.0
+"""Version 38, AP films of a narrowed (thin) body (``scene.body_half_width_mm`` > 0: the adolescent-scoliosis
+population; adult films keep their pixels): the soft tissue's path (mm of water) taken away beside the lumbar bodies
+(:func:`paraspinal_deficit`; 0.0: version-37 pixels). The bundled CT is of a heavy man: his soft-tissue map is flat
+from the bodies' edge to ~18 mm out (broad paraspinal and psoas muscle) and falls only beyond; narrowed to a thin
+adolescent's waist it kept that plateau, and the simulated crops' soft tissue stayed as bright as the bone's edge for
+~5 mm and 0.03-0.05 brighter than the real crops' to ~18 mm out (``glow_drop`` 0.013, real 0.054: the lead's "glow
+beside the spine", traced by simulator engineer B, docs/simulator.md "Version 36")."""
+AP_THIN_SHOULDER_RAMP_MM = (12.0, 15.0)
+"""Version 38: the deficit rises from 0 at the L3 body's edge to its full depth at the first distance (mm out, map
+frame) and falls off beyond it as a Gaussian of the second SD (mm)."""
+AP_THIN_PSOAS = 0.5
+"""Version 38: the psoas muscles' attenuation excess on AP films of a narrowed (thin) body x this (1.0: version-37
+pixels; adult films keep theirs): their bump (+0.05 of the path ~10 mm beside the bodies, a quarter of the bone's own
+path there) was drawn for adult muscle; a thin adolescent's psoas is smaller, less distinct from the fat around it."""
+
+
+def paraspinal_deficit(soft: np.ndarray, an: Anatomy) -> np.ndarray:
+    """Version 38 (``AP_THIN_SHOULDER_MM``): the path (mm of water, >= 0) to take from a narrowed AP soft-tissue map
+    ``soft`` ((left-right, cranio-caudal) grid of ``an.soft_res`` mm, origin ``an.soft_ap_origin``; map frame, before
+    the patient's scale) beside the lumbar bodies: 0 over the bodies (inside the L3 inferior endplate's half-width of
+    the mid-line), rising linearly to ``AP_THIN_SHOULDER_MM`` at ``AP_THIN_SHOULDER_RAMP_MM[0]`` beyond it, then
+    falling as a Gaussian of SD ``AP_THIN_SHOULDER_RAMP_MM[1]``; only inside the body (path > 10 % of the map's peak),
+    the same at every height. A softer shoulder: the soft tissue falls from the column's edge outward instead of staying
+    flat for ~18 mm. It is drawn about the map's mid-line, not along a scoliotic curve."""
+    oy, _ = an.soft_ap_origin
+    edge = float(an.endplate_half_widths["L3"]["inferior"])
+    rise, sd = AP_THIN_SHOULDER_RAMP_MM
+    d = np.abs(oy + np.arange(soft.shape[0]) * an.soft_res) - edge
+    g = np.clip(d / rise, 0.0, 1.0) * np.exp(-0.5 * (np.maximum(d - rise, 0.0) / sd) ** 2)
+    inside = soft > 0.1 * float(soft.max())
+    return (AP_THIN_SHOULDER_MM * g[:, None] * inside).astype(np.float32)
 
 
 AP_BODY_MARGIN_MM = 15.0
@@ -224,7 +260,7 @@ def _psoas(L: np.ndarray, cam: Camera, scene: Scene) -> None:
             y = side * (hw + (0.7 if b == "L1" else 1.0) * rr + rng.uniform(-2.0, 3.0))
             ends.append((pose.apply_coronal(b, np.array([back[0], y, mid[1] + dz])), rr))
         (bottom, r_b), (top, r_t) = ends[1], ends[0]
-        mu = PSOAS_MU * rng.uniform(0.7, 1.3)
+        mu = PSOAS_MU * rng.uniform(0.7, 1.3) * (AP_THIN_PSOAS if scene.body_half_width_mm > 0.0 else 1.0)
         # version 18: a cone in AP_PSOAS_PIECES flat-ended pieces (radius growing from the top one to the bottom one:
         # an oblique lateral margin) on its own layer, blurred AP_PSOAS_BLUR_MM; versions 12-17 drew one capsule whose
         # taper reached only its last millimetres: two long, straight, crisp vertical lines beside the spine
