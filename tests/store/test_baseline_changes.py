@@ -69,10 +69,10 @@ def test_a_corrected_surgery_date_that_moves_the_baseline_is_recorded(store: Sto
     _film(store, 2, "imm", 10.0)
     _film(store, 90, "m3", 9.5)
     store.record_baseline("K", cause="first")
-    store.set_surgery("K", Surgery(SURGERY + dt.timedelta(days=40)))
+    store.correct_surgery_date("K", SURGERY + dt.timedelta(days=40), by="a", reason="b", visits_change_side=True)
     change = store.record_baseline("K", cause="surgery date corrected", at=T0)
     assert change is not None and (change.previous_label, change.label) == ("immediate-post-op", "6-weeks")
-    store.set_surgery("K", Surgery(SURGERY + dt.timedelta(days=100)))
+    store.correct_surgery_date("K", SURGERY + dt.timedelta(days=100), by="a", reason="b", visits_change_side=True)
     gone = store.record_baseline("K", cause="surgery date corrected", at=T0)
     assert gone is not None and gone.date is None and gone.previous_label == "6-weeks"
     assert "to no film (none can be the baseline)" in store.load_timeline("K").baseline_note

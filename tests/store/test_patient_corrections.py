@@ -66,12 +66,13 @@ def test_a_birth_date_where_none_was_recorded_is_recorded_with_its_audit(store: 
 def test_impossible_birth_dates_are_refused_and_nothing_changes(patient: Store, born: dt.date, match: str) -> None:
     """After the surgery or a visit, in the future, a placeholder, or unchanged: refused, nothing stored."""
     if born == dt.date(2025, 2, 1):  # a pre-op questionnaire before it, the surgery after it: the visit rule
-        patient.set_surgery("K", Surgery(dt.date(2025, 3, 1)))
+        patient.correct_surgery_date("K", dt.date(2025, 3, 1), by="a", reason="b", visits_change_side=True,
+                                     today=TODAY)
         patient.add_prom("K", dt.date(2025, 1, 20), back_pain_nrs=6)
     with pytest.raises(InputError, match=match):
         patient.correct_birth_date("K", born, by="rn-lee", reason="x", today=TODAY)
     assert patient.get_patient("K").birth_date == dt.date(1906, 5, 1)
-    assert patient.list_patient_corrections("K") == []
+    assert [c.field for c in patient.list_patient_corrections("K") if c.field == "birth_date"] == []
 
 
 @pytest.mark.parametrize("by, reason, match", [("", "typo", "needs who"), ("rn", " ", "needs the reason"),
@@ -203,3 +204,38 @@ class TestCorrectSurgery:
         store.add_patient(Patient("K"))
         with pytest.raises(InputError, match="no surgery on record .*patient add K --surgery-date D"):
             store.correct_surgery("K", approach=Approach.ALIF, by="a", reason="b")
+
+
+class TestSetSurgery:
+    """Store.set_surgery records an operation once; a change goes through the corrections (R's F4)."""
+
+    def test_a_correction_made_after_a_caller_read_the_record_is_not_undone(self, patient: Store) -> None:
+        """R's F4: `patient add` read the record (2025-01-10), another user's correction to 2025-01-12 committed,
+        then `patient add` wrote what it had read. Before, set_surgery wrote the old date back with no audit (the
+        audit said 2025-01-12, the record 2025-01-10, every visit relabelled back); now it refuses, in its own
+        transaction, and the record and the audit agree."""
+        read = patient.get_surgery("K")
+        patient.correct_surgery_date("K", dt.date(2025, 1, 12), by="dr-kim", reason="operation note", today=TODAY)
+        with pytest.raises(InputError, match=r"has surgery date 2025-01-12 on record, not 2025-01-10.*patient correct "
+                                             r"K --surgery-date 2025-01-10 --by NAME"):
+            patient.set_surgery("K", read)
+        assert patient.get_surgery("K").date == dt.date(2025, 1, 12)
+        assert [(c.old_value, c.new_value) for c in patient.list_patient_corrections("K")] == [
+            ("2025-01-10", "2025-01-12")]
+        assert patient.list_visits("K")[0].days_since_surgery == 40
+
+    @pytest.mark.parametrize("other, match", [
+        (Surgery(SURGERY, approach=Approach.POSTEROLATERAL, implants=("pedicle_screws", "rods")),
+         "approach TLIF; implants pedicle_screws,rods,interbody_cage on record, not posterolateral; "
+         "pedicle_screws,rods.*--approach posterolateral --by"),
+        (Surgery(SURGERY, levels=((Level.L4, Level.L5),)), "levels L5-S1 on record, not L4-L5.*--levels L4-L5"),
+    ])
+    def test_another_approach_or_levels_is_refused(self, patient: Store, other: Surgery, match: str) -> None:
+        with pytest.raises(InputError, match=match):
+            patient.set_surgery("K", other)
+        assert patient.get_surgery("K") == Surgery(SURGERY) and patient.list_patient_corrections("K") == []
+
+    def test_the_same_record_again_changes_nothing(self, patient: Store) -> None:
+        assert patient.set_surgery("K", Surgery(SURGERY)) == Surgery(SURGERY)
+        assert patient.get_surgery("K") == Surgery(SURGERY)
+

@@ -605,7 +605,8 @@ def patient_add(
         # database upgraded to 0005_baseline_changes) has none recorded, and a move below would be taken for the
         # first recording and not be said
         earlier = store.record_baseline(key, cause="the baseline film on record before this surgery record")
-        store.set_surgery(key, surgery)
+        if stored is None:  # a surgery on record is never written again here (Store.set_surgery refuses a change)
+            store.set_surgery(key, surgery)
         n = len(store.list_visits(key))
         # a first surgery date decides which film is the early post-operative baseline: the move is recorded and
         # said, and the hardware checks (made against the baseline film at ingest) are made again against it

@@ -627,13 +627,41 @@ class Store:
         )
 
     def set_surgery(self, key: str, surgery: Surgery) -> Surgery:
-        """Record (or correct) the index operation; every visit's days since surgery and label are recomputed."""
+        """Record the index operation; every visit's days since surgery and label are recomputed.
+
+        A patient's operation is recorded once: the same record again changes nothing (but its notes), and a record
+        with another date, approach, levels or implants is refused here, in the writing transaction (the patient
+        row's write lock taken first), so no caller changes it without the audit of :meth:`correct_surgery_date` /
+        :meth:`correct_surgery`, and a caller that checked the record before a correction committed cannot undo it.
+
+        Raises
+        ------
+        InputError
+            Unknown patient, or a surgery on record that differs (naming the fields and the `patient correct`
+            command); nothing is changed.
+        """
         with self._tx() as s:
-            patient = self._patient_row(s, key)
+            patient = self._locked_patient_row(s, key)
             row = self._surgery_row(s, patient)
             if row is None:
                 row = SurgeryRow(patient_id=patient.id)
                 s.add(row)
+            else:
+                stored = self._surgery(row)
+                assert stored is not None
+                differ = [(name, old, new) for name, old, new in (
+                    ("surgery date", stored.date.isoformat(), surgery.date.isoformat()),
+                    ("approach", stored.approach.value, surgery.approach.value),
+                    ("levels", levels_text(stored.levels), levels_text(surgery.levels)),
+                    ("implants", ",".join(stored.implants), ",".join(surgery.implants))) if old != new]
+                if differ:
+                    fix = {"surgery date": "--surgery-date", "approach": "--approach", "levels": "--levels"}
+                    args = " ".join(f"{fix[name]} {new}" for name, _, new in differ if name in fix)
+                    raise InputError(
+                        f"Patient {key!r} has " + "; ".join(f"{name} {old}" for name, old, _ in differ)
+                        + " on record, not " + "; ".join(new for _, _, new in differ) + ": a recorded surgery is "
+                        f"changed only with its audit: `fusionwatch patient correct {key} {args or '--approach X'} "
+                        "--by NAME --reason WHY` (the old values are kept with who, when and why). Nothing changed.")
             row.date = surgery.date
             row.levels = _levels_to_json(surgery.levels)
             row.approach = surgery.approach.value
