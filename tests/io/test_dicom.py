@@ -254,6 +254,16 @@ class TestAttributes:
         film = read_radiograph(write_dicom(tmp_path / "ct.dcm", FILM16, modality="CT"))
         assert any("'CT' is not a projection radiograph" in w for w in film.warnings)
 
+    def test_header_text_is_not_quoted_in_warnings(self, tmp_path) -> None:
+        """Reviewer R's F1: text in a spacing, magnification or modality attribute is named, never quoted (warnings
+        are stored, shown in reports and drawn on the annotated film); the modality's defined terms still are."""
+        film = read_radiograph(write_dicom(tmp_path / "q.dcm", FILM16, spacing=("QZSPA", "QZSPB"),
+                                           imager_spacing=(0.2, 0.2), magnification="QZMAG", modality="QZMOD"))
+        assert not any("QZ" in w for w in film.warnings), film.warnings
+        assert "Pixel Spacing (0028,0030) is not numeric; ignored." in film.warnings
+        assert "Estimated Radiographic Magnification Factor (0018,1114) is not numeric; ignored." in film.warnings
+        assert any(w.startswith("Modality (0008,0060) (an unlisted value) is not a projection") for w in film.warnings)
+
 
 class TestRefusals:
     """One test per DICOM refusal; each message names the file."""

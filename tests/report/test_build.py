@@ -769,3 +769,61 @@ def test_an_emergency_red_flag_reported_earlier_keeps_its_emergency_action(tmp_p
     t = patient_text(data)
     assert t.your_red_flags == () and len(t.your_earlier_red_flags) == 1
     assert "emergency department now" in t.earlier_action(t.your_earlier_red_flags[0])
+
+
+def test_dicom_header_values_stay_out_of_de_identified_outputs_and_the_annotated_film(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reviewer R's F1: a film whose Pixel Spacing, magnification factor and Acquisition Date hold text had that text
+    quoted in its warnings ("Acquisition Date (0008,0022) 'QZAD1961' is not a valid date"), which reached the
+    de-identified clinician report and FHIR, and was drawn into the annotated film (shared by de-identified reports
+    and secondary captures, Burned In Annotation NO). Now the readers name the attribute, not its value; and a warning
+    stored by the older readers is rewritten the same way wherever it is drawn or de-identified."""
+    import fusionwatch.report.overlay as overlay
+    from _synth import draw_lateral_spine
+    from fusionwatch.ingest import ingest
+    from fusionwatch.io.landmark_json import write_landmarks
+    from fusionwatch.report.build import build_report_data, write_patient_outputs
+
+    monkeypatch.setenv("FUSIONWATCH_DEID_SECRET", "s" * 40)
+    drawn: list[str] = []
+    real = overlay.save_overlay
+
+    def spy(*a, **k):  # noqa: ANN002, ANN003, ANN202 - the overlay's own signature
+        drawn.extend(k.get("warnings") or ())
+        return real(*a, **k)
+
+    monkeypatch.setattr(overlay, "save_overlay", spy)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    px, lm = draw_lateral_spine(seed=1)
+    write_dicom(folder / "f.dcm", px, view_position="LL", study_date="20250301", spacing=("QZSPA", "QZSPB"),
+                magnification="QZMAG", acquisition_date="QZAD1961", extra={"PatientID": "PID-1"})
+    write_landmarks(lm, folder / "f.landmarks.json")
+    store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    try:
+        store.add_patient(Patient("K", patient_id="PID-1"))
+        store.set_surgery("K", Surgery(dt.date(2025, 1, 10)))
+        ingest([folder], store)
+        (film,) = store.list_films("K")
+        assert "Pixel Spacing (0028,0030) is not numeric; ignored." in film.warnings
+        assert not any("QZSP" in w or "QZMAG" in w for w in film.warnings), film.warnings  # the date: for ingest
+        # a film stored by the older readers: its warnings quote the header's values
+        old = ("Acquisition Date (0008,0022) '01.03.2025' is not a valid date (YYYYMMDD); ignored.",
+               "Pixel Spacing (0028,0030) ['QZSPA', 'QZSPB'] is not numeric; ignored.")
+        radiograph = read_radiograph(film.file_path)
+        store.add_landmark_set(film.film_id, store.current_landmarks(film.film_id).landmarks, kind="file",
+                               radiograph=type(radiograph)(**{**{f: getattr(radiograph, f) for f in
+                                                                  radiograph.__dataclass_fields__},
+                                                              "warnings": old}))
+        assert set(old) <= set(store.list_films("K")[0].warnings)
+        data = build_report_data(store, "K", today=dt.date(2025, 3, 5))
+        res = write_patient_outputs(store, "K", tmp_path / "out", deidentify=True, pdf=False,
+                                    today=dt.date(2025, 3, 5))
+    finally:
+        store.close()
+    text = re.sub(r"data:[^\"]*", "", "".join(Path(res.files[k]).read_text() for k in ("clinician_html", "fhir")))
+    assert drawn and not any("QZ" in w or "01.03.2025" in w for w in drawn), drawn
+    assert "QZ" not in text and "01.03.2025" not in text and "[date removed]" not in text
+    assert "Pixel Spacing (0028,0030) is not numeric; ignored." in text
+    assert any("QZSPA" in r for r in data.visit.review)  # the identified chart keeps what the film said

@@ -68,13 +68,13 @@ def _row_col_pair(value: object, label: str, warnings: list[str]) -> tuple[float
     try:
         numbers = [float(v) for v in items]  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        warnings.append(f"{label} {items!r} is not numeric; ignored.")
+        warnings.append(f"{label} is not numeric; ignored.")  # never the value: header text can hold identifiers
         return None
     if len(numbers) != 2:
-        warnings.append(f"{label} has {len(numbers)} value(s) {numbers!r}; expected 2 (row, column); ignored.")
+        warnings.append(f"{label} has {len(numbers)} value(s); expected 2 (row, column); ignored.")
         return None
     if not all(math.isfinite(v) and 0.0 < v < _MAX_MM for v in numbers):
-        warnings.append(f"{label} {numbers!r} mm is not a pixel size in (0, {_MAX_MM:g}) mm; ignored.")
+        warnings.append(f"{label} is not a pixel size in (0, {_MAX_MM:g}) mm; ignored.")
         return None
     return numbers[0], numbers[1]
 
@@ -86,11 +86,11 @@ def _magnification(value: object, warnings: list[str]) -> float | None:
     try:
         factor = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        warnings.append(f"{label} {value!r} is not numeric; ignored.")
+        warnings.append(f"{label} is not numeric; ignored.")
         return None
     lo, hi = _MAGNIFICATION_RANGE
     if not (math.isfinite(factor) and lo <= factor <= hi):
-        warnings.append(f"{label} {factor!r} is outside [{lo:g}, {hi:g}]; ignored.")
+        warnings.append(f"{label} is outside [{lo:g}, {hi:g}]; ignored.")
         return None
     return factor
 

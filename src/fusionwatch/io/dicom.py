@@ -312,6 +312,19 @@ def _stored_range(ds: Dataset, usable_rescale: bool = True) -> tuple[float, floa
     return float(ends.min()), float(ends.max())
 
 
+_KNOWN_MODALITIES = frozenset({
+    "CT", "MR", "US", "NM", "PT", "XA", "RF", "MG", "IO", "PX", "ES", "SM", "XC", "OP", "GM", "ECG", "SR", "KO", "PR",
+    "DOC", "SEG", "REG", "RTIMAGE", "RTDOSE", "RTSTRUCT", "RTPLAN", "OCT", "OPT", "BMD", "IVUS", "AU", "HD", "DG", "LS",
+})
+"""DICOM Modality (0008,0060) defined terms (PS3.3 C.7.3.1.1.1) a warning may quote: any other value is text a device
+or a person typed, so it is not quoted (a film's warnings reach reports and are drawn on the annotated film)."""
+
+
+def _modality_named(modality: str) -> str:
+    """``'CT'`` for a defined Modality term, else ``"(an unlisted value)"``: header text is never quoted."""
+    return repr(modality) if modality in _KNOWN_MODALITIES else "(an unlisted value)"
+
+
 def _display_window(ds: Dataset, path: Path, notes: list[str]) -> tuple[float, float] | None:
     center = _first_float(_raw_values(ds, "WindowCenter"))
     width = _first_float(_raw_values(ds, "WindowWidth"))
@@ -429,8 +442,8 @@ def _read_dicom_image(path: Path) -> DicomImage:
     modality = (_text(ds, "Modality") or "").upper()
     if modality and modality not in PROJECTION_MODALITIES:
         notes.append(
-            f"Modality {modality!r} is not a projection radiograph (expected DX, CR or a secondary capture); "
-            "read anyway."
+            f"Modality (0008,0060) {_modality_named(modality)} is not a projection radiograph (expected DX, CR or a "
+            "secondary capture); read anyway."
         )
 
     calibration = DicomCalibration(

@@ -195,6 +195,9 @@ def read_radiograph(
                 acquired = parse_dicom_date(text)
                 break
             except ValueError:
+                # the value is kept here for ingest's error line (the operator gives the right --date from it); a
+                # date of service is an identifier: every output rewrites this warning without it
+                # (io._film_warnings.without_header_values: the annotated film, de-identified text)
                 warnings.append(f"{label} {text!r} is not a valid date (YYYYMMDD); ignored.")
     else:
         pixels, notes = read_raster_image(path, kind)

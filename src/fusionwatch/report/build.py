@@ -291,6 +291,7 @@ def _safe(label: str) -> str:
 
 def _draw_film(store: Any, film: Any, path: Path) -> Path | None:
     """Annotated film PNG, or ``None`` (logged) when the file or its landmarks are unavailable."""
+    from fusionwatch.io._film_warnings import without_header_values
     from fusionwatch.io.loading import read_radiograph
     from fusionwatch.report.overlay import save_overlay
 
@@ -306,7 +307,10 @@ def _draw_film(store: Any, film: Any, path: Path) -> Path | None:
     # the overlay's panel names the film: by visit and view, never by its file name (file names often carry the
     # patient's name, id or date, and the overlay goes into de-identified reports and secondary captures)
     radiograph = replace(radiograph, source=film_labels([film])[film.film_id])
-    return save_overlay(radiograph, current.landmarks, current.measurements, path, warnings=film.warnings)
+    # the film's warnings are drawn into the picture, which de-identified reports and secondary captures carry too: a
+    # warning stored by an older reader quoting a header value (a date of service...) names the attribute only
+    warnings = tuple(without_header_values(w) for w in film.warnings)
+    return save_overlay(radiograph, current.landmarks, current.measurements, path, warnings=warnings)
 
 
 def write_patient_outputs(store: Any, key: str, out_dir: str | Path, *, visit: int | str | None = None,

@@ -36,6 +36,7 @@ from fusionwatch.followup.evidence import finding_verdicts, fusion_evidence, sta
 from fusionwatch.followup.model import MeasurementDelta
 from fusionwatch.followup.refs import finding_aliases, finding_refs, finding_verdicts_per_finding
 from fusionwatch.followup.refs import standing_findings as _standing
+from fusionwatch.io._film_warnings import without_header_values
 from fusionwatch.measurement import MeasureName
 from fusionwatch.pseudonym import pseudonym
 from fusionwatch.records import Finding, FusionStatus, Override, Severity, Surgery
@@ -404,7 +405,8 @@ class ReportData:
             """The tool's own text (baseline notes, reasons, finding summaries, labels) with every date shifted (ISO
             dates, date-times and YYYYMMDD) or, in a format whose day and month cannot be told apart or that names
             the month, replaced by :data:`DATE_REMOVED`."""
-            return None if t is None else _shift_dates_in_text(t, shift)
+            # a film warning stored by an older reader quoted a header value (a date of service...): named, not quoted
+            return None if t is None else _shift_dates_in_text(without_header_values(t), shift)
 
         # a landmark review reason is shown only when it is known to be the tool's own words; a landmark file's or
         # a reader's free text (or one of unknown origin) is withheld, in the findings and in the visit's review list
