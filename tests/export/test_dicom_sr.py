@@ -226,12 +226,12 @@ class TestGarbageSourceUids:
     def test_every_uid_written_is_valid(self, tmp_path: Path, keyword: str, problem: str) -> None:
         """Every UID in the saved SR and SC is valid (they were copied as found); the SR and SC share one study, and
         the SR's evidence references the film by the same replacement UID the caller is told about."""
-        from fusionwatch.export._uids import replacement_uid, source_uid_replacements, uid_problem
+        from fusionwatch.export._uids import source_uid_replacements, uid_problem
 
         p = write_dicom(tmp_path / "film.dcm", spacing=(0.2, 0.2), extra={keyword: GARBAGE_UIDS[problem]})
         film = pydicom.dcmread(p)
-        (replaced,) = source_uid_replacements(film)
-        assert replaced.keyword == keyword and replaced.replacement == replacement_uid(keyword, GARBAGE_UIDS[problem])
+        (replaced,) = source_uid_replacements(film, "K1")  # scoped to the export's patient, as the exports are
+        assert replaced.keyword == keyword and uid_problem(replaced.replacement) is None
         assert GARBAGE_UIDS[problem] not in replaced.problem
         sr_path = write_measurement_sr(tmp_path / "sr.dcm", film, MEAS, patient_key="K1")
         sc = build_secondary_capture(film, np.zeros((8, 8, 3), np.uint8), patient_key="K1")
@@ -257,6 +257,30 @@ class TestGarbageSourceUids:
         film = pydicom.dcmread(p)
         first = build_measurement_sr(film, MEAS, patient_key="K1").StudyInstanceUID
         assert build_measurement_sr(film, MEAS, patient_key="K1").StudyInstanceUID == first
+
+    @pytest.mark.parametrize("keyword", ["StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"])
+    def test_two_patients_or_two_films_with_one_invalid_uid_get_different_replacements(
+        self, tmp_path: Path, keyword: str
+    ) -> None:
+        """Reviewer R's F6: the replacement hashed only the attribute and the invalid value, so two patients whose
+        modality wrote one malformed Study Instance UID had their identified SR and SC in one study (the same for a
+        Series or SOP Instance UID). Now it is scoped to the patient (and, below the study, to the film)."""
+        bad = "1.2.826.0.1.3680043.2.1125.01"
+        a = pydicom.dcmread(write_dicom(tmp_path / "a.dcm", extra={keyword: bad, "InstanceNumber": 1}))
+        b = pydicom.dcmread(write_dicom(tmp_path / "b.dcm", extra={keyword: bad, "InstanceNumber": 2}))
+        def evidence_uid(ds: pydicom.Dataset, key: str) -> str:
+            ev = build_measurement_sr(ds, MEAS, patient_key=key).CurrentRequestedProcedureEvidenceSequence[0]
+            series = ev.ReferencedSeriesSequence[0]
+            return str({"StudyInstanceUID": ev.StudyInstanceUID, "SeriesInstanceUID": series.SeriesInstanceUID,
+                        "SOPInstanceUID": series.ReferencedSOPSequence[0].ReferencedSOPInstanceUID}[keyword])
+
+        of = {(key, name): evidence_uid(ds, key) for key in ("KA", "KB") for name, ds in (("a", a), ("b", b))}
+        assert of[("KA", "a")] != of[("KB", "a")], of  # two patients: never one study, series or instance
+        if keyword != "StudyInstanceUID":
+            assert of[("KA", "a")] != of[("KA", "b")], of  # two films of one patient
+        else:
+            assert of[("KA", "a")] == of[("KA", "b")]  # one patient's films stay in one (new) study
+        assert evidence_uid(a, "KA") == of[("KA", "a")]  # the same film of the same patient: the same, every time
 
     def test_an_invalid_sop_class_uid_is_refused(self, tmp_path: Path) -> None:
         """A SOP Class UID cannot be replaced (it says what the film is): both exports refuse, naming the attribute."""

@@ -483,7 +483,7 @@ def test_a_garbage_study_uid_of_the_film_is_replaced_and_said(db: str, tmp_path:
                                 env={"COLUMNS": "300"})
     assert result.exit_code == 0, result.output
     files = json.loads((rep / "6-months-outputs.json").read_text())
-    new = replacement_uid("StudyInstanceUID", garbage.decode().strip())
+    new = replacement_uid("StudyInstanceUID", garbage.decode().strip(), ("patient", "K-7"))  # scoped to the patient
     for kind in ("dicom_sr", "dicom_sc"):
         ds = pydicom.dcmread(files[kind])
         assert ds.StudyInstanceUID == new and uid_problem(ds.StudyInstanceUID) is None, kind

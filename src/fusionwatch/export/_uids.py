@@ -72,10 +72,29 @@ def uid_problem(value: object) -> str | None:
     return None
 
 
-def replacement_uid(keyword: str, invalid: str) -> str:
-    """The valid UID that stands in for the invalid ``invalid`` value of the attribute ``keyword``: derived from both
-    (pydicom's UID root, a hash of the two), so the same film always gets the same replacement."""
-    return str(generate_uid(entropy_srcs=["fusionwatch-invalid-uid", keyword, invalid]))
+FILM_DISCRIMINATORS = ("StudyDate", "StudyTime", "SeriesNumber", "InstanceNumber", "AcquisitionDate",
+                       "AcquisitionTime", "ContentDate", "ContentTime")
+"""Attributes of the film that, with the patient, tell one film from another in a replacement Series, SOP Instance or
+Frame of Reference UID: two films of one patient with the same invalid value get different replacements."""
+
+
+def replacement_uid(keyword: str, invalid: str, scope: tuple[str, ...] = ()) -> str:
+    """The valid UID that stands in for the invalid ``invalid`` value of the attribute ``keyword`` in ``scope`` (the
+    patient, and for a Series, SOP Instance or Frame of Reference UID the film: :func:`_scope`): pydicom's UID root and
+    a hash of all three, so the same film of the same patient always gets the same replacement, and two patients (or
+    two films) whose files carry one invalid value do not share it. Before 2026-11-25 the hash held only the keyword
+    and the value: a modality writing one malformed Study Instance UID for every study put two patients' exports into
+    one study (reviewer R's F6)."""
+    return str(generate_uid(entropy_srcs=["fusionwatch-invalid-uid", keyword, invalid, *scope]))
+
+
+def _scope(source: Dataset, keyword: str, patient: str | None) -> tuple[str, ...]:
+    """What a replacement of ``keyword`` is scoped to: the patient (``patient``: the export's patient key; else the
+    film's Patient ID), and for a UID below the study the film's :data:`FILM_DISCRIMINATORS`."""
+    who = patient if patient is not None else str(source.get("PatientID", "") or "")
+    if keyword == "StudyInstanceUID":
+        return ("patient", who)
+    return ("patient", who, "film", *(f"{k}={source.get(k, '')}" for k in FILM_DISCRIMINATORS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +108,9 @@ class ReplacedUid:
     replacement: str
 
 
-def source_uid_replacements(source: Dataset) -> tuple[ReplacedUid, ...]:
-    """The UIDs of ``source`` that :func:`with_valid_uids` replaces, in the order of :data:`REPLACEABLE_UIDS`.
+def source_uid_replacements(source: Dataset, patient: str | None = None) -> tuple[ReplacedUid, ...]:
+    """The UIDs of ``source`` that :func:`with_valid_uids` replaces, in the order of :data:`REPLACEABLE_UIDS`
+    (``patient``: the export's patient key, which scopes the replacements, :func:`replacement_uid`).
 
     Raises
     ------
@@ -103,20 +123,21 @@ def source_uid_replacements(source: Dataset) -> tuple[ReplacedUid, ...]:
     out = []
     for kw, name in REPLACEABLE_UIDS.items():
         if kw in source and (problem := uid_problem(source[kw].value)) is not None:
-            out.append(ReplacedUid(kw, name, problem, replacement_uid(kw, str(source[kw].value))))
+            out.append(ReplacedUid(kw, name, problem,
+                                   replacement_uid(kw, str(source[kw].value), _scope(source, kw, patient))))
     return tuple(out)
 
 
-def with_valid_uids(source: Dataset) -> Dataset:
+def with_valid_uids(source: Dataset, patient: str | None = None) -> Dataset:
     """``source`` itself when every UID of :data:`REPLACEABLE_UIDS` in it is valid, else a copy with the invalid ones
-    replaced (:func:`source_uid_replacements`); ``source`` is never changed.
+    replaced (:func:`source_uid_replacements`, scoped to ``patient``); ``source`` is never changed.
 
     Raises
     ------
     ValueError
         As :func:`source_uid_replacements`.
     """
-    replaced = source_uid_replacements(source)
+    replaced = source_uid_replacements(source, patient)
     if not replaced:
         return source
     out = copy.deepcopy(source)

@@ -148,7 +148,7 @@ def build_measurement_sr(
         if surgery_date is None:
             raise ValueError("De-identified export needs the surgery date (dates are shifted relative to it).")
         source = deidentify_dataset(source, patient_key, surgery_date, uid_key=seed)
-    source = _with_type2(with_valid_uids(source))  # never an invalid UID of the film in the export
+    source = _with_type2(with_valid_uids(source, patient_key))  # never an invalid UID of the film in the export
     items = []
     for m in measurements:
         unit = ucum_unit(m.unit)
@@ -269,7 +269,7 @@ def build_secondary_capture(
         if surgery_date is None:
             raise ValueError("De-identified export needs the surgery date (dates are shifted relative to it).")
         source = deidentify_dataset(source, patient_key, surgery_date, uid_key=seed)
-    source = _with_type2(with_valid_uids(source))  # never an invalid UID of the film in the export
+    source = _with_type2(with_valid_uids(source, patient_key))  # never an invalid UID of the film in the export
     arr = np.asarray(image)
     if arr.ndim == 2:
         arr = np.repeat(arr[..., None], 3, axis=2)

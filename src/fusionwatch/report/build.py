@@ -406,7 +406,7 @@ def _write_dicom_exports(store: Any, data: ReportData, out: Path, stem: str, dei
         return
     name = data.film_labels.get(v.film_id, f"{v.label} lateral film")
     try:
-        replaced = source_uid_replacements(source)
+        replaced = source_uid_replacements(source, data.pseudonym if deidentify else data.patient_key)
     except ValueError as exc:  # an invalid SOP Class UID: no export can reference the film
         result.notes.append(f"No DICOM exports of the {name}: {exc}.")
         return
