@@ -148,6 +148,35 @@ class TestPixelValues:
         assert film.display_window is None
         assert any(w.startswith(problem) and "no rescale" in w for w in film.warnings), film.warnings
 
+    @pytest.mark.parametrize(("extra", "problem"), [
+        ({"RescaleSlope": "1\\2", "RescaleIntercept": "0"}, "(0028,1053) Rescale Slope has 2 values; expected 1"),
+        ({"RescaleSlope": "1", "RescaleIntercept": "0\\5"}, "(0028,1052) Rescale Intercept has 2 values; expected 1"),
+        ("no-lut", "(0028,3000) Modality LUT Sequence has no LUT Descriptor (0028,3002) of three numbers"),
+        ("no-data", "(0028,3000) Modality LUT Sequence has no LUT Data (0028,3006)"),
+        ("short", "(0028,3000) Modality LUT Sequence has 2 LUT Data entries; its LUT Descriptor says 4096"),
+    ])
+    def test_a_multi_valued_rescale_or_an_unusable_modality_lut_is_a_warning_not_a_traceback(
+        self, tmp_path, extra, problem
+    ) -> None:
+        """Reviewer R's F7: a Rescale Slope '1\\2' ended the read in numpy's broadcast ValueError, a Modality LUT
+        Sequence item without a LUT in pydicom's AttributeError (tracebacks for a bad file); now the stored values are
+        used as they are, with a warning naming the attribute, as for an empty or zero slope."""
+        from pydicom.dataset import Dataset
+        from pydicom.sequence import Sequence
+
+        if isinstance(extra, str):
+            item = Dataset()
+            if extra != "no-lut":
+                item.LUTDescriptor = [4096, 0, 16]
+                item.ModalityLUTType = "HU"
+            if extra == "short":
+                item.LUTData = b"\x00\x00\x01\x00"  # 2 entries of 16 bits
+            extra = {"ModalityLUTSequence": Sequence([item])}
+        path = write_dicom(tmp_path / "s.dcm", FILM16, extra={**extra, "BitsStored": 12, "HighBit": 11})
+        film = read_radiograph(path)
+        np.testing.assert_array_equal(film.pixels, FILM16.astype(np.float32))
+        assert any(w.startswith(problem) and "no rescale" in w for w in film.warnings), film.warnings
+
     def test_window_recorded_not_applied(self, tmp_path) -> None:
         """Window centre/width are kept as display_window; pixels keep their full range."""
         path = write_dicom(tmp_path / "w.dcm", FILM16, window=(1500.0, 800.0))

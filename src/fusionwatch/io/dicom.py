@@ -279,21 +279,53 @@ def _first_float(value: object) -> float | None:
 
 
 def _modality_lut(arr: np.ndarray, ds: Dataset, usable_rescale: bool) -> np.ndarray:
-    """pydicom's Modality LUT / rescale of ``arr``; the stored values as they are when ``usable_rescale`` is False (an
-    empty or invalid Rescale Slope or Intercept: pydicom would fail on it with a bare TypeError)."""
-    if not usable_rescale and not ds.get("ModalityLUTSequence"):
+    """pydicom's Modality LUT / rescale of ``arr``; the stored values as they are when ``usable_rescale`` is False
+    (:func:`_rescale_problem`: an empty, invalid or multi-valued Rescale Slope or Intercept, or a Modality LUT Sequence
+    item without a usable LUT: pydicom would fail on it with a bare TypeError, ValueError or AttributeError)."""
+    if not usable_rescale:
         return arr
     return apply_modality_lut(arr, ds)
 
 
+def _lut_problem(ds: Dataset) -> str | None:
+    """Why the first item of (0028,3000) *Modality LUT Sequence* cannot be applied (no (0028,3002) *LUT Descriptor* of
+    three numbers, no (0028,3006) *LUT Data*, or fewer entries than the descriptor says), or ``None``."""
+    item = ds.ModalityLUTSequence[0]
+    descriptor = _raw_values(item, "LUTDescriptor")
+    try:
+        numbers = [int(v) for v in descriptor] if isinstance(descriptor, (list, tuple)) else []  # type: ignore
+    except (TypeError, ValueError):
+        numbers = []
+    if len(numbers) != 3:
+        return "(0028,3000) Modality LUT Sequence has no LUT Descriptor (0028,3002) of three numbers"
+    if "LUTData" not in item or item["LUTData"].value in (None, b"", []):
+        return "(0028,3000) Modality LUT Sequence has no LUT Data (0028,3006)"
+    try:
+        entries = len(item.LUTData) if not isinstance(item.LUTData, bytes) else len(item.LUTData) // (
+            2 if numbers[2] > 8 else 1)
+    except Exception:  # noqa: BLE001 - an undecodable value: not usable
+        return "(0028,3000) Modality LUT Sequence has LUT Data (0028,3006) that cannot be read"
+    if entries < (numbers[0] or 65536):
+        return (f"(0028,3000) Modality LUT Sequence has {entries} LUT Data entries; its LUT Descriptor says "
+                f"{numbers[0] or 65536}")
+    return None
+
+
 def _rescale_problem(ds: Dataset) -> str | None:
-    """Why (0028,1053) *Rescale Slope* / (0028,1052) *Rescale Intercept* cannot be applied (empty, not a number, a
-    slope of 0), or ``None`` when they can or are absent (a Modality LUT Sequence is used before them)."""
-    if ds.get("ModalityLUTSequence") or "RescaleSlope" not in ds or "RescaleIntercept" not in ds:
+    """Why the film's modality LUT cannot be applied: (0028,1053) *Rescale Slope* / (0028,1052) *Rescale Intercept*
+    empty, not a number, with more than one value, or a slope of 0; or a Modality LUT Sequence item without a usable
+    LUT (:func:`_lut_problem`). ``None`` when it can be applied or none is given (a Modality LUT Sequence is used
+    before a rescale)."""
+    if ds.get("ModalityLUTSequence"):
+        return _lut_problem(ds)
+    if "RescaleSlope" not in ds or "RescaleIntercept" not in ds:
         return None
     for keyword, tag in (("RescaleSlope", "(0028,1053) Rescale Slope"), ("RescaleIntercept", "(0028,1052) Rescale "
                                                                                             "Intercept")):
-        value = _first_float(_raw_values(ds, keyword))
+        raw = _raw_values(ds, keyword)
+        if (isinstance(raw, (list, tuple)) or type(raw).__name__ == "MultiValue") and len(raw) != 1:  # type: ignore
+            return f"{tag} has {len(raw)} values; expected 1"  # type: ignore[arg-type]
+        value = _first_float(raw)
         if value is None:
             return f"{tag} is empty or not a number"
         if keyword == "RescaleSlope" and value == 0:
