@@ -827,3 +827,32 @@ def test_dicom_header_values_stay_out_of_de_identified_outputs_and_the_annotated
     assert "QZ" not in text and "01.03.2025" not in text and "[date removed]" not in text
     assert "Pixel Spacing (0028,0030) is not numeric; ignored." in text
     assert any("QZSPA" in r for r in data.visit.review)  # the identified chart keeps what the film said
+
+
+def test_a_contact_without_films_speaks_of_the_latest_x_rays_not_of_these_ones(db: str) -> None:
+    """Reviewer R's F11: a symptom contact after films that suggest non-union read 'No X-rays were taken at this
+    visit', then 'By 1 year, the two bones are usually joined.' (the contact's own status: none) and 'talk about these
+    X-rays'. Now the healing text follows the status the care advice follows (the latest films), named by their date,
+    and the sooner-sentence speaks of the latest X-rays."""
+    from fusionwatch.records import Override
+    from fusionwatch.report.build import build_report_data
+    from fusionwatch.report.patient_text import patient_text
+
+    films = SURGERY + dt.timedelta(days=185)
+    contact = SURGERY + dt.timedelta(days=330)
+    store = Store(db)
+    try:
+        store.add_override("K-7", Override("fusion_status", "pseudarthrosis_suspected", "amy",
+                                           dt.datetime(2026, 7, 15, tzinfo=dt.UTC)), visit=films)
+        store.add_symptoms("K-7", contact, ["poor_sleep"])
+        data = build_report_data(store, "K-7", visit=contact.isoformat(), today=contact + dt.timedelta(days=1))
+    finally:
+        store.close()
+    t = patient_text(data)
+    assert t.xray_now[0].startswith("No X-rays were taken at this visit")
+    healing = " ".join(t.healing_vs_expected)
+    assert healing.startswith("Your latest X-rays were taken on July 14, 2026. The X-rays do not yet show the two "
+                              "bones joined."), healing
+    assert "By 1 year, the two bones are usually joined." not in healing
+    assert t.appointment_note and all("these X-rays" not in s for s in t.appointment_note)
+    assert "your latest X-rays (taken on July 14, 2026)" in t.appointment_note[0]

@@ -259,6 +259,16 @@ def _explain_bending_xrays(*sections: list[str]) -> None:
                 return
 
 
+def _sooner(v, latest) -> str:  # noqa: ANN001 - VisitView
+    """:data:`SOONER_SENTENCE`, or at a visit without films (where the patient was just told no X-rays were taken)
+    the same about their latest X-rays, named by date (reviewer R's F11: "talk about these X-rays")."""
+    if v.has_films:
+        return SOONER_SENTENCE
+    which = (f"your latest X-rays (taken on {_date(latest.date)})" if latest is not v and latest.has_films
+             else "your X-rays")
+    return SOONER_SENTENCE.replace("these X-rays", which)
+
+
 def patient_text(data: ReportData) -> PatientText:
     """Build the plain-language sections of the patient report for ``data.visit``."""
     v = data.visit
@@ -320,6 +330,19 @@ def patient_text(data: ReportData) -> PatientText:
         xray.append("Your surgeon will look at the X-rays too.")
 
     healing: list[str] = []
+    # a contact without films (a symptom report, a questionnaire): the healing text follows the status the care advice
+    # follows (the latest visit with films, data.status_visit), said with that visit's date; before, it read the
+    # contact's own status (none) and reassured "By 1 year, the two bones are usually joined." after films that
+    # suggested non-union (reviewer R's F11)
+    latest = data.status_visit
+    if not v.has_films and latest is not v and latest.has_films:
+        status, source = latest.status_source
+        if status is not None and latest.days_since_surgery is not None and latest.days_since_surgery >= 0:
+            healing.append(f"Your latest X-rays were taken on {_date(latest.date)}.")
+            text = FUSED_ON_MOTION_PLAIN if latest.fused_on_motion_only else _STATUS_PLAIN[status]
+            if source == "reader" and status is FusionStatus.FUSED_CRITERIA_MET:
+                text = text.replace(" Your surgeon will confirm this.", "")
+            healing.append(text)
     if days is not None and not pre_op:
         if days < 91:
             healing.append(
@@ -420,7 +443,7 @@ def patient_text(data: ReportData) -> PatientText:
         appointments=tuple(appts),
         # the patient was told "Your surgeon will talk with you about what this means": when, if the next planned visit
         # is months away? The same sentence as for a fusion doubt.
-        appointment_note=(SOONER_SENTENCE,) if concern or serious or other else (),
+        appointment_note=(_sooner(v, data.status_visit),) if concern or serious or other else (),
         warning_signs=tuple((t, a) for t, a, _ in signs),
         pain_and_function=tuple(pain),
         example_protocol=example,
