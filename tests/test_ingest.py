@@ -678,6 +678,44 @@ class TestVisitAnalysis:
         (row,) = [v for v in tl.to_dict()["visits"] if v["label"] == "2-weeks"]
         assert [o["target"] for o in row["verdicts_without_finding"]] == ["finding:rod_discontinuity"]
 
+    def test_a_verdict_does_not_follow_its_finding_to_another_baseline_film(
+        self, known_patient: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """R's F8: a reader rejected the 12-month rod finding measured against the immediate film; a 6-week film
+        ingested later becomes the baseline and the finding is measured again against it. Before, the old rejection
+        kept applying (by kind): the ACTION finding on a comparison no reader saw was 'Not counted, rejected by a
+        reader' and nothing named the verdict. Now the verdict applies only to the comparison it was given on: it is
+        named among the verdicts without their finding and the finding counts; a re-analysis against the same film
+        keeps the verdict applying."""
+        import fusionwatch.implants as implants
+        from fusionwatch.ingest import analyse_visits
+        from fusionwatch.records import Finding, Override, Severity
+
+        monkeypatch.setattr(implants, "detect_implants", lambda film, lm: None)
+        monkeypatch.setattr(implants, "check_implants",
+                            lambda *a: [Finding("rod_discontinuity", Severity.ACTION, "Rod gap.")])
+        for name, day in (("imm", 2), ("y1", 365)):
+            _dicom_film(tmp_path, name, day, seed=day)
+        ingest([tmp_path], known_patient)
+        known_patient.add_override("K-1", Override("finding:rod_discontinuity", "rejected", "dr-amy",
+                                                   dt.datetime.now(dt.UTC), "immediate film rotated"),
+                                   visit="12-months")
+        analyse_visits(known_patient, ["K-1"])  # the same comparison made again: the verdict still applies
+        y1 = known_patient.load_timeline("K-1").visit("12-months")
+        assert [(f.kind, o.value if o else None) for f, _, o in y1.findings_with_refs()] == [
+            ("rod_discontinuity", "rejected")]
+        assert any("rejected by a reader" in r for r in y1.status.reasons) and y1.verdicts_without_finding() == ()
+        later = tmp_path / "later"
+        later.mkdir()
+        _dicom_film(later, "w6", 42, seed=42)
+        ingest([later], known_patient)
+        y1 = known_patient.load_timeline("K-1").visit("12-months")
+        assert [(f.kind, f.evidence["compared_with"]["baseline_visit"], o) for f, _, o in y1.findings_with_refs()] == [
+            ("rod_discontinuity", "6-weeks", None)]
+        assert [(o.target, o.value) for o in y1.verdicts_without_finding()] == [("finding:rod_discontinuity",
+                                                                                 "rejected")]
+        assert not any("rejected by a reader" in r for r in y1.status.reasons), y1.status.reasons
+
     def test_a_later_film_that_moves_the_baseline_is_said_and_recorded(self, known_patient: Store,
                                                                         tmp_path: Path) -> None:
         """Immediate post-op film and a 12-month film 3 mm lower: cage subsidence. A 6-week film (1.5 mm lower)
@@ -767,7 +805,9 @@ class TestVisitAnalysis:
         assert sorted(calls) == [("ap_w6.dcm", "ap_m3.dcm"), ("ap_w6.dcm", "ap_y1.dcm"), ("lat_m3.dcm", "lat_y1.dcm")]
         ((label, _, f),) = known_patient.list_findings("K-1")
         assert label == "3-months" and f.kind == "rod_fracture_suspected"
+        since = f.evidence["compared_with"].pop("since")  # when the comparison was first made (a verdict's scope)
         assert f.evidence == {"gap_px": 9.0, "compared_with": {"view": "ap", "baseline_visit": "6-weeks"}}
+        assert dt.datetime.fromisoformat(since) <= dt.datetime.now(dt.UTC)
         assert f.threshold == "any gap" and f.films == ("ap_w6.dcm", "ap_m3.dcm")
 
     def test_registration_failure_falls_back_to_landmark_motion(

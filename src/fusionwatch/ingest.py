@@ -926,6 +926,7 @@ def _hardware_for_patient(store: Store, key: str) -> list[str]:
     from dataclasses import replace
 
     from fusionwatch.followup.compare import choose_baseline
+    from fusionwatch.followup.refs import COMPARED_SINCE_KEY
     from fusionwatch.implants import check_implants, detect_implants
     from fusionwatch.implants.comparisons import hardware_comparisons
 
@@ -952,6 +953,13 @@ def _hardware_for_patient(store: Store, key: str) -> list[str]:
     # the findings of a comparison that is no longer made. Reader verdicts on them are overrides (the audit): kept,
     # and the timeline names those whose finding is no longer made (VisitSummary.verdicts_without_finding)
     found: dict[int, list[Any]] = {i: [] for i in range(len(inputs))}
+    listed = store.list_findings(key)
+    now = dt.datetime.now(dt.UTC).isoformat()
+    before: dict[tuple[str, str, Any, Any], str | None] = {}  # None: stored before the time was kept (unknown)
+    for label, origin, f in listed:
+        was = f.evidence.get("compared_with") if origin == "implants" else None
+        if isinstance(was, dict):
+            before.setdefault((label, f.kind, was.get("view"), was.get("baseline_visit")), was.get(COMPARED_SINCE_KEY))
     for c in hardware_comparisons(inputs, films, baselines={"lateral": b_index}):
         ref, cur = load(c.baseline_film), load(c.film)
         if ref is None or cur is None:
@@ -963,8 +971,14 @@ def _hardware_for_patient(store: Store, key: str) -> list[str]:
             notes.append(f"{key} {v.label}: {c.view} hardware checks not possible ({exc}).")
             continue
         against = {"view": c.view, "baseline_visit": base.label}
-        found.setdefault(c.visit, []).extend(replace(f, evidence={**f.evidence, "compared_with": against}) for f in got)
-    stored = {label for label, origin, _ in store.list_findings(key) if origin == "implants"}
+        # when this comparison was first made: kept while it stays the same, so that a reader's verdict given on it
+        # keeps applying; measured against another baseline film, the finding is new and an older verdict does not
+        # apply to it (followup.refs.judged; the timeline names that verdict)
+        for f in got:
+            since = before.get((v.label, f.kind, c.view, base.label), now)
+            found.setdefault(c.visit, []).append(replace(f, evidence={**f.evidence, "compared_with": {
+                **against, **({COMPARED_SINCE_KEY: since} if since else {})}}))
+    stored = {label for label, origin, _ in listed if origin == "implants"}
     for i, findings in found.items():
         if findings or inputs[i].label in stored:  # a visit with nothing stored and nothing found: no write
             store.replace_findings(key, inputs[i].date, "implants", findings)

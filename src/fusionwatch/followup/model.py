@@ -235,7 +235,7 @@ class VisitSummary:
     def finding_refs_and_verdicts(self) -> list[tuple[Finding, str, Override | None]]:
         """Each finding, then each review flag, with its ref (what ``fusionwatch override --finding REF=...`` takes;
         :func:`fusionwatch.followup.refs.finding_refs`) and the reader verdict that applies to it (``None``: not yet
-        reviewed)."""
+        reviewed, or the verdict judged an earlier comparison: :func:`fusionwatch.followup.refs.judged`)."""
         from fusionwatch.followup.evidence import finding_verdicts  # imports this module: here, not at the top
         from fusionwatch.followup.refs import finding_refs, finding_verdicts_per_finding
 
@@ -259,13 +259,19 @@ class VisitSummary:
         (overrides are the audit) and shown as such, oldest first.
 
         A verdict applies to a finding when its target names the finding's ref, its long form ``kind:discriminator``
-        or its kind (:func:`fusionwatch.followup.refs.verdict_for`)."""
+        or its kind (:func:`fusionwatch.followup.refs.verdict_for`), and it was given on the comparison the finding
+        comes from (:func:`fusionwatch.followup.refs.judged`): the newest verdict on a finding measured again against
+        another baseline film since is listed here too, and does not count."""
+        from fusionwatch.followup.evidence import finding_verdicts  # imports this module: here, not at the top
         from fusionwatch.followup.refs import finding_aliases, finding_refs
 
         every = (*self.findings, *self.review)
         named = {*finding_refs(every), *(a for a in finding_aliases(every) if a), *(f.kind for f in every)}
+        applied = {id(o) for _, _, o in self.finding_refs_and_verdicts() if o is not None}
+        newest = {id(o) for o in finding_verdicts(self.overrides).values()}
         return tuple(o for o in self.overrides
-                     if o.target.startswith("finding:") and o.target.partition(":")[2] not in named)
+                     if o.target.startswith("finding:") and (o.target.partition(":")[2] not in named
+                                                             or (id(o) in newest and id(o) not in applied)))
 
     def to_dict(self) -> dict[str, Any]:
         rs, bg = self.reader_status, self.bridwell_grade

@@ -24,6 +24,7 @@ attached when a re-analysis leaves that finding alone of its kind (its ref then 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -31,7 +32,7 @@ from collections.abc import Mapping, Sequence
 from fusionwatch.records import Finding, Override
 
 __all__ = ["finding_refs", "finding_aliases", "discriminator", "verdict_for", "finding_verdicts_per_finding",
-           "standing_findings", "rejected_kinds_of"]
+           "standing_findings", "rejected_kinds_of", "judged", "COMPARED_SINCE_KEY"]
 
 _SIDE = re.compile(r"\(image (left|right)\)", re.IGNORECASE)
 _CRITERIA = {"halo": "halo", "screw-endplate angle change": "angle"}
@@ -122,7 +123,32 @@ def finding_verdicts_per_finding(
     :func:`finding_refs` / :func:`finding_aliases` of ``findings``."""
     refs = finding_refs(findings) if refs is None else refs
     aliases = finding_aliases(findings) if aliases is None else aliases
-    return [verdict_for(f.kind, r, verdicts, a) for f, r, a in zip(findings, refs, aliases, strict=True)]
+    per = [verdict_for(f.kind, r, verdicts, a) for f, r, a in zip(findings, refs, aliases, strict=True)]
+    return [o if o is not None and judged(o, f) else None for f, o in zip(findings, per, strict=True)]
+
+
+COMPARED_SINCE_KEY = "since"
+"""Key in a hardware finding's ``evidence["compared_with"]``: when (UTC, ISO) the tool first made this comparison (the
+visit's film against this baseline visit's film of the view). :func:`fusionwatch.ingest` keeps it while the
+comparison stays the same and renews it when the finding is measured against another baseline film."""
+
+
+def judged(verdict: Override, finding: Finding) -> bool:
+    """True when ``verdict`` was given on the comparison ``finding`` comes from: not before the tool first made it
+    (``evidence["compared_with"]["since"]``). A verdict given before the finding was measured again against another
+    baseline film judged another comparison: it does not apply (the reader never saw this one) and the timeline names
+    it (:meth:`fusionwatch.followup.model.VisitSummary.verdicts_without_finding`). A finding without the time (stored
+    before it was kept) takes the verdict as before."""
+    compared = finding.evidence.get("compared_with") if isinstance(finding.evidence, Mapping) else None
+    since = compared.get(COMPARED_SINCE_KEY) if isinstance(compared, Mapping) else None
+    if not since:
+        return True
+    try:
+        first = dt.datetime.fromisoformat(str(since))
+    except ValueError:
+        return True
+    at = verdict.at if verdict.at.tzinfo else verdict.at.replace(tzinfo=dt.UTC)
+    return at >= (first if first.tzinfo else first.replace(tzinfo=dt.UTC))
 
 
 def standing_findings(
