@@ -239,3 +239,40 @@ class TestSetSurgery:
         assert patient.set_surgery("K", Surgery(SURGERY)) == Surgery(SURGERY)
         assert patient.get_surgery("K") == Surgery(SURGERY)
 
+
+@pytest.mark.parametrize("field", ["surgery_date", "birth_date"])
+def test_racing_corrections_keep_a_true_audit_chain(db_url: str, field: str) -> None:
+    """R's F3: six corrections of one patient at once. Before, each read the value on record before any wrote, so
+    every audit row said 'from 2025-01-10' (five replaced dates in no row; on SQLite the newest row was not the date
+    on record) and the checks ran against a stale date. Now each takes the patient row's write lock before reading:
+    each old value is the previous row's new value and the last row's is on record."""
+    import itertools
+    import threading
+
+    from ._race import run_at_once
+
+    s = Store(db_url)
+    s.add_patient(Patient("K", birth_date=dt.date(1960, 1, 1)))
+    s.set_surgery("K", Surgery(SURGERY))
+    s.add_prom("K", dt.date(2025, 6, 1), back_pain_nrs=3)
+    s.close()
+    n, lock = itertools.count(1), threading.Lock()
+
+    def act(st: Store) -> None:
+        with lock:
+            i = next(n)
+        if field == "surgery_date":
+            st.correct_surgery_date("K", SURGERY + dt.timedelta(days=i), by=f"r{i}", reason="race")
+        else:
+            st.correct_birth_date("K", dt.date(1960, 1, 1) + dt.timedelta(days=i), by=f"r{i}", reason="race")
+
+    assert run_at_once(db_url, act, n=6) == []
+    s = Store(db_url)
+    try:
+        chain = [(c.old_value, c.new_value) for c in s.list_patient_corrections("K")]
+        final = s.get_surgery("K").date if field == "surgery_date" else s.get_patient("K").birth_date
+    finally:
+        s.close()
+    assert len(chain) == 6 and all(a[1] == b[0] for a, b in itertools.pairwise(chain)), chain
+    assert chain[0][0] == ("2025-01-10" if field == "surgery_date" else "1960-01-01")
+    assert chain[-1][1] == final.isoformat()

@@ -365,9 +365,9 @@ class Store:
                              "often a placeholder date): check the date; nothing changed.")
         check_patient_date(birth_date, key=key, birth_date=None, surgery_date=None, today=today,
                            what="The corrected birth date")
-        when = _utc(at or dt.datetime.now(dt.UTC))
         with self._tx() as s:
-            patient = self._patient_row(s, key)
+            patient = self._locked_patient_row(s, key)  # racing corrections: one after the other
+            when = _utc(at or dt.datetime.now(dt.UTC))  # after the lock: the audit's order is the commit order
             if patient.birth_date == birth_date:
                 raise InputError(f"Patient {key!r} already has this birth date on record; nothing changed.")
             dated: list[tuple[str, dt.date]] = []
@@ -447,9 +447,9 @@ class Store:
             check_surgery_date(surgery_date, what="The corrected surgery date", today=today)
         except InputError as exc:
             raise InputError(f"{exc} Nothing changed.") from None
-        when = _utc(at or dt.datetime.now(dt.UTC))
         with self._tx() as s:
-            patient = self._patient_row(s, key)
+            patient = self._locked_patient_row(s, key)  # racing corrections: one after the other
+            when = _utc(at or dt.datetime.now(dt.UTC))  # after the lock: the audit's order is the commit order
             row = self._surgery_row(s, patient)
             if row is None:
                 raise InputError(f"Patient {key!r} has no surgery on record to correct; record it with `fusionwatch "
@@ -542,9 +542,9 @@ class Store:
             Surgery(dt.date(2000, 1, 1), levels=segs)  # adjacent levels: the record's own rule (InputError)
         by = self._check_who_and_why("the surgery record", by, reason, "'operation note: ALIF L4-S1', 'typed TLIF "
                                      "for PLIF'")
-        when = _utc(at or dt.datetime.now(dt.UTC))
         with self._tx() as s:
             patient = self._locked_patient_row(s, key)
+            when = _utc(at or dt.datetime.now(dt.UTC))  # after the lock: the audit's order is the commit order
             row = self._surgery_row(s, patient)
             if row is None:
                 raise InputError(f"Patient {key!r} has no surgery on record to correct; record it with `fusionwatch "
