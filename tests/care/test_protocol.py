@@ -183,3 +183,21 @@ def test_example_exercises_say_what_to_do() -> None:
             if any(j in text.lower() for j in jargon):
                 assert ":" in text or "(" in text, (phase.id, text)
             assert "glute" not in text.lower() and "fusion matures" not in text.lower(), (phase.id, text)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: d["visits"][4].__setitem__("repeat", {"every_days": 365, "label": "x"}),
+         "'12-months' repeats but is not the last visit"),
+        (lambda d: d["visits"][5]["repeat"].__setitem__("every_days", 100), r"every_days \(100\) must be longer"),
+        (lambda d: d["visits"][5]["repeat"].__setitem__("every_dayz", 365), "unknown field 'every_dayz'"),
+        (lambda d: d["visits"][5].__setitem__("repeat", 365), "expected a mapping with 'every_days'"),
+    ],
+)
+def test_invalid_repeat_raises(mutate, message: str) -> None:
+    """Only the last visit repeats, with windows that cannot overlap; typos are named."""
+    d = copy.deepcopy(_data())
+    mutate(d)
+    with pytest.raises(ProtocolError, match=message):
+        parse_protocol(d)

@@ -95,3 +95,30 @@ def test_a_visit_after_today_is_not_done_yet() -> None:
     status = {i.visit.id: i.status for i in s.items}
     assert status["6-weeks"] is ItemStatus.DONE
     assert status["3-months"] is ItemStatus.UPCOMING and status["6-months"] is ItemStatus.UPCOMING
+
+
+def test_then_yearly() -> None:
+    """CLINICAL.md: visits at 2 weeks, 6 weeks, 3, 6, 12 months, 'then yearly'. Before, nothing was planned after the
+    2-year visit: at day 1200 (2 years done) the schedule and the calendar had no visit left. Now the 3-year visit
+    (day 1095, window 1035-1165) is overdue and the 4-year one upcoming; at day 2000 only the latest overdue yearly
+    visit is to book (older ones whose next window has opened are missed)."""
+    done = [SURGERY + dt.timedelta(days=d) for d in (14, 42, 91, 182, 365, 730)]
+    s = build_schedule(SURGERY, done, imaging_visits=done, today=SURGERY + dt.timedelta(days=1200))
+    items = {i.visit.id: i for i in s.items}
+    three = items["24-months+1"]
+    assert three.visit.label == "3-year visit with X-rays" and three.visit.imaging == ("lateral", "ap")
+    assert three.due_date == SURGERY + dt.timedelta(days=1095) and three.status is ItemStatus.OVERDUE
+    assert (three.window_start, three.window_end) == (SURGERY + dt.timedelta(days=1035),
+                                                      SURGERY + dt.timedelta(days=1165))
+    assert items["24-months+2"].status is ItemStatus.UPCOMING and "24-months+3" not in items
+    assert [i.visit.id for i in s.next_items] == ["24-months+1", "24-months+2"]
+    cal = Calendar.from_ical(to_ics(s, patient_key="K-1"))
+    assert [str(e["summary"]) for e in cal.walk("VEVENT")] == ["Yearly visit with X-rays (3 years)",
+                                                               "Yearly visit with X-rays (4 years)"]
+    later = build_schedule(SURGERY, done, imaging_visits=done, today=SURGERY + dt.timedelta(days=2000))
+    st = {i.visit.id: i.status for i in later.items}
+    assert [st[f"24-months+{k}"] for k in (1, 2, 3, 4)] == [ItemStatus.MISSED, ItemStatus.MISSED, ItemStatus.OVERDUE,
+                                                             ItemStatus.UPCOMING]
+    # within the first two years nothing changes: the 2-year visit is the last one listed
+    early = build_schedule(SURGERY, done[:3], today=SURGERY + dt.timedelta(days=200))
+    assert early.items[-1].visit.id == "24-months"

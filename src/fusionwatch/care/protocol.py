@@ -63,8 +63,9 @@ _FINDING_KIND = re.compile(r"^[a-z][a-z0-9_]*$")
 _FIELDS = {
     "top level": {"schema", "name", "is_example", "source", "visits", "restriction_phases", "therapy_phases",
                   "medication_notes", "fusion_concern"},
-    "visit": {"id", "label", "patient_label", "day", "window", "imaging", "conditional_imaging"},
+    "visit": {"id", "label", "patient_label", "day", "window", "imaging", "conditional_imaging", "repeat"},
     "conditional_imaging": {"views", "when"},
+    "repeat": {"every_days", "label", "patient_label"},
     "restriction_phase": {"id", "label", "from_day", "to_day", "restrictions"},
     "restriction": {"topic", "clinician", "patient", "only_if"},
     "therapy_phase": {"id", "label", "from_day", "to_day", "goals", "example_exercises", "only_if"},
@@ -84,6 +85,16 @@ class ConditionalImaging:
 
 
 @dataclass(frozen=True, slots=True)
+class VisitRepeat:
+    """The last visit repeats every ``every_days`` from then on ("then yearly", CLINICAL.md "Recovery care"); the
+    labels may hold ``{years}``, the repeat's day after surgery in whole years."""
+
+    every_days: int
+    label: str
+    patient_label: str
+
+
+@dataclass(frozen=True, slots=True)
 class VisitSpec:
     """One planned visit: target day after surgery, the window in which a visit counts for it, and its films."""
 
@@ -94,6 +105,19 @@ class VisitSpec:
     window: tuple[int, int]
     imaging: tuple[str, ...] = ()
     conditional_imaging: tuple[ConditionalImaging, ...] = ()
+    repeat: VisitRepeat | None = None
+
+    def repeated(self, k: int) -> VisitSpec:
+        """The ``k``-th repeat (1 = the first) of a repeating visit: same films and window width, shifted by
+        ``k x every_days``; id ``"<id>+<k>"``. Raises ``ValueError`` for a visit that does not repeat."""
+        if self.repeat is None or k < 1:
+            raise ValueError(f"visit {self.id!r} does not repeat (or k={k} < 1)")
+        shift = k * self.repeat.every_days
+        day = self.day + shift
+        years = str(round(day / 365.25))
+        return VisitSpec(f"{self.id}+{k}", self.repeat.label.replace("{years}", years),
+                         self.repeat.patient_label.replace("{years}", years), day,
+                         (self.window[0] + shift, self.window[1] + shift), self.imaging, self.conditional_imaging)
 
 
 @dataclass(frozen=True, slots=True)
@@ -407,6 +431,19 @@ def parse_protocol(data: Any) -> Protocol:
             _known_fields(c, "conditional_imaging", cw)
             cond.append(ConditionalImaging(_views(_req(c, "views", cw), cw, "views"), _text(c, "when", cw)))
         label = _text(e, "label", w)
+        repeat = None
+        if e.get("repeat") is not None:
+            rw, r = f"{w}.repeat", e["repeat"]
+            if not isinstance(r, dict):
+                raise ProtocolError(f"Protocol {rw}: expected a mapping with 'every_days', 'label' and "
+                                    f"'patient_label', got {r!r}.")
+            _known_fields(r, "repeat", rw)
+            every = _day(_req(r, "every_days", rw), rw, "every_days")
+            if every <= hi - lo:
+                raise ProtocolError(f"Protocol {rw}: every_days ({every}) must be longer than the window "
+                                    f"[{lo}, {hi}] ({hi - lo} days), or the repeats' windows overlap.")
+            rlabel = _text(r, "label", rw)
+            repeat = VisitRepeat(every, rlabel, _text(r, "patient_label", rw, required=False, default=rlabel) or rlabel)
         visits.append(
             VisitSpec(
                 id=_text(e, "id", w),
@@ -416,10 +453,15 @@ def parse_protocol(data: Any) -> Protocol:
                 window=(lo, hi),
                 imaging=_views(e.get("imaging") or [], w, "imaging"),
                 conditional_imaging=tuple(cond),
+                repeat=repeat,
             )
         )
     _unique_ids(visits, "visits")
     visits.sort(key=lambda v: v.day)
+    for v in visits[:-1]:
+        if v.repeat is not None:
+            raise ProtocolError(f"Protocol visits: {v.id!r} repeats but is not the last visit ({visits[-1].id!r} "
+                                "comes after it); only the last visit may repeat.")
     for a, b in zip(visits, visits[1:], strict=False):
         if a.window[1] >= b.window[0]:
             raise ProtocolError(

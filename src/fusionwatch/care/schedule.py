@@ -4,7 +4,8 @@ Status of each planned visit (:class:`ItemStatus`):
 
 - ``done``      a visit on record falls inside the visit's window (days after surgery, inclusive);
 - ``overdue``   no visit on record, today is past the window's last day, and no later planned visit is done yet;
-- ``missed``    as overdue, but a later planned visit is already done (nothing left to book; shown, never hidden);
+- ``missed``    as overdue, but a later planned visit is already done, or (a repeating visit: "then yearly") the next
+                repeat's window has opened (nothing left to book; shown, never hidden);
 - ``due``       no visit on record and today is inside the window;
 - ``upcoming``  no visit on record and the window has not opened yet.
 """
@@ -169,7 +170,17 @@ def build_schedule(
     with_films = None if imaging_visits is None else {d for d in imaging_visits if d <= today}
     used: set[dt.date] = set()
     items = []
-    for spec in protocol.visits:
+    specs = list(protocol.visits)
+    last = specs[-1] if specs else None
+    if last is not None and last.repeat is not None:
+        # "then yearly": the repeats up to one interval past today, so the next one is always on the list
+        horizon = (today - surgery_date).days + last.repeat.every_days
+        k = 1
+        while last.day + k * last.repeat.every_days <= horizon and last.window[1] + k * last.repeat.every_days <= \
+                30 * 366:
+            specs.append(last.repeated(k))
+            k += 1
+    for spec in specs:
         lo, hi = spec.window
         pool = recorded if (with_films is None or not spec.imaging) else sorted(with_films)
         matches = [d for d in pool if lo <= (d - surgery_date).days <= hi]
@@ -190,6 +201,12 @@ def build_schedule(
         if i.status is ItemStatus.OVERDUE and last_done is not None and i.due_date < last_done else i
         for i in items
     ]
+    if last is not None and last.repeat is not None:
+        # a yearly visit whose next one's window has opened is not booked any more: one overdue yearly visit, not three
+        series = [n for n, i in enumerate(items) if i.visit.id == last.id or i.visit.id.startswith(f"{last.id}+")]
+        for a, b in zip(series, series[1:], strict=False):
+            if items[a].status is ItemStatus.OVERDUE and items[b].window_start <= today:
+                items[a] = replace(items[a], status=ItemStatus.MISSED)
     unmatched = tuple(d for d in recorded if d not in used and d >= surgery_date)
     return Schedule(protocol, surgery_date, today, tuple(items), unmatched)
 
