@@ -601,3 +601,19 @@ def test_prom_add_says_which_benefit_criteria_were_met_and_that_early_ones_are_i
     assert "set at 1 year after surgery; this is day 100: an interim reading" in line
     r = _cli(store_url, "prom", "add", "K-9", "--odi", "1,1,1,1,1,1,1,-,1,1", "--date", _day(380))
     assert r.exit_code == 0 and "substantial clinical benefit met: " in r.output and "interim" not in r.output
+
+
+def test_visits_outside_every_planned_window_are_listed(store_url: str) -> None:
+    """A contact at day 250 falls in no window of the protocol: `care` names it (the schedule kept it in
+    unmatched_visits, but the command never printed it). One at day 380, inside the 12-month window that the films
+    of day 370 fill, is not 'outside every window' (build_schedule counted it unmatched: only visits with films could
+    be used for a visit with films)."""
+    store = Store(store_url)
+    try:
+        store.add_symptoms("K-9", SURGERY + dt.timedelta(days=250), ["poor_sleep"])
+        store.add_symptoms("K-9", SURGERY + dt.timedelta(days=380), ["poor_sleep"])
+    finally:
+        store.close()
+    out = _care(store_url, _day(384))
+    line = next(x for x in out.splitlines() if x.startswith("On record outside every planned window"))
+    assert line.endswith(f": {_day(250)} (day 250, no films)"), line

@@ -207,7 +207,9 @@ def build_schedule(
         for a, b in zip(series, series[1:], strict=False):
             if items[a].status is ItemStatus.OVERDUE and items[b].window_start <= today:
                 items[a] = replace(items[a], status=ItemStatus.MISSED)
-    unmatched = tuple(d for d in recorded if d not in used and d >= surgery_date)
+    # outside every window: a contact without films inside a window whose films came on another day is not "extra"
+    unmatched = tuple(d for d in recorded if d not in used and d >= surgery_date
+                      and not any(i.window_start <= d <= i.window_end for i in items))
     return Schedule(protocol, surgery_date, today, tuple(items), unmatched)
 
 

@@ -144,6 +144,13 @@ def care(
         table.add_row(i.visit.label, i.due_date.isoformat(), f"{i.window_start} - {i.window_end}", i.imaging_text,
                       f"[{colour[i.status.value]}]{i.status.value}{done}[/]")
     console.print(table)
+    if s.unmatched_visits:
+        # listed, never dropped (a 12-month film taken at day 300 counts for no planned visit, which stays open)
+        films = set(film_dates)
+        extra = ", ".join(f"{d.isoformat()} (day {(d - surgery.date).days}, {'films' if d in films else 'no films'})"
+                          for d in s.unmatched_visits)
+        console.print(f"[bold]On record outside every planned window[/] (counted for no visit above): {extra}",
+                      highlight=False, soft_wrap=True)
     ev = fusion_evidence(timeline, on=day0)
     advice = s.advice(ev.status if ev else None, ev.findings if ev else ())
     _print_advice(ev, advice, s, surgery.date)
