@@ -1026,6 +1026,19 @@ def test_a_mistyped_option_or_command_is_one_error_line(db: str, args: list[str]
     assert _corrections(db, "K-1") == []
 
 
+@pytest.mark.parametrize("args", [
+    ["followup", "K", "postgresql://fw:S3cretPW@db.example/fw"],
+    ["report", "K", "--out", "x", "--visit", "--db", "postgresql://fw:S3cretPW@db.example/fw"],
+])
+def test_a_usage_error_never_prints_a_database_password(args: list[str]) -> None:
+    """R's F10: an option left without its value before --db makes the URL an extra argument, which the one-line
+    usage error quoted whole, password included; now masked as the database-open error masks it."""
+    r = _run(*args)
+    out = " ".join(r.output.split())
+    assert r.exit_code == 2 and out.startswith("error:") and "unexpected extra argument" in out, r.output
+    assert "S3cretPW" not in r.output and "postgresql://fw:***@db.example/fw" in out, r.output
+
+
 def test_no_arguments_still_prints_the_help() -> None:
     """`fusionwatch` and `fusionwatch patient` without arguments print their help, as before (no error line)."""
     for args in ([], ["patient"]):

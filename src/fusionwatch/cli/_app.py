@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -95,7 +96,7 @@ def _parameter_error(exc: typer.BadParameter) -> str:
     if helps and type(exc).__name__ == "MissingParameter":  # say what the missing option is for
         what += f" ({helps.rstrip('.')}.)"
     what = what.rstrip() if what.rstrip().endswith((".", ".)")) else what.rstrip() + "."
-    return f"{path}: {what} Nothing was changed; `{path} --help` lists the options."
+    return _without_passwords(f"{path}: {what} Nothing was changed; `{path} --help` lists the options.")
 
 
 def _usage_error(exc: Any) -> str:
@@ -110,7 +111,17 @@ def _usage_error(exc: Any) -> str:
     else:
         what = exc.format_message().rstrip()
         what = what if what.endswith((".", "?")) else what + "."
-    return f"{path}: {what} Nothing was changed; `{path} --help` lists the options."
+    return _without_passwords(f"{path}: {what} Nothing was changed; `{path} --help` lists the options.")
+
+
+_URL_PASSWORD = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@]*):[^\s@]*@")
+
+
+def _without_passwords(text: str) -> str:
+    """``text`` with the password of any URL in it masked (``postgresql://fw:***@host/db``), as the database-open
+    error masks it: a usage error quotes the arguments it could not place, and a --db URL left after an option
+    without its value is one of them."""
+    return _URL_PASSWORD.sub(r"\1:***@", text)
 
 
 DbOption = Annotated[
