@@ -716,6 +716,48 @@ class TestVisitAnalysis:
                                                                                  "rejected")]
         assert not any("rejected by a reader" in r for r in y1.status.reasons), y1.status.reasons
 
+    def test_two_ingests_at_once_leave_findings_against_the_baseline_film(
+        self, known_patient: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """R's F5: immediate and 12-month films stored; ingest A (a 3-month film) reads the visits, then ingest B (a
+        6-week film, another Store on the same database) runs to the end before A writes. Before, A wrote findings
+        measured against the immediate film although the 6-week film was the baseline (until some later analysis);
+        now A's write sees the record changed since it read it and A checks again: every stored finding names the
+        timeline's baseline."""
+        import fusionwatch.implants as implants
+        import fusionwatch.implants.comparisons as comparisons
+        from fusionwatch.records import Finding, Severity
+
+        monkeypatch.setattr(implants, "detect_implants", lambda film, lm: None)
+        monkeypatch.setattr(implants, "check_implants",
+                            lambda *a: [Finding("rod_discontinuity", Severity.ACTION, "Rod gap.")])
+        for name, day in (("imm", 2), ("y1", 365)):
+            _dicom_film(tmp_path, name, day, seed=day)
+        ingest([tmp_path], known_patient)
+        real, calls = comparisons.hardware_comparisons, []
+
+        def b_runs_meanwhile(*a: object, **k: object) -> object:
+            calls.append(1)
+            if len(calls) == 1:  # A has read the visits (no 6-week film yet): B ingests the 6-week film now
+                b = Store(known_patient.url)
+                try:
+                    (tmp_path / "b").mkdir()
+                    _dicom_film(tmp_path / "b", "w6", 42, seed=42)
+                    ingest([tmp_path / "b"], b)
+                finally:
+                    b.close()
+            return real(*a, **k)
+
+        monkeypatch.setattr(comparisons, "hardware_comparisons", b_runs_meanwhile)
+        (tmp_path / "a").mkdir()
+        _dicom_film(tmp_path / "a", "m3", 90, seed=90)
+        ingest([tmp_path / "a"], known_patient)
+        tl = known_patient.load_timeline("K-1")
+        assert [v.label for v in tl.visits if v.is_baseline] == ["6-weeks"]
+        stored = [(label, f.evidence["compared_with"]["baseline_visit"])
+                  for label, origin, f in known_patient.list_findings("K-1") if origin == "implants"]
+        assert stored == [("3-months", "6-weeks"), ("12-months", "6-weeks")]
+
     def test_a_later_film_that_moves_the_baseline_is_said_and_recorded(self, known_patient: Store,
                                                                         tmp_path: Path) -> None:
         """Immediate post-op film and a 12-month film 3 mm lower: cage subsidence. A 6-week film (1.5 mm lower)

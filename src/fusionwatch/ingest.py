@@ -915,14 +915,31 @@ def _motion_for_patient(store: Store, key: str) -> list[str]:
     return notes
 
 
+HARDWARE_ATTEMPTS = 3
+"""How many times the hardware checks of one patient are made when the record keeps changing while they run (another
+ingest of the patient at the same time); each later attempt reads the record again."""
+
+
 def _hardware_for_patient(store: Store, key: str) -> list[str]:
+    """:func:`_hardware_once` until its findings are written against the record it read (at most
+    :data:`HARDWARE_ATTEMPTS` times; a note says when the record kept changing)."""
+    for _ in range(HARDWARE_ATTEMPTS):
+        notes, written = _hardware_once(store, key)
+        if written:
+            return notes
+    return notes + [f"{key}: hardware checks not stored: the patient's films changed while they ran "
+                    f"({HARDWARE_ATTEMPTS} attempts); the next ingest or `patient correct` makes them again."]
+
+
+def _hardware_once(store: Store, key: str) -> tuple[list[str], bool]:
     """Hardware checks of each visit against its view's baseline film (pairs: :func:`implants.hardware_comparisons`).
 
     Lateral films against the follow-up's baseline film (:func:`choose_baseline`); AP films (a rod break hides behind
     the other rod on a lateral film) against the AP baseline film, chosen by the same rule among the AP films with
     landmarks, whatever the visits of the lateral films. Each finding's evidence names the baseline it was measured
     against (view and visit); its ``films`` are the two films. Every visit's stored hardware findings are replaced by
-    this run's, none where no comparison is made any more."""
+    this run's, none where no comparison is made any more, in one transaction and only when the record is still the
+    one read (:meth:`Store.replace_findings_of_visits`): ``(notes, False)`` when it changed meanwhile."""
     from dataclasses import replace
 
     from fusionwatch.followup.compare import choose_baseline
@@ -930,9 +947,10 @@ def _hardware_for_patient(store: Store, key: str) -> list[str]:
     from fusionwatch.implants import check_implants, detect_implants
     from fusionwatch.implants.comparisons import hardware_comparisons
 
+    snapshot = store.analysis_snapshot(key)  # before reading: a change after it is seen at the write
     inputs = store.visit_inputs(key)
     if not inputs:
-        return []
+        return [], True
     b_index, _ = choose_baseline(inputs)
     cache: dict[str, Any] = {}
 
@@ -979,7 +997,6 @@ def _hardware_for_patient(store: Store, key: str) -> list[str]:
             found.setdefault(c.visit, []).append(replace(f, evidence={**f.evidence, "compared_with": {
                 **against, **({COMPARED_SINCE_KEY: since} if since else {})}}))
     stored = {label for label, origin, _ in listed if origin == "implants"}
-    for i, findings in found.items():
-        if findings or inputs[i].label in stored:  # a visit with nothing stored and nothing found: no write
-            store.replace_findings(key, inputs[i].date, "implants", findings)
-    return notes
+    writes = {inputs[i].date: findings for i, findings in found.items()
+              if findings or inputs[i].label in stored}  # a visit with nothing stored and nothing found: no write
+    return notes, store.replace_findings_of_visits(key, "implants", writes, snapshot=snapshot)

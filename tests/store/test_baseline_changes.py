@@ -127,3 +127,24 @@ def test_racing_recordings_of_one_patient_record_its_baseline_once(db_url: str) 
             with s.engine.connect() as conn:
                 n = conn.execute(text("SELECT COUNT(*) FROM baseline_changes")).scalar_one()
             assert errors == [] and n == 1 and s.baseline_changes("K") == []
+
+
+def test_findings_are_written_only_against_the_record_they_were_made_from(store: Store) -> None:
+    """R's F5: Store.replace_findings_of_visits writes the visits' findings in one transaction only when the films,
+    landmark versions and surgery date are those of the snapshot the analysis read; a film stored meanwhile makes
+    it write nothing and say so (False), so the analysis is made again."""
+    from fusionwatch.records import Finding, Severity
+
+    store.add_patient(Patient("K"))
+    store.set_surgery("K", Surgery(SURGERY))
+    _film(store, 2, "imm", 10.0)
+    _film(store, 365, "y1", 7.0)
+    gap = [Finding("rod_discontinuity", Severity.ACTION, "Rod gap.")]
+    year = SURGERY + dt.timedelta(days=365)
+    snapshot = store.analysis_snapshot("K")
+    _film(store, 42, "w6", 8.5)  # another ingest's film, stored after the analysis read the record
+    assert store.replace_findings_of_visits("K", "implants", {year: gap}, snapshot=snapshot) is False
+    assert store.list_findings("K") == []
+    assert store.replace_findings_of_visits("K", "implants", {year: gap},
+                                            snapshot=store.analysis_snapshot("K")) is True
+    assert [(label, f.kind) for label, _, f in store.list_findings("K")] == [("12-months", "rod_discontinuity")]

@@ -1107,6 +1107,49 @@ class Store:
             for f in findings:
                 s.add(self._finding_row(v.id, None, origin, f))
 
+    def analysis_snapshot(self, key: str) -> tuple[Any, ...]:
+        """What the visit-level analysis of patient ``key`` depends on (the baseline film and each comparison): the
+        surgery date and, per film, its visit date and current landmark version. Equal snapshots: the analysis made
+        from one is still the analysis of the other (:meth:`replace_findings_of_visits`)."""
+        with self._tx() as s:
+            return self._analysis_snapshot(s, self._patient_row(s, key))
+
+    def _analysis_snapshot(self, s: Session, patient: PatientRow) -> tuple[Any, ...]:
+        surgery = self._surgery_row(s, patient)
+        films = s.execute(
+            select(VisitRow.date, RadiographRow.id, func.max(LandmarkSetRow.id))
+            .join(RadiographRow, RadiographRow.visit_id == VisitRow.id)
+            .outerjoin(LandmarkSetRow, LandmarkSetRow.radiograph_id == RadiographRow.id)
+            .where(VisitRow.patient_id == patient.id)
+            .group_by(VisitRow.date, RadiographRow.id)
+        ).all()
+        return (surgery.date if surgery else None, tuple(sorted(tuple(r) for r in films)))
+
+    def replace_findings_of_visits(
+        self, key: str, origin: str, findings: Mapping[dt.date, Sequence[Finding]], *, snapshot: tuple[Any, ...]
+    ) -> bool:
+        """Replace the findings of ``origin`` at every visit in ``findings`` in ONE transaction, only when the record
+        is still the one the analysis read (``snapshot``, :meth:`analysis_snapshot`); else nothing is written and
+        ``False`` is returned, for the caller to analyse again.
+
+        The patient row's write lock is taken first, so two analyses of one patient (two ingests at once) write one
+        after the other and the later one sees whether a film, a landmark version or the surgery date changed since
+        it read the record: before, an analysis that read the visits before another ingest's 6-week film wrote its
+        findings after that ingest's analysis, measured against a film that was no longer the baseline.
+        """
+        with self._tx() as s:
+            patient = self._locked_patient_row(s, key)
+            if self._analysis_snapshot(s, patient) != snapshot:
+                return False
+            for when, found in findings.items():
+                v = self._find_visit(s, patient, when)
+                for old in s.scalars(select(FindingRow).where(FindingRow.visit_id == v.id,
+                                                              FindingRow.origin == origin)):
+                    s.delete(old)
+                for f in found:
+                    s.add(self._finding_row(v.id, None, origin, f))
+            return True
+
     def list_findings(self, key: str, visit: str | dt.date | None = None) -> list[tuple[str, str, Finding]]:
         """Stored findings as ``(visit label, origin, Finding)``."""
         with self._tx() as s:
