@@ -217,3 +217,27 @@ def test_the_tools_own_landmark_review_reasons_are_kept_de_identified() -> None:
     assert [f.summary for f in de.findings] == [tool, check.replace("2026-02-12", shifted), LANDMARK_REVIEW_WITHHELD]
     assert de.review == (tool, check.replace("2026-02-12", shifted), LANDMARK_REVIEW_WITHHELD)
     assert "Quillon" not in repr(data.deidentified())
+
+
+def test_deidentified_status_reasons_name_no_reader(tmp_path) -> None:
+    """Reviewer R's F9 (the report's side): the follow-up status credits a reader's bone-evidence entry by name
+    ('lucency at the cage-endplate interface (reader:QZAUTH^ZEB)'), and the de-identified report, FHIR and CSV kept it
+    (only dates were shifted). Now it reads '(reader)', as every override's author does; a name the pattern cannot
+    cut out (parentheses in it) withholds the reason. The identified report keeps the name."""
+    import re
+
+    from fusionwatch.export.fhir import build_fhir_bundle
+    from fusionwatch.report.example import example_report_data
+    from fusionwatch.report.model import READER_NAMED_WITHHELD
+
+    data = example_report_data(tmp_path)
+    reasons = ("Signs of non-union on static films: lucency at the cage-endplate interface (reader:QZAUTH^ZEB).",
+               "bridging (reader:QZ (Dr) X)")
+    data = replace(data, visits=tuple(replace(v, status_reasons=reasons) if i == data.current else v
+                                      for i, v in enumerate(data.visits)))
+    de = data.deidentified()
+    assert de.visit.status_reasons == (
+        "Signs of non-union on static films: lucency at the cage-endplate interface (reader).", READER_NAMED_WITHHELD)
+    html = re.sub(r"data:[^\"]*", "", render_clinician_html(de))  # base64 pictures can hold any two letters
+    assert "QZ" not in html and "QZ" not in str(build_fhir_bundle(data, deidentify=True))
+    assert "QZAUTH" in render_clinician_html(data)

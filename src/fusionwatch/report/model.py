@@ -405,8 +405,9 @@ class ReportData:
             """The tool's own text (baseline notes, reasons, finding summaries, labels) with every date shifted (ISO
             dates, date-times and YYYYMMDD) or, in a format whose day and month cannot be told apart or that names
             the month, replaced by :data:`DATE_REMOVED`."""
-            # a film warning stored by an older reader quoted a header value (a date of service...): named, not quoted
-            return None if t is None else _shift_dates_in_text(without_header_values(t), shift)
+            # a film warning stored by an older reader quoted a header value (a date of service...): named, not quoted;
+            # a reader's name the status text credits ('(reader:NAME)') becomes 'reader', as every override's author
+            return None if t is None else _shift_dates_in_text(_reader_unnamed(without_header_values(t)), shift)
 
         # a landmark review reason is shown only when it is known to be the tool's own words; a landmark file's or
         # a reader's free text (or one of unknown origin) is withheld, in the findings and in the visit's review list
@@ -475,6 +476,20 @@ class ReportData:
             red_flags_as_of=d(self.red_flags_as_of) if self.red_flags_as_of else None,
             is_deidentified=True,
         )
+
+
+_READER_NAMED = re.compile(r"\(reader:[^()]*\)")
+READER_NAMED_WITHHELD = "[text withheld: it names a reader]"
+"""What a de-identified export shows in place of a text of the tool that credits a reader by a name it cannot cut out
+(a name holding parentheses)."""
+
+
+def _reader_unnamed(t: str) -> str:
+    """``t`` with each ``(reader:NAME)`` (the follow-up status credits a reader's bone-evidence entry so, e.g.
+    'lucency at the cage-endplate interface (reader:Doe^Jane)') as ``(reader)``: a reader's name is free text (reviewer
+    R's F9); a ``(reader:`` left after that (a name with parentheses) withholds the whole text."""
+    t = _READER_NAMED.sub("(reader)", t)
+    return READER_NAMED_WITHHELD if "(reader:" in t else t
 
 
 def _shift_dates_in_text(t: str, shift: dt.timedelta) -> str:
