@@ -241,3 +241,29 @@ def test_deidentified_status_reasons_name_no_reader(tmp_path) -> None:
     html = re.sub(r"data:[^\"]*", "", render_clinician_html(de))  # base64 pictures can hold any two letters
     assert "QZ" not in html and "QZ" not in str(build_fhir_bundle(data, deidentify=True))
     assert "QZAUTH" in render_clinician_html(data)
+
+
+def test_a_verdict_given_before_its_finding_was_measured_again_is_listed_not_applied(tmp_path) -> None:
+    """9908773 (F1, R's F8): a verdict given before the finding's comparison was first made (evidence
+    compared_with.since) does not apply to it. The report named verdicts without finding by name only: such a verdict
+    vanished (not beside the finding, not in the list); and a de-identified copy dropped the evidence, so there the old
+    verdict showed beside the finding again. Now it is listed as no longer applied, identified and de-identified."""
+    from fusionwatch.records import Finding, Override, Severity
+    from fusionwatch.report.example import example_report_data
+
+    data = example_report_data(tmp_path)
+    f = Finding("rod_discontinuity", Severity.ACTION, "Rod gap.",
+                evidence={"compared_with": {"baseline_visit": "6-weeks", "since": "2026-07-20T08:00:00+00:00"}})
+    o = Override("finding:rod_discontinuity", "rejected", "amy", dt.datetime(2026, 7, 19, tzinfo=dt.UTC), "rotated")
+    v = replace(data.visit, findings=(f,), finding_refs=(), finding_aliases=(),
+                finding_verdicts={"rod_discontinuity": o})
+    data = replace(data, visits=tuple(v if i == data.current else w for i, w in enumerate(data.visits)))
+    for d in (data, data.deidentified()):
+        assert d.visit.verdicts == (None,), d.is_deidentified
+        assert [r for r, _ in d.visit.verdicts_without_finding] == ["rod_discontinuity"], d.is_deidentified
+        html = " ".join(render_clinician_html(d).split())
+        row = html[html.index('id="verdicts-without-finding"'):]
+        assert "measured against another baseline film after the verdict" in row
+    later = replace(o, at=dt.datetime(2026, 7, 21, tzinfo=dt.UTC))  # given on this comparison: applies
+    v2 = replace(v, finding_verdicts={"rod_discontinuity": later})
+    assert v2.verdicts == (later,) and v2.verdicts_without_finding == ()

@@ -34,7 +34,13 @@ from fusionwatch.care.triage import TriageResult
 from fusionwatch.errors import InputError
 from fusionwatch.followup.evidence import finding_verdicts, fusion_evidence, status_to_act_on
 from fusionwatch.followup.model import MeasurementDelta
-from fusionwatch.followup.refs import finding_aliases, finding_refs, finding_verdicts_per_finding
+from fusionwatch.followup.refs import (
+    COMPARED_SINCE_KEY,
+    finding_aliases,
+    finding_refs,
+    finding_verdicts_per_finding,
+    judged,
+)
 from fusionwatch.followup.refs import standing_findings as _standing
 from fusionwatch.io._film_warnings import without_header_values
 from fusionwatch.measurement import MeasureName
@@ -226,8 +232,13 @@ class VisitView:
         why when known (:attr:`verdict_gone_why`); the same rule as
         :meth:`fusionwatch.followup.model.VisitSummary.verdicts_without_finding` (a verdict applies when it names a
         finding's ref, long form or kind)."""
-        named = {*self.refs, *(a for a in self.aliases if a), *(f.kind for f in self.findings)}
-        gone = [(ref, o) for ref, o in self.finding_verdicts.items() if ref not in named]
+        gone = []
+        for ref, o in self.finding_verdicts.items():
+            own = [f for f, r, a in zip(self.findings, self.refs, self.aliases, strict=True) if ref in (r, a, f.kind)]
+            # no finding of that name any more, or each one it names was measured again against another baseline
+            # film after the verdict (followup.refs.judged: the reader never saw that comparison; 9908773)
+            if not own or not any(judged(o, f) for f in own):
+                gone.append((ref, o))
         return tuple(sorted(gone, key=lambda t: t[1].at))
 
     def verdict_of(self, finding: Finding) -> Override | None:
@@ -419,6 +430,14 @@ class ReportData:
 
         def finding(f: Finding) -> Finding:
             keep = {k: f.evidence[k] for k in ("measure",) if k in f.evidence}  # names only, no values or ids
+            since = (f.evidence.get("compared_with") or {}).get(COMPARED_SINCE_KEY) if isinstance(
+                f.evidence.get("compared_with"), dict) else None
+            if since:  # when the comparison was first made, shifted like the verdicts' times: which verdicts apply
+                try:
+                    keep["compared_with"] = {COMPARED_SINCE_KEY: (dt.datetime.fromisoformat(str(since))
+                                                                  + shift).isoformat()}
+                except ValueError:
+                    pass
             if f.kind == "needs_landmarks":
                 summary = NEEDS_LANDMARKS_WITHHELD
             elif f.kind == "landmark_review" and f.summary in withheld:

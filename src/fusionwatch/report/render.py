@@ -380,8 +380,13 @@ def verdicts_without_finding_rows(data: ReportData) -> list[dict[str, str]]:
     longer made when the record tells it. Kept and shown: a verdict that vanished from the chart report would leave
     the chart silent about a decision a reader recorded."""
     v = data.visit
+    named = {*v.refs, *(a for a in v.aliases if a), *(f.kind for f in v.findings)}
+    remade = ("a finding of this name is made again, measured against another baseline film after the verdict: the "
+              "verdict is not applied to it (confirm or reject it again)")
     return [{"ref": ref, "value": o.value, "author": o.author, "date": o.at.date().isoformat(), "reason": o.reason,
-             "why": v.verdict_gone_why.get(ref) or GONE_WHY_UNKNOWN}
+             "why": "; ".join(w for w in ((remade if ref in named else ""),
+                                          v.verdict_gone_why.get(ref) or ("" if ref in named else GONE_WHY_UNKNOWN))
+                              if w)}
             for ref, o in v.verdicts_without_finding]
 
 
