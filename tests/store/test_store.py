@@ -473,3 +473,35 @@ class TestProms:
         (rec,) = patient_store.list_symptoms("K-1")
         assert rec.symptoms == ("fever", "wound_drainage") and rec.details == {"temp_c": 38.4}
         assert rec.visit_label == "2-weeks"
+
+
+def test_a_bone_entry_s_reason_names_its_own_source_and_no_reader(store: Store) -> None:
+    """R's F9: reader 'a' entered the lucency, 'QZAUTH^ZEB' later only a Bridwell grade II. Before, the status reason
+    said 'lucency at the cage-endplate interface (reader:QZAUTH^ZEB)': the wrong reader, and a name that reached the
+    de-identified reports through the reasons. Now the lucency names its own source and no person (who entered what
+    stays in the overrides)."""
+    import numpy as np
+
+    from fusionwatch.landmarks import Landmarks
+    from fusionwatch.measurement import Measurement, MeasureName
+    from fusionwatch.radiograph import DicomIds, Radiograph, View
+    from fusionwatch.records import Override
+    from fusionwatch.units import Spacing, SpacingSource, Unit
+
+    when = dt.date(2026, 1, 12)
+    store.add_patient(Patient("K"))
+    store.set_surgery("K", Surgery(dt.date(2025, 1, 10)))
+    film = Radiograph(np.zeros((32, 32), np.float32), spacing=Spacing.isotropic(0.2, SpacingSource.PATIENT_PLANE),
+                      view=View.LATERAL, acquired=when, ids=DicomIds(sop_uid="y1"))
+    points = {"L5.inferior.anterior": (100.0, 200.0), "L5.inferior.posterior": (140.0, 200.0),
+              "S1.superior.anterior": (100.0, 212.0), "S1.superior.posterior": (140.0, 212.0)}
+    store.add_film("K", film, film_id="y1", file_path="/x/y1.dcm", file_sha256="ab" * 32, visit_date=when,
+                   landmarks=Landmarks(points, 300, 400),
+                   measurements=[Measurement(MeasureName.DISC_HEIGHT_MEAN_L5_S1, 9.0, Unit.MM, "test/1",
+                                             spacing_source=SpacingSource.PATIENT_PLANE)])
+    t0 = dt.datetime(2026, 1, 13, 9, 0, tzinfo=dt.UTC)
+    store.add_override("K", Override("bone:lucency", "yes", "a", t0), visit=when)
+    store.add_override("K", Override("grade:bridwell", "II", "QZAUTH^ZEB", t0 + dt.timedelta(hours=1)), visit=when)
+    reasons = " ".join(store.load_timeline("K").visit("12-months").status.reasons)
+    assert "lucency at the cage-endplate interface (reader's entry)" in reasons, reasons
+    assert "QZAUTH" not in reasons and "reader:" not in reasons, reasons

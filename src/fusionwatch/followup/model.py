@@ -74,6 +74,9 @@ class BoneEvidence:
     bridging_fraction: float | None = None
     source: str = ""
     bridwell_grade: str | None = None
+    lucency_source: str = ""
+    """Where the lucency call comes from, as the status reason says it (``"reader's entry"``, ``"implant checks"``):
+    its own, not the newest bone entry's (``source``), and never a person's name (reasons reach reports)."""
 
 
 @dataclass(frozen=True)

@@ -239,13 +239,14 @@ def fusion_status(
     sign_text = [f"{f.kind.replace('_', ' ')}: {f.summary}" for f in signs]
     grade = (bone.bridwell_grade or "").strip().upper() or None
     if grade in ("III", "IV"):  # the reader's grade is itself a sign of non-union (lucency; collapse or resorption)
-        bone = replace(bone, lucency=True) if grade == "III" and bone.lucency is None else bone
+        bone = (replace(bone, lucency=True, lucency_source="reader's Bridwell grade III")
+                if grade == "III" and bone.lucency is None else bone)
         if grade == "IV":
             sign_text.append(f"reader's Bridwell grade IV ({BRIDWELL_MEANING['IV']})")
     elif grade == "II" and bone.lucency is None:
         bone = replace(bone, lucency=False)  # grade II says: no lucency
     if bone.lucency:
-        sign_text.append(f"lucency at the cage-endplate interface ({bone.source or 'reported'})")
+        sign_text.append(f"lucency at the cage-endplate interface ({bone.lucency_source or bone.source or 'reported'})")
     bone_sign = bool(bone.lucency) or grade == "IV"
     ev: dict[str, Any] = {
         "days_since_surgery": d,

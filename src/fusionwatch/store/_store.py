@@ -1731,20 +1731,22 @@ def _bone_evidence(overrides: Sequence[Override], hardware: Sequence[Finding]) -
     lucency: bool | None = None
     bridging: float | None = None
     grade: str | None = None
-    source = ""
+    source = lucency_source = ""  # who entered an item is in the overrides; a source names no person (R's F9)
     for f in hardware:
         if "lucency" in f.kind:
-            lucency, source = True, "implants"
+            lucency, source, lucency_source = True, "implants", "implant checks"
         if isinstance(f.evidence.get("bridging_fraction"), (int, float)):
             bridging, source = float(f.evidence["bridging_fraction"]), "implants"
     for o in sorted(overrides, key=lambda o: o.at):
         if o.target == "bone:lucency":
-            lucency, source = o.value.strip().lower() in ("yes", "true", "1", "present"), f"reader:{o.author}"
+            lucency, source = o.value.strip().lower() in ("yes", "true", "1", "present"), "reader"
+            lucency_source = "reader's entry"
         elif o.target == "bone:bridging":
             try:
-                bridging, source = float(o.value), f"reader:{o.author}"
+                bridging, source = float(o.value), "reader"
             except ValueError:
                 pass
         elif o.target == "grade:bridwell" and o.value.strip().upper() in BRIDWELL_MEANING:
-            grade, source = o.value.strip().upper(), f"reader:{o.author}"
-    return BoneEvidence(lucency=lucency, bridging_fraction=bridging, source=source, bridwell_grade=grade)
+            grade, source = o.value.strip().upper(), "reader"
+    return BoneEvidence(lucency=lucency, bridging_fraction=bridging, source=source, bridwell_grade=grade,
+                        lucency_source=lucency_source)
