@@ -221,6 +221,19 @@ balloons low)."""
 """The spine column (hull of the L1-L5 bodies) widened by this share of its width for the off-spine counts."""
 
 
+def _filled(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(valid, f)``: where the crop ``img`` holds a film (not NaN beyond a narrow or short real film), and the crop
+    as float32 with each NaN replaced by the nearest value inside the film."""
+    from scipy import ndimage
+
+    valid = np.isfinite(img)
+    f = np.where(valid, img, 0.0).astype(np.float32)
+    if not valid.all():
+        idx = ndimage.distance_transform_edt(~valid, return_distances=False, return_indices=True)
+        f = f[tuple(idx)]
+    return valid, f
+
+
 def gas_mask(
     img: np.ndarray, depth: float = GAS_DEPTH, below: float = GAS_BELOW_TISSUE
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -235,11 +248,7 @@ def gas_mask(
     """
     from scipy import ndimage
 
-    valid = np.isfinite(img)
-    f = np.where(valid, img, 0.0).astype(np.float32)
-    if not valid.all():
-        idx = ndimage.distance_transform_edt(~valid, return_distances=False, return_indices=True)
-        f = f[tuple(idx)]
+    valid, f = _filled(img)
     sm = cv2.GaussianBlur(f, (0, 0), 1.5)
     s = 4
     small = cv2.resize(sm, (sm.shape[1] // s, sm.shape[0] // s), interpolation=cv2.INTER_AREA)
@@ -405,11 +414,7 @@ def haze_measures(img: np.ndarray, quads: list[np.ndarray], gas: np.ndarray | No
     from 6 px out to 6 px in (crisp edges low)."""
     from scipy import ndimage
 
-    valid = np.isfinite(img)
-    f = np.where(valid, img, 0.0).astype(np.float32)
-    if not valid.all():
-        idx = ndimage.distance_transform_edt(~valid, return_distances=False, return_indices=True)
-        f = f[tuple(idx)]
+    valid, f = _filled(img)
     if gas is None:
         gas = gas_mask(img)[0]
     inner = ndimage.binary_erosion(valid, iterations=10, border_value=0)
@@ -513,11 +518,7 @@ def glow_measures(img: np.ndarray, quads: list[np.ndarray], gas: np.ndarray | No
     from scipy import ndimage
 
     nan = float("nan")
-    valid = np.isfinite(img)
-    f = np.where(valid, img, 0.0).astype(np.float32)
-    if not valid.all():
-        idx = ndimage.distance_transform_edt(~valid, return_distances=False, return_indices=True)
-        f = f[tuple(idx)]
+    valid, f = _filled(img)
     if gas is None:
         gas = gas_mask(img)[0]
     gas_d = cv2.dilate(gas.astype(np.uint8), np.ones((11, 11))).astype(bool)
