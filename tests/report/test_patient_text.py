@@ -90,6 +90,22 @@ def test_reader_status_is_the_one_acted_on(tmp_path: Path) -> None:
     assert not NORMAL.search(doubted.all_text())
 
 
+def test_weeks_without_films_give_the_phase_lines_without_the_deferral(tmp_path: Path) -> None:
+    """Day 14, no films yet (status not assessed), nothing held back: the early phase's own lines are the advice,
+    not headed by 'Your surgeon will tell you which activities are safe for you now.' (which read as 'wait' above 'do
+    not lift more than 4.5 kg'; care.advice shows no concern lines on such a day since d50b92e)."""
+    d = example_report_data(tmp_path, status=None)
+    day14 = SURGERY + dt.timedelta(days=14)
+    v = dataclasses.replace(d.visit, label="2-weeks", date=day14, days_since_surgery=14, findings=(),
+                            fusion_status=None, reader_status=None)
+    d = dataclasses.replace(d, visits=(v,), current=0, schedule=build_schedule(SURGERY, [day14], today=day14),
+                            generated_on=day14)
+    t = patient_text(d)
+    assert SAFE_ACTIVITY_SENTENCE not in t.all_text()
+    assert any("Walk every day" in s for s in t.do_now)
+    assert any("heavier than 4.5 kg" in s for s in t.avoid_now)
+
+
 def test_protocol_without_concern_section_still_defers(tmp_path: Path) -> None:
     d = yaml.safe_load(DEFAULT_PROTOCOL_PATH.read_text())
     d.pop("fusion_concern")

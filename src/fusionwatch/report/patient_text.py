@@ -23,7 +23,8 @@ __all__ = [
 ]
 
 SAFE_ACTIVITY_SENTENCE = "Your surgeon will tell you which activities are safe for you now."
-"""Said whenever fusion is not known to be on track and the protocol has no ``fusion_concern`` lines of its own."""
+"""Said when fusion is not known to be on track, something is held back or in doubt, and the protocol shows no
+``fusion_concern`` lines of its own."""
 
 SOONER_SENTENCE = (
     "Your surgeon may want to see you sooner to talk about these X-rays. If you have not heard from the office, "
@@ -386,8 +387,11 @@ def patient_text(data: ReportData) -> PatientText:
         assert advice is not None  # a schedule gives advice
         for r in advice.restrictions:
             (avoid if r.patient.lower().startswith(("do not", "avoid", "never")) else do_now).append(r.patient)
-        if advice.day >= 0 and not advice.fusion_on_track and not advice.concern_shown:
-            # a protocol without a fusion_concern section: still never leave the patient without this
+        held_back = advice.in_doubt or bool(advice.withheld) or advice.therapy_withheld
+        if advice.day >= 0 and not advice.fusion_on_track and not advice.concern_shown and held_back:
+            # a protocol without a fusion_concern section: still never leave the patient without this when something
+            # is held back or in doubt; merely not assessed yet (no films in weeks 0-6) with nothing held back, the
+            # phase's own lines are the advice (care.advice shows no concern lines then either)
             do_now.insert(0, SAFE_ACTIVITY_SENTENCE)
         exercises = [*advice.therapy_goals, *(f"Example exercise: {e}" for e in advice.example_exercises)]
         meds = [n.patient for n in advice.medication_notes]
