@@ -1662,11 +1662,10 @@ class Store:
         now = (base.date, base.label, base.lateral_film) if base is not None else (None, None, None)
         when = _utc(at or dt.datetime.now(dt.UTC))
         with self._tx() as s:
-            p = self._patient_row(s, key)
-            # the patient row's write lock first (a no-op write: a row lock on PostgreSQL, the database write lock on
-            # SQLite), so that racing recordings of one patient (two ingests at once) run one after the other and each
-            # reads the row the one before added; else each read 'nothing recorded' and each added a recording
-            s.execute(update(PatientRow).where(PatientRow.id == p.id).values(key=PatientRow.key))
+            # the patient row's write lock first, so that racing recordings of one patient (two ingests at once) run
+            # one after the other and each reads the row the one before added; else each read 'nothing recorded' and
+            # each added a recording
+            p = self._locked_patient_row(s, key)
             last = s.scalar(select(BaselineChangeRow).where(BaselineChangeRow.patient_id == p.id)
                             .order_by(BaselineChangeRow.id.desc()).limit(1))
             if last is None and base is None:
