@@ -201,3 +201,55 @@ def test_invalid_repeat_raises(mutate, message: str) -> None:
     mutate(d)
     with pytest.raises(ProtocolError, match=message):
         parse_protocol(d)
+
+
+class TestVisitWindows:
+    """Protocol.planned_visits() / visit_on(): the one list of visit windows, repeats included (care engineer C,
+    session 14: followup/ named day-300 films '12-months' while this protocol's 12-month window is 330-425)."""
+
+    def test_visit_on_names_the_window_that_holds_the_day(self) -> None:
+        """A day inside a window is that visit; a day between windows and a day before surgery are no visit."""
+        p = default_protocol()
+        assert p.visit_on(330).id == "12-months" and p.visit_on(425).id == "12-months"
+        assert p.visit_on(300) is None and p.visit_on(329) is None and p.visit_on(426) is None
+        assert p.visit_on(-5) is None
+        assert p.visit_on(14).id == "wound-check"
+
+    def test_repeats_of_the_last_visit_are_windows_too(self) -> None:
+        """'Then yearly': day 1040 (3-year window 1035-1165) is the first repeat; the list stops inside 30 years."""
+        p = default_protocol()
+        assert p.visit_on(1040).id == "24-months+1"
+        assert p.visit_on(1000) is None
+        visits = p.planned_visits()
+        assert visits[: len(p.visits)] == p.visits
+        assert all(v.window[1] <= 30 * 366 for v in visits) and len(visits) > len(p.visits) + 20
+        assert [v.id for v in p.planned_visits(1094)] == [v.id for v in p.visits]  # the 3-year target is day 1095
+
+    def test_clear_benefit_day_is_the_start_of_the_12_month_window(self) -> None:
+        """PROMs are held against the 1-year benefit from the day the protocol's 12-month visit window opens (before,
+        273: the start of followup's own 12-month window, so a day-300 answer was a '1-year' one here while its
+        visit was outside every planned window)."""
+        from fusionwatch.care.proms import CLEAR_BENEFIT_DAY
+
+        twelve = next(v for v in default_protocol().visits if v.id == "12-months")
+        assert CLEAR_BENEFIT_DAY == twelve.window[0] == 330
+
+    @pytest.mark.xfail(strict=True, reason="followup/settings.py DEFAULT_SCHEDULE (P1's) keeps its own windows "
+                       "(12-months 273-547); /tmp/care14/FOR_OTHERS.md asks P1 to build it from "
+                       "care.protocol.default_protocol().planned_visits(); remove this marker with that change")
+    def test_followup_names_films_by_the_protocol_windows(self) -> None:
+        """Every day from the 6-week window on: followup's visit label is the protocol visit whose window holds the
+        day, and a day in no window is unscheduled in both (a film is never 'the 12-month film' in `followup` and
+        'outside every planned window' in `care`)."""
+        import datetime as dt
+
+        from fusionwatch.followup.schedule import visit_label
+
+        p = default_protocol()
+        wrong = []
+        for day in range(p.visits[1].window[0], 1200):
+            v = p.visit_on(day)
+            label, scheduled = visit_label(day, dt.date(2025, 1, 1) + dt.timedelta(days=day))
+            if (v is None and scheduled) or (v is not None and label != v.id):
+                wrong.append((day, label, v.id if v else None))
+        assert not wrong, f"{len(wrong)} days disagree, e.g. {wrong[:3]}"

@@ -236,10 +236,12 @@ def change_words(improvement: float, fmt: str = "g", unit: str = "") -> str:
     return f"{'improved' if improvement > 0 else 'worse'} by {format(abs(improvement), fmt)}{unit}"
 
 
-CLEAR_BENEFIT_DAY = 273
-"""Answers given this many days after surgery or later are held against the benefit expected by about a year: the start
-of the 12-months visit window (``fusionwatch.followup.settings.DEFAULT_SCHEDULE``); Glassman's substantial clinical
-benefit was defined at the 1- and 2-year follow-up [2]_."""
+CLEAR_BENEFIT_DAY = 330
+"""Answers given this many days after surgery or later are held against the benefit expected by about a year: the day
+the 12-month visit window of the care protocol opens (``care/default_protocol.yaml``, visit ``12-months``, window
+330-425; a test ties the two); Glassman's substantial clinical benefit was defined at the 1- and 2-year follow-up
+[2]_. Before, 273 (the start of followup's own, wider 12-month window): an answer at day 300 was held against the
+1-year benefit while `fusionwatch care` listed its visit outside every planned window."""
 
 
 def without_clear_benefit(change: PromChange) -> tuple[str, ...]:

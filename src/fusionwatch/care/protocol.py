@@ -220,6 +220,32 @@ class Protocol:
     def medication_notes_on(self, day: int) -> tuple[MedicationNote, ...]:
         return tuple(n for n in self.medication_notes if n.covers(day))
 
+    def planned_visits(self, until_day: int = _MAX_DAY) -> tuple[VisitSpec, ...]:
+        """The planned visits with their windows, the last visit's repeats ("then yearly") included up to
+        ``until_day`` (target day at most ``until_day``, window within the 30 years a record spans).
+
+        The one list of visit windows: the care schedule lays it on the calendar (:func:`fusionwatch.care.schedule.
+        build_schedule`) and a film or contact is named by the window that holds its day (``id`` as the label: the
+        protocol's ``12-months`` window, 330-425 days in the example, is the 12-month visit everywhere; a day in no
+        window is an unscheduled visit). Windows of different visits never overlap (checked on loading).
+        """
+        specs = list(self.visits)
+        last = specs[-1] if specs else None
+        if last is not None and last.repeat is not None:
+            k = 1
+            while (last.day + k * last.repeat.every_days <= until_day
+                   and last.window[1] + k * last.repeat.every_days <= _MAX_DAY):
+                specs.append(last.repeated(k))
+                k += 1
+        return tuple(specs)
+
+    def visit_on(self, day: int) -> VisitSpec | None:
+        """The planned visit whose window (inclusive) holds ``day`` after surgery, or ``None`` (before surgery, or
+        outside every window: an unscheduled visit). Repeats of the last visit count."""
+        if day < 0:
+            return None
+        return next((v for v in self.planned_visits() if v.window[0] <= day <= v.window[1]), None)
+
 
 # ---------------------------------------------------------------- validation helpers
 

@@ -170,16 +170,10 @@ def build_schedule(
     with_films = None if imaging_visits is None else {d for d in imaging_visits if d <= today}
     used: set[dt.date] = set()
     items = []
-    specs = list(protocol.visits)
-    last = specs[-1] if specs else None
-    if last is not None and last.repeat is not None:
-        # "then yearly": the repeats up to one interval past today, so the next one is always on the list
-        horizon = (today - surgery_date).days + last.repeat.every_days
-        k = 1
-        while last.day + k * last.repeat.every_days <= horizon and last.window[1] + k * last.repeat.every_days <= \
-                30 * 366:
-            specs.append(last.repeated(k))
-            k += 1
+    last = protocol.visits[-1] if protocol.visits else None
+    # "then yearly": the repeats up to one interval past today, so the next one is always on the list
+    horizon = (today - surgery_date).days + (last.repeat.every_days if last and last.repeat else 0)
+    specs = protocol.planned_visits(horizon)
     for spec in specs:
         lo, hi = spec.window
         pool = recorded if (with_films is None or not spec.imaging) else sorted(with_films)
