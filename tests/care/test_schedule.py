@@ -122,3 +122,14 @@ def test_then_yearly() -> None:
     # within the first two years nothing changes: the 2-year visit is the last one listed
     early = build_schedule(SURGERY, done[:3], today=SURGERY + dt.timedelta(days=200))
     assert early.items[-1].visit.id == "24-months"
+
+
+def test_day_words_never_negative() -> None:
+    """Days from surgery in words: before surgery as 'N days before surgery', never '-N'."""
+    from fusionwatch.care.schedule import day_words
+
+    assert day_words(80) == "day 80 after surgery"
+    assert day_words(0) == "the day of surgery"
+    assert day_words(-1) == "1 day before surgery" and day_words(-12) == "12 days before surgery"
+    assert day_words(-12935) == "12935 days (35.4 years) before surgery"
+    assert all("-" not in day_words(d) for d in range(-2000, 2000, 7))

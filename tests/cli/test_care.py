@@ -4,6 +4,7 @@ exactly as the reports give it, and says what it held back and why."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import numpy as np
@@ -233,7 +234,9 @@ def test_a_database_that_cannot_be_opened_is_a_user_error(url: str) -> None:
 )
 @pytest.mark.parametrize(
     ("when", "words"),
-    [("1958-06-01", "before patient 'K-9' was born"), ("1990-01-01", "from the surgery")],
+    [("1958-06-01", "before patient 'K-9' was born"),
+     ("1990-01-01", "--date 1990-01-01 is 12793 days (35.0 years) before surgery (the surgery on record for 'K-9' is "
+                    "2025-01-10): more than 30 years from it")],
 )
 def test_an_impossible_answer_date_is_refused_and_not_stored(
     store_url: str, cmd: list[str], when: str, words: str
@@ -248,12 +251,39 @@ def test_an_impossible_answer_date_is_refused_and_not_stored(
     r = CliRunner().invoke(app, [*cmd, "--date", when, "--db", store_url], env={"COLUMNS": "250"})
     assert r.exit_code == 2, r.output
     assert "error:" in r.output and when in r.output and words in r.output
+    assert not re.search(r"-\d+ days", r.output), r.output  # before: 'Date 1990-01-01 is -12793 days from the surgery'
+    if "born" not in words:
+        assert "Nothing was recorded" in r.output and len(r.output.strip().splitlines()) == 1, r.output
     store = Store(store_url)
     try:
         assert not store.list_symptoms("K-9") and not proms_from_store(store, "K-9")
         assert all(v.date.isoformat() != when for v in store.list_visits("K-9"))
     finally:
         store.close()
+
+
+def test_a_pre_operative_date_is_a_baseline_told_in_days_before_surgery(store_url: str) -> None:
+    """A PROM answered before surgery is the baseline, told as "N days before surgery" (never "-N days"); an earlier
+    pre-operative answer says which one stays the baseline; a symptom report and `care --today` before surgery say
+    it the same way. Before: `prom add --date <12 days before>` said nothing of it, and `care` printed 'day -7'."""
+    def run(*args: str) -> str:
+        r = CliRunner().invoke(app, [*args, "--db", store_url], env={"COLUMNS": "250"})
+        assert r.exit_code == 0, r.output
+        return r.output
+
+    out = run("prom", "add", "K-9", "--odi", "2,2,2,2,2,2,2,2,2,2", "--date", _day(-12))
+    assert "answered 12 days before surgery (2025-01-10): the pre-operative baseline later answers are compared " \
+           "with" in out, out
+    out = run("prom", "add", "K-9", "--back-pain", "6", "--date", _day(-400))
+    assert ("answered 400 days (1.1 years) before surgery (2025-01-10): an earlier pre-operative answer; the baseline "
+            f"stays the latest one, {_day(-12)}") in out, out
+    out = run("prom", "add", "K-9", "--back-pain", "5", "--date", _day(0))
+    assert "answered on the day of surgery (2025-01-10): the pre-operative baseline" in out, out
+    out = run("symptoms", "add", "K-9", "--flag", "poor-sleep", "--date", _day(-1))
+    assert "reported 1 day before surgery (2025-01-10)" in out, out
+    out = _care(store_url, _day(-7))
+    assert "surgery 2025-01-10  7 days before surgery" in out, out
+    assert not re.search(r"day -\d|-\d+ days", out), out
 
 
 def test_prom_add_says_worse_when_an_outcome_got_worse(store_url: str) -> None:

@@ -37,7 +37,21 @@ VIEW_PLAIN = {
 }
 """Plain-language names of the film views, for patient-facing text."""
 
-__all__ = ["VIEW_PLAIN", "ItemStatus", "ScheduleItem", "Schedule", "build_schedule", "to_ics"]
+__all__ = ["VIEW_PLAIN", "ItemStatus", "ScheduleItem", "Schedule", "build_schedule", "day_words", "to_ics"]
+
+
+def day_words(day: int) -> str:
+    """A day counted from surgery (day 0) in words, never as a negative number.
+
+    ``day_words(80)`` is ``"day 80 after surgery"``, ``day_words(0)`` ``"the day of surgery"`` and ``day_words(-12)``
+    ``"12 days before surgery"`` (``"1 day before surgery"``): a pre-operative answer is a valid baseline, told as
+    what it is. Beyond a year the years are added: ``"12935 days (35.4 years) before surgery"``.
+    """
+    if day == 0:
+        return "the day of surgery"
+    n = abs(day)
+    years = f" ({n / 365.25:.1f} years)" if n > 366 else ""
+    return f"day {n}{years} after surgery" if day > 0 else f"{n} day{'s' if n != 1 else ''}{years} before surgery"
 
 
 class ItemStatus(str, Enum):

@@ -45,6 +45,28 @@ def _answered_on(text: str | None, what: str) -> dt.date:
     return when
 
 
+def _check_answer_date(store, patient: str, when: dt.date, what: str = "--date") -> dt.date | None:  # type: ignore[no-untyped-def]
+    """Refuse, before anything is stored, a date that cannot be this patient's (the store's rule,
+    :func:`fusionwatch.records.check_patient_date`: the future, before the birth date, more than 30 years from the
+    surgery), the last told in words: before, ``--date 1990-01-01`` read "Date 1990-01-01 is -12935 days from the
+    surgery". Returns the surgery date on record (``None`` without one)."""
+    from fusionwatch.care.schedule import day_words
+    from fusionwatch.records import days_between
+
+    born = store.get_patient(patient).birth_date  # an unknown patient: the store's InputError
+    surgery = store.get_surgery(patient)
+    if surgery is not None and (born is None or when >= born):  # before birth: the store's own, clearer message
+        try:
+            days_between(surgery.date, when)
+        except InputError:
+            raise InputError(
+                f"{what} {when.isoformat()} is {day_words((when - surgery.date).days)} (the surgery on record for "
+                f"{patient!r} is {surgery.date.isoformat()}): more than 30 years from it, impossible for this record; "
+                "check the date, or whether this is another patient's record. Nothing was recorded.") from None
+    store.check_patient_date(patient, when, what=what)
+    return surgery.date if surgery is not None else None
+
+
 _URGENCY_STYLE = {"emergency": "bold white on red", "urgent": "bold red", "routine": "cyan"}
 
 
@@ -103,7 +125,7 @@ def care(
     as held back, with the reason.
     """
     from fusionwatch.care.protocol import load_protocol
-    from fusionwatch.care.schedule import build_schedule, to_ics
+    from fusionwatch.care.schedule import build_schedule, day_words, to_ics
     from fusionwatch.followup.evidence import fusion_evidence, latest_film_visit
     from fusionwatch.report.build import red_flag_window, red_flags_for, symptom_notes_for
 
@@ -131,7 +153,7 @@ def care(
                       soft_wrap=True)
     s = build_schedule(surgery.date, [v.date for v in timeline.visits], imaging_visits=film_dates, today=day0,
                        protocol=proto)
-    console.print(f"[bold]{escape(patient)}[/]  surgery {surgery.date.isoformat()}  day {s.day}  "
+    console.print(f"[bold]{escape(patient)}[/]  surgery {surgery.date.isoformat()}  {day_words(s.day)}  "
                   f"({escape(proto.name)})", highlight=False, soft_wrap=True)
     if proto.is_example:
         console.print("[yellow]Example protocol: replace it with your care team's (--protocol FILE).[/]")
@@ -245,7 +267,7 @@ def prom_add(
     rec = PromRecord(when, answers, bp, lp)  # validates, including the ODI blank-section rule
     store = open_store(db)
     try:
-        store.check_patient_date(patient, when, what="--date")  # before anything is stored
+        _check_answer_date(store, patient, when)  # before anything is stored
         stored = store.add_prom(patient, when, odi_answers=answers, back_pain_nrs=bp, leg_pain_nrs=lp)
         surgery = store.get_surgery(patient)
         history = proms_from_store(store, patient)
@@ -253,6 +275,17 @@ def prom_add(
         store.close()
     if rec.odi is not None:
         console.print(f"ODI {rec.odi.score:.1f} % ({rec.odi.band}; {rec.odi.answered}/10 sections answered)",
+                      highlight=False, soft_wrap=True)
+    if surgery is not None and when <= surgery.date:
+        # a pre-operative answer is the baseline later answers are compared with (never told as 'day -12')
+        from fusionwatch.care.schedule import day_words
+
+        pre = [p for p in history if p.date <= surgery.date]
+        latest = pre[-1].date if pre else when
+        role = ("the pre-operative baseline later answers are compared with" if latest == when else
+                f"an earlier pre-operative answer; the baseline stays the latest one, {latest.isoformat()}")
+        console.print(f"answered {'on ' if when == surgery.date else ''}{day_words((when - surgery.date).days)} "
+                      f"({surgery.date.isoformat()}): {role}",
                       highlight=False, soft_wrap=True)
     if surgery is not None and when > surgery.date:
         pre = [p for p in history if p.date <= surgery.date]
@@ -360,7 +393,7 @@ def symptoms_add(
         details = {"temperature_c": round(temp.celsius, 2), "temperature_given": temp.text}
     store = open_store(db)
     try:
-        store.check_patient_date(patient, when, what="--date")  # before anything is stored
+        surgery_date = _check_answer_date(store, patient, when)  # before anything is stored
         stored = store.add_symptoms(patient, when, [s.value for s in symptoms], note=note, details=details)
     finally:
         store.close()
@@ -369,6 +402,11 @@ def symptoms_add(
         console.print(f"temperature {temp.words}: " + (f"over {limit}: fever flagged" if temp.is_fever else
                       f"not over {limit}" + ("; the fever flag given is kept" if Symptom.FEVER in symptoms else
                                              ": no fever flag")), highlight=False, soft_wrap=True)
+    if surgery_date is not None and when < surgery_date:
+        from fusionwatch.care.schedule import day_words
+
+        console.print(f"reported {day_words((when - surgery_date).days)} ({surgery_date.isoformat()})",
+                      highlight=False, soft_wrap=True)
     results = triage(symptoms)
     _print_flags(results)
     for r in results:
