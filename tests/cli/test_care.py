@@ -616,6 +616,37 @@ def test_red_flags_say_how_long_ago_and_whether_before_the_operation(store_url: 
     assert narrow.exit_code == 0 and "…" not in narrow.output, narrow.output  # wrapped, never cut
 
 
+def test_red_flags_split_recent_from_earlier_as_the_reports_do(store_url: str) -> None:
+    """A fever reported 3 weeks before `care --today` is not in the 'escalate now' table beside today's calf pain: it
+    is listed apart, as an earlier report to ask about (never dropped), by the one rule and constant the reports use
+    (care.triage.RED_FLAG_RECENT_DAYS, red_flag_is_recent); the 7-day edge is recent, day 8 earlier. Before, one RED
+    FLAGS table held both while the reports split them."""
+    from fusionwatch.care.triage import RED_FLAG_RECENT_DAYS
+
+    assert RED_FLAG_RECENT_DAYS == 7
+    store = Store(store_url)
+    try:
+        for day, flags in ((209, ["fever"]), (223, ["wound_redness"]), (222, ["wound_drainage"]),
+                           (230, ["calf_pain_swelling"])):
+            store.add_symptoms("K-9", SURGERY + dt.timedelta(days=day), flags)
+        data = build_report_data(store, "K-9", today=SURGERY + dt.timedelta(days=230))
+    finally:
+        store.close()
+    out = _care(store_url, _day(230))
+    assert "RED FLAGS reported in the last 7 days: escalate now" in out, out
+    now, _, earlier = out.partition("EARLIER RED FLAGS reported more than 7 days ago")
+    assert earlier, out
+    names = ("fever", "wound_redness", "wound_drainage", "calf_pain_swelling")
+    in_now = {n for n in names if n in now}
+    in_earlier = {n for n in names if n in earlier.split("Advice follows")[0].split(" day 230")[0]}
+    assert in_now == {"calf_pain_swelling", "wound_redness"}, out  # day 223: 7 days ago, the edge is recent
+    assert in_earlier == {"fever", "wound_drainage"}, out  # 21 and 8 days ago
+    assert f"fever (reported {_day(209)}, 21 days ago)" in earlier and "If still there or back:" in earlier
+    # the reports split the same flags the same way
+    assert {f.symptom.value for f in data.recent_red_flags} == in_now
+    assert {f.symptom.value for f in data.earlier_red_flags} == in_earlier
+
+
 def test_prom_add_says_which_benefit_criteria_were_met_and_that_early_ones_are_interim(store_url: str) -> None:
     """Pre-op 64.4 % -> 20.0 %: the line names the criteria met (44.4 points, 69.0 %, final 20.0) and the scores, and
     before day 273 says Glassman's thresholds were set at 1 year. Before: 'substantial clinical benefit met' alone,

@@ -24,6 +24,8 @@ __all__ = [
     "parse_symptoms",
     "ACTION_TEXT",
     "FEVER_OVER_C",
+    "RED_FLAG_RECENT_DAYS",
+    "red_flag_is_recent",
     "Temperature",
     "parse_temperature",
 ]
@@ -32,6 +34,26 @@ FEVER_OVER_C = 38.0
 """A body temperature above this (degrees Celsius) is a fever red flag (CLINICAL.md: fever > 38 °C). In Fahrenheit
 that is 100.4 °F; CLINICAL.md's "(101 °F)" is the rounded handout figure, 38.3 °C, and a patient reading "over 101 °F"
 at 100.6 °F (38.1 °C, a fever) would not call, so the lower, exact conversion is the one said and applied."""
+
+
+RED_FLAG_RECENT_DAYS = 7
+"""A red flag reported at most this many days before the day a view speaks as of (``fusionwatch care --today``, a
+report's day) is a recent one: "escalate now" in ``fusionwatch care``, "Act now" (call today / go to the emergency
+department now) in the patient report. An older report is never dropped (nothing removes a red flag) but is told as
+what it is, an earlier report with its date: the patient is told to act now if it is still happening or comes back, and
+the clinician sees it apart from the recent ones. Why a week: the red flags (infection, cauda equina, a clot, a fall)
+are acute and change over days; each was triaged when it was reported (``fusionwatch symptoms add`` prints what to do
+at once), and one reported in the last week may still be going on without care, while telling a patient on a film
+visit to "call today" about a fever from a month ago is false urgency that teaches them to ignore the box. A setting
+of the views, not a clinical threshold: a care team that wants every report of the window in "escalate now" sets it
+to the window's length. The one value for ``fusionwatch care`` and the reports (moved here from ``report.model``,
+session 14: before, ``care`` had no split and put a 3-week-old fever beside today's)."""
+
+
+def red_flag_is_recent(reported_on: dt.date | None, as_of: dt.date, recent_days: int = RED_FLAG_RECENT_DAYS) -> bool:
+    """True when a red flag reported on ``reported_on`` is at most ``recent_days`` days before ``as_of`` (an unknown
+    date counts as recent: never played down)."""
+    return reported_on is None or (as_of - reported_on) <= dt.timedelta(days=recent_days)
 
 
 class Urgency(str, Enum):

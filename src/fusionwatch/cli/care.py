@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -79,21 +80,33 @@ def _reported(on: dt.date, today: dt.date, surgery: dt.date | None) -> str:
     return f" (reported {on.isoformat()}, {ago}{before})"
 
 
-def _print_flags(flags, today: dt.date | None = None, surgery: dt.date | None = None) -> None:  # type: ignore[no-untyped-def]
+def _print_flags(flags, today: dt.date, surgery: dt.date | None = None) -> None:  # type: ignore[no-untyped-def]
+    """The red flags as of ``today``, split as the reports split them (:func:`fusionwatch.care.triage.
+    red_flag_is_recent`, :data:`~fusionwatch.care.triage.RED_FLAG_RECENT_DAYS`): those reported in the last days to
+    escalate now, then the earlier ones, never dropped, to ask about (before, one table put a fever reported three
+    weeks ago beside this morning's call)."""
+    from fusionwatch.care.triage import RED_FLAG_RECENT_DAYS, red_flag_is_recent
+
     red = [f for f in flags if f.is_red_flag]
-    if not red:
-        return
-    table = Table(title="[bold red]RED FLAGS[/]", title_justify="left", show_lines=False)
-    for col in ("urgency", "symptom", "why", "patient action"):
-        table.add_column(col, overflow="fold")  # a narrow terminal wraps a name, never cuts it ("progressive_leg_we…")
-    for f in red:
-        if f.reported_on and today is not None:
-            when = _reported(f.reported_on, today, surgery)
-        else:
-            when = f" (reported {f.reported_on.isoformat()})" if f.reported_on else ""
-        table.add_row(f"[{_URGENCY_STYLE[f.urgency.value]}]{f.urgency.value.upper()}[/]", f.symptom.value + when,
-                      f.reason, f.action)
-    console.print(table)
+    recent = [f for f in red if red_flag_is_recent(f.reported_on, today)]
+    earlier = [f for f in red if not red_flag_is_recent(f.reported_on, today)]
+    days = f"{RED_FLAG_RECENT_DAYS} day{'s' if RED_FLAG_RECENT_DAYS != 1 else ''}"
+    for group, title, still in (
+        (recent, f"[bold red]RED FLAGS[/] reported in the last {days}: escalate now", False),
+        (earlier, f"[bold yellow]EARLIER RED FLAGS[/] reported more than {days} ago (kept, never dropped): ask whether "
+                  "still present", True),
+    ):
+        if not group:
+            continue
+        table = Table(title=title, title_justify="left", show_lines=False)
+        for col in ("urgency", "symptom", "why", "patient action"):
+            table.add_column(col, overflow="fold")  # a narrow terminal wraps a name, never cuts it
+        for f in group:
+            when = _reported(f.reported_on, today, surgery) if f.reported_on else ""
+            action = f"If still there or back: {f.action}" if still else f.action
+            table.add_row(f"[{_URGENCY_STYLE[f.urgency.value]}]{f.urgency.value.upper()}[/]", f.symptom.value + when,
+                          f.reason, action)
+        console.print(table)
 
 
 def _check_ics(ics: Path | None) -> None:
@@ -407,8 +420,8 @@ def symptoms_add(
 
         console.print(f"reported {day_words((when - surgery_date).days)} ({surgery_date.isoformat()})",
                       highlight=False, soft_wrap=True)
-    results = triage(symptoms)
-    _print_flags(results)
+    results = tuple(replace(r, reported_on=when) for r in triage(symptoms))
+    _print_flags(results, dt.date.today(), surgery_date)
     for r in results:
         if not r.is_red_flag:
             console.print(f"[cyan]routine[/] {r.symptom.value}: {r.reason}", highlight=False, soft_wrap=True)
