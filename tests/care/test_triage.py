@@ -106,3 +106,21 @@ class TestTemperature:
         assert "100.4 °F" in rule.patient_text and "100.4 °F" in rule.reason
         assert "101" not in rule.patient_text + rule.reason
         assert FEVER_OVER_C * 9 / 5 + 32 == pytest.approx(100.4)
+
+    def test_the_fever_setting_is_named_and_says_the_clinical_md_figure_it_does_not_use(self) -> None:
+        """CLINICAL.md says 'fever > 38 °C (101 °F)' (101 °F = 38.3 °C): the tool applies 38.0 °C, says so and names the
+        other figure; a care team on a 101 °F handout passes fever_over_c=38.3 and 38.2 °C is then no fever. Before,
+        the value could not be set and nothing said which of the two figures was applied."""
+        from fusionwatch.care.triage import fever_limit_words, fever_setting_words
+
+        assert fever_limit_words() == "38 °C (100.4 °F)"
+        said = fever_setting_words()
+        assert "over 38 °C (100.4 °F)" in said and "FEVER_OVER_C" in said
+        assert "101 °F, is 38.3 °C: the lower value is applied" in said
+        assert parse_temperature("38.2C", fever_over_c=38.3).is_fever is False
+        assert parse_temperature("100.9F", fever_over_c=38.3).is_fever is False  # 38.28 °C
+        assert parse_temperature("38.4C", fever_over_c=38.3).is_fever is True
+        assert parse_temperature("38.2C").is_fever is True and parse_temperature("38.2C").fever_over_c == 38.0
+        assert "CLINICAL.md's 101 °F figure" in fever_setting_words(38.3)
+        with pytest.raises(ValueError, match="fever_over_c"):
+            parse_temperature("38.2C", fever_over_c=101.0)  # Fahrenheit given for Celsius

@@ -24,6 +24,10 @@ __all__ = [
     "parse_symptoms",
     "ACTION_TEXT",
     "FEVER_OVER_C",
+    "CLINICAL_MD_FEVER_F",
+    "celsius_to_fahrenheit",
+    "fever_limit_words",
+    "fever_setting_words",
     "RED_FLAG_RECENT_DAYS",
     "red_flag_is_recent",
     "Temperature",
@@ -31,9 +35,43 @@ __all__ = [
 ]
 
 FEVER_OVER_C = 38.0
-"""A body temperature above this (degrees Celsius) is a fever red flag (CLINICAL.md: fever > 38 °C). In Fahrenheit
-that is 100.4 °F; CLINICAL.md's "(101 °F)" is the rounded handout figure, 38.3 °C, and a patient reading "over 101 °F"
-at 100.6 °F (38.1 °C, a fever) would not call, so the lower, exact conversion is the one said and applied."""
+"""The fever setting: a body temperature strictly above this (degrees Celsius) is the fever red flag.
+
+Which value and why. CLINICAL.md ("Recovery care", red flags) gives "fever > 38 °C (101 °F)": two figures that
+disagree, since 38 °C is 100.4 °F and 101 °F is 38.3 °C (101 °F is the rounded figure of many surgeon handouts).
+fusionwatch uses 38.0 °C = 100.4 °F, the Celsius figure CLINICAL.md gives first and its exact conversion, and the lower
+of the two: the flag only asks for a same-day call, and at 38.3 °C a patient at 100.6-100.9 °F (38.1-38.3 °C, a fever)
+would not be flagged. Every text derives from this value (:func:`fever_limit_words`), ``fusionwatch symptoms add``
+prints it with the CLINICAL.md figure it did not use, and the stored report keeps the value that triaged it. A care
+team whose handout says 101 °F passes ``fever_over_c=38.3`` to :func:`parse_temperature` (not yet a protocol-file
+field). Patient text says the number only ("Fever over 38 °C (100.4 °F)"): the care team's own instructions come
+first. docs/care.md "Red-flag triage"."""
+
+CLINICAL_MD_FEVER_F = 101.0
+"""The other fever figure of CLINICAL.md ("(101 °F)" = 38.3 °C), named so the output can say it was not used."""
+
+
+def celsius_to_fahrenheit(celsius: float) -> float:
+    """Degrees Fahrenheit of a temperature in degrees Celsius."""
+    return celsius * 9.0 / 5.0 + 32.0
+
+
+def fever_limit_words(fever_over_c: float = FEVER_OVER_C) -> str:
+    """The fever setting in both units: ``"38 °C (100.4 °F)"``."""
+    return f"{fever_over_c:g} °C ({celsius_to_fahrenheit(fever_over_c):.1f} °F)"
+
+
+def fever_setting_words(fever_over_c: float = FEVER_OVER_C) -> str:
+    """For clinicians: which fever value the tool applied and which CLINICAL.md figure it did not, e.g.
+    ``"fever setting: over 38 °C (100.4 °F) (care.triage.FEVER_OVER_C); CLINICAL.md's other figure, 101 °F, is
+    38.3 °C: the lower value is applied"``."""
+    other_c = (CLINICAL_MD_FEVER_F - 32.0) * 5.0 / 9.0
+    name = " (care.triage.FEVER_OVER_C)" if fever_over_c == FEVER_OVER_C else " (set by the caller)"
+    if abs(other_c - fever_over_c) < 0.05:
+        return f"fever setting: over {fever_limit_words(fever_over_c)}{name}, CLINICAL.md's 101 °F figure"
+    lower = "lower" if fever_over_c < other_c else "higher"
+    return (f"fever setting: over {fever_limit_words(fever_over_c)}{name}; CLINICAL.md's other figure, "
+            f"{CLINICAL_MD_FEVER_F:g} °F, is {other_c:.1f} °C: the {lower} value is applied")
 
 
 RED_FLAG_RECENT_DAYS = 7
@@ -126,8 +164,8 @@ RULES: dict[Symptom, TriageRule] = {
                    "Progressive neurological deficit: possible nerve compression (cauda equina, haematoma, hardware).",
                    "Leg weakness that is getting worse"),
         TriageRule(Symptom.FEVER, Urgency.URGENT, "infection",
-                   "Fever > 38 °C (100.4 °F): possible infection (wound, urine, lung); same-day review.",
-                   "Fever over 38 °C (100.4 °F)"),
+                   f"Fever > {fever_limit_words()}: possible infection (wound, urine, lung); same-day review.",
+                   f"Fever over {fever_limit_words()}"),
         TriageRule(Symptom.WOUND_REDNESS, Urgency.URGENT, "infection", _INF,
                    "The wound is getting red"),
         TriageRule(Symptom.WOUND_WARMTH, Urgency.URGENT, "infection", _INF,
@@ -234,15 +272,17 @@ class Temperature:
 
     celsius: float
     text: str
+    fever_over_c: float = FEVER_OVER_C
+    """The fever setting this temperature is judged by (:data:`FEVER_OVER_C` unless the caller set another)."""
 
     @property
     def fahrenheit(self) -> float:
-        return self.celsius * 9.0 / 5.0 + 32.0
+        return celsius_to_fahrenheit(self.celsius)
 
     @property
     def is_fever(self) -> bool:
-        """Above :data:`FEVER_OVER_C` (38.0 °C = 100.4 °F); exactly 38.0 °C is not."""
-        return round(self.celsius, 2) > FEVER_OVER_C
+        """Above :attr:`fever_over_c` (default 38.0 °C = 100.4 °F); exactly the setting is not."""
+        return round(self.celsius, 2) > self.fever_over_c
 
     @property
     def words(self) -> str:
@@ -255,8 +295,10 @@ _C_RANGE = (30.0, 45.0)
 """Body temperatures a person can have, in °C (a number outside it with no unit is read as Fahrenheit or refused)."""
 
 
-def parse_temperature(text: str) -> Temperature:
-    """Read a body temperature: ``"38.4"``, ``"38.4C"``, ``"101.2 F"``, ``"100.4°F"``.
+def parse_temperature(text: str, *, fever_over_c: float = FEVER_OVER_C) -> Temperature:
+    """Read a body temperature: ``"38.4"``, ``"38.4C"``, ``"101.2 F"``, ``"100.4°F"``, judged against the fever
+    setting ``fever_over_c`` (degrees Celsius; :data:`FEVER_OVER_C`, 38.0, unless given: 38.3 for a care team on a
+    "101 °F" handout).
 
     Without a unit, a number in 30-45 is Celsius and one in 86-113 (the same range in Fahrenheit) is Fahrenheit: the
     two ranges do not overlap, so a phoned-in "101" cannot be mistaken for Celsius.
@@ -285,4 +327,6 @@ def parse_temperature(text: str) -> Temperature:
             f"--temperature {raw!r} is not a body temperature: give a number with its unit, e.g. 38.4C or 101.1F "
             f"(Celsius {lo:g}-{hi:g}, Fahrenheit {flo:g}-{fhi:g})."
         )
-    return Temperature(celsius, raw)
+    if not (isinstance(fever_over_c, (int, float)) and 37.0 <= fever_over_c <= 40.0):
+        raise ValueError(f"fever_over_c must be a temperature in degrees Celsius in 37-40, got {fever_over_c!r}.")
+    return Temperature(celsius, raw, float(fever_over_c))

@@ -391,7 +391,14 @@ def symptoms_add(
     A temperature (--temperature, Celsius or Fahrenheit) over 38 C (100.4 F) adds the fever flag; it is kept with the
     report (in its note, shown to clinicians) in both units. One at or below it adds none, and never removes a fever
     flag given with --flag."""
-    from fusionwatch.care.triage import FEVER_OVER_C, Symptom, parse_symptoms, parse_temperature, triage
+    from fusionwatch.care.triage import (
+        Symptom,
+        fever_limit_words,
+        fever_setting_words,
+        parse_symptoms,
+        parse_temperature,
+        triage,
+    )
 
     when = _answered_on(date, "--date")
     symptoms = parse_symptoms(flag or [])  # an unknown flag: InputError naming it and listing the accepted ones
@@ -403,7 +410,8 @@ def symptoms_add(
         if temp.is_fever and Symptom.FEVER not in symptoms:
             symptoms = (*symptoms, Symptom.FEVER)
         note = "; ".join(x for x in (f"temperature {temp.words}", note.strip()) if x)
-        details = {"temperature_c": round(temp.celsius, 2), "temperature_given": temp.text}
+        details = {"temperature_c": round(temp.celsius, 2), "temperature_given": temp.text,
+                   "fever_over_c": temp.fever_over_c}  # the setting that triaged it, kept with the report
     store = open_store(db)
     try:
         surgery_date = _check_answer_date(store, patient, when)  # before anything is stored
@@ -411,10 +419,12 @@ def symptoms_add(
     finally:
         store.close()
     if temp is not None:
-        limit = f"{FEVER_OVER_C:g} °C (100.4 °F)"
+        limit = fever_limit_words(temp.fever_over_c)
         console.print(f"temperature {temp.words}: " + (f"over {limit}: fever flagged" if temp.is_fever else
                       f"not over {limit}" + ("; the fever flag given is kept" if Symptom.FEVER in symptoms else
                                              ": no fever flag")), highlight=False, soft_wrap=True)
+        # which value was applied, and the CLINICAL.md figure that was not (never a silent contradiction)
+        console.print(f"({fever_setting_words(temp.fever_over_c)})", highlight=False, soft_wrap=True)
     if surgery_date is not None and when < surgery_date:
         from fusionwatch.care.schedule import day_words
 
