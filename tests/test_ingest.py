@@ -758,6 +758,57 @@ class TestVisitAnalysis:
                   for label, origin, f in known_patient.list_findings("K-1") if origin == "implants"]
         assert stored == [("3-months", "6-weeks"), ("12-months", "6-weeks")]
 
+    def test_two_analyses_at_once_leave_motion_measured_on_the_current_landmarks(
+        self, known_patient: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The F5 race for flexion-extension motion: 12-month flexion and extension films stored; ingest A (a 12-month
+        lateral film) measures the motion with the flexion film's landmarks it read, and meanwhile a reader (another
+        Store on the same database) places new landmarks on the flexion film, whose analysis stores the motion
+        measured on them. Before, A then wrote its motion, measured on the replaced landmarks, over the reader's (it
+        stayed until some later analysis); now A's write sees the record changed since it read it and A measures
+        again: the stored motion is the one of the landmarks on record."""
+        import fusionwatch.implants as implants
+        import fusionwatch.motion as motion
+        from fusionwatch.followup import SegmentMotion
+        from fusionwatch.ingest import record_reader_landmarks
+        from fusionwatch.io import read_landmarks
+        from fusionwatch.radiograph import View
+
+        monkeypatch.setattr(implants, "detect_implants", lambda film, lm: None)
+        monkeypatch.setattr(implants, "check_implants", lambda *a: [])
+
+        def measured(lm_f: Landmarks, lm_e: Landmarks) -> float:  # tells which flexion landmarks it was measured on
+            return lm_f.points["L5.inferior.anterior"][1] - lm_e.points["L5.inferior.anterior"][1] + 1.0
+
+        for name, view in (("flex", View.FLEXION), ("ext", View.EXTENSION)):
+            (tmp_path / name).mkdir()
+            _dicom_film(tmp_path / name, name, 365, seed=7 if name == "flex" else 8)
+            ingest([tmp_path / name], known_patient, view=view, analyse=False)
+        flex = next(f.film_id for f in known_patient.list_films("K-1") if f.view == "flexion")
+        lowered = _lower_l5(read_landmarks(tmp_path / "flex" / "flex.landmarks.json"), 4.0)
+        calls: list[float] = []
+
+        def register(flexion, extension, lm_f, lm_e, *a: object, **k: object) -> list[SegmentMotion]:
+            calls.append(value := measured(lm_f, lm_e))
+            if len(calls) == 1:  # A has read the films' landmarks: the reader's edit and its analysis run now
+                b = Store(known_patient.url)
+                try:
+                    record_reader_landmarks(b, flex, lowered, "dr-amy")
+                finally:
+                    b.close()
+            return [SegmentMotion("L5-S1", value, 0.1, 0.0, 0.0, 0.1, "test/1")]
+
+        monkeypatch.setattr(motion, "register_motion", register)
+        (tmp_path / "a").mkdir()
+        _dicom_film(tmp_path / "a", "lat", 365, seed=9)
+        ingest([tmp_path / "a"], known_patient)
+        current = {f.view: known_patient.current_landmarks(f.film_id).landmarks
+                   for f in known_patient.list_films("K-1") if f.view in ("flexion", "extension")}
+        now = measured(current["flexion"], current["extension"])
+        assert now != calls[0]  # the reader's landmarks give another motion than the ones A read first
+        (l5s1,) = known_patient.list_motion("K-1", "12-months")
+        assert l5s1.angle_deg == pytest.approx(now), (l5s1.angle_deg, calls)
+
     def test_a_later_film_that_moves_the_baseline_is_said_and_recorded(self, known_patient: Store,
                                                                         tmp_path: Path) -> None:
         """Immediate post-op film and a 12-month film 3 mm lower: cage subsidence. A 6-week film (1.5 mm lower)

@@ -12,8 +12,9 @@ else an unscheduled visit); landmarks from a ``<name>.landmarks.json`` beside th
 else none (stored and flagged "needs landmarks"); measure with :func:`fusionwatch.pipeline.analyse_film`.
 
 After the films, per patient that gained films: hardware checks against each view's baseline film
-(:mod:`fusionwatch.implants.comparisons`)
-and flexion-extension motion (:mod:`fusionwatch.motion`), each stored in its own transaction and recomputed on re-runs.
+(:mod:`fusionwatch.implants.comparisons`) and flexion-extension motion (:mod:`fusionwatch.motion`), made from one
+reading of the patient's record and stored together in one transaction when the record is still the one read
+(:func:`analyse_visits`); recomputed on re-runs.
 """
 
 from __future__ import annotations
@@ -834,23 +835,55 @@ def record_baselines(store: Store, report: IngestReport) -> list[str]:
     return notes
 
 
+ANALYSIS_ATTEMPTS = 3
+"""How many times the visit-level analysis of one patient is made when the record keeps changing while it runs
+(another ingest of the patient, or a reader's landmark edit, at the same time); each later attempt reads the record
+again."""
+
+
 def analyse_visits(store: Store, patient_keys: Sequence[str]) -> list[str]:
     """Visit-level analysis of the given patients: hardware checks vs the baseline film and flexion-extension motion.
 
-    Each visit's results replace the previous ones of the same kind in their own transaction (idempotent). Returns
-    notes on what could not be done (never identifiers).
+    Per patient, both are made from one reading of the record and written together in ONE transaction, only when
+    the record is still the one read (:meth:`Store.replace_visit_analysis`): else they are made again, at most
+    :data:`ANALYSIS_ATTEMPTS` times, then a note says so. Each visit's results replace the previous ones of the same
+    kind (idempotent). Returns notes on what could not be done (never identifiers).
     """
     notes: list[str] = []
     for key in patient_keys:
+        notes += _analyse_patient(store, key)
+    return notes
+
+
+def _analyse_patient(store: Store, key: str) -> list[str]:
+    """:func:`analyse_visits` of one patient: a failed motion analysis leaves the hardware checks to be stored (and
+    the other way round); analysis problems must not lose the films already stored."""
+    for _ in range(ANALYSIS_ATTEMPTS):
+        notes: list[str] = []
+        motion: dict[dt.date, tuple[list[Any], list[str]]] | None = None
+        findings: dict[dt.date, list[Finding]] | None = None
         try:
-            notes += _motion_for_patient(store, key)
-        except Exception as exc:  # analysis problems must not lose the films already stored
+            snapshot = store.analysis_snapshot(key)  # before reading: a change after it is seen at the write
+        except Exception as exc:
+            return [f"{key}: visit analysis failed ({type(exc).__name__}: {exc})"]
+        try:
+            motion, got = _motion_for_patient(store, key)
+            notes += got
+        except Exception as exc:
             notes.append(f"{key}: motion analysis failed ({type(exc).__name__}: {exc})")
         try:
-            notes += _hardware_for_patient(store, key)
+            findings, got = _hardware_for_patient(store, key)
+            notes += got
         except Exception as exc:
             notes.append(f"{key}: hardware checks failed ({type(exc).__name__}: {exc})")
-    return notes
+        try:
+            if store.replace_visit_analysis(key, snapshot=snapshot, findings=findings, motion=motion):
+                return notes
+        except Exception as exc:
+            return notes + [f"{key}: motion and hardware results not stored ({type(exc).__name__}: {exc})"]
+    return notes + [f"{key}: motion and hardware results not stored: the patient's films or landmarks changed while "
+                    f"they were measured ({ANALYSIS_ATTEMPTS} attempts); the next ingest or `patient correct` makes "
+                    "them again."]
 
 
 def _film_and_landmarks(store: Store, film_id: str) -> tuple[Radiograph, Landmarks] | None:
@@ -872,10 +905,13 @@ def _film_and_landmarks(store: Store, film_id: str) -> tuple[Radiograph, Landmar
     return film, cur.landmarks
 
 
-def _motion_for_patient(store: Store, key: str) -> list[str]:
+def _motion_for_patient(store: Store, key: str) -> tuple[dict[dt.date, tuple[list[Any], list[str]]], list[str]]:
+    """Flexion-extension motion of each visit with both films (the latest of each) and their landmarks, as
+    ``({visit date: (results, the two film ids)}, notes)``; registration failing, the landmark-difference motion."""
     from fusionwatch.motion import LANDMARK_METHOD, RegistrationError, landmark_motion, register_motion
 
     notes = []
+    motion: dict[dt.date, tuple[list[Any], list[str]]] = {}
     films = store.list_films(key)
     for visit in store.list_visits(key):
         at = [f for f in films if f.visit_date == visit.date]
@@ -911,35 +947,19 @@ def _motion_for_patient(store: Store, key: str) -> list[str]:
             notes.append(
                 f"{key} {visit.label}: registration failed ({exc}); landmark-difference motion stored instead."
             )
-        store.replace_motion(key, visit.date, results, films=ids)
-    return notes
+        motion[visit.date] = (results, ids)
+    return motion, notes
 
 
-HARDWARE_ATTEMPTS = 3
-"""How many times the hardware checks of one patient are made when the record keeps changing while they run (another
-ingest of the patient at the same time); each later attempt reads the record again."""
-
-
-def _hardware_for_patient(store: Store, key: str) -> list[str]:
-    """:func:`_hardware_once` until its findings are written against the record it read (at most
-    :data:`HARDWARE_ATTEMPTS` times; a note says when the record kept changing)."""
-    for _ in range(HARDWARE_ATTEMPTS):
-        notes, written = _hardware_once(store, key)
-        if written:
-            return notes
-    return notes + [f"{key}: hardware checks not stored: the patient's films changed while they ran "
-                    f"({HARDWARE_ATTEMPTS} attempts); the next ingest or `patient correct` makes them again."]
-
-
-def _hardware_once(store: Store, key: str) -> tuple[list[str], bool]:
+def _hardware_for_patient(store: Store, key: str) -> tuple[dict[dt.date, list[Finding]], list[str]]:
     """Hardware checks of each visit against its view's baseline film (pairs: :func:`implants.hardware_comparisons`).
 
     Lateral films against the follow-up's baseline film (:func:`choose_baseline`); AP films (a rod break hides behind
     the other rod on a lateral film) against the AP baseline film, chosen by the same rule among the AP films with
     landmarks, whatever the visits of the lateral films. Each finding's evidence names the baseline it was measured
-    against (view and visit); its ``films`` are the two films. Every visit's stored hardware findings are replaced by
-    this run's, none where no comparison is made any more, in one transaction and only when the record is still the
-    one read (:meth:`Store.replace_findings_of_visits`): ``(notes, False)`` when it changed meanwhile."""
+    against (view and visit); its ``films`` are the two films. Returns ``({visit date: findings}, notes)``: every
+    visit's stored hardware findings are to be replaced by this run's, none where no comparison is made any more
+    (written by :func:`_analyse_patient`)."""
     from dataclasses import replace
 
     from fusionwatch.followup.compare import choose_baseline
@@ -947,10 +967,9 @@ def _hardware_once(store: Store, key: str) -> tuple[list[str], bool]:
     from fusionwatch.implants import check_implants, detect_implants
     from fusionwatch.implants.comparisons import hardware_comparisons
 
-    snapshot = store.analysis_snapshot(key)  # before reading: a change after it is seen at the write
     inputs = store.visit_inputs(key)
     if not inputs:
-        return [], True
+        return {}, []
     b_index, _ = choose_baseline(inputs)
     cache: dict[str, Any] = {}
 
@@ -999,4 +1018,4 @@ def _hardware_once(store: Store, key: str) -> tuple[list[str], bool]:
     stored = {label for label, origin, _ in listed if origin == "implants"}
     writes = {inputs[i].date: findings for i, findings in found.items()
               if findings or inputs[i].label in stored}  # a visit with nothing stored and nothing found: no write
-    return notes, store.replace_findings_of_visits(key, "implants", writes, snapshot=snapshot)
+    return writes, notes

@@ -130,7 +130,7 @@ def test_racing_recordings_of_one_patient_record_its_baseline_once(db_url: str) 
 
 
 def test_findings_are_written_only_against_the_record_they_were_made_from(store: Store) -> None:
-    """R's F5: Store.replace_findings_of_visits writes the visits' findings in one transaction only when the films,
+    """R's F5: Store.replace_visit_analysis writes the visits' findings in one transaction only when the films,
     landmark versions and surgery date are those of the snapshot the analysis read; a film stored meanwhile makes
     it write nothing and say so (False), so the analysis is made again."""
     from fusionwatch.records import Finding, Severity
@@ -143,8 +143,34 @@ def test_findings_are_written_only_against_the_record_they_were_made_from(store:
     year = SURGERY + dt.timedelta(days=365)
     snapshot = store.analysis_snapshot("K")
     _film(store, 42, "w6", 8.5)  # another ingest's film, stored after the analysis read the record
-    assert store.replace_findings_of_visits("K", "implants", {year: gap}, snapshot=snapshot) is False
+    assert store.replace_visit_analysis("K", snapshot=snapshot, findings={year: gap}) is False
     assert store.list_findings("K") == []
-    assert store.replace_findings_of_visits("K", "implants", {year: gap},
-                                            snapshot=store.analysis_snapshot("K")) is True
+    assert store.replace_visit_analysis("K", snapshot=store.analysis_snapshot("K"), findings={year: gap}) is True
     assert [(label, f.kind) for label, _, f in store.list_findings("K")] == [("12-months", "rod_discontinuity")]
+
+
+def test_motion_is_written_only_against_the_landmarks_it_was_measured_on(store: Store) -> None:
+    """The F5 race for flexion-extension motion: motion measured on a film's landmarks is not written once a new
+    landmark version of the film (a reader's edit) is stored after the analysis read the record (False: the analysis
+    is made again); the motion and the findings of one analysis are written together or not at all."""
+    from fusionwatch.followup import SegmentMotion
+    from fusionwatch.records import Finding, Severity
+
+    store.add_patient(Patient("K"))
+    store.set_surgery("K", Surgery(SURGERY))
+    _film(store, 2, "imm", 10.0)
+    _film(store, 365, "y1", 7.0)
+    year = SURGERY + dt.timedelta(days=365)
+    old = [SegmentMotion("L5-S1", 4.0, 0.5, 1.0, 2.0, 0.2, "test/1")]
+    gap = [Finding("rod_discontinuity", Severity.ACTION, "Rod gap.")]
+    snapshot = store.analysis_snapshot("K")
+    store.add_landmark_set("y1", Landmarks(dict(POINTS), 300, 400), kind="reader", author="dr-amy")
+    assert store.replace_visit_analysis("K", snapshot=snapshot, motion={year: (old, ["y1", "y1"])},
+                                        findings={year: gap}) is False
+    assert store.list_motion("K", year) == [] and store.list_findings("K") == []
+    new = [SegmentMotion("L5-S1", 1.0, 0.5, 0.2, 0.4, 0.2, "test/1")]
+    assert store.replace_visit_analysis("K", snapshot=store.analysis_snapshot("K"), motion={year: (new, ["y1", "y1"])},
+                                        findings={year: gap}) is True
+    (got,) = store.list_motion("K", year)
+    assert (got.angle_deg, got.films) == (1.0, ("y1", "y1"))
+    assert [f.kind for _, _, f in store.list_findings("K")] == ["rod_discontinuity"]

@@ -1101,16 +1101,19 @@ class Store:
     def replace_findings(self, key: str, visit: str | dt.date, origin: str, findings: Sequence[Finding]) -> None:
         """Replace the findings of one origin (e.g. ``"implants"``) at a visit by a fresh list (a re-run of a check)."""
         with self._tx() as s:
-            v = self._find_visit(s, self._patient_row(s, key), visit)
-            for old in s.scalars(select(FindingRow).where(FindingRow.visit_id == v.id, FindingRow.origin == origin)):
-                s.delete(old)
-            for f in findings:
-                s.add(self._finding_row(v.id, None, origin, f))
+            self._write_findings(s, self._find_visit(s, self._patient_row(s, key), visit), origin, findings)
+
+    def _write_findings(self, s: Session, v: VisitRow, origin: str, findings: Sequence[Finding]) -> None:
+        for old in s.scalars(select(FindingRow).where(FindingRow.visit_id == v.id, FindingRow.origin == origin)):
+            s.delete(old)
+        for f in findings:
+            s.add(self._finding_row(v.id, None, origin, f))
 
     def analysis_snapshot(self, key: str) -> tuple[Any, ...]:
-        """What the visit-level analysis of patient ``key`` depends on (the baseline film and each comparison): the
-        surgery date and, per film, its visit date and current landmark version. Equal snapshots: the analysis made
-        from one is still the analysis of the other (:meth:`replace_findings_of_visits`)."""
+        """What the visit-level analysis of patient ``key`` depends on (the baseline film, each comparison and each
+        flexion-extension pair): the surgery date and, per film, its visit date and current landmark version (a new
+        version also carries the film's view). Equal snapshots: the analysis made from one is still the analysis of
+        the other (:meth:`replace_visit_analysis`)."""
         with self._tx() as s:
             return self._analysis_snapshot(s, self._patient_row(s, key))
 
@@ -1125,29 +1128,48 @@ class Store:
         ).all()
         return (surgery.date if surgery else None, tuple(sorted(tuple(r) for r in films)))
 
-    def replace_findings_of_visits(
-        self, key: str, origin: str, findings: Mapping[dt.date, Sequence[Finding]], *, snapshot: tuple[Any, ...]
+    def replace_visit_analysis(
+        self,
+        key: str,
+        *,
+        snapshot: tuple[Any, ...],
+        findings: Mapping[dt.date, Sequence[Finding]] | None = None,
+        origin: str = "implants",
+        motion: Mapping[dt.date, tuple[Sequence[Any], Sequence[str]]] | None = None,
     ) -> bool:
-        """Replace the findings of ``origin`` at every visit in ``findings`` in ONE transaction, only when the record
-        is still the one the analysis read (``snapshot``, :meth:`analysis_snapshot`); else nothing is written and
-        ``False`` is returned, for the caller to analyse again.
+        """Write one analysis of patient ``key``'s visits in ONE transaction, only when the record is still the one
+        the analysis read (``snapshot``, :meth:`analysis_snapshot`); else nothing is written and ``False`` is returned,
+        for the caller to analyse again.
 
-        The patient row's write lock is taken first, so two analyses of one patient (two ingests at once) write one
-        after the other and the later one sees whether a film, a landmark version or the surgery date changed since
-        it read the record: before, an analysis that read the visits before another ingest's 6-week film wrote its
-        findings after that ingest's analysis, measured against a film that was no longer the baseline.
+        Parameters
+        ----------
+        snapshot : tuple
+            :meth:`analysis_snapshot`, taken before the analysis read the record.
+        findings : mapping of date to Finding sequence, optional
+            Per visit date, the findings of ``origin`` that replace the stored ones (``[]`` clears them); visits not
+            named keep theirs. ``None``: no findings written (their analysis failed).
+        motion : mapping of date to (results, films), optional
+            Per visit date, the flexion-extension results that replace the stored ones (objects with the fields of
+            ``MotionResult``, as :meth:`replace_motion`) and the two films they were measured on. ``None``: no motion
+            written.
+
+        Notes
+        -----
+        The patient row's write lock is taken first, so two analyses of one patient (two ingests at once, a reader's
+        landmark edit during an ingest) write one after the other and the later one sees whether a film, a landmark
+        version or the surgery date changed since it read the record. Before, an analysis that read the visits before
+        another ingest's 6-week film wrote its hardware findings after that ingest's analysis, measured against a film
+        that was no longer the baseline; and motion measured on flexion landmarks a reader had replaced meanwhile was
+        written over the motion of the reader's landmarks.
         """
         with self._tx() as s:
             patient = self._locked_patient_row(s, key)
             if self._analysis_snapshot(s, patient) != snapshot:
                 return False
-            for when, found in findings.items():
-                v = self._find_visit(s, patient, when)
-                for old in s.scalars(select(FindingRow).where(FindingRow.visit_id == v.id,
-                                                              FindingRow.origin == origin)):
-                    s.delete(old)
-                for f in found:
-                    s.add(self._finding_row(v.id, None, origin, f))
+            for when, found in (findings or {}).items():
+                self._write_findings(s, self._find_visit(s, patient, when), origin, found)
+            for when, (results, films) in (motion or {}).items():
+                self._write_motion(s, self._find_visit(s, patient, when), results, films=films)
             return True
 
     def list_findings(self, key: str, visit: str | dt.date | None = None) -> list[tuple[str, str, Finding]]:
@@ -1177,26 +1199,31 @@ class Store:
     ) -> None:
         """Replace a visit's flexion-extension results (objects with the fields of ``MotionResult``)."""
         with self._tx() as s:
-            v = self._find_visit(s, self._patient_row(s, key), visit)
-            for old in s.scalars(select(MotionRow).where(MotionRow.visit_id == v.id)):
-                s.delete(old)
-            for r in results:
-                level = r.level
-                if isinstance(level, (tuple, list)):
-                    level = "-".join(getattr(x, "value", str(x)) for x in level)
-                s.add(
-                    MotionRow(
-                        visit_id=v.id,
-                        level=str(getattr(level, "value", level)),
-                        angle_deg=float(r.angle_deg),
-                        angle_sd_deg=getattr(r, "angle_sd_deg", None),
-                        translation_mm=getattr(r, "translation_mm", None),
-                        translation_percent=getattr(r, "translation_percent", None),
-                        translation_sd=getattr(r, "translation_sd", None),
-                        method=str(getattr(r, "method", "") or method)[:64],
-                        films=list(getattr(r, "films", ()) or films),
-                    )
+            self._write_motion(s, self._find_visit(s, self._patient_row(s, key), visit), results, method=method,
+                               films=films)
+
+    @staticmethod
+    def _write_motion(s: Session, v: VisitRow, results: Sequence[Any], *, method: str = "",
+                      films: Sequence[str] = ()) -> None:
+        for old in s.scalars(select(MotionRow).where(MotionRow.visit_id == v.id)):
+            s.delete(old)
+        for r in results:
+            level = r.level
+            if isinstance(level, (tuple, list)):
+                level = "-".join(getattr(x, "value", str(x)) for x in level)
+            s.add(
+                MotionRow(
+                    visit_id=v.id,
+                    level=str(getattr(level, "value", level)),
+                    angle_deg=float(r.angle_deg),
+                    angle_sd_deg=getattr(r, "angle_sd_deg", None),
+                    translation_mm=getattr(r, "translation_mm", None),
+                    translation_percent=getattr(r, "translation_percent", None),
+                    translation_sd=getattr(r, "translation_sd", None),
+                    method=str(getattr(r, "method", "") or method)[:64],
+                    films=list(getattr(r, "films", ()) or films),
                 )
+            )
 
     def list_motion(self, key: str, visit: str | dt.date) -> list[SegmentMotion]:
         with self._tx() as s:
