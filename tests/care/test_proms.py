@@ -116,13 +116,30 @@ class TestCompare:
         assert c.odi_scb is False and c.odi_scb_reasons == ()
 
     def test_scb_by_final_score_only(self) -> None:
-        """Pre 36 % (18/50) -> post 30 % (15/50): +6 (< MCID) but final 30 <= 31.3 meets SCB."""
-        pre = PromRecord(D0, (2, 2, 2, 2, 2, 2, 2, 2, 1, 1))
+        """Pre 46 % (23/50) -> post 30 % (15/50): +16 >= MCID 12.8, < 18.8, 34.8 % < 36.8 %, final 30 <= 31.3: SCB by
+        the final score alone, and said so."""
+        pre = PromRecord(D0, (3, 3, 3, 2, 2, 2, 2, 2, 2, 2))
         post = PromRecord(D1, (2, 2, 2, 2, 2, 1, 1, 1, 1, 1))
         c = compare_proms(pre, post)
-        assert c.odi_mcid is False
-        assert c.odi_scb is True
+        assert c.odi_mcid is True
+        assert c.odi_scb is True and c.odi_scb_not_counted == ()
         assert c.odi_scb_reasons == ("final score 30.0 (<= 31.3)",)
+
+    @pytest.mark.parametrize(("pre", "post", "reached"), [
+        # Pre 10 % (5/50) -> 6 % (3/50): 4 points = 40 % (>= 36.8 %); before: 'substantial clinical benefit met'
+        ((1, 1, 0, 1, 1, 0, 1, 0, 0, 0), (1, 0, 0, 1, 1, 0, 0, 0, 0, 0), "improved 40.0 % (>= 36.8 %)"),
+        # Pre 36 % (18/50) -> 30 % (15/50): 6 points, final 30 <= 31.3; before: SCB met by the final score
+        ((2, 2, 2, 2, 2, 2, 2, 2, 1, 1), (2, 2, 2, 2, 2, 1, 1, 1, 1, 1), "final score 30.0 (<= 31.3)"),
+    ])
+    def test_a_relative_criterion_under_the_mcid_is_not_a_substantial_benefit(
+        self, pre: tuple, post: tuple, reached: str
+    ) -> None:
+        """Glassman's 36.8 % or final <= 31.3 reached by fewer points than the MCID (12.8) is not counted
+        (ODI_SCB_NEEDS_MCID, PMID 18762642): the criterion and the points are said, SCB is not met."""
+        c = compare_proms(PromRecord(D0, pre), PromRecord(D1, post))
+        assert c.odi_mcid is False and c.odi_scb is False and c.odi_scb_reasons == ()
+        (said,) = c.odi_scb_not_counted
+        assert said.startswith(reached) and "points, under the MCID (12.8)" in said
 
     @pytest.mark.parametrize(("pre", "post", "improvement"), [
         ((0, 0, 1, 0, 0, 0, 0, None, 0, 0), (1,) * 10, -17.8),  # 2.2 % (1/45) -> 20.0 % (10/50): worse
@@ -155,13 +172,17 @@ class TestWithoutClearBenefit:
         assert without_clear_benefit(c) == ("back pain",)
 
     def test_odi_below_mcid_unless_scb(self) -> None:
-        """ODI +6 points without SCB is named; the same +6 with a final score <= 31.3 (SCB) is not."""
+        """ODI +6 points without SCB is named, also when the final score is <= 31.3 (6 points are no substantial
+        benefit: ODI_SCB_NEEDS_MCID); +16 to a final 30 (SCB by the final score) is not named."""
         from fusionwatch.care.proms import without_clear_benefit
 
         no_scb = compare_proms(PromRecord(D0, (4,) * 10), PromRecord(D1, (4, 4, 4, 4, 4, 4, 4, 3, 3, 3)))
         assert no_scb.odi_mcid is False and no_scb.odi_scb is False
         assert without_clear_benefit(no_scb) == ("daily activities",)
-        scb = compare_proms(PromRecord(D0, (2, 2, 2, 2, 2, 2, 2, 2, 1, 1)),
+        six = compare_proms(PromRecord(D0, (2, 2, 2, 2, 2, 2, 2, 2, 1, 1)),
+                            PromRecord(D1, (2, 2, 2, 2, 2, 1, 1, 1, 1, 1)))
+        assert without_clear_benefit(six) == ("daily activities",)
+        scb = compare_proms(PromRecord(D0, (3, 3, 3, 2, 2, 2, 2, 2, 2, 2)),
                             PromRecord(D1, (2, 2, 2, 2, 2, 1, 1, 1, 1, 1)))
         assert without_clear_benefit(scb) == ()
 

@@ -651,6 +651,21 @@ def test_red_flags_split_recent_from_earlier_as_the_reports_do(store_url: str) -
     assert {f.symptom.value for f in data.earlier_red_flags} == in_earlier
 
 
+def test_prom_add_does_not_claim_a_substantial_benefit_from_4_points(store_url: str) -> None:
+    """Pre-op ODI 10 % -> 6 % at a year is 40 % (>= Glassman's 36.8 %) of 4 points, under the MCID (12.8): not a
+    substantial clinical benefit, and the line says which criterion was reached and why it does not count. Before:
+    'substantial clinical benefit met: improved 40.0 % (>= 36.8 %)'."""
+    r = _cli(store_url, "prom", "add", "K-9", "--odi", "1,1,0,1,1,0,1,0,0,0", "--date", _day(-9))
+    assert r.exit_code == 0, r.output
+    r = _cli(store_url, "prom", "add", "K-9", "--odi", "1,0,0,1,1,0,0,0,0,0", "--date", _day(370))
+    assert r.exit_code == 0, r.output
+    out = " ".join(r.output.split())
+    assert "ODI 10.0 -> 6.0, improved by 4.0 points; MCID (12.8) not met; substantial clinical benefit not met " \
+           "(improved 40.0 % (>= 36.8 %) by 4.0 points, under the MCID (12.8): not counted, a substantial benefit " \
+           "needs at least the MCID; Glassman 2008, PMID 18762642)" in out, out
+    assert "benefit met" not in out
+
+
 def test_prom_add_says_which_benefit_criteria_were_met_and_that_early_ones_are_interim(store_url: str) -> None:
     """Pre-op 64.4 % -> 20.0 %: the line names the criteria met (44.4 points, 69.0 %, final 20.0) and the scores, and
     before day 273 says Glassman's thresholds were set at 1 year. Before: 'substantial clinical benefit met' alone,

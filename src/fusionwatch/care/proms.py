@@ -11,7 +11,8 @@ Scoring and thresholds (CLINICAL.md "Recovery care"):
 - Change vs pre-op: improvement = pre - post (positive is better). MCID: ODI 12.8 points, NRS 2 points. Substantial
   clinical benefit (SCB) for ODI after lumbar fusion: improvement >= 18.8 points, or >= 36.8 % of the pre-op score, or a
   final score <= 31.3 reached from a pre-op score above it [2]_ (a patient who was at or below 31.3 before surgery
-  does not meet SCB by staying there, nor by getting worse).
+  does not meet SCB by staying there, nor by getting worse), counted only with an improvement of at least the MCID
+  (:data:`ODI_SCB_NEEDS_MCID`: pre-op 10 -> 6 is 40 % but 4 points, not a substantial benefit).
 - By about a year (:data:`CLEAR_BENEFIT_DAY` on), :func:`without_clear_benefit` names the outcomes that have not
   changed by the MCID (ODI: nor met SCB), so the patient report can ask the patient to talk with the care team [2]_.
 
@@ -40,6 +41,7 @@ __all__ = [
     "ODI_SCB_POINTS",
     "ODI_SCB_PERCENT",
     "ODI_SCB_FINAL",
+    "ODI_SCB_NEEDS_MCID",
     "OdiScore",
     "PromRecord",
     "PromChange",
@@ -219,6 +221,9 @@ class PromChange:
     back_pain_mcid: bool | None
     leg_pain_improvement: int | None
     leg_pain_mcid: bool | None
+    odi_scb_not_counted: tuple[str, ...] = ()
+    """Glassman criteria reached but not counted, with why (:data:`ODI_SCB_NEEDS_MCID`): ``"improved 40.0 %
+    (>= 36.8 %) by 4.0 points, under the MCID (12.8)"``; ``odi_scb`` is then false."""
 
 
 def change_words(improvement: float, fmt: str = "g", unit: str = "") -> str:
@@ -266,18 +271,32 @@ def without_clear_benefit(change: PromChange) -> tuple[str, ...]:
     return tuple(out)
 
 
+ODI_SCB_NEEDS_MCID = True
+"""Substantial clinical benefit is counted only when the ODI also improved by at least the MCID (:data:`ODI_MCID`,
+12.8 points). Glassman et al. [2]_ (PMID 18762642) define SCB by any of three criteria: >= 18.8 points, >= 36.8 % of the
+pre-op score, or a final score <= 31.3. The two relative ones can be reached by a change smaller than the minimal
+clinically important one: pre-op 10 -> 6 is 40 % (>= 36.8 %) of 4 points; pre-op 32 -> 31 reaches <= 31.3 by 1 point.
+A substantial benefit cannot be smaller than the minimal one (Glassman's own SCB, 18.8 points, lies above their MCID),
+and a change of a few points is within the questionnaire's day-to-day variation, so such a reading is reported as
+"not counted" with the criterion and the points, never as a benefit. Ours, a documented rule on top of Glassman's
+criteria (care engineer C, session 14); set it to ``False`` to apply the three criteria alone."""
+
+
 def compare_proms(pre: PromRecord, post: PromRecord) -> PromChange:
     """Change vs the pre-op answers with MCID and substantial clinical benefit flags (``None`` where not computable).
 
-    SCB is met if any of: improvement >= 18.8 points; improvement >= 36.8 % of the pre-op score (only when pre > 0);
-    final score <= 31.3 (Glassman 2008) when the pre-op score was above 31.3 (the final-score criterion is reaching
-    the threshold: a patient at or below it before surgery, who may even have got worse, does not meet it by staying
-    there). The reasons that were met are listed in ``odi_scb_reasons``.
+    SCB (Glassman 2008, PMID 18762642) is met if any of: improvement >= 18.8 points; improvement >= 36.8 % of the
+    pre-op score (only when pre > 0); final score <= 31.3 when the pre-op score was above 31.3 (the final-score
+    criterion is reaching the threshold: a patient at or below it before surgery, who may even have got worse, does
+    not meet it by staying there) -- and, with :data:`ODI_SCB_NEEDS_MCID`, the improvement is at least the MCID
+    (12.8 points): pre-op 10 -> 6 (40 % of 4 points) is not a substantial benefit. The criteria met are listed in
+    ``odi_scb_reasons``; those reached but not counted, with why, in ``odi_scb_not_counted``.
     """
     odi_pre = pre.odi.score if pre.odi else None
     odi_post = post.odi.score if post.odi else None
     imp = mcid = scb = None
     reasons: list[str] = []
+    not_counted: tuple[str, ...] = ()
     if odi_pre is not None and odi_post is not None:
         imp = odi_pre - odi_post
         eps = 1e-9
@@ -290,6 +309,10 @@ def compare_proms(pre: PromRecord, post: PromRecord) -> PromChange:
         # (e.g. 2.2 -> 20.0, worse by 17.8 points) has not met a benefit by staying there
         if odi_post <= ODI_SCB_FINAL + eps and odi_pre > ODI_SCB_FINAL + eps:
             reasons.append(f"final score {odi_post:.1f} (<= {ODI_SCB_FINAL})")
+        if reasons and ODI_SCB_NEEDS_MCID and not mcid:
+            # a relative criterion reached by a change under the MCID: not a substantial benefit (ODI_SCB_NEEDS_MCID)
+            not_counted = tuple(f"{r} by {imp:.1f} points, under the MCID ({ODI_MCID:g})" for r in reasons)
+            reasons = []
         scb = bool(reasons)
 
     def nrs(a: int | None, b: int | None) -> tuple[int | None, bool | None]:
@@ -302,5 +325,6 @@ def compare_proms(pre: PromRecord, post: PromRecord) -> PromChange:
     if imp is not None and not math.isfinite(imp):  # pragma: no cover - scores are bounded
         raise InputError("ODI change is not finite.")
     return PromChange(
-        pre.date, post.date, odi_pre, odi_post, imp, mcid, scb, tuple(reasons), back, back_mcid, leg, leg_mcid
+        pre.date, post.date, odi_pre, odi_post, imp, mcid, scb, tuple(reasons), back, back_mcid, leg, leg_mcid,
+        not_counted,
     )

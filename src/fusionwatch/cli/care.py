@@ -307,6 +307,9 @@ def prom_add(
             day = (when - surgery.date).days
             if c.odi_improvement is not None:
                 scb = "met: " + "; ".join(c.odi_scb_reasons) if c.odi_scb else "not met"
+                if c.odi_scb_not_counted:  # a relative criterion reached by fewer points than the MCID (4 of 10)
+                    scb += (" (" + "; ".join(c.odi_scb_not_counted) + ": not counted, a substantial benefit needs at "
+                            "least the MCID; Glassman 2008, PMID 18762642)")
                 early = ("" if day >= CLEAR_BENEFIT_DAY else
                          f" (Glassman's thresholds were set at 1 year after surgery; this is day {day}: an interim "
                          "reading)")
