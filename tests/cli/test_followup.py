@@ -1005,6 +1005,45 @@ def test_followup_says_a_verdict_s_finding_is_no_longer_made(tmp_path: Path, db:
     assert out.count("rod_discontinuity") == 2, out  # the verdict line and the 12-month finding
 
 
+def test_followup_says_a_verdict_s_finding_is_made_again_against_another_baseline(
+        tmp_path: Path, db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reader confirmed the 12-month hardware finding, measured against the immediate film; a 6-week film ingested
+    later becomes the baseline and the finding is made again, measured against it: the verdict is not applied to it.
+    Before, `followup` said of that verdict 'the tool no longer makes this finding at this visit' while the finding
+    was listed just above; now it says it in the clinician report's words (report, dc378c8)."""
+    import fusionwatch.implants as implants
+    from fusionwatch.records import Finding, Severity
+
+    monkeypatch.setenv("COLUMNS", "250")
+    monkeypatch.setattr(implants, "detect_implants", lambda film, lm: None)
+    monkeypatch.setattr(implants, "check_implants",
+                        lambda *a: [Finding("rod_discontinuity", Severity.ACTION, "Rod gap.")])
+
+    def films(folder: Path, days: tuple[int, ...]) -> Path:
+        folder.mkdir()
+        for day in days:
+            pixels, lm = draw_lateral_spine(width=192, height=384, mm_per_px=1.0, seed=day)
+            when = (SURGERY + dt.timedelta(days=day)).strftime("%Y%m%d")
+            write_dicom(folder / f"d{day}.dcm", pixels, spacing=(1.0, 1.0), study_date=when,
+                        extra={"PatientID": "CLI-PID"})
+            write_landmarks(lm, folder / f"d{day}.landmarks.json")
+        return folder
+
+    _run("patient", "add", "K-CLI", "--surgery-date", SURGERY.isoformat(), "--patient-id", "CLI-PID", "--db", db)
+    _run("ingest", str(films(tmp_path / "a", (2, 365))), "--db", db)
+    r = _run("override", "K-CLI", "12-months", "--author", "dr-amy", "--finding", "rod_discontinuity=confirmed",
+             "--db", db)
+    assert r.exit_code == 0, r.output
+    _run("ingest", str(films(tmp_path / "b", (42,))), "--db", db)
+    out = _run("followup", "K-CLI", "--db", db).output
+    (line,) = [x for x in out.splitlines() if "reader finding:rod_discontinuity = confirmed" in x]
+    assert ("a finding of this name is made again, measured against another baseline film after the verdict: the "
+            "verdict is not applied to it (confirm or reject it again)") in line, out
+    assert "no longer makes" not in out, out
+    (finding,) = [x for x in out.splitlines() if "rod_discontinuity: Rod gap." in x]
+    assert "reader:" not in finding, out  # shown without the verdict: it is not applied
+
+
 @pytest.mark.parametrize("args, expected", [
     (["followup", "K-1", "--jsno"], "error: fusionwatch followup: no such option --jsno; did you mean --json? "),
     (["patient", "correct", "K-1", "--surgery-dat", "2025-01-12", "--by", "a", "--reason", "b"],

@@ -167,3 +167,52 @@ def test_findings_and_review_flags_each_with_their_refs_and_verdicts() -> None:
     as_json = visit.to_dict()
     assert [f["ref"] for f in as_json["findings"]] == [r for _, r, _ in rows]
     assert [(f["kind"], f["ref"]) for f in as_json["review"]] == [("pi_drift", "pi_drift")]
+
+
+def _remeasured(f: Finding, minutes: int) -> Finding:
+    """``f`` as measured against another baseline film, that comparison first made ``minutes`` after T0."""
+    since = (T0 + dt.timedelta(minutes=minutes)).isoformat()
+    return dataclasses.replace(f, evidence={**f.evidence, "compared_with": {"view": "ap", "baseline_visit": "6-weeks",
+                                                                           "since": since}})
+
+
+class TestWhyNotApplied:
+    """followup.refs.why_not_applied: the one rule that tells a verdict whose finding is no longer made from one whose
+    finding is made again, measured against another baseline film after it (not applied)."""
+
+    def test_no_finding_of_the_name_is_no_longer_made(self) -> None:
+        from fusionwatch.followup.refs import NotApplied, why_not_applied
+
+        assert why_not_applied(_verdict("rod_discontinuity", "confirmed"), FINDINGS) is NotApplied.NO_LONGER_MADE
+
+    def test_a_finding_measured_again_after_the_verdict_is_remeasured(self) -> None:
+        from fusionwatch.followup.refs import NotApplied, why_not_applied
+
+        again = (SUBSIDENCE, _angle(), _remeasured(_halo("left", 300.0), 5), _halo("right", 520.0))
+        assert why_not_applied(_verdict(LEFT, "rejected"), again) is NotApplied.REMEASURED
+        assert why_not_applied(_verdict(LEFT, "rejected", 10), again) is None  # given on the new comparison
+        assert why_not_applied(_verdict(RIGHT, "rejected"), again) is None  # its own finding was not measured again
+        assert why_not_applied(_verdict(KIND, "rejected"), again) is None  # two of the kind it names were not
+
+    def test_the_timeline_and_its_json_say_which_one(self) -> None:
+        """Before, every verdict beside no finding read 'the tool no longer makes this finding', also one whose
+        finding is made again against another baseline film (the clinician report said the latter since dc378c8)."""
+        from fusionwatch.followup.refs import NotApplied
+
+        v = VisitInput("12-months", SURGERY + dt.timedelta(days=365), 365, films=("c-lat", "c-ap"),
+                       lateral_film="c-lat", motion=(SegmentMotion("L5-S1", 0.8, 0.3, 0.4, None, 0.3),),
+                       bone=BoneEvidence(), hardware_findings=(_angle(), _remeasured(_halo("left", 300.0), 5)),
+                       overrides=(_verdict(LEFT, "rejected"), _verdict("rod_discontinuity", "confirmed", 1)))
+        visit = build_timeline("K", Surgery(date=SURGERY), [v]).visits[-1]
+        gone = visit.verdicts_without_finding()
+        assert [(o.target, visit.why_not_applied(o)) for o in gone] == [
+            (f"finding:{LEFT}", NotApplied.REMEASURED), ("finding:rod_discontinuity", NotApplied.NO_LONGER_MADE)]
+        assert [(o["target"], o["why_not_applied"]) for o in visit.to_dict()["verdicts_without_finding"]] == [
+            (f"finding:{LEFT}", "remeasured"), ("finding:rod_discontinuity", "no_longer_made")]
+
+    def test_a_verdict_a_newer_one_covers_is_not_without_its_finding(self) -> None:
+        """A verdict on the left halo, then a newer kind-wide one: the finding is made, on the comparison both were
+        given on, and the newer verdict applies. Before, the older one was listed as on a finding the tool 'no longer
+        makes'."""
+        visit = _timeline((_verdict(LEFT, "confirmed"), _verdict(KIND, "rejected", 5))).visits[-1]
+        assert visit.verdicts_without_finding() == ()

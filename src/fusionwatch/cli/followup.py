@@ -34,6 +34,7 @@ from fusionwatch.cli._entries import (
     status_text,
 )
 from fusionwatch.errors import InputError
+from fusionwatch.followup.refs import NotApplied
 from fusionwatch.measurement import meyerding_grade_text
 
 __all__ = ["patient_app", "override_app"]
@@ -310,9 +311,7 @@ def followup(
                 console.print(
                     f"    reader {o.target} = {o.value} ({o.author}, {o.at:%Y-%m-%d}{_entry(o)})"
                     + (f": {o.reason}" if o.reason else "")
-                    + (" - the tool no longer makes this finding at this visit (analysed again: another baseline "
-                       "film, corrected landmarks or surgery date); the verdict is kept for the audit" if o in gone
-                       else ""),
+                    + (f" - {VERDICT_NOT_APPLIED_TEXT[v.why_not_applied(o)]}" if o in gone else ""),
                     highlight=False,
                     soft_wrap=True,
                     markup=False,
@@ -322,6 +321,16 @@ def followup(
         for e in timeline.entered_in_error:
             console.print(f"    {_entered_in_error_text(e)}", style="dim", highlight=False, soft_wrap=True,
                           markup=False)
+
+
+VERDICT_NOT_APPLIED_TEXT = {
+    NotApplied.NO_LONGER_MADE: "the tool no longer makes this finding at this visit (analysed again: another "
+                               "baseline film, corrected landmarks or surgery date); the verdict is kept for the audit",
+    NotApplied.REMEASURED: "a finding of this name is made again, measured against another baseline film after the "
+                           "verdict: the verdict is not applied to it (confirm or reject it again)",
+}
+"""What `followup` says beside a reader's verdict that applies to none of the visit's findings, by
+:func:`fusionwatch.followup.refs.why_not_applied` (the second in the clinician report's words)."""
 
 
 def _entered_in_error_text(e) -> str:  # type: ignore[no-untyped-def]

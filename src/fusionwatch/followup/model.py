@@ -10,11 +10,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from fusionwatch.measurement import Measurement, MeasureName
 from fusionwatch.records import Finding, FusionStatus, Override, Surgery
 from fusionwatch.units import SpacingSource, Unit
+
+if TYPE_CHECKING:
+    from fusionwatch.followup.refs import NotApplied
 
 __all__ = [
     "MotionLike",
@@ -257,24 +260,35 @@ class VisitSummary:
 
     def verdicts_without_finding(self) -> tuple[Override, ...]:
         """The reader's verdicts on findings (``finding:REF``) that apply to none of the visit's findings or review
-        flags any more: the tool no longer makes the finding they judged (the visit is no longer compared with the
-        baseline film, or is compared with another one; landmarks or the surgery date were corrected). They are kept
-        (overrides are the audit) and shown as such, oldest first.
+        flags any more, oldest first; :meth:`why_not_applied` says which of the two reasons holds. They are kept
+        (overrides are the audit) and shown as such:
+
+        * the tool no longer makes a finding of that name (the visit is no longer compared with the baseline film;
+          landmarks or the surgery date were corrected): every such verdict;
+        * a finding of that name is made again, measured against another baseline film after the verdict
+          (:func:`fusionwatch.followup.refs.judged`): the newest verdict on that name, which is not applied to it.
 
         A verdict applies to a finding when its target names the finding's ref, its long form ``kind:discriminator``
-        or its kind (:func:`fusionwatch.followup.refs.verdict_for`), and it was given on the comparison the finding
-        comes from (:func:`fusionwatch.followup.refs.judged`): the newest verdict on a finding measured again against
-        another baseline film since is listed here too, and does not count."""
+        or its kind (:func:`fusionwatch.followup.refs.verdict_for`) and it was given on the comparison the finding
+        comes from (:func:`fusionwatch.followup.refs.why_not_applied`)."""
         from fusionwatch.followup.evidence import finding_verdicts  # imports this module: here, not at the top
-        from fusionwatch.followup.refs import finding_aliases, finding_refs
+        from fusionwatch.followup.refs import NotApplied, finding_aliases, finding_refs, why_not_applied
 
         every = (*self.findings, *self.review)
-        named = {*finding_refs(every), *(a for a in finding_aliases(every) if a), *(f.kind for f in every)}
-        applied = {id(o) for _, _, o in self.finding_refs_and_verdicts() if o is not None}
+        refs, aliases = finding_refs(every), finding_aliases(every)
         newest = {id(o) for o in finding_verdicts(self.overrides).values()}
-        return tuple(o for o in self.overrides
-                     if o.target.startswith("finding:") and (o.target.partition(":")[2] not in named
-                                                             or (id(o) in newest and id(o) not in applied)))
+        return tuple(o for o in self.overrides if o.target.startswith("finding:")
+                     and ((why := why_not_applied(o, every, refs, aliases)) is NotApplied.NO_LONGER_MADE
+                          or (why is NotApplied.REMEASURED and id(o) in newest)))
+
+    def why_not_applied(self, verdict: Override) -> NotApplied | None:
+        """For a verdict of :meth:`verdicts_without_finding`: :attr:`~fusionwatch.followup.refs.NotApplied.
+        NO_LONGER_MADE` or :attr:`~fusionwatch.followup.refs.NotApplied.REMEASURED`
+        (:func:`fusionwatch.followup.refs.why_not_applied` over the visit's findings and review flags); ``None`` for
+        a verdict that names a finding it was given on."""
+        from fusionwatch.followup.refs import why_not_applied
+
+        return why_not_applied(verdict, (*self.findings, *self.review))
 
     def to_dict(self) -> dict[str, Any]:
         rs, bg = self.reader_status, self.bridwell_grade
@@ -305,8 +319,11 @@ class VisitSummary:
             "reader_status": _override_dict(rs) if rs else None,
             "bridwell_grade": _override_dict(bg) if bg else None,
             "overrides": [_override_dict(o) for o in self.overrides],
-            # verdicts (kept among the overrides) on findings the tool no longer makes at this visit
-            "verdicts_without_finding": [_override_dict(o) for o in self.verdicts_without_finding()],
+            # verdicts (kept among the overrides) that apply to none of the visit's findings, and why: the tool no
+            # longer makes the finding ("no_longer_made"), or makes it again measured against another baseline film
+            # after the verdict ("remeasured": not applied to it)
+            "verdicts_without_finding": [_override_dict(o) | {"why_not_applied": str(self.why_not_applied(o))}
+                                         for o in self.verdicts_without_finding()],
         }
 
 

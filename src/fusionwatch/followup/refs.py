@@ -28,11 +28,12 @@ import datetime as dt
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from enum import StrEnum
 
 from fusionwatch.records import Finding, Override
 
 __all__ = ["finding_refs", "finding_aliases", "discriminator", "verdict_for", "finding_verdicts_per_finding",
-           "standing_findings", "rejected_kinds_of", "judged", "COMPARED_SINCE_KEY"]
+           "standing_findings", "rejected_kinds_of", "judged", "COMPARED_SINCE_KEY", "NotApplied", "why_not_applied"]
 
 _SIDE = re.compile(r"\(image (left|right)\)", re.IGNORECASE)
 _CRITERIA = {"halo": "halo", "screw-endplate angle change": "angle"}
@@ -149,6 +150,53 @@ def judged(verdict: Override, finding: Finding) -> bool:
         return True
     at = verdict.at if verdict.at.tzinfo else verdict.at.replace(tzinfo=dt.UTC)
     return at >= (first if first.tzinfo else first.replace(tzinfo=dt.UTC))
+
+
+class NotApplied(StrEnum):
+    """Why a reader's verdict on a finding applies to none of a visit's findings (:func:`why_not_applied`)."""
+
+    NO_LONGER_MADE = "no_longer_made"
+    """No finding of the name the verdict gives (ref, long form or kind) is made at the visit any more: the visit was
+    analysed again (no longer compared with the baseline film, corrected landmarks or surgery record) and the check
+    does not find it."""
+    REMEASURED = "remeasured"
+    """Findings of that name are made at the visit, but each was measured again against another baseline film after
+    the verdict (:func:`judged` is false for each): the reader judged another comparison, so the verdict is not
+    applied to them until it is given again (confirm or reject it again)."""
+
+
+def why_not_applied(
+    verdict: Override,
+    findings: Sequence[Finding],
+    refs: Sequence[str] | None = None,
+    aliases: Sequence[str] | None = None,
+) -> NotApplied | None:
+    """Tell apart the two reasons a reader's verdict on a finding (target ``finding:REF``) stands beside none of a
+    visit's findings; the one rule the follow-up CLI, the clinician report, FHIR and visits.csv say it by.
+
+    Parameters
+    ----------
+    verdict : Override
+        A verdict whose target is ``finding:<ref, long form or kind>``.
+    findings : sequence of Finding
+        The visit's findings followed by its review flags (as :func:`finding_refs` takes them).
+    refs, aliases : sequence of str, optional
+        :func:`finding_refs` / :func:`finding_aliases` of ``findings`` (computed when not given).
+
+    Returns
+    -------
+    NotApplied or None
+        :attr:`NotApplied.NO_LONGER_MADE` when no finding of that name is made; :attr:`NotApplied.REMEASURED` when
+        findings of that name are made, each measured again against another baseline film after the verdict; ``None``
+        when it names a finding it was given on (it applies to it, unless a newer verdict on that finding does).
+    """
+    name = verdict.target.partition(":")[2] if verdict.target.startswith("finding:") else verdict.target
+    refs = finding_refs(findings) if refs is None else refs
+    aliases = finding_aliases(findings) if aliases is None else aliases
+    own = [f for f, r, a in zip(findings, refs, aliases, strict=True) if name in (r, a, f.kind)]
+    if not own:
+        return NotApplied.NO_LONGER_MADE
+    return None if any(judged(verdict, f) for f in own) else NotApplied.REMEASURED
 
 
 def standing_findings(
