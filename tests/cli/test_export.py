@@ -64,7 +64,7 @@ def test_deidentified_cohort_export(tmp_path: Path, db: str) -> None:
     visits = _csv(out / "cohort-visits-deidentified.csv")
     assert [(v["patient"], v["visit"], v["visit_date"]) for v in visits] == [
         (rows[0]["patient"], "6-weeks", "2000-02-12"), (rows[0]["patient"], "3-months", "2000-04-01")]
-    assert "1 patient(s), 2 measured film(s)" in text
+    assert "1 of 2 patient(s) exported, 2 measured film(s)" in text
     assert "left out 1 patient(s) without a surgery date" in text and "patient list" in text
     assert "PID-" not in text + (out / "cohort-measurements-deidentified.csv").read_text()
 
@@ -153,3 +153,66 @@ def test_the_left_out_patients_can_be_found_by_key_with_patient_list_without_sur
     runner.invoke(app, ["patient", "add", left_out, "--surgery-date", "2025-01-10", "--db", db])
     r = runner.invoke(app, ["patient", "list", "--without-surgery", "--db", db])
     assert r.exit_code == 0 and "every patient has a surgery on record" in r.output, r.output
+
+
+def _unscorable_prom(db: str, key: str) -> None:
+    """A PROM the store accepts (it checks shapes only) but the report model refuses: 5 blank ODI sections, more than
+    a score allows (stored through the Store API, as an import or another client can; `prom add` refuses it)."""
+    from fusionwatch.store import Store
+
+    store = Store(db)
+    try:
+        store.add_prom(key, SURGERY + dt.timedelta(days=91), odi_answers=[1, None, None, None, None, None, 2, 1, 1, 1])
+    finally:
+        store.close()
+
+
+def test_a_patient_whose_record_cannot_be_built_is_skipped_and_named_the_others_exported(tmp_path: Path,
+                                                                                         db: str) -> None:
+    """One patient's stored record that the report model refuses no longer stops the export for every patient: the
+    others are exported, the failed one is named by key with the reason on the console and in cohort-skipped.csv,
+    and the exit code is 1 (the tables are not the whole cohort). Before, 'error: ODI has 5 blank sections ...', exit
+    2, no table for anyone and no patient named."""
+    (other,) = [k for k in _keys(db) if k.startswith("P-")]
+    _unscorable_prom(db, "K-A")
+    out = tmp_path / "out"
+    r = runner.invoke(app, ["export", "cohort", "--out", str(out), "--identified", "--db", db])
+    text = " ".join(r.output.split())
+    assert r.exit_code == 1, r.output
+    assert "1 of 2 patient(s) exported" in text and "skipped 1 patient(s)" in text, text
+    assert "K-A: its rows of the visit table could not be built: ODI has 5 blank sections" in text, text
+    assert {row["patient"] for row in _csv(out / "cohort-measurements.csv")} == {other}  # in both tables or neither
+    assert {row["patient"] for row in _csv(out / "cohort-visits.csv")} == {other}
+    skipped = _csv(out / "cohort-skipped.csv")
+    assert [s["patient"] for s in skipped] == ["K-A"] and "ODI has 5 blank sections" in skipped[0]["reason"]
+
+
+def test_a_deidentified_export_names_a_skipped_patient_by_pseudonym_only(tmp_path: Path, db: str) -> None:
+    """De-identified, the skipped patient is named by its site pseudonym, never by key or patient id, on the console
+    and in cohort-skipped-deidentified.csv, which also lists the patients left out for want of a surgery date."""
+    _unscorable_prom(db, "K-A")
+    (other,) = [k for k in _keys(db) if k.startswith("P-")]
+    out = tmp_path / "out"
+    r = runner.invoke(app, ["export", "cohort", "--out", str(out), "--db", db])
+    text = " ".join(r.output.split())
+    secret = Path(db.removeprefix("sqlite:///") + ".deid-secret").read_bytes().strip()
+    alias = pseudonym("K-A", secret)
+    assert r.exit_code == 1, r.output
+    assert "0 of 2 patient(s) exported" in text and f"{alias}: its rows of the visit table" in text, text
+    files = {p.name: p.read_text() if p.suffix == ".csv" else "" for p in out.iterdir()}
+    assert set(files) == {"cohort-measurements-deidentified.csv", "cohort-measurements-deidentified.parquet",
+                          "cohort-visits-deidentified.csv", "cohort-skipped-deidentified.csv"}
+    for shown in [text, *(v for k, v in files.items() if k.endswith(".csv"))]:
+        assert "K-A" not in shown and "PID-" not in shown and other not in shown
+    skipped = _csv(out / "cohort-skipped-deidentified.csv")
+    assert {s["patient"] for s in skipped} == {alias, pseudonym(other, secret)}
+    assert any("no surgery date" in s["reason"] for s in skipped)
+
+
+def test_an_export_without_skips_writes_an_empty_skipped_list_and_exits_0(tmp_path: Path, db: str) -> None:
+    """The skipped list is always written (a header alone when nobody was skipped), so an old list never stays
+    beside new tables."""
+    out = tmp_path / "out"
+    r = runner.invoke(app, ["export", "cohort", "--out", str(out), "--identified", "--db", db])
+    assert r.exit_code == 0 and "2 of 2 patient(s) exported" in " ".join(r.output.split()), r.output
+    assert (out / "cohort-skipped.csv").read_text().splitlines() == ["patient,reason"]

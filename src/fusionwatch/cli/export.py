@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -35,15 +36,17 @@ def cohort(
     today: TodayOption = None,
     db: DbOption = None,
 ) -> None:
-    """Write cohort-measurements.csv / .parquet (one row per film and measurement) and cohort-visits.csv (one row per
-    patient visit), de-identified unless --identified. Patients whose dates cannot be shifted (no surgery date) are
-    left out, counted and named by their site pseudonym (never by key: the console is a log)."""
-    from fusionwatch.export.cohort import cohort_rows, films_from_store, write_cohort
+    """Write cohort-measurements.csv / .parquet (one row per film and measurement), cohort-visits.csv (one row per
+    patient visit) and cohort-skipped.csv (each patient not exported, and why), de-identified unless --identified.
+    Patients whose dates cannot be shifted (no surgery date) are left out; a patient whose stored record cannot be
+    built is skipped, the others exported, and the command exits with code 1. Both are counted and named (by site
+    pseudonym when de-identified, never by key: the console is a log)."""
+    from fusionwatch.export.cohort import write_cohort
     from fusionwatch.export.secret import record_first_series, site_secret
     from fusionwatch.export.visits import write_visits
     from fusionwatch.io import output_folder
     from fusionwatch.pseudonym import pseudonym
-    from fusionwatch.report.build import cohort_visit_rows
+    from fusionwatch.report.cohort import SkippedPatient, cohort_tables
 
     when = optional_date(today, "--today")
     out = output_folder(out, "--out")  # a file is refused before any work, as measure/detect/motion do
@@ -63,17 +66,19 @@ def cohort(
                 "with --identified)." if left_out else "."))
         # read once for every table of the export; the first series is recorded once the tables are written
         secret = None if identified else site_secret(store, record=False)
-        # everything is built (and every check made) before --out is created: an error leaves nothing behind
-        rows = cohort_rows(films_from_store(store, keys, deidentify=not identified, secret=secret),
-                           deidentify=not identified)
-        visits = cohort_visit_rows(store, keys, deidentify=not identified, today=when, secret=secret)
+        # everything is built (and every check made) before --out is created: an error leaves nothing behind;
+        # a patient whose stored record cannot be built is skipped and named, the others exported
+        tables = cohort_tables(store, keys, deidentify=not identified, secret=secret, today=when)
         # the console is a log: a de-identified export names the patients it left out by pseudonym, never by key
         left_out_names = left_out if identified else [pseudonym(k, secret) for k in left_out]
     finally:
         store.close()
+    rows = tables.measurements
+    not_exported = [SkippedPatient(n, "no surgery date: its dates cannot be shifted to de-identify")
+                    for n in left_out_names] + tables.skipped
     suffix = "" if identified else "-deidentified"
     paths = [out / f"cohort-measurements{suffix}.csv", out / f"cohort-measurements{suffix}.parquet",
-             out / f"cohort-visits{suffix}.csv"]
+             out / f"cohort-visits{suffix}.csv", out / f"cohort-skipped{suffix}.csv"]
     taken = [p for p in paths if p.exists() and not p.is_file()]
     if taken:
         raise InputError(f"{taken[0]} is not a file (a folder?): move it away, or give another --out.")
@@ -83,7 +88,8 @@ def cohort(
     try:
         write_cohort(rows, temps[0])
         write_cohort(rows, temps[1])
-        write_visits(visits, temps[2])
+        write_visits(tables.visits, temps[2])
+        _write_skipped(not_exported, temps[3])
         for tmp, final in zip(temps, paths, strict=True):
             os.replace(tmp, final)
     except OSError as exc:
@@ -101,13 +107,30 @@ def cohort(
     films = len({r["film"] for r in rows})
     for p in paths:
         console.print(str(p), highlight=False, soft_wrap=True, markup=False)
-    console.print(f"{len(keys)} patient(s), {films} measured film(s), {len(rows)} measurement row(s)"
+    console.print(f"{len(tables.exported)} of {len(keys) + len(left_out)} patient(s) exported, {films} measured "
+                  f"film(s), {len(rows)} measurement row(s)"
                   + ("" if identified else "; de-identified (dates shifted: surgery = 2000-01-01)"), highlight=False)
+    if tables.skipped:
+        lines = "\n".join(f"  {s.patient}: {s.reason}" for s in tables.skipped)
+        err_console.print(f"[red]skipped[/] {len(tables.skipped)} patient(s) whose stored record could not be built "
+                          f"(the others were exported; listed in {escape(paths[3].name)}):\n{escape(lines)}",
+                          highlight=False, soft_wrap=True)
     if left_out:
         err_console.print(f"[yellow]note[/] left out {len(left_out)} patient(s) without a surgery date (dates cannot "
                           f"be shifted): {escape(', '.join(left_out_names))} — `fusionwatch patient list "
                           "--without-surgery` lists them by key; add the surgery with `fusionwatch patient add KEY "
                           "--surgery-date D`.", highlight=False, soft_wrap=True)
+    if tables.skipped:
+        raise typer.Exit(1)  # not every patient asked for is in the tables: a script must not take them as complete
+
+
+def _write_skipped(skipped: list[Any], path: Path) -> None:
+    """``patient,reason`` per patient not exported (a header only when none): beside the tables, so a coordinator
+    who reads only the files sees who is missing and why."""
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["patient", "reason"])
+        w.writerows([s.patient, s.reason] for s in skipped)
 
 
 @export_app.command("pseudonym-series")

@@ -57,6 +57,7 @@ __all__ = [
     "READER_TEXT_WITHHELD",
     "RED_FLAG_RECENT_DAYS",
     "VisitView",
+    "deidentified_text",
     "ReportData",
     "report_data_from_timeline",
 ]
@@ -418,7 +419,7 @@ class ReportData:
             the month, replaced by :data:`DATE_REMOVED`."""
             # a film warning stored by an older reader quoted a header value (a date of service...): named, not quoted;
             # a reader's name the status text credits ('(reader:NAME)') becomes 'reader', as every override's author
-            return None if t is None else _shift_dates_in_text(_reader_unnamed(without_header_values(t)), shift)
+            return None if t is None else deidentified_text(t, shift)
 
         # a landmark review reason is shown only when it is known to be the tool's own words; a landmark file's or
         # a reader's free text (or one of unknown origin) is withheld, in the findings and in the visit's review list
@@ -501,6 +502,13 @@ _READER_NAMED = re.compile(r"\(reader:[^()]*\)")
 READER_NAMED_WITHHELD = "[text withheld: it names a reader]"
 """What a de-identified export shows in place of a text of the tool that credits a reader by a name it cannot cut out
 (a name holding parentheses)."""
+
+
+def deidentified_text(t: str, shift: dt.timedelta) -> str:
+    """The tool's own text ``t`` as de-identified outputs show it: a header value quoted in a film warning named, not
+    quoted; a reader credited by name ('(reader:NAME)') as '(reader)'; ISO and YYYYMMDD dates moved by ``shift`` (the
+    patient's offset: surgery on :data:`DEID_ANCHOR_DATE`), every other written date :data:`DATE_REMOVED`."""
+    return _shift_dates_in_text(_reader_unnamed(without_header_values(t)), shift)
 
 
 def _reader_unnamed(t: str) -> str:
