@@ -568,8 +568,8 @@ def test_a_phoned_in_temperature_in_either_unit_flags_fever_over_38_c(store_url:
     assert list(rec.symptoms) == (["fever"] if flagged else [])
     assert rec.note.startswith("temperature ") and "°F" in rec.note and rec.note.endswith("; phoned")
     # which fever value was applied, and CLINICAL.md's other figure (101 °F = 38.3 °C) that was not: never silent
-    assert ("(fever setting: over 38 °C (100.4 °F) (care.triage.FEVER_OVER_C); CLINICAL.md's other figure, 101 °F, "
-            "is 38.3 °C: the lower value is applied)") in " ".join(r.output.split()), r.output
+    assert ("(fever setting: over 38 °C (100.4 °F) (care.triage.FEVER_OVER_C); the other figure in use, "
+            "101 °F, is 38.3 °C: the lower value is applied)") in " ".join(r.output.split()), r.output
     assert rec.details["fever_over_c"] == 38.0  # the setting that triaged it, kept with the report
     out = _care(store_url, _day(384))
     assert ("RED FLAGS" in out) is flagged and "temperature " in out  # the note is shown with the flags

@@ -62,15 +62,16 @@ def fever_limit_words(fever_over_c: float = FEVER_OVER_C) -> str:
 
 
 def fever_setting_words(fever_over_c: float = FEVER_OVER_C) -> str:
-    """For clinicians: which fever value the tool applied and which CLINICAL.md figure it did not, e.g.
-    ``"fever setting: over 38 °C (100.4 °F) (care.triage.FEVER_OVER_C); CLINICAL.md's other figure, 101 °F, is
-    38.3 °C: the lower value is applied"``."""
+    """For clinicians: which fever value the tool applied and the other figure in use (CLINICAL.md's and many
+    handouts' "101 °F") that it did not, e.g. ``"fever setting: over 38 °C (100.4 °F) (care.triage.FEVER_OVER_C);
+    the other figure in use, 101 °F, is 38.3 °C: the lower value is applied"``. Names no project document (the text
+    reaches clinicians)."""
     other_c = (CLINICAL_MD_FEVER_F - 32.0) * 5.0 / 9.0
     name = " (care.triage.FEVER_OVER_C)" if fever_over_c == FEVER_OVER_C else " (set by the caller)"
     if abs(other_c - fever_over_c) < 0.05:
-        return f"fever setting: over {fever_limit_words(fever_over_c)}{name}, CLINICAL.md's 101 °F figure"
+        return f"fever setting: over {fever_limit_words(fever_over_c)}{name}, the {CLINICAL_MD_FEVER_F:g} °F figure"
     lower = "lower" if fever_over_c < other_c else "higher"
-    return (f"fever setting: over {fever_limit_words(fever_over_c)}{name}; CLINICAL.md's other figure, "
+    return (f"fever setting: over {fever_limit_words(fever_over_c)}{name}; the other figure in use, "
             f"{CLINICAL_MD_FEVER_F:g} °F, is {other_c:.1f} °C: the {lower} value is applied")
 
 
