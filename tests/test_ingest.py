@@ -1069,7 +1069,8 @@ def test_date_option_over_a_dicom_film_s_own_date_is_said(store: Store, tmp_path
 def test_a_patient_added_before_its_films_keeps_the_birth_date_of_its_first_film(store: Store, tmp_path: Path) -> None:
     """A patient entered first (`patient add K --patient-id PID`, then `ingest`: the usual order) gets the Patient's
     Birth Date of its first DICOM film, as a patient created by ingest or filed with --patient does: the birth-date
-    checks of later films and answers applied only to the latter. A stored birth date is never replaced."""
+    checks of later films and answers applied only to the latter. A stored birth date is never replaced: a later film
+    with another one is refused (it was filed and its birth date dropped without a word)."""
     store.add_patient(Patient(key="K-PRE", patient_id="PID-PRE"))
     store.set_surgery("K-PRE", SURGERY)
     pixels, _ = draw_lateral_spine(width=192, height=384, mm_per_px=1.0)
@@ -1079,12 +1080,49 @@ def test_a_patient_added_before_its_films_keeps_the_birth_date_of_its_first_film
     assert o.patient_key == "K-PRE" and store.get_patient("K-PRE").birth_date == dt.date(1961, 3, 4)
     write_dicom(tmp_path / "b.dcm", pixels + 1, spacing=(1.0, 1.0), study_date="20250601", view_position="LL",
                 extra={"PatientID": "PID-PRE", "PatientBirthDate": "19700101"})
-    ingest([tmp_path / "b.dcm"], store, analyse=False)
+    (o,) = ingest([tmp_path / "b.dcm"], store, analyse=False).failed  # another birth date: refused, not dropped
+    assert "is not the one on record" in o.reason and "1970" not in o.reason, o.reason
     assert store.get_patient("K-PRE").birth_date == dt.date(1961, 3, 4)
     write_dicom(tmp_path / "c.dcm", pixels + 2, spacing=(1.0, 1.0), study_date="19900101", view_position="LL",
                 extra={"PatientID": "PID-PRE"})
     (o,) = ingest([tmp_path / "c.dcm"], store, analyse=False).failed  # the stored patient's checks still run
     assert "impossible" in o.reason
+
+
+@pytest.mark.parametrize("other_birth", ["19610304", "19700101"], ids=["same birth date", "another birth date"])
+def test_two_first_ingests_of_one_new_dicom_patient_at_once_make_one_patient(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, other_birth: str
+) -> None:
+    """Ingest A of a new DICOM patient's first film (birth date 1961-03-04 in its header) finds no patient with its
+    Patient ID; before it stores one, ingest B (another Store) of another film of that Patient ID runs to the end.
+    Before, A's film was refused as another patient's ("Another patient (key P-...) already has this Patient ID;
+    cannot add it to P-...") whatever the birth dates, and two ingests at the same instant made two patients with one
+    Patient ID (/tmp/p1s14/repro/race_birth.py, SQLite and PostgreSQL). Now A files its film under B's patient when
+    the birth dates agree, and is refused naming the conflict (nothing stored, no date printed) when they do not."""
+    pixels, _ = draw_lateral_spine(width=192, height=384, mm_per_px=1.0)
+    for name, born in (("a", "19610304"), ("b", other_birth)):
+        (tmp_path / name).mkdir()
+        write_dicom(tmp_path / name / f"{name}.dcm", pixels + (name == "b"), spacing=(1.0, 1.0), study_date="20250301",
+                    view_position="LL", extra={"PatientID": "PID-TWO", "PatientBirthDate": born})
+    real, calls = store.new_patient_key, []
+
+    def b_runs_meanwhile() -> str:
+        calls.append(1)
+        if len(calls) == 1:  # A has found no patient with the Patient ID: B ingests now
+            with Store(store.url) as b:
+                assert [o.status for o in ingest([tmp_path / "b"], b, analyse=False).outcomes] == ["added"]
+        return real()
+
+    monkeypatch.setattr(store, "new_patient_key", b_runs_meanwhile)
+    (o,) = ingest([tmp_path / "a"], store, analyse=False).outcomes
+    (key,) = store.list_patients()
+    assert store.find_patient_key("PID-TWO") == key and calls == [1]
+    if other_birth == "19610304":
+        assert (o.status, o.patient_key) == ("added", key) and len(store.list_films(key)) == 2
+    else:
+        assert o.status == "failed" and "is not the one on record" in o.reason, o.reason
+        assert "1961-03-04" not in o.reason and "1970-01-01" not in o.reason  # identifiers
+        assert store.get_patient(key).birth_date == dt.date(1970, 1, 1) and len(store.list_films(key)) == 1
 
 
 def test_a_corrected_birth_date_on_record_wins_over_the_file_s(store: Store, tmp_path: Path) -> None:

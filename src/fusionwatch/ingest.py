@@ -486,7 +486,9 @@ def _ingest_one(
         findings=review,
     )
     if new_patient is not None:  # only now: a film refused above leaves no patient or Patient ID link behind
-        store.add_patient(new_patient)
+        # without --patient the patient is the Patient ID's: one stored by another ingest since _patient_for looked
+        # (a fresh key proposed) is the one (its birth date on record, a different one in the file refused)
+        key = store.add_patient(new_patient, same_patient_id_wins=not patient_key).key
     rec, created = store.add_film(key, film, **kwargs)
     if not created:
         return FilmOutcome(str(path), "skipped", "already stored (stored meanwhile)", film_id, key, rec.visit_label)

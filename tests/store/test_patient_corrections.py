@@ -276,3 +276,57 @@ def test_racing_corrections_keep_a_true_audit_chain(db_url: str, field: str) -> 
     assert len(chain) == 6 and all(a[1] == b[0] for a, b in itertools.pairwise(chain)), chain
     assert chain[0][0] == ("2025-01-10" if field == "surgery_date" else "1960-01-01")
     assert chain[-1][1] == final.isoformat()
+
+
+class TestFirstBirthDate:
+    """Store.add_patient: a birth date on record is changed only by correct_birth_date (its audit); a patient's first
+    birth date, given by two ingests at once, is one of them and the other is refused, naming the conflict."""
+
+    def test_another_birth_date_than_the_one_on_record_is_refused(self, store: Store) -> None:
+        """Before, a film whose header carried another birth date was filed and its date silently dropped."""
+        store.add_patient(Patient("K", patient_id="PID-1", birth_date=dt.date(1961, 3, 4)))
+        with pytest.raises(InputError, match=r"^The birth date given for patient 'K' .* is not the one on record: "
+                                             r".*nothing was stored.*patient correct K --birth-date") as exc:
+            store.add_patient(Patient("K", patient_id="PID-1", birth_date=dt.date(1970, 1, 1)))
+        assert "\n" not in str(exc.value) and "1970" not in str(exc.value) and "1961" not in str(exc.value)
+        assert store.get_patient("K").birth_date == dt.date(1961, 3, 4)
+        assert store.add_patient(Patient("K", birth_date=dt.date(1961, 3, 4))).birth_date == dt.date(1961, 3, 4)
+
+    def test_a_birth_date_the_record_was_corrected_from_is_not_a_conflict(self, store: Store) -> None:
+        """Films whose header still carries the wrong birth date a correction replaced are filed: the record wins."""
+        store.add_patient(Patient("K", birth_date=dt.date(1906, 5, 1)))
+        store.correct_birth_date("K", dt.date(1960, 5, 1), by="rn", reason="typo in the header")
+        assert store.add_patient(Patient("K", birth_date=dt.date(1906, 5, 1))).birth_date == dt.date(1960, 5, 1)
+
+    @pytest.mark.parametrize("by_key", [True, False], ids=["--patient KEY", "DICOM Patient ID"])
+    def test_racing_first_birth_dates_keep_one_and_refuse_the_others(self, db_url: str, by_key: bool) -> None:
+        """Eight first ingests of one new patient at once, four birth dates (two ingests each). Before: an
+        IntegrityError with the SQL statement ('unexpected error' at ingest) for one key, or, for a new DICOM patient
+        (a fresh key each), several patients with one Patient ID and different birth dates; or one birth date kept
+        and the others dropped without a word. Now one patient with one birth date; the ingests that gave it
+        succeed, the others are refused with the conflict named."""
+        import itertools
+        import threading
+
+        from ._race import run_at_once
+
+        Store(db_url).close()
+        n, lock, keys = itertools.count(), threading.Lock(), []
+
+        def act(st: Store) -> None:
+            with lock:
+                i = next(n)
+            born = dt.date(1960 + i % 4, 1, 1)
+            if by_key:
+                keys.append(st.add_patient(Patient("K", patient_id="PID-R", birth_date=born)).key)
+            else:
+                keys.append(st.add_patient(Patient(st.new_patient_key(), patient_id="PID-R", birth_date=born),
+                                           same_patient_id_wins=True).key)
+
+        errors = run_at_once(db_url, act, n=8)
+        with Store(db_url) as s:
+            (key,) = s.list_patients()
+            born = s.get_patient(key).birth_date
+        assert all(isinstance(e, InputError) and "is not the one on record" in str(e) for e in errors), errors
+        assert len(errors) == 6 and keys == [key, key]
+        assert born.year in range(1960, 1964)

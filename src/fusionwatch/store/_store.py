@@ -243,21 +243,45 @@ class Store:
         return sorted(inspect(self.engine).get_table_names())
 
     # ------------------------------------------------------------------ patients and surgery
-    def add_patient(self, patient: Patient) -> Patient:
-        """Add a patient, or return the stored one with the same key (identifiers already stored are kept).
+    def add_patient(self, patient: Patient, *, same_patient_id_wins: bool = False) -> Patient:
+        """Add a patient, or return the stored one with the same key (identifiers already stored are kept; one not yet
+        stored is added).
+
+        Parameters
+        ----------
+        patient : Patient
+        same_patient_id_wins : bool
+            ``patient.key`` is a fresh key proposed for a DICOM Patient ID that no stored patient had when the caller
+            looked (the first film of a new patient at ingest): a patient stored meanwhile with this Patient ID
+            (another ingest of the same patient at once) is the one added to and returned, not refused as another
+            patient's (before, the two ingests made two patients with one Patient ID).
 
         Raises
         ------
         InputError
-            If the key is empty, or another patient with the same DICOM Patient ID exists under a different key.
+            If the key is empty; another patient with the same DICOM Patient ID exists under a different key; the
+            key's patient has another Patient ID; the birth date is not the one on record (one a correction replaced
+            excepted: the record wins) or, given first, is after the surgery or first visit on record. Nothing is
+            stored; no date is named (identifiers).
+
+        Notes
+        -----
+        Patients are created and given their first identifiers under one lock (:meth:`_patient_creation_lock`), taken
+        before anything is read: two first ingests of one new patient at once run one after the other, and the second
+        meets the first's birth date on record. Before, each read 'no patient' and the second failed on the unique key
+        (an IntegrityError quoting the SQL) or made a second patient with the same Patient ID, or its birth date was
+        dropped without a word.
         """
         if not patient.key or not patient.key.strip():
             raise InputError("A patient needs a non-empty pseudonymous key.")
         with self._tx() as s:
+            self._patient_creation_lock(s, patient.key)
             row = s.scalar(select(PatientRow).where(PatientRow.key == patient.key))
             if patient.patient_id:
                 other = s.scalar(select(PatientRow).where(PatientRow.patient_id == patient.patient_id))
-                if other is not None and (row is None or other.id != row.id):
+                if other is not None and row is None and same_patient_id_wins:
+                    row = other
+                elif other is not None and (row is None or other.id != row.id):
                     raise InputError(
                         f"Another patient (key {other.key!r}) already has this Patient ID; "
                         f"cannot add it to {patient.key!r}."
@@ -276,15 +300,35 @@ class Store:
                                   ("the first visit", visits[0].date if visits else None)):
                     if day is not None and day < patient.birth_date:
                         raise InputError(
-                            f"The birth date given for patient {patient.key!r} (in the file's DICOM header, or typed) "
+                            f"The birth date given for patient {row.key!r} (in the file's DICOM header, or typed) "
                             f"is after {what} on record: the file's patient data are wrong, or it is another "
                             "patient's; nothing was stored. Check the file; a birth date on record is set with "
                             "`fusionwatch patient correct KEY --birth-date D`.")
+            elif patient.birth_date not in (None, row.birth_date) and patient.birth_date.isoformat() not in s.scalars(
+                    select(PatientCorrectionRow.old_value).where(PatientCorrectionRow.patient_id == row.id,
+                                                                 PatientCorrectionRow.field == "birth_date")):
+                # another birth date than the one on record (and not one a correction replaced: films keep the old,
+                # wrong header after `patient correct`, and the record wins): a birth date changes only with its audit
+                raise InputError(
+                    f"The birth date given for patient {row.key!r} (in the file's DICOM header or journey manifest) "
+                    "is not the one on record: the file's patient data are wrong, or it is another patient's; nothing "
+                    f"was stored. If the record is wrong, correct it with `fusionwatch patient correct {row.key} "
+                    "--birth-date D --by NAME --reason WHY`.")
             for attr in ("patient_id", "name", "birth_date", "sex"):
                 if getattr(row, attr) is None and getattr(patient, attr) is not None:
                     setattr(row, attr, getattr(patient, attr))
             s.flush()
             return self._patient(row)
+
+    def _patient_creation_lock(self, s: Session, key: str) -> None:
+        """The lock under which patients are created and given their first identifiers, taken first in the
+        transaction: a row lock cannot cover a patient not yet written, so on PostgreSQL the patients table's SHARE
+        ROW EXCLUSIVE lock (one holder at a time; reads go on; writers of patient rows wait for the short
+        transaction), on SQLite the database write lock (a no-op write, as :meth:`_locked_patient_row`)."""
+        if self.engine.dialect.name == "postgresql":
+            s.execute(sql_text("LOCK TABLE patients IN SHARE ROW EXCLUSIVE MODE"))
+        else:
+            s.execute(update(PatientRow).where(PatientRow.key == key).values(key=PatientRow.key))
 
     @staticmethod
     def _patient(row: PatientRow) -> Patient:
