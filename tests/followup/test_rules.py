@@ -297,23 +297,25 @@ class TestEvidence:
         from fusionwatch.units import SpacingSource, Unit
 
         warn = SpacingSource.DETECTOR_PLANE.warning
-        base = visit(42, {M.DISC_HEIGHT_MEAN_L5_S1: (11.0, "mm")})
-        now = dataclasses.replace(
-            visit(182),
-            lateral_film="film-182",
-            measurements={
-                M.DISC_HEIGHT_MEAN_L5_S1: Measurement(
-                    M.DISC_HEIGHT_MEAN_L5_S1,
-                    8.0,
-                    Unit.MM,
-                    "t/1",
-                    spacing_source=SpacingSource.DETECTOR_PLANE,
-                    warnings=(warn,),
-                )
-            },
-        )
-        ev = subsidence_finding(now, base, SURGERY, S).evidence
-        assert ev["spacing_source"] == {"baseline": "patient_plane", "current": "detector_plane"}
+
+        def detector(day: int, mm: float):  # both films at the detector plane: same plane, compared in mm
+            return dataclasses.replace(
+                visit(day),
+                lateral_film=f"film-{day}",
+                measurements={
+                    M.DISC_HEIGHT_MEAN_L5_S1: Measurement(
+                        M.DISC_HEIGHT_MEAN_L5_S1,
+                        mm,
+                        Unit.MM,
+                        "t/1",
+                        spacing_source=SpacingSource.DETECTOR_PLANE,
+                        warnings=(warn,),
+                    )
+                },
+            )
+
+        ev = subsidence_finding(detector(182, 8.0), detector(42, 11.0), SURGERY, S).evidence
+        assert ev["spacing_source"] == {"baseline": "detector_plane", "current": "detector_plane"}
         assert ev["warnings"] == [warn]
 
 

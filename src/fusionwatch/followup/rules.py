@@ -1,7 +1,11 @@
 """Follow-up findings from measurement series: subsidence, loss of lordosis, adjacent segment, PI drift, instability.
 
 Pure functions: a visit, the baseline visit and the previous visits in, :class:`~fusionwatch.records.Finding` out.
-Uncalibrated films are compared with ratios (disc height index, slip %), never in millimetres.
+Uncalibrated films are compared with ratios (disc height index, slip %), never in millimetres; so are two films
+calibrated in different planes (detector vs patient plane, :func:`fusionwatch.followup.compare.same_spacing_plane`),
+and the finding says which film is in which plane (``note``, ``mm_not_compared``): the disc height index against the
+mm threshold divided by the upper body's depth on the film calibrated at the patient plane (``threshold_from``), the
+slip % against its own threshold.
 
 Every finding that compares a measurement between two films (or holds one film's value against a limit) carries the same
 evidence, built by :func:`comparison_evidence`:
@@ -22,13 +26,21 @@ evidence, built by :func:`comparison_evidence`:
     spacing source behind a millimetre value (``None`` for angles, ratios and %).
 ``warnings``
     Doubts attached to either value (e.g. detector-plane spacing), without repeats.
+``note``, ``mm_not_compared``, ``threshold_from`` (rule-specific)
+    Why a ratio was compared instead of mm; for films calibrated in different planes, ``mm_not_compared`` holds the
+    mm measure left out and the spacing source of each film (``{"measure", "spacing_source": {"current",
+    "baseline"}}``), never its values, and a disc height rule's ``threshold_from`` how its threshold was converted
+    (``threshold_mm``, ``depth_mm``, ``depth_of``, the ``visit`` and ``spacing_source`` of the depth's film).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from fusionwatch.followup.compare import PLANES_NOT_COMPARED, same_spacing_plane, spacing_plane
 from fusionwatch.followup.model import MotionLike, VisitInput
 from fusionwatch.followup.settings import DEFAULT_SETTINGS, FollowupSettings
 from fusionwatch.measurement import Measurement
@@ -135,48 +147,124 @@ def comparison_evidence(
     return ev | extra
 
 
-def _paired(visit: VisitInput, base: VisitInput, mm_name: M, ratio_name: M) -> tuple[Measurement, Measurement] | None:
-    """The pair of values to compare: ``mm_name`` when both films are calibrated, else ``ratio_name`` (same unit).
+@dataclass(frozen=True, slots=True)
+class _Pair:
+    """The two values a rule compares, and the millimetre pair it did not compare (films in different planes)."""
 
-    A calibrated and an uncalibrated film are never subtracted in mm or px.
+    now: Measurement
+    ref: Measurement
+    mm_not_compared: tuple[Measurement, Measurement] | None = None
+
+    @property
+    def mm(self) -> bool:
+        return self.now.unit is Unit.MM
+
+
+def _paired(visit: VisitInput, base: VisitInput, mm_name: M, ratio_name: M) -> _Pair | None:
+    """The pair of values to compare: ``mm_name`` when both films are calibrated in the same plane, else
+    ``ratio_name`` (same unit).
+
+    A calibrated and an uncalibrated film are never subtracted in mm or px, nor are two films calibrated in different
+    planes (detector plane vs patient plane, :func:`fusionwatch.followup.compare.same_spacing_plane`): their mm differ
+    by the film's magnification (~10-20 %). Then the ratio is compared and the pair records the mm values it left.
     """
     now, ref = _val(visit, mm_name), _val(base, mm_name)
+    skipped = None
     if now is not None and ref is not None and now.unit is Unit.MM and ref.unit is Unit.MM:
-        return now, ref
-    now, ref = _val(visit, ratio_name), _val(base, ratio_name)
-    if now is not None and ref is not None and now.unit is ref.unit:
-        return now, ref
+        if same_spacing_plane(now.spacing_source, ref.spacing_source):
+            return _Pair(now, ref)
+        skipped = (now, ref)
+    r_now, r_ref = _val(visit, ratio_name), _val(base, ratio_name)
+    if r_now is not None and r_ref is not None and r_now.unit is r_ref.unit:
+        return _Pair(r_now, r_ref, skipped)
+    return None
+
+
+def _planes_why(pair: _Pair, visit: VisitInput, base: VisitInput, as_what: str) -> dict[str, Any]:
+    """Evidence keys and the sentence saying why a ratio was compared instead of the mm of two calibrated films."""
+    assert pair.mm_not_compared is not None
+    now, ref = pair.mm_not_compared
+    why = (
+        f"the {base.label} film is calibrated at the {spacing_plane(ref.spacing_source)}, the {visit.label} film at "
+        f"the {spacing_plane(now.spacing_source)}: compared as {as_what}; {PLANES_NOT_COMPARED}"
+    )
+    return {
+        "note": why,
+        "mm_not_compared": {
+            "measure": now.name.value,
+            "spacing_source": {
+                "current": now.spacing_source.value if now.spacing_source else None,
+                "baseline": ref.spacing_source.value if ref.spacing_source else None,
+            },
+        },
+    }
+
+
+def _patient_plane_depth(pair: _Pair, visit: VisitInput, base: VisitInput) -> tuple[float, VisitInput, str] | None:
+    """The upper body's AP depth (mm) on the film of ``pair`` calibrated at the patient plane: mean disc height (mm)
+    / disc height index of that film (one film's landmarks, one plane); with its visit and spacing source. ``None``
+    when it cannot be derived (an index of 0, a missing value)."""
+    assert pair.mm_not_compared is not None
+    now_mm, ref_mm = pair.mm_not_compared
+    for mm, ratio, v in ((ref_mm, pair.ref, base), (now_mm, pair.now, visit)):
+        if spacing_plane(mm.spacing_source) == "patient plane" and mm.value and ratio.value:
+            depth = mm.value / ratio.value
+            if math.isfinite(depth) and depth > 0:
+                return depth, v, mm.spacing_source.value  # type: ignore[union-attr]
     return None
 
 
 def _disc_height_loss(
-    visit: VisitInput, base: VisitInput, mean: M, index: M, limit_mm: float, limit_dhi: float
+    visit: VisitInput, base: VisitInput, mean: M, index: M, limit_mm: float, limit_dhi: float, upper: str
 ) -> tuple[float, float, dict[str, Any], str, str] | None:
-    """Disc height loss vs ``base`` when above its limit: mm when both films are calibrated, else disc height index.
+    """Disc height loss vs ``base`` when above its limit: mm when both films are calibrated in the same plane, else
+    disc height index (an uncalibrated film, or films calibrated in different planes: said so).
+
+    Films calibrated in different planes (detector vs patient plane) compare the disc height index against
+    ``limit_mm`` converted through the upper body's (``upper``) depth on the film calibrated at the patient plane
+    (``limit_mm / depth``: the published mm threshold, on one film's scale); when that depth cannot be derived,
+    against ``limit_dhi``, as uncalibrated films.
 
     Returns ``(loss, limit, evidence, loss text, limit text)``, or ``None`` when not comparable or not above the limit.
     """
     pair = _paired(visit, base, mean, index)
     if pair is None:
         return None
-    now, ref = pair
-    mm = now.unit is Unit.MM
-    limit = limit_mm if mm else limit_dhi
+    now, ref = pair.now, pair.ref
+    limit = limit_mm if pair.mm else limit_dhi
+    limit_text = f"{limit:g} mm" if pair.mm else f"{limit:g} disc height index"
+    extra: dict[str, Any] = {}
+    if pair.mm_not_compared is not None:
+        extra = _planes_why(pair, visit, base, "disc height index")
+        if (got := _patient_plane_depth(pair, visit, base)) is not None:
+            depth, on, source = got
+            limit = limit_mm / depth
+            extra["threshold_from"] = {
+                "threshold_mm": limit_mm,
+                "depth_mm": round(depth, 2),
+                "depth_of": upper,
+                "visit": on.label,
+                "spacing_source": source,
+            }
+            limit_text = (
+                f"{limit:.3f} disc height index = {limit_mm:g} mm over the {depth:.1f} mm {upper} depth on the "
+                f"{on.label} film"
+            )
+        limit_text += f"; {extra['note']}"
+    elif not pair.mm:
+        extra = {"note": "uncalibrated film: disc height index (mean disc height / upper body depth) compared, not mm"}
     loss = ref.value - now.value  # type: ignore[operator]
     if not loss > limit:
         return None
-    note = (
-        {}
-        if mm
-        else {"note": "uncalibrated film: disc height index (mean disc height / upper body depth) compared, not mm"}
-    )
     evidence = comparison_evidence(
-        now, visit, compared="loss", amount=loss, threshold=limit, ref=ref, ref_visit=base, **note
+        now, visit, compared="loss", amount=loss, threshold=round(limit, 4), ref=ref, ref_visit=base, **extra
     )
-    if mm:
-        return loss, limit, evidence, f"{loss:.1f} mm", f"{limit:g} mm"
+    if pair.mm:
+        return loss, limit, evidence, f"{loss:.1f} mm", limit_text
+    if pair.mm_not_compared is not None:
+        return loss, limit, evidence, f"{loss:.3f} disc height index", limit_text
     text = f"{loss:.3f} disc height index (uncalibrated film, compared as a ratio)"
-    return loss, limit, evidence, text, f"{limit:g} disc height index"
+    return loss, limit, evidence, text, limit_text
 
 
 # Sources named in the clinician-facing threshold texts (a chart reader cannot look up a project file).
@@ -193,7 +281,9 @@ def subsidence_finding(
     """Cage subsidence: mean L5-S1 disc height loss vs the baseline film above the threshold.
 
     CLINICAL.md: > 2 mm loss of disc height compared with the early post-operative film. On uncalibrated films the disc
-    height index loss is compared with ``settings.subsidence_dhi`` and the finding says so (never mm).
+    height index loss is compared with ``settings.subsidence_dhi``; when the two films are calibrated in different
+    planes (detector vs patient plane), with ``settings.subsidence_mm`` over the L5 depth on the patient-plane film
+    (``subsidence_dhi`` when that depth cannot be derived). The finding says so, and never subtracts mm.
     Without an interbody cage (posterolateral fusion) the same rule reports ``fused_disc_height_loss``.
     """
     got = _disc_height_loss(
@@ -203,6 +293,7 @@ def subsidence_finding(
         M.DISC_HEIGHT_INDEX_L5_S1,
         settings.subsidence_mm,
         settings.subsidence_dhi,
+        "L5",
     )
     if got is None:
         return None
@@ -215,7 +306,9 @@ def subsidence_finding(
         evidence=evidence,
         threshold=(
             f"> {settings.subsidence_mm:g} mm disc height loss vs the {base.label} film ({SUBSIDENCE_SOURCE}); "
-            f"uncalibrated: > {settings.subsidence_dhi:g} disc height index ({OURS}, ~ 2 mm over a 35 mm L5 depth)"
+            f"films calibrated in different planes (detector vs patient): disc height index loss > "
+            f"{settings.subsidence_mm:g} mm / the L5 depth on the patient-plane film; uncalibrated: > "
+            f"{settings.subsidence_dhi:g} disc height index ({OURS}, ~ 2 mm over a 35 mm L5 depth)"
         ),
         films=_films(base, visit),
     )
@@ -277,6 +370,7 @@ def _adjacent_disc_loss(visit: VisitInput, base: VisitInput, settings: FollowupS
         M.DISC_HEIGHT_INDEX_L4_L5,
         settings.adjacent_disc_loss_mm,
         settings.adjacent_disc_loss_dhi,
+        "L4",
     )
     if got is None:
         return None
@@ -288,8 +382,9 @@ def _adjacent_disc_loss(visit: VisitInput, base: VisitInput, settings: FollowupS
         evidence=evidence,
         threshold=(
             f"> {settings.adjacent_disc_loss_mm:g} mm L4-L5 disc height loss vs the {base.label} film "
-            f"({ASD_SOURCE}); uncalibrated: > {settings.adjacent_disc_loss_dhi:g} disc height index "
-            f"({OURS}, ~ 3 mm over a 35 mm depth)"
+            f"({ASD_SOURCE}); films calibrated in different planes (detector vs patient): disc height index loss > "
+            f"{settings.adjacent_disc_loss_mm:g} mm / the L4 depth on the patient-plane film; uncalibrated: > "
+            f"{settings.adjacent_disc_loss_dhi:g} disc height index ({OURS}, ~ 3 mm over a 35 mm depth)"
         ),
         films=_films(base, visit),
     )
@@ -299,27 +394,29 @@ def _adjacent_listhesis(visit: VisitInput, base: VisitInput, settings: FollowupS
     pair = _paired(visit, base, M.SLIP_MM_L4_L5, M.SLIP_PERCENT_L4_L5)
     if pair is None:
         return None
-    now, ref = pair
+    now, ref = pair.now, pair.ref
     unit = now.unit.value
-    limit = settings.new_listhesis_mm if now.unit is Unit.MM else settings.new_listhesis_percent
+    limit = settings.new_listhesis_mm if pair.mm else settings.new_listhesis_percent
     change = now.value - ref.value  # type: ignore[operator]
     if not abs(change) > limit:
         return None
     direction = "anterolisthesis" if change > 0 else "retrolisthesis"
+    extra = _planes_why(pair, visit, base, "slip %") if pair.mm_not_compared is not None else {}
+    why = f" ({extra['note']})" if extra else ""
     return Finding(
         kind="adjacent_segment_listhesis",
         severity=Severity.WATCH,
         summary=(
-            f"New L4-L5 {direction}: slip changed {change:+.1f} {unit} since the {base.label} film "
+            f"New L4-L5 {direction}: slip changed {change:+.1f} {unit} since the {base.label} film{why} "
             f"(threshold {limit:g} {unit})."
         ),
         evidence=comparison_evidence(
-            now, visit, compared="|change|", amount=abs(change), threshold=limit, ref=ref, ref_visit=base
+            now, visit, compared="|change|", amount=abs(change), threshold=limit, ref=ref, ref_visit=base, **extra
         ),
         threshold=(
             f"> {settings.new_listhesis_mm:g} mm new L4-L5 listhesis vs the {base.label} film "
-            f"({ASD_SOURCE}); uncalibrated: > {settings.new_listhesis_percent:g} % of the endplate "
-            f"({OURS}, ~ 3 mm over a 38 mm endplate)"
+            f"({ASD_SOURCE}); uncalibrated or calibrated in different planes: > {settings.new_listhesis_percent:g} % "
+            f"of the endplate ({OURS}, ~ 3 mm over a 38 mm endplate)"
         ),
         films=_films(base, visit),
     )
