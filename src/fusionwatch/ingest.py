@@ -27,7 +27,7 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from fusionwatch.anatomy import FEMORAL_HEADS, Level
 from fusionwatch.errors import FusionwatchError, InputError, LandmarkError
@@ -55,6 +55,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+_T = TypeVar("_T")
 JOURNEY_SCHEMA = "fusionwatch.sim.journey/1"
 Detector = Callable[[Radiograph], Landmarks | None]
 """A landmark detector: film in, landmarks (pixels) or ``None`` out."""
@@ -784,22 +785,21 @@ def correct_surgery_date(
 ) -> tuple[PatientCorrection, list[str]]:
     """Correct patient ``key``'s surgery date with its audit (:meth:`Store.correct_surgery_date`: who, when, why and
     the old date are kept; the date rules and the refusal of visits changing side are there), then bring what depends
-    on the date up to date: the move of the baseline film is recorded (and said), and the visit-level analysis
-    (hardware checks against the baseline film, whose evidence names the visits by label; flexion-extension motion)
-    is made again. Days since surgery, labels and the timeline's findings follow from the corrected record.
+    on the date up to date (:func:`_corrected_with_baseline`): the move of the baseline film is recorded (and said),
+    and the visit-level analysis (hardware checks against the baseline film, whose evidence names the visits by label;
+    flexion-extension motion) is made again. Days since surgery, labels and the timeline's findings follow from the
+    corrected record.
 
     Returns
     -------
     (PatientCorrection, list[str])
         The audit entry, and notes for the user (a baseline move, checks that could not be made; no identifiers).
     """
-    # the baseline on record before the change: a patient whose films predate baseline recording (a database
-    # upgraded to 0005_baseline_changes) has none recorded, and the move would be taken for the first recording
-    earlier = store.record_baseline(key, cause="the baseline film on record before this surgery date correction")
-    rec = store.correct_surgery_date(key, surgery_date, by=by, reason=reason, visits_change_side=visits_change_side)
-    moved = store.record_baseline(key, cause=f"surgery date corrected from {rec.old_value} to {rec.new_value}")
-    notes = [baseline_note(key, c) for c in (earlier, moved) if c is not None]
-    return rec, notes + analyse_visits(store, [key])
+    return _corrected_with_baseline(
+        store, key, "surgery date correction",
+        lambda: store.correct_surgery_date(key, surgery_date, by=by, reason=reason,
+                                           visits_change_side=visits_change_side),
+        lambda rec: f"surgery date corrected from {rec.old_value} to {rec.new_value}")
 
 
 def correct_surgery(
@@ -817,11 +817,26 @@ def correct_surgery(
     (list[PatientCorrection], list[str])
         The audit entries, and notes for the user (a baseline move, checks that could not be made; no identifiers).
     """
-    earlier = store.record_baseline(key, cause="the baseline film on record before this surgery record correction")
-    recs = store.correct_surgery(key, approach=approach, levels=levels, by=by, reason=reason)
-    moved = store.record_baseline(key, cause="surgery record corrected (" + ", ".join(r.field for r in recs) + ")")
-    notes = [baseline_note(key, c) for c in (earlier, moved) if c is not None]
-    return recs, notes + analyse_visits(store, [key])
+    return _corrected_with_baseline(
+        store, key, "surgery record correction",
+        lambda: store.correct_surgery(key, approach=approach, levels=levels, by=by, reason=reason),
+        lambda recs: "surgery record corrected (" + ", ".join(r.field for r in recs) + ")")
+
+
+def _corrected_with_baseline(
+    store: Store, key: str, what: str, correct: Callable[[], _T], cause: Callable[[_T], str]
+) -> tuple[_T, list[str]]:
+    """``correct()`` (an audited correction of patient ``key``'s surgery record, ``what``) between two recordings of
+    the baseline film, then the visit-level analysis made again; returns its result and the notes (baseline moves
+    said, checks that could not be made; no identifiers).
+
+    The recording before it keeps the baseline on record before the change: a patient whose films predate baseline
+    recording (a database upgraded to 0005_baseline_changes) has none recorded, and the move would be taken for the
+    first recording and not be said. The one after it records the move with ``cause(result)``."""
+    earlier = store.record_baseline(key, cause=f"the baseline film on record before this {what}")
+    result = correct()
+    moved = store.record_baseline(key, cause=cause(result))
+    return result, [baseline_note(key, c) for c in (earlier, moved) if c is not None] + analyse_visits(store, [key])
 
 
 def record_baselines(store: Store, report: IngestReport) -> list[str]:

@@ -294,16 +294,13 @@ class Store:
             elif row.birth_date is None and patient.birth_date is not None:
                 # a birth date first given for a patient with records (a film's DICOM header at ingest) obeys the rule
                 # a correction does: not after the surgery or the first visit on record (no date named: identifiers)
-                surgery = self._surgery_row(s, row)
-                visits = self._standing_visits(s, row)
-                for what, day in (("the surgery", surgery.date if surgery else None),
-                                  ("the first visit", visits[0].date if visits else None)):
-                    if day is not None and day < patient.birth_date:
+                for what, day, _ in self._records_after_birth(s, row):
+                    if day < patient.birth_date:
                         raise InputError(
                             f"The birth date given for patient {row.key!r} (in the file's DICOM header, or typed) "
-                            f"is after {what} on record: the file's patient data are wrong, or it is another "
-                            "patient's; nothing was stored. Check the file; a birth date on record is set with "
-                            "`fusionwatch patient correct KEY --birth-date D`.")
+                            f"is after {what}: the file's patient data are wrong, or it is another patient's; nothing "
+                            "was stored. Check the file; a birth date on record is set with `fusionwatch patient "
+                            "correct KEY --birth-date D`.")
             elif patient.birth_date not in (None, row.birth_date) and patient.birth_date.isoformat() not in s.scalars(
                     select(PatientCorrectionRow.old_value).where(PatientCorrectionRow.patient_id == row.id,
                                                                  PatientCorrectionRow.field == "birth_date")):
@@ -319,6 +316,16 @@ class Store:
                     setattr(row, attr, getattr(patient, attr))
             s.flush()
             return self._patient(row)
+
+    def _records_after_birth(self, s: Session, patient: PatientRow) -> list[tuple[str, dt.date, str]]:
+        """The earliest records a birth date must precede, as ``(what, date, visit label)``: the surgery on record
+        (label ``""``) and the first standing visit on record; the one rule a first birth date (:meth:`add_patient`,
+        whose message names neither date nor label: an unscheduled visit's label holds its date) and a corrected one
+        (:meth:`correct_birth_date`) obey."""
+        surgery = self._surgery_row(s, patient)
+        visits = self._standing_visits(s, patient)
+        return ([("the surgery on record", surgery.date, "")] if surgery is not None else []) + (
+            [("the first visit on record", visits[0].date, visits[0].label)] if visits else [])
 
     def _patient_creation_lock(self, s: Session, key: str) -> None:
         """The lock under which patients are created and given their first identifiers, taken first in the
@@ -414,17 +421,11 @@ class Store:
             when = _utc(at or dt.datetime.now(dt.UTC))  # after the lock: the audit's order is the commit order
             if patient.birth_date == birth_date:
                 raise InputError(f"Patient {key!r} already has this birth date on record; nothing changed.")
-            dated: list[tuple[str, dt.date]] = []
-            surgery = self._surgery_row(s, patient)
-            if surgery is not None:
-                dated.append(("The surgery on record", surgery.date))
-            visits = self._standing_visits(s, patient)
-            if visits:
-                dated.append((f"The first visit on record ({visits[0].label})", visits[0].date))
-            for what, day in dated:  # the rule every dated record obeys, with the new birth date
+            for what, day, label in self._records_after_birth(s, patient):  # every dated record's rule
                 try:
                     check_patient_date(day, key=key, birth_date=birth_date, surgery_date=None, today=today,
-                                       what=what, check="check the corrected birth date")
+                                       what=what[0].upper() + what[1:] + (f" ({label})" if label else ""),
+                                       check="check the corrected birth date")
                 except InputError as exc:
                     raise InputError(f"Birth date {birth_date.isoformat()} refused: {exc} Nothing changed.") from None
             row = PatientCorrectionRow(
