@@ -550,6 +550,55 @@ def test_identifiers_never_logged(store: Store, tmp_path: Path, caplog: pytest.L
     assert "PID-SECRET-77" not in json.dumps(report.to_dict())
 
 
+def test_an_unexpected_error_logs_no_path_or_data(store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unexpected error on one file (R: 'can log file paths through exception text'). Before, log.exception wrote
+    the message, which quoted the path ('/.../DOE^JOHN_1970/a.dcm'; an IntegrityError quoted the patient's name and
+    birth date from its SQL parameters); now the log has the error's type and the tool's frames, and the outcome
+    (printed for the user, who named the file) says it whole."""
+    import logging
+
+    import fusionwatch.ingest as ingest_module
+
+    caplog.set_level(logging.DEBUG)
+    folder = tmp_path / "DOE^JOHN_1970"
+    folder.mkdir()
+    path = _dicom_film(folder, "a", 42)
+
+    def broken(p: Path, **kw: object) -> object:
+        raise RuntimeError(f"cannot parse {p}")
+
+    monkeypatch.setattr(ingest_module, "read_radiograph", broken)
+    (o,) = ingest([path], store).failed
+    assert "DOE^JOHN_1970" in o.reason and "RuntimeError" in o.reason
+    assert "RuntimeError" in caplog.text and "broken" in caplog.text  # the type and the frames are logged
+    assert "DOE" not in caplog.text and "1970" not in caplog.text, caplog.text
+
+
+def test_a_reader_edit_logs_no_visit_date(store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """After a reader's landmark edit the visit analysis's notes were logged as written: a patient with no surgery
+    date on record has visits labelled by their dates ('unscheduled 2025-02-21: flexion-extension films need
+    landmarks ...'), and notes quote errors (file paths). Now the log says how many notes there were, not what they
+    say."""
+    import logging
+
+    from fusionwatch.ingest import record_reader_landmarks
+    from fusionwatch.io import read_landmarks
+    from fusionwatch.radiograph import View
+
+    for name, view, marks in (("flex", View.FLEXION, True), ("ext", View.EXTENSION, False)):
+        (tmp_path / name).mkdir()
+        _dicom_film(tmp_path / name, name, 42, seed=3 if marks else 4, landmarks=marks)
+        ingest([tmp_path / name], store, view=view, analyse=False)
+    (key,) = store.list_patients()
+    flex = next(f.film_id for f in store.list_films(key) if f.view == "flexion")
+    caplog.set_level(logging.DEBUG)
+    record_reader_landmarks(store, flex, _lower_l5(read_landmarks(tmp_path / "flex" / "flex.landmarks.json"), 2.0),
+                            "dr-amy")
+    assert "1 note" in caplog.text, caplog.text
+    assert "2025-02-21" not in caplog.text and "unscheduled" not in caplog.text, caplog.text
+
+
 class TestVisitAnalysis:
     def test_hardware_findings_stored_against_baseline(
         self, known_patient: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

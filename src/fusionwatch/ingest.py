@@ -24,6 +24,7 @@ import hashlib
 import json
 import logging
 import os
+import traceback
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -568,7 +569,11 @@ def _safe_ingest_one(store: Store, path: Path, **kw: Any) -> FilmOutcome:
     except OSError as exc:
         return FilmOutcome(shown, "failed", f"cannot read the file: {exc.strerror or exc}")
     except Exception as exc:  # one bad file must never stop the batch; the reason is reported, not hidden
-        log.exception("unexpected error on one file")
+        # the log gets the error's type and the tool's frames, not its message: that can quote the file's path or
+        # values read from it (an IntegrityError quotes its SQL parameters: a name, a birth date). The outcome, shown
+        # to the user who named the file, says it whole.
+        log.error("unexpected error on one file (%s; its message is in the ingest report, not logged: it can quote "
+                  "the file's path or data)\n%s", type(exc).__name__, "".join(traceback.format_tb(exc.__traceback__)))
         return FilmOutcome(shown, "failed", f"unexpected error ({type(exc).__name__}): {exc}")
 
 
@@ -647,8 +652,10 @@ def record_reader_landmarks(store: Store, film_id: str, landmarks: Landmarks, au
     store.record_baseline(rec.patient_key, cause=f"landmarks placed by a reader at {rec.visit_label}")
     # the stored visit-level results (hardware checks vs the baseline film, flexion-extension motion) were made with
     # the landmarks this edit replaces, perhaps against another baseline film: made again (idempotent, per visit)
-    for note in analyse_visits(store, [rec.patient_key]):  # logged without the patient key (logs hold no identifier)
-        log.warning("after a reader's landmark edit: %s", note.replace(rec.patient_key, "<patient>"))
+    notes = analyse_visits(store, [rec.patient_key])
+    if notes:  # counted, not quoted: notes name visits (an unscheduled one by its date) and quote errors (file paths)
+        log.warning("after a reader's landmark edit: the visit analysis made %d note(s) (not logged: they name visits "
+                    "and films); `fusionwatch followup` shows what is stored", len(notes))
     return version
 
 
