@@ -350,3 +350,50 @@ def test_a_verdict_on_one_finding_of_a_kind_marks_that_observation_only(data) ->
         assert by_ref[ref]["status"] == "amended" and by_ref[ref]["valueBoolean"] is False
         assert by_ref[f"{kind}:S1-angle"]["status"] == "preliminary"
         assert by_ref[f"{kind}:S1-angle"]["valueBoolean"] is True
+
+
+def _remeasured_and_gone(tmp_path: Path):
+    """The example's current visit with a rod finding measured again against another baseline film after a reader
+    rejected it (compared_with.since after the verdict: not applied) and a verdict on a screw finding the tool no
+    longer makes at all."""
+    import datetime as dt
+    from dataclasses import replace
+
+    from fusionwatch.records import Finding, Override, Severity
+
+    data = example_report_data(tmp_path)
+    f = Finding("rod_discontinuity", Severity.ACTION, "Rod gap.",
+                evidence={"compared_with": {"baseline_visit": "6-weeks", "since": "2026-07-20T08:00:00+00:00"}})
+    remade = Override("finding:rod_discontinuity", "rejected", "amy", dt.datetime(2026, 7, 19, tzinfo=dt.UTC), "")
+    gone = Override("finding:screw_loosening_suspected", "confirmed", "amy", dt.datetime(2026, 7, 18, tzinfo=dt.UTC),
+                    "")
+    v = replace(data.visit, findings=(f,), finding_refs=(), finding_aliases=(),
+                finding_verdicts={"rod_discontinuity": remade, "screw_loosening_suspected": gone})
+    return replace(data, visits=tuple(v if i == data.current else w for i, w in enumerate(data.visits)))
+
+
+@pytest.mark.parametrize("deidentify", [False, True])
+def test_a_consumer_tells_a_verdict_not_applied_from_one_on_a_finding_no_longer_made(tmp_path: Path,
+                                                                                      deidentify: bool) -> None:
+    """A verdict whose finding is made again against another baseline film is 'not applied', not 'no longer made':
+    the fusion-status Observation's notes begin differently for the two, and the re-measured finding's Observation
+    carries no verdict and a not-applied note. Before, both read 'the tool no longer makes this finding at this
+    visit', although the rod finding is in the bundle as its own Observation."""
+    # what a consumer matches (export._fhir_common.GONE_NOTE_NOT_APPLIED / GONE_NOTE_NO_LONGER_MADE, documented in
+    # docs/reports.md)
+    not_applied_prefix, no_longer_prefix = "Reader verdict not applied", "Reader verdict on a finding no longer made"
+    bundle = json.loads(json.dumps(build_fhir_bundle(_remeasured_and_gone(tmp_path), deidentify=deidentify)))
+    parse_bundle(bundle)
+    resources = _obs(bundle)
+    (status,) = [r for r in resources if r["code"]["coding"][0]["code"] == "fusion_status"
+                 and r["effectiveDateTime"][:10] == max(x["effectiveDateTime"][:10] for x in resources)]
+    notes = [n["text"] for n in status["note"]]
+    not_applied = [n for n in notes if n.startswith(not_applied_prefix)]
+    no_longer = [n for n in notes if n.startswith(no_longer_prefix)]
+    assert len(not_applied) == 1 and "rejected on finding rod_discontinuity" in not_applied[0], notes
+    assert "no longer makes" not in not_applied[0] and "another baseline film" in not_applied[0], not_applied
+    assert len(no_longer) == 1 and "confirmed on finding screw_loosening_suspected" in no_longer[0], notes
+    assert "no longer makes this finding" in no_longer[0]
+    (rod,) = [r for r in resources if r["code"]["coding"][0]["code"] == "finding:rod_discontinuity"]
+    assert rod["status"] != "amended" and rod["valueBoolean"] is True  # the rejection is not applied to it
+    assert any(n["text"].startswith(not_applied_prefix) for n in rod["note"]), rod["note"]

@@ -118,3 +118,29 @@ def test_each_finding_of_one_kind_has_its_own_ref_and_verdict_in_the_findings_co
         f"{kind}:S1-angle (watch); {kind}:S1-left-halo (watch, reader: rejected); {kind}:S1-right-halo (watch)")
     whole = Override(f"finding:{kind}", "confirmed", "amy", at)
     assert findings({kind: whole}).count("reader: confirmed") == 3
+
+
+def test_a_verdict_not_applied_is_not_called_no_longer_made(tmp_path: Path) -> None:
+    """visits.csv: a verdict whose finding is made again against another baseline film reads 'not applied: re-measured
+    against another baseline film'; one on a finding the tool no longer makes reads 'no longer made'. Before, both
+    read 'no longer made'."""
+    import datetime as dt
+    from dataclasses import replace
+
+    from fusionwatch.records import Finding, Override, Severity
+
+    data = example_report_data(tmp_path)
+    f = Finding("rod_discontinuity", Severity.ACTION, "Rod gap.",
+                evidence={"compared_with": {"baseline_visit": "6-weeks", "since": "2026-07-20T08:00:00+00:00"}})
+    remade = Override("finding:rod_discontinuity", "rejected", "amy", dt.datetime(2026, 7, 19, tzinfo=dt.UTC), "")
+    gone = Override("finding:screw_loosening_suspected", "confirmed", "amy", dt.datetime(2026, 7, 18, tzinfo=dt.UTC),
+                    "")
+    v = replace(data.visit, findings=(f,), finding_refs=(), finding_aliases=(),
+                finding_verdicts={"rod_discontinuity": remade, "screw_loosening_suspected": gone})
+    data = replace(data, visits=tuple(v if i == data.current else w for i, w in enumerate(data.visits)))
+    for deidentify in (False, True):
+        row = visit_rows(data, deidentify=deidentify)[data.current]
+        assert row["findings"] == "rod_discontinuity (action)"  # not reviewed: the rejection is not applied
+        assert row["verdicts_without_finding"] == (
+            "screw_loosening_suspected (reader: confirmed, no longer made); "
+            "rod_discontinuity (reader: rejected, not applied: re-measured against another baseline film)"), deidentify

@@ -267,3 +267,30 @@ def test_a_verdict_given_before_its_finding_was_measured_again_is_listed_not_app
     later = replace(o, at=dt.datetime(2026, 7, 21, tzinfo=dt.UTC))  # given on this comparison: applies
     v2 = replace(v, finding_verdicts={"rod_discontinuity": later})
     assert v2.verdicts == (later,) and v2.verdicts_without_finding == ()
+
+
+def test_a_verdict_not_applied_is_not_headed_as_on_a_finding_no_longer_made(tmp_path) -> None:
+    """The clinician report's table of verdicts standing beside no finding: a verdict whose finding is made again
+    against another baseline film (shown above as not reviewed) is headed 'not applied', not 'findings the tool no
+    longer makes ... not among this visit's findings any more' (which was false: the finding is in the table above).
+    VisitView.verdict_not_applied tells the two apart for the report, the FHIR bundle and visits.csv."""
+    from fusionwatch.records import Finding, Override, Severity
+    from fusionwatch.report.example import example_report_data
+
+    data = example_report_data(tmp_path)
+    f = Finding("rod_discontinuity", Severity.ACTION, "Rod gap.",
+                evidence={"compared_with": {"baseline_visit": "6-weeks", "since": "2026-07-20T08:00:00+00:00"}})
+    o = Override("finding:rod_discontinuity", "rejected", "amy", dt.datetime(2026, 7, 19, tzinfo=dt.UTC), "rotated")
+    gone = Override("finding:screw_loosening_suspected", "confirmed", "amy", dt.datetime(2026, 7, 18, tzinfo=dt.UTC),
+                    "")
+    for verdicts, heading in (({"rod_discontinuity": o}, "Reader verdicts not applied at this visit (1)"),
+                              ({"rod_discontinuity": o, "screw_loosening_suspected": gone},
+                               "Reader verdicts not applied, or on findings the tool no longer makes, at this visit "
+                               "(2)")):
+        v = replace(data.visit, findings=(f,), finding_refs=(), finding_aliases=(), finding_verdicts=verdicts)
+        d = replace(data, visits=tuple(v if i == data.current else w for i, w in enumerate(data.visits)))
+        html = " ".join(render_clinician_html(d).split())
+        row = html[html.index('id="verdicts-without-finding"'):]
+        assert heading in row and "not among this visit's findings any more" not in row, row[:400]
+        assert d.visit.verdict_not_applied("rod_discontinuity")
+        assert not d.visit.verdict_not_applied("screw_loosening_suspected")

@@ -19,7 +19,17 @@ from fusionwatch.export.codes import (
     check_coding,
 )
 
-__all__ = ["coding", "category", "status", "obs", "quantity", "interpretation", "own_code"]
+__all__ = ["coding", "category", "status", "obs", "quantity", "interpretation", "own_code", "GONE_NOTE_NO_LONGER_MADE",
+           "GONE_NOTE_NOT_APPLIED"]
+
+GONE_NOTE_NO_LONGER_MADE = "Reader verdict on a finding no longer made"
+"""How a fusion-status Observation's note begins for a reader's verdict on a finding the tool no longer makes at the
+visit (no finding Observation of that name)."""
+GONE_NOTE_NOT_APPLIED = "Reader verdict not applied"
+"""How a fusion-status Observation's note begins for a reader's verdict whose finding is made again, measured against
+another baseline film after the verdict: the finding's Observation carries no verdict (it reads as not yet reviewed)
+and a note beginning so too (:func:`fusionwatch.export.fhir_imaging.finding_observations`). A consumer tells the two
+cases apart by these beginnings."""
 
 _UCUM_DISPLAY = {"deg": "degree", "mm": "millimeter", "%": "percent", "1": "ratio", "{score}": "score"}
 

@@ -17,7 +17,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from fusionwatch.export._fhir_common import coding, obs
+from fusionwatch.export._fhir_common import GONE_NOTE_NO_LONGER_MADE, GONE_NOTE_NOT_APPLIED, coding, obs
 from fusionwatch.export.codes import (
     FW_SYSTEM,
     LOINC,
@@ -31,7 +31,7 @@ from fusionwatch.export.codes import (
 from fusionwatch.export.deid import pseudo_id
 from fusionwatch.export.fhir_imaging import finding_observations, motion_observations
 from fusionwatch.pseudonym import uid_seed
-from fusionwatch.report.labels import GONE_WHY_UNKNOWN, NO_LONGER_MADE, label, visit_status_label
+from fusionwatch.report.labels import NO_LONGER_MADE, label, verdict_gone_text, visit_status_label
 from fusionwatch.report.model import ReportData
 
 __all__ = ["build_fhir_bundle", "write_fhir_bundle", "parse_bundle"]
@@ -143,11 +143,16 @@ def build_fhir_bundle(data: ReportData, *, deidentify: bool = False, uid_key: st
 
 
 def _gone_note(v: Any, ref: str, o: Any) -> str:
-    """A reader's verdict on a finding the tool no longer makes at visit ``v`` (no finding Observation carries it any
-    more): what, who, when, the note (withheld when de-identified) and why, when the record tells it."""
-    text = f"Reader ({o.author}, {o.at.date().isoformat()}): {o.value} on finding {ref}"
+    """A reader's verdict that stands beside no finding at visit ``v``: begins with :data:`GONE_NOTE_NOT_APPLIED` when
+    a finding of that name is made again, measured against another baseline film after the verdict
+    (:meth:`fusionwatch.report.model.VisitView.verdict_not_applied`), else with :data:`GONE_NOTE_NO_LONGER_MADE`; then
+    what, who, when, the note (withheld when de-identified) and why, when the record tells it."""
+    remade = v.verdict_not_applied(ref)
+    text = (f"{GONE_NOTE_NOT_APPLIED if remade else GONE_NOTE_NO_LONGER_MADE}: reader ({o.author}, "
+            f"{o.at.date().isoformat()}): {o.value} on finding {ref}")
     text += f": {o.reason}" if o.reason else ""
-    return f"{text}; {NO_LONGER_MADE} ({v.verdict_gone_why.get(ref) or GONE_WHY_UNKNOWN}); the verdict is kept."
+    said = verdict_gone_text(v, ref)
+    return f"{text}; {said if remade else f'{NO_LONGER_MADE} ({said})'}; the verdict is kept."
 
 
 def _uuid(seed: str, rid: str) -> str:

@@ -33,7 +33,7 @@ import datetime as dt
 import math
 from typing import Any
 
-from fusionwatch.export._fhir_common import coding, interpretation, obs, own_code, quantity
+from fusionwatch.export._fhir_common import GONE_NOTE_NOT_APPLIED, coding, interpretation, obs, own_code, quantity
 from fusionwatch.export.codes import SNOMED, finding_site, level_site, ucum_unit
 from fusionwatch.export.deid import pseudo_id
 from fusionwatch.followup.motion_call import Call, judge_value
@@ -176,7 +176,7 @@ def finding_observations(original: ReportData, data: ReportData, subject: str, *
         # the verdict that applies to each finding by its own ref (refs from the identified view, whose evidence
         # they are built from): a verdict on one of several findings of a kind leaves the others unreviewed
         verdicts = v.verdicts_by(vo.refs, vo.aliases)
-        for fo, f, ref, verdict in zip(vo.findings, v.findings, vo.refs, verdicts, strict=True):
+        for fo, f, ref, alias, verdict in zip(vo.findings, v.findings, vo.refs, vo.aliases, verdicts, strict=True):
             if f.kind == "fusion_status":
                 continue
             ev = fo.evidence if isinstance(fo.evidence, dict) else {}
@@ -196,10 +196,17 @@ def finding_observations(original: ReportData, data: ReportData, subject: str, *
             if components:
                 extra["component"] = components
             named = films.of(fo)
+            # a verdict given before this finding was measured against another baseline film: not applied, said
+            # here too (the fusion-status Observation lists it with the other verdicts standing beside no finding)
+            not_applied = [{"text": f"{GONE_NOTE_NOT_APPLIED}: reader ({o.author}, {o.at.date().isoformat()}): "
+                                    f"{o.value} on finding {r}, given before this finding was measured against "
+                                    "another baseline film (confirm or reject it again)"}
+                           for r, o in v.verdicts_without_finding if r in (ref, alias, f.kind)]
             notes = [{"text": f.summary}, *({"text": f"Rule: {f.threshold}"} for _ in [0] if f.threshold),
                      *({"text": "Films: " + " -> ".join(named)} for _ in [0] if named),
                      {"text": f"Severity: {f.severity.value}; automatic finding (decision support)"},
-                     {"text": f"Ref: {ref} (fusionwatch override --finding {ref}=confirmed|rejected)"}, *verdict_note]
+                     {"text": f"Ref: {ref} (fusionwatch override --finding {ref}=confirmed|rejected)"}, *verdict_note,
+                     *not_applied]
             text = f"{_kind_text(f.kind)} (automatic finding)"
             out.append(obs(
                 pseudo_id(key, f"{v.date}|finding|{f.kind}|{len(out)}"), status, "imaging",

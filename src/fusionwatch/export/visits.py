@@ -22,6 +22,8 @@ from fusionwatch.report.model import ReportData
 __all__ = ["VISIT_COLUMNS", "visit_rows", "write_visits"]
 
 _LEVELS = ("L4-L5", "L5-S1")
+NOT_APPLIED = "not applied: re-measured against another baseline film"
+"""``verdicts_without_finding``'s word for a verdict whose finding is made again against another baseline film."""
 
 VISIT_COLUMNS: tuple[str, ...] = (
     "patient", "visit", "days_since_surgery", "visit_date", "has_films", "is_baseline",
@@ -39,10 +41,13 @@ VISIT_COLUMNS: tuple[str, ...] = (
 ``ref (severity, reader: rejected)`` when a reader's verdict applies to that finding, joined by ``; ``; the ref is the
 finding's kind when it is the only one of its kind at the visit, else ``kind:discriminator``
 (:func:`fusionwatch.followup.refs.finding_refs`, e.g. ``screw_loosening_suspected:S1-left-halo``).
-``verdicts_without_finding``: a reader's verdict on a finding the tool no longer makes at the visit (it was analysed
-again: another baseline film, corrected landmarks or surgery record), ``ref (reader: VERDICT, no longer made)``,
-joined by ``; `` (:attr:`fusionwatch.report.model.VisitView.verdicts_without_finding`): kept, not dropped.
-The translation's 1 SD is in
+``verdicts_without_finding``: a reader's verdict that stands beside none of the visit's findings
+(:attr:`fusionwatch.report.model.VisitView.verdicts_without_finding`), joined by ``; ``: kept, not dropped. Either
+``ref (reader: VERDICT, no longer made)``: the tool no longer makes the finding (the visit was analysed again: another
+baseline film, corrected landmarks or surgery record); or ``ref (reader: VERDICT, not applied: re-measured against
+another baseline film)``: a finding of that name is made again, measured against another baseline film after the
+verdict, and is listed in ``findings`` as not reviewed
+(:meth:`~fusionwatch.report.model.VisitView.verdict_not_applied`). The translation's 1 SD is in
 ``*_translation_sd_mm`` on calibrated films (the registration's uncertainty is in mm there; the % column is then the
 same translation relative to the endplate depth, without its own SD), else in ``*_translation_sd_percent_endplate``.
 ``odi_percent`` etc.: the questionnaire answered on the visit date."""
@@ -66,8 +71,9 @@ def visit_rows(data: ReportData, *, deidentify: bool = False) -> list[dict[str, 
             "bridwell_grade_reader": getattr(v.bridwell_grade, "value", None) if v.bridwell_grade else None,
             "findings": "; ".join(_finding_text(r, f.severity.value, o)
                                   for f, r, o in zip(v.findings, v.refs, v.verdicts, strict=True)),
-            "verdicts_without_finding": "; ".join(f"{r} (reader: {o.value}, no longer made)"
-                                                  for r, o in v.verdicts_without_finding) or None,
+            "verdicts_without_finding": "; ".join(
+                f"{r} (reader: {o.value}, {NOT_APPLIED if v.verdict_not_applied(r) else 'no longer made'})"
+                for r, o in v.verdicts_without_finding) or None,
         })
         for m in v.motion:
             level = str(m.get("level", ""))

@@ -20,15 +20,33 @@ __all__ = [
     "MEASURE_LABELS", "KEY_MEASURES", "threshold_text", "STATUS_LABELS", "FUSED_ON_MOTION_LABELS", "label",
     "bridging_from_evidence", "bridging_confirmed", "status_label", "visit_status_label", "reader_status_label",
     "acted_status_label", "AOMSI_ANGLE_L1_L4", "motion_value_texts", "concern_reason_texts", "NO_LONGER_MADE",
-    "GONE_WHY_UNKNOWN",
+    "NOT_APPLIED_REMEASURED", "GONE_WHY_UNKNOWN", "verdict_gone_text",
 ]
 
 NO_LONGER_MADE = "the tool no longer makes this finding at this visit"
 """Said beside a reader's verdict on a finding that is no longer among the visit's findings (FHIR note; the clinician
-report's table of such verdicts says it in its heading)."""
+report's table of such verdicts says it in its heading). Not said of a verdict whose finding is made again, measured
+against another baseline film: that one is :data:`NOT_APPLIED_REMEASURED`
+(:meth:`fusionwatch.report.model.VisitView.verdict_not_applied` tells the two apart)."""
+NOT_APPLIED_REMEASURED = ("the verdict is not applied: a finding of this name is made again, measured against another "
+                          "baseline film after the verdict (confirm or reject it again)")
+"""Said beside a reader's verdict whose finding the tool still makes at the visit but measured it again against another
+baseline film after the verdict (:func:`fusionwatch.followup.refs.judged`): the reader judged another comparison, so
+the verdict counts for nothing until given again. The clinician report, the FHIR bundle and visits.csv say it alike."""
 GONE_WHY_UNKNOWN = ("why is not recorded: the visit was analysed again after the verdict (another baseline film, "
                     "corrected landmarks or surgery record)")
 """Said when the record holds no change after the verdict that explains why the finding is no longer made."""
+
+def verdict_gone_text(v: Any, ref: str) -> str:
+    """Why a reader's verdict of ``v.verdicts_without_finding`` (``v``: a
+    :class:`fusionwatch.report.model.VisitView`) stands beside no finding: not applied, when its finding is made again
+    and measured against another baseline film (:data:`NOT_APPLIED_REMEASURED`), and the recorded changes after it
+    (``v.verdict_gone_why``), else, for a finding no longer made, that why is not recorded (:data:`GONE_WHY_UNKNOWN`).
+    One text for the clinician report and the FHIR note."""
+    remade = v.verdict_not_applied(ref)
+    why = v.verdict_gone_why.get(ref) or ("" if remade else GONE_WHY_UNKNOWN)
+    return "; ".join(w for w in (NOT_APPLIED_REMEASURED if remade else "", why) if w)
+
 
 AOMSI_ANGLE_L1_L4 = 15.0
 """AOMSI (AMA Guides 5th ed.) angular-motion limit at L1-L4; L4-L5 and L5-S1 come from the follow-up rules

@@ -36,10 +36,11 @@ from fusionwatch.followup.evidence import finding_verdicts, fusion_evidence, sta
 from fusionwatch.followup.model import MeasurementDelta
 from fusionwatch.followup.refs import (
     COMPARED_SINCE_KEY,
+    NotApplied,
     finding_aliases,
     finding_refs,
     finding_verdicts_per_finding,
-    judged,
+    why_not_applied,
 )
 from fusionwatch.followup.refs import standing_findings as _standing
 from fusionwatch.io._film_warnings import without_header_values
@@ -233,14 +234,23 @@ class VisitView:
         why when known (:attr:`verdict_gone_why`); the same rule as
         :meth:`fusionwatch.followup.model.VisitSummary.verdicts_without_finding` (a verdict applies when it names a
         finding's ref, long form or kind)."""
-        gone = []
-        for ref, o in self.finding_verdicts.items():
-            own = [f for f, r, a in zip(self.findings, self.refs, self.aliases, strict=True) if ref in (r, a, f.kind)]
-            # no finding of that name any more, or each one it names was measured again against another baseline
-            # film after the verdict (followup.refs.judged: the reader never saw that comparison; 9908773)
-            if not own or not any(judged(o, f) for f in own):
-                gone.append((ref, o))
+        # no finding of that name any more, or each one it names was measured again against another baseline film
+        # after the verdict (followup.refs.judged: the reader never saw that comparison; 9908773): the follow-up rule
+        refs, aliases = self.refs, self.aliases
+        gone = [(ref, o) for ref, o in self.finding_verdicts.items()
+                if why_not_applied(o, self.findings, refs, aliases) is not None]
         return tuple(sorted(gone, key=lambda t: t[1].at))
+
+    def verdict_not_applied(self, ref: str) -> bool:
+        """For the verdict on ``ref`` of :attr:`verdicts_without_finding`: True when the tool still makes a finding of
+        that name at the visit, measured again against another baseline film after the verdict (the verdict is not
+        applied to it: :data:`fusionwatch.report.labels.NOT_APPLIED_REMEASURED`); False when it no longer makes one
+        (:data:`fusionwatch.report.labels.NO_LONGER_MADE`). The follow-up rule
+        (:func:`fusionwatch.followup.refs.why_not_applied`, as ``fusionwatch followup`` says it), which every report
+        and export says it by."""
+        verdict = self.finding_verdicts.get(ref)
+        return verdict is not None and why_not_applied(
+            verdict, self.findings, self.refs, self.aliases) is NotApplied.REMEASURED
 
     def verdict_of(self, finding: Finding) -> Override | None:
         """The verdict that applies to ``finding`` (one of :attr:`findings`, by identity)."""

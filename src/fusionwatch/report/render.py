@@ -27,12 +27,12 @@ from fusionwatch.measurement import meyerding_grade_text
 from fusionwatch.records import Finding, Severity
 from fusionwatch.report.labels import (
     AOMSI_ANGLE_L1_L4,
-    GONE_WHY_UNKNOWN,
     concern_reason_texts,
     label,
     motion_value_texts,
     reader_status_label,
     threshold_text,
+    verdict_gone_text,
     visit_status_label,
 )
 from fusionwatch.report.model import RED_FLAG_RECENT_DAYS, ReportData
@@ -373,21 +373,19 @@ def render_clinician_html(data: ReportData, *, page_size: str = "A4") -> str:
     return _env().get_template("clinician.html.j2").render(**ctx)
 
 
-def verdicts_without_finding_rows(data: ReportData) -> list[dict[str, str]]:
-    """The clinician report's rows for the reader's verdicts on findings the tool no longer makes at the visit
+def verdicts_without_finding_rows(data: ReportData) -> list[dict[str, Any]]:
+    """The clinician report's rows for the reader's verdicts that stand beside none of the visit's findings
     (:attr:`fusionwatch.report.model.VisitView.verdicts_without_finding`): what the reader said about which finding,
-    who, when, their note (withheld when de-identified, by :meth:`ReportData.deidentified`) and why the finding is no
-    longer made when the record tells it. Kept and shown: a verdict that vanished from the chart report would leave
-    the chart silent about a decision a reader recorded."""
+    who, when, their note (withheld when de-identified, by :meth:`ReportData.deidentified`), whether it is not applied
+    (its finding made again against another baseline film: ``not_applied``, the heading says so) or on a finding no
+    longer made, and why when the record tells it (:func:`fusionwatch.report.labels.verdict_gone_text`). Kept and
+    shown: a verdict that vanished from the chart report would leave the chart silent about a decision a reader
+    recorded."""
     v = data.visit
-    named = {*v.refs, *(a for a in v.aliases if a), *(f.kind for f in v.findings)}
-    remade = ("a finding of this name is made again, measured against another baseline film after the verdict: the "
-              "verdict is not applied to it (confirm or reject it again)")
     return [{"ref": ref, "value": o.value, "author": o.author, "date": o.at.date().isoformat(), "reason": o.reason,
-             "why": "; ".join(w for w in ((remade if ref in named else ""),
-                                          v.verdict_gone_why.get(ref) or ("" if ref in named else GONE_WHY_UNKNOWN))
-                              if w)}
+             "why": verdict_gone_text(v, ref), "not_applied": v.verdict_not_applied(ref)}
             for ref, o in v.verdicts_without_finding]
+
 
 
 def override_routes(
