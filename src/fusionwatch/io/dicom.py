@@ -132,10 +132,11 @@ def _stray_tag(ds: Dataset, size: int) -> str | None:
 
 @contextmanager
 def pydicom_quiet() -> Iterator[None]:
-    """No pydicom warning or log record escapes inside the block: pydicom warns once per element value it finds
-    invalid and quotes the value (on a damaged file its raw bytes), which can hold patient identifiers (names, ids,
-    dates). Every reader here runs in it, and so must any adapter that reads a DICOM data set's elements (the report's
-    SR and secondary capture from the source film). What matters reaches the user as one
+    """No pydicom (or highdicom) warning or log record escapes inside the block: pydicom warns once per element value
+    it finds invalid and quotes the value (on a damaged file its raw bytes), which can hold patient identifiers (names,
+    ids, dates); highdicom logs the source film's UID. Every reader here runs in it, and so must any adapter that reads
+    a DICOM data set's elements (the report's SR and secondary capture from the source film). What matters reaches the
+    user as one
     :class:`UnsupportedImageError` or a note on the result instead.
 
     The warning filters and the logger's level are process-wide (Python 3.11 has no per-thread warning filters), so
@@ -144,15 +145,19 @@ def pydicom_quiet() -> Iterator[None]:
     could leave every warning of the process ignored and the 'pydicom' logger at CRITICAL for good. Still true while
     a block runs: warnings of other threads are not shown either."""
     with READER_LOCK:
-        pydicom_log = logging.getLogger("pydicom")
-        level = pydicom_log.level
-        pydicom_log.setLevel(logging.CRITICAL)
+        # highdicom too: building the SR and secondary capture from a source film, it logs 'copy Patient-related
+        # attributes from dataset "<the film's SOP Instance UID>"' (INFO): a film's UID stays out of logs
+        loggers = [logging.getLogger("pydicom"), logging.getLogger("highdicom")]
+        levels = [lg.level for lg in loggers]
+        for lg in loggers:
+            lg.setLevel(logging.CRITICAL)
         try:
             with _warnings.catch_warnings():
                 _warnings.simplefilter("ignore")
                 yield
         finally:
-            pydicom_log.setLevel(level)
+            for lg, level in zip(loggers, levels, strict=True):
+                lg.setLevel(level)
 
 
 def _sop_name(ds: Dataset) -> str:

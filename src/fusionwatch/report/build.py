@@ -70,19 +70,23 @@ def red_flags_for(reports: list[tuple[dt.date, tuple[str, ...]]], after: dt.date
                   until: dt.date | None) -> tuple[TriageResult, ...]:
     """Triage the symptoms reported in ``(after, until]`` (either end open when ``None``).
 
-    Codes that are not on the checklist cannot be triaged and are logged (``fusionwatch symptoms add`` only stores
-    checklist codes).
+    Codes that are not on the checklist cannot be triaged; how many is logged, never the code itself
+    (``fusionwatch symptoms add`` only stores checklist codes, but one stored through the API can be any text: a name,
+    a date).
     """
     codes: list[Symptom] = []
     newest: dict[Symptom, dt.date] = {}
     known = {s.value for s in Symptom}
+    unknown = 0
     for when, symptoms in _in_window(reports, lambda r: r[0], after, until):
         for c in symptoms:
             if c in known:
                 codes.append(Symptom(c))
                 newest[Symptom(c)] = max(when, newest.get(Symptom(c), when))
             else:
-                log.warning("symptom code %r is not on the triage checklist; not triaged", c)
+                unknown += 1
+    if unknown:
+        log.warning("%d stored symptom code(s) not on the triage checklist; not triaged", unknown)
     return tuple(replace(r, reported_on=newest.get(r.symptom)) for r in triage(codes))
 
 
@@ -300,8 +304,9 @@ def _draw_film(store: Any, film: Any, path: Path) -> Path | None:
         return None
     try:
         radiograph = read_radiograph(film.file_path)
-    except FusionwatchError as exc:  # the message names the file's path, the film id is its UID: neither is logged
-        log.warning("annotated %s film of %s not drawn: %s", film.view, film.visit_label, type(exc).__name__)
+    except FusionwatchError as exc:  # the message names the file's path, the film id is its UID, the visit label
+        # of a patient without a surgery date is its date ('unscheduled 2025-03-03'): none is logged
+        log.warning("an annotated %s film not drawn: %s", film.view, type(exc).__name__)
         return None
     path.parent.mkdir(parents=True, exist_ok=True)
     # the overlay's panel names the film: by visit and view, never by its file name (file names often carry the
