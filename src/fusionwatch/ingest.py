@@ -37,7 +37,16 @@ from fusionwatch.io.loading import display_name, sniff_format
 from fusionwatch.landmarks import Landmarks
 from fusionwatch.pipeline import analyse_film
 from fusionwatch.radiograph import Radiograph, View
-from fusionwatch.records import Approach, Finding, Patient, Severity, Surgery, parse_date
+from fusionwatch.records import (
+    SURGERY_FIELD_OPTIONS,
+    Approach,
+    Finding,
+    Patient,
+    Severity,
+    Surgery,
+    parse_date,
+    surgery_differences,
+)
 from fusionwatch.store import PatientCorrection, Store
 
 __all__ = [
@@ -725,30 +734,26 @@ def ingest_journey(
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"{path}: malformed patient or surgery entry ({exc}).") from None
     on_record = store.get_surgery(patient.key) if store.has_patient(patient.key) else None
-    if on_record is not None and on_record.date != surgery.date:  # never a silent change of the date: it has an audit
+    # a recorded surgery changes only with its audit (Store.set_surgery would refuse it too): refused before anything,
+    # the patient's identifiers included, is stored; the date first, with its own advice
+    differ = surgery_differences(on_record, surgery) if on_record is not None else []
+    if on_record is not None and any(name == "surgery date" for name, _, _ in differ):
         raise InputError(
             f"{printable_path(path)}: the journey's surgery date {surgery.date.isoformat()} is not the one on record "
             f"for patient {patient.key!r} ({on_record.date.isoformat()}); nothing was ingested. If the record is "
             f"wrong, correct it with `fusionwatch patient correct {patient.key} --surgery-date "
             f"{surgery.date.isoformat()} --by NAME --reason WHY` and ingest again.")
-    if on_record is not None:  # nor of the approach, levels or implants: the implants decide cage subsidence or not
-        from fusionwatch.records import levels_text
-
-        differ = [(name, old, new) for name, old, new in (
-            ("approach", on_record.approach.value, surgery.approach.value),
-            ("levels", levels_text(on_record.levels), levels_text(surgery.levels)),
-            ("implants", ",".join(on_record.implants), ",".join(surgery.implants))) if old != new]
-        if differ:
-            fix = [f"--{name} {new}" for name, _, new in differ if name != "implants"]
-            raise InputError(
-                f"{printable_path(path)}: the journey's surgery ("
-                + "; ".join(f"{name} {new}" for name, _, new in differ) + ") is not the one on record for patient "
-                f"{patient.key!r} (" + "; ".join(f"{name} {old}" for name, old, _ in differ) + "); nothing was "
-                "ingested. If the record is wrong, "
-                + (f"correct it with `fusionwatch patient correct {patient.key} {' '.join(fix)} --by NAME --reason "
-                   "WHY` and ingest again." if fix else
-                   "its implants follow its approach (`fusionwatch patient correct --approach`): check the manifest's "
-                   "implants."))
+    if differ:  # nor of the approach, levels or implants: the implants decide cage subsidence or not
+        fix = [f"{SURGERY_FIELD_OPTIONS[name]} {new}" for name, _, new in differ if name in SURGERY_FIELD_OPTIONS]
+        raise InputError(
+            f"{printable_path(path)}: the journey's surgery ("
+            + "; ".join(f"{name} {new}" for name, _, new in differ) + ") is not the one on record for patient "
+            f"{patient.key!r} (" + "; ".join(f"{name} {old}" for name, old, _ in differ) + "); nothing was "
+            "ingested. If the record is wrong, "
+            + (f"correct it with `fusionwatch patient correct {patient.key} {' '.join(fix)} --by NAME --reason "
+               "WHY` and ingest again." if fix else
+               "its implants follow its approach (`fusionwatch patient correct --approach`): check the manifest's "
+               "implants."))
     store.add_patient(patient)
     store.set_surgery(patient.key, surgery)
     report = IngestReport()

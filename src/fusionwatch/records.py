@@ -30,6 +30,8 @@ __all__ = [
     "parse_approach",
     "parse_date",
     "parse_levels",
+    "surgery_differences",
+    "SURGERY_FIELD_OPTIONS",
 ]
 
 
@@ -122,6 +124,24 @@ class Surgery:
         for upper, lower in self.levels:
             if lower.index != upper.index + 1:
                 raise InputError(f"Fused segment {upper.value}-{lower.value} is not two adjacent levels.")
+
+
+SURGERY_FIELD_OPTIONS = {"surgery date": "--surgery-date", "approach": "--approach", "levels": "--levels"}
+"""The ``fusionwatch patient correct`` option that corrects each field :func:`surgery_differences` names (the implants
+follow the approach: none of their own)."""
+
+
+def surgery_differences(on_record: Surgery, given: Surgery) -> list[tuple[str, str, str]]:
+    """Where ``given`` differs from the surgery ``on_record``, as ``(field, old, new)`` texts in this order:
+    ``"surgery date"`` (ISO), ``"approach"``, ``"levels"`` (:func:`levels_text`), ``"implants"`` (comma-joined); empty
+    for the same record. A recorded surgery changes only with its audit (``patient correct``): the store refuses any
+    difference when writing (:meth:`fusionwatch.store.Store.set_surgery`), and a journey manifest with one is refused
+    before anything is stored (:func:`fusionwatch.ingest.ingest_journey`)."""
+    return [(name, old, new) for name, old, new in (
+        ("surgery date", on_record.date.isoformat(), given.date.isoformat()),
+        ("approach", on_record.approach.value, given.approach.value),
+        ("levels", levels_text(on_record.levels), levels_text(given.levels)),
+        ("implants", ",".join(on_record.implants), ",".join(given.implants))) if old != new]
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,6 +39,7 @@ from fusionwatch.landmarks import Landmarks
 from fusionwatch.measurement import Measurement, MeasureName
 from fusionwatch.radiograph import Radiograph
 from fusionwatch.records import (
+    SURGERY_FIELD_OPTIONS,
     Approach,
     Finding,
     Override,
@@ -49,6 +50,7 @@ from fusionwatch.records import (
     check_surgery_date,
     implants_for,
     levels_text,
+    surgery_differences,
 )
 from fusionwatch.store import migrations as _migrations_pkg
 from fusionwatch.store._models import (
@@ -694,13 +696,9 @@ class Store:
             else:
                 stored = self._surgery(row)
                 assert stored is not None
-                differ = [(name, old, new) for name, old, new in (
-                    ("surgery date", stored.date.isoformat(), surgery.date.isoformat()),
-                    ("approach", stored.approach.value, surgery.approach.value),
-                    ("levels", levels_text(stored.levels), levels_text(surgery.levels)),
-                    ("implants", ",".join(stored.implants), ",".join(surgery.implants))) if old != new]
+                differ = surgery_differences(stored, surgery)
                 if differ:
-                    fix = {"surgery date": "--surgery-date", "approach": "--approach", "levels": "--levels"}
+                    fix = SURGERY_FIELD_OPTIONS
                     args = " ".join(f"{fix[name]} {new}" for name, _, new in differ if name in fix)
                     raise InputError(
                         f"Patient {key!r} has " + "; ".join(f"{name} {old}" for name, old, _ in differ)
