@@ -234,22 +234,96 @@ class TestVisitWindows:
         twelve = next(v for v in default_protocol().visits if v.id == "12-months")
         assert CLEAR_BENEFIT_DAY == twelve.window[0] == 330
 
-    @pytest.mark.xfail(strict=True, reason="followup/settings.py DEFAULT_SCHEDULE (P1's) keeps its own windows "
-                       "(12-months 273-547); /tmp/care14/FOR_OTHERS.md asks P1 to build it from "
-                       "care.protocol.default_protocol().planned_visits(); remove this marker with that change")
     def test_followup_names_films_by_the_protocol_windows(self) -> None:
-        """Every day from the 6-week window on: followup's visit label is the protocol visit whose window holds the
-        day, and a day in no window is unscheduled in both (a film is never 'the 12-month film' in `followup` and
-        'outside every planned window' in `care`)."""
+        """followup and care name every day 0-1200 the same way (the lead's decision, session 14): followup labels a
+        film or contact by the planned visit whose target day is nearest (`Protocol.visit_days`; a day-300 film is the
+        12-month follow-up, taken early), and `care` names a visit outside every window by that same label with its
+        timing ("30 days before its planned window (days 330-425)"); a visit inside a window is that window's visit
+        in both, and only care speaks of early or late. Before: followup's own table called day 300 '12-months' and
+        care listed it 'outside every planned window' (and day 1000: 'unscheduled day 1000' vs nothing)."""
         import datetime as dt
 
+        from fusionwatch.care.protocol import followup_label
+        from fusionwatch.care.schedule import build_schedule
         from fusionwatch.followup.schedule import visit_label
 
         p = default_protocol()
+        surgery = dt.date(2025, 1, 1)
         wrong = []
-        for day in range(p.visits[1].window[0], 1200):
-            v = p.visit_on(day)
-            label, scheduled = visit_label(day, dt.date(2025, 1, 1) + dt.timedelta(days=day))
-            if (v is None and scheduled) or (v is not None and label != v.id):
-                wrong.append((day, label, v.id if v else None))
+        for day in range(0, 1201):
+            when = surgery + dt.timedelta(days=day)
+            label, scheduled = visit_label(day, when)
+            s = build_schedule(surgery, [when], imaging_visits=[when], today=when, protocol=p)
+            done = [i for i in s.items if i.done_on == when]
+            off = [o for o in s.off_window_visits([when]) if o.date == when]
+            if day <= 7:
+                care_name, timing = "immediate-post-op", None  # followup's own film name; no planned care visit
+                ok = not done and not off and s.unmatched_visits == (when,)
+            elif done:
+                care_name, timing = followup_label(done[0].visit), None
+                ok = not off and p.visit_on(day) == done[0].visit
+            else:
+                care_name, timing = (off[0].label, off[0].timing_text) if off else (None, None)
+                ok = len(off) == 1 and ("before its planned window" in timing or "after its planned window" in timing)
+            if not (ok and scheduled and label == care_name and "window" not in label):
+                wrong.append((day, label, care_name, timing))
         assert not wrong, f"{len(wrong)} days disagree, e.g. {wrong[:3]}"
+
+    def test_a_day_300_film_is_the_12_month_visit_taken_early(self) -> None:
+        """followup: '12-months'; care: the same name, 30 days before its planned window, and the 12-month visit is
+        not counted as done by it (it stays due once its window opens)."""
+        import datetime as dt
+
+        from fusionwatch.care.schedule import ItemStatus, build_schedule
+        from fusionwatch.followup.schedule import visit_label
+
+        surgery = dt.date(2025, 1, 1)
+        film = surgery + dt.timedelta(days=300)
+        assert visit_label(300, film) == ("12-months", True)
+        s = build_schedule(surgery, [film], imaging_visits=[film], today=surgery + dt.timedelta(days=340))
+        assert [o.text for o in s.off_window_visits([film])] == [
+            f"{film.isoformat()} (day 300, films): 12-months, 30 days before its planned window (days 330-425)"]
+        assert {i.visit.id: i.status for i in s.items}["12-months"] is ItemStatus.DUE
+        late = surgery + dt.timedelta(days=460)
+        s = build_schedule(surgery, [late], today=late)
+        assert s.off_window[0].label == "12-months" and s.off_window[0].timing_text == (
+            "35 days after its planned window (days 330-425)")
+
+    def test_default_labels_change_only_where_measured(self) -> None:
+        """The labels of the table followup had before (2-weeks 8-24, 6-weeks 25-63, 3-months 64-135, 6-months
+        136-272, 12-months 273-547, 24-months 548-912, then unscheduled) and the nearest-target labels differ on
+        exactly these days (measured, 11:30 UTC): 25-27 (nearer 14 than 42: '2-weeks'), 64-66 (nearer 42 than 91:
+        '6-weeks'), 136 ('3-months'), 273 ('6-months'), and 913 on (the protocol's yearly visits: '36-months'). The
+        old windows did not meet exactly half-way between the targets, as docs/followup.md said they did."""
+        import datetime as dt
+
+        from fusionwatch.followup.schedule import visit_label
+        from fusionwatch.followup.settings import ScheduledVisit
+
+        old = (ScheduledVisit("immediate-post-op", 1, (0, 7)), ScheduledVisit("2-weeks", 14, (8, 24)),
+               ScheduledVisit("6-weeks", 42, (25, 63)), ScheduledVisit("3-months", 91, (64, 135)),
+               ScheduledVisit("6-months", 182, (136, 272)), ScheduledVisit("12-months", 365, (273, 547)),
+               ScheduledVisit("24-months", 730, (548, 912)))
+        when = dt.date(2025, 1, 1)
+        changed = {d: (visit_label(d, when, old)[0], visit_label(d, when)[0]) for d in range(-5, 1201)
+                   if visit_label(d, when, old) != visit_label(d, when)}
+        assert sorted(changed) == [25, 26, 27, 64, 65, 66, 136, 273, *range(913, 1201)]
+        assert {changed[d] for d in (25, 26, 27)} == {("6-weeks", "2-weeks")}
+        assert {changed[d] for d in (64, 65, 66)} == {("3-months", "6-weeks")}
+        assert changed[136] == ("6-months", "3-months") and changed[273] == ("12-months", "6-months")
+        assert {changed[d][1] for d in range(913, 1201)} == {"36-months"}
+
+    def test_the_baseline_choice_keeps_its_labels(self) -> None:
+        """followup/compare.py still takes the 6-week film, else the immediate post-operative one; the days named
+        '6-weeks' hold the protocol's whole 6-week window (35-56), and 'immediate-post-op' stays days 0-7."""
+        import datetime as dt
+
+        from fusionwatch.followup.compare import BASELINE_LABELS
+        from fusionwatch.followup.schedule import visit_label
+
+        assert BASELINE_LABELS == ("6-weeks", "immediate-post-op")
+        when = dt.date(2025, 1, 1)
+        six = [d for d in range(0, 400) if visit_label(d, when)[0] == "6-weeks"]
+        assert six == list(range(28, 67))
+        assert [d for d in range(-3, 400) if visit_label(d, when)[0] == "immediate-post-op"] == list(range(0, 8))
+        assert visit_label(-1, when) == ("pre-op", True)

@@ -684,16 +684,24 @@ def test_prom_add_says_which_benefit_criteria_were_met_and_that_early_ones_are_i
 
 
 def test_visits_outside_every_planned_window_are_listed(store_url: str) -> None:
-    """A contact at day 250 falls in no window of the protocol: `care` names it (the schedule kept it in
-    unmatched_visits, but the command never printed it). One at day 380, inside the 12-month window that the films
-    of day 370 fill, is not 'outside every window' (build_schedule counted it unmatched: only visits with films could
-    be used for a visit with films)."""
+    """A contact at day 250 falls in no window of the protocol: `care` names it as `followup` does, by the nearest
+    planned visit, and says how far outside that visit's window it was (before session 14's label change: 'On record
+    outside every planned window ... (day 250, no films)' while `followup` called it '6-months'). One at day 380,
+    inside the 12-month window that the films of day 370 fill, is listed nowhere; one at day 3 (the immediate
+    post-operative days: no planned visit) stays 'outside every planned window'."""
     store = Store(store_url)
     try:
+        store.add_symptoms("K-9", SURGERY + dt.timedelta(days=3), ["poor_sleep"])
         store.add_symptoms("K-9", SURGERY + dt.timedelta(days=250), ["poor_sleep"])
         store.add_symptoms("K-9", SURGERY + dt.timedelta(days=380), ["poor_sleep"])
     finally:
         store.close()
-    out = _care(store_url, _day(384))
-    line = next(x for x in out.splitlines() if x.startswith("On record outside every planned window"))
-    assert line.endswith(f": {_day(250)} (day 250, no films)"), line
+    out = " ".join(_care(store_url, _day(384)).split())
+    assert (f"Outside its planned window (named by the nearest planned visit, as in `followup`; counted as done for "
+            f"no visit above): {_day(250)} (day 250, no films): 6-months, 35 days after its planned window (days "
+            "155-215)") in out, out
+    from fusionwatch.followup.schedule import visit_label
+
+    assert visit_label(250, SURGERY + dt.timedelta(days=250)) == ("6-months", True)  # followup's (store's) name for it
+    assert f"On record outside every planned window (counted for no visit above): {_day(3)} (day 3, no films)" in out
+    assert f"{_day(380)} (day 380" not in out

@@ -40,6 +40,9 @@ __all__ = [
     "FusionConcern",
     "ONLY_IF_CONDITIONS",
     "NOT_ASSESSED",
+    "IMMEDIATE_POST_OP_DAYS",
+    "FOLLOWUP_LABELS",
+    "followup_label",
     "Protocol",
     "load_protocol",
     "parse_protocol",
@@ -55,6 +58,13 @@ ONLY_IF_CONDITIONS = ("fusion_on_track",)
 (a reader's status replaces the automatic one) and no finding listed in ``fusion_concern.findings`` is present."""
 NOT_ASSESSED = "not_assessed"
 """Pseudo-status for ``fusion_concern.statuses``: no fusion status for the visit (e.g. no films were judged)."""
+IMMEDIATE_POST_OP_DAYS = (0, 7)
+"""Days 0-7 after surgery: the immediate post-operative films (followup's ``"immediate-post-op"``, the baseline where
+no 6-week film exists). No planned care visit names them (:meth:`Protocol.visit_days` starts the day after)."""
+FOLLOWUP_LABELS = {"wound-check": "2-weeks"}
+"""Visit id -> the label followup, the store and the reports give a film or contact the visit names, where it is not
+the id itself (the example's wound check has always been followup's ``"2-weeks"``). See :func:`followup_label`."""
+_DAYS_PER_MONTH = 365.25 / 12
 _ON_TRACK_STATUSES = (FusionStatus.ON_TRACK.value, FusionStatus.FUSED_CRITERIA_MET.value)
 _CONCERN_STATUSES = tuple(s.value for s in FusionStatus if s.value not in _ON_TRACK_STATUSES)
 _FINDING_KIND = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -224,10 +234,10 @@ class Protocol:
         """The planned visits with their windows, the last visit's repeats ("then yearly") included up to
         ``until_day`` (target day at most ``until_day``, window within the 30 years a record spans).
 
-        The one list of visit windows: the care schedule lays it on the calendar (:func:`fusionwatch.care.schedule.
-        build_schedule`) and a film or contact is named by the window that holds its day (``id`` as the label: the
-        protocol's ``12-months`` window, 330-425 days in the example, is the 12-month visit everywhere; a day in no
-        window is an unscheduled visit). Windows of different visits never overlap (checked on loading).
+        The one list of planned visits: the care schedule lays their windows on the calendar (a visit is done by one
+        inside its window: :func:`fusionwatch.care.schedule.build_schedule`), and a film or contact is named by the
+        visit nearest its day (:meth:`visit_days`; followup's labels, :func:`followup_label`). Windows of different
+        visits never overlap (checked on loading).
         """
         specs = list(self.visits)
         last = specs[-1] if specs else None
@@ -239,12 +249,54 @@ class Protocol:
                 k += 1
         return tuple(specs)
 
+    def visit_days(self, until_day: int = _MAX_DAY) -> tuple[tuple[VisitSpec, int, int], ...]:
+        """The days each planned visit *names*: ``(visit, first_day, last_day)``, in order, contiguous from the day
+        after :data:`IMMEDIATE_POST_OP_DAYS`.
+
+        A film or contact is named by the planned visit whose target day is nearest (a tie: the later visit), as
+        registries count a day-300 film as the 12-month follow-up taken early; a day inside a visit's window is always
+        that visit (a boundary half-way between two targets is moved out of a window that reaches past it). The last
+        visit (the last repeat up to ``until_day``) names as many days after its target as the days before it that it
+        names. A visit whose target falls in the immediate post-operative days names none. Whether the visit was
+        *done* is another question: :func:`fusionwatch.care.schedule.build_schedule` counts a visit done only by
+        one inside its window, and says how far outside its window a named visit was.
+        """
+        first = IMMEDIATE_POST_OP_DAYS[1] + 1
+        specs = [v for v in self.planned_visits(until_day) if v.day >= first]
+        out: list[tuple[VisitSpec, int, int]] = []
+        lo = first
+        for a, b in zip(specs, specs[1:], strict=False):
+            half = (a.day + b.day - 1) // 2  # the last day nearer to a than to b (a tie goes to b)
+            hi = min(max(half, a.window[1]), b.window[0] - 1)
+            out.append((a, lo, hi))
+            lo = hi + 1
+        if specs:
+            last = specs[-1]
+            out.append((last, lo, max(last.window[1], 2 * last.day - lo)))
+        return tuple(out)
+
+    def nearest_visit(self, day: int) -> VisitSpec | None:
+        """The planned visit that names ``day`` after surgery (:meth:`visit_days`: the nearest target day, a day inside
+        a window always that window's visit), or ``None`` before surgery, in the immediate post-operative days and
+        past the last visit's days."""
+        return next((v for v, lo, hi in self.visit_days() if lo <= day <= hi), None)
+
     def visit_on(self, day: int) -> VisitSpec | None:
         """The planned visit whose window (inclusive) holds ``day`` after surgery, or ``None`` (before surgery, or
         outside every window: an unscheduled visit). Repeats of the last visit count."""
         if day < 0:
             return None
         return next((v for v in self.planned_visits() if v.window[0] <= day <= v.window[1]), None)
+
+
+def followup_label(visit: VisitSpec) -> str:
+    """The label followup, the store and the reports give a film or contact that ``visit`` names (one name for a visit
+    in `followup` and `care`): the visit's id (``"12-months"``), :data:`FOLLOWUP_LABELS` where it differs
+    (``"wound-check"`` -> ``"2-weeks"``), a repeat of the last visit by its target in months (``"24-months+1"``, day
+    1095 -> ``"36-months"``)."""
+    if "+" in visit.id:
+        return f"{round(visit.day / _DAYS_PER_MONTH)}-months"
+    return FOLLOWUP_LABELS.get(visit.id, visit.id)
 
 
 # ---------------------------------------------------------------- validation helpers

@@ -26,6 +26,7 @@ from fusionwatch.care.protocol import (
     TherapyPhase,
     VisitSpec,
     default_protocol,
+    followup_label,
 )
 from fusionwatch.errors import InputError
 
@@ -37,7 +38,8 @@ VIEW_PLAIN = {
 }
 """Plain-language names of the film views, for patient-facing text."""
 
-__all__ = ["VIEW_PLAIN", "ItemStatus", "ScheduleItem", "Schedule", "build_schedule", "day_words", "to_ics"]
+__all__ = ["VIEW_PLAIN", "ItemStatus", "ScheduleItem", "OffWindowVisit", "Schedule", "build_schedule", "day_words",
+           "to_ics"]
 
 
 def day_words(day: int) -> str:
@@ -96,6 +98,46 @@ class ScheduleItem:
 
 
 @dataclass(frozen=True, slots=True)
+class OffWindowVisit:
+    """A visit on record outside every planned window, named by the planned visit nearest its day (as `followup`
+    names it: :meth:`fusionwatch.care.protocol.Protocol.visit_days`), with how far outside that visit's window it was.
+    It does not make the planned visit done (a 12-month visit taken at day 300 leaves the 12-month window open: the
+    care team decides whether it replaces it)."""
+
+    date: dt.date
+    day: int
+    visit: VisitSpec
+    has_films: bool | None = None
+    """Whether films were taken that day (``None``: not known to the schedule)."""
+
+    @property
+    def label(self) -> str:
+        """The visit's name in `followup`, the store and the reports (``"12-months"``)."""
+        return followup_label(self.visit)
+
+    @property
+    def days_outside(self) -> int:
+        """Days before (negative) or after (positive) the visit's window."""
+        lo, hi = self.visit.window
+        return self.day - lo if self.day < lo else self.day - hi
+
+    @property
+    def timing_text(self) -> str:
+        """``"30 days before its planned window (days 330-425)"``."""
+        n = self.days_outside
+        lo, hi = self.visit.window
+        return (f"{abs(n)} day{'s' if abs(n) != 1 else ''} {'before' if n < 0 else 'after'} its planned window "
+                f"(days {lo}-{hi})")
+
+    @property
+    def text(self) -> str:
+        """One line for the clinician: ``"2026-03-28 (day 300, films): 12-months, 30 days before its planned window
+        (days 330-425)"``."""
+        films = "" if self.has_films is None else (", films" if self.has_films else ", no films")
+        return f"{self.date.isoformat()} (day {self.day}{films}): {self.label}, {self.timing_text}"
+
+
+@dataclass(frozen=True, slots=True)
 class Schedule:
     """The schedule, the current phases and notes for one patient on one day."""
 
@@ -105,6 +147,25 @@ class Schedule:
     items: tuple[ScheduleItem, ...]
     unmatched_visits: tuple[dt.date, ...]
     """Visits on record that fall in no protocol window (extra visits); listed, never dropped."""
+
+    @property
+    def off_window(self) -> tuple[OffWindowVisit, ...]:
+        """Those of :attr:`unmatched_visits` that a planned visit names (the nearest target day, as `followup` names
+        them), with their timing; the others (the immediate post-operative days 0-7) are named by no planned visit.
+        Worked out from :attr:`unmatched_visits` and the surgery date, so a copy with shifted dates (a de-identified
+        report) shifts these too."""
+        return self.off_window_visits()
+
+    def off_window_visits(self, film_dates: Iterable[dt.date] | None = None) -> tuple[OffWindowVisit, ...]:
+        """:attr:`off_window`, each saying whether films were taken that day when ``film_dates`` is given."""
+        films = None if film_dates is None else set(film_dates)
+        out = []
+        for d in self.unmatched_visits:
+            day = (d - self.surgery_date).days
+            named = self.protocol.nearest_visit(day)
+            if named is not None:
+                out.append(OffWindowVisit(d, day, named, None if films is None else d in films))
+        return tuple(out)
 
     @property
     def day(self) -> int:

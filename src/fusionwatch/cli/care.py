@@ -179,11 +179,19 @@ def care(
         table.add_row(i.visit.label, i.due_date.isoformat(), f"{i.window_start} - {i.window_end}", i.imaging_text,
                       f"[{colour[i.status.value]}]{i.status.value}{done}[/]")
     console.print(table)
-    if s.unmatched_visits:
-        # listed, never dropped (a 12-month film taken at day 300 counts for no planned visit, which stays open)
+    off = s.off_window_visits(film_dates)
+    if off:
+        # named as `followup` names them (the nearest planned visit) and how far outside its window: a 12-month film
+        # taken at day 300 leaves the 12-month visit open above (the care team decides whether it replaces it)
+        console.print("[bold]Outside its planned window[/] (named by the nearest planned visit, as in `followup`; "
+                      "counted as done for no visit above): " + "; ".join(o.text for o in off),
+                      highlight=False, soft_wrap=True)
+    named = {o.date for o in off}
+    if any(d not in named for d in s.unmatched_visits):
+        # listed, never dropped (the immediate post-operative days are no planned visit of the protocol)
         films = set(film_dates)
         extra = ", ".join(f"{d.isoformat()} (day {(d - surgery.date).days}, {'films' if d in films else 'no films'})"
-                          for d in s.unmatched_visits)
+                          for d in s.unmatched_visits if d not in named)
         console.print(f"[bold]On record outside every planned window[/] (counted for no visit above): {extra}",
                       highlight=False, soft_wrap=True)
     ev = fusion_evidence(timeline, on=day0)

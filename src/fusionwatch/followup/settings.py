@@ -10,9 +10,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from fusionwatch.care.protocol import IMMEDIATE_POST_OP_DAYS, Protocol, default_protocol, followup_label
 from fusionwatch.errors import InputError
 
-__all__ = ["ScheduledVisit", "DEFAULT_SCHEDULE", "FollowupSettings", "DEFAULT_SETTINGS"]
+__all__ = ["ScheduledVisit", "DEFAULT_SCHEDULE", "schedule_from_protocol", "FollowupSettings", "DEFAULT_SETTINGS"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,17 +33,27 @@ class ScheduledVisit:
             raise ValueError(f"{self.label}: target day {self.target_days} lies outside its window {self.window_days}.")
 
 
-DEFAULT_SCHEDULE: tuple[ScheduledVisit, ...] = (
-    ScheduledVisit("immediate-post-op", 1, (0, 7)),
-    ScheduledVisit("2-weeks", 14, (8, 24)),
-    ScheduledVisit("6-weeks", 42, (25, 63)),
-    ScheduledVisit("3-months", 91, (64, 135)),
-    ScheduledVisit("6-months", 182, (136, 272)),
-    ScheduledVisit("12-months", 365, (273, 547)),
-    ScheduledVisit("24-months", 730, (548, 912)),
-)
-"""CLINICAL.md "Recovery care": wound check at ~2 weeks, films at 6 weeks, 3, 6 and 12 months, then yearly. Windows are
-ours: they meet half-way between neighbouring targets so that every post-operative day up to 30 months has one label."""
+def schedule_from_protocol(protocol: Protocol) -> tuple[ScheduledVisit, ...]:
+    """followup's visit labels from a care protocol (one source of the planned visits, :meth:`fusionwatch.care.
+    protocol.Protocol.planned_visits`): ``"immediate-post-op"`` for days 0-7 (followup's own film name for the early
+    baseline, :data:`~fusionwatch.care.protocol.IMMEDIATE_POST_OP_DAYS`), then each planned visit, repeats included,
+    labelled by :func:`~fusionwatch.care.protocol.followup_label` and naming the days nearest its target
+    (:meth:`~fusionwatch.care.protocol.Protocol.visit_days`: a day-300 film is the 12-month visit, taken early; `care`
+    says how far outside the visit's window it was)."""
+    lo, hi = IMMEDIATE_POST_OP_DAYS
+    return (
+        ScheduledVisit("immediate-post-op", min(1, hi), (lo, hi)),
+        *(ScheduledVisit(followup_label(v), v.day, (a, b)) for v, a, b in protocol.visit_days()),
+    )
+
+
+DEFAULT_SCHEDULE: tuple[ScheduledVisit, ...] = schedule_from_protocol(default_protocol())
+"""CLINICAL.md "Recovery care": wound check at ~2 weeks, films at 6 weeks, 3, 6 and 12 months, then yearly, from the
+shipped example care protocol (``care/default_protocol.yaml``; its target days 14, 42, 91, 182, 365, 730, then every
+365 days). Each day is named by the nearest target (a tie: the later visit): 2-weeks 8-27, 6-weeks 28-66, 3-months
+67-136, 6-months 137-273, 12-months 274-547, 24-months 548-912, 36-months 913-1277, ... (before session 14 the same
+visits had their own windows here: 2-weeks 8-24, 6-weeks 25-63, 3-months 64-135, 6-months 136-272, and no label after
+day 912)."""
 
 
 @dataclass(frozen=True, slots=True)
