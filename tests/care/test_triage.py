@@ -124,3 +124,54 @@ class TestTemperature:
         assert "the 101 °F figure" in fever_setting_words(38.3)
         with pytest.raises(ValueError, match="fever_over_c"):
             parse_temperature("38.2C", fever_over_c=101.0)  # Fahrenheit given for Celsius
+
+
+class TestSymptomReport:
+    """Tests for symptom_report(): the fever red-flag rule in the core (R's F8, session 14: it lived in `symptoms
+    add`, so a web form or feed storing a report with a temperature through the store got no red flag)."""
+
+    def test_39_c_is_flagged_as_fever(self) -> None:
+        """A report of 39 C with no flag: the fever flag is added, triaged urgent, the temperature kept."""
+        from fusionwatch.care.triage import Symptom, symptom_report
+
+        r = symptom_report([], 39.0)
+        assert r.symptoms == (Symptom.FEVER,) and r.codes == ["fever"] and r.fever_added
+        assert r.note == "temperature 39.0 °C (102.2 °F)"
+        assert r.details == {"temperature_c": 39.0, "temperature_given": "39.0", "fever_over_c": 38.0}
+        assert [t.symptom for t in triage(r.symptoms) if t.is_red_flag] == [Symptom.FEVER]
+
+    def test_a_temperature_in_the_details_is_judged_too(self) -> None:
+        """R's reproduction: details={'temperature_c': 39.0}, no flag (what Store.add_symptoms got) -> fever."""
+        from fusionwatch.care.triage import symptom_report
+
+        r = symptom_report([], details={"temperature_c": 39.0}, note="temperature 39C")
+        assert r.codes == ["fever"] and r.note.startswith("temperature 39.0 °C (102.2 °F); ")
+        f = symptom_report(["wound_drainage"], details={"temperature_given": "101.1 F"})
+        assert f.codes == ["wound_drainage", "fever"]
+
+    def test_at_or_below_the_setting_adds_nothing_and_removes_nothing(self) -> None:
+        from fusionwatch.care.triage import symptom_report
+
+        assert symptom_report([], "38.0C").codes == []
+        assert symptom_report(["fever"], "37.2").codes == ["fever"]
+        assert symptom_report([], "38.2C", fever_over_c=38.3).codes == []
+        assert symptom_report([], "38.2C").codes == ["fever"]
+
+    def test_applied_twice_stores_the_same(self) -> None:
+        """The store may apply the rule to what an adapter already built: same symptoms, note and details."""
+        from fusionwatch.care.triage import symptom_report
+
+        a = symptom_report(["calf_pain_swelling"], "101.5F", "since last night")
+        b = symptom_report(a.codes, note=a.note, details=a.details)
+        assert (b.codes, b.note, b.details) == (a.codes, a.note, a.details)
+
+    @pytest.mark.parametrize("flags, temp, match", [
+        ([], None, "at least one checklist symptom or a temperature"),
+        (["fevr"], None, "Unknown symptom 'fevr'"),
+        ([], "hot", "not a body temperature"),
+    ])
+    def test_bad_reports_raise(self, flags, temp, match) -> None:  # noqa: ANN001
+        from fusionwatch.care.triage import symptom_report
+
+        with pytest.raises(InputError, match=match):
+            symptom_report(flags, temp)

@@ -8,9 +8,10 @@ downgrade a flag. Reports and views show :func:`triage` output before anything e
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 from fusionwatch.errors import InputError
 
@@ -32,6 +33,8 @@ __all__ = [
     "red_flag_is_recent",
     "Temperature",
     "parse_temperature",
+    "SymptomReport",
+    "symptom_report",
 ]
 
 FEVER_OVER_C = 38.0
@@ -331,3 +334,96 @@ def parse_temperature(text: str, *, fever_over_c: float = FEVER_OVER_C) -> Tempe
     if not (isinstance(fever_over_c, (int, float)) and 37.0 <= fever_over_c <= 40.0):
         raise ValueError(f"fever_over_c must be a temperature in degrees Celsius in 37-40, got {fever_over_c!r}.")
     return Temperature(celsius, raw, float(fever_over_c))
+
+
+@dataclass(frozen=True, slots=True)
+class SymptomReport:
+    """A symptom report as it is stored: the checklist symptoms (the fever flag added for a temperature over the
+    fever setting), the note (the temperature in both units first) and the details (the temperature and the setting
+    that judged it). Built by :func:`symptom_report`, the one rule every adapter (CLI, web form, feed) and the store
+    apply."""
+
+    symptoms: tuple[Symptom, ...]
+    note: str
+    details: dict[str, Any] = field(default_factory=dict)
+    temperature: Temperature | None = None
+    fever_added: bool = False
+    """True when the fever flag was added by the temperature (not given among the flags)."""
+
+    @property
+    def codes(self) -> list[str]:
+        """The symptom codes to store (``["fever", ...]``)."""
+        return [s.value for s in self.symptoms]
+
+
+def symptom_report(
+    flags: Iterable[Symptom | str] = (),
+    temperature: str | float | None = None,
+    note: str = "",
+    *,
+    details: Mapping[str, Any] | None = None,
+    fever_over_c: float | None = None,
+) -> SymptomReport:
+    """Turn a report's checklist flags and reported temperature into what is stored: the fever red-flag rule.
+
+    A temperature over the fever setting (:data:`FEVER_OVER_C`, 38.0 °C = 100.4 °F, unless ``fever_over_c``) adds
+    :attr:`Symptom.FEVER`; one at or below it adds none and never removes a fever flag given. The temperature is kept
+    in the note (both units, first) and in ``details`` (``temperature_c``, ``temperature_given``, ``fever_over_c``).
+
+    Parameters
+    ----------
+    flags : iterable of Symptom or str
+        Checklist symptoms (``"fever"``, ``"saddle-numbness"``): an unknown one is refused.
+    temperature : str or float, optional
+        As reported: ``"38.4C"``, ``"101.1 F"``, ``39.0`` (a number without unit: Celsius in 30-45, Fahrenheit in
+        86-113, :func:`parse_temperature`).
+    note : str
+        Free text (not triaged).
+    details : mapping, optional
+        Details already made (a stored report, a feed): without ``temperature``, a ``temperature_given`` (text) or
+        ``temperature_c`` (a number in Celsius) in them is the temperature, judged by their ``fever_over_c`` when
+        given. Applying the function to its own output changes nothing (the store may call it again).
+    fever_over_c : float, optional
+        The fever setting in degrees Celsius (default: ``details["fever_over_c"]``, else :data:`FEVER_OVER_C`).
+
+    Raises
+    ------
+    InputError
+        An unknown flag (named, with the accepted ones), a value that is no body temperature, or a report with neither
+        a flag nor a temperature (nothing to triage).
+    """
+    details = dict(details or {})
+    symptoms = tuple(s if isinstance(s, Symptom) else parse_symptoms([str(s)])[0] for s in flags)
+    symptoms = tuple(dict.fromkeys(symptoms))
+    limit = fever_over_c if fever_over_c is not None else details.get("fever_over_c", FEVER_OVER_C)
+    if isinstance(limit, bool) or not isinstance(limit, (int, float)):
+        raise InputError(f"fever_over_c must be a temperature in degrees Celsius, got {limit!r}.")
+    given = temperature
+    if given is None:
+        if details.get("temperature_given") not in (None, ""):
+            given = str(details["temperature_given"])
+        elif details.get("temperature_c") is not None:
+            c = details["temperature_c"]
+            if isinstance(c, bool) or not isinstance(c, (int, float, str)):
+                raise InputError(f"details temperature_c {c!r} is not a body temperature in degrees Celsius.")
+            given = f"{c}C"
+    temp = None
+    if given is not None:
+        text = given if isinstance(given, str) else repr(float(given)) if not isinstance(given, bool) else ""
+        try:
+            temp = parse_temperature(text, fever_over_c=float(limit))
+        except ValueError as exc:  # the setting out of range: the caller's value, said as an input error
+            raise InputError(str(exc)) from None
+    if not symptoms and temp is None:
+        raise InputError("Give at least one checklist symptom or a temperature; nothing was recorded.")
+    fever_added = False
+    note = note.strip()
+    if temp is not None:
+        if temp.is_fever and Symptom.FEVER not in symptoms:
+            symptoms, fever_added = (*symptoms, Symptom.FEVER), True
+        said = f"temperature {temp.words}"
+        if said not in note:
+            note = "; ".join(x for x in (said, note) if x)
+        details.update({"temperature_c": round(temp.celsius, 2), "temperature_given": temp.text,
+                        "fever_over_c": temp.fever_over_c})
+    return SymptomReport(symptoms, note, details, temp, fever_added)

@@ -402,31 +402,19 @@ def symptoms_add(
     A temperature (--temperature, Celsius or Fahrenheit) over 38 C (100.4 F) adds the fever flag; it is kept with the
     report (in its note, shown to clinicians) in both units. One at or below it adds none, and never removes a fever
     flag given with --flag."""
-    from fusionwatch.care.triage import (
-        Symptom,
-        fever_limit_words,
-        fever_setting_words,
-        parse_symptoms,
-        parse_temperature,
-        triage,
-    )
+    from fusionwatch.care.triage import Symptom, fever_limit_words, fever_setting_words, symptom_report, triage
 
     when = _answered_on(date, "--date")
-    symptoms = parse_symptoms(flag or [])  # an unknown flag: InputError naming it and listing the accepted ones
-    temp = parse_temperature(temperature) if temperature is not None else None
-    if not symptoms and temp is None:
+    if not flag and temperature is None:
         raise InputError("Give at least one --flag (a checklist symptom) or --temperature; nothing was recorded.")
-    details = {}
-    if temp is not None:
-        if temp.is_fever and Symptom.FEVER not in symptoms:
-            symptoms = (*symptoms, Symptom.FEVER)
-        note = "; ".join(x for x in (f"temperature {temp.words}", note.strip()) if x)
-        details = {"temperature_c": round(temp.celsius, 2), "temperature_given": temp.text,
-                   "fever_over_c": temp.fever_over_c}  # the setting that triaged it, kept with the report
+    # the fever rule is the core's (care.triage.symptom_report: flags + temperature -> stored symptoms, note, details),
+    # the same for a web form or a feed; an unknown flag: InputError naming it and listing the accepted ones
+    report = symptom_report(flag or [], temperature, note)
+    symptoms, temp = report.symptoms, report.temperature
     store = open_store(db)
     try:
         surgery_date = _check_answer_date(store, patient, when)  # before anything is stored
-        stored = store.add_symptoms(patient, when, [s.value for s in symptoms], note=note, details=details)
+        stored = store.add_symptoms(patient, when, report.codes, note=report.note, details=report.details)
     finally:
         store.close()
     if temp is not None:
