@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ from fusionwatch.errors import InputError
 from fusionwatch.ingest import collect_files, ingest, ingest_journey
 from fusionwatch.io import write_landmarks
 from fusionwatch.landmarks import Landmarks
+from fusionwatch.radiograph import View
 from fusionwatch.records import Approach, FusionStatus, Patient, Surgery
 from fusionwatch.store import Store
 
@@ -160,6 +162,68 @@ class TestBadInput:
         assert "--patient" in reasons["nopatient.png"]
         assert reasons["missing.dcm"].startswith("File not found")
         assert [Path(o.path).name for o in report.added] == ["good.dcm"]
+
+    @pytest.mark.parametrize("kind", ["blank", "noise"])
+    @pytest.mark.parametrize("with_landmarks", [False, True])
+    def test_an_image_that_is_not_a_radiograph_is_refused_and_the_others_are_stored(
+        self, known_patient: Store, tmp_path: Path, kind: str, with_landmarks: bool
+    ) -> None:
+        """A blank or pure-noise image with a film's DICOM header is refused by name, with what is wrong, and nothing
+        of it is stored, with or without a landmark file and without --detect (R's F1); the good film is added."""
+        good = _dicom_film(tmp_path, "good", 42)
+        pixels, lm = draw_lateral_spine(width=192, height=384, mm_per_px=1.0, seed=1)
+        rng = np.random.default_rng(0)
+        noise = rng.integers(0, 4000, pixels.shape).astype(pixels.dtype)
+        bad = np.full_like(pixels, 2000) if kind == "blank" else noise
+        write_dicom(tmp_path / "bad.dcm", bad, spacing=(1.0, 1.0), study_date="20250221", view_position="LL",
+                    extra={"PatientID": SYNTHETIC_PATIENT_ID})
+        if with_landmarks:
+            write_landmarks(lm, tmp_path / "bad.landmarks.json")
+        report = ingest([tmp_path], known_patient, analyse=False)
+        assert [Path(o.path).name for o in report.added] == [good.name]
+        (failed,) = report.failed
+        assert Path(failed.path).name == "bad.dcm"
+        assert failed.reason.startswith("no lumbar spine found on bad.dcm: ")
+        assert ("blank" if kind == "blank" else "pixel noise") in failed.reason
+        assert "Nothing was stored" in failed.reason
+        assert [Path(f.file_path).name for f in known_patient.list_films("K-1")] == [good.name]
+
+    def test_the_view_model_s_not_a_lumbar_film_refuses_the_file(self, known_patient: Store, tmp_path: Path) -> None:
+        """With --detect, the detector's "not a lumbar film" refuses the file instead of storing it as needing
+        landmarks (R's F1: a chest film was stored as the 12-month lateral)."""
+        from fusionwatch.errors import UnsupportedImageError
+
+        def chest(film):
+            raise UnsupportedImageError("chest.dcm does not look like a lumbar spine radiograph (view model: 99% "
+                                        "'not a lumbar film'); expected a lateral or AP lumbar film.")
+
+        _dicom_film(tmp_path, "chest", 42, landmarks=False)
+        report = ingest([tmp_path], known_patient, detect=chest, analyse=False)
+        assert not report.added
+        (failed,) = report.failed
+        assert failed.reason.startswith("no lumbar spine found on chest.dcm: ") and "not a lumbar film" in failed.reason
+        assert known_patient.list_films("K-1") == []
+
+    def test_a_film_stating_no_view_is_not_made_a_lateral_by_the_view_model(self, known_patient: Store,
+                                                                           tmp_path: Path) -> None:
+        """A PNG without --view or landmark file whose detector landmarks are lateral (the view model's reading) is
+        refused: the model cannot tell a flexion film from the neutral lateral (R's F10: a flexion PNG became the
+        12-month neutral lateral). Given --view flexion it is stored as the flexion film."""
+        pixels, lm = draw_lateral_spine(width=192, height=384, mm_per_px=1.0, seed=3)
+        path = _png_film(tmp_path, "flex", landmarks=False)
+
+        def detector(film):  # the shipped detector's rule: a film without a view gets lateral landmarks
+            return replace(lm, view=film.view or View.LATERAL, source="model:lateral-film/1")
+
+        report = ingest([path], known_patient, detect=detector, patient_key="K-1", date=dt.date(2025, 2, 21),
+                        analyse=False)
+        (failed,) = report.failed
+        assert "flex.png states no view" in failed.reason and "--view flexion" in failed.reason
+        assert "Nothing was stored" in failed.reason and known_patient.list_films("K-1") == []
+        report = ingest([path], known_patient, detect=detector, patient_key="K-1", date=dt.date(2025, 2, 21),
+                        view=View.FLEXION, analyse=False)
+        (o,) = report.added
+        assert [f.view for f in known_patient.list_films("K-1")] == ["flexion"]
 
     def test_a_film_whose_file_name_is_not_utf8_is_refused_by_name_and_the_others_are_stored(
         self, known_patient: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
@@ -469,6 +533,7 @@ class TestDetectorAndReader:
             pixels,
             spacing=(1.0, 1.0),
             study_date="20250221",
+            view_position="LL",  # a film stating no view is refused with lateral detector landmarks (R's F10)
             extra={"PatientID": SYNTHETIC_PATIENT_ID},
         )
         report = ingest([tmp_path], known_patient, detect=lambda film: lm, analyse=False)
@@ -937,7 +1002,8 @@ class TestVisitAnalysis:
                       size=(400, 400))
         for name, day in (("ap_w6", 42), ("ap_m3", 91), ("ap_y1", 365)):
             when = (SURGERY.date + dt.timedelta(days=day)).strftime("%Y%m%d")
-            write_dicom(tmp_path / f"{name}.dcm", np.zeros((400, 400), np.uint16), spacing=(1.0, 1.0),
+            texture, _ = draw_lateral_spine(width=400, height=400, mm_per_px=1.0, seed=day)  # a film, not blank
+            write_dicom(tmp_path / f"{name}.dcm", texture, spacing=(1.0, 1.0),
                         study_date=when, view_position="AP", extra={"PatientID": SYNTHETIC_PATIENT_ID})
             write_landmarks(ap_lm, tmp_path / f"{name}.landmarks.json")
         for name, day in (("lat_m3", 91), ("lat_y1", 365)):

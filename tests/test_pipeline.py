@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -126,8 +127,16 @@ class TestViewOfAFilmThatStatesNone:
         with pytest.raises(ViewError, match=r"as lateral \(p = 0.95\), but the landmarks are for an AP film: .*ap"):
             _decide_view(film(view=None), ap, _read(0.02, 0.95))
 
-    def test_a_confirming_read_gives_no_warning_an_unsure_one_says_so(self) -> None:
-        assert _decide_view(film(view=None), lateral(), _read(0.01, 0.97)) == (View.LATERAL, None)
+    def test_a_confirming_read_says_where_the_view_comes_from_an_unsure_one_says_so(self) -> None:
+        """A view the file does not state is never a silent fact (R's F10): its source is said, and for a lateral
+        that the view model cannot tell neutral from flexion or extension."""
+        view, note = _decide_view(film(view=None), lateral(), _read(0.01, 0.97))
+        assert view is View.LATERAL
+        assert note.startswith("view: lateral (from the landmark file, the view model agrees (p = 0.97), not stated "
+                               "by the file)") and "neutral lateral from a flexion or extension" in note
+        automatic = replace(lateral(), source="model:lateral-film/1")
+        view, note = _decide_view(film(view=None), automatic, _read(0.01, 0.97))
+        assert note.startswith("view: lateral (from the view model, p = 0.97, not stated by the file)")
         view, warning = _decide_view(film(view=None), lateral(), _read(0.6, 0.1))  # below 0.9 either way
         assert view is View.LATERAL and "could not confirm it (p(AP) 0.60, p(lateral) 0.10)" in warning
         view, warning = _decide_view(film(view=None), lateral(), None)

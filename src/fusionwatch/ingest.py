@@ -11,6 +11,16 @@ new pseudonymous key) and the visit (the film's date vs the surgery date: the ne
 else an unscheduled visit); landmarks from a ``<name>.landmarks.json`` beside the file, else the ``detect`` callable,
 else none (stored and flagged "needs landmarks"); measure with :func:`fusionwatch.pipeline.analyse_film`.
 
+What is refused, nothing of the file stored (the run goes on; the summary counts it as failed, exit 1):
+- an image that cannot be a radiograph (blank, nearly uniform, pixel noise, smooth everywhere): the detector's pixel
+  check (:func:`check_is_a_film`, no model) runs on EVERY film, with or without ``--detect`` or a landmark file;
+- with ``--detect``, a film the view model calls "not a lumbar film" (a chest film); without ``--detect`` the view
+  model does not run, so such a film is stored as "needs landmarks" (the reader sees it);
+- a film that states no view (PNG/JPEG, DICOM without *View Position* or posture words, no ``--view``) whose detector
+  landmarks are lateral: the view model cannot tell a neutral lateral from flexion or extension, so the posture
+  must be given (``--view lateral|flexion|extension``, or a landmark file stating it; its view is then the landmark
+  file's, said in the film's warnings: "view: lateral (from the landmark file, ... not stated by the file)").
+
 After the films, per patient that gained films: hardware checks against each view's baseline film
 (:mod:`fusionwatch.implants.comparisons`) and flexion-extension motion (:mod:`fusionwatch.motion`), made from one
 reading of the patient's record and stored together in one transaction when the record is still the one read
@@ -31,7 +41,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from fusionwatch.anatomy import FEMORAL_HEADS, Level
-from fusionwatch.errors import FusionwatchError, InputError, LandmarkError
+from fusionwatch.errors import FusionwatchError, InputError, LandmarkError, UnsupportedImageError
 from fusionwatch.io import read_landmarks, read_radiograph
 from fusionwatch.io.loading import display_name, sniff_format
 from fusionwatch.landmarks import Landmarks
@@ -429,6 +439,7 @@ def _ingest_one(
     film_id = film.ids.sop_uid or f"sha256:{digest}"
     if store.has_film(film_id):
         return _already_stored(store, path, film_id, detect=detect, view=view, landmarks_path=landmarks_path)
+    check_is_a_film(film, path)
     if not patient_key and not film.ids.patient_id:
         raise InputError(NO_PATIENT_MESSAGE)
     when = date or film.acquired
@@ -465,11 +476,20 @@ def _ingest_one(
     elif detect is not None:
         try:
             landmarks, kind = detect(film), "automatic"
+        except UnsupportedImageError as exc:  # the view model's "not a lumbar film" (or its pixel check): refused
+            raise UnsupportedImageError(f"{NOT_A_FILM} {path.name}: {exc} {NOTHING_STORED}") from exc
         except FusionwatchError as exc:
             reason = f"needs landmarks: the detector could not place them ({exc})"
             review.append(
                 Finding("needs_landmarks", Severity.INFO, f"Landmark detection failed: {exc}", films=(film_id,))
             )
+    if landmarks is not None and kind == "automatic" and film.view is None and landmarks.view.is_lateral:
+        # the detector's lateral rests on the view model, which cannot tell neutral from flexion or extension: a
+        # flexion PNG must not become the visit's neutral lateral, measured against the baseline (R's F10)
+        raise InputError(f"{path.name} states no view (no view in the file, no --view, no landmark file) and the view "
+                         "model reads it as lateral, but it cannot tell a neutral lateral from a flexion or extension "
+                         "film: give the posture with --view lateral, --view flexion or --view extension (or a "
+                         f"landmark file stating it). {NOTHING_STORED}")
     measurements: Sequence[Any] = ()
     if landmarks is not None:
         measured = _measure(film, landmarks, film_id)
@@ -505,6 +525,32 @@ def _ingest_one(
         return FilmOutcome(str(path), "skipped", "already stored (stored meanwhile)", film_id, key, rec.visit_label)
     reason = "; ".join(r for r in (date_note, reason) if r)
     return FilmOutcome(str(path), "added", reason, film_id, key, rec.visit_label, measured=bool(measurements))
+
+
+NOT_A_FILM = "no lumbar spine found on"
+NOTHING_STORED = "Nothing was stored for this file."
+
+
+def check_is_a_film(film: Radiograph, path: Path) -> None:
+    """Refuse an image that cannot be a radiograph (blank, nearly uniform, pixel noise, smooth everywhere, tiny).
+
+    The detector's own pixel check (:func:`fusionwatch.detect.view.check_pixels`; no model, a few milliseconds) runs on
+    every film ingested, with or without ``--detect`` and with or without a landmark file: a landmark file exported
+    with the wrong image or a film that failed to render at the modality must not become a visit's film (R's F1).
+    What it cannot see (a chest film, a knee) is refused by the view model's "not a lumbar film" class, which runs
+    with ``--detect`` only.
+
+    Raises
+    ------
+    UnsupportedImageError
+        ``"no lumbar spine found on NAME: <what is wrong>. Nothing was stored for this file."``
+    """
+    from fusionwatch.detect.view import check_pixels
+
+    try:
+        check_pixels(film.pixels, path.name)
+    except UnsupportedImageError as exc:  # "<name>: the image is" -> "no lumbar spine found on <name>: the image is"
+        raise UnsupportedImageError(f"{NOT_A_FILM} {exc} {NOTHING_STORED}") from exc
 
 
 def trim_points_off_film(landmarks: Landmarks) -> tuple[Landmarks, tuple[str, ...]]:

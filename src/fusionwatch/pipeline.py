@@ -119,8 +119,8 @@ def _decide_view(
                 f"--view {wanted} (the reader's choice is then used)."
             )
         p_same = p_lat if landmarks.view.is_lateral else p_ap
-        if p_same >= VIEW_CONFLICT_PROBABILITY:
-            return landmarks.view, None  # the model confirms the landmark file's view
+        if p_same >= VIEW_CONFLICT_PROBABILITY:  # the model confirms the landmarks' view family: said, never silent
+            return landmarks.view, view_source_note(landmarks, p_same)
         return landmarks.view, (f"The film states no view (no view in the file, no --view) and the view model could "
                                 f"not confirm it (p(AP) {p_ap:.2f}, p(lateral) {p_lat:.2f}): measured as "
                                 f"{a_film}, the landmark file's view; confirm it with --view.")
@@ -130,6 +130,23 @@ def _decide_view(
             "pass --view or use landmarks made for this view."
         )
     return (radiograph.view if radiograph.view.is_lateral else View.AP), None
+
+
+def view_source_note(landmarks: Landmarks, p_model: float | None = None) -> str:
+    """Where the view of a film that states none comes from, said where the view is shown (R's F10).
+
+    ``"view: lateral (from the view model, p = 0.99, not stated by the file) ..."``; a lateral-family view adds that
+    the view model cannot tell a neutral lateral from a flexion or extension film, so the posture is unconfirmed.
+    """
+    automatic = landmarks.source.startswith("model:")
+    source = "from the view model" if automatic else "from the landmark file"
+    if p_model is not None:
+        source += f", p = {p_model:.2f}" if automatic else f", the view model agrees (p = {p_model:.2f})"
+    note = f"view: {landmarks.view.value} ({source}, not stated by the file)"
+    if landmarks.view.is_lateral:
+        note += ("; the view model cannot tell a neutral lateral from a flexion or extension film: confirm the "
+                 "posture with --view")
+    return note + "."
 
 
 def _read_view(radiograph: Radiograph) -> ViewResult | None:

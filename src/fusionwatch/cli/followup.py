@@ -88,11 +88,16 @@ def ingest(
         bool, typer.Option("--analyse/--no-analyse", help="Hardware and motion checks per visit.")
     ] = True,
     detect: Annotated[
-        bool, typer.Option("--detect", help="Detect landmarks (shipped models) for films without a landmark file.")
+        bool, typer.Option("--detect", help="Detect landmarks (shipped models) for films without a landmark file; "
+                           "a film the view model calls 'not a lumbar film' is refused.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Ingest films: idempotent (a stored SOP Instance is skipped), one transaction per film, bad files reported.
+
+    Every film's pixels are checked first: a blank, noise or smooth image is refused ("no lumbar spine found on
+    FILE: ..."), nothing of it stored. A film that states no view needs --view (or a landmark file stating it) when
+    --detect would make it a lateral: the view model cannot tell neutral from flexion or extension.
 
     Exit code 0 when every file was stored or already stored, 1 when some files were refused (named above; the others
     are stored), 2 when nothing could be ingested.
