@@ -140,3 +140,68 @@ def test_out_that_is_a_file_is_refused_before_any_work(tmp_path: Path) -> None:
     r = CliRunner().invoke(app, ["motion", str(tmp_path / "f.dcm"), str(tmp_path / "e.dcm"), "--out", str(taken)])
     assert r.exit_code == 2, r.output
     assert f"error: --out {taken} is a file; give a folder" in r.output and "f.dcm" not in r.output
+
+
+def _real_pair(tmp_path: Path, labels: tuple[str, str]) -> list[str]:
+    """A synthetic flexion-extension pair as DICOMs whose Series Descriptions carry ``labels`` (with landmarks)."""
+    from _synth import write_dicom
+    from fusionwatch.io import write_landmarks
+    from fusionwatch.motion.synth import synthetic_pair
+
+    pair = synthetic_pair(14)
+    lo = min(float(pair.flexion.pixels.min()), float(pair.extension.pixels.min()))
+    hi = max(float(pair.flexion.pixels.max()), float(pair.extension.pixels.max()))
+    paths = []
+    for film, lm, name, label in ((pair.flexion, pair.lm_flexion, "flex", labels[0]),
+                                  (pair.extension, pair.lm_extension, "ext", labels[1])):
+        px = np.round((film.pixels - lo) / (hi - lo) * 4095).astype(np.uint16)
+        path = write_dicom(tmp_path / f"{name}.dcm", px, spacing=(0.25, 0.25), view_position="LL",
+                           study_date="20260302", series_description=f"LUMBAR SPINE LAT{label}",
+                           extra={"PatientID": "MRN-1"})
+        write_landmarks(lm, tmp_path / f"{name}.landmarks.json")
+        paths.append(str(path))
+    return paths
+
+
+@pytest.mark.parametrize("slot", [0, 1])
+def test_a_neutral_lateral_given_as_a_posture_is_refused_or_recorded(tmp_path: Path, slot: int) -> None:
+    """A film whose DICOM says neutral lateral (LL, 'LUMBAR SPINE LAT') given as the flexion or the extension film
+    is refused, naming it and what its header says (R's F6: the motion of a pseudarthrosis read half); with
+    --views-as-given it is measured and the override recorded in motion.json and printed."""
+    import json
+
+    labels = [" FLEX", " EXT"]
+    labels[slot] = ""
+    paths = _real_pair(tmp_path, (labels[0], labels[1]))
+    name, posture = Path(paths[slot]).name, ("flexion", "extension")[slot]
+    r = CliRunner().invoke(app, ["motion", *paths, "--out", str(tmp_path / "o")], env={"COLUMNS": "300"})
+    text = " ".join(r.output.split())
+    assert r.exit_code == 2 and f"error: {name} is a neutral lateral film by its DICOM attributes" in text, text
+    assert f"expected the lateral {posture} film there" in text and "--views-as-given" in text, text
+    assert not (tmp_path / "o").exists()
+    r = CliRunner().invoke(app, ["motion", *paths, "--views-as-given", "--out", str(tmp_path / "p")],
+                           env={"COLUMNS": "300"})
+    assert r.exit_code == 0, r.output
+    (said,) = json.loads((tmp_path / "p" / "motion.json").read_text())["views_as_given"]
+    assert "is a neutral lateral film" in said and "views taken as given" in r.output
+
+
+def test_an_overlay_that_cannot_be_written_is_one_error_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An overlay the writer cannot write (its OSError names no file) is one error line, exit 2, not a traceback
+    (R's F3: --out on a read-only folder); a folder where motion_overlay.png goes is refused before any work."""
+    import fusionwatch.motion as motion_pkg
+
+    paths = _real_pair(tmp_path, (" FLEX", " EXT"))
+    (tmp_path / "o" / "motion_overlay.png").mkdir(parents=True)
+    r = CliRunner().invoke(app, ["motion", *paths, "--out", str(tmp_path / "o")], env={"COLUMNS": "300"})
+    text = " ".join(r.output.split())
+    assert r.exit_code == 2 and "motion_overlay.png is a folder" in text and "Traceback" not in text, text
+
+    def unwritable(path, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202 - the overlay writer's failure
+        raise OSError(f"Could not write the overlay to {path}.")
+
+    monkeypatch.setattr(motion_pkg, "save_motion_overlay", unwritable)
+    r = CliRunner().invoke(app, ["motion", *paths, "--out", str(tmp_path / "p")], env={"COLUMNS": "300"})
+    text = " ".join(r.output.split())
+    assert r.exit_code == 2 and text.startswith("error: Could not write "), (r.exit_code, text, r.exception)
+    assert "Traceback" not in text

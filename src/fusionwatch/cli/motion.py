@@ -36,6 +36,37 @@ def _landmarks_for(film: Path, given: Path | None, radiograph):  # noqa: ANN001,
         ) from None
 
 
+OUTPUT_NAMES = ("motion.json", "motion_overlay.png")
+
+
+def _check_writable(out: Path) -> None:
+    """Check a file can be written in ``out`` (or, not made yet, in its nearest existing parent folder) before the
+    registration (seconds of work) runs; nothing is created.
+
+    Raises
+    ------
+    OSError
+        With ``filename``: the folder cannot be made or written (the CLI says "cannot use ...", exit 2).
+    InputError
+        A folder stands where an output file goes.
+    """
+    import tempfile
+
+    for name in OUTPUT_NAMES:
+        if (out / name).is_dir():
+            raise InputError(f"{out / name} is a folder; motion writes a file of that name: move it or give "
+                             "another --out.")
+    # the folder itself, or (not made yet: nothing is left behind when the work fails) the nearest one that exists
+    where = out if out.is_dir() else next((p for p in out.parents if p.is_dir()), None)
+    if where is None:
+        return
+    try:
+        with tempfile.NamedTemporaryFile(dir=where, prefix=".fusionwatch-write-check-"):
+            pass
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror or "cannot write here", str(out)) from None
+
+
 @app.command()
 def motion(
     flexion: Annotated[Path, typer.Argument(help="Lateral film in flexion: DICOM, PNG, JPEG or TIFF.")],
@@ -85,7 +116,18 @@ def motion(
     except ViewError as exc:
         raise ViewError(f"{exc} If the films are the ones you meant (their attributes are wrong), run again with "
                         "--views-as-given.") from None
+    for film, name, posture in ((flex, flexion.name, "flexion"), (ext, extension.name, "extension")):
+        # a neutral lateral given as one posture halves the measured motion, always towards "fused" (R's F6)
+        if film.view is View.LATERAL:
+            said = (f"{film.source or name} is a neutral lateral film by its DICOM attributes (its View Position or "
+                    "Series Description says lateral, with no flexion or extension word); expected the lateral "
+                    f"{posture} film there: a neutral film in the pair understates the motion")
+            if not views_as_given:
+                raise ViewError(f"{said}. If it is the {posture} film (its attributes are wrong), run again with "
+                                "--views-as-given.")
+            overruled.append(said + ".")
     flex, ext = replace(flex, view=View.FLEXION), replace(ext, view=View.EXTENSION)
+    _check_writable(out)
     lm_f = _landmarks_for(flexion, landmarks_flexion, flex)
     lm_e = _landmarks_for(extension, landmarks_extension, ext)
     try:
@@ -96,7 +138,13 @@ def motion(
     films = (flex.source or flexion.name, ext.source or extension.name)
     findings = [classify_motion(r, films=films) for r in results]
     out.mkdir(parents=True, exist_ok=True)
-    overlay = save_motion_overlay(out / "motion_overlay.png", flex, ext, lm_f, results, lm_e)
+    try:
+        overlay = save_motion_overlay(out / "motion_overlay.png", flex, ext, lm_f, results, lm_e)
+    except OSError as exc:  # the overlay writer's own error names no file: one line, never a traceback (R's F3)
+        if exc.filename is not None:
+            raise
+        raise InputError(f"Could not write {out / 'motion_overlay.png'} ({exc}); check --out and its permissions. "
+                         "Nothing was written.") from None
     payload = {
         "schema": "fusionwatch.motion/1",
         "films": {"flexion": films[0], "extension": films[1]},
