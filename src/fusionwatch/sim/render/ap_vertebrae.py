@@ -138,12 +138,18 @@ def _tube_v13(
     roll_deg: float = 0.0,
     fade: float = 0.0,
     gain: float = 1.0,
+    sides: float = 1.0,
+    core: float = 0.0,
 ) -> None:
     """An open cortical tube of elliptic section (version 13): half-axes ``half_y`` along ``ey`` and ``half_z``
     along ``ez`` (the vertebra's own left-right and up directions, so the section turns with it), rolled by
     ``roll_deg``, with a ``wall`` mm thick cortex filled across its thickness (a thick ring, not a line); ``fade``
     (-1 ... 1) weakens the half toward ``+ey`` (positive) or ``-ey`` (negative); ``gain`` scales the whole ring
-    (version 21). AP films (pedicles)."""
+    (version 21). Version 39: ``sides`` (0 ... 1) is the weight of the wall at the top and bottom of the oval relative
+    to its medial and lateral walls (``1``: an evenly bright ring, versions 13-38; the weight goes as
+    ``sides + (1 - sides) cos^2`` of the angle from the ``ey`` axis), and ``core`` fills the inside of the oval with
+    that share of the wall's attenuation (the pedicle's cancellous bone seen along its length: the inside of the oval
+    is not darker than the bone around it). AP films (pedicles)."""
     ey = ey / np.linalg.norm(ey)
     ez = ez - ey * float(ez @ ey)
     ez = ez / np.linalg.norm(ez)
@@ -162,8 +168,24 @@ def _tube_v13(
     p3 = a3 + S[..., None] * (b3 - a3) + (ry * np.cos(T))[..., None] * ey + (rz * np.sin(T))[..., None] * ez
     arc = np.sqrt((ry * np.sin(T)) ** 2 + (rz * np.cos(T)) ** 2) * (2 * np.pi / n_t)
     wt = 1.0 - abs(fade) * np.clip(np.sign(fade) * np.cos(T), 0.0, 1.0)
+    if sides != 1.0:  # version 39: the medial and lateral walls brightest, the top and bottom faint
+        wt = wt * (sides + (1.0 - sides) * np.cos(T) ** 2)
     w = MU["cortical"] * AP_PEDICLE_WALL_GAIN * gain * (wall / n_w) * (length / n_s) * arc * wt
     _splat(L, cam, p3.reshape(-1, 3), w.ravel().astype(np.float32))
+    if core > 0.0:  # version 39: the cancellous inside, points on a polar grid of the inner oval
+        iy, iz = max(half_y - wall, 0.3), max(half_z - wall, 0.3)
+        n_r = max(2, int(math.ceil(max(iy, iz) / step)))
+        rv = np.sqrt((np.arange(n_r) + 0.5) / n_r)  # equal-area rings
+        S2, T2, R2 = np.meshgrid(sv, th, rv, indexing="ij")
+        q3 = (
+            a3
+            + S2[..., None] * (b3 - a3)
+            + (iy * R2 * np.cos(T2))[..., None] * ey
+            + (iz * R2 * np.sin(T2))[..., None] * ez
+        )
+        area = math.pi * iy * iz / (n_t * n_r)
+        wc = MU["cortical"] * AP_PEDICLE_WALL_GAIN * gain * core * (length / n_s) * area
+        _splat(L, cam, q3.reshape(-1, 3), np.full(q3.shape[0] * q3.shape[1] * q3.shape[2], wc, np.float32))
 
 
 AP_PEDICLE_VISIBILITY = (0.8, 1.3)
@@ -171,6 +193,52 @@ AP_PEDICLE_VISIBILITY = (0.8, 1.3)
 20): on real AP films the pedicles are soft ovals, often barely visible, not bright rings on every vertebra.
 (0.35, 0.85) in versions 21-25; (0.8, 1.3) since version 26: at 1:1 the real pedicle ovals are the most conspicuous
 feature of each vertebra, and with the soft 1.0 mm blur the rings stay ovals, not the version-20 "eyes"."""
+
+AP_PEDICLE_V39 = False
+"""Tried after version 38 (docs/simulator.md "Tried after version 38"), **off**: on, it moved the realism run's
+``glcm_contrast`` 0.04 noise across the line version 38 sat on, which its ship rule forbade; the lead may switch it on
+(``/tmp/simB14/v39_on.patch``). Pedicles as a real AP lumbar film shows them (the lead's give-away of version 38:
+evenly bright, crisp, round rings with dark centres on every vertebra). Off: version 38's rings to the bit. On, from
+its own random stream
+(``[seed, 3901]``; every earlier draw keeps its value): the cortical outline brightest at the medial and lateral walls
+and faint at the top and bottom (``AP_PEDICLE_SIDES``), the inside filled with cancellous bone
+(``AP_PEDICLE_CORE``), a thinner wall (``AP_PEDICLE_WALL_V39``), the ovals upright at L1-L3 and wider than tall,
+lower, more lateral and fainter at L4-L5 (``AP_PEDICLE_ASPECT_V39``, ``AP_PEDICLE_LATERAL``,
+``AP_PEDICLE_LEVEL_GAIN``), their contrast varying between levels and sides (``AP_PEDICLE_SPREAD``), and with an
+axial rotation the convex side's pedicle narrower, the concave side's fainter (``AP_PEDICLE_ROTATION``)."""
+AP_PEDICLE_SIDES = (0.15, 0.45)
+"""Version 39: weight of the pedicle wall at the top and bottom of the oval relative to the medial and lateral walls
+(uniform per pedicle in this range; 1 in versions 13-38)."""
+AP_PEDICLE_CORE = (0.1, 0.3)
+"""Version 39: the inside of the pedicle oval, as a share of the wall's attenuation (uniform per pedicle)."""
+AP_PEDICLE_WALL_V39 = 1.0
+"""Version 39: factor on the wall thickness (1.6-2.4 mm in versions 13-38: a thick ring)."""
+AP_PEDICLE_ASPECT_V39 = (1.8, 1.65, 1.45, 1.1, 0.85)
+"""Version 39: height over width of the pedicle oval, L1 ... L5 (x 0.85-1.15 per side as before): taller than wide in
+the upper lumbar spine, wider than tall at L5 (versions 13-38: ``AP_PEDICLE_ASPECT``)."""
+AP_PEDICLE_LATERAL = (1.08, 1.08, 1.1, 1.12, 1.15)
+"""Version 39: factor on the pedicle oval's distance from the vertebra's mid-plane, L1 ... L5 (the ring only; the
+arch and the processes keep theirs): the L4 and L5 pedicles sit further out."""
+AP_PEDICLE_LEVEL_GAIN = (1.0, 1.0, 0.95, 0.8, 0.45)
+"""Version 39: the pedicle oval's weight by level, L1 ... L5 (on ``AP_PEDICLE_VISIBILITY``): at L5 the pedicles
+are often hardly seen (they overlap the body's lower lateral corner, the transverse processes and the ala)."""
+AP_PEDICLE_SPREAD = (0.6, 1.3)
+"""Version 39: a further factor per pedicle (uniform): contrast varies between levels and sides."""
+AP_PEDICLE_PATIENT = (0.7, 1.6)
+"""Version 39: a factor per patient (uniform, on top of ``AP_PEDICLE_VISIBILITY``): in some patients the pedicle ovals
+are clear at every level, in others hardly seen."""
+AP_PEDICLE_ROTATION = (0.025, 0.06)
+"""Version 39: per degree of the vertebra's axial rotation, the convex side's pedicle narrows by the first share
+(down to 0.55) and the concave side's fades by the second (down to 0.25)."""
+
+
+def _axial_deg(pose: Pose, b: str) -> float:
+    """The axial rotation of vertebra ``b`` on an AP film (deg; positive turns the front (+x) toward +y, the side the
+    body turns toward: the convex side of the curve), 0 when it has none."""
+    if b not in pose.axial:
+        return 0.0
+    R = pose.axial[b][0]
+    return math.degrees(math.atan2(R[1, 0] - R[0, 1], R[0, 0] + R[1, 1]))
 
 
 def _ap_cortex(
@@ -216,6 +284,17 @@ def _ap_cortex(
         rng26 = np.random.default_rng([scene.seed, 2601])
         lam_drop = rng26.uniform(*ap_arch.AP_LAMINA_DROP, size=(5, 2))
         lam_gain = rng26.uniform(0.7, 1.2, size=5)[:, None] * rng26.uniform(0.85, 1.15, size=(5, 2))
+    if AP_PEDICLE_V39:  # version 39: own stream (top/bottom wall weight, core, contrast per pedicle)
+        rng39 = np.random.default_rng([scene.seed, 3901])
+        p39 = np.stack(
+            [
+                rng39.uniform(*AP_PEDICLE_SIDES, size=(5, 2)),
+                rng39.uniform(*AP_PEDICLE_CORE, size=(5, 2)),
+                rng39.uniform(*AP_PEDICLE_SPREAD, size=(5, 2)) * rng39.uniform(*AP_PEDICLE_PATIENT),
+            ],
+            axis=-1,
+        )
+        rot_deg = [_axial_deg(pose, b) for b in ("L1", "L2", "L3", "L4", "L5")]
     px_obj = cam.pixel_mm / cam.magnification
     step = max(0.25, 0.8 * px_obj)
     for i_b, b in enumerate(("L1", "L2", "L3", "L4", "L5", "S1")):
@@ -282,6 +361,20 @@ def _ap_cortex(
             ez = posed(xp - 6.0, side * ped_y, z_ped + 1.0 / float(np.linalg.norm(A[:, 1]))) - o3
             hy = AP_PEDICLE_HALF_WIDTH_MM[lvl] * ped_w[lvl, i_s] * pose.scale
             hz = hy * AP_PEDICLE_ASPECT[lvl] * ped_asp[lvl, i_s]
+            wall, gain, sides, core = ped_wall[lvl, i_s], float(ped_vis[lvl, i_s]), 1.0, 0.0
+            if AP_PEDICLE_V39:
+                shift = side * ped_y * (AP_PEDICLE_LATERAL[lvl] - 1.0)
+                front = posed(xp + 1.0, side * ped_y * 0.92 + shift, z_ped + ped_tilt[lvl])
+                rear = posed(xp - 13.0, side * ped_y * 1.04 + shift, z_ped - ped_tilt[lvl])
+                hz = hy * AP_PEDICLE_ASPECT_V39[lvl] * ped_asp[lvl, i_s]
+                wall = wall * AP_PEDICLE_WALL_V39
+                sides, core = float(p39[lvl, i_s, 0]), float(p39[lvl, i_s, 1])
+                gain = gain * AP_PEDICLE_LEVEL_GAIN[lvl] * float(p39[lvl, i_s, 2])
+                turn = rot_deg[lvl] * side  # > 0: this side is the convex one (the body turns toward it)
+                if turn > 0:
+                    hy = hy * max(0.55, 1.0 - AP_PEDICLE_ROTATION[0] * turn)
+                else:
+                    gain = gain * max(0.25, 1.0 + AP_PEDICLE_ROTATION[1] * turn)
             _tube_v13(
                 pedicles,
                 cam,
@@ -291,11 +384,13 @@ def _ap_cortex(
                 ez,
                 hy,
                 hz,
-                ped_wall[lvl, i_s],
+                wall,
                 step,
                 ped_roll[lvl, i_s] * side,
                 ped_fade[lvl, i_s],
-                float(ped_vis[lvl, i_s]),
+                gain,
+                sides,
+                core,
             )
             # version 29: the splatted arch points carry the width weight, as the bones'; version 30: the whole
             # posed volume of their mesh-frame cells (scale^3 x depth x height x width; version 29: scale x width)
