@@ -39,27 +39,6 @@ def test_ap_film_pixels_are_pinned_to_the_simulator_version(seed: int) -> None:
     assert hashlib.sha256(film.pixels.tobytes()).hexdigest() == AP_PIXELS[seed]
 
 
-# sha256 of the same films with the tried version-39 pedicles switched on (``ap_vertebrae.AP_PEDICLE_V39``, off as
-# shipped; docs/simulator.md "Tried after version 38")
-AP_PIXELS_PEDICLES_V39 = {
-    31: "7861217472e168133d06c6d7cf9c22ae491306254b3cc13c2a4289a16db32fef",
-    32: "096e84fa4aee1f0e4bd689889f46cf5362f528cbee0b9c8165ae534d3c408a4f",
-}
-
-
-@pytest.mark.parametrize("seed", sorted(AP_PIXELS_PEDICLES_V39))
-def test_pedicles_v39_switch_changes_only_when_on(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The tried pedicles are off as shipped (the films above are version 38's); switched on they change every film,
-    with and without implants, to the pixels measured in the tried entry."""
-    from fusionwatch.sim.render import ap_vertebrae
-
-    assert ap_vertebrae.AP_PEDICLE_V39 is False
-    monkeypatch.setattr(ap_vertebrae, "AP_PEDICLE_V39", True)
-    on = random_film(seed, size=SIZE, view="ap").pixels
-    assert hashlib.sha256(on.tobytes()).hexdigest() == AP_PIXELS_PEDICLES_V39[seed]
-    assert hashlib.sha256(on.tobytes()).hexdigest() != AP_PIXELS[seed]
-
-
 # sha256 of the same films by the version-32 simulator (the hashes this file held for version 32)
 AP_PIXELS_V32 = {
     31: "8726ab3b6ce27f0952d129318ce8ed1e6b059e5776ff810ccc97b9422226a4db",
