@@ -10,6 +10,9 @@ import pytest
 from fusionwatch.sim import abdomen, variation
 from fusionwatch.sim.render import ap_bones
 
+PEDICLES_V39 = "fusionwatch.sim.render.ap_vertebrae.AP_PEDICLE_V39"
+"""Engineer B's switch of version 39's AP pedicles (False: version 38's, which these hashes were made with)."""
+
 V31_AP = {
     # sha256 of random_film(seed, size=(240, 300), view="ap", population=...).pixels with the version-31 simulator
     # (an export of main 1c38c1a, SIM_VERSION 31), 2026-11-25
@@ -79,6 +82,7 @@ def test_off_gives_version_31_pixels_on_changes_them(monkeypatch: pytest.MonkeyP
     """Switched off (``AP_GAS_LOOPS = None``, version 34's gas settings as version 32 had them, version 33's point
     volumes off) AP films have exactly their version-31 pixels (hashes from the version-31 simulator); on (the shipped
     setting) they differ."""
+    monkeypatch.setattr(PEDICLES_V39, False, raising=False)  # version 39's pedicles off (engineer B)
     from fusionwatch.sim import random_film
 
     for (mod, name), value in GAS_V33_SETTINGS.items():
@@ -145,6 +149,7 @@ def test_gain_weighs_the_small_gas_and_not_the_loops(monkeypatch: pytest.MonkeyP
 def test_off_gives_version_33_pixels_on_changes_them(monkeypatch: pytest.MonkeyPatch) -> None:
     """Version 34's gas settings as versions 32-33 had them give exactly the version-33 AP pixels; the shipped ones
     differ."""
+    monkeypatch.setattr(PEDICLES_V39, False, raising=False)  # version 39's pedicles off (engineer B)
     from fusionwatch.sim import random_film
 
     def films() -> dict:
@@ -196,6 +201,7 @@ class TestThinBodyShoulder:
     def test_changes_thin_bodies_only_and_off_gives_version_35_pixels(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """On: an adolescent (narrowed) AP film differs from version 35's and an adult's keeps its pixels
         (tests/sim/test_ap_pinned.py); off (shoulder 0, psoas x 1): the adolescent film is version 35's to the bit."""
+        monkeypatch.setattr(PEDICLES_V39, False, raising=False)  # version 39's pedicles off (engineer B)
         from fusionwatch.sim import random_film
         from fusionwatch.sim.render import ap_soft_tissue
 

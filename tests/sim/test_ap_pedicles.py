@@ -100,14 +100,14 @@ def test_level_settings_make_l5_faint_and_flat() -> None:
 
 
 @pytest.mark.parametrize("seed", [31, 32])
-def test_switch_is_off_as_shipped_and_on_changes_every_film(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The tried pedicles are off as shipped (the films are the pinned ones of tests/sim/test_ap_pinned.py); switched
-    on they change every AP film's pixels, with implants (seed 31) and without (seed 32), and no truth."""
+def test_switch_is_on_and_off_gives_other_pixels(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Version 39: the pedicles are on (the films are the pinned ones of tests/sim/test_ap_pinned.py); switched off
+    every AP film's pixels differ (version 38's), with implants (seed 31) and without (seed 32), and no truth."""
     from fusionwatch.sim import random_film
 
-    assert ap_vertebrae.AP_PEDICLE_V39 is False
-    off = random_film(seed, size=(240, 300), view="ap")
-    monkeypatch.setattr(ap_vertebrae, "AP_PEDICLE_V39", True)
+    assert ap_vertebrae.AP_PEDICLE_V39 is True
     on = random_film(seed, size=(240, 300), view="ap")
+    monkeypatch.setattr(ap_vertebrae, "AP_PEDICLE_V39", False)
+    off = random_film(seed, size=(240, 300), view="ap")
     assert not np.array_equal(on.pixels, off.pixels)
     assert on.truth == off.truth

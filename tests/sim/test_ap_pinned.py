@@ -17,15 +17,23 @@ from fusionwatch.sim import random_film
 from fusionwatch.sim.journey import SIM_VERSION
 
 SIZE = (240, 300)
-PINNED_VERSION = "38"
+PINNED_VERSION = "39"
 
-# sha256 of random_film(seed, size=SIZE, view="ap").pixels.tobytes() (uint16, 300 x 240), SIM_VERSION 38 (version
-# 38 changed only the AP films of thin, adolescent-scoliosis bodies: these adult films keep version 37's pixels,
-# checked on purpose; tests/sim/test_abdomen.py TestThinBodyShoulder pins an adolescent film). SIM_VERSION 37 (version
+# sha256 of random_film(seed, size=SIZE, view="ap").pixels.tobytes() (uint16, 300 x 240), SIM_VERSION 39 (version 39
+# changed the pedicles of every AP film, adult and adolescent, on purpose: docs/simulator.md "Version 39"; with
+# ``ap_vertebrae.AP_PEDICLE_V39`` off the films are version 38's, AP_PIXELS_V38 below).
+AP_PIXELS = {
+    31: "7861217472e168133d06c6d7cf9c22ae491306254b3cc13c2a4289a16db32fef",
+    32: "096e84fa4aee1f0e4bd689889f46cf5362f528cbee0b9c8165ae534d3c408a4f",
+}
+
+# sha256 of the same films by the version-38 simulator (the hashes this file held for version 38; version 38 changed
+# only the AP films of thin, adolescent-scoliosis bodies: these adult films keep version 37's pixels, checked on
+# purpose; tests/sim/test_abdomen.py TestThinBodyShoulder pins an adolescent film). SIM_VERSION 37 (version
 # 36's look on AP films with metal switched off again: version 35's pixels, docs/simulator.md "Version 37"; seed 31
 # has implants, seed 32 has none; version 36's hash of seed 31: AP_PIXELS_V36 below; version 35's: AP_PIXELS_V35
 # (the same as these); version 34's: AP_PIXELS_V34; version 33's: tests/sim/test_abdomen.py V33_AP)
-AP_PIXELS = {
+AP_PIXELS_V38 = {
     31: "8ca18d380e43726b765734463699283ada923b8ec4af3697b6ea543149abed41",
     32: "314041164ef95745e6dc2337c618d7794e3b2c85693e7d685f8a1a165b3cf026",
 }
@@ -39,6 +47,28 @@ def test_ap_film_pixels_are_pinned_to_the_simulator_version(seed: int) -> None:
     assert hashlib.sha256(film.pixels.tobytes()).hexdigest() == AP_PIXELS[seed]
 
 
+@pytest.fixture
+def pedicles_v38(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Version 39's pedicles off (``ap_vertebrae.AP_PEDICLE_V39``): the older versions' hashes below were made with
+    version 38's pedicle rings."""
+    from fusionwatch.sim.render import ap_vertebrae
+
+    monkeypatch.setattr(ap_vertebrae, "AP_PEDICLE_V39", False)
+
+
+@pytest.mark.parametrize("seed", sorted(AP_PIXELS_V38))
+def test_pedicles_v39_off_give_the_version_38_pixels(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Version 39 changed only the pedicles (``ap_vertebrae.AP_PEDICLE_V39``, its own random stream): switched off,
+    the films are version 38's to the bit; on (shipped), every film differs, with and without implants."""
+    from fusionwatch.sim.render import ap_vertebrae
+
+    on = random_film(seed, size=SIZE, view="ap").pixels
+    monkeypatch.setattr(ap_vertebrae, "AP_PEDICLE_V39", False)
+    off = random_film(seed, size=SIZE, view="ap").pixels
+    assert hashlib.sha256(off.tobytes()).hexdigest() == AP_PIXELS_V38[seed]
+    assert not np.array_equal(on, off)
+
+
 # sha256 of the same films by the version-32 simulator (the hashes this file held for version 32)
 AP_PIXELS_V32 = {
     31: "8726ab3b6ce27f0952d129318ce8ed1e6b059e5776ff810ccc97b9422226a4db",
@@ -46,6 +76,7 @@ AP_PIXELS_V32 = {
 }
 
 
+@pytest.mark.usefixtures("pedicles_v38")
 @pytest.mark.parametrize("seed", sorted(AP_PIXELS_V32))
 def test_point_volumes_off_give_the_version_32_pixels(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """Version 33 changed only the AP points' weights (the bone warps' and the coronal wedges' volume): with
@@ -82,6 +113,7 @@ AP_PIXELS_V34 = {
 }
 
 
+@pytest.mark.usefixtures("pedicles_v38")
 @pytest.mark.parametrize("seed", sorted(AP_PIXELS_V34))
 def test_console_look_off_gives_the_version_34_pixels(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """Version 35 changed only the console of AP films without metal (``exposure.AP_RIM``, ``AP_GRAIN``): with both
@@ -110,6 +142,7 @@ AP_PIXELS_V35 = {
 AP_PIXELS_V36 = {31: "52ea636b1543ac2759e1f06e3b29e5af3e093ca3b66ee57814020a88607fbaf6"}
 
 
+@pytest.mark.usefixtures("pedicles_v38")
 @pytest.mark.parametrize("seed", sorted(AP_PIXELS_V35))
 def test_look_without_metal_only_gives_the_version_35_pixels(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """Version 37 switched version 36's look on AP films with segmented metal off (``exposure.AP_LOOK_WITH_METAL``):

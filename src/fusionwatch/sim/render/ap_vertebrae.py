@@ -194,12 +194,9 @@ AP_PEDICLE_VISIBILITY = (0.8, 1.3)
 (0.35, 0.85) in versions 21-25; (0.8, 1.3) since version 26: at 1:1 the real pedicle ovals are the most conspicuous
 feature of each vertebra, and with the soft 1.0 mm blur the rings stay ovals, not the version-20 "eyes"."""
 
-AP_PEDICLE_V39 = False
-"""Tried after version 38 (docs/simulator.md "Tried after version 38"), **off**: on, it moved the realism run's
-``glcm_contrast`` 0.04 noise across the line version 38 sat on, which its ship rule forbade; the lead may switch it on
-(``/tmp/simB14/v39_on.patch``). Pedicles as a real AP lumbar film shows them (the lead's give-away of version 38:
-evenly bright, crisp, round rings with dark centres on every vertebra). Off: version 38's rings to the bit. On, from
-its own random stream
+AP_PEDICLE_V39 = True
+"""Version 39: pedicles as a real AP lumbar film shows them (the lead's give-away of version 38: evenly bright, crisp,
+round rings with dark centres on every vertebra). Off: version 38's rings to the bit. On, from its own random stream
 (``[seed, 3901]``; every earlier draw keeps its value): the cortical outline brightest at the medial and lateral walls
 and faint at the top and bottom (``AP_PEDICLE_SIDES``), the inside filled with cancellous bone
 (``AP_PEDICLE_CORE``), a thinner wall (``AP_PEDICLE_WALL_V39``), the ovals upright at L1-L3 and wider than tall,
