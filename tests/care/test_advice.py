@@ -42,11 +42,62 @@ def test_not_on_track_is_never_told_to_return_to_normal_activity(status: FusionS
 
 @pytest.mark.parametrize("status", [FusionStatus.ON_TRACK, FusionStatus.FUSED_CRITERIA_MET, "fused_criteria_met"])
 def test_on_track_gets_the_phase_lines(status: FusionStatus | str) -> None:
-    advice = care_advice(default_protocol(), TWELVE_MONTHS, fusion_status=status)
+    """A status a reader entered (status_confirmed): every phase line, the activity line included."""
+    advice = care_advice(default_protocol(), TWELVE_MONTHS, fusion_status=status, status_confirmed=True)
     text = _patient_lines(advice)
     assert "Most people can go back to their normal activities now." in text
     assert SAFE not in text and not advice.withheld and not advice.concern_reasons
-    assert advice.fusion_on_track and not advice.concern_shown
+    assert advice.fusion_on_track and advice.fusion_confirmed and not advice.concern_shown
+
+
+@pytest.mark.parametrize("status", [FusionStatus.ON_TRACK, FusionStatus.FUSED_CRITERIA_MET])
+def test_an_automatic_status_never_clears_activity(status: FusionStatus) -> None:
+    """R's F18 (session 14): an automatic 'fusion criteria met on motion; bridging bone not assessed (confirm
+    clinically)' told the patient 'Most people can go back to their normal activities now.' Now the line that clears
+    activity (only_if: fusion_confirmed) waits for a reader's status; the patient reads that the surgeon will tell
+    what is safe, and not to start heavy work or sports before; nothing is in doubt (no 'see you sooner')."""
+    advice = care_advice(default_protocol(), TWELVE_MONTHS, fusion_status=status)
+    text = _patient_lines(advice)
+    assert "normal activit" not in text.lower()
+    assert advice.restrictions[0].patient == SAFE
+    assert "Do not start heavy work or sports until your surgeon says it is safe." in text
+    assert [r.clinician for r in advice.withheld] == ["Return to full activity as fusion is confirmed."]
+    assert advice.concern_reasons == (ConcernReason("unconfirmed", status.value),)
+    words = {"on_track": "on track", "fused_criteria_met": "fusion criteria met"}[status.value]
+    assert advice.concern_reasons[0].unconfirmed_text == f"status {words} (automatic) not confirmed by a reader"
+    assert advice.fusion_on_track and not advice.fusion_confirmed and advice.concern_shown and not advice.in_doubt
+    assert advice.therapy_withheld and "Return to work, hobbies and sport" not in " ".join(advice.therapy_goals)
+    assert "Keep doing the exercises your therapist gave you" in advice.therapy_goals
+
+
+def test_an_automatic_on_track_status_keeps_the_lines_that_clear_no_activity() -> None:
+    """Months 3-6 on an automatic 'on track': the fusion_on_track lines stay (they relax nothing to 'normal'), and
+    nothing is held back, so no concern lines are added."""
+    advice = care_advice(default_protocol(), 120, fusion_status=FusionStatus.ON_TRACK)
+    assert "You can lift a little more, step by step, with bent knees." in _patient_lines(advice)
+    assert not advice.withheld and not advice.concern_reasons and not advice.concern_shown
+
+
+def test_fusion_confirmed_is_a_known_condition_and_needs_a_concern_section() -> None:
+    """A protocol may mark a line only_if: fusion_confirmed; without a fusion_concern section it is refused, as
+    fusion_on_track is (nothing would be said in its place)."""
+    import yaml
+
+    from fusionwatch.care.protocol import DEFAULT_PROTOCOL_PATH, ProtocolError, parse_protocol
+
+    data = yaml.safe_load(DEFAULT_PROTOCOL_PATH.read_text())
+    gated = [r for ph in data["restriction_phases"] for r in ph["restrictions"] if r.get("only_if")]
+    assert {r["only_if"] for r in gated} == {"fusion_on_track", "fusion_confirmed"}
+    for ph in data["restriction_phases"]:
+        for r in ph["restrictions"]:
+            if r.get("only_if") == "fusion_on_track":
+                r.pop("only_if")
+    for sec in ("therapy_phases", "medication_notes"):
+        for e in data.get(sec, []):
+            e.pop("only_if", None)
+    del data["fusion_concern"]
+    with pytest.raises(ProtocolError, match="uses 'only_if: fusion_confirmed' but the protocol has no 'fusion_conce"):
+        parse_protocol(data)
 
 
 @pytest.mark.parametrize("kind", ["screw_loosening_suspected", "rod_fracture_suspected", "cage_subsidence",

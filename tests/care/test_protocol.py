@@ -104,13 +104,15 @@ def _restr(d: dict, phase_id: str) -> list:
 
 
 def test_default_marks_return_to_activity_as_on_track_only() -> None:
-    """The shipped lines that would over-reassure a patient whose fusion is in doubt are gated."""
+    """The shipped lines that would over-reassure a patient whose fusion is in doubt are gated; the one that clears
+    activity needs a reader's status (fusion_confirmed, R's F18)."""
     p = default_protocol()
     maintenance = p.restriction_phase(400)
-    gated = [r for r in maintenance.restrictions if r.only_if == "fusion_on_track"]
+    gated = [r for r in maintenance.restrictions if r.only_if == "fusion_confirmed"]
     assert any("normal activities" in r.patient for r in gated)
     assert not any("normal activit" in r.patient for r in maintenance.restrictions if r.only_if is None)
-    assert p.therapy_phase(400).only_if == "fusion_on_track"
+    assert p.therapy_phase(400).only_if == "fusion_confirmed"  # 'return to work, hobbies and sport'
+    assert p.therapy_phase(120).only_if == "fusion_on_track"
     c = p.fusion_concern
     assert c is not None and {"pseudarthrosis_suspected", "delayed_union_suspected",
                               "insufficient_evidence"} <= set(c.statuses)
@@ -126,7 +128,7 @@ def test_default_marks_return_to_activity_as_on_track_only() -> None:
         (lambda d: d["visits"][0].__setitem__("dya", 3), r"visits\[0\] \(id 'wound-check'\): unknown field 'dya'"),
         (lambda d: d.__setitem__("fusion_concerns", {}), r"top level: unknown field 'fusion_concerns'"),
         (lambda d: _restr(d, "maintenance")[0].__setitem__("only_if", "fused"),
-         r"field 'only_if' must be one of fusion_on_track, got 'fused'"),
+         r"field 'only_if' must be one of fusion_on_track, fusion_confirmed, got 'fused'"),
         (lambda d: d["fusion_concern"]["statuses"].remove("pseudarthrosis_suspected"),
          r"fusion_concern: field 'statuses' must list every status that is not on track; missing "
          r"pseudarthrosis_suspected"),

@@ -8,6 +8,11 @@ healing is on track; a protocol marks those ``only_if: fusion_on_track``. :func:
 - no finding listed in the protocol's ``fusion_concern.findings`` (hardware: loosening, rod fracture, subsidence, ...)
   of at least ``fusion_concern.min_severity`` is present.
 
+Lines marked ``only_if: fusion_confirmed`` (those that clear activity) need more: the same, and a status a reader
+(someone of the care team) entered; the caller says so with ``status_confirmed``. An automatic status, even "fusion
+criteria met", never clears activity on its own: the line waits and the ``fusion_concern`` lines say that the surgeon
+will tell the patient what is safe (:attr:`CareAdvice.in_doubt` stays false: nothing is wrong, it is not confirmed).
+
 Otherwise they are withheld (kept in :attr:`CareAdvice.withheld`, for the clinician report) and the protocol's
 ``fusion_concern`` lines are put first ("Your surgeon will tell you which activities are safe for you now") when a line
 is held back or the evidence raises a doubt; a status that is merely "not assessed" (no films yet) on a day with no
@@ -39,12 +44,22 @@ ON_TRACK_STATUSES = (FusionStatus.ON_TRACK, FusionStatus.FUSED_CRITERIA_MET)
 @dataclass(frozen=True, slots=True)
 class ConcernReason:
     """One reason the on-track lines are held back, as raw values: ``what`` is ``"status"`` (``value`` a
-    :class:`FusionStatus` value, or ``"not_assessed"``: :data:`fusionwatch.care.protocol.NOT_ASSESSED`) or
-    ``"finding"`` (``value`` the finding's kind). Reports word it
-    (:func:`fusionwatch.report.labels.concern_reason_texts`)."""
+    :class:`FusionStatus` value, or ``"not_assessed"``: :data:`fusionwatch.care.protocol.NOT_ASSESSED`),
+    ``"finding"`` (``value`` the finding's kind) or ``"unconfirmed"`` (``value`` the on-track status no reader has
+    confirmed: only the ``fusion_confirmed`` lines wait). Reports word it
+    (:func:`fusionwatch.report.labels.concern_reason_texts`; :attr:`unconfirmed_text` for the unconfirmed one)."""
 
-    what: Literal["status", "finding"]
+    what: Literal["status", "finding", "unconfirmed"]
     value: str
+
+    @property
+    def unconfirmed_text(self) -> str | None:
+        """``"status fusion criteria met (automatic) not confirmed by a reader"`` for an ``"unconfirmed"`` reason,
+        else ``None``."""
+        if self.what != "unconfirmed":
+            return None
+        words = {"on_track": "on track", "fused_criteria_met": "fusion criteria met"}.get(self.value, self.value)
+        return f"status {words.replace('_', ' ')} (automatic) not confirmed by a reader"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,10 +76,13 @@ class CareAdvice:
         From the therapy phase, or the ``fusion_concern.therapy_goals`` when the phase is withheld.
     fusion_on_track : bool
         Status on track / fused criteria met and no concerning finding.
+    fusion_confirmed : bool
+        On track, and the status is a reader's (``status_confirmed``): the ``only_if: fusion_confirmed`` lines apply.
     concern_reasons : tuple[ConcernReason, ...]
         Why the on-track lines are withheld, as raw values: the status when it is not on track
         (``ConcernReason("status", "pseudarthrosis_suspected")``; ``"not_assessed"`` without one), then each finding
-        that holds them back (``ConcernReason("finding", "rod_fracture_suspected")``); empty when on track. The one
+        that holds them back (``ConcernReason("finding", "rod_fracture_suspected")``); on track, ``("unconfirmed",
+        status)`` when a ``fusion_confirmed`` line waits for a reader's status; else empty. The one
         list: reports and the ``care`` command word it (:func:`fusionwatch.report.labels.concern_reason_texts`).
     status : FusionStatus | None
         The fusion status the advice followed (``None`` = not assessed).
@@ -89,6 +107,7 @@ class CareAdvice:
     """The evidence itself raises a doubt: a status other than on track / fused criteria met, or a listed finding
     (not merely "not assessed"). Reports then say the surgeon may want to see the patient sooner."""
     status: FusionStatus | None = None
+    fusion_confirmed: bool = False
 
     @property
     def concern_findings(self) -> tuple[str, ...]:
@@ -102,7 +121,7 @@ def _status(value: FusionStatus | str | None) -> FusionStatus | None:
 
 
 def care_advice(protocol: Protocol, day: int, *, fusion_status: FusionStatus | str | None,
-                findings: Iterable[Finding] = ()) -> CareAdvice:
+                findings: Iterable[Finding] = (), status_confirmed: bool = False) -> CareAdvice:
     """The restrictions, therapy goals and medication notes for ``day`` after surgery, given the fusion evidence.
 
     Parameters
@@ -115,6 +134,9 @@ def care_advice(protocol: Protocol, day: int, *, fusion_status: FusionStatus | s
     findings : iterable of Finding
         The findings of the same visit; those listed in ``protocol.fusion_concern.findings`` (by kind prefix) of at
         least its ``min_severity`` put the on-track lines on hold.
+    status_confirmed : bool
+        True when ``fusion_status`` is a reader's (``followup.evidence.status_to_act_on`` source ``"reader"``). Default
+        False: an automatic status, or a caller that does not say, never clears the ``only_if: fusion_confirmed`` lines.
 
     Raises
     ------
@@ -130,22 +152,30 @@ def care_advice(protocol: Protocol, day: int, *, fusion_status: FusionStatus | s
     reasons += [ConcernReason("finding", k) for k in matched]
     in_doubt = day >= 0 and ((status is not None and status not in ON_TRACK_STATUSES) or bool(matched))
     on_track = not reasons
+    confirmed = on_track and bool(status_confirmed)
+
+    def applies(only_if: str | None) -> bool:
+        return only_if is None or (on_track and (only_if != "fusion_confirmed" or confirmed))
+
     phase = protocol.restriction_phase(day) if day >= 0 else None
     therapy = protocol.therapy_phase(day) if day >= 0 else None
+    notes = protocol.medication_notes_on(day) if day >= 0 else ()
     lines = phase.restrictions if phase else ()
-    shown = [r for r in lines if r.only_if is None or on_track]
-    withheld = tuple(r for r in lines if r.only_if is not None and not on_track)
-    therapy_withheld = therapy is not None and therapy.only_if is not None and not on_track
-    meds_withheld = not on_track and any(
-        n.only_if is not None for n in (protocol.medication_notes_on(day) if day >= 0 else ()))
+    shown = [r for r in lines if applies(r.only_if)]
+    withheld = tuple(r for r in lines if not applies(r.only_if))
+    therapy_withheld = therapy is not None and not applies(therapy.only_if)
+    meds_withheld = any(not applies(n.only_if) for n in notes)
+    unconfirmed = on_track and (bool(withheld) or therapy_withheld or meds_withheld)
+    if unconfirmed:  # on track, but only a reader's status clears what waits: said why, as any held-back line
+        reasons.append(ConcernReason("unconfirmed", status.value if status else NOT_ASSESSED))
     # merely not assessed (no films yet, e.g. weeks 0-6) with nothing held back today: the phase lines stand as they
     # are ("until the surgeon has reviewed the films, ask before heavy lifting" beside "no lifting over 4.5 kg" only
     # muddled them)
-    show_concern = (
-        day >= 0 and not on_track and concern is not None
+    show_concern = day >= 0 and concern is not None and (unconfirmed or (
+        not on_track
         and (bool(matched) or (status.value if status else NOT_ASSESSED) in concern.statuses)
         and (in_doubt or bool(withheld) or therapy_withheld or meds_withheld)
-    )
+    ))
     if show_concern:
         shown = [*concern.restrictions, *shown]
     if therapy is None:
@@ -156,10 +186,10 @@ def care_advice(protocol: Protocol, day: int, *, fusion_status: FusionStatus | s
         examples = ()
     else:
         goals, examples = therapy.goals, therapy.example_exercises
-    meds = tuple(n for n in (protocol.medication_notes_on(day) if day >= 0 else ()) if n.only_if is None or on_track)
+    meds = tuple(n for n in notes if applies(n.only_if))
     return CareAdvice(
         day=day, restriction_phase=phase, restrictions=tuple(shown), withheld=withheld, therapy_phase=therapy,
         therapy_goals=tuple(goals), example_exercises=tuple(examples), therapy_withheld=therapy_withheld,
         medication_notes=meds, fusion_on_track=on_track, concern_reasons=tuple(reasons),
-        concern_shown=show_concern, in_doubt=in_doubt, status=status,
+        concern_shown=show_concern, in_doubt=in_doubt, status=status, fusion_confirmed=confirmed,
     )

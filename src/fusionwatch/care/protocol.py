@@ -53,9 +53,13 @@ SCHEMA = "fusionwatch.care.protocol/1"
 DEFAULT_PROTOCOL_PATH = Path(str(resources.files("fusionwatch.care") / "default_protocol.yaml"))
 IMAGING_VIEWS = ("lateral", "ap", "flexion", "extension")
 _MAX_DAY = 30 * 366
-ONLY_IF_CONDITIONS = ("fusion_on_track",)
+ONLY_IF_CONDITIONS = ("fusion_on_track", "fusion_confirmed")
 """Values allowed in ``only_if``. ``fusion_on_track``: the follow-up status is ``on_track`` or ``fused_criteria_met``
-(a reader's status replaces the automatic one) and no finding listed in ``fusion_concern.findings`` is present."""
+(a reader's status replaces the automatic one) and no finding listed in ``fusion_concern.findings`` is present.
+``fusion_confirmed``: the same, and the status is a reader's (someone of the care team confirmed it): for lines that
+clear activity ("go back to your normal activities"), which an automatic status never does on its own (R's F18, session
+14: an automatic "fusion criteria met on motion; bridging bone not assessed (confirm clinically)" told the patient
+"Most people can go back to their normal activities now")."""
 NOT_ASSESSED = "not_assessed"
 """Pseudo-status for ``fusion_concern.statuses``: no fusion status for the visit (e.g. no films were judged)."""
 IMMEDIATE_POST_OP_DAYS = (0, 7)
@@ -583,13 +587,14 @@ def parse_protocol(data: Any) -> Protocol:
 
     concern = _fusion_concern(data)
     if concern is None:
-        gated = [f"restriction_phases (id {p.id!r})" for p in phases if any(r.only_if for r in p.restrictions)]
-        gated += [f"therapy_phases (id {t.id!r})" for t in therapy if t.only_if]
-        gated += [f"medication_notes (id {m.id!r})" for m in meds if m.only_if]
+        gated = [(f"restriction_phases (id {p.id!r})", r.only_if) for p in phases for r in p.restrictions
+                 if r.only_if]
+        gated += [(f"therapy_phases (id {t.id!r})", t.only_if) for t in therapy if t.only_if]
+        gated += [(f"medication_notes (id {m.id!r})", m.only_if) for m in meds if m.only_if]
         if gated:
             raise ProtocolError(
-                f"Protocol {gated[0]}: uses 'only_if: fusion_on_track' but the protocol has no 'fusion_concern' "
-                "section saying what to tell the patient instead when fusion is not on track."
+                f"Protocol {gated[0][0]}: uses 'only_if: {gated[0][1]}' but the protocol has no 'fusion_concern' "
+                "section saying what to tell the patient instead when fusion is not on track (or not confirmed)."
             )
 
     return Protocol(

@@ -184,14 +184,17 @@ class Schedule:
     def medication_notes(self) -> tuple[MedicationNote, ...]:
         return self.protocol.medication_notes_on(self.day) if self.day >= 0 else ()
 
-    def advice(self, fusion_status: object = None, findings: Iterable[object] = ()) -> CareAdvice:
+    def advice(self, fusion_status: object = None, findings: Iterable[object] = (), *,
+               status_confirmed: bool = False) -> CareAdvice:
         """The advice for ``today`` tied to the fusion status and findings of the latest films
-        (:func:`fusionwatch.care.advice.care_advice`; ``None`` status = not assessed).
+        (:func:`fusionwatch.care.advice.care_advice`; ``None`` status = not assessed; ``status_confirmed``: the status
+        is a reader's, which alone clears the ``only_if: fusion_confirmed`` lines).
 
         Prefer this to :attr:`restriction_phase` for anything a patient reads: the phase lists every line, including
         those meant only for a patient whose fusion is on track.
         """
-        return care_advice(self.protocol, self.day, fusion_status=fusion_status, findings=findings)  # type: ignore[arg-type]
+        return care_advice(self.protocol, self.day, fusion_status=fusion_status, findings=findings,  # type: ignore[arg-type]
+                           status_confirmed=status_confirmed)
 
     @property
     def overdue(self) -> tuple[ScheduleItem, ...]:

@@ -195,7 +195,8 @@ def care(
         console.print(f"[bold]On record outside every planned window[/] (counted for no visit above): {extra}",
                       highlight=False, soft_wrap=True)
     ev = fusion_evidence(timeline, on=day0)
-    advice = s.advice(ev.status if ev else None, ev.findings if ev else ())
+    advice = s.advice(ev.status if ev else None, ev.findings if ev else (),
+                      status_confirmed=ev is not None and ev.source == "reader")
     _print_advice(ev, advice, s, surgery.date)
     if ics is not None:
         ics.write_bytes(to_ics(s, patient_key=patient))
@@ -239,8 +240,11 @@ def _print_advice(ev, advice, schedule, surgery: dt.date) -> None:  # type: igno
     if advice.withheld or advice.therapy_withheld:
         from fusionwatch.report.labels import concern_reason_texts
 
-        why = "; ".join(concern_reason_texts(advice)) or "fusion not on track"
-        say(f"[bold yellow]Held back[/] (said only while fusion is on track; now: {why}):")
+        unconfirmed = [r.unconfirmed_text for r in advice.concern_reasons if r.unconfirmed_text]
+        others = replace(advice, concern_reasons=tuple(r for r in advice.concern_reasons if not r.unconfirmed_text))
+        why = "; ".join([*concern_reason_texts(others), *unconfirmed]) or "fusion not on track"
+        rule = "once a reader has confirmed fusion on track" if unconfirmed else "while fusion is on track"
+        say(f"[bold yellow]Held back[/] (said only {rule}; now: {escape(why)}):")
         for r in advice.withheld:
             say(f"  - {escape(r.clinician)}")
         if advice.therapy_withheld and advice.therapy_phase is not None:
