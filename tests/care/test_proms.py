@@ -190,3 +190,40 @@ class TestWithoutClearBenefit:
         from fusionwatch.care.proms import without_clear_benefit
 
         assert without_clear_benefit(compare_proms(PromRecord(D0, back_pain=6), PromRecord(D1, leg_pain=2))) == ()
+
+
+class TestPromEntryLines:
+    """prom_entry_lines(): what `prom add` says about a new entry, composed in care/ (R's F14, session 14: it was
+    composed in cli/care.py, so a web page would have had to repeat the baseline choice, MCID/SCB and the interim
+    rule)."""
+
+    SURGERY = dt.date(2025, 6, 1)
+
+    def _rec(self, days: int, odi: str | None = None, back: int | None = None) -> PromRecord:
+        return PromRecord(self.SURGERY + dt.timedelta(days=days), parse_odi(odi) if odi else None, back, None)
+
+    def test_pre_op_baseline_is_the_latest_on_or_before_surgery(self) -> None:
+        from fusionwatch.care.proms import pre_op_baseline, prom_entry_lines
+
+        a, b = self._rec(-22, back=7), self._rec(-12, back=6)
+        assert pre_op_baseline([a, b], self.SURGERY) is b
+        assert prom_entry_lines([a, b], a, self.SURGERY) == [
+            "answered 22 days before surgery (2025-06-01): an earlier pre-operative answer; the baseline stays the "
+            "latest one, 2025-05-20"]
+        assert prom_entry_lines([a, b], b, self.SURGERY)[-1].endswith(
+            "the pre-operative baseline later answers are compared with")
+
+    def test_change_vs_pre_op_with_mcid_scb_and_the_interim_rule(self) -> None:
+        from fusionwatch.care.proms import prom_entry_lines
+
+        pre, post = self._rec(-10, "3,3,3,3,3,3,3,-,3,3", 8), self._rec(100, "1,1,1,1,1,1,1,-,1,1", 3)
+        lines = prom_entry_lines([pre, post], post, self.SURGERY)
+        assert lines[0] == "ODI 20.0 % (minimal; 9/10 sections answered)"
+        assert lines[1].startswith("vs pre-op 2025-05-22: ODI 60.0 -> 20.0, improved by 40.0 points; MCID (12.8) met; "
+                                   "substantial clinical benefit met: ")
+        assert lines[1].endswith("this is day 100: an interim reading)")
+        assert lines[2] == "back pain: improved by 5; MCID met"
+        late = self._rec(400, "1,1,1,1,1,1,1,-,1,1")
+        assert "interim" not in " ".join(prom_entry_lines([pre, late], late, self.SURGERY))
+        assert prom_entry_lines([post], post, self.SURGERY) == ["ODI 20.0 % (minimal; 9/10 sections answered)"]
+        assert prom_entry_lines([post], post, None) == ["ODI 20.0 % (minimal; 9/10 sections answered)"]

@@ -175,3 +175,24 @@ class TestSymptomReport:
 
         with pytest.raises(InputError, match=match):
             symptom_report(flags, temp)
+
+
+class TestRedFlagSplit:
+    """split_red_flags() / flag_action(): the recent/earlier split and the earlier flag's action, in care/ (R's F14:
+    `care` composed 'If still there or back: ...' itself)."""
+
+    def test_split_and_action(self) -> None:
+        import dataclasses
+        import datetime as dt
+
+        from fusionwatch.care.triage import flag_action, split_red_flags
+
+        today = dt.date(2026, 3, 1)
+        ago = {"fever": 20, "saddle_numbness": 1, "poor_sleep": 0}
+        dated = [dataclasses.replace(r, reported_on=today - dt.timedelta(days=ago[r.symptom.value]))
+                 for r in triage(list(ago))]
+        recent, earlier = split_red_flags(dated, today)
+        assert [r.symptom.value for r in recent] == ["saddle_numbness"]  # 1 day ago; poor_sleep is routine
+        assert [r.symptom.value for r in earlier] == ["fever"]  # 20 days ago: kept, asked about
+        assert flag_action(earlier[0], earlier=True) == f"If still there or back: {earlier[0].action}"
+        assert flag_action(recent[0]) == recent[0].action

@@ -52,6 +52,8 @@ __all__ = [
     "compare_proms",
     "without_clear_benefit",
     "CLEAR_BENEFIT_DAY",
+    "pre_op_baseline",
+    "prom_entry_lines",
 ]
 
 ODI_SECTIONS = (
@@ -328,3 +330,64 @@ def compare_proms(pre: PromRecord, post: PromRecord) -> PromChange:
         pre.date, post.date, odi_pre, odi_post, imp, mcid, scb, tuple(reasons), back, back_mcid, leg, leg_mcid,
         not_counted,
     )
+
+
+def pre_op_baseline(history: Sequence[PromRecord], surgery_date: dt.date) -> PromRecord | None:
+    """The pre-operative answers later ones are compared with: the latest on or before the day of surgery (``None``
+    without one). ``history`` in date order (the store's ``proms_from_store``)."""
+    pre = [p for p in history if p.date <= surgery_date]
+    return pre[-1] if pre else None
+
+
+def prom_entry_lines(history: Sequence[PromRecord], new: PromRecord, surgery_date: dt.date | None) -> list[str]:
+    """What to say about a new PROM entry, for clinicians (``fusionwatch prom add``; a web page): its ODI score and
+    band; before or on the day of surgery, whether it is the pre-operative baseline (:func:`pre_op_baseline`, told as
+    "12 days before surgery", never "day -12"); after surgery, the change vs that baseline: ODI with the MCID and
+    Glassman's substantial clinical benefit (a relative criterion reached by fewer points than the MCID said as not
+    counted, :data:`ODI_SCB_NEEDS_MCID`), "an interim reading" before :data:`CLEAR_BENEFIT_DAY`, and back / leg pain
+    with their MCID.
+
+    Parameters
+    ----------
+    history : sequence of PromRecord
+        Every entry on record in date order, ``new`` included.
+    new : PromRecord
+        The entry just recorded.
+    surgery_date : date, optional
+        ``None``: no surgery on record (the score only).
+    """
+    from fusionwatch.care.schedule import day_words
+
+    lines = []
+    if new.odi is not None:
+        lines.append(f"ODI {new.odi.score:.1f} % ({new.odi.band}; {new.odi.answered}/10 sections answered)")
+    if surgery_date is None:
+        return lines
+    when = new.date
+    base = pre_op_baseline(history, surgery_date)
+    if when <= surgery_date:
+        latest = base.date if base is not None else when
+        role = ("the pre-operative baseline later answers are compared with" if latest == when else
+                f"an earlier pre-operative answer; the baseline stays the latest one, {latest.isoformat()}")
+        lines.append(f"answered {'on ' if when == surgery_date else ''}{day_words((when - surgery_date).days)} "
+                     f"({surgery_date.isoformat()}): {role}")
+        return lines
+    if base is None:
+        return lines
+    c = compare_proms(base, new)
+    day = (when - surgery_date).days
+    if c.odi_improvement is not None:
+        scb = "met: " + "; ".join(c.odi_scb_reasons) if c.odi_scb else "not met"
+        if c.odi_scb_not_counted:  # a relative criterion reached by fewer points than the MCID (4 of 10)
+            scb += (" (" + "; ".join(c.odi_scb_not_counted) + ": not counted, a substantial benefit needs at least the "
+                    "MCID; Glassman 2008, PMID 18762642)")
+        early = ("" if day >= CLEAR_BENEFIT_DAY else
+                 f" (Glassman's thresholds were set at 1 year after surgery; this is day {day}: an interim reading)")
+        lines.append(f"vs pre-op {c.pre_date}: ODI {c.odi_pre:.1f} -> {c.odi_post:.1f}, "
+                     f"{change_words(c.odi_improvement, '.1f', ' points')}; MCID ({ODI_MCID:g}) "
+                     f"{'met' if c.odi_mcid else 'not met'}; substantial clinical benefit {scb}{early}")
+    for name, imp, mcid in (("back pain", c.back_pain_improvement, c.back_pain_mcid),
+                            ("leg pain", c.leg_pain_improvement, c.leg_pain_mcid)):
+        if imp is not None:
+            lines.append(f"{name}: {change_words(imp, 'd')}; MCID {'met' if mcid else 'not met'}")
+    return lines

@@ -35,6 +35,8 @@ __all__ = [
     "parse_temperature",
     "SymptomReport",
     "symptom_report",
+    "split_red_flags",
+    "flag_action",
 ]
 
 FEVER_OVER_C = 38.0
@@ -427,3 +429,19 @@ def symptom_report(
         details.update({"temperature_c": round(temp.celsius, 2), "temperature_given": temp.text,
                         "fever_over_c": temp.fever_over_c})
     return SymptomReport(symptoms, note, details, temp, fever_added)
+
+
+def split_red_flags(
+    flags: Iterable[TriageResult], as_of: dt.date, recent_days: int = RED_FLAG_RECENT_DAYS
+) -> tuple[tuple[TriageResult, ...], tuple[TriageResult, ...]]:
+    """The red flags among ``flags`` as of ``as_of``, split as every view splits them (:func:`red_flag_is_recent`):
+    ``(recent, earlier)``: those to escalate now, then the earlier ones, never dropped, to ask about. Routine
+    symptoms are in neither."""
+    red = [(f, red_flag_is_recent(f.reported_on, as_of, recent_days)) for f in flags if f.is_red_flag]
+    return tuple(f for f, now in red if now), tuple(f for f, now in red if not now)
+
+
+def flag_action(flag: TriageResult, *, earlier: bool = False) -> str:
+    """What to do about a flag, for clinicians and patients: its action (:data:`ACTION_TEXT`), for an earlier report
+    ``"If still there or back: <action>"`` (reported days ago: act if it is still happening or comes back)."""
+    return f"If still there or back: {flag.action}" if earlier else flag.action

@@ -85,11 +85,9 @@ def _print_flags(flags, today: dt.date, surgery: dt.date | None = None) -> None:
     red_flag_is_recent`, :data:`~fusionwatch.care.triage.RED_FLAG_RECENT_DAYS`): those reported in the last days to
     escalate now, then the earlier ones, never dropped, to ask about (before, one table put a fever reported three
     weeks ago beside this morning's call)."""
-    from fusionwatch.care.triage import RED_FLAG_RECENT_DAYS, red_flag_is_recent
+    from fusionwatch.care.triage import RED_FLAG_RECENT_DAYS, flag_action, split_red_flags
 
-    red = [f for f in flags if f.is_red_flag]
-    recent = [f for f in red if red_flag_is_recent(f.reported_on, today)]
-    earlier = [f for f in red if not red_flag_is_recent(f.reported_on, today)]
+    recent, earlier = split_red_flags(flags, today)
     days = f"{RED_FLAG_RECENT_DAYS} day{'s' if RED_FLAG_RECENT_DAYS != 1 else ''}"
     for group, title, still in (
         (recent, f"[bold red]RED FLAGS[/] reported in the last {days}: escalate now", False),
@@ -103,7 +101,7 @@ def _print_flags(flags, today: dt.date, surgery: dt.date | None = None) -> None:
             table.add_column(col, overflow="fold")  # a narrow terminal wraps a name, never cuts it
         for f in group:
             when = _reported(f.reported_on, today, surgery) if f.reported_on else ""
-            action = f"If still there or back: {f.action}" if still else f.action
+            action = flag_action(f, earlier=still)
             table.add_row(f"[{_URGENCY_STYLE[f.urgency.value]}]{f.urgency.value.upper()}[/]", f.symptom.value + when,
                           f.reason, action)
         console.print(table)
@@ -274,15 +272,7 @@ def prom_add(
     db: DbOption = None,
 ) -> None:
     """Record an Oswestry Disability Index and/or pain scores; prints the score, band and change vs pre-op."""
-    from fusionwatch.care.proms import (
-        CLEAR_BENEFIT_DAY,
-        ODI_MCID,
-        PromRecord,
-        change_words,
-        check_nrs,
-        compare_proms,
-        parse_odi,
-    )
+    from fusionwatch.care.proms import PromRecord, check_nrs, parse_odi, prom_entry_lines
     from fusionwatch.report.build import proms_from_store
 
     when = _answered_on(date, "--date")
@@ -298,42 +288,9 @@ def prom_add(
         history = proms_from_store(store, patient)
     finally:
         store.close()
-    if rec.odi is not None:
-        console.print(f"ODI {rec.odi.score:.1f} % ({rec.odi.band}; {rec.odi.answered}/10 sections answered)",
-                      highlight=False, soft_wrap=True)
-    if surgery is not None and when <= surgery.date:
-        # a pre-operative answer is the baseline later answers are compared with (never told as 'day -12')
-        from fusionwatch.care.schedule import day_words
-
-        pre = [p for p in history if p.date <= surgery.date]
-        latest = pre[-1].date if pre else when
-        role = ("the pre-operative baseline later answers are compared with" if latest == when else
-                f"an earlier pre-operative answer; the baseline stays the latest one, {latest.isoformat()}")
-        console.print(f"answered {'on ' if when == surgery.date else ''}{day_words((when - surgery.date).days)} "
-                      f"({surgery.date.isoformat()}): {role}",
-                      highlight=False, soft_wrap=True)
-    if surgery is not None and when > surgery.date:
-        pre = [p for p in history if p.date <= surgery.date]
-        if pre:
-            c = compare_proms(pre[-1], rec)
-            day = (when - surgery.date).days
-            if c.odi_improvement is not None:
-                scb = "met: " + "; ".join(c.odi_scb_reasons) if c.odi_scb else "not met"
-                if c.odi_scb_not_counted:  # a relative criterion reached by fewer points than the MCID (4 of 10)
-                    scb += (" (" + "; ".join(c.odi_scb_not_counted) + ": not counted, a substantial benefit needs at "
-                            "least the MCID; Glassman 2008, PMID 18762642)")
-                early = ("" if day >= CLEAR_BENEFIT_DAY else
-                         f" (Glassman's thresholds were set at 1 year after surgery; this is day {day}: an interim "
-                         "reading)")
-                console.print(f"vs pre-op {c.pre_date}: ODI {c.odi_pre:.1f} -> {c.odi_post:.1f}, "
-                              f"{change_words(c.odi_improvement, '.1f', ' points')}; MCID ({ODI_MCID:g}) "
-                              f"{'met' if c.odi_mcid else 'not met'}; substantial clinical benefit {scb}{early}",
-                              highlight=False, soft_wrap=True)
-            for name, imp, mcid in (("back pain", c.back_pain_improvement, c.back_pain_mcid),
-                                    ("leg pain", c.leg_pain_improvement, c.leg_pain_mcid)):
-                if imp is not None:
-                    console.print(f"{name}: {change_words(imp, 'd')}; MCID {'met' if mcid else 'not met'}",
-                                  highlight=False, soft_wrap=True)
+    # the score, the pre-operative baseline and the change vs it (MCID, Glassman's SCB, the interim rule): care's words
+    for line in prom_entry_lines(history, rec, surgery.date if surgery is not None else None):
+        console.print(line, highlight=False, soft_wrap=True)
     console.print(f"recorded as PROM entry {stored.id} (a mistake: `fusionwatch prom retract`)", highlight=False,
                   soft_wrap=True)
 
