@@ -136,7 +136,7 @@ def test_adjacent_segment_wear_is_not_hidden_behind_no_change(tmp_path: Path) ->
     t = patient_text(twelve_months(tmp_path, FusionStatus.FUSED_CRITERIA_MET,
                                    (Finding("adjacent_segment_disc_height_loss", Severity.WATCH, "x"),)))
     text = " ".join(t.xray_now)
-    assert "The disc just above where you had surgery has become a little thinner." in text
+    assert "The disc just above where you had surgery has become thinner." in text
     assert "found no change in the screws" in text  # hardware itself unchanged: still true, and said once
 
 
@@ -424,3 +424,4 @@ def test_a_contact_without_films_says_no_xrays_were_taken(tmp_path: Path) -> Non
     page = _html.unescape(render_patient_html(d))
     assert "What the X-rays show this time" not in page and "These X-rays were taken" not in page
     assert "computer check" not in page
+

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
 import shutil
@@ -426,7 +427,7 @@ def test_a_finding_the_reader_rejected_is_not_told_to_the_patient_nor_holds_back
     from fusionwatch.records import Override
 
     d = make_patient(tmp_path, status=FusionStatus.ON_TRACK)
-    settled = "settled a little into the bone"  # the cage-subsidence sentence
+    settled = "has sunk into the bone"  # the cage-subsidence sentence
     assert any(settled in s for s in patient_text(d).xray_now) and d.care_advice.concern_reasons
     no = Override("finding:cage_subsidence", "rejected", "amy", dt.datetime(2026, 7, 16, tzinfo=dt.UTC), "")
     visits = list(d.visits)
@@ -796,3 +797,20 @@ def test_a_worse_prom_reads_as_worse_in_the_clinician_report(tmp_path: Path) -> 
     text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", render_clinician_html(d))).split())
     assert "improvement -" not in text
     assert "worse by 40.0 points" in text and "back pain worse by 5" in text and "leg pain no change" in text, text
+
+
+def test_a_glassman_criterion_under_the_mcid_is_said_not_counted(tmp_path: Path) -> None:
+    """care's be5120b: ODI 10 -> 6 improves 40 % (>= 36.8 %) by 4 points, under the MCID: not a substantial clinical
+    benefit. The PROM line said only 'not met'; it names the criterion reached and why it is not counted."""
+    import dataclasses
+
+    from fusionwatch.care.proms import PromRecord
+
+    d = make_patient(tmp_path)
+    pre, post = d.surgery.date - dt.timedelta(days=20), d.visit.date
+    proms = (PromRecord(pre, (1, 1, 1, 1, 1, 0, 0, 0, 0, 0), 5, 5),
+             PromRecord(post, (1, 1, 1, 0, 0, 0, 0, 0, 0, 0), 4, 4))
+    text = _text(render_clinician_html(dataclasses.replace(d, proms=proms)))
+    assert "ODI 10.0 -> 6.0" in text
+    assert ("substantial clinical benefit not met (improved 40.0 % (>= 36.8 %) by 4.0 points, under the MCID (12.8): "
+            "not counted)") in text

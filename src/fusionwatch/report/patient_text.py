@@ -19,7 +19,8 @@ from fusionwatch.report.model import ReportData
 __all__ = [
     "display_name", "BENDING_XRAYS_EXPLAINED", "CARE_TEAM_FIRST", "CARE_TEAM_SENTENCE", "SAFE_ACTIVITY_SENTENCE",
     "SOONER_SENTENCE", "HARDWARE_KINDS", "EARLIER_ACTION_TEXT", "EARLIER_CARE_TEAM",
-    "PatientText", "patient_text", "FINDING_PLAIN", "FUSED_ON_MOTION_PLAIN",
+    "PatientText", "patient_text", "FINDING_PLAIN", "ACTION_FINDING_SENTENCE", "ACTION_FINDINGS_SENTENCE",
+    "FUSED_ON_MOTION_PLAIN",
 ]
 
 SAFE_ACTIVITY_SENTENCE = "Your surgeon will tell you which activities are safe for you now."
@@ -46,31 +47,42 @@ BENDING_XRAYS_EXPLAINED = "Bending X-rays are pictures taken while you bend forw
 anywhere earlier in the report (the appointments explain it further down, if at all)."""
 
 FINDING_PLAIN: dict[str, str] = {
-    "cage_subsidence": "The spacer placed between the two bones has settled a little into the bone.",
-    "fused_disc_height_loss": "The space between the two bones that are being joined has become a little lower.",
-    "cage_migration": "The spacer placed between the two bones may have moved a little.",
-    "screw_loosening": "A screw may have loosened a little in the bone. X-rays cannot show this for certain.",
+    "cage_subsidence": "The spacer placed between the two bones has sunk into the bone since your earlier X-rays.",
+    "fused_disc_height_loss": "The space between the two bones that are being joined has become lower.",
+    "cage_migration": "The spacer placed between the two bones may have moved.",
+    "screw_loosening": "A screw may have loosened in the bone. X-rays cannot show this for certain.",
     "screw_breakage": "One of the screws may be broken.",
     "screw_fracture": "One of the screws may be broken.",
     "rod_fracture": "One of the metal rods may be broken or may have come apart.",
     "rod_discontinuity": "One of the metal rods may be broken or may have come apart.",
     "rod_disconnection": "One of the metal rods may have come loose from a screw.",
     "adjacent_segment_degeneration": "The disc just above where you had surgery shows some wear.",
-    "adjacent_segment_disc_height_loss": "The disc just above where you had surgery has become a little thinner.",
-    "adjacent_disc_height_loss": "The disc just above where you had surgery has become a little thinner.",
-    "adjacent_segment_listhesis": "The bone just above where you had surgery has shifted a little.",
-    "adjacent_listhesis": "The bone just above where you had surgery has shifted a little.",
-    "new_listhesis": "The bone just above where you had surgery has shifted a little.",
+    "adjacent_segment_disc_height_loss": "The disc just above where you had surgery has become thinner.",
+    "adjacent_disc_height_loss": "The disc just above where you had surgery has become thinner.",
+    "adjacent_segment_listhesis": "The bone just above where you had surgery has shifted.",
+    "adjacent_listhesis": "The bone just above where you had surgery has shifted.",
+    "new_listhesis": "The bone just above where you had surgery has shifted.",
     "adjacent_segment_flexion_kyphosis": "The spine just above where you had surgery bends forward more than usual.",
-    "loss_of_segmental_lordosis": "The curve of your lower back where you had surgery has changed a little.",
-    "lordosis_loss": "The curve of your lower back where you had surgery has changed a little.",
+    "loss_of_segmental_lordosis": "The curve of your lower back where you had surgery has changed.",
+    "lordosis_loss": "The curve of your lower back where you had surgery has changed.",
     "pi_ll_mismatch": "The overall curve of your lower back is different from what fits your pelvis.",
     "instability": "The bending X-rays show more movement than expected between two bones.",
     "motion_indeterminate": "The bending X-rays cannot show clearly if the two bones still move.",
 }
 """One plain sentence per kind of finding. A finding's kind matches a key when it equals the key or starts with the
 key followed by ``_`` (``screw_loosening`` covers ``screw_loosening_suspected``; ``instability`` covers
-``instability_L5_S1``). No sentence names the surgeon: one closing sentence does that."""
+``instability_L5_S1``). No sentence names the surgeon: one closing sentence does that. No sentence says how large the
+change is ("a little" was said of an ACTION cage subsidence twice the threshold, reviewer R's F19): every finding
+told is over its threshold, and how far over is said by :data:`ACTION_FINDING_SENTENCE`."""
+
+ACTION_FINDING_SENTENCE = "The computer check marks this as a change your care team should look at soon."
+ACTION_FINDINGS_SENTENCE = (
+    "The computer check marks at least one of these changes as one your care team should look at soon."
+)
+"""Said once after the finding sentences when a finding told to the patient is of severity ACTION or more (the
+clinician report's "action": e.g. a cage subsidence more than twice its threshold), so the plain sentence does not
+read as the same small change as a WATCH one; calm, and the care team decides (the closing sentence and
+:data:`SOONER_SENTENCE` follow). :data:`ACTION_FINDINGS_SENTENCE` when more than one change is told."""
 
 HARDWARE_KINDS: tuple[str, ...] = (
     "cage_subsidence", "fused_disc_height_loss", "cage_migration", "screw_loosening", "screw_breakage",
@@ -322,6 +334,9 @@ def patient_text(data: ReportData) -> PatientText:
         xray.append(sentence)
     if other:
         xray.append("The X-rays also show another change.")
+    if any(f.severity.rank >= Severity.ACTION.rank for f in serious + other):
+        told = len({key for _, key in plain if key is not None}) + bool(other)
+        xray.append(ACTION_FINDINGS_SENTENCE if told > 1 else ACTION_FINDING_SENTENCE)
     if serious or other:
         xray.append("Your surgeon will talk with you about what this means and if anything needs to change.")
     elif imaged and v.reader_status is None and not on_motion_only and not pre_op and status not in (  # on motion: said

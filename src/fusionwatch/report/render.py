@@ -18,7 +18,7 @@ from typing import Any
 import jinja2
 import markupsafe
 
-from fusionwatch.care.proms import change_words
+from fusionwatch.care.proms import ODI_MCID, change_words
 from fusionwatch.errors import InputError
 from fusionwatch.followup.model import MeasurementDelta
 from fusionwatch.followup.refs import finding_refs
@@ -300,11 +300,13 @@ def _prom_rows(d: ReportData) -> tuple[list[dict[str, str]], str]:
     if c is not None:
         parts = []
         if c.odi_improvement is not None:
+            scb = "met: " + "; ".join(c.odi_scb_reasons) if c.odi_scb else "not met"
+            if c.odi_scb_not_counted:  # a Glassman criterion reached by fewer points than the MCID (care/proms.py)
+                scb += " (" + "; ".join(c.odi_scb_not_counted) + ": not counted)"
             parts.append(
                 f"ODI {c.odi_pre:.1f} -> {c.odi_post:.1f} ({change_words(c.odi_improvement, '.1f', ' points')}; "
-                f"MCID 12.8 "
-                f"{'met' if c.odi_mcid else 'not met'}; substantial clinical benefit "
-                f"{'met: ' + '; '.join(c.odi_scb_reasons) if c.odi_scb else 'not met'} — Glassman 2008)"
+                f"MCID {ODI_MCID:g} {'met' if c.odi_mcid else 'not met'}; substantial clinical benefit {scb} "
+                "— Glassman 2008)"
             )
         for name, imp, mcid in (("back", c.back_pain_improvement, c.back_pain_mcid),
                                 ("leg", c.leg_pain_improvement, c.leg_pain_mcid)):
