@@ -30,7 +30,8 @@ from typing import Any
 from fusionwatch.care.advice import CareAdvice
 from fusionwatch.care.proms import PromChange, PromRecord, compare_proms
 from fusionwatch.care.schedule import Schedule, build_schedule
-from fusionwatch.care.triage import TriageResult
+from fusionwatch.care.triage import RED_FLAG_RECENT_DAYS, TriageResult
+from fusionwatch.care.triage import red_flag_is_recent as _recent
 from fusionwatch.errors import InputError
 from fusionwatch.followup.evidence import finding_verdicts, fusion_evidence, status_to_act_on
 from fusionwatch.followup.model import MeasurementDelta
@@ -77,16 +78,6 @@ NEEDS_LANDMARKS_WITHHELD = ("The film has no usable landmarks yet [reason withhe
 ('Landmarks unusable: The landmarks are for a 600 x 1400 px image but Doe_Jane_lat.dcm is ...', 'Landmark detection
 failed: /data/Doe_Jane/film.png is blank ...'), which names the film's file (file names often carry the patient's name)
 or quotes a landmark file."""
-RED_FLAG_RECENT_DAYS = 7
-"""A red flag reported at most this many days before the report's day (:attr:`ReportData.red_flags_as_of`) is a
-recent one: the patient report puts it under "Act now" (call today / go to the emergency department now). An older
-report is never dropped (nothing removes a red flag) but is told as what it is, an earlier report with its date, and
-the patient is told to act now if it is still happening or comes back; the clinician report marks it as an earlier
-report. Why a week: the red flags (infection, cauda equina, a clot, a fall) are acute and change over days; each was
-triaged when it was reported (``fusionwatch symptoms add`` prints what to do at once), and one reported in the last
-week may still be going on without care, while telling a patient on a film visit to "call today" about a fever from a
-month ago is false urgency that teaches them to ignore the box. A setting of the report, not a clinical threshold:
-a care team that wants every report of the window in "Act now" sets it to the window's length."""
 DATE_REMOVED = "[date removed]"
 """What a de-identified export shows in place of a date it cannot shift (a format other than ISO or YYYYMMDD)."""
 _ISO_DATE = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")  # also inside an ISO date-time, 2026-12-03T10:00
@@ -336,12 +327,11 @@ class ReportData:
         return self.visits[self.current]
 
     def red_flag_is_recent(self, flag: TriageResult) -> bool:
-        """True when ``flag`` was reported at most :data:`RED_FLAG_RECENT_DAYS` days before :attr:`red_flags_as_of`
-        (or its date is not known: then it is treated as new)."""
-        when = getattr(flag, "reported_on", None)
-        if when is None:
-            return True
-        return (self.red_flags_as_of or self.generated_on) - when <= dt.timedelta(days=RED_FLAG_RECENT_DAYS)
+        """True when ``flag`` was reported at most :data:`~fusionwatch.care.triage.RED_FLAG_RECENT_DAYS` days before
+        :attr:`red_flags_as_of` (or its date is not known: then it is treated as new). The rule and the constant are
+        care's (:func:`fusionwatch.care.triage.red_flag_is_recent`), so ``fusionwatch care`` and the reports split
+        the same flags the same way; ``RED_FLAG_RECENT_DAYS`` is re-exported here."""
+        return _recent(getattr(flag, "reported_on", None), self.red_flags_as_of or self.generated_on)
 
     @property
     def recent_red_flags(self) -> tuple[TriageResult, ...]:
