@@ -189,3 +189,30 @@ class TestUserErrors:
         result = run(tmp_path / "missing.dcm", "--out", taken)
         assert_user_error(result, f"--out {taken} is a file; give a folder")
         assert "missing.dcm" not in result.output
+
+
+class TestFilmDate:
+    """Reviewer R's F5: a film dated in the future was recorded as such by `measure` with no warning, while ingest
+    refuses the same file; both now use one check (fusionwatch.io.loading.film_date_problem)."""
+
+    @pytest.mark.parametrize("date", ["20300101", "18991230"])
+    def test_an_impossible_film_date_is_not_used_and_said(self, tmp_path: Path, date: str) -> None:
+        pixels, landmarks = draw_lateral_spine(width=300, height=420, mm_per_px=0.9, facing="left")
+        dcm = write_dicom(tmp_path / "lat.dcm", pixels, spacing=(0.9, 0.9), study_date=date, acquisition_date=date)
+        lm = write_landmarks(landmarks, tmp_path / "lat.landmarks.json")
+        out = tmp_path / "out"
+        result = run(dcm, "--landmarks", lm, "--out", out)
+        assert result.exit_code == 0, result.output
+        data = json.loads((out / "measurements.json").read_text())
+        iso = f"{date[:4]}-{date[4:6]}-{date[6:]}"
+        assert data["film"]["acquired"] is None
+        assert any(w.startswith(f"The film date {iso} is ") and "not used" in w for w in data["warnings"]), data
+        assert "warning:" in result.output and iso in result.output
+
+    def test_a_plausible_date_is_kept(self, lateral_film: tuple[Path, Path, Path], tmp_path: Path) -> None:
+        dcm, _, lm = lateral_film
+        result = run(dcm, "--landmarks", lm, "--out", tmp_path / "out")
+        assert result.exit_code == 0, result.output
+        data = json.loads((tmp_path / "out" / "measurements.json").read_text())
+        assert data["film"]["acquired"] == "2026-01-05" and not any("film date" in w for w in data["warnings"])
+

@@ -86,6 +86,17 @@ class TestErrors:
         """Both error classes used here are caught by the CLI's single FusionwatchError handler."""
         assert issubclass(InputError, FusionwatchError) and issubclass(UnsupportedImageError, FusionwatchError)
 
+    def test_an_unknown_view_is_a_user_error(self, tmp_path) -> None:
+        """Reviewer R's F17 (io part): read_radiograph(view='sideways') raised TypeError (ingest logged it as an
+        unexpected error with a traceback); now an InputError naming the views, raised before the file is read."""
+        png = tmp_path / "film.png"
+        Image.fromarray((FILM16 // 256).astype(np.uint8)).save(png)
+        with pytest.raises(InputError, match="Unknown view 'sideways'"):
+            read_radiograph(png, view="sideways")  # type: ignore[arg-type]
+        with pytest.raises(InputError, match="Unknown view"):
+            read_radiograph(tmp_path / "missing.png", view="sideways")  # type: ignore[arg-type]
+        assert read_radiograph(png, view="Lateral").view is View.LATERAL  # type: ignore[arg-type]
+
 
 class TestDispatch:
     """The format is sniffed from the content, not the name."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from fusionwatch.errors import InputError
 from fusionwatch.io._view import ViewHints, decide_view
 from fusionwatch.radiograph import View
 
@@ -42,7 +43,13 @@ class TestDecideView:
         """The user's view is used as is when DICOM says nothing; no warning."""
         assert decide_view(None, View.AP) == (View.AP, [])
 
-    def test_override_type_checked(self) -> None:
-        """A string instead of a View is a programming error."""
-        with pytest.raises(TypeError, match="must be a View"):
-            decide_view(None, "lateral")  # type: ignore[arg-type]
+    def test_override_given_as_text(self) -> None:
+        """A view's value in any case is that view (what a web form or a manifest gives)."""
+        assert decide_view(None, "Lateral") == (View.LATERAL, [])  # type: ignore[arg-type]
+
+    @pytest.mark.parametrize("bad", ["sideways", "", 3, None.__class__])
+    def test_unknown_override_is_a_user_error(self, bad: object) -> None:
+        """Reviewer R's F17: read_radiograph(view='sideways') raised TypeError, which ingest logged as an unexpected
+        error with a traceback; a mistyped view is the user's mistake: an InputError naming the views there are."""
+        with pytest.raises(InputError, match=r"Unknown view .*expected one of 'lateral', 'ap', 'flexion', 'extension'"):
+            decide_view(None, bad)  # type: ignore[arg-type]

@@ -35,11 +35,13 @@ def measure(
 ) -> None:
     """Measure one film: spinopelvic and segmental angles, disc heights, slip (lateral) or coronal values (AP)."""
     from fusionwatch.io import output_folder, read_landmarks, read_radiograph, write_landmarks
+    from fusionwatch.io.loading import with_plausible_date
     from fusionwatch.pipeline import analyse_film
     from fusionwatch.report.overlay import save_overlay
 
     out = output_folder(out)
-    radiograph = read_radiograph(image, pixel_spacing_mm=pixel_spacing, view=view)
+    # a date that cannot be the film's (in the future, before 1900) is the one check ingest refuses by: not used here
+    radiograph = with_plausible_date(read_radiograph(image, pixel_spacing_mm=pixel_spacing, view=view))
     points = read_landmarks(landmarks) if landmarks is not None else None
     analysis = analyse_film(radiograph, points)
 

@@ -9,9 +9,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from fusionwatch.errors import InputError
 from fusionwatch.radiograph import View
 
-__all__ = ["ViewHints", "decide_view"]
+__all__ = ["ViewHints", "decide_view", "parse_view"]
 
 _POSITION_VIEWS = {"LL": View.LATERAL, "RL": View.LATERAL, "LAT": View.LATERAL, "AP": View.AP, "PA": View.AP}
 # Decubitus (LLD, RLD) and oblique (LLO, RLO...) positions are not mapped: a decubitus film is frontal with the patient
@@ -107,9 +108,29 @@ def decide_view(hints: ViewHints | None, override: View | None) -> tuple[View | 
             if posture is not None:
                 detected = posture
     if override is not None:
-        if not isinstance(override, View):
-            raise TypeError(f"view must be a View, got {override!r}.")
+        override = parse_view(override)
         if detected is not None and detected is not override:
             warnings.append(f"View set to {override.value!r} by the user; the DICOM attributes say {detected.value!r}.")
         return override, warnings
     return detected, warnings
+
+
+def parse_view(value: View | str) -> View:
+    """The :class:`~fusionwatch.radiograph.View` a user gave: a ``View``, or its value in any case (``"Lateral"``).
+
+    Raises
+    ------
+    InputError
+        Naming the value and the views there are (a user's mistake, so adapters catch it with every
+        :class:`~fusionwatch.errors.FusionwatchError`; before, ``read_radiograph(view="sideways")`` raised a
+        ``TypeError`` that ingest logged as an unexpected error with a traceback, reviewer R's F17).
+    """
+    if isinstance(value, View):
+        return value
+    if isinstance(value, str):
+        try:
+            return View(value.strip().lower())
+        except ValueError:
+            pass
+    choices = ", ".join(repr(v.value) for v in View)
+    raise InputError(f"Unknown view {value!r}: expected one of {choices}.")

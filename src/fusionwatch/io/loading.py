@@ -10,19 +10,56 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from fusionwatch._typing import Point
 from fusionwatch.errors import InputError, UnsupportedImageError
 from fusionwatch.io._calibration import DicomCalibration, choose_spacing
-from fusionwatch.io._view import ViewHints, decide_view
+from fusionwatch.io._view import ViewHints, decide_view, parse_view
 from fusionwatch.io.dicom import dicom_image_size, is_dicom_dataset, read_dicom_image
 from fusionwatch.io.raster import raster_image_size, read_raster_image
 from fusionwatch.radiograph import DicomIds, Radiograph, View
 
-__all__ = ["read_radiograph", "image_size", "sniff_format", "parse_dicom_date", "display_name", "output_folder"]
+__all__ = [
+    "read_radiograph", "image_size", "sniff_format", "parse_dicom_date", "display_name", "output_folder",
+    "FIRST_PLAUSIBLE_FILM_DATE", "film_date_problem", "with_plausible_date",
+]
 
 _MIN_SIZE = 16
+
+FIRST_PLAUSIBLE_FILM_DATE = dt.date(1900, 1, 2)
+"""Films dated earlier are impossible: X-rays date from 1895, and 1900-01-01 / 1899-12-30 are common placeholder
+dates."""
+
+
+def film_date_problem(when: dt.date, *, today: dt.date | None = None) -> str | None:
+    """Why a film's date cannot be its date, or ``None`` when it can: the one check of ``ingest`` (which refuses the
+    film, since it files it by that date) and ``measure`` (:func:`with_plausible_date`: kept out, with a warning).
+
+    Returns
+    -------
+    str or None
+        ``"The film date 2030-01-01 is in the future"`` (after ``today``, default the local date) or ``"The film date
+        1899-12-30 is impossible (before 1900; often a placeholder date)"``, without a full stop: the caller adds
+        what to do.
+    """
+    today = today or dt.date.today()
+    if when > today:
+        return f"The film date {when.isoformat()} is in the future"
+    if when < FIRST_PLAUSIBLE_FILM_DATE:
+        return f"The film date {when.isoformat()} is impossible (before 1900; often a placeholder date)"
+    return None
+
+
+def with_plausible_date(film: Radiograph, *, today: dt.date | None = None) -> Radiograph:
+    """``film`` itself, or, when its date cannot be its date (:func:`film_date_problem`), a copy without the date
+    (``acquired`` ``None``) and a warning saying which date and that it is not used. For reading a film outside the
+    record (``fusionwatch measure``); ``ingest`` refuses such a film instead (reviewer R's F5: ``measure`` recorded
+    ``acquired: 2030-01-01`` without a word while ``ingest`` refused the same file)."""
+    if film.acquired is None or (problem := film_date_problem(film.acquired, today=today)) is None:
+        return film
+    return replace(film, acquired=None, warnings=(*film.warnings, f"{problem}; not used (check the film's date)."))
 
 
 def sniff_format(header: bytes) -> str | None:
@@ -138,7 +175,7 @@ def read_radiograph(
     path: str | Path,
     *,
     pixel_spacing_mm: float | None = None,
-    view: View | None = None,
+    view: View | str | None = None,
     known_length: tuple[Point, Point, float] | None = None,
 ) -> Radiograph:
     """Read a film from a DICOM, PNG, JPEG or TIFF file.
@@ -149,8 +186,9 @@ def read_radiograph(
         The file. Its format is sniffed from its content, not its name.
     pixel_spacing_mm : float, optional
         User calibration: square pixels of this size in millimetres. Overrides DICOM spacing (with a warning).
-    view : View, optional
-        The view, overriding what DICOM attributes say (a disagreement is a warning).
+    view : View or str, optional
+        The view, overriding what DICOM attributes say (a disagreement is a warning); a string is a view's value in
+        any case (``"lateral"``).
     known_length : ((x1, y1), (x2, y2), mm), optional
         User calibration from two pixel points a known distance apart (a calibration ball, a screw of known length).
         Not together with ``pixel_spacing_mm``.
@@ -166,7 +204,7 @@ def read_radiograph(
     Raises
     ------
     InputError
-        The file does not exist or is a folder; the user calibration is invalid.
+        The file does not exist or is a folder; the user calibration is invalid; ``view`` is not a view.
     UnsupportedImageError
         Empty, truncated or corrupt file; neither an image nor DICOM; DICOM without Pixel Data, multi-frame, or with an
         unsupported photometric interpretation; compressed pixel data that cannot be decoded; smaller than 16 x 16 px.
@@ -178,6 +216,7 @@ def read_radiograph(
     <SpacingSource.PATIENT_PLANE: 'patient_plane'>
     """
     path = Path(path)
+    view = None if view is None else parse_view(view)  # a mistyped view is refused before the file is read
     kind = _format(path)
     warnings: list[str] = []
     calibration: DicomCalibration | None = None
