@@ -53,16 +53,31 @@ class ReportOutput:
 
 
 def proms_from_store(store: Any, key: str) -> tuple[PromRecord, ...]:
-    """The patient's PROM records as :class:`fusionwatch.care.proms.PromRecord` (NRS rounded to whole numbers)."""
+    """The patient's PROM records as :class:`fusionwatch.care.proms.PromRecord` (NRS rounded to whole numbers).
+
+    Raises
+    ------
+    InputError
+        A stored entry the questionnaire rules refuse (one stored through the store's API with more blank ODI sections
+        than a score allows, ...): named by its id, date and visit, with the command that retracts it. Before, the
+        report failed with the rule's message alone ("ODI needs at least ... answered sections"), naming no entry.
+    """
+    def nrs(v: float | None) -> int | None:
+        return None if v is None else int(round(v))
+
     out = []
     for r in store.list_proms(key):
-        def nrs(v: float | None) -> int | None:
-            return None if v is None else int(round(v))
-
         if r.odi_answers is None and r.back_pain_nrs is None and r.leg_pain_nrs is None:
             continue
-        out.append(PromRecord(r.visit_date, tuple(r.odi_answers) if r.odi_answers else None,
-                              nrs(r.back_pain_nrs), nrs(r.leg_pain_nrs)))
+        try:
+            out.append(PromRecord(r.visit_date, tuple(r.odi_answers) if r.odi_answers else None,
+                                  nrs(r.back_pain_nrs), nrs(r.leg_pain_nrs)))
+        except FusionwatchError as exc:
+            raise InputError(
+                f"PROM entry {r.id} of {r.visit_date.isoformat()} ({r.visit_label}) cannot be used: {exc} If it was "
+                f"entered in error, retract it (`fusionwatch prom retract {key} --id {r.id} --reason TEXT --by NAME`) "
+                "and add the right answers with `fusionwatch prom add`; `fusionwatch prom list` shows the entries."
+            ) from None
     return tuple(sorted(out, key=lambda p: p.date))
 
 
