@@ -183,6 +183,41 @@ class TestCageMigration:
         assert f is not None and f.evidence["unit"] == "%"
         assert f.evidence["displacement"] == pytest.approx(7.5, abs=0.5)
 
+    def test_films_calibrated_in_two_planes_compare_percent_not_mm(self) -> None:
+        """R's F7 rule for the cage (F1's note): a baseline calibrated in the detector plane (no magnification
+        factor: here 1.5 x the patient-plane mm, exaggerated so the 5 mm of the pins above S1 become 7.5 mm) and a
+        follow-up in the patient plane: the unmoved cage 'moved' 2.5 mm > 2 mm when mm were subtracted. Now compared
+        in % of the S1 endplate depth, the finding says why; a real 15 px shift is still found, in %."""
+        from fusionwatch.units import Spacing, SpacingSource
+
+        def planes(b, c):  # noqa: ANN001, ANN202
+            detector = Spacing.isotropic(SPACING_MM * 1.5, SpacingSource.DETECTOR_PLANE)
+            patient = Spacing.isotropic(SPACING_MM, SpacingSource.MAGNIFICATION_CORRECTED)
+            return dataclasses.replace(b, spacing=detector), dataclasses.replace(c, spacing=patient)
+
+        _, b_lm, b, _, c_lm, c = _pair()
+        b, c = planes(b, c)
+        assert check_cage_migration(b, b_lm, c, c_lm) is None
+        _, b_lm, b, _, c_lm, c = _pair(cage_shift_px=(15.0, 0.0))
+        b, c = planes(b, c)
+        f = check_cage_migration(b, b_lm, c, c_lm)
+        assert f is not None and f.evidence["unit"] == "%" and f.evidence["displacement"] == pytest.approx(7.5, abs=0.5)
+        assert "detector plane" in f.evidence["mm_not_compared"] and "not compared across planes" in f.summary
+
+    def test_a_screw_seen_in_two_planes_is_the_same_screw(self) -> None:
+        """_same_screw compared screw lengths in mm across a detector-plane and a patient-plane film (x 1.3: a 30 %
+        'length change', so the same screw was not matched and its angle never compared). Now as a fraction of its
+        vertebra's endplate, each film in its own pixels."""
+        from fusionwatch.implants.checks import _same_screw
+        from fusionwatch.units import Spacing, SpacingSource
+
+        _, b_lm, b, _, c_lm, c = _pair()
+        b = dataclasses.replace(b, spacing=Spacing.isotropic(SPACING_MM * 1.3, SpacingSource.DETECTOR_PLANE))
+        c = dataclasses.replace(c, spacing=Spacing.isotropic(SPACING_MM, SpacingSource.MAGNIFICATION_CORRECTED))
+        sb = max(b.screws, key=lambda q: q.length_px)
+        sc = min(c.screws, key=lambda q: np.hypot(q.head[0] - sb.head[0], q.head[1] - sb.head[1]))
+        assert _same_screw(sb, b, sc, c, b_lm, c_lm) == "length"
+
 
 class TestBreakage:
     """Rod discontinuity and screw breakage."""

@@ -8,7 +8,7 @@ named constants below, with their sources.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -30,7 +30,7 @@ from fusionwatch.landmarks import Landmarks
 from fusionwatch.radiograph import Radiograph, View
 from fusionwatch.records import Finding, Severity
 from fusionwatch.uncertainty import CONFIDENCE_Z, judge
-from fusionwatch.units import Spacing, to_mm
+from fusionwatch.units import Spacing, SpacingSource, to_mm
 
 __all__ = [
     "SCREW_ENDPLATE_ANGLE_CHANGE_DEG",
@@ -241,17 +241,56 @@ def cage_position(implants: Implants, landmarks: Landmarks) -> dict[str, float] 
     return out  # type: ignore[return-value]
 
 
-def _same_cage_seen(baseline: Implants, current: Implants) -> bool:
+def mm_comparable(baseline: Implants, current: Implants) -> bool:
+    """Millimetres of the two films may be subtracted: both calibrated, in the same plane (detector plane vs patient
+    plane differ by the film's magnification, ~10-20 %): the rule of
+    :func:`fusionwatch.followup.compare.same_spacing_plane` (7cac769, R's F7). Otherwise compare ratios."""
+    b, c = baseline.spacing, current.spacing
+    if b is None or c is None:
+        return False
+    return (b.source is SpacingSource.DETECTOR_PLANE) == (c.source is SpacingSource.DETECTOR_PLANE)
+
+
+def _planes_note(baseline: Implants, current: Implants) -> str:
+    """Why millimetres were not compared between two calibrated films: their planes."""
+    def plane(sp: Spacing) -> str:
+        return "the detector plane" if sp.source is SpacingSource.DETECTOR_PLANE else "the patient plane"
+
+    return (f"the baseline film is calibrated in {plane(baseline.spacing)} and this film in "  # type: ignore[arg-type]
+            f"{plane(current.spacing)}: millimetres are not compared across planes")  # type: ignore[arg-type]
+
+
+def _same_cage_seen(baseline: Implants, current: Implants, baseline_lm: Landmarks | None = None,
+                    current_lm: Landmarks | None = None) -> bool:
     """The two films show the cage the same way (solid outline on both, or the same number of marker pins): a centre
-    from an outline compared with one from a subset of pins (or a partial outline) moves without the cage moving."""
+    from an outline compared with one from a subset of pins (or a partial outline) moves without the cage moving.
+
+    Outline areas are compared in mm^2 when the films are calibrated in one plane (:func:`mm_comparable`), else as a
+    fraction of the S1 endplate depth squared (each film in its own pixels), when the landmarks are given."""
     b, c = baseline.cage, current.cage
     if b is None or c is None or b.kind != c.kind:
         return False
     if b.kind == "solid":
         # a partly segmented outline moves its centre without the cage moving: the outlines must match in area
-        ab, ac = _area(b.outline, baseline.spacing), _area(c.outline, current.spacing)
+        if mm_comparable(baseline, current) or baseline_lm is None or current_lm is None:
+            ab, ac = _area(b.outline, baseline.spacing), _area(c.outline, current.spacing)
+        else:
+            try:
+                ab, ac = (_area(cage.outline, None) / _depth_px(lm) ** 2
+                          for cage, lm in ((b, baseline_lm), (c, current_lm)))
+            except LandmarkError:
+                return False
         return ab > 0 and abs(ac - ab) <= CAGE_AREA_TOLERANCE * ab
     return len(b.markers) == len(c.markers)
+
+
+def _depth_px(landmarks: Landmarks, level: Level = Level.S1) -> float:
+    """Length of ``level``'s superior endplate in pixels (the film's own scale, for ratios across films)."""
+    a, p = (np.asarray(q, float) for q in _endplate(landmarks, level))
+    depth = float(np.hypot(*(a - p)))
+    if depth <= 0:
+        raise LandmarkError(f"{level.value} superior endplate has no length.")
+    return depth
 
 
 def _area(outline: tuple[Point, ...], spacing: Spacing | None) -> float:
@@ -277,8 +316,15 @@ def check_cage_migration(
     missing on either film.
     """
     s = settings or ImplantSettings()
-    if baseline.cage is None or current.cage is None or not _same_cage_seen(baseline, current):
+    if baseline.cage is None or current.cage is None:
         return None
+    if not _same_cage_seen(baseline, current, baseline_lm, current_lm):
+        return None
+    planes = ""
+    if baseline.spacing is not None and current.spacing is not None and not mm_comparable(baseline, current):
+        # two calibrations in different planes: compared as % of the S1 endplate depth, each film in its own scale
+        planes = _planes_note(baseline, current)
+        baseline, current = replace(baseline, spacing=None), replace(current, spacing=None)
     b, c = cage_position(baseline, baseline_lm), cage_position(current, current_lm)
     if b is None or c is None:
         return None
@@ -304,11 +350,15 @@ def check_cage_migration(
         "current": c,
         "direction": direction,
     }
+    if planes:
+        evidence["mm_not_compared"] = planes
+        evidence["threshold_from"] = "cage_migration_percent (% of the S1 endplate depth)"
+    unit_text = f"{unit} of the S1 endplate depth" if unit == "%" else unit
     return Finding(
         "cage_migration",
         Severity.ACTION,
-        f"Cage moved {dist:.1f} {unit} ({direction}) relative to the S1 endplate since the baseline film "
-        f"(threshold {limit} {unit}).",
+        f"Cage moved {dist:.1f} {unit_text} ({direction}) relative to the S1 endplate since the baseline film "
+        f"(threshold {limit} {unit}{'; ' + planes if planes else ''}).",
         evidence,
         f"> {limit} {unit} change of cage centre vs S1 superior endplate "
         f"(this tool's setting cage_migration_{'mm' if unit == 'mm' else 'percent'}; no published cut-off)",
@@ -373,8 +423,16 @@ def _same_screw(
     length difference is accepted only when both axes are sharp (:data:`SCREW_MATCH_MAX_AXIS_SD_DEG`) and the shorter
     detection lies along the longer one inside its metal (see :func:`_lies_along`): the same shaft whose segmentation
     ends elsewhere (a halo, dense bone)."""
-    if baseline.spacing is not None and current.spacing is not None:
-        lb, lc = sb.length_mm(baseline.spacing), sc.length_mm(current.spacing)
+    if mm_comparable(baseline, current):
+        lb, lc = sb.length_mm(baseline.spacing), sc.length_mm(current.spacing)  # type: ignore[arg-type]
+    elif baseline.spacing is not None and current.spacing is not None:
+        # calibrated in two planes (R's F7 rule): lengths as a fraction of the screw's vertebra's endplate, each film
+        # in its own pixels
+        try:
+            lb = sb.length_px / _depth_px(b_lm, sb.level or Level.S1)
+            lc = sc.length_px / _depth_px(c_lm, sc.level or Level.S1)
+        except LandmarkError:
+            return None
     else:
         lb, lc = sb.length_px, sc.length_px
     if abs(lc - lb) <= SCREW_MATCH_LENGTH_TOLERANCE * max(lb, 1e-9):
