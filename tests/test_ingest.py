@@ -524,6 +524,41 @@ def test_kill_9_mid_ingest_loses_nothing_and_rerun_completes(tmp_path: Path) -> 
         assert len(store.list_films("K-KILL")) == n
 
 
+class TestTwoLateralsAtOneVisit:
+    def test_a_second_lateral_is_said_with_the_one_measured_and_a_reader_can_choose(self, known_patient: Store,
+                                                                                    tmp_path: Path) -> None:
+        """R's F2: a second neutral lateral at a visit silently replaced the first (latest wins; a flexion film
+        labelled lateral raised a false PI-LL finding). Now the visit's review names both with their lordosis, the one
+        measured and why, and `override add ... --lateral-film FILE` chooses another (stored by film id)."""
+        from typer.testing import CliRunner
+
+        from fusionwatch.cli import app
+
+        a = _dicom_film(tmp_path, "a", 42, seed=1)
+        report = ingest([a], known_patient, analyse=False)
+        (first,) = report.added
+        assert not [r for r in known_patient.visit_inputs("K-1")[0].review if isinstance(r, str) and "lateral films"
+                    in r]
+        b = _dicom_film(tmp_path, "b", 42, seed=2, subsidence_px=4.0)
+        (second,) = ingest([b], known_patient, analyse=False).added
+        assert "this visit already has a lateral film (a.dcm)" in second.reason
+        (v,) = known_patient.visit_inputs("K-1")
+        (line,) = [r for r in v.review if isinstance(r, str) and "neutral lateral films" in r]
+        assert line.startswith("2 neutral lateral films at this visit: a.dcm (lumbar lordosis ")
+        assert "measured: b.dcm, the latest ingested" in line and "--lateral-film" in line
+        assert v.lateral_film == second.film_id
+        r = CliRunner().invoke(app, ["override", "add", "K-1", "6-weeks", "--lateral-film", "a.dcm", "--author", "dr r",
+                                     "--reason", "b is the flexion film", "--db", known_patient.url])
+        assert r.exit_code == 0, r.output
+        (v,) = known_patient.visit_inputs("K-1")
+        assert v.lateral_film == first.film_id
+        (line,) = [r for r in v.review if isinstance(r, str) and "neutral lateral films" in r]
+        assert "measured: a.dcm, chosen by dr r" in line
+        r = CliRunner().invoke(app, ["override", "add", "K-1", "6-weeks", "--lateral-film", "c.dcm", "--author", "dr r",
+                                     "--db", known_patient.url], env={"COLUMNS": "250"})
+        assert r.exit_code == 2 and "is not a measured lateral film of this visit" in r.output, r.output
+
+
 class TestDetectorAndReader:
     def test_detector_used_without_landmark_file(self, known_patient: Store, tmp_path: Path) -> None:
         """Without a landmark file the detector's points are stored as an automatic version and measured."""

@@ -523,7 +523,15 @@ def _ingest_one(
     rec, created = store.add_film(key, film, **kwargs)
     if not created:
         return FilmOutcome(str(path), "skipped", "already stored (stored meanwhile)", film_id, key, rec.visit_label)
-    reason = "; ".join(r for r in (date_note, reason) if r)
+    lateral_note = ""
+    if rec.view == View.LATERAL.value:  # R's F2: a visit's second lateral is said at once, not only by followup
+        others = [Path(f.file_path).name for f in store.list_films(key)
+                  if f.visit_label == rec.visit_label and f.view == View.LATERAL.value and f.film_id != film_id]
+        if others:
+            lateral_note = (f"this visit already has a lateral film ({', '.join(others)}): the latest ingested is "
+                            "measured unless a reader chooses another (`fusionwatch override add KEY VISIT "
+                            "--lateral-film FILE`); check this is not a flexion or extension film")
+    reason = "; ".join(r for r in (date_note, reason, lateral_note) if r)
     return FilmOutcome(str(path), "added", reason, film_id, key, rec.visit_label, measured=bool(measurements))
 
 

@@ -398,6 +398,10 @@ def override(
     bridging: Annotated[
         float | None, typer.Option("--bridging", help="Fraction 0-1 of the disc space bridged by bone.")
     ] = None,
+    lateral_film: Annotated[
+        str | None, typer.Option("--lateral-film", help="The film to measure as the visit's neutral lateral when it "
+                                 "holds several (its file name or SOP Instance UID; default: the latest ingested).")
+    ] = None,
     reason: Annotated[str, typer.Option("--reason", help="Why.")] = "",
     db: DbOption = None,
 ) -> None:
@@ -433,8 +437,13 @@ def override(
         if not 0.0 <= bridging <= 1.0:
             raise InputError(f"--bridging must be a fraction between 0 and 1, got {bridging!r}.")
         entries.append(("bone:bridging", f"{bridging:g}"))
+    if lateral_film is not None:
+        from fusionwatch.store import LATERAL_FILM_TARGET
+
+        entries.append((LATERAL_FILM_TARGET, lateral_film.strip()))
     if not entries:
-        raise InputError("Nothing to record: give --status, --bridwell, --finding, --lucency or --bridging.")
+        raise InputError("Nothing to record: give --status, --bridwell, --finding, --lucency, --bridging or "
+                         "--lateral-film.")
     is_date = len(visit) == 10 and visit[4] == "-" and visit[7] == "-" and visit[:4].isdigit()
     when: str | dt.date = optional_date(visit, "visit") if is_date else visit  # type: ignore[assignment]
     now = dt.datetime.now(dt.UTC)

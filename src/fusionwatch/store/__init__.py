@@ -17,7 +17,15 @@ from fusionwatch.store._records import (
     SymptomRecord,
     VisitRecord,
 )
-from fusionwatch.store._store import DEFAULT_URL, LANDMARK_KINDS, AmbiguousVisitError, Store, database_url, migrate
+from fusionwatch.store._store import (
+    DEFAULT_URL,
+    LANDMARK_KINDS,
+    LATERAL_FILM_TARGET,
+    AmbiguousVisitError,
+    Store,
+    database_url,
+    migrate,
+)
 
 __all__ = [
     "AmbiguousVisitError",
@@ -27,6 +35,7 @@ __all__ = [
     "ENTRY_LISTS",
     "ENTRY_NAMES",
     "LANDMARK_KINDS",
+    "LATERAL_FILM_TARGET",
     "FilmRecord",
     "LandmarkVersion",
     "OverrideRecord",

@@ -172,6 +172,9 @@ _ENTRY_ROWS: dict[str, type[PromRow] | type[SymptomRow] | type[OverrideRow]] = {
 
 _SERIES_LOCK_KEY = 0x46575053  # "FWPS": the PostgreSQL advisory lock that serialises recording a pseudonym series
 _NAME_MAX = 128
+LATERAL_FILM_TARGET = "film:lateral"
+"""Override target of a reader's choice of the visit's measured neutral lateral film (value: the film's SOP Instance
+UID or id; ``fusionwatch override add KEY VISIT --lateral-film FILE``), when a visit holds several (R's F2)."""
 """Length of the author / retracted-by / override-target columns (String(128)): checked here, not by the database
 (PostgreSQL raises StringDataRightTruncation, SQLite stores any length: the backends must not differ)."""
 _FIRST_BIRTH_DATE = dt.date(1900, 1, 1)
@@ -1339,6 +1342,7 @@ class Store:
                         (v.label, v.date, bool(v.radiographs)) if v is not None else None)
             with_films = [lab for r, lab in labelled if r.radiographs and v is not None and r.date <= v.date]
             held: bool | None = None
+            overrides = [self._resolved_lateral_choice(o, v) for o in overrides]  # a film name -> its id
             for o in overrides:  # every entry checked before any row is added
                 try:
                     check_reader_entry_visit(o.target, here, with_films)
@@ -1655,7 +1659,12 @@ class Store:
             out = []
             for v in visits:
                 films = sorted(v.radiographs, key=lambda r: r.id)
-                lateral = self._lateral_film(films)
+                v_over = tuple(
+                    Override(o.target, o.value, o.author, _utc(o.at), o.reason, o.id)
+                    for o in overrides
+                    if o.visit_id == v.id
+                )
+                lateral, lateral_note = self._lateral_choice(key, v.date.isoformat(), films, v_over)
                 measurements: dict[MeasureName, Measurement] = {}
                 if lateral is not None and (cur := self._current_set(lateral)) is not None:
                     measurements = {MeasureName(m.name): self._measurement(m) for m in cur.measurements}
@@ -1667,11 +1676,8 @@ class Store:
                 hardware = tuple(self._finding(f) for f in stored if f.origin != "ingest")
                 review: tuple[str | Finding, ...] = tuple(self._finding(f) for f in stored if f.origin == "ingest")
                 review += tuple(w for r in films for w in (r.warnings or ()) if r is lateral)
-                v_over = tuple(
-                    Override(o.target, o.value, o.author, _utc(o.at), o.reason, o.id)
-                    for o in overrides
-                    if o.visit_id == v.id
-                )
+                if lateral_note:
+                    review += (lateral_note,)
                 motion = tuple(self._motion(m) for m in s.scalars(select(MotionRow).where(MotionRow.visit_id == v.id)))
                 out.append(
                     VisitInput(
@@ -1692,11 +1698,61 @@ class Store:
                 )
             return out
 
-    def _lateral_film(self, films: Sequence[RadiographRow]) -> RadiographRow | None:
-        """The visit's standing lateral film with measurements (the latest one when several)."""
+    def _resolved_lateral_choice(self, o: Override, v: VisitRow | None) -> Override:
+        """A reader's choice of the visit's lateral film, checked and stored by film id: the value names a measured
+        lateral film of that visit (its file name, SOP Instance UID or id); other overrides unchanged."""
+        if o.target != LATERAL_FILM_TARGET:
+            return o
+        if v is None:
+            raise InputError("A choice of the lateral film is made at a visit; give the visit.")
+        candidates = self._lateral_candidates(sorted(v.radiographs, key=lambda r: r.id))
+        pick = [r for r in candidates if o.value in (r.sop_uid, Path(r.file_path).name, r.file_path)]
+        if len(pick) != 1:
+            names = ", ".join(Path(r.file_path).name for r in candidates) or "none"
+            what = "names several films" if pick else "is not a measured lateral film of this visit"
+            raise InputError(f"--lateral-film {o.value!r} {what}; the visit's measured lateral films: {names}. "
+                             "Nothing was recorded.")
+        return dataclasses.replace(o, value=pick[0].sop_uid)
+
+    def _lateral_candidates(self, films: Sequence[RadiographRow]) -> list[RadiographRow]:
+        """The visit's measured standing lateral films, in ingest order (films of no stated view only when none is
+        stated lateral)."""
         measured = [r for r in films if r.view in ("lateral", None) and self._current_set(r) is not None]
-        lateral = [r for r in measured if r.view == "lateral"] or measured
-        return lateral[-1] if lateral else None
+        return [r for r in measured if r.view == "lateral"] or measured
+
+    def _lateral_choice(self, key: str, label: str, films: Sequence[RadiographRow],
+                        overrides: Sequence[Override]) -> tuple[RadiographRow | None, str]:
+        """The visit's measured lateral film and, when it holds several, the review line saying so (R's F2).
+
+        A reader's choice (override target :data:`LATERAL_FILM_TARGET`, the latest one naming a candidate) wins;
+        else the latest ingested. The line names every candidate with its lumbar lordosis, which one is measured and
+        why, and how to choose another, so a mislabelled flexion film is never silently the visit's lateral.
+        """
+        candidates = self._lateral_candidates(films)
+        if not candidates:
+            return None, ""
+        chosen, why = candidates[-1], "the latest ingested"
+        for o in reversed(overrides):
+            if o.target == LATERAL_FILM_TARGET:
+                pick = next((r for r in candidates if r.sop_uid == o.value), None)
+                if pick is not None:
+                    chosen, why = pick, f"chosen by {o.author} (override {o.entry_id})"
+                    break
+        if len(candidates) < 2:
+            return chosen, ""
+
+        def described(r: RadiographRow) -> str:
+            cur = self._current_set(r)
+            ll = next((m.value for m in (cur.measurements if cur else ()) if m.name == MeasureName.LUMBAR_LORDOSIS.value
+                       and m.value is not None), None)
+            return f"{Path(r.file_path).name}" + (f" (lumbar lordosis {ll:.1f} deg)" if ll is not None else "")
+
+        return chosen, (
+            f"{len(candidates)} neutral lateral films at this visit: {', '.join(described(r) for r in candidates)}; "
+            f"measured: {Path(chosen.file_path).name}, {why}. Check that it is the neutral lateral, not a flexion or "
+            f"extension film labelled lateral; to measure another: `fusionwatch override add {key} {label} "
+            "--lateral-film FILE --author NAME --reason WHY`."
+        )
 
     def _flexion_film(self, films: Sequence[RadiographRow]) -> RadiographRow | None:
         """The visit's measured flexion film (the latest one when several), for the adjacent-segment flexion sign."""
