@@ -153,9 +153,6 @@ def test_reader_status_wins_and_a_hardware_finding_holds_back(store_url: str) ->
     _same_as_report(store_url, today, out)
 
 
-@pytest.mark.xfail(strict=True, reason="report/model.py (P2's) does not pass status_confirmed to Schedule.advice yet: "
-                   "the report holds the activity line back on a reader's status too (the safe side); the one-line "
-                   "change is in /tmp/c2s14/FOR_OTHERS.md; remove this marker with it")
 def test_a_reader_s_status_gives_the_same_advice_in_the_report(store_url: str) -> None:
     """`care` and the reports give the same advice on a reader's 'fused criteria met' (the activity line)."""
     store = Store(store_url)

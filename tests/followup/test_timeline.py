@@ -29,7 +29,7 @@ class TestSchedule:
         assert visit_label(45, when) == ("6-weeks", True)
         assert visit_label(200, when) == ("6-months", True)
         assert visit_label(400, when) == ("12-months", True)
-        assert visit_label(1000, when) == ("unscheduled day 1000", False)
+        assert visit_label(1000, when) == ("36-months", True)  # the protocol's yearly visit (b0494ed)
         assert visit_label(None, when) == ("unscheduled 2025-01-01", False)
 
 

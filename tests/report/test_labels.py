@@ -182,4 +182,7 @@ def test_concern_reasons_empty_when_on_track() -> None:
     from fusionwatch.care.protocol import default_protocol
     from fusionwatch.report.labels import concern_reason_texts
 
-    assert concern_reason_texts(care_advice(default_protocol(), 379, fusion_status=FusionStatus.ON_TRACK)) == ()
+    assert concern_reason_texts(care_advice(default_protocol(), 379, fusion_status=FusionStatus.ON_TRACK,
+                                            status_confirmed=True)) == ()
+    assert concern_reason_texts(care_advice(default_protocol(), 379, fusion_status=FusionStatus.ON_TRACK)) == (
+        "status on track (automatic) not confirmed by a reader",)

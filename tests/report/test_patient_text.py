@@ -74,9 +74,19 @@ def test_patient_in_doubt_is_not_told_to_return_to_normal_activity(tmp_path: Pat
 
 
 def test_solid_fusion_gets_the_on_track_lines(tmp_path: Path) -> None:
-    t = patient_text(twelve_months(tmp_path, FusionStatus.FUSED_CRITERIA_MET))
+    """A reader's 'fused': the on-track lines, activity included."""
+    t = patient_text(twelve_months(tmp_path, FusionStatus.FUSED_CRITERIA_MET, reader="fused_criteria_met"))
     assert "Most people can go back to their normal activities now." in t.do_now
     assert SAFE_ACTIVITY_SENTENCE not in t.all_text() and not t.appointment_note
+
+
+def test_an_automatic_fused_status_does_not_clear_activity(tmp_path: Path) -> None:
+    """R's F18: an automatic 'fused' (no reader) is not told 'normal activities' nor 'Nothing special'; the surgeon
+    will tell what is safe; nothing is in doubt, so no 'see you sooner'."""
+    d = twelve_months(tmp_path, FusionStatus.FUSED_CRITERIA_MET)
+    t = patient_text(d)
+    assert not NORMAL.search(t.all_text()) and SAFE_ACTIVITY_SENTENCE in t.do_now and not t.appointment_note
+    assert "Nothing special right now" not in render_patient_html(d)
 
 
 def test_reader_status_is_the_one_acted_on(tmp_path: Path) -> None:
@@ -163,7 +173,7 @@ def test_a_finding_the_surgeon_will_talk_about_says_when(tmp_path: Path) -> None
     next planned visit is a year away, so it also says the surgeon may want to see them sooner (was silent); the
     activity lines stay (adjacent-segment wear does not hold them back in the example protocol)."""
     asd = (Finding("adjacent_segment_listhesis", Severity.WATCH, "x"),)
-    t = patient_text(twelve_months(tmp_path, FusionStatus.FUSED_CRITERIA_MET, asd))
+    t = patient_text(twelve_months(tmp_path, FusionStatus.FUSED_CRITERIA_MET, asd, reader="fused_criteria_met"))
     assert "Your surgeon will talk with you about what this means" in " ".join(t.xray_now)
     assert t.appointment_note == (SOONER_SENTENCE,)
     assert "Most people can go back to their normal activities now." in t.do_now
@@ -244,7 +254,7 @@ def test_fused_on_motion_alone_does_not_say_the_bones_look_joined(still_at_12_mo
     assert "no longer move" in text and "Your surgeon will look at the X-rays to confirm this." in text
     assert " ".join(t.xray_now).count("Your surgeon will") == 1
     assert text.endswith(CARE_TEAM_SENTENCE)
-    assert "Most people can go back to their normal activities now." in t.do_now  # advice as before
+    assert not NORMAL.search(text) and SAFE_ACTIVITY_SENTENCE in t.do_now  # R's F18: no reader confirmed it
     assert "look joined" not in render_patient_html(d)
     assert "look joined" not in patient_text(d.deidentified()).all_text()
 

@@ -305,8 +305,9 @@ def test_clinician_sees_withheld_on_track_lines(patient: ReportData) -> None:
     assert "Withheld (only while fusion is on track)" in page
     assert "Return to full activity as fusion is confirmed." in page.split("Withheld")[1]
     fused = render_clinician_html(_at(patient, findings=(), fusion_status=FusionStatus.FUSED_CRITERIA_MET,
-                                      reader_status=None))
-    assert "Withheld" not in fused and "Return to full activity as fusion is confirmed." in fused
+                                      reader_status=None))  # automatic: the activity line waits for a reader (F18)
+    assert "Return to full activity as fusion is confirmed." in fused.split("Withheld")[1]
+    assert "fusion criteria met (automatic) not confirmed by a reader" in fused
 
 
 def test_rule_column_shows_the_threshold_as_written_at_the_source(patient: ReportData) -> None:

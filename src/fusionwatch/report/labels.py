@@ -242,6 +242,8 @@ def concern_reason_texts(advice: Any) -> tuple[str, ...]:
     for r in advice.concern_reasons:
         if r.what == "status":
             out.append(f"status: {status_label(None if r.value == NOT_ASSESSED else FusionStatus(r.value))}")
+        elif r.what == "unconfirmed":  # on track, but no reader confirmed it: the activity line waits (R's F18)
+            out.append(r.unconfirmed_text)
         else:
             out.append(f"finding: {r.value.replace('_', ' ')}")
     return tuple(out)

@@ -384,7 +384,9 @@ class ReportData:
         if self.schedule is None:
             return None
         v = self.status_visit
-        return self.schedule.advice(v.effective_status, v.standing_findings)
+        status, source = v.status_source
+        # only a reader's status clears the protocol's fusion_confirmed lines (activity; R's F18)
+        return self.schedule.advice(status, v.standing_findings, status_confirmed=source == "reader")
 
     @property
     def status_visit(self) -> VisitView:
