@@ -441,7 +441,10 @@ def _same_screw(
     if any(sd is None or sd > SCREW_MATCH_MAX_AXIS_SD_DEG for sd in sds):
         return None
     try:
-        return "along" if _lies_along(sb, baseline.spacing, b_lm, sc, current.spacing, c_lm) else None
+        # mm frames only within one plane; else endplate lengths (R's F7 rule)
+        same = mm_comparable(baseline, current)
+        b_sp, c_sp = (baseline.spacing, current.spacing) if same else (None, None)
+        return "along" if _lies_along(sb, b_sp, b_lm, sc, c_sp, c_lm) else None
     except LandmarkError:
         return None
 
