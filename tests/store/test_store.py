@@ -466,6 +466,19 @@ class TestProms:
         with pytest.raises(InputError, match=match):
             patient_store.add_prom("K-1", dt.date(2025, 2, 21), **kw)
 
+    def test_a_temperature_over_the_fever_setting_stored_through_the_store_raises_the_fever_flag(
+        self, patient_store: Store
+    ) -> None:
+        """R's F8: the fever rule lived in the CLI; a 39 C report stored through the store (the API a web form calls)
+        had no red flag. One at or below the setting adds none; a report without a temperature is stored as given."""
+        rec = patient_store.add_symptoms("K-1", dt.date(2025, 1, 24), [], note="felt hot",
+                                         details={"temperature_c": 39.0})
+        assert rec.symptoms == ("fever",) and rec.details["temperature_c"] == 39.0 and "felt hot" in rec.note
+        rec = patient_store.add_symptoms("K-1", dt.date(2025, 1, 24), ["wound_redness"],
+                                         details={"temperature_given": "37.2C"})
+        assert rec.symptoms == ("wound_redness",)
+        assert [r.symptoms for r in patient_store.list_symptoms("K-1")] == [("fever",), ("wound_redness",)]
+
     def test_symptoms_roundtrip(self, patient_store: Store) -> None:
         patient_store.add_symptoms(
             "K-1", dt.date(2025, 1, 24), ["fever", "wound_drainage"], details={"temp_c": 38.4}, note="since yesterday"

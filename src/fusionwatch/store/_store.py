@@ -1494,10 +1494,26 @@ class Store:
         note: str = "",
         recorded_at: dt.datetime | None = None,
     ) -> SymptomRecord:
-        """Store a symptom report (codes such as ``"fever"``, ``"saddle_numbness"``) at the visit on ``when``."""
+        """Store a symptom report (codes such as ``"fever"``, ``"saddle_numbness"``) at the visit on ``when``.
+
+        A temperature in ``details`` (``temperature_c`` / ``temperature_given``) goes through the fever red-flag rule
+        (:func:`fusionwatch.care.triage.symptom_report`), as the CLI's does: over the fever setting it adds the
+        ``fever`` flag (R's F8: a 39 C report stored through the store, the API a web form calls, had none) and the
+        note and details get the temperature in both units. Codes that are not on the checklist are still stored as
+        given (R's F9, refusing them, waits for the callers that store free text as a code).
+        """
+        from fusionwatch.care.triage import Symptom, symptom_report
+
         codes = [str(c) for c in symptoms]
         if not codes and not note and not details:
             raise InputError("Nothing to record: give at least one symptom, a detail or a note.")
+        d = dict(details or {})
+        if d.get("temperature_given") not in (None, "") or d.get("temperature_c") is not None:
+            checklist = {x.value for x in Symptom}
+            known = [c for c in codes if c.strip().lower().replace("-", "_").replace(" ", "_") in checklist]
+            report = symptom_report(known, note=note, details=d)
+            codes = list(dict.fromkeys([*report.codes, *(c for c in codes if c not in known)]))
+            details, note = report.details, report.note
         with self._tx() as s:
             p = self._patient_row(s, key)
             v = self._visit_row(s, p, when)
