@@ -43,7 +43,8 @@ from typing import Any, TypeVar
 from fusionwatch.anatomy import FEMORAL_HEADS, Level
 from fusionwatch.errors import FusionwatchError, InputError, LandmarkError, UnsupportedImageError
 from fusionwatch.io import read_landmarks, read_radiograph
-from fusionwatch.io.loading import display_name, sniff_format
+from fusionwatch.io.loading import FIRST_PLAUSIBLE_FILM_DATE as _FIRST_PLAUSIBLE_FILM_DATE
+from fusionwatch.io.loading import display_name, film_date_problem, sniff_format
 from fusionwatch.landmarks import Landmarks
 from fusionwatch.pipeline import analyse_film
 from fusionwatch.radiograph import Radiograph, View
@@ -291,8 +292,9 @@ def sidecar_landmarks(path: Path) -> Path | None:
 NO_PATIENT_MESSAGE = "The file has no DICOM Patient ID: give the patient key (--patient KEY) and the date (--date)."
 
 
-FIRST_PLAUSIBLE_FILM_DATE = dt.date(1900, 1, 2)
-"""Films dated earlier are refused: X-rays date from 1895, and 1900-01-01 / 1899-12-30 are common placeholder dates."""
+# Films dated earlier are refused: X-rays date from 1895, and 1900-01-01 / 1899-12-30 are common placeholder dates. One
+# check with `measure` (io.loading.film_date_problem, R's F5); the name stays importable from here.
+FIRST_PLAUSIBLE_FILM_DATE = _FIRST_PLAUSIBLE_FILM_DATE
 
 
 def _patient_for(store: Store, film: Radiograph, patient_key: str | None) -> tuple[str, Patient | None]:
@@ -452,11 +454,9 @@ def _ingest_one(
             raise InputError(f"The film has no valid acquisition or study date ({'; '.join(invalid)}): give it with "
                              "--date YYYY-MM-DD.")
         raise InputError("The film has no acquisition or study date: give it with --date YYYY-MM-DD.")
-    if when > dt.date.today():
-        raise InputError(f"The film date {when.isoformat()} is in the future; check the date (or --date).")
-    if when < FIRST_PLAUSIBLE_FILM_DATE:
-        raise InputError(f"The film date {when.isoformat()} is impossible (before 1900; often a placeholder date): "
-                         "check the date (or give it with --date).")
+    if (problem := film_date_problem(when)) is not None:  # the one film-date check, shared with measure (R's F5)
+        raise InputError(problem + ("; check the date (or --date)." if when > dt.date.today()
+                                    else ": check the date (or give it with --date)."))
     key, new_patient = _patient_for(store, film, patient_key)
     stored = store.get_patient(key) if store.has_patient(key) else None
     # the birth date on record wins over the file's (it may have been corrected: `patient correct --birth-date`); the
