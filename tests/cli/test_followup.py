@@ -29,6 +29,18 @@ def _films(folder: Path) -> Path:
     return folder
 
 
+def _dated_films(folder: Path, days: tuple[int, ...]) -> Path:
+    """DICOM lateral films of patient CLI-PID taken the given days after surgery, each with its landmark file."""
+    folder.mkdir()
+    for day in days:
+        pixels, lm = draw_lateral_spine(width=192, height=384, mm_per_px=1.0, seed=day)
+        when = (SURGERY + dt.timedelta(days=day)).strftime("%Y%m%d")
+        write_dicom(folder / f"d{day}.dcm", pixels, spacing=(1.0, 1.0), study_date=when,
+                    extra={"PatientID": "CLI-PID"})
+        write_landmarks(lm, folder / f"d{day}.landmarks.json")
+    return folder
+
+
 @pytest.fixture
 def db(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'cli.db'}"
@@ -983,22 +995,12 @@ def test_followup_says_a_verdict_s_finding_is_no_longer_made(tmp_path: Path, db:
     monkeypatch.setattr(implants, "check_implants",
                         lambda *a: [Finding("rod_discontinuity", Severity.ACTION, "Rod gap.")])
 
-    def films(folder: Path, days: tuple[int, ...]) -> Path:
-        folder.mkdir()
-        for day in days:
-            pixels, lm = draw_lateral_spine(width=192, height=384, mm_per_px=1.0, seed=day)
-            when = (SURGERY + dt.timedelta(days=day)).strftime("%Y%m%d")
-            write_dicom(folder / f"d{day}.dcm", pixels, spacing=(1.0, 1.0), study_date=when,
-                        extra={"PatientID": "CLI-PID"})
-            write_landmarks(lm, folder / f"d{day}.landmarks.json")
-        return folder
-
     _run("patient", "add", "K-CLI", "--surgery-date", SURGERY.isoformat(), "--patient-id", "CLI-PID", "--db", db)
-    _run("ingest", str(films(tmp_path / "a", (2, 14, 365))), "--db", db)
+    _run("ingest", str(_dated_films(tmp_path / "a", (2, 14, 365))), "--db", db)
     r = _run("override", "K-CLI", "2-weeks", "--author", "dr-amy", "--finding", "rod_discontinuity=confirmed",
              "--db", db)
     assert r.exit_code == 0, r.output
-    _run("ingest", str(films(tmp_path / "b", (42,))), "--db", db)
+    _run("ingest", str(_dated_films(tmp_path / "b", (42,))), "--db", db)
     out = _run("followup", "K-CLI", "--db", db).output
     (line,) = [x for x in out.splitlines() if "reader finding:rod_discontinuity = confirmed" in x]
     assert "the tool no longer makes this finding at this visit" in line, out
@@ -1019,22 +1021,12 @@ def test_followup_says_a_verdict_s_finding_is_made_again_against_another_baselin
     monkeypatch.setattr(implants, "check_implants",
                         lambda *a: [Finding("rod_discontinuity", Severity.ACTION, "Rod gap.")])
 
-    def films(folder: Path, days: tuple[int, ...]) -> Path:
-        folder.mkdir()
-        for day in days:
-            pixels, lm = draw_lateral_spine(width=192, height=384, mm_per_px=1.0, seed=day)
-            when = (SURGERY + dt.timedelta(days=day)).strftime("%Y%m%d")
-            write_dicom(folder / f"d{day}.dcm", pixels, spacing=(1.0, 1.0), study_date=when,
-                        extra={"PatientID": "CLI-PID"})
-            write_landmarks(lm, folder / f"d{day}.landmarks.json")
-        return folder
-
     _run("patient", "add", "K-CLI", "--surgery-date", SURGERY.isoformat(), "--patient-id", "CLI-PID", "--db", db)
-    _run("ingest", str(films(tmp_path / "a", (2, 365))), "--db", db)
+    _run("ingest", str(_dated_films(tmp_path / "a", (2, 365))), "--db", db)
     r = _run("override", "K-CLI", "12-months", "--author", "dr-amy", "--finding", "rod_discontinuity=confirmed",
              "--db", db)
     assert r.exit_code == 0, r.output
-    _run("ingest", str(films(tmp_path / "b", (42,))), "--db", db)
+    _run("ingest", str(_dated_films(tmp_path / "b", (42,))), "--db", db)
     out = _run("followup", "K-CLI", "--db", db).output
     (line,) = [x for x in out.splitlines() if "reader finding:rod_discontinuity = confirmed" in x]
     assert ("a finding of this name is made again, measured against another baseline film after the verdict: the "

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from _verdicts import remeasured_and_gone
 from fusionwatch.export.codes import FHIR_OBSERVATION_STATUS, check_coding
 from fusionwatch.export.deid import pseudo_id
 from fusionwatch.export.fhir import build_fhir_bundle, parse_bundle, write_fhir_bundle
@@ -352,26 +353,6 @@ def test_a_verdict_on_one_finding_of_a_kind_marks_that_observation_only(data) ->
         assert by_ref[f"{kind}:S1-angle"]["valueBoolean"] is True
 
 
-def _remeasured_and_gone(tmp_path: Path):
-    """The example's current visit with a rod finding measured again against another baseline film after a reader
-    rejected it (compared_with.since after the verdict: not applied) and a verdict on a screw finding the tool no
-    longer makes at all."""
-    import datetime as dt
-    from dataclasses import replace
-
-    from fusionwatch.records import Finding, Override, Severity
-
-    data = example_report_data(tmp_path)
-    f = Finding("rod_discontinuity", Severity.ACTION, "Rod gap.",
-                evidence={"compared_with": {"baseline_visit": "6-weeks", "since": "2026-07-20T08:00:00+00:00"}})
-    remade = Override("finding:rod_discontinuity", "rejected", "amy", dt.datetime(2026, 7, 19, tzinfo=dt.UTC), "")
-    gone = Override("finding:screw_loosening_suspected", "confirmed", "amy", dt.datetime(2026, 7, 18, tzinfo=dt.UTC),
-                    "")
-    v = replace(data.visit, findings=(f,), finding_refs=(), finding_aliases=(),
-                finding_verdicts={"rod_discontinuity": remade, "screw_loosening_suspected": gone})
-    return replace(data, visits=tuple(v if i == data.current else w for i, w in enumerate(data.visits)))
-
-
 @pytest.mark.parametrize("deidentify", [False, True])
 def test_a_consumer_tells_a_verdict_not_applied_from_one_on_a_finding_no_longer_made(tmp_path: Path,
                                                                                       deidentify: bool) -> None:
@@ -382,7 +363,7 @@ def test_a_consumer_tells_a_verdict_not_applied_from_one_on_a_finding_no_longer_
     # what a consumer matches (export._fhir_common.GONE_NOTE_NOT_APPLIED / GONE_NOTE_NO_LONGER_MADE, documented in
     # docs/reports.md)
     not_applied_prefix, no_longer_prefix = "Reader verdict not applied", "Reader verdict on a finding no longer made"
-    bundle = json.loads(json.dumps(build_fhir_bundle(_remeasured_and_gone(tmp_path), deidentify=deidentify)))
+    bundle = json.loads(json.dumps(build_fhir_bundle(remeasured_and_gone(tmp_path), deidentify=deidentify)))
     parse_bundle(bundle)
     resources = _obs(bundle)
     (status,) = [r for r in resources if r["code"]["coding"][0]["code"] == "fusion_status"

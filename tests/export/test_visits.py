@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from _verdicts import remeasured_and_gone
 from fusionwatch.export.visits import VISIT_COLUMNS, visit_rows, write_visits
 from fusionwatch.report.example import SURGERY, example_report_data
 
@@ -124,20 +125,7 @@ def test_a_verdict_not_applied_is_not_called_no_longer_made(tmp_path: Path) -> N
     """visits.csv: a verdict whose finding is made again against another baseline film reads 'not applied: re-measured
     against another baseline film'; one on a finding the tool no longer makes reads 'no longer made'. Before, both
     read 'no longer made'."""
-    import datetime as dt
-    from dataclasses import replace
-
-    from fusionwatch.records import Finding, Override, Severity
-
-    data = example_report_data(tmp_path)
-    f = Finding("rod_discontinuity", Severity.ACTION, "Rod gap.",
-                evidence={"compared_with": {"baseline_visit": "6-weeks", "since": "2026-07-20T08:00:00+00:00"}})
-    remade = Override("finding:rod_discontinuity", "rejected", "amy", dt.datetime(2026, 7, 19, tzinfo=dt.UTC), "")
-    gone = Override("finding:screw_loosening_suspected", "confirmed", "amy", dt.datetime(2026, 7, 18, tzinfo=dt.UTC),
-                    "")
-    v = replace(data.visit, findings=(f,), finding_refs=(), finding_aliases=(),
-                finding_verdicts={"rod_discontinuity": remade, "screw_loosening_suspected": gone})
-    data = replace(data, visits=tuple(v if i == data.current else w for i, w in enumerate(data.visits)))
+    data = remeasured_and_gone(tmp_path)
     for deidentify in (False, True):
         row = visit_rows(data, deidentify=deidentify)[data.current]
         assert row["findings"] == "rod_discontinuity (action)"  # not reviewed: the rejection is not applied
