@@ -299,6 +299,27 @@ class TestOverridesAndResults:
         note = Override("note", "called the patient", "amy", dt.datetime(2026, 2, 20, tzinfo=dt.UTC))
         assert patient_store.add_override("K-1", note, visit=contact).visit_date == contact
 
+    @pytest.mark.parametrize("target, value", [("fusion_status", "fused_criteria_met"), ("grade:bridwell", "I"),
+                                               ("bone:bridging", "0.9")])
+    def test_a_reader_status_at_a_pre_operative_visit_is_refused_by_the_store(
+        self, patient_store: Store, target: str, value: str
+    ) -> None:
+        """Reviewer R's F25: a reader's 'fused' status and Bridwell I were stored at the pre-op visit (films before the
+        operation: a mistyped visit or surgery date), and that visit's patient report then said the X-rays 'meet the
+        signs of a solid fusion'. The store refuses a fusion status, grade or bone evidence dated before the surgery on
+        record, naming both dates; a note at that visit is still stored, and the entry at a post-operative visit is."""
+        _add(patient_store, -14, "pre")
+        _add(patient_store, 365, "y")
+        pre_op = SURGERY.date - dt.timedelta(days=14)
+        o = Override(target, value, "amy", dt.datetime(2026, 2, 20, tzinfo=dt.UTC))
+        with pytest.raises(InputError, match=rf"\({pre_op.isoformat()}\) is before the surgery on record "
+                                             rf"\({SURGERY.date.isoformat()}\).*patient correct"):
+            patient_store.add_override("K-1", o, visit=pre_op)
+        assert patient_store.list_overrides("K-1") == []
+        assert patient_store.add_override("K-1", o, visit="12-months").visit_label == "12-months"
+        note = Override("note", "planning films", "amy", dt.datetime(2026, 2, 20, tzinfo=dt.UTC))
+        assert patient_store.add_override("K-1", note, visit=pre_op).visit_date == pre_op
+
     def test_a_finding_verdict_where_no_finding_is_held_is_refused_by_the_store(self, patient_store: Store) -> None:
         """Checked only in the CLI before: the store stored Override('finding:x', ...) at a questionnaire contact (no
         films, no findings) or with no visit. At the visit with films it is stored."""

@@ -30,9 +30,11 @@ def needs_films(target: str) -> bool:
 
 
 def check_reader_entry_visit(
-    target: str, visit: tuple[str, dt.date, bool] | None, film_visits_until: Sequence[str]
+    target: str, visit: tuple[str, dt.date, bool] | None, film_visits_until: Sequence[str],
+    surgery: dt.date | None = None,
 ) -> None:
-    """Refuse a reader's fusion status, grade or bone evidence (:func:`needs_films`) at a visit without films.
+    """Refuse a reader's fusion status, grade or bone evidence (:func:`needs_films`) at a visit without films, or at
+    one dated before the operation (no fusion to judge on pre-operative films: a mistyped visit or surgery date).
 
     The status to act on is always that of the latest visit with films (:func:`fusion_evidence`), so one entered at a
     questionnaire or symptom contact would be stored and never used. Every adapter (CLI, web API) goes through this
@@ -46,6 +48,8 @@ def check_reader_entry_visit(
         The visit the override is for, as the timeline labels it; ``None`` for a patient-level override.
     film_visits_until : sequence of str
         Labels of the visits with films dated on or before that visit, oldest first (named in the message).
+    surgery : datetime.date, optional
+        The date of the operation on record; ``None`` when none is recorded (the date check is then skipped).
 
     Raises
     ------
@@ -59,6 +63,10 @@ def check_reader_entry_visit(
         raise InputError(f"{what[0].upper()}{what[1:]} belongs to a visit with films; name the visit whose films "
                          "were read.")
     label, day, has_films = visit
+    if surgery is not None and day < surgery:
+        raise InputError(f"Visit {label} ({day.isoformat()}) is before the surgery on record ({surgery.isoformat()}): "
+                         f"{what} belongs to films taken after the operation; check the visit, or correct the surgery "
+                         "date with `patient correct`.")
     if has_films:
         return
     hint = (f"enter it at the visit whose films were read, e.g. {film_visits_until[-1]} (visits with films: "

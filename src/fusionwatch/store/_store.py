@@ -1341,11 +1341,12 @@ class Store:
             here = next(((lab, r.date, bool(r.radiographs)) for r, lab in labelled if v is not None and r.id == v.id),
                         (v.label, v.date, bool(v.radiographs)) if v is not None else None)
             with_films = [lab for r, lab in labelled if r.radiographs and v is not None and r.date <= v.date]
+            surgery_date = surgery.date if (surgery := self._surgery_row(s, p)) is not None else None
             held: bool | None = None
             overrides = [self._resolved_lateral_choice(o, v) for o in overrides]  # a film name -> its id
             for o in overrides:  # every entry checked before any row is added
                 try:
-                    check_reader_entry_visit(o.target, here, with_films)
+                    check_reader_entry_visit(o.target, here, with_films, surgery_date)
                     if o.target.startswith("finding:"):
                         if held is None:
                             held = v is not None and (bool(v.radiographs) or s.scalar(
