@@ -180,7 +180,11 @@ def test_a_patient_whose_record_cannot_be_built_is_skipped_and_named_the_others_
     text = " ".join(r.output.split())
     assert r.exit_code == 1, r.output
     assert "1 of 2 patient(s) exported" in text and "skipped 1 patient(s)" in text, text
-    assert "K-A: its rows of the visit table could not be built: ODI has 5 blank sections" in text, text
+    # the reason names the refused PROM entry and how to retract it (report, 8c1eea7)
+    when = (SURGERY + dt.timedelta(days=91)).isoformat()
+    assert "K-A: its rows of the visit table could not be built: PROM entry " in text, text
+    assert f" of {when} (3-months) cannot be used: ODI has 5 blank sections" in text, text
+    assert "prom retract K-A" in text, text
     assert {row["patient"] for row in _csv(out / "cohort-measurements.csv")} == {other}  # in both tables or neither
     assert {row["patient"] for row in _csv(out / "cohort-visits.csv")} == {other}
     skipped = _csv(out / "cohort-skipped.csv")
