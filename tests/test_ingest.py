@@ -62,6 +62,21 @@ def _dicom_film(
     return path
 
 
+def _ingest_with_a_rod_gap_finding(store: Store, folder: Path, monkeypatch: pytest.MonkeyPatch,
+                                   films: tuple[tuple[str, int], ...]) -> None:
+    """Ingest lateral films of K-1 named and dated (days after surgery) as ``films``, with the implant detector off and
+    the implant checks making one ACTION rod-gap finding at every compared visit (the hardware-finding tests)."""
+    import fusionwatch.implants as implants
+    from fusionwatch.records import Finding, Severity
+
+    monkeypatch.setattr(implants, "detect_implants", lambda film, lm: None)
+    monkeypatch.setattr(implants, "check_implants",
+                        lambda *a: [Finding("rod_discontinuity", Severity.ACTION, "Rod gap.")])
+    for name, day in films:
+        _dicom_film(folder, name, day, seed=day)
+    ingest([folder], store)
+
+
 def _png_film(
     folder: Path,
     name: str,
@@ -795,15 +810,9 @@ class TestVisitAnalysis:
         the status) although no check makes it any more; now the stored findings are what the analysis says. A
         reader's verdict on that finding is kept (the audit) and the timeline names it as a verdict on a finding the
         tool no longer makes."""
-        import fusionwatch.implants as implants
-        from fusionwatch.records import Finding, Override, Severity
+        from fusionwatch.records import Override
 
-        monkeypatch.setattr(implants, "detect_implants", lambda film, lm: None)
-        monkeypatch.setattr(implants, "check_implants",
-                            lambda *a: [Finding("rod_discontinuity", Severity.ACTION, "Rod gap.")])
-        for name, day in (("imm", 2), ("w2", 14), ("y1", 365)):
-            _dicom_film(tmp_path, name, day, seed=day)
-        ingest([tmp_path], known_patient)
+        _ingest_with_a_rod_gap_finding(known_patient, tmp_path, monkeypatch, (("imm", 2), ("w2", 14), ("y1", 365)))
         stored = [(label, f.evidence["compared_with"]["baseline_visit"])
                   for label, origin, f in known_patient.list_findings("K-1") if origin == "implants"]
         assert stored == [("2-weeks", "immediate-post-op"), ("12-months", "immediate-post-op")]
@@ -836,16 +845,10 @@ class TestVisitAnalysis:
         reader' and nothing named the verdict. Now the verdict applies only to the comparison it was given on: it is
         named among the verdicts without their finding and the finding counts; a re-analysis against the same film
         keeps the verdict applying."""
-        import fusionwatch.implants as implants
         from fusionwatch.ingest import analyse_visits
-        from fusionwatch.records import Finding, Override, Severity
+        from fusionwatch.records import Override
 
-        monkeypatch.setattr(implants, "detect_implants", lambda film, lm: None)
-        monkeypatch.setattr(implants, "check_implants",
-                            lambda *a: [Finding("rod_discontinuity", Severity.ACTION, "Rod gap.")])
-        for name, day in (("imm", 2), ("y1", 365)):
-            _dicom_film(tmp_path, name, day, seed=day)
-        ingest([tmp_path], known_patient)
+        _ingest_with_a_rod_gap_finding(known_patient, tmp_path, monkeypatch, (("imm", 2), ("y1", 365)))
         known_patient.add_override("K-1", Override("finding:rod_discontinuity", "rejected", "dr-amy",
                                                    dt.datetime.now(dt.UTC), "immediate film rotated"),
                                    visit="12-months")
@@ -873,16 +876,9 @@ class TestVisitAnalysis:
         measured against the immediate film although the 6-week film was the baseline (until some later analysis);
         now A's write sees the record changed since it read it and A checks again: every stored finding names the
         timeline's baseline."""
-        import fusionwatch.implants as implants
         import fusionwatch.implants.comparisons as comparisons
-        from fusionwatch.records import Finding, Severity
 
-        monkeypatch.setattr(implants, "detect_implants", lambda film, lm: None)
-        monkeypatch.setattr(implants, "check_implants",
-                            lambda *a: [Finding("rod_discontinuity", Severity.ACTION, "Rod gap.")])
-        for name, day in (("imm", 2), ("y1", 365)):
-            _dicom_film(tmp_path, name, day, seed=day)
-        ingest([tmp_path], known_patient)
+        _ingest_with_a_rod_gap_finding(known_patient, tmp_path, monkeypatch, (("imm", 2), ("y1", 365)))
         real, calls = comparisons.hardware_comparisons, []
 
         def b_runs_meanwhile(*a: object, **k: object) -> object:
