@@ -12,7 +12,7 @@ from enum import Enum
 
 from fusionwatch._typing import Point
 
-__all__ = ["Unit", "SpacingSource", "Spacing", "to_mm"]
+__all__ = ["Unit", "SpacingSource", "Spacing", "to_mm", "spacing_plane", "same_spacing_plane"]
 
 
 class Unit(str, Enum):
@@ -104,3 +104,20 @@ class Spacing:
 def to_mm(point_px: Point, spacing: Spacing) -> Point:
     """Convert a pixel ``(x, y)`` to millimetres on the same axes (origin unchanged)."""
     return (point_px[0] * spacing.dx_mm, point_px[1] * spacing.dy_mm)
+
+
+def spacing_plane(source: SpacingSource | None) -> str | None:
+    """The plane a millimetre value is calibrated in: ``"detector plane"`` for
+    :attr:`SpacingSource.DETECTOR_PLANE` (magnified by ~10-20 %), ``"patient plane"`` for
+    Pixel Spacing, magnification-corrected Imager Pixel Spacing and a reader's calibration (a known length at the
+    patient); ``None`` without a source (px, ratios, angles)."""
+    if source is None:
+        return None
+    return "detector plane" if source is SpacingSource.DETECTOR_PLANE else "patient plane"
+
+
+def same_spacing_plane(a: SpacingSource | None, b: SpacingSource | None) -> bool:
+    """True when millimetres from spacing sources ``a`` and ``b`` may be subtracted: both known and in the same plane
+    (:func:`spacing_plane`). Detector plane vs patient plane differ by the film's magnification (~10-20 %, more than
+    the 2-3 mm the follow-up rules look for on a ~10 mm disc)."""
+    return a is not None and b is not None and spacing_plane(a) == spacing_plane(b)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from fusionwatch.followup.model import MeasurementDelta, VisitInput
 from fusionwatch.measurement import Measurement, MeasureName
-from fusionwatch.units import SpacingSource, Unit
+from fusionwatch.units import Unit, same_spacing_plane, spacing_plane
 
 __all__ = [
     "BASELINE_LABELS",
@@ -33,23 +33,6 @@ PLANES_NOT_COMPARED = "millimetres from different planes are not subtracted"
 BASELINE_LABELS: tuple[str, ...] = ("6-weeks", "immediate-post-op")
 """CLINICAL.md "Cage subsidence": compare with the early post-operative film, the 6-week film in many studies, the
 immediate film where none. Tried in this order."""
-
-
-def spacing_plane(source: SpacingSource | None) -> str | None:
-    """The plane a millimetre value is calibrated in: ``"detector plane"`` for
-    :attr:`~fusionwatch.units.SpacingSource.DETECTOR_PLANE` (magnified by ~10-20 %), ``"patient plane"`` for
-    Pixel Spacing, magnification-corrected Imager Pixel Spacing and a reader's calibration (a known length at the
-    patient); ``None`` without a source (px, ratios, angles)."""
-    if source is None:
-        return None
-    return "detector plane" if source is SpacingSource.DETECTOR_PLANE else "patient plane"
-
-
-def same_spacing_plane(a: SpacingSource | None, b: SpacingSource | None) -> bool:
-    """True when millimetres from spacing sources ``a`` and ``b`` may be subtracted: both known and in the same plane
-    (:func:`spacing_plane`). Detector plane vs patient plane differ by the film's magnification (~10-20 %, more than
-    the 2-3 mm the follow-up rules look for on a ~10 mm disc)."""
-    return a is not None and b is not None and spacing_plane(a) == spacing_plane(b)
 
 
 def comparable(a: Measurement, b: Measurement) -> bool:

@@ -30,7 +30,7 @@ from fusionwatch.landmarks import Landmarks
 from fusionwatch.radiograph import Radiograph, View
 from fusionwatch.records import Finding, Severity
 from fusionwatch.uncertainty import CONFIDENCE_Z, judge
-from fusionwatch.units import Spacing, SpacingSource, to_mm
+from fusionwatch.units import Spacing, same_spacing_plane, spacing_plane, to_mm
 
 __all__ = [
     "SCREW_ENDPLATE_ANGLE_CHANGE_DEG",
@@ -244,17 +244,15 @@ def cage_position(implants: Implants, landmarks: Landmarks) -> dict[str, float] 
 def mm_comparable(baseline: Implants, current: Implants) -> bool:
     """Millimetres of the two films may be subtracted: both calibrated, in the same plane (detector plane vs patient
     plane differ by the film's magnification, ~10-20 %): the rule of
-    :func:`fusionwatch.followup.compare.same_spacing_plane` (7cac769, R's F7). Otherwise compare ratios."""
+    :func:`fusionwatch.units.same_spacing_plane` (7cac769, R's F7). Otherwise compare ratios."""
     b, c = baseline.spacing, current.spacing
-    if b is None or c is None:
-        return False
-    return (b.source is SpacingSource.DETECTOR_PLANE) == (c.source is SpacingSource.DETECTOR_PLANE)
+    return b is not None and c is not None and same_spacing_plane(b.source, c.source)
 
 
 def _planes_note(baseline: Implants, current: Implants) -> str:
     """Why millimetres were not compared between two calibrated films: their planes."""
     def plane(sp: Spacing) -> str:
-        return "the detector plane" if sp.source is SpacingSource.DETECTOR_PLANE else "the patient plane"
+        return f"the {spacing_plane(sp.source)}"
 
     return (f"the baseline film is calibrated in {plane(baseline.spacing)} and this film in "  # type: ignore[arg-type]
             f"{plane(current.spacing)}: millimetres are not compared across planes")  # type: ignore[arg-type]
